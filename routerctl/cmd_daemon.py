@@ -1,0 +1,166 @@
+"""Daemon lifecycle and health commands: start, stop, restart, status, ping, reload, config check."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from routerctl import output
+
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 30.0
+
+
+def _client(ctx: click.Context, timeout_s: float = 60.0):
+    from routerctl.client import Client
+
+    return Client(ctx.obj, timeout_s=timeout_s)
+
+
+def _call(ctx: click.Context, request: dict, timeout_s: float = 60.0) -> dict:
+    with _client(ctx, timeout_s) as client:
+        return client.call(request)
+
+
+@click.command()
+@click.pass_context
+def ping(ctx: click.Context) -> None:
+    """Check that the daemon answers, and how fast."""
+    started = time.perf_counter()
+    reply = _call(ctx, {"type": "ping"}, timeout_s=5)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    click.echo(f"pong from routerd {reply['version']} (pid {reply['pid']}) in {elapsed_ms:.2f} ms")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="print the raw status as JSON")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show version, pid, uptime, backend, addresses, config and state."""
+    reply = _call(ctx, {"type": "status"}, timeout_s=10)
+    if as_json:
+        output.emit_json(reply)
+        return
+    reload = reply["last_reload"]
+    reload_text = ("ok" if reload.get("ok") else "FAILED") + f": {reload.get('message', '')}"
+    rows = [
+        ("routerd", f"{reply['version']} (pid {reply['pid']}, up {_duration(reply['uptime_s'])})"),
+        ("backend", reply["backend"]),
+        ("socket", reply["socket"]),
+        ("http", reply.get("http") or "off"),
+        ("config", reply.get("config_path") or "(built-in defaults)"),
+        ("last reload", reload_text),
+        ("state", reply["state_path"]),
+        ("rows", ", ".join(f"{k} {v}" for k, v in reply["rows"].items())),
+    ]
+    for name, stats in reply.get("parts", {}).items():
+        if name != "store":
+            rows.append((name, ", ".join(f"{k} {v}" for k, v in stats.items())
+                         if isinstance(stats, dict) else stats))
+    output.emit_fields(rows)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@click.command()
+@click.pass_context
+def reload(ctx: click.Context) -> None:
+    """Re-read the config file now (the daemon also reloads on file change and SIGHUP)."""
+    reply = _call(ctx, {"type": "reload"})
+    if not reply["ok"]:
+        output.fail(f"reload failed, the old config keeps running: {reply['message']}", 1)
+    click.echo(reply["message"])
+
+
+@click.group()
+def config() -> None:
+    """Inspect configuration."""
+
+
+@config.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.pass_context
+def config_check(ctx: click.Context, file: str | None) -> None:
+    """Validate FILE (default: the daemon's config file). Works without a daemon."""
+    from routerd.config import load_config
+    from routerd.errors import ConfigError
+    from routerd.paths import config_path
+
+    path = Path(file) if file else config_path()
+    if not path.exists():
+        output.fail(f"{path}: no such file" + ("" if file else " (routerd runs on built-in defaults)"), 1)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        output.fail(exc.message, 1)
+    click.echo(f"{path}: ok")
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="config file for the daemon")
+@click.option("--backend", type=click.Choice(["asyncio", "trio"]), default="asyncio", show_default=True)
+@click.pass_context
+def start(ctx: click.Context, config_file: str | None, backend: str) -> None:
+    """Start the daemon in the background and wait until it is ready."""
+    from routerctl.client import DaemonNotRunning
+    from routerctl.spawn import spawn_daemon
+
+    try:
+        reply = _call(ctx, {"type": "ping"}, timeout_s=5)
+        click.echo(f"routerd is already running (pid {reply['pid']}) on {ctx.obj}")
+        return
+    except DaemonNotRunning:
+        pass
+    pid, log_path = spawn_daemon(ctx.obj, config_file, backend, START_TIMEOUT_S)
+    reply = _call(ctx, {"type": "status"}, timeout_s=10)
+    http = reply.get("http") or "off"
+    click.echo(f"routerd started (pid {pid}); socket {ctx.obj}; http {http}; log {log_path}")
+
+
+@click.command()
+@click.pass_context
+def stop(ctx: click.Context) -> None:
+    """Stop the daemon, letting in-flight requests finish."""
+    pid = _call(ctx, {"type": "ping"}, timeout_s=5)["pid"]
+    _call(ctx, {"type": "stop"}, timeout_s=5)
+    if not _wait_exit(pid, STOP_TIMEOUT_S):
+        output.fail(f"routerd (pid {pid}) did not stop within {STOP_TIMEOUT_S:.0f} s", 4)
+    click.echo(f"routerd stopped (pid {pid})")
+
+
+def _wait_exit(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="config file for the daemon")
+@click.option("--backend", type=click.Choice(["asyncio", "trio"]), default="asyncio", show_default=True)
+@click.pass_context
+def restart(ctx: click.Context, config_file: str | None, backend: str) -> None:
+    """Stop the daemon if it runs, then start it again."""
+    from routerctl.client import DaemonNotRunning
+
+    try:
+        ctx.invoke(stop)
+    except DaemonNotRunning:
+        click.echo("routerd was not running")
+    ctx.invoke(start, config_file=config_file, backend=backend)
+
+
+COMMANDS = [start, stop, restart, status, ping, reload, config]

@@ -1,0 +1,67 @@
+"""``routerctl``: the control client. Thin: it forwards requests to the daemon and renders replies.
+
+Exit codes: 0 success; 1 the daemon answered with an error; 2 bad usage; 3 the daemon is not
+running; 4 the daemon did not answer in time or did not start. Heavy modules are imported inside the
+commands that need them, so ``routerctl --help`` stays fast.
+"""
+
+import sys
+
+import click
+
+from routerctl import output
+
+EXIT_DAEMON_ERROR = 1
+EXIT_NOT_RUNNING = 3
+EXIT_TIMEOUT = 4
+
+
+class RouterctlGroup(click.Group):
+    """Turns the client's expected failures into one line and a documented exit code."""
+
+    def invoke(self, ctx: click.Context):
+        from routerctl.client import DaemonError, DaemonNotRunning
+
+        try:
+            return super().invoke(ctx)
+        except DaemonNotRunning as exc:
+            output.fail(f"{exc}. Start it with `routerctl start` (or `routerd` in the foreground).",
+                        EXIT_NOT_RUNNING)
+        except DaemonError as exc:
+            output.fail(f"routerd: {exc}", EXIT_DAEMON_ERROR)
+        except TimeoutError:
+            output.fail("routerd did not answer in time", EXIT_TIMEOUT)
+        except ConnectionError as exc:
+            output.fail(f"lost the connection to routerd: {exc}", EXIT_DAEMON_ERROR)
+
+
+@click.group(cls=RouterctlGroup)
+@click.option("--socket", "socket_path", envvar="ROUTERD_SOCKET", type=click.Path(),
+              help="daemon socket (default: $ROUTERD_SOCKET or $XDG_RUNTIME_DIR/routerd/routerd.sock)")
+@click.version_option(package_name="routerd", prog_name="routerctl")
+@click.pass_context
+def cli(ctx: click.Context, socket_path: str | None) -> None:
+    """Control routerd, the local-first LLM router."""
+    from pathlib import Path
+
+    from routerd.paths import socket_path as default_socket
+
+    ctx.obj = Path(socket_path) if socket_path else default_socket()
+
+
+def _register() -> None:
+    from routerctl import cmd_daemon
+
+    for command in cmd_daemon.COMMANDS:
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="routerctl")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

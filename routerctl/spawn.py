@@ -1,0 +1,57 @@
+"""Starting the daemon detached for interactive use, and knowing when it is ready.
+
+routerctl listens on a private datagram socket and passes it to the daemon as ``NOTIFY_SOCKET``: the
+daemon says ``READY=1`` through the same sd_notify call it makes under systemd, so there is no polling.
+The daemon is started in its own session (it never double-forks itself) with its output in a log
+file beside the state database.
+"""
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from routerctl import output
+
+
+def spawn_daemon(socket_path: Path, config_file: str | None, backend: str,
+                 timeout_s: float) -> tuple[int, Path]:
+    from routerd.paths import state_path
+
+    log_path = state_path().parent / "routerd.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(prefix="routerctl-") as tmp:
+        notify_path = os.path.join(tmp, "notify")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        env = {**os.environ, "NOTIFY_SOCKET": notify_path, "ROUTERD_SOCKET": str(socket_path)}
+        command = [sys.executable, "-m", "routerd.main", "--backend", backend]
+        if config_file:
+            command += ["--config", str(Path(config_file).resolve())]
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    env=env, start_new_session=True, close_fds=True)
+        try:
+            _wait_ready(proc, notify, timeout_s, log_path)
+        finally:
+            notify.close()
+    return proc.pid, log_path
+
+
+def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float, log_path: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([notify], [], [], min(left, 0.05))
+        if readable and b"READY=1" in notify.recv(4096):
+            return
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            click.echo("\n".join(tail), err=True)
+            output.fail(f"routerd exited with code {proc.returncode} during start (log: {log_path})", 4)
+    output.fail(f"routerd did not become ready within {timeout_s:.0f} s (log: {log_path})", 4)

@@ -1,0 +1,189 @@
+"""The heuristic classifier: a conversation in, a `Classification` out.
+
+Pure: no I/O, no clock, no module state. It reads the last user turn in the context of the turns
+before it. Acknowledgements and small talk are `chat`; a bare "yes, do it" takes its difficulty
+from what the assistant offered and the user originally asked; a short follow-up ("and
+`--squash`?", "now make it accept the 8-digit form") is scored together with the previous ask;
+anything else is scored alone. Requests carrying tool definitions whose ask is agentic, and turns
+that answer a tool call, get task type `tools`. Images add the vision signal and nudge the score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from routerd.classify import lexicon as lx
+from routerd.classify.scoring import COMPLEX_FROM, SIMPLE_BELOW, AskScore, score_ask
+from routerd.classify.text import Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.types import LEVELS5, TIERS, Classification
+
+# Width (in score units) over which confidence rises from 0.5 at a cut point towards its ceiling.
+CONFIDENCE_SCALE = 0.9
+CONFIDENCE_FLOOR = 0.5
+CONFIDENCE_CEILING = 0.95
+# Context-derived answers are less certain than direct ones.
+CONTEXT_CONFIDENCE_FACTOR = 0.85
+FOLLOW_UP_MAX_WORDS = 25
+AFFIRM_MAX_WORDS = 8
+CHAT_MAX_WORDS = 40
+IMAGE_BONUS = 0.4
+AGENTIC_VERBS = lx.CODE_VERB
+
+
+def _tier_of(score: float) -> str:
+    if score < SIMPLE_BELOW:
+        return "simple"
+    if score < COMPLEX_FROM:
+        return "moderate"
+    return "complex"
+
+
+def _level5_of(score: float) -> str:
+    # Five bands: the outer two sit a full unit beyond the three-tier cut points.
+    if score < SIMPLE_BELOW - 1.0:
+        return LEVELS5[0]
+    if score < SIMPLE_BELOW:
+        return LEVELS5[1]
+    if score < COMPLEX_FROM:
+        return LEVELS5[2]
+    if score < COMPLEX_FROM + 1.2:
+        return LEVELS5[3]
+    return LEVELS5[4]
+
+
+def _confidence(score: float) -> float:
+    margin = min(abs(score - SIMPLE_BELOW), abs(score - COMPLEX_FROM))
+    span = CONFIDENCE_CEILING - CONFIDENCE_FLOOR
+    return round(CONFIDENCE_FLOOR + span * math.tanh(margin / CONFIDENCE_SCALE), 3)
+
+
+def _last_user_index(turns: Sequence[Turn]) -> int:
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].role == "user" or turns[index].tool_results:
+            return index
+    return len(turns) - 1
+
+
+def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
+    for index in range(before - 1, -1, -1):
+        if turns[index].role == role and turns[index].text.strip():
+            return turns[index]
+    return None
+
+
+def _is_chat(ask: str, words: int) -> bool:
+    if not ask.strip():
+        return True
+    if lx.ACK.search(ask) and words <= 12 and not lx.CODE_VERB.search(ask):
+        return True
+    closing = lx.CHAT_CLOSING.search(ask)
+    if closing and (words <= CHAT_MAX_WORDS or not lx.REQUEST.search(ask.replace("?", ""))):
+        return not (lx.CODE_VERB.search(ask) and "?" in ask)
+    return not lx.REQUEST.search(ask) and words <= 12
+
+
+def _build(score: float, task_type: str, signals: list[str], factor: float = 1.0) -> Classification:
+    return Classification(
+        tier=_tier_of(score),  # type: ignore[arg-type]
+        task_type=task_type,  # type: ignore[arg-type]
+        confidence=round(_confidence(score) * factor, 3),
+        signals=tuple(signals),
+        level5=_level5_of(score),  # type: ignore[arg-type]
+        score=round(score, 3),
+    )
+
+
+def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Classification:
+    """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
+    turns = [to_turn(m) for m in messages]
+    turns = [t for t in turns if t.role != "system"] or turns
+    if not turns:
+        return _build(-1.0, "chat", ["empty"])
+    index = _last_user_index(turns)
+    last = turns[index]
+    split = split_ask(last.text)
+    ask = split.ask
+    words = word_count(ask)
+    signals: list[str] = []
+    images = sum(t.images for t in turns[index:])
+    has_tools = bool(tools)
+
+    if last.tool_results and not ask.strip():
+        # An agent loop turn: the model is reading tool output and will act again.
+        prev = _previous(turns, index, "user")
+        base = _score_turn(prev) if prev else None
+        score = max(base.score if base else SIMPLE_BELOW, SIMPLE_BELOW)
+        return _build(score, "tools", ["tool_result_turn", *(base.signals if base else ())], CONTEXT_CONFIDENCE_FACTOR)
+
+    if not split.paste_chars and not images and _is_chat(ask, words):
+        return _build(-1.0, "chat", ["chat", f"ask_words={words}"])
+
+    prior_user = _previous(turns, index, "user")
+    prior_assistant = _previous(turns, index, "assistant")
+    if prior_user is not None and not split.paste_chars:
+        if lx.AFFIRM.search(ask) and words <= AFFIRM_MAX_WORDS or (
+            words <= AFFIRM_MAX_WORDS and lx.CODE_VERB.search(ask) and lx.FOLLOW_UP.search(ask)
+        ):
+            return _affirmed(ask, prior_user, prior_assistant, has_tools)
+        if words <= FOLLOW_UP_MAX_WORDS and lx.FOLLOW_UP.search(ask):
+            return _follow_up(ask, split, prior_user, has_tools, images)
+
+    result = score_ask(ask, split)
+    signals.extend(result.signals)
+    score = result.score
+    if images:
+        score += IMAGE_BONUS
+        signals.append(f"images={images}")
+    task_type = result.task_type
+    if has_tools and AGENTIC_VERBS.search(ask):
+        task_type = "tools"
+        signals.append("tools_agentic")
+    return _build(score, task_type, signals)
+
+
+def _score_turn(turn: Turn) -> AskScore:
+    split = split_ask(turn.text)
+    return score_ask(split.ask, split)
+
+
+def _affirmed(ask: str, prior_user: Turn, prior_assistant: Turn | None, has_tools: bool) -> Classification:
+    """A go-ahead: the work is what the assistant offered for what the user first asked."""
+    base = _score_turn(prior_user)
+    score = base.score
+    task_type = base.task_type
+    signals = ["continuation:affirm", *base.signals]
+    if prior_assistant is not None:
+        offer_split = split_ask(prior_assistant.text)
+        offer = score_ask(offer_split.ask, offer_split)
+        # The offer describes the work in the assistant's words; the larger reading wins, because
+        # accepting a plan means doing all of it.
+        if offer.score > score:
+            score = (score + offer.score) / 2 + 0.5
+        if offer.task_type in ("code", "generate") or lx.CODE_VERB.search(ask):
+            task_type = "code" if offer.task_type != "generate" else "generate"
+        signals.append(f"offer_score={offer.score:.2f}")
+    score = max(score, SIMPLE_BELOW)
+    if has_tools:
+        task_type = "tools"
+    return _build(score, task_type, signals, CONTEXT_CONFIDENCE_FACTOR)
+
+
+def _follow_up(ask: str, split: Split, prior_user: Turn, has_tools: bool, images: int) -> Classification:
+    """A short follow-up: as hard as the thread it continues, unless it asks for more itself."""
+    base = _score_turn(prior_user)
+    own = score_ask(ask, split)
+    score = max(base.score, own.score)
+    task_type = own.task_type if own.task_type != "query" or base.task_type == "query" else base.task_type
+    if own.task_type == "query" and base.task_type in ("code", "generate") and lx.CODE_VERB.search(ask):
+        task_type = base.task_type
+    signals = ["continuation:follow_up", *own.signals, f"thread_score={base.score:.2f}"]
+    if images:
+        score += IMAGE_BONUS
+    if has_tools and lx.CODE_VERB.search(ask):
+        task_type = "tools"
+    return _build(score, task_type, signals, CONTEXT_CONFIDENCE_FACTOR)
+
+
+__all__ = ["classify", "TIERS"]

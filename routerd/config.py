@@ -1,0 +1,191 @@
+"""routerd's configuration: TOML decoded into frozen msgspec Structs, validated whole.
+
+Unknown keys and wrong types are errors that name the key path and, where the TOML text shows it,
+the line (typos must not pass silently). Defaults are named constants. Secrets never live in the
+Struct as read from the environment: ``api_key_env`` names a variable, read when the runtime is
+built. A missing config file is not an error: routerd runs on built-in defaults.
+"""
+
+import re
+import tomllib
+import typing
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from routerd.errors import ConfigError
+from routerd.paths import DEFAULT_HTTP_LISTEN
+
+DEFAULT_DRAIN_TIMEOUT_S = 10.0
+DEFAULT_IDLE_TIMEOUT_S = 300.0
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+DEFAULT_HOOK_BUDGET_MS = 50
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class DaemonConfig(_Section):
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+
+
+class HttpConfig(_Section):
+    enabled: bool = True
+    listen: str = DEFAULT_HTTP_LISTEN
+    gateway_key_env: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+
+class StateConfig(_Section):
+    path: str | None = None
+    store_prompts: bool = False
+
+
+class RoutingConfig(_Section):
+    profile: Literal["budget", "balanced", "premium"] = "balanced"
+
+
+class ProviderConfig(_Section):
+    kind: Literal["openai", "anthropic", "gemini", "responses"] = "openai"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    max_connections: int = 100
+
+
+class HooksConfig(_Section):
+    mode: Literal["advise", "smart", "hard", "soft", "off", "zero_claude"] = "advise"
+    budget_ms: int = DEFAULT_HOOK_BUDGET_MS
+
+
+class Config(_Section):
+    daemon: DaemonConfig = DaemonConfig()
+    http: HttpConfig = HttpConfig()
+    state: StateConfig = StateConfig()
+    routing: RoutingConfig = RoutingConfig()
+    providers: dict[str, ProviderConfig] = {}
+    hooks: HooksConfig = HooksConfig()
+
+
+# Settings that are bound once at start; a reload that changes them says "restart required".
+RESTART_REQUIRED = (("state", "path"), ("http", "listen"), ("http", "enabled"))
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Decode TOML text into a Config, or raise ConfigError naming the key path and line."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    try:
+        return msgspec.convert(raw, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(str(exc), text, source)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and parse ``path``; a missing file means built-in defaults. Blocking: call in a thread."""
+    if path is None or not path.exists():
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_config(text, str(path))
+
+
+def keep_start_only(old: Config, new: Config) -> tuple[Config, list[str]]:
+    """``new`` with start-only settings kept at their ``old`` values, and the names of those that
+    differ (they take effect at the next restart instead of half-applying now)."""
+    changed = []
+    for section, key in RESTART_REQUIRED:
+        old_value = getattr(getattr(old, section), key)
+        if old_value != getattr(getattr(new, section), key):
+            changed.append(f"{section}.{key}")
+            part = msgspec.structs.replace(getattr(new, section), **{key: old_value})
+            new = msgspec.structs.replace(new, **{section: part})
+    return new, changed
+
+
+_AT_RE = re.compile(r" - at `\$([^`]*)`$")
+_STEP_RE = re.compile(r"\.([^.\[]+)|\[([^\]]*)\]")
+_UNKNOWN_RE = re.compile(r"Object contains unknown field `([^`]+)`")
+
+
+def _describe(message: str, text: str, source: str) -> str:
+    """Rewrite msgspec's ``reason - at `$.a[...].b` `` as ``source:LINE: a.KEY.b: reason``."""
+    match = _AT_RE.search(message)
+    reason = message[: match.start()] if match else message
+    steps = [a or b for a, b in _STEP_RE.findall(match.group(1))] if match else []
+    unknown = _UNKNOWN_RE.match(reason)
+    if unknown:
+        steps.append(unknown.group(1))
+        reason = "unknown key"
+    parts = _name_dict_keys(tomllib.loads(text), steps, Config)
+    line = _find_line(text, parts)
+    where = f"{source}:{line}" if line else source
+    return f"{where}: {'.'.join(parts)}: {reason}"
+
+
+def _name_dict_keys(raw: object, steps: list[str], typ: object) -> list[str]:
+    """Replace msgspec's anonymous ``...`` dict keys with the key of the entry that fails."""
+    if not steps:
+        return []
+    head, rest = steps[0], steps[1:]
+    if head == "..." and isinstance(raw, dict):
+        value_type = typing.get_args(typ)[1]
+        for key, value in raw.items():
+            if _has_path(value, rest) and not _converts(value, value_type):
+                return [key, *_name_dict_keys(value, rest, value_type)]
+        return ["?", *rest]
+    child = raw.get(head) if isinstance(raw, dict) else None
+    hints = typing.get_type_hints(typ) if isinstance(typ, type) else {}
+    return [head, *_name_dict_keys(child, rest, hints.get(head))]
+
+
+def _converts(value: object, typ: object) -> bool:
+    try:
+        msgspec.convert(value, typ)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _has_path(raw: object, steps: list[str]) -> bool:
+    for step in steps:
+        if step == "...":
+            return isinstance(raw, dict)
+        if not isinstance(raw, dict) or step not in raw:
+            return False
+        raw = raw[step]
+    return True
+
+
+def _find_line(text: str, parts: list[str]) -> int | None:
+    """Best-effort line of a key path in TOML text: the deepest ``[table]`` header that names a
+    prefix of the path, then the first ``key =`` line for the next part below that header."""
+    lines = text.splitlines()
+    for depth in range(len(parts) - 1, -1, -1):
+        header = re.compile(
+            r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(p) for p in parts[:depth]) + r"\s*\]\s*$"
+        ) if depth else None
+        start = 0
+        if header is not None:
+            found = [n for n, line in enumerate(lines) if header.match(line)]
+            if not found:
+                continue
+            start = found[0] + 1
+        key = re.compile(r"^\s*" + re.escape(parts[depth]) + r"\s*[=.]")
+        for n in range(start, len(lines)):
+            if header is not None and lines[n].lstrip().startswith("["):
+                break
+            if key.match(lines[n]):
+                return n + 1
+        return start or None
+    return None

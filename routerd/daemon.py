@@ -1,0 +1,103 @@
+"""Running the daemon: open every resource through one exit stack, serve, drain, close.
+
+Order of start: config (a broken file at start is fatal, with the reason), the socket path (refuse
+when another daemon is live), the store, the listeners, then the servers in one task group. On SIGTERM
+or a ``stop`` request the daemon stops accepting, lets in-flight requests finish within
+``daemon.drain_timeout_s``, then cancels what is left and closes the store (committing its queue).
+"""
+
+import logging
+import signal
+import socket
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from anyio.abc import SocketListener
+
+from routerd import sdnotify
+from routerd.app import App
+from routerd.config import load_config
+from routerd.fronts.socket import serve_socket
+from routerd.listeners import bind_unix, prepare_socket_path
+from routerd.logs import setup_logging
+from routerd.paths import state_path as default_state_path
+from routerd.runtime import build_runtime
+from routerd.store.store import open_store
+
+log = logging.getLogger("routerd")
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    config_path: Path | None
+    socket_path: Path
+    backend: str
+    log_level: str | None = None
+    watch_config: bool = True
+    handle_signals: bool = True
+    http: bool | None = None  # None: as the config says
+
+
+async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+    config = await anyio.to_thread.run_sync(load_config, options.config_path)
+    scrubber = setup_logging(options.log_level or config.daemon.log_level)
+    runtime = build_runtime(config, options.config_path)
+    activated = sdnotify.listen_fds()
+    unix_sock = next((s for s in activated.values() if s.family == socket.AF_UNIX), None)
+    if unix_sock is None:
+        await anyio.to_thread.run_sync(prepare_socket_path, options.socket_path)
+        unix_sock = bind_unix(options.socket_path)
+    state = Path(config.state.path) if config.state.path else default_state_path()
+
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(open_store(state))
+        app = App(runtime=runtime, store=store, socket_path=options.socket_path,
+                  backend=options.backend, scrubber=scrubber)
+        listener = await SocketListener.from_socket(unix_sock)
+        async with anyio.create_task_group() as tg:
+            accepting = await tg.start(serve_socket, app, listener)
+            if options.watch_config and options.config_path is not None:
+                tg.start_soon(_watch_config, app, options.config_path)
+            if options.handle_signals:
+                tg.start_soon(_handle_signals, app)
+            sdnotify.notify("READY=1\nSTATUS=serving")
+            log.info("routerd ready: socket %s (%s)", options.socket_path, options.backend)
+            task_status.started(app)
+            await app.stop_requested.wait()
+            sdnotify.notify("STOPPING=1")
+            log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
+            accepting.cancel()
+            app.begin_drain()
+            with anyio.move_on_after(config.daemon.drain_timeout_s):
+                await app.inflight.wait_idle()
+            tg.cancel_scope.cancel()
+        if not activated:
+            await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
+    log.info("routerd stopped")
+
+
+async def _handle_signals(app: App) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                sdnotify.notify("RELOADING=1")
+                await app.reload("SIGHUP")
+                sdnotify.notify("READY=1")
+            else:
+                app.request_stop()
+
+
+async def _watch_config(app: App, path: Path) -> None:
+    """Reload when the config file changes. Watches the directory, since editors replace files."""
+    import watchfiles
+
+    directory = path.parent
+    await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
+    async for changes in watchfiles.awatch(directory, debounce=200, step=50,
+                                           watch_filter=lambda _, p: Path(p).name == path.name):
+        sdnotify.notify("RELOADING=1")
+        await app.reload("file change")
+        sdnotify.notify("READY=1")

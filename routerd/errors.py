@@ -1,0 +1,132 @@
+"""routerd's one exception tree. Every class has a stable ``code`` that clients may depend on.
+
+    RouterdError                      code            retryable
+    ├── BadRequest                    bad_request
+    │   ├── FrameError                bad_frame
+    │   ├── UnknownRequest            unknown_type
+    │   ├── UnsupportedVersion        unsupported_version
+    │   └── NotFound                  not_found
+    ├── Unauthorized                  unauthorized
+    ├── ConfigError                   config_invalid
+    ├── NotImplementedYet             not_implemented
+    ├── NoRoute                       no_route
+    ├── BudgetExceeded                budget_exceeded
+    ├── ShuttingDown                  shutting_down    yes
+    ├── Overloaded                    overloaded       yes
+    └── UpstreamError                 upstream_error   yes
+        ├── UpstreamTimeout           upstream_timeout yes
+        ├── UpstreamRateLimited       rate_limited     yes
+        ├── UpstreamUnavailable       upstream_unavailable yes
+        ├── UpstreamRejected          upstream_rejected (a 4xx other than 429)
+        └── UpstreamBadResponse       upstream_bad_response yes
+
+Foreign exceptions are mapped where they enter (``raise UpstreamTimeout(...) from exc``). Only a front
+turns an exception into an error reply, and none of them catches cancellation. Messages must never
+contain secrets: providers' keys are scrubbed before a message is built.
+"""
+
+
+class RouterdError(Exception):
+    code = "internal"
+    retryable = False
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(RouterdError):
+    code = "bad_request"
+    http_status = 400
+
+
+class FrameError(BadRequest):
+    code = "bad_frame"
+
+
+class UnknownRequest(BadRequest):
+    code = "unknown_type"
+
+
+class NotFound(BadRequest):
+    code = "not_found"
+    http_status = 404
+
+
+class Unauthorized(RouterdError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class ConfigError(RouterdError):
+    code = "config_invalid"
+    http_status = 400
+
+
+class NotImplementedYet(RouterdError):
+    code = "not_implemented"
+    http_status = 501
+
+
+class NoRoute(RouterdError):
+    code = "no_route"
+    http_status = 503
+
+
+class BudgetExceeded(RouterdError):
+    code = "budget_exceeded"
+    http_status = 402
+
+
+class ShuttingDown(RouterdError):
+    code = "shutting_down"
+    retryable = True
+    http_status = 503
+
+
+class Overloaded(RouterdError):
+    code = "overloaded"
+    retryable = True
+    http_status = 503
+
+
+class UpstreamError(RouterdError):
+    code = "upstream_error"
+    retryable = True
+    http_status = 502
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"",
+                 headers: tuple[tuple[str, str], ...] = (), retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamTimeout(UpstreamError):
+    code = "upstream_timeout"
+    http_status = 504
+
+
+class UpstreamRateLimited(UpstreamError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "upstream_unavailable"
+
+
+class UpstreamRejected(UpstreamError):
+    code = "upstream_rejected"
+    retryable = False
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "upstream_bad_response"
+
+
+class UnsupportedVersion(BadRequest):
+    code = "unsupported_version"

@@ -1,0 +1,87 @@
+"""The Unix-socket front: accepts connections and turns frames into handler calls.
+
+Each connection is served in order, one request at a time (clients pipeline by opening more
+connections). Bad input never crashes the daemon: a frame whose JSON or schema is wrong gets an
+error reply and the connection stays usable; a length prefix over the limit or a truncated frame
+gets an error reply and the connection is closed, since the byte stream cannot be resynchronised.
+A connection waiting for its next request is "idle" and is closed when the daemon drains.
+"""
+
+import logging
+
+import anyio
+from anyio.abc import ByteStream, Listener, TaskStatus
+
+from routerd.framing import FrameReader, FrameTooLarge, encode_frame
+from routerd.handlers.dispatch import handle_frame
+from routerd.protocol import ENCODER, Error
+
+log = logging.getLogger("routerd.socket")
+
+RECEIVE_SIZE = 65536
+# A client that has started a frame must finish it within this; an idle one may wait longer
+# (daemon.idle_timeout_s).
+PARTIAL_FRAME_TIMEOUT_S = 30.0
+
+
+async def serve_socket(app, listener: Listener[ByteStream], *,
+                       task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Serve ``listener`` until the returned cancel scope is cancelled, then finish the open
+    connections (idle ones are closed by ``app.begin_drain``)."""
+    async with anyio.create_task_group() as connections:
+        with anyio.CancelScope() as accepting:
+            task_status.started(accepting)
+            async with listener:
+                while True:
+                    stream = await listener.accept()
+                    connections.start_soon(serve_connection, app, stream)
+
+
+async def serve_connection(app, stream: ByteStream) -> None:
+    reader = FrameReader()
+    async with stream:
+        while not app.draining:
+            try:
+                frame = reader.next_frame()
+            except FrameTooLarge as exc:
+                await _send_error(stream, "bad_frame", str(exc))
+                return
+            if frame is None:
+                data = await _receive(app, stream, reader.pending)
+                if data is None:
+                    return
+                if not data:
+                    if reader.pending:
+                        await _send_error(stream, "bad_frame",
+                                          f"truncated frame: connection closed after {reader.pending} bytes")
+                    return
+                reader.feed(data)
+                continue
+            with app.inflight:
+                async for payload in handle_frame(app, frame):
+                    await stream.send(encode_frame(payload))
+
+
+async def _receive(app, stream: ByteStream, pending: int) -> bytes | None:
+    """The next bytes from the client, b"" at EOF, or None when the connection should close
+    (drain, idle timeout, reset)."""
+    timeout = PARTIAL_FRAME_TIMEOUT_S if pending else app.runtime.config.daemon.idle_timeout_s
+    with anyio.move_on_after(timeout) as scope:
+        if not pending:
+            app.idle_scopes.add(scope)
+        try:
+            return await stream.receive(RECEIVE_SIZE)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return b""
+        finally:
+            app.idle_scopes.discard(scope)
+    if pending:
+        await _send_error(stream, "bad_frame", f"truncated frame: no data for {timeout:.0f} s")
+    return None
+
+
+async def _send_error(stream: ByteStream, code: str, message: str) -> None:
+    try:
+        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message))))
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        pass

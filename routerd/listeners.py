@@ -1,0 +1,48 @@
+"""Creating the daemon's Unix listener safely: a private directory, a 0600 socket, stale sockets
+from dead daemons removed, and a clear refusal when another daemon is alive on the path."""
+
+import errno
+import os
+import socket
+import stat
+from pathlib import Path
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+def prepare_socket_path(path: Path) -> None:
+    """Make the 0700 directory and clear a stale socket. Blocking: call before the loop or in a thread."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise AlreadyRunning(f"{path} exists and is not a socket; remove it or set ROUTERD_SOCKET")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError as exc:
+        if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+            path.unlink(missing_ok=True)  # a dead daemon's socket
+            return
+        raise
+    finally:
+        probe.close()
+    raise AlreadyRunning(f"another routerd is already running on {path}")
+
+
+def bind_unix(path: Path) -> socket.socket:
+    """Bind and listen on ``path`` with mode 0600 from the first instant (no chmod race)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,68 @@
+"""``routerd``: run the daemon in the foreground (systemd, launchd or ``routerctl start`` supervise it).
+
+Exit codes: 0 after a clean stop, 1 when another daemon is running or the socket cannot be bound,
+2 for a bad command line or an invalid config file at start.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from routerd.paths import config_path, socket_path
+from routerd.version import VERSION
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="routerd", description="routerd, the local-first LLM router daemon")
+    parser.add_argument("--config", type=Path, help="config file (default: $ROUTERD_CONFIG or "
+                        "$XDG_CONFIG_HOME/routerd/config.toml; a missing file means built-in defaults)")
+    parser.add_argument("--socket", type=Path, help="Unix socket path (default: $ROUTERD_SOCKET or "
+                        "$XDG_RUNTIME_DIR/routerd/routerd.sock)")
+    parser.add_argument("--backend", choices=["asyncio", "trio"], default=os.environ.get("ROUTERD_BACKEND", "asyncio"),
+                        help="event loop (asyncio uses uvloop when installed)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--version", action="version", version=f"routerd {VERSION}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import anyio
+
+    from routerd.daemon import DaemonOptions, run_daemon
+    from routerd.errors import ConfigError
+    from routerd.listeners import AlreadyRunning
+
+    options = DaemonOptions(
+        config_path=args.config or config_path(),
+        socket_path=args.socket or socket_path(),
+        backend=args.backend,
+        log_level=args.log_level,
+    )
+    backend_options = {}
+    if args.backend == "asyncio":
+        try:
+            import uvloop  # noqa: F401
+            backend_options["use_uvloop"] = True
+            options = DaemonOptions(**{**options.__dict__, "backend": "asyncio+uvloop"})
+        except ImportError:
+            pass
+    try:
+        anyio.run(run_daemon, options, backend=args.backend, backend_options=backend_options)
+    except ConfigError as exc:
+        print(f"routerd: invalid config: {exc.message}", file=sys.stderr)
+        return 2
+    except AlreadyRunning as exc:
+        print(f"routerd: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"routerd: cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The socket's wire contract: requests and replies as msgspec Structs in two tagged unions.
+
+Every message is a JSON object whose ``type`` names its Struct and whose ``v`` is the protocol major
+version. New fields always get defaults and unknown fields are ignored, so older and newer clients
+keep working. One decoder for requests is built once and used by every connection. A reply is one
+frame; a streamed reply is several frames of which only the last has ``final`` true (``final`` is
+omitted when true, so stdlib clients read a missing ``final`` as true).
+
+Framing is not here: see ``routerd.framing``.
+"""
+
+from typing import Any
+
+import msgspec
+
+from routerd.version import PROTOCOL_VERSION
+
+
+class Request(msgspec.Struct, tag_field="type", kw_only=True, frozen=True):
+    v: int = PROTOCOL_VERSION
+
+
+class Message(msgspec.Struct, kw_only=True, frozen=True):
+    """One conversation turn as clients send it; ``content`` is a string or a list of parts."""
+
+    role: str
+    content: Any = ""
+
+
+# --- control ---------------------------------------------------------------------------------
+
+
+class Ping(Request, tag="ping"):
+    pass
+
+
+class Status(Request, tag="status"):
+    pass
+
+
+class Stop(Request, tag="stop"):
+    pass
+
+
+class Reload(Request, tag="reload"):
+    pass
+
+
+class ConfigCheck(Request, tag="config_check"):
+    """Validate a config file (``path``) or text without touching the running config."""
+
+    path: str | None = None
+    text: str | None = None
+
+
+# --- routing -----------------------------------------------------------------------------------
+
+
+class Classify(Request, tag="classify"):
+    prompt: str | None = None
+    messages: list[Message] | None = None
+    tools: list[Any] | None = None
+
+
+class Route(Request, tag="route"):
+    prompt: str | None = None
+    messages: list[Message] | None = None
+    tools: list[Any] | None = None
+    model: str | None = None
+    session_id: str | None = None
+    explain: bool = False
+    source: str = "socket"
+
+
+class Reroute(Request, tag="reroute"):
+    decision_id: str
+    to: str
+    reason: str = ""
+
+
+class Rate(Request, tag="rate"):
+    decision_id: str
+    rating: str
+    reason: str = ""
+
+
+class SetProfile(Request, tag="set_profile"):
+    profile: str
+
+
+# --- integrations ------------------------------------------------------------------------------
+
+
+class Hook(Request, tag="hook"):
+    """A host's hook event, passed through as the raw JSON the host wrote to the shim's stdin."""
+
+    host: str
+    event: str | None = None
+    payload: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class Mcp(Request, tag="mcp"):
+    """One MCP JSON-RPC message relayed from a stdio client."""
+
+    message: msgspec.Raw
+    session: str | None = None
+
+
+class Usage(Request, tag="usage"):
+    since: str | None = None
+    group_by: str = "model"
+
+
+class Savings(Request, tag="savings"):
+    since: str | None = None
+
+
+RequestUnion = (
+    Ping | Status | Stop | Reload | ConfigCheck
+    | Classify | Route | Reroute | Rate | SetProfile
+    | Hook | Mcp | Usage | Savings
+)
+REQUEST_TAGS = frozenset(
+    t.__struct_config__.tag for t in RequestUnion.__args__  # type: ignore[attr-defined]
+)
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+
+class Reply(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    v: int = PROTOCOL_VERSION
+    final: bool = True
+
+
+class Error(Reply, tag="error"):
+    code: str
+    message: str
+    retryable: bool = False
+
+
+class Pong(Reply, tag="pong"):
+    version: str
+    pid: int
+
+
+class Ok(Reply, tag="ok"):
+    message: str = ""
+
+
+class ReloadResult(Reply, tag="reload_result"):
+    ok: bool
+    message: str = ""
+    restart_required: list[str] = []
+
+
+class ConfigCheckResult(Reply, tag="config_check_result"):
+    ok: bool
+    path: str | None = None
+    errors: list[str] = []
+
+
+class StatusReply(Reply, tag="status"):
+    """What ``routerctl status`` shows; ``parts`` holds each stateful part's ``statistics()``."""
+
+    version: str
+    pid: int
+    uptime_s: float
+    backend: str
+    socket: str
+    http: str | None
+    config_path: str | None
+    config_loaded_at: float
+    last_reload: dict[str, Any]
+    state_path: str
+    rows: dict[str, int]
+    parts: dict[str, Any] = {}
+
+
+class Data(Reply, tag="data"):
+    """A typed result whose shape belongs to the request kind (named in ``kind``)."""
+
+    kind: str
+    data: Any = None
+
+
+class HookReply(Reply, tag="hook_reply"):
+    """What the shim writes to stdout (``stdout``: raw bytes as text) and its exit code."""
+
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int = 0
+
+
+class McpReply(Reply, tag="mcp_reply"):
+    message: msgspec.Raw | None = None
+
+
+REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)
+ENCODER = msgspec.json.Encoder()

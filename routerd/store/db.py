@@ -1,0 +1,35 @@
+"""The state database: one apsw connection per role, WAL, migrations. Blocking; the daemon only
+calls this from the store's writer thread or from worker threads (see ``routerd.store.store``)."""
+
+from pathlib import Path
+
+import apsw
+
+from routerd.store.migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
+    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    conn = apsw.Connection(str(path), flags=flags)
+    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    if not readonly:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode never corrupts the file; a crash may lose the last transaction only.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def migrate(conn: apsw.Connection) -> int:
+    """Apply the migrations not yet applied; return the schema version now in force."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"state database schema v{version} is newer than this routerd knows (v{len(MIGRATIONS)})"
+        )
+    for n in range(version, len(MIGRATIONS)):
+        with conn:
+            conn.execute(MIGRATIONS[n])
+            conn.execute(f"PRAGMA user_version={n + 1}")
+    return len(MIGRATIONS)

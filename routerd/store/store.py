@@ -1,0 +1,190 @@
+"""The daemon's handle on its state: a writer thread that commits queued rows in batches, and
+worker-thread reads. The event loop never waits on SQLite: ``record`` and ``execute`` only enqueue.
+
+Writes keep their order. A batch that fails is retried row by row so that one bad row loses only
+itself (counted in ``statistics().dropped``). A ``kill -9`` may lose the batch being written, never
+corrupt the file (WAL, see ``routerd.store.db``).
+"""
+
+import logging
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import apsw
+import msgspec
+
+from routerd.store import db
+from routerd.store.migrations import TABLES
+
+log = logging.getLogger("routerd.store")
+T = TypeVar("T")
+
+# Large enough that 10k rows/s need only a few commits a second, small enough that a batch commits
+# in a few milliseconds and a crash loses little.
+MAX_BATCH = 2000
+
+
+class StoreStats(msgspec.Struct, frozen=True):
+    path: str
+    schema_version: int
+    queued: int
+    written: int
+    batches: int
+    dropped: int
+    last_error: str | None
+
+
+class _Flush:
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_STOP = object()
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.schema_version = 0
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._written = 0
+        self._batches = 0
+        self._dropped = 0
+        self._last_error: str | None = None
+        self._read_conn: apsw.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # --- the event loop's side: enqueue only ---------------------------------------------------
+
+    def record(self, table: str, row: dict[str, Any]) -> None:
+        """Insert (or replace) ``row`` into ``table`` soon. Never blocks."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        self._queue.put((table, row))
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run one write statement soon, in order with the rows recorded before it. Never blocks."""
+        self._queue.put((sql, params))
+
+    async def flush(self) -> None:
+        """Wait until everything enqueued so far is committed."""
+        marker = _Flush()
+        self._queue.put(marker)
+        await anyio.to_thread.run_sync(marker.done.wait)
+
+    async def read(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run ``fn(connection)`` in a worker thread and return its result."""
+        return await anyio.to_thread.run_sync(self._read_sync, fn)
+
+    async def row_counts(self) -> dict[str, int]:
+        def count(conn: apsw.Connection) -> dict[str, int]:
+            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+        return await self.read(count)
+
+    def statistics(self) -> StoreStats:
+        return StoreStats(
+            path=str(self.path), schema_version=self.schema_version, queued=self._queue.qsize(),
+            written=self._written, batches=self._batches, dropped=self._dropped,
+            last_error=self._last_error,
+        )
+
+    # --- worker threads --------------------------------------------------------------------------
+
+    def _read_sync(self, fn: Callable[[apsw.Connection], T]) -> T:
+        with self._read_lock:
+            if self._read_conn is None:
+                self._read_conn = db.connect(self.path)
+            return fn(self._read_conn)
+
+    def _open_sync(self) -> apsw.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        conn = db.connect(self.path)
+        self.schema_version = db.migrate(conn)
+        return conn
+
+    def _run_writer(self, conn: apsw.Connection) -> None:
+        try:
+            while True:
+                items = [self._queue.get()]
+                while len(items) < MAX_BATCH:
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(item is _STOP for item in items)
+                self._write_batch(conn, [i for i in items if not isinstance(i, _Flush) and i is not _STOP])
+                for item in items:
+                    if isinstance(item, _Flush):
+                        item.done.set()
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _write_batch(self, conn: apsw.Connection, items: list[Any]) -> None:
+        if not items:
+            return
+        try:
+            with conn:
+                for item in items:
+                    _apply(conn, item)
+            self._written += len(items)
+            self._batches += 1
+        except apsw.Error:
+            for item in items:  # find the bad rows; keep the good ones
+                try:
+                    with conn:
+                        _apply(conn, item)
+                    self._written += 1
+                except apsw.Error as exc:
+                    self._dropped += 1
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                    log.error("state write dropped: %s", self._last_error)
+            self._batches += 1
+
+    def _close_sync(self) -> None:
+        self._queue.put(_STOP)
+        if self._thread is not None:
+            self._thread.join()
+        with self._read_lock:
+            if self._read_conn is not None:
+                self._read_conn.close()
+                self._read_conn = None
+
+
+def _apply(conn: apsw.Connection, item: tuple[Any, Any]) -> None:
+    first, second = item
+    if first in TABLES:
+        cols = ", ".join(second)
+        marks = ", ".join("?" * len(second))
+        conn.execute(f"INSERT OR REPLACE INTO {first} ({cols}) VALUES ({marks})",
+                     tuple(second.values()))
+    else:
+        conn.execute(first, second)
+
+
+@asynccontextmanager
+async def open_store(path: Path) -> AsyncIterator[Store]:
+    """Open (creating and migrating) the state DB, run its writer thread, and close both on exit,
+    after committing everything queued."""
+    store = Store(path)
+    conn = await anyio.to_thread.run_sync(store._open_sync)
+    store._thread = threading.Thread(target=store._run_writer, args=(conn,), name="routerd-store",
+                                     daemon=True)
+    store._thread.start()
+    try:
+        yield store
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(store._close_sync)
+
