@@ -73,15 +73,17 @@ def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
     return None
 
 
-def _is_chat(ask: str, words: int) -> bool:
+def _is_chat(ask: str, view: lx.View, words: int) -> bool:
     if not ask.strip():
         return True
-    if lx.ACK.search(ask) and words <= 12 and not lx.CODE_VERB.search(ask):
+    if lx.ACK.match(ask) and words <= 12 and not lx.CODE_VERB.find(view):
         return True
-    closing = lx.CHAT_CLOSING.search(ask)
-    if closing and (words <= CHAT_MAX_WORDS or not lx.REQUEST.search(ask.replace("?", ""))):
-        return not (lx.CODE_VERB.search(ask) and "?" in ask)
-    return not lx.REQUEST.search(ask) and words <= 12
+    if lx.CHAT_CLOSING.find(view):
+        if words <= CHAT_MAX_WORDS:
+            return not (lx.CODE_VERB.find(view) and "?" in ask)
+        # A long message that closes a thread (a thank-you story) asks nothing at its end.
+        return "?" not in ask[-200:]
+    return False
 
 
 def _build(score: float, task_type: str, signals: list[str], factor: float = 1.0) -> Classification:
@@ -105,39 +107,39 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Cla
     last = turns[index]
     split = split_ask(last.text)
     ask = split.ask
+    view = lx.view_of(ask)
     words = word_count(ask)
-    signals: list[str] = []
     images = sum(t.images for t in turns[index:])
     has_tools = bool(tools)
 
     if last.tool_results and not ask.strip():
-        # An agent loop turn: the model is reading tool output and will act again.
+        # An agent loop turn: the model reads tool output and acts again, as hard as the task.
         prev = _previous(turns, index, "user")
         base = _score_turn(prev) if prev else None
         score = max(base.score if base else SIMPLE_BELOW, SIMPLE_BELOW)
-        return _build(score, "tools", ["tool_result_turn", *(base.signals if base else ())], CONTEXT_CONFIDENCE_FACTOR)
+        signals = ["tool_result_turn", *(base.signals if base else ())]
+        return _build(score, "tools", signals, CONTEXT_CONFIDENCE_FACTOR)
 
-    if not split.paste_chars and not images and _is_chat(ask, words):
+    if not split.paste_chars and not images and _is_chat(ask, view, words):
         return _build(-1.0, "chat", ["chat", f"ask_words={words}"])
 
     prior_user = _previous(turns, index, "user")
-    prior_assistant = _previous(turns, index, "assistant")
     if prior_user is not None and not split.paste_chars:
-        if lx.AFFIRM.search(ask) and words <= AFFIRM_MAX_WORDS or (
-            words <= AFFIRM_MAX_WORDS and lx.CODE_VERB.search(ask) and lx.FOLLOW_UP.search(ask)
+        if words <= AFFIRM_MAX_WORDS and (
+            lx.AFFIRM.match(ask) or (lx.CODE_VERB.find(view) and lx.FOLLOW_UP.find(view))
         ):
-            return _affirmed(ask, prior_user, prior_assistant, has_tools)
-        if words <= FOLLOW_UP_MAX_WORDS and lx.FOLLOW_UP.search(ask):
-            return _follow_up(ask, split, prior_user, has_tools, images)
+            return _affirmed(view, prior_user, _previous(turns, index, "assistant"), has_tools)
+        if words <= FOLLOW_UP_MAX_WORDS and (lx.FOLLOW_UP_START.match(ask) or lx.FOLLOW_UP.find(view)):
+            return _follow_up(ask, view, split, prior_user, has_tools, images)
 
-    result = score_ask(ask, split)
-    signals.extend(result.signals)
+    result = score_ask(ask, split, view, words)
+    signals = list(result.signals)
     score = result.score
     if images:
         score += IMAGE_BONUS
         signals.append(f"images={images}")
     task_type = result.task_type
-    if has_tools and AGENTIC_VERBS.search(ask):
+    if has_tools and AGENTIC_VERBS.find(view):
         task_type = "tools"
         signals.append("tools_agentic")
     return _build(score, task_type, signals)
@@ -148,7 +150,7 @@ def _score_turn(turn: Turn) -> AskScore:
     return score_ask(split.ask, split)
 
 
-def _affirmed(ask: str, prior_user: Turn, prior_assistant: Turn | None, has_tools: bool) -> Classification:
+def _affirmed(view: lx.View, prior_user: Turn, prior_assistant: Turn | None, has_tools: bool) -> Classification:
     """A go-ahead: the work is what the assistant offered for what the user first asked."""
     base = _score_turn(prior_user)
     score = base.score
@@ -161,7 +163,7 @@ def _affirmed(ask: str, prior_user: Turn, prior_assistant: Turn | None, has_tool
         # accepting a plan means doing all of it.
         if offer.score > score:
             score = (score + offer.score) / 2 + 0.5
-        if offer.task_type in ("code", "generate") or lx.CODE_VERB.search(ask):
+        if offer.task_type in ("code", "generate") or lx.CODE_VERB.find(view):
             task_type = "code" if offer.task_type != "generate" else "generate"
         signals.append(f"offer_score={offer.score:.2f}")
     score = max(score, SIMPLE_BELOW)
@@ -170,18 +172,21 @@ def _affirmed(ask: str, prior_user: Turn, prior_assistant: Turn | None, has_tool
     return _build(score, task_type, signals, CONTEXT_CONFIDENCE_FACTOR)
 
 
-def _follow_up(ask: str, split: Split, prior_user: Turn, has_tools: bool, images: int) -> Classification:
+def _follow_up(
+    ask: str, view: lx.View, split: Split, prior_user: Turn, has_tools: bool, images: int
+) -> Classification:
     """A short follow-up: as hard as the thread it continues, unless it asks for more itself."""
     base = _score_turn(prior_user)
-    own = score_ask(ask, split)
+    own = score_ask(ask, split, view)
     score = max(base.score, own.score)
     task_type = own.task_type if own.task_type != "query" or base.task_type == "query" else base.task_type
-    if own.task_type == "query" and base.task_type in ("code", "generate") and lx.CODE_VERB.search(ask):
+    verb = lx.CODE_VERB.find(view) is not None
+    if own.task_type == "query" and base.task_type in ("code", "generate") and verb:
         task_type = base.task_type
     signals = ["continuation:follow_up", *own.signals, f"thread_score={base.score:.2f}"]
     if images:
         score += IMAGE_BONUS
-    if has_tools and lx.CODE_VERB.search(ask):
+    if has_tools and verb:
         task_type = "tools"
     return _build(score, task_type, signals, CONTEXT_CONFIDENCE_FACTOR)
 

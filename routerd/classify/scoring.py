@@ -26,13 +26,23 @@ COMPLEX_FROM = 3.1
 # Words in the ask at which the size contribution is zero; doubling adds SIZE_WEIGHT.
 SIZE_PIVOT_WORDS = 14
 SIZE_WEIGHT = 0.55
+SIZE_FLOOR = -1.2
 SIZE_CAP = 1.6
 CONSTRAINT_WEIGHT = 0.12
 CONSTRAINT_CAP = 14
+DELIVERABLE_WEIGHT = 0.35
+QUESTION_WEIGHT = 0.4
 DOMAIN_FIRST = 1.1
 DOMAIN_EACH = 0.75
 DOMAIN_CAP = 3
 DESIGN_WITH_DOMAIN = 0.5
+CLOSED_QUESTION = -1.3
+SMALL_ARTIFACT = -1.2
+TESTS_BONUS = 0.6
+COMPARE_BONUS = 0.5
+WHY_BONUS = 0.4
+LOOKUP_IN_PASTE = -0.4
+WORKS_ON_PASTE = 0.3
 
 
 class AskScore(msgspec.Struct, frozen=True):
@@ -45,104 +55,95 @@ class AskScore(msgspec.Struct, frozen=True):
     domains: tuple[str, ...]
 
 
-def _domains(ask: str) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    for match in lx.DOMAIN.finditer(ask):
-        if match.lastgroup:
-            found[match.lastgroup] = None
-    return tuple(found)
+def is_question_shape(ask: str, view: lx.View) -> bool:
+    """A closed question ("what is X", "does Y mutate", "how do I Z") in any supported language."""
+    return bool(lx.DEFINITION.match(ask) or lx.DEFINITION_CJK.find(view))
 
 
-def _is_question_shape(ask: str) -> bool:
-    return bool(lx.DEFINITION.search(ask) or lx.DEFINITION_CJK.search(ask))
-
-
-def task_type_of(ask: str, split: Split, words: int) -> str:
+def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     """Task type from the ask's verbs and objects (order: research, generate, analyze, code, query)."""
-    lowered = ask.lower()
-    research = lx.RESEARCH.search(ask)
-    if research and (lx.TIME_SENSITIVE.search(ask) or words > 12):
+    if lx.RESEARCH.find(view) and (lx.TIME_SENSITIVE.find(view) or words > 12):
         return "research"
-    generate = lx.GENERATE.search(ask)
-    code_verb = lx.CODE_VERB.search(ask)
-    code_noun = lx.CODE_NOUN.search(ask)
-    analyze = lx.ANALYZE.search(ask)
-    if generate and not (code_noun and not split.paste_chars and code_verb and code_verb.start() < generate.start()):
-        if not analyze or generate.start() < analyze.start():
+    gen_at = lx.GENERATE.position(view)
+    verb_at = lx.CODE_VERB.position(view)
+    noun = lx.CODE_NOUN.find(view) is not None
+    analyze_at = lx.ANALYZE.position(view)
+    pasted = split.paste_chars > 0
+    if gen_at >= 0 and not (noun and verb_at >= 0 and not pasted and verb_at < gen_at):
+        if analyze_at < 0 or gen_at < analyze_at:
             return "generate"
-    if analyze and (split.paste_chars or "?" in ask or analyze.start() < 40):
-        if not (code_verb and code_verb.start() < analyze.start() and code_noun):
+    if analyze_at >= 0 and (pasted or "?" in ask or analyze_at < 40):
+        if not (noun and 0 <= verb_at < analyze_at):
             return "analyze"
-    if code_verb and (code_noun or split.fenced_blocks or split.paste_chars):
+    if verb_at >= 0 and (noun or split.fenced_blocks or pasted):
         return "code"
-    if code_noun and not _is_question_shape(ask) and "?" not in ask:
+    if noun and "?" not in ask and not is_question_shape(ask, view):
         return "code"
-    if split.paste_chars and ("fix" in lowered or "change" in lowered):
-        return "code"
-    if split.paste_chars and "?" in ask:
-        return "analyze"
+    if pasted:
+        return "analyze" if "?" in ask else "code"
     return "query"
 
 
-def score_ask(ask: str, split: Split) -> AskScore:
+def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | None = None) -> AskScore:
     """Score one ask; pasted material only counts through `split`'s sizes."""
+    if view is None:
+        view = lx.view_of(ask)
+    if words is None:
+        words = word_count(ask)
     signals: list[str] = []
-    score = 0.0
-    words = word_count(ask)
-
-    size = SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)
-    size = max(-1.2, min(SIZE_CAP, size))
-    score += size
+    score = max(SIZE_FLOOR, min(SIZE_CAP, SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)))
     signals.append(f"ask_words={words}")
 
-    constraints = min(len(lx.CONSTRAINT.findall(ask)) + len(lx.NUMBER.findall(ask)) // 2, CONSTRAINT_CAP)
+    tokens = view.tokens
+    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, tokens))
+    constraints += ask.count(",") + ask.count(";") + ask.count("(") + sum(1 for w in view.words if w[0].isdigit()) // 2
+    constraints = min(constraints, CONSTRAINT_CAP)
     if constraints:
         score += CONSTRAINT_WEIGHT * constraints
         signals.append(f"constraints={constraints}")
 
-    deliverables = {m.group(0).lower() for m in lx.DELIVERABLE.finditer(ask)}
-    if len(deliverables) > 1:
-        score += 0.35 * min(len(deliverables) - 1, 4)
-        signals.append(f"deliverables={len(deliverables)}")
+    deliverables = len(lx.DELIVERABLE_WORDS & view.words)
+    if deliverables > 1:
+        score += DELIVERABLE_WEIGHT * min(deliverables - 1, 4)
+        signals.append(f"deliverables={deliverables}")
 
-    questions = len(lx.QUESTION.findall(ask))
+    questions = ask.count("?") - ask.count("??")
     if questions > 1:
-        score += 0.4 * min(questions - 1, 3)
+        score += QUESTION_WEIGHT * min(questions - 1, 3)
         signals.append(f"questions={questions}")
 
-    domains = _domains(ask)
+    domains = tuple(cue.name for cue in lx.DOMAINS if cue.find(view))
     if domains:
         score += DOMAIN_FIRST + DOMAIN_EACH * (min(len(domains), DOMAIN_CAP) - 1)
         signals.extend(f"domain:{d}" for d in domains)
-        if lx.DESIGN.search(ask):
+        if lx.DESIGN.find(view):
             score += DESIGN_WITH_DOMAIN
             signals.append("design_with_domain")
 
-    question_shape = _is_question_shape(ask)
-    if question_shape and words <= 25 and len(domains) <= 1 and questions <= 1:
-        score -= 1.3
+    if is_question_shape(ask, view) and words <= 25 and len(domains) <= 1 and questions <= 1:
+        score += CLOSED_QUESTION
         signals.append("closed_question")
-    if lx.SMALL_ARTIFACT.search(ask) and words <= 30:
-        score -= 1.2
+    if words <= 30 and lx.SMALL_ARTIFACT.find(view):
+        score += SMALL_ARTIFACT
         signals.append("small_artifact")
 
-    if lx.TESTS.search(ask):
-        score += 0.6
+    if lx.TESTS.find(view):
+        score += TESTS_BONUS
         signals.append("wants_tests")
-    if lx.COMPARE.search(ask):
-        score += 0.5
+    if lx.COMPARE.find(view):
+        score += COMPARE_BONUS
         signals.append("comparison")
-    if lx.WHY.search(ask):
-        score += 0.4
+    why = lx.WHY.find(view) is not None
+    if why:
+        score += WHY_BONUS
         signals.append("why")
 
     if split.paste_chars:
-        if lx.LOOKUP_ASK.search(ask) and not lx.WHY.search(ask):
-            score -= 0.4
+        if lx.LOOKUP_ASK.find(view) and not why:
+            score += LOOKUP_IN_PASTE
             signals.append("lookup_in_paste")
         elif split.paste_chars > 400:
-            score += 0.3
+            score += WORKS_ON_PASTE
             signals.append("works_on_paste")
 
-    task_type = task_type_of(ask, split, words)
-    return AskScore(score, tuple(signals), task_type, words, domains)
+    return AskScore(score, tuple(signals), task_type_of(ask, view, split, words), words, domains)
