@@ -136,7 +136,7 @@ class Reply(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
 class Error(Reply, tag="error"):
     code: str
     message: str
-    retryable: bool = False
+    retryable: bool  # no default, so that it is always on the wire
 
 
 class Pong(Reply, tag="pong"):

@@ -8,6 +8,7 @@ A connection waiting for its next request is "idle" and is closed when the daemo
 """
 
 import logging
+from contextlib import aclosing
 
 import anyio
 from anyio.abc import ByteStream, Listener, TaskStatus
@@ -38,28 +39,40 @@ async def serve_socket(app, listener: Listener[ByteStream], *,
 
 
 async def serve_connection(app, stream: ByteStream) -> None:
-    reader = FrameReader()
     async with stream:
-        while not app.draining:
-            try:
-                frame = reader.next_frame()
-            except FrameTooLarge as exc:
-                await _send_error(stream, "bad_frame", str(exc))
+        try:
+            await _serve_frames(app, stream)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the client went away; its request was handled, its reply had nowhere to go
+
+
+async def _serve_frames(app, stream: ByteStream) -> None:
+    reader = FrameReader()
+    while not app.draining:
+        try:
+            frame = reader.next_frame()
+        except FrameTooLarge as exc:
+            await _send_error(stream, "bad_frame", str(exc))
+            return
+        if frame is None:
+            data = await _receive(app, stream, reader.pending)
+            if data is None:
                 return
-            if frame is None:
-                data = await _receive(app, stream, reader.pending)
-                if data is None:
-                    return
-                if not data:
-                    if reader.pending:
-                        await _send_error(stream, "bad_frame",
-                                          f"truncated frame: connection closed after {reader.pending} bytes")
-                    return
-                reader.feed(data)
-                continue
-            with app.inflight:
-                async for payload in handle_frame(app, frame):
-                    await stream.send(encode_frame(payload))
+            if not data:
+                if reader.pending:
+                    await _send_error(stream, "bad_frame",
+                                      f"truncated frame: connection closed after {reader.pending} bytes")
+                return
+            reader.feed(data)
+            continue
+        with app.inflight:
+            result = await handle_frame(app, frame)
+            if isinstance(result, bytes):
+                await stream.send(encode_frame(result))
+            else:
+                async with aclosing(result) as payloads:
+                    async for payload in payloads:
+                        await stream.send(encode_frame(payload))
 
 
 async def _receive(app, stream: ByteStream, pending: int) -> bytes | None:
@@ -82,6 +95,6 @@ async def _receive(app, stream: ByteStream, pending: int) -> bytes | None:
 
 async def _send_error(stream: ByteStream, code: str, message: str) -> None:
     try:
-        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message))))
+        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=False))))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass

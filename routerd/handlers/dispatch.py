@@ -43,8 +43,9 @@ def error_reply(exc: RouterdError, scrub: frozenset[str] = frozenset()) -> Error
     return Error(code=exc.code, message=message, retryable=exc.retryable)
 
 
-async def handle_frame(app, frame: bytes) -> AsyncIterator[bytes]:
-    """Yield the encoded reply frames' payloads for one request frame. Never raises RouterdError."""
+async def handle_frame(app, frame: bytes) -> bytes | AsyncIterator[bytes]:
+    """Run the request in ``frame``: the encoded reply, or for a stream an async iterator of
+    encoded replies (run it under ``aclosing``). Never raises RouterdError."""
     from routerd.handlers.table import HANDLERS
 
     try:
@@ -54,13 +55,31 @@ async def handle_frame(app, frame: bytes) -> AsyncIterator[bytes]:
             raise NotImplementedYet(f"request type {type(request).__struct_config__.tag!r} "
                                     "is not served by this routerd")
         result = await handler(app, request)
-        if isinstance(result, Reply):
-            yield ENCODER.encode(result)
-            return
-        async for reply in result:
+    except RouterdError as exc:
+        return ENCODER.encode(error_reply(exc, app.runtime.secrets))
+    except Exception as exc:  # a bug: answer, log, keep serving everyone else
+        return _internal_error(exc)
+    if isinstance(result, Reply):
+        return ENCODER.encode(result)
+    return _encode_stream(app, result)
+
+
+async def _encode_stream(app, replies: AsyncIterator[Reply]) -> AsyncIterator[bytes]:
+    """Encode a handler's streamed replies; an exception mid-stream ends it with a final error."""
+    try:
+        async for reply in replies:
             yield ENCODER.encode(reply)
     except RouterdError as exc:
         yield ENCODER.encode(error_reply(exc, app.runtime.secrets))
-    except Exception as exc:  # a bug: answer, log, keep serving everyone else
-        log.exception("handler failed")
-        yield ENCODER.encode(Error(code="internal", message=f"internal error: {type(exc).__name__}"))
+    except Exception as exc:
+        yield _internal_error(exc)
+    finally:
+        aclose = getattr(replies, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _internal_error(exc: Exception) -> bytes:
+    log.error("handler failed", exc_info=exc)
+    return ENCODER.encode(Error(code="internal", message=f"internal error: {type(exc).__name__}",
+                                retryable=False))
