@@ -76,14 +76,25 @@ def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
 def _is_chat(ask: str, view: lx.View, words: int) -> bool:
     if not ask.strip():
         return True
-    if lx.ACK.match(ask) and words <= 12 and not lx.CODE_VERB.find(view):
+    if lx.ACK.match(ask) and words <= 12 and "?" not in ask and not lx.CODE_VERB.find(view):
         return True
     if lx.CHAT_CLOSING.find(view):
         if words <= CHAT_MAX_WORDS:
             return not (lx.CODE_VERB.find(view) and "?" in ask)
         # A long message that closes a thread (a thank-you story) asks nothing at its end.
         return "?" not in ask[-200:]
-    return False
+    # No request, no question, no object to make: venting or small talk.
+    return (
+        words <= CHAT_MAX_WORDS
+        and "?" not in ask
+        and not lx.REQUEST.find(view)
+        and not lx.CODE_NOUN.find(view)
+        and not lx.GENERATE.find(view)
+        and not lx.SMALL_ARTIFACT.find(view)
+        and not lx.DEFINITION.match(ask)
+        and not lx.ANALYZE.find(view)
+        and not any(cue.find(view) for cue in lx.DOMAINS)
+    )
 
 
 def _build(score: float, task_type: str, signals: list[str], factor: float = 1.0) -> Classification:
@@ -120,15 +131,18 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Cla
         signals = ["tool_result_turn", *(base.signals if base else ())]
         return _build(score, "tools", signals, CONTEXT_CONFIDENCE_FACTOR)
 
-    if not split.paste_chars and not images and _is_chat(ask, view, words):
-        return _build(-1.0, "chat", ["chat", f"ask_words={words}"])
-
     prior_user = _previous(turns, index, "user")
-    if prior_user is not None and not split.paste_chars:
+    prior_assistant = _previous(turns, index, "assistant")
+    if prior_user is not None and prior_assistant is not None and not split.paste_chars:
         if words <= AFFIRM_MAX_WORDS and (
             lx.AFFIRM.match(ask) or (lx.CODE_VERB.find(view) and lx.FOLLOW_UP.find(view))
         ):
-            return _affirmed(view, prior_user, _previous(turns, index, "assistant"), has_tools)
+            return _affirmed(view, prior_user, prior_assistant, has_tools)
+
+    if not split.paste_chars and not images and _is_chat(ask, view, words):
+        return _build(-1.0, "chat", ["chat", f"ask_words={words}"])
+
+    if prior_user is not None and not split.paste_chars:
         if words <= FOLLOW_UP_MAX_WORDS and (lx.FOLLOW_UP_START.match(ask) or lx.FOLLOW_UP.find(view)):
             return _follow_up(ask, view, split, prior_user, has_tools, images)
 
@@ -151,22 +165,22 @@ def _score_turn(turn: Turn) -> AskScore:
 
 
 def _affirmed(view: lx.View, prior_user: Turn, prior_assistant: Turn | None, has_tools: bool) -> Classification:
-    """A go-ahead: the work is what the assistant offered for what the user first asked."""
+    """A go-ahead: the work is what the assistant offered, or what the user first asked if larger."""
     base = _score_turn(prior_user)
     score = base.score
     task_type = base.task_type
-    signals = ["continuation:affirm", *base.signals]
+    signals = ["continuation:affirm", f"thread_score={base.score:.2f}"]
     if prior_assistant is not None:
-        offer_split = split_ask(prior_assistant.text)
-        offer = score_ask(offer_split.ask, offer_split)
-        # The offer describes the work in the assistant's words; the larger reading wins, because
-        # accepting a plan means doing all of it.
-        if offer.score > score:
-            score = (score + offer.score) / 2 + 0.5
-        if offer.task_type in ("code", "generate") or lx.CODE_VERB.find(view):
-            task_type = "code" if offer.task_type != "generate" else "generate"
+        # The offer is read whole: its numbered steps and caveats are the work being accepted.
+        text = prior_assistant.text
+        offer = score_ask(text, Split(text, 0, 0, 0))
         signals.append(f"offer_score={offer.score:.2f}")
-    score = max(score, SIMPLE_BELOW)
+        signals.extend(f"offer:{s}" for s in offer.signals if s.startswith("domain:"))
+        score = max(score, offer.score)
+        if offer.task_type in ("code", "generate"):
+            task_type = offer.task_type
+    if lx.CODE_VERB.find(view) and task_type not in ("code", "generate"):
+        task_type = "code"
     if has_tools:
         task_type = "tools"
     return _build(score, task_type, signals, CONTEXT_CONFIDENCE_FACTOR)

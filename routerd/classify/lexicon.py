@@ -21,8 +21,15 @@ _PUNCT = "!\"$%&()*,./:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）�
 _TO_SPACE = str.maketrans({**{ch: " " for ch in _PUNCT}, "’": "'"})
 # Long asks are read at the head and the tail: the request sentences sit there, and every count
 # the scorer takes from the middle (size, constraints) saturates well before this many characters.
+_INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 SCAN_HEAD_CHARS = 1000
 SCAN_TAIL_CHARS = 300
+
+
+_BREADTH = re.compile(
+    r"(\d{1,5})(?:k)?\s*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files|services|repos|repositories|tables|modules|"
+    r"endpoints|microservices|packages|teams|engineers|endpoints|loc|lines)\b)"
+)
 
 
 class View(msgspec.Struct, frozen=True):
@@ -37,12 +44,24 @@ def view_of(text: str) -> View:
     """Build the `View` of `text` once; every cue then matches against it."""
     if len(text) > SCAN_HEAD_CHARS + SCAN_TAIL_CHARS:
         text = text[:SCAN_HEAD_CHARS] + "\n" + text[-SCAN_TAIL_CHARS:]
+    if "`" in text:
+        # Inline code is an object of the request, not words of it: `latest` is a tag, not a date.
+        text = _INLINE_CODE.sub(" inlinecode ", text)
     lower = text.lower().translate(_TO_SPACE)
     tokens = tuple(lower.split())
     words = set(tokens)
     words.update([w.strip("'-") for w in words if w[0] in "'-" or w[-1] in "'-"])
     words.discard("")
-    return View(text.lower().replace("’", "'"), frozenset(words), tokens)
+    # Phrases match with hyphens read as spaces: "leader-election" is "leader election".
+    return View(text.lower().replace("’", "'").replace("-", " "), frozenset(words), tokens)
+
+
+def breadth(view: View) -> int:
+    """The largest count of units of work named in the ask ("~40 files", "11 more", "300 tables")."""
+    best = 0
+    for match in _BREADTH.finditer(view.lower):
+        best = max(best, int(match.group(1)))
+    return best
 
 
 class Cue(msgspec.Struct, frozen=True):
@@ -102,6 +121,11 @@ def _w(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def _normalised(cue: "Cue") -> "Cue":
+    # Views read hyphens as spaces, so phrases are stored the same way.
+    return msgspec.structs.replace(cue, phrases=tuple(p.replace("-", " ") for p in cue.phrases))
+
+
 # --- hard domains: each distinct domain present raises the difficulty score ----------------------
 DOMAINS: tuple[Cue, ...] = (
     Cue("distributed",
@@ -132,6 +156,10 @@ DOMAINS: tuple[Cue, ...] = (
         _w("prove proof proofs theorem lemma conjecture hypothesis olympiad invariant invariants coq "
            "isabelle tla+ converge convergence verified machine-checked"),
         phrases=("formally verif", "formal verif", "démontrer", "beweise")),
+    Cue("math",
+        _w("divides divisible primes modulo modular polynomials zeta riemann manifold manifolds topology "
+           "homology eigenvalues asymptotic asymptotically combinatorial stochastic"),
+        phrases=("perfect square", "explicit formula", "closed form", "o(")),
     Cue("evidence",
         _w("evidence studies literature peer-reviewed citations regulatory regulation regulations "
            "compliance gdpr hipaa jurisdiction jurisdictions changelog scenarios"),
@@ -142,8 +170,8 @@ DOMAINS: tuple[Cue, ...] = (
                  "all our services", "entire codebase", "entire repo", "public api", "backward compat",
                  "backwards compat", " more services", " files in ", "more repos")),
     Cue("perf",
-        _w("p95 p99 p999 throughput regression profiler profiling occupancy latency speedup oom "
-           "leak leaks leaking"),
+        _w("p95 p99 p999 throughput regression profiler profiling occupancy latency speedup oom ooms "
+           "oomkilled leak leaks leaking"),
         phrases=("tail latency", "tail-latency")),
 )
 
@@ -189,13 +217,13 @@ COMPARE = Cue(
     "comparison",
     _w("compare comparison vs versus tradeoffs trade-offs trade-off downside downsides drawback drawbacks "
        "alternatives"),
-    phrases=("pros and cons", "which one", "which would you", "which should", "what would you pick",
+    phrases=("pros and cons", "which would you", "which should", "what would you pick",
              "what would you choose", "should we"),
 )
 TESTS = Cue(
     "tests",
-    _w("test tests pytest jest unit-tests property-based fast-check playwright benchmark tests unitaires "
-       "pruebas"),
+    _w("test tests unit-tests property-based fast-check playwright benchmark unitaires pruebas"),
+    prefixes=("pytest", "jest", "unittest", "tests"),
     phrases=("test suite", "单元测试", "测试", "tests jest"),
 )
 WHY = Cue(
@@ -209,15 +237,37 @@ WHY = Cue(
 # --- task-type cues -------------------------------------------------------------------------------
 RESEARCH = Cue(
     "research",
-    _w("research gather sources cite studies evidence survey latest current currently recent recently news "
-       "changelog pricing"),
-    phrases=("look up", "dig through", "dig into", "right now", "this year", "this week", "this month",
-             "today", "status page", "release notes", "open github issues", "find the open", "find papers"),
+    _w("research gather cite survey"),
+    phrases=("look up", "dig through", "dig into", "find the open", "find open", "find papers", "find sources",
+             "find studies", "find articles", "find recent", "find all the", "current evidence",
+             "the sources", "release notes", "status page"),
 )
 TIME_SENSITIVE = Cue(
     "time_sensitive",
-    _w("latest current currently recent recently news today"),
-    phrases=("right now", "this year", "this week", "this month", " down right now", " down?"),
+    _w("latest currently recent recently news today tonight yesterday"),
+    phrases=("right now", "this year", "this week", "this month", "as of", " down right now", " down?"),
+)
+SYMPTOM = Cue(
+    "symptom",
+    _w("fail fails failing failed broke breaks broken crash crashes crashed died dies hang hangs hanging "
+       "error errors exception panic panics oom ooms leak leaks grows slow flaky garbage timeout timeouts "
+       "spike spiked red deadlocks stuck"),
+)
+FIX_REQUEST = Cue("fix_request", phrases=("how fix", "how to fix", "how do i fix", "how can i fix", "fix this",
+                                          "fix it", "please fix", "pls fix"))
+WORK_ON_PASTE = Cue(
+    "work_on_paste",
+    _w("summarize summarise summary review refactor split rework rewrite restructure reorganize document "
+       "explain annotate optimize optimise port"),
+)
+CORRESPONDENCE = Cue(
+    "correspondence",
+    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter"),
+    phrases=("cover letter",),
+)
+LANGUAGES = _w(
+    "python javascript typescript go golang rust java kotlin swift ruby php c c++ c# scala elixir haskell "
+    "clojure lua perl bash sql cuda"
 )
 GENERATE = Cue(
     "generate",
@@ -243,17 +293,24 @@ CODE_NOUN = Cue(
        "generic generics interface struct algorithm cache buffer tree heap queue scheduler code codebase bug "
        "one-liner jq bash shell python javascript typescript ts js golang rust java c++ c# ruby php "
        "kotlin swift pandas numpy react node django rails alembic playwright pytest jest aiohttp ringpuffer "
-       "tableau"),
+       "tableau inlinecode"),
     phrases=("缓存", "函数", "代码"),
 )
 ANALYZE = Cue(
     "analyze",
     _w("why analyze analyse diagnose diagnosis investigate review audit compare vs versus tradeoffs "
-       "trade-offs downside downsides evaluate assess interpret"),
+       "trade-offs downside downsides evaluate assess interpret prove"),
     phrases=("look it over", "look over", "what's going on", "whats going on", "what's happening",
              "what's wrong", "what's the error", "whats the error", "root cause", "should we", "pros and cons",
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",
              "what would you change", "what would you pick", "what would you do", "is it something"),
+)
+
+ANALYSIS_VERB = Cue(
+    "analysis_verb",
+    _w("analyze analyse evaluate assess compare tradeoffs trade-offs diagnose critique"),
+    phrases=("should we", "pros and cons", "what would you pick", "what would you choose", "downside",
+             "failure modes", "risks of"),
 )
 
 # --- conversation cues ----------------------------------------------------------------------------
@@ -269,8 +326,8 @@ CHAT_CLOSING = Cue(
     _w("thanks thank thx nvm haha lol danke merci gracias"),
     phrases=("figured it out", "never mind", "nevermind", "cancel that", "cancel it", "not today", "forget it",
              "just wanted to say", "just wanted to share", "just wanted to tell", "no question", "will do",
-             "after lunch", "later today", "allow it", "good morning", "good night", "ready to get",
-             "about to throw", "so frustrat", "been debugging", "hat geklappt", "ça marche", "funcionó"),
+             "after lunch", "later today", "allow it", "good morning", "good night",
+             "hat geklappt", "ça marche", "funcionó"),
 )
 AFFIRM = re.compile(
     r"\s*(?:yes|yep|yeah|yup|sure|ok(?:ay)?|please|do it|go ahead|go for it|sounds good|let'?s do it|"
@@ -288,7 +345,25 @@ FOLLOW_UP = Cue(
 REQUEST = Cue(
     "request",
     _w("please pls help what why write implement make fix explain show give tell need want should"),
-    phrases=("can you", "could you", "how do", "how can", "how should", "let's", "?"),
+    phrases=("can you", "could you", "how do", "how can", "how should", "let's", "?", "？"),
+)
+
+# Words that may stand before the verb of an imperative without changing it.
+FILLERS = _w(
+    "quick one quickly just pls please can could would you u now ok okay so also and then hey hi "
+    "i i'd want need you to help me let's lets us kindly simply"
+)
+
+# --- hyphens in phrases, normalised once -------------------------------------------------------
+DOMAINS = tuple(_normalised(cue) for cue in DOMAINS)
+(ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
+ FIX_REQUEST, WORK_ON_PASTE, CORRESPONDENCE, GENERATE, CODE_VERB, CODE_NOUN, ANALYZE, CHAT_CLOSING, FOLLOW_UP,
+ REQUEST) = (
+    _normalised(cue) for cue in (
+        ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
+        FIX_REQUEST, WORK_ON_PASTE, CORRESPONDENCE, GENERATE, CODE_VERB, CODE_NOUN, ANALYZE, CHAT_CLOSING,
+        FOLLOW_UP, REQUEST,
+    )
 )
 
 # --- counting constraints -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ labelled set split in halves, not fitted case by case.
 from __future__ import annotations
 
 import math
+import re
 
 import msgspec
 
@@ -28,21 +29,43 @@ SIZE_PIVOT_WORDS = 14
 SIZE_WEIGHT = 0.55
 SIZE_FLOOR = -1.2
 SIZE_CAP = 1.6
-CONSTRAINT_WEIGHT = 0.12
+CONSTRAINT_WEIGHT = 0.1
 CONSTRAINT_CAP = 14
 DELIVERABLE_WEIGHT = 0.35
 QUESTION_WEIGHT = 0.4
-DOMAIN_FIRST = 1.1
-DOMAIN_EACH = 0.75
+# Domains where cheap models fail most often weigh most: distributed state, proofs and security
+# fail silently; concurrency and systems work fail loudly; performance, scale and evidence words
+# also appear in ordinary requests, so they weigh least.
+DOMAIN_WEIGHT = {
+    "distributed": 1.5, "proof": 1.5, "security": 1.4,
+    "concurrency": 1.1, "systems": 1.1,
+    "perf": 0.8, "scale": 0.8, "evidence": 0.8, "math": 0.8,
+}
+STRONG_DOMAIN = 1.4
+DOMAIN_EACH = 0.6
 DOMAIN_CAP = 3
 DESIGN_WITH_DOMAIN = 0.5
 CLOSED_QUESTION = -1.3
 SMALL_ARTIFACT = -1.2
 TESTS_BONUS = 0.6
-COMPARE_BONUS = 0.5
-WHY_BONUS = 0.4
+ANALYSIS_BONUS = 0.5
 LOOKUP_IN_PASTE = -0.4
-WORKS_ON_PASTE = 0.3
+DEBUG_CODE_PASTE = 0.6
+BREADTH_MANY = 10
+BREADTH_BONUS = 0.7
+MULTI_LANGUAGE_BONUS = 0.5
+# Correspondence (emails, posts, letters) is written from facts the user gives: a middle-tier
+# model does it fully, however long the brief.
+CORRESPONDENCE_CEILING = COMPLEX_FROM - 0.3
+# A code deliverable that comes with tests is never a one-liner.
+TESTED_CODE_FLOOR = SIMPLE_BELOW + 0.3
+# Comparing, evaluating or judging is never a lookup, however short the ask.
+ANALYSIS_FLOOR = SIMPLE_BELOW + 0.2
+
+
+_CLAUSE_SPLIT = re.compile(r"[.:!?;\n]+\s*|,\s+(?=(?:and |then |also )?\w+ )")
+_FILLERS = lx.FILLERS
+MAX_CLAUSES = 12
 
 
 class AskScore(msgspec.Struct, frozen=True):
@@ -60,27 +83,53 @@ def is_question_shape(ask: str, view: lx.View) -> bool:
     return bool(lx.DEFINITION.match(ask) or lx.DEFINITION_CJK.find(view))
 
 
+def _imperative_at(view: lx.View) -> int:
+    """Offset of the clause that opens with a verb of making or changing something, else -1.
+
+    Only a clause's first word (after fillers like "quick:", "can you", "pls") counts, so that
+    "which port is this" is not read as a request to port something.
+    """
+    offset = 0
+    for clause in _CLAUSE_SPLIT.split(view.lower, maxsplit=MAX_CLAUSES):
+        for token in clause.split():
+            token = token.strip("'\"*-")
+            if token in _FILLERS or not token:
+                continue
+            if token in lx.CODE_VERB.words or token.startswith(lx.CODE_VERB.phrases):
+                return offset
+            break
+        offset += len(clause) + 1
+    return -1
+
+
 def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
-    """Task type from the ask's verbs and objects (order: research, generate, analyze, code, query)."""
-    if lx.RESEARCH.find(view) and (lx.TIME_SENSITIVE.find(view) or words > 12):
-        return "research"
-    gen_at = lx.GENERATE.position(view)
-    verb_at = lx.CODE_VERB.position(view)
-    noun = lx.CODE_NOUN.find(view) is not None
-    analyze_at = lx.ANALYZE.position(view)
+    """Task type from the ask's verbs and objects."""
     pasted = split.paste_chars > 0
-    if gen_at >= 0 and not (noun and verb_at >= 0 and not pasted and verb_at < gen_at):
-        if analyze_at < 0 or gen_at < analyze_at:
-            return "generate"
-    if analyze_at >= 0 and (pasted or "?" in ask or analyze_at < 40):
-        if not (noun and 0 <= verb_at < analyze_at):
-            return "analyze"
-    if verb_at >= 0 and (noun or split.fenced_blocks or pasted):
-        return "code"
-    if noun and "?" not in ask and not is_question_shape(ask, view):
+    question = "?" in ask or is_question_shape(ask, view)
+    imperative = _imperative_at(view)
+    gen_at = lx.GENERATE.position(view)
+    noun_at = lx.CODE_NOUN.position(view)
+    research_at = lx.RESEARCH.position(view)
+    if research_at >= 0 and not (0 <= gen_at < research_at and imperative >= 0):
+        return "research"
+    if lx.TIME_SENSITIVE.find(view) and question and imperative < 0 and not pasted:
+        return "research"
+    if gen_at >= 0 and (noun_at < 0 or gen_at <= noun_at) and (imperative >= 0 or not question or words <= 12):
+        return "generate"
+    analyze_at = lx.ANALYZE.position(view)
+    fix_at = lx.FIX_REQUEST.position(view)
+    if analyze_at >= 0 and not (0 <= imperative < analyze_at and noun_at >= 0) and not (0 <= fix_at < analyze_at):
+        return "analyze"
+    if fix_at >= 0 or (imperative >= 0 and (noun_at >= 0 or pasted)):
         return "code"
     if pasted:
-        return "analyze" if "?" in ask else "code"
+        if lx.SYMPTOM.find(view):
+            return "analyze"
+        return "query" if question else "code"
+    if question:
+        return "analyze" if words > 30 else "query"
+    if noun_at >= 0 or lx.CODE_VERB.find(view):
+        return "code"
     return "query"
 
 
@@ -90,13 +139,12 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         view = lx.view_of(ask)
     if words is None:
         words = word_count(ask)
-    signals: list[str] = []
+    signals: list[str] = [f"ask_words={words}"]
     score = max(SIZE_FLOOR, min(SIZE_CAP, SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)))
-    signals.append(f"ask_words={words}")
 
-    tokens = view.tokens
-    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, tokens))
-    constraints += ask.count(",") + ask.count(";") + ask.count("(") + sum(1 for w in view.words if w[0].isdigit()) // 2
+    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
+    constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
+    constraints += sum(1 for w in view.words if w[0].isdigit()) // 2
     constraints = min(constraints, CONSTRAINT_CAP)
     if constraints:
         score += CONSTRAINT_WEIGHT * constraints
@@ -113,12 +161,27 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         signals.append(f"questions={questions}")
 
     domains = tuple(cue.name for cue in lx.DOMAINS if cue.find(view))
+    if domains and score < 0:
+        # A short ask in a hard domain is not easy for being short ("design a consensus algorithm").
+        score = 0.0
+        signals.append("short_but_hard_domain")
     if domains:
-        score += DOMAIN_FIRST + DOMAIN_EACH * (min(len(domains), DOMAIN_CAP) - 1)
+        weights = sorted((DOMAIN_WEIGHT[d] for d in domains), reverse=True)
+        score += weights[0] + DOMAIN_EACH * (min(len(weights), DOMAIN_CAP) - 1)
         signals.extend(f"domain:{d}" for d in domains)
         if lx.DESIGN.find(view):
-            score += DESIGN_WITH_DOMAIN
+            # Designing for correctness in a domain that fails silently is the hardest kind of ask.
+            score += DESIGN_WITH_DOMAIN + (0.3 if weights[0] >= STRONG_DOMAIN else 0.0)
             signals.append("design_with_domain")
+
+    many = lx.breadth(view)
+    if many >= BREADTH_MANY:
+        score += BREADTH_BONUS
+        signals.append(f"breadth={many}")
+    languages = len(lx.LANGUAGES & view.words)
+    if languages >= 2 and lx.CODE_VERB.find(view):
+        score += MULTI_LANGUAGE_BONUS
+        signals.append(f"languages={languages}")
 
     if is_question_shape(ask, view) and words <= 25 and len(domains) <= 1 and questions <= 1:
         score += CLOSED_QUESTION
@@ -127,23 +190,38 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         score += SMALL_ARTIFACT
         signals.append("small_artifact")
 
-    if lx.TESTS.find(view):
+    tests = lx.TESTS.find(view) is not None
+    if tests:
         score += TESTS_BONUS
         signals.append("wants_tests")
-    if lx.COMPARE.find(view):
-        score += COMPARE_BONUS
-        signals.append("comparison")
-    why = lx.WHY.find(view) is not None
-    if why:
-        score += WHY_BONUS
-        signals.append("why")
+    task_type = task_type_of(ask, view, split, words)
+    lookup = split.paste_chars > 0 and lx.LOOKUP_ASK.find(view) is not None
+    why = lx.WHY.find(view) is not None and not lookup
+    if task_type != "generate" and (why or lx.COMPARE.find(view)):
+        # Words like "root cause" in a writing brief name a section; they ask for no analysis.
+        score += ANALYSIS_BONUS
+        signals.append("why" if why else "comparison")
 
     if split.paste_chars:
-        if lx.LOOKUP_ASK.find(view) and not why:
+        if lookup:
             score += LOOKUP_IN_PASTE
             signals.append("lookup_in_paste")
-        elif split.paste_chars > 400:
-            score += WORKS_ON_PASTE
-            signals.append("works_on_paste")
+        elif lx.WORK_ON_PASTE.find(view):
+            # Digesting or reshaping the whole paste grows with it: +0.5 at 400 chars, +1.0 at 4 KB.
+            bonus = max(0.0, min(1.0, 0.5 + 0.5 * math.log10(max(split.paste_chars, 1) / 400)))
+            score += bonus
+            signals.append(f"works_on_paste={split.paste_chars}")
+        elif split.paste_is_code and (why or lx.SYMPTOM.find(view)):
+            score += DEBUG_CODE_PASTE
+            signals.append("debugs_code")
 
-    return AskScore(score, tuple(signals), task_type_of(ask, view, split, words), words, domains)
+    if task_type == "generate" and lx.CORRESPONDENCE.find(view) and score > CORRESPONDENCE_CEILING:
+        score = CORRESPONDENCE_CEILING
+        signals.append("correspondence_ceiling")
+    if task_type == "analyze" and not lookup and lx.ANALYSIS_VERB.find(view) and score < ANALYSIS_FLOOR:
+        score = ANALYSIS_FLOOR
+        signals.append("analysis_floor")
+    if task_type == "code" and tests and score < TESTED_CODE_FLOOR:
+        score = TESTED_CODE_FLOOR
+        signals.append("tested_code_floor")
+    return AskScore(score, tuple(signals), task_type, words, domains)

@@ -35,6 +35,14 @@ _TOOL_RESULT_TYPES = frozenset({"tool_result", "function_call_output", "tool_res
 # Paragraphs of pasted prose (a document to summarise or proofread) are told apart from a long ask
 # by count: an ask rarely runs past two prose paragraphs after the first one.
 _DOCUMENT_MIN_PARAGRAPHS = 3
+_FENCE_MARK = "\x00fence\x00"
+_CLOSING_ASK_MAX_CHARS = 600
+_CLOSING_ASK = re.compile(r"\b(?:i want|i need|we need|we want|please|pls|can you|could you|must|constraints?)\b", re.I)
+# Substrings that occur in source code far more than in logs, configs or prose. Three or more in
+# the pasted material make it code, which is harder to diagnose than a log with the error in it.
+_CODE_MARKS = ("return ", "def ", "func ", "fn ", "#include", "const ", "let ", "if (", "for (", "while ",
+               "self.", "async ", "await ", "class ", "=> {", "void ", "try:", "except ")
+_CODE_MARKS_MIN = 2
 _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
 
@@ -56,6 +64,7 @@ class Split(msgspec.Struct, frozen=True):
     paste_chars: int
     fenced_blocks: int
     paste_lines: int
+    paste_is_code: bool = False
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -129,44 +138,56 @@ def _is_prose_paragraph(paragraph: str) -> bool:
     return prose * 3 >= len(lines) * 2
 
 
+def _code_marks(paste: str) -> int:
+    # Distinct marks, found with `in` (C-speed): a regex over a 4 KB paste would cost more than
+    # the whole decision.
+    return sum(1 for mark in _CODE_MARKS if mark in paste)
+
+
+def _keeps_after_paste(paragraph: str) -> bool:
+    """Prose closing a message after pasted material is the ask if it asks something."""
+    text = paragraph.strip()
+    if len(text) > _CLOSING_ASK_MAX_CHARS:
+        return False
+    return "?" in text or bool(_CLOSING_ASK.search(text))
+
+
 def split_ask(text: str) -> Split:
     """Cut a user message into the ask and the pasted material (fences, logs, documents)."""
-    fenced_blocks = 0
-    paste_chars = 0
-    paste_lines = 0
+    fenced: list[str] = []
     if "```" in text or "~~~" in text:
-        pieces: list[str] = []
-        last = 0
-        for match in _FENCE.finditer(text):
-            fenced_blocks += 1
-            pieces.append(text[last : match.start()])
-            block = match.group(0)
-            paste_chars += len(block)
-            paste_lines += block.count("\n")
-            last = match.end()
-        pieces.append(text[last:])
-        text = "\n\n".join(pieces)
+        def _stash(match: re.Match[str]) -> str:
+            fenced.append(match.group(0))
+            return f"\n\n{_FENCE_MARK}\n\n"
+
+        text = _FENCE.sub(_stash, text)
+    pasted: list[str] = list(fenced)
     if "\n" not in text:
-        return Split(text.strip(), paste_chars, fenced_blocks, paste_lines)
+        return _split(text.strip(), pasted, len(fenced))
     paragraphs = [p for p in _PARAGRAPH_SPLIT.split(text) if p.strip()]
     prose: list[str] = []
-    for paragraph in paragraphs:
-        if _is_prose_paragraph(paragraph):
+    seen_paste = False
+    last = len(paragraphs) - 1
+    for index, paragraph in enumerate(paragraphs):
+        if paragraph.strip() == _FENCE_MARK:
+            seen_paste = True
+        elif not _is_prose_paragraph(paragraph):
+            seen_paste = True
+            pasted.append(paragraph)
+        elif not seen_paste or (index == last and _keeps_after_paste(paragraph)):
             prose.append(paragraph)
         else:
-            paste_chars += len(paragraph)
-            paste_lines += paragraph.count("\n") + 1
+            pasted.append(paragraph)
     if not prose:
         # Everything looks pasted: the ask is the first line, as in "fix this\n<code>".
         first = paragraphs[0].splitlines()[0] if paragraphs else ""
-        return Split(first.strip(), paste_chars, fenced_blocks, paste_lines)
-    if len(prose) == 1 and "\n" in prose[0]:
-        # One paragraph whose first line is prose and the rest code ("how fix\n#!/bin/bash ...").
+        return _split(first.strip(), pasted, len(fenced))
+    if "\n" in prose[0]:
+        # A paragraph whose first line is prose and the rest code ("how fix\n#!/bin/bash ...").
         lines = prose[0].splitlines()
-        if not all(_is_prose_line(line) for line in lines[1:]):
-            paste_chars += len(prose[0]) - len(lines[0])
-            paste_lines += len(lines) - 1
-            prose = [lines[0]]
+        if sum(1 for line in lines[1:] if not _is_prose_line(line)) * 2 >= len(lines) - 1:
+            pasted.append("\n".join(lines[1:]))
+            prose[0] = lines[0]
     rest = prose[1:]
     if (
         len(rest) >= _DOCUMENT_MIN_PARAGRAPHS
@@ -175,11 +196,16 @@ def split_ask(text: str) -> Split:
     ):
         # "summarize this ..." followed by a pasted document: keep a closing question if any.
         tail = rest[-1] if rest[-1].rstrip().endswith("?") and len(rest[-1]) < 300 else ""
-        body = rest[:-1] if tail else rest
-        paste_chars += sum(len(p) for p in body)
-        paste_lines += sum(p.count("\n") + 1 for p in body)
+        pasted.extend(rest[:-1] if tail else rest)
         prose = [prose[0], tail] if tail else [prose[0]]
-    return Split("\n\n".join(p.strip() for p in prose), paste_chars, fenced_blocks, paste_lines)
+    return _split("\n\n".join(p.strip() for p in prose), pasted, len(fenced))
+
+
+def _split(ask: str, pasted: list[str], fenced_blocks: int) -> Split:
+    paste_chars = sum(len(p) for p in pasted)
+    paste_lines = sum(p.count("\n") + 1 for p in pasted)
+    marks = _code_marks("\n".join(pasted)) if pasted else 0
+    return Split(ask, paste_chars, fenced_blocks, paste_lines, marks >= _CODE_MARKS_MIN)
 
 
 def word_count(text: str) -> int:
