@@ -115,10 +115,16 @@ class Savings(Request, tag="savings"):
     since: str | None = None
 
 
+class HookMode(Request, tag="hook_mode"):
+    """Read the hooks mode, or set it (persisted; overrides config ``hooks.mode``)."""
+
+    mode: str | None = None
+
+
 RequestUnion = (
     Ping | Status | Stop | Reload | ConfigCheck
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings
+    | Hook | Mcp | Usage | Savings | HookMode
 )
 REQUEST_TAGS = frozenset(
     t.__struct_config__.tag for t in RequestUnion.__args__  # type: ignore[attr-defined]
