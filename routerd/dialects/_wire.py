@@ -1,0 +1,112 @@
+"""Helpers shared by the dialect modules: typed conversion of a decoded body with errors that name
+the field, data URLs, JSON text of tool arguments, and ids."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from routerd.errors import BadRequest
+
+T = TypeVar("T")
+
+_json_encode = msgspec.json.encode
+_json_decode = msgspec.json.decode
+_AT = re.compile(r"^(.*) - at `\$\.?(.*)`$")
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[^,]*)?;base64,", re.ASCII)
+
+
+def _field_message(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    match = _AT.match(text)
+    if match is None:
+        return f"body: {text[:1].lower()}{text[1:]}"
+    what, where = match.group(1), match.group(2) or "body"
+    if what.startswith("Invalid value") and where.endswith(".type"):
+        what = what.replace("Invalid value", "unknown part type", 1)
+    elif what.startswith("Invalid value") and where.endswith("role"):
+        what = what.replace("Invalid value", "unknown role", 1)
+    else:
+        what = what[:1].lower() + what[1:]
+    return f"{where}: {what}"
+
+
+def convert(body: Any, kind: type[T]) -> T:
+    """``body`` (a decoded JSON value) as ``kind``; wrong shapes raise BadRequest naming the field."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        try:
+            return msgspec.json.decode(body, type=kind)
+        except msgspec.ValidationError as exc:
+            raise BadRequest(_field_message(exc)) from None
+        except msgspec.DecodeError as exc:
+            raise BadRequest(f"body: invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body: expected a JSON object")
+    try:
+        return msgspec.convert(body, kind)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(_field_message(exc)) from None
+
+
+def extras(body: Any, known: frozenset[str]) -> dict[str, Any]:
+    """Top-level fields of ``body`` outside ``known`` (kept for same-dialect re-rendering)."""
+    if not isinstance(body, dict):
+        return {}
+    return {k: v for k, v in body.items() if k not in known}
+
+
+def split_data_url(url: str) -> tuple[str, str] | None:
+    """``(media_type, base64 data)`` of a ``data:`` URL, or None for any other URL."""
+    if not url.startswith("data:"):
+        return None
+    match = _DATA_URL.match(url)
+    if match is None:
+        return None
+    return match.group(1) or "application/octet-stream", url[match.end():]
+
+
+def data_url(media_type: str | None, data: str) -> str:
+    return f"data:{media_type or 'image/png'};base64,{data}"
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON text of ``value``."""
+    return _json_encode(value).decode()
+
+
+def load_arguments(text: str) -> Any:
+    """Tool-call arguments as a value; empty text is ``{}``, unparsable text is kept as
+    ``{"_raw": text}`` so that a model's broken JSON still reaches the client."""
+    if not text:
+        return {}
+    try:
+        return _json_decode(text)
+    except msgspec.DecodeError:
+        return {"_raw": text}
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """A deterministic id from ``parts`` (for dialects that have none, e.g. Gemini tool calls)."""
+    digest = hashlib.blake2s("\x1f".join(parts).encode(), digest_size=12).digest()
+    return prefix + base64.b32encode(digest).decode().rstrip("=").lower()
+
+
+def maybe(value: Any, key: str, out: dict[str, Any], name: str | None = None) -> None:
+    """Set ``out[name or key] = value`` when value is not None (keeps rendered bodies minimal)."""
+    if value is not None:
+        out[name or key] = value
+
+
+def convert_at(value: Any, kind: type[T], where: str) -> T:
+    """Like ``convert`` for a nested value; error messages start with ``where``."""
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        message = _field_message(exc)
+        rest = message[4:] if message.startswith("body") else message
+        joiner = "" if rest.startswith(("[", ":")) else "."
+        raise BadRequest(f"{where}{joiner}{rest}") from None

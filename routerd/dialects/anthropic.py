@@ -1,0 +1,313 @@
+"""Anthropic Messages (``POST /v1/messages``) <-> canonical.
+
+``system`` may be a string or text blocks (joined with blank lines; ``cache_control`` is dropped
+across dialects). Blocks: text, image (base64 or url), tool_use, tool_result, thinking,
+redacted_thinking. ``thinking.budget_tokens`` maps to the canonical reasoning budget. Usage:
+Anthropic's ``input_tokens`` excludes cache reads and writes, so the canonical input is the sum.
+Rendered thinking blocks need a signature: reasoning without one (from another dialect) is dropped
+from requests, since Anthropic would reject it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from routerd.dialects import _stops
+from routerd.dialects._wire import convert, dump_json, extras, load_arguments
+from routerd.dialects.canonical import (
+    ChatRequest, ChatResponse, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool,
+    ToolCallPart, ToolChoice, ToolResultPart, Usage,
+)
+
+NAME = "anthropic"
+DEFAULT_MAX_TOKENS = 4096  # every Claude model allows at least this much output
+MIN_THINKING_BUDGET = 1024
+
+
+class _B64(msgspec.Struct, tag="base64", tag_field="type"):
+    media_type: str
+    data: str
+
+
+class _URL(msgspec.Struct, tag="url", tag_field="type"):
+    url: str
+
+
+class _Text(msgspec.Struct, tag="text", tag_field="type"):
+    text: str
+
+
+class _Image(msgspec.Struct, tag="image", tag_field="type"):
+    source: _B64 | _URL
+
+
+class _ToolUse(msgspec.Struct, tag="tool_use", tag_field="type"):
+    id: str
+    name: str
+    input: Any = None
+
+
+class _ToolResult(msgspec.Struct, tag="tool_result", tag_field="type"):
+    tool_use_id: str
+    content: str | list[_Text | _Image] | None = None
+    is_error: bool = False
+
+
+class _Thinking(msgspec.Struct, tag="thinking", tag_field="type"):
+    thinking: str = ""
+    signature: str | None = None
+
+
+class _Redacted(msgspec.Struct, tag="redacted_thinking", tag_field="type"):
+    data: str = ""
+
+
+_Block = _Text | _Image | _ToolUse | _ToolResult | _Thinking | _Redacted
+
+
+class _Msg(msgspec.Struct):
+    role: Literal["user", "assistant"]
+    content: str | list[_Block]
+
+
+class _Tool(msgspec.Struct):
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    type: str | None = None
+
+
+class _ToolChoice(msgspec.Struct):
+    type: Literal["auto", "any", "tool", "none"]
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class _ThinkingConfig(msgspec.Struct):
+    type: str
+    budget_tokens: int | None = None
+
+
+class _Request(msgspec.Struct):
+    messages: list[_Msg]
+    model: str = ""
+    system: str | list[_Text] | None = None
+    max_tokens: int | None = None
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    tools: list[_Tool] | None = None
+    tool_choice: _ToolChoice | None = None
+    thinking: _ThinkingConfig | None = None
+    metadata: dict[str, Any] | None = None
+
+
+KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
+_CHOICE_IN = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
+_CHOICE_OUT = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
+
+
+def _image(block: _Image) -> ImagePart:
+    src = block.source
+    if isinstance(src, _B64):
+        return ImagePart(data=src.data, media_type=src.media_type)
+    return ImagePart(url=src.url)
+
+
+def _block(block: Any) -> Any:
+    if isinstance(block, _Text):
+        return TextPart(block.text)
+    if isinstance(block, _Image):
+        return _image(block)
+    if isinstance(block, _ToolUse):
+        return ToolCallPart(block.id, block.name, dump_json(block.input if block.input is not None else {}))
+    if isinstance(block, _ToolResult):
+        inner = block.content
+        content = [TextPart(inner)] if isinstance(inner, str) else [_block(b) for b in inner or ()]
+        return ToolResultPart(block.tool_use_id, content, block.is_error)
+    if isinstance(block, _Thinking):
+        return ReasoningPart(block.thinking, signature=block.signature or None)
+    return ReasoningPart(encrypted=block.data, redacted=True)
+
+
+def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
+    if raw is None:
+        return None
+    if raw.type == "disabled":
+        return Reasoning(effort="none")
+    if raw.budget_tokens is not None:
+        return Reasoning(budget_tokens=raw.budget_tokens, include_thoughts=True)
+    return Reasoning(effort="medium", include_thoughts=True)  # "adaptive": the model decides
+
+
+def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
+    """A Messages request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
+    raw = convert(body, _Request)
+    system = raw.system
+    if isinstance(system, list):
+        system = "\n\n".join(b.text for b in system) if system else None
+    messages = [Message(m.role, [TextPart(m.content)] if isinstance(m.content, str)
+                        else [_block(b) for b in m.content]) for m in raw.messages]
+    tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
+             if t.input_schema is not None]
+    choice = None
+    if raw.tool_choice is not None:
+        tc = raw.tool_choice
+        parallel = None if tc.disable_parallel_tool_use is None else not tc.disable_parallel_tool_use
+        choice = ToolChoice(_CHOICE_IN[tc.type], tc.name, parallel)  # type: ignore[arg-type]
+    user = raw.metadata.get("user_id") if raw.metadata else None
+    return ChatRequest(
+        model=model if model is not None else raw.model, system=system, messages=messages,
+        tools=tools, tool_choice=choice, max_tokens=raw.max_tokens, temperature=raw.temperature,
+        top_p=raw.top_p, stop=raw.stop_sequences or [], stream=bool(raw.stream) if stream is None else stream,
+        stream_usage=True, reasoning=_reasoning(raw.thinking), user=user if isinstance(user, str) else None,
+        metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    if part.data is not None:
+        source = {"type": "base64", "media_type": part.media_type or "image/png", "data": part.data}
+    else:
+        source = {"type": "url", "url": part.url or ""}
+    return {"type": "image", "source": source}
+
+
+def render_block(part: Any, *, for_request: bool = True) -> dict[str, Any] | None:
+    """One canonical part as an Anthropic content block (None: the part has no Anthropic form)."""
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        return _image_block(part)
+    if isinstance(part, ToolCallPart):
+        return {"type": "tool_use", "id": part.id, "name": part.name, "input": load_arguments(part.arguments)}
+    if isinstance(part, ToolResultPart):
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id,
+                                 "content": [render_block(p) for p in part.content]}
+        if part.is_error:
+            block["is_error"] = True
+        return block
+    if part.redacted:
+        return {"type": "redacted_thinking", "data": part.encrypted or ""}
+    if for_request and not part.signature:
+        return None
+    return {"type": "thinking", "thinking": part.text, "signature": part.signature or ""}
+
+
+def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
+    reasoning = req.reasoning
+    if reasoning is None:
+        return
+    budget = reasoning.resolved_budget()
+    if budget <= 0:
+        body["thinking"] = {"type": "disabled"}
+        return
+    max_tokens = body["max_tokens"]
+    budget = max(MIN_THINKING_BUDGET, min(budget, max_tokens - 1))
+    if budget >= max_tokens:
+        body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
+    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if req.origin != NAME:  # extended thinking refuses a non-default temperature / top_p
+        body.pop("temperature", None)
+        body.pop("top_p", None)
+
+
+def render_request(req: ChatRequest, model: str, *, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) defaults to
+    ``default_max_tokens``; a thinking budget is clamped below it (and at least 1,024)."""
+    messages = []
+    for message in req.messages:
+        blocks = [b for b in (render_block(p) for p in message.content) if b is not None]
+        messages.append({"role": message.role, "content": blocks})
+    body: dict[str, Any] = {"model": model, "messages": messages,
+                            "max_tokens": req.max_tokens or default_max_tokens}
+    if req.system:
+        body["system"] = req.system
+    if req.tools:
+        body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
+                          "input_schema": t.parameters or {"type": "object", "properties": {}}}
+                         for t in req.tools]
+    if req.tool_choice is not None and req.tools:
+        tc = req.tool_choice
+        choice: dict[str, Any] = {"type": _CHOICE_OUT[tc.mode]}
+        if tc.mode == "tool":
+            choice["name"] = tc.name
+        if tc.parallel is False and tc.mode != "none":
+            choice["disable_parallel_tool_use"] = True
+        body["tool_choice"] = choice
+    if req.stop:
+        body["stop_sequences"] = req.stop
+    for key in ("temperature", "top_p"):
+        if (value := getattr(req, key)) is not None:
+            body[key] = value
+    if req.stream:
+        body["stream"] = True
+    if req.origin == NAME:
+        if req.metadata is not None:
+            body["metadata"] = req.metadata
+        for key, value in req.extra.items():
+            body.setdefault(key, value)
+    elif req.user:
+        body["metadata"] = {"user_id": req.user}
+    _thinking(req, body)
+    return body
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int | None = 0
+    output_tokens: int | None = 0
+    cache_creation_input_tokens: int | None = 0
+    cache_read_input_tokens: int | None = 0
+
+
+def usage_in(raw: _Usage | None) -> Usage:
+    if raw is None:
+        return Usage()
+    cached = raw.cache_read_input_tokens or 0
+    total_in = (raw.input_tokens or 0) + cached + (raw.cache_creation_input_tokens or 0)
+    return Usage(total_in, raw.output_tokens or 0, cached, 0)
+
+
+def usage_out(usage: Usage) -> dict[str, Any]:
+    return {"input_tokens": max(0, usage.input_tokens - usage.cached_input_tokens),
+            "output_tokens": usage.output_tokens, "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": usage.cached_input_tokens}
+
+
+class _Response(msgspec.Struct):
+    id: str = ""
+    model: str = ""
+    content: list[_Block] = []
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: _Usage | None = None
+
+
+def parse_response(body: Any) -> ChatResponse:
+    """An upstream Messages response body as a ``ChatResponse``."""
+    raw = convert(body, _Response)
+    stop = _stops.ANTHROPIC_STOP_IN.get(raw.stop_reason or "end_turn", "end_turn")
+    return ChatResponse(id=raw.id, model=raw.model, content=[_block(b) for b in raw.content],
+                        stop_reason=stop, stop_sequence=raw.stop_sequence,  # type: ignore[arg-type]
+                        usage=usage_in(raw.usage))
+
+
+def render_response(resp: ChatResponse, model: str) -> dict[str, Any]:
+    """``resp`` as a Messages response body naming ``model``."""
+    blocks = [b for b in (render_block(p, for_request=False) for p in resp.content) if b is not None]
+    return {"id": resp.id, "type": "message", "role": "assistant", "model": model, "content": blocks,
+            "stop_reason": _stops.ANTHROPIC_STOP_OUT[resp.stop_reason], "stop_sequence": resp.stop_sequence,
+            "usage": usage_out(resp.usage)}
+
+
+def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
+    """Anthropic's error shape; the type comes from ``status`` (``kind`` is not part of it)."""
+    return {"type": "error", "error": {"type": _stops.anthropic_error_type(status), "message": message}}
+
+
+from routerd.dialects._anthropic_stream import StreamDecoder, StreamEncoder  # noqa: E402
+
+__all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",
+           "render_request", "render_response"]

@@ -1,0 +1,222 @@
+"""The one canonical chat form that every dialect translates to and from.
+
+A request is a system prompt plus ``user``/``assistant`` messages whose content is a list of parts
+(text, image, tool call, tool result, reasoning). Tool results live in ``user`` messages, as in the
+Anthropic Messages API; dialects that use a separate ``tool`` role (OpenAI chat) or separate items
+(Responses, Gemini) split and merge on the way in and out. Tool-call arguments are JSON text.
+
+Conventions that every dialect module keeps:
+
+- ``Usage.input_tokens`` counts ALL input tokens, cached ones included (OpenAI's reading);
+  ``cached_input_tokens`` is the part of it read from a cache. ``output_tokens`` includes
+  ``reasoning_tokens``.
+- Stop reasons are ``end_turn | max_tokens | tool_use | stop_sequence | content_filter | error``.
+- ``ChatRequest.extra`` holds top-level fields of the source body that have no canonical home;
+  ``ChatRequest.origin`` names the dialect they came from, and only that dialect re-emits them.
+- Stream events carry no block bookkeeping: encoders open and close blocks/items themselves.
+  ``ToolCallStart.index`` / ``ToolCallDelta.index`` number the tool calls of one message from 0.
+
+Nothing here does I/O; everything is a plain value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "content_filter", "error"]
+Effort = Literal["none", "minimal", "low", "medium", "high"]
+
+# Thinking budgets for each effort level, and back. Anthropic's minimum budget is 1024 tokens;
+# the others follow the ratios LiteLLM and the providers' docs use (roughly x4 per level).
+EFFORT_BUDGETS: dict[str, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+
+def budget_for_effort(effort: str) -> int:
+    """Thinking-token budget for an effort level (``none`` -> 0; unknown levels -> medium)."""
+    if effort == "none":
+        return 0
+    return EFFORT_BUDGETS.get(effort, EFFORT_BUDGETS["medium"])
+
+
+def effort_for_budget(budget: int) -> Effort:
+    """The effort level whose budget is the smallest one at least ``budget`` (0 -> ``none``)."""
+    if budget <= 0:
+        return "none"
+    for name, limit in EFFORT_BUDGETS.items():
+        if budget <= limit:
+            return name  # type: ignore[return-value]
+    return "high"
+
+
+class TextPart(msgspec.Struct, tag="text", tag_field="type", omit_defaults=True):
+    text: str
+
+
+class ImagePart(msgspec.Struct, tag="image", tag_field="type", omit_defaults=True):
+    """An image by URL, or inline as base64 ``data`` with its ``media_type``."""
+
+    url: str | None = None
+    data: str | None = None
+    media_type: str | None = None
+    detail: str | None = None
+
+
+class ToolCallPart(msgspec.Struct, tag="tool_call", tag_field="type", omit_defaults=True):
+    """A call the assistant makes; ``arguments`` is JSON text (an object)."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+class ToolResultPart(msgspec.Struct, tag="tool_result", tag_field="type", omit_defaults=True):
+    """The result of the call ``tool_call_id``; ``content`` holds text and image parts."""
+
+    tool_call_id: str
+    content: list[TextPart | ImagePart] = []
+    is_error: bool = False
+
+
+class ReasoningPart(msgspec.Struct, tag="reasoning", tag_field="type", omit_defaults=True):
+    """Reasoning the model showed. ``signature`` (Anthropic) / ``encrypted`` (Responses) are opaque
+    tokens that only their own dialect can use; ``redacted`` marks Anthropic redacted thinking."""
+
+    text: str = ""
+    signature: str | None = None
+    encrypted: str | None = None
+    redacted: bool = False
+
+
+Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ReasoningPart
+
+
+class Message(msgspec.Struct, omit_defaults=True):
+    role: Literal["user", "assistant"]
+    content: list[Part] = []
+
+
+class Tool(msgspec.Struct, omit_defaults=True):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = {}
+
+
+class ToolChoice(msgspec.Struct, omit_defaults=True):
+    """``mode`` is ``auto | none | required | tool``; ``name`` is set for ``tool``."""
+
+    mode: Literal["auto", "none", "required", "tool"] = "auto"
+    name: str | None = None
+    parallel: bool | None = None
+
+
+class Reasoning(msgspec.Struct, omit_defaults=True):
+    """Reasoning asked for: an ``effort`` level, a token ``budget``, or both."""
+
+    effort: Effort | None = None
+    budget_tokens: int | None = None
+    include_thoughts: bool | None = None
+
+    def resolved_budget(self) -> int:
+        if self.budget_tokens is not None:
+            return self.budget_tokens
+        return budget_for_effort(self.effort or "medium")
+
+    def resolved_effort(self) -> Effort:
+        if self.effort is not None:
+            return self.effort
+        return effort_for_budget(self.budget_tokens or 0)
+
+
+class ChatRequest(msgspec.Struct, omit_defaults=True, kw_only=True):
+    model: str = ""
+    system: str | None = None
+    messages: list[Message] = []
+    tools: list[Tool] = []
+    tool_choice: ToolChoice | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] = []
+    stream: bool = False
+    stream_usage: bool = False
+    reasoning: Reasoning | None = None
+    user: str | None = None
+    metadata: dict[str, Any] | None = None
+    extra: dict[str, Any] = {}
+    origin: str | None = None
+
+
+class Usage(msgspec.Struct, omit_defaults=False):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+class ChatResponse(msgspec.Struct, omit_defaults=True, kw_only=True):
+    id: str
+    model: str = ""
+    content: list[Part] = []
+    stop_reason: StopReason = "end_turn"
+    stop_sequence: str | None = None
+    usage: Usage = msgspec.field(default_factory=Usage)
+
+
+# --- stream events ---------------------------------------------------------------------------
+
+
+class MessageStart(msgspec.Struct, tag="message_start", tag_field="type"):
+    id: str
+    model: str = ""
+    usage: Usage | None = None
+
+
+class TextDelta(msgspec.Struct, tag="text_delta", tag_field="type"):
+    text: str
+
+
+class ReasoningDelta(msgspec.Struct, tag="reasoning_delta", tag_field="type"):
+    """Reasoning text; a delta with only ``signature`` (or ``encrypted``) closes it for Anthropic."""
+
+    text: str = ""
+    signature: str | None = None
+    encrypted: str | None = None
+
+
+class ToolCallStart(msgspec.Struct, tag="tool_call_start", tag_field="type"):
+    index: int
+    id: str
+    name: str
+
+
+class ToolCallDelta(msgspec.Struct, tag="tool_call_delta", tag_field="type"):
+    index: int
+    arguments: str
+
+
+class MessageStop(msgspec.Struct, tag="message_stop", tag_field="type"):
+    stop_reason: StopReason = "end_turn"
+    usage: Usage | None = None
+    stop_sequence: str | None = None
+
+
+class StreamError(msgspec.Struct, tag="stream_error", tag_field="type"):
+    """The upstream reported an error mid-stream; ``kind`` is a routerd error code."""
+
+    message: str
+    kind: str = "upstream_error"
+    status: int = 500
+
+
+StreamEvent = MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | MessageStop | StreamError
+
+from routerd.dialects._summary import estimate_tokens, to_classifier_messages  # noqa: E402
+
+__all__ = [
+    "ChatRequest", "ChatResponse", "ImagePart", "Message", "MessageStart", "MessageStop", "Part",
+    "Reasoning", "ReasoningDelta", "ReasoningPart", "StreamError", "StreamEvent", "TextDelta",
+    "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",
+    "ToolResultPart", "Usage", "estimate_tokens", "to_classifier_messages",
+]
