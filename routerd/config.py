@@ -57,6 +57,26 @@ class ProviderConfig(_Section):
     timeout_s: float = 60.0
     connect_timeout_s: float = 5.0
     max_connections: int = 100
+    # gateway: models served (exact ids or fnmatch globs; empty = any model asked of it by name),
+    # extra headers sent upstream, whether it also serves /responses (OpenAI itself does)
+    models: list[str] = []
+    headers: dict[str, str] = {}
+    responses: bool = False
+    max_keepalive: int = 32
+    keepalive_s: float = 30.0
+
+
+class GatewayConfig(_Section):
+    """The HTTP gateway's model resolution and dispatch (see README "HTTP gateway")."""
+
+    aliases: dict[str, str] = {}            # name -> "provider/model" or a model id
+    fallbacks: dict[str, list[str]] = {}    # model -> models tried after it, in order
+    downshift: bool = False                 # may a request naming a model get a cheaper one?
+    retries: int = 1                        # extra attempts per candidate, retryable errors only
+    retry_backoff_s: float = 0.25           # first backoff; doubled per retry, with jitter
+    max_retry_after_s: float = 10.0         # a longer Retry-After moves on to the next candidate
+    breaker_failures: int = 5               # consecutive failures that open a provider's breaker
+    breaker_reset_s: float = 30.0           # open -> half-open after this long
 
 
 class HooksConfig(_Section):
@@ -71,6 +91,7 @@ class Config(_Section):
     routing: RoutingConfig = RoutingConfig()
     providers: dict[str, ProviderConfig] = {}
     hooks: HooksConfig = HooksConfig()
+    gateway: GatewayConfig = GatewayConfig()
 
 
 # Settings that are bound once at start; a reload that changes them says "restart required".

@@ -7,6 +7,7 @@ or a ``stop`` request the daemon stops accepting, lets in-flight requests finish
 """
 
 import logging
+import os
 import signal
 import socket
 from contextlib import AsyncExitStack
@@ -20,7 +21,9 @@ from anyio.abc import SocketListener
 from routerd import sdnotify
 from routerd.app import App
 from routerd.config import load_config
+from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
+from routerd.gateway.gateway import open_gateway
 from routerd.listeners import bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
@@ -57,19 +60,29 @@ async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IG
         app = App(runtime=runtime, store=store, socket_path=options.socket_path,
                   backend=options.backend, scrubber=scrubber)
         listener = await SocketListener.from_socket(unix_sock)
+        http_listener = None
+        if config.http.enabled if options.http is None else options.http:
+            http_sock = bind_http(config, os.environ, activated)
+            app.http_address = address_of(http_sock)
+            http_listener = await SocketListener.from_socket(http_sock)
+            await stack.enter_async_context(open_gateway(app))
         async with anyio.create_task_group() as tg:
             accepting = await tg.start(serve_socket, app, listener)
+            http_accepting = await tg.start(serve_http, app, http_listener) if http_listener else None
             if options.watch_config and options.config_path is not None:
                 tg.start_soon(_watch_config, app, options.config_path)
             if options.handle_signals:
                 tg.start_soon(_handle_signals, app)
             sdnotify.notify("READY=1\nSTATUS=serving")
-            log.info("routerd ready: socket %s (%s)", options.socket_path, options.backend)
+            log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
+                     app.http_address or "off", options.backend)
             task_status.started(app)
             await app.stop_requested.wait()
             sdnotify.notify("STOPPING=1")
             log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
             accepting.cancel()
+            if http_accepting is not None:
+                http_accepting.cancel()
             app.begin_drain()
             with anyio.move_on_after(config.daemon.drain_timeout_s):
                 await app.inflight.wait_idle()

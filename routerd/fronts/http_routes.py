@@ -1,0 +1,192 @@
+"""The gateway's endpoints: which dialect each path speaks, the gateway key, and the answers.
+
+``POST /v1/chat/completions`` (OpenAI chat), ``POST /v1/responses`` (OpenAI Responses),
+``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic), ``GET /v1/models`` and
+``GET /health``. Proxied requests go: read the body -> peek at ``model`` and ``stream`` -> routing
+decision -> dispatch -> relay. Errors raised before dispatch become the dialect's error body here.
+"""
+
+import hmac
+import os
+import time
+
+import anyio
+import msgspec
+
+from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
+from routerd.fronts.http_wire import LAST_CHUNK, RequestHead, chunk, response_head
+from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
+from routerd.gateway.plan import decide
+from routerd.gateway.replies import error_body
+
+# path -> (dialect, endpoint suffix sent upstream)
+PROXIED = {
+    b"/v1/chat/completions": ("openai_chat", b""),
+    b"/chat/completions": ("openai_chat", b""),
+    b"/v1/responses": ("responses", b""),
+    b"/responses": ("responses", b""),
+    b"/v1/messages": ("anthropic", b""),
+    b"/v1/messages/count_tokens": ("anthropic", b"/count_tokens"),
+}
+_JSON = (b"content-type", b"application/json")
+
+
+class _Peek(msgspec.Struct):
+    """The two fields the gateway reads before deciding; everything else is passed through."""
+
+    model: str = ""
+    stream: bool = False
+
+
+_PEEK = msgspec.json.Decoder(_Peek)
+
+
+def dialect_of(path: bytes, headers: dict[bytes, bytes] | None = None) -> str:
+    if path.startswith(b"/v1/messages") or (headers and b"anthropic-version" in headers):
+        return "anthropic"
+    return "responses" if path.endswith(b"/responses") else "openai_chat"
+
+
+async def handle_request(conn, head: RequestHead) -> None:
+    """Answer one request on ``conn``; HttpError propagates (the connection then closes)."""
+    app = conn.app
+    received = time.perf_counter()
+    route = PROXIED.get(head.path)
+    dialect = route[0] if route else dialect_of(head.path, head.headers)
+    try:
+        if route is not None and head.method == b"POST":
+            _check_key(app, head.headers)
+            body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
+            await _proxy(conn, head, route, body, received)
+            return
+        await conn.read_body(head, app.runtime.config.http.max_body_bytes)
+        if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
+            await _send_json(conn, head, 200, await _health(app))
+        elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
+            _check_key(app, head.headers)
+            await _send_json(conn, head, 200, await _models(app, dialect))
+        elif route is not None:
+            raise _MethodNotAllowed(f"{head.method.decode()} is not allowed on {head.path.decode()}")
+        else:
+            raise NotFound(f"no such endpoint: {head.method.decode()} {head.path.decode()}")
+    except RouterdError as exc:
+        await _send_reply(conn, head, error_reply(dialect, exc))
+
+
+class _MethodNotAllowed(BadRequest):
+    http_status = 405
+
+
+def _check_key(app, headers: dict[bytes, bytes]) -> None:
+    """Require the gateway key when one is configured (Bearer or x-api-key)."""
+    key_env = app.runtime.config.http.gateway_key_env
+    key = os.environ.get(key_env) if key_env else None
+    if not key:
+        return
+    given = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ")
+    if not hmac.compare_digest(given, key.encode()):
+        raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...' or "
+                           "'x-api-key')")
+
+
+async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes, received: float) -> None:
+    app = conn.app
+    dialect, endpoint = route
+    try:
+        peek = _PEEK.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if not peek.model and dialect != "anthropic" and endpoint == b"":
+        peek.model = "auto"
+    gateway = await app.parts["gateway"].current()
+    summary = {"session_id": (head.headers.get(b"x-claude-code-session-id") or b"").decode() or None}
+    plan = decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto", summary)
+    request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,
+                           peek.stream and not endpoint, received)
+    gateway.requests += 1
+    gateway.in_flight += 1
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_watch_disconnect, conn, tg.cancel_scope)
+            async with open_call(gateway, request, plan) as reply:
+                if reply.status >= 400:
+                    gateway.errors += 1
+                reply.headers += _routing_headers(reply, plan)
+                await _send_reply(conn, head, reply)
+            tg.cancel_scope.cancel()
+    finally:
+        gateway.in_flight -= 1
+
+
+async def _watch_disconnect(conn, scope: anyio.CancelScope) -> None:
+    """Cancel the call when the client goes away before its answer is complete. Bytes that arrive
+    meanwhile (a pipelined request) are kept for the next read."""
+    data = await conn.receive()
+    if data:
+        conn.buffer += data
+        return
+    conn.closed = True
+    gateway = conn.app.parts.get("gateway")
+    if gateway is not None:
+        gateway.client_disconnects += 1
+    scope.cancel()
+
+
+def _routing_headers(reply: Reply, plan) -> list[tuple[bytes, bytes]]:
+    out = [(b"x-routerd-decision-id", plan.decision_id.encode()),
+           (b"x-routerd-overhead-ms", b"%.3f" % reply.overhead_ms)]
+    if reply.candidate is not None:
+        out.append((b"x-routerd-model", reply.candidate.model.encode()))
+        out.append((b"x-routerd-provider", reply.candidate.provider.encode()))
+    return out
+
+
+async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
+    keep_alive = head.keep_alive and not conn.closed
+    if reply.relay is None:
+        await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
+                                      keep_alive=keep_alive) + reply.body)
+        return
+    conn.app.parts["gateway"].streams += 1
+    await conn.send(response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive))
+    relay = reply.relay
+    while data := await relay.receive():
+        await conn.send(chunk(data))
+    await conn.send(LAST_CHUNK)
+
+
+async def _send_json(conn, head: RequestHead, status: int, value) -> None:
+    body = b"" if head.method == b"HEAD" else msgspec.json.encode(value)
+    await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
+
+
+async def answer_error(conn, head: RequestHead | None, status: int, message: str) -> None:
+    """Answer a request that could not be read, then the caller closes the connection."""
+    dialect = dialect_of(head.path, head.headers) if head is not None else "openai_chat"
+    body = error_body(dialect, status, message, "bad_request")
+    try:
+        await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=False) + body)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        pass
+
+
+async def _health(app) -> dict:
+    gateway = await app.parts["gateway"].current()
+    return {"status": "ok", "providers": {name: b.state for name, b in gateway.breakers.items()
+                                          if name in gateway.providers}}
+
+
+async def _models(app, dialect: str) -> dict:
+    """The models clients may ask for: ``auto``, aliases, and every provider's named models."""
+    gateway = await app.parts["gateway"].current()
+    ids = [("auto", "routerd")] + [(a, "routerd") for a in app.runtime.config.gateway.aliases]
+    for provider in gateway.providers.values():
+        ids += [(m, provider.name) for m in provider.models if not any(c in m for c in "*?[")]
+    if dialect == "anthropic":
+        data = [{"type": "model", "id": i, "display_name": i, "created_at": "1970-01-01T00:00:00Z"}
+                for i, _ in ids]
+        return {"data": data, "has_more": False, "first_id": ids[0][0], "last_id": ids[-1][0]}
+    return {"object": "list",
+            "data": [{"id": i, "object": "model", "created": 0, "owned_by": o} for i, o in ids]}

@@ -1,0 +1,280 @@
+"""Dispatch: walk a plan's candidates until one answers, then relay its answer.
+
+For each candidate: its breaker may say no (move on); the call is attempted with bounded retries for
+retryable failures (rate limits honour Retry-After, others back off with jitter); a failure that a
+different provider might not have (401/403/404, 5xx, timeouts, resets) moves to the next candidate;
+a client error (400, 413, 422) ends the walk. Everything happens before the client has seen a byte:
+once a stream has started there is no fallback, and a broken upstream ends the client's stream with
+the dialect's error event. When no candidate succeeds, the last upstream error body is passed through
+unchanged (same dialect), or the dialect's own error is made from it.
+
+Every attempt is one row in ``calls``, written from ``finally`` blocks so that a cancelled call
+(client gone) is still recorded with the usage seen so far.
+"""
+
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import httpcore
+
+from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
+                            UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
+from routerd.gateway.plan import Candidate, Plan
+from routerd.gateway.prepare import Prepared, prepare
+from routerd.gateway.record import CallRecord
+from routerd.gateway.replies import error_body, stream_error
+from routerd.gateway.upstream import map_error, read_body
+from routerd.gateway.usage import UsageMeter
+
+MAX_ERROR_BODY = 64 * 1024
+MAX_ANSWER_BODY = 64 * 1024 * 1024
+_KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-processing-ms",
+                   b"anthropic-organization-id", b"openai-version", b"retry-after", b"x-should-retry"})
+_KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
+_RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+_NEXT_STATUS = frozenset({401, 402, 403, 404})
+
+
+@dataclass(slots=True)
+class ProxyRequest:
+    """A client's request as the front parsed it."""
+
+    dialect: str
+    endpoint: bytes                 # suffix after the dialect's path, e.g. b"/count_tokens"
+    query: bytes
+    headers: dict[bytes, bytes]
+    body: bytes
+    model: str
+    stream: bool
+    received: float                 # perf_counter() when the request was read
+
+
+@dataclass(slots=True)
+class Reply:
+    """The answer to relay: a whole ``body``, or a ``relay`` to drain for a stream."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes = b""
+    relay: "StreamRelay | None" = None
+    candidate: Candidate | None = None
+    overhead_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class _Failure:
+    error: UpstreamError
+    dialect: str | None = None      # the dialect of ``error.body`` when it came from upstream
+
+
+class StreamRelay:
+    """Relays an upstream stream chunk by chunk; ``receive`` returns b"" at the end. A broken or
+    unfinished upstream stream ends with the client dialect's error event."""
+
+    def __init__(self, response: httpcore.Response, front: str, meter: UsageMeter,
+                 record: CallRecord, provider: str) -> None:
+        self._chunks = response.aiter_stream().__aiter__()
+        self._response = response
+        self._front = front
+        self._meter = meter
+        self._record = record
+        self._provider = provider
+        self._done = False
+
+    async def receive(self) -> bytes:
+        if self._done:
+            return b""
+        try:
+            data = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            if self._meter.completed:
+                self._record.outcome = "ok"
+                return b""
+            return self._broken("upstream ended the stream before its final event")
+        except Exception as exc:
+            self._done = True
+            return self._broken(map_error(exc, self._provider).message)
+        self._record.first_byte()
+        self._meter.feed_stream(data)
+        return data
+
+    def _broken(self, message: str) -> bytes:
+        self._record.outcome, self._record.error = "stream_cut", message
+        return stream_error(self._front, 502, message, "upstream_error")
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+@asynccontextmanager
+async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator[Reply]:
+    """Dispatch ``request`` along ``plan``; yields the reply to send (an error reply when every
+    candidate failed). The upstream response stays open until the block exits."""
+    failure: _Failure | None = None
+    attempt = 0
+    config = gateway.app.runtime.config.gateway
+    for candidate in plan.candidates:
+        provider = gateway.providers.get(candidate.provider)
+        breaker = gateway.breakers.get(candidate.provider)
+        if provider is None or not breaker.allow(time.monotonic()):
+            failure = failure or _Failure(UpstreamUnavailable(f"{candidate.provider}: circuit open"))
+            continue
+        try:
+            prepared = prepare(request.dialect, request.endpoint, request.query, request.headers,
+                               request.body, plan.requested, provider, candidate.model)
+        except NotImplementedYet as exc:
+            breaker.release()
+            failure = failure or _Failure(UpstreamUnavailable(exc.message))
+            continue
+        for retry in range(config.retries + 1):
+            attempt += 1
+            record = CallRecord(gateway, plan, candidate, attempt, request)
+            outcome = await _attempt(gateway, request, prepared, candidate, record)
+            if isinstance(outcome, Reply):
+                outcome.overhead_ms = (record.started - request.received) * 1000
+                try:
+                    yield outcome
+                finally:
+                    await _finish(outcome, record)
+                return
+            failure = outcome
+            delay = _retry_delay(outcome.error, retry, config)
+            if delay is None:
+                break
+            await anyio.sleep(delay)
+        if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
+            break
+    yield _error_reply(request.dialect, failure or _Failure(UpstreamUnavailable("no candidate to try")))
+
+
+async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate: Candidate,
+                   record: CallRecord) -> Reply | _Failure:
+    """One call to one provider, up to the answer's head (stream) or its whole body."""
+    name = candidate.provider
+    upstream, breaker = gateway.upstreams[name], gateway.breakers[name]
+    gateway.counters[name].requests += 1
+    response = None
+    try:
+        with anyio.fail_after(upstream.provider.config.timeout_s):
+            response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
+            if response.status >= 400:
+                body = await read_body(response, name, MAX_ERROR_BODY)
+                raise _status_error(name, response.status, response.headers, body)
+            meter = UsageMeter(prepared.dialect)
+            if request.stream:
+                record.meter = meter
+                relay = StreamRelay(response, request.dialect, meter, record, name)
+                return Reply(200, _reply_headers(response.headers), relay=relay, candidate=candidate)
+            body = await read_body(response, name, MAX_ANSWER_BODY)
+            meter.feed_body(body)
+            if not meter.completed:
+                raise UpstreamBadResponse(f"{name}: the answer is not JSON", status=response.status)
+    except TimeoutError:
+        return _failed(gateway, record, breaker, UpstreamTimeout(f"{name}: no answer within "
+                                                                  f"{upstream.provider.config.timeout_s:g} s"),
+                       None)
+    except UpstreamError as exc:
+        if response is not None:
+            await response.aclose()
+        return _failed(gateway, record, breaker, exc, prepared.dialect)
+    record.meter = meter
+    record.first_byte()
+    record.finish("ok", response.status)
+    breaker.success(time.monotonic())
+    return Reply(response.status, _reply_headers(response.headers), body=body, candidate=candidate)
+
+
+def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
+    gateway.counters[record.candidate.provider].errors += 1
+    now = time.monotonic()
+    if isinstance(error, UpstreamRateLimited) or error.status == 529:
+        breaker.trip(now, error.retry_after_s or 1.0)
+    elif error.retryable:
+        breaker.failure(now)
+    else:
+        breaker.release()
+    record.finish(error.code, error.status, error.message)
+    return _Failure(error, dialect if error.body else None)
+
+
+async def _finish(reply: Reply, record: CallRecord) -> None:
+    """After the reply was sent (or the client left): close the stream and record it."""
+    relay = reply.relay
+    if relay is None:
+        return
+    try:
+        await relay.aclose()
+    finally:
+        breaker = record.gateway.breakers[record.candidate.provider]
+        if record.outcome in ("ok", "pending"):
+            if record.outcome == "pending":
+                record.outcome = "client_disconnected"
+                record.gateway.client_disconnects += 1
+            breaker.success(time.monotonic())
+        else:
+            breaker.failure(time.monotonic())
+            record.gateway.counters[record.candidate.provider].errors += 1
+        record.finish(record.outcome, 200, record.error)
+
+
+def _status_error(provider: str, status: int, headers, body: bytes) -> UpstreamError:
+    retry_after = _retry_after(headers)
+    kept = tuple((k.decode(), v.decode("latin-1")) for k, v in headers if k.lower() in _KEEP)
+    message = f"{provider}: HTTP {status}"
+    if status == 429:
+        return UpstreamRateLimited(message, status=status, body=body, headers=kept, retry_after_s=retry_after)
+    if status in _RETRYABLE_STATUS or status >= 500:
+        error = UpstreamTimeout if status in (408, 504) else UpstreamUnavailable
+        return error(message, status=status, body=body, headers=kept, retry_after_s=retry_after)
+    return UpstreamRejected(message, status=status, body=body, headers=kept)
+
+
+def _retry_after(headers) -> float | None:
+    for name, value in headers:
+        name = name.lower()
+        try:
+            if name == b"retry-after-ms":
+                return float(value) / 1000
+            if name == b"retry-after":
+                return float(value)
+        except ValueError:
+            return None  # an HTTP date: treat as unknown
+    return None
+
+
+def _retry_delay(error: UpstreamError, retry: int, config) -> float | None:
+    """Seconds to wait before retrying the same candidate, or None to move on."""
+    if not error.retryable or retry >= config.retries:
+        return None
+    if error.retry_after_s is not None:
+        return error.retry_after_s if error.retry_after_s <= config.max_retry_after_s else None
+    base = config.retry_backoff_s * (2 ** retry)
+    return base * (0.5 + random.random() / 2)  # jitter: spread retries of concurrent calls
+
+
+def _reply_headers(headers) -> list[tuple[bytes, bytes]]:
+    return [(k.lower(), v) for k, v in headers if k.lower() in _KEEP or k.lower().startswith(_KEEP_PREFIX)]
+
+
+def _error_reply(dialect: str, failure: _Failure) -> Reply:
+    error = failure.error
+    if error.body and failure.dialect == dialect and error.status:
+        headers = [(k.encode(), v.encode()) for k, v in error.headers]
+        return Reply(error.status, headers, body=error.body)
+    status = error.status or error.http_status
+    headers = [(b"content-type", b"application/json")]
+    if isinstance(error, UpstreamRateLimited) and error.retry_after_s is not None:
+        headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s))))
+    return Reply(status, headers, body=error_body(dialect, status, error.message, error.code))
+
+
+def error_reply(dialect: str, error: RouterdError) -> Reply:
+    """A reply for an error raised before dispatch (bad request, no route, unauthorized)."""
+    status = error.http_status
+    return Reply(status, [(b"content-type", b"application/json")],
+                 body=error_body(dialect, status, error.message, error.code))

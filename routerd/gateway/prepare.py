@@ -1,0 +1,78 @@
+"""What goes upstream for one candidate: path, headers and body, passed through or translated.
+
+Same dialect in and out is the hot path: the client's body is sent as it came, with only the value
+of its top-level ``model`` patched in place (no decode/encode round trip, so unknown fields, key order
+and number formatting survive), and the client's headers forwarded except hop-by-hop ones and its
+credentials, which are replaced by the provider's.
+"""
+
+import re
+from dataclasses import dataclass
+
+import msgspec
+
+from routerd.errors import BadRequest, NotImplementedYet
+from routerd.gateway.providers import Provider
+
+# Never forwarded: hop-by-hop (RFC 9110 §7.6.1), framing we redo, the client's credentials (the
+# provider's own are added), and accept-encoding so that answers arrive uncompressed and usage can be
+# read from them.
+_DROP = frozenset({
+    b"host", b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization", b"te",
+    b"trailer", b"transfer-encoding", b"upgrade", b"content-length", b"expect", b"authorization",
+    b"x-api-key", b"x-goog-api-key", b"api-key", b"accept-encoding", b"cookie",
+})
+_PATHS = {"openai_chat": b"/chat/completions", "responses": b"/responses", "anthropic": b"/v1/messages"}
+
+
+@dataclass(slots=True)
+class Prepared:
+    dialect: str                         # what the upstream speaks for this call
+    path: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    translated: bool = False
+
+
+def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, bytes], body: bytes,
+            requested: str, provider: Provider, model: str) -> Prepared:
+    """The upstream request for ``provider``/``model``; raises NotImplementedYet when the provider
+    speaks another dialect and no translation is available for it."""
+    if front not in provider.dialects:
+        raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}, not {front}")
+    path = _PATHS[front] + endpoint
+    if query:
+        path += b"?" + query
+    out = [(k, v) for k, v in headers.items() if k not in _DROP and not k.startswith(b"x-routerd-")]
+    out += provider.auth_headers
+    out += provider.extra_headers
+    return Prepared(front, path, out, patch_model(body, requested, model))
+
+
+def patch_model(body: bytes, old: str, new: str) -> bytes:
+    """``body`` with its top-level ``"model": old`` replaced by ``new``. The value is patched in place
+    when it occurs exactly once; otherwise (a nested ``model`` key with the same value, an unusual
+    escape) the body is decoded and re-encoded."""
+    if old == new:
+        return body
+    quoted_new = msgspec.json.encode(new)
+    if old:
+        found = [m.span() for m in re.finditer(rb'"model"\s*:\s*' + re.escape(msgspec.json.encode(old)), body)]
+        if len(found) == 1:
+            start, end = found[0]
+            return b"".join((body[:start], b'"model":', quoted_new, body[end:]))
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"invalid JSON body: {exc}") from None
+    value["model"] = new
+    return msgspec.json.encode(value)
+
+
+def add_stream_usage(body: bytes) -> bytes | None:
+    """An OpenAI chat streaming body that also asks for the usage chunk, or None if it already
+    says what it wants (``stream_options`` present)."""
+    if b'"stream_options"' in body:
+        return None
+    start = body.find(b"{")
+    return body[:start + 1] + b'"stream_options":{"include_usage":true},' + body[start + 1:]

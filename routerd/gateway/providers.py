@@ -1,0 +1,159 @@
+"""The provider registry: which upstreams exist, what they speak and serve, and how to reach them.
+
+Built whole from one config and one environment (pure apart from the mapping passed in). When the
+config names no providers, they are enabled from the environment as the official SDKs do it
+(``OPENAI_API_KEY`` + ``OPENAI_BASE_URL`` and so on). A base URL that points back at routerd's own
+HTTP address is refused with a ``ConfigError``, since routerd would call itself forever. Keys are
+held in ``Provider.auth_headers`` only; ``repr`` never shows them.
+"""
+
+import fnmatch
+import ipaddress
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from routerd.config import Config, ProviderConfig
+from routerd.errors import ConfigError
+
+# kind -> dialect spoken upstream (names as in routerd.dialects.registry)
+KIND_DIALECT = {"openai": "openai_chat", "anthropic": "anthropic", "gemini": "gemini",
+                "responses": "responses"}
+
+_OPENAI_MODELS = ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*", "text-embedding-*"]
+
+# name, key variable, base-URL variable, default base URL, kind, model globs
+ENV_PROVIDERS: tuple[tuple[str, str | None, str | None, str, str, list[str]], ...] = (
+    ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1", "openai", _OPENAI_MODELS),
+    ("anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com", "anthropic",
+     ["claude-*"]),
+    ("gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com",
+     "gemini", ["gemini-*"]),
+    ("ollama", None, "OLLAMA_BASE_URL", "", "openai", []),
+    ("openrouter", "OPENROUTER_API_KEY", None, "https://openrouter.ai/api/v1", "openai", []),
+    ("groq", "GROQ_API_KEY", None, "https://api.groq.com/openai/v1", "openai", []),
+    ("deepseek", "DEEPSEEK_API_KEY", None, "https://api.deepseek.com/v1", "openai", ["deepseek-*"]),
+    ("mistral", "MISTRAL_API_KEY", None, "https://api.mistral.ai/v1", "openai",
+     ["mistral-*", "codestral-*", "magistral-*", "devstral-*"]),
+    ("xai", "XAI_API_KEY", None, "https://api.x.ai/v1", "openai", ["grok-*"]),
+    ("together", "TOGETHER_API_KEY", None, "https://api.together.xyz/v1", "openai", []),
+    ("perplexity", "PERPLEXITY_API_KEY", None, "https://api.perplexity.ai", "openai", ["sonar*"]),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One upstream. ``base_url`` has no trailing slash; ``dialects`` are those it can be sent
+    unchanged (the first is the one translation targets)."""
+
+    name: str
+    kind: str
+    base_url: str
+    dialects: tuple[str, ...]
+    models: tuple[str, ...]
+    config: ProviderConfig
+    auth_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
+    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+    local: bool = False
+
+    @property
+    def dialect(self) -> str:
+        return self.dialects[0]
+
+    def serves(self, model: str) -> bool:
+        """Whether this provider serves ``model`` by its own patterns (no patterns: it does not claim
+        any model, but can still be asked for one by ``provider/model``)."""
+        return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.models)
+
+    def default_model(self) -> str | None:
+        return next((m for m in self.models if not any(c in m for c in "*?[")), None)
+
+
+def build_providers(config: Config, env: Mapping[str, str], own_address: str | None) -> dict[str, Provider]:
+    """Every provider this config (or, naming none, the environment) enables, keyed by name."""
+    configs = dict(config.providers) or _from_env(env)
+    providers = {}
+    for name, pc in configs.items():
+        if "/" in name:
+            raise ConfigError(f"providers.{name}: a provider name cannot contain '/'")
+        provider = _build(name, pc, env)
+        _refuse_self_loop(provider, own_address)
+        providers[name] = provider
+    return providers
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
+    found = {}
+    for name, key_var, url_var, default_url, kind, models in ENV_PROVIDERS:
+        key = env.get(key_var) if key_var else None
+        url = env.get(url_var) if url_var else None
+        if key_var and not key or not key_var and not url:
+            continue
+        base = url or default_url
+        if name == "ollama" and not urlsplit(base).path.rstrip("/").endswith("/v1"):
+            base = base.rstrip("/") + "/v1"
+        found[name] = ProviderConfig(kind=kind, base_url=base, api_key_env=key_var, models=models,
+                                     responses=name == "openai")
+    return found
+
+
+def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
+    base = (pc.base_url or _default_base(pc.kind)).rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"providers.{name}.base_url: not an http(s) URL: {base!r}")
+    key = pc.api_key or (env.get(pc.api_key_env) if pc.api_key_env else None)
+    dialects = [KIND_DIALECT[pc.kind]]
+    if pc.kind == "openai" and pc.responses:
+        dialects.append("responses")
+    if pc.kind == "responses":
+        dialects.append("openai_chat")
+    extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
+    return Provider(name=name, kind=pc.kind, base_url=base, dialects=tuple(dialects),
+                    models=tuple(pc.models), config=pc, auth_headers=_auth(pc.kind, key),
+                    extra_headers=extra, local=_is_loopback(parts.hostname))
+
+
+def _default_base(kind: str) -> str:
+    return {"openai": "https://api.openai.com/v1", "responses": "https://api.openai.com/v1",
+            "anthropic": "https://api.anthropic.com",
+            "gemini": "https://generativelanguage.googleapis.com"}[kind]
+
+
+def _auth(kind: str, key: str | None) -> tuple[tuple[bytes, bytes], ...]:
+    if not key:
+        return ()
+    if kind == "anthropic":
+        return ((b"x-api-key", key.encode()),)
+    if kind == "gemini":
+        return ((b"x-goog-api-key", key.encode()),)
+    return ((b"authorization", b"Bearer " + key.encode()),)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:
+    """Refuse a base URL that resolves to routerd's own listening address."""
+    if not own_address:
+        return
+    own_host, _, own_port = own_address.rpartition(":")
+    parts = urlsplit(provider.base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if str(port) != own_port:
+        return
+    host = parts.hostname or ""
+    own_host = own_host.strip("[]")
+    same = host == own_host or (_is_loopback(host) and _is_loopback(own_host)) \
+        or own_host in ("0.0.0.0", "::") and (_is_loopback(host) or host == socket.gethostname())
+    if same:
+        raise ConfigError(f"providers.{provider.name}.base_url: {provider.base_url} points back at "
+                          f"routerd itself (listening on {own_address}); routerd would call itself "
+                          "forever. Point it at the real provider.")

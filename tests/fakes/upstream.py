@@ -1,0 +1,229 @@
+"""A fake LLM provider: a real HTTP server on 127.0.0.1 (h11 on anyio) that speaks OpenAI chat,
+Responses, Anthropic Messages and Gemini, streaming and not, and fails on request like real ones.
+
+Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``
+or ``hold()``; each request takes the next queued behaviour, and answers normally when the queue is
+empty. Every request is kept in ``received`` (method, path, headers, body) so that tests can check
+what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
+caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an upstream call end.
+"""
+
+import json
+import socket
+import struct
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import h11
+from anyio.abc import SocketAttribute
+
+from tests.fakes import answers
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Behaviour:
+    kind: str = "ok"               # ok | status | hang | reset | cut | garbage | hold
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    after: int = 1                 # cut: events sent before the cut
+
+
+class FakeUpstream:
+    def __init__(self, text: str = "Hello from the fake provider.") -> None:
+        self.text = text
+        self.received: list[Received] = []
+        self.script: deque[Behaviour] = deque()
+        self.release = anyio.Event()
+        self.cancelled = anyio.Event()
+        self.holding = anyio.Event()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- scripting -------------------------------------------------------------------------------
+
+    def fail(self, status: int, body: Any = None, retry_after: float | None = None) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(
+            body or {"error": {"message": f"fake failure {status}", "type": "fake"}}).encode()
+        headers = [("content-type", "application/json")]
+        if retry_after is not None:
+            headers.append(("retry-after", f"{retry_after:g}"))
+        self.script.append(Behaviour("status", status, raw, headers))
+
+    def hang(self) -> None:
+        self.script.append(Behaviour("hang"))
+
+    def reset(self) -> None:
+        self.script.append(Behaviour("reset"))
+
+    def cut(self, after: int = 1) -> None:
+        self.script.append(Behaviour("cut", after=after))
+
+    def garbage(self) -> None:
+        self.script.append(Behaviour("garbage"))
+
+    def hold(self) -> None:
+        self.script.append(Behaviour("hold"))
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        multi = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        listener = multi.listeners[0]
+        self.port = listener.extra(SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            task_status.started(self)
+            while True:
+                stream = await listener.accept()
+                tg.start_soon(self._connection, stream)
+
+    async def _connection(self, stream) -> None:
+        conn = h11.Connection(h11.SERVER)
+        async with stream:
+            try:
+                while True:
+                    request, body = await self._read(conn, stream)
+                    if request is None:
+                        return
+                    if not await self._answer(conn, stream, request, body):
+                        return
+                    conn.start_next_cycle()
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream,
+                    h11.RemoteProtocolError):
+                return
+
+    async def _read(self, conn: h11.Connection, stream):
+        request, body = None, bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                try:
+                    data = await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    data = b""
+                conn.receive_data(data)
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return request, bytes(body)
+            else:
+                return None, b""
+
+    async def _answer(self, conn, stream, request: h11.Request, body: bytes) -> bool:
+        target = request.target.decode()
+        path, _, query = target.partition("?")
+        headers = {k.decode().lower(): v.decode() for k, v in request.headers}
+        self.received.append(Received(request.method.decode(), path, query, headers, body))
+        behaviour = self.script.popleft() if self.script else Behaviour()
+        if behaviour.kind == "status":
+            await self._send(conn, stream, behaviour.status, behaviour.headers, behaviour.body)
+            return True
+        if behaviour.kind == "hang":
+            await anyio.sleep_forever()
+        if behaviour.kind == "reset":
+            sock = stream.extra(SocketAttribute.raw_socket)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return False
+        if behaviour.kind == "garbage":
+            await self._send(conn, stream, 200, [("content-type", "application/json")], b"<html>oops")
+            return True
+        return await self._reply(conn, stream, path, body, behaviour)
+
+    async def _reply(self, conn, stream, path: str, body: bytes, behaviour: Behaviour) -> bool:
+        dialect = _dialect(path)
+        if path.endswith("/models"):
+            payload = {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+            await self._send(conn, stream, 200, [("content-type", "application/json")],
+                             json.dumps(payload).encode())
+            return True
+        request = json.loads(body) if body else {}
+        if path.endswith("/count_tokens"):
+            await self._send(conn, stream, 200, [("content-type", "application/json")],
+                             json.dumps({"input_tokens": answers.INPUT_TOKENS}).encode())
+            return True
+        model = request.get("model") or path.split("/models/")[-1].split(":")[0]
+        tool = _wanted_tool(dialect, request)
+        streaming = request.get("stream") or "streamGenerateContent" in path
+        if not streaming:
+            await self._send(conn, stream, 200, [("content-type", "application/json")],
+                             json.dumps(answers.body(dialect, model, self.text, tool)).encode())
+            return True
+        events = answers.stream(dialect, model, self.text, tool)
+        await stream.send(conn.send(h11.Response(status_code=200, headers=[
+            ("content-type", "text/event-stream"), ("x-request-id", "req_fake")])))
+        for n, event in enumerate(events):
+            if behaviour.kind == "cut" and n == behaviour.after:
+                return False  # close mid-stream, without the last chunk
+            await stream.send(conn.send(h11.Data(data=event)))
+            if behaviour.kind == "hold" and n == 0:
+                await self._hold(stream)
+        await stream.send(conn.send(h11.EndOfMessage()))
+        return True
+
+    async def _hold(self, stream) -> None:
+        """Wait for ``release`` or for the caller to close the connection (then set ``cancelled``)."""
+        self.holding.set()
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                try:
+                    await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    self.cancelled.set()
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            await self.release.wait()
+            tg.cancel_scope.cancel()
+        if self.cancelled.is_set():
+            raise anyio.EndOfStream
+
+    async def _send(self, conn, stream, status: int, headers, body: bytes) -> None:
+        headers = [*headers, ("content-length", str(len(body)))]
+        await stream.send(conn.send(h11.Response(status_code=status, headers=headers)))
+        await stream.send(conn.send(h11.Data(data=body)))
+        await stream.send(conn.send(h11.EndOfMessage()))
+
+
+def _dialect(path: str) -> str:
+    if path.endswith("/chat/completions"):
+        return "openai_chat"
+    if path.endswith("/responses"):
+        return "responses"
+    if "/messages" in path:
+        return "anthropic"
+    return "gemini"
+
+
+def _wanted_tool(dialect: str, request: dict) -> dict | None:
+    """Call the first tool offered, unless the conversation already holds a tool result."""
+    tools = request.get("tools") or []
+    if not tools:
+        return None
+    text = json.dumps(request.get("messages") or request.get("input") or request.get("contents"))
+    if any(marker in text for marker in ('"tool_result"', '"role": "tool"', "function_call_output",
+                                         "functionResponse")):
+        return None
+    tool = tools[0]
+    name = (tool.get("name") or (tool.get("function") or {}).get("name")
+            or (tool.get("functionDeclarations") or [{}])[0].get("name") or "tool")
+    return {"name": name, "arguments": {"city": "Paris"}}
