@@ -40,6 +40,9 @@ class View(msgspec.Struct, frozen=True):
     tokens: tuple[str, ...]
 
 
+_GATE_WORD = re.compile(r"[a-z0-9']+")
+
+
 def view_of(text: str) -> View:
     """Build the `View` of `text` once; every cue then matches against it."""
     if len(text) > SCAN_HEAD_CHARS + SCAN_TAIL_CHARS:
@@ -51,6 +54,8 @@ def view_of(text: str) -> View:
     tokens = tuple(lower.split())
     words = set(tokens)
     words.update([w.strip("'-") for w in words if w[0] in "'-" or w[-1] in "'-"])
+    # Parts of hyphenated words are words too, so "leader-election" opens the "leader ..." phrases.
+    words.update([part for w in words if "-" in w for part in w.split("-")])
     words.discard("")
     # Phrases match with hyphens read as spaces: "leader-election" is "leader election".
     return View(text.lower().replace("’", "'").replace("-", " "), frozenset(words), tokens)
@@ -59,21 +64,36 @@ def view_of(text: str) -> View:
 def breadth(view: View) -> int:
     """The largest count of units of work named in the ask ("~40 files", "11 more", "300 tables")."""
     best = 0
+    if not any(w[0].isdigit() for w in view.words):
+        return 0
     for match in _BREADTH.finditer(view.lower):
         best = max(best, int(match.group(1)))
     return best
 
 
 class Cue(msgspec.Struct, frozen=True):
-    """A family of words: whole words, word prefixes and multi-word phrases (substrings)."""
+    """A family of words: whole words, word prefixes and multi-word phrases (substrings).
+
+    Phrases whose first word is plain ASCII are gated on that word being in the view, so a cue
+    with twenty phrases costs one set intersection when none of them can be present.
+    """
 
     name: str
     words: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
+    gated: dict[str, tuple[str, ...]] = {}
+    ungated: tuple[str, ...] = ()
+
+    def _phrases(self, view: View) -> list[str]:
+        found = [p for p in self.ungated if p in view.lower]
+        if self.gated:
+            for first in self.gated.keys() & view.words:
+                found.extend(p for p in self.gated[first] if p in view.lower)
+        return found
 
     def find(self, view: View) -> str | None:
-        """The first member present in `view`, or None."""
+        """A member present in `view`, or None."""
         hit = self.words & view.words
         if hit:
             return min(hit)
@@ -81,26 +101,23 @@ class Cue(msgspec.Struct, frozen=True):
             for word in view.words:
                 if word.startswith(self.prefixes):
                     return word
-        for phrase in self.phrases:
-            if phrase in view.lower:
-                return phrase
-        return None
+        found = self._phrases(view)
+        return found[0] if found else None
 
     def count(self, view: View) -> int:
         """How many distinct members are present (phrases count once each)."""
         n = len(self.words & view.words)
         if self.prefixes:
             n += sum(1 for word in view.words if word.startswith(self.prefixes))
-        n += sum(1 for phrase in self.phrases if phrase in view.lower)
-        return n
+        return n + len(self._phrases(view))
 
     def position(self, view: View) -> int:
         """Character offset of the earliest member in `view.lower`, or -1."""
         best = -1
-        members = list(self.words & view.words)
+        members = [w.replace("-", " ") for w in self.words & view.words]
         if self.prefixes:
-            members.extend(w for w in view.words if w.startswith(self.prefixes))
-        members.extend(p for p in self.phrases if p in view.lower)
+            members.extend(w.replace("-", " ") for w in view.words if w.startswith(self.prefixes))
+        members.extend(self._phrases(view))
         for member in members:
             at = _word_at(view.lower, member)
             if at >= 0 and (best < 0 or at < best):
@@ -121,9 +138,20 @@ def _w(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _normalised(cue: "Cue") -> "Cue":
-    # Views read hyphens as spaces, so phrases are stored the same way.
-    return msgspec.structs.replace(cue, phrases=tuple(p.replace("-", " ") for p in cue.phrases))
+def _normalised(cue: Cue) -> Cue:
+    # Views read hyphens as spaces, so phrases are stored the same way, and gated on their first word.
+    phrases = tuple(p.replace("-", " ") for p in cue.phrases)
+    gated: dict[str, list[str]] = {}
+    ungated: list[str] = []
+    for phrase in phrases:
+        first = phrase.split()[0] if phrase.strip() else ""
+        if phrase[:1].isalnum() and first.isascii() and _GATE_WORD.fullmatch(first):
+            gated.setdefault(first, []).append(phrase)
+        else:
+            ungated.append(phrase)
+    return msgspec.structs.replace(
+        cue, phrases=phrases, gated={k: tuple(v) for k, v in gated.items()}, ungated=tuple(ungated)
+    )
 
 
 # --- hard domains: each distinct domain present raises the difficulty score ----------------------
@@ -138,7 +166,7 @@ DOMAINS: tuple[Cue, ...] = (
     Cue("concurrency",
         _w("concurrent concurrently concurrency race races atomics atomic deadlock deadlocks deadlocked "
            "deadlocking livelock latch latches mutex mutexes semaphore semaphores multithreaded "
-           "thread-safe hang hangs hanging pinned pinning starvation contention lock-free wait-free"),
+           "thread-safe multi-threaded pinned pinning starvation contention lock-free wait-free"),
         phrases=("race condition", "data race", "memory order", "memory model", "memory barrier",
                  "weak memory", "gc pause", "并发", "nebenläufig", "concurrente")),
     Cue("systems",
@@ -347,6 +375,8 @@ REQUEST = Cue(
     _w("please pls help what why write implement make fix explain show give tell need want should"),
     phrases=("can you", "could you", "how do", "how can", "how should", "let's", "?", "？"),
 )
+
+DESIGN_VERBS = _w("design architect plan propose recommend evaluate assess outline devise")
 
 # Words that may stand before the verb of an imperative without changing it.
 FILLERS = _w(

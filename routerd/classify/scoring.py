@@ -102,6 +102,15 @@ def _imperative_at(view: lx.View) -> int:
     return -1
 
 
+def _design_imperative(view: lx.View) -> bool:
+    """The ask opens with a verb of designing or judging ("design a ...", "propose ...")."""
+    for token in view.tokens[:4]:
+        if token in _FILLERS:
+            continue
+        return token in lx.DESIGN_VERBS
+    return False
+
+
 def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     """Task type from the ask's verbs and objects."""
     pasted = split.paste_chars > 0
@@ -116,6 +125,8 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
         return "research"
     if gen_at >= 0 and (noun_at < 0 or gen_at <= noun_at) and (imperative >= 0 or not question or words <= 12):
         return "generate"
+    if _design_imperative(view) and noun_at < 0:
+        return "analyze"
     analyze_at = lx.ANALYZE.position(view)
     fix_at = lx.FIX_REQUEST.position(view)
     if analyze_at >= 0 and not (0 <= imperative < analyze_at and noun_at >= 0) and not (0 <= fix_at < analyze_at):

@@ -15,7 +15,6 @@ from typing import Any
 
 import msgspec
 
-_FENCE = re.compile(r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)", re.S)
 _PARAGRAPH_SPLIT = re.compile(r"\n[ \t]*\n")
 _WORD = re.compile(r"\w+")
 # A line that reads like typed prose: starts with a letter (or a quote/markdown emphasis) and is
@@ -152,15 +151,35 @@ def _keeps_after_paste(paragraph: str) -> bool:
     return "?" in text or bool(_CLOSING_ASK.search(text))
 
 
+def _cut_fences(text: str, fenced: list[str]) -> str:
+    """Replace each fenced block with a marker paragraph, appending the blocks to `fenced`.
+
+    str.find instead of a regex: a lazy DOTALL pattern costs ~100 us on a 4 KB message.
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        starts = [at for at in (text.find("```", pos), text.find("~~~", pos)) if at >= 0]
+        if not starts:
+            break
+        start = min(starts)
+        fence = text[start : start + 3]
+        body_at = text.find("\n", start)
+        end = text.find(fence, body_at + 1) if body_at >= 0 else -1
+        stop = len(text) if end < 0 else end + 3
+        out.append(text[pos:start])
+        out.append(f"\n\n{_FENCE_MARK}\n\n")
+        fenced.append(text[start:stop])
+        pos = stop
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def split_ask(text: str) -> Split:
     """Cut a user message into the ask and the pasted material (fences, logs, documents)."""
     fenced: list[str] = []
     if "```" in text or "~~~" in text:
-        def _stash(match: re.Match[str]) -> str:
-            fenced.append(match.group(0))
-            return f"\n\n{_FENCE_MARK}\n\n"
-
-        text = _FENCE.sub(_stash, text)
+        text = _cut_fences(text, fenced)
     pasted: list[str] = list(fenced)
     if "\n" not in text:
         return _split(text.strip(), pasted, len(fenced))

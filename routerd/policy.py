@@ -1,0 +1,252 @@
+"""The routing policy: a classification and the state of the world in, ordered candidates out.
+
+Pure: everything it needs arrives in a `PolicyInput` (catalogue, enabled providers, open
+breakers, budget pressure, session stickiness, explicit model, rule result, capability needs,
+quality floor, feedback adjustment), and `decide` returns a frozen `Decision` that names, for
+every catalogue model, why it was kept, skipped or ranked where it is.
+
+How the target tier is reached, in order (each step that changes it adds a reason):
+classification tier -> rule -> feedback adjustment -> profile -> budget pressure -> quality floor.
+Candidates are the enabled, healthy, capable models at the target tier (free and local first,
+then by blended price), followed by higher tiers as fallbacks. An explicit model, a rule's model
+and a sticky session model go in front when they are usable. With no provider enabled the
+decision still carries an `advisory` model (haiku / sonnet / opus by tier): what a Claude Code
+subscription user should pick.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from routerd.catalogue.models import Catalogue, ModelInfo
+from routerd.classify.types import TIERS, Classification, Tier
+
+Profile = Literal["budget", "balanced", "premium"]
+PROFILES: tuple[Profile, ...] = ("budget", "balanced", "premium")
+
+# Tier shift each profile applies to the classified tier. Budget trusts the cheaper tier one step
+# down; premium buys one step of headroom.
+PROFILE_SHIFT = {"budget": -1, "balanced": 0, "premium": 1}
+# Budget pressure (0..1, computed by the budget part) from which the target drops one tier, and
+# from which only the simple tier is used.
+PRESSURE_DOWNSHIFT = 0.8
+PRESSURE_FLOOR = 0.95
+# What a Claude Code subscription user is advised to pick, by tier.
+ADVISORY_BY_TIER: dict[str, str] = {"simple": "haiku", "moderate": "sonnet", "complex": "opus"}
+
+
+class Needs(msgspec.Struct, frozen=True, kw_only=True):
+    """Capabilities the request requires of a model."""
+
+    tools: bool = False
+    vision: bool = False
+    estimated_tokens: int = 0
+
+
+class Sticky(msgspec.Struct, frozen=True, kw_only=True):
+    """The model this session used last, and the tier it was chosen for."""
+
+    model: str
+    tier: Tier
+
+
+class RuleHit(msgspec.Struct, frozen=True, kw_only=True):
+    """What a matching user rule forces (any of tier, task type, model), and its name."""
+
+    name: str
+    tier: Tier | None = None
+    task_type: str | None = None
+    model: str | None = None
+
+
+class PolicyInput(msgspec.Struct, frozen=True, kw_only=True):
+    classification: Classification
+    catalogue: Catalogue
+    enabled_providers: frozenset[str] = frozenset()
+    profile: Profile = "balanced"
+    open_breakers: frozenset[str] = frozenset()  # model keys, ids or provider names
+    budget_pressure: float = 0.0
+    sticky: Sticky | None = None
+    explicit_model: str | None = None
+    rule: RuleHit | None = None
+    needs: Needs = Needs()
+    quality_floor: str | None = None  # a tier name, or a model whose tier is the floor
+    tier_adjust: int = 0  # from feedback on similar prompts, -2..+2
+
+
+class Verdict(msgspec.Struct, frozen=True, kw_only=True):
+    """One catalogue model's fate in this decision."""
+
+    model: str  # provider/id
+    tier: Tier
+    kept: bool
+    rank: int | None = None
+    reasons: tuple[str, ...] = ()
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    """Ordered candidates (provider/id keys) and the reasoning behind them."""
+
+    tier: Tier
+    task_type: str
+    candidates: tuple[str, ...]
+    advisory: str
+    profile: Profile
+    reasons: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+
+
+def _shift(tier: str, steps: int) -> Tier:
+    index = max(0, min(len(TIERS) - 1, TIERS.index(tier) + steps))  # type: ignore[arg-type]
+    return TIERS[index]
+
+
+def _target_tier(inp: PolicyInput, reasons: list[str]) -> Tier:
+    c = inp.classification
+    tier: Tier = c.tier
+    reasons.append(f"classified {c.tier} ({c.task_type}, confidence {c.confidence:.2f})")
+    if inp.rule is not None and inp.rule.tier is not None:
+        tier = inp.rule.tier
+        reasons.append(f"rule {inp.rule.name}: tier {tier}")
+    if inp.tier_adjust:
+        new = _shift(tier, inp.tier_adjust)
+        if new != tier:
+            reasons.append(f"feedback on similar prompts: {tier} -> {new}")
+            tier = new
+    shift = PROFILE_SHIFT[inp.profile]
+    if shift:
+        new = _shift(tier, shift)
+        if new != tier:
+            reasons.append(f"profile {inp.profile}: {tier} -> {new}")
+            tier = new
+    if inp.budget_pressure >= PRESSURE_FLOOR and tier != "simple":
+        reasons.append(f"budget pressure {inp.budget_pressure:.2f}: {tier} -> simple")
+        tier = "simple"
+    elif inp.budget_pressure >= PRESSURE_DOWNSHIFT and tier != "simple":
+        new = _shift(tier, -1)
+        reasons.append(f"budget pressure {inp.budget_pressure:.2f}: {tier} -> {new}")
+        tier = new
+    floor = _floor_tier(inp)
+    if floor is not None and TIERS.index(tier) < TIERS.index(floor):
+        reasons.append(f"quality floor {inp.quality_floor}: {tier} -> {floor}")
+        tier = floor
+    return tier
+
+
+def _floor_tier(inp: PolicyInput) -> Tier | None:
+    floor = inp.quality_floor
+    if not floor:
+        return None
+    if floor in TIERS:
+        return floor  # type: ignore[return-value]
+    model = inp.catalogue.get(floor)
+    return model.tier if model is not None else None
+
+
+def _unusable(model: ModelInfo, inp: PolicyInput) -> str | None:
+    """Why `model` cannot serve this request, or None if it can."""
+    if model.provider not in inp.enabled_providers:
+        return f"provider {model.provider} not enabled"
+    broken = inp.open_breakers
+    if model.key in broken or model.id in broken or model.provider in broken:
+        return "breaker open"
+    needs = inp.needs
+    if needs.tools and not model.tools:
+        return "capability: no tool use"
+    if needs.vision and not model.vision:
+        return "capability: no vision"
+    if needs.estimated_tokens > model.context_window:
+        return f"capability: context {model.context_window} < {needs.estimated_tokens} tokens"
+    return None
+
+
+def _sort_key(model: ModelInfo) -> tuple[int, float]:
+    cost = model.cost_per_mtok()
+    free_first = 0 if (model.free or model.local) else 1
+    return (free_first, cost if cost is not None else float("inf"))
+
+
+def decide(inp: PolicyInput) -> Decision:
+    """Rank the catalogue for this request; explain every model's place."""
+    reasons: list[str] = []
+    tier = _target_tier(inp, reasons)
+    target = TIERS.index(tier)
+    notes: dict[str, list[str]] = {m.key: [] for m in inp.catalogue.models}
+    usable: list[ModelInfo] = []
+    for model in inp.catalogue.models:
+        why_not = _unusable(model, inp)
+        if why_not is not None:
+            notes[model.key].append(why_not)
+        else:
+            usable.append(model)
+
+    at_tier = sorted((m for m in usable if m.tier == tier), key=_sort_key)
+    above = sorted((m for m in usable if TIERS.index(m.tier) > target), key=lambda m: (TIERS.index(m.tier), *_sort_key(m)))
+    below = [m for m in usable if TIERS.index(m.tier) < target]
+    for m in at_tier:
+        notes[m.key].append("target tier" + (", free/local first" if m.free or m.local else ", by price"))
+    for m in above:
+        notes[m.key].append(f"fallback: above target tier {tier}")
+    ordered = at_tier + above
+    if not ordered and below:
+        # Nothing at or above the target is usable: a weaker answer beats none.
+        below.sort(key=lambda m: (-TIERS.index(m.tier), *_sort_key(m)))
+        for m in below:
+            notes[m.key].append(f"below target tier {tier}: nothing else usable")
+        ordered = below
+        reasons.append(f"no usable model at tier {tier} or above")
+    else:
+        for m in below:
+            notes[m.key].append(f"skipped: below target tier {tier}")
+
+    ordered = _promote(inp, tier, ordered, usable, notes, reasons)
+    keys = tuple(m.key for m in ordered)
+    rank = {key: i for i, key in enumerate(keys)}
+    verdicts = tuple(
+        Verdict(model=m.key, tier=m.tier, kept=m.key in rank, rank=rank.get(m.key), reasons=tuple(notes[m.key]))
+        for m in inp.catalogue.models
+    )
+    if not inp.enabled_providers:
+        reasons.append("no provider enabled: advisory only")
+    advisory = ordered[0].id if ordered else ADVISORY_BY_TIER[tier]
+    task_type = inp.rule.task_type if inp.rule is not None and inp.rule.task_type else inp.classification.task_type
+    return Decision(
+        tier=tier, task_type=task_type, candidates=keys, advisory=advisory, profile=inp.profile,
+        reasons=tuple(reasons), verdicts=verdicts,
+    )
+
+
+def _promote(
+    inp: PolicyInput, tier: Tier, ordered: list[ModelInfo], usable: list[ModelInfo], notes: dict[str, list[str]],
+    reasons: list[str],
+) -> list[ModelInfo]:
+    """Put the explicit model, then a rule's model, then the sticky model in front when usable."""
+    front: list[tuple[str, str]] = []
+    if inp.explicit_model:
+        front.append((inp.explicit_model, "explicit: requested by the client"))
+    if inp.rule is not None and inp.rule.model:
+        front.append((inp.rule.model, f"rule {inp.rule.name}: model"))
+    sticky = inp.sticky
+    if sticky is not None:
+        if TIERS.index(sticky.tier) >= TIERS.index(tier):
+            front.append((sticky.model, "sticky: session keeps its model (prompt cache stays warm)"))
+        else:
+            reasons.append(f"sticky model {sticky.model} left: the conversation escalated past {sticky.tier}")
+    usable_keys = {m.key for m in usable}
+    promoted: list[ModelInfo] = []
+    for name, why in front:
+        model = inp.catalogue.get(name)
+        if model is None:
+            reasons.append(f"{why.split(':')[0]} model {name} is not in the catalogue")
+            continue
+        if model.key not in usable_keys:
+            notes[model.key].append(f"{why.split(':')[0]} but unusable")
+            reasons.append(f"{why.split(':')[0]} model {model.key} unusable: {notes[model.key][0]}")
+            continue
+        if model not in promoted:
+            notes[model.key].append(why)
+            promoted.append(model)
+            break  # the first usable request wins; the rest keep their ranked places
+    return promoted + [m for m in ordered if m not in promoted]
