@@ -1,0 +1,120 @@
+"""routerd's MCP stdio server, as a relay: JSON-RPC lines in on stdin, out on stdout. Stdlib only.
+
+Run as ``<venv python> -I -S mcp_relay.py``. Each line read is wrapped unparsed as the ``message``
+of an ``mcp`` request and sent over one persistent connection to routerd's socket (path rules of
+``routerd/paths.py``, frames of ``routerd/framing.py``); the reply's ``message`` (the last field
+msgspec writes, so a slice) is written back as one line. The MCP logic lives in the daemon.
+
+When routerd is down or the connection breaks the relay reconnects once per message; a request it
+still cannot deliver is answered with a JSON-RPC error (-32000) saying so, so the client never hangs.
+"""
+
+import _socket
+import posix
+import sys
+
+MAX_FRAME = 8 * 1024 * 1024
+_MESSAGE_KEY = b'"message":'
+
+
+def socket_path(env):
+    """As ``routerd.paths.socket_path``, over ``posix.environ`` (bytes keys and values)."""
+    if env.get(b"ROUTERD_SOCKET"):
+        return env[b"ROUTERD_SOCKET"]
+    if env.get(b"XDG_RUNTIME_DIR"):
+        return env[b"XDG_RUNTIME_DIR"] + b"/routerd/routerd.sock"
+    return b"/tmp/routerd-%d/routerd.sock" % posix.getuid()
+
+
+def build_request(session, line):
+    return b'{"type":"mcp","v":1,"session":"' + session + b'","message":' + line + b"}"
+
+
+def reply_message(body):
+    """The raw ``message`` of an ``mcp_reply`` (None when it has none); ValueError for errors."""
+    if not body.startswith(b'{"type":"mcp_reply"'):
+        raise ValueError(body[:300].decode("utf-8", "replace"))
+    at = body.find(_MESSAGE_KEY)
+    return body[at + len(_MESSAGE_KEY):-1] if at >= 0 else None
+
+
+class Connection:
+    def __init__(self, path):
+        self.path = path
+        self.sock = None
+        self.buf = b""
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buf = None, b""
+
+    def call(self, request):
+        if self.sock is None:
+            self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            self.sock.connect(self.path)
+        self.sock.sendall(len(request).to_bytes(4, "big") + request)
+        while True:
+            if len(self.buf) >= 4:
+                size = int.from_bytes(self.buf[:4], "big")
+                if size > MAX_FRAME:
+                    raise ValueError("reply frame too large")
+                if len(self.buf) - 4 >= size:
+                    body, self.buf = self.buf[4:4 + size], self.buf[4 + size:]
+                    return body
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("routerd closed the connection")
+            self.buf += data
+
+
+def relay_one(conn, session, line):
+    request = build_request(session, line)
+    for attempt in (1, 2):
+        try:
+            return reply_message(conn.call(request))
+        except OSError as exc:
+            conn.close()
+            if attempt == 2:
+                return _failure(line, -32000, f"routerd is not reachable: {exc}")
+        except ValueError as exc:
+            return _failure(line, -32603, f"routerd refused the message: {exc}")
+    return None
+
+
+def _failure(line, code, message):
+    """A JSON-RPC error for ``line`` (json only on this rare path), None for a notification."""
+    import json
+
+    try:
+        incoming = json.loads(line)
+    except ValueError:
+        incoming, code, message = {"id": None}, -32700, "parse error"
+    if not isinstance(incoming, dict) or "id" not in incoming:
+        return None
+    error = {"jsonrpc": "2.0", "id": incoming["id"], "error": {"code": code, "message": message}}
+    return json.dumps(error).encode()
+
+
+def main():
+    env = posix.environ
+    conn = Connection(socket_path(env))
+    session = b"relay-%d" % posix.getpid()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        answer = relay_one(conn, session, line)
+        if answer:
+            stdout.write(answer + b"\n")
+            stdout.flush()
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

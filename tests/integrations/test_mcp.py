@@ -1,0 +1,107 @@
+"""The MCP server through the stdio relay, driven by the official ``mcp`` client in both protocol
+eras: the 2025-11-25 initialize handshake and 2026-07-28 server/discover with per-request _meta."""
+
+import json
+import os
+import subprocess
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from routerd.protocol import ENCODER, REQUEST_DECODER, McpReply
+from tests.integrations.support import MCP_RELAY, PYTHON, load_shim
+from tests.support import connect
+
+pytestmark = pytest.mark.anyio
+relay = load_shim(MCP_RELAY)
+TOOLS = {"route", "classify", "ask", "reroute", "rate", "usage", "savings", "budget", "health",
+         "providers", "set_profile"}
+
+
+def _server(app) -> StdioServerParameters:
+    return StdioServerParameters(command=PYTHON, args=["-I", "-S", str(MCP_RELAY)],
+                                 env={"ROUTERD_SOCKET": str(app.socket_path), "PATH": os.environ["PATH"]})
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_official_client_lists_and_calls_tools(daemon, mode):
+    """Both eras: the client connects, sees every tool, routes a prompt and reads the status."""
+    async with Client(_server(daemon), mode=mode) as client:
+        expected = "2025-11-25" if mode == "legacy" else "2026-07-28"
+        assert client.protocol_version == expected
+        tools = await client.list_tools()
+        assert {t.name for t in tools.tools} == TOOLS
+        result = await client.call_tool("route", {"prompt": "what is 2 + 2?"})
+        assert not result.is_error
+        decision = json.loads(result.content[0].text)
+        assert decision["decision_id"]
+        status = await client.read_resource("routerd://status")
+        assert json.loads(status.contents[0].text)["type"] == "status"
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: c.execute("SELECT source FROM decisions").fetchall())
+    assert rows == [("mcp",)]
+
+
+async def test_bad_arguments_are_is_error_results(daemon):
+    """A missing or mistyped argument is an isError result that names it."""
+    async with Client(_server(daemon), mode="legacy") as client:
+        missing = await client.call_tool("rate", {"decision_id": "x"})
+        assert missing.is_error and "rating" in missing.content[0].text
+        wrong = await client.call_tool("usage", {"group_by": "colour"})
+        assert wrong.is_error and "group_by" in wrong.content[0].text
+        ask = await client.call_tool("ask", {"prompt": "hi"})
+        assert ask.is_error and "no_route" in ask.content[0].text
+
+
+async def test_usage_tools_answer_from_the_store(daemon):
+    """usage/savings/budget/health/providers answer with structured data."""
+    daemon.store.record("calls", {"id": "c1", "ts": 1e9 * 2, "provider": "openai", "model": "gpt-5-mini",
+                                  "outcome": "ok", "input_tokens": 10, "output_tokens": 4,
+                                  "cost_usd": 0.001, "baseline_cost_usd": 0.004})
+    async with Client(_server(daemon), mode="legacy") as client:
+        usage = (await client.call_tool("usage", {"group_by": "provider"})).structured_content
+        assert usage["groups"][0]["provider"] == "openai" and usage["total"]["input_tokens"] == 10
+        savings = (await client.call_tool("savings", {})).structured_content
+        assert savings["saved_usd"] == pytest.approx(0.003)
+        for name in ("budget", "health", "providers"):
+            assert not (await client.call_tool(name, {})).is_error
+
+
+async def test_modern_requests_with_an_unknown_version_are_refused(daemon):
+    """2026-07-28 envelope with an unknown version: -32022 listing the versions served."""
+    line = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/list",
+                       "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01"}}})
+    async with connect(daemon.socket_path) as client:
+        reply = await client.call({"type": "mcp", "message": json.loads(line)})
+    error = reply["message"]["error"]
+    assert error["code"] == -32022 and "2026-07-28" in error["data"]["supported"]
+
+
+async def test_notifications_get_no_reply_message(daemon):
+    """notifications/initialized: the daemon answers the frame but with no JSON-RPC message."""
+    async with connect(daemon.socket_path) as client:
+        reply = await client.call({"type": "mcp", "message": {"jsonrpc": "2.0",
+                                                              "method": "notifications/initialized"}})
+    assert reply["type"] == "mcp_reply" and "message" not in reply
+
+
+def test_relay_bytes_match_the_protocol():
+    """The relay's hand-built request decodes; its slice of a reply is the reply's message."""
+    request = REQUEST_DECODER.decode(relay.build_request(b"s1", b'{"jsonrpc":"2.0","id":1}'))
+    assert bytes(request.message) == b'{"jsonrpc":"2.0","id":1}' and request.session == "s1"
+    import msgspec
+
+    body = ENCODER.encode(McpReply(message=msgspec.Raw(b'{"a":"}\\"message\\":"}')))
+    assert relay.reply_message(body) == b'{"a":"}\\"message\\":"}'
+    assert relay.reply_message(ENCODER.encode(McpReply())) is None
+
+
+def test_relay_answers_an_error_when_the_daemon_is_down(tmp_path):
+    """No daemon: a request gets a JSON-RPC error at once; a notification gets nothing."""
+    env = {"ROUTERD_SOCKET": str(tmp_path / "none.sock"), "PATH": os.environ["PATH"]}
+    lines = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":3,"method":"tools/list"}\n'
+    proc = subprocess.run([PYTHON, "-I", "-S", str(MCP_RELAY)], input=lines, capture_output=True,
+                          env=env, timeout=20)
+    (only,) = proc.stdout.splitlines()
+    assert json.loads(only)["id"] == 3 and json.loads(only)["error"]["code"] == -32000
