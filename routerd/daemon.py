@@ -70,9 +70,9 @@ async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IG
             accepting = await tg.start(serve_socket, app, listener)
             http_accepting = await tg.start(serve_http, app, http_listener) if http_listener else None
             if options.watch_config and options.config_path is not None:
-                tg.start_soon(_watch_config, app, options.config_path)
+                await tg.start(_watch_config, app, options.config_path)
             if options.handle_signals:
-                tg.start_soon(_handle_signals, app)
+                await tg.start(_handle_signals, app)
             sdnotify.notify("READY=1\nSTATUS=serving")
             log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
                      app.http_address or "off", options.backend)
@@ -92,8 +92,9 @@ async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IG
     log.info("routerd stopped")
 
 
-async def _handle_signals(app: App) -> None:
+async def _handle_signals(app: App, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        task_status.started()
         async for signum in signals:
             if signum == signal.SIGHUP:
                 sdnotify.notify("RELOADING=1")
@@ -103,14 +104,30 @@ async def _handle_signals(app: App) -> None:
                 app.request_stop()
 
 
-async def _watch_config(app: App, path: Path) -> None:
-    """Reload when the config file changes. Watches the directory, since editors replace files."""
-    import watchfiles
+# How long the watcher lets a burst of writes settle before reloading, and how often it checks.
+WATCH_DEBOUNCE_MS = 200
+WATCH_STEP_MS = 50
+WATCH_TIMEOUT_MS = 5000
+
+
+async def _watch_config(app: App, path: Path, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+    """Reload when the config file changes. Watches the directory, since editors replace files.
+
+    The watch is armed before ``started()``, so a change made right after readiness is seen."""
+    from watchfiles._rust_notify import RustNotify
 
     directory = path.parent
     await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
-    async for changes in watchfiles.awatch(directory, debounce=200, step=50,
-                                           watch_filter=lambda _, p: Path(p).name == path.name):
-        sdnotify.notify("RELOADING=1")
-        await app.reload("file change")
-        sdnotify.notify("READY=1")
+    stop = anyio.Event()
+    with RustNotify([str(directory)], False, False, 300, False, True) as watcher:
+        task_status.started()
+        try:
+            while True:
+                changes = await anyio.to_thread.run_sync(
+                    watcher.watch, WATCH_DEBOUNCE_MS, WATCH_STEP_MS, WATCH_TIMEOUT_MS, stop)
+                if isinstance(changes, set) and any(Path(p).name == path.name for _, p in changes):
+                    sdnotify.notify("RELOADING=1")
+                    await app.reload("file change")
+                    sdnotify.notify("READY=1")
+        finally:
+            stop.set()

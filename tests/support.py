@@ -41,6 +41,11 @@ class AsyncClient:
             if reply.get("final", True):
                 return replies
 
+    async def stream_call_or_none(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Send ``request``; its reply, or None when the daemon closes the connection instead."""
+        await self.stream.send(encode_frame(json.dumps({"v": 1, **request}).encode()))
+        return await self.read_frame()
+
     async def call(self, request: dict[str, Any]) -> dict[str, Any]:
         return (await self.stream_call(request))[-1]
 

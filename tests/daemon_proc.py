@@ -1,0 +1,79 @@
+"""Running routerd and routerctl as real processes, for lifecycle tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROUTERD = [sys.executable, "-m", "routerd.main"]
+ROUTERCTL = [sys.executable, "-m", "routerctl.main"]
+
+
+def env_for(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
+    env.update(XDG_STATE_HOME=str(tmp / "state"), XDG_CONFIG_HOME=str(tmp / "config"),
+               ROUTERD_SOCKET=str(tmp / "routerd.sock"), ROUTERD_CONFIG=str(tmp / "config.toml"))
+    env.pop("NOTIFY_SOCKET", None)
+    env.update(extra)
+    return env
+
+
+def routerctl(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*ROUTERCTL, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class NotifyListener:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(30)
+
+    def expect(self, state: str) -> str:
+        """Block until a message containing ``state`` arrives; return it."""
+        while True:
+            message = self.sock.recv(4096).decode()
+            if state in message:
+                return message
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Foreground:
+    """routerd started in the foreground under a stand-in notify socket; ``close`` stops it."""
+
+    def __init__(self, env: dict[str, str], tmp: Path, command: list[str] | None = None) -> None:
+        self.notify = NotifyListener(tmp / f"notify-{time.monotonic_ns()}")
+        self.log = tmp / "routerd.stderr"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(command or ROUTERD, env={**env, "NOTIFY_SOCKET": str(self.notify.path)},
+                                         stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            self.notify.expect("READY=1")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        code = self.proc.wait(timeout=30)
+        self.notify.close()
+        return code
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
+    """Poll ``predicate`` of an external process's state until it is truthy (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

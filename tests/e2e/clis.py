@@ -1,0 +1,122 @@
+"""Finding and running the real command-line clients (Claude Code, Codex) without blocking the loop.
+
+The npm packages live under one cache directory shared with ``tests/e2e/install.sh`` (which
+``scripts/test`` runs), outside the work tree so that a fresh clone on the same machine reuses them:
+``$ROUTERD_TEST_CACHE``, else ``$XDG_CACHE_HOME/routerd-tests``, else ``~/.cache/routerd-tests``.
+Each CLI runs in a throw-away HOME with only the environment the test gives it, stdin closed, and a
+deadline; its output is returned, never printed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+CLAUDE_CODE = ("@anthropic-ai/claude-code", "2.1.197", "claude")
+CODEX = ("@openai/codex", "0.169.0", "codex")
+INSTALL_SCRIPT = Path(__file__).with_name("install.sh")
+CLI_TIMEOUT_S = 180.0
+
+
+def cache_dir() -> Path:
+    if os.environ.get("ROUTERD_TEST_CACHE"):
+        return Path(os.environ["ROUTERD_TEST_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "routerd-tests"
+
+
+def node_missing() -> str | None:
+    """Why node CLIs cannot run here (node or npm absent), or None when they can."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    return f"{' and '.join(missing)} not installed: cannot run the npm CLIs" if missing else None
+
+
+def installed_version(package: str) -> str | None:
+    manifest = cache_dir() / "node" / "node_modules" / package / "package.json"
+    try:
+        return json.loads(manifest.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def ensure_cli(spec: tuple[str, str, str]) -> Path:
+    """The path of the pinned CLI's executable, installing it with npm first when it is missing."""
+    package, version, command = spec
+    if installed_version(package) != version:
+        subprocess.run(["bash", str(INSTALL_SCRIPT), "node"], check=True, timeout=600)
+    binary = cache_dir() / "node" / "node_modules" / ".bin" / command
+    if installed_version(package) != version or not binary.exists():
+        raise RuntimeError(f"{package}@{version} did not install under {cache_dir()}")
+    return binary
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr[-4000:]}"
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """A clean environment: no provider keys or base URLs leak in from the developer's shell."""
+    node_dir = str(Path(shutil.which("node") or "/usr/bin/node").parent)
+    return {"PATH": f"{node_dir}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+            "TERM": "dumb", "NO_COLOR": "1", "CI": "1"}
+
+
+async def run_cli(argv: list[str | Path], env: dict[str, str], cwd: Path,
+                  timeout_s: float = CLI_TIMEOUT_S) -> Finished:
+    """Run ``argv`` to completion off the event loop (stdin closed) and return its output."""
+    with anyio.fail_after(timeout_s):
+        done = await anyio.run_process([str(a) for a in argv], env=env, cwd=cwd, check=False,
+                                       stdin=subprocess.DEVNULL)
+    return Finished(done.returncode, done.stdout.decode(errors="replace"),
+                    done.stderr.decode(errors="replace"))
+
+
+async def run_claude(binary: Path, base_url: str, prompt: str, *, home: Path,
+                     args: tuple[str, ...] = ()) -> Finished:
+    """``claude -p PROMPT`` against ``base_url`` as Claude Code's docs describe for gateways."""
+    env = base_env(home) | {
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "dummy",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
+    workdir = home / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return await run_cli([binary, "-p", *args, prompt], env, workdir)
+
+
+def write_codex_config(codex_home: Path, base_url: str, model: str) -> None:
+    """A CODEX_HOME whose default provider is routerd (or a fake) over the Responses wire API."""
+    codex_home.mkdir(parents=True, exist_ok=True)
+    (codex_home / "config.toml").write_text(
+        f'model = "{model}"\n'
+        'model_provider = "routerd"\n'
+        "\n[model_providers.routerd]\n"
+        'name = "routerd"\n'
+        f'base_url = "{base_url}/v1"\n'
+        'wire_api = "responses"\n'
+        'env_key = "ROUTERD_E2E_KEY"\n'
+        "request_max_retries = 0\n"
+        "stream_max_retries = 0\n"
+    )
+
+
+async def run_codex(binary: Path, base_url: str, prompt: str, *, home: Path, model: str,
+                    args: tuple[str, ...] = ()) -> Finished:
+    """``codex exec PROMPT`` with a ``[model_providers.routerd]`` entry pointing at ``base_url``."""
+    codex_home = home / "codex"
+    write_codex_config(codex_home, base_url, model)
+    env = base_env(home) | {"CODEX_HOME": str(codex_home), "ROUTERD_E2E_KEY": "dummy"}
+    workdir = home / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return await run_cli([binary, "exec", "--skip-git-repo-check", *args, prompt], env, workdir)

@@ -1,0 +1,77 @@
+"""Fixtures for the real-client tests: the pinned npm CLIs (installed on first use when
+``scripts/test`` has not already), a private HOME per test, and routerd's config helpers."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import clis, llama
+from tests.e2e.harness import CLAUDE_DEFAULT_MODEL, write_config
+from tests.e2e.upstream import Upstream, open_upstream
+
+
+@pytest.fixture(scope="session")
+def claude_cli() -> Path:
+    """The Claude Code executable (skipped only when node/npm is absent from this machine)."""
+    if reason := clis.node_missing():
+        pytest.skip(reason)
+    return clis.ensure_cli(clis.CLAUDE_CODE)
+
+
+@pytest.fixture(scope="session")
+def codex_cli() -> Path:
+    """The Codex CLI executable (skipped only when node/npm is absent from this machine)."""
+    if reason := clis.node_missing():
+        pytest.skip(reason)
+    return clis.ensure_cli(clis.CODEX)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME for one CLI run: no settings, credentials or history from the developer."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+
+@pytest.fixture
+async def fake_anthropic(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake Anthropic provider, configured in routerd as ``fakeanth`` (request it before ``daemon``)."""
+    async with open_upstream("anthropic") as fake:
+        write_config(config_file, providers={"fakeanth": ("anthropic", fake.url)})
+        yield fake
+
+
+@pytest.fixture
+async def fake_openai(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake OpenAI chat provider ``fakeoai``; Claude Code's default model is aliased to it."""
+    async with open_upstream("openai") as fake:
+        write_config(config_file, providers={"fakeoai": ("openai", fake.url + "/v1")},
+                     aliases={CLAUDE_DEFAULT_MODEL: "fakeoai/gpt-e2e"})
+        yield fake
+
+
+@pytest.fixture
+async def fake_responses(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake OpenAI Responses provider, configured in routerd as ``fakeresp``."""
+    async with open_upstream("responses") as fake:
+        write_config(config_file, providers={"fakeresp": ("responses", fake.url + "/v1")})
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def llama_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A llama.cpp server with SmolLM2-135M on loopback, shared by the session; its /v1 base URL."""
+    model = llama.ensure_installed()
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    with llama.open_llama_server(model, log_path) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def local_model(config_file: Path, llama_upstream: str) -> str:
+    """routerd configured with the llama server as provider ``local``; the model name to ask for."""
+    write_config(config_file, providers={"local": ("openai", llama_upstream)})
+    return "local/smollm2-135m"

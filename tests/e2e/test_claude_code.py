@@ -1,0 +1,115 @@
+"""Claude Code (``claude -p``, npm ``@anthropic-ai/claude-code`` 2.1.197) pointed at routerd.
+
+What Claude Code 2.1.197 sends, as first observed with the recording upstream (``upstream.py``),
+with ``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY=dummy`` and
+``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` in an empty HOME:
+
+- ``HEAD /`` first (a reachability probe; any status will do, the answer is ignored).
+- Then exactly one ``POST /v1/messages?beta=true`` per model turn, always ``"stream": true``, with
+  headers ``anthropic-version: 2023-06-01``, ``x-api-key: dummy``, ``x-app: cli``,
+  ``X-Claude-Code-Session-Id: <uuid>``, ``anthropic-dangerous-direct-browser-access: true``,
+  ``X-Stainless-*`` (the TS SDK 0.94), ``User-Agent: claude-cli/2.1.197 (external, sdk-cli)`` and
+  ``anthropic-beta: claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,
+  thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,
+  mid-conversation-system-2026-04-07,effort-2025-11-24`` (``context-1m`` only for the default model).
+- The body: ``model`` (default ``claude-opus-4-8``; ``--model X`` is sent verbatim, so
+  ``--model provider/model`` reaches routerd unchanged), ``max_tokens: 64000``, ``system`` as a list
+  of text blocks (the first is an ``x-anthropic-billing-header`` line, others carry
+  ``cache_control``), ~24 ``tools`` with JSON schemas, ``metadata.user_id`` (a JSON string), and
+  fields beyond the public Messages API: ``thinking: {"type": "adaptive"}``,
+  ``context_management: {"edits": [...]}``, ``output_config: {"effort": "high"}``.
+- ``messages`` holds, after the user turn, a ``{"role": "system", "content": "..."}`` entry (the
+  ``mid-conversation-system`` beta): the conversation may even end with it. A translator must cope.
+- No ``count_tokens`` call and no haiku title request in ``-p`` mode, even without
+  ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC``; it prints the text of the last turn and exits 0.
+- A ``tool_use`` answer for ``Read`` (allowed without a prompt inside the working directory) is run
+  and sent back as a ``tool_result`` block in the next request's last user message.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from routerd.app import App
+from tests.e2e import clis
+from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, UPSTREAM_KEY, check_recorded, http_url,
+                               recorded_calls)
+from tests.e2e.upstream import Turn, Upstream, open_upstream
+
+pytestmark = pytest.mark.anyio
+
+ANSWER = "PONG from the fake upstream 7f3a"
+CLAUDE_BETAS = {"claude-code-20250219", "interleaved-thinking-2025-05-14",
+                "context-management-2025-06-27", "effort-2025-11-24"}
+CLAUDE_EXTRA_FIELDS = {"thinking", "context_management", "output_config", "metadata"}
+
+
+def _check(done: clis.Finished, answer: str) -> None:
+    assert done.returncode == 0, done.describe()
+    assert done.stdout.strip() == answer, done.describe()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_claude_code_request_shape(claude_cli: Path, home: Path) -> None:
+    """Claude Code 2.1.197 sends what this module's docstring says (the contract routerd serves)."""
+    async with open_upstream("anthropic", ANSWER) as fake:
+        done = await clis.run_claude(claude_cli, fake.url, "Say pong", home=home)
+    _check(done, ANSWER)
+    [call] = fake.calls("/v1/messages")
+    assert call.query == "beta=true"
+    assert CLAUDE_BETAS <= set(call.headers["anthropic-beta"].split(","))
+    assert call.headers["x-api-key"] == "dummy" and "x-claude-code-session-id" in call.headers
+    body = call.json()
+    assert body["model"] == CLAUDE_DEFAULT_MODEL
+    assert body["stream"] is True and CLAUDE_EXTRA_FIELDS <= body.keys()
+    assert any(m["role"] == "system" for m in body["messages"])
+
+
+async def test_claude_code_through_routerd_passthrough(claude_cli: Path, home: Path,
+                                                       fake_anthropic: Upstream, daemon: App) -> None:
+    """Anthropic in, Anthropic out: betas, unknown fields and the stream survive; the call is stored."""
+    fake_anthropic.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home)
+    _check(done, ANSWER)
+    [call] = fake_anthropic.calls("/v1/messages")
+    assert CLAUDE_BETAS <= set(call.headers["anthropic-beta"].split(","))
+    assert call.headers["x-api-key"] == UPSTREAM_KEY
+    body = call.json()
+    assert body["model"] == CLAUDE_DEFAULT_MODEL and body["stream"] is True
+    assert CLAUDE_EXTRA_FIELDS <= body.keys()
+    assert any(m["role"] == "system" for m in body["messages"])
+    check_recorded(await recorded_calls(daemon), "fakeanth", CLAUDE_DEFAULT_MODEL)
+
+
+async def test_claude_code_through_routerd_translated(claude_cli: Path, home: Path,
+                                                      fake_openai: Upstream, daemon: App) -> None:
+    """Anthropic in, OpenAI chat out: the fake's streamed text is what Claude Code prints."""
+    fake_openai.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home)
+    _check(done, ANSWER)
+    [call] = fake_openai.calls("/v1/chat/completions")
+    assert call.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    body = call.json()
+    assert body["model"] == "gpt-e2e" and body["stream"] is True
+    assert body["messages"][0]["role"] == "system"
+    assert any("Say pong" in str(m["content"]) for m in body["messages"] if m["role"] == "user")
+    assert {t["function"]["name"] for t in body["tools"]} >= {"Bash", "Read"}
+    check_recorded(await recorded_calls(daemon), "fakeoai", "gpt-e2e")
+
+
+async def test_claude_code_tool_round_trip_translated(claude_cli: Path, home: Path,
+                                                      fake_openai: Upstream, daemon: App) -> None:
+    """A tool call from an OpenAI upstream reaches Claude Code; its result returns as a tool message."""
+    note = home / "work" / "note.txt"
+    note.parent.mkdir(parents=True)
+    note.write_text("the note says 5150\n")
+    fake_openai.script[:] = [Turn(tool="Read", args={"file_path": str(note)}),
+                             Turn(text="The note says 5150.")]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "What does note.txt say?", home=home)
+    _check(done, "The note says 5150.")
+    first, second = fake_openai.calls("/v1/chat/completions")
+    results = [m for m in second.json()["messages"] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in results] == [fake_openai.script[0].call_id]
+    assert "5150" in str(results[0]["content"])
+    assert len(await recorded_calls(daemon)) == 2
+

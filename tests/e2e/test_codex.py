@@ -1,0 +1,110 @@
+"""The Codex CLI (``codex exec``, npm ``@openai/codex`` 0.169.0, whose native binary ships inside
+the npm package ``@openai/codex-linux-x64``) with a ``[model_providers.routerd]`` entry
+(``wire_api = "responses"``) pointed at routerd.
+
+What Codex 0.169.0 sends, as first observed with the recording upstream (``upstream.py``):
+
+- No probe and no ``/v1/models`` call: one ``POST /v1/responses`` per model turn, always
+  ``"stream": true`` with ``accept: text/event-stream``, ``authorization: Bearer <env_key value>``,
+  ``originator: codex_exec``, ``session-id``/``thread-id``/``x-client-request-id`` (the session's
+  uuid), ``x-codex-window-id``, ``x-codex-turn-metadata`` (JSON) and
+  ``x-codex-beta-features: remote_compaction_v2``.
+- The body: ``model`` (from config, verbatim), ``instructions`` null, ``input`` as message items
+  whose roles are ``developer`` (Codex's own instructions, permissions) and ``user`` (environment
+  context, then the prompt), ``tools`` with ``function`` tools (``exec_command``, ``write_stdin``,
+  ...) but also a ``namespace`` tool and a ``web_search`` tool, which a translator to another
+  dialect must drop or map; ``tool_choice: auto``, ``parallel_tool_calls: true``,
+  ``reasoning: {"summary": "auto"}``, ``store: false``, ``include:
+  ["reasoning.encrypted_content"]``, ``prompt_cache_key`` and ``client_metadata``.
+- With ``store: false`` nothing is referenced by id: after a tool call the next request repeats the
+  whole history, including the ``function_call`` item and a ``function_call_output`` item with the
+  same ``call_id``.
+- The final message's text is printed on stdout; the transcript goes to stderr. A model name it does
+  not know only gives a warning ("Model metadata ... not found").
+"""
+
+from pathlib import Path
+
+import pytest
+
+from routerd.app import App
+from tests.e2e import clis
+from tests.e2e.harness import UPSTREAM_KEY, check_recorded, http_url, recorded_calls
+from tests.e2e.upstream import Turn, Upstream, open_upstream
+
+pytestmark = pytest.mark.anyio
+
+ANSWER = "PONG from the fake upstream c0d3"
+CODEX_EXTRA_FIELDS = {"client_metadata", "prompt_cache_key", "include", "store", "reasoning"}
+
+
+def _check(done: clis.Finished, answer: str) -> None:
+    assert done.returncode == 0, done.describe()
+    assert done.stdout.strip() == answer, done.describe()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_codex_request_shape(codex_cli: Path, home: Path) -> None:
+    """Codex 0.169.0 sends what this module's docstring says (the contract routerd serves)."""
+    async with open_upstream("responses", ANSWER) as fake:
+        done = await clis.run_codex(codex_cli, fake.url, "Say pong", home=home, model="gpt-e2e")
+    _check(done, ANSWER)
+    assert [r.target for r in fake.received] == ["/v1/responses"]
+    [call] = fake.received
+    assert call.headers["authorization"] == "Bearer dummy"
+    body = call.json()
+    assert body["model"] == "gpt-e2e" and body["stream"] is True
+    assert CODEX_EXTRA_FIELDS <= body.keys()
+    assert {t["type"] for t in body["tools"]} >= {"function", "namespace", "web_search"}
+    assert [i["role"] for i in body["input"]][-1] == "user"
+
+
+async def test_codex_through_routerd_passthrough(codex_cli: Path, home: Path,
+                                                 fake_responses: Upstream, daemon: App) -> None:
+    """Responses in, Responses out: the body's extra fields survive and the call is stored."""
+    fake_responses.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home, model="gpt-e2e")
+    _check(done, ANSWER)
+    [call] = fake_responses.calls("/v1/responses")
+    assert call.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    body = call.json()
+    assert body["model"] == "gpt-e2e" and body["stream"] is True
+    assert CODEX_EXTRA_FIELDS <= body.keys()
+    assert {t["type"] for t in body["tools"]} >= {"function", "namespace", "web_search"}
+    check_recorded(await recorded_calls(daemon), "fakeresp", "gpt-e2e")
+
+
+async def test_codex_through_routerd_translated(codex_cli: Path, home: Path,
+                                                fake_anthropic: Upstream, daemon: App) -> None:
+    """Responses in, Anthropic Messages out: Codex prints the fake's streamed text."""
+    fake_anthropic.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home,
+                                model="fakeanth/claude-e2e")
+    _check(done, ANSWER)
+    [call] = fake_anthropic.calls("/v1/messages")
+    assert call.headers["x-api-key"] == UPSTREAM_KEY
+    body = call.json()
+    assert body["model"] == "claude-e2e" and body["stream"] is True
+    assert "Codex CLI" in str(body["system"])
+    assert any("Say pong" in str(m["content"]) for m in body["messages"] if m["role"] == "user")
+    assert "exec_command" in {t["name"] for t in body["tools"]}
+    check_recorded(await recorded_calls(daemon), "fakeanth", "claude-e2e")
+
+
+async def test_codex_tool_round_trip_translated(codex_cli: Path, home: Path,
+                                                fake_anthropic: Upstream, daemon: App) -> None:
+    """A tool_use from an Anthropic upstream runs in Codex; its output returns as a tool_result."""
+    (home / "work").mkdir()
+    (home / "work" / "note.txt").write_text("the note says 5150\n")
+    fake_anthropic.script[:] = [Turn(tool="exec_command", args={"cmd": "cat note.txt"}),
+                                Turn(text="The note says 5150.")]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "What does note.txt say?", home=home,
+                                model="fakeanth/claude-e2e")
+    _check(done, "The note says 5150.")
+    first, second = fake_anthropic.calls("/v1/messages")
+    blocks = [b for m in second.json()["messages"] if isinstance(m["content"], list)
+              for b in m["content"] if b.get("type") == "tool_result"]
+    assert [b["tool_use_id"] for b in blocks] == [fake_anthropic.script[0].call_id]
+    assert "5150" in str(blocks[0]["content"])
+    assert len(await recorded_calls(daemon)) == 2
+

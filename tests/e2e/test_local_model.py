@@ -1,0 +1,47 @@
+"""A real model behind routerd: the ``openai`` package -> routerd -> llama.cpp's OpenAI-compatible
+server running SmolLM2-135M on this CPU (see ``tests/e2e/llama.py``).
+
+The model's words are not predictable, so the tests pin what is: an answer with text, the model
+routerd says it used, and the usage tokens routerd recorded, which must be the server's own count.
+"""
+
+import openai
+import pytest
+
+from routerd.app import App
+from tests.e2e.harness import http_url, recorded_calls
+
+pytestmark = pytest.mark.anyio
+
+PROMPT = [{"role": "user", "content": "Name one colour of the sky."}]
+
+
+async def test_local_model_chat(local_model: str, daemon: App) -> None:
+    """A non-streaming chat completion through routerd gets the local model's answer and usage."""
+    async with openai.AsyncOpenAI(base_url=http_url(daemon) + "/v1", api_key="dummy",
+                                  max_retries=0) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model=local_model, messages=PROMPT, max_tokens=12, temperature=0)
+    reply = raw.parse()
+    assert reply.choices[0].message.content.strip()
+    assert raw.headers["x-routerd-model"].endswith("smollm2-135m")
+    assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["outcome"]) == ("local", "ok")
+    assert (row["input_tokens"], row["output_tokens"]) == (reply.usage.prompt_tokens,
+                                                           reply.usage.completion_tokens)
+
+
+async def test_local_model_chat_streaming(local_model: str, daemon: App) -> None:
+    """A streamed chat completion through routerd arrives in pieces and its usage is recorded."""
+    async with openai.AsyncOpenAI(base_url=http_url(daemon) + "/v1", api_key="dummy",
+                                  max_retries=0) as client:
+        stream = await client.chat.completions.create(
+            model=local_model, messages=PROMPT, max_tokens=12, temperature=0, stream=True)
+        chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip() and len(chunks) > 2
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["outcome"]) == ("local", "ok")
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+    assert row["ttft_ms"] is not None and row["ttft_ms"] <= row["latency_ms"]

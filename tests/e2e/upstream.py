@@ -1,0 +1,174 @@
+"""A recording fake upstream for the end-to-end tests: a real HTTP/1.1 server (h11 on anyio) on
+127.0.0.1 that speaks one provider dialect and keeps every request it received.
+
+Its answers come from a script of ``Turn`` values (text, or one tool call), taken in order and the
+last one repeated, so that a test can drive a coding agent through a tool round trip. Streams are
+sent one SSE event per chunk (chunked transfer encoding), the way providers send them. Usage figures
+are fixed (``INPUT_TOKENS``, ``OUTPUT_TOKENS``) so that tests can check what routerd recorded.
+
+This is the "tiny recording server" the CLIs' traffic was first observed with; see the docstrings
+of ``test_claude_code`` and ``test_codex`` for what it showed.
+"""
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.abc
+import h11
+
+from tests.e2e import replies
+
+Dialect = Literal["anthropic", "openai", "responses"]
+INPUT_TOKENS = replies.INPUT_TOKENS
+OUTPUT_TOKENS = replies.OUTPUT_TOKENS
+Turn = replies.Turn
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as the upstream saw it (header names lower-cased, repeated ones joined)."""
+
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.target).query
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Upstream:
+    """A running fake provider. ``url`` is its origin (``http://127.0.0.1:PORT``)."""
+
+    dialect: Dialect
+    script: list[Turn]
+    url: str = ""
+    received: list[Received] = field(default_factory=list)
+    answered: int = 0
+
+    def calls(self, path: str) -> list[Received]:
+        """The requests received on ``path`` (query string ignored), in order."""
+        return [r for r in self.received if r.path == path]
+
+    def next_turn(self) -> Turn:
+        turn = self.script[min(self.answered, len(self.script) - 1)]
+        self.answered += 1
+        return turn
+
+
+@asynccontextmanager
+async def open_upstream(dialect: Dialect, *turns: Turn | str) -> AsyncIterator[Upstream]:
+    """Serve a fake ``dialect`` provider on an ephemeral loopback port for the duration."""
+    script = [Turn(text=t) if isinstance(t, str) else t for t in turns] or [Turn(text="ok")]
+    upstream = Upstream(dialect=dialect, script=script)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    async with listener, anyio.create_task_group() as tg:
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        upstream.url = f"http://127.0.0.1:{port}"
+        tg.start_soon(listener.serve, lambda stream: _serve_connection(upstream, stream))
+        yield upstream
+        tg.cancel_scope.cancel()
+
+
+async def _serve_connection(upstream: Upstream, stream: anyio.abc.ByteStream) -> None:
+    conn = h11.Connection(h11.SERVER)
+    async with stream:
+        while True:
+            request = await _read_request(conn, stream)
+            if request is None:
+                return
+            upstream.received.append(request)
+            status, content_type, chunks = _answer(upstream, request)
+            await _send_response(conn, stream, status, content_type, chunks, request.method)
+            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                return
+            conn.start_next_cycle()
+
+
+async def _read_request(conn: h11.Connection, stream: anyio.abc.ByteStream) -> Received | None:
+    head: h11.Request | None = None
+    body = bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                conn.receive_data(await stream.receive())
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                conn.receive_data(b"")
+            continue
+        if isinstance(event, h11.Request):
+            head = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage) and head is not None:
+            headers: dict[str, str] = {}
+            for name, value in head.headers:
+                key = name.decode().lower()
+                headers[key] = f"{headers[key]},{value.decode()}" if key in headers else value.decode()
+            return Received(head.method.decode(), head.target.decode(), headers, bytes(body))
+        elif isinstance(event, h11.ConnectionClosed):
+            return None
+
+
+async def _send_response(conn: h11.Connection, stream: anyio.abc.ByteStream, status: int,
+                         content_type: str, chunks: list[bytes], method: str) -> None:
+    headers = [("content-type", content_type)]
+    streaming = content_type == "text/event-stream"
+    if not streaming:
+        headers.append(("content-length", str(sum(map(len, chunks)))))
+    try:
+        await stream.send(conn.send(h11.Response(status_code=status, headers=headers)))
+        for chunk in chunks if method != "HEAD" else []:
+            await stream.send(conn.send(h11.Data(data=chunk)))
+        await stream.send(conn.send(h11.EndOfMessage()))
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        conn.send_failed()
+
+
+def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes]]:
+    """Status, content type and body chunks for ``request`` in the upstream's dialect."""
+    route = (upstream.dialect, request.method, request.path)
+    if request.method == "GET" and request.path == "/v1/models":
+        return 200, "application/json", [json.dumps(replies.models()).encode()]
+    if route == ("anthropic", "POST", "/v1/messages/count_tokens"):
+        return 200, "application/json", [json.dumps({"input_tokens": INPUT_TOKENS}).encode()]
+    render = {
+        ("anthropic", "POST", "/v1/messages"): replies.anthropic,
+        ("openai", "POST", "/v1/chat/completions"): replies.openai_chat,
+        ("responses", "POST", "/v1/responses"): replies.responses,
+    }.get(route)
+    if render is None:
+        error = {"error": {"type": "not_found", "message": f"no route {request.method} {request.path}"}}
+        return 404, "application/json", [json.dumps(error).encode()]
+    try:
+        body = request.json()
+    except ValueError:
+        return 400, "application/json", [b'{"error": {"type": "invalid_request", "message": "bad JSON"}}']
+    turn = upstream.next_turn()
+    if body.get("stream"):
+        return 200, "text/event-stream", list(_encode(render(body, turn, stream=True)))
+    return 200, "application/json", [json.dumps(render(body, turn, stream=False)).encode()]
+
+
+def _encode(events: Any) -> Iterator[bytes]:
+    for name, data in events:
+        if data is None:
+            yield b"data: [DONE]\n\n"
+        elif name:
+            yield f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+        else:
+            yield f"data: {json.dumps(data)}\n\n".encode()

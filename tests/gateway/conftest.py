@@ -1,0 +1,90 @@
+"""Fixtures for the gateway: fake providers on 127.0.0.1 and a daemon configured to use them.
+
+``fakes`` are four providers: ``openai`` (OpenAI chat, also Responses; serves ``gpt-*``),
+``backup`` (OpenAI chat; also serves ``gpt-*``, tried after ``openai``), ``anthropic`` (serves
+``claude-*``) and ``gemini``. A test adds config with ``@pytest.mark.gateway_config("...toml...")``.
+"""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.fakes.upstream import FakeUpstream
+
+GATEWAY_KEY = "gk-test-0123456789"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "gateway_config(toml): extra config for the gateway daemon")
+
+
+@pytest.fixture
+async def fakes(anyio_backend: str) -> AsyncIterator[dict[str, FakeUpstream]]:
+    async with anyio.create_task_group() as tg:
+        found = {}
+        for name in ("openai", "backup", "anthropic", "gemini"):
+            found[name] = await tg.start(FakeUpstream(f"Hello from {name}.").serve)
+        yield found
+        tg.cancel_scope.cancel()
+
+
+def provider_toml(fakes: dict[str, FakeUpstream]) -> str:
+    return f'''
+[providers.openai]
+kind = "openai"
+base_url = "{fakes["openai"].url}/v1"
+api_key = "sk-openai-secret-1234"
+models = ["gpt-*"]
+responses = true
+timeout_s = 2
+
+[providers.backup]
+kind = "openai"
+base_url = "{fakes["backup"].url}/v1"
+api_key = "sk-backup-secret-5678"
+models = ["gpt-*"]
+timeout_s = 2
+
+[providers.anthropic]
+kind = "anthropic"
+base_url = "{fakes["anthropic"].url}"
+api_key = "sk-ant-secret-9012"
+models = ["claude-*"]
+timeout_s = 2
+
+[providers.gemini]
+kind = "gemini"
+base_url = "{fakes["gemini"].url}"
+api_key = "gem-secret-3456"
+models = ["gemini-*"]
+timeout_s = 2
+'''
+
+
+@pytest.fixture
+def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream], request: pytest.FixtureRequest) -> Path:
+    marker = request.node.get_closest_marker("gateway_config")
+    extra = marker.args[0] if marker else ""
+    gateway = "" if "[gateway]" in extra else "[gateway]\nretry_backoff_s = 0\n"
+    path = daemon_env / "config.toml"
+    path.write_text('[http]\nlisten = "127.0.0.1:0"\n' + extra + "\n" + gateway + provider_toml(fakes))
+    return path
+
+
+@pytest.fixture
+def base_url(daemon) -> str:
+    return f"http://{daemon.http_address}"
+
+
+async def calls(app) -> list[dict]:
+    """The rows of ``calls``, oldest first, as dicts."""
+    await app.store.flush()
+
+    def read(conn):
+        cursor = conn.execute("SELECT * FROM calls ORDER BY ts, attempt")
+        names = [d[0] for d in cursor.getdescription()]
+        return [dict(zip(names, row)) for row in cursor]
+
+    return await app.store.read(read)

@@ -1,0 +1,180 @@
+"""The daemon as a process: routerctl lifecycle, readiness, signals, reload, stale and live sockets.
+
+These run real ``routerd`` and ``routerctl`` processes, as a user would."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.daemon_proc import ROUTERD, Foreground, env_for, routerctl, wait_for
+
+
+@pytest.fixture
+def env(tmp_path):
+    return env_for(tmp_path)
+
+
+def test_routerctl_lifecycle(env, tmp_path):
+    """start, ping, status, status --json, reload, stop: each works and says what it did."""
+    started = routerctl(env, "start")
+    assert started.returncode == 0, started.stderr
+    assert "routerd started (pid" in started.stdout and str(tmp_path / "routerd.sock") in started.stdout
+    try:
+        again = routerctl(env, "start")
+        assert again.returncode == 0 and "already running" in again.stdout
+        assert "pong from routerd" in routerctl(env, "ping").stdout
+        status = routerctl(env, "status")
+        assert status.returncode == 0
+        for field in ("backend", "socket", "http", "config", "last reload", "state", "rows"):
+            assert field in status.stdout
+        data = json.loads(routerctl(env, "status", "--json").stdout)
+        assert data["socket"] == str(tmp_path / "routerd.sock")
+        assert data["backend"].startswith("asyncio")
+        assert set(data["rows"]) >= {"decisions", "calls", "feedback", "classification_cache"}
+        assert data["last_reload"]["ok"] is True
+        assert routerctl(env, "reload").returncode == 0
+    finally:
+        stopped = routerctl(env, "stop")
+    assert stopped.returncode == 0 and "routerd stopped" in stopped.stdout
+    assert not (tmp_path / "routerd.sock").exists()
+
+
+@pytest.mark.parametrize("args", [["status"], ["ping"], ["stop"], ["reload"], ["status", "--json"]])
+def test_commands_without_a_daemon_say_so_in_one_line(env, tmp_path, args):
+    """With no daemon every command prints one line naming the socket and how to start, exit 3."""
+    result = routerctl(env, *args)
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not running" in lines[0]
+    assert str(tmp_path / "routerd.sock") in lines[0] and "routerctl start" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check(env, tmp_path):
+    """config check validates a file offline, naming the key and line of an error."""
+    good = tmp_path / "good.toml"
+    good.write_text('[daemon]\nlog_level = "debug"\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[daemon]\nlog_level = "debug"\ndrain_timout_s = 3\n')
+    assert routerctl(env, "config", "check", str(good)).returncode == 0
+    result = routerctl(env, "config", "check", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:3: daemon.drain_timout_s: unknown key" in result.stderr
+
+
+def test_invalid_config_at_start_is_fatal_with_the_reason(env, tmp_path):
+    """routerd refuses to start on a broken config file, exit 2, naming key and line."""
+    (tmp_path / "config.toml").write_text('[http]\nlisten = 4141\n')
+    result = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "config.toml:2: http.listen: Expected `str`, got `int`" in result.stderr
+
+
+def test_sigterm_notifies_and_exits_cleanly(env, tmp_path):
+    """Under a notify socket: READY=1 at start, STOPPING=1 on SIGTERM, then exit 0."""
+    daemon = Foreground(env, tmp_path)
+    try:
+        daemon.proc.send_signal(signal.SIGTERM)
+        daemon.notify.expect("STOPPING=1")
+        assert daemon.proc.wait(timeout=30) == 0
+    finally:
+        daemon.close()
+    assert not (tmp_path / "routerd.sock").exists()
+
+
+def test_second_daemon_refuses_live_socket(env, tmp_path):
+    """A second routerd on a live socket exits 1 with a clear message; the first keeps serving."""
+    daemon = Foreground(env, tmp_path)
+    try:
+        second = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "already running" in second.stderr and str(tmp_path / "routerd.sock") in second.stderr
+        assert routerctl(env, "ping").returncode == 0
+    finally:
+        daemon.close()
+
+
+def test_stale_socket_is_replaced(env, tmp_path):
+    """A socket file left by a dead daemon is removed and the new daemon starts."""
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(tmp_path / "routerd.sock"))
+    stale.close()
+    daemon = Foreground(env, tmp_path)
+    try:
+        assert routerctl(env, "ping").returncode == 0
+        mode = os.stat(tmp_path / "routerd.sock").st_mode & 0o777
+        assert mode == 0o600
+    finally:
+        daemon.close()
+
+
+def test_socket_directory_is_private(tmp_path):
+    """The default socket directory is created 0700 and the socket 0600."""
+    env = env_for(tmp_path, XDG_RUNTIME_DIR=str(tmp_path / "run"))
+    env.pop("ROUTERD_SOCKET")
+    daemon = Foreground(env, tmp_path)
+    try:
+        assert os.stat(tmp_path / "run" / "routerd").st_mode & 0o777 == 0o700
+        assert os.stat(tmp_path / "run" / "routerd" / "routerd.sock").st_mode & 0o777 == 0o600
+    finally:
+        daemon.close()
+
+
+def _status(env):
+    result = routerctl(env, "status", "--json")
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def test_reload_on_file_change_and_sighup(env, tmp_path):
+    """Editing the file reloads it; a broken edit keeps the old config and status says why;
+    SIGHUP reloads too; a start-only setting reports restart required."""
+    config = tmp_path / "config.toml"
+    config.write_text('[daemon]\nlog_level = "info"\n')
+    daemon = Foreground(env, tmp_path)
+    try:
+        config.write_text('[daemon]\nlog_levl = "debug"\n')
+        daemon.notify.expect("RELOADING=1")
+        failed = wait_for(lambda: (s := _status(env)) and not s["last_reload"]["ok"] and s,
+                          what="failed reload in status")
+        assert "config.toml:2: daemon.log_levl: unknown key" in failed["last_reload"]["message"]
+        assert routerctl(env, "ping").returncode == 0
+
+        config.write_text(f'[state]\npath = "{tmp_path / "other.db"}"\n')
+        daemon.proc.send_signal(signal.SIGHUP)
+        ok = wait_for(lambda: (s := _status(env)) and s["last_reload"].get("restart_required") and s,
+                      what="reload with restart required")
+        assert ok["last_reload"]["ok"] is True
+        assert ok["last_reload"]["restart_required"] == ["state.path"]
+        assert ok["state_path"] != str(tmp_path / "other.db")
+    finally:
+        daemon.close()
+
+
+ACTIVATE = """
+import os, socket, sys
+sock = socket.socket(socket.AF_UNIX)
+sock.bind(sys.argv[1])
+sock.listen(16)
+if sock.fileno() != 3:
+    os.dup2(sock.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="routerd.socket")
+os.execv(sys.executable, [sys.executable, "-m", "routerd.main"])
+"""
+
+
+def test_socket_activation(env, tmp_path):
+    """Given a listening socket as fd 3 (LISTEN_FDS), routerd serves on it instead of binding."""
+    path = tmp_path / "activated.sock"
+    activated_env = dict(env, ROUTERD_SOCKET=str(path))
+    daemon = Foreground(activated_env, tmp_path, [sys.executable, "-c", ACTIVATE, str(path)])
+    try:
+        assert routerctl(activated_env, "ping").returncode == 0
+    finally:
+        daemon.close()
+    assert path.exists(), "an activated socket belongs to systemd and is not removed"

@@ -1,0 +1,71 @@
+"""Draining: a stop lets in-flight requests finish (within the grace) and takes no new ones."""
+
+import anyio
+import pytest
+
+from routerd.daemon import DaemonOptions, run_daemon
+from routerd.handlers import table
+from routerd.protocol import Data, Usage
+from tests.support import connect
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def slow_usage(monkeypatch):
+    """Make `usage` requests wait for a test-controlled event; return (started, release)."""
+    started, release = anyio.Event(), anyio.Event()
+
+    async def handle_slow(app, request):
+        started.set()
+        await release.wait()
+        return Data(kind="usage", data="finished")
+
+    monkeypatch.setitem(table.HANDLERS, Usage, handle_slow)
+    return started, release
+
+
+async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_usage, anyio_backend):
+    """A request in flight when stop is asked still gets its reply; new connections are refused."""
+    started, release = slow_usage
+    options = DaemonOptions(config_path=config_file, socket_path=daemon_env / "routerd.sock",
+                            backend=anyio_backend, watch_config=False, handle_signals=False)
+    replies = []
+    async with anyio.create_task_group() as tg:
+        app = await tg.start(run_daemon, options)
+
+        async def slow_client():
+            async with connect(app.socket_path) as client:
+                replies.append(await client.call({"type": "usage"}))
+
+        tg.start_soon(slow_client)
+        await started.wait()
+        app.request_stop()
+        with anyio.fail_after(5):
+            while app.draining is False:
+                await anyio.wait_all_tasks_blocked()
+        with pytest.raises(OSError):
+            async with connect(app.socket_path):
+                pass
+        release.set()
+    assert replies == [{"type": "data", "kind": "usage", "data": "finished"}]
+
+
+async def test_drain_grace_is_bounded(daemon_env, slow_usage, anyio_backend):
+    """A request that outlives daemon.drain_timeout_s is cancelled and the daemon still stops."""
+    config = daemon_env / "config.toml"
+    config.write_text("[daemon]\ndrain_timeout_s = 0.05\n[http]\nenabled = false\n")
+    started, _ = slow_usage
+    options = DaemonOptions(config_path=config, socket_path=daemon_env / "routerd.sock",
+                            backend=anyio_backend, watch_config=False, handle_signals=False)
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            app = await tg.start(run_daemon, options)
+
+            async def stuck_client():
+                async with connect(app.socket_path) as client:
+                    assert await client.stream_call_or_none({"type": "usage"}) is None
+
+            tg.start_soon(stuck_client)
+            await started.wait()
+            app.request_stop()

@@ -1,0 +1,42 @@
+"""Thin clients stay thin: routerctl's cheap commands never import the daemon's machinery."""
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("msgspec", "anyio", "httpx", "apsw", "watchfiles", "routerd.app", "routerd.daemon",
+         "routerd.protocol")
+
+PROBE = """
+import sys
+sys.argv = ["routerctl", *{args!r}]
+from routerctl.main import cli
+try:
+    cli(prog_name="routerctl")
+except SystemExit:
+    pass
+heavy = [m for m in {heavy!r} if m in sys.modules]
+print("HEAVY:" + ",".join(heavy))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["status", "--help"], ["ping"]])
+def test_routerctl_does_not_import_the_daemon(args, tmp_path):
+    """`routerctl --help`, a command's help, and a ping to no daemon load no daemon modules."""
+    code = PROBE.format(args=args, heavy=HEAVY)
+    env = {"ROUTERD_SOCKET": str(tmp_path / "none.sock"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=60)
+    line = [l for l in out.stdout.splitlines() if l.startswith("HEAVY:")][-1]
+    assert line == "HEAVY:", f"routerctl {' '.join(args)} imported {line[6:]}"
+
+
+def test_package_init_files_are_empty():
+    """Package __init__ files stay empty so that importing one module never drags in others."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    inits = [p for pkg in ("routerd", "routerctl") for p in (root / pkg).rglob("__init__.py")]
+    assert inits and all(p.read_text().strip() == "" for p in inits), \
+        [str(p) for p in inits if p.read_text().strip()]

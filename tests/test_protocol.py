@@ -1,0 +1,128 @@
+"""The wire contract: framing, the msgspec schema, and stdlib-JSON clients agreeing with it."""
+
+import json
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routerd import protocol
+from routerd.errors import BadRequest
+from routerd.framing import MAX_FRAME, FrameReader, FrameTooLarge, encode_frame
+from routerd.handlers.dispatch import decode_request
+
+# One example request per type, written the way a stdlib client (routerctl, a shim) writes it.
+STDLIB_REQUESTS = {
+    "ping": {},
+    "status": {},
+    "stop": {},
+    "reload": {},
+    "config_check": {"path": "/etc/routerd.toml"},
+    "classify": {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]},
+    "route": {"prompt": "x", "session_id": "s1", "explain": True, "model": None},
+    "reroute": {"decision_id": "d1", "to": "complex", "reason": "too weak"},
+    "rate": {"decision_id": "d1", "rating": "good"},
+    "set_profile": {"profile": "budget"},
+    "hook": {"host": "claude-code", "event": "UserPromptSubmit", "payload": {"prompt": "x"}},
+    "mcp": {"message": {"jsonrpc": "2.0", "id": 1, "method": "ping"}},
+    "usage": {"since": "7d"},
+    "savings": {},
+}
+
+
+def test_every_request_type_has_a_stdlib_example():
+    """The contract examples cover the whole request union."""
+    assert set(STDLIB_REQUESTS) == protocol.REQUEST_TAGS
+
+
+@pytest.mark.parametrize("tag", sorted(STDLIB_REQUESTS))
+def test_stdlib_json_requests_decode_into_the_schema(tag):
+    """Bytes built with the stdlib json module decode to the Struct of the same tag, and back."""
+    wire = json.dumps({"type": tag, "v": 1, **STDLIB_REQUESTS[tag]}).encode()
+    request = decode_request(wire)
+    assert request.__struct_config__.tag == tag
+    again = json.loads(msgspec.json.encode(request))
+    assert again["type"] == tag
+    for key, value in STDLIB_REQUESTS[tag].items():
+        assert again[key] == value
+
+
+def test_hook_payload_is_passed_through_as_raw_bytes():
+    """A shim's stdin bytes embedded as the payload value reach the daemon unparsed and intact."""
+    stdin = b'{"prompt": "caf\\u00e9 \xe2\x98\x95", "session_id": "abc", "n": [1, 2.5, null]}'
+    wire = b'{"type":"hook","v":1,"host":"claude-code","payload":' + stdin + b"}"
+    request = decode_request(wire)
+    assert bytes(request.payload) == stdin
+
+
+def test_replies_read_by_stdlib_json():
+    """Every reply encodes to JSON a stdlib client reads; errors always carry retryable."""
+    error = json.loads(protocol.ENCODER.encode(protocol.Error(code="x", message="m", retryable=False)))
+    assert error == {"type": "error", "code": "x", "message": "m", "retryable": False}
+    pong = json.loads(protocol.ENCODER.encode(protocol.Pong(version="1", pid=2)))
+    assert pong == {"type": "pong", "version": "1", "pid": 2}
+    partial = json.loads(protocol.ENCODER.encode(protocol.Data(kind="k", data=[1], final=False)))
+    assert partial["final"] is False
+
+
+def test_frame_round_trip_and_limit():
+    """Frames carry their payload exactly; a frame over 8 MiB is refused on both sides."""
+    reader = FrameReader()
+    reader.feed(encode_frame(b"abc") + encode_frame(b"") + encode_frame(b"x" * 70000)[:10])
+    assert reader.next_frame() == b"abc"
+    assert reader.next_frame() == b""
+    assert reader.next_frame() is None
+    assert reader.pending == 6
+    with pytest.raises(FrameTooLarge):
+        encode_frame(b"x" * (MAX_FRAME + 1))
+    reader = FrameReader()
+    reader.feed((MAX_FRAME + 1).to_bytes(4, "big"))
+    with pytest.raises(FrameTooLarge):
+        reader.next_frame()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+request_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(sorted(protocol.REQUEST_TAGS)) | st.text(max_size=10)},
+    optional={"v": st.integers(-2, 3) | st.text(max_size=3), "prompt": json_values,
+              "messages": json_values, "decision_id": json_values, "payload": json_values,
+              "message": json_values, "path": json_values, "host": json_values},
+)
+frames = st.one_of(
+    st.binary(max_size=200),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    request_like.map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(frames)
+def test_decoder_survives_arbitrary_frames(frame):
+    """10,000 generated frames: the decoder returns a request or raises BadRequest, nothing else."""
+    try:
+        request = decode_request(frame)
+    except BadRequest as exc:
+        assert exc.code in {"bad_request", "unknown_type", "unsupported_version"}
+        assert exc.message
+    else:
+        assert request.__struct_config__.tag in protocol.REQUEST_TAGS
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.binary(max_size=100), max_size=8), st.data())
+def test_frame_reader_reassembles_any_split(payloads, data):
+    """However the byte stream is cut into reads, the reader yields the same frames in order."""
+    stream = b"".join(encode_frame(p) for p in payloads)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    reader, out, last = FrameReader(), [], 0
+    for cut in [*cuts, len(stream)]:
+        reader.feed(stream[last:cut])
+        last = cut
+        while (frame := reader.next_frame()) is not None:
+            out.append(frame)
+    assert out == payloads
