@@ -50,10 +50,11 @@ def cli(ctx: click.Context, socket_path: str | None) -> None:
 
 
 def _register() -> None:
-    from routerctl import cmd_daemon
+    from routerctl import cmd_daemon, cmd_usage
 
-    for command in cmd_daemon.COMMANDS:
-        cli.add_command(command)
+    for module in (cmd_daemon, cmd_usage):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
 _register()

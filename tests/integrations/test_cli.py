@@ -1,0 +1,39 @@
+"""``routerctl mode | usage | savings`` against a running daemon, as a user types them."""
+
+import json
+import os
+import sys
+
+import anyio
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+
+async def routerctl(app, *args: str) -> str:
+    env = {**os.environ, "ROUTERD_SOCKET": str(app.socket_path)}
+    result = await anyio.run_process([sys.executable, "-m", "routerctl.main", *args], env=env)
+    return result.stdout.decode()
+
+
+async def test_mode_shows_and_sets_the_hooks_mode(daemon):
+    """routerctl mode hard persists; routerctl mode shows it and the config's value."""
+    assert (await routerctl(daemon, "mode")).strip() == "hooks mode: advise"
+    assert "hooks mode: hard (config says advise)" in await routerctl(daemon, "mode", "hard")
+    assert "hard" in await routerctl(daemon, "mode")
+
+
+async def test_usage_and_savings_report_recorded_calls(daemon):
+    """Recorded calls show up grouped by provider, with money saved against the baseline."""
+    for n, (provider, cost) in enumerate([("openai", 0.002), ("openai", 0.001), ("groq", 0.0)]):
+        daemon.store.record("calls", {"id": f"c{n}", "ts": 2e9, "provider": provider, "model": "m",
+                                      "outcome": "ok", "input_tokens": 100, "output_tokens": 10,
+                                      "cost_usd": cost, "baseline_cost_usd": 0.01})
+    text = await routerctl(daemon, "usage", "--by", "provider")
+    assert text.splitlines()[1].split()[:2] == ["openai", "2"] and "total" in text
+    data = json.loads(await routerctl(daemon, "savings", "--json"))
+    assert data["saved_usd"] == pytest.approx(0.027) and data["priced_calls"] == 3
+    bad = await anyio.run_process([sys.executable, "-m", "routerctl.main", "usage", "--since", "soon"],
+                                  env={**os.environ, "ROUTERD_SOCKET": str(daemon.socket_path)},
+                                  check=False)
+    assert bad.returncode == 1 and b"since" in bad.stderr
