@@ -1,0 +1,135 @@
+"""``routerctl install`` / ``uninstall``: put routerd's hooks and MCP server into a coding agent's
+settings, merging with what is there (``routerd.integrations.install`` holds the pure merge).
+
+Install keeps the first version of every file it changes as ``<file>.routerd.bak`` and is idempotent;
+``--dry-run`` prints the unified diff and writes nothing. Uninstall removes routerd's entries and,
+when nothing else changed since, puts the backup back byte for byte. Files are replaced atomically.
+"""
+
+import difflib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from routerctl import output
+
+BACKUP_SUFFIX = ".routerd.bak"
+
+
+def _setup(kind: str | None, fail_closed: bool | None, host: str):
+    from routerd.config import load_config
+    from routerd.errors import ConfigError
+    from routerd.integrations.install import Setup
+    from routerd.paths import config_path
+
+    try:
+        config = load_config(config_path())
+    except ConfigError as exc:
+        output.fail(exc.message, 1)
+    root = Path(__file__).resolve().parent.parent / "hooks"
+    listen = config.http.listen
+    # sys.executable is the venv's interpreter; resolving it would escape the venv.
+    return Setup(home=Path.home(), python=os.path.abspath(sys.executable),
+                 hook_shim=str(root / "hook.py"), mcp_relay=str(root / "mcp_relay.py"),
+                 http_base=f"http://{listen}", kind=kind or "http",
+                 fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
+                 budget_ms=config.hooks.budget_ms, platform=sys.platform)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _write(path: Path, text: str) -> None:
+    if not text:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".routerd.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    if path.exists():
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+def _show_diff(path: Path, old: str, new: str) -> None:
+    diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(path), str(path))
+    text = "".join(diff)
+    click.echo(text if text else f"{path}: no change")
+
+
+def _same(path: Path, a: str, b: str) -> bool:
+    """Equal as data (JSON or TOML), so that reformatting does not count as a change."""
+    import json
+    import tomllib
+
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(a) == tomllib.loads(b)
+        return (json.loads(a) if a.strip() else {}) == (json.loads(b) if b.strip() else {})
+    except ValueError:
+        return a == b
+
+
+HOST_CHOICE = click.Choice(["claude-code", "codex", "gemini-cli", "cursor", "vscode", "claude-desktop"])
+
+
+@click.command()
+@click.option("--host", required=True, type=HOST_CHOICE)
+@click.option("--kind", type=click.Choice(["http", "command"]),
+              help="Claude Code hooks: served by the daemon over HTTP (default) or a command shim")
+@click.option("--fail-closed/--fail-open", default=None,
+              help="command hooks block when routerd is down (default: only in hard mode)")
+@click.option("--dry-run", is_flag=True, help="show the diff, write nothing")
+def install(host: str, kind: str | None, fail_closed: bool | None, dry_run: bool) -> None:
+    """Add routerd's hooks and MCP server to a coding agent's settings."""
+    from routerd.integrations.install import edits
+
+    for edit in edits(host, _setup(kind, fail_closed, host)):
+        old = _read(edit.path)
+        try:
+            new = edit.add(old)
+        except ValueError as exc:
+            output.fail(f"{edit.path}: cannot merge: {exc}", 1)
+        if dry_run:
+            _show_diff(edit.path, old, new)
+            continue
+        if new == old:
+            click.echo(f"{edit.path}: already installed")
+            continue
+        backup = edit.path.with_name(edit.path.name + BACKUP_SUFFIX)
+        if edit.path.exists() and not backup.exists():
+            backup.write_bytes(edit.path.read_bytes())
+        _write(edit.path, new)
+        click.echo(f"{edit.path}: installed" + (f" (backup {backup})" if backup.exists() else ""))
+
+
+@click.command()
+@click.option("--host", required=True, type=HOST_CHOICE)
+@click.option("--dry-run", is_flag=True, help="show the diff, write nothing")
+def uninstall(host: str, dry_run: bool) -> None:
+    """Remove routerd's hooks and MCP server; restore the backup when nothing else changed."""
+    from routerd.integrations.install import edits
+
+    for edit in edits(host, _setup(None, None, host)):
+        old = _read(edit.path)
+        new = edit.remove(old) if old else ""
+        backup = edit.path.with_name(edit.path.name + BACKUP_SUFFIX)
+        original = _read(backup) if backup.exists() else None
+        if original is not None and _same(edit.path, edit.remove(original) if original else "", new):
+            new = original
+        elif original is None and _same(edit.path, new, ""):
+            new = ""  # routerd created this file
+        if dry_run:
+            _show_diff(edit.path, old, new)
+            continue
+        if new != old or not new:
+            _write(edit.path, new)
+        if original is not None and new == original:
+            backup.unlink()
+        click.echo(f"{edit.path}: " + ("restored" if new == original else "routerd removed"))
+
+
+COMMANDS = [install, uninstall]

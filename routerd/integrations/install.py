@@ -1,0 +1,211 @@
+"""What ``routerctl install --host H`` writes into each host's settings, as pure functions of text.
+
+For every host there is a list of ``Edit``s: a settings file and two functions, ``add(text) -> text``
+and ``remove(text) -> text``. ``add`` first removes routerd's old entries and then adds the current
+ones, so installing twice changes nothing; other hooks and servers are never touched. JSON files are
+merged as objects; Codex's ``config.toml`` is edited as text (a marked block, plus one marked line
+when a ``[features]`` table already exists) and the result is checked with ``tomllib``.
+
+routerd's entries are recognised by the shim paths and the hook URL prefix they contain, so an
+uninstall finds them even after the user reformatted the file.
+"""
+
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HOSTS = ("claude-code", "codex", "gemini-cli", "cursor", "vscode", "claude-desktop")
+CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop")
+CODEX_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop")
+GEMINI_EVENTS = ("SessionStart", "BeforeAgent", "BeforeTool", "BeforeModel", "AfterAgent")
+SERVER_NAME = "routerd"
+URL_MARK = "/hooks/claude-code/"
+BLOCK_BEGIN = "# >>> routerd (managed by routerctl install --host codex) >>>"
+BLOCK_END = "# <<< routerd <<<"
+LINE_MARK = "  # routerd"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Where things are on this machine (absolute paths) and how hooks should be installed."""
+
+    home: Path
+    python: str
+    hook_shim: str
+    mcp_relay: str
+    http_base: str = "http://127.0.0.1:4141"
+    kind: str = "http"          # Claude Code: "http" hooks served by the daemon, or "command"
+    fail_closed: bool = False   # command hooks block when the daemon is down (hard mode)
+    budget_ms: int = 50
+    platform: str = "linux"
+
+
+@dataclass(frozen=True)
+class Edit:
+    path: Path
+    add: Callable[[str], str]
+    remove: Callable[[str], str]
+
+
+def edits(host: str, s: Setup) -> list[Edit]:
+    if host not in HOSTS:
+        raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
+    h = s.home
+    mcp = _json_edit(lambda d: _put_server(d, "mcpServers", _stdio(s)), lambda d: _drop_server(d, "mcpServers", s))
+    if host == "claude-code":
+        hooks = _json_edit(lambda d: _put_hooks(d, _claude_hooks(s), s), lambda d: _drop_hooks(d, s))
+        return [Edit(h / ".claude" / "settings.json", *hooks), Edit(h / ".claude.json", *mcp)]
+    if host == "codex":
+        hooks = _json_edit(lambda d: _put_hooks(d, _command_hooks(s, "codex", CODEX_EVENTS), s),
+                           lambda d: _drop_hooks(d, s))
+        return [Edit(h / ".codex" / "hooks.json", *hooks),
+                Edit(h / ".codex" / "config.toml", lambda t: codex_toml_add(t, s), codex_toml_remove)]
+    if host == "gemini-cli":
+        both = _json_edit(lambda d: _put_server(_put_hooks(d, _command_hooks(s, "gemini-cli", GEMINI_EVENTS), s),
+                                                "mcpServers", _stdio(s)),
+                          lambda d: _drop_server(_drop_hooks(d, s), "mcpServers", s))
+        return [Edit(h / ".gemini" / "settings.json", *both)]
+    if host == "cursor":
+        return [Edit(h / ".cursor" / "mcp.json", *mcp)]
+    if host == "vscode":
+        vs = _json_edit(lambda d: _put_server(d, "servers", {"type": "stdio", **_stdio(s)}),
+                        lambda d: _drop_server(d, "servers", s))
+        return [Edit(_app_dir(s, "Code") / "User" / "mcp.json", *vs)]
+    return [Edit(_app_dir(s, "Claude") / "claude_desktop_config.json", *mcp)]
+
+
+def _app_dir(s: Setup, name: str) -> Path:
+    if s.platform == "darwin":
+        return s.home / "Library" / "Application Support" / name
+    return s.home / ".config" / name
+
+
+def _stdio(s: Setup) -> dict:
+    return {"command": s.python, "args": ["-I", "-S", s.mcp_relay]}
+
+
+def _command(s: Setup, host: str, event: str) -> str:
+    flags = " --fail-closed" if s.fail_closed else ""
+    return (f"{s.python} -I -S {s.hook_shim} --host {host} --event {event} "
+            f"--budget-ms {s.budget_ms}{flags}")
+
+
+def _claude_hooks(s: Setup) -> dict[str, dict]:
+    if s.kind == "command":
+        return _command_hooks(s, "claude-code", CLAUDE_EVENTS)
+    return {e: {"type": "http", "url": f"{s.http_base}{URL_MARK}{e}", "timeout": 5}
+            for e in CLAUDE_EVENTS}
+
+
+def _command_hooks(s: Setup, host: str, events: tuple[str, ...]) -> dict[str, dict]:
+    # zero_claude answers take seconds; every other reply is back within the shim's budget.
+    timeout = 180 if host != "gemini-cli" else 180_000  # Gemini CLI counts milliseconds
+    hooks = {e: {"type": "command", "command": _command(s, host, e), "timeout": timeout} for e in events}
+    if host == "gemini-cli":
+        for hook in hooks.values():
+            hook["name"] = SERVER_NAME
+    return hooks
+
+
+def _is_ours(hook: object, s: Setup) -> bool:
+    if not isinstance(hook, dict):
+        return False
+    text = f"{hook.get('command', '')} {hook.get('url', '')}"
+    return s.hook_shim in text or URL_MARK in text or "hooks/hook.py --host" in text
+
+
+def _put_hooks(data: dict, ours: dict[str, dict], s: Setup) -> dict:
+    data = _drop_hooks(data, s)
+    hooks = data.setdefault("hooks", {})
+    for event, hook in ours.items():
+        group = {"hooks": [hook]}
+        if event in ("PreToolUse", "BeforeTool"):
+            group = {"matcher": "*" if event == "BeforeTool" else "", **group}
+        hooks.setdefault(event, []).append(group)
+    return data
+
+
+def _drop_hooks(data: dict, s: Setup) -> dict:
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return data
+    for event in list(hooks):
+        groups = hooks[event]
+        if not isinstance(groups, list):
+            continue
+        kept = []
+        for group in groups:
+            inner = group.get("hooks") if isinstance(group, dict) else None
+            if isinstance(inner, list) and any(_is_ours(h, s) for h in inner):
+                inner = [h for h in inner if not _is_ours(h, s)]
+                if not inner:
+                    continue
+                group = {**group, "hooks": inner}
+            kept.append(group)
+        if kept:
+            hooks[event] = kept
+        else:
+            del hooks[event]
+    if not hooks:
+        del data["hooks"]
+    return data
+
+
+def _put_server(data: dict, key: str, server: dict) -> dict:
+    data.setdefault(key, {})[SERVER_NAME] = server
+    return data
+
+
+def _drop_server(data: dict, key: str, s: Setup) -> dict:
+    servers = data.get(key)
+    if isinstance(servers, dict) and SERVER_NAME in servers:
+        del servers[SERVER_NAME]
+        if not servers:
+            del data[key]
+    return data
+
+
+def _json_edit(add: Callable[[dict], dict], remove: Callable[[dict], dict]):
+    def run(fn: Callable[[dict], dict]) -> Callable[[str], str]:
+        def apply(text: str) -> str:
+            data = json.loads(text) if text.strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError("the settings file does not hold a JSON object")
+            out = fn(data)
+            return "" if not out and not text.strip() else json.dumps(out, indent=2) + "\n"
+        return apply
+    return run(add), run(remove)
+
+
+# --- Codex config.toml -------------------------------------------------------------------------
+
+def codex_toml_add(text: str, s: Setup) -> str:
+    """Add routerd's provider, profile and MCP server, and switch Codex hooks on."""
+    text = codex_toml_remove(text)
+    current = tomllib.loads(text)
+    block = [BLOCK_BEGIN]
+    if current.get("features", {}).get("codex_hooks") is not True:
+        if "features" in current:
+            text = re.sub(r"(?m)^\[features\][^\n]*$", lambda m: f"{m.group(0)}\ncodex_hooks = true{LINE_MARK}",
+                          text, count=1)
+        else:
+            block += ["[features]", "codex_hooks = true", ""]
+    block += [
+        "[model_providers.routerd]", 'name = "routerd"', f'base_url = "{s.http_base}/v1"',
+        'wire_api = "responses"', "", "[profiles.routerd]", 'model_provider = "routerd"', "",
+        "[mcp_servers.routerd]", f"command = {json.dumps(s.python)}",
+        f'args = ["-I", "-S", {json.dumps(s.mcp_relay)}]', BLOCK_END,
+    ]
+    out = text.rstrip("\n") + ("\n\n" if text.strip() else "") + "\n".join(block) + "\n"
+    tomllib.loads(out)  # never write a file Codex cannot read
+    return out
+
+
+def codex_toml_remove(text: str) -> str:
+    pattern = re.compile(rf"\n*{re.escape(BLOCK_BEGIN)}.*?{re.escape(BLOCK_END)}\n?", re.S)
+    text = pattern.sub("\n", text)
+    text = "\n".join(l for l in text.split("\n") if not l.endswith(LINE_MARK))
+    return text.strip("\n") + "\n" if text.strip() else ""

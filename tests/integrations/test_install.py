@@ -1,0 +1,144 @@
+"""``routerctl install|uninstall --host H``: merges without clobbering, is idempotent, backs up,
+shows a diff on --dry-run, and uninstall gives back the original file."""
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from routerctl.main import cli
+
+EXISTING_CLAUDE = {
+    "model": "opus",
+    "hooks": {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "my-linter"}]}],
+        "Stop": [{"hooks": [{"type": "command", "command": "notify-send done"}]}],
+    },
+}
+EXISTING_CODEX = '''model = "gpt-5"
+
+[features]
+web_search = true
+
+[mcp_servers.docs]
+command = "docs-server"
+'''
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    monkeypatch.delenv("ROUTERD_CONFIG", raising=False)
+    return tmp_path
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_claude_code_install_merges_and_uninstall_restores(home: Path):
+    """Other hooks survive, routerd's four HTTP hooks and MCP server are added, twice is once,
+    and uninstall puts back the exact original bytes."""
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    original = json.dumps(EXISTING_CLAUDE, indent=4)
+    settings.write_text(original)
+    run("install", "--host", "claude-code")
+    first = settings.read_text()
+    run("install", "--host", "claude-code")
+    assert settings.read_text() == first
+    data = json.loads(first)
+    assert data["model"] == "opus"
+    assert data["hooks"]["PreToolUse"][0]["hooks"][0]["command"] == "my-linter"
+    urls = [g["hooks"][0].get("url") for e in data["hooks"].values() for g in e]
+    assert "http://127.0.0.1:4141/hooks/claude-code/UserPromptSubmit" in urls
+    assert sorted(k for k in data["hooks"]) == ["PreToolUse", "SessionStart", "Stop", "UserPromptSubmit"]
+    server = json.loads((home / ".claude.json").read_text())["mcpServers"]["routerd"]
+    assert server["args"][:2] == ["-I", "-S"] and Path(server["command"]).is_absolute()
+    assert (settings.parent / "settings.json.routerd.bak").read_text() == original
+    run("uninstall", "--host", "claude-code")
+    assert settings.read_text() == original
+    assert not (home / ".claude.json").exists()
+    assert not (settings.parent / "settings.json.routerd.bak").exists()
+
+
+def test_uninstall_keeps_changes_made_after_install(home: Path):
+    """A setting added after install stays; only routerd's entries go."""
+    run("install", "--host", "claude-code", "--kind", "command")
+    settings = home / ".claude" / "settings.json"
+    data = json.loads(settings.read_text())
+    command = data["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    assert " -I -S " in command and "hook.py --host claude-code --event UserPromptSubmit" in command
+    data["theme"] = "dark"
+    settings.write_text(json.dumps(data))
+    run("uninstall", "--host", "claude-code")
+    assert json.loads(settings.read_text()) == {"theme": "dark"}
+
+
+def test_dry_run_shows_a_diff_and_writes_nothing(home: Path):
+    """--dry-run prints a unified diff of every file and leaves the disk alone."""
+    text = run("install", "--host", "cursor", "--dry-run")
+    assert "+++ " in text and '"routerd"' in text
+    assert not (home / ".cursor").exists()
+
+
+def test_codex_config_toml_gets_provider_profile_and_hooks(home: Path):
+    """config.toml keeps its tables, gains [model_providers.routerd] (responses wire) and turns
+    codex_hooks on inside the existing [features]; uninstall restores it."""
+    config = home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(EXISTING_CODEX)
+    run("install", "--host", "codex")
+    run("install", "--host", "codex")
+    data = tomllib.loads(config.read_text())
+    assert data["model"] == "gpt-5" and data["mcp_servers"]["docs"]["command"] == "docs-server"
+    assert data["features"] == {"web_search": True, "codex_hooks": True}
+    assert data["model_providers"]["routerd"] == {"name": "routerd", "wire_api": "responses",
+                                                  "base_url": "http://127.0.0.1:4141/v1"}
+    assert data["profiles"]["routerd"]["model_provider"] == "routerd"
+    hooks = json.loads((home / ".codex" / "hooks.json").read_text())["hooks"]
+    assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PreToolUse", "Stop"}
+    run("uninstall", "--host", "codex")
+    assert config.read_text() == EXISTING_CODEX
+    assert not (home / ".codex" / "hooks.json").exists()
+
+
+def test_gemini_cli_gets_before_model_and_mcp(home: Path):
+    """Gemini CLI: BeforeModel/BeforeAgent command hooks (ms timeouts) and the MCP server."""
+    run("install", "--host", "gemini-cli")
+    data = json.loads((home / ".gemini" / "settings.json").read_text())
+    hook = data["hooks"]["BeforeModel"][0]["hooks"][0]
+    assert "--host gemini-cli --event BeforeModel" in hook["command"] and hook["timeout"] >= 1000
+    assert "routerd" in data["mcpServers"]
+
+
+@pytest.mark.parametrize("host, relative, key", [
+    ("vscode", ".config/Code/User/mcp.json", "servers"),
+    ("claude-desktop", ".config/Claude/claude_desktop_config.json", "mcpServers"),
+    ("cursor", ".cursor/mcp.json", "mcpServers"),
+])
+def test_mcp_only_hosts(home: Path, host: str, relative: str, key: str):
+    """Editors get the stdio relay as an MCP server next to the servers they have."""
+    path = home / relative
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({key: {"other": {"command": "x"}}}))
+    run("install", "--host", host)
+    servers = json.loads(path.read_text())[key]
+    assert set(servers) == {"other", "routerd"} and servers["routerd"]["args"][-1].endswith("mcp_relay.py")
+    run("uninstall", "--host", host)
+    assert json.loads(path.read_text()) == {key: {"other": {"command": "x"}}}
+
+
+def test_hard_mode_installs_fail_closed_command_hooks(home: Path):
+    """With hooks.mode = hard in the config, command hooks carry --fail-closed."""
+    config = home / ".config" / "routerd" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[hooks]\nmode = "hard"\nbudget_ms = 80\n')
+    run("install", "--host", "codex")
+    command = json.loads((home / ".codex" / "hooks.json").read_text())["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    assert command.endswith("--budget-ms 80 --fail-closed")
