@@ -21,6 +21,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "$XDG_RUNTIME_DIR/routerd/routerd.sock)")
     parser.add_argument("--backend", choices=["asyncio", "trio"], default=os.environ.get("ROUTERD_BACKEND", "asyncio"),
                         help="event loop (asyncio uses uvloop when installed)")
+    parser.add_argument("--no-uvloop", action="store_true", help="use the stock asyncio loop")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--version", action="version", version=f"routerd {VERSION}")
     return parser.parse_args(argv)
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
     )
     backend_options = {}
-    if args.backend == "asyncio":
+    if args.backend == "asyncio" and not args.no_uvloop:
         try:
             import uvloop  # noqa: F401
             backend_options["use_uvloop"] = True

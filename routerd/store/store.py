@@ -136,8 +136,8 @@ class Store:
             return
         try:
             with conn:
-                for item in items:
-                    _apply(conn, item)
+                for sql, rows in _group(items):
+                    conn.executemany(sql, rows)
             self._written += len(items)
             self._batches += 1
         except apsw.Error:
@@ -162,15 +162,30 @@ class Store:
                 self._read_conn = None
 
 
-def _apply(conn: apsw.Connection, item: tuple[Any, Any]) -> None:
+def _statement(item: tuple[Any, Any]) -> tuple[str, tuple[Any, ...]]:
     first, second = item
     if first in TABLES:
         cols = ", ".join(second)
         marks = ", ".join("?" * len(second))
-        conn.execute(f"INSERT OR REPLACE INTO {first} ({cols}) VALUES ({marks})",
-                     tuple(second.values()))
-    else:
-        conn.execute(first, second)
+        return f"INSERT OR REPLACE INTO {first} ({cols}) VALUES ({marks})", tuple(second.values())
+    return first, second
+
+
+def _apply(conn: apsw.Connection, item: tuple[Any, Any]) -> None:
+    conn.execute(*_statement(item))
+
+
+def _group(items: list[Any]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Runs of items with the same statement, so that each run is one ``executemany`` (whose loop
+    runs in C with the GIL released, keeping the event loop thread responsive)."""
+    groups: list[tuple[str, list[tuple[Any, ...]]]] = []
+    for item in items:
+        sql, params = _statement(item)
+        if groups and groups[-1][0] == sql:
+            groups[-1][1].append(params)
+        else:
+            groups.append((sql, [params]))
+    return groups
 
 
 @asynccontextmanager

@@ -1,0 +1,207 @@
+"""Foundation figures (issue #2): socket round trips, start time, idle RSS, routerctl status time,
+and store throughput with the loop's responsiveness under write load.
+
+Usage: .venv/bin/python bench/bench_socket.py [--quick]
+Prints a table and writes bench/results/bench_socket.json. Ratios against a bare interpreter start
+are measured in the same run, since this machine is shared and noisy.
+"""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from routerd.framing import FrameReader, encode_frame  # noqa: E402
+
+PY = sys.executable
+PING = encode_frame(b'{"type":"ping","v":1}')
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def summary_us(samples: list[float]) -> dict[str, float]:
+    return {"p50_us": round(pct(samples, 0.50) * 1e6, 1), "p99_us": round(pct(samples, 0.99) * 1e6, 1),
+            "n": len(samples)}
+
+
+class Daemon:
+    def __init__(self, tmp: Path, *args: str, command: list[str] | None = None) -> None:
+        self.socket = tmp / f"r{time.monotonic_ns()}.sock"
+        notify_path = tmp / f"n{time.monotonic_ns()}"
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(notify_path))
+        env = {**os.environ, "ROUTERD_SOCKET": str(self.socket), "XDG_STATE_HOME": str(tmp / "state"),
+               "ROUTERD_CONFIG": str(tmp / "none.toml"), "NOTIFY_SOCKET": str(notify_path)}
+        self.env = env
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(command or [PY, "-m", "routerd.main", *args], env=env,
+                                     stdout=subprocess.PIPE if command else subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, text=True)
+        notify.settimeout(60)
+        while b"READY=1" not in notify.recv(4096):
+            pass
+        self.start_s = time.perf_counter() - started
+        notify.close()
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def connect(path: Path) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    return sock
+
+
+def roundtrip(sock: socket.socket, reader: FrameReader, frame: bytes = PING) -> bytes:
+    sock.sendall(frame)
+    while (reply := reader.next_frame()) is None:
+        reader.feed(sock.recv(65536))
+    return reply
+
+
+def ping_persistent(path: Path, n: int) -> list[float]:
+    sock, reader, samples = connect(path), FrameReader(), []
+    for _ in range(200):
+        roundtrip(sock, reader)
+    for _ in range(n):
+        t = time.perf_counter()
+        roundtrip(sock, reader)
+        samples.append(time.perf_counter() - t)
+    sock.close()
+    return samples
+
+
+def ping_new_connection(path: Path, n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        sock = connect(path)
+        roundtrip(sock, FrameReader())
+        sock.close()
+        samples.append(time.perf_counter() - t)
+    return samples
+
+
+def time_command(argv: list[str], env: dict[str, str], n: int) -> float:
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+def bench_backends(tmp: Path, n: int) -> dict:
+    results = {}
+    for name, args in (("asyncio+uvloop", ["--backend", "asyncio"]),
+                       ("asyncio", ["--backend", "asyncio", "--no-uvloop"]),
+                       ("trio", ["--backend", "trio"])):
+        daemon = Daemon(tmp, *args)
+        try:
+            persistent = ping_persistent(daemon.socket, n)
+            fresh = ping_new_connection(daemon.socket, n // 3)
+            results[name] = {"ping_persistent": summary_us(persistent),
+                             "ping_new_connection": summary_us(fresh),
+                             "start_ms": round(daemon.start_s * 1000, 1),
+                             "idle_rss_mb": round(daemon.rss_mb(), 1)}
+        finally:
+            daemon.stop()
+    return results
+
+
+def bench_start(tmp: Path, n: int) -> dict:
+    bare = time_command([PY, "-I", "-S", "-c", "pass"], dict(os.environ), n)
+    plain = time_command([PY, "-c", "pass"], dict(os.environ), n)
+    starts, rss = [], []
+    for _ in range(n):
+        daemon = Daemon(tmp)
+        starts.append(daemon.start_s)
+        rss.append(daemon.rss_mb())
+        daemon.stop()
+    start = statistics.median(starts)
+    return {"exec_to_ready_ms": round(start * 1000, 1), "bare_python_ms": round(bare * 1000, 1),
+            "python_site_ms": round(plain * 1000, 1), "ratio_vs_python_site": round(start / plain, 1),
+            "idle_rss_mb": round(statistics.median(rss), 1)}
+
+
+def bench_routerctl(tmp: Path, n: int) -> dict:
+    daemon = Daemon(tmp)
+    try:
+        ctl = str(Path(PY).parent / "routerctl")
+        status = time_command([ctl, "status"], daemon.env, n)
+        helps = time_command([ctl, "--help"], daemon.env, n)
+        plain = time_command([PY, "-c", "pass"], daemon.env, n)
+    finally:
+        daemon.stop()
+    return {"status_ms": round(status * 1000, 1), "help_ms": round(helps * 1000, 1),
+            "python_site_ms": round(plain * 1000, 1)}
+
+
+def bench_store_load(tmp: Path, seconds: float) -> dict:
+    sock_path = tmp / "load.sock"
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp / "loadstate")}
+    notify_path = tmp / "load-notify"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(notify_path))
+    proc = subprocess.Popen([PY, str(ROOT / "bench" / "_store_load.py"), str(sock_path), str(seconds)],
+                            env={**env, "NOTIFY_SOCKET": str(notify_path)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    notify.settimeout(60)
+    while b"READY=1" not in notify.recv(4096):
+        pass
+    t0 = time.perf_counter()
+    sock, reader, samples = connect(sock_path), FrameReader(), []
+    while time.perf_counter() - t0 < seconds - 0.3:
+        t = time.perf_counter()
+        roundtrip(sock, reader)
+        samples.append(time.perf_counter() - t)
+        time.sleep(0.0005)
+    sock.close()
+    written = int(proc.stdout.readline())
+    elapsed = time.perf_counter() - t0
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    notify.close()
+    return {"rows_written": written, "rows_per_s": round(written / elapsed),
+            "ping_under_load": summary_us(samples)}
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    n = 1000 if quick else 5000
+    with tempfile.TemporaryDirectory(prefix="bench-socket-") as tmpdir:
+        tmp = Path(tmpdir)
+        results = {
+            "backends": bench_backends(tmp, n),
+            "start": bench_start(tmp, 3 if quick else 7),
+            "routerctl": bench_routerctl(tmp, 5 if quick else 11),
+            "store_load": bench_store_load(tmp, 3.0 if quick else 6.0),
+        }
+    print(json.dumps(results, indent=2))
+    out = ROOT / "bench" / "results" / "bench_socket.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
