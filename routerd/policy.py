@@ -2,11 +2,11 @@
 
 Pure: everything it needs arrives in a `PolicyInput` (catalogue, enabled providers, open
 breakers, budget pressure, session stickiness, explicit model, rule result, capability needs,
-quality floor, feedback adjustment), and `decide` returns a frozen `Decision` that names, for
+quality floor, the tier feedback asked for), and `decide` returns a frozen `Decision` that names, for
 every catalogue model, why it was kept, skipped or ranked where it is.
 
 How the target tier is reached, in order (each step that changes it adds a reason):
-classification tier -> rule -> feedback adjustment -> profile -> budget pressure -> quality floor.
+classification tier -> rule -> feedback on similar prompts -> profile -> budget pressure -> quality floor.
 Candidates are the enabled, healthy, capable models at the target tier (free and local first,
 then by blended price), followed by higher tiers as fallbacks. An explicit model, a rule's model
 and a sticky session model go in front when they are usable. With no provider enabled the
@@ -73,7 +73,7 @@ class PolicyInput(msgspec.Struct, frozen=True, kw_only=True):
     rule: RuleHit | None = None
     needs: Needs = Needs()
     quality_floor: str | None = None  # a tier name, or a model whose tier is the floor
-    tier_adjust: int = 0  # from feedback on similar prompts, -2..+2
+    feedback_tier: Tier | None = None  # the tier feedback on similar prompts asked for
 
 
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,11 +110,9 @@ def _target_tier(inp: PolicyInput, reasons: list[str]) -> Tier:
     if inp.rule is not None and inp.rule.tier is not None:
         tier = inp.rule.tier
         reasons.append(f"rule {inp.rule.name}: tier {tier}")
-    if inp.tier_adjust:
-        new = _shift(tier, inp.tier_adjust)
-        if new != tier:
-            reasons.append(f"feedback on similar prompts: {tier} -> {new}")
-            tier = new
+    if inp.feedback_tier is not None and inp.feedback_tier != tier:
+        reasons.append(f"feedback on similar prompts: {tier} -> {inp.feedback_tier}")
+        tier = inp.feedback_tier
     shift = PROFILE_SHIFT[inp.profile]
     if shift:
         new = _shift(tier, shift)

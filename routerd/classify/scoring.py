@@ -151,7 +151,8 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if words is None:
         words = word_count(ask)
     signals: list[str] = [f"ask_words={words}"]
-    score = max(SIZE_FLOOR, min(SIZE_CAP, SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)))
+    size = max(SIZE_FLOOR, min(SIZE_CAP, SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)))
+    score = size
 
     constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
     constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
@@ -218,12 +219,13 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
             score += LOOKUP_IN_PASTE
             signals.append("lookup_in_paste")
         elif lx.WORK_ON_PASTE.find(view):
-            # Digesting or reshaping the whole paste grows with it: +0.5 at 400 chars, +1.0 at 4 KB.
-            bonus = max(0.0, min(1.0, 0.5 + 0.5 * math.log10(max(split.paste_chars, 1) / 400)))
-            score += bonus
+            # Digesting or reshaping the whole paste grows with it: +0.7 at 400 chars, +1.2 at 4 KB.
+            bonus = max(0.0, min(1.2, 0.7 + 0.5 * math.log10(max(split.paste_chars, 1) / 400)))
+            # The ask is short because the material is attached: shortness says nothing here.
+            score += bonus - min(size, 0.0)
             signals.append(f"works_on_paste={split.paste_chars}")
         elif split.paste_is_code and (why or lx.SYMPTOM.find(view)):
-            score += DEBUG_CODE_PASTE
+            score += DEBUG_CODE_PASTE - min(size, 0.0)
             signals.append("debugs_code")
 
     if task_type == "generate" and lx.CORRESPONDENCE.find(view) and score > CORRESPONDENCE_CEILING:

@@ -1,0 +1,144 @@
+"""The routing policy: tiers, capabilities, health, budget, stickiness, explicit models, reasons."""
+
+import pytest
+
+from routerd.catalogue.builtin import load_catalogue
+from routerd.catalogue.models import ModelInfo
+from routerd.classify.types import Classification
+from routerd.policy import Needs, PolicyInput, RuleHit, Sticky, decide
+
+CAT = load_catalogue()
+ALL = frozenset({"anthropic", "openai", "gemini", "ollama"})
+
+
+def cls(tier, task_type="code", confidence=0.9):
+    return Classification(tier=tier, task_type=task_type, confidence=confidence)
+
+
+def run(tier="moderate", **kw):
+    kw.setdefault("enabled_providers", ALL)
+    return decide(PolicyInput(classification=cls(tier), catalogue=CAT, **kw))
+
+
+@pytest.mark.parametrize(("tier", "advised"), [("simple", "haiku"), ("moderate", "sonnet"), ("complex", "opus")])
+def test_zero_providers_still_advises(tier, advised):
+    """With no provider enabled the decision advises haiku / sonnet / opus by tier (Claude Code case)."""
+    d = decide(PolicyInput(classification=cls(tier), catalogue=CAT))
+    assert d.candidates == ()
+    assert d.advisory == advised
+    assert "no provider enabled: advisory only" in d.reasons
+
+
+def test_every_model_gets_a_verdict_with_a_reason():
+    """Every catalogue model appears once in the verdicts, each with at least one reason."""
+    d = run()
+    assert [v.model for v in d.verdicts] == [m.key for m in CAT.models]
+    assert all(v.reasons for v in d.verdicts)
+    assert any("not enabled" in r for v in d.verdicts for r in v.reasons)
+
+
+def test_free_local_models_come_first_where_capable():
+    """A simple ask goes to a local free model before any paid one."""
+    d = run("simple")
+    assert CAT.get(d.candidates[0]).local
+    paid = [k for k in d.candidates if not CAT.get(k).free]
+    assert d.candidates.index(paid[0]) > 0
+
+
+def test_target_tier_first_then_higher_tiers_as_fallback():
+    """Candidates start at the target tier, cheapest first, and fall back upwards, never down."""
+    d = run("moderate")
+    tiers = [CAT.get(k).tier for k in d.candidates]
+    assert tiers[0] == "moderate" and "simple" not in tiers and tiers == sorted(tiers, key=["moderate", "complex"].index)
+    first_costs = [CAT.get(k).cost_per_mtok() for k in d.candidates if CAT.get(k).tier == "moderate"]
+    assert first_costs == sorted(first_costs)
+
+
+def test_capability_filters():
+    """Tools need tool use, images need vision, long prompts need a big enough context window."""
+    d = run("simple", needs=Needs(vision=True))
+    assert all(CAT.get(k).vision for k in d.candidates)
+    assert any("no vision" in r for v in d.verdicts for r in v.reasons)
+    d = run("complex", needs=Needs(estimated_tokens=300_000))
+    assert all(CAT.get(k).context_window >= 300_000 for k in d.candidates)
+    d = run("complex", enabled_providers=frozenset({"deepseek"}), needs=Needs(tools=True))
+    assert "deepseek/deepseek-reasoner" not in d.candidates
+
+
+def test_open_breaker_skips_model_or_provider():
+    """Models behind an open breaker are skipped, by model key or by whole provider."""
+    d = run("moderate", open_breakers=frozenset({"openai"}))
+    assert not any(k.startswith("openai/") for k in d.candidates)
+    d = run("moderate", open_breakers=frozenset({"anthropic/claude-sonnet-4-5"}))
+    assert "anthropic/claude-sonnet-4-5" not in d.candidates
+
+
+def test_profiles_shift_the_tier():
+    """budget steps one tier down, premium one up, balanced keeps the classified tier."""
+    assert run("moderate", profile="budget").tier == "simple"
+    assert run("moderate", profile="balanced").tier == "moderate"
+    assert run("moderate", profile="premium").tier == "complex"
+
+
+def test_budget_pressure_downshifts():
+    """High budget pressure drops a tier; near exhaustion only the simple tier is used."""
+    assert run("complex", budget_pressure=0.85).tier == "moderate"
+    assert run("complex", budget_pressure=0.97).tier == "simple"
+    assert run("complex", budget_pressure=0.5).tier == "complex"
+
+
+def test_quality_floor_by_tier_or_model():
+    """A quality floor (tier name or model) lifts the target tier, after budget pressure."""
+    assert run("simple", quality_floor="moderate").tier == "moderate"
+    assert run("simple", quality_floor="opus").tier == "complex"
+    assert run("complex", budget_pressure=0.97, quality_floor="moderate").tier == "moderate"
+
+
+def test_explicit_model_wins_when_usable():
+    """A model the client asked for by name goes first; unusable, it is explained and skipped."""
+    d = run("simple", explicit_model="opus")
+    assert d.candidates[0] == "anthropic/claude-opus-4-5"
+    d = run("simple", explicit_model="deepseek-chat")
+    assert not d.candidates[0].startswith("deepseek/")
+    assert any("deepseek" in r and "unusable" in r for r in d.reasons)
+
+
+def test_sticky_session_keeps_its_model_unless_escalating():
+    """A session keeps its model while the tier does not rise above the one it was chosen for."""
+    sticky = Sticky(model="anthropic/claude-sonnet-4-5", tier="moderate")
+    assert run("simple", sticky=sticky).candidates[0] == "anthropic/claude-sonnet-4-5"
+    escalated = run("complex", sticky=sticky)
+    assert CAT.get(escalated.candidates[0]).tier == "complex"
+    assert any("escalated" in r for r in escalated.reasons)
+
+
+def test_rule_forces_tier_task_type_and_model():
+    """A matching rule's tier, task type and model override the classification."""
+    d = run("simple", rule=RuleHit(name="r1", tier="complex", task_type="research"))
+    assert (d.tier, d.task_type) == ("complex", "research")
+    d = run("complex", rule=RuleHit(name="r2", model="ollama/llama3.1:8b"))
+    assert d.candidates[0] == "ollama/llama3.1:8b"
+
+
+def test_feedback_tier_overrides_the_classification():
+    """Feedback on similar prompts sets the tier before the profile applies."""
+    d = run("simple", feedback_tier="complex")
+    assert d.tier == "complex"
+    assert any("feedback" in r for r in d.reasons)
+
+
+def test_nothing_at_target_falls_back_below_with_a_reason():
+    """If only weaker models are usable, they are used, and the decision says so."""
+    d = run("complex", enabled_providers=frozenset({"ollama"}))
+    assert d.candidates and all(CAT.get(k).local for k in d.candidates)
+    assert any("no usable model at tier complex" in r for r in d.reasons)
+
+
+def test_unknown_price_ranks_after_known():
+    """A model whose price is unknown ranks after priced models of the same tier."""
+    from routerd.catalogue.models import Catalogue
+
+    cat = Catalogue.of([*CAT.models, ModelInfo(id="mystery", provider="openai", tier="moderate")])
+    d = decide(PolicyInput(classification=cls("moderate"), catalogue=cat, enabled_providers=ALL))
+    moderate = [k for k in d.candidates if cat.get(k).tier == "moderate"]
+    assert moderate[-1] == "openai/mystery"

@@ -1,0 +1,80 @@
+"""User rules from config, and feedback that changes later decisions for similar prompts."""
+
+import pytest
+
+from routerd.catalogue.builtin import load_catalogue
+from routerd.classify.heuristic import classify
+from routerd.errors import ConfigError
+from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
+from routerd.policy import PolicyInput, decide
+from routerd.rules import Rule, RuleSet
+
+
+def test_first_matching_rule_wins():
+    """Rules are tried in config order; the first match is what they force."""
+    rules = RuleSet.build([
+        Rule(name="prod-migrations", pattern=r"migrat\w+.*\bprod", tier="complex"),
+        Rule(name="translate-local", keywords=["translate", "traduire"], model="ollama/llama3.1:8b"),
+        Rule(name="catch-all-translate", keywords=["translate"], tier="moderate"),
+    ])
+    assert rules.evaluate("plan the migration of prod to PG 16").tier == "complex"
+    hit = rules.evaluate("Translate this to French")
+    assert (hit.name, hit.model) == ("translate-local", "ollama/llama3.1:8b")
+    assert rules.evaluate("write a haiku") is None
+
+
+def test_keywords_match_whole_words_only():
+    """A keyword matches as a word, not inside another word."""
+    rules = RuleSet.build([Rule(name="k", keywords=["go"], tier="moderate")])
+    assert rules.evaluate("rewrite it in Go please") is not None
+    assert rules.evaluate("a good algorithm") is None
+
+
+@pytest.mark.parametrize("rule", [
+    Rule(name="bad-regex", pattern="(unclosed", tier="simple"),
+    Rule(name="matches-nothing", tier="simple"),
+    Rule(name="forces-nothing", keywords=["x"]),
+])
+def test_invalid_rules_are_config_errors(rule):
+    """A bad pattern, a rule without a pattern, or one that forces nothing fails at config load."""
+    with pytest.raises(ConfigError, match=rule.name):
+        RuleSet.build([rule])
+
+
+def test_signature_ignores_numbers_and_filler():
+    """Prompts that differ only in numbers and stopwords share a signature."""
+    assert signature("refactor the 3 payment handlers to async") == signature("Refactor our 5 payment handlers to async!")
+
+
+def test_reroute_makes_similar_prompts_route_to_the_new_tier():
+    """After `reroute D --to complex`, a similar prompt routes to complex; an unrelated one does not."""
+    cat = load_catalogue()
+    prompt = "write a python function that merges overlapping date ranges in a list of bookings"
+    first = classify([{"role": "user", "content": prompt}])
+    assert first.tier != "complex"
+    table = FeedbackTable()
+    table.apply(FeedbackRow(decision_id="d1", signature=signature_key(signature(prompt)),
+                            decided_tier=first.tier, wanted_tier="complex", kind="reroute"))
+
+    similar = "write a python function that merges overlapping date ranges in a list of hotel bookings"
+    c = classify([{"role": "user", "content": similar}])
+    wanted = table.tier_for(signature(similar))
+    d = decide(PolicyInput(classification=c, catalogue=cat, enabled_providers=frozenset({"anthropic"}),
+                           feedback_tier=wanted))
+    assert d.tier == "complex" and d.candidates[0] == "anthropic/claude-opus-4-5"
+
+    unrelated = "what does ACID stand for in databases"
+    assert table.tier_for(signature(unrelated)) is None
+
+
+def test_ratings_vote_and_recent_feedback_wins_ties():
+    """`bad` asks for one tier more, `good` confirms; the most frequent recent wish wins."""
+    assert wanted_tier_of_rating("simple", "bad") == "moderate"
+    assert wanted_tier_of_rating("complex", "bad") == "complex"
+    assert wanted_tier_of_rating("moderate", "good") == "moderate"
+    table = FeedbackTable()
+    key = signature_key(signature("explain the borrow checker error in this rust code"))
+    for wanted in ("moderate", "complex"):
+        table.apply(FeedbackRow(decision_id="x", signature=key, decided_tier="simple", wanted_tier=wanted, kind="rate"))
+    assert table.tier_for(frozenset(key.split())) == "complex"
+    assert table.statistics() == {"signatures": 1, "rows": 2}
