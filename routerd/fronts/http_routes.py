@@ -59,6 +59,13 @@ async def handle_request(conn, head: RequestHead) -> None:
             body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
             await _proxy(conn, head, route, body, received)
             return
+        if head.path.startswith(b"/hooks/") and head.method == b"POST":  # coding-agent HTTP hooks
+            from routerd.integrations.http_hooks import answer_http_hook
+
+            _check_key(app, head.headers)
+            body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
+            await _send_raw_json(conn, head, 200, await answer_http_hook(app, head.path, body))
+            return
         await conn.read_body(head, app.runtime.config.http.max_body_bytes)
         if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
             await _send_json(conn, head, 200, await _health(app))
@@ -159,6 +166,10 @@ async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
 
 async def _send_json(conn, head: RequestHead, status: int, value) -> None:
     body = b"" if head.method == b"HEAD" else msgspec.json.encode(value)
+    await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
+
+
+async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> None:
     await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
 
 
