@@ -165,7 +165,7 @@ class _Event(msgspec.Struct):
     delta: str = ""
     output_index: int = 0
     item: _Item | None = None
-    response: msgspec.Raw | None = None
+    response: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     message: str = ""
     code: str | None = None
 
@@ -174,6 +174,16 @@ _EVENT = msgspec.json.Decoder(_Event)
 _RESPONSE = msgspec.json.Decoder(_Response)
 _TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _REASONING_DELTAS = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
+
+
+def _response(ev: _Event) -> _Response:
+    raw = bytes(ev.response)
+    if not raw or raw == b"null":
+        return _Response()
+    try:
+        return _RESPONSE.decode(raw)
+    except msgspec.MsgspecError as exc:
+        raise UpstreamBadResponse(f"bad response in {ev.type}: {exc}") from None
 
 
 class StreamDecoder:
@@ -213,17 +223,17 @@ class StreamDecoder:
         return self._lifecycle(kind, ev)
 
     def _lifecycle(self, kind: str, ev: _Event) -> list[Any]:
-        if kind == "response.created" and ev.response is not None:
-            raw = _RESPONSE.decode(ev.response)
+        if kind == "response.created":
+            raw = _response(ev)
             return [MessageStart(raw.id, raw.model)]
-        if kind in ("response.completed", "response.incomplete") and ev.response is not None:
+        if kind in ("response.completed", "response.incomplete"):
             self._done = True
-            raw = _RESPONSE.decode(ev.response)
+            raw = _response(ev)
             stop = _stop_reason(raw, bool(self._tools))
             return [MessageStop(stop, _usage(raw.usage))]  # type: ignore[arg-type]
         if kind == "response.failed":
             self._done = True
-            raw = _RESPONSE.decode(ev.response) if ev.response is not None else _Response()
+            raw = _response(ev)
             return [StreamError(str((raw.error or {}).get("message", "response failed")), "upstream_error", 500)]
         if kind == "error":
             self._done = True

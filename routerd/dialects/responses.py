@@ -120,8 +120,9 @@ def _parts(content: str | list[Any]) -> list[Any]:
         else:
             url = part.image_url or ""
             inline = split_data_url(url)
-            out.append(ImagePart(data=inline[1], media_type=inline[0], detail=part.detail) if inline
-                       else ImagePart(url=url or part.file_id, detail=part.detail))
+            detail = None if part.detail == "auto" else part.detail  # "auto" is the default
+            out.append(ImagePart(data=inline[1], media_type=inline[0], detail=detail) if inline
+                       else ImagePart(url=url or part.file_id, detail=detail))
     return out
 
 
@@ -239,6 +240,10 @@ def _render_message(message: Message, items: list[dict[str, Any]]) -> None:
             text = "".join(p.text for p in part.content if isinstance(p, TextPart))
             items.append({"type": "function_call_output", "call_id": part.tool_call_id, "output": text})
             pending.extend(p for p in part.content if isinstance(p, ImagePart))
+        elif isinstance(part, ReasoningPart) and part.encrypted and not part.redacted and assistant:
+            flush()  # only a Responses upstream can use its own encrypted reasoning
+            items.append({"type": "reasoning", "summary": [{"type": "summary_text", "text": part.text}]
+                          if part.text else [], "encrypted_content": part.encrypted})
     flush()
 
 

@@ -1,0 +1,194 @@
+"""Request translation: each dialect parses faithfully, and every pair of dialects round-trips."""
+
+import itertools
+
+import msgspec
+import pytest
+
+from routerd.dialects import anthropic, gemini, openai_chat, responses
+from routerd.dialects.canonical import (
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
+    ToolResultPart, estimate_tokens, to_classifier_messages,
+)
+from routerd.dialects.registry import DIALECTS
+from tests.dialects import fixtures as fx
+from tests.dialects.norm import conversation
+
+TOOL_CONVERSATION = ChatRequest(
+    model="m", system="You are terse.",
+    messages=[
+        Message("user", [TextPart("What is this, and the weather?"), ImagePart(data=fx.PNG_B64, media_type="image/png")]),
+        Message("assistant", [TextPart("Checking."), ToolCallPart("call_1", "get_weather", '{"city":"Paris"}'),
+                              ToolCallPart("call_2", "get_weather", '{"city":"Rome"}')]),
+        Message("user", [ToolResultPart("call_1", [TextPart("18C")]), ToolResultPart("call_2", [TextPart("24C")]),
+                         TextPart("And tomorrow?")]),
+        Message("assistant", [TextPart("Unknown.")]),
+        Message("user", [TextPart("ok")]),
+    ],
+    tools=[Tool("get_weather", "Weather now", fx.WEATHER_SCHEMA)],
+    tool_choice=ToolChoice("tool", "get_weather"), max_tokens=32000)
+
+
+def test_openai_parse():
+    """OpenAI chat: system, image data URL, tool call, tool message merged with the next user turn."""
+    req = openai_chat.parse_request(fx.OPENAI_TOOL_CONVERSATION)
+    assert req.system == "You are terse." and req.max_tokens == 32000 and req.temperature == 0.2
+    user, assistant, results = req.messages
+    assert user.content[1] == ImagePart(data=fx.PNG_B64, media_type="image/png")
+    assert assistant.content == [TextPart("A dot. Checking the weather."),
+                                 ToolCallPart("call_abc123", "get_weather", '{"city":"Paris"}')]
+    assert results.content == [ToolResultPart("call_abc123", [TextPart("18C and sunny")]),
+                               TextPart("Thanks. And tomorrow?")]
+    assert req.tool_choice == ToolChoice("auto")
+
+
+def test_anthropic_parse():
+    """Anthropic: system blocks, thinking with signature, tool_use input as JSON text, budget, user id."""
+    req = anthropic.parse_request(fx.ANTHROPIC_TOOL_CONVERSATION)
+    assert req.system == "You are terse." and req.stream and req.user == "user_42"
+    assert req.messages[1].content[0] == ReasoningPart("Need the tool.", signature="EqQBCkYIBxgCKkB")
+    assert req.messages[1].content[2] == ToolCallPart("toolu_01A09q90qw90lq917835lq9", "get_weather", '{"city":"Paris"}')
+    assert req.reasoning == Reasoning(budget_tokens=8192, include_thoughts=True)
+    assert req.reasoning.resolved_effort() == "medium"
+
+
+def test_responses_parse_codex_request():
+    """Responses: instructions + developer text make the system; items fold into turns; built-in tools drop."""
+    req = responses.parse_request(fx.RESPONSES_CODEX_REQUEST)
+    assert req.system == "You are Codex, a coding agent.\n\nSandbox: workspace-write"
+    assert [m.role for m in req.messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert req.messages[1].content[0] == ReasoningPart("Use shell.", encrypted="gAAAAB")
+    assert req.messages[1].content[1] == ToolCallPart("call_shell1", "shell", '{"command":["ls"]}')
+    assert req.messages[2].content == [ToolResultPart("call_shell1", [TextPart("README.md\nsrc\n")])]
+    assert [t.name for t in req.tools] == ["shell"]
+    assert req.tool_choice == ToolChoice("auto", parallel=False)
+    assert req.extra == {"store": False, "include": ["reasoning.encrypted_content"], "prompt_cache_key": "0199-session"}
+
+
+def test_gemini_parse_synthesises_ids_and_matches_responses():
+    """Gemini: ids are synthesised and stable; responses match calls of the same name in order."""
+    req = gemini.parse_request(fx.GEMINI_REQUEST, model="gemini-2.5-flash", stream=True)
+    assert req.model == "gemini-2.5-flash" and req.stream and req.max_tokens == 2048
+    calls = req.messages[1].content
+    results = req.messages[2].content
+    assert [r.tool_call_id for r in results] == [c.id for c in calls]
+    assert results[0].content == [TextPart('{"temp_c":18}')]
+    assert gemini.split_signature(calls[0].id) == (calls[0].id.split("__ts__")[0], "CiQB0e2Kb+/xAA==")
+    assert gemini.parse_request(fx.GEMINI_REQUEST).messages == req.messages  # stable ids
+    assert req.reasoning == Reasoning(budget_tokens=2048, include_thoughts=True)
+
+
+@pytest.mark.parametrize("name", sorted(DIALECTS))
+def test_same_dialect_keeps_unknown_fields(name):
+    """Rendering back into the source dialect keeps fields routerd has no canonical home for."""
+    body = {"openai": {**fx.OPENAI_TOOL_CONVERSATION, "seed": 7, "response_format": {"type": "json_object"}},
+            "anthropic": {**fx.ANTHROPIC_TOOL_CONVERSATION, "top_k": 5},
+            "responses": fx.RESPONSES_CODEX_REQUEST, "gemini": fx.GEMINI_REQUEST}[name]
+    dialect = DIALECTS[name]
+    out = dialect.render_request(dialect.parse_request(body), "other-model")
+    for key in body.keys() - {"model", "system", "instructions", "input", "messages"}:
+        assert key in out, key
+    assert dialect.parse_request(out).messages == dialect.parse_request(body).messages
+
+
+@pytest.mark.parametrize(("src", "dst"), list(itertools.permutations(sorted(DIALECTS), 2)))
+def test_round_trip_between_every_pair(src, dst):
+    """A tool conversation with an image survives src -> dst -> src, ids mapped consistently."""
+    a, b = DIALECTS[src], DIALECTS[dst]
+    start = a.parse_request(a.render_request(TOOL_CONVERSATION, "m"), model="m")
+    there = b.parse_request(b.render_request(start, "m"), model="m")
+    back = a.parse_request(a.render_request(there, "m"), model="m")
+    assert conversation(there) == conversation(start) == conversation(TOOL_CONVERSATION)
+    assert conversation(back) == conversation(start)
+    assert start.origin == src and not any(k in b.render_request(start, "m") for k in start.extra)
+
+
+@pytest.mark.parametrize("effort", ["low", "medium", "high"])
+def test_reasoning_effort_maps_through_every_dialect(effort):
+    """OpenAI reasoning_effort <-> Responses effort <-> Anthropic budget <-> Gemini thinkingBudget."""
+    req = ChatRequest(messages=[Message("user", [TextPart("think")])], max_tokens=64000,
+                      reasoning=Reasoning(effort=effort))
+    for name, dialect in DIALECTS.items():
+        again = dialect.parse_request(dialect.render_request(req, "m"))
+        assert again.reasoning.resolved_effort() == effort, name
+    body = anthropic.render_request(req, "claude")
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": req.reasoning.resolved_budget()}
+    assert gemini.render_request(req)["generationConfig"]["thinkingConfig"]["thinkingBudget"] > 0
+    assert openai_chat.render_request(req, "o3")["reasoning_effort"] == effort
+    assert responses.render_request(req, "gpt-5")["reasoning"] == {"effort": effort}
+
+
+def test_anthropic_budget_respects_max_tokens_and_temperature():
+    """A budget is clamped under max_tokens (min 1,024); translated thinking drops temperature."""
+    req = ChatRequest(messages=[Message("user", [TextPart("x")])], max_tokens=3000, temperature=0.3,
+                      reasoning=Reasoning(effort="high"), origin="openai")
+    body = anthropic.render_request(req, "claude")
+    assert body["thinking"]["budget_tokens"] == 2999 and body["max_tokens"] == 3000
+    assert "temperature" not in body
+    small = anthropic.render_request(msgspec.structs.replace(req, max_tokens=500), "claude")
+    assert small["thinking"]["budget_tokens"] == 1024 and small["max_tokens"] > 1024
+    off = anthropic.render_request(msgspec.structs.replace(req, reasoning=Reasoning(effort="none")), "claude")
+    assert off["thinking"] == {"type": "disabled"}
+
+
+def test_tool_choice_and_stop_mapping():
+    """Required/named tool choice and stop sequences map to each dialect's spelling."""
+    req = ChatRequest(messages=[Message("user", [TextPart("x")])], tools=[Tool("f", "d", {"type": "object"})],
+                      tool_choice=ToolChoice("required", parallel=False), stop=["END"])
+    assert anthropic.render_request(req, "c")["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+    assert openai_chat.render_request(req, "g")["tool_choice"] == "required"
+    assert gemini.render_request(req)["toolConfig"] == {"functionCallingConfig": {"mode": "ANY"}}
+    assert anthropic.render_request(req, "c")["stop_sequences"] == ["END"]
+    assert openai_chat.render_request(req, "g")["stop"] == ["END"]
+
+
+def test_thinking_without_signature_is_not_sent_to_anthropic():
+    """Reasoning from another dialect has no signature and Anthropic would reject it."""
+    req = ChatRequest(messages=[Message("user", [TextPart("q")]),
+                                Message("assistant", [ReasoningPart("hmm"), TextPart("a")])])
+    assert anthropic.render_request(req, "c")["messages"][1]["content"] == [{"type": "text", "text": "a"}]
+
+
+def test_gemini_signature_returns_to_gemini_from_an_openai_client():
+    """A Gemini call's thoughtSignature survives a trip through an OpenAI client's history."""
+    resp = gemini.parse_response({"candidates": [{"content": {"role": "model", "parts": [
+        {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "ab+/cd=="}]}, "finishReason": "STOP"}]})
+    call = resp.content[0]
+    assert all(c.isalnum() or c in "_-" for c in call.id)
+    client = openai_chat.render_response(resp, "m", created=0)
+    history = {"messages": [{"role": "user", "content": "q"}, client["choices"][0]["message"],
+                            {"role": "tool", "tool_call_id": call.id, "content": "42"}]}
+    body = gemini.render_request(openai_chat.parse_request(history))
+    assert body["contents"][1]["parts"][0]["thoughtSignature"] == "ab+/cd=="
+    assert body["contents"][2]["parts"][0]["functionResponse"] == {"name": "f", "response": {"content": "42"}}
+
+
+def test_image_url_and_tool_result_images_to_openai():
+    """URL images keep their URL; images inside tool results follow as a user message for OpenAI."""
+    req = ChatRequest(messages=[Message("assistant", [ToolCallPart("c", "shot", "{}")]),
+                                Message("user", [ToolResultPart("c", [TextPart("see"), ImagePart(url="https://x/y.png")])])])
+    msgs = openai_chat.render_request(req, "m")["messages"]
+    assert msgs[1] == {"role": "tool", "tool_call_id": "c", "content": "see"}
+    assert msgs[2]["content"][0]["image_url"] == {"url": "https://x/y.png"}
+    assert anthropic.render_request(req, "c")["messages"][1]["content"][0]["content"][1] == {
+        "type": "image", "source": {"type": "url", "url": "https://x/y.png"}}
+
+
+def test_classifier_messages_and_token_estimate():
+    """The classifier sees role/content dicts; the estimate grows with text, images and tools."""
+    msgs = to_classifier_messages(TOOL_CONVERSATION)
+    assert msgs[0] == {"role": "system", "content": "You are terse."}
+    assert msgs[1]["content"][1] == {"type": "image"}
+    assert msgs[2]["content"][1]["type"] == "tool_call" and msgs[3]["content"][0]["type"] == "tool_result"
+    assert msgs[-1] == {"role": "user", "content": "ok"}
+    small = estimate_tokens(ChatRequest(messages=[Message("user", [TextPart("x" * 400)])]))
+    assert 100 <= small <= 110
+    assert estimate_tokens(TOOL_CONVERSATION) > 1200
+
+
+def test_classifier_accepts_the_messages():
+    """routerd.classify can classify what to_classifier_messages produces."""
+    from routerd.classify.heuristic import classify
+
+    result = classify(to_classifier_messages(TOOL_CONVERSATION))
+    assert result.tier in ("simple", "moderate", "complex")
