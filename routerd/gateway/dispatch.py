@@ -104,6 +104,7 @@ class StreamRelay:
         return data
 
     def _broken(self, message: str) -> bytes:
+        message = f"upstream stream interrupted: {message}"
         self._record.outcome, self._record.error = "stream_cut", message
         return stream_error(self._front, 502, message, "upstream_error")
 

@@ -2,7 +2,8 @@
 
 ``fakes`` are four providers: ``openai`` (OpenAI chat, also Responses; serves ``gpt-*``),
 ``backup`` (OpenAI chat; also serves ``gpt-*``, tried after ``openai``), ``anthropic`` (serves
-``claude-*``) and ``gemini``. A test adds config with ``@pytest.mark.gateway_config("...toml...")``.
+``claude-*``) and ``gemini``. A test adds config with ``@pytest.mark.gateway_config("...toml...", http="key = ...")``
+(``http`` lines go into the ``[http]`` table).
 """
 
 from collections.abc import AsyncIterator
@@ -66,10 +67,11 @@ timeout_s = 2
 @pytest.fixture
 def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream], request: pytest.FixtureRequest) -> Path:
     marker = request.node.get_closest_marker("gateway_config")
-    extra = marker.args[0] if marker else ""
+    extra = marker.args[0] if marker and marker.args else ""
+    http = marker.kwargs.get("http", "") if marker else ""
     gateway = "" if "[gateway]" in extra else "[gateway]\nretry_backoff_s = 0\n"
     path = daemon_env / "config.toml"
-    path.write_text('[http]\nlisten = "127.0.0.1:0"\n' + extra + "\n" + gateway + provider_toml(fakes))
+    path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n{http}\n{extra}\n{gateway}{provider_toml(fakes)}')
     return path
 
 

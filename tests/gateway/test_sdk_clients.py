@@ -1,0 +1,132 @@
+"""The official ``openai`` and ``anthropic`` SDKs against routerd, streaming and not, with tools."""
+
+import anthropic
+import openai
+import pytest
+
+from tests.fakes import answers
+from tests.gateway.conftest import calls
+
+pytestmark = [
+    pytest.mark.anyio,
+    # openai's AsyncStream breaks out of its SSE generator at [DONE] without closing it; trio warns
+    # when such a generator is collected. That is the SDK's, not the gateway's, so it is let through.
+    pytest.mark.filterwarnings(
+        "ignore:Async generator:ResourceWarning"),
+]
+
+WEATHER_OPENAI = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+WEATHER_ANTHROPIC = [{"name": "get_weather", "description": "Weather for a city",
+                      "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+
+
+def _openai(base_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0)
+
+
+def _anthropic(base_url: str) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0)
+
+
+async def test_openai_chat_roundtrip(daemon, fakes, base_url):
+    """A chat completion goes to the provider serving the model and comes back with routing headers."""
+    async with _openai(base_url) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "Hello from openai."
+    assert raw.headers["x-routerd-model"] == "gpt-4o-mini"
+    assert raw.headers["x-routerd-decision-id"]
+    assert float(raw.headers["x-routerd-overhead-ms"]) >= 0
+    sent = fakes["openai"].received[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer sk-openai-secret-1234"
+    [row] = await calls(daemon)
+    assert (row["provider"], row["outcome"], row["input_tokens"], row["output_tokens"]) == \
+        ("openai", "ok", answers.INPUT_TOKENS, answers.OUTPUT_TOKENS)
+    assert row["decision_id"] == raw.headers["x-routerd-decision-id"]
+
+
+async def test_openai_streaming_with_tools(daemon, fakes, base_url):
+    """A streamed tool call arrives intact and its usage is recorded."""
+    async with _openai(base_url) as client:
+        async with await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "weather in Paris?"}],
+                tools=WEATHER_OPENAI, stream=True) as stream:
+            chunks = [chunk async for chunk in stream]
+    calls_seen = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
+    assert calls_seen[0].function.name == "get_weather"
+    assert "Paris" in "".join(tc.function.arguments or "" for tc in calls_seen)
+    [row] = await calls(daemon)
+    assert (row["outcome"], row["input_tokens"], row["output_tokens"]) == \
+        ("ok", answers.INPUT_TOKENS, answers.OUTPUT_TOKENS)
+    assert row["ttft_ms"] is not None
+
+
+async def test_openai_streaming_text(daemon, fakes, base_url):
+    """Streamed text is relayed in order."""
+    async with _openai(base_url) as client:
+        async with await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True) as stream:
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "Hello from openai."
+
+
+async def test_openai_models_list(daemon, base_url):
+    """GET /v1/models lists auto and the configured models."""
+    async with _openai(base_url) as client:
+        page = await client.models.list()
+    assert "auto" in [m.id for m in page.data]
+
+
+async def test_anthropic_messages_roundtrip(daemon, fakes, base_url):
+    """A Messages call reaches the Anthropic provider with its own key and version header."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="claude-haiku-4-5", max_tokens=50,
+                                               messages=[{"role": "user", "content": "hi"}])
+    assert message.content[0].text == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1]
+    assert sent.headers["x-api-key"] == "sk-ant-secret-9012"
+    assert sent.headers["anthropic-version"]
+
+
+async def test_anthropic_streaming_tools_and_beta(daemon, fakes, base_url):
+    """Streaming with beta headers, ?beta=true and tools: headers, query and tool call survive."""
+    async with _anthropic(base_url) as client:
+        async with client.beta.messages.stream(
+                model="claude-sonnet-4-6", max_tokens=100, tools=WEATHER_ANTHROPIC,
+                messages=[{"role": "user", "content": "weather?"}],
+                betas=["interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"],
+                extra_headers={"X-Claude-Code-Session-Id": "sess-1"},
+                extra_query={"beta": "true"}) as stream:
+            final = await stream.get_final_message()
+    assert final.content[0].type == "tool_use" and final.content[0].input == {"city": "Paris"}
+    sent = fakes["anthropic"].received[-1]
+    assert sent.query == "beta=true"
+    assert sent.headers["anthropic-beta"] == \
+        "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
+    assert sent.headers["x-claude-code-session-id"] == "sess-1"
+    [row] = await calls(daemon)
+    assert (row["input_tokens"], row["output_tokens"]) == (answers.INPUT_TOKENS, answers.OUTPUT_TOKENS)
+
+
+async def test_anthropic_count_tokens(daemon, fakes, base_url):
+    """count_tokens is forwarded to an Anthropic provider."""
+    async with _anthropic(base_url) as client:
+        counted = await client.messages.count_tokens(model="claude-haiku-4-5",
+                                                     messages=[{"role": "user", "content": "hi"}])
+    assert counted.input_tokens == answers.INPUT_TOKENS
+    assert fakes["anthropic"].received[-1].path == "/v1/messages/count_tokens"
+
+
+async def test_responses_streaming(daemon, fakes, base_url):
+    """/v1/responses streams events in order to a provider that serves Responses."""
+    async with _openai(base_url) as client:
+        async with await client.responses.create(model="gpt-5", input="hi", stream=True) as stream:
+            events = [event async for event in stream]
+    assert events[-1].type == "response.completed"
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == \
+        "Hello from openai."
+    assert fakes["openai"].received[-1].path == "/v1/responses"
