@@ -18,7 +18,7 @@ from routerctl import output
 BACKUP_SUFFIX = ".routerd.bak"
 
 
-def _setup(kind: str | None, fail_closed: bool | None, host: str):
+def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None):
     from routerd.config import load_config
     from routerd.errors import ConfigError
     from routerd.integrations.install import Setup
@@ -33,7 +33,7 @@ def _setup(kind: str | None, fail_closed: bool | None, host: str):
     # sys.executable is the venv's interpreter; resolving it would escape the venv.
     return Setup(home=Path.home(), python=os.path.abspath(sys.executable),
                  hook_shim=str(root / "hook.py"), mcp_relay=str(root / "mcp_relay.py"),
-                 http_base=f"http://{listen}", kind=kind or "http",
+                 http_base=(http_url or f"http://{listen}").rstrip("/"), kind=kind or "http",
                  fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
                  budget_ms=config.hooks.budget_ms, platform=sys.platform)
 
@@ -82,12 +82,15 @@ HOST_CHOICE = click.Choice(["claude-code", "codex", "gemini-cli", "cursor", "vsc
               help="Claude Code hooks: served by the daemon over HTTP (default) or a command shim")
 @click.option("--fail-closed/--fail-open", default=None,
               help="command hooks block when routerd is down (default: only in hard mode)")
+@click.option("--http-url", help="routerd's HTTP origin for hooks and providers "
+              "(default: from config http.listen)")
 @click.option("--dry-run", is_flag=True, help="show the diff, write nothing")
-def install(host: str, kind: str | None, fail_closed: bool | None, dry_run: bool) -> None:
+def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str | None,
+            dry_run: bool) -> None:
     """Add routerd's hooks and MCP server to a coding agent's settings."""
     from routerd.integrations.install import edits
 
-    for edit in edits(host, _setup(kind, fail_closed, host)):
+    for edit in edits(host, _setup(kind, fail_closed, http_url)):
         old = _read(edit.path)
         try:
             new = edit.add(old)
@@ -113,7 +116,7 @@ def uninstall(host: str, dry_run: bool) -> None:
     """Remove routerd's hooks and MCP server; restore the backup when nothing else changed."""
     from routerd.integrations.install import edits
 
-    for edit in edits(host, _setup(None, None, host)):
+    for edit in edits(host, _setup(None, None)):
         old = _read(edit.path)
         new = edit.remove(old) if old else ""
         backup = edit.path.with_name(edit.path.name + BACKUP_SUFFIX)
