@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from routerd.dialects import _stops
-from routerd.dialects._wire import convert, dump_json, load_arguments, stable_id
+from routerd.dialects._wire import convert, load_body, dump_json, load_arguments, stable_id
 from routerd.dialects.canonical import (
     ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
     TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
@@ -93,7 +93,7 @@ def _parts(raw: _Response, salt: str) -> list[Any]:
 
 def parse_response(body: Any) -> ChatResponse:
     """An upstream ``GenerateContentResponse`` as a ``ChatResponse`` (first candidate)."""
-    raw = convert(body, _Response)
+    raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     content = _parts(raw, raw.response_id)
     finish = raw.candidates[0].finish_reason if raw.candidates else None
     stop = _stop(raw, finish, any(isinstance(p, ToolCallPart) for p in content))

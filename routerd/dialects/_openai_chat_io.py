@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from routerd.dialects import _stops
-from routerd.dialects._wire import convert, dump_json
+from routerd.dialects._wire import convert, load_body, dump_json
 from routerd.dialects.canonical import (
     ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
     TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
@@ -85,7 +85,7 @@ def _usage_dict(usage: Usage) -> dict[str, Any]:
 
 def parse_response(body: Any) -> ChatResponse:
     """An upstream ``chat.completion`` body as a ``ChatResponse`` (first choice only)."""
-    raw = convert(body, _Body)
+    raw = convert(load_body(body, UpstreamBadResponse), _Body, UpstreamBadResponse)
     if not raw.choices:
         raise UpstreamBadResponse("chat completion without choices")
     choice = raw.choices[0]

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects._wire import convert, dump_json
+from routerd.dialects._wire import convert, load_body, dump_json
 from routerd.dialects.canonical import (
     ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
     TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
@@ -105,7 +105,7 @@ def _item_parts(item: _Item) -> list[Any]:
 
 def parse_response(body: Any) -> ChatResponse:
     """An upstream Responses body as a ``ChatResponse``."""
-    raw = convert(body, _Response)
+    raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     content = [part for item in raw.output for part in _item_parts(item)]
     has_calls = any(isinstance(p, ToolCallPart) for p in content)
     return ChatResponse(id=raw.id, model=raw.model, content=content,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from routerd.errors import BadRequest
+from routerd.errors import BadRequest, RouterdError
 
 T = TypeVar("T")
 
@@ -35,21 +35,26 @@ def _field_message(exc: msgspec.ValidationError) -> str:
     return f"{where}: {what}"
 
 
-def convert(body: Any, kind: type[T]) -> T:
-    """``body`` (a decoded JSON value) as ``kind``; wrong shapes raise BadRequest naming the field."""
+def load_body(body: Any, error: type[RouterdError] = BadRequest) -> Any:
+    """``body`` as a decoded JSON value; bytes are decoded here (invalid JSON raises ``error``)."""
     if isinstance(body, (bytes, bytearray, memoryview)):
         try:
-            return msgspec.json.decode(body, type=kind)
-        except msgspec.ValidationError as exc:
-            raise BadRequest(_field_message(exc)) from None
+            return _json_decode(body)
         except msgspec.DecodeError as exc:
-            raise BadRequest(f"body: invalid JSON: {exc}") from None
+            raise error(f"body: invalid JSON: {exc}") from None
+    return body
+
+
+def convert(body: Any, kind: type[T], error: type[RouterdError] = BadRequest) -> T:
+    """``body`` (a decoded JSON object) as ``kind``; a wrong shape raises ``error`` naming the field.
+
+    Requests use BadRequest (the client's fault); response parsers pass UpstreamBadResponse."""
     if not isinstance(body, dict):
-        raise BadRequest("body: expected a JSON object")
+        raise error("body: expected a JSON object")
     try:
         return msgspec.convert(body, kind)
     except msgspec.ValidationError as exc:
-        raise BadRequest(_field_message(exc)) from None
+        raise error(_field_message(exc)) from None
 
 
 def extras(body: Any, known: frozenset[str]) -> dict[str, Any]:

@@ -15,11 +15,12 @@ from typing import Any, Literal
 import msgspec
 
 from routerd.dialects import _stops
-from routerd.dialects._wire import convert, dump_json, extras, load_arguments
+from routerd.dialects._wire import convert, dump_json, extras, load_arguments, load_body
 from routerd.dialects.canonical import (
     ChatRequest, ChatResponse, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool,
     ToolCallPart, ToolChoice, ToolResultPart, Usage,
 )
+from routerd.errors import UpstreamBadResponse
 
 NAME = "anthropic"
 DEFAULT_MAX_TOKENS = 4096  # every Claude model allows at least this much output
@@ -145,6 +146,7 @@ def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A Messages request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
+    body = load_body(body)
     raw = convert(body, _Request)
     system = raw.system
     if isinstance(system, list):
@@ -287,7 +289,7 @@ class _Response(msgspec.Struct):
 
 def parse_response(body: Any) -> ChatResponse:
     """An upstream Messages response body as a ``ChatResponse``."""
-    raw = convert(body, _Response)
+    raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     stop = _stops.ANTHROPIC_STOP_IN.get(raw.stop_reason or "end_turn", "end_turn")
     return ChatResponse(id=raw.id, model=raw.model, content=[_block(b) for b in raw.content],
                         stop_reason=stop, stop_sequence=raw.stop_sequence,  # type: ignore[arg-type]

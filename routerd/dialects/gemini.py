@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from routerd.dialects._wire import convert, dump_json, extras, load_arguments, stable_id
+from routerd.dialects._wire import convert, load_body, dump_json, extras, load_arguments, stable_id
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
@@ -212,6 +212,7 @@ def _reasoning(config: _GenConfig | None) -> Reasoning | None:
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A ``generateContent`` body as a ``ChatRequest``; pass the URL's model and whether it was
     ``streamGenerateContent``. Unknown ``generationConfig`` keys land in ``extra["generationConfig"]``."""
+    body = load_body(body)
     raw = convert(body, _Request)
     system = raw.system_instruction
     if isinstance(system, _Content):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import msgspec
 
 from routerd.dialects import _stops
-from routerd.dialects._wire import convert, data_url, dump_json, extras, split_data_url
+from routerd.dialects._wire import convert, load_body, data_url, dump_json, extras, split_data_url
 from routerd.dialects.canonical import (
     ChatRequest, ChatResponse, ImagePart, Message, MessageStart, MessageStop, Reasoning, ReasoningDelta,
     ReasoningPart, StreamError, TextDelta, TextPart, Tool, ToolCallDelta, ToolCallPart, ToolCallStart,
@@ -174,6 +174,7 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A Chat Completions request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
+    body = load_body(body)
     raw = convert(body, _Request)
     system, messages = _parse_messages(raw.messages)
     reasoning = None

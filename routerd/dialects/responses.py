@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from routerd.dialects._wire import convert, convert_at, data_url, extras, split_data_url
+from routerd.dialects._wire import convert, load_body, convert_at, data_url, extras, split_data_url
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
@@ -183,6 +183,7 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A Responses request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
+    body = load_body(body)
     raw = convert(body, _Request)
     builder = _Builder()
     if raw.instructions:
