@@ -30,6 +30,7 @@ AFFIRM_MAX_WORDS = 8
 CHAT_MAX_WORDS = 40
 IMAGE_BONUS = 0.4
 AGENTIC_VERBS = lx.CODE_VERB
+OFFER_TAIL_CHARS = 240
 
 
 def _tier_of(score: float) -> str:
@@ -177,8 +178,13 @@ def _affirmed(view: lx.View, prior_user: Turn, prior_assistant: Turn | None, has
         signals.append(f"offer_score={offer.score:.2f}")
         signals.extend(f"offer:{s}" for s in offer.signals if s.startswith("domain:"))
         score = max(score, offer.score)
-        if offer.task_type in ("code", "generate"):
-            task_type = offer.task_type
+        # What is on offer is said last ("Want me to write a pytest suite for these?").
+        tail = text[-OFFER_TAIL_CHARS:]
+        offered = score_ask(tail, Split(tail, 0, 0, 0)).task_type
+        for kind in (offered, offer.task_type):
+            if kind in ("code", "generate"):
+                task_type = kind
+                break
     if lx.CODE_VERB.find(view) and task_type not in ("code", "generate"):
         task_type = "code"
     if has_tools:

@@ -27,8 +27,8 @@ SCAN_TAIL_CHARS = 300
 
 
 _BREADTH = re.compile(
-    r"(\d{1,5})(?:k)?\s*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files|services|repos|repositories|tables|modules|"
-    r"endpoints|microservices|packages|teams|engineers|endpoints|loc|lines)\b)"
+    r"(\d{1,5})(?:k)?[\s-]*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files?|services?|repos?|repositor(?:y|ies)|tables?|"
+    r"modules?|endpoints?|microservices?|packages?|teams?|engineers?|loc|lines)\b)"
 )
 
 
@@ -86,10 +86,11 @@ class Cue(msgspec.Struct, frozen=True):
     ungated: tuple[str, ...] = ()
 
     def _phrases(self, view: View) -> list[str]:
-        found = [p for p in self.ungated if p in view.lower]
+        lower = view.lower
+        found = [p for p in self.ungated if p in lower] if self.ungated else []
         if self.gated:
             for first in self.gated.keys() & view.words:
-                found.extend(p for p in self.gated[first] if p in view.lower)
+                found.extend(p for p in self.gated[first] if p in lower)
         return found
 
     def find(self, view: View) -> str | None:
@@ -159,10 +160,11 @@ DOMAINS: tuple[Cue, ...] = (
     Cue("distributed",
         _w("distributed consensus raft paxos crdt crdts quorum shard shards sharded sharding cross-shard "
            "replica replicas replication replicated failover partitioned partitions linearizable "
-           "linearizability 2pc multi-region byzantine gossip"),
+           "linearizability 2pc multi-region byzantine gossip cqrs saga sagas rebalance rebalancing outbox"),
         phrases=("split brain", "split-brain", "leader election", "exactly-once", "exactly once",
                  "two-phase commit", "horizontally scal", "horizontal scal", "clock skew", "clock jump",
-                 "clock drift", "eventual consisten", "eventually consisten")),
+                 "clock drift", "eventual consisten", "eventually consisten", "event sourcing",
+                 "event sourced", "consistency guarantee", "consumer group", "at least once")),
     Cue("concurrency",
         _w("concurrent concurrently concurrency race races atomics atomic deadlock deadlocks deadlocked "
            "deadlocking livelock latch latches mutex mutexes semaphore semaphores multithreaded "
@@ -199,8 +201,8 @@ DOMAINS: tuple[Cue, ...] = (
                  "backwards compat", " more services", " files in ", "more repos")),
     Cue("perf",
         _w("p95 p99 p999 throughput regression profiler profiling occupancy latency speedup oom ooms "
-           "oomkilled leak leaks leaking"),
-        phrases=("tail latency", "tail-latency")),
+           "oomkilled leak leaks leaking slower slowdown"),
+        phrases=("tail latency", "tail-latency", "under load", "production load")),
 )
 
 # Words that make a plan or design out of a request; weak alone, strong with a hard domain.
@@ -279,7 +281,8 @@ SYMPTOM = Cue(
     "symptom",
     _w("fail fails failing failed broke breaks broken crash crashes crashed died dies hang hangs hanging "
        "error errors exception panic panics oom ooms leak leaks grows slow flaky garbage timeout timeouts "
-       "spike spiked red deadlocks stuck"),
+       "spike spiked red deadlocks stuck slower throwing throws traceback"),
+    phrases=("stack trace",),
 )
 FIX_REQUEST = Cue("fix_request", phrases=("how fix", "how to fix", "how do i fix", "how can i fix", "fix this",
                                           "fix it", "please fix", "pls fix"))
@@ -302,8 +305,9 @@ GENERATE = Cue(
     _w("email e-mail letter post blog tweet poem haiku limerick story essay postmortem post-mortem runbook "
        "playbook proposal announcement summary summarize summarise tldr tl;dr translate reword rephrase "
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
-       "headline tagline slogan linkedin"),
-    phrases=("cover letter", "press release", "approach\" section", "more casual", "more formal",
+       "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
+       "tutorial"),
+    phrases=("cover letter", "press release", "commit message", "design doc", "approach\" section", "more casual", "more formal",
              "more polite", "release notes"),
 )
 CODE_VERB = Cue(
@@ -331,14 +335,28 @@ ANALYZE = Cue(
     phrases=("look it over", "look over", "what's going on", "whats going on", "what's happening",
              "what's wrong", "what's the error", "whats the error", "root cause", "should we", "pros and cons",
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",
-             "what would you change", "what would you pick", "what would you do", "is it something"),
+             "what would you change", "what would you pick", "what would you do", "is it something",
+             "threat model"),
 )
+
+# Vocabulary of specialists: where a domain's hard end starts. "thread-safe" is everyday
+# concurrency; "lock-free with hazard pointers" is not.
+EXPERT = Cue(
+    "expert",
+    _w("lock-free wait-free linearizable linearizability raft paxos crdt crdts byzantine 2pc jit simd avx "
+       "coq isabelle tla+ mvcc zero-knowledge post-quantum side-channel cross-shard"),
+    phrases=("hazard pointer", "memory reclamation", "memory order", "acquire/release", "weak memory",
+             "latch crabbing", "exactly once", "two phase commit", "split brain", "machine code", "tensor core",
+             "formal verif", "formally verif", "machine checked", "threat model", "side channel",
+             "epoch based", "consensus algorithm", "leader election"))
+CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll")
+PROOF_VERBS = _w("prove démontrer demuestra beweise")
 
 ANALYSIS_VERB = Cue(
     "analysis_verb",
     _w("analyze analyse evaluate assess compare tradeoffs trade-offs diagnose critique"),
     phrases=("should we", "pros and cons", "what would you pick", "what would you choose", "downside",
-             "failure modes", "risks of"),
+             "failure modes", "risks of", "threat model"),
 )
 
 # --- conversation cues ----------------------------------------------------------------------------
@@ -386,11 +404,11 @@ FILLERS = _w(
 
 # --- hyphens in phrases, normalised once -------------------------------------------------------
 DOMAINS = tuple(_normalised(cue) for cue in DOMAINS)
-(ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
+(EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
  FIX_REQUEST, WORK_ON_PASTE, CORRESPONDENCE, GENERATE, CODE_VERB, CODE_NOUN, ANALYZE, CHAT_CLOSING, FOLLOW_UP,
  REQUEST) = (
     _normalised(cue) for cue in (
-        ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
+        EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
         FIX_REQUEST, WORK_ON_PASTE, CORRESPONDENCE, GENERATE, CODE_VERB, CODE_NOUN, ANALYZE, CHAT_CLOSING,
         FOLLOW_UP, REQUEST,
     )

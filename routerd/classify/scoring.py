@@ -51,6 +51,11 @@ TESTS_BONUS = 0.6
 ANALYSIS_BONUS = 0.5
 LOOKUP_IN_PASTE = -0.4
 DEBUG_CODE_PASTE = 0.6
+EXPERT_BONUS = 0.8
+# "Prove that ..." asks for a proof, the hard end of mathematics in any wording.
+PROOF_REQUEST = 1.0
+# A change applied across many units (services, files, a codebase) is a cross-cutting refactor.
+CROSS_CUTTING_BONUS = 0.7
 BREADTH_MANY = 10
 BREADTH_BONUS = 0.7
 MULTI_LANGUAGE_BONUS = 0.5
@@ -66,6 +71,8 @@ ANALYSIS_FLOOR = SIMPLE_BELOW + 0.2
 _CLAUSE_SPLIT = re.compile(r"[.:!?;\n]+\s*|,\s+(?=(?:and |then |also )?\w+ )")
 _FILLERS = lx.FILLERS
 MAX_CLAUSES = 12
+# Requests open their sentence; a verb deep inside a long description is not the ask.
+IMPERATIVE_SCAN_CHARS = 320
 
 
 class AskScore(msgspec.Struct, frozen=True):
@@ -90,7 +97,7 @@ def _imperative_at(view: lx.View) -> int:
     "which port is this" is not read as a request to port something.
     """
     offset = 0
-    for clause in _CLAUSE_SPLIT.split(view.lower, maxsplit=MAX_CLAUSES):
+    for clause in _CLAUSE_SPLIT.split(view.lower[:IMPERATIVE_SCAN_CHARS], maxsplit=MAX_CLAUSES):
         for token in clause.split():
             token = token.strip("'\"*-")
             if token in _FILLERS or not token:
@@ -102,13 +109,18 @@ def _imperative_at(view: lx.View) -> int:
     return -1
 
 
-def _design_imperative(view: lx.View) -> bool:
-    """The ask opens with a verb of designing or judging ("design a ...", "propose ...")."""
+def _opens_with(view: lx.View, verbs: frozenset[str]) -> bool:
+    """The ask's first word (after fillers) is one of `verbs`."""
     for token in view.tokens[:4]:
         if token in _FILLERS:
             continue
-        return token in lx.DESIGN_VERBS
+        return token in verbs
     return False
+
+
+def _design_imperative(view: lx.View) -> bool:
+    """The ask opens with a verb of designing or judging ("design a ...", "propose ...")."""
+    return _opens_with(view, lx.DESIGN_VERBS) or lx.ANALYSIS_VERB.position(view) == 0
 
 
 def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
@@ -137,6 +149,8 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
         if lx.SYMPTOM.find(view):
             return "analyze"
         return "query" if question else "code"
+    if question and lx.SYMPTOM.find(view) and not is_question_shape(ask, view):
+        return "analyze"
     if question:
         return "analyze" if words > 30 else "query"
     if noun_at >= 0 or lx.CODE_VERB.find(view):
@@ -186,10 +200,20 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
             score += DESIGN_WITH_DOMAIN + (0.3 if weights[0] >= STRONG_DOMAIN else 0.0)
             signals.append("design_with_domain")
 
+    if lx.EXPERT.find(view):
+        score += EXPERT_BONUS
+        signals.append("expert_vocabulary")
+    if _opens_with(view, lx.PROOF_VERBS):
+        score += PROOF_REQUEST
+        signals.append("proof_request")
+
     many = lx.breadth(view)
     if many >= BREADTH_MANY:
         score += BREADTH_BONUS
         signals.append(f"breadth={many}")
+    if (many >= BREADTH_MANY or "scale" in domains) and lx.CHANGE_VERBS & view.words:
+        score += CROSS_CUTTING_BONUS
+        signals.append("cross_cutting_change")
     languages = len(lx.LANGUAGES & view.words)
     if languages >= 2 and lx.CODE_VERB.find(view):
         score += MULTI_LANGUAGE_BONUS

@@ -40,7 +40,8 @@ _CLOSING_ASK = re.compile(r"\b(?:i want|i need|we need|we want|please|pls|can yo
 # Substrings that occur in source code far more than in logs, configs or prose. Three or more in
 # the pasted material make it code, which is harder to diagnose than a log with the error in it.
 _CODE_MARKS = ("return ", "def ", "func ", "fn ", "#include", "const ", "let ", "if (", "for (", "while ",
-               "self.", "async ", "await ", "class ", "=> {", "void ", "try:", "except ")
+               "self.", "async ", "await ", "class ", "=> {", "void ", "try:", "except ", ":= ", "defer ",
+               "package ", "impl ", "pub fn", "public ", "#!/")
 _CODE_MARKS_MIN = 2
 _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
