@@ -321,3 +321,11 @@ from routerd.dialects._gemini_io import (  # noqa: E402
 
 __all__ = ["NAME", "SIG_SEP", "StreamDecoder", "StreamEncoder", "error_body", "parse_request",
            "parse_response", "render_request", "render_response", "split_signature"]
+
+
+def request_path(model: str, stream: bool) -> str:
+    """The path of a (streaming) generateContent call for ``model`` under the API's base URL."""
+    name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+    if stream:
+        return f"/v1beta/{name}:streamGenerateContent?alt=sse"
+    return f"/v1beta/{name}:generateContent"

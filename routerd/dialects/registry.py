@@ -10,12 +10,20 @@ from routerd.dialects import anthropic, gemini, openai_chat, responses
 
 DIALECTS: dict[str, ModuleType] = {
     "openai": openai_chat,
+    "openai_chat": openai_chat,  # the gateway's name for the same dialect
     "responses": responses,
     "anthropic": anthropic,
     "gemini": gemini,
 }
 
+NAMES: tuple[str, ...] = ("openai", "responses", "anthropic", "gemini")  # one name per dialect
+
 
 def get(name: str) -> ModuleType:
     """The dialect module called ``name``; KeyError for an unknown name (a programming error)."""
     return DIALECTS[name]
+
+
+def same(a: str, b: str) -> bool:
+    """Whether two dialect names name the same dialect (``openai`` is ``openai_chat``)."""
+    return DIALECTS[a] is DIALECTS[b]

@@ -10,7 +10,7 @@ from routerd.dialects import anthropic, gemini, openai_chat, responses
 from routerd.dialects.canonical import (
     MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
-from routerd.dialects.registry import DIALECTS
+from routerd.dialects.registry import DIALECTS, NAMES
 from routerd.dialects.sse import SSEDecoder, encode_events
 from tests.dialects import fixtures as fx
 from tests.dialects.norm import merged
@@ -131,7 +131,7 @@ ORDER_CHECKS = {"anthropic": check_anthropic_order, "openai": check_openai_order
                 "responses": check_responses_order, "gemini": check_gemini_order}
 
 
-@pytest.mark.parametrize(("src", "dst"), list(itertools.product(sorted(RECORDED), sorted(DIALECTS))))
+@pytest.mark.parametrize(("src", "dst"), list(itertools.product(sorted(RECORDED), sorted(NAMES))))
 def test_translated_stream_keeps_order_and_content(src, dst):
     """Each recorded stream, re-encoded as dst, follows dst's order and decodes to the same events."""
     events = decode(src, RECORDED[src])

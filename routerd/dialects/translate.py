@@ -1,0 +1,138 @@
+"""Bytes-in, bytes-out translation between dialects, for the gateway's hot path.
+
+The gateway holds bodies as bytes and relays upstream streams chunk by chunk; these helpers fit that
+shape. Dialect names are those of ``registry.DIALECTS`` (``openai_chat`` and ``openai`` both name
+Chat Completions). Same-dialect traffic should not come here at all: it passes through untouched.
+
+- ``translate_request(front, target, body, model, stream=...)`` -> the upstream body.
+- ``upstream_path(target, model, stream)`` -> the path under the provider's base URL.
+- ``translate_response(upstream, front, body, model)`` -> the client's body.
+- ``StreamTranslator(upstream, front, model)``: ``feed(chunk) -> bytes`` per upstream chunk (chunks
+  cut anywhere), ``close() -> bytes`` at the end of the upstream stream; ``completed`` says whether
+  the upstream stream reached its end; ``usage`` holds the canonical usage once known.
+- ``translate_error(upstream, front, status, body)`` -> an upstream error body in the front's shape.
+
+All raise ``BadRequest`` for a client body of the wrong shape and ``UpstreamBadResponse`` for an
+upstream answer of the wrong shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from routerd.dialects import gemini
+from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
+from routerd.dialects.registry import get
+from routerd.dialects.sse import SSEDecoder, encode_event
+
+_encode = msgspec.json.encode
+_PATHS = {"openai": b"/chat/completions", "openai_chat": b"/chat/completions", "responses": b"/responses",
+          "anthropic": b"/v1/messages"}
+
+
+def render(target: str, req: ChatRequest, model: str) -> bytes:
+    """``req`` rendered for ``target`` and encoded."""
+    return _encode(get(target).render_request(req, model))
+
+
+def translate_request(front: str, target: str, body: bytes | dict[str, Any], model: str, *,
+                      stream: bool | None = None, front_model: str | None = None) -> bytes:
+    """A client body in ``front`` as a ``target`` body for ``model``. ``stream``/``front_model``
+    are for fronts that carry them in the URL (Gemini)."""
+    req = get(front).parse_request(body, model=front_model, stream=stream)
+    return render(target, req, model)
+
+
+def upstream_path(target: str, model: str, stream: bool) -> bytes:
+    """The request path for ``target`` under a provider's base URL (Gemini names the model in it)."""
+    if target == "gemini":
+        return gemini.request_path(model, stream).encode()
+    return _PATHS[target]
+
+
+def translate_response(upstream: str, front: str, body: bytes | dict[str, Any], model: str) -> bytes:
+    """A whole upstream answer in ``upstream`` as a ``front`` body naming ``model``."""
+    return _encode(get(front).render_response(get(upstream).parse_response(body), model))
+
+
+class _AnyError(msgspec.Struct):
+    message: str = ""
+
+
+class _ErrorBody(msgspec.Struct):
+    error: _AnyError | str | None = None
+    message: str = ""
+
+
+def error_message(body: bytes) -> str:
+    """The human message of an error body in any dialect's shape (or its text, shortened)."""
+    try:
+        parsed = msgspec.json.decode(body, type=_ErrorBody)
+    except msgspec.MsgspecError:
+        return body[:500].decode("utf-8", "replace").strip() or "upstream error"
+    if isinstance(parsed.error, _AnyError) and parsed.error.message:
+        return parsed.error.message
+    if isinstance(parsed.error, str) and parsed.error:
+        return parsed.error
+    return parsed.message or "upstream error"
+
+
+def translate_error(upstream: str, front: str, status: int, body: bytes, kind: str = "") -> bytes:
+    """An upstream error body (in ``upstream``'s shape) as ``front``'s error body, same status."""
+    if upstream == front or get(upstream) is get(front):
+        return body
+    return _encode(get(front).error_body(status, error_message(body), kind))
+
+
+class StreamTranslator:
+    """An upstream SSE byte stream in one dialect -> the client's SSE bytes in another."""
+
+    __slots__ = ("_sse", "_decoder", "_encoder", "completed", "usage", "events_in", "events_out")
+
+    def __init__(self, upstream: str, front: str, model: str, *, include_usage: bool = True,
+                 message_id: str | None = None) -> None:
+        self._sse = SSEDecoder()
+        self._decoder = get(upstream).StreamDecoder()
+        front_module = get(front)
+        kw: dict[str, Any] = {"id": message_id}
+        if front_module.NAME == "openai":
+            kw["include_usage"] = include_usage
+        self._encoder = front_module.StreamEncoder(model, **kw)
+        self.completed = False
+        self.usage: Usage | None = None
+        self.events_in = 0
+        self.events_out = 0
+
+    def _encode(self, events: list[Any]) -> bytes:
+        out: list[bytes] = []
+        for ev in events:
+            if isinstance(ev, MessageStop):
+                self.completed = True
+                self.usage = ev.usage
+            for name, data in self._encoder.feed(ev):
+                out.append(encode_event(name, data))
+        self.events_out += len(out)
+        return b"".join(out)
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Translate one upstream chunk; returns b"" when it completed no event."""
+        events: list[Any] = []
+        for name, data in self._sse.feed(chunk):
+            self.events_in += 1
+            events.extend(self._decoder.feed(name, data))
+        return self._encode(events) if events else b""
+
+    def close(self) -> bytes:
+        """End of the upstream stream: flush what is left. A stream that never reached its end event
+        ends with the front's error event (OpenAI chat/Gemini end cleanly if text had started)."""
+        events: list[Any] = []
+        for name, data in self._sse.close():
+            events.extend(self._decoder.feed(name, data))
+        events.extend(self._decoder.close())
+        return self._encode(events)
+
+    def fail(self, message: str, status: int = 502, kind: str = "upstream_error") -> bytes:
+        """The front's error event, for an upstream stream that broke (reset, timeout)."""
+        return self._encode([StreamError(message, kind, status)])

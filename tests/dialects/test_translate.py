@@ -1,0 +1,96 @@
+"""The bytes-level helpers the gateway calls: requests, answers, streams and errors across dialects."""
+
+import msgspec
+import pytest
+
+from routerd.dialects import anthropic, openai_chat
+from routerd.dialects.canonical import Usage
+from routerd.dialects.registry import NAMES, same
+from routerd.dialects.sse import SSEDecoder
+from routerd.dialects.translate import (
+    StreamTranslator, error_message, translate_error, translate_request, translate_response, upstream_path,
+)
+from tests.dialects import fixtures as fx
+
+RECORDED = {"openai": fx.OPENAI_STREAM, "anthropic": fx.ANTHROPIC_STREAM,
+            "responses": fx.RESPONSES_STREAM, "gemini": fx.GEMINI_STREAM}
+
+
+def test_request_bytes_to_bytes():
+    """An Anthropic body (Claude Code style) becomes an OpenAI chat body for the chosen model."""
+    body = translate_request("anthropic", "openai_chat", msgspec.json.encode(fx.ANTHROPIC_TOOL_CONVERSATION), "gpt-4o-mini")
+    out = msgspec.json.decode(body)
+    assert out["model"] == "gpt-4o-mini" and out["stream"] is True
+    assert out["stream_options"] == {"include_usage": True}
+    assert [m["role"] for m in out["messages"]] == ["system", "user", "assistant", "tool", "user"]
+    assert out["messages"][2]["tool_calls"][0]["id"] == "toolu_01A09q90qw90lq917835lq9"
+    assert out["reasoning_effort"] == "medium" and out["max_completion_tokens"] == 32000
+
+
+def test_gemini_front_takes_model_and_stream_from_the_url():
+    """A Gemini client's body names no model; the URL's model and stream flag are passed in."""
+    body = translate_request("gemini", "anthropic", msgspec.json.encode(fx.GEMINI_REQUEST), "claude-haiku-4-5",
+                             stream=True, front_model="gemini-2.5-flash")
+    out = msgspec.json.decode(body)
+    assert out["model"] == "claude-haiku-4-5" and out["stream"] is True
+    assert out["thinking"] == {"type": "enabled", "budget_tokens": 2047} and out["max_tokens"] == 2048
+    assert upstream_path("gemini", "gemini-2.5-flash", True) == b"/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    assert upstream_path("gemini", "gemini-2.5-flash", False) == b"/v1beta/models/gemini-2.5-flash:generateContent"
+    assert upstream_path("openai_chat", "x", True) == b"/chat/completions"
+
+
+def test_response_bytes_to_bytes():
+    """A whole Anthropic answer becomes an OpenAI chat completion naming the client's model."""
+    answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+              "content": [{"type": "text", "text": "Hi."}], "stop_reason": "end_turn", "stop_sequence": None,
+              "usage": {"input_tokens": 5, "output_tokens": 2}}
+    out = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "auto"))
+    assert out["choices"][0]["message"]["content"] == "Hi." and out["model"] == "auto"
+    assert out["usage"]["prompt_tokens"] == 5 and out["choices"][0]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("src", sorted(RECORDED))
+@pytest.mark.parametrize("dst", sorted(NAMES))
+def test_stream_translator_any_chunking(src, dst):
+    """The translator's output does not depend on how the upstream bytes were chunked."""
+    def run(size: int) -> tuple[bytes, StreamTranslator]:
+        tr = StreamTranslator(src, dst, "client-model", message_id="m1")
+        payload = RECORDED[src]
+        out = b"".join(tr.feed(payload[i:i + size]) for i in range(0, len(payload), size))
+        return out + tr.close(), tr
+
+    whole, tr = run(1 << 20)
+    assert tr.completed and tr.usage is not None and tr.usage.output_tokens > 0
+    if dst not in ("openai", "responses"):  # those stamp a creation time; compare the rest
+        assert run(3)[0] == whole
+    events = SSEDecoder().feed(whole)
+    assert len(events) == tr.events_out > 0
+
+
+def test_stream_translator_cut_stream_ends_with_error_event():
+    """A Responses upstream cut before response.completed ends the Anthropic client's stream with an error."""
+    cut = fx.RESPONSES_STREAM[: fx.RESPONSES_STREAM.index(b"event: response.completed")]
+    tr = StreamTranslator("responses", "anthropic", "claude")
+    out = tr.feed(cut) + tr.close()
+    assert not tr.completed and out.rstrip().split(b"\n")[-2] == b"event: error"
+    broken = StreamTranslator("openai", "anthropic", "claude")
+    assert b"event: error" in broken.feed(fx.OPENAI_STREAM[:300]) + broken.fail("connection reset")
+
+
+def test_errors_translate_between_shapes():
+    """Upstream error bodies keep their message and status in the front's shape."""
+    upstream = msgspec.json.encode(anthropic.error_body(429, "Number of requests exceeded"))
+    out = msgspec.json.decode(translate_error("anthropic", "openai_chat", 429, upstream, "rate_limited"))
+    assert out == openai_chat.error_body(429, "Number of requests exceeded", "rate_limited")
+    assert translate_error("openai", "openai_chat", 400, b"as is") == b"as is"
+    gemini_err = b'{"error": {"code": 400, "message": "API key not valid", "status": "INVALID_ARGUMENT"}}'
+    assert msgspec.json.decode(translate_error("gemini", "anthropic", 400, gemini_err))["error"]["message"] == "API key not valid"
+    assert error_message(b"<html>502 Bad Gateway</html>") == "<html>502 Bad Gateway</html>"
+    assert same("openai", "openai_chat") and not same("openai", "responses")
+
+
+def test_usage_is_reported_canonically():
+    """The translator's usage follows the canonical reading (input includes cache reads)."""
+    tr = StreamTranslator("anthropic", "openai_chat", "m")
+    tr.feed(fx.ANTHROPIC_STREAM)
+    assert tr.usage == Usage(600, 89, 128, 0)
