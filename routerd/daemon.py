@@ -67,9 +67,11 @@ async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IG
         app = App(runtime=runtime, store=store, socket_path=options.socket_path,
                   backend=options.backend, scrubber=scrubber)
         listener = await SocketListener.from_socket(unix_sock)
+        stack.callback(unix_sock.close)  # if the start fails before serving (closing twice is fine)
         http_listener = None
         if config.http.enabled if options.http is None else options.http:
             http_sock = bind_http(config, os.environ, activated)
+            stack.callback(http_sock.close)
             app.http_address = address_of(http_sock)
             http_listener = await SocketListener.from_socket(http_sock)
             await stack.enter_async_context(open_gateway(app))

@@ -29,13 +29,14 @@ PARTIAL_REQUEST_TIMEOUT_S = 60.0
 class Connection:
     """One client connection: its stream and the bytes read past the current request."""
 
-    __slots__ = ("stream", "buffer", "app", "closed")
+    __slots__ = ("stream", "buffer", "app", "closed", "body_pending")
 
     def __init__(self, app, stream: ByteStream) -> None:
         self.app = app
         self.stream = stream
         self.buffer = b""
-        self.closed = False
+        self.closed = False          # answer with "connection: close" and stop after this request
+        self.body_pending = False    # the current request's body is still unread
 
     async def receive(self) -> bytes:
         """More bytes from the client; b"" when it closed or reset the connection."""
@@ -59,7 +60,9 @@ class Connection:
         head, self.buffer = self.buffer[:end], self.buffer[end + 4:]
         if len(head) > MAX_HEAD_BYTES:
             raise HttpError(431, "request head is too large")
-        return parse_head(head)
+        parsed = parse_head(head)
+        self.body_pending = parsed.chunked or parsed.content_length > 0
+        return parsed
 
     async def _receive_idle(self) -> bytes:
         timeout = self.app.runtime.config.daemon.idle_timeout_s
@@ -73,6 +76,7 @@ class Connection:
 
     async def read_body(self, head: RequestHead, limit: int) -> bytes:
         """The request body, within ``limit`` bytes (413 otherwise)."""
+        self.body_pending = False
         if head.chunked:
             decoder = ChunkedDecoder(limit)
             data, self.buffer = self.buffer, b""

@@ -77,6 +77,8 @@ async def handle_request(conn, head: RequestHead) -> None:
         else:
             raise NotFound(f"no such endpoint: {head.method.decode()} {head.path.decode()}")
     except RouterdError as exc:
+        if conn.body_pending:  # answered before its body was read: the stream cannot be reused
+            conn.closed = True
         await _send_reply(conn, head, error_reply(dialect, exc))
 
 

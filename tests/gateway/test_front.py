@@ -1,0 +1,146 @@
+"""The HTTP front: bad input answered in the dialect's error format, limits, keys, keep-alive."""
+
+import json
+
+import anyio
+import httpx
+import pytest
+
+from tests.gateway.conftest import GATEWAY_KEY
+
+pytestmark = pytest.mark.anyio
+
+
+async def _raw(address: str, data: bytes) -> bytes:
+    """Send raw bytes and read until the daemon closes or a whole response with body arrived."""
+    host, port = address.rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(data)
+        out = b""
+        with anyio.fail_after(5):
+            while True:
+                try:
+                    out += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return out
+                head, sep, body = out.partition(b"\r\n\r\n")
+                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")]
+                if sep and length and len(body) >= length[0]:
+                    return out
+
+
+async def test_invalid_json_gets_openai_error_shape(daemon, base_url):
+    """Invalid JSON on an OpenAI endpoint is a 400 in OpenAI's error shape."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/chat/completions", content=b"{nope")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and "not valid JSON" in error["message"]
+
+
+async def test_wrong_shape_gets_anthropic_error_shape(daemon, base_url):
+    """A body of the wrong shape on /v1/messages is a 400 in Anthropic's error shape."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/messages", json={"model": 42, "messages": []})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    assert "model" in body["error"]["message"]
+
+
+async def test_body_not_an_object_is_rejected(daemon, base_url):
+    """A JSON array where an object belongs is a clear 400."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/responses", json=[1, 2])
+    assert response.status_code == 400 and "object" in response.json()["error"]["message"]
+
+
+@pytest.mark.gateway_config(http="max_body_bytes = 1000")
+async def test_oversized_body_is_413_in_dialect_format(daemon, fakes, base_url):
+    """A body over http.max_body_bytes is refused with 413 before it is read, never forwarded."""
+    big = {"model": "claude-x", "max_tokens": 1, "messages": [{"role": "user", "content": "x" * 2000}]}
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/messages", json=big)
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "request_too_large"
+    assert not fakes["anthropic"].received
+
+
+async def test_unknown_endpoint_is_404(daemon, base_url):
+    """Unknown paths are 404 with a message naming them."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(base_url + "/v2/nothing")
+    assert response.status_code == 404 and "/v2/nothing" in response.json()["error"]["message"]
+
+
+async def test_unknown_model_is_a_clear_error(daemon, base_url):
+    """A model no provider serves names the model and the providers."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/chat/completions",
+                                     json={"model": "nobody/serves-this", "messages": []})
+    assert response.status_code == 503
+    assert "nobody/serves-this" in response.json()["error"]["message"]
+
+
+async def test_keep_alive_serves_many_requests_on_one_connection(daemon, fakes, base_url):
+    """One connection carries several requests (and chunked request bodies are read)."""
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    host, port = daemon.http_address.rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        for _ in range(3):
+            await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                              b"transfer-encoding: chunked\r\n\r\n" + chunked)
+            out = b""
+            with anyio.fail_after(5):
+                while b"Hello from openai." not in out:
+                    out += await stream.receive()
+            assert out.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert len(fakes["openai"].received) == 3
+
+
+async def test_malformed_request_line_is_400(daemon):
+    """Garbage instead of HTTP gets a 400 and the connection closes."""
+    out = await _raw(daemon.http_address, b"HELLO\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_smuggling_shape_is_refused(daemon):
+    """Both Content-Length and Transfer-Encoding: refused (RFC 9112 §6.3)."""
+    out = await _raw(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                     b"content-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.gateway_config(http='gateway_key_env = "ROUTERD_TEST_GATEWAY_KEY"')
+async def test_gateway_key_required_when_configured(daemon, base_url, monkeypatch):
+    """With a gateway key configured, requests need it as Bearer or x-api-key; /health does not."""
+    monkeypatch.setenv("ROUTERD_TEST_GATEWAY_KEY", GATEWAY_KEY)
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    async with httpx.AsyncClient() as client:
+        denied = await client.post(base_url + "/v1/chat/completions", json=chat)
+        bearer = await client.post(base_url + "/v1/chat/completions", json=chat,
+                                   headers={"authorization": f"Bearer {GATEWAY_KEY}"})
+        api_key = await client.post(base_url + "/v1/messages", headers={"x-api-key": GATEWAY_KEY},
+                                    json={"model": "claude-x", "max_tokens": 1, "messages": []})
+        health = await client.get(base_url + "/health")
+    assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
+    assert bearer.status_code == 200 and api_key.status_code == 200 and health.status_code == 200
+
+
+async def test_status_shows_gateway_without_secrets(daemon, base_url):
+    """routerctl status carries the gateway's providers and breakers, and no provider key."""
+    from tests.support import connect
+
+    async with httpx.AsyncClient() as client:
+        await client.post(base_url + "/v1/chat/completions",
+                          json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    async with connect(daemon.socket_path) as client:
+        status = await client.call({"type": "status"})
+    gateway = status["parts"]["gateway"]
+    assert gateway["requests"] == 1 and gateway["providers"]["openai"]["breaker"]["state"] == "closed"
+    assert status["http"] == daemon.http_address
+    text = json.dumps(status)
+    for secret in ("sk-openai-secret-1234", "sk-ant-secret-9012", "gem-secret-3456"):
+        assert secret not in text

@@ -1,0 +1,160 @@
+"""Pure parts of the gateway: provider registry, breaker, usage meter, model patching, h1 parser."""
+
+import msgspec
+import pytest
+
+from routerd.config import parse_config
+from routerd.errors import ConfigError
+from routerd.fronts.http_wire import ChunkedDecoder, HttpError, parse_head
+from routerd.gateway.breaker import Breaker
+from routerd.gateway.plan import resolve
+from routerd.gateway.prepare import add_stream_usage, patch_model
+from routerd.gateway.providers import build_providers
+from routerd.gateway.usage import UsageMeter
+from tests.fakes import answers
+
+
+def test_providers_from_environment_like_the_sdks():
+    """With no providers in the config, keys and base URLs in the environment enable them."""
+    env = {"OPENAI_API_KEY": "sk-1", "ANTHROPIC_API_KEY": "sk-2", "ANTHROPIC_BASE_URL": "http://a.test",
+           "OLLAMA_BASE_URL": "http://localhost:11434", "GROQ_API_KEY": "gsk"}
+    providers = build_providers(parse_config(""), env, "127.0.0.1:4141")
+    assert set(providers) == {"openai", "anthropic", "ollama", "groq"}
+    assert providers["openai"].base_url == "https://api.openai.com/v1"
+    assert providers["anthropic"].base_url == "http://a.test"
+    assert providers["anthropic"].auth_headers == ((b"x-api-key", b"sk-2"),)
+    assert providers["ollama"].base_url == "http://localhost:11434/v1" and providers["ollama"].local
+    assert providers["groq"].base_url == "https://api.groq.com/openai/v1"
+    assert "sk-1" not in repr(providers["openai"])
+
+
+def test_config_providers_replace_the_environment():
+    """A config naming providers uses exactly those."""
+    config = parse_config('[providers.local]\nbase_url = "http://127.0.0.1:8080/v1"\n')
+    assert set(build_providers(config, {"OPENAI_API_KEY": "sk"}, None)) == {"local"}
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:4141", "http://localhost:4141/v1",
+                                 "http://[::1]:4141"])
+def test_base_url_pointing_at_routerd_is_refused(url):
+    """A provider that points back at routerd's own address is a clear config error."""
+    config = parse_config(f'[providers.loop]\nbase_url = "{url}"\n')
+    with pytest.raises(ConfigError, match="points back at routerd itself"):
+        build_providers(config, {}, "127.0.0.1:4141")
+
+
+def test_self_loop_from_environment_is_refused():
+    """ANTHROPIC_BASE_URL set to routerd (as for Claude Code) must not make routerd call itself."""
+    with pytest.raises(ConfigError, match="anthropic.base_url"):
+        build_providers(parse_config(""), {"ANTHROPIC_API_KEY": "k",
+                                           "ANTHROPIC_BASE_URL": "http://127.0.0.1:4141"}, "127.0.0.1:4141")
+
+
+def test_model_resolution():
+    """provider/model, aliases and pattern claims resolve to candidates, client's dialect first."""
+    config = parse_config('''
+[gateway.aliases]
+fast = "b/gpt-4o-mini"
+[providers.a]
+models = ["gpt-*"]
+[providers.b]
+models = ["gpt-*"]
+[providers.c]
+kind = "anthropic"
+models = ["claude-*"]
+''')
+    providers = build_providers(config, {}, None)
+    names = lambda cands: [(c.provider, c.model) for c in cands]  # noqa: E731
+    assert names(resolve("a/x", providers, config.gateway, "openai_chat")) == [("a", "x")]
+    assert names(resolve("fast", providers, config.gateway, "openai_chat")) == [("b", "gpt-4o-mini")]
+    assert names(resolve("gpt-4o", providers, config.gateway, "openai_chat")) == \
+        [("a", "gpt-4o"), ("b", "gpt-4o")]
+    assert names(resolve("claude-x", providers, config.gateway, "openai_chat")) == [("c", "claude-x")]
+    assert resolve("llama", providers, config.gateway, "openai_chat") == []
+
+
+def test_breaker_state_machine():
+    """closed -> open after N failures -> half-open after reset_s (one probe) -> closed on success."""
+    breaker = Breaker(failures=2, reset_s=10)
+    assert breaker.allow(0)
+    breaker.failure(0)
+    assert breaker.state == "closed"
+    breaker.failure(1)
+    assert breaker.state == "open" and not breaker.allow(5)
+    assert breaker.allow(11) and breaker.state == "half_open"
+    assert not breaker.allow(11)  # only one probe at a time
+    breaker.failure(12)
+    assert breaker.state == "open" and not breaker.allow(13)
+    assert breaker.allow(22)
+    breaker.success(22)
+    assert breaker.state == "closed" and breaker.statistics().opened == 2
+
+
+def test_breaker_honours_retry_after():
+    """A Retry-After keeps the provider out for exactly that long."""
+    breaker = Breaker(failures=5, reset_s=30)
+    breaker.trip(100, 2.5)
+    assert not breaker.allow(102) and breaker.allow(102.5)
+
+
+@pytest.mark.parametrize("dialect", ["openai_chat", "anthropic", "responses", "gemini"])
+def test_usage_from_streams_cut_anywhere(dialect):
+    """Usage and completion are read from a stream however its bytes are split."""
+    data = b"".join(answers.stream(dialect, "m", "some text here", None))
+    for size in (1, 7, 64, len(data)):
+        meter = UsageMeter(dialect)
+        for i in range(0, len(data), size):
+            meter.feed_stream(data[i:i + size])
+        assert (meter.input_tokens, meter.output_tokens, meter.completed) == \
+            (answers.INPUT_TOKENS, answers.OUTPUT_TOKENS, True)
+
+
+@pytest.mark.parametrize("dialect", ["openai_chat", "anthropic", "responses", "gemini"])
+def test_usage_from_bodies(dialect):
+    meter = UsageMeter(dialect)
+    meter.feed_body(msgspec.json.encode(answers.body(dialect, "m", "t", None)))
+    assert (meter.input_tokens, meter.output_tokens) == (answers.INPUT_TOKENS, answers.OUTPUT_TOKENS)
+
+
+def test_patch_model_in_place_and_when_ambiguous():
+    """The top-level model is patched in place; a nested look-alike forces a safe re-encode."""
+    body = b'{"messages":[],"model" : "auto","x":1.50}'
+    assert patch_model(body, "auto", "gpt-4o") == b'{"messages":[],"model":"gpt-4o","x":1.50}'
+    nested = b'{"tools":[{"model":"auto"}],"model":"auto"}'
+    assert msgspec.json.decode(patch_model(nested, "auto", "m")) == {"tools": [{"model": "auto"}], "model": "m"}
+    assert patch_model(b'{"model":"a"}', "a", "a") == b'{"model":"a"}'
+
+
+def test_stream_usage_is_requested_only_when_unspecified():
+    assert add_stream_usage(b'{"model":"m","stream":true}') == \
+        b'{"stream_options":{"include_usage":true},"model":"m","stream":true}'
+    assert add_stream_usage(b'{"stream_options":{}}') is None
+
+
+def test_head_parser():
+    """Headers are lower-cased and joined; HTTP/1.0 closes by default; bad framing is refused."""
+    head = parse_head(b"POST /v1/messages?beta=true HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 5")
+    assert (head.path, head.query, head.headers[b"x-a"], head.content_length, head.keep_alive) == \
+        (b"/v1/messages", b"beta=true", b"1, 2", 5, True)
+    assert not parse_head(b"GET / HTTP/1.0").keep_alive
+    for bad, status in [(b"GET / HTTP/2", 505), (b"GET /\r\nx: y", 400), (b"GET / HTTP/1.1\r\nbad", 400),
+                        (b"GET / HTTP/1.1\r\ncontent-length: -1", 400),
+                        (b"GET / HTTP/1.1\r\ntransfer-encoding: gzip", 501)]:
+        with pytest.raises(HttpError) as info:
+            parse_head(bad)
+        assert info.value.status == status
+
+
+def test_chunked_decoder_any_split():
+    """Chunked bodies decode however they are split, and keep what follows."""
+    wire = b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\nNEXT"
+    for size in (1, 2, 5, len(wire)):
+        decoder = ChunkedDecoder(100)
+        done = False
+        for i in range(0, len(wire), size):
+            done = decoder.feed(wire[i:i + size]) or done
+            if done:
+                break
+        assert done and bytes(decoder.body) == b"abcde"
+    with pytest.raises(HttpError):
+        ChunkedDecoder(2).feed(b"3\r\nabc\r\n")
