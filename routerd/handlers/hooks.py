@@ -134,6 +134,13 @@ async def run_event(app, event: HookEvent) -> HookOutcome:
     state.counts["calls"] += 1
     state.by_event[event.name] = state.by_event.get(event.name, 0) + 1
     verdict = await _decide(app, state, mode, event)
+    pending = state.pending.get(f"{event.host}:{event.session_id or ''}")
+    if (verdict.violation or verdict.honored) and pending is not None:
+        # feedback the router learns from: was the recommended delegation taken or bypassed?
+        app.store.record("feedback", {
+            "id": uuid.uuid4().hex, "decision_id": pending.decision_id, "ts": time.time(),
+            "kind": "violation" if verdict.violation else "delegated",
+            "value": event.tool_name or "", "reason": f"{mode} mode, {event.host}"})
     _apply(state, event, verdict)
     return render(event, verdict)
 

@@ -76,6 +76,10 @@ async def test_hard_mode_denies_work_tools_until_delegated(daemon):
     assert again.get("stdout", "") == ""
     stats = daemon.parts["hooks"].statistics()
     assert (stats.denied, stats.honored, stats.violations) == (1, 1, 1)
+    await daemon.store.flush()
+    feedback = await daemon.store.read(lambda c: c.execute(
+        "SELECT kind, value FROM feedback ORDER BY ts").fetchall())
+    assert feedback == [("violation", "Bash"), ("delegated", "Task")]
 
 
 async def test_soft_mode_warns_and_never_blocks(daemon):
