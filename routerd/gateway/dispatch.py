@@ -13,6 +13,7 @@ Every attempt is one row in ``calls``, written from ``finally`` blocks so that a
 """
 
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +38,7 @@ _KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-pro
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _NEXT_STATUS = frozenset({401, 402, 403, 404})
+_USAGE_CHUNK = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 
 
 @dataclass(slots=True)
@@ -73,39 +75,69 @@ class _Failure:
 
 class StreamRelay:
     """Relays an upstream stream chunk by chunk; ``receive`` returns b"" at the end. A broken or
-    unfinished upstream stream ends with the client dialect's error event."""
+    unfinished upstream stream ends with the client dialect's error event. Across dialects each
+    chunk goes through a ``StreamTranslator``; when routerd asked for OpenAI's usage chunk on the
+    client's behalf, that chunk is held back from the client."""
 
     def __init__(self, response: httpcore.Response, front: str, meter: UsageMeter,
-                 record: CallRecord, provider: str) -> None:
+                 record: CallRecord, provider: str, translator=None, drop_usage: bool = False) -> None:
         self._chunks = response.aiter_stream().__aiter__()
         self._response = response
         self._front = front
         self._meter = meter
         self._record = record
         self._provider = provider
+        self._translator = translator
+        self._drop_usage = drop_usage
+        self._tail = b""
         self._done = False
 
     async def receive(self) -> bytes:
-        if self._done:
+        while not self._done:
+            try:
+                data = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                return self._end()
+            except Exception as exc:
+                self._done = True
+                return self._tail + self._broken(map_error(exc, self._provider).message)
+            self._record.first_byte()
+            self._meter.feed_stream(data)
+            if self._translator is not None:
+                data = self._translator.feed(data)
+            elif self._drop_usage:
+                data = self._without_usage_chunk(data)
+            if data:
+                return data
+        return b""
+
+    def _end(self) -> bytes:
+        out = self._tail
+        if self._translator is not None:
+            out += self._translator.close()
+        if self._meter.completed:
+            self._record.outcome = "ok"
+            return out
+        return out + self._broken("upstream ended the stream before its final event")
+
+    def _without_usage_chunk(self, data: bytes) -> bytes:
+        """Whole events only, minus the usage-only chunk (``"choices":[]``) the client did not ask for."""
+        data = self._tail + data
+        end = data.rfind(b"\n\n")
+        if end < 0:
+            self._tail = data
             return b""
-        try:
-            data = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            self._done = True
-            if self._meter.completed:
-                self._record.outcome = "ok"
-                return b""
-            return self._broken("upstream ended the stream before its final event")
-        except Exception as exc:
-            self._done = True
-            return self._broken(map_error(exc, self._provider).message)
-        self._record.first_byte()
-        self._meter.feed_stream(data)
-        return data
+        events, self._tail = data[:end + 2], data[end + 2:]
+        if not _USAGE_CHUNK.search(events):
+            return events
+        return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not _USAGE_CHUNK.search(e))
 
     def _broken(self, message: str) -> bytes:
         message = f"upstream stream interrupted: {message}"
         self._record.outcome, self._record.error = "stream_cut", message
+        if self._translator is not None:
+            return self._translator.fail(message)
         return stream_error(self._front, 502, message, "upstream_error")
 
     async def aclose(self) -> None:
@@ -127,7 +159,8 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
             continue
         try:
             prepared = prepare(request.dialect, request.endpoint, request.query, request.headers,
-                               request.body, plan.requested, provider, candidate.model)
+                               request.body, plan.requested, provider, candidate.model, request.stream,
+                               forward_credentials=gateway.forward_credentials)
         except NotImplementedYet as exc:
             breaker.release()
             failure = failure or _Failure(UpstreamUnavailable(exc.message))
@@ -169,12 +202,17 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
             meter = UsageMeter(prepared.dialect)
             if request.stream:
                 record.meter = meter
-                relay = StreamRelay(response, request.dialect, meter, record, name)
-                return Reply(200, _reply_headers(response.headers), relay=relay, candidate=candidate)
+                return Reply(200, _reply_headers(response.headers, prepared, True),
+                             relay=_relay(response, request, prepared, meter, record, candidate),
+                             candidate=candidate)
             body = await read_body(response, name, MAX_ANSWER_BODY)
             meter.feed_body(body)
             if not meter.completed:
                 raise UpstreamBadResponse(f"{name}: the answer is not JSON", status=response.status)
+            if prepared.translated:
+                from routerd.dialects.translate import translate_response
+
+                body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
     except TimeoutError:
         return _failed(gateway, record, breaker, UpstreamTimeout(f"{name}: no answer within "
                                                                   f"{upstream.provider.config.timeout_s:g} s"),
@@ -187,7 +225,20 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
     record.first_byte()
     record.finish("ok", response.status)
     breaker.success(time.monotonic())
-    return Reply(response.status, _reply_headers(response.headers), body=body, candidate=candidate)
+    return Reply(response.status, _reply_headers(response.headers, prepared, False), body=body,
+                 candidate=candidate)
+
+
+def _relay(response, request: ProxyRequest, prepared: Prepared, meter: UsageMeter, record: CallRecord,
+           candidate: Candidate) -> StreamRelay:
+    translator = None
+    if prepared.translated:
+        from routerd.dialects.translate import StreamTranslator
+
+        translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
+                                      include_usage=b'"include_usage":true' in request.body)
+    return StreamRelay(response, request.dialect, meter, record, candidate.provider, translator,
+                       drop_usage=prepared.usage_added)
 
 
 def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
@@ -258,15 +309,25 @@ def _retry_delay(error: UpstreamError, retry: int, config) -> float | None:
     return base * (0.5 + random.random() / 2)  # jitter: spread retries of concurrent calls
 
 
-def _reply_headers(headers) -> list[tuple[bytes, bytes]]:
-    return [(k.lower(), v) for k, v in headers if k.lower() in _KEEP or k.lower().startswith(_KEEP_PREFIX)]
+def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[bytes, bytes]]:
+    kept = [(k.lower(), v) for k, v in headers if k.lower() in _KEEP or k.lower().startswith(_KEEP_PREFIX)]
+    if prepared.translated:  # the upstream's content-type need not be the client's
+        kept = [(k, v) for k, v in kept if k != b"content-type"]
+        kept.append((b"content-type", b"text/event-stream" if stream else b"application/json"))
+    return kept
 
 
 def _error_reply(dialect: str, failure: _Failure) -> Reply:
     error = failure.error
-    if error.body and failure.dialect == dialect and error.status:
+    if error.body and failure.dialect and error.status:
         headers = [(k.encode(), v.encode()) for k, v in error.headers]
-        return Reply(error.status, headers, body=error.body)
+        if failure.dialect == dialect:
+            return Reply(error.status, headers, body=error.body)
+        from routerd.dialects.translate import translate_error
+
+        headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
+        return Reply(error.status, headers, body=translate_error(failure.dialect, dialect, error.status,
+                                                                 error.body))
     status = error.status or error.http_status
     headers = [(b"content-type", b"application/json")]
     if isinstance(error, UpstreamRateLimited) and error.retry_after_s is not None:

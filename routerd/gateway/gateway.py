@@ -85,6 +85,13 @@ class Gateway:
         log.info("gateway providers: %s", ", ".join(f"{p.name} ({p.kind} {p.base_url})"
                                                     for p in providers.values()) or "none")
 
+    @property
+    def forward_credentials(self) -> bool:
+        """Clients do not authenticate to routerd (no gateway key), so their own provider
+        credentials may go to a provider configured without a key."""
+        key_env = self.app.runtime.config.http.gateway_key_env
+        return not (key_env and os.environ.get(key_env))
+
     def statistics(self) -> GatewayStats:
         providers = {
             name: ProviderStats(kind=p.kind, base_url=p.base_url, requests=self.counters[name].requests,

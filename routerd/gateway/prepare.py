@@ -32,21 +32,46 @@ class Prepared:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     translated: bool = False
+    usage_added: bool = False            # we asked for OpenAI's usage chunk; the client did not
 
 
 def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, bytes], body: bytes,
-            requested: str, provider: Provider, model: str) -> Prepared:
-    """The upstream request for ``provider``/``model``; raises NotImplementedYet when the provider
-    speaks another dialect and no translation is available for it."""
-    if front not in provider.dialects:
-        raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}, not {front}")
-    path = _PATHS[front] + endpoint
-    if query:
-        path += b"?" + query
-    out = [(k, v) for k, v in headers.items() if k not in _DROP and not k.startswith(b"x-routerd-")]
-    out += provider.auth_headers
-    out += provider.extra_headers
-    return Prepared(front, path, out, patch_model(body, requested, model))
+            requested: str, provider: Provider, model: str, stream: bool,
+            forward_credentials: bool = False) -> Prepared:
+    """The upstream request for ``provider``/``model``: passed through when the provider speaks the
+    client's dialect, translated otherwise. Raises NotImplementedYet for an endpoint that has no
+    translation (count_tokens), BadRequest for a client body translation cannot read.
+
+    ``forward_credentials``: clients do not authenticate to routerd (no gateway key), so a provider
+    configured without a key of its own gets the client's (Claude Code's subscription token, say)."""
+    if front in provider.dialects:
+        path = _PATHS[front] + endpoint
+        if query:
+            path += b"?" + query
+        out = [(k, v) for k, v in headers.items() if k not in _DROP and not k.startswith(b"x-routerd-")]
+        if not provider.auth_headers and forward_credentials:
+            out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
+        out += provider.auth_headers
+        out += provider.extra_headers
+        body = patch_model(body, requested, model)
+        if stream and front == "openai_chat" and (with_usage := add_stream_usage(body)) is not None:
+            return Prepared(front, path, out, with_usage, usage_added=True)
+        return Prepared(front, path, out, body)
+    if endpoint:
+        raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
+    from routerd.dialects.translate import translate_request, upstream_path
+
+    target = provider.dialect
+    out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP]
+    if target == "anthropic":
+        out.append((b"anthropic-version", b"2023-06-01"))
+    out += [(b"content-type", b"application/json"), *provider.auth_headers, *provider.extra_headers]
+    return Prepared(target, upstream_path(target, model, stream), out,
+                    translate_request(front, target, body, model, stream=stream), translated=True)
+
+
+_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"x-goog-api-key"})
+_TRANSLATED_KEEP = frozenset({b"user-agent", b"accept"})
 
 
 def patch_model(body: bytes, old: str, new: str) -> bytes:
