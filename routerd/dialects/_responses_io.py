@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects._wire import convert, load_body, dump_json
+from routerd.dialects._wire import convert, load_body
 from routerd.dialects.canonical import (
     ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
     TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
@@ -249,3 +249,5 @@ class StreamDecoder:
 
 
 from routerd.dialects._responses_stream import StreamEncoder  # noqa: E402
+
+__all__ = ["StreamDecoder", "StreamEncoder", "error_body", "parse_response", "render_response"]

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from routerd.dialects._responses_io import (
-    _call_item, _envelope, _message_item, _reasoning_item, _status, error_body,
+    _call_item, _envelope, _message_item, _reasoning_item, _status,
 )
 from routerd.dialects._wire import dump_json
 from routerd.dialects.canonical import (

@@ -115,3 +115,10 @@ def convert_at(value: Any, kind: type[T], where: str) -> T:
         rest = message[4:] if message.startswith("body") else message
         joiner = "" if rest.startswith(("[", ":")) else "."
         raise BadRequest(f"{where}{joiner}{rest}") from None
+
+
+def ignored_parts(*tags: str) -> tuple[type, ...]:
+    """Struct types that accept (and ignore) parts tagged ``tags``: part types a dialect legitimately
+    sends that have no canonical form (server-side tool blocks, audio). Parsing must not fail on them,
+    since every request is parsed for classification even when it is passed through."""
+    return tuple(msgspec.defstruct(f"Ignored_{tag}", [], tag=tag, tag_field="type") for tag in tags)

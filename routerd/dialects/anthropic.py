@@ -10,12 +10,14 @@ from requests, since Anthropic would reject it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import msgspec
 
 from routerd.dialects import _stops
-from routerd.dialects._wire import convert, dump_json, extras, load_arguments, load_body
+from routerd.dialects._wire import (
+    convert, dump_json, extras, ignored_parts, load_arguments, load_body,
+)
 from routerd.dialects.canonical import (
     ChatRequest, ChatResponse, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool,
     ToolCallPart, ToolChoice, ToolResultPart, Usage,
@@ -50,9 +52,33 @@ class _ToolUse(msgspec.Struct, tag="tool_use", tag_field="type"):
     input: Any = None
 
 
+class _Document(msgspec.Struct, tag="document", tag_field="type"):
+    source: dict[str, Any] = {}
+    title: str | None = None
+
+
+class _SearchResult(msgspec.Struct, tag="search_result", tag_field="type"):
+    source: str = ""
+    title: str = ""
+    content: list[_Text] = []
+
+
+class _WebResults(msgspec.Struct, tag="web_search_tool_result", tag_field="type"):
+    content: Any = None
+
+
+# Server-side tool blocks (Claude Code's web search and fetch, code execution, MCP connector):
+# the server ran them, so other dialects have nothing to replay; they are dropped when translating.
+_IGNORED = ignored_parts("server_tool_use", "web_fetch_tool_result", "code_execution_tool_result",
+                         "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
+                         "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",
+                         "tool_reference")
+_Inner = Union[(_Text, _Image, _Document, _SearchResult, *_IGNORED)]  # noqa: UP007
+
+
 class _ToolResult(msgspec.Struct, tag="tool_result", tag_field="type"):
     tool_use_id: str
-    content: str | list[_Text | _Image] | None = None
+    content: str | list[_Inner] | None = None
     is_error: bool = False
 
 
@@ -65,7 +91,8 @@ class _Redacted(msgspec.Struct, tag="redacted_thinking", tag_field="type"):
     data: str = ""
 
 
-_Block = _Text | _Image | _ToolUse | _ToolResult | _Thinking | _Redacted
+_Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,  # noqa: UP007
+                _WebResults, *_IGNORED)]
 
 
 class _Msg(msgspec.Struct):
@@ -118,7 +145,23 @@ def _image(block: _Image) -> ImagePart:
     return ImagePart(url=src.url)
 
 
+def _web_results(block: _WebResults) -> TextPart:
+    items = block.content if isinstance(block.content, list) else []
+    lines = [f"- {r.get('title', '')} ({r.get('url', '')})" for r in items if isinstance(r, dict)]
+    return TextPart("Web search results:\n" + "\n".join(lines) if lines else "Web search: no results")
+
+
+def _document(block: _Document) -> TextPart:
+    src = block.source
+    if src.get("type") == "text" and isinstance(src.get("data"), str):
+        return TextPart(src["data"])
+    if src.get("type") == "content" and isinstance(src.get("content"), list):
+        return TextPart("\n".join(str(b.get("text", "")) for b in src["content"] if isinstance(b, dict)))
+    return TextPart(f"[document{': ' + block.title if block.title else ''} not translatable]")
+
+
 def _block(block: Any) -> Any:
+    """One Anthropic block as a canonical part, or None for a block with no canonical form."""
     if isinstance(block, _Text):
         return TextPart(block.text)
     if isinstance(block, _Image):
@@ -127,11 +170,24 @@ def _block(block: Any) -> Any:
         return ToolCallPart(block.id, block.name, dump_json(block.input if block.input is not None else {}))
     if isinstance(block, _ToolResult):
         inner = block.content
-        content = [TextPart(inner)] if isinstance(inner, str) else [_block(b) for b in inner or ()]
+        content = [TextPart(inner)] if isinstance(inner, str) else \
+            [p for p in map(_block, inner or ()) if p is not None]
         return ToolResultPart(block.tool_use_id, content, block.is_error)
     if isinstance(block, _Thinking):
         return ReasoningPart(block.thinking, signature=block.signature or None)
-    return ReasoningPart(encrypted=block.data, redacted=True)
+    if isinstance(block, _Redacted):
+        return ReasoningPart(encrypted=block.data, redacted=True)
+    if isinstance(block, _Document):
+        return _document(block)
+    if isinstance(block, _SearchResult):
+        return TextPart("\n".join([block.title, *(t.text for t in block.content)]).strip())
+    if isinstance(block, _WebResults):
+        return _web_results(block)
+    return None
+
+
+def _blocks(blocks: list[Any]) -> list[Any]:
+    return [p for p in map(_block, blocks) if p is not None]
 
 
 def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
@@ -151,8 +207,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     system = raw.system
     if isinstance(system, list):
         system = "\n\n".join(b.text for b in system) if system else None
-    messages = [Message(m.role, [TextPart(m.content)] if isinstance(m.content, str)
-                        else [_block(b) for b in m.content]) for m in raw.messages]
+    messages = [Message(m.role, [TextPart(m.content)] if isinstance(m.content, str) else _blocks(m.content))
+                for m in raw.messages]
     tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
              if t.input_schema is not None]
     choice = None
@@ -186,8 +242,9 @@ def render_block(part: Any, *, for_request: bool = True) -> dict[str, Any] | Non
     if isinstance(part, ToolCallPart):
         return {"type": "tool_use", "id": part.id, "name": part.name, "input": load_arguments(part.arguments)}
     if isinstance(part, ToolResultPart):
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id,
-                                 "content": [render_block(p) for p in part.content]}
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
+        if part.content:
+            block["content"] = [render_block(p) for p in part.content]
         if part.is_error:
             block["is_error"] = True
         return block
@@ -222,7 +279,8 @@ def render_request(req: ChatRequest, model: str, *, default_max_tokens: int = DE
     messages = []
     for message in req.messages:
         blocks = [b for b in (render_block(p) for p in message.content) if b is not None]
-        messages.append({"role": message.role, "content": blocks})
+        if blocks:  # Anthropic refuses empty turns (e.g. one that held only foreign reasoning)
+            messages.append({"role": message.role, "content": blocks})
     body: dict[str, Any] = {"model": model, "messages": messages,
                             "max_tokens": req.max_tokens or default_max_tokens}
     if req.system:
@@ -291,7 +349,7 @@ def parse_response(body: Any) -> ChatResponse:
     """An upstream Messages response body as a ``ChatResponse``."""
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     stop = _stops.ANTHROPIC_STOP_IN.get(raw.stop_reason or "end_turn", "end_turn")
-    return ChatResponse(id=raw.id, model=raw.model, content=[_block(b) for b in raw.content],
+    return ChatResponse(id=raw.id, model=raw.model, content=_blocks(raw.content),
                         stop_reason=stop, stop_sequence=raw.stop_sequence,  # type: ignore[arg-type]
                         usage=usage_in(raw.usage))
 

@@ -9,17 +9,14 @@ end with a usage chunk (when asked) and ``data: [DONE]``.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects import _stops
-from routerd.dialects._wire import convert, load_body, data_url, dump_json, extras, split_data_url
+from routerd.dialects._wire import convert, data_url, extras, ignored_parts, load_body, split_data_url
 from routerd.dialects.canonical import (
-    ChatRequest, ChatResponse, ImagePart, Message, MessageStart, MessageStop, Reasoning, ReasoningDelta,
-    ReasoningPart, StreamError, TextDelta, TextPart, Tool, ToolCallDelta, ToolCallPart, ToolCallStart,
-    ToolChoice, ToolResultPart, Usage,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
+    ToolResultPart,
 )
 
 NAME = "openai"
@@ -53,9 +50,14 @@ class _ToolCall(msgspec.Struct):
     type: str = "function"
 
 
+# Audio and file parts have no canonical form yet; they are dropped when translating.
+_IGNORED = ignored_parts("input_audio", "file")
+_Part = Union[(_Text, _Image, _Refusal, *_IGNORED)]  # noqa: UP007
+
+
 class _Msg(msgspec.Struct):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[_Text | _Image | _Refusal] | None = None
+    content: str | list[_Part] | None = None
     tool_calls: list[_ToolCall] | None = None
     tool_call_id: str | None = None
     name: str | None = None
@@ -75,8 +77,9 @@ class _Tool(msgspec.Struct):
 
 
 class _NamedChoice(msgspec.Struct):
-    function: _Function
     type: str = "function"
+    function: _Function | None = None
+    mode: str | None = None  # {"type": "allowed_tools", "mode": "auto" | "required", ...}
 
 
 class _StreamOptions(msgspec.Struct):
@@ -122,7 +125,7 @@ def _user_parts(content: str | list | None, where: str) -> list[Any]:
                 parts.append(ImagePart(data=inline[1], media_type=inline[0], detail=detail))
             else:
                 parts.append(ImagePart(url=url, detail=detail))
-        else:
+        elif isinstance(part, _Refusal):
             parts.append(TextPart(part.refusal))
     return parts
 
@@ -169,7 +172,9 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if isinstance(raw, str):
         return ToolChoice(raw, parallel=parallel)
-    return ToolChoice("tool", raw.function.name, parallel)
+    if raw.function is not None and raw.function.name:
+        return ToolChoice("tool", raw.function.name, parallel)
+    return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
@@ -228,9 +233,10 @@ def _render_user(message: Message, out: list[dict[str, Any]]) -> None:
 
 def _render_assistant(message: Message, out: list[dict[str, Any]]) -> None:
     texts = [p.text for p in message.content if isinstance(p, TextPart)]
-    msg: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
     calls = [{"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
              for p in message.content if isinstance(p, ToolCallPart)]
+    # content may be null only beside tool calls
+    msg: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
     if calls:
         msg["tool_calls"] = calls
     out.append(msg)

@@ -4,17 +4,21 @@
 messages (``input_text``/``output_text``/``input_image``/``refusal`` parts), ``function_call``
 (``call_id`` is the canonical tool-call id), ``function_call_output`` and ``reasoning`` (summary
 text; ``encrypted_content`` kept opaque). Consecutive assistant-side items form one assistant
-message. Only ``function`` tools translate; built-in tools (web_search, local_shell, ...) are dropped
-when the request goes to another dialect, and reasoning items are not sent to a Responses upstream.
+message. ``function`` tools translate as they are, ``custom`` (freeform) tools as a function taking
+``{"input": string}``; hosted tools (web_search, file_search, ...) and their items are dropped when the
+request goes to another dialect. ``custom_tool_call`` and ``local_shell_call`` items become tool calls.
+Encrypted reasoning is only sent back to a Responses upstream.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects._wire import convert, load_body, convert_at, data_url, extras, split_data_url
+from routerd.dialects._wire import (
+    convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url,
+)
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
@@ -42,7 +46,13 @@ class _Refusal(msgspec.Struct, tag="refusal", tag_field="type"):
     refusal: str
 
 
-_Part = _InText | _OutText | _InImage | _Refusal
+# Files and audio have no canonical form yet; they are dropped when translating.
+_IGNORED = ignored_parts("input_file", "input_audio")
+_Part = Union[(_InText, _OutText, _InImage, _Refusal, *_IGNORED)]  # noqa: UP007
+# Items of OpenAI-hosted tools (the server ran them): nothing another dialect could replay.
+_HOSTED_ITEMS = frozenset({"web_search_call", "file_search_call", "computer_call", "computer_call_output",
+                           "image_generation_call", "code_interpreter_call", "mcp_call", "mcp_list_tools",
+                           "mcp_approval_request", "mcp_approval_response", "item_reference"})
 
 
 class _MessageItem(msgspec.Struct):
@@ -59,6 +69,19 @@ class _FunctionCall(msgspec.Struct):
 class _FunctionOutput(msgspec.Struct):
     call_id: str
     output: str | list[_Part]
+
+
+class _CustomCall(msgspec.Struct):
+    """A freeform tool call (Codex's ``apply_patch`` on some models): its text becomes ``{"input"}``."""
+
+    call_id: str
+    name: str
+    input: str = ""
+
+
+class _ShellCall(msgspec.Struct):
+    call_id: str
+    action: dict[str, Any] = {}
 
 
 class _Summary(msgspec.Struct):
@@ -78,9 +101,14 @@ class _Tool(msgspec.Struct):
     parameters: dict[str, Any] | None = None
 
 
+# A freeform (``custom``) tool offered to a model that only knows JSON tools takes one string.
+FREEFORM_SCHEMA = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+
+
 class _NamedChoice(msgspec.Struct):
     type: str
     name: str | None = None
+    mode: str | None = None  # allowed_tools
 
 
 class _ReasoningConfig(msgspec.Struct):
@@ -165,6 +193,18 @@ class _Builder:
         elif kind == "function_call_output":
             out = convert_at(item, _FunctionOutput, where)
             self._tail("user").content.append(ToolResultPart(out.call_id, _parts(out.output)))
+        elif kind == "custom_tool_call":
+            custom = convert_at(item, _CustomCall, where)
+            self._tail("assistant").content.append(
+                ToolCallPart(custom.call_id, custom.name, dump_json({"input": custom.input})))
+        elif kind == "local_shell_call":
+            shell = convert_at(item, _ShellCall, where)
+            self._tail("assistant").content.append(ToolCallPart(shell.call_id, "local_shell", dump_json(shell.action)))
+        elif kind in ("custom_tool_call_output", "local_shell_call_output"):
+            out = convert_at({**item, "call_id": item.get("call_id") or item.get("id")}, _FunctionOutput, where)
+            self._tail("user").content.append(ToolResultPart(out.call_id, _parts(out.output)))
+        elif kind in _HOSTED_ITEMS:
+            return
         elif kind == "reasoning":
             r = convert_at(item, _ReasoningItem, where)
             text = "\n\n".join(s.text for s in (r.content or r.summary))
@@ -178,7 +218,9 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if isinstance(raw, str):
         return ToolChoice(raw, parallel=parallel)
-    return ToolChoice("tool", raw.name, parallel) if raw.name else ToolChoice("required", parallel=parallel)
+    if raw.type in ("function", "custom") and raw.name:
+        return ToolChoice("tool", raw.name, parallel)
+    return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
@@ -197,8 +239,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if raw.reasoning is not None and raw.reasoning.effort is not None:
         effort = raw.reasoning.effort if raw.reasoning.effort in _EFFORTS else "medium"
         reasoning = Reasoning(effort=effort, include_thoughts=raw.reasoning.summary is not None)  # type: ignore[arg-type]
-    tools = [Tool(t.name, t.description, t.parameters or {}) for t in raw.tools or ()
-             if t.type == "function" and t.name]
+    tools = [Tool(t.name, t.description, (t.parameters or {}) if t.type == "function" else FREEFORM_SCHEMA)
+             for t in raw.tools or () if t.type in ("function", "custom") and t.name]
     return ChatRequest(
         model=model if model is not None else raw.model,
         system="\n\n".join(builder.system) if builder.system else None, messages=builder.messages,

@@ -193,3 +193,47 @@ def test_classifier_accepts_the_messages():
 
     result = classify(to_classifier_messages(TOOL_CONVERSATION))
     assert result.tier in ("simple", "moderate", "complex")
+
+
+def test_claude_code_server_tool_blocks_do_not_break_parsing():
+    """Web-search blocks and documents in Claude Code's history parse; results survive as text."""
+    body = {"model": "claude", "max_tokens": 100, "messages": [
+        {"role": "user", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain",
+                                                                     "data": "The doc."}}]},
+        {"role": "assistant", "content": [
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [
+                {"type": "web_search_result", "title": "X", "url": "https://x.example", "encrypted_content": "e"}]},
+            {"type": "text", "text": "Found it.", "citations": [{"type": "web_search_result_location"}]}]},
+        {"role": "user", "content": [{"type": "text", "text": "thanks"}]}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]}
+    req = anthropic.parse_request(body)
+    assert req.messages[0].content == [TextPart("The doc.")]
+    assert req.messages[1].content == [TextPart("Web search results:\n- X (https://x.example)"), TextPart("Found it.")]
+    assert req.tools == []
+
+
+def test_codex_freeform_and_hosted_items():
+    """Codex's custom tool calls become JSON tool calls; hosted-tool items are skipped."""
+    body = {"model": "gpt-5", "input": [
+        {"role": "user", "content": "patch it"},
+        {"type": "custom_tool_call", "call_id": "c1", "name": "apply_patch", "input": "*** Begin Patch"},
+        {"type": "custom_tool_call_output", "call_id": "c1", "output": "Done"},
+        {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search"}}],
+        "tools": [{"type": "custom", "name": "apply_patch", "description": "Patch files", "format": {"type": "text"}}],
+        "tool_choice": {"type": "allowed_tools", "mode": "required", "tools": []}}
+    req = responses.parse_request(body)
+    assert req.messages[1].content == [ToolCallPart("c1", "apply_patch", '{"input":"*** Begin Patch"}')]
+    assert req.messages[2].content == [ToolResultPart("c1", [TextPart("Done")])]
+    assert req.tools[0].parameters["required"] == ["input"] and req.tool_choice == ToolChoice("required")
+    assert openai_chat.parse_request({"messages": [{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}, {"type": "text", "text": "hi"}]}]}
+    ).messages[0].content == [TextPart("hi")]
+
+
+def test_empty_turns_are_not_sent_to_anthropic():
+    """An assistant turn that held only foreign reasoning vanishes rather than being sent empty."""
+    req = ChatRequest(messages=[Message("user", [TextPart("q")]), Message("assistant", [ReasoningPart("x")]),
+                                Message("user", [TextPart("again")])])
+    assert [m["role"] for m in anthropic.render_request(req, "c")["messages"]] == ["user", "user"]
+    assert openai_chat.render_request(req, "g")["messages"][1] == {"role": "assistant", "content": ""}

@@ -6,7 +6,7 @@ import itertools
 import msgspec
 import pytest
 
-from routerd.dialects import anthropic, gemini, openai_chat, responses
+from routerd.dialects import anthropic, gemini
 from routerd.dialects.canonical import (
     MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
