@@ -14,8 +14,10 @@ from typing import Literal
 
 import msgspec
 
+from routerd.catalogue.models import ModelInfo
 from routerd.errors import ConfigError
 from routerd.paths import DEFAULT_HTTP_LISTEN
+from routerd.rules import Rule
 
 DEFAULT_DRAIN_TIMEOUT_S = 10.0
 DEFAULT_IDLE_TIMEOUT_S = 300.0
@@ -45,8 +47,22 @@ class StateConfig(_Section):
     store_prompts: bool = False
 
 
+DEFAULT_CLASSIFIER_THRESHOLD = 0.6
+DEFAULT_CLASSIFIER_TIMEOUT_S = 1.5
+
+
 class RoutingConfig(_Section):
+    """The routing brain (see README "Routing"). ``classifier_model`` (``provider/model``) is asked
+    for a second opinion when the heuristic's confidence is below ``classifier_threshold``."""
+
     profile: Literal["budget", "balanced", "premium"] = "balanced"
+    rules: list[Rule] = []
+    classifier_model: str | None = None
+    classifier_threshold: float = DEFAULT_CLASSIFIER_THRESHOLD
+    classifier_timeout_s: float = DEFAULT_CLASSIFIER_TIMEOUT_S
+    quality_floor: str | None = None  # a tier, or a model whose tier is the minimum
+    sticky_sessions: bool = True
+    models: list[ModelInfo] = []  # added to the built-in catalogue, or replacing by provider/id
 
 
 class ProviderConfig(_Section):

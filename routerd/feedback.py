@@ -1,11 +1,12 @@
 """How reroutes and ratings change later decisions for similar prompts (the pure part).
 
 A prompt's *signature* is the set of its content words (lowercased, digits folded to `0`,
-stopwords dropped, at most `SIGNATURE_WORDS`), so "refactor the 3 payment handlers" and
+stopwords dropped, at most `SIGNATURE_WORDS`, each hashed), so "refactor the 3 payment handlers" and
 "refactor the 5 payment handlers" share one. Each feedback row records the tier the user showed
 the prompt needed: a reroute to a tier (or to a model, whose tier counts), a `bad` rating one tier
 above what was decided, a `good` rating the tier decided. `FeedbackTable` holds the latest
-`ROWS_PER_SIGNATURE` rows per signature; `tier_for` answers for an exact signature, or else for
+`ROWS_PER_SIGNATURE` rows per signature and votes among them (a reroute weighs twice a rating);
+`tier_for` answers for an exact signature, or else for
 the most similar stored one (Jaccard similarity >= `MIN_SIMILARITY`, found through an inverted
 index so a lookup touches only signatures that share a word). The daemon owns one table: it loads
 the stored feedback rows into it at start and applies each new row as it is recorded.
@@ -13,6 +14,7 @@ the stored feedback rows into it at start and applies each new row as it is reco
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 
 import msgspec
@@ -25,6 +27,8 @@ ROWS_PER_SIGNATURE = 5
 # Two prompts are "similar" when at least this share of their content words agree. 0.6 keeps
 # "same ask, other numbers or one word changed" together and keeps different asks apart.
 MIN_SIMILARITY = 0.6
+# A reroute names the right answer; a rating only says whether the answer was right.
+KIND_WEIGHT = {"reroute": 2, "rate": 1}
 _STOPWORDS = frozenset(
     "a an the and or but if then else of to in on at by for with from as is are was were be been being "
     "it its this that these those there here i me my we our you your he she they them their what which "
@@ -35,7 +39,11 @@ _DIGITS = str.maketrans("0123456789", "0000000000")
 
 
 def signature(text: str) -> frozenset[str]:
-    """The content words of `text` that identify what is being asked."""
+    """The content words of `text` that identify what is being asked, each as a short hash.
+
+    Hashed (crc32, stable across processes) because signatures are stored with decisions and
+    prompt text is not stored unless the config says so.
+    """
     view = lexicon.view_of(text)
     words: list[str] = []
     seen: set[str] = set()
@@ -44,7 +52,7 @@ def signature(text: str) -> frozenset[str]:
         if len(token) < 2 or token in _STOPWORDS or token in seen:
             continue
         seen.add(token)
-        words.append(token)
+        words.append(format(zlib.crc32(token.encode()), "08x"))
         if len(words) >= SIGNATURE_WORDS:
             break
     return frozenset(words)
@@ -79,7 +87,7 @@ class FeedbackTable:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[str, list[Tier]] = {}
+        self._rows: dict[str, list[tuple[Tier, int]]] = {}
         self._words: dict[str, frozenset[str]] = {}
         self._index: dict[str, set[str]] = {}
 
@@ -89,7 +97,7 @@ class FeedbackTable:
     def apply(self, row: FeedbackRow) -> None:
         """Record one feedback row (rows must be applied in the order they were recorded)."""
         tiers = self._rows.setdefault(row.signature, [])
-        tiers.append(row.wanted_tier)
+        tiers.append((row.wanted_tier, KIND_WEIGHT.get(row.kind, 1)))
         del tiers[:-ROWS_PER_SIGNATURE]
         if row.signature not in self._words:
             words = frozenset(row.signature.split())
@@ -126,11 +134,13 @@ class FeedbackTable:
         return {"signatures": len(self._rows), "rows": sum(len(v) for v in self._rows.values())}
 
 
-def _vote(tiers: list[Tier]) -> Tier:
-    # The most frequent recent answer; on a tie, the most recent one.
-    counts = Counter(tiers)
-    top = max(counts.values())
-    for tier in reversed(tiers):
-        if counts[tier] == top:
+def _vote(rows: list[tuple[Tier, int]]) -> Tier:
+    # The tier with the most weight among recent rows; on a tie, the most recent one.
+    weights: Counter[str] = Counter()
+    for tier, weight in rows:
+        weights[tier] += weight
+    top = max(weights.values())
+    for tier, _ in reversed(rows):
+        if weights[tier] == top:
             return tier
-    return tiers[-1]
+    return rows[-1][0]

@@ -202,5 +202,47 @@ class McpReply(Reply, tag="mcp_reply"):
     message: msgspec.Raw | None = None
 
 
+class ClassificationReply(Reply, tag="classification"):
+    """``classify``: what the brain concluded about a prompt (``source``: heuristic, model or cache)."""
+
+    tier: str
+    task_type: str
+    confidence: float
+    signals: list[str] = []
+    level5: str = "medium"
+    score: float = 0.0
+    source: str = "heuristic"
+
+
+class ModelVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One catalogue model's place in a decision, with the reasons (``route --explain``)."""
+
+    model: str
+    tier: str
+    kept: bool
+    rank: int | None = None
+    reasons: list[str] = []
+
+
+class DecisionReply(Reply, tag="decision"):
+    """``route``: a stored decision. ``model`` is the first candidate's id, or with no provider
+    enabled the advisory model (haiku / sonnet / opus); ``verdicts`` only when ``explain`` was set."""
+
+    decision_id: str
+    tier: str
+    task_type: str
+    confidence: float
+    model: str
+    provider: str | None = None
+    advisory: str = ""
+    candidates: list[str] = []
+    profile: str = "balanced"
+    reason: str = ""
+    reasons: list[str] = []
+    signals: list[str] = []
+    classification_source: str = "heuristic"
+    verdicts: list[ModelVerdict] = []
+
+
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)
 ENCODER = msgspec.json.Encoder()

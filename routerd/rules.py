@@ -2,8 +2,9 @@
 
 Rules are evaluated before the policy, in config order; the first rule that matches wins. A rule
 matches when its regex `pattern` (case-insensitive) matches the prompt's last user turn, or when
-any of its `keywords` occurs in it as a whole word. `RuleSet.build` compiles every pattern once,
-when a config is loaded, so a bad regex is a config error and evaluation is pure and cheap.
+any of its `keywords` occurs in it as a whole word. A `Rule` checks itself when it is made, so a
+bad regex is a config error naming the rule; `RuleSet.build` compiles the patterns once per
+config, and evaluation is pure and cheap.
 
     [[routing.rules]]
     name = "migrations-go-big"
@@ -24,7 +25,6 @@ from typing import Literal
 
 import msgspec
 
-from routerd.errors import ConfigError
 from routerd.policy import RuleHit
 
 
@@ -37,6 +37,18 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     tier: Literal["simple", "moderate", "complex"] | None = None
     task_type: Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None = None
     model: str | None = None
+
+    def __post_init__(self) -> None:
+        # Raised here, a bad rule is a config error naming its key path (msgspec converts it).
+        if self.pattern is None and not self.keywords:
+            raise ValueError(f"rule {self.name!r} needs a pattern or keywords")
+        if self.tier is None and self.task_type is None and self.model is None:
+            raise ValueError(f"rule {self.name!r} forces nothing (set tier, task_type or model)")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"rule {self.name!r}: bad pattern: {exc}") from None
 
 
 class CompiledRule(msgspec.Struct, frozen=True):
@@ -51,19 +63,11 @@ class RuleSet(msgspec.Struct, frozen=True):
 
     @classmethod
     def build(cls, rules: Sequence[Rule]) -> RuleSet:
-        """Compile every rule; raise ConfigError naming the rule that is invalid."""
+        """Compile every rule (each was validated when its Struct was made)."""
         compiled = []
         for rule in rules:
-            if rule.pattern is None and not rule.keywords:
-                raise ConfigError(f"routing.rules: rule {rule.name!r} needs a pattern or keywords")
-            if rule.tier is None and rule.task_type is None and rule.model is None:
-                raise ConfigError(f"routing.rules: rule {rule.name!r} forces nothing (set tier, task_type or model)")
             parts = []
             if rule.pattern is not None:
-                try:
-                    re.compile(rule.pattern)
-                except re.error as exc:
-                    raise ConfigError(f"routing.rules: rule {rule.name!r}: bad pattern: {exc}") from None
                 parts.append(f"(?:{rule.pattern})")
             if rule.keywords:
                 words = "|".join(re.escape(k) for k in rule.keywords)

@@ -1,9 +1,9 @@
 """The dispatch table: which handler serves which request type. Types missing here are answered
 with a ``not_implemented`` error."""
 
-from routerd.handlers import control, hooks, mcp, usage
-from routerd.protocol import (ConfigCheck, Hook, HookMode, Mcp, Ping, Reload, Savings, Status, Stop,
-                              Usage)
+from routerd.handlers import control, hooks, mcp, routing, usage
+from routerd.protocol import (Classify, ConfigCheck, Hook, HookMode, Mcp, Ping, Rate, Reload, Reroute, Route,
+                              Savings, SetProfile, Status, Stop, Usage)
 
 HANDLERS = {
     Ping: control.handle_ping,
@@ -16,4 +16,9 @@ HANDLERS = {
     Mcp: mcp.handle_mcp,
     Usage: usage.handle_usage,
     Savings: usage.handle_savings,
+    Classify: routing.handle_classify,
+    Route: routing.handle_route,
+    Reroute: routing.handle_reroute,
+    Rate: routing.handle_rate,
+    SetProfile: routing.handle_set_profile,
 }

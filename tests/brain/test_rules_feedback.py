@@ -4,6 +4,7 @@ import pytest
 
 from routerd.catalogue.builtin import load_catalogue
 from routerd.classify.heuristic import classify
+from routerd.config import parse_config
 from routerd.errors import ConfigError
 from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
 from routerd.policy import PolicyInput, decide
@@ -30,15 +31,26 @@ def test_keywords_match_whole_words_only():
     assert rules.evaluate("a good algorithm") is None
 
 
-@pytest.mark.parametrize("rule", [
-    Rule(name="bad-regex", pattern="(unclosed", tier="simple"),
-    Rule(name="matches-nothing", tier="simple"),
-    Rule(name="forces-nothing", keywords=["x"]),
+@pytest.mark.parametrize(("name", "body"), [
+    ("bad-regex", 'pattern = "(unclosed"\ntier = "simple"'),
+    ("matches-nothing", 'tier = "simple"'),
+    ("forces-nothing", 'keywords = ["x"]'),
 ])
-def test_invalid_rules_are_config_errors(rule):
+def test_invalid_rules_are_config_errors(name, body):
     """A bad pattern, a rule without a pattern, or one that forces nothing fails at config load."""
-    with pytest.raises(ConfigError, match=rule.name):
-        RuleSet.build([rule])
+    text = f'[[routing.rules]]\nname = "{name}"\n{body}\n'
+    with pytest.raises(ConfigError, match=name):
+        parse_config(text)
+
+
+def test_rules_and_models_load_from_config():
+    """`[[routing.rules]]` and `[[routing.models]]` decode into the routing section."""
+    config = parse_config(
+        '[routing]\nprofile = "budget"\nquality_floor = "moderate"\n'
+        '[[routing.rules]]\nname = "r"\nkeywords = ["k8s"]\ntier = "complex"\n'
+        '[[routing.models]]\nid = "qwen3:8b"\nprovider = "ollama"\ntier = "simple"\nlocal = true\nfree = true\n')
+    assert config.routing.rules[0].tier == "complex"
+    assert config.routing.models[0].key == "ollama/qwen3:8b"
 
 
 def test_signature_ignores_numbers_and_filler():

@@ -1,0 +1,75 @@
+"""The second opinion's words: the short prompt sent to a classifier model, and reading its answer.
+
+Pure. The daemon asks a configured model (typically a small local one) when the heuristic's
+confidence is low; this module builds what it is asked and turns the reply into a
+`Classification`, or None when the reply says nothing usable (then the heuristic answer stands).
+The cache key covers the normalised prompt and every setting that changes the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import msgspec
+
+from routerd.classify.text import split_ask, to_turn
+from routerd.classify.types import TASK_TYPES, TIERS, Classification
+
+PROMPT_VERSION = "1"
+MAX_ASK_CHARS = 2000
+MAX_CONTEXT_CHARS = 600
+# A model that answers is trusted this much: more than a borderline heuristic, less than a sure one.
+MODEL_CONFIDENCE = 0.8
+_WORD = re.compile(r"[a-z]+")
+_SPACES = re.compile(r"\s+")
+
+INSTRUCTIONS = (
+    "You route requests to language models. Read the user's last request (and the context before "
+    "it, if any) and answer with exactly two words: the tier and the task type.\n"
+    "tier: simple (a small model does it fully), moderate (needs a strong general model), or "
+    "complex (needs the best reasoning model: design under many constraints, concurrency or "
+    "security analysis, hard proofs, cross-cutting changes).\n"
+    "type: query, code, analyze, generate, research, chat or tools.\n"
+    "Answer like: moderate code"
+)
+
+
+def build_prompt(messages: list) -> str:
+    """The classifier model's prompt for a conversation: instructions, short context, the ask."""
+    turns = [to_turn(m) for m in messages]
+    turns = [t for t in turns if t.role != "system" and t.text.strip()]
+    if not turns:
+        return INSTRUCTIONS
+    last = turns[-1].text
+    split = split_ask(last)
+    ask = split.ask[:MAX_ASK_CHARS]
+    if split.paste_chars:
+        ask += f"\n[{split.paste_chars} characters of pasted code/logs/documents omitted]"
+    context = "\n".join(f"{t.role}: {t.text[:MAX_CONTEXT_CHARS]}" for t in turns[-3:-1])
+    parts = [INSTRUCTIONS]
+    if context:
+        parts.append("Context:\n" + context)
+    parts.append("Request:\n" + ask)
+    return "\n\n".join(parts)
+
+
+def parse_reply(text: str, heuristic: Classification) -> Classification | None:
+    """The model's answer as a Classification (signals say it came from the model), or None."""
+    words = _WORD.findall(text.lower())
+    tier = next((w for w in words if w in TIERS), None)
+    if tier is None:
+        return None
+    task_type = next((w for w in words if w in TASK_TYPES), heuristic.task_type)
+    signals = ("second_opinion", f"heuristic={heuristic.tier}/{heuristic.confidence:.2f}", *heuristic.signals)
+    return msgspec.structs.replace(
+        heuristic, tier=tier, task_type=task_type, confidence=MODEL_CONFIDENCE, signals=signals, source="model"
+    )
+
+
+def cache_key(messages: list, model: str, threshold: float) -> str:
+    """sha256 of the normalised conversation tail and the settings that shape the answer."""
+    turns = [to_turn(m) for m in messages][-3:]
+    text = "\n".join(f"{t.role}:{_SPACES.sub(' ', t.text.strip().lower())}" for t in turns)
+    material = f"v{PROMPT_VERSION}|{model}|{threshold:.3f}|{text}"
+    return hashlib.sha256(material.encode()).hexdigest()
