@@ -117,7 +117,7 @@ class StreamDecoder:
         if isinstance(ev, _MessageDelta):
             self._message_delta(ev)
         elif isinstance(ev, _MessageStop):
-            return self.close()
+            return self._finish()
         elif isinstance(ev, _Error):
             self._done = True
             kind, status = _ERROR_KINDS.get(str(ev.error.get("type")), ("upstream_error", 500))
@@ -159,11 +159,16 @@ class StreamDecoder:
             self._usage = Usage(late.input_tokens or self._usage.input_tokens, late.output_tokens,
                                 late.cached_input_tokens or self._usage.cached_input_tokens, 0)
 
+    def _finish(self) -> list[Any]:
+        self._done = True
+        return [MessageStop(self._stop, self._usage, self._stop_sequence)]  # type: ignore[arg-type]
+
     def close(self) -> list[Any]:
+        """End of the byte stream: after ``message_stop`` nothing; before it, the stream was cut."""
         if self._done:
             return []
         self._done = True
-        return [MessageStop(self._stop, self._usage, self._stop_sequence)]  # type: ignore[arg-type]
+        return [StreamError("upstream stream ended before message_stop", "upstream_bad_response", 502)]
 
 
 class StreamEncoder:

@@ -171,10 +171,11 @@ class StreamDecoder:
             self._calls += 1
 
     def close(self) -> list[Any]:
-        if self._done or not self._started:
+        """End of the byte stream: after a ``finishReason`` nothing; before it, the stream was cut."""
+        if self._done:
             return []
         self._done = True
-        return [MessageStop("tool_use" if self._calls else "end_turn", self._usage)]
+        return [StreamError("upstream stream ended before its finishReason", "upstream_bad_response", 502)]
 
 
 class StreamEncoder:

@@ -132,12 +132,13 @@ def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
 
 class StreamDecoder:
     """Chat-completion chunks -> canonical events. ``feed(event, data)`` per SSE event; ``close()`` at
-    the end of the byte stream returns a ``MessageStop`` if ``[DONE]`` never came."""
+    the end of the byte stream. The message ends at ``[DONE]``; a stream that ends without it still
+    ends cleanly if a ``finish_reason`` came (some servers omit ``[DONE]``), else with a StreamError."""
 
     def __init__(self) -> None:
         self._started = False
         self._stopped = False
-        self._finish = "end_turn"
+        self._finish: str | None = None
         self._usage: Usage | None = None
         self._tools: dict[int, int] = {}
 
@@ -145,7 +146,7 @@ class StreamDecoder:
         if self._stopped:
             return []
         if data == "[DONE]":
-            return self.close()
+            return self._stop()
         try:
             chunk = _CHUNK.decode(data)
         except msgspec.MsgspecError as exc:
@@ -188,11 +189,17 @@ class StreamDecoder:
         if fn.arguments:
             out.append(ToolCallDelta(index, fn.arguments))
 
-    def close(self) -> list[Any]:
+    def _stop(self) -> list[Any]:
         if self._stopped or not self._started:
             return []
         self._stopped = True
-        return [MessageStop(self._finish, self._usage)]  # type: ignore[arg-type]
+        return [MessageStop(self._finish or "end_turn", self._usage)]  # type: ignore[arg-type]
+
+    def close(self) -> list[Any]:
+        if self._stopped or self._finish is not None or not self._started:
+            return self._stop()
+        self._stopped = True
+        return [StreamError("upstream stream ended before its finish_reason", "upstream_bad_response", 502)]
 
 
 class StreamEncoder:

@@ -53,9 +53,14 @@ class SSEDecoder:
         return out
 
     def close(self) -> list[tuple[str | None, str]]:
-        """End of stream: dispatch a last event that lacked its blank line (lenient, like httpx-sse)."""
+        """End of stream. A last event whose lines are complete but which lacks the blank line is
+        dispatched (some servers end ``data: [DONE]\n``); a half-received line is dropped, as the
+        spec drops an incomplete event, since it is a cut, not an answer."""
         rest, self._buf = self._buf, b""
-        if not rest.strip(b"\n"):
+        if self._pending_cr:
+            rest += b"\n"
+            self._pending_cr = False
+        if not rest.endswith(b"\n") or not rest.strip(b"\n"):
             return []
         event = _parse_block(rest.rstrip(b"\n"))
         return [event] if event is not None else []

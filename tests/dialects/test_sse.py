@@ -39,11 +39,14 @@ def test_byte_at_a_time_recorded_streams():
         assert whole and feed_in_pieces(stream, [1] * len(stream)) == whole
 
 
-def test_close_flushes_an_unterminated_last_event():
-    """A final event without its blank line is still delivered at close()."""
+def test_close_flushes_a_complete_last_event_and_drops_a_cut_one():
+    """A final event missing only its blank line is delivered at close(); a half line is not."""
     decoder = SSEDecoder()
-    assert decoder.feed(b"data: [DONE]") == []
+    assert decoder.feed(b"data: [DONE]\n") == []
     assert decoder.close() == [(None, "[DONE]")]
+    cut = SSEDecoder()
+    assert cut.feed(b'data: {"a":1}\n\ndata: {"b"') == [(None, '{"a":1}')]
+    assert cut.close() == []
 
 
 def test_encoder_round_trips_through_the_decoder():

@@ -226,12 +226,15 @@ def test_errors_mid_stream():
     assert out == [StreamError("Overloaded", "upstream_unavailable", 529)] and dec.close() == []
 
 
-def test_cut_streams_end_cleanly():
-    """A stream cut before its end marker still ends: OpenAI/Gemini stop, Responses reports an error."""
+def test_cut_streams_end_with_an_error():
+    """A stream cut before its end ends with StreamError, except an OpenAI stream whose finish_reason came."""
     body = fx.OPENAI_STREAM[: fx.OPENAI_STREAM.index(b'data: {"id":"chatcmpl-9x","object":"chat.completion.chunk","created":1731000000,"model":"gpt-4o-2024-08-06","choices":[]')]
-    assert isinstance(decode("openai", body)[-1], MessageStop)
-    cut = fx.RESPONSES_STREAM[: fx.RESPONSES_STREAM.index(b"event: response.completed")]
-    assert isinstance(decode("responses", cut)[-1], StreamError)
+    assert decode("openai", body)[-1] == MessageStop("tool_use", None)
+    assert isinstance(decode("openai", fx.OPENAI_STREAM[:900])[-1], StreamError)
+    for name, marker in (("responses", b"event: response.completed"), ("anthropic", b"event: message_delta"),
+                         ("gemini", b'data: {"candidates": [{"content": {"parts": [{"functionCall"')):
+        cut = RECORDED[name][: RECORDED[name].index(marker)]
+        assert isinstance(decode(name, cut)[-1], StreamError), name
     assert anthropic.StreamDecoder().feed("future_event", '{"type":"future_event"}') == []
 
 
