@@ -11,6 +11,8 @@ Chat Completions). Same-dialect traffic should not come here at all: it passes t
   cut anywhere), ``close() -> bytes`` at the end of the upstream stream; ``completed`` says whether
   the upstream stream reached its end; ``usage`` holds the canonical usage once known.
 - ``translate_error(upstream, front, status, body)`` -> an upstream error body in the front's shape.
+- ``count_tokens(front, body)`` -> an Anthropic ``count_tokens`` answer estimated locally, for when
+  no Anthropic upstream can count exactly.
 
 All raise ``BadRequest`` for a client body of the wrong shape and ``UpstreamBadResponse`` for an
 upstream answer of the wrong shape.
@@ -23,7 +25,7 @@ from typing import Any
 import msgspec
 
 from routerd.dialects import gemini
-from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
+from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage, estimate_tokens
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
 
@@ -84,6 +86,11 @@ def translate_error(upstream: str, front: str, status: int, body: bytes, kind: s
     if upstream == front or get(upstream) is get(front):
         return body
     return _encode(get(front).error_body(status, error_message(body), kind))
+
+
+def count_tokens(front: str, body: bytes | dict[str, Any], **url: Any) -> bytes:
+    """``{"input_tokens": n}`` for a request body in ``front``, by ``canonical.estimate_tokens``."""
+    return _encode({"input_tokens": estimate_tokens(get(front).parse_request(body, **url))})
 
 
 class StreamTranslator:

@@ -8,7 +8,7 @@ from routerd.dialects.canonical import Usage
 from routerd.dialects.registry import NAMES, same
 from routerd.dialects.sse import SSEDecoder
 from routerd.dialects.translate import (
-    StreamTranslator, error_message, translate_error, translate_request, translate_response, upstream_path,
+    StreamTranslator, count_tokens, error_message, translate_error, translate_request, translate_response, upstream_path,
 )
 from tests.dialects import fixtures as fx
 
@@ -94,3 +94,9 @@ def test_usage_is_reported_canonically():
     tr = StreamTranslator("anthropic", "openai_chat", "m")
     tr.feed(fx.ANTHROPIC_STREAM)
     assert tr.usage == Usage(600, 89, 128, 0)
+
+
+def test_count_tokens_estimates_locally():
+    """count_tokens answers in Anthropic's shape from the local estimate."""
+    out = msgspec.json.decode(count_tokens("anthropic", msgspec.json.encode(fx.ANTHROPIC_TOOL_CONVERSATION)))
+    assert set(out) == {"input_tokens"} and 1200 < out["input_tokens"] < 2000
