@@ -7,6 +7,7 @@ decision -> dispatch -> relay. Errors raised before dispatch become the dialect'
 """
 
 import hmac
+import logging
 import os
 import time
 
@@ -14,10 +15,12 @@ import anyio
 import msgspec
 
 from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
-from routerd.fronts.http_wire import LAST_CHUNK, RequestHead, chunk, response_head
+from routerd.fronts.http_wire import LAST_CHUNK, HttpError, RequestHead, chunk, response_head
 from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
 from routerd.gateway.plan import decide
 from routerd.gateway.replies import error_body
+
+log = logging.getLogger("routerd.http")
 
 # path -> (dialect, endpoint suffix sent upstream)
 PROXIED = {
@@ -80,6 +83,13 @@ async def handle_request(conn, head: RequestHead) -> None:
         if conn.body_pending:  # answered before its body was read: the stream cannot be reused
             conn.closed = True
         await _send_reply(conn, head, error_reply(dialect, exc))
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, HttpError):
+        raise
+    except Exception as exc:  # a bug: answer 500, log it, keep serving everyone else
+        log.exception("gateway request failed")
+        conn.closed = True
+        await _send_reply(conn, head, error_reply(dialect, RouterdError(
+            f"internal error: {type(exc).__name__}")))
 
 
 class _MethodNotAllowed(BadRequest):
@@ -111,7 +121,8 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
         peek.model = "auto"
     gateway = await app.parts["gateway"].current()
     summary = {"session_id": (head.headers.get(b"x-claude-code-session-id") or b"").decode() or None}
-    plan = decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto", summary)
+    plan = await decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto",
+                        summary, body)
     request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,
                            peek.stream and not endpoint, received)
     gateway.requests += 1

@@ -1,8 +1,11 @@
 """From the ``model`` a client asked for to the ordered candidates dispatch will try.
 
 ``model`` may be ``auto`` (the routing brain picks), an alias from ``[gateway.aliases]``,
-``provider/model``, or a model id that some provider serves. The routing decision itself comes from
-one function, ``decide``; everything else here is pure resolution against the provider registry.
+``provider/model``, or a model id that some provider serves. ``decide`` is the one entry point:
+for ``auto`` (and, with ``gateway.downshift``, for a named model) it asks the brain
+(``routerd.handlers.routing.decide_route``, which classifies the conversation, ranks the catalogue
+and stores the decision); otherwise it resolves the name against the provider registry and stores
+a decision row itself. Configured ``[gateway.fallbacks]`` follow the first choice.
 """
 
 import time
@@ -23,8 +26,8 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What dispatch will try, in order; ``baseline_model`` is what the client asked for (or, for
-    ``auto``, the premium choice) so that savings can be computed against it."""
+    """What dispatch will try, in order; ``baseline`` is what the client asked for (for ``auto``,
+    the priciest model the brain would have accepted) so that savings can be computed against it."""
 
     decision_id: str
     requested: str
@@ -59,28 +62,77 @@ def fallback_chain(first: list[Candidate], providers: Mapping[str, Provider], ga
     return chain
 
 
-def auto_candidates(providers: Mapping[str, Provider], dialect: str) -> list[Candidate]:
-    """Stand-in for the brain's choice for ``auto``: each provider's first named model, providers
-    speaking the client's dialect first."""
+def _named_models(providers: Mapping[str, Provider], dialect: str) -> list[Candidate]:
+    """Each provider's first named model, providers speaking the client's dialect first: ``auto``'s
+    answer when the brain's catalogue knows none of the configured providers."""
     ordered = sorted(providers.values(), key=lambda p: dialect not in p.dialects)
     return [Candidate(p.name, m) for p in ordered if (m := p.default_model())]
 
 
-def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig, dialect: str,
-           model: str, summary: dict) -> Plan:
-    """The routing decision for one proxied request (recorded in ``decisions``); raises NoRoute."""
-    if model == "auto" or not model:
-        candidates, reason = auto_candidates(providers, dialect), "auto"
-    else:
-        candidates, reason = resolve(model, providers, gateway, dialect), "requested"
+async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig, dialect: str,
+                 model: str, summary: dict, body: bytes | None = None) -> Plan:
+    """The routing decision for one proxied request (stored in ``decisions``); raises NoRoute.
+
+    ``summary`` may carry ``session_id``; ``body`` (the client's request in ``dialect``) is read
+    only when the brain needs the conversation."""
+    auto = model in ("auto", "")
+    if auto or gateway.downshift:
+        brain = await _ask_brain(app, providers, dialect, summary, body)
+        if brain is not None:
+            decision_id, chosen, baseline = brain
+            if not auto:  # downshift: the brain's pick first, the requested model behind it
+                requested = resolve(model, providers, gateway, dialect)
+                chosen += [c for c in requested if c not in chosen]
+                baseline = requested[0] if requested else baseline
+            if chosen:
+                chain = fallback_chain(chosen, providers, gateway, dialect)
+                return Plan(decision_id, model, tuple(chain), baseline, "brain")
+    candidates = _named_models(providers, dialect) if auto else resolve(model, providers, gateway, dialect)
     candidates = fallback_chain(candidates, providers, gateway, dialect)
     if not candidates:
         raise NoRoute(f"no configured provider serves model {model!r} "
                       f"(providers: {', '.join(providers) or 'none'})")
-    decision_id = uuid.uuid4().hex
+    decision_id = uuid.uuid4().hex[:16]
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": "http", "model": candidates[0].model,
         "provider": candidates[0].provider, "session_id": summary.get("session_id"),
-        "detail": reason,
+        "detail": "auto: first named model" if auto else "requested",
     })
-    return Plan(decision_id, model, tuple(candidates), candidates[0], reason)
+    return Plan(decision_id, model, tuple(candidates), candidates[0], "requested")
+
+
+async def _ask_brain(app, providers: Mapping[str, Provider], dialect: str, summary: dict,
+                     body: bytes | None) -> tuple[str, list[Candidate], Candidate | None] | None:
+    """(decision id, candidates on configured providers, baseline) from the routing brain."""
+    from routerd.handlers.routing import decide_route, routing_state
+
+    messages, tools = _conversation(dialect, body)
+    reply = await decide_route(app, messages=messages, tools=tools, model=None,
+                               session_id=summary.get("session_id"), source="http")
+    catalogue = (await routing_state(app)).catalogue
+    chosen, baseline, top = [], None, -1.0
+    for key in reply.candidates:
+        provider, _, model_id = key.partition("/")
+        if provider not in providers:
+            continue
+        chosen.append(Candidate(provider, model_id))
+        info = catalogue.get(key)
+        price = info.cost_per_mtok() if info is not None else None
+        if price is not None and price > top:
+            baseline, top = chosen[-1], price
+    return reply.decision_id, chosen, baseline
+
+
+def _conversation(dialect: str, body: bytes | None) -> tuple[list, list]:
+    """The client's messages and tools in the classifier's form (empty when unreadable)."""
+    if not body:
+        return [], []
+    from routerd.dialects.canonical import to_classifier_messages
+    from routerd.dialects.registry import get
+    from routerd.errors import BadRequest
+
+    try:
+        request = get(dialect).parse_request(body)
+    except BadRequest:
+        return [], []
+    return to_classifier_messages(request), [{"name": t.name} for t in request.tools]

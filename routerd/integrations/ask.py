@@ -51,7 +51,8 @@ async def ask_external(app, prompt: str, *, decision_id: str | None = None,
                                 "messages": [{"role": "user", "content": prompt[:MAX_PROMPT_CHARS]}]})
     summary = {"session_id": None, "task_type": task_type, "complexity": complexity,
                "hook_decision_id": decision_id}
-    plan = decide(app, gateway.providers, app.runtime.config.gateway, "openai_chat", wanted, summary)
+    plan = await decide(app, gateway.providers, app.runtime.config.gateway, "openai_chat", wanted, summary,
+                        body)
     request = ProxyRequest("openai_chat", b"", b"", {b"content-type": b"application/json"}, body,
                            wanted, False, time.perf_counter())
     async with open_call(gateway, request, plan) as reply:
