@@ -273,9 +273,11 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
         body.pop("top_p", None)
 
 
-def render_request(req: ChatRequest, model: str, *, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
+                   default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
     """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) defaults to
-    ``default_max_tokens``; a thinking budget is clamped below it (and at least 1,024)."""
+    ``default_max_tokens``; a thinking budget is clamped below it (and at least 1,024).
+    ``reasoning`` False leaves ``thinking`` out (for models without extended thinking)."""
     messages = []
     for message in req.messages:
         blocks = [b for b in (render_block(p) for p in message.content) if b is not None]
@@ -311,7 +313,8 @@ def render_request(req: ChatRequest, model: str, *, default_max_tokens: int = DE
             body.setdefault(key, value)
     elif req.user:
         body["metadata"] = {"user_id": req.user}
-    _thinking(req, body)
+    if reasoning:
+        _thinking(req, body)
     return body
 
 

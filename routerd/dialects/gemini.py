@@ -263,7 +263,7 @@ def render_part(part: Any, names: dict[str, str]) -> dict[str, Any] | None:
     return None  # reasoning is not sent back to Gemini
 
 
-def _generation_config(req: ChatRequest) -> dict[str, Any]:
+def _generation_config(req: ChatRequest, reasoning: bool) -> dict[str, Any]:
     gen: dict[str, Any] = {}
     if req.max_tokens is not None:
         gen["maxOutputTokens"] = req.max_tokens
@@ -273,7 +273,7 @@ def _generation_config(req: ChatRequest) -> dict[str, Any]:
         gen["topP"] = req.top_p
     if req.stop:
         gen["stopSequences"] = req.stop
-    if req.reasoning is not None:
+    if req.reasoning is not None and reasoning:
         budget = min(req.reasoning.resolved_budget(), MAX_THINKING_BUDGET)
         thinking: dict[str, Any] = {"thinkingBudget": budget}
         if budget and req.reasoning.include_thoughts:
@@ -284,8 +284,9 @@ def _generation_config(req: ChatRequest) -> dict[str, Any]:
     return gen
 
 
-def render_request(req: ChatRequest, model: str = "") -> dict[str, Any]:
-    """``req`` as a ``generateContent`` body (``model`` goes in the URL and is not used here)."""
+def render_request(req: ChatRequest, model: str = "", *, reasoning: bool = True) -> dict[str, Any]:
+    """``req`` as a ``generateContent`` body (``model`` goes in the URL and is not used here).
+    ``reasoning`` False leaves ``thinkingConfig`` out (for models that cannot think)."""
     names: dict[str, str] = {}
     contents = []
     for message in req.messages:
@@ -305,7 +306,7 @@ def render_request(req: ChatRequest, model: str = "") -> dict[str, Any]:
         if tc.mode == "tool":
             config["allowedFunctionNames"] = [tc.name]
         body["toolConfig"] = {"functionCallingConfig": config}
-    gen = _generation_config(req)
+    gen = _generation_config(req, reasoning)
     if gen:
         body["generationConfig"] = gen
     if req.origin == NAME:

@@ -299,8 +299,9 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
     if req.system:
         body["instructions"] = req.system
     if req.tools:
+        # strict defaults to true in the Responses API, which refuses most schemas clients write
         body["tools"] = [{"type": "function", "name": t.name, "description": t.description or "",
-                          "parameters": t.parameters or {"type": "object", "properties": {}}}
+                          "parameters": t.parameters or {"type": "object", "properties": {}}, "strict": False}
                          for t in req.tools]
     if req.tool_choice is not None and (req.tools or req.tool_choice.mode == "none"):
         tc = req.tool_choice

@@ -34,17 +34,19 @@ _PATHS = {"openai": b"/chat/completions", "openai_chat": b"/chat/completions", "
           "anthropic": b"/v1/messages"}
 
 
-def render(target: str, req: ChatRequest, model: str) -> bytes:
-    """``req`` rendered for ``target`` and encoded."""
-    return _encode(get(target).render_request(req, model))
+def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True) -> bytes:
+    """``req`` rendered for ``target`` and encoded; ``reasoning`` False drops reasoning parameters
+    (``reasoning_effort``, ``thinking``, ``thinkingConfig``) for a model that would refuse them."""
+    return _encode(get(target).render_request(req, model, reasoning=reasoning))
 
 
 def translate_request(front: str, target: str, body: bytes | dict[str, Any], model: str, *,
-                      stream: bool | None = None, front_model: str | None = None) -> bytes:
+                      stream: bool | None = None, front_model: str | None = None,
+                      reasoning: bool = True) -> bytes:
     """A client body in ``front`` as a ``target`` body for ``model``. ``stream``/``front_model``
-    are for fronts that carry them in the URL (Gemini)."""
+    are for fronts that carry them in the URL (Gemini); ``reasoning`` as in ``render``."""
     req = get(front).parse_request(body, model=front_model, stream=stream)
-    return render(target, req, model)
+    return render(target, req, model, reasoning=reasoning)
 
 
 def upstream_path(target: str, model: str, stream: bool) -> bytes:

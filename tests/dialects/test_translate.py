@@ -100,3 +100,19 @@ def test_count_tokens_estimates_locally():
     """count_tokens answers in Anthropic's shape from the local estimate."""
     out = msgspec.json.decode(count_tokens("anthropic", msgspec.json.encode(fx.ANTHROPIC_TOOL_CONVERSATION)))
     assert set(out) == {"input_tokens"} and 1200 < out["input_tokens"] < 2000
+
+
+@pytest.mark.parametrize("target", ["openai_chat", "responses", "anthropic", "gemini"])
+def test_reasoning_can_be_left_out_for_models_that_refuse_it(target):
+    """reasoning=False drops every dialect's reasoning parameter (Claude Code's thinking -> gpt-4o-mini)."""
+    body = msgspec.json.encode({**fx.ANTHROPIC_TOOL_CONVERSATION, "model": "claude"})
+    front = "openai_chat" if target == "anthropic" else "anthropic"
+    if front == "openai_chat":
+        body = msgspec.json.encode({**fx.OPENAI_TOOL_CONVERSATION, "reasoning_effort": "high"})
+    on = msgspec.json.decode(translate_request(front, target, body, "m"))
+    off = msgspec.json.decode(translate_request(front, target, body, "m", reasoning=False))
+    keys = {"openai_chat": "reasoning_effort", "responses": "reasoning", "anthropic": "thinking"}
+    if target == "gemini":
+        assert "thinkingConfig" in on["generationConfig"] and "thinkingConfig" not in off["generationConfig"]
+    else:
+        assert keys[target] in on and keys[target] not in off
