@@ -52,6 +52,7 @@ ANALYSIS_BONUS = 0.5
 LOOKUP_IN_PASTE = -0.4
 DEBUG_CODE_PASTE = 0.6
 EXPERT_BONUS = 0.8
+EXPERT_BUILD_BONUS = 0.6
 # "Prove that ..." asks for a proof, the hard end of mathematics in any wording.
 PROOF_REQUEST = 1.0
 # A change applied across many units (services, files, a codebase) is a cross-cutting refactor.
@@ -203,6 +204,10 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if lx.EXPERT.find(view):
         score += EXPERT_BONUS
         signals.append("expert_vocabulary")
+        if _imperative_at(view) >= 0:
+            # Building it, not discussing it: specialist systems are where cheap models fail.
+            score += EXPERT_BUILD_BONUS
+            signals.append("builds_specialist_system")
     if _opens_with(view, lx.PROOF_VERBS):
         score += PROOF_REQUEST
         signals.append("proof_request")

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import msgspec
 
 from routerd.catalogue.builtin import load_catalogue
@@ -80,13 +81,13 @@ class RoutingState:
         self.rules = RuleSet()
         self._profile = "balanced"
 
-    def refresh(self, runtime) -> None:
-        """Rebuild the catalogue and rules when the runtime (config) changed."""
+    async def refresh(self, runtime) -> None:
+        """Rebuild the catalogue and rules when the runtime (config) changed (file read off the loop)."""
         if runtime is self._built_for:
             return
         routing = runtime.config.routing
-        self.catalogue = load_catalogue(routing.models)
-        self.rules = RuleSet.build(routing.rules)
+        catalogue = await anyio.to_thread.run_sync(load_catalogue, routing.models)
+        self.catalogue, self.rules = catalogue, RuleSet.build(routing.rules)
         self._built_for = runtime
         self._profile = self.profile_override or routing.profile
 
@@ -115,7 +116,7 @@ async def routing_state(app) -> RoutingState:
     state = app.parts.get("routing")
     if state is None:
         state = app.parts["routing"] = RoutingState()
-    state.refresh(app.runtime)
+    await state.refresh(app.runtime)
     if not state.loaded:
         async with state.load_lock:
             if not state.loaded:

@@ -1,0 +1,168 @@
+"""The routing brain end to end: real `routerctl` processes against a real daemon (both backends).
+
+Transcript of what a user does: classify a prompt, route it with --explain, reroute a decision and
+see a similar prompt follow, rate one, switch the profile; then a classifier model (a fake OpenAI
+server on 127.0.0.1) giving its second opinion, cached, and time-boxed when it hangs.
+"""
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.fakes.upstream import FakeUpstream
+from tests.support import connect
+
+pytestmark = pytest.mark.anyio
+
+SIMILAR_A = "write a python function that merges overlapping date ranges in a list of bookings"
+SIMILAR_B = "write a python function that merges overlapping date ranges in a list of hotel bookings"
+
+
+async def routerctl(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+    """Run the real routerctl in a subprocess (the socket comes from ROUTERD_SOCKET)."""
+    result = await anyio.run_process([sys.executable, "-m", "routerctl.main", *args], input=stdin, check=False)
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+async def test_classify_prints_tier_type_confidence_and_signals(daemon):
+    """`routerctl classify PROMPT` prints the tier, task type, confidence and signals; --json for scripts."""
+    code, out, _ = await routerctl("classify", "implement a lock-free MPMC queue in C++ with hazard pointers "
+                                   "and a multithreaded stress test")
+    assert code == 0
+    assert "complex" in out and "task type   code" in out and "domain:concurrency" in out
+    code, out, _ = await routerctl("classify", "--json", "what does ACID stand for")
+    data = json.loads(out)
+    assert (data["tier"], data["task_type"], data["source"]) == ("simple", "query", "heuristic")
+
+
+async def test_classify_reads_stdin_and_whole_conversations(daemon):
+    """A prompt on stdin, or --messages - with a conversation, is classified in context."""
+    code, out, _ = await routerctl("classify", "--json", stdin=b"regex for US zip codes")
+    assert code == 0 and json.loads(out)["task_type"] == "code"
+    convo = [{"role": "user", "content": "how do I amend the last commit message?"},
+             {"role": "assistant", "content": "git commit --amend -m 'new message'"},
+             {"role": "user", "content": "thanks, that worked"}]
+    code, out, _ = await routerctl("classify", "--json", "--messages", "-", stdin=json.dumps(convo).encode())
+    assert json.loads(out)["task_type"] == "chat"
+
+
+async def test_route_explain_without_providers_advises_claude_models(daemon):
+    """With no provider enabled, route --explain advises opus for a complex prompt and explains every model."""
+    code, out, _ = await routerctl("route", "--explain", "implement Raft leader election and log replication in Go "
+                                   "with a simulated network that partitions nodes")
+    assert code == 0
+    assert "opus (advisory)" in out
+    assert "no provider enabled: advisory only" in out
+    assert "provider anthropic not enabled" in out
+
+
+async def test_reroute_changes_similar_prompts_and_persists(daemon):
+    """After `reroute D --to complex`, a similar prompt routes to complex, also after a state reload."""
+    code, out, _ = await routerctl("route", "--json", SIMILAR_A)
+    first = json.loads(out)
+    assert first["tier"] != "complex"
+    code, out, _ = await routerctl("reroute", first["decision_id"], "--to", "complex", "--reason", "missed edge cases")
+    assert code == 0 and "similar prompts will route to complex" in out
+    code, out, _ = await routerctl("route", "--json", SIMILAR_B)
+    second = json.loads(out)
+    assert second["tier"] == "complex" and second["model"] == "opus"
+    assert any("feedback on similar prompts" in r for r in second["reasons"])
+
+    daemon.parts.pop("routing")  # a fresh routing state, as after a restart: feedback reloads from the store
+    code, out, _ = await routerctl("route", "--json", SIMILAR_B)
+    assert json.loads(out)["tier"] == "complex"
+
+
+async def test_rate_and_unknown_decisions(daemon):
+    """`rate D bad` is recorded; rating a decision that does not exist fails with exit code 1."""
+    code, out, _ = await routerctl("route", "--json", "what is a mutex")
+    decision = json.loads(out)["decision_id"]
+    code, out, _ = await routerctl("rate", decision, "bad", "--reason", "too shallow")
+    assert code == 0 and "moderate" in out
+    code, _, err = await routerctl("rate", "no-such-decision", "good")
+    assert code == 1 and "not_found" in err
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: c.execute("SELECT kind, value, reason FROM feedback").fetchall())
+    assert ("rate", "bad", "too shallow") in [tuple(r) for r in rows]
+
+
+async def test_profile_switches_at_once_and_is_persisted(daemon):
+    """`routerctl profile budget` changes the next decision and is stored in settings."""
+    prompt = "write a Dockerfile for a Django app with gunicorn, multi-stage build and a non-root user, with tests"
+    code, out, _ = await routerctl("route", "--json", prompt)
+    before = json.loads(out)["tier"]
+    code, out, _ = await routerctl("profile", "budget")
+    assert code == 0 and "budget (config says balanced)" in out
+    code, out, _ = await routerctl("route", "--json", prompt)
+    after = json.loads(out)
+    assert after["profile"] == "budget" and ["simple", "moderate", "complex"].index(after["tier"]) < \
+        ["simple", "moderate", "complex"].index(before)
+    row = await daemon.store.read(lambda c: c.execute(
+        "SELECT value FROM settings WHERE key = 'routing.profile'").fetchone())
+    assert row[0] == "budget"
+    daemon.parts.pop("routing")
+    code, out, _ = await routerctl("profile")
+    assert "profile: budget" in out
+
+
+async def test_decisions_are_stored_without_prompt_text(daemon):
+    """Every route is stored with an id, a hash and a length, and no prompt text by default."""
+    async with connect(daemon.socket_path) as client:
+        reply = await client.call({"type": "route", "prompt": "translate to Spanish: good morning",
+                                   "session_id": "s1"})
+    await daemon.store.flush()
+    row = await daemon.store.read(lambda c: c.execute(
+        "SELECT id, prompt, prompt_len, tier, session_id FROM decisions WHERE id = ?",
+        (reply["decision_id"],)).fetchone())
+    assert row[0] == reply["decision_id"] and row[1] is None and row[2] > 0 and row[4] == "s1"
+
+
+# --- second opinion from a classifier model --------------------------------------------------------
+
+
+@pytest.fixture
+async def classifier(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
+    async with anyio.create_task_group() as tg:
+        fake = await tg.start(FakeUpstream("complex code").serve)
+        yield fake
+        tg.cancel_scope.cancel()
+
+
+@pytest.fixture
+def config_file(daemon_env: Path, request: pytest.FixtureRequest) -> Path:
+    """The default config, or with a classifier model when the test asks for the `classifier` fixture."""
+    path = daemon_env / "config.toml"
+    text = '[http]\nlisten = "127.0.0.1:0"\n'
+    if "classifier" in request.fixturenames:
+        fake = request.getfixturevalue("classifier")
+        text += (f'[routing]\nclassifier_model = "local/tiny-classifier"\nclassifier_threshold = 0.99\n'
+                 f'classifier_timeout_s = 0.5\n'
+                 f'[providers.local]\nkind = "openai"\nbase_url = "{fake.url}/v1"\nmodels = ["tiny-*"]\n'
+                 f'timeout_s = 5\n')
+    path.write_text(text)
+    return path
+
+
+async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon):
+    """Below the threshold the classifier model decides; its answer is cached; a hang falls back in time."""
+    async with connect(daemon.socket_path) as client:
+        first = await client.call({"type": "classify", "prompt": "what is a mutex"})
+        assert (first["tier"], first["task_type"], first["source"]) == ("complex", "code", "model")
+        assert len(classifier.received) == 1
+        body = classifier.received[0].json
+        assert body["model"] == "tiny-classifier" and "what is a mutex" in body["messages"][0]["content"]
+
+        await daemon.store.flush()
+        again = await client.call({"type": "classify", "prompt": "what is a mutex"})
+        assert again["source"] == "cache" and len(classifier.received) == 1
+
+        classifier.hang()
+        with anyio.fail_after(5):
+            fallback = await client.call({"type": "classify", "prompt": "what does ACID stand for"})
+        assert fallback.get("source", "heuristic") == "heuristic" and fallback["tier"] == "simple"
+    stats = daemon.parts["routing"].statistics()
+    assert stats.cache_hits == 1 and stats.second_opinion_fallbacks == 1
