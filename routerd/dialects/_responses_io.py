@@ -99,7 +99,7 @@ def _item_parts(item: _Item) -> list[Any]:
         return [ToolCallPart(item.call_id, item.name, item.arguments or "{}")]
     if item.type == "reasoning":
         text = "\n\n".join(p.text for p in (item.content or item.summary))
-        return [ReasoningPart(text, encrypted=item.encrypted_content)]
+        return [ReasoningPart(text, encrypted=item.encrypted_content, id=item.id or None)]
     return []
 
 

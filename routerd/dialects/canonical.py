@@ -80,13 +80,15 @@ class ToolResultPart(msgspec.Struct, tag="tool_result", tag_field="type", omit_d
 
 
 class ReasoningPart(msgspec.Struct, tag="reasoning", tag_field="type", omit_defaults=True):
-    """Reasoning the model showed. ``signature`` (Anthropic) / ``encrypted`` (Responses) are opaque
-    tokens that only their own dialect can use; ``redacted`` marks Anthropic redacted thinking."""
+    """Reasoning the model showed. ``signature`` (Anthropic) / ``encrypted`` and ``id`` (Responses
+    reasoning items) are opaque tokens that only their own dialect can use; ``redacted`` marks
+    Anthropic redacted thinking."""
 
     text: str = ""
     signature: str | None = None
     encrypted: str | None = None
     redacted: bool = False
+    id: str | None = None
 
 
 Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ReasoningPart

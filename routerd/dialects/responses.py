@@ -89,6 +89,7 @@ class _Summary(msgspec.Struct):
 
 
 class _ReasoningItem(msgspec.Struct):
+    id: str | None = None
     summary: list[_Summary] = []
     content: list[_Summary] | None = None
     encrypted_content: str | None = None
@@ -208,7 +209,7 @@ class _Builder:
         elif kind == "reasoning":
             r = convert_at(item, _ReasoningItem, where)
             text = "\n\n".join(s.text for s in (r.content or r.summary))
-            self._tail("assistant").content.append(ReasoningPart(text, encrypted=r.encrypted_content))
+            self._tail("assistant").content.append(ReasoningPart(text, encrypted=r.encrypted_content, id=r.id))
         else:
             raise BadRequest(f"{where}.type: unknown item type {kind!r}")
 
@@ -283,10 +284,10 @@ def _render_message(message: Message, items: list[dict[str, Any]]) -> None:
             text = "".join(p.text for p in part.content if isinstance(p, TextPart))
             items.append({"type": "function_call_output", "call_id": part.tool_call_id, "output": text})
             pending.extend(p for p in part.content if isinstance(p, ImagePart))
-        elif isinstance(part, ReasoningPart) and part.encrypted and not part.redacted and assistant:
-            flush()  # only a Responses upstream can use its own encrypted reasoning
-            items.append({"type": "reasoning", "summary": [{"type": "summary_text", "text": part.text}]
-                          if part.text else [], "encrypted_content": part.encrypted})
+        elif isinstance(part, ReasoningPart) and part.encrypted and part.id and assistant:
+            flush()  # only a Responses upstream can use its own reasoning items (id is required)
+            items.append({"type": "reasoning", "id": part.id, "summary": [
+                {"type": "summary_text", "text": part.text}] if part.text else [], "encrypted_content": part.encrypted})
     flush()
 
 

@@ -57,7 +57,7 @@ def test_responses_parse_codex_request():
     req = responses.parse_request(fx.RESPONSES_CODEX_REQUEST)
     assert req.system == "You are Codex, a coding agent.\n\nSandbox: workspace-write"
     assert [m.role for m in req.messages] == ["user", "assistant", "user", "assistant", "user"]
-    assert req.messages[1].content[0] == ReasoningPart("Use shell.", encrypted="gAAAAB")
+    assert req.messages[1].content[0] == ReasoningPart("Use shell.", encrypted="gAAAAB", id="rs_1")
     assert req.messages[1].content[1] == ToolCallPart("call_shell1", "shell", '{"command":["ls"]}')
     assert req.messages[2].content == [ToolResultPart("call_shell1", [TextPart("README.md\nsrc\n")])]
     assert [t.name for t in req.tools] == ["shell"]
