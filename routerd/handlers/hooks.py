@@ -51,6 +51,7 @@ class HookState:
         self.pending: OrderedDict[str, Pending] = OrderedDict()
         self.last_decision: OrderedDict[str, str] = OrderedDict()
         self.recent: OrderedDict[str, tuple[str, Recommendation]] = OrderedDict()
+        self.counted: OrderedDict[str, set[str]] = OrderedDict()  # message ids already in calls
         self.counts: dict[str, int] = {"calls": 0, "context": 0, "blocked": 0, "denied": 0,
                                        "violations": 0, "honored": 0, "turns_recorded": 0}
         self.by_event: dict[str, int] = {}
@@ -151,7 +152,7 @@ async def _decide(app, state: HookState, mode: str, event: HookEvent) -> Verdict
     if event.kind == "session_start":
         return Verdict(action="context", text=modes.session_summary(
             mode, app.runtime.config.routing.profile, len(app.runtime.config.providers)))
-    if event.kind == "stop":
+    if event.kind in ("stop", "session_end"):
         await _record_turn(app, state, event, session)
         return Verdict(clear_pending=True)
     if event.kind == "pre_tool":
@@ -211,7 +212,8 @@ def _apply(state: HookState, event: HookEvent, verdict: Verdict) -> None:
 
 
 async def _record_turn(app, state: HookState, event: HookEvent, session: str) -> None:
-    """Stop: count the turn's tokens in ``calls``, linked to the session's last decision."""
+    """Stop / SessionEnd: count the recent turns' tokens in ``calls`` (each message once), linked
+    to the session's last decision."""
     if not event.transcript_path:
         return
     try:
@@ -219,8 +221,13 @@ async def _record_turn(app, state: HookState, event: HookEvent, session: str) ->
     except OSError as exc:
         log.warning("cannot read the %s transcript: %s", event.host, exc.strerror)
         return
+    seen = state.counted.get(session) or set()
+    fresh = [m for m in transcript.recent_messages(tail) if m.id not in seen]
+    if not fresh:
+        return
+    state.remember(state.counted, session, seen | {m.id for m in fresh})
     now = time.time()
-    for usage in transcript.last_turn_usage(tail):
+    for usage in transcript.totals(fresh):
         app.store.record("calls", {
             "id": uuid.uuid4().hex, "decision_id": state.last_decision.get(session), "ts": now,
             "provider": _HOST_PROVIDER.get(event.host, event.host), "model": usage.model,

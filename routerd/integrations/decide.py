@@ -36,31 +36,8 @@ async def recommend(app, event: HookEvent) -> Recommendation | None:
         return None
     messages = [Message(role="user", content=event.prompt)]
     request = Route(messages=messages, session_id=event.session_id, source=f"hook:{event.host}")
-    handler = HANDLERS.get(Route, _standin_route)
-    reply = await handler(app, request)
+    reply = await HANDLERS[Route](app, request)
     return to_recommendation(event.host, _as_dict(reply))
-
-
-async def _standin_route(app, request) -> dict[str, Any]:
-    """Until the brain's ``route`` handler is in the table: classify and store a decision row."""
-    import hashlib
-    import time
-    import uuid
-
-    from routerd.classify.heuristic import classify
-
-    text = request.messages[-1].content
-    result = classify([{"role": "user", "content": text}])
-    decision_id = uuid.uuid4().hex[:12]
-    app.store.record("decisions", {
-        "id": decision_id, "ts": time.time(), "source": request.source,
-        "session_id": request.session_id, "prompt_hash": hashlib.sha256(text.encode()).hexdigest(),
-        "prompt_len": len(text), "tier": result.tier, "task_type": result.task_type,
-        "confidence": result.confidence, "profile": app.runtime.config.routing.profile,
-        "model": host_model("claude-code", result.tier), "provider": "anthropic",
-    })
-    return {"decision_id": decision_id, "tier": result.tier, "task_type": result.task_type,
-            "confidence": result.confidence, "model": host_model("claude-code", result.tier)}
 
 
 def _as_dict(reply: Any) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import msgspec
 from routerd.errors import BadRequest
 
 HOSTS = ("claude-code", "codex", "gemini-cli")
-EventKind = Literal["session_start", "prompt", "pre_tool", "stop", "before_model", "other"]
+EventKind = Literal["session_start", "prompt", "pre_tool", "stop", "session_end", "before_model",
+                    "other"]
 
 # Host event name -> kind. Claude Code and Codex share names; Gemini CLI has its own.
 _KINDS: dict[str, EventKind] = {
@@ -22,6 +23,7 @@ _KINDS: dict[str, EventKind] = {
     "UserPromptSubmit": "prompt",
     "PreToolUse": "pre_tool",
     "Stop": "stop",
+    "SessionEnd": "session_end",
     "BeforeAgent": "prompt",
     "BeforeTool": "pre_tool",
     "AfterAgent": "stop",

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOSTS = ("claude-code", "codex", "gemini-cli", "cursor", "vscode", "claude-desktop")
-CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop")
+CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "SessionEnd")
 CODEX_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop")
-GEMINI_EVENTS = ("SessionStart", "BeforeAgent", "BeforeTool", "BeforeModel", "AfterAgent")
+GEMINI_EVENTS = ("SessionStart", "BeforeAgent", "BeforeTool", "BeforeModel", "AfterAgent", "SessionEnd")
 SERVER_NAME = "routerd"
 URL_MARK = "/hooks/claude-code/"
 BLOCK_BEGIN = "# >>> routerd (managed by routerctl install --host codex) >>>"
@@ -94,10 +94,12 @@ def _command(s: Setup, host: str, event: str) -> str:
 
 
 def _claude_hooks(s: Setup) -> dict[str, dict]:
+    commands = _command_hooks(s, "claude-code", CLAUDE_EVENTS)
     if s.kind == "command":
-        return _command_hooks(s, "claude-code", CLAUDE_EVENTS)
-    return {e: {"type": "http", "url": f"{s.http_base}{URL_MARK}{e}", "timeout": 5}
-            for e in CLAUDE_EVENTS}
+        return commands
+    # Claude Code runs only command hooks at SessionStart and SessionEnd (observed with 2.1.197).
+    return {e: commands[e] if e in ("SessionStart", "SessionEnd") else
+            {"type": "http", "url": f"{s.http_base}{URL_MARK}{e}", "timeout": 5} for e in CLAUDE_EVENTS}
 
 
 def _command_hooks(s: Setup, host: str, events: tuple[str, ...]) -> dict[str, dict]:

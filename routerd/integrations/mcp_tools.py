@@ -1,19 +1,17 @@
 """The MCP tools and the ``status`` resource. Arguments are checked against a Struct per tool; a bad
 argument or a failed call is an ``isError`` result naming the problem, never a protocol error.
 
-Tools that have a socket request (route, classify, reroute, rate, set_profile, usage, savings) run
-that request's handler from the daemon's table, so MCP and ``routerctl`` give the same answers and
-decisions are stored the same way.
+Tools that have a socket request (route, classify, reroute, rate, set_profile) run that request's
+handler from the daemon's table (the routing brain's), so MCP and ``routerctl`` give the same answers
+and decisions are stored the same way.
 """
 
-import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import msgspec
 
-from routerd.errors import BadRequest, RouterdError
+from routerd.errors import RouterdError
 from routerd.handlers import usage as reports
 
 STATUS_URI = "routerd://status"
@@ -72,13 +70,13 @@ async def _route(app, a: PromptArgs) -> Any:
     from routerd.protocol import Message, Route
 
     return await _via_table(app, Route(messages=[Message(role="user", content=a.prompt)],
-                                       explain=a.explain, source="mcp"), _standin_route)
+                                       explain=a.explain, source="mcp"))
 
 
 async def _classify(app, a: PromptArgs) -> Any:
     from routerd.protocol import Classify
 
-    return await _via_table(app, Classify(prompt=a.prompt), _standin_classify)
+    return await _via_table(app, Classify(prompt=a.prompt))
 
 
 async def _ask(app, a: AskArgs) -> Any:
@@ -92,21 +90,19 @@ async def _ask(app, a: AskArgs) -> Any:
 async def _reroute(app, a: RerouteArgs) -> Any:
     from routerd.protocol import Reroute
 
-    return await _via_table(app, Reroute(decision_id=a.decision_id, to=a.to, reason=a.reason),
-                            _standin_feedback)
+    return await _via_table(app, Reroute(decision_id=a.decision_id, to=a.to, reason=a.reason))
 
 
 async def _rate(app, a: RateArgs) -> Any:
     from routerd.protocol import Rate
 
-    return await _via_table(app, Rate(decision_id=a.decision_id, rating=a.rating, reason=a.reason),
-                            _standin_feedback)
+    return await _via_table(app, Rate(decision_id=a.decision_id, rating=a.rating, reason=a.reason))
 
 
 async def _set_profile(app, a: ProfileArgs) -> Any:
     from routerd.protocol import SetProfile
 
-    return await _via_table(app, SetProfile(profile=a.profile), _standin_profile)
+    return await _via_table(app, SetProfile(profile=a.profile))
 
 
 async def _usage(app, a: UsageArgs) -> Any:
@@ -192,44 +188,14 @@ async def read_status(app) -> dict[str, Any]:
     return {"contents": [{"uri": STATUS_URI, "mimeType": "application/json", "text": text}]}
 
 
-async def _via_table(app, request, fallback) -> Any:
-    """Run ``request``'s handler from the daemon's table (``fallback`` until one is registered)."""
+async def _via_table(app, request) -> Any:
+    """Run ``request``'s handler from the daemon's table and return its reply's data."""
     from routerd.handlers.table import HANDLERS
 
-    handler = HANDLERS.get(type(request))
-    reply = await (handler(app, request) if handler else fallback(app, request))
+    reply = await HANDLERS[type(request)](app, request)
     data = msgspec.to_builtins(reply)
     if isinstance(data, dict) and data.get("type") == "data":
         return data.get("data")
     if isinstance(data, dict):
         data.pop("v", None)
     return data
-
-
-# --- stand-ins until the routing brain's handlers are in the table ---------------------------------
-
-async def _standin_route(app, request) -> Any:
-    from routerd.integrations.decide import _standin_route as route
-
-    return await route(app, request)
-
-
-async def _standin_classify(app, request) -> Any:
-    from routerd.classify.heuristic import classify
-
-    return classify([{"role": "user", "content": request.prompt or ""}])
-
-
-async def _standin_feedback(app, request) -> Any:
-    kind, value = ("reroute", request.to) if hasattr(request, "to") else ("rating", request.rating)
-    row = {"id": uuid.uuid4().hex, "decision_id": request.decision_id, "ts": time.time(),
-           "kind": kind, "value": value, "reason": request.reason}
-    app.store.record("feedback", row)
-    return {"recorded": kind, "decision_id": request.decision_id, "value": value}
-
-
-async def _standin_profile(app, request) -> Any:
-    if request.profile not in ("budget", "balanced", "premium"):
-        raise BadRequest(f"unknown profile {request.profile!r}")
-    app.store.record("settings", {"key": "routing.profile", "value": request.profile, "ts": time.time()})
-    return {"profile": request.profile}

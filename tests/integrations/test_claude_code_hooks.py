@@ -76,4 +76,7 @@ async def test_claude_code_fires_routerd_hooks_and_the_decision_is_stored(
     sent = _request_text(fake)
     assert f"routerd [{decision_id}]" in sent and 'model \\"haiku\\"' in sent
     events = daemon.parts["hooks"].statistics().by_event
-    assert events.get("UserPromptSubmit") == 1 and events.get("Stop") == 1, events
+    assert events == {"SessionStart": 1, "UserPromptSubmit": 1, "Stop": 1, "SessionEnd": 1}, events
+    calls = await daemon.store.read(lambda c: c.execute(
+        "SELECT provider, input_tokens, output_tokens, decision_id FROM calls").fetchall())
+    assert calls == [("anthropic", 11, 7, decision_id)]  # the turn, counted from the transcript

@@ -133,7 +133,7 @@ async def test_gemini_before_model_switches_the_model_once_per_prompt(daemon):
 
 
 async def test_stop_records_the_turn_from_the_transcript(daemon, tmp_path: Path):
-    """Stop: the last turn's tokens (deduplicated per message) land in calls, linked to the decision."""
+    """Stop: recent turns' tokens land in calls once per message, linked to the decision."""
     lines = [
         {"type": "user", "message": {"role": "user", "content": "old"}},
         {"type": "assistant", "message": {"id": "m0", "model": "claude-opus-4", "usage": {"input_tokens": 99, "output_tokens": 9}}},
@@ -147,11 +147,14 @@ async def test_stop_records_the_turn_from_the_transcript(daemon, tmp_path: Path)
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     await hook(daemon, "claude-code", "UserPromptSubmit", claude_payload("UserPromptSubmit", prompt=SIMPLE))
     await hook(daemon, "claude-code", "Stop", claude_payload("Stop", transcript_path=str(path)))
+    await hook(daemon, "claude-code", "SessionEnd", claude_payload("SessionEnd", transcript_path=str(path)))
     await daemon.store.flush()
     rows = await daemon.store.read(lambda c: c.execute(
-        "SELECT model, input_tokens, output_tokens, cached_tokens, decision_id FROM calls").fetchall())
+        "SELECT model, input_tokens, output_tokens, cached_tokens, decision_id FROM calls "
+        "ORDER BY model").fetchall())
     (decision_id, *_), = await decisions(daemon)
-    assert rows == [("claude-haiku-4", 30, 6, 7, decision_id)]
+    # the last two turns (a turn's lines may land after its Stop), each message counted once
+    assert rows == [("claude-haiku-4", 30, 6, 7, decision_id), ("claude-opus-4", 99, 9, 0, decision_id)]
 
 
 async def test_bad_payloads_are_bad_requests(daemon):

@@ -42,8 +42,8 @@ def run(*args: str) -> str:
 
 
 def test_claude_code_install_merges_and_uninstall_restores(home: Path):
-    """Other hooks survive, routerd's four HTTP hooks and MCP server are added, twice is once,
-    and uninstall puts back the exact original bytes."""
+    """Other hooks survive, routerd's hooks (HTTP where Claude Code allows it) and MCP server are
+    added, twice is once, and uninstall puts back the exact original bytes."""
     settings = home / ".claude" / "settings.json"
     settings.parent.mkdir()
     original = json.dumps(EXISTING_CLAUDE, indent=4)
@@ -57,7 +57,7 @@ def test_claude_code_install_merges_and_uninstall_restores(home: Path):
     assert data["hooks"]["PreToolUse"][0]["hooks"][0]["command"] == "my-linter"
     urls = [g["hooks"][0].get("url") for e in data["hooks"].values() for g in e]
     assert "http://127.0.0.1:4141/hooks/claude-code/UserPromptSubmit" in urls
-    assert sorted(k for k in data["hooks"]) == ["PreToolUse", "SessionStart", "Stop", "UserPromptSubmit"]
+    assert sorted(data["hooks"]) == ["PreToolUse", "SessionEnd", "SessionStart", "Stop", "UserPromptSubmit"]
     server = json.loads((home / ".claude.json").read_text())["mcpServers"]["routerd"]
     assert server["args"][:2] == ["-I", "-S"] and Path(server["command"]).is_absolute()
     assert (settings.parent / "settings.json.routerd.bak").read_text() == original
