@@ -143,12 +143,12 @@ def _floor_tier(inp: PolicyInput) -> Tier | None:
     return model.tier if model is not None else None
 
 
-def _unusable(model: ModelInfo, inp: PolicyInput) -> str | None:
+def _unusable(model: ModelInfo, key: str, inp: PolicyInput) -> str | None:
     """Why `model` cannot serve this request, or None if it can."""
     if model.provider not in inp.enabled_providers:
         return f"provider {model.provider} not enabled"
     broken = inp.open_breakers
-    if model.key in broken or model.id in broken or model.provider in broken:
+    if broken and (key in broken or model.id in broken or model.provider in broken):
         return "breaker open"
     needs = inp.needs
     if needs.tools and not model.tools:
@@ -160,91 +160,90 @@ def _unusable(model: ModelInfo, inp: PolicyInput) -> str | None:
     return None
 
 
-def _sort_key(model: ModelInfo) -> tuple[int, float]:
-    cost = model.cost_per_mtok()
-    free_first = 0 if (model.free or model.local) else 1
-    return (free_first, cost if cost is not None else float("inf"))
-
-
 def decide(inp: PolicyInput) -> Decision:
     """Rank the catalogue for this request; explain every model's place."""
     reasons: list[str] = []
     tier = _target_tier(inp, reasons)
     target = TIERS.index(tier)
-    notes: dict[str, list[str]] = {m.key: [] for m in inp.catalogue.models}
-    usable: list[ModelInfo] = []
-    for model in inp.catalogue.models:
-        why_not = _unusable(model, inp)
+    cat = inp.catalogue
+    models, keys, ranks, costs = cat.models, cat.keys, cat.tier_ranks, cat.cost_ranks
+    notes: list[list[str]] = [[] for _ in models]
+    at_tier: list[int] = []
+    above: list[int] = []
+    below: list[int] = []
+    for i, model in enumerate(models):
+        why_not = _unusable(model, keys[i], inp)
         if why_not is not None:
-            notes[model.key].append(why_not)
+            notes[i].append(why_not)
+        elif ranks[i] == target:
+            at_tier.append(i)
+        elif ranks[i] > target:
+            above.append(i)
         else:
-            usable.append(model)
-
-    at_tier = sorted((m for m in usable if m.tier == tier), key=_sort_key)
-    above = sorted((m for m in usable if TIERS.index(m.tier) > target), key=lambda m: (TIERS.index(m.tier), *_sort_key(m)))
-    below = [m for m in usable if TIERS.index(m.tier) < target]
-    for m in at_tier:
-        notes[m.key].append("target tier" + (", free/local first" if m.free or m.local else ", by price"))
-    for m in above:
-        notes[m.key].append(f"fallback: above target tier {tier}")
+            below.append(i)
+    at_tier.sort(key=costs.__getitem__)
+    above.sort(key=lambda i: (ranks[i], costs[i]))
+    for i in at_tier:
+        notes[i].append("target tier, free/local first" if costs[i][0] == 0 else "target tier, by price")
+    for i in above:
+        notes[i].append(f"fallback: above target tier {tier}")
     ordered = at_tier + above
     if not ordered and below:
         # Nothing at or above the target is usable: a weaker answer beats none.
-        below.sort(key=lambda m: (-TIERS.index(m.tier), *_sort_key(m)))
-        for m in below:
-            notes[m.key].append(f"below target tier {tier}: nothing else usable")
+        below.sort(key=lambda i: (-ranks[i], costs[i]))
+        for i in below:
+            notes[i].append(f"below target tier {tier}: nothing else usable")
         ordered = below
         reasons.append(f"no usable model at tier {tier} or above")
     else:
-        for m in below:
-            notes[m.key].append(f"skipped: below target tier {tier}")
+        for i in below:
+            notes[i].append(f"skipped: below target tier {tier}")
 
-    ordered = _promote(inp, tier, ordered, usable, notes, reasons)
-    keys = tuple(m.key for m in ordered)
-    rank = {key: i for i, key in enumerate(keys)}
+    ordered = _promote(inp, tier, ordered, notes, reasons)
+    rank = {i: r for r, i in enumerate(ordered)}
     verdicts = tuple(
-        Verdict(model=m.key, tier=m.tier, kept=m.key in rank, rank=rank.get(m.key), reasons=tuple(notes[m.key]))
-        for m in inp.catalogue.models
+        Verdict(model=keys[i], tier=model.tier, kept=i in rank, rank=rank.get(i), reasons=tuple(notes[i]))
+        for i, model in enumerate(models)
     )
     if not inp.enabled_providers:
         reasons.append("no provider enabled: advisory only")
-    advisory = ordered[0].id if ordered else ADVISORY_BY_TIER[tier]
+    advisory = models[ordered[0]].id if ordered else ADVISORY_BY_TIER[tier]
     task_type = inp.rule.task_type if inp.rule is not None and inp.rule.task_type else inp.classification.task_type
     return Decision(
-        tier=tier, task_type=task_type, candidates=keys, advisory=advisory, profile=inp.profile,
-        reasons=tuple(reasons), verdicts=verdicts,
+        tier=tier, task_type=task_type, candidates=tuple(keys[i] for i in ordered), advisory=advisory,
+        profile=inp.profile, reasons=tuple(reasons), verdicts=verdicts,
     )
 
 
-def _promote(
-    inp: PolicyInput, tier: Tier, ordered: list[ModelInfo], usable: list[ModelInfo], notes: dict[str, list[str]],
-    reasons: list[str],
-) -> list[ModelInfo]:
-    """Put the explicit model, then a rule's model, then the sticky model in front when usable."""
-    front: list[tuple[str, str]] = []
+def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[str]],
+             reasons: list[str]) -> list[int]:
+    """Put the explicit model, else a rule's model, else the sticky model in front when usable."""
+    front: list[tuple[str, str, str]] = []
     if inp.explicit_model:
-        front.append((inp.explicit_model, "explicit: requested by the client"))
+        front.append((inp.explicit_model, "explicit", "explicit: requested by the client"))
     if inp.rule is not None and inp.rule.model:
-        front.append((inp.rule.model, f"rule {inp.rule.name}: model"))
+        front.append((inp.rule.model, f"rule {inp.rule.name}", f"rule {inp.rule.name}: model"))
     sticky = inp.sticky
     if sticky is not None:
         if TIERS.index(sticky.tier) >= TIERS.index(tier):
-            front.append((sticky.model, "sticky: session keeps its model (prompt cache stays warm)"))
+            front.append((sticky.model, "sticky", "sticky: session keeps its model (prompt cache stays warm)"))
         else:
             reasons.append(f"sticky model {sticky.model} left: the conversation escalated past {sticky.tier}")
-    usable_keys = {m.key for m in usable}
-    promoted: list[ModelInfo] = []
-    for name, why in front:
-        model = inp.catalogue.get(name)
+    if not front:
+        return ordered
+    cat = inp.catalogue
+    position = {key: i for i, key in enumerate(cat.keys)}
+    for name, who, why in front:
+        model = cat.get(name)
         if model is None:
-            reasons.append(f"{why.split(':')[0]} model {name} is not in the catalogue")
+            reasons.append(f"{who} model {name} is not in the catalogue")
             continue
-        if model.key not in usable_keys:
-            notes[model.key].append(f"{why.split(':')[0]} but unusable")
-            reasons.append(f"{why.split(':')[0]} model {model.key} unusable: {notes[model.key][0]}")
+        i = position[model.key]
+        if i not in ordered and (not notes[i] or not notes[i][0].startswith("skipped")):
+            # Not usable at all (provider, breaker, capability): say why and keep the ranking.
+            notes[i].append(f"{who} but unusable")
+            reasons.append(f"{who} model {model.key} unusable: {notes[i][0]}")
             continue
-        if model not in promoted:
-            notes[model.key].append(why)
-            promoted.append(model)
-            break  # the first usable request wins; the rest keep their ranked places
-    return promoted + [m for m in ordered if m not in promoted]
+        notes[i].append(why)
+        return [i] + [j for j in ordered if j != i]
+    return ordered

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 import msgspec
 
-from routerd.classify.types import Tier
+from routerd.classify.types import TIERS, Tier
+
 
 
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -44,11 +45,24 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         return self.price_in_per_mtok * (1 - output_share) + self.price_out_per_mtok * output_share
 
 
+def _cost_rank(model: ModelInfo) -> tuple[int, float]:
+    # Free and local first, then by blended price; an unknown price ranks last.
+    cost = model.cost_per_mtok()
+    return (0 if (model.free or model.local) else 1, cost if cost is not None else float("inf"))
+
+
 class Catalogue(msgspec.Struct, frozen=True):
-    """All known models, with an index by key, id and alias."""
+    """All known models, with an index by key, id and alias.
+
+    `keys`, `tier_ranks` and `cost_ranks` run parallel to `models`, computed once so that the
+    policy (run for every prompt) does no string formatting or price arithmetic.
+    """
 
     models: tuple[ModelInfo, ...]
     index: dict[str, ModelInfo] = {}
+    keys: tuple[str, ...] = ()
+    tier_ranks: tuple[int, ...] = ()
+    cost_ranks: tuple[tuple[int, float], ...] = ()
 
     @classmethod
     def of(cls, models: Iterable[ModelInfo]) -> Catalogue:
@@ -62,7 +76,9 @@ class Catalogue(msgspec.Struct, frozen=True):
             for alias in model.aliases:
                 index.setdefault(alias, model)
         index.update(by_key)
-        return cls(tuple(by_key.values()), index)
+        models = tuple(by_key.values())
+        return cls(models, index, tuple(by_key), tuple(TIERS.index(m.tier) for m in models),
+                   tuple(_cost_rank(m) for m in models))
 
     def get(self, name: str) -> ModelInfo | None:
         """The model named by `provider/id`, id or alias, or None."""

@@ -50,15 +50,20 @@ def view_of(text: str) -> View:
     if "`" in text:
         # Inline code is an object of the request, not words of it: `latest` is a tag, not a date.
         text = _INLINE_CODE.sub(" inlinecode ", text)
-    lower = text.lower().translate(_TO_SPACE)
-    tokens = tuple(lower.split())
+    low = text.lower()
+    tokens = tuple(low.translate(_TO_SPACE).split())
     words = set(tokens)
-    words.update([w.strip("'-") for w in words if w[0] in "'-" or w[-1] in "'-"])
-    # Parts of hyphenated words are words too, so "leader-election" opens the "leader ..." phrases.
-    words.update([part for w in words if "-" in w for part in w.split("-")])
+    extra = []
+    for word in words:
+        if "-" in word or "'" in word:
+            stripped = word.strip("'-")
+            extra.append(stripped)
+            # Parts of hyphenated words are words too: "leader-election" opens "leader ..." phrases.
+            extra.extend(stripped.split("-"))
+    words.update(extra)
     words.discard("")
     # Phrases match with hyphens read as spaces: "leader-election" is "leader election".
-    return View(text.lower().replace("’", "'").replace("-", " "), frozenset(words), tokens)
+    return View(low.replace("’", "'").replace("-", " "), frozenset(words), tokens)
 
 
 def breadth(view: View) -> int:

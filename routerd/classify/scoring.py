@@ -16,7 +16,7 @@ import re
 import msgspec
 
 from routerd.classify import lexicon as lx
-from routerd.classify.text import Split, word_count
+from routerd.classify.text import Split, paste_is_code, word_count
 
 # Tier cut points on the score. Chosen so that a plain one-deliverable coding or writing request
 # with a couple of constraints lands in the middle tier, and it takes a hard domain *plus* breadth
@@ -253,7 +253,7 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
             # The ask is short because the material is attached: shortness says nothing here.
             score += bonus - min(size, 0.0)
             signals.append(f"works_on_paste={split.paste_chars}")
-        elif split.paste_is_code and (why or lx.SYMPTOM.find(view)):
+        elif (why or lx.SYMPTOM.find(view)) and paste_is_code(split):
             score += DEBUG_CODE_PASTE - min(size, 0.0)
             signals.append("debugs_code")
 

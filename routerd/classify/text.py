@@ -10,6 +10,7 @@ a 3 KB build log with "what's the error here" is an easy request.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ _WORD = re.compile(r"\w+")
 # mostly letters and spaces. Logs, configs, diffs and code fail one of the two tests.
 _PROSE_START = re.compile(r"^(?:\*\*@?\w+\*\*:?\s*)?[\"'(*_]?[^\W\d_]")
 _NON_PROSE_CHAR = re.compile(r"[^\w\s]|\d")
+_PROSE_BYTES = bytes(string.ascii_letters + " _\t", "ascii")
 _CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
 _DEICTIC = re.compile(
     r"\b(?:this|these|here|below|following|attached|above)\b|:\s*$", re.I
@@ -43,6 +45,7 @@ _CODE_MARKS = ("return ", "def ", "func ", "fn ", "#include", "const ", "let ", 
                "self.", "async ", "await ", "class ", "=> {", "void ", "try:", "except ", ":= ", "defer ",
                "package ", "impl ", "pub fn", "public ", "#!/")
 _CODE_MARKS_MIN = 2
+_CODE_SAMPLE_CHARS = 800
 _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
 
@@ -64,7 +67,7 @@ class Split(msgspec.Struct, frozen=True):
     paste_chars: int
     fenced_blocks: int
     paste_lines: int
-    paste_is_code: bool = False
+    paste_head: str = ""  # the start of the pasted material, to tell code from logs on demand
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -118,16 +121,21 @@ def to_turn(message: Any) -> Turn:
 
 
 def _is_prose_line(line: str) -> bool:
-    stripped = line.strip()
+    # The first couple of hundred characters show whether a line is prose; long lines cost no more.
+    head = line[: _PROSE_SAMPLE_CHARS + 8]
+    stripped = head.strip()
     if not stripped:
         return True
-    if line[:1] in (" ", "\t") and len(line) - len(line.lstrip()) >= 2:
+    if head[:1] in (" ", "\t") and len(head) - len(head.lstrip()) >= 2:
         return False
     if not _PROSE_START.match(stripped):
         return False
-    # The first couple of hundred characters show whether a line is prose; long lines cost no more.
-    head = stripped[:_PROSE_SAMPLE_CHARS]
-    return len(_NON_PROSE_CHAR.findall(head)) <= 0.28 * len(head)
+    if stripped.isascii():
+        # Deleting letters and spaces in C leaves what is not prose (digits, symbols).
+        other = len(stripped.encode().translate(None, _PROSE_BYTES))
+    else:
+        other = len(_NON_PROSE_CHAR.findall(stripped))
+    return other <= 0.28 * len(stripped)
 
 
 def _is_prose_paragraph(paragraph: str) -> bool:
@@ -224,8 +232,16 @@ def split_ask(text: str) -> Split:
 def _split(ask: str, pasted: list[str], fenced_blocks: int) -> Split:
     paste_chars = sum(len(p) for p in pasted)
     paste_lines = sum(p.count("\n") + 1 for p in pasted)
-    marks = _code_marks("\n".join(pasted)) if pasted else 0
-    return Split(ask, paste_chars, fenced_blocks, paste_lines, marks >= _CODE_MARKS_MIN)
+    head = "\n".join(pasted)[:_CODE_SAMPLE_CHARS] if pasted else ""
+    return Split(ask, paste_chars, fenced_blocks, paste_lines, head)
+
+
+def paste_is_code(split: Split) -> bool:
+    """Whether the pasted material is source code (harder to diagnose than a log with the error in it).
+
+    The head of the paste shows what it is; searching all of a long paste would cost more.
+    """
+    return bool(split.paste_head) and _code_marks(split.paste_head) >= _CODE_MARKS_MIN
 
 
 def word_count(text: str) -> int:

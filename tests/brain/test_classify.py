@@ -8,7 +8,7 @@ import pytest
 
 from routerd.classify import lexicon
 from routerd.classify.heuristic import classify
-from routerd.classify.text import split_ask
+from routerd.classify.text import paste_is_code, split_ask
 from routerd.classify.types import LEVELS5, TIERS, Classification
 from routerd.protocol import Message
 
@@ -62,10 +62,13 @@ def test_summarising_a_long_document_is_moderate():
 
 
 def test_code_fence_is_paste_not_ask():
-    """Words inside a code fence do not count as the ask."""
-    split = split_ask("what's the big-O of this?\n\n```python\nfor i in range(n):\n    for j in range(n):\n        pass\n```")
+    """Words inside a code fence do not count as the ask; code is told apart from a log."""
+    split = split_ask("what's the big-O of this?\n\n```python\ndef f(xs):\n    for x in xs:\n"
+                      "        if x:\n            return x\n```")
     assert split.ask == "what's the big-O of this?"
-    assert split.fenced_blocks == 1 and split.paste_is_code is False or split.paste_chars > 0
+    assert split.fenced_blocks == 1 and split.paste_chars > 0 and paste_is_code(split)
+    log = split_ask("whats the error here\n\n" + "\n".join(f"#{i} RUN pip install pkg{i}" for i in range(30)))
+    assert log.ask == "whats the error here" and log.paste_chars > 0 and not paste_is_code(log)
 
 
 def test_yes_takes_its_meaning_from_the_offer():
