@@ -105,3 +105,22 @@ def test_relay_answers_an_error_when_the_daemon_is_down(tmp_path):
                           env=env, timeout=20)
     (only,) = proc.stdout.splitlines()
     assert json.loads(only)["id"] == 3 and json.loads(only)["error"]["code"] == -32000
+
+
+async def test_brain_tools_run_the_routing_handlers(daemon):
+    """classify, rate, reroute and set_profile answer through the brain's handlers."""
+    async with Client(_server(daemon), mode="auto") as client:
+        classified = json.loads((await client.call_tool("classify", {"prompt": "hi"})).content[0].text)
+        assert classified["tier"] in ("simple", "moderate", "complex")
+        routed = json.loads((await client.call_tool("route", {"prompt": "what is 2 + 2?"})).content[0].text)
+        rated = await client.call_tool("rate", {"decision_id": routed["decision_id"], "rating": "good"})
+        assert not rated.is_error, rated.content[0].text
+        rerouted = await client.call_tool("reroute", {"decision_id": routed["decision_id"], "to": "complex"})
+        assert not rerouted.is_error, rerouted.content[0].text
+        profile = await client.call_tool("set_profile", {"profile": "budget"})
+        assert not profile.is_error, profile.content[0].text
+        bad = await client.call_tool("set_profile", {"profile": "cheapest"})
+        assert bad.is_error and "profile" in bad.content[0].text
+    await daemon.store.flush()
+    kinds = await daemon.store.read(lambda c: c.execute("SELECT kind FROM feedback ORDER BY ts").fetchall())
+    assert len(kinds) == 2
