@@ -175,6 +175,8 @@ class _Builder:
         if not isinstance(item, dict):
             raise BadRequest(f"{where}: expected an object")
         kind = item.get("type", "message")
+        if not isinstance(kind, str):
+            raise BadRequest(f"{where}.type: expected a string")
         if kind == "message":
             msg = convert_at(item, _MessageItem, where)
             if msg.role in ("system", "developer"):
