@@ -26,6 +26,9 @@ URL_MARK = "/hooks/claude-code/"
 BLOCK_BEGIN = "# >>> routerd (managed by routerctl install --host codex) >>>"
 BLOCK_END = "# <<< routerd <<<"
 LINE_MARK = "  # routerd"
+CODEX_PROFILE = ("# The `routerd` profile (codex -p routerd): every turn through routerd.\n"
+                 "# Managed by routerctl install --host codex.\n"
+                 'model_provider = "routerd"\n')
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ def edits(host: str, s: Setup) -> list[Edit]:
         hooks = _json_edit(lambda d: _put_hooks(d, _command_hooks(s, "codex", CODEX_EVENTS), s),
                            lambda d: _drop_hooks(d, s))
         return [Edit(h / ".codex" / "hooks.json", *hooks),
-                Edit(h / ".codex" / "config.toml", lambda t: codex_toml_add(t, s), codex_toml_remove)]
+                Edit(h / ".codex" / "config.toml", lambda t: codex_toml_add(t, s), codex_toml_remove),
+                # Codex 0.169+ keeps profiles in <name>.config.toml (`codex -p routerd`)
+                Edit(h / ".codex" / "routerd.config.toml", lambda t: CODEX_PROFILE, lambda t: "")]
     if host == "gemini-cli":
         both = _json_edit(lambda d: _put_server(_put_hooks(d, _command_hooks(s, "gemini-cli", GEMINI_EVENTS), s),
                                                 "mcpServers", _stdio(s)),
@@ -185,7 +190,7 @@ def _json_edit(add: Callable[[dict], dict], remove: Callable[[dict], dict]):
 # --- Codex config.toml -------------------------------------------------------------------------
 
 def codex_toml_add(text: str, s: Setup) -> str:
-    """Add routerd's provider, profile and MCP server, and switch Codex hooks on."""
+    """Add routerd's provider and MCP server, and switch Codex hooks on."""
     text = codex_toml_remove(text)
     current = tomllib.loads(text)
     block = [BLOCK_BEGIN]
@@ -197,8 +202,7 @@ def codex_toml_add(text: str, s: Setup) -> str:
             block += ["[features]", "codex_hooks = true", ""]
     block += [
         "[model_providers.routerd]", 'name = "routerd"', f'base_url = "{s.http_base}/v1"',
-        'wire_api = "responses"', "", "[profiles.routerd]", 'model_provider = "routerd"', "",
-        "[mcp_servers.routerd]", f"command = {json.dumps(s.python)}",
+        'wire_api = "responses"', "", "[mcp_servers.routerd]", f"command = {json.dumps(s.python)}",
         f'args = ["-I", "-S", {json.dumps(s.mcp_relay)}]', BLOCK_END,
     ]
     out = text.rstrip("\n") + ("\n\n" if text.strip() else "") + "\n".join(block) + "\n"

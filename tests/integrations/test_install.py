@@ -89,7 +89,7 @@ def test_dry_run_shows_a_diff_and_writes_nothing(home: Path):
 
 def test_codex_config_toml_gets_provider_profile_and_hooks(home: Path):
     """config.toml keeps its tables, gains [model_providers.routerd] (responses wire) and turns
-    codex_hooks on inside the existing [features]; uninstall restores it."""
+    codex_hooks on inside the existing [features]; a routerd profile file; uninstall restores."""
     config = home / ".codex" / "config.toml"
     config.parent.mkdir()
     config.write_text(EXISTING_CODEX)
@@ -100,12 +100,14 @@ def test_codex_config_toml_gets_provider_profile_and_hooks(home: Path):
     assert data["features"] == {"web_search": True, "codex_hooks": True}
     assert data["model_providers"]["routerd"] == {"name": "routerd", "wire_api": "responses",
                                                   "base_url": "http://127.0.0.1:4141/v1"}
-    assert data["profiles"]["routerd"]["model_provider"] == "routerd"
+    profile = tomllib.loads((home / ".codex" / "routerd.config.toml").read_text())
+    assert profile == {"model_provider": "routerd"}
     hooks = json.loads((home / ".codex" / "hooks.json").read_text())["hooks"]
     assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PreToolUse", "Stop"}
     run("uninstall", "--host", "codex")
     assert config.read_text() == EXISTING_CODEX
     assert not (home / ".codex" / "hooks.json").exists()
+    assert not (home / ".codex" / "routerd.config.toml").exists()
 
 
 def test_gemini_cli_gets_before_model_and_mcp(home: Path):

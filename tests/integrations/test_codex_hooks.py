@@ -1,0 +1,61 @@
+"""The real Codex CLI (``codex exec``, npm 0.169.0) set up by ``routerctl install --host codex`` in a
+throw-away HOME: its hooks.json shims fire, and the ``routerd`` profile's provider sends the turn
+through routerd's gateway (``/v1/responses``) to a fake Responses server."""
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from routerd.app import App
+from tests.e2e import clis
+from tests.e2e.harness import http_url, write_config
+from tests.e2e.upstream import Upstream, open_upstream
+
+pytestmark = pytest.mark.anyio
+ANSWER = "Paris, via routerd and the fake Responses server."
+
+
+@pytest.fixture(scope="module")
+def codex_cli() -> Path:
+    if reason := clis.node_missing():
+        pytest.skip(reason)
+    return clis.ensure_cli(clis.CODEX)
+
+
+@pytest.fixture
+async def fake_responses(config_file: Path) -> AsyncIterator[Upstream]:
+    async with open_upstream("responses", ANSWER) as fake:
+        write_config(config_file, providers={"fakeresp": ("responses", fake.url + "/v1")})
+        yield fake
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_codex_hooks_fire_and_the_turn_goes_through_routerd(
+        codex_cli: Path, tmp_path: Path, fake_responses: Upstream, daemon: App) -> None:
+    """Hooks fire (the advice reaches the model), a decision is stored, the turn is proxied."""
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "ROUTERD_SOCKET": str(daemon.socket_path)}
+    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex",
+                             "--http-url", http_url(daemon)], env=env)
+    run_env = clis.base_env(home) | {"ROUTERD_SOCKET": str(daemon.socket_path)}
+    # Codex 0.169 runs new hooks only once the user trusted them (/hooks in the TUI); exec can
+    # skip that review for this one invocation.
+    done = await clis.run_cli([codex_cli, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust",
+                               "-p", "routerd",
+                               "-m", "gpt-e2e", "what is the capital of France?"], run_env, home / "work")
+    assert done.returncode == 0, done.describe()
+    assert done.stdout.strip() == ANSWER, done.describe()
+    assert fake_responses.calls("/v1/responses"), "the turn did not reach the provider through routerd"
+    await daemon.store.flush()
+    sources = await daemon.store.read(lambda c: c.execute("SELECT source FROM decisions").fetchall())
+    assert ("hook:codex",) in sources, (sources, daemon.parts.get("hooks") and
+                                        daemon.parts["hooks"].statistics())
+    events = daemon.parts["hooks"].statistics().by_event
+    assert events == {"SessionStart": 1, "UserPromptSubmit": 1, "Stop": 1}, events
+    assert "routerd [" in fake_responses.calls("/v1/responses")[0].body.decode()  # the advice
