@@ -23,6 +23,8 @@ from routerd.classify import lexicon
 from routerd.classify.types import TIERS, Tier
 
 SIGNATURE_WORDS = 24
+# The words that say what is asked come first; a long ask is not read to its end for them.
+SIGNATURE_SCAN_TOKENS = 160
 ROWS_PER_SIGNATURE = 5
 # Two prompts are "similar" when at least this share of their content words agree. 0.6 keeps
 # "same ask, other numbers or one word changed" together and keeps different asks apart.
@@ -44,15 +46,23 @@ def signature(text: str) -> frozenset[str]:
     Hashed (crc32, stable across processes) because signatures are stored with decisions and
     prompt text is not stored unless the config says so.
     """
-    view = lexicon.view_of(text)
-    words: list[str] = []
+    return signature_of_view(lexicon.view_of(text))
+
+
+def signature_of_view(view: lexicon.View) -> frozenset[str]:
+    """`signature` from a `View` the classifier already built for the ask."""
+    words: set[str] = set()
     seen: set[str] = set()
-    for token in view.tokens:
-        token = token.strip("'-").translate(_DIGITS)
-        if len(token) < 2 or token in _STOPWORDS or token in seen:
+    for raw in view.tokens[:SIGNATURE_SCAN_TOKENS]:
+        if raw in seen:
             continue
-        seen.add(token)
-        words.append(format(zlib.crc32(token.encode()), "08x"))
+        seen.add(raw)
+        token = raw.strip("'-")
+        if not token.isalpha():
+            token = token.translate(_DIGITS)
+        if len(token) < 2 or token in _STOPWORDS:
+            continue
+        words.add(format(zlib.crc32(token.encode()), "08x"))
         if len(words) >= SIGNATURE_WORDS:
             break
     return frozenset(words)

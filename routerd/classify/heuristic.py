@@ -111,10 +111,17 @@ def _build(score: float, task_type: str, signals: list[str], factor: float = 1.0
 
 def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Classification:
     """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
+    return classify_with_view(messages, tools)[0]
+
+
+def classify_with_view(
+    messages: Sequence[Any], tools: Sequence[Any] | None = None
+) -> tuple[Classification, lx.View]:
+    """`classify`, also returning the `View` of the ask it read (feedback signatures reuse it)."""
     turns = [to_turn(m) for m in messages]
     turns = [t for t in turns if t.role != "system"] or turns
     if not turns:
-        return _build(-1.0, "chat", ["empty"])
+        return _build(-1.0, "chat", ["empty"]), lx.view_of("")
     index = _last_user_index(turns)
     last = turns[index]
     split = split_ask(last.text)
@@ -130,7 +137,7 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Cla
         base = _score_turn(prev) if prev else None
         score = max(base.score if base else SIMPLE_BELOW, SIMPLE_BELOW)
         signals = ["tool_result_turn", *(base.signals if base else ())]
-        return _build(score, "tools", signals, CONTEXT_CONFIDENCE_FACTOR)
+        return _build(score, "tools", signals, CONTEXT_CONFIDENCE_FACTOR), view
 
     prior_user = _previous(turns, index, "user")
     prior_assistant = _previous(turns, index, "assistant")
@@ -138,14 +145,14 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Cla
         if words <= AFFIRM_MAX_WORDS and (
             lx.AFFIRM.match(ask) or (lx.CODE_VERB.find(view) and lx.FOLLOW_UP.find(view))
         ):
-            return _affirmed(view, prior_user, prior_assistant, has_tools)
+            return _affirmed(view, prior_user, prior_assistant, has_tools), view
 
     if not split.paste_chars and not images and _is_chat(ask, view, words):
-        return _build(-1.0, "chat", ["chat", f"ask_words={words}"])
+        return _build(-1.0, "chat", ["chat", f"ask_words={words}"]), view
 
     if prior_user is not None and not split.paste_chars:
         if words <= FOLLOW_UP_MAX_WORDS and (lx.FOLLOW_UP_START.match(ask) or lx.FOLLOW_UP.find(view)):
-            return _follow_up(ask, view, split, prior_user, has_tools, images)
+            return _follow_up(ask, view, split, prior_user, has_tools, images), view
 
     result = score_ask(ask, split, view, words)
     signals = list(result.signals)
@@ -157,7 +164,7 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None) -> Cla
     if has_tools and AGENTIC_VERBS.find(view):
         task_type = "tools"
         signals.append("tools_agentic")
-    return _build(score, task_type, signals)
+    return _build(score, task_type, signals), view
 
 
 def _score_turn(turn: Turn) -> AskScore:

@@ -30,11 +30,12 @@ import msgspec
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import Catalogue
 from routerd.classify import opinion
-from routerd.classify.heuristic import classify
-from routerd.classify.text import split_ask, to_turn
+from routerd.classify.heuristic import classify_with_view
+from routerd.classify.lexicon import View
+from routerd.classify.text import to_turn
 from routerd.classify.types import TIERS, Classification
 from routerd.errors import BadRequest, NotFound, RouterdError
-from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
+from routerd.feedback import FeedbackRow, FeedbackTable, signature_key, signature_of_view, wanted_tier_of_rating
 from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Sticky, decide
 from routerd.protocol import (Classify, ClassificationReply, Data, DecisionReply, Message, ModelVerdict, Rate,
                               Reroute, Route, SetProfile)
@@ -187,7 +188,7 @@ def _messages(prompt: str | None, messages: list[Message] | None) -> list[Messag
 
 async def handle_classify(app, request: Classify) -> ClassificationReply:
     state = await routing_state(app)
-    result = await classify_messages(app, state, _messages(request.prompt, request.messages), request.tools)
+    result, _ = await classify_messages(app, state, _messages(request.prompt, request.messages), request.tools)
     return ClassificationReply(tier=result.tier, task_type=result.task_type, confidence=result.confidence,
                                signals=list(result.signals), level5=result.level5, score=result.score,
                                source=result.source)
@@ -256,14 +257,15 @@ async def _record_feedback(app, state: RoutingState, decision_id: str, kind: str
 
 
 async def classify_messages(app, state: RoutingState, messages: Sequence[Any],
-                            tools: Sequence[Any] | None) -> Classification:
-    """The heuristic's answer, or the classifier model's when the heuristic is unsure."""
+                            tools: Sequence[Any] | None) -> tuple[Classification, View]:
+    """The heuristic's answer, or the classifier model's when the heuristic is unsure; with the
+    `View` of the ask that was read."""
     state.counts["classified"] += 1
-    result = classify(messages, tools)
+    result, view = classify_with_view(messages, tools)
     routing = app.runtime.config.routing
     if routing.classifier_model and result.confidence < routing.classifier_threshold:
-        return await _second_opinion(app, state, list(messages), result)
-    return result
+        return await _second_opinion(app, state, list(messages), result), view
+    return result, view
 
 
 async def _second_opinion(app, state: RoutingState, messages: list, heuristic: Classification) -> Classification:
@@ -340,10 +342,9 @@ async def decide_route(app, *, messages: Sequence[Any], tools: Sequence[Any] | N
     routing = runtime.config.routing
     if model == "auto":
         model = None
-    result = await classify_messages(app, state, messages, tools)
+    result, view = await classify_messages(app, state, messages, tools)
     text = _last_user_text(messages)
-    ask = split_ask(text).ask if text else ""
-    words = signature(ask)
+    words = signature_of_view(view)
     enabled, broken = _providers(app)
     sticky = state.sticky.get(session_id) if session_id and routing.sticky_sessions else None
     decision = decide(PolicyInput(
@@ -363,17 +364,16 @@ async def decide_route(app, *, messages: Sequence[Any], tools: Sequence[Any] | N
 
 def _store_decision(app, decision_id: str, decision: Decision, result: Classification, text: str,
                     words: frozenset[str], source: str, session_id: str | None, first) -> None:
-    detail = {"signature": signature_key(words), "candidates": list(decision.candidates[:5]),
-              "advisory": decision.advisory, "reasons": list(decision.reasons),
-              "signals": list(result.signals), "classification_source": result.source,
-              "score": result.score}
+    detail = {"signature": signature_key(words), "candidates": decision.candidates[:5],
+              "advisory": decision.advisory, "reasons": decision.reasons, "signals": result.signals,
+              "classification_source": result.source, "score": result.score}
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": source, "session_id": session_id,
         "prompt_hash": hashlib.sha256(text.encode()).hexdigest(), "prompt_len": len(text),
         "prompt": text if app.runtime.config.state.store_prompts else None,
         "tier": decision.tier, "task_type": decision.task_type, "confidence": result.confidence,
         "profile": decision.profile, "model": first.id if first else decision.advisory,
-        "provider": first.provider if first else None, "detail": json.dumps(detail),
+        "provider": first.provider if first else None, "detail": msgspec.json.encode(detail).decode(),
     })
 
 
