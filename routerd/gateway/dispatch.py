@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-import httpcore
 
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
@@ -28,6 +27,7 @@ from routerd.gateway.plan import Candidate, Plan
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.replies import error_body, stream_error
+from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
 
@@ -79,10 +79,10 @@ class StreamRelay:
     chunk goes through a ``StreamTranslator``; when routerd asked for OpenAI's usage chunk on the
     client's behalf, that chunk is held back from the client."""
 
-    def __init__(self, response: httpcore.Response, front: str, meter: UsageMeter,
-                 record: CallRecord, provider: str, translator=None, drop_usage: bool = False) -> None:
-        self._chunks = response.aiter_stream().__aiter__()
+    def __init__(self, response: Response, front: str, meter: UsageMeter, record: CallRecord,
+                 provider: str, read_timeout_s: float, translator=None, drop_usage: bool = False) -> None:
         self._response = response
+        self._read_timeout_s = read_timeout_s
         self._front = front
         self._meter = meter
         self._record = record
@@ -95,13 +95,14 @@ class StreamRelay:
     async def receive(self) -> bytes:
         while not self._done:
             try:
-                data = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._done = True
-                return self._end()
-            except Exception as exc:
+                with anyio.fail_after(self._read_timeout_s):
+                    data = await self._response.next_chunk()
+            except (UpstreamIOError, TimeoutError) as exc:
                 self._done = True
                 return self._tail + self._broken(map_error(exc, self._provider).message)
+            if not data:
+                self._done = True
+                return self._end()
             self._record.first_byte()
             self._meter.feed_stream(data)
             if self._translator is not None:
@@ -203,7 +204,8 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
             if request.stream:
                 record.meter = meter
                 return Reply(200, _reply_headers(response.headers, prepared, True),
-                             relay=_relay(response, request, prepared, meter, record, candidate),
+                             relay=_relay(response, request, prepared, meter, record, candidate,
+                                          upstream.read_timeout_s),
                              candidate=candidate)
             body = await read_body(response, name, MAX_ANSWER_BODY)
             meter.feed_body(body)
@@ -230,15 +232,15 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
 
 
 def _relay(response, request: ProxyRequest, prepared: Prepared, meter: UsageMeter, record: CallRecord,
-           candidate: Candidate) -> StreamRelay:
+           candidate: Candidate, read_timeout_s: float) -> StreamRelay:
     translator = None
     if prepared.translated:
         from routerd.dialects.translate import StreamTranslator
 
         translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
                                       include_usage=b'"include_usage":true' in request.body)
-    return StreamRelay(response, request.dialect, meter, record, candidate.provider, translator,
-                       drop_usage=prepared.usage_added)
+    return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,
+                       translator, drop_usage=prepared.usage_added)
 
 
 def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
