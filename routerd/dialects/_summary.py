@@ -22,17 +22,18 @@ TOOL_OVERHEAD_TOKENS = 8
 _encode = msgspec.json.encode
 
 
-def _classifier_part(part: Any) -> dict[str, Any] | None:
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text}
-    if isinstance(part, ImagePart):
-        return {"type": "image"}
-    if isinstance(part, ToolCallPart):
-        return {"type": "tool_call", "name": part.name, "text": part.arguments}
-    if isinstance(part, ToolResultPart):
-        inner = [_classifier_part(p) for p in part.content]
-        return {"type": "tool_result", "content": [p for p in inner if p is not None]}
-    return None  # reasoning is the model's own text, not part of the ask
+def _tool_result_view(part: ToolResultPart) -> dict[str, Any]:
+    return {"type": "tool_result", "content": [_VIEW[type(p)](p) for p in part.content]}
+
+
+# Part type -> the classifier's dict (None: not shown). Reasoning is the model's own text, not the ask.
+_VIEW: dict[type, Any] = {
+    TextPart: lambda p: {"type": "text", "text": p.text},
+    ImagePart: lambda p: {"type": "image"},
+    ToolCallPart: lambda p: {"type": "tool_call", "name": p.name, "text": p.arguments},
+    ToolResultPart: _tool_result_view,
+    ReasoningPart: lambda p: None,
+}
 
 
 def to_classifier_messages(req: ChatRequest) -> list[dict[str, Any]]:
@@ -49,8 +50,8 @@ def to_classifier_messages(req: ChatRequest) -> list[dict[str, Any]]:
         if len(content) == 1 and isinstance(content[0], TextPart):
             out.append({"role": message.role, "content": content[0].text})
             continue
-        parts = [_classifier_part(p) for p in content]
-        out.append({"role": message.role, "content": [p for p in parts if p is not None]})
+        parts = [view for p in content if (view := _VIEW[type(p)](p)) is not None]
+        out.append({"role": message.role, "content": parts})
     return out
 
 

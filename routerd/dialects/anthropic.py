@@ -160,34 +160,35 @@ def _document(block: _Document) -> TextPart:
     return TextPart(f"[document{': ' + block.title if block.title else ''} not translatable]")
 
 
-def _block(block: Any) -> Any:
-    """One Anthropic block as a canonical part, or None for a block with no canonical form."""
-    if isinstance(block, _Text):
-        return TextPart(block.text)
-    if isinstance(block, _Image):
-        return _image(block)
-    if isinstance(block, _ToolUse):
-        return ToolCallPart(block.id, block.name, dump_json(block.input if block.input is not None else {}))
-    if isinstance(block, _ToolResult):
-        inner = block.content
-        content = [TextPart(inner)] if isinstance(inner, str) else \
-            [p for p in map(_block, inner or ()) if p is not None]
-        return ToolResultPart(block.tool_use_id, content, block.is_error)
-    if isinstance(block, _Thinking):
-        return ReasoningPart(block.thinking, signature=block.signature or None)
-    if isinstance(block, _Redacted):
-        return ReasoningPart(encrypted=block.data, redacted=True)
-    if isinstance(block, _Document):
-        return _document(block)
-    if isinstance(block, _SearchResult):
-        return TextPart("\n".join([block.title, *(t.text for t in block.content)]).strip())
-    if isinstance(block, _WebResults):
-        return _web_results(block)
-    return None
+def _tool_result(block: _ToolResult) -> ToolResultPart:
+    inner = block.content
+    content = [TextPart(inner)] if isinstance(inner, str) else _blocks(inner or ())
+    return ToolResultPart(block.tool_use_id, content, block.is_error)
 
 
-def _blocks(blocks: list[Any]) -> list[Any]:
-    return [p for p in map(_block, blocks) if p is not None]
+# Block type -> canonical part (None: no canonical form). A table, not an isinstance chain: long
+# Claude Code histories hold thousands of blocks and this runs for every request.
+_CONVERT: dict[type, Any] = {
+    _Text: lambda b: TextPart(b.text),
+    _Image: _image,
+    _ToolUse: lambda b: ToolCallPart(b.id, b.name, dump_json(b.input if b.input is not None else {})),
+    _ToolResult: _tool_result,
+    _Thinking: lambda b: ReasoningPart(b.thinking, signature=b.signature or None),
+    _Redacted: lambda b: ReasoningPart(encrypted=b.data, redacted=True),
+    _Document: _document,
+    _SearchResult: lambda b: TextPart("\n".join([b.title, *(t.text for t in b.content)]).strip()),
+    _WebResults: _web_results,
+}
+
+
+def _blocks(blocks: Any) -> list[Any]:
+    """Anthropic blocks as canonical parts, dropping those without a canonical form."""
+    out = []
+    for block in blocks:
+        convert_block = _CONVERT.get(type(block))
+        if convert_block is not None and (part := convert_block(block)) is not None:
+            out.append(part)
+    return out
 
 
 def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
