@@ -73,6 +73,22 @@ def sample_stream(events: int = 200) -> list[object]:
     return body
 
 
+def long_history() -> bytes:
+    """A Claude Code request deep into a session (~136 KB): 60 tool round trips, 20 tools."""
+    messages: list[dict] = [{"role": "user", "content": [{"type": "text", "text": "do it"}]}]
+    for i in range(60):
+        messages.append({"role": "assistant", "content": [
+            {"type": "text", "text": "ok " * 30},
+            {"type": "tool_use", "id": f"toolu_{i}", "name": "Bash", "input": {"command": "ls -la", "description": "list"}}]})
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}",
+                                                      "content": [{"type": "text", "text": "line of output\n" * 100}]}]})
+    tools = [{"name": f"Tool{i}", "description": "d" * 300, "input_schema": {
+        "type": "object", "properties": {"a": {"type": "string", "description": "x" * 100}}}} for i in range(20)]
+    return msgspec.json.encode({"model": "claude-sonnet-4-5", "max_tokens": 32000, "stream": True,
+                                "system": [{"type": "text", "text": "s" * 10000}], "messages": messages,
+                                "tools": tools, "metadata": {"user_id": "u"}})
+
+
 def upstream_chunks(dialect: str, events: list[object]) -> list[bytes]:
     """The stream as an upstream in ``dialect`` would send it, one network chunk per event."""
     enc = get(dialect).StreamEncoder("up", **({"include_usage": True} if dialect == "openai" else {}))
@@ -96,6 +112,15 @@ def main() -> None:
                 requests[f"{front}->{target}"] = timed(
                     lambda f=front, t=target, k=kw: translate_request(f, t, bodies[f], "target-model", **k), REPS)
     results["request"] = requests
+
+    history = long_history()
+    results["long_history_bytes"] = len(history)
+    results["long_history"] = {
+        "anthropic->parse+classifier_view": timed(
+            lambda: to_classifier_messages(get("anthropic").parse_request(history)), REPS // 10),
+        "anthropic->openai": timed(lambda: translate_request("anthropic", "openai", history, "gpt"), REPS // 10),
+        "json_decode_only": timed(lambda: msgspec.json.decode(history), REPS // 10),
+    }
 
     answer = c.ChatResponse(id="msg_1", model="up", content=[c.TextPart("Done. " * 100),
                             c.ToolCallPart("call_2", "tool_1", '{"path":"b.py"}')], stop_reason="tool_use",
@@ -133,6 +158,9 @@ def main() -> None:
     print(f"request bodies: {sizes} bytes")
     print(f"{'request (parse+render, bytes->bytes)':44} {'p50 us':>8} {'p99 us':>8}")
     for k, v in requests.items():
+        print(f"  {k:42} {v['p50_us']:8.1f} {v['p99_us']:8.1f}")
+    print(f"{'long Claude Code history (%d KB)' % (len(history) // 1024):44} {'p50 us':>8} {'p99 us':>8}")
+    for k, v in results["long_history"].items():
         print(f"  {k:42} {v['p50_us']:8.1f} {v['p99_us']:8.1f}")
     print(f"{'whole answer':44} {'p50 us':>8} {'p99 us':>8}")
     for k, v in results["response"].items():
