@@ -8,6 +8,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOK_SHIM = ROOT / "hooks" / "hook.py"
+HOOK_CORE = ROOT / "hooks" / "hook_core.py"
 MCP_RELAY = ROOT / "hooks" / "mcp_relay.py"
 PYTHON = sys.executable
 

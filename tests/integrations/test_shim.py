@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from routerd import paths
 from routerd.framing import encode_frame
 from routerd.protocol import ENCODER, REQUEST_DECODER, Error, Hook, HookReply
-from tests.integrations.support import HOOK_SHIM, PYTHON, claude_payload, load_shim, shim_command
+from tests.integrations.support import HOOK_CORE, HOOK_SHIM, PYTHON, claude_payload, load_shim, shim_command
 
-shim = load_shim(HOOK_SHIM)
+shim = load_shim(HOOK_CORE)
 FORBIDDEN = {"msgspec", "anyio", "httpx", "click", "json", "socket", "routerd"}
 
 json_values = st.recursive(
@@ -34,7 +34,7 @@ def test_shim_imports_nothing_outside_the_standard_library(tmp_path: Path):
         "import sys\n"
         f"sys.argv = ['hook.py', '--host', 'claude-code', '--event', 'Stop']\n"
         f"code = compile(open({str(HOOK_SHIM)!r}).read(), 'hook.py', 'exec')\n"
-        "try:\n    exec(code, {'__name__': '__main__'})\nexcept SystemExit:\n    pass\n"
+        f"try:\n    exec(code, {{'__name__': '__main__', '__file__': {str(HOOK_SHIM)!r}}})\nexcept SystemExit:\n    pass\n"
         "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)))\n"
     )
     env = {"ROUTERD_SOCKET": str(tmp_path / "none.sock"), "PATH": os.environ["PATH"]}
