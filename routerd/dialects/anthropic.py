@@ -274,6 +274,15 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
         body.pop("top_p", None)
 
 
+def _tool_choice_out(tc: ToolChoice) -> dict[str, Any]:
+    choice: dict[str, Any] = {"type": _CHOICE_OUT[tc.mode]}
+    if tc.mode == "tool":
+        choice["name"] = tc.name
+    if tc.parallel is False and tc.mode != "none":
+        choice["disable_parallel_tool_use"] = True
+    return choice
+
+
 def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
                    default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
     """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) defaults to
@@ -293,13 +302,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
                           "input_schema": t.parameters or {"type": "object", "properties": {}}}
                          for t in req.tools]
     if req.tool_choice is not None and req.tools:
-        tc = req.tool_choice
-        choice: dict[str, Any] = {"type": _CHOICE_OUT[tc.mode]}
-        if tc.mode == "tool":
-            choice["name"] = tc.name
-        if tc.parallel is False and tc.mode != "none":
-            choice["disable_parallel_tool_use"] = True
-        body["tool_choice"] = choice
+        body["tool_choice"] = _tool_choice_out(req.tool_choice)
     if req.stop:
         body["stop_sequences"] = req.stop
     for key in ("temperature", "top_p"):

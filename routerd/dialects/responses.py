@@ -162,7 +162,8 @@ class _Builder:
         self.system: list[str] = []
         self.messages: list[Message] = []
 
-    def _tail(self, role: str, merge_into_results: bool = False) -> Message:
+    def _tail(self, role: str) -> Message:
+        """The message to append ``role``'s parts to: the last one when it can take them."""
         last = self.messages[-1] if self.messages else None
         if last is not None and last.role == role and (
                 role == "assistant" or all(isinstance(p, ToolResultPart) for p in last.content)):
@@ -171,25 +172,28 @@ class _Builder:
         self.messages.append(message)
         return message
 
+    def _message(self, msg: _MessageItem) -> None:
+        if msg.role in ("system", "developer"):
+            self.system.extend(p.text for p in _parts(msg.content) if isinstance(p, TextPart))
+        elif msg.role == "assistant":
+            self._tail("assistant").content.extend(_parts(msg.content))
+        else:
+            last = self.messages[-1] if self.messages else None
+            if last is not None and last.role == "user" and last.content and \
+                    all(isinstance(p, ToolResultPart) for p in last.content):
+                last.content.extend(_parts(msg.content))  # a user turn right after tool outputs joins them
+            else:
+                self.messages.append(Message("user", _parts(msg.content)))
+
     def add(self, item: Any, where: str) -> None:
+        """Fold one input item (``where`` names it in errors)."""
         if not isinstance(item, dict):
             raise BadRequest(f"{where}: expected an object")
         kind = item.get("type", "message")
         if not isinstance(kind, str):
             raise BadRequest(f"{where}.type: expected a string")
         if kind == "message":
-            msg = convert_at(item, _MessageItem, where)
-            if msg.role in ("system", "developer"):
-                self.system.extend(p.text for p in _parts(msg.content) if isinstance(p, TextPart))
-            elif msg.role == "assistant":
-                self._tail("assistant").content.extend(_parts(msg.content))
-            else:
-                last = self.messages[-1] if self.messages else None
-                if last is not None and last.role == "user" and last.content and \
-                        all(isinstance(p, ToolResultPart) for p in last.content):
-                    last.content.extend(_parts(msg.content))
-                else:
-                    self.messages.append(Message("user", _parts(msg.content)))
+            self._message(convert_at(item, _MessageItem, where))
         elif kind == "function_call":
             call = convert_at(item, _FunctionCall, where)
             self._tail("assistant").content.append(ToolCallPart(call.call_id, call.name, call.arguments or "{}"))
