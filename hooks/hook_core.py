@@ -1,10 +1,11 @@
 """routerd's command-hook shim for Claude Code, Codex CLI and Gemini CLI. Standard library only.
 
 ``hook.py`` imports this module (so that its bytecode is cached: compiling it on every run cost
-~3 ms) and calls ``main``. Run as ``<venv python> -I -S hook.py --host claude-code --event UserPromptSubmit [--budget-ms 50]
-[--wait-s 120] [--fail-closed]``. It reads the host's hook JSON from stdin, wraps those bytes
-unparsed as the ``payload`` of a ``hook`` request, sends it to routerd's socket as one frame (4-byte
-big-endian length, then JSON) and writes the reply's ``stdout``/``stderr`` and exit code.
+~3 ms) and calls ``main``. Run as ``<venv python> -I -S hook.py --host claude-code --event
+UserPromptSubmit [--budget-ms 50] [--wait-s 120] [--fail-closed]``. It reads the host's hook
+JSON from stdin, wraps those bytes unparsed as the ``payload`` of a ``hook`` request, sends it to
+routerd's socket as one frame (4-byte big-endian length, then JSON) and writes the reply's
+``stdout``/``stderr`` and exit code.
 
 Fail open: when the daemon is down, errs, or does not answer within the budget (``--budget-ms``,
 else ``$ROUTERD_HOOK_BUDGET_MS``, else 50 ms) the shim prints nothing and exits 0, so the prompt

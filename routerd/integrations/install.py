@@ -57,7 +57,8 @@ def edits(host: str, s: Setup) -> list[Edit]:
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
     h = s.home
-    mcp = _json_edit(lambda d: _put_server(d, "mcpServers", _stdio(s)), lambda d: _drop_server(d, "mcpServers", s))
+    mcp = _json_edit(lambda d: _put_server(d, "mcpServers", _stdio(s)),
+                     lambda d: _drop_server(d, "mcpServers", s))
     if host == "claude-code":
         hooks = _json_edit(lambda d: _put_hooks(d, _claude_hooks(s), s), lambda d: _drop_hooks(d, s))
         return [Edit(h / ".claude" / "settings.json", *hooks), Edit(h / ".claude.json", *mcp)]
@@ -69,8 +70,8 @@ def edits(host: str, s: Setup) -> list[Edit]:
                 # Codex 0.169+ keeps profiles in <name>.config.toml (`codex -p routerd`)
                 Edit(h / ".codex" / "routerd.config.toml", lambda t: CODEX_PROFILE, lambda t: "")]
     if host == "gemini-cli":
-        both = _json_edit(lambda d: _put_server(_put_hooks(d, _command_hooks(s, "gemini-cli", GEMINI_EVENTS), s),
-                                                "mcpServers", _stdio(s)),
+        gemini_hooks = _command_hooks(s, "gemini-cli", GEMINI_EVENTS)
+        both = _json_edit(lambda d: _put_server(_put_hooks(d, gemini_hooks, s), "mcpServers", _stdio(s)),
                           lambda d: _drop_server(_drop_hooks(d, s), "mcpServers", s))
         return [Edit(h / ".gemini" / "settings.json", *both)]
     if host == "cursor":
@@ -196,8 +197,8 @@ def codex_toml_add(text: str, s: Setup) -> str:
     block = [BLOCK_BEGIN]
     if current.get("features", {}).get("codex_hooks") is not True:
         if "features" in current:
-            text = re.sub(r"(?m)^\[features\][^\n]*$", lambda m: f"{m.group(0)}\ncodex_hooks = true{LINE_MARK}",
-                          text, count=1)
+            text = re.sub(r"(?m)^\[features\][^\n]*$",
+                          lambda m: f"{m.group(0)}\ncodex_hooks = true{LINE_MARK}", text, count=1)
         else:
             block += ["[features]", "codex_hooks = true", ""]
     block += [
