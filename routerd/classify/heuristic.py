@@ -94,6 +94,9 @@ def _is_chat(ask: str, view: lx.View, words: int) -> bool:
         and not lx.SMALL_ARTIFACT.find(view)
         and not lx.DEFINITION.match(ask)
         and not lx.ANALYZE.find(view)
+        and not lx.RESEARCH.find(view)
+        and not lx.CODE_VERB.find(view)
+        and not (lx.DELIVERABLE_WORDS & view.words)
         and not any(cue.find(view) for cue in lx.DOMAINS)
     )
 

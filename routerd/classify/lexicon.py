@@ -179,8 +179,9 @@ DOMAINS: tuple[Cue, ...] = (
     Cue("systems",
         _w("jit compiler compilers bytecode interpreter kernel kernels gpu gpus cuda simd tensor assembly "
            "x86 x86-64 arm64 aarch64 graviton mmap syscall syscalls allocator ffi pyo3 numerically "
-           "bit-for-bit floating-point vectorize vectorized"),
-        phrases=("machine code", "garbage collector", "floating point", "bit for bit")),
+           "bit-for-bit floating-point vectorize vectorized segfault segfaults use-after-free"),
+        phrases=("machine code", "garbage collector", "floating point", "bit for bit", "segmentation fault",
+                 "core dump", "undefined behavior", "undefined behaviour", "memory corruption")),
     Cue("security",
         _w("attack attacks attacker attackers vulnerability vulnerabilities vulnerable exploit exploits "
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
@@ -348,12 +349,17 @@ ANALYZE = Cue(
 # concurrency; "lock-free with hazard pointers" is not.
 EXPERT = Cue(
     "expert",
-    _w("lock-free wait-free linearizable linearizability raft paxos crdt crdts byzantine 2pc jit simd avx "
-       "coq isabelle tla+ mvcc zero-knowledge post-quantum side-channel cross-shard"),
+    _w("lock-free wait-free linearizable linearizability raft paxos pbft crdt crdts byzantine 2pc jit simd avx "
+       "avx2 neon coq isabelle tla+ mvcc zero-knowledge post-quantum side-channel cross-shard seqlock rcu "
+       "io_uring ebpf spectre toctou ssrf homomorphic ssa"),
     phrases=("hazard pointer", "memory reclamation", "memory order", "acquire/release", "weak memory",
              "latch crabbing", "exactly once", "two phase commit", "split brain", "machine code", "tensor core",
              "formal verif", "formally verif", "machine checked", "threat model", "side channel",
-             "epoch based", "consensus algorithm", "leader election"))
+             "epoch based", "consensus algorithm", "leader election", "vector clock", "lamport",
+             "write skew", "serializable isolation", "snapshot isolation", "aba problem", "memory fence",
+             "operational transform", "register allocation", "differential privacy", "warp divergence",
+             "bank conflict", "kernel bypass", "zero copy", "dependent type", "type inference",
+             "garbage collector", "lock ordering", "priority inversion", "formal proof"))
 CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll")
 PROOF_VERBS = _w("prove démontrer demuestra beweise")
 
@@ -400,6 +406,11 @@ REQUEST = Cue(
 )
 
 DESIGN_VERBS = _w("design architect plan propose recommend evaluate assess outline devise")
+# Verbs that commit to building something substantial (unlike "write a regex" or "fix this typo").
+BUILD_VERBS = _w("implement build design architect develop engineer")
+# What a system-design ask designs.
+SYSTEM_NOUNS = _w("system systems architecture platform service services pipeline engine infrastructure "
+                  "backend framework")
 
 # Words that may stand before the verb of an imperative without changing it.
 FILLERS = _w(

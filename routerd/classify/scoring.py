@@ -65,8 +65,10 @@ MULTI_LANGUAGE_BONUS = 0.5
 CORRESPONDENCE_CEILING = COMPLEX_FROM - 0.3
 # A code deliverable that comes with tests is never a one-liner.
 TESTED_CODE_FLOOR = SIMPLE_BELOW + 0.3
-# Comparing, evaluating or judging is never a lookup, however short the ask.
+# Comparing, evaluating, researching or building something is never a lookup, however short the ask.
 ANALYSIS_FLOOR = SIMPLE_BELOW + 0.2
+# "Design a <system>": the whole of a system's design, not one part of it.
+SYSTEM_DESIGN_BONUS = 1.0
 
 
 _CLAUSE_SPLIT = re.compile(r"[.:!?;\n]+\s*|,\s+(?=(?:and |then |also )?\w+ )")
@@ -263,6 +265,17 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if task_type == "analyze" and not lookup and lx.ANALYSIS_VERB.find(view) and score < ANALYSIS_FLOOR:
         score = ANALYSIS_FLOOR
         signals.append("analysis_floor")
+    if task_type == "research" and lx.RESEARCH.find(view) and score < ANALYSIS_FLOOR:
+        # Researching means reading several sources and weighing them, not looking one fact up.
+        score = ANALYSIS_FLOOR
+        signals.append("research_floor")
+    if _opens_with(view, lx.BUILD_VERBS):
+        if lx.SYSTEM_NOUNS & view.words and lx.DESIGN_VERBS & view.words:
+            score += SYSTEM_DESIGN_BONUS
+            signals.append("system_design")
+        if score < ANALYSIS_FLOOR and not lx.SMALL_ARTIFACT.find(view):
+            score = ANALYSIS_FLOOR
+            signals.append("build_floor")
     if task_type == "code" and tests and score < TESTED_CODE_FLOOR:
         score = TESTED_CODE_FLOOR
         signals.append("tested_code_floor")
