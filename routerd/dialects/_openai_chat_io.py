@@ -140,7 +140,9 @@ class StreamDecoder:
         self._stopped = False
         self._finish: str | None = None
         self._usage: Usage | None = None
-        self._tools: dict[int, int] = {}
+        self._tools: dict[int, int] = {}  # upstream index -> canonical index
+        self._ids: dict[int, str] = {}  # upstream index -> id of the call it holds now
+        self._count = 0
 
     def feed(self, event: str | None, data: str) -> list[Any]:
         if self._stopped:
@@ -183,9 +185,12 @@ class StreamDecoder:
     def _tool_delta(self, call: _Call, out: list[Any]) -> None:
         fn = call.function or _Fn()
         index = self._tools.get(call.index)
-        if index is None:
-            index = self._tools[call.index] = len(self._tools)
-            out.append(ToolCallStart(index, call.id or f"call_{call.index}", fn.name or ""))
+        # A new id at a known index is a new call: some servers (Ollama) send every call at index 0.
+        if index is None or (call.id and call.id != self._ids[call.index]):
+            index = self._tools[call.index] = self._count
+            self._count += 1
+            self._ids[call.index] = call.id or f"call_{index}"
+            out.append(ToolCallStart(index, self._ids[call.index], fn.name or ""))
         if fn.arguments:
             out.append(ToolCallDelta(index, fn.arguments))
 

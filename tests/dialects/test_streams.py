@@ -243,3 +243,15 @@ def test_encoders_start_without_message_start():
     check_anthropic_order(encode("anthropic", [TextDelta("hi"), MessageStop()]))
     check_responses_order(encode("responses", [TextDelta("hi"), MessageStop()]))
     check_openai_order(encode("openai", [TextDelta("hi"), MessageStop()], include_usage=True))
+
+
+def test_openai_calls_all_at_index_zero_are_told_apart_by_id():
+    """Servers that put every tool call at index 0 (Ollama) still give one call per id."""
+    dec = DIALECTS["openai"].StreamDecoder()
+    chunk = '{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[%s]}}]}'
+    events = []
+    for call in ('{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}',
+                 '{"index":0,"id":"b","function":{"name":"g","arguments":"{\\"x\\":1}"}}'):
+        events += dec.feed(None, chunk % call)
+    assert [e for e in events if isinstance(e, (ToolCallStart, ToolCallDelta))] == [
+        ToolCallStart(0, "a", "f"), ToolCallDelta(0, "{}"), ToolCallStart(1, "b", "g"), ToolCallDelta(1, '{"x":1}')]
