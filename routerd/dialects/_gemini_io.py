@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from routerd.dialects import _stops
-from routerd.dialects._wire import convert, load_body, dump_json, load_arguments, stable_id
+from routerd.dialects._wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.dialects.canonical import (
     ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
     TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,

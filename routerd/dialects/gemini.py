@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from routerd.dialects._wire import convert, load_body, dump_json, extras, load_arguments, stable_id
+from routerd.dialects._wire import convert, dump_json, extras, load_arguments, load_body, stable_id
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
@@ -172,7 +172,8 @@ def _parse_contents(contents: list[_Content]) -> list[Message]:
                 pending[:] = [p for p in pending if p[1] != match]
                 parts.append(_result(reply, match or stable_id("call_", reply.name, str(i), str(j))))
                 continue
-            parsed = parse_part(part, f"contents[{i}].parts[{j}]", stable_id("call_", str(i), str(j)))
+            call_id = stable_id("call_", str(i), str(j)) if part.function_call is not None else ""
+            parsed = parse_part(part, f"contents[{i}].parts[{j}]", call_id)
             if isinstance(parsed, ToolCallPart):
                 pending.append((parsed.name, parsed.id))
             if parsed is not None:
