@@ -172,10 +172,17 @@ class StreamDecoder:
 
 
 class StreamEncoder:
-    """Canonical events -> Anthropic SSE events ``(event_name, data)`` in Anthropic's order."""
+    """Canonical events -> Anthropic SSE events ``(event_name, data)`` in Anthropic's order.
 
-    def __init__(self, model: str, *, id: str | None = None) -> None:
+    Thinking needs a signature: Anthropic verifies it when a client sends the block back, and a
+    client (Claude Code) does send it back, possibly to a real Anthropic upstream. So reasoning text is
+    held until its signature arrives and dropped if none does (any reasoning from another dialect),
+    unless ``unsigned_thinking`` asks for it anyway (with an empty signature)."""
+
+    def __init__(self, model: str, *, id: str | None = None, unsigned_thinking: bool = False) -> None:
         self._model = model
+        self._unsigned = unsigned_thinking
+        self._held: list[str] = []  # reasoning text waiting for its signature
         self._id = id
         self._started = False
         self._done = False
@@ -217,6 +224,8 @@ class StreamEncoder:
             out.extend(self._message_start(event if isinstance(event, MessageStart) else None))
             if isinstance(event, MessageStart):
                 return out
+        if self._held and not isinstance(event, ReasoningDelta):
+            self._held.clear()  # reasoning that never got a signature cannot go to an Anthropic client
         if isinstance(event, TextDelta):
             if self._open != "text":
                 self._open_block("text", {"type": "text", "text": ""}, out)
@@ -243,6 +252,13 @@ class StreamEncoder:
         if event.encrypted is not None and not event.text:
             self._open_block("redacted_thinking", {"type": "redacted_thinking", "data": event.encrypted}, out)
             return
+        if not self._unsigned and self._open != "thinking":
+            if event.text:
+                self._held.append(event.text)
+            if not event.signature or not self._held:
+                return
+            text, self._held = "".join(self._held), []
+            event = ReasoningDelta(text, event.signature)
         if self._open != "thinking":
             if not event.text:
                 return  # a lone signature with no thinking block to close

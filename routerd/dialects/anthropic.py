@@ -361,9 +361,12 @@ def parse_response(body: Any) -> ChatResponse:
                         usage=usage_in(raw.usage))
 
 
-def render_response(resp: ChatResponse, model: str) -> dict[str, Any]:
-    """``resp`` as a Messages response body naming ``model``."""
-    blocks = [b for b in (render_block(p, for_request=False) for p in resp.content) if b is not None]
+def render_response(resp: ChatResponse, model: str, *, unsigned_thinking: bool = False) -> dict[str, Any]:
+    """``resp`` as a Messages response body naming ``model``. Reasoning without a signature (from
+    another dialect) is left out unless ``unsigned_thinking``: clients send thinking blocks back, and
+    Anthropic rejects one whose signature does not verify."""
+    blocks = [b for b in (render_block(p, for_request=not unsigned_thinking) for p in resp.content)
+              if b is not None]
     return {"id": resp.id, "type": "message", "role": "assistant", "model": model, "content": blocks,
             "stop_reason": _stops.ANTHROPIC_STOP_OUT[resp.stop_reason], "stop_sequence": resp.stop_sequence,
             "usage": usage_out(resp.usage)}

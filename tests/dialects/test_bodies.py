@@ -40,7 +40,9 @@ def test_reasoning_in_responses():
     resp = ChatResponse(id="r", content=[ReasoningPart("because"), TextPart("yes")],
                         usage=Usage(10, 50, 0, 40))
     assert openai_chat.render_response(resp, "m", created=0)["choices"][0]["message"]["reasoning_content"] == "because"
-    assert anthropic.render_response(resp, "m")["content"][0] == {"type": "thinking", "thinking": "because", "signature": ""}
+    assert anthropic.render_response(resp, "m")["content"] == [{"type": "text", "text": "yes"}]  # unsigned
+    assert anthropic.render_response(resp, "m", unsigned_thinking=True)["content"][0] == {
+        "type": "thinking", "thinking": "because", "signature": ""}
     assert gemini.render_response(resp, "m")["candidates"][0]["content"]["parts"][0] == {"text": "because", "thought": True}
     assert gemini.render_response(resp, "m")["usageMetadata"]["candidatesTokenCount"] == 10
     assert responses.render_response(resp, "m")["output"][0]["type"] == "reasoning"

@@ -140,8 +140,8 @@ def test_translated_stream_keeps_order_and_content(src, dst):
     ORDER_CHECKS[dst](pairs)
     again = decode(dst, encode_events(pairs), chunk=13)
     expected = merged(events)
-    if dst in ("openai", "gemini"):  # neither carries the thinking signature
-        expected = [e for e in expected if not (isinstance(e, ReasoningDelta) and not e.text)]
+    if dst == "anthropic" and src != "anthropic":  # unsigned thinking is not sent to Anthropic clients
+        expected = [e for e in expected if not isinstance(e, ReasoningDelta)]
     assert [type(e) for e in merged(again)] == [type(e) for e in expected]
     for got, want in zip(merged(again), expected):
         if isinstance(want, ToolCallStart):
@@ -255,3 +255,17 @@ def test_openai_calls_all_at_index_zero_are_told_apart_by_id():
         events += dec.feed(None, chunk % call)
     assert [e for e in events if isinstance(e, (ToolCallStart, ToolCallDelta))] == [
         ToolCallStart(0, "a", "f"), ToolCallDelta(0, "{}"), ToolCallStart(1, "b", "g"), ToolCallDelta(1, '{"x":1}')]
+
+
+def test_anthropic_clients_get_only_signed_thinking():
+    """Thinking reaches an Anthropic client only with its signature; unsigned reasoning is dropped."""
+    signed = encode("anthropic", [MessageStart("m", "x"), ReasoningDelta("a"), ReasoningDelta("b"),
+                                  ReasoningDelta(signature="sig"), TextDelta("t"), MessageStop()])
+    check_anthropic_order(signed)
+    deltas = [msgspec.json.decode(d)["delta"] for n, d in signed if n == "content_block_delta"]
+    assert deltas[:2] == [{"type": "thinking_delta", "thinking": "ab"}, {"type": "signature_delta", "signature": "sig"}]
+    unsigned = encode("anthropic", [MessageStart("m", "x"), ReasoningDelta("a"), TextDelta("t"), MessageStop()])
+    assert b"thinking" not in encode_events(unsigned)
+    shown = encode("anthropic", [MessageStart("m", "x"), ReasoningDelta("a"), TextDelta("t"), MessageStop()],
+                   unsigned_thinking=True)
+    assert b'"thinking_delta"' in encode_events(shown)
