@@ -61,6 +61,8 @@ class _Part(msgspec.Struct, rename="camel"):
     file_data: _File | None = None
     function_call: _Call | None = None
     function_response: _Reply | None = None
+    executable_code: dict[str, Any] | None = None
+    code_execution_result: dict[str, Any] | None = None
 
 
 class _Content(msgspec.Struct):
@@ -143,6 +145,11 @@ def parse_part(part: _Part, where: str, call_id: str) -> Any:
         return ImagePart(data=part.inline_data.data, media_type=part.inline_data.mime_type)
     if part.file_data is not None:
         return ImagePart(url=part.file_data.file_uri, media_type=part.file_data.mime_type)
+    if part.executable_code is not None:  # Gemini's own code execution: kept as text
+        return TextPart(f"```{str(part.executable_code.get('language', '')).lower()}\n"
+                        f"{part.executable_code.get('code', '')}\n```")
+    if part.code_execution_result is not None:
+        return TextPart(str(part.code_execution_result.get("output", "")))
     if part.thought_signature is not None:
         return None  # a bare signature part carries nothing to translate
     raise BadRequest(f"{where}: unsupported part (expected text, inlineData, fileData, "

@@ -237,3 +237,11 @@ def test_empty_turns_are_not_sent_to_anthropic():
                                 Message("user", [TextPart("again")])])
     assert [m["role"] for m in anthropic.render_request(req, "c")["messages"]] == ["user", "user"]
     assert openai_chat.render_request(req, "g")["messages"][1] == {"role": "assistant", "content": ""}
+
+
+def test_gemini_code_execution_parts_become_text():
+    """Gemini's executableCode / codeExecutionResult parts are kept as text."""
+    req = gemini.parse_request({"contents": [{"role": "model", "parts": [
+        {"executableCode": {"language": "PYTHON", "code": "print(1)"}},
+        {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1\n"}}]}]})
+    assert req.messages[0].content == [TextPart("```python\nprint(1)\n```"), TextPart("1\n")]
