@@ -236,16 +236,17 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
 
 def render_block(part: Any, *, for_request: bool = True) -> dict[str, Any] | None:
     """One canonical part as an Anthropic content block (None: the part has no Anthropic form)."""
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text}
+    if isinstance(part, TextPart):  # Anthropic refuses empty text blocks ("content": "" is common)
+        return {"type": "text", "text": part.text} if part.text else None
     if isinstance(part, ImagePart):
         return _image_block(part)
     if isinstance(part, ToolCallPart):
         return {"type": "tool_use", "id": part.id, "name": part.name, "input": load_arguments(part.arguments)}
     if isinstance(part, ToolResultPart):
         block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
-        if part.content:
-            block["content"] = [render_block(p) for p in part.content]
+        inner = [b for b in map(render_block, part.content) if b is not None]
+        if inner:
+            block["content"] = inner
         if part.is_error:
             block["is_error"] = True
         return block

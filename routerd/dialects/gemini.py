@@ -252,8 +252,8 @@ def _response_value(part: ToolResultPart) -> dict[str, Any]:
 
 def render_part(part: Any, names: dict[str, str]) -> dict[str, Any] | None:
     """One canonical part as a Gemini part; ``names`` maps tool-call ids to function names."""
-    if isinstance(part, TextPart):
-        return {"text": part.text}
+    if isinstance(part, TextPart):  # Gemini refuses empty text parts
+        return {"text": part.text} if part.text else None
     if isinstance(part, ImagePart):
         if part.data is not None:
             return {"inlineData": {"mimeType": part.media_type or "image/png", "data": part.data}}

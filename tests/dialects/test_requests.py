@@ -245,3 +245,16 @@ def test_gemini_code_execution_parts_become_text():
         {"executableCode": {"language": "PYTHON", "code": "print(1)"}},
         {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1\n"}}]}]})
     assert req.messages[0].content == [TextPart("```python\nprint(1)\n```"), TextPart("1\n")]
+
+
+def test_empty_text_is_not_sent_where_it_is_refused():
+    """OpenAI's common ``content: ""`` beside tool calls never becomes an empty Anthropic/Gemini part."""
+    req = openai_chat.parse_request({"messages": [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c", "type": "function",
+                                                            "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": ""}]})
+    assert anthropic.render_request(req, "c")["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "c", "name": "f", "input": {}}]
+    assert anthropic.render_request(req, "c")["messages"][2]["content"] == [{"type": "tool_result", "tool_use_id": "c"}]
+    assert gemini.render_request(req)["contents"][1]["parts"] == [{"functionCall": {"name": "f", "args": {}}}]
