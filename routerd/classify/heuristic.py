@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from routerd.classify import lexicon as lx
-from routerd.classify.scoring import COMPLEX_FROM, SIMPLE_BELOW, AskScore, score_ask
+from routerd.classify.scoring import COMPLEX_FROM, SIMPLE_BELOW, AskScore, imperative_at, score_ask
 from routerd.classify.text import Split, Turn, split_ask, to_turn, word_count
 from routerd.classify.types import LEVELS5, TIERS, Classification
 
@@ -95,7 +95,7 @@ def _is_chat(ask: str, view: lx.View, words: int) -> bool:
         and not lx.DEFINITION.match(ask)
         and not lx.ANALYZE.find(view)
         and not lx.RESEARCH.find(view)
-        and not lx.CODE_VERB.find(view)
+        and imperative_at(view, lx.ACTION_VERBS) < 0
         and not (lx.DELIVERABLE_WORDS & view.words)
         and not any(cue.find(view) for cue in lx.DOMAINS)
     )
@@ -146,7 +146,7 @@ def classify_with_view(
     prior_assistant = _previous(turns, index, "assistant")
     if prior_user is not None and prior_assistant is not None and not split.paste_chars:
         if words <= AFFIRM_MAX_WORDS and (
-            lx.AFFIRM.match(ask) or (lx.CODE_VERB.find(view) and lx.FOLLOW_UP.find(view))
+            lx.AFFIRM.match(ask) or (imperative_at(view, lx.ACTION_VERBS) >= 0 and lx.FOLLOW_UP.find(view))
         ):
             return _affirmed(view, prior_user, prior_assistant, has_tools), view
 

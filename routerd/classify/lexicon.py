@@ -14,10 +14,11 @@ import re
 
 import msgspec
 
-# Punctuation becomes a space before splitting into words; `+ # ' - _` stay inside words so that
-# "c++", "c#", "x86-64", "what's" and "thread_pool" survive. str.translate + split is ~3x faster
+# Punctuation becomes a space before splitting into words; `+ # ' - _ .` stay inside words so that
+# "c++", "c#", "x86-64", "what's", "thread_pool" and "asyncio.gather" survive (a dotted name is
+# code, not the English words in it; a sentence's final dot is stripped from the word set). str.translate + split is ~3x faster
 # than a tokenising regex.
-_PUNCT = "!\"$%&()*,./:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–"
+_PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–"
 _TO_SPACE = str.maketrans({**{ch: " " for ch in _PUNCT}, "’": "'"})
 # Long asks are read at the head and the tail: the request sentences sit there, and every count
 # the scorer takes from the middle (size, constraints) saturates well before this many characters.
@@ -30,6 +31,9 @@ _BREADTH = re.compile(
     r"(\d{1,5})(?:k)?[\s-]*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files?|services?|repos?|repositor(?:y|ies)|tables?|"
     r"modules?|endpoints?|microservices?|packages?|teams?|engineers?|loc|lines)\b)"
 )
+
+
+_WORDS_ASKED = re.compile(r"(\d{3,5})[\s-]*words?\b")
 
 
 class View(msgspec.Struct, frozen=True):
@@ -55,15 +59,24 @@ def view_of(text: str) -> View:
     words = set(tokens)
     extra = []
     for word in words:
-        if "-" in word or "'" in word:
-            stripped = word.strip("'-")
+        if "-" in word or "'" in word or "." in word:
+            stripped = word.strip("'-.")
             extra.append(stripped)
-            # Parts of hyphenated words are words too: "leader-election" opens "leader ..." phrases.
-            extra.extend(stripped.split("-"))
+            if "-" in stripped:
+                # Parts of hyphenated words are words too: "leader-election" opens "leader ..." phrases.
+                extra.extend(stripped.split("-"))
     words.update(extra)
     words.discard("")
     # Phrases match with hyphens read as spaces: "leader-election" is "leader election".
     return View(low.replace("’", "'").replace("-", " "), frozenset(words), tokens)
+
+
+def requested_words(view: View) -> int:
+    """The length of writing asked for ("~1500 words"), or 0."""
+    if "word" not in view.lower:
+        return 0
+    found = [int(m.group(1)) for m in _WORDS_ASKED.finditer(view.lower)]
+    return max(found, default=0)
 
 
 def breadth(view: View) -> int:
@@ -207,7 +220,7 @@ DOMAINS: tuple[Cue, ...] = (
                  "backwards compat", " more services", " files in ", "more repos")),
     Cue("perf",
         _w("p95 p99 p999 throughput regression profiler profiling occupancy latency speedup oom ooms "
-           "oomkilled leak leaks leaking slower slowdown"),
+           "oomkilled leak leaks leaking slower slowdown faster"),
         phrases=("tail latency", "tail-latency", "under load", "production load")),
 )
 
@@ -295,7 +308,8 @@ FIX_REQUEST = Cue("fix_request", phrases=("how fix", "how to fix", "how do i fix
 WORK_ON_PASTE = Cue(
     "work_on_paste",
     _w("summarize summarise summary review refactor split rework rewrite restructure reorganize document "
-       "explain annotate optimize optimise port"),
+       "explain annotate optimize optimise port faster"),
+    phrases=("speed up",),
 )
 CORRESPONDENCE = Cue(
     "correspondence",
@@ -319,8 +333,8 @@ GENERATE = Cue(
 CODE_VERB = Cue(
     "code_verb",
     _w("implement write build code create add fix refactor rewrite port migrate convert generate make debug "
-       "optimize optimise rework split extract apply update change rename écris escribe schreib "
-       "implémente implementa"),
+       "optimize optimise rework split extract apply update change rename commit push deploy revert rebase "
+       "install upgrade bump écris escribe schreib implémente implementa"),
     phrases=("写", "实现"),
 )
 CODE_NOUN = Cue(
@@ -388,7 +402,7 @@ CHAT_CLOSING = Cue(
 )
 AFFIRM = re.compile(
     r"\s*(?:yes|yep|yeah|yup|sure|ok(?:ay)?|please|do it|go ahead|go for it|sounds good|let'?s do it|"
-    r"ja|oui|sí|si|好的?|是的)\b[\s\w,!.']{0,60}$",
+    r"continue|keep going|go on|carry on|try again|retry|proceed|ja|oui|sí|si|好的?|是的)\b[\s\w,!.']{0,60}$",
     re.I,
 )
 FOLLOW_UP_START = re.compile(
@@ -403,6 +417,12 @@ REQUEST = Cue(
     "request",
     _w("please pls help what why write implement make fix explain show give tell need want should"),
     phrases=("can you", "could you", "how do", "how can", "how should", "let's", "?", "？"),
+)
+
+# Verbs an agent acts on; at the head of a clause they make a request, not small talk.
+ACTION_VERBS = CODE_VERB.words | _w(
+    "run commit push deploy install revert delete remove merge rebase undo open read check search list show "
+    "fetch clone test lint format bump upgrade downgrade set enable disable configure setup"
 )
 
 DESIGN_VERBS = _w("design architect plan propose recommend evaluate assess outline devise")

@@ -67,6 +67,9 @@ CORRESPONDENCE_CEILING = COMPLEX_FROM - 0.3
 TESTED_CODE_FLOOR = SIMPLE_BELOW + 0.3
 # Comparing, evaluating, researching or building something is never a lookup, however short the ask.
 ANALYSIS_FLOOR = SIMPLE_BELOW + 0.2
+# A piece of writing asked for at this length or more is long-form: structure and consistency matter.
+LONG_FORM_WORDS = 500
+LONG_FORM_BONUS = 0.8
 # "Design a <system>": the whole of a system's design, not one part of it.
 SYSTEM_DESIGN_BONUS = 1.0
 
@@ -93,7 +96,7 @@ def is_question_shape(ask: str, view: lx.View) -> bool:
     return bool(lx.DEFINITION.match(ask) or lx.DEFINITION_CJK.find(view))
 
 
-def _imperative_at(view: lx.View) -> int:
+def imperative_at(view: lx.View, verbs: frozenset[str] = lx.CODE_VERB.words) -> int:
     """Offset of the clause that opens with a verb of making or changing something, else -1.
 
     Only a clause's first word (after fillers like "quick:", "can you", "pls") counts, so that
@@ -102,10 +105,12 @@ def _imperative_at(view: lx.View) -> int:
     offset = 0
     for clause in _CLAUSE_SPLIT.split(view.lower[:IMPERATIVE_SCAN_CHARS], maxsplit=MAX_CLAUSES):
         for token in clause.split():
-            token = token.strip("'\"*-")
+            if token[0] in "'\"`":
+                break  # a quoted word is named, not asked for
+            token = token.strip("*-")
             if token in _FILLERS or not token:
                 continue
-            if token in lx.CODE_VERB.words or token.startswith(lx.CODE_VERB.phrases):
+            if token in verbs or token.startswith(lx.CODE_VERB.phrases):
                 return offset
             break
         offset += len(clause) + 1
@@ -130,7 +135,7 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     """Task type from the ask's verbs and objects."""
     pasted = split.paste_chars > 0
     question = "?" in ask or is_question_shape(ask, view)
-    imperative = _imperative_at(view)
+    imperative = imperative_at(view)
     gen_at = lx.GENERATE.position(view)
     noun_at = lx.CODE_NOUN.position(view)
     research_at = lx.RESEARCH.position(view)
@@ -206,13 +211,18 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if lx.EXPERT.find(view):
         score += EXPERT_BONUS
         signals.append("expert_vocabulary")
-        if _imperative_at(view) >= 0:
+        if imperative_at(view) >= 0:
             # Building it, not discussing it: specialist systems are where cheap models fail.
             score += EXPERT_BUILD_BONUS
             signals.append("builds_specialist_system")
     if _opens_with(view, lx.PROOF_VERBS):
         score += PROOF_REQUEST
         signals.append("proof_request")
+
+    long_form = lx.requested_words(view)
+    if long_form >= LONG_FORM_WORDS:
+        score += LONG_FORM_BONUS
+        signals.append(f"long_form={long_form}")
 
     many = lx.breadth(view)
     if many >= BREADTH_MANY:
