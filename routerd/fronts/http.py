@@ -22,72 +22,104 @@ from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, 
 log = logging.getLogger("routerd.http")
 
 RECEIVE_SIZE = 65536
+# Bytes read ahead of what the current request needs (a pipelining client) before reading pauses.
+READ_AHEAD_BYTES = 256 * 1024
 # A client that started a request must finish sending it within this.
 PARTIAL_REQUEST_TIMEOUT_S = 60.0
 
 
 class Connection:
-    """One client connection: its stream and the bytes read past the current request."""
+    """One client connection. A reader task (``read_forever``) owns the receiving side for the
+    connection's whole life: it appends to ``buffer`` and, when the client goes away while a call
+    is in flight, cancels ``request_scope`` so that the upstream call ends too. One task per
+    connection rather than a watcher per request: the per-request watcher's cancellation was the
+    daemon's only source of cyclic garbage, and its collections showed up as 10-20 ms pauses."""
 
-    __slots__ = ("stream", "buffer", "app", "closed", "body_pending")
+    __slots__ = ("stream", "buffer", "app", "closed", "body_pending", "eof", "request_scope",
+                 "_event", "_resume")
 
     def __init__(self, app, stream: ByteStream) -> None:
         self.app = app
         self.stream = stream
-        self.buffer = b""
+        self.buffer = bytearray()
         self.closed = False          # answer with "connection: close" and stop after this request
         self.body_pending = False    # the current request's body is still unread
+        self.eof = False             # the client closed (or reset) its side
+        self.request_scope: anyio.CancelScope | None = None
+        self._event: anyio.Event | None = None
+        self._resume: anyio.Event | None = None
 
-    async def receive(self) -> bytes:
-        """More bytes from the client; b"" when it closed or reset the connection."""
-        try:
-            return await self.stream.receive(RECEIVE_SIZE)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            return b""
+    async def read_forever(self) -> None:
+        """Receive until the client closes; pause while unrequested bytes pile up (pipelining)."""
+        while True:
+            if len(self.buffer) >= READ_AHEAD_BYTES:
+                self._resume = anyio.Event()
+                await self._resume.wait()
+            try:
+                data = await self.stream.receive(RECEIVE_SIZE)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                data = b""
+            if not data:
+                self.eof = True
+                self._wake()
+                if self.request_scope is not None:
+                    self.request_scope.cancel()
+                return
+            self.buffer += data
+            self._wake()
+
+    def _wake(self) -> None:
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
+
+    async def more(self) -> bool:
+        """Wait until more bytes arrived (True) or the client closed (False)."""
+        if self.eof:
+            return False
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            resume.set()
+        self._event = event = anyio.Event()
+        await event.wait()
+        return not self.eof or bool(self.buffer)
 
     async def send(self, data: bytes) -> None:
         await self.stream.send(data)
 
     async def read_head(self) -> RequestHead | None:
         """The next request's head, or None when the client is done (or idle past the limit)."""
-        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-            if len(self.buffer) > MAX_HEAD_BYTES:
-                raise HttpError(431, "request head is too large")
-            data = await self._receive_idle() if not self.buffer else await self.receive()
-            if not data:
-                return None
-            self.buffer += data
-        head, self.buffer = self.buffer[:end], self.buffer[end + 4:]
-        if len(head) > MAX_HEAD_BYTES:
+        if not self.buffer and not await self._more_idle():
+            return None
+        with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
+            while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+                if len(self.buffer) > MAX_HEAD_BYTES:
+                    raise HttpError(431, "request head is too large")
+                if not await self.more():
+                    return None
+        if end > MAX_HEAD_BYTES:
             raise HttpError(431, "request head is too large")
+        head = bytes(self.buffer[:end])
+        del self.buffer[:end + 4]
         parsed = parse_head(head)
         self.body_pending = parsed.chunked or parsed.content_length > 0
         return parsed
 
-    async def _receive_idle(self) -> bytes:
+    async def _more_idle(self) -> bool:
         timeout = self.app.runtime.config.daemon.idle_timeout_s
         with anyio.move_on_after(timeout) as scope:
             self.app.idle_scopes.add(scope)
             try:
-                return await self.receive()
+                return await self.more()
             finally:
                 self.app.idle_scopes.discard(scope)
-        return b""
+        return False
 
     async def read_body(self, head: RequestHead, limit: int) -> bytes:
         """The request body, within ``limit`` bytes (413 otherwise)."""
         self.body_pending = False
         if head.chunked:
-            decoder = ChunkedDecoder(limit)
-            data, self.buffer = self.buffer, b""
-            if head.expect_continue and not data:
-                await self.send(CONTINUE)
-            while not decoder.feed(data):
-                data = await self.receive()
-                if not data:
-                    raise HttpError(400, "connection closed inside the request body")
-            self.buffer = decoder.rest
-            return bytes(decoder.body)
+            return await self._read_chunked(head, limit)
         length = head.content_length
         if length > limit:
             raise HttpError(413, f"request body is {length} bytes, over the limit of {limit} bytes")
@@ -95,12 +127,26 @@ class Connection:
             await self.send(CONTINUE)
         with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
             while len(self.buffer) < length:
-                data = await self.receive()
-                if not data:
+                if not await self.more():
                     raise HttpError(400, "connection closed inside the request body")
-                self.buffer += data
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        body = bytes(self.buffer[:length])
+        del self.buffer[:length]
         return body
+
+    async def _read_chunked(self, head: RequestHead, limit: int) -> bytes:
+        decoder = ChunkedDecoder(limit)
+        if head.expect_continue and not self.buffer:
+            await self.send(CONTINUE)
+        with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
+            while True:
+                data = bytes(self.buffer)
+                self.buffer.clear()
+                if decoder.feed(data):
+                    break
+                if not await self.more():
+                    raise HttpError(400, "connection closed inside the request body")
+        self.buffer[:0] = decoder.rest
+        return bytes(decoder.body)
 
 
 async def serve_http(app, listener: Listener[ByteStream], *,
@@ -117,27 +163,35 @@ async def serve_http(app, listener: Listener[ByteStream], *,
 
 
 async def serve_connection(app, stream: ByteStream) -> None:
+    conn = Connection(app, stream)
+    async with stream, anyio.create_task_group() as tg:
+        tg.start_soon(conn.read_forever)
+        try:
+            await _serve_requests(app, conn)
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def _serve_requests(app, conn: Connection) -> None:
     from routerd.fronts.http_routes import answer_error, handle_request
 
-    conn = Connection(app, stream)
-    async with stream:
-        while not app.draining and not conn.closed:
-            head = None
-            try:
-                head = await conn.read_head()
-                if head is None:
-                    return
-                with app.inflight:
-                    await handle_request(conn, head)
-            except HttpError as exc:
-                await answer_error(conn, head, exc.status, exc.message)
+    while not app.draining and not conn.closed:
+        head = None
+        try:
+            head = await conn.read_head()
+            if head is None:
                 return
-            except TimeoutError:
-                return
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
-            if not head.keep_alive:
-                return
+            with app.inflight:
+                await handle_request(conn, head)
+        except HttpError as exc:
+            await answer_error(conn, head, exc.status, exc.message)
+            return
+        except TimeoutError:
+            return
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return
+        if not head.keep_alive:
+            return
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

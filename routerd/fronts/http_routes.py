@@ -128,30 +128,22 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
     gateway.requests += 1
     gateway.in_flight += 1
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_watch_disconnect, conn, tg.cancel_scope)
+        # The connection's reader cancels this scope if the client goes away meanwhile.
+        with anyio.CancelScope() as scope:
+            conn.request_scope = scope
+            if conn.eof:
+                scope.cancel()
             async with open_call(gateway, request, plan) as reply:
                 if reply.status >= 400:
                     gateway.errors += 1
                 reply.headers += _routing_headers(reply, plan)
                 await _send_reply(conn, head, reply)
-            tg.cancel_scope.cancel()
+        if scope.cancelled_caught:
+            conn.closed = True
+            gateway.client_disconnects += 1
     finally:
+        conn.request_scope = None
         gateway.in_flight -= 1
-
-
-async def _watch_disconnect(conn, scope: anyio.CancelScope) -> None:
-    """Cancel the call when the client goes away before its answer is complete. Bytes that arrive
-    meanwhile (a pipelined request) are kept for the next read."""
-    data = await conn.receive()
-    if data:
-        conn.buffer += data
-        return
-    conn.closed = True
-    gateway = conn.app.parts.get("gateway")
-    if gateway is not None:
-        gateway.client_disconnects += 1
-    scope.cancel()
 
 
 def _routing_headers(reply: Reply, plan) -> list[tuple[bytes, bytes]]:

@@ -268,7 +268,6 @@ async def _finish(reply: Reply, record: CallRecord) -> None:
         if record.outcome in ("ok", "pending"):
             if record.outcome == "pending":
                 record.outcome = "client_disconnected"
-                record.gateway.client_disconnects += 1
             breaker.success(time.monotonic())
         else:
             breaker.failure(time.monotonic())

@@ -92,7 +92,8 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
     if not candidates:
         raise NoRoute(f"no configured provider serves model {model!r} "
                       f"(providers: {', '.join(providers) or 'none'})")
-    decision_id = uuid.uuid4().hex[:16]
+    gw = app.parts.get("gateway")
+    decision_id = gw.new_id() if gw is not None else uuid.uuid4().hex[:16]
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": "http", "model": candidates[0].model,
         "provider": candidates[0].provider, "session_id": summary.get("session_id"),

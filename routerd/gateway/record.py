@@ -7,7 +7,6 @@ blocks of cancelled tasks.
 """
 
 import time
-import uuid
 
 from routerd.gateway.costs import price_call
 from routerd.gateway.plan import Candidate, Plan
@@ -52,7 +51,7 @@ class CallRecord:
             for secret in app.runtime.secrets:
                 error = error.replace(secret, "***")
         app.store.record("calls", {
-            "id": uuid.uuid4().hex, "decision_id": self.plan.decision_id, "ts": time.time(),
+            "id": self.gateway.new_id(), "decision_id": self.plan.decision_id, "ts": time.time(),
             "provider": self.candidate.provider, "model": self.candidate.model,
             "attempt": self.attempt, "outcome": outcome, "status": status,
             "input_tokens": tokens_in, "output_tokens": tokens_out, "cached_tokens": cached,
