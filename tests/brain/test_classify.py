@@ -213,3 +213,35 @@ def test_dev_set_targets():
     typed = [(g, r) for g, r in zip(got, rows) if r.get("task_type")]
     type_ok = sum(g.task_type == r["task_type"] for g, r in typed) / len(typed)
     assert tier_ok >= 0.85 and under <= 0.03 and type_ok >= 0.80, (tier_ok, under, type_ok)
+
+
+def test_second_opinion_prompt_and_reply_parsing():
+    """The classifier model sees the ask (not the paste); its two-word answer becomes the classification."""
+    from routerd.classify import opinion
+
+    messages = [user("why is this slow?\n\n```python\n" + "x = 1\n" * 500 + "```")]
+    prompt = opinion.build_prompt(messages)
+    assert "why is this slow?" in prompt and "characters of pasted code" in prompt and "x = 1" not in prompt
+    heuristic = classify(messages)
+    got = opinion.parse_reply("Complex analyze.", heuristic)
+    assert (got.tier, got.task_type, got.source) == ("complex", "analyze", "model")
+    assert "second_opinion" in got.signals
+    assert opinion.parse_reply("I cannot tell", heuristic) is None
+
+
+def test_second_opinion_cache_key_normalises_and_covers_settings():
+    """Whitespace and case do not change the cache key; the model or threshold do."""
+    from routerd.classify import opinion
+
+    a = opinion.cache_key([user("Fix  the Tests")], "ollama/q", 0.6)
+    assert a == opinion.cache_key([user("fix the tests ")], "ollama/q", 0.6)
+    assert a != opinion.cache_key([user("fix the tests")], "ollama/other", 0.6)
+    assert a != opinion.cache_key([user("fix the tests")], "ollama/q", 0.7)
+
+
+def test_five_levels_follow_the_score():
+    """The optional five-level output orders the same way as the score."""
+    prompts = ["thanks!", "what is a mutex", "write a Python function that parses ISO 8601 durations with tests",
+               "implement Raft leader election and log replication in Go with partition tests"]
+    levels = [LEVELS5.index(classify([user(p)]).level5) for p in prompts]
+    assert levels == sorted(levels) and levels[0] <= 1 and levels[-1] >= 3
