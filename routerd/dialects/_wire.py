@@ -122,3 +122,18 @@ def ignored_parts(*tags: str) -> tuple[type, ...]:
     sends that have no canonical form (server-side tool blocks, audio). Parsing must not fail on them,
     since every request is parsed for classification even when it is passed through."""
     return tuple(msgspec.defstruct(f"Ignored_{tag}", [], tag=tag, tag_field="type") for tag in tags)
+
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]", re.ASCII)
+
+
+def wire_id(call_id: str, limit: int = 40) -> str:
+    """``call_id`` as every dialect accepts it: ``[A-Za-z0-9_-]`` (Anthropic's pattern) and at most
+    ``limit`` characters (OpenAI refuses tool-call ids over 40). Ids that already fit are kept; others
+    map deterministically, so a call and its result still match."""
+    if len(call_id) <= limit and _SAFE_ID.fullmatch(call_id):
+        return call_id
+    if len(call_id) <= limit:
+        return _UNSAFE_ID_CHARS.sub("_", call_id)
+    return stable_id("call_", call_id)

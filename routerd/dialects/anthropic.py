@@ -16,7 +16,7 @@ import msgspec
 
 from routerd.dialects import _stops
 from routerd.dialects._wire import (
-    convert, dump_json, extras, ignored_parts, load_arguments, load_body,
+    convert, dump_json, extras, ignored_parts, load_arguments, load_body, wire_id,
 )
 from routerd.dialects.canonical import (
     ChatRequest, ChatResponse, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool,
@@ -241,9 +241,10 @@ def render_block(part: Any, *, for_request: bool = True) -> dict[str, Any] | Non
     if isinstance(part, ImagePart):
         return _image_block(part)
     if isinstance(part, ToolCallPart):
-        return {"type": "tool_use", "id": part.id, "name": part.name, "input": load_arguments(part.arguments)}
+        return {"type": "tool_use", "id": wire_id(part.id, 64), "name": part.name,
+                "input": load_arguments(part.arguments)}
     if isinstance(part, ToolResultPart):
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": wire_id(part.tool_call_id, 64)}
         inner = [b for b in map(render_block, part.content) if b is not None]
         if inner:
             block["content"] = inner

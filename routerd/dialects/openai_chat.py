@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects._wire import convert, data_url, extras, ignored_parts, load_body, split_data_url
+from routerd.dialects._wire import convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
@@ -223,7 +223,7 @@ def _render_user(message: Message, out: list[dict[str, Any]]) -> None:
             text = "".join(p.text for p in part.content if isinstance(p, TextPart))
             if part.is_error and not text.startswith("Error"):
                 text = f"Error: {text}"
-            out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": text})
+            out.append({"role": "tool", "tool_call_id": wire_id(part.tool_call_id), "content": text})
             rest.extend(p for p in part.content if isinstance(p, ImagePart))
         elif isinstance(part, (TextPart, ImagePart)):
             rest.append(part)
@@ -233,7 +233,7 @@ def _render_user(message: Message, out: list[dict[str, Any]]) -> None:
 
 def _render_assistant(message: Message, out: list[dict[str, Any]]) -> None:
     texts = [p.text for p in message.content if isinstance(p, TextPart)]
-    calls = [{"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
+    calls = [{"id": wire_id(p.id), "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
              for p in message.content if isinstance(p, ToolCallPart)]
     # content may be null only beside tool calls
     msg: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}

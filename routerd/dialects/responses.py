@@ -17,7 +17,7 @@ from typing import Any, Literal, Union
 import msgspec
 
 from routerd.dialects._wire import (
-    convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url,
+    convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
@@ -283,12 +283,12 @@ def _render_message(message: Message, items: list[dict[str, Any]]) -> None:
             pending.append(part)
         elif isinstance(part, ToolCallPart):
             flush()
-            items.append({"type": "function_call", "call_id": part.id, "name": part.name,
+            items.append({"type": "function_call", "call_id": wire_id(part.id, 64), "name": part.name,
                           "arguments": part.arguments})
         elif isinstance(part, ToolResultPart):
             flush()
             text = "".join(p.text for p in part.content if isinstance(p, TextPart))
-            items.append({"type": "function_call_output", "call_id": part.tool_call_id, "output": text})
+            items.append({"type": "function_call_output", "call_id": wire_id(part.tool_call_id, 64), "output": text})
             pending.extend(p for p in part.content if isinstance(p, ImagePart))
         elif isinstance(part, ReasoningPart) and part.encrypted and part.id and assistant:
             flush()  # only a Responses upstream can use its own reasoning items (id is required)

@@ -258,3 +258,18 @@ def test_empty_text_is_not_sent_where_it_is_refused():
         {"type": "tool_use", "id": "c", "name": "f", "input": {}}]
     assert anthropic.render_request(req, "c")["messages"][2]["content"] == [{"type": "tool_result", "tool_use_id": "c"}]
     assert gemini.render_request(req)["contents"][1]["parts"] == [{"functionCall": {"name": "f", "args": {}}}]
+
+
+def test_tool_ids_fit_every_upstream():
+    """Ids too long for OpenAI (40) or with characters Anthropic refuses map consistently."""
+    long_id = gemini.join_signature("call_x", "A" * 200)
+    req = ChatRequest(messages=[
+        Message("user", [TextPart("q")]),
+        Message("assistant", [ToolCallPart(long_id, "f", "{}"), ToolCallPart("functions.get_weather:0", "g", "{}")]),
+        Message("user", [ToolResultPart(long_id, [TextPart("1")]), ToolResultPart("functions.get_weather:0", [TextPart("2")])])])
+    chat = openai_chat.render_request(req, "m")["messages"]
+    ids = [c["id"] for c in chat[1]["tool_calls"]]
+    assert all(len(i) <= 40 for i in ids) and [chat[2]["tool_call_id"], chat[3]["tool_call_id"]] == ids
+    claude = anthropic.render_request(req, "c")["messages"]
+    assert claude[1]["content"][1]["id"] == "functions_get_weather_0"
+    assert [b["tool_use_id"] for b in claude[2]["content"]] == [b["id"] for b in claude[1]["content"]]
