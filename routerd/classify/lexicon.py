@@ -230,6 +230,7 @@ DESIGN = Cue("design",
                 "scalable scale correctness correct correctly guarantee guarantees safe safely preserve "
                 "careful precisely verify"),
              phrases=("without losing", "without breaking", "without changing", "without weakening",
+                      "without downtime", "zero downtime", "no downtime", "incrementally",
                       "edge case", "in what order", "minimal correct"))
 
 # --- shapes of small, closed requests -------------------------------------------------------------

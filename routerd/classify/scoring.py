@@ -54,7 +54,7 @@ DEBUG_CODE_PASTE = 0.6
 EXPERT_BONUS = 0.8
 EXPERT_BUILD_BONUS = 0.6
 # "Prove that ..." asks for a proof, the hard end of mathematics in any wording.
-PROOF_REQUEST = 1.0
+PROOF_REQUEST = 1.6
 # A change applied across many units (services, files, a codebase) is a cross-cutting refactor.
 CROSS_CUTTING_BONUS = 0.7
 BREADTH_MANY = 10
