@@ -11,6 +11,7 @@ Chat Completions). Same-dialect traffic should not come here at all: it passes t
   cut anywhere), ``close() -> bytes`` at the end of the upstream stream; ``completed`` says whether
   the upstream stream reached its end; ``usage`` holds the canonical usage once known.
 - ``translate_error(upstream, front, status, body)`` -> an upstream error body in the front's shape.
+- ``wants_usage_chunk(body)`` -> whether an OpenAI chat client asked for the final usage chunk.
 - ``count_tokens(front, body)`` -> an Anthropic ``count_tokens`` answer estimated locally, for when
   no Anthropic upstream can count exactly.
 
@@ -20,6 +21,7 @@ upstream answer of the wrong shape.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -88,6 +90,16 @@ def translate_error(upstream: str, front: str, status: int, body: bytes, kind: s
     if upstream == front or get(upstream) is get(front):
         return body
     return _encode(get(front).error_body(status, error_message(body), kind))
+
+
+_INCLUDE_USAGE = re.compile(rb'"include_usage"\s*:\s*true')
+
+
+def wants_usage_chunk(body: bytes) -> bool:
+    """Whether an OpenAI chat body asks for ``stream_options.include_usage`` (the Python SDK writes
+    ``"include_usage": true`` with a space, so a plain byte search is not enough). A byte-level check:
+    no decode on the hot path; a false positive only adds a usage chunk the SDKs accept anyway."""
+    return _INCLUDE_USAGE.search(body) is not None
 
 
 def count_tokens(front: str, body: bytes | dict[str, Any], **url: Any) -> bytes:

@@ -8,7 +8,7 @@ from routerd.dialects.canonical import Usage
 from routerd.dialects.registry import NAMES, same
 from routerd.dialects.sse import SSEDecoder
 from routerd.dialects.translate import (
-    StreamTranslator, count_tokens, error_message, translate_error, translate_request, translate_response, upstream_path,
+    StreamTranslator, count_tokens, error_message, wants_usage_chunk, translate_error, translate_request, translate_response, upstream_path,
 )
 from tests.dialects import fixtures as fx
 
@@ -116,3 +116,10 @@ def test_reasoning_can_be_left_out_for_models_that_refuse_it(target):
         assert "thinkingConfig" in on["generationConfig"] and "thinkingConfig" not in off["generationConfig"]
     else:
         assert keys[target] in on and keys[target] not in off
+
+
+def test_wants_usage_chunk_reads_both_json_spacings():
+    """Compact and spaced JSON (the openai SDK's) both ask for the usage chunk."""
+    assert wants_usage_chunk(b'{"stream_options":{"include_usage":true}}')
+    assert wants_usage_chunk(b'{"stream_options": {"include_usage": true}}')
+    assert not wants_usage_chunk(b'{"stream_options": {"include_usage": false}}')
