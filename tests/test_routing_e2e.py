@@ -143,6 +143,8 @@ def config_file(daemon_env: Path, request: pytest.FixtureRequest) -> Path:
                  f'classifier_timeout_s = 0.5\n'
                  f'[providers.local]\nkind = "openai"\nbase_url = "{fake.url}/v1"\nmodels = ["tiny-*"]\n'
                  f'timeout_s = 5\n')
+        if "downshift" in request.fixturenames:
+            text += "[gateway]\ndownshift = true\n"
     path.write_text(text)
     return path
 
@@ -166,3 +168,17 @@ async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon)
         assert fallback.get("source", "heuristic") == "heuristic" and fallback["tier"] == "simple"
     stats = daemon.parts["routing"].statistics()
     assert stats.cache_hits == 1 and stats.second_opinion_fallbacks == 1
+
+
+@pytest.fixture
+def downshift() -> bool:
+    """Asked for by a test: the daemon's config turns the gateway's downshift on."""
+    return True
+
+
+async def test_second_opinion_is_not_asked_again_when_the_gateway_routes_it(classifier, downshift, daemon):
+    """With gateway downshift on, the classifier call goes through the brain without recursing."""
+    async with connect(daemon.socket_path) as client:
+        with anyio.fail_after(5):
+            reply = await client.call({"type": "classify", "prompt": "what is a mutex"})
+    assert reply["source"] == "model" and len(classifier.received) == 1

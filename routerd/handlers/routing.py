@@ -14,6 +14,7 @@ and ``routing.classifier_model`` is set: the model is called through the gateway
 restarts. Any failure keeps the heuristic answer.
 """
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -47,6 +48,10 @@ MAX_SESSIONS = 10_000
 # Characters per token when estimating a prompt's size for the context-window filter.
 CHARS_PER_TOKEN = 4
 RATINGS = ("good", "bad")
+
+# Set while the classifier model is being asked: if that call is routed through the brain again
+# (the gateway's downshift), its own classification must not ask for a second opinion in turn.
+_ASKING_CLASSIFIER: contextvars.ContextVar[bool] = contextvars.ContextVar("asking_classifier", default=False)
 
 # (app, model, prompt) -> the model's reply text. Replaceable so that a front can supply its own.
 AskModel = Callable[[Any, str, str], Awaitable[str]]
@@ -263,7 +268,8 @@ async def classify_messages(app, state: RoutingState, messages: Sequence[Any],
     state.counts["classified"] += 1
     result, view = classify_with_view(messages, tools)
     routing = app.runtime.config.routing
-    if routing.classifier_model and result.confidence < routing.classifier_threshold:
+    if (routing.classifier_model and result.confidence < routing.classifier_threshold
+            and not _ASKING_CLASSIFIER.get()):
         return await _second_opinion(app, state, list(messages), result), view
     return result, view
 
@@ -284,11 +290,15 @@ async def _second_opinion(app, state: RoutingState, messages: list, heuristic: C
             return msgspec.structs.replace(result, source="cache")
     state.counts["second_opinions"] += 1
     reply: str | None = None
-    with anyio.move_on_after(routing.classifier_timeout_s):
-        try:
-            reply = await state.ask_model(app, model, opinion.build_prompt(messages))
-        except RouterdError as exc:
-            log.info("second opinion from %s failed, keeping the heuristic: %s", model, exc.message)
+    token = _ASKING_CLASSIFIER.set(True)
+    try:
+        with anyio.move_on_after(routing.classifier_timeout_s):
+            try:
+                reply = await state.ask_model(app, model, opinion.build_prompt(messages))
+            except RouterdError as exc:
+                log.info("second opinion from %s failed, keeping the heuristic: %s", model, exc.message)
+    finally:
+        _ASKING_CLASSIFIER.reset(token)
     result = opinion.parse_reply(reply, heuristic) if reply is not None else None
     if result is None:
         state.counts["second_opinion_fallbacks"] += 1
