@@ -40,6 +40,8 @@ class CallRecord:
             return
         self.written = True
         meter = self.meter
+        if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut"):
+            meter.estimate(self.request.body, self.request.dialect)
         tokens_in = meter.input_tokens if meter else 0
         tokens_out = meter.output_tokens if meter else 0
         cached = meter.cached_tokens if meter else 0

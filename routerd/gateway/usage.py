@@ -6,6 +6,8 @@ costs one ``find`` per chunk. It also notes whether the stream reached its termi
 tells a finished stream from one cut in the middle.
 """
 
+import re
+
 import msgspec
 
 
@@ -68,16 +70,23 @@ _TERMINAL = {"openai_chat": b"[DONE]", "responses": b"response.completed",
              "anthropic": b"message_stop", "gemini": b'"finishReason"'}
 
 
+# Generated text in any dialect's stream events (OpenAI content/arguments, Anthropic text/thinking/
+# partial_json, Responses delta, Gemini text): what an estimate counts when no usage is reported.
+_TEXT = re.compile(rb'"(?:content|text|delta|partial_json|thinking|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+CHARS_PER_TOKEN = 4
+
+
 class UsageMeter:
     """Accumulates usage for one upstream answer in ``dialect``."""
 
     __slots__ = ("dialect", "input_tokens", "output_tokens", "cached_tokens", "completed",
-                 "_decoder", "_marker", "_terminal", "_tail")
+                 "text_chars", "_decoder", "_marker", "_terminal", "_tail")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.input_tokens = self.output_tokens = self.cached_tokens = 0
         self.completed = False
+        self.text_chars = 0  # characters of generated text seen in a stream, for an estimate
         self._decoder = _DECODERS[dialect]
         self._marker = _USAGE_MARKERS[dialect]
         self._terminal = _TERMINAL[dialect]
@@ -103,10 +112,26 @@ class UsageMeter:
         events, self._tail = buf[:end], buf[end:]
         if not self.completed and self._terminal in events:
             self.completed = True
+        if not self.output_tokens:  # no usage yet: count generated text in case none ever comes
+            self.text_chars += sum(map(len, _TEXT.findall(events)))
         if self._marker in events:
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
                 if self._marker in event:
                     self._event(event)
+
+    def estimate(self, request_body: bytes, dialect: str) -> None:
+        """Fill in estimates when the upstream reported no usage (llama.cpp streams, say): the
+        request's size by the dialect's estimator, the generated text at ~4 characters a token."""
+        if self.input_tokens or self.output_tokens:
+            return
+        self.output_tokens = -(-self.text_chars // CHARS_PER_TOKEN)
+        try:
+            from routerd.dialects.canonical import estimate_tokens
+            from routerd.dialects.registry import get
+
+            self.input_tokens = estimate_tokens(get(dialect).parse_request(request_body))
+        except Exception:  # an estimate must never fail a call
+            self.input_tokens = len(request_body) // CHARS_PER_TOKEN
 
     def _event(self, event: bytes) -> None:
         for line in event.split(b"\n"):

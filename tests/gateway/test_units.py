@@ -158,3 +158,16 @@ def test_chunked_decoder_any_split():
         assert done and bytes(decoder.body) == b"abcde"
     with pytest.raises(HttpError):
         ChunkedDecoder(2).feed(b"3\r\nabc\r\n")
+
+
+def test_usage_estimated_when_a_stream_reports_none():
+    """A stream without usage (llama.cpp ignores include_usage) is recorded with an estimate."""
+    events = [e for e in answers.stream("openai_chat", "m", "twelve chars" * 10, None)
+              if b'"usage"' not in e]
+    meter = UsageMeter("openai_chat")
+    for event in events:
+        meter.feed_stream(event)
+    assert meter.completed and meter.output_tokens == 0
+    body = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": "x" * 400}]})
+    meter.estimate(body, "openai_chat")
+    assert meter.output_tokens == 30 and 90 <= meter.input_tokens <= 120
