@@ -164,10 +164,29 @@ def decide(inp: PolicyInput) -> Decision:
     """Rank the catalogue for this request; explain every model's place."""
     reasons: list[str] = []
     tier = _target_tier(inp, reasons)
+    models, keys = inp.catalogue.models, inp.catalogue.keys
+    notes: list[list[str]] = [[] for _ in models]
+    ordered = _promote(inp, tier, _rank(inp, tier, notes, reasons), notes, reasons)
+    rank = {i: r for r, i in enumerate(ordered)}
+    verdicts = tuple(
+        Verdict(model=keys[i], tier=model.tier, kept=i in rank, rank=rank.get(i), reasons=tuple(notes[i]))
+        for i, model in enumerate(models)
+    )
+    if not inp.enabled_providers:
+        reasons.append("no provider enabled: advisory only")
+    advisory = models[ordered[0]].id if ordered else ADVISORY_BY_TIER[tier]
+    task_type = inp.rule.task_type if inp.rule is not None and inp.rule.task_type else inp.classification.task_type
+    return Decision(
+        tier=tier, task_type=task_type, candidates=tuple(keys[i] for i in ordered), advisory=advisory,
+        profile=inp.profile, reasons=tuple(reasons), verdicts=verdicts,
+    )
+
+
+def _rank(inp: PolicyInput, tier: Tier, notes: list[list[str]], reasons: list[str]) -> list[int]:
+    """Indices of the usable models: the target tier (free first, then by price), then higher tiers."""
     target = TIERS.index(tier)
     cat = inp.catalogue
     models, keys, ranks, costs = cat.models, cat.keys, cat.tier_ranks, cat.cost_ranks
-    notes: list[list[str]] = [[] for _ in models]
     at_tier: list[int] = []
     above: list[int] = []
     below: list[int] = []
@@ -198,21 +217,7 @@ def decide(inp: PolicyInput) -> Decision:
     else:
         for i in below:
             notes[i].append(f"skipped: below target tier {tier}")
-
-    ordered = _promote(inp, tier, ordered, notes, reasons)
-    rank = {i: r for r, i in enumerate(ordered)}
-    verdicts = tuple(
-        Verdict(model=keys[i], tier=model.tier, kept=i in rank, rank=rank.get(i), reasons=tuple(notes[i]))
-        for i, model in enumerate(models)
-    )
-    if not inp.enabled_providers:
-        reasons.append("no provider enabled: advisory only")
-    advisory = models[ordered[0]].id if ordered else ADVISORY_BY_TIER[tier]
-    task_type = inp.rule.task_type if inp.rule is not None and inp.rule.task_type else inp.classification.task_type
-    return Decision(
-        tier=tier, task_type=task_type, candidates=tuple(keys[i] for i in ordered), advisory=advisory,
-        profile=inp.profile, reasons=tuple(reasons), verdicts=verdicts,
-    )
+    return ordered
 
 
 def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[str]],

@@ -174,75 +174,20 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         words = word_count(ask)
     signals: list[str] = [f"ask_words={words}"]
     size = max(SIZE_FLOOR, min(SIZE_CAP, SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)))
-    score = size
-
-    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
-    constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
-    constraints += sum(1 for w in view.words if w[0].isdigit()) // 2
-    constraints = min(constraints, CONSTRAINT_CAP)
-    if constraints:
-        score += CONSTRAINT_WEIGHT * constraints
-        signals.append(f"constraints={constraints}")
-
-    deliverables = len(lx.DELIVERABLE_WORDS & view.words)
-    if deliverables > 1:
-        score += DELIVERABLE_WEIGHT * min(deliverables - 1, 4)
-        signals.append(f"deliverables={deliverables}")
-
     questions = ask.count("?") - ask.count("??")
-    if questions > 1:
-        score += QUESTION_WEIGHT * min(questions - 1, 3)
-        signals.append(f"questions={questions}")
-
+    score = size + _amount_asked(ask, view, questions, signals)
     domains = tuple(cue.name for cue in lx.DOMAINS if cue.find(view))
     if domains and score < 0:
         # A short ask in a hard domain is not easy for being short ("design a consensus algorithm").
         score = 0.0
         signals.append("short_but_hard_domain")
-    if domains:
-        weights = sorted((DOMAIN_WEIGHT[d] for d in domains), reverse=True)
-        score += weights[0] + DOMAIN_EACH * (min(len(weights), DOMAIN_CAP) - 1)
-        signals.extend(f"domain:{d}" for d in domains)
-        if lx.DESIGN.find(view):
-            # Designing for correctness in a domain that fails silently is the hardest kind of ask.
-            score += DESIGN_WITH_DOMAIN + (0.3 if weights[0] >= STRONG_DOMAIN else 0.0)
-            signals.append("design_with_domain")
-
-    if lx.EXPERT.find(view):
-        score += EXPERT_BONUS
-        signals.append("expert_vocabulary")
-        if imperative_at(view) >= 0:
-            # Building it, not discussing it: specialist systems are where cheap models fail.
-            score += EXPERT_BUILD_BONUS
-            signals.append("builds_specialist_system")
-    if _opens_with(view, lx.PROOF_VERBS):
-        score += PROOF_REQUEST
-        signals.append("proof_request")
-
-    long_form = lx.requested_words(view)
-    if long_form >= LONG_FORM_WORDS:
-        score += LONG_FORM_BONUS
-        signals.append(f"long_form={long_form}")
-
-    many = lx.breadth(view)
-    if many >= BREADTH_MANY:
-        score += BREADTH_BONUS
-        signals.append(f"breadth={many}")
-    if (many >= BREADTH_MANY or "scale" in domains) and lx.CHANGE_VERBS & view.words:
-        score += CROSS_CUTTING_BONUS
-        signals.append("cross_cutting_change")
-    languages = len(lx.LANGUAGES & view.words)
-    if languages >= 2 and lx.CODE_VERB.find(view):
-        score += MULTI_LANGUAGE_BONUS
-        signals.append(f"languages={languages}")
-
+    score += _difficulty(view, domains, signals) + _scope(view, domains, signals)
     if is_question_shape(ask, view) and words <= 25 and len(domains) <= 1 and questions <= 1:
         score += CLOSED_QUESTION
         signals.append("closed_question")
     if words <= 30 and lx.SMALL_ARTIFACT.find(view):
         score += SMALL_ARTIFACT
         signals.append("small_artifact")
-
     tests = lx.TESTS.find(view) is not None
     if tests:
         score += TESTS_BONUS
@@ -254,21 +199,97 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         # Words like "root cause" in a writing brief name a section; they ask for no analysis.
         score += ANALYSIS_BONUS
         signals.append("why" if why else "comparison")
-
     if split.paste_chars:
-        if lookup:
-            score += LOOKUP_IN_PASTE
-            signals.append("lookup_in_paste")
-        elif lx.WORK_ON_PASTE.find(view):
-            # Digesting or reshaping the whole paste grows with it: +0.7 at 400 chars, +1.2 at 4 KB.
-            bonus = max(0.0, min(1.2, 0.7 + 0.5 * math.log10(max(split.paste_chars, 1) / 400)))
-            # The ask is short because the material is attached: shortness says nothing here.
-            score += bonus - min(size, 0.0)
-            signals.append(f"works_on_paste={split.paste_chars}")
-        elif (why or lx.SYMPTOM.find(view)) and paste_is_code(split):
-            score += DEBUG_CODE_PASTE - min(size, 0.0)
-            signals.append("debugs_code")
+        score += _paste_work(view, split, size, lookup, why, signals)
+    score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals)
+    return AskScore(score, tuple(signals), task_type, words, domains)
 
+
+def _amount_asked(ask: str, view: lx.View, questions: int, signals: list[str]) -> float:
+    """Constraints, deliverables and sub-questions: how much one ask asks for."""
+    score = 0.0
+    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
+    constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
+    constraints += sum(1 for w in view.words if w[0].isdigit()) // 2
+    constraints = min(constraints, CONSTRAINT_CAP)
+    if constraints:
+        score += CONSTRAINT_WEIGHT * constraints
+        signals.append(f"constraints={constraints}")
+    deliverables = len(lx.DELIVERABLE_WORDS & view.words)
+    if deliverables > 1:
+        score += DELIVERABLE_WEIGHT * min(deliverables - 1, 4)
+        signals.append(f"deliverables={deliverables}")
+    if questions > 1:
+        score += QUESTION_WEIGHT * min(questions - 1, 3)
+        signals.append(f"questions={questions}")
+    return score
+
+
+def _difficulty(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float:
+    """Hard domains, design for correctness in them, specialist vocabulary, proofs."""
+    score = 0.0
+    if domains:
+        weights = sorted((DOMAIN_WEIGHT[d] for d in domains), reverse=True)
+        score += weights[0] + DOMAIN_EACH * (min(len(weights), DOMAIN_CAP) - 1)
+        signals.extend(f"domain:{d}" for d in domains)
+        if lx.DESIGN.find(view):
+            # Designing for correctness in a domain that fails silently is the hardest kind of ask.
+            score += DESIGN_WITH_DOMAIN + (0.3 if weights[0] >= STRONG_DOMAIN else 0.0)
+            signals.append("design_with_domain")
+    if lx.EXPERT.find(view):
+        score += EXPERT_BONUS
+        signals.append("expert_vocabulary")
+        if imperative_at(view) >= 0:
+            # Building it, not discussing it: specialist systems are where cheap models fail.
+            score += EXPERT_BUILD_BONUS
+            signals.append("builds_specialist_system")
+    if _opens_with(view, lx.PROOF_VERBS):
+        score += PROOF_REQUEST
+        signals.append("proof_request")
+    return score
+
+
+def _scope(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float:
+    """Long-form writing, many units of work, changes across them, several languages."""
+    score = 0.0
+    long_form = lx.requested_words(view)
+    if long_form >= LONG_FORM_WORDS:
+        score += LONG_FORM_BONUS
+        signals.append(f"long_form={long_form}")
+    many = lx.breadth(view)
+    if many >= BREADTH_MANY:
+        score += BREADTH_BONUS
+        signals.append(f"breadth={many}")
+    if (many >= BREADTH_MANY or "scale" in domains) and lx.CHANGE_VERBS & view.words:
+        score += CROSS_CUTTING_BONUS
+        signals.append("cross_cutting_change")
+    languages = len(lx.LANGUAGES & view.words)
+    if languages >= 2 and lx.CODE_VERB.find(view):
+        score += MULTI_LANGUAGE_BONUS
+        signals.append(f"languages={languages}")
+    return score
+
+
+def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: bool, signals: list[str]) -> float:
+    """What the ask does with the pasted material: look something up, reshape it, or debug it."""
+    if lookup:
+        signals.append("lookup_in_paste")
+        return LOOKUP_IN_PASTE
+    if lx.WORK_ON_PASTE.find(view):
+        # Digesting or reshaping the whole paste grows with it: +0.7 at 400 chars, +1.2 at 4 KB.
+        bonus = max(0.0, min(1.2, 0.7 + 0.5 * math.log10(max(split.paste_chars, 1) / 400)))
+        signals.append(f"works_on_paste={split.paste_chars}")
+        # The ask is short because the material is attached: shortness says nothing here.
+        return bonus - min(size, 0.0)
+    if (why or lx.SYMPTOM.find(view)) and paste_is_code(split):
+        signals.append("debugs_code")
+        return DEBUG_CODE_PASTE - min(size, 0.0)
+    return 0.0
+
+
+def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bool, tests: bool,
+                         signals: list[str]) -> float:
+    """Kinds of work with a known tier range: correspondence, analysis, research, builds, tested code."""
     if task_type == "generate" and lx.CORRESPONDENCE.find(view) and score > CORRESPONDENCE_CEILING:
         score = CORRESPONDENCE_CEILING
         signals.append("correspondence_ceiling")
@@ -289,4 +310,4 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if task_type == "code" and tests and score < TESTED_CODE_FLOOR:
         score = TESTED_CODE_FLOOR
         signals.append("tested_code_floor")
-    return AskScore(score, tuple(signals), task_type, words, domains)
+    return score
