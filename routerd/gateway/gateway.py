@@ -87,6 +87,9 @@ class Gateway:
             self.breakers[name] = Breaker(gw.breaker_failures, gw.breaker_reset_s)
             self.counters.setdefault(name, Counter())
         self.providers, self._runtime = providers, runtime
+        from routerd.handlers.routing import routing_state
+
+        await routing_state(self.app)  # the brain's catalogue (prices) for this runtime
         log.info("gateway providers: %s", ", ".join(f"{p.name} ({p.kind} {p.base_url})"
                                                     for p in providers.values()) or "none")
 

@@ -130,3 +130,22 @@ async def test_responses_streaming(daemon, fakes, base_url):
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == \
         "Hello from openai."
     assert fakes["openai"].received[-1].path == "/v1/responses"
+
+
+async def test_auto_is_routed_by_the_brain_and_costed(daemon, fakes, base_url):
+    """model=auto: the brain picks a catalogue model on a configured provider; the decision and
+    the call are stored, with the call's cost and the premium baseline from catalogue prices."""
+    async with _openai(base_url) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="auto", messages=[{"role": "user", "content": "What is the capital of France?"}])
+    assert raw.parse().choices[0].message.content.startswith("Hello from")
+    decision_id = raw.headers["x-routerd-decision-id"]
+    [row] = await calls(daemon)
+    assert row["decision_id"] == decision_id and row["model"] == raw.headers["x-routerd-model"]
+    assert row["cost_usd"] is not None and row["baseline_cost_usd"] >= row["cost_usd"]
+
+    def decision(conn):
+        return conn.execute("SELECT source, tier FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+
+    source, tier = await daemon.store.read(decision)
+    assert source == "http" and tier in ("simple", "moderate", "complex")
