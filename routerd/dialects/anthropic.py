@@ -276,6 +276,13 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
         body.pop("top_p", None)
 
 
+def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic insists that ``input_schema`` says ``"type": "object"``; other dialects do not."""
+    if not schema:
+        return {"type": "object", "properties": {}}
+    return schema if "type" in schema else {"type": "object", **schema}
+
+
 def _tool_choice_out(tc: ToolChoice) -> dict[str, Any]:
     choice: dict[str, Any] = {"type": _CHOICE_OUT[tc.mode]}
     if tc.mode == "tool":
@@ -301,8 +308,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
         body["system"] = req.system
     if req.tools:
         body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
-                          "input_schema": t.parameters or {"type": "object", "properties": {}}}
-                         for t in req.tools]
+                          "input_schema": _object_schema(t.parameters)} for t in req.tools]
     if req.tool_choice is not None and req.tools:
         body["tool_choice"] = _tool_choice_out(req.tool_choice)
     if req.stop:
