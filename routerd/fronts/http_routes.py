@@ -162,8 +162,15 @@ async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
                                       keep_alive=keep_alive) + reply.body)
         return
     conn.app.parts["gateway"].streams += 1
-    await conn.send(response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive))
     relay = reply.relay
+    head = response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive)
+    if relay.ready:  # the first events came with the upstream's head: one send for both
+        data = await relay.receive()
+        head += chunk(data) if data else LAST_CHUNK
+        if not data:
+            await conn.send(head)
+            return
+    await conn.send(head)
     while data := await relay.receive():
         await conn.send(chunk(data))
     await conn.send(LAST_CHUNK)

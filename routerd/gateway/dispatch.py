@@ -141,6 +141,11 @@ class StreamRelay:
             return self._translator.fail(message)
         return stream_error(self._front, 502, message, "upstream_error")
 
+    @property
+    def ready(self) -> bool:
+        """Upstream bytes are waiting: ``receive`` will answer without waiting for the network."""
+        return self._response.buffered
+
     async def aclose(self) -> None:
         await self._response.aclose()
 

@@ -83,7 +83,32 @@ class Response:
             data = conn.buffer or await conn.receive()
             conn.buffer = b""
             return data or await self._finish()
-        return await self._next_chunked(conn)
+        data = await self._next_chunked(conn)
+        if self._left == 0 and conn.buffer and self._conn is not None:
+            data += self._buffered_chunks(conn)
+        return data
+
+    @property
+    def buffered(self) -> bool:
+        """Body bytes have already arrived (``next_chunk`` will not wait)."""
+        return self._conn is not None and bool(self._conn.buffer)
+
+    def _buffered_chunks(self, conn: _Conn) -> bytes:
+        """Whole chunks that already arrived behind the one just read, joined: relayed in one
+        send instead of one each, with no waiting (the last chunk is left for ``next_chunk``)."""
+        out, buf, at = [], conn.buffer, 0
+        while (line_end := buf.find(b"\r\n", at)) > 0:
+            try:
+                size = int(buf[at:line_end].split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                break
+            end = line_end + 2 + size
+            if size == 0 or len(buf) < end + 2 or buf[end:end + 2] != b"\r\n":
+                break
+            out.append(buf[line_end + 2:end])
+            at = end + 2
+        conn.buffer = buf[at:]
+        return b"".join(out)
 
     @staticmethod
     async def _take(conn: _Conn, most: int) -> bytes:
