@@ -113,6 +113,12 @@ class StreamRelay:
                 return data
         return b""
 
+    @property
+    def finished(self) -> bool:
+        """The client has been handed its stream's final event, so a client that leaves now has the
+        whole answer (Codex closes as soon as it reads ``response.completed``)."""
+        return self._translator.completed if self._translator is not None else self._meter.completed
+
     def _end(self) -> bytes:
         out = self._tail
         if self._translator is not None:
@@ -272,7 +278,7 @@ async def _finish(reply: Reply, record: CallRecord) -> None:
         breaker = record.gateway.breakers[record.candidate.provider]
         if record.outcome in ("ok", "pending"):
             if record.outcome == "pending":
-                record.outcome = "client_disconnected"
+                record.outcome = "ok" if relay.finished else "client_disconnected"
             breaker.success(time.monotonic())
         else:
             breaker.failure(time.monotonic())

@@ -108,3 +108,19 @@ async def test_codex_tool_round_trip_translated(codex_cli: Path, home: Path,
     assert "5150" in str(blocks[0]["content"])
     assert len(await recorded_calls(daemon)) == 2
 
+
+
+async def test_codex_through_routerd_translated_to_chat(codex_cli: Path, home: Path,
+                                                        fake_openai: Upstream, daemon: App) -> None:
+    """Responses in, OpenAI chat out: only function tools go upstream, and Codex prints the answer."""
+    fake_openai.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home,
+                                model="fakeoai/gpt-e2e")
+    _check(done, ANSWER)
+    [call] = fake_openai.calls("/v1/chat/completions")
+    body = call.json()
+    assert body["model"] == "gpt-e2e" and body["stream"] is True
+    assert {m["role"] for m in body["messages"]} <= {"system", "developer", "user"}
+    assert {t["type"] for t in body["tools"]} == {"function"}
+    assert "exec_command" in {t["function"]["name"] for t in body["tools"]}
+    check_recorded(await recorded_calls(daemon), "fakeoai", "gpt-e2e")
