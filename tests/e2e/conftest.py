@@ -75,3 +75,11 @@ def local_model(config_file: Path, llama_upstream: str) -> str:
     """routerd configured with the llama server as provider ``local``; the model name to ask for."""
     write_config(config_file, providers={"local": ("openai", llama_upstream)})
     return "local/smollm2-135m"
+
+
+@pytest.fixture
+async def fake_openai_responses(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake Responses provider named ``openai``, so that the brain's catalogue knows its models."""
+    async with open_upstream("responses") as fake:
+        write_config(config_file, providers={"openai": ("responses", fake.url + "/v1")})
+        yield fake

@@ -60,3 +60,15 @@ def check_recorded(calls: list[dict[str, Any]], provider: str, model: str) -> No
     assert (row["input_tokens"], row["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS), row
     assert row["decision_id"] and row["latency_ms"] is not None and row["ttft_ms"] is not None, row
     assert UPSTREAM_KEY not in repr(row)
+
+
+async def recorded_decision(app: App, decision_id: str) -> dict[str, Any]:
+    """The ``decisions`` row with ``decision_id`` (after ``recorded_calls`` has flushed the store)."""
+
+    def row(conn: Any) -> dict[str, Any]:
+        names = [column[1] for column in conn.execute("PRAGMA table_info(decisions)")]
+        found = conn.execute("SELECT * FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+        assert found is not None, f"no decision {decision_id} stored"
+        return dict(zip(names, found))
+
+    return await app.store.read(row)

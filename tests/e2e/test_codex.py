@@ -29,7 +29,8 @@ import pytest
 
 from routerd.app import App
 from tests.e2e import clis
-from tests.e2e.harness import UPSTREAM_KEY, check_recorded, http_url, recorded_calls
+from tests.e2e.harness import (UPSTREAM_KEY, check_recorded, http_url, recorded_calls,
+                               recorded_decision)
 from tests.e2e.upstream import Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
@@ -124,3 +125,18 @@ async def test_codex_through_routerd_translated_to_chat(codex_cli: Path, home: P
     assert {t["type"] for t in body["tools"]} == {"function"}
     assert "exec_command" in {t["function"]["name"] for t in body["tools"]}
     check_recorded(await recorded_calls(daemon), "fakeoai", "gpt-e2e")
+
+
+async def test_codex_auto_model_is_routed(codex_cli: Path, home: Path,
+                                          fake_openai_responses: Upstream, daemon: App) -> None:
+    """``model = "auto"``: routerd's brain picks a real model, sends it upstream and stores why."""
+    fake_openai_responses.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home, model="auto")
+    _check(done, ANSWER)
+    [call] = fake_openai_responses.calls("/v1/responses")
+    chosen = call.json()["model"]
+    assert chosen and chosen != "auto"
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["model"], row["outcome"]) == ("openai", chosen, "ok")
+    decision = await recorded_decision(daemon, row["decision_id"])
+    assert decision["model"] == chosen and decision["tier"]
