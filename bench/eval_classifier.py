@@ -31,7 +31,7 @@ DEFAULT_PEERS = ROOT.parent / "shared" / "eval" / "peers"
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 3
-DEFAULT_HELDOUT = ROOT / "bench" / "data" / "heldout.jsonl"
+DEFAULT_HELDOUT = ROOT / "bench" / "data"
 
 # How the peers' labels map onto routerd's three tiers.
 PEER_TIER = {
@@ -157,7 +157,8 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
     parser.add_argument("--peers", type=Path, default=DEFAULT_PEERS)
     parser.add_argument("--heldout", type=Path, default=DEFAULT_HELDOUT,
-                        help="cases written after the rules, labelled before running (see bench/data/README.md)")
+                        help="a file or a folder of .jsonl cases written after the rules, labelled before "
+                             "running (see bench/data/README.md)")
     parser.add_argument("--quiet", action="store_true", help="do not list the misclassified cases")
     args = parser.parse_args()
     rows = _load(args.dev)
@@ -169,10 +170,13 @@ def main() -> None:
     report["calibration"] = _calibration(rows)
     report["latency"] = _latency()
     report["peers"] = _peers(args.peers) if args.peers.exists() else {}
-    if args.heldout.exists():
-        heldout = _score(_load(args.heldout))
-        report["heldout"] = {k: heldout[k] for k in ("n", "tier_accuracy", "under_routing_rate",
-                                                      "task_type_accuracy", "confusion", "misses")}
+    heldout_files = sorted(args.heldout.glob("*.jsonl")) if args.heldout.is_dir() else [args.heldout]
+    report["heldout"] = {}
+    for path in heldout_files:
+        if path.exists():
+            scored = _score(_load(path))
+            report["heldout"][path.name] = {k: scored[k] for k in ("n", "tier_accuracy", "under_routing_rate",
+                                                                   "task_type_accuracy", "confusion", "misses")}
 
     print(f"dev set: {args.dev} ({report['n']} cases)")
     print(f"tier accuracy        {report['tier_accuracy']:.1%}")
@@ -190,9 +194,8 @@ def main() -> None:
     print(f"latency classify{'+policy' if lat['with_policy'] else ''} ({lat['prompt_bytes']} B, best of "
           f"{LATENCY_REPEATS} runs x {LATENCY_ROUNDS}): p50 {lat['p50_us']} us, p99 {lat['p99_us']} us "
           f"(noisiest run: p50 {lat['noisiest_run_p50_us']} us, p99 {lat['noisiest_run_p99_us']} us)")
-    if "heldout" in report:
-        h = report["heldout"]
-        print(f"held-out {args.heldout.name}: n={h['n']} tier {h['tier_accuracy']:.1%} under "
+    for name, h in report["heldout"].items():
+        print(f"held-out {name}: n={h['n']} tier {h['tier_accuracy']:.1%} under "
               f"{h['under_routing_rate']:.1%} type {h['task_type_accuracy']:.1%}  misses: "
               + " ".join(m["id"] for m in h["misses"]))
     for name, peer in report["peers"].items():

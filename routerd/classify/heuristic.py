@@ -16,7 +16,7 @@ from typing import Any
 
 from routerd.classify import lexicon as lx
 from routerd.classify.scoring import COMPLEX_FROM, SIMPLE_BELOW, AskScore, imperative_at, score_ask
-from routerd.classify.text import Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
 from routerd.classify.types import LEVELS5, TIERS, Classification
 
 # Width (in score units) over which confidence rises from 0.5 at a cut point towards its ceiling.
@@ -72,6 +72,10 @@ def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
         if turns[index].role == role and turns[index].text.strip():
             return turns[index]
     return None
+
+
+def _has_words(ask: str) -> bool:
+    return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
 
 
 def _is_chat(ask: str, view: lx.View, words: int) -> bool:
@@ -149,6 +153,16 @@ def classify_with_view(
             lx.AFFIRM.match(ask) or (imperative_at(view, lx.ACTION_VERBS) >= 0 and lx.FOLLOW_UP.find(view))
         ):
             return _affirmed(view, prior_user, prior_assistant, has_tools), view
+
+    prior_user = _previous(turns, index, "user")
+    if split.paste_chars and not _has_words(ask) and prior_user is not None:
+        # Only a paste ("can you review my Dockerfile" / <the Dockerfile>): the ask came before it.
+        prior_split = split_ask(prior_user.text)
+        ask = prior_split.ask
+        view, words = lx.view_of(ask), word_count(ask)
+        result = score_ask(ask, split, view, words)
+        return _build(result.score, result.task_type, ["continuation:paste", *result.signals],
+                      CONTEXT_CONFIDENCE_FACTOR), view
 
     if not split.paste_chars and not images and _is_chat(ask, view, words):
         return _build(-1.0, "chat", ["chat", f"ask_words={words}"]), view

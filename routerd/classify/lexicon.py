@@ -55,6 +55,8 @@ def view_of(text: str) -> View:
         # Inline code is an object of the request, not words of it: `latest` is a tag, not a date.
         text = _INLINE_CODE.sub(" inlinecode ", text)
     low = text.lower()
+    if "vs code" in low:
+        low = low.replace("vs code", "vscode")  # the editor, not a comparison
     tokens = tuple(low.translate(_TO_SPACE).split())
     words = set(tokens)
     extra = []
@@ -198,9 +200,10 @@ DOMAINS: tuple[Cue, ...] = (
     Cue("security",
         _w("attack attacks attacker attackers vulnerability vulnerabilities vulnerable exploit exploits "
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
-           "cryptography malware forensics"),
+           "cryptography malware forensics encryption encrypted kms"),
         phrases=("threat model", "incident-response", "incident response", "privilege escalation",
-                 "zero trust", "side channel", "side-channel")),
+                 "zero trust", "side channel", "side-channel", "key rotation", "rotate the master key",
+                 "envelope encrypt")),
     Cue("proof",
         _w("prove proof proofs theorem lemma conjecture hypothesis olympiad invariant invariants coq "
            "isabelle tla+ converge convergence verified machine-checked"),
@@ -281,6 +284,7 @@ WHY = Cue(
     _w("why pourquoi warum"),
     phrases=("what's going on", "whats going on", "what is going on", "what's happening", "what's wrong",
              "how come", "root cause", "what would you change", "what should i do", "is this going to",
+             "going on",
              "is that going to", "ever", "what happens", "为什么"),
 )
 
@@ -328,7 +332,8 @@ GENERATE = Cue(
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
        "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
        "tutorial"),
-    phrases=("cover letter", "press release", "commit message", "design doc", "approach\" section", "more casual", "more formal",
+    phrases=("cover letter", "press release", "commit message", "design doc", "project update",
+             "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
              "more polite", "release notes"),
 )
 CODE_VERB = Cue(
@@ -352,7 +357,7 @@ CODE_NOUN = Cue(
 ANALYZE = Cue(
     "analyze",
     _w("why analyze analyse diagnose diagnosis investigate review audit compare vs versus tradeoffs "
-       "trade-offs downside downsides evaluate assess interpret prove"),
+       "trade-offs downside downsides evaluate assess interpret prove explain"),
     phrases=("look it over", "look over", "what's going on", "whats going on", "what's happening",
              "what's wrong", "what's the error", "whats the error", "root cause", "should we", "pros and cons",
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",

@@ -74,6 +74,10 @@ LONG_FORM_BONUS = 0.8
 SYSTEM_DESIGN_BONUS = 1.0
 
 
+# Pasted error output (a log or trace with errors in it): the ask is to read it, i.e. analysis.
+_ERROR_OUTPUT = re.compile(r"\b(?:ERROR|Error|Exception|Traceback|FAILED|FATAL|panic)\b")
+# A lead-in before a colon ("quick one: ...") is at most this long.
+LEAD_IN_CHARS = 24
 _CLAUSE_SPLIT = re.compile(r"[.:!?;\n]+\s*|,\s+(?=(?:and |then |also )?\w+ )")
 _FILLERS = lx.FILLERS
 MAX_CLAUSES = 12
@@ -92,8 +96,12 @@ class AskScore(msgspec.Struct, frozen=True):
 
 
 def is_question_shape(ask: str, view: lx.View) -> bool:
-    """A closed question ("what is X", "does Y mutate", "how do I Z") in any supported language."""
-    return bool(lx.DEFINITION.match(ask) or lx.DEFINITION_CJK.find(view))
+    """A closed question ("what is X", "does Y mutate", "how do I Z") in any supported language,
+    also after a short lead-in ("quick one: how do I ...")."""
+    if lx.DEFINITION.match(ask) or lx.DEFINITION_CJK.find(view):
+        return True
+    colon = ask.find(":", 0, LEAD_IN_CHARS)
+    return colon > 0 and bool(lx.DEFINITION.match(ask, colon + 1))
 
 
 def imperative_at(view: lx.View, verbs: frozenset[str] = lx.CODE_VERB.words) -> int:
@@ -127,8 +135,8 @@ def _opens_with(view: lx.View, verbs: frozenset[str]) -> bool:
 
 
 def _design_imperative(view: lx.View) -> bool:
-    """The ask opens with a verb of designing or judging ("design a ...", "propose ...")."""
-    return _opens_with(view, lx.DESIGN_VERBS) or lx.ANALYSIS_VERB.position(view) == 0
+    """A clause opens with a verb of designing or judging ("design a ...", "plan the rotation")."""
+    return imperative_at(view, lx.DESIGN_VERBS) >= 0 or lx.ANALYSIS_VERB.position(view) == 0
 
 
 def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
@@ -154,7 +162,7 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if fix_at >= 0 or (imperative >= 0 and (noun_at >= 0 or pasted)):
         return "code"
     if pasted:
-        if lx.SYMPTOM.find(view):
+        if lx.SYMPTOM.find(view) or _ERROR_OUTPUT.search(split.paste_head):
             return "analyze"
         return "query" if question else "code"
     if question and lx.SYMPTOM.find(view) and not is_question_shape(ask, view):

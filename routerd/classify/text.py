@@ -36,7 +36,7 @@ _TOOL_RESULT_TYPES = frozenset({"tool_result", "function_call_output", "tool_res
 # Paragraphs of pasted prose (a document to summarise or proofread) are told apart from a long ask
 # by count: an ask rarely runs past two prose paragraphs after the first one.
 _DOCUMENT_MIN_PARAGRAPHS = 3
-_FENCE_MARK = "\x00fence\x00"
+FENCE_MARK = "\x00fence\x00"
 _CLOSING_ASK_MAX_CHARS = 600
 _CLOSING_ASK = re.compile(r"\b(?:i want|i need|we need|we want|please|pls|can you|could you|must|constraints?)\b", re.I)
 # Substrings that occur in source code far more than in logs, configs or prose. Three or more in
@@ -177,7 +177,7 @@ def _cut_fences(text: str, fenced: list[str]) -> str:
         end = text.find(fence, body_at + 1) if body_at >= 0 else -1
         stop = len(text) if end < 0 else end + 3
         out.append(text[pos:start])
-        out.append(f"\n\n{_FENCE_MARK}\n\n")
+        out.append(f"\n\n{FENCE_MARK}\n\n")
         fenced.append(text[start:stop])
         pos = stop
     out.append(text[pos:])
@@ -197,7 +197,7 @@ def split_ask(text: str) -> Split:
     seen_paste = False
     last = len(paragraphs) - 1
     for index, paragraph in enumerate(paragraphs):
-        if paragraph.strip() == _FENCE_MARK:
+        if paragraph.strip() == FENCE_MARK:
             seen_paste = True
         elif not _is_prose_paragraph(paragraph):
             seen_paste = True
