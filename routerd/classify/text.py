@@ -45,7 +45,7 @@ _CODE_MARKS = ("return ", "def ", "func ", "fn ", "#include", "const ", "let ", 
                "self.", "async ", "await ", "class ", "=> {", "void ", "try:", "except ", ":= ", "defer ",
                "package ", "impl ", "pub fn", "public ", "#!/")
 _CODE_MARKS_MIN = 2
-_CODE_SAMPLE_CHARS = 800
+_CODE_SAMPLE_CHARS = 480
 _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
 
