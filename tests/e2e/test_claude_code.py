@@ -26,6 +26,7 @@ with ``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY=dummy`` and
   and sent back as a ``tool_result`` block in the next request's last user message.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,11 @@ from tests.e2e.upstream import Turn, Upstream, open_upstream
 pytestmark = pytest.mark.anyio
 
 ANSWER = "PONG from the fake upstream 7f3a"
-CLAUDE_BETAS = {"claude-code-20250219", "interleaved-thinking-2025-05-14",
-                "context-management-2025-06-27", "effort-2025-11-24"}
+# Exactly what 2.1.197 sends for its default model (see the docstring).
+CLAUDE_BETAS = {"claude-code-20250219", "context-1m-2025-08-07", "interleaved-thinking-2025-05-14",
+                "thinking-token-count-2026-05-13", "context-management-2025-06-27",
+                "prompt-caching-scope-2026-01-05", "mid-conversation-system-2026-04-07",
+                "effort-2025-11-24"}
 CLAUDE_EXTRA_FIELDS = {"thinking", "context_management", "output_config", "metadata"}
 
 
@@ -57,7 +61,7 @@ async def test_claude_code_request_shape(claude_cli: Path, home: Path) -> None:
     _check(done, ANSWER)
     [call] = fake.calls("/v1/messages")
     assert call.query == "beta=true"
-    assert CLAUDE_BETAS <= set(call.headers["anthropic-beta"].split(","))
+    assert set(call.headers["anthropic-beta"].split(",")) == CLAUDE_BETAS
     assert call.headers["x-api-key"] == "dummy" and "x-claude-code-session-id" in call.headers
     body = call.json()
     assert body["model"] == CLAUDE_DEFAULT_MODEL
@@ -72,9 +76,13 @@ async def test_claude_code_through_routerd_passthrough(claude_cli: Path, home: P
     done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home)
     _check(done, ANSWER)
     [call] = fake_anthropic.calls("/v1/messages")
-    assert CLAUDE_BETAS <= set(call.headers["anthropic-beta"].split(","))
+    assert call.query == "beta=true"
+    assert set(call.headers["anthropic-beta"].split(",")) == CLAUDE_BETAS
+    assert call.headers["anthropic-version"] == "2023-06-01"
     assert call.headers["x-api-key"] == UPSTREAM_KEY
     body = call.json()
+    session = json.loads(body["metadata"]["user_id"])["session_id"]
+    assert call.headers["x-claude-code-session-id"] == session
     assert body["model"] == CLAUDE_DEFAULT_MODEL and body["stream"] is True
     assert CLAUDE_EXTRA_FIELDS <= body.keys()
     assert any(m["role"] == "system" for m in body["messages"])
