@@ -98,12 +98,24 @@ async def run_claude(binary: Path, base_url: str, prompt: str, *, home: Path,
     return await run_cli([binary, "-p", *args, prompt], env, workdir)
 
 
+# Left on, Codex 0.169 resolves api.github.com, chatgpt.com and ab.chatgpt.com (update check,
+# plugins and apps, analytics) even with a custom provider; tests send nothing beyond loopback.
+CODEX_OFFLINE = (
+    "check_for_update_on_startup = false\n"
+    "\n[analytics]\nenabled = false\n"
+    "\n[features]\n" + "".join(f"{name} = false\n" for name in (
+        "plugins", "remote_plugin", "plugin_sharing", "apps", "in_app_updates", "skill_search",
+        "tool_suggest"))
+)
+
+
 def write_codex_config(codex_home: Path, base_url: str, model: str) -> None:
     """A CODEX_HOME whose default provider is routerd (or a fake) over the Responses wire API."""
     codex_home.mkdir(parents=True, exist_ok=True)
     (codex_home / "config.toml").write_text(
         f'model = "{model}"\n'
         'model_provider = "routerd"\n'
+        + CODEX_OFFLINE +
         "\n[model_providers.routerd]\n"
         'name = "routerd"\n'
         f'base_url = "{base_url}/v1"\n'

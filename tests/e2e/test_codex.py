@@ -19,6 +19,10 @@ What Codex 0.169.0 sends, as first observed with the recording upstream (``upstr
 - With ``store: false`` nothing is referenced by id: after a tool call the next request repeats the
   whole history, including the ``function_call`` item and a ``function_call_output`` item with the
   same ``call_id``.
+- Beyond the provider, Codex looks up api.github.com, chatgpt.com and ab.chatgpt.com (update check,
+  plugins/apps, analytics) unless ``clis.CODEX_OFFLINE``'s settings turn those off; Claude Code with
+  ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` connects to nothing but its base URL (checked
+  with ``strace -e connect,sendto``).
 - The final message's text is printed on stdout; the transcript goes to stderr. A model name it does
   not know only gives a warning ("Model metadata ... not found").
 """
