@@ -83,3 +83,11 @@ async def fake_openai_responses(config_file: Path) -> AsyncIterator[Upstream]:
     async with open_upstream("responses") as fake:
         write_config(config_file, providers={"openai": ("responses", fake.url + "/v1")})
         yield fake
+
+
+@pytest.fixture
+async def fake_anthropic_downshift(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake provider named ``anthropic`` (a catalogue name) with ``gateway.downshift`` on."""
+    async with open_upstream("anthropic") as fake:
+        write_config(config_file, providers={"anthropic": ("anthropic", fake.url)}, downshift=True)
+        yield fake

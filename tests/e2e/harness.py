@@ -22,10 +22,12 @@ CLAUDE_DEFAULT_MODEL = "claude-opus-4-8"
 
 
 def write_config(config_file: Path, *, providers: dict[str, tuple[str, str]],
-                 aliases: dict[str, str] | None = None) -> None:
-    """Add ``[providers.NAME]`` (``NAME=(kind, base_url)``) and ``[gateway.aliases]`` to the test
-    daemon's config (which already listens on 127.0.0.1, port 0)."""
+                 aliases: dict[str, str] | None = None, downshift: bool = False) -> None:
+    """Add ``[providers.NAME]`` (``NAME=(kind, base_url)``), ``[gateway]`` settings and
+    ``[gateway.aliases]`` to the test daemon's config (which listens on 127.0.0.1, port 0)."""
     text = config_file.read_text()
+    if downshift:
+        text += "\n[gateway]\ndownshift = true\n"
     for name, (kind, url) in providers.items():
         text += f'\n[providers.{name}]\nkind = "{kind}"\nbase_url = "{url}"\napi_key = "{UPSTREAM_KEY}"\n'
     if aliases:

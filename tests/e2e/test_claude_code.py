@@ -34,7 +34,7 @@ import pytest
 from routerd.app import App
 from tests.e2e import clis
 from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, MID_SYSTEM_PENDING, UPSTREAM_KEY,
-                               check_recorded, http_url, recorded_calls)
+                               check_recorded, http_url, recorded_calls, recorded_decision)
 from tests.e2e.upstream import Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
@@ -87,6 +87,22 @@ async def test_claude_code_through_routerd_passthrough(claude_cli: Path, home: P
     assert CLAUDE_EXTRA_FIELDS <= body.keys()
     assert any(m["role"] == "system" for m in body["messages"])
     check_recorded(await recorded_calls(daemon), "fakeanth", CLAUDE_DEFAULT_MODEL)
+
+
+async def test_claude_code_downshifted(claude_cli: Path, home: Path,
+                                      fake_anthropic_downshift: Upstream, daemon: App) -> None:
+    """With ``gateway.downshift``, a trivial prompt for Claude Code's premium default goes to a
+    cheaper model that routerd's brain picked, and the decision is stored with the call."""
+    fake_anthropic_downshift.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home)
+    _check(done, ANSWER)
+    [call] = fake_anthropic_downshift.calls("/v1/messages")
+    chosen = call.json()["model"]
+    assert chosen.startswith("claude-") and chosen != CLAUDE_DEFAULT_MODEL
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["model"], row["outcome"]) == ("anthropic", chosen, "ok")
+    decision = await recorded_decision(daemon, row["decision_id"])
+    assert decision["model"] == chosen and decision["tier"]
 
 
 @MID_SYSTEM_PENDING
