@@ -74,6 +74,11 @@ def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
     return None
 
 
+def _offered(turn: Turn) -> bool:
+    """The assistant's turn ends by offering or asking something ("Shall I implement it?")."""
+    return "?" in turn.text[-OFFER_TAIL_CHARS:]
+
+
 def _has_words(ask: str) -> bool:
     return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
 
@@ -151,7 +156,7 @@ def classify_with_view(
     if prior_user is not None and prior_assistant is not None and not split.paste_chars:
         if words <= AFFIRM_MAX_WORDS and (
             lx.AFFIRM.match(ask) or (imperative_at(view, lx.ACTION_VERBS) >= 0 and lx.FOLLOW_UP.find(view))
-        ):
+        ) and (_offered(prior_assistant) or not lx.BARE_ACK.match(ask)):
             return _affirmed(view, prior_user, prior_assistant, has_tools), view
 
     prior_user = _previous(turns, index, "user")

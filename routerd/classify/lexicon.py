@@ -416,9 +416,12 @@ FOLLOW_UP_START = re.compile(
 )
 FOLLOW_UP = Cue(
     "follow_up",
-    _w("it that this those them same also instead again"),
-    phrases=("that way", "as well", "the rest", "all the"),
+    _w("it that this those them same also instead again above"),
+    phrases=("that way", "as well", "the rest", "all the", "step ", "option ", "your plan", "your answer",
+             "your suggestion", "the first one", "the second one", "the last one", "that approach"),
 )
+# A bare acknowledgement accepts only when something was offered; "go ahead", "continue" always act.
+BARE_ACK = re.compile(r"\s*(?:ok(?:ay)?|yes|yep|yeah|yup|sure|sounds good|cool|great|k)\W*$", re.I)
 REQUEST = Cue(
     "request",
     _w("please pls help what why write implement make fix explain show give tell need want should"),

@@ -315,7 +315,9 @@ def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bo
         if score < ANALYSIS_FLOOR and not lx.SMALL_ARTIFACT.find(view):
             score = ANALYSIS_FLOOR
             signals.append("build_floor")
-    if task_type == "code" and tests and score < TESTED_CODE_FLOOR:
+    if task_type == "code" and tests and score < TESTED_CODE_FLOOR and (
+        lx.CODE_VERB.find(view) or lx.DELIVERABLE_WORDS & view.words
+    ):
         score = TESTED_CODE_FLOOR
         signals.append("tested_code_floor")
     return score

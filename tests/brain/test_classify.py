@@ -245,3 +245,14 @@ def test_five_levels_follow_the_score():
                "implement Raft leader election and log replication in Go with partition tests"]
     levels = [LEVELS5.index(classify([user(p)]).level5) for p in prompts]
     assert levels == sorted(levels) and levels[0] <= 1 and levels[-1] >= 3
+
+
+def test_bare_ok_accepts_only_an_offer():
+    """'ok' after a finished answer is chat; 'ok' after 'Shall I implement it?' accepts the plan."""
+    done = [user("rename getUser to fetchUser in the api module"), assistant("Done: renamed in 3 files.")]
+    assert classify([*done, user("ok")]).task_type == "chat"
+    offer = [user("our payment webhooks are processed twice during Redis failover; make the pipeline idempotent"),
+             assistant("Plan:\n1. Idempotency keys with a unique index.\n2. An outbox table.\n3. Consumer dedup.\n"
+                       "4. A chaos test that kills the Redis primary mid-delivery.\nShall I implement it?")]
+    accepted = classify([*offer, user("ok")])
+    assert (accepted.tier, accepted.task_type) == ("complex", "code")
