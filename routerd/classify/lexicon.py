@@ -36,12 +36,21 @@ _BREADTH = re.compile(
 _WORDS_ASKED = re.compile(r"(\d{3,5})[\s-]*words?\b")
 
 
+# Clauses end at sentence punctuation, or at a comma before a new verb phrase.
+_CLAUSE_SPLIT = re.compile(r"[.:!?;\n]+\s*|,\s+(?=(?:and |then |also )?\w+ )")
+MAX_CLAUSES = 12
+# Requests open their sentence; a verb deep inside a long description is not the ask.
+CLAUSE_SCAN_CHARS = 320
+
+
 class View(msgspec.Struct, frozen=True):
     """The ask as the cues see it: lowercased text (head and tail of long asks) and its words."""
 
     lower: str
     words: frozenset[str]
     tokens: tuple[str, ...]
+    heads: tuple[tuple[int, str], ...] = ()  # (offset, first word after fillers) of each opening clause
+    ascii: bool = True  # no CJK or accented phrase can match an ASCII text
 
 
 _GATE_WORD = re.compile(r"[a-z0-9']+")
@@ -61,7 +70,7 @@ def view_of(text: str) -> View:
     words = set(tokens)
     extra = []
     for word in words:
-        if "-" in word or "'" in word or "." in word:
+        if not word.isalnum() and ("-" in word or "'" in word or "." in word):
             stripped = word.strip("'-.")
             extra.append(stripped)
             if "-" in stripped:
@@ -70,7 +79,28 @@ def view_of(text: str) -> View:
     words.update(extra)
     words.discard("")
     # Phrases match with hyphens read as spaces: "leader-election" is "leader election".
-    return View(low.replace("’", "'").replace("-", " "), frozenset(words), tokens)
+    lower = low.replace("’", "'").replace("-", " ")
+    return View(lower, frozenset(words), tokens, _clause_heads(lower), lower.isascii())
+
+
+def _clause_heads(lower: str) -> tuple[tuple[int, str], ...]:
+    """Each opening clause's first word after fillers ("quick one: can you *make* ..."), with its offset.
+
+    Only these words can be the verb of a request, so "which port is this" asks nothing of porting.
+    A quoted word is named, not asked for, and ends its clause's search.
+    """
+    heads = []
+    offset = 0
+    for clause in _CLAUSE_SPLIT.split(lower[:CLAUSE_SCAN_CHARS], maxsplit=MAX_CLAUSES):
+        for token in clause.split():
+            if token[0] in "'\"`":
+                break
+            token = token.strip("*")
+            if token and token not in FILLERS:
+                heads.append((offset, token))
+                break
+        offset += len(clause) + 1
+    return tuple(heads)
 
 
 def requested_words(view: View) -> int:
@@ -104,10 +134,13 @@ class Cue(msgspec.Struct, frozen=True):
     phrases: tuple[str, ...] = ()
     gated: dict[str, tuple[str, ...]] = {}
     ungated: tuple[str, ...] = ()
+    ungated_non_ascii: tuple[str, ...] = ()
 
     def _phrases(self, view: View) -> list[str]:
         lower = view.lower
         found = [p for p in self.ungated if p in lower] if self.ungated else []
+        if self.ungated_non_ascii and not view.ascii:
+            found.extend(p for p in self.ungated_non_ascii if p in lower)
         if self.gated:
             for first in self.gated.keys() & view.words:
                 found.extend(p for p in self.gated[first] if p in lower)
@@ -171,7 +204,9 @@ def _normalised(cue: Cue) -> Cue:
         else:
             ungated.append(phrase)
     return msgspec.structs.replace(
-        cue, phrases=phrases, gated={k: tuple(v) for k, v in gated.items()}, ungated=tuple(ungated)
+        cue, phrases=phrases, gated={k: tuple(v) for k, v in gated.items()},
+        ungated=tuple(p for p in ungated if p.isascii()),
+        ungated_non_ascii=tuple(p for p in ungated if not p.isascii()),
     )
 
 

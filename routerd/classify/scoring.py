@@ -78,11 +78,7 @@ SYSTEM_DESIGN_BONUS = 1.0
 _ERROR_OUTPUT = re.compile(r"\b(?:ERROR|Error|Exception|Traceback|FAILED|FATAL|panic)\b")
 # A lead-in before a colon ("quick one: ...") is at most this long.
 LEAD_IN_CHARS = 24
-_CLAUSE_SPLIT = re.compile(r"[.:!?;\n]+\s*|,\s+(?=(?:and |then |also )?\w+ )")
 _FILLERS = lx.FILLERS
-MAX_CLAUSES = 12
-# Requests open their sentence; a verb deep inside a long description is not the ask.
-IMPERATIVE_SCAN_CHARS = 320
 
 
 class AskScore(msgspec.Struct, frozen=True):
@@ -105,23 +101,10 @@ def is_question_shape(ask: str, view: lx.View) -> bool:
 
 
 def imperative_at(view: lx.View, verbs: frozenset[str] = lx.CODE_VERB.words) -> int:
-    """Offset of the clause that opens with a verb of making or changing something, else -1.
-
-    Only a clause's first word (after fillers like "quick:", "can you", "pls") counts, so that
-    "which port is this" is not read as a request to port something.
-    """
-    offset = 0
-    for clause in _CLAUSE_SPLIT.split(view.lower[:IMPERATIVE_SCAN_CHARS], maxsplit=MAX_CLAUSES):
-        for token in clause.split():
-            if token[0] in "'\"`":
-                break  # a quoted word is named, not asked for
-            token = token.strip("*-")
-            if token in _FILLERS or not token:
-                continue
-            if token in verbs or token.startswith(lx.CODE_VERB.phrases):
-                return offset
-            break
-        offset += len(clause) + 1
+    """Offset of the first clause that opens with one of `verbs` (making or changing something), else -1."""
+    for offset, token in view.heads:
+        if token in verbs or token.startswith(lx.CODE_VERB.phrases):
+            return offset
     return -1
 
 
