@@ -195,6 +195,13 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
             await anyio.sleep(delay)
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
+    if request.endpoint == b"/count_tokens" and (failure is None or not failure.error.status):
+        # No Anthropic provider could count: estimate locally rather than fail Claude Code.
+        from routerd.dialects.translate import count_tokens
+
+        yield Reply(200, [(b"content-type", b"application/json")],
+                    body=count_tokens(request.dialect, request.body))
+        return
     yield _error_reply(request.dialect, failure or _Failure(UpstreamUnavailable("no candidate to try")))
 
 
@@ -246,10 +253,10 @@ def _relay(response, request: ProxyRequest, prepared: Prepared, meter: UsageMete
            candidate: Candidate, read_timeout_s: float) -> StreamRelay:
     translator = None
     if prepared.translated:
-        from routerd.dialects.translate import StreamTranslator
+        from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
 
         translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
-                                      include_usage=b'"include_usage":true' in request.body)
+                                      include_usage=wants_usage_chunk(request.body))
     return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,
                        translator, drop_usage=prepared.usage_added)
 

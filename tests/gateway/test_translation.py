@@ -109,3 +109,13 @@ async def test_streaming_usage_recorded_without_client_asking(daemon, fakes, bas
     assert fakes["openai"].received[-1].json["stream_options"] == {"include_usage": True}
     [row] = await calls(daemon)
     assert row["output_tokens"] == answers.OUTPUT_TOKENS
+
+
+@pytest.mark.gateway_config('[gateway.aliases]\n"claude-haiku-4-5" = "openai/gpt-4o-mini"\n')
+async def test_count_tokens_without_an_anthropic_provider_is_estimated(daemon, fakes, base_url):
+    """count_tokens for a model served by a non-Anthropic provider is answered with a local estimate."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="x", max_retries=0) as client:
+        counted = await client.messages.count_tokens(
+            model="claude-haiku-4-5", messages=[{"role": "user", "content": "word " * 400}])
+    assert 300 <= counted.input_tokens <= 700
+    assert not fakes["openai"].received and not fakes["anthropic"].received
