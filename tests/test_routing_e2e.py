@@ -121,6 +121,15 @@ async def test_decisions_are_stored_without_prompt_text(daemon):
     assert row[0] == reply["decision_id"] and row[1] is None and row[2] > 0 and row[4] == "s1"
 
 
+async def test_feedback_right_after_route_finds_the_decision(daemon):
+    """A reroute sent the instant after its route (decision still queued for the writer) is accepted."""
+    async with connect(daemon.socket_path) as client:
+        for _ in range(20):
+            decision = await client.call({"type": "route", "prompt": SIMILAR_A})
+            reply = await client.call({"type": "reroute", "decision_id": decision["decision_id"], "to": "opus"})
+            assert reply["type"] == "data" and reply["data"]["wanted_tier"] == "complex"
+
+
 # --- second opinion from a classifier model --------------------------------------------------------
 
 

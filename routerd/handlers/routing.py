@@ -239,6 +239,8 @@ async def handle_set_profile(app, request: SetProfile) -> Data:
 
 async def _record_feedback(app, state: RoutingState, decision_id: str, kind: str, value: str,
                            reason: str) -> Data:
+    # A decision may still be queued for the writer (feedback right after a route): flush first.
+    await app.store.flush()
     row = await app.store.read(lambda conn: conn.execute(
         "SELECT tier, detail FROM decisions WHERE id = ?", (decision_id,)).fetchone())
     if row is None:
