@@ -39,3 +39,35 @@ async def test_provider_pointing_at_routerd_is_refused(daemon_env):
                       f'[providers.me]\nbase_url = "http://localhost:{port}/v1"\n')
     with pytest.raises(ConfigError, match="points back at routerd itself"):
         await _start(_options(daemon_env, config))
+
+
+ACTIVATE_HTTP = """
+import os, socket, sys
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(16)
+open(sys.argv[1], "w").write(str(sock.getsockname()[1]))
+if sock.fileno() != 3:
+    os.dup2(sock.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="routerd-http.socket")
+os.execv(sys.executable, [sys.executable, "-m", "routerd.main"])
+"""
+
+
+def test_socket_activation_hands_over_the_http_socket(tmp_path):
+    """Given a TCP socket as fd 3 (systemd socket activation), the gateway serves on it."""
+    import sys
+    import urllib.request
+
+    from tests.daemon_proc import Foreground, env_for
+
+    env = env_for(tmp_path)
+    port_file = tmp_path / "port"
+    daemon = Foreground(env, tmp_path, [sys.executable, "-c", ACTIVATE_HTTP, str(port_file)])
+    try:
+        port = int(port_file.read_text())
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        daemon.close()
