@@ -119,3 +119,15 @@ async def test_count_tokens_without_an_anthropic_provider_is_estimated(daemon, f
             model="claude-haiku-4-5", messages=[{"role": "user", "content": "word " * 400}])
     assert 300 <= counted.input_tokens <= 700
     assert not fakes["openai"].received and not fakes["anthropic"].received
+
+
+@pytest.mark.gateway_config("[gateway]\ndownshift = true\nretry_backoff_s = 0\n")
+async def test_downshift_lets_the_brain_pick_a_cheaper_model(daemon, fakes, base_url):
+    """With gateway.downshift, a simple prompt naming a premium model goes to a cheaper one, and the
+    requested model is the baseline that savings are counted against."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="x", max_retries=0) as client:
+        raw = await client.messages.with_raw_response.create(
+            model="claude-opus-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-routerd-model"] != "claude-opus-4-5"
+    [row] = await calls(daemon)
+    assert row["cost_usd"] is not None and row["baseline_cost_usd"] > row["cost_usd"]
