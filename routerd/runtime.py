@@ -31,6 +31,10 @@ def collect_secrets(config: Config, env: Mapping[str, str]) -> frozenset[str]:
             values.add(env[provider.api_key_env])
     if config.http.gateway_key_env and env.get(config.http.gateway_key_env):
         values.add(env[config.http.gateway_key_env])
+    if not config.providers:  # the gateway then enables providers from the environment's keys
+        from routerd.gateway.providers import ENV_PROVIDERS
+
+        values.update(env[var] for _, var, *_ in ENV_PROVIDERS if var and env.get(var))
     return frozenset(v for v in values if len(v) >= 4)
 
 

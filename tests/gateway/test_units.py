@@ -171,3 +171,12 @@ def test_usage_estimated_when_a_stream_reports_none():
     body = msgspec.json.encode({"model": "m", "messages": [{"role": "user", "content": "x" * 400}]})
     meter.estimate(body, "openai_chat")
     assert meter.output_tokens == 30 and 90 <= meter.input_tokens <= 120
+
+
+def test_environment_keys_are_secrets_to_scrub():
+    """Keys the gateway takes from the environment are known secrets (scrubbed from logs/errors)."""
+    from routerd.runtime import collect_secrets
+
+    secrets = collect_secrets(parse_config(""), {"OPENAI_API_KEY": "sk-env-1234", "GROQ_API_KEY": "gsk-5678",
+                                                 "HOME": "/root"})
+    assert {"sk-env-1234", "gsk-5678"} <= secrets and "/root" not in secrets
