@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
+
 from routerd.errors import ConfigError
 from routerd.gateway.breaker import Breaker, BreakerStats
 from routerd.gateway.providers import Provider, build_providers
@@ -57,6 +59,7 @@ class Gateway:
         self._ids = itertools.count(1)
         self._stack = stack
         self._runtime = None
+        self._rebuilding = anyio.Lock()
         self.providers: dict[str, Provider] = {}
         self.upstreams: dict[str, Upstream] = {}
         self.breakers: dict[str, Breaker] = {}
@@ -66,7 +69,11 @@ class Gateway:
     async def current(self) -> "Gateway":
         """This gateway, with its registry rebuilt first if the runtime changed since."""
         runtime = self.app.runtime
-        if runtime is not self._runtime:
+        if runtime is self._runtime:
+            return self
+        async with self._rebuilding:  # concurrent requests after a reload rebuild once
+            if runtime is self._runtime:
+                return self
             if self._runtime is None:
                 await self._rebuild(runtime)  # at start an invalid provider is fatal
                 return self

@@ -176,3 +176,23 @@ async def test_passthrough_keeps_unknown_fields_and_bytes(daemon, fakes, base_ur
     sent = fakes["backup"].received[-1]
     assert sent.body == raw.replace(b'"model": "backup/gpt-4o"', b'"model":"gpt-4o"')
     assert sent.headers["openai-beta"] == "x"
+
+
+async def test_long_retry_after_moves_on_and_keeps_the_provider_out(daemon, fakes, base_url):
+    """A Retry-After longer than gateway.max_retry_after_s is not waited for: the next provider
+    answers, and the rate-limited one is skipped until its Retry-After has passed."""
+    fakes["openai"].fail(429, retry_after=60)
+    first = await _post(base_url, "/v1/chat/completions", CHAT)
+    second = await _post(base_url, "/v1/chat/completions", CHAT)
+    assert first.headers["x-routerd-provider"] == second.headers["x-routerd-provider"] == "backup"
+    assert len(fakes["openai"].received) == 1
+
+
+async def test_reload_swaps_providers(daemon, fakes, base_url, config_file):
+    """A config reload that changes the providers is used by the next request."""
+    text = config_file.read_text().replace('models = ["gpt-*"]\nresponses = true',
+                                           'models = ["other-*"]\nresponses = true')
+    config_file.write_text(text)
+    assert (await daemon.reload("test")).ok
+    response = await _post(base_url, "/v1/chat/completions", CHAT)
+    assert response.headers["x-routerd-provider"] == "backup" and not fakes["openai"].received
