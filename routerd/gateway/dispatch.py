@@ -196,13 +196,16 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
     if request.endpoint == b"/count_tokens" and (failure is None or not failure.error.status):
-        # No Anthropic provider could count: estimate locally rather than fail Claude Code.
-        from routerd.dialects.translate import count_tokens
-
-        yield Reply(200, [(b"content-type", b"application/json")],
-                    body=count_tokens(request.dialect, request.body))
+        yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     yield _error_reply(request.dialect, failure or _Failure(UpstreamUnavailable("no candidate to try")))
+
+
+def _local_count(request: ProxyRequest) -> Reply:
+    from routerd.dialects.translate import count_tokens
+
+    return Reply(200, [(b"content-type", b"application/json")],
+                 body=count_tokens(request.dialect, request.body))
 
 
 async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate: Candidate,
