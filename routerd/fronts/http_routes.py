@@ -18,6 +18,7 @@ from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
 from routerd.fronts.http_wire import LAST_CHUNK, HttpError, RequestHead, chunk, response_head
 from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
 from routerd.gateway.plan import decide
+from routerd.gateway.prepare import query_key
 from routerd.gateway.replies import error_body
 
 log = logging.getLogger("routerd.http")
@@ -44,9 +45,25 @@ class _Peek(msgspec.Struct):
 _PEEK = msgspec.json.Decoder(_Peek)
 
 
+# Gemini's generateContent family: the model and the method are in the path.
+_GEMINI_METHODS = (b"generateContent", b"streamGenerateContent", b"countTokens")
+
+
+def gemini_route(path: bytes) -> tuple[str, bytes] | None:
+    """(model, method) of a Gemini ``/v1beta/models/{model}:{method}`` path, else None."""
+    for prefix in (b"/v1beta/models/", b"/v1/models/"):
+        if path.startswith(prefix):
+            model, sep, method = path[len(prefix):].rpartition(b":")
+            if sep and model and method in _GEMINI_METHODS:
+                return model.decode(), method
+    return None
+
+
 def dialect_of(path: bytes, headers: dict[bytes, bytes] | None = None) -> str:
     if path.startswith(b"/v1/messages") or (headers and b"anthropic-version" in headers):
         return "anthropic"
+    if gemini_route(path) is not None:
+        return "gemini"
     return "responses" if path.endswith(b"/responses") else "openai_chat"
 
 
@@ -55,10 +72,12 @@ async def handle_request(conn, head: RequestHead) -> None:
     app = conn.app
     received = time.perf_counter()
     route = PROXIED.get(head.path)
+    if route is None and (gemini := gemini_route(head.path)) is not None:
+        route = ("gemini", b":" + gemini[1])
     dialect = route[0] if route else dialect_of(head.path, head.headers)
     try:
         if route is not None and head.method == b"POST":
-            _check_key(app, head.headers)
+            _check_key(app, head.headers, head.query)
             body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
             await _proxy(conn, head, route, body, received)
             return
@@ -96,13 +115,15 @@ class _MethodNotAllowed(BadRequest):
     http_status = 405
 
 
-def _check_key(app, headers: dict[bytes, bytes]) -> None:
-    """Require the gateway key when one is configured (Bearer or x-api-key)."""
+def _check_key(app, headers: dict[bytes, bytes], query: bytes = b"") -> None:
+    """Require the gateway key when one is configured (Bearer, x-api-key, or Gemini's
+    x-goog-api-key / ``?key=``)."""
     key_env = app.runtime.config.http.gateway_key_env
     key = os.environ.get(key_env) if key_env else None
     if not key:
         return
-    given = headers.get(b"x-api-key") or headers.get(b"authorization", b"").removeprefix(b"Bearer ")
+    given = (headers.get(b"x-api-key") or headers.get(b"x-goog-api-key")
+             or headers.get(b"authorization", b"").removeprefix(b"Bearer ") or query_key(query))
     if not hmac.compare_digest(given, key.encode()):
         raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...' or "
                            "'x-api-key')")
@@ -117,14 +138,20 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
         raise BadRequest(f"invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    if not peek.model and dialect != "anthropic" and endpoint == b"":
+    if dialect == "gemini":  # the model and streaming are in the URL
+        peek.model, method = gemini_route(head.path)
+        peek.stream = method == b"streamGenerateContent"
+        if peek.stream and b"alt=sse" not in head.query:
+            raise BadRequest("routerd streams Gemini answers as server-sent events: add ?alt=sse")
+        endpoint = b":" + method
+    elif not peek.model and dialect != "anthropic" and endpoint == b"":
         peek.model = "auto"
     gateway = await app.parts["gateway"].current()
     summary = {"session_id": (head.headers.get(b"x-claude-code-session-id") or b"").decode() or None}
     plan = await decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto",
                         summary, body)
     request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,
-                           peek.stream and not endpoint, received)
+                           peek.stream and endpoint in (b"", b":streamGenerateContent"), received)
     gateway.requests += 1
     gateway.in_flight += 1
     try:

@@ -38,6 +38,7 @@ _KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-pro
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _NEXT_STATUS = frozenset({401, 402, 403, 404})
+_COUNTS = (b"/count_tokens", b":countTokens")
 _USAGE_CHUNK = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 
 
@@ -195,7 +196,7 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
             await anyio.sleep(delay)
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
-    if request.endpoint == b"/count_tokens" and (failure is None or not failure.error.status):
+    if request.endpoint in _COUNTS and (failure is None or not failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     yield _error_reply(request.dialect, failure or _Failure(UpstreamUnavailable("no candidate to try")))
@@ -204,8 +205,16 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
 def _local_count(request: ProxyRequest) -> Reply:
     from routerd.dialects.translate import count_tokens
 
-    return Reply(200, [(b"content-type", b"application/json")],
-                 body=count_tokens(request.dialect, request.body))
+    if request.dialect == "gemini":  # countTokens: {"contents": ...} or a whole request
+        import msgspec
+
+        value = msgspec.json.decode(request.body)
+        inner = msgspec.json.encode(value.get("generateContentRequest") or value)
+        counted = msgspec.json.decode(count_tokens("gemini", inner, model=request.model))
+        body = msgspec.json.encode({"totalTokens": counted["input_tokens"]})
+    else:
+        body = count_tokens(request.dialect, request.body)
+    return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 
 async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate: Candidate,

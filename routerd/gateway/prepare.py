@@ -22,6 +22,7 @@ _DROP = frozenset({
     b"trailer", b"transfer-encoding", b"upgrade", b"content-length", b"expect", b"authorization",
     b"x-api-key", b"x-goog-api-key", b"api-key", b"accept-encoding", b"cookie",
 })
+_TRANSLATABLE = (b"", b":generateContent", b":streamGenerateContent")
 _PATHS = {"openai_chat": b"/chat/completions", "responses": b"/responses", "anthropic": b"/v1/messages"}
 
 
@@ -45,19 +46,24 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
     ``forward_credentials``: clients do not authenticate to routerd (no gateway key), so a provider
     configured without a key of its own gets the client's (Claude Code's subscription token, say)."""
     if front in provider.dialects:
-        path = _PATHS[front] + endpoint
+        forward = forward_credentials and not provider.auth_headers
+        if front == "gemini":  # the model is in the path; a ?key= is a credential
+            path = b"/v1beta/models/" + model.encode() + endpoint
+            query = query if forward else _without_key(query)
+        else:
+            path = _PATHS[front] + endpoint
+            body = patch_model(body, requested, model)
         if query:
             path += b"?" + query
         out = [(k, v) for k, v in headers.items() if k not in _DROP and not k.startswith(b"x-routerd-")]
-        if not provider.auth_headers and forward_credentials:
+        if forward:
             out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
         out += provider.auth_headers
         out += provider.extra_headers
-        body = patch_model(body, requested, model)
         if stream and front == "openai_chat" and (with_usage := add_stream_usage(body)) is not None:
             return Prepared(front, path, out, with_usage, usage_added=True)
         return Prepared(front, path, out, body)
-    if endpoint:
+    if endpoint not in _TRANSLATABLE:
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
     from routerd.dialects.translate import translate_request, upstream_path
 
@@ -66,8 +72,22 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
     if target == "anthropic":
         out.append((b"anthropic-version", b"2023-06-01"))
     out += [(b"content-type", b"application/json"), *provider.auth_headers, *provider.extra_headers]
+    front_model = requested if front == "gemini" else None
     return Prepared(target, upstream_path(target, model, stream), out,
-                    translate_request(front, target, body, model, stream=stream), translated=True)
+                    translate_request(front, target, body, model, stream=stream, front_model=front_model),
+                    translated=True)
+
+
+def query_key(query: bytes) -> bytes:
+    """The value of a ``key=`` parameter (Gemini clients' credential) in a query string."""
+    for part in query.split(b"&"):
+        if part.startswith(b"key="):
+            return part[4:]
+    return b""
+
+
+def _without_key(query: bytes) -> bytes:
+    return b"&".join(p for p in query.split(b"&") if p and not p.startswith(b"key="))
 
 
 _CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"x-goog-api-key"})
