@@ -9,13 +9,18 @@ held in ``Provider.auth_headers`` only; ``repr`` never shows them.
 
 import fnmatch
 import ipaddress
+import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import msgspec
+
 from routerd.config import Config, ProviderConfig
 from routerd.errors import ConfigError
+
+log = logging.getLogger("routerd.gateway")
 
 # kind -> dialect spoken upstream (names as in routerd.dialects.registry)
 KIND_DIALECT = {"openai": "openai_chat", "anthropic": "anthropic", "gemini": "gemini",
@@ -71,14 +76,28 @@ class Provider:
 
 
 def build_providers(config: Config, env: Mapping[str, str], own_address: str | None) -> dict[str, Provider]:
-    """Every provider this config (or, naming none, the environment) enables, keyed by name."""
-    configs = dict(config.providers) or _from_env(env)
+    """Every provider this config (or, naming none, the environment) enables, keyed by name.
+
+    A configured base URL that points back at routerd is a ConfigError. One from the environment
+    (``ANTHROPIC_BASE_URL=http://127.0.0.1:4141`` exported for Claude Code, then inherited by
+    routerd) is not used: the provider's official URL is, and a warning says so."""
+    if config.providers:
+        configs, defaults = dict(config.providers), {}
+    else:
+        configs = _from_env(env)
+        defaults = {name: url for name, _, _, url, _, _ in ENV_PROVIDERS}
     providers = {}
     for name, pc in configs.items():
         if "/" in name:
             raise ConfigError(f"providers.{name}: a provider name cannot contain '/'")
         provider = _build(name, pc, env)
-        _refuse_self_loop(provider, own_address)
+        try:
+            _refuse_self_loop(provider, own_address)
+        except ConfigError as exc:
+            if not defaults.get(name):
+                raise
+            log.warning("%s; using %s instead", exc.message.split(". ")[0], defaults[name])
+            provider = _build(name, msgspec.structs.replace(pc, base_url=defaults[name]), env)
         providers[name] = provider
     return providers
 

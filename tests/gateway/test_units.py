@@ -44,10 +44,14 @@ def test_base_url_pointing_at_routerd_is_refused(url):
 
 
 def test_self_loop_from_environment_is_refused():
-    """ANTHROPIC_BASE_URL set to routerd (as for Claude Code) must not make routerd call itself."""
-    with pytest.raises(ConfigError, match="anthropic.base_url"):
-        build_providers(parse_config(""), {"ANTHROPIC_API_KEY": "k",
-                                           "ANTHROPIC_BASE_URL": "http://127.0.0.1:4141"}, "127.0.0.1:4141")
+    """ANTHROPIC_BASE_URL exported for Claude Code (pointing at routerd) and inherited by routerd is
+    not used: routerd calls Anthropic itself instead of itself."""
+    providers = build_providers(parse_config(""), {"ANTHROPIC_API_KEY": "k",
+                                                   "ANTHROPIC_BASE_URL": "http://127.0.0.1:4141"},
+                                "127.0.0.1:4141")
+    assert providers["anthropic"].base_url == "https://api.anthropic.com"
+    with pytest.raises(ConfigError, match="points back at routerd itself"):
+        build_providers(parse_config(""), {"OLLAMA_BASE_URL": "http://localhost:4141"}, "127.0.0.1:4141")
 
 
 def test_model_resolution():
