@@ -184,3 +184,24 @@ def test_environment_keys_are_secrets_to_scrub():
     secrets = collect_secrets(parse_config(""), {"OPENAI_API_KEY": "sk-env-1234", "GROQ_API_KEY": "gsk-5678",
                                                  "HOME": "/root"})
     assert {"sk-env-1234", "gsk-5678"} <= secrets and "/root" not in secrets
+
+
+def test_client_credentials_reach_only_keyless_providers():
+    """A provider without a key gets the client's credentials (Claude Code's subscription token),
+    unless a gateway key is in use; a provider with a key always sends its own."""
+    from routerd.gateway.prepare import prepare
+
+    config = parse_config('[providers.sub]\nkind = "anthropic"\n'
+                          '[providers.paid]\nkind = "anthropic"\napi_key = "sk-paid-1234"\n')
+    providers = build_providers(config, {}, None)
+    headers = {b"authorization": b"Bearer sk-ant-oat-client", b"anthropic-beta": b"oauth-2025-04-20"}
+
+    def sent(name: str, forward: bool) -> dict:
+        return dict(prepare("anthropic", b"", b"", headers, b'{"model":"m"}', "m", providers[name], "m",
+                            False, forward_credentials=forward).headers)
+
+    assert sent("sub", True)[b"authorization"] == b"Bearer sk-ant-oat-client"
+    assert b"authorization" not in sent("sub", False)
+    paid = sent("paid", True)
+    assert b"authorization" not in paid and paid[b"x-api-key"] == b"sk-paid-1234"
+    assert paid[b"anthropic-beta"] == b"oauth-2025-04-20"
