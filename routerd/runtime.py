@@ -41,4 +41,10 @@ def collect_secrets(config: Config, env: Mapping[str, str]) -> frozenset[str]:
 def build_runtime(config: Config, config_path: Path | None,
                   env: Mapping[str, str] = os.environ) -> Runtime:
     """Build a complete runtime for ``config``. Pure apart from reading ``env``; raises ConfigError."""
+    from routerd.gateway.providers import build_providers
+
+    # Validated here so that a reload with a broken provider is refused, with the reason; the
+    # gateway builds its registry again against the address it actually listens on.
+    listen = config.http.listen
+    build_providers(config, env, None if listen.endswith(":0") else listen)
     return Runtime(config=config, config_path=config_path, secrets=collect_secrets(config, env))

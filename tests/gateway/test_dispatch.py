@@ -196,3 +196,12 @@ async def test_reload_swaps_providers(daemon, fakes, base_url, config_file):
     assert (await daemon.reload("test")).ok
     response = await _post(base_url, "/v1/chat/completions", CHAT)
     assert response.headers["x-routerd-provider"] == "backup" and not fakes["openai"].received
+
+
+async def test_reload_with_a_broken_provider_is_refused(daemon, fakes, base_url, config_file):
+    """A reload whose provider URL is not http(s) keeps the running providers and says why."""
+    config_file.write_text(config_file.read_text().replace(f'base_url = "{fakes["backup"].url}/v1"',
+                                                           'base_url = "ftp://nowhere"'))
+    result = await daemon.reload("test")
+    assert not result.ok and "providers.backup.base_url" in result.message
+    assert (await _post(base_url, "/v1/chat/completions", CHAT)).status_code == 200
