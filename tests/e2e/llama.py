@@ -11,6 +11,7 @@ import importlib.util
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -66,9 +67,11 @@ def open_llama_server(model: Path, log_path: Path) -> Iterator[str]:
 
 def _wait_ready(proc: subprocess.Popen, base_url: str, log_path: Path) -> None:
     """Poll ``/v1/models`` until it answers 200; the wait between tries doubles as a liveness check."""
-    for _ in range(int(READY_TIMEOUT_S / POLL_INTERVAL_S)):
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
+            with direct.open(f"{base_url}/models", timeout=2) as reply:
                 if reply.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):

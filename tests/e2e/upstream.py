@@ -94,8 +94,8 @@ async def _serve_connection(upstream: Upstream, stream: anyio.abc.ByteStream) ->
             upstream.received.append(request)
             status, content_type, chunks = _answer(upstream, request)
             await _send_response(conn, stream, status, content_type, chunks, request.method)
-            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
-                return
+            if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                return  # "Connection: close", or the client left while we answered
             conn.start_next_cycle()
 
 
