@@ -1,10 +1,13 @@
-"""A real model behind routerd: the ``openai`` package -> routerd -> llama.cpp's OpenAI-compatible
-server running SmolLM2-135M on this CPU (see ``tests/e2e/llama.py``).
+"""A real model behind routerd: the ``openai`` and ``anthropic`` packages -> routerd -> llama.cpp's
+OpenAI-compatible server running SmolLM2-135M on this CPU (see ``tests/e2e/llama.py``), same
+dialect (chat completions) and translated (Messages, Responses).
 
 The model's words are not predictable, so the tests pin what is: an answer with text, the model
-routerd says it used, and the usage tokens routerd recorded, which must be the server's own count.
+routerd says it used, and the usage tokens routerd recorded, which must be the server's own count
+where the server gives one (not in its streams: it ignores ``stream_options.include_usage``).
 """
 
+import anthropic
 import openai
 import pytest
 
@@ -48,3 +51,37 @@ async def test_local_model_chat_streaming(local_model: str, daemon: App) -> None
     assert (row["provider"], row["outcome"]) == ("local", "ok")
     assert row["input_tokens"] > 0 and row["output_tokens"] > 0
     assert row["ttft_ms"] is not None and row["ttft_ms"] <= row["latency_ms"]
+
+
+async def test_local_model_from_anthropic_client(local_model: str, daemon: App) -> None:
+    """The ``anthropic`` package's Messages call is translated to llama.cpp's chat API and back."""
+    async with anthropic.AsyncAnthropic(base_url=http_url(daemon), api_key="dummy",
+                                        max_retries=0) as client:
+        reply = await client.messages.create(model=local_model, messages=PROMPT, max_tokens=12)
+    assert reply.content[0].type == "text" and reply.content[0].text.strip()
+    assert reply.stop_reason in ("end_turn", "max_tokens")
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["outcome"]) == ("local", "ok")
+    assert (row["input_tokens"], row["output_tokens"]) == (reply.usage.input_tokens,
+                                                           reply.usage.output_tokens)
+    assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
+
+
+@pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")
+async def test_local_model_from_responses_client(local_model: str, daemon: App) -> None:
+    """A streamed Responses call (as Codex makes) is translated to llama.cpp's chat stream and back."""
+    async with openai.AsyncOpenAI(base_url=http_url(daemon) + "/v1", api_key="dummy",
+                                  max_retries=0) as client:
+        stream = await client.responses.create(model=local_model, input="Name one colour of the sky.",
+                                               max_output_tokens=16, temperature=0,
+                                               stream=True)
+        events = [event async for event in stream]
+    kinds = [e.type for e in events]
+    # "incomplete" when the answer reached max_output_tokens (llama.cpp's finish_reason "length")
+    assert kinds[0] == "response.created" and kinds[-1] in ("response.completed", "response.incomplete")
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text.strip() and events[-1].response.output_text == text
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["outcome"]) == ("local", "ok")
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
