@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e import clis, llama
 from tests.e2e.harness import CLAUDE_DEFAULT_MODEL, write_config
-from tests.e2e.upstream import Upstream, open_upstream
+from tests.e2e.upstream import Turn, Upstream, open_upstream
 
 
 @pytest.fixture(scope="session")
@@ -90,4 +90,21 @@ async def fake_anthropic_downshift(config_file: Path) -> AsyncIterator[Upstream]
     """A fake provider named ``anthropic`` (a catalogue name) with ``gateway.downshift`` on."""
     async with open_upstream("anthropic") as fake:
         write_config(config_file, providers={"anthropic": ("anthropic", fake.url)}, downshift=True)
+        yield fake
+
+
+@pytest.fixture
+async def failing_anthropic(config_file: Path) -> AsyncIterator[Upstream]:
+    """An Anthropic provider ``primary`` that is always overloaded (529); request it before the
+    provider it should fall back to, so that it comes first in the config."""
+    async with open_upstream("anthropic", Turn(status=529)) as fake:
+        write_config(config_file, providers={"primary": ("anthropic", fake.url)})
+        yield fake
+
+
+@pytest.fixture
+async def failing_responses(config_file: Path) -> AsyncIterator[Upstream]:
+    """A Responses provider ``primary`` that always answers 503; request it before the fallback."""
+    async with open_upstream("responses", Turn(status=503)) as fake:
+        write_config(config_file, providers={"primary": ("responses", fake.url + "/v1")})
         yield fake

@@ -18,12 +18,23 @@ CREATED = 1_760_000_000
 
 @dataclass(frozen=True)
 class Turn:
-    """One answer: text, or (when ``tool`` is set) a single call of tool ``tool`` with ``args``."""
+    """One answer: text, or (when ``tool`` is set) a single call of tool ``tool`` with ``args``, or
+    (when ``status`` is not 200) the dialect's error body with that HTTP status."""
 
     text: str = ""
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     call_id: str = "call_e2e_1"
+    status: int = 200
+
+
+def error(dialect: str, status: int) -> dict[str, Any]:
+    """The provider's error body for ``status`` (Anthropic's 529 is ``overloaded_error``)."""
+    if dialect == "anthropic":
+        kind = "overloaded_error" if status == 529 else "api_error"
+        return {"type": "error", "error": {"type": kind, "message": f"fake upstream: HTTP {status}"}}
+    return {"error": {"message": f"fake upstream: HTTP {status}", "type": "server_error",
+                      "param": None, "code": None}}
 
 
 def _halves(text: str) -> list[str]:

@@ -105,6 +105,21 @@ async def test_claude_code_downshifted(claude_cli: Path, home: Path,
     assert decision["model"] == chosen and decision["tier"]
 
 
+async def test_claude_code_survives_an_overloaded_provider(
+        claude_cli: Path, home: Path, failing_anthropic: Upstream, fake_anthropic: Upstream,
+        daemon: App) -> None:
+    """The first provider answers 529 overloaded; routerd falls back and Claude Code never sees it."""
+    fake_anthropic.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home)
+    _check(done, ANSWER)
+    assert failing_anthropic.calls("/v1/messages") and len(fake_anthropic.calls("/v1/messages")) == 1
+    calls = await recorded_calls(daemon)
+    assert [c["provider"] for c in calls][-1] == "fakeanth" and calls[-1]["outcome"] == "ok"
+    failed = calls[:-1]
+    assert failed and {(c["provider"], c["status"]) for c in failed} == {("primary", 529)}
+    assert len({c["decision_id"] for c in calls}) == 1
+
+
 @MID_SYSTEM_PENDING
 async def test_claude_code_through_routerd_translated(claude_cli: Path, home: Path,
                                                       fake_openai: Upstream, daemon: App) -> None:

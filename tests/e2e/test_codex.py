@@ -144,3 +144,19 @@ async def test_codex_auto_model_is_routed(codex_cli: Path, home: Path,
     assert (row["provider"], row["model"], row["outcome"]) == ("openai", chosen, "ok")
     decision = await recorded_decision(daemon, row["decision_id"])
     assert decision["model"] == chosen and decision["tier"]
+
+
+async def test_codex_falls_back_across_dialects(codex_cli: Path, home: Path,
+                                                failing_responses: Upstream, fake_anthropic: Upstream,
+                                                daemon: App) -> None:
+    """The Responses provider answers 503; routerd falls back to an Anthropic one, translating."""
+    fake_anthropic.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home, model="gpt-e2e")
+    _check(done, ANSWER)
+    assert failing_responses.calls("/v1/responses")
+    [call] = fake_anthropic.calls("/v1/messages")
+    assert call.json()["model"] == "gpt-e2e"
+    calls = await recorded_calls(daemon)
+    assert (calls[-1]["provider"], calls[-1]["outcome"]) == ("fakeanth", "ok")
+    assert {(c["provider"], c["status"]) for c in calls[:-1]} == {("primary", 503)}
+    assert len({c["decision_id"] for c in calls}) == 1

@@ -159,6 +159,8 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
     except ValueError:
         return 400, "application/json", [b'{"error": {"type": "invalid_request", "message": "bad JSON"}}']
     turn = upstream.next_turn()
+    if turn.status != 200:
+        return turn.status, "application/json", [json.dumps(replies.error(upstream.dialect, turn.status)).encode()]
     if body.get("stream"):
         return 200, "text/event-stream", list(_encode(render(body, turn, stream=True)))
     return 200, "application/json", [json.dumps(render(body, turn, stream=False)).encode()]
