@@ -74,3 +74,11 @@ async def recorded_decision(app: App, decision_id: str) -> dict[str, Any]:
         return dict(zip(names, found))
 
     return await app.store.read(row)
+
+
+async def status_of(app: App) -> dict[str, Any]:
+    """``routerctl status`` as JSON: the reply to a ``status`` request over the daemon's socket."""
+    from tests.support import connect
+
+    async with connect(app.socket_path) as client:
+        return await client.call({"type": "status"})

@@ -34,7 +34,8 @@ import pytest
 from routerd.app import App
 from tests.e2e import clis
 from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, MID_SYSTEM_PENDING, UPSTREAM_KEY,
-                               check_recorded, http_url, recorded_calls, recorded_decision)
+                               check_recorded, http_url, recorded_calls, recorded_decision,
+                               status_of)
 from tests.e2e.upstream import Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
@@ -87,6 +88,10 @@ async def test_claude_code_through_routerd_passthrough(claude_cli: Path, home: P
     assert CLAUDE_EXTRA_FIELDS <= body.keys()
     assert any(m["role"] == "system" for m in body["messages"])
     check_recorded(await recorded_calls(daemon), "fakeanth", CLAUDE_DEFAULT_MODEL)
+    status = await status_of(daemon)
+    gateway = status["parts"]["gateway"]
+    assert gateway["streams"] >= 1 and gateway["providers"]["fakeanth"]["requests"] == 1
+    assert UPSTREAM_KEY not in json.dumps(status)
 
 
 async def test_claude_code_downshifted(claude_cli: Path, home: Path,
