@@ -1,5 +1,6 @@
 """Fixtures for the real-client tests: the pinned npm CLIs (installed on first use when
-``scripts/test`` has not already), a private HOME per test, and routerd's config helpers."""
+``scripts/test`` has not already), a private HOME per test, recording fake providers that write
+themselves into routerd's config (request them before ``daemon``), and the local llama.cpp model."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,7 +34,6 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
-
 
 
 @pytest.fixture
