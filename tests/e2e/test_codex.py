@@ -160,3 +160,23 @@ async def test_codex_falls_back_across_dialects(codex_cli: Path, home: Path,
     assert (calls[-1]["provider"], calls[-1]["outcome"]) == ("fakeanth", "ok")
     assert {(c["provider"], c["status"]) for c in calls[:-1]} == {("primary", 503)}
     assert len({c["decision_id"] for c in calls}) == 1
+
+
+async def test_codex_tool_round_trip_translated_to_chat(codex_cli: Path, home: Path,
+                                                        fake_openai: Upstream, daemon: App) -> None:
+    """A chat tool call runs in Codex; its output returns as a ``tool`` message with the same id."""
+    (home / "work").mkdir()
+    (home / "work" / "note.txt").write_text("the note says 5150\n")
+    fake_openai.script[:] = [Turn(tool="exec_command", args={"cmd": "cat note.txt"}),
+                             Turn(text="The note says 5150.")]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "What does note.txt say?", home=home,
+                                model="fakeoai/gpt-e2e")
+    _check(done, "The note says 5150.")
+    first, second = fake_openai.calls("/v1/chat/completions")
+    messages = second.json()["messages"]
+    [asked] = [m for m in messages if m.get("tool_calls")]
+    assert [c["id"] for c in asked["tool_calls"]] == [fake_openai.script[0].call_id]
+    results = [m for m in messages if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in results] == [fake_openai.script[0].call_id]
+    assert "5150" in str(results[0]["content"])
+    assert len(await recorded_calls(daemon)) == 2
