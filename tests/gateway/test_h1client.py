@@ -63,3 +63,65 @@ async def test_connection_closed_without_answer_is_an_io_error():
         with pytest.raises(UpstreamIOError, match="without answering"):
             await pool.request(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", b"")
         await pool.aclose()
+
+
+def _tls_contexts(tmp_path):
+    """A server context with a fresh self-signed certificate for localhost, and a client context
+    that trusts exactly that certificate."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "cert.pem").write_bytes(cert_pem)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    client = ssl.create_default_context(cadata=cert_pem.decode())
+    return server, client
+
+
+async def test_https_upstream(tmp_path):
+    """Providers are HTTPS: the pool speaks TLS (SNI and certificate checked) and reuses it."""
+    from anyio.streams.tls import TLSStream
+
+    server_ctx, client_ctx = _tls_contexts(tmp_path)
+
+    async def serve(task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        multi = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        tcp = multi.listeners[0]
+        task_status.started(tcp.extra(SocketAttribute.local_port))
+        async with tcp:
+            stream = await TLSStream.wrap(await tcp.accept(), server_side=True, ssl_context=server_ctx,
+                                          standard_compatible=False)
+            async with stream:
+                for _ in range(2):
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += await stream.receive()
+                    await stream.send(LENGTH)
+                await stream.receive()
+
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(serve)
+        pool = H1Pool("localhost", port, client_ctx, max_connections=4, max_keepalive=4,
+                      keepalive_s=30, connect_timeout_s=5)
+        for _ in range(2):
+            response = await pool.request(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n", b"")
+            assert (response.status, await _body(response)) == (404, b"nope")
+        assert pool.opened == 1
+        await pool.aclose()
+        tg.cancel_scope.cancel()
