@@ -4,9 +4,10 @@
 It replaces httpcore here because a profile of the gateway at concurrency 32 showed httpcore's pool
 checking every idle connection's socket (``is_socket_readable``) on every request, and writing
 headers and body in separate sends: together a fifth of the daemon's samples, and throughput at
-c=32 went from 390 to 1,640 requests/s with this client instead. It writes a request in one send, checks only the connection it is about to reuse, and frames bodies by
-``Content-Length``, chunked encoding, or connection close. Errors are raised as ``UpstreamIOError``
-and mapped to routerd's upstream errors by the caller.
+c=32 went from 390 to 1,640 requests/s with this client instead. It writes a request in one send,
+checks only the connection it is about to reuse, and frames bodies by ``Content-Length``, chunked
+encoding, or connection close. Errors are raised as ``UpstreamIOError`` and mapped to routerd's
+upstream errors by the caller.
 """
 
 import select
