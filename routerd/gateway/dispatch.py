@@ -12,6 +12,7 @@ Every attempt is one row in ``calls``, written from ``finally`` blocks so that a
 (client gone) is still recorded with the usage seen so far.
 """
 
+import logging
 import random
 import re
 import time
@@ -30,6 +31,8 @@ from routerd.gateway.replies import error_body, stream_error
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
+
+log = logging.getLogger("routerd.gateway")
 
 MAX_ERROR_BODY = 64 * 1024
 MAX_ANSWER_BODY = 64 * 1024 * 1024
@@ -274,14 +277,19 @@ def _relay(response, request: ProxyRequest, prepared: Prepared, meter: UsageMete
 
 
 def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
-    gateway.counters[record.candidate.provider].errors += 1
+    name = record.candidate.provider
+    gateway.counters[name].errors += 1
     now = time.monotonic()
+    was_open = breaker.state == "open"
     if isinstance(error, UpstreamRateLimited) or error.status == 529:
         breaker.trip(now, error.retry_after_s or 1.0)
     elif error.retryable:
         breaker.failure(now)
     else:
         breaker.release()
+    log.debug("attempt %d at %s/%s failed: %s", record.attempt, name, record.candidate.model, error.message)
+    if breaker.state == "open" and not was_open:
+        log.warning("%s: circuit open for %.1f s after %s", name, breaker.retry_at - now, error.message)
     record.finish(error.code, error.status, error.message)
     return _Failure(error, dialect if error.body else None)
 
