@@ -11,10 +11,12 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+from anyio.streams.buffered import BufferedByteReceiveStream
 
 CLAUDE_CODE = ("@anthropic-ai/claude-code", "2.1.197", "claude")
 CODEX = ("@openai/codex", "0.169.0", "codex")
@@ -84,7 +86,36 @@ async def run_cli(argv: list[str | Path], env: dict[str, str], cwd: Path,
 async def run_claude(binary: Path, base_url: str, prompt: str, *, home: Path,
                      args: tuple[str, ...] = ()) -> Finished:
     """``claude -p PROMPT`` against ``base_url`` as Claude Code's docs describe for gateways."""
-    env = base_env(home) | {
+    return await run_cli([binary, "-p", *args, prompt], claude_env(home, base_url), home / "work")
+
+
+async def run_claude_streaming(binary: Path, base_url: str, prompt: str, *, home: Path,
+                               on_line: Callable[[str], None], timeout_s: float = 60.0) -> Finished:
+    """``claude -p --output-format stream-json --include-partial-messages PROMPT``, handing each
+    line of its output to ``on_line`` as soon as Claude Code prints it."""
+    argv = [binary, "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+            prompt]
+    env = claude_env(home, base_url)
+    lines: list[str] = []
+    with anyio.fail_after(timeout_s), open(home / "stderr.txt", "wb") as stderr:
+        async with await anyio.open_process([str(a) for a in argv], env=env, cwd=home / "work",
+                                            stdin=subprocess.DEVNULL, stderr=stderr) as proc:
+            assert proc.stdout is not None
+            stdout = BufferedByteReceiveStream(proc.stdout)
+            try:
+                while True:
+                    lines.append((await stdout.receive_until(b"\n", 1 << 24)).decode())
+                    on_line(lines[-1])
+            except (anyio.IncompleteRead, anyio.EndOfStream):
+                pass
+            returncode = await proc.wait()
+    return Finished(returncode, "\n".join(lines), (home / "stderr.txt").read_text(errors="replace"))
+
+
+def claude_env(home: Path, base_url: str) -> dict[str, str]:
+    """Claude Code's environment for a gateway at ``base_url`` (and its working directory made)."""
+    (home / "work").mkdir(parents=True, exist_ok=True)
+    return base_env(home) | {
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": "dummy",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
@@ -93,9 +124,6 @@ async def run_claude(binary: Path, base_url: str, prompt: str, *, home: Path,
         "CLAUDE_CODE_MAX_RETRIES": "0",
         "API_TIMEOUT_MS": "60000",
     }
-    workdir = home / "work"
-    workdir.mkdir(parents=True, exist_ok=True)
-    return await run_cli([binary, "-p", *args, prompt], env, workdir)
 
 
 # Left on, Codex 0.169 resolves api.github.com, chatgpt.com and ab.chatgpt.com (update check,

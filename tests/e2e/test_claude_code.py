@@ -29,6 +29,7 @@ with ``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY=dummy`` and
 import json
 from pathlib import Path
 
+import anyio
 import pytest
 
 from routerd.app import App
@@ -92,6 +93,25 @@ async def test_claude_code_through_routerd_passthrough(claude_cli: Path, home: P
     gateway = status["parts"]["gateway"]
     assert gateway["streams"] >= 1 and gateway["providers"]["fakeanth"]["requests"] == 1
     assert UPSTREAM_KEY not in json.dumps(status)
+
+
+async def test_claude_code_stream_is_not_buffered(claude_cli: Path, home: Path,
+                                                  fake_anthropic: Upstream, daemon: App) -> None:
+    """Claude Code shows the first words while the upstream still holds back the rest of its
+    stream, so nothing between them (routerd) waits for the whole answer."""
+    released = anyio.Event()
+    fake_anthropic.script[:] = [Turn(text="FIRSTWORDS and then the rest")]
+    fake_anthropic.hold = (b"FIRSTWORDS", released)
+
+    def on_line(line: str) -> None:
+        if "text_delta" in line and "FIRSTWORDS" in line:
+            released.set()
+
+    done = await clis.run_claude_streaming(claude_cli, http_url(daemon), "Say pong", home=home,
+                                           on_line=on_line)
+    assert done.returncode == 0 and released.is_set(), done.describe()
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["type"] == "result" and result["result"] == "FIRSTWORDS and then the rest"
 
 
 async def test_claude_code_downshifted(claude_cli: Path, home: Path,

@@ -59,6 +59,9 @@ class Upstream:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     answered: int = 0
+    # When set, the next stream stops after the chunk containing these bytes until the event is set:
+    # a client that shows the text before then proves nothing in between buffered the stream.
+    hold: tuple[bytes, anyio.Event] | None = None
 
     def calls(self, path: str) -> list[Received]:
         """The requests received on ``path`` (query string ignored), in order."""
@@ -93,7 +96,8 @@ async def _serve_connection(upstream: Upstream, stream: anyio.abc.ByteStream) ->
                 return
             upstream.received.append(request)
             status, content_type, chunks = _answer(upstream, request)
-            await _send_response(conn, stream, status, content_type, chunks, request.method)
+            hold, upstream.hold = (upstream.hold, None) if content_type == "text/event-stream" else (None, upstream.hold)
+            await _send_response(conn, stream, status, content_type, chunks, request.method, hold)
             if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                 return  # "Connection: close", or the client left while we answered
             conn.start_next_cycle()
@@ -125,7 +129,8 @@ async def _read_request(conn: h11.Connection, stream: anyio.abc.ByteStream) -> R
 
 
 async def _send_response(conn: h11.Connection, stream: anyio.abc.ByteStream, status: int,
-                         content_type: str, chunks: list[bytes], method: str) -> None:
+                         content_type: str, chunks: list[bytes], method: str,
+                         hold: tuple[bytes, anyio.Event] | None = None) -> None:
     headers = [("content-type", content_type)]
     streaming = content_type == "text/event-stream"
     if not streaming:
@@ -134,6 +139,9 @@ async def _send_response(conn: h11.Connection, stream: anyio.abc.ByteStream, sta
         await stream.send(conn.send(h11.Response(status_code=status, headers=headers)))
         for chunk in chunks if method != "HEAD" else []:
             await stream.send(conn.send(h11.Data(data=chunk)))
+            if hold is not None and hold[0] in chunk:
+                await hold[1].wait()
+                hold = None
         await stream.send(conn.send(h11.EndOfMessage()))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         conn.send_failed()
