@@ -17,7 +17,7 @@ from anyio.abc import ByteStream, Listener, TaskStatus
 from routerd.config import Config
 from routerd.errors import ConfigError
 from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError,
-                                      RequestHead, parse_head, response_head)
+                                      RequestHead, parse_head)
 
 log = logging.getLogger("routerd.http")
 

@@ -14,11 +14,10 @@ Every attempt is one row in ``calls``, written from ``finally`` blocks so that a
 
 import logging
 import random
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 
@@ -27,9 +26,9 @@ from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse
 from routerd.gateway.plan import Candidate, Plan
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
-from routerd.gateway.replies import error_body, stream_error
-from routerd.gateway.h1client import Response, UpstreamIOError
-from routerd.gateway.upstream import map_error, read_body
+from routerd.gateway.relay import StreamRelay, open_relay
+from routerd.gateway.replies import error_body
+from routerd.gateway.upstream import read_body
 from routerd.gateway.usage import UsageMeter
 
 log = logging.getLogger("routerd.gateway")
@@ -42,7 +41,6 @@ _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _NEXT_STATUS = frozenset({401, 402, 403, 404})
 _COUNTS = (b"/count_tokens", b":countTokens")
-_USAGE_CHUNK = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 
 
 @dataclass(slots=True)
@@ -66,7 +64,7 @@ class Reply:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes = b""
-    relay: "StreamRelay | None" = None
+    relay: StreamRelay | None = None
     candidate: Candidate | None = None
     overhead_ms: float = 0.0
 
@@ -75,89 +73,6 @@ class Reply:
 class _Failure:
     error: UpstreamError
     dialect: str | None = None      # the dialect of ``error.body`` when it came from upstream
-
-
-class StreamRelay:
-    """Relays an upstream stream chunk by chunk; ``receive`` returns b"" at the end. A broken or
-    unfinished upstream stream ends with the client dialect's error event. Across dialects each
-    chunk goes through a ``StreamTranslator``; when routerd asked for OpenAI's usage chunk on the
-    client's behalf, that chunk is held back from the client."""
-
-    def __init__(self, response: Response, front: str, meter: UsageMeter, record: CallRecord,
-                 provider: str, read_timeout_s: float, translator=None, drop_usage: bool = False) -> None:
-        self._response = response
-        self._read_timeout_s = read_timeout_s
-        self._front = front
-        self._meter = meter
-        self._record = record
-        self._provider = provider
-        self._translator = translator
-        self._drop_usage = drop_usage
-        self._tail = b""
-        self._done = False
-
-    async def receive(self) -> bytes:
-        while not self._done:
-            try:
-                with anyio.fail_after(self._read_timeout_s):
-                    data = await self._response.next_chunk()
-            except (UpstreamIOError, TimeoutError) as exc:
-                self._done = True
-                return self._tail + self._broken(map_error(exc, self._provider).message)
-            if not data:
-                self._done = True
-                return self._end()
-            self._record.first_byte()
-            self._meter.feed_stream(data)
-            if self._translator is not None:
-                data = self._translator.feed(data)
-            elif self._drop_usage:
-                data = self._without_usage_chunk(data)
-            if data:
-                return data
-        return b""
-
-    @property
-    def finished(self) -> bool:
-        """The client has been handed its stream's final event, so a client that leaves now has the
-        whole answer (Codex closes as soon as it reads ``response.completed``)."""
-        return self._translator.completed if self._translator is not None else self._meter.completed
-
-    def _end(self) -> bytes:
-        out = self._tail
-        if self._translator is not None:
-            out += self._translator.close()
-        if self._meter.completed:
-            self._record.outcome = "ok"
-            return out
-        return out + self._broken("upstream ended the stream before its final event")
-
-    def _without_usage_chunk(self, data: bytes) -> bytes:
-        """Whole events only, minus the usage-only chunk (``"choices":[]``) the client did not ask for."""
-        data = self._tail + data
-        end = data.rfind(b"\n\n")
-        if end < 0:
-            self._tail = data
-            return b""
-        events, self._tail = data[:end + 2], data[end + 2:]
-        if not _USAGE_CHUNK.search(events):
-            return events
-        return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not _USAGE_CHUNK.search(e))
-
-    def _broken(self, message: str) -> bytes:
-        message = f"upstream stream interrupted: {message}"
-        self._record.outcome, self._record.error = "stream_cut", message
-        if self._translator is not None:
-            return self._translator.fail(message)
-        return stream_error(self._front, 502, message, "upstream_error")
-
-    @property
-    def ready(self) -> bool:
-        """Upstream bytes are waiting: ``receive`` will answer without waiting for the network."""
-        return self._response.buffered
-
-    async def aclose(self) -> None:
-        await self._response.aclose()
 
 
 @asynccontextmanager
@@ -237,7 +152,7 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
             if request.stream:
                 record.meter = meter
                 return Reply(200, _reply_headers(response.headers, prepared, True),
-                             relay=_relay(response, request, prepared, meter, record, candidate,
+                             relay=open_relay(response, request, prepared, meter, record, candidate,
                                           upstream.read_timeout_s),
                              candidate=candidate)
             body = await read_body(response, name, MAX_ANSWER_BODY)
@@ -262,18 +177,6 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
     breaker.success(time.monotonic())
     return Reply(response.status, _reply_headers(response.headers, prepared, False), body=body,
                  candidate=candidate)
-
-
-def _relay(response, request: ProxyRequest, prepared: Prepared, meter: UsageMeter, record: CallRecord,
-           candidate: Candidate, read_timeout_s: float) -> StreamRelay:
-    translator = None
-    if prepared.translated:
-        from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
-
-        translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
-                                      include_usage=wants_usage_chunk(request.body))
-    return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,
-                       translator, drop_usage=prepared.usage_added)
 
 
 def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
