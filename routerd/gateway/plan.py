@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import msgspec
+
 from routerd.config import GatewayConfig
 from routerd.errors import NoRoute
 from routerd.gateway.providers import Provider
@@ -97,7 +99,10 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": "http", "model": candidates[0].model,
         "provider": candidates[0].provider, "session_id": summary.get("session_id"),
-        "detail": "auto: first named model" if auto else "requested",
+        "detail": msgspec.json.encode({
+            "reasons": ["auto: no catalogue model on the configured providers; each provider's "
+                        "first named model" if auto else "requested by the client"],
+            "candidates": [f"{c.provider}/{c.model}" for c in candidates[:5]]}).decode(),
     })
     return Plan(decision_id, model, tuple(candidates), candidates[0], "requested")
 
