@@ -70,9 +70,10 @@ _TERMINAL = {"openai_chat": b"[DONE]", "responses": b"response.completed",
              "anthropic": b"message_stop", "gemini": b'"finishReason"'}
 
 
-# Generated text in any dialect's stream events (OpenAI content/arguments, Anthropic text/thinking/
-# partial_json, Responses delta, Gemini text): what an estimate counts when no usage is reported.
-_TEXT = re.compile(rb'"(?:content|text|delta|partial_json|thinking|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+# Generated text in OpenAI chat stream events: what an estimate counts when no usage is reported.
+# Only OpenAI-compatible servers omit usage in practice (llama.cpp ignores include_usage); the other
+# dialects always report it, so their streams are not scanned.
+_TEXT = re.compile(rb'"(?:content|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 CHARS_PER_TOKEN = 4
 
 
@@ -80,13 +81,14 @@ class UsageMeter:
     """Accumulates usage for one upstream answer in ``dialect``."""
 
     __slots__ = ("dialect", "input_tokens", "output_tokens", "cached_tokens", "completed",
-                 "text_chars", "_decoder", "_marker", "_terminal", "_tail")
+                 "text_chars", "_counts_text", "_decoder", "_marker", "_terminal", "_tail")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.input_tokens = self.output_tokens = self.cached_tokens = 0
         self.completed = False
         self.text_chars = 0  # characters of generated text seen in a stream, for an estimate
+        self._counts_text = dialect == "openai_chat"
         self._decoder = _DECODERS[dialect]
         self._marker = _USAGE_MARKERS[dialect]
         self._terminal = _TERMINAL[dialect]
@@ -112,7 +114,7 @@ class UsageMeter:
         events, self._tail = buf[:end], buf[end:]
         if not self.completed and self._terminal in events:
             self.completed = True
-        if not self.output_tokens:  # no usage yet: count generated text in case none ever comes
+        if self._counts_text:  # no usage yet: count generated text in case none ever comes
             self.text_chars += sum(map(len, _TEXT.findall(events)))
         if self._marker in events:
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
@@ -149,6 +151,7 @@ class UsageMeter:
                 self.input_tokens = usage.prompt_tokens or usage.input_tokens
                 self.output_tokens = usage.completion_tokens or usage.output_tokens
                 self.cached_tokens = details.cached_tokens if details else 0
+                self._counts_text = False
         elif self.dialect == "anthropic":
             usage = body.usage or (body.message.usage if body.message else None)
             if usage is not None:
