@@ -16,6 +16,7 @@ from anyio.abc import ByteStream, Listener, TaskStatus
 
 from routerd.config import Config
 from routerd.errors import ConfigError
+from routerd.fronts.http_routes import answer_error, handle_request
 from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError,
                                       RequestHead, parse_head)
 
@@ -173,8 +174,6 @@ async def serve_connection(app, stream: ByteStream) -> None:
 
 
 async def _serve_requests(app, conn: Connection) -> None:
-    from routerd.fronts.http_routes import answer_error, handle_request
-
     while not app.draining and not conn.closed:
         head = None
         try:
