@@ -61,6 +61,8 @@ async def test_claude_code_request_shape(claude_cli: Path, home: Path) -> None:
     async with open_upstream("anthropic", ANSWER) as fake:
         done = await clis.run_claude(claude_cli, fake.url, "Say pong", home=home)
     _check(done, ANSWER)
+    # No count_tokens call, no title request: a reachability probe at most, and one turn.
+    assert {(r.method, r.path) for r in fake.received} <= {("HEAD", "/"), ("POST", "/v1/messages")}
     [call] = fake.calls("/v1/messages")
     assert call.query == "beta=true"
     assert set(call.headers["anthropic-beta"].split(",")) == CLAUDE_BETAS
