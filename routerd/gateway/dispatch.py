@@ -28,7 +28,8 @@ from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.relay import StreamRelay, open_relay
 from routerd.gateway.replies import error_body
-from routerd.gateway.upstream import read_body
+from routerd.gateway.h1client import UpstreamIOError
+from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
 
 log = logging.getLogger("routerd.gateway")
@@ -149,11 +150,13 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
                 body = await read_body(response, name, MAX_ERROR_BODY)
                 raise _status_error(name, response.status, response.headers, body)
             meter = UsageMeter(prepared.dialect)
-            if request.stream:
+            if request.stream:  # committed only once the first event is in: until then, fall back
+                first = await _first_chunk(response, name)
                 record.meter = meter
+                record.first_byte()
                 return Reply(200, _reply_headers(response.headers, prepared, True),
                              relay=open_relay(response, request, prepared, meter, record, candidate,
-                                          upstream.read_timeout_s),
+                                              upstream.read_timeout_s, first),
                              candidate=candidate)
             body = await read_body(response, name, MAX_ANSWER_BODY)
             meter.feed_body(body)
@@ -195,6 +198,16 @@ def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect:
         log.warning("%s: circuit open for %.1f s after %s", name, breaker.retry_at - now, error.message)
     record.finish(error.code, error.status, error.message)
     return _Failure(error, dialect if error.body else None)
+
+
+async def _first_chunk(response, provider: str) -> bytes:
+    try:
+        first = await response.next_chunk()
+    except UpstreamIOError as exc:
+        raise map_error(exc, provider) from None
+    if not first:
+        raise UpstreamBadResponse(f"{provider}: the stream ended before its first event")
+    return first
 
 
 async def _finish(reply: Reply, record: CallRecord) -> None:

@@ -23,8 +23,10 @@ class StreamRelay:
     client's behalf, that chunk is held back from the client."""
 
     def __init__(self, response: Response, front: str, meter: UsageMeter, record: CallRecord,
-                 provider: str, read_timeout_s: float, translator=None, drop_usage: bool = False) -> None:
+                 provider: str, read_timeout_s: float, translator=None, drop_usage: bool = False,
+                 first: bytes | None = None) -> None:
         self._response = response
+        self._first = first  # the first body bytes, read by dispatch before committing to the stream
         self._read_timeout_s = read_timeout_s
         self._front = front
         self._meter = meter
@@ -37,12 +39,15 @@ class StreamRelay:
 
     async def receive(self) -> bytes:
         while not self._done:
-            try:
-                with anyio.fail_after(self._read_timeout_s):
-                    data = await self._response.next_chunk()
-            except (UpstreamIOError, TimeoutError) as exc:
-                self._done = True
-                return self._tail + self._broken(map_error(exc, self._provider).message)
+            if self._first is not None:
+                data, self._first = self._first, None
+            else:
+                try:
+                    with anyio.fail_after(self._read_timeout_s):
+                        data = await self._response.next_chunk()
+                except (UpstreamIOError, TimeoutError) as exc:
+                    self._done = True
+                    return self._tail + self._broken(map_error(exc, self._provider).message)
             if not data:
                 self._done = True
                 return self._end()
@@ -93,14 +98,14 @@ class StreamRelay:
     @property
     def ready(self) -> bool:
         """Upstream bytes are waiting: ``receive`` will answer without waiting for the network."""
-        return self._response.buffered
+        return self._first is not None or self._response.buffered
 
     async def aclose(self) -> None:
         await self._response.aclose()
 
 
 def open_relay(response, request, prepared: Prepared, meter: UsageMeter, record: CallRecord,
-           candidate: Candidate, read_timeout_s: float) -> StreamRelay:
+               candidate: Candidate, read_timeout_s: float, first: bytes) -> StreamRelay:
     translator = None
     if prepared.translated:
         from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
@@ -108,4 +113,4 @@ def open_relay(response, request, prepared: Prepared, meter: UsageMeter, record:
         translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
                                       include_usage=wants_usage_chunk(request.body))
     return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,
-                       translator, drop_usage=prepared.usage_added)
+                       translator, drop_usage=prepared.usage_added, first=first)

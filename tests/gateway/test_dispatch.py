@@ -205,3 +205,19 @@ async def test_reload_with_a_broken_provider_is_refused(daemon, fakes, base_url,
     result = await daemon.reload("test")
     assert not result.ok and "providers.backup.base_url" in result.message
     assert (await _post(base_url, "/v1/chat/completions", CHAT)).status_code == 200
+
+
+@pytest.mark.gateway_config("[gateway]\nretries = 0\nretry_backoff_s = 0\n")
+async def test_stream_that_breaks_before_its_first_event_falls_back(daemon, fakes, base_url):
+    """A stream is committed to only once its first event arrived: an upstream that answers 200 and
+    then closes is abandoned for the next candidate, and the client sees one clean stream."""
+    fakes["openai"].cut(after=0)
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("POST", base_url + "/v1/chat/completions",
+                                 json={**CHAT, "stream": True}) as response:
+            text = (await response.aread()).decode()
+    assert response.headers["x-routerd-provider"] == "backup"
+    assert "Hello from backup." in "".join(
+        json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+        for line in text.splitlines() if line.startswith("data: {") and '"choices": [{' in line)
+    assert [r["outcome"] for r in await calls(daemon)] == ["upstream_unavailable", "ok"]
