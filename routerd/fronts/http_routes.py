@@ -1,9 +1,11 @@
 """The gateway's endpoints: which dialect each path speaks, the gateway key, and the answers.
 
 ``POST /v1/chat/completions`` (OpenAI chat), ``POST /v1/responses`` (OpenAI Responses),
-``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic), ``GET /v1/models`` and
-``GET /health``. Proxied requests go: read the body -> peek at ``model`` and ``stream`` -> routing
-decision -> dispatch -> relay. Errors raised before dispatch become the dialect's error body here.
+``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic),
+``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini),
+``GET /v1/models`` and ``GET /health``. Proxied requests go: read the body -> peek at ``model`` and
+``stream`` (Gemini: the URL) -> routing decision -> dispatch -> relay. Errors raised before dispatch
+become the dialect's error body here.
 """
 
 import hmac
