@@ -96,7 +96,8 @@ _Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Doc
 
 
 class _Msg(msgspec.Struct):
-    role: Literal["user", "assistant"]
+    # Claude Code (2.1.x) also sends ``system`` messages inside the conversation.
+    role: Literal["user", "assistant", "system"]
     content: str | list[_Block]
 
 
@@ -201,6 +202,19 @@ def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
     return Reasoning(effort="medium", include_thoughts=True)  # "adaptive": the model decides
 
 
+def _fold_system_messages(system: str | None, messages: list[_Msg]) -> tuple[str | None, list[_Msg]]:
+    """Mid-conversation ``system`` messages join the system prompt, as OpenAI chat's and the
+    Responses API's system/developer messages do in their parsers: the canonical form has one."""
+    extra = [m for m in messages if m.role == "system"]
+    if not extra:
+        return system, messages
+    texts = [system] if system else []
+    for m in extra:
+        texts.append(m.content if isinstance(m.content, str)
+                     else "\n\n".join(b.text for b in m.content if isinstance(b, _Text)))
+    return "\n\n".join(t for t in texts if t) or None, [m for m in messages if m.role != "system"]
+
+
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A Messages request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
     body = load_body(body)
@@ -208,8 +222,9 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     system = raw.system
     if isinstance(system, list):
         system = "\n\n".join(b.text for b in system) if system else None
+    system, turns = _fold_system_messages(system, raw.messages)
     messages = [Message(m.role, [TextPart(m.content)] if isinstance(m.content, str) else _blocks(m.content))
-                for m in raw.messages]
+                for m in turns]
     tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
              if t.input_schema is not None]
     choice = None

@@ -52,6 +52,19 @@ def test_anthropic_parse():
     assert req.reasoning.resolved_effort() == "medium"
 
 
+def test_anthropic_mid_conversation_system_messages_join_the_system_prompt():
+    """Claude Code's system messages inside `messages` fold into the system prompt, in order."""
+    req = anthropic.parse_request({
+        "model": "claude-x", "max_tokens": 10, "system": [{"type": "text", "text": "top"}],
+        "messages": [{"role": "user", "content": "hi"},
+                     {"role": "system", "content": "Available agent types: general"},
+                     {"role": "assistant", "content": [{"type": "text", "text": "hello"}]},
+                     {"role": "system", "content": [{"type": "text", "text": "reminder"}]}]})
+    assert req.system == "top\n\nAvailable agent types: general\n\nreminder"
+    assert [m.role for m in req.messages] == ["user", "assistant"]
+    assert openai_chat.render_request(req, "gpt-4o")["messages"][0]["role"] == "system"
+
+
 def test_responses_parse_codex_request():
     """Responses: instructions + developer text make the system; items fold into turns; built-in tools drop."""
     req = responses.parse_request(fx.RESPONSES_CODEX_REQUEST)

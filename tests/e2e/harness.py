@@ -5,18 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 
 from routerd.app import App
 from tests.e2e.upstream import INPUT_TOKENS, OUTPUT_TOKENS
 
 # A key routerd sends upstream; tests check it never reaches the store.
 UPSTREAM_KEY = "sk-e2e-upstream-secret"
-# Gaps in routerd that these tests have found, pinned as strict xfails: a fix makes them pass, and
-# then the marker must go.
-MID_SYSTEM_PENDING = pytest.mark.xfail(
-    strict=True, reason="dialects: the Anthropic parser refuses Claude Code's mid-conversation system "
-    "message (400 \"messages[1].role: invalid enum value 'system'\")")
 # The model Claude Code 2.1.197 asks for when given no --model.
 CLAUDE_DEFAULT_MODEL = "claude-opus-4-8"
 

@@ -34,7 +34,7 @@ import pytest
 
 from routerd.app import App
 from tests.e2e import clis
-from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, MID_SYSTEM_PENDING, UPSTREAM_KEY,
+from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, UPSTREAM_KEY,
                                check_recorded, http_url, recorded_calls, recorded_decision,
                                status_of)
 from tests.e2e.upstream import Turn, Upstream, open_upstream
@@ -147,7 +147,6 @@ async def test_claude_code_survives_an_overloaded_provider(
     assert len({c["decision_id"] for c in calls}) == 1
 
 
-@MID_SYSTEM_PENDING
 async def test_claude_code_through_routerd_translated(claude_cli: Path, home: Path,
                                                       fake_openai: Upstream, daemon: App) -> None:
     """Anthropic in, OpenAI chat out: the fake's streamed text is what Claude Code prints."""
@@ -164,7 +163,6 @@ async def test_claude_code_through_routerd_translated(claude_cli: Path, home: Pa
     check_recorded(await recorded_calls(daemon), "fakeoai", "gpt-e2e")
 
 
-@MID_SYSTEM_PENDING
 async def test_claude_code_tool_round_trip_translated(claude_cli: Path, home: Path,
                                                       fake_openai: Upstream, daemon: App) -> None:
     """A tool call from an OpenAI upstream reaches Claude Code; its result returns as a tool message."""
