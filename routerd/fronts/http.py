@@ -92,12 +92,13 @@ class Connection:
         """The next request's head, or None when the client is done (or idle past the limit)."""
         if not self.buffer and not await self._more_idle():
             return None
-        with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
-            while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-                if len(self.buffer) > MAX_HEAD_BYTES:
-                    raise HttpError(431, "request head is too large")
-                if not await self.more():
-                    return None
+        if (end := self.buffer.find(b"\r\n\r\n")) < 0:  # usually the head came in one piece
+            with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
+                while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+                    if len(self.buffer) > MAX_HEAD_BYTES:
+                        raise HttpError(431, "request head is too large")
+                    if not await self.more():
+                        return None
         if end > MAX_HEAD_BYTES:
             raise HttpError(431, "request head is too large")
         head = bytes(self.buffer[:end])
@@ -124,12 +125,13 @@ class Connection:
         length = head.content_length
         if length > limit:
             raise HttpError(413, f"request body is {length} bytes, over the limit of {limit} bytes")
-        if len(self.buffer) < length and head.expect_continue:
-            await self.send(CONTINUE)
-        with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
-            while len(self.buffer) < length:
-                if not await self.more():
-                    raise HttpError(400, "connection closed inside the request body")
+        if len(self.buffer) < length:
+            if head.expect_continue:
+                await self.send(CONTINUE)
+            with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
+                while len(self.buffer) < length:
+                    if not await self.more():
+                        raise HttpError(400, "connection closed inside the request body")
         body = bytes(self.buffer[:length])
         del self.buffer[:length]
         return body
