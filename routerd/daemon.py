@@ -75,31 +75,37 @@ async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IG
             app.http_address = address_of(http_sock)
             http_listener = await SocketListener.from_socket(http_sock)
             await stack.enter_async_context(open_gateway(app))
-        async with anyio.create_task_group() as tg:
-            accepting = await tg.start(serve_socket, app, listener)
-            http_accepting = await tg.start(serve_http, app, http_listener) if http_listener else None
-            if options.watch_config and options.config_path is not None:
-                await tg.start(_watch_config, app, options.config_path)
-            if options.handle_signals:
-                await tg.start(_handle_signals, app)
-            sdnotify.notify("READY=1\nSTATUS=serving")
-            log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
-                     app.http_address or "off", options.backend)
-            task_status.started(app)
-            tg.start_soon(anyio.to_thread.run_sync, _warm_up)
-            await app.stop_requested.wait()
-            sdnotify.notify("STOPPING=1")
-            log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
-            accepting.cancel()
-            if http_accepting is not None:
-                http_accepting.cancel()
-            app.begin_drain()
-            with anyio.move_on_after(config.daemon.drain_timeout_s):
-                await app.inflight.wait_idle()
-            tg.cancel_scope.cancel()
+        await _serve(app, options, listener, http_listener, task_status)
         if not activated:
             await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
     log.info("routerd stopped")
+
+
+async def _serve(app: App, options: DaemonOptions, listener, http_listener, task_status) -> None:
+    """Run the servers until a stop is asked, then drain: stop accepting, let in-flight requests
+    finish within ``daemon.drain_timeout_s``, cancel what is left."""
+    async with anyio.create_task_group() as tg:
+        accepting = [await tg.start(serve_socket, app, listener)]
+        if http_listener is not None:
+            accepting.append(await tg.start(serve_http, app, http_listener))
+        if options.watch_config and options.config_path is not None:
+            await tg.start(_watch_config, app, options.config_path)
+        if options.handle_signals:
+            await tg.start(_handle_signals, app)
+        sdnotify.notify("READY=1\nSTATUS=serving")
+        log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
+                 app.http_address or "off", options.backend)
+        task_status.started(app)
+        tg.start_soon(anyio.to_thread.run_sync, _warm_up)
+        await app.stop_requested.wait()
+        sdnotify.notify("STOPPING=1")
+        log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
+        for scope in accepting:
+            scope.cancel()
+        app.begin_drain()
+        with anyio.move_on_after(app.runtime.config.daemon.drain_timeout_s):
+            await app.inflight.wait_idle()
+        tg.cancel_scope.cancel()
 
 
 async def _handle_signals(app: App, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
