@@ -8,6 +8,8 @@ loop and swaps one reference, or keeps the old one and records why.
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,17 @@ class App:
 
     def request_stop(self) -> None:
         self.stop_requested.set()
+
+    @contextmanager
+    def idle(self, timeout_s: float) -> Iterator[anyio.CancelScope]:
+        """A scope for a connection waiting for its next request: it ends after ``timeout_s``, or
+        at once when the daemon drains."""
+        with anyio.move_on_after(timeout_s) as scope:
+            self.idle_scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self.idle_scopes.discard(scope)
 
     def begin_drain(self) -> None:
         """Stop taking new requests; wake idle connections so that they close."""

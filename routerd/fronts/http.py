@@ -17,6 +17,7 @@ from anyio.abc import ByteStream, Listener, TaskStatus
 from routerd.config import Config
 from routerd.errors import ConfigError
 from routerd.fronts.http_routes import answer_error, handle_request
+from routerd.fronts.serve import serve_listener
 from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError,
                                       RequestHead, parse_head)
 
@@ -108,13 +109,8 @@ class Connection:
         return parsed
 
     async def _more_idle(self) -> bool:
-        timeout = self.app.runtime.config.daemon.idle_timeout_s
-        with anyio.move_on_after(timeout) as scope:
-            self.app.idle_scopes.add(scope)
-            try:
-                return await self.more()
-            finally:
-                self.app.idle_scopes.discard(scope)
+        with self.app.idle(self.app.runtime.config.daemon.idle_timeout_s):
+            return await self.more()
         return False
 
     async def read_body(self, head: RequestHead, limit: int) -> bytes:
@@ -154,15 +150,8 @@ class Connection:
 
 async def serve_http(app, listener: Listener[ByteStream], *,
                      task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``listener`` until the returned cancel scope is cancelled, then let open connections
-    finish their current request (idle ones are closed by ``app.begin_drain``)."""
-    async with anyio.create_task_group() as connections:
-        with anyio.CancelScope() as accepting:
-            task_status.started(accepting)
-            async with listener:
-                while True:
-                    stream = await listener.accept()
-                    connections.start_soon(serve_connection, app, stream)
+    """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
+    await serve_listener(app, listener, serve_connection, task_status=task_status)
 
 
 async def serve_connection(app, stream: ByteStream) -> None:

@@ -14,6 +14,7 @@ import anyio
 from anyio.abc import ByteStream, Listener, TaskStatus
 
 from routerd.framing import FrameReader, FrameTooLarge, encode_frame
+from routerd.fronts.serve import serve_listener
 from routerd.handlers.dispatch import handle_frame
 from routerd.protocol import ENCODER, Error
 
@@ -27,15 +28,8 @@ PARTIAL_FRAME_TIMEOUT_S = 30.0
 
 async def serve_socket(app, listener: Listener[ByteStream], *,
                        task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``listener`` until the returned cancel scope is cancelled, then finish the open
-    connections (idle ones are closed by ``app.begin_drain``)."""
-    async with anyio.create_task_group() as connections:
-        with anyio.CancelScope() as accepting:
-            task_status.started(accepting)
-            async with listener:
-                while True:
-                    stream = await listener.accept()
-                    connections.start_soon(serve_connection, app, stream)
+    """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
+    await serve_listener(app, listener, serve_connection, task_status=task_status)
 
 
 async def serve_connection(app, stream: ByteStream) -> None:
@@ -79,15 +73,11 @@ async def _receive(app, stream: ByteStream, pending: int) -> bytes | None:
     """The next bytes from the client, b"" at EOF, or None when the connection should close
     (drain, idle timeout, reset)."""
     timeout = PARTIAL_FRAME_TIMEOUT_S if pending else app.runtime.config.daemon.idle_timeout_s
-    with anyio.move_on_after(timeout) as scope:
-        if not pending:
-            app.idle_scopes.add(scope)
+    with anyio.move_on_after(timeout) if pending else app.idle(timeout):
         try:
             return await stream.receive(RECEIVE_SIZE)
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
             return b""
-        finally:
-            app.idle_scopes.discard(scope)
     if pending:
         await _send_error(stream, "bad_frame", f"truncated frame: no data for {timeout:.0f} s")
     return None
