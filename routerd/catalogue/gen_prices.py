@@ -4,63 +4,105 @@
 
 genai-prices is the maintained source of model prices; importing it takes ~180 ms (pydantic
 models for every provider), so the daemon reads this generated snapshot instead and a test proves
-the two agree. Prices are taken at a fixed timestamp (`AS_OF`) so that providers with
-time-of-day pricing give the same snapshot on every run. `--check` exits 1 if the shipped
-snapshot differs from what genai-prices says now.
+the two agree. The snapshot holds every model genai-prices knows for the providers in the built-in
+catalogue (not only the ones routerd routes to: a client may name any of them, and the call's
+baseline cost needs its price), and the exact names and name prefixes genai-prices matches them
+by. Prices are taken at a fixed timestamp (`AS_OF`) so that providers with time-of-day pricing
+give the same snapshot on every run. `--check` exits 1 if the shipped snapshot differs from what
+genai-prices says now.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 
-import msgspec
+from routerd.catalogue.builtin import BUILTIN_MODELS, PRICES_PATH, PriceSnapshot, load_price_snapshot
+from routerd.catalogue.models import Price
 
-from routerd.catalogue.builtin import BUILTIN_MODELS, PRICES_PATH, PriceRow, PriceSnapshot, load_price_snapshot
-from routerd.catalogue.models import ModelInfo
-
-AS_OF = "2026-01-15T12:00:00+00:00"
+AS_OF = "2026-11-21T12:00:00+00:00"
 # routerd's provider names where genai-prices names them differently.
 PROVIDER_IDS = {"gemini": "google"}
-# Tokens priced per lookup; per-Mtok prices are scaled from this so that tiered prices (which
-# change above ~200k tokens a request) give the ordinary rate.
-_PROBE_TOKENS = 1000
+# Models of a genai-prices provider that routerd's provider of that name serves, by id prefix:
+# genai-prices' google also lists the Claude models Vertex resells, which the Gemini API does not.
+SERVED_PREFIXES = {"gemini": ("gemini", "gemma")}
 
 
-def price_of(model: ModelInfo, as_of: str = AS_OF) -> PriceRow | None:
-    """Per-Mtok input and output price of `model` according to genai-prices, or None if unknown."""
-    import genai_prices  # lazy: ~180 ms, only for generating and checking the snapshot
-
-    when = datetime.fromisoformat(as_of)
-    provider = PROVIDER_IDS.get(model.provider, model.provider)
-    try:
-        inp = genai_prices.calc_price(
-            genai_prices.Usage(input_tokens=_PROBE_TOKENS), model.id, provider_id=provider,
-            genai_request_timestamp=when,
-        )
-        out = genai_prices.calc_price(
-            genai_prices.Usage(output_tokens=_PROBE_TOKENS), model.id, provider_id=provider,
-            genai_request_timestamp=when,
-        )
-    except LookupError:
-        return None
-    scale = 1_000_000 / _PROBE_TOKENS
-    return PriceRow(round(float(inp.total_price) * scale, 6), round(float(out.total_price) * scale, 6))
+def supported_providers() -> tuple[str, ...]:
+    """routerd's providers that have a priced (not local) model in the built-in catalogue."""
+    return tuple(dict.fromkeys(m.provider for m in BUILTIN_MODELS if not (m.local or m.free)))
 
 
-def build_snapshot(models: tuple[ModelInfo, ...] = BUILTIN_MODELS, as_of: str = AS_OF) -> PriceSnapshot:
-    """A snapshot of every non-free model's price that genai-prices knows."""
+def _per_mtok(value) -> float | None:
+    # Tiered prices (higher above ~200k tokens a request) are taken at their ordinary base rate.
+    value = getattr(value, "base", value)
+    return None if value is None else round(float(value), 6)
+
+
+def _names(clause, equals: list[str], prefixes: list[str]) -> None:
+    """Collect the literal names and prefixes a genai-prices match clause accepts (regexes and
+    substring clauses are left out: the catalogue strips date suffixes itself)."""
+    if hasattr(clause, "or_"):
+        for part in clause.or_:
+            _names(part, equals, prefixes)
+    elif hasattr(clause, "equals"):
+        equals.append(clause.equals)
+    elif hasattr(clause, "starts_with"):
+        prefixes.append(clause.starts_with)
+
+
+def build_snapshot(as_of: str = AS_OF) -> PriceSnapshot:
+    """Every text model genai-prices prices for routerd's providers, with the names it matches."""
     from importlib.metadata import version
 
-    prices = {}
-    for model in models:
-        if model.free or model.local:
-            continue
-        row = price_of(model, as_of)
-        if row is not None:
-            prices[model.key] = row
-    return PriceSnapshot("genai-prices", version("genai-prices"), as_of, prices)
+    from genai_prices import data_snapshot  # lazy: ~180 ms, only for generating and checking
+
+    when = datetime.fromisoformat(as_of)
+    providers = {p.id: p for p in data_snapshot.get_snapshot().providers}
+    prices: dict[str, Price] = {}
+    names: dict[str, str] = {}
+    prefixes: dict[str, str] = {}
+    for ours in supported_providers():
+        theirs = providers.get(PROVIDER_IDS.get(ours, ours))
+        served = SERVED_PREFIXES.get(ours, ("",))
+        for model in theirs.models if theirs is not None else ():
+            if not model.id.startswith(served):
+                continue
+            row = model.get_prices(when)
+            price_in, price_out = _per_mtok(row.input_mtok), _per_mtok(row.output_mtok)
+            if price_in is None or price_out is None:
+                continue  # embeddings, speech, images: nothing routerd sends
+            key = f"{ours}/{model.id}"
+            prices[key] = (price_in, price_out)
+            equals: list[str] = []
+            starts: list[str] = []
+            _names(model.match, equals, starts)
+            for name in equals:
+                names.setdefault(f"{ours}/{name}", key)
+            for prefix in starts:
+                prefixes.setdefault(f"{ours}/{prefix}", key)
+    names = {name: key for name, key in names.items() if name not in prices}
+    return PriceSnapshot("genai-prices", version("genai-prices"), as_of, prices, names, prefixes)
+
+
+def render(snapshot: PriceSnapshot) -> str:
+    """The snapshot as JSON text, one model or name a line (diffs stay readable)."""
+    def table(rows: dict) -> str:
+        lines = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in rows.items())
+        return "{\n" + lines + "\n  }"
+
+    return (
+        "{\n"
+        f'  "source": {json.dumps(snapshot.source)},\n'
+        f'  "source_version": {json.dumps(snapshot.source_version)},\n'
+        f'  "as_of": {json.dumps(snapshot.as_of)},\n'
+        f'  "prices": {table({k: list(v) for k, v in snapshot.prices.items()})},\n'
+        f'  "names": {table(snapshot.names)},\n'
+        f'  "prefixes": {table(snapshot.prefixes)}\n'
+        "}\n"
+    )
 
 
 def main() -> int:
@@ -69,13 +111,12 @@ def main() -> int:
     args = parser.parse_args()
     fresh = build_snapshot()
     if args.check:
-        shipped = load_price_snapshot()
-        if shipped.prices != fresh.prices:
+        if load_price_snapshot() != fresh:
             print("prices.json differs from genai-prices; regenerate it", file=sys.stderr)
             return 1
         print(f"prices.json matches genai-prices {fresh.source_version} ({len(fresh.prices)} models)")
         return 0
-    PRICES_PATH.write_bytes(msgspec.json.format(msgspec.json.encode(fresh), indent=2) + b"\n")
+    PRICES_PATH.write_text(render(fresh))
     print(f"wrote {PRICES_PATH} ({len(fresh.prices)} models, genai-prices {fresh.source_version})")
     return 0
 

@@ -2,17 +2,23 @@
 
 A `Catalogue` is built once (built-in entries, prices from the shipped snapshot, then config
 overrides) and never mutated; a config reload builds a new one. Lookups go by `provider/id`, by
-bare id, or by alias (`haiku`, `sonnet`, `opus`, ...).
+bare id, or by alias (`haiku`, `sonnet`, `opus`, ...). `price` also knows models routerd does not
+route to but a client may name (an older Claude, any OpenAI id genai-prices lists), from the price
+book shipped in `prices.json`, so that what the client asked for can be priced as the baseline.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import msgspec
 
 from routerd.classify.types import TIERS, Tier
 
+Price = tuple[float, float]  # USD per million input and output tokens
+# A dated snapshot id (`claude-fable-5-20260101`, `gpt-5-2025-08-07`) costs what its model costs.
+_DATE_SUFFIX = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -45,10 +51,52 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         return self.price_in_per_mtok * (1 - output_share) + self.price_out_per_mtok * output_share
 
 
+def _own_price(model: ModelInfo) -> Price | None:
+    if model.free or model.local:
+        return (0.0, 0.0)
+    if model.price_in_per_mtok is None or model.price_out_per_mtok is None:
+        return None
+    return (model.price_in_per_mtok, model.price_out_per_mtok)
+
+
 def _cost_rank(model: ModelInfo) -> tuple[int, float]:
     # Free and local first, then by blended price; an unknown price ranks last.
     cost = model.cost_per_mtok()
     return (0 if (model.free or model.local) else 1, cost if cost is not None else float("inf"))
+
+
+class PriceBook(msgspec.Struct, frozen=True):
+    """Per-Mtok prices by `provider/id` for every model the snapshot knows, with the names it goes by.
+
+    `names` maps other exact names (dated snapshots, dotted spellings) and `prefixes` maps name
+    prefixes (longest first) to a priced `provider/id`, as genai-prices matches them. `providers`
+    is the order a bare id is tried in when its provider is not one the book knows.
+    """
+
+    rows: dict[str, Price] = {}
+    names: dict[str, str] = {}
+    prefixes: tuple[tuple[str, str], ...] = ()
+    providers: tuple[str, ...] = ()
+
+    def lookup(self, provider: str, model_id: str) -> Price | None:
+        """The price of `model_id` as served by `provider`, or None when the book lacks it."""
+        if provider not in self.providers:
+            for known in self.providers:
+                price = self._find(f"{known}/{model_id}")
+                if price is not None:
+                    return price
+            return None
+        return self._find(f"{provider}/{model_id}")
+
+    def _find(self, key: str) -> Price | None:
+        for name in (key, _DATE_SUFFIX.sub("", key)):
+            row = self.rows.get(name) or self.rows.get(self.names.get(name, ""))
+            if row is not None:
+                return row
+            for prefix, target in self.prefixes:
+                if name.startswith(prefix):
+                    return self.rows.get(target)
+        return None
 
 
 class Catalogue(msgspec.Struct, frozen=True):
@@ -63,9 +111,10 @@ class Catalogue(msgspec.Struct, frozen=True):
     keys: tuple[str, ...] = ()
     tier_ranks: tuple[int, ...] = ()
     cost_ranks: tuple[tuple[int, float], ...] = ()
+    book: PriceBook = PriceBook()
 
     @classmethod
-    def of(cls, models: Iterable[ModelInfo]) -> Catalogue:
+    def of(cls, models: Iterable[ModelInfo], book: PriceBook = PriceBook()) -> Catalogue:
         """Build a catalogue; later entries with the same key replace earlier ones."""
         by_key: dict[str, ModelInfo] = {}
         for model in models:
@@ -78,11 +127,26 @@ class Catalogue(msgspec.Struct, frozen=True):
         index.update(by_key)
         models = tuple(by_key.values())
         return cls(models, index, tuple(by_key), tuple(TIERS.index(m.tier) for m in models),
-                   tuple(_cost_rank(m) for m in models))
+                   tuple(_cost_rank(m) for m in models), book)
 
     def get(self, name: str) -> ModelInfo | None:
         """The model named by `provider/id`, id or alias, or None."""
         return self.index.get(name)
+
+    def price(self, provider: str, model_id: str) -> Price | None:
+        """(input, output) USD per Mtok of `model_id` on `provider`, or None when unknown.
+
+        A catalogue model of that exact `provider/id` (config may have priced it) comes first, then
+        the price book (older and unrouted models by their exact name), then a catalogue id or
+        alias: an alias stands for a newer model, whose price is only a last resort.
+        """
+        exact = self.index.get(f"{provider}/{model_id}")
+        price = _own_price(exact) if exact is not None else None
+        if price is None:
+            price = self.book.lookup(provider, model_id)
+        if price is None and (info := self.index.get(model_id)) is not None:
+            price = _own_price(info)
+        return price
 
     def providers(self) -> frozenset[str]:
         """Every provider that has at least one model in the catalogue."""

@@ -43,14 +43,41 @@ def test_config_overrides_replace_and_add():
 
 def test_price_snapshot_matches_genai_prices():
     """The shipped prices.json says what genai-prices says (regenerate with gen_prices if not)."""
-    from routerd.catalogue.gen_prices import price_of
+    from routerd.catalogue.gen_prices import build_snapshot
 
     snapshot = load_price_snapshot()
     assert snapshot.source == "genai-prices"
-    for model in BUILTIN_MODELS:
-        if model.free:
-            continue
-        assert snapshot.prices.get(model.key) == price_of(model, snapshot.as_of), model.key
+    assert snapshot == build_snapshot(snapshot.as_of)
+
+
+def test_every_builtin_model_is_priced():
+    """Each built-in model that is not free has a price from the snapshot: none silently unknown."""
+    cat = load_catalogue()
+    unpriced = [m.key for m in cat.models if not m.free and m.cost_per_mtok() is None]
+    assert unpriced == []
+
+
+def test_current_claude_code_models_and_aliases():
+    """Claude Code 2.1.197's default (claude-opus-4-8) and current Sonnet/Haiku are what the
+    aliases name; older ids it still sends are recognised as aliases of their successor."""
+    cat = load_catalogue()
+    assert [cat.get(a).id for a in ("haiku", "sonnet", "opus")] == [
+        "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8"]
+    assert cat.get("claude-opus-4-1").id == "claude-opus-4-8"
+    assert cat.get("claude-sonnet-4-5").tier == "moderate"
+
+
+def test_models_routerd_does_not_route_to_are_priced_by_their_own_name():
+    """A model a client names is priced as itself (older Opus at its own price, dated snapshots,
+    ids routerd never picks), on any provider; an id genai-prices lacks stays unknown."""
+    cat = load_catalogue()
+    assert cat.price("anthropic", "claude-opus-4-8") == (5.0, 25.0)
+    assert cat.price("anthropic", "claude-opus-4-1") == (15.0, 75.0)
+    assert cat.price("anthropic", "claude-haiku-4-5-20251001") == (1.0, 5.0)
+    assert cat.price("my-proxy", "claude-opus-4-8") == (5.0, 25.0)
+    assert cat.price("openai", "gpt-5-2025-08-07") == (1.25, 10.0)
+    assert cat.price("openai", "no-such-model") is None
+    assert cat.price("ollama", "llama3.1:8b") == (0.0, 0.0)
 
 
 def test_catalogue_load_does_not_import_genai_prices():

@@ -69,8 +69,8 @@ def test_open_breaker_skips_model_or_provider():
     """Models behind an open breaker are skipped, by model key or by whole provider."""
     d = run("moderate", open_breakers=frozenset({"openai"}))
     assert not any(k.startswith("openai/") for k in d.candidates)
-    d = run("moderate", open_breakers=frozenset({"anthropic/claude-sonnet-4-5"}))
-    assert "anthropic/claude-sonnet-4-5" not in d.candidates
+    d = run("moderate", open_breakers=frozenset({"anthropic/claude-sonnet-4-6"}))
+    assert "anthropic/claude-sonnet-4-6" not in d.candidates
 
 
 def test_profiles_shift_the_tier():
@@ -97,7 +97,7 @@ def test_quality_floor_by_tier_or_model():
 def test_explicit_model_wins_when_usable():
     """A model the client asked for by name goes first; unusable, it is explained and skipped."""
     d = run("simple", explicit_model="opus")
-    assert d.candidates[0] == "anthropic/claude-opus-4-5"
+    assert d.candidates[0] == "anthropic/claude-opus-4-8"
     d = run("simple", explicit_model="deepseek-chat")
     assert not d.candidates[0].startswith("deepseek/")
     assert any("deepseek" in r and "unusable" in r for r in d.reasons)
@@ -105,8 +105,8 @@ def test_explicit_model_wins_when_usable():
 
 def test_sticky_session_keeps_its_model_unless_escalating():
     """A session keeps its model while the tier does not rise above the one it was chosen for."""
-    sticky = Sticky(model="anthropic/claude-sonnet-4-5", tier="moderate")
-    assert run("simple", sticky=sticky).candidates[0] == "anthropic/claude-sonnet-4-5"
+    sticky = Sticky(model="anthropic/claude-sonnet-4-6", tier="moderate")
+    assert run("simple", sticky=sticky).candidates[0] == "anthropic/claude-sonnet-4-6"
     escalated = run("complex", sticky=sticky)
     assert CAT.get(escalated.candidates[0]).tier == "complex"
     assert any("escalated" in r for r in escalated.reasons)

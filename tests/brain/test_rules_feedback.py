@@ -73,7 +73,7 @@ def test_reroute_makes_similar_prompts_route_to_the_new_tier():
     wanted = table.tier_for(signature(similar))
     d = decide(PolicyInput(classification=c, catalogue=cat, enabled_providers=frozenset({"anthropic"}),
                            feedback_tier=wanted))
-    assert d.tier == "complex" and d.candidates[0] == "anthropic/claude-opus-4-5"
+    assert d.tier == "complex" and d.candidates[0] == "anthropic/claude-opus-4-8"
 
     unrelated = "what does ACID stand for in databases"
     assert table.tier_for(signature(unrelated)) is None
