@@ -57,9 +57,35 @@ def status(ctx: click.Context, as_json: bool) -> None:
     ]
     for name, stats in reply.get("parts", {}).items():
         if name != "store":
-            rows.append((name, ", ".join(f"{k} {v}" for k, v in stats.items())
-                         if isinstance(stats, dict) else stats))
+            rows.extend(_part_rows(name, stats))
     output.emit_fields(rows)
+
+
+def _part_rows(name: str, stats) -> list[tuple[str, str]]:
+    """One row for a part's scalar figures, then one indented row for each entry of a table in it
+    (a gateway's providers, say), with nested figures written as ``breaker.state closed``."""
+    if not isinstance(stats, dict):
+        return [(name, str(stats))]
+    scalars = {k: v for k, v in stats.items() if not _is_table(v)}
+    rows = [(name, _flat(scalars))]
+    for key, table in stats.items():
+        if _is_table(table):
+            rows.extend((f"  {key} {entry}", _flat(values)) for entry, values in table.items())
+    return rows
+
+
+def _is_table(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, dict) for v in value.values())
+
+
+def _flat(values: dict, prefix: str = "") -> str:
+    parts = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            parts.append(_flat(value, f"{prefix}{key}.") or f"{prefix}{key} -")
+        else:
+            parts.append(f"{prefix}{key} {'-' if value is None else value}")
+    return ", ".join(p for p in parts if p)
 
 
 def _duration(seconds: float) -> str:

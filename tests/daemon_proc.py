@@ -11,7 +11,17 @@ ROUTERD = [sys.executable, "-m", "routerd.main"]
 ROUTERCTL = [sys.executable, "-m", "routerctl.main"]
 
 
+# Test daemons listen for HTTP on a free port, so that they never clash with a routerd (or anything
+# else) on the default 127.0.0.1:4141.
+HTTP_ANY_PORT = '[http]\nlisten = "127.0.0.1:0"\n'
+
+
 def env_for(tmp: Path, **extra: str) -> dict[str, str]:
+    """An environment whose routerd paths all lie under ``tmp``, with no provider keys; writes a
+    config with HTTP on a free port unless the test wrote one already."""
+    config = tmp / "config.toml"
+    if not config.exists():
+        config.write_text(HTTP_ANY_PORT)
     env = {k: v for k, v in os.environ.items()
            if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
     env.update(XDG_STATE_HOME=str(tmp / "state"), XDG_CONFIG_HOME=str(tmp / "config"),

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.daemon_proc import ROUTERD, Foreground, env_for, routerctl, wait_for
+from tests.daemon_proc import HTTP_ANY_PORT, ROUTERD, Foreground, env_for, routerctl, wait_for
 
 
 @pytest.fixture
@@ -134,17 +134,17 @@ def test_reload_on_file_change_and_sighup(env, tmp_path):
     """Editing the file reloads it; a broken edit keeps the old config and status says why;
     SIGHUP reloads too; a start-only setting reports restart required."""
     config = tmp_path / "config.toml"
-    config.write_text('[daemon]\nlog_level = "info"\n')
+    config.write_text(HTTP_ANY_PORT + '[daemon]\nlog_level = "info"\n')
     daemon = Foreground(env, tmp_path)
     try:
-        config.write_text('[daemon]\nlog_levl = "debug"\n')
+        config.write_text(HTTP_ANY_PORT + '[daemon]\nlog_levl = "debug"\n')
         daemon.notify.expect("RELOADING=1")
         failed = wait_for(lambda: (s := _status(env)) and not s["last_reload"]["ok"] and s,
                           what="failed reload in status")
-        assert "config.toml:2: daemon.log_levl: unknown key" in failed["last_reload"]["message"]
+        assert "config.toml:4: daemon.log_levl: unknown key" in failed["last_reload"]["message"]
         assert routerctl(env, "ping").returncode == 0
 
-        config.write_text(f'[state]\npath = "{tmp_path / "other.db"}"\n')
+        config.write_text(HTTP_ANY_PORT + f'[state]\npath = "{tmp_path / "other.db"}"\n')
         daemon.proc.send_signal(signal.SIGHUP)
         ok = wait_for(lambda: (s := _status(env)) and s["last_reload"].get("restart_required") and s,
                       what="reload with restart required")
