@@ -43,10 +43,16 @@ def savings(ctx: click.Context, since: str | None, as_json: bool) -> None:
     if as_json:
         output.emit_json(data)
         return
+    def usd(value: float | None) -> str:
+        return "unknown" if value is None else f"${value:.4f}"
+
+    unpriced = data.get("unpriced_calls", 0)
+    left_out = f"; {unpriced} left out, price unknown" if unpriced else ""
+    pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']}%)"
     output.emit_fields([
-        ("spent", f"${data['cost_usd']:.4f} over {data['priced_calls']} priced call(s)"),
-        ("baseline", f"${data['baseline_cost_usd']:.4f}"),
-        ("saved", f"${data['saved_usd']:.4f} ({data['saved_pct']}%)"),
+        ("spent", f"{usd(data['cost_usd'])} over {data['priced_calls']} priced call(s){left_out}"),
+        ("baseline", usd(data["baseline_cost_usd"])),
+        ("saved", usd(data["saved_usd"]) + pct),
         ("decisions", ", ".join(f"{d['tier']}->{d['model']} {d['count']}" for d in data["decisions"])
          or "none"),
     ])

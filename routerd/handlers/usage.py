@@ -2,7 +2,8 @@
 
 Served on the socket as ``usage`` and ``savings`` (``routerctl usage|savings``) and used by the MCP
 tools of the same names. Every query runs in the store's reader thread. Costs are what the gateway
-recorded; savings are ``baseline_cost_usd - cost_usd`` over calls that recorded both.
+recorded (NULL when a price was unknown); savings are ``baseline_cost_usd - cost_usd`` over calls
+that recorded both, and say how many calls were left out.
 """
 
 import re
@@ -55,22 +56,33 @@ async def usage_report(app, since: str | None = None, group_by: str = "model") -
 
 
 async def savings_report(app, since: str | None = None) -> dict[str, Any]:
+    """Money saved against the baseline over the calls whose cost and baseline cost are both known.
+
+    A call with either price unknown (NULL: a model the price snapshot lacks) is left out of the
+    sums rather than counted as free, and ``unpriced_calls`` says how many were; with no priced call
+    the money fields are None ("unknown"), not zero.
+    """
     start = parse_since(since, time.time())
 
     def query(conn):
         money = conn.execute(
-            "SELECT count(*), sum(cost_usd), sum(baseline_cost_usd) FROM calls "
-            "WHERE ts >= ? AND cost_usd IS NOT NULL AND baseline_cost_usd IS NOT NULL", (start,)).fetchone()
+            "SELECT count(*), sum(cost_usd IS NOT NULL AND baseline_cost_usd IS NOT NULL), "
+            "sum(CASE WHEN baseline_cost_usd IS NOT NULL THEN cost_usd END), "
+            "sum(CASE WHEN cost_usd IS NOT NULL THEN baseline_cost_usd END) "
+            "FROM calls WHERE ts >= ?", (start,)).fetchone()
         tiers = conn.execute("SELECT coalesce(tier, '?'), coalesce(model, '?'), count(*) FROM decisions "
                              "WHERE ts >= ? GROUP BY 1, 2 ORDER BY 3 DESC", (start,)).fetchall()
         return money, tiers
 
-    (priced, cost, baseline), tiers = await app.store.read(query)
-    cost, baseline = cost or 0.0, baseline or 0.0
+    (calls, priced, cost, baseline), tiers = await app.store.read(query)
+    priced = priced or 0
+    known = priced > 0
     return {
-        "since": since, "priced_calls": priced, "cost_usd": round(cost, 6),
-        "baseline_cost_usd": round(baseline, 6), "saved_usd": round(baseline - cost, 6),
-        "saved_pct": round(100 * (baseline - cost) / baseline, 1) if baseline else 0.0,
+        "since": since, "priced_calls": priced, "unpriced_calls": calls - priced,
+        "cost_usd": round(cost or 0.0, 6) if known else None,
+        "baseline_cost_usd": round(baseline or 0.0, 6) if known else None,
+        "saved_usd": round((baseline or 0.0) - (cost or 0.0), 6) if known else None,
+        "saved_pct": round(100 * (baseline - cost) / baseline, 1) if known and baseline else None,
         "decisions": [{"tier": t, "model": m, "count": n} for t, m, n in tiers],
     }
 

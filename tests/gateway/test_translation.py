@@ -127,7 +127,19 @@ async def test_downshift_lets_the_brain_pick_a_cheaper_model(daemon, fakes, base
     requested model is the baseline that savings are counted against."""
     async with anthropic.AsyncAnthropic(base_url=base_url, api_key="x", max_retries=0) as client:
         raw = await client.messages.with_raw_response.create(
-            model="claude-opus-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}])
-    assert raw.headers["x-routerd-model"] != "claude-opus-4-5"
+            model="claude-opus-4-8", max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-routerd-model"] != "claude-opus-4-8"
     [row] = await calls(daemon)
     assert row["cost_usd"] is not None and row["baseline_cost_usd"] > row["cost_usd"]
+
+
+@pytest.mark.gateway_config("[gateway]\ndownshift = true\nretry_backoff_s = 0\n")
+async def test_a_baseline_routerd_never_routes_to_is_priced_as_itself(daemon, fakes, base_url):
+    """An older model the client names (claude-opus-4-1, not in the routing lineup) is the baseline
+    at its own price from the snapshot ($15/$75), not zero and not its successor's."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="x", max_retries=0) as client:
+        await client.messages.create(
+            model="claude-opus-4-1", max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    [row] = await calls(daemon)
+    expected = (row["input_tokens"] * 15.0 + row["output_tokens"] * 75.0) / 1e6
+    assert row["baseline_cost_usd"] == pytest.approx(expected) and expected > 0
