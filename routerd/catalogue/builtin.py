@@ -8,8 +8,9 @@ A model missing from the snapshot gets price None ("unknown") rather than a gues
 also prices every other model genai-prices knows for the same providers, so that a model a client
 names but routerd does not route to (the baseline of a call) has a price too.
 
-Tiers follow the eval README: simple = Haiku / GPT-4.1-mini / Flash / a local 8B model,
-moderate = Sonnet / GPT-4.1 / o4-mini / Gemini Pro, complex = Opus / o3 / GPT-5 class.
+Tiers follow the eval README: simple = Haiku / GPT-6-Luna / GPT-4.1-mini / Flash / a local 8B
+model, moderate = Sonnet / GPT-6.1-Sol / GPT-4.1 / o4-mini / Gemini Pro, complex = Opus / o3 /
+GPT-5.5 / GPT-6-Astra class.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # Each provider's current models, cheapest tier first. Older ids a client may still send are
 # aliases of their successor, so that a request naming them is routed; their own price comes from
 # the price book (see `Catalogue.price`), not from the successor's. Current as of Claude Code
-# 2.1.197 (default claude-opus-4-8; Sonnet 4.6, Haiku 4.5) and Codex 0.169 (gpt-5.5).
+# 2.1.197 (default claude-opus-4-8; Sonnet 4.6, Haiku 4.5) and Codex 0.169 (the gpt-6 family).
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
@@ -41,18 +42,23 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
               aliases=("opus", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101",
                        "claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
                        "claude-opus-4-20250514")),
-    # OpenAI
+    # OpenAI: Codex 0.169 lists gpt-6-luna (easier tasks), gpt-6.1-sol (the workhorse) and
+    # gpt-6-astra (frontier); the API's gpt-4.1 / o-series / gpt-5.5 remain in wide use.
+    ModelInfo(id="gpt-6-luna", provider="openai", tier="simple", context_window=1_050_000, vision=True,
+              reasoning=True),
     ModelInfo(id="gpt-4.1-mini", provider="openai", tier="simple", context_window=1_047_576, vision=True,
               aliases=("gpt-4o-mini", "4o-mini")),
-    ModelInfo(id="gpt-5.4-mini", provider="openai", tier="simple", context_window=400_000, vision=True,
-              reasoning=True, aliases=("gpt-5-mini",)),
     ModelInfo(id="gpt-4.1", provider="openai", tier="moderate", context_window=1_047_576, vision=True,
               aliases=("gpt-4o", "4o")),
     ModelInfo(id="o4-mini", provider="openai", tier="moderate", context_window=200_000, vision=True,
               reasoning=True),
+    ModelInfo(id="gpt-6.1-sol", provider="openai", tier="moderate", context_window=1_050_000, vision=True,
+              reasoning=True, aliases=("gpt-6-sol",)),
     ModelInfo(id="o3", provider="openai", tier="complex", context_window=200_000, vision=True, reasoning=True),
     ModelInfo(id="gpt-5.5", provider="openai", tier="complex", context_window=1_000_000, vision=True,
               reasoning=True, aliases=("gpt-5", "gpt-5.1", "gpt-5.2", "gpt-5.4")),
+    ModelInfo(id="gpt-6-astra", provider="openai", tier="complex", context_window=1_050_000, vision=True,
+              reasoning=True),
     # Google
     ModelInfo(id="gemini-2.5-flash-lite", provider="gemini", tier="simple", context_window=1_048_576, vision=True),
     ModelInfo(id="gemini-2.5-flash", provider="gemini", tier="simple", context_window=1_048_576, vision=True,

@@ -13,10 +13,11 @@ import msgspec
 from routerd.integrations.events import HookEvent
 from routerd.integrations.modes import Recommendation
 
-# Per host, the model for each tier (simple, moderate, complex).
+# Per host, the model for each tier (simple, moderate, complex). Codex's are from the model list
+# of Codex 0.169: Luna for easier tasks, Sol the workhorse, Astra the frontier model.
 HOST_MODELS: dict[str, tuple[str, str, str]] = {
     "claude-code": ("haiku", "sonnet", "opus"),
-    "codex": ("gpt-5-mini", "gpt-5", "gpt-5"),
+    "codex": ("gpt-6-luna", "gpt-6.1-sol", "gpt-6-astra"),
     "gemini-cli": ("gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro"),
 }
 _TIERS = ("simple", "moderate", "complex")
