@@ -68,33 +68,29 @@ def _cost_rank(model: ModelInfo) -> tuple[int, float]:
 class PriceBook(msgspec.Struct, frozen=True):
     """Per-Mtok prices by `provider/id` for every model the snapshot knows, with the names it goes by.
 
-    `names` maps other exact names (dated snapshots, dotted spellings) and `prefixes` maps name
-    prefixes (longest first) to a priced `provider/id`, as genai-prices matches them. `providers`
-    is the order a bare id is tried in when its provider is not one the book knows.
+    `names` maps other exact names (`provider/name`: dated snapshots, dotted spellings) to a priced
+    `provider/id`; `prefixes` holds (provider, name prefix, `provider/id`), longest prefix first, as
+    genai-prices matches them. `providers` is the order a bare id is tried in when its provider is
+    not one the book knows (a proxy, a fake upstream): first-party providers first.
     """
 
     rows: dict[str, Price] = {}
     names: dict[str, str] = {}
-    prefixes: tuple[tuple[str, str], ...] = ()
+    prefixes: tuple[tuple[str, str, str], ...] = ()
     providers: tuple[str, ...] = ()
 
     def lookup(self, provider: str, model_id: str) -> Price | None:
         """The price of `model_id` as served by `provider`, or None when the book lacks it."""
-        if provider not in self.providers:
-            for known in self.providers:
-                price = self._find(f"{known}/{model_id}")
-                if price is not None:
-                    return price
-            return None
-        return self._find(f"{provider}/{model_id}")
-
-    def _find(self, key: str) -> Price | None:
-        for name in (key, _DATE_SUFFIX.sub("", key)):
-            row = self.rows.get(name) or self.rows.get(self.names.get(name, ""))
-            if row is not None:
-                return row
-            for prefix, target in self.prefixes:
-                if name.startswith(prefix):
+        providers = (provider,) if provider in self.providers else self.providers
+        undated = _DATE_SUFFIX.sub("", model_id)
+        for name in (model_id, undated) if undated != model_id else (model_id,):
+            for known in providers:
+                key = f"{known}/{name}"
+                row = self.rows.get(key) or self.rows.get(self.names.get(key, ""))
+                if row is not None:
+                    return row
+            for known, prefix, target in self.prefixes:
+                if name.startswith(prefix) and known in providers:
                     return self.rows.get(target)
         return None
 
