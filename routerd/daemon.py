@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +44,7 @@ class DaemonOptions:
     http: bool | None = None  # None: as the config says
 
 
-# The store's writer thread runs Python between SQLite calls; with CPython's default 5 ms switch
-# interval the event loop could wait that long for the GIL. 0.5 ms keeps ping p99 low under load.
-GIL_SWITCH_INTERVAL_S = 0.0005
-
-
 async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     config = await anyio.to_thread.run_sync(load_config, options.config_path)
     scrubber = setup_logging(options.log_level or config.daemon.log_level)
     runtime = build_runtime(config, options.config_path)

