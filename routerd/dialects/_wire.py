@@ -64,6 +64,18 @@ def extras(body: Any, known: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in known}
 
 
+def carry_own_fields(body: dict[str, Any], req: Any, dialect: str) -> bool:
+    """When ``req`` was parsed from ``dialect`` (so the body goes back to the dialect it came from),
+    put back its metadata and the fields with no canonical home; return whether it did."""
+    if req.origin != dialect:
+        return False
+    if req.metadata is not None:
+        body["metadata"] = req.metadata
+    for key, value in req.extra.items():
+        body.setdefault(key, value)
+    return True
+
+
 def split_data_url(url: str) -> tuple[str, str] | None:
     """``(media_type, base64 data)`` of a ``data:`` URL, or None for any other URL."""
     if not url.startswith("data:"):

@@ -16,6 +16,7 @@ import msgspec
 
 from routerd.dialects import _stops
 from routerd.dialects._wire import (
+    carry_own_fields,
     convert, dump_json, extras, ignored_parts, load_arguments, load_body, wire_id,
 )
 from routerd.dialects.canonical import (
@@ -333,12 +334,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
             body[key] = value
     if req.stream:
         body["stream"] = True
-    if req.origin == NAME:
-        if req.metadata is not None:
-            body["metadata"] = req.metadata
-        for key, value in req.extra.items():
-            body.setdefault(key, value)
-    elif req.user:
+    if not carry_own_fields(body, req, NAME) and req.user:
         body["metadata"] = {"user_id": req.user}
     if reasoning:
         _thinking(req, body)

@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects._wire import convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
+from routerd.dialects._wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
@@ -285,11 +285,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    if req.origin == NAME:
-        if req.metadata is not None:
-            body["metadata"] = req.metadata
-        for key, value in req.extra.items():
-            body.setdefault(key, value)
+    carry_own_fields(body, req, NAME)
     return body
 
 

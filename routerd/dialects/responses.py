@@ -17,6 +17,7 @@ from typing import Any, Literal, Union
 import msgspec
 
 from routerd.dialects._wire import (
+    carry_own_fields,
     convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
 )
 from routerd.dialects.canonical import (
@@ -326,11 +327,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
             body["reasoning"]["summary"] = "auto"
     if req.stream:
         body["stream"] = True
-    if req.origin == NAME:
-        if req.metadata is not None:
-            body["metadata"] = req.metadata
-        for key, value in req.extra.items():
-            body.setdefault(key, value)
+    carry_own_fields(body, req, NAME)
     return body
 
 
