@@ -3,25 +3,26 @@
 Prices come from the routing brain's catalogue (USD per million tokens): its models, then its price
 book of every model genai-prices knows for routerd's providers, so a baseline the client named but
 routerd does not route to (``claude-opus-4-8``, an older ``claude-opus-4-1``) is priced too.
-A model the catalogue marks free or local costs zero; an unknown model costs ``None`` (unknown), not
-zero, except on a provider whose base URL is on this machine, which costs nothing to call. Cached
-input tokens are charged at the input price: the catalogue does not carry cache prices.
+A call to a provider whose base URL is on this machine (Ollama, llama.cpp, vLLM) costs nothing,
+whatever the model is called there (``gpt-oss`` served by Ollama is free); a model the catalogue
+marks free costs zero; an unknown model costs ``None`` (unknown), not zero. The baseline is the
+market price of the model the client asked for, wherever it would have been served. Cached input
+tokens are charged at the input price: the catalogue does not carry cache prices.
 """
 
 from routerd.gateway.plan import Candidate
 
 
-def _price(app, candidate: Candidate) -> tuple[float, float] | None:
-    """(input, output) USD per million tokens, or None when unknown."""
+def _price(app, candidate: Candidate, *, market: bool = False) -> tuple[float, float] | None:
+    """(input, output) USD per million tokens, or None when unknown. ``market``: the model's
+    price as sold, even when a provider on this machine serves it (for baselines)."""
+    if not market:
+        gateway = app.parts.get("gateway")
+        provider = gateway.providers.get(candidate.provider) if gateway else None
+        if provider is not None and provider.local:
+            return (0.0, 0.0)
     routing = app.parts.get("routing")
-    price = routing.catalogue.price(candidate.provider, candidate.model) if routing is not None else None
-    if price is not None:
-        return price
-    gateway = app.parts.get("gateway")
-    provider = gateway.providers.get(candidate.provider) if gateway else None
-    if provider is not None and provider.local:
-        return (0.0, 0.0)
-    return None
+    return routing.catalogue.price(candidate.provider, candidate.model) if routing is not None else None
 
 
 def price_call(app, candidate: Candidate, baseline: Candidate | None, tokens_in: int,
@@ -32,4 +33,4 @@ def price_call(app, candidate: Candidate, baseline: Candidate | None, tokens_in:
             return None
         return round((tokens_in * price[0] + tokens_out * price[1]) / 1e6, 8)
 
-    return cost(_price(app, candidate)), cost(_price(app, baseline) if baseline else None)
+    return cost(_price(app, candidate)), cost(_price(app, baseline, market=True) if baseline else None)
