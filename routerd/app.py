@@ -5,6 +5,7 @@
 loop and swaps one reference, or keeps the old one and records why.
 """
 
+import itertools
 import logging
 import os
 import time
@@ -68,6 +69,14 @@ class App:
         self.stop_requested = anyio.Event()
         self.last_reload: dict[str, Any] = {"ok": True, "at": self.started_at, "message": "loaded at start"}
         self.parts: dict[str, Any] = {}  # name -> object with statistics(), shown by status
+        self._id_prefix = os.urandom(5).hex()
+        self._ids = itertools.count(1)
+
+    def new_id(self) -> str:
+        """A 16-character id for a decision, call or feedback row: unique across daemon runs (a
+        random prefix per run) and within one (a counter). uuid4 costs a getrandom call per id,
+        which measured ~15 us here, a tenth of a whole routing decision."""
+        return f"{self._id_prefix}{next(self._ids):06x}"
 
     @property
     def state_path(self) -> Path:

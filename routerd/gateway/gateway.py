@@ -6,7 +6,6 @@ config did not change keeps its pool and breaker, and pools of removed providers
 exit (in-flight calls may still be using them).
 """
 
-import itertools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -55,8 +54,6 @@ class Gateway:
         self.app = app
         # Row ids: a random prefix per daemon run and a counter. uuid4 costs a getrandom() call per
         # id, and each such call lets the store's writer thread take the GIL (seen in profiles).
-        self._id_prefix = os.urandom(5).hex()
-        self._ids = itertools.count(1)
         self._stack = stack
         self._runtime = None
         self._rebuilding = anyio.Lock()
@@ -101,8 +98,7 @@ class Gateway:
                                                     for p in providers.values()) or "none")
 
     def new_id(self) -> str:
-        """A 16-character id, unique across daemon runs (random prefix) and within one (counter)."""
-        return f"{self._id_prefix}{next(self._ids):06x}"
+        return self.app.new_id()
 
     @property
     def forward_credentials(self) -> bool:

@@ -9,7 +9,6 @@ a decision row itself. Configured ``[gateway.fallbacks]`` follow the first choic
 """
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -94,8 +93,7 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
     if not candidates:
         raise NoRoute(f"no configured provider serves model {model!r} "
                       f"(providers: {', '.join(providers) or 'none'})")
-    gw = app.parts.get("gateway")
-    decision_id = gw.new_id() if gw is not None else uuid.uuid4().hex[:16]
+    decision_id = app.new_id()
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": "http", "model": candidates[0].model,
         "provider": candidates[0].provider, "session_id": summary.get("session_id"),

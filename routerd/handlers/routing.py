@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -246,7 +245,7 @@ async def _record_feedback(app, state: RoutingState, decision_id: str, kind: str
     if row is None:
         raise NotFound(f"no decision {decision_id!r}")
     decided, detail = row
-    app.store.record("feedback", {"id": uuid.uuid4().hex, "decision_id": decision_id, "ts": time.time(),
+    app.store.record("feedback", {"id": app.new_id(), "decision_id": decision_id, "ts": time.time(),
                                   "kind": kind, "value": value, "reason": reason})
     learned = _feedback_row(state.catalogue, kind, value, decided, detail, decision_id)
     if learned is not None:
@@ -368,7 +367,7 @@ async def decide_route(app, *, messages: Sequence[Any], tools: Sequence[Any] | N
     first = state.catalogue.get(decision.candidates[0]) if decision.candidates else None
     if first is not None and session_id:
         state.remember_session(session_id, Sticky(model=first.key, tier=decision.tier))
-    decision_id = uuid.uuid4().hex[:16]
+    decision_id = app.new_id()
     state.counts["decisions"] += 1
     _store_decision(app, decision_id, decision, result, text, words, source, session_id, first)
     return _reply(decision_id, decision, result, first, explain)
