@@ -52,8 +52,6 @@ class Counter:
 class Gateway:
     def __init__(self, app, stack: AsyncExitStack) -> None:
         self.app = app
-        # Row ids: a random prefix per daemon run and a counter. uuid4 costs a getrandom() call per
-        # id, and each such call lets the store's writer thread take the GIL (seen in profiles).
         self._stack = stack
         self._runtime = None
         self._rebuilding = anyio.Lock()

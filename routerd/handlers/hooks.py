@@ -8,7 +8,6 @@ by ``routerctl status`` as ``hooks``. Decisions are made and stored by the routi
 
 import logging
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
@@ -139,7 +138,7 @@ async def run_event(app, event: HookEvent) -> HookOutcome:
     if (verdict.violation or verdict.honored) and pending is not None:
         # feedback the router learns from: was the recommended delegation taken or bypassed?
         app.store.record("feedback", {
-            "id": uuid.uuid4().hex, "decision_id": pending.decision_id, "ts": time.time(),
+            "id": app.new_id(), "decision_id": pending.decision_id, "ts": time.time(),
             "kind": "violation" if verdict.violation else "delegated",
             "value": event.tool_name or "", "reason": f"{mode} mode, {event.host}"})
     _apply(state, event, verdict)
@@ -229,7 +228,7 @@ async def _record_turn(app, state: HookState, event: HookEvent, session: str) ->
     now = time.time()
     for usage in transcript.totals(fresh):
         app.store.record("calls", {
-            "id": uuid.uuid4().hex, "decision_id": state.last_decision.get(session), "ts": now,
+            "id": app.new_id(), "decision_id": state.last_decision.get(session), "ts": now,
             "provider": _HOST_PROVIDER.get(event.host, event.host), "model": usage.model,
             "outcome": "ok", "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens,
