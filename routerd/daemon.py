@@ -89,7 +89,6 @@ async def _serve(app: App, options: DaemonOptions, listener, http_listener, task
         log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
                  app.http_address or "off", options.backend)
         task_status.started(app)
-        tg.start_soon(anyio.to_thread.run_sync, _warm_up)
         await app.stop_requested.wait()
         sdnotify.notify("STOPPING=1")
         log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
@@ -111,13 +110,6 @@ async def _handle_signals(app: App, *, task_status=anyio.TASK_STATUS_IGNORED) ->
                 sdnotify.notify("READY=1")
             else:
                 app.request_stop()
-
-
-def _warm_up() -> None:
-    """Import the request handlers (the classifier, policy and catalogue among them) in a worker
-    thread once the daemon is ready, so that start stays fast and the first request does not pay
-    the ~30 ms of imports."""
-    import routerd.handlers.table  # noqa: F401
 
 
 # How long the watcher lets a burst of writes settle before reloading, and how often it checks.

@@ -12,6 +12,7 @@ import msgspec
 
 from routerd.errors import (BadRequest, NotImplementedYet, RouterdError, UnknownRequest,
                             UnsupportedVersion)
+from routerd.handlers.table import HANDLERS
 from routerd.protocol import ENCODER, REQUEST_DECODER, Error, Reply, Request
 from routerd.version import PROTOCOL_VERSION
 
@@ -46,8 +47,6 @@ def error_reply(exc: RouterdError, scrub: frozenset[str] = frozenset()) -> Error
 async def handle_frame(app, frame: bytes) -> bytes | AsyncIterator[bytes]:
     """Run the request in ``frame``: the encoded reply, or for a stream an async iterator of
     encoded replies (run it under ``aclosing``). Never raises RouterdError."""
-    from routerd.handlers.table import HANDLERS
-
     try:
         request = decode_request(frame)
         handler = HANDLERS.get(type(request))
