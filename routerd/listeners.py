@@ -2,6 +2,7 @@
 from dead daemons removed, and a clear refusal when another daemon is alive on the path."""
 
 import errno
+import ipaddress
 import os
 import socket
 import stat
@@ -46,3 +47,13 @@ def bind_unix(path: Path) -> socket.socket:
     sock.listen(512)
     sock.setblocking(False)
     return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an IP literal) means this machine's loopback interface."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

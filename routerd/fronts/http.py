@@ -18,6 +18,7 @@ from routerd.config import Config
 from routerd.errors import ConfigError
 from routerd.fronts.http_routes import answer_error, handle_request
 from routerd.fronts.serve import serve_listener
+from routerd.listeners import is_loopback
 from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError,
                                       RequestHead, parse_head)
 
@@ -190,17 +191,6 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ConfigError(f"http.listen: expected host:port, got {listen!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socket.socket:

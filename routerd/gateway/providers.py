@@ -8,7 +8,6 @@ held in ``Provider.auth_headers`` only; ``repr`` never shows them.
 """
 
 import fnmatch
-import ipaddress
 import logging
 import socket
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ import msgspec
 
 from routerd.config import Config, ProviderConfig
 from routerd.errors import ConfigError
+from routerd.listeners import is_loopback
 
 log = logging.getLogger("routerd.gateway")
 
@@ -131,7 +131,7 @@ def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=tuple(dialects),
                     models=tuple(pc.models), config=pc, auth_headers=_auth(pc.kind, key),
-                    extra_headers=extra, local=_is_loopback(parts.hostname))
+                    extra_headers=extra, local=is_loopback(parts.hostname))
 
 
 def _default_base(kind: str) -> str:
@@ -150,15 +150,6 @@ def _auth(kind: str, key: str | None) -> tuple[tuple[bytes, bytes], ...]:
     return ((b"authorization", b"Bearer " + key.encode()),)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:
     """Refuse a base URL that resolves to routerd's own listening address."""
     if not own_address:
@@ -170,8 +161,8 @@ def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:
         return
     host = parts.hostname or ""
     own_host = own_host.strip("[]")
-    same = host == own_host or (_is_loopback(host) and _is_loopback(own_host)) \
-        or own_host in ("0.0.0.0", "::") and (_is_loopback(host) or host == socket.gethostname())
+    same = host == own_host or (is_loopback(host) and is_loopback(own_host)) \
+        or own_host in ("0.0.0.0", "::") and (is_loopback(host) or host == socket.gethostname())
     if same:
         raise ConfigError(f"providers.{provider.name}.base_url: {provider.base_url} points back at "
                           f"routerd itself (listening on {own_address}); routerd would call itself "
