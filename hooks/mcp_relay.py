@@ -13,17 +13,9 @@ import _socket
 import posix
 import sys
 
-MAX_FRAME = 8 * 1024 * 1024
+sys.path.insert(0, __file__.rpartition("/")[0] or ".")  # -I leaves this directory off sys.path
+from hook_core import MAX_FRAME, socket_path  # noqa: E402
 _MESSAGE_KEY = b'"message":'
-
-
-def socket_path(env):
-    """As ``routerd.paths.socket_path``, over ``posix.environ`` (bytes keys and values)."""
-    if env.get(b"ROUTERD_SOCKET"):
-        return env[b"ROUTERD_SOCKET"]
-    if env.get(b"XDG_RUNTIME_DIR"):
-        return env[b"XDG_RUNTIME_DIR"] + b"/routerd/routerd.sock"
-    return b"/tmp/routerd-%d/routerd.sock" % posix.getuid()
 
 
 def build_request(session, line):
