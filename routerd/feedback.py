@@ -58,21 +58,25 @@ def signature_of_view(view: lexicon.View) -> frozenset[str]:
         if raw in seen:
             continue
         seen.add(raw)
-        token = raw.strip("'-")
-        if not token.isalpha():
-            token = token.translate(_DIGITS)
-        if len(token) < 2 or token in _STOPWORDS:
+        word = _word_hash(raw)
+        if word is None:
             continue
-        words.add(_token_hash(token))
+        words.add(word)
         if len(words) >= SIGNATURE_WORDS:
             break
     return frozenset(words)
 
 
 @functools.lru_cache(maxsize=16384)
-def _token_hash(token: str) -> str:
-    """crc32 of a word as hex; memoised, since prompts repeat their vocabulary (a pure function,
-    so the cache changes speed only: 33 -> ~10 us per signature of a 4 KB prompt)."""
+def _word_hash(raw: str) -> str | None:
+    """The signature word a token stands for (crc32 of the folded word, as hex), or None for a
+    stopword or a fragment. Memoised per raw token, since prompts repeat their vocabulary (a pure
+    function, so the cache changes speed only: 7 -> 5 us per signature of a 4 KB prompt)."""
+    token = raw.strip("'-")
+    if not token.isalpha():
+        token = token.translate(_DIGITS)
+    if len(token) < 2 or token in _STOPWORDS:
+        return None
     return format(zlib.crc32(token.encode()), "08x")
 
 
