@@ -74,6 +74,9 @@ class PolicyInput(msgspec.Struct, frozen=True, kw_only=True):
     needs: Needs = Needs()
     quality_floor: str | None = None  # a tier name, or a model whose tier is the floor
     feedback_tier: Tier | None = None  # the tier feedback on similar prompts asked for
+    # Whether the decision carries `verdicts` (every model's fate and reasons). Off, the candidates
+    # and reasons are the same and the policy skips the per-model notes (~half its time).
+    explain: bool = True
 
 
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,7 +98,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     advisory: str
     profile: Profile
     reasons: tuple[str, ...]
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[Verdict, ...]  # empty unless the input asked to explain
 
 
 def _shift(tier: str, steps: int) -> Tier:
@@ -143,8 +146,20 @@ def _floor_tier(inp: PolicyInput) -> Tier | None:
     return model.tier if model is not None else None
 
 
+def _usable(model: ModelInfo, key: str, inp: PolicyInput) -> bool:
+    """Whether `model` can serve this request: `_unusable` is None, without formatting a reason."""
+    if model.provider not in inp.enabled_providers:
+        return False
+    broken = inp.open_breakers
+    if broken and (key in broken or model.id in broken or model.provider in broken):
+        return False
+    needs = inp.needs
+    return ((model.tools or not needs.tools) and (model.vision or not needs.vision)
+            and needs.estimated_tokens <= model.context_window)
+
+
 def _unusable(model: ModelInfo, key: str, inp: PolicyInput) -> str | None:
-    """Why `model` cannot serve this request, or None if it can."""
+    """Why `model` cannot serve this request, or None if it can (`_usable` decides the same)."""
     if model.provider not in inp.enabled_providers:
         return f"provider {model.provider} not enabled"
     broken = inp.open_breakers
@@ -165,13 +180,15 @@ def decide(inp: PolicyInput) -> Decision:
     reasons: list[str] = []
     tier = _target_tier(inp, reasons)
     models, keys = inp.catalogue.models, inp.catalogue.keys
-    notes: list[list[str]] = [[] for _ in models]
+    notes: list[list[str]] | None = [[] for _ in models] if inp.explain else None
     ordered = _promote(inp, tier, _rank(inp, tier, notes, reasons), notes, reasons)
-    rank = {i: r for r, i in enumerate(ordered)}
-    verdicts = tuple(
-        Verdict(model=keys[i], tier=model.tier, kept=i in rank, rank=rank.get(i), reasons=tuple(notes[i]))
-        for i, model in enumerate(models)
-    )
+    verdicts: tuple[Verdict, ...] = ()
+    if notes is not None:
+        rank = {i: r for r, i in enumerate(ordered)}
+        verdicts = tuple(
+            Verdict(model=keys[i], tier=model.tier, kept=i in rank, rank=rank.get(i), reasons=tuple(notes[i]))
+            for i, model in enumerate(models)
+        )
     if not inp.enabled_providers:
         reasons.append("no provider enabled: advisory only")
     advisory = models[ordered[0]].id if ordered else ADVISORY_BY_TIER[tier]
@@ -182,8 +199,9 @@ def decide(inp: PolicyInput) -> Decision:
     )
 
 
-def _rank(inp: PolicyInput, tier: Tier, notes: list[list[str]], reasons: list[str]) -> list[int]:
-    """Indices of the usable models: the target tier (free first, then by price), then higher tiers."""
+def _rank(inp: PolicyInput, tier: Tier, notes: list[list[str]] | None, reasons: list[str]) -> list[int]:
+    """Indices of the usable models: the target tier (free first, then by price), then higher tiers.
+    Each model's place is noted in `notes` when it is given (explain)."""
     target = TIERS.index(tier)
     cat = inp.catalogue
     models, keys, ranks, costs = cat.models, cat.keys, cat.tier_ranks, cat.cost_ranks
@@ -191,10 +209,13 @@ def _rank(inp: PolicyInput, tier: Tier, notes: list[list[str]], reasons: list[st
     above: list[int] = []
     below: list[int] = []
     for i, model in enumerate(models):
-        why_not = _unusable(model, keys[i], inp)
-        if why_not is not None:
+        if notes is None:
+            if not _usable(model, keys[i], inp):
+                continue
+        elif (why_not := _unusable(model, keys[i], inp)) is not None:
             notes[i].append(why_not)
-        elif ranks[i] == target:
+            continue
+        if ranks[i] == target:
             at_tier.append(i)
         elif ranks[i] > target:
             above.append(i)
@@ -202,25 +223,27 @@ def _rank(inp: PolicyInput, tier: Tier, notes: list[list[str]], reasons: list[st
             below.append(i)
     at_tier.sort(key=costs.__getitem__)
     above.sort(key=lambda i: (ranks[i], costs[i]))
-    for i in at_tier:
-        notes[i].append("target tier, free/local first" if costs[i][0] == 0 else "target tier, by price")
-    for i in above:
-        notes[i].append(f"fallback: above target tier {tier}")
+    if notes is not None:
+        for i in at_tier:
+            notes[i].append("target tier, free/local first" if costs[i][0] == 0 else "target tier, by price")
+        for i in above:
+            notes[i].append(f"fallback: above target tier {tier}")
     ordered = at_tier + above
     if not ordered and below:
         # Nothing at or above the target is usable: a weaker answer beats none.
         below.sort(key=lambda i: (-ranks[i], costs[i]))
-        for i in below:
-            notes[i].append(f"below target tier {tier}: nothing else usable")
+        if notes is not None:
+            for i in below:
+                notes[i].append(f"below target tier {tier}: nothing else usable")
         ordered = below
         reasons.append(f"no usable model at tier {tier} or above")
-    else:
+    elif notes is not None:
         for i in below:
             notes[i].append(f"skipped: below target tier {tier}")
     return ordered
 
 
-def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[str]],
+def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[str]] | None,
              reasons: list[str]) -> list[int]:
     """Put the explicit model, else a rule's model, else the sticky model in front when usable."""
     front: list[tuple[str, str, str]] = []
@@ -244,11 +267,15 @@ def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[
             reasons.append(f"{who} model {name} is not in the catalogue")
             continue
         i = position[model.key]
-        if i not in ordered and (not notes[i] or not notes[i][0].startswith("skipped")):
+        # Left out of the ranking either as unusable or as below the target tier (promotable).
+        why_not = _unusable(model, model.key, inp) if i not in ordered else None
+        if why_not is not None:
             # Not usable at all (provider, breaker, capability): say why and keep the ranking.
-            notes[i].append(f"{who} but unusable")
-            reasons.append(f"{who} model {model.key} unusable: {notes[i][0]}")
+            if notes is not None:
+                notes[i].append(f"{who} but unusable")
+            reasons.append(f"{who} model {model.key} unusable: {why_not}")
             continue
-        notes[i].append(why)
+        if notes is not None:
+            notes[i].append(why)
         return [i] + [j for j in ordered if j != i]
     return ordered

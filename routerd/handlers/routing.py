@@ -32,7 +32,7 @@ from routerd.catalogue.models import Catalogue
 from routerd.classify import opinion
 from routerd.classify.heuristic import classify_with_view
 from routerd.classify.lexicon import View
-from routerd.classify.text import to_turn
+from routerd.classify.text import Turn, to_turn
 from routerd.classify.types import TIERS, Classification
 from routerd.errors import BadRequest, NotFound, RouterdError
 from routerd.feedback import FeedbackRow, FeedbackTable, signature_key, signature_of_view, wanted_tier_of_rating
@@ -330,15 +330,13 @@ def _providers(app) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(gateway.providers), open_now
 
 
-def _needs(messages: Sequence[Any], tools: Sequence[Any] | None) -> Needs:
-    turns = [to_turn(m) for m in messages]
+def _needs(turns: Sequence[Turn], tools: Sequence[Any] | None) -> Needs:
     chars = sum(len(t.text) for t in turns)
     return Needs(tools=bool(tools), vision=any(t.images for t in turns), estimated_tokens=chars // CHARS_PER_TOKEN)
 
 
-def _last_user_text(messages: Sequence[Any]) -> str:
-    for message in reversed(messages):
-        turn = to_turn(message)
+def _last_user_text(turns: Sequence[Turn]) -> str:
+    for turn in reversed(turns):
         if turn.role == "user" and turn.text.strip():
             return turn.text
     return ""
@@ -354,15 +352,16 @@ async def decide_route(app, *, messages: Sequence[Any], tools: Sequence[Any] | N
     if model == "auto":
         model = None
     result, view = await classify_messages(app, state, messages, tools)
-    text = _last_user_text(messages)
+    turns = [to_turn(m) for m in messages]
+    text = _last_user_text(turns)
     words = signature_of_view(view)
     enabled, broken = _providers(app)
     sticky = state.sticky.get(session_id) if session_id and routing.sticky_sessions else None
     decision = decide(PolicyInput(
         classification=result, catalogue=state.catalogue, enabled_providers=enabled,
         profile=state.profile(runtime), open_breakers=broken, sticky=sticky, explicit_model=model,
-        rule=state.rules.evaluate(text) if state.rules.rules else None, needs=_needs(messages, tools),
-        quality_floor=routing.quality_floor, feedback_tier=state.feedback.tier_for(words),
+        rule=state.rules.evaluate(text) if state.rules.rules else None, needs=_needs(turns, tools),
+        quality_floor=routing.quality_floor, feedback_tier=state.feedback.tier_for(words), explain=explain,
     ))
     first = state.catalogue.get(decision.candidates[0]) if decision.candidates else None
     if first is not None and session_id:

@@ -142,3 +142,20 @@ def test_unknown_price_ranks_after_known():
     d = decide(PolicyInput(classification=cls("moderate"), catalogue=cat, enabled_providers=ALL))
     moderate = [k for k in d.candidates if cat.get(k).tier == "moderate"]
     assert moderate[-1] == "openai/mystery"
+
+
+@pytest.mark.parametrize("kw", [
+    {},
+    {"enabled_providers": frozenset()},
+    {"needs": Needs(tools=True, vision=True, estimated_tokens=300_000)},
+    {"explicit_model": "haiku", "open_breakers": frozenset({"anthropic"})},
+    {"explicit_model": "haiku", "profile": "premium"},
+    {"sticky": Sticky(model="sonnet", tier="complex"), "quality_floor": "moderate"},
+    {"rule": RuleHit(name="r", model="opus"), "enabled_providers": frozenset({"openai"})},
+])
+def test_without_explain_the_decision_is_the_same_minus_verdicts(kw):
+    """explain=False skips the per-model notes only: tier, candidates, advisory and reasons agree."""
+    full, lean = run(**kw), run(explain=False, **kw)
+    assert lean.verdicts == () and full.verdicts
+    assert (lean.tier, lean.candidates, lean.advisory, lean.reasons) == (full.tier, full.candidates,
+                                                                          full.advisory, full.reasons)
