@@ -29,7 +29,8 @@ SCAN_TAIL_CHARS = 300
 
 _BREADTH = re.compile(
     r"(\d{1,5})(?:k)?[\s-]*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files?|services?|repos?|repositor(?:y|ies)|tables?|"
-    r"modules?|endpoints?|microservices?|packages?|teams?|engineers?|loc|lines)\b)"
+    r"modules?|endpoints?|microservices?|packages?|teams?|engineers?|loc|lines|pipelines?|projects?|"
+    r"clusters?|databases?|apps?|applications?|components?)\b)"
 )
 
 
@@ -215,7 +216,8 @@ DOMAINS: tuple[Cue, ...] = (
     Cue("distributed",
         _w("distributed consensus raft paxos crdt crdts quorum shard shards sharded sharding cross-shard "
            "replica replicas replication replicated failover partitioned partitions linearizable "
-           "linearizability 2pc multi-region byzantine gossip cqrs saga sagas rebalance rebalancing outbox"),
+           "linearizability 2pc multi-region byzantine gossip cqrs saga sagas rebalance rebalancing outbox "
+           "lease leases leader leaders fencing etcd zookeeper"),
         phrases=("split brain", "split-brain", "leader election", "exactly-once", "exactly once",
                  "two-phase commit", "horizontally scal", "horizontal scal", "clock skew", "clock jump",
                  "clock drift", "eventual consisten", "eventually consisten", "event sourcing",
@@ -223,22 +225,26 @@ DOMAINS: tuple[Cue, ...] = (
     Cue("concurrency",
         _w("concurrent concurrently concurrency race races atomics atomic deadlock deadlocks deadlocked "
            "deadlocking livelock latch latches mutex mutexes semaphore semaphores multithreaded "
-           "thread-safe multi-threaded pinned pinning starvation contention lock-free wait-free"),
+           "thread-safe multi-threaded pinned pinning starvation contention lock-free wait-free "
+           "volatile multiprocessing happens-before jmm"),
         phrases=("race condition", "data race", "memory order", "memory model", "memory barrier",
-                 "weak memory", "gc pause", "并发", "nebenläufig", "concurrente")),
+                 "weak memory", "gc pause", "double checked locking", "并发", "nebenläufig", "concurrente")),
     Cue("systems",
         _w("jit compiler compilers bytecode interpreter kernel kernels gpu gpus cuda simd tensor assembly "
            "x86 x86-64 arm64 aarch64 graviton mmap syscall syscalls allocator ffi pyo3 numerically "
-           "bit-for-bit floating-point vectorize vectorized segfault segfaults use-after-free"),
+           "bit-for-bit floating-point vectorize vectorized segfault segfaults use-after-free "
+           "epoll kqueue io_uring fsync write-ahead wal durability typechecker"),
         phrases=("machine code", "garbage collector", "floating point", "bit for bit", "segmentation fault",
-                 "core dump", "undefined behavior", "undefined behaviour", "memory corruption")),
+                 "core dump", "undefined behavior", "undefined behaviour", "memory corruption",
+                 "crash recovery", "torn write", "power loss", "type checker", "event loop")),
     Cue("security",
         _w("attack attacks attacker attackers vulnerability vulnerabilities vulnerable exploit exploits "
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
-           "cryptography malware forensics encryption encrypted kms"),
+           "cryptography malware forensics encryption encrypted kms "
+           "secure insecure securely csrf xsrf xss injection httponly jwt jwts"),
         phrases=("threat model", "incident-response", "incident response", "privilege escalation",
                  "zero trust", "side channel", "side-channel", "key rotation", "rotate the master key",
-                 "envelope encrypt")),
+                 "envelope encrypt", "access token", "refresh token", "session fixation")),
     Cue("proof",
         _w("prove proof proofs theorem lemma conjecture hypothesis olympiad invariant invariants coq "
            "isabelle tla+ converge convergence verified machine-checked"),
@@ -288,7 +294,7 @@ DEFINITION_CJK = Cue("cjk_question", phrases=("什么", "什麼", "是否", "吗
 SMALL_ARTIFACT = Cue(
     "small_artifact",
     _w("regex regexes regexp one-liner oneliner jq sed awk alias translate reword rephrase rename haiku "
-       "limerick poem tweet slogan tagline typo typos spelling grammar shorter emoji"),
+       "limerick poem tweet slogan tagline typo typos spelling grammar shorter emoji title"),
     phrases=("bash:", "shell command", "cron expression", "convert to", "convert this to", "one sentence",
              "two sentences", "three sentences", "3 sentences", "2 sentences", "more casual", "more formal",
              "more polite", "title for", "subject line", "commit message"),
@@ -366,7 +372,7 @@ GENERATE = Cue(
        "playbook proposal announcement summary summarize summarise tldr tl;dr translate reword rephrase "
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
        "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
-       "tutorial"),
+       "tutorial reply memo ideas brainstorm"),
     phrases=("cover letter", "press release", "commit message", "design doc", "project update",
              "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
              "more polite", "release notes"),
@@ -375,7 +381,7 @@ CODE_VERB = Cue(
     "code_verb",
     _w("implement write build code create add fix refactor rewrite port migrate convert generate make debug "
        "optimize optimise rework split extract apply update change rename commit push deploy revert rebase "
-       "install upgrade bump écris escribe schreib implémente implementa"),
+       "install upgrade bump delete remove écris escribe schreib implémente implementa"),
     phrases=("写", "实现"),
 )
 CODE_NOUN = Cue(
@@ -386,7 +392,7 @@ CODE_NOUN = Cue(
        "generic generics interface struct algorithm cache buffer tree heap queue scheduler code codebase bug "
        "one-liner jq bash shell python javascript typescript ts js golang rust java c++ c# ruby php "
        "kotlin swift pandas numpy react node django rails alembic playwright pytest jest aiohttp ringpuffer "
-       "tableau inlinecode"),
+       "tableau inlinecode cron crontab postgres postgresql mysql sqlite"),
     phrases=("缓存", "函数", "代码"),
 )
 ANALYZE = Cue(
@@ -398,6 +404,21 @@ ANALYZE = Cue(
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",
              "what would you change", "what would you pick", "what would you do", "is it something",
              "threat model"),
+)
+
+# Asking for a verdict on pasted material ("is this correct?", "any bugs?"): a review, not a lookup.
+VERDICT = Cue(
+    "verdict",
+    _w("correct correctly safe secure sound thread-safe buggy"),
+    phrases=("any bugs", "anything wrong", "any issues", "any problems"),
+)
+# Remedies asked for next to a diagnosis ("why ... and how do we fix it"): two pieces of work.
+REMEDY = Cue("remedy", _w("fix fixes fixed solve resolve prevent avoid mitigate workaround"))
+# Documents whose nature is long-form: sections, decisions and their reasons, consistency throughout.
+LONG_FORM_DOC = Cue(
+    "long_form_doc",
+    _w("rfc runbook playbook whitepaper proposal"),
+    phrases=("design doc", "technical approach", "design document"),
 )
 
 # Vocabulary of specialists: where a domain's hard end starts. "thread-safe" is everyday
@@ -414,13 +435,13 @@ EXPERT = Cue(
              "write skew", "serializable isolation", "snapshot isolation", "aba problem", "memory fence",
              "operational transform", "register allocation", "differential privacy", "warp divergence",
              "bank conflict", "kernel bypass", "zero copy", "dependent type", "type inference",
-             "garbage collector", "lock ordering", "priority inversion", "formal proof"))
+             "garbage collector", "lock ordering", "priority inversion", "formal proof", "hindley milner"))
 CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll")
 PROOF_VERBS = _w("prove démontrer demuestra beweise")
 
 ANALYSIS_VERB = Cue(
     "analysis_verb",
-    _w("analyze analyse evaluate assess compare tradeoffs trade-offs diagnose critique"),
+    _w("analyze analyse evaluate assess compare tradeoffs trade-offs diagnose critique review audit"),
     phrases=("should we", "pros and cons", "what would you pick", "what would you choose", "downside",
              "failure modes", "risks of", "threat model"),
 )
@@ -484,11 +505,11 @@ FILLERS = _w(
 
 # --- hyphens in phrases, normalised once -------------------------------------------------------
 DOMAINS = tuple(_normalised(cue) for cue in DOMAINS)
-(EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
+(VERDICT, REMEDY, LONG_FORM_DOC, EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
  FIX_REQUEST, WORK_ON_PASTE, CORRESPONDENCE, GENERATE, CODE_VERB, CODE_NOUN, ANALYZE, CHAT_CLOSING, FOLLOW_UP,
  REQUEST) = (
     _normalised(cue) for cue in (
-        EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
+        VERDICT, REMEDY, LONG_FORM_DOC, EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT, LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM,
         FIX_REQUEST, WORK_ON_PASTE, CORRESPONDENCE, GENERATE, CODE_VERB, CODE_NOUN, ANALYZE, CHAT_CLOSING,
         FOLLOW_UP, REQUEST,
     )

@@ -72,10 +72,20 @@ LONG_FORM_WORDS = 500
 LONG_FORM_BONUS = 0.8
 # "Design a <system>": the whole of a system's design, not one part of it.
 SYSTEM_DESIGN_BONUS = 1.0
+# "Why ... and how do we fix it": a diagnosis and a remedy are two pieces of work.
+DIAGNOSE_AND_FIX = 0.4
 
 
 # Pasted error output (a log or trace with errors in it): the ask is to read it, i.e. analysis.
-_ERROR_OUTPUT = re.compile(r"\b(?:ERROR|Error|Exception|Traceback|FAILED|FATAL|panic)\b")
+# Substring tests, not a regex: a word-bounded alternation costs ~15 us on the paste's head.
+_ERROR_MARKS = ("ERROR", "Error", "Exception", "Traceback", "FAILED", "FATAL", "panic", "[error]")
+
+
+def _error_output(head: str) -> bool:
+    return any(mark in head for mark in _ERROR_MARKS)
+
+# "explain what X is", "explain how Y works": a concept asked for by name.
+_EXPLAIN_CONCEPT = re.compile(r"\s*(?:\w+ ){0,2}explain (?:to me )?(?:what|how|the difference|the meaning)\b", re.I)
 # A lead-in before a colon ("quick one: ...") is at most this long.
 LEAD_IN_CHARS = 24
 _FILLERS = lx.FILLERS
@@ -130,13 +140,20 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     gen_at = lx.GENERATE.position(view)
     noun_at = lx.CODE_NOUN.position(view)
     research_at = lx.RESEARCH.position(view)
-    if research_at >= 0 and not (0 <= gen_at < research_at and imperative >= 0):
+    if research_at >= 0 and not (0 <= gen_at <= research_at and imperative >= 0):
         return "research"
     if lx.TIME_SENSITIVE.find(view) and question and imperative < 0 and not pasted:
         return "research"
-    if gen_at >= 0 and (noun_at < 0 or gen_at <= noun_at) and (imperative >= 0 or not question or words <= 12):
+    opens_analysis = _opens_with(view, lx.ANALYZE.words)
+    if opens_analysis and not pasted and words <= 12 and _EXPLAIN_CONCEPT.match(ask):
+        # "explain what a foreign key is": a definition, whatever the verb in front of it.
+        return "query"
+    if gen_at >= 0 and (noun_at < 0 or gen_at <= noun_at) and (imperative >= 0 or not question or words <= 12) \
+            and not opens_analysis:
         return "generate"
-    if _design_imperative(view) and noun_at < 0:
+    design_at = imperative_at(view, lx.DESIGN_VERBS)
+    if _design_imperative(view) and (noun_at < 0 or (design_at >= 0 and (imperative < 0 or design_at <= imperative))):
+        # "design the data model and API": the design is the deliverable, code nouns are its subject.
         return "analyze"
     analyze_at = lx.ANALYZE.position(view)
     fix_at = lx.FIX_REQUEST.position(view)
@@ -145,10 +162,13 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if fix_at >= 0 or (imperative >= 0 and (noun_at >= 0 or pasted)):
         return "code"
     if pasted:
-        if lx.SYMPTOM.find(view) or _ERROR_OUTPUT.search(split.paste_head):
+        if lx.SYMPTOM.find(view) or _error_output(split.paste_head) or (question and lx.VERDICT.find(view)):
             return "analyze"
         return "query" if question else "code"
     if question and lx.SYMPTOM.find(view) and not is_question_shape(ask, view):
+        return "analyze"
+    if question and lx.WHY.find(view):
+        # "what happens if ...", "why does ...": reasoning about behaviour, not a fact to look up.
         return "analyze"
     if question:
         return "analyze" if words > 30 else "query"
@@ -173,7 +193,8 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         score = 0.0
         signals.append("short_but_hard_domain")
     score += _difficulty(view, domains, signals) + _scope(view, domains, signals)
-    if is_question_shape(ask, view) and words <= 25 and len(domains) <= 1 and questions <= 1:
+    verdict_on_paste = split.paste_chars > 0 and lx.VERDICT.find(view) is not None
+    if is_question_shape(ask, view) and words <= 25 and len(domains) <= 1 and questions <= 1 and not verdict_on_paste:
         score += CLOSED_QUESTION
         signals.append("closed_question")
     if words <= 30 and lx.SMALL_ARTIFACT.find(view):
@@ -190,8 +211,11 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         # Words like "root cause" in a writing brief name a section; they ask for no analysis.
         score += ANALYSIS_BONUS
         signals.append("why" if why else "comparison")
+        if why and lx.REMEDY.find(view):
+            score += DIAGNOSE_AND_FIX
+            signals.append("diagnose_and_fix")
     if split.paste_chars:
-        score += _paste_work(view, split, size, lookup, why, signals)
+        score += _paste_work(view, split, size, lookup, why, signals, task_type)
     score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals)
     return AskScore(score, tuple(signals), task_type, words, domains)
 
@@ -244,6 +268,9 @@ def _scope(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float
     """Long-form writing, many units of work, changes across them, several languages."""
     score = 0.0
     long_form = lx.requested_words(view)
+    if long_form < LONG_FORM_WORDS and lx.LONG_FORM_DOC.find(view) and imperative_at(view) >= 0:
+        # An RFC, a runbook, a proposal: long-form by nature, whether or not a length is named.
+        long_form = LONG_FORM_WORDS
     if long_form >= LONG_FORM_WORDS:
         score += LONG_FORM_BONUS
         signals.append(f"long_form={long_form}")
@@ -261,20 +288,26 @@ def _scope(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float
     return score
 
 
-def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: bool, signals: list[str]) -> float:
+def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: bool, signals: list[str],
+                task_type: str = "") -> float:
     """What the ask does with the pasted material: look something up, reshape it, or debug it."""
     if lookup:
         signals.append("lookup_in_paste")
         return LOOKUP_IN_PASTE
-    if lx.WORK_ON_PASTE.find(view):
+    if lx.WORK_ON_PASTE.find(view) or (task_type == "generate" and not lx.SMALL_ARTIFACT.find(view)):
+        # Writing from pasted material (notes into an update, commits into release notes) digests it all.
         # Digesting or reshaping the whole paste grows with it: +0.7 at 400 chars, +1.2 at 4 KB.
         bonus = max(0.0, min(1.2, 0.7 + 0.5 * math.log10(max(split.paste_chars, 1) / 400)))
         signals.append(f"works_on_paste={split.paste_chars}")
         # The ask is short because the material is attached: shortness says nothing here.
         return bonus - min(size, 0.0)
-    if (why or lx.SYMPTOM.find(view)) and paste_is_code(split):
-        signals.append("debugs_code")
-        return DEBUG_CODE_PASTE - min(size, 0.0)
+    symptom = why or lx.SYMPTOM.find(view) is not None
+    if symptom or lx.VERDICT.find(view):
+        # Diagnosing or judging code, a config or a query plan: no error line names the answer, as
+        # a log's often does. A verdict ("is this correct?") is only work when the paste is code.
+        if paste_is_code(split) or (symptom and not _error_output(split.paste_head)):
+            signals.append("debugs_code")
+            return DEBUG_CODE_PASTE - min(size, 0.0)
     return 0.0
 
 
