@@ -16,7 +16,7 @@ from typing import Any
 
 from routerd.classify import lexicon as lx
 from routerd.classify.scoring import COMPLEX_FROM, SIMPLE_BELOW, AskScore, imperative_at, score_ask
-from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.text import FENCE_MARK, Split, Turn, paste_is_code, split_ask, to_turn, word_count
 from routerd.classify.types import LEVELS5, TIERS, Classification
 
 # Width (in score units) over which confidence rises from 0.5 at a cut point towards its ceiling.
@@ -174,7 +174,7 @@ def classify_with_view(
 
     if prior_user is not None and not split.paste_chars:
         if words <= FOLLOW_UP_MAX_WORDS and (lx.FOLLOW_UP_START.match(ask) or lx.FOLLOW_UP.find(view)):
-            return _follow_up(ask, view, split, prior_user, has_tools, images), view
+            return _follow_up(ask, view, split, prior_user, prior_assistant, has_tools, images), view
 
     result = score_ask(ask, split, view, words)
     signals = list(result.signals)
@@ -216,13 +216,17 @@ def _affirmed(view: lx.View, prior_user: Turn, prior_assistant: Turn | None, has
                 break
     if lx.CODE_VERB.find(view) and task_type not in ("code", "generate"):
         task_type = "code"
+    if task_type == "generate" and paste_is_code(split_ask(prior_user.text)):
+        # Changes offered on code the user pasted are code, whatever words the offer uses.
+        task_type = "code"
     if has_tools:
         task_type = "tools"
     return _build(score, task_type, signals, CONTEXT_CONFIDENCE_FACTOR)
 
 
 def _follow_up(
-    ask: str, view: lx.View, split: Split, prior_user: Turn, has_tools: bool, images: int
+    ask: str, view: lx.View, split: Split, prior_user: Turn, prior_assistant: Turn | None, has_tools: bool,
+    images: int
 ) -> Classification:
     """A short follow-up: as hard as the thread it continues, unless it asks for more itself."""
     base = _score_turn(prior_user)
@@ -232,7 +236,20 @@ def _follow_up(
     verb = lx.CODE_VERB.find(view) is not None
     if own.task_type == "query" and base.task_type in ("code", "generate") and verb:
         task_type = base.task_type
+    if own.task_type == "code" and base.task_type == "generate" and not lx.CODE_NOUN.find(view):
+        # "add a couple of emojis": an edit to the piece of writing the thread is about.
+        task_type = "generate"
     signals = ["continuation:follow_up", *own.signals, f"thread_score={base.score:.2f}"]
+    if task_type == "analyze" and prior_assistant is not None:
+        # Reasoning further about the answer just given ("what happens to that scheme if ...",
+        # "does that change your answer?") is as hard as that answer.
+        answer = _score_turn(prior_assistant)
+        # An answer reads denser than the ask that needed it: it lifts the follow-up to the top
+        # tier only when the follow-up itself names a hard domain (a partition, a race, an attack).
+        lifted = answer.score if own.domains else min(answer.score, COMPLEX_FROM - 0.1)
+        if lifted > score:
+            score = lifted
+            signals.append(f"answer_score={answer.score:.2f}")
     if images:
         score += IMAGE_BONUS
     if has_tools and verb:

@@ -254,9 +254,12 @@ DOMAINS: tuple[Cue, ...] = (
            "homology eigenvalues asymptotic asymptotically combinatorial stochastic"),
         phrases=("perfect square", "explicit formula", "closed form", "o(")),
     Cue("evidence",
-        _w("evidence studies literature peer-reviewed citations regulatory regulation regulations "
-           "compliance gdpr hipaa jurisdiction jurisdictions changelog scenarios"),
+        _w("evidence studies literature peer-reviewed citations changelog scenarios"),
         phrases=("meta-analys", "cite the source", "cite sources", "grant proposal")),
+    Cue("legal",
+        _w("regulatory regulation regulations compliance gdpr hipaa ccpa jurisdiction jurisdictions sanctions "
+           "liability lawful"),
+        phrases=("export control", "dual use", "data residency")),
     Cue("scale",
         _w("codebase monolith microservices legacy"),
         phrases=("across all", "across every", "across our", "across the codebase", "all the services",
@@ -294,7 +297,8 @@ DEFINITION_CJK = Cue("cjk_question", phrases=("什么", "什麼", "是否", "吗
 SMALL_ARTIFACT = Cue(
     "small_artifact",
     _w("regex regexes regexp one-liner oneliner jq sed awk alias translate reword rephrase rename haiku "
-       "limerick poem tweet slogan tagline typo typos spelling grammar shorter emoji title"),
+       "limerick poem tweet slogan tagline typo typos spelling grammar shorter emoji emojis hashtag hashtags "
+       "title"),
     phrases=("bash:", "shell command", "cron expression", "convert to", "convert this to", "one sentence",
              "two sentences", "three sentences", "3 sentences", "2 sentences", "more casual", "more formal",
              "more polite", "title for", "subject line", "commit message"),
@@ -402,6 +406,7 @@ ANALYZE = Cue(
     phrases=("look it over", "look over", "what's going on", "whats going on", "what's happening",
              "what's wrong", "what's the error", "whats the error", "root cause", "should we", "pros and cons",
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",
+             "change your answer", "change your recommendation", "still recommend", "change anything",
              "what would you change", "what would you pick", "what would you do", "is it something",
              "threat model"),
 )
@@ -522,5 +527,5 @@ CONSTRAINT_WORDS = _w(
 )
 DELIVERABLE_WORDS = _w(
     "implement build design write add migrate port refactor recommend propose model gather research compare "
-    "summarize summarise explain decide flag verify benchmark test include show find list draft plan"
+    "summarize summarise explain decide flag verify benchmark include show find list draft plan"
 )
