@@ -72,6 +72,9 @@ LONG_FORM_WORDS = 500
 LONG_FORM_BONUS = 0.8
 # "Design a <system>": the whole of a system's design, not one part of it.
 SYSTEM_DESIGN_BONUS = 1.0
+# A code request listing this many requirements ("multi-stage, non-root, healthcheck, ...") is a
+# specification, not a one-liner: the simplest code asks in the labelled sets list at most three.
+SPEC_CONSTRAINTS = 4
 # "Why ... and how do we fix it": a diagnosis and a remedy are two pieces of work.
 DIAGNOSE_AND_FIX = 0.4
 
@@ -170,6 +173,9 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if question and lx.WHY.find(view):
         # "what happens if ...", "why does ...": reasoning about behaviour, not a fact to look up.
         return "analyze"
+    if question and not is_question_shape(ask, view) and any(cue.find(view) for cue in lx.HARD_DOMAINS):
+        # An open question about a problem in a hard domain ("... exactly-once into Postgres. how?").
+        return "analyze"
     if question:
         return "analyze" if words > 30 else "query"
     if noun_at >= 0 or lx.CODE_VERB.find(view):
@@ -211,22 +217,32 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         # Words like "root cause" in a writing brief name a section; they ask for no analysis.
         score += ANALYSIS_BONUS
         signals.append("why" if why else "comparison")
-        if why and lx.REMEDY.find(view):
-            score += DIAGNOSE_AND_FIX
-            signals.append("diagnose_and_fix")
+    if task_type != "generate" and why and lx.REMEDY.find(view):
+        # A symptom plus "fix it" is one piece of work; asking why *and* for a fix is two.
+        score += DIAGNOSE_AND_FIX
+        signals.append("diagnose_and_fix")
     if split.paste_chars:
         score += _paste_work(view, split, size, lookup, why, signals, task_type)
     score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals)
+    if (task_type == "code" and score < ANALYSIS_FLOOR and imperative_at(view) >= 0
+            and _constraints(ask, view) >= SPEC_CONSTRAINTS and not lx.SMALL_ARTIFACT.find(view)):
+        score = ANALYSIS_FLOOR
+        signals.append("spec_floor")
     return AskScore(score, tuple(signals), task_type, words, domains)
+
+
+def _constraints(ask: str, view: lx.View) -> int:
+    """Requirements stated in the ask: joining words, list separators, numbers."""
+    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
+    constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
+    constraints += sum(1 for w in view.words if w[0].isdigit()) // 2
+    return min(constraints, CONSTRAINT_CAP)
 
 
 def _amount_asked(ask: str, view: lx.View, questions: int, signals: list[str]) -> float:
     """Constraints, deliverables and sub-questions: how much one ask asks for."""
     score = 0.0
-    constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
-    constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
-    constraints += sum(1 for w in view.words if w[0].isdigit()) // 2
-    constraints = min(constraints, CONSTRAINT_CAP)
+    constraints = _constraints(ask, view)
     if constraints:
         score += CONSTRAINT_WEIGHT * constraints
         signals.append(f"constraints={constraints}")
