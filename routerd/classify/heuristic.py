@@ -26,7 +26,10 @@ CONFIDENCE_CEILING = 0.95
 # Context-derived answers are less certain than direct ones.
 CONTEXT_CONFIDENCE_FACTOR = 0.85
 FOLLOW_UP_MAX_WORDS = 25
-AFFIRM_MAX_WORDS = 8
+# "go ahead, start with step 2 for all the modules" still accepts the offer; a bare imperative on
+# "it" ("make it shorter") is a go-ahead only when it is this short.
+AFFIRM_MAX_WORDS = 14
+DIRECTIVE_MAX_WORDS = 8
 CHAT_MAX_WORDS = 40
 IMAGE_BONUS = 0.4
 AGENTIC_VERBS = lx.CODE_VERB
@@ -154,8 +157,9 @@ def classify_with_view(
     prior_user = _previous(turns, index, "user")
     prior_assistant = _previous(turns, index, "assistant")
     if prior_user is not None and prior_assistant is not None and not split.paste_chars:
-        if words <= AFFIRM_MAX_WORDS and (
-            lx.AFFIRM.match(ask) or (imperative_at(view, lx.ACTION_VERBS) >= 0 and lx.FOLLOW_UP.find(view))
+        if (
+            (words <= AFFIRM_MAX_WORDS and lx.AFFIRM.match(ask))
+            or (words <= DIRECTIVE_MAX_WORDS and imperative_at(view, lx.ACTION_VERBS) >= 0 and lx.FOLLOW_UP.find(view))
         ) and (_offered(prior_assistant) or not lx.BARE_ACK.match(ask)):
             return _affirmed(view, prior_user, prior_assistant, has_tools), view
 
@@ -169,7 +173,9 @@ def classify_with_view(
         return _build(result.score, result.task_type, ["continuation:paste", *result.signals],
                       CONTEXT_CONFIDENCE_FACTOR), view
 
-    if not split.paste_chars and not images and _is_chat(ask, view, words):
+    continues = prior_user is not None and lx.FOLLOW_UP_START.match(ask) is not None
+    if not split.paste_chars and not images and not continues and _is_chat(ask, view, words):
+        # "now only for users created this year" continues the thread; it is never small talk.
         return _build(-1.0, "chat", ["chat", f"ask_words={words}"]), view
 
     if prior_user is not None and not split.paste_chars:

@@ -254,7 +254,7 @@ DOMAINS: tuple[Cue, ...] = (
            "homology eigenvalues asymptotic asymptotically combinatorial stochastic"),
         phrases=("perfect square", "explicit formula", "closed form", "o(")),
     Cue("evidence",
-        _w("evidence studies literature peer-reviewed citations changelog scenarios"),
+        _w("evidence studies literature peer-reviewed citations papers changelog scenarios"),
         phrases=("meta-analys", "cite the source", "cite sources", "grant proposal")),
     Cue("legal",
         _w("regulatory regulation regulations compliance gdpr hipaa ccpa jurisdiction jurisdictions sanctions "
@@ -275,7 +275,7 @@ DOMAINS: tuple[Cue, ...] = (
 DESIGN = Cue("design",
              _w("design architecture architect strategy tradeoffs trade-offs trade-off plan roadmap "
                 "scalable scale correctness correct correctly guarantee guarantees safe safely preserve "
-                "careful precisely verify"),
+                "careful precisely verify lose loses"),
              phrases=("without losing", "without breaking", "without changing", "without weakening",
                       "without downtime", "zero downtime", "no downtime", "incrementally",
                       "edge case", "in what order", "minimal correct"))
@@ -357,7 +357,7 @@ FIX_REQUEST = Cue("fix_request", phrases=("how fix", "how to fix", "how do i fix
                                           "fix it", "please fix", "pls fix"))
 WORK_ON_PASTE = Cue(
     "work_on_paste",
-    _w("summarize summarise summary review refactor split rework rewrite restructure reorganize document "
+    _w("summarize summarise summary review audit refactor split rework rewrite restructure reorganize document "
        "explain annotate optimize optimise port faster"),
     phrases=("speed up",),
 )
@@ -376,7 +376,7 @@ GENERATE = Cue(
        "playbook proposal announcement summary summarize summarise tldr tl;dr translate reword rephrase "
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
        "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
-       "tutorial reply memo ideas brainstorm"),
+       "tutorial reply memo ideas brainstorm faq faqs title titles"),
     phrases=("cover letter", "press release", "commit message", "design doc", "project update",
              "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
              "more polite", "release notes"),
@@ -473,7 +473,9 @@ AFFIRM = re.compile(
     re.I,
 )
 FOLLOW_UP_START = re.compile(
-    r"\s*(?:and|also|now|same|what about|how about|ok(?:ay)?,? (?:and|now|so)|but|then|so)\b", re.I
+    r"\s*(?:and|also|now|same|what about|how about|ok(?:ay)?,? (?:and|now|so)|but|then|so"
+    # Hypotheticals about what was just proposed: "what if ...", "would that still ...".
+    r"|what if|what would|would (?:that|it|this)|does (?:that|it|this)|how would)\b", re.I
 )
 FOLLOW_UP = Cue(
     "follow_up",

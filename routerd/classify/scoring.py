@@ -75,6 +75,11 @@ SYSTEM_DESIGN_BONUS = 1.0
 # A code request listing this many requirements ("multi-stage, non-root, healthcheck, ...") is a
 # specification, not a one-liner: the simplest code asks in the labelled sets list at most three.
 SPEC_CONSTRAINTS = 4
+# Judging pasted code (a review, an audit, "why does this ...") where bugs hide — races,
+# distributed state, attacks — is the analysis cheap models get wrong without noticing.
+REVIEW_IN_HARD_DOMAIN = 0.8
+# Weighing evidence (papers, studies) about a hard domain, not just collecting it.
+EVIDENCE_IN_HARD_DOMAIN = 0.5
 # "Why ... and how do we fix it": a diagnosis and a remedy are two pieces of work.
 DIAGNOSE_AND_FIX = 0.4
 
@@ -151,6 +156,10 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if opens_analysis and not pasted and words <= 12 and _EXPLAIN_CONCEPT.match(ask):
         # "explain what a foreign key is": a definition, whatever the verb in front of it.
         return "query"
+    corr_at = lx.CORRESPONDENCE.position(view)
+    if 0 <= imperative <= corr_at and (noun_at < 0 or corr_at < noun_at) and not question and not pasted:
+        # "write a two-line Slack message": correspondence is writing, whatever the verb.
+        return "generate"
     if gen_at >= 0 and (noun_at < 0 or gen_at <= noun_at) and (imperative >= 0 or not question or words <= 12) \
             and not opens_analysis:
         return "generate"
@@ -173,7 +182,7 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if question and lx.WHY.find(view):
         # "what happens if ...", "why does ...": reasoning about behaviour, not a fact to look up.
         return "analyze"
-    if question and not is_question_shape(ask, view) and any(cue.find(view) for cue in lx.HARD_DOMAINS):
+    if question and not is_question_shape(ask, view) and _hard(view):
         # An open question about a problem in a hard domain ("... exactly-once into Postgres. how?").
         return "analyze"
     if question:
@@ -223,12 +232,22 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         signals.append("diagnose_and_fix")
     if split.paste_chars:
         score += _paste_work(view, split, size, lookup, why, signals, task_type)
+        if task_type == "analyze" and not lookup and _hard(view) and paste_is_code(split):
+            score += REVIEW_IN_HARD_DOMAIN
+            signals.append("reviews_code_in_hard_domain")
+    if task_type == "research" and "evidence" in domains and _hard(view):
+        score += EVIDENCE_IN_HARD_DOMAIN
+        signals.append("evidence_in_hard_domain")
     score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals)
     if (task_type == "code" and score < ANALYSIS_FLOOR and imperative_at(view) >= 0
             and _constraints(ask, view) >= SPEC_CONSTRAINTS and not lx.SMALL_ARTIFACT.find(view)):
         score = ANALYSIS_FLOOR
         signals.append("spec_floor")
     return AskScore(score, tuple(signals), task_type, words, domains)
+
+
+def _hard(view: lx.View) -> bool:
+    return any(cue.find(view) for cue in lx.HARD_DOMAINS)
 
 
 def _constraints(ask: str, view: lx.View) -> int:

@@ -45,6 +45,11 @@ _CODE_MARKS = ("return ", "def ", "func ", "fn ", "#include", "const ", "let ", 
                "self.", "async ", "await ", "class ", "=> {", "void ", "try:", "except ", ":= ", "defer ",
                "package ", "impl ", "pub fn", "public ", "#!/")
 _CODE_MARKS_MIN = 2
+# A fence labelled with a programming language holds code, however few marks its head shows.
+_CODE_FENCE_TAGS = frozenset(
+    "python py go golang rust rs c cpp c++ h java kotlin kt js javascript ts typescript tsx jsx ruby rb php "
+    "swift scala cs csharp haskell hs ocaml ml elixir ex zig lua perl dart sh bash zsh".split()
+)
 _CODE_SAMPLE_CHARS = 480
 _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
@@ -241,7 +246,12 @@ def paste_is_code(split: Split) -> bool:
 
     The head of the paste shows what it is; searching all of a long paste would cost more.
     """
-    return bool(split.paste_head) and _code_marks(split.paste_head) >= _CODE_MARKS_MIN
+    head = split.paste_head
+    if head.startswith(("```", "~~~")):
+        tag = head[3:head.find("\n")].strip().lower()
+        if tag in _CODE_FENCE_TAGS:
+            return True
+    return bool(head) and _code_marks(head) >= _CODE_MARKS_MIN
 
 
 def word_count(text: str) -> int:
