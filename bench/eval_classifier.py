@@ -101,7 +101,8 @@ def _latency() -> dict:
         catalogue = load_catalogue()
 
         def decide(c):  # noqa: F811 - bound only when the policy is importable
-            return policy_decide(PolicyInput(classification=c, catalogue=catalogue,
+            # As the daemon's `route` decides unless --explain is given: no per-model verdicts.
+            return policy_decide(PolicyInput(classification=c, catalogue=catalogue, explain=False,
                                              enabled_providers=frozenset({"anthropic", "openai", "ollama"})))
     except ImportError:
         pass
