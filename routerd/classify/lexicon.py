@@ -258,8 +258,8 @@ DOMAINS: tuple[Cue, ...] = (
         phrases=("meta-analys", "cite the source", "cite sources", "grant proposal")),
     Cue("legal",
         _w("regulatory regulation regulations compliance gdpr hipaa ccpa jurisdiction jurisdictions sanctions "
-           "liability lawful"),
-        phrases=("export control", "dual use", "data residency")),
+           "liability lawful biometric dpa cross-border"),
+        phrases=("export control", "dual use", "data residency", "data protection", "personal data")),
     Cue("scale",
         _w("codebase monolith microservices legacy"),
         phrases=("across all", "across every", "across our", "across the codebase", "all the services",
@@ -330,7 +330,7 @@ WHY = Cue(
     phrases=("what's going on", "whats going on", "what is going on", "what's happening", "what's wrong",
              "how come", "root cause", "what would you change", "what should i do", "is this going to",
              "going on",
-             "is that going to", "ever", "what happens", "为什么"),
+             "is that going to", "ever", "what happens", "what if", "what would change", "为什么"),
 )
 
 # --- task-type cues -------------------------------------------------------------------------------
@@ -513,8 +513,8 @@ FILLERS = _w(
 # --- hyphens in phrases, normalised once -------------------------------------------------------
 DOMAINS = tuple(_normalised(cue) for cue in DOMAINS)
 # The domains where an open question is itself analysis, not a lookup.
-HARD_DOMAINS = tuple(cue for cue in DOMAINS if cue.name in ("distributed", "concurrency", "systems", "security",
-                                                            "proof", "legal"))
+HARD_NAMES = frozenset(("distributed", "concurrency", "systems", "security", "proof", "legal"))
+HARD_DOMAINS = tuple(cue for cue in DOMAINS if cue.name in HARD_NAMES)
 (
     VERDICT, REMEDY, LONG_FORM_DOC, EXPERT, ANALYSIS_VERB, DESIGN, DEFINITION_CJK, SMALL_ARTIFACT,
     LOOKUP_ASK, COMPARE, TESTS, WHY, RESEARCH, TIME_SENSITIVE, SYMPTOM, FIX_REQUEST, WORK_ON_PASTE,

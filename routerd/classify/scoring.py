@@ -78,6 +78,8 @@ SPEC_CONSTRAINTS = 4
 # Judging pasted code (a review, an audit, "why does this ...") where bugs hide — races,
 # distributed state, attacks — is the analysis cheap models get wrong without noticing.
 REVIEW_IN_HARD_DOMAIN = 0.8
+# An ask this short that judges pasted code ("is this correct?") takes its domain from the code.
+JUDGE_PASTE_MAX_WORDS = 12
 # Weighing evidence (papers, studies) about a hard domain, not just collecting it.
 EVIDENCE_IN_HARD_DOMAIN = 0.5
 # "Why ... and how do we fix it": a diagnosis and a remedy are two pieces of work.
@@ -203,6 +205,13 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     questions = ask.count("?") - ask.count("??")
     score = size + _amount_asked(ask, view, questions, signals)
     domains = tuple(cue.name for cue in lx.DOMAINS if cue.find(view))
+    if not domains and split.paste_chars and words <= JUDGE_PASTE_MAX_WORDS and (
+        lx.VERDICT.find(view) or lx.WHY.find(view)
+    ) and paste_is_code(split):
+        # "is this correct?" under pasted code: the ask names nothing, the code's domain is the ask's.
+        # Only the paste's head is read, as for telling code from logs.
+        domains = tuple(cue.name for cue in lx.HARD_DOMAINS if cue.find(lx.view_of(split.paste_head)))
+        signals.extend(f"paste_domain:{d}" for d in domains)
     if domains and score < 0:
         # A short ask in a hard domain is not easy for being short ("design a consensus algorithm").
         score = 0.0
@@ -232,10 +241,10 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         signals.append("diagnose_and_fix")
     if split.paste_chars:
         score += _paste_work(view, split, size, lookup, why, signals, task_type)
-        if task_type == "analyze" and not lookup and _hard(view) and paste_is_code(split):
+        if task_type == "analyze" and not lookup and lx.HARD_NAMES.intersection(domains) and paste_is_code(split):
             score += REVIEW_IN_HARD_DOMAIN
             signals.append("reviews_code_in_hard_domain")
-    if task_type == "research" and "evidence" in domains and _hard(view):
+    if task_type == "research" and "evidence" in domains and lx.HARD_NAMES.intersection(domains):
         score += EVIDENCE_IN_HARD_DOMAIN
         signals.append("evidence_in_hard_domain")
     score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals)
