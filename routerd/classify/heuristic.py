@@ -26,6 +26,9 @@ CONFIDENCE_CEILING = 0.95
 # Context-derived answers are less certain than direct ones.
 CONTEXT_CONFIDENCE_FACTOR = 0.85
 FOLLOW_UP_MAX_WORDS = 25
+# A fragment this short that is not small talk ("descending please", "in Go") only means something
+# as a change to the previous ask.
+FRAGMENT_MAX_WORDS = 3
 # "go ahead, start with step 2 for all the modules" still accepts the offer; a bare imperative on
 # "it" ("make it shorter") is a go-ahead only when it is this short.
 AFFIRM_MAX_WORDS = 14
@@ -179,7 +182,9 @@ def classify_with_view(
         return _build(-1.0, "chat", ["chat", f"ask_words={words}"]), view
 
     if prior_user is not None and not split.paste_chars:
-        if words <= FOLLOW_UP_MAX_WORDS and (lx.FOLLOW_UP_START.match(ask) or lx.FOLLOW_UP.find(view)):
+        if words <= FOLLOW_UP_MAX_WORDS and (
+            lx.FOLLOW_UP_START.match(ask) or lx.FOLLOW_UP.find(view) or words <= FRAGMENT_MAX_WORDS
+        ):
             return _follow_up(ask, view, split, prior_user, prior_assistant, has_tools, images), view
 
     result = score_ask(ask, split, view, words)

@@ -217,11 +217,12 @@ DOMAINS: tuple[Cue, ...] = (
         _w("distributed consensus raft paxos crdt crdts quorum shard shards sharded sharding cross-shard "
            "replica replicas replication replicated failover partitioned partitions linearizable "
            "linearizability 2pc multi-region byzantine gossip cqrs saga sagas rebalance rebalancing outbox "
-           "lease leases leader leaders fencing etcd zookeeper"),
+           "lease leases leader leaders fencing etcd zookeeper last-writer-wins lww"),
         phrases=("split brain", "split-brain", "leader election", "exactly-once", "exactly once",
                  "two-phase commit", "horizontally scal", "horizontal scal", "clock skew", "clock jump",
                  "clock drift", "eventual consisten", "eventually consisten", "event sourcing",
-                 "event sourced", "consistency guarantee", "consumer group", "at least once")),
+                 "event sourced", "consistency guarantee", "consumer group", "at least once", "global tables",
+                 "write conflict", "conflicting writes")),
     Cue("concurrency",
         _w("concurrent concurrently concurrency race races atomics atomic deadlock deadlocks deadlocked "
            "deadlocking livelock latch latches mutex mutexes semaphore semaphores multithreaded "
@@ -241,10 +242,11 @@ DOMAINS: tuple[Cue, ...] = (
         _w("attack attacks attacker attackers vulnerability vulnerabilities vulnerable exploit exploits "
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
            "cryptography malware forensics encryption encrypted kms "
-           "secure insecure securely csrf xsrf xss injection httponly jwt jwts"),
+           "secure insecure securely csrf xsrf xss injection httponly jwt jwts hmac replay nonce spoofing "
+           "forgery forged tampering"),
         phrases=("threat model", "incident-response", "incident response", "privilege escalation",
                  "zero trust", "side channel", "side-channel", "key rotation", "rotate the master key",
-                 "envelope encrypt", "access token", "refresh token", "session fixation")),
+                 "envelope encrypt", "access token", "refresh token", "session fixation", "timing attack", "constant time")),
     Cue("proof",
         _w("prove proof proofs theorem lemma conjecture hypothesis olympiad invariant invariants coq "
            "isabelle tla+ converge convergence verified machine-checked"),
@@ -275,7 +277,7 @@ DOMAINS: tuple[Cue, ...] = (
 DESIGN = Cue("design",
              _w("design architecture architect strategy tradeoffs trade-offs trade-off plan roadmap "
                 "scalable scale correctness correct correctly guarantee guarantees safe safely preserve "
-                "careful precisely verify lose loses"),
+                "careful precisely verify lose loses lost anomaly anomalies"),
              phrases=("without losing", "without breaking", "without changing", "without weakening",
                       "without downtime", "zero downtime", "no downtime", "incrementally",
                       "edge case", "in what order", "minimal correct"))
@@ -315,7 +317,8 @@ COMPARE = Cue(
     "comparison",
     _w("compare comparison vs versus tradeoffs trade-offs trade-off downside downsides drawback drawbacks "
        "alternatives"),
-    phrases=("pros and cons", "which would you", "which should", "what would you pick",
+    phrases=("pros and cons", "which would you", "which should", "what would you pick", "should i use",
+             "should i store", "should i pick", "should i go with",
              "what would you choose", "should we"),
 )
 TESTS = Cue(
@@ -376,10 +379,10 @@ GENERATE = Cue(
        "playbook proposal announcement summary summarize summarise tldr tl;dr translate reword rephrase "
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
        "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
-       "tutorial reply memo ideas brainstorm faq faqs title titles"),
+       "tutorial reply memo ideas brainstorm faq faqs title titles apology invitation adr"),
     phrases=("cover letter", "press release", "commit message", "design doc", "project update",
              "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
-             "more polite", "release notes"),
+             "more polite", "release notes", "decision record"),
 )
 CODE_VERB = Cue(
     "code_verb",
@@ -404,7 +407,7 @@ ANALYZE = Cue(
     _w("why analyze analyse diagnose diagnosis investigate review audit compare vs versus tradeoffs "
        "trade-offs downside downsides evaluate assess interpret prove explain"),
     phrases=("look it over", "look over", "what's going on", "whats going on", "what's happening",
-             "what's wrong", "what's the error", "whats the error", "root cause", "should we", "pros and cons",
+             "what's wrong", "what's the error", "whats the error", "root cause", "should we", "should i use", "should i store", "pros and cons",
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",
              "change your answer", "change your recommendation", "still recommend", "change anything",
              "what would you change", "what would you pick", "what would you do", "is it something",
@@ -415,15 +418,16 @@ ANALYZE = Cue(
 VERDICT = Cue(
     "verdict",
     _w("correct correctly safe secure sound thread-safe buggy"),
-    phrases=("any bugs", "anything wrong", "any issues", "any problems"),
+    phrases=("any bugs", "anything wrong", "any issues", "any problems", "is this fine", "is that fine",
+             "is it fine", "is this ok", "is this okay"),
 )
 # Remedies asked for next to a diagnosis ("why ... and how do we fix it"): two pieces of work.
 REMEDY = Cue("remedy", _w("fix fixes fixed solve resolve prevent avoid mitigate workaround"))
 # Documents whose nature is long-form: sections, decisions and their reasons, consistency throughout.
 LONG_FORM_DOC = Cue(
     "long_form_doc",
-    _w("rfc runbook playbook whitepaper proposal"),
-    phrases=("design doc", "technical approach", "design document"),
+    _w("rfc runbook playbook whitepaper proposal adr"),
+    phrases=("design doc", "technical approach", "design document", "decision record"),
 )
 
 # Vocabulary of specialists: where a domain's hard end starts. "thread-safe" is everyday
@@ -441,7 +445,8 @@ EXPERT = Cue(
              "operational transform", "register allocation", "differential privacy", "warp divergence",
              "bank conflict", "kernel bypass", "zero copy", "dependent type", "type inference",
              "garbage collector", "lock ordering", "priority inversion", "formal proof", "hindley milner"))
-CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll")
+# "do the same across the other 23 services" changes as many units as "migrate all 23".
+CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll do repeat")
 PROOF_VERBS = _w("prove démontrer demuestra beweise")
 
 ANALYSIS_VERB = Cue(

@@ -94,6 +94,8 @@ _ERROR_MARKS = ("ERROR", "Error", "Exception", "Traceback", "FAILED", "FATAL", "
 def _error_output(head: str) -> bool:
     return any(mark in head for mark in _ERROR_MARKS)
 
+_FINDING_VERBS = frozenset(("find", "search", "collect", "gather"))
+_SYNTHESIS_WORDS = frozenset(("summarize", "summarise", "which", "compare", "rank"))
 # "explain what X is", "explain how Y works": a concept asked for by name.
 _EXPLAIN_CONCEPT = re.compile(r"\s*(?:\w+ ){0,2}explain (?:to me )?(?:what|how|the difference|the meaning)\b", re.I)
 # A lead-in before a colon ("quick one: ...") is at most this long.
@@ -153,6 +155,15 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if research_at >= 0 and not (0 <= gen_at <= research_at and imperative >= 0):
         return "research"
     if lx.TIME_SENSITIVE.find(view) and question and imperative < 0 and not pasted:
+        return "research"
+    if pasted and question and imperative < 0 and lx.LOOKUP_ASK.find(view) and not lx.SYMPTOM.find(view) \
+            and not _error_output(split.paste_head):
+        # "how many rows have a null email in this?": reading a value off the paste.
+        return "query"
+    if _opens_with(view, _FINDING_VERBS) and not pasted and (
+        lx.COMPARE.find(view) or _SYNTHESIS_WORDS & view.words
+    ):
+        # "find the maintained libraries for X and summarize which ...": collecting sources and weighing them.
         return "research"
     opens_analysis = _opens_with(view, lx.ANALYZE.words)
     if opens_analysis and not pasted and words <= 12 and _EXPLAIN_CONCEPT.match(ask):
@@ -247,7 +258,8 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if task_type == "research" and "evidence" in domains and lx.HARD_NAMES.intersection(domains):
         score += EVIDENCE_IN_HARD_DOMAIN
         signals.append("evidence_in_hard_domain")
-    score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals)
+    score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals,
+                                 split.paste_chars > 0 and paste_is_code(split))
     if (task_type == "code" and score < ANALYSIS_FLOOR and imperative_at(view) >= 0
             and _constraints(ask, view) >= SPEC_CONSTRAINTS and not lx.SMALL_ARTIFACT.find(view)):
         score = ANALYSIS_FLOOR
@@ -291,7 +303,8 @@ def _difficulty(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> 
         weights = sorted((DOMAIN_WEIGHT[d] for d in domains), reverse=True)
         score += weights[0] + DOMAIN_EACH * (min(len(weights), DOMAIN_CAP) - 1)
         signals.extend(f"domain:{d}" for d in domains)
-        if lx.DESIGN.find(view):
+        if lx.DESIGN.find(view) or lx.VERDICT.find(view):
+            # A verdict on correctness ("is this fine?") weighs like designing for it.
             # Designing for correctness in a domain that fails silently is the hardest kind of ask.
             score += DESIGN_WITH_DOMAIN + (0.3 if weights[0] >= STRONG_DOMAIN else 0.0)
             signals.append("design_with_domain")
@@ -356,7 +369,7 @@ def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: boo
 
 
 def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bool, tests: bool,
-                         signals: list[str]) -> float:
+                         signals: list[str], pasted_code: bool = False) -> float:
     """Kinds of work with a known tier range: correspondence, analysis, research, builds, tested code."""
     if task_type == "generate" and lx.CORRESPONDENCE.find(view) and score > CORRESPONDENCE_CEILING:
         score = CORRESPONDENCE_CEILING
@@ -364,6 +377,10 @@ def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bo
     if task_type == "analyze" and not lookup and lx.ANALYSIS_VERB.find(view) and score < ANALYSIS_FLOOR:
         score = ANALYSIS_FLOOR
         signals.append("analysis_floor")
+    if task_type == "analyze" and not lookup and pasted_code and lx.VERDICT.find(view) and score < ANALYSIS_FLOOR:
+        # "any bugs in this?" over pasted code is a code review.
+        score = ANALYSIS_FLOOR
+        signals.append("review_floor")
     if task_type == "research" and lx.RESEARCH.find(view) and score < ANALYSIS_FLOOR:
         # Researching means reading several sources and weighing them, not looking one fact up.
         score = ANALYSIS_FLOOR
