@@ -229,7 +229,8 @@ DOMAINS: tuple[Cue, ...] = (
            "thread-safe multi-threaded pinned pinning starvation contention lock-free wait-free "
            "volatile multiprocessing happens-before jmm"),
         phrases=("race condition", "data race", "memory order", "memory model", "memory barrier",
-                 "weak memory", "gc pause", "double checked locking", "并发", "nebenläufig", "concurrente")),
+                 "weak memory", "gc pause", "double checked locking", "at the same time", "simultaneously",
+                 "并发", "nebenläufig", "concurrente")),
     Cue("systems",
         _w("jit compiler compilers bytecode interpreter kernel kernels gpu gpus cuda simd tensor assembly "
            "x86 x86-64 arm64 aarch64 graviton mmap syscall syscalls allocator ffi pyo3 numerically "
@@ -243,7 +244,7 @@ DOMAINS: tuple[Cue, ...] = (
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
            "cryptography malware forensics encryption encrypted kms "
            "secure insecure securely csrf xsrf xss injection httponly jwt jwts hmac replay nonce spoofing "
-           "forgery forged tampering"),
+           "forgery forged tampering harden security-wise"),
         phrases=("threat model", "incident-response", "incident response", "privilege escalation",
                  "zero trust", "side channel", "side-channel", "key rotation", "rotate the master key",
                  "envelope encrypt", "access token", "refresh token", "session fixation", "timing attack", "constant time")),
@@ -280,7 +281,7 @@ DESIGN = Cue("design",
                 "careful precisely verify lose loses lost anomaly anomalies"),
              phrases=("without losing", "without breaking", "without changing", "without weakening",
                       "without downtime", "zero downtime", "no downtime", "incrementally",
-                      "edge case", "in what order", "minimal correct"))
+                      "edge case", "in what order", "minimal correct", "what can go wrong"))
 
 # --- shapes of small, closed requests -------------------------------------------------------------
 DEFINITION = re.compile(
@@ -379,10 +380,10 @@ GENERATE = Cue(
        "playbook proposal announcement summary summarize summarise tldr tl;dr translate reword rephrase "
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
        "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
-       "tutorial reply memo ideas brainstorm faq faqs title titles apology invitation adr"),
+       "tutorial reply memo ideas brainstorm faq faqs title titles apology invitation adr posting"),
     phrases=("cover letter", "press release", "commit message", "design doc", "project update",
              "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
-             "more polite", "release notes", "decision record"),
+             "more polite", "release notes", "decision record", "sound more", "sound less", "job post"),
 )
 CODE_VERB = Cue(
     "code_verb",
@@ -436,6 +437,7 @@ EXPERT = Cue(
     "expert",
     _w("lock-free wait-free linearizable linearizability raft paxos pbft crdt crdts byzantine 2pc jit simd avx "
        "avx2 neon coq isabelle tla+ mvcc zero-knowledge post-quantum side-channel cross-shard seqlock rcu "
+       "occupancy warp coalesced coalescing "
        "io_uring ebpf spectre toctou ssrf homomorphic ssa"),
     phrases=("hazard pointer", "memory reclamation", "memory order", "acquire/release", "weak memory",
              "latch crabbing", "exactly once", "two phase commit", "split brain", "machine code", "tensor core",
@@ -451,7 +453,7 @@ PROOF_VERBS = _w("prove démontrer demuestra beweise")
 
 ANALYSIS_VERB = Cue(
     "analysis_verb",
-    _w("analyze analyse evaluate assess compare tradeoffs trade-offs diagnose critique review audit"),
+    _w("analyze analyse evaluate assess compare tradeoffs trade-offs diagnose critique review audit weigh"),
     phrases=("should we", "pros and cons", "what would you pick", "what would you choose", "downside",
              "failure modes", "risks of", "threat model"),
 )

@@ -94,6 +94,8 @@ _ERROR_MARKS = ("ERROR", "Error", "Exception", "Traceback", "FAILED", "FATAL", "
 def _error_output(head: str) -> bool:
     return any(mark in head for mark in _ERROR_MARKS)
 
+# "should ingredients be JSONB or a table?", "which is cheaper, A or B?": a choice to weigh.
+_CHOICE = re.compile(r"\b(?:should|which)\b[^?.]{0,160}\bor\b")
 _FINDING_VERBS = frozenset(("find", "search", "collect", "gather"))
 _SYNTHESIS_WORDS = frozenset(("summarize", "summarise", "which", "compare", "rank"))
 # "explain what X is", "explain how Y works": a concept asked for by name.
@@ -192,7 +194,7 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
         return "query" if question else "code"
     if question and lx.SYMPTOM.find(view) and not is_question_shape(ask, view):
         return "analyze"
-    if question and lx.WHY.find(view):
+    if question and (lx.WHY.find(view) or ("or" in view.words and _CHOICE.search(view.lower))):
         # "what happens if ...", "why does ...": reasoning about behaviour, not a fact to look up.
         return "analyze"
     if question and not is_question_shape(ask, view) and _hard(view):
@@ -242,7 +244,8 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     task_type = task_type_of(ask, view, split, words)
     lookup = split.paste_chars > 0 and lx.LOOKUP_ASK.find(view) is not None
     why = lx.WHY.find(view) is not None and not lookup
-    if task_type != "generate" and (why or lx.COMPARE.find(view)):
+    choice = "or" in view.words and _CHOICE.search(view.lower) is not None
+    if task_type != "generate" and (why or choice or lx.COMPARE.find(view)):
         # Words like "root cause" in a writing brief name a section; they ask for no analysis.
         score += ANALYSIS_BONUS
         signals.append("why" if why else "comparison")
@@ -255,9 +258,11 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         if task_type == "analyze" and not lookup and lx.HARD_NAMES.intersection(domains) and paste_is_code(split):
             score += REVIEW_IN_HARD_DOMAIN
             signals.append("reviews_code_in_hard_domain")
-    if task_type == "research" and "evidence" in domains and lx.HARD_NAMES.intersection(domains):
+    if task_type == "research" and "evidence" in domains and (
+        lx.HARD_NAMES.intersection(domains) or lx.ANALYSIS_VERB.find(view)
+    ):
         score += EVIDENCE_IN_HARD_DOMAIN
-        signals.append("evidence_in_hard_domain")
+        signals.append("weighs_evidence")
     score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals,
                                  split.paste_chars > 0 and paste_is_code(split))
     if (task_type == "code" and score < ANALYSIS_FLOOR and imperative_at(view) >= 0
@@ -274,7 +279,11 @@ def _hard(view: lx.View) -> bool:
 def _constraints(ask: str, view: lx.View) -> int:
     """Requirements stated in the ask: joining words, list separators, numbers."""
     constraints = sum(map(lx.CONSTRAINT_WORDS.__contains__, view.tokens))
-    constraints += ask.count(",") + ask.count(";") + ask.count("(") + ask.count(" + ")
+    # Separators are counted in the view, where inline code is one word: `a + ', ' + b` lists nothing.
+    text = view.lower
+    constraints += text.count(",") + text.count(";") + text.count("(") + text.count(" + ")
+    if not view.ascii:
+        constraints += text.count("，") + text.count("、") + text.count("；")
     constraints += sum(1 for w in view.words if w[0].isdigit()) // 2
     return min(constraints, CONSTRAINT_CAP)
 
