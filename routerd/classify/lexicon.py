@@ -30,7 +30,7 @@ SCAN_TAIL_CHARS = 300
 _BREADTH = re.compile(
     r"(\d{1,5})(?:k)?[\s-]*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files?|services?|repos?|repositor(?:y|ies)|tables?|"
     r"modules?|endpoints?|microservices?|packages?|teams?|engineers?|loc|lines|pipelines?|projects?|"
-    r"clusters?|databases?|apps?|applications?|components?)\b)"
+    r"clusters?|databases?|apps?|applications?|components?|places|call sites|callers|usages)\b)"
 )
 
 
@@ -230,15 +230,17 @@ DOMAINS: tuple[Cue, ...] = (
            "volatile multiprocessing happens-before jmm"),
         phrases=("race condition", "data race", "memory order", "memory model", "memory barrier",
                  "weak memory", "gc pause", "double checked locking", "at the same time", "simultaneously",
+                 "write skew", "lost update", "isolation level", "snapshot isolation", "phantom read",
                  "并发", "nebenläufig", "concurrente")),
     Cue("systems",
         _w("jit compiler compilers bytecode interpreter kernel kernels gpu gpus cuda simd tensor assembly "
            "x86 x86-64 arm64 aarch64 graviton mmap syscall syscalls allocator ffi pyo3 numerically "
            "bit-for-bit floating-point vectorize vectorized segfault segfaults use-after-free "
-           "epoll kqueue io_uring fsync write-ahead wal durability typechecker"),
+           "epoll kqueue io_uring fsync write-ahead wal durability typechecker bf16 fp16 fp8"),
         phrases=("machine code", "garbage collector", "floating point", "bit for bit", "segmentation fault",
                  "core dump", "undefined behavior", "undefined behaviour", "memory corruption",
-                 "crash recovery", "torn write", "power loss", "type checker", "event loop")),
+                 "crash recovery", "torn write", "power loss", "type checker", "event loop",
+                 "mixed precision", "loss spike", "grad norm", "exploding gradient")),
     Cue("security",
         _w("attack attacks attacker attackers vulnerability vulnerabilities vulnerable exploit exploits "
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
@@ -389,7 +391,7 @@ CODE_VERB = Cue(
     "code_verb",
     _w("implement write build code create add fix refactor rewrite port migrate convert generate make debug "
        "optimize optimise rework split extract apply update change rename commit push deploy revert rebase "
-       "install upgrade bump delete remove écris escribe schreib implémente implementa"),
+       "install upgrade bump delete remove handle écris escribe schreib implémente implementa"),
     phrases=("写", "实现"),
 )
 CODE_NOUN = Cue(
@@ -437,7 +439,7 @@ EXPERT = Cue(
     "expert",
     _w("lock-free wait-free linearizable linearizability raft paxos pbft crdt crdts byzantine 2pc jit simd avx "
        "avx2 neon coq isabelle tla+ mvcc zero-knowledge post-quantum side-channel cross-shard seqlock rcu "
-       "occupancy warp coalesced coalescing "
+       "occupancy warp coalesced coalescing gcm aead hkdf "
        "io_uring ebpf spectre toctou ssrf homomorphic ssa"),
     phrases=("hazard pointer", "memory reclamation", "memory order", "acquire/release", "weak memory",
              "latch crabbing", "exactly once", "two phase commit", "split brain", "machine code", "tensor core",
@@ -446,7 +448,8 @@ EXPERT = Cue(
              "write skew", "serializable isolation", "snapshot isolation", "aba problem", "memory fence",
              "operational transform", "register allocation", "differential privacy", "warp divergence",
              "bank conflict", "kernel bypass", "zero copy", "dependent type", "type inference",
-             "garbage collector", "lock ordering", "priority inversion", "formal proof", "hindley milner"))
+             "garbage collector", "lock ordering", "priority inversion", "formal proof", "hindley milner",
+             "read your writes", "causal consistency", "monotonic reads", "authenticated encryption"))
 # "do the same across the other 23 services" changes as many units as "migrate all 23".
 CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll do repeat")
 PROOF_VERBS = _w("prove démontrer demuestra beweise")

@@ -264,7 +264,7 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         score += EVIDENCE_IN_HARD_DOMAIN
         signals.append("weighs_evidence")
     score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals,
-                                 split.paste_chars > 0 and paste_is_code(split))
+                                 split.paste_chars > 0 and paste_is_code(split), split.paste_chars > 0)
     if (task_type == "code" and score < ANALYSIS_FLOOR and imperative_at(view) >= 0
             and _constraints(ask, view) >= SPEC_CONSTRAINTS and not lx.SMALL_ARTIFACT.find(view)):
         score = ANALYSIS_FLOOR
@@ -378,7 +378,7 @@ def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: boo
 
 
 def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bool, tests: bool,
-                         signals: list[str], pasted_code: bool = False) -> float:
+                         signals: list[str], pasted_code: bool = False, pasted: bool = False) -> float:
     """Kinds of work with a known tier range: correspondence, analysis, research, builds, tested code."""
     if task_type == "generate" and lx.CORRESPONDENCE.find(view) and score > CORRESPONDENCE_CEILING:
         score = CORRESPONDENCE_CEILING
@@ -390,7 +390,12 @@ def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bo
         # "any bugs in this?" over pasted code is a code review.
         score = ANALYSIS_FLOOR
         signals.append("review_floor")
-    if task_type == "research" and lx.RESEARCH.find(view) and score < ANALYSIS_FLOOR:
+    if task_type == "generate" and pasted and not lx.SMALL_ARTIFACT.find(view) and score < ANALYSIS_FLOOR:
+        # A new document made from pasted material (a summary, an FAQ, release notes) digests all of it.
+        score = ANALYSIS_FLOOR
+        signals.append("from_paste_floor")
+    if task_type == "research" and (lx.RESEARCH.find(view) or _SYNTHESIS_WORDS & view.words) \
+            and score < ANALYSIS_FLOOR:
         # Researching means reading several sources and weighing them, not looking one fact up.
         score = ANALYSIS_FLOOR
         signals.append("research_floor")
