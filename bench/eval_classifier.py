@@ -199,6 +199,11 @@ def main() -> None:
         print(f"held-out {name}: n={h['n']} tier {h['tier_accuracy']:.1%} under "
               f"{h['under_routing_rate']:.1%} type {h['task_type_accuracy']:.1%}  misses: "
               + " ".join(m["id"] for m in h["misses"]))
+    if report["heldout"]:
+        total = sum(h["n"] for h in report["heldout"].values())
+        tier_ok = sum(round(h["tier_accuracy"] * h["n"]) for h in report["heldout"].values())
+        print(f"held-out, all files: n={total} tier {tier_ok / total:.1%} (first runs, before any fix "
+              "they prompted, are in bench/data/README.md)")
     for name, peer in report["peers"].items():
         print(f"peers {name}: n={peer['n']} tier {peer['tier_accuracy']:.1%} under {peer['under_routing_rate']:.1%}"
               f" type {peer['task_type_accuracy']:.1%} (information only: their labels, their opinions)")
