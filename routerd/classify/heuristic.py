@@ -37,6 +37,7 @@ CHAT_MAX_WORDS = 40
 IMAGE_BONUS = 0.4
 AGENTIC_VERBS = lx.CODE_VERB
 OFFER_TAIL_CHARS = 240
+_BUILDING = ("implement", "refactor", "migrat", "coding")
 
 
 def _tier_of(score: float) -> str:
@@ -226,6 +227,11 @@ def _affirmed(view: lx.View, prior_user: Turn, prior_assistant: Turn | None, has
                 task_type = kind
                 break
     if lx.CODE_VERB.find(view) and task_type not in ("code", "generate"):
+        task_type = "code"
+    if task_type not in ("code", "generate") and prior_assistant is not None and any(
+        word.startswith(_BUILDING) for word in prior_assistant.text[-OFFER_TAIL_CHARS:].lower().split()
+    ):
+        # "Want me to start implementing it service by service?": the offer is to build.
         task_type = "code"
     if task_type == "generate" and paste_is_code(split_ask(prior_user.text)):
         # Changes offered on code the user pasted are code, whatever words the offer uses.

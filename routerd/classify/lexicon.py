@@ -217,12 +217,13 @@ DOMAINS: tuple[Cue, ...] = (
         _w("distributed consensus raft paxos crdt crdts quorum shard shards sharded sharding cross-shard "
            "replica replicas replication replicated failover partitioned partitions linearizable "
            "linearizability 2pc multi-region byzantine gossip cqrs saga sagas rebalance rebalancing outbox "
-           "lease leases leader leaders fencing etcd zookeeper last-writer-wins lww"),
+           "lease leases leader leaders fencing etcd zookeeper last-writer-wins lww converges"),
         phrases=("split brain", "split-brain", "leader election", "exactly-once", "exactly once",
                  "two-phase commit", "horizontally scal", "horizontal scal", "clock skew", "clock jump",
                  "clock drift", "eventual consisten", "eventually consisten", "event sourcing",
                  "event sourced", "consistency guarantee", "consumer group", "at least once", "global tables",
-                 "write conflict", "conflicting writes")),
+                 "write conflict", "conflicting writes", "clocks drift",
+                 "intermittent connectivity")),
     Cue("concurrency",
         _w("concurrent concurrently concurrency race races atomics atomic deadlock deadlocks deadlocked "
            "deadlocking livelock latch latches mutex mutexes semaphore semaphores multithreaded "
@@ -236,7 +237,8 @@ DOMAINS: tuple[Cue, ...] = (
         _w("jit compiler compilers bytecode interpreter kernel kernels gpu gpus cuda simd tensor assembly "
            "x86 x86-64 arm64 aarch64 graviton mmap syscall syscalls allocator ffi pyo3 numerically "
            "bit-for-bit floating-point vectorize vectorized segfault segfaults use-after-free "
-           "epoll kqueue io_uring fsync write-ahead wal durability typechecker bf16 fp16 fp8"),
+           "epoll kqueue io_uring fsync write-ahead wal durability typechecker bf16 fp16 fp8 ebpf xdp "
+           "userspace"),
         phrases=("machine code", "garbage collector", "floating point", "bit for bit", "segmentation fault",
                  "core dump", "undefined behavior", "undefined behaviour", "memory corruption",
                  "crash recovery", "torn write", "power loss", "type checker", "event loop",
@@ -246,7 +248,8 @@ DOMAINS: tuple[Cue, ...] = (
            "exploitable ransomware phishing attestation mtls handshake pentest hardening cryptographic "
            "cryptography malware forensics encryption encrypted kms "
            "secure insecure securely csrf xsrf xss injection httponly jwt jwts hmac replay nonce spoofing "
-           "forgery forged tampering harden security-wise"),
+           "forgery forged tampering harden security-wise encrypt decrypt decryption ciphertext plaintext "
+           "secrets"),
         phrases=("threat model", "incident-response", "incident response", "privilege escalation",
                  "zero trust", "side channel", "side-channel", "key rotation", "rotate the master key",
                  "envelope encrypt", "access token", "refresh token", "session fixation", "timing attack", "constant time")),
@@ -263,8 +266,9 @@ DOMAINS: tuple[Cue, ...] = (
         phrases=("meta-analys", "cite the source", "cite sources", "grant proposal")),
     Cue("legal",
         _w("regulatory regulation regulations compliance gdpr hipaa ccpa jurisdiction jurisdictions sanctions "
-           "liability lawful biometric dpa cross-border"),
-        phrases=("export control", "dual use", "data residency", "data protection", "personal data")),
+           "liability lawful biometric dpa cross-border law laws legal legally"),
+        phrases=("export control", "dual use", "data residency", "data protection", "personal data",
+                 "disguised employment", "permanent establishment")),
     Cue("scale",
         _w("codebase monolith microservices legacy"),
         phrases=("across all", "across every", "across our", "across the codebase", "all the services",
@@ -280,7 +284,7 @@ DOMAINS: tuple[Cue, ...] = (
 DESIGN = Cue("design",
              _w("design architecture architect strategy tradeoffs trade-offs trade-off plan roadmap "
                 "scalable scale correctness correct correctly guarantee guarantees safe safely preserve "
-                "careful precisely verify lose loses lost anomaly anomalies"),
+                "careful precisely verify lose loses lost anomaly anomalies weakness weaknesses"),
              phrases=("without losing", "without breaking", "without changing", "without weakening",
                       "without downtime", "zero downtime", "no downtime", "incrementally",
                       "edge case", "in what order", "minimal correct", "what can go wrong"))
@@ -356,7 +360,8 @@ SYMPTOM = Cue(
     "symptom",
     _w("fail fails failing failed broke breaks broken crash crashes crashed died dies hang hangs hanging "
        "error errors exception panic panics oom ooms leak leaks grows slow flaky garbage timeout timeouts "
-       "spike spiked red deadlocks stuck slower throwing throws traceback"),
+       "spike spiked red deadlocks stuck slower throwing throws traceback jitter jitters freeze freezes "
+       "stutter stutters flicker flickers"),
     phrases=("stack trace",),
 )
 FIX_REQUEST = Cue("fix_request", phrases=("how fix", "how to fix", "how do i fix", "how can i fix", "fix this",
@@ -369,7 +374,7 @@ WORK_ON_PASTE = Cue(
 )
 CORRESPONDENCE = Cue(
     "correspondence",
-    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter"),
+    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter invite"),
     phrases=("cover letter",),
 )
 LANGUAGES = _w(
@@ -439,7 +444,7 @@ EXPERT = Cue(
     "expert",
     _w("lock-free wait-free linearizable linearizability raft paxos pbft crdt crdts byzantine 2pc jit simd avx "
        "avx2 neon coq isabelle tla+ mvcc zero-knowledge post-quantum side-channel cross-shard seqlock rcu "
-       "occupancy warp coalesced coalescing gcm aead hkdf "
+       "occupancy warp coalesced coalescing gcm aead hkdf xdp "
        "io_uring ebpf spectre toctou ssrf homomorphic ssa"),
     phrases=("hazard pointer", "memory reclamation", "memory order", "acquire/release", "weak memory",
              "latch crabbing", "exactly once", "two phase commit", "split brain", "machine code", "tensor core",

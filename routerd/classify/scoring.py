@@ -242,7 +242,10 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         score += TESTS_BONUS
         signals.append("wants_tests")
     task_type = task_type_of(ask, view, split, words)
-    lookup = split.paste_chars > 0 and lx.LOOKUP_ASK.find(view) is not None
+    # "is it something in my code?" under pasted code with a symptom is debugging, not a lookup.
+    lookup = split.paste_chars > 0 and lx.LOOKUP_ASK.find(view) is not None and not (
+        lx.SYMPTOM.find(view) and paste_is_code(split)
+    )
     why = lx.WHY.find(view) is not None and not lookup
     choice = "or" in view.words and _CHOICE.search(view.lower) is not None
     if task_type != "generate" and (why or choice or lx.COMPARE.find(view)):
