@@ -97,7 +97,9 @@ def _is_chat(ask: str, view: lx.View, words: int) -> bool:
         return True
     if lx.CHAT_CLOSING.find(view):
         if words <= CHAT_MAX_WORDS:
-            return not (lx.CODE_VERB.find(view) and "?" in ask)
+            # "write a thank-you note to ..." asks for something; "thanks, that fixed it" does not.
+            opens_request = imperative_at(view, lx.ACTION_VERBS) == 0
+            return not (opens_request or (lx.CODE_VERB.find(view) and "?" in ask))
         # A long message that closes a thread (a thank-you story) asks nothing at its end.
         return "?" not in ask[-200:]
     # No request, no question, no object to make: venting or small talk.

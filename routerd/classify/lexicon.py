@@ -374,7 +374,7 @@ WORK_ON_PASTE = Cue(
 )
 CORRESPONDENCE = Cue(
     "correspondence",
-    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter invite"),
+    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter invite note"),
     phrases=("cover letter",),
 )
 LANGUAGES = _w(
@@ -387,7 +387,7 @@ GENERATE = Cue(
        "playbook proposal announcement summary summarize summarise tldr tl;dr translate reword rephrase "
        "bio speech toast slides outline agenda newsletter typos spelling grammar shorter draft caption "
        "headline tagline slogan linkedin doc docs readme rfc spec documentation report whitepaper guide "
-       "tutorial reply memo ideas brainstorm faq faqs title titles apology invitation adr posting"),
+       "tutorial reply memo ideas brainstorm faq faqs title titles apology invitation adr posting article"),
     phrases=("cover letter", "press release", "commit message", "design doc", "project update",
              "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
              "more polite", "release notes", "decision record", "sound more", "sound less", "job post"),
