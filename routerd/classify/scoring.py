@@ -97,6 +97,7 @@ def _error_output(head: str) -> bool:
 
 # "should ingredients be JSONB or a table?", "which is cheaper, A or B?": a choice to weigh.
 _CHOICE = re.compile(r"\b(?:should|which)\b[^?.]{0,160}\bor\b")
+_RESHAPING_VERBS = frozenset(("turn", "transform"))
 _FINDING_VERBS = frozenset(("find", "search", "collect", "gather"))
 _SYNTHESIS_WORDS = frozenset(("summarize", "summarise", "which", "compare", "rank"))
 # "explain what X is", "explain how Y works": a concept asked for by name.
@@ -172,6 +173,9 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
     if opens_analysis and not pasted and words <= 12 and _EXPLAIN_CONCEPT.match(ask):
         # "explain what a foreign key is": a definition, whatever the verb in front of it.
         return "query"
+    if _opens_with(view, _RESHAPING_VERBS) and " into " in view.lower and noun_at < 0:
+        # "turn these notes into a short update": material reshaped into writing.
+        return "generate"
     corr_at = lx.CORRESPONDENCE.position(view)
     if 0 <= imperative <= corr_at and (noun_at < 0 or corr_at < noun_at) and not question and not pasted:
         # "write a two-line Slack message": correspondence is writing, whatever the verb.

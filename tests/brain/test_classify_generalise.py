@@ -118,3 +118,51 @@ def test_edit_of_a_written_piece_stays_generate():
         user("now add a line thanking the beta testers"),
     ])
     assert (c.tier, c.task_type) == ("simple", "generate")
+
+
+def test_choice_question_is_a_comparison():
+    """'should X be A or B?' weighs a choice: analysis in the middle tier, not a lookup."""
+    c = classify([user("should audit events go in the main Postgres database or in a separate append-only store? "
+                       "about 2M events a day, kept for 7 years, queried rarely")])
+    assert (c.tier, c.task_type) == ("moderate", "analyze")
+
+
+def test_document_from_pasted_notes_is_moderate():
+    """Turning pasted notes into a new document digests all of them."""
+    notes = "\n".join(f"- item {i}: the {w} service moves to the new cluster on day {i}"
+                      for i, w in enumerate(("auth", "billing", "search", "media", "mail", "reports"), 1))
+    c = classify([user("turn these notes into a short update for the support team\n\n" + notes)])
+    assert (c.tier, c.task_type) == ("moderate", "generate")
+
+
+def test_offer_to_implement_accepted_is_code():
+    """Accepting 'want me to start implementing it?' is code, whatever the offer describes."""
+    c = classify([
+        user("we should stop polling the payments API"),
+        assistant("We could subscribe to their webhooks instead, verify signatures, store events in an inbox "
+                  "table and process them idempotently. Want me to start implementing it?"),
+        user("yes please"),
+    ])
+    assert c.task_type == "code"
+
+
+def test_request_with_thanks_in_it_is_not_chat():
+    """'write a thank-you note' asks for writing; the word 'thank' does not make it small talk."""
+    c = classify([user("write a short thank-you note to the design team for the new icons")])
+    assert (c.tier, c.task_type) == ("simple", "generate")
+
+
+def test_short_fragment_changes_the_previous_ask():
+    """'in rust' after a code answer asks for the same code in another language."""
+    c = classify([
+        user("python: reverse the words in a sentence"),
+        assistant("`' '.join(s.split()[::-1])`"),
+        user("in rust"),
+    ])
+    assert (c.tier, c.task_type) == ("simple", "code")
+
+
+def test_inline_code_separators_are_not_requirements():
+    """Commas and pluses inside backticks are code, not a list of requirements."""
+    c = classify([user("just change this to use f-strings: `log('user ' + uid + ', ' + action + ', at ' + ts)`")])
+    assert (c.tier, c.task_type) == ("simple", "code")
