@@ -160,28 +160,11 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
         return "research"
     if lx.TIME_SENSITIVE.find(view) and question and imperative < 0 and not pasted:
         return "research"
-    if pasted and question and imperative < 0 and lx.LOOKUP_ASK.find(view) and not lx.SYMPTOM.find(view) \
-            and not _error_output(split.paste_head):
-        # "how many rows have a null email in this?": reading a value off the paste.
-        return "query"
-    if _opens_with(view, _FINDING_VERBS) and not pasted and (
-        lx.COMPARE.find(view) or _SYNTHESIS_WORDS & view.words
-    ):
-        # "find the maintained libraries for X and summarize which ...": collecting sources and weighing them.
-        return "research"
-    opens_analysis = _opens_with(view, lx.ANALYZE.words)
-    if opens_analysis and not pasted and words <= 12 and _EXPLAIN_CONCEPT.match(ask):
-        # "explain what a foreign key is": a definition, whatever the verb in front of it.
-        return "query"
-    if _opens_with(view, _RESHAPING_VERBS) and " into " in view.lower and noun_at < 0:
-        # "turn these notes into a short update": material reshaped into writing.
-        return "generate"
-    corr_at = lx.CORRESPONDENCE.position(view)
-    if 0 <= imperative <= corr_at and (noun_at < 0 or corr_at < noun_at) and not question and not pasted:
-        # "write a two-line Slack message": correspondence is writing, whatever the verb.
-        return "generate"
+    shaped = _type_by_shape(ask, view, split, words, question, imperative, noun_at)
+    if shaped:
+        return shaped
     if gen_at >= 0 and (noun_at < 0 or gen_at <= noun_at) and (imperative >= 0 or not question or words <= 12) \
-            and not opens_analysis:
+            and not _opens_with(view, lx.ANALYZE.words):
         return "generate"
     design_at = imperative_at(view, lx.DESIGN_VERBS)
     if _design_imperative(view) and (noun_at < 0 or (design_at >= 0 and (imperative < 0 or design_at <= imperative))):
@@ -197,19 +180,50 @@ def task_type_of(ask: str, view: lx.View, split: Split, words: int) -> str:
         if lx.SYMPTOM.find(view) or _error_output(split.paste_head) or (question and lx.VERDICT.find(view)):
             return "analyze"
         return "query" if question else "code"
-    if question and lx.SYMPTOM.find(view) and not is_question_shape(ask, view):
-        return "analyze"
-    if question and (lx.WHY.find(view) or ("or" in view.words and _CHOICE.search(view.lower))):
-        # "what happens if ...", "why does ...": reasoning about behaviour, not a fact to look up.
-        return "analyze"
-    if question and not is_question_shape(ask, view) and _hard(view):
-        # An open question about a problem in a hard domain ("... exactly-once into Postgres. how?").
-        return "analyze"
     if question:
-        return "analyze" if words > 30 else "query"
+        return _type_of_question(ask, view, words)
     if noun_at >= 0 or lx.CODE_VERB.find(view):
         return "code"
     return "query"
+
+
+def _type_by_shape(ask: str, view: lx.View, split: Split, words: int, question: bool, imperative: int,
+                   noun_at: int) -> str | None:
+    """Shapes whose type their verbs alone would get wrong, or None."""
+    pasted = split.paste_chars > 0
+    if pasted and question and imperative < 0 and lx.LOOKUP_ASK.find(view) and not lx.SYMPTOM.find(view) \
+            and not _error_output(split.paste_head):
+        # "how many rows have a null email in this?": reading a value off the paste.
+        return "query"
+    if _opens_with(view, _FINDING_VERBS) and not pasted and (
+        lx.COMPARE.find(view) or _SYNTHESIS_WORDS & view.words
+    ):
+        # "find the maintained libraries for X and summarize which ...": collecting sources and weighing them.
+        return "research"
+    if not pasted and words <= 12 and _opens_with(view, lx.ANALYZE.words) and _EXPLAIN_CONCEPT.match(ask):
+        # "explain what a foreign key is": a definition, whatever the verb in front of it.
+        return "query"
+    if _opens_with(view, _RESHAPING_VERBS) and " into " in view.lower and noun_at < 0:
+        # "turn these notes into a short update": material reshaped into writing.
+        return "generate"
+    corr_at = lx.CORRESPONDENCE.position(view)
+    if 0 <= imperative <= corr_at and (noun_at < 0 or corr_at < noun_at) and not question and not pasted:
+        # "write a two-line Slack message": correspondence is writing, whatever the verb.
+        return "generate"
+    return None
+
+
+def _type_of_question(ask: str, view: lx.View, words: int) -> str:
+    """A question with nothing pasted and no imperative: a lookup unless it asks for reasoning."""
+    if lx.SYMPTOM.find(view) and not is_question_shape(ask, view):
+        return "analyze"
+    if lx.WHY.find(view) or ("or" in view.words and _CHOICE.search(view.lower)):
+        # "what happens if ...", "why does ...", "A or B?": reasoning, not a fact to look up.
+        return "analyze"
+    if not is_question_shape(ask, view) and _hard(view):
+        # An open question about a problem in a hard domain ("... exactly-once into Postgres. how?").
+        return "analyze"
+    return "analyze" if words > 30 else "query"
 
 
 def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | None = None) -> AskScore:
@@ -219,17 +233,12 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     if words is None:
         words = word_count(ask)
     signals: list[str] = [f"ask_words={words}"]
+    # Whether the paste is code is asked by several rules; its substring scan is the costly part.
+    code_paste = split.paste_chars > 0 and paste_is_code(split)
     size = max(SIZE_FLOOR, min(SIZE_CAP, SIZE_WEIGHT * math.log2(max(words, 1) / SIZE_PIVOT_WORDS)))
     questions = ask.count("?") - ask.count("??")
     score = size + _amount_asked(ask, view, questions, signals)
-    domains = tuple(cue.name for cue in lx.DOMAINS if cue.find(view))
-    if not domains and split.paste_chars and words <= JUDGE_PASTE_MAX_WORDS and (
-        lx.VERDICT.find(view) or lx.WHY.find(view)
-    ) and paste_is_code(split):
-        # "is this correct?" under pasted code: the ask names nothing, the code's domain is the ask's.
-        # Only the paste's head is read, as for telling code from logs.
-        domains = tuple(cue.name for cue in lx.HARD_DOMAINS if cue.find(lx.view_of(split.paste_head)))
-        signals.extend(f"paste_domain:{d}" for d in domains)
+    domains = _domains_of(view, split, words, code_paste, signals)
     if domains and score < 0:
         # A short ask in a hard domain is not easy for being short ("design a consensus algorithm").
         score = 0.0
@@ -249,8 +258,30 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
     task_type = task_type_of(ask, view, split, words)
     # "is it something in my code?" under pasted code with a symptom is debugging, not a lookup.
     lookup = split.paste_chars > 0 and lx.LOOKUP_ASK.find(view) is not None and not (
-        lx.SYMPTOM.find(view) and paste_is_code(split)
+        code_paste and lx.SYMPTOM.find(view)
     )
+    score += _judgement(view, split, size, domains, task_type, lookup, code_paste, signals)
+    spec = task_type == "code" and imperative_at(view) >= 0 and _constraints(ask, view) >= SPEC_CONSTRAINTS
+    score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals, code_paste, split.paste_chars > 0,
+                                 spec)
+    return AskScore(score, tuple(signals), task_type, words, domains)
+
+
+def _domains_of(view: lx.View, split: Split, words: int, code_paste: bool, signals: list[str]) -> tuple[str, ...]:
+    """The hard domains the ask names, or for a short verdict on pasted code, those the code's head names."""
+    domains = tuple(cue.name for cue in lx.DOMAINS if cue.find(view))
+    if not domains and code_paste and words <= JUDGE_PASTE_MAX_WORDS and (lx.VERDICT.find(view) or lx.WHY.find(view)):
+        # "is this correct?" under pasted code: the ask names nothing, the code's domain is the ask's.
+        # Only the paste's head is read, as for telling code from logs.
+        domains = tuple(cue.name for cue in lx.HARD_DOMAINS if cue.find(lx.view_of(split.paste_head)))
+        signals.extend(f"paste_domain:{d}" for d in domains)
+    return domains
+
+
+def _judgement(view: lx.View, split: Split, size: float, domains: tuple[str, ...], task_type: str, lookup: bool,
+               code_paste: bool, signals: list[str]) -> float:
+    """Asking why, weighing a choice, diagnosing and fixing, working on a paste, weighing evidence."""
+    score = 0.0
     why = lx.WHY.find(view) is not None and not lookup
     choice = "or" in view.words and _CHOICE.search(view.lower) is not None
     if task_type != "generate" and (why or choice or lx.COMPARE.find(view)):
@@ -261,23 +292,16 @@ def score_ask(ask: str, split: Split, view: lx.View | None = None, words: int | 
         # A symptom plus "fix it" is one piece of work; asking why *and* for a fix is two.
         score += DIAGNOSE_AND_FIX
         signals.append("diagnose_and_fix")
+    hard = lx.HARD_NAMES.intersection(domains)
     if split.paste_chars:
-        score += _paste_work(view, split, size, lookup, why, signals, task_type)
-        if task_type == "analyze" and not lookup and lx.HARD_NAMES.intersection(domains) and paste_is_code(split):
+        score += _paste_work(view, split, size, lookup, why, signals, task_type, code_paste)
+        if task_type == "analyze" and not lookup and hard and code_paste:
             score += REVIEW_IN_HARD_DOMAIN
             signals.append("reviews_code_in_hard_domain")
-    if task_type == "research" and "evidence" in domains and (
-        lx.HARD_NAMES.intersection(domains) or lx.ANALYSIS_VERB.find(view)
-    ):
+    if task_type == "research" and "evidence" in domains and (hard or lx.ANALYSIS_VERB.find(view)):
         score += EVIDENCE_IN_HARD_DOMAIN
         signals.append("weighs_evidence")
-    score = _floors_and_ceilings(score, view, task_type, lookup, tests, signals,
-                                 split.paste_chars > 0 and paste_is_code(split), split.paste_chars > 0)
-    if (task_type == "code" and score < ANALYSIS_FLOOR and imperative_at(view) >= 0
-            and _constraints(ask, view) >= SPEC_CONSTRAINTS and not lx.SMALL_ARTIFACT.find(view)):
-        score = ANALYSIS_FLOOR
-        signals.append("spec_floor")
-    return AskScore(score, tuple(signals), task_type, words, domains)
+    return score
 
 
 def _hard(view: lx.View) -> bool:
@@ -363,7 +387,7 @@ def _scope(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float
 
 
 def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: bool, signals: list[str],
-                task_type: str = "") -> float:
+                task_type: str, code_paste: bool) -> float:
     """What the ask does with the pasted material: look something up, reshape it, or debug it."""
     if lookup:
         signals.append("lookup_in_paste")
@@ -379,34 +403,22 @@ def _paste_work(view: lx.View, split: Split, size: float, lookup: bool, why: boo
     if symptom or lx.VERDICT.find(view):
         # Diagnosing or judging code, a config or a query plan: no error line names the answer, as
         # a log's often does. A verdict ("is this correct?") is only work when the paste is code.
-        if paste_is_code(split) or (symptom and not _error_output(split.paste_head)):
+        if code_paste or (symptom and not _error_output(split.paste_head)):
             signals.append("debugs_code")
             return DEBUG_CODE_PASTE - min(size, 0.0)
     return 0.0
 
 
 def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bool, tests: bool,
-                         signals: list[str], pasted_code: bool = False, pasted: bool = False) -> float:
+                         signals: list[str], code_paste: bool, pasted: bool, spec: bool) -> float:
     """Kinds of work with a known tier range: correspondence, analysis, research, builds, tested code."""
     if task_type == "generate" and lx.CORRESPONDENCE.find(view) and score > CORRESPONDENCE_CEILING:
         score = CORRESPONDENCE_CEILING
         signals.append("correspondence_ceiling")
-    if task_type == "analyze" and not lookup and lx.ANALYSIS_VERB.find(view) and score < ANALYSIS_FLOOR:
+    floor = _moderate_floor(view, task_type, lookup, code_paste, pasted)
+    if floor and score < ANALYSIS_FLOOR:
         score = ANALYSIS_FLOOR
-        signals.append("analysis_floor")
-    if task_type == "analyze" and not lookup and pasted_code and lx.VERDICT.find(view) and score < ANALYSIS_FLOOR:
-        # "any bugs in this?" over pasted code is a code review.
-        score = ANALYSIS_FLOOR
-        signals.append("review_floor")
-    if task_type == "generate" and pasted and not lx.SMALL_ARTIFACT.find(view) and score < ANALYSIS_FLOOR:
-        # A new document made from pasted material (a summary, an FAQ, release notes) digests all of it.
-        score = ANALYSIS_FLOOR
-        signals.append("from_paste_floor")
-    if task_type == "research" and (lx.RESEARCH.find(view) or _SYNTHESIS_WORDS & view.words) \
-            and score < ANALYSIS_FLOOR:
-        # Researching means reading several sources and weighing them, not looking one fact up.
-        score = ANALYSIS_FLOOR
-        signals.append("research_floor")
+        signals.append(floor)
     if _opens_with(view, lx.BUILD_VERBS):
         if lx.SYSTEM_NOUNS & view.words and lx.DESIGN_VERBS & view.words:
             score += SYSTEM_DESIGN_BONUS
@@ -419,4 +431,23 @@ def _floors_and_ceilings(score: float, view: lx.View, task_type: str, lookup: bo
     ):
         score = TESTED_CODE_FLOOR
         signals.append("tested_code_floor")
+    if spec and score < ANALYSIS_FLOOR and not lx.SMALL_ARTIFACT.find(view):
+        score = ANALYSIS_FLOOR
+        signals.append("spec_floor")
     return score
+
+
+def _moderate_floor(view: lx.View, task_type: str, lookup: bool, code_paste: bool, pasted: bool) -> str | None:
+    """Why this ask is never a simple-tier job, or None."""
+    if task_type == "analyze" and not lookup and lx.ANALYSIS_VERB.find(view):
+        return "analysis_floor"
+    if task_type == "analyze" and not lookup and code_paste and lx.VERDICT.find(view):
+        # "any bugs in this?" over pasted code is a code review.
+        return "review_floor"
+    if task_type == "generate" and pasted and not lx.SMALL_ARTIFACT.find(view):
+        # A new document made from pasted material (a summary, an FAQ, release notes) digests all of it.
+        return "from_paste_floor"
+    if task_type == "research" and (lx.RESEARCH.find(view) or _SYNTHESIS_WORDS & view.words):
+        # Researching means reading several sources and weighing them, not looking one fact up.
+        return "research_floor"
+    return None
