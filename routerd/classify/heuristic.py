@@ -153,20 +153,12 @@ def classify_with_view(
     has_tools = bool(tools)
 
     if last.tool_results and not ask.strip():
-        # An agent loop turn: the model reads tool output and acts again, as hard as the task.
-        prev = _previous(turns, index, "user")
-        base = _score_turn(prev) if prev else None
-        score = max(base.score if base else SIMPLE_BELOW, SIMPLE_BELOW)
-        signals = ["tool_result_turn", *(base.signals if base else ())]
-        return _build(score, "tools", signals, CONTEXT_CONFIDENCE_FACTOR), view
+        return _tool_result_turn(_previous(turns, index, "user")), view
 
     prior_user = _previous(turns, index, "user")
     prior_assistant = _previous(turns, index, "assistant")
     if prior_user is not None and prior_assistant is not None and not split.paste_chars:
-        if (
-            (words <= AFFIRM_MAX_WORDS and lx.AFFIRM.match(ask))
-            or (words <= DIRECTIVE_MAX_WORDS and imperative_at(view, lx.ACTION_VERBS) >= 0 and lx.FOLLOW_UP.find(view))
-        ) and (_offered(prior_assistant) or not lx.BARE_ACK.match(ask)):
+        if _is_go_ahead(ask, view, words, prior_assistant):
             return _affirmed(view, prior_user, prior_assistant, has_tools), view
 
     prior_user = _previous(turns, index, "user")
@@ -190,6 +182,27 @@ def classify_with_view(
         ):
             return _follow_up(ask, view, split, prior_user, prior_assistant, has_tools, images), view
 
+    return _standalone(ask, view, split, words, images, has_tools), view
+
+
+def _tool_result_turn(prior_user: Turn | None) -> Classification:
+    """An agent loop turn: the model reads tool output and acts again, as hard as the task."""
+    base = _score_turn(prior_user) if prior_user else None
+    score = max(base.score if base else SIMPLE_BELOW, SIMPLE_BELOW)
+    signals = ["tool_result_turn", *(base.signals if base else ())]
+    return _build(score, "tools", signals, CONTEXT_CONFIDENCE_FACTOR)
+
+
+def _is_go_ahead(ask: str, view: lx.View, words: int, prior_assistant: Turn) -> bool:
+    """'yes', 'go ahead, start with step 2', 'make it so': accepting what the assistant put forward."""
+    affirms = words <= AFFIRM_MAX_WORDS and lx.AFFIRM.match(ask) is not None
+    directs = words <= DIRECTIVE_MAX_WORDS and imperative_at(view, lx.ACTION_VERBS) >= 0
+    accepts = affirms or (directs and lx.FOLLOW_UP.find(view) is not None)
+    return accepts and (_offered(prior_assistant) or not lx.BARE_ACK.match(ask))
+
+
+def _standalone(ask: str, view: lx.View, split: Split, words: int, images: int, has_tools: bool) -> Classification:
+    """An ask read on its own, with images and tool definitions taken into account."""
     result = score_ask(ask, split, view, words)
     signals = list(result.signals)
     score = result.score
@@ -200,7 +213,7 @@ def classify_with_view(
     if has_tools and AGENTIC_VERBS.find(view):
         task_type = "tools"
         signals.append("tools_agentic")
-    return _build(score, task_type, signals), view
+    return _build(score, task_type, signals)
 
 
 def _score_turn(turn: Turn) -> AskScore:

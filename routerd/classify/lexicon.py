@@ -252,7 +252,8 @@ DOMAINS: tuple[Cue, ...] = (
            "secrets"),
         phrases=("threat model", "incident-response", "incident response", "privilege escalation",
                  "zero trust", "side channel", "side-channel", "key rotation", "rotate the master key",
-                 "envelope encrypt", "access token", "refresh token", "session fixation", "timing attack", "constant time")),
+                 "envelope encrypt", "access token", "refresh token", "session fixation", "timing attack",
+                 "constant time")),
     Cue("proof",
         _w("prove proof proofs theorem lemma conjecture hypothesis olympiad invariant invariants coq "
            "isabelle tla+ converge convergence verified machine-checked"),
@@ -415,7 +416,8 @@ ANALYZE = Cue(
     _w("why analyze analyse diagnose diagnosis investigate review audit compare vs versus tradeoffs "
        "trade-offs downside downsides evaluate assess interpret prove explain"),
     phrases=("look it over", "look over", "what's going on", "whats going on", "what's happening",
-             "what's wrong", "what's the error", "whats the error", "root cause", "should we", "should i use", "should i store", "pros and cons",
+             "what's wrong", "what's the error", "whats the error", "root cause", "should we",
+             "should i use", "should i store", "pros and cons",
              "is this going to", "is that going to", "is this safe", "is it safe", "ever charge",
              "change your answer", "change your recommendation", "still recommend", "change anything",
              "what would you change", "what would you pick", "what would you do", "is it something",

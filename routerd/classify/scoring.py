@@ -33,10 +33,10 @@ CONSTRAINT_WEIGHT = 0.1
 CONSTRAINT_CAP = 14
 DELIVERABLE_WEIGHT = 0.35
 QUESTION_WEIGHT = 0.4
-# Domains where cheap models fail most often weigh most: distributed state, proofs and security
-# (and law: regulations across jurisdictions, weighted highest because three independent held-out
-# asks about it landed just under the top tier at 1.4) fail silently; concurrency and systems work fail loudly; performance, scale and evidence words
-# also appear in ordinary requests, so they weigh least.
+# Domains where cheap models fail most often weigh most: distributed state, proofs, security and
+# law (regulations across jurisdictions; weighted highest because three independent held-out asks
+# about it landed just under the top tier at 1.4) fail silently; concurrency and systems work fail
+# loudly; performance, scale and evidence words also appear in ordinary requests, so they weigh least.
 DOMAIN_WEIGHT = {
     "distributed": 1.5, "proof": 1.5, "security": 1.4, "legal": 1.6,
     "concurrency": 1.1, "systems": 1.1,
