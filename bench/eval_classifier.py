@@ -171,7 +171,9 @@ def main() -> None:
     report["calibration"] = _calibration(rows)
     report["latency"] = _latency()
     report["peers"] = _peers(args.peers) if args.peers.exists() else {}
-    heldout_files = sorted(args.heldout.glob("*.jsonl")) if args.heldout.is_dir() else [args.heldout]
+    # heldout2 before heldout10: files are listed in the order they were written.
+    heldout_files = (sorted(args.heldout.glob("*.jsonl"), key=lambda p: (len(p.stem), p.stem))
+                     if args.heldout.is_dir() else [args.heldout])
     report["heldout"] = {}
     for path in heldout_files:
         if path.exists():

@@ -55,6 +55,8 @@ class View(msgspec.Struct, frozen=True):
 
 
 _GATE_WORD = re.compile(r"[a-z0-9']+")
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_SCRIPT_BOUNDARY = re.compile(rf"(?<=[a-z0-9])(?=[{_CJK_CLASS}])|(?<=[{_CJK_CLASS}])(?=[a-z0-9])")
 
 
 def view_of(text: str) -> View:
@@ -67,6 +69,9 @@ def view_of(text: str) -> View:
     low = text.lower()
     if "vs code" in low:
         low = low.replace("vs code", "vscode")  # the editor, not a comparison
+    if not low.isascii():
+        # CJK text has no spaces: "typescriptで" must still yield the word "typescript".
+        low = _SCRIPT_BOUNDARY.sub(" ", low)
     tokens = tuple(low.translate(_TO_SPACE).split())
     words = set(tokens)
     extra = []
@@ -333,7 +338,7 @@ TESTS = Cue(
     "tests",
     _w("test tests unit-tests property-based fast-check playwright benchmark unitaires pruebas"),
     prefixes=("pytest", "jest", "unittest", "tests"),
-    phrases=("test suite", "单元测试", "测试", "tests jest"),
+    phrases=("test suite", "单元测试", "测试", "テスト", "tests jest"),
 )
 WHY = Cue(
     "why",
@@ -398,7 +403,7 @@ CODE_VERB = Cue(
     _w("implement write build code create add fix refactor rewrite port migrate convert generate make debug "
        "optimize optimise rework split extract apply update change rename commit push deploy revert rebase "
        "install upgrade bump delete remove handle écris escribe schreib implémente implementa"),
-    phrases=("写", "实现"),
+    phrases=("写", "实现", "書いて", "作って", "実装"),
 )
 CODE_NOUN = Cue(
     "code_noun",

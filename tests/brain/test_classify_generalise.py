@@ -166,3 +166,9 @@ def test_inline_code_separators_are_not_requirements():
     """Commas and pluses inside backticks are code, not a list of requirements."""
     c = classify([user("just change this to use f-strings: `log('user ' + uid + ', ' + action + ', at ' + ts)`")])
     assert (c.tier, c.task_type) == ("simple", "code")
+
+
+def test_cjk_text_keeps_its_ascii_words():
+    """Japanese with no spaces still shows its code nouns and verbs: a code request, not small talk."""
+    c = classify([user("Pythonで、CSVファイルを読み込んで列ごとの平均を計算する関数を書いて。pytestのテストも付けて。")])
+    assert c.task_type == "code" and c.tier != "simple"
