@@ -30,7 +30,7 @@ SCAN_TAIL_CHARS = 300
 _BREADTH = re.compile(
     r"(\d{1,5})(?:k)?[\s-]*(?:\+\s*)?(?:more\b|(?:\w+ )?(?:files?|services?|repos?|repositor(?:y|ies)|tables?|"
     r"modules?|endpoints?|microservices?|packages?|teams?|engineers?|loc|lines|pipelines?|projects?|"
-    r"clusters?|databases?|apps?|applications?|components?|places|call sites|callers|usages)\b)"
+    r"clusters?|databases?|apps|applications|components?|places|call sites|callers|usages)\b)"
 )
 
 
@@ -233,7 +233,7 @@ DOMAINS: tuple[Cue, ...] = (
         _w("concurrent concurrently concurrency race races atomics atomic deadlock deadlocks deadlocked "
            "deadlocking livelock latch latches mutex mutexes semaphore semaphores multithreaded "
            "thread-safe multi-threaded pinned pinning starvation contention lock-free wait-free "
-           "volatile multiprocessing happens-before jmm"),
+           "volatile multiprocessing happens-before jmm goroutines"),
         phrases=("race condition", "data race", "memory order", "memory model", "memory barrier",
                  "weak memory", "gc pause", "double checked locking", "at the same time", "simultaneously",
                  "write skew", "lost update", "isolation level", "snapshot isolation", "phantom read",
@@ -462,8 +462,7 @@ EXPERT = Cue(
              "bank conflict", "kernel bypass", "zero copy", "dependent type", "type inference",
              "garbage collector", "lock ordering", "priority inversion", "formal proof", "hindley milner",
              "read your writes", "causal consistency", "monotonic reads", "authenticated encryption"))
-# "do the same across the other 23 services" changes as many units as "migrate all 23".
-CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll do repeat")
+CHANGE_VERBS = _w("migrate port rewrite refactor convert apply move roll repeat")
 PROOF_VERBS = _w("prove démontrer demuestra beweise")
 
 ANALYSIS_VERB = Cue(

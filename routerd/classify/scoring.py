@@ -376,7 +376,10 @@ def _scope(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float
     if many >= BREADTH_MANY:
         score += BREADTH_BONUS
         signals.append(f"breadth={many}")
-    if (many >= BREADTH_MANY or "scale" in domains) and lx.CHANGE_VERBS & view.words:
+    # "do the same across the other 23 services" changes as many units as "migrate all 23"; a bare
+    # "do" is an auxiliary ("how many do we need").
+    changes = lx.CHANGE_VERBS & view.words or "do the same" in view.lower
+    if (many >= BREADTH_MANY or "scale" in domains) and changes:
         score += CROSS_CUTTING_BONUS
         signals.append("cross_cutting_change")
     languages = len(lx.LANGUAGES & view.words)
