@@ -37,7 +37,7 @@ CHAT_MAX_WORDS = 40
 IMAGE_BONUS = 0.4
 AGENTIC_VERBS = lx.CODE_VERB
 OFFER_TAIL_CHARS = 240
-_BUILDING = ("implement", "refactor", "migrat", "coding")
+_BUILDING = ("implement", "refactor", "migrat", "coding", "convert", "porting", "rewrit")
 
 
 def _tier_of(score: float) -> str:
@@ -171,7 +171,9 @@ def classify_with_view(
         return _build(result.score, result.task_type, ["continuation:paste", *result.signals],
                       CONTEXT_CONFIDENCE_FACTOR), view
 
-    continues = prior_user is not None and lx.FOLLOW_UP_START.match(ask) is not None
+    continues = prior_user is not None and (
+        lx.FOLLOW_UP_START.match(ask) is not None or _modifies_code_answer(ask, view, words, prior_assistant)
+    )
     if not split.paste_chars and not images and not continues and _is_chat(ask, view, words):
         # "now only for users created this year" continues the thread; it is never small talk.
         return _build(-1.0, "chat", ["chat", f"ask_words={words}"]), view
@@ -183,6 +185,14 @@ def classify_with_view(
             return _follow_up(ask, view, split, prior_user, prior_assistant, has_tools, images), view
 
     return _standalone(ask, view, split, words, images, has_tools), view
+
+
+def _modifies_code_answer(ask: str, view: lx.View, words: int, prior_assistant: Turn | None) -> bool:
+    """'newest first' after an answer with code in it: a change to that code, not small talk."""
+    return (
+        words <= FRAGMENT_MAX_WORDS and prior_assistant is not None and "`" in prior_assistant.text
+        and not lx.ACK.match(ask) and not lx.CHAT_CLOSING.find(view)
+    )
 
 
 def _tool_result_turn(prior_user: Turn | None) -> Classification:

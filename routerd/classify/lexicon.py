@@ -314,7 +314,7 @@ SMALL_ARTIFACT = Cue(
     _w("regex regexes regexp one-liner oneliner jq sed awk alias translate reword rephrase rename haiku "
        "limerick poem tweet slogan tagline typo typos spelling grammar shorter emoji emojis hashtag hashtags "
        "title"),
-    phrases=("bash:", "shell command", "cron expression", "convert to", "convert this to", "one sentence",
+    phrases=("bash:", "shell command", "cron expression", "convert to", "convert this to", "one sentence", "more concise",
              "two sentences", "three sentences", "3 sentences", "2 sentences", "more casual", "more formal",
              "more polite", "title for", "subject line", "commit message"),
 )
@@ -380,7 +380,8 @@ WORK_ON_PASTE = Cue(
 )
 CORRESPONDENCE = Cue(
     "correspondence",
-    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter invite note"),
+    _w("email e-mail letter post tweet message reply announcement bio linkedin slack newsletter invite note "
+       "reminder notice"),
     phrases=("cover letter",),
 )
 LANGUAGES = _w(
@@ -396,7 +397,7 @@ GENERATE = Cue(
        "tutorial reply memo ideas brainstorm faq faqs title titles apology invitation adr posting article"),
     phrases=("cover letter", "press release", "commit message", "design doc", "project update",
              "status update", "stakeholder update", "weekly update", "release update", "approach\" section", "more casual", "more formal",
-             "more polite", "release notes", "decision record", "sound more", "sound less", "job post"),
+             "more polite", "more concise", "release notes", "decision record", "sound more", "sound less", "job post"),
 )
 CODE_VERB = Cue(
     "code_verb",
@@ -413,7 +414,8 @@ CODE_NOUN = Cue(
        "generic generics interface struct algorithm cache buffer tree heap queue scheduler code codebase bug "
        "one-liner jq bash shell python javascript typescript ts js golang rust java c++ c# ruby php "
        "kotlin swift pandas numpy react node django rails alembic playwright pytest jest aiohttp ringpuffer "
-       "tableau inlinecode cron crontab postgres postgresql mysql sqlite"),
+       "tableau inlinecode cron crontab postgres postgresql mysql sqlite query queries config manifest manifests "
+       "nginx k8s kubernetes helm systemd program"),
     phrases=("缓存", "函数", "代码"),
 )
 ANALYZE = Cue(
@@ -482,7 +484,7 @@ ACK = re.compile(
 )
 CHAT_CLOSING = Cue(
     "chat",
-    _w("thanks thank thx nvm haha lol danke merci gracias"),
+    _w("thanks thank thx nvm haha lol danke merci gracias cheers"),
     phrases=("figured it out", "never mind", "nevermind", "cancel that", "cancel it", "not today", "forget it",
              "just wanted to say", "just wanted to share", "just wanted to tell", "no question", "will do",
              "after lunch", "later today", "allow it", "good morning", "good night",

@@ -172,3 +172,13 @@ def test_cjk_text_keeps_its_ascii_words():
     """Japanese with no spaces still shows its code nouns and verbs: a code request, not small talk."""
     c = classify([user("Pythonで、CSVファイルを読み込んで列ごとの平均を計算する関数を書いて。pytestのテストも付けて。")])
     assert c.task_type == "code" and c.tier != "simple"
+
+
+def test_fragment_after_a_code_answer_changes_the_code():
+    """'oldest first' after an answer with code in it asks to change that code; it is not small talk."""
+    c = classify([
+        user("sql: list invoices by due date"),
+        assistant("```sql\nSELECT id, due_date FROM invoices ORDER BY due_date DESC;\n```"),
+        user("oldest first"),
+    ])
+    assert (c.tier, c.task_type) == ("simple", "code")
