@@ -18,6 +18,12 @@ from routerctl import output
 BACKUP_SUFFIX = ".routerd.bak"
 
 
+def hooks_dir() -> Path:
+    """The shims: this checkout's ``hooks/`` (an editable install), else where a wheel put them."""
+    checkout = Path(__file__).resolve().parent.parent / "hooks"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "routerd" / "hooks"
+
+
 def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None):
     from routerd.config import load_config
     from routerd.errors import ConfigError
@@ -28,7 +34,7 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
         config = load_config(config_path())
     except ConfigError as exc:
         output.fail(exc.message, 1)
-    root = Path(__file__).resolve().parent.parent / "hooks"
+    root = hooks_dir()
     listen = config.http.listen
     # sys.executable is the venv's interpreter; resolving it would escape the venv.
     return Setup(home=Path.home(), python=os.path.abspath(sys.executable),
