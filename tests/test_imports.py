@@ -21,7 +21,8 @@ print("HEAVY:" + ",".join(heavy))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["status", "--help"], ["ping"]])
+@pytest.mark.parametrize("args", [["--help"], ["status", "--help"], ["ping"], ["classify", "--help"],
+                                  ["install", "--help"], ["usage", "--help"], ["service", "--help"]])
 def test_routerctl_does_not_import_the_daemon(args, tmp_path):
     """`routerctl --help`, a command's help, and a ping to no daemon load no daemon modules."""
     code = PROBE.format(args=args, heavy=HEAVY)
