@@ -20,6 +20,9 @@ import msgspec
 # than a tokenising regex.
 _PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–"
 _TO_SPACE = str.maketrans({**{ch: " " for ch in _PUNCT}, "’": "'"})
+# The same table for ASCII text, applied to bytes: str.translate looks each character up in a dict.
+_ASCII_PUNCT = "".join(ch for ch in _PUNCT if ch.isascii()).encode()
+_ASCII_TO_SPACE = bytes.maketrans(_ASCII_PUNCT, b" " * len(_ASCII_PUNCT))
 # Long asks are read at the head and the tail: the request sentences sit there, and every count
 # the scorer takes from the middle (size, constraints) saturates well before this many characters.
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
@@ -69,10 +72,12 @@ def view_of(text: str) -> View:
     low = text.lower()
     if "vs code" in low:
         low = low.replace("vs code", "vscode")  # the editor, not a comparison
-    if not low.isascii():
+    if low.isascii():
+        tokens = tuple(low.encode().translate(_ASCII_TO_SPACE).decode().split())
+    else:
         # CJK text has no spaces: "typescriptで" must still yield the word "typescript".
         low = _SCRIPT_BOUNDARY.sub(" ", low)
-    tokens = tuple(low.translate(_TO_SPACE).split())
+        tokens = tuple(low.translate(_TO_SPACE).split())
     words = set(tokens)
     extra = []
     for word in words:
