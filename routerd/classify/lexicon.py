@@ -136,7 +136,8 @@ class Cue(msgspec.Struct, frozen=True):
     """A family of words: whole words, word prefixes and multi-word phrases (substrings).
 
     Phrases whose first word is plain ASCII are gated on that word being in the view, so a cue
-    with twenty phrases costs one set intersection when none of them can be present.
+    with twenty phrases costs one set test when none of them can be present. `find` stops at the
+    first member it meets: it is called ~25 times per ask, and only ever asked whether one exists.
     """
 
     name: str
@@ -144,36 +145,56 @@ class Cue(msgspec.Struct, frozen=True):
     prefixes: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     gated: dict[str, tuple[str, ...]] = {}
+    gates: frozenset[str] = frozenset()  # the keys of `gated`, as a set to test views against
     ungated: tuple[str, ...] = ()
     ungated_non_ascii: tuple[str, ...] = ()
+    # Each prefix as it reads in `View.lower`; a word can start with a prefix only if this occurs there.
+    prefix_probes: tuple[str, ...] = ()
 
     def _phrases(self, view: View) -> list[str]:
         lower = view.lower
         found = [p for p in self.ungated if p in lower] if self.ungated else []
         if self.ungated_non_ascii and not view.ascii:
             found.extend(p for p in self.ungated_non_ascii if p in lower)
-        if self.gated:
-            for first in self.gated.keys() & view.words:
+        if not self.gates.isdisjoint(view.words):
+            for first in self.gates & view.words:
                 found.extend(p for p in self.gated[first] if p in lower)
         return found
 
+    def _prefixed(self, view: View) -> list[str]:
+        """The view's words that start with one of the prefixes."""
+        if not any(probe in view.lower for probe in self.prefix_probes):
+            return []
+        return [word for word in view.words if word.startswith(self.prefixes)]
+
     def find(self, view: View) -> str | None:
         """A member present in `view`, or None."""
-        hit = self.words & view.words
-        if hit:
-            return min(hit)
+        if not self.words.isdisjoint(view.words):
+            return min(self.words & view.words)
         if self.prefixes:
-            for word in view.words:
-                if word.startswith(self.prefixes):
-                    return word
-        found = self._phrases(view)
-        return found[0] if found else None
+            prefixed = self._prefixed(view)
+            if prefixed:
+                return prefixed[0]
+        lower = view.lower
+        for phrase in self.ungated:
+            if phrase in lower:
+                return phrase
+        if self.ungated_non_ascii and not view.ascii:
+            for phrase in self.ungated_non_ascii:
+                if phrase in lower:
+                    return phrase
+        if not self.gates.isdisjoint(view.words):
+            for first in self.gates & view.words:
+                for phrase in self.gated[first]:
+                    if phrase in lower:
+                        return phrase
+        return None
 
     def count(self, view: View) -> int:
         """How many distinct members are present (phrases count once each)."""
         n = len(self.words & view.words)
         if self.prefixes:
-            n += sum(1 for word in view.words if word.startswith(self.prefixes))
+            n += len(self._prefixed(view))
         return n + len(self._phrases(view))
 
     def position(self, view: View) -> int:
@@ -181,7 +202,7 @@ class Cue(msgspec.Struct, frozen=True):
         best = -1
         members = [w.replace("-", " ") for w in self.words & view.words]
         if self.prefixes:
-            members.extend(w.replace("-", " ") for w in view.words if w.startswith(self.prefixes))
+            members.extend(w.replace("-", " ") for w in self._prefixed(view))
         members.extend(self._phrases(view))
         for member in members:
             at = _word_at(view.lower, member)
@@ -215,7 +236,8 @@ def _normalised(cue: Cue) -> Cue:
         else:
             ungated.append(phrase)
     return msgspec.structs.replace(
-        cue, phrases=phrases, gated={k: tuple(v) for k, v in gated.items()},
+        cue, phrases=phrases, gated={k: tuple(v) for k, v in gated.items()}, gates=frozenset(gated),
+        prefix_probes=tuple(p.replace("-", " ").replace("’", "'") for p in cue.prefixes),
         ungated=tuple(p for p in ungated if p.isascii()),
         ungated_non_ascii=tuple(p for p in ungated if not p.isascii()),
     )
