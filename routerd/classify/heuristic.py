@@ -87,7 +87,9 @@ def _offered(turn: Turn) -> bool:
 
 
 def _has_words(ask: str) -> bool:
-    return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
+    if "\x00" in ask:  # FENCE_MARK starts with NUL; replacing on a long ask costs a scan and a copy
+        ask = ask.replace(FENCE_MARK, "")
+    return any(ch.isalpha() for ch in ask)
 
 
 def _is_chat(ask: str, view: lx.View, words: int) -> bool:
