@@ -105,6 +105,7 @@ _EXPLAIN_CONCEPT = re.compile(r"\s*(?:\w+ ){0,2}explain (?:to me )?(?:what|how|t
 # A lead-in before a colon ("quick one: ...") is at most this long.
 LEAD_IN_CHARS = 24
 _FILLERS = lx.FILLERS
+_ASCII_VERB_PHRASES = tuple(p for p in lx.CODE_VERB.phrases if p.isascii())
 
 
 class AskScore(msgspec.Struct, frozen=True):
@@ -128,8 +129,10 @@ def is_question_shape(ask: str, view: lx.View) -> bool:
 
 def imperative_at(view: lx.View, verbs: frozenset[str] = lx.CODE_VERB.words) -> int:
     """Offset of the first clause that opens with one of `verbs` (making or changing something), else -1."""
+    # The phrase verbs are CJK ("写", "実装"): a clause of an ASCII view cannot open with one.
+    phrases = lx.CODE_VERB.phrases if not view.ascii else _ASCII_VERB_PHRASES
     for offset, token in view.heads:
-        if token in verbs or token.startswith(lx.CODE_VERB.phrases):
+        if token in verbs or (phrases and token.startswith(phrases)):
             return offset
     return -1
 
