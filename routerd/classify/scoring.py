@@ -385,8 +385,8 @@ def _scope(view: lx.View, domains: tuple[str, ...], signals: list[str]) -> float
         signals.append(f"breadth={many}")
     # "do the same across the other 23 services" changes as many units as "migrate all 23"; a bare
     # "do" is an auxiliary ("how many do we need").
-    changes = lx.CHANGE_VERBS & view.words or "do the same" in view.lower
-    if (many >= BREADTH_MANY or "scale" in domains) and changes:
+    broad = many >= BREADTH_MANY or "scale" in domains
+    if broad and (lx.CHANGE_VERBS & view.words or "do the same" in view.lower):
         score += CROSS_CUTTING_BONUS
         signals.append("cross_cutting_change")
     languages = len(lx.LANGUAGES & view.words)
