@@ -57,3 +57,33 @@ async def daemon(daemon_env: Path, config_file: Path, anyio_backend: str,
         app = await tg.start(run_daemon, options)
         yield app
         app.request_stop()
+
+
+# Real coding-agent CLIs (tests/e2e, tests/integrations): installed by scripts/test from npm.
+
+@pytest.fixture(scope="session")
+def claude_cli() -> Path:
+    """The Claude Code executable (skipped only when node/npm is absent from this machine)."""
+    from tests.e2e import clis
+
+    if reason := clis.node_missing():
+        pytest.skip(reason)
+    return clis.ensure_cli(clis.CLAUDE_CODE)
+
+
+@pytest.fixture(scope="session")
+def codex_cli() -> Path:
+    """The Codex CLI executable (skipped only when node/npm is absent from this machine)."""
+    from tests.e2e import clis
+
+    if reason := clis.node_missing():
+        pytest.skip(reason)
+    return clis.ensure_cli(clis.CODEX)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME for one CLI run: no settings, credentials or history from the developer."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path

@@ -1,39 +1,15 @@
-"""Fixtures for the real-client tests: the pinned npm CLIs (installed on first use when
-``scripts/test`` has not already), a private HOME per test, recording fake providers that write
-themselves into routerd's config (request them before ``daemon``), and the local llama.cpp model."""
+"""Fixtures for the real-client tests: recording fake providers that write themselves into
+routerd's config (request them before ``daemon``), and the local llama.cpp model. The npm CLIs and
+a private HOME per test come from tests/conftest.py."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e import clis, llama
+from tests.e2e import llama
 from tests.e2e.harness import CLAUDE_DEFAULT_MODEL, write_config
 from tests.e2e.upstream import Turn, Upstream, open_upstream
-
-
-@pytest.fixture(scope="session")
-def claude_cli() -> Path:
-    """The Claude Code executable (skipped only when node/npm is absent from this machine)."""
-    if reason := clis.node_missing():
-        pytest.skip(reason)
-    return clis.ensure_cli(clis.CLAUDE_CODE)
-
-
-@pytest.fixture(scope="session")
-def codex_cli() -> Path:
-    """The Codex CLI executable (skipped only when node/npm is absent from this machine)."""
-    if reason := clis.node_missing():
-        pytest.skip(reason)
-    return clis.ensure_cli(clis.CODEX)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """An empty HOME for one CLI run: no settings, credentials or history from the developer."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture

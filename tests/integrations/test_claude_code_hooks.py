@@ -38,21 +38,6 @@ async def run_claude(cli: Path, base_url: str, home: Path, app: App) -> clis.Fin
     return await clis.run_cli([cli, "-p", PROMPT], env, workdir)
 
 
-@pytest.fixture(scope="module")
-def claude_cli() -> Path:
-    """The pinned Claude Code CLI (installed by scripts/test; skipped only without node/npm)."""
-    if reason := clis.node_missing():
-        pytest.skip(reason)
-    return clis.ensure_cli(clis.CLAUDE_CODE)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
 def _request_text(fake) -> str:
     [call] = fake.calls("/v1/messages")
     return json.dumps(call.json()["messages"])
