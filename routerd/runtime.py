@@ -6,11 +6,11 @@ a reload never changes the ground under in-flight work.
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from routerd.config import Config
+from routerd.config import Config, ProviderConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,20 +21,18 @@ class Runtime:
     secrets: frozenset[str] = frozenset()
 
 
-def collect_secrets(config: Config, env: Mapping[str, str]) -> frozenset[str]:
-    """Every secret value this config can reach, so that logs and errors can scrub them."""
+def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
+                    env: Mapping[str, str]) -> frozenset[str]:
+    """Every secret value the enabled ``providers`` (as configured, or as enabled from the
+    environment) and the gateway key can reach, so that logs and errors can scrub them."""
     values = set()
-    for provider in config.providers.values():
+    for provider in providers:
         if provider.api_key:
             values.add(provider.api_key)
         if provider.api_key_env and env.get(provider.api_key_env):
             values.add(env[provider.api_key_env])
     if config.http.gateway_key_env and env.get(config.http.gateway_key_env):
         values.add(env[config.http.gateway_key_env])
-    if not config.providers:  # the gateway then enables providers from the environment's keys
-        from routerd.gateway.providers import ENV_PROVIDERS
-
-        values.update(env[var] for _, var, *_ in ENV_PROVIDERS if var and env.get(var))
     return frozenset(v for v in values if len(v) >= 4)
 
 
@@ -46,5 +44,6 @@ def build_runtime(config: Config, config_path: Path | None,
     # Validated here so that a reload with a broken provider is refused, with the reason; the
     # gateway builds its registry again against the address it actually listens on.
     listen = config.http.listen
-    build_providers(config, env, None if listen.endswith(":0") else listen)
-    return Runtime(config=config, config_path=config_path, secrets=collect_secrets(config, env))
+    providers = build_providers(config, env, None if listen.endswith(":0") else listen)
+    secrets = collect_secrets(config, (p.config for p in providers.values()), env)
+    return Runtime(config=config, config_path=config_path, secrets=secrets)

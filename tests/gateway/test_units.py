@@ -179,10 +179,10 @@ def test_usage_estimated_when_a_stream_reports_none():
 
 def test_environment_keys_are_secrets_to_scrub():
     """Keys the gateway takes from the environment are known secrets (scrubbed from logs/errors)."""
-    from routerd.runtime import collect_secrets
+    from routerd.runtime import build_runtime
 
-    secrets = collect_secrets(parse_config(""), {"OPENAI_API_KEY": "sk-env-1234", "GROQ_API_KEY": "gsk-5678",
-                                                 "HOME": "/root"})
+    secrets = build_runtime(parse_config(""), None, {"OPENAI_API_KEY": "sk-env-1234", "GROQ_API_KEY": "gsk-5678",
+                                                     "HOME": "/root"}).secrets
     assert {"sk-env-1234", "gsk-5678"} <= secrets and "/root" not in secrets
 
 
