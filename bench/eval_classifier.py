@@ -93,19 +93,15 @@ def _latency() -> dict:
             "workers time out while holding a lock. ")
     prompt = (para * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
     messages = [{"role": "user", "content": prompt}]
-    decide = None
-    try:
-        from routerd.catalogue.builtin import load_catalogue
-        from routerd.policy import PolicyInput, decide as policy_decide
+    from routerd.catalogue.builtin import load_catalogue
+    from routerd.policy import PolicyInput, decide as policy_decide
 
-        catalogue = load_catalogue()
+    catalogue = load_catalogue()
 
-        def decide(c):  # noqa: F811 - bound only when the policy is importable
-            # As the daemon's `route` decides unless --explain is given: no per-model verdicts.
-            return policy_decide(PolicyInput(classification=c, catalogue=catalogue, explain=False,
-                                             enabled_providers=frozenset({"anthropic", "openai", "ollama"})))
-    except ImportError:
-        pass
+    def decide(c):
+        # As the daemon's `route` decides unless --explain is given: no per-model verdicts.
+        return policy_decide(PolicyInput(classification=c, catalogue=catalogue, explain=False,
+                                         enabled_providers=frozenset({"anthropic", "openai", "ollama"})))
     # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the
     # collector, so collections only scan the objects a request makes.
     gc.collect()
@@ -117,16 +113,14 @@ def _latency() -> dict:
         samples = []
         for _ in range(LATENCY_ROUNDS):
             start = time.perf_counter_ns()
-            c = classify(messages)
-            if decide is not None:
-                decide(c)
+            decide(classify(messages))
             samples.append((time.perf_counter_ns() - start) / 1000)
         samples.sort()
         runs.append((round(statistics.median(samples), 1), round(samples[int(len(samples) * 0.99) - 1], 1)))
     runs.sort(key=lambda r: r[1])
     return {
         "prompt_bytes": len(prompt.encode()),
-        "with_policy": decide is not None,
+        "with_policy": True,
         "rounds": LATENCY_ROUNDS,
         "p50_us": runs[0][0],
         "p99_us": runs[0][1],

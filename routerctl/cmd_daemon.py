@@ -1,7 +1,6 @@
 """Daemon lifecycle and health commands: start, stop, restart, status, ping, reload, config check."""
 
 import os
-import sys
 import time
 from pathlib import Path
 

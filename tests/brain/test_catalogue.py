@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from routerd.catalogue.builtin import BUILTIN_MODELS, PriceSnapshot, load_catalogue, load_price_snapshot
+from routerd.catalogue.builtin import PriceSnapshot, load_catalogue, load_price_snapshot
 from routerd.catalogue.models import ModelInfo
 
 

@@ -1,7 +1,6 @@
 """Claude Code's HTTP hooks served by the daemon: POST /hooks/claude-code/<event> answers with the
 JSON a command hook would print, and stores the decision."""
 
-import json
 
 import httpx
 import pytest
