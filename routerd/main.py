@@ -27,6 +27,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _has_uvloop() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("uvloop") is not None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import anyio
@@ -35,20 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     from routerd.errors import ConfigError
     from routerd.listeners import AlreadyRunning
 
+    use_uvloop = args.backend == "asyncio" and not args.no_uvloop and _has_uvloop()
     options = DaemonOptions(
         config_path=args.config or config_path(),
         socket_path=args.socket or socket_path(),
-        backend=args.backend,
+        backend="asyncio+uvloop" if use_uvloop else args.backend,
         log_level=args.log_level,
     )
-    backend_options = {}
-    if args.backend == "asyncio" and not args.no_uvloop:
-        try:
-            import uvloop  # noqa: F401
-            backend_options["use_uvloop"] = True
-            options = DaemonOptions(**{**options.__dict__, "backend": "asyncio+uvloop"})
-        except ImportError:
-            pass
+    backend_options = {"use_uvloop": True} if use_uvloop else {}
     import gc
 
     # Everything imported so far lives as long as the process: keep it out of every collection
