@@ -20,6 +20,11 @@ class DaemonNotRunning(Exception):
         self.path = path
 
 
+class ConnectionLost(Exception):
+    """The connection to the daemon broke mid-request (kept apart from the OSErrors of routerctl's
+    own output, such as a closed pipe to ``head``)."""
+
+
 class DaemonError(Exception):
     """The daemon answered with an error reply."""
 
@@ -62,14 +67,24 @@ class Client:
     def stream(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Send ``request``; yield its reply frames until the final one. Error replies raise."""
         sock = self._connect()
-        sock.sendall(encode_frame(json.dumps({"v": PROTOCOL_VERSION, **request}).encode()))
+        try:
+            sock.sendall(encode_frame(json.dumps({"v": PROTOCOL_VERSION, **request}).encode()))
+        except ConnectionError as exc:
+            self.close()
+            raise ConnectionLost(exc.strerror or str(exc)) from None
         while True:
             frame = self._reader.next_frame()
             if frame is None:
-                data = sock.recv(65536)
+                try:
+                    data = sock.recv(65536)
+                except ConnectionError as exc:
+                    data = b""
+                    reason = exc.strerror or str(exc)
+                else:
+                    reason = "routerd closed the connection"
                 if not data:
                     self.close()
-                    raise ConnectionError("routerd closed the connection")
+                    raise ConnectionLost(reason)
                 self._reader.feed(data)
                 continue
             reply = json.loads(frame)

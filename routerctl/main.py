@@ -20,7 +20,7 @@ class RouterctlGroup(click.Group):
     """Turns the client's expected failures into one line and a documented exit code."""
 
     def invoke(self, ctx: click.Context):
-        from routerctl.client import DaemonError, DaemonNotRunning
+        from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning
 
         try:
             return super().invoke(ctx)
@@ -31,8 +31,10 @@ class RouterctlGroup(click.Group):
             output.fail(f"routerd: {exc}", EXIT_DAEMON_ERROR)
         except TimeoutError:
             output.fail("routerd did not answer in time", EXIT_TIMEOUT)
-        except ConnectionError as exc:
+        except ConnectionLost as exc:
             output.fail(f"lost the connection to routerd: {exc}", EXIT_DAEMON_ERROR)
+        except BrokenPipeError:
+            output.quiet_exit()  # our reader (`| head`) stopped reading: not an error
 
 
 @click.group(cls=RouterctlGroup)

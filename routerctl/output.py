@@ -12,6 +12,15 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def quiet_exit() -> NoReturn:
+    """Exit 0 after stdout's reader went away, without Python's own complaint when it flushes
+    stdout at exit (the pattern the `signal` module's documentation gives for SIGPIPE)."""
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
+
+
 def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=False))
 

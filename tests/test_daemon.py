@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.daemon_proc import HTTP_ANY_PORT, ROUTERD, Foreground, env_for, routerctl, wait_for
+from tests.daemon_proc import HTTP_ANY_PORT, ROUTERCTL, ROUTERD, Foreground, env_for, routerctl, wait_for
 
 
 @pytest.fixture
@@ -178,3 +178,17 @@ def test_socket_activation(env, tmp_path):
     finally:
         daemon.close()
     assert path.exists(), "an activated socket belongs to systemd and is not removed"
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error(env, tmp_path):
+    """`routerctl status | head -1` with head already gone: exit 0, nothing said about the pipe."""
+    daemon = Foreground(env, tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout now fails with EPIPE, deterministically
+    try:
+        result = subprocess.run([*ROUTERCTL, "status"], env=env, stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    finally:
+        os.close(write_end)
+        daemon.close()
