@@ -113,7 +113,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
         if name == "ollama" and not urlsplit(base).path.rstrip("/").endswith("/v1"):
             base = base.rstrip("/") + "/v1"
         found[name] = ProviderConfig(kind=kind, base_url=base, api_key_env=key_var, models=models,
-                                     responses=name == "openai")
+                                     responses=name == "openai", local=name == "ollama")
     return found
 
 
@@ -131,7 +131,7 @@ def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=tuple(dialects),
                     models=tuple(pc.models), config=pc, auth_headers=_auth(pc.kind, key),
-                    extra_headers=extra, local=is_loopback(parts.hostname))
+                    extra_headers=extra, local=pc.local)
 
 
 def _default_base(kind: str) -> str:
