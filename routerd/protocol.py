@@ -107,12 +107,41 @@ class Mcp(Request, tag="mcp"):
 
 
 class Usage(Request, tag="usage"):
+    """Calls, tokens, cost and savings per group (``group_by``: model, provider, tier, session,
+    project, day, outcome, source) over ``period`` (today, week, month, all) or ``since``."""
+
     since: str | None = None
     group_by: str = "model"
+    period: str | None = None
 
 
 class Savings(Request, tag="savings"):
     since: str | None = None
+    period: str | None = None
+    group_by: str | None = None
+
+
+class Report(Request, tag="report"):
+    """Usage and savings per group, their total, and the decisions behind them."""
+
+    since: str | None = None
+    period: str | None = None
+    group_by: str = "model"
+
+
+class Export(Request, tag="export"):
+    """Stream the rows of ``table`` (calls or decisions): a head frame with the columns and the
+    row count, frames of rows, and a final frame with the count sent."""
+
+    table: str = "calls"
+    since: str | None = None
+    period: str | None = None
+
+
+class StatusLine(Request, tag="statusline"):
+    """Today's spend and savings and the last model (of ``session_id`` when given)."""
+
+    session_id: str | None = None
 
 
 class HookMode(Request, tag="hook_mode"):
@@ -124,7 +153,7 @@ class HookMode(Request, tag="hook_mode"):
 RequestUnion = (
     Ping | Status | Stop | Reload | ConfigCheck
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings | HookMode
+    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
 )
 REQUEST_TAGS = frozenset(
     t.__struct_config__.tag for t in RequestUnion.__args__  # type: ignore[attr-defined]

@@ -12,7 +12,10 @@ from typing import Any, Literal
 import msgspec
 
 from routerd.errors import RouterdError
-from routerd.handlers import usage as reports
+from routerd.handlers.usage import providers_report
+from routerd.ledger import reports
+from routerd.ledger.periods import PERIODS
+from routerd.store.ledger import GROUPS
 
 STATUS_URI = "routerd://status"
 RESOURCES = [{"uri": STATUS_URI, "name": "status", "title": "routerd status",
@@ -49,13 +52,20 @@ class RateArgs(_Args):
     reason: str = ""
 
 
+Group = Literal[GROUPS]  # type: ignore[valid-type]
+Period = Literal[PERIODS]  # type: ignore[valid-type]
+
+
 class UsageArgs(_Args):
+    period: Period | None = None
     since: str | None = None
-    group_by: Literal["model", "provider", "day", "outcome"] = "model"
+    group_by: Group = "model"
 
 
-class SinceArgs(_Args):
+class SavingsArgs(_Args):
+    period: Period | None = None
     since: str | None = None
+    group_by: Group | None = None
 
 
 class NoArgs(_Args):
@@ -106,11 +116,11 @@ async def _set_profile(app, a: ProfileArgs) -> Any:
 
 
 async def _usage(app, a: UsageArgs) -> Any:
-    return await reports.usage_report(app, a.since, a.group_by)
+    return await reports.usage_report(app, a.since, a.group_by, a.period)
 
 
-async def _savings(app, a: SinceArgs) -> Any:
-    return await reports.savings_report(app, a.since)
+async def _savings(app, a: SavingsArgs) -> Any:
+    return await reports.savings_report(app, a.since, a.period, a.group_by)
 
 
 async def _budget(app, a: NoArgs) -> Any:
@@ -122,7 +132,7 @@ async def _health(app, a: NoArgs) -> Any:
 
 
 async def _providers(app, a: NoArgs) -> Any:
-    return reports.providers_report(app)
+    return providers_report(app)
 
 
 Call = Callable[[Any, Any], Awaitable[Any]]
@@ -134,9 +144,12 @@ CALLS: dict[str, tuple[type[_Args], Call, str]] = {
             "complexity hints optional; model pins one)."),
     "reroute": (RerouteArgs, _reroute, "Say a decision should have gone to another model."),
     "rate": (RateArgs, _rate, "Rate a routing decision good or bad."),
-    "usage": (UsageArgs, _usage, "Calls, tokens and cost, grouped by model, provider, day or outcome."),
-    "savings": (SinceArgs, _savings, "Money saved against the baseline model, and decisions by tier."),
-    "budget": (NoArgs, _budget, "Spend today, over 7 days and this month, and the limits."),
+    "usage": (UsageArgs, _usage, "Calls, tokens (cache reads and writes, reasoning), cost and savings "
+              "for a period (today, week, month, all), grouped by model, provider, tier, session, "
+              "project, day, outcome or source."),
+    "savings": (SavingsArgs, _savings, "Money saved against the baseline model (same tokens, same "
+                "cache treatment) for a period, optionally per group, and decisions by tier."),
+    "budget": (NoArgs, _budget, "Spend today, this week and this month, and the limits."),
     "health": (NoArgs, _health, "Daemon and provider health: recent error rates, breakers."),
     "providers": (NoArgs, _providers, "Configured providers (never their keys)."),
     "set_profile": (ProfileArgs, _set_profile, "Switch the routing profile: budget, balanced, premium."),
