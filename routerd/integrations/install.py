@@ -175,12 +175,15 @@ def _is_our_statusline(value: object) -> bool:
 def _put_statusline(data: dict, s: Setup) -> dict:
     """Claude Code's ``statusLine`` runs ``routerctl statusline`` (opt-in). Someone else's status
     line is never replaced: that is an error the user resolves."""
-    if s.statusline is None:
-        return data
     current = data.get("statusLine")
+    if s.statusline is None:
+        if _is_our_statusline(current):  # kept, after the hooks (as an install with it left it)
+            data["statusLine"] = data.pop("statusLine")
+        return data
     if current is not None and not _is_our_statusline(current):
         raise ValueError(f"it already has a statusLine ({json.dumps(current)}); remove it first to "
                          "show routerd's")
+    data.pop("statusLine", None)
     data["statusLine"] = {"type": "command", "command": s.statusline, "padding": 0}
     return data
 
