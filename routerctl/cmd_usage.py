@@ -42,34 +42,38 @@ def _notes(total: dict) -> None:
         click.echo(f"note: {note}")
 
 
-@click.command()
-@period_options
-@click.option("--by", "group_by", type=GROUP_CHOICE, default="model", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
-@click.pass_context
-def usage(ctx: click.Context, period: str | None, since: str | None, group_by: str, as_json: bool) -> None:
+def _grouped_report(kind: str, by_help: str | None = None, default: str | None = "model"):
+    """A report command: ``--period``/``--since``, ``--by``, ``--json``; the decorated function
+    renders the daemon's ``data`` (``--json`` prints it as it came)."""
+    def wrap(render):
+        @click.command(name=kind, help=render.__doc__)
+        @period_options
+        @click.option("--by", "group_by", type=GROUP_CHOICE, default=default, show_default=default is not None,
+                      help=by_help)
+        @click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
+        @click.pass_context
+        def command(ctx: click.Context, period: str | None, since: str | None, group_by: str | None,
+                    as_json: bool) -> None:
+            data = call(ctx, {"type": kind, "period": period, "since": since, "group_by": group_by})["data"]
+            if as_json:
+                output.emit_json(data)
+            else:
+                render(data, group_by)
+        return command
+    return wrap
+
+
+@_grouped_report("usage")
+def usage(data: dict, group_by: str) -> None:
     """Calls, tokens (cache reads and writes included) and cost recorded by routerd, grouped."""
-    data = call(ctx, {"type": "usage", "period": period, "since": since, "group_by": group_by})["data"]
-    if as_json:
-        output.emit_json(data)
-        return
     click.echo(f"usage, {_window(data)}, by {group_by}")
     _table(data, group_by, savings=False)
     _notes(data["total"])
 
 
-@click.command()
-@period_options
-@click.option("--by", "group_by", type=GROUP_CHOICE, help="also break savings down by this")
-@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
-@click.pass_context
-def savings(ctx: click.Context, period: str | None, since: str | None, group_by: str | None,
-            as_json: bool) -> None:
+@_grouped_report("savings", by_help="also break savings down by this", default=None)
+def savings(data: dict, group_by: str | None) -> None:
     """What routing saved against the baseline model, and the decisions by tier."""
-    data = call(ctx, {"type": "savings", "period": period, "since": since, "group_by": group_by})["data"]
-    if as_json:
-        output.emit_json(data)
-        return
     unpriced = data.get("unpriced_calls", 0)
     left_out = f"; {unpriced} left out, price unknown" if unpriced else ""
     pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']}%)"
@@ -93,17 +97,9 @@ def _total(data: dict) -> dict:
             "saved_usd": data["saved_usd"], "saved_pct": data["saved_pct"]}
 
 
-@click.command()
-@period_options
-@click.option("--by", "group_by", type=GROUP_CHOICE, default="model", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
-@click.pass_context
-def report(ctx: click.Context, period: str | None, since: str | None, group_by: str, as_json: bool) -> None:
+@_grouped_report("report")
+def report(data: dict, group_by: str) -> None:
     """Usage and savings together: per group calls, tokens, cost, saved; the decisions behind them."""
-    data = call(ctx, {"type": "report", "period": period, "since": since, "group_by": group_by})["data"]
-    if as_json:
-        output.emit_json(data)
-        return
     total = data["total"]
     pct = "" if total["saved_pct"] is None else f" ({total['saved_pct']}%)"
     cached = total["cache_read_tokens"] / total["input_tokens"] if total["input_tokens"] else 0.0

@@ -3,20 +3,20 @@
 Writes only enqueue (``Store.execute``); reads are plain functions of a connection, run by
 ``Store.read`` in a worker thread. Every ledger statement lives here.
 
-Reports read the quarter-hour rollups the schema's triggers keep (``call_rollup``,
-``decision_rollup``, see ``routerd.store.migrations``) for whole quarter hours, and ``calls`` itself
-only for a window's ragged start (``--since 90m``), so a year of calls costs a few thousand rows.
-A call's tier comes from its decision and its project from its session, both looked up by the
-writer when the row is inserted; a session whose project became known later is joined at read time.
+Reports read the daily rollups the schema's triggers keep (``call_rollup`` per model, provider,
+tier, outcome and source; ``session_rollup`` per session and project; ``decision_rollup``; see
+``routerd.store.migrations``) for whole local days, and ``calls`` itself only for a window's ragged
+start (``--since 36h``), so a year of calls costs a few thousand rows. A call's tier comes from its
+decision and its project from its session, both looked up by the writer when the row is inserted;
+a session whose project became known later is joined at read time. Days are local days of the
+daemon's time zone, as the calendar periods are (``routerd.ledger.periods``).
 """
 
-import math
+from datetime import datetime, timedelta
 from typing import Any
 
 import apsw
 import msgspec
-
-BUCKET_S = 900  # the rollups' quarter hours
 
 
 class CallRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,16 +108,17 @@ class UsageGroup(msgspec.Struct, frozen=True, kw_only=True):
 
 
 GROUPS = ("model", "provider", "tier", "session", "project", "day", "outcome", "source")
-# Per group: the key over the rollup (r) and over calls (c); sessions (s) are joined for projects.
+# Per group: the rollup it reads, its key there (r) and over calls (c); sessions (s) give projects.
 _KEYS = {
-    "model": ("r.model", "c.model"),
-    "provider": ("r.provider", "c.provider"),
-    "tier": ("r.tier", "coalesce(c.tier, '')"),
-    "session": ("r.session_id", "coalesce(c.session_id, '')"),
-    "project": ("coalesce(nullif(r.project, ''), s.project, '')", "coalesce(c.project, s.project, '')"),
-    "day": (f"date(r.bucket * {BUCKET_S}, 'unixepoch', 'localtime')", "date(c.ts, 'unixepoch', 'localtime')"),
-    "outcome": ("r.outcome", "c.outcome"),
-    "source": ("r.source", "c.source"),
+    "model": ("call_rollup", "r.model", "c.model"),
+    "provider": ("call_rollup", "r.provider", "c.provider"),
+    "tier": ("call_rollup", "r.tier", "coalesce(c.tier, '')"),
+    "outcome": ("call_rollup", "r.outcome", "c.outcome"),
+    "source": ("call_rollup", "r.source", "c.source"),
+    "day": ("call_rollup", "r.day", "date(c.ts, 'unixepoch', 'localtime')"),
+    "session": ("session_rollup", "r.session_id", "coalesce(c.session_id, '')"),
+    "project": ("session_rollup", "coalesce(nullif(r.project, ''), s.project, '')",
+                "coalesce(c.project, s.project, '')"),
 }
 _SUMS = ("calls, ok, estimated, input_tokens, cache_read_tokens, cache_write_tokens, "
          "cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd, costed, paired_cost_usd, "
@@ -131,28 +132,34 @@ _RAW = ("1, c.outcome = 'ok', c.estimated != 0, c.input_tokens, c.cached_tokens,
         "c.latency_ms IS NOT NULL")
 
 
-def _edge(start: float) -> int:
-    """The first whole bucket at or after ``start``: rollups from there, raw calls before."""
-    return math.ceil(start / BUCKET_S)
+def _edge(start: float) -> tuple[str, float]:
+    """The first local midnight at or after ``start``, as a day and a Unix time: rollups from that
+    day on, raw calls before it. Everything (``start`` 0) is all rollup."""
+    if start <= 0:
+        return "", 0.0
+    midnight = datetime.fromtimestamp(start).replace(hour=0, minute=0, second=0, microsecond=0)
+    if midnight.timestamp() < start:
+        midnight += timedelta(days=1)
+    return midnight.date().isoformat(), midnight.timestamp()
 
 
 def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGroup]:
-    """Calls since ``start`` (Unix time) summed per ``by`` (one of ``GROUPS``), busiest first
+    """Calls since ``start`` (Unix time) summed per ``by`` (one of ``GROUPS``), costliest first
     (by day: in date order)."""
-    rollup_key, raw_key = _KEYS[by]
+    rollup, rollup_key, raw_key = _KEYS[by]
     join_r = "LEFT JOIN sessions s ON s.id = r.session_id" if by == "project" else ""
     join_c = "LEFT JOIN sessions s ON s.id = c.session_id" if by == "project" else ""
-    edge = _edge(start)
+    day, edge = _edge(start)
     order = "k" if by == "day" else "cost DESC, n DESC, k"
     sql = (
         f"SELECT k, sum(calls) AS n, sum(ok), sum(estimated), sum(input_tokens), sum(cache_read_tokens), "
         f"sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(output_tokens), sum(reasoning_tokens), "
         f"sum(cost_usd) AS cost, sum(costed), sum(paired_cost_usd), sum(paired_baseline_usd), sum(paired), "
         f"sum(latency_ms_sum), sum(latency_n) FROM ("
-        f"SELECT {rollup_key} AS k, {_SUMS} FROM call_rollup r {join_r} WHERE r.bucket >= ?1 "
+        f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} WHERE c.ts >= ?2 AND c.ts < ?3"
         f") GROUP BY k HAVING n > 0 ORDER BY {order}")
-    rows = conn.execute(sql, (edge, start, edge * BUCKET_S)).fetchall()
+    rows = conn.execute(sql, (day, start, edge)).fetchall()
     return [UsageGroup(key=k if k != "" else None, calls=n, ok=ok, estimated=est, input_tokens=i,
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,
@@ -169,12 +176,12 @@ class DecisionCount(msgspec.Struct, frozen=True):
 
 def decision_counts(conn: apsw.Connection, start: float) -> list[DecisionCount]:
     """Routing decisions since ``start`` per (tier, model), most frequent first."""
-    edge = _edge(start)
+    day, edge = _edge(start)
     rows = conn.execute(
         "SELECT t, m, sum(n) AS total FROM ("
-        "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE bucket >= ?1 "
+        "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 "
         "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions WHERE ts >= ?2 AND ts < ?3"
-        ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m", (edge, start, edge * BUCKET_S)).fetchall()
+        ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m", (day, start, edge)).fetchall()
     return [DecisionCount(t or None, m or None, n) for t, m, n in rows]
 
 

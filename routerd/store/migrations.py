@@ -9,11 +9,61 @@ estimated, where the row came from (``source``: ``gateway`` or ``hook:<host>``),
 and tier, the baseline model, and the provider's answer id. Triggers keep one row per call: a row a
 hook read from a transcript is not written when the gateway recorded the same call (same answer id,
 or same session and token counts within ten minutes), and a gateway row written later removes the
-hook's. ``call_rollup`` and ``decision_rollup`` are kept by triggers in the same transactions: sums
-per quarter hour (any time zone's midnight is a quarter-hour boundary) and per group key, so reports
-over a year of calls read a few thousand rows instead of millions. ``sessions`` maps a coding-agent
+hook's. Rollups are kept by triggers in the same transactions: sums per local day (the daemon's
+time zone) and per model, provider, tier, outcome and source (``call_rollup``), per session and
+project (``session_rollup``), and decisions per tier and model (``decision_rollup``), so reports
+over a year of calls read thousands of rows instead of millions. ``sessions`` maps a coding-agent
 session to its project.
 """
+
+# Part of migration 2; never change it (a new migration writes new SQL). A rollup is a table of
+# sums per local day and key, filled from the calls there are and kept by two triggers: a call
+# inserted adds itself, a call deleted (superseded, or replaced) subtracts itself.
+_SUMS = (
+    ("calls", "1"), ("ok", "{r}.outcome = 'ok'"), ("estimated", "{r}.estimated != 0"),
+    ("input_tokens", "{r}.input_tokens"), ("cache_read_tokens", "{r}.cached_tokens"),
+    ("cache_write_tokens", "{r}.cache_write_tokens"), ("cache_write_1h_tokens", "{r}.cache_write_1h_tokens"),
+    ("output_tokens", "{r}.output_tokens"), ("reasoning_tokens", "{r}.reasoning_tokens"),
+    ("cost_usd", "coalesce({r}.cost_usd, 0)"), ("costed", "{r}.cost_usd IS NOT NULL"),
+    ("paired_cost_usd", "CASE WHEN {r}.baseline_cost_usd IS NOT NULL THEN coalesce({r}.cost_usd, 0) ELSE 0 END"),
+    ("paired_baseline_usd", "CASE WHEN {r}.cost_usd IS NOT NULL THEN coalesce({r}.baseline_cost_usd, 0) ELSE 0 END"),
+    ("paired", "{r}.cost_usd IS NOT NULL AND {r}.baseline_cost_usd IS NOT NULL"),
+    ("latency_ms_sum", "coalesce({r}.latency_ms, 0)"), ("latency_n", "{r}.latency_ms IS NOT NULL"),
+)
+
+
+def _v2_rollup(table: str, keys: dict[str, str]) -> str:
+    day = "date({r}.ts, 'unixepoch', 'localtime')"
+    columns = {"day": day, **keys}
+    real = {"cost_usd", "paired_cost_usd", "paired_baseline_usd", "latency_ms_sum"}
+    ddl = ",\n        ".join([f"{name} TEXT NOT NULL" for name in columns]
+                             + [f"{name} {'REAL' if name in real else 'INTEGER'} NOT NULL" for name, _ in _SUMS])
+
+    def values(r: str) -> str:
+        return ", ".join(e.format(r=r) for e in [*columns.values(), *(expr for _, expr in _SUMS)])
+
+    def match(r: str) -> str:
+        return " AND ".join(f"{name} = {expr.format(r=r)}" for name, expr in columns.items())
+
+    grouped = ", ".join(e.format(r="calls") for e in columns.values())
+    sums = ", ".join(f"sum({expr.format(r='calls')})" for _, expr in _SUMS)
+    add = ", ".join(f"{name} = {name} + excluded.{name}" for name, _ in _SUMS)
+    remove = ", ".join(f"{name} = {name} - ({expr.format(r='OLD')})" for name, expr in _SUMS)
+    return f"""
+    CREATE TABLE {table} (
+        {ddl},
+        PRIMARY KEY ({", ".join(columns)})
+    ) WITHOUT ROWID;
+    INSERT INTO {table} SELECT {grouped}, {sums} FROM calls GROUP BY {grouped};
+    CREATE TRIGGER {table}_add AFTER INSERT ON calls BEGIN
+        INSERT INTO {table} VALUES ({values("NEW")}) ON CONFLICT DO UPDATE SET {add};
+    END;
+    CREATE TRIGGER {table}_remove AFTER DELETE ON calls BEGIN
+        UPDATE {table} SET {remove} WHERE {match("OLD")};
+        DELETE FROM {table} WHERE calls = 0 AND {match("OLD")};
+    END;
+    """
+
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -103,58 +153,6 @@ MIGRATIONS: tuple[str, ...] = (
         ts REAL NOT NULL
     );
 
-    CREATE TABLE call_rollup (
-        bucket INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        project TEXT NOT NULL,
-        session_id TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        calls INTEGER NOT NULL,
-        ok INTEGER NOT NULL,
-        estimated INTEGER NOT NULL,
-        input_tokens INTEGER NOT NULL,
-        cache_read_tokens INTEGER NOT NULL,
-        cache_write_tokens INTEGER NOT NULL,
-        cache_write_1h_tokens INTEGER NOT NULL,
-        output_tokens INTEGER NOT NULL,
-        reasoning_tokens INTEGER NOT NULL,
-        cost_usd REAL NOT NULL,
-        costed INTEGER NOT NULL,
-        paired_cost_usd REAL NOT NULL,
-        paired_baseline_usd REAL NOT NULL,
-        paired INTEGER NOT NULL,
-        latency_ms_sum REAL NOT NULL,
-        latency_n INTEGER NOT NULL,
-        PRIMARY KEY (bucket, source, provider, model, tier, project, session_id, outcome)
-    ) WITHOUT ROWID;
-
-    INSERT INTO call_rollup
-    SELECT CAST(ts / 900 AS INTEGER), source, provider, model, coalesce(tier, ''), coalesce(project, ''),
-           coalesce(session_id, ''), outcome, count(*), sum(outcome = 'ok'), sum(estimated != 0),
-           sum(input_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens),
-           sum(output_tokens), sum(reasoning_tokens), coalesce(sum(cost_usd), 0), count(cost_usd),
-           coalesce(sum(CASE WHEN baseline_cost_usd IS NOT NULL THEN cost_usd END), 0),
-           coalesce(sum(CASE WHEN cost_usd IS NOT NULL THEN baseline_cost_usd END), 0),
-           sum(cost_usd IS NOT NULL AND baseline_cost_usd IS NOT NULL),
-           coalesce(sum(latency_ms), 0), count(latency_ms)
-    FROM calls GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
-
-    CREATE TABLE decision_rollup (
-        bucket INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        model TEXT NOT NULL,
-        decisions INTEGER NOT NULL,
-        PRIMARY KEY (bucket, source, tier, model)
-    ) WITHOUT ROWID;
-
-    INSERT INTO decision_rollup
-    SELECT CAST(ts / 900 AS INTEGER), source, coalesce(tier, ''), coalesce(model, ''), count(*)
-    FROM decisions GROUP BY 1, 2, 3, 4;
-
     CREATE TRIGGER calls_seen_by_gateway BEFORE INSERT ON calls
     WHEN NEW.source != 'gateway' AND (
         (NEW.response_id IS NOT NULL AND EXISTS (SELECT 1 FROM calls WHERE response_id = NEW.response_id))
@@ -176,71 +174,35 @@ MIGRATIONS: tuple[str, ...] = (
                 AND NEW.input_tokens + NEW.output_tokens > 0 AND ts BETWEEN NEW.ts - 600 AND NEW.ts + 600));
     END;
 
-    CREATE TRIGGER calls_rollup_add AFTER INSERT ON calls BEGIN
-        INSERT INTO call_rollup VALUES (
-            CAST(NEW.ts / 900 AS INTEGER), NEW.source, NEW.provider, NEW.model, coalesce(NEW.tier, ''),
-            coalesce(NEW.project, ''), coalesce(NEW.session_id, ''), NEW.outcome,
-            1, NEW.outcome = 'ok', NEW.estimated != 0, NEW.input_tokens, NEW.cached_tokens,
-            NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.output_tokens, NEW.reasoning_tokens,
-            coalesce(NEW.cost_usd, 0), NEW.cost_usd IS NOT NULL,
-            CASE WHEN NEW.baseline_cost_usd IS NOT NULL THEN coalesce(NEW.cost_usd, 0) ELSE 0 END,
-            CASE WHEN NEW.cost_usd IS NOT NULL THEN coalesce(NEW.baseline_cost_usd, 0) ELSE 0 END,
-            NEW.cost_usd IS NOT NULL AND NEW.baseline_cost_usd IS NOT NULL,
-            coalesce(NEW.latency_ms, 0), NEW.latency_ms IS NOT NULL)
-        ON CONFLICT DO UPDATE SET
-            calls = calls + 1, ok = ok + excluded.ok, estimated = estimated + excluded.estimated,
-            input_tokens = input_tokens + excluded.input_tokens,
-            cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-            cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-            cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-            cost_usd = cost_usd + excluded.cost_usd, costed = costed + excluded.costed,
-            paired_cost_usd = paired_cost_usd + excluded.paired_cost_usd,
-            paired_baseline_usd = paired_baseline_usd + excluded.paired_baseline_usd,
-            paired = paired + excluded.paired, latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
-            latency_n = latency_n + excluded.latency_n;
-    END;
+    CREATE TABLE decision_rollup (
+        day TEXT NOT NULL,
+        source TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        model TEXT NOT NULL,
+        decisions INTEGER NOT NULL,
+        PRIMARY KEY (day, source, tier, model)
+    ) WITHOUT ROWID;
 
-    CREATE TRIGGER calls_rollup_remove AFTER DELETE ON calls BEGIN
-        UPDATE call_rollup SET
-            calls = calls - 1, ok = ok - (OLD.outcome = 'ok'), estimated = estimated - (OLD.estimated != 0),
-            input_tokens = input_tokens - OLD.input_tokens,
-            cache_read_tokens = cache_read_tokens - OLD.cached_tokens,
-            cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
-            cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
-            output_tokens = output_tokens - OLD.output_tokens,
-            reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens,
-            cost_usd = cost_usd - coalesce(OLD.cost_usd, 0), costed = costed - (OLD.cost_usd IS NOT NULL),
-            paired_cost_usd = paired_cost_usd
-                - CASE WHEN OLD.baseline_cost_usd IS NOT NULL THEN coalesce(OLD.cost_usd, 0) ELSE 0 END,
-            paired_baseline_usd = paired_baseline_usd
-                - CASE WHEN OLD.cost_usd IS NOT NULL THEN coalesce(OLD.baseline_cost_usd, 0) ELSE 0 END,
-            paired = paired - (OLD.cost_usd IS NOT NULL AND OLD.baseline_cost_usd IS NOT NULL),
-            latency_ms_sum = latency_ms_sum - coalesce(OLD.latency_ms, 0),
-            latency_n = latency_n - (OLD.latency_ms IS NOT NULL)
-        WHERE bucket = CAST(OLD.ts / 900 AS INTEGER) AND source = OLD.source AND provider = OLD.provider
-          AND model = OLD.model AND tier = coalesce(OLD.tier, '') AND project = coalesce(OLD.project, '')
-          AND session_id = coalesce(OLD.session_id, '') AND outcome = OLD.outcome;
-        DELETE FROM call_rollup
-        WHERE calls = 0 AND bucket = CAST(OLD.ts / 900 AS INTEGER) AND source = OLD.source
-          AND provider = OLD.provider AND model = OLD.model AND tier = coalesce(OLD.tier, '')
-          AND project = coalesce(OLD.project, '') AND session_id = coalesce(OLD.session_id, '')
-          AND outcome = OLD.outcome;
-    END;
+    INSERT INTO decision_rollup
+    SELECT date(ts, 'unixepoch', 'localtime'), source, coalesce(tier, ''), coalesce(model, ''), count(*)
+    FROM decisions GROUP BY 1, 2, 3, 4;
 
     CREATE TRIGGER decisions_rollup_add AFTER INSERT ON decisions BEGIN
-        INSERT INTO decision_rollup VALUES (CAST(NEW.ts / 900 AS INTEGER), NEW.source,
+        INSERT INTO decision_rollup VALUES (date(NEW.ts, 'unixepoch', 'localtime'), NEW.source,
                                             coalesce(NEW.tier, ''), coalesce(NEW.model, ''), 1)
         ON CONFLICT DO UPDATE SET decisions = decisions + 1;
     END;
 
     CREATE TRIGGER decisions_rollup_remove AFTER DELETE ON decisions BEGIN
         UPDATE decision_rollup SET decisions = decisions - 1
-        WHERE bucket = CAST(OLD.ts / 900 AS INTEGER) AND source = OLD.source
+        WHERE day = date(OLD.ts, 'unixepoch', 'localtime') AND source = OLD.source
           AND tier = coalesce(OLD.tier, '') AND model = coalesce(OLD.model, '');
     END;
-    """,
+    """
+    + _v2_rollup("call_rollup", {"source": "{r}.source", "provider": "{r}.provider", "model": "{r}.model",
+                                 "tier": "coalesce({r}.tier, '')", "outcome": "{r}.outcome"})
+    + _v2_rollup("session_rollup", {"session_id": "coalesce({r}.session_id, '')",
+                                    "project": "coalesce({r}.project, '')"}),
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions")

@@ -4,18 +4,10 @@ Code's status line, never over someone else's, and uninstall takes it out again.
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from routerctl.main import cli
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
-    monkeypatch.delenv("ROUTERD_CONFIG", raising=False)
-    return tmp_path
+from tests.integrations.test_install import home  # noqa: F401 (a fixture: a throw-away HOME)
 
 
 def run(*args: str, code: int = 0) -> str:
