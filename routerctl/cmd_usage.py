@@ -50,11 +50,14 @@ def _grouped_report(kind: str, by_help: str | None = None, default: str | None =
         @period_options
         @click.option("--by", "group_by", type=GROUP_CHOICE, default=default, show_default=default is not None,
                       help=by_help)
+        @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                      help="groups listed (the costliest, or the latest days); the rest in one row; 0: all")
         @click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
         @click.pass_context
         def command(ctx: click.Context, period: str | None, since: str | None, group_by: str | None,
-                    as_json: bool) -> None:
-            data = call(ctx, {"type": kind, "period": period, "since": since, "group_by": group_by})["data"]
+                    limit: int, as_json: bool) -> None:
+            data = call(ctx, {"type": kind, "period": period, "since": since, "group_by": group_by,
+                              "limit": limit})["data"]
             if as_json:
                 output.emit_json(data)
             else:

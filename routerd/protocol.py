@@ -106,6 +106,10 @@ class Mcp(Request, tag="mcp"):
     session: str | None = None
 
 
+# Report groups listed one by one (the costliest, or the latest days); the rest come as one row.
+DEFAULT_REPORT_LIMIT = 50
+
+
 class Usage(Request, tag="usage"):
     """Calls, tokens, cost and savings per group (``group_by``: model, provider, tier, session,
     project, day, outcome, source) over ``period`` (today, week, month, all) or ``since``."""
@@ -113,12 +117,14 @@ class Usage(Request, tag="usage"):
     since: str | None = None
     group_by: str = "model"
     period: str | None = None
+    limit: int = DEFAULT_REPORT_LIMIT  # 0: all
 
 
 class Savings(Request, tag="savings"):
     since: str | None = None
     period: str | None = None
     group_by: str | None = None
+    limit: int = DEFAULT_REPORT_LIMIT
 
 
 class Report(Request, tag="report"):
@@ -127,6 +133,7 @@ class Report(Request, tag="report"):
     since: str | None = None
     period: str | None = None
     group_by: str = "model"
+    limit: int = DEFAULT_REPORT_LIMIT
 
 
 class Export(Request, tag="export"):

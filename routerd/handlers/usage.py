@@ -33,17 +33,17 @@ def providers_report(app) -> dict[str, Any]:
 
 async def handle_usage(app, request: Usage) -> Data:
     return Data(kind="usage", data=await reports.usage_report(app, request.since, request.group_by,
-                                                              request.period))
+                                                              request.period, request.limit))
 
 
 async def handle_savings(app, request: Savings) -> Data:
     return Data(kind="savings", data=await reports.savings_report(app, request.since, request.period,
-                                                                  request.group_by))
+                                                                  request.group_by, request.limit))
 
 
 async def handle_report(app, request: Report) -> Data:
     return Data(kind="report", data=await reports.full_report(app, request.since, request.group_by,
-                                                              request.period))
+                                                              request.period, request.limit))
 
 
 async def handle_statusline(app, request: StatusLine) -> Data:

@@ -60,12 +60,14 @@ class UsageArgs(_Args):
     period: Period | None = None
     since: str | None = None
     group_by: Group = "model"
+    limit: int = reports.DEFAULT_LIMIT
 
 
 class SavingsArgs(_Args):
     period: Period | None = None
     since: str | None = None
     group_by: Group | None = None
+    limit: int = reports.DEFAULT_LIMIT
 
 
 class NoArgs(_Args):
@@ -116,11 +118,11 @@ async def _set_profile(app, a: ProfileArgs) -> Any:
 
 
 async def _usage(app, a: UsageArgs) -> Any:
-    return await reports.usage_report(app, a.since, a.group_by, a.period)
+    return await reports.usage_report(app, a.since, a.group_by, a.period, a.limit)
 
 
 async def _savings(app, a: SavingsArgs) -> Any:
-    return await reports.savings_report(app, a.since, a.period, a.group_by)
+    return await reports.savings_report(app, a.since, a.period, a.group_by, a.limit)
 
 
 async def _budget(app, a: NoArgs) -> Any:

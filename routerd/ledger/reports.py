@@ -17,6 +17,7 @@ import msgspec
 
 from routerd.errors import BadRequest
 from routerd.ledger.periods import period_start, window_start
+from routerd.protocol import DEFAULT_REPORT_LIMIT
 from routerd.store import ledger as q
 
 _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -56,23 +57,38 @@ def _row(by: str, groups: list[q.UsageGroup], key: Any) -> dict[str, Any]:
             **_money(groups), "avg_latency_ms": round(latency / timed, 1) if timed else None}
 
 
+DEFAULT_LIMIT = DEFAULT_REPORT_LIMIT
+
+
+def _listed(by: str, groups: list[q.UsageGroup], limit: int) -> list[dict[str, Any]]:
+    """One row per group, at most ``limit`` (0: all) of them: the costliest, or for days the latest;
+    the others summed into one ``(N more)`` row, so that a reply stays small whatever the data."""
+    if limit <= 0 or len(groups) <= limit:
+        return [_row(by, [g], g.key) for g in groups]
+    if by == "day":  # date order: keep the latest days, fold the earlier ones first
+        folded, kept = groups[:-limit], groups[-limit:]
+        return [_row(by, folded, f"({len(folded)} earlier)"), *(_row(by, [g], g.key) for g in kept)]
+    kept, folded = groups[:limit], groups[limit:]
+    return [*(_row(by, [g], g.key) for g in kept), _row(by, folded, f"({len(folded)} more)")]
+
+
 async def _grouped(app, start: float, by: str) -> list[q.UsageGroup]:
     return await app.store.read(functools.partial(q.usage_groups, start=start, by=by))
 
 
 async def usage_report(app, since: str | None = None, group_by: str = "model",
-                       period: str | None = None) -> dict[str, Any]:
+                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Calls, tokens of every kind, cost and savings per group, and their total."""
     _check_group(group_by)
     start = window_start(period, since, time.time())
     groups = await _grouped(app, start, group_by)
     return {"period": period if not since else None, "since": since, "start": start,
-            "group_by": group_by, "groups": [_row(group_by, [g], g.key) for g in groups],
+            "group_by": group_by, "groups": _listed(group_by, groups, limit),
             "total": _row(group_by, groups, "total")}
 
 
 async def savings_report(app, since: str | None = None, period: str | None = None,
-                         group_by: str | None = None) -> dict[str, Any]:
+                         group_by: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Money saved against the baseline, overall (and per group with ``group_by``), and the
     routing decisions by tier and model."""
     by = group_by or "source"
@@ -84,14 +100,14 @@ async def savings_report(app, since: str | None = None, period: str | None = Non
            "decisions": [{"tier": d.tier, "model": d.model, "count": d.count} for d in decisions]}
     if group_by:
         out["group_by"] = group_by
-        out["groups"] = [_row(group_by, [g], g.key) for g in groups]
+        out["groups"] = _listed(group_by, groups, limit)
     return out
 
 
 async def full_report(app, since: str | None = None, group_by: str = "model",
-                      period: str | None = None) -> dict[str, Any]:
+                      period: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Usage and savings per group with their total, and the decisions behind them."""
-    usage = await usage_report(app, since, group_by, period)
+    usage = await usage_report(app, since, group_by, period, limit)
     decisions = await app.store.read(functools.partial(q.decision_counts, start=usage["start"]))
     usage["decisions"] = [{"tier": d.tier, "model": d.model, "count": d.count} for d in decisions]
     return usage

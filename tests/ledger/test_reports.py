@@ -164,6 +164,17 @@ async def test_routerctl_reports_by_period_and_group(daemon):
     assert [g["calls"] for g in by_day["groups"]] == [1, 2]  # oldest day first
 
 
+async def test_long_reports_list_the_top_groups_and_fold_the_rest(daemon):
+    """--limit keeps the costliest groups (for days: the latest) and sums the rest in one row."""
+    _seed(daemon)
+    await daemon.store.flush()
+    top = json.loads(await routerctl(daemon, "usage", "--by", "model", "--limit", "1", "--json"))
+    assert [(g["model"], g["calls"]) for g in top["groups"]] == [("claude-opus-4-8", 1), ("(1 more)", 2)]
+    assert top["total"]["calls"] == 3
+    days = json.loads(await routerctl(daemon, "report", "--by", "day", "--limit", "1", "--json"))
+    assert [(g["day"], g["calls"]) for g in days["groups"]][0] == ("(1 earlier)", 1)
+
+
 async def test_statusline_shows_today_and_the_sessions_last_model(daemon):
     """One line: today's spend, savings and the last model of the session Claude Code names."""
     _seed(daemon)
