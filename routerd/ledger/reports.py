@@ -49,8 +49,8 @@ def _money(groups: list[q.UsageGroup]) -> dict[str, Any]:
 
 
 def _row(by: str, groups: list[q.UsageGroup], key: Any) -> dict[str, Any]:
-    latency = sum((g.avg_latency_ms or 0) * g.calls for g in groups if g.avg_latency_ms is not None)
-    timed = sum(g.calls for g in groups if g.avg_latency_ms is not None)
+    timed = sum(g.latency_n for g in groups)
+    latency = sum(g.latency_ms_sum for g in groups)
     return {by: key, "calls": sum(g.calls for g in groups), "ok": sum(g.ok for g in groups),
             "estimated": sum(g.estimated for g in groups),
             **{name: sum(getattr(g, name) for g in groups) for name in _TOKENS},

@@ -104,7 +104,8 @@ class UsageGroup(msgspec.Struct, frozen=True, kw_only=True):
     paired_cost_usd: float
     paired_baseline_usd: float
     paired: int
-    avg_latency_ms: float | None
+    latency_ms_sum: float
+    latency_n: int  # calls whose latency is known (hook rows have none)
 
 
 GROUPS = ("model", "provider", "tier", "session", "project", "day", "outcome", "source")
@@ -164,7 +165,7 @@ def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGrou
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,
                        paired_cost_usd=pc, paired_baseline_usd=pb, paired=paired,
-                       avg_latency_ms=lat_sum / lat_n if lat_n else None)
+                       latency_ms_sum=lat_sum, latency_n=lat_n)
             for k, n, ok, est, i, cr, cw, cw1, o, r, cost, costed, pc, pb, paired, lat_sum, lat_n in rows]
 
 

@@ -164,14 +164,20 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT RAISE(IGNORE);
     END;
 
+    -- Hook rows only, so that a gateway row looks among hook rows alone: gateway rows may share
+    -- an answer id by the thousand (a server that reuses one), and scanning them on every insert
+    -- made each insert cost as much as all before it.
+    CREATE INDEX calls_hook_response ON calls(response_id) WHERE source != 'gateway';
+    CREATE INDEX calls_hook_session ON calls(session_id, ts) WHERE source != 'gateway';
+
     CREATE TRIGGER calls_gateway_supersedes AFTER INSERT ON calls
     WHEN NEW.source = 'gateway' AND (NEW.response_id IS NOT NULL OR NEW.session_id IS NOT NULL)
     BEGIN
-        DELETE FROM calls WHERE source != 'gateway' AND (
-            (NEW.response_id IS NOT NULL AND response_id = NEW.response_id)
-            OR (NEW.session_id IS NOT NULL AND session_id = NEW.session_id
-                AND input_tokens = NEW.input_tokens AND output_tokens = NEW.output_tokens
-                AND NEW.input_tokens + NEW.output_tokens > 0 AND ts BETWEEN NEW.ts - 600 AND NEW.ts + 600));
+        DELETE FROM calls WHERE source != 'gateway' AND response_id = NEW.response_id;
+        DELETE FROM calls WHERE source != 'gateway' AND session_id = NEW.session_id
+            AND ts BETWEEN NEW.ts - 600 AND NEW.ts + 600
+            AND input_tokens = NEW.input_tokens AND output_tokens = NEW.output_tokens
+            AND NEW.input_tokens + NEW.output_tokens > 0;
     END;
 
     CREATE TABLE decision_rollup (
