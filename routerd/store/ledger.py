@@ -3,10 +3,10 @@
 Writes only enqueue (``Store.execute``); reads are plain functions of a connection, run by
 ``Store.read`` in a worker thread. Every ledger statement lives here.
 
-Reports read the daily rollups the schema's triggers keep (``call_rollup`` per model, provider,
-tier, outcome and source; ``session_rollup`` per session and project; ``decision_rollup``; see
-``routerd.store.migrations``) for whole local days, and ``calls`` itself only for a window's ragged
-start (``--since 36h``), so a year of calls costs a few thousand rows. A call's tier comes from its
+Reports read the daily rollups (``call_rollup`` per model, provider, tier, outcome and source;
+``session_rollup`` per session and project; ``decision_rollup``; see ``routerd.store.rollups``) for
+whole local days, and ``calls`` itself only for a window's ragged start (``--since 36h``) and for
+rows not rolled up yet, so a year of calls costs a few thousand rows. A call's tier comes from its
 decision and its project from its session, both looked up by the writer when the row is inserted;
 a session whose project became known later is joined at read time. Days are local days of the
 daemon's time zone, as the calendar periods are (``routerd.ledger.periods``).
@@ -158,7 +158,9 @@ def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGrou
         f"sum(cost_usd) AS cost, sum(costed), sum(paired_cost_usd), sum(paired_baseline_usd), sum(paired), "
         f"sum(latency_ms_sum), sum(latency_n) FROM ("
         f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 "
-        f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} WHERE c.ts >= ?2 AND c.ts < ?3"
+        f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} WHERE c.ts >= ?2 AND c.ts < ?3 "
+        f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
+        f"WHERE c.rowid IN (SELECT rid FROM calls_pending) AND c.ts >= ?3"
         f") GROUP BY k HAVING n > 0 ORDER BY {order}")
     rows = conn.execute(sql, (day, start, edge)).fetchall()
     return [UsageGroup(key=k if k != "" else None, calls=n, ok=ok, estimated=est, input_tokens=i,
@@ -181,7 +183,9 @@ def decision_counts(conn: apsw.Connection, start: float) -> list[DecisionCount]:
     rows = conn.execute(
         "SELECT t, m, sum(n) AS total FROM ("
         "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 "
-        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions WHERE ts >= ?2 AND ts < ?3"
+        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions WHERE ts >= ?2 AND ts < ?3 "
+        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
+        "WHERE rowid IN (SELECT rid FROM decisions_pending) AND ts >= ?3"
         ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m", (day, start, edge)).fetchall()
     return [DecisionCount(t or None, m or None, n) for t, m, n in rows]
 

@@ -16,54 +16,7 @@ over a year of calls read thousands of rows instead of millions. ``sessions`` ma
 session to its project.
 """
 
-# Part of migration 2; never change it (a new migration writes new SQL). A rollup is a table of
-# sums per local day and key, filled from the calls there are and kept by two triggers: a call
-# inserted adds itself, a call deleted (superseded, or replaced) subtracts itself.
-_SUMS = (
-    ("calls", "1"), ("ok", "{r}.outcome = 'ok'"), ("estimated", "{r}.estimated != 0"),
-    ("input_tokens", "{r}.input_tokens"), ("cache_read_tokens", "{r}.cached_tokens"),
-    ("cache_write_tokens", "{r}.cache_write_tokens"), ("cache_write_1h_tokens", "{r}.cache_write_1h_tokens"),
-    ("output_tokens", "{r}.output_tokens"), ("reasoning_tokens", "{r}.reasoning_tokens"),
-    ("cost_usd", "coalesce({r}.cost_usd, 0)"), ("costed", "{r}.cost_usd IS NOT NULL"),
-    ("paired_cost_usd", "CASE WHEN {r}.baseline_cost_usd IS NOT NULL THEN coalesce({r}.cost_usd, 0) ELSE 0 END"),
-    ("paired_baseline_usd", "CASE WHEN {r}.cost_usd IS NOT NULL THEN coalesce({r}.baseline_cost_usd, 0) ELSE 0 END"),
-    ("paired", "{r}.cost_usd IS NOT NULL AND {r}.baseline_cost_usd IS NOT NULL"),
-    ("latency_ms_sum", "coalesce({r}.latency_ms, 0)"), ("latency_n", "{r}.latency_ms IS NOT NULL"),
-)
-
-
-def _v2_rollup(table: str, keys: dict[str, str]) -> str:
-    day = "date({r}.ts, 'unixepoch', 'localtime')"
-    columns = {"day": day, **keys}
-    real = {"cost_usd", "paired_cost_usd", "paired_baseline_usd", "latency_ms_sum"}
-    ddl = ",\n        ".join([f"{name} TEXT NOT NULL" for name in columns]
-                             + [f"{name} {'REAL' if name in real else 'INTEGER'} NOT NULL" for name, _ in _SUMS])
-
-    def values(r: str) -> str:
-        return ", ".join(e.format(r=r) for e in [*columns.values(), *(expr for _, expr in _SUMS)])
-
-    def match(r: str) -> str:
-        return " AND ".join(f"{name} = {expr.format(r=r)}" for name, expr in columns.items())
-
-    grouped = ", ".join(e.format(r="calls") for e in columns.values())
-    sums = ", ".join(f"sum({expr.format(r='calls')})" for _, expr in _SUMS)
-    add = ", ".join(f"{name} = {name} + excluded.{name}" for name, _ in _SUMS)
-    remove = ", ".join(f"{name} = {name} - ({expr.format(r='OLD')})" for name, expr in _SUMS)
-    return f"""
-    CREATE TABLE {table} (
-        {ddl},
-        PRIMARY KEY ({", ".join(columns)})
-    ) WITHOUT ROWID;
-    INSERT INTO {table} SELECT {grouped}, {sums} FROM calls GROUP BY {grouped};
-    CREATE TRIGGER {table}_add AFTER INSERT ON calls BEGIN
-        INSERT INTO {table} VALUES ({values("NEW")}) ON CONFLICT DO UPDATE SET {add};
-    END;
-    CREATE TRIGGER {table}_remove AFTER DELETE ON calls BEGIN
-        UPDATE {table} SET {remove} WHERE {match("OLD")};
-        DELETE FROM {table} WHERE calls = 0 AND {match("OLD")};
-    END;
-    """
-
+from routerd.store import rollups
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -143,8 +96,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE calls ADD COLUMN response_id TEXT;
     UPDATE calls SET source = 'hook' WHERE latency_ms IS NULL;
     UPDATE calls SET tier = (SELECT tier FROM decisions WHERE decisions.id = calls.decision_id);
-    CREATE INDEX calls_response ON calls(response_id) WHERE response_id IS NOT NULL;
     CREATE INDEX calls_session ON calls(session_id, ts) WHERE session_id IS NOT NULL;
+    CREATE INDEX calls_session_response ON calls(session_id, response_id)
+        WHERE session_id IS NOT NULL AND response_id IS NOT NULL;
+    -- Hook rows only, so that a gateway row looks for the hook rows it supersedes among those
+    -- alone: gateway rows may share an answer id by the thousand (a server that reuses one).
+    CREATE INDEX calls_hook_response ON calls(session_id, response_id) WHERE source != 'gateway';
+    CREATE INDEX calls_hook_session ON calls(session_id, ts) WHERE source != 'gateway';
 
     CREATE TABLE sessions (
         id TEXT PRIMARY KEY,
@@ -153,62 +111,32 @@ MIGRATIONS: tuple[str, ...] = (
         ts REAL NOT NULL
     );
 
+    -- One call, one row: a transcript's answers live in a session, and so do the gateway's rows
+    -- of the same calls (Claude Code sends its session id with every request).
     CREATE TRIGGER calls_seen_by_gateway BEFORE INSERT ON calls
-    WHEN NEW.source != 'gateway' AND (
-        (NEW.response_id IS NOT NULL AND EXISTS (SELECT 1 FROM calls WHERE response_id = NEW.response_id))
-        OR (NEW.session_id IS NOT NULL AND EXISTS (
-            SELECT 1 FROM calls WHERE session_id = NEW.session_id AND source = 'gateway'
-            AND input_tokens = NEW.input_tokens AND output_tokens = NEW.output_tokens
-            AND ts BETWEEN NEW.ts - 600 AND NEW.ts + 600)))
+    WHEN NEW.source != 'gateway' AND NEW.session_id IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM calls WHERE session_id = NEW.session_id AND response_id = NEW.response_id)
+        OR EXISTS (SELECT 1 FROM calls WHERE session_id = NEW.session_id AND source = 'gateway'
+                   AND ts BETWEEN NEW.ts - 600 AND NEW.ts + 600
+                   AND input_tokens = NEW.input_tokens AND output_tokens = NEW.output_tokens))
     BEGIN
         SELECT RAISE(IGNORE);
     END;
 
-    -- Hook rows only, so that a gateway row looks among hook rows alone: gateway rows may share
-    -- an answer id by the thousand (a server that reuses one), and scanning them on every insert
-    -- made each insert cost as much as all before it.
-    CREATE INDEX calls_hook_response ON calls(response_id) WHERE source != 'gateway';
-    CREATE INDEX calls_hook_session ON calls(session_id, ts) WHERE source != 'gateway';
-
     CREATE TRIGGER calls_gateway_supersedes AFTER INSERT ON calls
-    WHEN NEW.source = 'gateway' AND (NEW.response_id IS NOT NULL OR NEW.session_id IS NOT NULL)
+    WHEN NEW.source = 'gateway' AND NEW.session_id IS NOT NULL
     BEGIN
-        DELETE FROM calls WHERE source != 'gateway' AND response_id = NEW.response_id;
+        DELETE FROM calls WHERE source != 'gateway' AND session_id = NEW.session_id
+            AND response_id = NEW.response_id;
         DELETE FROM calls WHERE source != 'gateway' AND session_id = NEW.session_id
             AND ts BETWEEN NEW.ts - 600 AND NEW.ts + 600
             AND input_tokens = NEW.input_tokens AND output_tokens = NEW.output_tokens
             AND NEW.input_tokens + NEW.output_tokens > 0;
     END;
-
-    CREATE TABLE decision_rollup (
-        day TEXT NOT NULL,
-        source TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        model TEXT NOT NULL,
-        decisions INTEGER NOT NULL,
-        PRIMARY KEY (day, source, tier, model)
-    ) WITHOUT ROWID;
-
-    INSERT INTO decision_rollup
-    SELECT date(ts, 'unixepoch', 'localtime'), source, coalesce(tier, ''), coalesce(model, ''), count(*)
-    FROM decisions GROUP BY 1, 2, 3, 4;
-
-    CREATE TRIGGER decisions_rollup_add AFTER INSERT ON decisions BEGIN
-        INSERT INTO decision_rollup VALUES (date(NEW.ts, 'unixepoch', 'localtime'), NEW.source,
-                                            coalesce(NEW.tier, ''), coalesce(NEW.model, ''), 1)
-        ON CONFLICT DO UPDATE SET decisions = decisions + 1;
-    END;
-
-    CREATE TRIGGER decisions_rollup_remove AFTER DELETE ON decisions BEGIN
-        UPDATE decision_rollup SET decisions = decisions - 1
-        WHERE day = date(OLD.ts, 'unixepoch', 'localtime') AND source = OLD.source
-          AND tier = coalesce(OLD.tier, '') AND model = coalesce(OLD.model, '');
-    END;
     """
-    + _v2_rollup("call_rollup", {"source": "{r}.source", "provider": "{r}.provider", "model": "{r}.model",
-                                 "tier": "coalesce({r}.tier, '')", "outcome": "{r}.outcome"})
-    + _v2_rollup("session_rollup", {"session_id": "coalesce({r}.session_id, '')",
-                                    "project": "coalesce({r}.project, '')"}),
+    + rollups.v2_schema(),
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions")
+# Statements the writer runs at the end of every transaction (see routerd.store.rollups).
+BEFORE_COMMIT = rollups.ROLL
