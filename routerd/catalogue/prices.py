@@ -70,22 +70,30 @@ def _flat(rate: Rate) -> float:
     return rate.base if isinstance(rate, Tiered) else rate
 
 
-def _price(rate: Rate | None, input_tokens: int) -> float:
-    if rate is None:
-        return 0.0
-    return rate.at(input_tokens) if isinstance(rate, Tiered) else rate
-
-
 def cost_usd(rates: Rates, tokens: Tokens) -> float:
-    """What ``tokens`` cost at ``rates``, in USD (full precision; round when storing)."""
+    """What ``tokens`` cost at ``rates``, in USD (full precision; round when storing). A kind with
+    no price of its own is billed as its parent; a tiered price is read at the input size."""
     n = tokens.input
-    write_1h = tokens.cache_write_1h if rates.cache_write_1h is not None else 0
-    write = tokens.cache_write - write_1h if rates.cache_write is not None else 0
-    read = tokens.cache_read if rates.cache_read is not None else 0
-    reasoning = tokens.reasoning if rates.reasoning is not None else 0
-    fresh = max(0, n - read - write - write_1h)
-    total = (fresh * _price(rates.input, n) + read * _price(rates.cache_read, n)
-             + max(0, write) * _price(rates.cache_write, n) + write_1h * _price(rates.cache_write_1h, n)
-             + max(0, tokens.output - reasoning) * _price(rates.output, n)
-             + reasoning * _price(rates.reasoning, n))
-    return total / PER
+    price_in, price_out = rates.input, rates.output
+    read, write, hour, reasoning = rates.cache_read, rates.cache_write, rates.cache_write_1h, rates.reasoning
+    if price_in.__class__ is Tiered:  # runs per proxied call: plain floats take no call at all
+        price_in = price_in.at(n)
+    if price_out.__class__ is Tiered:
+        price_out = price_out.at(n)
+    total = 0.0
+    fresh = n
+    if hour is not None and tokens.cache_write_1h:
+        fresh -= tokens.cache_write_1h
+        total += tokens.cache_write_1h * (hour.at(n) if hour.__class__ is Tiered else hour)
+    if write is not None and tokens.cache_write:
+        written = tokens.cache_write - (tokens.cache_write_1h if hour is not None else 0)
+        fresh -= written
+        total += max(0, written) * (write.at(n) if write.__class__ is Tiered else write)
+    if read is not None and tokens.cache_read:
+        fresh -= tokens.cache_read
+        total += tokens.cache_read * (read.at(n) if read.__class__ is Tiered else read)
+    out = tokens.output
+    if reasoning is not None and tokens.reasoning:
+        out -= tokens.reasoning
+        total += tokens.reasoning * (reasoning.at(n) if reasoning.__class__ is Tiered else reasoning)
+    return (total + max(0, fresh) * price_in + max(0, out) * price_out) / PER

@@ -54,35 +54,41 @@ class CallRecord:
         meter = self.meter
         if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut"):
             meter.estimate(self.request.body, self.request.dialect)
-        tokens = meter.tokens() if meter is not None else _NO_TOKENS
         now = time.perf_counter()
         app = self.gateway.app
         if error:
             for secret in app.runtime.secrets:
                 error = error.replace(secret, "***")
-        routing = app.parts.get("routing")
-        catalogue = routing.catalogue if routing is not None else None
-        candidate, baseline = self.candidate, self._baseline(app, catalogue)
-        provider = self.gateway.providers.get(candidate.provider)
-        cost = costs.price(catalogue, (candidate.provider, candidate.model), tokens,
-                           local=provider is not None and provider.local)
+        tokens = meter.tokens() if meter is not None else _NO_TOKENS
+        cost, baseline_cost, baseline = self._prices(app, tokens)
         estimated = meter is not None and meter.estimated
         record_call(app.store, CallRow(
-            id=self.gateway.new_id(), decision_id=self.plan.decision_id, ts=time.time(),
-            provider=candidate.provider, model=candidate.model, attempt=self.attempt, outcome=outcome,
-            status=status, input_tokens=tokens.input, output_tokens=tokens.output,
+            id=self.gateway.new_id(), ts=time.time(), provider=self.candidate.provider,
+            model=self.candidate.model, outcome=outcome, decision_id=self.plan.decision_id,
+            attempt=self.attempt, status=status, input_tokens=tokens.input, output_tokens=tokens.output,
             cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_write,
             cache_write_1h_tokens=tokens.cache_write_1h, reasoning_tokens=tokens.reasoning,
-            estimated=estimated,
-            latency_ms=round((now - self.started) * 1000, 3),
+            estimated=estimated, latency_ms=round((now - self.started) * 1000, 3),
             ttft_ms=round((self.ttft - self.started) * 1000, 3) if self.ttft else None,
-            cost_usd=cost,
-            baseline_cost_usd=costs.price(catalogue, baseline, tokens),
+            cost_usd=cost, baseline_cost_usd=baseline_cost,
             baseline_model="/".join(baseline) if baseline else None,
             session_id=_session_of(self.request.headers),
-            response_id=meter.response_id if meter is not None else None, error=error,
-        ))
+            response_id=meter.response_id if meter is not None else None, error=error))
         ledger_of(app).counted(estimated=estimated, priced=cost is not None)
+
+    def _prices(self, app, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
+        """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more
+        only when it is not the model that served the call."""
+        routing = app.parts.get("routing")
+        catalogue = routing.catalogue if routing is not None else None
+        served = (self.candidate.provider, self.candidate.model)
+        provider = self.gateway.providers.get(served[0])
+        local = provider is not None and provider.local
+        cost = costs.price(catalogue, served, tokens, local=local)
+        baseline = self._baseline(app, catalogue)
+        if baseline == served and not local:
+            return cost, cost, baseline
+        return cost, costs.price(catalogue, baseline, tokens), baseline
 
     def _baseline(self, app, catalogue) -> costs.Model | None:
         """The model the client asked for; for ``auto``, the configured baseline model, else the

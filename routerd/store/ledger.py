@@ -18,6 +18,8 @@ from typing import Any
 import apsw
 import msgspec
 
+from routerd.store import rollups
+
 
 class CallRow(msgspec.Struct, frozen=True, kw_only=True):
     """One call, as the gateway (one row per upstream attempt) or a hook (one per transcript
@@ -50,25 +52,22 @@ class CallRow(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
+# The columns in CallRow's field order (``cached_tokens`` holds the cache reads), so that a row
+# binds as ``astuple(row)``; its tier and project are looked up by the writer.
 _INSERT_CALL = (
-    "INSERT OR REPLACE INTO calls (id, decision_id, ts, provider, model, attempt, outcome, status, "
+    "INSERT OR REPLACE INTO calls (id, ts, provider, model, outcome, source, decision_id, attempt, status, "
     "input_tokens, output_tokens, cached_tokens, cache_write_tokens, cache_write_1h_tokens, "
     "reasoning_tokens, estimated, latency_ms, ttft_ms, cost_usd, baseline_cost_usd, baseline_model, "
-    "source, session_id, response_id, error, tier, project) "
+    "session_id, response_id, error, tier, project) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-    "?21, ?22, ?23, ?24, (SELECT tier FROM decisions WHERE id = ?2), "
+    "?21, ?22, ?23, ?24, (SELECT tier FROM decisions WHERE id = ?7), "
     "(SELECT project FROM sessions WHERE id = ?22))"
 )
 
 
 def record_call(store, row: CallRow) -> None:
     """Insert ``row`` soon (never blocks). The triggers keep it unique and the rollups current."""
-    store.execute(_INSERT_CALL, (
-        row.id, row.decision_id, row.ts, row.provider, row.model, row.attempt, row.outcome, row.status,
-        row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens,
-        row.cache_write_1h_tokens, row.reasoning_tokens, int(row.estimated), row.latency_ms,
-        row.ttft_ms, row.cost_usd, row.baseline_cost_usd, row.baseline_model, row.source,
-        row.session_id, row.response_id, row.error))
+    store.execute(_INSERT_CALL, msgspec.structs.astuple(row))
 
 
 _UPSERT_SESSION = (
@@ -160,7 +159,7 @@ def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGrou
         f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} WHERE c.ts >= ?2 AND c.ts < ?3 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
-        f"WHERE c.rowid IN (SELECT rid FROM calls_pending) AND c.ts >= ?3"
+        f"WHERE c.rowid > {rollups.mark('calls')} AND c.ts >= ?3"
         f") GROUP BY k HAVING n > 0 ORDER BY {order}")
     rows = conn.execute(sql, (day, start, edge)).fetchall()
     return [UsageGroup(key=k if k != "" else None, calls=n, ok=ok, estimated=est, input_tokens=i,
@@ -185,7 +184,7 @@ def decision_counts(conn: apsw.Connection, start: float) -> list[DecisionCount]:
         "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 "
         "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions WHERE ts >= ?2 AND ts < ?3 "
         "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
-        "WHERE rowid IN (SELECT rid FROM decisions_pending) AND ts >= ?3"
+        f"WHERE rowid > {rollups.mark('decisions')} AND ts >= ?3"
         ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m", (day, start, edge)).fetchall()
     return [DecisionCount(t or None, m or None, n) for t, m, n in rows]
 

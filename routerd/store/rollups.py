@@ -1,13 +1,14 @@
 """The ledger's rollups: sums of ``calls`` and ``decisions`` per local day and group key, kept in the
 same transactions as the rows, so that reports over a year read thousands of rows, not millions.
 
-A row written is queued in a pending table by a trigger (an integer append, a microsecond or two);
-the writer then folds all pending rows of its batch into the rollups with one grouped statement
-per rollup before it commits (``ROLL``), so a burst of rows costs one upsert per distinct key, not
-one per row. A row deleted (a hook row the gateway superseded, a replaced row) or updated is taken
-out of the rollups by a trigger unless it was still pending; an updated row is queued again.
-Readers never see pending rows from routerd's writer (it rolls before committing); reports still
-add any that another writer left (``routerd.store.ledger``), so the sums are exact either way.
+``rollup_marks`` holds, per source table, the highest rowid already folded in. The writer folds the
+rows above it into the rollups with one grouped statement per rollup before each commit (``ROLL``),
+so a burst of rows costs one upsert per distinct key, and a row written costs no trigger at all. A
+folded row that is deleted (a hook row the gateway superseded, a replaced row) or updated is taken
+out (and an updated one put back) by a trigger; the mark never exceeds the highest rowid left, so
+the rowid SQLite gives the next row is always above it. Readers add the rows above the mark to what
+the rollups say (``routerd.store.ledger``), so the sums are exact even between a write and its roll
+(or for rows another connection wrote).
 
 The DDL generated here is migration 2's; never change it (a new migration brings new SQL). A test
 pins its digest.
@@ -28,22 +29,25 @@ CALL_SUMS = (
 _REAL = {"cost_usd", "paired_cost_usd", "paired_baseline_usd", "latency_ms_sum"}
 _DAY = "date({r}.ts, 'unixepoch', 'localtime')"
 
-# table -> (source table, pending table, {key column: expression}, sums)
+# table -> (source table, {key column: expression}, sums)
 ROLLUPS = {
-    "call_rollup": ("calls", "calls_pending",
-                    {"day": _DAY, "source": "{r}.source", "provider": "{r}.provider", "model": "{r}.model",
-                     "tier": "coalesce({r}.tier, '')", "outcome": "{r}.outcome"}, CALL_SUMS),
-    "session_rollup": ("calls", "calls_pending",
-                       {"day": _DAY, "session_id": "coalesce({r}.session_id, '')",
-                        "project": "coalesce({r}.project, '')"}, CALL_SUMS),
-    "decision_rollup": ("decisions", "decisions_pending",
-                        {"day": _DAY, "source": "{r}.source", "tier": "coalesce({r}.tier, '')",
-                         "model": "coalesce({r}.model, '')"}, (("decisions", "1"),)),
+    "call_rollup": ("calls", {"day": _DAY, "source": "{r}.source", "provider": "{r}.provider",
+                              "model": "{r}.model", "tier": "coalesce({r}.tier, '')", "outcome": "{r}.outcome"},
+                    CALL_SUMS),
+    "session_rollup": ("calls", {"day": _DAY, "session_id": "coalesce({r}.session_id, '')",
+                                 "project": "coalesce({r}.project, '')"}, CALL_SUMS),
+    "decision_rollup": ("decisions", {"day": _DAY, "source": "{r}.source", "tier": "coalesce({r}.tier, '')",
+                                      "model": "coalesce({r}.model, '')"}, (("decisions", "1"),)),
 }
 
 
+def mark(source: str) -> str:
+    """The highest rowid of ``source`` folded into its rollups (an SQL expression)."""
+    return f"(SELECT rowid_done FROM rollup_marks WHERE source = '{source}')"
+
+
 def _each(source: str):
-    return [(table, keys, sums) for table, (src, _, keys, sums) in ROLLUPS.items() if src == source]
+    return [(table, keys, sums) for table, (src, keys, sums) in ROLLUPS.items() if src == source]
 
 
 def _fmt(expressions, r: str) -> str:
@@ -54,49 +58,59 @@ def _sums(sums) -> str:
     return ", ".join(f"sum({expr.format(r='x')})" for _, expr in sums)
 
 
-def _table(table: str, keys: dict, sums) -> str:
+def _plus(sums) -> str:
+    return ", ".join(f"{name} = {name} + excluded.{name}" for name, _ in sums)
+
+
+def _table(table: str, source: str, keys: dict, sums) -> str:
     columns = [f"{k} TEXT NOT NULL" for k in keys] + [
         f"{name} {'REAL' if name in _REAL else 'INTEGER'} NOT NULL" for name, _ in sums]
     grouped = _fmt(keys.values(), "x")
     return (f"CREATE TABLE {table} ({', '.join(columns)}, PRIMARY KEY ({', '.join(keys)})) WITHOUT ROWID;\n"
-            f"INSERT INTO {table} SELECT {grouped}, {_sums(sums)} FROM {ROLLUPS[table][0]} x "
-            f"GROUP BY {grouped};\n")
+            f"INSERT INTO {table} SELECT {grouped}, {_sums(sums)} FROM {source} x GROUP BY {grouped};\n")
 
 
-def _take_out(table: str, keys: dict, sums, pending: str) -> str:
-    """Statements that subtract row OLD from ``table`` unless OLD was still pending."""
+def _take_out(table: str, source: str, keys: dict, sums) -> str:
+    """Statements that subtract row OLD from ``table`` when it was folded in."""
     minus = ", ".join(f"{name} = {name} - ({expr.format(r='OLD')})" for name, expr in sums)
     match = " AND ".join(f"{k} = {e.format(r='OLD')}" for k, e in keys.items())
-    return (f"UPDATE {table} SET {minus} WHERE {match} "
-            f"AND NOT EXISTS (SELECT 1 FROM {pending} WHERE rid = OLD.rowid);\n"
+    return (f"UPDATE {table} SET {minus} WHERE {match} AND OLD.rowid <= {mark(source)};\n"
             f"DELETE FROM {table} WHERE {sums[0][0]} = 0 AND {match};\n")
+
+
+def _put_back(table: str, keys: dict, sums) -> str:
+    values = _fmt([*keys.values(), *(expr for _, expr in sums)], "NEW")
+    return f"INSERT INTO {table} VALUES ({values}) ON CONFLICT DO UPDATE SET {_plus(sums)};\n"
 
 
 def v2_schema() -> str:
     """Migration 2's rollup tables, their backfill from the rows there are, and the triggers."""
-    out = []
-    for source, pending in (("calls", "calls_pending"), ("decisions", "decisions_pending")):
-        out.append(f"CREATE TABLE {pending} (rid INTEGER PRIMARY KEY);\n")
-        out += [_table(table, keys, sums) for table, keys, sums in _each(source)]
-        take_out = "".join(_take_out(table, keys, sums, pending) for table, keys, sums in _each(source))
+    out = ["CREATE TABLE rollup_marks (source TEXT PRIMARY KEY, rowid_done INTEGER NOT NULL);\n"]
+    for source in ("calls", "decisions"):
+        each = _each(source)
+        out += [_table(table, source, keys, sums) for table, keys, sums in each]
+        out.append(f"INSERT INTO rollup_marks VALUES ('{source}', "
+                   f"coalesce((SELECT max(rowid) FROM {source}), 0));\n")
+        take_out = "".join(_take_out(table, source, keys, sums) for table, keys, sums in each)
+        put_back = "".join(_put_back(table, keys, sums) for table, keys, sums in each)
         out.append(
-            f"CREATE TRIGGER {source}_rollup_queue AFTER INSERT ON {source} BEGIN\n"
-            f"INSERT OR IGNORE INTO {pending} VALUES (NEW.rowid);\nEND;\n"
-            f"CREATE TRIGGER {source}_rollup_remove AFTER DELETE ON {source} BEGIN\n"
-            f"{take_out}DELETE FROM {pending} WHERE rid = OLD.rowid;\nEND;\n"
-            f"CREATE TRIGGER {source}_rollup_update AFTER UPDATE ON {source} BEGIN\n"
-            f"{take_out}INSERT OR IGNORE INTO {pending} VALUES (NEW.rowid);\nEND;\n")
+            f"CREATE TRIGGER {source}_rollup_remove AFTER DELETE ON {source} BEGIN\n{take_out}"
+            f"UPDATE rollup_marks SET rowid_done = min(rowid_done, coalesce((SELECT max(rowid) FROM {source}), 0)) "
+            f"WHERE source = '{source}';\nEND;\n"
+            f"CREATE TRIGGER {source}_rollup_update AFTER UPDATE ON {source} "
+            f"WHEN OLD.rowid <= {mark(source)} BEGIN\n{take_out}{put_back}END;\n")
     return "".join(out)
 
 
 def _roll(table: str) -> str:
-    source, pending, keys, sums = ROLLUPS[table]
-    plus = ", ".join(f"{name} = {name} + excluded.{name}" for name, _ in sums)
+    source, keys, sums = ROLLUPS[table]
     grouped = _fmt(keys.values(), "x")
     return (f"INSERT INTO {table} SELECT {grouped}, {_sums(sums)} FROM {source} x "
-            f"WHERE x.rowid IN (SELECT rid FROM {pending}) GROUP BY {grouped} ON CONFLICT DO UPDATE SET {plus}")
+            f"WHERE x.rowid > {mark(source)} GROUP BY {grouped} ON CONFLICT DO UPDATE SET {_plus(sums)}")
 
 
-# What the writer runs at the end of every transaction: pending rows into the rollups, then none
-# pending. Cheap when nothing is pending (two empty index scans).
-ROLL = (*(_roll(table) for table in ROLLUPS), "DELETE FROM calls_pending", "DELETE FROM decisions_pending")
+# What the writer runs at the end of every transaction: the rows above each mark into the rollups,
+# then the marks up to the last row. Cheap when nothing is new (an index probe each).
+ROLL = (*(_roll(table) for table in ROLLUPS),
+        *(f"UPDATE rollup_marks SET rowid_done = coalesce((SELECT max(rowid) FROM {source}), 0) "
+          f"WHERE source = '{source}'" for source in ("calls", "decisions")))
