@@ -125,6 +125,7 @@ def queries(conn, now: float) -> dict:
     starts = {period: period_start(period, now) for period in ("today", "week", "month", "all")}
     starts["since 90m"] = now - 5_400
     starts["since 36h"] = now - 36 * 3_600
+    starts["since 30d"] = now - 30 * 86_400
     out = {}
     for label, start in starts.items():
         for by in q.GROUPS:
