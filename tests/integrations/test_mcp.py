@@ -107,6 +107,25 @@ def test_relay_answers_an_error_when_the_daemon_is_down(tmp_path):
     assert json.loads(only)["id"] == 3 and json.loads(only)["error"]["code"] == -32000
 
 
+def test_relay_gives_up_on_a_hung_daemon(tmp_path):
+    """A daemon that accepts but never answers: the handshake gets a JSON-RPC error after the
+    relay's short deadline instead of holding the client's start up."""
+    import socket
+
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hung.bind(str(tmp_path / "hung.sock"))
+    hung.listen(4)  # never accepted, never answered
+    try:
+        env = {"ROUTERD_SOCKET": str(tmp_path / "hung.sock"), "PATH": os.environ["PATH"]}
+        line = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n'
+        proc = subprocess.run([PYTHON, "-I", "-S", str(MCP_RELAY)], input=line, capture_output=True,
+                              env=env, timeout=20)
+    finally:
+        hung.close()
+    error = json.loads(proc.stdout)["error"]
+    assert error["code"] == -32000 and "did not answer within 2 s" in error["message"]
+
+
 async def test_brain_tools_run_the_routing_handlers(daemon):
     """classify, rate, reroute and set_profile answer through the brain's handlers."""
     async with Client(_server(daemon), mode="auto") as client:
