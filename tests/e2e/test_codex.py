@@ -114,6 +114,27 @@ async def test_codex_tool_round_trip_translated(codex_cli: Path, home: Path,
     assert len(await recorded_calls(daemon)) == 2
 
 
+async def test_codex_namespace_tools_survive_translation(codex_cli: Path, home: Path,
+                                                         fake_anthropic: Upstream, daemon: App) -> None:
+    """Codex's namespaced tools (its sub-agent tools) reach an Anthropic upstream flat, and a call
+    to one comes back to Codex with its namespace, so Codex runs it instead of answering
+    "unsupported call"; the session id Codex sends is stored with the decision."""
+    fake_anthropic.script[:] = [Turn(tool="ns__multi_agent_v1__close_agent", args={"target": "nobody"}),
+                                Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Close the agent nobody", home=home,
+                                model="fakeanth/claude-e2e")
+    _check(done, ANSWER)
+    first, second = fake_anthropic.calls("/v1/messages")
+    assert {"ns__multi_agent_v1__spawn_agent", "ns__multi_agent_v1__close_agent"} <= \
+        {t["name"] for t in first.json()["tools"]}
+    results = [b for m in second.json()["messages"] if isinstance(m["content"], list)
+               for b in m["content"] if b.get("type") == "tool_result"]
+    assert "unsupported call" not in str(results) and "invalid agent id nobody" in str(results)
+    calls = await recorded_calls(daemon)
+    decision = await recorded_decision(daemon, calls[0]["decision_id"])
+    assert decision["session_id"] and len(decision["session_id"]) >= 32
+
+
 
 async def test_codex_through_routerd_translated_to_chat(codex_cli: Path, home: Path,
                                                         fake_openai: Upstream, daemon: App) -> None:

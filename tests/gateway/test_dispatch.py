@@ -258,6 +258,15 @@ async def test_client_disconnect_cancels_the_upstream_call(daemon, fakes, base_u
     assert rows[0]["outcome"] == "client_disconnected" and rows[0]["input_tokens"] == 11
 
 
+@pytest.mark.parametrize("header", ["session-id", "x-claude-code-session-id"])
+async def test_the_clients_session_id_is_recorded(daemon, fakes, base_url, header):
+    """Codex's session-id header (and Claude Code's) is stored with the decision."""
+    await _post(base_url, "/v1/chat/completions", CHAT, headers={header: "0199-abc"})
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: c.execute("SELECT session_id FROM decisions").fetchall())
+    assert rows == [("0199-abc",)]
+
+
 async def test_explicit_provider_and_alias(daemon, fakes, base_url):
     """``provider/model`` picks that provider; an alias resolves to its target."""
     response = await _post(base_url, "/v1/chat/completions", {**CHAT, "model": "backup/gpt-4o"})
