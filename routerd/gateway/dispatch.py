@@ -103,7 +103,8 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
             try:
                 prepared = prepare(request.dialect, request.endpoint, request.query, request.headers,
                                    request.body, plan.requested, provider, candidate.model,
-                                   request.stream, forward_credentials=gateway.forward_credentials)
+                                   request.stream, forward_credentials=gateway.forward_credentials,
+                                   moved_to=_moved_to(gateway, plan, candidate))
             except NotImplementedYet as exc:
                 skipped.append(f"{candidate.provider}: {exc.message}")
                 dead.add(candidate.provider)
@@ -140,6 +141,15 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
     if failure is None:
         failure = _Failure(UpstreamUnavailable("no candidate to try"))
     yield _error_reply(request.dialect, failure, skipped)
+
+
+def _moved_to(gateway, plan: Plan, candidate: Candidate):
+    """The catalogue's entry for the candidate's model when it is not what the client asked for
+    (so the request may need adapting to it), else None."""
+    if candidate.model == plan.requested:
+        return None
+    routing = gateway.app.parts.get("routing")
+    return routing.catalogue.get(candidate.model) if routing is not None else None
 
 
 def _skip(candidate: Candidate, breaker) -> str:

@@ -280,3 +280,25 @@ def test_a_call_served_on_this_machine_is_free_but_its_baseline_has_a_market_pri
     assert local == 0.0 and baseline == pytest.approx(5.0 + 25.0)
     paid, _ = price_call(app, Candidate("openai", "gpt-4.1"), None, 1_000_000, 0, 0)
     assert paid is not None and paid > 0
+
+
+def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
+    """adapt_anthropic changes only what the target model cannot take: adaptive thinking becomes a
+    budget on a thinking model, the effort beta goes with effort; a fitting request keeps its bytes."""
+    import json
+
+    from routerd.catalogue.models import ModelInfo
+    from routerd.gateway.adapt import adapt_anthropic
+
+    thinker = ModelInfo(id="t", provider="anthropic", tier="moderate", reasoning=True, max_output_tokens=32_000)
+    body = json.dumps({"model": "t", "max_tokens": 64000, "thinking": {"type": "adaptive"},
+                       "output_config": {"effort": "high", "format": "x"}}).encode()
+    headers = [(b"anthropic-beta", b"effort-2025-11-24, claude-code-20250219")]
+    out, kept = adapt_anthropic(body, headers, thinker)
+    assert json.loads(out) == {"model": "t", "max_tokens": 32000,
+                               "thinking": {"type": "enabled", "budget_tokens": 8192},
+                               "output_config": {"format": "x"}}
+    assert kept == [(b"anthropic-beta", b"claude-code-20250219")]
+    opus = ModelInfo(id="o", provider="anthropic", tier="complex", effort=True, adaptive_thinking=True,
+                     context_window=1_000_000)
+    assert adapt_anthropic(body, headers, opus) == (body, headers)
