@@ -27,6 +27,7 @@ What Codex 0.169.0 sends, as first observed with the recording upstream (``upstr
   not know only gives a warning ("Model metadata ... not found").
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,31 @@ async def test_codex_tool_round_trip_translated_to_chat(codex_cli: Path, home: P
     assert [m["tool_call_id"] for m in results] == [fake_openai.script[0].call_id]
     assert "5150" in str(results[0]["content"])
     assert len(await recorded_calls(daemon)) == 2
+
+
+async def test_codex_reaches_routerds_mcp_server_with_its_bare_environment(codex_cli: Path, home: Path,
+                                                                            daemon: App) -> None:
+    """Codex starts MCP servers with only HOME, LANG, PATH, SHELL and TERM; the server entry that
+    routerctl install wrote carries the socket path, so the relay finds the daemon and Codex offers
+    routerd's tools to the model."""
+    import os
+    import sys
+
+    import anyio
+
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    async with open_upstream("responses", ANSWER) as fake:
+        (codex_home / "config.toml").write_text(
+            'model = "gpt-e2e"\nmodel_provider = "fake"\n' + clis.CODEX_OFFLINE +
+            f'\n[model_providers.fake]\nname = "fake"\nbase_url = "{fake.url}/v1"\nwire_api = "responses"\n'
+            'env_key = "ROUTERD_E2E_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n')
+        env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+               "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
+        await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex"], env=env)
+        (home / "work").mkdir()
+        run_env = clis.base_env(home) | {"CODEX_HOME": str(codex_home), "ROUTERD_E2E_KEY": "dummy"}
+        done = await clis.run_cli([codex_cli, "exec", "--skip-git-repo-check", "Say pong"], run_env, home / "work")
+    _check(done, ANSWER)
+    tools = json.dumps(fake.calls("/v1/responses")[0].json()["tools"])
+    assert "Recommend the cheapest model" in tools and "routerd" in tools, tools[:2000]
