@@ -183,6 +183,7 @@ async def test_a_cancelled_half_open_probe_frees_the_breaker(daemon, fakes, base
 
 
 async def _hang_up_mid_stream(daemon, body: dict) -> None:
+    """POST ``body`` to /v1/messages on a raw connection and close it once the first event is in."""
     raw = json.dumps(body).encode()
     host, port = daemon.http_address.rsplit(":", 1)
     async with await anyio.connect_tcp(host, int(port)) as stream:
@@ -241,15 +242,7 @@ async def test_a_404_without_a_model_stops_trying_that_provider(daemon, fakes, b
 async def test_client_disconnect_cancels_the_upstream_call(daemon, fakes, base_url):
     """A client that goes away mid-stream closes the upstream connection, and the call is recorded."""
     fakes["anthropic"].hold()
-    body = json.dumps({**MESSAGES, "stream": True}).encode()
-    host, port = daemon.http_address.rsplit(":", 1)
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                          b"content-length: %d\r\n\r\n%s" % (len(body), body))
-        received = b""
-        while b"message_start" not in received:
-            received += await stream.receive()
-        # the first event arrived; hang up
+    await _hang_up_mid_stream(daemon, {**MESSAGES, "stream": True})
     with anyio.fail_after(5):
         await fakes["anthropic"].cancelled.wait()
     with anyio.fail_after(5):
