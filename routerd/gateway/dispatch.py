@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -80,67 +80,90 @@ class _Failure:
     dialect: str | None = None      # the dialect of ``error.body`` when it came from upstream
 
 
+@dataclass(slots=True)
+class _Walk:
+    """One request's way along its plan: attempts so far, the last failure, what was passed over."""
+
+    request: ProxyRequest
+    plan: Plan
+    attempt: int = 0
+    failure: _Failure | None = None
+    skipped: list[str] = field(default_factory=list)   # why candidates were passed over
+    dead: set[str] = field(default_factory=set)         # providers that cannot serve it at all
+
+
 @asynccontextmanager
 async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator[Reply]:
     """Dispatch ``request`` along ``plan``; yields the reply to send (an error reply when every
     candidate failed). The upstream response stays open until the block exits."""
-    failure: _Failure | None = None
-    skipped: list[str] = []         # why candidates were passed over, for the final error
-    attempt = 0
-    config = gateway.app.runtime.config.gateway
-    dead: set[str] = set()          # providers that cannot serve this request at all
+    walk = _Walk(request, plan)
     for index, candidate in enumerate(plan.candidates):
         provider = gateway.providers.get(candidate.provider)
         breaker = gateway.breakers.get(candidate.provider)
-        if provider is None or breaker is None or candidate.provider in dead:
+        if provider is None or breaker is None or candidate.provider in walk.dead:
             continue
         if not breaker.allow(time.monotonic()):
-            skipped.append(_skip(candidate, breaker))
-            failure = failure or _Failure(_unavailable(candidate.provider, breaker))
+            walk.skipped.append(_skip(candidate, breaker))
+            walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
             continue
-        probe = breaker.is_probe
+        probe, attempts_before = breaker.is_probe, walk.attempt
         try:
-            try:
-                prepared = prepare(request.dialect, request.endpoint, request.query, request.headers,
-                                   request.body, plan.requested, provider, candidate.model,
-                                   request.stream, forward_credentials=gateway.forward_credentials,
-                                   moved_to=_moved_to(gateway, plan, candidate))
-            except NotImplementedYet as exc:
-                skipped.append(f"{candidate.provider}: {exc.message}")
-                dead.add(candidate.provider)
-                continue
-            for retry in range(config.retries + 1):
-                attempt += 1
-                record = CallRecord(gateway, plan, candidate, attempt, request)
-                outcome = await _attempt(gateway, request, prepared, candidate, record)
-                if isinstance(outcome, Reply):
-                    outcome.overhead_ms = (record.started - request.received) * 1000
-                    try:
-                        yield outcome
-                    finally:
-                        await _finish(outcome, record)
-                    return
-                failure = outcome
-                if isinstance(outcome.error, UpstreamRateLimited) and any(
-                        c.provider != candidate.provider for c in plan.candidates[index + 1:]):
-                    break  # another provider can answer now: better than waiting out the limit
-                delay = _retry_delay(outcome.error, retry, config)
-                if delay is None:
-                    break
-                await anyio.sleep(delay)
+            answered = await _try_candidate(gateway, walk, index, candidate, provider)
+            if answered is not None:
+                reply, record = answered
+                try:
+                    yield reply
+                finally:
+                    await _finish(reply, record)
+                return
         finally:
             if probe:  # every way out of a probe frees it, cancellation included
                 breaker.release()
+        failure = walk.failure
+        if failure is None or walk.attempt == attempts_before:  # not attempted (no translation)
+            continue
         if _provider_wide(failure):
-            dead.add(candidate.provider)
+            walk.dead.add(candidate.provider)
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
-    if request.endpoint in _COUNTS and (failure is None or not failure.error.status):
+    if request.endpoint in _COUNTS and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
-    if failure is None:
-        failure = _Failure(UpstreamUnavailable("no candidate to try"))
-    yield _error_reply(request.dialect, failure, skipped)
+    yield _error_reply(request.dialect, walk.failure or _Failure(UpstreamUnavailable("no candidate to try")),
+                       walk.skipped)
+
+
+async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
+                         provider) -> tuple[Reply, CallRecord] | None:
+    """Attempt one candidate with its retries: the reply and its call record, or None (the
+    failure is in ``walk``)."""
+    request, plan = walk.request, walk.plan
+    config = gateway.app.runtime.config.gateway
+    try:
+        prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
+                           plan.requested, provider, candidate.model, request.stream,
+                           forward_credentials=gateway.forward_credentials,
+                           moved_to=_moved_to(gateway, plan, candidate))
+    except NotImplementedYet as exc:
+        walk.skipped.append(f"{candidate.provider}: {exc.message}")
+        walk.dead.add(candidate.provider)
+        return None
+    for retry in range(config.retries + 1):
+        walk.attempt += 1
+        record = CallRecord(gateway, plan, candidate, walk.attempt, request)
+        outcome = await _attempt(gateway, request, prepared, candidate, record)
+        if isinstance(outcome, Reply):
+            outcome.overhead_ms = (record.started - request.received) * 1000
+            return outcome, record
+        walk.failure = outcome
+        if isinstance(outcome.error, UpstreamRateLimited) and any(
+                c.provider != candidate.provider for c in plan.candidates[index + 1:]):
+            return None  # another provider can answer now: better than waiting out the limit
+        delay = _retry_delay(outcome.error, retry, config)
+        if delay is None:
+            return None
+        await anyio.sleep(delay)
+    return None
 
 
 def _moved_to(gateway, plan: Plan, candidate: Candidate):
