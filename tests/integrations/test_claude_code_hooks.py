@@ -68,23 +68,24 @@ async def test_claude_code_fires_routerd_hooks_and_the_decision_is_stored(
 
 
 @pytest.fixture
-def smart_mode(config_file: Path, request: pytest.FixtureRequest) -> str:
-    """routerd in smart mode, with an external provider configured when the test asks for one."""
-    providers = request.param
-    text = config_file.read_text() + '\n[hooks]\nmode = "smart"\n'
-    if providers:  # nothing calls it: a configured provider must not change what the host is told
+def hooks_mode(config_file: Path, request: pytest.FixtureRequest) -> str:
+    """routerd in the mode the test names, with an external provider configured when it asks."""
+    mode, provider = request.param
+    text = config_file.read_text() + f'\n[hooks]\nmode = "{mode}"\n'
+    if provider:  # nothing calls it: a configured provider must not change what the host is told
         text += '\n[providers.openai]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-x"\n'
     config_file.write_text(text)
-    return providers
+    return mode
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.parametrize("smart_mode", ["", "openai"], indirect=True, ids=["no-provider", "provider"])
-async def test_smart_mode_denies_work_tools_until_the_turn_is_delegated(
-        claude_cli: Path, home: Path, smart_mode: str, daemon: App) -> None:
-    """Smart mode, with or without providers: the advice names a model Claude Code can use (haiku,
-    through its Task subagent) and the Bash call the model tries instead is denied, with a reason
-    that reaches the model."""
+@pytest.mark.parametrize("hooks_mode", [("smart", ""), ("smart", "openai"), ("hard", "openai"), ("soft", "openai")],
+                         indirect=True, ids=["smart", "smart-provider", "hard-provider", "soft-provider"])
+async def test_enforcing_modes_deny_work_tools_until_the_turn_is_delegated(
+        claude_cli: Path, home: Path, hooks_mode: str, daemon: App) -> None:
+    """smart and hard, with or without providers: the advice names a model Claude Code can use
+    (haiku, through its Task subagent) and the Bash call the model tries instead is denied, with a
+    reason that reaches the model; soft advises the same and lets the call through."""
     from tests.e2e.upstream import Turn
 
     await install(home, daemon)
@@ -94,10 +95,13 @@ async def test_smart_mode_denies_work_tools_until_the_turn_is_delegated(
     assert done.returncode == 0, done.describe()
     first, second = fake.calls("/v1/messages")[:2]
     advice = json.dumps(first.json()["messages"])
-    assert 'model \\"haiku\\"' in advice and "Work tools are blocked until you do" in advice
-    assert "gpt-" not in advice
+    assert 'model \\"haiku\\"' in advice and "gpt-" not in advice
     denied = json.dumps(second.json()["messages"])
-    assert "routerd (smart mode): this turn was routed to haiku" in denied
+    if hooks_mode == "soft":
+        assert "Work tools are blocked" not in advice and "routerd (soft mode)" not in denied
+        return
+    assert "Work tools are blocked until you do" in advice
+    assert f"routerd ({hooks_mode} mode): this turn was routed to haiku" in denied
     assert "Delegate it with the Task tool" in denied
 
 
