@@ -228,6 +228,21 @@ async def test_cooling_providers_are_named_with_why_and_when(daemon, fakes, base
     assert not fakes["openai"].received and not fakes["backup"].received
 
 
+async def test_auto_with_every_provider_cooling_says_which_and_why(daemon, fakes, base_url):
+    """model auto while every provider is rate limited: the answer names each provider and why it
+    was passed over, with a Retry-After, instead of 'no configured provider serves model auto'."""
+    import time
+
+    for breaker in daemon.parts["gateway"].breakers.values():
+        breaker.rate_limited(time.monotonic(), 20)
+    response = await _post(base_url, "/v1/chat/completions", {**CHAT, "model": "auto"})
+    assert response.status_code == 503 and int(response.headers["retry-after"]) in range(18, 21)
+    message = response.json()["error"]["message"]
+    for name in ("openai", "backup", "anthropic", "gemini"):
+        assert f"{name}: rate limited by the provider (retry in" in message
+    assert not any(f.received for f in fakes.values())
+
+
 @pytest.mark.gateway_config('[gateway]\nretries = 0\nfallbacks = { "gpt-4o" = ["gpt-4o-mini"] }\n')
 async def test_a_404_without_a_model_stops_trying_that_provider(daemon, fakes, base_url):
     """A provider answering 404 for the endpoint itself is not asked again for the plan's other
