@@ -35,4 +35,8 @@ async def main(socket_path: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, sys.argv[1], float(sys.argv[2]), backend_options={"use_uvloop": True})
+    import importlib.util
+
+    # uvloop is the fast extra: without it (the README's plain install) the stock loop serves.
+    uvloop = importlib.util.find_spec("uvloop") is not None
+    anyio.run(main, sys.argv[1], float(sys.argv[2]), backend_options={"use_uvloop": uvloop})

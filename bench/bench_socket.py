@@ -67,7 +67,8 @@ class Daemon:
         self.proc.wait(timeout=30)
 
 
-def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float) -> None:
+def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float,
+                log: Path | None = None) -> None:
     """Until the daemon says READY=1; RuntimeError as soon as it exits or the time is up."""
     notify.settimeout(0.05)
     deadline = time.monotonic() + timeout_s
@@ -78,8 +79,9 @@ def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float)
         except TimeoutError:
             pass
         if proc.poll() is not None:
+            why = log.read_text().strip().splitlines()[-1:] if log is not None else []
             raise RuntimeError(f"routerd {' '.join(proc.args[1:])} exited with code {proc.returncode} "
-                               "before it was ready")
+                               f"before it was ready{': ' + why[0] if why else ''}")
     proc.kill()
     raise RuntimeError(f"routerd was not ready within {timeout_s:.0f} s")
 
@@ -195,10 +197,11 @@ def bench_store_load(tmp: Path, seconds: float) -> dict:
     notify_path = tmp / "load-notify"
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(notify_path))
-    proc = subprocess.Popen([PY, str(ROOT / "bench" / "_store_load.py"), str(sock_path), str(seconds)],
-                            env={**env, "NOTIFY_SOCKET": str(notify_path)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    _wait_ready(proc, notify, 60.0)
+    with open(tmp / "load.log", "w") as log:  # a file, not a pipe: nobody reads it while it runs
+        proc = subprocess.Popen([PY, str(ROOT / "bench" / "_store_load.py"), str(sock_path), str(seconds)],
+                                env={**env, "NOTIFY_SOCKET": str(notify_path)}, stdout=subprocess.PIPE,
+                                stderr=log, text=True)
+    _wait_ready(proc, notify, 60.0, tmp / "load.log")
     t0 = time.perf_counter()
     sock, reader, samples = connect(sock_path), FrameReader(), []
     while time.perf_counter() - t0 < seconds - 0.3:
