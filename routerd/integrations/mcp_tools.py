@@ -39,8 +39,9 @@ DecisionId = Annotated[str, _doc("A decision id, as returned by route (or shown 
 Reason = Annotated[str, _doc("Why, in a few words (kept with the feedback).")]
 Since = Annotated[str | None, _doc("Only calls since then: a span such as 24h, 7d or 30m, or an ISO "
                                    "date; wins over period.")]
-Period = Annotated[Literal[PERIODS] | None, _doc("today (since local midnight), week (since Monday), "  # type: ignore[valid-type]
-                                                 "month (since the 1st), or all (the default).")]
+PeriodName = Literal[PERIODS]  # type: ignore[valid-type]
+Period = Annotated[PeriodName | None, _doc("today (since local midnight), week (since Monday), month "
+                                           "(since the 1st), or all (the default).")]
 Limit = Annotated[int, _doc("Groups listed one by one (the costliest, or the latest days); the rest are "
                             "summed in one row; 0 lists all.", ge=0)]
 

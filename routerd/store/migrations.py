@@ -138,5 +138,3 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions")
-# Statements the writer runs at the end of every transaction (see routerd.store.rollups).
-BEFORE_COMMIT = rollups.ROLL

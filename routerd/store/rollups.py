@@ -2,8 +2,9 @@
 same transactions as the rows, so that reports over a year read thousands of rows, not millions.
 
 ``rollup_marks`` holds, per source table, the highest rowid already folded in. The writer folds the
-rows above it into the rollups with one grouped statement per rollup before each commit (``ROLL``),
-so a burst of rows costs one upsert per distinct key, and a row written costs no trigger at all. A
+rows above it into the rollups with one grouped statement per rollup about once a second
+(``ROLL``, see ``routerd.store.store``), so a second of rows costs one upsert per distinct key,
+and a row written costs no trigger at all. A
 folded row that is deleted (a hook row the gateway superseded, a replaced row) or updated is taken
 out (and an updated one put back) by a trigger; the mark never exceeds the highest rowid left, so
 the rowid SQLite gives the next row is always above it. Readers add the rows above the mark to what
@@ -109,8 +110,8 @@ def _roll(table: str) -> str:
             f"WHERE x.rowid > {mark(source)} GROUP BY {grouped} ON CONFLICT DO UPDATE SET {_plus(sums)}")
 
 
-# What the writer runs at the end of every transaction: the rows above each mark into the rollups,
-# then the marks up to the last row. Cheap when nothing is new (an index probe each).
+# What the writer runs now and then, in one transaction: the rows above each mark into the
+# rollups, then the marks up to the last row.
 ROLL = (*(_roll(table) for table in ROLLUPS),
         *(f"UPDATE rollup_marks SET rowid_done = coalesce((SELECT max(rowid) FROM {source}), 0) "
           f"WHERE source = '{source}'" for source in ("calls", "decisions")))

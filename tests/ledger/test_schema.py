@@ -46,16 +46,16 @@ def test_rows_written_or_changed_outside_routerds_writer_still_add_up(tmp_path: 
     conn.execute(insert, ("a", 1e9, "gpt-4.1", 100, 0.5))
     conn.execute(insert, ("b", 1e9, "gpt-4.1-mini", 10, 0.1))
     assert _sums(conn, "model") == {"gpt-4.1": (1, 100, 0.5), "gpt-4.1-mini": (1, 10, 0.1)}
-    from routerd.store.migrations import BEFORE_COMMIT
+    from routerd.store.rollups import ROLL
 
-    for statement in BEFORE_COMMIT:  # what the writer does before each commit
+    for statement in ROLL:  # what the store's writer does about once a second
         conn.execute(statement)
     assert conn.execute("SELECT rowid_done FROM rollup_marks WHERE source = 'calls'").fetchone()[0] == 2
     conn.execute("UPDATE calls SET model = 'gpt-4.1-mini', cost_usd = 0.2 WHERE id = 'a'")
     assert _sums(conn, "model") == {"gpt-4.1-mini": (2, 110, 0.3)}
     conn.execute("DELETE FROM calls WHERE id = 'b'")
     assert _sums(conn, "model") == {"gpt-4.1-mini": (1, 100, 0.2)}
-    for statement in BEFORE_COMMIT:
+    for statement in ROLL:
         conn.execute(statement)
     assert _sums(conn, "model") == {"gpt-4.1-mini": (1, 100, 0.2)}
     assert conn.execute("SELECT count(*) FROM call_rollup").fetchone()[0] == 1
@@ -65,3 +65,18 @@ def test_the_shipped_ledger_migration_is_frozen():
     """Migration 2's SQL (generated in part by routerd.store.rollups) never changes once shipped."""
     digest = hashlib.sha256(MIGRATIONS[1].encode()).hexdigest()
     assert digest == MIGRATION_2_SHA256, "append a migration instead of editing a shipped one"
+
+
+async def test_the_writer_rolls_up_what_it_wrote_by_the_time_it_closes(tmp_path: Path, no_blocking):
+    """Rows written through the store are in the rollups (and above no mark) once it has closed."""
+    from routerd.store.ledger import CallRow, record_call
+    from routerd.store.store import open_store
+
+    async with open_store(tmp_path / "r.db") as store:
+        for n in range(50):
+            record_call(store, CallRow(id=f"c{n}", ts=1e9 + n, provider="openai", model="gpt-4.1",
+                                       outcome="ok", input_tokens=10, cost_usd=0.001))
+    conn = db.connect(tmp_path / "r.db")
+    assert conn.execute("SELECT rowid_done FROM rollup_marks WHERE source = 'calls'").fetchone()[0] == \
+        conn.execute("SELECT max(rowid) FROM calls").fetchone()[0]
+    assert conn.execute("SELECT calls, input_tokens FROM call_rollup").fetchall() == [(50, 500)]
