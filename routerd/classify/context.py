@@ -24,7 +24,7 @@ import msgspec
 
 from routerd.classify.cues import CueSet
 from routerd.classify.features import ask_features
-from routerd.classify.text import Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
 from routerd.classify.tokens import lower_text
 
 FOLLOW_UP_MAX_WORDS = 25
@@ -65,7 +65,7 @@ def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
 
 
 def _has_letters(ask: str) -> bool:
-    return any(ch.isalpha() for ch in ask)
+    return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
 
 
 def _merge(into: dict[str, float], other: dict[str, float]) -> None:
