@@ -48,11 +48,21 @@ PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step
 # Runs in a subprocess with an earlier checkout's `routerd` first on sys.path: reads cases as JSON
 # lines on stdin, writes one classification per line.
 _BASELINE_RUNNER = """
-import json, sys
+import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
 from routerd.classify.heuristic import classify
 for line in sys.stdin:
     case = json.loads(line)
+    if "latency_prompt" in case:
+        messages = [{"role": "user", "content": case["latency_prompt"]}]
+        samples = []
+        for _ in range(case["rounds"]):
+            start = time.perf_counter_ns()
+            classify(messages)
+            samples.append((time.perf_counter_ns() - start) / 1000)
+        samples.sort()
+        print(json.dumps({"p50_us": statistics.median(samples), "p99_us": samples[int(len(samples) * 0.99) - 1]}))
+        continue
     c = classify(case["messages"], case.get("tools"))
     print(json.dumps({"tier": c.tier, "task_type": c.task_type, "score": c.score, "confidence": c.confidence}))
 """
@@ -64,17 +74,21 @@ class _Result:
         self.score, self.confidence = row["score"], row["confidence"]
 
 
-def baseline_results(ref: str, cases: list[sets.Case]) -> list[_Result]:
-    """The earlier brain's classification of every case, in order."""
+def baseline_results(ref: str, cases: list[sets.Case], latency_rounds: int = 0) -> tuple[list[_Result], dict]:
+    """The earlier brain's classification of every case, in order, and its classify latency on the
+    4 KB prompt (classify only: its policy was the same kind of ranking)."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "routerd"], check=True,
                              capture_output=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
         payload = "".join(json.dumps({"messages": c.messages, "tools": c.tools}) + "\n" for c in cases)
+        if latency_rounds:
+            payload += json.dumps({"latency_prompt": PROMPT_4KB, "rounds": latency_rounds}) + "\n"
         out = subprocess.run([sys.executable, "-c", _BASELINE_RUNNER, tmp], input=payload, text=True,
-                             capture_output=True, check=True).stdout
-    return [_Result(json.loads(line)) for line in out.splitlines()]
+                             capture_output=True, check=True).stdout.splitlines()
+    timing = json.loads(out.pop()) if latency_rounds else {}
+    return [_Result(json.loads(line)) for line in out], timing
 
 
 def latency() -> dict:
@@ -88,19 +102,28 @@ def latency() -> dict:
     # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
     gc.collect()
     gc.freeze()
-    runs = []
+    runs, alone = [], []
     for _ in range(LATENCY_REPEATS):
-        samples = []
+        samples, classify_only = [], []
         for _ in range(LATENCY_ROUNDS):
             start = time.perf_counter_ns()
-            decide(PolicyInput(classification=classify(messages, explain=False), catalogue=catalogue,
-                               enabled_providers=enabled, explain=False))
+            result = classify(messages, explain=False)
+            middle = time.perf_counter_ns()
+            decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
             samples.append((time.perf_counter_ns() - start) / 1000)
-        samples.sort()
-        runs.append((round(statistics.median(samples), 1), round(samples[int(len(samples) * 0.99) - 1], 1)))
+            classify_only.append((middle - start) / 1000)
+        runs.append(_p50_p99(samples))
+        alone.append(_p50_p99(classify_only))
     runs.sort(key=lambda r: r[1])
+    alone.sort(key=lambda r: r[1])
     return {"prompt_bytes": len(PROMPT_4KB.encode()), "rounds": LATENCY_ROUNDS, "p50_us": runs[0][0],
-            "p99_us": runs[0][1], "noisiest_run_p50_us": runs[-1][0], "noisiest_run_p99_us": runs[-1][1]}
+            "p99_us": runs[0][1], "noisiest_run_p50_us": runs[-1][0], "noisiest_run_p99_us": runs[-1][1],
+            "classify_only_p50_us": alone[0][0], "classify_only_p99_us": alone[0][1]}
+
+
+def _p50_p99(samples: list[float]) -> tuple[float, float]:
+    samples.sort()
+    return round(statistics.median(samples), 1), round(samples[int(len(samples) * 0.99) - 1], 1)
 
 
 def main() -> None:
@@ -118,18 +141,21 @@ def main() -> None:
     report["learned"] = evaluate(cases, lambda m, t: classify(m, t, explain=False))
     print_table(report["learned"], "  new ")
     if args.baseline:
-        results = baseline_results(args.baseline, cases)
+        results, timing = baseline_results(args.baseline, cases, 0 if args.quiet else LATENCY_ROUNDS)
         lookup = {id(c): r for c, r in zip(cases, results)}
         print(f"the earlier brain ({args.baseline}), same cases:")
-        report["baseline"] = {"ref": args.baseline,
-                              "sets": evaluate(cases, _by_identity(cases, lookup))}
+        report["baseline"] = {"ref": args.baseline, "sets": evaluate(cases, _by_identity(cases, lookup)),
+                              "classify_latency": timing}
         print_table(report["baseline"]["sets"], "  old ")
+        if timing:
+            print(f"  old classify only, 4 KB: p50 {timing['p50_us']:.1f} us, p99 {timing['p99_us']:.1f} us")
     if not args.quiet:
         report["latency"] = latency()
         lat = report["latency"]
         print(f"latency classify+policy ({lat['prompt_bytes']} B, best of {LATENCY_REPEATS} runs x "
               f"{LATENCY_ROUNDS}): p50 {lat['p50_us']} us, p99 {lat['p99_us']} us (noisiest run: "
-              f"p50 {lat['noisiest_run_p50_us']} us, p99 {lat['noisiest_run_p99_us']} us)")
+              f"p50 {lat['noisiest_run_p50_us']} us, p99 {lat['noisiest_run_p99_us']} us); classify only: "
+              f"p50 {lat['classify_only_p50_us']} us, p99 {lat['classify_only_p99_us']} us")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {RESULTS}")

@@ -58,6 +58,9 @@ async def test_route_explain_without_providers_advises_claude_models(daemon):
     assert code == 0
     assert "opus (advisory)" in out
     assert "no provider enabled: advisory only" in out
+    assert "p(enough): simple" in out and "p(simple enough)" in out and "bar 0.50" in out
+    signals = next(line for line in out.splitlines() if line.startswith("signals: "))
+    assert "kind:ask" in signals and any(s.rsplit(":", 1)[-1][:1] in "+-" for s in signals.split(", ")[3:])
     assert "provider anthropic not enabled" in out
 
 

@@ -4,13 +4,17 @@ Pure: no I/O, no clock, no module state beyond the shipped model and cue files, 
 once. `routerd.classify.context` decides which text states the work and what kind of turn this is
 (hand-written general facts); `routerd.classify.model` scores it (learned weights); this module
 turns the probabilities into a tier at the balanced bar and fixes the task type where the turn's
-kind decides it (an agent step is `tools`, an acknowledgement is `chat`).
+kind decides it (an agent step is `tools`, an acknowledgement is `chat`). A follow-up or a go-ahead
+is scored with the ask it continues and, if that scores higher, as that ask alone: it is never
+easier than the thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from routerd.classify.context import Reading, read
 from routerd.classify.cues import CueSet, default_cues
@@ -26,7 +30,14 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, mod
     """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
     model = model or default_model()
     reading = read(messages, tools, cues or default_cues())
-    return classification(reading, model.predict(reading.features, explain))
+    prediction = model.predict(reading.features, explain)
+    if reading.thread is not None:
+        # A continuation is never easier than the ask it continues (a general fact, kept by hand).
+        thread = model.predict(reading.thread, explain)
+        if thread.score > prediction.score:
+            prediction = msgspec.structs.replace(thread, task_type=prediction.task_type,
+                                                 type_probability=prediction.type_probability)
+    return classification(reading, prediction)
 
 
 def classification(reading: Reading, prediction: Prediction, bar: float = DEFAULT_BAR) -> Classification:

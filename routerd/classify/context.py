@@ -44,7 +44,8 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
     """What the classifier reads of a conversation."""
 
     kind: Kind
-    features: dict[str, float]
+    features: set[str]
+    thread: set[str] | None = None  # a continuation's earlier ask alone: the turn is never easier
     images: int = 0
     tools: bool = False
     agentic: bool = False  # the ask tells an agent with tools to act
@@ -68,16 +69,9 @@ def _has_letters(ask: str) -> bool:
     return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
 
 
-def _merge(into: dict[str, float], other: dict[str, float]) -> None:
-    """Union of two feature sets; a count keeps the larger value."""
-    for name, value in other.items():
-        if value > into.get(name, 0.0):
-            into[name] = value
-
-
-def _features_of(split: Split, cues: CueSet) -> dict[str, float]:
-    out: dict[str, float] = {}
-    ask_features(split, cues, out)
+def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> set[str]:
+    out: set[str] = set()
+    ask_features(split, cues, out, lower)
     return out
 
 
@@ -86,58 +80,57 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
     turns = [to_turn(m) for m in messages]
     turns = [t for t in turns if t.role != "system"] or turns
     if not turns:
-        return Reading(kind="empty", features={"kind:empty": 1.0})
+        return Reading(kind="empty", features={"kind:empty"})
     index = _last_user_index(turns)
     last = turns[index]
     split = split_ask(last.text)
-    kind, features = _kind_and_features(turns, index, split, cues)
-    features[f"kind:{kind}"] = 1.0
+    kind, features, thread = _kind_and_features(turns, index, split, cues)
+    features.add(f"kind:{kind}")
     images = sum(t.images for t in turns[index:])
     if images:
-        features["images"] = 1.0
+        features.add("images")
     if tools:
-        features["tools"] = 1.0
-    features[f"turns:{sum(1 for edge in _TURN_EDGES if len(turns) >= edge)}"] = 1.0
-    agentic = bool(tools) and features.get("cue:code_verb", 0.0) > 0
-    return Reading(kind=kind, features=features, images=images, tools=bool(tools), agentic=agentic)
+        features.add("tools")
+    features.add(f"turns:{sum(1 for edge in _TURN_EDGES if len(turns) >= edge)}")
+    agentic = bool(tools) and "cue:code_verb" in features
+    return Reading(kind=kind, features=features, images=images, tools=bool(tools), agentic=agentic, thread=thread)
 
 
-def _kind_and_features(turns: list[Turn], index: int, split: Split, cues: CueSet) -> tuple[Kind, dict[str, float]]:
+def _kind_and_features(turns: list[Turn], index: int, split: Split,
+                       cues: CueSet) -> tuple[Kind, set[str], set[str] | None]:
     last = turns[index]
     ask = split.ask
     prior_user = _previous(turns, index, "user")
     prior_assistant = _previous(turns, index, "assistant")
     if last.tool_results and not ask.strip():
         # An agent step: the model reads tool output and acts again, on the task the user set.
-        features = _features_of(split_ask(prior_user.text), cues) if prior_user else {}
-        features["tool_output"] = 1.0 if last.tool_chars else 0.0
-        return "tool_result", features
+        features = _features_of(split_ask(prior_user.text), cues) if prior_user else set()
+        if last.tool_chars:
+            features.add("tool_output")
+        return "tool_result", features, None
     lower = lower_text(ask)
     words = word_count(ask)
     if split.paste_chars and not _has_letters(ask) and prior_user is not None:
         prior = split_ask(prior_user.text)
         return "paste_only", _features_of(Split(prior.ask, split.paste_chars, split.fenced_blocks,
-                                                split.paste_lines, split.paste_head), cues)
-    own = _features_of(split, cues)
+                                                split.paste_lines, split.paste_head), cues), None
+    own = _features_of(split, cues, lower)
     if prior_user is None or split.paste_chars:
         if not split.paste_chars and words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
-            return "ack", own
-        return "ask", own
+            return "ack", own, None
+        return "ask", own, None
     if prior_assistant is not None and _is_go_ahead(lower, words, prior_assistant, cues):
         features = _features_of(split_ask(prior_user.text), cues)
         offer = split_ask(prior_assistant.text)
-        _merge(features, _features_of(Split(offer.ask, 0, 0, 0), cues))
-        _merge(features, own)
-        return "go_ahead", features
+        return "go_ahead", features | _features_of(Split(offer.ask, 0, 0, 0), cues) | own, features
     if words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
-        return "ack", own
+        return "ack", own, None
     if words <= FOLLOW_UP_MAX_WORDS and (
-        cues.opens(lower, "follow_up") or words <= FRAGMENT_MAX_WORDS or own.get("cue:follow_up")
+        cues.opens(lower, "follow_up") or words <= FRAGMENT_MAX_WORDS or "cue:follow_up" in own
     ):
-        features = _features_of(split_ask(prior_user.text), cues)
-        _merge(features, own)
-        return "follow_up", features
-    return "ask", own
+        thread = _features_of(split_ask(prior_user.text), cues)
+        return "follow_up", thread | own, thread
+    return "ask", own, None
 
 
 def _is_go_ahead(lower: str, words: int, prior_assistant: Turn, cues: CueSet) -> bool:

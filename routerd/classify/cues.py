@@ -20,7 +20,7 @@ from importlib import resources
 
 import msgspec
 
-from routerd.classify.tokens import is_cjk
+from routerd.classify.tokens import FOLD_DIGITS, is_cjk
 
 CUE_DIR = "data/cues"
 # How far into a CJK text an opener is looked for.
@@ -37,16 +37,18 @@ class CueSet(msgspec.Struct, frozen=True):
     openers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # kind -> (spaced, CJK) openings, longest first
     families: tuple[str, ...]
     languages: tuple[str, ...]
+    word_keys: frozenset[str] = frozenset()  # the keys of `words` and `phrases`, as sets: `&` walks the smaller side
+    phrase_keys: frozenset[str] = frozenset()
 
     def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
         """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
         found: dict[str, int] = {}
         seen = set(words)
-        for word in seen.intersection(self.words):
+        for word in seen & self.word_keys:
             for family in self.words[word]:
                 found[family] = found.get(family, 0) + 1
         padded = None
-        for first in seen.intersection(self.phrases):
+        for first in seen & self.phrase_keys:
             if padded is None:
                 padded = f" {lower.replace('-', ' ')} "
             for phrase, families in self.phrases[first]:
@@ -59,7 +61,7 @@ class CueSet(msgspec.Struct, frozen=True):
 
     def _non_ascii(self, lower: str, seen: set[str], found: dict[str, int]) -> None:
         for size, stems in self.stems.items():
-            for stem in {w[:size] for w in seen if len(w) > size}.intersection(stems):
+            for stem in {w[:size] for w in seen if len(w) > size} & stems.keys():
                 for family in stems[stem]:
                     found[family] = found.get(family, 0) + 1
         if is_cjk(lower):
@@ -103,7 +105,8 @@ def build(documents: Iterable[dict]) -> CueSet:
         for family, entries in doc.get("families", {}).items():
             families.add(family)
             for raw in entries:
-                entry = raw.lower().replace("-", " ") if " " in raw else raw.lower()
+                raw = raw.lower().translate(FOLD_DIGITS)  # as the text they are matched against
+                entry = raw.replace("-", " ") if " " in raw else raw
                 if _spaceless(entry):
                     spaceless.setdefault(entry, set()).add(family)
                 elif entry.endswith("*"):
@@ -126,6 +129,8 @@ def build(documents: Iterable[dict]) -> CueSet:
                      tuple(sorted(o for o in v if is_cjk(o)))) for k, v in openers.items()},
         families=tuple(sorted(families)),
         languages=tuple(languages),
+        word_keys=frozenset(words),
+        phrase_keys=frozenset(phrases),
     )
 
 

@@ -65,21 +65,19 @@ class Model(msgspec.Struct, frozen=True):
     type_bias: tuple[float, ...]
     meta: dict
 
-    def predict(self, features: dict[str, float], explain: bool = False) -> Prediction:
-        """Score, tier probabilities and task type for `features` (name -> value)."""
+    def predict(self, features: set[str], explain: bool = False) -> Prediction:
+        """Score, tier probabilities and task type for a set of binary features."""
         weights = self.weights
-        present = [(name, value, weights[name]) for name, value in features.items() if name in weights]
-        score = self.score_bias + math.fsum(value * row[0] for _, value, row in present)
-        logits = list(self.type_bias)
-        for _, value, row in present:
-            for index in range(len(logits)):
-                logits[index] += value * row[index + 1]
+        rows = [row for row in map(weights.get, features) if row is not None]
+        sums = [sum(column) for column in zip(*rows)] if rows else [0.0] * (1 + len(self.type_bias))
+        score = self.score_bias + sums[0]
+        logits = [bias + total for bias, total in zip(self.type_bias, sums[1:])]
         best = max(range(len(logits)), key=logits.__getitem__)
         top = logits[best]
         total = sum(math.exp(logit - top) for logit in logits)
         contributions: tuple[tuple[str, float], ...] = ()
         if explain:
-            moved = sorted(((name, value * row[0]) for name, value, row in present), key=lambda c: -abs(c[1]))
+            moved = sorted(((name, weights[name][0]) for name in features if name in weights), key=lambda c: -abs(c[1]))
             contributions = tuple((name, round(weight, 3)) for name, weight in moved[:TOP_FEATURES])
         p_simple = self.simple.probability(score)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.

@@ -11,7 +11,7 @@ from routerd.classify.model import default_model, model_bytes, read_model
 
 # The shipped weights. Retraining changes this: rerun `python -m routerd.classify.train`, check the
 # figures it prints and bench/eval_classifier.py, update docs/brain.md, then paste the new digest.
-MODEL_SHA256 = "3a2951ba423a4462f8da58459de616035d9a9f92a68c5c6c683801f945a3a66b"
+MODEL_SHA256 = "bf68ec569549014f61a1a8d385818b7f3ff6fa09eec72ef21d73626d44cc5a5c"
 
 
 def test_shipped_model_is_the_pinned_one():
@@ -46,7 +46,7 @@ def test_every_model_feature_is_one_the_extractor_can_make():
     for name in default_model().weights:
         assert name.startswith(prefixes), name
         if name.startswith("cue:"):
-            assert name[4:] in families, name
+            assert name[4:].split("+")[0] in families, name
 
 
 def test_cue_files_share_english_family_names():

@@ -13,7 +13,8 @@ Sources (each with its own label style, so each gets its own cut points in the o
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
-whole; a fifth of MMLU and of ypollak2's cases are held out. Cross-validation folds inside the
+whole; a fifth of MMLU and of ypollak2's cases are held out; a third of MMLU trains, another fifth
+(`tune`) is where the settings were chosen. Cross-validation folds inside the
 training part are drawn from the seed.
 """
 
@@ -33,6 +34,9 @@ HELD_SHARE = 20  # percent of MMLU and ypollak2 cases held out
 # MMLU is a weak signal (one label style among four) with a large vocabulary; a third of its
 # training part is enough for its weight and keeps a fit under a minute.
 MMLU_TRAIN_SHARE = 33
+# Another fifth of MMLU picks the training settings (APGR printed by `--tune`): the held-out fifth
+# is never used to choose anything.
+MMLU_TUNE_SHARE = 20
 TIER_LEVEL = {"simple": 0, "moderate": 1, "complex": 2}
 UR_LEVEL = {"SIMPLE": 0, "MEDIUM": 1, "COMPLEX": 2, "REASONING": 3}
 YP_LEVEL = {"simple": 0, "moderate": 1, "complex": 2, "deep_reasoning": 2}
@@ -126,7 +130,9 @@ def mmlu(shared: Path) -> list[Case]:
 def _mmlu_split(b: int) -> str:
     if b < HELD_SHARE:
         return "heldout"
-    return "train" if b < HELD_SHARE + MMLU_TRAIN_SHARE else "unused"
+    if b < HELD_SHARE + MMLU_TRAIN_SHARE:
+        return "train"
+    return "tune" if b < HELD_SHARE + MMLU_TRAIN_SHARE + MMLU_TUNE_SHARE else "unused"
 
 
 def ypollak2(shared: Path) -> list[Case]:

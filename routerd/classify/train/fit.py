@@ -28,7 +28,7 @@ ROUTERD = "routerd"
 class Vocabulary:
     """Feature names seen in at least `min_count` training cases, with their column."""
 
-    def __init__(self, feature_sets: list[dict[str, float]], min_count: int) -> None:
+    def __init__(self, feature_sets: list[set[str]], min_count: int) -> None:
         counts: dict[str, int] = {}
         for features in feature_sets:
             for name in features:
@@ -36,10 +36,12 @@ class Vocabulary:
         self.names = sorted(name for name, n in counts.items() if n >= min_count)
         self.index = {name: i for i, name in enumerate(self.names)}
 
-    def matrix(self, feature_sets: list[dict[str, float]]) -> sparse.csr_matrix:
+    def matrix(self, feature_sets: list[set[str] | dict[str, float]]) -> sparse.csr_matrix:
+        """Rows of binary features (a set), or of scaled ones (a dict: a style's feature copies)."""
         rows, cols, vals = [], [], []
         for r, features in enumerate(feature_sets):
-            for name, value in features.items():
+            pairs = features.items() if isinstance(features, dict) else ((name, 1.0) for name in features)
+            for name, value in pairs:
                 col = self.index.get(name)
                 if col is not None and value:
                     rows.append(r)
@@ -48,12 +50,12 @@ class Vocabulary:
         return sparse.csr_matrix((vals, (rows, cols)), shape=(len(feature_sets), len(self.names)))
 
 
-def augment(features: dict[str, float], style: str, copy_weight: float) -> dict[str, float]:
+def augment(features: set[str], style: str, copy_weight: float) -> dict[str, float]:
     """Shared features plus the style's own copy of each (scaled: the copy's prior strength)."""
-    out = dict(features)
+    out = dict.fromkeys(features, 1.0)
     if copy_weight:
-        for name, value in features.items():
-            out[f"{style}|{name}"] = value * copy_weight
+        for name in features:
+            out[f"{style}|{name}"] = copy_weight
     return out
 
 
