@@ -6,7 +6,10 @@ import ipaddress
 import os
 import socket
 import stat
+from collections.abc import Mapping
 from pathlib import Path
+
+from routerd.errors import ConfigError
 
 
 class AlreadyRunning(RuntimeError):
@@ -57,3 +60,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` as (host, port); ConfigError otherwise."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"http.listen: expected host:port (e.g. 127.0.0.1:4141), got {listen!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_exposure(host: str, key_env: str | None, env: Mapping[str, str]) -> None:
+    """Refuse to listen beyond loopback without a gateway key in the environment."""
+    if not is_loopback(host) and not (key_env and env.get(key_env)):
+        raise ConfigError(f"http.listen: {host} is beyond loopback; set http.gateway_key_env to a "
+                          "variable holding a gateway key (and export it) before listening there")

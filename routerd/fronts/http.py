@@ -15,10 +15,9 @@ import anyio
 from anyio.abc import ByteStream, Listener, TaskStatus
 
 from routerd.config import Config
-from routerd.errors import ConfigError
 from routerd.fronts.http_routes import answer_error, handle_request
 from routerd.fronts.serve import serve_listener
-from routerd.listeners import is_loopback
+from routerd.listeners import check_exposure, parse_listen
 from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError,
                                       RequestHead, parse_head)
 
@@ -185,14 +184,6 @@ async def _serve_requests(app, conn: Connection) -> None:
             return
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` as (host, port)."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ConfigError(f"http.listen: expected host:port, got {listen!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socket.socket:
     """The gateway's listening socket: one handed over by socket activation (an AF_INET/AF_INET6
     socket), or bound from ``http.listen``. Refuses a non-loopback address without a gateway key."""
@@ -201,10 +192,7 @@ def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socke
         host = sock.getsockname()[0]
     else:
         host, port = parse_listen(config.http.listen)
-    key_env = config.http.gateway_key_env
-    if not is_loopback(host) and not (key_env and env.get(key_env)):
-        raise ConfigError(f"http.listen: {host} is beyond loopback; set http.gateway_key_env to a "
-                          "variable holding a gateway key (and export it) before listening there")
+    check_exposure(host, config.http.gateway_key_env, env)
     if sock is None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
