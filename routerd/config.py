@@ -53,7 +53,8 @@ DEFAULT_CLASSIFIER_TIMEOUT_S = 1.5
 
 class RoutingConfig(_Section):
     """The routing brain (see README "Routing"). ``classifier_model`` (``provider/model``) is asked
-    for a second opinion when the heuristic's confidence is below ``classifier_threshold``."""
+    for a second opinion when the probability that the learned brain's tier is exactly right is below
+    ``classifier_threshold``."""
 
     profile: Literal["budget", "balanced", "premium"] = "balanced"
     rules: list[Rule] = []

@@ -239,7 +239,10 @@ class McpReply(Reply, tag="mcp_reply"):
 
 
 class ClassificationReply(Reply, tag="classification"):
-    """``classify``: what the brain concluded about a prompt (``source``: heuristic, model or cache)."""
+    """``classify``: what the brain concluded about a prompt (``source``: learned, model (a second
+    opinion) or cache). ``score`` is the continuous difficulty (higher = harder); ``p_simple`` / ``p_moderate``
+    the calibrated probabilities that a simple-tier / moderate-tier model does the job;
+    ``confidence`` the probability that ``tier`` does."""
 
     tier: str
     task_type: str
@@ -247,7 +250,9 @@ class ClassificationReply(Reply, tag="classification"):
     signals: list[str] = []
     level5: str = "medium"
     score: float = 0.0
-    source: str = "heuristic"
+    source: str = "learned"
+    p_simple: float = 0.5
+    p_moderate: float = 0.5
 
 
 class ModelVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -276,8 +281,12 @@ class DecisionReply(Reply, tag="decision"):
     reason: str = ""
     reasons: list[str] = []
     signals: list[str] = []
-    classification_source: str = "heuristic"
+    classification_source: str = "learned"
     verdicts: list[ModelVerdict] = []
+    score: float = 0.0
+    p_simple: float = 0.5  # after feedback on similar prompts
+    p_moderate: float = 0.5
+    bar: float = 0.5  # the profile's bar, after budget pressure
 
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)
