@@ -6,11 +6,14 @@ The file is a zip (stdlib `zipfile`) written by `python -m routerd.classify.trai
   labels and biases, and what the model was trained on (data, splits, seed, figures);
 - `features.txt`: one feature name per line;
 - `weights.f32`: little-endian float32, one row per feature: the score weight, then one weight
-  per task type.
+  per task type;
+- `words.txt`, `words.f32` (optional): each word's share of the score through static word
+  embeddings (`routerd.classify.train.embed`); the embedding part of a score is the mean share of
+  the ask's words found there.
 
 A prediction is a sum of the weights of the features present (a linear model, so the weight of a
-word is its whole effect), then two logistic curves: the calibrated probabilities that a
-simple-tier and a moderate-tier model would do the job.
+word is its whole effect) plus the mean share of its words, then two logistic curves: the
+calibrated probabilities that a simple-tier and a moderate-tier model would do the job.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import zipfile
 from array import array
 from importlib import resources
 from io import BytesIO
+from typing import Any
 
 import msgspec
 
@@ -57,27 +61,36 @@ class Prediction(msgspec.Struct, frozen=True):
 
 
 class Model(msgspec.Struct, frozen=True):
-    weights: dict[str, tuple[float, ...]]  # feature -> (score weight, weight per task type)
+    """The learned weights. Score and task type are kept apart: most features (every word only the
+    outcome and tier sets show) have no task-type weight, so the type sums walk far fewer rows."""
+
+    weights: dict[str, float]  # feature -> score weight
+    type_weights: dict[str, tuple[float, ...]]  # feature -> weight per task type (non-zero rows only)
     score_bias: float
     simple: Calibration
     moderate: Calibration
     type_labels: tuple[str, ...]
     type_bias: tuple[float, ...]
-    meta: dict
+    meta: dict[str, Any]
+    word_shares: dict[str, float] = {}
 
     def predict(self, features: set[str], explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a set of binary features."""
         weights = self.weights
-        rows = [row for row in map(weights.get, features) if row is not None]
-        sums = [sum(column) for column in zip(*rows)] if rows else [0.0] * (1 + len(self.type_bias))
-        score = self.score_bias + sums[0]
-        logits = [bias + total for bias, total in zip(self.type_bias, sums[1:])]
+        score = self.score_bias + sum(filter(None, map(weights.get, features)))
+        if self.word_shares:
+            shares = [share for share in map(self.word_shares.get, features) if share is not None]
+            if shares:
+                score += sum(shares) / len(shares)
+        rows = [row for row in map(self.type_weights.get, features) if row is not None]
+        logits = [bias + sum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
+            else list(self.type_bias)
         best = max(range(len(logits)), key=logits.__getitem__)
         top = logits[best]
         total = sum(math.exp(logit - top) for logit in logits)
         contributions: tuple[tuple[str, float], ...] = ()
         if explain:
-            moved = sorted(((name, weights[name][0]) for name in features if name in weights), key=lambda c: -abs(c[1]))
+            moved = sorted(((name, weights[name]) for name in features if name in weights), key=lambda c: -abs(c[1]))
             contributions = tuple((name, round(weight, 3)) for name, weight in moved[:TOP_FEATURES])
         p_simple = self.simple.probability(score)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
@@ -87,23 +100,32 @@ class Model(msgspec.Struct, frozen=True):
 
 def read_model(data: bytes) -> Model:
     """A `Model` from the bytes of a model file."""
+    shares = array("f")
+    words: list[str] = []
     with zipfile.ZipFile(BytesIO(data)) as archive:
         meta = json.loads(archive.read("meta.json"))
         names = archive.read("features.txt").decode("utf-8").split("\n")
         values = array("f")
         values.frombytes(archive.read("weights.f32"))
+        if "words.txt" in archive.namelist():
+            words = archive.read("words.txt").decode("utf-8").split("\n")
+            shares.frombytes(archive.read("words.f32"))
     width = 1 + len(meta["type_labels"])
     if len(values) != width * len(names):
         raise ValueError(f"model file: {len(values)} weights for {len(names)} features x {width}")
+    if len(shares) != len(words):
+        raise ValueError(f"model file: {len(shares)} word shares for {len(words)} words")
     rows = [tuple(values[i : i + width]) for i in range(0, len(values), width)]
     return Model(
-        weights=dict(zip(names, rows)),
+        weights={name: row[0] for name, row in zip(names, rows) if row[0]},
+        type_weights={name: row[1:] for name, row in zip(names, rows) if any(row[1:])},
         score_bias=meta["score_bias"],
         simple=Calibration(**meta["calibration"]["simple"]),
         moderate=Calibration(**meta["calibration"]["moderate"]),
         type_labels=tuple(meta["type_labels"]),
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
+        word_shares=dict(zip(words, shares)),
     )
 
 

@@ -26,8 +26,9 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
     names, values = [], array("f")
     for name in sorted(score):
         col = vocab.index[name]
-        row = [score[name], *coef[col]]
-        if max(abs(v) for v in row) < settings.prune:
+        # Weights too small to move a decision are zeroed, so the daemon keeps no row for them.
+        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], *coef[col])]
+        if not any(row):
             continue
         names.append(name)
         values.extend(row)
@@ -47,7 +48,7 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
             "settings": {k: getattr(settings, k) for k in ("folds", "min_count", "l2", "copy_weight", "style_weight",
-                                                          "type_c", "type_weight", "prune")},
+                                                          "type_c", "type_weight", "prune", "embed")},
             "cross_validation": cv,
         },
     }
@@ -56,4 +57,9 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
         _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
         _entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
         _entry(archive, "weights.f32", values.tobytes())
+        shares = piece.get("word_shares") or {}
+        if shares:
+            words = sorted(shares)
+            _entry(archive, "words.txt", "\n".join(words).encode("utf-8"))
+            _entry(archive, "words.f32", array("f", [shares[w] for w in words]).tobytes())
     return buffer.getvalue()
