@@ -6,14 +6,11 @@ The file is a zip (stdlib `zipfile`) written by `python -m routerd.classify.trai
   labels and biases, and what the model was trained on (data, splits, seed, figures);
 - `features.txt`: one feature name per line;
 - `weights.f32`: little-endian float32, one row per feature: the score weight, then one weight
-  per task type;
-- `words.txt`, `words.f32` (optional): each word's share of the score through static word
-  embeddings (`routerd.classify.train.embed`); the embedding part of a score is the mean share of
-  the ask's words found there.
+  per task type.
 
 A prediction is a sum of the weights of the features present (a linear model, so the weight of a
-word is its whole effect) plus the mean share of its words, then two logistic curves: the
-calibrated probabilities that a simple-tier and a moderate-tier model would do the job.
+word is its whole effect), then two logistic curves: the calibrated probabilities that a
+simple-tier and a moderate-tier model would do the job.
 """
 
 from __future__ import annotations
@@ -72,16 +69,11 @@ class Model(msgspec.Struct, frozen=True):
     type_labels: tuple[str, ...]
     type_bias: tuple[float, ...]
     meta: dict[str, Any]
-    word_shares: dict[str, float] = {}
 
     def predict(self, features: set[str], explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a set of binary features."""
         weights = self.weights
         score = self.score_bias + sum(filter(None, map(weights.get, features)))
-        if self.word_shares:
-            shares = [share for share in map(self.word_shares.get, features) if share is not None]
-            if shares:
-                score += sum(shares) / len(shares)
         rows = [row for row in map(self.type_weights.get, features) if row is not None]
         logits = [bias + sum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
             else list(self.type_bias)
@@ -100,21 +92,14 @@ class Model(msgspec.Struct, frozen=True):
 
 def read_model(data: bytes) -> Model:
     """A `Model` from the bytes of a model file."""
-    shares = array("f")
-    words: list[str] = []
     with zipfile.ZipFile(BytesIO(data)) as archive:
         meta = json.loads(archive.read("meta.json"))
         names = archive.read("features.txt").decode("utf-8").split("\n")
         values = array("f")
         values.frombytes(archive.read("weights.f32"))
-        if "words.txt" in archive.namelist():
-            words = archive.read("words.txt").decode("utf-8").split("\n")
-            shares.frombytes(archive.read("words.f32"))
     width = 1 + len(meta["type_labels"])
     if len(values) != width * len(names):
         raise ValueError(f"model file: {len(values)} weights for {len(names)} features x {width}")
-    if len(shares) != len(words):
-        raise ValueError(f"model file: {len(shares)} word shares for {len(words)} words")
     rows = [tuple(values[i : i + width]) for i in range(0, len(values), width)]
     return Model(
         weights={name: row[0] for name, row in zip(names, rows) if row[0]},
@@ -125,7 +110,6 @@ def read_model(data: bytes) -> Model:
         type_labels=tuple(meta["type_labels"]),
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
-        word_shares=dict(zip(words, shares)),
     )
 
 

@@ -11,20 +11,17 @@ The same data, seed and code give the same file, byte for byte.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import random
 import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
 from routerd.classify.train import data as sets
-from routerd.classify.train import embed, fit
-from routerd.classify.train.embed import AskEmbedding
+from routerd.classify.train import fit
 from routerd.classify.train.report import report_cv, report_heldout
 from routerd.classify.train.write import build_model_file
 
@@ -45,8 +42,6 @@ class Settings:
     type_c = 0.5
     type_weight = {"routerd": 1.0, "ypollak2": 0.5}
     prune = 1e-3
-    # Static word embeddings (routerd.classify.train.embed): a dense part of the score.
-    embed = True
 
 
 def featurize(cases: list[sets.Case]) -> list[dict[str, float]]:
@@ -67,21 +62,9 @@ def train_once(cases, feats, settings, start=None):
     rows = [i for i, c in enumerate(cases) if c.level is not None]
     scored = [cases[i] for i in rows]
     vocab, x = _design(scored, [feats[i] for i in rows], settings)
-    names = list(vocab.names)
-    embedding = None
-    if settings.embed:
-        embedding = AskEmbedding(_word_vectors(), [feats[i] for i in rows])
-        x = sparse.hstack([x, embedding.columns([feats[i] for i in rows])], format="csr")
-        names += [f"emb:{d}" for d in range(x.shape[1] - len(vocab.names))]
     weights = np.array([settings.style_weight[c.style] for c in scored])
     w, cuts = fit.fit_ordinal(x, np.array([c.level for c in scored]), [c.style for c in scored], weights,
-                              settings.l2, start=start["raw"] if start else None, names=names)
-    shares: dict[str, float] = {}
-    if embedding is not None:
-        known = {word for i in rows for word in embed.words_of(feats[i])}
-        vocabulary = sorted(known | set(_word_vectors().vocabulary()))
-        shares = {embed.WORD_PREFIX + word: share
-                  for word, share in embedding.word_shares(w[len(vocab.names):], vocabulary).items()}
+                              settings.l2, start=start["raw"] if start else None, names=vocab.names)
     typed = [i for i, c in enumerate(cases) if c.task_type and c.style in settings.type_weight]
     tx = vocab.matrix([feats[i] for i in typed])  # shared columns only: types have no label styles
     tw = np.array([settings.type_weight[cases[i].style] for i in typed])
@@ -92,21 +75,13 @@ def train_once(cases, feats, settings, start=None):
             continue
         own = vocab.index.get(f"{fit.ROUTERD}|{name}")
         view[name] = w[col] + (w[own] if own is not None else 0.0)
-    raw = dict(zip(names, w))
+    raw = dict(zip(vocab.names, w))
     raw.update({f"cut:{style}": c for style, c in cuts.items()})
-    return {"score": view, "cuts": cuts[fit.ROUTERD], "types": (vocab, coef, intercept), "raw": raw,
-            "word_shares": shares}
+    return {"score": view, "cuts": cuts[fit.ROUTERD], "types": (vocab, coef, intercept), "raw": raw}
 
 
 def score_of(piece, features):
-    shares = [piece["word_shares"][name] for name in features if name in piece["word_shares"]]
-    embedded = sum(shares) / len(shares) if shares else 0.0
-    return sum(piece["score"].get(name, 0.0) for name in features) + embedded
-
-
-@functools.cache
-def _word_vectors() -> embed.WordVectors:
-    return embed.WordVectors()
+    return sum(piece["score"].get(name, 0.0) for name in features)
 
 
 def cross_validate(cases, feats, settings, full):

@@ -48,7 +48,7 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
             "settings": {k: getattr(settings, k) for k in ("folds", "min_count", "l2", "copy_weight", "style_weight",
-                                                          "type_c", "type_weight", "prune", "embed")},
+                                                          "type_c", "type_weight", "prune")},
             "cross_validation": cv,
         },
     }
@@ -57,9 +57,4 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
         _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
         _entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
         _entry(archive, "weights.f32", values.tobytes())
-        shares = piece.get("word_shares") or {}
-        if shares:
-            words = sorted(shares)
-            _entry(archive, "words.txt", "\n".join(words).encode("utf-8"))
-            _entry(archive, "words.f32", array("f", [shares[w] for w in words]).tobytes())
     return buffer.getvalue()
