@@ -61,3 +61,10 @@ def test_apgr_auc_and_rank_correlation():
     assert figures.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert figures.spearman([1, 2, 3, 4], [40, 30, 20, 10]) == pytest.approx(-1.0)
     assert math.isnan(figures.spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_mmlu_level_is_whether_only_the_strong_model_was_right():
+    """MMLU: level 1 exactly when the weak model failed and the strong one was right; both wrong is 0."""
+    cases = sets.mmlu(_shared_or_skip())
+    assert all(c.level == int(c.outcome[1] and not c.outcome[0]) for c in cases)
+    assert any(c.outcome == (False, False) and c.level == 0 for c in cases)

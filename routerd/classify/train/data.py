@@ -121,11 +121,13 @@ def uncommonroute(shared: Path) -> list[Case]:
 
 
 def mmlu(shared: Path) -> list[Case]:
-    """MMLU questions; level 1 = only the strong model answered right (None when both failed)."""
+    """MMLU questions; level 1 = only the strong model answered right. When both failed the cheap
+    model was as good as the strong one (`train/README.md`): level 0, as when the weak one was right.
+    Routing such a question up buys nothing, so a ranking that learns to avoid it scores higher."""
     cases = []
     for row in _rows(shared / "train" / "routellm_mmlu.jsonl"):
         weak, strong = bool(row["weak_ok"]), bool(row["strong_ok"])
-        level = 0 if weak else (1 if strong else None)
+        level = int(strong and not weak)
         cases.append(Case(id=row["id"], source="mmlu", style="mmlu", messages=row["messages"], level=level,
                           split=_mmlu_split(bucket("mmlu", row["id"])),
                           outcome=(weak, strong), file="routellm_mmlu.jsonl"))
