@@ -46,7 +46,7 @@ RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
 FIRST_PASS = "da6daf8"  # main after the first learned brain (issue 8's first pass)
 LATENCY_ROUNDS = 3000
-LATENCY_REPEATS = 3
+LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
          "workers time out while holding a lock. ")
 PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
@@ -103,7 +103,12 @@ def baseline_results(ref: str, cases: list[sets.Case], latency_rounds: int = 0) 
 
 
 def latency() -> dict:
-    """classify + policy (as `route` without --explain) for a 4 KB prompt: best and noisiest of 3 runs."""
+    """classify + policy (as `route` without --explain) for a 4 KB prompt, over LATENCY_REPEATS runs.
+
+    Per run: p50 and p99 of wall time and of the thread's CPU time per call (CPU time leaves out the
+    time another process held the core, which on a shared 2-core machine sets the wall p99). The
+    figures are the medians over the runs, with their ranges.
+    """
     from routerd.catalogue.builtin import load_catalogue
     from routerd.policy import PolicyInput, decide
 
@@ -113,23 +118,49 @@ def latency() -> dict:
     # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
     gc.collect()
     gc.freeze()
-    runs, alone = [], []
+    runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": []}
     for _ in range(LATENCY_REPEATS):
-        samples, classify_only = [], []
+        wall, cpu, alone = [], [], []
         for _ in range(LATENCY_ROUNDS):
+            start_cpu = time.thread_time_ns()
             start = time.perf_counter_ns()
             result = classify(messages, explain=False)
             middle = time.perf_counter_ns()
             decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
-            samples.append((time.perf_counter_ns() - start) / 1000)
-            classify_only.append((middle - start) / 1000)
-        runs.append(_p50_p99(samples))
-        alone.append(_p50_p99(classify_only))
-    runs.sort(key=lambda r: r[1])
-    alone.sort(key=lambda r: r[1])
-    return {"prompt_bytes": len(PROMPT_4KB.encode()), "rounds": LATENCY_ROUNDS, "p50_us": runs[0][0],
-            "p99_us": runs[0][1], "noisiest_run_p50_us": runs[-1][0], "noisiest_run_p99_us": runs[-1][1],
-            "classify_only_p50_us": alone[0][0], "classify_only_p99_us": alone[0][1]}
+            end = time.perf_counter_ns()
+            cpu.append((time.thread_time_ns() - start_cpu) / 1000)
+            wall.append((end - start) / 1000)
+            alone.append((middle - start) / 1000)
+        runs["wall"].append(_p50_p99(wall))
+        runs["cpu"].append(_p50_p99(cpu))
+        runs["classify_wall"].append(_p50_p99(alone))
+    out: dict = {"prompt_bytes": len(PROMPT_4KB.encode()), "rounds": LATENCY_ROUNDS, "repeats": LATENCY_REPEATS}
+    for name, pairs in runs.items():
+        for index, figure in enumerate(("p50", "p99")):
+            values = sorted(pair[index] for pair in pairs)
+            out[f"{name}_{figure}_us"] = round(statistics.median(values), 1)
+            out[f"{name}_{figure}_range_us"] = [values[0], values[-1]]
+    return out
+
+
+_RSS_RUNNER = """
+import sys
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+import routerd.policy, routerd.catalogue.builtin, msgspec  # what the daemon has loaded anyway
+before = rss()
+from routerd.classify.classifier import classify
+classify([{"role": "user", "content": "warm up the model and the cue tables"}])
+print(round(rss() - before, 1))
+"""
+
+
+def brain_rss_mb() -> float:
+    """What loading the brain (model, cue tables, classifier code) adds to a process's RSS, in MB."""
+    out = subprocess.run([sys.executable, "-c", _RSS_RUNNER], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    return float(out.split()[-1])
 
 
 def _p50_p99(samples: list[float]) -> tuple[float, float]:
@@ -196,12 +227,14 @@ def main() -> None:
             timing = brain.get("classify_latency")
             if timing:
                 print(f"{label} classify only, 4 KB: p50 {timing['p50_us']:.1f} us, p99 {timing['p99_us']:.1f} us")
-        report["latency"] = latency()
-        lat = report["latency"]
-        print(f"new classify+policy ({lat['prompt_bytes']} B, best of {LATENCY_REPEATS} runs x "
-              f"{LATENCY_ROUNDS}): p50 {lat['p50_us']} us, p99 {lat['p99_us']} us (noisiest run: "
-              f"p50 {lat['noisiest_run_p50_us']} us, p99 {lat['noisiest_run_p99_us']} us); classify only: "
-              f"p50 {lat['classify_only_p50_us']} us, p99 {lat['classify_only_p99_us']} us")
+        report["brain_rss_mb"] = brain_rss_mb()
+        print(f"the brain adds {report['brain_rss_mb']} MB to a process's RSS (model, cue tables, code)")
+        report["latency"] = lat = latency()
+        print(f"new classify+policy, {lat['prompt_bytes']} B prompt, medians of {LATENCY_REPEATS} runs x "
+              f"{LATENCY_ROUNDS} calls (range over runs):")
+        for name, label in (("wall", "wall"), ("cpu", "thread CPU"), ("classify_wall", "classify only, wall")):
+            print(f"  {label:<20} p50 {lat[name + '_p50_us']} us {lat[name + '_p50_range_us']}, "
+                  f"p99 {lat[name + '_p99_us']} us {lat[name + '_p99_range_us']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {RESULTS}")
