@@ -214,11 +214,9 @@ class StreamError(msgspec.Struct, tag="stream_error", tag_field="type"):
 
 StreamEvent = MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | MessageStop | StreamError
 
-from routerd.dialects._summary import estimate_tokens, to_classifier_messages  # noqa: E402
-
 __all__ = [
     "ChatRequest", "ChatResponse", "ImagePart", "Message", "MessageStart", "MessageStop", "Part",
     "Reasoning", "ReasoningDelta", "ReasoningPart", "StreamError", "StreamEvent", "TextDelta",
     "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",
-    "ToolResultPart", "Usage", "estimate_tokens", "to_classifier_messages",
+    "ToolResultPart", "Usage",
 ]

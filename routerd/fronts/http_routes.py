@@ -16,12 +16,12 @@ import time
 import anyio
 import msgspec
 
+from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
 from routerd.fronts.http_wire import LAST_CHUNK, HttpError, RequestHead, chunk, response_head
 from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
 from routerd.gateway.plan import decide
 from routerd.gateway.prepare import query_key
-from routerd.gateway.replies import error_body
 
 log = logging.getLogger("routerd.http")
 
@@ -219,7 +219,7 @@ async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> N
 async def answer_error(conn, head: RequestHead | None, status: int, message: str) -> None:
     """Answer a request that could not be read, then the caller closes the connection."""
     dialect = dialect_of(head.path, head.headers) if head is not None else "openai_chat"
-    body = error_body(dialect, status, message, "bad_request")
+    body = get_dialect(dialect).error_bytes(status, message, "bad_request")
     try:
         await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=False) + body)
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 
 import anyio
 
+from routerd.dialects.registry import get as dialect_of
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
 from routerd.gateway.plan import Candidate, Plan
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.relay import StreamRelay, open_relay
-from routerd.gateway.replies import error_body
 from routerd.gateway.h1client import UpstreamIOError
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
@@ -370,7 +370,7 @@ def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Re
     message = error.message
     if len(skipped) > 1 or (skipped and not message.startswith(skipped[0].split(":")[0] + ":")):
         message = "no provider could take the request: " + "; ".join(skipped)
-    return Reply(status, headers, body=error_body(dialect, status, message, error.code))
+    return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, message, error.code))
 
 
 def error_reply(dialect: str, error: RouterdError) -> Reply:
@@ -379,4 +379,4 @@ def error_reply(dialect: str, error: RouterdError) -> Reply:
     headers = [(b"content-type", b"application/json")]
     if (retry_after_s := getattr(error, "retry_after_s", None)) is not None:
         headers.append((b"retry-after", b"%d" % max(1, round(retry_after_s))))
-    return Reply(status, headers, body=error_body(dialect, status, error.message, error.code))
+    return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, error.message, error.code))

@@ -210,7 +210,7 @@ def _conversation(dialect: str, body: bytes | None) -> tuple[list, list]:
     """The client's messages and tools in the classifier's form (empty when unreadable)."""
     if not body:
         return [], []
-    from routerd.dialects.canonical import to_classifier_messages
+    from routerd.dialects.summary import to_classifier_messages
     from routerd.dialects.registry import get
     from routerd.errors import BadRequest
 

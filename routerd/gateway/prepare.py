@@ -71,7 +71,8 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
         return Prepared(front, path, out, body)
     if endpoint not in _TRANSLATABLE:
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
-    from routerd.dialects.translate import translate_request, upstream_path
+    from routerd.dialects.registry import get
+    from routerd.dialects.translate import translate_request
 
     target = provider.dialect
     out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP]
@@ -79,7 +80,7 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
         out.append((b"anthropic-version", b"2023-06-01"))
     out += [(b"content-type", b"application/json"), *provider.auth_headers, *provider.extra_headers]
     front_model = requested if front == "gemini" else None
-    return Prepared(target, upstream_path(target, model, stream), out,
+    return Prepared(target, get(target).upstream_path(model, stream), out,
                     translate_request(front, target, body, model, stream=stream, front_model=front_model),
                     translated=True)
 

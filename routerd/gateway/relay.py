@@ -5,11 +5,11 @@ import re
 
 import anyio
 
+from routerd.dialects.registry import get as dialect_of
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.plan import Candidate
 from routerd.gateway.prepare import Prepared
 from routerd.gateway.record import CallRecord
-from routerd.gateway.replies import stream_error
 from routerd.gateway.upstream import map_error
 from routerd.gateway.usage import UsageMeter
 
@@ -93,7 +93,7 @@ class StreamRelay:
         self._record.outcome, self._record.error = "stream_cut", message
         if self._translator is not None:
             return self._translator.fail(message)
-        return stream_error(self._front, 502, message, "upstream_error")
+        return dialect_of(self._front).stream_error(502, message, "upstream_error")
 
     @property
     def ready(self) -> bool:

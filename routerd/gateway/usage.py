@@ -128,7 +128,7 @@ class UsageMeter:
             return
         self.output_tokens = -(-self.text_chars // CHARS_PER_TOKEN)
         try:
-            from routerd.dialects.canonical import estimate_tokens
+            from routerd.dialects.summary import estimate_tokens
             from routerd.dialects.registry import get
 
             self.input_tokens = estimate_tokens(get(dialect).parse_request(request_body))

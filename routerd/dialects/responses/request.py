@@ -16,7 +16,8 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects._wire import (
+from routerd.dialects.responses.names import qualified
+from routerd.dialects.wire import (
     carry_own_fields,
     convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
 )
@@ -342,11 +343,3 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
         body["stream"] = True
     carry_own_fields(body, req, NAME)
     return body
-
-
-from routerd.dialects._responses_io import (  # noqa: E402
-    StreamDecoder, StreamEncoder, error_body, parse_response, qualified, render_response,
-)
-
-__all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",
-           "render_request", "render_response"]

@@ -13,13 +13,13 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects._wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
+from routerd.dialects.wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
     ToolResultPart,
 )
 
-NAME = "openai"
+NAME = "openai_chat"
 
 
 class _ImageURL(msgspec.Struct):
@@ -287,11 +287,3 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
         body["stream_options"] = {"include_usage": True}
     carry_own_fields(body, req, NAME)
     return body
-
-
-from routerd.dialects._openai_chat_io import (  # noqa: E402
-    StreamDecoder, StreamEncoder, error_body, parse_response, render_response,
-)
-
-__all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",
-           "render_request", "render_response"]

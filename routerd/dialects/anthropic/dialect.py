@@ -1,0 +1,64 @@
+"""Anthropic Messages (``POST /v1/messages``, ``/v1/messages/count_tokens``), as one object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routerd.dialects.anthropic import answer, request, stream
+from routerd.dialects.base import Dialect, Header, StreamDecoder, StreamEncoder
+from routerd.dialects.canonical import ChatRequest, ChatResponse
+
+_ENDPOINTS = {b"/v1/messages": b"", b"/v1/messages/count_tokens": b"/count_tokens"}
+API_VERSION = b"2023-06-01"
+
+
+class Anthropic(Dialect):
+    name = request.NAME
+    kind = "anthropic"
+    official_url = "https://api.anthropic.com"
+    credential_headers = frozenset({b"x-api-key", b"authorization"})
+    required_headers = ((b"anthropic-version", API_VERSION),)
+    counts_tokens = b"/count_tokens"
+
+    def client_endpoint(self, path: bytes) -> bytes | None:
+        return _ENDPOINTS.get(path)
+
+    def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
+        return b"/v1/messages" + endpoint
+
+    def auth_headers(self, key: str) -> tuple[Header, ...]:
+        return ((b"x-api-key", key.encode()),)
+
+    def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
+        return request.parse_request(body, model=model, stream=stream)
+
+    def render_request(self, req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
+        return request.render_request(req, model, reasoning=reasoning)
+
+    def parse_response(self, body: Any) -> ChatResponse:
+        return answer.parse_response(body)
+
+    def render_response(self, resp: ChatResponse, model: str, **options: Any) -> dict[str, Any]:
+        return answer.render_response(resp, model, **options)
+
+    def stream_decoder(self) -> StreamDecoder:
+        return stream.StreamDecoder()
+
+    def stream_encoder(self, model: str, *, id: str | None = None, include_usage: bool = True,
+                       **options: Any) -> StreamEncoder:
+        return stream.StreamEncoder(model, id=id, **options)
+
+    def error_body(self, status: int, message: str, code: str = "") -> dict[str, Any]:
+        return answer.error_body(status, message, code)
+
+    def stream_error(self, status: int, message: str, code: str = "") -> bytes:
+        return b"event: error\ndata: " + self.error_bytes(status, message, code) + b"\n\n"
+
+    def models_body(self, models: list[tuple[str, str]]) -> dict[str, Any]:
+        data = [{"type": "model", "id": i, "display_name": i, "created_at": "1970-01-01T00:00:00Z"}
+                for i, _ in models]
+        return {"data": data, "has_more": False, "first_id": models[0][0] if models else None,
+                "last_id": models[-1][0] if models else None}
+
+
+ANTHROPIC = Anthropic()

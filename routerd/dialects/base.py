@@ -1,0 +1,121 @@
+"""What every wire format is: one ``Dialect`` object per format owns everything format-specific.
+
+A dialect knows its paths (those clients call routerd on, and the one it is sent to upstream), how
+a provider of its kind authenticates and which headers it requires, how its requests and answers
+translate to and from the canonical form (``routerd.dialects.canonical``), how its streams decode
+and encode, and the shape of its errors, whole and mid-stream. The gateway, the HTTP front and the
+provider registry ask the dialect instead of comparing dialect names. Objects are made once, in
+``routerd.dialects.registry``; adding a format is a new subpackage here and one line there.
+
+Requests of the wrong shape raise ``BadRequest`` naming the field; upstream answers of the wrong
+shape raise ``UpstreamBadResponse``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import msgspec
+
+from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
+
+Header = tuple[bytes, bytes]
+_encode = msgspec.json.encode
+
+
+class StreamDecoder(Protocol):
+    """Upstream server-sent events -> canonical events; ``close`` at the end of the bytes (a
+    ``StreamError`` when the stream was cut before its end)."""
+
+    def feed(self, event: str | None, data: str) -> list[Any]: ...
+
+    def close(self) -> list[Any]: ...
+
+
+class StreamEncoder(Protocol):
+    """Canonical events -> (event name, data) pairs in the dialect's exact order; nothing after
+    ``MessageStop`` or ``StreamError``."""
+
+    def feed(self, event: StreamEvent) -> list[tuple[str | None, str]]: ...
+
+
+class Dialect:
+    """One wire format. Subclasses set the class attributes and implement the translation methods."""
+
+    name: str = ""                  # the one name of this dialect, everywhere in routerd
+    kind: str = ""                  # the provider ``kind`` in config that speaks it natively
+    official_url: str = ""          # the vendor's API for that kind (no trailing slash)
+    credential_headers: frozenset[bytes] = frozenset()  # where its clients put their key
+    required_headers: tuple[Header, ...] = ()           # sent with every request we translate to it
+    counts_tokens: bytes | None = None                  # the endpoint suffix that counts tokens
+
+    # --- paths ------------------------------------------------------------------------------
+
+    def client_endpoint(self, path: bytes) -> bytes | None:
+        """For a path a client called routerd on: the endpoint suffix to send upstream (b"" for
+        the main endpoint) when this dialect serves it, else None."""
+        raise NotImplementedError
+
+    def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
+        """The request path under a provider's base URL."""
+        raise NotImplementedError
+
+    def model_in_path(self, path: bytes) -> str | None:
+        """The model a client's path names, for dialects that carry it there (else None)."""
+        return None
+
+    # --- credentials ------------------------------------------------------------------------
+
+    def auth_headers(self, key: str) -> tuple[Header, ...]:
+        """The headers that carry a provider key of this kind."""
+        return ((b"authorization", b"Bearer " + key.encode()),)
+
+    # --- bodies -----------------------------------------------------------------------------
+
+    def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
+        """A client request body (bytes or decoded) as a ``ChatRequest``; ``model``/``stream``
+        override the body's, for dialects whose URL carries them."""
+        raise NotImplementedError
+
+    def render_request(self, req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
+        """``req`` as this dialect's request body for ``model``; ``reasoning`` False leaves out
+        reasoning parameters for models that refuse them."""
+        raise NotImplementedError
+
+    def parse_response(self, body: Any) -> ChatResponse:
+        raise NotImplementedError
+
+    def render_response(self, resp: ChatResponse, model: str, **options: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stream_decoder(self) -> StreamDecoder:
+        raise NotImplementedError
+
+    def stream_encoder(self, model: str, *, id: str | None = None, include_usage: bool = True,
+                       **options: Any) -> StreamEncoder:
+        """An encoder naming ``model``; ``include_usage``: whether the client asked for a usage
+        chunk (only OpenAI chat makes it optional)."""
+        raise NotImplementedError
+
+    # --- errors -----------------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str, code: str = "") -> dict[str, Any]:
+        """An error answer in this dialect's shape; ``code`` is routerd's error code."""
+        raise NotImplementedError
+
+    def error_bytes(self, status: int, message: str, code: str = "") -> bytes:
+        return _encode(self.error_body(status, message, code))
+
+    def stream_error(self, status: int, message: str, code: str = "") -> bytes:
+        """The server-sent event that tells a client its stream broke after it had started."""
+        return b"data: " + self.error_bytes(status, message, code) + b"\n\n"
+
+    # --- model listing ----------------------------------------------------------------------
+
+    def models_body(self, models: list[tuple[str, str]]) -> dict[str, Any]:
+        """``GET /v1/models`` in this dialect's shape: (model id, owner) pairs, first ``auto``."""
+        return {"object": "list",
+                "data": [{"id": i, "object": "model", "created": 0, "owned_by": o} for i, o in models]}
+
+    def __repr__(self) -> str:
+        return f"<dialect {self.name}>"
