@@ -9,10 +9,11 @@ omitted when true, so stdlib clients read a missing ``final`` as true).
 Framing is not here: see ``routerd.framing``.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
+from routerd.errors import BadRequest, UnknownRequest, UnsupportedVersion
 from routerd.version import PROTOCOL_VERSION
 
 
@@ -166,8 +167,20 @@ class ConfigCheckResult(Reply, tag="config_check_result"):
     errors: list[str] = []
 
 
+class LastReload(msgspec.Struct, kw_only=True, frozen=True):
+    """The last reload's outcome: ``ok`` false means the running runtime is still the one before it
+    (``message`` says why); ``restart_required`` names settings that apply at the next restart."""
+
+    ok: bool
+    at: float
+    message: str
+    reason: str | None = None
+    restart_required: list[str] = []
+
+
 class StatusReply(Reply, tag="status"):
-    """What ``routerctl status`` shows; ``parts`` holds each stateful part's ``statistics()``."""
+    """What ``routerctl status`` shows; ``parts`` holds each stateful part's ``statistics()``;
+    ``config_loaded_at`` is when the running config was built."""
 
     version: str
     pid: int
@@ -177,17 +190,63 @@ class StatusReply(Reply, tag="status"):
     http: str | None
     config_path: str | None
     config_loaded_at: float
-    last_reload: dict[str, Any]
+    last_reload: LastReload
     state_path: str
     rows: dict[str, int]
     parts: dict[str, Any] = {}
+    draining: bool = False
 
 
 class Data(Reply, tag="data"):
-    """A typed result whose shape belongs to the request kind (named in ``kind``)."""
+    """A result wrapped as ``{"kind": ..., "data": ...}`` (the wire shape of the typed replies
+    below, which routerctl, the shims and MCP read)."""
 
     kind: str
     data: Any = None
+
+
+class FeedbackResult(msgspec.Struct, kw_only=True, frozen=True):
+    """What a reroute or a rating recorded, and what it changes for similar prompts."""
+
+    decision_id: str
+    kind: str
+    value: str
+    decided_tier: str | None
+    wanted_tier: str | None
+    message: str
+
+
+class FeedbackReply(Reply, tag="data"):
+    """``reroute`` and ``rate``."""
+
+    kind: Literal["feedback"]
+    data: FeedbackResult
+
+
+class ProfileState(msgspec.Struct, kw_only=True, frozen=True):
+    profile: str
+    config_profile: str
+    profiles: list[str]
+
+
+class ProfileReply(Reply, tag="data"):
+    """``set_profile``: the active profile (after the switch, when one was asked for)."""
+
+    kind: Literal["profile"]
+    data: ProfileState
+
+
+class HookModeState(msgspec.Struct, kw_only=True, frozen=True):
+    mode: str
+    config_mode: str
+    modes: list[str]
+
+
+class HookModeReply(Reply, tag="data"):
+    """``hook_mode``: the hooks mode (after the switch, when one was asked for)."""
+
+    kind: Literal["hook_mode"]
+    data: HookModeState
 
 
 class HookReply(Reply, tag="hook_reply"):
@@ -246,3 +305,23 @@ class DecisionReply(Reply, tag="decision"):
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)
 ENCODER = msgspec.json.Encoder()
+
+
+def decode_request(frame: bytes) -> Request:
+    """Decode one frame into a request Struct, or raise a BadRequest that says what is wrong."""
+    try:
+        request: Request = REQUEST_DECODER.decode(frame)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if text.endswith("at `$.type`") and text.startswith("Invalid value"):
+            raise UnknownRequest(f"unknown request type: {text.split(' - ')[0][14:]}") from None
+        raise BadRequest(f"invalid request: {text}") from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from None
+    except RecursionError:  # msgspec's answer to JSON nested past the interpreter's stack
+        raise BadRequest("invalid JSON: nested too deeply") from None
+    if request.v != PROTOCOL_VERSION:
+        raise UnsupportedVersion(
+            f"protocol v{request.v} is not supported; this routerd speaks v{PROTOCOL_VERSION}"
+        )
+    return request

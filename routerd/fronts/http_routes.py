@@ -19,8 +19,10 @@ import msgspec
 from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
 from routerd.fronts.http_wire import LAST_CHUNK, HttpError, RequestHead, chunk, response_head
+from routerd.app import App
 from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
-from routerd.gateway.plan import decide
+from routerd.integrations.http_hooks import answer_http_hook
+from routerd.routing.types import Conversation, RouteRequest
 from routerd.gateway.prepare import query_key
 
 log = logging.getLogger("routerd.http")
@@ -84,11 +86,9 @@ async def handle_request(conn, head: RequestHead) -> None:
             await _proxy(conn, head, route, body, received)
             return
         if head.path.startswith(b"/hooks/") and head.method == b"POST":  # coding-agent HTTP hooks
-            from routerd.integrations.http_hooks import answer_http_hook
-
             _check_key(app, head.headers)
             body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
-            await _send_raw_json(conn, head, 200, await answer_http_hook(app, head.path, body))
+            await _send_raw_json(conn, head, 200, await answer_http_hook(app.hooks, app.runtime, head.path, body))
             return
         await conn.read_body(head, app.runtime.config.http.max_body_bytes)
         if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
@@ -148,12 +148,12 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
         endpoint = b":" + method
     elif not peek.model and dialect != "anthropic" and endpoint == b"":
         peek.model = "auto"
-    gateway = await app.parts["gateway"].current()
+    runtime, gateway = app.runtime, app.gateway
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
     session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
-    summary = {"session_id": session.decode(errors="replace") or None}
-    plan = await decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto",
-                        summary, body)
+    plan = await app.routing.decide(runtime, RouteRequest(
+        Conversation.from_body(get_dialect(dialect), body), model=peek.model or "auto",
+        session_id=session.decode(errors="replace") or None, dialect=dialect, source="http"))
     request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,
                            peek.stream and endpoint in (b"", b":streamGenerateContent"), received)
     gateway.requests += 1
@@ -164,7 +164,7 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
             conn.request_scope = scope
             if conn.eof:
                 scope.cancel()
-            async with open_call(gateway, request, plan) as reply:
+            async with open_call(gateway, runtime, request, plan) as reply:
                 if reply.status >= 400:
                     gateway.errors += 1
                 reply.headers += _routing_headers(reply, plan)
@@ -192,7 +192,7 @@ async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
         await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
                                       keep_alive=keep_alive) + reply.body)
         return
-    conn.app.parts["gateway"].streams += 1
+    conn.app.gateway.streams += 1
     relay = reply.relay
     head = response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive)
     if relay.ready:  # the first events came with the upstream's head: one send for both
@@ -226,21 +226,14 @@ async def answer_error(conn, head: RequestHead | None, status: int, message: str
         pass
 
 
-async def _health(app) -> dict:
-    gateway = await app.parts["gateway"].current()
-    return {"status": "ok", "providers": {name: b.state for name, b in gateway.breakers.items()
-                                          if name in gateway.providers}}
+async def _health(app: App) -> dict:
+    return {"status": "ok", "providers": {name: app.breakers[name].state for name in app.runtime.providers}}
 
 
-async def _models(app, dialect: str) -> dict:
+async def _models(app: App, dialect: str) -> dict:
     """The models clients may ask for: ``auto``, aliases, and every provider's named models."""
-    gateway = await app.parts["gateway"].current()
-    ids = [("auto", "routerd")] + [(a, "routerd") for a in app.runtime.config.gateway.aliases]
-    for provider in gateway.providers.values():
+    runtime = app.runtime
+    ids = [("auto", "routerd")] + [(a, "routerd") for a in runtime.config.gateway.aliases]
+    for provider in runtime.providers.values():
         ids += [(m, provider.name) for m in provider.models if not any(c in m for c in "*?[")]
-    if dialect == "anthropic":
-        data = [{"type": "model", "id": i, "display_name": i, "created_at": "1970-01-01T00:00:00Z"}
-                for i, _ in ids]
-        return {"data": data, "has_more": False, "first_id": ids[0][0], "last_id": ids[-1][0]}
-    return {"object": "list",
-            "data": [{"id": i, "object": "model", "created": 0, "owned_by": o} for i, o in ids]}
+    return get_dialect(dialect).models_body(ids)

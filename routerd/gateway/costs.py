@@ -10,27 +10,26 @@ market price of the model the client asked for, wherever it would have been serv
 tokens are charged at the input price: the catalogue does not carry cache prices.
 """
 
-from routerd.gateway.plan import Candidate
+from routerd.routing.types import Candidate
+from routerd.runtime import Runtime
 
 
-def _price(app, candidate: Candidate, *, market: bool = False) -> tuple[float, float] | None:
+def _price(runtime: Runtime, candidate: Candidate, *, market: bool = False) -> tuple[float, float] | None:
     """(input, output) USD per million tokens, or None when unknown. ``market``: the model's
     price as sold, even when a provider on this machine serves it (for baselines)."""
     if not market:
-        gateway = app.parts.get("gateway")
-        provider = gateway.providers.get(candidate.provider) if gateway else None
+        provider = runtime.providers.get(candidate.provider)
         if provider is not None and provider.local:
             return (0.0, 0.0)
-    routing = app.parts.get("routing")
-    return routing.catalogue.price(candidate.provider, candidate.model) if routing is not None else None
+    return runtime.catalogue.price(candidate.provider, candidate.model)
 
 
-def price_call(app, candidate: Candidate, baseline: Candidate | None, tokens_in: int,
+def price_call(runtime: Runtime, candidate: Candidate, baseline: Candidate | None, tokens_in: int,
                tokens_out: int, cached: int) -> tuple[float | None, float | None]:
     """(cost, baseline cost) in USD for these tokens."""
-    def cost(price):
+    def cost(price: tuple[float, float] | None) -> float | None:
         if price is None:
             return None
         return round((tokens_in * price[0] + tokens_out * price[1]) / 1e6, 8)
 
-    return cost(_price(app, candidate)), cost(_price(app, baseline, market=True) if baseline else None)
+    return cost(_price(runtime, candidate)), cost(_price(runtime, baseline, market=True) if baseline else None)

@@ -28,13 +28,14 @@ import anyio
 from routerd.dialects.registry import get as dialect_of
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
-from routerd.gateway.plan import Candidate, Plan
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.relay import StreamRelay, open_relay
 from routerd.gateway.h1client import UpstreamIOError
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
+from routerd.routing.types import Candidate, RouteDecision
+from routerd.runtime import Runtime
 
 log = logging.getLogger("routerd.gateway")
 
@@ -85,7 +86,8 @@ class _Walk:
     """One request's way along its plan: attempts so far, the last failure, what was passed over."""
 
     request: ProxyRequest
-    plan: Plan
+    runtime: Runtime
+    plan: RouteDecision
     attempt: int = 0
     failure: _Failure | None = None
     skipped: list[str] = field(default_factory=list)   # why candidates were passed over
@@ -93,12 +95,13 @@ class _Walk:
 
 
 @asynccontextmanager
-async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator[Reply]:
-    """Dispatch ``request`` along ``plan``; yields the reply to send (an error reply when every
-    candidate failed). The upstream response stays open until the block exits."""
-    walk = _Walk(request, plan)
+async def open_call(gateway, runtime: Runtime, request: ProxyRequest, plan: RouteDecision) -> AsyncIterator[Reply]:
+    """Dispatch ``request`` along ``plan`` with the providers of ``runtime`` (the runtime the
+    request started with); yields the reply to send (an error reply when every candidate failed).
+    The upstream response stays open until the block exits."""
+    walk = _Walk(request, runtime, plan)
     for index, candidate in enumerate(plan.candidates):
-        provider = gateway.providers.get(candidate.provider)
+        provider = runtime.providers.get(candidate.provider)
         breaker = gateway.breakers.get(candidate.provider)
         if provider is None or breaker is None or candidate.provider in walk.dead:
             continue
@@ -137,21 +140,21 @@ async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
                          provider) -> tuple[Reply, CallRecord] | None:
     """Attempt one candidate with its retries: the reply and its call record, or None (the
     failure is in ``walk``)."""
-    request, plan = walk.request, walk.plan
-    config = gateway.app.runtime.config.gateway
+    request, plan, runtime = walk.request, walk.plan, walk.runtime
+    config = runtime.config.gateway
     try:
         prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
                            plan.requested, provider, candidate.model, request.stream,
-                           forward_credentials=gateway.forward_credentials,
-                           moved_to=_moved_to(gateway, plan, candidate))
+                           forward_credentials=gateway.forward_credentials(runtime),
+                           moved_to=_moved_to(runtime, plan, candidate))
     except NotImplementedYet as exc:
         walk.skipped.append(f"{candidate.provider}: {exc.message}")
         walk.dead.add(candidate.provider)
         return None
     for retry in range(config.retries + 1):
         walk.attempt += 1
-        record = CallRecord(gateway, plan, candidate, walk.attempt, request)
-        outcome = await _attempt(gateway, request, prepared, candidate, record)
+        record = CallRecord(gateway, runtime, plan, candidate, walk.attempt, request)
+        outcome = await _attempt(gateway, request, prepared, provider, candidate, record)
         if isinstance(outcome, Reply):
             outcome.overhead_ms = (record.started - request.received) * 1000
             return outcome, record
@@ -166,13 +169,12 @@ async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
     return None
 
 
-def _moved_to(gateway, plan: Plan, candidate: Candidate):
+def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
     """The catalogue's entry for the candidate's model when it is not what the client asked for
     (so the request may need adapting to it), else None."""
     if candidate.model == plan.requested:
         return None
-    routing = gateway.app.parts.get("routing")
-    return routing.catalogue.get(candidate.model) if routing is not None else None
+    return runtime.catalogue.get(candidate.model)
 
 
 def _skip(candidate: Candidate, breaker) -> str:
@@ -214,11 +216,11 @@ def _local_count(request: ProxyRequest) -> Reply:
     return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 
-async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate: Candidate,
+async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, provider, candidate: Candidate,
                    record: CallRecord) -> Reply | _Failure:
     """One call to one provider, up to the answer's head (stream) or its whole body."""
     name = candidate.provider
-    upstream, breaker = gateway.upstreams[name], gateway.breakers[name]
+    upstream, breaker = gateway.upstream_for(provider), gateway.breakers[name]
     gateway.counters[name].requests += 1
     response = None
     try:

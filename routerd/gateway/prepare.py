@@ -14,7 +14,7 @@ import msgspec
 from routerd.catalogue.models import ModelInfo
 from routerd.errors import BadRequest, NotImplementedYet
 from routerd.gateway.adapt import adapt_anthropic
-from routerd.gateway.providers import Provider
+from routerd.providers import Provider
 
 # Never forwarded: hop-by-hop (RFC 9110 §7.6.1), framing we redo, the client's credentials (the
 # provider's own are added), and accept-encoding so that answers arrive uncompressed and usage can be

@@ -9,15 +9,18 @@ blocks of cancelled tasks.
 import time
 
 from routerd.gateway.costs import price_call
-from routerd.gateway.plan import Candidate, Plan
+from routerd.routing.types import Candidate, RouteDecision
+from routerd.runtime import Runtime
 
 
 class CallRecord:
-    __slots__ = ("gateway", "plan", "candidate", "attempt", "request", "started", "ttft", "meter",
+    __slots__ = ("gateway", "runtime", "plan", "candidate", "attempt", "request", "started", "ttft", "meter",
                  "outcome", "error", "written")
 
-    def __init__(self, gateway, plan: Plan, candidate: Candidate, attempt: int, request) -> None:
+    def __init__(self, gateway, runtime: Runtime, plan: RouteDecision, candidate: Candidate, attempt: int,
+                 request) -> None:
         self.gateway = gateway
+        self.runtime = runtime
         self.plan = plan
         self.candidate = candidate
         self.attempt = attempt
@@ -46,14 +49,13 @@ class CallRecord:
         tokens_out = meter.output_tokens if meter else 0
         cached = meter.cached_tokens if meter else 0
         now = time.perf_counter()
-        cost, baseline = price_call(self.gateway.app, self.candidate, self.plan.baseline,
+        cost, baseline = price_call(self.runtime, self.candidate, self.plan.baseline,
                                     tokens_in, tokens_out, cached)
-        app = self.gateway.app
         if error:
-            for secret in app.runtime.secrets:
+            for secret in self.runtime.secrets:
                 error = error.replace(secret, "***")
-        app.store.record("calls", {
-            "id": self.gateway.new_id(), "decision_id": self.plan.decision_id, "ts": time.time(),
+        self.gateway.store.record("calls", {
+            "id": self.gateway.ids.new(), "decision_id": self.plan.decision_id, "ts": time.time(),
             "provider": self.candidate.provider, "model": self.candidate.model,
             "attempt": self.attempt, "outcome": outcome, "status": status,
             "input_tokens": tokens_in, "output_tokens": tokens_out, "cached_tokens": cached,

@@ -7,7 +7,7 @@ import anyio
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.gateway.h1client import Response, UpstreamIOError
-from routerd.gateway.plan import Candidate
+from routerd.routing.types import Candidate
 from routerd.gateway.prepare import Prepared
 from routerd.gateway.record import CallRecord
 from routerd.gateway.upstream import map_error

@@ -1,21 +1,27 @@
 """The MCP tools and the ``status`` resource. Arguments are checked against a Struct per tool; a bad
 argument or a failed call is an ``isError`` result naming the problem, never a protocol error.
 
-Tools that have a socket request (route, classify, reroute, rate, set_profile) run that request's
-handler from the daemon's table (the routing brain's), so MCP and ``routerctl`` give the same answers
-and decisions are stored the same way.
+Tools that have a socket request (route, classify, reroute, rate, set_profile) call the routing core
+and answer with the same reply shapes as the socket (``routerd.routing.replies``), so MCP and
+``routerctl`` give the same answers and decisions are stored the same way.
 """
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from routerd.errors import RouterdError
-from routerd.handlers import usage as reports
-from routerd.integrations.ask import Answer
-from routerd.protocol import ClassificationReply, DecisionReply
+from routerd.errors import BadRequest
+from routerd.integrations.ask import Answer, Asker
+from routerd.protocol import ClassificationReply, DecisionReply, Message, StatusReply
+from routerd.routing.core import RoutingCore
+from routerd.routing.replies import classification_reply, decision_reply
+from routerd.routing.types import Conversation, RouteRequest
+from routerd.runtime import Runtime
+from routerd.store import usage as reports
+from routerd.store.store import Store
 
 STATUS_URI = "routerd://status"
 RESOURCES = [{"uri": STATUS_URI, "name": "status", "title": "routerd status",
@@ -85,66 +91,81 @@ class ProfileArgs(_Args):
                        _doc("budget favours cheap models, premium strong ones, balanced is between.")]
 
 
-async def _route(app, a: PromptArgs) -> Any:
-    from routerd.protocol import Message, Route
+class Tools:
+    """What the tools call: the routing core, the asker, the store's reports, and the app's status."""
 
-    return await _via_table(app, Route(messages=[Message(role="user", content=a.prompt)],
-                                       explain=a.explain, source="mcp"))
-
-
-async def _classify(app, a: PromptArgs) -> Any:
-    from routerd.protocol import Classify
-
-    return await _via_table(app, Classify(prompt=a.prompt))
+    def __init__(self, routing: RoutingCore, asker: Asker, store: Store,
+                 status: Callable[[], Awaitable[StatusReply]]) -> None:
+        self.routing = routing
+        self.asker = asker
+        self.store = store
+        self.status = status
 
 
-async def _ask(app, a: AskArgs) -> Any:
-    from routerd.integrations.ask import ask_external
-
-    answer = await ask_external(app, a.prompt, model=a.model, task_type=a.task_type,
-                                complexity=a.complexity, max_tokens=a.max_tokens)
-    return msgspec.to_builtins(answer)
+async def _route(t: Tools, runtime: Runtime, a: PromptArgs) -> Any:
+    conversation = Conversation([Message(role="user", content=a.prompt)])
+    decision = await t.routing.decide(runtime, RouteRequest(conversation, explain=a.explain, source="mcp"))
+    return _builtins(decision_reply(decision, a.explain))
 
 
-async def _reroute(app, a: RerouteArgs) -> Any:
-    from routerd.protocol import Reroute
-
-    return await _via_table(app, Reroute(decision_id=a.decision_id, to=a.to, reason=a.reason))
-
-
-async def _rate(app, a: RateArgs) -> Any:
-    from routerd.protocol import Rate
-
-    return await _via_table(app, Rate(decision_id=a.decision_id, rating=a.rating, reason=a.reason))
+async def _classify(t: Tools, runtime: Runtime, a: PromptArgs) -> Any:
+    conversation = Conversation([Message(role="user", content=a.prompt)])
+    return _builtins(classification_reply(await t.routing.classify(runtime, conversation)))
 
 
-async def _set_profile(app, a: ProfileArgs) -> Any:
-    from routerd.protocol import SetProfile
-
-    return await _via_table(app, SetProfile(profile=a.profile))
+async def _ask(t: Tools, runtime: Runtime, a: AskArgs) -> Any:
+    return msgspec.to_builtins(await t.asker.ask(runtime, a.prompt, model=a.model, max_tokens=a.max_tokens))
 
 
-async def _usage(app, a: UsageArgs) -> Any:
-    return await reports.usage_report(app, a.since, a.group_by)
+async def _reroute(t: Tools, runtime: Runtime, a: RerouteArgs) -> Any:
+    return msgspec.to_builtins(await t.routing.reroute(runtime, a.decision_id, a.to, a.reason))
 
 
-async def _savings(app, a: SinceArgs) -> Any:
-    return await reports.savings_report(app, a.since)
+async def _rate(t: Tools, runtime: Runtime, a: RateArgs) -> Any:
+    return msgspec.to_builtins(await t.routing.rate(runtime, a.decision_id, a.rating, a.reason))
 
 
-async def _budget(app, a: NoArgs) -> Any:
-    return await reports.budget_report(app)
+async def _set_profile(t: Tools, runtime: Runtime, a: ProfileArgs) -> Any:
+    return msgspec.to_builtins(await t.routing.set_profile(runtime, a.profile))
 
 
-async def _health(app, a: NoArgs) -> Any:
-    return await reports.health_report(app)
+async def _usage(t: Tools, runtime: Runtime, a: UsageArgs) -> Any:
+    return await reports.usage_report(t.store, a.since, a.group_by)
 
 
-async def _providers(app, a: NoArgs) -> Any:
-    return reports.providers_report(app)
+async def _savings(t: Tools, runtime: Runtime, a: SinceArgs) -> Any:
+    return await reports.savings_report(t.store, a.since)
 
 
-Call = Callable[[Any, Any], Awaitable[Any]]
+async def _budget(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
+    return await reports.budget_report(t.store, runtime.config)
+
+
+async def _health(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
+    status = await t.status()
+    return await reports.health_report(t.store, status.parts, status.uptime_s, not status.draining)
+
+
+async def _providers(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
+    """Configured providers (never their keys: only whether one is set)."""
+    out = []
+    for name, pc in runtime.config.providers.items():
+        has_key = bool(pc.api_key or (pc.api_key_env and os.environ.get(pc.api_key_env)))
+        out.append({"name": name, "kind": pc.kind, "base_url": pc.base_url, "key_set": has_key,
+                    "models": list(pc.models)})
+    detected = [v for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OLLAMA_BASE_URL")
+                if os.environ.get(v)]
+    return {"providers": out, "detected_env": detected}
+
+
+def _builtins(reply: msgspec.Struct) -> Any:
+    """A reply's fields as the tool's structured result (without the wire's version field)."""
+    data = msgspec.to_builtins(reply)
+    data.pop("v", None)
+    return data
+
+
+Call = Callable[[Tools, Runtime, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -235,17 +256,15 @@ def _input_schema(args: type[_Args]) -> dict[str, Any]:
 TOOLS = [spec.listing(name) for name, spec in SPECS.items()]
 
 
-async def call_tool(app, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+async def call_tool(tools: Tools, runtime: Runtime, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Run tool ``name``. Raises ``BadRequest`` for arguments that do not fit it, and whatever the
+    call raises; ``routerd.integrations.mcp`` turns both into an ``isError`` result."""
     spec = SPECS[name]
-    args_type, fn = spec.args, spec.call
     try:
-        args = msgspec.convert(arguments, args_type)
+        args = msgspec.convert(arguments, spec.args)
     except msgspec.ValidationError as exc:
-        return _error(f"{name}: invalid arguments: {exc}")
-    try:
-        data = await fn(app, args)
-    except RouterdError as exc:
-        return _error(f"{name}: {exc.code}: {exc.message}")
+        raise BadRequest(f"invalid arguments: {exc}") from None
+    data = await spec.call(tools, runtime, args)
     text = msgspec.json.encode(data).decode()
     result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
     if isinstance(data, dict):
@@ -253,27 +272,6 @@ async def call_tool(app, name: str, arguments: dict[str, Any]) -> dict[str, Any]
     return result
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": message}], "isError": True}
-
-
-async def read_status(app) -> dict[str, Any]:
-    from routerd.handlers.control import handle_status
-    from routerd.protocol import Status
-
-    reply = await handle_status(app, Status())
-    text = msgspec.json.encode(reply).decode()
+async def read_status(tools: Tools) -> dict[str, Any]:
+    text = msgspec.json.encode(await tools.status()).decode()
     return {"contents": [{"uri": STATUS_URI, "mimeType": "application/json", "text": text}]}
-
-
-async def _via_table(app, request) -> Any:
-    """Run ``request``'s handler from the daemon's table and return its reply's data."""
-    from routerd.handlers.table import HANDLERS
-
-    reply = await HANDLERS[type(request)](app, request)
-    data = msgspec.to_builtins(reply)
-    if isinstance(data, dict) and data.get("type") == "data":
-        return data.get("data")
-    if isinstance(data, dict):
-        data.pop("v", None)
-    return data

@@ -6,10 +6,10 @@ import pytest
 from routerd.config import parse_config
 from routerd.errors import ConfigError
 from routerd.fronts.http_wire import ChunkedDecoder, HttpError, parse_head
-from routerd.gateway.breaker import Breaker
-from routerd.gateway.plan import resolve
+from routerd.breakers import Breaker
+from routerd.routing.candidates import brain_providers, resolve, speaks_for
 from routerd.gateway.prepare import add_stream_usage, patch_model
-from routerd.gateway.providers import build_providers
+from routerd.providers import build_providers
 from routerd.gateway.usage import UsageMeter
 from tests.fakes import answers
 
@@ -41,8 +41,6 @@ def test_routing_follows_a_providers_kind_not_its_name():
     """A provider section with any name speaks for the catalogue maker of its kind: by its model
     patterns, or at the kind's official URL when it names none; a local server of the same kind
     claims only what its patterns say."""
-    from routerd.gateway.plan import brain_providers, speaks_for
-
     config = parse_config('''
 [providers.work]
 kind = "anthropic"
@@ -61,7 +59,9 @@ models = ["qwen*"]
     assert not speaks_for(providers["work"], "openai", "gpt-6-luna")
     broken = Breaker(failures=1)
     broken.failure(0)
-    enabled, down = brain_providers(providers, {"work": broken, "team": Breaker()},
+    breakers = {"work": broken, "team": Breaker()}
+    enabled, down = brain_providers(providers, lambda name, now: breakers[name].unavailable_for(now)
+                                    if name in breakers else None,
                                     frozenset({"openai", "anthropic", "gemini"}), 1.0)
     assert enabled == {"work", "team", "local", "openai", "anthropic"}
     assert down == {"work", "anthropic"}
@@ -269,16 +269,14 @@ def test_a_call_served_on_this_machine_is_free_but_its_baseline_has_a_market_pri
 
     from routerd.catalogue.builtin import load_catalogue
     from routerd.gateway.costs import price_call
-    from routerd.gateway.plan import Candidate
+    from routerd.routing.types import Candidate
 
-    app = SimpleNamespace(parts={
-        "routing": SimpleNamespace(catalogue=load_catalogue()),
-        "gateway": SimpleNamespace(providers={"ollama": SimpleNamespace(local=True),
-                                              "openai": SimpleNamespace(local=False)})})
-    local, baseline = price_call(app, Candidate("ollama", "gpt-4.1"), Candidate("anthropic", "claude-opus-4-8"),
+    runtime = SimpleNamespace(catalogue=load_catalogue(),
+                              providers={"ollama": SimpleNamespace(local=True), "openai": SimpleNamespace(local=False)})
+    local, baseline = price_call(runtime, Candidate("ollama", "gpt-4.1"), Candidate("anthropic", "claude-opus-4-8"),
                                  1_000_000, 1_000_000, 0)
     assert local == 0.0 and baseline == pytest.approx(5.0 + 25.0)
-    paid, _ = price_call(app, Candidate("openai", "gpt-4.1"), None, 1_000_000, 0, 0)
+    paid, _ = price_call(runtime, Candidate("openai", "gpt-4.1"), None, 1_000_000, 0, 0)
     assert paid is not None and paid > 0
 
 
