@@ -24,8 +24,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 
 from routerd.dialects.registry import get as dialect_of
+from routerd.dialects.translate import count_tokens, translate_error, translate_response
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
 from routerd.gateway.prepare import Prepared, prepare
@@ -202,11 +204,7 @@ def _provider_wide(failure: _Failure) -> bool:
 
 
 def _local_count(request: ProxyRequest) -> Reply:
-    from routerd.dialects.translate import count_tokens
-
     if request.dialect == "gemini":  # countTokens: {"contents": ...} or a whole request
-        import msgspec
-
         value = msgspec.json.decode(request.body)
         inner = msgspec.json.encode(value.get("generateContentRequest") or value)
         counted = msgspec.json.decode(count_tokens("gemini", inner, model=request.model))
@@ -243,8 +241,6 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, provider,
             if not meter.completed:
                 raise UpstreamBadResponse(f"{name}: the answer is not JSON", status=response.status)
             if prepared.translated:
-                from routerd.dialects.translate import translate_response
-
                 body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
     except TimeoutError:
         return _failed(gateway, record, breaker, UpstreamTimeout(f"{name}: no answer within "
@@ -358,8 +354,6 @@ def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Re
             headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s or 1))))
         if failure.dialect == dialect:
             return Reply(error.status, headers, body=error.body)
-        from routerd.dialects.translate import translate_error
-
         headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
         return Reply(error.status, headers, body=translate_error(failure.dialect, dialect, error.status,
                                                                  error.body))

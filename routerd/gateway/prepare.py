@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects.registry import get
+from routerd.dialects.translate import translate_request
 from routerd.errors import BadRequest, NotImplementedYet
 from routerd.gateway.adapt import adapt_anthropic
 from routerd.providers import Provider
@@ -71,9 +73,6 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
         return Prepared(front, path, out, body)
     if endpoint not in _TRANSLATABLE:
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
-    from routerd.dialects.registry import get
-    from routerd.dialects.translate import translate_request
-
     target = provider.dialect
     out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP]
     if target == "anthropic":

@@ -6,6 +6,7 @@ import re
 import anyio
 
 from routerd.dialects.registry import get as dialect_of
+from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.routing.types import Candidate
 from routerd.gateway.prepare import Prepared
@@ -108,8 +109,6 @@ def open_relay(response, request, prepared: Prepared, meter: UsageMeter, record:
                candidate: Candidate, read_timeout_s: float, first: bytes) -> StreamRelay:
     translator = None
     if prepared.translated:
-        from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
-
         translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
                                       include_usage=wants_usage_chunk(request.body))
     return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,

@@ -10,6 +10,9 @@ import re
 
 import msgspec
 
+from routerd.dialects.registry import get
+from routerd.dialects.summary import estimate_tokens
+
 
 class _Details(msgspec.Struct):
     cached_tokens: int = 0
@@ -128,9 +131,6 @@ class UsageMeter:
             return
         self.output_tokens = -(-self.text_chars // CHARS_PER_TOKEN)
         try:
-            from routerd.dialects.summary import estimate_tokens
-            from routerd.dialects.registry import get
-
             self.input_tokens = estimate_tokens(get(dialect).parse_request(request_body))
         except Exception:  # an estimate must never fail a call
             self.input_tokens = len(request_body) // CHARS_PER_TOKEN
