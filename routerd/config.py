@@ -29,20 +29,20 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class DaemonConfig(_Section):
+class DaemonConfig(_Section, frozen=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
     idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
 
 
-class HttpConfig(_Section):
+class HttpConfig(_Section, frozen=True):
     enabled: bool = True
     listen: str = DEFAULT_HTTP_LISTEN
     gateway_key_env: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
-class StateConfig(_Section):
+class StateConfig(_Section, frozen=True):
     path: str | None = None
     store_prompts: bool = False
 
@@ -51,7 +51,7 @@ DEFAULT_CLASSIFIER_THRESHOLD = 0.6
 DEFAULT_CLASSIFIER_TIMEOUT_S = 1.5
 
 
-class RoutingConfig(_Section):
+class RoutingConfig(_Section, frozen=True):
     """The routing brain (see README "Routing"). ``classifier_model`` (``provider/model``) is asked
     for a second opinion when the heuristic's confidence is below ``classifier_threshold``."""
 
@@ -65,8 +65,11 @@ class RoutingConfig(_Section):
     models: list[ModelInfo] = []  # added to the built-in catalogue, or replacing by provider/id
 
 
-class ProviderConfig(_Section):
-    kind: Literal["openai", "anthropic", "gemini", "responses"] = "openai"
+ProviderKind = Literal["openai", "anthropic", "gemini", "responses"]
+
+
+class ProviderConfig(_Section, frozen=True):
+    kind: ProviderKind = "openai"
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: str | None = None
@@ -82,7 +85,7 @@ class ProviderConfig(_Section):
     keepalive_s: float = 30.0
 
 
-class GatewayConfig(_Section):
+class GatewayConfig(_Section, frozen=True):
     """The HTTP gateway's model resolution and dispatch (see README "HTTP gateway")."""
 
     aliases: dict[str, str] = {}            # name -> "provider/model" or a model id
@@ -95,12 +98,12 @@ class GatewayConfig(_Section):
     breaker_reset_s: float = 30.0           # open -> half-open after this long
 
 
-class HooksConfig(_Section):
+class HooksConfig(_Section, frozen=True):
     mode: Literal["advise", "smart", "hard", "soft", "off", "zero_claude"] = "advise"
     budget_ms: int = DEFAULT_HOOK_BUDGET_MS
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     daemon: DaemonConfig = DaemonConfig()
     http: HttpConfig = HttpConfig()
     state: StateConfig = StateConfig()

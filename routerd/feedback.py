@@ -131,7 +131,7 @@ class FeedbackTable:
         """The tier feedback asks for prompts like `words`, or None when there is none."""
         if not words or not self._rows:
             return None
-        key = signature_key(words)
+        key: str | None = signature_key(words)
         if key not in self._rows:
             key = self._nearest(words)
             if key is None:

@@ -40,8 +40,13 @@ def _has_uvloop() -> bool:
 
 def _missing_backend(backend: str) -> str | None:
     """Why ``backend`` cannot run here (trio is an optional extra), or None."""
-    if backend != "trio" or importlib.util.find_spec("trio") is not None:
+    if backend != "trio":
         return None
+    try:
+        if importlib.util.find_spec("trio") is not None:
+            return None
+    except ImportError:
+        pass
     return ("the trio backend needs the trio package, which is not installed: "
             "pip install 'routerd[trio]' (or run with --backend asyncio)")
 

@@ -102,7 +102,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _shift(tier: str, steps: int) -> Tier:
-    index = max(0, min(len(TIERS) - 1, TIERS.index(tier) + steps))  # type: ignore[arg-type]
+    index = max(0, min(len(TIERS) - 1, TIERS.index(tier) + steps))
     return TIERS[index]
 
 
@@ -141,7 +141,7 @@ def _floor_tier(inp: PolicyInput) -> Tier | None:
     if not floor:
         return None
     if floor in TIERS:
-        return floor  # type: ignore[return-value]
+        return floor
     model = inp.catalogue.get(floor)
     return model.tier if model is not None else None
 

@@ -9,7 +9,7 @@ omitted when true, so stdlib clients read a missing ``final`` as true).
 Framing is not here: see ``routerd.framing``.
 """
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 
@@ -31,23 +31,23 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 # --- control ---------------------------------------------------------------------------------
 
 
-class Ping(Request, tag="ping"):
+class Ping(Request, tag="ping", frozen=True):
     pass
 
 
-class Status(Request, tag="status"):
+class Status(Request, tag="status", frozen=True):
     pass
 
 
-class Stop(Request, tag="stop"):
+class Stop(Request, tag="stop", frozen=True):
     pass
 
 
-class Reload(Request, tag="reload"):
+class Reload(Request, tag="reload", frozen=True):
     pass
 
 
-class ConfigCheck(Request, tag="config_check"):
+class ConfigCheck(Request, tag="config_check", frozen=True):
     """Validate a config file (``path``) or text without touching the running config."""
 
     path: str | None = None
@@ -57,13 +57,13 @@ class ConfigCheck(Request, tag="config_check"):
 # --- routing -----------------------------------------------------------------------------------
 
 
-class Classify(Request, tag="classify"):
+class Classify(Request, tag="classify", frozen=True):
     prompt: str | None = None
     messages: list[Message] | None = None
     tools: list[Any] | None = None
 
 
-class Route(Request, tag="route"):
+class Route(Request, tag="route", frozen=True):
     prompt: str | None = None
     messages: list[Message] | None = None
     tools: list[Any] | None = None
@@ -73,26 +73,26 @@ class Route(Request, tag="route"):
     source: str = "socket"
 
 
-class Reroute(Request, tag="reroute"):
+class Reroute(Request, tag="reroute", frozen=True):
     decision_id: str
     to: str
     reason: str = ""
 
 
-class Rate(Request, tag="rate"):
+class Rate(Request, tag="rate", frozen=True):
     decision_id: str
     rating: str
     reason: str = ""
 
 
-class SetProfile(Request, tag="set_profile"):
+class SetProfile(Request, tag="set_profile", frozen=True):
     profile: str
 
 
 # --- integrations ------------------------------------------------------------------------------
 
 
-class Hook(Request, tag="hook"):
+class Hook(Request, tag="hook", frozen=True):
     """A host's hook event, passed through as the raw JSON the host wrote to the shim's stdin."""
 
     host: str
@@ -100,23 +100,23 @@ class Hook(Request, tag="hook"):
     payload: msgspec.Raw = msgspec.Raw(b"null")
 
 
-class Mcp(Request, tag="mcp"):
+class Mcp(Request, tag="mcp", frozen=True):
     """One MCP JSON-RPC message relayed from a stdio client."""
 
     message: msgspec.Raw
     session: str | None = None
 
 
-class Usage(Request, tag="usage"):
+class Usage(Request, tag="usage", frozen=True):
     since: str | None = None
     group_by: str = "model"
 
 
-class Savings(Request, tag="savings"):
+class Savings(Request, tag="savings", frozen=True):
     since: str | None = None
 
 
-class HookMode(Request, tag="hook_mode"):
+class HookMode(Request, tag="hook_mode", frozen=True):
     """Read the hooks mode, or set it (persisted; overrides config ``hooks.mode``)."""
 
     mode: str | None = None
@@ -127,9 +127,7 @@ RequestUnion = (
     | Classify | Route | Reroute | Rate | SetProfile
     | Hook | Mcp | Usage | Savings | HookMode
 )
-REQUEST_TAGS = frozenset(
-    t.__struct_config__.tag for t in RequestUnion.__args__  # type: ignore[attr-defined]
-)
+REQUEST_TAGS = frozenset(t.__struct_config__.tag for t in get_args(RequestUnion))
 
 
 # --- replies -----------------------------------------------------------------------------------

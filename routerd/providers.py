@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from routerd.config import Config, ProviderConfig
+from routerd.config import Config, ProviderConfig, ProviderKind
 from routerd.errors import ConfigError
 from routerd.listeners import is_loopback
 
@@ -29,7 +29,7 @@ KIND_DIALECT = {"openai": "openai_chat", "anthropic": "anthropic", "gemini": "ge
 _OPENAI_MODELS = ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*", "text-embedding-*"]
 
 # name, key variable, base-URL variable, default base URL, kind, model globs
-ENV_PROVIDERS: tuple[tuple[str, str | None, str | None, str, str, list[str]], ...] = (
+ENV_PROVIDERS: tuple[tuple[str, str | None, str | None, str, ProviderKind, list[str]], ...] = (
     ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1", "openai", _OPENAI_MODELS),
     ("anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com", "anthropic",
      ["claude-*"]),

@@ -79,7 +79,7 @@ def _check_routing(config: Config, catalogue: Catalogue) -> None:
                           "a model in the catalogue")
 
 
-def check_config_file(path: Path, env: Mapping[str, str] = os.environ) -> Runtime:
+def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ) -> Runtime:
     """Load and validate ``path`` exactly as the daemon would start with it (blocking: reads the
     file). Raises ConfigError saying what is wrong."""
     return build_runtime(load_config(path), path, env)

@@ -113,7 +113,7 @@ class Catalogue(msgspec.Struct, frozen=True):
     book: PriceBook = PriceBook()
 
     @classmethod
-    def of(cls, models: Iterable[ModelInfo], book: PriceBook = PriceBook()) -> Catalogue:
+    def of(cls, models: Iterable[ModelInfo], book: PriceBook | None = None) -> Catalogue:
         """Build a catalogue; later entries with the same key replace earlier ones."""
         by_key: dict[str, ModelInfo] = {}
         for model in models:
@@ -126,7 +126,7 @@ class Catalogue(msgspec.Struct, frozen=True):
         index.update(by_key)
         models = tuple(by_key.values())
         return cls(models, index, tuple(by_key), tuple(TIERS.index(m.tier) for m in models),
-                   tuple(_cost_rank(m) for m in models), book)
+                   tuple(_cost_rank(m) for m in models), book if book is not None else PriceBook())
 
     def get(self, name: str) -> ModelInfo | None:
         """The model named by `provider/id`, id or alias, or None."""

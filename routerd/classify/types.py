@@ -21,7 +21,7 @@ LEVELS5: tuple[Level5, ...] = ("super_easy", "easy", "medium", "hard", "super_ha
 
 def tier_index(tier: str) -> int:
     """Position of `tier` in `TIERS` (0 = simple); unknown names raise ValueError."""
-    return TIERS.index(tier)  # type: ignore[arg-type]
+    return TIERS.index(tier)
 
 
 class Classification(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,7 +9,7 @@ A connection waiting for its next request is "idle" and is closed when the daemo
 """
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import anyio
@@ -112,7 +112,7 @@ async def _answer(app: App, frame: bytes) -> bytes | AsyncGenerator[bytes, None]
     return _stream(app, result)
 
 
-async def _stream(app: App, replies: AsyncIterator[Reply]) -> AsyncGenerator[bytes, None]:
+async def _stream(app: App, replies: AsyncGenerator[Reply, None]) -> AsyncGenerator[bytes, None]:
     """A handler's streamed replies, encoded; an exception mid-stream ends it with an error."""
     try:
         async for reply in replies:
@@ -120,9 +120,7 @@ async def _stream(app: App, replies: AsyncIterator[Reply]) -> AsyncGenerator[byt
     except Exception as exc:
         yield _failed(app, exc)
     finally:
-        aclose = getattr(replies, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await replies.aclose()
 
 
 def _failed(app: App, exc: Exception) -> bytes:

@@ -19,7 +19,7 @@ Every attempt is one row in ``calls``, written from ``finally`` blocks so that a
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -346,7 +346,7 @@ def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[byte
     return kept
 
 
-def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Reply:
+def _error_reply(dialect: str, failure: _Failure, skipped: Sequence[str] = ()) -> Reply:
     error = failure.error
     if error.body and failure.dialect and error.status:
         headers = [(k.encode(), v.encode()) for k, v in error.headers]

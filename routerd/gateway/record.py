@@ -9,6 +9,7 @@ blocks of cancelled tasks.
 import time
 
 from routerd.gateway.costs import price_call
+from routerd.gateway.usage import UsageMeter
 from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
 
@@ -27,7 +28,7 @@ class CallRecord:
         self.request = request
         self.started = time.perf_counter()
         self.ttft: float | None = None
-        self.meter = None
+        self.meter: UsageMeter | None = None
         self.outcome = "pending"
         self.error: str | None = None
         self.written = False

@@ -42,7 +42,8 @@ async def handle_config_check(app: App, request: ConfigCheck) -> ConfigCheckResu
         path = Path(request.path) if request.path else app.runtime.config_path
         source = str(path)
         def load() -> object:
-            return _check_file(path)
+            _check_file(path)
+            return None
     try:
         await anyio.to_thread.run_sync(load)
     except ConfigError as exc:

@@ -75,8 +75,8 @@ class McpServer:
         params = message.get("params") or {}
         if not isinstance(params, dict):
             return _error(msg_id, INVALID_PARAMS, "params must be an object")
-        meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
-        version = meta.get(VERSION_KEY)
+        meta = params.get("_meta")
+        version = meta.get(VERSION_KEY) if isinstance(meta, dict) else None
         try:
             if version is not None and version not in MODERN_VERSIONS:
                 raise McpError(UNSUPPORTED_VERSION, f"protocol version {version!r} is not supported",

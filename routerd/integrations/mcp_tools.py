@@ -44,13 +44,13 @@ Since = Annotated[str | None, _doc("Only calls since then: a span such as 24h, 7
                                    "date; all time when omitted.")]
 
 
-class PromptArgs(_Args):
+class PromptArgs(_Args, frozen=True):
     prompt: Prompt
     explain: Annotated[bool, _doc("Also list every catalogue model and why it was kept, skipped or "
                                   "ranked (route only).")] = False
 
 
-class AskArgs(_Args):
+class AskArgs(_Args, frozen=True):
     prompt: Annotated[str, _doc("What to ask the external model.", min_length=1)]
     task_type: Annotated[Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None,
                          _doc("Hint for the router: the kind of task.")] = None
@@ -61,32 +61,32 @@ class AskArgs(_Args):
     max_tokens: Annotated[int, _doc("Most tokens the answer may have.", ge=1)] = 2048
 
 
-class RerouteArgs(_Args):
+class RerouteArgs(_Args, frozen=True):
     decision_id: DecisionId
     to: Annotated[str, _doc("The tier (simple, moderate, complex) or model it should have gone to.")]
     reason: Reason = ""
 
 
-class RateArgs(_Args):
+class RateArgs(_Args, frozen=True):
     decision_id: DecisionId
     rating: Annotated[Literal["good", "bad"], _doc("good, or bad (similar prompts then go one tier up).")]
     reason: Reason = ""
 
 
-class UsageArgs(_Args):
+class UsageArgs(_Args, frozen=True):
     since: Since = None
     group_by: Annotated[Literal["model", "provider", "day", "outcome"], _doc("How to group the calls.")] = "model"
 
 
-class SinceArgs(_Args):
+class SinceArgs(_Args, frozen=True):
     since: Since = None
 
 
-class NoArgs(_Args):
+class NoArgs(_Args, frozen=True):
     pass
 
 
-class ProfileArgs(_Args):
+class ProfileArgs(_Args, frozen=True):
     profile: Annotated[Literal["budget", "balanced", "premium"],
                        _doc("budget favours cheap models, premium strong ones, balanced is between.")]
 

@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from typing import cast
 
 import msgspec
 
@@ -79,7 +78,7 @@ class RoutingCore:
         """Read the persisted profile and the feedback rows (at start, before serving)."""
         profile, stored = await self.store.read(lambda conn: rows.startup_state(conn, PROFILE_KEY))
         if profile in PROFILES:
-            self.profile_override = cast(Profile, profile)  # one of PROFILES
+            self.profile_override = profile
         for row in stored:
             learned = _learned(runtime.catalogue, row.kind, row.value, row.decided_tier, row.detail,
                                row.decision_id)
@@ -242,7 +241,7 @@ class RoutingCore:
         if profile:
             if profile not in PROFILES:
                 raise BadRequest(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
-            self.profile_override = cast(Profile, profile)  # one of PROFILES
+            self.profile_override = profile
             rows.put_setting(self.store, PROFILE_KEY, profile, time.time())
             await self.store.flush()
         return ProfileState(profile=self.profile(runtime), config_profile=runtime.config.routing.profile,
@@ -268,7 +267,7 @@ def _learned(catalogue: Catalogue, kind: str, value: str, decided: str | None, d
         return None
     if not sig or decided not in TIERS:
         return None
-    tier = cast(Tier, decided)  # one of TIERS
+    tier: Tier = decided
     if kind == "reroute":
         wanted = _tier_of_target(catalogue, value)
     elif kind == "rate" and value in RATINGS:
@@ -282,6 +281,6 @@ def _learned(catalogue: Catalogue, kind: str, value: str, decided: str | None, d
 
 def _tier_of_target(catalogue: Catalogue, target: str) -> Tier | None:
     if target in TIERS:
-        return cast(Tier, target)  # one of TIERS
+        return target
     model = catalogue.get(target)
     return model.tier if model is not None else None

@@ -72,7 +72,7 @@ _IGNORED = ignored_parts("server_tool_use", "web_fetch_tool_result", "code_execu
                          "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
                          "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",
                          "tool_reference")
-_Inner = Union[(_Text, _Image, _Document, _SearchResult, *_IGNORED)]  # noqa: UP007
+_Inner = Union[(_Text, _Image, _Document, _SearchResult, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _ToolResult(msgspec.Struct, tag="tool_result", tag_field="type"):
@@ -90,8 +90,8 @@ class _Redacted(msgspec.Struct, tag="redacted_thinking", tag_field="type"):
     data: str = ""
 
 
-Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,  # noqa: UP007
-                _WebResults, *_IGNORED)]
+Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,
+                _WebResults, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _Msg(msgspec.Struct):
@@ -222,7 +222,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if isinstance(system, list):
         system = "\n\n".join(b.text for b in system) if system else None
     system, turns = _fold_system_messages(system, raw.messages)
-    messages = [Message(m.role, [TextPart(m.content)] if isinstance(m.content, str) else parse_blocks(m.content))
+    messages = [Message("user" if m.role == "user" else "assistant",  # system turns were folded above
+                        [TextPart(m.content)] if isinstance(m.content, str) else parse_blocks(m.content))
                 for m in turns]
     tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
              if t.input_schema is not None]

@@ -194,7 +194,7 @@ class StreamEncoder:
         self._started = True
         if event is not None and event.usage is not None:
             self._input = event.usage
-        message = {"id": self._id or (event.id if event else "") or "msg_routerd", "type": "message",
+        message: dict[str, Any] = {"id": self._id or (event.id if event else "") or "msg_routerd", "type": "message",
                    "role": "assistant", "model": self._model, "content": [], "stop_reason": None,
                    "stop_sequence": None, "usage": {**usage_out(self._input), "output_tokens": 0}}
         return [("message_start", dump_json({"type": "message_start", "message": message}))]

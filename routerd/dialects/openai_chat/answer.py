@@ -272,7 +272,7 @@ class StreamEncoder:
 
     def _stop(self, event: MessageStop) -> list[tuple[str | None, str]]:
         self._done = True
-        out = [self._chunk("{}", f'"{FINISH_OUT[event.stop_reason]}"')]
+        out: list[tuple[str | None, str]] = [self._chunk("{}", f'"{FINISH_OUT[event.stop_reason]}"')]
         if self._include_usage:
             usage = dump_json(_usage_dict(event.usage or Usage()))
             out.append((None, f'{self._prefix}[],"usage":{usage}}}'))

@@ -9,7 +9,7 @@ end with a usage chunk (when asked) and ``data: [DONE]``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeGuard, Union
 
 import msgspec
 
@@ -52,7 +52,7 @@ class _ToolCall(msgspec.Struct):
 
 # Audio and file parts have no canonical form yet; they are dropped when translating.
 _IGNORED = ignored_parts("input_audio", "file")
-_Part = Union[(_Text, _Image, _Refusal, *_IGNORED)]  # noqa: UP007
+_Part = Union[(_Text, _Image, _Refusal, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _Msg(msgspec.Struct):
@@ -108,7 +108,7 @@ KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
 _EFFORTS = frozenset({"none", "minimal", "low", "medium", "high"})
 
 
-def _user_parts(content: str | list | None, where: str) -> list[Any]:
+def _user_parts(content: str | list[Any] | None, where: str) -> list[Any]:
     if content is None:
         return []
     if isinstance(content, str):
@@ -130,7 +130,7 @@ def _user_parts(content: str | list | None, where: str) -> list[Any]:
     return parts
 
 
-def _only_tool_results(message: Message | None) -> bool:
+def _only_tool_results(message: Message | None) -> TypeGuard[Message]:
     return (message is not None and message.role == "user" and bool(message.content)
             and all(isinstance(p, ToolResultPart) for p in message.content))
 
@@ -167,7 +167,8 @@ def _parse_messages(raw: list[_Msg]) -> tuple[str | None, list[Message]]:
     return ("\n\n".join(system) if system else None), out
 
 
-def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
+def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
+                 parallel: bool | None) -> ToolChoice | None:
     if raw is None:
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if isinstance(raw, str):

@@ -50,7 +50,7 @@ class _Refusal(msgspec.Struct, tag="refusal", tag_field="type"):
 
 # Files and audio have no canonical form yet; they are dropped when translating.
 _IGNORED = ignored_parts("input_file", "input_audio")
-_Part = Union[(_InText, _OutText, _InImage, _Refusal, *_IGNORED)]  # noqa: UP007
+_Part = Union[(_InText, _OutText, _InImage, _Refusal, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 # Items of OpenAI-hosted tools (the server ran them): nothing another dialect could replay.
 _HOSTED_ITEMS = frozenset({"web_search_call", "file_search_call", "computer_call", "computer_call_output",
                            "image_generation_call", "code_interpreter_call", "mcp_call", "mcp_list_tools",
@@ -225,7 +225,8 @@ class _Builder:
             raise BadRequest(f"{where}.type: unknown item type {kind!r}")
 
 
-def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
+def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
+                 parallel: bool | None) -> ToolChoice | None:
     if raw is None:
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if isinstance(raw, str):
@@ -235,7 +236,7 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
     return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
-def _tools(raw: list[_Tool] | tuple, namespace: str | None = None) -> list[Tool]:
+def _tools(raw: list[_Tool] | tuple[_Tool, ...], namespace: str | None = None) -> list[Tool]:
     """Function and custom tools as canonical tools; a namespace's tools flat, under qualified names."""
     out = []
     for t in raw:
