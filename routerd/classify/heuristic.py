@@ -17,7 +17,7 @@ from typing import Any
 from routerd.classify import lexicon as lx
 from routerd.classify.scoring import COMPLEX_FROM, SIMPLE_BELOW, AskScore, imperative_at, score_ask
 from routerd.classify.text import FENCE_MARK, Split, Turn, paste_is_code, split_ask, to_turn, word_count
-from routerd.classify.types import LEVELS5, TIERS, Classification
+from routerd.classify.types import LEVELS5, TIERS, Classification, Level5, Tier
 
 # Width (in score units) over which confidence rises from 0.5 at a cut point towards its ceiling.
 CONFIDENCE_SCALE = 0.9
@@ -40,7 +40,7 @@ OFFER_TAIL_CHARS = 240
 _BUILDING = ("implement", "refactor", "migrat", "coding", "convert", "porting", "rewrit")
 
 
-def _tier_of(score: float) -> str:
+def _tier_of(score: float) -> Tier:
     if score < SIMPLE_BELOW:
         return "simple"
     if score < COMPLEX_FROM:
@@ -48,7 +48,7 @@ def _tier_of(score: float) -> str:
     return "complex"
 
 
-def _level5_of(score: float) -> str:
+def _level5_of(score: float) -> Level5:
     # Five bands: the outer two sit a full unit beyond the three-tier cut points.
     if score < SIMPLE_BELOW - 1.0:
         return LEVELS5[0]
@@ -123,11 +123,11 @@ def _is_chat(ask: str, view: lx.View, words: int) -> bool:
 
 def _build(score: float, task_type: str, signals: list[str], factor: float = 1.0) -> Classification:
     return Classification(
-        tier=_tier_of(score),  # type: ignore[arg-type]
-        task_type=task_type,  # type: ignore[arg-type]
+        tier=_tier_of(score),
+        task_type=task_type,  # type: ignore[arg-type]  # the lexicon's task names, all in TASK_TYPES
         confidence=round(_confidence(score) * factor, 3),
         signals=tuple(signals),
-        level5=_level5_of(score),  # type: ignore[arg-type]
+        level5=_level5_of(score),
         score=round(score, 3),
     )
 

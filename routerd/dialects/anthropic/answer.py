@@ -12,11 +12,11 @@ from typing import Any
 import msgspec
 
 from routerd.dialects.anthropic.request import Block, parse_blocks, render_block
-from routerd.dialects.canonical import ChatResponse, Usage
+from routerd.dialects.canonical import ChatResponse, StopReason, Usage
 from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
 
-STOP_IN = {"end_turn": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence",
+STOP_IN: dict[str, StopReason] = {"end_turn": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence",
            "tool_use": "tool_use", "pause_turn": "end_turn", "refusal": "content_filter",
            "model_context_window_exceeded": "max_tokens"}
 STOP_OUT = {"end_turn": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence",
@@ -67,7 +67,7 @@ def parse_response(body: Any) -> ChatResponse:
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     stop = STOP_IN.get(raw.stop_reason or "end_turn", "end_turn")
     return ChatResponse(id=raw.id, model=raw.model, content=parse_blocks(raw.content),
-                        stop_reason=stop, stop_sequence=raw.stop_sequence,  # type: ignore[arg-type]
+                        stop_reason=stop, stop_sequence=raw.stop_sequence,
                         usage=usage_in(raw.usage))
 
 

@@ -19,8 +19,8 @@ from routerd.dialects.wire import (
     convert, dump_json, extras, ignored_parts, load_arguments, load_body, wire_id,
 )
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool,
-    ToolCallPart, ToolChoice, ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolChoiceMode, ToolResultPart,
 )
 
 NAME = "anthropic"
@@ -134,7 +134,7 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
-_CHOICE_IN = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
+_CHOICE_IN: dict[str, ToolChoiceMode] = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
 _CHOICE_OUT = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
 
 
@@ -231,7 +231,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if raw.tool_choice is not None:
         tc = raw.tool_choice
         parallel = None if tc.disable_parallel_tool_use is None else not tc.disable_parallel_tool_use
-        choice = ToolChoice(_CHOICE_IN[tc.type], tc.name, parallel)  # type: ignore[arg-type]
+        choice = ToolChoice(_CHOICE_IN[tc.type], tc.name, parallel)
     user = raw.metadata.get("user_id") if raw.metadata else None
     return ChatRequest(
         model=model if model is not None else raw.model, system=system, messages=messages,

@@ -13,7 +13,8 @@ import msgspec
 
 from routerd.dialects.anthropic.answer import STOP_IN, STOP_OUT, RawUsage, error_body, usage_in, usage_out
 from routerd.dialects.canonical import (
-    MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
+    MessageStart, MessageStop, ReasoningDelta, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
+    Usage,
 )
 from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
@@ -91,7 +92,7 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._tools: dict[int, int] = {}
         self._usage = Usage()
-        self._stop = "end_turn"
+        self._stop: StopReason = "end_turn"
         self._stop_sequence: str | None = None
         self._done = False
 
@@ -160,7 +161,7 @@ class StreamDecoder:
 
     def _finish(self) -> list[Any]:
         self._done = True
-        return [MessageStop(self._stop, self._usage, self._stop_sequence)]  # type: ignore[arg-type]
+        return [MessageStop(self._stop, self._usage, self._stop_sequence)]
 
     def close(self) -> list[Any]:
         """End of the byte stream: after ``message_stop`` nothing; before it, the stream was cut."""

@@ -14,15 +14,15 @@ from typing import Any
 import msgspec
 
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
-    TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
+    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
 from routerd.dialects.gemini.request import Content, parse_part, render_part
 from routerd.dialects.wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.errors import UpstreamBadResponse
 
 
-FINISH_IN = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens", "SAFETY": "content_filter",
+FINISH_IN: dict[str, StopReason] = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens", "SAFETY": "content_filter",
              "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
              "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
              "IMAGE_SAFETY": "content_filter", "LANGUAGE": "content_filter",
@@ -88,7 +88,7 @@ def _usage_dict(u: Usage) -> dict[str, Any]:
     return out
 
 
-def _stop(raw: _Response, finish: str | None, has_calls: bool) -> str:
+def _stop(raw: _Response, finish: str | None, has_calls: bool) -> StopReason:
     if finish is None and raw.prompt_feedback is not None and raw.prompt_feedback.block_reason:
         return "content_filter"
     stop = FINISH_IN.get(finish or "STOP", "end_turn")
@@ -117,7 +117,7 @@ def parse_response(body: Any) -> ChatResponse:
     finish = raw.candidates[0].finish_reason if raw.candidates else None
     stop = _stop(raw, finish, any(isinstance(p, ToolCallPart) for p in content))
     return ChatResponse(id=raw.response_id, model=raw.model_version, content=content,
-                        stop_reason=stop, usage=_usage(raw.usage_metadata) or Usage())  # type: ignore[arg-type]
+                        stop_reason=stop, usage=_usage(raw.usage_metadata) or Usage())
 
 
 def _part_dict(part: Any) -> dict[str, Any] | None:
@@ -174,7 +174,7 @@ class StreamDecoder:
         finish = raw.candidates[0].finish_reason if raw.candidates else None
         if finish is not None or (raw.prompt_feedback is not None and raw.prompt_feedback.block_reason):
             self._done = True
-            out.append(MessageStop(_stop(raw, finish, self._calls > 0), self._usage))  # type: ignore[arg-type]
+            out.append(MessageStop(_stop(raw, finish, self._calls > 0), self._usage))
         return out
 
     def _part(self, part: Any, out: list[Any]) -> None:

@@ -19,8 +19,8 @@ import msgspec
 
 from routerd.dialects.wire import convert, dump_json, extras, load_arguments, load_body, stable_id
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
 )
 from routerd.errors import BadRequest
 
@@ -115,7 +115,6 @@ class _Request(msgspec.Struct, rename="camel"):
 
 KNOWN_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "model"})
 GEN_KNOWN = frozenset({"temperature", "topP", "maxOutputTokens", "stopSequences", "thinkingConfig"})
-_LEVELS = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 
 
 def split_signature(call_id: str) -> tuple[str, str | None]:
@@ -170,7 +169,7 @@ def _parse_contents(contents: list[Content]) -> list[Message]:
     messages: list[Message] = []
     pending: list[tuple[str, str]] = []  # (name, id) of calls not yet answered, oldest first
     for i, content in enumerate(contents):
-        role = "assistant" if content.role == "model" else "user"
+        role: Role = "assistant" if content.role == "model" else "user"
         parts: list[Any] = []
         for j, part in enumerate(content.parts):
             if part.function_response is not None:
@@ -188,7 +187,7 @@ def _parse_contents(contents: list[Content]) -> list[Message]:
         if messages and messages[-1].role == role:
             messages[-1].content.extend(parts)
         else:
-            messages.append(Message(role, parts))  # type: ignore[arg-type]
+            messages.append(Message(role, parts))
     return messages
 
 
@@ -210,8 +209,9 @@ def _reasoning(config: _GenConfig | None) -> Reasoning | None:
     if thinking is None:
         return None
     if thinking.thinking_level is not None:
-        effort = _LEVELS.get(thinking.thinking_level.lower(), "medium")
-        return Reasoning(effort=effort, include_thoughts=thinking.include_thoughts)  # type: ignore[arg-type]
+        level = thinking.thinking_level.lower()
+        effort = as_effort(level) if level != "none" else "medium"  # Gemini levels start at minimal
+        return Reasoning(effort=effort, include_thoughts=thinking.include_thoughts)
     if thinking.thinking_budget is not None and thinking.thinking_budget >= 0:
         return Reasoning(budget_tokens=thinking.thinking_budget, include_thoughts=thinking.include_thoughts)
     return Reasoning(effort="medium", include_thoughts=thinking.include_thoughts)  # -1: dynamic

@@ -10,15 +10,15 @@ import msgspec
 
 from routerd.dialects.wire import convert, dump_json, load_body
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
-    TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
+    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
 from routerd.errors import UpstreamBadResponse
 
 
-FINISH_IN = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+FINISH_IN: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
              "function_call": "tool_use", "content_filter": "content_filter"}
-FINISH_OUT = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+FINISH_OUT: dict[str, str] = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
               "tool_use": "tool_calls", "content_filter": "content_filter", "error": "stop"}
 # HTTP status -> OpenAI's error type; other 4xx are invalid requests, other 5xx server errors.
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -115,7 +115,7 @@ def parse_response(body: Any) -> ChatResponse:
         fn = call.function or _Fn()
         content.append(ToolCallPart(call.id or f"call_{call.index}", fn.name or "", fn.arguments or "{}"))
     stop = FINISH_IN.get(choice.finish_reason or "stop", "end_turn")
-    return ChatResponse(id=raw.id, model=raw.model, content=content, stop_reason=stop,  # type: ignore[arg-type]
+    return ChatResponse(id=raw.id, model=raw.model, content=content, stop_reason=stop,
                         usage=_usage(raw.usage) or Usage())
 
 
@@ -152,7 +152,7 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._started = False
         self._stopped = False
-        self._finish: str | None = None
+        self._finish: StopReason | None = None
         self._usage: Usage | None = None
         self._tools: dict[int, int] = {}  # upstream index -> canonical index
         self._ids: dict[int, str] = {}  # upstream index -> id of the call it holds now
@@ -212,7 +212,7 @@ class StreamDecoder:
         if self._stopped or not self._started:
             return []
         self._stopped = True
-        return [MessageStop(self._finish or "end_turn", self._usage)]  # type: ignore[arg-type]
+        return [MessageStop(self._finish or "end_turn", self._usage)]
 
     def close(self) -> list[Any]:
         if self._stopped or self._finish is not None or not self._started:

@@ -15,8 +15,8 @@ import msgspec
 
 from routerd.dialects.wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
 )
 
 NAME = "openai_chat"
@@ -105,7 +105,6 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
-_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high"})
 
 
 def _user_parts(content: str | list[Any] | None, where: str) -> list[Any]:
@@ -185,8 +184,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     system, messages = _parse_messages(raw.messages)
     reasoning = None
     if raw.reasoning_effort is not None:
-        effort = raw.reasoning_effort if raw.reasoning_effort in _EFFORTS else "medium"
-        reasoning = Reasoning(effort=effort)  # type: ignore[arg-type]
+        reasoning = Reasoning(effort=as_effort(raw.reasoning_effort))
     stop = [raw.stop] if isinstance(raw.stop, str) else (raw.stop or [])
     tools = [Tool(t.function.name, t.function.description, t.function.parameters or {})
              for t in raw.tools or () if t.type == "function"]

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
-    TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
+    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
 from routerd.dialects.openai_chat.answer import error_type
 from routerd.dialects.responses.names import split_qualified
@@ -84,7 +84,7 @@ def _usage_dict(u: Usage) -> dict[str, Any]:
             "total_tokens": u.input_tokens + u.output_tokens}
 
 
-def _stop_reason(raw: _Response, has_calls: bool) -> str:
+def _stop_reason(raw: _Response, has_calls: bool) -> StopReason:
     if raw.status == "incomplete":
         reason = raw.incomplete_details.reason if raw.incomplete_details else None
         return "content_filter" if reason == "content_filter" else "max_tokens"
@@ -110,7 +110,7 @@ def parse_response(body: Any) -> ChatResponse:
     content = [part for item in raw.output for part in _item_parts(item)]
     has_calls = any(isinstance(p, ToolCallPart) for p in content)
     return ChatResponse(id=raw.id, model=raw.model, content=content,
-                        stop_reason=_stop_reason(raw, has_calls), usage=_usage(raw.usage))  # type: ignore[arg-type]
+                        stop_reason=_stop_reason(raw, has_calls), usage=_usage(raw.usage))
 
 
 def _message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
@@ -235,7 +235,7 @@ class StreamDecoder:
             self._done = True
             raw = _response(ev)
             stop = _stop_reason(raw, bool(self._tools))
-            return [MessageStop(stop, _usage(raw.usage))]  # type: ignore[arg-type]
+            return [MessageStop(stop, _usage(raw.usage))]
         if kind == "response.failed":
             self._done = True
             raw = _response(ev)

@@ -22,8 +22,8 @@ from routerd.dialects.wire import (
     convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
 )
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
 )
 from routerd.errors import BadRequest
 
@@ -138,7 +138,6 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
-_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high"})
 
 
 def _parts(content: str | list[Any]) -> list[Any]:
@@ -166,13 +165,13 @@ class _Builder:
         self.system: list[str] = []
         self.messages: list[Message] = []
 
-    def _tail(self, role: str) -> Message:
+    def _tail(self, role: Role) -> Message:
         """The message to append ``role``'s parts to: the last one when it can take them."""
         last = self.messages[-1] if self.messages else None
         if last is not None and last.role == role and (
                 role == "assistant" or all(isinstance(p, ToolResultPart) for p in last.content)):
             return last
-        message = Message(role, [])  # type: ignore[arg-type]
+        message = Message(role, [])
         self.messages.append(message)
         return message
 
@@ -262,8 +261,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
             builder.add(item, f"input[{i}]")
     reasoning = None
     if raw.reasoning is not None and raw.reasoning.effort is not None:
-        effort = raw.reasoning.effort if raw.reasoning.effort in _EFFORTS else "medium"
-        reasoning = Reasoning(effort=effort, include_thoughts=raw.reasoning.summary is not None)  # type: ignore[arg-type]
+        reasoning = Reasoning(effort=as_effort(raw.reasoning.effort),
+                              include_thoughts=raw.reasoning.summary is not None)
     return ChatRequest(
         model=model if model is not None else raw.model,
         system="\n\n".join(builder.system) if builder.system else None, messages=builder.messages,
