@@ -13,6 +13,8 @@ shape raise ``UpstreamBadResponse``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
@@ -39,8 +41,22 @@ class StreamEncoder(Protocol):
     def feed(self, event: StreamEvent) -> list[tuple[str | None, str]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """A dialect's translation functions, from its own modules."""
+
+    parse_request: Callable[..., ChatRequest]
+    render_request: Callable[..., dict[str, Any]]
+    parse_response: Callable[[Any], ChatResponse]
+    render_response: Callable[..., dict[str, Any]]
+    stream_decoder: Callable[[], StreamDecoder]
+    stream_encoder: Callable[..., StreamEncoder]
+    error_body: Callable[[int, str, str], dict[str, Any]]
+
+
 class Dialect:
-    """One wire format. Subclasses set the class attributes and implement the translation methods."""
+    """One wire format. Subclasses set the class attributes (``codec`` among them) and the
+    format-specific methods."""
 
     name: str = ""                  # the one name of this dialect, everywhere in routerd
     kind: str = ""                  # the provider ``kind`` in config that speaks it natively
@@ -48,6 +64,8 @@ class Dialect:
     credential_headers: frozenset[bytes] = frozenset()  # where its clients put their key
     required_headers: tuple[Header, ...] = ()           # sent with every request we translate to it
     counts_tokens: bytes | None = None                  # the endpoint suffix that counts tokens
+    usage_chunk_optional = False    # clients ask for the stream's usage chunk (OpenAI chat)
+    codec: Codec
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -75,33 +93,35 @@ class Dialect:
     def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
         """A client request body (bytes or decoded) as a ``ChatRequest``; ``model``/``stream``
         override the body's, for dialects whose URL carries them."""
-        raise NotImplementedError
+        return self.codec.parse_request(body, model=model, stream=stream)
 
     def render_request(self, req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
         """``req`` as this dialect's request body for ``model``; ``reasoning`` False leaves out
         reasoning parameters for models that refuse them."""
-        raise NotImplementedError
+        return self.codec.render_request(req, model, reasoning=reasoning)
 
     def parse_response(self, body: Any) -> ChatResponse:
-        raise NotImplementedError
+        return self.codec.parse_response(body)
 
     def render_response(self, resp: ChatResponse, model: str, **options: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        return self.codec.render_response(resp, model, **options)
 
     def stream_decoder(self) -> StreamDecoder:
-        raise NotImplementedError
+        return self.codec.stream_decoder()
 
     def stream_encoder(self, model: str, *, id: str | None = None, include_usage: bool = True,
                        **options: Any) -> StreamEncoder:
         """An encoder naming ``model``; ``include_usage``: whether the client asked for a usage
-        chunk (only OpenAI chat makes it optional)."""
-        raise NotImplementedError
+        chunk (where that is optional)."""
+        if self.usage_chunk_optional:
+            options["include_usage"] = include_usage
+        return self.codec.stream_encoder(model, id=id, **options)
 
     # --- errors -----------------------------------------------------------------------------
 
     def error_body(self, status: int, message: str, code: str = "") -> dict[str, Any]:
         """An error answer in this dialect's shape; ``code`` is routerd's error code."""
-        raise NotImplementedError
+        return self.codec.error_body(status, message, code)
 
     def error_bytes(self, status: int, message: str, code: str = "") -> bytes:
         return _encode(self.error_body(status, message, code))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from routerd.dialects.anthropic import answer, request, stream
-from routerd.dialects.base import Dialect, Header, StreamDecoder, StreamEncoder
-from routerd.dialects.canonical import ChatRequest, ChatResponse
+from routerd.dialects.base import Codec, Dialect, Header
 
 _ENDPOINTS = {b"/v1/messages": b"", b"/v1/messages/count_tokens": b"/count_tokens"}
 API_VERSION = b"2023-06-01"
@@ -16,6 +15,8 @@ class Anthropic(Dialect):
     name = request.NAME
     kind = "anthropic"
     official_url = "https://api.anthropic.com"
+    codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
+                  stream.StreamDecoder, stream.StreamEncoder, answer.error_body)
     credential_headers = frozenset({b"x-api-key", b"authorization"})
     required_headers = ((b"anthropic-version", API_VERSION),)
     counts_tokens = b"/count_tokens"
@@ -28,28 +29,6 @@ class Anthropic(Dialect):
 
     def auth_headers(self, key: str) -> tuple[Header, ...]:
         return ((b"x-api-key", key.encode()),)
-
-    def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
-        return request.parse_request(body, model=model, stream=stream)
-
-    def render_request(self, req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
-        return request.render_request(req, model, reasoning=reasoning)
-
-    def parse_response(self, body: Any) -> ChatResponse:
-        return answer.parse_response(body)
-
-    def render_response(self, resp: ChatResponse, model: str, **options: Any) -> dict[str, Any]:
-        return answer.render_response(resp, model, **options)
-
-    def stream_decoder(self) -> StreamDecoder:
-        return stream.StreamDecoder()
-
-    def stream_encoder(self, model: str, *, id: str | None = None, include_usage: bool = True,
-                       **options: Any) -> StreamEncoder:
-        return stream.StreamEncoder(model, id=id, **options)
-
-    def error_body(self, status: int, message: str, code: str = "") -> dict[str, Any]:
-        return answer.error_body(status, message, code)
 
     def stream_error(self, status: int, message: str, code: str = "") -> bytes:
         return b"event: error\ndata: " + self.error_bytes(status, message, code) + b"\n\n"

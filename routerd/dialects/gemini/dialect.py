@@ -4,11 +4,9 @@ as ``?key=``."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
-from routerd.dialects.base import Dialect, Header, StreamDecoder, StreamEncoder
-from routerd.dialects.canonical import ChatRequest, ChatResponse
+from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.gemini import answer, request
 
 _PREFIXES = (b"/v1beta/models/", b"/v1/models/")
@@ -30,6 +28,8 @@ class Gemini(Dialect):
     name = request.NAME
     kind = "gemini"
     official_url = "https://generativelanguage.googleapis.com"
+    codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
+                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
     credential_headers = frozenset({b"x-goog-api-key"})
     counts_tokens = b":countTokens"
 
@@ -51,27 +51,6 @@ class Gemini(Dialect):
     def auth_headers(self, key: str) -> tuple[Header, ...]:
         return ((b"x-goog-api-key", key.encode()),)
 
-    def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
-        return request.parse_request(body, model=model, stream=stream)
-
-    def render_request(self, req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
-        return request.render_request(req, model, reasoning=reasoning)
-
-    def parse_response(self, body: Any) -> ChatResponse:
-        return answer.parse_response(body)
-
-    def render_response(self, resp: ChatResponse, model: str, **options: Any) -> dict[str, Any]:
-        return answer.render_response(resp, model, **options)
-
-    def stream_decoder(self) -> StreamDecoder:
-        return answer.StreamDecoder()
-
-    def stream_encoder(self, model: str, *, id: str | None = None, include_usage: bool = True,
-                       **options: Any) -> StreamEncoder:
-        return answer.StreamEncoder(model, id=id, **options)
-
-    def error_body(self, status: int, message: str, code: str = "") -> dict[str, Any]:
-        return answer.error_body(status, message, code)
 
 
 GEMINI = Gemini()

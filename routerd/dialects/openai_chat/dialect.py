@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
 
-from routerd.dialects.base import Dialect, StreamDecoder, StreamEncoder
-from routerd.dialects.canonical import ChatRequest, ChatResponse
+from routerd.dialects.base import Codec, Dialect
 from routerd.dialects.openai_chat import answer, request
 
 _PATHS = frozenset({b"/v1/chat/completions", b"/chat/completions"})
@@ -15,6 +13,9 @@ class OpenAIChat(Dialect):
     name = request.NAME
     kind = "openai"
     official_url = "https://api.openai.com/v1"
+    codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
+                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
+    usage_chunk_optional = True
     credential_headers = frozenset({b"authorization"})
 
     def client_endpoint(self, path: bytes) -> bytes | None:
@@ -23,27 +24,6 @@ class OpenAIChat(Dialect):
     def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
         return b"/chat/completions" + endpoint
 
-    def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
-        return request.parse_request(body, model=model, stream=stream)
-
-    def render_request(self, req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
-        return request.render_request(req, model, reasoning=reasoning)
-
-    def parse_response(self, body: Any) -> ChatResponse:
-        return answer.parse_response(body)
-
-    def render_response(self, resp: ChatResponse, model: str, **options: Any) -> dict[str, Any]:
-        return answer.render_response(resp, model, **options)
-
-    def stream_decoder(self) -> StreamDecoder:
-        return answer.StreamDecoder()
-
-    def stream_encoder(self, model: str, *, id: str | None = None, include_usage: bool = True,
-                       **options: Any) -> StreamEncoder:
-        return answer.StreamEncoder(model, id=id, include_usage=include_usage, **options)
-
-    def error_body(self, status: int, message: str, code: str = "") -> dict[str, Any]:
-        return answer.error_body(status, message, code)
 
 
 OPENAI_CHAT = OpenAIChat()
