@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
 
 Header = tuple[bytes, bytes]
@@ -65,6 +66,8 @@ class Dialect:
     required_headers: tuple[Header, ...] = ()           # sent with every request we translate to it
     counts_tokens: bytes | None = None                  # the endpoint suffix that counts tokens
     usage_chunk_optional = False    # clients ask for the stream's usage chunk (OpenAI chat)
+    names_model_in_path = False     # the model is in the URL, not the body (Gemini)
+    query_credential: bytes | None = None               # a query parameter that carries a key
     codec: Codec
 
     # --- paths ------------------------------------------------------------------------------
@@ -82,6 +85,11 @@ class Dialect:
         """The model a client's path names, for dialects that carry it there (else None)."""
         return None
 
+    def translatable(self, endpoint: bytes) -> bool:
+        """Whether a request to ``endpoint`` can be translated to another dialect (the main
+        endpoint can; counting tokens, say, cannot)."""
+        return endpoint == b""
+
     # --- credentials ------------------------------------------------------------------------
 
     def auth_headers(self, key: str) -> tuple[Header, ...]:
@@ -89,6 +97,16 @@ class Dialect:
         return ((b"authorization", b"Bearer " + key.encode()),)
 
     # --- bodies -----------------------------------------------------------------------------
+
+    def adapt(self, body: bytes, headers: list[Header], target: ModelInfo) -> tuple[bytes, list[Header]]:
+        """A request passed through to a model routerd chose in place of the client's, made valid
+        for ``target`` (what it accepts, from the catalogue); unchanged by default."""
+        return body, headers
+
+    def with_usage_chunk(self, body: bytes) -> bytes | None:
+        """A streaming request body that also asks for the final usage, when the dialect makes that
+        optional and the client did not ask; None to send it as it is."""
+        return None
 
     def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
         """A client request body (bytes or decoded) as a ``ChatRequest``; ``model``/``stream``
@@ -116,6 +134,11 @@ class Dialect:
         if self.usage_chunk_optional:
             options["include_usage"] = include_usage
         return self.codec.stream_encoder(model, id=id, **options)
+
+    def local_count(self, body: bytes, model: str) -> bytes:
+        """This dialect's count-tokens answer, estimated here (``routerd.dialects.summary``), for
+        when no provider of it could count. Only dialects with ``counts_tokens`` have one."""
+        raise NotImplementedError
 
     # --- errors -----------------------------------------------------------------------------
 

@@ -24,10 +24,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-import msgspec
 
 from routerd.dialects.registry import get as dialect_of
-from routerd.dialects.translate import count_tokens, translate_error, translate_response
+from routerd.dialects.translate import translate_error, translate_response
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
 from routerd.gateway.prepare import Prepared, prepare
@@ -48,7 +47,6 @@ _KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-pro
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _NEXT_STATUS = frozenset({401, 402, 403, 404})
-_COUNTS = (b"/count_tokens", b":countTokens")
 
 
 @dataclass(slots=True)
@@ -131,7 +129,8 @@ async def open_call(gateway, runtime: Runtime, request: ProxyRequest, plan: Rout
             walk.dead.add(candidate.provider)
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
-    if request.endpoint in _COUNTS and (walk.failure is None or not walk.failure.error.status):
+    counts = dialect_of(request.dialect).counts_tokens
+    if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     yield _error_reply(request.dialect, walk.failure or _Failure(UpstreamUnavailable("no candidate to try")),
@@ -204,13 +203,7 @@ def _provider_wide(failure: _Failure) -> bool:
 
 
 def _local_count(request: ProxyRequest) -> Reply:
-    if request.dialect == "gemini":  # countTokens: {"contents": ...} or a whole request
-        value = msgspec.json.decode(request.body)
-        inner = msgspec.json.encode(value.get("generateContentRequest") or value)
-        counted = msgspec.json.decode(count_tokens("gemini", inner, model=request.model))
-        body = msgspec.json.encode({"totalTokens": counted["input_tokens"]})
-    else:
-        body = count_tokens(request.dialect, request.body)
+    body = dialect_of(request.dialect).local_count(request.body, request.model)
     return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 

@@ -8,7 +8,8 @@ from routerd.errors import ConfigError
 from routerd.fronts.http_wire import ChunkedDecoder, HttpError, parse_head
 from routerd.breakers import Breaker
 from routerd.routing.candidates import brain_providers, resolve, speaks_for
-from routerd.gateway.prepare import add_stream_usage, patch_model
+from routerd.dialects.openai_chat.dialect import OPENAI_CHAT
+from routerd.gateway.prepare import patch_model
 from routerd.providers import build_providers
 from routerd.gateway.usage import UsageMeter
 from tests.fakes import answers
@@ -186,9 +187,9 @@ def test_patch_model_in_place_and_when_ambiguous():
 
 
 def test_stream_usage_is_requested_only_when_unspecified():
-    assert add_stream_usage(b'{"model":"m","stream":true}') == \
+    assert OPENAI_CHAT.with_usage_chunk(b'{"model":"m","stream":true}') == \
         b'{"stream_options":{"include_usage":true},"model":"m","stream":true}'
-    assert add_stream_usage(b'{"stream_options":{}}') is None
+    assert OPENAI_CHAT.with_usage_chunk(b'{"stream_options":{}}') is None
 
 
 def test_head_parser():
@@ -286,7 +287,7 @@ def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
     import json
 
     from routerd.catalogue.models import ModelInfo
-    from routerd.gateway.adapt import adapt_anthropic
+    from routerd.dialects.anthropic.adapt import adapt_anthropic
 
     thinker = ModelInfo(id="t", provider="anthropic", tier="moderate", reasoning=True, max_output_tokens=32_000)
     body = json.dumps({"model": "t", "max_tokens": 64000, "thinking": {"type": "adaptive"},

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from routerd.catalogue.models import ModelInfo
 from routerd.dialects.anthropic import answer, request, stream
+from routerd.dialects.anthropic.adapt import adapt_anthropic
 from routerd.dialects.base import Codec, Dialect, Header
+from routerd.dialects.summary import estimate_tokens
 
 _ENDPOINTS = {b"/v1/messages": b"", b"/v1/messages/count_tokens": b"/count_tokens"}
 API_VERSION = b"2023-06-01"
@@ -29,6 +34,12 @@ class Anthropic(Dialect):
 
     def auth_headers(self, key: str) -> tuple[Header, ...]:
         return ((b"x-api-key", key.encode()),)
+
+    def adapt(self, body: bytes, headers: list[Header], target: ModelInfo) -> tuple[bytes, list[Header]]:
+        return adapt_anthropic(body, headers, target)
+
+    def local_count(self, body: bytes, model: str) -> bytes:
+        return msgspec.json.encode({"input_tokens": estimate_tokens(self.parse_request(body))})
 
     def stream_error(self, status: int, message: str, code: str = "") -> bytes:
         return b"event: error\ndata: " + self.error_bytes(status, message, code) + b"\n\n"

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import msgspec
+
 from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.gemini import answer, request
+from routerd.dialects.summary import estimate_tokens
 
 _PREFIXES = (b"/v1beta/models/", b"/v1/models/")
 _METHODS = (b"generateContent", b"streamGenerateContent", b"countTokens")
@@ -32,6 +35,8 @@ class Gemini(Dialect):
                   answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
     credential_headers = frozenset({b"x-goog-api-key"})
     counts_tokens = b":countTokens"
+    names_model_in_path = True
+    query_credential = b"key"
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         route = _route(path)
@@ -41,12 +46,22 @@ class Gemini(Dialect):
         route = _route(path)
         return route[0].decode() if route is not None else None
 
+    def translatable(self, endpoint: bytes) -> bool:
+        return endpoint in (b":generateContent", STREAM_METHOD)
+
     def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
         """With the client's own ``endpoint`` (``:generateContent``, ...) the request goes as it
         came; without, the generate (or streaming) call a translated request needs."""
         if endpoint:
             return b"/v1beta/models/" + quote(model, safe="-._~").encode() + endpoint
         return request.request_path(model, stream).encode()
+
+    def local_count(self, body: bytes, model: str) -> bytes:
+        """``countTokens`` takes ``{"contents": ...}`` or a whole ``generateContentRequest``."""
+        value = msgspec.json.decode(body)
+        inner = value.get("generateContentRequest") or value if isinstance(value, dict) else value
+        counted = estimate_tokens(self.parse_request(inner, model=model))
+        return msgspec.json.encode({"totalTokens": counted})
 
     def auth_headers(self, key: str) -> tuple[Header, ...]:
         return ((b"x-goog-api-key", key.encode()),)

@@ -24,6 +24,13 @@ class OpenAIChat(Dialect):
     def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
         return b"/chat/completions" + endpoint
 
+    def with_usage_chunk(self, body: bytes) -> bytes | None:
+        """Ask for the usage chunk unless the body says what it wants (``stream_options``)."""
+        if b'"stream_options"' in body:
+            return None
+        start = body.find(b"{")
+        return body[:start + 1] + b'"stream_options":{"include_usage":true},' + body[start + 1:]
+
 
 
 OPENAI_CHAT = OpenAIChat()
