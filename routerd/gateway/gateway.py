@@ -88,7 +88,7 @@ class Gateway:
 
     def _find(self, provider: Provider) -> Upstream | None:
         for upstream in self._pools.get(provider.name, ()):
-            if upstream.provider == provider:
+            if upstream.provider is provider or upstream.provider == provider:
                 return upstream
         return None
 

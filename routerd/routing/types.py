@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from routerd.catalogue.models import ModelInfo
 from routerd.classify.text import Turn, to_turn
 from routerd.classify.types import Classification
@@ -94,8 +96,7 @@ class Conversation:
         self._tools = [{"name": t.name} for t in request.tools] if request is not None else []
 
 
-@dataclass(frozen=True, slots=True)
-class RouteRequest:
+class RouteRequest(msgspec.Struct, frozen=True):
     """What a decision is asked about. ``dialect`` None asks for advice (``route``, hooks, MCP):
     the brain always decides and ``model`` is a preference it honours when usable. With the
     client's dialect the request is proxied: ``model`` is what the client asked for (``auto``
@@ -111,8 +112,7 @@ class RouteRequest:
     explain: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class BrainDecision:
+class BrainDecision(msgspec.Struct, frozen=True):
     """What the brain concluded: the classification, the policy's ranked catalogue models with its
     reasons, and the catalogue model it put first (None: no provider, advice only)."""
 
@@ -121,8 +121,7 @@ class BrainDecision:
     first: ModelInfo | None
 
 
-@dataclass(frozen=True, slots=True)
-class RouteDecision:
+class RouteDecision(msgspec.Struct, frozen=True):
     """A stored decision: its id, the candidates to try in order (proxied requests), the baseline
     (what the client asked for; for ``auto`` the priciest model the brain would have accepted),
     ``reason`` (``brain`` or ``requested``) and the brain's conclusion when it was asked."""
