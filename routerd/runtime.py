@@ -30,6 +30,7 @@ class Runtime:
     catalogue: Catalogue
     rules: RuleSet
     providers: Mapping[str, Provider]
+    makers: frozenset[str] = frozenset()  # the catalogue's model makers (its providers)
     secrets: frozenset[str] = frozenset()
     loaded_at: float = field(default_factory=time.time)
 
@@ -67,7 +68,8 @@ def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, st
     _check_routing(config, catalogue)
     secrets = collect_secrets(config, (p.config for p in providers.values()), env)
     return Runtime(config=config, config_path=config_path, catalogue=catalogue,
-                   rules=RuleSet.build(config.routing.rules), providers=providers, secrets=secrets)
+                   rules=RuleSet.build(config.routing.rules), providers=providers,
+                   makers=catalogue.providers(), secrets=secrets)
 
 
 def _check_routing(config: Config, catalogue: Catalogue) -> None:

@@ -100,6 +100,8 @@ def brain_providers(providers: Mapping[str, Provider], health: Health, makers: f
                     now: float) -> tuple[frozenset[str], frozenset[str]]:
     """For the brain: the makers (and provider names) that configured providers speak for, and
     those whose every such provider is unavailable now (circuit open or rate limited)."""
+    if not providers:
+        return frozenset(), frozenset()
     enabled = set(providers)
     broken = {name for name in providers if health(name, now) is not None}
     for maker in makers:

@@ -160,7 +160,7 @@ class RoutingCore:
         session = request.session_id
         sticky = self.sticky.get(session) if session and routing.sticky_sessions else None
         enabled, broken = cands.brain_providers(runtime.providers, self.breakers.unavailable_for,
-                                                runtime.catalogue.providers(), time.monotonic())
+                                                runtime.makers, time.monotonic())
         decision = self._rank(PolicyInput(
             classification=result, catalogue=runtime.catalogue, enabled_providers=enabled,
             profile=self.profile(runtime), open_breakers=broken, sticky=sticky,
