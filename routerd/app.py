@@ -1,7 +1,7 @@
 """The daemon's application object, the composition root: the runtime snapshot and every part.
 
-``App`` holds typed references to the parts: the store, the breakers, the gateway (connection
-pools), the routing core, the asker, the hooks and the MCP server. The resources themselves (the
+``App`` holds typed references to the parts: the store, the breakers, the ledger's counters, the
+gateway (connection pools), the routing core, the asker, the hooks and the MCP server. The resources themselves (the
 store, the pools, the listeners) are opened and closed by ``routerd.daemon.run_daemon`` through one
 exit stack; the parts without resources are made here. ``reload`` builds a complete new runtime off
 the loop, has the gateway open its pools, and only then swaps one reference, or keeps the old
@@ -28,6 +28,7 @@ from routerd.integrations.ask import Asker
 from routerd.integrations.hooks import Hooks
 from routerd.integrations.mcp import McpServer
 from routerd.integrations.mcp_tools import Tools
+from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
 from routerd.protocol import LastReload, ReloadResult, StatusReply
 from routerd.routing.core import RoutingCore
@@ -63,16 +64,17 @@ class Inflight:
 
 
 class App:
-    def __init__(self, *, runtime: Runtime, store: Store, breakers: Breakers, ids: Ids, gateway: Gateway,
-                 socket_path: Path, backend: str, scrubber: SecretScrubber | None = None) -> None:
+    def __init__(self, *, runtime: Runtime, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger,
+                 gateway: Gateway, socket_path: Path, backend: str, scrubber: SecretScrubber | None = None) -> None:
         self.runtime = runtime
         self.store = store
         self.breakers = breakers
         self.ids = ids
+        self.ledger = ledger
         self.gateway = gateway
         self.routing = RoutingCore(store, breakers, ids, ask_model=self._ask_classifier)
         self.asker = Asker(self.routing, gateway)
-        self.hooks = Hooks(store, self.routing, self.asker, ids)
+        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger)
         self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status))
         self.socket_path = socket_path
         self.backend = backend
@@ -147,7 +149,7 @@ class App:
         parts = {"store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "hooks": self.hooks.statistics(),
-                 "gateway": self.gateway.statistics()}
+                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics()}
         return StatusReply(
             version=VERSION, pid=self.pid, uptime_s=round(time.time() - self.started_at, 3),
             backend=self.backend, socket=str(self.socket_path), http=self.http_address,

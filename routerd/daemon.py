@@ -28,6 +28,7 @@ from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
 from routerd.ids import Ids
+from routerd.ledger.state import Ledger
 from routerd.listeners import bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
@@ -73,9 +74,9 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
                 runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
                                                          os.environ, address)
         store = await stack.enter_async_context(open_store(state))
-        breakers, ids = Breakers(), Ids()
-        gateway = await stack.enter_async_context(open_gateway(store, breakers, ids, runtime, address))
-        app = App(runtime=runtime, store=store, breakers=breakers, ids=ids, gateway=gateway,
+        breakers, ids, ledger = Breakers(), Ids(), Ledger()
+        gateway = await stack.enter_async_context(open_gateway(store, breakers, ids, ledger, runtime, address))
+        app = App(runtime=runtime, store=store, breakers=breakers, ids=ids, ledger=ledger, gateway=gateway,
                   socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
         await app.load()
         await _serve(app, options, listener, http_listener, task_status)

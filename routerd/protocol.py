@@ -107,13 +107,49 @@ class Mcp(Request, tag="mcp", frozen=True):
     session: str | None = None
 
 
+# Report groups listed one by one (the costliest, or the latest days); the rest come as one row.
+DEFAULT_REPORT_LIMIT = 50
+
+
 class Usage(Request, tag="usage", frozen=True):
+    """Calls, tokens, cost and savings per group (``group_by``: model, provider, tier, session,
+    project, day, outcome, source) over ``period`` (today, week, month, all) or ``since``."""
+
     since: str | None = None
     group_by: str = "model"
+    period: str | None = None
+    limit: int = DEFAULT_REPORT_LIMIT  # 0: all
 
 
 class Savings(Request, tag="savings", frozen=True):
     since: str | None = None
+    period: str | None = None
+    group_by: str | None = None
+    limit: int = DEFAULT_REPORT_LIMIT
+
+
+class Report(Request, tag="report", frozen=True):
+    """Usage and savings per group, their total, and the decisions behind them."""
+
+    since: str | None = None
+    period: str | None = None
+    group_by: str = "model"
+    limit: int = DEFAULT_REPORT_LIMIT
+
+
+class Export(Request, tag="export", frozen=True):
+    """Stream the rows of ``table`` (calls or decisions): a head frame with the columns and the
+    row count, frames of rows, and a final frame with the count sent."""
+
+    table: str = "calls"
+    since: str | None = None
+    period: str | None = None
+
+
+class StatusLine(Request, tag="statusline", frozen=True):
+    """Today's spend and savings and the last model (of ``session_id`` when given)."""
+
+    session_id: str | None = None
 
 
 class HookMode(Request, tag="hook_mode", frozen=True):
@@ -125,7 +161,7 @@ class HookMode(Request, tag="hook_mode", frozen=True):
 RequestUnion = (
     Ping | Status | Stop | Reload | ConfigCheck
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings | HookMode
+    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
 )
 REQUEST_TAGS = frozenset(t.__struct_config__.tag for t in get_args(RequestUnion))
 
@@ -247,6 +283,130 @@ class HookModeReply(Reply, tag="data"):
     data: HookModeState
 
 
+class DecisionCount(msgspec.Struct, kw_only=True, frozen=True):
+    tier: str | None
+    model: str | None
+    count: int
+
+
+# A report row: the group's key under the grouping's own name (``"model": "gpt-4o"``, ``"day": ...``),
+# then calls, tokens of every kind, cost and savings (``routerd.ledger.reports``). A dict, since the
+# name of its key column is the grouping's.
+ReportRow = dict[str, Any]
+
+
+class UsageReport(msgspec.Struct, kw_only=True, frozen=True):
+    """Calls, tokens, cost and savings per group over a window, and their total."""
+
+    period: str | None
+    since: str | None
+    start: float
+    group_by: str
+    groups: list[ReportRow]
+    total: ReportRow
+
+
+class FullReport(UsageReport, frozen=True):
+    """A usage report and the routing decisions behind it."""
+
+    decisions: list[DecisionCount]
+
+
+class SavingsReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """Money saved against the baseline over a window (per group with ``group_by``), and the
+    decisions by tier and model. Money is None ("unknown") when no call has both prices."""
+
+    period: str | None
+    since: str | None
+    start: float
+    cost_usd: float
+    uncosted_calls: int
+    priced_calls: int
+    unpriced_calls: int
+    priced_cost_usd: float | None
+    baseline_cost_usd: float | None
+    saved_usd: float | None
+    saved_pct: float | None
+    decisions: list[DecisionCount]
+    group_by: str | None = None
+    groups: list[ReportRow] | None = None
+
+
+class StatusLineData(msgspec.Struct, kw_only=True, frozen=True):
+    """Today's calls, spend and savings and the last model used, for a one-line status."""
+
+    calls: int
+    cost_usd: float
+    saved_usd: float | None
+    saved_pct: float | None
+    last_model: str | None
+    last_provider: str | None
+    budget: float | None = None
+
+
+class UsageReply(Reply, tag="data"):
+    """``usage``."""
+
+    kind: Literal["usage"]
+    data: UsageReport
+
+
+class SavingsReply(Reply, tag="data"):
+    """``savings``."""
+
+    kind: Literal["savings"]
+    data: SavingsReport
+
+
+class ReportReply(Reply, tag="data"):
+    """``report``."""
+
+    kind: Literal["report"]
+    data: FullReport
+
+
+class StatusLineReply(Reply, tag="data"):
+    """``statusline``."""
+
+    kind: Literal["statusline"]
+    data: StatusLineData
+
+
+class ExportHead(msgspec.Struct, kw_only=True, frozen=True):
+    table: str
+    columns: list[str]
+    total: int
+
+
+class ExportRows(msgspec.Struct, kw_only=True, frozen=True):
+    rows: list[tuple[Any, ...]]
+
+
+class ExportEnd(msgspec.Struct, kw_only=True, frozen=True):
+    rows: int
+
+
+class ExportHeadReply(Reply, tag="data"):
+    """``export``'s first frame (not final): the table, its columns and how many rows follow."""
+
+    kind: Literal["export"]
+    data: ExportHead
+
+
+class ExportRowsReply(Reply, tag="data"):
+    """A page of ``export`` rows (not final)."""
+
+    kind: Literal["export_rows"]
+    data: ExportRows
+
+
+class ExportEndReply(Reply, tag="data"):
+    """``export``'s final frame: how many rows were sent."""
+
+    kind: Literal["export_end"]
+    data: ExportEnd
+
+
 class HookReply(Reply, tag="hook_reply"):
     """What the shim writes to stdout (``stdout``: raw bytes as text) and its exit code."""
 
@@ -260,7 +420,10 @@ class McpReply(Reply, tag="mcp_reply"):
 
 
 class ClassificationReply(Reply, tag="classification"):
-    """``classify``: what the brain concluded about a prompt (``source``: heuristic, model or cache)."""
+    """``classify``: what the brain concluded about a prompt (``source``: learned, model (a second
+    opinion) or cache). ``score`` is the continuous difficulty (higher = harder); ``p_simple`` / ``p_moderate``
+    the calibrated probabilities that a simple-tier / moderate-tier model does the job;
+    ``confidence`` the probability that ``tier`` does."""
 
     tier: str
     task_type: str
@@ -268,7 +431,9 @@ class ClassificationReply(Reply, tag="classification"):
     signals: list[str] = []
     level5: str = "medium"
     score: float = 0.0
-    source: str = "heuristic"
+    source: str = "learned"
+    p_simple: float = 0.5
+    p_moderate: float = 0.5
 
 
 class ModelVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -297,8 +462,12 @@ class DecisionReply(Reply, tag="decision"):
     reason: str = ""
     reasons: list[str] = []
     signals: list[str] = []
-    classification_source: str = "heuristic"
+    classification_source: str = "learned"
     verdicts: list[ModelVerdict] = []
+    score: float = 0.0
+    p_simple: float = 0.5  # after feedback on similar prompts
+    p_moderate: float = 0.5
+    bar: float = 0.5  # the profile's bar, after budget pressure
 
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)

@@ -21,6 +21,7 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
+from routerd.dialects.usage import UsageReader
 
 Header = tuple[bytes, bytes]
 _encode = msgspec.json.encode
@@ -69,6 +70,7 @@ class Dialect:
     names_model_in_path = False     # the model is in the URL, not the body (Gemini)
     query_credential: bytes | None = None               # a query parameter that carries a key
     codec: Codec
+    usage: UsageReader              # how its answers report tokens
 
     # --- paths ------------------------------------------------------------------------------
 

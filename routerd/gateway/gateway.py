@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from routerd.breakers import Breakers, BreakerStats
 from routerd.gateway.upstream import Upstream, open_upstreams
 from routerd.ids import Ids
+from routerd.ledger.state import Ledger
 from routerd.providers import Provider
 from routerd.runtime import Runtime
 from routerd.store.store import Store
@@ -52,11 +53,12 @@ class Counter:
 
 
 class Gateway:
-    def __init__(self, store: Store, breakers: Breakers, ids: Ids, stack: AsyncExitStack,
+    def __init__(self, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, stack: AsyncExitStack,
                  address: str | None) -> None:
         self.store = store
         self.breakers = breakers
         self.ids = ids
+        self.ledger = ledger
         self.address = address
         self._stack = stack
         self._pools: dict[str, list[Upstream]] = {}   # by provider name, newest first
@@ -112,10 +114,10 @@ class Gateway:
 
 
 @asynccontextmanager
-async def open_gateway(store: Store, breakers: Breakers, ids: Ids, runtime: Runtime,
+async def open_gateway(store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, runtime: Runtime,
                        address: str | None) -> AsyncIterator[Gateway]:
     """The gateway with the pools of ``runtime``'s providers; every pool it opens closes on exit."""
     async with AsyncExitStack() as stack:
-        gateway = Gateway(store, breakers, ids, stack, address)
+        gateway = Gateway(store, breakers, ids, ledger, stack, address)
         await gateway.adopt(runtime)
         yield gateway

@@ -1,22 +1,33 @@
-"""One row in ``calls`` per upstream attempt: outcome, status, tokens, latency, time to first byte,
-cost, and the baseline cost (what the model the client asked for would have cost) for savings.
+"""One row in ``calls`` per upstream attempt: outcome, status, every token kind, latency, time to
+first byte, cost, and the baseline cost (what the model the client asked for would have cost) for
+savings, priced by ``routerd.ledger.costs``.
 
 ``finish`` writes the row once: dispatch calls it when a whole answer or a failure is in, and for
-a stream when the relay ends. Writing only enqueues (``Store.record``), so it is safe in ``finally``
-blocks of cancelled tasks.
+a stream when the relay ends. Writing only enqueues (``routerd.store.ledger.record_call``), so it is
+safe in ``finally`` blocks of cancelled tasks.
 """
 
 import time
 
-from routerd.gateway.costs import price_call
+from routerd.catalogue.prices import Tokens
 from routerd.gateway.usage import UsageMeter
+from routerd.ledger import costs
 from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
+from routerd.store.ledger import CallRow, record_call
+
+_NO_TOKENS = Tokens()
+_SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
+
+
+def _session_of(headers: dict[bytes, bytes]) -> str | None:
+    value = headers.get(_SESSION_HEADER)
+    return value.decode("ascii", "replace") if value else None
 
 
 class CallRecord:
-    __slots__ = ("gateway", "runtime", "plan", "candidate", "attempt", "request", "started", "ttft", "meter",
-                 "outcome", "error", "written")
+    __slots__ = ("attempt", "candidate", "error", "gateway", "meter", "outcome", "plan", "request", "runtime",
+                 "started", "ttft", "written")
 
     def __init__(self, gateway, runtime: Runtime, plan: RouteDecision, candidate: Candidate, attempt: int,
                  request) -> None:
@@ -46,21 +57,48 @@ class CallRecord:
         meter = self.meter
         if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut"):
             meter.estimate(self.request.body, self.request.dialect)
-        tokens_in = meter.input_tokens if meter else 0
-        tokens_out = meter.output_tokens if meter else 0
-        cached = meter.cached_tokens if meter else 0
         now = time.perf_counter()
-        cost, baseline = price_call(self.runtime, self.candidate, self.plan.baseline,
-                                    tokens_in, tokens_out, cached)
+        runtime, gateway = self.runtime, self.gateway
         if error:
-            for secret in self.runtime.secrets:
+            for secret in runtime.secrets:
                 error = error.replace(secret, "***")
-        self.gateway.store.record("calls", {
-            "id": self.gateway.ids.new(), "decision_id": self.plan.decision_id, "ts": time.time(),
-            "provider": self.candidate.provider, "model": self.candidate.model,
-            "attempt": self.attempt, "outcome": outcome, "status": status,
-            "input_tokens": tokens_in, "output_tokens": tokens_out, "cached_tokens": cached,
-            "latency_ms": round((now - self.started) * 1000, 3),
-            "ttft_ms": round((self.ttft - self.started) * 1000, 3) if self.ttft else None,
-            "cost_usd": cost, "baseline_cost_usd": baseline, "error": error,
-        })
+        tokens = meter.tokens() if meter is not None else _NO_TOKENS
+        cost, baseline_cost, baseline = self._prices(runtime, tokens)
+        estimated = meter is not None and meter.estimated
+        record_call(gateway.store, CallRow(
+            id=gateway.ids.new(), ts=time.time(), provider=self.candidate.provider,
+            model=self.candidate.model, outcome=outcome, decision_id=self.plan.decision_id,
+            attempt=self.attempt, status=status, input_tokens=tokens.input, output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_write,
+            cache_write_1h_tokens=tokens.cache_write_1h, reasoning_tokens=tokens.reasoning,
+            estimated=estimated, latency_ms=round((now - self.started) * 1000, 3),
+            ttft_ms=round((self.ttft - self.started) * 1000, 3) if self.ttft else None,
+            cost_usd=cost, baseline_cost_usd=baseline_cost,
+            baseline_model="/".join(baseline) if baseline else None,
+            session_id=_session_of(self.request.headers),
+            response_id=meter.response_id if meter is not None else None, error=error))
+        gateway.ledger.counted(estimated=estimated, priced=cost is not None)
+
+    def _prices(self, runtime: Runtime, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
+        """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more
+        only when it is not the model that served the call."""
+        catalogue = runtime.catalogue
+        served = (self.candidate.provider, self.candidate.model)
+        provider = runtime.providers.get(served[0])
+        local = provider is not None and provider.local
+        cost = costs.price(catalogue, served, tokens, local=local)
+        baseline = self._baseline(runtime)
+        if baseline == served and not local:
+            return cost, cost, baseline
+        return cost, costs.price(catalogue, baseline, tokens), baseline
+
+    def _baseline(self, runtime: Runtime) -> costs.Model | None:
+        """The model the client asked for; for ``auto``, the configured baseline model, else the
+        brain's priciest acceptable candidate (``RouteDecision.baseline``)."""
+        plan = self.plan
+        if plan.requested in ("auto", ""):
+            configured = costs.configured_baseline(runtime.catalogue, runtime.config.accounting.baseline_model)
+            if configured is not None:
+                return configured
+        baseline = plan.baseline
+        return (baseline.provider, baseline.model) if baseline is not None else None

@@ -3,79 +3,22 @@
 ``UsageMeter`` is fed the bytes the client receives. For a stream it cuts server-sent events at blank
 lines and decodes only the events that can carry usage (found by a byte search), so a long stream
 costs one ``find`` per chunk. It also notes whether the stream reached its terminal event, which
-tells a finished stream from one cut in the middle.
+tells a finished stream from one cut in the middle. What a dialect's answers say and where is the
+dialect's (``Dialect.usage``, e.g. ``routerd.dialects.anthropic.usage``); the counts are kept as the
+provider reports them, in the shape ``routerd.catalogue.prices.Tokens`` prices.
 """
 
 import re
 
 import msgspec
 
+from routerd.catalogue.prices import Tokens
 from routerd.dialects.registry import get
 from routerd.dialects.summary import estimate_tokens
 
 
-class _Details(msgspec.Struct):
-    cached_tokens: int = 0
-
-
-class _OpenAIUsage(msgspec.Struct):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    input_tokens: int = 0           # Responses
-    output_tokens: int = 0
-    prompt_tokens_details: _Details | None = None
-    input_tokens_details: _Details | None = None
-
-
-class _AnthropicUsage(msgspec.Struct):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_input_tokens: int | None = 0
-    cache_creation_input_tokens: int | None = 0
-
-
-class _GeminiUsage(msgspec.Struct):
-    promptTokenCount: int = 0
-    candidatesTokenCount: int = 0
-    thoughtsTokenCount: int = 0
-    cachedContentTokenCount: int = 0
-
-
-class _OpenAIBody(msgspec.Struct):
-    usage: _OpenAIUsage | None = None
-    response: "_OpenAIBody | None" = None   # Responses events wrap the response
-    type: str = ""
-
-
-class _AnthropicMessage(msgspec.Struct):
-    usage: _AnthropicUsage | None = None
-
-
-class _AnthropicBody(msgspec.Struct):
-    type: str = ""
-    usage: _AnthropicUsage | None = None
-    message: _AnthropicMessage | None = None
-
-
-class _GeminiBody(msgspec.Struct):
-    usageMetadata: _GeminiUsage | None = None
-
-
-_DECODERS = {
-    "openai_chat": msgspec.json.Decoder(_OpenAIBody),
-    "responses": msgspec.json.Decoder(_OpenAIBody),
-    "anthropic": msgspec.json.Decoder(_AnthropicBody),
-    "gemini": msgspec.json.Decoder(_GeminiBody),
-}
-_USAGE_MARKERS = {"openai_chat": b'"usage"', "responses": b'"usage"', "anthropic": b'"usage"',
-                  "gemini": b'"usageMetadata"'}
-_TERMINAL = {"openai_chat": b"[DONE]", "responses": b"response.completed",
-             "anthropic": b"message_stop", "gemini": b'"finishReason"'}
-
-
-# Generated text in OpenAI chat stream events: what an estimate counts when no usage is reported.
-# Only OpenAI-compatible servers omit usage in practice (llama.cpp ignores include_usage); the other
-# dialects always report it, so their streams are not scanned.
+# Generated text in stream events: what an estimate counts when no usage is reported (for the
+# dialects whose servers omit it, ``UsageReader.counts_text``).
 _TEXT = re.compile(rb'"(?:content|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 CHARS_PER_TOKEN = 4
 
@@ -83,19 +26,30 @@ CHARS_PER_TOKEN = 4
 class UsageMeter:
     """Accumulates usage for one upstream answer in ``dialect``."""
 
-    __slots__ = ("dialect", "input_tokens", "output_tokens", "cached_tokens", "completed",
-                 "text_chars", "_counts_text", "_decoder", "_marker", "_terminal", "_tail")
+    __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
+                 "estimated", "input_tokens", "output_tokens", "reasoning", "response_id", "text_chars",
+                 "_decoder", "_marker", "_reader", "_tail", "_terminal")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
-        self.input_tokens = self.output_tokens = self.cached_tokens = 0
+        self.input_tokens = self.output_tokens = 0
+        self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0
+        self.response_id: str | None = None
+        self.estimated = False  # the counts are routerd's estimate, not the provider's report
         self.completed = False
         self.text_chars = 0  # characters of generated text seen in a stream, for an estimate
-        self._counts_text = dialect == "openai_chat"
-        self._decoder = _DECODERS[dialect]
-        self._marker = _USAGE_MARKERS[dialect]
-        self._terminal = _TERMINAL[dialect]
+        reader = self._reader = get(dialect).usage
+        self.counts_text = reader.counts_text
+        self._decoder = reader.decoder
+        self._marker = reader.marker
+        self._terminal = reader.terminal
         self._tail = b""
+
+    def tokens(self) -> Tokens:
+        """The counts so far, in the shape prices are computed from."""
+        return Tokens(input=self.input_tokens, output=self.output_tokens, cache_read=self.cache_read,
+                      cache_write=self.cache_write, cache_write_1h=self.cache_write_1h,
+                      reasoning=self.reasoning)
 
     def feed_body(self, body: bytes) -> None:
         """A whole non-streamed answer."""
@@ -117,7 +71,7 @@ class UsageMeter:
         events, self._tail = buf[:end], buf[end:]
         if not self.completed and self._terminal in events:
             self.completed = True
-        if self._counts_text:  # no usage yet: count generated text in case none ever comes
+        if self.counts_text:  # no usage yet: count generated text in case none ever comes
             self.text_chars += sum(map(len, _TEXT.findall(events)))
         if self._marker in events:
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
@@ -129,6 +83,7 @@ class UsageMeter:
         request's size by the dialect's estimator, the generated text at ~4 characters a token."""
         if self.input_tokens or self.output_tokens:
             return
+        self.estimated = True
         self.output_tokens = -(-self.text_chars // CHARS_PER_TOKEN)
         try:
             self.input_tokens = estimate_tokens(get(dialect).parse_request(request_body))
@@ -143,26 +98,5 @@ class UsageMeter:
                 except msgspec.DecodeError:
                     pass
 
-    def _take(self, body) -> None:
-        if self.dialect in ("openai_chat", "responses"):
-            usage = body.usage or (body.response.usage if body.response else None)
-            if usage is not None:
-                details = usage.prompt_tokens_details or usage.input_tokens_details
-                self.input_tokens = usage.prompt_tokens or usage.input_tokens
-                self.output_tokens = usage.completion_tokens or usage.output_tokens
-                self.cached_tokens = details.cached_tokens if details else 0
-                self._counts_text = False
-        elif self.dialect == "anthropic":
-            usage = body.usage or (body.message.usage if body.message else None)
-            if usage is not None:
-                fresh = usage.input_tokens + (usage.cache_creation_input_tokens or 0)
-                if fresh or usage.cache_read_input_tokens:
-                    self.input_tokens = fresh + (usage.cache_read_input_tokens or 0)
-                    self.cached_tokens = usage.cache_read_input_tokens or 0
-                self.output_tokens = max(self.output_tokens, usage.output_tokens)
-        else:
-            usage = body.usageMetadata
-            if usage is not None:
-                self.input_tokens = usage.promptTokenCount
-                self.output_tokens = usage.candidatesTokenCount + usage.thoughtsTokenCount
-                self.cached_tokens = usage.cachedContentTokenCount
+    def _take(self, body: object) -> None:
+        self._reader.take(body, self)

@@ -7,8 +7,8 @@ from typing import Any
 
 from routerd.app import App
 from routerd.handlers import control, hooks, mcp, routing, usage
-from routerd.protocol import (Classify, ConfigCheck, Hook, HookMode, Mcp, Ping, Rate, Reload, Reply, Request,
-                              Reroute, Route, Savings, SetProfile, Status, Stop, Usage)
+from routerd.protocol import (Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Reply, Report,
+                              Request, Reroute, Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
 
 Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
 
@@ -23,6 +23,9 @@ HANDLERS: dict[type[Request], Handler] = {
     Mcp: mcp.handle_mcp,
     Usage: usage.handle_usage,
     Savings: usage.handle_savings,
+    Report: usage.handle_report,
+    Export: usage.handle_export,
+    StatusLine: usage.handle_statusline,
     Classify: routing.handle_classify,
     Route: routing.handle_route,
     Reroute: routing.handle_reroute,

@@ -1,13 +1,63 @@
-"""``usage`` and ``savings`` (``routerctl usage|savings``): reports read from the store."""
+"""The ledger's socket requests: ``usage``, ``savings``, ``report``, ``export`` and ``statusline``
+(``routerctl usage | savings | report | export | statusline``). Thin: reports are built by
+``routerd.ledger.reports`` from the store's named queries.
+"""
+
+import functools
+import time
+from collections.abc import AsyncGenerator
 
 from routerd.app import App
-from routerd.protocol import Data, Savings, Usage
-from routerd.store import usage as reports
+from routerd.errors import BadRequest
+from routerd.ledger import reports
+from routerd.ledger.periods import window_start
+from routerd.protocol import (Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
+                              ExportRowsReply, Report, ReportReply, Reply, Savings, SavingsReply, StatusLine,
+                              StatusLineReply, Usage, UsageReply)
+from routerd.store import ledger as q
+from routerd.store.store import Store
+
+# Rows per export frame: a page is one short read and well under the 8 MiB frame limit.
+EXPORT_PAGE_ROWS = 2000
 
 
-async def handle_usage(app: App, request: Usage) -> Data:
-    return Data(kind="usage", data=await reports.usage_report(app.store, request.since, request.group_by))
+async def handle_usage(app: App, request: Usage) -> UsageReply:
+    return UsageReply(kind="usage", data=await reports.usage_report(
+        app.store, request.since, request.group_by, request.period, request.limit))
 
 
-async def handle_savings(app: App, request: Savings) -> Data:
-    return Data(kind="savings", data=await reports.savings_report(app.store, request.since))
+async def handle_savings(app: App, request: Savings) -> SavingsReply:
+    return SavingsReply(kind="savings", data=await reports.savings_report(
+        app.store, request.since, request.period, request.group_by, request.limit))
+
+
+async def handle_report(app: App, request: Report) -> ReportReply:
+    return ReportReply(kind="report", data=await reports.full_report(
+        app.store, request.since, request.group_by, request.period, request.limit))
+
+
+async def handle_statusline(app: App, request: StatusLine) -> StatusLineReply:
+    return StatusLineReply(kind="statusline", data=await reports.statusline(app.store, request.session_id))
+
+
+async def handle_export(app: App, request: Export) -> AsyncGenerator[Reply, None]:
+    """Stream a table page by page, so that an export of millions of rows never sits in memory."""
+    if request.table not in q.EXPORT_TABLES:
+        raise BadRequest(f"table: expected one of {', '.join(q.EXPORT_TABLES)}; got {request.table!r}")
+    start = window_start(request.period, request.since, time.time())
+    total = await app.store.read(functools.partial(q.export_count, table=request.table, start=start))
+    return _pages(app.store, request.table, start, total)
+
+
+async def _pages(store: Store, table: str, start: float, total: int) -> AsyncGenerator[Reply, None]:
+    yield ExportHeadReply(kind="export", final=False,
+                          data=ExportHead(table=table, columns=list(q.EXPORT_COLUMNS[table]), total=total))
+    after, sent = 0, 0
+    while True:
+        after, rows = await store.read(functools.partial(
+            q.export_page, table=table, start=start, after=after, limit=EXPORT_PAGE_ROWS))
+        if not rows:
+            break
+        sent += len(rows)
+        yield ExportRowsReply(kind="export_rows", final=False, data=ExportRows(rows=rows))
+    yield ExportEndReply(kind="export_end", data=ExportEnd(rows=sent))

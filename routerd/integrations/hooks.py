@@ -10,7 +10,7 @@ answers come through the ``Asker``. Only the event loop touches it.
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 import msgspec
@@ -23,6 +23,8 @@ from routerd.integrations.decide import recommend
 from routerd.integrations.events import HookEvent
 from routerd.integrations.modes import Pending, Recommendation, Verdict
 from routerd.integrations.render import HookOutcome, render
+from routerd.ledger import turns
+from routerd.ledger.state import Ledger
 from routerd.protocol import HookModeState
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime
@@ -57,11 +59,12 @@ def _remember(table: "OrderedDict[str, V]", key: str, value: V) -> None:
 
 
 class Hooks:
-    def __init__(self, store: Store, routing: RoutingCore, asker: Asker, ids: Ids) -> None:
+    def __init__(self, store: Store, routing: RoutingCore, asker: Asker, ids: Ids, ledger: Ledger) -> None:
         self.store = store
         self.routing = routing
         self.asker = asker
         self.ids = ids
+        self.ledger = ledger
         self.mode_override: str | None = None
         self.pending: OrderedDict[str, Pending] = OrderedDict()
         self.last_decision: OrderedDict[str, str] = OrderedDict()
@@ -112,6 +115,7 @@ class Hooks:
         mode = self.mode(runtime)
         self.counts["calls"] += 1
         self.by_event[event.name] = self.by_event.get(event.name, 0) + 1
+        await turns.note_session(self.ledger, self.store, event.host, event.session_id, event.cwd)
         verdict = await self._decide(runtime, mode, event)
         pending = self.pending.get(_session(event))
         if (verdict.violation or verdict.honored) and pending is not None:
@@ -130,7 +134,7 @@ class Hooks:
             return Verdict(action="context", text=modes.session_summary(
                 mode, self.routing.profile(runtime), len(runtime.config.providers)))
         if event.kind in ("stop", "session_end"):
-            await self._record_turn(event, session)
+            await self._record_turn(runtime, event, session)
             return Verdict(clear_pending=True)
         if event.kind == "pre_tool":
             return modes.on_pre_tool(mode, event, self.pending.get(session), now)
@@ -182,9 +186,9 @@ class Hooks:
         counts["violations"] += verdict.violation
         counts["honored"] += verdict.honored
 
-    async def _record_turn(self, event: HookEvent, session: str) -> None:
-        """Stop / SessionEnd: count the recent turns' tokens in ``calls`` (each message once), linked
-        to the session's last decision."""
+    async def _record_turn(self, runtime: Runtime, event: HookEvent, session: str) -> None:
+        """Stop / SessionEnd: each message of the recent turns becomes a ``calls`` row (once), linked
+        to the session's last decision; the ledger drops those the gateway already recorded."""
         if not event.transcript_path:
             return
         try:
@@ -193,20 +197,15 @@ class Hooks:
             log.warning("cannot read the %s transcript: %s", event.host, exc.strerror)
             return
         seen = self.counted.get(session) or set()
-        fresh = [m for m in transcript.recent_messages(tail) if m.id not in seen]
+        recent = transcript.recent_messages(tail)
+        fresh = [m for m in recent if m.id not in seen]
         if not fresh:
             return
         _remember(self.counted, session, seen | {m.id for m in fresh})
-        now = time.time()
-        for usage in transcript.totals(fresh):
-            row: dict[str, Any] = {
-                "id": self.ids.new(), "decision_id": self.last_decision.get(session), "ts": now,
-                "provider": _HOST_PROVIDER.get(event.host, event.host), "model": usage.model,
-                "outcome": "ok", "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens,
-            }
-            self.store.record("calls", row)
-            self.counts["turns_recorded"] += 1
+        self.counts["turns_recorded"] += turns.record_messages(
+            self.ledger, self.store, self.ids, runtime, host=event.host,
+            provider=_HOST_PROVIDER.get(event.host, event.host), session_id=event.session_id,
+            decision_id=self.last_decision.get(session), messages=fresh, main=turns.main_model(recent))
 
 
 def _session(event: HookEvent) -> str:

@@ -22,15 +22,17 @@ import logging
 import time
 from collections import OrderedDict
 
+import anyio.to_thread
 import msgspec
 
 from routerd.breakers import Breakers
 from routerd.catalogue.models import Catalogue, ModelInfo
-from routerd.classify.heuristic import classify_with_view
-from routerd.classify.lexicon import View
+from routerd.classify.classifier import classify
+from routerd.classify.cues import CueSet, default_cues
+from routerd.classify.model import Model, default_model
 from routerd.classify.types import TIERS, Classification, Tier
 from routerd.errors import BadRequest, NotFound, UnknownModel
-from routerd.feedback import FeedbackRow, FeedbackTable, signature_key, signature_of_view, wanted_tier_of_rating
+from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
 from routerd.ids import Ids
 from routerd.policy import PROFILES, Decision, PolicyInput, Profile, Sticky, decide
 from routerd.protocol import FeedbackResult, ProfileState
@@ -72,10 +74,13 @@ class RoutingCore:
         self.sticky: OrderedDict[str, Sticky] = OrderedDict()
         self.decisions = self.classified = 0
         self.opinions = opinion.OpinionCounts()
+        self.brain: tuple[Model, CueSet] | None = None  # the shipped model and cue files
         self._runtime: Runtime | None = None  # the latest one seen, for statistics
 
     async def load(self, runtime: Runtime) -> None:
-        """Read the persisted profile and the feedback rows (at start, before serving)."""
+        """Read the classifier's model and cue files, the persisted profile and the feedback rows
+        (at start, before serving; files are read off the loop)."""
+        self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues()))
         profile, stored = await self.store.read(lambda conn: rows.startup_state(conn, PROFILE_KEY))
         if profile in PROFILES:
             self.profile_override = profile
@@ -93,19 +98,19 @@ class RoutingCore:
     # --- classification ------------------------------------------------------------------------
 
     async def classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
-        return (await self._classify(runtime, conversation))[0]
+        return await self._classify(runtime, conversation)
 
-    async def _classify(self, runtime: Runtime, conversation: Conversation) -> tuple[Classification, View]:
-        """The heuristic's answer, or the classifier model's when the heuristic is unsure; with the
-        ``View`` of the ask that was read (feedback signatures come from it)."""
+    async def _classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
+        """The classifier's answer, or the classifier model's when the classifier is unsure (the
+        seam where the brain plugs in: conversation in, calibrated classification out)."""
         self.classified += 1
         self._runtime = runtime
-        result, view = classify_with_view(conversation.messages, conversation.tools)
-        routing = runtime.config.routing
-        if opinion.wanted(routing, result):
+        model, cues = self.brain or (default_model(), default_cues())
+        result = classify(conversation.messages, conversation.tools, model=model, cues=cues)
+        if opinion.wanted(runtime.config.routing, result):
             result = await opinion.second_opinion(self.store, self.ask_model, runtime,
                                                   list(conversation.messages), result, self.opinions)
-        return result, view
+        return result
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -154,9 +159,9 @@ class RoutingCore:
     async def _brain(self, runtime: Runtime, request: RouteRequest, model: str | None) -> tuple[str, BrainDecision]:
         """Classify and rank (``model``: a preference the policy honours when usable); store it."""
         conversation, routing = request.conversation, runtime.config.routing
-        result, view = await self._classify(runtime, conversation)
+        result = await self._classify(runtime, conversation)
         text = conversation.last_user_text()
-        words = signature_of_view(view)
+        words = signature(text)
         session = request.session_id
         sticky = self.sticky.get(session) if session and routing.sticky_sessions else None
         enabled, broken = cands.brain_providers(runtime.providers, self.breakers.unavailable_for,
@@ -167,11 +172,11 @@ class RoutingCore:
             explicit_model=None if model == "auto" else model,
             rule=runtime.rules.evaluate(text) if runtime.rules.rules else None,
             needs=request.needs or conversation.needs(), quality_floor=routing.quality_floor,
-            feedback_tier=self.feedback.tier_for(words), explain=request.explain,
+            feedback=self.feedback.hint_for(words), explain=request.explain,
         ))
         first = runtime.catalogue.get(decision.candidates[0]) if decision.candidates else None
         if first is not None and session:
-            self._remember_session(session, Sticky(model=first.key, tier=decision.tier))
+            self._remember_session(session, Sticky(model=first.key, tier=first.tier))
         decision_id = self.ids.new()
         self.decisions += 1
         self._store(runtime, decision_id, decision, result, text, words, request, first)
@@ -185,12 +190,13 @@ class RoutingCore:
                text: str, words: frozenset[str], request: RouteRequest, first: ModelInfo | None) -> None:
         detail = {"signature": signature_key(words), "candidates": decision.candidates[:5],
                   "advisory": decision.advisory, "reasons": decision.reasons, "signals": result.signals,
-                  "classification_source": result.source, "score": result.score}
+                  "classification_source": result.source, "score": result.score,
+                  "p_simple": decision.p_simple, "p_moderate": decision.p_moderate, "bar": decision.bar}
         rows.record_decision(self.store, rows.DecisionRow(
             id=decision_id, ts=time.time(), source=request.source, session_id=request.session_id,
             prompt_hash=hashlib.sha256(text.encode()).hexdigest(), prompt_len=len(text),
             prompt=text if runtime.config.state.store_prompts else None, tier=decision.tier,
-            task_type=decision.task_type, confidence=result.confidence, profile=decision.profile,
+            task_type=decision.task_type, confidence=decision.confidence, profile=decision.profile,
             model=first.id if first is not None else decision.advisory,
             provider=first.provider if first is not None else None,
             detail=msgspec.json.encode(detail).decode()))

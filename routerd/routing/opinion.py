@@ -1,6 +1,6 @@
-"""The second opinion: when the heuristic is unsure and ``routing.classifier_model`` is set, that
+"""The second opinion: when the classifier is unsure and ``routing.classifier_model`` is set, that
 model is asked (through the gateway, time-boxed by ``routing.classifier_timeout_s``) and its answer
-cached in the store, so it survives restarts. Any failure keeps the heuristic answer.
+cached in the store, so it survives restarts. Any failure keeps the classifier's answer.
 
 The model is reached through an injected ``AskModel`` (the app wires the gateway's), so the routing
 core never imports dispatch. A call the gateway routes through the brain again (its downshift)
@@ -18,7 +18,7 @@ import anyio
 import msgspec
 
 from routerd.classify import opinion
-from routerd.classify.types import Classification
+from routerd.classify.types import Classification, certainty
 from routerd.config import RoutingConfig
 from routerd.runtime import Runtime
 from routerd.errors import RouterdError
@@ -40,15 +40,16 @@ class OpinionCounts:
     cache_hits: int = 0
 
 
-def wanted(routing: RoutingConfig, heuristic: Classification) -> bool:
-    """Whether a second opinion is to be asked about ``heuristic``."""
-    return bool(routing.classifier_model) and heuristic.confidence < routing.classifier_threshold \
+def wanted(routing: RoutingConfig, learned: Classification) -> bool:
+    """Whether a second opinion is to be asked about ``learned``: its certainty (the probability
+    that its tier is exactly right) is below ``routing.classifier_threshold``."""
+    return bool(routing.classifier_model) and certainty(learned) < routing.classifier_threshold \
         and not ASKING.get()
 
 
 async def second_opinion(store: Store, ask: AskModel | None, runtime: Runtime, messages: list[Any],
-                         heuristic: Classification, counts: OpinionCounts) -> Classification:
-    """The classifier model's answer (cached), or ``heuristic`` when it gives none in time."""
+                         learned: Classification, counts: OpinionCounts) -> Classification:
+    """The classifier model's answer (cached), or ``learned`` when it gives none in time."""
     routing = runtime.config.routing
     model = routing.classifier_model or ""
     key = opinion.cache_key(messages, model, routing.classifier_threshold)
@@ -63,10 +64,10 @@ async def second_opinion(store: Store, ask: AskModel | None, runtime: Runtime, m
             return msgspec.structs.replace(result, source="cache")
     counts.asked += 1
     reply = await _ask(ask, runtime, model, opinion.build_prompt(messages), routing.classifier_timeout_s)
-    result = opinion.parse_reply(reply, heuristic) if reply is not None else None
+    result = opinion.parse_reply(reply, learned) if reply is not None else None
     if result is None:
         counts.fallbacks += 1
-        return heuristic
+        return learned
     rows.put_cached_classification(store, key, msgspec.json.encode(result).decode(), time.time())
     return result
 
@@ -80,7 +81,7 @@ async def _ask(ask: AskModel | None, runtime: Runtime, model: str, prompt: str, 
             try:
                 return await ask(runtime, model, prompt)
             except RouterdError as exc:
-                log.info("second opinion from %s failed, keeping the heuristic: %s", model, exc.message)
+                log.info("second opinion from %s failed, keeping the classifier's answer: %s", model, exc.message)
     finally:
         ASKING.reset(token)
     return None

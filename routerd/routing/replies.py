@@ -9,7 +9,7 @@ from routerd.routing.types import RouteDecision
 def classification_reply(result: Classification) -> ClassificationReply:
     return ClassificationReply(tier=result.tier, task_type=result.task_type, confidence=result.confidence,
                                signals=list(result.signals), level5=result.level5, score=result.score,
-                               source=result.source)
+                               source=result.source, p_simple=result.p_simple, p_moderate=result.p_moderate)
 
 
 def decision_reply(decision: RouteDecision, explain: bool) -> DecisionReply:
@@ -22,9 +22,10 @@ def decision_reply(decision: RouteDecision, explain: bool) -> DecisionReply:
                 for v in policy.verdicts] if explain else []
     return DecisionReply(
         decision_id=decision.decision_id, tier=policy.tier, task_type=policy.task_type,
-        confidence=result.confidence, model=first.id if first else policy.advisory,
+        confidence=policy.confidence, model=first.id if first else policy.advisory,
         provider=first.provider if first else None, advisory=policy.advisory,
         candidates=list(policy.candidates), profile=policy.profile,
         reason=policy.reasons[-1] if policy.reasons else "", reasons=list(policy.reasons),
         signals=list(result.signals), classification_source=result.source, verdicts=verdicts,
+        score=result.score, p_simple=policy.p_simple, p_moderate=policy.p_moderate, bar=policy.bar,
     )

@@ -39,11 +39,11 @@ async def _route(daemon, prompt: str) -> dict:
 def _changed(text: str, part: str, fakes, daemon) -> str:
     """``text`` (the running config) with changes to every part, and ``part`` broken."""
     new = text.replace('api_key = "sk-openai-secret-1234"', 'api_key = "sk-openai-rotated-7777"')
-    new = new.replace(RULE, RULE.replace('tier = "complex"', 'tier = "simple"'))
+    new = new.replace(RULE, RULE.replace('tier = "complex"', 'tier = "moderate"'))
     new += '\n[gateway.aliases]\nquick = "backup/gpt-4.1"\n'
     new += '\n[[routing.models]]\nid = "my-own-model"\nprovider = "openai"\ntier = "simple"\n'
     if part == "rules":
-        new = new.replace(RULE.replace('tier = "complex"', 'tier = "simple"'), BROKEN["rules"])
+        new = new.replace(RULE.replace('tier = "complex"', 'tier = "moderate"'), BROKEN["rules"])
     elif part == "secrets":
         new = new.replace('gateway_key_env = "ROUTERD_TEST_KEY"', 'gateway_key_env = "ROUTERD_UNSET_KEY"')
     elif part == "providers":
@@ -103,7 +103,7 @@ async def test_a_good_reload_changes_every_part(daemon, fakes, config_file):
     quick = await _post(base_url, {**CHAT, "model": "quick"}, headers=auth)
     assert quick.status_code == 200 and quick.headers["x-routerd-provider"] == "backup"
     decision = await _route(daemon, PROMPT)
-    assert decision["tier"] == "simple" and any("rule db: tier simple" in r for r in decision["reasons"])
+    assert decision["tier"] == "moderate" and any("rule db" in r for r in decision["reasons"])
     assert any(v["model"] == "openai/my-own-model" for v in decision["verdicts"])
 
 

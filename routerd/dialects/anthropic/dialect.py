@@ -9,6 +9,7 @@ import msgspec
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.anthropic import answer, request, stream
 from routerd.dialects.anthropic.adapt import adapt_anthropic
+from routerd.dialects.anthropic.usage import USAGE
 from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.summary import estimate_tokens
 
@@ -22,6 +23,7 @@ class Anthropic(Dialect):
     official_url = "https://api.anthropic.com"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
                   stream.StreamDecoder, stream.StreamEncoder, answer.error_body)
+    usage = USAGE
     credential_headers = frozenset({b"x-api-key", b"authorization"})
     required_headers = ((b"anthropic-version", API_VERSION),)
     counts_tokens = b"/count_tokens"

@@ -10,6 +10,7 @@ import msgspec
 
 from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.gemini import answer, request
+from routerd.dialects.gemini.usage import USAGE
 from routerd.dialects.summary import estimate_tokens
 
 _PREFIXES = (b"/v1beta/models/", b"/v1/models/")
@@ -33,6 +34,7 @@ class Gemini(Dialect):
     official_url = "https://generativelanguage.googleapis.com"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
                   answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
+    usage = USAGE
     credential_headers = frozenset({b"x-goog-api-key"})
     counts_tokens = b":countTokens"
     names_model_in_path = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from routerd.dialects.base import Codec, Dialect
 from routerd.dialects.openai_chat import answer, request
+from routerd.dialects.openai_chat.usage import CHAT_USAGE
 
 _PATHS = frozenset({b"/v1/chat/completions", b"/chat/completions"})
 
@@ -16,6 +17,7 @@ class OpenAIChat(Dialect):
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
                   answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
     usage_chunk_optional = True
+    usage = CHAT_USAGE
     credential_headers = frozenset({b"authorization"})
 
     def client_endpoint(self, path: bytes) -> bytes | None:

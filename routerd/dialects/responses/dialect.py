@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 from routerd.dialects.base import Codec, Dialect
+from routerd.dialects.openai_chat.usage import RESPONSES_USAGE
 from routerd.dialects.responses import answer, request, stream
 from routerd.dialects.wire import dump_json
 
@@ -17,6 +18,7 @@ class Responses(Dialect):
     official_url = "https://api.openai.com/v1"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
                   answer.StreamDecoder, stream.StreamEncoder, answer.error_body)
+    usage = RESPONSES_USAGE
     credential_headers = frozenset({b"authorization"})
 
     def client_endpoint(self, path: bytes) -> bytes | None:
