@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
 from routerd.paths import DEFAULT_HTTP_LISTEN
 from routerd.rules import Rule
@@ -66,11 +67,8 @@ class RoutingConfig(_Section, frozen=True):
     models: list[ModelInfo] = []  # added to the built-in catalogue, or replacing by provider/id
 
 
-ProviderKind = Literal["openai", "anthropic", "gemini", "responses"]
-
-
 class ProviderConfig(_Section, frozen=True):
-    kind: ProviderKind = "openai"
+    kind: str = "openai"           # the API it speaks: one of routerd.dialects.registry.KINDS
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: str | None = None
@@ -85,6 +83,10 @@ class ProviderConfig(_Section, frozen=True):
     local: bool = False  # runs on your own hardware: calls to it cost nothing (never guessed from the URL)
     max_keepalive: int = 32
     keepalive_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:  # raised here, it names the key path and line (msgspec converts it)
+            raise ValueError(f"kind: {self.kind!r} is not a provider kind; expected one of {', '.join(KINDS)}")
 
 
 class GatewayConfig(_Section, frozen=True):

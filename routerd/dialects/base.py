@@ -83,9 +83,17 @@ class Dialect:
         """The request path under a provider's base URL."""
         raise NotImplementedError
 
-    def model_in_path(self, path: bytes) -> str | None:
-        """The model a client's path names, for dialects that carry it there (else None)."""
-        return None
+    def client_request(self, path: bytes, query: bytes, endpoint: bytes, model: str,
+                       stream: bool) -> tuple[str, bool]:
+        """The model and stream flag of a client's request, from what its body says (``model``,
+        ``stream``) or, for dialects that carry them there, its URL. Raises BadRequest for a
+        request the dialect cannot serve as asked."""
+        return model, stream
+
+    def served(self, responses: bool = False) -> tuple[str, ...]:
+        """The dialects a provider of this kind takes as they are, first the one translation
+        targets. ``responses``: the provider also serves OpenAI's ``/responses`` (config)."""
+        return (self.name,)
 
     def translatable(self, endpoint: bytes) -> bool:
         """Whether a request to ``endpoint`` can be translated to another dialect (the main

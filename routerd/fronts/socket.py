@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import anyio
-from anyio.abc import ByteStream, Listener, TaskStatus
+from anyio.abc import ByteStream, SocketListener, TaskStatus
 
 from routerd.app import App
 from routerd.errors import NotImplementedYet, RouterdError
@@ -30,7 +30,7 @@ RECEIVE_SIZE = 65536
 PARTIAL_FRAME_TIMEOUT_S = 30.0
 
 
-async def serve_socket(app: App, listener: Listener[ByteStream], *,
+async def serve_socket(app: App, listener: SocketListener, *,
                        task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
     """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
     await serve_listener(app, listener, serve_connection, task_status=task_status)

@@ -35,6 +35,9 @@ from routerd.gateway.relay import StreamRelay, open_relay
 from routerd.gateway.h1client import UpstreamIOError
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
+from routerd.breakers import Breaker
+from routerd.gateway.gateway import Gateway
+from routerd.providers import Provider
 from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
 
@@ -95,20 +98,16 @@ class _Walk:
 
 
 @asynccontextmanager
-async def open_call(gateway, runtime: Runtime, request: ProxyRequest, plan: RouteDecision) -> AsyncIterator[Reply]:
+async def open_call(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan: RouteDecision) -> AsyncIterator[Reply]:
     """Dispatch ``request`` along ``plan`` with the providers of ``runtime`` (the runtime the
     request started with); yields the reply to send (an error reply when every candidate failed).
     The upstream response stays open until the block exits."""
     walk = _Walk(request, runtime, plan)
     for index, candidate in enumerate(plan.candidates):
-        provider = runtime.providers.get(candidate.provider)
-        breaker = gateway.breakers.get(candidate.provider)
-        if provider is None or breaker is None or candidate.provider in walk.dead:
+        admitted = _admit(gateway, walk, candidate)
+        if admitted is None:
             continue
-        if not breaker.allow(time.monotonic()):
-            walk.skipped.append(_skip(candidate, breaker))
-            walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
-            continue
+        provider, breaker = admitted
         probe, attempts_before = breaker.is_probe, walk.attempt
         try:
             answered = await _try_candidate(gateway, walk, index, candidate, provider)
@@ -137,7 +136,23 @@ async def open_call(gateway, runtime: Runtime, request: ProxyRequest, plan: Rout
                        walk.skipped)
 
 
-async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
+def _admit(gateway: Gateway, walk: _Walk, candidate: Candidate) -> tuple[Provider, Breaker] | None:
+    """The one place a candidate is checked before it is tried: its provider is in the runtime the
+    request started with and has not failed for this request as a whole, and its breaker lets a
+    call through now (the limits a provider's health sets go here). Why one was passed over is
+    noted in ``walk``."""
+    provider = walk.runtime.providers.get(candidate.provider)
+    breaker = gateway.breakers.get(candidate.provider)
+    if provider is None or breaker is None or candidate.provider in walk.dead:
+        return None
+    if not breaker.allow(time.monotonic()):
+        walk.skipped.append(_skip(candidate, breaker))
+        walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
+        return None
+    return provider, breaker
+
+
+async def _try_candidate(gateway: Gateway, walk: _Walk, index: int, candidate: Candidate,
                          provider) -> tuple[Reply, CallRecord] | None:
     """Attempt one candidate with its retries: the reply and its call record, or None (the
     failure is in ``walk``)."""
@@ -207,7 +222,7 @@ def _local_count(request: ProxyRequest) -> Reply:
     return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 
-async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, provider, candidate: Candidate,
+async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider, candidate: Candidate,
                    record: CallRecord) -> Reply | _Failure:
     """One call to one provider, up to the answer's head (stream) or its whole body."""
     name = candidate.provider
@@ -251,7 +266,7 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, provider,
                  candidate=candidate)
 
 
-def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
+def _failed(gateway: Gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
     name = record.candidate.provider
     gateway.counters[name].errors += 1
     now = time.monotonic()

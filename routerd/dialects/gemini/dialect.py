@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from routerd.errors import BadRequest
 from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.gemini import answer, request
 from routerd.dialects.gemini.usage import USAGE
@@ -44,9 +45,13 @@ class Gemini(Dialect):
         route = _route(path)
         return b":" + route[1] if route is not None else None
 
-    def model_in_path(self, path: bytes) -> str | None:
+    def client_request(self, path: bytes, query: bytes, endpoint: bytes, model: str,
+                       stream: bool) -> tuple[str, bool]:
         route = _route(path)
-        return route[0].decode() if route is not None else None
+        stream = endpoint == STREAM_METHOD
+        if stream and b"alt=sse" not in query:
+            raise BadRequest("routerd streams Gemini answers as server-sent events: add ?alt=sse")
+        return (route[0].decode("utf-8", "replace") if route is not None else model), stream
 
     def translatable(self, endpoint: bytes) -> bool:
         return endpoint in (b":generateContent", STREAM_METHOD)

@@ -26,6 +26,9 @@ class OpenAIChat(Dialect):
     def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
         return b"/chat/completions" + endpoint
 
+    def served(self, responses: bool = False) -> tuple[str, ...]:
+        return (self.name, "responses") if responses else (self.name,)
+
     def with_usage_chunk(self, body: bytes) -> bytes | None:
         """Ask for the usage chunk unless the body says what it wants (``stream_options``)."""
         if b'"stream_options"' in body:

@@ -24,6 +24,9 @@ class Responses(Dialect):
     def client_endpoint(self, path: bytes) -> bytes | None:
         return b"" if path in _PATHS else None
 
+    def served(self, responses: bool = False) -> tuple[str, ...]:
+        return (self.name, "openai_chat")  # OpenAI's API serves chat completions too
+
     def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
         return b"/responses" + endpoint
 
