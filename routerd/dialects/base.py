@@ -118,6 +118,11 @@ class Dialect:
         optional and the client did not ask; None to send it as it is."""
         return None
 
+    def usage_only(self, events: bytes) -> bool:
+        """Whether stream events hold the usage-only event routerd asked for on the client's
+        behalf (``with_usage_chunk``), which the client must then not see."""
+        return False
+
     def parse_request(self, body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
         """A client request body (bytes or decoded) as a ``ChatRequest``; ``model``/``stream``
         override the body's, for dialects whose URL carries them."""

@@ -1,7 +1,6 @@
 """Relaying an upstream stream to the client as it arrives: usage metered on the way, translated
 across dialects, and ended with the client dialect's error event when the upstream breaks."""
 
-import re
 
 import anyio
 
@@ -14,7 +13,6 @@ from routerd.gateway.record import CallRecord
 from routerd.gateway.upstream import map_error
 from routerd.gateway.usage import UsageMeter
 
-_USAGE_CHUNK = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 
 
 class StreamRelay:
@@ -85,9 +83,10 @@ class StreamRelay:
             self._tail = data
             return b""
         events, self._tail = data[:end + 2], data[end + 2:]
-        if not _USAGE_CHUNK.search(events):
+        usage_only = dialect_of(self._front).usage_only
+        if not usage_only(events):
             return events
-        return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not _USAGE_CHUNK.search(e))
+        return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not usage_only(e))
 
     def _broken(self, message: str) -> bytes:
         message = f"upstream stream interrupted: {message}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 
 from routerd.dialects.base import Codec, Dialect
 from routerd.dialects.openai_chat import answer, request
 from routerd.dialects.openai_chat.usage import CHAT_USAGE
 
 _PATHS = frozenset({b"/v1/chat/completions", b"/chat/completions"})
+_USAGE_CHUNK = re.compile(rb'"choices"\s*:\s*\[\s*\]')  # the usage chunk: no choices
 
 
 class OpenAIChat(Dialect):
@@ -28,6 +31,9 @@ class OpenAIChat(Dialect):
 
     def served(self, responses: bool = False) -> tuple[str, ...]:
         return (self.name, "responses") if responses else (self.name,)
+
+    def usage_only(self, events: bytes) -> bool:
+        return _USAGE_CHUNK.search(events) is not None
 
     def with_usage_chunk(self, body: bytes) -> bytes | None:
         """Ask for the usage chunk unless the body says what it wants (``stream_options``)."""
