@@ -14,33 +14,15 @@ from pathlib import Path
 import msgspec
 
 from routerd.catalogue.prices import Tokens
+from routerd.dialects.anthropic.usage import Usage
 
 TAIL_BYTES = 1024 * 1024
-
-
-class _CacheCreation(msgspec.Struct):
-    ephemeral_5m_input_tokens: int | None = 0
-    ephemeral_1h_input_tokens: int | None = 0
-
-
-class _Usage(msgspec.Struct):
-    input_tokens: int | None = 0
-    output_tokens: int | None = 0
-    cache_read_input_tokens: int | None = 0
-    cache_creation_input_tokens: int | None = 0
-    cache_creation: _CacheCreation | None = None
-
-    def tokens(self) -> Tokens:
-        read, write = self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
-        hour = (self.cache_creation.ephemeral_1h_input_tokens or 0) if self.cache_creation else 0
-        return Tokens(input=(self.input_tokens or 0) + read + write, output=self.output_tokens or 0,
-                      cache_read=read, cache_write=write, cache_write_1h=hour)
 
 
 class _Message(msgspec.Struct):
     id: str | None = None
     model: str | None = None
-    usage: _Usage | None = None
+    usage: Usage | None = None  # the API's own usage object, as the answer carried it
     content: msgspec.Raw = msgspec.Raw(b"null")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from routerd.catalogue.prices import Tokens
 from routerd.dialects.usage import UsageSink
 
 
@@ -22,7 +23,9 @@ class _CacheCreation(msgspec.Struct):
     ephemeral_1h_input_tokens: int | None = 0
 
 
-class _Usage(msgspec.Struct):
+class Usage(msgspec.Struct):
+    """An Anthropic ``usage`` object (answers, stream events, and Claude Code's transcripts)."""
+
     input_tokens: int | None = 0
     output_tokens: int | None = 0
     cache_read_input_tokens: int | None = 0
@@ -30,15 +33,23 @@ class _Usage(msgspec.Struct):
     cache_creation: _CacheCreation | None = None
     output_tokens_details: _OutputDetails | None = None
 
+    def tokens(self) -> Tokens:
+        read, write = self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
+        hour = (self.cache_creation.ephemeral_1h_input_tokens or 0) if self.cache_creation else 0
+        details = self.output_tokens_details
+        return Tokens(input=(self.input_tokens or 0) + read + write, output=self.output_tokens or 0,
+                      cache_read=read, cache_write=write, cache_write_1h=hour,
+                      reasoning=(details.thinking_tokens or 0) if details else 0)
+
 
 class _Message(msgspec.Struct):
-    usage: _Usage | None = None
+    usage: Usage | None = None
     id: str | None = None
 
 
 class _Body(msgspec.Struct):
     type: str = ""
-    usage: _Usage | None = None
+    usage: Usage | None = None
     message: _Message | None = None
     id: str | None = None
 
