@@ -17,9 +17,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from routerd.config import keep_start_only, load_config
+from routerd.config import keep_start_only, listen_address, load_config
 from routerd.errors import ConfigError
+from routerd.listeners import require_gateway_key
 from routerd.logs import SecretScrubber
+from routerd.redact import scrub
 from routerd.protocol import ReloadResult
 from routerd.runtime import Runtime, build_runtime
 from routerd.store.store import Store
@@ -109,10 +111,13 @@ class App:
             config = await anyio.to_thread.run_sync(load_config, old.config_path)
             config, pending = keep_start_only(old.config, config)
             new = build_runtime(config, old.config_path)
+            if self.http_address is not None:
+                require_gateway_key(config, os.environ, listen_address(self.http_address)[0])
         except ConfigError as exc:
-            self.last_reload = {"ok": False, "at": time.time(), "message": exc.message, "reason": reason}
-            log.error("reload (%s) failed, keeping the running config: %s", reason, exc.message)
-            return ReloadResult(ok=False, message=exc.message)
+            message = scrub(exc.message, self.scrubber.secrets)  # status shows what the log shows
+            self.last_reload = {"ok": False, "at": time.time(), "message": message, "reason": reason}
+            log.error("reload (%s) failed, keeping the running config: %s", reason, message)
+            return ReloadResult(ok=False, message=message)
         self.runtime = new
         self.scrubber.secrets = new.secrets
         message = "reloaded" + (f"; restart required for {', '.join(pending)}" if pending else "")

@@ -6,7 +6,10 @@ import ipaddress
 import os
 import socket
 import stat
+from collections.abc import Mapping
 from pathlib import Path
+
+from routerd.errors import ConfigError
 
 
 class AlreadyRunning(RuntimeError):
@@ -57,3 +60,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def require_gateway_key(config, env: Mapping[str, str], host: str) -> None:
+    """Refuse to serve HTTP on ``host`` beyond loopback without a gateway key: at start, and on a
+    reload that would drop the key while listening there."""
+    key_env = config.http.gateway_key_env
+    if not is_loopback(host) and not (key_env and env.get(key_env)):
+        raise ConfigError(f"http.listen: {host} is beyond loopback; set http.gateway_key_env to a "
+                          "variable holding a gateway key (and export it) before listening there")

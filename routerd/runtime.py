@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from routerd.config import Config, ProviderConfig
+from routerd.redact import url_credentials
+
+_PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +29,16 @@ def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
     """Every secret value the enabled ``providers`` (as configured, or as enabled from the
     environment) and the gateway key can reach, so that logs and errors can scrub them."""
     values = set()
+    urls = [env.get(name) for name in _PROXY_VARIABLES]
     for provider in providers:
         if provider.api_key:
             values.add(provider.api_key)
         if provider.api_key_env and env.get(provider.api_key_env):
             values.add(env[provider.api_key_env])
+        urls += [provider.base_url, provider.proxy]
+    for url in urls:  # credentials written into a URL: https://user:pass@host
+        if url and (credentials := url_credentials(url)) is not None:
+            values.update(credentials[1:])
     if config.http.gateway_key_env and env.get(config.http.gateway_key_env):
         values.add(env[config.http.gateway_key_env])
     return frozenset(v for v in values if len(v) >= 4)

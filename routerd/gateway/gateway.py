@@ -26,6 +26,7 @@ log = logging.getLogger("routerd.gateway")
 class ProviderStats:
     kind: str
     base_url: str
+    proxy: str | None
     requests: int
     errors: int
     breaker: BreakerStats
@@ -92,8 +93,9 @@ class Gateway:
         from routerd.handlers.routing import routing_state
 
         await routing_state(self.app)  # the brain's catalogue (prices) for this runtime
-        log.info("gateway providers: %s", ", ".join(f"{p.name} ({p.kind} {p.base_url})"
-                                                    for p in providers.values()) or "none")
+        shown = [f"{p.name} ({p.kind} {p.base_url}" + (f" via {p.proxy_shown})" if p.proxy else ")")
+                 for p in providers.values()]
+        log.info("gateway providers: %s", ", ".join(shown) or "none")
 
     def new_id(self) -> str:
         return self.app.new_id()
@@ -107,7 +109,8 @@ class Gateway:
 
     def statistics(self) -> GatewayStats:
         providers = {
-            name: ProviderStats(kind=p.kind, base_url=p.base_url, requests=self.counters[name].requests,
+            name: ProviderStats(kind=p.kind, base_url=p.base_url, proxy=p.proxy_shown,
+                                requests=self.counters[name].requests,
                                 errors=self.counters[name].errors,
                                 breaker=self.breakers[name].statistics())
             for name, p in self.providers.items()

@@ -45,9 +45,7 @@ async def handle_config_check(app, request: ConfigCheck) -> ConfigCheckResult:
         source, load = request.path or "<text>", lambda: parse_config(request.text, request.path or "<text>")
     else:
         path = Path(request.path) if request.path else app.runtime.config_path
-        if path is not None and not path.exists():
-            return ConfigCheckResult(ok=False, path=str(path), errors=[f"{path}: no such file"])
-        source, load = str(path), lambda: load_config(path)
+        source, load = str(path), lambda: load_config(path, missing_ok=path is None)
     try:
         await anyio.to_thread.run_sync(load)
     except ConfigError as exc:

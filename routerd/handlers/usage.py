@@ -121,10 +121,12 @@ def providers_report(app) -> dict[str, Any]:
     """Configured providers (never their keys: only whether one is set)."""
     import os
 
+    from routerd.redact import redact_url
+
     out = []
     for name, pc in app.runtime.config.providers.items():
         has_key = bool(pc.api_key or (pc.api_key_env and os.environ.get(pc.api_key_env)))
-        out.append({"name": name, "kind": pc.kind, "base_url": pc.base_url, "key_set": has_key,
+        out.append({"name": name, "kind": pc.kind, "base_url": pc.base_url and redact_url(pc.base_url), "key_set": has_key,
                     "models": list(getattr(pc, "models", []) or [])})
     detected = [v for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OLLAMA_BASE_URL")
                 if os.environ.get(v)]
