@@ -5,8 +5,10 @@
     │   ├── FrameError                bad_frame
     │   ├── UnknownRequest            unknown_type
     │   ├── UnsupportedVersion        unsupported_version
-    │   └── NotFound                  not_found
+    │   ├── NotFound                  not_found
+    │   └── UnsupportedMediaType      unsupported_media_type
     ├── Unauthorized                  unauthorized
+    ├── Forbidden                     forbidden
     ├── ConfigError                   config_invalid
     ├── NotImplementedYet             not_implemented
     ├── NoRoute                       no_route
@@ -54,9 +56,19 @@ class NotFound(BadRequest):
     http_status = 404
 
 
+class UnsupportedMediaType(BadRequest):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class Unauthorized(RouterdError):
     code = "unauthorized"
     http_status = 401
+
+
+class Forbidden(RouterdError):
+    code = "forbidden"
+    http_status = 403
 
 
 class ConfigError(RouterdError):

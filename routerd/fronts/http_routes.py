@@ -8,19 +8,17 @@
 become the dialect's error body here.
 """
 
-import hmac
 import logging
-import os
 import time
 
 import anyio
 import msgspec
 
-from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
-from routerd.fronts.http_wire import LAST_CHUNK, HttpError, RequestHead, chunk, response_head
+from routerd.errors import BadRequest, NotFound, RouterdError
+from routerd.fronts.http_guard import check_host, check_json, check_key, check_model, check_origin
+from routerd.fronts.http_wire import HttpError, RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
 from routerd.gateway.plan import decide
-from routerd.gateway.prepare import query_key
 from routerd.gateway.replies import error_body
 
 log = logging.getLogger("routerd.http")
@@ -57,7 +55,7 @@ def gemini_route(path: bytes) -> tuple[str, bytes] | None:
         if path.startswith(prefix):
             model, sep, method = path[len(prefix):].rpartition(b":")
             if sep and model and method in _GEMINI_METHODS:
-                return model.decode(), method
+                return model.decode("utf-8", "replace"), method
     return None
 
 
@@ -77,58 +75,59 @@ async def handle_request(conn, head: RequestHead) -> None:
     if route is None and (gemini := gemini_route(head.path)) is not None:
         route = ("gemini", b":" + gemini[1])
     dialect = route[0] if route else dialect_of(head.path, head.headers)
+    config = app.runtime.config
     try:
+        check_host(config, head.headers, conn.local_host)
+        check_origin(config, head.headers)
         if route is not None and head.method == b"POST":
-            _check_key(app, head.headers, head.query)
-            body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
-            await _proxy(conn, head, route, body, received)
-            return
-        if head.path.startswith(b"/hooks/") and head.method == b"POST":  # coding-agent HTTP hooks
+            check_key(config, head.headers, head.query)
+            check_json(head.headers)
+            await _proxy(conn, head, route, await conn.read_body(head), received)
+        elif head.path.startswith(b"/hooks/") and head.method == b"POST":  # coding-agent HTTP hooks
             from routerd.integrations.http_hooks import answer_http_hook
 
-            _check_key(app, head.headers)
-            body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
+            check_key(config, head.headers)
+            check_json(head.headers)
+            body = await conn.read_body(head)
             await _send_raw_json(conn, head, 200, await answer_http_hook(app, head.path, body))
-            return
-        await conn.read_body(head, app.runtime.config.http.max_body_bytes)
-        if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
-            await _send_json(conn, head, 200, await _health(app))
-        elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
-            _check_key(app, head.headers)
-            await _send_json(conn, head, 200, await _models(app, dialect))
-        elif route is not None:
-            raise _MethodNotAllowed(f"{head.method.decode()} is not allowed on {head.path.decode()}")
         else:
-            raise NotFound(f"no such endpoint: {head.method.decode()} {head.path.decode()}")
+            await _answer_other(conn, head, route, dialect)
+    except RecursionError:  # msgspec's answer to JSON nested past the interpreter's stack
+        await _send_reply(conn, head, error_reply(dialect, BadRequest("request body is nested too deeply")))
     except RouterdError as exc:
-        if conn.body_pending:  # answered before its body was read: the stream cannot be reused
-            conn.closed = True
         await _send_reply(conn, head, error_reply(dialect, exc))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError, HttpError):
         raise
     except Exception as exc:  # a bug: answer 500, log it, keep serving everyone else
         log.exception("gateway request failed")
         conn.closed = True
-        await _send_reply(conn, head, error_reply(dialect, RouterdError(
-            f"internal error: {type(exc).__name__}")))
+        if not conn.wire.responded:
+            await _send_reply(conn, head, error_reply(dialect, RouterdError(
+                f"internal error: {type(exc).__name__}")))
+
+
+async def _answer_other(conn, head: RequestHead, route, dialect: str) -> None:
+    """The GET endpoints, and the 404/405 answers."""
+    app = conn.app
+    await conn.read_body(head)
+    if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
+        await _send_json(conn, head, 200, await _health(app))
+    elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
+        check_key(app.runtime.config, head.headers)
+        await _send_json(conn, head, 200, await _models(app, dialect))
+    elif route is not None:
+        raise _MethodNotAllowed(f"{_text(head.method)} is not allowed on {_text(head.path)}")
+    else:
+        raise NotFound(f"no such endpoint: {_text(head.method)} {_text(head.path)}")
+
+
+def _text(value: bytes) -> str:
+    """Client bytes for a message: they need not be UTF-8."""
+    return value.decode("utf-8", "replace")
 
 
 class _MethodNotAllowed(BadRequest):
     http_status = 405
-
-
-def _check_key(app, headers: dict[bytes, bytes], query: bytes = b"") -> None:
-    """Require the gateway key when one is configured (Bearer, x-api-key, or Gemini's
-    x-goog-api-key / ``?key=``)."""
-    key_env = app.runtime.config.http.gateway_key_env
-    key = os.environ.get(key_env) if key_env else None
-    if not key:
-        return
-    given = (headers.get(b"x-api-key") or headers.get(b"x-goog-api-key")
-             or headers.get(b"authorization", b"").removeprefix(b"Bearer ") or query_key(query))
-    if not hmac.compare_digest(given, key.encode()):
-        raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...' or "
-                           "'x-api-key')")
 
 
 async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes, received: float) -> None:
@@ -140,6 +139,8 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
         raise BadRequest(f"invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply") from None
     if dialect == "gemini":  # the model and streaming are in the URL
         peek.model, method = gemini_route(head.path)
         peek.stream = method == b"streamGenerateContent"
@@ -148,8 +149,10 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
         endpoint = b":" + method
     elif not peek.model and dialect != "anthropic" and endpoint == b"":
         peek.model = "auto"
+    if peek.model:
+        check_model(peek.model)
     gateway = await app.parts["gateway"].current()
-    summary = {"session_id": (head.headers.get(b"x-claude-code-session-id") or b"").decode() or None}
+    summary = {"session_id": _text(head.headers.get(b"x-claude-code-session-id") or b"") or None}
     plan = await decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto",
                         summary, body)
     request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,
@@ -185,41 +188,42 @@ def _routing_headers(reply: Reply, plan) -> list[tuple[bytes, bytes]]:
 
 
 async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
-    keep_alive = head.keep_alive and not conn.closed
+    wire, close = conn.wire, conn.closed or not conn.wire.request_done
     if reply.relay is None:
-        await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
-                                      keep_alive=keep_alive) + reply.body)
+        await conn.send(wire.response(reply.status, reply.headers, reply.body, close=close))
         return
     conn.app.parts["gateway"].streams += 1
     relay = reply.relay
-    head = response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive)
+    out = wire.response(reply.status, reply.headers, None, close=close)
     if relay.ready:  # the first events came with the upstream's head: one send for both
         data = await relay.receive()
-        head += chunk(data) if data else LAST_CHUNK
+        out += wire.data(data) if data else wire.end()
         if not data:
-            await conn.send(head)
+            await conn.send(out)
             return
-    await conn.send(head)
+    await conn.send(out)
     while data := await relay.receive():
-        await conn.send(chunk(data))
-    await conn.send(LAST_CHUNK)
+        await conn.send(wire.data(data))
+    await conn.send(wire.end())
 
 
 async def _send_json(conn, head: RequestHead, status: int, value) -> None:
-    body = b"" if head.method == b"HEAD" else msgspec.json.encode(value)
-    await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
+    await _send_raw_json(conn, head, status, msgspec.json.encode(value))
 
 
 async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> None:
-    await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
+    await conn.send(conn.wire.response(status, [_JSON], body, close=conn.closed))
 
 
 async def answer_error(conn, head: RequestHead | None, status: int, message: str) -> None:
-    """Answer a request that could not be read, then the caller closes the connection."""
+    """Answer a request that could not be read (when no answer has begun), then the caller closes
+    the connection."""
+    if conn.wire.responded:
+        return
     dialect = dialect_of(head.path, head.headers) if head is not None else "openai_chat"
     body = error_body(dialect, status, message, "bad_request")
     try:
-        await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=False) + body)
+        await conn.send(conn.wire.response(status, [_JSON], body, close=True))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass
 

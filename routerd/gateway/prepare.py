@@ -8,6 +8,7 @@ credentials, which are replaced by the provider's.
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import msgspec
 
@@ -48,7 +49,7 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
     if front in provider.dialects:
         forward = forward_credentials and not provider.auth_headers
         if front == "gemini":  # the model is in the path; a ?key= is a credential
-            path = b"/v1beta/models/" + model.encode() + endpoint
+            path = b"/v1beta/models/" + quote(model, safe="-._~").encode() + endpoint
             query = query if forward else _without_key(query)
         else:
             path = _PATHS[front] + endpoint

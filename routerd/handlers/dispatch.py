@@ -30,6 +30,8 @@ def decode_request(frame: bytes) -> Request:
         raise BadRequest(f"invalid request: {text}") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"invalid JSON: {exc}") from None
+    except RecursionError:  # msgspec's answer to JSON nested past the interpreter's stack
+        raise BadRequest("invalid JSON: nested too deeply") from None
     if request.v != PROTOCOL_VERSION:
         raise UnsupportedVersion(
             f"protocol v{request.v} is not supported; this routerd speaks v{PROTOCOL_VERSION}"

@@ -143,7 +143,7 @@ async def test_client_disconnect_cancels_the_upstream_call(daemon, fakes, base_u
     body = json.dumps({**MESSAGES, "stream": True}).encode()
     host, port = daemon.http_address.rsplit(":", 1)
     async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        await stream.send(b"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                           b"content-length: %d\r\n\r\n%s" % (len(body), body))
         received = b""
         while b"message_start" not in received:

@@ -33,7 +33,8 @@ async def _raw(address: str, data: bytes) -> bytes:
 async def test_invalid_json_gets_openai_error_shape(daemon, base_url):
     """Invalid JSON on an OpenAI endpoint is a 400 in OpenAI's error shape."""
     async with httpx.AsyncClient() as client:
-        response = await client.post(base_url + "/v1/chat/completions", content=b"{nope")
+        response = await client.post(base_url + "/v1/chat/completions", content=b"{nope",
+                                     headers={"content-type": "application/json"})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and "not valid JSON" in error["message"]
@@ -90,7 +91,8 @@ async def test_keep_alive_serves_many_requests_on_one_connection(daemon, fakes, 
     host, port = daemon.http_address.rsplit(":", 1)
     async with await anyio.connect_tcp(host, int(port)) as stream:
         for _ in range(3):
-            await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+            await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                              b"content-type: application/json\r\n"
                               b"transfer-encoding: chunked\r\n\r\n" + chunked)
             out = b""
             with anyio.fail_after(5):
@@ -108,7 +110,7 @@ async def test_malformed_request_line_is_400(daemon):
 
 async def test_smuggling_shape_is_refused(daemon):
     """Both Content-Length and Transfer-Encoding: refused (RFC 9112 §6.3)."""
-    out = await _raw(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+    out = await _raw(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
                      b"content-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")
 
