@@ -1,6 +1,6 @@
 """The HTTP front: HTTP/1.1 with keep-alive on anyio streams, answering the gateway endpoints.
 
-Each connection reads one request at a time (``routerd.fronts.http_wire`` drives h11 over it), hands
+Each connection reads one request at a time (``routerd.fronts.http_wire`` parses it with llhttp), hands
 it to its endpoint (``routerd.fronts.http_routes``) and writes the answer: a whole body with
 ``Content-Length``, or a stream relayed chunk by chunk as it arrives. A connection waiting for its
 next request is idle and is closed when the daemon drains. Malformed, oversized or too slow requests
@@ -123,7 +123,8 @@ class Connection:
         if (event := self._poll()) is NEED_DATA:
             if not await self._more_idle():
                 return None
-            event = await self._timed(self.next_event, "head")
+            if (event := self._poll()) is NEED_DATA:  # usually the whole head came at once
+                event = await self._timed(self.next_event, "head")
         return None if event is CLOSED else event
 
     async def _more_idle(self) -> bool:

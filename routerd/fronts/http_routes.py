@@ -188,7 +188,7 @@ def _routing_headers(reply: Reply, plan) -> list[tuple[bytes, bytes]]:
 
 
 async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
-    wire, close = conn.wire, conn.closed or not conn.wire.request_done
+    wire, close = conn.wire, conn.closed or not conn.wire.message_complete
     if reply.relay is None:
         await conn.send(wire.response(reply.status, reply.headers, reply.body, close=close))
         return
