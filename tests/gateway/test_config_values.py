@@ -127,3 +127,28 @@ async def test_a_reload_error_naming_a_key_is_scrubbed_in_status(daemon, config_
     async with connect(daemon.socket_path) as control:
         status = await control.call({"type": "status"})
     assert "gem-secret-3456" not in json.dumps(status)
+
+
+@pytest.mark.anyio
+@pytest.mark.gateway_config('[providers.corp]\nbase_url = "http://bob:s3cret-url-pass@127.0.0.1:9/v1"\n'
+                            'proxy = "http://alice:s3cret-proxy-pass@127.0.0.1:9"\nmodels = ["corp-*"]\n')
+async def test_url_credentials_reach_no_mcp_tool_and_no_status(daemon):
+    """Credentials written into a base URL or a proxy URL appear in no MCP tool result (providers,
+    health) and nowhere in ``status``."""
+    import os
+
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from tests.integrations.support import MCP_RELAY, PYTHON
+
+    server = StdioServerParameters(command=PYTHON, args=["-I", "-S", str(MCP_RELAY)],
+                                   env={"ROUTERD_SOCKET": str(daemon.socket_path), "PATH": os.environ["PATH"]})
+    async with Client(server, mode="legacy") as client:
+        shown = [json.dumps((await client.call_tool(name, {})).structured_content)
+                 for name in ("providers", "health")]
+    async with connect(daemon.socket_path) as control:
+        shown.append(json.dumps(await control.call({"type": "status"})))
+    assert "http://***@127.0.0.1:9/v1" in shown[0]
+    for text in shown:
+        assert "s3cret-url-pass" not in text and "s3cret-proxy-pass" not in text
