@@ -16,7 +16,7 @@ TICK_S = 0.005  # 100 rows / 5 ms = 20,000 rows/s offered
 
 async def main(socket_path: str, seconds: float) -> None:
     options = DaemonOptions(config_path=None, socket_path=Path(socket_path), backend="asyncio",
-                            watch_config=False)
+                            watch_config=False, http=False)
     async with anyio.create_task_group() as tg:
         app = await tg.start(run_daemon, options)
         deadline = time.monotonic() + seconds
@@ -35,4 +35,8 @@ async def main(socket_path: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, sys.argv[1], float(sys.argv[2]), backend_options={"use_uvloop": True})
+    import importlib.util
+
+    # uvloop is the fast extra: without it (the README's plain install) the stock loop serves.
+    uvloop = importlib.util.find_spec("uvloop") is not None
+    anyio.run(main, sys.argv[1], float(sys.argv[2]), backend_options={"use_uvloop": uvloop})

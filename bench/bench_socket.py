@@ -41,18 +41,20 @@ class Daemon:
         notify_path = tmp / f"n{time.monotonic_ns()}"
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(notify_path))
+        config = tmp / "bench.toml"  # HTTP on a free port: never collide with a routerd on 4141
+        config.write_text('[http]\nlisten = "127.0.0.1:0"\n')
         env = {**os.environ, "ROUTERD_SOCKET": str(self.socket), "XDG_STATE_HOME": str(tmp / "state"),
-               "ROUTERD_CONFIG": str(tmp / "none.toml"), "NOTIFY_SOCKET": str(notify_path)}
+               "ROUTERD_CONFIG": str(config), "NOTIFY_SOCKET": str(notify_path)}
         self.env = env
         started = time.perf_counter()
         self.proc = subprocess.Popen(command or [PY, "-m", "routerd.main", *args], env=env,
                                      stdout=subprocess.PIPE if command else subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, text=True)
-        notify.settimeout(60)
-        while b"READY=1" not in notify.recv(4096):
-            pass
+        try:
+            _wait_ready(self.proc, notify, 60.0)
+        finally:
+            notify.close()
         self.start_s = time.perf_counter() - started
-        notify.close()
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -63,6 +65,35 @@ class Daemon:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float,
+                log: Path | None = None) -> None:
+    """Until the daemon says READY=1; RuntimeError as soon as it exits or the time is up."""
+    notify.settimeout(0.05)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if b"READY=1" in notify.recv(4096):
+                return
+        except TimeoutError:
+            pass
+        if proc.poll() is not None:
+            why = log.read_text().strip().splitlines()[-1:] if log is not None else []
+            raise RuntimeError(f"routerd {' '.join(proc.args[1:])} exited with code {proc.returncode} "
+                               f"before it was ready{': ' + why[0] if why else ''}")
+    proc.kill()
+    raise RuntimeError(f"routerd was not ready within {timeout_s:.0f} s")
+
+
+def _backend_missing(name: str) -> str | None:
+    import importlib.util
+
+    module = {"trio": "trio", "asyncio+uvloop": "uvloop"}.get(name)
+    if module and importlib.util.find_spec(module) is None:
+        extra = "trio" if module == "trio" else "fast"
+        return f"{module} is not installed (pip install -e '.[{extra}]')"
+    return None
 
 
 def connect(path: Path) -> socket.socket:
@@ -115,6 +146,10 @@ def bench_backends(tmp: Path, n: int) -> dict:
     for name, args in (("asyncio+uvloop", ["--backend", "asyncio"]),
                        ("asyncio", ["--backend", "asyncio", "--no-uvloop"]),
                        ("trio", ["--backend", "trio"])):
+        if why := _backend_missing(name):
+            print(f"{name}: skipped, {why}", file=sys.stderr)
+            results[name] = {"skipped": why}
+            continue
         daemon = Daemon(tmp, *args)
         try:
             persistent = ping_persistent(daemon.socket, n)
@@ -162,12 +197,11 @@ def bench_store_load(tmp: Path, seconds: float) -> dict:
     notify_path = tmp / "load-notify"
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(notify_path))
-    proc = subprocess.Popen([PY, str(ROOT / "bench" / "_store_load.py"), str(sock_path), str(seconds)],
-                            env={**env, "NOTIFY_SOCKET": str(notify_path)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    notify.settimeout(60)
-    while b"READY=1" not in notify.recv(4096):
-        pass
+    with open(tmp / "load.log", "w") as log:  # a file, not a pipe: nobody reads it while it runs
+        proc = subprocess.Popen([PY, str(ROOT / "bench" / "_store_load.py"), str(sock_path), str(seconds)],
+                                env={**env, "NOTIFY_SOCKET": str(notify_path)}, stdout=subprocess.PIPE,
+                                stderr=log, text=True)
+    _wait_ready(proc, notify, 60.0, tmp / "load.log")
     t0 = time.perf_counter()
     sock, reader, samples = connect(sock_path), FrameReader(), []
     while time.perf_counter() - t0 < seconds - 0.3:

@@ -156,6 +156,9 @@ def main() -> None:
                              "running (see bench/data/README.md)")
     parser.add_argument("--quiet", action="store_true", help="do not list the misclassified cases")
     args = parser.parse_args()
+    if not args.dev.is_file():
+        parser.error(f"{args.dev}: no such file. The labelled dev set is kept outside the repository "
+                     "(../shared/eval/dev.jsonl beside this checkout); give its path with --dev FILE")
     rows = _load(args.dev)
     report = _score(rows)
     halves = {"even": _score([r for i, r in enumerate(rows) if i % 2 == 0]),

@@ -7,6 +7,9 @@ msgspec writes, so a slice) is written back as one line. The MCP logic lives in 
 
 When routerd is down or the connection breaks the relay reconnects once per message; a request it
 still cannot deliver is answered with a JSON-RPC error (-32000) saying so, so the client never hangs.
+Every reply has a deadline: ``QUICK_TIMEOUT_S`` for the handshake and listings (the daemon answers
+them in about a millisecond, so a hung daemon costs the client's start no more than that), and
+``TOOL_TIMEOUT_S`` for tool calls (``ask`` answers through a model).
 """
 
 import _socket
@@ -16,6 +19,8 @@ import sys
 sys.path.insert(0, __file__.rpartition("/")[0] or ".")  # -I leaves this directory off sys.path
 from hook_core import MAX_FRAME, socket_path  # noqa: E402
 _MESSAGE_KEY = b'"message":'
+QUICK_TIMEOUT_S = 2.0
+TOOL_TIMEOUT_S = 300.0
 
 
 def build_request(session, line):
@@ -41,10 +46,12 @@ class Connection:
             self.sock.close()
         self.sock, self.buf = None, b""
 
-    def call(self, request):
+    def call(self, request, timeout_s):
         if self.sock is None:
             self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            self.sock.settimeout(timeout_s)
             self.sock.connect(self.path)
+        self.sock.settimeout(timeout_s)
         self.sock.sendall(len(request).to_bytes(4, "big") + request)
         while True:
             if len(self.buf) >= 4:
@@ -62,9 +69,13 @@ class Connection:
 
 def relay_one(conn, session, line):
     request = build_request(session, line)
+    timeout_s = TOOL_TIMEOUT_S if b"tools/call" in line else QUICK_TIMEOUT_S
     for attempt in (1, 2):
         try:
-            return reply_message(conn.call(request))
+            return reply_message(conn.call(request, timeout_s))
+        except TimeoutError:
+            conn.close()  # a late reply must not be taken for the next request's
+            return _failure(line, -32000, f"routerd did not answer within {timeout_s:g} s")
         except OSError as exc:
             conn.close()
             if attempt == 2:

@@ -115,19 +115,26 @@ def config() -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.pass_context
 def config_check(ctx: click.Context, file: str | None) -> None:
-    """Validate FILE (default: the daemon's config file). Works without a daemon."""
-    from routerd.config import load_config
-    from routerd.errors import ConfigError
+    """Validate FILE (default: the daemon's config file) as the daemon would start with it, in this
+    environment (gateway key, provider keys). Works without a daemon."""
     from routerd.paths import config_path
 
     path = Path(file) if file else config_path()
     if not path.exists():
         output.fail(f"{path}: no such file" + ("" if file else " (routerd runs on built-in defaults)"), 1)
-    try:
-        load_config(path)
-    except ConfigError as exc:
-        output.fail(exc.message, 1)
+    _validate(path)
     click.echo(f"{path}: ok")
+
+
+def _validate(path: Path | None, after: str = "") -> None:
+    """Fail (exit 1) with the reason when the daemon would refuse to start with ``path``."""
+    from routerd.errors import ConfigError
+    from routerd.runtime import check_config_file
+
+    try:
+        check_config_file(path)
+    except ConfigError as exc:
+        output.fail(exc.message + after, 1)
 
 
 @click.command()
@@ -178,9 +185,14 @@ def _wait_exit(pid: int, timeout_s: float) -> bool:
 @click.option("--backend", type=click.Choice(["asyncio", "trio"]), default="asyncio", show_default=True)
 @click.pass_context
 def restart(ctx: click.Context, config_file: str | None, backend: str) -> None:
-    """Stop the daemon if it runs, then start it again."""
+    """Check the config, stop the daemon if it runs, then start it again. A config the new daemon
+    would refuse stops nothing."""
     from routerctl.client import DaemonNotRunning
+    from routerd.paths import config_path
 
+    path = Path(config_file) if config_file else config_path()
+    if path.exists():
+        _validate(path, " (nothing was stopped)")
     try:
         ctx.invoke(stop)
     except DaemonNotRunning:

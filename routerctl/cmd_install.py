@@ -36,12 +36,14 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
         output.fail(exc.message, 1)
     root = hooks_dir()
     listen = config.http.listen
+    socket = click.get_current_context().find_root().obj  # routerctl --socket, or the default
     # sys.executable is the venv's interpreter; resolving it would escape the venv.
     return Setup(home=Path.home(), python=os.path.abspath(sys.executable),
                  hook_shim=str(root / "hook.py"), mcp_relay=str(root / "mcp_relay.py"),
                  http_base=(http_url or f"http://{listen}").rstrip("/"), kind=kind or "http",
                  fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
-                 budget_ms=config.hooks.budget_ms, platform=sys.platform)
+                 budget_ms=config.hooks.budget_ms, platform=sys.platform,
+                 socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "")
 
 
 def _read(path: Path) -> str:
@@ -96,7 +98,8 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
     """Add routerd's hooks and MCP server to a coding agent's settings."""
     from routerd.integrations.install import edits
 
-    for edit in edits(host, _setup(kind, fail_closed, http_url)):
+    setup = _setup(kind, fail_closed, http_url)
+    for edit in edits(host, setup):
         old = _read(edit.path)
         try:
             new = edit.add(old)
@@ -113,6 +116,9 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
             backup.write_bytes(edit.path.read_bytes())
         _write(edit.path, new)
         click.echo(f"{edit.path}: installed" + (f" (backup {backup})" if backup.exists() else ""))
+    if host == "claude-code" and setup.kind == "http" and setup.gateway_key_env and not dry_run:
+        click.echo(f"Claude Code's HTTP hooks send the gateway key from ${setup.gateway_key_env}: "
+                   "export it where you run claude (or install with --kind command, which needs no key).")
 
 
 @click.command()

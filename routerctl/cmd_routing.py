@@ -23,9 +23,10 @@ def _call(ctx: click.Context, request: dict) -> dict:
 
 
 def _prompt_request(prompt: str | None, messages_path: str | None) -> dict[str, Any]:
-    """``prompt`` or ``messages`` for the request: the argument, a JSON conversation, or stdin."""
+    """``prompt`` or ``messages`` for the request: the argument, a JSON conversation, or stdin
+    (no argument, or ``-``)."""
     if messages_path is not None:
-        raw = sys.stdin.read() if messages_path == "-" else open(messages_path, encoding="utf-8").read()
+        raw = _read_text(messages_path, "--messages")
         try:
             messages = json.loads(raw)
         except ValueError as exc:
@@ -33,13 +34,30 @@ def _prompt_request(prompt: str | None, messages_path: str | None) -> dict[str, 
         if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
             output.fail('--messages: expected a JSON list of {"role": ..., "content": ...} objects', 2)
         return {"messages": messages}
-    if prompt is None:
-        if sys.stdin.isatty():
+    if prompt is None or prompt == "-":
+        if prompt is None and sys.stdin.isatty():
             output.fail("give a prompt, pipe one on stdin, or use --messages FILE", 2)
-        prompt = sys.stdin.read()
+        prompt = _read_text("-", "the prompt")
     if not prompt.strip():
         output.fail("the prompt is empty", 2)
     return {"prompt": prompt}
+
+
+def _read_text(path: str, what: str) -> str:
+    """The UTF-8 text of ``path`` (``-``: stdin), or a one-line failure saying why it cannot be read."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
+    except OSError as exc:
+        output.fail(f"{what}: cannot read {path}: {exc.strerror or exc}", 2)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = "stdin" if path == "-" else path
+        output.fail(f"{what}: {where} is not UTF-8 text (byte {exc.start}: {exc.reason})", 2)
 
 
 @click.command()

@@ -25,7 +25,27 @@ def _paths():
 
     routerd = Path(os.path.abspath(sys.executable)).parent / "routerd"
     log = state_path().parent / "routerd.log"
-    return ServicePaths(routerd=str(routerd), config=str(config_path().absolute()), log=str(log.absolute()))
+    config = config_path().absolute()
+    return ServicePaths(routerd=str(routerd), config=str(config), log=str(log.absolute()),
+                        env_file=str(config.parent / "routerd.env"))
+
+
+def _create_env_file(path: Path) -> None:
+    """The service's EnvironmentFile: created empty (a commented header) with mode 0600, never
+    overwritten; an existing one is made 0600 if others could read it."""
+    from routerd.integrations.service import ENV_FILE_HEADER
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+            click.echo(f"{path}: made private (mode 0600)")
+        return
+    with os.fdopen(fd, "w") as file:
+        file.write(ENV_FILE_HEADER)
+    click.echo(f"wrote {path} (mode 0600): put provider keys there, one KEY=value per line")
 
 
 def _unit_dir() -> Path:
@@ -86,6 +106,8 @@ def service_install(socket: bool, no_start: bool, dry_run: bool, target: str | N
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         click.echo(f"wrote {path}")
+    if target == "systemd" and not dry_run:
+        _create_env_file(Path(_paths().env_file))
     if dry_run or no_start:
         return
     for command in _start_commands(target, socket, files):

@@ -21,9 +21,13 @@ class RouterctlGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning
+        from routerd.framing import MAX_FRAME, FrameTooLarge
 
         try:
             return super().invoke(ctx)
+        except FrameTooLarge as exc:
+            output.fail(f"the request is {exc.size / 2**20:.1f} MiB; routerd takes at most "
+                        f"{MAX_FRAME / 2**20:.0f} MiB per request", 2)
         except DaemonNotRunning as exc:
             output.fail(f"{exc}. Start it with `routerctl start` (or `routerd` in the foreground).",
                         EXIT_NOT_RUNNING)

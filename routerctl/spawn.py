@@ -37,23 +37,27 @@ def spawn_daemon(socket_path: Path, config_file: str | None, backend: str,
         fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # it may name keys
         os.fchmod(fd, 0o600)  # one made by an older routerctl
         with os.fdopen(fd, "ab") as log:
+            start = log.tell()  # the log holds earlier runs too: report only this one's lines
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     env=env, start_new_session=True, close_fds=True)
         try:
-            _wait_ready(proc, notify, timeout_s, log_path)
+            _wait_ready(proc, notify, timeout_s, log_path, start)
         finally:
             notify.close()
     return proc.pid, log_path
 
 
-def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float, log_path: Path) -> None:
+def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float, log_path: Path,
+                start: int) -> None:
     deadline = time.monotonic() + timeout_s
     while (left := deadline - time.monotonic()) > 0:
         readable, _, _ = select.select([notify], [], [], min(left, 0.05))
         if readable and b"READY=1" in notify.recv(4096):
             return
         if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            with open(log_path, "rb") as log:
+                log.seek(start)
+                tail = log.read().decode(errors="replace").strip().splitlines()[-5:]
             click.echo("\n".join(tail), err=True)
             output.fail(f"routerd exited with code {proc.returncode} during start (log: {log_path})", 4)
     output.fail(f"routerd did not become ready within {timeout_s:.0f} s (log: {log_path})", 4)

@@ -17,9 +17,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from routerd.config import keep_start_only, listen_address, load_config
+from routerd.config import keep_start_only, load_config
 from routerd.errors import ConfigError
-from routerd.listeners import require_gateway_key
+from routerd.listeners import check_exposure, parse_listen
 from routerd.logs import SecretScrubber
 from routerd.redact import scrub
 from routerd.protocol import ReloadResult
@@ -111,8 +111,8 @@ class App:
             config = await anyio.to_thread.run_sync(load_config, old.config_path)
             config, pending = keep_start_only(old.config, config)
             new = build_runtime(config, old.config_path)
-            if self.http_address is not None:
-                require_gateway_key(config, os.environ, listen_address(self.http_address)[0])
+            if self.http_address is not None:  # where it listens (socket activation may differ)
+                check_exposure(parse_listen(self.http_address)[0], config.http.gateway_key_env, os.environ)
         except ConfigError as exc:
             message = scrub(exc.message, self.scrubber.secrets)  # status shows what the log shows
             self.last_reload = {"ok": False, "at": time.time(), "message": message, "reason": reason}

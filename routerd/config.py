@@ -222,14 +222,11 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: nested too deeply") from None
 
 
-def load_config(path: Path | None, *, missing_ok: bool = True) -> Config:
-    """Read and parse ``path``; a missing file means built-in defaults (unless not ``missing_ok``).
-    Only a regular file of at most MAX_CONFIG_BYTES is read (never a device or a pipe). Blocking:
-    call in a thread."""
+def load_config(path: Path | None) -> Config:
+    """Read and parse ``path``; a missing file means built-in defaults. Only a regular file of at
+    most MAX_CONFIG_BYTES is read (never a device or a pipe). Blocking: call in a thread."""
     if path is None or not path.exists():
-        if missing_ok:
-            return Config()
-        raise ConfigError(f"{path}: no such file")
+        return Config()
     config = parse_config(read_config_text(path), str(path))
     _check_files(config, str(path))
     return config

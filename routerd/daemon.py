@@ -112,30 +112,46 @@ async def _handle_signals(app: App, *, task_status=anyio.TASK_STATUS_IGNORED) ->
                 app.request_stop()
 
 
-# How long the watcher lets a burst of writes settle before reloading, and how often it checks.
+# How long the watcher lets a burst of writes settle before reloading; how often its thread looks at
+# the stop event (so a stop waits at most this long for it); how often it wakes with no change.
 WATCH_DEBOUNCE_MS = 200
 WATCH_STEP_MS = 50
-WATCH_TIMEOUT_MS = 5000
+WATCH_TIMEOUT_MS = 1000
 
 
 async def _watch_config(app: App, path: Path, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
     """Reload when the config file changes. Watches the directory, since editors replace files.
 
-    The watch is armed before ``started()``, so a change made right after readiness is seen."""
-    from watchfiles._rust_notify import RustNotify
+    The watch thread polls ``app.stop_requested``, so the watcher ends within ``WATCH_STEP_MS`` of a
+    stop instead of holding shutdown up. watchfiles arms its watch when iteration begins, just after
+    ``started()``; a change in between is caught at the first wake-up by the file's stamp."""
+    from watchfiles import awatch
 
-    directory = path.parent
-    await anyio.to_thread.run_sync(lambda: directory.mkdir(parents=True, exist_ok=True))
-    stop = anyio.Event()
-    with RustNotify([str(directory)], False, False, 300, False, True) as watcher:
-        task_status.started()
-        try:
-            while True:
-                changes = await anyio.to_thread.run_sync(
-                    watcher.watch, WATCH_DEBOUNCE_MS, WATCH_STEP_MS, WATCH_TIMEOUT_MS, stop)
-                if isinstance(changes, set) and any(Path(p).name == path.name for _, p in changes):
-                    sdnotify.notify("RELOADING=1")
-                    await app.reload("file change")
-                    sdnotify.notify("READY=1")
-        finally:
-            stop.set()
+    stamp = await anyio.to_thread.run_sync(_config_stamp, path, True)
+    task_status.started()
+    first_wake = True
+    async for changes in awatch(path.parent, stop_event=app.stop_requested, watch_filter=None,
+                                debounce=WATCH_DEBOUNCE_MS, step=WATCH_STEP_MS,
+                                rust_timeout=WATCH_TIMEOUT_MS, yield_on_timeout=True, recursive=False,
+                                ignore_permission_denied=True):
+        if not changes:
+            if not first_wake or await anyio.to_thread.run_sync(_config_stamp, path) == stamp:
+                first_wake = False
+                continue
+        elif not any(Path(p).name == path.name for _, p in changes):
+            continue
+        first_wake = False
+        sdnotify.notify("RELOADING=1")
+        await app.reload("file change")
+        sdnotify.notify("READY=1")
+
+
+def _config_stamp(path: Path, make_directory: bool = False) -> tuple[int, int] | None:
+    """The file's (mtime_ns, size), None when it is absent; optionally creating its directory."""
+    if make_directory:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size

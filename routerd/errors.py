@@ -6,6 +6,7 @@
     │   ├── UnknownRequest            unknown_type
     │   ├── UnsupportedVersion        unsupported_version
     │   ├── NotFound                  not_found
+    │   │   └── UnknownModel          model_not_found
     │   └── UnsupportedMediaType      unsupported_media_type
     ├── Unauthorized                  unauthorized
     ├── Forbidden                     forbidden
@@ -56,6 +57,12 @@ class NotFound(BadRequest):
     http_status = 404
 
 
+class UnknownModel(NotFound):
+    """A model no configured provider serves (the message names those that are)."""
+
+    code = "model_not_found"
+
+
 class UnsupportedMediaType(BadRequest):
     code = "unsupported_media_type"
     http_status = 415
@@ -84,6 +91,7 @@ class NotImplementedYet(RouterdError):
 class NoRoute(RouterdError):
     code = "no_route"
     http_status = 503
+    retry_after_s: float | None = None   # when a provider will be back (all cooling down)
 
 
 class BudgetExceeded(RouterdError):

@@ -33,8 +33,23 @@ def _has_uvloop() -> bool:
     return importlib.util.find_spec("uvloop") is not None
 
 
+def _missing_backend(backend: str) -> str | None:
+    """Why ``backend`` cannot run here (trio is an optional extra), or None."""
+    if backend != "trio":
+        return None
+    try:
+        import trio  # noqa: F401
+    except ImportError:
+        return ("the trio backend needs the trio package, which is not installed: "
+                "pip install 'routerd[trio]' (or run with --backend asyncio)")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if why := _missing_backend(args.backend):
+        print(f"routerd: {why}", file=sys.stderr)
+        return 2
     import anyio
 
     from routerd.daemon import DaemonOptions, run_daemon

@@ -46,12 +46,26 @@ def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
 
 def build_runtime(config: Config, config_path: Path | None,
                   env: Mapping[str, str] = os.environ) -> Runtime:
-    """Build a complete runtime for ``config``. Pure apart from reading ``env``; raises ConfigError."""
-    from routerd.gateway.providers import build_providers
+    """Build a complete runtime for ``config``. Pure apart from reading ``env``; raises ConfigError.
 
-    # Validated here so that a reload with a broken provider is refused, with the reason; the
-    # gateway builds its registry again against the address it actually listens on.
+    This is the daemon's one validation beyond the file's own types: the HTTP address (host:port,
+    and a gateway key beyond loopback) and the providers (e.g. one pointing back at routerd). Start,
+    reload, ``config check`` and ``routerctl restart`` all go through it."""
+    from routerd.gateway.providers import build_providers
+    from routerd.listeners import check_exposure, parse_listen
+
     listen = config.http.listen
+    if config.http.enabled:
+        check_exposure(parse_listen(listen)[0], config.http.gateway_key_env, env)
+    # The gateway builds its registry again against the address it actually listens on.
     providers = build_providers(config, env, None if listen.endswith(":0") else listen)
     secrets = collect_secrets(config, (p.config for p in providers.values()), env)
     return Runtime(config=config, config_path=config_path, secrets=secrets)
+
+
+def check_config_file(path: Path, env: Mapping[str, str] = os.environ) -> Runtime:
+    """Load and validate ``path`` exactly as the daemon would start with it (blocking: reads the
+    file). Raises ConfigError saying what is wrong."""
+    from routerd.config import load_config
+
+    return build_runtime(load_config(path), path, env)

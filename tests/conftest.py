@@ -81,6 +81,16 @@ def codex_cli() -> Path:
     return clis.ensure_cli(clis.CODEX)
 
 
+@pytest.fixture(scope="session")
+def gemini_cli() -> Path:
+    """The Gemini CLI executable (skipped only when node/npm is absent from this machine)."""
+    from tests.e2e import clis
+
+    if reason := clis.node_missing():
+        pytest.skip(reason)
+    return clis.ensure_cli(clis.GEMINI_CLI)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty HOME for one CLI run: no settings, credentials or history from the developer."""

@@ -36,6 +36,9 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     aliases: tuple[str, ...] = ()
     local: bool = False
     free: bool = False
+    max_output_tokens: int | None = None  # the most a request's max_tokens may ask for (None: unknown)
+    effort: bool = False                  # takes Anthropic's output_config.effort
+    adaptive_thinking: bool = False       # takes Anthropic's thinking {"type": "adaptive"}
 
     @property
     def key(self) -> str:

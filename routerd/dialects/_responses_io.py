@@ -117,9 +117,34 @@ def _message_item(item_id: str, text: str, status: str = "completed") -> dict[st
             "content": [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else []}
 
 
+# Codex groups tools in namespaces (``{"type": "namespace", "name": ..., "tools": [functions]}``: its
+# sub-agent and MCP tools) and runs a call only when the namespace comes back beside the name. Other
+# dialects have no namespaces: there the inner tools are offered flat, named NAMESPACE_MARK +
+# namespace + "__" + name (letters, digits, _ and - only, as every dialect allows), and a call to
+# such a name becomes a namespaced function_call again on its way back to a Responses client.
+NAMESPACE_MARK = "ns__"
+
+
+def qualified(namespace: str | None, name: str) -> str:
+    return f"{NAMESPACE_MARK}{namespace}__{name}" if namespace else name
+
+
+def split_qualified(name: str) -> tuple[str | None, str]:
+    """(namespace, name) of a flat tool name; (None, name) for a tool in no namespace."""
+    if name.startswith(NAMESPACE_MARK):
+        namespace, sep, inner = name[len(NAMESPACE_MARK):].rpartition("__")
+        if sep and namespace and inner:
+            return namespace, inner
+    return None, name
+
+
 def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
-    return {"id": item_id, "type": "function_call", "status": status, "call_id": call_id, "name": name,
+    namespace, name = split_qualified(name)
+    item = {"id": item_id, "type": "function_call", "status": status, "call_id": call_id, "name": name,
             "arguments": arguments}
+    if namespace:
+        item["namespace"] = namespace
+    return item
 
 
 def _reasoning_item(item_id: str, text: str) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class _FunctionCall(msgspec.Struct):
     call_id: str
     name: str
     arguments: str = ""
+    namespace: str | None = None
 
 
 class _FunctionOutput(msgspec.Struct):
@@ -101,6 +102,7 @@ class _Tool(msgspec.Struct):
     name: str | None = None
     description: str | None = None
     parameters: dict[str, Any] | None = None
+    tools: list[_Tool] | None = None   # a namespace's own tools
 
 
 # A freeform (``custom``) tool offered to a model that only knows JSON tools takes one string.
@@ -197,7 +199,8 @@ class _Builder:
             self._message(convert_at(item, _MessageItem, where))
         elif kind == "function_call":
             call = convert_at(item, _FunctionCall, where)
-            self._tail("assistant").content.append(ToolCallPart(call.call_id, call.name, call.arguments or "{}"))
+            self._tail("assistant").content.append(
+                ToolCallPart(call.call_id, qualified(call.namespace, call.name), call.arguments or "{}"))
         elif kind == "function_call_output":
             out = convert_at(item, _FunctionOutput, where)
             self._tail("user").content.append(ToolResultPart(out.call_id, _parts(out.output)))
@@ -231,6 +234,18 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
     return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
+def _tools(raw: list[_Tool] | tuple, namespace: str | None = None) -> list[Tool]:
+    """Function and custom tools as canonical tools; a namespace's tools flat, under qualified names."""
+    out = []
+    for t in raw:
+        if t.type == "namespace" and t.name and namespace is None:
+            out += _tools(t.tools or (), t.name)
+        elif t.type in ("function", "custom") and t.name:
+            schema = (t.parameters or {}) if t.type == "function" else FREEFORM_SCHEMA
+            out.append(Tool(qualified(namespace, t.name), t.description, schema))
+    return out
+
+
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A Responses request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
     body = load_body(body)
@@ -247,12 +262,10 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if raw.reasoning is not None and raw.reasoning.effort is not None:
         effort = raw.reasoning.effort if raw.reasoning.effort in _EFFORTS else "medium"
         reasoning = Reasoning(effort=effort, include_thoughts=raw.reasoning.summary is not None)  # type: ignore[arg-type]
-    tools = [Tool(t.name, t.description, (t.parameters or {}) if t.type == "function" else FREEFORM_SCHEMA)
-             for t in raw.tools or () if t.type in ("function", "custom") and t.name]
     return ChatRequest(
         model=model if model is not None else raw.model,
         system="\n\n".join(builder.system) if builder.system else None, messages=builder.messages,
-        tools=tools, tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
+        tools=_tools(raw.tools or ()), tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
         max_tokens=raw.max_output_tokens, temperature=raw.temperature, top_p=raw.top_p,
         stream=bool(raw.stream) if stream is None else stream, stream_usage=True, reasoning=reasoning,
         user=raw.user, metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
@@ -332,7 +345,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
 
 
 from routerd.dialects._responses_io import (  # noqa: E402
-    StreamDecoder, StreamEncoder, error_body, parse_response, render_response,
+    StreamDecoder, StreamEncoder, error_body, parse_response, qualified, render_response,
 )
 
 __all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",

@@ -15,11 +15,11 @@ import socket
 import anyio
 from anyio.abc import ByteStream, Listener, SocketAttribute, TaskStatus
 
-from routerd.config import Config, listen_address
+from routerd.config import Config
 from routerd.fronts.http_routes import answer_error, handle_request
 from routerd.fronts.http_wire import CLOSED, CONTINUE, END, NEED_DATA, HttpError, RequestHead, ServerWire
 from routerd.fronts.serve import serve_listener
-from routerd.listeners import require_gateway_key
+from routerd.listeners import check_exposure, parse_listen
 
 log = logging.getLogger("routerd.http")
 
@@ -202,8 +202,8 @@ def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socke
     if sock is not None:
         host = sock.getsockname()[0]
     else:
-        host, port = listen_address(config.http.listen)
-    require_gateway_key(config, env, host)
+        host, port = parse_listen(config.http.listen)
+    check_exposure(host, config.http.gateway_key_env, env)
     if sock is None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)

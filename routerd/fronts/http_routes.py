@@ -152,7 +152,9 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
     if peek.model:
         check_model(peek.model)
     gateway = await app.parts["gateway"].current()
-    summary = {"session_id": _text(head.headers.get(b"x-claude-code-session-id") or b"") or None}
+    # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
+    session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
+    summary = {"session_id": session.decode(errors="replace") or None}
     plan = await decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto",
                         summary, body)
     request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,

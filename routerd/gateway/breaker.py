@@ -2,13 +2,21 @@
 
     closed --(``failures`` consecutive failures)--> open --(``reset_s`` elapsed)--> half_open
     half_open --(the one probe succeeds)--> closed;  half_open --(probe fails)--> open
+    half_open --(the probe ends without a verdict: cancelled, a client error)--> half_open, free
 
 While open, ``allow`` says no, so dispatch moves to the next candidate without waiting on a
-provider that is down. In half-open exactly one probe is let through at a time. A Retry-After
-from the provider holds the breaker shut at least that long (``trip``).
+provider that is down. In half-open exactly one probe is let through at a time; whoever was let
+through as the probe must end it with ``success``, ``failure`` or ``release``, whatever happens.
+
+A rate limit (429) is not a fault: the provider is healthy and said when to come back. It never
+counts as a failure; ``rate_limited`` keeps calls away until its Retry-After has passed (a cool-down
+beside the state machine), and the breaker's state is left as it was.
 """
 
 from dataclasses import dataclass
+
+# A 429 without Retry-After: stay away this long (seconds) before trying that provider again.
+DEFAULT_COOLDOWN_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +26,8 @@ class BreakerStats:
     opened: int
     rejected: int
     retry_at: float | None
+    rate_limited: int = 0
+    cooldown_until: float | None = None
 
 
 class Breaker:
@@ -28,11 +38,19 @@ class Breaker:
         self.failures = 0
         self.opened = 0
         self.rejected = 0
+        self.rate_limits = 0
         self.retry_at: float | None = None
+        self.cooldown_until: float | None = None
         self._probing = False
 
     def allow(self, now: float) -> bool:
-        """Whether a call may go to this provider now (in half-open: the single probe)."""
+        """Whether a call may go to this provider now (in half-open: the single probe; the caller
+        then holds the probe, see ``is_probe``)."""
+        if self.cooldown_until is not None:
+            if now < self.cooldown_until:
+                self.rejected += 1
+                return False
+            self.cooldown_until = None
         if self.state == "open" and self.retry_at is not None and now >= self.retry_at:
             self.state, self._probing = "half_open", False
         if self.state == "closed":
@@ -43,6 +61,11 @@ class Breaker:
         self.rejected += 1
         return False
 
+    @property
+    def is_probe(self) -> bool:
+        """Right after ``allow`` said yes: whether that call is the half-open probe."""
+        return self.state == "half_open" and self._probing
+
     def success(self, now: float) -> None:
         self.state, self.failures, self.retry_at, self._probing = "closed", 0, None, False
 
@@ -52,14 +75,28 @@ class Breaker:
         if self.state == "half_open" or self.failures >= self.threshold:
             self._open(now + self.reset_s)
 
-    def trip(self, now: float, retry_after_s: float) -> None:
-        """The provider said to come back later (429/529 with Retry-After): stay away that long."""
-        self.failures += 1
-        self._open(now + max(retry_after_s, 0.0))
+    def rate_limited(self, now: float, retry_after_s: float | None) -> None:
+        """The provider answered 429: no call until its Retry-After (or a second) has passed. The
+        probe, if this was it, ends without a verdict."""
+        self.rate_limits += 1
+        until = now + max(retry_after_s if retry_after_s is not None else DEFAULT_COOLDOWN_S, 0.0)
+        self.cooldown_until = max(self.cooldown_until or 0.0, until)
+        self.release()
 
     def release(self) -> None:
-        """A call let through as the half-open probe ended without a verdict (e.g. cancelled)."""
+        """The half-open probe ended without a verdict (cancelled, a client error, a rate limit)."""
         self._probing = False
+
+    def unavailable_for(self, now: float) -> tuple[str, float] | None:
+        """Why no call may go now and for how many more seconds, or None when one may: for
+        error messages and Retry-After. Pure: it changes nothing."""
+        if self.cooldown_until is not None and now < self.cooldown_until:
+            return "rate limited by the provider", self.cooldown_until - now
+        if self.state == "open" and self.retry_at is not None and now < self.retry_at:
+            return f"circuit open after {self.failures} failure(s)", self.retry_at - now
+        if self.state == "half_open" and self._probing:
+            return "circuit half-open, its probe call is in flight", 1.0
+        return None
 
     def _open(self, until: float) -> None:
         if self.state != "open":
@@ -68,4 +105,5 @@ class Breaker:
 
     def statistics(self) -> BreakerStats:
         return BreakerStats(state=self.state, consecutive_failures=self.failures, opened=self.opened,
-                            rejected=self.rejected, retry_at=self.retry_at)
+                            rejected=self.rejected, retry_at=self.retry_at, rate_limited=self.rate_limits,
+                            cooldown_until=self.cooldown_until)

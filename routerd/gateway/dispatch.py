@@ -1,9 +1,13 @@
 """Dispatch: walk a plan's candidates until one answers, then relay its answer.
 
-For each candidate: its breaker may say no (move on); the call is attempted with bounded retries for
-retryable failures (rate limits honour Retry-After, others back off with jitter); a failure that a
-different provider might not have (401/403/404, 5xx, timeouts, resets) moves to the next candidate;
-a client error (400, 413, 422) ends the walk. Everything happens before the client has seen a byte:
+For each candidate: its breaker may say no (move on, noting why); the call is attempted with
+bounded retries for retryable failures (others back off with jitter); a failure that a different
+provider might not have (401/403/404, 5xx, timeouts, resets) moves to the next candidate; a client
+error (400, 413, 422) ends the walk. A 429 is the provider's rate limit, not a fault: it never
+counts against the breaker, the provider is left alone until its Retry-After has passed, the walk
+moves to another provider when the plan has one, and otherwise waits out a short Retry-After or
+answers 429 with it. A provider that cannot serve the request at all (unreachable, or a 404 that
+names no model: the endpoint is missing) is not tried again for the plan's other models. Everything happens before the client has seen a byte:
 once a stream has started there is no fallback, and a broken upstream ends the client's stream with
 the dialect's error event. When no candidate succeeds, the last upstream error body is passed through
 unchanged (same dialect), or the dialect's own error is made from it.
@@ -17,7 +21,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -77,49 +81,123 @@ class _Failure:
     dialect: str | None = None      # the dialect of ``error.body`` when it came from upstream
 
 
+@dataclass(slots=True)
+class _Walk:
+    """One request's way along its plan: attempts so far, the last failure, what was passed over."""
+
+    request: ProxyRequest
+    plan: Plan
+    attempt: int = 0
+    failure: _Failure | None = None
+    skipped: list[str] = field(default_factory=list)   # why candidates were passed over
+    dead: set[str] = field(default_factory=set)         # providers that cannot serve it at all
+
+
 @asynccontextmanager
 async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator[Reply]:
     """Dispatch ``request`` along ``plan``; yields the reply to send (an error reply when every
     candidate failed). The upstream response stays open until the block exits."""
-    failure: _Failure | None = None
-    attempt = 0
-    config = gateway.app.runtime.config.gateway
-    for candidate in plan.candidates:
+    walk = _Walk(request, plan)
+    for index, candidate in enumerate(plan.candidates):
         provider = gateway.providers.get(candidate.provider)
         breaker = gateway.breakers.get(candidate.provider)
-        if provider is None or not breaker.allow(time.monotonic()):
-            failure = failure or _Failure(UpstreamUnavailable(f"{candidate.provider}: circuit open"))
+        if provider is None or breaker is None or candidate.provider in walk.dead:
             continue
+        if not breaker.allow(time.monotonic()):
+            walk.skipped.append(_skip(candidate, breaker))
+            walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
+            continue
+        probe, attempts_before = breaker.is_probe, walk.attempt
         try:
-            prepared = prepare(request.dialect, request.endpoint, request.query, request.headers,
-                               request.body, plan.requested, provider, candidate.model, request.stream,
-                               forward_credentials=gateway.forward_credentials)
-        except NotImplementedYet as exc:
-            breaker.release()
-            failure = failure or _Failure(UpstreamUnavailable(exc.message))
-            continue
-        for retry in range(config.retries + 1):
-            attempt += 1
-            record = CallRecord(gateway, plan, candidate, attempt, request)
-            outcome = await _attempt(gateway, request, prepared, candidate, record)
-            if isinstance(outcome, Reply):
-                outcome.overhead_ms = (record.started - request.received) * 1000
+            answered = await _try_candidate(gateway, walk, index, candidate, provider)
+            if answered is not None:
+                reply, record = answered
                 try:
-                    yield outcome
+                    yield reply
                 finally:
-                    await _finish(outcome, record)
+                    await _finish(reply, record)
                 return
-            failure = outcome
-            delay = _retry_delay(outcome.error, retry, config)
-            if delay is None:
-                break
-            await anyio.sleep(delay)
+        finally:
+            if probe:  # every way out of a probe frees it, cancellation included
+                breaker.release()
+        failure = walk.failure
+        if failure is None or walk.attempt == attempts_before:  # not attempted (no translation)
+            continue
+        if _provider_wide(failure):
+            walk.dead.add(candidate.provider)
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
-    if request.endpoint in _COUNTS and (failure is None or not failure.error.status):
+    if request.endpoint in _COUNTS and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
-    yield _error_reply(request.dialect, failure or _Failure(UpstreamUnavailable("no candidate to try")))
+    yield _error_reply(request.dialect, walk.failure or _Failure(UpstreamUnavailable("no candidate to try")),
+                       walk.skipped)
+
+
+async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
+                         provider) -> tuple[Reply, CallRecord] | None:
+    """Attempt one candidate with its retries: the reply and its call record, or None (the
+    failure is in ``walk``)."""
+    request, plan = walk.request, walk.plan
+    config = gateway.app.runtime.config.gateway
+    try:
+        prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
+                           plan.requested, provider, candidate.model, request.stream,
+                           forward_credentials=gateway.forward_credentials,
+                           moved_to=_moved_to(gateway, plan, candidate))
+    except NotImplementedYet as exc:
+        walk.skipped.append(f"{candidate.provider}: {exc.message}")
+        walk.dead.add(candidate.provider)
+        return None
+    for retry in range(config.retries + 1):
+        walk.attempt += 1
+        record = CallRecord(gateway, plan, candidate, walk.attempt, request)
+        outcome = await _attempt(gateway, request, prepared, candidate, record)
+        if isinstance(outcome, Reply):
+            outcome.overhead_ms = (record.started - request.received) * 1000
+            return outcome, record
+        walk.failure = outcome
+        if isinstance(outcome.error, UpstreamRateLimited) and any(
+                c.provider != candidate.provider for c in plan.candidates[index + 1:]):
+            return None  # another provider can answer now: better than waiting out the limit
+        delay = _retry_delay(outcome.error, retry, config)
+        if delay is None:
+            return None
+        await anyio.sleep(delay)
+    return None
+
+
+def _moved_to(gateway, plan: Plan, candidate: Candidate):
+    """The catalogue's entry for the candidate's model when it is not what the client asked for
+    (so the request may need adapting to it), else None."""
+    if candidate.model == plan.requested:
+        return None
+    routing = gateway.app.parts.get("routing")
+    return routing.catalogue.get(candidate.model) if routing is not None else None
+
+
+def _skip(candidate: Candidate, breaker) -> str:
+    why = breaker.unavailable_for(time.monotonic())
+    what, seconds = why if why is not None else ("busy", 1.0)
+    return f"{candidate.provider}: {what} (retry in {max(seconds, 0.0):.0f} s)"
+
+
+def _unavailable(provider: str, breaker) -> UpstreamError:
+    """The error for a provider its breaker kept us from: a 429 while it is rate limited (with
+    Retry-After), else unavailable (503 with Retry-After)."""
+    why = breaker.unavailable_for(time.monotonic())
+    what, seconds = why if why is not None else ("busy", 1.0)
+    error = UpstreamRateLimited if what.startswith("rate limited") else UpstreamUnavailable
+    return error(f"{provider}: {what}", retry_after_s=max(seconds, 1.0))
+
+
+def _provider_wide(failure: _Failure) -> bool:
+    """Whether the failure says this provider cannot serve the request whatever the model: no route
+    to it, or a 404 that does not speak of a model (an endpoint the provider does not have)."""
+    error = failure.error
+    if error.status == 404:
+        return b"model" not in error.body.lower()
+    return error.status is None and isinstance(error, UpstreamUnavailable)
 
 
 def _local_count(request: ProxyRequest) -> Reply:
@@ -173,7 +251,6 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
     except UpstreamError as exc:
         return _failed(gateway, record, breaker, exc, prepared.dialect)
     except BaseException as exc:  # cancelled (the client left), or a bug: still one row
-        breaker.release()
         if isinstance(exc, anyio.get_cancelled_exc_class()):
             record.finish("client_disconnected", None, "the client went away before the answer")
         else:
@@ -213,12 +290,10 @@ def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect:
     gateway.counters[name].errors += 1
     now = time.monotonic()
     was_open = breaker.state == "open"
-    if isinstance(error, UpstreamRateLimited) or error.status == 529:
-        breaker.trip(now, error.retry_after_s or 1.0)
+    if isinstance(error, UpstreamRateLimited):  # the provider's limit, not a fault
+        breaker.rate_limited(now, error.retry_after_s)
     elif error.retryable:
         breaker.failure(now)
-    else:
-        breaker.release()
     log.debug("attempt %d at %s/%s failed: %s", record.attempt, name, record.candidate.model, error.message)
     if breaker.state == "open" and not was_open:
         log.warning("%s: circuit open for %.1f s after %s", name, breaker.retry_at - now, error.message)
@@ -298,10 +373,12 @@ def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[byte
     return kept
 
 
-def _error_reply(dialect: str, failure: _Failure) -> Reply:
+def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Reply:
     error = failure.error
     if error.body and failure.dialect and error.status and error.status >= 400:
         headers = [(k.encode(), v.encode()) for k, v in error.headers]
+        if isinstance(error, UpstreamRateLimited) and not any(k == b"retry-after" for k, _ in headers):
+            headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s or 1))))
         if failure.dialect == dialect:
             return Reply(error.status, headers, body=error.body)
         from routerd.dialects.translate import translate_error
@@ -310,14 +387,21 @@ def _error_reply(dialect: str, failure: _Failure) -> Reply:
         return Reply(error.status, headers, body=translate_error(failure.dialect, dialect, error.status,
                                                                  error.body))
     status = error.status if error.status and error.status >= 400 else error.http_status
+    if status == 502 and error.retry_after_s is not None:
+        status = 503  # every candidate is cooling down: a temporary state, with a time to retry
     headers = [(b"content-type", b"application/json")]
-    if isinstance(error, UpstreamRateLimited) and error.retry_after_s is not None:
+    if error.retry_after_s is not None:
         headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s))))
-    return Reply(status, headers, body=error_body(dialect, status, error.message, error.code))
+    message = error.message
+    if len(skipped) > 1 or (skipped and not message.startswith(skipped[0].split(":")[0] + ":")):
+        message = "no provider could take the request: " + "; ".join(skipped)
+    return Reply(status, headers, body=error_body(dialect, status, message, error.code))
 
 
 def error_reply(dialect: str, error: RouterdError) -> Reply:
     """A reply for an error raised before dispatch (bad request, no route, unauthorized)."""
     status = error.http_status
-    return Reply(status, [(b"content-type", b"application/json")],
-                 body=error_body(dialect, status, error.message, error.code))
+    headers = [(b"content-type", b"application/json")]
+    if (retry_after_s := getattr(error, "retry_after_s", None)) is not None:
+        headers.append((b"retry-after", b"%d" % max(1, round(retry_after_s))))
+    return Reply(status, headers, body=error_body(dialect, status, error.message, error.code))

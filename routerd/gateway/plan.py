@@ -6,6 +6,12 @@ for ``auto`` (and, with ``gateway.downshift``, for a named model) it asks the br
 (``routerd.handlers.routing.decide_route``, which classifies the conversation, ranks the catalogue
 and stores the decision); otherwise it resolves the name against the provider registry and stores
 a decision row itself. Configured ``[gateway.fallbacks]`` follow the first choice.
+
+The brain's catalogue names models by their maker (``openai/gpt-...``, ``anthropic/claude-...``).
+A configured provider speaks for a maker by its kind, whatever its section is called: one named
+after the maker, or one of the maker's kind that claims the model by its ``models`` patterns (with
+no patterns: one at the kind's official URL). A model nothing serves is a 404 naming what is served;
+``auto`` with nothing to try says, per provider, why it was passed over.
 """
 
 import time
@@ -15,8 +21,12 @@ from dataclasses import dataclass
 import msgspec
 
 from routerd.config import GatewayConfig
-from routerd.errors import NoRoute
-from routerd.gateway.providers import Provider
+from routerd.errors import NoRoute, UnknownModel
+from routerd.gateway.providers import Provider, official_url
+
+# The brain's model makers, and the kinds of provider that can speak for each.
+MAKER_KINDS: dict[str, tuple[str, ...]] = {"openai": ("openai", "responses"), "anthropic": ("anthropic",),
+                                           "gemini": ("gemini",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +100,11 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
                 return Plan(decision_id, model, tuple(chain), baseline, "brain")
     candidates = _named_models(providers, dialect) if auto else resolve(model, providers, gateway, dialect)
     candidates = fallback_chain(candidates, providers, gateway, dialect)
+    if not candidates and not auto:
+        raise UnknownModel(f"model {model!r} is not served here; ask for one of: "
+                           f"{', '.join(served_models(providers, gateway))}")
     if not candidates:
-        raise NoRoute(f"no configured provider serves model {model!r} "
-                      f"(providers: {', '.join(providers) or 'none'})")
+        raise _nothing_to_try(app, providers)
     decision_id = app.new_id()
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": "http", "model": candidates[0].model,
@@ -116,15 +128,82 @@ async def _ask_brain(app, providers: Mapping[str, Provider], dialect: str, summa
     catalogue = (await routing_state(app)).catalogue
     chosen, baseline, top = [], None, -1.0
     for key in reply.candidates:
-        provider, _, model_id = key.partition("/")
-        if provider not in providers:
-            continue
-        chosen.append(Candidate(provider, model_id))
+        maker, _, model_id = key.partition("/")
+        speakers = [Candidate(p.name, model_id) for p in _ordered(providers, maker)
+                    if speaks_for(p, maker, model_id)]
+        chosen += [c for c in speakers if c not in chosen]
         info = catalogue.get(key)
         price = info.cost_per_mtok() if info is not None else None
-        if price is not None and price > top:
-            baseline, top = chosen[-1], price
+        if speakers and price is not None and price > top:
+            baseline, top = speakers[0], price
     return reply.decision_id, chosen, baseline
+
+
+def speaks_for(provider: Provider, maker: str, model_id: str | None = None) -> bool:
+    """Whether ``provider`` can serve the catalogue's ``maker/model_id`` (any of the maker's models
+    when ``model_id`` is None): by name, or by kind and its ``models`` patterns (none: its official
+    URL)."""
+    if provider.name == maker:
+        return True
+    if provider.kind not in MAKER_KINDS.get(maker, ()):
+        return False
+    if not provider.models:
+        return provider.base_url == official_url(provider.kind)
+    return model_id is None or provider.serves(model_id)
+
+
+def _ordered(providers: Mapping[str, Provider], maker: str) -> list[Provider]:
+    """The provider named after ``maker`` first, then the others in config order."""
+    return sorted(providers.values(), key=lambda p: p.name != maker)
+
+
+def brain_providers(providers: Mapping[str, Provider], breakers: Mapping, makers: frozenset[str],
+                    now: float) -> tuple[frozenset[str], frozenset[str]]:
+    """For the brain: the makers (and provider names) that configured providers speak for, and
+    those whose every such provider is unavailable now (circuit open or rate limited)."""
+    enabled, broken = set(providers), set()
+    for name, breaker in breakers.items():
+        if name in providers and breaker.unavailable_for(now) is not None:
+            broken.add(name)
+    for maker in makers:
+        speakers = [p.name for p in providers.values() if speaks_for(p, maker)]
+        if speakers:
+            enabled.add(maker)
+            if all(name in broken for name in speakers):
+                broken.add(maker)
+    return frozenset(enabled), frozenset(broken)
+
+
+def served_models(providers: Mapping[str, Provider], gateway: GatewayConfig, limit: int = 24) -> list[str]:
+    """What a client may ask for here: ``auto``, the aliases, each provider's models and patterns."""
+    served = ["auto", *gateway.aliases]
+    for provider in providers.values():
+        served += [f"{m} ({provider.name})" for m in provider.models]
+        if not provider.models:
+            served.append(f"{provider.name}/<model>")
+    return served[:limit] + (["..."] if len(served) > limit else [])
+
+
+def _nothing_to_try(app, providers: Mapping[str, Provider]) -> NoRoute:
+    """``auto`` found nothing to try: which providers exist and why each was passed over."""
+    gateway = app.parts.get("gateway")
+    breakers = gateway.breakers if gateway is not None else {}
+    now, why, wait = time.monotonic(), [], None
+    for name, provider in providers.items():
+        breaker = breakers.get(name)
+        state = breaker.unavailable_for(now) if breaker is not None else None
+        if state is not None:
+            why.append(f"{name}: {state[0]} (retry in {state[1]:.0f} s)")
+            wait = state[1] if wait is None else min(wait, state[1])
+        else:
+            why.append(f"{name}: no model the routing brain knows and no named model; "
+                       "name one in its `models` or ask for it as provider/model")
+    if not providers:
+        why.append("no provider is configured: add a [providers.NAME] section or set a provider "
+                   "key such as OPENAI_API_KEY or ANTHROPIC_API_KEY")
+    error = NoRoute("no provider can take model 'auto': " + "; ".join(why))
+    error.retry_after_s = wait
+    return error
 
 
 def _conversation(dialect: str, body: bytes | None) -> tuple[list, list]:

@@ -12,7 +12,9 @@ from urllib.parse import quote
 
 import msgspec
 
+from routerd.catalogue.models import ModelInfo
 from routerd.errors import BadRequest, NotImplementedYet
+from routerd.gateway.adapt import adapt_anthropic
 from routerd.gateway.providers import Provider
 
 # Never forwarded: hop-by-hop (RFC 9110 §7.6.1), framing we redo, the client's credentials (the
@@ -39,13 +41,15 @@ class Prepared:
 
 def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, bytes], body: bytes,
             requested: str, provider: Provider, model: str, stream: bool,
-            forward_credentials: bool = False) -> Prepared:
+            forward_credentials: bool = False, moved_to: ModelInfo | None = None) -> Prepared:
     """The upstream request for ``provider``/``model``: passed through when the provider speaks the
     client's dialect, translated otherwise. Raises NotImplementedYet for an endpoint that has no
     translation (count_tokens), BadRequest for a client body translation cannot read.
 
     ``forward_credentials``: clients do not authenticate to routerd (no gateway key), so a provider
-    configured without a key of its own gets the client's (Claude Code's subscription token, say)."""
+    configured without a key of its own gets the client's (Claude Code's subscription token, say).
+    ``moved_to``: the catalogue's entry for ``model`` when routerd chose it instead of the model
+    the client asked for; a Messages request is then adapted to what that model accepts."""
     if front in provider.dialects:
         forward = forward_credentials and not provider.auth_headers
         if front == "gemini":  # the model is in the path; a ?key= is a credential
@@ -61,6 +65,8 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
             out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
         out += provider.auth_headers
         out += provider.extra_headers
+        if moved_to is not None and front == "anthropic" and not endpoint:
+            body, out = adapt_anthropic(body, out, moved_to)
         if stream and front == "openai_chat" and (with_usage := add_stream_usage(body)) is not None:
             return Prepared(front, path, out, with_usage, usage_added=True)
         return Prepared(front, path, out, body)

@@ -124,13 +124,15 @@ def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
         base = url or default_url
         if name == "ollama" and not urlsplit(base).path.rstrip("/").endswith("/v1"):
             base = base.rstrip("/") + "/v1"
+        # Only OpenAI itself is known to serve /v1/responses; a server at OPENAI_BASE_URL (llama.cpp,
+        # vLLM, a proxy) gets Responses requests translated to chat.
         found[name] = ProviderConfig(kind=kind, base_url=base, api_key_env=key_var, models=models,
-                                     responses=name == "openai")
+                                     responses=name == "openai" and base.rstrip("/") == default_url)
     return found
 
 
 def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
-    base = (pc.base_url or _default_base(pc.kind)).rstrip("/")
+    base = (pc.base_url or official_url(pc.kind)).rstrip("/")
     try:
         check_url(base, "base_url", ("http", "https"))
     except ValueError as exc:  # one from the environment (the config's are checked when parsed)
@@ -176,7 +178,8 @@ def _proxy(name: str, pc: ProviderConfig, parts, env: Mapping[str, str]) -> str 
     return value
 
 
-def _default_base(kind: str) -> str:
+def official_url(kind: str) -> str:
+    """The provider's own API for a kind (no trailing slash)."""
     return {"openai": "https://api.openai.com/v1", "responses": "https://api.openai.com/v1",
             "anthropic": "https://api.anthropic.com",
             "gemini": "https://generativelanguage.googleapis.com"}[kind]

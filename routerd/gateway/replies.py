@@ -27,6 +27,8 @@ def error_body(dialect: str, status: int, message: str, code: str = "") -> bytes
         return _encode({"error": {"code": status, "message": message,
                                   "status": _GEMINI_STATUS.get(status, "INTERNAL")}})
     kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    if code == "model_not_found":  # OpenAI's own shape for a model it does not serve
+        kind = "invalid_request_error"
     return _encode({"error": {"message": message, "type": kind, "param": None, "code": code or None}})
 
 

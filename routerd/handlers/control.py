@@ -5,10 +5,11 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from routerd.config import load_config, parse_config
+from routerd.config import parse_config
 from routerd.errors import ConfigError
 from routerd.protocol import (ConfigCheck, ConfigCheckResult, Ok, Ping, Pong, Reload, ReloadResult,
                               Status, StatusReply, Stop)
+from routerd.runtime import build_runtime, check_config_file
 from routerd.version import VERSION
 
 
@@ -40,14 +41,23 @@ async def handle_reload(app, request: Reload) -> ReloadResult:
 
 
 async def handle_config_check(app, request: ConfigCheck) -> ConfigCheckResult:
-    """Validate a file or text as the daemon would load it, without applying it."""
+    """Validate a file or text as the daemon would start with it, without applying it (the file
+    is looked at and read in a worker thread)."""
     if request.text is not None:
-        source, load = request.path or "<text>", lambda: parse_config(request.text, request.path or "<text>")
+        source = request.path or "<text>"
+        load = lambda: build_runtime(parse_config(request.text, source), None)  # noqa: E731
     else:
         path = Path(request.path) if request.path else app.runtime.config_path
-        source, load = str(path), lambda: load_config(path, missing_ok=path is None)
+        source = str(path)
+        load = lambda: _check_file(path)  # noqa: E731
     try:
         await anyio.to_thread.run_sync(load)
     except ConfigError as exc:
         return ConfigCheckResult(ok=False, path=source, errors=[exc.message])
     return ConfigCheckResult(ok=True, path=source)
+
+
+def _check_file(path: Path | None) -> None:
+    if path is None or not path.exists():
+        raise ConfigError(f"{path}: no such file")
+    check_config_file(path)

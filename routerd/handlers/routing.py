@@ -317,17 +317,16 @@ async def ask_through_gateway(app, model: str, prompt: str) -> str:
     return answer.text
 
 
-def _providers(app) -> tuple[frozenset[str], frozenset[str]]:
-    """Enabled provider names, and those whose breaker is open now."""
+def _providers(app, catalogue: Catalogue) -> tuple[frozenset[str], frozenset[str]]:
+    """The catalogue's providers that configured providers speak for (by kind, not only by name),
+    and those with none available now."""
+    from routerd.gateway.plan import brain_providers
+
     gateway = app.parts.get("gateway")
     if gateway is None:
         return frozenset(), frozenset()
-    now = time.monotonic()
-    open_now = frozenset(
-        name for name, breaker in gateway.breakers.items()
-        if breaker.state == "open" and (breaker.retry_at is None or breaker.retry_at > now)
-    )
-    return frozenset(gateway.providers), open_now
+    makers = frozenset(m.provider for m in catalogue.models)
+    return brain_providers(gateway.providers, gateway.breakers, makers, time.monotonic())
 
 
 def _needs(turns: Sequence[Turn], tools: Sequence[Any] | None) -> Needs:
@@ -355,7 +354,7 @@ async def decide_route(app, *, messages: Sequence[Any], tools: Sequence[Any] | N
     turns = [to_turn(m) for m in messages]
     text = _last_user_text(turns)
     words = signature_of_view(view)
-    enabled, broken = _providers(app)
+    enabled, broken = _providers(app, state.catalogue)
     sticky = state.sticky.get(session_id) if session_id and routing.sticky_sessions else None
     decision = decide(PolicyInput(
         classification=result, catalogue=state.catalogue, enabled_providers=enabled,

@@ -54,11 +54,11 @@ def to_recommendation(host: str, decision: dict[str, Any]) -> Recommendation:
     task_type = decision.get("task_type") or classification.get("task_type") or "query"
     confidence = decision.get("confidence", classification.get("confidence", 0.5))
     model = decision.get("model") or ""
-    # The brain names the Claude Code subscription model itself (its advisory pick).
-    advisory = decision.get("advisory") if host == "claude-code" else None
+    # The host is told a model it can switch to itself, from the decision's tier: the brain's own
+    # pick is a catalogue model on a configured provider (gpt-..., say), which Claude Code cannot use.
     return Recommendation(
         decision_id=str(decision.get("decision_id") or decision.get("id") or ""),
         tier=tier, task_type=task_type, confidence=float(confidence or 0.0),
-        model=model, host_model=advisory or host_model(host, tier),
+        model=model, host_model=host_model(host, tier),
         reason=str(decision.get("reason") or ""),
     )

@@ -3,8 +3,14 @@
 For every host there is a list of ``Edit``s: a settings file and two functions, ``add(text) -> text``
 and ``remove(text) -> text``. ``add`` first removes routerd's old entries and then adds the current
 ones, so installing twice changes nothing; other hooks and servers are never touched. JSON files are
-merged as objects; Codex's ``config.toml`` is edited as text (a marked block, plus one marked line
-when a ``[features]`` table already exists) and the result is checked with ``tomllib``.
+merged as objects; Codex's ``config.toml`` is edited as text (a marked block) and the result is
+checked with ``tomllib``. Codex 0.169 runs hooks by default (its ``hooks`` feature is stable), so no
+feature flag is written; a ``codex_hooks`` line an older routerd wrote is removed.
+
+MCP servers are started by their hosts with a bare environment (Codex passes only HOME, LANG, PATH,
+SHELL and TERM), so each server entry carries the daemon's socket path in its ``env``. Claude Code's
+HTTP hooks send the gateway key from ``$<http.gateway_key_env>`` (Claude Code interpolates only
+variables named in ``allowedEnvVars``), so they keep working when a key is set.
 
 routerd's entries are recognised by the shim paths and the hook URL prefix they contain, so an
 uninstall finds them even after the user reformatted the file.
@@ -44,6 +50,8 @@ class Setup:
     fail_closed: bool = False   # command hooks block when the daemon is down (hard mode)
     budget_ms: int = 50
     platform: str = "linux"
+    socket_path: str = ""       # the daemon's socket, written into MCP servers' env
+    gateway_key_env: str = ""   # the variable Claude Code's HTTP hooks take the gateway key from
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,18 @@ def _app_dir(s: Setup, name: str) -> Path:
 
 
 def _stdio(s: Setup) -> dict:
-    return {"command": s.python, "args": ["-I", "-S", s.mcp_relay]}
+    server = {"command": s.python, "args": ["-I", "-S", s.mcp_relay]}
+    if s.socket_path:
+        server["env"] = {"ROUTERD_SOCKET": s.socket_path}
+    return server
+
+
+def _http_hook(s: Setup, event: str) -> dict:
+    hook = {"type": "http", "url": f"{s.http_base}{URL_MARK}{event}", "timeout": 5}
+    if s.gateway_key_env:
+        hook["headers"] = {"x-api-key": f"${{{s.gateway_key_env}}}"}
+        hook["allowedEnvVars"] = [s.gateway_key_env]
+    return hook
 
 
 def _command(s: Setup, host: str, event: str) -> str:
@@ -104,8 +123,8 @@ def _claude_hooks(s: Setup) -> dict[str, dict]:
     if s.kind == "command":
         return commands
     # Claude Code runs only command hooks at SessionStart and SessionEnd (observed with 2.1.197).
-    return {e: commands[e] if e in ("SessionStart", "SessionEnd") else
-            {"type": "http", "url": f"{s.http_base}{URL_MARK}{e}", "timeout": 5} for e in CLAUDE_EVENTS}
+    return {e: commands[e] if e in ("SessionStart", "SessionEnd") else _http_hook(s, e)
+            for e in CLAUDE_EVENTS}
 
 
 def _command_hooks(s: Setup, host: str, events: tuple[str, ...]) -> dict[str, dict]:
@@ -191,21 +210,16 @@ def _json_edit(add: Callable[[dict], dict], remove: Callable[[dict], dict]):
 # --- Codex config.toml -------------------------------------------------------------------------
 
 def codex_toml_add(text: str, s: Setup) -> str:
-    """Add routerd's provider and MCP server, and switch Codex hooks on."""
+    """Add routerd's provider and MCP server (hooks are on by default in Codex 0.169)."""
     text = codex_toml_remove(text)
-    current = tomllib.loads(text)
-    block = [BLOCK_BEGIN]
-    if current.get("features", {}).get("codex_hooks") is not True:
-        if "features" in current:
-            text = re.sub(r"(?m)^\[features\][^\n]*$",
-                          lambda m: f"{m.group(0)}\ncodex_hooks = true{LINE_MARK}", text, count=1)
-        else:
-            block += ["[features]", "codex_hooks = true", ""]
-    block += [
-        "[model_providers.routerd]", 'name = "routerd"', f'base_url = "{s.http_base}/v1"',
+    block = [
+        BLOCK_BEGIN, "[model_providers.routerd]", 'name = "routerd"', f'base_url = "{s.http_base}/v1"',
         'wire_api = "responses"', "", "[mcp_servers.routerd]", f"command = {json.dumps(s.python)}",
-        f'args = ["-I", "-S", {json.dumps(s.mcp_relay)}]', BLOCK_END,
+        f'args = ["-I", "-S", {json.dumps(s.mcp_relay)}]',
     ]
+    if s.socket_path:
+        block.append(f"env = {{ ROUTERD_SOCKET = {json.dumps(s.socket_path)} }}")
+    block.append(BLOCK_END)
     out = text.rstrip("\n") + ("\n\n" if text.strip() else "") + "\n".join(block) + "\n"
     tomllib.loads(out)  # never write a file Codex cannot read
     return out

@@ -103,7 +103,7 @@ async def _dispatch(app, method: str, params: dict[str, Any]) -> dict[str, Any]:
         name, arguments = params.get("name"), params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, dict):
             raise McpError(INVALID_PARAMS, "tools/call needs a tool name and an arguments object")
-        if name not in mcp_tools.CALLS:
+        if name not in mcp_tools.SPECS:
             raise McpError(INVALID_PARAMS, f"unknown tool {name!r}")
         return await mcp_tools.call_tool(app, name, arguments)
     if method == "resources/list":

@@ -7,12 +7,15 @@ and decisions are stored the same way.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from routerd.errors import RouterdError
 from routerd.handlers import usage as reports
+from routerd.integrations.ask import Answer
+from routerd.protocol import ClassificationReply, DecisionReply
 
 STATUS_URI = "routerd://status"
 RESOURCES = [{"uri": STATUS_URI, "name": "status", "title": "routerd status",
@@ -24,38 +27,53 @@ class _Args(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tru
     pass
 
 
+def _doc(description: str, **meta: Any) -> msgspec.Meta:
+    return msgspec.Meta(description=description, **meta)
+
+
+Prompt = Annotated[str, _doc("The prompt (a user's turn) to route or classify.", min_length=1)]
+DecisionId = Annotated[str, _doc("A decision id, as returned by route (or shown by routerctl route).")]
+Reason = Annotated[str, _doc("Why, in a few words (kept with the feedback).")]
+Since = Annotated[str | None, _doc("Only calls since then: a span such as 24h, 7d or 30m, or an ISO "
+                                   "date; all time when omitted.")]
+
+
 class PromptArgs(_Args):
-    prompt: str
-    explain: bool = False
+    prompt: Prompt
+    explain: Annotated[bool, _doc("Also list every catalogue model and why it was kept, skipped or "
+                                  "ranked (route only).")] = False
 
 
 class AskArgs(_Args):
-    prompt: str
-    task_type: Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None = None
-    complexity: Literal["simple", "moderate", "complex"] | None = None
-    model: str | None = None
-    max_tokens: int = 2048
+    prompt: Annotated[str, _doc("What to ask the external model.", min_length=1)]
+    task_type: Annotated[Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None,
+                         _doc("Hint for the router: the kind of task.")] = None
+    complexity: Annotated[Literal["simple", "moderate", "complex"] | None,
+                          _doc("Hint for the router: how hard the task is.")] = None
+    model: Annotated[str | None, _doc("Pin a model (an id, alias or provider/model) instead of "
+                                      "letting the router pick.")] = None
+    max_tokens: Annotated[int, _doc("Most tokens the answer may have.", ge=1)] = 2048
 
 
 class RerouteArgs(_Args):
-    decision_id: str
-    to: str
-    reason: str = ""
+    decision_id: DecisionId
+    to: Annotated[str, _doc("The tier (simple, moderate, complex) or model it should have gone to.")]
+    reason: Reason = ""
 
 
 class RateArgs(_Args):
-    decision_id: str
-    rating: Literal["good", "bad"]
-    reason: str = ""
+    decision_id: DecisionId
+    rating: Annotated[Literal["good", "bad"], _doc("good, or bad (similar prompts then go one tier up).")]
+    reason: Reason = ""
 
 
 class UsageArgs(_Args):
-    since: str | None = None
-    group_by: Literal["model", "provider", "day", "outcome"] = "model"
+    since: Since = None
+    group_by: Annotated[Literal["model", "provider", "day", "outcome"], _doc("How to group the calls.")] = "model"
 
 
 class SinceArgs(_Args):
-    since: str | None = None
+    since: Since = None
 
 
 class NoArgs(_Args):
@@ -63,7 +81,8 @@ class NoArgs(_Args):
 
 
 class ProfileArgs(_Args):
-    profile: Literal["budget", "balanced", "premium"]
+    profile: Annotated[Literal["budget", "balanced", "premium"],
+                       _doc("budget favours cheap models, premium strong ones, balanced is between.")]
 
 
 async def _route(app, a: PromptArgs) -> Any:
@@ -126,40 +145,99 @@ async def _providers(app, a: NoArgs) -> Any:
 
 
 Call = Callable[[Any, Any], Awaitable[Any]]
-CALLS: dict[str, tuple[type[_Args], Call, str]] = {
-    "route": (PromptArgs, _route, "Recommend the cheapest model that will do this prompt well; "
-              "stores the decision and returns its id."),
-    "classify": (PromptArgs, _classify, "Classify a prompt: tier, task type, confidence, signals."),
-    "ask": (AskArgs, _ask, "Answer a prompt through the routed external model (task_type and "
-            "complexity hints optional; model pins one)."),
-    "reroute": (RerouteArgs, _reroute, "Say a decision should have gone to another model."),
-    "rate": (RateArgs, _rate, "Rate a routing decision good or bad."),
-    "usage": (UsageArgs, _usage, "Calls, tokens and cost, grouped by model, provider, day or outcome."),
-    "savings": (SinceArgs, _savings, "Money saved against the baseline model, and decisions by tier."),
-    "budget": (NoArgs, _budget, "Spend today, over 7 days and this month, and the limits."),
-    "health": (NoArgs, _health, "Daemon and provider health: recent error rates, breakers."),
-    "providers": (NoArgs, _providers, "Configured providers (never their keys)."),
-    "set_profile": (ProfileArgs, _set_profile, "Switch the routing profile: budget, balanced, premium."),
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: its arguments, its call, and what clients are told about it. ``read_only``:
+    it changes nothing (clients may auto-approve it); ``open_world``: it reaches an external model."""
+
+    args: type[_Args]
+    call: Call
+    title: str
+    description: str
+    output: dict[str, Any]
+    read_only: bool = True
+    idempotent: bool = True
+    open_world: bool = False
+
+    def listing(self, name: str) -> dict[str, Any]:
+        return {"name": name, "title": self.title, "description": self.description,
+                "inputSchema": _input_schema(self.args), "outputSchema": self.output,
+                "annotations": {"title": self.title, "readOnlyHint": self.read_only,
+                                "destructiveHint": False, "idempotentHint": self.idempotent,
+                                "openWorldHint": self.open_world}}
+
+
+def _struct_output(struct: type) -> dict[str, Any]:
+    """The output schema of a reply Struct: its properties as msgspec describes them (nested
+    definitions kept), with nothing required, so that defaults left out still validate."""
+    schema = msgspec.json.schema(struct)
+    defs = schema.get("$defs", {})
+    root = defs.pop(schema["$ref"].split("/")[-1]) if "$ref" in schema else schema
+    out: dict[str, Any] = {"type": "object", "properties": root.get("properties", {})}
+    if defs:
+        out["$defs"] = defs
+    return out
+
+
+def _fields(**described: str) -> dict[str, Any]:
+    """An output schema naming the object's fields (types left open: report rows vary)."""
+    return {"type": "object", "properties": {k: {"description": v} for k, v in described.items()}}
+
+
+_FEEDBACK = _fields(message="What the feedback changes from now on.", decided_tier="The tier decided.")
+SPECS: dict[str, ToolSpec] = {
+    "route": ToolSpec(PromptArgs, _route, "Route a prompt", "Recommend the cheapest model that will do "
+                      "this prompt well; stores the decision and returns its id.",
+                      _struct_output(DecisionReply), read_only=False, idempotent=False),
+    "classify": ToolSpec(PromptArgs, _classify, "Classify a prompt",
+                         "Classify a prompt: tier, task type, confidence, signals.",
+                         _struct_output(ClassificationReply)),
+    "ask": ToolSpec(AskArgs, _ask, "Ask an external model", "Answer a prompt through the routed "
+                    "external model (task_type and complexity hints optional; model pins one).",
+                    _struct_output(Answer), read_only=False, idempotent=False, open_world=True),
+    "reroute": ToolSpec(RerouteArgs, _reroute, "Reroute a decision",
+                        "Say a decision should have gone to another model.", _FEEDBACK,
+                        read_only=False, idempotent=False),
+    "rate": ToolSpec(RateArgs, _rate, "Rate a decision", "Rate a routing decision good or bad.",
+                     _FEEDBACK, read_only=False, idempotent=False),
+    "usage": ToolSpec(UsageArgs, _usage, "Usage", "Calls, tokens and cost, grouped by model, "
+                      "provider, day or outcome.", _fields(since="The window.", group_by="The grouping.",
+                                                          groups="One row per group.", total="All groups.")),
+    "savings": ToolSpec(SinceArgs, _savings, "Savings", "Money saved against the baseline model, and "
+                        "decisions by tier.", _fields(saved_usd="Saved, or null when no call is priced.",
+                                                      priced_calls="Calls with a known price.",
+                                                      unpriced_calls="Calls left out: price unknown.")),
+    "budget": ToolSpec(NoArgs, _budget, "Budget", "Spend today, over 7 days and this month, and the "
+                       "limits.", _fields(spend_usd="Spend per window.")),
+    "health": ToolSpec(NoArgs, _health, "Health", "Daemon and provider health: recent error rates, "
+                       "breakers.", _fields(ok="Serving (not draining).", uptime_s="Seconds up.")),
+    "providers": ToolSpec(NoArgs, _providers, "Providers", "Configured providers (never their keys).",
+                          _fields(providers="Each provider: kind, base URL, models.",
+                                  detected_env="Provider variables found in the environment.")),
+    "set_profile": ToolSpec(ProfileArgs, _set_profile, "Set the routing profile",
+                            "Switch the routing profile: budget, balanced, premium.",
+                            _fields(profile="The profile now.", config_profile="The config's profile."),
+                            read_only=False),
 }
-TOOLS = [{"name": name, "description": doc, "inputSchema": _schema}
-         for name, (args, _, doc) in CALLS.items()
-         for _schema in [msgspec.json.schema(args)]]
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+def _input_schema(args: type[_Args]) -> dict[str, Any]:
     """msgspec puts the Struct under $defs; MCP clients want the object schema at the root."""
+    schema = msgspec.json.schema(args)
     defs = schema.get("$defs", {})
     root = defs[schema["$ref"].split("/")[-1]] if "$ref" in schema else schema
     return {"type": "object", "properties": root.get("properties", {}),
             "required": root.get("required", []), "additionalProperties": False}
 
 
-for _tool in TOOLS:
-    _tool["inputSchema"] = _inline(_tool["inputSchema"])
+TOOLS = [spec.listing(name) for name, spec in SPECS.items()]
 
 
 async def call_tool(app, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    args_type, fn, _ = CALLS[name]
+    spec = SPECS[name]
+    args_type, fn = spec.args, spec.call
     try:
         args = msgspec.convert(arguments, args_type)
     except msgspec.ValidationError as exc:

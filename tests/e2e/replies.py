@@ -37,6 +37,33 @@ def error(dialect: str, status: int) -> dict[str, Any]:
                       "param": None, "code": None}}
 
 
+# What the Messages API accepts per model, as its 400s say (the models routerd moves Claude Code's
+# requests to). Kept here, apart from routerd's catalogue, so that the check is the API's, not ours.
+ANTHROPIC_MODELS = {
+    "claude-haiku-4-5": {"max_tokens": 64_000, "effort": False, "adaptive": False, "long_context": False},
+    "claude-sonnet-4-6": {"max_tokens": 64_000, "effort": False, "adaptive": True, "long_context": True},
+    "claude-opus-4-8": {"max_tokens": 128_000, "effort": True, "adaptive": True, "long_context": True},
+}
+
+
+def anthropic_rejection(body: dict[str, Any], betas: str) -> str | None:
+    """Why the real API would refuse this request for its model (None: it would not, or the model
+    is not one the table knows)."""
+    model = ANTHROPIC_MODELS.get(body.get("model", ""))
+    if model is None:
+        return None
+    if int(body.get("max_tokens") or 0) > model["max_tokens"]:
+        return (f"max_tokens: {body['max_tokens']} > {model['max_tokens']}, which is the maximum allowed "
+                f"number of output tokens for {body['model']}")
+    if "effort" in (body.get("output_config") or {}) and not model["effort"]:
+        return "output_config.effort: this model does not support the effort parameter"
+    if (body.get("thinking") or {}).get("type") == "adaptive" and not model["adaptive"]:
+        return "thinking.type: adaptive thinking is not supported on this model"
+    if "context-1m" in betas and not model["long_context"]:
+        return "The long context beta is not supported for this model."
+    return None
+
+
 def _halves(text: str) -> list[str]:
     """The text in two deltas (so that clients must join them), or one when it is short."""
     cut = len(text) // 2

@@ -130,6 +130,32 @@ async def test_claude_code_downshifted(claude_cli: Path, home: Path,
     assert (row["provider"], row["model"], row["outcome"]) == ("anthropic", chosen, "ok")
     decision = await recorded_decision(daemon, row["decision_id"])
     assert decision["model"] == chosen and decision["tier"]
+    # Opus-only settings did not travel to the cheaper model (the fake refuses them as the API
+    # does); what that model takes did.
+    body, betas = call.json(), call.headers["anthropic-beta"]
+    assert "output_config" not in body and (body.get("thinking") or {}).get("type") != "adaptive"
+    assert "context-1m" not in betas and "claude-code-20250219" in betas and "context_management" in body
+
+
+async def test_a_moved_request_is_adapted_to_the_model_it_lands_on(fake_anthropic_downshift: Upstream,
+                                                                   daemon: App) -> None:
+    """The anthropic SDK asks Opus for more output tokens than Haiku can give, with effort, adaptive
+    thinking and the 1M-context beta; downshifted to Haiku, each is adapted so the API accepts it."""
+    import anthropic
+
+    fake_anthropic_downshift.script[:] = [Turn(text=ANSWER)]
+    async with anthropic.AsyncAnthropic(base_url=http_url(daemon), api_key="x", max_retries=0,
+                                        timeout=60) as client:  # a set timeout: no streaming demanded
+        reply = await client.messages.create(
+            model=CLAUDE_DEFAULT_MODEL, max_tokens=100_000, messages=[{"role": "user", "content": "thanks!"}],
+            extra_body={"output_config": {"effort": "high"}, "thinking": {"type": "adaptive"}},
+            extra_headers={"anthropic-beta": "context-1m-2025-08-07,interleaved-thinking-2025-05-14"})
+    assert reply.content[0].text == ANSWER
+    [call] = fake_anthropic_downshift.calls("/v1/messages")
+    body = call.json()
+    assert body["model"] == "claude-haiku-4-5" and body["max_tokens"] == 64_000
+    assert "output_config" not in body and "thinking" not in body
+    assert call.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
 
 
 async def test_claude_code_survives_an_overloaded_provider(

@@ -27,6 +27,7 @@ What Codex 0.169.0 sends, as first observed with the recording upstream (``upstr
   not know only gives a warning ("Model metadata ... not found").
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,27 @@ async def test_codex_tool_round_trip_translated(codex_cli: Path, home: Path,
     assert len(await recorded_calls(daemon)) == 2
 
 
+async def test_codex_namespace_tools_survive_translation(codex_cli: Path, home: Path,
+                                                         fake_anthropic: Upstream, daemon: App) -> None:
+    """Codex's namespaced tools (its sub-agent tools) reach an Anthropic upstream flat, and a call
+    to one comes back to Codex with its namespace, so Codex runs it instead of answering
+    "unsupported call"; the session id Codex sends is stored with the decision."""
+    fake_anthropic.script[:] = [Turn(tool="ns__multi_agent_v1__close_agent", args={"target": "nobody"}),
+                                Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Close the agent nobody", home=home,
+                                model="fakeanth/claude-e2e")
+    _check(done, ANSWER)
+    first, second = fake_anthropic.calls("/v1/messages")
+    assert {"ns__multi_agent_v1__spawn_agent", "ns__multi_agent_v1__close_agent"} <= \
+        {t["name"] for t in first.json()["tools"]}
+    results = [b for m in second.json()["messages"] if isinstance(m["content"], list)
+               for b in m["content"] if b.get("type") == "tool_result"]
+    assert "unsupported call" not in str(results) and "invalid agent id nobody" in str(results)
+    calls = await recorded_calls(daemon)
+    decision = await recorded_decision(daemon, calls[0]["decision_id"])
+    assert decision["session_id"] and len(decision["session_id"]) >= 32
+
+
 
 async def test_codex_through_routerd_translated_to_chat(codex_cli: Path, home: Path,
                                                         fake_openai: Upstream, daemon: App) -> None:
@@ -180,3 +202,31 @@ async def test_codex_tool_round_trip_translated_to_chat(codex_cli: Path, home: P
     assert [m["tool_call_id"] for m in results] == [fake_openai.script[0].call_id]
     assert "5150" in str(results[0]["content"])
     assert len(await recorded_calls(daemon)) == 2
+
+
+async def test_codex_reaches_routerds_mcp_server_with_its_bare_environment(codex_cli: Path, home: Path,
+                                                                            daemon: App) -> None:
+    """Codex starts MCP servers with only HOME, LANG, PATH, SHELL and TERM; the server entry that
+    routerctl install wrote carries the socket path, so the relay finds the daemon and Codex offers
+    routerd's tools to the model."""
+    import os
+    import sys
+
+    import anyio
+
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    async with open_upstream("responses", ANSWER) as fake:
+        (codex_home / "config.toml").write_text(
+            'model = "gpt-e2e"\nmodel_provider = "fake"\n' + clis.CODEX_OFFLINE +
+            f'\n[model_providers.fake]\nname = "fake"\nbase_url = "{fake.url}/v1"\nwire_api = "responses"\n'
+            'env_key = "ROUTERD_E2E_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n')
+        env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+               "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
+        await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex"], env=env)
+        (home / "work").mkdir()
+        run_env = clis.base_env(home) | {"CODEX_HOME": str(codex_home), "ROUTERD_E2E_KEY": "dummy"}
+        done = await clis.run_cli([codex_cli, "exec", "--skip-git-repo-check", "Say pong"], run_env, home / "work")
+    _check(done, ANSWER)
+    tools = json.dumps(fake.calls("/v1/responses")[0].json()["tools"])
+    assert "Recommend the cheapest model" in tools and "routerd" in tools, tools[:2000]

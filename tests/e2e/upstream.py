@@ -1,7 +1,8 @@
 """A recording fake upstream for the end-to-end tests: a real HTTP/1.1 server (h11 on anyio) on
 127.0.0.1 that speaks one provider dialect and keeps every request it received.
 
-Its answers come from a script of ``Turn`` values (text, or one tool call), taken in order and the
+Like the real Messages API, the Anthropic fake refuses (400) what a known model does not take
+(``replies.anthropic_rejection``). Its answers come from a script of ``Turn`` values (text, or one tool call), taken in order and the
 last one repeated, so that a test can drive a coding agent through a tool round trip. Streams are
 sent one SSE event per chunk (chunked transfer encoding), the way providers send them. Usage figures
 are fixed (``INPUT_TOKENS``, ``OUTPUT_TOKENS``) so that tests can check what routerd recorded.
@@ -166,6 +167,10 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
         body = request.json()
     except ValueError:
         return 400, "application/json", [b'{"error": {"type": "invalid_request", "message": "bad JSON"}}']
+    if upstream.dialect == "anthropic" and (
+            problem := replies.anthropic_rejection(body, request.headers.get("anthropic-beta", ""))):
+        error = {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
+        return 400, "application/json", [json.dumps(error).encode()]
     turn = upstream.next_turn()
     if turn.status != 200:
         return turn.status, "application/json", [json.dumps(replies.error(upstream.dialect, turn.status)).encode()]

@@ -20,15 +20,44 @@ async def _post(base_url: str, path: str, body: dict, **kwargs) -> httpx.Respons
         return await client.post(base_url + path, json=body, **kwargs)
 
 
-async def test_429_with_retry_after_is_retried_on_the_same_provider(daemon, fakes, base_url):
-    """A 429 with a short Retry-After is retried on the same provider, and both attempts recorded."""
+async def test_429_falls_back_to_another_provider_at_once(daemon, fakes, base_url):
+    """A 429 moves to another provider for the model without waiting, and both attempts are recorded."""
     fakes["openai"].fail(429, retry_after=0)
     response = await _post(base_url, "/v1/chat/completions", CHAT)
-    assert response.status_code == 200
-    assert len(fakes["openai"].received) == 2 and not fakes["backup"].received
+    assert response.status_code == 200 and response.headers["x-routerd-provider"] == "backup"
     rows = await calls(daemon)
     assert [(r["provider"], r["outcome"], r["status"]) for r in rows] == \
-        [("openai", "rate_limited", 429), ("openai", "ok", 200)]
+        [("openai", "rate_limited", 429), ("backup", "ok", 200)]
+
+
+async def test_429_with_a_short_retry_after_is_retried_when_no_other_provider_serves(daemon, fakes,
+                                                                                      base_url):
+    """With no other provider for the model, a short Retry-After is waited out on the same one."""
+    fakes["anthropic"].fail(429, retry_after=0)
+    response = await _post(base_url, "/v1/messages", MESSAGES)
+    assert response.status_code == 200 and len(fakes["anthropic"].received) == 2
+
+
+@pytest.mark.gateway_config("[gateway]\nretry_backoff_s = 0\nbreaker_failures = 1\n")
+async def test_429_is_never_a_breaker_failure_and_answers_429_with_retry_after(daemon, fakes, base_url):
+    """Rate limits do not open the circuit: the client gets 429 with the provider's Retry-After, and
+    while it runs the provider is left alone and the answer is 429 with the time left, not 502."""
+    import anthropic
+
+    fakes["anthropic"].fail(429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}},
+                            retry_after=30)
+    first = await _post(base_url, "/v1/messages", MESSAGES)
+    assert first.status_code == 429 and first.headers["retry-after"] == "30"
+    assert first.json()["error"]["type"] == "rate_limit_error"
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="x", max_retries=0) as client:
+        with pytest.raises(anthropic.RateLimitError) as raised:
+            await client.messages.create(**MESSAGES)
+    assert int(raised.value.response.headers["retry-after"]) in range(28, 31)
+    assert "anthropic: rate limited by the provider" in raised.value.message
+    assert len(fakes["anthropic"].received) == 1
+    async with httpx.AsyncClient() as client:
+        health = (await client.get(base_url + "/health")).json()
+    assert health["providers"]["anthropic"] == "closed"
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 529])
@@ -137,24 +166,113 @@ async def test_breaker_opens_after_consecutive_failures(daemon, fakes, base_url)
     assert health["providers"]["openai"] == "open"
 
 
-async def test_client_disconnect_cancels_the_upstream_call(daemon, fakes, base_url):
-    """A client that goes away mid-stream closes the upstream connection, and the call is recorded."""
+@pytest.mark.gateway_config("[gateway]\nretries = 0\nretry_backoff_s = 0\nbreaker_failures = 1\n")
+async def test_a_cancelled_half_open_probe_frees_the_breaker(daemon, fakes, base_url):
+    """The half-open probe whose client hangs up does not leave the breaker half-open for good:
+    the next request is let through, succeeds, and closes the circuit."""
+    import time
+
+    breaker = daemon.parts["gateway"].breakers["anthropic"]
+    breaker.failure(time.monotonic() - 60)  # opened a minute ago: its reset time has passed
     fakes["anthropic"].hold()
-    body = json.dumps({**MESSAGES, "stream": True}).encode()
+    await _hang_up_mid_stream(daemon, {**MESSAGES, "stream": True})
+    with anyio.fail_after(5):
+        await fakes["anthropic"].cancelled.wait()
+    response = await _post(base_url, "/v1/messages", MESSAGES)
+    assert response.status_code == 200 and breaker.state == "closed"
+
+
+async def _hang_up_mid_stream(daemon, body: dict) -> None:
+    """POST ``body`` to /v1/messages on a raw connection and close it once the first event is in."""
+    raw = json.dumps(body).encode()
     host, port = daemon.http_address.rsplit(":", 1)
     async with await anyio.connect_tcp(host, int(port)) as stream:
         await stream.send(b"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-                          b"content-length: %d\r\n\r\n%s" % (len(body), body))
+                          b"content-length: %d\r\n\r\n%s" % (len(raw), raw))
         received = b""
         while b"message_start" not in received:
             received += await stream.receive()
-        # the first event arrived; hang up
+
+
+async def test_unknown_model_is_a_404_naming_the_served_models(daemon, fakes, base_url):
+    """A model no provider serves is the SDKs' NotFoundError (not a retried 503), in each dialect,
+    and the message says what can be asked for."""
+    import anthropic
+    import openai
+
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="x", max_retries=0) as client:
+        with pytest.raises(openai.NotFoundError) as raised:
+            await client.chat.completions.create(**{**CHAT, "model": "llama-9"})
+    assert raised.value.code == "model_not_found"
+    assert "'llama-9' is not served here" in raised.value.message and "gpt-* (openai)" in raised.value.message
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="x", max_retries=0) as client:
+        with pytest.raises(anthropic.NotFoundError) as raised:
+            await client.messages.create(**{**MESSAGES, "model": "llama-9"})
+    assert raised.value.body["error"]["type"] == "not_found_error"
+    assert "claude-* (anthropic)" in raised.value.message
+    assert not any(f.received for f in fakes.values())
+
+
+@pytest.mark.gateway_config("[gateway]\nretries = 0\nretry_backoff_s = 0\n")
+async def test_cooling_providers_are_named_with_why_and_when(daemon, fakes, base_url):
+    """When every provider for a request is cooling down, the error names each and why, with a
+    Retry-After, instead of claiming no provider serves the model."""
+    import time
+
+    for name in ("openai", "backup"):
+        daemon.parts["gateway"].breakers[name].rate_limited(time.monotonic(), 20)
+    response = await _post(base_url, "/v1/chat/completions", CHAT)
+    assert response.status_code == 429 and int(response.headers["retry-after"]) in range(18, 21)
+    message = response.json()["error"]["message"]
+    assert "openai: rate limited by the provider (retry in" in message and "backup: rate limited" in message
+    assert not fakes["openai"].received and not fakes["backup"].received
+
+
+async def test_auto_with_every_provider_cooling_says_which_and_why(daemon, fakes, base_url):
+    """model auto while every provider is rate limited: the answer names each provider and why it
+    was passed over, with a Retry-After, instead of 'no configured provider serves model auto'."""
+    import time
+
+    for breaker in daemon.parts["gateway"].breakers.values():
+        breaker.rate_limited(time.monotonic(), 20)
+    response = await _post(base_url, "/v1/chat/completions", {**CHAT, "model": "auto"})
+    assert response.status_code == 503 and int(response.headers["retry-after"]) in range(18, 21)
+    message = response.json()["error"]["message"]
+    for name in ("openai", "backup", "anthropic", "gemini"):
+        assert f"{name}: rate limited by the provider (retry in" in message
+    assert not any(f.received for f in fakes.values())
+
+
+@pytest.mark.gateway_config('[gateway]\nretries = 0\nfallbacks = { "gpt-4o" = ["gpt-4o-mini"] }\n')
+async def test_a_404_without_a_model_stops_trying_that_provider(daemon, fakes, base_url):
+    """A provider answering 404 for the endpoint itself is not asked again for the plan's other
+    models; the client gets the 404."""
+    for name in ("openai", "backup"):
+        fakes[name].fail(404, {"error": {"message": "File Not Found", "type": "not_found_error"}})
+    response = await _post(base_url, "/v1/chat/completions", CHAT)
+    assert response.status_code == 404
+    assert len(fakes["openai"].received) == len(fakes["backup"].received) == 1
+
+
+async def test_client_disconnect_cancels_the_upstream_call(daemon, fakes, base_url):
+    """A client that goes away mid-stream closes the upstream connection, and the call is recorded."""
+    fakes["anthropic"].hold()
+    await _hang_up_mid_stream(daemon, {**MESSAGES, "stream": True})
     with anyio.fail_after(5):
         await fakes["anthropic"].cancelled.wait()
     with anyio.fail_after(5):
         while not (rows := await calls(daemon)):
             await fakes["anthropic"].cancelled.wait()  # yields to the loop while the row is queued
     assert rows[0]["outcome"] == "client_disconnected" and rows[0]["input_tokens"] == 11
+
+
+@pytest.mark.parametrize("header", ["session-id", "x-claude-code-session-id"])
+async def test_the_clients_session_id_is_recorded(daemon, fakes, base_url, header):
+    """Codex's session-id header (and Claude Code's) is stored with the decision."""
+    await _post(base_url, "/v1/chat/completions", CHAT, headers={header: "0199-abc"})
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: c.execute("SELECT session_id FROM decisions").fetchall())
+    assert rows == [("0199-abc",)]
 
 
 async def test_explicit_provider_and_alias(daemon, fakes, base_url):

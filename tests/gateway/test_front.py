@@ -76,11 +76,11 @@ async def test_unknown_endpoint_is_404(daemon, base_url):
 
 
 async def test_unknown_model_is_a_clear_error(daemon, base_url):
-    """A model no provider serves names the model and the providers."""
+    """A model no provider serves is a 404 naming the model and what is served."""
     async with httpx.AsyncClient() as client:
         response = await client.post(base_url + "/v1/chat/completions",
                                      json={"model": "nobody/serves-this", "messages": []})
-    assert response.status_code == 503
+    assert response.status_code == 404
     assert "nobody/serves-this" in response.json()["error"]["message"]
 
 

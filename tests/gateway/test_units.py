@@ -25,6 +25,45 @@ def test_providers_from_environment_like_the_sdks():
     assert providers["ollama"].base_url == "http://localhost:11434/v1" and providers["ollama"].local
     assert providers["groq"].base_url == "https://api.groq.com/openai/v1"
     assert "sk-1" not in repr(providers["openai"])
+    assert providers["openai"].dialects == ("openai_chat", "responses")
+
+
+def test_a_server_at_openai_base_url_is_not_assumed_to_speak_responses():
+    """OPENAI_BASE_URL pointing at another server (llama.cpp, vLLM): Responses requests are
+    translated to chat for it, since only OpenAI itself is known to serve /v1/responses."""
+    env = {"OPENAI_API_KEY": "sk-1", "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}
+    providers = build_providers(parse_config(""), env, "127.0.0.1:4141")
+    assert providers["openai"].dialects == ("openai_chat",)
+
+
+def test_routing_follows_a_providers_kind_not_its_name():
+    """A provider section with any name speaks for the catalogue maker of its kind: by its model
+    patterns, or at the kind's official URL when it names none; a local server of the same kind
+    claims only what its patterns say."""
+    from routerd.gateway.plan import brain_providers, speaks_for
+
+    config = parse_config('''
+[providers.work]
+kind = "anthropic"
+[providers.team]
+kind = "responses"
+models = ["gpt-*"]
+[providers.local]
+kind = "openai"
+base_url = "http://127.0.0.1:8080/v1"
+models = ["qwen*"]
+''')
+    providers = build_providers(config, {}, None)
+    assert speaks_for(providers["work"], "anthropic", "claude-haiku-4-5")
+    assert speaks_for(providers["team"], "openai", "gpt-6-luna")
+    assert not speaks_for(providers["local"], "openai", "gpt-6-luna")
+    assert not speaks_for(providers["work"], "openai", "gpt-6-luna")
+    broken = Breaker(failures=1)
+    broken.failure(0)
+    enabled, down = brain_providers(providers, {"work": broken, "team": Breaker()},
+                                    frozenset({"openai", "anthropic", "gemini"}), 1.0)
+    assert enabled == {"work", "team", "local", "openai", "anthropic"}
+    assert down == {"work", "anthropic"}
 
 
 def test_config_providers_replace_the_environment():
@@ -93,11 +132,28 @@ def test_breaker_state_machine():
     assert breaker.state == "closed" and breaker.statistics().opened == 2
 
 
-def test_breaker_honours_retry_after():
-    """A Retry-After keeps the provider out for exactly that long."""
-    breaker = Breaker(failures=5, reset_s=30)
-    breaker.trip(100, 2.5)
-    assert not breaker.allow(102) and breaker.allow(102.5)
+def test_rate_limit_cools_down_without_counting_as_a_failure():
+    """A 429 keeps the provider out for exactly its Retry-After, and never opens the circuit."""
+    breaker = Breaker(failures=2, reset_s=30)
+    for now in (100, 103, 106):
+        assert breaker.allow(now)
+        breaker.rate_limited(now, 2.5)
+        assert not breaker.allow(now + 2) and breaker.unavailable_for(now + 2)[0].startswith("rate limited")
+    assert breaker.state == "closed" and breaker.failures == 0 and breaker.allow(108.5)
+    breaker.rate_limited(200, None)  # no Retry-After: a short default pause
+    assert not breaker.allow(200.5) and breaker.allow(201)
+
+
+def test_half_open_probe_is_freed_by_any_end_without_a_verdict():
+    """The probe that ends without success or failure (cancelled, rate limited) frees half-open
+    for the next call instead of leaving the breaker stuck."""
+    breaker = Breaker(failures=1, reset_s=10)
+    breaker.failure(0)
+    assert breaker.allow(10) and breaker.is_probe and not breaker.allow(10)
+    breaker.release()
+    assert breaker.allow(11) and breaker.is_probe
+    breaker.rate_limited(11, 0)
+    assert breaker.allow(11) and breaker.state == "half_open"
 
 
 @pytest.mark.parametrize("dialect", ["openai_chat", "anthropic", "responses", "gemini"])
@@ -194,3 +250,25 @@ def test_a_call_served_on_this_machine_is_free_but_its_baseline_has_a_market_pri
     assert local == 0.0 and baseline == pytest.approx(5.0 + 25.0)
     paid, _ = price_call(app, Candidate("openai", "gpt-4.1"), None, 1_000_000, 0, 0)
     assert paid is not None and paid > 0
+
+
+def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
+    """adapt_anthropic changes only what the target model cannot take: adaptive thinking becomes a
+    budget on a thinking model, the effort beta goes with effort; a fitting request keeps its bytes."""
+    import json
+
+    from routerd.catalogue.models import ModelInfo
+    from routerd.gateway.adapt import adapt_anthropic
+
+    thinker = ModelInfo(id="t", provider="anthropic", tier="moderate", reasoning=True, max_output_tokens=32_000)
+    body = json.dumps({"model": "t", "max_tokens": 64000, "thinking": {"type": "adaptive"},
+                       "output_config": {"effort": "high", "format": "x"}}).encode()
+    headers = [(b"anthropic-beta", b"effort-2025-11-24, claude-code-20250219")]
+    out, kept = adapt_anthropic(body, headers, thinker)
+    assert json.loads(out) == {"model": "t", "max_tokens": 32000,
+                               "thinking": {"type": "enabled", "budget_tokens": 8192},
+                               "output_config": {"format": "x"}}
+    assert kept == [(b"anthropic-beta", b"claude-code-20250219")]
+    opus = ModelInfo(id="o", provider="anthropic", tier="complex", effort=True, adaptive_thinking=True,
+                     context_window=1_000_000)
+    assert adapt_anthropic(body, headers, opus) == (body, headers)

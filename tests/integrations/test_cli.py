@@ -21,6 +21,7 @@ async def test_savings_with_no_priced_call_say_unknown(daemon):
     daemon.store.record("calls", {"id": "c0", "ts": 2e9, "provider": "openai", "model": "m", "outcome": "ok",
                                   "input_tokens": 100, "output_tokens": 10, "cost_usd": 0.001,
                                   "baseline_cost_usd": None})
+    await daemon.store.flush()  # the writer commits in batches: the report must see this row
     data = json.loads(await routerctl(daemon, "savings", "--json"))
     assert data["saved_usd"] is None and data["priced_calls"] == 0 and data["unpriced_calls"] == 1
     assert "saved" in (text := await routerctl(daemon, "savings")) and "unknown" in text
@@ -39,6 +40,7 @@ async def test_usage_and_savings_report_recorded_calls(daemon):
         daemon.store.record("calls", {"id": f"c{n}", "ts": 2e9, "provider": provider, "model": "m",
                                       "outcome": "ok", "input_tokens": 100, "output_tokens": 10,
                                       "cost_usd": cost, "baseline_cost_usd": 0.01})
+    await daemon.store.flush()  # the writer commits in batches: the report must see these rows
     text = await routerctl(daemon, "usage", "--by", "provider")
     assert text.splitlines()[1].split()[:2] == ["openai", "2"] and "total" in text
     data = json.loads(await routerctl(daemon, "savings", "--json"))
@@ -46,6 +48,7 @@ async def test_usage_and_savings_report_recorded_calls(daemon):
     daemon.store.record("calls", {"id": "c3", "ts": 2e9, "provider": "openai", "model": "unknown-model",
                                   "outcome": "ok", "input_tokens": 100, "output_tokens": 10,
                                   "cost_usd": None, "baseline_cost_usd": 0.01})
+    await daemon.store.flush()
     data = json.loads(await routerctl(daemon, "savings", "--json"))
     assert data["saved_usd"] == pytest.approx(0.027) and data["unpriced_calls"] == 1
     assert "1 left out, price unknown" in await routerctl(daemon, "savings")

@@ -80,6 +80,19 @@ def test_uninstall_keeps_changes_made_after_install(home: Path):
     assert json.loads(settings.read_text()) == {"theme": "dark"}
 
 
+def test_http_hooks_carry_the_gateway_key_from_the_environment(home: Path):
+    """With a gateway key configured, Claude Code's HTTP hooks send it from the key's variable
+    (never the key itself), which Claude Code interpolates only when listed in allowedEnvVars."""
+    config = home / ".config" / "routerd" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[http]\ngateway_key_env = "MY_ROUTERD_KEY"\n')
+    assert "export it where you run claude" in run("install", "--host", "claude-code")
+    data = json.loads((home / ".claude" / "settings.json").read_text())
+    [group] = data["hooks"]["UserPromptSubmit"]
+    assert group["hooks"][0]["headers"] == {"x-api-key": "${MY_ROUTERD_KEY}"}
+    assert group["hooks"][0]["allowedEnvVars"] == ["MY_ROUTERD_KEY"]
+
+
 def test_dry_run_shows_a_diff_and_writes_nothing(home: Path):
     """--dry-run prints a unified diff of every file and leaves the disk alone."""
     text = run("install", "--host", "cursor", "--dry-run")
@@ -87,9 +100,11 @@ def test_dry_run_shows_a_diff_and_writes_nothing(home: Path):
     assert not (home / ".cursor").exists()
 
 
-def test_codex_config_toml_gets_provider_profile_and_hooks(home: Path):
-    """config.toml keeps its tables, gains [model_providers.routerd] (responses wire) and turns
-    codex_hooks on inside the existing [features]; a routerd profile file; uninstall restores."""
+def test_codex_config_toml_gets_provider_profile_and_hooks(home: Path, monkeypatch: pytest.MonkeyPatch):
+    """config.toml keeps its tables, gains [model_providers.routerd] (responses wire) and the MCP
+    server with the daemon's socket in its env (Codex gives servers a bare environment); no
+    deprecated codex_hooks flag (hooks are on by default); a routerd profile file; uninstall restores."""
+    monkeypatch.setenv("ROUTERD_SOCKET", str(home / "run" / "routerd.sock"))
     config = home / ".codex" / "config.toml"
     config.parent.mkdir()
     config.write_text(EXISTING_CODEX)
@@ -97,7 +112,8 @@ def test_codex_config_toml_gets_provider_profile_and_hooks(home: Path):
     run("install", "--host", "codex")
     data = tomllib.loads(config.read_text())
     assert data["model"] == "gpt-5" and data["mcp_servers"]["docs"]["command"] == "docs-server"
-    assert data["features"] == {"web_search": True, "codex_hooks": True}
+    assert data["features"] == {"web_search": True}
+    assert data["mcp_servers"]["routerd"]["env"] == {"ROUTERD_SOCKET": str(home / "run" / "routerd.sock")}
     assert data["model_providers"]["routerd"] == {"name": "routerd", "wire_api": "responses",
                                                   "base_url": "http://127.0.0.1:4141/v1"}
     profile = tomllib.loads((home / ".codex" / "routerd.config.toml").read_text())

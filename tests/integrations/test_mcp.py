@@ -43,6 +43,23 @@ async def test_official_client_lists_and_calls_tools(daemon, mode):
     assert rows == [("mcp",)]
 
 
+async def test_tools_describe_themselves_so_clients_can_auto_approve(daemon):
+    """Every tool has a title, annotations (the reports and classify are read-only, ask reaches an
+    external model), a description on each parameter and an output schema that the official
+    client checks the structured results against."""
+    async with Client(_server(daemon), mode="legacy") as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        read_only = {n for n, t in tools.items() if t.annotations.read_only_hint}
+        assert read_only == {"classify", "usage", "savings", "budget", "health", "providers"}
+        assert tools["ask"].annotations.open_world_hint and not tools["route"].annotations.read_only_hint
+        for tool in tools.values():
+            assert tool.title and tool.output_schema["type"] == "object"
+            assert all(p.get("description") for p in tool.input_schema["properties"].values()), tool.name
+        assert "decision_id" in tools["route"].output_schema["properties"]
+        routed = await client.call_tool("route", {"prompt": "what is 2 + 2?"})
+        assert routed.structured_content["decision_id"]
+
+
 async def test_bad_arguments_are_is_error_results(daemon):
     """A missing or mistyped argument is an isError result that names it."""
     async with Client(_server(daemon), mode="legacy") as client:
@@ -105,6 +122,25 @@ def test_relay_answers_an_error_when_the_daemon_is_down(tmp_path):
                           env=env, timeout=20)
     (only,) = proc.stdout.splitlines()
     assert json.loads(only)["id"] == 3 and json.loads(only)["error"]["code"] == -32000
+
+
+def test_relay_gives_up_on_a_hung_daemon(tmp_path):
+    """A daemon that accepts but never answers: the handshake gets a JSON-RPC error after the
+    relay's short deadline instead of holding the client's start up."""
+    import socket
+
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hung.bind(str(tmp_path / "hung.sock"))
+    hung.listen(4)  # never accepted, never answered
+    try:
+        env = {"ROUTERD_SOCKET": str(tmp_path / "hung.sock"), "PATH": os.environ["PATH"]}
+        line = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n'
+        proc = subprocess.run([PYTHON, "-I", "-S", str(MCP_RELAY)], input=line, capture_output=True,
+                              env=env, timeout=20)
+    finally:
+        hung.close()
+    error = json.loads(proc.stdout)["error"]
+    assert error["code"] == -32000 and "did not answer within 2 s" in error["message"]
 
 
 async def test_brain_tools_run_the_routing_handlers(daemon):

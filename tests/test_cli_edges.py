@@ -1,0 +1,104 @@
+"""What a new user hits at the command line: bad input gets one clear line (never a traceback),
+``config check`` agrees with the daemon, ``restart`` stops nothing for a config the daemon would
+refuse, and a failed ``start`` shows only its own errors. Real ``routerd``/``routerctl`` processes."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.daemon_proc import ROUTERCTL, ROUTERD, env_for, routerctl
+
+
+@pytest.fixture
+def env(tmp_path):
+    return env_for(tmp_path)
+
+
+def _one_clear_line(result: subprocess.CompletedProcess, code: int, *words: str) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and all(w in line for w in words), line
+    return line
+
+
+@pytest.mark.parametrize("what", ["missing", "directory", "latin-1"])
+def test_unreadable_messages_file_is_one_line(env, tmp_path, what):
+    """classify --messages with a missing file, a directory or non-UTF-8 bytes says why, exit 2."""
+    path = {"missing": tmp_path / "nonexistent.json", "directory": tmp_path}.get(what, tmp_path / "l1.json")
+    if what == "latin-1":
+        path.write_bytes('[{"role": "user", "content": "caf\xe9"}]'.encode("latin-1"))
+    result = routerctl(env, "classify", "--messages", str(path))
+    reason = {"missing": "No such file", "directory": "Is a directory", "latin-1": "not UTF-8"}[what]
+    _one_clear_line(result, 2, "--messages", reason)
+
+
+def test_route_dash_reads_stdin_and_oversized_prompts_are_refused(env):
+    """`route -` classifies what is piped in, not the literal '-'; a prompt beyond the 8 MiB frame
+    limit is refused before anything is sent, in one line."""
+    assert routerctl(env, "start").returncode == 0
+    try:
+        piped = subprocess.run([*ROUTERCTL, "route", "--json", "-"], env=env, capture_output=True,
+                               text=True, input="implement a lock-free queue in C++ with tests", timeout=60)
+        assert piped.returncode == 0 and '"task_type": "code"' in piped.stdout
+        big = subprocess.run([*ROUTERCTL, "route"], env=env, capture_output=True, text=True,
+                             input="x" * (11 << 20), timeout=60)
+        _one_clear_line(big, 2, "11.0 MiB", "at most 8 MiB")
+    finally:
+        routerctl(env, "stop")
+
+
+@pytest.mark.parametrize("config, words", [
+    ('[http]\nlisten = "localhost"\n', ("http.listen", "host:port")),
+    ('[http]\nlisten = "0.0.0.0:0"\n', ("beyond loopback", "gateway_key_env")),
+    ('[http]\nlisten = "127.0.0.1:4999"\n[providers.loop]\nbase_url = "http://127.0.0.1:4999/v1"\n',
+     ("points back at routerd itself",)),
+])
+def test_config_check_refuses_what_the_daemon_refuses(env, tmp_path, config, words):
+    """config check and the daemon share one validation: what one refuses, so does the other."""
+    path = tmp_path / "config.toml"
+    path.write_text(config)
+    _one_clear_line(routerctl(env, "config", "check", str(path)), 1, *words)
+    started = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
+    assert started.returncode == 2 and all(w in started.stderr for w in words)
+
+
+def test_restart_with_a_refused_config_stops_nothing(env, tmp_path):
+    """restart validates first: with a config the new daemon would refuse, the running one stays."""
+    assert routerctl(env, "start").returncode == 0
+    try:
+        pid = routerctl(env, "ping").stdout.split("pid ")[1].split(")")[0]
+        (tmp_path / "config.toml").write_text('[http]\nlisten = "0.0.0.0:0"\n')
+        _one_clear_line(routerctl(env, "restart"), 1, "beyond loopback", "nothing was stopped")
+        assert f"pid {pid}" in routerctl(env, "ping").stdout
+    finally:
+        routerctl(env, "stop")
+
+
+def test_a_failed_start_prints_only_its_own_errors(env, tmp_path):
+    """The log keeps earlier runs; a failed start shows the lines of this attempt alone."""
+    config = tmp_path / "config.toml"
+    config.write_text('[http]\nlisten = "127.0.0.1:0"\n[daemon]\nlog_level = "lowd"\n')
+    first = routerctl(env, "start")
+    config.write_text('[http]\nlisten = "127.0.0.1:0"\n[daemon]\nlog_levle = "info"\n')
+    second = routerctl(env, "start")
+    assert first.returncode == second.returncode == 4
+    assert "log_levle" in second.stderr and "lowd" not in second.stderr
+
+
+def test_trio_backend_without_trio_says_how_to_get_it(env, tmp_path):
+    """routerd --backend trio where trio is not importable says to install the trio extra."""
+    blocker = tmp_path / "no_trio"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import importlib.abc, sys\n"
+        "class _Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'trio':\n"
+        "            raise ModuleNotFoundError('no trio')\n"
+        "sys.meta_path.insert(0, _Hide())\n")
+    result = subprocess.run([sys.executable, "-m", "routerd.main", "--backend", "trio"],
+                            env={**env, "PYTHONPATH": str(blocker)}, capture_output=True, text=True,
+                            timeout=60)
+    _one_clear_line(result, 2, "pip install 'routerd[trio]'")
