@@ -132,25 +132,8 @@ class _MethodNotAllowed(BadRequest):
 
 async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes, received: float) -> None:
     app = conn.app
-    dialect, endpoint = route
-    try:
-        peek = _PEEK.decode(body)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"invalid request body: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise BadRequest("request body is nested too deeply") from None
-    if dialect == "gemini":  # the model and streaming are in the URL
-        peek.model, method = gemini_route(head.path)
-        peek.stream = method == b"streamGenerateContent"
-        if peek.stream and b"alt=sse" not in head.query:
-            raise BadRequest("routerd streams Gemini answers as server-sent events: add ?alt=sse")
-        endpoint = b":" + method
-    elif not peek.model and dialect != "anthropic" and endpoint == b"":
-        peek.model = "auto"
-    if peek.model:
-        check_model(peek.model)
+    dialect = route[0]
+    peek, endpoint = _peek(head, route, body)
     gateway = await app.parts["gateway"].current()
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
     session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
@@ -178,6 +161,31 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
     finally:
         conn.request_scope = None
         gateway.in_flight -= 1
+
+
+def _peek(head: RequestHead, route: tuple[str, bytes], body: bytes) -> tuple[_Peek, bytes]:
+    """The model and stream flag a request asks for (Gemini: from its URL), checked, and the
+    endpoint it goes to."""
+    dialect, endpoint = route
+    try:
+        peek = _PEEK.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply") from None
+    if dialect == "gemini":  # the model and streaming are in the URL
+        peek.model, method = gemini_route(head.path)
+        peek.stream = method == b"streamGenerateContent"
+        if peek.stream and b"alt=sse" not in head.query:
+            raise BadRequest("routerd streams Gemini answers as server-sent events: add ?alt=sse")
+        endpoint = b":" + method
+    elif not peek.model and dialect != "anthropic" and endpoint == b"":
+        peek.model = "auto"
+    if peek.model:
+        check_model(peek.model)
+    return peek, endpoint
 
 
 def _routing_headers(reply: Reply, plan) -> list[tuple[bytes, bytes]]:

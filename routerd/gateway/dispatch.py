@@ -236,15 +236,7 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
                 reply = await _open_stream(response, request, prepared, candidate, record, upstream)
                 response = None  # the relay owns it now
                 return reply
-            body = await read_body(response, name, MAX_ANSWER_BODY)
-            meter = UsageMeter(prepared.dialect)
-            meter.feed_body(body)
-            if not meter.completed:
-                raise UpstreamBadResponse(f"{name}: the answer is not JSON")
-            if prepared.translated:
-                from routerd.dialects.translate import translate_response
-
-                body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
+            body, meter = await _read_answer(response, request, prepared, candidate)
     except TimeoutError:
         return _failed(gateway, record, breaker,
                        UpstreamTimeout(f"{name}: no answer within {timeout_s:g} s"), None)
@@ -265,6 +257,22 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
     breaker.success(time.monotonic())
     return Reply(response.status, _reply_headers(response.headers, prepared, False), body=body,
                  candidate=candidate)
+
+
+async def _read_answer(response, request: ProxyRequest, prepared: Prepared,
+                       candidate: Candidate) -> tuple[bytes, UsageMeter]:
+    """A whole answer, metered and in the client's dialect; not JSON, or too big: a bad response."""
+    name = candidate.provider
+    body = await read_body(response, name, MAX_ANSWER_BODY)
+    meter = UsageMeter(prepared.dialect)
+    meter.feed_body(body)
+    if not meter.completed:
+        raise UpstreamBadResponse(f"{name}: the answer is not JSON")
+    if prepared.translated:
+        from routerd.dialects.translate import translate_response
+
+        body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
+    return body, meter
 
 
 async def _open_stream(response, request: ProxyRequest, prepared: Prepared, candidate: Candidate,

@@ -14,6 +14,8 @@ import anyio
 import h11
 from anyio.abc import SocketAttribute
 
+from tests.fakes.upstream import read_request
+
 
 class FakeProxy:
     def __init__(self, hosts: dict[str, int], auth: tuple[str, str] | None = None) -> None:
@@ -46,7 +48,7 @@ class FakeProxy:
     async def _serve(self, client) -> None:
         conn = h11.Connection(h11.SERVER)
         while True:
-            request, body = await _read_request(conn, client)
+            request, body = await read_request(conn, client)
             if request is None:
                 return
             headers = {k.decode(): v.decode() for k, v in request.headers}
@@ -102,25 +104,6 @@ class FakeProxy:
                 elif isinstance(event, h11.EndOfMessage):
                     await client.send(conn.send(h11.EndOfMessage()))
                     return
-
-
-async def _read_request(conn: h11.Connection, stream):
-    request, body = None, bytearray()
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            try:
-                conn.receive_data(await stream.receive())
-            except anyio.EndOfStream:
-                conn.receive_data(b"")
-        elif isinstance(event, h11.Request):
-            request = event
-        elif isinstance(event, h11.Data):
-            body += event.data
-        elif isinstance(event, h11.EndOfMessage):
-            return request, bytes(body)
-        else:
-            return None, b""
 
 
 async def _pipe(source, sink, scope: anyio.CancelScope) -> None:

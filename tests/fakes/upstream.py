@@ -135,7 +135,7 @@ class FakeUpstream:
         async with stream:
             try:
                 while True:
-                    request, body = await self._read(conn, stream)
+                    request, body = await read_request(conn, stream)
                     if request is None:
                         return
                     if not await self._answer(conn, stream, request, body):
@@ -144,25 +144,6 @@ class FakeUpstream:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream,
                     h11.RemoteProtocolError):
                 return
-
-    async def _read(self, conn: h11.Connection, stream):
-        request, body = None, bytearray()
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                try:
-                    data = await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    data = b""
-                conn.receive_data(data)
-            elif isinstance(event, h11.Request):
-                request = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                return request, bytes(body)
-            else:
-                return None, b""
 
     async def _answer(self, conn, stream, request: h11.Request, body: bytes) -> bool:
         target = request.target.decode()
@@ -280,3 +261,24 @@ def _wanted_tool(dialect: str, request: dict) -> dict | None:
     name = (tool.get("name") or (tool.get("function") or {}).get("name")
             or (tool.get("functionDeclarations") or [{}])[0].get("name") or "tool")
     return {"name": name, "arguments": {"city": "Paris"}}
+
+
+async def read_request(conn: h11.Connection, stream) -> tuple[h11.Request | None, bytes]:
+    """The next whole request on ``stream`` (h11 server side), or (None, b"") when there is none."""
+    request, body = None, bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                data = await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                data = b""
+            conn.receive_data(data)
+        elif isinstance(event, h11.Request):
+            request = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            return request, bytes(body)
+        else:
+            return None, b""

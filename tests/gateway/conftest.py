@@ -91,3 +91,22 @@ async def calls(app) -> list[dict]:
         return [dict(zip(names, row)) for row in conn.execute("SELECT * FROM calls ORDER BY ts, attempt")]
 
     return await app.store.read(read)
+
+
+async def raw_http(address: str, data: bytes) -> bytes:
+    """Send raw bytes to the front; read until it closes or one whole response has arrived."""
+    host, port = address.rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(data)
+        out = b""
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    out += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return out
+                head, sep, body = out.partition(b"\r\n\r\n")
+                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")]
+                if sep and length and len(body) >= length[0]:
+                    return out

@@ -6,28 +6,9 @@ import anyio
 import httpx
 import pytest
 
-from tests.gateway.conftest import GATEWAY_KEY
+from tests.gateway.conftest import GATEWAY_KEY, raw_http
 
 pytestmark = pytest.mark.anyio
-
-
-async def _raw(address: str, data: bytes) -> bytes:
-    """Send raw bytes and read until the daemon closes or a whole response with body arrived."""
-    host, port = address.rsplit(":", 1)
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(data)
-        out = b""
-        with anyio.fail_after(5):
-            while True:
-                try:
-                    out += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    return out
-                head, sep, body = out.partition(b"\r\n\r\n")
-                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:")]
-                if sep and length and len(body) >= length[0]:
-                    return out
 
 
 async def test_invalid_json_gets_openai_error_shape(daemon, base_url):
@@ -104,13 +85,13 @@ async def test_keep_alive_serves_many_requests_on_one_connection(daemon, fakes, 
 
 async def test_malformed_request_line_is_400(daemon):
     """Garbage instead of HTTP gets a 400 and the connection closes."""
-    out = await _raw(daemon.http_address, b"HELLO\r\n\r\n")
+    out = await raw_http(daemon.http_address, b"HELLO\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")
 
 
 async def test_smuggling_shape_is_refused(daemon):
     """Both Content-Length and Transfer-Encoding: refused (RFC 9112 §6.3)."""
-    out = await _raw(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+    out = await raw_http(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
                      b"content-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")
 

@@ -3,36 +3,16 @@ rebinding, content types, injected model names, client mistakes answered as 4xx 
 
 import json
 
-import anyio
 import httpx
 import pytest
 
 from routerd.framing import encode_frame
-from tests.gateway.conftest import calls
+from tests.gateway.conftest import calls, raw_http
 from tests.support import connect
 
 pytestmark = pytest.mark.anyio
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-
-
-async def _raw(address: str, data: bytes) -> bytes:
-    """Send raw bytes; read until the daemon closes or one whole response has arrived."""
-    host, port = address.rsplit(":", 1)
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(data)
-        out = b""
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    out += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    return out
-                head, sep, body = out.partition(b"\r\n\r\n")
-                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:")]
-                if sep and length and len(body) >= length[0]:
-                    return out
 
 
 def _post(path: bytes, body: bytes, *headers: bytes) -> bytes:
@@ -54,7 +34,7 @@ async def test_a_web_page_cannot_spend_the_keys(daemon, fakes):
         (b"GET /v1/models HTTP/1.1\r\nhost: rebind.attacker.example\r\n\r\n", 403, b"Host"),
     ]
     for request, status, said in cases:
-        out = await _raw(daemon.http_address, request)
+        out = await raw_http(daemon.http_address, request)
         assert out.startswith(b"HTTP/1.1 %d " % status) and said in out, out[:300]
     assert not fakes["openai"].received and not await calls(daemon)
 
@@ -70,7 +50,7 @@ async def test_configured_hosts_and_origins_and_the_same_origin_are_served(daemo
     for headers in [(b"host: routerd.internal",), (b"host: localhost:" + port, b"origin: https://app.example"),
                     (b"host: 127.0.0.1:" + port, b"origin: http://127.0.0.1:" + port),
                     (b"host: [::1]:" + port,)]:
-        out = await _raw(daemon.http_address, _post(b"/v1/chat/completions", body, json_type, *headers))
+        out = await raw_http(daemon.http_address, _post(b"/v1/chat/completions", body, json_type, *headers))
         assert out.startswith(b"HTTP/1.1 200 "), (headers, out[:300])
 
 
@@ -100,13 +80,13 @@ async def test_client_mistakes_are_4xx_and_the_daemon_keeps_serving(daemon, fake
     """A non-UTF-8 path, a non-UTF-8 session header and JSON nested past the stack are answered
     with 4xx, never a 500 with a traceback; other clients are served meanwhile."""
     json_type, local = b"content-type: application/json", b"host: 127.0.0.1"
-    out = await _raw(daemon.http_address, b"GET /v1/\xff\xfe HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+    out = await raw_http(daemon.http_address, b"GET /v1/\xff\xfe HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")  # not a valid request target
-    out = await _raw(daemon.http_address, _post(b"/v1/chat/completions", json.dumps(CHAT).encode(), local,
+    out = await raw_http(daemon.http_address, _post(b"/v1/chat/completions", json.dumps(CHAT).encode(), local,
                                                 json_type, b"x-claude-code-session-id: \xff\xfe"))
     assert out.startswith(b"HTTP/1.1 200 ")
     deep = b'{"model": "gpt-4o", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}"
-    out = await _raw(daemon.http_address, _post(b"/v1/chat/completions", deep, local, json_type))
+    out = await raw_http(daemon.http_address, _post(b"/v1/chat/completions", deep, local, json_type))
     assert out.startswith(b"HTTP/1.1 400 ") and b"nested too deeply" in out
     async with connect(daemon.socket_path) as client:
         await client.send_raw(encode_frame(b'{"type": "ping", "v": 1, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"))
@@ -119,6 +99,6 @@ async def test_a_body_slower_than_the_limit_gets_408(daemon, monkeypatch):
     """A request body that does not arrive within the partial-request limit is answered 408 (it used
     to end in a 500), and the connection closes."""
     monkeypatch.setattr("routerd.fronts.http.PARTIAL_REQUEST_TIMEOUT_S", 0.2)
-    out = await _raw(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+    out = await raw_http(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
                      b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\"")
     assert out.startswith(b"HTTP/1.1 408 ") and b"connection: close" in out.lower()

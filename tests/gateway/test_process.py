@@ -9,6 +9,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.daemon_proc import Foreground, env_for, routerctl, wait_for
 
 SECRET = "sk-proc-secret-0123456789"
@@ -20,79 +22,74 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_environment_provider_and_no_key_anywhere(tmp_path: Path):
-    """OPENAI_API_KEY + OPENAI_BASE_URL enable a provider; a proxied call works; the key is in no
-    log line, status reply or database page."""
+@pytest.fixture
+def upstream_port():
+    """A fast fake OpenAI-compatible provider in its own process: its port."""
     upstream = subprocess.Popen([sys.executable, "-m", "tests.fakes.fast_upstream"],
                                 stdout=subprocess.PIPE, text=True)
     try:
-        upstream_port = int(upstream.stdout.readline().split()[1])
-        port = _free_port()
-        (tmp_path / "config.toml").write_text(
-            f'[daemon]\nlog_level = "debug"\n[http]\nlisten = "127.0.0.1:{port}"\n')
-        env = env_for(tmp_path, OPENAI_API_KEY=SECRET,
-                      OPENAI_BASE_URL=f"http://127.0.0.1:{upstream_port}/v1")
-        daemon = Foreground(env, tmp_path)
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/v1/chat/completions", method="POST",
-                data=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
-                headers={"content-type": "application/json"})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                assert response.status == 200 and response.headers["x-routerd-provider"] == "openai"
-            status = routerctl(env, "status", "--json")
-            assert status.returncode == 0 and '"openai"' in status.stdout
-        finally:
-            assert daemon.close() == 0
-        assert SECRET not in status.stdout
-        log = daemon.log.read_text()
-        assert "gateway providers: openai" in log and SECRET not in log
-        for path in (tmp_path / "state").rglob("*"):
-            if path.is_file():
-                assert SECRET.encode() not in path.read_bytes(), path
+        yield int(upstream.stdout.readline().split()[1])
     finally:
         upstream.terminate()
         upstream.wait()
         upstream.stdout.close()
 
 
-def test_private_files_and_credentials_in_urls(tmp_path: Path):
+def _chat(port: int) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/chat/completions", method="POST",
+        data=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+        headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.headers
+
+
+def test_environment_provider_and_no_key_anywhere(tmp_path: Path, upstream_port: int):
+    """OPENAI_API_KEY + OPENAI_BASE_URL enable a provider; a proxied call works; the key is in no
+    log line, status reply or database page."""
+    port = _free_port()
+    (tmp_path / "config.toml").write_text(f'[daemon]\nlog_level = "debug"\n[http]\nlisten = "127.0.0.1:{port}"\n')
+    env = env_for(tmp_path, OPENAI_API_KEY=SECRET, OPENAI_BASE_URL=f"http://127.0.0.1:{upstream_port}/v1")
+    daemon = Foreground(env, tmp_path)
+    try:
+        status, headers = _chat(port)
+        assert status == 200 and headers["x-routerd-provider"] == "openai"
+        status = routerctl(env, "status", "--json")
+        assert status.returncode == 0 and '"openai"' in status.stdout
+    finally:
+        assert daemon.close() == 0
+    assert SECRET not in status.stdout
+    log = daemon.log.read_text()
+    assert "gateway providers: openai" in log and SECRET not in log
+    for path in (tmp_path / "state").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_private_files_and_credentials_in_urls(tmp_path: Path, upstream_port: int):
     """The database (with its WAL and shared-memory files) and the log ``routerctl start`` writes are
     readable by their owner only; credentials written into a base URL are in no log line, status
     reply or database page, and the provider gets them as its Authorization."""
-    upstream = subprocess.Popen([sys.executable, "-m", "tests.fakes.fast_upstream"],
-                                stdout=subprocess.PIPE, text=True)
+    port = _free_port()
+    (tmp_path / "config.toml").write_text(
+        f'[daemon]\nlog_level = "debug"\n[http]\nlisten = "127.0.0.1:{port}"\n'
+        f'[providers.corp]\nbase_url = "http://bob:{SECRET}@127.0.0.1:{upstream_port}/v1"\n'
+        'models = ["gpt-*"]\n')
+    env = env_for(tmp_path)
+    assert routerctl(env, "start").returncode == 0
     try:
-        upstream_port = int(upstream.stdout.readline().split()[1])
-        port = _free_port()
-        (tmp_path / "config.toml").write_text(
-            f'[daemon]\nlog_level = "debug"\n[http]\nlisten = "127.0.0.1:{port}"\n'
-            f'[providers.corp]\nbase_url = "http://bob:{SECRET}@127.0.0.1:{upstream_port}/v1"\n'
-            'models = ["gpt-*"]\n')
-        env = env_for(tmp_path)
-        assert routerctl(env, "start").returncode == 0
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/v1/chat/completions", method="POST",
-                data=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
-                headers={"content-type": "application/json"})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                assert response.status == 200
-            status = routerctl(env, "status", "--json")
-            shown = json.loads(status.stdout)["parts"]["gateway"]["providers"]["corp"]["base_url"]
-            assert shown == f"http://127.0.0.1:{upstream_port}/v1" and SECRET not in status.stdout
-        finally:
-            assert routerctl(env, "stop").returncode == 0
-        state = tmp_path / "state" / "routerd"
-        files = [state / "routerd.log", state / "routerd.db", *state.glob("routerd.db-*")]
-        assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
-        assert SECRET not in (state / "routerd.log").read_text()
-        for path in state.rglob("*"):
-            assert SECRET.encode() not in path.read_bytes(), path
+        assert _chat(port)[0] == 200
+        status = routerctl(env, "status", "--json")
+        shown = json.loads(status.stdout)["parts"]["gateway"]["providers"]["corp"]["base_url"]
+        assert shown == f"http://127.0.0.1:{upstream_port}/v1" and SECRET not in status.stdout
     finally:
-        upstream.terminate()
-        upstream.wait()
-        upstream.stdout.close()
+        assert routerctl(env, "stop").returncode == 0
+    state = tmp_path / "state" / "routerd"
+    files = [state / "routerd.log", state / "routerd.db", *state.glob("routerd.db-*")]
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+    assert SECRET not in (state / "routerd.log").read_text()
+    for path in state.rglob("*"):
+        assert SECRET.encode() not in path.read_bytes(), path
 
 
 def test_running_out_of_file_descriptors_does_not_end_the_daemon(tmp_path: Path):
