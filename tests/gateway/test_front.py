@@ -127,3 +127,22 @@ async def test_status_shows_gateway_without_secrets(daemon, base_url):
     text = json.dumps(status)
     for secret in ("sk-openai-secret-1234", "sk-ant-secret-9012", "gem-secret-3456"):
         assert secret not in text
+
+
+async def test_expect_100_continue_is_answered_before_the_body(daemon, fakes):
+    """A client that waits for ``100 Continue`` (curl does above 1 MB) is told to go on, and its
+    request is answered once the body follows."""
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    host, port = daemon.http_address.rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                          b"expect: 100-continue\r\ncontent-length: %d\r\n\r\n" % len(body))
+        with anyio.fail_after(5):
+            interim = await stream.receive()
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        await stream.send(body)
+        out = b""
+        with anyio.fail_after(5):
+            while b"Hello from openai." not in out:
+                out += await stream.receive()
+    assert out.startswith(b"HTTP/1.1 200 OK\r\n")
