@@ -92,7 +92,8 @@ def test_private_files_and_credentials_in_urls(tmp_path: Path, upstream_port: in
         assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_running_out_of_file_descriptors_does_not_end_the_daemon(tmp_path: Path):
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_running_out_of_file_descriptors_does_not_end_the_daemon(tmp_path: Path, backend: str):
     """With more idle connections than descriptors (any local user can open them), accept backs off
     instead of ending the daemon; when they close, new clients are served again."""
     import resource
@@ -108,8 +109,8 @@ def test_running_out_of_file_descriptors_does_not_end_the_daemon(tmp_path: Path)
 
     log = tmp_path / "routerd.stderr"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "routerd.main"], env=env, stderr=out,
-                                preexec_fn=low_limit)
+        proc = subprocess.Popen([sys.executable, "-m", "routerd.main", "--backend", backend], env=env,
+                                stderr=out, preexec_fn=low_limit)
     idle = []
     try:
         _health(port, proc)
