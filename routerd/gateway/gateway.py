@@ -16,6 +16,7 @@ import anyio
 
 from routerd.errors import ConfigError
 from routerd.gateway.breaker import Breaker, BreakerStats
+from routerd.gateway.h1client import PoolStats
 from routerd.gateway.providers import Provider, build_providers
 from routerd.gateway.upstream import Upstream, open_upstreams
 
@@ -27,6 +28,7 @@ class ProviderStats:
     kind: str
     base_url: str
     proxy: str | None
+    pool: PoolStats
     requests: int
     errors: int
     breaker: BreakerStats
@@ -110,6 +112,7 @@ class Gateway:
     def statistics(self) -> GatewayStats:
         providers = {
             name: ProviderStats(kind=p.kind, base_url=p.base_url, proxy=p.proxy_shown,
+                                pool=self.upstreams[name].pool.statistics(),
                                 requests=self.counters[name].requests,
                                 errors=self.counters[name].errors,
                                 breaker=self.breakers[name].statistics())

@@ -20,6 +20,7 @@ Errors are raised as ``UpstreamIOError`` and mapped to routerd's upstream errors
 import re
 import select
 import time
+from dataclasses import dataclass
 
 import anyio
 import httptools
@@ -255,8 +256,15 @@ class H1Pool:
         for conn in idle:
             await _close(conn)
 
-    def statistics(self) -> dict:
-        return {"idle": len(self._idle), "in_use": self._max - self._slots.value, "opened": self.opened}
+    def statistics(self) -> "PoolStats":
+        return PoolStats(idle=len(self._idle), in_use=self._max - self._slots.value, opened=self.opened)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    idle: int       # kept-alive connections waiting for a request
+    in_use: int     # connection slots held by requests (a leak shows here)
+    opened: int     # connections made since start
 
 
 async def _close(conn: _Conn) -> None:

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tests.gateway.conftest import calls
+from tests.support import connect
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
 
@@ -50,6 +51,9 @@ async def test_streams_whose_first_event_never_comes_give_their_slot_back(daemon
     response = await _post(base_url, TINY)
     assert response.status_code == 200 and response.headers["x-routerd-provider"] == "tiny"
     assert [r["outcome"] for r in await calls(daemon)] == ["upstream_timeout"] * 3 + ["ok"]
+    async with connect(daemon.socket_path) as control:
+        status = await control.call({"type": "status"})
+    assert status["parts"]["gateway"]["providers"]["tiny"]["pool"]["in_use"] == 0
 
 
 @pytest.mark.gateway_config(TINY_PROVIDER + NO_RETRY)

@@ -126,7 +126,7 @@ async def test_bytes_after_the_answer_keep_the_connection_out_of_the_pool():
         pool = _pool(port)
         response = await pool.request(b"GET", b"/", [], b"")
         assert await _body(response) == b"nope"
-        assert pool.statistics()["idle"] == 0
+        assert pool.statistics().idle == 0
         await pool.aclose()
 
 
@@ -137,11 +137,11 @@ async def test_a_request_the_server_read_is_never_sent_again():
         port, received = await tg.start(_serve_requests, [LENGTH, LENGTH])
         pool = _pool(port)
         first = await pool.request(b"POST", b"/v1/x", [], b"{}")
-        assert await _body(first) == b"nope" and pool.statistics()["idle"] == 1
+        assert await _body(first) == b"nope" and pool.statistics().idle == 1
         with pytest.raises(UpstreamIOError, match="without answering"):
             await pool.request(b"POST", b"/v1/x", [], b"{}")
         assert len(received) == 2 and pool.opened == 1
-        assert pool.statistics()["in_use"] == 0
+        assert pool.statistics().in_use == 0
         tg.cancel_scope.cancel()
 
 
@@ -159,7 +159,7 @@ async def test_broken_answers_are_io_errors(answer, match):
         with pytest.raises(UpstreamIOError, match=match):
             response = await pool.request(b"GET", b"/", [], b"")
             await _body(response)
-        assert pool.statistics()["in_use"] == 0
+        assert pool.statistics().in_use == 0
         await pool.aclose()
 
 
