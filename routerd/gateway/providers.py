@@ -127,7 +127,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
         # Only OpenAI itself is known to serve /v1/responses; a server at OPENAI_BASE_URL (llama.cpp,
         # vLLM, a proxy) gets Responses requests translated to chat.
         found[name] = ProviderConfig(kind=kind, base_url=base, api_key_env=key_var, models=models,
-                                     responses=name == "openai" and base.rstrip("/") == default_url)
+                                     responses=name == "openai" and base.rstrip("/") == default_url,
+                                     local=name == "ollama")
     return found
 
 
@@ -152,7 +153,7 @@ def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
         auth = ((b"authorization", b"Basic " + base64.b64encode(":".join(credentials).encode())),)
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=tuple(dialects),
                     models=tuple(pc.models), config=pc, auth_headers=auth, extra_headers=extra,
-                    local=is_loopback(parts.hostname), proxy=_proxy(name, pc, parts, env))
+                    local=pc.local, proxy=_proxy(name, pc, parts, env))
 
 
 def _proxy(name: str, pc: ProviderConfig, parts, env: Mapping[str, str]) -> str | None:
