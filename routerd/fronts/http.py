@@ -142,7 +142,7 @@ class Connection:
         self.wire.check_declared(head)
         if self.wire.waiting_for_continue and not self.buffer:
             await self.send(CONTINUE)
-        parts = []
+        parts: list[bytes] = []
         while (event := self._poll()) is not NEED_DATA:  # usually the body is here already
             if event is END:
                 return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -311,7 +311,7 @@ def _failed(gateway: Gateway, record: CallRecord, breaker: Breaker, error: Upstr
         breaker.failure(now)
     log.debug("attempt %d at %s/%s failed: %s", record.attempt, name, record.candidate.model, error.message)
     if breaker.state == "open" and not was_open:
-        log.warning("%s: circuit open for %.1f s after %s", name, breaker.retry_at - now, error.message)
+        log.warning("%s: circuit open for %.1f s after %s", name, (breaker.retry_at or now) - now, error.message)
     record.finish(error.code, error.status, error.message)
     return _Failure(error, dialect if error.body else None)
 

@@ -70,7 +70,9 @@ class _Conn:
 
     def expect(self) -> None:
         """Get ready to read the answer to a new request."""
-        self.status, self.headers, self.body = 0, [], []
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
         self.head_done = self.done = self.junk = self.by_close = self.eof = self.keep_alive = False
         self.framing = 0  # bytes fed that were neither body nor a finished head or chunk
 

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import anyio
 import h11
+from anyio.abc import ByteStream
 from anyio.streams.tls import TLSStream
 
 from routerd.errors import ConfigError
@@ -81,7 +82,7 @@ def tls_context(ca_file: str | None, client_cert: str | None, client_key: str | 
     try:
         context = ssl.create_default_context(cafile=_path(ca_file))
         if client_cert is not None:
-            context.load_cert_chain(_path(client_cert), _path(client_key))
+            context.load_cert_chain(str(Path(client_cert).expanduser()), _path(client_key))
     except (OSError, ssl.SSLError, ValueError) as exc:
         raise ConfigError(f"{where}: cannot load TLS files: {exc}") from None
     context.set_alpn_protocols(["http/1.1"])
@@ -92,13 +93,15 @@ def _path(value: str | None) -> str | None:
     return str(Path(value).expanduser()) if value else None
 
 
-async def open_stream(route: Route, timeout_s: float):
+async def open_stream(route: Route, timeout_s: float) -> ByteStream:
     """A connected (and, for https, TLS-wrapped) byte stream along ``route``."""
     try:
         with anyio.fail_after(timeout_s):
             if route.proxy_host is None:
-                return await anyio.connect_tcp(route.host, route.port, tls=route.tls is not None,
-                                               ssl_context=route.tls, tls_standard_compatible=False)
+                if route.tls is None:
+                    return await anyio.connect_tcp(route.host, route.port)
+                return await anyio.connect_tcp(route.host, route.port, ssl_context=route.tls,
+                                               tls_standard_compatible=False)
             stream = await anyio.connect_tcp(route.proxy_host, route.proxy_port)
             if route.tls is None:
                 return stream

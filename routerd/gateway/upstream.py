@@ -78,7 +78,8 @@ async def open_upstreams(providers: dict[str, Provider]) -> AsyncIterator[dict[s
     """A pool per provider, all closed on exit. TLS contexts (CA and client-certificate files are
     read) are made in a worker thread: one shared by the providers with default TLS settings."""
     def contexts() -> dict[str, ssl.SSLContext | None]:
-        shared, out = None, {}
+        shared: ssl.SSLContext | None = None
+        out: dict[str, ssl.SSLContext | None] = {}
         for name, p in providers.items():
             cfg = p.config
             if not p.base_url.startswith("https:"):
