@@ -1,6 +1,7 @@
 """The state database: one apsw connection per role, WAL, migrations. Blocking; the daemon only
 calls this from the store's writer thread or from worker threads (see ``routerd.store.store``)."""
 
+import os
 from pathlib import Path
 
 import apsw
@@ -11,6 +12,8 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
+    if not readonly:
+        make_private(path)
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
     conn = apsw.Connection(str(path), flags=flags)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
@@ -24,9 +27,20 @@ def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
     return conn
 
 
+def make_private(path: Path) -> None:
+    """The database (and its WAL and shared-memory files, which SQLite creates with the database's
+    mode) readable by its owner only: it holds usage, and prompts when the config says so."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def migrate(conn: apsw.Connection) -> int:
     """Apply the migrations not yet applied; return the schema version now in force."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").get
     if version > len(MIGRATIONS):
         raise RuntimeError(
             f"state database schema v{version} is newer than this routerd knows (v{len(MIGRATIONS)})"

@@ -1,0 +1,340 @@
+"""Anthropic Messages (``POST /v1/messages``) <-> canonical.
+
+``system`` may be a string or text blocks (joined with blank lines; ``cache_control`` is dropped
+across dialects). Blocks: text, image (base64 or url), tool_use, tool_result, thinking,
+redacted_thinking. ``thinking.budget_tokens`` maps to the canonical reasoning budget. Usage:
+Anthropic's ``input_tokens`` excludes cache reads and writes, so the canonical input is the sum.
+Rendered thinking blocks need a signature: reasoning without one (from another dialect) is dropped
+from requests, since Anthropic would reject it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import msgspec
+
+from routerd.dialects.wire import (
+    carry_own_fields,
+    convert, dump_json, extras, ignored_parts, load_arguments, load_body, wire_id,
+)
+from routerd.dialects.canonical import (
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolChoiceMode, ToolResultPart,
+)
+
+NAME = "anthropic"
+DEFAULT_MAX_TOKENS = 4096  # every Claude model allows at least this much output
+MIN_THINKING_BUDGET = 1024
+
+
+class _B64(msgspec.Struct, tag="base64", tag_field="type"):
+    media_type: str
+    data: str
+
+
+class _URL(msgspec.Struct, tag="url", tag_field="type"):
+    url: str
+
+
+class _Text(msgspec.Struct, tag="text", tag_field="type"):
+    text: str
+
+
+class _Image(msgspec.Struct, tag="image", tag_field="type"):
+    source: _B64 | _URL
+
+
+class _ToolUse(msgspec.Struct, tag="tool_use", tag_field="type"):
+    id: str
+    name: str
+    input: Any = None
+
+
+class _Document(msgspec.Struct, tag="document", tag_field="type"):
+    source: dict[str, Any] = {}
+    title: str | None = None
+
+
+class _SearchResult(msgspec.Struct, tag="search_result", tag_field="type"):
+    source: str = ""
+    title: str = ""
+    content: list[_Text] = []
+
+
+class _WebResults(msgspec.Struct, tag="web_search_tool_result", tag_field="type"):
+    content: Any = None
+
+
+# Server-side tool blocks (Claude Code's web search and fetch, code execution, MCP connector):
+# the server ran them, so other dialects have nothing to replay; they are dropped when translating.
+_IGNORED = ignored_parts("server_tool_use", "web_fetch_tool_result", "code_execution_tool_result",
+                         "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
+                         "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",
+                         "tool_reference")
+_Inner = Union[(_Text, _Image, _Document, _SearchResult, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
+
+
+class _ToolResult(msgspec.Struct, tag="tool_result", tag_field="type"):
+    tool_use_id: str
+    content: str | list[_Inner] | None = None
+    is_error: bool = False
+
+
+class _Thinking(msgspec.Struct, tag="thinking", tag_field="type"):
+    thinking: str = ""
+    signature: str | None = None
+
+
+class _Redacted(msgspec.Struct, tag="redacted_thinking", tag_field="type"):
+    data: str = ""
+
+
+Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,
+                _WebResults, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
+
+
+class _Msg(msgspec.Struct):
+    # Claude Code (2.1.x) also sends ``system`` messages inside the conversation.
+    role: Literal["user", "assistant", "system"]
+    content: str | list[Block]
+
+
+class _Tool(msgspec.Struct):
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    type: str | None = None
+
+
+class _ToolChoice(msgspec.Struct):
+    type: Literal["auto", "any", "tool", "none"]
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class _ThinkingConfig(msgspec.Struct):
+    type: str
+    budget_tokens: int | None = None
+
+
+class _Request(msgspec.Struct):
+    messages: list[_Msg]
+    model: str = ""
+    system: str | list[_Text] | None = None
+    max_tokens: int | None = None
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    tools: list[_Tool] | None = None
+    tool_choice: _ToolChoice | None = None
+    thinking: _ThinkingConfig | None = None
+    metadata: dict[str, Any] | None = None
+
+
+KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
+_CHOICE_IN: dict[str, ToolChoiceMode] = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
+_CHOICE_OUT = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
+
+
+def _image(block: _Image) -> ImagePart:
+    src = block.source
+    if isinstance(src, _B64):
+        return ImagePart(data=src.data, media_type=src.media_type)
+    return ImagePart(url=src.url)
+
+
+def _web_results(block: _WebResults) -> TextPart:
+    items = block.content if isinstance(block.content, list) else []
+    lines = [f"- {r.get('title', '')} ({r.get('url', '')})" for r in items if isinstance(r, dict)]
+    return TextPart("Web search results:\n" + "\n".join(lines) if lines else "Web search: no results")
+
+
+def _document(block: _Document) -> TextPart:
+    src = block.source
+    if src.get("type") == "text" and isinstance(src.get("data"), str):
+        return TextPart(src["data"])
+    if src.get("type") == "content" and isinstance(src.get("content"), list):
+        return TextPart("\n".join(str(b.get("text", "")) for b in src["content"] if isinstance(b, dict)))
+    return TextPart(f"[document{': ' + block.title if block.title else ''} not translatable]")
+
+
+def _tool_result(block: _ToolResult) -> ToolResultPart:
+    inner = block.content
+    content = [TextPart(inner)] if isinstance(inner, str) else parse_blocks(inner or ())
+    return ToolResultPart(block.tool_use_id, content, block.is_error)
+
+
+# Block type -> canonical part (None: no canonical form). A table, not an isinstance chain: long
+# Claude Code histories hold thousands of blocks and this runs for every request.
+_CONVERT: dict[type, Any] = {
+    _Text: lambda b: TextPart(b.text),
+    _Image: _image,
+    _ToolUse: lambda b: ToolCallPart(b.id, b.name, dump_json(b.input if b.input is not None else {})),
+    _ToolResult: _tool_result,
+    _Thinking: lambda b: ReasoningPart(b.thinking, signature=b.signature or None),
+    _Redacted: lambda b: ReasoningPart(encrypted=b.data, redacted=True),
+    _Document: _document,
+    _SearchResult: lambda b: TextPart("\n".join([b.title, *(t.text for t in b.content)]).strip()),
+    _WebResults: _web_results,
+}
+
+
+def parse_blocks(blocks: Any) -> list[Any]:
+    """Anthropic blocks as canonical parts, dropping those without a canonical form."""
+    out = []
+    for block in blocks:
+        convert_block = _CONVERT.get(type(block))
+        if convert_block is not None and (part := convert_block(block)) is not None:
+            out.append(part)
+    return out
+
+
+def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
+    if raw is None:
+        return None
+    if raw.type == "disabled":
+        return Reasoning(effort="none")
+    if raw.budget_tokens is not None:
+        return Reasoning(budget_tokens=raw.budget_tokens, include_thoughts=True)
+    return Reasoning(effort="medium", include_thoughts=True)  # "adaptive": the model decides
+
+
+def _fold_system_messages(system: str | None, messages: list[_Msg]) -> tuple[str | None, list[_Msg]]:
+    """Mid-conversation ``system`` messages join the system prompt, as OpenAI chat's and the
+    Responses API's system/developer messages do in their parsers: the canonical form has one."""
+    extra = [m for m in messages if m.role == "system"]
+    if not extra:
+        return system, messages
+    texts = [system] if system else []
+    for m in extra:
+        texts.append(m.content if isinstance(m.content, str)
+                     else "\n\n".join(b.text for b in m.content if isinstance(b, _Text)))
+    return "\n\n".join(t for t in texts if t) or None, [m for m in messages if m.role != "system"]
+
+
+def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
+    """A Messages request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
+    body = load_body(body)
+    raw = convert(body, _Request)
+    system = raw.system
+    if isinstance(system, list):
+        system = "\n\n".join(b.text for b in system) if system else None
+    system, turns = _fold_system_messages(system, raw.messages)
+    messages = [Message("user" if m.role == "user" else "assistant",  # system turns were folded above
+                        [TextPart(m.content)] if isinstance(m.content, str) else parse_blocks(m.content))
+                for m in turns]
+    tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
+             if t.input_schema is not None]
+    choice = None
+    if raw.tool_choice is not None:
+        tc = raw.tool_choice
+        parallel = None if tc.disable_parallel_tool_use is None else not tc.disable_parallel_tool_use
+        choice = ToolChoice(_CHOICE_IN[tc.type], tc.name, parallel)
+    user = raw.metadata.get("user_id") if raw.metadata else None
+    return ChatRequest(
+        model=model if model is not None else raw.model, system=system, messages=messages,
+        tools=tools, tool_choice=choice, max_tokens=raw.max_tokens, temperature=raw.temperature,
+        top_p=raw.top_p, stop=raw.stop_sequences or [], stream=bool(raw.stream) if stream is None else stream,
+        stream_usage=True, reasoning=_reasoning(raw.thinking), user=user if isinstance(user, str) else None,
+        metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    if part.data is not None:
+        source = {"type": "base64", "media_type": part.media_type or "image/png", "data": part.data}
+    else:
+        source = {"type": "url", "url": part.url or ""}
+    return {"type": "image", "source": source}
+
+
+def render_block(part: Any, *, for_request: bool = True) -> dict[str, Any] | None:
+    """One canonical part as an Anthropic content block (None: the part has no Anthropic form)."""
+    if isinstance(part, TextPart):  # Anthropic refuses empty text blocks ("content": "" is common)
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ImagePart):
+        return _image_block(part)
+    if isinstance(part, ToolCallPart):
+        return {"type": "tool_use", "id": wire_id(part.id, 64), "name": part.name,
+                "input": load_arguments(part.arguments)}
+    if isinstance(part, ToolResultPart):
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": wire_id(part.tool_call_id, 64)}
+        inner = [b for b in map(render_block, part.content) if b is not None]
+        if inner:
+            block["content"] = inner
+        if part.is_error:
+            block["is_error"] = True
+        return block
+    if part.redacted:
+        return {"type": "redacted_thinking", "data": part.encrypted or ""}
+    if for_request and not part.signature:
+        return None
+    return {"type": "thinking", "thinking": part.text, "signature": part.signature or ""}
+
+
+def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
+    reasoning = req.reasoning
+    if reasoning is None:
+        return
+    budget = reasoning.resolved_budget()
+    if budget <= 0:
+        body["thinking"] = {"type": "disabled"}
+        return
+    max_tokens = body["max_tokens"]
+    budget = max(MIN_THINKING_BUDGET, min(budget, max_tokens - 1))
+    if budget >= max_tokens:
+        body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
+    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if req.origin != NAME:  # extended thinking refuses a non-default temperature / top_p
+        body.pop("temperature", None)
+        body.pop("top_p", None)
+
+
+def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic insists that ``input_schema`` says ``"type": "object"``; other dialects do not."""
+    if not schema:
+        return {"type": "object", "properties": {}}
+    return schema if "type" in schema else {"type": "object", **schema}
+
+
+def _tool_choice_out(tc: ToolChoice) -> dict[str, Any]:
+    choice: dict[str, Any] = {"type": _CHOICE_OUT[tc.mode]}
+    if tc.mode == "tool":
+        choice["name"] = tc.name
+    if tc.parallel is False and tc.mode != "none":
+        choice["disable_parallel_tool_use"] = True
+    return choice
+
+
+def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
+                   default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) defaults to
+    ``default_max_tokens``; a thinking budget is clamped below it (and at least 1,024).
+    ``reasoning`` False leaves ``thinking`` out (for models without extended thinking)."""
+    messages = []
+    for message in req.messages:
+        blocks = [b for b in (render_block(p) for p in message.content) if b is not None]
+        if blocks:  # Anthropic refuses empty turns (e.g. one that held only foreign reasoning)
+            messages.append({"role": message.role, "content": blocks})
+    body: dict[str, Any] = {"model": model, "messages": messages,
+                            "max_tokens": req.max_tokens or default_max_tokens}
+    if req.system:
+        body["system"] = req.system
+    if req.tools:
+        body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
+                          "input_schema": _object_schema(t.parameters)} for t in req.tools]
+    if req.tool_choice is not None and req.tools:
+        body["tool_choice"] = _tool_choice_out(req.tool_choice)
+    if req.stop:
+        body["stop_sequences"] = req.stop
+    for key in ("temperature", "top_p"):
+        if (value := getattr(req, key)) is not None:
+            body[key] = value
+    if req.stream:
+        body["stream"] = True
+    if not carry_own_fields(body, req, NAME) and req.user:
+        body["metadata"] = {"user_id": req.user}
+    if reasoning:
+        _thinking(req, body)
+    return body

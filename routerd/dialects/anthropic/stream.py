@@ -1,0 +1,282 @@
+"""Anthropic Messages streams <-> canonical events.
+
+The encoder keeps Anthropic's order: ``message_start``, then for each block ``content_block_start``,
+its deltas, ``content_block_stop``; then ``message_delta`` (stop reason, usage) and ``message_stop``.
+Only one block is open at a time; a delta of another kind closes it and opens the next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from routerd.dialects.anthropic.answer import STOP_IN, STOP_OUT, RawUsage, error_body, usage_in, usage_out
+from routerd.dialects.canonical import (
+    MessageStart, MessageStop, ReasoningDelta, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
+    Usage,
+)
+from routerd.dialects.wire import dump_json
+from routerd.errors import UpstreamBadResponse
+
+
+class _Message(msgspec.Struct):
+    id: str = ""
+    model: str = ""
+    usage: RawUsage | None = None
+
+
+class _MessageStart(msgspec.Struct, tag="message_start", tag_field="type"):
+    message: _Message
+
+
+class _Block(msgspec.Struct):
+    type: str
+    id: str = ""
+    name: str = ""
+    text: str = ""
+    thinking: str = ""
+    data: str = ""
+
+
+class _BlockStart(msgspec.Struct, tag="content_block_start", tag_field="type"):
+    index: int
+    content_block: _Block
+
+
+class _Delta(msgspec.Struct):
+    type: str = ""
+    text: str = ""
+    partial_json: str = ""
+    thinking: str = ""
+    signature: str = ""
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+
+
+class _BlockDelta(msgspec.Struct, tag="content_block_delta", tag_field="type"):
+    index: int
+    delta: _Delta
+
+
+class _BlockStop(msgspec.Struct, tag="content_block_stop", tag_field="type"):
+    index: int = 0
+
+
+class _MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):
+    delta: _Delta
+    usage: RawUsage | None = None
+
+
+class _MessageStop(msgspec.Struct, tag="message_stop", tag_field="type"):
+    pass
+
+
+class _Ping(msgspec.Struct, tag="ping", tag_field="type"):
+    pass
+
+
+class _Error(msgspec.Struct, tag="error", tag_field="type"):
+    error: dict[str, Any] = {}
+
+
+_EVENT = msgspec.json.Decoder(_MessageStart | _BlockStart | _BlockDelta | _BlockStop | _MessageDelta
+                              | _MessageStop | _Ping | _Error)
+_ERROR_KINDS = {"overloaded_error": ("upstream_unavailable", 529), "rate_limit_error": ("rate_limited", 429),
+                "api_error": ("upstream_error", 500), "invalid_request_error": ("upstream_rejected", 400)}
+
+
+class StreamDecoder:
+    """Anthropic SSE events -> canonical events (``ping`` and block boundaries vanish)."""
+
+    def __init__(self) -> None:
+        self._tools: dict[int, int] = {}
+        self._usage = Usage()
+        self._stop: StopReason = "end_turn"
+        self._stop_sequence: str | None = None
+        self._done = False
+
+    def feed(self, event: str | None, data: str) -> list[Any]:
+        if self._done:
+            return []
+        try:
+            ev = _EVENT.decode(data)
+        except msgspec.ValidationError as exc:
+            if "at `$.type`" in str(exc):
+                return []  # an event type newer than this module: skip it, as the SDKs do
+            raise UpstreamBadResponse(f"bad anthropic stream event: {exc}") from None
+        except msgspec.DecodeError as exc:
+            raise UpstreamBadResponse(f"bad anthropic stream event: {exc}") from None
+        if isinstance(ev, _BlockDelta):
+            return self._delta(ev)
+        if isinstance(ev, _BlockStart):
+            return self._start(ev)
+        if isinstance(ev, _MessageStart):
+            self._usage = usage_in(ev.message.usage)
+            return [MessageStart(ev.message.id, ev.message.model, self._usage)]
+        if isinstance(ev, _MessageDelta):
+            self._message_delta(ev)
+        elif isinstance(ev, _MessageStop):
+            return self._finish()
+        elif isinstance(ev, _Error):
+            self._done = True
+            kind, status = _ERROR_KINDS.get(str(ev.error.get("type")), ("upstream_error", 500))
+            return [StreamError(str(ev.error.get("message", "upstream error")), kind, status)]
+        return []
+
+    def _start(self, ev: _BlockStart) -> list[Any]:
+        block = ev.content_block
+        if block.type == "tool_use":
+            index = self._tools[ev.index] = len(self._tools)
+            return [ToolCallStart(index, block.id, block.name)]
+        if block.type == "text" and block.text:
+            return [TextDelta(block.text)]
+        if block.type == "thinking" and block.thinking:
+            return [ReasoningDelta(block.thinking)]
+        if block.type == "redacted_thinking":
+            return [ReasoningDelta(encrypted=block.data)]
+        return []
+
+    def _delta(self, ev: _BlockDelta) -> list[Any]:
+        d = ev.delta
+        if d.type == "text_delta":
+            return [TextDelta(d.text)] if d.text else []
+        if d.type == "input_json_delta":
+            index = self._tools.get(ev.index)
+            return [ToolCallDelta(index, d.partial_json)] if index is not None and d.partial_json else []
+        if d.type == "thinking_delta":
+            return [ReasoningDelta(d.thinking)] if d.thinking else []
+        if d.type == "signature_delta":
+            return [ReasoningDelta(signature=d.signature)]
+        return []
+
+    def _message_delta(self, ev: _MessageDelta) -> None:
+        if ev.delta.stop_reason:
+            self._stop = STOP_IN.get(ev.delta.stop_reason, "end_turn")
+        self._stop_sequence = ev.delta.stop_sequence
+        if ev.usage is not None:
+            late = usage_in(ev.usage)
+            self._usage = Usage(late.input_tokens or self._usage.input_tokens, late.output_tokens,
+                                late.cached_input_tokens or self._usage.cached_input_tokens, 0)
+
+    def _finish(self) -> list[Any]:
+        self._done = True
+        return [MessageStop(self._stop, self._usage, self._stop_sequence)]
+
+    def close(self) -> list[Any]:
+        """End of the byte stream: after ``message_stop`` nothing; before it, the stream was cut."""
+        if self._done:
+            return []
+        self._done = True
+        return [StreamError("upstream stream ended before message_stop", "upstream_bad_response", 502)]
+
+
+class StreamEncoder:
+    """Canonical events -> Anthropic SSE events ``(event_name, data)`` in Anthropic's order.
+
+    Thinking needs a signature: Anthropic verifies it when a client sends the block back, and a
+    client (Claude Code) does send it back, possibly to a real Anthropic upstream. So reasoning text is
+    held until its signature arrives and dropped if none does (any reasoning from another dialect),
+    unless ``unsigned_thinking`` asks for it anyway (with an empty signature)."""
+
+    def __init__(self, model: str, *, id: str | None = None, unsigned_thinking: bool = False) -> None:
+        self._model = model
+        self._unsigned = unsigned_thinking
+        self._held: list[str] = []  # reasoning text waiting for its signature
+        self._id = id
+        self._started = False
+        self._done = False
+        self._open: str | None = None  # kind of the open block: text | thinking | tool_use
+        self._index = -1
+        self._tool_blocks: dict[int, int] = {}
+        self._input = Usage()
+
+    def _message_start(self, event: MessageStart | None) -> list[tuple[str | None, str]]:
+        self._started = True
+        if event is not None and event.usage is not None:
+            self._input = event.usage
+        message: dict[str, Any] = {"id": self._id or (event.id if event else "") or "msg_routerd", "type": "message",
+                   "role": "assistant", "model": self._model, "content": [], "stop_reason": None,
+                   "stop_sequence": None, "usage": {**usage_out(self._input), "output_tokens": 0}}
+        return [("message_start", dump_json({"type": "message_start", "message": message}))]
+
+    def _close(self, out: list[tuple[str | None, str]]) -> None:
+        if self._open is not None:
+            out.append(("content_block_stop", f'{{"type":"content_block_stop","index":{self._index}}}'))
+            self._open = None
+
+    def _open_block(self, kind: str, block: dict[str, Any], out: list[tuple[str | None, str]]) -> None:
+        self._close(out)
+        self._index += 1
+        self._open = kind
+        out.append(("content_block_start", dump_json(
+            {"type": "content_block_start", "index": self._index, "content_block": block})))
+
+    def _delta(self, delta: str, index: int | None = None) -> tuple[str | None, str]:
+        return ("content_block_delta", f'{{"type":"content_block_delta","index":'
+                                       f'{self._index if index is None else index},"delta":{delta}}}')
+
+    def feed(self, event: Any) -> list[tuple[str | None, str]]:
+        if self._done:
+            return []
+        out: list[tuple[str | None, str]] = []
+        if not self._started:
+            out.extend(self._message_start(event if isinstance(event, MessageStart) else None))
+            if isinstance(event, MessageStart):
+                return out
+        if self._held and not isinstance(event, ReasoningDelta):
+            self._held.clear()  # reasoning that never got a signature cannot go to an Anthropic client
+        if isinstance(event, TextDelta):
+            if self._open != "text":
+                self._open_block("text", {"type": "text", "text": ""}, out)
+            out.append(self._delta(f'{{"type":"text_delta","text":{dump_json(event.text)}}}'))
+        elif isinstance(event, ToolCallDelta):
+            index = self._tool_blocks.get(event.index)
+            if index is not None:
+                out.append(self._delta(f'{{"type":"input_json_delta","partial_json":'
+                                       f'{dump_json(event.arguments)}}}', index))
+        elif isinstance(event, ToolCallStart):
+            self._open_block("tool_use", {"type": "tool_use", "id": event.id, "name": event.name,
+                                          "input": {}}, out)
+            self._tool_blocks[event.index] = self._index
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning(event, out)
+        elif isinstance(event, MessageStop):
+            self._stop(event, out)
+        elif isinstance(event, StreamError):
+            self._done = True
+            out.append(("error", dump_json(error_body(event.status, event.message, event.kind))))
+        return out
+
+    def _reasoning(self, event: ReasoningDelta, out: list[tuple[str | None, str]]) -> None:
+        if event.encrypted is not None and not event.text:
+            self._open_block("redacted_thinking", {"type": "redacted_thinking", "data": event.encrypted}, out)
+            return
+        if not self._unsigned and self._open != "thinking":
+            if event.text:
+                self._held.append(event.text)
+            if not event.signature or not self._held:
+                return
+            text, self._held = "".join(self._held), []
+            event = ReasoningDelta(text, event.signature)
+        if self._open != "thinking":
+            if not event.text:
+                return  # a lone signature with no thinking block to close
+            self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
+        if event.text:
+            out.append(self._delta(f'{{"type":"thinking_delta","thinking":{dump_json(event.text)}}}'))
+        if event.signature:
+            out.append(self._delta(f'{{"type":"signature_delta","signature":{dump_json(event.signature)}}}'))
+
+    def _stop(self, event: MessageStop, out: list[tuple[str | None, str]]) -> None:
+        self._close(out)
+        self._done = True
+        usage = event.usage or Usage()
+        if not usage.input_tokens and self._input.input_tokens:
+            usage = Usage(self._input.input_tokens, usage.output_tokens, self._input.cached_input_tokens,
+                          usage.reasoning_tokens)
+        delta = {"type": "message_delta", "delta": {"stop_reason": STOP_OUT[event.stop_reason],
+                                                    "stop_sequence": event.stop_sequence},
+                 "usage": usage_out(usage)}
+        out.append(("message_delta", dump_json(delta)))
+        out.append(("message_stop", '{"type":"message_stop"}'))

@@ -1,0 +1,345 @@
+"""OpenAI Responses (``POST /v1/responses``, as Codex CLI speaks it) <-> canonical.
+
+``instructions`` and ``system``/``developer`` input messages make the system prompt. Input items:
+messages (``input_text``/``output_text``/``input_image``/``refusal`` parts), ``function_call``
+(``call_id`` is the canonical tool-call id), ``function_call_output`` and ``reasoning`` (summary
+text; ``encrypted_content`` kept opaque). Consecutive assistant-side items form one assistant
+message. ``function`` tools translate as they are, ``custom`` (freeform) tools as a function taking
+``{"input": string}``; hosted tools (web_search, file_search, ...) and their items are dropped when the
+request goes to another dialect. ``custom_tool_call`` and ``local_shell_call`` items become tool calls.
+Encrypted reasoning is only sent back to a Responses upstream.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import msgspec
+
+from routerd.dialects.responses.names import qualified
+from routerd.dialects.wire import (
+    carry_own_fields,
+    convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
+)
+from routerd.dialects.canonical import (
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
+)
+from routerd.errors import BadRequest
+
+NAME = "responses"
+
+
+class _InText(msgspec.Struct, tag="input_text", tag_field="type"):
+    text: str
+
+
+class _OutText(msgspec.Struct, tag="output_text", tag_field="type"):
+    text: str
+
+
+class _InImage(msgspec.Struct, tag="input_image", tag_field="type"):
+    image_url: str | None = None
+    detail: str | None = None
+    file_id: str | None = None
+
+
+class _Refusal(msgspec.Struct, tag="refusal", tag_field="type"):
+    refusal: str
+
+
+# Files and audio have no canonical form yet; they are dropped when translating.
+_IGNORED = ignored_parts("input_file", "input_audio")
+_Part = Union[(_InText, _OutText, _InImage, _Refusal, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
+# Items of OpenAI-hosted tools (the server ran them): nothing another dialect could replay.
+_HOSTED_ITEMS = frozenset({"web_search_call", "file_search_call", "computer_call", "computer_call_output",
+                           "image_generation_call", "code_interpreter_call", "mcp_call", "mcp_list_tools",
+                           "mcp_approval_request", "mcp_approval_response", "item_reference"})
+
+
+class _MessageItem(msgspec.Struct):
+    role: Literal["user", "assistant", "system", "developer"]
+    content: str | list[_Part]
+
+
+class _FunctionCall(msgspec.Struct):
+    call_id: str
+    name: str
+    arguments: str = ""
+    namespace: str | None = None
+
+
+class _FunctionOutput(msgspec.Struct):
+    call_id: str
+    output: str | list[_Part]
+
+
+class _CustomCall(msgspec.Struct):
+    """A freeform tool call (Codex's ``apply_patch`` on some models): its text becomes ``{"input"}``."""
+
+    call_id: str
+    name: str
+    input: str = ""
+
+
+class _ShellCall(msgspec.Struct):
+    call_id: str
+    action: dict[str, Any] = {}
+
+
+class _Summary(msgspec.Struct):
+    text: str = ""
+
+
+class _ReasoningItem(msgspec.Struct):
+    id: str | None = None
+    summary: list[_Summary] = []
+    content: list[_Summary] | None = None
+    encrypted_content: str | None = None
+
+
+class _Tool(msgspec.Struct):
+    type: str
+    name: str | None = None
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    tools: list[_Tool] | None = None   # a namespace's own tools
+
+
+# A freeform (``custom``) tool offered to a model that only knows JSON tools takes one string.
+FREEFORM_SCHEMA = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+
+
+class _NamedChoice(msgspec.Struct):
+    type: str
+    name: str | None = None
+    mode: str | None = None  # allowed_tools
+
+
+class _ReasoningConfig(msgspec.Struct):
+    effort: str | None = None
+    summary: str | None = None
+
+
+class _Request(msgspec.Struct):
+    model: str = ""
+    input: str | list[dict[str, Any]] = []
+    instructions: str | None = None
+    tools: list[_Tool] | None = None
+    tool_choice: Literal["auto", "none", "required"] | _NamedChoice | None = None
+    parallel_tool_calls: bool | None = None
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stream: bool | None = None
+    reasoning: _ReasoningConfig | None = None
+    user: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
+
+
+def _parts(content: str | list[Any]) -> list[Any]:
+    if isinstance(content, str):
+        return [TextPart(content)]
+    out: list[Any] = []
+    for part in content:
+        if isinstance(part, (_InText, _OutText)):
+            out.append(TextPart(part.text))
+        elif isinstance(part, _Refusal):
+            out.append(TextPart(part.refusal))
+        else:
+            url = part.image_url or ""
+            inline = split_data_url(url)
+            detail = None if part.detail == "auto" else part.detail  # "auto" is the default
+            out.append(ImagePart(data=inline[1], media_type=inline[0], detail=detail) if inline
+                       else ImagePart(url=url or part.file_id, detail=detail))
+    return out
+
+
+class _Builder:
+    """Folds input items into canonical messages (assistant items merge; tool outputs merge)."""
+
+    def __init__(self) -> None:
+        self.system: list[str] = []
+        self.messages: list[Message] = []
+
+    def _tail(self, role: Role) -> Message:
+        """The message to append ``role``'s parts to: the last one when it can take them."""
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last.role == role and (
+                role == "assistant" or all(isinstance(p, ToolResultPart) for p in last.content)):
+            return last
+        message = Message(role, [])
+        self.messages.append(message)
+        return message
+
+    def _message(self, msg: _MessageItem) -> None:
+        if msg.role in ("system", "developer"):
+            self.system.extend(p.text for p in _parts(msg.content) if isinstance(p, TextPart))
+        elif msg.role == "assistant":
+            self._tail("assistant").content.extend(_parts(msg.content))
+        else:
+            last = self.messages[-1] if self.messages else None
+            if last is not None and last.role == "user" and last.content and \
+                    all(isinstance(p, ToolResultPart) for p in last.content):
+                last.content.extend(_parts(msg.content))  # a user turn right after tool outputs joins them
+            else:
+                self.messages.append(Message("user", _parts(msg.content)))
+
+    def add(self, item: Any, where: str) -> None:
+        """Fold one input item (``where`` names it in errors)."""
+        if not isinstance(item, dict):
+            raise BadRequest(f"{where}: expected an object")
+        kind = item.get("type", "message")
+        if not isinstance(kind, str):
+            raise BadRequest(f"{where}.type: expected a string")
+        if kind == "message":
+            self._message(convert_at(item, _MessageItem, where))
+        elif kind == "function_call":
+            call = convert_at(item, _FunctionCall, where)
+            self._tail("assistant").content.append(
+                ToolCallPart(call.call_id, qualified(call.namespace, call.name), call.arguments or "{}"))
+        elif kind == "function_call_output":
+            out = convert_at(item, _FunctionOutput, where)
+            self._tail("user").content.append(ToolResultPart(out.call_id, _parts(out.output)))
+        elif kind == "custom_tool_call":
+            custom = convert_at(item, _CustomCall, where)
+            self._tail("assistant").content.append(
+                ToolCallPart(custom.call_id, custom.name, dump_json({"input": custom.input})))
+        elif kind == "local_shell_call":
+            shell = convert_at(item, _ShellCall, where)
+            self._tail("assistant").content.append(ToolCallPart(shell.call_id, "local_shell", dump_json(shell.action)))
+        elif kind in ("custom_tool_call_output", "local_shell_call_output"):
+            out = convert_at({**item, "call_id": item.get("call_id") or item.get("id")}, _FunctionOutput, where)
+            self._tail("user").content.append(ToolResultPart(out.call_id, _parts(out.output)))
+        elif kind in _HOSTED_ITEMS:
+            return
+        elif kind == "reasoning":
+            r = convert_at(item, _ReasoningItem, where)
+            text = "\n\n".join(s.text for s in (r.content or r.summary))
+            self._tail("assistant").content.append(ReasoningPart(text, encrypted=r.encrypted_content, id=r.id))
+        else:
+            raise BadRequest(f"{where}.type: unknown item type {kind!r}")
+
+
+def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
+                 parallel: bool | None) -> ToolChoice | None:
+    if raw is None:
+        return ToolChoice(parallel=parallel) if parallel is not None else None
+    if isinstance(raw, str):
+        return ToolChoice(raw, parallel=parallel)
+    if raw.type in ("function", "custom") and raw.name:
+        return ToolChoice("tool", raw.name, parallel)
+    return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
+
+
+def _tools(raw: list[_Tool] | tuple[_Tool, ...], namespace: str | None = None) -> list[Tool]:
+    """Function and custom tools as canonical tools; a namespace's tools flat, under qualified names."""
+    out = []
+    for t in raw:
+        if t.type == "namespace" and t.name and namespace is None:
+            out += _tools(t.tools or (), t.name)
+        elif t.type in ("function", "custom") and t.name:
+            schema = (t.parameters or {}) if t.type == "function" else FREEFORM_SCHEMA
+            out.append(Tool(qualified(namespace, t.name), t.description, schema))
+    return out
+
+
+def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
+    """A Responses request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
+    body = load_body(body)
+    raw = convert(body, _Request)
+    builder = _Builder()
+    if raw.instructions:
+        builder.system.append(raw.instructions)
+    if isinstance(raw.input, str):
+        builder.messages.append(Message("user", [TextPart(raw.input)]))
+    else:
+        for i, item in enumerate(raw.input):
+            builder.add(item, f"input[{i}]")
+    reasoning = None
+    if raw.reasoning is not None and raw.reasoning.effort is not None:
+        reasoning = Reasoning(effort=as_effort(raw.reasoning.effort),
+                              include_thoughts=raw.reasoning.summary is not None)
+    return ChatRequest(
+        model=model if model is not None else raw.model,
+        system="\n\n".join(builder.system) if builder.system else None, messages=builder.messages,
+        tools=_tools(raw.tools or ()), tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
+        max_tokens=raw.max_output_tokens, temperature=raw.temperature, top_p=raw.top_p,
+        stream=bool(raw.stream) if stream is None else stream, stream_usage=True, reasoning=reasoning,
+        user=raw.user, metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+
+
+def _content_parts(parts: list[Any], assistant: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for p in parts:
+        if isinstance(p, TextPart):
+            out.append({"type": "output_text" if assistant else "input_text", "text": p.text})
+        elif isinstance(p, ImagePart) and not assistant:
+            out.append({"type": "input_image", "detail": p.detail or "auto",
+                        "image_url": p.url or data_url(p.media_type, p.data or "")})
+    return out
+
+
+def _render_message(message: Message, items: list[dict[str, Any]]) -> None:
+    assistant = message.role == "assistant"
+    pending: list[Any] = []
+
+    def flush() -> None:
+        if pending:
+            items.append({"type": "message", "role": message.role,
+                          "content": _content_parts(pending, assistant)})
+            pending.clear()
+
+    for part in message.content:
+        if isinstance(part, (TextPart, ImagePart)):
+            pending.append(part)
+        elif isinstance(part, ToolCallPart):
+            flush()
+            items.append({"type": "function_call", "call_id": wire_id(part.id, 64), "name": part.name,
+                          "arguments": part.arguments})
+        elif isinstance(part, ToolResultPart):
+            flush()
+            text = "".join(p.text for p in part.content if isinstance(p, TextPart))
+            items.append({"type": "function_call_output", "call_id": wire_id(part.tool_call_id, 64), "output": text})
+            pending.extend(p for p in part.content if isinstance(p, ImagePart))
+        elif isinstance(part, ReasoningPart) and part.encrypted and part.id and assistant:
+            flush()  # only a Responses upstream can use its own reasoning items (id is required)
+            items.append({"type": "reasoning", "id": part.id, "summary": [
+                {"type": "summary_text", "text": part.text}] if part.text else [], "encrypted_content": part.encrypted})
+    flush()
+
+
+def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> dict[str, Any]:
+    """``req`` as a Responses body for ``model`` (``store`` left to the upstream's default)."""
+    items: list[dict[str, Any]] = []
+    for message in req.messages:
+        _render_message(message, items)
+    body: dict[str, Any] = {"model": model, "input": items}
+    if req.system:
+        body["instructions"] = req.system
+    if req.tools:
+        # strict defaults to true in the Responses API, which refuses most schemas clients write
+        body["tools"] = [{"type": "function", "name": t.name, "description": t.description or "",
+                          "parameters": t.parameters or {"type": "object", "properties": {}}, "strict": False}
+                         for t in req.tools]
+    if req.tool_choice is not None and (req.tools or req.tool_choice.mode == "none"):
+        tc = req.tool_choice
+        body["tool_choice"] = {"type": "function", "name": tc.name} if tc.mode == "tool" else tc.mode
+        if tc.parallel is not None:
+            body["parallel_tool_calls"] = tc.parallel
+    if req.max_tokens is not None:
+        body["max_output_tokens"] = req.max_tokens
+    for key in ("temperature", "top_p", "user"):
+        if (value := getattr(req, key)) is not None:
+            body[key] = value
+    if req.reasoning is not None and reasoning:
+        body["reasoning"] = {"effort": req.reasoning.resolved_effort()}
+        if req.reasoning.include_thoughts:
+            body["reasoning"]["summary"] = "auto"
+    if req.stream:
+        body["stream"] = True
+    carry_own_fields(body, req, NAME)
+    return body

@@ -1,0 +1,167 @@
+"""Canonical events -> OpenAI Responses stream events (order described in ``responses.answer``)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from routerd.dialects.responses.answer import (
+    _call_item, _envelope, _message_item, _reasoning_item, _status,
+)
+from routerd.dialects.wire import dump_json
+from routerd.dialects.canonical import (
+    MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
+)
+
+Out = list[tuple[str | None, str]]
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+class _Open:
+    """The output item being streamed."""
+
+    __slots__ = ("kind", "index", "item_id", "text", "call_id", "name")
+
+    def __init__(self, kind: str, index: int, item_id: str, call_id: str = "", name: str = "") -> None:
+        self.kind = kind
+        self.index = index
+        self.item_id = item_id
+        self.text: list[str] = []
+        self.call_id = call_id
+        self.name = name
+
+
+class StreamEncoder:
+    """Canonical events -> ``(event_type, data)`` pairs with increasing ``sequence_number``."""
+
+    def __init__(self, model: str, *, id: str | None = None, created: int | None = None) -> None:
+        self._model = model
+        self._id = id
+        self._created = int(time.time()) if created is None else created
+        self._seq = 0
+        self._open: _Open | None = None
+        self._tools: dict[int, _Open] = {}
+        self._output: list[dict[str, Any]] = []
+        self._started = False
+        self._done = False
+
+    def _emit(self, out: Out, kind: str, fields: str) -> None:
+        """``fields`` is the JSON object's body after ``type`` and ``sequence_number`` (may be empty)."""
+        sep = "," if fields else ""
+        out.append((kind, f'{{"type":"{kind}","sequence_number":{self._seq}{sep}{fields}}}'))
+        self._seq += 1
+
+    def _start(self, event: Any, out: Out) -> None:
+        self._started = True
+        raw_id = self._id or (event.id if isinstance(event, MessageStart) else "") or "resp_routerd"
+        self._id = _UNSAFE.sub("", raw_id) or "resp_routerd"  # ids are spliced into JSON text below
+        env = dump_json(_envelope(self._id, self._model, self._created, "in_progress", [], None))
+        self._emit(out, "response.created", f'"response":{env}')
+        self._emit(out, "response.in_progress", f'"response":{env}')
+
+    def feed(self, event: Any) -> Out:
+        if self._done:
+            return []
+        out: Out = []
+        if not self._started:
+            self._start(event, out)
+        if isinstance(event, TextDelta):
+            self._text(event.text, out)
+        elif isinstance(event, ToolCallDelta):
+            item = self._tools.get(event.index)
+            if item is not None:
+                item.text.append(event.arguments)
+                self._emit(out, "response.function_call_arguments.delta",
+                           f'"item_id":"{item.item_id}","output_index":{item.index},'
+                           f'"delta":{dump_json(event.arguments)}')
+        elif isinstance(event, ToolCallStart):
+            self._tool_start(event, out)
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning(event, out)
+        elif isinstance(event, MessageStop):
+            self._stop(event, out)
+        elif isinstance(event, StreamError):
+            self._fail(event, out)
+        return out
+
+    def _new(self, kind: str, prefix: str, out: Out, call_id: str = "", name: str = "") -> _Open:
+        self._close(out)
+        index = len(self._output)
+        self._output.append({})  # placeholder, filled when the item is done
+        item_id = f"{prefix}_{self._id}_{index}"
+        self._open = _Open(kind, index, item_id, call_id, name)
+        return self._open
+
+    def _text(self, text: str, out: Out) -> None:
+        item = self._open
+        if item is None or item.kind != "message":
+            item = self._new("message", "msg", out)
+            self._emit(out, "response.output_item.added",
+                       f'"output_index":{item.index},"item":{dump_json(_message_item(item.item_id, "", "in_progress"))}')
+            self._emit(out, "response.content_part.added",
+                       f'"item_id":"{item.item_id}","output_index":{item.index},"content_index":0,'
+                       f'"part":{{"type":"output_text","text":"","annotations":[]}}')
+        item.text.append(text)
+        self._emit(out, "response.output_text.delta",
+                   f'"item_id":"{item.item_id}","output_index":{item.index},"content_index":0,'
+                   f'"delta":{dump_json(text)},"logprobs":[]')
+
+    def _reasoning(self, event: ReasoningDelta, out: Out) -> None:
+        if not event.text:
+            return
+        item = self._open
+        if item is None or item.kind != "reasoning":
+            item = self._new("reasoning", "rs", out)
+            self._emit(out, "response.output_item.added",
+                       f'"output_index":{item.index},"item":{dump_json(_reasoning_item(item.item_id, ""))}')
+            self._emit(out, "response.reasoning_summary_part.added",
+                       f'"item_id":"{item.item_id}","output_index":{item.index},"summary_index":0,'
+                       f'"part":{{"type":"summary_text","text":""}}')
+        item.text.append(event.text)
+        self._emit(out, "response.reasoning_summary_text.delta",
+                   f'"item_id":"{item.item_id}","output_index":{item.index},"summary_index":0,'
+                   f'"delta":{dump_json(event.text)}')
+
+    def _tool_start(self, event: ToolCallStart, out: Out) -> None:
+        item = self._new("function_call", "fc", out, event.id, event.name)
+        self._tools[event.index] = item
+        added = _call_item(item.item_id, event.id, event.name, "", "in_progress")
+        self._emit(out, "response.output_item.added", f'"output_index":{item.index},"item":{dump_json(added)}')
+
+    def _close(self, out: Out) -> None:
+        item, self._open = self._open, None
+        if item is None:
+            return
+        text = "".join(item.text)
+        head = f'"item_id":"{item.item_id}","output_index":{item.index}'
+        if item.kind == "message":
+            part = f'{{"type":"output_text","text":{dump_json(text)},"annotations":[]}}'
+            self._emit(out, "response.output_text.done", f'{head},"content_index":0,"text":{dump_json(text)},"logprobs":[]')
+            self._emit(out, "response.content_part.done", f'{head},"content_index":0,"part":{part}')
+            done = _message_item(item.item_id, text)
+        elif item.kind == "reasoning":
+            self._emit(out, "response.reasoning_summary_text.done", f'{head},"summary_index":0,"text":{dump_json(text)}')
+            self._emit(out, "response.reasoning_summary_part.done",
+                       f'{head},"summary_index":0,"part":{{"type":"summary_text","text":{dump_json(text)}}}')
+            done = _reasoning_item(item.item_id, text)
+        else:
+            self._emit(out, "response.function_call_arguments.done", f'{head},"arguments":{dump_json(text)}')
+            done = _call_item(item.item_id, item.call_id, item.name, text)
+        self._output[item.index] = done
+        self._emit(out, "response.output_item.done", f'"output_index":{item.index},"item":{dump_json(done)}')
+
+    def _stop(self, event: MessageStop, out: Out) -> None:
+        self._close(out)
+        self._done = True
+        status = _status(event.stop_reason)
+        env = _envelope(self._id or "", self._model, self._created, status, self._output, event.usage,
+                        event.stop_reason)
+        kind = "response.completed" if status == "completed" else "response.incomplete"
+        self._emit(out, kind, f'"response":{dump_json(env)}')
+
+    def _fail(self, event: StreamError, out: Out) -> None:
+        self._done = True
+        env = _envelope(self._id or "", self._model, self._created, "failed", self._output, None)
+        env["error"] = {"code": event.kind or "server_error", "message": event.message}
+        self._emit(out, "response.failed", f'"response":{dump_json(env)}')
