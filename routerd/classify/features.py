@@ -23,8 +23,8 @@ from routerd.classify.text import Split, paste_has_error, paste_is_code
 from routerd.classify.tokens import clip, lower_text, words_of
 
 # Words read as features: the opening and the close of a long ask carry the request.
-HEAD_WORDS = 160
-TAIL_WORDS = 40
+HEAD_WORDS = 120
+TAIL_WORDS = 30
 BIGRAM_WORDS = 60
 STEM_CHARS = 5
 # Bucket edges: a linear model needs the size of things as steps, not as one slope.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-HEAD_CHARS = 1000
-TAIL_CHARS = 300
+HEAD_CHARS = 700
+TAIL_CHARS = 200
 _PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–「」『』【】《》·"
 _TO_SPACE = str.maketrans({**{ch: " " for ch in _PUNCT}, "’": "'"})
 _ASCII_PUNCT = "".join(ch for ch in _PUNCT if ch.isascii()).encode()

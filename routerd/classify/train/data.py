@@ -8,13 +8,17 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `team` | `bench/data/heldout*.jsonl` | the same style, written by the team |
 | `written` | `bench/data/written/*.jsonl` | the same style, written for the learned model (agent traffic, bug reports, pastes, follow-ups, maths, languages) |
 | `uncommonroute` | `<shared>/eval/train/uncommonroute_{train,dev}.jsonl` | SIMPLE / MEDIUM / COMPLEX / REASONING |
-| `mmlu` | `<shared>/eval/train/routellm_mmlu.jsonl` | whether a weak and a strong model answered right |
+| `mmlu` | `<shared>/eval/train/routellm_mmlu.jsonl` | whether a weak and a strong model answered right (level 1: only the strong one) |
 | `ypollak2` | `<shared>/eval/peers/peer_cases_ypollak2.jsonl` | simple / moderate / complex / deep_reasoning, task type |
+| `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
+
+`bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
+only by `proxy_sets`, for the bench: never fitted or tuned on.
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
-whole; a fifth of MMLU and of ypollak2's cases are held out; a third of MMLU trains, another fifth
-(`tune`) is where the settings were chosen. Cross-validation folds inside the
+whole; a fifth of MMLU, of GSM8K and of ypollak2's cases are held out; a third of MMLU and three fifths
+of GSM8K train, and another fifth of each (`tune`) is where the settings were chosen. Cross-validation folds inside the
 training part are drawn from the seed.
 """
 

@@ -18,8 +18,6 @@ Classify = Callable[[list, Any], Any]  # (messages, tools) -> something with tie
 
 
 def set_name(case: Case) -> str:
-    if case.style == "routerd":
-        return f"{case.source}:{case.split}"
     return f"{case.source}:{case.split}"
 
 
@@ -129,9 +127,7 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
             out[name] = _uncommonroute(rows)
         elif style == "mmlu":
             out[name] = _outcomes(rows)
-        elif style == "gsm8k":
-            out[name] = _proxy_outcomes(rows)
-        elif style == "outcome":
+        elif style in ("gsm8k", "outcome"):
             out[name] = _proxy_outcomes(rows)
         elif style == "issues":
             out[name] = _issues(rows)
