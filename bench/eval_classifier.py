@@ -18,7 +18,7 @@ The earlier brains (`--baseline REF`, the hand-written one; `--first-pass REF`, 
 one; '' skips either) run from `git archive REF routerd` in a subprocess, on the same cases.
 
     .venv/bin/python bench/eval_classifier.py [--shared DIR] [--baseline REF] [--first-pass REF]
-        [--train-splits] [--quiet] [--full]
+        [--train-splits] [--quiet] [--full] [--instructions]
 """
 
 from __future__ import annotations
@@ -156,6 +156,37 @@ print(round(rss() - before, 1))
 """
 
 
+_INSTRUCTIONS_RUNNER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from eval_classifier import PROMPT_4KB
+from routerd.catalogue.builtin import load_catalogue
+from routerd.classify.classifier import classify
+from routerd.policy import PolicyInput, decide
+catalogue, enabled = load_catalogue(), frozenset({"anthropic", "openai", "ollama"})
+messages = [{"role": "user", "content": PROMPT_4KB}]
+for _ in range(3 + int(sys.argv[2])):
+    result = classify(messages, explain=False)
+    decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
+"""
+INSTRUCTION_CALLS = 100
+
+
+def instructions_per_call() -> int:
+    """Instructions per classify + policy of the 4 KB prompt, counted by valgrind's callgrind: the
+    difference between INSTRUCTION_CALLS calls and none, divided. Exact, whatever the machine's load."""
+    totals = []
+    for calls in (0, INSTRUCTION_CALLS):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "callgrind.out"
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
+                            _INSTRUCTIONS_RUNNER, str(ROOT / "bench"), str(calls)],
+                           capture_output=True, check=True, cwd=ROOT)
+            totals.append(next(int(line.split()[1]) for line in out.read_text().splitlines()
+                               if line.startswith("summary:")))
+    return (totals[1] - totals[0]) // INSTRUCTION_CALLS
+
+
 def brain_rss_mb() -> float:
     """What loading the brain (model, cue tables, classifier code) adds to a process's RSS, in MB."""
     out = subprocess.run([sys.executable, "-c", _RSS_RUNNER], capture_output=True, text=True, check=True,
@@ -201,6 +232,8 @@ def main() -> None:
     parser.add_argument("--train-splits", action="store_true", help="also report the training splits")
     parser.add_argument("--quiet", action="store_true", help="skip the latency measurement")
     parser.add_argument("--full", action="store_true", help="print every figure of every brain, not only the headline")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per classify + policy with valgrind (a few minutes)")
     args = parser.parse_args()
     cases = sets.load_all(sets.shared_dir(args.shared))
     keep = ("final", "heldout", "train") if args.train_splits else ("final", "heldout")
@@ -229,6 +262,9 @@ def main() -> None:
                 print(f"{label} classify only, 4 KB: p50 {timing['p50_us']:.1f} us, p99 {timing['p99_us']:.1f} us")
         report["brain_rss_mb"] = brain_rss_mb()
         print(f"the brain adds {report['brain_rss_mb']} MB to a process's RSS (model, cue tables, code)")
+        if args.instructions:
+            report["instructions_per_call"] = instructions_per_call()
+            print(f"classify + policy, 4 KB prompt: {report['instructions_per_call']:,} instructions per call (callgrind)")
         report["latency"] = lat = latency()
         print(f"new classify+policy, {lat['prompt_bytes']} B prompt, medians of {LATENCY_REPEATS} runs x "
               f"{LATENCY_ROUNDS} calls (range over runs):")
