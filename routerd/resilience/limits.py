@@ -173,6 +173,11 @@ class LearnedBucket(Bucket):
             return self.used
         return self.used * max(0.0, (self.end - now) / (self.end - self.observed_at))
 
+    def settle(self, reserved: float, actual: float, generation: int) -> None:
+        if math.isinf(self.end):             # refilled, window unknown: only calls in flight count
+            actual = 0.0
+        super().settle(reserved, actual, generation)
+
     def retry_in(self, amount: float, now: float) -> float:
         free = self.limit - self.reserved - amount
         if free < 0 or self.used <= 0 or math.isinf(self.end):
