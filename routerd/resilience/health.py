@@ -16,23 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from routerd.resilience.breaker import Breaker, BreakerSettings, BreakerStats
+from routerd.resilience.refusal import Refusal
 
 # Clients choose model names, and a provider without model patterns takes any: keep the number of
 # per-model breakers bounded by forgetting healthy, idle ones first.
 MAX_MODEL_BREAKERS = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a target may not be called now, and for how long (seconds)."""
-
-    target: str
-    reason: str
-    retry_in_s: float
-    rate_limited: bool = False     # a 429 to the client when nothing else can answer, else 503
-
-    def describe(self) -> str:
-        return f"{self.target}: {self.reason} (retry in {max(self.retry_in_s, 0.0):.0f} s)"
 
 
 @dataclass(frozen=True, slots=True)

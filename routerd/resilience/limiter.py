@@ -11,8 +11,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from routerd.resilience.limits import (EACH_KEY, Bucket, BucketSnapshot, BucketStats, Denial, LearnedBucket,
-                                       Reservation, Scope, Target)
+from routerd.resilience.limits import (EACH_KEY, Bucket, BucketSnapshot, BucketStats, LearnedBucket, Reservation,
+                                       Scope, Target)
+from routerd.resilience.refusal import Refusal
 from routerd.resilience.windows import Window
 
 # Windows whose counts are kept in the store across a restart: losing a minute's count costs a
@@ -63,7 +64,7 @@ class Limiter:
 
     # --- reserving -------------------------------------------------------------------------------
 
-    def reserve(self, target: Target, amounts: Mapping[str, float], now: float) -> Reservation | Denial:
+    def reserve(self, target: Target, amounts: Mapping[str, float], now: float) -> Reservation | Refusal:
         """Hold ``amounts`` (metric -> estimate) in every bucket covering ``target``, or none."""
         buckets = self.covering(target)
         for bucket in buckets:
@@ -72,13 +73,13 @@ class Limiter:
                 continue
             if amount > bucket.limit:
                 bucket.refused += 1
-                return Denial(bucket.name, f"one call needs {amount:g} {bucket.metric}, more than the "
-                              f"limit of {bucket.limit:g}", math.inf, never=True)
+                return Refusal(bucket.name, f"one call needs {amount:g} {bucket.metric}, more than the "
+                               f"limit of {bucket.limit:g}", math.inf, rate_limited=True, never=True)
             if bucket.room(now) < amount:
                 bucket.refused += 1
                 per = "reported by the provider" if bucket.learned else f"per {bucket.window}"
-                return Denial(bucket.name, f"{bucket.metric} limit of {bucket.limit:g} {per} reached",
-                              bucket.retry_in(amount, now))
+                return Refusal(bucket.name, f"{bucket.metric} limit of {bucket.limit:g} {per} reached",
+                               bucket.retry_in(amount, now), rate_limited=True)
         holds = []
         for bucket in buckets:
             amount = amounts.get(bucket.metric, 0.0)

@@ -65,21 +65,6 @@ class Scope:
 
 
 @dataclass(frozen=True, slots=True)
-class Denial:
-    """A reservation that did not fit: which bucket said no and when to try again."""
-
-    bucket: str
-    reason: str
-    retry_in_s: float
-    never: bool = False       # the call alone is larger than the limit: waiting will not help
-
-    def describe(self) -> str:
-        if self.never:
-            return f"{self.bucket}: {self.reason}"
-        return f"{self.bucket}: {self.reason} (retry in {max(self.retry_in_s, 0.0):.0f} s)"
-
-
-@dataclass(frozen=True, slots=True)
 class BucketStats:
     name: str
     metric: str

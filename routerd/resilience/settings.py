@@ -15,7 +15,7 @@ fall through: one target's override, then the section's, then ``gateway.breaker_
 """
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 import msgspec
@@ -178,3 +178,32 @@ def _walk(graph: Mapping[str, list[str]], node: str, path: list[str], seen: set[
             raise ValueError(f"aliases: {' -> '.join([*path, target])} goes round in a circle")
         if target in graph:
             _walk(graph, target, [*path, target], seen | {target})
+
+
+def check_against(config, key_labels: Mapping[str, Sequence[str]]) -> None:
+    """What only the providers in use can tell: every limit and breaker names a provider there,
+    a limit's key is one of that provider's keys, and no limit repeats another. ``key_labels``
+    maps each enabled provider to its keys' labels. Raises ConfigError."""
+    from routerd.errors import ConfigError
+
+    known = ", ".join(key_labels) or "none"
+    seen: dict[tuple, int] = {}
+    for n, limit in enumerate(config.limits):
+        where = f"limits[{n}]"
+        if limit.provider != "*" and limit.provider not in key_labels:
+            raise ConfigError(f"{where}: no provider {limit.provider!r} is enabled (enabled: {known})")
+        labels = key_labels.get(limit.provider, ())
+        if limit.key not in (None, "each") and limit.key not in labels:
+            raise ConfigError(f"{where}: {limit.provider} has no key {limit.key!r}; its keys: "
+                              f"{', '.join(labels) or 'none'} (or \"each\")")
+        for metric in limit.amounts():
+            scope = (limit.provider, tuple(limit.models), limit.key, limit.window, metric)
+            if scope in seen:
+                raise ConfigError(f"{where}: repeats the {metric} per {limit.window} of "
+                                  f"limits[{seen[scope]}] for the same scope")
+            seen[scope] = n
+    for target in config.resilience.breakers:
+        provider = target.partition("/")[0]
+        if provider not in key_labels:
+            raise ConfigError(f"resilience.breakers.{target}: no provider {provider!r} is enabled "
+                              f"(enabled: {known})")

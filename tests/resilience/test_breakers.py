@@ -1,7 +1,8 @@
 """Circuit breakers per provider and per model, cool-downs, and the probe tickets."""
 
 from routerd.resilience.breaker import Breaker, BreakerSettings
-from routerd.resilience.health import Health, Refusal, Ticket
+from routerd.resilience.health import Health, Ticket
+from routerd.resilience.refusal import Refusal
 
 QUICK = BreakerSettings(failures=2, failure_rate=1.0, window=10, min_calls=10, cooldown_s=10,
                         max_cooldown_s=40)

@@ -9,7 +9,8 @@ from hypothesis import given, settings, strategies as st
 
 from routerd.resilience import windows
 from routerd.resilience.limiter import Limiter, Observation
-from routerd.resilience.limits import EACH_KEY, Bucket, Denial, Reservation, Scope, Target
+from routerd.resilience.limits import EACH_KEY, Bucket, Reservation, Scope, Target
+from routerd.resilience.refusal import Refusal
 from routerd.resilience.ratelimit_headers import read_limits
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -63,7 +64,7 @@ def test_reserve_counts_at_once_and_settle_replaces_the_estimate():
     first = limiter.reserve(T, {"tokens": 600}, 0)
     assert isinstance(first, Reservation)
     denied = limiter.reserve(T, {"tokens": 600}, 1)
-    assert isinstance(denied, Denial) and denied.retry_in_s == 1     # when calls in flight settle
+    assert isinstance(denied, Refusal) and denied.retry_in_s == 1     # when calls in flight settle
     first.settle({"tokens": 250})
     first.settle({"tokens": 999})                      # only the first end counts
     assert tokens.used == 250 and tokens.reserved == 0
@@ -71,7 +72,7 @@ def test_reserve_counts_at_once_and_settle_replaces_the_estimate():
     assert isinstance(second, Reservation)
     second.settle({"tokens": 600})
     denied = limiter.reserve(T, {"tokens": 600}, 3)
-    assert isinstance(denied, Denial) and denied.retry_in_s == 57    # when the window ends
+    assert isinstance(denied, Refusal) and denied.retry_in_s == 57    # when the window ends
     assert "tokens limit of 1000 per minute reached" in denied.describe()
 
 
@@ -83,7 +84,7 @@ def test_all_or_nothing_across_buckets():
     limiter = _limiter(requests, tokens, other)
     assert limiter.covering(T) == (requests, tokens)
     assert isinstance(limiter.reserve(T, {"requests": 1, "tokens": 400}, 0), Reservation)
-    assert isinstance(limiter.reserve(T, {"requests": 1, "tokens": 400}, 0), Denial)
+    assert isinstance(limiter.reserve(T, {"requests": 1, "tokens": 400}, 0), Refusal)
     assert requests.reserved == 1 and tokens.reserved == 400
 
 
@@ -91,7 +92,7 @@ def test_a_call_larger_than_the_limit_is_refused_for_good():
     """A single call over the whole limit is told waiting will not help."""
     limiter = _limiter(Bucket(Scope("openai"), "tokens", 1000, "minute"))
     denied = limiter.reserve(T, {"tokens": 5000}, 0)
-    assert isinstance(denied, Denial) and denied.never and math.isinf(denied.retry_in_s)
+    assert isinstance(denied, Refusal) and denied.never and math.isinf(denied.retry_in_s)
 
 
 def test_a_reservation_belongs_to_its_window():
@@ -112,7 +113,7 @@ def test_one_bucket_per_key_when_the_scope_says_each():
     limiter = _limiter(Bucket(Scope("openai", key=EACH_KEY), "requests", 1, "minute"))
     a, b = Target("openai", "gpt-4o", "A"), Target("openai", "gpt-4o", "B")
     assert isinstance(limiter.reserve(a, {"requests": 1}, 0), Reservation)
-    assert isinstance(limiter.reserve(a, {"requests": 1}, 0), Denial)
+    assert isinstance(limiter.reserve(a, {"requests": 1}, 0), Refusal)
     assert isinstance(limiter.reserve(b, {"requests": 1}, 0), Reservation)
     assert limiter.headroom(a, 0) == 0 and limiter.headroom(b, 0) == 0
     assert limiter.headroom(Target("openai", "gpt-4o", "C"), 0) == 1.0
@@ -123,7 +124,7 @@ def test_learned_limits_refill_linearly_until_their_reset():
     limiter = Limiter()
     limiter.learn(T, [Observation("requests", 100, 0, reset_at=1010)], now=1000)
     denied = limiter.reserve(T, {"requests": 1}, 1000)
-    assert isinstance(denied, Denial) and "reported by the provider" in denied.reason
+    assert isinstance(denied, Refusal) and "reported by the provider" in denied.reason
     assert denied.retry_in_s == pytest.approx(0.1)
     assert limiter.headroom(T, 1005) == pytest.approx(0.5)
     held = [limiter.reserve(T, {"requests": 1}, 1005) for _ in range(60)]

@@ -99,3 +99,45 @@ def test_mistakes_are_named_with_their_key_and_line(text, message):
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "c.toml")
     assert message in caught.value.message
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[limits]]\nprovider = "azure"\nrequests = 5\n', "limits[0]: no provider 'azure' is enabled "
+                                                        "(enabled: openai, anthropic)"),
+    ('[[limits]]\nprovider = "openai"\nkey = "KEY_Z"\nrequests = 5\n',
+     "limits[0]: openai has no key 'KEY_Z'; its keys: KEY_A, KEY_B"),
+    ('[[limits]]\nprovider = "openai"\nrequests = 5\n[[limits]]\nprovider = "openai"\nrequests = 9\n',
+     "limits[1]: repeats the requests per minute of limits[0]"),
+    ('[resilience.breakers.azure]\nfailures = 2\n', "resilience.breakers.azure: no provider 'azure'"),
+])
+def test_limits_and_breakers_name_providers_that_exist(text, message):
+    """Against the enabled providers, a limit or breaker naming something else is refused."""
+    from routerd.resilience.settings import check_against
+
+    with pytest.raises(ConfigError) as caught:
+        check_against(parse_config(text), {"openai": ["KEY_A", "KEY_B"], "anthropic": []})
+    assert message in caught.value.message
+
+
+def test_a_key_limit_per_key_and_the_same_window_for_other_models_are_fine():
+    """'each', a known key, and the same window over different models all pass the check."""
+    from routerd.resilience.settings import check_against
+
+    check_against(parse_config('''
+[[limits]]
+provider = "openai"
+requests = 5
+[[limits]]
+provider = "openai"
+models = ["o3"]
+requests = 5
+[[limits]]
+provider = "openai"
+key = "each"
+requests = 5
+[[limits]]
+provider = "openai"
+key = "KEY_A"
+window = "day"
+requests = 500
+'''), {"openai": ["KEY_A"]})

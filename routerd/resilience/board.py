@@ -1,0 +1,101 @@
+"""All the resilience state of one daemon, built from the config and kept across reloads.
+
+``Resilience`` owns the breakers and cool-downs (``Health``), the rate-limit buckets
+(``Limiter``), one ``KeyPool`` per provider, the alias table with its balancers, the in-flight
+bounds and the time-to-first-token averages. ``reconfigure`` applies a reloaded config without
+losing state: breakers keep their state under new thresholds, buckets with the same name keep
+their counts, the same keys stay out, unchanged aliases keep their turn.
+
+One clock: Unix time, passed in as ``now``. Calendar windows and the times in status lines need
+the wall clock; a clock step moves a cool-down by the step, nothing worse. Pure apart from that:
+nothing here sleeps, reads a file or touches the network.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from routerd.resilience.aliases import AliasTable, build_aliases
+from routerd.resilience.balance import Latency, Signals
+from routerd.resilience.health import Health, HealthStats
+from routerd.resilience.inflight import InFlight, InFlightStats
+from routerd.resilience.keys import KeyPool, KeyStats, PoolKey
+from routerd.resilience.limiter import Limiter
+from routerd.resilience.limits import Bucket, BucketStats, Scope, Target
+
+
+@dataclass(frozen=True, slots=True)
+class ResilienceStats:
+    breakers: HealthStats
+    buckets: list[BucketStats]
+    keys: dict[str, list[KeyStats]]
+    in_flight: InFlightStats
+    aliases: dict[str, dict[str, int]]
+    ttft_ms: dict[str, float]
+
+
+def build_buckets(limits: Sequence, tz: tzinfo | None) -> list[Bucket]:
+    """One bucket per metric of each ``[[limits]]`` entry."""
+    return [Bucket(Scope(limit.provider, tuple(limit.models), limit.key), metric, amount, limit.window, tz)
+            for limit in limits for metric, amount in limit.amounts().items()]
+
+
+class Resilience:
+    def __init__(self, config, pools: Mapping[str, Sequence[PoolKey]], tz: tzinfo | None = None) -> None:
+        """``config`` is routerd's ``Config``; ``pools`` each provider's keys (empty: it has none
+        of its own, or takes the client's)."""
+        r = config.resilience
+        self.health = Health(self._settings_for(config))
+        self.limiter = Limiter(build_buckets(config.limits, tz))
+        self.pools = {name: KeyPool(name, keys) for name, keys in pools.items() if keys}
+        self.aliases = AliasTable(build_aliases(config.gateway.aliases))
+        self.inflight = InFlight(r.max_in_flight, r.max_in_flight_per_provider)
+        self.latency = Latency(r.latency_alpha)
+        self.cooldowns = r.cooldowns.cooldowns()
+
+    @staticmethod
+    def _settings_for(config):
+        gateway, resilience = config.gateway, config.resilience
+        return lambda target: resilience.breaker_settings(target, gateway.breaker_failures,
+                                                          gateway.breaker_reset_s)
+
+    def reconfigure(self, config, pools: Mapping[str, Sequence[PoolKey]], tz: tzinfo | None = None) -> None:
+        r = config.resilience
+        self.health.reconfigure(self._settings_for(config))
+        self.limiter.replace(build_buckets(config.limits, tz))
+        fresh = {name: KeyPool(name, keys) for name, keys in pools.items() if keys}
+        for name, pool in fresh.items():
+            if name in self.pools:
+                pool.carry_from(self.pools[name])
+        self.pools = fresh
+        self.aliases = AliasTable(build_aliases(config.gateway.aliases), previous=self.aliases)
+        self.inflight.resize(r.max_in_flight, r.max_in_flight_per_provider)
+        self.latency.alpha = r.latency_alpha
+        self.cooldowns = r.cooldowns.cooldowns()
+
+    def signals(self, provider: str, model: str, now: float) -> Signals:
+        """What balancing reads about ``provider``'s ``model`` now."""
+        health = self.health.score(provider, model, now)
+        pool = self.pools.get(provider)
+        if pool is not None and pool.unavailable(model, now) is not None:
+            health = 0.0
+        keys = [k.label for k in pool.keys] if pool is not None else [None]
+        headroom = max(self.limiter.headroom(Target(provider, model, key), now) for key in keys)
+        return Signals(health=health, headroom=headroom, in_flight=self.inflight.busy(provider, model),
+                       ttft_s=self.latency.get(f"{provider}/{model}"))
+
+    def reset(self, target: str | None = None) -> list[str]:
+        """``routerctl breaker reset [TARGET]``: close breakers, end cool-downs, and bring back
+        the keys of the provider named (or of all). Returns what changed."""
+        changed = self.health.reset(target)
+        provider = target.partition("/")[0] if target else None
+        for name, pool in self.pools.items():
+            if provider is None or (name == provider and "/" not in (target or "")):
+                changed += [f"{name} key {label}" for label in pool.reset()]
+        return changed
+
+    def statistics(self, now: float) -> ResilienceStats:
+        return ResilienceStats(breakers=self.health.statistics(now), buckets=self.limiter.statistics(now),
+                               keys={name: pool.statistics(now) for name, pool in self.pools.items()},
+                               in_flight=self.inflight.statistics(), aliases=self.aliases.statistics(),
+                               ttft_ms=self.latency.statistics())
