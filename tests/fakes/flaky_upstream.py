@@ -6,14 +6,16 @@ for the resilience benchmark (``bench/bench_resilience.py``).
 Each chat call fails with probability ``rate`` (0 at start), evenly among: HTTP 500, HTTP 503,
 HTTP 429 with ``Retry-After``, a connection reset (RST) before any answer, and a hang (no answer
 at all: the caller's timeout ends it). ``POST /_fail/<rate>`` sets the rate (the answer is
-``{"rate": ...}``), ``GET /_stats`` answers the count of each outcome so far as JSON. Seeded, so
-that runs compare.
+``{"rate": ...}``), ``GET /_stats`` answers the count of each outcome so far, and the calls
+answered per Unix second and tokens per Unix minute (to check limits from the provider's side), as
+JSON. Seeded, so that runs compare.
 """
 
 import json
 import random
 import socket
 import struct
+import time
 
 from tests.fakes import fast_upstream
 
@@ -25,6 +27,15 @@ class _State:
     rate = 0.0
     random = random.Random(1234)
     counts: dict[str, int] = {"ok": 0, **{f: 0 for f in FAILURES}}
+    per_second: dict[int, int] = {}
+    tokens_per_minute: dict[int, int] = {}
+
+
+def _answered(now: float) -> None:
+    _State.counts["ok"] += 1
+    second, minute = int(now), int(now // 60 * 60)
+    _State.per_second[second] = _State.per_second.get(second, 0) + 1
+    _State.tokens_per_minute[minute] = _State.tokens_per_minute.get(minute, 0) + fast_upstream.TOKENS
 
 
 def _json(status: bytes, value: object, extra: bytes = b"") -> bytes:
@@ -41,10 +52,11 @@ class FlakyProtocol(fast_upstream.FakeProtocol):
             self.transport.write(_json(b"200 OK", {"rate": _State.rate}))
             return True
         if line.startswith(b"GET /_stats"):
-            self.transport.write(_json(b"200 OK", _State.counts))
+            self.transport.write(_json(b"200 OK", {"counts": _State.counts, "per_second": _State.per_second,
+                                                   "tokens_per_minute": _State.tokens_per_minute}))
             return True
         if b"/chat/completions" not in line or _State.random.random() >= _State.rate:
-            _State.counts["ok"] += 1
+            _answered(time.time())
             return super().answer(head, body)
         failure = _State.random.choice(FAILURES)
         _State.counts[failure] += 1
