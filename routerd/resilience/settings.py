@@ -17,10 +17,12 @@ fall through: one target's override, then the section's, then ``gateway.breaker_
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from routerd.errors import ConfigError
 from routerd.resilience.balance import DEFAULT_EWMA_ALPHA, Strategy
 from routerd.resilience.breaker import DEFAULT_MAX_COOLDOWN_S, BreakerSettings
 from routerd.resilience.taxonomy import Cooldowns
@@ -106,8 +108,6 @@ class ResilienceConfig(_Section):
 
 
 def _check_zone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -184,8 +184,6 @@ def check_against(config, key_labels: Mapping[str, Sequence[str]]) -> None:
     """What only the providers in use can tell: every limit and breaker names a provider there,
     a limit's key is one of that provider's keys, and no limit repeats another. ``key_labels``
     maps each enabled provider to its keys' labels. Raises ConfigError."""
-    from routerd.errors import ConfigError
-
     known = ", ".join(key_labels) or "none"
     seen: dict[tuple, int] = {}
     for n, limit in enumerate(config.limits):
