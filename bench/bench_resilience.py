@@ -156,7 +156,7 @@ class Routerd:
                 return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise SystemExit(f"routerd exited with {self.proc.returncode}")
+                    raise SystemExit(f"routerd exited with {self.proc.returncode}") from None
                 time.sleep(0.05)
         raise SystemExit("routerd did not become ready")
 

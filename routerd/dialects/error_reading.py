@@ -51,7 +51,7 @@ _GEMINI_STATUSES: dict[str, Category] = {
 }
 
 # Phrases in messages, checked in order (the first match wins); lower case.
-_PHRASES: tuple[tuple[re.Pattern[str], Category], ...] = tuple((re.compile(p), c) for p, c in (
+_PHRASE_TEXT: tuple[tuple[str, Category], ...] = (
     (r"prompt is too long|maximum context length|context (length|window|limit)|context_length"
      r"|too many (input )?tokens|input token count .* exceeds|reduce the length of", "context_too_long"),
     (r"credit balance|insufficient (balance|credits?|funds)|billing|payment required"
@@ -62,7 +62,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], Category], ...] = tuple((re.compile(p), c
     (r"\bmodel\b.*(does not exist|not found|is not supported|not available|unknown)"
      r"|(unknown|invalid|no such) model", "model_not_found"),
     (r"invalid (x-)?api[ -_]?key|incorrect api key|api key not valid|unauthori[sz]ed", "auth"),
-))
+)
+_PHRASES = tuple((re.compile(text), category) for text, category in _PHRASE_TEXT)
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -74,7 +75,7 @@ def _decode(body: bytes) -> Any:
         return None
 
 
-def _error_object(value: Any) -> dict:
+def _error_object(value: Any) -> dict[str, Any]:
     """The ``error`` object of a body in any of the shapes seen: ``{"error": {...}}``,
     ``{"type": "error", "error": {...}}``, a Gemini list ``[{"error": {...}}]``, a Responses stream
     ``{"type": "error", "code": ..., "message": ...}`` or ``response.failed``'s ``response.error``."""
@@ -87,13 +88,14 @@ def _error_object(value: Any) -> dict:
         return inner
     response = value.get("response")
     if isinstance(response, dict) and isinstance(response.get("error"), dict):
-        return response["error"]
+        found: dict[str, Any] = response["error"]
+        return found
     if isinstance(inner, str):
         return {"message": inner}
     return value
 
 
-def _text(error: dict, key: str) -> str:
+def _text(error: dict[str, Any], key: str) -> str:
     value = error.get(key)
     return value if isinstance(value, str) else ""
 

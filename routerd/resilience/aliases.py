@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from routerd.resilience.balance import Balancer, Signals, Strategy
+from routerd.resilience.settings import AliasConfig
 
 T = TypeVar("T", bound=Hashable)
 
@@ -33,7 +34,7 @@ class Alias:
     match: tuple[str, ...] = ()
 
 
-def build_aliases(configured: Mapping[str, object]) -> dict[str, Alias]:
+def build_aliases(configured: Mapping[str, str | AliasConfig]) -> dict[str, Alias]:
     """``[gateway.aliases]`` values (a string, or an ``AliasConfig``) as ``Alias``es."""
     aliases = {}
     for name, value in configured.items():
@@ -49,10 +50,12 @@ class AliasTable:
     def __init__(self, aliases: Mapping[str, Alias], previous: "AliasTable | None" = None) -> None:
         self.aliases = dict(aliases)
         self._globbed = [a for a in self.aliases.values() if a.match]
-        kept = previous.balancers if previous is not None else {}
-        self.balancers = {name: kept[name] if name in kept and previous.aliases.get(name) == alias
-                          else Balancer(alias.strategy, alias.weights or (1.0,) * len(alias.targets))
-                          for name, alias in self.aliases.items()}
+        self.balancers: dict[str, Balancer] = {}
+        for name, alias in self.aliases.items():
+            if previous is not None and previous.aliases.get(name) == alias:
+                self.balancers[name] = previous.balancers[name]
+            else:
+                self.balancers[name] = Balancer(alias.strategy, alias.weights or (1.0,) * len(alias.targets))
 
     def lookup(self, model: str) -> Alias | None:
         """The alias ``model`` names: by its name, else the first whose ``match`` globs take it."""

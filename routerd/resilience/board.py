@@ -11,17 +11,19 @@ the wall clock; a clock step moves a cool-down by the step, nothing worse. Pure 
 nothing here sleeps, reads a file or touches the network.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
 from routerd.resilience.aliases import AliasTable, build_aliases
 from routerd.resilience.balance import Latency, Signals
+from routerd.resilience.breaker import BreakerSettings
 from routerd.resilience.health import Health, HealthStats
 from routerd.resilience.inflight import InFlight, InFlightStats
 from routerd.resilience.keys import KeyPool, KeyStats, PoolKey
 from routerd.resilience.limiter import Limiter
 from routerd.resilience.limits import Bucket, BucketStats, Scope, Target
+from routerd.resilience.settings import ConfigLike, LimitConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +36,15 @@ class ResilienceStats:
     ttft_ms: dict[str, float]
 
 
-def build_buckets(limits: Sequence, tz: tzinfo | None) -> list[Bucket]:
+def build_buckets(limits: Sequence[LimitConfig], tz: tzinfo | None) -> list[Bucket]:
     """One bucket per metric of each ``[[limits]]`` entry."""
     return [Bucket(Scope(limit.provider, tuple(limit.models), limit.key), metric, amount, limit.window, tz)
             for limit in limits for metric, amount in limit.amounts().items()]
 
 
 class Resilience:
-    def __init__(self, config, pools: Mapping[str, Sequence[PoolKey]], tz: tzinfo | None = None) -> None:
+    def __init__(self, config: ConfigLike, pools: Mapping[str, Sequence[PoolKey]],
+                 tz: tzinfo | None = None) -> None:
         """``config`` is routerd's ``Config``; ``pools`` each provider's keys (empty: it has none
         of its own, or takes the client's)."""
         r = config.resilience
@@ -54,12 +57,13 @@ class Resilience:
         self.cooldowns = r.cooldowns.cooldowns()
 
     @staticmethod
-    def _settings_for(config):
+    def _settings_for(config: ConfigLike) -> Callable[[str], BreakerSettings]:
         gateway, resilience = config.gateway, config.resilience
         return lambda target: resilience.breaker_settings(target, gateway.breaker_failures,
                                                           gateway.breaker_reset_s)
 
-    def reconfigure(self, config, pools: Mapping[str, Sequence[PoolKey]], tz: tzinfo | None = None) -> None:
+    def reconfigure(self, config: ConfigLike, pools: Mapping[str, Sequence[PoolKey]],
+                    tz: tzinfo | None = None) -> None:
         r = config.resilience
         self.health.reconfigure(self._settings_for(config))
         self.limiter.replace(build_buckets(config.limits, tz))

@@ -79,10 +79,11 @@ class KeyPool:
     def unavailable(self, model: str, now: float) -> tuple[str, float] | None:
         """Why no key may be used for ``model`` now, and for how long; None when one may."""
         blocks = [self._blocked(k.label, model, now) for k in self.keys]
-        if not self.keys or any(b is None for b in blocks):
+        found = [b for b in blocks if b is not None]
+        if not self.keys or len(found) < len(blocks):
             return None
-        soonest = min(blocks, key=lambda b: b.until)
-        reasons = "; ".join(dict.fromkeys(b.status for b in blocks))
+        soonest = min(found, key=lambda b: b.until)
+        reasons = "; ".join(dict.fromkeys(b.status for b in found))
         return reasons, soonest.until - now
 
     def take_out(self, label: str, status: int, seconds: float, now: float, why: str = "") -> str:
@@ -113,12 +114,17 @@ class KeyPool:
         return back
 
     def _blocked(self, label: str, model: str, now: float) -> _Out | None:
-        for table, key in ((self._out, label), (self._cooling, (label, None)), (self._cooling, (label, model))):
-            entry = table.get(key)
+        entry = self._out.get(label)
+        if entry is not None:
+            if now < entry.until:
+                return entry
+            del self._out[label]
+        for key in ((label, None), (label, model)):
+            entry = self._cooling.get(key)
             if entry is not None:
                 if now < entry.until:
                     return entry
-                del table[key]
+                del self._cooling[key]
         return None
 
     def _key(self, label: str) -> PoolKey:

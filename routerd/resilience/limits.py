@@ -26,7 +26,7 @@ overshoot a shared cap by at most one reservation each; nothing outside this mod
 
 import fnmatch
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 

@@ -16,7 +16,7 @@ fall through: one target's override, then the section's, then ``gateway.breaker_
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -42,7 +42,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class BreakerConfig(_Section):
+class BreakerConfig(_Section, frozen=True):
     """A breaker's thresholds; a field left out falls through to the wider setting."""
 
     failures: Count | UnsetType = UNSET               # consecutive failures that open it
@@ -61,7 +61,7 @@ class BreakerConfig(_Section):
         return merged
 
 
-class CooldownConfig(_Section):
+class CooldownConfig(_Section, frozen=True):
     """Seconds a cooled target stays out when the provider named no time."""
 
     rate_limited_s: Seconds = _COOLDOWNS.rate_limited_s
@@ -74,7 +74,7 @@ class CooldownConfig(_Section):
         return Cooldowns(**msgspec.structs.asdict(self))
 
 
-class ResilienceConfig(_Section):
+class ResilienceConfig(_Section, frozen=True):
     breaker: BreakerConfig = BreakerConfig()
     model_breaker: BreakerConfig = BreakerConfig()
     breakers: dict[str, BreakerConfig] = {}           # "provider" or "provider/model" -> override
@@ -115,7 +115,7 @@ def _check_zone(name: str) -> None:
                          "'Europe/Berlin', or \"\" for the system's)") from None
 
 
-class LimitConfig(_Section):
+class LimitConfig(_Section, frozen=True):
     """Request and token limits per window over a provider, a set of its models, or a key."""
 
     provider: str                                     # a provider's name, or "*" for all
@@ -139,7 +139,7 @@ class LimitConfig(_Section):
                 if (v := getattr(self, m)) is not None}
 
 
-class AliasConfig(_Section):
+class AliasConfig(_Section, frozen=True):
     """A named group of targets usable as a model name, with the strategy that picks among them.
     A target is ``provider/model``, a model id a provider serves, or another alias."""
 
@@ -180,12 +180,38 @@ def _walk(graph: Mapping[str, list[str]], node: str, path: list[str], seen: set[
             _walk(graph, target, [*path, target], seen | {target})
 
 
-def check_against(config, key_labels: Mapping[str, Sequence[str]]) -> None:
+class GatewayLike(Protocol):
+    """What resilience reads of ``routerd.config.GatewayConfig`` (which imports this module)."""
+
+    @property
+    def aliases(self) -> Mapping[str, "str | AliasConfig"]: ...
+
+    @property
+    def breaker_failures(self) -> int: ...
+
+    @property
+    def breaker_reset_s(self) -> float: ...
+
+
+class ConfigLike(Protocol):
+    """What resilience reads of ``routerd.config.Config``."""
+
+    @property
+    def limits(self) -> Sequence[LimitConfig]: ...
+
+    @property
+    def resilience(self) -> ResilienceConfig: ...
+
+    @property
+    def gateway(self) -> GatewayLike: ...
+
+
+def check_against(config: "ConfigLike", key_labels: Mapping[str, Sequence[str]]) -> None:
     """What only the providers in use can tell: every limit and breaker names a provider there,
     a limit's key is one of that provider's keys, and no limit repeats another. ``key_labels``
     maps each enabled provider to its keys' labels. Raises ConfigError."""
     known = ", ".join(key_labels) or "none"
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[str, tuple[str, ...], str | None, str, str], int] = {}
     for n, limit in enumerate(config.limits):
         where = f"limits[{n}]"
         if limit.provider != "*" and limit.provider not in key_labels:

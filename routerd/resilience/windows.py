@@ -8,7 +8,7 @@ usage reports see it) when ``tz`` is None, else that zone's.
 
 import math
 import time
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
 Window = Literal["second", "minute", "hour", "day", "week", "month"]
@@ -40,7 +40,7 @@ def bounds(window: Window, now: float, tz: tzinfo | None = None) -> tuple[float,
     return _midnight(begin, tz), _midnight(finish, tz)
 
 
-def _midnight(day, tz: tzinfo | None) -> float:
+def _midnight(day: date, tz: tzinfo | None) -> float:
     """The Unix time of local midnight on ``day``, the offset taken on that day (so that a
     daylight-saving change between now and then moves with it)."""
     if tz is not None:
