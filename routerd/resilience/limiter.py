@@ -22,6 +22,8 @@ PERSISTED: tuple[Window, ...] = ("hour", "day", "week", "month")
 
 # Learned buckets are made per target seen; forget refilled ones past this many.
 MAX_LEARNED = 1024
+# Lookups are cached per target; clients choose model names, so the caches start over past this.
+MAX_CACHED = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Limiter:
         self._templates: dict[str, Bucket] = {}      # scopes with key = "each"
         self._learned: dict[tuple[Target, str], LearnedBucket] = {}
         self._covering: dict[Target, tuple[Bucket, ...]] = {}
+        self._metrics: dict[tuple[str, str], frozenset[str]] = {}
         self.replace(buckets)
 
     def replace(self, buckets: Iterable[Bucket]) -> None:
@@ -60,7 +63,7 @@ class Limiter:
                 child.limit, child.tz = templates[base].limit, templates[base].tz
                 fresh[name] = child
         self._buckets, self._templates = fresh, templates
-        self._covering.clear()
+        self._forget_coverage()
 
     # --- reserving -------------------------------------------------------------------------------
 
@@ -92,12 +95,31 @@ class Limiter:
         cached = self._covering.get(target)
         if cached is not None:
             return cached
+        if len(self._covering) >= MAX_CACHED:
+            self._covering.clear()
         found = [b for b in self._buckets.values() if "|" not in b.name and b.scope.covers(target)]
         if target.key is not None:
             found += [self._child(t, target.key) for t in self._templates.values() if t.scope.covers(target)]
         found += [b for (t, _), b in self._learned.items() if t == target]
         self._covering[target] = result = tuple(found)
         return result
+
+    def metrics_for(self, provider: str, model: str) -> frozenset[str]:
+        """The metrics that some bucket on ``provider``'s ``model`` counts, with any key (so that
+        a caller estimates tokens only when something will count them)."""
+        found = self._metrics.get((provider, model))
+        if found is None:
+            if len(self._metrics) >= MAX_CACHED:
+                self._metrics.clear()
+            configured = [b for b in (*self._buckets.values(), *self._templates.values())
+                          if b.scope.covers_model(provider, model)]
+            learned = [b for (t, _), b in self._learned.items() if (t.provider, t.model) == (provider, model)]
+            found = self._metrics[(provider, model)] = frozenset(b.metric for b in (*configured, *learned))
+        return found
+
+    def _forget_coverage(self) -> None:
+        self._covering.clear()
+        self._metrics.clear()
 
     def _child(self, template: Bucket, key: str) -> Bucket:
         name = f"{template.name}|{key}"
@@ -119,7 +141,7 @@ class Limiter:
                     self._forget_refilled(now)
                 scope = Scope(target.provider, (target.model,), target.key)
                 bucket = self._learned[(target, seen.metric)] = LearnedBucket(scope, seen.metric)
-                self._covering.pop(target, None)
+                self._forget_coverage()
             bucket.learn(seen.limit, seen.remaining, seen.reset_at, now)
 
     def _forget_refilled(self, now: float) -> None:
@@ -127,7 +149,7 @@ class Limiter:
             bucket.roll(now)
             if not bucket.reserved and math.isinf(bucket.end):
                 del self._learned[key]
-        self._covering.clear()
+        self._forget_coverage()
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -160,7 +182,7 @@ class Limiter:
             if bucket.start == snap.start:
                 bucket.used = max(bucket.used, snap.used)
                 restored += 1
-        self._covering.clear()
+        self._forget_coverage()
         return restored
 
     def statistics(self, now: float) -> list[BucketStats]:

@@ -52,11 +52,14 @@ class Scope:
     key: str | None = None              # a key's label, EACH_KEY, or None: every key
 
     def covers(self, target: Target) -> bool:
-        if self.provider != "*" and self.provider != target.provider:
+        return self.covers_model(target.provider, target.model) and (
+            self.key in (None, EACH_KEY) or self.key == target.key)
+
+    def covers_model(self, provider: str, model: str) -> bool:
+        """Whether this scope takes calls to ``provider``'s ``model`` with some key."""
+        if self.provider != "*" and self.provider != provider:
             return False
-        if self.models and not any(fnmatch.fnmatchcase(target.model, m) for m in self.models):
-            return False
-        return self.key in (None, EACH_KEY) or self.key == target.key
+        return not self.models or any(fnmatch.fnmatchcase(model, m) for m in self.models)
 
     def label(self) -> str:
         models = f"[{','.join(self.models)}]" if self.models else ""

@@ -237,3 +237,14 @@ def test_rate_limit_headers_never_raise(headers):
     """Any header values read without an exception; what is read is a sane observation."""
     for seen in read_limits(headers, 1000.0):
         assert 0 <= seen.remaining <= seen.limit and seen.limit > 0
+
+
+def test_metrics_say_when_tokens_need_estimating():
+    """Only a target some bucket counts tokens for needs a token estimate."""
+    limiter = _limiter(Bucket(Scope("openai"), "requests", 10, "minute"),
+                       Bucket(Scope("openai", ("gpt-4o*",), EACH_KEY), "tokens", 1000, "minute"))
+    assert limiter.metrics_for("openai", "gpt-4o") == {"requests", "tokens"}
+    assert limiter.metrics_for("openai", "o3") == {"requests"}
+    assert limiter.metrics_for("anthropic", "claude") == frozenset()
+    limiter.learn(Target("anthropic", "claude", "K"), [Observation("input_tokens", 10, 5, 100)], 0)
+    assert limiter.metrics_for("anthropic", "claude") == {"input_tokens"}
