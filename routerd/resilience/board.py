@@ -88,6 +88,15 @@ class Resilience:
         return Signals(health=health, headroom=headroom, in_flight=self.inflight.busy(provider, model),
                        ttft_s=self.latency.get(f"{provider}/{model}"))
 
+    def unavailable(self, provider: str, now: float) -> tuple[str, float] | None:
+        """Why ``provider`` can take no call now, and for how long (its breaker, a cool-down, or
+        every key out of rotation); None when it can. For the routing brain and error messages."""
+        refusal = self.health.unavailable(provider, None, now)
+        if refusal is not None:
+            return refusal.reason, refusal.retry_in_s
+        pool = self.pools.get(provider)
+        return pool.unavailable("", now) if pool is not None else None
+
     def reset(self, target: str | None = None) -> list[str]:
         """``routerctl breaker reset [TARGET]``: close breakers, end cool-downs, and bring back
         the keys of the provider named (or of all). Returns what changed."""

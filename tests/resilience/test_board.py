@@ -80,3 +80,15 @@ def test_in_flight_is_bounded_overall_and_per_provider():
     assert gate.admit() and gate.acquire("p", "n")
     stats = gate.statistics()
     assert (stats.requests, stats.peak, stats.refused, stats.provider_refusals) == (2, 2, 1, {"p": 1})
+
+
+def test_a_provider_is_unavailable_while_open_cooling_or_without_keys():
+    """The brain hears a provider is down while its breaker is open, it cools, or no key is in."""
+    board = Resilience(parse_config(CONFIG), KEYS)
+    assert board.unavailable("openai", 0) is None
+    board.health.cool("anthropic", 30, 0, "overloaded", "overloaded")
+    assert board.unavailable("anthropic", 10) == ("overloaded", 20)
+    for label in ("A", "B"):
+        board.pools["openai"].take_out(label, 401, 60, 0)
+    why, seconds = board.unavailable("openai", 1)
+    assert "answered 401" in why and seconds == 59
