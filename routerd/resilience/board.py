@@ -107,8 +107,28 @@ class Resilience:
                 changed += [f"{name} key {label}" for label in pool.reset()]
         return changed
 
+    def summary(self, now: float) -> dict[str, object]:
+        """A few lines for ``routerctl status``: what is down or out now, and how full the
+        configured buckets are (``routerctl health`` shows everything)."""
+        down = [r.describe() for r in (self.health.unavailable(*_split(t), now)
+                                       for t in (*self.health.providers, *self.health.models, *self.health.cooling))
+                if r is not None]
+        keys = [k.status for pool in self.pools.values() for k in pool.statistics(now) if k.status]
+        buckets = [f"{b.name} {b.used + b.reserved:g}/{b.limit:g}" for b in self.limiter.statistics(now)
+                   if not b.learned]
+        learned = sum(1 for b in self.limiter.statistics(now) if b.learned)
+        flight = self.inflight.statistics()
+        return {"in_flight": flight.requests, "peak_in_flight": flight.peak, "refused_overloaded": flight.refused,
+                "down": "; ".join(dict.fromkeys(down)) or "-", "keys_out": "; ".join(keys) or "-",
+                "buckets": "; ".join(buckets) or "-", "learned_limits": learned}
+
     def statistics(self, now: float) -> ResilienceStats:
         return ResilienceStats(breakers=self.health.statistics(now), buckets=self.limiter.statistics(now),
                                keys={name: pool.statistics(now) for name, pool in self.pools.items()},
                                in_flight=self.inflight.statistics(), aliases=self.aliases.statistics(),
                                ttft_ms=self.latency.statistics())
+
+
+def _split(target: str) -> tuple[str, str | None]:
+    provider, sep, model = target.partition("/")
+    return provider, model if sep else None

@@ -92,3 +92,18 @@ def test_a_provider_is_unavailable_while_open_cooling_or_without_keys():
         board.pools["openai"].take_out(label, 401, 60, 0)
     why, seconds = board.unavailable("openai", 1)
     assert "answered 401" in why and seconds == 59
+
+
+def test_the_summary_names_what_is_down_out_and_how_full():
+    """routerctl status's lines: open circuits and cool-downs with their reason, keys out, buckets."""
+    board = Resilience(parse_config(CONFIG), KEYS)
+    for _ in range(2):
+        board.health.admit("openai", "gpt-4o", 0).failed(0, "HTTP 500")
+    board.health.cool("anthropic/claude", 30, 0, "rate limited by the provider", "rate_limited")
+    board.pools["openai"].take_out("A", 401, 60, 0)
+    board.limiter.reserve(Target("openai", "gpt-4o", "B"), {"requests": 1}, 0)
+    summary = board.summary(1)
+    assert "openai: circuit open: 2 failures in a row (last: HTTP 500) (retry in 9 s)" in summary["down"]
+    assert "anthropic/claude: rate limited by the provider (retry in 29 s)" in summary["down"]
+    assert "openai key A" in summary["keys_out"] and "sk-a" not in str(summary)
+    assert summary["buckets"] == "openai@each/requests/minute|B 1/2"
