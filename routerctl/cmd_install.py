@@ -24,7 +24,16 @@ def hooks_dir() -> Path:
     return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "routerd" / "hooks"
 
 
-def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None):
+def statusline_command() -> str:
+    """This install's `routerctl statusline`, by absolute path (the venv's script when there is one)."""
+    script = Path(sys.executable).parent / "routerctl"
+    if script.exists():
+        return f"{os.path.abspath(script)} statusline"
+    return f"{os.path.abspath(sys.executable)} -m routerctl.main statusline"
+
+
+def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None,
+           statusline: bool = False):
     from routerd.config import load_config
     from routerd.errors import ConfigError
     from routerd.integrations.install import Setup
@@ -43,7 +52,8 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
                  http_base=(http_url or f"http://{listen}").rstrip("/"), kind=kind or "http",
                  fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
                  budget_ms=config.hooks.budget_ms, platform=sys.platform,
-                 socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "")
+                 socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "",
+                 statusline=statusline_command() if statusline else None)
 
 
 def _read(path: Path) -> str:
@@ -92,13 +102,17 @@ HOST_CHOICE = click.Choice(["claude-code", "codex", "gemini-cli", "cursor", "vsc
               help="command hooks block when routerd is down (default: only in hard mode)")
 @click.option("--http-url", help="routerd's HTTP origin for hooks and providers "
               "(default: from config http.listen)")
+@click.option("--statusline", is_flag=True,
+              help="Claude Code: also show `routerctl statusline` (spend, savings, model) as its status line")
 @click.option("--dry-run", is_flag=True, help="show the diff, write nothing")
 def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str | None,
-            dry_run: bool) -> None:
+            statusline: bool, dry_run: bool) -> None:
     """Add routerd's hooks and MCP server to a coding agent's settings."""
     from routerd.integrations.install import edits
 
-    setup = _setup(kind, fail_closed, http_url)
+    if statusline and host != "claude-code":
+        output.fail("--statusline is for --host claude-code (the only host with a status line)", 2)
+    setup = _setup(kind, fail_closed, http_url, statusline)
     for edit in edits(host, setup):
         old = _read(edit.path)
         try:
