@@ -13,6 +13,9 @@ connections, ``--concurrency`` at once).
   fallback adds beyond the failed attempts' own time (routerd's ``x-routerd-overhead-ms`` is its
   time before the call that answered; the failed attempts' times come from the ``calls`` table;
   what remains, less the overhead of requests that did not fall back, is the fallback's cost).
+  Run twice: with the default breakers and the provider's Retry-After (which soon keep most
+  traffic off the failing primary), and with breakers that never open and 429s without
+  Retry-After and no cool-down, so that every request tries the primary first.
 - recovery: the primary fails every call until its breaker opens, then recovers; how long until
   traffic is back on it, next to the cool-down in force (from ``routerctl status``).
 - buckets: the primary has limits (requests per second, tokens per minute) and no failures;
@@ -44,7 +47,9 @@ REQUEST = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-ty
            b"content-length: %d\r\n\r\n" % len(BODY)) + BODY
 TIMEOUT_S = 0.5            # the primary's read timeout: a hang costs this much
 COOLDOWN_S = 2.0           # breaker cool-down, short so that recovery is measured in seconds
-LIMIT_RPS, LIMIT_TPM = 40, 12_000
+LIMIT_RPS, LIMIT_TPM = 40, 6_000          # ~72 tokens reserved a call: both limits bind in a run
+NEVER_OPEN = ("[resilience.breaker]\nfailures = 1000000\nfailure_rate = 1.0\nmin_calls = 1000000\n"
+              "[resilience.model_breaker]\nfailures = 1000000\n[resilience.cooldowns]\nrate_limited_s = 0\n")
 TARGETS = {"success_rate": 0.999, "fallback_added_p50_ms": 2.0, "recovery_in_cooldowns": 1.0}
 
 
@@ -106,7 +111,7 @@ def _http(port: int, path: str, method: str = "GET") -> dict:
         return json.loads(answer.read())
 
 
-def _config(port: int, tmp: Path, primary: int, secondary: int, limits: bool) -> str:
+def _config(port: int, tmp: Path, primary: int, secondary: int, limits: bool, extra: str) -> str:
     text = f'''[daemon]
 log_level = "error"
 [http]
@@ -124,7 +129,7 @@ max_keepalive = 64
 base_url = "http://127.0.0.1:{secondary}/v1"
 models = ["bench-model"]
 max_keepalive = 64
-'''
+''' + extra
     if limits:
         text += f'''[[limits]]
 provider = "primary"
@@ -139,10 +144,10 @@ tokens = {LIMIT_TPM}
 
 
 class Routerd:
-    def __init__(self, tmp: Path, primary: int, secondary: int, limits: bool = False) -> None:
+    def __init__(self, tmp: Path, primary: int, secondary: int, limits: bool = False, extra: str = "") -> None:
         self.tmp, self.port = tmp, _free_port()
         config = tmp / "config.toml"
-        config.write_text(_config(self.port, tmp, primary, secondary, limits))
+        config.write_text(_config(self.port, tmp, primary, secondary, limits, extra))
         env = {**os.environ, "XDG_STATE_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp),
                "XDG_RUNTIME_DIR": str(tmp)}
         self.socket = tmp / "routerd.sock"
@@ -173,14 +178,17 @@ class Routerd:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 # --- the parts -----------------------------------------------------------------------------------
 
-def bench_fallback(tmp: Path, primary: int, secondary: int, total: int, concurrency: int) -> dict:
+def bench_fallback(tmp: Path, primary: int, secondary: int, total: int, concurrency: int,
+                   extra: str = "") -> dict:
     _http(primary, "/_fail/0.5", "POST")
-    routerd = Routerd(tmp, primary, secondary)
+    _http(primary, f"/_retry_after/{0 if extra else 1}", "POST")
+    before = _http(primary, "/_stats")["counts"]
+    routerd = Routerd(tmp, primary, secondary, extra=extra)
     try:
         started = time.perf_counter()
         results = asyncio.run(_load(routerd.port, total, concurrency))
@@ -206,7 +214,7 @@ def bench_fallback(tmp: Path, primary: int, secondary: int, total: int, concurre
             "overhead_first_try_p50_ms": round(base, 3),
             "fallback_added_p50_ms": round(_pct(added, 50), 3), "fallback_added_p99_ms": round(_pct(added, 99), 3),
             "failed_attempt_p50_ms": round(_pct([f for _, f in fell_back], 50), 3),
-            "primary_outcomes": _http(primary, "/_stats")["counts"]}
+            "primary_outcomes": {k: v - before[k] for k, v in _http(primary, "/_stats")["counts"].items()}}
 
 
 def _failed_attempts_ms(db: Path) -> dict[str, float]:
@@ -270,7 +278,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--parts", default="fallback,recovery,buckets")
+    parser.add_argument("--parts", default="fallback,fallback_every_request,recovery,buckets")
     parser.add_argument("--quick", action="store_true", help="2,000 requests (a smoke run)")
     args = parser.parse_args()
     total = 2000 if args.quick else args.total
@@ -283,6 +291,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 if part == "fallback":
                     results[part] = bench_fallback(Path(tmp), primary, secondary, total, args.concurrency)
+                elif part == "fallback_every_request":
+                    results[part] = bench_fallback(Path(tmp), primary, secondary, total, args.concurrency,
+                                                   NEVER_OPEN)
                 elif part == "recovery":
                     results[part] = bench_recovery(Path(tmp), primary, secondary)
                 elif part == "buckets":
@@ -296,6 +307,28 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
+    _report(results)
+
+
+def _report(results: dict) -> None:
+    """The issue's figures next to their targets."""
+    lines = []
+    for part in ("fallback", "fallback_every_request"):
+        if part in results:
+            r = results[part]
+            lines.append(f"{part}: {r['success_rate']:.2%} of {r['requests']} succeeded (>= 99.9%); "
+                         f"{r['fell_back']} fell back, adding p50 {r['fallback_added_p50_ms']} ms / p99 "
+                         f"{r['fallback_added_p99_ms']} ms beyond the failed attempts (<= 2 ms)")
+    if "recovery" in results:
+        r = results["recovery"]
+        lines.append(f"recovery: back on the primary {r['back_on_primary_after_s']} s after it recovered, "
+                     f"{r['recovery_in_cooldowns']} of a {r['cooldown_s']} s cool-down (<= 1)")
+    if "buckets" in results:
+        r = results["buckets"]
+        lines.append(f"buckets: the primary saw at most {r['primary_max_per_second']} calls in a second (limit "
+                     f"{r['limit_rps']}) and {r['primary_max_tokens_per_minute']} tokens in a minute (limit "
+                     f"{r['limit_tpm']}) under {r['concurrency']} concurrent clients")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
