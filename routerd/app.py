@@ -28,6 +28,7 @@ from routerd.integrations.ask import Asker
 from routerd.integrations.hooks import Hooks
 from routerd.integrations.mcp import McpServer
 from routerd.integrations.mcp_tools import Tools
+from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
 from routerd.protocol import LastReload, ReloadResult, StatusReply
@@ -72,9 +73,11 @@ class App:
         self.ids = ids
         self.ledger = ledger
         self.gateway = gateway
-        self.routing = RoutingCore(store, breakers, ids, ask_model=self._ask_classifier)
+        self.spending: Spending = gateway.spending
+        self.routing = RoutingCore(store, breakers, ids, ask_model=self._ask_classifier,
+                                   pressure=self.spending.pressure)
         self.asker = Asker(self.routing, gateway)
-        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger)
+        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger, budget_note=self.spending.note)
         self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status))
         self.socket_path = socket_path
         self.backend = backend
@@ -136,6 +139,7 @@ class App:
             log.error("reload (%s) failed, keeping the running config: %s", reason, why)
             return ReloadResult(ok=False, message=why)
         self.runtime = new
+        self.spending.reconfigure(new)
         self.scrubber.secrets = new.secrets
         message = "reloaded" + (f"; restart required for {', '.join(pending)}" if pending else "")
         self.last_reload = LastReload(ok=True, at=time.time(), message=message, reason=reason,
@@ -149,7 +153,8 @@ class App:
         parts = {"store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "hooks": self.hooks.statistics(),
-                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics()}
+                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics(),
+                 "budgets": self.spending.statistics(runtime)}
         return StatusReply(
             version=VERSION, pid=self.pid, uptime_s=round(time.time() - self.started_at, 3),
             backend=self.backend, socket=str(self.socket_path), http=self.http_address,

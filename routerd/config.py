@@ -14,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from routerd.budgets.settings import BudgetsConfig
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
@@ -130,6 +131,7 @@ class Config(_Section, frozen=True):
     hooks: HooksConfig = HooksConfig()
     gateway: GatewayConfig = GatewayConfig()
     accounting: AccountingConfig = AccountingConfig()
+    budgets: BudgetsConfig = BudgetsConfig()
     resilience: ResilienceConfig = ResilienceConfig()
     limits: list[LimitConfig] = []
 

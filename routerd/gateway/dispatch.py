@@ -27,17 +27,19 @@ import anyio
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import translate_error, translate_response
-from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
+from routerd.errors import (BudgetExceeded, NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
 from routerd.gateway.prepare import Prepared, prepare
-from routerd.gateway.record import CallRecord
+from routerd.gateway.record import CallRecord, session_of
 from routerd.gateway.relay import StreamRelay, open_relay
 from routerd.gateway.h1client import UpstreamIOError
+from routerd.gateway import spend
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
 from routerd.breakers import Breaker
 from routerd.gateway.gateway import Gateway
 from routerd.providers import Provider
+from routerd.resilience.refusal import Refusal
 from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
 
@@ -95,6 +97,7 @@ class _Walk:
     failure: _Failure | None = None
     skipped: list[str] = field(default_factory=list)   # why candidates were passed over
     dead: set[str] = field(default_factory=set)         # providers that cannot serve it at all
+    budget: Refusal | None = None                       # the last candidate a budget refused
 
 
 @asynccontextmanager
@@ -129,6 +132,11 @@ async def open_call(gateway: Gateway, runtime: Runtime, request: ProxyRequest, p
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
     counts = dialect_of(request.dialect).counts_tokens
+    if walk.failure is None and walk.budget is not None:
+        yield error_reply(request.dialect, BudgetExceeded(
+            f"routerd budget: {walk.budget.reason} ({walk.budget.target}); paid calls are refused until it "
+            "resets or the limit is raised, free local models still serve"))
+        return
     if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
@@ -168,9 +176,20 @@ async def _try_candidate(gateway: Gateway, walk: _Walk, index: int, candidate: C
         walk.dead.add(candidate.provider)
         return None
     for retry in range(config.retries + 1):
+        held = spend.hold(gateway.spending, runtime, candidate, request.body, session_of(request.headers))
+        if isinstance(held, Refusal):
+            walk.skipped.append(f"{candidate.provider}: {held.describe()}")
+            walk.budget = held
+            return None
         walk.attempt += 1
         record = CallRecord(gateway, runtime, plan, candidate, walk.attempt, request)
-        outcome = await _attempt(gateway, request, prepared, provider, candidate, record)
+        record.budget = held
+        try:
+            outcome = await _attempt(gateway, request, prepared, provider, candidate, record)
+        except BaseException:  # cancelled before the call ended: give its hold back
+            if record.budget is not None:
+                record.budget.cancel()
+            raise
         if isinstance(outcome, Reply):
             outcome.overhead_ms = (record.started - request.received) * 1000
             return outcome, record
@@ -232,6 +251,8 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
     try:
         with anyio.fail_after(upstream.provider.config.timeout_s):
             response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
+            if gateway.spending.budgets.config.provider_windows:
+                gateway.spending.observe(name, response.headers, time.time())
             if response.status >= 400:
                 body = await read_body(response, name, MAX_ERROR_BODY)
                 raise _status_error(name, response.status, response.headers, body)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from routerd.breakers import Breakers, BreakerStats
 from routerd.gateway.upstream import Upstream, open_upstreams
 from routerd.ids import Ids
+from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.providers import Provider
 from routerd.runtime import Runtime
@@ -54,8 +55,9 @@ class Counter:
 
 class Gateway:
     def __init__(self, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, stack: AsyncExitStack,
-                 address: str | None) -> None:
+                 address: str | None, spending: Spending) -> None:
         self.store = store
+        self.spending = spending
         self.breakers = breakers
         self.ids = ids
         self.ledger = ledger
@@ -115,9 +117,9 @@ class Gateway:
 
 @asynccontextmanager
 async def open_gateway(store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, runtime: Runtime,
-                       address: str | None) -> AsyncIterator[Gateway]:
+                       address: str | None, spending: Spending) -> AsyncIterator[Gateway]:
     """The gateway with the pools of ``runtime``'s providers; every pool it opens closes on exit."""
     async with AsyncExitStack() as stack:
-        gateway = Gateway(store, breakers, ids, ledger, stack, address)
+        gateway = Gateway(store, breakers, ids, ledger, stack, address, spending)
         await gateway.adopt(runtime)
         yield gateway
