@@ -14,7 +14,8 @@ The spent share of a limit is (settled + held) / limit. Thresholds, on the spent
     below STEER_FROM (50 %)   "ok"        pressure 0
     STEER_FROM .. HIGH_AT     "steering"  pressure rises linearly from 0 ...
     HIGH_AT (80 %) .. 100 %   "high"      ... to 1 at 100 %
-    100 %                     "capped"    paid calls under this limit are refused
+    100 %                     "capped"    paid calls under this limit are refused (a limit
+                                          that refused a call is "capped" for the rest of its window)
 
 The pressure the routing policy gets for a request is that of the most spent of: the overall
 limits, its project's limits, and the paid providers' limits and own windows (subscription and
@@ -126,6 +127,7 @@ class Budgets:
         self._buckets: dict[str, Bucket] = {}
         self.limiter = Limiter()
         self._levels: dict[str, str] = {}
+        self._capped: dict[str, int] = {}   # limit -> the window (generation) it refused a call in
         self.reconfigure(config, tz)
 
     def reconfigure(self, config: BudgetsConfig, tz: tzinfo | None = None) -> None:
@@ -138,6 +140,7 @@ class Budgets:
                 bucket = old
             fresh[bucket.name] = bucket
         self.config, self._buckets = config, fresh
+        self._capped.clear()           # a raised limit may have room again
         self.limiter.replace(fresh.values())
 
     # --- calls ----------------------------------------------------------------------------------
@@ -145,7 +148,18 @@ class Budgets:
     def reserve(self, provider: str, model: str, project: str | None, amounts: Mapping[str, float],
                 now: float) -> Reservation | Refusal:
         """Hold ``amounts`` (``worst_case``) in every limit covering the call, or refuse it."""
-        return self.limiter.reserve(Target(provider, model, None, project), amounts, now)
+        found = self.limiter.reserve(Target(provider, model, None, project), amounts, now)
+        if isinstance(found, Refusal) and not found.never and (bucket := self._buckets.get(found.target)):
+            self._capped[bucket.name] = bucket.generation
+        return found
+
+    def _share_of(self, bucket: Bucket, now: float) -> float:
+        """Spent share; a limit that refused a call in its current window counts as spent (what
+        room is left is less than a call may cost)."""
+        bucket.roll(now)
+        if self._capped.get(bucket.name) == bucket.generation:
+            return 1.0
+        return (bucket.charged(now) + bucket.reserved) / bucket.limit
 
     def observe(self, provider: str, headers: Iterable[tuple[bytes, bytes]], now: float) -> None:
         if self.config.provider_windows:
@@ -156,11 +170,8 @@ class Budgets:
     def share(self, now: float, provider: str = "", project: str | None = None) -> float:
         """The most spent share of the limits covering a call to ``provider`` for ``project``
         (``provider`` "": the overall and project limits only)."""
-        shares = []
-        for bucket in self.limiter.covering(Target(provider, "*", None, project)):
-            bucket.roll(now)
-            shares.append((bucket.charged(now) + bucket.reserved) / bucket.limit)
-        return max(shares, default=0.0)
+        return max((self._share_of(b, now) for b in self.limiter.covering(Target(provider, "*", None, project))),
+                   default=0.0)
 
     def spent_share(self, now: float, project: str | None, paid_providers: Iterable[str]) -> float:
         """The share behind the pressure of a request for ``project`` (module docstring)."""
@@ -211,7 +222,7 @@ class Budgets:
         for bucket in self._buckets.values():
             bucket.roll(now)
             used = bucket.charged(now)
-            share = (used + bucket.reserved) / bucket.limit
+            share = self._share_of(bucket, now)
             scope = bucket.scope
             what = (f"provider {scope.provider}" if scope.provider != "*" else
                     f"project {scope.project}" if scope.project else "all")

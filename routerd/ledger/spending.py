@@ -57,7 +57,7 @@ class Spending:
         found = self.budgets.reserve(provider, model, self.project_of(session_id), amounts, time.time())
         if isinstance(found, Refusal):
             self.refused += 1
-            log.warning("budget: refused a paid call to %s/%s: %s", provider, model, found.describe())
+            log.debug("budget: refused a paid call to %s/%s: %s", provider, model, found.describe())
         return found
 
     def observe(self, provider: str, headers, now: float) -> None:
