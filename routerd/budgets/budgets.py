@@ -15,7 +15,8 @@ The spent share of a limit is (settled + held) / limit. Thresholds, on the spent
     STEER_FROM .. HIGH_AT     "steering"  pressure rises linearly from 0 ...
     HIGH_AT (80 %) .. 100 %   "high"      ... to 1 at 100 %
     100 %                     "capped"    paid calls under this limit are refused (a limit
-                                          that refused a call is "capped" for the rest of its window)
+                                          whose room is too small for the last call it refused is
+                                          "capped" too)
 
 The pressure the routing policy gets for a request is that of the most spent of: the overall
 limits, its project's limits, and the paid providers' limits and own windows (subscription and
@@ -127,7 +128,7 @@ class Budgets:
         self._buckets: dict[str, Bucket] = {}
         self.limiter = Limiter()
         self._levels: dict[str, str] = {}
-        self._capped: dict[str, int] = {}   # limit -> the window (generation) it refused a call in
+        self._capped: dict[str, tuple[int, float]] = {}  # limit -> (its window, the amount it refused)
         self.reconfigure(config, tz)
 
     def reconfigure(self, config: BudgetsConfig, tz: tzinfo | None = None) -> None:
@@ -150,14 +151,15 @@ class Budgets:
         """Hold ``amounts`` (``worst_case``) in every limit covering the call, or refuse it."""
         found = self.limiter.reserve(Target(provider, model, None, project), amounts, now)
         if isinstance(found, Refusal) and not found.never and (bucket := self._buckets.get(found.target)):
-            self._capped[bucket.name] = bucket.generation
+            self._capped[bucket.name] = (bucket.generation, amounts.get(bucket.metric, 0.0))
         return found
 
     def _share_of(self, bucket: Bucket, now: float) -> float:
-        """Spent share; a limit that refused a call in its current window counts as spent (what
-        room is left is less than a call may cost)."""
+        """Spent share; a limit whose room is still too small for the last call it refused counts
+        as spent."""
         bucket.roll(now)
-        if self._capped.get(bucket.name) == bucket.generation:
+        capped = self._capped.get(bucket.name)
+        if capped is not None and capped[0] == bucket.generation and bucket.room(now) < capped[1]:
             return 1.0
         return (bucket.charged(now) + bucket.reserved) / bucket.limit
 
