@@ -127,4 +127,30 @@ def mode(ctx: click.Context, new_mode: str | None) -> None:
     click.echo(f"hooks mode: {data['mode']}{suffix}")
 
 
-COMMANDS = [usage, savings, report, export, statusline, mode]
+@click.command()
+@click.option("--period", type=click.Choice(["today", "week", "month"]),
+              help="spend of this period only (default: today, this week and this month)")
+@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
+@click.pass_context
+def budget(ctx: click.Context, period: str | None, as_json: bool) -> None:
+    """Budgets: each limit's use and level, the providers' own windows, and the routing pressure."""
+    data = call(ctx, {"type": "budget", "period": period})["data"]
+    if as_json:
+        output.emit_json(data)
+        return
+    spend = ", ".join(f"{name} {money(usd)}" for name, usd in data["spend_usd"].items())
+    click.echo(f"budget pressure {data['pressure']:.2f} ({data['level']}); paid spend {spend}")
+    if not data["configured"]:
+        click.echo("no [budgets] limits configured")
+    for x in data["limits"]:
+        value = money if x["metric"] == "usd" else (lambda n: tokens(int(n)))
+        held = f" + {value(x['reserved'])} held" if x["reserved"] else ""
+        refused = f", {x['refused']} refused" if x["refused"] else ""
+        click.echo(f"  {x['name']:<40} {value(x['used'])}{held} of {value(x['limit'])}  "
+                   f"{x['share']:.0%} {x['level']}{refused}")
+    for w in data["windows"]:
+        click.echo(f"  {w['provider']} {w['name']} window{'':<20} {w['used_share']:.0%} spent "
+                   f"(provider's headers)")
+
+
+COMMANDS = [usage, savings, report, budget, export, statusline, mode]

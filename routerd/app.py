@@ -78,7 +78,7 @@ class App:
                                    pressure=self.spending.pressure)
         self.asker = Asker(self.routing, gateway)
         self.hooks = Hooks(store, self.routing, self.asker, ids, ledger, budget_note=self.spending.note)
-        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status))
+        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status, self.spending))
         self.socket_path = socket_path
         self.backend = backend
         self.scrubber = scrubber or SecretScrubber()

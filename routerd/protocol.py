@@ -152,6 +152,13 @@ class StatusLine(Request, tag="statusline", frozen=True):
     session_id: str | None = None
 
 
+class Budget(Request, tag="budget", frozen=True):
+    """The budgets: each limit's use, the providers' windows, the pressure, and the paid spend of
+    ``period`` (today, week or month; None: all three)."""
+
+    period: str | None = None
+
+
 class HookMode(Request, tag="hook_mode", frozen=True):
     """Read the hooks mode, or set it (persisted; overrides config ``hooks.mode``)."""
 
@@ -161,7 +168,7 @@ class HookMode(Request, tag="hook_mode", frozen=True):
 RequestUnion = (
     Ping | Status | Stop | Reload | ConfigCheck
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
+    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine | Budget
 )
 REQUEST_TAGS = frozenset(t.__struct_config__.tag for t in get_args(RequestUnion))
 
@@ -363,6 +370,47 @@ class ReportReply(Reply, tag="data"):
 
     kind: Literal["report"]
     data: FullReport
+
+
+class BudgetLimit(msgspec.Struct, kw_only=True, frozen=True):
+    """One limit of ``[budgets]`` now: ``share`` is (used + reserved) / limit."""
+
+    name: str
+    scope: str
+    metric: str
+    window: str
+    limit: float
+    used: float
+    reserved: float
+    share: float
+    level: str
+    resets_at: float
+    refused: int
+
+
+class BudgetWindow(msgspec.Struct, kw_only=True, frozen=True):
+    """A provider's own window from its headers (subscription or rate limit)."""
+
+    provider: str
+    name: str
+    used_share: float
+    resets_at: float | None
+
+
+class BudgetReport(msgspec.Struct, kw_only=True, frozen=True):
+    configured: bool
+    pressure: float
+    level: str
+    spend_usd: dict[str, float]
+    limits: list[BudgetLimit]
+    windows: list[BudgetWindow]
+
+
+class BudgetReply(Reply, tag="data"):
+    """``budget``."""
+
+    kind: Literal["budget"]
+    data: BudgetReport
 
 
 class StatusLineReply(Reply, tag="data"):

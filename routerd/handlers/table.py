@@ -7,7 +7,7 @@ from typing import Any
 
 from routerd.app import App
 from routerd.handlers import control, hooks, mcp, routing, usage
-from routerd.protocol import (Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Reply, Report,
+from routerd.protocol import (Budget, Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Reply, Report,
                               Request, Reroute, Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
 
 Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
@@ -26,6 +26,7 @@ HANDLERS: dict[type[Request], Handler] = {
     Report: usage.handle_report,
     Export: usage.handle_export,
     StatusLine: usage.handle_statusline,
+    Budget: usage.handle_budget,
     Classify: routing.handle_classify,
     Route: routing.handle_route,
     Reroute: routing.handle_reroute,

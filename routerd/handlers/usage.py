@@ -11,7 +11,7 @@ from routerd.app import App
 from routerd.errors import BadRequest
 from routerd.ledger import reports
 from routerd.ledger.periods import window_start
-from routerd.protocol import (Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
+from routerd.protocol import (Budget, BudgetReply, Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
                               ExportRowsReply, Report, ReportReply, Reply, Savings, SavingsReply, StatusLine,
                               StatusLineReply, Usage, UsageReply)
 from routerd.store import ledger as q
@@ -37,7 +37,15 @@ async def handle_report(app: App, request: Report) -> ReportReply:
 
 
 async def handle_statusline(app: App, request: StatusLine) -> StatusLineReply:
-    return StatusLineReply(kind="statusline", data=await reports.statusline(app.store, request.session_id))
+    budget = app.spending.budget_share(app.runtime, request.session_id)
+    return StatusLineReply(kind="statusline", data=await reports.statusline(app.store, request.session_id, budget))
+
+
+async def handle_budget(app: App, request: Budget) -> BudgetReply:
+    if request.period is not None and request.period not in ("today", "week", "month"):
+        raise BadRequest(f"period: expected today, week or month; got {request.period!r}")
+    return BudgetReply(kind="budget", data=await reports.budget_report(
+        app.store, app.spending.statistics(app.runtime), request.period))
 
 
 async def handle_export(app: App, request: Export) -> AsyncGenerator[Reply, None]:

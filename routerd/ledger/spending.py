@@ -73,6 +73,14 @@ class Spending:
                 "capped": "paid calls are refused; free local models still serve"}[level]
         return f"routerd budget: {share:.0%} spent ({level}): {what}."
 
+    def budget_share(self, runtime: Runtime, session_id: str | None) -> float | None:
+        """The statusline's budget slot: the spent share behind the pressure, or None when no
+        limit is configured and no provider window is known."""
+        if not self.active and not self.budgets.windows.statistics(time.time()):
+            return None
+        return round(self.budgets.spent_share(time.time(), self.project_of(session_id),
+                                              self.paid_providers(runtime)), 4)
+
     async def sync(self) -> None:
         """Sum the ledger's paid use again, then log any threshold crossed."""
         if self.active:

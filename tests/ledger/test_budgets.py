@@ -2,6 +2,7 @@
 in the client's dialect; a free local model still serves; the pressure reaches the policy, the
 hook's context and ``status``."""
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +15,11 @@ import pytest
 from routerd.budgets.budgets import worst_case
 from routerd.catalogue.builtin import load_catalogue
 from routerd.classify.types import PROFILE_BARS
+from routerd.integrations import mcp_tools
 from routerd.routing.types import Conversation, RouteRequest
 from tests.e2e.harness import recorded_calls
 from tests.fakes.upstream import FakeUpstream
+from tests.ledger.test_reports import routerctl
 
 pytestmark = pytest.mark.anyio
 CATALOGUE = load_catalogue()
@@ -121,3 +124,21 @@ async def test_pressure_lowers_the_policys_bar_and_shows_in_the_hook_context(dae
     assert any("budget pressure" in r for r in decision.brain.policy.reasons)
     note = daemon.spending.note(daemon.runtime, None)
     assert note is not None and "routerd budget" in note
+
+
+async def test_routerctl_budget_statusline_and_the_mcp_tool_show_the_limits(daemon, fakes):
+    """`routerctl budget` lists each limit's use, the statusline carries the budget slot, and the
+    MCP budget tool answers the real limits."""
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
+                                  max_retries=0) as client:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=PROMPT, max_tokens=MAX_TOKENS)
+    await recorded_calls(daemon)
+    report = json.loads(await routerctl(daemon, "budget", "--period", "today", "--json"))
+    [overall] = [x for x in report["limits"] if x["name"] == "daily usd (all)"]
+    assert overall["limit"] == CAP_USD and overall["used"] > 0 and list(report["spend_usd"]) == ["today"]
+    assert "daily usd (all)" in await routerctl(daemon, "budget")
+    line = await routerctl(daemon, "statusline", stdin=b"{}")
+    assert f"budget {overall['share']:.0%}" in line
+    tools = daemon.mcp.tools
+    answer = await mcp_tools.SPECS["budget"].call(tools, daemon.runtime, mcp_tools.NoArgs())
+    assert {x["name"] for x in answer["limits"]} >= {"daily usd (all)", "monthly tokens (project acme/shop)"}
