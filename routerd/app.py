@@ -28,6 +28,7 @@ from routerd.integrations.ask import Asker
 from routerd.integrations.hooks import Hooks
 from routerd.integrations.mcp import McpServer
 from routerd.integrations.mcp_tools import Tools
+from routerd.ledger.metrics import State
 from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
@@ -78,6 +79,7 @@ class App:
                                    pressure=self.spending.pressure)
         self.asker = Asker(self.routing, gateway)
         self.hooks = Hooks(store, self.routing, self.asker, ids, ledger, budget_note=self.spending.note)
+        gateway.metrics.watch(self._metric_state)
         self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status, self.spending))
         self.socket_path = socket_path
         self.backend = backend
@@ -163,6 +165,14 @@ class App:
             state_path=str(self.state_path), rows=await self.store.row_counts(),
             parts=msgspec.to_builtins(parts), draining=self.draining,
         )
+
+    def _metric_state(self) -> State:
+        """What ``/metrics`` reads from the parts at each scrape."""
+        budgets = self.spending.statistics(self.runtime)
+        return State(requests=self.gateway.requests, errors=self.gateway.errors, pressure=budgets.pressure,
+                     limits={x.name: x.share for x in budgets.limits},
+                     breakers={name: breaker.state for name in self.runtime.providers
+                               if (breaker := self.breakers.get(name)) is not None})
 
     async def _ask_classifier(self, runtime: Runtime, model: str, prompt: str) -> str:
         """The routing core's second opinion, asked through the gateway."""

@@ -29,6 +29,7 @@ from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.gateway.prepare import query_key
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
+from routerd.ledger.metrics import CONTENT_TYPE
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 
@@ -83,6 +84,11 @@ async def _answer_other(conn, head: RequestHead, runtime: Runtime, found: tuple[
     await conn.read_body(head, runtime.config.http.max_body_bytes)
     if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
         await _send_json(conn, head, 200, _health(app, runtime))
+    elif head.path == b"/metrics" and head.method == b"GET":
+        _check_key(runtime.config, head.headers)
+        body = app.gateway.metrics.render()
+        await conn.send(response_head(200, [(b"content-type", CONTENT_TYPE)], length=len(body),
+                                      keep_alive=head.keep_alive) + body)
     elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
         _check_key(runtime.config, head.headers)
         await _send_json(conn, head, 200, _models(runtime, dialect_of(head)))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from routerd.breakers import Breakers, BreakerStats
 from routerd.gateway.upstream import Upstream, open_upstreams
 from routerd.ids import Ids
+from routerd.ledger.metrics import Metrics
 from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.providers import Provider
@@ -58,6 +59,7 @@ class Gateway:
                  address: str | None, spending: Spending) -> None:
         self.store = store
         self.spending = spending
+        self.metrics = Metrics()
         self.breakers = breakers
         self.ids = ids
         self.ledger = ledger

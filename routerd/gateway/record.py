@@ -80,6 +80,9 @@ class CallRecord:
             session_id=session_of(self.request.headers),
             response_id=meter.response_id if meter is not None else None, error=error))
         gateway.ledger.counted(estimated=estimated, priced=cost is not None)
+        gateway.metrics.call(self.candidate.provider, outcome, now - self.started,
+                             self.ttft - self.started if self.ttft else None,
+                             self.started - self.request.received if self.attempt == 1 else None, tokens, cost)
         if self.budget is not None:
             self.budget.settle({"usd": cost or 0.0, "tokens": float(tokens.input + tokens.output)})
             self.budget = None

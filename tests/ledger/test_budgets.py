@@ -9,8 +9,10 @@ from pathlib import Path
 
 import anthropic
 import anyio
+import httpx
 import openai
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from routerd.budgets.budgets import worst_case
 from routerd.catalogue.builtin import load_catalogue
@@ -18,6 +20,7 @@ from routerd.classify.types import PROFILE_BARS
 from routerd.integrations import mcp_tools
 from routerd.routing.types import Conversation, RouteRequest
 from tests.e2e.harness import recorded_calls
+from tests.fakes.answers import OUTPUT_TOKENS
 from tests.fakes.upstream import FakeUpstream
 from tests.ledger.test_reports import routerctl
 
@@ -142,3 +145,25 @@ async def test_routerctl_budget_statusline_and_the_mcp_tool_show_the_limits(daem
     tools = daemon.mcp.tools
     answer = await mcp_tools.SPECS["budget"].call(tools, daemon.runtime, mcp_tools.NoArgs())
     assert {x["name"] for x in answer["limits"]} >= {"daily usd (all)", "monthly tokens (project acme/shop)"}
+
+
+async def test_metrics_are_prometheus_text_with_calls_latency_cost_pressure_and_breakers(daemon, fakes):
+    """GET /metrics parses as Prometheus text and counts the calls made, their cost and tokens,
+    the overhead histogram, the budget pressure and each provider's breaker state."""
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
+                                  max_retries=0) as client:
+        for _ in range(3):
+            await client.chat.completions.create(model="gpt-4o-mini", messages=PROMPT, max_tokens=MAX_TOKENS)
+    await recorded_calls(daemon)
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"http://{daemon.http_address}/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(answer.text) for s in family.samples}
+    assert samples[("routerd_calls_total", (("outcome", "ok"), ("provider", "openai")))] == 3
+    assert samples[("routerd_overhead_seconds_count", ())] == 3
+    assert samples[("routerd_tokens_total", (("kind", "output"), ("provider", "openai")))] == 3 * OUTPUT_TOKENS
+    assert samples[("routerd_cost_usd_total", (("provider", "openai"),))] > 0
+    assert 0.0 <= samples[("routerd_budget_pressure", ())] <= 1.0
+    assert samples[("routerd_breaker_state", (("provider", "openai"), ("state", "closed")))] == 1.0
+    assert samples[("routerd_requests_total", ())] == 3
