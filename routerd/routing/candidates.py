@@ -31,7 +31,9 @@ def resolve(name: str, providers: Mapping[str, Provider], gateway: GatewayConfig
             dialect: str) -> list[Candidate]:
     """Every provider that can serve ``name``, best first: an explicit ``provider/model`` alone; else
     providers claiming the model by pattern, those speaking the client's dialect first."""
-    name = gateway.aliases.get(name, name)
+    alias = gateway.aliases.get(name)
+    if isinstance(alias, str):  # a group (``AliasConfig``) is resilience's to balance
+        name = alias
     head, sep, rest = name.partition("/")
     if sep and head in providers:
         return [Candidate(head, rest)]
