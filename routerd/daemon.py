@@ -21,8 +21,7 @@ from anyio.abc import SocketListener, TaskStatus
 from watchfiles import awatch
 
 from routerd import sdnotify
-from routerd.app import App
-from routerd.breakers import Breakers
+from routerd.app import App, pools_of
 from routerd.config import load_config
 from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
@@ -33,6 +32,7 @@ from routerd.ledger.state import Ledger
 from routerd.listeners import bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
+from routerd.resilience.board import Resilience
 from routerd.runtime import build_runtime
 from routerd.store.store import open_store
 
@@ -75,14 +75,15 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
                 runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
                                                          os.environ, address)
         store = await stack.enter_async_context(open_store(state))
-        breakers, ids, ledger = Breakers(), Ids(), Ledger()
+        resilience, ids, ledger = Resilience(runtime.config, pools_of(runtime)), Ids(), Ledger()
         spending = Spending(runtime.config.budgets, ledger, store)
-        gateway = await stack.enter_async_context(open_gateway(store, breakers, ids, ledger, runtime, address,
+        gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime, address,
                                                                spending))
-        app = App(runtime=runtime, store=store, breakers=breakers, ids=ids, ledger=ledger, gateway=gateway,
+        app = App(runtime=runtime, store=store, resilience=resilience, ids=ids, ledger=ledger, gateway=gateway,
                   socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
         await app.load()
         await _serve(app, options, listener, http_listener, task_status)
+        app.save_limits()
         if not activated:
             await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
     log.info("routerd stopped")
@@ -101,6 +102,7 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         if options.handle_signals:
             await tg.start(_handle_signals, app)
         await tg.start(_sync_budgets, app)
+        tg.start_soon(_keep_limits, app)
         sdnotify.notify("READY=1\nSTATUS=serving")
         log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
                  app.http_address or "off", options.backend)
@@ -114,6 +116,16 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         with anyio.move_on_after(app.runtime.config.daemon.drain_timeout_s):
             await app.inflight.wait_idle()
         tg.cancel_scope.cancel()
+
+
+# How often the use of long limit windows is written: a kill -9 forgets at most this much of it.
+SAVE_LIMITS_S = 15.0
+
+
+async def _keep_limits(app: App) -> None:
+    while True:
+        await anyio.sleep(SAVE_LIMITS_S)
+        app.save_limits()
 
 
 async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

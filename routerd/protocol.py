@@ -54,6 +54,17 @@ class ConfigCheck(Request, tag="config_check", frozen=True):
     text: str | None = None
 
 
+class Health(Request, tag="health", frozen=True):
+    """Every breaker, cool-down, key and bucket (``routerctl health``)."""
+
+
+class BreakerReset(Request, tag="breaker_reset", frozen=True):
+    """Close breakers, end cool-downs and bring keys back: of ``target`` (a provider or
+    ``provider/model``), or all."""
+
+    target: str | None = None
+
+
 # --- routing -----------------------------------------------------------------------------------
 
 
@@ -166,7 +177,7 @@ class HookMode(Request, tag="hook_mode", frozen=True):
 
 
 RequestUnion = (
-    Ping | Status | Stop | Reload | ConfigCheck
+    Ping | Status | Stop | Reload | ConfigCheck | Health | BreakerReset
     | Classify | Route | Reroute | Rate | SetProfile
     | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine | Budget
 )
@@ -206,6 +217,63 @@ class ConfigCheckResult(Reply, tag="config_check_result"):
     ok: bool
     path: str | None = None
     errors: list[str] = []
+
+
+class BreakerRow(msgspec.Struct, kw_only=True, frozen=True):
+    target: str                      # a provider, or provider/model
+    state: str                       # closed | open | half_open
+    consecutive_failures: int
+    recent_failure_rate: float
+    calls: int
+    failures: int
+    opened: int
+    rejected: int
+    retry_in_s: float | None         # open: seconds until its probe may go
+    last_failure: str = ""
+
+
+class CoolingRow(msgspec.Struct, kw_only=True, frozen=True):
+    target: str
+    reason: str
+    category: str
+    retry_in_s: float
+
+
+class KeyRow(msgspec.Struct, kw_only=True, frozen=True):
+    provider: str
+    label: str                       # where the key came from, never its value
+    fingerprint: str
+    state: str                       # in rotation | cooling | out
+    status: str                      # why it is out, and until when
+    chosen: int
+
+
+class BucketRow(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    metric: str
+    limit: float
+    used: float
+    reserved: float
+    resets_in_s: float | None
+    refused: int
+    learned: bool                    # from the provider's rate-limit headers
+
+
+class HealthReply(Reply, tag="health"):
+    breakers: list[BreakerRow] = []
+    cooling: list[CoolingRow] = []
+    keys: list[KeyRow] = []
+    buckets: list[BucketRow] = []
+    in_flight: int = 0
+    max_in_flight: int = 0
+    refused_overloaded: int = 0
+    aliases: dict[str, dict[str, int]] = {}      # alias -> member -> times chosen first
+    ttft_ms: dict[str, float] = {}               # target -> moving average of time to first token
+
+
+class BreakerResetReply(Reply, tag="breaker_reset"):
+    target: str | None = None
+    changed: list[str] = []
 
 
 class LastReload(msgspec.Struct, kw_only=True, frozen=True):

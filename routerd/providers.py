@@ -20,6 +20,7 @@ from routerd.config import Config, ProviderConfig
 from routerd.dialects.registry import of_kind
 from routerd.errors import ConfigError
 from routerd.listeners import is_loopback
+from routerd.resilience.keys import PoolKey
 
 log = logging.getLogger("routerd.gateway")
 
@@ -58,6 +59,9 @@ class Provider:
     auth_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
     extra_headers: tuple[tuple[bytes, bytes], ...] = ()
     local: bool = False
+    # Its key pool: each key (label: where it came from) with its auth headers; the first key's
+    # headers are ``auth_headers``. Empty: no key of its own (the client's may be forwarded).
+    keys: tuple[tuple[PoolKey, tuple[tuple[bytes, bytes], ...]], ...] = field(default=(), repr=False)
 
     @property
     def dialect(self) -> str:
@@ -70,6 +74,13 @@ class Provider:
 
     def default_model(self) -> str | None:
         return next((m for m in self.models if not any(c in m for c in "*?[")), None)
+
+    def pool(self) -> tuple[PoolKey, ...]:
+        return tuple(key for key, _ in self.keys)
+
+    def auth_for(self, label: str) -> tuple[tuple[bytes, bytes], ...]:
+        """The auth headers of the pool's key ``label``."""
+        return next(headers for key, headers in self.keys if key.label == label)
 
 
 def build_providers(config: Config, env: Mapping[str, str], own_address: str | None) -> dict[str, Provider]:
@@ -123,11 +134,24 @@ def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"providers.{name}.base_url: not an http(s) URL: {base!r}")
-    key = pc.api_key or (env.get(pc.api_key_env) if pc.api_key_env else None)
+    keys = tuple((key, native.auth_headers(key.secret)) for key in pool_keys(pc, env))
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=native.served(pc.responses),
-                    models=tuple(pc.models), config=pc, auth_headers=native.auth_headers(key) if key else (),
-                    extra_headers=extra, local=pc.local)
+                    models=tuple(pc.models), config=pc, auth_headers=keys[0][1] if keys else (),
+                    extra_headers=extra, local=pc.local, keys=keys)
+
+
+def pool_keys(pc: ProviderConfig, env: Mapping[str, str]) -> list[PoolKey]:
+    """A provider's keys, each labelled by where it came from (``api_key``, or the variable's
+    name): ``api_key`` or ``api_key_env``, then every set variable of ``api_keys_env``; a value
+    given twice counts once."""
+    found: dict[str, PoolKey] = {}
+    named = [("api_key", pc.api_key)] if pc.api_key else [(pc.api_key_env, env.get(pc.api_key_env))] \
+        if pc.api_key_env else []
+    for label, secret in [*named, *((var, env.get(var)) for var in pc.api_keys_env)]:
+        if secret and secret not in found:
+            found[secret] = PoolKey.of(label, secret)
+    return list(found.values())
 
 
 def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:

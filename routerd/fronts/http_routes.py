@@ -206,7 +206,11 @@ async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> N
 
 
 def _health(app: App, runtime: Runtime) -> dict[str, object]:
-    return {"status": "ok", "providers": {name: app.breakers[name].state for name in runtime.providers}}
+    breakers, now = app.resilience.health.providers, time.time()
+    states = {name: breakers[name].state if name in breakers else "closed" for name in runtime.providers}
+    return {"status": "ok", "providers": {  # closed but kept out: cooling down, or every key out
+        name: "cooling" if state == "closed" and app.resilience.unavailable(name, now) else state
+        for name, state in states.items()}}
 
 
 def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:

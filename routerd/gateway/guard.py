@@ -43,6 +43,7 @@ class Held:
     key: PoolKey | None
     reservation: Reservation | None
     slot: bool = True
+    budget: Reservation | None = None   # the budgets' hold (``routerd.gateway.spend``), settled by the call record
 
     @property
     def target(self) -> Target:
@@ -92,6 +93,9 @@ class Held:
         if self.reservation is not None:
             self.reservation.cancel()
             self.reservation = None
+        if self.budget is not None:      # a no-op once the call record settled it
+            self.budget.cancel()
+            self.budget = None
         if self.slot:
             self.board.inflight.release(self.provider, self.model)
             self.slot = False

@@ -11,9 +11,11 @@ the wall clock; a clock step moves a cool-down by the step, nothing worse. Pure 
 nothing here sleeps, reads a file or touches the network.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from routerd.resilience.aliases import AliasTable, build_aliases
 from routerd.resilience.balance import Latency, Signals
@@ -26,6 +28,19 @@ from routerd.resilience.limits import Bucket, BucketStats, Scope, Target
 from routerd.resilience.settings import ConfigLike, LimitConfig
 
 
+class Concrete(Hashable, Protocol):
+    """A concrete target an alias expands to (routing's ``Candidate``)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+
+C = TypeVar("C", bound=Concrete)
+
+
 @dataclass(frozen=True, slots=True)
 class ResilienceStats:
     breakers: HealthStats
@@ -34,6 +49,12 @@ class ResilienceStats:
     in_flight: InFlightStats
     aliases: dict[str, dict[str, int]]
     ttft_ms: dict[str, float]
+
+
+def zone_of(config: ConfigLike) -> tzinfo | None:
+    """The time zone of calendar windows: ``resilience.timezone``, or the system's (None)."""
+    name = config.resilience.timezone
+    return ZoneInfo(name) if name else None
 
 
 def build_buckets(limits: Sequence[LimitConfig], tz: tzinfo | None) -> list[Bucket]:
@@ -49,12 +70,13 @@ class Resilience:
         of its own, or takes the client's)."""
         r = config.resilience
         self.health = Health(self._settings_for(config))
-        self.limiter = Limiter(build_buckets(config.limits, tz))
+        self.limiter = Limiter(build_buckets(config.limits, tz or zone_of(config)))
         self.pools = {name: KeyPool(name, keys) for name, keys in pools.items() if keys}
         self.aliases = AliasTable(build_aliases(config.gateway.aliases))
         self.inflight = InFlight(r.max_in_flight, r.max_in_flight_per_provider)
         self.latency = Latency(r.latency_alpha)
         self.cooldowns = r.cooldowns.cooldowns()
+        self.local_last_resort = r.local_last_resort
 
     @staticmethod
     def _settings_for(config: ConfigLike) -> Callable[[str], BreakerSettings]:
@@ -66,7 +88,7 @@ class Resilience:
                     tz: tzinfo | None = None) -> None:
         r = config.resilience
         self.health.reconfigure(self._settings_for(config))
-        self.limiter.replace(build_buckets(config.limits, tz))
+        self.limiter.replace(build_buckets(config.limits, tz or zone_of(config)))
         fresh = {name: KeyPool(name, keys) for name, keys in pools.items() if keys}
         for name, pool in fresh.items():
             if name in self.pools:
@@ -76,6 +98,15 @@ class Resilience:
         self.inflight.resize(r.max_in_flight, r.max_in_flight_per_provider)
         self.latency.alpha = r.latency_alpha
         self.cooldowns = r.cooldowns.cooldowns()
+        self.local_last_resort = r.local_last_resort
+
+    def expand(self, model: str, resolve: Callable[[str], list[C]], now: float) -> list[C] | None:
+        """The concrete targets of the alias ``model`` names (by name or ``match``), balanced by
+        its strategy over each target's signals now; None when ``model`` is no alias."""
+        alias = self.aliases.lookup(model)
+        if alias is None:
+            return None
+        return self.aliases.expand(alias.name, resolve, lambda c: self.signals(c.provider, c.model, now))
 
     def signals(self, provider: str, model: str, now: float) -> Signals:
         """What balancing reads about ``provider``'s ``model`` now."""
@@ -96,6 +127,8 @@ class Resilience:
             return refusal.reason, refusal.retry_in_s
         pool = self.pools.get(provider)
         return pool.unavailable("", now) if pool is not None else None
+
+    unavailable_for = unavailable   # what the routing core reads as a provider's health
 
     def reset(self, target: str | None = None) -> list[str]:
         """``routerctl breaker reset [TARGET]``: close breakers, end cool-downs, and bring back
