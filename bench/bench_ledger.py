@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from routerd.ledger.periods import period_start  # noqa: E402
 from routerd.store import db  # noqa: E402
 from routerd.store import ledger as q  # noqa: E402
+from routerd.store.budgets import budget_spend  # noqa: E402
 from routerd.store.ledger import CallRow, record_call, record_session  # noqa: E402
 from routerd.store.store import open_store  # noqa: E402
 
@@ -133,6 +134,8 @@ def queries(conn, now: float) -> dict:
         out[f"decisions ({label})"] = functools.partial(q.decision_counts, conn, start)
     out["statusline (today + last model)"] = lambda: (q.usage_groups(conn, starts["today"], "source"),
                                                       q.last_call(conn, None))
+    out["budget spend (month + today, per provider and project)"] = functools.partial(
+        budget_spend, conn, starts["month"], starts["today"])
     out["export count (all)"] = functools.partial(q.export_count, conn, "calls", 0.0)
     out["export first page (all)"] = functools.partial(q.export_page, conn, "calls", 0.0, 0, 2000)
     return out
