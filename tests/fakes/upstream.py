@@ -1,8 +1,8 @@
 """A fake LLM provider: a real HTTP server on 127.0.0.1 (h11 on anyio) that speaks OpenAI chat,
 Responses, Anthropic Messages and Gemini, streaming and not, and fails on request like real ones.
 
-Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``
-or ``hold()``; each request takes the next queued behaviour, and answers normally when the queue is
+Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``,
+``hold()`` or ``stall()``; each request takes the next queued behaviour, and answers normally when the queue is
 empty. Every request is kept in ``received`` (method, path, headers, body) so that tests can check
 what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
 caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an upstream call end.
@@ -37,7 +37,7 @@ class Received:
 
 @dataclass
 class Behaviour:
-    kind: str = "ok"               # ok | status | hang | reset | cut | garbage | hold
+    kind: str = "ok"               # ok | status | hang | reset | cut | garbage | hold | stall
     status: int = 200
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
@@ -82,6 +82,10 @@ class FakeUpstream:
 
     def hold(self) -> None:
         self.script.append(Behaviour("hold"))
+
+    def stall(self) -> None:
+        """A stream whose head arrives and whose first event never does."""
+        self.script.append(Behaviour("stall"))
 
     # --- serving ---------------------------------------------------------------------------------
 
@@ -171,6 +175,8 @@ class FakeUpstream:
         events = answers.stream(dialect, model, self.text, tool)
         await stream.send(conn.send(h11.Response(status_code=200, headers=[
             ("content-type", "text/event-stream"), ("x-request-id", "req_fake")])))
+        if behaviour.kind == "stall":
+            await anyio.sleep_forever()
         for n, event in enumerate(events):
             if behaviour.kind == "cut" and n == behaviour.after:
                 return False  # close mid-stream, without the last chunk
