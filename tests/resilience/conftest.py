@@ -20,7 +20,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "resilience_config(toml): extra config for the fault-injection daemon")
 
 
-def providers_toml(fakes: dict[str, FakeUpstream], primary_keys: str) -> str:
+def providers_toml(fakes: dict[str, FakeUpstream], primary_keys: str) -> str:  # noqa: F811
     return f'''
 [providers.primary]
 kind = "openai"
