@@ -37,7 +37,8 @@ async def _rows(app) -> list[tuple[str, str]]:
 
 def _settled(app) -> None:
     """Nothing is held once every request has ended: no request or call in flight, no
-    reservation in a bucket, no half-open probe left out."""
+    connection in use, no reservation in a bucket, no half-open probe left out."""
+    assert all(p.pool.in_use == 0 for p in app.gateway.statistics().providers.values())
     board = app.resilience
     flight = board.inflight.statistics()
     assert flight.requests == 0 and not flight.providers
