@@ -5,9 +5,11 @@
     │   ├── FrameError                bad_frame
     │   ├── UnknownRequest            unknown_type
     │   ├── UnsupportedVersion        unsupported_version
-    │   └── NotFound                  not_found
-    │       └── UnknownModel          model_not_found
+    │   ├── NotFound                  not_found
+    │   │   └── UnknownModel          model_not_found
+    │   └── UnsupportedMediaType      unsupported_media_type
     ├── Unauthorized                  unauthorized
+    ├── Forbidden                     forbidden
     ├── ConfigError                   config_invalid
     ├── NotImplementedYet             not_implemented
     ├── NoRoute                       no_route
@@ -61,9 +63,19 @@ class UnknownModel(NotFound):
     code = "model_not_found"
 
 
+class UnsupportedMediaType(BadRequest):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class Unauthorized(RouterdError):
     code = "unauthorized"
     http_status = 401
+
+
+class Forbidden(RouterdError):
+    code = "forbidden"
+    http_status = 403
 
 
 class ConfigError(RouterdError):

@@ -36,6 +36,7 @@ _NEXT: dict[tuple[State, Event], State] = {
 
 
 DEFAULT_MAX_COOLDOWN_S = 300.0
+MIN_CLOSED_HEALTH = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +114,15 @@ class Breaker:
         return None
 
     def health(self, now: float) -> float:
-        """0..1 for balancing: 0 while open or while the probe is out, a little while half-open,
-        else the share of recent calls that succeeded."""
+        """0..1 for balancing: 0 (cannot take a call) only while open or while the probe is out;
+        a little while half-open; closed, the share of recent calls that succeeded, but never
+        below ``MIN_CLOSED_HEALTH``: a closed circuit takes calls, and a target that got none
+        after a failure could never show that it recovered."""
         if self.unavailable_for(now) is not None:
             return 0.0
         if self.state != "closed":
             return 0.25
-        return 1.0 - (sum(self.recent) / len(self.recent) if self.recent else 0.0)
+        return max(MIN_CLOSED_HEALTH, 1.0 - (sum(self.recent) / len(self.recent) if self.recent else 0.0))
 
     # --- verdicts --------------------------------------------------------------------------------
 

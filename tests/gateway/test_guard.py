@@ -1,157 +1,104 @@
-"""What one attempt holds and what its failure does to breakers, cool-downs, keys and buckets."""
+"""The front's refusals that protect the user and keep the daemon serving: browser origins, DNS
+rebinding, content types, injected model names, client mistakes answered as 4xx (never a 500)."""
 
 import json
 
+import httpx
 import pytest
 
-from routerd.config import parse_config
-from routerd.errors import UpstreamBadResponse, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, \
-    UpstreamUnavailable
-from routerd.gateway.guard import Held, admit, classify_failure, verdict_for
-from routerd.resilience.board import Resilience
-from routerd.resilience.keys import PoolKey
-from routerd.resilience.refusal import Refusal
+from routerd.framing import encode_frame
+from tests.gateway.conftest import calls, raw_http
+from tests.support import connect
 
-CONFIG = parse_config('''
-[resilience.breaker]
-failures = 2
-[resilience.cooldowns]
-auth_s = 600
-[[limits]]
-provider = "p"
-window = "minute"
-requests = 3
-''')
+pytestmark = pytest.mark.anyio
+
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def _board(keys=("A", "B")) -> Resilience:
-    return Resilience(CONFIG, {"p": [PoolKey.of(k, f"sk-{k.lower()}-secret") for k in keys], "q": []})
+def _post(path: bytes, body: bytes, *headers: bytes) -> bytes:
+    return (b"POST %s HTTP/1.1\r\n" % path + b"".join(h + b"\r\n" for h in headers)
+            + b"content-length: %d\r\n\r\n" % len(body) + body)
 
 
-def _error(cls, status, body=None, retry_after=None):
-    raw = json.dumps(body or {"error": {"message": "x"}}).encode()
-    return cls(f"p: HTTP {status}", status=status, body=raw, retry_after_s=retry_after)
+async def test_a_web_page_cannot_spend_the_keys(daemon, fakes):
+    """What a hostile page can make a browser send is refused before anything is forwarded:
+    another site's Host (DNS rebinding), another site's Origin, a non-JSON content type."""
+    body = json.dumps(CHAT).encode()
+    json_type, local = b"content-type: application/json", b"host: 127.0.0.1"
+    cases = [
+        (_post(b"/v1/chat/completions", body, b"host: attacker.example:4141", json_type), 403, b"Host"),
+        (_post(b"/v1/chat/completions", body, local, b"origin: http://attacker.example", json_type), 403,
+         b"origin"),
+        (_post(b"/v1/chat/completions", body, local, b"content-type: text/plain"), 415, b"application/json"),
+        (_post(b"/v1/chat/completions", body, local), 415, b"application/json"),
+        (b"GET /v1/models HTTP/1.1\r\nhost: rebind.attacker.example\r\n\r\n", 403, b"Host"),
+    ]
+    for request, status, said in cases:
+        out = await raw_http(daemon.http_address, request)
+        assert out.startswith(b"HTTP/1.1 %d " % status) and said in out, out[:300]
+    assert not fakes["openai"].received and not await calls(daemon)
 
 
-@pytest.mark.parametrize("error, dialect, category", [
-    (UpstreamTimeout("p: no answer"), None, "timeout"),
-    (UpstreamUnavailable("p: connection refused"), None, "connect_error"),
-    (UpstreamBadResponse("p: not JSON", status=200), None, "server_error"),
-    (_error(UpstreamUnavailable, 503), "openai_chat", "server_error"),
-    (_error(UpstreamRateLimited, 429), "openai_chat", "rate_limited"),
-    (_error(UpstreamRejected, 400, {"type": "error", "error": {"type": "invalid_request_error",
-                                                               "message": "prompt is too long: 9 > 8"}}),
-     "anthropic", "context_too_long"),
-    (_error(UpstreamRejected, 401), "openai_chat", "auth"),
+@pytest.mark.gateway_config(http='allowed_hosts = ["routerd.internal"]\n'
+                                 'allowed_origins = ["https://app.example"]')
+async def test_configured_hosts_and_origins_and_the_same_origin_are_served(daemon, fakes):
+    """``http.allowed_hosts`` and ``http.allowed_origins`` let chosen names and pages in; a page
+    served by routerd itself (same origin) and the usual loopback names need no configuration."""
+    body = json.dumps(CHAT).encode()
+    json_type = b"content-type: application/json"
+    port = daemon.http_address.rsplit(":", 1)[1].encode()
+    for headers in [(b"host: routerd.internal",), (b"host: localhost:" + port, b"origin: https://app.example"),
+                    (b"host: 127.0.0.1:" + port, b"origin: http://127.0.0.1:" + port),
+                    (b"host: [::1]:" + port,)]:
+        out = await raw_http(daemon.http_address, _post(b"/v1/chat/completions", body, json_type, *headers))
+        assert out.startswith(b"HTTP/1.1 200 "), (headers, out[:300])
+
+
+@pytest.mark.parametrize("model", [
+    "gemini-x:generateContent HTTP/1.1\r\nhost: s\r\ncontent-length: 0\r\n\r\nDELETE /v1beta/files/victim HTTP/1.1\r\nx-pad: ",
+    "gemini/../../v1beta/files/victim", "gpt-4o\r\nx-injected: 1", "gpt 4o", "gemini-x%2F..", "a\x00b",
 ])
-def test_failures_are_classified(error, dialect, category):
-    """Transport failures, statuses and error bodies map to their category."""
-    assert classify_failure(error, dialect)[0] == category
+async def test_model_names_cannot_forge_requests_or_headers(daemon, fakes, base_url, model):
+    """A model name that would change the upstream request line, its path or a response header is
+    refused with a 400; nothing reaches any provider."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/chat/completions", json={**CHAT, "model": model})
+    assert response.status_code == 400 and "invalid model name" in response.json()["error"]["message"]
+    assert not any(fake.received for fake in fakes.values())
 
 
-def test_admit_holds_all_or_nothing_and_release_gives_it_back():
-    """An attempt holds a ticket, a key, a slot and a reservation; release frees them all."""
-    board = _board()
-    held = admit(board, "p", "m", {"requests": 1}, 0, has_own_key=True)
-    assert isinstance(held, Held) and held.key.label in ("A", "B")
-    assert board.inflight.busy("p", "m") == 1
-    held.release()
-    held.release()
-    assert board.inflight.busy("p", "m") == 0
-    assert board.limiter.headroom(held.target, 0) == 1.0
+async def test_model_names_are_one_path_segment_upstream(daemon, fakes, base_url):
+    """Characters model ids may hold (``:``, ``@``) are percent-encoded in a Gemini path."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/chat/completions",
+                                     json={**CHAT, "model": "gemini/gemini-2.0-flash:exp@1"})
+    assert response.status_code == 200
+    assert fakes["gemini"].received[-1].path == "/v1beta/models/gemini-2.0-flash%3Aexp%401:generateContent"
 
 
-def test_a_full_bucket_refuses_and_holds_nothing():
-    """When a bucket is full, the attempt is refused as rate limited and frees its ticket and slot."""
-    board = _board()
-    for _ in range(3):
-        held = admit(board, "p", "m", {"requests": 1}, 0, True)
-        held.settle({})
-        held.release()
-    refused = admit(board, "p", "m", {"requests": 1}, 0, True)
-    assert isinstance(refused, Refusal) and refused.rate_limited and "per minute" in refused.reason
-    assert board.inflight.busy("p", "m") == 0
+async def test_client_mistakes_are_4xx_and_the_daemon_keeps_serving(daemon, fakes):
+    """A non-UTF-8 path, a non-UTF-8 session header and JSON nested past the stack are answered
+    with 4xx, never a 500 with a traceback; other clients are served meanwhile."""
+    json_type, local = b"content-type: application/json", b"host: 127.0.0.1"
+    out = await raw_http(daemon.http_address, b"GET /v1/\xff\xfe HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ")  # not a valid request target
+    out = await raw_http(daemon.http_address, _post(b"/v1/chat/completions", json.dumps(CHAT).encode(), local,
+                                                json_type, b"x-claude-code-session-id: \xff\xfe"))
+    assert out.startswith(b"HTTP/1.1 200 ")
+    deep = b'{"model": "gpt-4o", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    out = await raw_http(daemon.http_address, _post(b"/v1/chat/completions", deep, local, json_type))
+    assert out.startswith(b"HTTP/1.1 400 ") and b"nested too deeply" in out
+    async with connect(daemon.socket_path) as client:
+        await client.send_raw(encode_frame(b'{"type": "ping", "v": 1, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"))
+        reply = await client.read_frame()
+        assert (reply["type"], reply["code"]) == ("error", "bad_request") and "nested too deeply" in reply["message"]
+        assert (await client.call({"type": "ping"}))["type"] == "pong"
 
 
-def test_a_rejected_key_leaves_the_rotation_and_the_next_call_takes_another():
-    """A 401 takes the key out (logged by label and fingerprint), never trips the breaker."""
-    board = _board()
-    held = admit(board, "p", "m", {"requests": 1}, 0, True)
-    error = _error(UpstreamRejected, 401)
-    held.failed(0, verdict_for(board, error, "openai_chat", False), 401, "HTTP 401")
-    held.release()
-    out = held.key.label
-    again = admit(board, "p", "m", {"requests": 1}, 1, True)
-    assert again.key.label != out
-    stats = {k.label: k for k in board.statistics(1).keys["p"]}
-    assert stats[out].state == "out" and "answered 401" in stats[out].status
-    assert board.health.breaker("p").consecutive == 0
-    again.release()
-    assert isinstance(admit(board, "p", "m", {}, 2, True), Held)
-    pool = board.pools["p"]
-    pool.take_out(again.key.label, 403, 600, 2)
-    refused = admit(board, "p", "m", {}, 3, True)
-    assert isinstance(refused, Refusal) and "answered" in refused.reason
-
-
-def test_the_clients_own_credentials_refused_change_nothing():
-    """A 401 on a keyless provider (the client's key) cools nothing and trips nothing."""
-    board = _board()
-    held = admit(board, "q", "m", {}, 0, has_own_key=False)
-    verdict = verdict_for(board, _error(UpstreamRejected, 401), "openai_chat", client_credentials=True)
-    assert not verdict.action.fall_back
-    held.failed(0, verdict, 401, "HTTP 401")
-    held.release()
-    assert isinstance(admit(board, "q", "m", {}, 0, False), Held)
-
-
-def test_a_429_cools_the_model_on_one_key_or_the_model_itself():
-    """With several keys a 429 cools that key for that model; with one key, the model."""
-    board = _board()
-    held = admit(board, "p", "m", {}, 0, True)
-    held.failed(0, verdict_for(board, _error(UpstreamRateLimited, 429, retry_after=30), "openai_chat", False),
-                429, "HTTP 429")
-    held.release()
-    other = admit(board, "p", "m", {}, 1, True)
-    assert isinstance(other, Held) and other.key != held.key
-    other.release()
-    single = _board(keys=("A",))
-    held = admit(single, "p", "m", {}, 0, True)
-    held.failed(0, verdict_for(single, _error(UpstreamRateLimited, 429, retry_after=30), "openai_chat", False),
-                429, "HTTP 429")
-    held.release()
-    refused = admit(single, "p", "m", {}, 1, True)
-    assert isinstance(refused, Refusal) and refused.rate_limited and refused.retry_in_s == 29
-    assert isinstance(admit(single, "p", "other", {}, 1, True), Held)
-
-
-def test_faults_trip_the_breaker_and_a_half_open_probe_is_freed_by_release():
-    """Two 500s open the provider; after the cool-down one probe goes; releasing it frees it."""
-    board = _board()
-    for n in range(2):
-        held = admit(board, "p", "m", {}, n, True)
-        held.failed(n, verdict_for(board, _error(UpstreamUnavailable, 500), "openai_chat", False), 500, "HTTP 500")
-        held.release()
-    assert isinstance(admit(board, "p", "m", {}, 5, True), Refusal)
-    probe = admit(board, "p", "m", {}, 31, True)
-    assert isinstance(probe, Held) and probe.ticket.is_probe
-    probe.release()                           # cancelled: no verdict
-    again = admit(board, "p", "m", {}, 31, True)
-    assert isinstance(again, Held)
-    again.succeeded(32, ttft_s=0.2)
-    again.release()
-    assert board.health.breaker("p").state == "closed"
-    assert board.latency.get("p/m") == 0.2
-
-
-def test_rate_limit_headers_feed_the_learned_buckets():
-    """An answer's x-ratelimit headers limit the next calls to that target."""
-    board = _board(keys=("A",))
-    held = admit(board, "p", "m", {"requests": 1}, 0, True)
-    held.learn([(b"x-ratelimit-limit-requests", b"10"), (b"x-ratelimit-remaining-requests", b"0"),
-                (b"x-ratelimit-reset-requests", b"20s")], 0)
-    held.succeeded(0)
-    held.settle({"requests": 1})
-    held.release()
-    refused = admit(board, "p", "m", {"requests": 1}, 0, True)
-    assert isinstance(refused, Refusal) and "reported by the provider" in refused.reason
+async def test_a_body_slower_than_the_limit_gets_408(daemon, monkeypatch):
+    """A request body that does not arrive within the partial-request limit is answered 408 (it used
+    to end in a 500), and the connection closes."""
+    monkeypatch.setattr("routerd.fronts.http.PARTIAL_REQUEST_TIMEOUT_S", 0.2)
+    out = await raw_http(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                     b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\"")
+    assert out.startswith(b"HTTP/1.1 408 ") and b"connection: close" in out.lower()

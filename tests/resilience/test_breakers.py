@@ -160,3 +160,14 @@ def test_reconfigure_keeps_state_under_new_thresholds():
     assert health.breaker("p").state == "open" and health.breaker("p").settings.failures == 9
     stats = health.statistics(1)
     assert stats.providers["p"].state == "open" and "p/m" in stats.models
+
+
+def test_a_closed_breaker_after_failures_still_takes_calls_for_balancing():
+    """A closed circuit whose recent calls all failed still reports some health, so balancers keep
+    sending it calls (and can see it recover); only an open one reports none."""
+    breaker = Breaker(BreakerSettings(failures=3, min_calls=10))
+    breaker.failure(0.0)
+    assert breaker.state == "closed" and 0 < breaker.health(0.0) < 0.5
+    breaker.failure(0.0)
+    breaker.failure(0.0)
+    assert breaker.state == "open" and breaker.health(0.0) == 0.0
