@@ -3,7 +3,8 @@
 ``POST /v1/chat/completions`` (OpenAI chat), ``POST /v1/responses`` (OpenAI Responses),
 ``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic),
 ``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini), each found
-through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models`` and ``GET /health``.
+through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models``, ``GET /health`` and
+``GET /metrics``; ``/dashboard`` (``routerd.fronts.dashboard``).
 
 A proxied request reads top-down: the body, its ``model`` and ``stream`` (the dialect says where they
 are) -> ``RoutingCore.decide`` -> ``open_call`` (dispatch: candidates, retries, fallback) -> the
@@ -21,6 +22,7 @@ from routerd.dialects.base import Dialect
 from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound
+from routerd.fronts.dashboard import answer_dashboard, is_dashboard
 from routerd.fronts.http_guard import check_host, check_json, check_key, check_model, check_origin
 from routerd.fronts.http_wire import RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
@@ -75,6 +77,8 @@ async def handle_request(conn, head: RequestHead) -> None:
         check_json(head.headers)
         body = await conn.read_body(head)
         await _send_raw_json(conn, head, 200, await answer_http_hook(app.hooks, runtime, head.path, body))
+    elif is_dashboard(head.path):
+        await answer_dashboard(conn, head)
     else:
         await _answer_other(conn, head, runtime, found)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from routerd.app import App
 from routerd.handlers import control, hooks, mcp, resilience, routing, usage
-from routerd.protocol import (BreakerReset, Budget, Classify, ConfigCheck, Export, Health, Hook, HookMode, Mcp, Ping,
+from routerd.protocol import (BreakerReset, Budget, Classify, ConfigCheck, Dashboard, Export, Health, Hook, HookMode, Mcp, Ping,
                               Rate, Reload, Reply, Report, Request, Reroute, Route, Savings, SetProfile, Status,
                               StatusLine, Stop, Usage)
 
@@ -30,6 +30,7 @@ HANDLERS: dict[type[Request], Handler] = {
     Export: usage.handle_export,
     StatusLine: usage.handle_statusline,
     Budget: usage.handle_budget,
+    Dashboard: usage.handle_dashboard,
     Classify: routing.handle_classify,
     Route: routing.handle_route,
     Reroute: routing.handle_reroute,

@@ -93,5 +93,23 @@ class Metrics:
         if cost:
             self.cost.labels(provider).inc(cost)
 
+    def overhead_ms(self, quantile: float) -> tuple[int, float | None]:
+        """How many overheads were observed, and ``quantile`` of them in milliseconds, estimated
+        from the histogram's buckets as Prometheus' ``histogram_quantile`` does (linear within a
+        bucket; the highest finite bound when it falls past the last one)."""
+        buckets = [(float(s.labels["le"]), s.value) for m in self.overhead.collect() for s in m.samples
+                   if s.name.endswith("_bucket")]
+        total = buckets[-1][1] if buckets else 0.0
+        if not total:
+            return 0, None
+        rank, lower, below = quantile * total, 0.0, 0.0
+        for bound, count in buckets:
+            if count >= rank:
+                if bound == float("inf"):
+                    return int(total), lower * 1000
+                return int(total), (lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)) * 1000
+            lower, below = bound, count
+        return int(total), lower * 1000
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
