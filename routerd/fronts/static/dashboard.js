@@ -69,7 +69,7 @@ function barChart(id, rows, key) {
   const top = Math.max(...rows.map((r) => r.calls), 1);
   const chart = el("svg:svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `calls by ${key}`});
   rows.forEach((r, i) => {
-    const width = Math.max(1, (W - label - 110) * r.calls / top), name = r[key] ?? "(none)";
+    const width = Math.max(1, (W - label - 110) * r.calls / top), name = r[key] ?? "(no tier)";
     chart.append(
       el("svg:text", {x: label - 6, y: i * row + 15, "text-anchor": "end", "font-size": 12}, String(name).slice(0, 28)),
       el("svg:rect", {x: label, y: i * row + 4, width, height: row - 8, fill: "#3b82f6", "data-key": name,
@@ -128,7 +128,7 @@ function decisions(list, tiers) {
       el("td", {}, new Date(d.ts * 1000).toLocaleString()), el("td", {}, d.source), el("td", {}, d.tier ?? "-"),
       el("td", {}, decided ?? "-"), el("td", {}, d.answered_by ?? "-"), el("td", {class: "num"}, usd(d.cost_usd)),
       el("td", {class: "feedback"}, d.feedback ?? ""),
-      el("td", {}, rate("good", "\u{1F44D}"), " ", rate("bad", "\u{1F44E}"), " ", select, " ", reroute));
+      el("td", {}, rate("good", "good"), " ", rate("bad", "bad"), " ", select, " ", reroute));
   }));
 }
 
