@@ -6,8 +6,7 @@ Builds a state database through routerd's own store (migrations, triggers, the w
 ``--calls`` calls spread over a year, then times every report query the daemon runs (usage and
 savings per group and period, ragged ``--since`` windows, decisions, the status line, the budgets'
 spend, the dashboard's reads, an export page walk) on a reader connection, ``--repeat`` times each.
-Prints medians and maxima next to the
-target (<= 500 ms) and writes ``bench/results/bench_ledger.json``.
+Prints medians and maxima next to the target (<= 500 ms) and writes ``bench/results/bench_ledger.json``.
 
 Shapes. ``sessions`` (default) is what a coding agent produces: sessions of 20-300 calls over up
 to two hours in one of 25 projects, a main model and a cheaper subagent model, 2% errors, a third
