@@ -35,7 +35,7 @@ from datetime import tzinfo
 from routerd.budgets.provider_windows import ProviderWindows, WindowState
 from routerd.budgets.settings import BudgetsConfig, Limits
 from routerd.catalogue.prices import Rates, Tokens, cost_usd
-from routerd.resilience.limiter import Limiter
+from routerd.resilience.limiter import Limiter, Observation
 from routerd.resilience.limits import Bucket, Reservation, Scope, Target
 from routerd.resilience.refusal import Refusal
 
@@ -163,9 +163,11 @@ class Budgets:
             return 1.0
         return (bucket.charged(now) + bucket.reserved) / bucket.limit
 
-    def observe(self, provider: str, headers: Iterable[tuple[bytes, bytes]], now: float) -> None:
+    def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
+                now: float) -> None:
+        """One answer's rate limits (``read_limits``, read once for resilience too) and its headers."""
         if self.config.provider_windows:
-            self.windows.observe(provider, headers, now)
+            self.windows.observe(provider, limits, headers, now)
 
     # --- pressure -------------------------------------------------------------------------------
 

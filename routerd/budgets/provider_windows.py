@@ -5,7 +5,7 @@ of each is spent, and when it starts over.
     anthropic-ratelimit-unified-{5h,7d,...}-reset         when it starts over (Unix seconds or RFC 3339)
     anthropic-ratelimit-unified-status                    "rejected": the subscription is used up
     anthropic-ratelimit-{requests,tokens,...}-*           API rate limits   } read by
-    x-ratelimit-*                                         OpenAI and others } ``read_limits``
+    x-ratelimit-*                                         OpenAI and others } ``read_limits``, once
 
 A window past its reset is forgotten (it is full again). Pure: ``now`` is a Unix time. Bounded: a
 handful of windows per configured provider.
@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from routerd.resilience.ratelimit_headers import read_limits, reset_time
+from routerd.resilience.limiter import Observation
+from routerd.resilience.ratelimit_headers import reset_time
 
 _UNIFIED = re.compile(rb"anthropic-ratelimit-unified-(?:([a-z0-9]+)-)?(utilization|reset|status)")
 MAX_WINDOWS = 16  # per provider; headers name a few
@@ -33,11 +34,13 @@ class ProviderWindows:
     def __init__(self) -> None:
         self._seen: dict[str, dict[str, WindowState]] = {}
 
-    def observe(self, provider: str, headers: Iterable[tuple[bytes, bytes]], now: float) -> None:
-        """Every window ``provider`` reported on one answer's ``headers``."""
-        headers = list(headers)
+    def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
+                now: float) -> None:
+        """Every window ``provider`` reported on one answer: its rate limits as ``read_limits`` read
+        them (the dispatch reads them once, for resilience's learned buckets too), and the
+        subscription windows in its ``headers``."""
         found = {obs.metric: WindowState(provider, obs.metric, 1.0 - obs.remaining / obs.limit, obs.reset_at)
-                 for obs in read_limits(headers, now)}
+                 for obs in limits}
         unified: dict[str, dict[str, str]] = {}
         for name, value in headers:
             if match := _UNIFIED.fullmatch(name.lower()):

@@ -49,6 +49,7 @@ from routerd.gateway.walk import Failure, Walk
 from routerd.providers import Provider
 from routerd.redact import scrub_bytes
 from routerd.resilience.inflight import OVERLOAD_RETRY_AFTER_S
+from routerd.resilience.ratelimit_headers import read_limits
 from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Verdict, judge
 from routerd.routing.types import CHARS_PER_TOKEN, Candidate, RouteDecision
@@ -296,9 +297,10 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
     try:
         with anyio.fail_after(timeout_s):
             response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
-            held.learn(response.headers, time.time())
-            if gateway.spending.budgets.config.provider_windows:
-                gateway.spending.observe(name, response.headers, time.time())
+            now = time.time()
+            limits = read_limits(response.headers, now)  # one reading for resilience and the budgets
+            held.learn(limits, now)
+            gateway.spending.observe(name, limits, response.headers, now)
             if response.status >= 400:
                 body = await read_body(response, name, MAX_ERROR_BODY, truncate=True)
                 raise status_error(name, response.status, response.headers,

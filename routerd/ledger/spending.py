@@ -10,11 +10,13 @@ is read in a worker thread.
 
 import logging
 import time
+from collections.abc import Iterable
 
 from routerd.budgets.budgets import BudgetStats, Budgets, level_of
 from routerd.budgets.settings import BudgetsConfig
 from routerd.ledger.periods import period_start
 from routerd.ledger.state import Ledger
+from routerd.resilience.limiter import Observation
 from routerd.resilience.limits import Reservation
 from routerd.resilience.refusal import Refusal
 from routerd.runtime import Runtime
@@ -60,8 +62,9 @@ class Spending:
             log.debug("budget: refused a paid call to %s/%s: %s", provider, model, found.describe())
         return found
 
-    def observe(self, provider: str, headers, now: float) -> None:
-        self.budgets.observe(provider, headers, now)
+    def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
+                now: float) -> None:
+        self.budgets.observe(provider, limits, headers, now)
 
     def note(self, runtime: Runtime, session_id: str | None) -> str | None:
         """A line for the hook's context once spending steers routing, else None."""

@@ -5,6 +5,7 @@ import pytest
 from routerd.budgets.budgets import Budgets, Spend, level_of, pressure_of
 from routerd.budgets.settings import BudgetsConfig, Limits
 from routerd.resilience.limits import Reservation
+from routerd.resilience.ratelimit_headers import read_limits
 from routerd.resilience.refusal import Refusal
 
 NOW = 1_750_000_000.0
@@ -43,14 +44,19 @@ def test_reservations_count_at_once_and_settle_to_the_actual_cost():
     assert budgets.share(NOW) == pytest.approx(0.3)
 
 
+def _observe(budgets: Budgets, provider: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """One answer's headers, read as the dispatch reads them (rate limits once, for both)."""
+    budgets.observe(provider, read_limits(headers, NOW), headers, NOW)
+
+
 def test_a_provider_window_from_headers_adds_pressure_for_that_provider():
     """Anthropic's subscription utilization and OpenAI's remaining tokens are spent shares; the
     policy's pressure is the least pressed paid provider's."""
     budgets = Budgets(BudgetsConfig())
-    budgets.observe("anthropic", [(b"anthropic-ratelimit-unified-5h-utilization", b"0.9"),
-                                  (b"anthropic-ratelimit-unified-5h-reset", str(int(NOW + 600)).encode())], NOW)
-    budgets.observe("openai", [(b"x-ratelimit-limit-tokens", b"1000"), (b"x-ratelimit-remaining-tokens", b"400"),
-                               (b"x-ratelimit-reset-tokens", b"20s")], NOW)
+    _observe(budgets, "anthropic", [(b"anthropic-ratelimit-unified-5h-utilization", b"0.9"),
+                                    (b"anthropic-ratelimit-unified-5h-reset", str(int(NOW + 600)).encode())])
+    _observe(budgets, "openai", [(b"x-ratelimit-limit-tokens", b"1000"), (b"x-ratelimit-remaining-tokens", b"400"),
+                                 (b"x-ratelimit-reset-tokens", b"20s")])
     assert budgets.windows.share("anthropic", NOW) == pytest.approx(0.9)
     assert budgets.spent_share(NOW, None, ["anthropic"]) == pytest.approx(0.9)
     assert budgets.spent_share(NOW, None, ["anthropic", "openai"]) == pytest.approx(0.6)
@@ -60,7 +66,7 @@ def test_a_provider_window_from_headers_adds_pressure_for_that_provider():
 def test_a_rejected_subscription_is_fully_spent():
     """anthropic-ratelimit-unified-status: rejected is a spent window, whatever the utilization."""
     budgets = Budgets(BudgetsConfig())
-    budgets.observe("anthropic", [(b"anthropic-ratelimit-unified-status", b"rejected")], NOW)
+    _observe(budgets, "anthropic", [(b"anthropic-ratelimit-unified-status", b"rejected")])
     assert budgets.pressure(NOW, None, ["anthropic"]) == 1.0
 
 
