@@ -32,9 +32,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from routerd.budgets.provider_windows import ProviderWindows, WindowState
+from routerd.budgets.provider_windows import ProviderWindows
 from routerd.budgets.settings import BudgetsConfig, Limits
 from routerd.catalogue.prices import Rates, Tokens, cost_usd
+from routerd.protocol import BudgetLimit, BudgetWindow
 from routerd.resilience.limiter import Limiter, Observation
 from routerd.resilience.limits import Bucket, Reservation, Scope, Target
 from routerd.resilience.refusal import Refusal
@@ -85,27 +86,12 @@ class Spend:
 
 
 @dataclass(frozen=True, slots=True)
-class LimitState:
-    name: str
-    scope: str                 # "all", "provider NAME", "project NAME"
-    metric: str
-    window: str
-    limit: float
-    used: float
-    reserved: float
-    share: float
-    level: str
-    resets_at: float
-    refused: int
-
-
-@dataclass(frozen=True, slots=True)
 class BudgetStats:
     configured: bool
     pressure: float
     level: str
-    limits: list[LimitState]
-    windows: list[WindowState]
+    limits: list[BudgetLimit]
+    windows: list[BudgetWindow]
 
 
 def _bucket(scope: Scope, what: str, metric: str, window: str, limit: float, tz: tzinfo | None) -> Bucket:
@@ -221,7 +207,7 @@ class Budgets:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def _states(self, now: float) -> list[LimitState]:
+    def _states(self, now: float) -> list[BudgetLimit]:
         states = []
         for bucket in self._buckets.values():
             bucket.roll(now)
@@ -230,9 +216,10 @@ class Budgets:
             scope = bucket.scope
             what = (f"provider {scope.provider}" if scope.provider != "*" else
                     f"project {scope.project}" if scope.project else "all")
-            states.append(LimitState(bucket.name, what, bucket.metric, bucket.window, bucket.limit,
-                                     round(used, 6), round(bucket.reserved, 6), round(share, 4),
-                                     level_of(share), bucket.end, bucket.refused))
+            states.append(BudgetLimit(name=bucket.name, scope=what, metric=bucket.metric, window=bucket.window,
+                                      limit=bucket.limit, used=round(used, 6), reserved=round(bucket.reserved, 6),
+                                      share=round(share, 4), level=level_of(share), resets_at=bucket.end,
+                                      refused=bucket.refused))
         return states
 
     def statistics(self, now: float, paid_providers: Iterable[str] = ()) -> BudgetStats:

@@ -13,8 +13,8 @@ handful of windows per configured provider.
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from routerd.protocol import BudgetWindow
 from routerd.resilience.limiter import Observation
 from routerd.resilience.ratelimit_headers import reset_time
 
@@ -22,24 +22,17 @@ _UNIFIED = re.compile(rb"anthropic-ratelimit-unified-(?:([a-z0-9]+)-)?(utilizati
 MAX_WINDOWS = 16  # per provider; headers name a few
 
 
-@dataclass(frozen=True, slots=True)
-class WindowState:
-    provider: str
-    name: str                  # "5h", "7d", "unified", "tokens", "requests", ...
-    used_share: float          # 0..1
-    resets_at: float | None
-
-
 class ProviderWindows:
     def __init__(self) -> None:
-        self._seen: dict[str, dict[str, WindowState]] = {}
+        self._seen: dict[str, dict[str, BudgetWindow]] = {}
 
     def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
                 now: float) -> None:
         """Every window ``provider`` reported on one answer: its rate limits as ``read_limits`` read
         them (the dispatch reads them once, for resilience's learned buckets too), and the
         subscription windows in its ``headers``."""
-        found = {obs.metric: WindowState(provider, obs.metric, 1.0 - obs.remaining / obs.limit, obs.reset_at)
+        found = {obs.metric: BudgetWindow(provider=provider, name=obs.metric,
+                                          used_share=1.0 - obs.remaining / obs.limit, resets_at=obs.reset_at)
                  for obs in limits}
         unified: dict[str, dict[str, str]] = {}
         for name, value in headers:
@@ -49,7 +42,8 @@ class ProviderWindows:
         for window, fields in unified.items():
             share = _share(fields)
             if share is not None:
-                found[window] = WindowState(provider, window, share, reset_time(fields.get("reset"), now))
+                found[window] = BudgetWindow(provider=provider, name=window, used_share=share,
+                                              resets_at=reset_time(fields.get("reset"), now))
         if found:
             table = self._seen.setdefault(provider, {})
             table.update(found)
@@ -60,7 +54,7 @@ class ProviderWindows:
         """The most spent share of ``provider``'s current windows (0: none known)."""
         return max((w.used_share for w in self._current(provider, now)), default=0.0)
 
-    def _current(self, provider: str, now: float) -> list[WindowState]:
+    def _current(self, provider: str, now: float) -> list[BudgetWindow]:
         table = self._seen.get(provider)
         if not table:
             return []
@@ -68,7 +62,7 @@ class ProviderWindows:
             del table[name]
         return list(table.values())
 
-    def statistics(self, now: float) -> list[WindowState]:
+    def statistics(self, now: float) -> list[BudgetWindow]:
         return [w for provider in list(self._seen) for w in self._current(provider, now)]
 
 

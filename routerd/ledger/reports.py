@@ -9,7 +9,6 @@ cost is known (``uncosted_calls`` counts the others, never as free); savings are
 there is none.
 """
 
-import dataclasses
 import functools
 import time
 from typing import Any
@@ -19,7 +18,7 @@ import msgspec
 from routerd.budgets.budgets import BudgetStats
 from routerd.errors import BadRequest
 from routerd.ledger.periods import period_start, window_start
-from routerd.protocol import (DEFAULT_REPORT_LIMIT, BudgetLimit, BudgetReport, BudgetWindow, DecisionCount, FullReport, SavingsReport, StatusLineData,
+from routerd.protocol import (DEFAULT_REPORT_LIMIT, BudgetReport, DecisionCount, FullReport, SavingsReport, StatusLineData,
                               UsageReport)
 from routerd.store import ledger as q
 from routerd.store.store import Store
@@ -141,8 +140,7 @@ async def budget_report(store: Store, stats: BudgetStats, period: str | None = N
         groups = await _grouped(store, period_start(name, now), "source")
         spend[name] = round(sum(g.cost_usd for g in groups), 6)
     return BudgetReport(configured=stats.configured, pressure=stats.pressure, level=stats.level, spend_usd=spend,
-                        limits=[BudgetLimit(**dataclasses.asdict(x)) for x in stats.limits],
-                        windows=[BudgetWindow(**dataclasses.asdict(w)) for w in stats.windows])
+                        limits=stats.limits, windows=stats.windows)
 
 
 async def health_report(store: Store, parts: dict[str, Any], uptime_s: float, serving: bool) -> dict[str, Any]:
