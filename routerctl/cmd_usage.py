@@ -4,7 +4,7 @@
 import click
 
 from routerctl import output
-from routerctl.cmd_ledger import call, export, money, period_options, statusline, tokens
+from routerctl.cmd_ledger import PERIOD_CHOICE, call, export, money, period_options, statusline, tokens
 
 MODES = ("advise", "smart", "hard", "soft", "off", "zero_claude")
 GROUP_CHOICE = click.Choice(["model", "provider", "tier", "session", "project", "day", "outcome", "source"])
@@ -153,4 +153,19 @@ def budget(ctx: click.Context, period: str | None, as_json: bool) -> None:
                    f"(provider's headers)")
 
 
-COMMANDS = [usage, savings, report, budget, export, statusline, mode]
+@click.command()
+@click.option("--period", type=PERIOD_CHOICE, default="month", show_default=True, help="the period charted")
+@click.option("--json", "as_json", is_flag=True, help="print the dashboard's data instead of its address")
+@click.pass_context
+def dashboard(ctx: click.Context, period: str, as_json: bool) -> None:
+    """The dashboard's address on the HTTP gateway (or, with --json, the data it draws)."""
+    if as_json:
+        output.emit_json(call(ctx, {"type": "dashboard", "period": period})["data"])
+        return
+    http = call(ctx, {"type": "status"}).get("http")
+    if not http:
+        raise click.ClickException("routerd serves no HTTP address (http.listen), so no dashboard")
+    click.echo(f"http://{http}/dashboard")
+
+
+COMMANDS = [usage, savings, report, budget, dashboard, export, statusline, mode]

@@ -4,6 +4,7 @@ the routing core, and a screenshot shows a drawn page; without a browser, who ma
 rate."""
 
 import io
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from routerd.store.routing import all_feedback
 from tests.browser import HEIGHT, WIDTH, open_page
 from tests.e2e.harness import recorded_calls
 from tests.fakes.upstream import FakeUpstream
+from tests.ledger.test_reports import routerctl
 
 pytestmark = pytest.mark.anyio
 MODELS = ("openai/gpt-4.1", "openai/gpt-4.1-mini", "openai/gpt-4.1", "auto")
@@ -92,7 +94,7 @@ async def test_the_page_draws_the_ledgers_figures(daemon, tmp_path):
 
 async def test_rate_and_reroute_buttons_store_feedback(daemon, tmp_path):
     """Clicking "good" and a reroute to 'complex' on a decision records both through the routing core;
-    the store holds them and the page shows the latest."""
+    the store holds them, the page and `routerctl dashboard --json` show the latest."""
     decision = (await _calls(daemon))[-1]
     row = f'#decisions tr[data-decision="{decision}"]'
     async with open_page(tmp_path / "profile") as page:
@@ -108,6 +110,9 @@ async def test_rate_and_reroute_buttons_store_feedback(daemon, tmp_path):
     assert [(f.decision_id, f.kind, f.value) for f in stored] == [
         (decision, "rate", "good"), (decision, "reroute", "complex")]
     assert message
+    listed = json.loads(await routerctl(daemon, "dashboard", "--json", "--period", "today"))["decisions"]
+    assert {d["id"]: d["feedback"] for d in listed}[decision] == "reroute:complex"
+    assert (await routerctl(daemon, "dashboard")).strip() == f"http://{daemon.http_address}/dashboard"
 
 
 async def test_a_screenshot_shows_a_drawn_page(daemon, tmp_path):
