@@ -121,11 +121,11 @@ async def test_a_screenshot_shows_a_drawn_page(daemon, tmp_path):
     async with open_page(tmp_path / "profile") as page:
         await page.goto(f"http://{daemon.http_address}/dashboard")
         await page.wait_for("document.body.dataset.loads")
-        blank = await page.screenshot()
+        drawn_png = await page.screenshot()
         await page.evaluate("document.body.replaceChildren()")
-        png = await page.screenshot()
-    (tmp_path / "dashboard.png").write_bytes(blank)
-    drawn, empty = Image.open(io.BytesIO(blank)).convert("RGB"), Image.open(io.BytesIO(png)).convert("RGB")
+        emptied_png = await page.screenshot()
+    (tmp_path / "dashboard.png").write_bytes(drawn_png)
+    drawn, empty = (Image.open(io.BytesIO(png)).convert("RGB") for png in (drawn_png, emptied_png))
     assert drawn.size == (WIDTH, HEIGHT)
     assert max(ImageStat.Stat(drawn).stddev) > 20 and len(drawn.getcolors(1 << 20) or ()) > 50
     assert max(ImageStat.Stat(empty).stddev) < 1  # the same check finds nothing on an emptied page
