@@ -135,6 +135,16 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     """
     + rollups.v2_schema(),
+    # 3: the use of each long rate-limit or budget window, so that a restart keeps it
+    # (``routerd.store.limits``).
+    """
+    CREATE TABLE limit_windows (
+        name TEXT PRIMARY KEY,
+        start REAL NOT NULL,
+        used REAL NOT NULL,
+        ts REAL NOT NULL
+    );
+    """,
 )
 
-TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions")
+TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions", "limit_windows")
