@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
 from routerd.classify.features import ask_features
 from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
@@ -36,6 +37,8 @@ ACK_MAX_WORDS = 12
 # Where an assistant's offer is ("Shall I implement it?"): the end of its turn.
 OFFER_TAIL_CHARS = 240
 _TURN_EDGES = (2, 4, 8, 16, 32)
+WORD_COUNT_HEAD_CHARS = 400
+_LARGEST_LIMIT = max(FOLLOW_UP_MAX_WORDS, FRAGMENT_MAX_WORDS, AFFIRM_MAX_WORDS, ACK_MAX_WORDS)
 
 Kind = str  # "ask" | "follow_up" | "go_ahead" | "paste_only" | "tool_result" | "ack" | "empty"
 
@@ -44,8 +47,8 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
     """What the classifier reads of a conversation."""
 
     kind: Kind
-    features: set[str]
-    thread: set[str] | None = None  # a continuation's earlier ask alone: the turn is never easier
+    features: Bag
+    thread: Bag | None = None  # a continuation's earlier ask alone: the turn is never easier
     images: int = 0
     tools: bool = False
     agentic: bool = False  # the ask tells an agent with tools to act
@@ -69,8 +72,8 @@ def _has_letters(ask: str) -> bool:
     return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
 
 
-def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> set[str]:
-    out: set[str] = set()
+def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> Bag:
+    out = Bag()
     ask_features(split, cues, out, lower)
     return out
 
@@ -80,7 +83,7 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
     turns = [to_turn(m) for m in messages]
     turns = [t for t in turns if t.role != "system"] or turns
     if not turns:
-        return Reading(kind="empty", features={"kind:empty"})
+        return Reading(kind="empty", features=Bag(other={"kind:empty"}))
     index = _last_user_index(turns)
     last = turns[index]
     split = split_ask(last.text)
@@ -97,19 +100,19 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
 
 
 def _kind_and_features(turns: list[Turn], index: int, split: Split,
-                       cues: CueSet) -> tuple[Kind, set[str], set[str] | None]:
+                       cues: CueSet) -> tuple[Kind, Bag, Bag | None]:
     last = turns[index]
     ask = split.ask
     prior_user = _previous(turns, index, "user")
     prior_assistant = _previous(turns, index, "assistant")
     if last.tool_results and not ask.strip():
         # An agent step: the model reads tool output and acts again, on the task the user set.
-        features = _features_of(split_ask(prior_user.text), cues) if prior_user else set()
+        features = _features_of(split_ask(prior_user.text), cues) if prior_user else Bag()
         if last.tool_chars:
             features.add("tool_output")
         return "tool_result", features, None
     lower = lower_text(ask)
-    words = word_count(ask)
+    words = _word_count(ask)
     if split.paste_chars and not _has_letters(ask) and prior_user is not None:
         prior = split_ask(prior_user.text)
         return "paste_only", _features_of(Split(prior.ask, split.paste_chars, split.fenced_blocks,
@@ -131,6 +134,14 @@ def _kind_and_features(turns: list[Turn], index: int, split: Split,
         thread = _features_of(split_ask(prior_user.text), cues)
         return "follow_up", thread | own, thread
     return "ask", own, None
+
+
+def _word_count(ask: str) -> int:
+    """`word_count(ask)`, or a smaller count above every limit the kinds are told apart by."""
+    # A head never has more words than the whole text, so a head with more than the largest limit
+    # decides every comparison the same way, without counting the rest of a long ask.
+    head = word_count(ask[:WORD_COUNT_HEAD_CHARS])
+    return head if head > _LARGEST_LIMIT else word_count(ask)
 
 
 def _is_go_ahead(lower: str, words: int, prior_assistant: Turn, cues: CueSet) -> bool:

@@ -40,11 +40,14 @@ class CueSet(msgspec.Struct, frozen=True):
     languages: tuple[str, ...]
     word_keys: frozenset[str] = frozenset()  # the keys of `words` and `phrases`, as sets: `&` walks the smaller side
     phrase_keys: frozenset[str] = frozenset()
+    # kind -> the spaced openings by their first two characters (one, for a one-letter opening): a
+    # text can only begin with the openings filed under its own first characters.
+    opener_index: dict[str, dict[str, tuple[str, ...]]] = msgspec.field(default_factory=dict)
 
     def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
         """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
         found: dict[str, int] = {}
-        seen = set(words)
+        seen = words if isinstance(words, (set, frozenset)) else set(words)
         for word in seen & self.word_keys:
             for family in self.words[word]:
                 found[family] = found.get(family, 0) + 1
@@ -75,12 +78,12 @@ class CueSet(msgspec.Struct, frozen=True):
         """Whether the text begins with one of the `kind` openers, as whole words."""
         text = lower.lstrip(" \t\n\"'*>-¿¡")
         spaced, spaceless = self.openers.get(kind, ((), ()))
-        if text.startswith(spaced):  # one C-level test over every opening before the boundary checks
-            for opener in spaced:
-                if text.startswith(opener):
-                    rest = text[len(opener) : len(opener) + 1]
-                    if not rest or not rest.isalnum():
-                        return True
+        index = self.opener_index.get(kind, {})
+        for opener in index.get(text[:2], ()) + index.get(text[:1], ()):
+            if text.startswith(opener):
+                rest = text[len(opener) : len(opener) + 1]
+                if not rest or not rest.isalnum():
+                    return True
         if spaceless and not lower.isascii():
             # Languages without spaces put the question word after its subject ("Xとは何ですか").
             head = text[:SPACELESS_OPENER_CHARS]
@@ -90,6 +93,13 @@ class CueSet(msgspec.Struct, frozen=True):
 
 def _spaceless(entry: str) -> bool:
     return is_cjk(entry)
+
+
+def _by_first_characters(openings: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for opening in openings:
+        index.setdefault(opening[:2], []).append(opening)
+    return {start: tuple(group) for start, group in index.items()}
 
 
 def build(documents: Iterable[dict[str, Any]]) -> CueSet:
@@ -120,14 +130,16 @@ def build(documents: Iterable[dict[str, Any]]) -> CueSet:
                     words.setdefault(entry.strip(), set()).add(family)
         for kind, entries in doc.get("openers", {}).items():
             openers.setdefault(kind, set()).update(e.lower() for e in entries)
+    ordered = {k: (tuple(sorted((o for o in v if not is_cjk(o)), key=lambda o: (-len(o), o))),
+                   tuple(sorted(o for o in v if is_cjk(o)))) for k, v in openers.items()}
     return CueSet(
         words={w: tuple(sorted(f)) for w, f in words.items()},
         phrases={first: tuple((p, tuple(sorted(f))) for p, f in sorted(group.items()))
                  for first, group in phrases.items()},
         stems={size: {s: tuple(sorted(f)) for s, f in group.items()} for size, group in sorted(stems.items())},
         spaceless=tuple((e, tuple(sorted(f))) for e, f in sorted(spaceless.items())),
-        openers={k: (tuple(sorted((o for o in v if not is_cjk(o)), key=lambda o: (-len(o), o))),
-                     tuple(sorted(o for o in v if is_cjk(o)))) for k, v in openers.items()},
+        openers=ordered,
+        opener_index={kind: _by_first_characters(spaced) for kind, (spaced, _) in ordered.items()},
         families=tuple(sorted(families)),
         languages=tuple(languages),
         word_keys=frozenset(words),

@@ -1,7 +1,7 @@
 """The features of one ask: what the learned model reads.
 
-Pure and cheap (one tokenising pass, set lookups). Every feature is binary, a name in a set; three
-kinds:
+Pure and cheap (one tokenising pass, set lookups). Every feature is binary, a member of a
+`routerd.classify.bag.Bag` (a set of names, with words, pairs and stems kept unnamed); three kinds:
 
 - text: the ask's words (`w:`), word pairs at its start (`b:`), word stems (`p:`, the first
   letters of longer words, so "implement", "implementation" and "implementa" meet), CJK
@@ -18,6 +18,9 @@ Conversation-level features (a follow-up, a go-ahead, tools, images) are added b
 
 from __future__ import annotations
 
+from operator import itemgetter
+
+from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
 from routerd.classify.text import Split, paste_has_error, paste_is_code
 from routerd.classify.tokens import clip, lower_text, words_of
@@ -27,6 +30,7 @@ HEAD_WORDS = 120
 TAIL_WORDS = 30
 BIGRAM_WORDS = 60
 STEM_CHARS = 5
+_STEM = itemgetter(slice(STEM_CHARS))
 # Bucket edges: a linear model needs the size of things as steps, not as one slope.
 _WORD_EDGES = (2, 4, 7, 12, 20, 35, 60, 100, 180)
 _PASTE_EDGES = (300, 1000, 3000, 10000, 40000)
@@ -63,7 +67,7 @@ def _script(lower: str) -> str:
     return "latin"
 
 
-def ask_features(split: Split, cues: CueSet, out: set[str], lower: str | None = None) -> None:
+def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None) -> None:
     """Add the features of `split`'s ask and its paste to `out` (`lower`: the ask's `lower_text`,
     when the caller has it)."""
     ask = split.ask
@@ -72,11 +76,13 @@ def ask_features(split: Split, cues: CueSet, out: set[str], lower: str | None = 
     words = words_of(lower)
     n = len(words)
     read = set(words if n <= HEAD_WORDS + TAIL_WORDS else words[:HEAD_WORDS] + words[-TAIL_WORDS:])
-    out.update(["w:" + w for w in read])
+    # Words, pairs and stems go in as they are (no names built: see routerd.classify.bag), each
+    # with one C-level pass.
+    out.words.update(read)
     pairs = words[: BIGRAM_WORDS + 1]
-    out.update([f"b:{a} {b}" for a, b in zip(pairs, pairs[1:])])
+    out.pairs.update(zip(pairs, pairs[1:]))
     # A short word is its own stem: no length test per word (it would cost more than the feature).
-    out.update(["p:" + w[:STEM_CHARS] for w in read])
+    out.stems.update(map(_STEM, read))
     for family, count in cues.counts(lower, read).items():
         # Counts as cumulative indicators (one, two, three or more members): every feature is binary.
         out.add("cue:" + family)
@@ -94,7 +100,7 @@ def ask_features(split: Split, cues: CueSet, out: set[str], lower: str | None = 
         _paste(split, out)
 
 
-def _structure(ask: str, lower: str, words: list[str], out: set[str]) -> None:
+def _structure(ask: str, lower: str, words: list[str], out: Bag) -> None:
     out.add(f"words:{_bucket(len(words), _WORD_EDGES)}")
     questions = ask.count("?") + ask.count("？")
     out.add(f"questions:{_bucket(questions, _COUNT_EDGES)}")
@@ -105,10 +111,10 @@ def _structure(ask: str, lower: str, words: list[str], out: set[str]) -> None:
         out.add(f"numbers:{_bucket(numbers, _COUNT_EDGES)}")
         # Each quantity in a word problem is usually one more operation: cumulative indicators let a
         # linear model give every extra quantity its own weight, up to where it stops mattering.
-        out.update(_AT_LEAST_NUMBERS[: min(numbers, MAX_COUNTED)])
+        out.other.update(_AT_LEAST_NUMBERS[: min(numbers, MAX_COUNTED)])
     sentences = ask.count(". ") + ask.count("? ") + ask.count("! ") + ask.count(".\n") + ask.count("。")
     if sentences:
-        out.update(_AT_LEAST_SENTENCES[: min(sentences, MAX_COUNTED)])
+        out.other.update(_AT_LEAST_SENTENCES[: min(sentences, MAX_COUNTED)])
     if "%" in ask:
         out.add("percent_sign")
     separators = lower.count(",") + lower.count(";") + lower.count("，") + lower.count("、")
@@ -123,7 +129,7 @@ def _structure(ask: str, lower: str, words: list[str], out: set[str]) -> None:
     out.add("script:" + _script(lower))
 
 
-def _paste(split: Split, out: set[str]) -> None:
+def _paste(split: Split, out: Bag) -> None:
     out.add("paste")
     out.add(f"paste_chars:{_bucket(split.paste_chars, _PASTE_EDGES)}")
     if paste_is_code(split):

@@ -8,7 +8,8 @@ The file is a zip (stdlib `zipfile`) written by `python -m routerd.classify.trai
 - `weights.f32`: little-endian float32, one row per feature: the score weight, then one weight
   per task type.
 
-A prediction is a sum of the weights of the features present (a linear model, so the weight of a
+The weights are kept by feature kind (`Table`, keyed as a `routerd.classify.bag.Bag` keeps its
+features). A prediction is a sum of the weights of the features present (a linear model, so the weight of a
 word is its whole effect), then two logistic curves: the calibrated probabilities that a
 simple-tier and a moderate-tier model would do the job.
 """
@@ -21,10 +22,14 @@ import math
 import zipfile
 from array import array
 from importlib import resources
+from collections.abc import Iterator
 from io import BytesIO
-from typing import Any
+from itertools import chain
+from typing import Any, Generic, TypeVar
 
 import msgspec
+
+from routerd.classify.bag import KINDS, Bag, key_of, name_of
 
 MODEL_FILE = "data/brain.model"
 TOP_FEATURES = 6
@@ -57,12 +62,33 @@ class Prediction(msgspec.Struct, frozen=True):
     contributions: tuple[tuple[str, float], ...]  # the features that moved the score most
 
 
+V = TypeVar("V")
+
+
+class Table(msgspec.Struct, Generic[V], frozen=True):
+    """Weights keyed as a `Bag` keeps its features: a bag is weighed by direct lookups, with no
+    feature name built (names cost more than the lookups)."""
+
+    words: dict[str, V]
+    pairs: dict[tuple[str, str], V]
+    stems: dict[str, V]
+    other: dict[str, V]
+
+    def present(self, bag: Bag) -> Iterator[V | None]:
+        """The value of every feature in `bag` (None where the table has none)."""
+        return chain(map(self.words.get, bag.words), map(self.pairs.get, bag.pairs),
+                     map(self.stems.get, bag.stems), map(self.other.get, bag.other))
+
+
 class Model(msgspec.Struct, frozen=True):
     """The learned weights. Score and task type are kept apart: most features (every word only the
-    outcome and tier sets show) have no task-type weight, so the type sums walk far fewer rows."""
+    outcome and tier sets show) have no task-type weight, so the type sums walk far fewer rows.
 
-    weights: dict[str, float]  # feature -> score weight
-    type_weights: dict[str, tuple[float, ...]]  # feature -> weight per task type (non-zero rows only)
+    Sums are `math.fsum`, exact before the one rounding, so a prediction does not depend on the
+    order a set happens to iterate in (which changes with the process's hash seed)."""
+
+    weights: Table[float]  # feature -> score weight (non-zero only)
+    type_weights: Table[tuple[float, ...]]  # feature -> weight per task type (non-zero rows only)
     score_bias: float
     simple: Calibration
     moderate: Calibration
@@ -70,24 +96,47 @@ class Model(msgspec.Struct, frozen=True):
     type_bias: tuple[float, ...]
     meta: dict[str, Any]
 
-    def predict(self, features: set[str], explain: bool = False) -> Prediction:
-        """Score, tier probabilities and task type for a set of binary features."""
-        weights = self.weights
-        score = self.score_bias + sum(filter(None, map(weights.get, features)))
-        rows = [row for row in map(self.type_weights.get, features) if row is not None]
-        logits = [bias + sum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
+    def predict(self, features: Bag, explain: bool = False) -> Prediction:
+        """Score, tier probabilities and task type for a bag of binary features."""
+        score = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
+        rows = list(filter(None, self.type_weights.present(features)))
+        logits = [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
             else list(self.type_bias)
         best = max(range(len(logits)), key=logits.__getitem__)
         top = logits[best]
         total = sum(math.exp(logit - top) for logit in logits)
-        contributions: tuple[tuple[str, float], ...] = ()
-        if explain:
-            moved = sorted(((name, weights[name]) for name in features if name in weights), key=lambda c: -abs(c[1]))
-            contributions = tuple((name, round(weight, 3)) for name, weight in moved[:TOP_FEATURES])
+        contributions = top_features(self.weights, features, TOP_FEATURES) if explain else ()
         p_simple = self.simple.probability(score)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
         p_moderate = max(self.moderate.probability(score), p_simple)
         return Prediction(score, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions)
+
+
+def top_features(weights: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:
+    """The `count` features of `bag` with the largest weights by size (ties by name), named.
+
+    Only those are named: per kind, the present keys sorted by weight (in C), and the `count` at
+    each end, with any that tie the last one kept (the largest sizes sit at the ends).
+    """
+    named: list[tuple[str, float]] = []
+    for kind in KINDS:
+        table: dict[Any, float] = getattr(weights, kind)
+        ranked = sorted(getattr(bag, kind) & table.keys(), key=table.__getitem__)
+        named.extend((name_of(kind, key), table[key]) for key in _ends(ranked, table, count))
+    named.sort(key=lambda c: (-abs(c[1]), c[0]))
+    return tuple((name, round(weight, 3)) for name, weight in named[:count])
+
+
+def _ends(ranked: list[Any], table: dict[Any, float], count: int) -> list[Any]:
+    if len(ranked) <= 2 * count:
+        return ranked
+    low = count
+    while low < len(ranked) and table[ranked[low]] == table[ranked[count - 1]]:
+        low += 1
+    high = len(ranked) - count
+    while high > low and table[ranked[high - 1]] == table[ranked[len(ranked) - count]]:
+        high -= 1
+    return ranked[:low] + ranked[max(high, low):]
 
 
 def read_model(data: bytes) -> Model:
@@ -102,18 +151,24 @@ def read_model(data: bytes) -> Model:
         raise ValueError(f"model file: {len(values)} weights for {len(names)} features x {width}")
     # Row by row, keeping only the non-zero parts: a tuple per row for all ~64k features would leave
     # ~10 MB of freed objects behind in the allocator's arenas (measured as daemon RSS).
-    weights: dict[str, float] = {}
-    type_weights: dict[str, tuple[float, ...]] = {}
+    weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
+    type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
+    shared: dict[str, str] = {}  # one string per word, however many pairs and tables hold it
     for index, name in enumerate(names):
+        kind, key = key_of(name)
+        if isinstance(key, tuple):
+            key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
+        elif kind != "other":
+            key = shared.setdefault(key, key)
         at = index * width
         if values[at]:
-            weights[name] = values[at]
+            weights[kind][key] = values[at]
         types = values[at + 1 : at + width]
         if any(types):
-            type_weights[name] = tuple(types)
+            type_weights[kind][key] = tuple(types)
     return Model(
-        weights=weights,
-        type_weights=type_weights,
+        weights=Table(**weights),
+        type_weights=Table(**type_weights),
         score_bias=meta["score_bias"],
         simple=Calibration(**meta["calibration"]["simple"]),
         moderate=Calibration(**meta["calibration"]["moderate"]),

@@ -22,6 +22,8 @@ _WORD = re.compile(r"\w+")
 # mostly letters and spaces. Logs, configs, diffs and code fail one of the two tests.
 _PROSE_START = re.compile(r"^(?:\*\*@?\w+\*\*:?\s*)?[\"'(*_]?[^\W\d_]")
 _NON_PROSE_CHAR = re.compile(r"[^\w\s]|\d")
+# Where str.splitlines breaks an ASCII text.
+_ASCII_LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _PROSE_BYTES = bytes(string.ascii_letters + " _\t", "ascii")
 _CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
 _DEICTIC = re.compile(
@@ -151,8 +153,16 @@ def _is_prose_line(line: str) -> bool:
     return other <= 0.28 * len(stripped)
 
 
+def _lines(text: str) -> list[str]:
+    """`text.splitlines()`, without the per-character walk for ASCII text with no line break in it
+    (a one-character `in` is a memchr)."""
+    if text.isascii() and not any(mark in text for mark in _ASCII_LINE_BREAKS):
+        return [text] if text else []
+    return text.splitlines()
+
+
 def _is_prose_paragraph(paragraph: str) -> bool:
-    lines = paragraph.splitlines()
+    lines = _lines(paragraph)
     if not lines:
         return True
     prose = sum(1 for line in lines if _is_prose_line(line))

@@ -55,7 +55,7 @@ def test_code_fence_is_paste_not_ask():
     log = split_ask("whats the error here\n\n" + "\n".join(f"#{i} RUN pip install pkg{i}" for i in range(30)))
     assert log.ask == "whats the error here" and log.paste_chars > 0 and not paste_is_code(log)
     features = read([user("explain this\n\n```python\ndef frobnicate(): pass\n```")], None, default_cues()).features
-    assert "w:explain" in features and not any("frobnicate" in name for name in features)
+    assert "w:explain" in features and not any("frobnicate" in name for name in features.names())
 
 
 def test_yes_takes_its_meaning_from_the_offer():

@@ -47,9 +47,9 @@ class Settings:
     prune = 1e-3
 
 
-def featurize(cases: list[sets.Case]) -> list[dict[str, float]]:
+def featurize(cases: list[sets.Case]) -> list[set[str]]:
     cues = default_cues()
-    return [read(case.messages, case.tools, cues).features for case in cases]
+    return [read(case.messages, case.tools, cues).features.names() for case in cases]
 
 
 def _design(cases, feats, settings, vocab=None):

@@ -106,12 +106,23 @@ def _style_cases(path: Path, source: str) -> list[Case]:
 
 def routerd_style(shared: Path) -> list[Case]:
     """dev.jsonl, the team's held-out files and the written files."""
-    cases = _style_cases(shared / "dev.jsonl", "dev")
+    return _style_cases(shared / "dev.jsonl", "dev") + _team_and_written()
+
+
+def _team_and_written() -> list[Case]:
+    cases = []
     for path in sorted(BENCH_DATA.glob("heldout*.jsonl")):
         cases += _style_cases(path, "team")
     for path in sorted((BENCH_DATA / "written").glob("*.jsonl")):
         cases += _style_cases(path, "written")
     return cases
+
+
+def repository_heldout() -> list[Case]:
+    """The held-out cases kept in this repository (no shared directory needed): the team's and the
+    written routerd-style `final` split, GSM8K's held-out fifth, and the proxy sets."""
+    cases = [c for c in _team_and_written() + gsm8k() if c.split in ("final", "heldout")]
+    return cases + proxy_sets()
 
 
 def uncommonroute(shared: Path) -> list[Case]:
