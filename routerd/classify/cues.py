@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from importlib import resources
 from typing import Any
 
@@ -47,7 +48,7 @@ class CueSet(msgspec.Struct, frozen=True):
     def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
         """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
         found: dict[str, int] = {}
-        seen = words if isinstance(words, (set, frozenset)) else set(words)
+        seen: AbstractSet[str] = words if isinstance(words, (set, frozenset)) else set(words)
         for word in seen & self.word_keys:
             for family in self.words[word]:
                 found[family] = found.get(family, 0) + 1
@@ -63,7 +64,7 @@ class CueSet(msgspec.Struct, frozen=True):
             self._non_ascii(lower, seen, found)
         return found
 
-    def _non_ascii(self, lower: str, seen: set[str], found: dict[str, int]) -> None:
+    def _non_ascii(self, lower: str, seen: AbstractSet[str], found: dict[str, int]) -> None:
         for size, stems in self.stems.items():
             for stem in {w[:size] for w in seen if len(w) > size} & stems.keys():
                 for family in stems[stem]:
