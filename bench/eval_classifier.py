@@ -165,22 +165,25 @@ from routerd.classify.classifier import classify
 from routerd.policy import PolicyInput, decide
 catalogue, enabled = load_catalogue(), frozenset({"anthropic", "openai", "ollama"})
 messages = [{"role": "user", "content": PROMPT_4KB}]
+explain = sys.argv[3] == "explain"
 for _ in range(3 + int(sys.argv[2])):
-    result = classify(messages, explain=False)
+    result = classify(messages, explain=explain)
     decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
 """
 INSTRUCTION_CALLS = 100
 
 
-def instructions_per_call() -> int:
+def instructions_per_call(explain: bool = False) -> int:
     """Instructions per classify + policy of the 4 KB prompt, counted by valgrind's callgrind: the
-    difference between INSTRUCTION_CALLS calls and none, divided. Exact, whatever the machine's load."""
+    difference between INSTRUCTION_CALLS calls and none, divided. Exact, whatever the machine's load.
+    `explain`: with the top features named, as the daemon's `classify` and `route --explain` do."""
     totals = []
     for calls in (0, INSTRUCTION_CALLS):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "callgrind.out"
             subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
-                            _INSTRUCTIONS_RUNNER, str(ROOT / "bench"), str(calls)],
+                            _INSTRUCTIONS_RUNNER, str(ROOT / "bench"), str(calls),
+                            "explain" if explain else "plain"],
                            capture_output=True, check=True, cwd=ROOT)
             totals.append(next(int(line.split()[1]) for line in out.read_text().splitlines()
                                if line.startswith("summary:")))
@@ -264,7 +267,9 @@ def main() -> None:
         print(f"the brain adds {report['brain_rss_mb']} MB to a process's RSS (model, cue tables, code)")
         if args.instructions:
             report["instructions_per_call"] = instructions_per_call()
-            print(f"classify + policy, 4 KB prompt: {report['instructions_per_call']:,} instructions per call (callgrind)")
+            report["instructions_per_call_explain"] = instructions_per_call(explain=True)
+            print(f"classify + policy, 4 KB prompt: {report['instructions_per_call']:,} instructions per call, "
+                  f"{report['instructions_per_call_explain']:,} with the top features named (callgrind)")
         report["latency"] = lat = latency()
         print(f"new classify+policy, {lat['prompt_bytes']} B prompt, medians of {LATENCY_REPEATS} runs x "
               f"{LATENCY_ROUNDS} calls (range over runs):")

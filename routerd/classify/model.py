@@ -24,7 +24,8 @@ from array import array
 from importlib import resources
 from collections.abc import Iterator
 from io import BytesIO
-from itertools import chain
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -33,6 +34,7 @@ from routerd.classify.bag import KINDS, Bag, key_of, name_of
 
 MODEL_FILE = "data/brain.model"
 TOP_FEATURES = 6
+_WEIGHT = itemgetter(2)
 
 
 class Calibration(msgspec.Struct, frozen=True):
@@ -115,15 +117,20 @@ class Model(msgspec.Struct, frozen=True):
 def top_features(weights: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:
     """The `count` features of `bag` with the largest weights by size (ties by name), named.
 
-    Only those are named: per kind, the present keys sorted by weight (in C), and the `count` at
-    each end, with any that tie the last one kept (the largest sizes sit at the ends).
+    Only those are named: per kind, the present keys sorted by weight (in C) give the `count` at
+    each end, with any that tie the last one (the largest sizes sit at the ends); of those, the ones
+    at least as large as the `count`-th largest are named and ordered.
     """
-    named: list[tuple[str, float]] = []
+    found: list[tuple[str, Any, float]] = []  # kind, key, weight
     for kind in KINDS:
         table: dict[Any, float] = getattr(weights, kind)
-        ranked = sorted(getattr(bag, kind) & table.keys(), key=table.__getitem__)
-        named.extend((name_of(kind, key), table[key]) for key in _ends(ranked, table, count))
-    named.sort(key=lambda c: (-abs(c[1]), c[0]))
+        ends = _ends(sorted(getattr(bag, kind) & table.keys(), key=table.__getitem__), table, count)
+        found.extend(zip(repeat(kind), ends, map(table.__getitem__, ends)))
+    if not found:
+        return ()
+    least = sorted(map(abs, map(_WEIGHT, found)), reverse=True)[min(count, len(found)) - 1]
+    named = sorted(((name_of(kind, key), weight) for kind, key, weight in found if abs(weight) >= least),
+                   key=lambda c: (-abs(c[1]), c[0]))
     return tuple((name, round(weight, 3)) for name, weight in named[:count])
 
 
