@@ -312,3 +312,17 @@ async def test_a_bucket_under_32_concurrent_requests_overshoots_nothing(daemon, 
     assert _received(fakes["openai"]) == 3
     assert "bucket primary/requests/month" in await _routerctl("health")
     _settled(daemon)
+
+
+@pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.cooldowns]\nrate_limited_s = 0\n")
+async def test_limits_in_a_providers_headers_become_a_bucket(daemon, fakes, base_url):
+    """A 429 whose rate-limit headers say none of 10 requests remain for a minute fills a learned
+    bucket: with no cool-down of its own, the primary is still left alone, and health shows it."""
+    fakes["openai"].fail(429, headers={"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": "0",
+                                       "x-ratelimit-reset-requests": "1m0s"})
+    for _ in range(3):
+        assert (await _post(base_url, CHAT)).headers["x-routerd-provider"] == "backup"
+    assert _received(fakes["openai"]) == 1
+    health = await _routerctl("health")
+    assert "bucket primary[gpt-4o]@api_key/requests/learned" in health and "of 10" in health
+    _settled(daemon)
