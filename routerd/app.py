@@ -28,6 +28,8 @@ from routerd.integrations.ask import Asker
 from routerd.integrations.hooks import Hooks
 from routerd.integrations.mcp import McpServer
 from routerd.integrations.mcp_tools import Tools
+from routerd.ledger.metrics import State
+from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
 from routerd.redact import scrub
@@ -81,10 +83,13 @@ class App:
         self.ids = ids
         self.ledger = ledger
         self.gateway = gateway
-        self.routing = RoutingCore(store, resilience, ids, ask_model=self._ask_classifier)
+        self.spending: Spending = gateway.spending
+        self.routing = RoutingCore(store, resilience, ids, ask_model=self._ask_classifier,
+                                   pressure=self.spending.pressure)
         self.asker = Asker(self.routing, gateway)
-        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger)
-        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status))
+        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger, budget_note=self.spending.note)
+        gateway.metrics.watch(self._metric_state)
+        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status, self.spending))
         self.socket_path = socket_path
         self.backend = backend
         self.scrubber = scrubber or SecretScrubber()
@@ -156,6 +161,7 @@ class App:
             return ReloadResult(ok=False, message=why)
         self.runtime = new
         self.resilience.reconfigure(new.config, pools_of(new))
+        self.spending.reconfigure(new)
         self.scrubber.secrets = new.secrets
         message = "reloaded" + (f"; restart required for {', '.join(pending)}" if pending else "")
         self.last_reload = LastReload(ok=True, at=time.time(), message=message, reason=reason,
@@ -170,7 +176,8 @@ class App:
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "hooks": self.hooks.statistics(),
                  "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics(),
-                 "resilience": self.resilience.summary(time.time())}
+                 "resilience": self.resilience.summary(time.time()),
+                 "budgets": self.spending.statistics(runtime)}
         return StatusReply(
             version=VERSION, pid=self.pid, uptime_s=round(time.time() - self.started_at, 3),
             backend=self.backend, socket=str(self.socket_path), http=self.http_address,
@@ -179,6 +186,14 @@ class App:
             state_path=str(self.state_path), rows=await self.store.row_counts(),
             parts=msgspec.to_builtins(parts), draining=self.draining,
         )
+
+    def _metric_state(self) -> State:
+        """What ``/metrics`` reads from the parts at each scrape."""
+        budgets = self.spending.statistics(self.runtime)
+        return State(requests=self.gateway.requests, errors=self.gateway.errors, pressure=budgets.pressure,
+                     limits={x.name: x.share for x in budgets.limits},
+                     breakers={name: b.state for name, b in
+                               self.resilience.health.statistics(time.time()).providers.items()})
 
     def reset_breakers(self, target: str | None) -> list[str]:
         """``routerctl breaker reset [TARGET]``: close breakers, end cool-downs, keys back in."""

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from routerd.budgets.settings import BudgetsConfig
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
@@ -220,6 +221,7 @@ class Config(_Section, frozen=True):
     hooks: HooksConfig = HooksConfig()
     gateway: GatewayConfig = GatewayConfig()
     accounting: AccountingConfig = AccountingConfig()
+    budgets: BudgetsConfig = BudgetsConfig()
     resilience: ResilienceConfig = ResilienceConfig()
     limits: list[LimitConfig] = []
 

@@ -27,6 +27,7 @@ from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
 from routerd.ids import Ids
+from routerd.ledger.spending import SYNC_S, Spending
 from routerd.ledger.state import Ledger
 from routerd.listeners import bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
@@ -75,7 +76,9 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
                                                          os.environ, address)
         store = await stack.enter_async_context(open_store(state))
         resilience, ids, ledger = Resilience(runtime.config, pools_of(runtime)), Ids(), Ledger()
-        gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime, address))
+        spending = Spending(runtime.config.budgets, ledger, store)
+        gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime, address,
+                                                               spending))
         app = App(runtime=runtime, store=store, resilience=resilience, ids=ids, ledger=ledger, gateway=gateway,
                   socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
         await app.load()
@@ -98,6 +101,7 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
             await tg.start(_watch_config, app, options.config_path)
         if options.handle_signals:
             await tg.start(_handle_signals, app)
+        await tg.start(_sync_budgets, app)
         tg.start_soon(_keep_limits, app)
         sdnotify.notify("READY=1\nSTATUS=serving")
         log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
@@ -134,6 +138,15 @@ async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TAS
                 sdnotify.notify("READY=1")
             else:
                 app.request_stop()
+
+
+async def _sync_budgets(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Sum the budgets from the ledger before serving, then every ``SYNC_S``."""
+    await app.spending.sync()
+    task_status.started()
+    while True:
+        await anyio.sleep(SYNC_S)
+        await app.spending.sync()
 
 
 # How long the watcher lets a burst of writes settle before reloading; how often its thread looks at

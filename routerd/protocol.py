@@ -163,6 +163,21 @@ class StatusLine(Request, tag="statusline", frozen=True):
     session_id: str | None = None
 
 
+class Budget(Request, tag="budget", frozen=True):
+    """The budgets: each limit's use, the providers' windows, the pressure, and the paid spend of
+    ``period`` (today, week or month; None: all three)."""
+
+    period: str | None = None
+
+
+class Dashboard(Request, tag="dashboard", frozen=True):
+    """What ``/dashboard`` shows: spend against the baseline per day of ``period``, models and
+    tiers, latency and overhead percentiles, breakers, budgets and the latest ``decisions``."""
+
+    period: str = "month"
+    decisions: int = 20
+
+
 class HookMode(Request, tag="hook_mode", frozen=True):
     """Read the hooks mode, or set it (persisted; overrides config ``hooks.mode``)."""
 
@@ -172,7 +187,7 @@ class HookMode(Request, tag="hook_mode", frozen=True):
 RequestUnion = (
     Ping | Status | Stop | Reload | ConfigCheck | Health | BreakerReset
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
+    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine | Budget | Dashboard
 )
 REQUEST_TAGS = frozenset(t.__struct_config__.tag for t in get_args(RequestUnion))
 
@@ -433,11 +448,110 @@ class ReportReply(Reply, tag="data"):
     data: FullReport
 
 
+class BudgetLimit(msgspec.Struct, kw_only=True, frozen=True):
+    """One limit of ``[budgets]`` now: ``share`` is (used + reserved) / limit."""
+
+    name: str
+    scope: str
+    metric: str
+    window: str
+    limit: float
+    used: float
+    reserved: float
+    share: float
+    level: str
+    resets_at: float
+    refused: int
+
+
+class BudgetWindow(msgspec.Struct, kw_only=True, frozen=True):
+    """A provider's own window from its headers (subscription or rate limit)."""
+
+    provider: str
+    name: str
+    used_share: float
+    resets_at: float | None
+
+
+class BudgetReport(msgspec.Struct, kw_only=True, frozen=True):
+    configured: bool
+    pressure: float
+    level: str
+    spend_usd: dict[str, float]
+    limits: list[BudgetLimit]
+    windows: list[BudgetWindow]
+
+
+class BudgetReply(Reply, tag="data"):
+    """``budget``."""
+
+    kind: Literal["budget"]
+    data: BudgetReport
+
+
 class StatusLineReply(Reply, tag="data"):
     """``statusline``."""
 
     kind: Literal["statusline"]
     data: StatusLineData
+
+
+class Percentiles(msgspec.Struct, kw_only=True, frozen=True):
+    """Milliseconds at the 50th, 90th and 99th percentile of ``n`` samples (None: no sample)."""
+
+    n: int
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+
+class BreakerState(msgspec.Struct, kw_only=True, frozen=True):
+    provider: str
+    state: str
+    recent_failure_rate: float
+    retry_at: float | None
+
+
+class DecisionRow(msgspec.Struct, kw_only=True, frozen=True):
+    """A recent decision as the dashboard lists it (``feedback``: its latest, ``rate:good``)."""
+
+    id: str
+    ts: float
+    source: str
+    tier: str | None
+    task_type: str | None
+    model: str | None
+    provider: str | None
+    feedback: str | None
+    answered_by: str | None
+    cost_usd: float | None
+
+
+class DashboardData(msgspec.Struct, kw_only=True, frozen=True):
+    """``days``, ``models`` and ``tiers`` are usage report rows (``routerctl usage --by ...``);
+    ``latency`` and ``ttft`` cover the latest calls of the last day, ``overhead`` the calls since
+    the daemon started; ``tiers_to`` are the reroute targets offered."""
+
+    generated_at: float
+    period: str
+    total: dict[str, Any]
+    days: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+    tiers: list[dict[str, Any]]
+    latency: Percentiles
+    ttft: Percentiles
+    overhead: Percentiles
+    breakers: list[BreakerState]
+    budget: BudgetReport
+    decisions: list[DecisionRow]
+    tiers_to: list[str]
+
+
+class DashboardReply(Reply, tag="data"):
+    """``dashboard``."""
+
+    kind: Literal["dashboard"]
+    data: DashboardData
 
 
 class ExportHead(msgspec.Struct, kw_only=True, frozen=True):

@@ -33,6 +33,8 @@ STDLIB_REQUESTS = {
     "report": {"period": "week", "group_by": "project"},
     "export": {"table": "decisions", "period": "month"},
     "statusline": {"session_id": "5f0c2c84-0a8b-4d55-9f8e-0d1c1a2b3c4d"},
+    "budget": {"period": "today"},
+    "dashboard": {"period": "week", "decisions": 10},
     "hook_mode": {"mode": "smart"},
 }
 

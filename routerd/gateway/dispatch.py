@@ -33,14 +33,15 @@ import anyio
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import translate_error, translate_response
-from routerd.errors import (NotImplementedYet, Overloaded, RouterdError, UpstreamBadResponse, UpstreamError,
+from routerd.errors import (BudgetExceeded, NotImplementedYet, Overloaded, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamTimeout)
 from routerd.gateway.failures import KEEP, retry_delay, status_error
 from routerd.gateway.gateway import Gateway
+from routerd.gateway import spend
 from routerd.gateway.guard import Held, admit, verdict_for
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.prepare import Prepared, prepare
-from routerd.gateway.record import CallRecord
+from routerd.gateway.record import CallRecord, session_of
 from routerd.gateway.relay import StreamRelay, open_relay
 from routerd.gateway.upstream import Upstream, map_error, read_body
 from routerd.gateway.usage import UsageMeter
@@ -48,6 +49,7 @@ from routerd.gateway.walk import Failure, Walk
 from routerd.providers import Provider
 from routerd.redact import scrub_bytes
 from routerd.resilience.inflight import OVERLOAD_RETRY_AFTER_S
+from routerd.resilience.ratelimit_headers import read_limits
 from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Verdict, judge
 from routerd.routing.types import CHARS_PER_TOKEN, Candidate, RouteDecision
@@ -129,13 +131,19 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
     if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
+    if walk.failure is None and walk.budget is not None:
+        yield error_reply(request.dialect, BudgetExceeded(
+            f"routerd budget: {walk.budget.reason} ({walk.budget.target}); paid calls are refused until it "
+            "resets or the limit is raised, free local models still serve"))
+        return
     yield _error_reply(request.dialect, walk.final(), walk.skipped)
 
 
 def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candidate) -> tuple[Provider, Held] | None:
     """The one place a candidate is checked before each attempt: its provider is in the runtime
     the request started with, and the resilience state lets a call through now (breakers,
-    cool-downs, a key in rotation, the in-flight bound, the rate-limit buckets). Why one was
+    cool-downs, a key in rotation, the in-flight bound, the rate-limit buckets), and the budgets
+    hold its worst case (``routerd.gateway.spend``). Why one was
     passed over is noted in ``walk``."""
     provider = walk.runtime.providers.get(candidate.provider)
     if provider is None:
@@ -146,6 +154,13 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     if isinstance(held, Refusal):
         walk.refused(held)
         return None
+    budget = spend.hold(gateway.spending, walk.runtime, candidate, request.body, session_of(request.headers))
+    if isinstance(budget, Refusal):
+        held.release()
+        walk.skipped.append(f"{candidate.provider}: {budget.describe()}")
+        walk.budget = budget
+        return None
+    held.budget = budget
     return provider, held
 
 
@@ -204,6 +219,7 @@ async def _held_attempt(gateway: Gateway, walk: Walk, request: ProxyRequest, pre
     held: Held | None = taken
     walk.attempt += 1
     record = CallRecord(gateway, walk.runtime, walk.plan, candidate, walk.attempt, request)
+    record.budget = taken.budget
     try:
         outcome = await _attempt(gateway, request, _with_key(prepared, provider, taken), provider,
                                  candidate, record, taken)
@@ -281,7 +297,10 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
     try:
         with anyio.fail_after(timeout_s):
             response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
-            held.learn(response.headers, time.time())
+            now = time.time()
+            limits = read_limits(response.headers, now)  # one reading for resilience and the budgets
+            held.learn(limits, now)
+            gateway.spending.observe(name, limits, response.headers, now)
             if response.status >= 400:
                 body = await read_body(response, name, MAX_ERROR_BODY, truncate=True)
                 raise status_error(name, response.status, response.headers,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from routerd.gateway.h1client import PoolStats
 from routerd.gateway.upstream import Upstream, open_upstreams
 from routerd.ids import Ids
+from routerd.ledger.metrics import Metrics
+from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.providers import Provider
 from routerd.resilience.board import Resilience
@@ -59,9 +61,11 @@ class Counter:
 
 class Gateway:
     def __init__(self, store: Store, resilience: Resilience, ids: Ids, ledger: Ledger, stack: AsyncExitStack,
-                 address: str | None) -> None:
+                 address: str | None, spending: Spending) -> None:
         self.store = store
         self.resilience = resilience
+        self.spending = spending
+        self.metrics = Metrics()
         self.ids = ids
         self.ledger = ledger
         self.address = address
@@ -122,9 +126,9 @@ class Gateway:
 
 @asynccontextmanager
 async def open_gateway(store: Store, resilience: Resilience, ids: Ids, ledger: Ledger, runtime: Runtime,
-                       address: str | None) -> AsyncIterator[Gateway]:
+                       address: str | None, spending: Spending) -> AsyncIterator[Gateway]:
     """The gateway with the pools of ``runtime``'s providers; every pool it opens closes on exit."""
     async with AsyncExitStack() as stack:
-        gateway = Gateway(store, resilience, ids, ledger, stack, address)
+        gateway = Gateway(store, resilience, ids, ledger, stack, address, spending)
         await gateway.adopt(runtime)
         yield gateway

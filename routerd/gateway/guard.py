@@ -16,7 +16,7 @@ Rate-limit headers on every answer, good or bad, feed the learned buckets.
 """
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from routerd.dialects.error_reading import read_error
@@ -24,8 +24,8 @@ from routerd.errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 from routerd.resilience.board import Resilience
 from routerd.resilience.health import Ticket
 from routerd.resilience.keys import PoolKey
+from routerd.resilience.limiter import Observation
 from routerd.resilience.limits import Reservation, Target
-from routerd.resilience.ratelimit_headers import read_limits
 from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Category, Verdict, categorize, judge
 
@@ -43,14 +43,14 @@ class Held:
     key: PoolKey | None
     reservation: Reservation | None
     slot: bool = True
+    budget: Reservation | None = None   # the budgets' hold (``routerd.gateway.spend``), settled by the call record
 
     @property
     def target(self) -> Target:
         return Target(self.provider, self.model, self.key.label if self.key else None)
 
-    def learn(self, headers: Iterable[tuple[bytes, bytes]], now: float) -> None:
-        """The provider's rate-limit headers, into the learned buckets of this target."""
-        seen = read_limits(headers, now)
+    def learn(self, seen: list[Observation], now: float) -> None:
+        """The provider's rate-limit headers (``read_limits``), into the learned buckets of this target."""
         if seen:
             self.board.limiter.learn(self.target, seen, now)
 
@@ -96,6 +96,9 @@ class Held:
         if self.reservation is not None:
             self.reservation.cancel()
             self.reservation = None
+        if self.budget is not None:      # a no-op once the call record settled it
+            self.budget.cancel()
+            self.budget = None
         if self.slot:
             self.board.inflight.release(self.provider, self.model)
             self.slot = False

@@ -44,6 +44,7 @@ class Walk:
     too_long: set[str] = field(default_factory=set)     # models it is too long for
     min_window: int = 0                                 # a candidate's window must be above this
     stopped: bool = False                               # no other candidate may help
+    budget: Refusal | None = None                       # the last candidate a budget refused
 
     def candidates(self, last_resort: bool) -> Iterator[Candidate]:
         """The decision's candidates, then (``last_resort``) each local provider's model that the

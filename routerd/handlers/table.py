@@ -7,9 +7,9 @@ from typing import Any
 
 from routerd.app import App
 from routerd.handlers import control, hooks, mcp, resilience, routing, usage
-from routerd.protocol import (BreakerReset, Classify, ConfigCheck, Export, Health, Hook, HookMode, Mcp, Ping, Rate,
-                              Reload, Reply, Report, Request, Reroute, Route, Savings, SetProfile, Status, StatusLine,
-                              Stop, Usage)
+from routerd.protocol import (BreakerReset, Budget, Classify, ConfigCheck, Dashboard, Export, Health, Hook, HookMode, Mcp, Ping,
+                              Rate, Reload, Reply, Report, Request, Reroute, Route, Savings, SetProfile, Status,
+                              StatusLine, Stop, Usage)
 
 Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
 
@@ -29,6 +29,8 @@ HANDLERS: dict[type[Request], Handler] = {
     Report: usage.handle_report,
     Export: usage.handle_export,
     StatusLine: usage.handle_statusline,
+    Budget: usage.handle_budget,
+    Dashboard: usage.handle_dashboard,
     Classify: routing.handle_classify,
     Route: routing.handle_route,
     Reroute: routing.handle_reroute,

@@ -43,6 +43,7 @@ class Target:
     provider: str
     model: str
     key: str | None = None
+    project: str | None = None          # the client's project, for budgets (``routerd.budgets``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,12 @@ class Scope:
     provider: str = "*"                 # "*": every provider
     models: tuple[str, ...] = ()        # globs; empty: every model
     key: str | None = None              # a key's label, EACH_KEY, or None: every key
+    project: str | None = None          # a project, or None: every project (and none)
 
     def covers(self, target: Target) -> bool:
         return self.covers_model(target.provider, target.model) and (
-            self.key in (None, EACH_KEY) or self.key == target.key)
+            self.key in (None, EACH_KEY) or self.key == target.key) and (
+            self.project is None or self.project == target.project)
 
     def covers_model(self, provider: str, model: str) -> bool:
         """Whether this scope takes calls to ``provider``'s ``model`` with some key."""
@@ -64,7 +67,8 @@ class Scope:
     def label(self) -> str:
         models = f"[{','.join(self.models)}]" if self.models else ""
         key = f"@{self.key}" if self.key else ""
-        return f"{self.provider}{models}{key}"
+        project = f"#{self.project}" if self.project else ""
+        return f"{self.provider}{models}{key}{project}"
 
 
 @dataclass(frozen=True, slots=True)

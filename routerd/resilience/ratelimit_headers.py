@@ -41,7 +41,7 @@ def read_limits(headers: Iterable[tuple[bytes, bytes]], now: float) -> list[Obse
     found = []
     for metric, fields in seen.items():
         limit, remaining = _number(fields.get("limit")), _number(fields.get("remaining"))
-        reset_at = _reset_at(fields.get("reset"), now)
+        reset_at = reset_time(fields.get("reset"), now)
         if limit is not None and remaining is not None and reset_at is not None and limit > 0:
             found.append(Observation(metric, limit, min(max(remaining, 0.0), limit), reset_at))
     return found
@@ -54,7 +54,7 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-def _reset_at(text: str | None, now: float) -> float | None:
+def reset_time(text: str | None, now: float) -> float | None:
     """When the limit is full again, as a Unix time."""
     if not text:
         return None

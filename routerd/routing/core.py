@@ -47,6 +47,8 @@ from routerd.store.store import Store
 log = logging.getLogger("routerd.routing")
 PROFILE_KEY = "routing.profile"
 MAX_SESSIONS = 10_000
+# The budgets' pressure (0..1) for a request of a session: ``routerd.ledger.spending``, injected.
+Pressure = Callable[[Runtime, str | None], float]
 RATINGS = ("good", "bad")
 
 
@@ -65,9 +67,10 @@ class RoutingStats(msgspec.Struct, frozen=True):
 
 class RoutingCore:
     def __init__(self, store: Store, resilience: Resilience, ids: Ids,
-                 ask_model: opinion.AskModel | None = None) -> None:
+                 ask_model: opinion.AskModel | None = None, pressure: Pressure | None = None) -> None:
         self.store = store
         self.resilience = resilience
+        self.pressure = pressure
         self.ids = ids
         self.ask_model = ask_model
         self.profile_override: Profile | None = None
@@ -171,6 +174,7 @@ class RoutingCore:
         decision = self._rank(PolicyInput(
             classification=result, catalogue=runtime.catalogue, enabled_providers=enabled,
             profile=self.profile(runtime), open_breakers=broken, sticky=sticky,
+            budget_pressure=self.pressure(runtime, session) if self.pressure is not None else 0.0,
             explicit_model=None if model == "auto" else model,
             rule=runtime.rules.evaluate(text) if runtime.rules.rules else None,
             needs=request.needs or conversation.needs(), quality_floor=routing.quality_floor,

@@ -10,6 +10,7 @@ from routerd.errors import UpstreamBadResponse, UpstreamRateLimited, UpstreamRej
 from routerd.gateway.guard import Held, admit, classify_failure, verdict_for
 from routerd.resilience.board import Resilience
 from routerd.resilience.keys import PoolKey
+from routerd.resilience.ratelimit_headers import read_limits
 from routerd.resilience.refusal import Refusal
 
 CONFIG = parse_config('''
@@ -148,8 +149,8 @@ def test_rate_limit_headers_feed_the_learned_buckets():
     """An answer's x-ratelimit headers limit the next calls to that target."""
     board = _board(keys=("A",))
     held = admit(board, "p", "m", {"requests": 1}, 0, True)
-    held.learn([(b"x-ratelimit-limit-requests", b"10"), (b"x-ratelimit-remaining-requests", b"0"),
-                (b"x-ratelimit-reset-requests", b"20s")], 0)
+    held.learn(read_limits([(b"x-ratelimit-limit-requests", b"10"), (b"x-ratelimit-remaining-requests", b"0"),
+                            (b"x-ratelimit-reset-requests", b"20s")], 0), 0)
     held.succeeded(0)
     held.settle({"requests": 1})
     held.release()
