@@ -61,6 +61,10 @@ MAX_ERROR_BODY = 64 * 1024
 MAX_ANSWER_BODY = 64 * 1024 * 1024
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens"})
+# What a failed attempt uses of its reservation: the request, always (one that timed out or was
+# reset may well have reached the provider and counted there: giving its room back let a bucket
+# overshoot under load), and no tokens.
+_FAILED_USE = {"requests": 1.0, "tokens": 0.0, "input_tokens": 0.0, "output_tokens": 0.0}
 # A call's output, for a token reservation, when the request sets no maximum: settled to the
 # real count when the answer is in, so it only has to be a fair guess.
 DEFAULT_OUTPUT_ESTIMATE = 1024
@@ -203,7 +207,7 @@ async def _held_attempt(gateway: Gateway, walk: Walk, request: ProxyRequest, pre
             return outcome, record
         verdict = verdict_for(gateway.resilience, outcome.error, outcome.dialect, client_credentials)
         taken.failed(time.time(), verdict, outcome.error.status, outcome.error.message)
-        taken.settle(_sent(outcome.error))
+        taken.settle(_FAILED_USE)
         walk.failed(candidate, outcome, verdict)
         return verdict
     finally:
@@ -220,12 +224,6 @@ def _with_key(prepared: Prepared, provider: Provider, held: Held) -> Prepared:
     headers = [h for h in prepared.headers if h not in own] + list(provider.auth_for(key.label))
     return Prepared(prepared.dialect, prepared.path, headers, prepared.body, prepared.translated,
                     prepared.usage_added)
-
-
-def _sent(error: UpstreamError) -> dict[str, float]:
-    """What a failed attempt used of its reservation: a request when the provider answered."""
-    sent = 1.0 if error.status is not None else 0.0
-    return {"requests": sent, "tokens": 0.0, "input_tokens": 0.0, "output_tokens": 0.0}
 
 
 def _alone(gateway: Gateway, walk: Walk, candidate: Candidate) -> bool:
