@@ -79,24 +79,26 @@ def subagent_marker(req: ChatRequest, headers: Headers) -> str | None:
     """Why this is a subagent's call, or None (most certain markers first)."""
     if headers.get("x-claude-code-agent-id"):
         return "Claude Code subagent (x-claude-code-agent-id)"
-    head = (req.system or "")[:_SYSTEM_HEAD]
-    if "cc_is_subagent=true" in head:
+    system = req.system or ""
+    if system.find("cc_is_subagent=true", 0, _SYSTEM_HEAD) >= 0:
         return "Claude Code subagent (cc_is_subagent in the billing header)"
     kind = headers.get("x-openai-subagent", "").strip().lower()
     if kind and kind not in CODEX_BACKGROUND:
         return f"Codex subagent (x-openai-subagent: {kind})"
     if headers.get("x-codex-parent-thread-id") or codex_metadata(headers).get("thread_source") == "subagent":
         return "Codex subagent (parent thread)"
-    if _CC_AGENT_PROMPT.search(head):
+    if system.find(" for Claude Code", 0, _SYSTEM_HEAD) >= 0 and _CC_AGENT_PROMPT.search(system, 0, _SYSTEM_HEAD):
         return "Claude Code subagent (its agent system prompt)"
-    if _CCR_TAG.search(head):
+    if system.find("<CCR-SUBAGENT-MODEL>", 0, _SYSTEM_HEAD) >= 0:
         return "subagent marked with <CCR-SUBAGENT-MODEL>"
     return None
 
 
 def pinned_model(req: ChatRequest) -> str | None:
     """The model a ``<CCR-SUBAGENT-MODEL>`` tag in the system prompt names, if any."""
-    match = _CCR_TAG.search((req.system or "")[:_SYSTEM_HEAD])
+    system = req.system or ""
+    match = _CCR_TAG.search(system, 0, _SYSTEM_HEAD) if system.find("<CCR-SUBAGENT-MODEL>", 0, _SYSTEM_HEAD) >= 0 \
+        else None
     return match.group(1) if match else None
 
 

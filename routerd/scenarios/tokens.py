@@ -19,9 +19,9 @@ Why cl100k for everyone, measured (bench/bench_scenarios.py and the module's tes
   which use a newer tokenizer, 1.42x (1.1k tokens); Gemini 1.00-1.05x (prose). Each family's
   ``nominal`` factor is the typical figure and ``upper`` the bound used to fit a context window.
 
-Per-text counts are cached (keyed by the text's hash), because each step of a coding agent resends
-the whole conversation: only the newest messages are new, and the system prompt and tool schemas
-repeat across sessions too.
+Counts are remembered (see ``TokenCounter``), because each step of a coding agent resends the whole
+conversation: only the newest messages are new, and the system prompt and tool schemas repeat
+across sessions too.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from routerd.dialects.canonical import (ChatRequest, ImagePart, ReasoningPart, TextPart, ToolCallPart,
+from routerd.dialects.canonical import (ChatRequest, ImagePart, ReasoningPart, TextPart, Tool, ToolCallPart,
                                         ToolResultPart)
 
 # Fixed costs in cl100k tokens: OpenAI's chat format spends 3-4 tokens framing each message; a tool
@@ -46,6 +46,9 @@ CALL_OVERHEAD = 3
 CHARS_PER_TOKEN = 4.0
 DENSE_CHARS_PER_TOKEN = 1.4
 DEFAULT_CACHE_ENTRIES = 65_536
+# The texts of each session's previous request are kept (references, not copies) up to this many
+# characters in all, the oldest sessions forgotten first: ~64 conversations of 100k tokens.
+DEFAULT_SESSION_CHARS = 32_000_000
 # cl100k_base as tiktoken defines it (tiktoken_ext/openai_public.py; a test compares them).
 CL100K_FILE = "data/cl100k_base.tiktoken"
 CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
@@ -138,6 +141,7 @@ class CounterStats(msgspec.Struct, frozen=True):
     loaded: bool
     load_error: str | None
     cached_texts: int
+    sessions: int
     hits: int
     misses: int
     counted_chars: int
@@ -174,7 +178,8 @@ class _Texts:
 _encode_json = msgspec.json.Encoder().encode
 
 
-def _texts_of(req: ChatRequest) -> _Texts:
+def _conversation(req: ChatRequest) -> _Texts:
+    """System prompt and messages (tools apart: see ``_tool_texts``)."""
     out = _Texts()
     if req.system:
         out.texts.append(req.system)
@@ -182,14 +187,25 @@ def _texts_of(req: ChatRequest) -> _Texts:
         out.overhead += MESSAGE_OVERHEAD
         for part in message.content:
             out.add_part(part)
-    for tool in req.tools:
-        out.overhead += TOOL_OVERHEAD
-        out.texts.append(tool.name)
-        if tool.description:
-            out.texts.append(tool.description)
-        if tool.parameters:
-            out.texts.append(_encode_json(tool.parameters).decode())
     return out
+
+
+def _tool_texts(tools: list[Tool]) -> list[str]:
+    """Each tool's name, description and JSON schema."""
+    texts = []
+    for tool in tools:
+        texts.append(tool.name)
+        if tool.description:
+            texts.append(tool.description)
+        if tool.parameters:
+            texts.append(_encode_json(tool.parameters).decode())
+    return texts
+
+
+def _tools_signature(tools: list[Tool]) -> tuple:
+    """What identifies a tool list between two requests of one session without encoding schemas:
+    names, descriptions and property names (a schema changes with them in practice)."""
+    return tuple((t.name, t.description, tuple((t.parameters or {}).get("properties") or ())) for t in tools)
 
 
 def _dense_bound(texts: Iterable[str]) -> int:
@@ -201,24 +217,46 @@ def _dense_bound(texts: Iterable[str]) -> int:
     return math.ceil(total)
 
 
-def _estimate(parts: _Texts) -> TokenCount:
-    chars = sum(map(len, parts.texts))
-    return TokenCount(base=parts.overhead + math.ceil(chars / CHARS_PER_TOKEN), images=parts.images,
-                      exact=False, dense=parts.overhead + _dense_bound(parts.texts))
+def _estimate(req: ChatRequest) -> TokenCount:
+    conv = _conversation(req)
+    texts = conv.texts + _tool_texts(req.tools)
+    overhead = conv.overhead + TOOL_OVERHEAD * len(req.tools)
+    chars = sum(map(len, texts))
+    return TokenCount(base=overhead + math.ceil(chars / CHARS_PER_TOKEN), images=conv.images,
+                      exact=False, dense=overhead + _dense_bound(texts))
+
+
+class _Seen:
+    """A session's previous request: its texts in order with their counts, and its tools."""
+
+    __slots__ = ("texts", "counts", "tools", "tools_tokens", "chars")
+
+    def __init__(self, texts: list[str], counts: list[int], tools: tuple, tools_tokens: int) -> None:
+        self.texts, self.counts, self.tools, self.tools_tokens = texts, counts, tools, tools_tokens
+        self.chars = sum(map(len, texts))
 
 
 class TokenCounter:
-    """Counts canonical requests with one encoding, caching the count of every text it has seen.
+    """Counts canonical requests with one encoding.
+
+    Two memories make an agent's next step cheap. Per session, the previous request: a text at the
+    same position that compares equal (a memcmp, much cheaper than hashing) reuses its count, and a
+    tool list with the same names, descriptions and property names reuses its total. Across
+    sessions, the count of every text by its hash (system prompts and tool schemas repeat between
+    sessions). Both are bounded.
 
     Not thread-safe by design: the routing core owns one and either counts on the loop (small
     uncounted remainders) or hands the whole count to one worker thread at a time."""
 
-    def __init__(self, load: Callable[[], Encoding] = load_cl100k,
-                 max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
+    def __init__(self, load: Callable[[], Encoding] = load_cl100k, max_entries: int = DEFAULT_CACHE_ENTRIES,
+                 max_session_chars: int = DEFAULT_SESSION_CHARS) -> None:
         self._load = load
         self._encoding: Encoding | None = None
         self._cache: dict[int, int] = {}
         self._max_entries = max_entries
+        self._sessions: dict[str, _Seen] = {}
+        self._session_chars = 0
+        self._max_session_chars = max_session_chars
         self._hits = self._misses = self._counted_chars = 0
         self.load_error: str | None = None
 
@@ -236,13 +274,20 @@ class TokenCounter:
                 self.load_error = f"{type(exc).__name__}: {exc}"
                 raise
 
-    def uncounted_chars(self, req: ChatRequest) -> int:
-        """Characters of ``req`` whose count is not cached yet: the work ``count`` would do."""
-        cache = self._cache
-        return sum(len(t) for t in _texts_of(req).texts if hash(t) not in cache)
+    def uncounted_chars(self, req: ChatRequest, session: str | None = None) -> int:
+        """Characters of ``req`` whose count is not known yet: the work ``count`` would do."""
+        seen = self._sessions.get(session) if session else None
+        cache, total = self._cache, 0
+        for i, text in enumerate(_conversation(req).texts):
+            if not (seen is not None and i < len(seen.texts) and seen.texts[i] == text) and hash(text) not in cache:
+                total += len(text)
+        if seen is None or seen.tools != _tools_signature(req.tools):
+            total += sum(len(t) for t in _tool_texts(req.tools) if hash(t) not in cache)
+        return total
 
-    def count(self, req: ChatRequest) -> TokenCount:
+    def count(self, req: ChatRequest, session: str | None = None) -> TokenCount:
         """The request's cl100k count (loads the encoding on first use; blocking for big new texts).
+        ``session`` names the conversation, so that its next request is counted from this one.
 
         When the encoding cannot load, the count is estimated from characters."""
         if self._encoding is None and self.load_error is None:
@@ -250,33 +295,56 @@ class TokenCounter:
                 self.load()
             except (OSError, ValueError, ImportError):
                 pass  # kept in load_error; estimated below from now on
-        parts = _texts_of(req)
         if self._encoding is None:
-            return _estimate(parts)
-        return TokenCount(base=parts.overhead + self._count_texts(parts.texts), images=parts.images)
+            return _estimate(req)
+        seen = self._sessions.get(session) if session else None
+        conv = _conversation(req)
+        counts = []
+        for i, text in enumerate(conv.texts):
+            if seen is not None and i < len(seen.texts) and seen.texts[i] == text:
+                counts.append(seen.counts[i])
+                self._hits += 1
+            else:
+                counts.append(self._count_text(text))
+        tools = _tools_signature(req.tools) if session else ()
+        if seen is not None and seen.tools == tools:
+            tools_tokens = seen.tools_tokens
+        else:
+            tools_tokens = sum(map(self._count_text, _tool_texts(req.tools)))
+        if session:
+            self._remember(session, _Seen(conv.texts, counts, tools, tools_tokens))
+        overhead = conv.overhead + TOOL_OVERHEAD * len(req.tools)
+        return TokenCount(base=overhead + sum(counts) + tools_tokens, images=conv.images)
 
     def estimate(self, req: ChatRequest) -> TokenCount:
         """A count from characters only (no tokenizer, no cache)."""
-        return _estimate(_texts_of(req))
+        return _estimate(req)
 
-    def _count_texts(self, texts: list[str]) -> int:
+    def _count_text(self, text: str) -> int:
         assert self._encoding is not None
-        cache, encode, total = self._cache, self._encoding.encode_ordinary, 0
-        for text in texts:
-            key = hash(text)
-            tokens = cache.get(key)
-            if tokens is None:
-                tokens = len(encode(text))
-                self._misses += 1
-                self._counted_chars += len(text)
-                if len(cache) >= self._max_entries:
-                    del cache[next(iter(cache))]  # the oldest entry: insertion order
-                cache[key] = tokens
-            else:
-                self._hits += 1
-            total += tokens
-        return total
+        key = hash(text)
+        cache = self._cache
+        tokens = cache.get(key)
+        if tokens is not None:
+            self._hits += 1
+            return tokens
+        tokens = len(self._encoding.encode_ordinary(text))
+        self._misses += 1
+        self._counted_chars += len(text)
+        if len(cache) >= self._max_entries:
+            del cache[next(iter(cache))]  # the oldest entry: insertion order
+        cache[key] = tokens
+        return tokens
+
+    def _remember(self, session: str, seen: _Seen) -> None:
+        old = self._sessions.pop(session, None)
+        self._session_chars += seen.chars - (old.chars if old is not None else 0)
+        self._sessions[session] = seen
+        while self._session_chars > self._max_session_chars and len(self._sessions) > 1:
+            oldest = next(iter(self._sessions))
+            self._session_chars -= self._sessions.pop(oldest).chars
 
     def statistics(self) -> CounterStats:
-        return CounterStats(loaded=self.loaded, load_error=self.load_error, cached_texts=len(self._cache), hits=self._hits,
-                            misses=self._misses, counted_chars=self._counted_chars)
+        return CounterStats(loaded=self.loaded, load_error=self.load_error, cached_texts=len(self._cache),
+                            sessions=len(self._sessions), hits=self._hits, misses=self._misses,
+                            counted_chars=self._counted_chars)

@@ -145,3 +145,41 @@ def test_anthropic_thinking_text_counts(counter: TokenCounter) -> None:
     with_thoughts = counter.count(anthropic.parse_request(body)).base
     body["messages"][1]["content"] = body["messages"][1]["content"][1:]
     assert with_thoughts - counter.count(anthropic.parse_request(body)).base > 100
+
+
+def _grown(first: ChatRequest, *texts: str) -> ChatRequest:
+    extra = [Message("assistant" if i % 2 == 0 else "user", [TextPart(t)]) for i, t in enumerate(texts)]
+    return msgspec.structs.replace(first, messages=[*first.messages, *extra])
+
+
+def test_a_sessions_next_step_is_counted_from_its_previous_one(encoding) -> None:
+    """In a session, the next request reuses the previous counts and only tokenizes what is new,
+    and the total is exactly what a fresh count gives."""
+    first = load("claude-code-2.1.197-main").request
+    counter = TokenCounter(load=lambda: encoding)
+    counter.count(first, "session-1")
+    step = _grown(first, "Reading the file.", "It is in pong.py, line 12.")
+    assert counter.uncounted_chars(step, "session-1") == len("Reading the file.") + len("It is in pong.py, line 12.")
+    misses = counter.statistics().misses
+    assert counter.count(step, "session-1") == TokenCounter(load=lambda: encoding).count(step)
+    assert counter.statistics().misses == misses + 2
+
+
+def test_a_changed_tool_is_recounted_in_the_session(encoding) -> None:
+    """A tool that gains a property between two steps is counted again, not taken from memory."""
+    first = load("claude-code-2.1.197-main").request
+    counter = TokenCounter(load=lambda: encoding)
+    before = counter.count(first, "s")
+    tool = first.tools[0]
+    schema = dict(tool.parameters, properties=dict(tool.parameters["properties"], extra_flag={"type": "boolean"}))
+    changed = msgspec.structs.replace(first, tools=[msgspec.structs.replace(tool, parameters=schema), *first.tools[1:]])
+    after = counter.count(changed, "s")
+    assert after.base > before.base and after == TokenCounter(load=lambda: encoding).count(changed)
+
+
+def test_session_memory_is_bounded(encoding) -> None:
+    """Past its character budget the counter forgets the oldest sessions first."""
+    counter = TokenCounter(load=lambda: encoding, max_session_chars=1_000)
+    for n in range(5):
+        counter.count(_chat("x" * 400 + str(n)), f"s{n}")
+    assert counter.statistics().sessions == 2
