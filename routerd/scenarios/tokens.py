@@ -13,11 +13,12 @@ Why cl100k for everyone, measured (bench/bench_scenarios.py and the module's tes
   and Codex 0.169 requests: English, code, JSON schemas) o200k counts 0.995-1.003x cl100k; on
   non-Latin text and base64 it counts 0.58-0.95x. cl100k is therefore an upper bound for o200k
   within 1% (``openai`` below keeps that 1% margin), and it is exact for the cl100k models.
-- Anthropic and Google publish no local tokenizer. Real counts recorded from their APIs (the
-  ``usage`` in pydantic-ai's recorded test cassettes) against cl100k on the same text: Claude up
-  to Sonnet 4.6 1.01-1.20x (documents, 0.6-1.5k tokens); Claude Opus 4.7+ and the Claude 5 family,
-  which use a newer tokenizer, 1.42x (1.1k tokens); Gemini 1.00-1.05x (prose). Each family's
-  ``nominal`` factor is the typical figure and ``upper`` the bound used to fit a context window.
+- Anthropic and Google publish no local tokenizer. ``bench/calibrate_tokens.py`` compares the input
+  tokens their APIs reported for recorded requests (pydantic-ai's test cassettes: text-only
+  requests of 240-1,500 tokens) with this module's cl100k count: Claude Sonnet 4.5 1.00-1.09x;
+  Claude Opus 4.8, whose newer tokenizer Opus 4.7 introduced, 1.41x; Gemini 0.99-1.00x. The
+  recorded requests are few and short, so each family's ``nominal`` factor is the measured figure
+  rounded up and its ``upper`` factor (used to fit a context window) leaves a wide margin above it.
 
 Counts are remembered (see ``TokenCounter``), because each step of a coding agent resends the whole
 conversation: only the newest messages are new, and the system prompt and tool schemas repeat
