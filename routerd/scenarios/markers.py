@@ -25,7 +25,8 @@ documented by the client's source; the tests replay those captures.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -51,7 +52,7 @@ def is_haiku(model: str) -> bool:
     return bool(_HAIKU.search(model))
 
 
-def codex_metadata(headers: Headers) -> dict:
+def codex_metadata(headers: Headers) -> dict[str, Any]:
     """Codex's ``x-codex-turn-metadata`` header as a dict ({} when absent or not JSON)."""
     raw = headers.get("x-codex-turn-metadata")
     if not raw:
@@ -126,7 +127,7 @@ def web_search_marker(req: ChatRequest, hosted_tools: Collection[str]) -> tuple[
     return None, True
 
 
-def _has_image(parts: list) -> bool:
+def _has_image(parts: Sequence[object]) -> bool:
     for part in parts:
         if isinstance(part, ImagePart):
             return True

@@ -93,7 +93,8 @@ def split_by_window(candidates: Sequence[tuple[str, ModelInfo | None]], count: T
 def with_room(candidates: Sequence[tuple[str, ModelInfo | None]], count: TokenCount,
               headroom: float) -> list[str]:
     """Fitting candidates, those whose window holds ``GROWTH_FACTOR`` times the request first."""
-    roomy, tight = [], []
+    roomy: list[str] = []
+    tight: list[str] = []
     for name, info in candidates:
         if info is None or not fits(info, count, headroom):
             continue

@@ -62,7 +62,7 @@ def as_route(value: Route) -> ScenarioRoute:
     """The long form of a route (a bare string is a tier when it names one, else a model)."""
     if isinstance(value, ScenarioRoute):
         return value
-    return ScenarioRoute(tier=value) if value in TIERS else ScenarioRoute(model=value)  # type: ignore[arg-type]
+    return ScenarioRoute(tier=value) if value in TIERS else ScenarioRoute(model=value)
 
 
 class ScenariosConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

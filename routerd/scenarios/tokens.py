@@ -30,12 +30,16 @@ across sessions too.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable
+from importlib.resources import files
 from typing import Any, Protocol
 
 import msgspec
+import tiktoken
 
 from routerd.dialects.canonical import (ChatRequest, ImagePart, ReasoningPart, TextPart, Tool, ToolCallPart,
                                         ToolResultPart)
@@ -128,12 +132,6 @@ def load_cl100k() -> Encoding:
     published SHA-256. Read here rather than through ``tiktoken.get_encoding``, whose loader copies
     every file it reads into a temp-dir cache. Blocking, ~0.5 s: call it in a worker thread.
     Special tokens are left out: counting encodes ordinary text only."""
-    import base64
-    import hashlib
-    from importlib.resources import files
-
-    import tiktoken
-
     data = files("tiktoken_ext").joinpath(CL100K_FILE).read_bytes()
     if hashlib.sha256(data).hexdigest() != CL100K_SHA256:
         raise ValueError(f"tiktoken_ext/{CL100K_FILE} is not OpenAI's cl100k_base (SHA-256 mismatch)")
@@ -206,7 +204,10 @@ def _tool_texts(tools: list[Tool]) -> list[str]:
     return texts
 
 
-def _tools_signature(tools: list[Tool]) -> tuple:
+ToolsSignature = tuple[tuple[str, str | None, tuple[str, ...]], ...]
+
+
+def _tools_signature(tools: list[Tool]) -> ToolsSignature:
     """What identifies a tool list between two requests of one session without encoding schemas:
     names, descriptions and property names (a schema changes with them in practice)."""
     return tuple((t.name, t.description, tuple((t.parameters or {}).get("properties") or ())) for t in tools)
@@ -235,7 +236,7 @@ class _Seen:
 
     __slots__ = ("texts", "counts", "tools", "tools_tokens", "chars")
 
-    def __init__(self, texts: list[str], counts: list[int], tools: tuple, tools_tokens: int) -> None:
+    def __init__(self, texts: list[str], counts: list[int], tools: ToolsSignature, tools_tokens: int) -> None:
         self.texts, self.counts, self.tools, self.tools_tokens = texts, counts, tools, tools_tokens
         self.chars = sum(map(len, texts))
 
