@@ -1,6 +1,7 @@
 """Gateway overhead: routerd in front of a fake OpenAI-compatible upstream vs the upstream direct.
 
     .venv/bin/python bench/bench_gateway.py [--backend asyncio|trio|both] [--total 100000] [--quick]
+                                            [--model bench-model]
 
 Three processes: the fake upstream (``tests/fakes/fast_upstream.py``, raw asyncio protocol), the
 routerd daemon (started like a user would), and a load generator (raw asyncio protocol client, keep-
@@ -11,6 +12,7 @@ issue's targets and writes ``bench/results/bench_gateway.json``.
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -24,9 +26,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-BODY = json.dumps({"model": "bench-model", "max_tokens": 32,
-                   "messages": [{"role": "user", "content": "Say hello to the benchmark, briefly."}]}).encode()
-STREAM_BODY = BODY[:-1] + b', "stream": true}'
+# The model asked for: the default is one no catalogue prices; `--model bench/gpt-4.1` makes every
+# call priced (cache and baseline included) through the provider `bench`.
+DEFAULT_MODEL = "bench-model"
+
+
+def _body(model: str, stream: bool) -> bytes:
+    body = json.dumps({"model": model, "max_tokens": 32,
+                       "messages": [{"role": "user", "content": "Say hello to the benchmark, briefly."}]}).encode()
+    return body[:-1] + b', "stream": true}' if stream else body
 TARGETS = {"added_p50_ms": 1.0, "added_p99_ms": 3.0, "added_ttft_p99_ms": 2.0, "c32_rps": 1000,
            "c32_added_p99_ms": 20.0, "rss_idle_mb": 60, "rss_after_mb": 120}
 
@@ -76,8 +84,8 @@ class _Conn(asyncio.Protocol):
         return time.perf_counter_ns() - start, (self.first - start) if self.first else None, ok
 
 
-async def _load(port: int, path: str, stream: bool, concurrency: int, total: int) -> dict:
-    body = STREAM_BODY if stream else BODY
+async def _load(port: int, path: str, stream: bool, concurrency: int, total: int, model: str) -> dict:
+    body = _body(model, stream)
     request = (f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                f"content-length: {len(body)}\r\n\r\n").encode() + body
     loop = asyncio.get_running_loop()
@@ -109,11 +117,12 @@ async def _load(port: int, path: str, stream: bool, concurrency: int, total: int
 
 def loadgen_main(argv: list[str]) -> None:
     port, path, stream, concurrency, total = int(argv[0]), argv[1], argv[2] == "1", int(argv[3]), int(argv[4])
+    model = argv[5] if len(argv) > 5 else DEFAULT_MODEL
     try:
         import uvloop
-        result = uvloop.run(_load(port, path, stream, concurrency, total))
+        result = uvloop.run(_load(port, path, stream, concurrency, total, model))
     except ImportError:
-        result = asyncio.run(_load(port, path, stream, concurrency, total))
+        result = asyncio.run(_load(port, path, stream, concurrency, total, model))
     json.dump(result, sys.stdout)
 
 
@@ -131,9 +140,10 @@ def _summary(result: dict, key: str = "latencies_ns") -> dict:
             "errors": result["errors"]}
 
 
-def run_load(port: int, path: str, *, stream: bool = False, concurrency: int = 1, total: int = 1000) -> dict:
+def run_load(port: int, path: str, *, stream: bool = False, concurrency: int = 1, total: int = 1000,
+             model: str = DEFAULT_MODEL) -> dict:
     out = subprocess.run([PYTHON, __file__, "--loadgen", str(port), path, "1" if stream else "0",
-                          str(concurrency), str(total)], check=True, capture_output=True)
+                          str(concurrency), str(total), model], check=True, capture_output=True)
     return json.loads(out.stdout)
 
 
@@ -141,6 +151,12 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system, all threads: the event loop and the store's writer) used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -185,25 +201,30 @@ def bench_backend(tmp: Path, upstream: int, backend: str, args) -> dict:
         path = "/v1/chat/completions"
         n1, n32 = (500, 3000) if args.quick else (3000, 20000)
         res = {"rss_idle_mb": rss_idle}
-        direct = _summary(run_load(upstream, path, total=n1))
-        ours = _summary(run_load(port, path, total=n1))
+        load = functools.partial(run_load, model=args.model)
+        direct = _summary(load(upstream, path, total=n1))
+        ours = _summary(load(port, path, total=n1))
         res["c1"] = {"direct": direct, "routerd": ours,
                      "added_p50_ms": round(ours["p50_ms"] - direct["p50_ms"], 3),
                      "added_p99_ms": round(ours["p99_ms"] - direct["p99_ms"], 3)}
-        sd = run_load(upstream, path, stream=True, total=n1)
-        so = run_load(port, path, stream=True, total=n1)
+        sd = load(upstream, path, stream=True, total=n1)
+        so = load(port, path, stream=True, total=n1)
         ttft_d, ttft_o = _summary(sd, "ttfts_ns"), _summary(so, "ttfts_ns")
         res["stream_c1"] = {"direct_ttft": ttft_d, "routerd_ttft": ttft_o,
                             "added_ttft_p50_ms": round(ttft_o["p50_ms"] - ttft_d["p50_ms"], 3),
                             "added_ttft_p99_ms": round(ttft_o["p99_ms"] - ttft_d["p99_ms"], 3)}
-        d32 = _summary(run_load(upstream, path, concurrency=32, total=n32))
-        o32 = _summary(run_load(port, path, concurrency=32, total=n32))
-        res["c32"] = {"direct": d32, "routerd": o32, "rps": o32["rps"],
+        d32 = _summary(load(upstream, path, concurrency=32, total=n32))
+        cpu = _cpu_s(proc.pid)
+        o32 = _summary(load(port, path, concurrency=32, total=n32))
+        time.sleep(0.5)  # the store's writer commits the last rows of the run
+        # routerd's CPU per request, writer included: steadier than latency on a shared machine
+        cpu_us = round((_cpu_s(proc.pid) - cpu) / n32 * 1e6, 1)
+        res["c32"] = {"direct": d32, "routerd": o32, "rps": o32["rps"], "cpu_us_per_request": cpu_us,
                       "added_p99_ms": round(o32["p99_ms"] - d32["p99_ms"], 3)}
         served = 2 * n1 + n32 + 3 * 33
         rest = max(0, args.total - served)
         if rest:
-            run_load(port, path, concurrency=32, total=rest)
+            load(port, path, concurrency=32, total=rest)
         time.sleep(0.5)
         res["rss_after_mb"] = _rss_mb(proc.pid)
         res["requests_served"] = served + rest
@@ -226,6 +247,7 @@ def report(backend: str, res: dict) -> None:
                 TARGETS["added_ttft_p99_ms"], "<="))
     print(_line("c=32 throughput (req/s)", res["c32"]["rps"], TARGETS["c32_rps"], ">="))
     print(_line("c=32 added p99 (ms)", res["c32"]["added_p99_ms"], TARGETS["c32_added_p99_ms"], "<="))
+    print(f"  {'routerd CPU per request, c=32 (us)':<34} {res['c32']['cpu_us_per_request']:>10}")
     print(_line("RSS idle (MB)", res["rss_idle_mb"], TARGETS["rss_idle_mb"], "<="))
     print(_line(f"RSS after {res['requests_served']} requests (MB)", res["rss_after_mb"],
                 TARGETS["rss_after_mb"], "<="))
@@ -241,10 +263,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["asyncio", "trio", "both"], default="both")
     parser.add_argument("--total", type=int, default=100_000, help="requests through routerd per backend")
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="the model asked for (bench/gpt-4.1: priced)")
     args = parser.parse_args()
     backends = ["asyncio", "trio"] if args.backend == "both" else [args.backend]
     upstream_proc, upstream = start_upstream()
-    results = {"cpus": os.cpu_count(), "targets": TARGETS, "backends": {}}
+    results = {"cpus": os.cpu_count(), "model": args.model, "targets": TARGETS, "backends": {}}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for backend in backends:

@@ -24,7 +24,16 @@ def hooks_dir() -> Path:
     return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "routerd" / "hooks"
 
 
-def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None, models: bool = False):
+def statusline_command() -> str:
+    """This install's `routerctl statusline`, by absolute path (the venv's script when there is one)."""
+    script = Path(sys.executable).parent / "routerctl"
+    if script.exists():
+        return f"{os.path.abspath(script)} statusline"
+    return f"{os.path.abspath(sys.executable)} -m routerctl.main statusline"
+
+
+def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None,
+           statusline: bool = False, models: bool = False):
     from routerd.config import load_config
     from routerd.errors import ConfigError
     from routerd.integrations.install import Setup
@@ -44,6 +53,7 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
                  fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
                  budget_ms=config.hooks.budget_ms, platform=sys.platform,
                  socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "",
+                 statusline=statusline_command() if statusline else None,
                  claude_models=_claude_models(config) if models else None,
                  codex_model=(config.routing.scenarios.openai_names or ("auto",))[0] if models else None)
 
@@ -108,19 +118,23 @@ HOST_CHOICE = click.Choice(["claude-code", "codex", "gemini-cli", "cursor", "vsc
               help="command hooks block when routerd is down (default: only in hard mode)")
 @click.option("--http-url", help="routerd's HTTP origin for hooks and providers "
               "(default: from config http.listen)")
+@click.option("--statusline", is_flag=True,
+              help="Claude Code: also show `routerctl statusline` (spend, savings, model) as its status line")
 @click.option("--models", is_flag=True,
               help="also send the agent's models to routerd's automatic routing: Claude Code's slots "
               "(ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_*_MODEL in its settings' env), the model of "
               "Codex's routerd profile")
 @click.option("--dry-run", is_flag=True, help="show the diff, write nothing")
-def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str | None, models: bool,
-            dry_run: bool) -> None:
+def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str | None,
+            statusline: bool, models: bool, dry_run: bool) -> None:
     """Add routerd's hooks and MCP server to a coding agent's settings."""
     from routerd.integrations.install import edits
 
+    if statusline and host != "claude-code":
+        output.fail("--statusline is for --host claude-code (the only host with a status line)", 2)
     if models and host not in ("claude-code", "codex"):
         output.fail("--models is for --host claude-code and --host codex", 2)
-    setup = _setup(kind, fail_closed, http_url, models)
+    setup = _setup(kind, fail_closed, http_url, statusline, models)
     for edit in edits(host, setup):
         old = _read(edit.path)
         try:

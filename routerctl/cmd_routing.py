@@ -71,15 +71,19 @@ def classify(ctx: click.Context, prompt: str | None, messages_path: str | None, 
     """Classify a prompt: tier, task type, confidence and the signals that decided it."""
     reply = _call(ctx, {"type": "classify", **_prompt_request(prompt, messages_path)})
     if as_json:
-        defaults = {"level5": "medium", "score": 0.0, "source": "heuristic", "signals": []}
+        defaults = {"level5": "medium", "score": 0.0, "source": "learned", "signals": [], "p_simple": 0.5,
+                    "p_moderate": 0.5}
         output.emit_json({k: reply.get(k, defaults.get(k)) for k in ("tier", "task_type", "confidence", "level5",
-                                                                   "score", "source", "signals")})
+                                                                   "score", "p_simple", "p_moderate", "source",
+                                                                   "signals")})
         return
-    source = reply.get("source", "heuristic")
+    source = reply.get("source", "learned")
     output.emit_fields([
         ("tier", f"{reply['tier']} ({reply.get('level5', 'medium')})"),
         ("task type", reply["task_type"]),
-        ("confidence", f"{reply['confidence']:.2f}" + ("" if source == "heuristic" else f" ({source})")),
+        ("confidence", f"{reply['confidence']:.2f}" + ("" if source == "learned" else f" ({source})")),
+        ("p(enough)", f"simple {reply.get('p_simple', 0.5):.2f}  moderate {reply.get('p_moderate', 0.5):.2f}  "
+                      f"score {reply.get('score', 0.0):.2f}"),
         ("signals", ", ".join(reply.get("signals", [])) or "none"),
     ])
 
@@ -108,7 +112,8 @@ def route(ctx: click.Context, prompt: str | None, messages_path: str | None, exp
         ("decision", reply["decision_id"]),
         ("model", where),
         ("tier", f"{reply['tier']}  task type {reply['task_type']}  confidence {reply['confidence']:.2f}"),
-        ("profile", reply.get("profile", "balanced")),
+        ("profile", f"{reply.get('profile', 'balanced')}  p(enough): simple {reply.get('p_simple', 0.5):.2f}  "
+                    f"moderate {reply.get('p_moderate', 0.5):.2f}  bar {reply.get('bar', 0.5):.2f}"),
         ("candidates", ", ".join(reply.get("candidates", [])) or "none (no provider enabled)"),
     ])
     if explain:

@@ -1,61 +1,120 @@
-"""Accounting and hook-mode commands: ``routerctl usage``, ``routerctl savings``, ``routerctl mode``."""
+"""Accounting and hook-mode commands: ``routerctl usage | savings | report``, ``routerctl mode``;
+``export`` and ``statusline`` live in ``routerctl.cmd_ledger``."""
 
 import click
 
 from routerctl import output
+from routerctl.cmd_ledger import call, export, money, period_options, statusline, tokens
 
 MODES = ("advise", "smart", "hard", "soft", "off", "zero_claude")
+GROUP_CHOICE = click.Choice(["model", "provider", "tier", "session", "project", "day", "outcome", "source"])
 
 
-def _call(ctx: click.Context, request: dict) -> dict:
-    from routerctl.client import Client
-
-    with Client(ctx.obj, timeout_s=30) as client:
-        return client.call(request)
-
-
-@click.command()
-@click.option("--since", help="a span (24h, 7d, 30m) or an ISO date; default: everything")
-@click.option("--by", "group_by", type=click.Choice(["model", "provider", "day", "outcome"]),
-              default="model", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
-@click.pass_context
-def usage(ctx: click.Context, since: str | None, group_by: str, as_json: bool) -> None:
-    """Calls, tokens and cost recorded by routerd, grouped."""
-    data = _call(ctx, {"type": "usage", "since": since, "group_by": group_by})["data"]
-    if as_json:
-        output.emit_json(data)
-        return
-    header = f"{group_by:<28} {'calls':>7} {'ok':>7} {'in tok':>10} {'out tok':>10} {'cost $':>10}"
-    click.echo(header)
-    for g in data["groups"] + [{group_by: "total", **data["total"]}]:
-        click.echo(f"{str(g[group_by])[:28]:<28} {g['calls']:>7} {g['ok']:>7} {g['input_tokens']:>10} "
-                   f"{g['output_tokens']:>10} {g['cost_usd']:>10.4f}")
+def _window(data: dict) -> str:
+    if data.get("since"):
+        return f"since {data['since']}"
+    return {"today": "today", "week": "this week", "month": "this month"}.get(data.get("period") or "", "all time")
 
 
-@click.command()
-@click.option("--since", help="a span (24h, 7d, 30m) or an ISO date; default: everything")
-@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
-@click.pass_context
-def savings(ctx: click.Context, since: str | None, as_json: bool) -> None:
+def _table(data: dict, by: str, savings: bool) -> None:
+    head = f"{by:<28} {'calls':>7} {'input':>8} {'cache rd':>8} {'cache wr':>8} {'output':>8} {'cost':>10}"
+    click.echo(head + (f" {'saved':>10} {'saved%':>6}" if savings else ""))
+    for g in data["groups"] + [{**data["total"], by: "total"}]:
+        label = "-" if g[by] is None else str(g[by])
+        line = (f"{label[:28]:<28} {g['calls']:>7} {tokens(g['input_tokens']):>8} "
+                f"{tokens(g['cache_read_tokens']):>8} {tokens(g['cache_write_tokens']):>8} "
+                f"{tokens(g['output_tokens']):>8} {money(g['cost_usd']):>10}")
+        if savings:
+            pct = "" if g["saved_pct"] is None else f"{g['saved_pct']:.0f}%"
+            line += f" {money(g['saved_usd']):>10} {pct:>6}"
+        click.echo(line)
+
+
+def _notes(total: dict) -> None:
+    notes = []
+    if total["uncosted_calls"]:
+        notes.append(f"{total['uncosted_calls']} call(s) with an unknown price left out of the cost")
+    if total["unpriced_calls"] > total["uncosted_calls"]:
+        notes.append(f"{total['unpriced_calls']} call(s) left out of savings (cost or baseline unknown)")
+    if total["estimated"]:
+        notes.append(f"{total['estimated']} call(s) with estimated token counts")
+    for note in notes:
+        click.echo(f"note: {note}")
+
+
+def _grouped_report(kind: str, by_help: str | None = None, default: str | None = "model"):
+    """A report command: ``--period``/``--since``, ``--by``, ``--json``; the decorated function
+    renders the daemon's ``data`` (``--json`` prints it as it came)."""
+    def wrap(render):
+        @click.command(name=kind, help=render.__doc__)
+        @period_options
+        @click.option("--by", "group_by", type=GROUP_CHOICE, default=default, show_default=default is not None,
+                      help=by_help)
+        @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                      help="groups listed (the costliest, or the latest days); the rest in one row; 0: all")
+        @click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
+        @click.pass_context
+        def command(ctx: click.Context, period: str | None, since: str | None, group_by: str | None,
+                    limit: int, as_json: bool) -> None:
+            data = call(ctx, {"type": kind, "period": period, "since": since, "group_by": group_by,
+                              "limit": limit})["data"]
+            if as_json:
+                output.emit_json(data)
+            else:
+                render(data, group_by)
+        return command
+    return wrap
+
+
+@_grouped_report("usage")
+def usage(data: dict, group_by: str) -> None:
+    """Calls, tokens (cache reads and writes included) and cost recorded by routerd, grouped."""
+    click.echo(f"usage, {_window(data)}, by {group_by}")
+    _table(data, group_by, savings=False)
+    _notes(data["total"])
+
+
+@_grouped_report("savings", by_help="also break savings down by this", default=None)
+def savings(data: dict, group_by: str | None) -> None:
     """What routing saved against the baseline model, and the decisions by tier."""
-    data = _call(ctx, {"type": "savings", "since": since})["data"]
-    if as_json:
-        output.emit_json(data)
-        return
-    def usd(value: float | None) -> str:
-        return "unknown" if value is None else f"${value:.4f}"
-
     unpriced = data.get("unpriced_calls", 0)
     left_out = f"; {unpriced} left out, price unknown" if unpriced else ""
     pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']}%)"
     output.emit_fields([
-        ("spent", f"{usd(data['cost_usd'])} over {data['priced_calls']} priced call(s){left_out}"),
-        ("baseline", usd(data["baseline_cost_usd"])),
-        ("saved", usd(data["saved_usd"]) + pct),
-        ("decisions", ", ".join(f"{d['tier']}->{d['model']} {d['count']}" for d in data["decisions"])
-         or "none"),
+        ("period", _window(data)),
+        ("spent", f"{money(data['priced_cost_usd'], 'unknown')} over {data['priced_calls']} priced call(s){left_out}"),
+        ("baseline", money(data["baseline_cost_usd"], "unknown")),
+        ("saved", money(data["saved_usd"], "unknown") + pct),
+        ("decisions", ", ".join(f"{d['tier'] or '?'}->{d['model'] or '?'} {d['count']}"
+                                for d in data["decisions"]) or "none"),
     ])
+    if group_by:
+        click.echo("")
+        _table(data | {"total": _total(data)}, group_by, savings=True)
+
+
+def _total(data: dict) -> dict:
+    rows = data["groups"]
+    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+    return {**{k: sum(g[k] for g in rows) for k in keys}, "cost_usd": sum(g["cost_usd"] for g in rows),
+            "saved_usd": data["saved_usd"], "saved_pct": data["saved_pct"]}
+
+
+@_grouped_report("report")
+def report(data: dict, group_by: str) -> None:
+    """Usage and savings together: per group calls, tokens, cost, saved; the decisions behind them."""
+    total = data["total"]
+    pct = "" if total["saved_pct"] is None else f" ({total['saved_pct']}%)"
+    cached = total["cache_read_tokens"] / total["input_tokens"] if total["input_tokens"] else 0.0
+    click.echo(f"routerd report, {_window(data)}: {total['calls']} call(s), spent {money(total['cost_usd'])}, "
+               f"saved {money(total['saved_usd'], 'unknown')}{pct} against the baseline; "
+               f"{cached:.0%} of input tokens read from cache")
+    click.echo("")
+    _table(data, group_by, savings=True)
+    _notes(total)
+    if data["decisions"]:
+        click.echo("decisions: " + ", ".join(f"{d['tier'] or '?'}->{d['model'] or '?'} {d['count']}"
+                                              for d in data["decisions"][:8]))
 
 
 @click.command()
@@ -63,9 +122,9 @@ def savings(ctx: click.Context, since: str | None, as_json: bool) -> None:
 @click.pass_context
 def mode(ctx: click.Context, new_mode: str | None) -> None:
     """Show or set the hooks mode (persisted; overrides config hooks.mode)."""
-    data = _call(ctx, {"type": "hook_mode", "mode": new_mode})["data"]
+    data = call(ctx, {"type": "hook_mode", "mode": new_mode})["data"]
     suffix = "" if data["mode"] == data["config_mode"] else f" (config says {data['config_mode']})"
     click.echo(f"hooks mode: {data['mode']}{suffix}")
 
 
-COMMANDS = [usage, savings, mode]
+COMMANDS = [usage, savings, report, export, statusline, mode]

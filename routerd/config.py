@@ -54,7 +54,8 @@ DEFAULT_CLASSIFIER_TIMEOUT_S = 1.5
 
 class RoutingConfig(_Section):
     """The routing brain (see README "Routing"). ``classifier_model`` (``provider/model``) is asked
-    for a second opinion when the heuristic's confidence is below ``classifier_threshold``."""
+    for a second opinion when the probability that the learned brain's tier is exactly right is below
+    ``classifier_threshold``."""
 
     profile: Literal["budget", "balanced", "premium"] = "balanced"
     rules: list[Rule] = []
@@ -80,6 +81,7 @@ class ProviderConfig(_Section):
     models: list[str] = []
     headers: dict[str, str] = {}
     responses: bool = False
+    local: bool = False  # runs on your own hardware: calls to it cost nothing (never guessed from the URL)
     max_keepalive: int = 32
     keepalive_s: float = 30.0
 
@@ -97,6 +99,15 @@ class GatewayConfig(_Section):
     breaker_reset_s: float = 30.0           # open -> half-open after this long
 
 
+class AccountingConfig(_Section):
+    """The ledger (see README "Accounting"). ``baseline_model`` (``provider/model`` or a model id)
+    is what savings are counted against when the client named no model (``auto``) and for the
+    turns hooks read from a transcript; unset, those use the brain's priciest acceptable candidate
+    and the session's main model."""
+
+    baseline_model: str | None = None
+
+
 class HooksConfig(_Section):
     mode: Literal["advise", "smart", "hard", "soft", "off", "zero_claude"] = "advise"
     budget_ms: int = DEFAULT_HOOK_BUDGET_MS
@@ -110,6 +121,7 @@ class Config(_Section):
     providers: dict[str, ProviderConfig] = {}
     hooks: HooksConfig = HooksConfig()
     gateway: GatewayConfig = GatewayConfig()
+    accounting: AccountingConfig = AccountingConfig()
 
 
 # Settings that are bound once at start; a reload that changes them says "restart required".

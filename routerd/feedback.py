@@ -5,11 +5,13 @@ stopwords dropped, at most `SIGNATURE_WORDS`, each hashed), so "refactor the 3 p
 "refactor the 5 payment handlers" share one. Each feedback row records the tier the user showed
 the prompt needed: a reroute to a tier (or to a model, whose tier counts), a `bad` rating one tier
 above what was decided, a `good` rating the tier decided. `FeedbackTable` holds the latest
-`ROWS_PER_SIGNATURE` rows per signature and votes among them (a reroute weighs twice a rating);
-`tier_for` answers for an exact signature, or else for
-the most similar stored one (Jaccard similarity >= `MIN_SIMILARITY`, found through an inverted
-index so a lookup touches only signatures that share a word). The daemon owns one table: it loads
-the stored feedback rows into it at start and applies each new row as it is recorded.
+`ROWS_PER_SIGNATURE` rows per signature (a reroute weighs twice a rating); `hint_for` answers for
+an exact signature, or else for the most similar stored one (Jaccard similarity >=
+`MIN_SIMILARITY`, found through an inverted index so a lookup touches only signatures that share a
+word). The answer is a `FeedbackHint`: the share of the votes saying a simple-tier (and a
+moderate-tier) model was enough, and how much to trust it; `adjust` moves the classifier's
+probabilities towards those shares. The daemon owns one table: it loads the stored feedback rows
+into it at start and applies each new row as it is recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections import Counter
 
 import msgspec
 
-from routerd.classify import lexicon
+from routerd.classify.tokens import lower_text, words_of
 from routerd.classify.types import TIERS, Tier
 
 SIGNATURE_WORDS = 24
@@ -32,6 +34,11 @@ ROWS_PER_SIGNATURE = 5
 MIN_SIMILARITY = 0.6
 # A reroute names the right answer; a rating only says whether the answer was right.
 KIND_WEIGHT = {"reroute": 2, "rate": 1}
+# How far feedback moves the probabilities: all the way but for MAX_TRUST, once the votes weigh
+# FULL_TRUST_WEIGHT (one reroute, or two ratings) on an identical prompt; less for fewer votes and
+# for prompts that are only similar.
+MAX_TRUST = 0.9
+FULL_TRUST_WEIGHT = 2
 _STOPWORDS = frozenset(
     "a an the and or but if then else of to in on at by for with from as is are was were be been being "
     "it its this that these those there here i me my we our you your he she they them their what which "
@@ -47,14 +54,9 @@ def signature(text: str) -> frozenset[str]:
     Hashed (crc32, stable across processes) because signatures are stored with decisions and
     prompt text is not stored unless the config says so.
     """
-    return signature_of_view(lexicon.view_of(text))
-
-
-def signature_of_view(view: lexicon.View) -> frozenset[str]:
-    """`signature` from a `View` the classifier already built for the ask."""
     words: set[str] = set()
     seen: set[str] = set()
-    for raw in view.tokens[:SIGNATURE_SCAN_TOKENS]:
+    for raw in words_of(lower_text(text))[:SIGNATURE_SCAN_TOKENS]:
         if raw in seen:
             continue
         seen.add(raw)
@@ -127,18 +129,20 @@ class FeedbackTable:
             for word in words:
                 self._index.setdefault(word, set()).add(row.signature)
 
-    def tier_for(self, words: frozenset[str]) -> Tier | None:
-        """The tier feedback asks for prompts like `words`, or None when there is none."""
+    def hint_for(self, words: frozenset[str]) -> FeedbackHint | None:
+        """What feedback on prompts like `words` says, or None when there is none."""
         if not words or not self._rows:
             return None
         key = signature_key(words)
+        similarity = 1.0
         if key not in self._rows:
-            key = self._nearest(words)
-            if key is None:
+            found = self._nearest(words)
+            if found is None:
                 return None
-        return _vote(self._rows[key])
+            key, similarity = found
+        return _hint(self._rows[key], similarity)
 
-    def _nearest(self, words: frozenset[str]) -> str | None:
+    def _nearest(self, words: frozenset[str]) -> tuple[str, float] | None:
         shared: Counter[str] = Counter()
         for word in words:
             for candidate in self._index.get(word, ()):
@@ -149,20 +153,42 @@ class FeedbackTable:
             score = common / union
             if score > best_score:
                 best, best_score = candidate, score
-        return best if best_score >= MIN_SIMILARITY else None
+        return (best, best_score) if best is not None and best_score >= MIN_SIMILARITY else None
 
     def statistics(self) -> dict[str, int]:
         """A snapshot for `routerctl status`."""
         return {"signatures": len(self._rows), "rows": sum(len(v) for v in self._rows.values())}
 
 
-def _vote(rows: list[tuple[Tier, int]]) -> Tier:
-    # The tier with the most weight among recent rows; on a tie, the most recent one.
-    weights: Counter[str] = Counter()
-    for tier, weight in rows:
-        weights[tier] += weight
-    top = max(weights.values())
-    for tier, _ in reversed(rows):
-        if weights[tier] == top:
-            return tier
-    return rows[-1][0]
+class FeedbackHint(msgspec.Struct, frozen=True, kw_only=True):
+    """Votes on similar prompts: the weighted share saying a simple-tier (a moderate-tier) model was
+    enough, the votes' total weight, and how similar the prompt they were given on is (1 = same)."""
+
+    simple_share: float
+    moderate_share: float
+    weight: float
+    similarity: float
+
+    @property
+    def trust(self) -> float:
+        return MAX_TRUST * self.similarity * min(1.0, self.weight / FULL_TRUST_WEIGHT)
+
+    def describe(self) -> str:
+        return (f"{self.simple_share:.0%} say simple is enough, {self.moderate_share:.0%} moderate; "
+                f"weight {self.weight:g}, similarity {self.similarity:.2f}")
+
+
+def _hint(rows: list[tuple[Tier, int]], similarity: float) -> FeedbackHint:
+    total = sum(weight for _, weight in rows)
+    simple = sum(weight for tier, weight in rows if tier == "simple")
+    moderate = sum(weight for tier, weight in rows if tier != "complex")
+    return FeedbackHint(simple_share=simple / total, moderate_share=moderate / total, weight=float(total),
+                        similarity=similarity)
+
+
+def adjust(p_simple: float, p_moderate: float, hint: FeedbackHint) -> tuple[float, float]:
+    """The probabilities moved towards what feedback said, by the hint's trust."""
+    trust = hint.trust
+    simple = (1 - trust) * p_simple + trust * hint.simple_share
+    moderate = (1 - trust) * p_moderate + trust * hint.moderate_share
+    return simple, max(moderate, simple)

@@ -2,16 +2,26 @@
 
 Pure: everything it needs arrives in a `PolicyInput` (catalogue, enabled providers, open
 breakers, budget pressure, session stickiness, explicit model, rule result, capability needs,
-quality floor, the tier feedback asked for), and `decide` returns a frozen `Decision` that names, for
-every catalogue model, why it was kept, skipped or ranked where it is.
+quality floor, feedback on similar prompts), and `decide` returns a frozen `Decision` that names,
+for every catalogue model, why it was kept, skipped or ranked where it is.
 
-How the target tier is reached, in order (each step that changes it adds a reason):
-classification tier -> rule -> feedback on similar prompts -> profile -> budget pressure -> quality floor.
+How the target tier is reached (each step that changes something adds a reason):
+
+1. the classifier's calibrated probabilities that a simple-tier and a moderate-tier model do the
+   job, moved towards what feedback on similar prompts said (`routerd.feedback.adjust`);
+2. the cheapest tier whose probability clears the profile's bar (`PROFILE_BARS`: budget 0.35,
+   balanced 0.5, premium 0.75); budget pressure lowers the bar smoothly, to
+   `BAR_AT_FULL_PRESSURE` when the budget is spent;
+3. a user rule's tier, then the quality floor.
+
 Candidates are the enabled, healthy, capable models at the target tier (free and local first,
 then by blended price), followed by higher tiers as fallbacks. An explicit model, a rule's model
-and a sticky session model go in front when they are usable. With no provider enabled the
-decision still carries an `advisory` model (haiku / sonnet / opus by tier): what a Claude Code
-subscription user should pick.
+and a sticky session model go in front when they are usable. A session's model is kept unless
+the step needs a higher tier, or a cheaper tier saves more than the provider's prompt cache is
+worth (`_keeps_cache`: the cost of re-reading the context uncached on the new model against
+reading it from the cache on the current one, over `CACHE_HORIZON_STEPS` steps). With no provider
+enabled the decision still carries an `advisory` model (haiku / sonnet / opus by tier): what a
+Claude Code subscription user should pick.
 """
 
 from __future__ import annotations
@@ -21,18 +31,21 @@ from typing import Literal
 import msgspec
 
 from routerd.catalogue.models import Catalogue, ModelInfo
-from routerd.classify.types import TIERS, Classification, Tier
+from routerd.classify.types import PROFILE_BARS, TIERS, Classification, Tier, enough, tier_for
+from routerd.feedback import FeedbackHint, adjust
 
 Profile = Literal["budget", "balanced", "premium"]
 PROFILES: tuple[Profile, ...] = ("budget", "balanced", "premium")
-
-# Tier shift each profile applies to the classified tier. Budget trusts the cheaper tier one step
-# down; premium buys one step of headroom.
-PROFILE_SHIFT = {"budget": -1, "balanced": 0, "premium": 1}
-# Budget pressure (0..1, computed by the budget part) from which the target drops one tier, and
-# from which only the simple tier is used.
-PRESSURE_DOWNSHIFT = 0.8
-PRESSURE_FLOOR = 0.95
+# The bar when the budget is spent (pressure 1.0): only a near-certain need for a stronger tier
+# escapes the cheapest one. In between the bar moves linearly with pressure.
+BAR_AT_FULL_PRESSURE = 0.05
+# Prompt caching: a cached read costs this share of the input price (Anthropic's cache reads cost
+# 0.1x, OpenAI's 0.1-0.5x, Gemini's 0.25x; 0.1 is the common case for the agent traffic that stays
+# in one session). Below CACHE_MIN_TOKENS providers do not cache at all.
+CACHED_INPUT_SHARE = 0.1
+CACHE_MIN_TOKENS = 1024
+# A switch to a cheaper model must pay back the cache it throws away within this many steps.
+CACHE_HORIZON_STEPS = 4
 # What a Claude Code subscription user is advised to pick, by tier.
 ADVISORY_BY_TIER: dict[str, str] = {"simple": "haiku", "moderate": "sonnet", "complex": "opus"}
 
@@ -67,13 +80,13 @@ class PolicyInput(msgspec.Struct, frozen=True, kw_only=True):
     enabled_providers: frozenset[str] = frozenset()
     profile: Profile = "balanced"
     open_breakers: frozenset[str] = frozenset()  # model keys, ids or provider names
-    budget_pressure: float = 0.0
+    budget_pressure: float = 0.0  # 0 = nothing spent .. 1 = the budget is used up
     sticky: Sticky | None = None
     explicit_model: str | None = None
     rule: RuleHit | None = None
     needs: Needs = Needs()
     quality_floor: str | None = None  # a tier name, or a model whose tier is the floor
-    feedback_tier: Tier | None = None  # the tier feedback on similar prompts asked for
+    feedback: FeedbackHint | None = None  # what reroutes and ratings of similar prompts said
     # Whether the decision carries `verdicts` (every model's fate and reasons). Off, the candidates
     # and reasons are the same and the policy skips the per-model notes (~half its time).
     explain: bool = True
@@ -90,7 +103,10 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
-    """Ordered candidates (provider/id keys) and the reasoning behind them."""
+    """Ordered candidates (provider/id keys) and the reasoning behind them.
+
+    `p_simple` / `p_moderate` are the probabilities the tier was chosen from (after feedback),
+    `bar` the bar they had to clear, `confidence` the probability that `tier` does the job."""
 
     tier: Tier
     task_type: str
@@ -99,41 +115,41 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     profile: Profile
     reasons: tuple[str, ...]
     verdicts: tuple[Verdict, ...]  # empty unless the input asked to explain
+    p_simple: float = 0.5
+    p_moderate: float = 0.5
+    bar: float = 0.5
+    confidence: float = 0.5
 
 
-def _shift(tier: str, steps: int) -> Tier:
-    index = max(0, min(len(TIERS) - 1, TIERS.index(tier) + steps))  # type: ignore[arg-type]
-    return TIERS[index]
+def bar_for(profile: str, pressure: float) -> float:
+    """The profile's bar, lowered linearly towards `BAR_AT_FULL_PRESSURE` as budget pressure rises."""
+    bar = PROFILE_BARS[profile]
+    pressure = min(max(pressure, 0.0), 1.0)
+    return bar - (bar - BAR_AT_FULL_PRESSURE) * pressure
 
 
-def _target_tier(inp: PolicyInput, reasons: list[str]) -> Tier:
+def _target_tier(inp: PolicyInput, reasons: list[str]) -> tuple[Tier, float, float, float]:
+    """(tier, p_simple, p_moderate, bar)."""
     c = inp.classification
-    tier: Tier = c.tier
-    reasons.append(f"classified {c.tier} ({c.task_type}, confidence {c.confidence:.2f})")
-    if inp.rule is not None and inp.rule.tier is not None:
+    p_simple, p_moderate = c.p_simple, c.p_moderate
+    reasons.append(f"classified {c.tier} ({c.task_type}): p(simple enough) {p_simple:.2f}, "
+                   f"p(moderate enough) {p_moderate:.2f}")
+    if inp.feedback is not None:
+        p_simple, p_moderate = adjust(p_simple, p_moderate, inp.feedback)
+        reasons.append(f"feedback on similar prompts ({inp.feedback.describe()}): p(simple) {p_simple:.2f}, "
+                       f"p(moderate) {p_moderate:.2f}")
+    bar = bar_for(inp.profile, inp.budget_pressure)
+    tier = tier_for(p_simple, p_moderate, bar)
+    pressure = f", budget pressure {inp.budget_pressure:.2f}" if inp.budget_pressure > 0 else ""
+    reasons.append(f"profile {inp.profile}: bar {bar:.2f}{pressure} -> {tier}")
+    if inp.rule is not None and inp.rule.tier is not None and inp.rule.tier != tier:
+        reasons.append(f"rule {inp.rule.name}: tier {tier} -> {inp.rule.tier}")
         tier = inp.rule.tier
-        reasons.append(f"rule {inp.rule.name}: tier {tier}")
-    if inp.feedback_tier is not None and inp.feedback_tier != tier:
-        reasons.append(f"feedback on similar prompts: {tier} -> {inp.feedback_tier}")
-        tier = inp.feedback_tier
-    shift = PROFILE_SHIFT[inp.profile]
-    if shift:
-        new = _shift(tier, shift)
-        if new != tier:
-            reasons.append(f"profile {inp.profile}: {tier} -> {new}")
-            tier = new
-    if inp.budget_pressure >= PRESSURE_FLOOR and tier != "simple":
-        reasons.append(f"budget pressure {inp.budget_pressure:.2f}: {tier} -> simple")
-        tier = "simple"
-    elif inp.budget_pressure >= PRESSURE_DOWNSHIFT and tier != "simple":
-        new = _shift(tier, -1)
-        reasons.append(f"budget pressure {inp.budget_pressure:.2f}: {tier} -> {new}")
-        tier = new
     floor = _floor_tier(inp)
     if floor is not None and TIERS.index(tier) < TIERS.index(floor):
         reasons.append(f"quality floor {inp.quality_floor}: {tier} -> {floor}")
         tier = floor
-    return tier
+    return tier, p_simple, p_moderate, bar
 
 
 def _floor_tier(inp: PolicyInput) -> Tier | None:
@@ -178,7 +194,7 @@ def _unusable(model: ModelInfo, key: str, inp: PolicyInput) -> str | None:
 def decide(inp: PolicyInput) -> Decision:
     """Rank the catalogue for this request; explain every model's place."""
     reasons: list[str] = []
-    tier = _target_tier(inp, reasons)
+    tier, p_simple, p_moderate, bar = _target_tier(inp, reasons)
     models, keys = inp.catalogue.models, inp.catalogue.keys
     notes: list[list[str]] | None = [[] for _ in models] if inp.explain else None
     ordered = _promote(inp, tier, _rank(inp, tier, notes, reasons), notes, reasons)
@@ -195,7 +211,8 @@ def decide(inp: PolicyInput) -> Decision:
     task_type = inp.rule.task_type if inp.rule is not None and inp.rule.task_type else inp.classification.task_type
     return Decision(
         tier=tier, task_type=task_type, candidates=tuple(keys[i] for i in ordered), advisory=advisory,
-        profile=inp.profile, reasons=tuple(reasons), verdicts=verdicts,
+        profile=inp.profile, reasons=tuple(reasons), verdicts=verdicts, p_simple=round(p_simple, 4),
+        p_moderate=round(p_moderate, 4), bar=round(bar, 4), confidence=round(enough(p_simple, p_moderate, tier), 3),
     )
 
 
@@ -253,10 +270,10 @@ def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[
         front.append((inp.rule.model, f"rule {inp.rule.name}", f"rule {inp.rule.name}: model"))
     sticky = inp.sticky
     if sticky is not None:
-        if TIERS.index(sticky.tier) >= TIERS.index(tier):
-            front.append((sticky.model, "sticky", "sticky: session keeps its model (prompt cache stays warm)"))
-        else:
+        if TIERS.index(sticky.tier) < TIERS.index(tier):
             reasons.append(f"sticky model {sticky.model} left: the conversation escalated past {sticky.tier}")
+        elif _keeps_cache(inp, sticky, ordered, reasons):
+            front.append((sticky.model, "sticky", "sticky: session keeps its model (prompt cache stays warm)"))
     if not front:
         return ordered
     cat = inp.catalogue
@@ -279,3 +296,39 @@ def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[
             notes[i].append(why)
         return [i] + [j for j in ordered if j != i]
     return ordered
+
+
+def _input_price(model: ModelInfo | None) -> float | None:
+    if model is None:
+        return None
+    if model.free or model.local:
+        return 0.0
+    return model.price_in_per_mtok
+
+
+def _keeps_cache(inp: PolicyInput, sticky: Sticky, ordered: list[int], reasons: list[str]) -> bool:
+    """Whether the session stays on its model when this step alone would go to a cheaper tier.
+
+    Staying reads the context from the provider's cache; switching re-reads it in full on the new
+    model once, then from that model's cache. Over `CACHE_HORIZON_STEPS` steps of `tokens` context:
+    stay = H * c * p_old, switch = p_new * (1 + (H - 1) * c), with c the cached share of the price.
+    A step at the same tier, a context too short to be cached, or an unknown price keeps the model.
+    """
+    current = inp.catalogue.get(sticky.model)
+    if current is None or not ordered or current.tier == inp.catalogue.models[ordered[0]].tier:
+        return True
+    cheaper = inp.catalogue.models[ordered[0]]
+    tokens = inp.needs.estimated_tokens
+    if tokens < CACHE_MIN_TOKENS:
+        reasons.append(f"sticky model {sticky.model} left for {cheaper.key}: a {tokens}-token context is not cached")
+        return False
+    p_old, p_new = _input_price(current), _input_price(cheaper)
+    if p_old is None or p_new is None:
+        return True
+    steps, share = CACHE_HORIZON_STEPS, CACHED_INPUT_SHARE
+    stay = steps * share * p_old * tokens / 1e6
+    switch = p_new * (1 + (steps - 1) * share) * tokens / 1e6
+    verdict = "kept" if stay <= switch else "left"
+    reasons.append(f"sticky model {sticky.model} {verdict}: over {steps} steps of {tokens} context tokens, staying "
+                   f"(cached) costs ${stay:.4f}, switching to {cheaper.key} (cache lost) ${switch:.4f}")
+    return stay <= switch

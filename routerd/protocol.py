@@ -106,13 +106,49 @@ class Mcp(Request, tag="mcp"):
     session: str | None = None
 
 
+# Report groups listed one by one (the costliest, or the latest days); the rest come as one row.
+DEFAULT_REPORT_LIMIT = 50
+
+
 class Usage(Request, tag="usage"):
+    """Calls, tokens, cost and savings per group (``group_by``: model, provider, tier, session,
+    project, day, outcome, source) over ``period`` (today, week, month, all) or ``since``."""
+
     since: str | None = None
     group_by: str = "model"
+    period: str | None = None
+    limit: int = DEFAULT_REPORT_LIMIT  # 0: all
 
 
 class Savings(Request, tag="savings"):
     since: str | None = None
+    period: str | None = None
+    group_by: str | None = None
+    limit: int = DEFAULT_REPORT_LIMIT
+
+
+class Report(Request, tag="report"):
+    """Usage and savings per group, their total, and the decisions behind them."""
+
+    since: str | None = None
+    period: str | None = None
+    group_by: str = "model"
+    limit: int = DEFAULT_REPORT_LIMIT
+
+
+class Export(Request, tag="export"):
+    """Stream the rows of ``table`` (calls or decisions): a head frame with the columns and the
+    row count, frames of rows, and a final frame with the count sent."""
+
+    table: str = "calls"
+    since: str | None = None
+    period: str | None = None
+
+
+class StatusLine(Request, tag="statusline"):
+    """Today's spend and savings and the last model (of ``session_id`` when given)."""
+
+    session_id: str | None = None
 
 
 class HookMode(Request, tag="hook_mode"):
@@ -124,7 +160,7 @@ class HookMode(Request, tag="hook_mode"):
 RequestUnion = (
     Ping | Status | Stop | Reload | ConfigCheck
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings | HookMode
+    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
 )
 REQUEST_TAGS = frozenset(
     t.__struct_config__.tag for t in RequestUnion.__args__  # type: ignore[attr-defined]
@@ -203,7 +239,10 @@ class McpReply(Reply, tag="mcp_reply"):
 
 
 class ClassificationReply(Reply, tag="classification"):
-    """``classify``: what the brain concluded about a prompt (``source``: heuristic, model or cache)."""
+    """``classify``: what the brain concluded about a prompt (``source``: learned, model (a second
+    opinion) or cache). ``score`` is the continuous difficulty (higher = harder); ``p_simple`` / ``p_moderate``
+    the calibrated probabilities that a simple-tier / moderate-tier model does the job;
+    ``confidence`` the probability that ``tier`` does."""
 
     tier: str
     task_type: str
@@ -211,7 +250,9 @@ class ClassificationReply(Reply, tag="classification"):
     signals: list[str] = []
     level5: str = "medium"
     score: float = 0.0
-    source: str = "heuristic"
+    source: str = "learned"
+    p_simple: float = 0.5
+    p_moderate: float = 0.5
 
 
 class ModelVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -240,8 +281,12 @@ class DecisionReply(Reply, tag="decision"):
     reason: str = ""
     reasons: list[str] = []
     signals: list[str] = []
-    classification_source: str = "heuristic"
+    classification_source: str = "learned"
     verdicts: list[ModelVerdict] = []
+    score: float = 0.0
+    p_simple: float = 0.5  # after feedback on similar prompts
+    p_moderate: float = 0.5
+    bar: float = 0.5  # the profile's bar, after budget pressure
 
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)

@@ -28,6 +28,9 @@ STDLIB_REQUESTS = {
     "mcp": {"message": {"jsonrpc": "2.0", "id": 1, "method": "ping"}},
     "usage": {"since": "7d"},
     "savings": {},
+    "report": {"period": "week", "group_by": "project"},
+    "export": {"table": "decisions", "period": "month"},
+    "statusline": {"session_id": "5f0c2c84-0a8b-4d55-9f8e-0d1c1a2b3c4d"},
     "hook_mode": {"mode": "smart"},
 }
 

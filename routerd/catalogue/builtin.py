@@ -21,7 +21,8 @@ from pathlib import Path
 
 import msgspec
 
-from routerd.catalogue.models import Catalogue, ModelInfo, Price, PriceBook
+from routerd.catalogue.models import Catalogue, ModelInfo, PriceBook, own_rates
+from routerd.catalogue.prices import Rates
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
 
@@ -88,14 +89,13 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
 
 
 class PriceSnapshot(msgspec.Struct, frozen=True):
-    """`prices.json`: where the prices came from, one `[input, output]` row per `provider/id` of
-    every model genai-prices knows for routerd's providers, and the other names those models go by
-    (see `PriceBook`)."""
+    """`prices.json`: where the prices came from, the `Rates` of every model genai-prices knows for
+    routerd's providers by `provider/id`, and the other names those models go by (see `PriceBook`)."""
 
     source: str
     source_version: str
     as_of: str
-    prices: dict[str, Price]
+    prices: dict[str, Rates]
     names: dict[str, str] = {}
     prefixes: dict[str, str] = {}
 
@@ -116,9 +116,10 @@ def with_prices(models: Iterable[ModelInfo], book: PriceBook) -> list[ModelInfo]
     """Fill unknown prices from the price book; models already priced (by config) keep theirs."""
     out = []
     for model in models:
-        row = book.lookup(model.provider, model.id) if not model.local else None
-        if row is not None and model.price_in_per_mtok is None and not model.free:
-            model = msgspec.structs.replace(model, price_in_per_mtok=row[0], price_out_per_mtok=row[1])
+        rates = book.lookup(model.provider, model.id) if not model.local else None
+        if rates is not None and model.price_in_per_mtok is None and not model.free:
+            price_in, price_out = rates.base
+            model = msgspec.structs.replace(model, price_in_per_mtok=price_in, price_out_per_mtok=price_out)
         out.append(model)
     return out
 
@@ -129,7 +130,8 @@ def load_catalogue(
     """Built-in models priced from the snapshot, then `overrides` (config) replacing or adding.
 
     An override with the same `provider/id` as a built-in replaces it whole; set its prices
-    explicitly, or leave them None to take the snapshot's.
+    explicitly (then those are its rates, cache tokens billed as input), or leave them None to take
+    the snapshot's (cache and long-context prices included).
     """
     if snapshot is None:
         try:
@@ -137,7 +139,9 @@ def load_catalogue(
         except (OSError, ValueError, msgspec.DecodeError):
             snapshot = PriceSnapshot("none", "", "", {})
     book = snapshot.book()
-    return Catalogue.of(with_prices([*BUILTIN_MODELS, *overrides], book), book)
+    models = {m.key: m for m in (*BUILTIN_MODELS, *overrides)}  # own rates before the book fills in
+    own = {key: rates for key, m in models.items() if (rates := own_rates(m)) is not None}
+    return Catalogue.of(with_prices(models.values(), book), book, own)
 
 
 def describe(catalogue: Catalogue) -> str:

@@ -2,14 +2,20 @@
 
     .venv/bin/python -m routerd.catalogue.gen_prices [--check]
 
-genai-prices is the maintained source of model prices; importing it takes ~180 ms (pydantic
-models for every provider), so the daemon reads this generated snapshot instead and a test proves
-the two agree. The snapshot holds every model genai-prices knows for the providers in the built-in
-catalogue (not only the ones routerd routes to: a client may name any of them, and the call's
-baseline cost needs its price), and the exact names and name prefixes genai-prices matches them
-by. Prices are taken at a fixed timestamp (`AS_OF`) so that providers with time-of-day pricing
-give the same snapshot on every run. `--check` exits 1 if the shipped snapshot differs from what
-genai-prices says now.
+genai-prices is the maintained source of model prices. The daemon does not use it at run time:
+importing it takes ~400 ms (pydantic models for every provider) and its `calc_price` ~270 us a
+call, against a proxy overhead budget of 200 us (measured on this VM; `routerd.catalogue.prices`
+does the same arithmetic in ~1 us). So it reads this generated snapshot, and tests prove that the
+snapshot is what genai-prices says and that `prices.cost_usd` gives what `calc_price` gives.
+
+For each text model the snapshot keeps every token price routerd meters: input, output, cache
+reads, cache writes (default TTL and 1 hour), reasoning, each flat or tiered (long context). Prices
+of things routerd does not meter (audio, images, web searches, per-request fees) are left out.
+It holds every model genai-prices knows for the providers in the built-in catalogue (not only the
+ones routerd routes to: a client may name any of them, and the call's baseline cost needs its
+price), and the exact names and name prefixes genai-prices matches them by. Prices are taken at a
+fixed timestamp (`AS_OF`) so that providers with time-of-day pricing give the same snapshot on
+every run. `--check` exits 1 if the shipped snapshot differs from what genai-prices says now.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import json
 import sys
 from datetime import datetime
 
+import msgspec
+
 from routerd.catalogue.builtin import BUILTIN_MODELS, PRICES_PATH, PriceSnapshot, load_price_snapshot
-from routerd.catalogue.models import Price
+from routerd.catalogue.prices import Rate, Rates, Tiered
 
 AS_OF = "2026-11-21T12:00:00+00:00"
 # routerd's provider names where genai-prices names them differently.
@@ -35,10 +43,28 @@ def supported_providers() -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.provider for m in BUILTIN_MODELS if not (m.local or m.free)))
 
 
-def _per_mtok(value) -> float | None:
-    # Tiered prices (higher above ~200k tokens a request) are taken at their ordinary base rate.
-    value = getattr(value, "base", value)
-    return None if value is None else round(float(value), 6)
+# genai-prices' price keys for the token kinds routerd meters -> `Rates` fields.
+PRICE_KEYS = {"input_mtok": "input", "output_mtok": "output", "cache_read_mtok": "cache_read",
+              "cache_write_mtok": "cache_write", "cache_write_1h_mtok": "cache_write_1h",
+              "output_reasoning_mtok": "reasoning"}
+
+
+def _rate(value) -> Rate | None:
+    """A genai-prices price (Decimal, or TieredPrices above an input-size threshold) as ours."""
+    if value is None:
+        return None
+    if hasattr(value, "tiers"):
+        return Tiered(float(value.base), tuple((tier.start, float(tier.price)) for tier in value.tiers))
+    return float(value)
+
+
+def rates_of(model_price) -> Rates | None:
+    """The token prices of one genai-prices `ModelPrice`, or None for a model that has no input and
+    output token prices (embeddings, speech, images: nothing routerd sends)."""
+    fields = {ours: _rate(getattr(model_price, key, None)) for key, ours in PRICE_KEYS.items()}
+    if fields["input"] is None or fields["output"] is None:
+        return None
+    return Rates(**{k: v for k, v in fields.items() if v is not None})
 
 
 def _names(clause, equals: list[str], prefixes: list[str]) -> None:
@@ -61,7 +87,7 @@ def build_snapshot(as_of: str = AS_OF) -> PriceSnapshot:
 
     when = datetime.fromisoformat(as_of)
     providers = {p.id: p for p in data_snapshot.get_snapshot().providers}
-    prices: dict[str, Price] = {}
+    prices: dict[str, Rates] = {}
     names: dict[str, str] = {}
     prefixes: dict[str, str] = {}
     for ours in supported_providers():
@@ -70,12 +96,11 @@ def build_snapshot(as_of: str = AS_OF) -> PriceSnapshot:
         for model in theirs.models if theirs is not None else ():
             if not model.id.startswith(served):
                 continue
-            row = model.get_prices(when)
-            price_in, price_out = _per_mtok(row.input_mtok), _per_mtok(row.output_mtok)
-            if price_in is None or price_out is None:
-                continue  # embeddings, speech, images: nothing routerd sends
+            rates = rates_of(model.get_prices(when))
+            if rates is None:
+                continue
             key = f"{ours}/{model.id}"
-            prices[key] = (price_in, price_out)
+            prices[key] = rates
             equals: list[str] = []
             starts: list[str] = []
             _names(model.match, equals, starts)
@@ -98,7 +123,7 @@ def render(snapshot: PriceSnapshot) -> str:
         f'  "source": {json.dumps(snapshot.source)},\n'
         f'  "source_version": {json.dumps(snapshot.source_version)},\n'
         f'  "as_of": {json.dumps(snapshot.as_of)},\n'
-        f'  "prices": {table({k: list(v) for k, v in snapshot.prices.items()})},\n'
+        f'  "prices": {table({k: msgspec.to_builtins(v) for k, v in snapshot.prices.items()})},\n'
         f'  "names": {table(snapshot.names)},\n'
         f'  "prefixes": {table(snapshot.prefixes)}\n'
         "}\n"

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from routerd.catalogue.prices import FREE, Rates
 from routerd.classify.types import TIERS, Tier
 
 Price = tuple[float, float]  # USD per million input and output tokens
@@ -54,12 +55,14 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         return self.price_in_per_mtok * (1 - output_share) + self.price_out_per_mtok * output_share
 
 
-def _own_price(model: ModelInfo) -> Price | None:
+def own_rates(model: ModelInfo) -> Rates | None:
+    """The rates a model carries itself: zero when free or local, its configured input and output
+    prices (cache tokens then cost input), or None when it has none of its own."""
     if model.free or model.local:
-        return (0.0, 0.0)
+        return FREE
     if model.price_in_per_mtok is None or model.price_out_per_mtok is None:
         return None
-    return (model.price_in_per_mtok, model.price_out_per_mtok)
+    return Rates(input=model.price_in_per_mtok, output=model.price_out_per_mtok)
 
 
 def _cost_rank(model: ModelInfo) -> tuple[int, float]:
@@ -69,7 +72,7 @@ def _cost_rank(model: ModelInfo) -> tuple[int, float]:
 
 
 class PriceBook(msgspec.Struct, frozen=True):
-    """Per-Mtok prices by `provider/id` for every model the snapshot knows, with the names it goes by.
+    """Rates by `provider/id` for every model the snapshot knows, with the names it goes by.
 
     `names` maps other exact names (`provider/name`: dated snapshots, dotted spellings) to a priced
     `provider/id`; `prefixes` holds (provider, name prefix, `provider/id`), longest prefix first, as
@@ -77,13 +80,13 @@ class PriceBook(msgspec.Struct, frozen=True):
     not one the book knows (a proxy, a fake upstream): first-party providers first.
     """
 
-    rows: dict[str, Price] = {}
+    rows: dict[str, Rates] = {}
     names: dict[str, str] = {}
     prefixes: tuple[tuple[str, str, str], ...] = ()
     providers: tuple[str, ...] = ()
 
-    def lookup(self, provider: str, model_id: str) -> Price | None:
-        """The price of `model_id` as served by `provider`, or None when the book lacks it."""
+    def lookup(self, provider: str, model_id: str) -> Rates | None:
+        """The rates of `model_id` as served by `provider`, or None when the book lacks it."""
         providers = (provider,) if provider in self.providers else self.providers
         undated = _DATE_SUFFIX.sub("", model_id)
         for name in (model_id, undated) if undated != model_id else (model_id,):
@@ -98,11 +101,17 @@ class PriceBook(msgspec.Struct, frozen=True):
         return None
 
 
+# Rate lookups a catalogue remembers (per catalogue, so a reload starts afresh): a client naming a
+# model the book lacks would otherwise walk every prefix on each call.
+RATES_CACHE_SIZE = 4096
+
+
 class Catalogue(msgspec.Struct, frozen=True):
     """All known models, with an index by key, id and alias.
 
     `keys`, `tier_ranks` and `cost_ranks` run parallel to `models`, computed once so that the
-    policy (run for every prompt) does no string formatting or price arithmetic.
+    policy (run for every prompt) does no string formatting or price arithmetic. `own` holds the
+    rates of models that carry their own (free, local, or priced in the config) by key.
     """
 
     models: tuple[ModelInfo, ...]
@@ -111,10 +120,14 @@ class Catalogue(msgspec.Struct, frozen=True):
     tier_ranks: tuple[int, ...] = ()
     cost_ranks: tuple[tuple[int, float], ...] = ()
     book: PriceBook = PriceBook()
+    own: dict[str, Rates] = {}
+    memo: dict[tuple[str, str], Rates | None] = {}
 
     @classmethod
-    def of(cls, models: Iterable[ModelInfo], book: PriceBook = PriceBook()) -> Catalogue:
-        """Build a catalogue; later entries with the same key replace earlier ones."""
+    def of(cls, models: Iterable[ModelInfo], book: PriceBook = PriceBook(),
+           own: dict[str, Rates] | None = None) -> Catalogue:
+        """Build a catalogue; later entries with the same key replace earlier ones. `own`: rates
+        models carry themselves (default: from each model's own fields)."""
         by_key: dict[str, ModelInfo] = {}
         for model in models:
             by_key[model.key] = model
@@ -125,27 +138,42 @@ class Catalogue(msgspec.Struct, frozen=True):
                 index.setdefault(alias, model)
         index.update(by_key)
         models = tuple(by_key.values())
+        if own is None:
+            own = {m.key: r for m in models if (r := own_rates(m)) is not None}
         return cls(models, index, tuple(by_key), tuple(TIERS.index(m.tier) for m in models),
-                   tuple(_cost_rank(m) for m in models), book)
+                   tuple(_cost_rank(m) for m in models), book, own, {})
 
     def get(self, name: str) -> ModelInfo | None:
         """The model named by `provider/id`, id or alias, or None."""
         return self.index.get(name)
 
-    def price(self, provider: str, model_id: str) -> Price | None:
-        """(input, output) USD per Mtok of `model_id` on `provider`, or None when unknown.
+    def rates(self, provider: str, model_id: str) -> Rates | None:
+        """What `model_id` costs on `provider` per kind of token, or None when unknown.
 
-        A catalogue model of that exact `provider/id` (config may have priced it) comes first, then
-        the price book (older and unrouted models by their exact name), then a catalogue id or
-        alias: an alias stands for a newer model, whose price is only a last resort.
+        A catalogue model of that exact `provider/id` that carries its own rates (free, local, or
+        priced by the config) comes first, then the price book (every model genai-prices knows, by
+        its exact name: older and unrouted models too), then a catalogue id or alias: an alias
+        stands for a newer model, whose price is only a last resort.
         """
-        exact = self.index.get(f"{provider}/{model_id}")
-        price = _own_price(exact) if exact is not None else None
-        if price is None:
-            price = self.book.lookup(provider, model_id)
-        if price is None and (info := self.index.get(model_id)) is not None:
-            price = _own_price(info)
-        return price
+        key = (provider, model_id)
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        rates = self.own.get(f"{provider}/{model_id}")
+        if rates is None:
+            rates = self.book.lookup(provider, model_id)
+        if rates is None and (info := self.index.get(model_id)) is not None:
+            rates = self.own.get(info.key) or self.book.lookup(info.provider, info.id)
+        if len(self.memo) >= RATES_CACHE_SIZE:
+            self.memo.clear()
+        self.memo[key] = rates
+        return rates
+
+    def price(self, provider: str, model_id: str) -> Price | None:
+        """(input, output) USD per Mtok of `model_id` on `provider` below any tier, or None."""
+        rates = self.rates(provider, model_id)
+        return rates.base if rates is not None else None
 
     def providers(self) -> frozenset[str]:
         """Every provider that has at least one model in the catalogue."""

@@ -1,8 +1,8 @@
 """The second opinion's words: the short prompt sent to a classifier model, and reading its answer.
 
-Pure. The daemon asks a configured model (typically a small local one) when the heuristic's
+Pure. The daemon asks a configured model (typically a small local one) when the classifier's
 confidence is low; this module builds what it is asked and turns the reply into a
-`Classification`, or None when the reply says nothing usable (then the heuristic answer stands).
+`Classification`, or None when the reply says nothing usable (then the classifier's answer stands).
 The cache key covers the normalised prompt and every setting that changes the answer.
 """
 
@@ -14,13 +14,20 @@ import re
 import msgspec
 
 from routerd.classify.text import split_ask, to_turn
-from routerd.classify.types import TASK_TYPES, TIERS, Classification
+from routerd.classify.types import TASK_TYPES, TIERS, Classification, enough
 
 PROMPT_VERSION = "1"
 MAX_ASK_CHARS = 2000
 MAX_CONTEXT_CHARS = 600
-# A model that answers is trusted this much: more than a borderline heuristic, less than a sure one.
+# A model that answers is trusted this much: more than a borderline classifier, less than a sure one.
+# Its tier becomes probabilities the policy reads like the classifier's: its tier is enough with
+# MODEL_CONFIDENCE, the tier below with 1 - MODEL_CONFIDENCE.
 MODEL_CONFIDENCE = 0.8
+MODEL_PROBABILITIES = {
+    "simple": (MODEL_CONFIDENCE, 0.95),
+    "moderate": (1 - MODEL_CONFIDENCE, MODEL_CONFIDENCE),
+    "complex": (0.05, 1 - MODEL_CONFIDENCE),
+}
 _WORD = re.compile(r"[a-z]+")
 _SPACES = re.compile(r"\s+")
 
@@ -54,16 +61,18 @@ def build_prompt(messages: list) -> str:
     return "\n\n".join(parts)
 
 
-def parse_reply(text: str, heuristic: Classification) -> Classification | None:
+def parse_reply(text: str, learned: Classification) -> Classification | None:
     """The model's answer as a Classification (signals say it came from the model), or None."""
     words = _WORD.findall(text.lower())
     tier = next((w for w in words if w in TIERS), None)
     if tier is None:
         return None
-    task_type = next((w for w in words if w in TASK_TYPES), heuristic.task_type)
-    signals = ("second_opinion", f"heuristic={heuristic.tier}/{heuristic.confidence:.2f}", *heuristic.signals)
+    task_type = next((w for w in words if w in TASK_TYPES), learned.task_type)
+    signals = ("second_opinion", f"learned={learned.tier}/{learned.confidence:.2f}", *learned.signals)
+    p_simple, p_moderate = MODEL_PROBABILITIES[tier]
     return msgspec.structs.replace(
-        heuristic, tier=tier, task_type=task_type, confidence=MODEL_CONFIDENCE, signals=signals, source="model"
+        learned, tier=tier, task_type=task_type, confidence=enough(p_simple, p_moderate, tier), signals=signals,
+        source="model", p_simple=p_simple, p_moderate=p_moderate,
     )
 
 

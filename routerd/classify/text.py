@@ -63,6 +63,7 @@ class Turn(msgspec.Struct, frozen=True):
     images: int = 0
     tool_uses: int = 0
     tool_results: int = 0
+    tool_chars: int = 0  # what tool results carried (file contents, command output)
 
 
 class Split(msgspec.Struct, frozen=True):
@@ -81,48 +82,55 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
-def _flatten_parts(parts: Sequence[Any]) -> tuple[str, int, int, int]:
-    texts: list[str] = []
-    images = tool_uses = tool_results = 0
+class _Parts(msgspec.Struct):
+    texts: list[str]
+    tool_texts: list[str]
+    images: int = 0
+    tool_uses: int = 0
+    tool_results: int = 0
+
+
+def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False) -> None:
     for part in parts:
         if isinstance(part, str):
-            texts.append(part)
+            (into.tool_texts if inside_tool else into.texts).append(part)
             continue
         kind = _get(part, "type", "text")
         if kind in _TEXT_PART_TYPES:
-            texts.append(str(_get(part, "text", "") or ""))
+            (into.tool_texts if inside_tool else into.texts).append(str(_get(part, "text", "") or ""))
         elif kind in _IMAGE_PART_TYPES:
-            images += 1
+            into.images += 1
         elif kind in _TOOL_USE_TYPES:
-            tool_uses += 1
+            into.tool_uses += 1
         elif kind in _TOOL_RESULT_TYPES:
-            tool_results += 1
-            inner = _get(part, "content", "")
+            into.tool_results += 1
+            inner = _get(part, "content", "") or _get(part, "output", "")
             if isinstance(inner, str):
-                texts.append(inner)
+                into.tool_texts.append(inner)
             elif isinstance(inner, Sequence):
-                sub, sub_images, _, _ = _flatten_parts(inner)
-                texts.append(sub)
-                images += sub_images
-    return "\n".join(t for t in texts if t), images, tool_uses, tool_results
+                _flatten_parts(inner, into, inside_tool=True)
 
 
 def to_turn(message: Any) -> Turn:
-    """Flatten one message (dict or Struct; string or part-list content) into a `Turn`."""
+    """Flatten one message (dict or Struct; string or part-list content) into a `Turn`.
+
+    What a tool returned is not the person's words: it is counted in `tool_chars`, not put in `text`.
+    """
     role = str(_get(message, "role", "user") or "user")
     content = _get(message, "content", "")
+    parts = _Parts([], [])
     if content is None:
         content = ""
     if isinstance(content, str):
-        text, images, uses, results = content, 0, 0, 0
+        (parts.tool_texts if role in ("tool", "function") else parts.texts).append(content)
     elif isinstance(content, Sequence):
-        text, images, uses, results = _flatten_parts(content)
+        _flatten_parts(content, parts, inside_tool=role in ("tool", "function"))
     else:
-        text, images, uses, results = str(content), 0, 0, 0
-    uses += len(_get(message, "tool_calls", None) or ())
-    if role in ("tool", "function"):
-        results += 1
-    return Turn(role, text, images, uses, results)
+        parts.texts.append(str(content))
+    uses = parts.tool_uses + len(_get(message, "tool_calls", None) or ())
+    results = parts.tool_results + (1 if role in ("tool", "function") else 0)
+    text = "\n".join(t for t in parts.texts if t)
+    return Turn(role, text, parts.images, uses, results, sum(len(t) for t in parts.tool_texts))
 
 
 def _is_prose_line(line: str) -> bool:
@@ -266,6 +274,15 @@ def paste_is_code(split: Split) -> bool:
         if tag in _CODE_FENCE_TAGS:
             return True
     return bool(head) and _code_marks(head) >= _CODE_MARKS_MIN
+
+
+# Marks of error output (a log or a trace): the answer is often in the line that carries them.
+_ERROR_MARKS = ("ERROR", "Error", "Exception", "Traceback", "FAILED", "FATAL", "panic", "[error]")
+
+
+def paste_has_error(split: Split) -> bool:
+    """Whether the head of the pasted material shows error output (a trace, a failed step)."""
+    return any(mark in split.paste_head for mark in _ERROR_MARKS)
 
 
 def word_count(text: str) -> int:

@@ -1,12 +1,14 @@
-"""Value types of the classifier: the tiers, task types and the frozen `Classification` it returns.
+"""Value types of the classifier: tiers, task types, the frozen `Classification`, and the rule that
+turns tier probabilities into a tier.
 
-Tiers are ordered (`TIERS`), so policy code can compare them by index; the optional five-level
-scale (`LEVELS5`) exists for users coming from five-level routers and is derived from the same score.
+Tiers are ordered (`TIERS`), so policy code can compare them by index; the five-level scale
+(`LEVELS5`) exists for users coming from five-level routers and is derived from the probabilities.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
 
 import msgspec
 
@@ -18,17 +20,47 @@ TIERS: tuple[Tier, ...] = ("simple", "moderate", "complex")
 TASK_TYPES: tuple[TaskType, ...] = ("query", "code", "analyze", "generate", "research", "chat", "tools")
 LEVELS5: tuple[Level5, ...] = ("super_easy", "easy", "medium", "hard", "super_hard")
 
+# The probability a cheaper tier must have of doing the job before it is chosen, per profile.
+# Balanced is the bar with the best tier accuracy on held-out folds of the labelled prompts (see
+# docs/brain.md); budget takes the cheaper tier on an even chance or a bit less, premium only when
+# it is very likely to be enough.
+PROFILE_BARS: dict[str, float] = {"budget": 0.35, "balanced": 0.5, "premium": 0.75}
+DEFAULT_BAR = PROFILE_BARS["balanced"]
+
 
 def tier_index(tier: str) -> int:
     """Position of `tier` in `TIERS` (0 = simple); unknown names raise ValueError."""
     return TIERS.index(tier)  # type: ignore[arg-type]
 
 
+def tier_for(p_simple: float, p_moderate: float, bar: float) -> Tier:
+    """The cheapest tier whose probability of doing the job clears `bar` (complex always does)."""
+    if p_simple >= bar:
+        return "simple"
+    if p_moderate >= bar:
+        return "moderate"
+    return "complex"
+
+
+def enough(p_simple: float, p_moderate: float, tier: str) -> float:
+    """The probability that `tier` does the job (the top tier always does, as far as tiers go)."""
+    return {"simple": p_simple, "moderate": p_moderate}.get(tier, 1.0)
+
+
+def certainty(c: Classification) -> float:
+    """The probability that `c.tier` is exactly the right tier (enough, and the one below is not)."""
+    below = {"simple": 0.0, "moderate": c.p_simple, "complex": c.p_moderate}[c.tier]
+    return enough(c.p_simple, c.p_moderate, c.tier) - below
+
+
 class Classification(msgspec.Struct, frozen=True, kw_only=True):
     """What the classifier concluded about the prompt, and why.
 
-    `score` is the raw difficulty score the tier was cut from (kept so that feedback and the
-    explanation can say how close the call was); `signals` name every rule that fired, in order.
+    `score` is the continuous difficulty (higher = harder) the probabilities come from;
+    `p_simple` / `p_moderate` are the calibrated probabilities that a simple-tier / moderate-tier
+    model does the job; `tier` is the cheapest one clearing the balanced bar and `confidence` the
+    probability that it is enough. `signals` name the turn's kind and the features that moved the
+    score most (`feature:weight`).
     """
 
     tier: Tier
@@ -37,4 +69,7 @@ class Classification(msgspec.Struct, frozen=True, kw_only=True):
     signals: tuple[str, ...] = ()
     level5: Level5 = "medium"
     score: float = 0.0
-    source: str = "heuristic"
+    source: str = "learned"  # learned | model (second opinion) | cache
+    p_simple: float = 0.5
+    p_moderate: float = 0.5
+    task_confidence: float = 0.0

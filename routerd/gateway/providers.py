@@ -115,7 +115,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
         # Only OpenAI itself is known to serve /v1/responses; a server at OPENAI_BASE_URL (llama.cpp,
         # vLLM, a proxy) gets Responses requests translated to chat.
         found[name] = ProviderConfig(kind=kind, base_url=base, api_key_env=key_var, models=models,
-                                     responses=name == "openai" and base.rstrip("/") == default_url)
+                                     responses=name == "openai" and base.rstrip("/") == default_url,
+                                     local=name == "ollama")
     return found
 
 
@@ -133,7 +134,7 @@ def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=tuple(dialects),
                     models=tuple(pc.models), config=pc, auth_headers=_auth(pc.kind, key),
-                    extra_headers=extra, local=is_loopback(parts.hostname))
+                    extra_headers=extra, local=pc.local)
 
 
 def official_url(kind: str) -> str:

@@ -1,15 +1,27 @@
-"""One row in ``calls`` per upstream attempt: outcome, status, tokens, latency, time to first byte,
-cost, and the baseline cost (what the model the client asked for would have cost) for savings.
+"""One row in ``calls`` per upstream attempt: outcome, status, every token kind, latency, time to
+first byte, cost, and the baseline cost (what the model the client asked for would have cost) for
+savings, priced by ``routerd.ledger.costs``.
 
 ``finish`` writes the row once: dispatch calls it when a whole answer or a failure is in, and for
-a stream when the relay ends. Writing only enqueues (``Store.record``), so it is safe in ``finally``
-blocks of cancelled tasks.
+a stream when the relay ends. Writing only enqueues (``routerd.store.ledger.record_call``), so it is
+safe in ``finally`` blocks of cancelled tasks.
 """
 
 import time
 
-from routerd.gateway.costs import price_call
+from routerd.catalogue.prices import Tokens
 from routerd.gateway.plan import Candidate, Plan
+from routerd.ledger import costs
+from routerd.ledger.state import ledger_of
+from routerd.store.ledger import CallRow, record_call
+
+_NO_TOKENS = Tokens()
+_SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
+
+
+def _session_of(headers: dict[bytes, bytes]) -> str | None:
+    value = headers.get(_SESSION_HEADER)
+    return value.decode("ascii", "replace") if value else None
 
 
 class CallRecord:
@@ -42,22 +54,49 @@ class CallRecord:
         meter = self.meter
         if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut"):
             meter.estimate(self.request.body, self.request.dialect)
-        tokens_in = meter.input_tokens if meter else 0
-        tokens_out = meter.output_tokens if meter else 0
-        cached = meter.cached_tokens if meter else 0
         now = time.perf_counter()
-        cost, baseline = price_call(self.gateway.app, self.candidate, self.plan.baseline,
-                                    tokens_in, tokens_out, cached)
         app = self.gateway.app
         if error:
             for secret in app.runtime.secrets:
                 error = error.replace(secret, "***")
-        app.store.record("calls", {
-            "id": self.gateway.new_id(), "decision_id": self.plan.decision_id, "ts": time.time(),
-            "provider": self.candidate.provider, "model": self.candidate.model,
-            "attempt": self.attempt, "outcome": outcome, "status": status,
-            "input_tokens": tokens_in, "output_tokens": tokens_out, "cached_tokens": cached,
-            "latency_ms": round((now - self.started) * 1000, 3),
-            "ttft_ms": round((self.ttft - self.started) * 1000, 3) if self.ttft else None,
-            "cost_usd": cost, "baseline_cost_usd": baseline, "error": error,
-        })
+        tokens = meter.tokens() if meter is not None else _NO_TOKENS
+        cost, baseline_cost, baseline = self._prices(app, tokens)
+        estimated = meter is not None and meter.estimated
+        record_call(app.store, CallRow(
+            id=self.gateway.new_id(), ts=time.time(), provider=self.candidate.provider,
+            model=self.candidate.model, outcome=outcome, decision_id=self.plan.decision_id,
+            attempt=self.attempt, status=status, input_tokens=tokens.input, output_tokens=tokens.output,
+            cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_write,
+            cache_write_1h_tokens=tokens.cache_write_1h, reasoning_tokens=tokens.reasoning,
+            estimated=estimated, latency_ms=round((now - self.started) * 1000, 3),
+            ttft_ms=round((self.ttft - self.started) * 1000, 3) if self.ttft else None,
+            cost_usd=cost, baseline_cost_usd=baseline_cost,
+            baseline_model="/".join(baseline) if baseline else None,
+            session_id=_session_of(self.request.headers),
+            response_id=meter.response_id if meter is not None else None, error=error))
+        ledger_of(app).counted(estimated=estimated, priced=cost is not None)
+
+    def _prices(self, app, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
+        """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more
+        only when it is not the model that served the call."""
+        routing = app.parts.get("routing")
+        catalogue = routing.catalogue if routing is not None else None
+        served = (self.candidate.provider, self.candidate.model)
+        provider = self.gateway.providers.get(served[0])
+        local = provider is not None and provider.local
+        cost = costs.price(catalogue, served, tokens, local=local)
+        baseline = self._baseline(app, catalogue)
+        if baseline == served and not local:
+            return cost, cost, baseline
+        return cost, costs.price(catalogue, baseline, tokens), baseline
+
+    def _baseline(self, app, catalogue) -> costs.Model | None:
+        """The model the client asked for; for ``auto``, the configured baseline model, else the
+        brain's priciest acceptable candidate (``Plan.baseline``)."""
+        plan = self.plan
+        if plan.requested in ("auto", ""):
+            configured = costs.configured_baseline(catalogue, app.runtime.config.accounting.baseline_model)
+            if configured is not None:
+                return configured
+        baseline = plan.baseline
+        return (baseline.provider, baseline.model) if baseline is not None else None

@@ -20,6 +20,7 @@ from routerd.integrations.decide import recommend
 from routerd.integrations.events import HookEvent, parse_event
 from routerd.integrations.modes import Pending, Recommendation, Verdict
 from routerd.integrations.render import HookOutcome, render
+from routerd.ledger import turns
 from routerd.protocol import Data, Hook, HookMode, HookReply
 
 log = logging.getLogger("routerd.hooks")
@@ -133,6 +134,7 @@ async def run_event(app, event: HookEvent) -> HookOutcome:
     mode = state.mode_override or app.runtime.config.hooks.mode
     state.counts["calls"] += 1
     state.by_event[event.name] = state.by_event.get(event.name, 0) + 1
+    await turns.note_session(app, event.host, event.session_id, event.cwd)
     verdict = await _decide(app, state, mode, event)
     pending = state.pending.get(f"{event.host}:{event.session_id or ''}")
     if (verdict.violation or verdict.honored) and pending is not None:
@@ -211,8 +213,8 @@ def _apply(state: HookState, event: HookEvent, verdict: Verdict) -> None:
 
 
 async def _record_turn(app, state: HookState, event: HookEvent, session: str) -> None:
-    """Stop / SessionEnd: count the recent turns' tokens in ``calls`` (each message once), linked
-    to the session's last decision."""
+    """Stop / SessionEnd: each message of the recent turns becomes a ``calls`` row (once), linked
+    to the session's last decision; the ledger drops those the gateway already recorded."""
     if not event.transcript_path:
         return
     try:
@@ -221,16 +223,15 @@ async def _record_turn(app, state: HookState, event: HookEvent, session: str) ->
         log.warning("cannot read the %s transcript: %s", event.host, exc.strerror)
         return
     seen = state.counted.get(session) or set()
-    fresh = [m for m in transcript.recent_messages(tail) if m.id not in seen]
+    recent = transcript.recent_messages(tail)
+    fresh = [m for m in recent if m.id not in seen]
     if not fresh:
         return
     state.remember(state.counted, session, seen | {m.id for m in fresh})
-    now = time.time()
-    for usage in transcript.totals(fresh):
-        app.store.record("calls", {
-            "id": app.new_id(), "decision_id": state.last_decision.get(session), "ts": now,
-            "provider": _HOST_PROVIDER.get(event.host, event.host), "model": usage.model,
-            "outcome": "ok", "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens,
-        })
-        state.counts["turns_recorded"] += 1
+    from routerd.handlers.routing import routing_state
+
+    catalogue = (await routing_state(app)).catalogue
+    state.counts["turns_recorded"] += turns.record_messages(
+        app, catalogue, host=event.host, provider=_HOST_PROVIDER.get(event.host, event.host),
+        session_id=event.session_id, decision_id=state.last_decision.get(session), messages=fresh,
+        main=turns.main_model(recent))

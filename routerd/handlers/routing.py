@@ -8,10 +8,10 @@ from the store on first use, then updated on each reroute or rating) and the mod
 last used. ``decide_route`` is the one entry point for every front: the socket's ``route``, the
 hooks, and the HTTP gateway's ``auto``.
 
-A second opinion is asked when the heuristic's confidence is below ``routing.classifier_threshold``
-and ``routing.classifier_model`` is set: the model is called through the gateway, time-boxed by
-``routing.classifier_timeout_s``, and its answer cached in ``classification_cache`` so it survives
-restarts. Any failure keeps the heuristic answer.
+A second opinion is asked when ``routing.classifier_model`` is set and the classifier's certainty
+(the probability that its tier is exactly right) is below ``routing.classifier_threshold``: the
+model is called through the gateway, time-boxed by ``routing.classifier_timeout_s``, and its answer
+cached in ``classification_cache`` so it survives restarts. Any failure keeps the classifier's answer.
 """
 
 import contextvars
@@ -30,12 +30,13 @@ import msgspec
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import Catalogue
 from routerd.classify import opinion
-from routerd.classify.heuristic import classify_with_view
-from routerd.classify.lexicon import View
+from routerd.classify.classifier import classify
+from routerd.classify.cues import CueSet, default_cues
+from routerd.classify.model import Model, default_model
 from routerd.classify.text import Turn, to_turn
-from routerd.classify.types import TIERS, Classification
+from routerd.classify.types import TIERS, Classification, certainty
 from routerd.errors import BadRequest, NotFound, RouterdError
-from routerd.feedback import FeedbackRow, FeedbackTable, signature_key, signature_of_view, wanted_tier_of_rating
+from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
 from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Sticky, decide
 from routerd.protocol import (Classify, ClassificationReply, Data, DecisionReply, Message, ModelVerdict, Rate,
                               Reroute, Route, SetProfile)
@@ -82,12 +83,15 @@ class RoutingState:
         self.counts = {"decisions": 0, "classified": 0, "second_opinions": 0, "second_opinion_fallbacks": 0,
                        "cache_hits": 0}
         self._built_for: object = None
+        self.brain: tuple[Model, CueSet] | None = None  # the shipped model and cue files, read off the loop
         self.catalogue: Catalogue = Catalogue.of(())
         self.rules = RuleSet()
         self._profile = "balanced"
 
     async def refresh(self, runtime) -> None:
         """Rebuild the catalogue and rules when the runtime (config) changed (file read off the loop)."""
+        if self.brain is None:
+            self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues()))
         if runtime is self._built_for:
             return
         routing = runtime.config.routing
@@ -192,10 +196,10 @@ def _messages(prompt: str | None, messages: list[Message] | None) -> list[Messag
 
 async def handle_classify(app, request: Classify) -> ClassificationReply:
     state = await routing_state(app)
-    result, _ = await classify_messages(app, state, _messages(request.prompt, request.messages), request.tools)
+    result = await classify_messages(app, state, _messages(request.prompt, request.messages), request.tools)
     return ClassificationReply(tier=result.tier, task_type=result.task_type, confidence=result.confidence,
                                signals=list(result.signals), level5=result.level5, score=result.score,
-                               source=result.source)
+                               source=result.source, p_simple=result.p_simple, p_moderate=result.p_moderate)
 
 
 async def handle_route(app, request: Route) -> DecisionReply:
@@ -263,19 +267,19 @@ async def _record_feedback(app, state: RoutingState, decision_id: str, kind: str
 
 
 async def classify_messages(app, state: RoutingState, messages: Sequence[Any],
-                            tools: Sequence[Any] | None) -> tuple[Classification, View]:
-    """The heuristic's answer, or the classifier model's when the heuristic is unsure; with the
-    `View` of the ask that was read."""
+                            tools: Sequence[Any] | None) -> Classification:
+    """The classifier's answer, or the classifier model's when the classifier is unsure."""
     state.counts["classified"] += 1
-    result, view = classify_with_view(messages, tools)
+    model, cues = state.brain or (default_model(), default_cues())
+    result = classify(messages, tools, model=model, cues=cues)
     routing = app.runtime.config.routing
-    if (routing.classifier_model and result.confidence < routing.classifier_threshold
+    if (routing.classifier_model and certainty(result) < routing.classifier_threshold
             and not _ASKING_CLASSIFIER.get()):
-        return await _second_opinion(app, state, list(messages), result), view
-    return result, view
+        return await _second_opinion(app, state, list(messages), result)
+    return result
 
 
-async def _second_opinion(app, state: RoutingState, messages: list, heuristic: Classification) -> Classification:
+async def _second_opinion(app, state: RoutingState, messages: list, learned: Classification) -> Classification:
     routing = app.runtime.config.routing
     model = routing.classifier_model or ""
     key = opinion.cache_key(messages, model, routing.classifier_threshold)
@@ -297,13 +301,13 @@ async def _second_opinion(app, state: RoutingState, messages: list, heuristic: C
             try:
                 reply = await state.ask_model(app, model, opinion.build_prompt(messages))
             except RouterdError as exc:
-                log.info("second opinion from %s failed, keeping the heuristic: %s", model, exc.message)
+                log.info("second opinion from %s failed, keeping the classifier's answer: %s", model, exc.message)
     finally:
         _ASKING_CLASSIFIER.reset(token)
-    result = opinion.parse_reply(reply, heuristic) if reply is not None else None
+    result = opinion.parse_reply(reply, learned) if reply is not None else None
     if result is None:
         state.counts["second_opinion_fallbacks"] += 1
-        return heuristic
+        return learned
     app.store.record("classification_cache", {"key": key, "ts": time.time(),
                                               "result": msgspec.json.encode(result).decode()})
     return result
@@ -350,21 +354,21 @@ async def decide_route(app, *, messages: Sequence[Any], tools: Sequence[Any] | N
     routing = runtime.config.routing
     if model == "auto":
         model = None
-    result, view = await classify_messages(app, state, messages, tools)
+    result = await classify_messages(app, state, messages, tools)
     turns = [to_turn(m) for m in messages]
     text = _last_user_text(turns)
-    words = signature_of_view(view)
+    words = signature(text)
     enabled, broken = _providers(app, state.catalogue)
     sticky = state.sticky.get(session_id) if session_id and routing.sticky_sessions else None
     decision = decide(PolicyInput(
         classification=result, catalogue=state.catalogue, enabled_providers=enabled,
         profile=state.profile(runtime), open_breakers=broken, sticky=sticky, explicit_model=model,
         rule=state.rules.evaluate(text) if state.rules.rules else None, needs=_needs(turns, tools),
-        quality_floor=routing.quality_floor, feedback_tier=state.feedback.tier_for(words), explain=explain,
+        quality_floor=routing.quality_floor, feedback=state.feedback.hint_for(words), explain=explain,
     ))
     first = state.catalogue.get(decision.candidates[0]) if decision.candidates else None
     if first is not None and session_id:
-        state.remember_session(session_id, Sticky(model=first.key, tier=decision.tier))
+        state.remember_session(session_id, Sticky(model=first.key, tier=first.tier))
     decision_id = app.new_id()
     state.counts["decisions"] += 1
     _store_decision(app, decision_id, decision, result, text, words, source, session_id, first)
@@ -375,12 +379,13 @@ def _store_decision(app, decision_id: str, decision: Decision, result: Classific
                     words: frozenset[str], source: str, session_id: str | None, first) -> None:
     detail = {"signature": signature_key(words), "candidates": decision.candidates[:5],
               "advisory": decision.advisory, "reasons": decision.reasons, "signals": result.signals,
-              "classification_source": result.source, "score": result.score}
+              "classification_source": result.source, "score": result.score,
+              "p_simple": decision.p_simple, "p_moderate": decision.p_moderate, "bar": decision.bar}
     app.store.record("decisions", {
         "id": decision_id, "ts": time.time(), "source": source, "session_id": session_id,
         "prompt_hash": hashlib.sha256(text.encode()).hexdigest(), "prompt_len": len(text),
         "prompt": text if app.runtime.config.state.store_prompts else None,
-        "tier": decision.tier, "task_type": decision.task_type, "confidence": result.confidence,
+        "tier": decision.tier, "task_type": decision.task_type, "confidence": decision.confidence,
         "profile": decision.profile, "model": first.id if first else decision.advisory,
         "provider": first.provider if first else None, "detail": msgspec.json.encode(detail).decode(),
     })
@@ -392,9 +397,10 @@ def _reply(decision_id: str, decision: Decision, result: Classification, first, 
     summary = decision.reasons[-1] if decision.reasons else ""
     return DecisionReply(
         decision_id=decision_id, tier=decision.tier, task_type=decision.task_type,
-        confidence=result.confidence, model=first.id if first else decision.advisory,
+        confidence=decision.confidence, model=first.id if first else decision.advisory,
         provider=first.provider if first else None, advisory=decision.advisory,
         candidates=list(decision.candidates), profile=decision.profile, reason=summary,
         reasons=list(decision.reasons), signals=list(result.signals),
-        classification_source=result.source, verdicts=verdicts,
+        classification_source=result.source, verdicts=verdicts, score=result.score,
+        p_simple=decision.p_simple, p_moderate=decision.p_moderate, bar=decision.bar,
     )

@@ -2,8 +2,8 @@
 with a ``not_implemented`` error."""
 
 from routerd.handlers import control, hooks, mcp, routing, usage
-from routerd.protocol import (Classify, ConfigCheck, Hook, HookMode, Mcp, Ping, Rate, Reload, Reroute, Route,
-                              Savings, SetProfile, Status, Stop, Usage)
+from routerd.protocol import (Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Report,
+                              Reroute, Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
 
 HANDLERS = {
     Ping: control.handle_ping,
@@ -16,6 +16,9 @@ HANDLERS = {
     Mcp: mcp.handle_mcp,
     Usage: usage.handle_usage,
     Savings: usage.handle_savings,
+    Report: usage.handle_report,
+    Export: usage.handle_export,
+    StatusLine: usage.handle_statusline,
     Classify: routing.handle_classify,
     Route: routing.handle_route,
     Reroute: routing.handle_reroute,

@@ -42,6 +42,7 @@ class HookEvent(msgspec.Struct, frozen=True, kw_only=True):
     tool_name: str | None = None
     tool_input: dict[str, Any] | None = None
     transcript_path: str | None = None
+    cwd: str | None = None
     model: str | None = None
     messages: list[dict[str, Any]] | None = None
 
@@ -53,6 +54,7 @@ class _Payload(msgspec.Struct, kw_only=True):
     tool_name: str | None = None
     tool_input: Any = None
     transcript_path: str | None = None
+    cwd: str | None = None
     llm_request: Any = None
 
 
@@ -82,7 +84,7 @@ def parse_event(host: str, event: str | None, payload: bytes) -> HookEvent:
         host=host, name=name, kind=_KINDS.get(name, "other"), session_id=raw.session_id,
         prompt=prompt, tool_name=raw.tool_name,
         tool_input=raw.tool_input if isinstance(raw.tool_input, dict) else None,
-        transcript_path=raw.transcript_path, model=model, messages=messages,
+        transcript_path=raw.transcript_path, cwd=raw.cwd, model=model, messages=messages,
     )
 
 

@@ -63,6 +63,7 @@ class Setup:
     # small/fast slot) and the model of Codex's `routerd` profile
     claude_models: tuple[str, str] | None = None
     codex_model: str | None = None
+    statusline: str | None = None  # Claude Code: the `routerctl statusline` command to show, when asked
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ def edits(host: str, s: Setup) -> list[Edit]:
     mcp = _json_edit(lambda d: _put_server(d, "mcpServers", _stdio(s)),
                      lambda d: _drop_server(d, "mcpServers", s))
     if host == "claude-code":
-        hooks = _json_edit(lambda d: _put_model_env(_put_hooks(d, _claude_hooks(s), s), s),
-                           lambda d: _drop_model_env(_drop_hooks(d, s)))
+        hooks = _json_edit(lambda d: _put_model_env(_put_statusline(_put_hooks(d, _claude_hooks(s), s), s), s),
+                           lambda d: _drop_model_env(_drop_statusline(_drop_hooks(d, s))))
         return [Edit(h / ".claude" / "settings.json", *hooks), Edit(h / ".claude.json", *mcp)]
     if host == "codex":
         hooks = _json_edit(lambda d: _put_hooks(d, _command_hooks(s, "codex", CODEX_EVENTS), s),
@@ -205,8 +206,12 @@ def claude_model_env(s: Setup) -> dict[str, str]:
 
 
 def _put_model_env(data: dict, s: Setup) -> dict:
-    data = _drop_model_env(data)
+    """Write the model-slot variables (opt-in); an install without ``--models`` keeps those an
+    earlier one wrote, as it keeps the status line."""
     ours = claude_model_env(s)
+    if not ours:
+        return data
+    data = _drop_model_env(data)
     if ours:
         env = data.setdefault("env", {})
         env.update(ours)
@@ -223,6 +228,36 @@ def _drop_model_env(data: dict) -> dict:
         env.pop(name, None)
     if not env:
         del data["env"]
+    return data
+
+
+STATUSLINE_MARK = "routerctl"
+
+
+def _is_our_statusline(value: object) -> bool:
+    command = value.get("command", "") if isinstance(value, dict) else ""
+    return isinstance(command, str) and STATUSLINE_MARK in command and command.endswith(" statusline")
+
+
+def _put_statusline(data: dict, s: Setup) -> dict:
+    """Claude Code's ``statusLine`` runs ``routerctl statusline`` (opt-in). Someone else's status
+    line is never replaced: that is an error the user resolves."""
+    current = data.get("statusLine")
+    if s.statusline is None:
+        if _is_our_statusline(current):  # kept, after the hooks (as an install with it left it)
+            data["statusLine"] = data.pop("statusLine")
+        return data
+    if current is not None and not _is_our_statusline(current):
+        raise ValueError(f"it already has a statusLine ({json.dumps(current)}); remove it first to "
+                         "show routerd's")
+    data.pop("statusLine", None)
+    data["statusLine"] = {"type": "command", "command": s.statusline, "padding": 0}
+    return data
+
+
+def _drop_statusline(data: dict) -> dict:
+    if _is_our_statusline(data.get("statusLine")):
+        del data["statusLine"]
     return data
 
 

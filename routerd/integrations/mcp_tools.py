@@ -13,9 +13,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from routerd.errors import RouterdError
-from routerd.handlers import usage as reports
+from routerd.handlers.usage import providers_report
 from routerd.integrations.ask import Answer
+from routerd.ledger import reports
+from routerd.ledger.periods import PERIODS
 from routerd.protocol import ClassificationReply, DecisionReply
+from routerd.store.ledger import GROUPS
 
 STATUS_URI = "routerd://status"
 RESOURCES = [{"uri": STATUS_URI, "name": "status", "title": "routerd status",
@@ -35,7 +38,12 @@ Prompt = Annotated[str, _doc("The prompt (a user's turn) to route or classify.",
 DecisionId = Annotated[str, _doc("A decision id, as returned by route (or shown by routerctl route).")]
 Reason = Annotated[str, _doc("Why, in a few words (kept with the feedback).")]
 Since = Annotated[str | None, _doc("Only calls since then: a span such as 24h, 7d or 30m, or an ISO "
-                                   "date; all time when omitted.")]
+                                   "date; wins over period.")]
+PeriodName = Literal[PERIODS]  # type: ignore[valid-type]
+Period = Annotated[PeriodName | None, _doc("today (since local midnight), week (since Monday), month "
+                                           "(since the 1st), or all (the default).")]
+Limit = Annotated[int, _doc("Groups listed one by one (the costliest, or the latest days); the rest are "
+                            "summed in one row; 0 lists all.", ge=0)]
 
 
 class PromptArgs(_Args):
@@ -68,12 +76,17 @@ class RateArgs(_Args):
 
 
 class UsageArgs(_Args):
+    period: Period = None
     since: Since = None
-    group_by: Annotated[Literal["model", "provider", "day", "outcome"], _doc("How to group the calls.")] = "model"
+    group_by: Annotated[Literal[GROUPS], _doc("How to group the calls.")] = "model"  # type: ignore[valid-type]
+    limit: Limit = reports.DEFAULT_LIMIT
 
 
-class SinceArgs(_Args):
+class SavingsArgs(_Args):
+    period: Period = None
     since: Since = None
+    group_by: Annotated[Literal[GROUPS] | None, _doc("Also break savings down by this.")] = None  # type: ignore[valid-type]
+    limit: Limit = reports.DEFAULT_LIMIT
 
 
 class NoArgs(_Args):
@@ -125,11 +138,11 @@ async def _set_profile(app, a: ProfileArgs) -> Any:
 
 
 async def _usage(app, a: UsageArgs) -> Any:
-    return await reports.usage_report(app, a.since, a.group_by)
+    return await reports.usage_report(app, a.since, a.group_by, a.period, a.limit)
 
 
-async def _savings(app, a: SinceArgs) -> Any:
-    return await reports.savings_report(app, a.since)
+async def _savings(app, a: SavingsArgs) -> Any:
+    return await reports.savings_report(app, a.since, a.period, a.group_by, a.limit)
 
 
 async def _budget(app, a: NoArgs) -> Any:
@@ -141,7 +154,7 @@ async def _health(app, a: NoArgs) -> Any:
 
 
 async def _providers(app, a: NoArgs) -> Any:
-    return reports.providers_report(app)
+    return providers_report(app)
 
 
 Call = Callable[[Any, Any], Awaitable[Any]]
@@ -202,15 +215,20 @@ SPECS: dict[str, ToolSpec] = {
                         read_only=False, idempotent=False),
     "rate": ToolSpec(RateArgs, _rate, "Rate a decision", "Rate a routing decision good or bad.",
                      _FEEDBACK, read_only=False, idempotent=False),
-    "usage": ToolSpec(UsageArgs, _usage, "Usage", "Calls, tokens and cost, grouped by model, "
-                      "provider, day or outcome.", _fields(since="The window.", group_by="The grouping.",
-                                                          groups="One row per group.", total="All groups.")),
-    "savings": ToolSpec(SinceArgs, _savings, "Savings", "Money saved against the baseline model, and "
-                        "decisions by tier.", _fields(saved_usd="Saved, or null when no call is priced.",
-                                                      priced_calls="Calls with a known price.",
-                                                      unpriced_calls="Calls left out: price unknown.")),
-    "budget": ToolSpec(NoArgs, _budget, "Budget", "Spend today, over 7 days and this month, and the "
-                       "limits.", _fields(spend_usd="Spend per window.")),
+    "usage": ToolSpec(UsageArgs, _usage, "Usage", "Calls, tokens (cache reads and writes, reasoning), "
+                      "cost and savings for a period, grouped by model, provider, tier, session, project, "
+                      "day, outcome or source.",
+                      _fields(period="The period.", since="The window.", start="Its start (Unix time).",
+                              group_by="The grouping.", groups="One row per group.", total="All groups.")),
+    "savings": ToolSpec(SavingsArgs, _savings, "Savings", "Money saved against the baseline model (the "
+                        "same tokens, same cache treatment), optionally per group, and decisions by tier.",
+                        _fields(saved_usd="Saved, or null when no call is priced.",
+                                saved_pct="Saved, as a share of the baseline cost.",
+                                priced_calls="Calls whose cost and baseline are both known.",
+                                unpriced_calls="Calls left out: a price unknown.",
+                                decisions="Routing decisions per tier and model.")),
+    "budget": ToolSpec(NoArgs, _budget, "Budget", "Spend today, this week and this month, and the "
+                       "limits.", _fields(spend_usd="Spend per period.")),
     "health": ToolSpec(NoArgs, _health, "Health", "Daemon and provider health: recent error rates, "
                        "breakers.", _fields(ok="Serving (not draining).", uptime_s="Seconds up.")),
     "providers": ToolSpec(NoArgs, _providers, "Providers", "Configured providers (never their keys).",

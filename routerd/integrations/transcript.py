@@ -1,31 +1,40 @@
-"""The token usage of a coding agent's last turn, read from its transcript (Claude Code's JSONL).
+"""The token usage of a coding agent's last turns, read from its transcript (Claude Code's JSONL).
 
-Only numbers and model names are taken; no text leaves the file. Claude Code writes one line per
-content block, repeating the message's usage, so lines are de-duplicated by message id. The turn
-starts at a user line that carries the user's own words (not a tool result). Only the file's tail
-is read: a turn's lines are at the end, and transcripts grow without bound.
+Only numbers, ids, times and model names are taken; no text leaves the file. Claude Code writes
+one line per content block, repeating the message's usage (the API's own usage block: cache reads,
+cache writes with their 5-minute / 1-hour split), so lines are de-duplicated by message id, which
+is the id the API answered with (the gateway records it too, so a call it saw is counted once).
+The turn starts at a user line that carries the user's own words (not a tool result). Only the
+file's tail is read: a turn's lines are at the end, and transcripts grow without bound.
 """
 
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
 
+from routerd.catalogue.prices import Tokens
+
 TAIL_BYTES = 1024 * 1024
 
 
-class TurnUsage(msgspec.Struct, frozen=True, kw_only=True):
-    model: str
-    messages: int
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
+class _CacheCreation(msgspec.Struct):
+    ephemeral_5m_input_tokens: int | None = 0
+    ephemeral_1h_input_tokens: int | None = 0
 
 
 class _Usage(msgspec.Struct):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cache_creation_input_tokens: int = 0
+    input_tokens: int | None = 0
+    output_tokens: int | None = 0
+    cache_read_input_tokens: int | None = 0
+    cache_creation_input_tokens: int | None = 0
+    cache_creation: _CacheCreation | None = None
+
+    def tokens(self) -> Tokens:
+        read, write = self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
+        hour = (self.cache_creation.ephemeral_1h_input_tokens or 0) if self.cache_creation else 0
+        return Tokens(input=(self.input_tokens or 0) + read + write, output=self.output_tokens or 0,
+                      cache_read=read, cache_write=write, cache_write_1h=hour)
 
 
 class _Message(msgspec.Struct):
@@ -38,6 +47,8 @@ class _Message(msgspec.Struct):
 class _Line(msgspec.Struct):
     type: str = ""
     message: _Message | None = None
+    timestamp: str | None = None
+    isSidechain: bool = False
 
 
 _DECODE = msgspec.json.Decoder(_Line).decode
@@ -55,11 +66,14 @@ def read_tail(path: str) -> bytes:
 
 
 class MessageUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """One assistant message: the API's answer id, its model, tokens, when it was written, and
+    whether a subagent (Task tool) rather than the main conversation produced it."""
+
     id: str
     model: str
-    input_tokens: int
-    output_tokens: int
-    cached_tokens: int
+    tokens: Tokens
+    ts: float | None = None
+    sidechain: bool = False
 
 
 def recent_messages(data: bytes, turns: int = 2) -> list[MessageUsage]:
@@ -68,7 +82,7 @@ def recent_messages(data: bytes, turns: int = 2) -> list[MessageUsage]:
     Two turns, because the host may write a turn's last lines after its Stop hook ran: the next
     Stop (or SessionEnd) then still sees them. Callers skip the ids they already counted."""
     starts: list[int] = []
-    entries: list[tuple[str, _Message]] = []
+    entries: list[tuple[str, _Line]] = []
     for line in data.splitlines():
         try:
             entry = _DECODE(line)
@@ -81,25 +95,19 @@ def recent_messages(data: bytes, turns: int = 2) -> list[MessageUsage]:
             starts.append(len(entries))
         elif entry.type == "assistant" and message.usage and message.model and message.id:
             if not message.model.startswith("<"):  # "<synthetic>": Claude Code's own error turns
-                entries.append((message.id, message))
+                entries.append((message.id, entry))
     first = starts[-turns] if len(starts) >= turns else 0
-    unique = {mid: m for mid, m in entries[first:]}
-    return [MessageUsage(id=mid, model=m.model, output_tokens=m.usage.output_tokens,
-                         input_tokens=m.usage.input_tokens + m.usage.cache_creation_input_tokens,
-                         cached_tokens=m.usage.cache_read_input_tokens)
-            for mid, m in unique.items()]
+    unique = {mid: line for mid, line in entries[first:]}
+    return [MessageUsage(id=mid, model=line.message.model, tokens=line.message.usage.tokens(),
+                         ts=_time(line.timestamp), sidechain=line.isSidechain)
+            for mid, line in unique.items()]
 
 
-def totals(messages: list[MessageUsage]) -> list[TurnUsage]:
-    """Per model, the sum of ``messages``."""
-    out: dict[str, TurnUsage] = {}
-    for m in messages:
-        old = out.get(m.model) or TurnUsage(model=m.model, messages=0)
-        out[m.model] = TurnUsage(model=m.model, messages=old.messages + 1,
-                                 input_tokens=old.input_tokens + m.input_tokens,
-                                 output_tokens=old.output_tokens + m.output_tokens,
-                                 cached_tokens=old.cached_tokens + m.cached_tokens)
-    return list(out.values())
+def _time(stamp: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(stamp).timestamp() if stamp else None
+    except ValueError:
+        return None
 
 
 def _is_prompt(content: msgspec.Raw) -> bool:

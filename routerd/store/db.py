@@ -14,6 +14,9 @@ def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
     conn = apsw.Connection(str(path), flags=flags)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    # A row replaced by INSERT OR REPLACE fires its delete triggers only with this on, and the
+    # rollups' triggers must see every removed row (see routerd.store.migrations).
+    conn.execute("PRAGMA recursive_triggers=ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode never corrupts the file; a crash may lose the last transaction only.

@@ -24,6 +24,7 @@ import msgspec
 
 from routerd.store import db
 from routerd.store.migrations import TABLES
+from routerd.store.rollups import ROLL
 
 log = logging.getLogger("routerd.store")
 T = TypeVar("T")
@@ -36,6 +37,12 @@ MAX_BATCH = 2000
 # instead of once per row. Measured with the HTTP gateway at concurrency 1 (two rows per request):
 # p99 added latency 5 ms -> 1 ms. Flushes and the stop marker never wait.
 COALESCE_S = 0.005
+# Written rows are folded into the report rollups (routerd.store.rollups) in their own transaction
+# at most this often, or once this many are waiting: a second's rows cost one grouped statement
+# per rollup instead of one per 5 ms batch (fewer statements, fewer pages rewritten in the WAL).
+# Reports add the rows still waiting, so they are exact in between.
+ROLL_EVERY_S = 1.0
+ROLL_AFTER_ROWS = 5000
 
 
 class StoreStats(msgspec.Struct, frozen=True):
@@ -122,19 +129,29 @@ class Store:
 
     def _run_writer(self, conn: apsw.Connection) -> None:
         _lower_priority()
+        unrolled, rolled_at = 0, time.monotonic()
         try:
             while True:
-                first = self._queue.get()
-                if first is not _STOP and not isinstance(first, _Flush):
+                try:  # with rows waiting to be rolled up, wake for them even when nothing comes
+                    first = self._queue.get(timeout=ROLL_EVERY_S if unrolled else None)
+                except queue.Empty:
+                    first = None
+                if first is not None and first is not _STOP and not isinstance(first, _Flush):
                     time.sleep(COALESCE_S)  # let the rows of a burst join this one's commit
-                items = [first]
-                while len(items) < MAX_BATCH:
+                items = [first] if first is not None else []
+                while first is not None and len(items) < MAX_BATCH:
                     try:
                         items.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
                 stop = any(item is _STOP for item in items)
-                self._write_batch(conn, [i for i in items if not isinstance(i, _Flush) and i is not _STOP])
+                rows = [i for i in items if not isinstance(i, _Flush) and i is not _STOP]
+                self._write_batch(conn, rows)
+                unrolled += len(rows)
+                due = stop or unrolled >= ROLL_AFTER_ROWS or time.monotonic() - rolled_at >= ROLL_EVERY_S
+                if unrolled and due:
+                    self._roll(conn)
+                    unrolled, rolled_at = 0, time.monotonic()
                 for item in items:
                     if isinstance(item, _Flush):
                         item.done.set()
@@ -142,6 +159,15 @@ class Store:
                     return
         finally:
             conn.close()
+
+    def _roll(self, conn: apsw.Connection) -> None:
+        try:
+            with _transaction(conn):
+                for statement in ROLL:
+                    conn.execute(statement)
+        except apsw.Error as exc:  # the rows stay above the mark: reports still count them
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            log.error("rollup failed: %s", self._last_error)
 
     def _write_batch(self, conn: apsw.Connection, items: list[Any]) -> None:
         if not items:

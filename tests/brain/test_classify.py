@@ -1,18 +1,18 @@
-"""The heuristic classifier: conversation context, pastes, traps, languages, tools, images."""
+"""The learned classifier: conversation reading, pastes, probabilities, languages, tools, images."""
 
 import json
-from pathlib import Path
 
 import msgspec
 import pytest
 
-from routerd.classify import lexicon
-from routerd.classify.heuristic import classify
+from routerd.classify.classifier import classify
+from routerd.classify.context import read
+from routerd.classify.cues import default_cues
 from routerd.classify.text import paste_is_code, split_ask
-from routerd.classify.types import LEVELS5, TIERS, Classification
+from routerd.classify.types import LEVELS5, PROFILE_BARS, TIERS, Classification, certainty, enough, tier_for
 from routerd.protocol import Message
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
+TOOLS = [{"name": "read_file", "description": "Read a file", "input_schema": {"type": "object"}}]
 
 
 def user(text):
@@ -23,42 +23,27 @@ def assistant(text):
     return {"role": "assistant", "content": text}
 
 
+def kind(messages, tools=None):
+    return read(messages, tools, default_cues()).kind
+
+
 def test_definition_question_is_simple_query():
     """A textbook definition is a simple query."""
     c = classify([user("what does idempotent mean for an HTTP method")])
     assert (c.tier, c.task_type) == ("simple", "query")
 
 
-def test_short_hard_question_is_not_simple():
+def test_short_hard_ask_is_not_simple():
     """A one-line ask in a domain where cheap models fail silently is never simple."""
-    c = classify([user("design a distributed consensus algorithm")])
-    assert c.tier != "simple"
-    assert any(s.startswith("domain:distributed") for s in c.signals)
-
-
-def test_hard_design_with_constraints_is_complex():
-    """Design across several hard constraints reaches the top tier."""
-    c = classify([user(
-        "we're sharding by user_id across 8 Postgres nodes. checkout touches the cart, inventory rows by sku and "
-        "a global promo counter. will checkout need cross-shard transactions, and how do we keep it correct "
-        "without 2PC during flash sales?")])
-    assert c.tier == "complex"
+    assert classify([user("design a distributed consensus algorithm")]).tier != "simple"
+    assert classify([user("prove that the halting problem is undecidable")]).tier != "simple"
 
 
 def test_long_pasted_log_with_trivial_ask_is_simple():
-    """A big build log with 'what's the error here' is a simple lookup, not complex work."""
+    """A big build log with 'what's the error here' is a simple lookup: the paste is not the ask."""
     log = "\n".join(f"#{i} [build {i}/40] RUN pip install package-{i}==1.{i}" for i in range(120))
     c = classify([user("CI is red, whats the error here\n\n" + log + "\nERROR: No space left on device")])
     assert c.tier == "simple"
-
-
-def test_summarising_a_long_document_is_moderate():
-    """Digesting a long pasted document grows with it: summarising 3 KB is middle-tier work."""
-    doc = "\n\n".join(
-        f"Section {i}. The platform team proposes consolidating logs from service {i} into one pipeline, "
-        "with retention, sampling and cost controls agreed with each owning team before rollout." for i in range(14))
-    c = classify([user("summarize this for our execs in 5 bullets\n\n" + doc)])
-    assert (c.tier, c.task_type) == ("moderate", "generate")
 
 
 def test_code_fence_is_paste_not_ask():
@@ -69,6 +54,8 @@ def test_code_fence_is_paste_not_ask():
     assert split.fenced_blocks == 1 and split.paste_chars > 0 and paste_is_code(split)
     log = split_ask("whats the error here\n\n" + "\n".join(f"#{i} RUN pip install pkg{i}" for i in range(30)))
     assert log.ask == "whats the error here" and log.paste_chars > 0 and not paste_is_code(log)
+    features = read([user("explain this\n\n```python\ndef frobnicate(): pass\n```")], None, default_cues()).features
+    assert "w:explain" in features and not any("frobnicate" in name for name in features)
 
 
 def test_yes_takes_its_meaning_from_the_offer():
@@ -84,79 +71,91 @@ def test_yes_takes_its_meaning_from_the_offer():
         user("yes, go ahead"),
     ]
     c = classify(convo)
-    assert c.task_type == "code"
-    assert c.tier == "complex"
-    assert "continuation:affirm" in c.signals
+    assert kind(convo) == "go_ahead"
+    assert c.tier != "simple" and c.p_simple < classify([user("yes, go ahead")]).p_simple
 
 
 def test_thanks_after_an_answer_is_simple_chat():
-    """Thanks in any language closes the thread: simple chat."""
-    for thanks in ("thanks, that worked!", "danke, hat geklappt!", "👍"):
-        c = classify([user("how do I amend the last commit message?"), assistant("git commit --amend"), user(thanks)])
-        assert (c.tier, c.task_type) == ("simple", "chat"), thanks
+    """Thanks in several languages closes the thread: simple chat."""
+    for thanks in ("thanks, that worked!", "danke, das hat geholfen!", "merci, ça marche"):
+        convo = [user("how do I amend the last commit message?"), assistant("git commit --amend"), user(thanks)]
+        c = classify(convo)
+        assert kind(convo) == "ack" and (c.tier, c.task_type) == ("simple", "chat"), thanks
 
 
-def test_follow_up_inherits_the_thread():
-    """A short follow-up ('and --squash?') is as hard as the thread it continues."""
-    c = classify([user("what does `git merge --no-ff` do?"), assistant("It forces a merge commit."),
-                  user("and `--squash`?")])
-    assert (c.tier, c.task_type) == ("simple", "query")
-    assert "continuation:follow_up" in c.signals
+def test_follow_up_is_read_with_the_thread():
+    """A short follow-up is read together with the ask it continues: never easier than the thread."""
+    thread = [user("implement Raft leader election and log replication in Go with a partition test"),
+              assistant("Here is the election part: ...")]
+    follow = classify([*thread, user("and the log compaction?")])
+    assert kind([*thread, user("and the log compaction?")]) == "follow_up"
+    assert follow.p_moderate < classify([user("and the log compaction?")]).p_moderate
+    assert TIERS.index(follow.tier) >= TIERS.index(classify(thread[:1]).tier) >= 1
 
 
-def test_scope_escalation_in_follow_up_is_complex():
-    """'Now apply that across all 11 services in three languages' escalates past the pilot."""
-    c = classify([user("we need structured logging with trace ids across our services"),
-                  assistant("Plan for the orders service (pilot): structlog JSON output, trace ids injected."),
-                  user("ok now apply that plan across all the services, there are 11 more, three are Go and one "
-                       "is the legacy Java billing thing")])
-    assert (c.tier, c.task_type) == ("complex", "code")
+def test_tool_result_turn_inherits_the_task():
+    """A turn that only returns tool output continues the agent loop at the task's difficulty."""
+    def step(task):
+        return [user(task),
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read_file", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x = 1\n" * 50}]}]
+    hard = classify(step("migrate the whole codebase from requests to httpx with async clients across all 37 "
+                         "services, keeping retries and timeouts identical"), TOOLS)
+    easy = classify(step("what python version does pyproject.toml require?"), TOOLS)
+    assert hard.task_type == easy.task_type == "tools"
+    assert "kind:tool_result" in hard.signals
+    assert hard.score > easy.score and easy.tier == "simple" and hard.tier != "simple"
 
 
-@pytest.mark.parametrize("prompt", [
-    "quelle est la différence entre TCP et UDP ?",
-    "¿qué significa el error ECONNREFUSED en Node?",
-    "Docker 镜像的“层”是什么意思？",
-])
-def test_non_english_definition_questions_are_simple(prompt):
-    """Basic questions in French, Spanish and Chinese are simple queries, not chat."""
-    c = classify([user(prompt)])
-    assert (c.tier, c.task_type) == ("simple", "query")
+def test_paste_only_turn_takes_the_ask_before_it():
+    """A turn that is only a paste is read with the ask of the turn before it."""
+    convo = [user("can you review my Dockerfile for security problems?"), assistant("Sure, paste it."),
+             user("```dockerfile\nFROM python:3.12\nRUN pip install -r requirements.txt\nUSER root\n```")]
+    assert kind(convo) == "paste_only"
+    assert "w:review" in read(convo, None, default_cues()).features
 
 
-def test_non_english_code_with_tests_is_moderate():
-    """A German request for a class with tests is middle-tier code."""
-    c = classify([user("Schreib mir eine Python-Klasse für einen Ringpuffer mit fester Kapazität und pytest-Tests.")])
-    assert (c.tier, c.task_type) == ("moderate", "code")
+def test_non_english_definition_questions_are_simple():
+    """Basic questions in other languages are simple queries."""
+    for prompt in ("quelle est la différence entre TCP et UDP ?", "¿qué significa el error ECONNREFUSED en Node?",
+                   "Docker 镜像的“层”是什么意思？", "Что такое DNS?"):
+        c = classify([user(prompt)])
+        assert c.tier == "simple", prompt
 
 
 def test_agentic_ask_with_tools_is_tools():
     """A request that carries tool definitions and asks for action is task type `tools`."""
-    tools = [{"name": "read_file", "description": "Read a file", "input_schema": {"type": "object"}}]
-    c = classify([user("fix the failing test in tests/test_api.py")], tools=tools)
-    assert c.task_type == "tools"
-    q = classify([user("what does ACID stand for")], tools=tools)
-    assert q.task_type == "query"
-
-
-def test_tool_result_turn_is_tools():
-    """A turn that only returns tool output continues the agent loop."""
-    c = classify([
-        user("refactor the payment module to use the new client"),
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read_file", "input": {}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": ""}]},
-    ])
-    assert c.task_type == "tools"
-    assert "tool_result_turn" in c.signals
+    assert classify([user("fix the failing test in tests/test_api.py")], TOOLS).task_type == "tools"
+    assert classify([user("what does ACID stand for")], TOOLS).task_type == "query"
 
 
 def test_images_are_read_and_signalled():
-    """Image parts add a signal; the text part is still classified."""
-    c = classify([{"role": "user", "content": [
+    """Image parts add a signal and a feature; the text part is still classified."""
+    convo = [{"role": "user", "content": [
         {"type": "text", "text": "what is in this screenshot?"},
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
-    ]}])
-    assert "images=1" in c.signals
+    ]}]
+    assert "images=1" in classify(convo).signals
+    assert "images" in read(convo, None, default_cues()).features
+
+
+def test_probabilities_are_consistent_with_tier_and_confidence():
+    """p_simple <= p_moderate; the tier is the cheapest clearing the balanced bar; confidence is its p."""
+    for prompt in ("thanks!", "what is a mutex", "write a Python function that parses ISO 8601 durations with tests",
+                   "design a multi-region active-active payments ledger with exactly-once settlement"):
+        c = classify([user(prompt)])
+        assert 0.0 <= c.p_simple <= c.p_moderate <= 1.0
+        assert c.tier == tier_for(c.p_simple, c.p_moderate, PROFILE_BARS["balanced"])
+        assert c.confidence == pytest.approx(enough(c.p_simple, c.p_moderate, c.tier), abs=1e-3)
+        assert 0.0 <= certainty(c) <= 1.0
+
+
+def test_signals_name_the_turn_and_the_features_that_moved_the_score():
+    """Signals carry the turn's kind, both probabilities and the top features with their weights."""
+    c = classify([user("prove that there are infinitely many primes")])
+    assert c.signals[0] == "kind:ask" and c.signals[1].startswith("p_simple=")
+    contributions = [s for s in c.signals[3:] if s.rsplit(":", 1)[-1][:1] in "+-"]
+    assert contributions and any("prove" in s or "proof" in s for s in contributions)
 
 
 def test_protocol_structs_are_accepted():
@@ -165,11 +164,9 @@ def test_protocol_structs_are_accepted():
 
 
 def test_classification_is_frozen_and_well_formed():
-    """Output is a frozen Struct with a known tier, a level5 band and a confidence in [0.5, 0.95]."""
+    """Output is a frozen Struct with a known tier and level; it survives a JSON round trip."""
     c = classify([user("implement Dijkstra in Rust with path reconstruction")])
-    assert isinstance(c, Classification)
-    assert c.tier in TIERS and c.level5 in LEVELS5
-    assert 0.5 <= c.confidence <= 0.95
+    assert isinstance(c, Classification) and c.tier in TIERS and c.level5 in LEVELS5
     with pytest.raises(AttributeError):
         c.tier = "complex"  # type: ignore[misc]
     assert msgspec.json.decode(msgspec.json.encode(c), type=Classification) == c
@@ -183,51 +180,43 @@ def test_classify_is_pure():
     assert json.dumps(convo) == before
 
 
-def test_confidence_is_lower_near_a_cut_point():
-    """Confidence grows with the distance of the score from the nearest tier boundary."""
-    clear = classify([user("what is a deadlock")])
-    borderline = classify([user("implement debounce and throttle in TypeScript with generics and a cancel method")])
-    assert clear.confidence > borderline.confidence
-
-
 def test_empty_conversation_is_chat():
     """No messages at all is treated as chat, not an error."""
-    assert classify([]).task_type == "chat"
+    assert kind([]) == "empty" and classify([]).task_type in ("chat", "query")
 
 
-def test_every_cue_is_normalised():
-    """Every module-level cue has its phrases indexed (an unindexed cue would never match a phrase)."""
-    cues = [v for v in vars(lexicon).values() if isinstance(v, lexicon.Cue)] + list(lexicon.DOMAINS)
-    for cue in cues:
-        indexed = len(cue.ungated) + len(cue.ungated_non_ascii) + sum(len(v) for v in cue.gated.values())
-        assert indexed == len(cue.phrases), cue.name
+def test_five_levels_follow_the_score():
+    """The five-level output orders the same way as the difficulty."""
+    prompts = ["thanks!", "what is a mutex", "write a Python function that parses ISO 8601 durations with tests",
+               "implement Raft leader election and log replication in Go with partition tests"]
+    levels = [LEVELS5.index(classify([user(p)]).level5) for p in prompts]
+    assert levels == sorted(levels) and levels[0] <= 1 and levels[-1] >= 3
 
 
-@pytest.mark.skipif(not DEV.exists(), reason="shared/eval/dev.jsonl not beside the repo")
-def test_dev_set_targets():
-    """On the labelled dev set: tier accuracy >= 85%, complex->simple <= 3%, task type >= 80%."""
-    rows = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
-    got = [classify(r["messages"]) for r in rows]
-    tier_ok = sum(g.tier == r["tier"] for g, r in zip(got, rows)) / len(rows)
-    complex_rows = [(g, r) for g, r in zip(got, rows) if r["tier"] == "complex"]
-    under = sum(g.tier == "simple" for g, _ in complex_rows) / len(complex_rows)
-    typed = [(g, r) for g, r in zip(got, rows) if r.get("task_type")]
-    type_ok = sum(g.task_type == r["task_type"] for g, r in typed) / len(typed)
-    assert tier_ok >= 0.85 and under <= 0.03 and type_ok >= 0.80, (tier_ok, under, type_ok)
+def test_bare_ok_accepts_only_an_offer():
+    """'ok' after a finished answer is an acknowledgement; 'ok' after 'Shall I implement it?' accepts."""
+    done = [user("rename getUser to fetchUser in the api module"), assistant("Done: renamed in 3 files.")]
+    assert kind([*done, user("ok")]) == "ack" and classify([*done, user("ok")]).task_type == "chat"
+    offer = [user("our payment webhooks are processed twice during Redis failover; make the pipeline idempotent"),
+             assistant("Plan:\n1. Idempotency keys with a unique index.\n2. An outbox table.\n3. Consumer dedup.\n"
+                       "4. A chaos test that kills the Redis primary mid-delivery.\nShall I implement it?")]
+    assert kind([*offer, user("ok")]) == "go_ahead"
+    assert classify([*offer, user("ok")]).tier == "complex"
 
 
 def test_second_opinion_prompt_and_reply_parsing():
-    """The classifier model sees the ask (not the paste); its two-word answer becomes the classification."""
+    """The classifier model sees the ask (not the paste); its answer becomes probabilities for its tier."""
     from routerd.classify import opinion
 
     messages = [user("why is this slow?\n\n```python\n" + "x = 1\n" * 500 + "```")]
     prompt = opinion.build_prompt(messages)
     assert "why is this slow?" in prompt and "characters of pasted code" in prompt and "x = 1" not in prompt
-    heuristic = classify(messages)
-    got = opinion.parse_reply("Complex analyze.", heuristic)
+    learned = classify(messages)
+    got = opinion.parse_reply("Complex analyze.", learned)
     assert (got.tier, got.task_type, got.source) == ("complex", "analyze", "model")
+    assert tier_for(got.p_simple, got.p_moderate, PROFILE_BARS["balanced"]) == "complex"
     assert "second_opinion" in got.signals
-    assert opinion.parse_reply("I cannot tell", heuristic) is None
+    assert opinion.parse_reply("I cannot tell", learned) is None
 
 
 def test_second_opinion_cache_key_normalises_and_covers_settings():
@@ -238,22 +227,3 @@ def test_second_opinion_cache_key_normalises_and_covers_settings():
     assert a == opinion.cache_key([user("fix the tests ")], "ollama/q", 0.6)
     assert a != opinion.cache_key([user("fix the tests")], "ollama/other", 0.6)
     assert a != opinion.cache_key([user("fix the tests")], "ollama/q", 0.7)
-
-
-def test_five_levels_follow_the_score():
-    """The optional five-level output orders the same way as the score."""
-    prompts = ["thanks!", "what is a mutex", "write a Python function that parses ISO 8601 durations with tests",
-               "implement Raft leader election and log replication in Go with partition tests"]
-    levels = [LEVELS5.index(classify([user(p)]).level5) for p in prompts]
-    assert levels == sorted(levels) and levels[0] <= 1 and levels[-1] >= 3
-
-
-def test_bare_ok_accepts_only_an_offer():
-    """'ok' after a finished answer is chat; 'ok' after 'Shall I implement it?' accepts the plan."""
-    done = [user("rename getUser to fetchUser in the api module"), assistant("Done: renamed in 3 files.")]
-    assert classify([*done, user("ok")]).task_type == "chat"
-    offer = [user("our payment webhooks are processed twice during Redis failover; make the pipeline idempotent"),
-             assistant("Plan:\n1. Idempotency keys with a unique index.\n2. An outbox table.\n3. Consumer dedup.\n"
-                       "4. A chaos test that kills the Redis primary mid-delivery.\nShall I implement it?")]
-    accepted = classify([*offer, user("ok")])
-    assert (accepted.tier, accepted.task_type) == ("complex", "code")

@@ -4,15 +4,19 @@ import pytest
 
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import ModelInfo
-from routerd.classify.types import Classification
+from routerd.classify.types import TIERS, Classification
 from routerd.policy import Needs, PolicyInput, RuleHit, Sticky, decide
 
 CAT = load_catalogue()
 ALL = frozenset({"anthropic", "openai", "gemini", "ollama"})
 
 
-def cls(tier, task_type="code", confidence=0.9):
-    return Classification(tier=tier, task_type=task_type, confidence=confidence)
+PROBABILITIES = {"simple": (0.9, 0.97), "moderate": (0.2, 0.8), "complex": (0.05, 0.2)}
+
+
+def cls(tier, task_type="code", p=None):
+    p_simple, p_moderate = p or PROBABILITIES[tier]
+    return Classification(tier=tier, task_type=task_type, confidence=0.9, p_simple=p_simple, p_moderate=p_moderate)
 
 
 def run(tier="moderate", **kw):
@@ -73,18 +77,32 @@ def test_open_breaker_skips_model_or_provider():
     assert "anthropic/claude-sonnet-4-6" not in d.candidates
 
 
-def test_profiles_shift_the_tier():
-    """budget steps one tier down, premium one up, balanced keeps the classified tier."""
-    assert run("moderate", profile="budget").tier == "simple"
-    assert run("moderate", profile="balanced").tier == "moderate"
-    assert run("moderate", profile="premium").tier == "complex"
+def test_profiles_set_the_bar_the_probabilities_must_clear():
+    """Budget takes the cheaper tier at p 0.4, balanced needs 0.5, premium 0.75; confidence is that p."""
+    borderline = cls("simple", p=(0.4, 0.6))
+    budget = decide(PolicyInput(classification=borderline, catalogue=CAT, enabled_providers=ALL, profile="budget"))
+    balanced = decide(PolicyInput(classification=borderline, catalogue=CAT, enabled_providers=ALL))
+    premium = decide(PolicyInput(classification=borderline, catalogue=CAT, enabled_providers=ALL, profile="premium"))
+    assert (budget.tier, balanced.tier, premium.tier) == ("simple", "moderate", "complex")
+    assert (budget.bar, balanced.bar, premium.bar) == (0.35, 0.5, 0.75)
+    assert (budget.confidence, balanced.confidence, premium.confidence) == (0.4, 0.6, 1.0)
+    assert any("profile premium: bar 0.75 -> complex" in r for r in premium.reasons)
 
 
-def test_budget_pressure_downshifts():
-    """High budget pressure drops a tier; near exhaustion only the simple tier is used."""
-    assert run("complex", budget_pressure=0.85).tier == "moderate"
-    assert run("complex", budget_pressure=0.97).tier == "simple"
-    assert run("complex", budget_pressure=0.5).tier == "complex"
+def test_budget_pressure_lowers_the_bar_smoothly():
+    """As pressure rises the bar falls linearly, so a cheaper tier is taken step by step, not all at once."""
+    from routerd.policy import BAR_AT_FULL_PRESSURE, bar_for
+
+    bars = [bar_for("balanced", p / 10) for p in range(11)]
+    assert bars[0] == 0.5 and bars[-1] == pytest.approx(BAR_AT_FULL_PRESSURE)
+    steps = [a - b for a, b in zip(bars, bars[1:])]
+    assert all(s == pytest.approx(steps[0]) for s in steps) and steps[0] > 0
+    mid = cls("moderate", p=(0.3, 0.7))
+    tiers = [decide(PolicyInput(classification=mid, catalogue=CAT, enabled_providers=ALL, budget_pressure=p / 10)).tier
+             for p in range(11)]
+    assert tiers[0] == "moderate" and tiers[-1] == "simple" and tiers == sorted(tiers, key=TIERS.index, reverse=True)
+    assert "budget pressure 1.00" in " ".join(decide(PolicyInput(
+        classification=mid, catalogue=CAT, enabled_providers=ALL, budget_pressure=1.0)).reasons)
 
 
 def test_quality_floor_by_tier_or_model():
@@ -103,13 +121,30 @@ def test_explicit_model_wins_when_usable():
     assert any("deepseek" in r and "unusable" in r for r in d.reasons)
 
 
-def test_sticky_session_keeps_its_model_unless_escalating():
-    """A session keeps its model while the tier does not rise above the one it was chosen for."""
+def test_sticky_session_escalates_when_the_step_needs_a_higher_tier():
+    """A session leaves its model when a step needs a tier above it, and says so."""
     sticky = Sticky(model="anthropic/claude-sonnet-4-6", tier="moderate")
-    assert run("simple", sticky=sticky).candidates[0] == "anthropic/claude-sonnet-4-6"
     escalated = run("complex", sticky=sticky)
     assert CAT.get(escalated.candidates[0]).tier == "complex"
     assert any("escalated" in r for r in escalated.reasons)
+    assert run("moderate", sticky=sticky).candidates[0] == "anthropic/claude-sonnet-4-6"
+
+
+def test_sticky_session_weighs_the_prompt_cache_it_would_lose():
+    """A cheaper step stays on the session's model when re-reading the context uncached costs more than
+    the cached reads it saves, and leaves it when the saving pays the cache back (the costs are stated)."""
+    long_context = Needs(estimated_tokens=60_000)
+    sonnet = Sticky(model="anthropic/claude-sonnet-4-6", tier="moderate")
+    stays = run("simple", sticky=sonnet, needs=long_context, enabled_providers=frozenset({"anthropic"}))
+    assert stays.candidates[0] == "anthropic/claude-sonnet-4-6"
+    assert any("kept" in r and "cache lost" in r and "$" in r for r in stays.reasons)
+    opus = Sticky(model="anthropic/claude-opus-4-8", tier="complex")
+    leaves = run("simple", sticky=opus, needs=long_context, enabled_providers=frozenset({"anthropic"}))
+    assert CAT.get(leaves.candidates[0]).tier == "simple"
+    assert any("left" in r and "cache lost" in r for r in leaves.reasons)
+    short = run("simple", sticky=sonnet, needs=Needs(estimated_tokens=300), enabled_providers=frozenset({"anthropic"}))
+    assert CAT.get(short.candidates[0]).tier == "simple"
+    assert any("not cached" in r for r in short.reasons)
 
 
 def test_rule_forces_tier_task_type_and_model():
@@ -120,11 +155,16 @@ def test_rule_forces_tier_task_type_and_model():
     assert d.candidates[0] == "ollama/llama3.1:8b"
 
 
-def test_feedback_tier_overrides_the_classification():
-    """Feedback on similar prompts sets the tier before the profile applies."""
-    d = run("simple", feedback_tier="complex")
-    assert d.tier == "complex"
-    assert any("feedback" in r for r in d.reasons)
+def test_feedback_moves_the_probabilities():
+    """A reroute to complex on the same prompt pulls both probabilities down until complex is chosen."""
+    from routerd.feedback import FeedbackHint
+
+    hint = FeedbackHint(simple_share=0.0, moderate_share=0.0, weight=2, similarity=1.0)
+    d = run("simple", feedback=hint)
+    assert d.tier == "complex" and d.p_simple < 0.2 and d.p_moderate < 0.2
+    assert any("feedback on similar prompts" in r for r in d.reasons)
+    weak = FeedbackHint(simple_share=0.0, moderate_share=0.0, weight=1, similarity=0.6)
+    assert run("simple", feedback=weak).tier != "complex"
 
 
 def test_nothing_at_target_falls_back_below_with_a_reason():
@@ -151,6 +191,7 @@ def test_unknown_price_ranks_after_known():
     {"explicit_model": "haiku", "open_breakers": frozenset({"anthropic"})},
     {"explicit_model": "haiku", "profile": "premium"},
     {"sticky": Sticky(model="sonnet", tier="complex"), "quality_floor": "moderate"},
+    {"sticky": Sticky(model="opus", tier="complex"), "needs": Needs(estimated_tokens=50_000)},
     {"rule": RuleHit(name="r", model="opus"), "enabled_providers": frozenset({"openai"})},
 ])
 def test_without_explain_the_decision_is_the_same_minus_verdicts(kw):

@@ -3,10 +3,10 @@
 import pytest
 
 from routerd.catalogue.builtin import load_catalogue
-from routerd.classify.heuristic import classify
+from routerd.classify.classifier import classify
 from routerd.config import parse_config
 from routerd.errors import ConfigError
-from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
+from routerd.feedback import FeedbackRow, FeedbackTable, adjust, signature, signature_key, wanted_tier_of_rating
 from routerd.policy import PolicyInput, decide
 from routerd.rules import Rule, RuleSet
 
@@ -58,8 +58,9 @@ def test_signature_ignores_numbers_and_filler():
     assert signature("refactor the 3 payment handlers to async") == signature("Refactor our 5 payment handlers to async!")
 
 
-def test_reroute_makes_similar_prompts_route_to_the_new_tier():
-    """After `reroute D --to complex`, a similar prompt routes to complex; an unrelated one does not."""
+def test_reroute_moves_the_probabilities_of_similar_prompts():
+    """After `reroute D --to complex`, a similar prompt's probabilities drop and it routes to complex;
+    an unrelated prompt is untouched."""
     cat = load_catalogue()
     prompt = "write a python function that merges overlapping date ranges in a list of bookings"
     first = classify([{"role": "user", "content": prompt}])
@@ -70,17 +71,20 @@ def test_reroute_makes_similar_prompts_route_to_the_new_tier():
 
     similar = "write a python function that merges overlapping date ranges in a list of hotel bookings"
     c = classify([{"role": "user", "content": similar}])
-    wanted = table.tier_for(signature(similar))
+    hint = table.hint_for(signature(similar))
+    assert hint is not None and 0.6 <= hint.similarity < 1.0 and hint.moderate_share == 0.0
+    p_simple, p_moderate = adjust(c.p_simple, c.p_moderate, hint)
+    assert p_simple < c.p_simple and p_moderate < c.p_moderate < 1.0
     d = decide(PolicyInput(classification=c, catalogue=cat, enabled_providers=frozenset({"anthropic"}),
-                           feedback_tier=wanted))
+                           feedback=hint))
     assert d.tier == "complex" and d.candidates[0] == "anthropic/claude-opus-4-8"
+    assert (d.p_simple, d.p_moderate) == (round(p_simple, 4), round(p_moderate, 4))
 
-    unrelated = "what does ACID stand for in databases"
-    assert table.tier_for(signature(unrelated)) is None
+    assert table.hint_for(signature("what does ACID stand for in databases")) is None
 
 
-def test_ratings_vote_and_recent_feedback_wins_ties():
-    """`bad` asks for one tier more, `good` confirms; the most frequent recent wish wins."""
+def test_ratings_vote_with_their_weights():
+    """`bad` asks for one tier more, `good` confirms; the shares weigh a reroute twice a rating."""
     assert wanted_tier_of_rating("simple", "bad") == "moderate"
     assert wanted_tier_of_rating("complex", "bad") == "complex"
     assert wanted_tier_of_rating("moderate", "good") == "moderate"
@@ -88,5 +92,13 @@ def test_ratings_vote_and_recent_feedback_wins_ties():
     key = signature_key(signature("explain the borrow checker error in this rust code"))
     for wanted in ("moderate", "complex"):
         table.apply(FeedbackRow(decision_id="x", signature=key, decided_tier="simple", wanted_tier=wanted, kind="rate"))
-    assert table.tier_for(frozenset(key.split())) == "complex"
-    assert table.statistics() == {"signatures": 1, "rows": 2}
+    table.apply(FeedbackRow(decision_id="y", signature=key, decided_tier="simple", wanted_tier="simple",
+                            kind="reroute"))
+    hint = table.hint_for(frozenset(key.split()))
+    assert (hint.simple_share, hint.moderate_share, hint.weight, hint.similarity) == (0.5, 0.75, 4.0, 1.0)
+    assert table.statistics() == {"signatures": 1, "rows": 3}
+    one_rating = FeedbackTable()
+    one_rating.apply(FeedbackRow(decision_id="z", signature=key, decided_tier="simple", wanted_tier="complex",
+                                 kind="rate"))
+    # Half the trust of a reroute: a single rating moves the probabilities half as far.
+    assert adjust(0.8, 0.9, one_rating.hint_for(frozenset(key.split()))) == pytest.approx((0.44, 0.495))

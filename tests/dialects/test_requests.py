@@ -202,7 +202,7 @@ def test_classifier_messages_and_token_estimate():
 
 def test_classifier_accepts_the_messages():
     """routerd.classify can classify what to_classifier_messages produces."""
-    from routerd.classify.heuristic import classify
+    from routerd.classify.classifier import classify
 
     result = classify(to_classifier_messages(TOOL_CONVERSATION))
     assert result.tier in ("simple", "moderate", "complex")

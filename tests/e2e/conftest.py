@@ -48,8 +48,9 @@ def llama_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def local_model(config_file: Path, llama_upstream: str) -> str:
-    """routerd configured with the llama server as provider ``local``; the model name to ask for."""
-    write_config(config_file, providers={"local": ("openai", llama_upstream)})
+    """routerd configured with the llama server as provider ``local`` (``local = true``: its calls
+    are free); the model name to ask for."""
+    write_config(config_file, providers={"local": ("openai", llama_upstream)}, local=("local",))
     return "local/smollm2-135m"
 
 

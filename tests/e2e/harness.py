@@ -16,14 +16,18 @@ CLAUDE_DEFAULT_MODEL = "claude-opus-4-8"
 
 
 def write_config(config_file: Path, *, providers: dict[str, tuple[str, str]],
-                 aliases: dict[str, str] | None = None, downshift: bool = False) -> None:
-    """Add ``[providers.NAME]`` (``NAME=(kind, base_url)``), ``[gateway]`` settings and
-    ``[gateway.aliases]`` to the test daemon's config (which listens on 127.0.0.1, port 0)."""
+                 aliases: dict[str, str] | None = None, downshift: bool = False,
+                 local: tuple[str, ...] = ()) -> None:
+    """Add ``[providers.NAME]`` (``NAME=(kind, base_url)``; those named in ``local`` get
+    ``local = true``), ``[gateway]`` settings and ``[gateway.aliases]`` to the test daemon's config
+    (which listens on 127.0.0.1, port 0)."""
     text = config_file.read_text()
     if downshift:
         text += "\n[gateway]\ndownshift = true\n"
     for name, (kind, url) in providers.items():
         text += f'\n[providers.{name}]\nkind = "{kind}"\nbase_url = "{url}"\napi_key = "{UPSTREAM_KEY}"\n'
+        if name in local:
+            text += "local = true\n"
     if aliases:
         text += "\n[gateway.aliases]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in aliases.items())
     config_file.write_text(text)

@@ -19,13 +19,15 @@ CREATED = 1_760_000_000
 @dataclass(frozen=True)
 class Turn:
     """One answer: text, or (when ``tool`` is set) a single call of tool ``tool`` with ``args``, or
-    (when ``status`` is not 200) the dialect's error body with that HTTP status."""
+    (when ``status`` is not 200) the dialect's error body with that HTTP status. ``usage``, for
+    Anthropic, replaces the fixed usage block (cache reads and writes, as the API reports them)."""
 
     text: str = ""
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     call_id: str = "call_e2e_1"
     status: int = 200
+    usage: dict[str, Any] | None = None
 
 
 def error(dialect: str, status: int) -> dict[str, Any]:
@@ -83,13 +85,12 @@ def anthropic(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
     else:
         block = {"type": "text", "text": turn.text}
     stop = "tool_use" if turn.tool else "end_turn"
+    usage = turn.usage or {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS}
     message = {"id": "msg_e2e_1", "type": "message", "role": "assistant", "model": body.get("model"),
-               "content": [block], "stop_reason": stop, "stop_sequence": None,
-               "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS}}
+               "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage}
     if not stream:
         return message
-    start = dict(message, content=[], stop_reason=None,
-                 usage={"input_tokens": INPUT_TOKENS, "output_tokens": 1})
+    start = dict(message, content=[], stop_reason=None, usage=dict(usage, output_tokens=1))
     if turn.tool:
         opened = dict(block, input={})
         deltas = [{"type": "input_json_delta", "partial_json": part}
@@ -104,7 +105,7 @@ def anthropic(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
         *[("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": d}) for d in deltas],
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         ("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                           "usage": {"output_tokens": OUTPUT_TOKENS}}),
+                           "usage": {"output_tokens": usage["output_tokens"]}}),
         ("message_stop", {"type": "message_stop"}),
     ]
 

@@ -33,6 +33,7 @@ async def test_local_model_chat(local_model: str, daemon: App) -> None:
     assert (row["provider"], row["outcome"]) == ("local", "ok")
     assert (row["input_tokens"], row["output_tokens"]) == (reply.usage.prompt_tokens,
                                                            reply.usage.completion_tokens)
+    assert row["cost_usd"] == 0.0 and not row["estimated"]  # configured local = true
 
 
 # On trio the SDK drops its own SSE generators unclosed after [DONE]; that warning is not routerd's.
@@ -49,7 +50,7 @@ async def test_local_model_chat_streaming(local_model: str, daemon: App) -> None
     assert text.strip() and len(chunks) > 2
     [row] = await recorded_calls(daemon)
     assert (row["provider"], row["outcome"]) == ("local", "ok")
-    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0 and row["estimated"]
     assert row["ttft_ms"] is not None and row["ttft_ms"] <= row["latency_ms"]
 
 

@@ -263,23 +263,12 @@ def test_client_credentials_reach_only_keyless_providers():
     assert paid[b"anthropic-beta"] == b"oauth-2025-04-20"
 
 
-def test_a_call_served_on_this_machine_is_free_but_its_baseline_has_a_market_price():
-    """gpt-4.1 served by a local provider costs nothing; the baseline asked for keeps its price."""
-    from types import SimpleNamespace
-
-    from routerd.catalogue.builtin import load_catalogue
-    from routerd.gateway.costs import price_call
-    from routerd.gateway.plan import Candidate
-
-    app = SimpleNamespace(parts={
-        "routing": SimpleNamespace(catalogue=load_catalogue()),
-        "gateway": SimpleNamespace(providers={"ollama": SimpleNamespace(local=True),
-                                              "openai": SimpleNamespace(local=False)})})
-    local, baseline = price_call(app, Candidate("ollama", "gpt-4.1"), Candidate("anthropic", "claude-opus-4-8"),
-                                 1_000_000, 1_000_000, 0)
-    assert local == 0.0 and baseline == pytest.approx(5.0 + 25.0)
-    paid, _ = price_call(app, Candidate("openai", "gpt-4.1"), None, 1_000_000, 0, 0)
-    assert paid is not None and paid > 0
+def test_only_a_provider_configured_local_is_free_whatever_its_address():
+    """Free is configured (local = true, or Ollama from OLLAMA_BASE_URL), never read off 127.0.0.1."""
+    config = parse_config('[providers.proxy]\nbase_url = "http://127.0.0.1:4000/v1"\n'
+                          '[providers.box]\nbase_url = "http://192.0.2.7:8080/v1"\nlocal = true\n')
+    providers = build_providers(config, {}, None)
+    assert not providers["proxy"].local and providers["box"].local
 
 
 def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():

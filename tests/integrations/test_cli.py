@@ -42,7 +42,7 @@ async def test_usage_and_savings_report_recorded_calls(daemon):
                                       "cost_usd": cost, "baseline_cost_usd": 0.01})
     await daemon.store.flush()  # the writer commits in batches: the report must see these rows
     text = await routerctl(daemon, "usage", "--by", "provider")
-    assert text.splitlines()[1].split()[:2] == ["openai", "2"] and "total" in text
+    assert text.splitlines()[2].split()[:2] == ["openai", "2"] and "total" in text
     data = json.loads(await routerctl(daemon, "savings", "--json"))
     assert data["saved_usd"] == pytest.approx(0.027) and data["priced_calls"] == 3
     daemon.store.record("calls", {"id": "c3", "ts": 2e9, "provider": "openai", "model": "unknown-model",

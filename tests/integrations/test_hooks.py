@@ -133,7 +133,7 @@ async def test_gemini_before_model_switches_the_model_once_per_prompt(daemon):
 
 
 async def test_stop_records_the_turn_from_the_transcript(daemon, tmp_path: Path):
-    """Stop: recent turns' tokens land in calls once per message, linked to the decision."""
+    """Stop: each message of the recent turns lands in calls once, linked to the decision."""
     lines = [
         {"type": "user", "message": {"role": "user", "content": "old"}},
         {"type": "assistant", "message": {"id": "m0", "model": "claude-opus-4", "usage": {"input_tokens": 99, "output_tokens": 9}}},
@@ -150,11 +150,14 @@ async def test_stop_records_the_turn_from_the_transcript(daemon, tmp_path: Path)
     await hook(daemon, "claude-code", "SessionEnd", claude_payload("SessionEnd", transcript_path=str(path)))
     await daemon.store.flush()
     rows = await daemon.store.read(lambda c: c.execute(
-        "SELECT model, input_tokens, output_tokens, cached_tokens, decision_id FROM calls "
-        "ORDER BY model").fetchall())
+        "SELECT response_id, model, input_tokens, output_tokens, cached_tokens, decision_id FROM calls "
+        "ORDER BY response_id").fetchall())
     (decision_id, *_), = await decisions(daemon)
-    # the last two turns (a turn's lines may land after its Stop), each message counted once
-    assert rows == [("claude-haiku-4", 30, 6, 7, decision_id), ("claude-opus-4", 99, 9, 0, decision_id)]
+    # the last two turns (a turn's lines may land after its Stop), each message once; input
+    # tokens include the cache reads, as the gateway counts them
+    assert rows == [("m0", "claude-opus-4", 99, 9, 0, decision_id),
+                    ("m1", "claude-haiku-4", 17, 5, 7, decision_id),
+                    ("m2", "claude-haiku-4", 20, 1, 0, decision_id)]
 
 
 async def test_bad_payloads_are_bad_requests(daemon):

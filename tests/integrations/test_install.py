@@ -177,6 +177,8 @@ def test_claude_code_models_opt_in_sets_the_slot_variables(home: Path):
     assert env["CLAUDE_CODE_SUBAGENT_MODEL"] == "claude-routerd-auto"
     assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == "claude-routerd-auto-haiku"
     assert env["DISABLE_TELEMETRY"] == "1"
+    run("install", "--host", "claude-code")  # a later install without --models keeps the opt-in
+    assert json.loads(settings.read_text())["env"] == env
     run("uninstall", "--host", "claude-code")
     assert json.loads(settings.read_text()) == {"env": {"DISABLE_TELEMETRY": "1"}}
 

@@ -76,6 +76,7 @@ async def test_usage_tools_answer_from_the_store(daemon):
     daemon.store.record("calls", {"id": "c1", "ts": 1e9 * 2, "provider": "openai", "model": "gpt-5-mini",
                                   "outcome": "ok", "input_tokens": 10, "output_tokens": 4,
                                   "cost_usd": 0.001, "baseline_cost_usd": 0.004})
+    await daemon.store.flush()
     async with Client(_server(daemon), mode="legacy") as client:
         usage = (await client.call_tool("usage", {"group_by": "provider"})).structured_content
         assert usage["groups"][0]["provider"] == "openai" and usage["total"]["input_tokens"] == 10

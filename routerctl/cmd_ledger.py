@@ -1,0 +1,167 @@
+"""``routerctl export`` (calls or decisions as CSV or JSON, streamed) and ``routerctl statusline``
+(one short line for Claude Code's status line), with the helpers the accounting commands share."""
+
+import functools
+import sys
+from collections.abc import Callable
+
+import click
+
+PERIOD_CHOICE = click.Choice(["today", "week", "month", "all"])
+# Claude Code runs the status line command often and waits for it: answer fast or not at all.
+STATUSLINE_TIMEOUT_S = 1.0
+STDIN_WAIT_S = 0.2
+MAX_STDIN = 64 * 1024
+
+
+def call(ctx: click.Context, request: dict, timeout_s: float = 30) -> dict:
+    from routerctl.client import Client
+
+    with Client(ctx.obj, timeout_s=timeout_s) as client:
+        return client.call(request)
+
+
+def period_options(command: Callable) -> Callable:
+    """``--period`` and ``--since`` (which wins)."""
+    command = click.option("--since", help="a span (24h, 7d, 30m) or an ISO date; wins over --period")(command)
+    return click.option("--period", type=PERIOD_CHOICE,
+                        help="today, this week (since Monday), this month, or all (default)")(command)
+
+
+def money(value: float | None, unknown: str = "-") -> str:
+    return unknown if value is None else f"${value:.4f}"
+
+
+def tokens(n: int) -> str:
+    """A token count in four characters or so: 950, 12.3k, 4.1M."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+@click.command()
+@click.argument("table", type=click.Choice(["calls", "decisions"]), default="calls")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), default="csv", show_default=True,
+              help="json: one array; jsonl: one object a line")
+@period_options
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
+              help="write here instead of stdout")
+@click.pass_context
+def export(ctx: click.Context, table: str, fmt: str, period: str | None, since: str | None,
+           path: str | None) -> None:
+    """Export recorded calls or decisions, streamed page by page (a progress bar on a terminal)."""
+    from routerctl.client import Client
+
+    request = {"type": "export", "table": table, "period": period, "since": since}
+    with Client(ctx.obj, timeout_s=60) as client, \
+            (open(path, "w", newline="", encoding="utf-8") if path else _Stdout()) as out:
+        frames = client.stream(request)
+        head = next(frames)["data"]
+        writer = _Writer(fmt, out, head["columns"])
+        show = sys.stderr.isatty() and (path is not None or not sys.stdout.isatty())
+        with click.progressbar(length=head["total"], label=f"exporting {table}", file=sys.stderr,
+                               hidden=not show) as bar:
+            for frame in frames:
+                rows = frame["data"].get("rows")
+                if frame["kind"] == "export_rows":
+                    writer.rows(rows)
+                    bar.update(len(rows))
+        writer.close()
+
+
+class _Stdout:
+    """sys.stdout as a context manager that does not close it."""
+
+    def __enter__(self):
+        return sys.stdout
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+
+
+class _Writer:
+    def __init__(self, fmt: str, out, columns: list[str]) -> None:
+        import csv
+        import json
+
+        self.fmt, self.out, self.columns, self.first = fmt, out, columns, True
+        self.dumps = functools.partial(json.dumps, ensure_ascii=False)
+        if fmt == "csv":
+            self.csv = csv.writer(out)
+            self.csv.writerow(columns)
+        elif fmt == "json":
+            out.write("[")
+
+    def rows(self, rows: list[list]) -> None:
+        if self.fmt == "csv":
+            self.csv.writerows(rows)
+            return
+        for row in rows:
+            text = self.dumps(dict(zip(self.columns, row)))
+            if self.fmt == "json":
+                text = ("\n" if self.first else ",\n") + text
+                self.first = False
+            else:
+                text += "\n"
+            self.out.write(text)
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n]\n")
+
+
+def _session_from_stdin() -> str | None:
+    """The ``session_id`` in the JSON Claude Code writes to a status line command's stdin (read for
+    at most ``STDIN_WAIT_S``; nothing when stdin is a terminal)."""
+    import json
+    import os
+    import select
+    import time
+
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    fd, data = sys.stdin.fileno(), b""
+    deadline = time.monotonic() + STDIN_WAIT_S
+    while len(data) < MAX_STDIN and (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, MAX_STDIN - len(data))
+        if not chunk:
+            break
+        data += chunk
+    try:
+        value = json.loads(data) if data else None
+    except ValueError:
+        return None
+    session = value.get("session_id") if isinstance(value, dict) else None
+    return session if isinstance(session, str) else None
+
+
+def statusline_text(data: dict) -> str:
+    """``routerd $0.42 today · saved $1.73 (80%) · claude-haiku-4-5``, and budget pressure when known."""
+    parts = [f"routerd {money(data['cost_usd'])} today"]
+    if data["saved_usd"] is not None:
+        pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']:.0f}%)"
+        parts.append(f"saved {money(data['saved_usd'])}{pct}")
+    if data.get("budget") is not None:
+        parts.append(f"budget {data['budget']:.0%}")
+    if data["last_model"]:
+        parts.append(data["last_model"])
+    return " · ".join(parts)
+
+
+@click.command()
+@click.pass_context
+def statusline(ctx: click.Context) -> None:
+    """One short line for Claude Code's status line: today's spend, savings, the last model."""
+    from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning
+
+    request = {"type": "statusline", "session_id": _session_from_stdin()}
+    try:
+        data = call(ctx, request, timeout_s=STATUSLINE_TIMEOUT_S)["data"]
+    except (DaemonNotRunning, ConnectionLost, DaemonError, TimeoutError, OSError):
+        click.echo("routerd: not running")  # a status line shows text, not an exit code
+        return
+    click.echo(statusline_text(data))

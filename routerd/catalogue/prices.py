@@ -1,0 +1,99 @@
+"""What tokens cost: a model's rates for every kind of token, and one call's token counts priced.
+
+Pure arithmetic over values, no I/O. ``Rates`` carries what genai-prices publishes for a text model
+(input, output, cache reads, cache writes with the 5-minute and 1-hour TTLs, reasoning), each a flat
+price or a tiered one (long context: above a threshold of input tokens *every* token of that kind
+costs the tier's price, the "cliff" all providers use). ``cost_usd`` reproduces genai-prices' own
+``calc_price`` for these token kinds exactly (a test compares the two on every model of the
+snapshot): a kind with no price of its own is billed as its parent (cache reads and writes as input,
+1-hour writes as writes, reasoning as output). It is ~1 us where genai-prices' is ~270 us and
+needs a 400 ms import, which is why the daemon prices from a snapshot (see ``gen_prices``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+PER = 1_000_000  # prices are USD per million tokens
+
+
+class Tiered(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A price that changes with the request's input size: ``base`` up to the first threshold,
+    then the price of the last tier whose ``start`` the input tokens exceed."""
+
+    base: float
+    tiers: tuple[tuple[int, float], ...]
+
+    def at(self, input_tokens: int) -> float:
+        price = self.base
+        for start, tier_price in self.tiers:
+            if input_tokens > start:
+                price = tier_price
+        return price
+
+
+Rate = float | Tiered
+
+
+class Rates(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """USD per million tokens of each kind; None: not billed apart from its parent kind."""
+
+    input: Rate
+    output: Rate
+    cache_read: Rate | None = None
+    cache_write: Rate | None = None      # default TTL (Anthropic: 5 minutes)
+    cache_write_1h: Rate | None = None
+    reasoning: Rate | None = None
+
+    @property
+    def base(self) -> tuple[float, float]:
+        """(input, output) below any tier: what the routing policy ranks models by."""
+        return _flat(self.input), _flat(self.output)
+
+
+FREE = Rates(input=0.0, output=0.0)
+
+
+class Tokens(msgspec.Struct, frozen=True, kw_only=True):
+    """One call's token counts as the provider reported them. ``input`` includes the cache reads
+    and writes, ``cache_write`` includes the 1-hour writes, ``output`` includes reasoning."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    cache_write_1h: int = 0
+    reasoning: int = 0
+
+
+def _flat(rate: Rate) -> float:
+    return rate.base if isinstance(rate, Tiered) else rate
+
+
+def cost_usd(rates: Rates, tokens: Tokens) -> float:
+    """What ``tokens`` cost at ``rates``, in USD (full precision; round when storing). A kind with
+    no price of its own is billed as its parent; a tiered price is read at the input size."""
+    n = tokens.input
+    price_in, price_out = rates.input, rates.output
+    read, write, hour, reasoning = rates.cache_read, rates.cache_write, rates.cache_write_1h, rates.reasoning
+    if price_in.__class__ is Tiered:  # runs per proxied call: plain floats take no call at all
+        price_in = price_in.at(n)
+    if price_out.__class__ is Tiered:
+        price_out = price_out.at(n)
+    total = 0.0
+    fresh = n
+    if hour is not None and tokens.cache_write_1h:
+        fresh -= tokens.cache_write_1h
+        total += tokens.cache_write_1h * (hour.at(n) if hour.__class__ is Tiered else hour)
+    if write is not None and tokens.cache_write:
+        written = tokens.cache_write - (tokens.cache_write_1h if hour is not None else 0)
+        fresh -= written
+        total += max(0, written) * (write.at(n) if write.__class__ is Tiered else write)
+    if read is not None and tokens.cache_read:
+        fresh -= tokens.cache_read
+        total += tokens.cache_read * (read.at(n) if read.__class__ is Tiered else read)
+    out = tokens.output
+    if reasoning is not None and tokens.reasoning:
+        out -= tokens.reasoning
+        total += tokens.reasoning * (reasoning.at(n) if reasoning.__class__ is Tiered else reasoning)
+    return (total + max(0, fresh) * price_in + max(0, out) * price_out) / PER

@@ -1,0 +1,73 @@
+"""The classifier: a conversation in, a `Classification` out.
+
+Pure: no I/O, no clock, no module state beyond the shipped model and cue files, which are read
+once. `routerd.classify.context` decides which text states the work and what kind of turn this is
+(hand-written general facts); `routerd.classify.model` scores it (learned weights); this module
+turns the probabilities into a tier at the balanced bar and fixes the task type where the turn's
+kind decides it (an agent step is `tools`, an acknowledgement is `chat`). A follow-up or a go-ahead
+is scored with the ask it continues and, if that scores higher, as that ask alone: it is never
+easier than the thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from routerd.classify.context import Reading, read
+from routerd.classify.cues import CueSet, default_cues
+from routerd.classify.model import Model, Prediction, default_model
+from routerd.classify.types import DEFAULT_BAR, LEVELS5, Classification, enough, tier_for
+
+# Five levels from the two probabilities: sure-simple, simple, moderate, complex, sure-complex.
+SURE = 0.85
+
+
+def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, model: Model | None = None,
+             cues: CueSet | None = None, explain: bool = True) -> Classification:
+    """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
+    model = model or default_model()
+    reading = read(messages, tools, cues or default_cues())
+    prediction = model.predict(reading.features, explain)
+    if reading.thread is not None:
+        # A continuation is never easier than the ask it continues (a general fact, kept by hand).
+        thread = model.predict(reading.thread, explain)
+        if thread.score > prediction.score:
+            prediction = msgspec.structs.replace(thread, task_type=prediction.task_type,
+                                                 type_probability=prediction.type_probability)
+    return classification(reading, prediction)
+
+
+def classification(reading: Reading, prediction: Prediction, bar: float = DEFAULT_BAR) -> Classification:
+    """A `Classification` from a reading and the model's prediction for it."""
+    p_simple, p_moderate = prediction.p_simple, prediction.p_moderate
+    tier = tier_for(p_simple, p_moderate, bar)
+    task_type = prediction.task_type
+    if reading.kind == "tool_result" or reading.agentic:
+        task_type = "tools"
+    elif reading.kind == "ack":
+        task_type = "chat"
+    signals = [f"kind:{reading.kind}", f"p_simple={p_simple:.2f}", f"p_moderate={p_moderate:.2f}"]
+    signals.extend(f"{name}:{weight:+.2f}" for name, weight in prediction.contributions)
+    if reading.images:
+        signals.append(f"images={reading.images}")
+    return Classification(
+        tier=tier, task_type=task_type, confidence=round(enough(p_simple, p_moderate, tier), 3),  # type: ignore[arg-type]
+        signals=tuple(signals), level5=_level5(p_simple, p_moderate), score=round(prediction.score, 3),
+        p_simple=round(p_simple, 4), p_moderate=round(p_moderate, 4),
+        task_confidence=round(prediction.type_probability, 3),
+    )
+
+
+def _level5(p_simple: float, p_moderate: float) -> str:
+    if p_simple >= SURE:
+        return LEVELS5[0]
+    if p_simple >= DEFAULT_BAR:
+        return LEVELS5[1]
+    if p_moderate >= DEFAULT_BAR:
+        return LEVELS5[2]
+    if p_moderate >= 1 - SURE:
+        return LEVELS5[3]
+    return LEVELS5[4]

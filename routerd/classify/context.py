@@ -1,0 +1,142 @@
+"""Reading a conversation: which text states the work, and what kind of turn the last one is.
+
+Hand-written because these are general facts about conversations, not fitted weights:
+
+- a turn that only carries tool results (an agent step) is as hard as the task the user set;
+- a go-ahead ("yes, do it", "go ahead, start with step 2") accepts what the assistant offered, so
+  the work is the user's earlier ask together with the offer;
+- a turn that is only a paste ("can you review my Dockerfile" / <the Dockerfile>) takes its ask
+  from the turn before;
+- a short follow-up ("and --squash?", "now for all 11 services") is read together with the ask it
+  continues, so it is never easier than the thread;
+- an acknowledgement ("thanks, that fixed it") asks nothing.
+
+`read` returns the features of the text that states the work (see `routerd.classify.features`),
+with the turn's kind and the conversation's capability needs added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from routerd.classify.cues import CueSet
+from routerd.classify.features import ask_features
+from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.tokens import lower_text
+
+FOLLOW_UP_MAX_WORDS = 25
+# A fragment this short ("descending please", "in Go") only means something as a change to the
+# previous ask.
+FRAGMENT_MAX_WORDS = 3
+AFFIRM_MAX_WORDS = 14
+ACK_MAX_WORDS = 12
+# Where an assistant's offer is ("Shall I implement it?"): the end of its turn.
+OFFER_TAIL_CHARS = 240
+_TURN_EDGES = (2, 4, 8, 16, 32)
+
+Kind = str  # "ask" | "follow_up" | "go_ahead" | "paste_only" | "tool_result" | "ack" | "empty"
+
+
+class Reading(msgspec.Struct, frozen=True, kw_only=True):
+    """What the classifier reads of a conversation."""
+
+    kind: Kind
+    features: set[str]
+    thread: set[str] | None = None  # a continuation's earlier ask alone: the turn is never easier
+    images: int = 0
+    tools: bool = False
+    agentic: bool = False  # the ask tells an agent with tools to act
+
+
+def _last_user_index(turns: Sequence[Turn]) -> int:
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].role == "user" or turns[index].tool_results:
+            return index
+    return len(turns) - 1
+
+
+def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
+    for index in range(before - 1, -1, -1):
+        if turns[index].role == role and turns[index].text.strip():
+            return turns[index]
+    return None
+
+
+def _has_letters(ask: str) -> bool:
+    return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
+
+
+def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> set[str]:
+    out: set[str] = set()
+    ask_features(split, cues, out, lower)
+    return out
+
+
+def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> Reading:
+    """The features of the work the conversation's last user turn asks for, and the turn's kind."""
+    turns = [to_turn(m) for m in messages]
+    turns = [t for t in turns if t.role != "system"] or turns
+    if not turns:
+        return Reading(kind="empty", features={"kind:empty"})
+    index = _last_user_index(turns)
+    last = turns[index]
+    split = split_ask(last.text)
+    kind, features, thread = _kind_and_features(turns, index, split, cues)
+    features.add(f"kind:{kind}")
+    images = sum(t.images for t in turns[index:])
+    if images:
+        features.add("images")
+    if tools:
+        features.add("tools")
+    features.add(f"turns:{sum(1 for edge in _TURN_EDGES if len(turns) >= edge)}")
+    agentic = bool(tools) and "cue:code_verb" in features
+    return Reading(kind=kind, features=features, images=images, tools=bool(tools), agentic=agentic, thread=thread)
+
+
+def _kind_and_features(turns: list[Turn], index: int, split: Split,
+                       cues: CueSet) -> tuple[Kind, set[str], set[str] | None]:
+    last = turns[index]
+    ask = split.ask
+    prior_user = _previous(turns, index, "user")
+    prior_assistant = _previous(turns, index, "assistant")
+    if last.tool_results and not ask.strip():
+        # An agent step: the model reads tool output and acts again, on the task the user set.
+        features = _features_of(split_ask(prior_user.text), cues) if prior_user else set()
+        if last.tool_chars:
+            features.add("tool_output")
+        return "tool_result", features, None
+    lower = lower_text(ask)
+    words = word_count(ask)
+    if split.paste_chars and not _has_letters(ask) and prior_user is not None:
+        prior = split_ask(prior_user.text)
+        return "paste_only", _features_of(Split(prior.ask, split.paste_chars, split.fenced_blocks,
+                                                split.paste_lines, split.paste_head), cues), None
+    own = _features_of(split, cues, lower)
+    if prior_user is None or split.paste_chars:
+        if not split.paste_chars and words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
+            return "ack", own, None
+        return "ask", own, None
+    if prior_assistant is not None and _is_go_ahead(lower, words, prior_assistant, cues):
+        features = _features_of(split_ask(prior_user.text), cues)
+        offer = split_ask(prior_assistant.text)
+        return "go_ahead", features | _features_of(Split(offer.ask, 0, 0, 0), cues) | own, features
+    if words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
+        return "ack", own, None
+    if words <= FOLLOW_UP_MAX_WORDS and (
+        cues.opens(lower, "follow_up") or words <= FRAGMENT_MAX_WORDS or "cue:follow_up" in own
+    ):
+        thread = _features_of(split_ask(prior_user.text), cues)
+        return "follow_up", thread | own, thread
+    return "ask", own, None
+
+
+def _is_go_ahead(lower: str, words: int, prior_assistant: Turn, cues: CueSet) -> bool:
+    """'yes', 'go ahead, start with step 2': accepting what the assistant put forward."""
+    if words > AFFIRM_MAX_WORDS or not cues.opens(lower, "affirm"):
+        return False
+    offered = "?" in prior_assistant.text[-OFFER_TAIL_CHARS:]
+    # A bare "ok" accepts only an offer; "go ahead", "continue" act on whatever was said.
+    return offered or not cues.opens(lower, "ack")

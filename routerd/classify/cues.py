@@ -1,0 +1,148 @@
+"""Families of words that mark a general property of a request, read from per-language data files.
+
+`data/cues/<language>.json` holds, per language, `families` (a hard domain, a kind of deliverable,
+a comparison, a symptom, ...) and `openers` (how acknowledgements, go-aheads, follow-ups and
+definition questions begin). The learned model gives each family its weight; the files only say
+which words belong together, in each language. An entry is a word (`"deadlock"`), a phrase with
+spaces (`"race condition"`), a stem ending in `*` (`"доказ*"`, for inflected languages), or text in
+a script without spaces (`"証明"`), matched as a substring.
+
+Matching costs one set lookup per word of the ask for whole words; phrases are tested only when
+their first word is present; stems and CJK entries only for texts outside ASCII.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from importlib import resources
+
+import msgspec
+
+from routerd.classify.tokens import FOLD_DIGITS, is_cjk
+
+CUE_DIR = "data/cues"
+# How far into a CJK text an opener is looked for.
+SPACELESS_OPENER_CHARS = 120
+
+
+class CueSet(msgspec.Struct, frozen=True):
+    """Every language's families and openers, indexed for matching."""
+
+    words: dict[str, tuple[str, ...]]  # word -> families
+    phrases: dict[str, tuple[tuple[str, tuple[str, ...]], ...]]  # first word -> (" phrase ", families)
+    stems: dict[int, dict[str, tuple[str, ...]]]  # stem length -> stem -> families
+    spaceless: tuple[tuple[str, tuple[str, ...]], ...]  # CJK entries, matched as substrings
+    openers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # kind -> (spaced, CJK) openings, longest first
+    families: tuple[str, ...]
+    languages: tuple[str, ...]
+    word_keys: frozenset[str] = frozenset()  # the keys of `words` and `phrases`, as sets: `&` walks the smaller side
+    phrase_keys: frozenset[str] = frozenset()
+
+    def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
+        """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
+        found: dict[str, int] = {}
+        seen = set(words)
+        for word in seen & self.word_keys:
+            for family in self.words[word]:
+                found[family] = found.get(family, 0) + 1
+        padded = None
+        for first in seen & self.phrase_keys:
+            if padded is None:
+                padded = f" {lower.replace('-', ' ')} "
+            for phrase, families in self.phrases[first]:
+                if phrase in padded:
+                    for family in families:
+                        found[family] = found.get(family, 0) + 1
+        if not lower.isascii():
+            self._non_ascii(lower, seen, found)
+        return found
+
+    def _non_ascii(self, lower: str, seen: set[str], found: dict[str, int]) -> None:
+        for size, stems in self.stems.items():
+            for stem in {w[:size] for w in seen if len(w) > size} & stems.keys():
+                for family in stems[stem]:
+                    found[family] = found.get(family, 0) + 1
+        if is_cjk(lower):
+            for entry, families in self.spaceless:
+                if entry in lower:
+                    for family in families:
+                        found[family] = found.get(family, 0) + 1
+
+    def opens(self, lower: str, kind: str) -> bool:
+        """Whether the text begins with one of the `kind` openers, as whole words."""
+        text = lower.lstrip(" \t\n\"'*>-¿¡")
+        spaced, spaceless = self.openers.get(kind, ((), ()))
+        if text.startswith(spaced):  # one C-level test over every opening before the boundary checks
+            for opener in spaced:
+                if text.startswith(opener):
+                    rest = text[len(opener) : len(opener) + 1]
+                    if not rest or not rest.isalnum():
+                        return True
+        if spaceless and not lower.isascii():
+            # Languages without spaces put the question word after its subject ("Xとは何ですか").
+            head = text[:SPACELESS_OPENER_CHARS]
+            return any(opener in head for opener in spaceless)
+        return False
+
+
+def _spaceless(entry: str) -> bool:
+    return is_cjk(entry)
+
+
+def build(documents: Iterable[dict]) -> CueSet:
+    """Index the families and openers of every language document."""
+    words: dict[str, set[str]] = {}
+    phrases: dict[str, dict[str, set[str]]] = {}
+    stems: dict[int, dict[str, set[str]]] = {}
+    spaceless: dict[str, set[str]] = {}
+    openers: dict[str, set[str]] = {}
+    families: set[str] = set()
+    languages = []
+    for doc in documents:
+        languages.append(doc["language"])
+        for family, entries in doc.get("families", {}).items():
+            families.add(family)
+            for raw in entries:
+                raw = raw.lower().translate(FOLD_DIGITS)  # as the text they are matched against
+                entry = raw.replace("-", " ") if " " in raw else raw
+                if _spaceless(entry):
+                    spaceless.setdefault(entry, set()).add(family)
+                elif entry.endswith("*"):
+                    stem = entry[:-1]
+                    stems.setdefault(len(stem), {}).setdefault(stem, set()).add(family)
+                elif " " in entry.strip():
+                    phrase = entry.strip()
+                    phrases.setdefault(phrase.split()[0], {}).setdefault(f" {phrase} ", set()).add(family)
+                else:
+                    words.setdefault(entry.strip(), set()).add(family)
+        for kind, entries in doc.get("openers", {}).items():
+            openers.setdefault(kind, set()).update(e.lower() for e in entries)
+    return CueSet(
+        words={w: tuple(sorted(f)) for w, f in words.items()},
+        phrases={first: tuple((p, tuple(sorted(f))) for p, f in sorted(group.items()))
+                 for first, group in phrases.items()},
+        stems={size: {s: tuple(sorted(f)) for s, f in group.items()} for size, group in sorted(stems.items())},
+        spaceless=tuple((e, tuple(sorted(f))) for e, f in sorted(spaceless.items())),
+        openers={k: (tuple(sorted((o for o in v if not is_cjk(o)), key=lambda o: (-len(o), o))),
+                     tuple(sorted(o for o in v if is_cjk(o)))) for k, v in openers.items()},
+        families=tuple(sorted(families)),
+        languages=tuple(languages),
+        word_keys=frozenset(words),
+        phrase_keys=frozenset(phrases),
+    )
+
+
+def read_documents() -> list[dict]:
+    """The per-language cue documents shipped in the package, English first."""
+    folder = resources.files("routerd.classify").joinpath(CUE_DIR)
+    names = sorted((p.name for p in folder.iterdir() if p.name.endswith(".json")),
+                   key=lambda n: (n != "en.json", n))
+    return [json.loads(folder.joinpath(name).read_text(encoding="utf-8")) for name in names]
+
+
+@functools.cache
+def default_cues() -> CueSet:
+    """The shipped cue set, read once per process (package data, not configuration)."""
+    return build(read_documents())

@@ -1,0 +1,121 @@
+"""The features of one ask: what the learned model reads.
+
+Pure and cheap (one tokenising pass, set lookups). Every feature is binary, a name in a set; three
+kinds:
+
+- text: the ask's words (`w:`), word pairs at its start (`b:`), word stems (`p:`, the first
+  letters of longer words, so "implement", "implementation" and "implementa" meet), CJK
+  character pairs (as words);
+- cues: whether members of each family in `data/cues/` occur (`cue:family`, `+2` and `+3` for two
+  and three or more), and how the ask opens
+  (`open:`: a definition question, an acknowledgement, a go-ahead, a follow-up);
+- structure: the ask's size, questions, numbers, separators and lists, the script it is written
+  in, and what was pasted beside it (size, code or log, error output, fences).
+
+Conversation-level features (a follow-up, a go-ahead, tools, images) are added by
+`routerd.classify.context`; the pasted material itself is never read as words.
+"""
+
+from __future__ import annotations
+
+from routerd.classify.cues import CueSet
+from routerd.classify.text import Split, paste_has_error, paste_is_code
+from routerd.classify.tokens import lower_text, words_of
+
+# Words read as features: the opening and the close of a long ask carry the request.
+HEAD_WORDS = 160
+TAIL_WORDS = 40
+BIGRAM_WORDS = 60
+STEM_CHARS = 5
+# Bucket edges: a linear model needs the size of things as steps, not as one slope.
+_WORD_EDGES = (2, 4, 7, 12, 20, 35, 60, 100, 180)
+_PASTE_EDGES = (300, 1000, 3000, 10000, 40000)
+_COUNT_EDGES = (1, 2, 3, 5, 8)
+
+
+def _bucket(value: int, edges: tuple[int, ...]) -> int:
+    for index, edge in enumerate(edges):
+        if value < edge:
+            return index
+    return len(edges)
+
+
+def _script(lower: str) -> str:
+    if lower.isascii():
+        return "ascii"
+    for ch in lower:
+        code = ord(ch)
+        if 0x3040 <= code <= 0x30FF:
+            return "kana"
+        if 0xAC00 <= code <= 0xD7AF:
+            return "hangul"
+        if 0x4E00 <= code <= 0x9FFF:
+            return "han"
+        if 0x0400 <= code <= 0x04FF:
+            return "cyrillic"
+        if 0x0600 <= code <= 0x06FF:
+            return "arabic"
+        if 0x0900 <= code <= 0x097F:
+            return "devanagari"
+    return "latin"
+
+
+def ask_features(split: Split, cues: CueSet, out: set[str], lower: str | None = None) -> None:
+    """Add the features of `split`'s ask and its paste to `out` (`lower`: the ask's `lower_text`,
+    when the caller has it)."""
+    ask = split.ask
+    if lower is None:
+        lower = lower_text(ask)
+    words = words_of(lower)
+    n = len(words)
+    read = set(words if n <= HEAD_WORDS + TAIL_WORDS else words[:HEAD_WORDS] + words[-TAIL_WORDS:])
+    out.update(["w:" + w for w in read])
+    pairs = words[: BIGRAM_WORDS + 1]
+    out.update([f"b:{a} {b}" for a, b in zip(pairs, pairs[1:])])
+    # A short word is its own stem: no length test per word (it would cost more than the feature).
+    out.update(["p:" + w[:STEM_CHARS] for w in read])
+    for family, count in cues.counts(lower, read).items():
+        # Counts as cumulative indicators (one, two, three or more members): every feature is binary.
+        out.add("cue:" + family)
+        if count > 1:
+            out.add(f"cue:{family}+2")
+            if count > 2:
+                out.add(f"cue:{family}+3")
+    for kind in ("definition", "ack", "affirm", "follow_up"):
+        if cues.opens(lower, kind):
+            out.add("open:" + kind)
+    _structure(ask, lower, words, out)
+    if split.paste_chars:
+        _paste(split, out)
+
+
+def _structure(ask: str, lower: str, words: list[str], out: set[str]) -> None:
+    out.add(f"words:{_bucket(len(words), _WORD_EDGES)}")
+    questions = ask.count("?") + ask.count("？")
+    out.add(f"questions:{_bucket(questions, _COUNT_EDGES)}")
+    # Digits are folded to 0 (tokens.FOLD_DIGITS): a number is a 0 after a space, a bracket or a sign
+    # (counted in C; a pass over the words costs ten times more).
+    numbers = lower.count(" 0") + lower.count("(0") + lower.count("$0") + lower.startswith("0")
+    if numbers:
+        out.add(f"numbers:{_bucket(numbers, _COUNT_EDGES)}")
+    separators = lower.count(",") + lower.count(";") + lower.count("，") + lower.count("、")
+    if separators:
+        out.add(f"separators:{_bucket(separators, _COUNT_EDGES)}")
+    lines = ask.count("\n")
+    if lines:
+        items = sum(1 for line in ask.splitlines() if line.lstrip()[:2] in ("- ", "* ", "1.", "2.", "3.", "4."))
+        out.add(f"lines:{_bucket(lines, _COUNT_EDGES)}")
+        if items:
+            out.add(f"items:{_bucket(items, _COUNT_EDGES)}")
+    out.add("script:" + _script(lower))
+
+
+def _paste(split: Split, out: set[str]) -> None:
+    out.add("paste")
+    out.add(f"paste_chars:{_bucket(split.paste_chars, _PASTE_EDGES)}")
+    if paste_is_code(split):
+        out.add("paste:code")
+    if paste_has_error(split):
+        out.add("paste:error")
+    if split.fenced_blocks:
+        out.add(f"paste_fences:{_bucket(split.fenced_blocks, _COUNT_EDGES)}")

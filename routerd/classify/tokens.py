@@ -1,0 +1,78 @@
+"""Words of an ask, as every part of the classifier reads them.
+
+One tokenising pass per text: lowercase, punctuation to spaces (`str.translate`, ~3x faster than a
+regex), `+ # ' - _ .` kept inside words so that "c++", "c#", "x86-64", "what's" and
+"asyncio.gather" survive. CJK text has no spaces, so a run of CJK characters is cut into character
+bigrams (the unit most CJK words are made of), and a Latin word glued to CJK text ("typescriptで")
+is cut free. Long texts are read at the head and the tail: the request sentences sit there, and
+everything the model counts in the middle (size, separators) saturates long before.
+"""
+
+from __future__ import annotations
+
+import re
+
+HEAD_CHARS = 1000
+TAIL_CHARS = 300
+_PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–「」『』【】《》·"
+_TO_SPACE = str.maketrans({**{ch: " " for ch in _PUNCT}, "’": "'"})
+_ASCII_PUNCT = "".join(ch for ch in _PUNCT if ch.isascii()).encode()
+_ASCII_TO_SPACE = bytes.maketrans(_ASCII_PUNCT, b" " * len(_ASCII_PUNCT))
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
+_SCRIPT_BOUNDARY = re.compile(rf"(?<=[a-z0-9])(?=[{_CJK_CLASS}])|(?<=[{_CJK_CLASS}])(?=[a-z0-9])")
+_INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
+INLINE_CODE = "inlinecode"
+# Digits read as 0: "p95" and "p99", "3 retries" and "5 retries" are the same feature.
+FOLD_DIGITS = str.maketrans("123456789", "000000000")
+
+
+def clip(text: str) -> str:
+    """The head and tail of a long text, joined by a newline."""
+    if len(text) > HEAD_CHARS + TAIL_CHARS:
+        return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
+    return text
+
+
+def lower_text(text: str) -> str:
+    """The clipped, lowercased text words and phrases are read from: inline code is one placeholder
+    word, digits are folded to 0, and quotes and a sentence's final dot are cut from the words."""
+    text = clip(text)
+    if "`" in text:
+        # Inline code is an object of the request, not words of it: `latest` is a tag, not a date.
+        text = _INLINE_CODE.sub(f" {INLINE_CODE} ", text)
+    # Each replace is one C-level pass; cutting the same characters word by word costs 5x more.
+    low = text.lower().translate(FOLD_DIGITS)
+    if "’" in low:
+        low = low.replace("’", "'")
+    if "'" in low:
+        low = low.replace(" '", " ").replace("' ", " ")
+    if "." in low:
+        low = low.replace(". ", " ").replace(".\n", "\n")
+    return low[:-1] if low.endswith(".") else low
+
+
+def words_of(lower: str) -> list[str]:
+    """The words of a `lower_text`; CJK runs become character bigrams (a lone character stays one)."""
+    if lower.isascii():
+        return lower.encode().translate(_ASCII_TO_SPACE).decode().split()
+    lower = _SCRIPT_BOUNDARY.sub(" ", lower)
+    out: list[str] = []
+    for word in lower.translate(_TO_SPACE).split():
+        if _CJK_RUN.search(word) is None:
+            out.append(word.strip("'.-") or word)
+            continue
+        for piece in _CJK_RUN.split(word):
+            if piece.strip("'.-"):
+                out.append(piece.strip("'.-"))
+        for run in _CJK_RUN.findall(word):
+            if len(run) == 1:
+                out.append(run)
+            else:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def is_cjk(lower: str) -> bool:
+    """Whether the text has CJK characters."""
+    return not lower.isascii() and _CJK_RUN.search(lower) is not None

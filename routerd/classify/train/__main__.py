@@ -1,0 +1,162 @@
+"""Train the routing brain: `python -m routerd.classify.train [--shared DIR] [--seed N] [--final]`.
+
+Needs the `train` extra (`pip install -e '.[train]'`: numpy, scipy, scikit-learn). Reads the data
+named in `routerd.classify.train.data`, fits the model on the training splits, prints the
+cross-validated figures on the routerd-style training cases, and writes `data/brain.model`
+(`--out` elsewhere, `--no-write` to only print). `--final` also prints the figures on the held-out
+splits (never use them to choose anything: they are what the model card reports).
+The same data, seed and code give the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from routerd.classify.context import read
+from routerd.classify.cues import default_cues
+from routerd.classify.train import data as sets
+from routerd.classify.train import fit
+from routerd.classify.train.report import report_cv, report_heldout
+from routerd.classify.train.write import build_model_file
+
+OUT = Path(__file__).resolve().parents[1] / "data" / "brain.model"
+
+
+class Settings:
+    """The hyperparameters, chosen by cross-validation on the routerd-style training cases."""
+
+    seed = 7
+    folds = 5
+    min_count = 2
+    l2 = 1.0
+    # How freely each label style's own copy of a feature may differ from the shared weight. MMLU's
+    # copy is held short, so what makes a weak model fail there reaches the shared (shipped) score.
+    copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0}
+    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5}
+    type_c = 0.5
+    type_weight = {"routerd": 1.0, "ypollak2": 0.5}
+    prune = 1e-3
+
+
+def featurize(cases: list[sets.Case]) -> list[dict[str, float]]:
+    cues = default_cues()
+    return [read(case.messages, case.tools, cues).features for case in cases]
+
+
+def _design(cases, feats, settings, vocab=None):
+    augmented = [fit.augment(f, c.style, settings.copy_weight[c.style]) for c, f in zip(cases, feats)]
+    if vocab is None:
+        vocab = fit.Vocabulary(augmented, settings.min_count)
+    return vocab, vocab.matrix(augmented)
+
+
+def train_once(cases, feats, settings, start=None):
+    """Fit the ordinal model and the task-type model on `cases`; returns the pieces of a model
+    (`start`: a fitted piece's raw weights, to warm-start the search)."""
+    rows = [i for i, c in enumerate(cases) if c.level is not None]
+    scored = [cases[i] for i in rows]
+    vocab, x = _design(scored, [feats[i] for i in rows], settings)
+    weights = np.array([settings.style_weight[c.style] for c in scored])
+    w, cuts = fit.fit_ordinal(x, np.array([c.level for c in scored]), [c.style for c in scored], weights,
+                              settings.l2, start=start["raw"] if start else None, names=vocab.names)
+    typed = [i for i, c in enumerate(cases) if c.task_type and c.style in settings.type_weight]
+    tx = vocab.matrix([feats[i] for i in typed])  # shared columns only: types have no label styles
+    tw = np.array([settings.type_weight[cases[i].style] for i in typed])
+    coef, intercept = fit.fit_types(tx, [cases[i].task_type for i in typed], tw, sets.TASK_TYPES, settings.type_c)
+    view = {}
+    for name, col in vocab.index.items():
+        if "|" in name:
+            continue
+        own = vocab.index.get(f"{fit.ROUTERD}|{name}")
+        view[name] = w[col] + (w[own] if own is not None else 0.0)
+    raw = dict(zip(vocab.names, w))
+    raw.update({f"cut:{style}": c for style, c in cuts.items()})
+    return {"score": view, "cuts": cuts[fit.ROUTERD], "types": (vocab, coef, intercept), "raw": raw}
+
+
+def score_of(piece, features):
+    return sum(piece["score"].get(name, 0.0) for name in features)
+
+
+def cross_validate(cases, feats, settings, full):
+    """Out-of-fold scores (and the fold's cuts) and task types for the routerd-style training cases."""
+    train = [i for i, c in enumerate(cases) if c.split == "train"]
+    style = [i for i in train if cases[i].style == "routerd"]
+    order = style[:]
+    random.Random(settings.seed).shuffle(order)
+    folds = [order[k :: settings.folds] for k in range(settings.folds)]
+    out = {}
+    for k, fold in enumerate(folds):
+        held = set(fold)
+        use = [i for i in train if i not in held]
+        piece = train_once([cases[i] for i in use], [feats[i] for i in use], settings, start=full)
+        vocab, coef, intercept = piece["types"]
+        tx = vocab.matrix([feats[i] for i in fold])
+        logits = tx @ coef + intercept
+        for row, i in enumerate(fold):
+            out[i] = (score_of(piece, feats[i]), piece["cuts"], sets.TASK_TYPES[int(np.argmax(logits[row]))])
+        print(f"  fold {k + 1}/{settings.folds} done", file=sys.stderr)
+    return out
+
+
+def calibrate(cases, oof):
+    margins_s, margins_m, simple_ok, moderate_ok = [], [], [], []
+    for i, (score, cuts, _) in oof.items():
+        margins_s.append(cuts[0] - score)
+        margins_m.append(cuts[1] - score)
+        simple_ok.append(cases[i].level == 0)
+        moderate_ok.append(cases[i].level <= 1)
+    return fit.platt(np.array(margins_s), np.array(simple_ok)), fit.platt(np.array(margins_m), np.array(moderate_ok))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the routing brain's model.")
+    parser.add_argument("--shared", help="the shared eval folder (default: shared/eval beside the repo)")
+    parser.add_argument("--seed", type=int, default=Settings.seed)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--final", action="store_true", help="also print the held-out figures")
+    parser.add_argument("--tune", action="store_true", help="print APGR on MMLU's tuning split")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
+                        help="override a setting for an experiment, e.g. copy_weight='{...}'")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    settings.seed = args.seed
+    for item in args.set:
+        name, _, value = item.partition("=")
+        setattr(settings, name, json.loads(value))
+    shared = sets.shared_dir(args.shared)
+    cases = sets.load_all(shared)
+    feats = featurize(cases)
+    print(f"data: {shared} + {sets.BENCH_DATA}; {len(cases)} cases, digest {sets.data_digest(cases)[:16]}")
+    for source in ("dev", "team", "written", "uncommonroute", "mmlu", "ypollak2"):
+        counts = {s: sum(1 for c in cases if c.source == source and c.split == s) for s in ("train", "final", "heldout")}
+        print(f"  {source:<14} " + "  ".join(f"{k} {v}" for k, v in counts.items() if v))
+    train = [i for i, c in enumerate(cases) if c.split == "train"]
+    piece = train_once([cases[i] for i in train], [feats[i] for i in train], settings)
+    oof = cross_validate(cases, feats, settings, piece)
+    calibration = calibrate(cases, oof)
+    cv = report_cv(cases, oof, calibration)
+    blob = build_model_file(piece, calibration, settings, cases, cv)
+    if not args.no_write:
+        args.out.write_bytes(blob)
+        print(f"wrote {args.out} ({len(blob)} bytes)")
+    if args.tune:
+        from routerd.classify.model import read_model
+        from routerd.classify.train.evaluate import evaluate, print_table
+
+        print_table(evaluate([c for c in cases if c.split == "tune"], read_model(blob)))
+    if args.final:
+        from routerd.classify.model import read_model
+
+        report_heldout(cases, read_model(blob))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The labelled data the brain is trained and measured on, and how it is split.
+
+Sources (each with its own label style, so each gets its own cut points in the ordinal model):
+
+| source | where | label |
+| --- | --- | --- |
+| `dev` | `<shared>/eval/dev.jsonl` | tier, task type (routerd's label style) |
+| `team` | `bench/data/heldout*.jsonl` | the same style, written by the team |
+| `written` | `bench/data/written/*.jsonl` | the same style, written for the learned model (agent traffic, bug reports, pastes, follow-ups, maths, languages) |
+| `uncommonroute` | `<shared>/eval/train/uncommonroute_{train,dev}.jsonl` | SIMPLE / MEDIUM / COMPLEX / REASONING |
+| `mmlu` | `<shared>/eval/train/routellm_mmlu.jsonl` | whether a weak and a strong model answered right |
+| `ypollak2` | `<shared>/eval/peers/peer_cases_ypollak2.jsonl` | simple / moderate / complex / deep_reasoning, task type |
+
+Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
+routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
+whole; a fifth of MMLU and of ypollak2's cases are held out; a third of MMLU trains, another fifth
+(`tune`) is where the settings were chosen. Cross-validation folds inside the
+training part are drawn from the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parents[3]
+BENCH_DATA = ROOT / "bench" / "data"
+FINAL_SHARE = 25  # percent of routerd-style cases held out
+HELD_SHARE = 20  # percent of MMLU and ypollak2 cases held out
+# MMLU is a weak signal (one label style among four) with a large vocabulary; a third of its
+# training part is enough for its weight and keeps a fit under a minute.
+MMLU_TRAIN_SHARE = 33
+# Another fifth of MMLU picks the training settings (APGR printed by `--tune`): the held-out fifth
+# is never used to choose anything.
+MMLU_TUNE_SHARE = 20
+TIER_LEVEL = {"simple": 0, "moderate": 1, "complex": 2}
+UR_LEVEL = {"SIMPLE": 0, "MEDIUM": 1, "COMPLEX": 2, "REASONING": 3}
+YP_LEVEL = {"simple": 0, "moderate": 1, "complex": 2, "deep_reasoning": 2}
+STYLE_SOURCES = ("dev", "team", "written")
+# Levels per label style: the ordinal model fits one cut point between each pair of levels.
+LEVELS = {"routerd": 3, "uncommonroute": 4, "mmlu": 2, "ypollak2": 3}
+TASK_TYPES = ("query", "code", "analyze", "generate", "research", "chat")
+
+
+class Case(msgspec.Struct, kw_only=True):
+    """One labelled conversation."""
+
+    id: str
+    source: str  # dev | team | written | uncommonroute | mmlu | ypollak2
+    style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2
+    split: str  # train | final | heldout
+    messages: list
+    tools: list | None = None
+    level: int | None = None  # the tier in the style's levels; None when only a task type is known
+    task_type: str | None = None
+    lang: str = "en"
+    outcome: tuple[bool, bool] | None = None  # MMLU: (weak right, strong right)
+    file: str = ""
+
+
+def shared_dir(given: str | None = None) -> Path:
+    """`<shared>/eval`: `--shared`, else $ROUTERD_EVAL_DIR, else a `shared/eval` beside the repository
+    (the main checkout's parent, or a worktree's grandparent)."""
+    candidates = [given, os.environ.get("ROUTERD_EVAL_DIR"), ROOT.parent / "shared" / "eval",
+                  ROOT.parent.parent / "shared" / "eval"]
+    for candidate in candidates:
+        if candidate and Path(candidate, "dev.jsonl").exists():
+            return Path(candidate)
+    raise SystemExit("shared/eval not found: give --shared DIR or set ROUTERD_EVAL_DIR")
+
+
+def bucket(*parts: str) -> int:
+    """A stable 0..99 bucket for a case (sha256 of its source and id)."""
+    return int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:8], 16) % 100
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _style_cases(path: Path, source: str) -> list[Case]:
+    cases = []
+    for row in _rows(path):
+        key = f"{path.name}:{row['id']}"
+        cases.append(Case(
+            id=key, source=source, style="routerd", messages=row["messages"], tools=row.get("tools"),
+            split="final" if bucket(source, key) < FINAL_SHARE else "train",
+            level=TIER_LEVEL[row["tier"]], task_type=row.get("task_type"), lang=row.get("lang", "en"),
+            file=path.name,
+        ))
+    return cases
+
+
+def routerd_style(shared: Path) -> list[Case]:
+    """dev.jsonl, the team's held-out files and the written files."""
+    cases = _style_cases(shared / "dev.jsonl", "dev")
+    for path in sorted(BENCH_DATA.glob("heldout*.jsonl")):
+        cases += _style_cases(path, "team")
+    for path in sorted((BENCH_DATA / "written").glob("*.jsonl")):
+        cases += _style_cases(path, "written")
+    return cases
+
+
+def uncommonroute(shared: Path) -> list[Case]:
+    cases = []
+    for name, split in (("uncommonroute_train.jsonl", "train"), ("uncommonroute_dev.jsonl", "heldout")):
+        for row in _rows(shared / "train" / name):
+            cases.append(Case(id=row["id"], source="uncommonroute", style="uncommonroute", split=split,
+                              messages=row["messages"], level=UR_LEVEL[row["source_tier"]],
+                              lang=row.get("lang", "en"), file=name))
+    return cases
+
+
+def mmlu(shared: Path) -> list[Case]:
+    """MMLU questions; level 1 = only the strong model answered right (None when both failed)."""
+    cases = []
+    for row in _rows(shared / "train" / "routellm_mmlu.jsonl"):
+        weak, strong = bool(row["weak_ok"]), bool(row["strong_ok"])
+        level = 0 if weak else (1 if strong else None)
+        cases.append(Case(id=row["id"], source="mmlu", style="mmlu", messages=row["messages"], level=level,
+                          split=_mmlu_split(bucket("mmlu", row["id"])),
+                          outcome=(weak, strong), file="routellm_mmlu.jsonl"))
+    return cases
+
+
+def _mmlu_split(b: int) -> str:
+    if b < HELD_SHARE:
+        return "heldout"
+    if b < HELD_SHARE + MMLU_TRAIN_SHARE:
+        return "train"
+    return "tune" if b < HELD_SHARE + MMLU_TRAIN_SHARE + MMLU_TUNE_SHARE else "unused"
+
+
+def ypollak2(shared: Path) -> list[Case]:
+    cases = []
+    for index, row in enumerate(_rows(shared / "peers" / "peer_cases_ypollak2.jsonl")):
+        key = f"yp{index}:{row['prompt'][:40]}"
+        task = row.get("task_type") if row.get("task_type") in TASK_TYPES else None
+        level = YP_LEVEL.get(row.get("complexity") or "")
+        if level is None and task is None:
+            continue
+        cases.append(Case(id=key, source="ypollak2", style="ypollak2",
+                          messages=[{"role": "user", "content": row["prompt"]}], level=level, task_type=task,
+                          split="heldout" if bucket("ypollak2", key) < HELD_SHARE else "train",
+                          file="peer_cases_ypollak2.jsonl"))
+    return cases
+
+
+def load_all(shared: Path) -> list[Case]:
+    """Every case of every source, with its split."""
+    return routerd_style(shared) + uncommonroute(shared) + mmlu(shared) + ypollak2(shared)
+
+
+def data_digest(cases: list[Case]) -> str:
+    """sha256 over every case (source, id, split, labels, messages): names the data a model saw."""
+    digest = hashlib.sha256()
+    for case in cases:
+        digest.update(msgspec.json.encode([case.source, case.id, case.split, case.level, case.task_type,
+                                           case.messages]))
+    return digest.hexdigest()

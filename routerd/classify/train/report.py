@@ -1,0 +1,50 @@
+"""The figures the trainer prints: cross-validated on the training cases, and on the held-out splits."""
+
+from __future__ import annotations
+
+import math
+
+from routerd.classify.train import figures
+from routerd.classify.train.data import Case
+from routerd.classify.types import PROFILE_BARS, TIERS, enough, tier_for
+
+TIER_NAMES = ("simple", "moderate", "complex")
+
+
+def _probabilities(score, cuts, calibration):
+    (s_slope, s_offset), (m_slope, m_offset) = calibration
+    p_s = 1 / (1 + math.exp(-(s_slope * (cuts[0] - score) + s_offset)))
+    p_m = max(p_s, 1 / (1 + math.exp(-(m_slope * (cuts[1] - score) + m_offset))))
+    return p_s, p_m
+
+
+def report_cv(cases: list[Case], oof: dict, calibration) -> dict:
+    """Print and return the out-of-fold figures of the routerd-style training cases, per bar."""
+    out = {}
+    rows = [(cases[i], *_probabilities(score, cuts, calibration), task) for i, (score, cuts, task) in oof.items()]
+    print(f"cross-validated on {len(rows)} routerd-style training cases:")
+    for profile, bar in PROFILE_BARS.items():
+        wanted = [TIER_NAMES[c.level] for c, *_ in rows]
+        got = [tier_for(ps, pm, bar) for _, ps, pm, _ in rows]
+        conf = [enough(ps, pm, g) for (_, ps, pm, _), g in zip(rows, got)]
+        ok = [TIERS.index(w) <= TIERS.index(g) for w, g in zip(wanted, got)]
+        figs = {"tier_accuracy": figures.accuracy(wanted, got), "complex_to_simple": figures.complex_to_simple(wanted, got),
+                "ece_enough": figures.ece(conf, ok)}
+        out[profile] = {k: round(v, 4) for k, v in figs.items()}
+        print(f"  bar {bar:.2f} ({profile}): tier {figs['tier_accuracy']:.1%}  complex->simple "
+              f"{figs['complex_to_simple']:.1%}  ECE {figs['ece_enough']:.3f}")
+    typed = [(c.task_type, t) for c, _, _, t in rows if c.task_type]
+    out["task_type_accuracy"] = round(figures.accuracy([w for w, _ in typed], [g for _, g in typed]), 4)
+    simple = [ps for _, ps, _, _ in rows]
+    out["ece_p_simple"] = round(figures.ece(simple, [c.level == 0 for c, *_ in rows]), 4)
+    out["ece_p_moderate"] = round(figures.ece([pm for _, _, pm, _ in rows], [c.level <= 1 for c, *_ in rows]), 4)
+    print(f"  task type {out['task_type_accuracy']:.1%}  ECE p_simple {out['ece_p_simple']:.3f}  "
+          f"p_moderate {out['ece_p_moderate']:.3f}")
+    return out
+
+
+def report_heldout(cases: list[Case], model) -> None:
+    """Print the figures of `model` on every held-out split, through the real classifier."""
+    from routerd.classify.train.evaluate import evaluate, print_table
+
+    print_table(evaluate([c for c in cases if c.split in ("final", "heldout")], model))

@@ -1,0 +1,59 @@
+"""Writing the model file (see `routerd.classify.model` for its layout)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from array import array
+
+from routerd.classify.train import data as sets
+
+# Zip entries carry this timestamp so that the same model gives the same bytes.
+_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+def _entry(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, payload)
+
+
+def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
+    """The bytes of a model file for a trained `piece` (score view, cuts, task-type model)."""
+    vocab, coef, intercept = piece["types"]
+    score = piece["score"]
+    names, values = [], array("f")
+    for name in sorted(score):
+        col = vocab.index[name]
+        row = [score[name], *coef[col]]
+        if max(abs(v) for v in row) < settings.prune:
+            continue
+        names.append(name)
+        values.extend(row)
+    cuts = [float(c) for c in piece["cuts"]]
+    (s_slope, s_offset), (m_slope, m_offset) = calibration
+    meta = {
+        "format": 1,
+        "score_bias": 0.0,
+        "calibration": {"simple": {"cut": cuts[0], "slope": s_slope, "offset": s_offset},
+                        "moderate": {"cut": cuts[1], "slope": m_slope, "offset": m_offset}},
+        "type_labels": list(sets.TASK_TYPES),
+        "type_bias": [float(v) for v in intercept],
+        "trained": {
+            "command": "python -m routerd.classify.train",
+            "data_digest": sets.data_digest(cases),
+            "seed": settings.seed,
+            "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
+                      for s in sorted({c.source for c in cases})},
+            "settings": {k: getattr(settings, k) for k in ("folds", "min_count", "l2", "copy_weight", "style_weight",
+                                                          "type_c", "type_weight", "prune")},
+            "cross_validation": cv,
+        },
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
+        _entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
+        _entry(archive, "weights.f32", values.tobytes())
+    return buffer.getvalue()

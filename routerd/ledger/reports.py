@@ -1,0 +1,153 @@
+"""Usage, savings and the combined report, the status line, and the budget and health summaries:
+what ``routerctl usage | savings | report | statusline`` and the MCP tools show, built from the
+store's named queries (``routerd.store.ledger``), each run in the store's reader thread.
+
+Every money figure follows one formula (``routerd.ledger.costs``): ``cost_usd`` sums the calls whose
+cost is known (``uncosted_calls`` counts the others, never as free); savings are
+``baseline_cost_usd - priced_cost_usd`` over the calls whose cost and baseline cost are both known
+(``priced_calls``; ``unpriced_calls`` are left out), and are None ("unknown"), not zero, when
+there is none.
+"""
+
+import functools
+import time
+from typing import Any
+
+import msgspec
+
+from routerd.errors import BadRequest
+from routerd.ledger.periods import period_start, window_start
+from routerd.protocol import DEFAULT_REPORT_LIMIT
+from routerd.store import ledger as q
+
+_TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+           "output_tokens", "reasoning_tokens")
+
+
+def _check_group(by: str) -> None:
+    if by not in q.GROUPS:
+        raise BadRequest(f"group_by: expected one of {', '.join(q.GROUPS)}; got {by!r}")
+
+
+def _money(groups: list[q.UsageGroup]) -> dict[str, Any]:
+    """Spend and savings of ``groups`` taken together."""
+    calls = sum(g.calls for g in groups)
+    paired = sum(g.paired for g in groups)
+    paired_cost = sum(g.paired_cost_usd for g in groups)
+    baseline = sum(g.paired_baseline_usd for g in groups)
+    saved = baseline - paired_cost if paired else None
+    return {
+        "cost_usd": round(sum(g.cost_usd for g in groups), 6),
+        "uncosted_calls": calls - sum(g.costed for g in groups),
+        "priced_calls": paired,
+        "unpriced_calls": calls - paired,
+        "priced_cost_usd": round(paired_cost, 6) if paired else None,
+        "baseline_cost_usd": round(baseline, 6) if paired else None,
+        "saved_usd": round(saved, 6) if saved is not None else None,
+        "saved_pct": round(100 * saved / baseline, 1) if saved is not None and baseline > 0 else None,
+    }
+
+
+def _row(by: str, groups: list[q.UsageGroup], key: Any) -> dict[str, Any]:
+    timed = sum(g.latency_n for g in groups)
+    latency = sum(g.latency_ms_sum for g in groups)
+    return {by: key, "calls": sum(g.calls for g in groups), "ok": sum(g.ok for g in groups),
+            "estimated": sum(g.estimated for g in groups),
+            **{name: sum(getattr(g, name) for g in groups) for name in _TOKENS},
+            **_money(groups), "avg_latency_ms": round(latency / timed, 1) if timed else None}
+
+
+DEFAULT_LIMIT = DEFAULT_REPORT_LIMIT
+
+
+def _listed(by: str, groups: list[q.UsageGroup], limit: int) -> list[dict[str, Any]]:
+    """One row per group, at most ``limit`` (0: all) of them: the costliest, or for days the latest;
+    the others summed into one ``(N more)`` row, so that a reply stays small whatever the data."""
+    if limit <= 0 or len(groups) <= limit:
+        return [_row(by, [g], g.key) for g in groups]
+    if by == "day":  # date order: keep the latest days, fold the earlier ones first
+        folded, kept = groups[:-limit], groups[-limit:]
+        return [_row(by, folded, f"({len(folded)} earlier)"), *(_row(by, [g], g.key) for g in kept)]
+    kept, folded = groups[:limit], groups[limit:]
+    return [*(_row(by, [g], g.key) for g in kept), _row(by, folded, f"({len(folded)} more)")]
+
+
+async def _grouped(app, start: float, by: str) -> list[q.UsageGroup]:
+    return await app.store.read(functools.partial(q.usage_groups, start=start, by=by))
+
+
+async def usage_report(app, since: str | None = None, group_by: str = "model",
+                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """Calls, tokens of every kind, cost and savings per group, and their total."""
+    _check_group(group_by)
+    start = window_start(period, since, time.time())
+    groups = await _grouped(app, start, group_by)
+    return {"period": period if not since else None, "since": since, "start": start,
+            "group_by": group_by, "groups": _listed(group_by, groups, limit),
+            "total": _row(group_by, groups, "total")}
+
+
+async def savings_report(app, since: str | None = None, period: str | None = None,
+                         group_by: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """Money saved against the baseline, overall (and per group with ``group_by``), and the
+    routing decisions by tier and model."""
+    by = group_by or "source"
+    _check_group(by)
+    start = window_start(period, since, time.time())
+    groups = await _grouped(app, start, by)
+    decisions = await app.store.read(functools.partial(q.decision_counts, start=start))
+    out = {"period": period if not since else None, "since": since, "start": start, **_money(groups),
+           "decisions": [{"tier": d.tier, "model": d.model, "count": d.count} for d in decisions]}
+    if group_by:
+        out["group_by"] = group_by
+        out["groups"] = _listed(group_by, groups, limit)
+    return out
+
+
+async def full_report(app, since: str | None = None, group_by: str = "model",
+                      period: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """Usage and savings per group with their total, and the decisions behind them."""
+    usage = await usage_report(app, since, group_by, period, limit)
+    decisions = await app.store.read(functools.partial(q.decision_counts, start=usage["start"]))
+    usage["decisions"] = [{"tier": d.tier, "model": d.model, "count": d.count} for d in decisions]
+    return usage
+
+
+async def statusline(app, session_id: str | None = None) -> dict[str, Any]:
+    """Today's spend and savings and the last model used (in ``session_id`` when given), for a
+    one-line status. ``budget`` is the budget pressure's slot (not measured yet: None)."""
+    start = period_start("today", time.time())
+
+    def read(conn):
+        return q.usage_groups(conn, start, "source"), q.last_call(conn, session_id)
+
+    groups, last = await app.store.read(read)
+    money = _money(groups)
+    return {"calls": sum(g.calls for g in groups), "cost_usd": money["cost_usd"],
+            "saved_usd": money["saved_usd"], "saved_pct": money["saved_pct"],
+            "last_model": last.model if last else None, "last_provider": last.provider if last else None,
+            "budget": None}
+
+
+async def budget_report(app) -> dict[str, Any]:
+    """Spend today, this week and this month (local calendar), with the configured limits when
+    there are any."""
+    now = time.time()
+    spend = {}
+    for period in ("today", "week", "month"):
+        groups = await _grouped(app, period_start(period, now), "source")
+        spend[period] = round(sum(g.cost_usd for g in groups), 6)
+    limits = getattr(app.runtime.config, "budget", None)
+    return {"spend_usd": spend, "limits": msgspec.to_builtins(limits) if limits is not None else None}
+
+
+async def health_report(app) -> dict[str, Any]:
+    """The daemon, each provider's recent error rate (last 15 minutes) and the parts' statistics."""
+    rows = await app.store.read(functools.partial(q.provider_health, since=time.time() - 900))
+    providers = {r.provider: {"calls_15m": r.calls, "ok_15m": r.ok,
+                              "error_rate_15m": round(1 - r.ok / r.calls, 3),
+                              "avg_latency_ms": round(r.avg_latency_ms, 1) if r.avg_latency_ms else None}
+                 for r in rows}
+    parts = {name: msgspec.to_builtins(part.statistics()) for name, part in app.parts.items()}
+    return {"ok": not app.draining, "uptime_s": round(time.time() - app.started_at, 1),
+            "providers": providers, "parts": parts}

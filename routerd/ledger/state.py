@@ -1,0 +1,51 @@
+"""The ledger's in-memory part: counters for ``routerctl status``, the projects of recent working
+directories and the sessions already noted, so that a session's project is looked up once.
+
+One per app (``app.parts["ledger"]``), created on first use; only the event loop touches it.
+Everything it remembers is bounded; the rows themselves live in the store.
+"""
+
+from collections import OrderedDict
+
+import msgspec
+
+MAX_REMEMBERED = 10_000
+
+
+class LedgerStats(msgspec.Struct, frozen=True):
+    calls_recorded: int
+    hook_calls: int
+    estimated_calls: int
+    unpriced_calls: int
+    sessions_noted: int
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.projects: OrderedDict[str, str | None] = OrderedDict()  # cwd -> project
+        self.sessions: OrderedDict[str, str | None] = OrderedDict()  # session id -> project
+        self.counts = {"calls_recorded": 0, "hook_calls": 0, "estimated_calls": 0, "unpriced_calls": 0}
+
+    def counted(self, *, estimated: bool, priced: bool, hook: bool = False) -> None:
+        counts = self.counts
+        counts["calls_recorded"] += 1
+        counts["hook_calls"] += hook
+        counts["estimated_calls"] += estimated
+        counts["unpriced_calls"] += not priced
+
+    def remember(self, table: OrderedDict, key: str, value: str | None) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > MAX_REMEMBERED:
+            table.popitem(last=False)
+
+    def statistics(self) -> LedgerStats:
+        return LedgerStats(sessions_noted=len(self.sessions), **self.counts)
+
+
+def ledger_of(app) -> Ledger:
+    """The app's Ledger, created on first use."""
+    ledger = app.parts.get("ledger")
+    if ledger is None:
+        ledger = app.parts["ledger"] = Ledger()
+    return ledger

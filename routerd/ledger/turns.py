@@ -1,0 +1,66 @@
+"""What hooks add to the ledger: a session's project (from the ``cwd`` every hook event carries),
+and the calls of the last turns read from the transcript at Stop and SessionEnd.
+
+A transcript message becomes one ``calls`` row (``source`` ``hook:<host>``) keyed by the API's
+answer id; the schema's triggers drop it when the gateway recorded the same call (see
+``routerd.store.migrations``), so a turn seen by both is one row. Rows are priced like the
+gateway's (``routerd.ledger.costs``): at API list prices, which is what the tokens are worth even
+when a subscription pays for them. The baseline is ``accounting.baseline_model`` or else the model
+of the session's main conversation, so a turn delegated to a cheaper subagent shows its saving.
+"""
+
+import time
+from collections.abc import Sequence
+
+import anyio.to_thread
+
+from routerd.catalogue.models import Catalogue
+from routerd.integrations.transcript import MessageUsage
+from routerd.ledger import costs
+from routerd.ledger.project import project_of
+from routerd.ledger.state import ledger_of
+from routerd.store.ledger import CallRow, record_call, record_session
+
+
+async def note_session(app, host: str, session_id: str | None, cwd: str | None) -> None:
+    """Record ``session_id``'s project the first time a hook of that session names its ``cwd``."""
+    if not session_id or not cwd:
+        return
+    ledger = ledger_of(app)
+    if session_id in ledger.sessions:
+        return
+    if cwd in ledger.projects:
+        project = ledger.projects[cwd]
+    else:
+        project = await anyio.to_thread.run_sync(project_of, cwd)
+        ledger.remember(ledger.projects, cwd, project)
+    ledger.remember(ledger.sessions, session_id, project)
+    record_session(app.store, session_id, host, project, time.time())
+
+
+def main_model(messages: Sequence[MessageUsage]) -> str | None:
+    """The model of the latest message of the main conversation (not a subagent's)."""
+    return next((m.model for m in reversed(messages) if not m.sidechain), None)
+
+
+def record_messages(app, catalogue: Catalogue | None, *, host: str, provider: str,
+                    session_id: str | None, decision_id: str | None, messages: Sequence[MessageUsage],
+                    main: str | None) -> int:
+    """Write one priced row per message; returns how many were queued."""
+    ledger = ledger_of(app)
+    configured = costs.configured_baseline(catalogue, app.runtime.config.accounting.baseline_model)
+    now = time.time()
+    for message in messages:
+        model = (provider, message.model)
+        baseline = configured or (provider, main or message.model)
+        cost = costs.price(catalogue, model, message.tokens)
+        t = message.tokens
+        record_call(app.store, CallRow(
+            id=app.new_id(), ts=message.ts or now, provider=provider, model=message.model, outcome="ok",
+            source=f"hook:{host}", decision_id=decision_id, input_tokens=t.input, output_tokens=t.output,
+            cache_read_tokens=t.cache_read, cache_write_tokens=t.cache_write,
+            cache_write_1h_tokens=t.cache_write_1h, reasoning_tokens=t.reasoning, cost_usd=cost,
+            baseline_cost_usd=costs.price(catalogue, baseline, t), baseline_model="/".join(baseline),
+            session_id=session_id, response_id=message.id))
+        ledger.counted(estimated=False, priced=cost is not None, hook=True)
+    return len(messages)

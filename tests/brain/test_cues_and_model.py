@@ -1,0 +1,130 @@
+"""The cue data files, the shipped model file, and the trainer's reproducibility."""
+
+import hashlib
+import json
+from importlib import resources
+
+import pytest
+
+from routerd.classify.cues import build, default_cues, read_documents
+from routerd.classify.model import default_model, model_bytes, read_model
+
+# The shipped weights. Retraining changes this: rerun `python -m routerd.classify.train`, check the
+# figures it prints and bench/eval_classifier.py, update docs/brain.md, then paste the new digest.
+MODEL_SHA256 = "bf68ec569549014f61a1a8d385818b7f3ff6fa09eec72ef21d73626d44cc5a5c"
+
+
+def test_shipped_model_is_the_pinned_one():
+    """data/brain.model is exactly the file the model card describes (its sha256 is pinned here)."""
+    assert hashlib.sha256(model_bytes()).hexdigest() == MODEL_SHA256
+
+
+def test_shipped_model_names_its_training():
+    """The model file says what trained it: command, seed, data digest and cross-validated figures."""
+    trained = default_model().meta["trained"]
+    assert trained["command"] == "python -m routerd.classify.train"
+    assert isinstance(trained["seed"], int) and len(trained["data_digest"]) == 64
+    assert 0.5 < trained["cross_validation"]["balanced"]["tier_accuracy"] <= 1.0
+
+
+def test_shipped_model_was_trained_on_the_data_in_the_repository():
+    """Adding or relabelling a case without retraining fails here: the data digest must match."""
+    from routerd.classify.train import data as sets
+
+    try:
+        shared = sets.shared_dir()
+    except SystemExit:
+        pytest.skip("shared/eval is not beside the repository")
+    assert default_model().meta["trained"]["data_digest"] == sets.data_digest(sets.load_all(shared))
+
+
+def test_every_model_feature_is_one_the_extractor_can_make():
+    """Feature names in the model file use the extractor's prefixes, and cue features name real families."""
+    families = set(default_cues().families)
+    prefixes = ("w:", "b:", "p:", "cue:", "open:", "kind:", "words:", "questions:", "numbers:", "separators:",
+                "lines:", "items:", "script:", "paste", "turns:", "tools", "images", "tool_output")
+    for name in default_model().weights:
+        assert name.startswith(prefixes), name
+        if name.startswith("cue:"):
+            assert name[4:].split("+")[0] in families, name
+
+
+def test_cue_files_share_english_family_names():
+    """Every language uses only family and opener names that English defines, and parses."""
+    docs = read_documents()
+    english = docs[0]
+    assert english["language"] == "en" and len(docs) >= 16
+    for doc in docs[1:]:
+        assert set(doc["families"]) <= set(english["families"]), doc["language"]
+        assert set(doc["openers"]) <= set(english["openers"]), doc["language"]
+
+
+def test_cues_match_words_phrases_stems_and_cjk():
+    """Whole words, phrases, stems (inflected languages) and CJK substrings are all found."""
+    cues = build([{"language": "x", "families": {"f": ["deadlock", "race condition", "доказ*", "証明"]}}])
+    assert cues.counts("a deadlock here", ["a", "deadlock", "here"]) == {"f": 1}
+    assert cues.counts("a race condition", ["a", "race", "condition"]) == {"f": 1}
+    assert cues.counts("нужно доказательство", ["нужно", "доказательство"]) == {"f": 1}
+    assert cues.counts("この定理を証明せよ", ["この", "定理"]) == {"f": 1}
+    assert cues.counts("a racecar", ["a", "racecar"]) == {}
+
+
+def _synthetic_cases():
+    from routerd.classify.train.data import Case
+
+    easy = ["what is {}", "define {}", "spell {}", "translate {} to French"]
+    hard = ["design a distributed {} with consensus and failover", "prove the {} theorem for all n",
+            "implement a lock-free {} with a formal proof of linearizability"]
+    words = ["mutex", "cache", "queue", "graph", "matrix", "ledger", "tree", "router"]
+    cases = []
+    for i, w in enumerate(words):
+        for j, t in enumerate(easy):
+            cases.append(Case(id=f"e{i}{j}", source="dev", style="routerd", split="train",
+                              messages=[{"role": "user", "content": t.format(w)}], level=0, task_type="query"))
+        for j, t in enumerate(hard):
+            cases.append(Case(id=f"h{i}{j}", source="dev", style="routerd", split="train",
+                              messages=[{"role": "user", "content": t.format(w)}], level=2 if j else 1,
+                              task_type="analyze"))
+            cases.append(Case(id=f"u{i}{j}", source="uncommonroute", style="uncommonroute", split="train",
+                              messages=[{"role": "user", "content": t.format(w)}], level=3))
+    return cases
+
+
+def test_trainer_is_reproducible_and_learns_the_order():
+    """The same cases and seed give the same model file, byte for byte, and hard asks score higher."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.train.__main__ import Settings, calibrate, cross_validate, featurize, train_once
+    from routerd.classify.train.write import build_model_file
+
+    def once():
+        cases = _synthetic_cases()
+        feats = featurize(cases)
+        settings = Settings()
+        settings.min_count = 1
+        piece = train_once(cases, feats, settings)
+        oof = cross_validate(cases, feats, settings, piece)
+        return build_model_file(piece, calibrate(cases, oof), settings, cases, {})
+
+    first, second = once(), once()
+    assert first == second
+    model = read_model(first)
+    from routerd.classify.classifier import classify
+
+    easy = classify([{"role": "user", "content": "what is a heap"}], model=model)
+    hard = classify([{"role": "user", "content": "design a distributed heap with consensus and failover"}],
+                    model=model)
+    assert hard.score > easy.score and hard.p_simple < easy.p_simple
+
+
+def test_model_file_holds_what_meta_says():
+    """The model file's weights table has one row per feature, of 1 + task types values."""
+    data = model_bytes()
+    import zipfile
+    from io import BytesIO
+
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        meta = json.loads(archive.read("meta.json"))
+        names = archive.read("features.txt").decode().split("\n")
+        weights = archive.read("weights.f32")
+    assert len(weights) == 4 * len(names) * (1 + len(meta["type_labels"]))
+    assert resources.files("routerd.classify").joinpath("data/brain.model").is_file()

@@ -1,0 +1,80 @@
+"""The gateway's rows: a provider on 127.0.0.1 is priced like any other unless configured
+``local = true``; ``auto`` is compared with ``accounting.baseline_model``; tiers come from the
+decision, and the baseline model is stored with the row."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import openai
+import pytest
+
+from routerd.catalogue.builtin import load_catalogue
+from routerd.catalogue.prices import Tokens
+from routerd.ledger import costs
+from tests.e2e.harness import recorded_calls
+from tests.fakes.answers import INPUT_TOKENS, OUTPUT_TOKENS
+from tests.fakes.upstream import FakeUpstream
+
+pytestmark = pytest.mark.anyio
+CATALOGUE = load_catalogue()
+TOKENS = Tokens(input=INPUT_TOKENS, output=OUTPUT_TOKENS)
+
+
+@pytest.fixture
+async def fakes(anyio_backend: str) -> AsyncIterator[dict[str, FakeUpstream]]:
+    async with anyio.create_task_group() as tg:
+        found = {name: await tg.start(FakeUpstream(f"Hello from {name}.").serve) for name in ("paid", "box")}
+        yield found
+        tg.cancel_scope.cancel()
+
+
+@pytest.fixture
+def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream]) -> Path:
+    """``openai`` and ``proxy`` are both on 127.0.0.1 (a fake, a LiteLLM-style proxy); only
+    ``box`` says it is local."""
+    path = daemon_env / "config.toml"
+    path.write_text(f'''[http]
+listen = "127.0.0.1:0"
+[accounting]
+baseline_model = "opus"
+[providers.openai]
+base_url = "{fakes["paid"].url}/v1"
+models = ["gpt-*"]
+[providers.proxy]
+base_url = "{fakes["paid"].url}/v1"
+[providers.box]
+base_url = "{fakes["box"].url}/v1"
+local = true
+''')
+    return path
+
+
+async def _ask(daemon, model: str) -> str:
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
+                                  max_retries=0) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model=model, messages=[{"role": "user", "content": "What is the capital of France?"}])
+    return raw.headers["x-routerd-decision-id"]
+
+
+async def test_an_address_on_this_machine_is_not_free_a_configured_local_provider_is(daemon, fakes):
+    """Same loopback fake: priced as gpt-4.1 through openai and through a proxy, free through box;
+    the model the client named is the baseline."""
+    for model in ("openai/gpt-4.1", "proxy/gpt-4.1", "box/gpt-4.1"):
+        await _ask(daemon, model)
+    rows = {r["provider"]: r for r in await recorded_calls(daemon)}
+    paid = costs.price(CATALOGUE, ("openai", "gpt-4.1"), TOKENS)
+    assert paid and rows["openai"]["cost_usd"] == pytest.approx(paid) == rows["proxy"]["cost_usd"]
+    assert rows["box"]["cost_usd"] == 0.0 and rows["box"]["baseline_cost_usd"] == pytest.approx(paid)
+    assert rows["box"]["baseline_model"] == "box/gpt-4.1" and not rows["box"]["estimated"]
+
+
+async def test_auto_is_compared_with_the_configured_baseline_and_keeps_its_tier(daemon, fakes):
+    """model=auto: the baseline is accounting.baseline_model (opus), priced on the same tokens."""
+    decision_id = await _ask(daemon, "auto")
+    [row] = await recorded_calls(daemon)
+    assert row["decision_id"] == decision_id and row["tier"] in ("simple", "moderate", "complex")
+    assert row["baseline_model"] == "anthropic/claude-opus-4-8"
+    assert row["baseline_cost_usd"] == pytest.approx(costs.price(CATALOGUE, ("anthropic", "claude-opus-4-8"),
+                                                                 TOKENS))

@@ -1,0 +1,45 @@
+"""``routerctl install --host claude-code --statusline`` puts ``routerctl statusline`` into Claude
+Code's status line, never over someone else's, and uninstall takes it out again."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from routerctl.main import cli
+from tests.integrations.test_install import home  # noqa: F401 (a fixture: a throw-away HOME)
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_statusline_is_opt_in_idempotent_and_removed_by_uninstall(home: Path):
+    """Only --statusline adds it; its command is this install's routerctl; uninstall removes it."""
+    settings = home / ".claude" / "settings.json"
+    run("install", "--host", "claude-code")
+    assert "statusLine" not in json.loads(settings.read_text())
+    run("install", "--host", "claude-code", "--statusline")
+    first = settings.read_text()
+    line = json.loads(first)["statusLine"]
+    assert line["type"] == "command" and line["command"].endswith("routerctl statusline")
+    assert Path(line["command"].split()[0]).is_absolute()
+    run("install", "--host", "claude-code", "--statusline")
+    assert settings.read_text() == first
+    run("install", "--host", "claude-code")  # a later plain install keeps it as it is
+    assert settings.read_text() == first
+    run("uninstall", "--host", "claude-code")
+    assert not settings.exists() or "statusLine" not in json.loads(settings.read_text())
+
+
+def test_someone_elses_status_line_is_never_replaced(home: Path):
+    """A status line of the user's own makes --statusline fail and leaves the file as it was."""
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    mine = {"statusLine": {"type": "command", "command": "~/bin/my-status"}}
+    settings.write_text(json.dumps(mine))
+    out = run("install", "--host", "claude-code", "--statusline", code=1)
+    assert "already has a statusLine" in out and json.loads(settings.read_text()) == mine
+    run("install", "--host", "codex", "--statusline", code=2)
