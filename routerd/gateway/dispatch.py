@@ -28,6 +28,7 @@ import anyio
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
 from routerd.gateway.plan import Candidate, Plan
+from routerd.scenarios.names import parse_model_name
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.relay import StreamRelay, open_relay
@@ -169,7 +170,7 @@ async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
 def _moved_to(gateway, plan: Plan, candidate: Candidate):
     """The catalogue's entry for the candidate's model when it is not what the client asked for
     (so the request may need adapting to it), else None."""
-    if candidate.model == plan.requested:
+    if candidate.model == parse_model_name(plan.requested).name:  # [1m] asks for the same model
         return None
     routing = gateway.app.parts.get("routing")
     return routing.catalogue.get(candidate.model) if routing is not None else None

@@ -23,6 +23,7 @@ import msgspec
 from routerd.config import GatewayConfig
 from routerd.errors import NoRoute, UnknownModel
 from routerd.gateway.providers import Provider, official_url
+from routerd.scenarios.names import AutoNames, parse_model_name
 
 # The brain's model makers, and the kinds of provider that can speak for each.
 MAKER_KINDS: dict[str, tuple[str, ...]] = {"openai": ("openai", "responses"), "anthropic": ("anthropic",),
@@ -85,8 +86,11 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
     """The routing decision for one proxied request (stored in ``decisions``); raises NoRoute.
 
     ``summary`` may carry ``session_id``; ``body`` (the client's request in ``dialect``) is read
-    only when the brain needs the conversation."""
-    auto = model in ("auto", "")
+    only when the brain needs the conversation. A client-only decoration (Claude Code's ``[1m]``)
+    never reaches a provider, and routerd's auto names (``claude-routerd-auto``, ...) mean ``auto``."""
+    requested_as, model = model, parse_model_name(model).name
+    scenarios = app.runtime.config.routing.scenarios
+    auto = AutoNames(scenarios.anthropic_names, scenarios.openai_names).is_auto(model)
     if auto or gateway.downshift:
         brain = await _ask_brain(app, providers, dialect, summary, body)
         if brain is not None:
@@ -97,7 +101,7 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
                 baseline = requested[0] if requested else baseline
             if chosen:
                 chain = fallback_chain(chosen, providers, gateway, dialect)
-                return Plan(decision_id, model, tuple(chain), baseline, "brain")
+                return Plan(decision_id, requested_as, tuple(chain), baseline, "brain")
     candidates = _named_models(providers, dialect) if auto else resolve(model, providers, gateway, dialect)
     candidates = fallback_chain(candidates, providers, gateway, dialect)
     if not candidates and not auto:
@@ -114,7 +118,7 @@ async def decide(app, providers: Mapping[str, Provider], gateway: GatewayConfig,
                         "first named model" if auto else "requested by the client"],
             "candidates": [f"{c.provider}/{c.model}" for c in candidates[:5]]}).decode(),
     })
-    return Plan(decision_id, model, tuple(candidates), candidates[0], "requested")
+    return Plan(decision_id, requested_as, tuple(candidates), candidates[0], "requested")
 
 
 async def _ask_brain(app, providers: Mapping[str, Provider], dialect: str, summary: dict,
