@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 import msgspec  # noqa: E402
 
 from routerd.dialects import canonical as c  # noqa: E402
-from routerd.dialects.canonical import estimate_tokens, to_classifier_messages  # noqa: E402
+from routerd.dialects.summary import estimate_tokens, to_classifier_messages  # noqa: E402
 from routerd.dialects.registry import NAMES, get  # noqa: E402
 from routerd.dialects.sse import encode_event  # noqa: E402
 from routerd.dialects.translate import StreamTranslator, translate_request, translate_response  # noqa: E402
@@ -91,7 +91,7 @@ def long_history() -> bytes:
 
 def upstream_chunks(dialect: str, events: list[object]) -> list[bytes]:
     """The stream as an upstream in ``dialect`` would send it, one network chunk per event."""
-    enc = get(dialect).StreamEncoder("up", **({"include_usage": True} if dialect == "openai" else {}))
+    enc = get(dialect).stream_encoder("up")
     return [encode_event(name, data) for ev in events for name, data in enc.feed(ev)]
 
 
@@ -118,7 +118,7 @@ def main() -> None:
     results["long_history"] = {
         "anthropic->parse+classifier_view": timed(
             lambda: to_classifier_messages(get("anthropic").parse_request(history)), REPS // 10),
-        "anthropic->openai": timed(lambda: translate_request("anthropic", "openai", history, "gpt"), REPS // 10),
+        "anthropic->openai": timed(lambda: translate_request("anthropic", "openai_chat", history, "gpt"), REPS // 10),
         "json_decode_only": timed(lambda: msgspec.json.decode(history), REPS // 10),
     }
 

@@ -188,7 +188,7 @@ def start_routerd(tmp: Path, upstream_port: int, backend: str) -> tuple[subproce
                 return proc, port
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"routerd exited with {proc.returncode}")
+                raise SystemExit(f"routerd exited with {proc.returncode}") from None
             time.sleep(0.05)
     raise SystemExit("routerd did not become ready")
 

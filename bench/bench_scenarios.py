@@ -22,10 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from routerd.dialects import anthropic  # noqa: E402
+from routerd.dialects.registry import get as dialect  # noqa: E402
 from routerd.scenarios.detect import detect  # noqa: E402
 from routerd.scenarios.markers import hosted_tool_types  # noqa: E402
 from routerd.scenarios.tokens import TokenCounter, load_cl100k  # noqa: E402
+
+anthropic = dialect("anthropic")
 
 QUICK = "--quick" in sys.argv
 REPS = 60 if QUICK else 400

@@ -23,9 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from routerd.dialects import anthropic, gemini, openai_chat, responses  # noqa: E402
+from routerd.dialects.registry import get as dialect  # noqa: E402
 from routerd.errors import BadRequest  # noqa: E402
 from routerd.scenarios.tokens import TokenCounter, family_of  # noqa: E402
+
+anthropic = dialect("anthropic")
+gemini = dialect("gemini")
+openai_chat = dialect("openai_chat")
+responses = dialect("responses")
 
 
 def reported(uri: str, body: dict, answer: dict) -> tuple[str, int] | None:

@@ -8,6 +8,6 @@ caches, where this file is compiled on every run.
 import sys
 
 sys.path.insert(0, __file__.rpartition("/")[0] or ".")
-from hook_core import main  # noqa: E402
+from hook_core import main
 
 sys.exit(main())

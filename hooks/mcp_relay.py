@@ -17,7 +17,7 @@ import posix
 import sys
 
 sys.path.insert(0, __file__.rpartition("/")[0] or ".")  # -I leaves this directory off sys.path
-from hook_core import MAX_FRAME, socket_path  # noqa: E402
+from hook_core import MAX_FRAME, socket_path
 _MESSAGE_KEY = b'"message":'
 QUICK_TIMEOUT_S = 2.0
 TOOL_TIMEOUT_S = 300.0

@@ -96,7 +96,7 @@ class Client:
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send ``request`` and return its single (final) reply."""
-        reply: dict[str, Any] = {}
+        last: dict[str, Any] = {}
         for reply in self.stream(request):
-            pass
-        return reply
+            last = reply
+        return last

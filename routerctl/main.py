@@ -5,7 +5,6 @@ running; 4 the daemon did not answer in time or did not start. Heavy modules are
 commands that need them, so ``routerctl --help`` stays fast.
 """
 
-import sys
 
 import click
 
@@ -71,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

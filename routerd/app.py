@@ -1,28 +1,40 @@
-"""The daemon's application object: owns the runtime snapshot, the store and the drain state.
+"""The daemon's application object, the composition root: the runtime snapshot and every part.
 
-``App`` holds references only; the resources themselves are opened and closed by
-``routerd.daemon.run_daemon`` through one exit stack. ``reload`` builds a complete new runtime off the
-loop and swaps one reference, or keeps the old one and records why.
+``App`` holds typed references to the parts: the store, the breakers, the ledger's counters, the
+gateway (connection pools), the routing core, the asker, the hooks and the MCP server. The resources themselves (the
+store, the pools, the listeners) are opened and closed by ``routerd.daemon.run_daemon`` through one
+exit stack; the parts without resources are made here. ``reload`` builds a complete new runtime off
+the loop, has the gateway open its pools, and only then swaps one reference, or keeps the old
+runtime and records why. ``status`` gathers each part's ``statistics()`` explicitly.
 """
 
-import itertools
 import logging
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.to_thread
+import msgspec
 
+from routerd.breakers import Breakers
 from routerd.config import keep_start_only, load_config
 from routerd.errors import ConfigError
+from routerd.gateway.gateway import Gateway
+from routerd.ids import Ids
+from routerd.integrations.ask import Asker
+from routerd.integrations.hooks import Hooks
+from routerd.integrations.mcp import McpServer
+from routerd.integrations.mcp_tools import Tools
+from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
-from routerd.protocol import ReloadResult
+from routerd.protocol import LastReload, ReloadResult, StatusReply
+from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime, build_runtime
 from routerd.store.store import Store
+from routerd.version import VERSION
 
 log = logging.getLogger("routerd.app")
 
@@ -52,31 +64,38 @@ class Inflight:
 
 
 class App:
-    def __init__(self, *, runtime: Runtime, store: Store, socket_path: Path, backend: str,
-                 scrubber: SecretScrubber | None = None) -> None:
+    def __init__(self, *, runtime: Runtime, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger,
+                 gateway: Gateway, socket_path: Path, backend: str, scrubber: SecretScrubber | None = None) -> None:
         self.runtime = runtime
         self.store = store
+        self.breakers = breakers
+        self.ids = ids
+        self.ledger = ledger
+        self.gateway = gateway
+        self.routing = RoutingCore(store, breakers, ids, ask_model=self._ask_classifier)
+        self.asker = Asker(self.routing, gateway)
+        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger)
+        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status))
         self.socket_path = socket_path
         self.backend = backend
         self.scrubber = scrubber or SecretScrubber()
         self.scrubber.secrets = runtime.secrets
         self.started_at = time.time()
         self.pid = os.getpid()
-        self.http_address: str | None = None
         self.inflight = Inflight()
         self.idle_scopes: set[anyio.CancelScope] = set()
         self.draining = False
         self.stop_requested = anyio.Event()
-        self.last_reload: dict[str, Any] = {"ok": True, "at": self.started_at, "message": "loaded at start"}
-        self.parts: dict[str, Any] = {}  # name -> object with statistics(), shown by status
-        self._id_prefix = os.urandom(5).hex()
-        self._ids = itertools.count(1)
+        self.last_reload = LastReload(ok=True, at=self.started_at, message="loaded at start")
 
-    def new_id(self) -> str:
-        """A 16-character id for a decision, call or feedback row: unique across daemon runs (a
-        random prefix per run) and within one (a counter). uuid4 costs a getrandom call per id,
-        which measured ~15 us here, a tenth of a whole routing decision."""
-        return f"{self._id_prefix}{next(self._ids):06x}"
+    async def load(self) -> None:
+        """Read the parts' persisted state (profile, feedback, hooks mode) before serving."""
+        await self.routing.load(self.runtime)
+        await self.hooks.load()
+
+    @property
+    def http_address(self) -> str | None:
+        return self.gateway.address
 
     @property
     def state_path(self) -> Path:
@@ -108,15 +127,38 @@ class App:
         try:
             config = await anyio.to_thread.run_sync(load_config, old.config_path)
             config, pending = keep_start_only(old.config, config)
-            new = build_runtime(config, old.config_path)
-        except ConfigError as exc:
-            self.last_reload = {"ok": False, "at": time.time(), "message": exc.message, "reason": reason}
-            log.error("reload (%s) failed, keeping the running config: %s", reason, exc.message)
-            return ReloadResult(ok=False, message=exc.message)
+            new = await anyio.to_thread.run_sync(build_runtime, config, old.config_path, os.environ,
+                                                 self.http_address)
+            await self.gateway.adopt(new)
+        except (ConfigError, OSError) as exc:  # OSError: a provider's pool could not be set up
+            why = exc.message if isinstance(exc, ConfigError) else f"cannot set up the providers: {exc}"
+            self.last_reload = LastReload(ok=False, at=time.time(), message=why, reason=reason)
+            log.error("reload (%s) failed, keeping the running config: %s", reason, why)
+            return ReloadResult(ok=False, message=why)
         self.runtime = new
         self.scrubber.secrets = new.secrets
         message = "reloaded" + (f"; restart required for {', '.join(pending)}" if pending else "")
-        self.last_reload = {"ok": True, "at": time.time(), "message": message, "reason": reason,
-                            "restart_required": pending}
+        self.last_reload = LastReload(ok=True, at=time.time(), message=message, reason=reason,
+                                      restart_required=pending)
         log.info("config %s (%s)", message, reason)
         return ReloadResult(ok=True, message=message, restart_required=pending)
+
+    async def status(self) -> StatusReply:
+        """Every part's statistics and the running runtime, for ``routerctl status`` and MCP."""
+        runtime = self.runtime
+        parts = {"store": self.store.statistics(),
+                 "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
+                 "routing": self.routing.statistics(), "hooks": self.hooks.statistics(),
+                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics()}
+        return StatusReply(
+            version=VERSION, pid=self.pid, uptime_s=round(time.time() - self.started_at, 3),
+            backend=self.backend, socket=str(self.socket_path), http=self.http_address,
+            config_path=str(runtime.config_path) if runtime.config_path else None,
+            config_loaded_at=runtime.loaded_at, last_reload=self.last_reload,
+            state_path=str(self.state_path), rows=await self.store.row_counts(),
+            parts=msgspec.to_builtins(parts), draining=self.draining,
+        )
+
+    async def _ask_classifier(self, runtime: Runtime, model: str, prompt: str) -> str:
+        """The routing core's second opinion, asked through the gateway."""
+        return await self.asker.ask_text(runtime, model, prompt)

@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
 from routerd.paths import DEFAULT_HTTP_LISTEN
 from routerd.rules import Rule
@@ -30,20 +31,20 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class DaemonConfig(_Section):
+class DaemonConfig(_Section, frozen=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
     idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
 
 
-class HttpConfig(_Section):
+class HttpConfig(_Section, frozen=True):
     enabled: bool = True
     listen: str = DEFAULT_HTTP_LISTEN
     gateway_key_env: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
-class StateConfig(_Section):
+class StateConfig(_Section, frozen=True):
     path: str | None = None
     store_prompts: bool = False
 
@@ -52,7 +53,7 @@ DEFAULT_CLASSIFIER_THRESHOLD = 0.6
 DEFAULT_CLASSIFIER_TIMEOUT_S = 1.5
 
 
-class RoutingConfig(_Section):
+class RoutingConfig(_Section, frozen=True):
     """The routing brain (see README "Routing"). ``classifier_model`` (``provider/model``) is asked
     for a second opinion when the probability that the learned brain's tier is exactly right is below
     ``classifier_threshold``."""
@@ -68,8 +69,8 @@ class RoutingConfig(_Section):
     scenarios: ScenariosConfig = ScenariosConfig()  # per-scenario routes (routerd/scenarios/settings.py)
 
 
-class ProviderConfig(_Section):
-    kind: Literal["openai", "anthropic", "gemini", "responses"] = "openai"
+class ProviderConfig(_Section, frozen=True):
+    kind: str = "openai"           # the API it speaks: one of routerd.dialects.registry.KINDS
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: str | None = None
@@ -85,8 +86,12 @@ class ProviderConfig(_Section):
     max_keepalive: int = 32
     keepalive_s: float = 30.0
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:  # raised here, it names the key path and line (msgspec converts it)
+            raise ValueError(f"kind: {self.kind!r} is not a provider kind; expected one of {', '.join(KINDS)}")
 
-class GatewayConfig(_Section):
+
+class GatewayConfig(_Section, frozen=True):
     """The HTTP gateway's model resolution and dispatch (see README "HTTP gateway")."""
 
     aliases: dict[str, str] = {}            # name -> "provider/model" or a model id
@@ -99,7 +104,7 @@ class GatewayConfig(_Section):
     breaker_reset_s: float = 30.0           # open -> half-open after this long
 
 
-class AccountingConfig(_Section):
+class AccountingConfig(_Section, frozen=True):
     """The ledger (see README "Accounting"). ``baseline_model`` (``provider/model`` or a model id)
     is what savings are counted against when the client named no model (``auto``) and for the
     turns hooks read from a transcript; unset, those use the brain's priciest acceptable candidate
@@ -108,12 +113,12 @@ class AccountingConfig(_Section):
     baseline_model: str | None = None
 
 
-class HooksConfig(_Section):
+class HooksConfig(_Section, frozen=True):
     mode: Literal["advise", "smart", "hard", "soft", "off", "zero_claude"] = "advise"
     budget_ms: int = DEFAULT_HOOK_BUDGET_MS
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     daemon: DaemonConfig = DaemonConfig()
     http: HttpConfig = HttpConfig()
     state: StateConfig = StateConfig()

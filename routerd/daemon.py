@@ -1,7 +1,8 @@
 """Running the daemon: open every resource through one exit stack, serve, drain, close.
 
-Order of start: config (a broken file at start is fatal, with the reason), the socket path (refuse
-when another daemon is live), the store, the listeners, then the servers in one task group. On SIGTERM
+Order of start: config and the runtime built from it (a broken file at start is fatal, with the
+reason), the socket path (refuse when another daemon is live), the listeners, the store, the
+gateway's pools, the app and its parts' persisted state, then the servers in one task group. On SIGTERM
 or a ``stop`` request the daemon stops accepting, lets in-flight requests finish within
 ``daemon.drain_timeout_s``, then cancels what is left and closes the store (committing its queue).
 """
@@ -16,14 +17,18 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from anyio.abc import SocketListener
+from anyio.abc import SocketListener, TaskStatus
+from watchfiles import awatch
 
 from routerd import sdnotify
 from routerd.app import App
+from routerd.breakers import Breakers
 from routerd.config import load_config
 from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
+from routerd.ids import Ids
+from routerd.ledger.state import Ledger
 from routerd.listeners import bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
@@ -44,10 +49,11 @@ class DaemonOptions:
     http: bool | None = None  # None: as the config says
 
 
-async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = anyio.TASK_STATUS_IGNORED) -> None:
     config = await anyio.to_thread.run_sync(load_config, options.config_path)
     scrubber = setup_logging(options.log_level or config.daemon.log_level)
-    runtime = build_runtime(config, options.config_path)
+    # Built once before anything is bound, so that an invalid config fails the start cleanly.
+    runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path)
     activated = sdnotify.listen_fds()
     unix_sock = next((s for s in activated.values() if s.family == socket.AF_UNIX), None)
     if unix_sock is None:
@@ -56,25 +62,31 @@ async def run_daemon(options: DaemonOptions, *, task_status=anyio.TASK_STATUS_IG
     state = Path(config.state.path) if config.state.path else default_state_path()
 
     async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(open_store(state))
-        app = App(runtime=runtime, store=store, socket_path=options.socket_path,
-                  backend=options.backend, scrubber=scrubber)
-        listener = await SocketListener.from_socket(unix_sock)
         stack.callback(unix_sock.close)  # if the start fails before serving (closing twice is fine)
-        http_listener = None
+        listener = await SocketListener.from_socket(unix_sock)
+        http_listener, address = None, None
         if config.http.enabled if options.http is None else options.http:
             http_sock = bind_http(config, os.environ, activated)
             stack.callback(http_sock.close)
-            app.http_address = address_of(http_sock)
+            address = address_of(http_sock)
             http_listener = await SocketListener.from_socket(http_sock)
-            await stack.enter_async_context(open_gateway(app))
+            if address != config.http.listen:  # port 0, or socket activation: check against the real one
+                runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
+                                                         os.environ, address)
+        store = await stack.enter_async_context(open_store(state))
+        breakers, ids, ledger = Breakers(), Ids(), Ledger()
+        gateway = await stack.enter_async_context(open_gateway(store, breakers, ids, ledger, runtime, address))
+        app = App(runtime=runtime, store=store, breakers=breakers, ids=ids, ledger=ledger, gateway=gateway,
+                  socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
+        await app.load()
         await _serve(app, options, listener, http_listener, task_status)
         if not activated:
             await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
     log.info("routerd stopped")
 
 
-async def _serve(app: App, options: DaemonOptions, listener, http_listener, task_status) -> None:
+async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
+                 http_listener: SocketListener | None, task_status: TaskStatus[App]) -> None:
     """Run the servers until a stop is asked, then drain: stop accepting, let in-flight requests
     finish within ``daemon.drain_timeout_s``, cancel what is left."""
     async with anyio.create_task_group() as tg:
@@ -100,7 +112,7 @@ async def _serve(app: App, options: DaemonOptions, listener, http_listener, task
         tg.cancel_scope.cancel()
 
 
-async def _handle_signals(app: App, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         task_status.started()
         async for signum in signals:
@@ -119,14 +131,12 @@ WATCH_STEP_MS = 50
 WATCH_TIMEOUT_MS = 1000
 
 
-async def _watch_config(app: App, path: Path, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
+async def _watch_config(app: App, path: Path, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
     """Reload when the config file changes. Watches the directory, since editors replace files.
 
     The watch thread polls ``app.stop_requested``, so the watcher ends within ``WATCH_STEP_MS`` of a
     stop instead of holding shutdown up. watchfiles arms its watch when iteration begins, just after
     ``started()``; a change in between is caught at the first wake-up by the file's stamp."""
-    from watchfiles import awatch
-
     stamp = await anyio.to_thread.run_sync(_config_stamp, path, True)
     task_status.started()
     first_wake = True

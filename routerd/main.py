@@ -5,10 +5,17 @@ Exit codes: 0 after a clean stop, 1 when another daemon is running or the socket
 """
 
 import argparse
+import gc
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
+import anyio
+
+from routerd.daemon import DaemonOptions, run_daemon
+from routerd.errors import ConfigError
+from routerd.listeners import AlreadyRunning
 from routerd.paths import config_path, socket_path
 from routerd.version import VERSION
 
@@ -28,8 +35,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _has_uvloop() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("uvloop") is not None
 
 
@@ -38,11 +43,12 @@ def _missing_backend(backend: str) -> str | None:
     if backend != "trio":
         return None
     try:
-        import trio  # noqa: F401
+        if importlib.util.find_spec("trio") is not None:
+            return None
     except ImportError:
-        return ("the trio backend needs the trio package, which is not installed: "
-                "pip install 'routerd[trio]' (or run with --backend asyncio)")
-    return None
+        pass
+    return ("the trio backend needs the trio package, which is not installed: "
+            "pip install 'routerd[trio]' (or run with --backend asyncio)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,12 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     if why := _missing_backend(args.backend):
         print(f"routerd: {why}", file=sys.stderr)
         return 2
-    import anyio
-
-    from routerd.daemon import DaemonOptions, run_daemon
-    from routerd.errors import ConfigError
-    from routerd.listeners import AlreadyRunning
-
     use_uvloop = args.backend == "asyncio" and not args.no_uvloop and _has_uvloop()
     options = DaemonOptions(
         config_path=args.config or config_path(),
@@ -64,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
     )
     backend_options = {"use_uvloop": True} if use_uvloop else {}
-    import gc
-
     # Everything imported so far lives as long as the process: keep it out of every collection
     # (profiled under gateway load: full collections scanning it paused the loop for 10-20 ms).
     gc.collect()

@@ -157,7 +157,7 @@ def _floor_tier(inp: PolicyInput) -> Tier | None:
     if not floor:
         return None
     if floor in TIERS:
-        return floor  # type: ignore[return-value]
+        return floor
     model = inp.catalogue.get(floor)
     return model.tier if model is not None else None
 

@@ -9,10 +9,11 @@ omitted when true, so stdlib clients read a missing ``final`` as true).
 Framing is not here: see ``routerd.framing``.
 """
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import msgspec
 
+from routerd.errors import BadRequest, UnknownRequest, UnsupportedVersion
 from routerd.version import PROTOCOL_VERSION
 
 
@@ -30,23 +31,23 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 # --- control ---------------------------------------------------------------------------------
 
 
-class Ping(Request, tag="ping"):
+class Ping(Request, tag="ping", frozen=True):
     pass
 
 
-class Status(Request, tag="status"):
+class Status(Request, tag="status", frozen=True):
     pass
 
 
-class Stop(Request, tag="stop"):
+class Stop(Request, tag="stop", frozen=True):
     pass
 
 
-class Reload(Request, tag="reload"):
+class Reload(Request, tag="reload", frozen=True):
     pass
 
 
-class ConfigCheck(Request, tag="config_check"):
+class ConfigCheck(Request, tag="config_check", frozen=True):
     """Validate a config file (``path``) or text without touching the running config."""
 
     path: str | None = None
@@ -56,13 +57,13 @@ class ConfigCheck(Request, tag="config_check"):
 # --- routing -----------------------------------------------------------------------------------
 
 
-class Classify(Request, tag="classify"):
+class Classify(Request, tag="classify", frozen=True):
     prompt: str | None = None
     messages: list[Message] | None = None
     tools: list[Any] | None = None
 
 
-class Route(Request, tag="route"):
+class Route(Request, tag="route", frozen=True):
     prompt: str | None = None
     messages: list[Message] | None = None
     tools: list[Any] | None = None
@@ -72,26 +73,26 @@ class Route(Request, tag="route"):
     source: str = "socket"
 
 
-class Reroute(Request, tag="reroute"):
+class Reroute(Request, tag="reroute", frozen=True):
     decision_id: str
     to: str
     reason: str = ""
 
 
-class Rate(Request, tag="rate"):
+class Rate(Request, tag="rate", frozen=True):
     decision_id: str
     rating: str
     reason: str = ""
 
 
-class SetProfile(Request, tag="set_profile"):
+class SetProfile(Request, tag="set_profile", frozen=True):
     profile: str
 
 
 # --- integrations ------------------------------------------------------------------------------
 
 
-class Hook(Request, tag="hook"):
+class Hook(Request, tag="hook", frozen=True):
     """A host's hook event, passed through as the raw JSON the host wrote to the shim's stdin."""
 
     host: str
@@ -99,7 +100,7 @@ class Hook(Request, tag="hook"):
     payload: msgspec.Raw = msgspec.Raw(b"null")
 
 
-class Mcp(Request, tag="mcp"):
+class Mcp(Request, tag="mcp", frozen=True):
     """One MCP JSON-RPC message relayed from a stdio client."""
 
     message: msgspec.Raw
@@ -110,7 +111,7 @@ class Mcp(Request, tag="mcp"):
 DEFAULT_REPORT_LIMIT = 50
 
 
-class Usage(Request, tag="usage"):
+class Usage(Request, tag="usage", frozen=True):
     """Calls, tokens, cost and savings per group (``group_by``: model, provider, tier, session,
     project, day, outcome, source) over ``period`` (today, week, month, all) or ``since``."""
 
@@ -120,14 +121,14 @@ class Usage(Request, tag="usage"):
     limit: int = DEFAULT_REPORT_LIMIT  # 0: all
 
 
-class Savings(Request, tag="savings"):
+class Savings(Request, tag="savings", frozen=True):
     since: str | None = None
     period: str | None = None
     group_by: str | None = None
     limit: int = DEFAULT_REPORT_LIMIT
 
 
-class Report(Request, tag="report"):
+class Report(Request, tag="report", frozen=True):
     """Usage and savings per group, their total, and the decisions behind them."""
 
     since: str | None = None
@@ -136,7 +137,7 @@ class Report(Request, tag="report"):
     limit: int = DEFAULT_REPORT_LIMIT
 
 
-class Export(Request, tag="export"):
+class Export(Request, tag="export", frozen=True):
     """Stream the rows of ``table`` (calls or decisions): a head frame with the columns and the
     row count, frames of rows, and a final frame with the count sent."""
 
@@ -145,13 +146,13 @@ class Export(Request, tag="export"):
     period: str | None = None
 
 
-class StatusLine(Request, tag="statusline"):
+class StatusLine(Request, tag="statusline", frozen=True):
     """Today's spend and savings and the last model (of ``session_id`` when given)."""
 
     session_id: str | None = None
 
 
-class HookMode(Request, tag="hook_mode"):
+class HookMode(Request, tag="hook_mode", frozen=True):
     """Read the hooks mode, or set it (persisted; overrides config ``hooks.mode``)."""
 
     mode: str | None = None
@@ -162,9 +163,7 @@ RequestUnion = (
     | Classify | Route | Reroute | Rate | SetProfile
     | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
 )
-REQUEST_TAGS = frozenset(
-    t.__struct_config__.tag for t in RequestUnion.__args__  # type: ignore[attr-defined]
-)
+REQUEST_TAGS = frozenset(t.__struct_config__.tag for t in get_args(RequestUnion))
 
 
 # --- replies -----------------------------------------------------------------------------------
@@ -202,8 +201,20 @@ class ConfigCheckResult(Reply, tag="config_check_result"):
     errors: list[str] = []
 
 
+class LastReload(msgspec.Struct, kw_only=True, frozen=True):
+    """The last reload's outcome: ``ok`` false means the running runtime is still the one before it
+    (``message`` says why); ``restart_required`` names settings that apply at the next restart."""
+
+    ok: bool
+    at: float
+    message: str
+    reason: str | None = None
+    restart_required: list[str] = []
+
+
 class StatusReply(Reply, tag="status"):
-    """What ``routerctl status`` shows; ``parts`` holds each stateful part's ``statistics()``."""
+    """What ``routerctl status`` shows; ``parts`` holds each stateful part's ``statistics()``;
+    ``config_loaded_at`` is when the running config was built."""
 
     version: str
     pid: int
@@ -213,17 +224,187 @@ class StatusReply(Reply, tag="status"):
     http: str | None
     config_path: str | None
     config_loaded_at: float
-    last_reload: dict[str, Any]
+    last_reload: LastReload
     state_path: str
     rows: dict[str, int]
     parts: dict[str, Any] = {}
+    draining: bool = False
 
 
 class Data(Reply, tag="data"):
-    """A typed result whose shape belongs to the request kind (named in ``kind``)."""
+    """A result wrapped as ``{"kind": ..., "data": ...}`` (the wire shape of the typed replies
+    below, which routerctl, the shims and MCP read)."""
 
     kind: str
     data: Any = None
+
+
+class FeedbackResult(msgspec.Struct, kw_only=True, frozen=True):
+    """What a reroute or a rating recorded, and what it changes for similar prompts."""
+
+    decision_id: str
+    kind: str
+    value: str
+    decided_tier: str | None
+    wanted_tier: str | None
+    message: str
+
+
+class FeedbackReply(Reply, tag="data"):
+    """``reroute`` and ``rate``."""
+
+    kind: Literal["feedback"]
+    data: FeedbackResult
+
+
+class ProfileState(msgspec.Struct, kw_only=True, frozen=True):
+    profile: str
+    config_profile: str
+    profiles: list[str]
+
+
+class ProfileReply(Reply, tag="data"):
+    """``set_profile``: the active profile (after the switch, when one was asked for)."""
+
+    kind: Literal["profile"]
+    data: ProfileState
+
+
+class HookModeState(msgspec.Struct, kw_only=True, frozen=True):
+    mode: str
+    config_mode: str
+    modes: list[str]
+
+
+class HookModeReply(Reply, tag="data"):
+    """``hook_mode``: the hooks mode (after the switch, when one was asked for)."""
+
+    kind: Literal["hook_mode"]
+    data: HookModeState
+
+
+class DecisionCount(msgspec.Struct, kw_only=True, frozen=True):
+    tier: str | None
+    model: str | None
+    count: int
+
+
+# A report row: the group's key under the grouping's own name (``"model": "gpt-4o"``, ``"day": ...``),
+# then calls, tokens of every kind, cost and savings (``routerd.ledger.reports``). A dict, since the
+# name of its key column is the grouping's.
+ReportRow = dict[str, Any]
+
+
+class UsageReport(msgspec.Struct, kw_only=True, frozen=True):
+    """Calls, tokens, cost and savings per group over a window, and their total."""
+
+    period: str | None
+    since: str | None
+    start: float
+    group_by: str
+    groups: list[ReportRow]
+    total: ReportRow
+
+
+class FullReport(UsageReport, frozen=True):
+    """A usage report and the routing decisions behind it."""
+
+    decisions: list[DecisionCount]
+
+
+class SavingsReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """Money saved against the baseline over a window (per group with ``group_by``), and the
+    decisions by tier and model. Money is None ("unknown") when no call has both prices."""
+
+    period: str | None
+    since: str | None
+    start: float
+    cost_usd: float
+    uncosted_calls: int
+    priced_calls: int
+    unpriced_calls: int
+    priced_cost_usd: float | None
+    baseline_cost_usd: float | None
+    saved_usd: float | None
+    saved_pct: float | None
+    decisions: list[DecisionCount]
+    group_by: str | None = None
+    groups: list[ReportRow] | None = None
+
+
+class StatusLineData(msgspec.Struct, kw_only=True, frozen=True):
+    """Today's calls, spend and savings and the last model used, for a one-line status."""
+
+    calls: int
+    cost_usd: float
+    saved_usd: float | None
+    saved_pct: float | None
+    last_model: str | None
+    last_provider: str | None
+    budget: float | None = None
+
+
+class UsageReply(Reply, tag="data"):
+    """``usage``."""
+
+    kind: Literal["usage"]
+    data: UsageReport
+
+
+class SavingsReply(Reply, tag="data"):
+    """``savings``."""
+
+    kind: Literal["savings"]
+    data: SavingsReport
+
+
+class ReportReply(Reply, tag="data"):
+    """``report``."""
+
+    kind: Literal["report"]
+    data: FullReport
+
+
+class StatusLineReply(Reply, tag="data"):
+    """``statusline``."""
+
+    kind: Literal["statusline"]
+    data: StatusLineData
+
+
+class ExportHead(msgspec.Struct, kw_only=True, frozen=True):
+    table: str
+    columns: list[str]
+    total: int
+
+
+class ExportRows(msgspec.Struct, kw_only=True, frozen=True):
+    rows: list[tuple[Any, ...]]
+
+
+class ExportEnd(msgspec.Struct, kw_only=True, frozen=True):
+    rows: int
+
+
+class ExportHeadReply(Reply, tag="data"):
+    """``export``'s first frame (not final): the table, its columns and how many rows follow."""
+
+    kind: Literal["export"]
+    data: ExportHead
+
+
+class ExportRowsReply(Reply, tag="data"):
+    """A page of ``export`` rows (not final)."""
+
+    kind: Literal["export_rows"]
+    data: ExportRows
+
+
+class ExportEndReply(Reply, tag="data"):
+    """``export``'s final frame: how many rows were sent."""
+
+    kind: Literal["export_end"]
+    data: ExportEnd
 
 
 class HookReply(Reply, tag="hook_reply"):
@@ -291,3 +472,23 @@ class DecisionReply(Reply, tag="decision"):
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)
 ENCODER = msgspec.json.Encoder()
+
+
+def decode_request(frame: bytes) -> Request:
+    """Decode one frame into a request Struct, or raise a BadRequest that says what is wrong."""
+    try:
+        request: Request = REQUEST_DECODER.decode(frame)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if text.endswith("at `$.type`") and text.startswith("Invalid value"):
+            raise UnknownRequest(f"unknown request type: {text.split(' - ')[0][14:]}") from None
+        raise BadRequest(f"invalid request: {text}") from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from None
+    except RecursionError:  # msgspec's answer to JSON nested past the interpreter's stack
+        raise BadRequest("invalid JSON: nested too deeply") from None
+    if request.v != PROTOCOL_VERSION:
+        raise UnsupportedVersion(
+            f"protocol v{request.v} is not supported; this routerd speaks v{PROTOCOL_VERSION}"
+        )
+    return request

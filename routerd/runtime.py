@@ -1,7 +1,10 @@
-"""The runtime snapshot: everything derived from one config, built whole and then swapped in.
+"""The runtime: everything derived from one config, built whole or not at all, then swapped in.
 
-Handlers read ``app.runtime`` once at the start of a request and use that snapshot throughout, so
-a reload never changes the ground under in-flight work.
+A ``Runtime`` holds the config, the secrets it reaches (for scrubbing), the model catalogue, the
+compiled routing rules and the provider registry. ``build_runtime`` makes all of them from one
+config and one environment, or raises ``ConfigError`` saying what is wrong; nothing is built
+lazily later. Each request reads ``app.runtime`` once when it starts and passes that snapshot
+down, so a reload never changes the ground under work in flight.
 """
 
 import os
@@ -10,15 +13,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from routerd.config import Config, ProviderConfig
+from routerd.catalogue.builtin import load_catalogue
+from routerd.catalogue.models import Catalogue
+from routerd.classify.types import TIERS
+from routerd.config import Config, ProviderConfig, load_config
+from routerd.errors import ConfigError
+from routerd.listeners import check_exposure, parse_listen
+from routerd.providers import Provider, build_providers
+from routerd.rules import RuleSet
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
     config: Config
     config_path: Path | None
-    loaded_at: float = field(default_factory=time.time)
+    catalogue: Catalogue
+    rules: RuleSet
+    providers: Mapping[str, Provider]
+    makers: frozenset[str] = frozenset()  # the catalogue's model makers (its providers)
     secrets: frozenset[str] = frozenset()
+    loaded_at: float = field(default_factory=time.time)
 
 
 def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
@@ -36,28 +50,38 @@ def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
     return frozenset(v for v in values if len(v) >= 4)
 
 
-def build_runtime(config: Config, config_path: Path | None,
-                  env: Mapping[str, str] = os.environ) -> Runtime:
-    """Build a complete runtime for ``config``. Pure apart from reading ``env``; raises ConfigError.
+def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, str] = os.environ,
+                  own_address: str | None = None) -> Runtime:
+    """Build a complete runtime for ``config``, or raise ConfigError. Blocking (reads the price
+    snapshot): call it in a worker thread.
 
-    This is the daemon's one validation beyond the file's own types: the HTTP address (host:port,
-    and a gateway key beyond loopback) and the providers (e.g. one pointing back at routerd). Start,
-    reload, ``config check`` and ``routerctl restart`` all go through it."""
-    from routerd.gateway.providers import build_providers
-    from routerd.listeners import check_exposure, parse_listen
-
+    Beyond the file's own types it checks the HTTP address (host:port, and a gateway key beyond
+    loopback), the providers (none may point back at routerd: at ``own_address`` when it is
+    listening, else at the configured address) and the routing settings that name catalogue models.
+    Start, reload, ``config check`` and ``routerctl restart`` all go through it."""
     listen = config.http.listen
     if config.http.enabled:
         check_exposure(parse_listen(listen)[0], config.http.gateway_key_env, env)
-    # The gateway builds its registry again against the address it actually listens on.
-    providers = build_providers(config, env, None if listen.endswith(":0") else listen)
+    address = own_address or (None if listen.endswith(":0") else listen)
+    providers = build_providers(config, env, address)
+    catalogue = load_catalogue(config.routing.models)
+    _check_routing(config, catalogue)
     secrets = collect_secrets(config, (p.config for p in providers.values()), env)
-    return Runtime(config=config, config_path=config_path, secrets=secrets)
+    return Runtime(config=config, config_path=config_path, catalogue=catalogue,
+                   rules=RuleSet.build(config.routing.rules), providers=providers,
+                   makers=catalogue.providers(), secrets=secrets)
 
 
-def check_config_file(path: Path, env: Mapping[str, str] = os.environ) -> Runtime:
+def _check_routing(config: Config, catalogue: Catalogue) -> None:
+    """Routing settings that name a model must name one the catalogue knows (a typo would
+    otherwise be ignored silently)."""
+    floor = config.routing.quality_floor
+    if floor and floor not in TIERS and catalogue.get(floor) is None:
+        raise ConfigError(f"routing.quality_floor: {floor!r} is neither a tier ({', '.join(TIERS)}) nor "
+                          "a model in the catalogue")
+
+
+def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ) -> Runtime:
     """Load and validate ``path`` exactly as the daemon would start with it (blocking: reads the
     file). Raises ConfigError saying what is wrong."""
-    from routerd.config import load_config
-
     return build_runtime(load_config(path), path, env)

@@ -29,7 +29,7 @@ def test_routerctl_does_not_import_the_daemon(args, tmp_path):
     env = {"ROUTERD_SOCKET": str(tmp_path / "none.sock"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=60)
-    line = [l for l in out.stdout.splitlines() if l.startswith("HEAVY:")][-1]
+    line = [out_line for out_line in out.stdout.splitlines() if out_line.startswith("HEAVY:")][-1]
     assert line == "HEAVY:", f"routerctl {' '.join(args)} imported {line[6:]}"
 
 

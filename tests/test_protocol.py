@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from routerd import protocol
 from routerd.errors import BadRequest
 from routerd.framing import MAX_FRAME, FrameReader, FrameTooLarge, encode_frame
-from routerd.handlers.dispatch import decode_request
+from routerd.protocol import decode_request
 
 # One example request per type, written the way a stdlib client (routerctl, a shim) writes it.
 STDLIB_REQUESTS = {

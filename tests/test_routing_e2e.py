@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from routerd.routing.core import RoutingCore
 from tests.fakes.upstream import FakeUpstream
 from tests.support import connect
 
@@ -76,9 +77,15 @@ async def test_reroute_changes_similar_prompts_and_persists(daemon):
     assert second["tier"] == "complex" and second["model"] == "opus"
     assert any("feedback on similar prompts" in r for r in second["reasons"])
 
-    daemon.parts.pop("routing")  # a fresh routing state, as after a restart: feedback reloads from the store
+    await _fresh_routing_core(daemon)  # as after a restart: feedback reloads from the store
     code, out, _ = await routerctl("route", "--json", SIMILAR_B)
     assert json.loads(out)["tier"] == "complex"
+
+
+async def _fresh_routing_core(app) -> None:
+    """Replace the app's routing core with a new one loaded from the store, as a restart would."""
+    app.routing = RoutingCore(app.store, app.breakers, app.ids)
+    await app.routing.load(app.runtime)
 
 
 async def test_rate_and_unknown_decisions(daemon):
@@ -110,7 +117,7 @@ async def test_profile_switches_at_once_and_is_persisted(daemon):
     row = await daemon.store.read(lambda c: c.execute(
         "SELECT value FROM settings WHERE key = 'routing.profile'").fetchone())
     assert row[0] == "budget"
-    daemon.parts.pop("routing")
+    await _fresh_routing_core(daemon)
     code, out, _ = await routerctl("profile")
     assert "profile: budget" in out
 
@@ -181,7 +188,7 @@ async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon)
         with anyio.fail_after(5):
             fallback = await client.call({"type": "classify", "prompt": "what does ACID stand for"})
         assert fallback.get("source", "learned") == "learned" and fallback["tier"] == "simple"
-    stats = daemon.parts["routing"].statistics()
+    stats = daemon.routing.statistics()
     assert stats.cache_hits == 1 and stats.second_opinion_fallbacks == 1
 
 

@@ -102,8 +102,8 @@ class PriceSnapshot(msgspec.Struct, frozen=True):
     def book(self) -> PriceBook:
         """The snapshot as the catalogue's price book."""
         providers = tuple(dict.fromkeys(key.partition("/")[0] for key in self.prices))
-        prefixes = tuple(sorted(((*key.split("/", 1), target) for key, target in self.prefixes.items()),
-                                key=lambda item: -len(item[1])))
+        rows = ((*key.partition("/")[::2], target) for key, target in self.prefixes.items())
+        prefixes = tuple(sorted(((p, prefix, target) for p, prefix, target in rows), key=lambda item: -len(item[1])))
         return PriceBook(self.prices, self.names, prefixes, providers)
 
 

@@ -24,6 +24,9 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from importlib.metadata import version
+
+from genai_prices import data_snapshot  # ~180 ms to import: this module only generates and checks
 
 import msgspec
 
@@ -81,10 +84,6 @@ def _names(clause, equals: list[str], prefixes: list[str]) -> None:
 
 def build_snapshot(as_of: str = AS_OF) -> PriceSnapshot:
     """Every text model genai-prices prices for routerd's providers, with the names it matches."""
-    from importlib.metadata import version
-
-    from genai_prices import data_snapshot  # lazy: ~180 ms, only for generating and checking
-
     when = datetime.fromisoformat(as_of)
     providers = {p.id: p for p in data_snapshot.get_snapshot().providers}
     prices: dict[str, Rates] = {}

@@ -124,7 +124,7 @@ class Catalogue(msgspec.Struct, frozen=True):
     memo: dict[tuple[str, str], Rates | None] = {}
 
     @classmethod
-    def of(cls, models: Iterable[ModelInfo], book: PriceBook = PriceBook(),
+    def of(cls, models: Iterable[ModelInfo], book: PriceBook | None = None,
            own: dict[str, Rates] | None = None) -> Catalogue:
         """Build a catalogue; later entries with the same key replace earlier ones. `own`: rates
         models carry themselves (default: from each model's own fields)."""
@@ -141,7 +141,7 @@ class Catalogue(msgspec.Struct, frozen=True):
         if own is None:
             own = {m.key: r for m in models if (r := own_rates(m)) is not None}
         return cls(models, index, tuple(by_key), tuple(TIERS.index(m.tier) for m in models),
-                   tuple(_cost_rank(m) for m in models), book, own, {})
+                   tuple(_cost_rank(m) for m in models), book if book is not None else PriceBook(), own, {})
 
     def get(self, name: str) -> ModelInfo | None:
         """The model named by `provider/id`, id or alias, or None."""

@@ -76,24 +76,24 @@ def cost_usd(rates: Rates, tokens: Tokens) -> float:
     n = tokens.input
     price_in, price_out = rates.input, rates.output
     read, write, hour, reasoning = rates.cache_read, rates.cache_write, rates.cache_write_1h, rates.reasoning
-    if price_in.__class__ is Tiered:  # runs per proxied call: plain floats take no call at all
+    if isinstance(price_in, Tiered):  # runs per proxied call: plain floats take no call at all
         price_in = price_in.at(n)
-    if price_out.__class__ is Tiered:
+    if isinstance(price_out, Tiered):
         price_out = price_out.at(n)
     total = 0.0
     fresh = n
     if hour is not None and tokens.cache_write_1h:
         fresh -= tokens.cache_write_1h
-        total += tokens.cache_write_1h * (hour.at(n) if hour.__class__ is Tiered else hour)
+        total += tokens.cache_write_1h * (hour.at(n) if isinstance(hour, Tiered) else hour)
     if write is not None and tokens.cache_write:
         written = tokens.cache_write - (tokens.cache_write_1h if hour is not None else 0)
         fresh -= written
-        total += max(0, written) * (write.at(n) if write.__class__ is Tiered else write)
+        total += max(0, written) * (write.at(n) if isinstance(write, Tiered) else write)
     if read is not None and tokens.cache_read:
         fresh -= tokens.cache_read
-        total += tokens.cache_read * (read.at(n) if read.__class__ is Tiered else read)
+        total += tokens.cache_read * (read.at(n) if isinstance(read, Tiered) else read)
     out = tokens.output
     if reasoning is not None and tokens.reasoning:
         out -= tokens.reasoning
-        total += tokens.reasoning * (reasoning.at(n) if reasoning.__class__ is Tiered else reasoning)
+        total += tokens.reasoning * (reasoning.at(n) if isinstance(reasoning, Tiered) else reasoning)
     return (total + max(0, fresh) * price_in + max(0, out) * price_out) / PER

@@ -19,7 +19,7 @@ import msgspec
 from routerd.classify.context import Reading, read
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.model import Model, Prediction, default_model
-from routerd.classify.types import DEFAULT_BAR, LEVELS5, Classification, enough, tier_for
+from routerd.classify.types import DEFAULT_BAR, LEVELS5, Classification, Level5, enough, tier_for
 
 # Five levels from the two probabilities: sure-simple, simple, moderate, complex, sure-complex.
 SURE = 0.85
@@ -61,7 +61,7 @@ def classification(reading: Reading, prediction: Prediction, bar: float = DEFAUL
     )
 
 
-def _level5(p_simple: float, p_moderate: float) -> str:
+def _level5(p_simple: float, p_moderate: float) -> Level5:
     if p_simple >= SURE:
         return LEVELS5[0]
     if p_simple >= DEFAULT_BAR:

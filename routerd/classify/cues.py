@@ -17,6 +17,7 @@ import functools
 import json
 from collections.abc import Iterable
 from importlib import resources
+from typing import Any
 
 import msgspec
 
@@ -91,7 +92,7 @@ def _spaceless(entry: str) -> bool:
     return is_cjk(entry)
 
 
-def build(documents: Iterable[dict]) -> CueSet:
+def build(documents: Iterable[dict[str, Any]]) -> CueSet:
     """Index the families and openers of every language document."""
     words: dict[str, set[str]] = {}
     phrases: dict[str, dict[str, set[str]]] = {}
@@ -134,7 +135,7 @@ def build(documents: Iterable[dict]) -> CueSet:
     )
 
 
-def read_documents() -> list[dict]:
+def read_documents() -> list[dict[str, Any]]:
     """The per-language cue documents shipped in the package, English first."""
     folder = resources.files("routerd.classify").joinpath(CUE_DIR)
     names = sorted((p.name for p in folder.iterdir() if p.name.endswith(".json")),

@@ -22,6 +22,7 @@ import zipfile
 from array import array
 from importlib import resources
 from io import BytesIO
+from typing import Any
 
 import msgspec
 
@@ -63,7 +64,7 @@ class Model(msgspec.Struct, frozen=True):
     moderate: Calibration
     type_labels: tuple[str, ...]
     type_bias: tuple[float, ...]
-    meta: dict
+    meta: dict[str, Any]
 
     def predict(self, features: set[str], explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a set of binary features."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import msgspec
 
@@ -42,7 +43,7 @@ INSTRUCTIONS = (
 )
 
 
-def build_prompt(messages: list) -> str:
+def build_prompt(messages: list[Any]) -> str:
     """The classifier model's prompt for a conversation: instructions, short context, the ask."""
     turns = [to_turn(m) for m in messages]
     turns = [t for t in turns if t.role != "system" and t.text.strip()]
@@ -76,7 +77,7 @@ def parse_reply(text: str, learned: Classification) -> Classification | None:
     )
 
 
-def cache_key(messages: list, model: str, threshold: float) -> str:
+def cache_key(messages: list[Any], model: str, threshold: float) -> str:
     """sha256 of the normalised conversation tail and the settings that shape the answer."""
     turns = [to_turn(m) for m in messages][-3:]
     text = "\n".join(f"{t.role}:{_SPACES.sub(' ', t.text.strip().lower())}" for t in turns)

@@ -30,7 +30,7 @@ DEFAULT_BAR = PROFILE_BARS["balanced"]
 
 def tier_index(tier: str) -> int:
     """Position of `tier` in `TIERS` (0 = simple); unknown names raise ValueError."""
-    return TIERS.index(tier)  # type: ignore[arg-type]
+    return TIERS.index(tier)
 
 
 def tier_for(p_simple: float, p_moderate: float, bar: float) -> Tier:

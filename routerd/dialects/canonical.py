@@ -27,17 +27,26 @@ import msgspec
 
 StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "content_filter", "error"]
 Effort = Literal["none", "minimal", "low", "medium", "high"]
+Role = Literal["user", "assistant"]
+ToolChoiceMode = Literal["auto", "none", "required", "tool"]
+EFFORTS: tuple[Effort, ...] = ("none", "minimal", "low", "medium", "high")
 
 # Thinking budgets for each effort level, and back. Anthropic's minimum budget is 1024 tokens;
 # the others follow the ratios LiteLLM and the providers' docs use (roughly x4 per level).
-EFFORT_BUDGETS: dict[str, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+EFFORT_BUDGETS: dict[Effort, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+
+def as_effort(value: str) -> Effort:
+    """``value`` when it names an effort level (case-insensitive), else ``medium``."""
+    value = value.lower()
+    return next((effort for effort in EFFORTS if effort == value), "medium")
 
 
 def budget_for_effort(effort: str) -> int:
     """Thinking-token budget for an effort level (``none`` -> 0; unknown levels -> medium)."""
     if effort == "none":
         return 0
-    return EFFORT_BUDGETS.get(effort, EFFORT_BUDGETS["medium"])
+    return EFFORT_BUDGETS[as_effort(effort)]
 
 
 def effort_for_budget(budget: int) -> Effort:
@@ -46,7 +55,7 @@ def effort_for_budget(budget: int) -> Effort:
         return "none"
     for name, limit in EFFORT_BUDGETS.items():
         if budget <= limit:
-            return name  # type: ignore[return-value]
+            return name
     return "high"
 
 
@@ -95,7 +104,7 @@ Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ReasoningPart
 
 
 class Message(msgspec.Struct, omit_defaults=True):
-    role: Literal["user", "assistant"]
+    role: Role
     content: list[Part] = []
 
 
@@ -108,7 +117,7 @@ class Tool(msgspec.Struct, omit_defaults=True):
 class ToolChoice(msgspec.Struct, omit_defaults=True):
     """``mode`` is ``auto | none | required | tool``; ``name`` is set for ``tool``."""
 
-    mode: Literal["auto", "none", "required", "tool"] = "auto"
+    mode: ToolChoiceMode = "auto"
     name: str | None = None
     parallel: bool | None = None
 
@@ -214,11 +223,9 @@ class StreamError(msgspec.Struct, tag="stream_error", tag_field="type"):
 
 StreamEvent = MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | MessageStop | StreamError
 
-from routerd.dialects._summary import estimate_tokens, to_classifier_messages  # noqa: E402
-
 __all__ = [
     "ChatRequest", "ChatResponse", "ImagePart", "Message", "MessageStart", "MessageStop", "Part",
     "Reasoning", "ReasoningDelta", "ReasoningPart", "StreamError", "StreamEvent", "TextDelta",
     "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",
-    "ToolResultPart", "Usage", "estimate_tokens", "to_classifier_messages",
+    "ToolResultPart", "Usage",
 ]

@@ -1,43 +1,37 @@
-"""Name -> dialect module. Every dialect module has the same surface:
+"""The dialects routerd speaks, by their one name, and lookups by provider kind and client path.
 
-- ``NAME``; ``parse_request(body, *, model=None, stream=None) -> ChatRequest`` (``body`` is bytes
-  or a decoded dict; ``model``/``stream`` override the body's, for Gemini whose URL carries them);
-  wrong shapes raise ``BadRequest`` naming the field.
-- ``render_request(req, model, *, reasoning=True, ...) -> dict``: ``reasoning=False`` leaves out
-  reasoning parameters for models that refuse them.
-- ``parse_response(body) -> ChatResponse`` and ``render_response(resp, model, ...) -> dict``;
-  upstream shapes that are wrong raise ``UpstreamBadResponse``.
-- ``StreamDecoder()``: ``feed(event_name, data) -> [canonical events]`` per upstream SSE event and
-  ``close() -> [events]`` at the end of the bytes (a ``StreamError`` if the stream was cut).
-- ``StreamEncoder(model, *, id=None, ...)``: ``feed(canonical event) -> [(event_name | None, data)]``
-  in the dialect's exact order; nothing after ``MessageStop`` or ``StreamError``.
-- ``error_body(status, message, kind="") -> dict`` in the dialect's error shape.
-
-``routerd.dialects.translate`` wraps these for bytes in, bytes out.
+Every dialect is an object (``routerd.dialects.base.Dialect``) made once here. Names:
+``openai_chat``, ``responses``, ``anthropic``, ``gemini``.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from routerd.dialects.anthropic.dialect import ANTHROPIC
+from routerd.dialects.base import Dialect
+from routerd.dialects.gemini.dialect import GEMINI
+from routerd.dialects.openai_chat.dialect import OPENAI_CHAT
+from routerd.dialects.responses.dialect import RESPONSES
 
-from routerd.dialects import anthropic, gemini, openai_chat, responses
-
-DIALECTS: dict[str, ModuleType] = {
-    "openai": openai_chat,
-    "openai_chat": openai_chat,  # the gateway's name for the same dialect
-    "responses": responses,
-    "anthropic": anthropic,
-    "gemini": gemini,
-}
-
-NAMES: tuple[str, ...] = ("openai", "responses", "anthropic", "gemini")  # one name per dialect
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (OPENAI_CHAT, RESPONSES, ANTHROPIC, GEMINI)}
+NAMES: tuple[str, ...] = tuple(DIALECTS)
+KINDS: dict[str, Dialect] = {d.kind: d for d in DIALECTS.values()}
 
 
-def get(name: str) -> ModuleType:
-    """The dialect module called ``name``; KeyError for an unknown name (a programming error)."""
+def get(name: str) -> Dialect:
+    """The dialect called ``name``; KeyError for an unknown name (a programming error)."""
     return DIALECTS[name]
 
 
-def same(a: str, b: str) -> bool:
-    """Whether two dialect names name the same dialect (``openai`` is ``openai_chat``)."""
-    return DIALECTS[a] is DIALECTS[b]
+def of_kind(kind: str) -> Dialect:
+    """The dialect a provider of ``kind`` (config ``providers.*.kind``) speaks natively."""
+    return KINDS[kind]
+
+
+def for_path(path: bytes) -> tuple[Dialect, bytes] | None:
+    """The dialect serving a path clients call routerd on, and the endpoint suffix; None when no
+    dialect serves it."""
+    for dialect in DIALECTS.values():
+        endpoint = dialect.client_endpoint(path)
+        if endpoint is not None:
+            return dialect, endpoint
+    return None

@@ -1,11 +1,10 @@
 """Bytes-in, bytes-out translation between dialects, for the gateway's hot path.
 
 The gateway holds bodies as bytes and relays upstream streams chunk by chunk; these helpers fit that
-shape. Dialect names are those of ``registry.DIALECTS`` (``openai_chat`` and ``openai`` both name
-Chat Completions). Same-dialect traffic should not come here at all: it passes through untouched.
+shape. Dialect names are those of ``registry.DIALECTS``. Same-dialect traffic should not come here
+at all: it passes through untouched.
 
 - ``translate_request(front, target, body, model, stream=...)`` -> the upstream body.
-- ``upstream_path(target, model, stream)`` -> the path under the provider's base URL.
 - ``translate_response(upstream, front, body, model)`` -> the client's body.
 - ``StreamTranslator(upstream, front, model)``: ``feed(chunk) -> bytes`` per upstream chunk (chunks
   cut anywhere), ``close() -> bytes`` at the end of the upstream stream; ``completed`` says whether
@@ -26,14 +25,12 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects import gemini
-from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage, estimate_tokens
+from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
+from routerd.dialects.summary import estimate_tokens
 
 _encode = msgspec.json.encode
-_PATHS = {"openai": b"/chat/completions", "openai_chat": b"/chat/completions", "responses": b"/responses",
-          "anthropic": b"/v1/messages"}
 
 
 def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True) -> bytes:
@@ -49,13 +46,6 @@ def translate_request(front: str, target: str, body: bytes | dict[str, Any], mod
     are for fronts that carry them in the URL (Gemini); ``reasoning`` as in ``render``."""
     req = get(front).parse_request(body, model=front_model, stream=stream)
     return render(target, req, model, reasoning=reasoning)
-
-
-def upstream_path(target: str, model: str, stream: bool) -> bytes:
-    """The request path for ``target`` under a provider's base URL (Gemini names the model in it)."""
-    if target == "gemini":
-        return gemini.request_path(model, stream).encode()
-    return _PATHS[target]
 
 
 def translate_response(upstream: str, front: str, body: bytes | dict[str, Any], model: str) -> bytes:
@@ -87,9 +77,9 @@ def error_message(body: bytes) -> str:
 
 def translate_error(upstream: str, front: str, status: int, body: bytes, kind: str = "") -> bytes:
     """An upstream error body (in ``upstream``'s shape) as ``front``'s error body, same status."""
-    if upstream == front or get(upstream) is get(front):
+    if upstream == front:
         return body
-    return _encode(get(front).error_body(status, error_message(body), kind))
+    return get(front).error_bytes(status, error_message(body), kind)
 
 
 _INCLUDE_USAGE = re.compile(rb'"include_usage"\s*:\s*true')
@@ -115,12 +105,8 @@ class StreamTranslator:
     def __init__(self, upstream: str, front: str, model: str, *, include_usage: bool = True,
                  message_id: str | None = None) -> None:
         self._sse = SSEDecoder()
-        self._decoder = get(upstream).StreamDecoder()
-        front_module = get(front)
-        kw: dict[str, Any] = {"id": message_id}
-        if front_module.NAME == "openai":
-            kw["include_usage"] = include_usage
-        self._encoder = front_module.StreamEncoder(model, **kw)
+        self._decoder = get(upstream).stream_decoder()
+        self._encoder = get(front).stream_encoder(model, id=message_id, include_usage=include_usage)
         self.completed = False
         self.usage: Usage | None = None
         self.events_in = 0

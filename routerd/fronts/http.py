@@ -12,14 +12,17 @@ import logging
 import socket
 
 import anyio
-from anyio.abc import ByteStream, Listener, TaskStatus
+from anyio.abc import ByteStream, SocketListener, TaskStatus
 
+from routerd.app import App
 from routerd.config import Config
-from routerd.fronts.http_routes import answer_error, handle_request
+from routerd.errors import BadRequest, RouterdError
+from routerd.fronts.http_routes import dialect_of, handle_request
+from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError, RequestHead, parse_head,
+                                      response_head)
 from routerd.fronts.serve import serve_listener
+from routerd.gateway.dispatch import error_reply
 from routerd.listeners import check_exposure, parse_listen
-from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError,
-                                      RequestHead, parse_head)
 
 log = logging.getLogger("routerd.http")
 
@@ -40,7 +43,7 @@ class Connection:
     __slots__ = ("stream", "buffer", "app", "closed", "body_pending", "eof", "request_scope",
                  "_event", "_resume")
 
-    def __init__(self, app, stream: ByteStream) -> None:
+    def __init__(self, app: App, stream: ByteStream) -> None:
         self.app = app
         self.stream = stream
         self.buffer = bytearray()
@@ -148,13 +151,13 @@ class Connection:
         return bytes(decoder.body)
 
 
-async def serve_http(app, listener: Listener[ByteStream], *,
+async def serve_http(app: App, listener: SocketListener, *,
                      task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
     """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
     await serve_listener(app, listener, serve_connection, task_status=task_status)
 
 
-async def serve_connection(app, stream: ByteStream) -> None:
+async def serve_connection(app: App, stream: ByteStream) -> None:
     conn = Connection(app, stream)
     async with stream, anyio.create_task_group() as tg:
         tg.start_soon(conn.read_forever)
@@ -164,7 +167,7 @@ async def serve_connection(app, stream: ByteStream) -> None:
             tg.cancel_scope.cancel()
 
 
-async def _serve_requests(app, conn: Connection) -> None:
+async def _serve_requests(app: App, conn: Connection) -> None:
     while not app.draining and not conn.closed:
         head = None
         try:
@@ -173,15 +176,51 @@ async def _serve_requests(app, conn: Connection) -> None:
                 return
             with app.inflight:
                 await handle_request(conn, head)
-        except HttpError as exc:
-            await answer_error(conn, head, exc.status, exc.message)
-            return
-        except TimeoutError:
+        except TimeoutError:  # a partial request the client stopped sending
             return
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             return
+        except Exception as exc:
+            if not await _answer_failure(conn, head, exc):
+                return
+            continue
         if not head.keep_alive:
             return
+
+
+class _Unreadable(BadRequest):
+    """A request the parser refused, answered with the status it chose (400, 413, 431, ...)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = status
+
+
+async def _answer_failure(conn: Connection, head: RequestHead | None, exc: Exception) -> bool:
+    """The one place where an exception on the HTTP front becomes an answer, in the dialect's error
+    shape: a request that could not be read gets its 4xx and the connection closes (the byte stream
+    can no longer be trusted); routerd's errors get their status (the connection closes too when the
+    request's body was left unread); anything else is a bug: logged, a 500, the connection closed,
+    the daemon serving everyone else. Whether the connection may take another request."""
+    if isinstance(exc, HttpError):
+        conn.closed = True
+        error: RouterdError = _Unreadable(exc.status, exc.message)
+    elif isinstance(exc, RouterdError):
+        error = exc
+    else:
+        log.exception("gateway request failed", exc_info=exc)
+        conn.closed = True
+        error = RouterdError(f"internal error: {type(exc).__name__}")
+    if conn.body_pending:  # answered before its body was read: the stream cannot be reused
+        conn.closed = True
+    reply = error_reply(dialect_of(head).name, error)
+    keep_alive = head is not None and head.keep_alive and not conn.closed
+    try:
+        await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
+                                      keep_alive=keep_alive) + reply.body)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        return False
+    return keep_alive
 
 
 def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socket.socket:

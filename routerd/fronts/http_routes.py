@@ -2,38 +2,36 @@
 
 ``POST /v1/chat/completions`` (OpenAI chat), ``POST /v1/responses`` (OpenAI Responses),
 ``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic),
-``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini),
-``GET /v1/models`` and ``GET /health``. Proxied requests go: read the body -> peek at ``model`` and
-``stream`` (Gemini: the URL) -> routing decision -> dispatch -> relay. Errors raised before dispatch
-become the dialect's error body here.
+``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini), each found
+through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models`` and ``GET /health``.
+
+A proxied request reads top-down: the body, its ``model`` and ``stream`` (the dialect says where they
+are) -> ``RoutingCore.decide`` -> ``open_call`` (dispatch: candidates, retries, fallback) -> the
+answer sent as it arrives. Nothing here catches: a failure propagates to ``routerd.fronts.http``,
+the one place where an exception becomes an HTTP error answer.
 """
 
 import hmac
-import logging
 import os
 import time
 
 import anyio
 import msgspec
 
-from routerd.errors import BadRequest, NotFound, RouterdError, Unauthorized
-from routerd.fronts.http_wire import LAST_CHUNK, HttpError, RequestHead, chunk, response_head
-from routerd.gateway.dispatch import ProxyRequest, Reply, error_reply, open_call
-from routerd.gateway.plan import decide
+from routerd.app import App
+from routerd.config import Config
+from routerd.dialects.base import Dialect
+from routerd.dialects.registry import for_path
+from routerd.dialects.registry import get as get_dialect
+from routerd.errors import BadRequest, NotFound, Unauthorized
+from routerd.fronts.http_wire import LAST_CHUNK, RequestHead, chunk, response_head
+from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.gateway.prepare import query_key
-from routerd.gateway.replies import error_body
+from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
+from routerd.integrations.http_hooks import answer_http_hook
+from routerd.routing.types import Conversation, RouteDecision, RouteRequest
+from routerd.runtime import Runtime
 
-log = logging.getLogger("routerd.http")
-
-# path -> (dialect, endpoint suffix sent upstream)
-PROXIED = {
-    b"/v1/chat/completions": ("openai_chat", b""),
-    b"/chat/completions": ("openai_chat", b""),
-    b"/v1/responses": ("responses", b""),
-    b"/responses": ("responses", b""),
-    b"/v1/messages": ("anthropic", b""),
-    b"/v1/messages/count_tokens": ("anthropic", b"/count_tokens"),
-}
 _JSON = (b"content-type", b"application/json")
 
 
@@ -47,80 +45,66 @@ class _Peek(msgspec.Struct):
 _PEEK = msgspec.json.Decoder(_Peek)
 
 
-# Gemini's generateContent family: the model and the method are in the path.
-_GEMINI_METHODS = (b"generateContent", b"streamGenerateContent", b"countTokens")
-
-
-def gemini_route(path: bytes) -> tuple[str, bytes] | None:
-    """(model, method) of a Gemini ``/v1beta/models/{model}:{method}`` path, else None."""
-    for prefix in (b"/v1beta/models/", b"/v1/models/"):
-        if path.startswith(prefix):
-            model, sep, method = path[len(prefix):].rpartition(b":")
-            if sep and model and method in _GEMINI_METHODS:
-                return model.decode(), method
-    return None
-
-
-def dialect_of(path: bytes, headers: dict[bytes, bytes] | None = None) -> str:
-    if path.startswith(b"/v1/messages") or (headers and b"anthropic-version" in headers):
-        return "anthropic"
-    if gemini_route(path) is not None:
-        return "gemini"
-    return "responses" if path.endswith(b"/responses") else "openai_chat"
+def dialect_of(head: RequestHead | None) -> Dialect:
+    """The dialect whose error shape a failed request is answered in (its path's, else a guess from
+    its headers, else OpenAI chat's)."""
+    if head is None:
+        return get_dialect("openai_chat")
+    found = for_path(head.path)
+    if found is not None:
+        return found[0]
+    if b"anthropic-version" in head.headers or head.path.startswith(b"/v1/messages"):
+        return get_dialect("anthropic")
+    return get_dialect("responses" if head.path.endswith(b"/responses") else "openai_chat")
 
 
 async def handle_request(conn, head: RequestHead) -> None:
-    """Answer one request on ``conn``; HttpError propagates (the connection then closes)."""
-    app = conn.app
+    """Answer one request on ``conn`` with the runtime it arrived under."""
+    app: App = conn.app
+    runtime = app.runtime
     received = time.perf_counter()
-    route = PROXIED.get(head.path)
-    if route is None and (gemini := gemini_route(head.path)) is not None:
-        route = ("gemini", b":" + gemini[1])
-    dialect = route[0] if route else dialect_of(head.path, head.headers)
-    try:
-        if route is not None and head.method == b"POST":
-            _check_key(app, head.headers, head.query)
-            body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
-            await _proxy(conn, head, route, body, received)
-            return
-        if head.path.startswith(b"/hooks/") and head.method == b"POST":  # coding-agent HTTP hooks
-            from routerd.integrations.http_hooks import answer_http_hook
+    config = runtime.config
+    found = for_path(head.path)
+    if found is not None and head.method == b"POST":
+        _check_key(config, head.headers, head.query)
+        body = await conn.read_body(head, config.http.max_body_bytes)
+        await _proxy(conn, head, runtime, found, body, received)
+    elif head.path.startswith(HOOKS_PREFIX) and head.method == b"POST":  # coding agents' HTTP hooks
+        _check_key(config, head.headers)
+        body = await conn.read_body(head, config.http.max_body_bytes)
+        await _send_raw_json(conn, head, 200, await answer_http_hook(app.hooks, runtime, head.path, body))
+    else:
+        await _answer_other(conn, head, runtime, found)
 
-            _check_key(app, head.headers)
-            body = await conn.read_body(head, app.runtime.config.http.max_body_bytes)
-            await _send_raw_json(conn, head, 200, await answer_http_hook(app, head.path, body))
-            return
-        await conn.read_body(head, app.runtime.config.http.max_body_bytes)
-        if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
-            await _send_json(conn, head, 200, await _health(app))
-        elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
-            _check_key(app, head.headers)
-            await _send_json(conn, head, 200, await _models(app, dialect))
-        elif route is not None:
-            raise _MethodNotAllowed(f"{head.method.decode()} is not allowed on {head.path.decode()}")
-        else:
-            raise NotFound(f"no such endpoint: {head.method.decode()} {head.path.decode()}")
-    except RouterdError as exc:
-        if conn.body_pending:  # answered before its body was read: the stream cannot be reused
-            conn.closed = True
-        await _send_reply(conn, head, error_reply(dialect, exc))
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, HttpError):
-        raise
-    except Exception as exc:  # a bug: answer 500, log it, keep serving everyone else
-        log.exception("gateway request failed")
-        conn.closed = True
-        await _send_reply(conn, head, error_reply(dialect, RouterdError(
-            f"internal error: {type(exc).__name__}")))
+
+async def _answer_other(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes] | None) -> None:
+    """The GET endpoints, and the 404/405 answers."""
+    app: App = conn.app
+    await conn.read_body(head, runtime.config.http.max_body_bytes)
+    if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
+        await _send_json(conn, head, 200, _health(app, runtime))
+    elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
+        _check_key(runtime.config, head.headers)
+        await _send_json(conn, head, 200, _models(runtime, dialect_of(head)))
+    elif found is not None:
+        raise _MethodNotAllowed(f"{_text(head.method)} is not allowed on {_text(head.path)}")
+    else:
+        raise NotFound(f"no such endpoint: {_text(head.method)} {_text(head.path)}")
+
+
+def _text(value: bytes) -> str:
+    """Client bytes for a message: they need not be UTF-8."""
+    return value.decode("utf-8", "replace")
 
 
 class _MethodNotAllowed(BadRequest):
     http_status = 405
 
 
-def _check_key(app, headers: dict[bytes, bytes], query: bytes = b"") -> None:
+def _check_key(config: Config, headers: dict[bytes, bytes], query: bytes = b"") -> None:
     """Require the gateway key when one is configured (Bearer, x-api-key, or Gemini's
     x-goog-api-key / ``?key=``)."""
-    key_env = app.runtime.config.http.gateway_key_env
+    key_env = config.http.gateway_key_env
     key = os.environ.get(key_env) if key_env else None
     if not key:
         return
@@ -131,31 +115,19 @@ def _check_key(app, headers: dict[bytes, bytes], query: bytes = b"") -> None:
                            "'x-api-key')")
 
 
-async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes, received: float) -> None:
-    app = conn.app
-    dialect, endpoint = route
-    try:
-        peek = _PEEK.decode(body)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"invalid request body: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    if dialect == "gemini":  # the model and streaming are in the URL
-        peek.model, method = gemini_route(head.path)
-        peek.stream = method == b"streamGenerateContent"
-        if peek.stream and b"alt=sse" not in head.query:
-            raise BadRequest("routerd streams Gemini answers as server-sent events: add ?alt=sse")
-        endpoint = b":" + method
-    elif not peek.model and dialect != "anthropic" and endpoint == b"":
-        peek.model = "auto"
-    gateway = await app.parts["gateway"].current()
+async def _proxy(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes], body: bytes,
+                 received: float) -> None:
+    app: App = conn.app
+    dialect, endpoint = found
+    model, stream = _peek(head, dialect, endpoint, body)
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
     session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
-    summary = {"session_id": session.decode(errors="replace") or None}
-    plan = await decide(app, gateway.providers, app.runtime.config.gateway, dialect, peek.model or "auto",
-                        summary, body)
-    request = ProxyRequest(dialect, endpoint, head.query, head.headers, body, peek.model,
-                           peek.stream and endpoint in (b"", b":streamGenerateContent"), received)
+    plan = await app.routing.decide(runtime, RouteRequest(
+        Conversation.from_body(dialect, body), model=model or "auto",
+        session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http"))
+    stream = stream and dialect.translatable(endpoint)  # the main endpoint streams; counting does not
+    request = ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received)
+    gateway = app.gateway
     gateway.requests += 1
     gateway.in_flight += 1
     try:
@@ -164,7 +136,7 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
             conn.request_scope = scope
             if conn.eof:
                 scope.cancel()
-            async with open_call(gateway, request, plan) as reply:
+            async with open_call(gateway, runtime, request, plan) as reply:
                 if reply.status >= 400:
                     gateway.errors += 1
                 reply.headers += _routing_headers(reply, plan)
@@ -177,7 +149,18 @@ async def _proxy(conn, head: RequestHead, route: tuple[str, bytes], body: bytes,
         gateway.in_flight -= 1
 
 
-def _routing_headers(reply: Reply, plan) -> list[tuple[bytes, bytes]]:
+def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> tuple[str, bool]:
+    """The model and stream flag a request asks for (the dialect says where they are)."""
+    try:
+        peek = _PEEK.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    return dialect.client_request(head.path, head.query, endpoint, peek.model, peek.stream)
+
+
+def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, bytes]]:
     out = [(b"x-routerd-decision-id", plan.decision_id.encode()),
            (b"x-routerd-overhead-ms", b"%.3f" % reply.overhead_ms)]
     if reply.candidate is not None:
@@ -192,22 +175,22 @@ async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
         await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
                                       keep_alive=keep_alive) + reply.body)
         return
-    conn.app.parts["gateway"].streams += 1
+    conn.app.gateway.streams += 1
     relay = reply.relay
-    head = response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive)
+    out = response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive)
     if relay.ready:  # the first events came with the upstream's head: one send for both
         data = await relay.receive()
-        head += chunk(data) if data else LAST_CHUNK
+        out += chunk(data) if data else LAST_CHUNK
         if not data:
-            await conn.send(head)
+            await conn.send(out)
             return
-    await conn.send(head)
+    await conn.send(out)
     while data := await relay.receive():
         await conn.send(chunk(data))
     await conn.send(LAST_CHUNK)
 
 
-async def _send_json(conn, head: RequestHead, status: int, value) -> None:
+async def _send_json(conn, head: RequestHead, status: int, value: object) -> None:
     body = b"" if head.method == b"HEAD" else msgspec.json.encode(value)
     await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
 
@@ -216,31 +199,13 @@ async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> N
     await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
 
 
-async def answer_error(conn, head: RequestHead | None, status: int, message: str) -> None:
-    """Answer a request that could not be read, then the caller closes the connection."""
-    dialect = dialect_of(head.path, head.headers) if head is not None else "openai_chat"
-    body = error_body(dialect, status, message, "bad_request")
-    try:
-        await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=False) + body)
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-        pass
+def _health(app: App, runtime: Runtime) -> dict[str, object]:
+    return {"status": "ok", "providers": {name: app.breakers[name].state for name in runtime.providers}}
 
 
-async def _health(app) -> dict:
-    gateway = await app.parts["gateway"].current()
-    return {"status": "ok", "providers": {name: b.state for name, b in gateway.breakers.items()
-                                          if name in gateway.providers}}
-
-
-async def _models(app, dialect: str) -> dict:
+def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:
     """The models clients may ask for: ``auto``, aliases, and every provider's named models."""
-    gateway = await app.parts["gateway"].current()
-    ids = [("auto", "routerd")] + [(a, "routerd") for a in app.runtime.config.gateway.aliases]
-    for provider in gateway.providers.values():
+    ids = [("auto", "routerd")] + [(a, "routerd") for a in runtime.config.gateway.aliases]
+    for provider in runtime.providers.values():
         ids += [(m, provider.name) for m in provider.models if not any(c in m for c in "*?[")]
-    if dialect == "anthropic":
-        data = [{"type": "model", "id": i, "display_name": i, "created_at": "1970-01-01T00:00:00Z"}
-                for i, _ in ids]
-        return {"data": data, "has_more": False, "first_id": ids[0][0], "last_id": ids[-1][0]}
-    return {"object": "list",
-            "data": [{"id": i, "object": "model", "created": 0, "owned_by": o} for i, o in ids]}
+    return dialect.models_body(ids)

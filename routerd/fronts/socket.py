@@ -1,4 +1,5 @@
-"""The Unix-socket front: accepts connections and turns frames into handler calls.
+"""The Unix-socket front: accepts connections and turns frames into handler calls, and is the one
+place where an exception on the socket becomes an error reply.
 
 Each connection is served in order, one request at a time (clients pipeline by opening more
 connections). Bad input never crashes the daemon: a frame whose JSON or schema is wrong gets an
@@ -8,15 +9,18 @@ A connection waiting for its next request is "idle" and is closed when the daemo
 """
 
 import logging
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import anyio
-from anyio.abc import ByteStream, Listener, TaskStatus
+from anyio.abc import ByteStream, SocketListener, TaskStatus
 
+from routerd.app import App
+from routerd.errors import NotImplementedYet, RouterdError
 from routerd.framing import FrameReader, FrameTooLarge, encode_frame
 from routerd.fronts.serve import serve_listener
-from routerd.handlers.dispatch import handle_frame
-from routerd.protocol import ENCODER, Error
+from routerd.handlers.table import HANDLERS
+from routerd.protocol import ENCODER, Error, Reply, decode_request
 
 log = logging.getLogger("routerd.socket")
 
@@ -26,13 +30,13 @@ RECEIVE_SIZE = 65536
 PARTIAL_FRAME_TIMEOUT_S = 30.0
 
 
-async def serve_socket(app, listener: Listener[ByteStream], *,
+async def serve_socket(app: App, listener: SocketListener, *,
                        task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
     """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
     await serve_listener(app, listener, serve_connection, task_status=task_status)
 
 
-async def serve_connection(app, stream: ByteStream) -> None:
+async def serve_connection(app: App, stream: ByteStream) -> None:
     async with stream:
         try:
             await _serve_frames(app, stream)
@@ -40,7 +44,7 @@ async def serve_connection(app, stream: ByteStream) -> None:
             pass  # the client went away; its request was handled, its reply had nowhere to go
 
 
-async def _serve_frames(app, stream: ByteStream) -> None:
+async def _serve_frames(app: App, stream: ByteStream) -> None:
     reader = FrameReader()
     while not app.draining:
         try:
@@ -60,7 +64,7 @@ async def _serve_frames(app, stream: ByteStream) -> None:
             reader.feed(data)
             continue
         with app.inflight:
-            result = await handle_frame(app, frame)
+            result = await _answer(app, frame)
             if isinstance(result, bytes):
                 await stream.send(encode_frame(result))
             else:
@@ -69,7 +73,7 @@ async def _serve_frames(app, stream: ByteStream) -> None:
                         await stream.send(encode_frame(payload))
 
 
-async def _receive(app, stream: ByteStream, pending: int) -> bytes | None:
+async def _receive(app: App, stream: ByteStream, pending: int) -> bytes | None:
     """The next bytes from the client, b"" at EOF, or None when the connection should close
     (drain, idle timeout, reset)."""
     timeout = PARTIAL_FRAME_TIMEOUT_S if pending else app.runtime.config.daemon.idle_timeout_s
@@ -88,3 +92,49 @@ async def _send_error(stream: ByteStream, code: str, message: str) -> None:
         await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=False))))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass
+
+
+async def _answer(app: App, frame: bytes) -> bytes | AsyncGenerator[bytes, None]:
+    """The encoded reply to the request in ``frame``, or for a handler that streams, an async
+    generator of encoded replies (run it under ``aclosing``). Never raises: an exception becomes
+    the (final) error reply, in ``_failed``."""
+    try:
+        request = decode_request(frame)
+        handler = HANDLERS.get(type(request))
+        if handler is None:
+            raise NotImplementedYet(f"request type {type(request).__struct_config__.tag!r} "
+                                    "is not served by this routerd")
+        result = await handler(app, request)
+    except Exception as exc:
+        return _failed(app, exc)
+    if isinstance(result, Reply):
+        return ENCODER.encode(result)
+    return _stream(app, result)
+
+
+async def _stream(app: App, replies: AsyncGenerator[Reply, None]) -> AsyncGenerator[bytes, None]:
+    """A handler's streamed replies, encoded; an exception mid-stream ends it with an error."""
+    try:
+        async for reply in replies:
+            yield ENCODER.encode(reply)
+    except Exception as exc:
+        yield _failed(app, exc)
+    finally:
+        await replies.aclose()
+
+
+def _failed(app: App, exc: Exception) -> bytes:
+    """The error reply for ``exc``: routerd's errors by their code (secrets scrubbed), anything
+    else as ``internal`` (a bug: logged, and everyone else keeps being served)."""
+    if isinstance(exc, RouterdError):
+        return ENCODER.encode(error_reply(exc, app.runtime.secrets))
+    log.error("handler failed", exc_info=exc)
+    return ENCODER.encode(Error(code="internal", message=f"internal error: {type(exc).__name__}",
+                                retryable=False))
+
+
+def error_reply(exc: RouterdError, scrub: frozenset[str] = frozenset()) -> Error:
+    message = exc.message
+    for secret in scrub:
+        message = message.replace(secret, "***")
+    return Error(code=exc.code, message=message, retryable=exc.retryable)

@@ -19,23 +19,28 @@ Every attempt is one row in ``calls``, written from ``finally`` blocks so that a
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
 
+from routerd.dialects.registry import get as dialect_of
+from routerd.dialects.translate import translate_error, translate_response
 from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
                             UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
-from routerd.gateway.plan import Candidate, Plan
-from routerd.scenarios.names import parse_model_name
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.relay import StreamRelay, open_relay
-from routerd.gateway.replies import error_body
 from routerd.gateway.h1client import UpstreamIOError
 from routerd.gateway.upstream import map_error, read_body
 from routerd.gateway.usage import UsageMeter
+from routerd.breakers import Breaker
+from routerd.gateway.gateway import Gateway
+from routerd.providers import Provider
+from routerd.routing.types import Candidate, RouteDecision
+from routerd.runtime import Runtime
+from routerd.scenarios.names import parse_model_name
 
 log = logging.getLogger("routerd.gateway")
 
@@ -46,7 +51,6 @@ _KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-pro
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 _NEXT_STATUS = frozenset({401, 402, 403, 404})
-_COUNTS = (b"/count_tokens", b":countTokens")
 
 
 @dataclass(slots=True)
@@ -86,7 +90,8 @@ class _Walk:
     """One request's way along its plan: attempts so far, the last failure, what was passed over."""
 
     request: ProxyRequest
-    plan: Plan
+    runtime: Runtime
+    plan: RouteDecision
     attempt: int = 0
     failure: _Failure | None = None
     skipped: list[str] = field(default_factory=list)   # why candidates were passed over
@@ -94,19 +99,16 @@ class _Walk:
 
 
 @asynccontextmanager
-async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator[Reply]:
-    """Dispatch ``request`` along ``plan``; yields the reply to send (an error reply when every
-    candidate failed). The upstream response stays open until the block exits."""
-    walk = _Walk(request, plan)
+async def open_call(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan: RouteDecision) -> AsyncIterator[Reply]:
+    """Dispatch ``request`` along ``plan`` with the providers of ``runtime`` (the runtime the
+    request started with); yields the reply to send (an error reply when every candidate failed).
+    The upstream response stays open until the block exits."""
+    walk = _Walk(request, runtime, plan)
     for index, candidate in enumerate(plan.candidates):
-        provider = gateway.providers.get(candidate.provider)
-        breaker = gateway.breakers.get(candidate.provider)
-        if provider is None or breaker is None or candidate.provider in walk.dead:
+        admitted = _admit(gateway, walk, candidate)
+        if admitted is None:
             continue
-        if not breaker.allow(time.monotonic()):
-            walk.skipped.append(_skip(candidate, breaker))
-            walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
-            continue
+        provider, breaker = admitted
         probe, attempts_before = breaker.is_probe, walk.attempt
         try:
             answered = await _try_candidate(gateway, walk, index, candidate, provider)
@@ -127,32 +129,49 @@ async def open_call(gateway, request: ProxyRequest, plan: Plan) -> AsyncIterator
             walk.dead.add(candidate.provider)
         if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
             break
-    if request.endpoint in _COUNTS and (walk.failure is None or not walk.failure.error.status):
+    counts = dialect_of(request.dialect).counts_tokens
+    if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     yield _error_reply(request.dialect, walk.failure or _Failure(UpstreamUnavailable("no candidate to try")),
                        walk.skipped)
 
 
-async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
+def _admit(gateway: Gateway, walk: _Walk, candidate: Candidate) -> tuple[Provider, Breaker] | None:
+    """The one place a candidate is checked before it is tried: its provider is in the runtime the
+    request started with and has not failed for this request as a whole, and its breaker lets a
+    call through now (the limits a provider's health sets go here). Why one was passed over is
+    noted in ``walk``."""
+    provider = walk.runtime.providers.get(candidate.provider)
+    breaker = gateway.breakers.get(candidate.provider)
+    if provider is None or breaker is None or candidate.provider in walk.dead:
+        return None
+    if not breaker.allow(time.monotonic()):
+        walk.skipped.append(_skip(candidate, breaker))
+        walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
+        return None
+    return provider, breaker
+
+
+async def _try_candidate(gateway: Gateway, walk: _Walk, index: int, candidate: Candidate,
                          provider) -> tuple[Reply, CallRecord] | None:
     """Attempt one candidate with its retries: the reply and its call record, or None (the
     failure is in ``walk``)."""
-    request, plan = walk.request, walk.plan
-    config = gateway.app.runtime.config.gateway
+    request, plan, runtime = walk.request, walk.plan, walk.runtime
+    config = runtime.config.gateway
     try:
         prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
                            plan.requested, provider, candidate.model, request.stream,
-                           forward_credentials=gateway.forward_credentials,
-                           moved_to=_moved_to(gateway, plan, candidate))
+                           forward_credentials=gateway.forward_credentials(runtime),
+                           moved_to=_moved_to(runtime, plan, candidate))
     except NotImplementedYet as exc:
         walk.skipped.append(f"{candidate.provider}: {exc.message}")
         walk.dead.add(candidate.provider)
         return None
     for retry in range(config.retries + 1):
         walk.attempt += 1
-        record = CallRecord(gateway, plan, candidate, walk.attempt, request)
-        outcome = await _attempt(gateway, request, prepared, candidate, record)
+        record = CallRecord(gateway, runtime, plan, candidate, walk.attempt, request)
+        outcome = await _attempt(gateway, request, prepared, provider, candidate, record)
         if isinstance(outcome, Reply):
             outcome.overhead_ms = (record.started - request.received) * 1000
             return outcome, record
@@ -167,13 +186,12 @@ async def _try_candidate(gateway, walk: _Walk, index: int, candidate: Candidate,
     return None
 
 
-def _moved_to(gateway, plan: Plan, candidate: Candidate):
+def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
     """The catalogue's entry for the candidate's model when it is not what the client asked for
     (so the request may need adapting to it), else None."""
     if candidate.model == parse_model_name(plan.requested).name:  # [1m] asks for the same model
         return None
-    routing = gateway.app.parts.get("routing")
-    return routing.catalogue.get(candidate.model) if routing is not None else None
+    return runtime.catalogue.get(candidate.model)
 
 
 def _skip(candidate: Candidate, breaker) -> str:
@@ -201,25 +219,15 @@ def _provider_wide(failure: _Failure) -> bool:
 
 
 def _local_count(request: ProxyRequest) -> Reply:
-    from routerd.dialects.translate import count_tokens
-
-    if request.dialect == "gemini":  # countTokens: {"contents": ...} or a whole request
-        import msgspec
-
-        value = msgspec.json.decode(request.body)
-        inner = msgspec.json.encode(value.get("generateContentRequest") or value)
-        counted = msgspec.json.decode(count_tokens("gemini", inner, model=request.model))
-        body = msgspec.json.encode({"totalTokens": counted["input_tokens"]})
-    else:
-        body = count_tokens(request.dialect, request.body)
+    body = dialect_of(request.dialect).local_count(request.body, request.model)
     return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 
-async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate: Candidate,
+async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider, candidate: Candidate,
                    record: CallRecord) -> Reply | _Failure:
     """One call to one provider, up to the answer's head (stream) or its whole body."""
     name = candidate.provider
-    upstream, breaker = gateway.upstreams[name], gateway.breakers[name]
+    upstream, breaker = gateway.upstream_for(provider), gateway.breakers[name]
     gateway.counters[name].requests += 1
     response = None
     try:
@@ -242,8 +250,6 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
             if not meter.completed:
                 raise UpstreamBadResponse(f"{name}: the answer is not JSON", status=response.status)
             if prepared.translated:
-                from routerd.dialects.translate import translate_response
-
                 body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
     except TimeoutError:
         return _failed(gateway, record, breaker, UpstreamTimeout(f"{name}: no answer within "
@@ -261,7 +267,7 @@ async def _attempt(gateway, request: ProxyRequest, prepared: Prepared, candidate
                  candidate=candidate)
 
 
-def _failed(gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
+def _failed(gateway: Gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
     name = record.candidate.provider
     gateway.counters[name].errors += 1
     now = time.monotonic()
@@ -349,7 +355,7 @@ def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[byte
     return kept
 
 
-def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Reply:
+def _error_reply(dialect: str, failure: _Failure, skipped: Sequence[str] = ()) -> Reply:
     error = failure.error
     if error.body and failure.dialect and error.status:
         headers = [(k.encode(), v.encode()) for k, v in error.headers]
@@ -357,8 +363,6 @@ def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Re
             headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s or 1))))
         if failure.dialect == dialect:
             return Reply(error.status, headers, body=error.body)
-        from routerd.dialects.translate import translate_error
-
         headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
         return Reply(error.status, headers, body=translate_error(failure.dialect, dialect, error.status,
                                                                  error.body))
@@ -371,7 +375,7 @@ def _error_reply(dialect: str, failure: _Failure, skipped: list[str] = ()) -> Re
     message = error.message
     if len(skipped) > 1 or (skipped and not message.startswith(skipped[0].split(":")[0] + ":")):
         message = "no provider could take the request: " + "; ".join(skipped)
-    return Reply(status, headers, body=error_body(dialect, status, message, error.code))
+    return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, message, error.code))
 
 
 def error_reply(dialect: str, error: RouterdError) -> Reply:
@@ -380,4 +384,4 @@ def error_reply(dialect: str, error: RouterdError) -> Reply:
     headers = [(b"content-type", b"application/json")]
     if (retry_after_s := getattr(error, "retry_after_s", None)) is not None:
         headers.append((b"retry-after", b"%d" % max(1, round(retry_after_s))))
-    return Reply(status, headers, body=error_body(dialect, status, error.message, error.code))
+    return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, error.message, error.code))

@@ -1,9 +1,11 @@
-"""The gateway's long-lived state: providers, their pools and breakers, and the counters for status.
+"""The gateway's long-lived state: a connection pool per provider, and the counters for status.
 
-``open_gateway`` builds it from the app's runtime and closes every pool on exit. When a reload
-changes the providers, ``current`` rebuilds the registry on the next request; a provider whose
-config did not change keeps its pool and breaker, and pools of removed providers stay open until
-exit (in-flight calls may still be using them).
+``open_gateway`` makes it and closes every pool on exit. ``adopt`` opens the pools of a runtime's
+providers before that runtime is swapped in (at start and on each reload), so a reload whose pools
+cannot be opened fails whole. A provider whose config did not change keeps its pool and breaker;
+pools of providers a reload dropped or changed stay open until exit, since calls that started
+under the old runtime may still use them: ``upstream_for`` finds the pool of exactly the provider
+a call was planned with.
 """
 
 import logging
@@ -12,12 +14,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-import anyio
-
-from routerd.errors import ConfigError
-from routerd.gateway.breaker import Breaker, BreakerStats
-from routerd.gateway.providers import Provider, build_providers
+from routerd.breakers import Breakers, BreakerStats
 from routerd.gateway.upstream import Upstream, open_upstreams
+from routerd.ids import Ids
+from routerd.ledger.state import Ledger
+from routerd.providers import Provider
+from routerd.runtime import Runtime
+from routerd.store.store import Store
 
 log = logging.getLogger("routerd.gateway")
 
@@ -43,66 +46,59 @@ class GatewayStats:
 
 
 class Counter:
-    __slots__ = ("requests", "errors")
+    __slots__ = ("errors", "requests")
 
     def __init__(self) -> None:
         self.requests = self.errors = 0
 
 
 class Gateway:
-    def __init__(self, app, stack: AsyncExitStack) -> None:
-        self.app = app
+    def __init__(self, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, stack: AsyncExitStack,
+                 address: str | None) -> None:
+        self.store = store
+        self.breakers = breakers
+        self.ids = ids
+        self.ledger = ledger
+        self.address = address
         self._stack = stack
-        self._runtime = None
-        self._rebuilding = anyio.Lock()
-        self.providers: dict[str, Provider] = {}
-        self.upstreams: dict[str, Upstream] = {}
-        self.breakers: dict[str, Breaker] = {}
+        self._pools: dict[str, list[Upstream]] = {}   # by provider name, newest first
+        self._providers: dict[str, Provider] = {}     # of the runtime adopted last, for status
         self.counters: dict[str, Counter] = {}
         self.requests = self.errors = self.in_flight = self.streams = self.client_disconnects = 0
 
-    async def current(self) -> "Gateway":
-        """This gateway, with its registry rebuilt first if the runtime changed since."""
-        runtime = self.app.runtime
-        if runtime is self._runtime:
-            return self
-        async with self._rebuilding:  # concurrent requests after a reload rebuild once
-            if runtime is self._runtime:
-                return self
-            if self._runtime is None:
-                await self._rebuild(runtime)  # at start an invalid provider is fatal
-                return self
-            try:
-                await self._rebuild(runtime)
-            except ConfigError as exc:
-                self._runtime = runtime
-                log.error("providers not reloaded, keeping the running ones: %s", exc.message)
-        return self
-
-    async def _rebuild(self, runtime) -> None:
-        providers = build_providers(runtime.config, os.environ, self.app.http_address)
-        gw = runtime.config.gateway
-        fresh = {n: p for n, p in providers.items() if self.providers.get(n) != p}
+    async def adopt(self, runtime: Runtime) -> None:
+        """Open pools (and breakers) for ``runtime``'s providers that have none yet."""
+        fresh = {name: p for name, p in runtime.providers.items() if self._find(p) is None}
         if fresh:
-            self.upstreams.update(await self._stack.enter_async_context(open_upstreams(fresh)))
-        for name in fresh:
-            self.breakers[name] = Breaker(gw.breaker_failures, gw.breaker_reset_s)
+            opened = await self._stack.enter_async_context(open_upstreams(fresh))
+            for name, upstream in opened.items():
+                self._pools.setdefault(name, []).insert(0, upstream)
+        gw = runtime.config.gateway
+        self.breakers.adopt(runtime.providers, gw.breaker_failures, gw.breaker_reset_s)
+        for name in runtime.providers:
             self.counters.setdefault(name, Counter())
-        self.providers, self._runtime = providers, runtime
-        from routerd.handlers.routing import routing_state
-
-        await routing_state(self.app)  # the brain's catalogue (prices) for this runtime
+        self._providers = dict(runtime.providers)
         log.info("gateway providers: %s", ", ".join(f"{p.name} ({p.kind} {p.base_url})"
-                                                    for p in providers.values()) or "none")
+                                                    for p in runtime.providers.values()) or "none")
 
-    def new_id(self) -> str:
-        return self.app.new_id()
+    def upstream_for(self, provider: Provider) -> Upstream:
+        """The pool made for exactly ``provider`` (the runtime a call started with adopted it)."""
+        upstream = self._find(provider)
+        if upstream is None:
+            raise KeyError(provider.name)
+        return upstream
 
-    @property
-    def forward_credentials(self) -> bool:
+    def _find(self, provider: Provider) -> Upstream | None:
+        for upstream in self._pools.get(provider.name, ()):
+            if upstream.provider is provider or upstream.provider == provider:
+                return upstream
+        return None
+
+    @staticmethod
+    def forward_credentials(runtime: Runtime) -> bool:
         """Clients do not authenticate to routerd (no gateway key), so their own provider
         credentials may go to a provider configured without a key."""
-        key_env = self.app.runtime.config.http.gateway_key_env
+        key_env = runtime.config.http.gateway_key_env
         return not (key_env and os.environ.get(key_env))
 
     def statistics(self) -> GatewayStats:
@@ -110,22 +106,18 @@ class Gateway:
             name: ProviderStats(kind=p.kind, base_url=p.base_url, requests=self.counters[name].requests,
                                 errors=self.counters[name].errors,
                                 breaker=self.breakers[name].statistics())
-            for name, p in self.providers.items()
+            for name, p in self._providers.items()
         }
-        return GatewayStats(address=self.app.http_address, requests=self.requests, errors=self.errors,
+        return GatewayStats(address=self.address, requests=self.requests, errors=self.errors,
                             in_flight=self.in_flight, streams=self.streams,
                             client_disconnects=self.client_disconnects, providers=providers)
 
 
 @asynccontextmanager
-async def open_gateway(app) -> AsyncIterator[Gateway]:
-    """The gateway for ``app`` (registered as ``app.parts["gateway"]``); raises ConfigError when a
-    provider is invalid (e.g. points back at routerd)."""
+async def open_gateway(store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, runtime: Runtime,
+                       address: str | None) -> AsyncIterator[Gateway]:
+    """The gateway with the pools of ``runtime``'s providers; every pool it opens closes on exit."""
     async with AsyncExitStack() as stack:
-        gateway = Gateway(app, stack)
-        await gateway.current()
-        app.parts["gateway"] = gateway
-        try:
-            yield gateway
-        finally:
-            app.parts.pop("gateway", None)
+        gateway = Gateway(store, breakers, ids, ledger, stack, address)
+        await gateway.adopt(runtime)
+        yield gateway

@@ -15,7 +15,7 @@ import ssl
 import time
 
 import anyio
-from anyio.abc import SocketAttribute
+from anyio.abc import ByteStream, SocketAttribute
 
 RECEIVE_SIZE = 65536
 MAX_HEAD_BYTES = 64 * 1024
@@ -66,7 +66,8 @@ class Response:
     def __init__(self, pool: "H1Pool", conn: _Conn, status: int, headers: list[tuple[bytes, bytes]],
                  mode: str, length: int, keep: bool) -> None:
         self.status, self.headers = status, headers
-        self._pool, self._conn = pool, conn
+        self._pool = pool
+        self._conn: _Conn | None = conn
         self._mode, self._left, self._keep = mode, length, keep
 
     async def next_chunk(self) -> bytes:
@@ -239,8 +240,12 @@ class H1Pool:
     async def _connect(self) -> _Conn:
         try:
             with anyio.fail_after(self.connect_timeout_s):
-                stream = await anyio.connect_tcp(self.host, self.port, tls=self.tls is not None,
-                                                 ssl_context=self.tls, tls_standard_compatible=False)
+                stream: ByteStream
+                if self.tls is None:
+                    stream = await anyio.connect_tcp(self.host, self.port)
+                else:
+                    stream = await anyio.connect_tcp(self.host, self.port, ssl_context=self.tls,
+                                                     tls_standard_compatible=False)
         except OSError as exc:
             raise UpstreamIOError(f"cannot connect ({exc.strerror or type(exc).__name__})") from None
         self.opened += 1

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects.registry import DIALECTS, get
+from routerd.dialects.translate import translate_request
 from routerd.errors import BadRequest, NotImplementedYet
-from routerd.gateway.adapt import adapt_anthropic
-from routerd.gateway.providers import Provider
+from routerd.providers import Provider
 
 # Never forwarded: hop-by-hop (RFC 9110 §7.6.1), framing we redo, the client's credentials (the
 # provider's own are added), and accept-encoding so that answers arrive uncompressed and usage can be
@@ -24,10 +25,6 @@ _DROP = frozenset({
     b"trailer", b"transfer-encoding", b"upgrade", b"content-length", b"expect", b"authorization",
     b"x-api-key", b"x-goog-api-key", b"api-key", b"accept-encoding", b"cookie",
 })
-_TRANSLATABLE = (b"", b":generateContent", b":streamGenerateContent")
-_PATHS = {"openai_chat": b"/chat/completions", "responses": b"/responses", "anthropic": b"/v1/messages"}
-
-
 @dataclass(slots=True)
 class Prepared:
     dialect: str                         # what the upstream speaks for this call
@@ -49,13 +46,13 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
     configured without a key of its own gets the client's (Claude Code's subscription token, say).
     ``moved_to``: the catalogue's entry for ``model`` when routerd chose it instead of the model
     the client asked for; a Messages request is then adapted to what that model accepts."""
+    client = get(front)
     if front in provider.dialects:
         forward = forward_credentials and not provider.auth_headers
-        if front == "gemini":  # the model is in the path; a ?key= is a credential
-            path = b"/v1beta/models/" + model.encode() + endpoint
-            query = query if forward else _without_key(query)
-        else:
-            path = _PATHS[front] + endpoint
+        path = client.upstream_path(model, stream, endpoint)
+        if client.query_credential is not None and not forward:  # a ?key= is a credential
+            query = _without(query, client.query_credential)
+        if not client.names_model_in_path:
             body = patch_model(body, requested, model)
         if query:
             path += b"?" + query
@@ -64,23 +61,20 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
             out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
         out += provider.auth_headers
         out += provider.extra_headers
-        if moved_to is not None and front == "anthropic" and not endpoint:
-            body, out = adapt_anthropic(body, out, moved_to)
-        if stream and front == "openai_chat" and (with_usage := add_stream_usage(body)) is not None:
+        if moved_to is not None and not endpoint:
+            body, out = client.adapt(body, out, moved_to)
+        if stream and (with_usage := client.with_usage_chunk(body)) is not None:
             return Prepared(front, path, out, with_usage, usage_added=True)
         return Prepared(front, path, out, body)
-    if endpoint not in _TRANSLATABLE:
+    if not client.translatable(endpoint):
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
-    from routerd.dialects.translate import translate_request, upstream_path
-
-    target = provider.dialect
+    target = get(provider.dialect)
     out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP]
-    if target == "anthropic":
-        out.append((b"anthropic-version", b"2023-06-01"))
-    out += [(b"content-type", b"application/json"), *provider.auth_headers, *provider.extra_headers]
-    front_model = requested if front == "gemini" else None
-    return Prepared(target, upstream_path(target, model, stream), out,
-                    translate_request(front, target, body, model, stream=stream, front_model=front_model),
+    out += [*target.required_headers, (b"content-type", b"application/json"), *provider.auth_headers,
+            *provider.extra_headers]
+    front_model = requested if client.names_model_in_path else None
+    return Prepared(target.name, target.upstream_path(model, stream), out,
+                    translate_request(front, target.name, body, model, stream=stream, front_model=front_model),
                     translated=True)
 
 
@@ -92,11 +86,13 @@ def query_key(query: bytes) -> bytes:
     return b""
 
 
-def _without_key(query: bytes) -> bytes:
-    return b"&".join(p for p in query.split(b"&") if p and not p.startswith(b"key="))
+def _without(query: bytes, name: bytes) -> bytes:
+    """``query`` without its ``name=`` parameters."""
+    return b"&".join(p for p in query.split(b"&") if p and not p.startswith(name + b"="))
 
 
-_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"x-goog-api-key"})
+# Where clients put their own key, in any dialect (forwarded only to a provider without a key).
+_CREDENTIALS = frozenset().union(*(d.credential_headers for d in DIALECTS.values()))
 _TRANSLATED_KEEP = frozenset({b"user-agent", b"accept"})
 
 
@@ -118,12 +114,3 @@ def patch_model(body: bytes, old: str, new: str) -> bytes:
         raise BadRequest(f"invalid JSON body: {exc}") from None
     value["model"] = new
     return msgspec.json.encode(value)
-
-
-def add_stream_usage(body: bytes) -> bytes | None:
-    """An OpenAI chat streaming body that also asks for the usage chunk, or None if it already
-    says what it wants (``stream_options`` present)."""
-    if b'"stream_options"' in body:
-        return None
-    start = body.find(b"{")
-    return body[:start + 1] + b'"stream_options":{"include_usage":true},' + body[start + 1:]

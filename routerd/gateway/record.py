@@ -10,9 +10,10 @@ safe in ``finally`` blocks of cancelled tasks.
 import time
 
 from routerd.catalogue.prices import Tokens
-from routerd.gateway.plan import Candidate, Plan
+from routerd.gateway.usage import UsageMeter
 from routerd.ledger import costs
-from routerd.ledger.state import ledger_of
+from routerd.routing.types import Candidate, RouteDecision
+from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call
 
 _NO_TOKENS = Tokens()
@@ -25,18 +26,20 @@ def _session_of(headers: dict[bytes, bytes]) -> str | None:
 
 
 class CallRecord:
-    __slots__ = ("gateway", "plan", "candidate", "attempt", "request", "started", "ttft", "meter",
-                 "outcome", "error", "written")
+    __slots__ = ("attempt", "candidate", "error", "gateway", "meter", "outcome", "plan", "request", "runtime",
+                 "started", "ttft", "written")
 
-    def __init__(self, gateway, plan: Plan, candidate: Candidate, attempt: int, request) -> None:
+    def __init__(self, gateway, runtime: Runtime, plan: RouteDecision, candidate: Candidate, attempt: int,
+                 request) -> None:
         self.gateway = gateway
+        self.runtime = runtime
         self.plan = plan
         self.candidate = candidate
         self.attempt = attempt
         self.request = request
         self.started = time.perf_counter()
         self.ttft: float | None = None
-        self.meter = None
+        self.meter: UsageMeter | None = None
         self.outcome = "pending"
         self.error: str | None = None
         self.written = False
@@ -55,15 +58,15 @@ class CallRecord:
         if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut"):
             meter.estimate(self.request.body, self.request.dialect)
         now = time.perf_counter()
-        app = self.gateway.app
+        runtime, gateway = self.runtime, self.gateway
         if error:
-            for secret in app.runtime.secrets:
+            for secret in runtime.secrets:
                 error = error.replace(secret, "***")
         tokens = meter.tokens() if meter is not None else _NO_TOKENS
-        cost, baseline_cost, baseline = self._prices(app, tokens)
+        cost, baseline_cost, baseline = self._prices(runtime, tokens)
         estimated = meter is not None and meter.estimated
-        record_call(app.store, CallRow(
-            id=self.gateway.new_id(), ts=time.time(), provider=self.candidate.provider,
+        record_call(gateway.store, CallRow(
+            id=gateway.ids.new(), ts=time.time(), provider=self.candidate.provider,
             model=self.candidate.model, outcome=outcome, decision_id=self.plan.decision_id,
             attempt=self.attempt, status=status, input_tokens=tokens.input, output_tokens=tokens.output,
             cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_write,
@@ -74,28 +77,27 @@ class CallRecord:
             baseline_model="/".join(baseline) if baseline else None,
             session_id=_session_of(self.request.headers),
             response_id=meter.response_id if meter is not None else None, error=error))
-        ledger_of(app).counted(estimated=estimated, priced=cost is not None)
+        gateway.ledger.counted(estimated=estimated, priced=cost is not None)
 
-    def _prices(self, app, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
+    def _prices(self, runtime: Runtime, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
         """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more
         only when it is not the model that served the call."""
-        routing = app.parts.get("routing")
-        catalogue = routing.catalogue if routing is not None else None
+        catalogue = runtime.catalogue
         served = (self.candidate.provider, self.candidate.model)
-        provider = self.gateway.providers.get(served[0])
+        provider = runtime.providers.get(served[0])
         local = provider is not None and provider.local
         cost = costs.price(catalogue, served, tokens, local=local)
-        baseline = self._baseline(app, catalogue)
+        baseline = self._baseline(runtime)
         if baseline == served and not local:
             return cost, cost, baseline
         return cost, costs.price(catalogue, baseline, tokens), baseline
 
-    def _baseline(self, app, catalogue) -> costs.Model | None:
+    def _baseline(self, runtime: Runtime) -> costs.Model | None:
         """The model the client asked for; for ``auto``, the configured baseline model, else the
-        brain's priciest acceptable candidate (``Plan.baseline``)."""
+        brain's priciest acceptable candidate (``RouteDecision.baseline``)."""
         plan = self.plan
-        if plan.requested in ("auto", ""):
-            configured = costs.configured_baseline(catalogue, app.runtime.config.accounting.baseline_model)
+        if plan.auto:
+            configured = costs.configured_baseline(runtime.catalogue, runtime.config.accounting.baseline_model)
             if configured is not None:
                 return configured
         baseline = plan.baseline

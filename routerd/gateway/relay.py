@@ -1,19 +1,18 @@
 """Relaying an upstream stream to the client as it arrives: usage metered on the way, translated
 across dialects, and ended with the client dialect's error event when the upstream breaks."""
 
-import re
 
 import anyio
 
+from routerd.dialects.registry import get as dialect_of
+from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
 from routerd.gateway.h1client import Response, UpstreamIOError
-from routerd.gateway.plan import Candidate
+from routerd.routing.types import Candidate
 from routerd.gateway.prepare import Prepared
 from routerd.gateway.record import CallRecord
-from routerd.gateway.replies import stream_error
 from routerd.gateway.upstream import map_error
 from routerd.gateway.usage import UsageMeter
 
-_USAGE_CHUNK = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 
 
 class StreamRelay:
@@ -84,16 +83,17 @@ class StreamRelay:
             self._tail = data
             return b""
         events, self._tail = data[:end + 2], data[end + 2:]
-        if not _USAGE_CHUNK.search(events):
+        usage_only = dialect_of(self._front).usage_only
+        if not usage_only(events):
             return events
-        return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not _USAGE_CHUNK.search(e))
+        return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not usage_only(e))
 
     def _broken(self, message: str) -> bytes:
         message = f"upstream stream interrupted: {message}"
         self._record.outcome, self._record.error = "stream_cut", message
         if self._translator is not None:
             return self._translator.fail(message)
-        return stream_error(self._front, 502, message, "upstream_error")
+        return dialect_of(self._front).stream_error(502, message, "upstream_error")
 
     @property
     def ready(self) -> bool:
@@ -108,8 +108,6 @@ def open_relay(response, request, prepared: Prepared, meter: UsageMeter, record:
                candidate: Candidate, read_timeout_s: float, first: bytes) -> StreamRelay:
     translator = None
     if prepared.translated:
-        from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
-
         translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
                                       include_usage=wants_usage_chunk(request.body))
     return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,

@@ -16,7 +16,7 @@ import anyio.to_thread
 
 from routerd.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from routerd.gateway.h1client import H1Pool, Response, UpstreamIOError
-from routerd.gateway.providers import Provider
+from routerd.providers import Provider
 
 
 class Upstream:

@@ -1,12 +1,12 @@
-"""The ``mcp`` request: one JSON-RPC message relayed from a stdio client, answered by
-``routerd.integrations.mcp``. A notification's reply carries no message."""
+"""The ``mcp`` request: one JSON-RPC message relayed from a stdio client, answered by the app's
+MCP server. A notification's reply carries no message."""
 
 import msgspec
 
-from routerd.integrations.mcp import handle_message
+from routerd.app import App
 from routerd.protocol import Mcp, McpReply
 
 
-async def handle_mcp(app, request: Mcp) -> McpReply:
-    answer = await handle_message(app, bytes(request.message))
+async def handle_mcp(app: App, request: Mcp) -> McpReply:
+    answer = await app.mcp.handle_message(app.runtime, bytes(request.message))
     return McpReply(message=msgspec.Raw(answer) if answer is not None else None)

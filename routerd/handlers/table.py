@@ -1,11 +1,18 @@
 """The dispatch table: which handler serves which request type. Types missing here are answered
-with a ``not_implemented`` error."""
+with a ``not_implemented`` error. A handler answers with one reply, or for a stream an async
+generator of replies of which only the last is final."""
 
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+from routerd.app import App
 from routerd.handlers import control, hooks, mcp, routing, usage
-from routerd.protocol import (Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Report,
-                              Reroute, Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
+from routerd.protocol import (Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Reply, Report,
+                              Request, Reroute, Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
 
-HANDLERS = {
+Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
+
+HANDLERS: dict[type[Request], Handler] = {
     Ping: control.handle_ping,
     Status: control.handle_status,
     Stop: control.handle_stop,

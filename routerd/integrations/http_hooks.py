@@ -7,6 +7,9 @@ fails open by itself; a bad path or payload is a 400 naming the problem.
 """
 
 from routerd.errors import BadRequest
+from routerd.integrations.events import parse_event
+from routerd.integrations.hooks import Hooks
+from routerd.runtime import Runtime
 
 PREFIX = b"/hooks/"
 EMPTY = b"{}"
@@ -20,10 +23,8 @@ def parse_hook_path(path: bytes) -> tuple[str, str | None]:
     return parts[0], (parts[1] if len(parts) == 2 and parts[1] else None)
 
 
-async def answer_http_hook(app, path: bytes, body: bytes) -> bytes:
+async def answer_http_hook(hooks: Hooks, runtime: Runtime, path: bytes, body: bytes) -> bytes:
     """The reply body for one HTTP hook request. Raises BadRequest (-> 400)."""
-    from routerd.handlers.hooks import run_hook
-
     host, event = parse_hook_path(path)
-    outcome = await run_hook(app, host, event, body)
+    outcome = await hooks.run(runtime, parse_event(host, event, body))
     return outcome.stdout.encode() if outcome.stdout else EMPTY

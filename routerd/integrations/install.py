@@ -25,6 +25,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HOSTS = ("claude-code", "codex", "gemini-cli", "cursor", "vscode", "claude-desktop")
 CLAUDE_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "SessionEnd")
@@ -110,8 +111,8 @@ def _app_dir(s: Setup, name: str) -> Path:
     return s.home / ".config" / name
 
 
-def _stdio(s: Setup) -> dict:
-    server = {"command": s.python, "args": ["-I", "-S", s.mcp_relay]}
+def _stdio(s: Setup) -> dict[str, Any]:
+    server: dict[str, Any] = {"command": s.python, "args": ["-I", "-S", s.mcp_relay]}
     if s.socket_path:
         server["env"] = {"ROUTERD_SOCKET": s.socket_path}
     return server
@@ -161,7 +162,7 @@ def _put_hooks(data: dict, ours: dict[str, dict], s: Setup) -> dict:
     data = _drop_hooks(data, s)
     hooks = data.setdefault("hooks", {})
     for event, hook in ours.items():
-        group = {"hooks": [hook]}
+        group: dict[str, Any] = {"hooks": [hook]}
         if event in ("PreToolUse", "BeforeTool"):
             group = {"matcher": "*" if event == "BeforeTool" else "", **group}
         hooks.setdefault(event, []).append(group)
@@ -313,5 +314,5 @@ def codex_toml_add(text: str, s: Setup) -> str:
 def codex_toml_remove(text: str) -> str:
     pattern = re.compile(rf"\n*{re.escape(BLOCK_BEGIN)}.*?{re.escape(BLOCK_END)}\n?", re.S)
     text = pattern.sub("\n", text)
-    text = "\n".join(l for l in text.split("\n") if not l.endswith(LINE_MARK))
+    text = "\n".join(line for line in text.split("\n") if not line.endswith(LINE_MARK))
     return text.strip("\n") + "\n" if text.strip() else ""

@@ -1,24 +1,29 @@
 """The MCP tools and the ``status`` resource. Arguments are checked against a Struct per tool; a bad
 argument or a failed call is an ``isError`` result naming the problem, never a protocol error.
 
-Tools that have a socket request (route, classify, reroute, rate, set_profile) run that request's
-handler from the daemon's table (the routing brain's), so MCP and ``routerctl`` give the same answers
-and decisions are stored the same way.
+Tools that have a socket request (route, classify, reroute, rate, set_profile) call the routing core
+and answer with the same reply shapes as the socket (``routerd.routing.replies``), so MCP and
+``routerctl`` give the same answers and decisions are stored the same way.
 """
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from routerd.errors import RouterdError
-from routerd.handlers.usage import providers_report
-from routerd.integrations.ask import Answer
+from routerd.errors import BadRequest
+from routerd.integrations.ask import Answer, Asker
 from routerd.ledger import reports
 from routerd.ledger.periods import PERIODS
-from routerd.protocol import ClassificationReply, DecisionReply
+from routerd.protocol import ClassificationReply, DecisionReply, Message, StatusReply
+from routerd.routing.core import RoutingCore
+from routerd.routing.replies import classification_reply, decision_reply
+from routerd.routing.types import Conversation, RouteRequest
+from routerd.runtime import Runtime
 from routerd.store.ledger import GROUPS
+from routerd.store.store import Store
 
 STATUS_URI = "routerd://status"
 RESOURCES = [{"uri": STATUS_URI, "name": "status", "title": "routerd status",
@@ -39,20 +44,20 @@ DecisionId = Annotated[str, _doc("A decision id, as returned by route (or shown 
 Reason = Annotated[str, _doc("Why, in a few words (kept with the feedback).")]
 Since = Annotated[str | None, _doc("Only calls since then: a span such as 24h, 7d or 30m, or an ISO "
                                    "date; wins over period.")]
-PeriodName = Literal[PERIODS]  # type: ignore[valid-type]
+PeriodName = Literal[PERIODS]  # type: ignore[valid-type]  # the names in PERIODS, as msgspec reads them
 Period = Annotated[PeriodName | None, _doc("today (since local midnight), week (since Monday), month "
                                            "(since the 1st), or all (the default).")]
 Limit = Annotated[int, _doc("Groups listed one by one (the costliest, or the latest days); the rest are "
                             "summed in one row; 0 lists all.", ge=0)]
 
 
-class PromptArgs(_Args):
+class PromptArgs(_Args, frozen=True):
     prompt: Prompt
     explain: Annotated[bool, _doc("Also list every catalogue model and why it was kept, skipped or "
                                   "ranked (route only).")] = False
 
 
-class AskArgs(_Args):
+class AskArgs(_Args, frozen=True):
     prompt: Annotated[str, _doc("What to ask the external model.", min_length=1)]
     task_type: Annotated[Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None,
                          _doc("Hint for the router: the kind of task.")] = None
@@ -63,101 +68,116 @@ class AskArgs(_Args):
     max_tokens: Annotated[int, _doc("Most tokens the answer may have.", ge=1)] = 2048
 
 
-class RerouteArgs(_Args):
+class RerouteArgs(_Args, frozen=True):
     decision_id: DecisionId
     to: Annotated[str, _doc("The tier (simple, moderate, complex) or model it should have gone to.")]
     reason: Reason = ""
 
 
-class RateArgs(_Args):
+class RateArgs(_Args, frozen=True):
     decision_id: DecisionId
     rating: Annotated[Literal["good", "bad"], _doc("good, or bad (similar prompts then go one tier up).")]
     reason: Reason = ""
 
 
-class UsageArgs(_Args):
+class UsageArgs(_Args, frozen=True):
     period: Period = None
     since: Since = None
-    group_by: Annotated[Literal[GROUPS], _doc("How to group the calls.")] = "model"  # type: ignore[valid-type]
+    group_by: Annotated[Literal[GROUPS], _doc("How to group the calls.")] = "model"  # type: ignore[valid-type]  # the names in GROUPS
     limit: Limit = reports.DEFAULT_LIMIT
 
 
-class SavingsArgs(_Args):
+class SavingsArgs(_Args, frozen=True):
     period: Period = None
     since: Since = None
-    group_by: Annotated[Literal[GROUPS] | None, _doc("Also break savings down by this.")] = None  # type: ignore[valid-type]
+    group_by: Annotated[Literal[GROUPS] | None, _doc("Also break savings down by this.")] = None  # type: ignore[valid-type]  # the names in GROUPS
     limit: Limit = reports.DEFAULT_LIMIT
 
 
-class NoArgs(_Args):
+class NoArgs(_Args, frozen=True):
     pass
 
 
-class ProfileArgs(_Args):
+class ProfileArgs(_Args, frozen=True):
     profile: Annotated[Literal["budget", "balanced", "premium"],
                        _doc("budget favours cheap models, premium strong ones, balanced is between.")]
 
 
-async def _route(app, a: PromptArgs) -> Any:
-    from routerd.protocol import Message, Route
+class Tools:
+    """What the tools call: the routing core, the asker, the store's reports, and the app's status."""
 
-    return await _via_table(app, Route(messages=[Message(role="user", content=a.prompt)],
-                                       explain=a.explain, source="mcp"))
-
-
-async def _classify(app, a: PromptArgs) -> Any:
-    from routerd.protocol import Classify
-
-    return await _via_table(app, Classify(prompt=a.prompt))
+    def __init__(self, routing: RoutingCore, asker: Asker, store: Store,
+                 status: Callable[[], Awaitable[StatusReply]]) -> None:
+        self.routing = routing
+        self.asker = asker
+        self.store = store
+        self.status = status
 
 
-async def _ask(app, a: AskArgs) -> Any:
-    from routerd.integrations.ask import ask_external
-
-    answer = await ask_external(app, a.prompt, model=a.model, task_type=a.task_type,
-                                complexity=a.complexity, max_tokens=a.max_tokens)
-    return msgspec.to_builtins(answer)
+async def _route(t: Tools, runtime: Runtime, a: PromptArgs) -> Any:
+    conversation = Conversation([Message(role="user", content=a.prompt)])
+    decision = await t.routing.decide(runtime, RouteRequest(conversation, explain=a.explain, source="mcp"))
+    return _builtins(decision_reply(decision, a.explain))
 
 
-async def _reroute(app, a: RerouteArgs) -> Any:
-    from routerd.protocol import Reroute
-
-    return await _via_table(app, Reroute(decision_id=a.decision_id, to=a.to, reason=a.reason))
-
-
-async def _rate(app, a: RateArgs) -> Any:
-    from routerd.protocol import Rate
-
-    return await _via_table(app, Rate(decision_id=a.decision_id, rating=a.rating, reason=a.reason))
+async def _classify(t: Tools, runtime: Runtime, a: PromptArgs) -> Any:
+    conversation = Conversation([Message(role="user", content=a.prompt)])
+    return _builtins(classification_reply(await t.routing.classify(runtime, conversation)))
 
 
-async def _set_profile(app, a: ProfileArgs) -> Any:
-    from routerd.protocol import SetProfile
-
-    return await _via_table(app, SetProfile(profile=a.profile))
+async def _ask(t: Tools, runtime: Runtime, a: AskArgs) -> Any:
+    return msgspec.to_builtins(await t.asker.ask(runtime, a.prompt, model=a.model, max_tokens=a.max_tokens))
 
 
-async def _usage(app, a: UsageArgs) -> Any:
-    return await reports.usage_report(app, a.since, a.group_by, a.period, a.limit)
+async def _reroute(t: Tools, runtime: Runtime, a: RerouteArgs) -> Any:
+    return msgspec.to_builtins(await t.routing.reroute(runtime, a.decision_id, a.to, a.reason))
 
 
-async def _savings(app, a: SavingsArgs) -> Any:
-    return await reports.savings_report(app, a.since, a.period, a.group_by, a.limit)
+async def _rate(t: Tools, runtime: Runtime, a: RateArgs) -> Any:
+    return msgspec.to_builtins(await t.routing.rate(runtime, a.decision_id, a.rating, a.reason))
 
 
-async def _budget(app, a: NoArgs) -> Any:
-    return await reports.budget_report(app)
+async def _set_profile(t: Tools, runtime: Runtime, a: ProfileArgs) -> Any:
+    return msgspec.to_builtins(await t.routing.set_profile(runtime, a.profile))
 
 
-async def _health(app, a: NoArgs) -> Any:
-    return await reports.health_report(app)
+async def _usage(t: Tools, runtime: Runtime, a: UsageArgs) -> Any:
+    return msgspec.to_builtins(await reports.usage_report(t.store, a.since, a.group_by, a.period, a.limit))
 
 
-async def _providers(app, a: NoArgs) -> Any:
-    return providers_report(app)
+async def _savings(t: Tools, runtime: Runtime, a: SavingsArgs) -> Any:
+    return msgspec.to_builtins(await reports.savings_report(t.store, a.since, a.period, a.group_by, a.limit))
 
 
-Call = Callable[[Any, Any], Awaitable[Any]]
+async def _budget(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
+    return await reports.budget_report(t.store, runtime.config)
+
+
+async def _health(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
+    status = await t.status()
+    return await reports.health_report(t.store, status.parts, status.uptime_s, not status.draining)
+
+
+async def _providers(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
+    """Configured providers (never their keys: only whether one is set)."""
+    out = []
+    for name, pc in runtime.config.providers.items():
+        has_key = bool(pc.api_key or (pc.api_key_env and os.environ.get(pc.api_key_env)))
+        out.append({"name": name, "kind": pc.kind, "base_url": pc.base_url, "key_set": has_key,
+                    "local": pc.local, "models": list(pc.models)})
+    detected = [v for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OLLAMA_BASE_URL")
+                if os.environ.get(v)]
+    return {"providers": out, "detected_env": detected}
+
+
+def _builtins(reply: msgspec.Struct) -> Any:
+    """A reply's fields as the tool's structured result (without the wire's version field)."""
+    data = msgspec.to_builtins(reply)
+    data.pop("v", None)
+    return data
+
+
+Call = Callable[[Tools, Runtime, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -253,17 +273,15 @@ def _input_schema(args: type[_Args]) -> dict[str, Any]:
 TOOLS = [spec.listing(name) for name, spec in SPECS.items()]
 
 
-async def call_tool(app, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+async def call_tool(tools: Tools, runtime: Runtime, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Run tool ``name``. Raises ``BadRequest`` for arguments that do not fit it, and whatever the
+    call raises; ``routerd.integrations.mcp`` turns both into an ``isError`` result."""
     spec = SPECS[name]
-    args_type, fn = spec.args, spec.call
     try:
-        args = msgspec.convert(arguments, args_type)
+        args = msgspec.convert(arguments, spec.args)
     except msgspec.ValidationError as exc:
-        return _error(f"{name}: invalid arguments: {exc}")
-    try:
-        data = await fn(app, args)
-    except RouterdError as exc:
-        return _error(f"{name}: {exc.code}: {exc.message}")
+        raise BadRequest(f"invalid arguments: {exc}") from None
+    data = await spec.call(tools, runtime, args)
     text = msgspec.json.encode(data).decode()
     result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
     if isinstance(data, dict):
@@ -271,27 +289,6 @@ async def call_tool(app, name: str, arguments: dict[str, Any]) -> dict[str, Any]
     return result
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": message}], "isError": True}
-
-
-async def read_status(app) -> dict[str, Any]:
-    from routerd.handlers.control import handle_status
-    from routerd.protocol import Status
-
-    reply = await handle_status(app, Status())
-    text = msgspec.json.encode(reply).decode()
+async def read_status(tools: Tools) -> dict[str, Any]:
+    text = msgspec.json.encode(await tools.status()).decode()
     return {"contents": [{"uri": STATUS_URI, "mimeType": "application/json", "text": text}]}
-
-
-async def _via_table(app, request) -> Any:
-    """Run ``request``'s handler from the daemon's table and return its reply's data."""
-    from routerd.handlers.table import HANDLERS
-
-    reply = await HANDLERS[type(request)](app, request)
-    data = msgspec.to_builtins(reply)
-    if isinstance(data, dict) and data.get("type") == "data":
-        return data.get("data")
-    if isinstance(data, dict):
-        data.pop("v", None)
-    return data

@@ -14,33 +14,15 @@ from pathlib import Path
 import msgspec
 
 from routerd.catalogue.prices import Tokens
+from routerd.dialects.anthropic.usage import Usage
 
 TAIL_BYTES = 1024 * 1024
-
-
-class _CacheCreation(msgspec.Struct):
-    ephemeral_5m_input_tokens: int | None = 0
-    ephemeral_1h_input_tokens: int | None = 0
-
-
-class _Usage(msgspec.Struct):
-    input_tokens: int | None = 0
-    output_tokens: int | None = 0
-    cache_read_input_tokens: int | None = 0
-    cache_creation_input_tokens: int | None = 0
-    cache_creation: _CacheCreation | None = None
-
-    def tokens(self) -> Tokens:
-        read, write = self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
-        hour = (self.cache_creation.ephemeral_1h_input_tokens or 0) if self.cache_creation else 0
-        return Tokens(input=(self.input_tokens or 0) + read + write, output=self.output_tokens or 0,
-                      cache_read=read, cache_write=write, cache_write_1h=hour)
 
 
 class _Message(msgspec.Struct):
     id: str | None = None
     model: str | None = None
-    usage: _Usage | None = None
+    usage: Usage | None = None  # the API's own usage object, as the answer carried it
     content: msgspec.Raw = msgspec.Raw(b"null")
 
 
@@ -98,9 +80,10 @@ def recent_messages(data: bytes, turns: int = 2) -> list[MessageUsage]:
                 entries.append((message.id, entry))
     first = starts[-turns] if len(starts) >= turns else 0
     unique = {mid: line for mid, line in entries[first:]}
-    return [MessageUsage(id=mid, model=line.message.model, tokens=line.message.usage.tokens(),
+    return [MessageUsage(id=mid, model=message.model or "", tokens=message.usage.tokens(),
                          ts=_time(line.timestamp), sidechain=line.isSidechain)
-            for mid, line in unique.items()]
+            for mid, line in unique.items()
+            if (message := line.message) is not None and message.usage is not None]
 
 
 def _time(stamp: str | None) -> float | None:

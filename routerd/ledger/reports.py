@@ -15,10 +15,13 @@ from typing import Any
 
 import msgspec
 
+from routerd.config import Config
 from routerd.errors import BadRequest
 from routerd.ledger.periods import period_start, window_start
-from routerd.protocol import DEFAULT_REPORT_LIMIT
+from routerd.protocol import (DEFAULT_REPORT_LIMIT, DecisionCount, FullReport, SavingsReport, StatusLineData,
+                              UsageReport)
 from routerd.store import ledger as q
+from routerd.store.store import Store
 
 _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
            "output_tokens", "reasoning_tokens")
@@ -72,82 +75,78 @@ def _listed(by: str, groups: list[q.UsageGroup], limit: int) -> list[dict[str, A
     return [*(_row(by, [g], g.key) for g in kept), _row(by, folded, f"({len(folded)} more)")]
 
 
-async def _grouped(app, start: float, by: str) -> list[q.UsageGroup]:
-    return await app.store.read(functools.partial(q.usage_groups, start=start, by=by))
+async def _grouped(store: Store, start: float, by: str) -> list[q.UsageGroup]:
+    return await store.read(functools.partial(q.usage_groups, start=start, by=by))
 
 
-async def usage_report(app, since: str | None = None, group_by: str = "model",
-                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+async def _decisions(store: Store, start: float) -> list[DecisionCount]:
+    counted = await store.read(functools.partial(q.decision_counts, start=start))
+    return [DecisionCount(tier=d.tier, model=d.model, count=d.count) for d in counted]
+
+
+async def usage_report(store: Store, since: str | None = None, group_by: str = "model",
+                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> UsageReport:
     """Calls, tokens of every kind, cost and savings per group, and their total."""
     _check_group(group_by)
     start = window_start(period, since, time.time())
-    groups = await _grouped(app, start, group_by)
-    return {"period": period if not since else None, "since": since, "start": start,
-            "group_by": group_by, "groups": _listed(group_by, groups, limit),
-            "total": _row(group_by, groups, "total")}
+    groups = await _grouped(store, start, group_by)
+    return UsageReport(period=period if not since else None, since=since, start=start, group_by=group_by,
+                       groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"))
 
 
-async def savings_report(app, since: str | None = None, period: str | None = None,
-                         group_by: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+async def savings_report(store: Store, since: str | None = None, period: str | None = None,
+                         group_by: str | None = None, limit: int = DEFAULT_LIMIT) -> SavingsReport:
     """Money saved against the baseline, overall (and per group with ``group_by``), and the
     routing decisions by tier and model."""
     by = group_by or "source"
     _check_group(by)
     start = window_start(period, since, time.time())
-    groups = await _grouped(app, start, by)
-    decisions = await app.store.read(functools.partial(q.decision_counts, start=start))
-    out = {"period": period if not since else None, "since": since, "start": start, **_money(groups),
-           "decisions": [{"tier": d.tier, "model": d.model, "count": d.count} for d in decisions]}
-    if group_by:
-        out["group_by"] = group_by
-        out["groups"] = _listed(group_by, groups, limit)
-    return out
+    groups = await _grouped(store, start, by)
+    return SavingsReport(period=period if not since else None, since=since, start=start, **_money(groups),
+                         decisions=await _decisions(store, start), group_by=group_by,
+                         groups=_listed(group_by, groups, limit) if group_by else None)
 
 
-async def full_report(app, since: str | None = None, group_by: str = "model",
-                      period: str | None = None, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+async def full_report(store: Store, since: str | None = None, group_by: str = "model",
+                      period: str | None = None, limit: int = DEFAULT_LIMIT) -> FullReport:
     """Usage and savings per group with their total, and the decisions behind them."""
-    usage = await usage_report(app, since, group_by, period, limit)
-    decisions = await app.store.read(functools.partial(q.decision_counts, start=usage["start"]))
-    usage["decisions"] = [{"tier": d.tier, "model": d.model, "count": d.count} for d in decisions]
-    return usage
+    usage = await usage_report(store, since, group_by, period, limit)
+    return FullReport(**msgspec.structs.asdict(usage), decisions=await _decisions(store, usage.start))
 
 
-async def statusline(app, session_id: str | None = None) -> dict[str, Any]:
+async def statusline(store: Store, session_id: str | None = None) -> StatusLineData:
     """Today's spend and savings and the last model used (in ``session_id`` when given), for a
     one-line status. ``budget`` is the budget pressure's slot (not measured yet: None)."""
     start = period_start("today", time.time())
 
-    def read(conn):
+    def read(conn: Any) -> tuple[list[q.UsageGroup], Any]:
         return q.usage_groups(conn, start, "source"), q.last_call(conn, session_id)
 
-    groups, last = await app.store.read(read)
+    groups, last = await store.read(read)
     money = _money(groups)
-    return {"calls": sum(g.calls for g in groups), "cost_usd": money["cost_usd"],
-            "saved_usd": money["saved_usd"], "saved_pct": money["saved_pct"],
-            "last_model": last.model if last else None, "last_provider": last.provider if last else None,
-            "budget": None}
+    return StatusLineData(calls=sum(g.calls for g in groups), cost_usd=money["cost_usd"],
+                          saved_usd=money["saved_usd"], saved_pct=money["saved_pct"],
+                          last_model=last.model if last else None,
+                          last_provider=last.provider if last else None, budget=None)
 
 
-async def budget_report(app) -> dict[str, Any]:
+async def budget_report(store: Store, config: Config) -> dict[str, Any]:
     """Spend today, this week and this month (local calendar), with the configured limits when
     there are any."""
     now = time.time()
     spend = {}
     for period in ("today", "week", "month"):
-        groups = await _grouped(app, period_start(period, now), "source")
+        groups = await _grouped(store, period_start(period, now), "source")
         spend[period] = round(sum(g.cost_usd for g in groups), 6)
-    limits = getattr(app.runtime.config, "budget", None)
+    limits = getattr(config, "budget", None)
     return {"spend_usd": spend, "limits": msgspec.to_builtins(limits) if limits is not None else None}
 
 
-async def health_report(app) -> dict[str, Any]:
+async def health_report(store: Store, parts: dict[str, Any], uptime_s: float, serving: bool) -> dict[str, Any]:
     """The daemon, each provider's recent error rate (last 15 minutes) and the parts' statistics."""
-    rows = await app.store.read(functools.partial(q.provider_health, since=time.time() - 900))
+    rows = await store.read(functools.partial(q.provider_health, since=time.time() - 900))
     providers = {r.provider: {"calls_15m": r.calls, "ok_15m": r.ok,
                               "error_rate_15m": round(1 - r.ok / r.calls, 3),
                               "avg_latency_ms": round(r.avg_latency_ms, 1) if r.avg_latency_ms else None}
                  for r in rows}
-    parts = {name: msgspec.to_builtins(part.statistics()) for name, part in app.parts.items()}
-    return {"ok": not app.draining, "uptime_s": round(time.time() - app.started_at, 1),
-            "providers": providers, "parts": parts}
+    return {"ok": serving, "uptime_s": round(uptime_s, 1), "providers": providers, "parts": parts}

@@ -1,7 +1,8 @@
 """The ledger's in-memory part: counters for ``routerctl status``, the projects of recent working
 directories and the sessions already noted, so that a session's project is looked up once.
 
-One per app (``app.parts["ledger"]``), created on first use; only the event loop touches it.
+One per app (``app.ledger``); the gateway and the hooks count what they record. Only the event loop
+touches it.
 Everything it remembers is bounded; the rows themselves live in the store.
 """
 
@@ -33,7 +34,7 @@ class Ledger:
         counts["estimated_calls"] += estimated
         counts["unpriced_calls"] += not priced
 
-    def remember(self, table: OrderedDict, key: str, value: str | None) -> None:
+    def remember(self, table: OrderedDict[str, str | None], key: str, value: str | None) -> None:
         table[key] = value
         table.move_to_end(key)
         while len(table) > MAX_REMEMBERED:
@@ -41,11 +42,3 @@ class Ledger:
 
     def statistics(self) -> LedgerStats:
         return LedgerStats(sessions_noted=len(self.sessions), **self.counts)
-
-
-def ledger_of(app) -> Ledger:
-    """The app's Ledger, created on first use."""
-    ledger = app.parts.get("ledger")
-    if ledger is None:
-        ledger = app.parts["ledger"] = Ledger()
-    return ledger

@@ -14,19 +14,20 @@ from collections.abc import Sequence
 
 import anyio.to_thread
 
-from routerd.catalogue.models import Catalogue
+from routerd.ids import Ids
 from routerd.integrations.transcript import MessageUsage
 from routerd.ledger import costs
 from routerd.ledger.project import project_of
-from routerd.ledger.state import ledger_of
+from routerd.ledger.state import Ledger
+from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call, record_session
+from routerd.store.store import Store
 
 
-async def note_session(app, host: str, session_id: str | None, cwd: str | None) -> None:
+async def note_session(ledger: Ledger, store: Store, host: str, session_id: str | None, cwd: str | None) -> None:
     """Record ``session_id``'s project the first time a hook of that session names its ``cwd``."""
     if not session_id or not cwd:
         return
-    ledger = ledger_of(app)
     if session_id in ledger.sessions:
         return
     if cwd in ledger.projects:
@@ -35,7 +36,7 @@ async def note_session(app, host: str, session_id: str | None, cwd: str | None) 
         project = await anyio.to_thread.run_sync(project_of, cwd)
         ledger.remember(ledger.projects, cwd, project)
     ledger.remember(ledger.sessions, session_id, project)
-    record_session(app.store, session_id, host, project, time.time())
+    record_session(store, session_id, host, project, time.time())
 
 
 def main_model(messages: Sequence[MessageUsage]) -> str | None:
@@ -43,20 +44,20 @@ def main_model(messages: Sequence[MessageUsage]) -> str | None:
     return next((m.model for m in reversed(messages) if not m.sidechain), None)
 
 
-def record_messages(app, catalogue: Catalogue | None, *, host: str, provider: str,
+def record_messages(ledger: Ledger, store: Store, ids: Ids, runtime: Runtime, *, host: str, provider: str,
                     session_id: str | None, decision_id: str | None, messages: Sequence[MessageUsage],
                     main: str | None) -> int:
     """Write one priced row per message; returns how many were queued."""
-    ledger = ledger_of(app)
-    configured = costs.configured_baseline(catalogue, app.runtime.config.accounting.baseline_model)
+    catalogue = runtime.catalogue
+    configured = costs.configured_baseline(catalogue, runtime.config.accounting.baseline_model)
     now = time.time()
     for message in messages:
         model = (provider, message.model)
         baseline = configured or (provider, main or message.model)
         cost = costs.price(catalogue, model, message.tokens)
         t = message.tokens
-        record_call(app.store, CallRow(
-            id=app.new_id(), ts=message.ts or now, provider=provider, model=message.model, outcome="ok",
+        record_call(store, CallRow(
+            id=ids.new(), ts=message.ts or now, provider=provider, model=message.model, outcome="ok",
             source=f"hook:{host}", decision_id=decision_id, input_tokens=t.input, output_tokens=t.output,
             cache_read_tokens=t.cache_read, cache_write_tokens=t.cache_write,
             cache_write_1h_tokens=t.cache_write_1h, reasoning_tokens=t.reasoning, cost_usd=cost,

@@ -26,7 +26,7 @@ def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
 
 def migrate(conn: apsw.Connection) -> int:
     """Apply the migrations not yet applied; return the schema version now in force."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").get
     if version > len(MIGRATIONS):
         raise RuntimeError(
             f"state database schema v{version} is newer than this routerd knows (v{len(MIGRATIONS)})"

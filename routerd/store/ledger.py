@@ -161,7 +161,7 @@ def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGrou
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
         f"WHERE c.rowid > {rollups.mark('calls')} AND c.ts >= ?3"
         f") GROUP BY k HAVING n > 0 ORDER BY {order}")
-    rows = conn.execute(sql, (day, start, edge)).fetchall()
+    rows: list[Any] = conn.execute(sql, (day, start, edge)).fetchall()
     return [UsageGroup(key=k if k != "" else None, calls=n, ok=ok, estimated=est, input_tokens=i,
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,
@@ -179,7 +179,7 @@ class DecisionCount(msgspec.Struct, frozen=True):
 def decision_counts(conn: apsw.Connection, start: float) -> list[DecisionCount]:
     """Routing decisions since ``start`` per (tier, model), most frequent first."""
     day, edge = _edge(start)
-    rows = conn.execute(
+    rows: list[Any] = conn.execute(
         "SELECT t, m, sum(n) AS total FROM ("
         "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 "
         "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions WHERE ts >= ?2 AND ts < ?3 "
@@ -216,7 +216,7 @@ class ProviderHealth(msgspec.Struct, frozen=True):
 
 def provider_health(conn: apsw.Connection, since: float) -> list[ProviderHealth]:
     """Gateway calls per provider since ``since`` (a recent window: read from ``calls``)."""
-    rows = conn.execute("SELECT provider, count(*), sum(outcome = 'ok'), avg(latency_ms) FROM calls "
+    rows: list[Any] = conn.execute("SELECT provider, count(*), sum(outcome = 'ok'), avg(latency_ms) FROM calls "
                         "WHERE ts >= ? AND source = 'gateway' GROUP BY provider", (since,)).fetchall()
     return [ProviderHealth(p, n, ok or 0, lat) for p, n, ok, lat in rows]
 
@@ -248,7 +248,8 @@ EXPORT_COLUMNS = {
 
 def export_count(conn: apsw.Connection, table: str, start: float) -> int:
     """How many rows of ``table`` an export since ``start`` will send (for a progress bar)."""
-    return conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= ?", (start,)).fetchone()[0]
+    count: int = conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= ?", (start,)).get
+    return count
 
 
 def export_page(conn: apsw.Connection, table: str, start: float, after: int,
@@ -256,5 +257,5 @@ def export_page(conn: apsw.Connection, table: str, start: float, after: int,
     """The next ``limit`` rows of ``table`` since ``start`` after row ``after`` (keyset paging: each
     page is one short read, so an export of millions holds one page in memory), and the last
     row's position to continue from."""
-    rows = conn.execute(_EXPORT_SQL[table], (start, after, limit)).fetchall()
+    rows: list[Any] = conn.execute(_EXPORT_SQL[table], (start, after, limit)).fetchall()
     return (rows[-1][0] if rows else after), [row[1:] for row in rows]

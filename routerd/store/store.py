@@ -102,7 +102,7 @@ class Store:
 
     async def row_counts(self) -> dict[str, int]:
         def count(conn: apsw.Connection) -> dict[str, int]:
-            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+            return {t: conn.execute(f"SELECT count(*) FROM {t}").get for t in TABLES}
 
         return await self.read(count)
 

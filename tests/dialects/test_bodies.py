@@ -5,11 +5,15 @@ import itertools
 import msgspec
 import pytest
 
-from routerd.dialects import anthropic, gemini, openai_chat, responses
 from routerd.dialects.canonical import ChatResponse, ReasoningPart, TextPart, ToolCallPart, Usage
-from routerd.dialects.registry import DIALECTS, NAMES
+from routerd.dialects.registry import DIALECTS, NAMES, get
 from routerd.errors import BadRequest, UpstreamBadResponse
 from tests.dialects.norm import renumber_ids
+
+anthropic = get("anthropic")
+gemini = get("gemini")
+openai_chat = get("openai_chat")
+responses = get("responses")
 
 RESPONSE = ChatResponse(id="msg_1", model="up", stop_reason="tool_use",
                         content=[TextPart("Checking."), ToolCallPart("call_1", "get_weather", '{"city":"Paris"}')],
@@ -64,6 +68,23 @@ def test_error_bodies():
     assert responses.error_body(429, "slow")["error"]["type"] == "rate_limit_error"
     assert anthropic.error_body(529, "busy") == {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
     assert anthropic.error_body(502, "x")["error"]["type"] == "api_error"
+    # Google pairs an HTTP 502 with UNAVAILABLE (google-api-core's BadGateway), 504 DEADLINE_EXCEEDED.
+    assert gemini.error_body(502, "x")["error"]["status"] == "UNAVAILABLE"
+    assert gemini.error_body(504, "x")["error"]["status"] == "DEADLINE_EXCEEDED"
+    assert gemini.error_body(500, "x")["error"]["status"] == "INTERNAL"
+    assert openai_chat.error_body(404, "gone", "model_not_found")["error"]["type"] == "invalid_request_error"
+
+
+def test_one_error_shape_whole_and_mid_stream():
+    """A dialect's error event that ends a broken stream carries the same body as its whole error."""
+    for name in NAMES:
+        dialect = DIALECTS[name]
+        event = dialect.stream_error(502, "cut", "upstream_error")
+        data = event.split(b"data: ", 1)[1].rstrip(b"\n")
+        if name == "responses":  # Responses streams end with their own error event
+            assert msgspec.json.decode(data)["type"] == "error"
+        else:
+            assert msgspec.json.decode(data) == dialect.error_body(502, "cut", "upstream_error"), name
     assert gemini.error_body(404, "no model") == {"error": {"code": 404, "message": "no model", "status": "NOT_FOUND"}}
 
 

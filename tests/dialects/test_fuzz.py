@@ -51,7 +51,7 @@ def test_answers_fail_only_with_upstream_bad_response(name, body):
     except UpstreamBadResponse:
         pass
     try:
-        DIALECTS[name].StreamDecoder().feed(None, msgspec.json.encode(body).decode())
+        DIALECTS[name].stream_decoder().feed(None, msgspec.json.encode(body).decode())
     except UpstreamBadResponse:
         pass
 
@@ -61,7 +61,7 @@ def test_answers_fail_only_with_upstream_bad_response(name, body):
 @given(data=st.data())
 def test_mutated_real_requests(name, data):
     """A real request with one field replaced by junk parses or raises BadRequest."""
-    base = {"openai": fx.OPENAI_TOOL_CONVERSATION, "anthropic": fx.ANTHROPIC_TOOL_CONVERSATION,
+    base = {"openai_chat": fx.OPENAI_TOOL_CONVERSATION, "anthropic": fx.ANTHROPIC_TOOL_CONVERSATION,
             "responses": fx.RESPONSES_CODEX_REQUEST, "gemini": fx.GEMINI_REQUEST}[name]
     body = msgspec.json.decode(msgspec.json.encode(base))
     node = body

@@ -5,14 +5,20 @@ import itertools
 import msgspec
 import pytest
 
-from routerd.dialects import anthropic, gemini, openai_chat, responses
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart, estimate_tokens, to_classifier_messages,
+    ToolResultPart,
 )
-from routerd.dialects.registry import DIALECTS, NAMES
+from routerd.dialects.summary import estimate_tokens, to_classifier_messages
+from routerd.dialects.gemini.request import join_signature, split_signature
+from routerd.dialects.registry import DIALECTS, NAMES, get
 from tests.dialects import fixtures as fx
 from tests.dialects.norm import conversation
+
+anthropic = get("anthropic")
+gemini = get("gemini")
+openai_chat = get("openai_chat")
+responses = get("responses")
 
 TOOL_CONVERSATION = ChatRequest(
     model="m", system="You are terse.",
@@ -86,7 +92,7 @@ def test_gemini_parse_synthesises_ids_and_matches_responses():
     results = req.messages[2].content
     assert [r.tool_call_id for r in results] == [c.id for c in calls]
     assert results[0].content == [TextPart('{"temp_c":18}')]
-    assert gemini.split_signature(calls[0].id) == (calls[0].id.split("__ts__")[0], "CiQB0e2Kb+/xAA==")
+    assert split_signature(calls[0].id) == (calls[0].id.split("__ts__")[0], "CiQB0e2Kb+/xAA==")
     assert gemini.parse_request(fx.GEMINI_REQUEST).messages == req.messages  # stable ids
     assert req.reasoning == Reasoning(budget_tokens=2048, include_thoughts=True)
 
@@ -94,7 +100,7 @@ def test_gemini_parse_synthesises_ids_and_matches_responses():
 @pytest.mark.parametrize("name", sorted(NAMES))
 def test_same_dialect_keeps_unknown_fields(name):
     """Rendering back into the source dialect keeps fields routerd has no canonical home for."""
-    body = {"openai": {**fx.OPENAI_TOOL_CONVERSATION, "seed": 7, "response_format": {"type": "json_object"}},
+    body = {"openai_chat": {**fx.OPENAI_TOOL_CONVERSATION, "seed": 7, "response_format": {"type": "json_object"}},
             "anthropic": {**fx.ANTHROPIC_TOOL_CONVERSATION, "top_k": 5},
             "responses": fx.RESPONSES_CODEX_REQUEST, "gemini": fx.GEMINI_REQUEST}[name]
     dialect = DIALECTS[name]
@@ -127,7 +133,7 @@ def test_reasoning_effort_maps_through_every_dialect(effort):
         assert again.reasoning.resolved_effort() == effort, name
     body = anthropic.render_request(req, "claude")
     assert body["thinking"] == {"type": "enabled", "budget_tokens": req.reasoning.resolved_budget()}
-    assert gemini.render_request(req)["generationConfig"]["thinkingConfig"]["thinkingBudget"] > 0
+    assert gemini.render_request(req, "")["generationConfig"]["thinkingConfig"]["thinkingBudget"] > 0
     assert openai_chat.render_request(req, "o3")["reasoning_effort"] == effort
     assert responses.render_request(req, "gpt-5")["reasoning"] == {"effort": effort}
 
@@ -135,7 +141,7 @@ def test_reasoning_effort_maps_through_every_dialect(effort):
 def test_anthropic_budget_respects_max_tokens_and_temperature():
     """A budget is clamped under max_tokens (min 1,024); translated thinking drops temperature."""
     req = ChatRequest(messages=[Message("user", [TextPart("x")])], max_tokens=3000, temperature=0.3,
-                      reasoning=Reasoning(effort="high"), origin="openai")
+                      reasoning=Reasoning(effort="high"), origin="openai_chat")
     body = anthropic.render_request(req, "claude")
     assert body["thinking"]["budget_tokens"] == 2999 and body["max_tokens"] == 3000
     assert "temperature" not in body
@@ -151,7 +157,7 @@ def test_tool_choice_and_stop_mapping():
                       tool_choice=ToolChoice("required", parallel=False), stop=["END"])
     assert anthropic.render_request(req, "c")["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
     assert openai_chat.render_request(req, "g")["tool_choice"] == "required"
-    assert gemini.render_request(req)["toolConfig"] == {"functionCallingConfig": {"mode": "ANY"}}
+    assert gemini.render_request(req, "")["toolConfig"] == {"functionCallingConfig": {"mode": "ANY"}}
     assert anthropic.render_request(req, "c")["stop_sequences"] == ["END"]
     assert openai_chat.render_request(req, "g")["stop"] == ["END"]
 
@@ -172,7 +178,7 @@ def test_gemini_signature_returns_to_gemini_from_an_openai_client():
     client = openai_chat.render_response(resp, "m", created=0)
     history = {"messages": [{"role": "user", "content": "q"}, client["choices"][0]["message"],
                             {"role": "tool", "tool_call_id": call.id, "content": "42"}]}
-    body = gemini.render_request(openai_chat.parse_request(history))
+    body = gemini.render_request(openai_chat.parse_request(history), "")
     assert body["contents"][1]["parts"][0]["thoughtSignature"] == "ab+/cd=="
     assert body["contents"][2]["parts"][0]["functionResponse"] == {"name": "f", "response": {"content": "42"}}
 
@@ -270,12 +276,12 @@ def test_empty_text_is_not_sent_where_it_is_refused():
     assert anthropic.render_request(req, "c")["messages"][1]["content"] == [
         {"type": "tool_use", "id": "c", "name": "f", "input": {}}]
     assert anthropic.render_request(req, "c")["messages"][2]["content"] == [{"type": "tool_result", "tool_use_id": "c"}]
-    assert gemini.render_request(req)["contents"][1]["parts"] == [{"functionCall": {"name": "f", "args": {}}}]
+    assert gemini.render_request(req, "")["contents"][1]["parts"] == [{"functionCall": {"name": "f", "args": {}}}]
 
 
 def test_tool_ids_fit_every_upstream():
     """Ids too long for OpenAI (40) or with characters Anthropic refuses map consistently."""
-    long_id = gemini.join_signature("call_x", "A" * 200)
+    long_id = join_signature("call_x", "A" * 200)
     req = ChatRequest(messages=[
         Message("user", [TextPart("q")]),
         Message("assistant", [ToolCallPart(long_id, "f", "{}"), ToolCallPart("functions.get_weather:0", "g", "{}")]),

@@ -6,22 +6,25 @@ import itertools
 import msgspec
 import pytest
 
-from routerd.dialects import anthropic, gemini
 from routerd.dialects.canonical import (
     MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
-from routerd.dialects.registry import DIALECTS, NAMES
+from routerd.dialects.gemini.request import split_signature
+from routerd.dialects.registry import DIALECTS, NAMES, get
 from routerd.dialects.sse import SSEDecoder, encode_events
 from tests.dialects import fixtures as fx
 from tests.dialects.norm import merged
 
-RECORDED = {"openai": fx.OPENAI_STREAM, "anthropic": fx.ANTHROPIC_STREAM,
+anthropic = get("anthropic")
+gemini = get("gemini")
+
+RECORDED = {"openai_chat": fx.OPENAI_STREAM, "anthropic": fx.ANTHROPIC_STREAM,
             "responses": fx.RESPONSES_STREAM, "gemini": fx.GEMINI_STREAM}
 
 
 def decode(name: str, payload: bytes, chunk: int = 7) -> list:
     """Bytes of a ``name`` stream -> canonical events, fed in ``chunk``-byte pieces."""
-    sse, dec, out = SSEDecoder(), DIALECTS[name].StreamDecoder(), []
+    sse, dec, out = SSEDecoder(), DIALECTS[name].stream_decoder(), []
     for i in range(0, len(payload), chunk):
         for event, data in sse.feed(payload[i:i + chunk]):
             out.extend(dec.feed(event, data))
@@ -31,13 +34,13 @@ def decode(name: str, payload: bytes, chunk: int = 7) -> list:
 
 
 def encode(name: str, events: list, **kw) -> list[tuple[str | None, str]]:
-    enc = DIALECTS[name].StreamEncoder("routed-model", **kw)
+    enc = DIALECTS[name].stream_encoder("routed-model", **kw)
     return [pair for ev in events for pair in enc.feed(ev)]
 
 
 def test_openai_recorded_stream():
     """Two parallel tool calls and the trailing usage chunk decode with ids and cached tokens."""
-    assert merged(decode("openai", fx.OPENAI_STREAM)) == [
+    assert merged(decode("openai_chat", fx.OPENAI_STREAM)) == [
         MessageStart("", ""), TextDelta("Let me check."),
         ToolCallStart(0, "call_Pa", "get_weather"), ToolCallDelta(0, '{"city": "Paris"}'),
         ToolCallStart(1, "call_Ro", "get_weather"), ToolCallDelta(1, '{"city": "Rome"}'),
@@ -70,7 +73,7 @@ def test_gemini_recorded_stream():
                           TextDelta("Let me look that up.")]
     start = events[3]
     assert isinstance(start, ToolCallStart) and start.name == "get_weather"
-    assert gemini.split_signature(start.id)[1] == "CiQB0e2Kb/x+"
+    assert split_signature(start.id)[1] == "CiQB0e2Kb/x+"
     assert events[4:] == [ToolCallDelta(0, '{"city":"Paris"}'), MessageStop("tool_use", Usage(40, 50, 16, 28))]
 
 
@@ -127,7 +130,7 @@ def check_gemini_order(pairs):
     assert not any("finishReason" in b["candidates"][0] for b in bodies[:-1])
 
 
-ORDER_CHECKS = {"anthropic": check_anthropic_order, "openai": check_openai_order,
+ORDER_CHECKS = {"anthropic": check_anthropic_order, "openai_chat": check_openai_order,
                 "responses": check_responses_order, "gemini": check_gemini_order}
 
 
@@ -135,7 +138,7 @@ ORDER_CHECKS = {"anthropic": check_anthropic_order, "openai": check_openai_order
 def test_translated_stream_keeps_order_and_content(src, dst):
     """Each recorded stream, re-encoded as dst, follows dst's order and decodes to the same events."""
     events = decode(src, RECORDED[src])
-    kw = {"include_usage": True} if dst == "openai" else {}
+    kw = {"include_usage": True} if dst == "openai_chat" else {}
     pairs = encode(dst, events, **kw)
     ORDER_CHECKS[dst](pairs)
     again = decode(dst, encode_events(pairs), chunk=13)
@@ -175,7 +178,7 @@ def test_anthropic_sdk_accumulates_translated_stream():
     """The anthropic SDK, reading a translated OpenAI stream, builds the right message."""
     import anthropic as sdk
 
-    payload = encode_events(encode("anthropic", decode("openai", fx.OPENAI_STREAM)))
+    payload = encode_events(encode("anthropic", decode("openai_chat", fx.OPENAI_STREAM)))
     client = sdk.Anthropic(api_key="test", base_url="http://routerd.invalid", http_client=sdk_http(sdk, payload))
     with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "q"}]) as stream:
         final = stream.get_final_message()
@@ -188,7 +191,7 @@ def test_openai_sdk_accumulates_translated_stream():
     """The openai SDK, reading a translated Anthropic stream, builds the right completion."""
     import openai as sdk
 
-    payload = encode_events(encode("openai", decode("anthropic", fx.ANTHROPIC_STREAM), include_usage=True))
+    payload = encode_events(encode("openai_chat", decode("anthropic", fx.ANTHROPIC_STREAM), include_usage=True))
     client = sdk.OpenAI(api_key="test", base_url="http://routerd.invalid/v1", http_client=sdk_http(sdk, payload))
     with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "q"}]) as stream:
         done = stream.get_final_completion()
@@ -218,10 +221,10 @@ def test_errors_mid_stream():
     err = StreamError("overloaded", "upstream_unavailable", 529)
     start = MessageStart("m1", "x")
     assert encode("anthropic", [start, TextDelta("a"), err, TextDelta("b")])[-1][0] == "error"
-    assert msgspec.json.decode(encode("openai", [start, err])[-1][1])["error"]["message"] == "overloaded"
+    assert msgspec.json.decode(encode("openai_chat", [start, err])[-1][1])["error"]["message"] == "overloaded"
     assert encode("responses", [start, err])[-1][0] == "response.failed"
     assert msgspec.json.decode(encode("gemini", [start, err])[-1][1])["error"]["status"] == "INTERNAL"
-    dec = anthropic.StreamDecoder()
+    dec = anthropic.stream_decoder()
     out = dec.feed("error", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')
     assert out == [StreamError("Overloaded", "upstream_unavailable", 529)] and dec.close() == []
 
@@ -229,25 +232,25 @@ def test_errors_mid_stream():
 def test_cut_streams_end_with_an_error():
     """A stream cut before its end ends with StreamError, except an OpenAI stream whose finish_reason came."""
     body = fx.OPENAI_STREAM[: fx.OPENAI_STREAM.index(b'data: {"id":"chatcmpl-9x","object":"chat.completion.chunk","created":1731000000,"model":"gpt-4o-2024-08-06","choices":[]')]
-    assert decode("openai", body)[-1] == MessageStop("tool_use", None)
-    assert isinstance(decode("openai", fx.OPENAI_STREAM[:900])[-1], StreamError)
+    assert decode("openai_chat", body)[-1] == MessageStop("tool_use", None)
+    assert isinstance(decode("openai_chat", fx.OPENAI_STREAM[:900])[-1], StreamError)
     for name, marker in (("responses", b"event: response.completed"), ("anthropic", b"event: message_delta"),
                          ("gemini", b'data: {"candidates": [{"content": {"parts": [{"functionCall"')):
         cut = RECORDED[name][: RECORDED[name].index(marker)]
         assert isinstance(decode(name, cut)[-1], StreamError), name
-    assert anthropic.StreamDecoder().feed("future_event", '{"type":"future_event"}') == []
+    assert anthropic.stream_decoder().feed("future_event", '{"type":"future_event"}') == []
 
 
 def test_encoders_start_without_message_start():
     """An encoder fed a delta first still opens the message properly."""
     check_anthropic_order(encode("anthropic", [TextDelta("hi"), MessageStop()]))
     check_responses_order(encode("responses", [TextDelta("hi"), MessageStop()]))
-    check_openai_order(encode("openai", [TextDelta("hi"), MessageStop()], include_usage=True))
+    check_openai_order(encode("openai_chat", [TextDelta("hi"), MessageStop()], include_usage=True))
 
 
 def test_openai_calls_all_at_index_zero_are_told_apart_by_id():
     """Servers that put every tool call at index 0 (Ollama) still give one call per id."""
-    dec = DIALECTS["openai"].StreamDecoder()
+    dec = DIALECTS["openai_chat"].stream_decoder()
     chunk = '{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[%s]}}]}'
     events = []
     for call in ('{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}',

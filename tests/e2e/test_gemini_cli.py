@@ -72,7 +72,7 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
     models = [r.path.split("/models/")[1].split(":")[0] for r in fake_gemini.received
               if ":streamGenerateContent" in r.path]
     assert models == ["gemini-2.5-flash-lite"], models
-    events = daemon.parts["hooks"].statistics().by_event
+    events = daemon.hooks.statistics().by_event
     assert events.get("BeforeModel") == 1 and events.get("BeforeAgent") == 1, events
     calls = await recorded_calls(daemon)
     decision = await recorded_decision(daemon, calls[-1]["decision_id"])

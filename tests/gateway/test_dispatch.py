@@ -172,7 +172,7 @@ async def test_a_cancelled_half_open_probe_frees_the_breaker(daemon, fakes, base
     the next request is let through, succeeds, and closes the circuit."""
     import time
 
-    breaker = daemon.parts["gateway"].breakers["anthropic"]
+    breaker = daemon.breakers["anthropic"]
     breaker.failure(time.monotonic() - 60)  # opened a minute ago: its reset time has passed
     fakes["anthropic"].hold()
     await _hang_up_mid_stream(daemon, {**MESSAGES, "stream": True})
@@ -220,7 +220,7 @@ async def test_cooling_providers_are_named_with_why_and_when(daemon, fakes, base
     import time
 
     for name in ("openai", "backup"):
-        daemon.parts["gateway"].breakers[name].rate_limited(time.monotonic(), 20)
+        daemon.breakers[name].rate_limited(time.monotonic(), 20)
     response = await _post(base_url, "/v1/chat/completions", CHAT)
     assert response.status_code == 429 and int(response.headers["retry-after"]) in range(18, 21)
     message = response.json()["error"]["message"]
@@ -233,7 +233,7 @@ async def test_auto_with_every_provider_cooling_says_which_and_why(daemon, fakes
     was passed over, with a Retry-After, instead of 'no configured provider serves model auto'."""
     import time
 
-    for breaker in daemon.parts["gateway"].breakers.values():
+    for breaker in [daemon.breakers[n] for n in daemon.runtime.providers]:
         breaker.rate_limited(time.monotonic(), 20)
     response = await _post(base_url, "/v1/chat/completions", {**CHAT, "model": "auto"})
     assert response.status_code == 503 and int(response.headers["retry-after"]) in range(18, 21)

@@ -6,10 +6,11 @@ import pytest
 from routerd.config import parse_config
 from routerd.errors import ConfigError
 from routerd.fronts.http_wire import ChunkedDecoder, HttpError, parse_head
-from routerd.gateway.breaker import Breaker
-from routerd.gateway.plan import resolve
-from routerd.gateway.prepare import add_stream_usage, patch_model
-from routerd.gateway.providers import build_providers
+from routerd.breakers import Breaker
+from routerd.routing.candidates import brain_providers, resolve, speaks_for
+from routerd.dialects.openai_chat.dialect import OPENAI_CHAT
+from routerd.gateway.prepare import patch_model
+from routerd.providers import build_providers
 from routerd.gateway.usage import UsageMeter
 from tests.fakes import answers
 
@@ -41,8 +42,6 @@ def test_routing_follows_a_providers_kind_not_its_name():
     """A provider section with any name speaks for the catalogue maker of its kind: by its model
     patterns, or at the kind's official URL when it names none; a local server of the same kind
     claims only what its patterns say."""
-    from routerd.gateway.plan import brain_providers, speaks_for
-
     config = parse_config('''
 [providers.work]
 kind = "anthropic"
@@ -61,7 +60,9 @@ models = ["qwen*"]
     assert not speaks_for(providers["work"], "openai", "gpt-6-luna")
     broken = Breaker(failures=1)
     broken.failure(0)
-    enabled, down = brain_providers(providers, {"work": broken, "team": Breaker()},
+    breakers = {"work": broken, "team": Breaker()}
+    enabled, down = brain_providers(providers, lambda name, now: breakers[name].unavailable_for(now)
+                                    if name in breakers else None,
                                     frozenset({"openai", "anthropic", "gemini"}), 1.0)
     assert enabled == {"work", "team", "local", "openai", "anthropic"}
     assert down == {"work", "anthropic"}
@@ -186,9 +187,9 @@ def test_patch_model_in_place_and_when_ambiguous():
 
 
 def test_stream_usage_is_requested_only_when_unspecified():
-    assert add_stream_usage(b'{"model":"m","stream":true}') == \
+    assert OPENAI_CHAT.with_usage_chunk(b'{"model":"m","stream":true}') == \
         b'{"stream_options":{"include_usage":true},"model":"m","stream":true}'
-    assert add_stream_usage(b'{"stream_options":{}}') is None
+    assert OPENAI_CHAT.with_usage_chunk(b'{"stream_options":{}}') is None
 
 
 def test_head_parser():
@@ -277,7 +278,7 @@ def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
     import json
 
     from routerd.catalogue.models import ModelInfo
-    from routerd.gateway.adapt import adapt_anthropic
+    from routerd.dialects.anthropic.adapt import adapt_anthropic
 
     thinker = ModelInfo(id="t", provider="anthropic", tier="moderate", reasoning=True, max_output_tokens=32_000)
     body = json.dumps({"model": "t", "max_tokens": 64000, "thinking": {"type": "adaptive"},

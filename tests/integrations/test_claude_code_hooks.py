@@ -60,7 +60,7 @@ async def test_claude_code_fires_routerd_hooks_and_the_decision_is_stored(
     assert (source, model, tier) == ("hook:claude-code", "haiku", "simple")
     sent = _request_text(fake)
     assert f"routerd [{decision_id}]" in sent and 'model \\"haiku\\"' in sent
-    events = daemon.parts["hooks"].statistics().by_event
+    events = daemon.hooks.statistics().by_event
     assert events == {"SessionStart": 1, "UserPromptSubmit": 1, "Stop": 1, "SessionEnd": 1}, events
     calls = await daemon.store.read(lambda c: c.execute(
         "SELECT provider, input_tokens, output_tokens, decision_id FROM calls").fetchall())
@@ -127,4 +127,4 @@ async def test_http_hooks_work_with_a_gateway_key(claude_cli: Path, home: Path, 
         done = await run_claude(claude_cli, fake.url, home, daemon, ROUTERD_TEST_GATEWAY_KEY=gateway_key)
     assert done.returncode == 0, done.describe()
     assert "routerd [" in _request_text(fake)
-    assert daemon.parts["hooks"].statistics().by_event.get("UserPromptSubmit") == 1
+    assert daemon.hooks.statistics().by_event.get("UserPromptSubmit") == 1

@@ -55,7 +55,7 @@ async def test_codex_hooks_fire_and_the_turn_goes_through_routerd(
     await daemon.store.flush()
     sources = await daemon.store.read(lambda c: c.execute("SELECT source FROM decisions").fetchall())
     assert ("hook:codex",) in sources, (sources, daemon.parts.get("hooks") and
-                                        daemon.parts["hooks"].statistics())
-    events = daemon.parts["hooks"].statistics().by_event
+                                        daemon.hooks.statistics())
+    events = daemon.hooks.statistics().by_event
     assert events == {"SessionStart": 1, "UserPromptSubmit": 1, "Stop": 1}, events
     assert "routerd [" in fake_responses.calls("/v1/responses")[0].body.decode()  # the advice

@@ -74,7 +74,7 @@ async def test_hard_mode_denies_work_tools_until_delegated(daemon):
     again = await hook(daemon, "claude-code", "PreToolUse",
                        claude_payload("PreToolUse", tool_name="Bash", tool_input={"command": "ls"}))
     assert again.get("stdout", "") == ""
-    stats = daemon.parts["hooks"].statistics()
+    stats = daemon.hooks.statistics()
     assert (stats.denied, stats.honored, stats.violations) == (1, 1, 1)
     await daemon.store.flush()
     feedback = await daemon.store.read(lambda c: c.execute(

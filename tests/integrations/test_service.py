@@ -142,3 +142,12 @@ def test_uninstall_removes_the_units(home: Path):
     result = runner.invoke(cli, ["service", "uninstall", "--target", "systemd"])
     assert result.exit_code == 0, result.output
     assert not list((home / ".config" / "systemd" / "user").iterdir())
+
+
+def test_top_level_service_directories_point_at_the_packaged_templates():
+    """systemd/ and launchd/ hold links to the unit templates routerctl installs, not copies."""
+    root = Path(__file__).resolve().parents[2]
+    units = root / "routerd" / "integrations" / "units"
+    for link in ("systemd/routerd.service", "systemd/routerd.socket", "launchd/dev.routerd.plist"):
+        path = root / link
+        assert path.is_symlink() and path.resolve() == (units / path.name).resolve(), link

@@ -49,7 +49,7 @@ async def test_one_claude_code_call_seen_by_gateway_and_hooks_is_one_priced_row(
     env = clis.claude_env(home, http_url(daemon)) | {"ROUTERD_SOCKET": str(daemon.socket_path)}
     done = await clis.run_cli([claude_cli, "-p", "Say pong"], env, home / "work")
     assert done.returncode == 0 and done.stdout.strip() == ANSWER, done.describe()
-    hooks = daemon.parts["hooks"].statistics()
+    hooks = daemon.hooks.statistics()
     assert hooks.by_event.get("Stop") == 1 and hooks.turns_recorded >= 1  # the hook read the turn too
     [row] = await recorded_calls(daemon)
     assert (row["source"], row["provider"], row["model"]) == ("gateway", "anthropic", CLAUDE_DEFAULT_MODEL)

@@ -109,4 +109,4 @@ async def test_a_call_through_the_gateway_and_its_stop_hook_is_one_row(
     [row] = await recorded_calls(daemon)
     assert (row["source"], row["session_id"], row["input_tokens"], row["output_tokens"]) == \
         ("gateway", SESSION, 9_312, 80)
-    assert daemon.parts["hooks"].statistics().turns_recorded == 1  # the hook did offer its row
+    assert daemon.hooks.statistics().turns_recorded == 1  # the hook did offer its row

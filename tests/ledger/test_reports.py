@@ -94,7 +94,7 @@ async def test_rollups_equal_the_sum_of_the_calls_for_every_group_and_window(tmp
         starts = [0.0, NOW - 3.3 * 86_400, NOW - 86_400 * 7 - 1234.5, period_start("month", NOW), NOW + 1]
         for by in q.GROUPS:
             for start in starts:
-                got = await store.read(lambda c: q.usage_groups(c, start, by))
+                got = await store.read(lambda c, start=start, by=by: q.usage_groups(c, start, by))
                 want = _brute(rows, start, by)
                 assert {g.key for g in got} == set(want), (by, start)
                 for g in got:

@@ -7,7 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from routerctl.main import cli
-from tests.integrations.test_install import home  # noqa: F401 (a fixture: a throw-away HOME)
+from tests.integrations.test_install import home as _home_with_env
+
+home = _home_with_env  # the fixture: a throw-away HOME, with the host's settings paths under it
 
 
 def run(*args: str, code: int = 0) -> str:

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from routerd.dialects import anthropic, responses
+from routerd.dialects.registry import get as dialect
 from routerd.dialects.canonical import ChatRequest
 from routerd.scenarios.markers import hosted_tool_types
+
+anthropic = dialect("anthropic")
+responses = dialect("responses")
 
 FOLDER = Path(__file__).with_name("captures")
 PARSERS = {"/v1/messages": anthropic.parse_request, "/v1/responses": responses.parse_request}

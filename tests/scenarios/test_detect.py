@@ -2,11 +2,16 @@
 
 import pytest
 
-from routerd.dialects import anthropic, gemini, openai_chat, responses
+from routerd.dialects.registry import get as dialect
 from routerd.scenarios.detect import detect, think_level
 from routerd.scenarios.markers import hosted_tool_types
 from routerd.scenarios.tokens import TokenCount
 from tests.scenarios.captures import load, names
+
+anthropic = dialect("anthropic")
+gemini = dialect("gemini")
+openai_chat = dialect("openai_chat")
+responses = dialect("responses")
 
 # What each captured request is (its scenario), as the client's own behaviour defines it.
 EXPECTED = {

@@ -6,11 +6,13 @@ import random
 import msgspec
 import pytest
 
-from routerd.dialects import anthropic
+from routerd.dialects.registry import get as dialect
 from routerd.dialects.canonical import ChatRequest, Message, TextPart, Tool
 from routerd.scenarios import tokens
 from routerd.scenarios.tokens import TokenCount, TokenCounter, family_of, load_cl100k
 from tests.scenarios.captures import load
+
+anthropic = dialect("anthropic")
 
 
 @pytest.fixture(scope="module")

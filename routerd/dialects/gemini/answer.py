@@ -13,18 +13,37 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects import _stops
-from routerd.dialects._wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
-    TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
+    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
-from routerd.dialects.gemini import _Content, parse_part, render_part
+from routerd.dialects.gemini.request import Content, parse_part, render_part
+from routerd.dialects.wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.errors import UpstreamBadResponse
 
 
+FINISH_IN: dict[str, StopReason] = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens", "SAFETY": "content_filter",
+             "RECITATION": "content_filter", "BLOCKLIST": "content_filter",
+             "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+             "IMAGE_SAFETY": "content_filter", "LANGUAGE": "content_filter",
+             "MALFORMED_FUNCTION_CALL": "error", "UNEXPECTED_TOOL_CALL": "error",
+             "OTHER": "error", "FINISH_REASON_UNSPECIFIED": "end_turn"}
+FINISH_OUT = {"end_turn": "STOP", "stop_sequence": "STOP", "tool_use": "STOP",
+              "max_tokens": "MAX_TOKENS", "content_filter": "SAFETY", "error": "OTHER"}
+# HTTP status -> google.rpc status name, as Google's APIs and client libraries pair them
+# (google-api-core: 502 BadGateway is UNAVAILABLE, 504 GatewayTimeout DEADLINE_EXCEEDED).
+STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+            404: "NOT_FOUND", 409: "ABORTED", 413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED",
+            499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 502: "UNAVAILABLE",
+            503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def status_name(status: int) -> str:
+    return STATUSES.get(status, "FAILED_PRECONDITION" if status < 500 else "INTERNAL")
+
+
 class _Candidate(msgspec.Struct, rename="camel"):
-    content: _Content | None = None
+    content: Content | None = None
     finish_reason: str | None = None
 
 
@@ -69,10 +88,10 @@ def _usage_dict(u: Usage) -> dict[str, Any]:
     return out
 
 
-def _stop(raw: _Response, finish: str | None, has_calls: bool) -> str:
+def _stop(raw: _Response, finish: str | None, has_calls: bool) -> StopReason:
     if finish is None and raw.prompt_feedback is not None and raw.prompt_feedback.block_reason:
         return "content_filter"
-    stop = _stops.GEMINI_FINISH_IN.get(finish or "STOP", "end_turn")
+    stop = FINISH_IN.get(finish or "STOP", "end_turn")
     return "tool_use" if has_calls and stop == "end_turn" else stop
 
 
@@ -98,7 +117,7 @@ def parse_response(body: Any) -> ChatResponse:
     finish = raw.candidates[0].finish_reason if raw.candidates else None
     stop = _stop(raw, finish, any(isinstance(p, ToolCallPart) for p in content))
     return ChatResponse(id=raw.response_id, model=raw.model_version, content=content,
-                        stop_reason=stop, usage=_usage(raw.usage_metadata) or Usage())  # type: ignore[arg-type]
+                        stop_reason=stop, usage=_usage(raw.usage_metadata) or Usage())
 
 
 def _part_dict(part: Any) -> dict[str, Any] | None:
@@ -114,13 +133,13 @@ def render_response(resp: ChatResponse, model: str) -> dict[str, Any]:
     """``resp`` as a ``GenerateContentResponse`` naming ``model``."""
     parts = [p for p in (_part_dict(x) for x in resp.content) if p is not None]
     return {"candidates": [{"content": {"role": "model", "parts": parts},
-                            "finishReason": _stops.GEMINI_FINISH_OUT[resp.stop_reason], "index": 0}],
+                            "finishReason": FINISH_OUT[resp.stop_reason], "index": 0}],
             "usageMetadata": _usage_dict(resp.usage), "modelVersion": model, "responseId": resp.id}
 
 
 def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
     """Google's error shape: ``{"error": {"code", "message", "status"}}``."""
-    return {"error": {"code": status, "message": message, "status": _stops.gemini_status(status)}}
+    return {"error": {"code": status, "message": message, "status": status_name(status)}}
 
 
 class StreamDecoder:
@@ -155,7 +174,7 @@ class StreamDecoder:
         finish = raw.candidates[0].finish_reason if raw.candidates else None
         if finish is not None or (raw.prompt_feedback is not None and raw.prompt_feedback.block_reason):
             self._done = True
-            out.append(MessageStop(_stop(raw, finish, self._calls > 0), self._usage))  # type: ignore[arg-type]
+            out.append(MessageStop(_stop(raw, finish, self._calls > 0), self._usage))
         return out
 
     def _part(self, part: Any, out: list[Any]) -> None:
@@ -226,7 +245,7 @@ class StreamEncoder:
             self._id = self._id or event.id
         elif isinstance(event, MessageStop):
             self._done = True
-            out.append(self._chunk([{"text": ""}], _stops.GEMINI_FINISH_OUT[event.stop_reason],
+            out.append(self._chunk([{"text": ""}], FINISH_OUT[event.stop_reason],
                                    event.usage or Usage()))
         elif isinstance(event, StreamError):
             self._done = True

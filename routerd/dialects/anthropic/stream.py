@@ -11,19 +11,19 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects import _stops
-from routerd.dialects._wire import dump_json
-from routerd.dialects.anthropic import _Usage, error_body, usage_in, usage_out
+from routerd.dialects.anthropic.answer import STOP_IN, STOP_OUT, RawUsage, error_body, usage_in, usage_out
 from routerd.dialects.canonical import (
-    MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
+    MessageStart, MessageStop, ReasoningDelta, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
+    Usage,
 )
+from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
 
 
 class _Message(msgspec.Struct):
     id: str = ""
     model: str = ""
-    usage: _Usage | None = None
+    usage: RawUsage | None = None
 
 
 class _MessageStart(msgspec.Struct, tag="message_start", tag_field="type"):
@@ -65,7 +65,7 @@ class _BlockStop(msgspec.Struct, tag="content_block_stop", tag_field="type"):
 
 class _MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):
     delta: _Delta
-    usage: _Usage | None = None
+    usage: RawUsage | None = None
 
 
 class _MessageStop(msgspec.Struct, tag="message_stop", tag_field="type"):
@@ -92,7 +92,7 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._tools: dict[int, int] = {}
         self._usage = Usage()
-        self._stop = "end_turn"
+        self._stop: StopReason = "end_turn"
         self._stop_sequence: str | None = None
         self._done = False
 
@@ -152,7 +152,7 @@ class StreamDecoder:
 
     def _message_delta(self, ev: _MessageDelta) -> None:
         if ev.delta.stop_reason:
-            self._stop = _stops.ANTHROPIC_STOP_IN.get(ev.delta.stop_reason, "end_turn")
+            self._stop = STOP_IN.get(ev.delta.stop_reason, "end_turn")
         self._stop_sequence = ev.delta.stop_sequence
         if ev.usage is not None:
             late = usage_in(ev.usage)
@@ -161,7 +161,7 @@ class StreamDecoder:
 
     def _finish(self) -> list[Any]:
         self._done = True
-        return [MessageStop(self._stop, self._usage, self._stop_sequence)]  # type: ignore[arg-type]
+        return [MessageStop(self._stop, self._usage, self._stop_sequence)]
 
     def close(self) -> list[Any]:
         """End of the byte stream: after ``message_stop`` nothing; before it, the stream was cut."""
@@ -195,7 +195,7 @@ class StreamEncoder:
         self._started = True
         if event is not None and event.usage is not None:
             self._input = event.usage
-        message = {"id": self._id or (event.id if event else "") or "msg_routerd", "type": "message",
+        message: dict[str, Any] = {"id": self._id or (event.id if event else "") or "msg_routerd", "type": "message",
                    "role": "assistant", "model": self._model, "content": [], "stop_reason": None,
                    "stop_sequence": None, "usage": {**usage_out(self._input), "output_tokens": 0}}
         return [("message_start", dump_json({"type": "message_start", "message": message}))]
@@ -275,7 +275,7 @@ class StreamEncoder:
         if not usage.input_tokens and self._input.input_tokens:
             usage = Usage(self._input.input_tokens, usage.output_tokens, self._input.cached_input_tokens,
                           usage.reasoning_tokens)
-        delta = {"type": "message_delta", "delta": {"stop_reason": _stops.ANTHROPIC_STOP_OUT[event.stop_reason],
+        delta = {"type": "message_delta", "delta": {"stop_reason": STOP_OUT[event.stop_reason],
                                                     "stop_sequence": event.stop_sequence},
                  "usage": usage_out(usage)}
         out.append(("message_delta", dump_json(delta)))

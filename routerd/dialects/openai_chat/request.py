@@ -9,17 +9,17 @@ end with a usage chunk (when asked) and ``data: [DONE]``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeGuard, Union
 
 import msgspec
 
-from routerd.dialects._wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
+from routerd.dialects.wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
 )
 
-NAME = "openai"
+NAME = "openai_chat"
 
 
 class _ImageURL(msgspec.Struct):
@@ -52,7 +52,7 @@ class _ToolCall(msgspec.Struct):
 
 # Audio and file parts have no canonical form yet; they are dropped when translating.
 _IGNORED = ignored_parts("input_audio", "file")
-_Part = Union[(_Text, _Image, _Refusal, *_IGNORED)]  # noqa: UP007
+_Part = Union[(_Text, _Image, _Refusal, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _Msg(msgspec.Struct):
@@ -105,10 +105,9 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
-_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high"})
 
 
-def _user_parts(content: str | list | None, where: str) -> list[Any]:
+def _user_parts(content: str | list[Any] | None, where: str) -> list[Any]:
     if content is None:
         return []
     if isinstance(content, str):
@@ -130,7 +129,7 @@ def _user_parts(content: str | list | None, where: str) -> list[Any]:
     return parts
 
 
-def _only_tool_results(message: Message | None) -> bool:
+def _only_tool_results(message: Message | None) -> TypeGuard[Message]:
     return (message is not None and message.role == "user" and bool(message.content)
             and all(isinstance(p, ToolResultPart) for p in message.content))
 
@@ -167,7 +166,8 @@ def _parse_messages(raw: list[_Msg]) -> tuple[str | None, list[Message]]:
     return ("\n\n".join(system) if system else None), out
 
 
-def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
+def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
+                 parallel: bool | None) -> ToolChoice | None:
     if raw is None:
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if isinstance(raw, str):
@@ -184,8 +184,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     system, messages = _parse_messages(raw.messages)
     reasoning = None
     if raw.reasoning_effort is not None:
-        effort = raw.reasoning_effort if raw.reasoning_effort in _EFFORTS else "medium"
-        reasoning = Reasoning(effort=effort)  # type: ignore[arg-type]
+        reasoning = Reasoning(effort=as_effort(raw.reasoning_effort))
     stop = [raw.stop] if isinstance(raw.stop, str) else (raw.stop or [])
     tools = [Tool(t.function.name, t.function.description, t.function.parameters or {})
              for t in raw.tools or () if t.type == "function"]
@@ -287,11 +286,3 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
         body["stream_options"] = {"include_usage": True}
     carry_own_fields(body, req, NAME)
     return body
-
-
-from routerd.dialects._openai_chat_io import (  # noqa: E402
-    StreamDecoder, StreamEncoder, error_body, parse_response, render_response,
-)
-
-__all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",
-           "render_request", "render_response"]

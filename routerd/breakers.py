@@ -1,4 +1,4 @@
-"""A per-provider circuit breaker: a pure state machine, with the time passed in as ``now``.
+"""Circuit breakers, one per provider: each a pure state machine, with the time passed in as ``now``.
 
     closed --(``failures`` consecutive failures)--> open --(``reset_s`` elapsed)--> half_open
     half_open --(the one probe succeeds)--> closed;  half_open --(probe fails)--> open
@@ -13,6 +13,7 @@ counts as a failure; ``rate_limited`` keeps calls away until its Retry-After has
 beside the state machine), and the breaker's state is left as it was.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # A 429 without Retry-After: stay away this long (seconds) before trying that provider again.
@@ -107,3 +108,32 @@ class Breaker:
         return BreakerStats(state=self.state, consecutive_failures=self.failures, opened=self.opened,
                             rejected=self.rejected, retry_at=self.retry_at, rate_limited=self.rate_limits,
                             cooldown_until=self.cooldown_until)
+
+
+class Breakers:
+    """The breaker of each provider, by name. A provider keeps its breaker across reloads while its
+    config stays the same; a changed or new one starts closed. Dispatch asks and tells it; the
+    routing core reads it to rank healthy providers first. Only the event loop touches it."""
+
+    def __init__(self) -> None:
+        self._breakers: dict[str, Breaker] = {}
+        self._made_for: dict[str, object] = {}
+
+    def adopt(self, providers: Mapping[str, object], failures: int, reset_s: float) -> None:
+        """Breakers for ``providers`` (name -> its config value): new ones for those that changed.
+        Breakers of removed providers stay (in-flight calls may still report to them)."""
+        for name, provider in providers.items():
+            if self._made_for.get(name) != provider:
+                self._breakers[name] = Breaker(failures, reset_s)
+                self._made_for[name] = provider
+
+    def get(self, name: str) -> Breaker | None:
+        return self._breakers.get(name)
+
+    def __getitem__(self, name: str) -> Breaker:
+        return self._breakers[name]
+
+    def unavailable_for(self, name: str, now: float) -> tuple[str, float] | None:
+        """Why no call may go to ``name`` now and for how long, or None (also for an unknown name)."""
+        breaker = self._breakers.get(name)
+        return breaker.unavailable_for(now) if breaker is not None else None

@@ -1,4 +1,4 @@
-"""Canonical events -> OpenAI Responses stream events (order described in ``_responses_io``)."""
+"""Canonical events -> OpenAI Responses stream events (order described in ``responses.answer``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import re
 import time
 from typing import Any
 
-from routerd.dialects._responses_io import (
+from routerd.dialects.responses.answer import (
     _call_item, _envelope, _message_item, _reasoning_item, _status,
 )
-from routerd.dialects._wire import dump_json
+from routerd.dialects.wire import dump_json
 from routerd.dialects.canonical import (
     MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
 )

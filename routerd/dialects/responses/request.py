@@ -16,13 +16,14 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects._wire import (
+from routerd.dialects.responses.names import qualified
+from routerd.dialects.wire import (
     carry_own_fields,
     convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
 )
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
 )
 from routerd.errors import BadRequest
 
@@ -49,7 +50,7 @@ class _Refusal(msgspec.Struct, tag="refusal", tag_field="type"):
 
 # Files and audio have no canonical form yet; they are dropped when translating.
 _IGNORED = ignored_parts("input_file", "input_audio")
-_Part = Union[(_InText, _OutText, _InImage, _Refusal, *_IGNORED)]  # noqa: UP007
+_Part = Union[(_InText, _OutText, _InImage, _Refusal, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 # Items of OpenAI-hosted tools (the server ran them): nothing another dialect could replay.
 _HOSTED_ITEMS = frozenset({"web_search_call", "file_search_call", "computer_call", "computer_call_output",
                            "image_generation_call", "code_interpreter_call", "mcp_call", "mcp_list_tools",
@@ -137,7 +138,6 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
-_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high"})
 
 
 def _parts(content: str | list[Any]) -> list[Any]:
@@ -165,13 +165,13 @@ class _Builder:
         self.system: list[str] = []
         self.messages: list[Message] = []
 
-    def _tail(self, role: str) -> Message:
+    def _tail(self, role: Role) -> Message:
         """The message to append ``role``'s parts to: the last one when it can take them."""
         last = self.messages[-1] if self.messages else None
         if last is not None and last.role == role and (
                 role == "assistant" or all(isinstance(p, ToolResultPart) for p in last.content)):
             return last
-        message = Message(role, [])  # type: ignore[arg-type]
+        message = Message(role, [])
         self.messages.append(message)
         return message
 
@@ -224,7 +224,8 @@ class _Builder:
             raise BadRequest(f"{where}.type: unknown item type {kind!r}")
 
 
-def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
+def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
+                 parallel: bool | None) -> ToolChoice | None:
     if raw is None:
         return ToolChoice(parallel=parallel) if parallel is not None else None
     if isinstance(raw, str):
@@ -234,7 +235,7 @@ def _tool_choice(raw: Any, parallel: bool | None) -> ToolChoice | None:
     return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
-def _tools(raw: list[_Tool] | tuple, namespace: str | None = None) -> list[Tool]:
+def _tools(raw: list[_Tool] | tuple[_Tool, ...], namespace: str | None = None) -> list[Tool]:
     """Function and custom tools as canonical tools; a namespace's tools flat, under qualified names."""
     out = []
     for t in raw:
@@ -260,8 +261,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
             builder.add(item, f"input[{i}]")
     reasoning = None
     if raw.reasoning is not None and raw.reasoning.effort is not None:
-        effort = raw.reasoning.effort if raw.reasoning.effort in _EFFORTS else "medium"
-        reasoning = Reasoning(effort=effort, include_thoughts=raw.reasoning.summary is not None)  # type: ignore[arg-type]
+        reasoning = Reasoning(effort=as_effort(raw.reasoning.effort),
+                              include_thoughts=raw.reasoning.summary is not None)
     return ChatRequest(
         model=model if model is not None else raw.model,
         system="\n\n".join(builder.system) if builder.system else None, messages=builder.messages,
@@ -342,11 +343,3 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
         body["stream"] = True
     carry_own_fields(body, req, NAME)
     return body
-
-
-from routerd.dialects._responses_io import (  # noqa: E402
-    StreamDecoder, StreamEncoder, error_body, parse_response, qualified, render_response,
-)
-
-__all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",
-           "render_request", "render_response"]

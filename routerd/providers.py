@@ -17,14 +17,11 @@ from urllib.parse import urlsplit
 import msgspec
 
 from routerd.config import Config, ProviderConfig
+from routerd.dialects.registry import of_kind
 from routerd.errors import ConfigError
 from routerd.listeners import is_loopback
 
 log = logging.getLogger("routerd.gateway")
-
-# kind -> dialect spoken upstream (names as in routerd.dialects.registry)
-KIND_DIALECT = {"openai": "openai_chat", "anthropic": "anthropic", "gemini": "gemini",
-                "responses": "responses"}
 
 _OPENAI_MODELS = ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*", "text-embedding-*"]
 
@@ -121,37 +118,16 @@ def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
 
 
 def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
-    base = (pc.base_url or official_url(pc.kind)).rstrip("/")
+    native = of_kind(pc.kind)
+    base = (pc.base_url or native.official_url).rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"providers.{name}.base_url: not an http(s) URL: {base!r}")
     key = pc.api_key or (env.get(pc.api_key_env) if pc.api_key_env else None)
-    dialects = [KIND_DIALECT[pc.kind]]
-    if pc.kind == "openai" and pc.responses:
-        dialects.append("responses")
-    if pc.kind == "responses":
-        dialects.append("openai_chat")
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
-    return Provider(name=name, kind=pc.kind, base_url=base, dialects=tuple(dialects),
-                    models=tuple(pc.models), config=pc, auth_headers=_auth(pc.kind, key),
+    return Provider(name=name, kind=pc.kind, base_url=base, dialects=native.served(pc.responses),
+                    models=tuple(pc.models), config=pc, auth_headers=native.auth_headers(key) if key else (),
                     extra_headers=extra, local=pc.local)
-
-
-def official_url(kind: str) -> str:
-    """The provider's own API for a kind (no trailing slash)."""
-    return {"openai": "https://api.openai.com/v1", "responses": "https://api.openai.com/v1",
-            "anthropic": "https://api.anthropic.com",
-            "gemini": "https://generativelanguage.googleapis.com"}[kind]
-
-
-def _auth(kind: str, key: str | None) -> tuple[tuple[bytes, bytes], ...]:
-    if not key:
-        return ()
-    if kind == "anthropic":
-        return ((b"x-api-key", key.encode()),)
-    if kind == "gemini":
-        return ((b"x-goog-api-key", key.encode()),)
-    return ((b"authorization", b"Bearer " + key.encode()),)
 
 
 def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:

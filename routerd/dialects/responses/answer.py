@@ -14,12 +14,13 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects._wire import convert, load_body
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
-    TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
+    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
-from routerd.dialects._stops import openai_error_type
+from routerd.dialects.openai_chat.answer import error_type
+from routerd.dialects.responses.names import split_qualified
+from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
 
 
@@ -83,7 +84,7 @@ def _usage_dict(u: Usage) -> dict[str, Any]:
             "total_tokens": u.input_tokens + u.output_tokens}
 
 
-def _stop_reason(raw: _Response, has_calls: bool) -> str:
+def _stop_reason(raw: _Response, has_calls: bool) -> StopReason:
     if raw.status == "incomplete":
         reason = raw.incomplete_details.reason if raw.incomplete_details else None
         return "content_filter" if reason == "content_filter" else "max_tokens"
@@ -109,33 +110,12 @@ def parse_response(body: Any) -> ChatResponse:
     content = [part for item in raw.output for part in _item_parts(item)]
     has_calls = any(isinstance(p, ToolCallPart) for p in content)
     return ChatResponse(id=raw.id, model=raw.model, content=content,
-                        stop_reason=_stop_reason(raw, has_calls), usage=_usage(raw.usage))  # type: ignore[arg-type]
+                        stop_reason=_stop_reason(raw, has_calls), usage=_usage(raw.usage))
 
 
 def _message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
     return {"id": item_id, "type": "message", "status": status, "role": "assistant",
             "content": [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else []}
-
-
-# Codex groups tools in namespaces (``{"type": "namespace", "name": ..., "tools": [functions]}``: its
-# sub-agent and MCP tools) and runs a call only when the namespace comes back beside the name. Other
-# dialects have no namespaces: there the inner tools are offered flat, named NAMESPACE_MARK +
-# namespace + "__" + name (letters, digits, _ and - only, as every dialect allows), and a call to
-# such a name becomes a namespaced function_call again on its way back to a Responses client.
-NAMESPACE_MARK = "ns__"
-
-
-def qualified(namespace: str | None, name: str) -> str:
-    return f"{NAMESPACE_MARK}{namespace}__{name}" if namespace else name
-
-
-def split_qualified(name: str) -> tuple[str | None, str]:
-    """(namespace, name) of a flat tool name; (None, name) for a tool in no namespace."""
-    if name.startswith(NAMESPACE_MARK):
-        namespace, sep, inner = name[len(NAMESPACE_MARK):].rpartition("__")
-        if sep and namespace and inner:
-            return namespace, inner
-    return None, name
 
 
 def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
@@ -182,7 +162,7 @@ def render_response(resp: ChatResponse, model: str, *, created: int | None = Non
 
 def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
     """The OpenAI error shape (the Responses API uses the same one as Chat Completions)."""
-    return {"error": {"message": message, "type": openai_error_type(status), "param": None, "code": kind or None}}
+    return {"error": {"message": message, "type": error_type(status), "param": None, "code": kind or None}}
 
 
 class _Event(msgspec.Struct):
@@ -255,7 +235,7 @@ class StreamDecoder:
             self._done = True
             raw = _response(ev)
             stop = _stop_reason(raw, bool(self._tools))
-            return [MessageStop(stop, _usage(raw.usage))]  # type: ignore[arg-type]
+            return [MessageStop(stop, _usage(raw.usage))]
         if kind == "response.failed":
             self._done = True
             raw = _response(ev)
@@ -271,8 +251,3 @@ class StreamDecoder:
             return []
         self._done = True
         return [StreamError("upstream stream ended before response.completed", "upstream_bad_response", 502)]
-
-
-from routerd.dialects._responses_stream import StreamEncoder  # noqa: E402
-
-__all__ = ["StreamDecoder", "StreamEncoder", "error_body", "parse_response", "render_response"]

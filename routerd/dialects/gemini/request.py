@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import msgspec
 
-from routerd.dialects._wire import convert, dump_json, extras, load_arguments, load_body, stable_id
+from routerd.dialects.wire import convert, dump_json, extras, load_arguments, load_body, stable_id
 from routerd.dialects.canonical import (
-    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolResultPart,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolResultPart, as_effort,
 )
 from routerd.errors import BadRequest
 
@@ -65,7 +65,7 @@ class _Part(msgspec.Struct, rename="camel"):
     code_execution_result: dict[str, Any] | None = None
 
 
-class _Content(msgspec.Struct):
+class Content(msgspec.Struct):
     parts: list[_Part] = []
     role: Literal["user", "model", "function", "tool"] | None = None
 
@@ -105,8 +105,8 @@ class _GenConfig(msgspec.Struct, rename="camel"):
 
 
 class _Request(msgspec.Struct, rename="camel"):
-    contents: list[_Content]
-    system_instruction: _Content | str | None = None
+    contents: list[Content]
+    system_instruction: Content | str | None = None
     tools: list[_ToolSet] | None = None
     tool_config: _ToolConfig | None = None
     generation_config: _GenConfig | None = None
@@ -115,7 +115,6 @@ class _Request(msgspec.Struct, rename="camel"):
 
 KNOWN_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "model"})
 GEN_KNOWN = frozenset({"temperature", "topP", "maxOutputTokens", "stopSequences", "thinkingConfig"})
-_LEVELS = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 
 
 def split_signature(call_id: str) -> tuple[str, str | None]:
@@ -166,11 +165,11 @@ def _result(reply: _Reply, call_id: str) -> ToolResultPart:
     return ToolResultPart(call_id, [TextPart(text)], is_error)
 
 
-def _parse_contents(contents: list[_Content]) -> list[Message]:
+def _parse_contents(contents: list[Content]) -> list[Message]:
     messages: list[Message] = []
     pending: list[tuple[str, str]] = []  # (name, id) of calls not yet answered, oldest first
     for i, content in enumerate(contents):
-        role = "assistant" if content.role == "model" else "user"
+        role: Role = "assistant" if content.role == "model" else "user"
         parts: list[Any] = []
         for j, part in enumerate(content.parts):
             if part.function_response is not None:
@@ -188,7 +187,7 @@ def _parse_contents(contents: list[_Content]) -> list[Message]:
         if messages and messages[-1].role == role:
             messages[-1].content.extend(parts)
         else:
-            messages.append(Message(role, parts))  # type: ignore[arg-type]
+            messages.append(Message(role, parts))
     return messages
 
 
@@ -210,8 +209,9 @@ def _reasoning(config: _GenConfig | None) -> Reasoning | None:
     if thinking is None:
         return None
     if thinking.thinking_level is not None:
-        effort = _LEVELS.get(thinking.thinking_level.lower(), "medium")
-        return Reasoning(effort=effort, include_thoughts=thinking.include_thoughts)  # type: ignore[arg-type]
+        level = thinking.thinking_level.lower()
+        effort = as_effort(level) if level != "none" else "medium"  # Gemini levels start at minimal
+        return Reasoning(effort=effort, include_thoughts=thinking.include_thoughts)
     if thinking.thinking_budget is not None and thinking.thinking_budget >= 0:
         return Reasoning(budget_tokens=thinking.thinking_budget, include_thoughts=thinking.include_thoughts)
     return Reasoning(effort="medium", include_thoughts=thinking.include_thoughts)  # -1: dynamic
@@ -223,7 +223,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     body = load_body(body)
     raw = convert(body, _Request)
     system = raw.system_instruction
-    if isinstance(system, _Content):
+    if isinstance(system, Content):
         system = "\n\n".join(p.text for p in system.parts if p.text is not None) or None
     tools = [Tool(d.name, d.description, d.parameters_json_schema or d.parameters or {})
              for ts in raw.tools or () for d in ts.function_declarations or ()]
@@ -322,14 +322,6 @@ def render_request(req: ChatRequest, model: str = "", *, reasoning: bool = True)
             if key != "generationConfig":
                 body.setdefault(key, value)
     return body
-
-
-from routerd.dialects._gemini_io import (  # noqa: E402
-    StreamDecoder, StreamEncoder, error_body, parse_response, render_response,
-)
-
-__all__ = ["NAME", "SIG_SEP", "StreamDecoder", "StreamEncoder", "error_body", "parse_request",
-           "parse_response", "render_request", "render_response", "split_signature"]
 
 
 def request_path(model: str, stream: bool) -> str:

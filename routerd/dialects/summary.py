@@ -3,14 +3,11 @@ cheap token estimate (no tokenizer: about four characters a token, fixed costs f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
-from routerd.dialects.canonical import ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
-
-if TYPE_CHECKING:
-    from routerd.dialects.canonical import ChatRequest
+from routerd.dialects.canonical import ChatRequest, ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 
 # English prose and code both average close to 4 characters a token with the GPT/Claude tokenizers;
 # an image costs ~1,100-1,600 tokens at the sizes coding agents send (Anthropic: w*h/750).

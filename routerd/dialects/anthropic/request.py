@@ -14,16 +14,14 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from routerd.dialects import _stops
-from routerd.dialects._wire import (
+from routerd.dialects.wire import (
     carry_own_fields,
     convert, dump_json, extras, ignored_parts, load_arguments, load_body, wire_id,
 )
 from routerd.dialects.canonical import (
-    ChatRequest, ChatResponse, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool,
-    ToolCallPart, ToolChoice, ToolResultPart, Usage,
+    ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
+    ToolChoice, ToolChoiceMode, ToolResultPart,
 )
-from routerd.errors import UpstreamBadResponse
 
 NAME = "anthropic"
 DEFAULT_MAX_TOKENS = 4096  # every Claude model allows at least this much output
@@ -74,7 +72,7 @@ _IGNORED = ignored_parts("server_tool_use", "web_fetch_tool_result", "code_execu
                          "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
                          "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",
                          "tool_reference")
-_Inner = Union[(_Text, _Image, _Document, _SearchResult, *_IGNORED)]  # noqa: UP007
+_Inner = Union[(_Text, _Image, _Document, _SearchResult, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _ToolResult(msgspec.Struct, tag="tool_result", tag_field="type"):
@@ -92,14 +90,14 @@ class _Redacted(msgspec.Struct, tag="redacted_thinking", tag_field="type"):
     data: str = ""
 
 
-_Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,  # noqa: UP007
-                _WebResults, *_IGNORED)]
+Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,
+                _WebResults, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _Msg(msgspec.Struct):
     # Claude Code (2.1.x) also sends ``system`` messages inside the conversation.
     role: Literal["user", "assistant", "system"]
-    content: str | list[_Block]
+    content: str | list[Block]
 
 
 class _Tool(msgspec.Struct):
@@ -136,7 +134,7 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
-_CHOICE_IN = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
+_CHOICE_IN: dict[str, ToolChoiceMode] = {"auto": "auto", "any": "required", "tool": "tool", "none": "none"}
 _CHOICE_OUT = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
 
 
@@ -164,7 +162,7 @@ def _document(block: _Document) -> TextPart:
 
 def _tool_result(block: _ToolResult) -> ToolResultPart:
     inner = block.content
-    content = [TextPart(inner)] if isinstance(inner, str) else _blocks(inner or ())
+    content = [TextPart(inner)] if isinstance(inner, str) else parse_blocks(inner or ())
     return ToolResultPart(block.tool_use_id, content, block.is_error)
 
 
@@ -183,7 +181,7 @@ _CONVERT: dict[type, Any] = {
 }
 
 
-def _blocks(blocks: Any) -> list[Any]:
+def parse_blocks(blocks: Any) -> list[Any]:
     """Anthropic blocks as canonical parts, dropping those without a canonical form."""
     out = []
     for block in blocks:
@@ -224,7 +222,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if isinstance(system, list):
         system = "\n\n".join(b.text for b in system) if system else None
     system, turns = _fold_system_messages(system, raw.messages)
-    messages = [Message(m.role, [TextPart(m.content)] if isinstance(m.content, str) else _blocks(m.content))
+    messages = [Message("user" if m.role == "user" else "assistant",  # system turns were folded above
+                        [TextPart(m.content)] if isinstance(m.content, str) else parse_blocks(m.content))
                 for m in turns]
     tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
              if t.input_schema is not None]
@@ -232,7 +231,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if raw.tool_choice is not None:
         tc = raw.tool_choice
         parallel = None if tc.disable_parallel_tool_use is None else not tc.disable_parallel_tool_use
-        choice = ToolChoice(_CHOICE_IN[tc.type], tc.name, parallel)  # type: ignore[arg-type]
+        choice = ToolChoice(_CHOICE_IN[tc.type], tc.name, parallel)
     user = raw.metadata.get("user_id") if raw.metadata else None
     return ChatRequest(
         model=model if model is not None else raw.model, system=system, messages=messages,
@@ -339,64 +338,3 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if reasoning:
         _thinking(req, body)
     return body
-
-
-class _Usage(msgspec.Struct):
-    input_tokens: int | None = 0
-    output_tokens: int | None = 0
-    cache_creation_input_tokens: int | None = 0
-    cache_read_input_tokens: int | None = 0
-
-
-def usage_in(raw: _Usage | None) -> Usage:
-    if raw is None:
-        return Usage()
-    cached = raw.cache_read_input_tokens or 0
-    total_in = (raw.input_tokens or 0) + cached + (raw.cache_creation_input_tokens or 0)
-    return Usage(total_in, raw.output_tokens or 0, cached, 0)
-
-
-def usage_out(usage: Usage) -> dict[str, Any]:
-    return {"input_tokens": max(0, usage.input_tokens - usage.cached_input_tokens),
-            "output_tokens": usage.output_tokens, "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": usage.cached_input_tokens}
-
-
-class _Response(msgspec.Struct):
-    id: str = ""
-    model: str = ""
-    content: list[_Block] = []
-    stop_reason: str | None = None
-    stop_sequence: str | None = None
-    usage: _Usage | None = None
-
-
-def parse_response(body: Any) -> ChatResponse:
-    """An upstream Messages response body as a ``ChatResponse``."""
-    raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
-    stop = _stops.ANTHROPIC_STOP_IN.get(raw.stop_reason or "end_turn", "end_turn")
-    return ChatResponse(id=raw.id, model=raw.model, content=_blocks(raw.content),
-                        stop_reason=stop, stop_sequence=raw.stop_sequence,  # type: ignore[arg-type]
-                        usage=usage_in(raw.usage))
-
-
-def render_response(resp: ChatResponse, model: str, *, unsigned_thinking: bool = False) -> dict[str, Any]:
-    """``resp`` as a Messages response body naming ``model``. Reasoning without a signature (from
-    another dialect) is left out unless ``unsigned_thinking``: clients send thinking blocks back, and
-    Anthropic rejects one whose signature does not verify."""
-    blocks = [b for b in (render_block(p, for_request=not unsigned_thinking) for p in resp.content)
-              if b is not None]
-    return {"id": resp.id, "type": "message", "role": "assistant", "model": model, "content": blocks,
-            "stop_reason": _stops.ANTHROPIC_STOP_OUT[resp.stop_reason], "stop_sequence": resp.stop_sequence,
-            "usage": usage_out(resp.usage)}
-
-
-def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
-    """Anthropic's error shape; the type comes from ``status`` (``kind`` is not part of it)."""
-    return {"type": "error", "error": {"type": _stops.anthropic_error_type(status), "message": message}}
-
-
-from routerd.dialects._anthropic_stream import StreamDecoder, StreamEncoder  # noqa: E402
-
-__all__ = ["NAME", "StreamDecoder", "StreamEncoder", "error_body", "parse_request", "parse_response",
-           "render_request", "render_response"]

@@ -10,6 +10,8 @@ moved to such a model is adapted: effort dropped, adaptive thinking turned into 
 that needs nothing keeps its exact bytes.
 """
 
+from typing import Any
+
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
@@ -35,7 +37,7 @@ def adapt_anthropic(body: bytes, headers: list[tuple[bytes, bytes]],
     return msgspec.json.encode(value), headers
 
 
-def _adapt_body(value: dict, target: ModelInfo) -> bool:
+def _adapt_body(value: dict[str, Any], target: ModelInfo) -> bool:
     """Adapt the decoded body in place; whether anything changed."""
     changed = False
     limit = target.max_output_tokens

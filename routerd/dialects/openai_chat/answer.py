@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions responses and streams <-> canonical (see ``openai_chat``)."""
+"""OpenAI Chat Completions responses and streams <-> canonical, its stop reasons and error shape
+(the Responses API shares the error shape)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,25 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects import _stops
-from routerd.dialects._wire import convert, load_body, dump_json
+from routerd.dialects.wire import convert, dump_json, load_body
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StreamError, TextDelta,
-    TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
+    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
 from routerd.errors import UpstreamBadResponse
+
+
+FINISH_IN: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+             "function_call": "tool_use", "content_filter": "content_filter"}
+FINISH_OUT: dict[str, str] = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+              "tool_use": "tool_calls", "content_filter": "content_filter", "error": "stop"}
+# HTTP status -> OpenAI's error type; other 4xx are invalid requests, other 5xx server errors.
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+               404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error"}
+
+
+def error_type(status: int) -> str:
+    return ERROR_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
 
 
 class _Fn(msgspec.Struct):
@@ -101,8 +114,8 @@ def parse_response(body: Any) -> ChatResponse:
     for call in msg.tool_calls or ():
         fn = call.function or _Fn()
         content.append(ToolCallPart(call.id or f"call_{call.index}", fn.name or "", fn.arguments or "{}"))
-    stop = _stops.OPENAI_FINISH_IN.get(choice.finish_reason or "stop", "end_turn")
-    return ChatResponse(id=raw.id, model=raw.model, content=content, stop_reason=stop,  # type: ignore[arg-type]
+    stop = FINISH_IN.get(choice.finish_reason or "stop", "end_turn")
+    return ChatResponse(id=raw.id, model=raw.model, content=content, stop_reason=stop,
                         usage=_usage(raw.usage) or Usage())
 
 
@@ -120,14 +133,15 @@ def render_response(resp: ChatResponse, model: str, *, created: int | None = Non
     return {"id": resp.id, "object": "chat.completion",
             "created": int(time.time()) if created is None else created, "model": model,
             "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": _stops.OPENAI_FINISH_OUT[resp.stop_reason]}],
+                         "finish_reason": FINISH_OUT[resp.stop_reason]}],
             "usage": _usage_dict(resp.usage)}
 
 
 def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
     """OpenAI's error shape; ``kind`` (a routerd error code) goes in ``code``."""
-    return {"error": {"message": message, "type": _stops.openai_error_type(status), "param": None,
-                      "code": kind or None}}
+    # OpenAI itself answers a model it does not serve with invalid_request_error (code model_not_found).
+    kind_type = "invalid_request_error" if kind == "model_not_found" else error_type(status)
+    return {"error": {"message": message, "type": kind_type, "param": None, "code": kind or None}}
 
 
 class StreamDecoder:
@@ -138,7 +152,7 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._started = False
         self._stopped = False
-        self._finish: str | None = None
+        self._finish: StopReason | None = None
         self._usage: Usage | None = None
         self._tools: dict[int, int] = {}  # upstream index -> canonical index
         self._ids: dict[int, str] = {}  # upstream index -> id of the call it holds now
@@ -180,7 +194,7 @@ class StreamDecoder:
             for call in delta.tool_calls or ():
                 self._tool_delta(call, out)
         if choice.finish_reason:
-            self._finish = _stops.OPENAI_FINISH_IN.get(choice.finish_reason, "end_turn")
+            self._finish = FINISH_IN.get(choice.finish_reason, "end_turn")
 
     def _tool_delta(self, call: _Call, out: list[Any]) -> None:
         fn = call.function or _Fn()
@@ -198,7 +212,7 @@ class StreamDecoder:
         if self._stopped or not self._started:
             return []
         self._stopped = True
-        return [MessageStop(self._finish or "end_turn", self._usage)]  # type: ignore[arg-type]
+        return [MessageStop(self._finish or "end_turn", self._usage)]
 
     def close(self) -> list[Any]:
         if self._stopped or self._finish is not None or not self._started:
@@ -258,7 +272,7 @@ class StreamEncoder:
 
     def _stop(self, event: MessageStop) -> list[tuple[str | None, str]]:
         self._done = True
-        out = [self._chunk("{}", f'"{_stops.OPENAI_FINISH_OUT[event.stop_reason]}"')]
+        out: list[tuple[str | None, str]] = [self._chunk("{}", f'"{FINISH_OUT[event.stop_reason]}"')]
         if self._include_usage:
             usage = dump_json(_usage_dict(event.usage or Usage()))
             out.append((None, f'{self._prefix}[],"usage":{usage}}}'))

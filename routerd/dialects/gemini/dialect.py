@@ -1,0 +1,78 @@
+"""Gemini ``generateContent`` / ``streamGenerateContent`` / ``countTokens``, as one object. The model
+and the method are in the URL (``/v1beta/models/{model}:{method}``); clients may send their key
+as ``?key=``."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import msgspec
+
+from routerd.errors import BadRequest
+from routerd.dialects.base import Codec, Dialect, Header
+from routerd.dialects.gemini import answer, request
+from routerd.dialects.gemini.usage import USAGE
+from routerd.dialects.summary import estimate_tokens
+
+_PREFIXES = (b"/v1beta/models/", b"/v1/models/")
+_METHODS = (b"generateContent", b"streamGenerateContent", b"countTokens")
+STREAM_METHOD = b":streamGenerateContent"
+
+
+def _route(path: bytes) -> tuple[bytes, bytes] | None:
+    """(model, method) of a ``/v1beta/models/{model}:{method}`` path, else None."""
+    for prefix in _PREFIXES:
+        if path.startswith(prefix):
+            model, sep, method = path[len(prefix):].rpartition(b":")
+            if sep and model and method in _METHODS:
+                return model, method
+    return None
+
+
+class Gemini(Dialect):
+    name = request.NAME
+    kind = "gemini"
+    official_url = "https://generativelanguage.googleapis.com"
+    codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
+                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
+    usage = USAGE
+    credential_headers = frozenset({b"x-goog-api-key"})
+    counts_tokens = b":countTokens"
+    names_model_in_path = True
+    query_credential = b"key"
+
+    def client_endpoint(self, path: bytes) -> bytes | None:
+        route = _route(path)
+        return b":" + route[1] if route is not None else None
+
+    def client_request(self, path: bytes, query: bytes, endpoint: bytes, model: str,
+                       stream: bool) -> tuple[str, bool]:
+        route = _route(path)
+        stream = endpoint == STREAM_METHOD
+        if stream and b"alt=sse" not in query:
+            raise BadRequest("routerd streams Gemini answers as server-sent events: add ?alt=sse")
+        return (route[0].decode("utf-8", "replace") if route is not None else model), stream
+
+    def translatable(self, endpoint: bytes) -> bool:
+        return endpoint in (b":generateContent", STREAM_METHOD)
+
+    def upstream_path(self, model: str, stream: bool, endpoint: bytes = b"") -> bytes:
+        """With the client's own ``endpoint`` (``:generateContent``, ...) the request goes as it
+        came; without, the generate (or streaming) call a translated request needs."""
+        if endpoint:
+            return b"/v1beta/models/" + quote(model, safe="-._~").encode() + endpoint
+        return request.request_path(model, stream).encode()
+
+    def local_count(self, body: bytes, model: str) -> bytes:
+        """``countTokens`` takes ``{"contents": ...}`` or a whole ``generateContentRequest``."""
+        value = msgspec.json.decode(body)
+        inner = value.get("generateContentRequest") or value if isinstance(value, dict) else value
+        counted = estimate_tokens(self.parse_request(inner, model=model))
+        return msgspec.json.encode({"totalTokens": counted})
+
+    def auth_headers(self, key: str) -> tuple[Header, ...]:
+        return ((b"x-goog-api-key", key.encode()),)
+
+
+
+GEMINI = Gemini()

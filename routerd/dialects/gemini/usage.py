@@ -1,0 +1,45 @@
+"""Token usage in Gemini answers: input = ``promptTokenCount`` + ``toolUsePromptTokenCount``, cache
+reads ``cachedContentTokenCount``, output = ``candidatesTokenCount`` + ``thoughtsTokenCount``
+(reasoning). The answer's ``responseId`` is kept: a coding agent writes it in its transcript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from routerd.dialects.usage import UsageSink
+
+
+class _Usage(msgspec.Struct):
+    promptTokenCount: int | None = 0
+    candidatesTokenCount: int | None = 0
+    thoughtsTokenCount: int | None = 0
+    cachedContentTokenCount: int | None = 0
+    toolUsePromptTokenCount: int | None = 0
+
+
+class _Body(msgspec.Struct):
+    usageMetadata: _Usage | None = None
+    responseId: str | None = None
+
+
+class GeminiUsage:
+    marker = b'"usageMetadata"'
+    terminal = b'"finishReason"'
+    counts_text = False
+
+    def __init__(self) -> None:
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)
+
+    def take(self, body: _Body, sink: UsageSink) -> None:
+        sink.response_id = body.responseId or sink.response_id
+        usage = body.usageMetadata
+        if usage is not None:
+            sink.input_tokens = (usage.promptTokenCount or 0) + (usage.toolUsePromptTokenCount or 0)
+            sink.reasoning = usage.thoughtsTokenCount or 0
+            sink.output_tokens = (usage.candidatesTokenCount or 0) + sink.reasoning
+            sink.cache_read = usage.cachedContentTokenCount or 0
+
+
+USAGE = GeminiUsage()

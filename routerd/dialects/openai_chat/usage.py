@@ -1,0 +1,73 @@
+"""Token usage in OpenAI answers, Chat Completions and Responses alike (the same mapping
+genai-prices' usage extractors use; a test compares the two): ``prompt_tokens``,
+``prompt_tokens_details.cached_tokens`` (and ``cache_write_tokens``), ``completion_tokens``,
+``completion_tokens_details.reasoning_tokens``; DeepSeek's ``prompt_cache_hit_tokens`` as cache
+reads. Responses has the same under ``input_tokens`` / ``input_tokens_details`` / ``output_tokens``
+/ ``output_tokens_details``, at the top or inside ``response``. The answer's id (``chatcmpl-...``,
+``resp_...``) is kept: a coding agent writes it in its transcript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from routerd.dialects.usage import UsageSink
+
+
+class _PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = 0
+    cache_write_tokens: int | None = 0
+
+
+class _OutputDetails(msgspec.Struct):
+    reasoning_tokens: int | None = 0
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = 0
+    completion_tokens: int | None = 0
+    input_tokens: int | None = 0           # Responses
+    output_tokens: int | None = 0
+    prompt_tokens_details: _PromptDetails | None = None
+    input_tokens_details: _PromptDetails | None = None
+    completion_tokens_details: _OutputDetails | None = None
+    output_tokens_details: _OutputDetails | None = None
+    prompt_cache_hit_tokens: int | None = 0  # DeepSeek
+
+
+class _Body(msgspec.Struct):
+    usage: _Usage | None = None
+    response: _Body | None = None   # Responses events wrap the response
+    type: str = ""
+    id: str | None = None
+
+
+class OpenAIUsage:
+    marker = b'"usage"'
+
+    def __init__(self, terminal: bytes, counts_text: bool) -> None:
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)
+        self.terminal = terminal
+        self.counts_text = counts_text
+
+    def take(self, body: _Body, sink: UsageSink) -> None:
+        inner = body.response
+        sink.response_id = (inner.id if inner is not None else None) or body.id or sink.response_id
+        usage = body.usage or (inner.usage if inner is not None else None)
+        if usage is None:
+            return
+        prompt = usage.prompt_tokens_details or usage.input_tokens_details
+        out = usage.completion_tokens_details or usage.output_tokens_details
+        sink.input_tokens = usage.prompt_tokens or usage.input_tokens or 0
+        sink.output_tokens = usage.completion_tokens or usage.output_tokens or 0
+        sink.cache_read = (prompt.cached_tokens if prompt else 0) or usage.prompt_cache_hit_tokens or 0
+        sink.cache_write = (prompt.cache_write_tokens if prompt else 0) or 0
+        sink.reasoning = (out.reasoning_tokens if out else 0) or 0
+        sink.counts_text = False
+
+
+# Only OpenAI-compatible chat servers omit usage in practice (llama.cpp ignores include_usage), so
+# only their streams are scanned for generated text to estimate from.
+CHAT_USAGE = OpenAIUsage(terminal=b"[DONE]", counts_text=True)
+RESPONSES_USAGE = OpenAIUsage(terminal=b"response.completed", counts_text=False)

@@ -1,0 +1,34 @@
+"""What a dialect's usage reader fills in: the token counts of one answer as the provider reports
+them, in the shape ``routerd.catalogue.prices.Tokens`` prices (``input`` includes cache reads and
+writes, ``output`` includes reasoning), the answer's id, and whether generated text still has to be
+counted for an estimate (no usage reported yet)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import msgspec
+
+
+class UsageSink(Protocol):
+    input_tokens: int
+    output_tokens: int
+    cache_read: int
+    cache_write: int
+    cache_write_1h: int
+    reasoning: int
+    response_id: str | None
+    counts_text: bool
+
+
+class UsageReader(Protocol):
+    """One dialect's usage: ``decoder`` reads a whole answer or one stream event; ``marker`` is in
+    every stream event that can carry usage (so others are not decoded); ``terminal`` is in the
+    stream's final event; ``counts_text``: estimate from the generated text until usage arrives."""
+
+    decoder: msgspec.json.Decoder[Any]
+    marker: bytes
+    terminal: bytes
+    counts_text: bool
+
+    def take(self, body: Any, sink: UsageSink) -> None: ...

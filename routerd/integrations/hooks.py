@@ -1,0 +1,212 @@
+"""Hook events from the shims and Claude Code's HTTP hooks: route the prompt, apply the mode, and
+answer in the host's format. Also the hooks mode (``routerctl mode``), persisted in ``settings``.
+
+``Hooks`` is one part of the app: the mode override and the per-session state (a route the session
+was told to take, the last decision, the transcript messages already counted), shown by
+``routerctl status`` as ``hooks``. Decisions are made and stored by the routing core; zero_claude
+answers come through the ``Asker``. Only the event loop touches it.
+"""
+
+import logging
+import time
+from collections import OrderedDict
+from typing import TypeVar
+
+import anyio.to_thread
+import msgspec
+
+from routerd.errors import BadRequest, RouterdError
+from routerd.ids import Ids
+from routerd.integrations import modes, transcript
+from routerd.integrations.ask import Asker
+from routerd.integrations.decide import recommend
+from routerd.integrations.events import HookEvent
+from routerd.integrations.modes import Pending, Recommendation, Verdict
+from routerd.integrations.render import HookOutcome, render
+from routerd.ledger import turns
+from routerd.ledger.state import Ledger
+from routerd.protocol import HookModeState
+from routerd.routing.core import RoutingCore
+from routerd.runtime import Runtime
+from routerd.store import routing as rows
+from routerd.store.store import Store
+
+log = logging.getLogger("routerd.hooks")
+MODE_KEY = "hooks.mode"
+MAX_SESSIONS = 10_000
+_HOST_PROVIDER = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "gemini"}
+V = TypeVar("V")
+
+
+class HookStats(msgspec.Struct, frozen=True):
+    mode: str
+    calls: int
+    by_event: dict[str, int]
+    context: int
+    blocked: int
+    denied: int
+    violations: int
+    honored: int
+    pending: int
+    turns_recorded: int
+
+
+def _remember(table: "OrderedDict[str, V]", key: str, value: V) -> None:
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > MAX_SESSIONS:
+        table.popitem(last=False)
+
+
+class Hooks:
+    def __init__(self, store: Store, routing: RoutingCore, asker: Asker, ids: Ids, ledger: Ledger) -> None:
+        self.store = store
+        self.routing = routing
+        self.asker = asker
+        self.ids = ids
+        self.ledger = ledger
+        self.mode_override: str | None = None
+        self.pending: OrderedDict[str, Pending] = OrderedDict()
+        self.last_decision: OrderedDict[str, str] = OrderedDict()
+        self.recent: OrderedDict[str, tuple[str, Recommendation]] = OrderedDict()
+        self.counted: OrderedDict[str, set[str]] = OrderedDict()  # message ids already in calls
+        self.counts: dict[str, int] = {"calls": 0, "context": 0, "blocked": 0, "denied": 0,
+                                       "violations": 0, "honored": 0, "turns_recorded": 0}
+        self.by_event: dict[str, int] = {}
+        self._config_mode = "advise"  # the config's, as last seen (for statistics)
+
+    async def load(self) -> None:
+        """Read the persisted mode (at start, before serving)."""
+        stored = await self.store.read(lambda conn: rows.setting(conn, MODE_KEY))
+        self.mode_override = stored if stored in modes.MODES else None
+
+    def mode(self, runtime: Runtime) -> str:
+        self._config_mode = runtime.config.hooks.mode
+        return self.mode_override or self._config_mode
+
+    async def set_mode(self, runtime: Runtime, mode: str | None) -> HookModeState:
+        """Persist ``mode`` (overrides config ``hooks.mode`` until set again); None only reports."""
+        if mode:
+            if mode not in modes.MODES:
+                raise BadRequest(f"unknown hooks mode {mode!r}; expected one of {', '.join(modes.MODES)}")
+            self.mode_override = mode
+            rows.put_setting(self.store, MODE_KEY, mode, time.time())
+            await self.store.flush()
+        return HookModeState(mode=self.mode(runtime), config_mode=runtime.config.hooks.mode,
+                             modes=list(modes.MODES))
+
+    def statistics(self) -> HookStats:
+        c = self.counts
+        return HookStats(mode=self.mode_override or self._config_mode, calls=c["calls"],
+                         by_event=dict(self.by_event), context=c["context"], blocked=c["blocked"],
+                         denied=c["denied"], violations=c["violations"], honored=c["honored"],
+                         pending=len(self.pending), turns_recorded=c["turns_recorded"])
+
+    # --- events -------------------------------------------------------------------------------
+
+    def holds(self, runtime: Runtime, event: HookEvent) -> bool:
+        """Whether answering ``event`` takes seconds (zero_claude asks an external model), so that
+        a shim must first be told to wait past its fail-open budget."""
+        return (self.mode(runtime) == "zero_claude" and event.kind == "prompt"
+                and not modes.wants_claude(event.prompt))
+
+    async def run(self, runtime: Runtime, event: HookEvent) -> HookOutcome:
+        """The host's reply to one hook event."""
+        mode = self.mode(runtime)
+        self.counts["calls"] += 1
+        self.by_event[event.name] = self.by_event.get(event.name, 0) + 1
+        await turns.note_session(self.ledger, self.store, event.host, event.session_id, event.cwd)
+        verdict = await self._decide(runtime, mode, event)
+        pending = self.pending.get(_session(event))
+        if (verdict.violation or verdict.honored) and pending is not None:
+            # feedback the router learns from: was the recommended delegation taken or bypassed?
+            rows.record_feedback(self.store, rows.FeedbackRecord(
+                id=self.ids.new(), decision_id=pending.decision_id, ts=time.time(),
+                kind="violation" if verdict.violation else "delegated", value=event.tool_name or "",
+                reason=f"{mode} mode, {event.host}"))
+        self._apply(event, verdict)
+        return render(event, verdict)
+
+    async def _decide(self, runtime: Runtime, mode: str, event: HookEvent) -> Verdict:
+        now = time.time()
+        session = _session(event)
+        if event.kind == "session_start":
+            return Verdict(action="context", text=modes.session_summary(
+                mode, self.routing.profile(runtime), len(runtime.config.providers)))
+        if event.kind in ("stop", "session_end"):
+            await self._record_turn(runtime, event, session)
+            return Verdict(clear_pending=True)
+        if event.kind == "pre_tool":
+            return modes.on_pre_tool(mode, event, self.pending.get(session), now)
+        if mode == "off" or event.kind not in ("prompt", "before_model"):
+            return modes.NOTHING
+        if event.kind == "prompt" and mode == "zero_claude":
+            return await self._zero_claude(runtime, event, session)
+        rec = await self._recommend_once(runtime, event, session)
+        if rec is not None:
+            _remember(self.last_decision, session, rec.decision_id)
+        if event.kind == "before_model":
+            return Verdict(action="switch", model=rec.host_model) if rec else modes.NOTHING
+        return modes.on_prompt(mode, event, rec, now)
+
+    async def _recommend_once(self, runtime: Runtime, event: HookEvent, session: str) -> Recommendation | None:
+        """One decision per prompt: Gemini CLI's BeforeModel fires for every model call of a turn."""
+        key = str(hash(event.prompt))
+        seen = self.recent.get(session)
+        if seen is not None and seen[0] == key:
+            return seen[1]
+        rec = await recommend(self.routing, runtime, event)
+        if rec is not None:
+            _remember(self.recent, session, (key, rec))
+        return rec
+
+    async def _zero_claude(self, runtime: Runtime, event: HookEvent, session: str) -> Verdict:
+        if modes.wants_claude(event.prompt):
+            return modes.NOTHING
+        rec = await self._recommend_once(runtime, event, session)
+        if rec is None:
+            return modes.NOTHING
+        try:
+            answer = await self.asker.ask(runtime, event.prompt or "")
+        except RouterdError as exc:
+            return modes.zero_claude_blocked(exc.message)
+        return Verdict(action="answer", text=f"{answer.text}\n\n(answered by {answer.model} through "
+                       "routerd zero_claude; start a prompt with `claude:` to ask Claude)")
+
+    def _apply(self, event: HookEvent, verdict: Verdict) -> None:
+        session = _session(event)
+        if verdict.clear_pending:
+            self.pending.pop(session, None)
+        if verdict.pending is not None:
+            _remember(self.pending, session, verdict.pending)
+        counts = self.counts
+        counts["context"] += verdict.action == "context"
+        counts["blocked"] += verdict.action in ("block", "answer")
+        counts["denied"] += verdict.action == "deny"
+        counts["violations"] += verdict.violation
+        counts["honored"] += verdict.honored
+
+    async def _record_turn(self, runtime: Runtime, event: HookEvent, session: str) -> None:
+        """Stop / SessionEnd: each message of the recent turns becomes a ``calls`` row (once), linked
+        to the session's last decision; the ledger drops those the gateway already recorded."""
+        if not event.transcript_path:
+            return
+        try:
+            tail = await anyio.to_thread.run_sync(transcript.read_tail, event.transcript_path)
+        except OSError as exc:
+            log.warning("cannot read the %s transcript: %s", event.host, exc.strerror)
+            return
+        seen = self.counted.get(session) or set()
+        recent = transcript.recent_messages(tail)
+        fresh = [m for m in recent if m.id not in seen]
+        if not fresh:
+            return
+        _remember(self.counted, session, seen | {m.id for m in fresh})
+        self.counts["turns_recorded"] += turns.record_messages(
+            self.ledger, self.store, self.ids, runtime, host=event.host,
+            provider=_HOST_PROVIDER.get(event.host, event.host), session_id=event.session_id,
+            decision_id=self.last_decision.get(session), messages=fresh, main=turns.main_model(recent))
+
+
+def _session(event: HookEvent) -> str:
+    return f"{event.host}:{event.session_id or ''}"

@@ -1,0 +1,142 @@
+"""From model names to the ordered candidates on configured providers. Pure: providers, the
+gateway config and provider health in, candidates out.
+
+A client's ``model`` may be an alias from ``[gateway.aliases]``, ``provider/model``, or a model id
+that some provider serves; configured ``[gateway.fallbacks]`` follow the first choice. The brain's
+catalogue names models by their maker (``openai/gpt-...``, ``anthropic/claude-...``); a configured
+provider speaks for a maker by its kind, whatever its section is called: one named after the
+maker, or one of the maker's kind that claims the model by its ``models`` patterns (with no
+patterns: one at the kind's official URL). A model nothing serves is a 404 naming what is served;
+``auto`` with nothing to try says, per provider, why it was passed over.
+"""
+
+from collections.abc import Callable, Mapping
+
+from routerd.catalogue.models import Catalogue
+from routerd.config import GatewayConfig
+from routerd.dialects.registry import of_kind
+from routerd.errors import NoRoute
+from routerd.providers import Provider
+from routerd.routing.types import Candidate
+
+# The brain's model makers, and the kinds of provider that can speak for each.
+MAKER_KINDS: dict[str, tuple[str, ...]] = {"openai": ("openai", "responses"), "anthropic": ("anthropic",),
+                                           "gemini": ("gemini",)}
+
+# Why a provider cannot take a call now and for how many seconds, or None (``Breakers.unavailable_for``).
+Health = Callable[[str, float], "tuple[str, float] | None"]
+
+
+def resolve(name: str, providers: Mapping[str, Provider], gateway: GatewayConfig,
+            dialect: str) -> list[Candidate]:
+    """Every provider that can serve ``name``, best first: an explicit ``provider/model`` alone; else
+    providers claiming the model by pattern, those speaking the client's dialect first."""
+    name = gateway.aliases.get(name, name)
+    head, sep, rest = name.partition("/")
+    if sep and head in providers:
+        return [Candidate(head, rest)]
+    claiming = [p for p in providers.values() if p.serves(name)]
+    if not claiming:
+        claiming = [p for p in providers.values() if not p.models]
+    claiming.sort(key=lambda p: dialect not in p.dialects)
+    return [Candidate(p.name, name) for p in claiming]
+
+
+def fallback_chain(first: list[Candidate], providers: Mapping[str, Provider], gateway: GatewayConfig,
+                   dialect: str) -> list[Candidate]:
+    """``first`` followed by the candidates of the models configured as its fallbacks."""
+    chain = list(first)
+    for model in gateway.fallbacks.get(first[0].model, []) if first else []:
+        for candidate in resolve(model, providers, gateway, dialect):
+            if candidate not in chain:
+                chain.append(candidate)
+    return chain
+
+
+def named_models(providers: Mapping[str, Provider], dialect: str) -> list[Candidate]:
+    """Each provider's first named model, providers speaking the client's dialect first: ``auto``'s
+    answer when the brain's catalogue knows none of the configured providers."""
+    ordered = sorted(providers.values(), key=lambda p: dialect not in p.dialects)
+    return [Candidate(p.name, m) for p in ordered if (m := p.default_model())]
+
+
+def on_providers(keys: tuple[str, ...], providers: Mapping[str, Provider],
+                 catalogue: Catalogue) -> tuple[list[Candidate], Candidate | None]:
+    """The brain's ranked catalogue models (``maker/id``) as candidates on configured providers, and
+    the baseline: the priciest of them that some provider serves."""
+    chosen: list[Candidate] = []
+    baseline, top = None, -1.0
+    for key in keys:
+        maker, _, model_id = key.partition("/")
+        speakers = [Candidate(p.name, model_id) for p in _ordered(providers, maker)
+                    if speaks_for(p, maker, model_id)]
+        chosen += [c for c in speakers if c not in chosen]
+        info = catalogue.get(key)
+        price = info.cost_per_mtok() if info is not None else None
+        if speakers and price is not None and price > top:
+            baseline, top = speakers[0], price
+    return chosen, baseline
+
+
+def speaks_for(provider: Provider, maker: str, model_id: str | None = None) -> bool:
+    """Whether ``provider`` can serve the catalogue's ``maker/model_id`` (any of the maker's models
+    when ``model_id`` is None): by name, or by kind and its ``models`` patterns (none: its official
+    URL)."""
+    if provider.name == maker:
+        return True
+    if provider.kind not in MAKER_KINDS.get(maker, ()):
+        return False
+    if not provider.models:
+        return provider.base_url == of_kind(provider.kind).official_url
+    return model_id is None or provider.serves(model_id)
+
+
+def _ordered(providers: Mapping[str, Provider], maker: str) -> list[Provider]:
+    """The provider named after ``maker`` first, then the others in config order."""
+    return sorted(providers.values(), key=lambda p: p.name != maker)
+
+
+def brain_providers(providers: Mapping[str, Provider], health: Health, makers: frozenset[str],
+                    now: float) -> tuple[frozenset[str], frozenset[str]]:
+    """For the brain: the makers (and provider names) that configured providers speak for, and
+    those whose every such provider is unavailable now (circuit open or rate limited)."""
+    if not providers:
+        return frozenset(), frozenset()
+    enabled = set(providers)
+    broken = {name for name in providers if health(name, now) is not None}
+    for maker in makers:
+        speakers = [p.name for p in providers.values() if speaks_for(p, maker)]
+        if speakers:
+            enabled.add(maker)
+            if all(name in broken for name in speakers):
+                broken.add(maker)
+    return frozenset(enabled), frozenset(broken)
+
+
+def served_models(providers: Mapping[str, Provider], gateway: GatewayConfig, limit: int = 24) -> list[str]:
+    """What a client may ask for here: ``auto``, the aliases, each provider's models and patterns."""
+    served = ["auto", *gateway.aliases]
+    for provider in providers.values():
+        served += [f"{m} ({provider.name})" for m in provider.models]
+        if not provider.models:
+            served.append(f"{provider.name}/<model>")
+    return served[:limit] + (["..."] if len(served) > limit else [])
+
+
+def nothing_to_try(providers: Mapping[str, Provider], health: Health, now: float) -> NoRoute:
+    """``auto`` found nothing to try: which providers exist and why each was passed over."""
+    why, wait = [], None
+    for name in providers:
+        state = health(name, now)
+        if state is not None:
+            why.append(f"{name}: {state[0]} (retry in {state[1]:.0f} s)")
+            wait = state[1] if wait is None else min(wait, state[1])
+        else:
+            why.append(f"{name}: no model the routing brain knows and no named model; "
+                       "name one in its `models` or ask for it as provider/model")
+    if not providers:
+        why.append("no provider is configured: add a [providers.NAME] section or set a provider "
+                   "key such as OPENAI_API_KEY or ANTHROPIC_API_KEY")
+    error = NoRoute("no provider can take model 'auto': " + "; ".join(why))
+    error.retry_after_s = wait
+    return error

@@ -1,0 +1,298 @@
+"""The routing core: the one place a decision is made, and the routing state it is made from.
+
+``decide`` classifies the conversation (``routerd.classify``, with a second opinion when unsure),
+applies the user's rules and the feedback on similar prompts, ranks the catalogue
+(``routerd.policy``), maps the ranking onto the configured providers, and stores the decision with
+an id. Every front reaches routing through it: the socket's ``route``, the hooks, MCP, and the HTTP
+gateway. Feedback (``reroute``, ``rate``) and the profile are recorded here too.
+
+The state it owns: the profile the user switched to (persisted in ``settings``), the feedback
+table (loaded from the store at start, then updated on each reroute or rating), the model each
+session last used, and counters for ``routerctl status``. Everything derived from the config (the
+catalogue, the rules, the providers) arrives in the ``Runtime`` each call is made with, so a
+reload never changes a decision in flight. Only the event loop touches it.
+
+The classifier and the policy are reached through ``_classify`` and ``_rank``: the seam where a
+rebuilt brain slots in.
+"""
+
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+
+import anyio.to_thread
+import msgspec
+
+from routerd.breakers import Breakers
+from routerd.catalogue.models import Catalogue, ModelInfo
+from routerd.classify.classifier import classify
+from routerd.classify.cues import CueSet, default_cues
+from routerd.classify.model import Model, default_model
+from routerd.classify.types import TIERS, Classification, Tier
+from routerd.errors import BadRequest, NotFound, UnknownModel
+from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
+from routerd.ids import Ids
+from routerd.policy import PROFILES, Decision, PolicyInput, Profile, Sticky, decide
+from routerd.protocol import FeedbackResult, ProfileState
+from routerd.routing import candidates as cands
+from routerd.routing import opinion
+from routerd.routing.types import BrainDecision, Conversation, RouteDecision, RouteRequest
+from routerd.runtime import Runtime
+from routerd.scenarios.names import AutoNames, parse_model_name
+from routerd.store import routing as rows
+from routerd.store.store import Store
+
+log = logging.getLogger("routerd.routing")
+PROFILE_KEY = "routing.profile"
+MAX_SESSIONS = 10_000
+RATINGS = ("good", "bad")
+
+
+class RoutingStats(msgspec.Struct, frozen=True):
+    profile: str
+    decisions: int
+    classified: int
+    second_opinions: int
+    second_opinion_fallbacks: int
+    cache_hits: int
+    feedback_signatures: int
+    feedback_rows: int
+    sticky_sessions: int
+    catalogue_models: int
+
+
+class RoutingCore:
+    def __init__(self, store: Store, breakers: Breakers, ids: Ids,
+                 ask_model: opinion.AskModel | None = None) -> None:
+        self.store = store
+        self.breakers = breakers
+        self.ids = ids
+        self.ask_model = ask_model
+        self.profile_override: Profile | None = None
+        self.feedback = FeedbackTable()
+        self.sticky: OrderedDict[str, Sticky] = OrderedDict()
+        self.decisions = self.classified = 0
+        self.opinions = opinion.OpinionCounts()
+        self.brain: tuple[Model, CueSet] | None = None  # the shipped model and cue files
+        self._runtime: Runtime | None = None  # the latest one seen, for statistics
+
+    async def load(self, runtime: Runtime) -> None:
+        """Read the classifier's model and cue files, the persisted profile and the feedback rows
+        (at start, before serving; files are read off the loop)."""
+        self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues()))
+        profile, stored = await self.store.read(lambda conn: rows.startup_state(conn, PROFILE_KEY))
+        if profile in PROFILES:
+            self.profile_override = profile
+        for row in stored:
+            learned = _learned(runtime.catalogue, row.kind, row.value, row.decided_tier, row.detail,
+                               row.decision_id)
+            if learned is not None:
+                self.feedback.apply(learned)
+        self._runtime = runtime
+        log.info("routing: profile %s, %d feedback row(s) loaded", self.profile(runtime), len(stored))
+
+    def profile(self, runtime: Runtime) -> Profile:
+        return self.profile_override or runtime.config.routing.profile
+
+    # --- classification ------------------------------------------------------------------------
+
+    async def classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
+        return await self._classify(runtime, conversation)
+
+    async def _classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
+        """The classifier's answer, or the classifier model's when the classifier is unsure (the
+        seam where the brain plugs in: conversation in, calibrated classification out)."""
+        self.classified += 1
+        self._runtime = runtime
+        model, cues = self.brain or (default_model(), default_cues())
+        result = classify(conversation.messages, conversation.tools, model=model, cues=cues)
+        if opinion.wanted(runtime.config.routing, result):
+            result = await opinion.second_opinion(self.store, self.ask_model, runtime,
+                                                  list(conversation.messages), result, self.opinions)
+        return result
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    async def decide(self, runtime: Runtime, request: RouteRequest) -> RouteDecision:
+        """Decide ``request`` and store the decision. Raises ``UnknownModel`` for a model nothing
+        serves and ``NoRoute`` when ``auto`` has nothing to try."""
+        if request.dialect is None:
+            brain_id, brain = await self._brain(runtime, request, request.model)
+            return RouteDecision(brain_id, request.model or "auto", (), None, "brain", brain)
+        # A client-only decoration (Claude Code's ``[1m]``) never reaches a provider, and routerd's
+        # auto names (``claude-routerd-auto``, ...) mean ``auto``; ``requested`` keeps the client's name.
+        requested = request.model or "auto"
+        model = parse_model_name(requested).name
+        scenarios = runtime.config.routing.scenarios
+        auto = AutoNames(scenarios.anthropic_names, scenarios.openai_names).is_auto(model)
+        providers, gateway = runtime.providers, runtime.config.gateway
+        if auto or gateway.downshift:
+            brain_id, brain = await self._brain(runtime, request, None)
+            chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue)
+            if not auto:  # downshift: the brain's pick first, the requested model behind it
+                named = cands.resolve(model, providers, gateway, request.dialect)
+                chosen += [c for c in named if c not in chosen]
+                baseline = named[0] if named else baseline
+            if chosen:
+                chain = cands.fallback_chain(chosen, providers, gateway, request.dialect)
+                return RouteDecision(brain_id, requested, tuple(chain), baseline, "brain", brain, auto=auto)
+        return self._requested(runtime, request, requested, model, auto)
+
+    def _requested(self, runtime: Runtime, request: RouteRequest, requested: str, model: str,
+                   auto: bool) -> RouteDecision:
+        """The decision for a model the client named (or ``auto`` when the brain knows none of the
+        configured providers' models)."""
+        providers, gateway, dialect = runtime.providers, runtime.config.gateway, request.dialect or ""
+        found = cands.named_models(providers, dialect) if auto else cands.resolve(model, providers, gateway, dialect)
+        chain = cands.fallback_chain(found, providers, gateway, dialect)
+        if not chain and not auto:
+            raise UnknownModel(f"model {model!r} is not served here; ask for one of: "
+                               f"{', '.join(cands.served_models(providers, gateway))}")
+        if not chain:
+            raise cands.nothing_to_try(providers, self.breakers.unavailable_for, time.monotonic())
+        decision_id = self.ids.new()
+        reason = ("auto: no catalogue model on the configured providers; each provider's first named model"
+                  if auto else "requested by the client")
+        rows.record_decision(self.store, rows.DecisionRow(
+            id=decision_id, ts=time.time(), source=request.source, model=chain[0].model,
+            provider=chain[0].provider, session_id=request.session_id,
+            detail=msgspec.json.encode({"reasons": [reason],
+                                        "candidates": [f"{c.provider}/{c.model}" for c in chain[:5]]}).decode()))
+        return RouteDecision(decision_id, requested, tuple(chain), chain[0], "requested", auto=auto)
+
+    async def _brain(self, runtime: Runtime, request: RouteRequest, model: str | None) -> tuple[str, BrainDecision]:
+        """Classify and rank (``model``: a preference the policy honours when usable); store it."""
+        conversation, routing = request.conversation, runtime.config.routing
+        result = await self._classify(runtime, conversation)
+        text = conversation.last_user_text()
+        words = signature(text)
+        session = request.session_id
+        sticky = self.sticky.get(session) if session and routing.sticky_sessions else None
+        enabled, broken = cands.brain_providers(runtime.providers, self.breakers.unavailable_for,
+                                                runtime.makers, time.monotonic())
+        decision = self._rank(PolicyInput(
+            classification=result, catalogue=runtime.catalogue, enabled_providers=enabled,
+            profile=self.profile(runtime), open_breakers=broken, sticky=sticky,
+            explicit_model=None if model == "auto" else model,
+            rule=runtime.rules.evaluate(text) if runtime.rules.rules else None,
+            needs=request.needs or conversation.needs(), quality_floor=routing.quality_floor,
+            feedback=self.feedback.hint_for(words), explain=request.explain,
+        ))
+        first = runtime.catalogue.get(decision.candidates[0]) if decision.candidates else None
+        if first is not None and session:
+            self._remember_session(session, Sticky(model=first.key, tier=first.tier))
+        decision_id = self.ids.new()
+        self.decisions += 1
+        self._store(runtime, decision_id, decision, result, text, words, request, first)
+        return decision_id, BrainDecision(result, decision, first)
+
+    def _rank(self, inp: PolicyInput) -> Decision:
+        """The policy: the catalogue ranked for this classification and the providers' health."""
+        return decide(inp)
+
+    def _store(self, runtime: Runtime, decision_id: str, decision: Decision, result: Classification,
+               text: str, words: frozenset[str], request: RouteRequest, first: ModelInfo | None) -> None:
+        detail = {"signature": signature_key(words), "candidates": decision.candidates[:5],
+                  "advisory": decision.advisory, "reasons": decision.reasons, "signals": result.signals,
+                  "classification_source": result.source, "score": result.score,
+                  "p_simple": decision.p_simple, "p_moderate": decision.p_moderate, "bar": decision.bar}
+        rows.record_decision(self.store, rows.DecisionRow(
+            id=decision_id, ts=time.time(), source=request.source, session_id=request.session_id,
+            prompt_hash=hashlib.sha256(text.encode()).hexdigest(), prompt_len=len(text),
+            prompt=text if runtime.config.state.store_prompts else None, tier=decision.tier,
+            task_type=decision.task_type, confidence=decision.confidence, profile=decision.profile,
+            model=first.id if first is not None else decision.advisory,
+            provider=first.provider if first is not None else None,
+            detail=msgspec.json.encode(detail).decode()))
+
+    def _remember_session(self, session_id: str, sticky: Sticky) -> None:
+        self.sticky[session_id] = sticky
+        self.sticky.move_to_end(session_id)
+        while len(self.sticky) > MAX_SESSIONS:
+            self.sticky.popitem(last=False)
+
+    # --- feedback and profile ------------------------------------------------------------------
+
+    async def reroute(self, runtime: Runtime, decision_id: str, to: str, reason: str) -> FeedbackResult:
+        target = to.strip()
+        if _tier_of_target(runtime.catalogue, target) is None:
+            raise BadRequest(f"--to {target!r} is neither a tier ({', '.join(TIERS)}) nor a known model")
+        return await self._record_feedback(runtime, decision_id, "reroute", target, reason)
+
+    async def rate(self, runtime: Runtime, decision_id: str, rating: str, reason: str) -> FeedbackResult:
+        value = rating.strip().lower()
+        if value not in RATINGS:
+            raise BadRequest(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
+        return await self._record_feedback(runtime, decision_id, "rate", value, reason)
+
+    async def _record_feedback(self, runtime: Runtime, decision_id: str, kind: str, value: str,
+                               reason: str) -> FeedbackResult:
+        # A decision may still be queued for the writer (feedback right after a route): flush first.
+        await self.store.flush()
+        found = await self.store.read(lambda conn: rows.decision_tier(conn, decision_id))
+        if found is None:
+            raise NotFound(f"no decision {decision_id!r}")
+        decided, detail = found
+        rows.record_feedback(self.store, rows.FeedbackRecord(
+            id=self.ids.new(), decision_id=decision_id, ts=time.time(), kind=kind, value=value, reason=reason))
+        learned = _learned(runtime.catalogue, kind, value, decided, detail, decision_id)
+        if learned is not None:
+            self.feedback.apply(learned)
+        await self.store.flush()
+        return FeedbackResult(
+            decision_id=decision_id, kind=kind, value=value, decided_tier=decided,
+            wanted_tier=learned.wanted_tier if learned else None,
+            message=(f"similar prompts will route to {learned.wanted_tier}" if learned
+                     else "recorded (the decision has no prompt signature to learn from)"))
+
+    async def set_profile(self, runtime: Runtime, profile: str) -> ProfileState:
+        """Switch the active profile at once and persist it; an empty profile only reports it."""
+        profile = profile.strip()
+        if profile:
+            if profile not in PROFILES:
+                raise BadRequest(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+            self.profile_override = profile
+            rows.put_setting(self.store, PROFILE_KEY, profile, time.time())
+            await self.store.flush()
+        return ProfileState(profile=self.profile(runtime), config_profile=runtime.config.routing.profile,
+                            profiles=list(PROFILES))
+
+    def statistics(self) -> RoutingStats:
+        fb = self.feedback.statistics()
+        runtime = self._runtime
+        return RoutingStats(
+            profile=self.profile(runtime) if runtime is not None else self.profile_override or "balanced",
+            decisions=self.decisions, classified=self.classified, second_opinions=self.opinions.asked,
+            second_opinion_fallbacks=self.opinions.fallbacks, cache_hits=self.opinions.cache_hits,
+            feedback_signatures=fb["signatures"], feedback_rows=fb["rows"], sticky_sessions=len(self.sticky),
+            catalogue_models=len(runtime.catalogue.models) if runtime is not None else 0)
+
+
+def _learned(catalogue: Catalogue, kind: str, value: str, decided: str | None, detail: str | None,
+             decision_id: str) -> FeedbackRow | None:
+    """What the feedback table learns from one feedback row, or None (nothing to learn)."""
+    try:
+        sig = json.loads(detail or "{}").get("signature") or ""
+    except ValueError:
+        return None
+    if not sig or decided not in TIERS:
+        return None
+    tier: Tier = decided
+    if kind == "reroute":
+        wanted = _tier_of_target(catalogue, value)
+    elif kind == "rate" and value in RATINGS:
+        wanted = wanted_tier_of_rating(tier, value)
+    else:
+        return None
+    if wanted is None:
+        return None
+    return FeedbackRow(decision_id=decision_id, signature=sig, decided_tier=tier, wanted_tier=wanted, kind=kind)
+
+
+def _tier_of_target(catalogue: Catalogue, target: str) -> Tier | None:
+    if target in TIERS:
+        return target
+    model = catalogue.get(target)
+    return model.tier if model is not None else None

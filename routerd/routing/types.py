@@ -1,0 +1,135 @@
+"""The routing core's inputs and outputs: what a decision reads and what it decides.
+
+A ``RouteRequest`` carries the canonical conversation (parsed lazily: a proxied request that names
+its model never needs it), the model the client asked for, its session, the capabilities it needs
+and the client's dialect. A ``RouteDecision`` carries the ordered candidates on configured
+providers that dispatch walks, the baseline that savings are counted against, and, when the brain
+decided, what it concluded and why.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from routerd.catalogue.models import ModelInfo
+from routerd.classify.text import Turn, to_turn
+from routerd.classify.types import Classification
+from routerd.dialects.base import Dialect
+from routerd.dialects.summary import to_classifier_messages
+from routerd.errors import BadRequest
+from routerd.policy import Decision, Needs
+
+# Characters per token when estimating a prompt's size for the context-window filter.
+CHARS_PER_TOKEN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A model on a configured provider: what dispatch tries."""
+
+    provider: str
+    model: str
+
+
+class Conversation:
+    """Messages in the classifier's form (role and content, as clients send them) and tools. Built
+    from messages, or from a client body in its dialect, parsed on first use; a body that does not
+    parse reads as an empty conversation (the request itself is refused later, upstream or by
+    translation, with the reason)."""
+
+    __slots__ = ("_body", "_dialect", "_messages", "_tools", "_turns")
+
+    def __init__(self, messages: Sequence[Any] = (), tools: Sequence[Any] | None = None) -> None:
+        self._messages: Sequence[Any] | None = messages
+        self._tools: Sequence[Any] = tools or ()
+        self._dialect: Dialect | None = None
+        self._body = b""
+        self._turns: list[Turn] | None = None
+
+    @classmethod
+    def from_body(cls, dialect: Dialect, body: bytes) -> "Conversation":
+        conversation = cls()
+        conversation._messages, conversation._dialect, conversation._body = None, dialect, body
+        return conversation
+
+    @property
+    def messages(self) -> Sequence[Any]:
+        if self._messages is None:
+            self._parse()
+        assert self._messages is not None
+        return self._messages
+
+    @property
+    def tools(self) -> Sequence[Any]:
+        if self._messages is None:
+            self._parse()
+        return self._tools
+
+    @property
+    def turns(self) -> list[Turn]:
+        if self._turns is None:
+            self._turns = [to_turn(m) for m in self.messages]
+        return self._turns
+
+    def last_user_text(self) -> str:
+        for turn in reversed(self.turns):
+            if turn.role == "user" and turn.text.strip():
+                return turn.text
+        return ""
+
+    def needs(self) -> Needs:
+        """The capabilities a model must have to take this conversation."""
+        turns = self.turns
+        chars = sum(len(t.text) for t in turns)
+        return Needs(tools=bool(self.tools), vision=any(t.images for t in turns),
+                     estimated_tokens=chars // CHARS_PER_TOKEN)
+
+    def _parse(self) -> None:
+        assert self._dialect is not None
+        try:
+            request = self._dialect.parse_request(self._body) if self._body else None
+        except BadRequest:
+            request = None
+        self._messages = to_classifier_messages(request) if request is not None else []
+        self._tools = [{"name": t.name} for t in request.tools] if request is not None else []
+
+
+class RouteRequest(msgspec.Struct, frozen=True):
+    """What a decision is asked about. ``dialect`` None asks for advice (``route``, hooks, MCP):
+    the brain always decides and ``model`` is a preference it honours when usable. With the
+    client's dialect the request is proxied: ``model`` is what the client asked for (``auto``
+    lets the brain pick; ``gateway.downshift`` lets it pick for a named model too) and the
+    decision names candidates on configured providers."""
+
+    conversation: Conversation
+    model: str | None = None
+    session_id: str | None = None
+    dialect: str | None = None
+    needs: Needs | None = None      # None: read from the conversation
+    source: str = "socket"
+    explain: bool = False
+
+
+class BrainDecision(msgspec.Struct, frozen=True):
+    """What the brain concluded: the classification, the policy's ranked catalogue models with its
+    reasons, and the catalogue model it put first (None: no provider, advice only)."""
+
+    classification: Classification
+    policy: Decision
+    first: ModelInfo | None
+
+
+class RouteDecision(msgspec.Struct, frozen=True):
+    """A stored decision: its id, the candidates to try in order (proxied requests), the baseline
+    (what the client asked for; for ``auto`` the priciest model the brain would have accepted),
+    ``reason`` (``brain`` or ``requested``) and the brain's conclusion when it was asked."""
+
+    decision_id: str
+    requested: str
+    candidates: tuple[Candidate, ...]
+    baseline: Candidate | None
+    reason: str
+    brain: BrainDecision | None = None
+    auto: bool = False              # the client asked for automatic routing (``auto`` or an auto name)

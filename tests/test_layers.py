@@ -1,0 +1,143 @@
+"""The daemon's import structure: the layer table in docs/architecture.md holds, no import cycles,
+and no import hidden inside a function."""
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "architecture.md"
+
+
+def _layers() -> list[list[str]]:
+    """The modules of each layer, from the table in docs/architecture.md (layer 0 first)."""
+    rows = re.findall(r"^\| (\d+) \| ((?:routerd[\w.]*\s*)+)\|", DOC.read_text(), re.M)
+    assert rows, "docs/architecture.md lost its layer table"
+    assert [int(n) for n, _ in rows] == list(range(len(rows)))
+    return [mods.split() for _, mods in rows]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in (ROOT / "routerd").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _target(node: ast.ImportFrom | ast.Import) -> list[str]:
+    """The routerd modules an import statement loads (``from a import b`` is module a.b when it is one)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+    return [n for n in names if n == "routerd" or n.startswith("routerd.")]
+
+
+def _imports() -> dict[str, list[tuple[str, int, bool]]]:
+    """Per module: (imported routerd module, line, at module level)."""
+    out: dict[str, list[tuple[str, int, bool]]] = {}
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(), str(path))
+        top = {id(node) for node in tree.body}
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found += [(t, node.lineno, id(node) in top) for t in _target(node)]
+                if id(node) not in top:
+                    found.append(("", node.lineno, False))
+        out[name] = found
+    return out
+
+
+IMPORTS = _imports()
+
+
+def _layer_of(module: str, layers: list[list[str]]) -> int | None:
+    best: tuple[int, int] | None = None
+    for index, prefixes in enumerate(layers):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    return best[0] if best is not None else None
+
+
+def test_every_module_has_a_layer():
+    """Each routerd module belongs to a layer of the documented table."""
+    layers = _layers()
+    missing = sorted(m for m in MODULES if m != "routerd" and _layer_of(m, layers) is None)
+    assert not missing, f"add these to the layer table in docs/architecture.md: {missing}"
+
+
+def test_no_upward_imports():
+    """A module imports only from its own layer or the ones above it in the table (lower numbers)."""
+    layers = _layers()
+    upward = []
+    for module, found in IMPORTS.items():
+        mine = _layer_of(module, layers)
+        for target, line, _ in found:
+            theirs = _layer_of(target, layers) if target else None
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(f"{MODULES[module].relative_to(ROOT)}:{line}: {module} (layer {mine}) "
+                              f"imports {target} (layer {theirs})")
+    assert not upward, "\n".join(upward)
+
+
+# Commands run by hand, not by the daemon, may import their optional dependencies when they need them.
+OFFLINE = ("routerd.classify.train",)
+
+
+def test_no_imports_inside_functions():
+    """Every import is at the top of its module (lazy imports belong to routerctl, the shims and the
+    offline trainer)."""
+    nested = [f"{MODULES[m].relative_to(ROOT)}:{line}" for m, found in IMPORTS.items()
+              for target, line, top in found if not top and not target and not m.startswith(OFFLINE)]
+    assert not nested, "imports inside functions or blocks:\n" + "\n".join(nested)
+
+
+def test_no_import_cycles():
+    """The module graph is acyclic (Tarjan's strongly connected components are all single modules)."""
+    graph = {m: sorted({t for t, _, _ in found if t in MODULES and t != m}) for m, found in IMPORTS.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_checks_see_a_violation():
+    """The checks are not vacuous: the layers are populated and the graph has edges both ways
+    that the table orders (fronts import handlers; nothing in handlers imports fronts)."""
+    layers = _layers()
+    assert _layer_of("routerd.fronts.socket", layers) > _layer_of("routerd.handlers.table", layers)
+    assert ("routerd.handlers.table", True) in {(t, top) for t, _, top in IMPORTS["routerd.fronts.socket"]}
