@@ -148,7 +148,8 @@ class App:
         runtime = self.runtime
         parts = {"store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
-                 "routing": self.routing.statistics(), "hooks": self.hooks.statistics(),
+                 "routing": self.routing.statistics(), "scenarios": self.routing.scenarios.statistics(),
+                 "hooks": self.hooks.statistics(),
                  "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics()}
         return StatusReply(
             version=VERSION, pid=self.pid, uptime_s=round(time.time() - self.started_at, 3),

@@ -21,6 +21,7 @@ from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers
 from routerd.rules import RuleSet
+from routerd.scenarios.routes import check_routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,9 @@ def _check_routing(config: Config, catalogue: Catalogue) -> None:
     if floor and floor not in TIERS and catalogue.get(floor) is None:
         raise ConfigError(f"routing.quality_floor: {floor!r} is neither a tier ({', '.join(TIERS)}) nor "
                           "a model in the catalogue")
+    problems = check_routes(config.routing.scenarios, catalogue, config.gateway.aliases, config.providers)
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ) -> Runtime:

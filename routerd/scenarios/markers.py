@@ -47,6 +47,18 @@ _WEB_SEARCH_TYPES = re.compile(r"^(?:web_search(?:_preview)?(?:_\d{8}|_\d{4}_\d{
                                r"(?:_retrieval)?|googleSearch(?:Retrieval)?)$")
 
 
+# The request headers the markers read (lower-case): the rest of a request's headers are not copied.
+MARKER_HEADERS = (b"x-claude-code-agent-id", b"x-openai-subagent", b"x-openai-memgen-request",
+                  b"x-codex-parent-thread-id", b"x-codex-turn-metadata")
+
+
+def marker_headers(headers: Mapping[bytes, bytes]) -> dict[str, str]:
+    """The marker headers present in ``headers`` (lower-case byte names, as the HTTP front keeps
+    them), as text."""
+    return {name.decode(): value.decode("utf-8", "replace") for name in MARKER_HEADERS
+            if (value := headers.get(name)) is not None}
+
+
 def is_haiku(model: str) -> bool:
     """Whether ``model`` names a Haiku (Claude's small/fast slot), as an id, alias or custom name."""
     return bool(_HAIKU.search(model))

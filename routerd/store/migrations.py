@@ -135,6 +135,8 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     """
     + rollups.v2_schema(),
+    # The scenario each decision was made for (routerd/scenarios; NULL before, or with detection off).
+    "ALTER TABLE decisions ADD COLUMN scenario TEXT;",
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions")

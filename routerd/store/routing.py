@@ -30,6 +30,7 @@ class DecisionRow(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     provider: str | None = None
     detail: str | None = None
+    scenario: str | None = None
 
 
 class FeedbackRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,8 +56,8 @@ class StoredFeedback(msgspec.Struct, frozen=True):
 
 _INSERT_DECISION = (
     "INSERT OR REPLACE INTO decisions (id, ts, source, session_id, prompt_hash, prompt_len, prompt, "
-    "tier, task_type, confidence, profile, model, provider, detail) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "tier, task_type, confidence, profile, model, provider, detail, scenario) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_FEEDBACK = ("INSERT OR REPLACE INTO feedback (id, decision_id, ts, kind, value, reason) "
                     "VALUES (?, ?, ?, ?, ?, ?)")
@@ -72,7 +73,7 @@ def record_decision(store: Store, row: DecisionRow) -> None:
     """Insert ``row`` soon (never blocks)."""
     store.execute(_INSERT_DECISION, (
         row.id, row.ts, row.source, row.session_id, row.prompt_hash, row.prompt_len, row.prompt,
-        row.tier, row.task_type, row.confidence, row.profile, row.model, row.provider, row.detail))
+        row.tier, row.task_type, row.confidence, row.profile, row.model, row.provider, row.detail, row.scenario))
 
 
 def record_feedback(store: Store, row: FeedbackRecord) -> None:
