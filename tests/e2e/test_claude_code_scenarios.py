@@ -1,0 +1,68 @@
+"""Claude Code 2.1.197 routed by scenario: its model slots on routerd's auto names (as
+``routerctl install --models`` sets them), a session whose main turns, subagent and background
+(a Stop prompt hook on the small/fast slot) land on three differently configured providers.
+
+Each provider is a fake Anthropic upstream of its own, so where a request landed is which fake
+received it; the decision rows say the same with the scenario beside the model.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from routerd.app import App
+from routerd.integrations.install import CLAUDE_MAIN_SLOTS
+from tests.e2e import clis
+from tests.e2e.harness import http_url, write_config
+from tests.e2e.upstream import Turn, Upstream, open_upstream
+
+pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
+
+ROUTES = """
+[routing.scenarios]
+background = "bg/claude-haiku-4-5"
+subagent = "sub/claude-sonnet-4-6"
+default = "main/claude-opus-4-8"
+"""
+FINAL = "FINAL: pong lives in pong.py"
+
+
+@pytest.fixture
+async def three(config_file: Path) -> AsyncIterator[dict[str, Upstream]]:
+    """Fake Anthropic providers ``main``, ``sub`` and ``bg``, and the scenario routes onto them."""
+    async with open_upstream("anthropic", Turn(tool="Agent", args={
+                "description": "find pong", "prompt": "Search for the definition of pong and report the file.",
+                "subagent_type": "general-purpose"}), FINAL) as main, \
+            open_upstream("anthropic", "pong is defined in pong.py") as sub, \
+            open_upstream("anthropic", '{"ok": true, "reason": "the answer names the file"}') as bg:
+        write_config(config_file, providers={"main": ("anthropic", main.url), "sub": ("anthropic", sub.url),
+                                             "bg": ("anthropic", bg.url)})
+        config_file.write_text(config_file.read_text() + ROUTES)
+        yield {"main": main, "sub": sub, "bg": bg}
+
+
+def claude_home(home: Path) -> dict[str, str]:
+    """Claude Code's model slots on the auto names, and a Stop hook that asks the small/fast model."""
+    (home / ".claude").mkdir(parents=True, exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [
+        {"type": "prompt", "prompt": "Did the assistant name the file where pong is defined? $ARGUMENTS"}]}]}}))
+    return {**{name: "claude-routerd-auto" for name in CLAUDE_MAIN_SLOTS},
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-routerd-auto-haiku"}
+
+
+async def test_main_subagent_and_background_land_on_their_models(claude_cli: Path, home: Path,
+                                                                three: dict[str, Upstream], daemon: App) -> None:
+    """Main turns, the Agent tool's subagent and the Stop hook's Haiku call reach three providers."""
+    env = clis.claude_env(home, http_url(daemon)) | claude_home(home)
+    done = await clis.run_cli([claude_cli, "-p", "Find where pong is defined"], env, home / "work")
+    assert done.returncode == 0 and FINAL in done.stdout, done.describe()
+    landed = {name: [r.json()["model"] for r in fake.calls("/v1/messages")] for name, fake in three.items()}
+    assert landed["main"] and set(landed["main"]) == {"claude-opus-4-8"}, landed
+    assert landed["sub"] and set(landed["sub"]) == {"claude-sonnet-4-6"}, landed
+    assert landed["bg"] and set(landed["bg"]) == {"claude-haiku-4-5"}, landed
+    assert all("x-claude-code-agent-id" in r.headers for r in three["sub"].calls("/v1/messages"))
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, provider FROM decisions")))
+    assert {tuple(r) for r in rows} == {("default", "main"), ("subagent", "sub"), ("background", "bg")}
