@@ -7,6 +7,7 @@ received it; the decision rows say the same with the scenario beside the model.
 """
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -66,3 +67,49 @@ async def test_main_subagent_and_background_land_on_their_models(claude_cli: Pat
     await daemon.store.flush()
     rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, provider FROM decisions")))
     assert {tuple(r) for r in rows} == {("default", "main"), ("subagent", "sub"), ("background", "bg")}
+
+
+CODEX_ROUTES = """
+[routing.scenarios]
+subagent = "sub/claude-sonnet-4-6"
+default = "main/claude-opus-4-8"
+"""
+
+
+def _tool_results(received) -> list[str]:
+    return [str(b.get("content")) for m in received.json()["messages"] if isinstance(m["content"], list)
+            for b in m["content"] if b.get("type") == "tool_result"]
+
+
+def codex_main_turn(received) -> Turn:
+    """Codex's root agent: spawn a subagent, wait for it, then answer."""
+    results = _tool_results(received)
+    if not results:
+        return Turn(tool="ns__multi_agent_v1__spawn_agent", args={"message": "Find where pong is defined."})
+    if len(results) == 1:
+        found = re.search(r'"(?:agent_id|id|target)"\s*:\s*"([^"]+)"', results[0])
+        return Turn(tool="ns__multi_agent_v1__wait_agent", call_id="call_e2e_2",
+                    args={"targets": [found.group(1) if found else results[0]], "timeout_ms": 30000})
+    return Turn(text=FINAL)
+
+
+@pytest.fixture
+async def codex_two(config_file: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
+    """Fake Anthropic providers ``main`` (Codex's root agent) and ``sub``, with the routes onto them."""
+    async with open_upstream("anthropic") as main, open_upstream("anthropic", "pong is in pong.py") as sub:
+        main.choose = codex_main_turn
+        write_config(config_file, providers={"main": ("anthropic", main.url), "sub": ("anthropic", sub.url)})
+        config_file.write_text(config_file.read_text() + CODEX_ROUTES)
+        yield main, sub
+
+
+async def test_codex_subagent_lands_on_its_route(codex_cli: Path, home: Path, codex_two: tuple[Upstream, Upstream],
+                                                 daemon: App) -> None:
+    """Codex on ``routerd-auto``: its root turns and the subagent it spawns reach two providers."""
+    main, sub = codex_two
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Find where pong is defined", home=home,
+                                model="routerd-auto")
+    assert done.returncode == 0 and FINAL in done.stdout, done.describe()
+    assert {r.json()["model"] for r in main.calls("/v1/messages")} == {"claude-opus-4-8"}
+    assert sub.calls("/v1/messages") and {r.json()["model"] for r in sub.calls("/v1/messages")} == \
+        {"claude-sonnet-4-6"}
