@@ -84,7 +84,6 @@ class RoutingCore:
         """Read the classifier's model and cue files, the persisted profile and the feedback rows
         (at start, before serving; files are read off the loop)."""
         self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues()))
-        await self.scenarios.load()
         profile, stored = await self.store.read(lambda conn: rows.startup_state(conn, PROFILE_KEY))
         if profile in PROFILES:
             self.profile_override = profile

@@ -14,7 +14,6 @@ The state (the token counter and the long sessions' table) belongs to the routin
 event loop touches it, and counts in a worker thread are serialised by one lock.
 """
 
-import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,13 +28,19 @@ from routerd.routing import candidates as cands
 from routerd.routing.types import Candidate, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.detect import Detection, detect
-from routerd.scenarios.routes import RouteChoice, SessionWindows, fits, model_info, route_for
-from routerd.scenarios.tokens import CounterStats, TokenCount, TokenCounter, family_of
+from routerd.scenarios.routes import RouteChoice, SessionWindows, fits, model_info, route_for, window_budget
+from routerd.scenarios.tokens import FAMILIES, CounterStats, TokenCount, TokenCounter, family_of
 
-log = logging.getLogger("routerd.routing")
+# The family whose worst case is the largest: an estimate below a bound for it is below for all.
+WIDEST_FAMILY = max(FAMILIES, key=lambda name: (FAMILIES[name].upper, FAMILIES[name].image_upper))
 # More characters not counted yet than this go to a worker thread: cl100k encodes ~10-20 MB/s here,
 # so this much costs ~1-2 ms, the most a request should hold the loop for (bench/bench_scenarios.py).
 THREAD_COUNT_CHARS = 20_000
+# A request body holds at most this many tokens per byte in any family: a token is at least one
+# byte of JSON text (1.4 for dense ASCII), times the largest family factor (1.6), rounded up. Images
+# break the bound (a short URL can cost 1,600 tokens), so a body that may carry one is counted.
+MAX_TOKENS_PER_BYTE = 2
+_IMAGE_HINTS = (b'"image', b"inline_data", b"inlineData", b"file_data", b"fileData")
 
 
 class Found(msgspec.Struct, frozen=True):
@@ -69,24 +74,25 @@ class Scenarios:
         self.detected: Counter[str] = Counter()
         self.routed = self.escalated = self.refused = 0
         self._lock = anyio.Lock()
-
-    async def load(self) -> None:
-        """Load the tokenizer off the loop (at start); a failure leaves counts estimated."""
-        try:
-            await anyio.to_thread.run_sync(self.counter.load)
-        except (OSError, ValueError, ImportError) as exc:
-            log.warning("scenarios: tokenizer not loaded (%s); token counts are estimated", exc)
+        self._floor_of: Runtime | None = None
+        self._floor_tokens = 0
 
     async def detect(self, runtime: Runtime, request: RouteRequest, model: str, auto: bool) -> Found | None:
         """The request's scenario and route (``model``: the name asked for, decorations stripped);
         None when detection is off or the request does not parse (it is refused later)."""
         config = runtime.config.routing.scenarios
-        req = request.conversation.request() if config.enabled else None
+        if not config.enabled:
+            return None
+        floor = self._floor(runtime)
+        body = request.conversation.body
+        if not auto and len(body) * MAX_TOKENS_PER_BYTE < floor and not any(h in body for h in _IMAGE_HINTS):
+            return None  # a named model, and far too small for any window: nothing to decide
+        req = request.conversation.request()
         if req is None:
             return None
         agent = request.markers.get("x-claude-code-agent-id")
         key = f"{request.session_id}/{agent}" if request.session_id and agent else request.session_id
-        count = await self._count(req, key)
+        count = await self._count(req, key, floor)
         detection = detect(req, request.markers, model=model, tokens=count,
                            family=family_of("", model) if not auto else "openai",
                            hosted_tools=request.hosted_tools, long_context_threshold=config.long_context_threshold,
@@ -96,8 +102,22 @@ class Scenarios:
         self.routed += route is not None
         return Found(detection, count, key, route)
 
-    async def _count(self, req: Any, key: str | None) -> TokenCount:
+    def _floor(self, runtime: Runtime) -> int:
+        """Tokens below which no decision depends on the count: the long-context threshold, and the
+        smallest catalogue window with its headroom (computed once per runtime)."""
+        if self._floor_of is not runtime:
+            config = runtime.config.routing.scenarios
+            windows = [window_budget(m, config.window_headroom) for m in runtime.catalogue.models]
+            self._floor_of, self._floor_tokens = runtime, min([config.long_context_threshold, *windows])
+        return self._floor_tokens
+
+    async def _count(self, req: Any, key: str | None, floor: int) -> TokenCount:
+        """The request's count: estimated from characters when even its worst case is below
+        ``floor`` (then the tokenizer is not even loaded), else counted."""
         counter = self.counter
+        estimate = counter.estimate(req)
+        if estimate.upper(WIDEST_FAMILY) < floor:
+            return estimate
         async with self._lock:
             if not counter.loaded or counter.uncounted_chars(req, key) > THREAD_COUNT_CHARS:
                 return await anyio.to_thread.run_sync(counter.count, req, key)

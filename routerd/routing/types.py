@@ -58,6 +58,11 @@ class Conversation:
         return conversation
 
     @property
+    def body(self) -> bytes:
+        """The client's body as it came (empty for messages given as such)."""
+        return self._body
+
+    @property
     def messages(self) -> Sequence[Any]:
         if self._messages is None:
             self._parse()
