@@ -34,7 +34,9 @@ def spawn_daemon(socket_path: Path, config_file: str | None, backend: str,
         command = [sys.executable, "-m", "routerd.main", "--backend", backend]
         if config_file:
             command += ["--config", str(Path(config_file).resolve())]
-        with open(log_path, "ab") as log:
+        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # it may name keys
+        os.fchmod(fd, 0o600)  # one made by an older routerctl
+        with os.fdopen(fd, "ab") as log:
             start = log.tell()  # the log holds earlier runs too: report only this one's lines
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     env=env, start_new_session=True, close_fds=True)

@@ -30,6 +30,7 @@ from routerd.integrations.mcp import McpServer
 from routerd.integrations.mcp_tools import Tools
 from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
+from routerd.redact import scrub
 from routerd.protocol import LastReload, ReloadResult, StatusReply
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime, build_runtime
@@ -132,6 +133,7 @@ class App:
             await self.gateway.adopt(new)
         except (ConfigError, OSError) as exc:  # OSError: a provider's pool could not be set up
             why = exc.message if isinstance(exc, ConfigError) else f"cannot set up the providers: {exc}"
+            why = scrub(why, self.scrubber.secrets)  # status shows what the log shows
             self.last_reload = LastReload(ok=False, at=time.time(), message=why, reason=reason)
             log.error("reload (%s) failed, keeping the running config: %s", reason, why)
             return ReloadResult(ok=False, message=why)

@@ -6,11 +6,15 @@ Struct as read from the environment: ``api_key_env`` names a variable, read when
 built. A missing config file is not an error: routerd runs on built-in defaults.
 """
 
+import ipaddress
+import os
 import re
+import stat
 import tomllib
 import typing
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -18,6 +22,7 @@ from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
 from routerd.paths import DEFAULT_HTTP_LISTEN
+from routerd.redact import redact_url
 from routerd.rules import Rule
 from routerd.scenarios.settings import ScenariosConfig
 
@@ -25,6 +30,61 @@ DEFAULT_DRAIN_TIMEOUT_S = 10.0
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_HOOK_BUDGET_MS = 50
+# A config file is a few kilobytes; anything past this is not one (``/dev/zero``, a log file).
+MAX_CONFIG_BYTES = 1024 * 1024
+# A week: longer than any sane timeout, and it keeps inf (and NaN) out of every deadline.
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=MAX_TIMEOUT_S)]         # a deadline: > 0
+Delay = Annotated[float, msgspec.Meta(ge=0, le=MAX_TIMEOUT_S)]           # a wait: 0 allowed
+Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+Positive = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+
+
+_HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+(%\w+)?")
+_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` as (host, port); ValueError says what is wrong."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise ValueError(f"listen: expected host:port with a port from 0 to 65535, got {listen!r}")
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            raise ValueError(f"listen: {host!r} is not an IPv6 address") from None
+        if not host.endswith("]"):
+            raise ValueError(f"listen: {host!r} lacks its closing bracket")
+        return host[1:-1], int(port)
+    if ":" in host:
+        raise ValueError(f"listen: an IPv6 address goes in brackets ([::1]:4141), got {listen!r}")
+    if host and not _HOST_RE.fullmatch(host):
+        raise ValueError(f"listen: {host!r} is not a host name or address")
+    return host or "127.0.0.1", int(port)
+
+
+def check_url(url: str, key: str, schemes: tuple[str, ...]) -> None:
+    """Refuse a URL routerd could not connect to: wrong scheme, no host, bad port or IPv6 literal."""
+    if _CONTROL_RE.search(url) or " " in url:
+        raise ValueError(f"{key}: control characters or spaces in the URL")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{key}: {redact_url(url)!r}: {exc}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"{key}: expected a {' or '.join(schemes)} URL with a host, "
+                         f"got {redact_url(url)!r}")
+    if port == 0:
+        raise ValueError(f"{key}: port 0 in {redact_url(url)!r}")
+    if parts.netloc.rpartition("@")[2].startswith("["):
+        try:
+            ipaddress.IPv6Address(parts.hostname.partition("%")[0])
+        except ValueError:
+            raise ValueError(f"{key}: {parts.hostname!r} is not an IPv6 address") from None
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -33,15 +93,27 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
 class DaemonConfig(_Section, frozen=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S
-    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    drain_timeout_s: Delay = DEFAULT_DRAIN_TIMEOUT_S
+    idle_timeout_s: Timeout = DEFAULT_IDLE_TIMEOUT_S
 
 
 class HttpConfig(_Section, frozen=True):
+    """The HTTP front. ``allowed_hosts`` are extra names clients may reach routerd under (Host
+    header; loopback names, the host name and the listening address always work);
+    ``allowed_origins`` are browser origins (``https://app.example``) allowed to call it."""
+
     enabled: bool = True
     listen: str = DEFAULT_HTTP_LISTEN
     gateway_key_env: str | None = None
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1, le=1024 ** 3)] = DEFAULT_MAX_BODY_BYTES
+    allowed_hosts: list[str] = []
+    allowed_origins: list[str] = []
+
+    def __post_init__(self) -> None:
+        listen_address(self.listen)
+        for host in self.allowed_hosts:
+            if host != "*" and not _HOST_RE.fullmatch(host.strip("[]")):
+                raise ValueError(f"allowed_hosts: {host!r} is not a host name or address")
 
 
 class StateConfig(_Section, frozen=True):
@@ -62,7 +134,7 @@ class RoutingConfig(_Section, frozen=True):
     rules: list[Rule] = []
     classifier_model: str | None = None
     classifier_threshold: float = DEFAULT_CLASSIFIER_THRESHOLD
-    classifier_timeout_s: float = DEFAULT_CLASSIFIER_TIMEOUT_S
+    classifier_timeout_s: Timeout = DEFAULT_CLASSIFIER_TIMEOUT_S
     quality_floor: str | None = None  # a tier, or a model whose tier is the minimum
     sticky_sessions: bool = True
     models: list[ModelInfo] = []  # added to the built-in catalogue, or replacing by provider/id
@@ -70,25 +142,43 @@ class RoutingConfig(_Section, frozen=True):
 
 
 class ProviderConfig(_Section, frozen=True):
+    """One upstream. ``proxy``: an ``http://[user:pass@]host:port`` proxy for this provider, or
+    ``"direct"`` for none; unset, ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` decide.
+    ``ca_file``: PEM bundle of the CAs to trust instead of the system's (``SSL_CERT_FILE`` sets
+    the system's); ``client_cert`` (+ ``client_key`` unless the PEM holds both): mutual TLS."""
+
     kind: str = "openai"           # the API it speaks: one of routerd.dialects.registry.KINDS
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: str | None = None
-    timeout_s: float = 60.0
-    connect_timeout_s: float = 5.0
-    max_connections: int = 100
+    timeout_s: Timeout = 60.0
+    connect_timeout_s: Timeout = 5.0
+    max_connections: Positive = 100
     # gateway: models served (exact ids or fnmatch globs; empty = any model asked of it by name),
     # extra headers sent upstream, whether it also serves /responses (OpenAI itself does)
     models: list[str] = []
     headers: dict[str, str] = {}
     responses: bool = False
     local: bool = False  # runs on your own hardware: calls to it cost nothing (never guessed from the URL)
-    max_keepalive: int = 32
-    keepalive_s: float = 30.0
+    max_keepalive: Count = 32
+    keepalive_s: Delay = 30.0
+    proxy: str | None = None
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:  # raised here, it names the key path and line (msgspec converts it)
             raise ValueError(f"kind: {self.kind!r} is not a provider kind; expected one of {', '.join(KINDS)}")
+        if self.base_url is not None:
+            check_url(self.base_url, "base_url", ("http", "https"))
+        if self.proxy is not None and self.proxy != "direct":
+            check_url(self.proxy, "proxy", ("http",))
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key: needs client_cert")
+        for name, value in self.headers.items():
+            if not _TOKEN_RE.fullmatch(name) or _CONTROL_RE.search(value):
+                raise ValueError(f"headers: {name!r} is not a valid header (name or value)")
 
 
 class GatewayConfig(_Section, frozen=True):
@@ -97,11 +187,11 @@ class GatewayConfig(_Section, frozen=True):
     aliases: dict[str, str] = {}            # name -> "provider/model" or a model id
     fallbacks: dict[str, list[str]] = {}    # model -> models tried after it, in order
     downshift: bool = False                 # may a request naming a model get a cheaper one?
-    retries: int = 1                        # extra attempts per candidate, retryable errors only
-    retry_backoff_s: float = 0.25           # first backoff; doubled per retry, with jitter
-    max_retry_after_s: float = 10.0         # a longer Retry-After moves on to the next candidate
-    breaker_failures: int = 5               # consecutive failures that open a provider's breaker
-    breaker_reset_s: float = 30.0           # open -> half-open after this long
+    retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 1  # extra attempts per candidate
+    retry_backoff_s: Delay = 0.25           # first backoff; doubled per retry, with jitter
+    max_retry_after_s: Delay = 10.0         # a longer Retry-After moves on to the next candidate
+    breaker_failures: Positive = 5          # consecutive failures that open a provider's breaker
+    breaker_reset_s: Delay = 30.0           # open -> half-open after this long
 
 
 class AccountingConfig(_Section, frozen=True):
@@ -115,7 +205,7 @@ class AccountingConfig(_Section, frozen=True):
 
 class HooksConfig(_Section, frozen=True):
     mode: Literal["advise", "smart", "hard", "soft", "off", "zero_claude"] = "advise"
-    budget_ms: int = DEFAULT_HOOK_BUDGET_MS
+    budget_ms: Positive = DEFAULT_HOOK_BUDGET_MS
 
 
 class Config(_Section, frozen=True):
@@ -139,21 +229,54 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
     try:
         return msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(_describe(str(exc), text, source)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply") from None
 
 
 def load_config(path: Path | None) -> Config:
-    """Read and parse ``path``; a missing file means built-in defaults. Blocking: call in a thread."""
+    """Read and parse ``path``; a missing file means built-in defaults. Only a regular file of at
+    most MAX_CONFIG_BYTES is read (never a device or a pipe). Blocking: call in a thread."""
     if path is None or not path.exists():
         return Config()
+    config = parse_config(read_config_text(path), str(path))
+    _check_files(config, str(path))
+    return config
+
+
+def read_config_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return parse_config(text, str(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        data = file.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _check_files(config: Config, source: str) -> None:
+    """The TLS files providers name must be readable regular files."""
+    for name, provider in config.providers.items():
+        for key in ("ca_file", "client_cert", "client_key"):
+            value = getattr(provider, key)
+            if value is None:
+                continue
+            path = Path(value).expanduser()
+            if not path.is_file() or not os.access(path, os.R_OK):
+                raise ConfigError(f"{source}: providers.{name}.{key}: {value} is not a readable file")
 
 
 def keep_start_only(old: Config, new: Config) -> tuple[Config, list[str]]:
@@ -172,6 +295,7 @@ def keep_start_only(old: Config, new: Config) -> tuple[Config, list[str]]:
 _AT_RE = re.compile(r" - at `\$([^`]*)`$")
 _STEP_RE = re.compile(r"\.([^.\[]+)|\[([^\]]*)\]")
 _UNKNOWN_RE = re.compile(r"Object contains unknown field `([^`]+)`")
+_KEYED_RE = re.compile(r"([a-z_]+): (.+)", re.DOTALL)  # a __post_init__ refusal naming its key
 
 
 def _describe(message: str, text: str, source: str) -> str:
@@ -180,9 +304,13 @@ def _describe(message: str, text: str, source: str) -> str:
     reason = message[: match.start()] if match else message
     steps = [a or b for a, b in _STEP_RE.findall(match.group(1))] if match else []
     unknown = _UNKNOWN_RE.match(reason)
+    keyed = _KEYED_RE.fullmatch(reason)
     if unknown:
         steps.append(unknown.group(1))
         reason = "unknown key"
+    elif keyed:
+        steps.append(keyed.group(1))
+        reason = keyed.group(2)
     parts = _name_dict_keys(tomllib.loads(text), steps, Config)
     line = _find_line(text, parts)
     where = f"{source}:{line}" if line else source

@@ -7,8 +7,10 @@
     │   ├── UnsupportedVersion        unsupported_version
     │   ├── NotFound                  not_found
     │   │   └── UnknownModel          model_not_found
+    │   ├── UnsupportedMediaType      unsupported_media_type
     │   └── ContextTooLong            context_length_exceeded
     ├── Unauthorized                  unauthorized
+    ├── Forbidden                     forbidden
     ├── ConfigError                   config_invalid
     ├── NotImplementedYet             not_implemented
     ├── NoRoute                       no_route
@@ -70,9 +72,19 @@ class UnknownModel(NotFound):
     code = "model_not_found"
 
 
+class UnsupportedMediaType(BadRequest):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class Unauthorized(RouterdError):
     code = "unauthorized"
     http_status = 401
+
+
+class Forbidden(RouterdError):
+    code = "forbidden"
+    http_status = 403
 
 
 class ConfigError(RouterdError):

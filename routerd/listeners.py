@@ -9,6 +9,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from routerd.config import listen_address
 from routerd.errors import ConfigError
 
 
@@ -63,15 +64,17 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` as (host, port); ConfigError otherwise."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"http.listen: expected host:port (e.g. 127.0.0.1:4141), got {listen!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    """``host:port`` or ``[v6]:port`` as (host, port); ConfigError otherwise (the config's own
+    check, ``routerd.config.listen_address``, says what is wrong)."""
+    try:
+        return listen_address(listen)
+    except ValueError as exc:
+        raise ConfigError(f"http.{exc}") from None
 
 
 def check_exposure(host: str, key_env: str | None, env: Mapping[str, str]) -> None:
-    """Refuse to listen beyond loopback without a gateway key in the environment."""
+    """Refuse to listen beyond loopback without a gateway key in the environment: at start, and on
+    a reload that would drop the key while listening there."""
     if not is_loopback(host) and not (key_env and env.get(key_env)):
         raise ConfigError(f"http.listen: {host} is beyond loopback; set http.gateway_key_env to a "
                           "variable holding a gateway key (and export it) before listening there")

@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+from routerd.redact import scrub
+
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -25,10 +27,7 @@ class SecretScrubber(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+            record.msg, record.args = scrub(record.getMessage(), self.secrets), None
         return True
 
 

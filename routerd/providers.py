@@ -3,23 +3,29 @@
 Built whole from one config and one environment (pure apart from the mapping passed in). When the
 config names no providers, they are enabled from the environment as the official SDKs do it
 (``OPENAI_API_KEY`` + ``OPENAI_BASE_URL`` and so on). A base URL that points back at routerd's own
-HTTP address is refused with a ``ConfigError``, since routerd would call itself forever. Keys are
-held in ``Provider.auth_headers`` only; ``repr`` never shows them.
+HTTP address is refused with a ``ConfigError``, since routerd would call itself forever. Keys, and
+credentials written into a base URL, are held in ``Provider.auth_headers`` only (``base_url`` is
+kept without them); ``repr`` never shows them. Each provider's proxy is decided here too: its own
+``proxy``, else ``HTTPS_PROXY`` / ``HTTP_PROXY`` unless ``NO_PROXY`` names the host; a loopback
+provider never goes through an environment proxy (as Go's and curl's defaults have it).
 """
 
+import base64
 import fnmatch
 import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # public, not in typeshed
 
 import msgspec
 
-from routerd.config import Config, ProviderConfig
+from routerd.config import Config, ProviderConfig, check_url
 from routerd.dialects.registry import of_kind
 from routerd.errors import ConfigError
 from routerd.listeners import is_loopback
+from routerd.redact import redact_url, url_credentials
 
 log = logging.getLogger("routerd.gateway")
 
@@ -54,10 +60,16 @@ class Provider:
     base_url: str
     dialects: tuple[str, ...]
     models: tuple[str, ...]
-    config: ProviderConfig
+    config: ProviderConfig = field(repr=False)  # may hold the key and URL credentials
     auth_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
     extra_headers: tuple[tuple[bytes, bytes], ...] = ()
     local: bool = False
+    proxy: str | None = field(default=None, repr=False)  # http://[user:pass@]host:port, or direct
+
+    @property
+    def proxy_shown(self) -> str | None:
+        """The proxy as status and logs may show it (no credentials)."""
+        return redact_url(self.proxy) if self.proxy else None
 
     @property
     def dialect(self) -> str:
@@ -120,14 +132,45 @@ def _from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
 def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
     native = of_kind(pc.kind)
     base = (pc.base_url or native.official_url).rstrip("/")
+    try:
+        check_url(base, "base_url", ("http", "https"))
+    except ValueError as exc:  # one from the environment (the config's are checked when parsed)
+        raise ConfigError(f"providers.{name}.{exc}") from None
     parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"providers.{name}.base_url: not an http(s) URL: {base!r}")
-    key = pc.api_key or (env.get(pc.api_key_env) if pc.api_key_env else None)
+    credentials = url_credentials(base)
+    base = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    key = pc.api_key or (env.get(pc.api_key_env) if pc.api_key_env else None) or ""
+    key = key.strip()  # a key pasted with its newline would make no valid header
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
+    auth = native.auth_headers(key) if key else ()
+    if not auth and credentials is not None:  # https://user:pass@host, as httpx and curl read it
+        auth = ((b"authorization", b"Basic " + base64.b64encode(":".join(credentials).encode())),)
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=native.served(pc.responses),
-                    models=tuple(pc.models), config=pc, auth_headers=native.auth_headers(key) if key else (),
-                    extra_headers=extra, local=pc.local)
+                    models=tuple(pc.models), config=pc, auth_headers=auth, extra_headers=extra,
+                    local=pc.local, proxy=_proxy(name, pc, parts, env))
+
+
+def _proxy(name: str, pc: ProviderConfig, parts: SplitResult, env: Mapping[str, str]) -> str | None:
+    """The proxy to reach this provider through, or None to connect directly."""
+    if pc.proxy is not None:
+        return None if pc.proxy == "direct" else pc.proxy
+    host = parts.hostname or ""
+    if is_loopback(host):
+        return None
+    variable = f"{parts.scheme}_proxy"
+    value = env.get(variable) or env.get(variable.upper())
+    if not value:
+        return None
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    if no_proxy and proxy_bypass_environment(f"{host}:{parts.port}" if parts.port else host,
+                                             {"no": no_proxy}):
+        return None
+    value = value if "://" in value else "http://" + value  # curl reads "host:port" as http
+    try:
+        check_url(value, variable.upper(), ("http",))
+    except ValueError as exc:
+        raise ConfigError(f"providers.{name}: {exc} (routerd speaks to http:// proxies)") from None
+    return value
 
 
 def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:

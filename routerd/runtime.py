@@ -20,8 +20,11 @@ from routerd.config import Config, ProviderConfig, load_config
 from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers
+from routerd.redact import url_credentials
 from routerd.rules import RuleSet
 from routerd.scenarios.routes import check_routes
+
+_PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +44,16 @@ def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
     """Every secret value the enabled ``providers`` (as configured, or as enabled from the
     environment) and the gateway key can reach, so that logs and errors can scrub them."""
     values = set()
+    urls = [env.get(name) for name in _PROXY_VARIABLES]
     for provider in providers:
         if provider.api_key:
             values.add(provider.api_key)
         if provider.api_key_env and env.get(provider.api_key_env):
             values.add(env[provider.api_key_env])
+        urls += [provider.base_url, provider.proxy]
+    for url in urls:  # credentials written into a URL: https://user:pass@host
+        if url and (credentials := url_credentials(url)) is not None:
+            values.update(credentials[1:])
     if config.http.gateway_key_env and env.get(config.http.gateway_key_env):
         values.add(env[config.http.gateway_key_env])
     return frozenset(v for v in values if len(v) >= 4)
@@ -61,8 +69,8 @@ def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, st
     listening, else at the configured address) and the routing settings that name catalogue models.
     Start, reload, ``config check`` and ``routerctl restart`` all go through it."""
     listen = config.http.listen
-    if config.http.enabled:
-        check_exposure(parse_listen(listen)[0], config.http.gateway_key_env, env)
+    if config.http.enabled or own_address:  # where it listens (socket activation may differ)
+        check_exposure(parse_listen(own_address or listen)[0], config.http.gateway_key_env, env)
     address = own_address or (None if listen.endswith(":0") else listen)
     providers = build_providers(config, env, address)
     catalogue = load_catalogue(config.routing.models)

@@ -1,25 +1,25 @@
 """The HTTP front: HTTP/1.1 with keep-alive on anyio streams, answering the gateway endpoints.
 
-Each connection reads one request at a time (``routerd.fronts.http_wire`` parses it), hands it to
-its endpoint (``routerd.fronts.http_routes``) and writes the answer: a whole body with
+Each connection reads one request at a time (``routerd.fronts.http_wire`` parses it with llhttp), hands
+it to its endpoint (``routerd.fronts.http_routes``) and writes the answer: a whole body with
 ``Content-Length``, or a stream relayed chunk by chunk as it arrives. A connection waiting for its
-next request is idle and is closed when the daemon drains. Malformed or oversized requests are
-answered in the dialect's error format and the connection is closed, since the byte stream can no
-longer be trusted.
+next request is idle and is closed when the daemon drains. Malformed, oversized or too slow requests
+are answered with their 4xx in the dialect's error format and the connection is closed, since the
+byte stream can no longer be trusted. Whatever goes wrong inside one connection ends that connection
+only (logged), never the daemon.
 """
 
 import logging
 import socket
 
 import anyio
-from anyio.abc import ByteStream, SocketListener, TaskStatus
+from anyio.abc import ByteStream, SocketAttribute, SocketListener, TaskStatus
 
 from routerd.app import App
 from routerd.config import Config
 from routerd.errors import BadRequest, RouterdError
 from routerd.fronts.http_routes import dialect_of, handle_request
-from routerd.fronts.http_wire import (CONTINUE, MAX_HEAD_BYTES, ChunkedDecoder, HttpError, RequestHead, parse_head,
-                                      response_head)
+from routerd.fronts.http_wire import CLOSED, CONTINUE, END, NEED_DATA, HttpError, RequestHead, ServerWire
 from routerd.fronts.serve import serve_listener
 from routerd.gateway.dispatch import error_reply
 from routerd.listeners import check_exposure, parse_listen
@@ -29,7 +29,7 @@ log = logging.getLogger("routerd.http")
 RECEIVE_SIZE = 65536
 # Bytes read ahead of what the current request needs (a pipelining client) before reading pauses.
 READ_AHEAD_BYTES = 256 * 1024
-# A client that started a request must finish sending it within this.
+# A client that started a request must send its head, and then its body, each within this (408).
 PARTIAL_REQUEST_TIMEOUT_S = 60.0
 
 
@@ -38,17 +38,18 @@ class Connection:
     connection's whole life: it appends to ``buffer`` and, when the client goes away while a call
     is in flight, cancels ``request_scope`` so that the upstream call ends too. One task per
     connection rather than a watcher per request: the per-request watcher's cancellation was the
-    daemon's only source of cyclic garbage, and its collections showed up as 10-20 ms pauses."""
+    daemon's only source of cyclic garbage, and its collections showed up as 10-20 ms pauses.
+    Received bytes go to the parser (``wire``) only when it asks for more."""
 
-    __slots__ = ("stream", "buffer", "app", "closed", "body_pending", "eof", "request_scope",
-                 "_event", "_resume")
+    __slots__ = ("stream", "buffer", "app", "wire", "closed", "eof", "request_scope", "_event",
+                 "_resume")
 
     def __init__(self, app: App, stream: ByteStream) -> None:
         self.app = app
         self.stream = stream
+        self.wire = ServerWire(app.runtime.config.http.max_body_bytes)
         self.buffer = bytearray()
         self.closed = False          # answer with "connection: close" and stop after this request
-        self.body_pending = False    # the current request's body is still unread
         self.eof = False             # the client closed (or reset) its side
         self.request_scope: anyio.CancelScope | None = None
         self._event: anyio.Event | None = None
@@ -82,9 +83,6 @@ class Connection:
         """Wait until more bytes arrived (True) or the client closed (False)."""
         if self.eof:
             return False
-        resume, self._resume = self._resume, None
-        if resume is not None:
-            resume.set()
         self._event = event = anyio.Event()
         await event.wait()
         return not self.eof or bool(self.buffer)
@@ -92,63 +90,77 @@ class Connection:
     async def send(self, data: bytes) -> None:
         await self.stream.send(data)
 
+    def local_host(self) -> str | None:
+        """The address this connection arrived on (one of the listener's names)."""
+        try:
+            return self.stream.extra(SocketAttribute.local_address)[0]
+        except (anyio.TypedAttributeLookupError, OSError, IndexError, TypeError):
+            return None
+
+    def _poll(self):
+        """The parser's next event from the bytes already received, or NEED_DATA."""
+        wire = self.wire
+        while (event := wire.next_event()) is NEED_DATA:
+            if self.buffer:
+                data = bytes(self.buffer)
+                self.buffer.clear()
+                resume, self._resume = self._resume, None
+                if resume is not None:
+                    resume.set()
+                wire.feed(data)
+            elif self.eof:
+                wire.feed(b"")
+            else:
+                return NEED_DATA
+        return event
+
+    async def next_event(self):
+        """The parser's next event (a head, body bytes, END or CLOSED), waiting for bytes as needed."""
+        while (event := self._poll()) is NEED_DATA:
+            await self.more()
+        return event
+
     async def read_head(self) -> RequestHead | None:
         """The next request's head, or None when the client is done (or idle past the limit)."""
-        if not self.buffer and not await self._more_idle():
-            return None
-        if (end := self.buffer.find(b"\r\n\r\n")) < 0:  # usually the head came in one piece
-            with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
-                while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-                    if len(self.buffer) > MAX_HEAD_BYTES:
-                        raise HttpError(431, "request head is too large")
-                    if not await self.more():
-                        return None
-        if end > MAX_HEAD_BYTES:
-            raise HttpError(431, "request head is too large")
-        head = bytes(self.buffer[:end])
-        del self.buffer[:end + 4]
-        parsed = parse_head(head)
-        self.body_pending = parsed.chunked or parsed.content_length > 0
-        return parsed
+        self.wire.body_limit = self.app.runtime.config.http.max_body_bytes
+        if (event := self._poll()) is NEED_DATA:
+            if not await self._more_idle():
+                return None
+            if (event := self._poll()) is NEED_DATA:  # usually the whole head came at once
+                event = await self._timed(self.next_event, "head")
+        return None if event is CLOSED else event
 
     async def _more_idle(self) -> bool:
         with self.app.idle(self.app.runtime.config.daemon.idle_timeout_s):
             return await self.more()
         return False
 
-    async def read_body(self, head: RequestHead, limit: int) -> bytes:
-        """The request body, within ``limit`` bytes (413 otherwise)."""
-        self.body_pending = False
-        if head.chunked:
-            return await self._read_chunked(head, limit)
-        length = head.content_length
-        if length > limit:
-            raise HttpError(413, f"request body is {length} bytes, over the limit of {limit} bytes")
-        if len(self.buffer) < length:
-            if head.expect_continue:
-                await self.send(CONTINUE)
-            with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
-                while len(self.buffer) < length:
-                    if not await self.more():
-                        raise HttpError(400, "connection closed inside the request body")
-        body = bytes(self.buffer[:length])
-        del self.buffer[:length]
-        return body
-
-    async def _read_chunked(self, head: RequestHead, limit: int) -> bytes:
-        decoder = ChunkedDecoder(limit)
-        if head.expect_continue and not self.buffer:
+    async def read_body(self, head: RequestHead) -> bytes:
+        """The request body, within ``http.max_body_bytes`` (413) and the partial-request time (408)."""
+        if self.wire.request_done:
+            return b""
+        self.wire.check_declared(head)
+        if self.wire.waiting_for_continue and not self.buffer:
             await self.send(CONTINUE)
-        with anyio.fail_after(PARTIAL_REQUEST_TIMEOUT_S):
-            while True:
-                data = bytes(self.buffer)
-                self.buffer.clear()
-                if decoder.feed(data):
-                    break
-                if not await self.more():
-                    raise HttpError(400, "connection closed inside the request body")
-        self.buffer[:0] = decoder.rest
-        return bytes(decoder.body)
+        parts: list[bytes] = []
+        while (event := self._poll()) is not NEED_DATA:  # usually the body is here already
+            if event is END:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            parts.append(event)
+
+        async def rest() -> bytes:
+            while (event := await self.next_event()) is not END:
+                parts.append(event)
+            return b"".join(parts)
+
+        return await self._timed(rest, "body")
+
+    async def _timed(self, read, what: str):
+        """``await read()``, or 408 after PARTIAL_REQUEST_TIMEOUT_S. Only a request that is still
+        arriving gets here: a deadline costs a timer, which a whole request need not pay."""
+        with anyio.move_on_after(PARTIAL_REQUEST_TIMEOUT_S):
+            return await read()
+        raise HttpError(408, f"the request {what} did not arrive within {PARTIAL_REQUEST_TIMEOUT_S:g} s")
 
 
 async def serve_http(app: App, listener: SocketListener, *,
@@ -168,7 +180,7 @@ async def serve_connection(app: App, stream: ByteStream) -> None:
 
 
 async def _serve_requests(app: App, conn: Connection) -> None:
-    while not app.draining and not conn.closed:
+    while not app.draining:
         head = None
         try:
             head = await conn.read_head()
@@ -176,51 +188,50 @@ async def _serve_requests(app: App, conn: Connection) -> None:
                 return
             with app.inflight:
                 await handle_request(conn, head)
-        except TimeoutError:  # a partial request the client stopped sending
-            return
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             return
         except Exception as exc:
-            if not await _answer_failure(conn, head, exc):
-                return
-            continue
-        if not head.keep_alive:
+            await _answer_failure(conn, head, exc)
+        if conn.closed or not conn.wire.reusable:
             return
+        conn.wire.next_cycle()
 
 
 class _Unreadable(BadRequest):
-    """A request the parser refused, answered with the status it chose (400, 413, 431, ...)."""
+    """A request the parser refused, answered with the status it chose (400, 408, 413, 431, ...)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.http_status = status
 
 
-async def _answer_failure(conn: Connection, head: RequestHead | None, exc: Exception) -> bool:
+async def _answer_failure(conn: Connection, head: RequestHead | None, exc: Exception) -> None:
     """The one place where an exception on the HTTP front becomes an answer, in the dialect's error
     shape: a request that could not be read gets its 4xx and the connection closes (the byte stream
     can no longer be trusted); routerd's errors get their status (the connection closes too when the
-    request's body was left unread); anything else is a bug: logged, a 500, the connection closed,
-    the daemon serving everyone else. Whether the connection may take another request."""
+    request was not read to its end); anything else is a bug: logged, a 500, the connection closed,
+    the daemon serving everyone else. When an answer had already begun, nothing more can be said:
+    the connection closes."""
     if isinstance(exc, HttpError):
         conn.closed = True
         error: RouterdError = _Unreadable(exc.status, exc.message)
+    elif isinstance(exc, RecursionError):  # msgspec's answer to JSON nested past the interpreter's stack
+        error = BadRequest("request body is nested too deeply")
     elif isinstance(exc, RouterdError):
         error = exc
     else:
         log.exception("gateway request failed", exc_info=exc)
         conn.closed = True
         error = RouterdError(f"internal error: {type(exc).__name__}")
-    if conn.body_pending:  # answered before its body was read: the stream cannot be reused
+    if conn.wire.responded:
         conn.closed = True
+        return
     reply = error_reply(dialect_of(head).name, error)
-    keep_alive = head is not None and head.keep_alive and not conn.closed
+    close = conn.closed or not conn.wire.message_complete
     try:
-        await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
-                                      keep_alive=keep_alive) + reply.body)
+        await conn.send(conn.wire.response(reply.status, reply.headers, reply.body, close=close))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-        return False
-    return keep_alive
+        conn.closed = True
 
 
 def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socket.socket:

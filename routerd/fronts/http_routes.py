@@ -11,34 +11,31 @@ answer sent as it arrives. Nothing here catches: a failure propagates to ``route
 the one place where an exception becomes an HTTP error answer.
 """
 
-import hmac
-import os
 import time
 
 import anyio
 import msgspec
 
 from routerd.app import App
-from routerd.config import Config
 from routerd.dialects.base import Dialect
 from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
-from routerd.errors import BadRequest, NotFound, Unauthorized
-from routerd.fronts.http_wire import LAST_CHUNK, RequestHead, chunk, response_head
+from routerd.errors import BadRequest, NotFound
+from routerd.fronts.http_guard import check_host, check_json, check_key, check_model, check_origin
+from routerd.fronts.http_wire import RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
-from routerd.gateway.prepare import query_key
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import hosted_tool_types, marker_headers
-from routerd.scenarios.names import AutoNames
+from routerd.scenarios.names import AutoNames, parse_model_name
 
 _JSON = (b"content-type", b"application/json")
 
 
 class _Peek(msgspec.Struct):
-    """The two fields the gateway reads before deciding; everything else is passed through."""
+    """The fields the gateway reads before deciding; everything else is passed through."""
 
     model: str = ""
     stream: bool = False
@@ -69,14 +66,18 @@ async def handle_request(conn, head: RequestHead) -> None:
     runtime = app.runtime
     received = time.perf_counter()
     config = runtime.config
+    check_host(config, head.headers, conn.local_host)
+    check_origin(config, head.headers)
     found = for_path(head.path)
     if found is not None and head.method == b"POST":
-        _check_key(config, head.headers, head.query)
-        body = await conn.read_body(head, config.http.max_body_bytes)
+        check_key(config, head.headers, head.query)
+        check_json(head.headers)
+        body = await conn.read_body(head)
         await _proxy(conn, head, runtime, found, body, received)
     elif head.path.startswith(HOOKS_PREFIX) and head.method == b"POST":  # coding agents' HTTP hooks
-        _check_key(config, head.headers)
-        body = await conn.read_body(head, config.http.max_body_bytes)
+        check_key(config, head.headers)
+        check_json(head.headers)
+        body = await conn.read_body(head)
         await _send_raw_json(conn, head, 200, await answer_http_hook(app.hooks, runtime, head.path, body))
     else:
         await _answer_other(conn, head, runtime, found)
@@ -85,11 +86,11 @@ async def handle_request(conn, head: RequestHead) -> None:
 async def _answer_other(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes] | None) -> None:
     """The GET endpoints, and the 404/405 answers."""
     app: App = conn.app
-    await conn.read_body(head, runtime.config.http.max_body_bytes)
+    await conn.read_body(head)
     if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
         await _send_json(conn, head, 200, _health(app, runtime))
     elif head.path in (b"/v1/models", b"/models", b"/v1beta/models") and head.method == b"GET":
-        _check_key(runtime.config, head.headers, head.query)
+        check_key(runtime.config, head.headers, head.query)
         await _send_json(conn, head, 200, _models(runtime, dialect_of(head)))
     elif found is not None:
         raise _MethodNotAllowed(f"{_text(head.method)} is not allowed on {_text(head.path)}")
@@ -104,20 +105,6 @@ def _text(value: bytes) -> str:
 
 class _MethodNotAllowed(BadRequest):
     http_status = 405
-
-
-def _check_key(config: Config, headers: dict[bytes, bytes], query: bytes = b"") -> None:
-    """Require the gateway key when one is configured (Bearer, x-api-key, or Gemini's
-    x-goog-api-key / ``?key=``)."""
-    key_env = config.http.gateway_key_env
-    key = os.environ.get(key_env) if key_env else None
-    if not key:
-        return
-    given = (headers.get(b"x-api-key") or headers.get(b"x-goog-api-key")
-             or headers.get(b"authorization", b"").removeprefix(b"Bearer ") or query_key(query))
-    if not hmac.compare_digest(given, key.encode()):
-        raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...' or "
-                           "'x-api-key')")
 
 
 async def _proxy(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes], body: bytes,
@@ -164,7 +151,11 @@ def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> 
         raise BadRequest(f"invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply") from None
     model, stream = dialect.client_request(head.path, head.query, endpoint, peek.model, peek.stream)
+    if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
+        check_model(parse_model_name(model).name)
     return model, stream, bytes(peek.tools)
 
 
@@ -175,7 +166,7 @@ def _hosted(tools: bytes) -> tuple[str, ...]:
         return ()
     try:
         return hosted_tool_types(msgspec.json.decode(tools))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return ()
 
 
@@ -191,33 +182,31 @@ def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, byt
 
 
 async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
-    keep_alive = head.keep_alive and not conn.closed
+    wire, close = conn.wire, conn.closed or not conn.wire.message_complete
     if reply.relay is None:
-        await conn.send(response_head(reply.status, reply.headers, length=len(reply.body),
-                                      keep_alive=keep_alive) + reply.body)
+        await conn.send(wire.response(reply.status, reply.headers, reply.body, close=close))
         return
     conn.app.gateway.streams += 1
     relay = reply.relay
-    out = response_head(reply.status, reply.headers, length=None, keep_alive=keep_alive)
+    out = wire.response(reply.status, reply.headers, None, close=close)
     if relay.ready:  # the first events came with the upstream's head: one send for both
         data = await relay.receive()
-        out += chunk(data) if data else LAST_CHUNK
+        out += wire.data(data) if data else wire.end()
         if not data:
             await conn.send(out)
             return
     await conn.send(out)
     while data := await relay.receive():
-        await conn.send(chunk(data))
-    await conn.send(LAST_CHUNK)
+        await conn.send(wire.data(data))
+    await conn.send(wire.end())
 
 
 async def _send_json(conn, head: RequestHead, status: int, value: object) -> None:
-    body = b"" if head.method == b"HEAD" else msgspec.json.encode(value)
-    await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
+    await _send_raw_json(conn, head, status, msgspec.json.encode(value))
 
 
 async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> None:
-    await conn.send(response_head(status, [_JSON], length=len(body), keep_alive=head.keep_alive) + body)
+    await conn.send(conn.wire.response(status, [_JSON], body, close=conn.closed))
 
 
 def _health(app: App, runtime: Runtime) -> dict[str, object]:

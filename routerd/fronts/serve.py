@@ -1,6 +1,14 @@
 """The accept loop both fronts share: one task per connection, in a task group that outlives the
-loop, so that stopping accepting lets open connections finish their current request."""
+loop, so that stopping accepting lets open connections finish their current request.
 
+Two things never end the daemon here. Running out of file descriptors (or socket buffers) makes
+``accept`` fail: the loop logs it, waits ``ACCEPT_BACKOFF_S`` and tries again, as trio's
+``serve_listeners`` does, while the connections it already has carry on and free theirs. And an
+exception escaping one connection's handler is logged and ends that connection only.
+"""
+
+import errno
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -8,6 +16,13 @@ import anyio
 from anyio.abc import ByteStream, SocketListener, TaskStatus
 
 from routerd.app import App
+
+log = logging.getLogger("routerd.serve")
+
+# The errors accept() gives when the process or the system is out of descriptors or buffers; the
+# condition passes as connections close. 100 ms is trio's choice: long enough not to spin.
+ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+ACCEPT_BACKOFF_S = 0.1
 
 
 ServeConnection = Callable[[App, ByteStream], Coroutine[Any, Any, None]]
@@ -21,6 +36,37 @@ async def serve_listener(app: App, listener: SocketListener, serve_connection: S
         with anyio.CancelScope() as accepting:
             task_status.started(accepting)
             async with listener:
+                backing_off = False
                 while True:
-                    stream = await listener.accept()
-                    connections.start_soon(serve_connection, app, stream)
+                    try:
+                        stream = await listener.accept()
+                    except (OSError, anyio.BrokenResourceError) as exc:
+                        code = _capacity_errno(exc)
+                        if code is None:
+                            raise
+                        if not backing_off:  # once per episode, not every 100 ms
+                            log.warning("cannot accept connections (%s); retrying every %g s",
+                                        errno.errorcode.get(code, code), ACCEPT_BACKOFF_S)
+                        backing_off = True
+                        await anyio.sleep(ACCEPT_BACKOFF_S)
+                        continue
+                    backing_off = False
+                    connections.start_soon(_guarded, serve_connection, app, stream)
+
+
+def _capacity_errno(exc: BaseException) -> int | None:
+    """The errno of an out-of-descriptors accept failure (anyio wraps it on some backends)."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, OSError) and error.errno in ACCEPT_CAPACITY_ERRNOS:
+            return error.errno
+    return None
+
+
+async def _guarded(serve_connection: ServeConnection, app: App, stream: ByteStream) -> None:
+    """One connection's error boundary: a bug in its handling is logged and closes it alone."""
+    try:
+        await serve_connection(app, stream)
+    except Exception:
+        log.exception("connection handler failed; connection closed")
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()

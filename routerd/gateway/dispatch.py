@@ -32,12 +32,13 @@ from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord
 from routerd.gateway.relay import StreamRelay, open_relay
-from routerd.gateway.h1client import UpstreamIOError
-from routerd.gateway.upstream import map_error, read_body
+from routerd.gateway.h1client import Response, UpstreamIOError
+from routerd.gateway.upstream import Upstream, map_error, read_body
 from routerd.gateway.usage import UsageMeter
 from routerd.breakers import Breaker
 from routerd.gateway.gateway import Gateway
 from routerd.providers import Provider
+from routerd.redact import scrub_bytes
 from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
 from routerd.scenarios.names import parse_model_name
@@ -225,40 +226,40 @@ def _local_count(request: ProxyRequest) -> Reply:
 
 async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider, candidate: Candidate,
                    record: CallRecord) -> Reply | _Failure:
-    """One call to one provider, up to the answer's head (stream) or its whole body."""
+    """One call to one provider, up to the answer's head (stream) or its whole body. The response
+    is closed here unless a stream's relay took it over, whatever happens (its pool slot too), and
+    the attempt is recorded even when the client leaves meanwhile."""
     name = candidate.provider
     upstream, breaker = gateway.upstream_for(provider), gateway.breakers[name]
     gateway.counters[name].requests += 1
     response = None
+    timeout_s = upstream.provider.config.timeout_s
     try:
-        with anyio.fail_after(upstream.provider.config.timeout_s):
+        with anyio.fail_after(timeout_s):
             response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
             if response.status >= 400:
-                body = await read_body(response, name, MAX_ERROR_BODY)
-                raise _status_error(name, response.status, response.headers, body)
-            meter = UsageMeter(prepared.dialect)
+                body = await read_body(response, name, MAX_ERROR_BODY, truncate=True)
+                raise _status_error(name, response.status, response.headers,
+                                    scrub_bytes(body, record.runtime.secrets))
             if request.stream:  # committed only once the first event is in: until then, fall back
-                first = await _first_chunk(response, name)
-                record.meter = meter
-                record.first_byte()
-                return Reply(200, _reply_headers(response.headers, prepared, True),
-                             relay=open_relay(response, request, prepared, meter, record, candidate,
-                                              upstream.read_timeout_s, first),
-                             candidate=candidate)
-            body = await read_body(response, name, MAX_ANSWER_BODY)
-            meter.feed_body(body)
-            if not meter.completed:
-                raise UpstreamBadResponse(f"{name}: the answer is not JSON", status=response.status)
-            if prepared.translated:
-                body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
+                reply = await _open_stream(response, request, prepared, candidate, record, upstream)
+                response = None  # the relay owns it now
+                return reply
+            body, meter = await _read_answer(response, request, prepared, candidate)
     except TimeoutError:
-        return _failed(gateway, record, breaker, UpstreamTimeout(f"{name}: no answer within "
-                                                                  f"{upstream.provider.config.timeout_s:g} s"),
-                       None)
+        return _failed(gateway, record, breaker,
+                       UpstreamTimeout(f"{name}: no answer within {timeout_s:g} s"), None)
     except UpstreamError as exc:
+        return _failed(gateway, record, breaker, exc, prepared.dialect)
+    except BaseException as exc:  # cancelled (the client left), or a bug: still one row
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            record.finish("client_disconnected", None, "the client went away before the answer")
+        else:
+            record.finish(getattr(exc, "code", "internal"), None, type(exc).__name__)
+        raise
+    finally:
         if response is not None:
             await response.aclose()
-        return _failed(gateway, record, breaker, exc, prepared.dialect)
     record.meter = meter
     record.first_byte()
     record.finish("ok", response.status)
@@ -267,7 +268,40 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
                  candidate=candidate)
 
 
-def _failed(gateway: Gateway, record: CallRecord, breaker, error: UpstreamError, dialect: str | None) -> _Failure:
+async def _read_answer(response: Response, request: ProxyRequest, prepared: Prepared,
+                       candidate: Candidate) -> tuple[bytes, UsageMeter]:
+    """A whole answer, metered and in the client's dialect; not JSON, or too big: a bad response."""
+    name = candidate.provider
+    body = await read_body(response, name, MAX_ANSWER_BODY)
+    meter = UsageMeter(prepared.dialect)
+    meter.feed_body(body)
+    if not meter.completed:
+        raise UpstreamBadResponse(f"{name}: the answer is not JSON")
+    if prepared.translated:
+        body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
+    return body, meter
+
+
+async def _open_stream(response: Response, request: ProxyRequest, prepared: Prepared, candidate: Candidate,
+                       record: CallRecord, upstream: Upstream) -> Reply:
+    """A 200 stream whose first event arrived: the reply that relays it."""
+    name = candidate.provider
+    content_type = dict(response.headers).get(b"content-type", b"")
+    if not content_type.lower().startswith(b"text/event-stream"):
+        raise UpstreamBadResponse(f"{name}: a stream was asked for, the answer is "
+                                  f"{content_type.decode('latin-1') or 'untyped'}")
+    first = await _first_chunk(response, name)
+    meter = UsageMeter(prepared.dialect)
+    record.meter = meter
+    record.first_byte()
+    return Reply(200, _reply_headers(response.headers, prepared, True),
+                 relay=open_relay(response, request, prepared, meter, record, candidate,
+                                  upstream.read_timeout_s, first),
+                 candidate=candidate)
+
+
+def _failed(gateway: Gateway, record: CallRecord, breaker: Breaker, error: UpstreamError,
+            dialect: str | None) -> _Failure:
     name = record.candidate.provider
     gateway.counters[name].errors += 1
     now = time.monotonic()
@@ -278,7 +312,7 @@ def _failed(gateway: Gateway, record: CallRecord, breaker, error: UpstreamError,
         breaker.failure(now)
     log.debug("attempt %d at %s/%s failed: %s", record.attempt, name, record.candidate.model, error.message)
     if breaker.state == "open" and not was_open:
-        log.warning("%s: circuit open for %.1f s after %s", name, breaker.retry_at - now, error.message)
+        log.warning("%s: circuit open for %.1f s after %s", name, (breaker.retry_at or now) - now, error.message)
     record.finish(error.code, error.status, error.message)
     return _Failure(error, dialect if error.body else None)
 
@@ -357,7 +391,7 @@ def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[byte
 
 def _error_reply(dialect: str, failure: _Failure, skipped: Sequence[str] = ()) -> Reply:
     error = failure.error
-    if error.body and failure.dialect and error.status:
+    if error.body and failure.dialect and error.status and error.status >= 400:
         headers = [(k.encode(), v.encode()) for k, v in error.headers]
         if isinstance(error, UpstreamRateLimited) and not any(k == b"retry-after" for k, _ in headers):
             headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s or 1))))
@@ -366,7 +400,7 @@ def _error_reply(dialect: str, failure: _Failure, skipped: Sequence[str] = ()) -
         headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
         return Reply(error.status, headers, body=translate_error(failure.dialect, dialect, error.status,
                                                                  error.body))
-    status = error.status or error.http_status
+    status = error.status if error.status and error.status >= 400 else error.http_status
     if status == 502 and error.retry_after_s is not None:
         status = 503  # every candidate is cooling down: a temporary state, with a time to retry
     headers = [(b"content-type", b"application/json")]

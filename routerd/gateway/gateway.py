@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from routerd.breakers import Breakers, BreakerStats
+from routerd.gateway.h1client import PoolStats
 from routerd.gateway.upstream import Upstream, open_upstreams
 from routerd.ids import Ids
 from routerd.ledger.state import Ledger
@@ -29,6 +30,8 @@ log = logging.getLogger("routerd.gateway")
 class ProviderStats:
     kind: str
     base_url: str
+    proxy: str | None
+    pool: PoolStats
     requests: int
     errors: int
     breaker: BreakerStats
@@ -78,8 +81,9 @@ class Gateway:
         for name in runtime.providers:
             self.counters.setdefault(name, Counter())
         self._providers = dict(runtime.providers)
-        log.info("gateway providers: %s", ", ".join(f"{p.name} ({p.kind} {p.base_url})"
-                                                    for p in runtime.providers.values()) or "none")
+        shown = [f"{p.name} ({p.kind} {p.base_url}" + (f" via {p.proxy_shown})" if p.proxy else ")")
+                 for p in runtime.providers.values()]
+        log.info("gateway providers: %s", ", ".join(shown) or "none")
 
     def upstream_for(self, provider: Provider) -> Upstream:
         """The pool made for exactly ``provider`` (the runtime a call started with adopted it)."""
@@ -103,7 +107,9 @@ class Gateway:
 
     def statistics(self) -> GatewayStats:
         providers = {
-            name: ProviderStats(kind=p.kind, base_url=p.base_url, requests=self.counters[name].requests,
+            name: ProviderStats(kind=p.kind, base_url=p.base_url, proxy=p.proxy_shown,
+                                pool=self.upstream_for(p).pool.statistics(),
+                                requests=self.counters[name].requests,
                                 errors=self.counters[name].errors,
                                 breaker=self.breakers[name].statistics())
             for name, p in self._providers.items()

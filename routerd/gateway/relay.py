@@ -34,6 +34,7 @@ class StreamRelay:
         self._translator = translator
         self._drop_usage = drop_usage
         self._tail = b""
+        self._ended = True   # what the client got so far ends at an event boundary (a blank line)
         self._done = False
 
     async def receive(self) -> bytes:
@@ -57,6 +58,7 @@ class StreamRelay:
             elif self._drop_usage:
                 data = self._without_usage_chunk(data)
             if data:
+                self._ended = data.endswith((b"\n\n", b"\r\n\r\n", b"\r\r"))
                 return data
         return b""
 
@@ -93,12 +95,15 @@ class StreamRelay:
         self._record.outcome, self._record.error = "stream_cut", message
         if self._translator is not None:
             return self._translator.fail(message)
-        return dialect_of(self._front).stream_error(502, message, "upstream_error")
+        # After a partial event the error event needs a blank line first, or the client's parser
+        # reads it as the rest of that event (an extra blank line is harmless: SSE skips it).
+        separator = b"" if self._ended and not self._tail else b"\n\n"
+        return separator + dialect_of(self._front).stream_error(502, message, "upstream_error")
 
     @property
     def ready(self) -> bool:
         """Upstream bytes are waiting: ``receive`` will answer without waiting for the network."""
-        return self._first is not None or self._response.buffered
+        return self._first is not None
 
     async def aclose(self) -> None:
         await self._response.aclose()

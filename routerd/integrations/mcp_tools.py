@@ -18,6 +18,7 @@ from routerd.integrations.ask import Answer, Asker
 from routerd.ledger import reports
 from routerd.ledger.periods import PERIODS
 from routerd.protocol import ClassificationReply, DecisionReply, Message, StatusReply
+from routerd.redact import redact_url
 from routerd.routing.core import RoutingCore
 from routerd.routing.replies import classification_reply, decision_reply
 from routerd.routing.types import Conversation, RouteRequest
@@ -163,7 +164,8 @@ async def _providers(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
     out = []
     for name, pc in runtime.config.providers.items():
         has_key = bool(pc.api_key or (pc.api_key_env and os.environ.get(pc.api_key_env)))
-        out.append({"name": name, "kind": pc.kind, "base_url": pc.base_url, "key_set": has_key,
+        shown = pc.base_url and redact_url(pc.base_url)
+        out.append({"name": name, "kind": pc.kind, "base_url": shown, "key_set": has_key,
                     "local": pc.local, "models": list(pc.models)})
     detected = [v for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OLLAMA_BASE_URL")
                 if os.environ.get(v)]

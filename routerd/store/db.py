@@ -1,6 +1,7 @@
 """The state database: one apsw connection per role, WAL, migrations. Blocking; the daemon only
 calls this from the store's writer thread or from worker threads (see ``routerd.store.store``)."""
 
+import os
 from pathlib import Path
 
 import apsw
@@ -11,6 +12,8 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
+    if not readonly:
+        make_private(path)
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
     conn = apsw.Connection(str(path), flags=flags)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
@@ -22,6 +25,17 @@ def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
         # NORMAL in WAL mode never corrupts the file; a crash may lose the last transaction only.
         conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def make_private(path: Path) -> None:
+    """The database (and its WAL and shared-memory files, which SQLite creates with the database's
+    mode) readable by its owner only: it holds usage, and prompts when the config says so."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def migrate(conn: apsw.Connection) -> int:

@@ -1,8 +1,8 @@
 """A fake LLM provider: a real HTTP server on 127.0.0.1 (h11 on anyio) that speaks OpenAI chat,
 Responses, Anthropic Messages and Gemini, streaming and not, and fails on request like real ones.
 
-Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``
-or ``hold()``; each request takes the next queued behaviour, and answers normally when the queue is
+Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``,
+``hold()``, ``stall()``, ``drop()``, ``early_hints()`` or ``garbage_stream()``; each request takes the next queued behaviour, and answers normally when the queue is
 empty. Every request is kept in ``received`` (method, path, headers, body) so that tests can check
 what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
 caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an upstream call end.
@@ -10,6 +10,7 @@ caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an 
 
 import json
 import socket
+import ssl
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,8 +19,13 @@ from typing import Any
 import anyio
 import h11
 from anyio.abc import SocketAttribute
+from anyio.streams.tls import TLSStream
 
 from tests.fakes import answers
+
+
+# How long a provider takes between its early hints and its answer (as a real one would).
+EARLY_HINTS_LEAD_S = 0.05
 
 
 @dataclass
@@ -37,7 +43,8 @@ class Received:
 
 @dataclass
 class Behaviour:
-    kind: str = "ok"               # ok | status | hang | reset | cut | garbage | hold
+    kind: str = "ok"  # ok | status | hang | reset | cut | garbage | hold | stall | drop | early_hints
+    #                  | garbage_stream
     status: int = 200
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
@@ -52,7 +59,9 @@ class FakeUpstream:
         self.release = anyio.Event()
         self.cancelled = anyio.Event()
         self.holding = anyio.Event()
+        self.stalled = anyio.Event()      # a stall() or hang() behaviour has begun
         self.port = 0
+        self.tls_failures = 0
 
     @property
     def url(self) -> str:
@@ -83,24 +92,50 @@ class FakeUpstream:
     def hold(self) -> None:
         self.script.append(Behaviour("hold"))
 
+    def stall(self) -> None:
+        """Answer 200 with an event-stream head, then send nothing more."""
+        self.script.append(Behaviour("stall"))
+
+    def drop(self) -> None:
+        """Read the request, then close the connection without answering."""
+        self.script.append(Behaviour("drop"))
+
+    def early_hints(self) -> None:
+        """Send ``103 Early Hints`` before the answer."""
+        self.script.append(Behaviour("early_hints"))
+
+    def garbage_stream(self) -> None:
+        """Answer a stream request with an event-stream of bytes that are not events."""
+        self.script.append(Behaviour("garbage_stream"))
+
     # --- serving ---------------------------------------------------------------------------------
 
-    async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        multi = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    async def serve(self, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None,
+                    task_status=anyio.TASK_STATUS_IGNORED) -> None:
+        """Listen on ``host`` (an ephemeral port), speaking TLS with ``tls`` when given."""
+        multi = await anyio.create_tcp_listener(local_host=host, local_port=0)
         listener = multi.listeners[0]
         self.port = listener.extra(SocketAttribute.local_port)
         async with listener, anyio.create_task_group() as tg:
             task_status.started(self)
             while True:
                 stream = await listener.accept()
-                tg.start_soon(self._connection, stream)
+                tg.start_soon(self._connection, stream, tls)
 
-    async def _connection(self, stream) -> None:
+    async def _connection(self, stream, tls: ssl.SSLContext | None = None) -> None:
         conn = h11.Connection(h11.SERVER)
+        if tls is not None:
+            try:
+                stream = await TLSStream.wrap(stream, server_side=True, ssl_context=tls,
+                                              standard_compatible=False)
+            except (ssl.SSLError, OSError, anyio.BrokenResourceError, anyio.EndOfStream):
+                self.tls_failures += 1
+                await stream.aclose()
+                return
         async with stream:
             try:
                 while True:
-                    request, body = await self._read(conn, stream)
+                    request, body = await read_request(conn, stream)
                     if request is None:
                         return
                     if not await self._answer(conn, stream, request, body):
@@ -110,36 +145,35 @@ class FakeUpstream:
                     h11.RemoteProtocolError):
                 return
 
-    async def _read(self, conn: h11.Connection, stream):
-        request, body = None, bytearray()
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                try:
-                    data = await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    data = b""
-                conn.receive_data(data)
-            elif isinstance(event, h11.Request):
-                request = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                return request, bytes(body)
-            else:
-                return None, b""
-
     async def _answer(self, conn, stream, request: h11.Request, body: bytes) -> bool:
         target = request.target.decode()
         path, _, query = target.partition("?")
-        headers = {k.decode().lower(): v.decode() for k, v in request.headers}
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
         self.received.append(Received(request.method.decode(), path, query, headers, body))
         behaviour = self.script.popleft() if self.script else Behaviour()
         if behaviour.kind == "status":
             await self._send(conn, stream, behaviour.status, behaviour.headers, behaviour.body)
             return True
         if behaviour.kind == "hang":
+            self.stalled.set()
             await anyio.sleep_forever()
+        if behaviour.kind == "stall":
+            await stream.send(conn.send(h11.Response(status_code=200, headers=[
+                ("content-type", "text/event-stream")])))
+            self.stalled.set()
+            await anyio.sleep_forever()
+        if behaviour.kind == "drop":
+            return False
+        if behaviour.kind == "early_hints":  # the answer follows once the model has "thought"
+            await stream.send(conn.send(h11.InformationalResponse(status_code=103, headers=[
+                ("link", "</style.css>; rel=preload")])))
+            await anyio.sleep(EARLY_HINTS_LEAD_S)
+        if behaviour.kind == "garbage_stream":
+            await stream.send(conn.send(h11.Response(status_code=200, headers=[
+                ("content-type", "text/event-stream")])))
+            await stream.send(conn.send(h11.Data(data=b"<html>this is not an event stream")))
+            await stream.send(conn.send(h11.EndOfMessage()))
+            return True
         if behaviour.kind == "reset":
             sock = stream.extra(SocketAttribute.raw_socket)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -227,3 +261,24 @@ def _wanted_tool(dialect: str, request: dict) -> dict | None:
     name = (tool.get("name") or (tool.get("function") or {}).get("name")
             or (tool.get("functionDeclarations") or [{}])[0].get("name") or "tool")
     return {"name": name, "arguments": {"city": "Paris"}}
+
+
+async def read_request(conn: h11.Connection, stream) -> tuple[h11.Request | None, bytes]:
+    """The next whole request on ``stream`` (h11 server side), or (None, b"") when there is none."""
+    request, body = None, bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                data = await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                data = b""
+            conn.receive_data(data)
+        elif isinstance(event, h11.Request):
+            request = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            return request, bytes(body)
+        else:
+            return None, b""

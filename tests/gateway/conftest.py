@@ -3,7 +3,7 @@
 ``fakes`` are four providers: ``openai`` (OpenAI chat, also Responses; serves ``gpt-*``),
 ``backup`` (OpenAI chat; also serves ``gpt-*``, tried after ``openai``), ``anthropic`` (serves
 ``claude-*``) and ``gemini``. A test adds config with ``@pytest.mark.gateway_config("...toml...", http="key = ...")``
-(``http`` lines go into the ``[http]`` table).
+(``http`` lines go into the ``[http]`` table; ``{openai}`` and the like in it become that fake's URL).
 """
 
 from collections.abc import AsyncIterator
@@ -68,6 +68,8 @@ timeout_s = 2
 def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream], request: pytest.FixtureRequest) -> Path:
     marker = request.node.get_closest_marker("gateway_config")
     extra = marker.args[0] if marker and marker.args else ""
+    for name, fake in fakes.items():  # "{openai}" in a marker's TOML: that fake's URL
+        extra = extra.replace("{" + name + "}", fake.url)
     http = marker.kwargs.get("http", "") if marker else ""
     gateway = "" if "[gateway]" in extra else "[gateway]\nretry_backoff_s = 0\n"
     path = daemon_env / "config.toml"
@@ -85,8 +87,26 @@ async def calls(app) -> list[dict]:
     await app.store.flush()
 
     def read(conn):
-        cursor = conn.execute("SELECT * FROM calls ORDER BY ts, attempt")
-        names = [d[0] for d in cursor.getdescription()]
-        return [dict(zip(names, row)) for row in cursor]
+        names = [column[1] for column in conn.execute("PRAGMA table_info(calls)")]
+        return [dict(zip(names, row)) for row in conn.execute("SELECT * FROM calls ORDER BY ts, attempt")]
 
     return await app.store.read(read)
+
+
+async def raw_http(address: str, data: bytes) -> bytes:
+    """Send raw bytes to the front; read until it closes or one whole response has arrived."""
+    host, port = address.rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(data)
+        out = b""
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    out += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return out
+                head, sep, body = out.partition(b"\r\n\r\n")
+                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")]
+                if sep and length and len(body) >= length[0]:
+                    return out

@@ -187,7 +187,7 @@ async def _hang_up_mid_stream(daemon, body: dict) -> None:
     raw = json.dumps(body).encode()
     host, port = daemon.http_address.rsplit(":", 1)
     async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        await stream.send(b"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                           b"content-length: %d\r\n\r\n%s" % (len(raw), raw))
         received = b""
         while b"message_start" not in received:

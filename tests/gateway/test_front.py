@@ -6,34 +6,16 @@ import anyio
 import httpx
 import pytest
 
-from tests.gateway.conftest import GATEWAY_KEY
+from tests.gateway.conftest import GATEWAY_KEY, raw_http
 
 pytestmark = pytest.mark.anyio
-
-
-async def _raw(address: str, data: bytes) -> bytes:
-    """Send raw bytes and read until the daemon closes or a whole response with body arrived."""
-    host, port = address.rsplit(":", 1)
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(data)
-        out = b""
-        with anyio.fail_after(5):
-            while True:
-                try:
-                    out += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    return out
-                head, sep, body = out.partition(b"\r\n\r\n")
-                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:")]
-                if sep and length and len(body) >= length[0]:
-                    return out
 
 
 async def test_invalid_json_gets_openai_error_shape(daemon, base_url):
     """Invalid JSON on an OpenAI endpoint is a 400 in OpenAI's error shape."""
     async with httpx.AsyncClient() as client:
-        response = await client.post(base_url + "/v1/chat/completions", content=b"{nope")
+        response = await client.post(base_url + "/v1/chat/completions", content=b"{nope",
+                                     headers={"content-type": "application/json"})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and "not valid JSON" in error["message"]
@@ -90,7 +72,8 @@ async def test_keep_alive_serves_many_requests_on_one_connection(daemon, fakes, 
     host, port = daemon.http_address.rsplit(":", 1)
     async with await anyio.connect_tcp(host, int(port)) as stream:
         for _ in range(3):
-            await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+            await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                              b"content-type: application/json\r\n"
                               b"transfer-encoding: chunked\r\n\r\n" + chunked)
             out = b""
             with anyio.fail_after(5):
@@ -102,13 +85,13 @@ async def test_keep_alive_serves_many_requests_on_one_connection(daemon, fakes, 
 
 async def test_malformed_request_line_is_400(daemon):
     """Garbage instead of HTTP gets a 400 and the connection closes."""
-    out = await _raw(daemon.http_address, b"HELLO\r\n\r\n")
+    out = await raw_http(daemon.http_address, b"HELLO\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")
 
 
 async def test_smuggling_shape_is_refused(daemon):
     """Both Content-Length and Transfer-Encoding: refused (RFC 9112 §6.3)."""
-    out = await _raw(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+    out = await raw_http(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
                      b"content-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")
 
@@ -144,3 +127,22 @@ async def test_status_shows_gateway_without_secrets(daemon, base_url):
     text = json.dumps(status)
     for secret in ("sk-openai-secret-1234", "sk-ant-secret-9012", "gem-secret-3456"):
         assert secret not in text
+
+
+async def test_expect_100_continue_is_answered_before_the_body(daemon, fakes):
+    """A client that waits for ``100 Continue`` (curl does above 1 MB) is told to go on, and its
+    request is answered once the body follows."""
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    host, port = daemon.http_address.rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                          b"expect: 100-continue\r\ncontent-length: %d\r\n\r\n" % len(body))
+        with anyio.fail_after(5):
+            interim = await stream.receive()
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        await stream.send(body)
+        out = b""
+        with anyio.fail_after(5):
+            while b"Hello from openai." not in out:
+                out += await stream.receive()
+    assert out.startswith(b"HTTP/1.1 200 OK\r\n")

@@ -71,3 +71,48 @@ def test_socket_activation_hands_over_the_http_socket(tmp_path):
             assert response.status == 200
     finally:
         daemon.close()
+
+
+README_ANTHROPIC = '''
+[providers.anthropic]
+kind = "anthropic"                  # openai | anthropic | gemini | responses
+api_key_env = "ANTHROPIC_API_KEY"   # or api_key = "..."; never logged, stored or shown
+models = ["claude-*"]
+timeout_s = 60                      # first byte, and between stream chunks
+connect_timeout_s = 5
+max_connections = 100
+max_keepalive = 32
+'''
+
+
+async def test_nothing_touches_the_network_until_a_request_needs_it(daemon_env, monkeypatch):
+    """With the README's ``[providers.anthropic]`` the daemon starts without resolving
+    api.anthropic.com; the first request for a Claude model is what looks it up."""
+    import socket as socket_module
+
+    import anyio
+    import httpx
+
+    looked_up: list[str] = []
+
+    def no_network(host, *args, **kwargs):
+        host = host.decode() if isinstance(host, bytes) else host
+        if host not in ("127.0.0.1", "localhost", "::1", None):
+            looked_up.append(host)
+            raise socket_module.gaierror(socket_module.EAI_NONAME, "no network in tests")
+        return real(host, *args, **kwargs)
+
+    real = socket_module.getaddrinfo
+    monkeypatch.setattr(socket_module, "getaddrinfo", no_network)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000")
+    config = daemon_env / "config.toml"
+    config.write_text('[http]\nlisten = "127.0.0.1:0"\n' + README_ANTHROPIC)
+    async with anyio.create_task_group() as tg:
+        app = await tg.start(run_daemon, _options(daemon_env, config))
+        assert looked_up == []
+        async with httpx.AsyncClient() as client:
+            response = await client.post(f"http://{app.http_address}/v1/messages", json={
+                "model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+        assert response.status_code == 502 and "cannot connect" in response.json()["error"]["message"]
+        assert looked_up and set(looked_up) == {"api.anthropic.com"}
+        app.request_stop()

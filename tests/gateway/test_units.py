@@ -5,7 +5,6 @@ import pytest
 
 from routerd.config import parse_config
 from routerd.errors import ConfigError
-from routerd.fronts.http_wire import ChunkedDecoder, HttpError, parse_head
 from routerd.breakers import Breaker
 from routerd.routing.candidates import brain_providers, resolve, speaks_for
 from routerd.dialects.openai_chat.dialect import OPENAI_CHAT
@@ -190,35 +189,6 @@ def test_stream_usage_is_requested_only_when_unspecified():
     assert OPENAI_CHAT.with_usage_chunk(b'{"model":"m","stream":true}') == \
         b'{"stream_options":{"include_usage":true},"model":"m","stream":true}'
     assert OPENAI_CHAT.with_usage_chunk(b'{"stream_options":{}}') is None
-
-
-def test_head_parser():
-    """Headers are lower-cased and joined; HTTP/1.0 closes by default; bad framing is refused."""
-    head = parse_head(b"POST /v1/messages?beta=true HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 5")
-    assert (head.path, head.query, head.headers[b"x-a"], head.content_length, head.keep_alive) == \
-        (b"/v1/messages", b"beta=true", b"1, 2", 5, True)
-    assert not parse_head(b"GET / HTTP/1.0").keep_alive
-    for bad, status in [(b"GET / HTTP/2", 505), (b"GET /\r\nx: y", 400), (b"GET / HTTP/1.1\r\nbad", 400),
-                        (b"GET / HTTP/1.1\r\ncontent-length: -1", 400),
-                        (b"GET / HTTP/1.1\r\ntransfer-encoding: gzip", 501)]:
-        with pytest.raises(HttpError) as info:
-            parse_head(bad)
-        assert info.value.status == status
-
-
-def test_chunked_decoder_any_split():
-    """Chunked bodies decode however they are split, and keep what follows."""
-    wire = b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\nNEXT"
-    for size in (1, 2, 5, len(wire)):
-        decoder = ChunkedDecoder(100)
-        done = False
-        for i in range(0, len(wire), size):
-            done = decoder.feed(wire[i:i + size]) or done
-            if done:
-                break
-        assert done and bytes(decoder.body) == b"abcde"
-    with pytest.raises(HttpError):
-        ChunkedDecoder(2).feed(b"3\r\nabc\r\n")
 
 
 def test_usage_estimated_when_a_stream_reports_none():

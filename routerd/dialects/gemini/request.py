@@ -14,6 +14,7 @@ returns to Gemini.
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
 import msgspec
 
@@ -326,7 +327,9 @@ def render_request(req: ChatRequest, model: str = "", *, reasoning: bool = True)
 
 def request_path(model: str, stream: bool) -> str:
     """The path of a (streaming) generateContent call for ``model`` under the API's base URL."""
-    name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+    collection, _, rest = model.partition("/") if model.startswith(("models/", "tunedModels/")) \
+        else ("models", "/", model)
+    name = f"{collection}/{quote(rest, safe='-._~')}"  # one path segment, whatever the model says
     if stream:
         return f"/v1beta/{name}:streamGenerateContent?alt=sse"
     return f"/v1beta/{name}:generateContent"
