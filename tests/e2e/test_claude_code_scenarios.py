@@ -19,7 +19,7 @@ from tests.e2e import clis
 from tests.e2e.harness import http_url, write_config
 from tests.e2e.upstream import Turn, Upstream, open_upstream
 
-pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
+pytestmark = pytest.mark.anyio
 
 ROUTES = """
 [routing.scenarios]
