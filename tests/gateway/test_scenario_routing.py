@@ -191,3 +191,24 @@ def test_a_route_naming_nothing_reachable_is_refused_at_load(route):
     """A scenario route must name a tier, a known model or alias, or provider/model: a typo fails the load."""
     with pytest.raises(ConfigError, match="routing.scenarios"):
         build_runtime(parse_config(f"[routing.scenarios]\n{route}\n"), None, {})
+
+
+@pytest.mark.gateway_config(ROUTES)
+async def test_routes_change_with_a_reload_and_a_bad_one_changes_nothing(daemon, fakes, base_url, config_file):
+    """A reload moves a scenario's route; a reload naming an unknown model keeps the routes as they were."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        async def background() -> str:
+            raw = await client.messages.with_raw_response.create(
+                model="claude-routerd-auto-haiku", max_tokens=50, messages=[{"role": "user", "content": "title"}])
+            return raw.headers["x-routerd-model"]
+
+        assert await background() == "gpt-6-luna"
+        config_file.write_text(config_file.read_text().replace('background = "gpt-6-luna"',
+                                                               'background = "claude-haiku-4-5"'))
+        assert (await daemon.reload("test")).ok
+        assert await background() == "claude-haiku-4-5"
+        config_file.write_text(config_file.read_text().replace('background = "claude-haiku-4-5"',
+                                                               'background = "claude-haiku-9-typo"'))
+        result = await daemon.reload("test")
+        assert not result.ok and "routing.scenarios.background" in result.message
+        assert await background() == "claude-haiku-4-5"
