@@ -182,6 +182,8 @@ class RoutingCore:
             return decision
         chain, notes = self.scenarios.fit(runtime, found, decision.candidates, decision.auto,
                                           lambda: self._by_price(runtime))
+        if decision.candidates and chain[0] != decision.candidates[0]:
+            rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
         why = (found.detection.explain(), *((found.route.reason,) if found.route else ()), *notes)
         return msgspec.structs.replace(decision, candidates=tuple(chain), scenario=found.detection.scenario,
                                        scenario_reasons=why)

@@ -129,6 +129,9 @@ async def test_a_conversation_crossing_the_threshold_moves_once(daemon, fakes, b
     async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as client:
         models = await grow(client, encoding, "s-once", until_tokens=12_000)
     assert models[0] == "gpt-small" and moves(models) == ["gpt-mid"]
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, model FROM decisions ORDER BY ts")))
+    assert [r[1] for r in rows] == models and rows[-1][0] == "long_context"
 
 
 @pytest.mark.gateway_config(GROWING)
@@ -140,6 +143,9 @@ async def test_no_request_exceeds_the_window_of_the_model_it_is_sent_to(daemon, 
             len(encoding.encode_ordinary(m["content"])) for m in r.json["messages"])]
         assert over == []
         assert moves(models) == ["gpt-mid", "gpt-large"]  # each move forward, never back
+        await daemon.store.flush()
+        rows = await daemon.store.read(lambda c: [r[0] for r in c.execute("SELECT model FROM decisions ORDER BY ts")])
+        assert rows == models  # each decision row names the model its request went to
         rng = random.Random(1)
         huge = [{"role": "user", "content": turn(rng, 30_000)} for _ in range(6)]
         raw = await client.chat.completions.with_raw_response.create(model="routerd-auto", messages=huge)
@@ -212,3 +218,32 @@ async def test_routes_change_with_a_reload_and_a_bad_one_changes_nothing(daemon,
         result = await daemon.reload("test")
         assert not result.ok and "routing.scenarios.background" in result.message
         assert await background() == "claude-haiku-4-5"
+
+
+MORE_ROUTES = """
+[routing.scenarios]
+web_search = "gpt-4.1"
+image = "gemini-2.5-flash"
+think = { tier = "complex" }
+default = "claude-haiku-4-5"
+"""
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.gateway_config(MORE_ROUTES)
+async def test_web_search_image_and_think_take_their_routes(daemon, fakes, base_url):
+    """A request whose only tool is a hosted web search, one with an image, one asking to think hard."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        async def ask(**kwargs) -> tuple[str, str]:
+            kwargs.setdefault("messages", [{"role": "user", "content": "what changed in the news today?"}])
+            kwargs.setdefault("max_tokens", 2048)
+            raw = await client.messages.with_raw_response.create(model="claude-routerd-auto", **kwargs)
+            return raw.headers["x-routerd-scenario"], raw.headers["x-routerd-model"]
+
+        assert await ask(tools=[{"type": "web_search_20250305", "name": "web_search"}]) == ("web_search", "gpt-4.1")
+        image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}}
+        assert await ask(messages=[{"role": "user", "content": [image, {"type": "text", "text": "what is this?"}]}]) \
+            == ("image", "gemini-2.5-flash")
+        scenario, model = await ask(thinking={"type": "enabled", "budget_tokens": 16000}, max_tokens=20000)
+        assert scenario == "think" and model in {m.id for m in daemon.runtime.catalogue.models if m.tier == "complex"}
+        assert await ask() == ("default", "claude-haiku-4-5")
