@@ -38,7 +38,7 @@ from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, Rule
 from routerd.protocol import FeedbackResult, ProfileState
 from routerd.routing import candidates as cands
 from routerd.routing import opinion
-from routerd.routing.scenario import Found, Scenarios
+from routerd.routing.scenario import Found, Scenarios, by_price
 from routerd.routing.types import BrainDecision, Candidate, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.names import AutoNames, parse_model_name
@@ -181,21 +181,11 @@ class RoutingCore:
         if found is None:
             return decision
         chain, notes = self.scenarios.fit(runtime, found, decision.candidates, decision.auto,
-                                          lambda: self._by_price(runtime))
+                                          lambda: by_price(runtime))
         if decision.candidates and chain[0] != decision.candidates[0]:
             rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
-        why = (found.detection.explain(), *((found.route.reason,) if found.route else ()), *notes)
         return msgspec.structs.replace(decision, candidates=tuple(chain), scenario=found.detection.scenario,
-                                       scenario_reasons=why)
-
-    def _by_price(self, runtime: Runtime) -> list[Candidate]:
-        """Every catalogue model on the configured providers, cheapest first: where an automatic
-        request escalates when no candidate's window holds it."""
-        def price(info: ModelInfo) -> float:
-            value = info.cost_per_mtok()
-            return value if value is not None else float("inf")
-        keys = tuple(m.key for m in sorted(runtime.catalogue.models, key=price))
-        return cands.on_providers(keys, runtime.providers, runtime.catalogue)[0]
+                                       scenario_reasons=(*found.reasons(), *notes))
 
     async def _advise(self, runtime: Runtime, request: RouteRequest) -> RouteDecision:
         """Advice (``route``, hooks, MCP): the brain decides, with the scenario's tier forced or its
@@ -207,8 +197,7 @@ class RoutingCore:
         brain_id, brain = await self._brain(runtime, request, prefer, found, tier=tier)
         return RouteDecision(brain_id, request.model or "auto", (), None, "brain", brain,
                              scenario=found.detection.scenario if found else None,
-                             scenario_reasons=(found.detection.explain(), *((route.reason,) if route else ()))
-                             if found else ())
+                             scenario_reasons=found.reasons() if found else ())
 
     def _requested(self, runtime: Runtime, request: RouteRequest, requested: str, model: str,
                    auto: bool, found: Found | None) -> RouteDecision:

@@ -56,6 +56,10 @@ class Found(msgspec.Struct, frozen=True):
     def long(self) -> bool:
         return "long_context" in self.detection.matched
 
+    def reasons(self) -> tuple[str, ...]:
+        """The scenario's evidence, and its route's origin when it has one."""
+        return (self.detection.explain(), *((self.route.reason,) if self.route is not None else ()))
+
 
 class ScenarioStats(msgspec.Struct, frozen=True):
     detected: dict[str, int]
@@ -175,6 +179,16 @@ class Scenarios:
         return ScenarioStats(detected=dict(self.detected), routed=self.routed, escalated=self.escalated,
                              refused=self.refused, session_moves=windows["moves"], long_sessions=windows["sessions"],
                              counter=self.counter.statistics())
+
+
+def by_price(runtime: Runtime) -> list[Candidate]:
+    """Every catalogue model on the configured providers, cheapest first: where an automatic
+    request escalates when no candidate's window holds it."""
+    def price(info: ModelInfo) -> float:
+        value = info.cost_per_mtok()
+        return value if value is not None else float("inf")
+    keys = tuple(m.key for m in sorted(runtime.catalogue.models, key=price))
+    return cands.on_providers(keys, runtime.providers, runtime.catalogue)[0]
 
 
 def _fits(catalogue: Catalogue, candidate: Candidate, count: TokenCount, headroom: float) -> bool:
