@@ -89,6 +89,8 @@ async def test_each_scenario_takes_its_configured_route(daemon, fakes, base_url)
     rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, model FROM decisions ORDER BY ts")))
     assert [tuple(r) for r in rows] == [("background", "gpt-6-luna"), ("subagent", "gemini-2.5-flash"),
                                         ("default", "claude-sonnet-4-6")]
+    scenarios = (await daemon.status()).parts["scenarios"]  # what routerctl status shows
+    assert scenarios["detected"] == {"background": 1, "subagent": 1, "default": 1} and scenarios["routed"] == 3
 
 
 @pytest.mark.gateway_config(ROUTES)
