@@ -44,13 +44,17 @@ async def three(config_file: Path) -> AsyncIterator[dict[str, Upstream]]:
         yield {"main": main, "sub": sub, "bg": bg}
 
 
+# Claude Code's model slots on the auto names, as ``routerctl install --models`` sets them.
+SLOTS = {**{name: "claude-routerd-auto" for name in CLAUDE_MAIN_SLOTS},
+         "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-routerd-auto-haiku"}
+
+
 def claude_home(home: Path) -> dict[str, str]:
-    """Claude Code's model slots on the auto names, and a Stop hook that asks the small/fast model."""
+    """The model slots, and a Stop hook that asks the small/fast model."""
     (home / ".claude").mkdir(parents=True, exist_ok=True)
     (home / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [
         {"type": "prompt", "prompt": "Did the assistant name the file where pong is defined? $ARGUMENTS"}]}]}}))
-    return {**{name: "claude-routerd-auto" for name in CLAUDE_MAIN_SLOTS},
-            "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-routerd-auto-haiku"}
+    return SLOTS
 
 
 async def test_main_subagent_and_background_land_on_their_models(claude_cli: Path, home: Path,
@@ -113,3 +117,45 @@ async def test_codex_subagent_lands_on_its_route(codex_cli: Path, home: Path, co
     assert {r.json()["model"] for r in main.calls("/v1/messages")} == {"claude-opus-4-8"}
     assert sub.calls("/v1/messages") and {r.json()["model"] for r in sub.calls("/v1/messages")} == \
         {"claude-sonnet-4-6"}
+
+
+LONG_ROUTES = """
+[routing.scenarios]
+long_context_threshold = 25000
+default = "main/claude-opus-4-8"
+long_context = "big/claude-sonnet-4-6"
+"""
+
+
+@pytest.fixture
+async def main_and_big(config_file: Path, home: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
+    """``main`` has Claude Code read a ~15,000-token file; ``big`` (the long-context route) then
+    has it read a small one and answers."""
+    work = home / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    words = ("routing", "window", "context", "session", "provider", "request", "token", "model")
+    (work / "big.txt").write_text("\n".join(" ".join(words[(i + j) % 8] for j in range(12)) for i in range(1300)))
+    (work / "small.txt").write_text("pong is defined in pong.py\n")
+    async with open_upstream("anthropic", Turn(tool="Read", args={"file_path": str(work / "big.txt")})) as main, \
+            open_upstream("anthropic", Turn(tool="Read", args={"file_path": str(work / "small.txt")},
+                                            call_id="call_e2e_2"), FINAL) as big:
+        write_config(config_file, providers={"main": ("anthropic", main.url), "big": ("anthropic", big.url)})
+        config_file.write_text(config_file.read_text() + LONG_ROUTES)
+        yield main, big
+
+
+async def test_a_claude_code_session_crossing_the_threshold_moves_once(
+        claude_cli: Path, home: Path, main_and_big: tuple[Upstream, Upstream], daemon: App) -> None:
+    """A tool result that takes the conversation past the threshold moves it to the long-context
+    route's model, and the turns after it stay there."""
+    main, big = main_and_big
+    env = clis.claude_env(home, http_url(daemon)) | SLOTS
+    done = await clis.run_cli([claude_cli, "-p", "Where is pong defined? Read big.txt first."], env, home / "work")
+    assert done.returncode == 0 and FINAL in done.stdout, done.describe()
+    assert len(main.calls("/v1/messages")) == 1 and len(big.calls("/v1/messages")) == 2
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: [tuple(r) for r in c.execute(
+        "SELECT scenario, provider FROM decisions ORDER BY ts")])
+    # Claude Code also asks count_tokens about the tool result (small: default, on main).
+    assert rows[0] == ("default", "main") and rows.count(("long_context", "big")) == 2
+    assert set(rows) == {("default", "main"), ("long_context", "big")}
