@@ -63,3 +63,16 @@ def test_a_long_session_stays_where_it_moved(runtime):
     first, _ = step.fit(runtime, found(65_000, "s"), [SMALL, BIG], True, list)
     later, notes = step.fit(runtime, found(5_000, "s"), [SMALL, BIG], True, list)
     assert first[0] == BIG and later[0] == BIG and "stays" in notes[-1]
+
+
+def test_route_steps_resolve_like_the_gateway():
+    """A route step may be a [gateway.aliases] name, a catalogue alias, or provider/model."""
+    runtime = build_runtime(parse_config(
+        '[gateway.aliases]\nteam-fast = "anthropic/claude-haiku-4-5"\n'
+        '[providers.anthropic]\nkind = "anthropic"\napi_key = "k"\n'
+        '[providers.oai]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "k"\nmodels = ["gpt-*"]\n'),
+        None, {})
+    step = Scenarios()
+    assert step.resolve_step("team-fast", runtime, "anthropic") == [Candidate("anthropic", "claude-haiku-4-5")]
+    assert step.resolve_step("sonnet", runtime, "anthropic") == [Candidate("anthropic", "claude-sonnet-4-6")]
+    assert step.resolve_step("oai/gpt-4.1", runtime, "anthropic") == [Candidate("oai", "gpt-4.1")]
