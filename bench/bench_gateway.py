@@ -1,13 +1,15 @@
 """Gateway overhead: routerd in front of a fake OpenAI-compatible upstream vs the upstream direct.
 
     .venv/bin/python bench/bench_gateway.py [--backend asyncio|trio|both] [--total 100000] [--quick]
-                                            [--model bench-model]
+                                            [--model bench-model] [--budgets] [--out NAME.json]
 
 Three processes: the fake upstream (``tests/fakes/fast_upstream.py``, raw asyncio protocol), the
 routerd daemon (started like a user would), and a load generator (raw asyncio protocol client, keep-
 alive connections; run as ``--loadgen``). Every figure compares the same load sent direct to the
 upstream and through routerd in the same run; "added" is the difference. Prints a table next to the
-issue's targets and writes ``bench/results/bench_gateway.json``.
+issue's targets and writes ``bench/results/bench_gateway.json`` (``--out``). ``--budgets`` gives
+routerd a ``[budgets]`` section whose caps are never reached, so that every priced call (``--model
+bench/gpt-4.1``) reserves its worst case in two limits and settles it.
 """
 
 import argparse
@@ -172,12 +174,17 @@ def start_upstream() -> tuple[subprocess.Popen, int]:
     return proc, int(line[1])
 
 
-def start_routerd(tmp: Path, upstream_port: int, backend: str) -> tuple[subprocess.Popen, int]:
+# Caps no run reaches: every priced call reserves and settles in both, none is refused.
+BUDGETS = "[budgets]\nmonthly_usd = 1000000.0\ndaily_tokens = 100000000000\n"
+
+
+def start_routerd(tmp: Path, upstream_port: int, backend: str, budgets: bool = False) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     config = tmp / f"config-{backend}.toml"
     config.write_text(f'''[daemon]\nlog_level = "warning"\n[http]\nlisten = "127.0.0.1:{port}"\n
 [state]\npath = "{tmp}/state-{backend}.db"\n
-[providers.bench]\nbase_url = "http://127.0.0.1:{upstream_port}/v1"\nmodels = ["bench-*"]\nmax_keepalive = 64\n''')
+[providers.bench]\nbase_url = "http://127.0.0.1:{upstream_port}/v1"\nmodels = ["bench-*"]\nmax_keepalive = 64\n'''
+                      + (BUDGETS if budgets else ""))
     env = {**os.environ, "XDG_STATE_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp)}
     proc = subprocess.Popen([str(ROOT / ".venv/bin/routerd"), "--config", str(config), "--socket",
                              str(tmp / f"routerd-{backend}.sock"), "--backend", backend], env=env)
@@ -194,7 +201,7 @@ def start_routerd(tmp: Path, upstream_port: int, backend: str) -> tuple[subproce
 
 
 def bench_backend(tmp: Path, upstream: int, backend: str, args) -> dict:
-    proc, port = start_routerd(tmp, upstream, backend)
+    proc, port = start_routerd(tmp, upstream, backend, args.budgets)
     try:
         time.sleep(0.5)  # let start-up garbage settle before reading the idle RSS
         rss_idle = _rss_mb(proc.pid)
@@ -267,10 +274,13 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=100_000, help="requests through routerd per backend")
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="the model asked for (bench/gpt-4.1: priced)")
+    parser.add_argument("--budgets", action="store_true", help="caps never reached: every priced call reserves")
+    parser.add_argument("--out", default="bench_gateway.json", help="the file written under bench/results")
     args = parser.parse_args()
     backends = ["asyncio", "trio"] if args.backend == "both" else [args.backend]
     upstream_proc, upstream = start_upstream()
-    results = {"cpus": os.cpu_count(), "model": args.model, "targets": TARGETS, "backends": {}}
+    results = {"cpus": os.cpu_count(), "model": args.model, "budgets": args.budgets, "targets": TARGETS,
+               "backends": {}}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for backend in backends:
@@ -281,9 +291,9 @@ def main() -> None:
     finally:
         upstream_proc.terminate()
         upstream_proc.wait()
-    out = ROOT / "bench" / "results" / "bench_gateway.json"
+    out = ROOT / "bench" / "results" / args.out
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

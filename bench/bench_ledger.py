@@ -4,9 +4,9 @@
 
 Builds a state database through routerd's own store (migrations, triggers, the writer thread) with
 ``--calls`` calls spread over a year, then times every report query the daemon runs (usage and
-savings per group and period, ragged ``--since`` windows, decisions, the status line, an export
-page walk) on a reader connection, ``--repeat`` times each. Prints medians and maxima next to the
-target (<= 500 ms) and writes ``bench/results/bench_ledger.json``.
+savings per group and period, ragged ``--since`` windows, decisions, the status line, the budgets'
+spend, the dashboard's reads, an export page walk) on a reader connection, ``--repeat`` times each.
+Prints medians and maxima next to the target (<= 500 ms) and writes ``bench/results/bench_ledger.json``.
 
 Shapes. ``sessions`` (default) is what a coding agent produces: sessions of 20-300 calls over up
 to two hours in one of 25 projects, a main model and a cheaper subagent model, 2% errors, a third
@@ -32,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 from routerd.ledger.periods import period_start  # noqa: E402
 from routerd.store import db  # noqa: E402
 from routerd.store import ledger as q  # noqa: E402
+from routerd.store import dashboard as dq  # noqa: E402
+from routerd.store.budgets import budget_spend  # noqa: E402
 from routerd.store.ledger import CallRow, record_call, record_session  # noqa: E402
 from routerd.store.store import open_store  # noqa: E402
 
@@ -133,6 +135,17 @@ def queries(conn, now: float) -> dict:
         out[f"decisions ({label})"] = functools.partial(q.decision_counts, conn, start)
     out["statusline (today + last model)"] = lambda: (q.usage_groups(conn, starts["today"], "source"),
                                                       q.last_call(conn, None))
+    out["budget spend (month + today, per provider and project)"] = functools.partial(
+        budget_spend, conn, starts["month"], starts["today"])
+    out["dashboard: latest 25 decisions with feedback and calls"] = functools.partial(
+        dq.recent_decisions, conn, 25)
+    out["dashboard: latencies of the last day (<= 20,000 calls)"] = functools.partial(
+        dq.recent_latencies, conn, now - 86_400, 20_000)
+    out["dashboard: whole page (month by day, model, tier; decisions; latencies; budget)"] = lambda: (
+        [q.usage_groups(conn, starts["month"], by) for by in ("day", "model", "tier")],
+        dq.recent_decisions(conn, 25), dq.recent_latencies(conn, now - 86_400, 20_000),
+        [q.usage_groups(conn, starts[p], "source") for p in ("today", "week", "month")],
+        budget_spend(conn, starts["month"], starts["today"]))
     out["export count (all)"] = functools.partial(q.export_count, conn, "calls", 0.0)
     out["export first page (all)"] = functools.partial(q.export_page, conn, "calls", 0.0, 0, 2000)
     return out

@@ -1,19 +1,24 @@
-"""Measure the routing brain on every labelled set, next to an earlier brain in the same run.
+"""Measure the routing brain on every held-out set: the hand-written brain, the first learned one
+and this tree's, side by side in one run.
 
 For each set: tier accuracy, complex sent to simple, task-type accuracy, AUC of the score between
-tiers, APGR where model outcomes exist (MMLU), expected calibration error of `confidence`, and for
-UncommonRoute's dev split the AUC of each tier boundary for English and other languages. Then the
-latency of classify + policy for a 4 KB prompt. Writes bench/results/eval_classifier.json.
+tiers, APGR where outcomes exist, expected calibration error of `confidence`; for UncommonRoute's
+dev split the AUC of each tier boundary for English and other languages; for issue texts the AUC
+between quick fixes and the rest and the share of the hardest sent to simple. Then the latency of
+classify (each brain) and of classify + policy (this tree) for a 4 KB prompt. Writes
+bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): the held-out quarter (`final`) of dev.jsonl, of the
 team's bench/data/heldout*.jsonl and of bench/data/written/; UncommonRoute's dev file; a fifth of
-MMLU and of ypollak2's cases. `--train-splits` adds the training splits (not a measure of
-generalisation: the model was fitted on them).
+MMLU, of GSM8K's train split and of ypollak2's cases; and bench/data/proxy/ (our MT-Bench-style,
+GSM8K-style and GitHub-issue sets, never trained or tuned on). `--train-splits` adds the training
+splits (not a measure of generalisation: the model was fitted on them).
 
-The earlier brain (`--baseline REF`, default the commit before the learned model; `--baseline ''`
-to skip) runs from `git archive REF routerd` in a subprocess, on the same cases.
+The earlier brains (`--baseline REF`, the hand-written one; `--first-pass REF`, the first learned
+one; '' skips either) run from `git archive REF routerd` in a subprocess, on the same cases.
 
-    .venv/bin/python bench/eval_classifier.py [--shared DIR] [--baseline REF] [--train-splits] [--quiet]
+    .venv/bin/python bench/eval_classifier.py [--shared DIR] [--baseline REF] [--first-pass REF]
+        [--train-splits] [--quiet] [--full] [--instructions]
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
+FIRST_PASS = "da6daf8"  # main after the first learned brain (issue 8's first pass)
 LATENCY_ROUNDS = 3000
-LATENCY_REPEATS = 3
+LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
          "workers time out while holding a lock. ")
 PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
@@ -50,7 +56,12 @@ PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step
 _BASELINE_RUNNER = """
 import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
-from routerd.classify.heuristic import classify
+try:
+    from routerd.classify.heuristic import classify
+    options = {}
+except ImportError:
+    from routerd.classify.classifier import classify
+    options = {"explain": False}
 for line in sys.stdin:
     case = json.loads(line)
     if "latency_prompt" in case:
@@ -58,12 +69,12 @@ for line in sys.stdin:
         samples = []
         for _ in range(case["rounds"]):
             start = time.perf_counter_ns()
-            classify(messages)
+            classify(messages, **options)
             samples.append((time.perf_counter_ns() - start) / 1000)
         samples.sort()
         print(json.dumps({"p50_us": statistics.median(samples), "p99_us": samples[int(len(samples) * 0.99) - 1]}))
         continue
-    c = classify(case["messages"], case.get("tools"))
+    c = classify(case["messages"], case.get("tools"), **options)
     print(json.dumps({"tier": c.tier, "task_type": c.task_type, "score": c.score, "confidence": c.confidence}))
 """
 
@@ -92,7 +103,12 @@ def baseline_results(ref: str, cases: list[sets.Case], latency_rounds: int = 0) 
 
 
 def latency() -> dict:
-    """classify + policy (as `route` without --explain) for a 4 KB prompt: best and noisiest of 3 runs."""
+    """classify + policy (as `route` without --explain) for a 4 KB prompt, over LATENCY_REPEATS runs.
+
+    Per run: p50 and p99 of wall time and of the thread's CPU time per call (CPU time leaves out the
+    time another process held the core, which on a shared 2-core machine sets the wall p99). The
+    figures are the medians over the runs, with their ranges.
+    """
     from routerd.catalogue.builtin import load_catalogue
     from routerd.policy import PolicyInput, decide
 
@@ -102,23 +118,80 @@ def latency() -> dict:
     # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
     gc.collect()
     gc.freeze()
-    runs, alone = [], []
+    runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": []}
     for _ in range(LATENCY_REPEATS):
-        samples, classify_only = [], []
+        wall, cpu, alone = [], [], []
         for _ in range(LATENCY_ROUNDS):
+            start_cpu = time.thread_time_ns()
             start = time.perf_counter_ns()
             result = classify(messages, explain=False)
             middle = time.perf_counter_ns()
             decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
-            samples.append((time.perf_counter_ns() - start) / 1000)
-            classify_only.append((middle - start) / 1000)
-        runs.append(_p50_p99(samples))
-        alone.append(_p50_p99(classify_only))
-    runs.sort(key=lambda r: r[1])
-    alone.sort(key=lambda r: r[1])
-    return {"prompt_bytes": len(PROMPT_4KB.encode()), "rounds": LATENCY_ROUNDS, "p50_us": runs[0][0],
-            "p99_us": runs[0][1], "noisiest_run_p50_us": runs[-1][0], "noisiest_run_p99_us": runs[-1][1],
-            "classify_only_p50_us": alone[0][0], "classify_only_p99_us": alone[0][1]}
+            end = time.perf_counter_ns()
+            cpu.append((time.thread_time_ns() - start_cpu) / 1000)
+            wall.append((end - start) / 1000)
+            alone.append((middle - start) / 1000)
+        runs["wall"].append(_p50_p99(wall))
+        runs["cpu"].append(_p50_p99(cpu))
+        runs["classify_wall"].append(_p50_p99(alone))
+    out: dict = {"prompt_bytes": len(PROMPT_4KB.encode()), "rounds": LATENCY_ROUNDS, "repeats": LATENCY_REPEATS}
+    for name, pairs in runs.items():
+        for index, figure in enumerate(("p50", "p99")):
+            values = sorted(pair[index] for pair in pairs)
+            out[f"{name}_{figure}_us"] = round(statistics.median(values), 1)
+            out[f"{name}_{figure}_range_us"] = [values[0], values[-1]]
+    return out
+
+
+_RSS_RUNNER = """
+import sys
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+import routerd.policy, routerd.catalogue.builtin, msgspec  # what the daemon has loaded anyway
+before = rss()
+from routerd.classify.classifier import classify
+classify([{"role": "user", "content": "warm up the model and the cue tables"}])
+print(round(rss() - before, 1))
+"""
+
+
+_INSTRUCTIONS_RUNNER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from eval_classifier import PROMPT_4KB
+from routerd.catalogue.builtin import load_catalogue
+from routerd.classify.classifier import classify
+from routerd.policy import PolicyInput, decide
+catalogue, enabled = load_catalogue(), frozenset({"anthropic", "openai", "ollama"})
+messages = [{"role": "user", "content": PROMPT_4KB}]
+for _ in range(3 + int(sys.argv[2])):
+    result = classify(messages, explain=False)
+    decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
+"""
+INSTRUCTION_CALLS = 100
+
+
+def instructions_per_call() -> int:
+    """Instructions per classify + policy of the 4 KB prompt, counted by valgrind's callgrind: the
+    difference between INSTRUCTION_CALLS calls and none, divided. Exact, whatever the machine's load."""
+    totals = []
+    for calls in (0, INSTRUCTION_CALLS):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "callgrind.out"
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
+                            _INSTRUCTIONS_RUNNER, str(ROOT / "bench"), str(calls)],
+                           capture_output=True, check=True, cwd=ROOT)
+            totals.append(next(int(line.split()[1]) for line in out.read_text().splitlines()
+                               if line.startswith("summary:")))
+    return (totals[1] - totals[0]) // INSTRUCTION_CALLS
+
+
+def brain_rss_mb() -> float:
+    """What loading the brain (model, cue tables, classifier code) adds to a process's RSS, in MB."""
+    out = subprocess.run([sys.executable, "-c", _RSS_RUNNER], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    return float(out.split()[-1])
 
 
 def _p50_p99(samples: list[float]) -> tuple[float, float]:
@@ -126,36 +199,78 @@ def _p50_p99(samples: list[float]) -> tuple[float, float]:
     return round(statistics.median(samples), 1), round(samples[int(len(samples) * 0.99) - 1], 1)
 
 
+HEADLINE = {
+    "tier_accuracy": "tier", "complex_to_simple": "c->s", "task_type_accuracy": "task", "ece": "ECE",
+    "apgr": "APGR", "apgr_oracle": "APGR oracle", "apgr_length": "APGR length", "auc_weak_fails": "AUC",
+    "spearman_steps": "rho steps", "auc_easy_vs_harder": "AUC easy/harder", "hardest_to_simple": "1h+ ->simple",
+    "auc_simple_medium": "AUC s/m", "auc_medium_complex": "AUC m/c",
+}
+
+
+def print_comparison(reports: dict[str, dict[str, dict]]) -> None:
+    """The headline figures of every set, one line per brain, side by side."""
+    names = sorted({name for sets_ in reports.values() for name in sets_})
+    for name in names:
+        print(f"{name}")
+        for brain, sets_ in reports.items():
+            figs = sets_.get(name)
+            if not figs:
+                continue
+            parts = []
+            for part, values in ([("", figs)] + [(k + " ", v) for k, v in figs.items() if isinstance(v, dict)]):
+                shown = [f"{HEADLINE[k]} {v:.3f}" for k, v in values.items() if k in HEADLINE and isinstance(v, float)]
+                if shown:
+                    parts.append(part + ", ".join(shown))
+            print(f"  {brain:<6} n={figs.get('n', '')}: " + "; ".join(parts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", help="the shared eval folder (default: shared/eval beside the repo)")
-    parser.add_argument("--baseline", default=BASELINE, help="git ref of the earlier brain ('' to skip)")
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the hand-written brain ('' to skip)")
+    parser.add_argument("--first-pass", default=FIRST_PASS, help="git ref of the first learned brain ('' to skip)")
     parser.add_argument("--train-splits", action="store_true", help="also report the training splits")
     parser.add_argument("--quiet", action="store_true", help="skip the latency measurement")
+    parser.add_argument("--full", action="store_true", help="print every figure of every brain, not only the headline")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per classify + policy with valgrind (a few minutes)")
     args = parser.parse_args()
     cases = sets.load_all(sets.shared_dir(args.shared))
     keep = ("final", "heldout", "train") if args.train_splits else ("final", "heldout")
-    cases = [c for c in cases if c.split in keep]
-    report: dict = {"cases": len(cases)}
-    print(f"{len(cases)} cases; the learned brain (routerd/classify/data/brain.model):")
-    report["learned"] = evaluate(cases, lambda m, t: classify(m, t, explain=False))
-    print_table(report["learned"], "  new ")
-    if args.baseline:
-        results, timing = baseline_results(args.baseline, cases, 0 if args.quiet else LATENCY_ROUNDS)
+    cases = [c for c in cases if c.split in keep] + sets.proxy_sets()
+    report: dict = {"cases": len(cases), "brains": {}}
+    rounds = 0 if args.quiet else LATENCY_ROUNDS
+    for label, ref in (("old", args.baseline), ("first", args.first_pass)):
+        if not ref:
+            continue
+        results, timing = baseline_results(ref, cases, rounds)
         lookup = {id(c): r for c, r in zip(cases, results)}
-        print(f"the earlier brain ({args.baseline}), same cases:")
-        report["baseline"] = {"ref": args.baseline, "sets": evaluate(cases, _by_identity(cases, lookup)),
-                              "classify_latency": timing}
-        print_table(report["baseline"]["sets"], "  old ")
-        if timing:
-            print(f"  old classify only, 4 KB: p50 {timing['p50_us']:.1f} us, p99 {timing['p99_us']:.1f} us")
+        report["brains"][label] = {"ref": ref, "sets": evaluate(cases, _by_identity(cases, lookup)),
+                                   "classify_latency": timing}
+    report["brains"]["new"] = {"ref": "working tree", "sets": evaluate(cases, lambda m, t: classify(m, t, explain=False))}
+    if args.full:
+        for label, brain in report["brains"].items():
+            print(f"{label} ({brain['ref']}):")
+            print_table(brain["sets"], f"  {label} ")
+    print(f"{len(cases)} held-out cases; old = {args.baseline or '-'}, first = {args.first_pass or '-'}, "
+          "new = this tree (routerd/classify/data/brain.model)")
+    print_comparison({label: brain["sets"] for label, brain in report["brains"].items()})
     if not args.quiet:
-        report["latency"] = latency()
-        lat = report["latency"]
-        print(f"latency classify+policy ({lat['prompt_bytes']} B, best of {LATENCY_REPEATS} runs x "
-              f"{LATENCY_ROUNDS}): p50 {lat['p50_us']} us, p99 {lat['p99_us']} us (noisiest run: "
-              f"p50 {lat['noisiest_run_p50_us']} us, p99 {lat['noisiest_run_p99_us']} us); classify only: "
-              f"p50 {lat['classify_only_p50_us']} us, p99 {lat['classify_only_p99_us']} us")
+        for label, brain in report["brains"].items():
+            timing = brain.get("classify_latency")
+            if timing:
+                print(f"{label} classify only, 4 KB: p50 {timing['p50_us']:.1f} us, p99 {timing['p99_us']:.1f} us")
+        report["brain_rss_mb"] = brain_rss_mb()
+        print(f"the brain adds {report['brain_rss_mb']} MB to a process's RSS (model, cue tables, code)")
+        if args.instructions:
+            report["instructions_per_call"] = instructions_per_call()
+            print(f"classify + policy, 4 KB prompt: {report['instructions_per_call']:,} instructions per call (callgrind)")
+        report["latency"] = lat = latency()
+        print(f"new classify+policy, {lat['prompt_bytes']} B prompt, medians of {LATENCY_REPEATS} runs x "
+              f"{LATENCY_ROUNDS} calls (range over runs):")
+        for name, label in (("wall", "wall"), ("cpu", "thread CPU"), ("classify_wall", "classify only, wall")):
+            print(f"  {label:<20} p50 {lat[name + '_p50_us']} us {lat[name + '_p50_range_us']}, "
+                  f"p99 {lat[name + '_p99_us']} us {lat[name + '_p99_range_us']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {RESULTS}")

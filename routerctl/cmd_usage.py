@@ -4,7 +4,7 @@
 import click
 
 from routerctl import output
-from routerctl.cmd_ledger import call, export, money, period_options, statusline, tokens
+from routerctl.cmd_ledger import PERIOD_CHOICE, call, export, money, period_options, statusline, tokens
 
 MODES = ("advise", "smart", "hard", "soft", "off", "zero_claude")
 GROUP_CHOICE = click.Choice(["model", "provider", "tier", "session", "project", "day", "outcome", "source"])
@@ -127,4 +127,45 @@ def mode(ctx: click.Context, new_mode: str | None) -> None:
     click.echo(f"hooks mode: {data['mode']}{suffix}")
 
 
-COMMANDS = [usage, savings, report, export, statusline, mode]
+@click.command()
+@click.option("--period", type=click.Choice(["today", "week", "month"]),
+              help="spend of this period only (default: today, this week and this month)")
+@click.option("--json", "as_json", is_flag=True, help="print the raw report as JSON")
+@click.pass_context
+def budget(ctx: click.Context, period: str | None, as_json: bool) -> None:
+    """Budgets: each limit's use and level, the providers' own windows, and the routing pressure."""
+    data = call(ctx, {"type": "budget", "period": period})["data"]
+    if as_json:
+        output.emit_json(data)
+        return
+    spend = ", ".join(f"{name} {money(usd)}" for name, usd in data["spend_usd"].items())
+    click.echo(f"budget pressure {data['pressure']:.2f} ({data['level']}); paid spend {spend}")
+    if not data["configured"]:
+        click.echo("no [budgets] limits configured")
+    for x in data["limits"]:
+        value = money if x["metric"] == "usd" else (lambda n: tokens(int(n)))
+        held = f" + {value(x['reserved'])} held" if x["reserved"] else ""
+        refused = f", {x['refused']} refused" if x["refused"] else ""
+        click.echo(f"  {x['name']:<40} {value(x['used'])}{held} of {value(x['limit'])}  "
+                   f"{x['share']:.0%} {x['level']}{refused}")
+    for w in data["windows"]:
+        click.echo(f"  {w['provider']} {w['name']} window{'':<20} {w['used_share']:.0%} spent "
+                   f"(provider's headers)")
+
+
+@click.command()
+@click.option("--period", type=PERIOD_CHOICE, default="month", show_default=True, help="the period charted")
+@click.option("--json", "as_json", is_flag=True, help="print the dashboard's data instead of its address")
+@click.pass_context
+def dashboard(ctx: click.Context, period: str, as_json: bool) -> None:
+    """The dashboard's address on the HTTP gateway (or, with --json, the data it draws)."""
+    if as_json:
+        output.emit_json(call(ctx, {"type": "dashboard", "period": period})["data"])
+        return
+    http = call(ctx, {"type": "status"}).get("http")
+    if not http:
+        raise click.ClickException("routerd serves no HTTP address (http.listen), so no dashboard")
+    click.echo(f"http://{http}/dashboard")
+
+
+COMMANDS = [usage, savings, report, budget, dashboard, export, statusline, mode]

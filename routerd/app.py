@@ -1,6 +1,7 @@
 """The daemon's application object, the composition root: the runtime snapshot and every part.
 
-``App`` holds typed references to the parts: the store, the breakers, the ledger's counters, the
+``App`` holds typed references to the parts: the store, the resilience state (breakers, cool-downs,
+buckets, key pools, aliases, in-flight bounds; kept across reloads), the ledger's counters, the
 gateway (connection pools), the routing core, the asker, the hooks and the MCP server. The resources themselves (the
 store, the pools, the listeners) are opened and closed by ``routerd.daemon.run_daemon`` through one
 exit stack; the parts without resources are made here. ``reload`` builds a complete new runtime off
@@ -19,7 +20,6 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from routerd.breakers import Breakers
 from routerd.config import keep_start_only, load_config
 from routerd.errors import ConfigError
 from routerd.gateway.gateway import Gateway
@@ -28,16 +28,26 @@ from routerd.integrations.ask import Asker
 from routerd.integrations.hooks import Hooks
 from routerd.integrations.mcp import McpServer
 from routerd.integrations.mcp_tools import Tools
+from routerd.ledger.metrics import State
+from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
 from routerd.redact import scrub
 from routerd.protocol import LastReload, ReloadResult, StatusReply
+from routerd.resilience.board import Resilience
+from routerd.resilience.keys import PoolKey
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime, build_runtime
+from routerd.store.limits import load_windows, save_windows
 from routerd.store.store import Store
 from routerd.version import VERSION
 
 log = logging.getLogger("routerd.app")
+
+
+def pools_of(runtime: Runtime) -> dict[str, tuple[PoolKey, ...]]:
+    """Each provider's key pool, for the resilience state."""
+    return {name: provider.pool() for name, provider in runtime.providers.items()}
 
 
 class Inflight:
@@ -65,18 +75,21 @@ class Inflight:
 
 
 class App:
-    def __init__(self, *, runtime: Runtime, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger,
+    def __init__(self, *, runtime: Runtime, store: Store, resilience: Resilience, ids: Ids, ledger: Ledger,
                  gateway: Gateway, socket_path: Path, backend: str, scrubber: SecretScrubber | None = None) -> None:
         self.runtime = runtime
         self.store = store
-        self.breakers = breakers
+        self.resilience = resilience
         self.ids = ids
         self.ledger = ledger
         self.gateway = gateway
-        self.routing = RoutingCore(store, breakers, ids, ask_model=self._ask_classifier)
+        self.spending: Spending = gateway.spending
+        self.routing = RoutingCore(store, resilience, ids, ask_model=self._ask_classifier,
+                                   pressure=self.spending.pressure)
         self.asker = Asker(self.routing, gateway)
-        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger)
-        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status))
+        self.hooks = Hooks(store, self.routing, self.asker, ids, ledger, budget_note=self.spending.note)
+        gateway.metrics.watch(self._metric_state)
+        self.mcp = McpServer(Tools(self.routing, self.asker, store, self.status, self.spending))
         self.socket_path = socket_path
         self.backend = backend
         self.scrubber = scrubber or SecretScrubber()
@@ -90,9 +103,18 @@ class App:
         self.last_reload = LastReload(ok=True, at=self.started_at, message="loaded at start")
 
     async def load(self) -> None:
-        """Read the parts' persisted state (profile, feedback, hooks mode) before serving."""
+        """Read the parts' persisted state (profile, feedback, hooks mode, the use of long limit
+        windows) before serving."""
         await self.routing.load(self.runtime)
         await self.hooks.load()
+        restored = self.resilience.limiter.restore(await self.store.read(load_windows), time.time())
+        if restored:
+            log.info("limits: %d window(s) carried over from before the restart", restored)
+
+    def save_limits(self) -> None:
+        """Enqueue the use of every long limit window (hour to month), so a restart keeps it."""
+        now = time.time()
+        save_windows(self.store, self.resilience.limiter.snapshot(now), now)
 
     @property
     def http_address(self) -> str | None:
@@ -138,6 +160,8 @@ class App:
             log.error("reload (%s) failed, keeping the running config: %s", reason, why)
             return ReloadResult(ok=False, message=why)
         self.runtime = new
+        self.resilience.reconfigure(new.config, pools_of(new))
+        self.spending.reconfigure(new)
         self.scrubber.secrets = new.secrets
         message = "reloaded" + (f"; restart required for {', '.join(pending)}" if pending else "")
         self.last_reload = LastReload(ok=True, at=time.time(), message=message, reason=reason,
@@ -152,7 +176,9 @@ class App:
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "scenarios": self.routing.scenarios.statistics(),
                  "hooks": self.hooks.statistics(),
-                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics()}
+                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics(),
+                 "resilience": self.resilience.summary(time.time()),
+                 "budgets": self.spending.statistics(runtime)}
         return StatusReply(
             version=VERSION, pid=self.pid, uptime_s=round(time.time() - self.started_at, 3),
             backend=self.backend, socket=str(self.socket_path), http=self.http_address,
@@ -161,6 +187,20 @@ class App:
             state_path=str(self.state_path), rows=await self.store.row_counts(),
             parts=msgspec.to_builtins(parts), draining=self.draining,
         )
+
+    def _metric_state(self) -> State:
+        """What ``/metrics`` reads from the parts at each scrape."""
+        budgets = self.spending.statistics(self.runtime)
+        return State(requests=self.gateway.requests, errors=self.gateway.errors, pressure=budgets.pressure,
+                     limits={x.name: x.share for x in budgets.limits},
+                     breakers={name: b.state for name, b in
+                               self.resilience.health.statistics(time.time()).providers.items()})
+
+    def reset_breakers(self, target: str | None) -> list[str]:
+        """``routerctl breaker reset [TARGET]``: close breakers, end cool-downs, keys back in."""
+        changed = self.resilience.reset(target)
+        log.info("breaker reset %s: %s", target or "(all)", ", ".join(changed) or "nothing was open")
+        return changed
 
     async def _ask_classifier(self, runtime: Runtime, model: str, prompt: str) -> str:
         """The routing core's second opinion, asked through the gateway."""

@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from routerd.budgets.settings import BudgetsConfig
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
 from routerd.paths import DEFAULT_HTTP_LISTEN
+from routerd.resilience.settings import AliasConfig, LimitConfig, ResilienceConfig, check_aliases
 from routerd.redact import redact_url
 from routerd.rules import Rule
 from routerd.scenarios.settings import ScenariosConfig
@@ -151,6 +153,7 @@ class ProviderConfig(_Section, frozen=True):
     base_url: str | None = None
     api_key_env: str | None = None
     api_key: str | None = None
+    api_keys_env: list[str] = []          # a key pool: more variables, rotated by headroom
     timeout_s: Timeout = 60.0
     connect_timeout_s: Timeout = 5.0
     max_connections: Positive = 100
@@ -184,7 +187,7 @@ class ProviderConfig(_Section, frozen=True):
 class GatewayConfig(_Section, frozen=True):
     """The HTTP gateway's model resolution and dispatch (see README "HTTP gateway")."""
 
-    aliases: dict[str, str] = {}            # name -> "provider/model" or a model id
+    aliases: dict[str, str | AliasConfig] = {}  # name -> a target, or a group with a strategy
     fallbacks: dict[str, list[str]] = {}    # model -> models tried after it, in order
     downshift: bool = False                 # may a request naming a model get a cheaper one?
     retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 1  # extra attempts per candidate
@@ -192,6 +195,9 @@ class GatewayConfig(_Section, frozen=True):
     max_retry_after_s: Delay = 10.0         # a longer Retry-After moves on to the next candidate
     breaker_failures: Positive = 5          # consecutive failures that open a provider's breaker
     breaker_reset_s: Delay = 30.0           # open -> half-open after this long
+
+    def __post_init__(self) -> None:
+        check_aliases(self.aliases)
 
 
 class AccountingConfig(_Section, frozen=True):
@@ -217,6 +223,9 @@ class Config(_Section, frozen=True):
     hooks: HooksConfig = HooksConfig()
     gateway: GatewayConfig = GatewayConfig()
     accounting: AccountingConfig = AccountingConfig()
+    budgets: BudgetsConfig = BudgetsConfig()
+    resilience: ResilienceConfig = ResilienceConfig()
+    limits: list[LimitConfig] = []
 
 
 # Settings that are bound once at start; a reload that changes them says "restart required".
@@ -355,6 +364,8 @@ def _find_line(text: str, parts: list[str]) -> int | None:
     """Best-effort line of a key path in TOML text: the deepest ``[table]`` header that names a
     prefix of the path, then the first ``key =`` line for the next part below that header."""
     lines = text.splitlines()
+    if (line := _table_line(lines, parts)) is not None:
+        return line
     for depth in range(len(parts) - 1, -1, -1):
         header = re.compile(
             r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(p) for p in parts[:depth]) + r"\s*\]\s*$"
@@ -373,3 +384,26 @@ def _find_line(text: str, parts: list[str]) -> int | None:
                 return n + 1
         return start or None
     return None
+
+
+def _table_line(lines: list[str], parts: list[str]) -> int | None:
+    """The line of the ``[table]`` that is the whole path or, for a path through an ``[[array]]``
+    entry (``limits.0.window``), of the key under the n-th entry (or of the entry itself)."""
+    for k in range(len(parts) - 1, 0, -1):
+        if not parts[k].isdigit():
+            continue
+        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, parts[:k])) + r"\s*\]\]\s*$")
+        found = [n for n, line in enumerate(lines) if header.match(line)]
+        if int(parts[k]) >= len(found):
+            return None
+        start = found[int(parts[k])]
+        if k + 1 < len(parts):
+            key = re.compile(r"^\s*" + re.escape(parts[k + 1]) + r"\s*[=.]")
+            for n in range(start + 1, len(lines)):
+                if lines[n].lstrip().startswith("["):
+                    break
+                if key.match(lines[n]):
+                    return n + 1
+        return start + 1
+    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, parts)) + r"\s*\]\s*$")
+    return next((n + 1 for n, line in enumerate(lines) if header.match(line)), None)

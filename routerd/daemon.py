@@ -21,17 +21,18 @@ from anyio.abc import SocketListener, TaskStatus
 from watchfiles import awatch
 
 from routerd import sdnotify
-from routerd.app import App
-from routerd.breakers import Breakers
+from routerd.app import App, pools_of
 from routerd.config import load_config
 from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
 from routerd.ids import Ids
+from routerd.ledger.spending import SYNC_S, Spending
 from routerd.ledger.state import Ledger
 from routerd.listeners import bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
+from routerd.resilience.board import Resilience
 from routerd.runtime import build_runtime
 from routerd.store.store import open_store
 
@@ -74,12 +75,15 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
                 runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
                                                          os.environ, address)
         store = await stack.enter_async_context(open_store(state))
-        breakers, ids, ledger = Breakers(), Ids(), Ledger()
-        gateway = await stack.enter_async_context(open_gateway(store, breakers, ids, ledger, runtime, address))
-        app = App(runtime=runtime, store=store, breakers=breakers, ids=ids, ledger=ledger, gateway=gateway,
+        resilience, ids, ledger = Resilience(runtime.config, pools_of(runtime)), Ids(), Ledger()
+        spending = Spending(runtime.config.budgets, ledger, store)
+        gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime, address,
+                                                               spending))
+        app = App(runtime=runtime, store=store, resilience=resilience, ids=ids, ledger=ledger, gateway=gateway,
                   socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
         await app.load()
         await _serve(app, options, listener, http_listener, task_status)
+        app.save_limits()
         if not activated:
             await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
     log.info("routerd stopped")
@@ -97,6 +101,8 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
             await tg.start(_watch_config, app, options.config_path)
         if options.handle_signals:
             await tg.start(_handle_signals, app)
+        await tg.start(_sync_budgets, app)
+        tg.start_soon(_keep_limits, app)
         sdnotify.notify("READY=1\nSTATUS=serving")
         log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
                  app.http_address or "off", options.backend)
@@ -112,6 +118,16 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         tg.cancel_scope.cancel()
 
 
+# How often the use of long limit windows is written: a kill -9 forgets at most this much of it.
+SAVE_LIMITS_S = 15.0
+
+
+async def _keep_limits(app: App) -> None:
+    while True:
+        await anyio.sleep(SAVE_LIMITS_S)
+        app.save_limits()
+
+
 async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         task_status.started()
@@ -122,6 +138,15 @@ async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TAS
                 sdnotify.notify("READY=1")
             else:
                 app.request_stop()
+
+
+async def _sync_budgets(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Sum the budgets from the ledger before serving, then every ``SYNC_S``."""
+    await app.spending.sync()
+    task_status.started()
+    while True:
+        await anyio.sleep(SYNC_S)
+        await app.spending.sync()
 
 
 # How long the watcher lets a burst of writes settle before reloading; how often its thread looks at

@@ -115,9 +115,12 @@ class ShuttingDown(RouterdError):
 
 
 class Overloaded(RouterdError):
+    """routerd is at its in-flight bound: answered at once with 429 and a Retry-After."""
+
     code = "overloaded"
     retryable = True
-    http_status = 503
+    http_status = 429
+    retry_after_s: float | None = None
 
 
 class UpstreamError(RouterdError):

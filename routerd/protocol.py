@@ -54,6 +54,17 @@ class ConfigCheck(Request, tag="config_check", frozen=True):
     text: str | None = None
 
 
+class Health(Request, tag="health", frozen=True):
+    """Every breaker, cool-down, key and bucket (``routerctl health``)."""
+
+
+class BreakerReset(Request, tag="breaker_reset", frozen=True):
+    """Close breakers, end cool-downs and bring keys back: of ``target`` (a provider or
+    ``provider/model``), or all."""
+
+    target: str | None = None
+
+
 # --- routing -----------------------------------------------------------------------------------
 
 
@@ -152,6 +163,21 @@ class StatusLine(Request, tag="statusline", frozen=True):
     session_id: str | None = None
 
 
+class Budget(Request, tag="budget", frozen=True):
+    """The budgets: each limit's use, the providers' windows, the pressure, and the paid spend of
+    ``period`` (today, week or month; None: all three)."""
+
+    period: str | None = None
+
+
+class Dashboard(Request, tag="dashboard", frozen=True):
+    """What ``/dashboard`` shows: spend against the baseline per day of ``period``, models and
+    tiers, latency and overhead percentiles, breakers, budgets and the latest ``decisions``."""
+
+    period: str = "month"
+    decisions: int = 20
+
+
 class HookMode(Request, tag="hook_mode", frozen=True):
     """Read the hooks mode, or set it (persisted; overrides config ``hooks.mode``)."""
 
@@ -159,9 +185,9 @@ class HookMode(Request, tag="hook_mode", frozen=True):
 
 
 RequestUnion = (
-    Ping | Status | Stop | Reload | ConfigCheck
+    Ping | Status | Stop | Reload | ConfigCheck | Health | BreakerReset
     | Classify | Route | Reroute | Rate | SetProfile
-    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine
+    | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine | Budget | Dashboard
 )
 REQUEST_TAGS = frozenset(t.__struct_config__.tag for t in get_args(RequestUnion))
 
@@ -199,6 +225,63 @@ class ConfigCheckResult(Reply, tag="config_check_result"):
     ok: bool
     path: str | None = None
     errors: list[str] = []
+
+
+class BreakerRow(msgspec.Struct, kw_only=True, frozen=True):
+    target: str                      # a provider, or provider/model
+    state: str                       # closed | open | half_open
+    consecutive_failures: int
+    recent_failure_rate: float
+    calls: int
+    failures: int
+    opened: int
+    rejected: int
+    retry_in_s: float | None         # open: seconds until its probe may go
+    last_failure: str = ""
+
+
+class CoolingRow(msgspec.Struct, kw_only=True, frozen=True):
+    target: str
+    reason: str
+    category: str
+    retry_in_s: float
+
+
+class KeyRow(msgspec.Struct, kw_only=True, frozen=True):
+    provider: str
+    label: str                       # where the key came from, never its value
+    fingerprint: str
+    state: str                       # in rotation | cooling | out
+    status: str                      # why it is out, and until when
+    chosen: int
+
+
+class BucketRow(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    metric: str
+    limit: float
+    used: float
+    reserved: float
+    resets_in_s: float | None
+    refused: int
+    learned: bool                    # from the provider's rate-limit headers
+
+
+class HealthReply(Reply, tag="health"):
+    breakers: list[BreakerRow] = []
+    cooling: list[CoolingRow] = []
+    keys: list[KeyRow] = []
+    buckets: list[BucketRow] = []
+    in_flight: int = 0
+    max_in_flight: int = 0
+    refused_overloaded: int = 0
+    aliases: dict[str, dict[str, int]] = {}      # alias -> member -> times chosen first
+    ttft_ms: dict[str, float] = {}               # target -> moving average of time to first token
+
+
+class BreakerResetReply(Reply, tag="breaker_reset"):
+    target: str | None = None
+    changed: list[str] = []
 
 
 class LastReload(msgspec.Struct, kw_only=True, frozen=True):
@@ -365,11 +448,110 @@ class ReportReply(Reply, tag="data"):
     data: FullReport
 
 
+class BudgetLimit(msgspec.Struct, kw_only=True, frozen=True):
+    """One limit of ``[budgets]`` now: ``share`` is (used + reserved) / limit."""
+
+    name: str
+    scope: str
+    metric: str
+    window: str
+    limit: float
+    used: float
+    reserved: float
+    share: float
+    level: str
+    resets_at: float
+    refused: int
+
+
+class BudgetWindow(msgspec.Struct, kw_only=True, frozen=True):
+    """A provider's own window from its headers (subscription or rate limit)."""
+
+    provider: str
+    name: str
+    used_share: float
+    resets_at: float | None
+
+
+class BudgetReport(msgspec.Struct, kw_only=True, frozen=True):
+    configured: bool
+    pressure: float
+    level: str
+    spend_usd: dict[str, float]
+    limits: list[BudgetLimit]
+    windows: list[BudgetWindow]
+
+
+class BudgetReply(Reply, tag="data"):
+    """``budget``."""
+
+    kind: Literal["budget"]
+    data: BudgetReport
+
+
 class StatusLineReply(Reply, tag="data"):
     """``statusline``."""
 
     kind: Literal["statusline"]
     data: StatusLineData
+
+
+class Percentiles(msgspec.Struct, kw_only=True, frozen=True):
+    """Milliseconds at the 50th, 90th and 99th percentile of ``n`` samples (None: no sample)."""
+
+    n: int
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+
+class BreakerState(msgspec.Struct, kw_only=True, frozen=True):
+    provider: str
+    state: str
+    recent_failure_rate: float
+    retry_at: float | None
+
+
+class DecisionRow(msgspec.Struct, kw_only=True, frozen=True):
+    """A recent decision as the dashboard lists it (``feedback``: its latest, ``rate:good``)."""
+
+    id: str
+    ts: float
+    source: str
+    tier: str | None
+    task_type: str | None
+    model: str | None
+    provider: str | None
+    feedback: str | None
+    answered_by: str | None
+    cost_usd: float | None
+
+
+class DashboardData(msgspec.Struct, kw_only=True, frozen=True):
+    """``days``, ``models`` and ``tiers`` are usage report rows (``routerctl usage --by ...``);
+    ``latency`` and ``ttft`` cover the latest calls of the last day, ``overhead`` the calls since
+    the daemon started; ``tiers_to`` are the reroute targets offered."""
+
+    generated_at: float
+    period: str
+    total: dict[str, Any]
+    days: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+    tiers: list[dict[str, Any]]
+    latency: Percentiles
+    ttft: Percentiles
+    overhead: Percentiles
+    breakers: list[BreakerState]
+    budget: BudgetReport
+    decisions: list[DecisionRow]
+    tiers_to: list[str]
+
+
+class DashboardReply(Reply, tag="data"):
+    """``dashboard``."""
+
+    kind: Literal["dashboard"]
+    data: DashboardData
 
 
 class ExportHead(msgspec.Struct, kw_only=True, frozen=True):

@@ -26,6 +26,7 @@ from routerd.dialects.registry import of_kind
 from routerd.errors import ConfigError
 from routerd.listeners import is_loopback
 from routerd.redact import redact_url, url_credentials
+from routerd.resilience.keys import PoolKey
 
 log = logging.getLogger("routerd.gateway")
 
@@ -64,6 +65,9 @@ class Provider:
     auth_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
     extra_headers: tuple[tuple[bytes, bytes], ...] = ()
     local: bool = False
+    # Its key pool: each key (label: where it came from) with its auth headers; the first key's
+    # headers are ``auth_headers``. Empty: no key of its own (the client's may be forwarded).
+    keys: tuple[tuple[PoolKey, tuple[tuple[bytes, bytes], ...]], ...] = field(default=(), repr=False)
     proxy: str | None = field(default=None, repr=False)  # http://[user:pass@]host:port, or direct
 
     @property
@@ -82,6 +86,13 @@ class Provider:
 
     def default_model(self) -> str | None:
         return next((m for m in self.models if not any(c in m for c in "*?[")), None)
+
+    def pool(self) -> tuple[PoolKey, ...]:
+        return tuple(key for key, _ in self.keys)
+
+    def auth_for(self, label: str) -> tuple[tuple[bytes, bytes], ...]:
+        """The auth headers of the pool's key ``label``."""
+        return next(headers for key, headers in self.keys if key.label == label)
 
 
 def build_providers(config: Config, env: Mapping[str, str], own_address: str | None) -> dict[str, Provider]:
@@ -139,15 +150,28 @@ def _build(name: str, pc: ProviderConfig, env: Mapping[str, str]) -> Provider:
     parts = urlsplit(base)
     credentials = url_credentials(base)
     base = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    key = pc.api_key or (env.get(pc.api_key_env) if pc.api_key_env else None) or ""
-    key = key.strip()  # a key pasted with its newline would make no valid header
+    keys = tuple((key, native.auth_headers(key.secret)) for key in pool_keys(pc, env))
     extra = tuple((k.lower().encode(), v.encode()) for k, v in pc.headers.items())
-    auth = native.auth_headers(key) if key else ()
+    auth = keys[0][1] if keys else ()
     if not auth and credentials is not None:  # https://user:pass@host, as httpx and curl read it
         auth = ((b"authorization", b"Basic " + base64.b64encode(":".join(credentials).encode())),)
     return Provider(name=name, kind=pc.kind, base_url=base, dialects=native.served(pc.responses),
                     models=tuple(pc.models), config=pc, auth_headers=auth, extra_headers=extra,
-                    local=pc.local, proxy=_proxy(name, pc, parts, env))
+                    local=pc.local, proxy=_proxy(name, pc, parts, env), keys=keys)
+
+
+def pool_keys(pc: ProviderConfig, env: Mapping[str, str]) -> list[PoolKey]:
+    """A provider's keys, each labelled by where it came from (``api_key``, or the variable's
+    name): ``api_key`` or ``api_key_env``, then every set variable of ``api_keys_env``; a value
+    given twice counts once, and a key pasted with its newline is stripped of it."""
+    found: dict[str, PoolKey] = {}
+    named = [("api_key", pc.api_key)] if pc.api_key else [(pc.api_key_env, env.get(pc.api_key_env))] \
+        if pc.api_key_env else []
+    for label, value in [*named, *((var, env.get(var)) for var in pc.api_keys_env)]:
+        secret = (value or "").strip()
+        if secret and secret not in found:
+            found[secret] = PoolKey.of(label, secret)
+    return list(found.values())
 
 
 def _proxy(name: str, pc: ProviderConfig, parts: SplitResult, env: Mapping[str, str]) -> str | None:

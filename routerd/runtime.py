@@ -21,6 +21,7 @@ from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers
 from routerd.redact import url_credentials
+from routerd.resilience.settings import check_against
 from routerd.rules import RuleSet
 from routerd.scenarios.routes import check_routes
 
@@ -48,8 +49,9 @@ def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
     for provider in providers:
         if provider.api_key:
             values.add(provider.api_key)
-        if provider.api_key_env and env.get(provider.api_key_env):
-            values.add(env[provider.api_key_env])
+        for var in (provider.api_key_env, *provider.api_keys_env):
+            if var and env.get(var):
+                values.add(env[var])
         urls += [provider.base_url, provider.proxy]
     for url in urls:  # credentials written into a URL: https://user:pass@host
         if url and (credentials := url_credentials(url)) is not None:
@@ -75,6 +77,7 @@ def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, st
     providers = build_providers(config, env, address)
     catalogue = load_catalogue(config.routing.models)
     _check_routing(config, catalogue)
+    check_against(config, {name: [key.label for key in p.pool()] for name, p in providers.items()})
     secrets = collect_secrets(config, (p.config for p in providers.values()), env)
     return Runtime(config=config, config_path=config_path, catalogue=catalogue,
                    rules=RuleSet.build(config.routing.rules), providers=providers,

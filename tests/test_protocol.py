@@ -19,6 +19,8 @@ STDLIB_REQUESTS = {
     "stop": {},
     "reload": {},
     "config_check": {"path": "/etc/routerd.toml"},
+    "health": {},
+    "breaker_reset": {"target": "openai/gpt-4o"},
     "classify": {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]},
     "route": {"prompt": "x", "session_id": "s1", "explain": True, "model": None},
     "reroute": {"decision_id": "d1", "to": "complex", "reason": "too weak"},
@@ -31,6 +33,8 @@ STDLIB_REQUESTS = {
     "report": {"period": "week", "group_by": "project"},
     "export": {"table": "decisions", "period": "month"},
     "statusline": {"session_id": "5f0c2c84-0a8b-4d55-9f8e-0d1c1a2b3c4d"},
+    "budget": {"period": "today"},
+    "dashboard": {"period": "week", "decisions": 10},
     "hook_mode": {"mode": "smart"},
 }
 

@@ -84,7 +84,7 @@ async def test_reroute_changes_similar_prompts_and_persists(daemon):
 
 async def _fresh_routing_core(app) -> None:
     """Replace the app's routing core with a new one loaded from the store, as a restart would."""
-    app.routing = RoutingCore(app.store, app.breakers, app.ids)
+    app.routing = RoutingCore(app.store, app.resilience, app.ids)
     await app.routing.load(app.runtime)
 
 

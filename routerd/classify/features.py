@@ -20,17 +20,20 @@ from __future__ import annotations
 
 from routerd.classify.cues import CueSet
 from routerd.classify.text import Split, paste_has_error, paste_is_code
-from routerd.classify.tokens import lower_text, words_of
+from routerd.classify.tokens import clip, lower_text, words_of
 
 # Words read as features: the opening and the close of a long ask carry the request.
-HEAD_WORDS = 160
-TAIL_WORDS = 40
+HEAD_WORDS = 120
+TAIL_WORDS = 30
 BIGRAM_WORDS = 60
 STEM_CHARS = 5
 # Bucket edges: a linear model needs the size of things as steps, not as one slope.
 _WORD_EDGES = (2, 4, 7, 12, 20, 35, 60, 100, 180)
 _PASTE_EDGES = (300, 1000, 3000, 10000, 40000)
 _COUNT_EDGES = (1, 2, 3, 5, 8)
+MAX_COUNTED = 10
+_AT_LEAST_NUMBERS = tuple(f"numbers>={k}" for k in range(1, MAX_COUNTED + 1))
+_AT_LEAST_SENTENCES = tuple(f"sentences>={k}" for k in range(1, MAX_COUNTED + 1))
 
 
 def _bucket(value: int, edges: tuple[int, ...]) -> int:
@@ -84,7 +87,9 @@ def ask_features(split: Split, cues: CueSet, out: set[str], lower: str | None = 
     for kind in ("definition", "ack", "affirm", "follow_up"):
         if cues.opens(lower, kind):
             out.add("open:" + kind)
-    _structure(ask, lower, words, out)
+    # Counts saturate long before the end of a long ask: read them in the same window as the words,
+    # so a 4 KB paste of prose costs no more than its first kilobyte.
+    _structure(clip(ask), lower, words, out)
     if split.paste_chars:
         _paste(split, out)
 
@@ -98,6 +103,14 @@ def _structure(ask: str, lower: str, words: list[str], out: set[str]) -> None:
     numbers = lower.count(" 0") + lower.count("(0") + lower.count("$0") + lower.startswith("0")
     if numbers:
         out.add(f"numbers:{_bucket(numbers, _COUNT_EDGES)}")
+        # Each quantity in a word problem is usually one more operation: cumulative indicators let a
+        # linear model give every extra quantity its own weight, up to where it stops mattering.
+        out.update(_AT_LEAST_NUMBERS[: min(numbers, MAX_COUNTED)])
+    sentences = ask.count(". ") + ask.count("? ") + ask.count("! ") + ask.count(".\n") + ask.count("。")
+    if sentences:
+        out.update(_AT_LEAST_SENTENCES[: min(sentences, MAX_COUNTED)])
+    if "%" in ask:
+        out.add("percent_sign")
     separators = lower.count(",") + lower.count(";") + lower.count("，") + lower.count("、")
     if separators:
         out.add(f"separators:{_bucket(separators, _COUNT_EDGES)}")

@@ -58,7 +58,11 @@ class Prediction(msgspec.Struct, frozen=True):
 
 
 class Model(msgspec.Struct, frozen=True):
-    weights: dict[str, tuple[float, ...]]  # feature -> (score weight, weight per task type)
+    """The learned weights. Score and task type are kept apart: most features (every word only the
+    outcome and tier sets show) have no task-type weight, so the type sums walk far fewer rows."""
+
+    weights: dict[str, float]  # feature -> score weight
+    type_weights: dict[str, tuple[float, ...]]  # feature -> weight per task type (non-zero rows only)
     score_bias: float
     simple: Calibration
     moderate: Calibration
@@ -69,16 +73,16 @@ class Model(msgspec.Struct, frozen=True):
     def predict(self, features: set[str], explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a set of binary features."""
         weights = self.weights
-        rows = [row for row in map(weights.get, features) if row is not None]
-        sums = [sum(column) for column in zip(*rows)] if rows else [0.0] * (1 + len(self.type_bias))
-        score = self.score_bias + sums[0]
-        logits = [bias + total for bias, total in zip(self.type_bias, sums[1:])]
+        score = self.score_bias + sum(filter(None, map(weights.get, features)))
+        rows = [row for row in map(self.type_weights.get, features) if row is not None]
+        logits = [bias + sum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
+            else list(self.type_bias)
         best = max(range(len(logits)), key=logits.__getitem__)
         top = logits[best]
         total = sum(math.exp(logit - top) for logit in logits)
         contributions: tuple[tuple[str, float], ...] = ()
         if explain:
-            moved = sorted(((name, weights[name][0]) for name in features if name in weights), key=lambda c: -abs(c[1]))
+            moved = sorted(((name, weights[name]) for name in features if name in weights), key=lambda c: -abs(c[1]))
             contributions = tuple((name, round(weight, 3)) for name, weight in moved[:TOP_FEATURES])
         p_simple = self.simple.probability(score)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
@@ -96,9 +100,20 @@ def read_model(data: bytes) -> Model:
     width = 1 + len(meta["type_labels"])
     if len(values) != width * len(names):
         raise ValueError(f"model file: {len(values)} weights for {len(names)} features x {width}")
-    rows = [tuple(values[i : i + width]) for i in range(0, len(values), width)]
+    # Row by row, keeping only the non-zero parts: a tuple per row for all ~64k features would leave
+    # ~10 MB of freed objects behind in the allocator's arenas (measured as daemon RSS).
+    weights: dict[str, float] = {}
+    type_weights: dict[str, tuple[float, ...]] = {}
+    for index, name in enumerate(names):
+        at = index * width
+        if values[at]:
+            weights[name] = values[at]
+        types = values[at + 1 : at + width]
+        if any(types):
+            type_weights[name] = tuple(types)
     return Model(
-        weights=dict(zip(names, rows)),
+        weights=weights,
+        type_weights=type_weights,
         score_bias=meta["score_bias"],
         simple=Calibration(**meta["calibration"]["simple"]),
         moderate=Calibration(**meta["calibration"]["moderate"]),

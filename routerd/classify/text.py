@@ -259,7 +259,8 @@ def split_ask(text: str) -> Split:
 def _split(ask: str, pasted: list[str], fenced_blocks: int) -> Split:
     paste_chars = sum(len(p) for p in pasted)
     paste_lines = sum(p.count("\n") + 1 for p in pasted)
-    head = "\n".join(pasted)[:_CODE_SAMPLE_CHARS] if pasted else ""
+    # The head only: joining a long paste in full to keep its first 480 characters would copy it all.
+    head = "\n".join(p[:_CODE_SAMPLE_CHARS] for p in pasted)[:_CODE_SAMPLE_CHARS] if pasted else ""
     return Split(ask, paste_chars, fenced_blocks, paste_lines, head)
 
 

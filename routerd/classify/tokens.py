@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-HEAD_CHARS = 1000
-TAIL_CHARS = 300
+HEAD_CHARS = 700
+TAIL_CHARS = 200
 _PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–「」『』【】《》·"
 _TO_SPACE = str.maketrans({**{ch: " " for ch in _PUNCT}, "’": "'"})
 _ASCII_PUNCT = "".join(ch for ch in _PUNCT if ch.isascii()).encode()
@@ -25,6 +25,9 @@ _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 INLINE_CODE = "inlinecode"
 # Digits read as 0: "p95" and "p99", "3 retries" and "5 retries" are the same feature.
 FOLD_DIGITS = str.maketrans("123456789", "000000000")
+# The same for ASCII text as bytes: `bytes.translate` is a table lookup per byte, where `str.translate`
+# with a mapping costs ~13 instructions per character (callgrind).
+_FOLD_DIGIT_BYTES = bytes.maketrans(b"123456789", b"000000000")
 
 
 def clip(text: str) -> str:
@@ -42,7 +45,8 @@ def lower_text(text: str) -> str:
         # Inline code is an object of the request, not words of it: `latest` is a tag, not a date.
         text = _INLINE_CODE.sub(f" {INLINE_CODE} ", text)
     # Each replace is one C-level pass; cutting the same characters word by word costs 5x more.
-    low = text.lower().translate(FOLD_DIGITS)
+    low = text.lower()
+    low = low.encode().translate(_FOLD_DIGIT_BYTES).decode() if low.isascii() else low.translate(FOLD_DIGITS)
     if "’" in low:
         low = low.replace("’", "'")
     if "'" in low:

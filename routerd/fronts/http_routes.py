@@ -3,7 +3,8 @@
 ``POST /v1/chat/completions`` (OpenAI chat), ``POST /v1/responses`` (OpenAI Responses),
 ``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic),
 ``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini), each found
-through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models`` and ``GET /health``.
+through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models``, ``GET /health`` and
+``GET /metrics``; ``/dashboard`` (``routerd.fronts.dashboard``).
 
 A proxied request reads top-down: the body, its ``model`` and ``stream`` (the dialect says where they
 are) -> ``RoutingCore.decide`` -> ``open_call`` (dispatch: candidates, retries, fallback) -> the
@@ -21,11 +22,13 @@ from routerd.dialects.base import Dialect
 from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound
+from routerd.fronts.dashboard import answer_dashboard, is_dashboard
 from routerd.fronts.http_guard import check_host, check_json, check_key, check_model, check_origin
 from routerd.fronts.http_wire import RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
+from routerd.ledger.metrics import CONTENT_TYPE
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import hosted_tool_types, marker_headers
@@ -79,6 +82,8 @@ async def handle_request(conn, head: RequestHead) -> None:
         check_json(head.headers)
         body = await conn.read_body(head)
         await _send_raw_json(conn, head, 200, await answer_http_hook(app.hooks, runtime, head.path, body))
+    elif is_dashboard(head.path):
+        await answer_dashboard(conn, head)
     else:
         await _answer_other(conn, head, runtime, found)
 
@@ -89,6 +94,10 @@ async def _answer_other(conn, head: RequestHead, runtime: Runtime, found: tuple[
     await conn.read_body(head)
     if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
         await _send_json(conn, head, 200, _health(app, runtime))
+    elif head.path == b"/metrics" and head.method == b"GET":
+        check_key(runtime.config, head.headers)
+        body = app.gateway.metrics.render()
+        await conn.send(conn.wire.response(200, [(b"content-type", CONTENT_TYPE)], body, close=conn.closed))
     elif head.path in (b"/v1/models", b"/models", b"/v1beta/models") and head.method == b"GET":
         check_key(runtime.config, head.headers, head.query)
         await _send_json(conn, head, 200, _models(runtime, dialect_of(head)))
@@ -210,7 +219,11 @@ async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> N
 
 
 def _health(app: App, runtime: Runtime) -> dict[str, object]:
-    return {"status": "ok", "providers": {name: app.breakers[name].state for name in runtime.providers}}
+    breakers, now = app.resilience.health.providers, time.time()
+    states = {name: breakers[name].state if name in breakers else "closed" for name in runtime.providers}
+    return {"status": "ok", "providers": {  # closed but kept out: cooling down, or every key out
+        name: "cooling" if state == "closed" and app.resilience.unavailable(name, now) else state
+        for name, state in states.items()}}
 
 
 def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:

@@ -1,45 +1,58 @@
-"""Dispatch: walk a plan's candidates until one answers, then relay its answer.
+"""Dispatch: walk a decision's candidates until one answers, then relay its answer.
 
-For each candidate: its breaker may say no (move on, noting why); the call is attempted with
-bounded retries for retryable failures (others back off with jitter); a failure that a different
-provider might not have (401/403/404, 5xx, timeouts, resets) moves to the next candidate; a client
-error (400, 413, 422) ends the walk. A 429 is the provider's rate limit, not a fault: it never
-counts against the breaker, the provider is left alone until its Retry-After has passed, the walk
-moves to another provider when the plan has one, and otherwise waits out a short Retry-After or
-answers 429 with it. A provider that cannot serve the request at all (unreachable, or a 404 that
-names no model: the endpoint is missing) is not tried again for the plan's other models. Everything happens before the client has seen a byte:
-once a stream has started there is no fallback, and a broken upstream ends the client's stream with
-the dialect's error event. When no candidate succeeds, the last upstream error body is passed through
-unchanged (same dialect), or the dialect's own error is made from it.
+Every candidate is checked in one place, ``_admit``, before each attempt: the resilience state
+(``routerd.resilience``) gives it a ticket from its provider's and model's breakers and
+cool-downs, a key from the provider's pool, a slot under the provider's in-flight bound and a
+reservation in every rate-limit bucket that covers it, or says why not (``Refusal``), and the walk
+moves on. What an attempt holds (``gateway.guard.Held``) is ended by its outcome and released in a
+``finally``, so that a cancelled call frees its half-open probe, slot and reservation too.
+
+A failed attempt is read through the taxonomy (``resilience.taxonomy``): the verdict decides
+whether the breakers hear of it, what cools down and for how long (a ``Retry-After`` is honoured),
+and what the walk does next (``gateway.walk``). Falling back costs nothing while a retry costs
+the failed attempt again, so the same target is retried (bounded, jittered, or after its
+Retry-After) only when no other candidate could take the call now. A client's own bad request
+ends the walk as it is. When every candidate is down, a configured local provider serves as the
+last resort. Beyond ``resilience.max_in_flight`` requests routerd answers 429 with Retry-After
+at once instead of queueing. Everything happens before the client has seen a byte: once a
+stream has started there is no fallback, and a broken upstream ends the client's stream with
+the dialect's error event.
 
 Every attempt is one row in ``calls``, written from ``finally`` blocks so that a cancelled call
 (client gone) is still recorded with the usage seen so far.
 """
 
 import logging
-import random
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import translate_error, translate_response
-from routerd.errors import (NotImplementedYet, RouterdError, UpstreamBadResponse, UpstreamError,
-                            UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable)
-from routerd.gateway.prepare import Prepared, prepare
-from routerd.gateway.record import CallRecord
-from routerd.gateway.relay import StreamRelay, open_relay
+from routerd.errors import (BudgetExceeded, NotImplementedYet, Overloaded, RouterdError, UpstreamBadResponse, UpstreamError,
+                            UpstreamRateLimited, UpstreamTimeout)
+from routerd.gateway.failures import KEEP, retry_delay, status_error
+from routerd.gateway.gateway import Gateway
+from routerd.gateway import spend
+from routerd.gateway.guard import Held, admit, verdict_for
 from routerd.gateway.h1client import Response, UpstreamIOError
+from routerd.gateway.prepare import Prepared, prepare
+from routerd.gateway.record import CallRecord, session_of
+from routerd.gateway.relay import StreamRelay, open_relay
 from routerd.gateway.upstream import Upstream, map_error, read_body
 from routerd.gateway.usage import UsageMeter
-from routerd.breakers import Breaker
-from routerd.gateway.gateway import Gateway
+from routerd.gateway.walk import Failure, Walk
 from routerd.providers import Provider
 from routerd.redact import scrub_bytes
-from routerd.routing.types import Candidate, RouteDecision
+from routerd.resilience.inflight import OVERLOAD_RETRY_AFTER_S
+from routerd.resilience.ratelimit_headers import read_limits
+from routerd.resilience.refusal import Refusal
+from routerd.resilience.taxonomy import Verdict, judge
+from routerd.routing.types import CHARS_PER_TOKEN, Candidate, RouteDecision
 from routerd.runtime import Runtime
 from routerd.scenarios.names import parse_model_name
 
@@ -47,11 +60,12 @@ log = logging.getLogger("routerd.gateway")
 
 MAX_ERROR_BODY = 64 * 1024
 MAX_ANSWER_BODY = 64 * 1024 * 1024
-_KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-processing-ms",
-                   b"anthropic-organization-id", b"openai-version", b"retry-after", b"x-should-retry"})
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
-_RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
-_NEXT_STATUS = frozenset({401, 402, 403, 404})
+_TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens"})
+# A call's output, for a token reservation, when the request sets no maximum: settled to the
+# real count when the answer is in, so it only has to be a fair guess.
+DEFAULT_OUTPUT_ESTIMATE = 1024
+_MAX_TOKENS = re.compile(rb'"(?:max_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens)"\s*:\s*(\d+)')
 
 
 @dataclass(slots=True)
@@ -78,113 +92,183 @@ class Reply:
     relay: StreamRelay | None = None
     candidate: Candidate | None = None
     overhead_ms: float = 0.0
-
-
-@dataclass(slots=True)
-class _Failure:
-    error: UpstreamError
-    dialect: str | None = None      # the dialect of ``error.body`` when it came from upstream
-
-
-@dataclass(slots=True)
-class _Walk:
-    """One request's way along its plan: attempts so far, the last failure, what was passed over."""
-
-    request: ProxyRequest
-    runtime: Runtime
-    plan: RouteDecision
-    attempt: int = 0
-    failure: _Failure | None = None
-    skipped: list[str] = field(default_factory=list)   # why candidates were passed over
-    dead: set[str] = field(default_factory=set)         # providers that cannot serve it at all
+    held: Held | None = None        # a stream's hold on its target, until the relay ends
 
 
 @asynccontextmanager
 async def open_call(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan: RouteDecision) -> AsyncIterator[Reply]:
     """Dispatch ``request`` along ``plan`` with the providers of ``runtime`` (the runtime the
-    request started with); yields the reply to send (an error reply when every candidate failed).
-    The upstream response stays open until the block exits."""
-    walk = _Walk(request, runtime, plan)
-    for index, candidate in enumerate(plan.candidates):
-        admitted = _admit(gateway, walk, candidate)
-        if admitted is None:
+    request started with); yields the reply to send (an error reply when every candidate failed,
+    a 429 at once when routerd is at its in-flight bound). The upstream response stays open until
+    the block exits."""
+    inflight = gateway.resilience.inflight
+    if not inflight.admit():
+        yield error_reply(request.dialect, _overloaded(inflight.max_total))
+        return
+    try:
+        async with _walk(gateway, runtime, request, plan) as reply:
+            yield reply
+    finally:
+        inflight.done()
+
+
+@asynccontextmanager
+async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan: RouteDecision) -> AsyncIterator[Reply]:
+    walk = Walk(runtime, plan, request.dialect, request.body)
+    for candidate in walk.candidates(gateway.resilience.local_last_resort):
+        if (why := walk.passes_over(candidate)) is not None:
+            if why != "stopped":
+                walk.skipped.append(why)
             continue
-        provider, breaker = admitted
-        probe, attempts_before = breaker.is_probe, walk.attempt
-        try:
-            answered = await _try_candidate(gateway, walk, index, candidate, provider)
-            if answered is not None:
-                reply, record = answered
-                try:
-                    yield reply
-                finally:
-                    await _finish(reply, record)
-                return
-        finally:
-            if probe:  # every way out of a probe frees it, cancellation included
-                breaker.release()
-        failure = walk.failure
-        if failure is None or walk.attempt == attempts_before:  # not attempted (no translation)
-            continue
-        if _provider_wide(failure):
-            walk.dead.add(candidate.provider)
-        if failure.error.code == "upstream_rejected" and failure.error.status not in _NEXT_STATUS:
-            break
+        answered = await _try_candidate(gateway, walk, request, candidate)
+        if answered is not None:
+            reply, record = answered
+            try:
+                yield reply
+            finally:
+                await _finish(reply, record)
+            return
     counts = dialect_of(request.dialect).counts_tokens
     if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
         yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
-    yield _error_reply(request.dialect, walk.failure or _Failure(UpstreamUnavailable("no candidate to try")),
-                       walk.skipped)
+    if walk.failure is None and walk.budget is not None:
+        yield error_reply(request.dialect, BudgetExceeded(
+            f"routerd budget: {walk.budget.reason} ({walk.budget.target}); paid calls are refused until it "
+            "resets or the limit is raised, free local models still serve"))
+        return
+    yield _error_reply(request.dialect, walk.final(), walk.skipped)
 
 
-def _admit(gateway: Gateway, walk: _Walk, candidate: Candidate) -> tuple[Provider, Breaker] | None:
-    """The one place a candidate is checked before it is tried: its provider is in the runtime the
-    request started with and has not failed for this request as a whole, and its breaker lets a
-    call through now (the limits a provider's health sets go here). Why one was passed over is
-    noted in ``walk``."""
+def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candidate) -> tuple[Provider, Held] | None:
+    """The one place a candidate is checked before each attempt: its provider is in the runtime
+    the request started with, and the resilience state lets a call through now (breakers,
+    cool-downs, a key in rotation, the in-flight bound, the rate-limit buckets), and the budgets
+    hold its worst case (``routerd.gateway.spend``). Why one was
+    passed over is noted in ``walk``."""
     provider = walk.runtime.providers.get(candidate.provider)
-    breaker = gateway.breakers.get(candidate.provider)
-    if provider is None or breaker is None or candidate.provider in walk.dead:
+    if provider is None:
         return None
-    if not breaker.allow(time.monotonic()):
-        walk.skipped.append(_skip(candidate, breaker))
-        walk.failure = walk.failure or _Failure(_unavailable(candidate.provider, breaker))
+    board = gateway.resilience
+    amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request.body)
+    held = admit(board, candidate.provider, candidate.model, amounts, time.time(), bool(provider.keys))
+    if isinstance(held, Refusal):
+        walk.refused(held)
         return None
-    return provider, breaker
+    budget = spend.hold(gateway.spending, walk.runtime, candidate, request.body, session_of(request.headers))
+    if isinstance(budget, Refusal):
+        held.release()
+        walk.skipped.append(f"{candidate.provider}: {budget.describe()}")
+        walk.budget = budget
+        return None
+    held.budget = budget
+    return provider, held
 
 
-async def _try_candidate(gateway: Gateway, walk: _Walk, index: int, candidate: Candidate,
-                         provider) -> tuple[Reply, CallRecord] | None:
-    """Attempt one candidate with its retries: the reply and its call record, or None (the
-    failure is in ``walk``)."""
-    request, plan, runtime = walk.request, walk.plan, walk.runtime
+def _estimate(metrics: frozenset[str], body: bytes) -> dict[str, float]:
+    """What one call will use, for the buckets to reserve: a request, and tokens (the body's
+    size, and its output maximum) only when some bucket counts them."""
+    if not metrics & _TOKEN_METRICS:
+        return {"requests": 1.0}
+    found = _MAX_TOKENS.search(body)
+    output = float(found.group(1)) if found else float(DEFAULT_OUTPUT_ESTIMATE)
+    prompt = float(len(body) // CHARS_PER_TOKEN)
+    return {"requests": 1.0, "tokens": prompt + output, "input_tokens": prompt, "output_tokens": output}
+
+
+async def _try_candidate(gateway: Gateway, walk: Walk, request: ProxyRequest,
+                         candidate: Candidate) -> tuple[Reply, CallRecord] | None:
+    """Attempt one candidate, retrying it when the taxonomy allows and nothing else could take
+    the call: the reply and its call record, or None (the failure is in ``walk``)."""
+    runtime, plan = walk.runtime, walk.plan
     config = runtime.config.gateway
+    provider = runtime.providers.get(candidate.provider)
+    if provider is None:
+        return None
+    forward = gateway.forward_credentials(runtime)
     try:
         prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
                            plan.requested, provider, candidate.model, request.stream,
-                           forward_credentials=gateway.forward_credentials(runtime),
-                           moved_to=_moved_to(runtime, plan, candidate))
+                           forward_credentials=forward, moved_to=_moved_to(runtime, plan, candidate))
     except NotImplementedYet as exc:
         walk.skipped.append(f"{candidate.provider}: {exc.message}")
         walk.dead.add(candidate.provider)
         return None
     for retry in range(config.retries + 1):
-        walk.attempt += 1
-        record = CallRecord(gateway, runtime, plan, candidate, walk.attempt, request)
-        outcome = await _attempt(gateway, request, prepared, provider, candidate, record)
-        if isinstance(outcome, Reply):
-            outcome.overhead_ms = (record.started - request.received) * 1000
-            return outcome, record
-        walk.failure = outcome
-        if isinstance(outcome.error, UpstreamRateLimited) and any(
-                c.provider != candidate.provider for c in plan.candidates[index + 1:]):
-            return None  # another provider can answer now: better than waiting out the limit
-        delay = _retry_delay(outcome.error, retry, config)
+        admitted = _admit(gateway, walk, request, candidate)
+        if admitted is None:
+            return None
+        outcome = await _held_attempt(gateway, walk, request, prepared, candidate, admitted,
+                                      forward and not provider.keys)
+        if isinstance(outcome, tuple):
+            return outcome
+        if not outcome.retryable or walk.stopped or walk.failure is None or not _alone(gateway, walk, candidate):
+            return None
+        delay = retry_delay(walk.failure.error, retry, config)
         if delay is None:
             return None
         await anyio.sleep(delay)
     return None
+
+
+async def _held_attempt(gateway: Gateway, walk: Walk, request: ProxyRequest, prepared: Prepared,
+                        candidate: Candidate, admitted: tuple[Provider, Held],
+                        client_credentials: bool) -> tuple[Reply, CallRecord] | Verdict:
+    """One attempt under what ``_admit`` gave it; whatever happens, what it held is given back
+    (a stream hands its hold to the reply, released when the relay ends)."""
+    provider, taken = admitted
+    held: Held | None = taken
+    walk.attempt += 1
+    record = CallRecord(gateway, walk.runtime, walk.plan, candidate, walk.attempt, request)
+    record.budget = taken.budget
+    try:
+        outcome = await _attempt(gateway, request, _with_key(prepared, provider, taken), provider,
+                                 candidate, record, taken)
+        if isinstance(outcome, Reply):
+            outcome.overhead_ms = (record.started - request.received) * 1000
+            if outcome.relay is not None:
+                outcome.held, held = taken, None
+            return outcome, record
+        verdict = verdict_for(gateway.resilience, outcome.error, outcome.dialect, client_credentials)
+        taken.failed(time.time(), verdict, outcome.error.status, outcome.error.message)
+        taken.settle(_sent(outcome.error))
+        walk.failed(candidate, outcome, verdict)
+        return verdict
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _with_key(prepared: Prepared, provider: Provider, held: Held) -> Prepared:
+    """``prepared`` sent with the pool's key ``held`` chose (the first key's headers are in it)."""
+    key = held.key
+    if key is None or not provider.keys or key.label == provider.keys[0][0].label:
+        return prepared
+    own = set(provider.auth_headers)
+    headers = [h for h in prepared.headers if h not in own] + list(provider.auth_for(key.label))
+    return Prepared(prepared.dialect, prepared.path, headers, prepared.body, prepared.translated,
+                    prepared.usage_added)
+
+
+def _sent(error: UpstreamError) -> dict[str, float]:
+    """What a failed attempt used of its reservation: a request when the provider answered."""
+    sent = 1.0 if error.status is not None else 0.0
+    return {"requests": sent, "tokens": 0.0, "input_tokens": 0.0, "output_tokens": 0.0}
+
+
+def _alone(gateway: Gateway, walk: Walk, candidate: Candidate) -> bool:
+    """Whether no later candidate could take the call now (then retrying this one is worth it)."""
+    now, health = time.time(), gateway.resilience.health
+    later = walk.plan.candidates[walk.plan.candidates.index(candidate) + 1:] \
+        if candidate in walk.plan.candidates else ()
+    return not any(c.provider in walk.runtime.providers and walk.passes_over(c) is None
+                   and health.unavailable(c.provider, c.model, now) is None for c in later)
+
+
+def _overloaded(limit: int) -> Overloaded:
+    error = Overloaded(f"routerd has {limit} requests in flight already; retry shortly")
+    error.retry_after_s = OVERLOAD_RETRY_AFTER_S
+    return error
 
 
 def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
@@ -195,62 +279,42 @@ def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
     return runtime.catalogue.get(candidate.model)
 
 
-def _skip(candidate: Candidate, breaker) -> str:
-    why = breaker.unavailable_for(time.monotonic())
-    what, seconds = why if why is not None else ("busy", 1.0)
-    return f"{candidate.provider}: {what} (retry in {max(seconds, 0.0):.0f} s)"
-
-
-def _unavailable(provider: str, breaker) -> UpstreamError:
-    """The error for a provider its breaker kept us from: a 429 while it is rate limited (with
-    Retry-After), else unavailable (503 with Retry-After)."""
-    why = breaker.unavailable_for(time.monotonic())
-    what, seconds = why if why is not None else ("busy", 1.0)
-    error = UpstreamRateLimited if what.startswith("rate limited") else UpstreamUnavailable
-    return error(f"{provider}: {what}", retry_after_s=max(seconds, 1.0))
-
-
-def _provider_wide(failure: _Failure) -> bool:
-    """Whether the failure says this provider cannot serve the request whatever the model: no route
-    to it, or a 404 that does not speak of a model (an endpoint the provider does not have)."""
-    error = failure.error
-    if error.status == 404:
-        return b"model" not in error.body.lower()
-    return error.status is None and isinstance(error, UpstreamUnavailable)
-
-
 def _local_count(request: ProxyRequest) -> Reply:
     body = dialect_of(request.dialect).local_count(request.body, request.model)
     return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 
-async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider, candidate: Candidate,
-                   record: CallRecord) -> Reply | _Failure:
+async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider: Provider,
+                   candidate: Candidate, record: CallRecord, held: Held) -> Reply | Failure:
     """One call to one provider, up to the answer's head (stream) or its whole body. The response
     is closed here unless a stream's relay took it over, whatever happens (its pool slot too), and
-    the attempt is recorded even when the client leaves meanwhile."""
+    the attempt is recorded even when the client leaves meanwhile. The provider's rate-limit
+    headers on any answer feed the learned buckets."""
     name = candidate.provider
-    upstream, breaker = gateway.upstream_for(provider), gateway.breakers[name]
+    upstream = gateway.upstream_for(provider)
     gateway.counters[name].requests += 1
     response = None
     timeout_s = upstream.provider.config.timeout_s
     try:
         with anyio.fail_after(timeout_s):
             response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
+            now = time.time()
+            limits = read_limits(response.headers, now)  # one reading for resilience and the budgets
+            held.learn(limits, now)
+            gateway.spending.observe(name, limits, response.headers, now)
             if response.status >= 400:
                 body = await read_body(response, name, MAX_ERROR_BODY, truncate=True)
-                raise _status_error(name, response.status, response.headers,
-                                    scrub_bytes(body, record.runtime.secrets))
+                raise status_error(name, response.status, response.headers,
+                                   scrub_bytes(body, record.runtime.secrets))
             if request.stream:  # committed only once the first event is in: until then, fall back
                 reply = await _open_stream(response, request, prepared, candidate, record, upstream)
                 response = None  # the relay owns it now
                 return reply
             body, meter = await _read_answer(response, request, prepared, candidate)
     except TimeoutError:
-        return _failed(gateway, record, breaker,
-                       UpstreamTimeout(f"{name}: no answer within {timeout_s:g} s"), None)
+        return _failed(gateway, record, UpstreamTimeout(f"{name}: no answer within {timeout_s:g} s"), None)
     except UpstreamError as exc:
-        return _failed(gateway, record, breaker, exc, prepared.dialect)
+        return _failed(gateway, record, exc, prepared.dialect)
     except BaseException as exc:  # cancelled (the client left), or a bug: still one row
         if isinstance(exc, anyio.get_cancelled_exc_class()):
             record.finish("client_disconnected", None, "the client went away before the answer")
@@ -263,7 +327,7 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
     record.meter = meter
     record.first_byte()
     record.finish("ok", response.status)
-    breaker.success(time.monotonic())
+    _succeeded(held, record)
     return Reply(response.status, _reply_headers(response.headers, prepared, False), body=body,
                  candidate=candidate)
 
@@ -300,24 +364,28 @@ async def _open_stream(response: Response, request: ProxyRequest, prepared: Prep
                  candidate=candidate)
 
 
-def _failed(gateway: Gateway, record: CallRecord, breaker: Breaker, error: UpstreamError,
-            dialect: str | None) -> _Failure:
-    name = record.candidate.provider
-    gateway.counters[name].errors += 1
-    now = time.monotonic()
-    was_open = breaker.state == "open"
-    if isinstance(error, UpstreamRateLimited):  # the provider's limit, not a fault
-        breaker.rate_limited(now, error.retry_after_s)
-    elif error.retryable:
-        breaker.failure(now)
-    log.debug("attempt %d at %s/%s failed: %s", record.attempt, name, record.candidate.model, error.message)
-    if breaker.state == "open" and not was_open:
-        log.warning("%s: circuit open for %.1f s after %s", name, (breaker.retry_at or now) - now, error.message)
+def _succeeded(held: Held, record: CallRecord) -> None:
+    """The target answered: its breakers hear it, its time to first byte is averaged, and the
+    buckets are charged what the call used."""
+    ttft = record.ttft - record.started if record.ttft is not None else None
+    held.succeeded(time.time(), ttft)
+    tokens = record.meter.tokens() if record.meter is not None else None
+    if tokens is None:
+        held.settle({"requests": 1.0})
+        return
+    held.settle({"requests": 1.0, "tokens": float(tokens.input + tokens.output),
+                 "input_tokens": float(tokens.input), "output_tokens": float(tokens.output)})
+
+
+def _failed(gateway: Gateway, record: CallRecord, error: UpstreamError, dialect: str | None) -> Failure:
+    gateway.counters[record.candidate.provider].errors += 1
+    log.debug("attempt %d at %s/%s failed: %s", record.attempt, record.candidate.provider,
+              record.candidate.model, error.message)
     record.finish(error.code, error.status, error.message)
-    return _Failure(error, dialect if error.body else None)
+    return Failure(error, dialect if error.body else None)
 
 
-async def _first_chunk(response, provider: str) -> bytes:
+async def _first_chunk(response: Response, provider: str) -> bytes:
     try:
         first = await response.next_chunk()
     except UpstreamIOError as exc:
@@ -328,68 +396,37 @@ async def _first_chunk(response, provider: str) -> bytes:
 
 
 async def _finish(reply: Reply, record: CallRecord) -> None:
-    """After the reply was sent (or the client left): close the stream and record it."""
-    relay = reply.relay
+    """After the reply was sent (or the client left): close the stream, record it, and end the
+    stream's hold on its target (a stream cut by the provider is a failure of it)."""
+    relay, held = reply.relay, reply.held
     if relay is None:
         return
     try:
         await relay.aclose()
     finally:
-        breaker = record.gateway.breakers[record.candidate.provider]
         if record.outcome in ("ok", "pending"):
             if record.outcome == "pending":
                 record.outcome = "ok" if relay.finished else "client_disconnected"
-            breaker.success(time.monotonic())
         else:
-            breaker.failure(time.monotonic())
             record.gateway.counters[record.candidate.provider].errors += 1
         record.finish(record.outcome, 200, record.error)
-
-
-def _status_error(provider: str, status: int, headers, body: bytes) -> UpstreamError:
-    retry_after = _retry_after(headers)
-    kept = tuple((k.decode(), v.decode("latin-1")) for k, v in headers if k.lower() in _KEEP)
-    message = f"{provider}: HTTP {status}"
-    if status == 429:
-        return UpstreamRateLimited(message, status=status, body=body, headers=kept, retry_after_s=retry_after)
-    if status in _RETRYABLE_STATUS or status >= 500:
-        error = UpstreamTimeout if status in (408, 504) else UpstreamUnavailable
-        return error(message, status=status, body=body, headers=kept, retry_after_s=retry_after)
-    return UpstreamRejected(message, status=status, body=body, headers=kept)
-
-
-def _retry_after(headers) -> float | None:
-    for name, value in headers:
-        name = name.lower()
-        try:
-            if name == b"retry-after-ms":
-                return float(value) / 1000
-            if name == b"retry-after":
-                return float(value)
-        except ValueError:
-            return None  # an HTTP date: treat as unknown
-    return None
-
-
-def _retry_delay(error: UpstreamError, retry: int, config) -> float | None:
-    """Seconds to wait before retrying the same candidate, or None to move on."""
-    if not error.retryable or retry >= config.retries:
-        return None
-    if error.retry_after_s is not None:
-        return error.retry_after_s if error.retry_after_s <= config.max_retry_after_s else None
-    base = config.retry_backoff_s * (2 ** retry)
-    return base * (0.5 + random.random() / 2)  # jitter: spread retries of concurrent calls
+        if held is not None:
+            if record.outcome == "stream_cut":
+                held.failed(time.time(), judge("server_error"), 200, record.error or "stream cut")
+            else:
+                _succeeded(held, record)
+            held.release()
 
 
 def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[bytes, bytes]]:
-    kept = [(k.lower(), v) for k, v in headers if k.lower() in _KEEP or k.lower().startswith(_KEEP_PREFIX)]
+    kept = [(k.lower(), v) for k, v in headers if k.lower() in KEEP or k.lower().startswith(_KEEP_PREFIX)]
     if prepared.translated:  # the upstream's content-type need not be the client's
         kept = [(k, v) for k, v in kept if k != b"content-type"]
         kept.append((b"content-type", b"text/event-stream" if stream else b"application/json"))
     return kept
 
 
-def _error_reply(dialect: str, failure: _Failure, skipped: Sequence[str] = ()) -> Reply:
+def _error_reply(dialect: str, failure: Failure, skipped: Sequence[str] = ()) -> Reply:
     error = failure.error
     if error.body and failure.dialect and error.status and error.status >= 400:
         headers = [(k.encode(), v.encode()) for k, v in error.headers]

@@ -2,7 +2,8 @@
 
 ``open_gateway`` makes it and closes every pool on exit. ``adopt`` opens the pools of a runtime's
 providers before that runtime is swapped in (at start and on each reload), so a reload whose pools
-cannot be opened fails whole. A provider whose config did not change keeps its pool and breaker;
+cannot be opened fails whole. A provider whose config did not change keeps its pool (breakers and
+the rest of the resilience state live in ``Resilience``, which outlives every runtime);
 pools of providers a reload dropped or changed stay open until exit, since calls that started
 under the old runtime may still use them: ``upstream_for`` finds the pool of exactly the provider
 a call was planned with.
@@ -14,12 +15,15 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from routerd.breakers import Breakers, BreakerStats
 from routerd.gateway.h1client import PoolStats
 from routerd.gateway.upstream import Upstream, open_upstreams
 from routerd.ids import Ids
+from routerd.ledger.metrics import Metrics
+from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.providers import Provider
+from routerd.resilience.board import Resilience
+from routerd.resilience.breaker import BreakerStats
 from routerd.runtime import Runtime
 from routerd.store.store import Store
 
@@ -34,7 +38,7 @@ class ProviderStats:
     pool: PoolStats
     requests: int
     errors: int
-    breaker: BreakerStats
+    breaker: BreakerStats | None      # None: no call has gone to it yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,12 @@ class Counter:
 
 
 class Gateway:
-    def __init__(self, store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, stack: AsyncExitStack,
-                 address: str | None) -> None:
+    def __init__(self, store: Store, resilience: Resilience, ids: Ids, ledger: Ledger, stack: AsyncExitStack,
+                 address: str | None, spending: Spending) -> None:
         self.store = store
-        self.breakers = breakers
+        self.resilience = resilience
+        self.spending = spending
+        self.metrics = Metrics()
         self.ids = ids
         self.ledger = ledger
         self.address = address
@@ -70,14 +76,12 @@ class Gateway:
         self.requests = self.errors = self.in_flight = self.streams = self.client_disconnects = 0
 
     async def adopt(self, runtime: Runtime) -> None:
-        """Open pools (and breakers) for ``runtime``'s providers that have none yet."""
+        """Open pools for ``runtime``'s providers that have none yet."""
         fresh = {name: p for name, p in runtime.providers.items() if self._find(p) is None}
         if fresh:
             opened = await self._stack.enter_async_context(open_upstreams(fresh))
             for name, upstream in opened.items():
                 self._pools.setdefault(name, []).insert(0, upstream)
-        gw = runtime.config.gateway
-        self.breakers.adopt(runtime.providers, gw.breaker_failures, gw.breaker_reset_s)
         for name in runtime.providers:
             self.counters.setdefault(name, Counter())
         self._providers = dict(runtime.providers)
@@ -106,12 +110,13 @@ class Gateway:
         return not (key_env and os.environ.get(key_env))
 
     def statistics(self) -> GatewayStats:
+        breakers = self.resilience.health.providers
         providers = {
             name: ProviderStats(kind=p.kind, base_url=p.base_url, proxy=p.proxy_shown,
                                 pool=self.upstream_for(p).pool.statistics(),
                                 requests=self.counters[name].requests,
                                 errors=self.counters[name].errors,
-                                breaker=self.breakers[name].statistics())
+                                breaker=breakers[name].statistics() if name in breakers else None)
             for name, p in self._providers.items()
         }
         return GatewayStats(address=self.address, requests=self.requests, errors=self.errors,
@@ -120,10 +125,10 @@ class Gateway:
 
 
 @asynccontextmanager
-async def open_gateway(store: Store, breakers: Breakers, ids: Ids, ledger: Ledger, runtime: Runtime,
-                       address: str | None) -> AsyncIterator[Gateway]:
+async def open_gateway(store: Store, resilience: Resilience, ids: Ids, ledger: Ledger, runtime: Runtime,
+                       address: str | None, spending: Spending) -> AsyncIterator[Gateway]:
     """The gateway with the pools of ``runtime``'s providers; every pool it opens closes on exit."""
     async with AsyncExitStack() as stack:
-        gateway = Gateway(store, breakers, ids, ledger, stack, address)
+        gateway = Gateway(store, resilience, ids, ledger, stack, address, spending)
         await gateway.adopt(runtime)
         yield gateway

@@ -12,6 +12,7 @@ import time
 from routerd.catalogue.prices import Tokens
 from routerd.gateway.usage import UsageMeter
 from routerd.ledger import costs
+from routerd.resilience.limits import Reservation
 from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call
@@ -20,13 +21,13 @@ _NO_TOKENS = Tokens()
 _SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
 
 
-def _session_of(headers: dict[bytes, bytes]) -> str | None:
+def session_of(headers: dict[bytes, bytes]) -> str | None:
     value = headers.get(_SESSION_HEADER)
     return value.decode("ascii", "replace") if value else None
 
 
 class CallRecord:
-    __slots__ = ("attempt", "candidate", "error", "gateway", "meter", "outcome", "plan", "request", "runtime",
+    __slots__ = ("attempt", "budget", "candidate", "error", "gateway", "meter", "outcome", "plan", "request", "runtime",
                  "started", "ttft", "written")
 
     def __init__(self, gateway, runtime: Runtime, plan: RouteDecision, candidate: Candidate, attempt: int,
@@ -43,6 +44,7 @@ class CallRecord:
         self.outcome = "pending"
         self.error: str | None = None
         self.written = False
+        self.budget: Reservation | None = None   # the budgets' hold, settled by ``finish``
 
     def first_byte(self) -> None:
         if self.ttft is None:
@@ -75,9 +77,15 @@ class CallRecord:
             ttft_ms=round((self.ttft - self.started) * 1000, 3) if self.ttft else None,
             cost_usd=cost, baseline_cost_usd=baseline_cost,
             baseline_model="/".join(baseline) if baseline else None,
-            session_id=_session_of(self.request.headers),
+            session_id=session_of(self.request.headers),
             response_id=meter.response_id if meter is not None else None, error=error))
         gateway.ledger.counted(estimated=estimated, priced=cost is not None)
+        gateway.metrics.call(self.candidate.provider, outcome, now - self.started,
+                             self.ttft - self.started if self.ttft else None,
+                             self.started - self.request.received if self.attempt == 1 else None, tokens, cost)
+        if self.budget is not None:
+            self.budget.settle({"usd": cost or 0.0, "tokens": float(tokens.input + tokens.output)})
+            self.budget = None
 
     def _prices(self, runtime: Runtime, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
         """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more

@@ -6,9 +6,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from routerd.app import App
-from routerd.handlers import control, hooks, mcp, routing, usage
-from routerd.protocol import (Classify, ConfigCheck, Export, Hook, HookMode, Mcp, Ping, Rate, Reload, Reply, Report,
-                              Request, Reroute, Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
+from routerd.handlers import control, hooks, mcp, resilience, routing, usage
+from routerd.protocol import (BreakerReset, Budget, Classify, ConfigCheck, Dashboard, Export, Health, Hook, HookMode, Mcp, Ping,
+                              Rate, Reload, Reply, Report, Request, Reroute, Route, Savings, SetProfile, Status,
+                              StatusLine, Stop, Usage)
 
 Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
 
@@ -18,6 +19,8 @@ HANDLERS: dict[type[Request], Handler] = {
     Stop: control.handle_stop,
     Reload: control.handle_reload,
     ConfigCheck: control.handle_config_check,
+    Health: resilience.handle_health,
+    BreakerReset: resilience.handle_breaker_reset,
     Hook: hooks.handle_hook,
     HookMode: hooks.handle_hook_mode,
     Mcp: mcp.handle_mcp,
@@ -26,6 +29,8 @@ HANDLERS: dict[type[Request], Handler] = {
     Report: usage.handle_report,
     Export: usage.handle_export,
     StatusLine: usage.handle_statusline,
+    Budget: usage.handle_budget,
+    Dashboard: usage.handle_dashboard,
     Classify: routing.handle_classify,
     Route: routing.handle_route,
     Reroute: routing.handle_reroute,

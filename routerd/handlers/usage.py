@@ -1,5 +1,6 @@
-"""The ledger's socket requests: ``usage``, ``savings``, ``report``, ``export`` and ``statusline``
-(``routerctl usage | savings | report | export | statusline``). Thin: reports are built by
+"""The ledger's socket requests: ``usage``, ``savings``, ``report``, ``export``, ``statusline``,
+``budget`` and ``dashboard`` (``routerctl usage | savings | report | export | statusline | budget``,
+``GET /dashboard/data``). Thin: reports are built by
 ``routerd.ledger.reports`` from the store's named queries.
 """
 
@@ -10,8 +11,9 @@ from collections.abc import AsyncGenerator
 from routerd.app import App
 from routerd.errors import BadRequest
 from routerd.ledger import reports
+from routerd.ledger.dashboard import dashboard_data
 from routerd.ledger.periods import window_start
-from routerd.protocol import (Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
+from routerd.protocol import (Budget, BudgetReply, Dashboard, DashboardReply, Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
                               ExportRowsReply, Report, ReportReply, Reply, Savings, SavingsReply, StatusLine,
                               StatusLineReply, Usage, UsageReply)
 from routerd.store import ledger as q
@@ -37,7 +39,22 @@ async def handle_report(app: App, request: Report) -> ReportReply:
 
 
 async def handle_statusline(app: App, request: StatusLine) -> StatusLineReply:
-    return StatusLineReply(kind="statusline", data=await reports.statusline(app.store, request.session_id))
+    budget = app.spending.budget_share(app.runtime, request.session_id)
+    return StatusLineReply(kind="statusline", data=await reports.statusline(app.store, request.session_id, budget))
+
+
+async def handle_budget(app: App, request: Budget) -> BudgetReply:
+    if request.period is not None and request.period not in ("today", "week", "month"):
+        raise BadRequest(f"period: expected today, week or month; got {request.period!r}")
+    return BudgetReply(kind="budget", data=await reports.budget_report(
+        app.store, app.spending.statistics(app.runtime), request.period))
+
+
+async def handle_dashboard(app: App, request: Dashboard) -> DashboardReply:
+    breakers = app.resilience.health.statistics(time.time()).providers
+    return DashboardReply(kind="dashboard", data=await dashboard_data(
+        app.store, request.period, request.decisions, app.spending.statistics(app.runtime), breakers,
+        app.gateway.metrics))
 
 
 async def handle_export(app: App, request: Export) -> AsyncGenerator[Reply, None]:

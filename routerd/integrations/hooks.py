@@ -10,6 +10,7 @@ answers come through the ``Asker``. Only the event loop touches it.
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TypeVar
 
 import anyio.to_thread
@@ -36,6 +37,8 @@ MODE_KEY = "hooks.mode"
 MAX_SESSIONS = 10_000
 _HOST_PROVIDER = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "gemini"}
 V = TypeVar("V")
+# A line for the prompt's context while budgets steer routing (``Spending.note``), or None.
+BudgetNote = Callable[[Runtime, str | None], str | None]
 
 
 class HookStats(msgspec.Struct, frozen=True):
@@ -59,8 +62,10 @@ def _remember(table: "OrderedDict[str, V]", key: str, value: V) -> None:
 
 
 class Hooks:
-    def __init__(self, store: Store, routing: RoutingCore, asker: Asker, ids: Ids, ledger: Ledger) -> None:
+    def __init__(self, store: Store, routing: RoutingCore, asker: Asker, ids: Ids, ledger: Ledger,
+                 budget_note: BudgetNote | None = None) -> None:
         self.store = store
+        self.budget_note = budget_note
         self.routing = routing
         self.asker = asker
         self.ids = ids
@@ -117,6 +122,10 @@ class Hooks:
         self.by_event[event.name] = self.by_event.get(event.name, 0) + 1
         await turns.note_session(self.ledger, self.store, event.host, event.session_id, event.cwd)
         verdict = await self._decide(runtime, mode, event)
+        if verdict.action == "context" and self.budget_note is not None:
+            note = self.budget_note(runtime, event.session_id)
+            if note:
+                verdict = msgspec.structs.replace(verdict, text=f"{verdict.text}\n{note}")
         pending = self.pending.get(_session(event))
         if (verdict.violation or verdict.honored) and pending is not None:
             # feedback the router learns from: was the recommended delegation taken or bypassed?

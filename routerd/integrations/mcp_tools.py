@@ -22,6 +22,7 @@ from routerd.redact import redact_url
 from routerd.routing.core import RoutingCore
 from routerd.routing.replies import classification_reply, decision_reply
 from routerd.routing.types import Conversation, RouteRequest
+from routerd.ledger.spending import Spending
 from routerd.runtime import Runtime
 from routerd.store.ledger import GROUPS
 from routerd.store.store import Store
@@ -108,8 +109,9 @@ class Tools:
     """What the tools call: the routing core, the asker, the store's reports, and the app's status."""
 
     def __init__(self, routing: RoutingCore, asker: Asker, store: Store,
-                 status: Callable[[], Awaitable[StatusReply]]) -> None:
+                 status: Callable[[], Awaitable[StatusReply]], spending: Spending) -> None:
         self.routing = routing
+        self.spending = spending
         self.asker = asker
         self.store = store
         self.status = status
@@ -151,7 +153,7 @@ async def _savings(t: Tools, runtime: Runtime, a: SavingsArgs) -> Any:
 
 
 async def _budget(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
-    return await reports.budget_report(t.store, runtime.config)
+    return msgspec.to_builtins(await reports.budget_report(t.store, t.spending.statistics(runtime)))
 
 
 async def _health(t: Tools, runtime: Runtime, a: NoArgs) -> Any:

@@ -15,10 +15,10 @@ from typing import Any
 
 import msgspec
 
-from routerd.config import Config
+from routerd.budgets.budgets import BudgetStats
 from routerd.errors import BadRequest
 from routerd.ledger.periods import period_start, window_start
-from routerd.protocol import (DEFAULT_REPORT_LIMIT, DecisionCount, FullReport, SavingsReport, StatusLineData,
+from routerd.protocol import (DEFAULT_REPORT_LIMIT, BudgetReport, DecisionCount, FullReport, SavingsReport, StatusLineData,
                               UsageReport)
 from routerd.store import ledger as q
 from routerd.store.store import Store
@@ -114,9 +114,9 @@ async def full_report(store: Store, since: str | None = None, group_by: str = "m
     return FullReport(**msgspec.structs.asdict(usage), decisions=await _decisions(store, usage.start))
 
 
-async def statusline(store: Store, session_id: str | None = None) -> StatusLineData:
+async def statusline(store: Store, session_id: str | None = None, budget: float | None = None) -> StatusLineData:
     """Today's spend and savings and the last model used (in ``session_id`` when given), for a
-    one-line status. ``budget`` is the budget pressure's slot (not measured yet: None)."""
+    one-line status; ``budget``: the most spent share of the budgets (None: no budget known)."""
     start = period_start("today", time.time())
 
     def read(conn: Any) -> tuple[list[q.UsageGroup], Any]:
@@ -127,19 +127,20 @@ async def statusline(store: Store, session_id: str | None = None) -> StatusLineD
     return StatusLineData(calls=sum(g.calls for g in groups), cost_usd=money["cost_usd"],
                           saved_usd=money["saved_usd"], saved_pct=money["saved_pct"],
                           last_model=last.model if last else None,
-                          last_provider=last.provider if last else None, budget=None)
+                          last_provider=last.provider if last else None, budget=budget)
 
 
-async def budget_report(store: Store, config: Config) -> dict[str, Any]:
-    """Spend today, this week and this month (local calendar), with the configured limits when
-    there are any."""
+async def budget_report(store: Store, stats: BudgetStats, period: str | None = None) -> BudgetReport:
+    """The budgets' state (``stats``) with the spend of ``period`` (local calendar; None: today,
+    this week and this month)."""
     now = time.time()
+    periods = (period,) if period else ("today", "week", "month")
     spend = {}
-    for period in ("today", "week", "month"):
-        groups = await _grouped(store, period_start(period, now), "source")
-        spend[period] = round(sum(g.cost_usd for g in groups), 6)
-    limits = getattr(config, "budget", None)
-    return {"spend_usd": spend, "limits": msgspec.to_builtins(limits) if limits is not None else None}
+    for name in periods:
+        groups = await _grouped(store, period_start(name, now), "source")
+        spend[name] = round(sum(g.cost_usd for g in groups), 6)
+    return BudgetReport(configured=stats.configured, pressure=stats.pressure, level=stats.level, spend_usd=spend,
+                        limits=stats.limits, windows=stats.windows)
 
 
 async def health_report(store: Store, parts: dict[str, Any], uptime_s: float, serving: bool) -> dict[str, Any]:

@@ -23,15 +23,25 @@ from routerd.routing.types import Candidate
 MAKER_KINDS: dict[str, tuple[str, ...]] = {"openai": ("openai", "responses"), "anthropic": ("anthropic",),
                                            "gemini": ("gemini",)}
 
-# Why a provider cannot take a call now and for how many seconds, or None (``Breakers.unavailable_for``).
+# Why a provider cannot take a call now and for how many seconds, or None (``Resilience.unavailable``).
 Health = Callable[[str, float], "tuple[str, float] | None"]
+# An alias's concrete candidates, balanced, given how one of its members resolves; None: no alias
+# (``Resilience.expand`` with the time filled in).
+Expand = Callable[[str, Callable[[str], list[Candidate]]], "list[Candidate] | None"]
 
 
 def resolve(name: str, providers: Mapping[str, Provider], gateway: GatewayConfig,
-            dialect: str) -> list[Candidate]:
-    """Every provider that can serve ``name``, best first: an explicit ``provider/model`` alone; else
-    providers claiming the model by pattern, those speaking the client's dialect first."""
-    name = gateway.aliases.get(name, name)
+            dialect: str, expand: Expand | None = None) -> list[Candidate]:
+    """Every provider that can serve ``name``, best first: an alias's targets in its balancer's
+    order; an explicit ``provider/model`` alone; else providers claiming the model by pattern, those
+    speaking the client's dialect first."""
+    if expand is not None:
+        expanded = expand(name, lambda member: resolve(member, providers, gateway, dialect))
+        if expanded is not None:
+            return expanded
+    alias = gateway.aliases.get(name)
+    if isinstance(alias, str):  # a group (``AliasConfig``) is resilience's to balance
+        name = alias
     head, sep, rest = name.partition("/")
     if sep and head in providers:
         return [Candidate(head, rest)]
@@ -43,11 +53,14 @@ def resolve(name: str, providers: Mapping[str, Provider], gateway: GatewayConfig
 
 
 def fallback_chain(first: list[Candidate], providers: Mapping[str, Provider], gateway: GatewayConfig,
-                   dialect: str) -> list[Candidate]:
-    """``first`` followed by the candidates of the models configured as its fallbacks."""
+                   dialect: str, expand: Expand | None = None, requested: str = "") -> list[Candidate]:
+    """``first`` followed by the candidates of the models configured as its fallbacks (those of
+    the name the client asked for, else of the first candidate's model); a fallback may be an
+    alias."""
     chain = list(first)
-    for model in gateway.fallbacks.get(first[0].model, []) if first else []:
-        for candidate in resolve(model, providers, gateway, dialect):
+    fallbacks = gateway.fallbacks.get(requested) or (gateway.fallbacks.get(first[0].model, []) if first else [])
+    for model in fallbacks:
+        for candidate in resolve(model, providers, gateway, dialect, expand):
             if candidate not in chain:
                 chain.append(candidate)
     return chain

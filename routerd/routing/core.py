@@ -21,11 +21,11 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 import anyio.to_thread
 import msgspec
 
-from routerd.breakers import Breakers
 from routerd.catalogue.models import Catalogue, ModelInfo
 from routerd.classify.classifier import classify
 from routerd.classify.cues import CueSet, default_cues
@@ -36,6 +36,7 @@ from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_ke
 from routerd.ids import Ids
 from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, RuleHit, Sticky, decide
 from routerd.protocol import FeedbackResult, ProfileState
+from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import opinion
 from routerd.routing.scenario import Found, Scenarios, by_price
@@ -48,6 +49,8 @@ from routerd.store.store import Store
 log = logging.getLogger("routerd.routing")
 PROFILE_KEY = "routing.profile"
 MAX_SESSIONS = 10_000
+# The budgets' pressure (0..1) for a request of a session: ``routerd.ledger.spending``, injected.
+Pressure = Callable[[Runtime, str | None], float]
 RATINGS = ("good", "bad")
 
 
@@ -65,10 +68,11 @@ class RoutingStats(msgspec.Struct, frozen=True):
 
 
 class RoutingCore:
-    def __init__(self, store: Store, breakers: Breakers, ids: Ids,
-                 ask_model: opinion.AskModel | None = None) -> None:
+    def __init__(self, store: Store, resilience: Resilience, ids: Ids,
+                 ask_model: opinion.AskModel | None = None, pressure: Pressure | None = None) -> None:
         self.store = store
-        self.breakers = breakers
+        self.resilience = resilience
+        self.pressure = pressure
         self.ids = ids
         self.ask_model = ask_model
         self.profile_override: Profile | None = None
@@ -145,12 +149,12 @@ class RoutingCore:
         brain_id, brain = await self._brain(runtime, request, None, found)
         chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue)
         if not auto:  # downshift: the brain's pick first, the requested model behind it
-            named = cands.resolve(model, providers, gateway, dialect)
+            named = cands.resolve(model, providers, gateway, dialect, self._expand)
             chosen += [c for c in named if c not in chosen]
             baseline = named[0] if named else baseline
         if not chosen:
             return None
-        chain = cands.fallback_chain(chosen, providers, gateway, dialect)
+        chain = cands.fallback_chain(chosen, providers, gateway, dialect, self._expand, model)
         return RouteDecision(brain_id, requested, tuple(chain), baseline, "brain", brain, auto=auto)
 
     async def _scenario_route(self, runtime: Runtime, request: RouteRequest, requested: str,
@@ -167,7 +171,7 @@ class RoutingCore:
                                                    runtime.catalogue)
                 brain_id, brain, baseline = brain_id or step_id, brain or step_brain, baseline or priciest
             else:
-                got = self.scenarios.resolve_step(step, runtime, dialect)
+                got = self.scenarios.resolve_step(step, runtime, dialect, self._expand)
             chain += [c for c in got if c not in chain]
         if not chain:
             raise NoRoute(f"scenario {found.detection.scenario}: no configured provider serves its route "
@@ -204,13 +208,14 @@ class RoutingCore:
         """The decision for a model the client named (or ``auto`` when the brain knows none of the
         configured providers' models)."""
         providers, gateway, dialect = runtime.providers, runtime.config.gateway, request.dialect or ""
-        named = cands.named_models(providers, dialect) if auto else cands.resolve(model, providers, gateway, dialect)
-        chain = cands.fallback_chain(named, providers, gateway, dialect)
+        named = cands.named_models(providers, dialect) if auto else \
+            cands.resolve(model, providers, gateway, dialect, self._expand)
+        chain = cands.fallback_chain(named, providers, gateway, dialect, self._expand, model)
         if not chain and not auto:
             raise UnknownModel(f"model {model!r} is not served here; ask for one of: "
                                f"{', '.join(cands.served_models(providers, gateway))}")
         if not chain:
-            raise cands.nothing_to_try(providers, self.breakers.unavailable_for, time.monotonic())
+            raise cands.nothing_to_try(providers, self.resilience.unavailable_for, time.time())
         reason = ("auto: no catalogue model on the configured providers; each provider's first named model"
                   if auto else "requested by the client")
         decision_id = self._record(runtime, request, chain, [reason], found)
@@ -238,11 +243,12 @@ class RoutingCore:
         words = signature(text)
         session = request.session_id
         sticky = self.sticky.get(session) if session and routing.sticky_sessions else None
-        enabled, broken = cands.brain_providers(runtime.providers, self.breakers.unavailable_for,
-                                                runtime.makers, time.monotonic())
+        enabled, broken = cands.brain_providers(runtime.providers, self.resilience.unavailable_for,
+                                                runtime.makers, time.time())
         decision = self._rank(PolicyInput(
             classification=result, catalogue=runtime.catalogue, enabled_providers=enabled,
             profile=self.profile(runtime), open_breakers=broken, sticky=sticky,
+            budget_pressure=self.pressure(runtime, session) if self.pressure is not None else 0.0,
             explicit_model=None if model == "auto" else model,
             rule=(RuleHit(name=f"scenario {found.detection.scenario if found else ''}", tier=tier) if tier
                   else runtime.rules.evaluate(text) if runtime.rules.rules else None),
@@ -256,6 +262,10 @@ class RoutingCore:
         self.decisions += 1
         self._store(runtime, decision_id, decision, result, text, words, request, first, found)
         return decision_id, BrainDecision(result, decision, first)
+
+    def _expand(self, name: str, resolve: Callable[[str], list[Candidate]]) -> list[Candidate] | None:
+        """An alias's candidates in its balancer's order now (None: ``name`` is no alias)."""
+        return self.resilience.expand(name, resolve, time.time())
 
     def _rank(self, inp: PolicyInput) -> Decision:
         """The policy: the catalogue ranked for this classification and the providers' health."""

@@ -127,20 +127,21 @@ class Scenarios:
                 return await anyio.to_thread.run_sync(counter.count, req, key)
             return counter.count(req, key)
 
-    def resolve_step(self, step: str, runtime: Runtime, dialect: str) -> list[Candidate]:
+    def resolve_step(self, step: str, runtime: Runtime, dialect: str,
+                     expand: cands.Expand | None = None) -> list[Candidate]:
         """Candidates for a route's model step: ``provider/model`` or a ``[gateway.aliases]`` name as
-        the gateway resolves them, a catalogue model or alias (``haiku``) on the providers that
-        speak for its maker."""
+        the gateway resolves them (an alias group in its balancer's order: ``expand``), a catalogue
+        model or alias (``haiku``) on the providers that speak for its maker."""
         providers, gateway = runtime.providers, runtime.config.gateway
         head, sep, _ = step.partition("/")
         if step in gateway.aliases or (sep and head in providers):
-            return cands.resolve(step, providers, gateway, dialect)
-        info = model_info(step, runtime.catalogue, gateway.aliases)
+            return cands.resolve(step, providers, gateway, dialect, expand)
+        info = model_info(step, runtime.catalogue, {})
         if info is not None:
             found, _ = cands.on_providers((info.key,), providers, runtime.catalogue)
             if found:
                 return found
-        return cands.resolve(step, providers, gateway, dialect)
+        return cands.resolve(step, providers, gateway, dialect, expand)
 
     def fit(self, runtime: Runtime, found: Found, chain: Sequence[Candidate], auto: bool,
             escalation: Callable[[], list[Candidate]]) -> tuple[list[Candidate], list[str]]:

@@ -56,10 +56,11 @@ def is_tier(step: str) -> bool:
     return step in TIERS
 
 
-def model_info(name: str, catalogue: Catalogue, aliases: Mapping[str, str]) -> ModelInfo | None:
-    """The catalogue entry a route step names (through ``[gateway.aliases]`` and catalogue aliases;
-    ``provider/model`` by its key, else by its model id), or None."""
-    name = parse_model_name(aliases.get(name, name)).name
+def model_info(name: str, catalogue: Catalogue, aliases: Mapping[str, object]) -> ModelInfo | None:
+    """The catalogue entry a route step names (through a ``[gateway.aliases]`` name with one target,
+    and catalogue aliases; ``provider/model`` by its key, else by its model id), or None."""
+    target = aliases.get(name, name)
+    name = parse_model_name(target if isinstance(target, str) else name).name
     info = catalogue.get(name)
     if info is None and "/" in name:
         info = catalogue.get(name.partition("/")[2])
@@ -158,7 +159,7 @@ class SessionWindows:
         return {"sessions": len(self._stays), "moves": self.moves}
 
 
-def check_routes(config: ScenariosConfig, catalogue: Catalogue, aliases: Mapping[str, str],
+def check_routes(config: ScenariosConfig, catalogue: Catalogue, aliases: Mapping[str, object],
                  providers: Collection[str]) -> list[str]:
     """Problems with the names in ``[routing.scenarios]`` (empty when every name is reachable):
     each step must be a tier, a catalogue model or alias, a ``[gateway.aliases]`` name, or

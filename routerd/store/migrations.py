@@ -135,8 +135,18 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     """
     + rollups.v2_schema(),
-    # The scenario each decision was made for (routerd/scenarios; NULL before, or with detection off).
+    # 3: the use of each long rate-limit or budget window, so that a restart keeps it
+    # (``routerd.store.limits``).
+    """
+    CREATE TABLE limit_windows (
+        name TEXT PRIMARY KEY,
+        start REAL NOT NULL,
+        used REAL NOT NULL,
+        ts REAL NOT NULL
+    );
+    """,
+    # 4: the scenario each decision was made for (routerd/scenarios; NULL before, or with detection off).
     "ALTER TABLE decisions ADD COLUMN scenario TEXT;",
 )
 
-TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions")
+TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions", "limit_windows")

@@ -201,7 +201,10 @@ def test_bare_ok_accepts_only_an_offer():
              assistant("Plan:\n1. Idempotency keys with a unique index.\n2. An outbox table.\n3. Consumer dedup.\n"
                        "4. A chaos test that kills the Redis primary mid-delivery.\nShall I implement it?")]
     assert kind([*offer, user("ok")]) == "go_ahead"
-    assert classify([*offer, user("ok")]).tier == "complex"
+    accepted, asked = classify([*offer, user("ok")]), classify(offer[:1])
+    # The go-ahead carries the ask and the plan it accepts: at least as hard as the ask alone.
+    assert accepted.score >= asked.score and accepted.p_moderate <= asked.p_moderate
+    assert accepted.tier != "simple"
 
 
 def test_second_opinion_prompt_and_reply_parsing():

@@ -40,7 +40,7 @@ async def _stream_text(base_url: str, body: dict) -> tuple[httpx.Response, str]:
             return response, (await response.aread()).decode()
 
 
-@pytest.mark.gateway_config(TINY_PROVIDER + NO_RETRY)
+@pytest.mark.gateway_config(TINY_PROVIDER + NO_RETRY + "[resilience.model_breaker]\nfailures = 5\n")
 async def test_streams_whose_first_event_never_comes_give_their_slot_back(daemon, fakes, base_url):
     """A stream whose first event misses the deadline is a timeout, and its connection slot comes
     back: with one slot, the next call still gets through (it used to wait and get 504)."""

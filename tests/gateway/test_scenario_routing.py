@@ -249,3 +249,23 @@ async def test_web_search_image_and_think_take_their_routes(daemon, fakes, base_
         scenario, model = await ask(thinking={"type": "enabled", "budget_tokens": 16000}, max_tokens=20000)
         assert scenario == "think" and model in {m.id for m in daemon.runtime.catalogue.models if m.tier == "complex"}
         assert await ask() == ("default", "claude-haiku-4-5")
+
+
+ALIAS_ROUTE = """
+[routing.scenarios]
+background = { model = "smallpool", fallbacks = ["gpt-4.1"] }
+
+[gateway.aliases.smallpool]
+targets = ["anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash"]
+strategy = "ordered"
+"""
+
+
+@pytest.mark.gateway_config(ALIAS_ROUTE)
+async def test_a_route_may_name_an_alias_group(daemon, fakes, base_url):
+    """A scenario route naming a [gateway.aliases] group goes where the group's balancer sends it."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        raw = await client.messages.with_raw_response.create(
+            model="claude-routerd-auto-haiku", max_tokens=50, messages=[{"role": "user", "content": "a title"}])
+    assert (raw.headers["x-routerd-scenario"], raw.headers["x-routerd-provider"], raw.headers["x-routerd-model"]) \
+        == ("background", "anthropic", "claude-haiku-4-5")

@@ -5,7 +5,8 @@ import pytest
 
 from routerd.config import parse_config
 from routerd.errors import ConfigError
-from routerd.breakers import Breaker
+from routerd.resilience.breaker import BreakerSettings
+from routerd.resilience.health import Health
 from routerd.routing.candidates import brain_providers, resolve, speaks_for
 from routerd.dialects.openai_chat.dialect import OPENAI_CHAT
 from routerd.gateway.prepare import patch_model
@@ -57,11 +58,10 @@ models = ["qwen*"]
     assert speaks_for(providers["team"], "openai", "gpt-6-luna")
     assert not speaks_for(providers["local"], "openai", "gpt-6-luna")
     assert not speaks_for(providers["work"], "openai", "gpt-6-luna")
-    broken = Breaker(failures=1)
-    broken.failure(0)
-    breakers = {"work": broken, "team": Breaker()}
-    enabled, down = brain_providers(providers, lambda name, now: breakers[name].unavailable_for(now)
-                                    if name in breakers else None,
+    health = Health(lambda target: BreakerSettings(failures=1))
+    health.admit("work", "claude-haiku-4-5", 0.0).failed(0.0)
+    enabled, down = brain_providers(providers, lambda name, now: (r.reason, r.retry_in_s)
+                                    if (r := health.unavailable(name, None, now)) else None,
                                     frozenset({"openai", "anthropic", "gemini"}), 1.0)
     assert enabled == {"work", "team", "local", "openai", "anthropic"}
     assert down == {"work", "anthropic"}
@@ -114,47 +114,6 @@ models = ["claude-*"]
         [("a", "gpt-4o"), ("b", "gpt-4o")]
     assert names(resolve("claude-x", providers, config.gateway, "openai_chat")) == [("c", "claude-x")]
     assert resolve("llama", providers, config.gateway, "openai_chat") == []
-
-
-def test_breaker_state_machine():
-    """closed -> open after N failures -> half-open after reset_s (one probe) -> closed on success."""
-    breaker = Breaker(failures=2, reset_s=10)
-    assert breaker.allow(0)
-    breaker.failure(0)
-    assert breaker.state == "closed"
-    breaker.failure(1)
-    assert breaker.state == "open" and not breaker.allow(5)
-    assert breaker.allow(11) and breaker.state == "half_open"
-    assert not breaker.allow(11)  # only one probe at a time
-    breaker.failure(12)
-    assert breaker.state == "open" and not breaker.allow(13)
-    assert breaker.allow(22)
-    breaker.success(22)
-    assert breaker.state == "closed" and breaker.statistics().opened == 2
-
-
-def test_rate_limit_cools_down_without_counting_as_a_failure():
-    """A 429 keeps the provider out for exactly its Retry-After, and never opens the circuit."""
-    breaker = Breaker(failures=2, reset_s=30)
-    for now in (100, 103, 106):
-        assert breaker.allow(now)
-        breaker.rate_limited(now, 2.5)
-        assert not breaker.allow(now + 2) and breaker.unavailable_for(now + 2)[0].startswith("rate limited")
-    assert breaker.state == "closed" and breaker.failures == 0 and breaker.allow(108.5)
-    breaker.rate_limited(200, None)  # no Retry-After: a short default pause
-    assert not breaker.allow(200.5) and breaker.allow(201)
-
-
-def test_half_open_probe_is_freed_by_any_end_without_a_verdict():
-    """The probe that ends without success or failure (cancelled, rate limited) frees half-open
-    for the next call instead of leaving the breaker stuck."""
-    breaker = Breaker(failures=1, reset_s=10)
-    breaker.failure(0)
-    assert breaker.allow(10) and breaker.is_probe and not breaker.allow(10)
-    breaker.release()
-    assert breaker.allow(11) and breaker.is_probe
-    breaker.rate_limited(11, 0)
-    assert breaker.allow(11) and breaker.state == "half_open"
 
 
 @pytest.mark.parametrize("dialect", ["openai_chat", "anthropic", "responses", "gemini"])

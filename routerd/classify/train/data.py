@@ -8,13 +8,17 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `team` | `bench/data/heldout*.jsonl` | the same style, written by the team |
 | `written` | `bench/data/written/*.jsonl` | the same style, written for the learned model (agent traffic, bug reports, pastes, follow-ups, maths, languages) |
 | `uncommonroute` | `<shared>/eval/train/uncommonroute_{train,dev}.jsonl` | SIMPLE / MEDIUM / COMPLEX / REASONING |
-| `mmlu` | `<shared>/eval/train/routellm_mmlu.jsonl` | whether a weak and a strong model answered right |
+| `mmlu` | `<shared>/eval/train/routellm_mmlu.jsonl` | whether a weak and a strong model answered right (level 1: only the strong one) |
 | `ypollak2` | `<shared>/eval/peers/peer_cases_ypollak2.jsonl` | simple / moderate / complex / deep_reasoning, task type |
+| `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
+
+`bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
+only by `proxy_sets`, for the bench: never fitted or tuned on.
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
-whole; a fifth of MMLU and of ypollak2's cases are held out; a third of MMLU trains, another fifth
-(`tune`) is where the settings were chosen. Cross-validation folds inside the
+whole; a fifth of MMLU, of GSM8K and of ypollak2's cases are held out; a third of MMLU and three fifths
+of GSM8K train, and another fifth of each (`tune`) is where the settings were chosen. Cross-validation folds inside the
 training part are drawn from the seed.
 """
 
@@ -42,7 +46,11 @@ UR_LEVEL = {"SIMPLE": 0, "MEDIUM": 1, "COMPLEX": 2, "REASONING": 3}
 YP_LEVEL = {"simple": 0, "moderate": 1, "complex": 2, "deep_reasoning": 2}
 STYLE_SOURCES = ("dev", "team", "written")
 # Levels per label style: the ordinal model fits one cut point between each pair of levels.
-LEVELS = {"routerd": 3, "uncommonroute": 4, "mmlu": 2, "ypollak2": 3}
+LEVELS = {"routerd": 3, "uncommonroute": 4, "mmlu": 2, "ypollak2": 3, "gsm8k": 5}
+# GSM8K's train split: levels by the steps of the reference solution (<=2, 3, 4, 5, >=6).
+GSM8K_FILE = BENCH_DATA / "outside" / "gsm8k_train_steps.jsonl"
+GSM8K_MIN_STEPS = 2
+GSM8K_MAX_LEVEL = 4
 TASK_TYPES = ("query", "code", "analyze", "generate", "research", "chat")
 
 
@@ -51,8 +59,8 @@ class Case(msgspec.Struct, kw_only=True):
 
     id: str
     source: str  # dev | team | written | uncommonroute | mmlu | ypollak2
-    style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2
-    split: str  # train | final | heldout
+    style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2; outcome | issues (proxy sets)
+    split: str  # train | final | heldout | tune | unused | proxy
     messages: list
     tools: list | None = None
     level: int | None = None  # the tier in the style's levels; None when only a task type is known
@@ -60,6 +68,7 @@ class Case(msgspec.Struct, kw_only=True):
     lang: str = "en"
     outcome: tuple[bool, bool] | None = None  # MMLU: (weak right, strong right)
     file: str = ""
+    category: str = ""  # the proxy sets' MT-Bench category
 
 
 def shared_dir(given: str | None = None) -> Path:
@@ -116,11 +125,13 @@ def uncommonroute(shared: Path) -> list[Case]:
 
 
 def mmlu(shared: Path) -> list[Case]:
-    """MMLU questions; level 1 = only the strong model answered right (None when both failed)."""
+    """MMLU questions; level 1 = only the strong model answered right. When both failed the cheap
+    model was as good as the strong one (`train/README.md`): level 0, as when the weak one was right.
+    Routing such a question up buys nothing, so a ranking that learns to avoid it scores higher."""
     cases = []
     for row in _rows(shared / "train" / "routellm_mmlu.jsonl"):
         weak, strong = bool(row["weak_ok"]), bool(row["strong_ok"])
-        level = 0 if weak else (1 if strong else None)
+        level = int(strong and not weak)
         cases.append(Case(id=row["id"], source="mmlu", style="mmlu", messages=row["messages"], level=level,
                           split=_mmlu_split(bucket("mmlu", row["id"])),
                           outcome=(weak, strong), file="routellm_mmlu.jsonl"))
@@ -150,9 +161,43 @@ def ypollak2(shared: Path) -> list[Case]:
     return cases
 
 
+PROXY_DIR = BENCH_DATA / "proxy"
+FIX_TIME_LEVEL = {"<15m": 0, "15m-1h": 1, "1-4h": 2, ">4h": 3}
+
+
+def proxy_sets() -> list[Case]:
+    """`bench/data/proxy/`: held-out stand-ins for the outside outcome and issue sets (see its README).
+    Never trained or tuned on: only `bench/eval_classifier.py` reads them."""
+    cases = []
+    for name in ("mtbench_style", "gsm8k_style"):
+        for row in _rows(PROXY_DIR / f"{name}.jsonl"):
+            cases.append(Case(id=row["id"], source=name, style="outcome", split="proxy", messages=row["messages"],
+                              level=row.get("steps"), outcome=(bool(row["weak_ok"]), bool(row["strong_ok"])),
+                              file=f"{name}.jsonl", category=row.get("category", "")))
+    for name in ("github_issues", "github_issues_libraries"):
+        for row in _rows(PROXY_DIR / f"{name}.jsonl"):
+            cases.append(Case(id=row["id"], source=name, style="issues", split="proxy", messages=row["messages"],
+                              level=FIX_TIME_LEVEL[row["fix_time"]], lang=row["lang"], file=f"{name}.jsonl"))
+    return cases
+
+
+def gsm8k() -> list[Case]:
+    """GSM8K's train split with the steps of each reference solution (`bench/data/outside/`):
+    a fifth held out, a fifth to choose settings on (`tune`), the rest to fit."""
+    cases = []
+    for row in _rows(GSM8K_FILE):
+        level = min(max(row["steps"] - GSM8K_MIN_STEPS, 0), GSM8K_MAX_LEVEL)
+        b = bucket("gsm8k", row["id"])
+        split = "heldout" if b < HELD_SHARE else ("tune" if b < 2 * HELD_SHARE else "train")
+        cases.append(Case(id=row["id"], source="gsm8k", style="gsm8k", split=split, level=level,
+                          messages=[{"role": "user", "content": row["question"]}],
+                          outcome=(row["steps"] < 4, True), file=GSM8K_FILE.name))
+    return cases
+
+
 def load_all(shared: Path) -> list[Case]:
     """Every case of every source, with its split."""
-    return routerd_style(shared) + uncommonroute(shared) + mmlu(shared) + ypollak2(shared)
+    return routerd_style(shared) + uncommonroute(shared) + mmlu(shared) + ypollak2(shared) + gsm8k()
 
 
 def data_digest(cases: list[Case]) -> str:

@@ -18,8 +18,6 @@ Classify = Callable[[list, Any], Any]  # (messages, tools) -> something with tie
 
 
 def set_name(case: Case) -> str:
-    if case.style == "routerd":
-        return f"{case.source}:{case.split}"
     return f"{case.source}:{case.split}"
 
 
@@ -72,6 +70,42 @@ def _outcomes(rows: Sequence[tuple[Case, Any]]) -> dict:
     }
 
 
+def _proxy_outcomes(rows: Sequence[tuple[Case, Any]]) -> dict:
+    """Our MT-Bench- and GSM8K-style sets: binary outcomes by a stated rule (strong always right)."""
+    scores = [r.score for _, r in rows]
+    weak = [float(c.outcome[0]) for c, _ in rows]
+    strong = [float(c.outcome[1]) for c, _ in rows]
+    out = {
+        "n": len(rows),
+        "apgr": figures.apgr(scores, weak, strong),
+        "apgr_oracle": figures.apgr([1.0 - w for w in weak], weak, strong),
+        "apgr_length": figures.apgr([float(len(str(c.messages[-1]["content"]))) for c, _ in rows], weak, strong),
+        "auc_weak_fails": figures.auc([r.score for c, r in rows if not c.outcome[0]],
+                                      [r.score for c, r in rows if c.outcome[0]]),
+        "to_simple_of_weak_fails": _share([r.tier for c, r in rows if not c.outcome[0]], "simple"),
+    }
+    if any(c.level is not None for c, _ in rows):
+        out["spearman_steps"] = figures.spearman([float(c.level or 0) for c, _ in rows], scores)
+    return out
+
+
+def _issues(rows: Sequence[tuple[Case, Any]]) -> dict:
+    """GitHub issue texts labelled by time to fix (0: under 15 minutes ... 3: over 4 hours)."""
+    return {
+        "n": len(rows),
+        "auc_easy_vs_harder": figures.auc([r.score for c, r in rows if c.level > 0],
+                                          [r.score for c, r in rows if c.level == 0]),
+        "spearman_fix_time": figures.spearman([float(c.level) for c, _ in rows], [r.score for _, r in rows]),
+        "hardest_to_simple": _share([r.tier for c, r in rows if c.level >= 2], "simple"),
+        "over_4h_to_simple": _share([r.tier for c, r in rows if c.level == 3], "simple"),
+        "all_to_simple": _share([r.tier for _, r in rows], "simple"),
+    }
+
+
+def _share(tiers: Sequence[str], tier: str) -> float:
+    return sum(t == tier for t in tiers) / len(tiers) if tiers else float("nan")
+
+
 def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]:
     """Figures per set (`source:split`) for `classify` (a function, or a `Model` for the shipped classifier)."""
     if not callable(classify):
@@ -93,6 +127,10 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
             out[name] = _uncommonroute(rows)
         elif style == "mmlu":
             out[name] = _outcomes(rows)
+        elif style in ("gsm8k", "outcome"):
+            out[name] = _proxy_outcomes(rows)
+        elif style == "issues":
+            out[name] = _issues(rows)
     if pooled:
         out["routerd-style:final (pooled)"] = _routerd_style(pooled)
     return out

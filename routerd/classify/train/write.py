@@ -26,8 +26,9 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
     names, values = [], array("f")
     for name in sorted(score):
         col = vocab.index[name]
-        row = [score[name], *coef[col]]
-        if max(abs(v) for v in row) < settings.prune:
+        # Weights too small to move a decision are zeroed, so the daemon keeps no row for them.
+        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], *coef[col])]
+        if not any(row):
             continue
         names.append(name)
         values.extend(row)

@@ -1,0 +1,173 @@
+"""Each dialect's reading of a provider's error body: what the status alone does not say.
+
+A 400 may be the client's bad request, a prompt over the model's context window, or (Anthropic) a
+credit balance that ran out; a 429 may be a rate limit or (OpenAI) a quota that is used up; a 503
+may say "overloaded". ``READERS[dialect](status, body)`` returns an ``ErrorReading`` whose ``hint``
+is a ``routerd.resilience.taxonomy`` category when the body says more than the status, and a
+``retry_after_s`` when the body carries one (Gemini's ``RetryInfo``). Stream error events have the
+same shapes, so they are read the same way.
+
+Pure and total: any bytes in, never an exception out. The tables hold each provider's documented
+error codes and types; the phrases cover what they put only in the message (Anthropic's
+"prompt is too long", OpenAI-compatible servers' "maximum context length").
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from routerd.resilience.taxonomy import Category
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReading:
+    hint: Category | None = None
+    retry_after_s: float | None = None
+    message: str = ""
+
+
+# Codes and types, per dialect family, that name the category outright.
+_OPENAI_CODES: dict[str, Category] = {
+    "context_length_exceeded": "context_too_long", "string_above_max_length": "bad_request",
+    "insufficient_quota": "billing", "billing_hard_limit_reached": "billing",
+    "billing_not_active": "billing", "model_not_found": "model_not_found",
+    "content_policy_violation": "content_policy", "content_filter": "content_policy",
+    "invalid_api_key": "auth", "invalid_organization": "auth",
+    "unsupported_country_region_territory": "auth", "rate_limit_exceeded": "rate_limited",
+    "tokens_exceeded": "rate_limited", "server_error": "server_error", "overloaded": "overloaded",
+}
+_ANTHROPIC_TYPES: dict[str, Category] = {
+    "rate_limit_error": "rate_limited", "overloaded_error": "overloaded", "api_error": "server_error",
+    "authentication_error": "auth", "permission_error": "auth", "billing_error": "billing",
+    "not_found_error": "model_not_found", "request_too_large": "bad_request", "timeout_error": "timeout",
+}
+_GEMINI_STATUSES: dict[str, Category] = {
+    "RESOURCE_EXHAUSTED": "rate_limited", "UNAVAILABLE": "server_error", "INTERNAL": "server_error",
+    "DEADLINE_EXCEEDED": "timeout", "UNAUTHENTICATED": "auth", "PERMISSION_DENIED": "auth",
+    "NOT_FOUND": "model_not_found",
+}
+
+# Phrases in messages, checked in order (the first match wins); lower case.
+_PHRASE_TEXT: tuple[tuple[str, Category], ...] = (
+    (r"prompt is too long|maximum context length|context (length|window|limit)|context_length"
+     r"|too many (input )?tokens|input token count .* exceeds|reduce the length of", "context_too_long"),
+    (r"credit balance|insufficient (balance|credits?|funds)|billing|payment required"
+     r"|exceeded your current quota", "billing"),
+    (r"overloaded|over capacity|at capacity", "overloaded"),
+    (r"content (management )?polic|safety system|flagged as (potentially )?(unsafe|harmful)"
+     r"|content[_ ]filter", "content_policy"),
+    (r"\bmodel\b.*(does not exist|not found|is not supported|not available|unknown)"
+     r"|(unknown|invalid|no such) model", "model_not_found"),
+    (r"invalid (x-)?api[ -_]?key|incorrect api key|api key not valid|unauthori[sz]ed", "auth"),
+)
+_PHRASES = tuple((re.compile(text), category) for text, category in _PHRASE_TEXT)
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
+def _error_object(value: Any) -> dict[str, Any]:
+    """The ``error`` object of a body in any of the shapes seen: ``{"error": {...}}``,
+    ``{"type": "error", "error": {...}}``, a Gemini list ``[{"error": {...}}]``, a Responses stream
+    ``{"type": "error", "code": ..., "message": ...}`` or ``response.failed``'s ``response.error``."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if not isinstance(value, dict):
+        return {}
+    inner = value.get("error")
+    if isinstance(inner, dict):
+        return inner
+    response = value.get("response")
+    if isinstance(response, dict) and isinstance(response.get("error"), dict):
+        found: dict[str, Any] = response["error"]
+        return found
+    if isinstance(inner, str):
+        return {"message": inner}
+    return value
+
+
+def _text(error: dict[str, Any], key: str) -> str:
+    value = error.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _from_phrases(message: str) -> Category | None:
+    lowered = message.lower()
+    return next((category for pattern, category in _PHRASES if pattern.search(lowered)), None)
+
+
+def _plain(body: bytes) -> str:
+    return body[:500].decode("utf-8", "replace").strip()
+
+
+def read_openai(status: int, body: bytes) -> ErrorReading:
+    """OpenAI's ``{"error": {"message", "type", "code"}}`` (Chat, Responses and compatibles)."""
+    error = _error_object(_decode(body))
+    message = _text(error, "message") or (_plain(body) if not error else "")
+    code, kind = str(error.get("code") or ""), _text(error, "type")
+    hint = _OPENAI_CODES.get(code) or _OPENAI_CODES.get(kind) or _from_phrases(message)
+    return ErrorReading(_settle(status, hint), None, message)
+
+
+def read_anthropic(status: int, body: bytes) -> ErrorReading:
+    """Anthropic's ``{"type": "error", "error": {"type", "message"}}``. A spent credit balance comes
+    as a 400 ``invalid_request_error``, a too-long prompt too; only the message tells them apart."""
+    error = _error_object(_decode(body))
+    message = _text(error, "message") or (_plain(body) if not error else "")
+    kind = _text(error, "type")
+    phrase = _from_phrases(message)
+    hint = phrase if kind == "invalid_request_error" else (_ANTHROPIC_TYPES.get(kind) or phrase)
+    return ErrorReading(_settle(status, hint), None, message)
+
+
+def read_gemini(status: int, body: bytes) -> ErrorReading:
+    """Google's ``{"error": {"code", "message", "status", "details"}}``; a ``RetryInfo`` detail's
+    ``retryDelay`` says when to come back."""
+    error = _error_object(_decode(body))
+    message = _text(error, "message") or (_plain(body) if not error else "")
+    phrase = _from_phrases(message)
+    state = _text(error, "status")
+    if state == "RESOURCE_EXHAUSTED" and phrase == "billing":
+        phrase = None  # Gemini's per-minute quota says "exceeded your current quota" too
+    hint = phrase or _GEMINI_STATUSES.get(state)
+    return ErrorReading(_settle(status, hint), _retry_delay(error.get("details")), message)
+
+
+def _retry_delay(details: Any) -> float | None:
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = _DURATION_RE.match(str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def _settle(status: int, hint: Category | None) -> Category | None:
+    """Keep a hint only where it refines the status: a 5xx is never the client's fault, and a
+    message that merely mentions a model on a 5xx does not make the provider lack it."""
+    if hint is None:
+        return None
+    if status >= 500 and hint in ("bad_request", "model_not_found", "content_policy", "auth"):
+        return None
+    return hint
+
+
+READERS: dict[str, Callable[[int, bytes], ErrorReading]] = {
+    "openai": read_openai, "openai_chat": read_openai, "responses": read_openai,
+    "anthropic": read_anthropic, "gemini": read_gemini,
+}
+
+
+def read_error(dialect: str, status: int, body: bytes) -> ErrorReading:
+    """``dialect``'s reading of an error body (an unknown dialect reads as OpenAI's shape, which
+    most compatible servers use)."""
+    return READERS.get(dialect, read_openai)(status, body)

@@ -1,0 +1,115 @@
+"""Prometheus metrics for ``GET /metrics``, through ``prometheus_client`` in its text format.
+
+Counted as calls end (``CallRecord.finish``): calls and errors by provider and outcome (the error
+category: ``upstream_timeout``, ``rate_limited``, ``client_disconnected``, ...), call latency,
+time to first byte and routerd's own overhead as histograms, tokens by kind and cost. Read at
+scrape time from the parts (``watch``): client requests, budget pressure and each limit's spent
+share, and each provider's breaker state. Labels are provider names and fixed words only, never
+model names (clients choose those) so that the series stay bounded. One registry per app.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from routerd.catalogue.prices import Tokens
+
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+_LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+_OVERHEAD_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+BREAKER_STATES = ("closed", "half_open", "open")
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What a scrape reads from the parts."""
+
+    requests: int
+    errors: int
+    pressure: float
+    limits: Mapping[str, float] = field(default_factory=dict)      # limit name -> spent share
+    breakers: Mapping[str, str] = field(default_factory=dict)      # provider -> state
+
+
+class _Parts(Collector):
+    def __init__(self, read: Callable[[], State]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        state = self.read()
+        yield CounterMetricFamily("routerd_requests", "Client requests to the gateway", value=state.requests)
+        yield CounterMetricFamily("routerd_request_errors", "Client requests answered with an error",
+                                  value=state.errors)
+        yield GaugeMetricFamily("routerd_budget_pressure", "Budget pressure the routing policy gets (0..1)",
+                                value=state.pressure)
+        limits = GaugeMetricFamily("routerd_budget_spent_share", "Spent share of each budget limit",
+                                   labels=["limit"])
+        for name, share in state.limits.items():
+            limits.add_metric([name], share)
+        yield limits
+        breakers = GaugeMetricFamily("routerd_breaker_state", "1 for each provider's breaker state",
+                                     labels=["provider", "state"])
+        for provider, now in state.breakers.items():
+            for name in BREAKER_STATES:
+                breakers.add_metric([provider, name], 1.0 if now == name else 0.0)
+        yield breakers
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        r = self.registry
+        self.calls = Counter("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"],
+                             registry=r)
+        self.latency = Histogram("routerd_call_latency_seconds", "Upstream call latency", ["provider"],
+                                 buckets=_LATENCY_S, registry=r)
+        self.ttft = Histogram("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"],
+                              buckets=_LATENCY_S, registry=r)
+        self.overhead = Histogram("routerd_overhead_seconds", "routerd's time before the call went out",
+                                  buckets=_OVERHEAD_S, registry=r)
+        self.tokens = Counter("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"], registry=r)
+        self.cost = Counter("routerd_cost_usd", "Cost of calls in USD", ["provider"], registry=r)
+
+    def watch(self, read: Callable[[], State]) -> None:
+        """Read the parts' state at each scrape (the app calls this once)."""
+        self.registry.register(_Parts(read))
+
+    def call(self, provider: str, outcome: str, latency_s: float, ttft_s: float | None, overhead_s: float | None,
+             tokens: Tokens, cost: float | None) -> None:
+        self.calls.labels(provider, outcome).inc()
+        self.latency.labels(provider).observe(latency_s)
+        if ttft_s is not None:
+            self.ttft.labels(provider).observe(ttft_s)
+        if overhead_s is not None:
+            self.overhead.observe(overhead_s)
+        if tokens.input:
+            self.tokens.labels(provider, "input").inc(tokens.input)
+            self.tokens.labels(provider, "cache_read").inc(tokens.cache_read)
+        if tokens.output:
+            self.tokens.labels(provider, "output").inc(tokens.output)
+        if cost:
+            self.cost.labels(provider).inc(cost)
+
+    def overhead_ms(self, quantile: float) -> tuple[int, float | None]:
+        """How many overheads were observed, and ``quantile`` of them in milliseconds, estimated
+        from the histogram's buckets as Prometheus' ``histogram_quantile`` does (linear within a
+        bucket; the highest finite bound when it falls past the last one)."""
+        buckets = [(float(s.labels["le"]), s.value) for m in self.overhead.collect() for s in m.samples
+                   if s.name.endswith("_bucket")]
+        total = buckets[-1][1] if buckets else 0.0
+        if not total:
+            return 0, None
+        rank, lower, below = quantile * total, 0.0, 0.0
+        for bound, count in buckets:
+            if count >= rank:
+                if bound == float("inf"):
+                    return int(total), lower * 1000
+                return int(total), (lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)) * 1000
+            lower, below = bound, count
+        return int(total), lower * 1000
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

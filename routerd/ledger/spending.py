@@ -1,0 +1,101 @@
+"""The budgets as one part of the app: ``Budgets`` (``routerd.budgets``) fed from the ledger.
+
+``Spending`` knows which providers are paid (not ``local = true``) in the running runtime and the
+project of a session (the ledger notes it from the ``cwd`` the hooks send), so that the routing
+core asks ``pressure(runtime, session)`` and dispatch asks ``reserve`` without knowing either.
+``sync`` brings the settled use in line with the ledger (at start, then every ``SYNC_S``) and logs
+each limit or provider window that crossed a threshold. Only the event loop touches it; the store
+is read in a worker thread.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+
+from routerd.budgets.budgets import BudgetStats, Budgets, level_of
+from routerd.budgets.settings import BudgetsConfig
+from routerd.ledger.periods import period_start
+from routerd.ledger.state import Ledger
+from routerd.resilience.limiter import Observation
+from routerd.resilience.limits import Reservation
+from routerd.resilience.refusal import Refusal
+from routerd.runtime import Runtime
+from routerd.store.budgets import budget_spend
+from routerd.store.store import Store
+
+log = logging.getLogger("routerd.budgets")
+# How often the budgets are summed from the ledger again (hook rows, other writers, a new day).
+SYNC_S = 15.0
+
+
+class Spending:
+    def __init__(self, config: BudgetsConfig, ledger: Ledger, store: Store) -> None:
+        self.budgets = Budgets(config)
+        self.ledger = ledger
+        self.store = store
+        self.refused = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether any limit is configured (else nothing is reserved on the proxy path)."""
+        return self.budgets.config.configured
+
+    def reconfigure(self, runtime: Runtime) -> None:
+        self.budgets.reconfigure(runtime.config.budgets)
+
+    def project_of(self, session_id: str | None) -> str | None:
+        return self.ledger.sessions.get(session_id) if session_id else None
+
+    @staticmethod
+    def paid_providers(runtime: Runtime) -> list[str]:
+        return [name for name, provider in runtime.providers.items() if not provider.local]
+
+    def pressure(self, runtime: Runtime, session_id: str | None) -> float:
+        """The routing policy's budget pressure for a request of ``session_id`` (0..1)."""
+        return self.budgets.pressure(time.time(), self.project_of(session_id), self.paid_providers(runtime))
+
+    def reserve(self, provider: str, model: str, session_id: str | None,
+                amounts: dict[str, float]) -> Reservation | Refusal:
+        found = self.budgets.reserve(provider, model, self.project_of(session_id), amounts, time.time())
+        if isinstance(found, Refusal):
+            self.refused += 1
+            log.debug("budget: refused a paid call to %s/%s: %s", provider, model, found.describe())
+        return found
+
+    def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
+                now: float) -> None:
+        self.budgets.observe(provider, limits, headers, now)
+
+    def note(self, runtime: Runtime, session_id: str | None) -> str | None:
+        """A line for the hook's context once spending steers routing, else None."""
+        share = self.budgets.spent_share(time.time(), self.project_of(session_id), self.paid_providers(runtime))
+        level = level_of(share)
+        if level == "ok":
+            return None
+        what = {"steering": "routing prefers cheaper models", "high": "routing strongly prefers cheaper models",
+                "capped": "paid calls are refused; free local models still serve"}[level]
+        return f"routerd budget: {share:.0%} spent ({level}): {what}."
+
+    def budget_share(self, runtime: Runtime, session_id: str | None) -> float | None:
+        """The statusline's budget slot: the spent share behind the pressure, or None when no
+        limit is configured and no provider window is known."""
+        if not self.active and not self.budgets.windows.statistics(time.time()):
+            return None
+        return round(self.budgets.spent_share(time.time(), self.project_of(session_id),
+                                              self.paid_providers(runtime)), 4)
+
+    async def sync(self) -> None:
+        """Sum the ledger's paid use again, then log any threshold crossed."""
+        if self.active:
+            now = time.time()
+            marks = self.budgets.marks(now)
+            await self.store.flush()
+            spent = await self.store.read(lambda conn: budget_spend(conn, period_start("month", now),
+                                                                    period_start("today", now)))
+            self.budgets.resync(spent, marks, time.time())
+        for name, old, new in self.budgets.crossings(time.time()):
+            level = logging.WARNING if new in ("high", "capped") else logging.INFO
+            log.log(level, "budget: %s went from %s to %s", name, old, new)
+
+    def statistics(self, runtime: Runtime) -> BudgetStats:
+        return self.budgets.statistics(time.time(), self.paid_providers(runtime))

@@ -1,0 +1,182 @@
+"""The health of every target: a breaker per provider and per ``provider/model``, and cool-downs.
+
+A call is admitted only when neither target is cooling down and both breakers let it through
+(``admit``); it then holds a ``Ticket`` that must end with exactly one verdict, ``succeeded``,
+``failed`` or ``released``, and ``released`` is safe after the others, so a ``finally`` that
+releases frees a half-open probe on every way out, cancellation included. Both breakers hear
+every verdict: a provider that is down opens its breaker from failures on any of its models, and
+one broken model opens only its own while the others keep serving.
+
+Cool-downs are beside the breakers: the taxonomy says when a target stays out for a time without
+being broken (a 429 until its Retry-After, an overloaded provider briefly, a model the provider
+lacks for a while). Pure: time is passed in; nothing here sleeps or does I/O.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from routerd.resilience.breaker import Breaker, BreakerSettings, BreakerStats
+from routerd.resilience.refusal import Refusal
+
+# Clients choose model names, and a provider without model patterns takes any: keep the number of
+# per-model breakers bounded by forgetting healthy, idle ones first.
+MAX_MODEL_BREAKERS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CoolingStats:
+    until: float
+    reason: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStats:
+    providers: dict[str, BreakerStats]
+    models: dict[str, BreakerStats]
+    cooling: dict[str, CoolingStats]
+
+
+class Ticket:
+    """One admitted call. End it with one verdict; ``released`` after a verdict does nothing."""
+
+    __slots__ = ("_holds",)
+
+    def __init__(self, holds: tuple[tuple[Breaker, int, bool], ...]) -> None:
+        self._holds = holds                 # (breaker, generation when admitted, is its probe)
+
+    @property
+    def is_probe(self) -> bool:
+        return any(probe for _, _, probe in self._holds)
+
+    def succeeded(self, now: float) -> None:
+        for breaker, generation, _ in self._holds:
+            breaker.success(now, generation)
+        self._holds = ()
+
+    def failed(self, now: float, why: str = "") -> None:
+        for breaker, generation, _ in self._holds:
+            breaker.failure(now, why, generation)
+        self._holds = ()
+
+    def released(self) -> None:
+        """No verdict (cancelled, the client's error, a rate limit): free a probe if this was one."""
+        for breaker, generation, probe in self._holds:
+            if probe:
+                breaker.release(generation)
+        self._holds = ()
+
+
+class Health:
+    def __init__(self, settings_for: Callable[[str], BreakerSettings]) -> None:
+        """``settings_for(target)`` gives the breaker settings of a provider (``name``) or of a
+        model (``provider/model``)."""
+        self._settings_for = settings_for
+        self.providers: dict[str, Breaker] = {}
+        self.models: dict[str, Breaker] = {}
+        self.cooling: dict[str, CoolingStats] = {}
+
+    def reconfigure(self, settings_for: Callable[[str], BreakerSettings]) -> None:
+        """Settings from a reloaded config: every breaker keeps its state under its new settings."""
+        self._settings_for = settings_for
+        for table in (self.providers, self.models):
+            for target, breaker in table.items():
+                breaker.reconfigure(settings_for(target))
+
+    # --- admission -------------------------------------------------------------------------------
+
+    def admit(self, provider: str, model: str, now: float) -> Ticket | Refusal:
+        """A ticket for one call to ``provider``'s ``model``, or why not."""
+        refusal = self._cooling(provider, model, now)
+        if refusal is not None:
+            return refusal
+        outer = self.breaker(provider)
+        if not outer.allow(now):
+            return self._refused(provider, outer, now)
+        outer_hold = (outer, outer.generation, outer.is_probe)
+        inner = self.breaker(provider, model)
+        if not inner.allow(now):
+            Ticket((outer_hold,)).released()
+            return self._refused(f"{provider}/{model}", inner, now)
+        return Ticket((outer_hold, (inner, inner.generation, inner.is_probe)))
+
+    def unavailable(self, provider: str, model: str | None, now: float) -> Refusal | None:
+        """Why ``provider`` (and its ``model``, when given) may not be called now; None when it
+        may. Pure: no probe is taken."""
+        refusal = self._cooling(provider, model, now)
+        if refusal is not None:
+            return refusal
+        targets = [(provider, self.providers.get(provider))]
+        if model is not None:
+            targets.append((f"{provider}/{model}", self.models.get(f"{provider}/{model}")))
+        for target, breaker in targets:
+            if breaker is not None and (why := breaker.unavailable_for(now)) is not None:
+                return Refusal(target, why[0], why[1])
+        return None
+
+    def score(self, provider: str, model: str, now: float) -> float:
+        """0..1 for balancing: 0 while cooling or open, else the worse of both breakers' health."""
+        if self._cooling(provider, model, now) is not None:
+            return 0.0
+        scores = [b.health(now) for b in (self.providers.get(provider),
+                                          self.models.get(f"{provider}/{model}")) if b is not None]
+        return min(scores, default=1.0)
+
+    def breaker(self, provider: str, model: str | None = None) -> Breaker:
+        """The breaker of ``provider``, or of its ``model`` (made on first use)."""
+        table, target = (self.providers, provider) if model is None else (self.models, f"{provider}/{model}")
+        breaker = table.get(target)
+        if breaker is None:
+            if table is self.models and len(table) >= MAX_MODEL_BREAKERS:
+                self._forget_idle_models()
+            breaker = table[target] = Breaker(self._settings_for(target))
+        return breaker
+
+    # --- cool-downs ------------------------------------------------------------------------------
+
+    def cool(self, target: str, seconds: float, now: float, reason: str, category: str) -> None:
+        """Keep ``target`` (a provider, or ``provider/model``) out for ``seconds``; a longer
+        cool-down already in place stays."""
+        until = now + max(0.0, seconds)
+        current = self.cooling.get(target)
+        if current is None or current.until < until:
+            self.cooling[target] = CoolingStats(until, reason, category)
+
+    def _cooling(self, provider: str, model: str | None, now: float) -> Refusal | None:
+        for target in (provider, f"{provider}/{model}") if model is not None else (provider,):
+            entry = self.cooling.get(target)
+            if entry is None:
+                continue
+            if now < entry.until:
+                return Refusal(target, entry.reason, entry.until - now, entry.category == "rate_limited")
+            del self.cooling[target]
+        return None
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def reset(self, target: str | None = None) -> list[str]:
+        """Close breakers and end cool-downs: all of them, a provider's (with its models'), or one
+        ``provider/model``'s. Returns the targets that changed."""
+        def hit(name: str) -> bool:
+            return target is None or name == target or ("/" not in target and name.startswith(target + "/"))
+
+        changed = [name for table in (self.providers, self.models) for name, breaker in table.items()
+                   if hit(name) and breaker.reset()]
+        for name in [n for n in self.cooling if hit(n)]:
+            del self.cooling[name]
+            changed.append(name)
+        return sorted(set(changed))
+
+    def _forget_idle_models(self) -> None:
+        idle = [t for t, b in self.models.items() if b.state == "closed" and not b.consecutive]
+        for target in idle[: max(1, len(idle) // 2)]:
+            del self.models[target]
+
+    def _refused(self, target: str, breaker: Breaker, now: float) -> Refusal:
+        why = breaker.unavailable_for(now) or ("circuit half-open, its probe call is in flight", 1.0)
+        return Refusal(target, why[0], why[1])
+
+    def statistics(self, now: float) -> HealthStats:
+        cooling = {t: c for t, c in self.cooling.items() if c.until > now}
+        return HealthStats(providers={t: b.statistics() for t, b in self.providers.items()},
+                           models={t: b.statistics() for t, b in self.models.items()}, cooling=cooling)

@@ -1,0 +1,31 @@
+"""The budgets' one query: paid use per provider and project in the current day and month.
+
+``budget_spend`` reads ``calls`` from the start of the month (a month of rows, through the ``ts``
+index) and sums cost and tokens of every call that was not free (cost above zero, or unknown),
+with the project from the call or its session. Run through ``Store.read``.
+"""
+
+from typing import Any
+
+import apsw
+
+from routerd.budgets.budgets import Spend
+
+_SPEND = (
+    "SELECT c.provider, coalesce(c.project, s.project), "
+    "sum(CASE WHEN c.ts >= ?2 THEN coalesce(c.cost_usd, 0) ELSE 0 END), sum(coalesce(c.cost_usd, 0)), "
+    "sum(CASE WHEN c.ts >= ?2 THEN c.input_tokens + c.output_tokens ELSE 0 END), "
+    "sum(c.input_tokens + c.output_tokens) "
+    "FROM calls c LEFT JOIN sessions s ON s.id = c.session_id "
+    "WHERE c.ts >= ?1 AND (c.cost_usd IS NULL OR c.cost_usd > 0) GROUP BY 1, 2"
+)
+
+
+def budget_spend(conn: apsw.Connection, month_start: float, day_start: float) -> list[Spend]:
+    """Paid use since ``month_start`` and since ``day_start`` (Unix times), per provider and project."""
+    rows: list[Any] = conn.execute(_SPEND, (month_start, day_start)).fetchall()
+    found = []
+    for provider, project, day_usd, month_usd, day_tokens, month_tokens in rows:
+        found.append(Spend(provider, project, "day", day_usd or 0.0, float(day_tokens or 0)))
+        found.append(Spend(provider, project, "month", month_usd or 0.0, float(month_tokens or 0)))
+    return found

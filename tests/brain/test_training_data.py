@@ -1,0 +1,70 @@
+"""The brain's data splits and the figures it is judged by."""
+
+import math
+
+import pytest
+
+from routerd.classify.train import data as sets
+from routerd.classify.train import figures
+
+
+def _shared_or_skip():
+    try:
+        return sets.shared_dir()
+    except SystemExit:
+        pytest.skip("shared/eval is not beside the repository")
+
+
+def _text(case: sets.Case) -> str:
+    return str(case.messages[-1]["content"]).strip().lower()
+
+
+def test_proxy_sets_are_never_training_data():
+    """No prompt of bench/data/proxy/ is in any split the trainer fits or tunes on."""
+    trained = {_text(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")}
+    proxy = sets.proxy_sets()
+    assert len(proxy) == 80 + 61 + 59 + 36
+    assert not [c.id for c in proxy if _text(c) in trained]
+
+
+def test_proxy_labels_follow_their_stated_rules():
+    """GSM8K-style: weak_ok exactly when the solution takes three steps or fewer; issues carry a fix time."""
+    proxy = sets.proxy_sets()
+    for case in proxy:
+        if case.source == "gsm8k_style":
+            assert case.outcome == (case.level <= 3, True)
+        if case.style == "issues":
+            assert case.level in (0, 1, 2, 3)
+    assert {c.category for c in proxy if c.source == "mtbench_style"} == {
+        "writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"}
+
+
+def test_gsm8k_levels_come_from_solution_steps_and_split_by_hash():
+    """GSM8K's train split: level = steps clipped to 2..6, a fifth held out and a fifth for tuning."""
+    cases = sets.gsm8k()
+    assert len(cases) == 7473
+    assert {c.level for c in cases} == {0, 1, 2, 3, 4}
+    shares = {split: sum(c.split == split for c in cases) / len(cases) for split in ("train", "tune", "heldout")}
+    assert 0.17 < shares["heldout"] < 0.23 and 0.17 < shares["tune"] < 0.23
+    assert sets.gsm8k()[5].split == cases[5].split  # fixed by the id, not by chance
+
+
+def test_apgr_auc_and_rank_correlation():
+    """APGR: the mean share of the gap recovered at each cut (ties sent together); AUC and Spearman."""
+    weak = [1.0, 1.0, 0.0, 0.0]
+    strong = [1.0, 1.0, 1.0, 1.0]
+    perfect = [0.0, 0.1, 0.9, 1.0]
+    assert figures.apgr(perfect, weak, strong) == pytest.approx((0.5 + 1 + 1 + 1) / 4)
+    assert figures.apgr([1.0, 1.0, 1.0, 1.0], weak, strong) == pytest.approx((0.25 + 0.5 + 0.75 + 1) / 4)
+    assert figures.apgr(perfect[::-1], weak, strong) == pytest.approx((0 + 0 + 0.5 + 1) / 4)
+    assert figures.auc([0.9, 1.0], [0.0, 0.1]) == 1.0
+    assert figures.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert figures.spearman([1, 2, 3, 4], [40, 30, 20, 10]) == pytest.approx(-1.0)
+    assert math.isnan(figures.spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_mmlu_level_is_whether_only_the_strong_model_was_right():
+    """MMLU: level 1 exactly when the weak model failed and the strong one was right; both wrong is 0."""
+    cases = sets.mmlu(_shared_or_skip())
+    assert all(c.level == int(c.outcome[1] and not c.outcome[0]) for c in cases)
+    assert any(c.outcome == (False, False) and c.level == 0 for c in cases)
