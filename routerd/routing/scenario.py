@@ -94,8 +94,7 @@ class Scenarios:
         req = request.conversation.request()
         if req is None:
             return None
-        agent = request.markers.get("x-claude-code-agent-id")
-        key = f"{request.session_id}/{agent}" if request.session_id and agent else request.session_id
+        key = conversation_key(request)
         count = await self._count(req, key, floor)
         detection = detect(req, request.markers, model=model, tokens=count,
                            family=family_of("", model) if not auto else "openai",
@@ -180,6 +179,14 @@ class Scenarios:
         return ScenarioStats(detected=dict(self.detected), routed=self.routed, escalated=self.escalated,
                              refused=self.refused, session_moves=windows["moves"], long_sessions=windows["sessions"],
                              counter=self.counter.statistics())
+
+
+def conversation_key(request: RouteRequest) -> str | None:
+    """The conversation a request continues: its session, and within it the agent (Claude Code's
+    subagent id; Codex's thread, which differs from the session id in a subagent's requests)."""
+    session, markers = request.session_id, request.markers
+    agent = markers.get("x-claude-code-agent-id") or markers.get("thread-id")
+    return f"{session}/{agent}" if session and agent and agent != session else session
 
 
 def by_price(runtime: Runtime) -> list[Candidate]:

@@ -47,9 +47,10 @@ _WEB_SEARCH_TYPES = re.compile(r"^(?:web_search(?:_preview)?(?:_\d{8}|_\d{4}_\d{
                                r"(?:_retrieval)?|googleSearch(?:Retrieval)?)$")
 
 
-# The request headers the markers read (lower-case): the rest of a request's headers are not copied.
+# The request headers the markers read (lower-case), and Codex's thread-id (a subagent's thread
+# within the session): the rest of a request's headers are not copied.
 MARKER_HEADERS = (b"x-claude-code-agent-id", b"x-openai-subagent", b"x-openai-memgen-request",
-                  b"x-codex-parent-thread-id", b"x-codex-turn-metadata")
+                  b"x-codex-parent-thread-id", b"x-codex-turn-metadata", b"thread-id")
 
 
 def marker_headers(headers: Mapping[bytes, bytes]) -> dict[str, str]:

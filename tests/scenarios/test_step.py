@@ -4,8 +4,8 @@ import pytest
 
 from routerd.config import parse_config
 from routerd.errors import ContextTooLong
-from routerd.routing.scenario import Found, Scenarios
-from routerd.routing.types import Candidate
+from routerd.routing.scenario import Found, Scenarios, conversation_key
+from routerd.routing.types import Candidate, Conversation, RouteRequest
 from routerd.runtime import build_runtime
 from routerd.scenarios.detect import Detection
 from routerd.scenarios.tokens import TokenCount
@@ -76,3 +76,12 @@ def test_route_steps_resolve_like_the_gateway():
     assert step.resolve_step("team-fast", runtime, "anthropic") == [Candidate("anthropic", "claude-haiku-4-5")]
     assert step.resolve_step("sonnet", runtime, "anthropic") == [Candidate("anthropic", "claude-sonnet-4-6")]
     assert step.resolve_step("oai/gpt-4.1", runtime, "anthropic") == [Candidate("oai", "gpt-4.1")]
+
+
+def test_a_subagent_is_its_own_conversation():
+    """Claude Code's agent id and a Codex thread other than the session's make a separate conversation."""
+    def key(**markers: str) -> str | None:
+        return conversation_key(RouteRequest(Conversation(), session_id="s1", markers=markers))
+
+    assert key() == "s1" and key(**{"thread-id": "s1"}) == "s1"
+    assert key(**{"thread-id": "t2"}) == "s1/t2" and key(**{"x-claude-code-agent-id": "a9"}) == "s1/a9"
