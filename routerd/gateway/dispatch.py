@@ -54,6 +54,7 @@ from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Verdict, judge
 from routerd.routing.types import CHARS_PER_TOKEN, Candidate, RouteDecision
 from routerd.runtime import Runtime
+from routerd.scenarios.names import parse_model_name
 
 log = logging.getLogger("routerd.gateway")
 
@@ -244,7 +245,7 @@ def _overloaded(limit: int) -> Overloaded:
 def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
     """The catalogue's entry for the candidate's model when it is not what the client asked for
     (so the request may need adapting to it), else None."""
-    if candidate.model == plan.requested:
+    if candidate.model == parse_model_name(plan.requested).name:  # [1m] asks for the same model
         return None
     return runtime.catalogue.get(candidate.model)
 
