@@ -33,7 +33,7 @@ def statusline_command() -> str:
 
 
 def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None,
-           statusline: bool = False):
+           statusline: bool = False, models: bool = False):
     from routerd.config import load_config
     from routerd.errors import ConfigError
     from routerd.integrations.install import Setup
@@ -53,7 +53,23 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
                  fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
                  budget_ms=config.hooks.budget_ms, platform=sys.platform,
                  socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "",
-                 statusline=statusline_command() if statusline else None)
+                 statusline=statusline_command() if statusline else None,
+                 claude_models=_claude_models(config) if models else None,
+                 codex_model=(config.routing.scenarios.openai_names or ("auto",))[0] if models else None)
+
+
+def _claude_models(config) -> tuple[str, str]:
+    """(main, small-slot) names for Claude Code: the configured Anthropic-shaped auto names, the
+    one that names a Haiku for the small slot."""
+    from routerd.scenarios.markers import is_haiku
+
+    names = config.routing.scenarios.anthropic_names
+    small = next((n for n in names if is_haiku(n)), None)
+    main = next((n for n in names if not is_haiku(n)), None)
+    if main is None or small is None:
+        output.fail("--models needs two [routing.scenarios] anthropic_names: one for Claude Code's main "
+                    "slots and one with 'haiku' in it for its small/fast slot", 2)
+    return main, small
 
 
 def _read(path: Path) -> str:
@@ -104,15 +120,21 @@ HOST_CHOICE = click.Choice(["claude-code", "codex", "gemini-cli", "cursor", "vsc
               "(default: from config http.listen)")
 @click.option("--statusline", is_flag=True,
               help="Claude Code: also show `routerctl statusline` (spend, savings, model) as its status line")
+@click.option("--models", is_flag=True,
+              help="also send the agent's models to routerd's automatic routing: Claude Code's slots "
+              "(ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_*_MODEL in its settings' env), the model of "
+              "Codex's routerd profile")
 @click.option("--dry-run", is_flag=True, help="show the diff, write nothing")
 def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str | None,
-            statusline: bool, dry_run: bool) -> None:
+            statusline: bool, models: bool, dry_run: bool) -> None:
     """Add routerd's hooks and MCP server to a coding agent's settings."""
     from routerd.integrations.install import edits
 
     if statusline and host != "claude-code":
         output.fail("--statusline is for --host claude-code (the only host with a status line)", 2)
-    setup = _setup(kind, fail_closed, http_url, statusline)
+    if models and host not in ("claude-code", "codex"):
+        output.fail("--models is for --host claude-code and --host codex", 2)
+    setup = _setup(kind, fail_closed, http_url, statusline, models)
     for edit in edits(host, setup):
         old = _read(edit.path)
         try:

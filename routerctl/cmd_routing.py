@@ -115,8 +115,11 @@ def route(ctx: click.Context, prompt: str | None, messages_path: str | None, exp
         ("profile", f"{reply.get('profile', 'balanced')}  p(enough): simple {reply.get('p_simple', 0.5):.2f}  "
                     f"moderate {reply.get('p_moderate', 0.5):.2f}  bar {reply.get('bar', 0.5):.2f}"),
         ("candidates", ", ".join(reply.get("candidates", [])) or "none (no provider enabled)"),
+        *([("scenario", reply["scenario"])] if reply.get("scenario") else []),
     ])
     if explain:
+        for reason in reply.get("scenario_reasons", []):
+            click.echo(f"scenario: {reason}")
         click.echo("why:")
         for reason in reply.get("reasons", []):
             click.echo(f"  - {reason}")

@@ -174,7 +174,8 @@ class App:
         runtime = self.runtime
         parts = {"store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
-                 "routing": self.routing.statistics(), "hooks": self.hooks.statistics(),
+                 "routing": self.routing.statistics(), "scenarios": self.routing.scenarios.statistics(),
+                 "hooks": self.hooks.statistics(),
                  "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics(),
                  "resilience": self.resilience.summary(time.time()),
                  "budgets": self.spending.statistics(runtime)}

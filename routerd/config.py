@@ -26,6 +26,7 @@ from routerd.paths import DEFAULT_HTTP_LISTEN
 from routerd.resilience.settings import AliasConfig, LimitConfig, ResilienceConfig, check_aliases
 from routerd.redact import redact_url
 from routerd.rules import Rule
+from routerd.scenarios.settings import ScenariosConfig
 
 DEFAULT_DRAIN_TIMEOUT_S = 10.0
 DEFAULT_IDLE_TIMEOUT_S = 300.0
@@ -139,6 +140,7 @@ class RoutingConfig(_Section, frozen=True):
     quality_floor: str | None = None  # a tier, or a model whose tier is the minimum
     sticky_sessions: bool = True
     models: list[ModelInfo] = []  # added to the built-in catalogue, or replacing by provider/id
+    scenarios: ScenariosConfig = ScenariosConfig()  # per-scenario routes (routerd/scenarios/settings.py)
 
 
 class ProviderConfig(_Section, frozen=True):

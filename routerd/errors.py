@@ -7,7 +7,8 @@
     │   ├── UnsupportedVersion        unsupported_version
     │   ├── NotFound                  not_found
     │   │   └── UnknownModel          model_not_found
-    │   └── UnsupportedMediaType      unsupported_media_type
+    │   ├── UnsupportedMediaType      unsupported_media_type
+    │   └── ContextTooLong            context_length_exceeded
     ├── Unauthorized                  unauthorized
     ├── Forbidden                     forbidden
     ├── ConfigError                   config_invalid
@@ -55,6 +56,14 @@ class UnknownRequest(BadRequest):
 class NotFound(BadRequest):
     code = "not_found"
     http_status = 404
+
+
+class ContextTooLong(BadRequest):
+    """The request does not fit the context window of any model it may go to. The code is
+    OpenAI's for the same refusal, and the message starts as Anthropic's does ("prompt is too
+    long"): clients react to those (Claude Code compacts the conversation)."""
+
+    code = "context_length_exceeded"
 
 
 class UnknownModel(NotFound):

@@ -650,6 +650,8 @@ class DecisionReply(Reply, tag="decision"):
     p_simple: float = 0.5  # after feedback on similar prompts
     p_moderate: float = 0.5
     bar: float = 0.5  # the profile's bar, after budget pressure
+    scenario: str | None = None  # the request's scenario (routerd/scenarios); None with detection off
+    scenario_reasons: list[str] = []
 
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)

@@ -23,6 +23,7 @@ from routerd.providers import Provider, build_providers
 from routerd.redact import url_credentials
 from routerd.resilience.settings import check_against
 from routerd.rules import RuleSet
+from routerd.scenarios.routes import check_routes
 
 _PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
 
@@ -90,6 +91,9 @@ def _check_routing(config: Config, catalogue: Catalogue) -> None:
     if floor and floor not in TIERS and catalogue.get(floor) is None:
         raise ConfigError(f"routing.quality_floor: {floor!r} is neither a tier ({', '.join(TIERS)}) nor "
                           "a model in the catalogue")
+    problems = check_routes(config.routing.scenarios, catalogue, config.gateway.aliases, config.providers)
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ) -> Runtime:

@@ -31,15 +31,18 @@ from routerd.integrations.http_hooks import answer_http_hook
 from routerd.ledger.metrics import CONTENT_TYPE
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
+from routerd.scenarios.markers import hosted_tool_types, marker_headers
+from routerd.scenarios.names import AutoNames, parse_model_name
 
 _JSON = (b"content-type", b"application/json")
 
 
 class _Peek(msgspec.Struct):
-    """The two fields the gateway reads before deciding; everything else is passed through."""
+    """The fields the gateway reads before deciding; everything else is passed through."""
 
     model: str = ""
     stream: bool = False
+    tools: msgspec.Raw = msgspec.Raw(b"")  # read only when it may hold a hosted web search
 
 
 _PEEK = msgspec.json.Decoder(_Peek)
@@ -53,6 +56,8 @@ def dialect_of(head: RequestHead | None) -> Dialect:
     found = for_path(head.path)
     if found is not None:
         return found[0]
+    if head.path.startswith(b"/v1beta/"):
+        return get_dialect("gemini")
     if b"anthropic-version" in head.headers or head.path.startswith(b"/v1/messages"):
         return get_dialect("anthropic")
     return get_dialect("responses" if head.path.endswith(b"/responses") else "openai_chat")
@@ -93,8 +98,8 @@ async def _answer_other(conn, head: RequestHead, runtime: Runtime, found: tuple[
         check_key(runtime.config, head.headers)
         body = app.gateway.metrics.render()
         await conn.send(conn.wire.response(200, [(b"content-type", CONTENT_TYPE)], body, close=conn.closed))
-    elif head.path in (b"/v1/models", b"/models") and head.method == b"GET":
-        check_key(runtime.config, head.headers)
+    elif head.path in (b"/v1/models", b"/models", b"/v1beta/models") and head.method == b"GET":
+        check_key(runtime.config, head.headers, head.query)
         await _send_json(conn, head, 200, _models(runtime, dialect_of(head)))
     elif found is not None:
         raise _MethodNotAllowed(f"{_text(head.method)} is not allowed on {_text(head.path)}")
@@ -115,12 +120,13 @@ async def _proxy(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect
                  received: float) -> None:
     app: App = conn.app
     dialect, endpoint = found
-    model, stream = _peek(head, dialect, endpoint, body)
+    model, stream, tools = _peek(head, dialect, endpoint, body)
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
     session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
     plan = await app.routing.decide(runtime, RouteRequest(
         Conversation.from_body(dialect, body), model=model or "auto",
-        session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http"))
+        session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http",
+        markers=marker_headers(head.headers), hosted_tools=_hosted(tools)))
     stream = stream and dialect.translatable(endpoint)  # the main endpoint streams; counting does not
     request = ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received)
     gateway = app.gateway
@@ -145,8 +151,9 @@ async def _proxy(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect
         gateway.in_flight -= 1
 
 
-def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> tuple[str, bool]:
-    """The model and stream flag a request asks for (the dialect says where they are)."""
+def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> tuple[str, bool, bytes]:
+    """The model and stream flag a request asks for (the dialect says where they are), and its
+    ``tools`` as they came."""
     try:
         peek = _PEEK.decode(body)
     except msgspec.ValidationError as exc:
@@ -156,9 +163,20 @@ def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> 
     except RecursionError:
         raise BadRequest("request body is nested too deeply") from None
     model, stream = dialect.client_request(head.path, head.query, endpoint, peek.model, peek.stream)
-    if model:
-        check_model(model)
-    return model, stream
+    if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
+        check_model(parse_model_name(model).name)
+    return model, stream, bytes(peek.tools)
+
+
+def _hosted(tools: bytes) -> tuple[str, ...]:
+    """The server-side tools a request offers (decoded only when one may be a web search: function
+    tools' schemas are big and routing never reads them)."""
+    if b"search" not in tools and b"Search" not in tools:
+        return ()
+    try:
+        return hosted_tool_types(msgspec.json.decode(tools))
+    except (msgspec.DecodeError, RecursionError):
+        return ()
 
 
 def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, bytes]]:
@@ -167,6 +185,8 @@ def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, byt
     if reply.candidate is not None:
         out.append((b"x-routerd-model", reply.candidate.model.encode()))
         out.append((b"x-routerd-provider", reply.candidate.provider.encode()))
+    if plan.scenario is not None:
+        out.append((b"x-routerd-scenario", plan.scenario.encode()))
     return out
 
 
@@ -207,8 +227,11 @@ def _health(app: App, runtime: Runtime) -> dict[str, object]:
 
 
 def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:
-    """The models clients may ask for: ``auto``, aliases, and every provider's named models."""
-    ids = [("auto", "routerd")] + [(a, "routerd") for a in runtime.config.gateway.aliases]
+    """The models clients may ask for: ``auto`` and routerd's auto names (those shaped for the
+    client's dialect first), aliases, and every provider's named models."""
+    scenarios = runtime.config.routing.scenarios
+    auto = AutoNames(scenarios.anthropic_names, scenarios.openai_names).listed(dialect.name)
+    ids = [(name, "routerd") for name in ("auto", *auto)] + [(a, "routerd") for a in runtime.config.gateway.aliases]
     for provider in runtime.providers.values():
         ids += [(m, provider.name) for m in provider.models if not any(c in m for c in "*?[")]
     return dialect.models_body(ids)

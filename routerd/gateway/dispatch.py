@@ -25,16 +25,16 @@ Every attempt is one row in ``calls``, written from ``finally`` blocks so that a
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import anyio
 
 from routerd.dialects.registry import get as dialect_of
-from routerd.dialects.translate import translate_error, translate_response
-from routerd.errors import (BudgetExceeded, NotImplementedYet, Overloaded, RouterdError, UpstreamBadResponse, UpstreamError,
-                            UpstreamRateLimited, UpstreamTimeout)
+from routerd.dialects.translate import translate_response
+from routerd.errors import (BudgetExceeded, NotImplementedYet, Overloaded, UpstreamBadResponse, UpstreamError,
+                            UpstreamTimeout)
+from routerd.gateway.answers import ProxyRequest, Reply, error_reply, failure_reply, local_count
 from routerd.gateway.failures import KEEP, retry_delay, status_error
 from routerd.gateway.gateway import Gateway
 from routerd.gateway import spend
@@ -42,7 +42,7 @@ from routerd.gateway.guard import Held, admit, verdict_for
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.prepare import Prepared, prepare
 from routerd.gateway.record import CallRecord, session_of
-from routerd.gateway.relay import StreamRelay, open_relay
+from routerd.gateway.relay import open_relay
 from routerd.gateway.upstream import Upstream, map_error, read_body
 from routerd.gateway.usage import UsageMeter
 from routerd.gateway.walk import Failure, Walk
@@ -54,6 +54,7 @@ from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Verdict, judge
 from routerd.routing.types import CHARS_PER_TOKEN, Candidate, RouteDecision
 from routerd.runtime import Runtime
+from routerd.scenarios.names import parse_model_name
 
 log = logging.getLogger("routerd.gateway")
 
@@ -61,37 +62,14 @@ MAX_ERROR_BODY = 64 * 1024
 MAX_ANSWER_BODY = 64 * 1024 * 1024
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _TOKEN_METRICS = frozenset({"tokens", "input_tokens", "output_tokens"})
+# What a failed attempt uses of its reservation: the request, always (one that timed out or was
+# reset may well have reached the provider and counted there: giving its room back let a bucket
+# overshoot under load), and no tokens.
+_FAILED_USE = {"requests": 1.0, "tokens": 0.0, "input_tokens": 0.0, "output_tokens": 0.0}
 # A call's output, for a token reservation, when the request sets no maximum: settled to the
 # real count when the answer is in, so it only has to be a fair guess.
 DEFAULT_OUTPUT_ESTIMATE = 1024
 _MAX_TOKENS = re.compile(rb'"(?:max_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens)"\s*:\s*(\d+)')
-
-
-@dataclass(slots=True)
-class ProxyRequest:
-    """A client's request as the front parsed it."""
-
-    dialect: str
-    endpoint: bytes                 # suffix after the dialect's path, e.g. b"/count_tokens"
-    query: bytes
-    headers: dict[bytes, bytes]
-    body: bytes
-    model: str
-    stream: bool
-    received: float                 # perf_counter() when the request was read
-
-
-@dataclass(slots=True)
-class Reply:
-    """The answer to relay: a whole ``body``, or a ``relay`` to drain for a stream."""
-
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes = b""
-    relay: StreamRelay | None = None
-    candidate: Candidate | None = None
-    overhead_ms: float = 0.0
-    held: Held | None = None        # a stream's hold on its target, until the relay ends
 
 
 @asynccontextmanager
@@ -129,14 +107,14 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
             return
     counts = dialect_of(request.dialect).counts_tokens
     if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
-        yield _local_count(request)  # no Anthropic provider could count: estimate, do not fail
+        yield local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     if walk.failure is None and walk.budget is not None:
         yield error_reply(request.dialect, BudgetExceeded(
             f"routerd budget: {walk.budget.reason} ({walk.budget.target}); paid calls are refused until it "
             "resets or the limit is raised, free local models still serve"))
         return
-    yield _error_reply(request.dialect, walk.final(), walk.skipped)
+    yield failure_reply(request.dialect, walk.final(), walk.skipped)
 
 
 def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candidate) -> tuple[Provider, Held] | None:
@@ -230,7 +208,7 @@ async def _held_attempt(gateway: Gateway, walk: Walk, request: ProxyRequest, pre
             return outcome, record
         verdict = verdict_for(gateway.resilience, outcome.error, outcome.dialect, client_credentials)
         taken.failed(time.time(), verdict, outcome.error.status, outcome.error.message)
-        taken.settle(_sent(outcome.error))
+        taken.settle(_FAILED_USE)
         walk.failed(candidate, outcome, verdict)
         return verdict
     finally:
@@ -247,12 +225,6 @@ def _with_key(prepared: Prepared, provider: Provider, held: Held) -> Prepared:
     headers = [h for h in prepared.headers if h not in own] + list(provider.auth_for(key.label))
     return Prepared(prepared.dialect, prepared.path, headers, prepared.body, prepared.translated,
                     prepared.usage_added)
-
-
-def _sent(error: UpstreamError) -> dict[str, float]:
-    """What a failed attempt used of its reservation: a request when the provider answered."""
-    sent = 1.0 if error.status is not None else 0.0
-    return {"requests": sent, "tokens": 0.0, "input_tokens": 0.0, "output_tokens": 0.0}
 
 
 def _alone(gateway: Gateway, walk: Walk, candidate: Candidate) -> bool:
@@ -273,14 +245,9 @@ def _overloaded(limit: int) -> Overloaded:
 def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
     """The catalogue's entry for the candidate's model when it is not what the client asked for
     (so the request may need adapting to it), else None."""
-    if candidate.model == plan.requested:
+    if candidate.model == parse_model_name(plan.requested).name:  # [1m] asks for the same model
         return None
     return runtime.catalogue.get(candidate.model)
-
-
-def _local_count(request: ProxyRequest) -> Reply:
-    body = dialect_of(request.dialect).local_count(request.body, request.model)
-    return Reply(200, [(b"content-type", b"application/json")], body=body)
 
 
 async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider: Provider,
@@ -423,35 +390,3 @@ def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[byte
         kept = [(k, v) for k, v in kept if k != b"content-type"]
         kept.append((b"content-type", b"text/event-stream" if stream else b"application/json"))
     return kept
-
-
-def _error_reply(dialect: str, failure: Failure, skipped: Sequence[str] = ()) -> Reply:
-    error = failure.error
-    if error.body and failure.dialect and error.status and error.status >= 400:
-        headers = [(k.encode(), v.encode()) for k, v in error.headers]
-        if isinstance(error, UpstreamRateLimited) and not any(k == b"retry-after" for k, _ in headers):
-            headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s or 1))))
-        if failure.dialect == dialect:
-            return Reply(error.status, headers, body=error.body)
-        headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
-        return Reply(error.status, headers, body=translate_error(failure.dialect, dialect, error.status,
-                                                                 error.body))
-    status = error.status if error.status and error.status >= 400 else error.http_status
-    if status == 502 and error.retry_after_s is not None:
-        status = 503  # every candidate is cooling down: a temporary state, with a time to retry
-    headers = [(b"content-type", b"application/json")]
-    if error.retry_after_s is not None:
-        headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s))))
-    message = error.message
-    if len(skipped) > 1 or (skipped and not message.startswith(skipped[0].split(":")[0] + ":")):
-        message = "no provider could take the request: " + "; ".join(skipped)
-    return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, message, error.code))
-
-
-def error_reply(dialect: str, error: RouterdError) -> Reply:
-    """A reply for an error raised before dispatch (bad request, no route, unauthorized)."""
-    status = error.http_status
-    headers = [(b"content-type", b"application/json")]
-    if (retry_after_s := getattr(error, "retry_after_s", None)) is not None:
-        headers.append((b"retry-after", b"%d" % max(1, round(retry_after_s))))
-    return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, error.message, error.code))

@@ -68,7 +68,11 @@ class Held:
     def failed(self, now: float, verdict: Verdict, status: int | None, why: str) -> None:
         """Do what the verdict says about this target (see the module docstring)."""
         if verdict.action.trips_breaker:
+            health = self.board.health
+            was = health.unavailable(self.provider, self.model, now)
             self.ticket.failed(now, why)
+            if was is None and (now_out := health.unavailable(self.provider, self.model, now)) is not None:
+                log.warning("%s", now_out.describe())    # a circuit just opened
         else:
             self.ticket.released()
         if verdict.cools is None or verdict.cooldown_s is None:

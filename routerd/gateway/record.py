@@ -104,7 +104,7 @@ class CallRecord:
         """The model the client asked for; for ``auto``, the configured baseline model, else the
         brain's priciest acceptable candidate (``RouteDecision.baseline``)."""
         plan = self.plan
-        if plan.requested in ("auto", ""):
+        if plan.auto:
             configured = costs.configured_baseline(runtime.catalogue, runtime.config.accounting.baseline_model)
             if configured is not None:
                 return configured

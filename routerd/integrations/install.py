@@ -13,7 +13,10 @@ HTTP hooks send the gateway key from ``$<http.gateway_key_env>`` (Claude Code in
 variables named in ``allowedEnvVars``), so they keep working when a key is set.
 
 routerd's entries are recognised by the shim paths and the hook URL prefix they contain, so an
-uninstall finds them even after the user reformatted the file.
+uninstall finds them even after the user reformatted the file. With ``--models``, Claude Code's
+``env`` also gets ``ANTHROPIC_BASE_URL`` and its model-slot variables (``claude_model_env``), listed
+in ``ROUTERD_MANAGED_ENV`` so that uninstall removes exactly those, and Codex's ``routerd`` profile
+names routerd's OpenAI-shaped auto name as its model.
 """
 
 import json
@@ -33,6 +36,10 @@ URL_MARK = "/hooks/claude-code/"
 BLOCK_BEGIN = "# >>> routerd (managed by routerctl install --host codex) >>>"
 BLOCK_END = "# <<< routerd <<<"
 LINE_MARK = "  # routerd"
+# Claude Code 2.1.197's model-slot variables (ANTHROPIC_DEFAULT_HAIKU_MODEL is the small/fast one).
+CLAUDE_MAIN_SLOTS = ("ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL",
+                     "ANTHROPIC_DEFAULT_FABLE_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL")
+ENV_MARK = "ROUTERD_MANAGED_ENV"  # the variables routerd wrote into Claude Code's "env", comma-separated
 CODEX_PROFILE = ("# The `routerd` profile (codex -p routerd): every turn through routerd.\n"
                  "# Managed by routerctl install --host codex.\n"
                  'model_provider = "routerd"\n')
@@ -53,6 +60,10 @@ class Setup:
     platform: str = "linux"
     socket_path: str = ""       # the daemon's socket, written into MCP servers' env
     gateway_key_env: str = ""   # the variable Claude Code's HTTP hooks take the gateway key from
+    # Model names through routerd's automatic routing (opt-in, --models): Claude Code's (main slots,
+    # small/fast slot) and the model of Codex's `routerd` profile
+    claude_models: tuple[str, str] | None = None
+    codex_model: str | None = None
     statusline: str | None = None  # Claude Code: the `routerctl statusline` command to show, when asked
 
 
@@ -70,8 +81,8 @@ def edits(host: str, s: Setup) -> list[Edit]:
     mcp = _json_edit(lambda d: _put_server(d, "mcpServers", _stdio(s)),
                      lambda d: _drop_server(d, "mcpServers", s))
     if host == "claude-code":
-        hooks = _json_edit(lambda d: _put_statusline(_put_hooks(d, _claude_hooks(s), s), s),
-                           lambda d: _drop_statusline(_drop_hooks(d, s)))
+        hooks = _json_edit(lambda d: _put_model_env(_put_statusline(_put_hooks(d, _claude_hooks(s), s), s), s),
+                           lambda d: _drop_model_env(_drop_statusline(_drop_hooks(d, s))))
         return [Edit(h / ".claude" / "settings.json", *hooks), Edit(h / ".claude.json", *mcp)]
     if host == "codex":
         hooks = _json_edit(lambda d: _put_hooks(d, _command_hooks(s, "codex", CODEX_EVENTS), s),
@@ -79,7 +90,7 @@ def edits(host: str, s: Setup) -> list[Edit]:
         return [Edit(h / ".codex" / "hooks.json", *hooks),
                 Edit(h / ".codex" / "config.toml", lambda t: codex_toml_add(t, s), codex_toml_remove),
                 # Codex 0.169+ keeps profiles in <name>.config.toml (`codex -p routerd`)
-                Edit(h / ".codex" / "routerd.config.toml", lambda t: CODEX_PROFILE, lambda t: "")]
+                Edit(h / ".codex" / "routerd.config.toml", lambda t: codex_profile(s), lambda t: "")]
     if host == "gemini-cli":
         gemini_hooks = _command_hooks(s, "gemini-cli", GEMINI_EVENTS)
         both = _json_edit(lambda d: _put_server(_put_hooks(d, gemini_hooks, s), "mcpServers", _stdio(s)),
@@ -184,6 +195,43 @@ def _drop_hooks(data: dict, s: Setup) -> dict:
     return data
 
 
+def claude_model_env(s: Setup) -> dict[str, str]:
+    """Claude Code's environment that sends every model slot to routerd's automatic routing: its
+    main slots (Opus, Sonnet, Fable, subagents) to one auto name, its small/fast slot (Haiku:
+    titles, hook prompts, summaries) to the other, which routerd reads as ``background``."""
+    if s.claude_models is None:
+        return {}
+    main, small = s.claude_models
+    return {"ANTHROPIC_BASE_URL": s.http_base, **{name: main for name in CLAUDE_MAIN_SLOTS},
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL": small}
+
+
+def _put_model_env(data: dict, s: Setup) -> dict:
+    """Write the model-slot variables (opt-in); an install without ``--models`` keeps those an
+    earlier one wrote, as it keeps the status line."""
+    ours = claude_model_env(s)
+    if not ours:
+        return data
+    data = _drop_model_env(data)
+    if ours:
+        env = data.setdefault("env", {})
+        env.update(ours)
+        env[ENV_MARK] = ",".join(ours)
+    return data
+
+
+def _drop_model_env(data: dict) -> dict:
+    """Remove the variables routerd wrote (listed in its marker), whatever their values now."""
+    env = data.get("env")
+    if not isinstance(env, dict) or ENV_MARK not in env:
+        return data
+    for name in str(env.pop(ENV_MARK)).split(","):
+        env.pop(name, None)
+    if not env:
+        del data["env"]
+    return data
+
+
 STATUSLINE_MARK = "routerctl"
 
 
@@ -241,6 +289,11 @@ def _json_edit(add: Callable[[dict], dict], remove: Callable[[dict], dict]):
 
 
 # --- Codex config.toml -------------------------------------------------------------------------
+
+def codex_profile(s: Setup) -> str:
+    """Codex's ``routerd`` profile: routerd as the provider, and with ``--models`` its auto name."""
+    return CODEX_PROFILE + (f"model = {json.dumps(s.codex_model)}\n" if s.codex_model else "")
+
 
 def codex_toml_add(text: str, s: Setup) -> str:
     """Add routerd's provider and MCP server (hooks are on by default in Codex 0.169)."""

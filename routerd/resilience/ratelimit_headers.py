@@ -19,6 +19,7 @@ from routerd.resilience.limiter import Observation
 
 _ANTHROPIC = re.compile(rb"anthropic-ratelimit-(requests|tokens|input-tokens|output-tokens)-(limit|remaining|reset)")
 _OPENAI = re.compile(rb"x-ratelimit-(limit|remaining|reset)(?:-(requests|tokens))?")
+_PREFIXES = (b"x-ratelimit-", b"anthropic-ratelimit-")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -28,6 +29,8 @@ def read_limits(headers: Iterable[tuple[bytes, bytes]], now: float) -> list[Obse
     seen: dict[str, dict[str, str]] = {}
     for name, value in headers:
         name = name.lower()
+        if not name.startswith(_PREFIXES):       # most headers: one cheap test, on every answer
+            continue
         if match := _ANTHROPIC.fullmatch(name):
             metric, field = match.group(1).decode().replace("-", "_"), match.group(2).decode()
         elif match := _OPENAI.fullmatch(name):

@@ -31,16 +31,18 @@ from routerd.classify.classifier import classify
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.model import Model, default_model
 from routerd.classify.types import TIERS, Classification, Tier
-from routerd.errors import BadRequest, NotFound, UnknownModel
+from routerd.errors import BadRequest, NoRoute, NotFound, UnknownModel
 from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
 from routerd.ids import Ids
-from routerd.policy import PROFILES, Decision, PolicyInput, Profile, Sticky, decide
+from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, RuleHit, Sticky, decide
 from routerd.protocol import FeedbackResult, ProfileState
 from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import opinion
+from routerd.routing.scenario import Found, Scenarios, by_price
 from routerd.routing.types import BrainDecision, Candidate, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
+from routerd.scenarios.names import AutoNames, parse_model_name
 from routerd.store import routing as rows
 from routerd.store.store import Store
 
@@ -80,6 +82,7 @@ class RoutingCore:
         self.opinions = opinion.OpinionCounts()
         self.brain: tuple[Model, CueSet] | None = None  # the shipped model and cue files
         self._runtime: Runtime | None = None  # the latest one seen, for statistics
+        self.scenarios = Scenarios()
 
     async def load(self, runtime: Runtime) -> None:
         """Read the classifier's model and cue files, the persisted profile and the feedback rows
@@ -122,47 +125,118 @@ class RoutingCore:
         """Decide ``request`` and store the decision. Raises ``UnknownModel`` for a model nothing
         serves and ``NoRoute`` when ``auto`` has nothing to try."""
         if request.dialect is None:
-            brain_id, brain = await self._brain(runtime, request, request.model)
-            return RouteDecision(brain_id, request.model or "auto", (), None, "brain", brain)
-        model = request.model or "auto"
-        auto = model == "auto"
-        providers, gateway = runtime.providers, runtime.config.gateway
-        if auto or gateway.downshift:
-            brain_id, brain = await self._brain(runtime, request, None)
-            chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue)
-            if not auto:  # downshift: the brain's pick first, the requested model behind it
-                requested = cands.resolve(model, providers, gateway, request.dialect, self._expand)
-                chosen += [c for c in requested if c not in chosen]
-                baseline = requested[0] if requested else baseline
-            if chosen:
-                chain = cands.fallback_chain(chosen, providers, gateway, request.dialect, self._expand, model)
-                return RouteDecision(brain_id, model, tuple(chain), baseline, "brain", brain)
-        return self._requested(runtime, request, model, auto)
+            return await self._advise(runtime, request)
+        # A client-only decoration (Claude Code's ``[1m]``) never reaches a provider, and routerd's
+        # auto names (``claude-routerd-auto``, ...) mean ``auto``; ``requested`` keeps the client's name.
+        requested = request.model or "auto"
+        model = parse_model_name(requested).name
+        scenarios = runtime.config.routing.scenarios
+        auto = AutoNames(scenarios.anthropic_names, scenarios.openai_names).is_auto(model)
+        found = await self.scenarios.detect(runtime, request, model, auto)
+        decision = None
+        if found is not None and found.route is not None:
+            decision = await self._scenario_route(runtime, request, requested, found)
+        elif auto or runtime.config.gateway.downshift:
+            decision = await self._brain_route(runtime, request, requested, model, auto, found)
+        decision = decision or self._requested(runtime, request, requested, model, auto, found)
+        return self._fitted(runtime, decision, found)
 
-    def _requested(self, runtime: Runtime, request: RouteRequest, model: str, auto: bool) -> RouteDecision:
+    async def _brain_route(self, runtime: Runtime, request: RouteRequest, requested: str, model: str, auto: bool,
+                           found: Found | None) -> RouteDecision | None:
+        """The brain's pick on the configured providers (for a named model under downshift, the
+        named model behind it), or None when it knows none of their models."""
+        providers, gateway, dialect = runtime.providers, runtime.config.gateway, request.dialect or ""
+        brain_id, brain = await self._brain(runtime, request, None, found)
+        chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue)
+        if not auto:  # downshift: the brain's pick first, the requested model behind it
+            named = cands.resolve(model, providers, gateway, dialect, self._expand)
+            chosen += [c for c in named if c not in chosen]
+            baseline = named[0] if named else baseline
+        if not chosen:
+            return None
+        chain = cands.fallback_chain(chosen, providers, gateway, dialect, self._expand, model)
+        return RouteDecision(brain_id, requested, tuple(chain), baseline, "brain", brain, auto=auto)
+
+    async def _scenario_route(self, runtime: Runtime, request: RouteRequest, requested: str,
+                              found: Found) -> RouteDecision:
+        """The route the request's scenario takes, step by step: a model or alias on the providers
+        that serve it, a tier as the brain ranks it with that tier forced."""
+        assert found.route is not None
+        chain: list[Candidate] = []
+        brain_id, brain, baseline, dialect = None, None, None, request.dialect or ""
+        for step in found.route.steps:
+            if step in TIERS:
+                step_id, step_brain = await self._brain(runtime, request, None, found, tier=step)
+                got, priciest = cands.on_providers(step_brain.policy.candidates, runtime.providers,
+                                                   runtime.catalogue)
+                brain_id, brain, baseline = brain_id or step_id, brain or step_brain, baseline or priciest
+            else:
+                got = self.scenarios.resolve_step(step, runtime, dialect, self._expand)
+            chain += [c for c in got if c not in chain]
+        if not chain:
+            raise NoRoute(f"scenario {found.detection.scenario}: no configured provider serves its route "
+                          f"({', '.join(found.route.steps)}; {found.route.reason})")
+        if brain_id is None:
+            brain_id = self._record(runtime, request, chain, [found.route.reason], found)
+        return RouteDecision(brain_id, requested, tuple(chain), baseline or chain[0], "scenario", brain, auto=True)
+
+    def _fitted(self, runtime: Runtime, decision: RouteDecision, found: Found | None) -> RouteDecision:
+        """``decision`` with its scenario, and without a candidate whose window the request exceeds."""
+        if found is None:
+            return decision
+        chain, notes = self.scenarios.fit(runtime, found, decision.candidates, decision.auto,
+                                          lambda: by_price(runtime))
+        if decision.candidates and chain[0] != decision.candidates[0]:
+            rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
+        return msgspec.structs.replace(decision, candidates=tuple(chain), scenario=found.detection.scenario,
+                                       scenario_reasons=(*found.reasons(), *notes))
+
+    async def _advise(self, runtime: Runtime, request: RouteRequest) -> RouteDecision:
+        """Advice (``route``, hooks, MCP): the brain decides, with the scenario's tier forced or its
+        model preferred when the scenario has a route."""
+        found = await self.scenarios.detect(runtime, request, request.model or "auto", True)
+        route = found.route if found is not None else None
+        tier = route.steps[0] if route is not None and route.steps[0] in TIERS else None
+        prefer = route.steps[0] if route is not None and tier is None else request.model
+        brain_id, brain = await self._brain(runtime, request, prefer, found, tier=tier)
+        return RouteDecision(brain_id, request.model or "auto", (), None, "brain", brain,
+                             scenario=found.detection.scenario if found else None,
+                             scenario_reasons=found.reasons() if found else ())
+
+    def _requested(self, runtime: Runtime, request: RouteRequest, requested: str, model: str,
+                   auto: bool, found: Found | None) -> RouteDecision:
         """The decision for a model the client named (or ``auto`` when the brain knows none of the
         configured providers' models)."""
         providers, gateway, dialect = runtime.providers, runtime.config.gateway, request.dialect or ""
-        found = cands.named_models(providers, dialect) if auto else \
+        named = cands.named_models(providers, dialect) if auto else \
             cands.resolve(model, providers, gateway, dialect, self._expand)
-        chain = cands.fallback_chain(found, providers, gateway, dialect, self._expand, model)
+        chain = cands.fallback_chain(named, providers, gateway, dialect, self._expand, model)
         if not chain and not auto:
             raise UnknownModel(f"model {model!r} is not served here; ask for one of: "
                                f"{', '.join(cands.served_models(providers, gateway))}")
         if not chain:
             raise cands.nothing_to_try(providers, self.resilience.unavailable_for, time.time())
-        decision_id = self.ids.new()
         reason = ("auto: no catalogue model on the configured providers; each provider's first named model"
                   if auto else "requested by the client")
+        decision_id = self._record(runtime, request, chain, [reason], found)
+        return RouteDecision(decision_id, requested, tuple(chain), chain[0], "requested", auto=auto)
+
+    def _record(self, runtime: Runtime, request: RouteRequest, chain: list[Candidate], reasons: list[str],
+                found: Found | None) -> str:
+        """Store a decision the brain was not asked about; its id."""
+        decision_id = self.ids.new()
         rows.record_decision(self.store, rows.DecisionRow(
             id=decision_id, ts=time.time(), source=request.source, model=chain[0].model,
             provider=chain[0].provider, session_id=request.session_id,
-            detail=msgspec.json.encode({"reasons": [reason],
+            scenario=found.detection.scenario if found is not None else None,
+            detail=msgspec.json.encode({"reasons": reasons,
                                         "candidates": [f"{c.provider}/{c.model}" for c in chain[:5]]}).decode()))
-        return RouteDecision(decision_id, model, tuple(chain), chain[0], "requested")
+        return decision_id
 
-    async def _brain(self, runtime: Runtime, request: RouteRequest, model: str | None) -> tuple[str, BrainDecision]:
-        """Classify and rank (``model``: a preference the policy honours when usable); store it."""
+    async def _brain(self, runtime: Runtime, request: RouteRequest, model: str | None, found: Found | None = None,
+                     tier: Tier | None = None) -> tuple[str, BrainDecision]:
+        """Classify and rank (``model``: a preference the policy honours when usable; ``tier``: the
+        scenario route's, forced like a rule's); store it."""
         conversation, routing = request.conversation, runtime.config.routing
         result = await self._classify(runtime, conversation)
         text = conversation.last_user_text()
@@ -176,8 +250,9 @@ class RoutingCore:
             profile=self.profile(runtime), open_breakers=broken, sticky=sticky,
             budget_pressure=self.pressure(runtime, session) if self.pressure is not None else 0.0,
             explicit_model=None if model == "auto" else model,
-            rule=runtime.rules.evaluate(text) if runtime.rules.rules else None,
-            needs=request.needs or conversation.needs(), quality_floor=routing.quality_floor,
+            rule=(RuleHit(name=f"scenario {found.detection.scenario if found else ''}", tier=tier) if tier
+                  else runtime.rules.evaluate(text) if runtime.rules.rules else None),
+            needs=_needs(request, found), quality_floor=routing.quality_floor,
             feedback=self.feedback.hint_for(words), explain=request.explain,
         ))
         first = runtime.catalogue.get(decision.candidates[0]) if decision.candidates else None
@@ -185,7 +260,7 @@ class RoutingCore:
             self._remember_session(session, Sticky(model=first.key, tier=first.tier))
         decision_id = self.ids.new()
         self.decisions += 1
-        self._store(runtime, decision_id, decision, result, text, words, request, first)
+        self._store(runtime, decision_id, decision, result, text, words, request, first, found)
         return decision_id, BrainDecision(result, decision, first)
 
     def _expand(self, name: str, resolve: Callable[[str], list[Candidate]]) -> list[Candidate] | None:
@@ -197,7 +272,8 @@ class RoutingCore:
         return decide(inp)
 
     def _store(self, runtime: Runtime, decision_id: str, decision: Decision, result: Classification,
-               text: str, words: frozenset[str], request: RouteRequest, first: ModelInfo | None) -> None:
+               text: str, words: frozenset[str], request: RouteRequest, first: ModelInfo | None,
+               found: Found | None) -> None:
         detail = {"signature": signature_key(words), "candidates": decision.candidates[:5],
                   "advisory": decision.advisory, "reasons": decision.reasons, "signals": result.signals,
                   "classification_source": result.source, "score": result.score,
@@ -209,6 +285,7 @@ class RoutingCore:
             task_type=decision.task_type, confidence=decision.confidence, profile=decision.profile,
             model=first.id if first is not None else decision.advisory,
             provider=first.provider if first is not None else None,
+            scenario=found.detection.scenario if found is not None else None,
             detail=msgspec.json.encode(detail).decode()))
 
     def _remember_session(self, session_id: str, sticky: Sticky) -> None:
@@ -272,6 +349,15 @@ class RoutingCore:
             second_opinion_fallbacks=self.opinions.fallbacks, cache_hits=self.opinions.cache_hits,
             feedback_signatures=fb["signatures"], feedback_rows=fb["rows"], sticky_sessions=len(self.sticky),
             catalogue_models=len(runtime.catalogue.models) if runtime is not None else 0)
+
+
+def _needs(request: RouteRequest, found: Found | None) -> Needs:
+    """What a model must have: the request's own needs, with the scenario's token count and images."""
+    needs = request.needs or request.conversation.needs()
+    if found is None:
+        return needs
+    return msgspec.structs.replace(needs, vision=needs.vision or found.detection.needs_vision,
+                                   estimated_tokens=found.count.tokens())
 
 
 def _learned(catalogue: Catalogue, kind: str, value: str, decided: str | None, detail: str | None,

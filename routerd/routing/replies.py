@@ -28,4 +28,5 @@ def decision_reply(decision: RouteDecision, explain: bool) -> DecisionReply:
         reason=policy.reasons[-1] if policy.reasons else "", reasons=list(policy.reasons),
         signals=list(result.signals), classification_source=result.source, verdicts=verdicts,
         score=result.score, p_simple=policy.p_simple, p_moderate=policy.p_moderate, bar=policy.bar,
+        scenario=decision.scenario, scenario_reasons=list(decision.scenario_reasons),
     )

@@ -17,6 +17,8 @@ from routerd.catalogue.models import ModelInfo
 from routerd.classify.text import Turn, to_turn
 from routerd.classify.types import Classification
 from routerd.dialects.base import Dialect
+from routerd.dialects.canonical import ChatRequest
+from routerd.dialects.registry import get as get_dialect
 from routerd.dialects.summary import to_classifier_messages
 from routerd.errors import BadRequest
 from routerd.policy import Decision, Needs
@@ -39,7 +41,7 @@ class Conversation:
     parse reads as an empty conversation (the request itself is refused later, upstream or by
     translation, with the reason)."""
 
-    __slots__ = ("_body", "_dialect", "_messages", "_tools", "_turns")
+    __slots__ = ("_body", "_dialect", "_messages", "_request", "_tools", "_turns")
 
     def __init__(self, messages: Sequence[Any] = (), tools: Sequence[Any] | None = None) -> None:
         self._messages: Sequence[Any] | None = messages
@@ -47,12 +49,18 @@ class Conversation:
         self._dialect: Dialect | None = None
         self._body = b""
         self._turns: list[Turn] | None = None
+        self._request: ChatRequest | None | bool = False  # False: not parsed yet
 
     @classmethod
     def from_body(cls, dialect: Dialect, body: bytes) -> "Conversation":
         conversation = cls()
         conversation._messages, conversation._dialect, conversation._body = None, dialect, body
         return conversation
+
+    @property
+    def body(self) -> bytes:
+        """The client's body as it came (empty for messages given as such)."""
+        return self._body
 
     @property
     def messages(self) -> Sequence[Any]:
@@ -86,14 +94,30 @@ class Conversation:
         return Needs(tools=bool(self.tools), vision=any(t.images for t in turns),
                      estimated_tokens=chars // CHARS_PER_TOKEN)
 
+    def request(self) -> ChatRequest | None:
+        """The conversation as a canonical request (parsed once; None when it does not parse).
+        Messages given as such (``route``, hooks) are read as an OpenAI chat request."""
+        if self._request is False:
+            if self._dialect is not None:
+                body = self._body
+            else:
+                body = msgspec.json.encode({"messages": self._messages, "tools": _as_functions(self._tools)})
+            try:
+                self._request = (self._dialect or get_dialect("openai_chat")).parse_request(body) if body else None
+            except (BadRequest, msgspec.ValidationError, TypeError):
+                self._request = None
+        assert self._request is not True
+        return self._request
+
     def _parse(self) -> None:
-        assert self._dialect is not None
-        try:
-            request = self._dialect.parse_request(self._body) if self._body else None
-        except BadRequest:
-            request = None
+        request = self.request()
         self._messages = to_classifier_messages(request) if request is not None else []
         self._tools = [{"name": t.name} for t in request.tools] if request is not None else []
+
+
+def _as_functions(tools: Sequence[Any]) -> list[Any]:
+    """Tools given by name (``{"name": ...}``) in the OpenAI chat shape the request is read in."""
+    return [{"type": "function", "function": t} if isinstance(t, dict) and "type" not in t else t for t in tools]
 
 
 class RouteRequest(msgspec.Struct, frozen=True):
@@ -110,6 +134,8 @@ class RouteRequest(msgspec.Struct, frozen=True):
     needs: Needs | None = None      # None: read from the conversation
     source: str = "socket"
     explain: bool = False
+    markers: dict[str, str] = {}    # the client's scenario marker headers (``scenarios.markers``)
+    hosted_tools: tuple[str, ...] = ()  # server-side tools it offers (``web_search_20250305``, ...)
 
 
 class BrainDecision(msgspec.Struct, frozen=True):
@@ -132,3 +158,6 @@ class RouteDecision(msgspec.Struct, frozen=True):
     baseline: Candidate | None
     reason: str
     brain: BrainDecision | None = None
+    auto: bool = False              # the client asked for automatic routing (``auto`` or an auto name)
+    scenario: str | None = None     # the request's scenario (None: detection is off)
+    scenario_reasons: tuple[str, ...] = ()  # the evidence, and what the scenario step did

@@ -145,6 +145,8 @@ MIGRATIONS: tuple[str, ...] = (
         ts REAL NOT NULL
     );
     """,
+    # 4: the scenario each decision was made for (routerd/scenarios; NULL before, or with detection off).
+    "ALTER TABLE decisions ADD COLUMN scenario TEXT;",
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions", "limit_windows")

@@ -30,6 +30,7 @@ class DecisionRow(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     provider: str | None = None
     detail: str | None = None
+    scenario: str | None = None
 
 
 class FeedbackRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,9 +56,10 @@ class StoredFeedback(msgspec.Struct, frozen=True):
 
 _INSERT_DECISION = (
     "INSERT OR REPLACE INTO decisions (id, ts, source, session_id, prompt_hash, prompt_len, prompt, "
-    "tier, task_type, confidence, profile, model, provider, detail) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "tier, task_type, confidence, profile, model, provider, detail, scenario) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_SET_DECISION_TARGET = "UPDATE decisions SET model = ?, provider = ? WHERE id = ?"
 _INSERT_FEEDBACK = ("INSERT OR REPLACE INTO feedback (id, decision_id, ts, kind, value, reason) "
                     "VALUES (?, ?, ?, ?, ?, ?)")
 _PUT_SETTING = "INSERT OR REPLACE INTO settings (key, value, ts) VALUES (?, ?, ?)"
@@ -72,7 +74,13 @@ def record_decision(store: Store, row: DecisionRow) -> None:
     """Insert ``row`` soon (never blocks)."""
     store.execute(_INSERT_DECISION, (
         row.id, row.ts, row.source, row.session_id, row.prompt_hash, row.prompt_len, row.prompt,
-        row.tier, row.task_type, row.confidence, row.profile, row.model, row.provider, row.detail))
+        row.tier, row.task_type, row.confidence, row.profile, row.model, row.provider, row.detail, row.scenario))
+
+
+def set_decision_target(store: Store, decision_id: str, model: str, provider: str) -> None:
+    """The model a decision's request goes to first, when a later step (the context-window rule)
+    changed it after the row was recorded (queued after the row itself: one writer, in order)."""
+    store.execute(_SET_DECISION_TARGET, (model, provider, decision_id))
 
 
 def record_feedback(store: Store, row: FeedbackRecord) -> None:

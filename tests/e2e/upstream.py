@@ -12,7 +12,7 @@ of ``test_claude_code`` and ``test_codex`` for what it showed.
 """
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,6 +63,9 @@ class Upstream:
     # When set, the next stream stops after the chunk containing these bytes until the event is set:
     # a client that shows the text before then proves nothing in between buffered the stream.
     hold: tuple[bytes, anyio.Event] | None = None
+    # When set, answers a request by what it is (a subagent's, a hook's) before the script is used:
+    # a coding agent's concurrent calls arrive in no fixed order.
+    choose: Callable[[Received], Turn | None] | None = None
 
     def calls(self, path: str) -> list[Received]:
         """The requests received on ``path`` (query string ignored), in order."""
@@ -171,7 +174,7 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
             problem := replies.anthropic_rejection(body, request.headers.get("anthropic-beta", ""))):
         error = {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
         return 400, "application/json", [json.dumps(error).encode()]
-    turn = upstream.next_turn()
+    turn = (upstream.choose(request) if upstream.choose is not None else None) or upstream.next_turn()
     if turn.status != 200:
         return turn.status, "application/json", [json.dumps(replies.error(upstream.dialect, turn.status)).encode()]
     if body.get("stream"):

@@ -69,10 +69,12 @@ class FakeUpstream:
 
     # --- scripting -------------------------------------------------------------------------------
 
-    def fail(self, status: int, body: Any = None, retry_after: float | None = None) -> None:
+    def fail(self, status: int, body: Any = None, retry_after: float | None = None,
+             headers: dict[str, str] | None = None) -> None:
+        """Answer ``status`` with ``body`` (and a Retry-After, and any other ``headers``)."""
         raw = body if isinstance(body, bytes) else json.dumps(
             body or {"error": {"message": f"fake failure {status}", "type": "fake"}}).encode()
-        headers = [("content-type", "application/json")]
+        headers = [("content-type", "application/json"), *(headers or {}).items()]
         if retry_after is not None:
             headers.append(("retry-after", f"{retry_after:g}"))
         self.script.append(Behaviour("status", status, raw, headers))

@@ -160,3 +160,46 @@ def test_hard_mode_installs_fail_closed_command_hooks(home: Path):
     run("install", "--host", "codex")
     command = json.loads((home / ".codex" / "hooks.json").read_text())["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
     assert command.endswith("--budget-ms 80 --fail-closed")
+
+
+def test_claude_code_models_opt_in_sets_the_slot_variables(home: Path):
+    """--models points Claude Code at routerd and every model slot at an auto name (Haiku's at the
+    background one); uninstall removes exactly those variables and keeps the user's own."""
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps({"env": {"DISABLE_TELEMETRY": "1"}}))
+    run("install", "--host", "claude-code")
+    assert json.loads(settings.read_text())["env"] == {"DISABLE_TELEMETRY": "1"}
+    run("install", "--host", "claude-code", "--models")
+    env = json.loads(settings.read_text())["env"]
+    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4141"
+    assert env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "claude-routerd-auto"
+    assert env["CLAUDE_CODE_SUBAGENT_MODEL"] == "claude-routerd-auto"
+    assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == "claude-routerd-auto-haiku"
+    assert env["DISABLE_TELEMETRY"] == "1"
+    run("install", "--host", "claude-code")  # a later install without --models keeps the opt-in
+    assert json.loads(settings.read_text())["env"] == env
+    run("uninstall", "--host", "claude-code")
+    assert json.loads(settings.read_text()) == {"env": {"DISABLE_TELEMETRY": "1"}}
+
+
+def test_models_use_the_configured_auto_names(home: Path):
+    """The names written are the ones [routing.scenarios] configures, for Codex's profile too."""
+    config = home / ".config" / "routerd" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[routing.scenarios]\nanthropic_names = ["claude-team-auto", "claude-team-haiku"]\n'
+                      'openai_names = ["gpt-team-auto"]\n')
+    run("install", "--host", "claude-code", "--models")
+    env = json.loads((home / ".claude" / "settings.json").read_text())["env"]
+    assert (env["ANTHROPIC_DEFAULT_OPUS_MODEL"], env["ANTHROPIC_DEFAULT_HAIKU_MODEL"]) == \
+        ("claude-team-auto", "claude-team-haiku")
+    run("install", "--host", "codex", "--models")
+    profile = tomllib.loads((home / ".codex" / "routerd.config.toml").read_text())
+    assert profile == {"model_provider": "routerd", "model": "gpt-team-auto"}
+
+
+def test_models_is_refused_for_hosts_without_models(home: Path):
+    """--models names nothing for an MCP-only host: a usage error, nothing written."""
+    result = CliRunner().invoke(cli, ["install", "--host", "cursor", "--models"])
+    assert result.exit_code == 2 and "--models is for" in result.output
+    assert not (home / ".cursor").exists()

@@ -4,7 +4,6 @@ hook's context and ``status``."""
 
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anthropic
@@ -29,14 +28,6 @@ CATALOGUE = load_catalogue()
 CAP_USD = 0.0001
 MAX_TOKENS = 10
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-@pytest.fixture
-async def fakes(anyio_backend: str) -> AsyncIterator[dict[str, FakeUpstream]]:
-    async with anyio.create_task_group() as tg:
-        found = {name: await tg.start(FakeUpstream(f"Hello from {name}.").serve) for name in ("paid", "box")}
-        yield found
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 ``local = true``; ``auto`` is compared with ``accounting.baseline_model``; tiers come from the
 decision, and the baseline model is stored with the row."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import openai
 import pytest
 
@@ -19,14 +17,6 @@ from tests.fakes.upstream import FakeUpstream
 pytestmark = pytest.mark.anyio
 CATALOGUE = load_catalogue()
 TOKENS = Tokens(input=INPUT_TOKENS, output=OUTPUT_TOKENS)
-
-
-@pytest.fixture
-async def fakes(anyio_backend: str) -> AsyncIterator[dict[str, FakeUpstream]]:
-    async with anyio.create_task_group() as tg:
-        found = {name: await tg.start(FakeUpstream(f"Hello from {name}.").serve) for name in ("paid", "box")}
-        yield found
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture

@@ -298,8 +298,9 @@ async def test_an_alias_balances_by_weight_and_takes_claude_code_model_names(dae
 
 @pytest.mark.resilience_config('[[limits]]\nprovider = "primary"\nwindow = "month"\nrequests = 3\n')
 async def test_a_bucket_under_32_concurrent_requests_overshoots_nothing(daemon, fakes, base_url):
-    """32 requests at once against a limit of 3 per month: exactly 3 reach the primary, the rest
-    are answered by the backup, and the bucket shows 3 used."""
+    """32 requests at once against a limit of 3 per month: exactly 3 reach the primary (one that
+    timed out on a busy machine counts too), every request is answered, and the bucket shows 3
+    used."""
     answers: list[str] = []
 
     async def one() -> None:
@@ -308,7 +309,33 @@ async def test_a_bucket_under_32_concurrent_requests_overshoots_nothing(daemon, 
     async with anyio.create_task_group() as tg:
         for _ in range(32):
             tg.start_soon(one)
-    assert answers.count("primary") == 3 and answers.count("backup") == 29
+    assert len(answers) == 32 and answers.count("primary") <= 3
     assert _received(fakes["openai"]) == 3
-    assert "bucket primary/requests/month" in await _routerctl("health")
+    health = await _routerctl("health")
+    assert "bucket primary/requests/month" in health and "3 used + 0 reserved of 3" in health
+    _settled(daemon)
+
+
+@pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.cooldowns]\nrate_limited_s = 0\n")
+async def test_limits_in_a_providers_headers_become_a_bucket(daemon, fakes, base_url):
+    """A 429 whose rate-limit headers say none of 10 requests remain for a minute fills a learned
+    bucket: with no cool-down of its own, the primary is still left alone, and health shows it."""
+    fakes["openai"].fail(429, headers={"x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": "0",
+                                       "x-ratelimit-reset-requests": "1m0s"})
+    for _ in range(3):
+        assert (await _post(base_url, CHAT)).headers["x-routerd-provider"] == "backup"
+    assert _received(fakes["openai"]) == 1
+    health = await _routerctl("health")
+    assert "bucket primary[gpt-4o]@api_key/requests/learned" in health and "of 10" in health
+    _settled(daemon)
+
+
+@pytest.mark.resilience_config('[[limits]]\nprovider = "primary"\nwindow = "month"\nrequests = 1\n')
+async def test_an_attempt_that_timed_out_still_counts_against_the_bucket(daemon, fakes, base_url):
+    """A call that timed out may have reached the provider: it keeps its place in the bucket, so
+    the next request is not sent to the primary at all."""
+    fakes["openai"].hang()
+    for _ in range(2):
+        assert (await _post(base_url, CHAT)).headers["x-routerd-provider"] == "backup"
+    assert _received(fakes["openai"]) == 1
     _settled(daemon)

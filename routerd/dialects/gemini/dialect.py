@@ -4,6 +4,7 @@ as ``?key=``."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -72,6 +73,12 @@ class Gemini(Dialect):
 
     def auth_headers(self, key: str) -> tuple[Header, ...]:
         return ((b"x-goog-api-key", key.encode()),)
+
+    def models_body(self, models: list[tuple[str, str]]) -> dict[str, Any]:
+        """``GET /v1beta/models`` as Google answers it: ``models/{id}`` names and their methods."""
+        methods = ["generateContent", "streamGenerateContent", "countTokens"]
+        return {"models": [{"name": f"models/{i}", "displayName": i, "supportedGenerationMethods": methods}
+                           for i, _ in models]}
 
 
 

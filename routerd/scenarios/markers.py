@@ -1,0 +1,181 @@
+"""What coding agents put in a request that says which kind of request it is: pure tests over the
+canonical request and the raw headers (names lower-cased), each returning the evidence it found.
+
+Every marker below was seen in a real request (captured with tests/e2e's recording upstream) or is
+documented by the client's source; the tests replay those captures.
+
+- Claude Code 2.1.197 subagents: header ``x-claude-code-agent-id`` (and ``x-claude-code-parent-agent-id``
+  when nested), and ``cc_is_subagent=true`` in the ``x-anthropic-billing-header`` line that opens the
+  system prompt. Claude Code 2.0.x sent neither: its general-purpose subagent's prompt opens "You are
+  an agent for Claude Code", its built-in agents "You are a <role> specialist for Claude Code" (the
+  main loop's opens "You are an interactive ...", its hook evaluators say "in Claude Code").
+  claude-code-router users mark agent prompts with ``<CCR-SUBAGENT-MODEL>model</CCR-SUBAGENT-MODEL>``.
+- Claude Code's small/fast slot (titles, hook prompts, summaries) asks for a Haiku model, or for
+  whatever ``ANTHROPIC_DEFAULT_HAIKU_MODEL`` / ``ANTHROPIC_SMALL_FAST_MODEL`` name. Through a gateway
+  without them, 2.1.197 sends its main model for those calls: nothing marks them.
+- Codex 0.169: ``x-openai-subagent`` (``collab_spawn`` for a spawned agent, ``review`` for /review,
+  ``compact`` and ``memory_consolidation`` for housekeeping), ``x-codex-parent-thread-id``, and
+  ``thread_source: "subagent"`` in the ``x-codex-turn-metadata`` JSON; ``x-openai-memgen-request``.
+- Web search: Anthropic's server tool ``web_search_20250305`` (Claude Code's WebSearch tool sends it
+  alone, forced by ``tool_choice``), the Responses API's ``web_search``/``web_search_preview`` (Codex
+  offers it beside its function tools on every turn), chat completions' ``web_search_options``,
+  Gemini's ``google_search``/``googleSearch``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from routerd.dialects.canonical import ChatRequest, ImagePart, ToolResultPart
+
+Headers = Mapping[str, str]
+
+# Codex x-openai-subagent values that are housekeeping, not a delegated task.
+CODEX_BACKGROUND = frozenset({"compact", "memory_consolidation"})
+_HAIKU = re.compile(r"(?:^|[-/_.])haiku(?:$|[-_.\[])", re.IGNORECASE)
+_CC_AGENT_PROMPT = re.compile(
+    r"You are (?:an agent|an? [^.\n]{1,80}? (?:specialist|agent|assistant)) for Claude Code\b")
+_CCR_TAG = re.compile(r"<CCR-SUBAGENT-MODEL>\s*([^<\s]+)\s*</CCR-SUBAGENT-MODEL>")
+# Where the markers sit: the billing line and the role line come first; 4 KB leaves room for the
+# identity line and a few reminders without scanning a 100 KB system prompt for every request.
+_SYSTEM_HEAD = 4096
+_WEB_SEARCH_TYPES = re.compile(r"^(?:web_search(?:_preview)?(?:_\d{8}|_\d{4}_\d{2}_\d{2})?|google_search"
+                               r"(?:_retrieval)?|googleSearch(?:Retrieval)?)$")
+
+
+# The request headers the markers read (lower-case), and Codex's thread-id (a subagent's thread
+# within the session): the rest of a request's headers are not copied.
+MARKER_HEADERS = (b"x-claude-code-agent-id", b"x-openai-subagent", b"x-openai-memgen-request",
+                  b"x-codex-parent-thread-id", b"x-codex-turn-metadata", b"thread-id")
+
+
+def marker_headers(headers: Mapping[bytes, bytes]) -> dict[str, str]:
+    """The marker headers present in ``headers`` (lower-case byte names, as the HTTP front keeps
+    them), as text."""
+    return {name.decode(): value.decode("utf-8", "replace") for name in MARKER_HEADERS
+            if (value := headers.get(name)) is not None}
+
+
+def is_haiku(model: str) -> bool:
+    """Whether ``model`` names a Haiku (Claude's small/fast slot), as an id, alias or custom name."""
+    return bool(_HAIKU.search(model))
+
+
+def codex_metadata(headers: Headers) -> dict[str, Any]:
+    """Codex's ``x-codex-turn-metadata`` header as a dict ({} when absent or not JSON)."""
+    raw = headers.get("x-codex-turn-metadata")
+    if not raw:
+        return {}
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def background_marker(model: str, headers: Headers) -> str | None:
+    """Why this is a background (small-model slot or housekeeping) call, or None."""
+    if is_haiku(model):
+        return f"the client asked for its small-model slot ({model})"
+    kind = headers.get("x-openai-subagent", "").strip().lower()
+    if kind in CODEX_BACKGROUND:
+        return f"Codex housekeeping (x-openai-subagent: {kind})"
+    if headers.get("x-openai-memgen-request", "").lower() == "true":
+        return "Codex memory generation (x-openai-memgen-request)"
+    return None
+
+
+def subagent_marker(req: ChatRequest, headers: Headers) -> str | None:
+    """Why this is a subagent's call, or None (most certain markers first)."""
+    if headers.get("x-claude-code-agent-id"):
+        return "Claude Code subagent (x-claude-code-agent-id)"
+    system = req.system or ""
+    if system.find("cc_is_subagent=true", 0, _SYSTEM_HEAD) >= 0:
+        return "Claude Code subagent (cc_is_subagent in the billing header)"
+    kind = headers.get("x-openai-subagent", "").strip().lower()
+    if kind and kind not in CODEX_BACKGROUND:
+        return f"Codex subagent (x-openai-subagent: {kind})"
+    if headers.get("x-codex-parent-thread-id") or codex_metadata(headers).get("thread_source") == "subagent":
+        return "Codex subagent (parent thread)"
+    if system.find(" for Claude Code", 0, _SYSTEM_HEAD) >= 0 and _CC_AGENT_PROMPT.search(system, 0, _SYSTEM_HEAD):
+        return "Claude Code subagent (its agent system prompt)"
+    if system.find("<CCR-SUBAGENT-MODEL>", 0, _SYSTEM_HEAD) >= 0:
+        return "subagent marked with <CCR-SUBAGENT-MODEL>"
+    return None
+
+
+def pinned_model(req: ChatRequest) -> str | None:
+    """The model a ``<CCR-SUBAGENT-MODEL>`` tag in the system prompt names, if any."""
+    system = req.system or ""
+    match = _CCR_TAG.search(system, 0, _SYSTEM_HEAD) if system.find("<CCR-SUBAGENT-MODEL>", 0, _SYSTEM_HEAD) >= 0 \
+        else None
+    return match.group(1) if match else None
+
+
+def is_web_search_tool(kind: str) -> bool:
+    """Whether a hosted tool's type (or Gemini tool key) is a web search."""
+    return bool(_WEB_SEARCH_TYPES.match(kind))
+
+
+def web_search_marker(req: ChatRequest, hosted_tools: Collection[str]) -> tuple[str | None, bool]:
+    """(why this request is a web search, whether a web search is at least offered).
+
+    A search tool offered beside other tools (Codex offers one on every turn) is a capability the
+    model may use, not the request's kind: only a search tool that is alone or forced by
+    ``tool_choice`` makes the request a web search."""
+    search = [k for k in hosted_tools if is_web_search_tool(k)]
+    if not search and (req.extra or {}).get("web_search_options") is None:
+        return None, False
+    if not search:
+        return "web_search_options (a search model's request)", True
+    choice = req.tool_choice
+    if choice is not None and choice.mode == "tool" and is_web_search_tool(choice.name or ""):
+        return f"web search forced by tool_choice ({search[0]})", True
+    if not req.tools and len(hosted_tools) == len(search):
+        return f"the only tool is a web search ({search[0]})", True
+    return None, True
+
+
+def _has_image(parts: Sequence[object]) -> bool:
+    for part in parts:
+        if isinstance(part, ImagePart):
+            return True
+        if isinstance(part, ToolResultPart) and any(isinstance(p, ImagePart) for p in part.content):
+            return True
+    return False
+
+
+def image_marker(req: ChatRequest) -> tuple[str | None, bool]:
+    """(why this request is about an image, whether any image is in the conversation).
+
+    The request is about an image when the last user message carries one; images only earlier in
+    the history still need a model that reads them."""
+    last_user = next((m for m in reversed(req.messages) if m.role == "user"), None)
+    if last_user is not None and _has_image(last_user.content):
+        return "an image in the latest user message", True
+    return None, any(_has_image(m.content) for m in req.messages)
+
+
+_FUNCTION_TYPES = frozenset({"function", "custom", "namespace"})
+_GEMINI_FUNCTIONS = frozenset({"functionDeclarations", "function_declarations"})
+
+
+def hosted_tool_types(tools: object) -> tuple[str, ...]:
+    """The server-side tools in a raw ``tools`` array of any dialect: Anthropic's and the Responses
+    API's typed tools (``web_search_20250305``, ``web_search``), Gemini's tool keys
+    (``google_search``); function tools are not hosted."""
+    out: list[str] = []
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict):
+            continue
+        kind = tool.get("type")
+        if isinstance(kind, str):
+            if kind not in _FUNCTION_TYPES and "input_schema" not in tool:
+                out.append(kind)
+        else:
+            out += [key for key in tool if key not in _GEMINI_FUNCTIONS]
+    return tuple(out)

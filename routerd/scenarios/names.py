@@ -1,0 +1,64 @@
+"""Model names as clients write them: routerd's automatic-routing names, and client-only decorations.
+
+Claude Code and Claude Desktop offer only Anthropic-shaped names (``claude-...``; organisations
+allowlist them), and Codex names its model in its config, so routerd serves its automatic routing
+under names each client accepts: by default ``claude-routerd-auto`` (Claude Code's main slots),
+``claude-routerd-auto-haiku`` (its small/fast slot: the name says Haiku, so the request is
+``background``), and ``routerd-auto`` / ``gpt-routerd-auto`` for OpenAI-speaking clients, beside
+the plain ``auto``. All are configurable (``[routing.scenarios] anthropic_names / openai_names``).
+
+Decorations are what a client appends to a name for its own use: Claude Code's ``[1m]`` (asks for
+the 1M-token window; the client also sends the ``context-1m`` beta) and other bracketed tags. No
+provider's model id contains brackets, so a trailing ``[...]`` is always stripped before a
+provider sees the name, and kept as a hint.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+DEFAULT_ANTHROPIC_NAMES = ("claude-routerd-auto", "claude-routerd-auto-haiku")
+DEFAULT_OPENAI_NAMES = ("routerd-auto", "gpt-routerd-auto")
+PLAIN_AUTO = ("auto", "")
+_DECORATION = re.compile(r"\s*\[([A-Za-z0-9_.:-]{1,32})\]\s*$")
+
+
+class ModelName(msgspec.Struct, frozen=True):
+    """A requested name split into what a provider may see and the client's decorations."""
+
+    name: str
+    decorations: tuple[str, ...] = ()
+
+    @property
+    def wants_1m(self) -> bool:
+        """Claude Code's ``[1m]``: the client wants a 1M-token context window."""
+        return "1m" in (d.lower() for d in self.decorations)
+
+
+def parse_model_name(raw: str) -> ModelName:
+    """``"claude-opus-4-8[1m]"`` -> ``ModelName("claude-opus-4-8", ("1m",))`` (repeated tags too)."""
+    name, tags = raw.strip(), list[str]()
+    while (match := _DECORATION.search(name)) is not None:
+        tags.insert(0, match.group(1))
+        name = name[: match.start()]
+    return ModelName(name, tuple(tags))
+
+
+class AutoNames(msgspec.Struct, frozen=True):
+    """The names that mean routerd's automatic routing, by the dialect they are shaped for."""
+
+    anthropic: tuple[str, ...] = DEFAULT_ANTHROPIC_NAMES
+    openai: tuple[str, ...] = DEFAULT_OPENAI_NAMES
+
+    def is_auto(self, name: str) -> bool:
+        """Whether ``name`` (decorations stripped) asks for automatic routing."""
+        return name in PLAIN_AUTO or name in self.anthropic or name in self.openai
+
+    def listed(self, dialect: str) -> tuple[str, ...]:
+        """The names ``/v1/models`` lists for a client of ``dialect``: its own shape first, then the
+        others (any client may use any of them)."""
+        if dialect == "anthropic":
+            return (*self.anthropic, *self.openai)
+        return (*self.openai, *self.anthropic)

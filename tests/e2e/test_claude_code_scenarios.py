@@ -1,0 +1,161 @@
+"""Claude Code 2.1.197 routed by scenario: its model slots on routerd's auto names (as
+``routerctl install --models`` sets them), a session whose main turns, subagent and background
+(a Stop prompt hook on the small/fast slot) land on three differently configured providers.
+
+Each provider is a fake Anthropic upstream of its own, so where a request landed is which fake
+received it; the decision rows say the same with the scenario beside the model.
+"""
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from routerd.app import App
+from routerd.integrations.install import CLAUDE_MAIN_SLOTS
+from tests.e2e import clis
+from tests.e2e.harness import http_url, write_config
+from tests.e2e.upstream import Turn, Upstream, open_upstream
+
+pytestmark = pytest.mark.anyio
+
+ROUTES = """
+[routing.scenarios]
+background = "bg/claude-haiku-4-5"
+subagent = "sub/claude-sonnet-4-6"
+default = "main/claude-opus-4-8"
+"""
+FINAL = "FINAL: pong lives in pong.py"
+
+
+@pytest.fixture
+async def three(config_file: Path) -> AsyncIterator[dict[str, Upstream]]:
+    """Fake Anthropic providers ``main``, ``sub`` and ``bg``, and the scenario routes onto them."""
+    async with open_upstream("anthropic", Turn(tool="Agent", args={
+                "description": "find pong", "prompt": "Search for the definition of pong and report the file.",
+                "subagent_type": "general-purpose"}), FINAL) as main, \
+            open_upstream("anthropic", "pong is defined in pong.py") as sub, \
+            open_upstream("anthropic", '{"ok": true, "reason": "the answer names the file"}') as bg:
+        write_config(config_file, providers={"main": ("anthropic", main.url), "sub": ("anthropic", sub.url),
+                                             "bg": ("anthropic", bg.url)})
+        config_file.write_text(config_file.read_text() + ROUTES)
+        yield {"main": main, "sub": sub, "bg": bg}
+
+
+# Claude Code's model slots on the auto names, as ``routerctl install --models`` sets them.
+SLOTS = {**{name: "claude-routerd-auto" for name in CLAUDE_MAIN_SLOTS},
+         "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-routerd-auto-haiku"}
+
+
+def claude_home(home: Path) -> dict[str, str]:
+    """The model slots, and a Stop hook that asks the small/fast model."""
+    (home / ".claude").mkdir(parents=True, exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"Stop": [{"hooks": [
+        {"type": "prompt", "prompt": "Did the assistant name the file where pong is defined? $ARGUMENTS"}]}]}}))
+    return SLOTS
+
+
+async def test_main_subagent_and_background_land_on_their_models(claude_cli: Path, home: Path,
+                                                                three: dict[str, Upstream], daemon: App) -> None:
+    """Main turns, the Agent tool's subagent and the Stop hook's Haiku call reach three providers."""
+    env = clis.claude_env(home, http_url(daemon)) | claude_home(home)
+    done = await clis.run_cli([claude_cli, "-p", "Find where pong is defined"], env, home / "work")
+    assert done.returncode == 0 and FINAL in done.stdout, done.describe()
+    landed = {name: [r.json()["model"] for r in fake.calls("/v1/messages")] for name, fake in three.items()}
+    assert landed["main"] and set(landed["main"]) == {"claude-opus-4-8"}, landed
+    assert landed["sub"] and set(landed["sub"]) == {"claude-sonnet-4-6"}, landed
+    assert landed["bg"] and set(landed["bg"]) == {"claude-haiku-4-5"}, landed
+    assert all("x-claude-code-agent-id" in r.headers for r in three["sub"].calls("/v1/messages"))
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, provider FROM decisions")))
+    assert {tuple(r) for r in rows} == {("default", "main"), ("subagent", "sub"), ("background", "bg")}
+
+
+CODEX_ROUTES = """
+[routing.scenarios]
+subagent = "sub/claude-sonnet-4-6"
+default = "main/claude-opus-4-8"
+"""
+
+
+def _tool_results(received) -> list[str]:
+    return [str(b.get("content")) for m in received.json()["messages"] if isinstance(m["content"], list)
+            for b in m["content"] if b.get("type") == "tool_result"]
+
+
+def codex_main_turn(received) -> Turn:
+    """Codex's root agent: spawn a subagent, wait for it, then answer."""
+    results = _tool_results(received)
+    if not results:
+        return Turn(tool="ns__multi_agent_v1__spawn_agent", args={"message": "Find where pong is defined."})
+    if len(results) == 1:
+        found = re.search(r'"(?:agent_id|id|target)"\s*:\s*"([^"]+)"', results[0])
+        return Turn(tool="ns__multi_agent_v1__wait_agent", call_id="call_e2e_2",
+                    args={"targets": [found.group(1) if found else results[0]], "timeout_ms": 30000})
+    return Turn(text=FINAL)
+
+
+@pytest.fixture
+async def codex_two(config_file: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
+    """Fake Anthropic providers ``main`` (Codex's root agent) and ``sub``, with the routes onto them."""
+    async with open_upstream("anthropic") as main, open_upstream("anthropic", "pong is in pong.py") as sub:
+        main.choose = codex_main_turn
+        write_config(config_file, providers={"main": ("anthropic", main.url), "sub": ("anthropic", sub.url)})
+        config_file.write_text(config_file.read_text() + CODEX_ROUTES)
+        yield main, sub
+
+
+async def test_codex_subagent_lands_on_its_route(codex_cli: Path, home: Path, codex_two: tuple[Upstream, Upstream],
+                                                 daemon: App) -> None:
+    """Codex on ``routerd-auto``: its root turns and the subagent it spawns reach two providers."""
+    main, sub = codex_two
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Find where pong is defined", home=home,
+                                model="routerd-auto")
+    assert done.returncode == 0 and FINAL in done.stdout, done.describe()
+    assert {r.json()["model"] for r in main.calls("/v1/messages")} == {"claude-opus-4-8"}
+    assert sub.calls("/v1/messages") and {r.json()["model"] for r in sub.calls("/v1/messages")} == \
+        {"claude-sonnet-4-6"}
+
+
+LONG_ROUTES = """
+[routing.scenarios]
+long_context_threshold = 25000
+default = "main/claude-opus-4-8"
+long_context = "big/claude-sonnet-4-6"
+"""
+
+
+@pytest.fixture
+async def main_and_big(config_file: Path, home: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
+    """``main`` has Claude Code read a ~15,000-token file; ``big`` (the long-context route) then
+    has it read a small one and answers."""
+    work = home / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    words = ("routing", "window", "context", "session", "provider", "request", "token", "model")
+    (work / "big.txt").write_text("\n".join(" ".join(words[(i + j) % 8] for j in range(12)) for i in range(1300)))
+    (work / "small.txt").write_text("pong is defined in pong.py\n")
+    async with open_upstream("anthropic", Turn(tool="Read", args={"file_path": str(work / "big.txt")})) as main, \
+            open_upstream("anthropic", Turn(tool="Read", args={"file_path": str(work / "small.txt")},
+                                            call_id="call_e2e_2"), FINAL) as big:
+        write_config(config_file, providers={"main": ("anthropic", main.url), "big": ("anthropic", big.url)})
+        config_file.write_text(config_file.read_text() + LONG_ROUTES)
+        yield main, big
+
+
+async def test_a_claude_code_session_crossing_the_threshold_moves_once(
+        claude_cli: Path, home: Path, main_and_big: tuple[Upstream, Upstream], daemon: App) -> None:
+    """A tool result that takes the conversation past the threshold moves it to the long-context
+    route's model, and the turns after it stay there."""
+    main, big = main_and_big
+    env = clis.claude_env(home, http_url(daemon)) | SLOTS
+    done = await clis.run_cli([claude_cli, "-p", "Where is pong defined? Read big.txt first."], env, home / "work")
+    assert done.returncode == 0 and FINAL in done.stdout, done.describe()
+    assert len(main.calls("/v1/messages")) == 1 and len(big.calls("/v1/messages")) == 2
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: [tuple(r) for r in c.execute(
+        "SELECT scenario, provider FROM decisions ORDER BY ts")])
+    # Claude Code also asks count_tokens about the tool result (small: default, on main).
+    assert rows[0] == ("default", "main") and rows.count(("long_context", "big")) == 2
+    assert set(rows) == {("default", "main"), ("long_context", "big")}
