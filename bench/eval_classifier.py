@@ -27,6 +27,7 @@ import argparse
 import gc
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -184,7 +185,8 @@ def instructions_per_call(explain: bool = False) -> int:
             subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
                             _INSTRUCTIONS_RUNNER, str(ROOT / "bench"), str(calls),
                             "explain" if explain else "plain"],
-                           capture_output=True, check=True, cwd=ROOT)
+                           capture_output=True, check=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONHASHSEED": "0"})  # set layouts vary with the seed
             totals.append(next(int(line.split()[1]) for line in out.read_text().splitlines()
                                if line.startswith("summary:")))
     return (totals[1] - totals[0]) // INSTRUCTION_CALLS
