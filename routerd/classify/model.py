@@ -124,7 +124,7 @@ def top_features(weights: Table[float], bag: Bag, count: int) -> tuple[tuple[str
     found: list[tuple[str, Any, float]] = []  # kind, key, weight
     for kind in KINDS:
         table: dict[Any, float] = getattr(weights, kind)
-        ends = _ends(sorted(getattr(bag, kind) & table.keys(), key=table.__getitem__), table, count)
+        ends = _ends(sorted(filter(table.__contains__, getattr(bag, kind)), key=table.__getitem__), table, count)
         found.extend(zip(repeat(kind), ends, map(table.__getitem__, ends)))
     if not found:
         return ()
