@@ -314,12 +314,8 @@ class StatusReply(Reply, tag="status"):
     draining: bool = False
 
 
-class Data(Reply, tag="data"):
-    """A result wrapped as ``{"kind": ..., "data": ...}`` (the wire shape of the typed replies
-    below, which routerctl, the shims and MCP read)."""
-
-    kind: str
-    data: Any = None
+# The replies below share one wire shape, ``{"type": "data", "kind": ..., "data": ...}``, which
+# routerctl, the shims and MCP read; ``kind`` says which request's result ``data`` holds.
 
 
 class FeedbackResult(msgspec.Struct, kw_only=True, frozen=True):

@@ -1,14 +1,17 @@
 """Draining: a stop lets in-flight requests finish (within the grace) and takes no new ones."""
 
 import anyio
+import msgspec
 import pytest
 
 from routerd.daemon import DaemonOptions, run_daemon
 from routerd.handlers import table
-from routerd.protocol import Data, Usage
+from routerd.protocol import Usage, UsageReply, UsageReport
 from tests.support import connect
 
 pytestmark = pytest.mark.anyio
+
+FINISHED = UsageReport(period="today", since=None, start=0.0, group_by="model", groups=[], total={"calls": 7})
 
 
 @pytest.fixture
@@ -19,7 +22,7 @@ def slow_usage(monkeypatch):
     async def handle_slow(app, request):
         started.set()
         await release.wait()
-        return Data(kind="usage", data="finished")
+        return UsageReply(kind="usage", data=FINISHED)
 
     monkeypatch.setitem(table.HANDLERS, Usage, handle_slow)
     return started, release
@@ -48,7 +51,7 @@ async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_u
             async with connect(app.socket_path):
                 pass
         release.set()
-    assert replies == [{"type": "data", "kind": "usage", "data": "finished"}]
+    assert replies == [{"type": "data", "kind": "usage", "data": msgspec.to_builtins(FINISHED)}]
 
 
 async def test_drain_grace_is_bounded(daemon_env, slow_usage, anyio_backend):

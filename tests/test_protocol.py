@@ -72,8 +72,9 @@ def test_replies_read_by_stdlib_json():
     assert error == {"type": "error", "code": "x", "message": "m", "retryable": False}
     pong = json.loads(protocol.ENCODER.encode(protocol.Pong(version="1", pid=2)))
     assert pong == {"type": "pong", "version": "1", "pid": 2}
-    partial = json.loads(protocol.ENCODER.encode(protocol.Data(kind="k", data=[1], final=False)))
-    assert partial["final"] is False
+    rows = protocol.ExportRowsReply(kind="export_rows", data=protocol.ExportRows(rows=[(1, "a")]), final=False)
+    partial = json.loads(protocol.ENCODER.encode(rows))
+    assert partial == {"type": "data", "kind": "export_rows", "data": {"rows": [[1, "a"]]}, "final": False}
 
 
 def test_frame_round_trip_and_limit():

@@ -22,6 +22,7 @@ import msgspec
 from routerd.app import App
 from routerd.errors import BadRequest, NotFound
 from routerd.fronts.http_guard import check_json, check_key
+from routerd.fronts.http_conn import HttpConnection
 from routerd.fronts.http_wire import RequestHead
 from routerd.handlers.routing import handle_rate, handle_reroute
 from routerd.handlers.usage import handle_dashboard
@@ -50,9 +51,9 @@ def is_dashboard(path: bytes) -> bool:
     return path == PREFIX or path.startswith(PREFIX + b"/")
 
 
-async def answer_dashboard(conn, head: RequestHead) -> None:
+async def answer_dashboard(conn: HttpConnection, head: RequestHead) -> None:
     """Answer one request under ``/dashboard`` (Host and Origin already checked)."""
-    app: App = conn.app
+    app = conn.app
     path = head.path.rstrip(b"/") or b"/"
     if path == b"/dashboard/feedback" and head.method == b"POST":
         check_key(app.runtime.config, head.headers)
@@ -91,6 +92,6 @@ async def _feedback(app: App, body: bytes) -> bytes:
     return msgspec.json.encode(reply.data)
 
 
-async def _send(conn, content_type: bytes, body: bytes) -> None:
+async def _send(conn: HttpConnection, content_type: bytes, body: bytes) -> None:
     headers = [(b"content-type", content_type), *_SECURITY]
     await conn.send(conn.wire.response(200, headers, body, close=conn.closed))

@@ -24,6 +24,7 @@ from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound
 from routerd.fronts.dashboard import answer_dashboard, is_dashboard
 from routerd.fronts.http_guard import check_host, check_json, check_key, check_model, check_origin
+from routerd.fronts.http_conn import HttpConnection
 from routerd.fronts.http_wire import RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
@@ -63,9 +64,9 @@ def dialect_of(head: RequestHead | None) -> Dialect:
     return get_dialect("responses" if head.path.endswith(b"/responses") else "openai_chat")
 
 
-async def handle_request(conn, head: RequestHead) -> None:
+async def handle_request(conn: HttpConnection, head: RequestHead) -> None:
     """Answer one request on ``conn`` with the runtime it arrived under."""
-    app: App = conn.app
+    app = conn.app
     runtime = app.runtime
     received = time.perf_counter()
     config = runtime.config
@@ -88,9 +89,10 @@ async def handle_request(conn, head: RequestHead) -> None:
         await _answer_other(conn, head, runtime, found)
 
 
-async def _answer_other(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes] | None) -> None:
+async def _answer_other(conn: HttpConnection, head: RequestHead, runtime: Runtime,
+                        found: tuple[Dialect, bytes] | None) -> None:
     """The GET endpoints, and the 404/405 answers."""
-    app: App = conn.app
+    app = conn.app
     await conn.read_body(head)
     if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
         await _send_json(conn, head, 200, _health(app, runtime))
@@ -116,9 +118,9 @@ class _MethodNotAllowed(BadRequest):
     http_status = 405
 
 
-async def _proxy(conn, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes], body: bytes,
-                 received: float) -> None:
-    app: App = conn.app
+async def _proxy(conn: HttpConnection, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes],
+                 body: bytes, received: float) -> None:
+    app = conn.app
     dialect, endpoint = found
     model, stream, tools = _peek(head, dialect, endpoint, body)
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
@@ -190,7 +192,7 @@ def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, byt
     return out
 
 
-async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
+async def _send_reply(conn: HttpConnection, head: RequestHead, reply: Reply) -> None:
     wire, close = conn.wire, conn.closed or not conn.wire.message_complete
     if reply.relay is None:
         await conn.send(wire.response(reply.status, reply.headers, reply.body, close=close))
@@ -210,11 +212,11 @@ async def _send_reply(conn, head: RequestHead, reply: Reply) -> None:
     await conn.send(wire.end())
 
 
-async def _send_json(conn, head: RequestHead, status: int, value: object) -> None:
+async def _send_json(conn: HttpConnection, head: RequestHead, status: int, value: object) -> None:
     await _send_raw_json(conn, head, status, msgspec.json.encode(value))
 
 
-async def _send_raw_json(conn, head: RequestHead, status: int, body: bytes) -> None:
+async def _send_raw_json(conn: HttpConnection, head: RequestHead, status: int, body: bytes) -> None:
     await conn.send(conn.wire.response(status, [_JSON], body, close=conn.closed))
 
 

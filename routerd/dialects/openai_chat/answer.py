@@ -13,6 +13,7 @@ from routerd.dialects.canonical import (
     ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
     TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
+from routerd.dialects.openai_chat.usage import WireUsage
 from routerd.errors import UpstreamBadResponse
 
 
@@ -55,33 +56,18 @@ class _Choice(msgspec.Struct):
     finish_reason: str | None = None
 
 
-class _PromptDetails(msgspec.Struct):
-    cached_tokens: int | None = 0
-
-
-class _CompletionDetails(msgspec.Struct):
-    reasoning_tokens: int | None = 0
-
-
-class _Usage(msgspec.Struct):
-    prompt_tokens: int | None = 0
-    completion_tokens: int | None = 0
-    prompt_tokens_details: _PromptDetails | None = None
-    completion_tokens_details: _CompletionDetails | None = None
-
-
 class _Body(msgspec.Struct):
     id: str = ""
     model: str = ""
     choices: list[_Choice] = []
-    usage: _Usage | None = None
+    usage: WireUsage | None = None
     error: dict[str, Any] | None = None
 
 
 _CHUNK = msgspec.json.Decoder(_Body)
 
 
-def _usage(raw: _Usage | None) -> Usage | None:
+def _usage(raw: WireUsage | None) -> Usage | None:
     if raw is None:
         return None
     cached = (raw.prompt_tokens_details.cached_tokens or 0) if raw.prompt_tokens_details else 0

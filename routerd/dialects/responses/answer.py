@@ -19,6 +19,7 @@ from routerd.dialects.canonical import (
     TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
 from routerd.dialects.openai_chat.answer import error_type
+from routerd.dialects.openai_chat.usage import WireUsage
 from routerd.dialects.responses.names import split_qualified
 from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
@@ -41,21 +42,6 @@ class _Item(msgspec.Struct):
     encrypted_content: str | None = None
 
 
-class _InDetails(msgspec.Struct):
-    cached_tokens: int | None = 0
-
-
-class _OutDetails(msgspec.Struct):
-    reasoning_tokens: int | None = 0
-
-
-class _Usage(msgspec.Struct):
-    input_tokens: int | None = 0
-    output_tokens: int | None = 0
-    input_tokens_details: _InDetails | None = None
-    output_tokens_details: _OutDetails | None = None
-
-
 class _Incomplete(msgspec.Struct):
     reason: str | None = None
 
@@ -65,12 +51,12 @@ class _Response(msgspec.Struct):
     model: str = ""
     status: str | None = "completed"
     output: list[_Item] = []
-    usage: _Usage | None = None
+    usage: WireUsage | None = None
     incomplete_details: _Incomplete | None = None
     error: dict[str, Any] | None = None
 
 
-def _usage(raw: _Usage | None) -> Usage:
+def _usage(raw: WireUsage | None) -> Usage:
     if raw is None:
         return Usage()
     cached = (raw.input_tokens_details.cached_tokens or 0) if raw.input_tokens_details else 0
