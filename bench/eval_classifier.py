@@ -10,8 +10,9 @@ bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): the held-out quarter (`final`) of dev.jsonl, of the
 team's bench/data/heldout*.jsonl and of bench/data/written/; UncommonRoute's dev file; a fifth of
-MMLU, of GSM8K's train split and of ypollak2's cases; and bench/data/proxy/ (our MT-Bench-style,
-GSM8K-style and GitHub-issue sets, never trained or tuned on). `--train-splits` adds the training
+MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/ (routerd-style prompts
+written after the shipped model was frozen); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style
+and GitHub-issue sets). Neither of the last two was ever trained or tuned on. `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 
 The earlier brains (`--baseline REF`, the hand-written one; `--first-pass REF`, the first learned
@@ -242,7 +243,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = sets.load_all(sets.shared_dir(args.shared))
     keep = ("final", "heldout", "train") if args.train_splits else ("final", "heldout")
-    cases = [c for c in cases if c.split in keep] + sets.proxy_sets()
+    cases = [c for c in cases if c.split in keep] + sets.unseen() + sets.proxy_sets()
     report: dict = {"cases": len(cases), "brains": {}}
     rounds = 0 if args.quiet else LATENCY_ROUNDS
     for label, ref in (("old", args.baseline), ("first", args.first_pass)):

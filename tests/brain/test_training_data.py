@@ -27,6 +27,17 @@ def test_proxy_sets_are_never_training_data():
     assert not [c.id for c in proxy if _text(c) in trained]
 
 
+def test_unseen_files_are_held_out_whole_and_never_training_data():
+    """bench/data/unseen/: every case is split `unseen` (none trains), and none repeats a training prompt."""
+    trained = {_text(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")}
+    unseen = sets.unseen()
+    assert len(unseen) == 121 + 133
+    assert {c.split for c in unseen} == {"unseen"} and {c.style for c in unseen} == {"routerd"}
+    assert {c.source for c in unseen} == {"unseen/code_and_ops", "unseen/knowledge_and_writing"}
+    assert not [c.id for c in unseen if _text(c) in trained]
+    assert all(c.level in (0, 1, 2) for c in unseen)
+
+
 def test_proxy_labels_follow_their_stated_rules():
     """GSM8K-style: weak_ok exactly when the solution takes three steps or fewer; issues carry a fix time."""
     proxy = sets.proxy_sets()

@@ -13,7 +13,8 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, for the bench: never fitted or tuned on.
+only by `proxy_sets`, and `bench/data/unseen/` (routerd-style prompts written by two writers after the
+shipped model was frozen) only by `unseen`, for the bench: never fitted or tuned on.
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
@@ -58,7 +59,7 @@ class Case(msgspec.Struct, kw_only=True):
     """One labelled conversation."""
 
     id: str
-    source: str  # dev | team | written | uncommonroute | mmlu | ypollak2
+    source: str  # dev | team | written | unseen/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
     style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2; outcome | issues (proxy sets)
     split: str  # train | final | heldout | tune | unused | proxy
     messages: list
@@ -120,9 +121,24 @@ def _team_and_written() -> list[Case]:
 
 def repository_heldout() -> list[Case]:
     """The held-out cases kept in this repository (no shared directory needed): the team's and the
-    written routerd-style `final` split, GSM8K's held-out fifth, and the proxy sets."""
+    written routerd-style `final` split, GSM8K's held-out fifth, the unseen files and the proxy sets."""
     cases = [c for c in _team_and_written() + gsm8k() if c.split in ("final", "heldout")]
-    return cases + proxy_sets()
+    return cases + unseen() + proxy_sets()
+
+
+UNSEEN_DIR = BENCH_DATA / "unseen"
+
+
+def unseen() -> list[Case]:
+    """`bench/data/unseen/`: routerd-style prompts written and labelled after the shipped model was
+    frozen, by writers who did not run the classifier (see bench/data/README.md). Every case is held
+    out (split `unseen`): never trained or tuned on; only the bench reads them."""
+    cases = []
+    for path in sorted(UNSEEN_DIR.glob("*.jsonl")):
+        for case in _style_cases(path, f"unseen/{path.stem}"):
+            case.split = "unseen"
+            cases.append(case)
+    return cases
 
 
 def uncommonroute(shared: Path) -> list[Case]:

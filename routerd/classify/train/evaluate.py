@@ -116,8 +116,8 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
     groups: dict[str, list[tuple[Case, Any]]] = {}
     for case in cases:
         groups.setdefault(set_name(case), []).append((case, classify(case.messages, case.tools)))
-    pooled = [row for name, rows in groups.items() for row in rows if row[0].style == "routerd"
-              and row[0].split == "final"]
+    pooled = {split: [row for rows in groups.values() for row in rows
+                      if row[0].style == "routerd" and row[0].split == split] for split in ("final", "unseen")}
     out = {}
     for name, rows in sorted(groups.items()):
         style = rows[0][0].style
@@ -131,8 +131,9 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
             out[name] = _proxy_outcomes(rows)
         elif style == "issues":
             out[name] = _issues(rows)
-    if pooled:
-        out["routerd-style:final (pooled)"] = _routerd_style(pooled)
+    for split, rows in pooled.items():
+        if rows:
+            out[f"routerd-style:{split} (pooled)"] = _routerd_style(rows)
     return out
 
 
