@@ -1,4 +1,5 @@
-"""Prometheus metrics for ``GET /metrics``, through ``prometheus_client`` in its text format.
+"""Prometheus metrics for ``GET /metrics``, through ``prometheus_client`` in its text format (the
+calls' series are kept by ``routerd.ledger.series``, cheaper to update than the library's own).
 
 Counted as calls end (``CallRecord.finish``): calls and errors by provider and outcome (the error
 category: ``upstream_timeout``, ``rate_limited``, ``client_disconnected``, ...), call latency,
@@ -8,15 +9,15 @@ share, and each provider's breaker state. Labels are provider names and fixed wo
 model names (clients choose those) so that the series stay bounded. One registry per app.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from routerd.catalogue.prices import Tokens
+from routerd.ledger.series import Counts, Spreads
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -59,24 +60,25 @@ class _Parts(Collector):
         yield breakers
 
 
+class _Series(Collector):
+    def __init__(self, series: Sequence[Counts | Spreads]) -> None:
+        self.series = series
+
+    def collect(self) -> Iterator[Metric]:
+        return (series.family() for series in self.series)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
-        self.calls = Counter("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"],
-                             registry=r)
-        self.latency = Histogram("routerd_call_latency_seconds", "Upstream call latency", ["provider"],
-                                 buckets=_LATENCY_S, registry=r)
-        self.ttft = Histogram("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"],
-                              buckets=_LATENCY_S, registry=r)
-        self.overhead = Histogram("routerd_overhead_seconds", "routerd's time before the call went out",
-                                  buckets=_OVERHEAD_S, registry=r)
-        self.tokens = Counter("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"], registry=r)
-        self.cost = Counter("routerd_cost_usd", "Cost of calls in USD", ["provider"], registry=r)
-        # Each label set's child, looked up once: ``labels()`` validates and locks on every call,
-        # a tenth of the gateway's own time per request. Bounded like the series; a child is made
-        # when first used, so that /metrics lists the same series as before.
-        self._children: dict[tuple[str, ...], Any] = {}
+        self.calls = Counts("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"])
+        self.latency = Spreads("routerd_call_latency_seconds", "Upstream call latency", ["provider"], _LATENCY_S)
+        self.ttft = Spreads("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"], _LATENCY_S)
+        self.overhead = Spreads("routerd_overhead_seconds", "routerd's time before the call went out", [],
+                                _OVERHEAD_S)
+        self.tokens = Counts("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"])
+        self.cost = Counts("routerd_cost_usd", "Cost of calls in USD", ["provider"])
+        self.registry.register(_Series((self.calls, self.latency, self.ttft, self.overhead, self.tokens, self.cost)))
 
     def watch(self, read: Callable[[], State]) -> None:
         """Read the parts' state at each scrape (the app calls this once)."""
@@ -84,34 +86,25 @@ class Metrics:
 
     def call(self, provider: str, outcome: str, latency_s: float, ttft_s: float | None, overhead_s: float | None,
              tokens: Tokens, cost: float | None) -> None:
-        child = self._child
-        child(self.calls, "calls", provider, outcome).inc()
-        child(self.latency, "latency", provider).observe(latency_s)
+        self.calls.labels(provider, outcome).inc()
+        self.latency.labels(provider).observe(latency_s)
         if ttft_s is not None:
-            child(self.ttft, "ttft", provider).observe(ttft_s)
+            self.ttft.labels(provider).observe(ttft_s)
         if overhead_s is not None:
-            self.overhead.observe(overhead_s)
+            self.overhead.labels().observe(overhead_s)
         if tokens.input:
-            child(self.tokens, "tokens", provider, "input").inc(tokens.input)
-            child(self.tokens, "tokens", provider, "cache_read").inc(tokens.cache_read)
+            self.tokens.labels(provider, "input").inc(tokens.input)
+            self.tokens.labels(provider, "cache_read").inc(tokens.cache_read)
         if tokens.output:
-            child(self.tokens, "tokens", provider, "output").inc(tokens.output)
+            self.tokens.labels(provider, "output").inc(tokens.output)
         if cost:
-            child(self.cost, "cost", provider).inc(cost)
-
-    def _child(self, metric: Any, *key: str) -> Any:
-        """``metric.labels(*key[1:])``, the first key naming the metric."""
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*key[1:])
-        return found
+            self.cost.labels(provider).inc(cost)
 
     def overhead_ms(self, quantile: float) -> tuple[int, float | None]:
         """How many overheads were observed, and ``quantile`` of them in milliseconds, estimated
         from the histogram's buckets as Prometheus' ``histogram_quantile`` does (linear within a
         bucket; the highest finite bound when it falls past the last one)."""
-        buckets = [(float(s.labels["le"]), s.value) for m in self.overhead.collect() for s in m.samples
-                   if s.name.endswith("_bucket")]
+        buckets = self.overhead.labels().cumulative()
         total = buckets[-1][1] if buckets else 0.0
         if not total:
             return 0, None
