@@ -17,6 +17,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # public, not in typeshed
 
 import msgspec
 
@@ -185,13 +186,9 @@ def _proxy(name: str, pc: ProviderConfig, parts: SplitResult, env: Mapping[str, 
     if not value:
         return None
     no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
-    if no_proxy:
-        # Imported here: urllib.request brings http.client, email, tempfile, bz2 and lzma into the
-        # daemon (RSS) for this one function, needed only with a proxy and NO_PROXY both set.
-        from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]  # public, not in typeshed
-
-        if proxy_bypass_environment(f"{host}:{parts.port}" if parts.port else host, {"no": no_proxy}):
-            return None
+    if no_proxy and proxy_bypass_environment(f"{host}:{parts.port}" if parts.port else host,
+                                             {"no": no_proxy}):
+        return None
     value = value if "://" in value else "http://" + value  # curl reads "host:port" as http
     try:
         check_url(value, variable.upper(), ("http",))

@@ -41,12 +41,3 @@ def test_package_init_files_are_empty():
     inits = [p for pkg in ("routerd", "routerctl") for p in (root / pkg).rglob("__init__.py")]
     assert inits and all(p.read_text().strip() == "" for p in inits), \
         [str(p) for p in inits if p.read_text().strip()]
-
-
-def test_daemon_loads_metrics_and_proxy_helpers_on_use():
-    """An idle daemon has not loaded prometheus_client or urllib.request (~2 MB of RSS): the first
-    /metrics scrape and a NO_PROXY check import them."""
-    code = ("import sys; import routerd.main, routerd.daemon, routerd.app; "
-            "print(','.join(m for m in ('prometheus_client', 'urllib.request', 'http.client') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.strip() == ""

@@ -12,14 +12,12 @@ model names (clients choose those) so that the series stay bounded. One registry
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from typing import TYPE_CHECKING
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from routerd.catalogue.prices import Tokens
 from routerd.ledger.series import Counts, Spreads
-
-if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.core import Metric
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -38,15 +36,11 @@ class State:
     breakers: Mapping[str, str] = field(default_factory=dict)      # provider -> state
 
 
-class _Parts:
-    """A ``prometheus_client`` collector (duck-typed: the registry asks only for ``collect``)."""
-
+class _Parts(Collector):
     def __init__(self, read: Callable[[], State]) -> None:
         self.read = read
 
-    def collect(self) -> Iterator["Metric"]:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
+    def collect(self) -> Iterator[Metric]:
         state = self.read()
         yield CounterMetricFamily("routerd_requests", "Client requests to the gateway", value=state.requests)
         yield CounterMetricFamily("routerd_request_errors", "Client requests answered with an error",
@@ -66,22 +60,17 @@ class _Parts:
         yield breakers
 
 
-class _Series:
+class _Series(Collector):
     def __init__(self, series: Sequence[Counts | Spreads]) -> None:
         self.series = series
 
-    def collect(self) -> Iterator["Metric"]:
+    def collect(self) -> Iterator[Metric]:
         return (series.family() for series in self.series)
 
 
 class Metrics:
-    """The calls' series, and the registry ``GET /metrics`` renders, made at the first scrape:
-    ``prometheus_client`` and what it imports (an HTTP server, urllib.request, email, ~4.4 MB of
-    RSS) load only when something scrapes."""
-
     def __init__(self) -> None:
-        self._registry: CollectorRegistry | None = None
-        self._parts: _Parts | None = None
+        self.registry = CollectorRegistry(auto_describe=False)
         self.calls = Counts("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"])
         self.latency = Spreads("routerd_call_latency_seconds", "Upstream call latency", ["provider"], _LATENCY_S)
         self.ttft = Spreads("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"], _LATENCY_S)
@@ -89,10 +78,11 @@ class Metrics:
                                 _OVERHEAD_S)
         self.tokens = Counts("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"])
         self.cost = Counts("routerd_cost_usd", "Cost of calls in USD", ["provider"])
+        self.registry.register(_Series((self.calls, self.latency, self.ttft, self.overhead, self.tokens, self.cost)))
 
     def watch(self, read: Callable[[], State]) -> None:
-        """Read the parts' state at each scrape (the app calls this once, before any scrape)."""
-        self._parts = _Parts(read)
+        """Read the parts' state at each scrape (the app calls this once)."""
+        self.registry.register(_Parts(read))
 
     def call(self, provider: str, outcome: str, latency_s: float, ttft_s: float | None, overhead_s: float | None,
              tokens: Tokens, cost: float | None) -> None:
@@ -128,14 +118,4 @@ class Metrics:
         return int(total), lower * 1000
 
     def render(self) -> bytes:
-        from prometheus_client import CollectorRegistry, generate_latest
-
-        if self._registry is None:
-            # Both collectors are duck-typed (``collect`` only): the Collector base class would
-            # import the library with this module.
-            self._registry = CollectorRegistry(auto_describe=False)
-            self._registry.register(_Series((self.calls, self.latency, self.ttft, self.overhead,
-                                             self.tokens, self.cost)))
-            if self._parts is not None:
-                self._registry.register(self._parts)
-        return generate_latest(self._registry)
+        return generate_latest(self.registry)

@@ -13,10 +13,9 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from prometheus_client.core import Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 
 class Count:
@@ -68,9 +67,7 @@ class Counts:
             child = self.children[values] = Count()
         return child
 
-    def family(self) -> "Metric":
-        from prometheus_client.core import CounterMetricFamily  # at scrape time (routerd.ledger.metrics)
-
+    def family(self) -> Metric:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
         for values, child in self.children.items():
             family.add_metric(values, child.value, created=child.created)
@@ -93,10 +90,7 @@ class Spreads:
             child = self.children[values] = Spread(self.bounds)
         return child
 
-    def family(self) -> "Metric":
-        from prometheus_client.core import HistogramMetricFamily
-        from prometheus_client.utils import floatToGoString
-
+    def family(self) -> Metric:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
         for values, child in self.children.items():
             family.add_metric(values, [(floatToGoString(b), n) for b, n in child.cumulative()], child.sum)
