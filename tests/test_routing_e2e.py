@@ -134,6 +134,23 @@ async def test_decisions_are_stored_without_prompt_text(daemon):
     assert row[0] == reply["decision_id"] and row[1] is None and row[2] > 0 and row[4] == "s1"
 
 
+async def test_route_names_top_features_only_when_explaining(daemon):
+    """A plain route decides and stores as an explained one does; only --explain names the top features."""
+    prompt = "implement a lock-free ring buffer in C with a test for wrap-around"
+    async with connect(daemon.socket_path) as client:
+        plain = await client.call({"type": "route", "prompt": prompt})
+        explained = await client.call({"type": "route", "prompt": prompt, "explain": True})
+    same = ("tier", "task_type", "confidence", "score", "p_simple", "p_moderate", "candidates", "model")
+    assert [plain.get(k) for k in same] == [explained.get(k) for k in same]
+    assert plain["signals"] == explained["signals"][:3] and plain["signals"][0] == "kind:ask"
+    assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in explained["signals"][3:])
+    await daemon.store.flush()
+    stored = await daemon.store.read(lambda c: c.execute(
+        "SELECT id, detail FROM decisions WHERE id IN (?, ?)", (plain["decision_id"], explained["decision_id"])).fetchall())
+    signals = {decision_id: json.loads(detail)["signals"] for decision_id, detail in stored}
+    assert signals == {plain["decision_id"]: plain["signals"], explained["decision_id"]: explained["signals"]}
+
+
 async def test_feedback_right_after_route_finds_the_decision(daemon):
     """A reroute sent the instant after its route (decision still queued for the writer) is accepted."""
     async with connect(daemon.socket_path) as client:

@@ -115,6 +115,7 @@ class Budgets:
         self.limiter = Limiter()
         self._levels: dict[str, str] = {}
         self._capped: dict[str, tuple[int, float]] = {}  # limit -> (its window, the amount it refused)
+        self.configured = False  # whether any limit is set: read on every proxied call, so kept
         self.reconfigure(config, tz)
 
     def reconfigure(self, config: BudgetsConfig, tz: tzinfo | None = None) -> None:
@@ -126,7 +127,7 @@ class Budgets:
                 old.limit, old.tz = bucket.limit, bucket.tz
                 bucket = old
             fresh[bucket.name] = bucket
-        self.config, self._buckets = config, fresh
+        self.config, self._buckets, self.configured = config, fresh, config.configured
         self._capped.clear()           # a raised limit may have room again
         self.limiter.replace(fresh.values())
 

@@ -36,7 +36,8 @@ class ProviderWindows:
                  for obs in limits}
         unified: dict[str, dict[str, str]] = {}
         for name, value in headers:
-            if match := _UNIFIED.fullmatch(name.lower()):
+            # Only a name starting with an a can match: most headers skip the lowering and the pattern.
+            if name[:1] in b"aA" and (match := _UNIFIED.fullmatch(name.lower())):
                 window = (match.group(1) or b"unified").decode()
                 unified.setdefault(window, {})[match.group(2).decode()] = value.decode("latin-1").strip()
         for window, fields in unified.items():

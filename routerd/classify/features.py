@@ -83,16 +83,17 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
     out.pairs.update(zip(pairs, pairs[1:]))
     # A short word is its own stem: no length test per word (it would cost more than the feature).
     out.stems.update(map(_STEM, read))
+    add = out.other.add
     for family, count in cues.counts(lower, read).items():
         # Counts as cumulative indicators (one, two, three or more members): every feature is binary.
-        out.add("cue:" + family)
+        add("cue:" + family)
         if count > 1:
-            out.add(f"cue:{family}+2")
+            add(f"cue:{family}+2")
             if count > 2:
-                out.add(f"cue:{family}+3")
+                add(f"cue:{family}+3")
     for kind in ("definition", "ack", "affirm", "follow_up"):
         if cues.opens(lower, kind):
-            out.add("open:" + kind)
+            add("open:" + kind)
     # Counts saturate long before the end of a long ask: read them in the same window as the words,
     # so a 4 KB paste of prose costs no more than its first kilobyte.
     _structure(clip(ask), lower, words, out)
@@ -101,32 +102,47 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
 
 
 def _structure(ask: str, lower: str, words: list[str], out: Bag) -> None:
-    out.add(f"words:{_bucket(len(words), _WORD_EDGES)}")
-    questions = ask.count("?") + ask.count("？")
-    out.add(f"questions:{_bucket(questions, _COUNT_EDGES)}")
+    add = out.other.add  # not `out.add`: a Python call per feature costs more than the set's add
+    add(f"words:{_bucket(len(words), _WORD_EDGES)}")
+    # A two-character count walks the whole text (~1 us per kilobyte); a one-character `in` is a
+    # memchr, so each count runs only when its rarer character occurs (else it is 0 anyway).
+    questions = ask.count("?") + ask.count("？") if "?" in ask or "？" in ask else 0
+    add(f"questions:{_bucket(questions, _COUNT_EDGES)}")
     # Digits are folded to 0 (tokens.FOLD_DIGITS): a number is a 0 after a space, a bracket or a sign
     # (counted in C; a pass over the words costs ten times more).
-    numbers = lower.count(" 0") + lower.count("(0") + lower.count("$0") + lower.startswith("0")
+    numbers = 0
+    if "0" in lower:
+        numbers = lower.count(" 0") + lower.startswith("0")
+        if "(" in lower:
+            numbers += lower.count("(0")
+        if "$" in lower:
+            numbers += lower.count("$0")
     if numbers:
-        out.add(f"numbers:{_bucket(numbers, _COUNT_EDGES)}")
+        add(f"numbers:{_bucket(numbers, _COUNT_EDGES)}")
         # Each quantity in a word problem is usually one more operation: cumulative indicators let a
         # linear model give every extra quantity its own weight, up to where it stops mattering.
         out.other.update(_AT_LEAST_NUMBERS[: min(numbers, MAX_COUNTED)])
-    sentences = ask.count(". ") + ask.count("? ") + ask.count("! ") + ask.count(".\n") + ask.count("。")
+    sentences = ask.count(". ") + ask.count(".\n") if "." in ask else 0
+    if questions:
+        sentences += ask.count("? ")
+    if "!" in ask:
+        sentences += ask.count("! ")
+    if "。" in ask:
+        sentences += ask.count("。")
     if sentences:
         out.other.update(_AT_LEAST_SENTENCES[: min(sentences, MAX_COUNTED)])
     if "%" in ask:
-        out.add("percent_sign")
+        add("percent_sign")
     separators = lower.count(",") + lower.count(";") + lower.count("，") + lower.count("、")
     if separators:
-        out.add(f"separators:{_bucket(separators, _COUNT_EDGES)}")
+        add(f"separators:{_bucket(separators, _COUNT_EDGES)}")
     lines = ask.count("\n")
     if lines:
         items = sum(1 for line in ask.splitlines() if line.lstrip()[:2] in ("- ", "* ", "1.", "2.", "3.", "4."))
-        out.add(f"lines:{_bucket(lines, _COUNT_EDGES)}")
+        add(f"lines:{_bucket(lines, _COUNT_EDGES)}")
         if items:
-            out.add(f"items:{_bucket(items, _COUNT_EDGES)}")
-    out.add("script:" + _script(lower))
+            add(f"items:{_bucket(items, _COUNT_EDGES)}")
+    add("script:" + _script(lower))
 
 
 def _paste(split: Split, out: Bag) -> None:

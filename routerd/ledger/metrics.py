@@ -1,4 +1,5 @@
-"""Prometheus metrics for ``GET /metrics``, through ``prometheus_client`` in its text format.
+"""Prometheus metrics for ``GET /metrics``, through ``prometheus_client`` in its text format (the
+calls' series are kept by ``routerd.ledger.series``, cheaper to update than the library's own).
 
 Counted as calls end (``CallRecord.finish``): calls and errors by provider and outcome (the error
 category: ``upstream_timeout``, ``rate_limited``, ``client_disconnected``, ...), call latency,
@@ -8,14 +9,15 @@ share, and each provider's breaker state. Labels are provider names and fixed wo
 model names (clients choose those) so that the series stay bounded. One registry per app.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from routerd.catalogue.prices import Tokens
+from routerd.ledger.series import Counts, Spreads
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -58,20 +60,25 @@ class _Parts(Collector):
         yield breakers
 
 
+class _Series(Collector):
+    def __init__(self, series: Sequence[Counts | Spreads]) -> None:
+        self.series = series
+
+    def collect(self) -> Iterator[Metric]:
+        return (series.family() for series in self.series)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
-        self.calls = Counter("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"],
-                             registry=r)
-        self.latency = Histogram("routerd_call_latency_seconds", "Upstream call latency", ["provider"],
-                                 buckets=_LATENCY_S, registry=r)
-        self.ttft = Histogram("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"],
-                              buckets=_LATENCY_S, registry=r)
-        self.overhead = Histogram("routerd_overhead_seconds", "routerd's time before the call went out",
-                                  buckets=_OVERHEAD_S, registry=r)
-        self.tokens = Counter("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"], registry=r)
-        self.cost = Counter("routerd_cost_usd", "Cost of calls in USD", ["provider"], registry=r)
+        self.calls = Counts("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"])
+        self.latency = Spreads("routerd_call_latency_seconds", "Upstream call latency", ["provider"], _LATENCY_S)
+        self.ttft = Spreads("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"], _LATENCY_S)
+        self.overhead = Spreads("routerd_overhead_seconds", "routerd's time before the call went out", [],
+                                _OVERHEAD_S)
+        self.tokens = Counts("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"])
+        self.cost = Counts("routerd_cost_usd", "Cost of calls in USD", ["provider"])
+        self.registry.register(_Series((self.calls, self.latency, self.ttft, self.overhead, self.tokens, self.cost)))
 
     def watch(self, read: Callable[[], State]) -> None:
         """Read the parts' state at each scrape (the app calls this once)."""
@@ -84,7 +91,7 @@ class Metrics:
         if ttft_s is not None:
             self.ttft.labels(provider).observe(ttft_s)
         if overhead_s is not None:
-            self.overhead.observe(overhead_s)
+            self.overhead.labels().observe(overhead_s)
         if tokens.input:
             self.tokens.labels(provider, "input").inc(tokens.input)
             self.tokens.labels(provider, "cache_read").inc(tokens.cache_read)
@@ -97,8 +104,7 @@ class Metrics:
         """How many overheads were observed, and ``quantile`` of them in milliseconds, estimated
         from the histogram's buckets as Prometheus' ``histogram_quantile`` does (linear within a
         bucket; the highest finite bound when it falls past the last one)."""
-        buckets = [(float(s.labels["le"]), s.value) for m in self.overhead.collect() for s in m.samples
-                   if s.name.endswith("_bucket")]
+        buckets = self.overhead.labels().cumulative()
         total = buckets[-1][1] if buckets else 0.0
         if not total:
             return 0, None

@@ -38,7 +38,7 @@ class Spending:
     @property
     def active(self) -> bool:
         """Whether any limit is configured (else nothing is reserved on the proxy path)."""
-        return self.budgets.config.configured
+        return self.budgets.configured
 
     def reconfigure(self, runtime: Runtime) -> None:
         self.budgets.reconfigure(runtime.config.budgets)

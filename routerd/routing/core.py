@@ -105,15 +105,18 @@ class RoutingCore:
     # --- classification ------------------------------------------------------------------------
 
     async def classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
-        return await self._classify(runtime, conversation)
+        """``classify`` (socket, MCP): the classification with the features that moved the score."""
+        return await self._classify(runtime, conversation, explain=True)
 
-    async def _classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
+    async def _classify(self, runtime: Runtime, conversation: Conversation, *, explain: bool) -> Classification:
         """The classifier's answer, or the classifier model's when the classifier is unsure (the
-        seam where the brain plugs in: conversation in, calibrated classification out)."""
+        seam where the brain plugs in: conversation in, calibrated classification out). Only with
+        ``explain`` do the signals name the top features: ranking them costs about a fifth of a
+        classification, and a routed request that did not ask to explain never shows them."""
         self.classified += 1
         self._runtime = runtime
         model, cues = self.brain or (default_model(), default_cues())
-        result = classify(conversation.messages, conversation.tools, model=model, cues=cues)
+        result = classify(conversation.messages, conversation.tools, model=model, cues=cues, explain=explain)
         if opinion.wanted(runtime.config.routing, result):
             result = await opinion.second_opinion(self.store, self.ask_model, runtime,
                                                   list(conversation.messages), result, self.opinions)
@@ -238,7 +241,7 @@ class RoutingCore:
         """Classify and rank (``model``: a preference the policy honours when usable; ``tier``: the
         scenario route's, forced like a rule's); store it."""
         conversation, routing = request.conversation, runtime.config.routing
-        result = await self._classify(runtime, conversation)
+        result = await self._classify(runtime, conversation, explain=request.explain)
         text = conversation.last_user_text()
         words = signature(text)
         session = request.session_id

@@ -40,6 +40,8 @@ class ModelName(msgspec.Struct, frozen=True):
 def parse_model_name(raw: str) -> ModelName:
     """``"claude-opus-4-8[1m]"`` -> ``ModelName("claude-opus-4-8", ("1m",))`` (repeated tags too)."""
     name, tags = raw.strip(), list[str]()
+    if not name.endswith("]"):  # undecorated, as nearly every name is: no pattern to run
+        return ModelName(name)
     while (match := _DECORATION.search(name)) is not None:
         tags.insert(0, match.group(1))
         name = name[: match.start()]
