@@ -209,6 +209,19 @@ async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon)
     assert stats.cache_hits == 1 and stats.second_opinion_fallbacks == 1
 
 
+async def test_a_cached_second_opinion_shows_this_requests_signals(classifier, daemon):
+    """A verdict cached by a plain route still lets a later classify name the top features."""
+    prompt = "what is a mutex"
+    async with connect(daemon.socket_path) as client:
+        routed = await client.call({"type": "route", "prompt": prompt})
+        assert routed["signals"][0] == "second_opinion" and len(routed["signals"]) == 5
+        await daemon.store.flush()
+        classified = await client.call({"type": "classify", "prompt": prompt})
+    assert classified["source"] == "cache" and len(classifier.received) == 1
+    assert classified["signals"][:5] == routed["signals"]
+    assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in classified["signals"][5:])
+
+
 @pytest.fixture
 def downshift() -> bool:
     """Asked for by a test: the daemon's config turns the gateway's downshift on."""
