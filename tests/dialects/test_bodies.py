@@ -61,6 +61,18 @@ def test_anthropic_usage_counts_cache_as_input():
     assert anthropic.parse_response(body).usage == RESPONSE.usage
 
 
+def test_deepseek_cache_hits_reach_other_dialects_as_cache_reads():
+    """DeepSeek's answer counts cache reads in prompt_cache_hit_tokens; an Anthropic client sees them."""
+    body = {"id": "5f1c", "object": "chat.completion", "created": 1764800000, "model": "deepseek-chat",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1500, "completion_tokens": 7, "total_tokens": 1507,
+                      "prompt_cache_hit_tokens": 1280, "prompt_cache_miss_tokens": 220}}
+    usage = openai_chat.parse_response(body).usage
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (1500, 1280, 7)
+    rendered = anthropic.render_response(openai_chat.parse_response(body), "claude-sonnet-4-6")["usage"]
+    assert (rendered["input_tokens"], rendered["cache_read_input_tokens"]) == (220, 1280)
+
+
 def test_error_bodies():
     """Each dialect's error shape."""
     assert openai_chat.error_body(400, "bad", "bad_request") == {
