@@ -23,7 +23,7 @@ import zipfile
 from array import array
 from importlib import resources
 from collections.abc import Iterator
-from io import BytesIO
+from io import BytesIO, StringIO
 from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any, Generic, TypeVar
@@ -150,29 +150,14 @@ def read_model(data: bytes) -> Model:
     """A `Model` from the bytes of a model file."""
     with zipfile.ZipFile(BytesIO(data)) as archive:
         meta = json.loads(archive.read("meta.json"))
-        names = archive.read("features.txt").decode("utf-8").split("\n")
-        values = array("f")
-        values.frombytes(archive.read("weights.f32"))
+        names = archive.read("features.txt").decode("utf-8")
+        raw = archive.read("weights.f32")
+    values = array("f")
+    values.frombytes(raw)
     width = 1 + len(meta["type_labels"])
-    if len(values) != width * len(names):
-        raise ValueError(f"model file: {len(values)} weights for {len(names)} features x {width}")
-    # Row by row, keeping only the non-zero parts: a tuple per row for all ~64k features would leave
-    # ~10 MB of freed objects behind in the allocator's arenas (measured as daemon RSS).
-    weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
-    type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
-    shared: dict[str, str] = {}  # one string per word, however many pairs and tables hold it
-    for index, name in enumerate(names):
-        kind, key = key_of(name)
-        if isinstance(key, tuple):
-            key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
-        elif kind != "other":
-            key = shared.setdefault(key, key)
-        at = index * width
-        if values[at]:
-            weights[kind][key] = values[at]
-        types = values[at + 1 : at + width]
-        if any(types):
-            type_weights[kind][key] = tuple(types)
+    if len(values) != width * (names.count("\n") + 1):
+        raise ValueError(f"model file: {len(values)} weights for {names.count(chr(10)) + 1} features x {width}")
+    weights, type_weights = _tables(names, values, raw, width)
     return Model(
         weights=Table(**weights),
         type_weights=Table(**type_weights),
@@ -183,6 +168,39 @@ def read_model(data: bytes) -> Model:
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
     )
+
+
+def _tables(names: str, values: array[float], raw: bytes,
+            width: int) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, tuple[float, ...]]]]:
+    """The non-zero score weights and type rows, by feature kind.
+
+    Built for a small resident size (each saving measured as daemon RSS): names are read one at a
+    time, as a list of all ~64k would leave its freed strings scattered through the allocator's
+    arenas; a tuple per row for every feature would leave ~10 MB of freed objects behind the same
+    way, so only non-zero parts are kept; one string per word, however many pairs and tables hold
+    it; and one tuple per distinct type row (~3k distinct of ~7.5k), keyed by its bytes so that
+    rows equal only as floats (0.0 and -0.0) stay apart."""
+    weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
+    type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
+    shared: dict[str, str] = {}
+    rows: dict[bytes, tuple[float, ...]] = {}
+    for index, line in enumerate(StringIO(names)):
+        kind, key = key_of(line.rstrip("\n"))
+        if isinstance(key, tuple):
+            key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
+        elif kind != "other":
+            key = shared.setdefault(key, key)
+        at = index * width
+        if values[at]:
+            weights[kind][key] = values[at]
+        row = raw[4 * (at + 1) : 4 * (at + width)]
+        found = rows.get(row)
+        if found is None:
+            types = tuple(values[at + 1 : at + width])
+            found = rows[row] = types if any(types) else ()
+        if found:
+            type_weights[kind][key] = found
+    return weights, type_weights
 
 
 def model_bytes() -> bytes:
