@@ -23,7 +23,7 @@ import zipfile
 from array import array
 from importlib import resources
 from collections.abc import Iterator
-from io import BytesIO, StringIO
+from io import BytesIO
 from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any, Generic, TypeVar
@@ -184,8 +184,8 @@ def _tables(names: str, values: array[float], raw: bytes,
     type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
     shared: dict[str, str] = {}
     rows: dict[bytes, tuple[float, ...]] = {}
-    for index, line in enumerate(StringIO(names)):
-        kind, key = key_of(line.rstrip("\n"))
+    for index, name in enumerate(_lines(names)):
+        kind, key = key_of(name)
         if isinstance(key, tuple):
             key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
         elif kind != "other":
@@ -201,6 +201,16 @@ def _tables(names: str, values: array[float], raw: bytes,
         if found:
             type_weights[kind][key] = found
     return weights, type_weights
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` split at "\n", one at a time (`str.split` would build them all, and
+    `io.StringIO` copies the text four bytes a character)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def model_bytes() -> bytes:
