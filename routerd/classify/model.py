@@ -155,8 +155,9 @@ def read_model(data: bytes) -> Model:
     values = array("f")
     values.frombytes(raw)
     width = 1 + len(meta["type_labels"])
-    if len(values) != width * (names.count("\n") + 1):
-        raise ValueError(f"model file: {len(values)} weights for {names.count(chr(10)) + 1} features x {width}")
+    features = names.count("\n") + 1
+    if len(values) != width * features:
+        raise ValueError(f"model file: {len(values)} weights for {features} features x {width}")
     weights, type_weights = _tables(names, values, raw, width)
     return Model(
         weights=Table(**weights),
