@@ -152,7 +152,10 @@ def read_model(data: bytes) -> Model:
     with zipfile.ZipFile(BytesIO(data)) as archive:
         meta = json.loads(archive.read("meta.json"))
         names = _fill(archive, "features.txt", bytearray(archive.getinfo("features.txt").file_size)).decode("utf-8")
-        values = _fill(archive, "weights.f32", array("f", [0.0]) * (archive.getinfo("weights.f32").file_size // 4))
+        size = archive.getinfo("weights.f32").file_size
+        if size % 4:
+            raise ValueError(f"model file: weights.f32 holds {size} bytes, not whole float32 values")
+        values = _fill(archive, "weights.f32", array("f", [0.0]) * (size // 4))
     width = 1 + len(meta["type_labels"])
     features = names.count("\n") + 1
     if len(values) != width * features:
