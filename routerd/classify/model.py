@@ -197,12 +197,12 @@ def _tables(names: str, values: array[float],
         at = index * width
         if values[at]:
             weights[kind][key] = values[at]
-        row = raw[4 * (at + 1) : 4 * (at + width)].tobytes()
-        found = rows.get(row)
-        if found is None:
-            types = tuple(values[at + 1 : at + width])
-            found = rows[row] = types if any(types) else ()
-        if found:
+        types = values[at + 1 : at + width]
+        if any(types):
+            row = raw[4 * (at + 1) : 4 * (at + width)].tobytes()
+            found = rows.get(row)
+            if found is None:
+                found = rows[row] = tuple(types)
             type_weights[kind][key] = found
     return weights, type_weights
 
