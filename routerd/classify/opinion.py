@@ -69,12 +69,17 @@ def parse_reply(text: str, learned: Classification) -> Classification | None:
     if tier is None:
         return None
     task_type = next((w for w in words if w in TASK_TYPES), learned.task_type)
-    signals = ("second_opinion", f"learned={learned.tier}/{learned.confidence:.2f}", *learned.signals)
     p_simple, p_moderate = MODEL_PROBABILITIES[tier]
     return msgspec.structs.replace(
-        learned, tier=tier, task_type=task_type, confidence=enough(p_simple, p_moderate, tier), signals=signals,
-        source="model", p_simple=p_simple, p_moderate=p_moderate,
+        learned, tier=tier, task_type=task_type, confidence=enough(p_simple, p_moderate, tier),
+        signals=signals(learned), source="model", p_simple=p_simple, p_moderate=p_moderate,
     )
+
+
+def signals(learned: Classification) -> tuple[str, ...]:
+    """A second opinion's signals: that the model decided, what the classifier said, and the
+    classifier's own signals (for a cached opinion too: they are the request's at hand)."""
+    return ("second_opinion", f"learned={learned.tier}/{learned.confidence:.2f}", *learned.signals)
 
 
 def cache_key(messages: list[Any], model: str, threshold: float) -> str:

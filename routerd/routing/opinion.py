@@ -61,9 +61,9 @@ async def second_opinion(store: Store, ask: AskModel | None, runtime: Runtime, m
             result = None
         if result is not None:
             counts.cache_hits += 1
-            # The model's verdict is cached; the classifier's signals are this request's (whether
-            # it asked to explain decides if they name the top features).
-            return msgspec.structs.replace(result, source="cache", signals=(*result.signals[:2], *learned.signals))
+            # The model's verdict is cached; the signals are this request's (whether it asked to
+            # explain decides if they name the top features).
+            return msgspec.structs.replace(result, source="cache", signals=opinion.signals(learned))
     counts.asked += 1
     reply = await _ask(ask, runtime, model, opinion.build_prompt(messages), routing.classifier_timeout_s)
     result = opinion.parse_reply(reply, learned) if reply is not None else None
