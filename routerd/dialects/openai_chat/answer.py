@@ -70,11 +70,8 @@ _CHUNK = msgspec.json.Decoder(_Body)
 def _usage(raw: WireUsage | None) -> Usage | None:
     if raw is None:
         return None
-    # DeepSeek reports cache reads as ``prompt_cache_hit_tokens`` (as the ledger's usage reader does).
-    cached = ((raw.prompt_tokens_details.cached_tokens or 0) if raw.prompt_tokens_details else 0) \
-        or raw.prompt_cache_hit_tokens or 0
     reasoning = (raw.completion_tokens_details.reasoning_tokens or 0) if raw.completion_tokens_details else 0
-    return Usage(raw.prompt_tokens or 0, raw.completion_tokens or 0, cached, reasoning)
+    return Usage(raw.prompt_tokens or 0, raw.completion_tokens or 0, raw.cache_read(), reasoning)
 
 
 def _usage_dict(usage: Usage) -> dict[str, Any]:

@@ -40,6 +40,12 @@ class WireUsage(msgspec.Struct, gc=False):
     output_tokens_details: _OutputDetails | None = None
     prompt_cache_hit_tokens: int | None = 0  # DeepSeek
 
+    def cache_read(self) -> int:
+        """Input tokens read from the provider's cache: OpenAI's ``cached_tokens`` (Chat or
+        Responses), else DeepSeek's ``prompt_cache_hit_tokens``."""
+        prompt = self.prompt_tokens_details or self.input_tokens_details
+        return (prompt.cached_tokens if prompt else 0) or self.prompt_cache_hit_tokens or 0
+
 
 class _Body(msgspec.Struct):
     usage: WireUsage | None = None
@@ -66,7 +72,7 @@ class OpenAIUsage:
         out = usage.completion_tokens_details or usage.output_tokens_details
         sink.input_tokens = usage.prompt_tokens or usage.input_tokens or 0
         sink.output_tokens = usage.completion_tokens or usage.output_tokens or 0
-        sink.cache_read = (prompt.cached_tokens if prompt else 0) or usage.prompt_cache_hit_tokens or 0
+        sink.cache_read = usage.cache_read()
         sink.cache_write = (prompt.cache_write_tokens if prompt else 0) or 0
         sink.reasoning = (out.reasoning_tokens if out else 0) or 0
         sink.counts_text = False

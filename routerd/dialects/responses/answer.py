@@ -59,9 +59,8 @@ class _Response(msgspec.Struct):
 def _usage(raw: WireUsage | None) -> Usage:
     if raw is None:
         return Usage()
-    cached = (raw.input_tokens_details.cached_tokens or 0) if raw.input_tokens_details else 0
     reasoning = (raw.output_tokens_details.reasoning_tokens or 0) if raw.output_tokens_details else 0
-    return Usage(raw.input_tokens or 0, raw.output_tokens or 0, cached, reasoning)
+    return Usage(raw.input_tokens or 0, raw.output_tokens or 0, raw.cache_read(), reasoning)
 
 
 def _usage_dict(u: Usage) -> dict[str, Any]:
