@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from routerd.classify.common import CommonWords, default_common
 from routerd.classify.tokens import FOLD_DIGITS, is_cjk
 
 CUE_DIR = "data/cues"
@@ -44,6 +45,8 @@ class CueSet(msgspec.Struct, frozen=True):
     # kind -> the spaced openings by their first two characters (one, for a one-letter opening): a
     # text can only begin with the openings filed under its own first characters.
     opener_index: dict[str, dict[str, tuple[str, ...]]] = msgspec.field(default_factory=dict)
+    # The languages' everyday words: how many of an ask's words are rare (`routerd.classify.common`).
+    common: CommonWords = msgspec.field(default_factory=CommonWords)
 
     def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
         """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
@@ -103,8 +106,8 @@ def _by_first_characters(openings: tuple[str, ...]) -> dict[str, tuple[str, ...]
     return {start: tuple(group) for start, group in index.items()}
 
 
-def build(documents: Iterable[dict[str, Any]]) -> CueSet:
-    """Index the families and openers of every language document."""
+def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None) -> CueSet:
+    """Index the families and openers of every language document (`common`: the everyday words)."""
     words: dict[str, set[str]] = {}
     phrases: dict[str, dict[str, set[str]]] = {}
     stems: dict[int, dict[str, set[str]]] = {}
@@ -145,6 +148,7 @@ def build(documents: Iterable[dict[str, Any]]) -> CueSet:
         languages=tuple(languages),
         word_keys=frozenset(words),
         phrase_keys=frozenset(phrases),
+        common=common or CommonWords(),
     )
 
 
@@ -159,4 +163,4 @@ def read_documents() -> list[dict[str, Any]]:
 @functools.cache
 def default_cues() -> CueSet:
     """The shipped cue set, read once per process (package data, not configuration)."""
-    return build(read_documents())
+    return build(read_documents(), default_common())

@@ -7,8 +7,10 @@ Pure and cheap (one tokenising pass, set lookups). Every feature is binary, a me
   letters of longer words, so "implement", "implementation" and "implementa" meet), CJK
   character pairs (as words);
 - cues: whether members of each family in `data/cues/` occur (`cue:family`, `+2` and `+3` for two
-  and three or more), and how the ask opens
+  and three or more; `cue:family@short|mid|long` by the ask's size), and how the ask opens
   (`open:`: a definition question, an acknowledgement, a go-ahead, a follow-up);
+- rare words: how many of the ask's first words are not everyday words in any cue language
+  (`rare>=k`, `rare_share:`; `routerd.classify.common`);
 - structure: the ask's size, questions, numbers, separators and lists, the script it is written
   in, and what was pasted beside it (size, code or log, error output, fences).
 
@@ -38,6 +40,12 @@ _COUNT_EDGES = (1, 2, 3, 5, 8)
 MAX_COUNTED = 10
 _AT_LEAST_NUMBERS = tuple(f"numbers>={k}" for k in range(1, MAX_COUNTED + 1))
 _AT_LEAST_SENTENCES = tuple(f"sentences>={k}" for k in range(1, MAX_COUNTED + 1))
+# Rare words (not everyday words of any cue language) among the ask's first words, as cumulative
+# indicators, and their share in fifths.
+MAX_RARE = 6
+_AT_LEAST_RARE = tuple(f"rare>={k}" for k in range(1, MAX_RARE + 1))
+# The size an ask's cue families are read at: "proof" in five words is another ask than in a page.
+_SIZES = ((12, "short"), (60, "mid"))
 
 
 def _bucket(value: int, edges: tuple[int, ...]) -> int:
@@ -81,12 +89,18 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
     out.words.update(read)
     pairs = words[: BIGRAM_WORDS + 1]
     out.pairs.update(zip(pairs, pairs[1:]))
+    rare, seen = cues.common.rare(set(pairs))
+    if seen:
+        out.other.update(_AT_LEAST_RARE[: min(rare, MAX_RARE)])
+        out.other.add(f"rare_share:{min(rare * 5 // seen, 4)}")
     # A short word is its own stem: no length test per word (it would cost more than the feature).
     out.stems.update(map(_STEM, read))
     add = out.other.add
+    size = next((name for edge, name in _SIZES if n < edge), "long")
     for family, count in cues.counts(lower, read).items():
         # Counts as cumulative indicators (one, two, three or more members): every feature is binary.
         add("cue:" + family)
+        add(f"cue:{family}@{size}")
         if count > 1:
             add(f"cue:{family}+2")
             if count > 2:
