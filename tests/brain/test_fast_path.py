@@ -50,11 +50,12 @@ def test_every_model_feature_is_one_the_extractor_can_make(reference):
     families = set(default_cues().families)
     prefixes = ("w:", "b:", "p:", "cue:", "open:", "kind:", "words:", "questions:", "numbers:", "separators:",
                 "lines:", "items:", "script:", "paste", "turns:", "tools", "images", "tool_output",
-                "numbers>=", "sentences>=", "percent_sign")
+                "numbers>=", "sentences>=", "percent_sign", "rare>=", "rare_share:")
     for name in reference.rows:
         assert name.startswith(prefixes), name
         if name.startswith("cue:"):
-            assert name[4:].split("+")[0] in families, name
+            family, _, size = name[4:].split("+")[0].partition("@")
+            assert family in families and size in ("", "short", "mid", "long"), name
         assert name_of(*key_of(name)) == name
 
 

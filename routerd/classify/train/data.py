@@ -13,8 +13,10 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, and `bench/data/unseen/` (routerd-style prompts written by two writers after the
-shipped model was frozen) only by `unseen`, for the bench: never fitted or tuned on.
+only by `proxy_sets`, and `bench/data/unseen/` and `bench/data/unseen2/` (routerd-style prompts, each
+written by two writers who never ran a classifier, after a model was frozen) only by `unseen`, for the
+bench: never fitted on. `unseen/` was measured once on its own (the first learned brain's model card)
+and has since been used to choose features and settings; `unseen2/` is the untouched test.
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
@@ -59,7 +61,7 @@ class Case(msgspec.Struct, kw_only=True):
     """One labelled conversation."""
 
     id: str
-    source: str  # dev | team | written | unseen/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
+    source: str  # dev | team | written | unseen/<file> | unseen2/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
     style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2; outcome | issues (proxy sets)
     split: str  # train | final | heldout | tune | unused | proxy
     messages: list
@@ -126,18 +128,20 @@ def repository_heldout() -> list[Case]:
     return cases + unseen() + proxy_sets()
 
 
-UNSEEN_DIR = BENCH_DATA / "unseen"
+UNSEEN_DIRS = ("unseen", "unseen2")
 
 
 def unseen() -> list[Case]:
-    """`bench/data/unseen/`: routerd-style prompts written and labelled after the shipped model was
-    frozen, by writers who did not run the classifier (see bench/data/README.md). Every case is held
-    out (split `unseen`): never trained or tuned on; only the bench reads them."""
+    """`bench/data/unseen/` and `unseen2/`: routerd-style prompts written and labelled after a model
+    was frozen, by writers who did not run the classifier (see bench/data/README.md). Every case is
+    held out (split `unseen` or `unseen2`, the folder's name): never trained on; only the bench reads
+    them."""
     cases = []
-    for path in sorted(UNSEEN_DIR.glob("*.jsonl")):
-        for case in _style_cases(path, f"unseen/{path.stem}"):
-            case.split = "unseen"
-            cases.append(case)
+    for folder in UNSEEN_DIRS:
+        for path in sorted((BENCH_DATA / folder).glob("*.jsonl")):
+            for case in _style_cases(path, f"{folder}/{path.stem}"):
+                case.split = folder
+                cases.append(case)
     return cases
 
 

@@ -1,0 +1,73 @@
+"""How often two labellers agree on routerd's labels: the ceiling a classifier is measured against.
+
+`bench/data/agreement/unseen_blind_relabels.jsonl` holds a second labeller's tier and task type for
+every prompt of `bench/data/unseen/`, given blind: the second labeller saw only the prompts (not the
+labels, notes or any classifier's output), the label definition in `shared/eval/README.md` and
+`dev.jsonl`. This prints tier and task-type agreement, Cohen's kappa, complex asks the second labeller
+called simple, and the confusion of tiers, per file and pooled, and writes
+bench/results/agreement.json.
+
+    .venv/bin/python bench/agreement.py
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELABELS = ROOT / "bench" / "data" / "agreement" / "unseen_blind_relabels.jsonl"
+RESULTS = ROOT / "bench" / "results" / "agreement.json"
+TIERS = ("simple", "moderate", "complex")
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def kappa(pairs: list[tuple[str, str]]) -> float:
+    n = len(pairs)
+    observed = sum(a == b for a, b in pairs) / n
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(first[t] * second[t] for t in TIERS) / n / n
+    return (observed - expected) / (1 - expected)
+
+
+def figures(pairs: list[tuple[dict, dict]]) -> dict:
+    tiers = [(a["tier"], b["tier"]) for a, b in pairs]
+    types = [(a["task_type"], b["task_type"]) for a, b in pairs if a.get("task_type")]
+    confusion = Counter(tiers)
+    complex_asks = [b for a, b in tiers if a == "complex"]
+    return {
+        "n": len(pairs),
+        "tier_agreement": sum(a == b for a, b in tiers) / len(tiers),
+        "kappa": kappa(tiers),
+        "task_type_agreement": sum(a == b for a, b in types) / len(types),
+        "complex_called_simple": complex_asks.count("simple") / len(complex_asks),
+        "confusion": {first: {second: confusion[(first, second)] for second in TIERS} for first in TIERS},
+    }
+
+
+def main() -> None:
+    second = {row["id"]: row for row in _rows(RELABELS)}
+    report = {}
+    pooled = []
+    for path in sorted((ROOT / "bench" / "data" / "unseen").glob("*.jsonl")):
+        pairs = [(row, second[row["id"]]) for row in _rows(path)]
+        pooled += pairs
+        report[path.stem] = figures(pairs)
+    report["pooled"] = figures(pooled)
+    for name, out in report.items():
+        print(f"{name:24s} n={out['n']:4d} tier {out['tier_agreement']:.1%} (kappa {out['kappa']:.3f})  "
+              f"task type {out['task_type_agreement']:.1%}  complex called simple {out['complex_called_simple']:.1%}")
+    print("tiers, first labeller (rows) by second (columns):")
+    for first, row in report["pooled"]["confusion"].items():
+        print(f"  {first:9s}" + "".join(f"{row[t]:6d}" for t in TIERS))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=1))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
