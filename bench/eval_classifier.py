@@ -1,4 +1,4 @@
-"""Measure the routing brain on every held-out set: the hand-written brain, the first learned one
+"""Measure the routing brain on every held-out set: the hand-written brain, the previous learned one
 and this tree's, side by side in one run.
 
 For each set: tier accuracy, complex sent to simple, task-type accuracy, AUC of the score between
@@ -15,10 +15,10 @@ written after the shipped model was frozen); and bench/data/proxy/ (our MT-Bench
 and GitHub-issue sets). Neither of the last two was ever trained or tuned on. `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 
-The earlier brains (`--baseline REF`, the hand-written one; `--first-pass REF`, the first learned
-one; '' skips either) run from `git archive REF routerd` in a subprocess, on the same cases.
+The earlier brains (`--baseline REF`, the hand-written one; `--previous REF`, the learned one before
+this model's round of data and features; '' skips either) run from `git archive REF routerd` in a subprocess, on the same cases.
 
-    .venv/bin/python bench/eval_classifier.py [--shared DIR] [--baseline REF] [--first-pass REF]
+    .venv/bin/python bench/eval_classifier.py [--shared DIR] [--baseline REF] [--previous REF]
         [--train-splits] [--quiet] [--full] [--instructions]
 """
 
@@ -46,7 +46,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-FIRST_PASS = "da6daf8"  # main after the first learned brain (issue 8's first pass)
+PREVIOUS = "3f70506"  # main before the 2,300-prompt retraining (da6daf8 was the first learned brain)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
@@ -234,7 +234,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", help="the shared eval folder (default: shared/eval beside the repo)")
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the hand-written brain ('' to skip)")
-    parser.add_argument("--first-pass", default=FIRST_PASS, help="git ref of the first learned brain ('' to skip)")
+    parser.add_argument("--previous", default=PREVIOUS, help="git ref of the previous learned brain ('' to skip)")
     parser.add_argument("--train-splits", action="store_true", help="also report the training splits")
     parser.add_argument("--quiet", action="store_true", help="skip the latency measurement")
     parser.add_argument("--full", action="store_true", help="print every figure of every brain, not only the headline")
@@ -246,7 +246,7 @@ def main() -> None:
     cases = [c for c in cases if c.split in keep] + sets.unseen() + sets.proxy_sets()
     report: dict = {"cases": len(cases), "brains": {}}
     rounds = 0 if args.quiet else LATENCY_ROUNDS
-    for label, ref in (("old", args.baseline), ("first", args.first_pass)):
+    for label, ref in (("old", args.baseline), ("prev", args.previous)):
         if not ref:
             continue
         results, timing = baseline_results(ref, cases, rounds)
@@ -258,7 +258,7 @@ def main() -> None:
         for label, brain in report["brains"].items():
             print(f"{label} ({brain['ref']}):")
             print_table(brain["sets"], f"  {label} ")
-    print(f"{len(cases)} held-out cases; old = {args.baseline or '-'}, first = {args.first_pass or '-'}, "
+    print(f"{len(cases)} held-out cases; old = {args.baseline or '-'}, prev = {args.previous or '-'}, "
           "new = this tree (routerd/classify/data/brain.model)")
     print_comparison({label: brain["sets"] for label, brain in report["brains"].items()})
     if not args.quiet:

@@ -54,8 +54,8 @@ async def test_classify_reads_stdin_and_whole_conversations(daemon):
 
 async def test_route_explain_without_providers_advises_claude_models(daemon):
     """With no provider enabled, route --explain advises opus for a complex prompt and explains every model."""
-    code, out, _ = await routerctl("route", "--explain", "implement Raft leader election and log replication in Go "
-                                   "with a simulated network that partitions nodes")
+    code, out, _ = await routerctl("route", "--explain", "design a lock-free MPMC queue in C++ and prove it "
+                                   "linearizable under the C++ memory model")
     assert code == 0
     assert "opus (advisory)" in out
     assert "no provider enabled: advisory only" in out
