@@ -188,7 +188,7 @@ def test_empty_conversation_is_chat():
 def test_five_levels_follow_the_score():
     """The five-level output orders the same way as the difficulty."""
     prompts = ["thanks!", "what is a mutex", "write a Python function that parses ISO 8601 durations with tests",
-               "implement Raft leader election and log replication in Go with partition tests"]
+               "design a lock-free MPMC queue in C++ and prove it linearizable under the C++ memory model"]
     levels = [LEVELS5.index(classify([user(p)]).level5) for p in prompts]
     assert levels == sorted(levels) and levels[0] <= 1 and levels[-1] >= 3
 

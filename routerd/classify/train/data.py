@@ -13,10 +13,11 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, and `bench/data/unseen/` and `bench/data/unseen2/` (routerd-style prompts, each
-written by two writers who never ran a classifier, after a model was frozen) only by `unseen`, for the
-bench: never fitted on. `unseen/` was measured once on its own (the first learned brain's model card)
-and has since been used to choose features and settings; `unseen2/` is the untouched test.
+only by `proxy_sets`, and `bench/data/unseen/`, `unseen2/` and `unseen3/` (routerd-style prompts,
+each written by two writers who never ran a classifier, after a model was frozen) only by `unseen`,
+for the bench: never fitted on. `unseen/` was measured once on its own (the first learned brain's
+model card) and has since been used to choose features and settings; `unseen2/` was the untouched
+test of the model trained on the first 2,300 prompts; `unseen3/` is the untouched test now.
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
@@ -128,12 +129,12 @@ def repository_heldout() -> list[Case]:
     return cases + unseen() + proxy_sets()
 
 
-UNSEEN_DIRS = ("unseen", "unseen2")
+UNSEEN_DIRS = ("unseen", "unseen2", "unseen3")
 
 
 def unseen() -> list[Case]:
-    """`bench/data/unseen/` and `unseen2/`: routerd-style prompts written and labelled after a model
-    was frozen, by writers who did not run the classifier (see bench/data/README.md). Every case is
+    """`bench/data/unseen/`, `unseen2/` and `unseen3/`: routerd-style prompts written and labelled
+    after a model was frozen, by writers who did not run the classifier (see bench/data/README.md). Every case is
     held out (split `unseen` or `unseen2`, the folder's name): never trained on; only the bench reads
     them."""
     cases = []

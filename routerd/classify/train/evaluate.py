@@ -117,7 +117,7 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
     for case in cases:
         groups.setdefault(set_name(case), []).append((case, classify(case.messages, case.tools)))
     pooled = {split: [row for rows in groups.values() for row in rows
-                      if row[0].style == "routerd" and row[0].split == split] for split in ("final", "unseen", "unseen2")}
+                      if row[0].style == "routerd" and row[0].split == split] for split in ("final", "unseen", "unseen2", "unseen3")}
     out = {}
     for name, rows in sorted(groups.items()):
         style = rows[0][0].style
