@@ -6,7 +6,7 @@ prompt: "heteroskedasticity", "estoppel" and "linearizability" are rare, "alt te
 "email" are not. `data/common_words.bin` holds the everyday words of the cue languages (those used
 at least once per million words, from wordfreq's `small` lists: see
 `routerd.classify.train.common_words`, which writes it) as a bit set of their CRC-32 hashes: 1 MiB
-instead of ~50 MB of Python strings for 460,000 words. About 5% of rare words share a bit with a
+instead of ~50 MB of Python strings for 408,000 words. About 5% of rare words share a bit with a
 common one and read as common; training reads the same bits, so the model weighs them as they are.
 """
 
