@@ -1,11 +1,11 @@
 """How often two labellers agree on routerd's labels: the ceiling a classifier is measured against.
 
-`bench/data/agreement/unseen_blind_relabels.jsonl` holds a second labeller's tier and task type for
-every prompt of `bench/data/unseen/`, given blind: the second labeller saw only the prompts (not the
-labels, notes or any classifier's output), the label definition in `shared/eval/README.md` and
-`dev.jsonl`. This prints tier and task-type agreement, Cohen's kappa, complex asks the second labeller
-called simple, and the confusion of tiers, per file and pooled, and writes
-bench/results/agreement.json.
+`bench/data/agreement/<folder>_blind_relabels.jsonl` holds a second labeller's tier and task type for
+every prompt of `bench/data/<folder>/` (`unseen`, `unseen2`, `unseen3`), given blind: the second
+labeller saw only the prompts (not the labels, notes or any classifier's output), the label
+definition in `shared/eval/README.md` and `dev.jsonl`. This prints tier and task-type agreement,
+Cohen's kappa, complex asks the second labeller called simple, and the confusion of tiers, per file,
+per folder and pooled, and writes bench/results/agreement.json.
 
     .venv/bin/python bench/agreement.py
 """
@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RELABELS = ROOT / "bench" / "data" / "agreement" / "unseen_blind_relabels.jsonl"
+AGREEMENT = ROOT / "bench" / "data" / "agreement"
 RESULTS = ROOT / "bench" / "results" / "agreement.json"
 TIERS = ("simple", "moderate", "complex")
 
@@ -50,18 +50,23 @@ def figures(pairs: list[tuple[dict, dict]]) -> dict:
 
 
 def main() -> None:
-    second = {row["id"]: row for row in _rows(RELABELS)}
     report = {}
-    pooled = []
-    for path in sorted((ROOT / "bench" / "data" / "unseen").glob("*.jsonl")):
-        pairs = [(row, second[row["id"]]) for row in _rows(path)]
-        pooled += pairs
-        report[path.stem] = figures(pairs)
-    report["pooled"] = figures(pooled)
+    everything = []
+    for relabels in sorted(AGREEMENT.glob("*_blind_relabels.jsonl")):
+        folder = relabels.name.removesuffix("_blind_relabels.jsonl")
+        second = {row["id"]: row for row in _rows(relabels)}
+        pooled = []
+        for path in sorted((ROOT / "bench" / "data" / folder).glob("*.jsonl")):
+            pairs = [(row, second[row["id"]]) for row in _rows(path)]
+            pooled += pairs
+            report[f"{folder}/{path.stem}"] = figures(pairs)
+        report[folder] = figures(pooled)
+        everything += pooled
+    report["pooled"] = figures(everything)
     for name, out in report.items():
-        print(f"{name:24s} n={out['n']:4d} tier {out['tier_agreement']:.1%} (kappa {out['kappa']:.3f})  "
+        print(f"{name:34s} n={out['n']:4d} tier {out['tier_agreement']:.1%} (kappa {out['kappa']:.3f})  "
               f"task type {out['task_type_agreement']:.1%}  complex called simple {out['complex_called_simple']:.1%}")
-    print("tiers, first labeller (rows) by second (columns):")
+    print("tiers, pooled, first labeller (rows) by second (columns):")
     for first, row in report["pooled"]["confusion"].items():
         print(f"  {first:9s}" + "".join(f"{row[t]:6d}" for t in TIERS))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
