@@ -16,6 +16,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from routerd.classify.train.figures import accuracy, complex_to_simple
+
 ROOT = Path(__file__).resolve().parent.parent
 AGREEMENT = ROOT / "bench" / "data" / "agreement"
 RESULTS = ROOT / "bench" / "results" / "agreement.json"
@@ -35,17 +37,17 @@ def kappa(pairs: list[tuple[str, str]]) -> float:
 
 
 def figures(pairs: list[tuple[dict, dict]]) -> dict:
-    tiers = [(a["tier"], b["tier"]) for a, b in pairs]
-    types = [(a["task_type"], b["task_type"]) for a, b in pairs if a.get("task_type")]
-    confusion = Counter(tiers)
-    complex_asks = [b for a, b in tiers if a == "complex"]
+    """The first labeller's labels read as `wanted`, the second's as `got`, by the brain's own figures
+    (a case without a first task type is not counted for task type)."""
+    first, second = [a["tier"] for a, _ in pairs], [b["tier"] for _, b in pairs]
+    confusion = Counter(zip(first, second))
     return {
         "n": len(pairs),
-        "tier_agreement": sum(a == b for a, b in tiers) / len(tiers),
-        "kappa": kappa(tiers),
-        "task_type_agreement": sum(a == b for a, b in types) / len(types),
-        "complex_called_simple": complex_asks.count("simple") / len(complex_asks),
-        "confusion": {first: {second: confusion[(first, second)] for second in TIERS} for first in TIERS},
+        "tier_agreement": accuracy(first, second),
+        "kappa": kappa(list(zip(first, second))),
+        "task_type_agreement": accuracy([a.get("task_type") for a, _ in pairs], [b["task_type"] for _, b in pairs]),
+        "complex_called_simple": complex_to_simple(first, second),
+        "confusion": {one: {other: confusion[(one, other)] for other in TIERS} for one in TIERS},
     }
 
 

@@ -10,9 +10,10 @@ bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): the held-out quarter (`final`) of dev.jsonl, of the
 team's bench/data/heldout*.jsonl and of bench/data/written/; UncommonRoute's dev file; a fifth of
-MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/ (routerd-style prompts
-written after the shipped model was frozen); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style
-and GitHub-issue sets). Neither of the last two was ever trained or tuned on. `--train-splits` adds the training
+MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/, unseen2/ and unseen3/
+(routerd-style prompts, each folder written before a model was trained; unseen/ has since been used
+to choose features); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets).
+None of the last two kinds was ever trained on. `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 
 The earlier brains (`--baseline REF`, the hand-written one; `--previous REF`, the learned one before

@@ -46,7 +46,7 @@ class CommonWords(msgspec.Struct, frozen=True):
         for word in words:
             if len(word) >= MIN_LETTERS and word.isalpha():
                 read += 1
-                h = crc(word.encode()) & (BITS - 1)
+                h = crc(word.encode()) & (BITS - 1)  # `word_hash`, inlined: up to 61 words per ask
                 if not bits[h >> 3] >> (h & 7) & 1:
                     rare += 1
         return rare, read

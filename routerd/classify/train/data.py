@@ -62,9 +62,9 @@ class Case(msgspec.Struct, kw_only=True):
     """One labelled conversation."""
 
     id: str
-    source: str  # dev | team | written | unseen/<file> | unseen2/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
+    source: str  # dev | team | written | <unseen folder>/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
     style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2; outcome | issues (proxy sets)
-    split: str  # train | final | heldout | tune | unused | proxy
+    split: str  # train | final | heldout | tune | unused | proxy | unseen | unseen2 | unseen3
     messages: list
     tools: list | None = None
     level: int | None = None  # the tier in the style's levels; None when only a task type is known
@@ -134,8 +134,8 @@ UNSEEN_DIRS = ("unseen", "unseen2", "unseen3")
 
 def unseen() -> list[Case]:
     """`bench/data/unseen/`, `unseen2/` and `unseen3/`: routerd-style prompts written and labelled
-    after a model was frozen, by writers who did not run the classifier (see bench/data/README.md). Every case is
-    held out (split `unseen` or `unseen2`, the folder's name): never trained on; only the bench reads
+    after a model was frozen, by writers who did not run the classifier (see bench/data/README.md).
+    Every case is held out (its split is its folder's name): never trained on; only the bench reads
     them."""
     cases = []
     for folder in UNSEEN_DIRS:
