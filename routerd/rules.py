@@ -25,6 +25,7 @@ from typing import Literal
 
 import msgspec
 
+from routerd.classify.types import TaskType
 from routerd.policy import RuleHit
 
 
@@ -35,7 +36,7 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     pattern: str | None = None
     keywords: list[str] = []
     tier: Literal["simple", "moderate", "complex"] | None = None
-    task_type: Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None = None
+    task_type: TaskType | None = None
     model: str | None = None
 
     def __post_init__(self) -> None:

@@ -4,7 +4,7 @@ Pure: no I/O, no clock, no module state beyond the shipped model and cue files, 
 once. `routerd.classify.context` decides which text states the work and what kind of turn this is
 (hand-written general facts); `routerd.classify.model` scores it (learned weights); this module
 turns the probabilities into a tier at the balanced bar and fixes the task type where the turn's
-kind decides it (an agent step is `tools`, an acknowledgement is `chat`). A follow-up or a go-ahead
+kind decides it (an acknowledgement is `chat`; an agent step has the type of the task it serves). A follow-up or a go-ahead
 is scored with the ask it continues and, if that scores higher, as that ask alone: it is never
 easier than the thread.
 """
@@ -44,11 +44,9 @@ def classification(reading: Reading, prediction: Prediction, bar: float = DEFAUL
     """A `Classification` from a reading and the model's prediction for it."""
     p_simple, p_moderate = prediction.p_simple, prediction.p_moderate
     tier = tier_for(p_simple, p_moderate, bar)
-    task_type = prediction.task_type
-    if reading.kind == "tool_result" or reading.agentic:
-        task_type = "tools"
-    elif reading.kind == "ack":
-        task_type = "chat"
+    # An agent step keeps the task type of the work the user set (its features are that ask's);
+    # only an acknowledgement's type is fixed by its kind.
+    task_type = "chat" if reading.kind == "ack" else prediction.task_type
     signals = [f"kind:{reading.kind}", f"p_simple={p_simple:.2f}", f"p_moderate={p_moderate:.2f}"]
     signals.extend(f"{name}:{weight:+.2f}" for name, weight in prediction.contributions)
     if reading.images:

@@ -51,7 +51,6 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
     thread: Bag | None = None  # a continuation's earlier ask alone: the turn is never easier
     images: int = 0
     tools: bool = False
-    agentic: bool = False  # the ask tells an agent with tools to act
 
 
 def _last_user_index(turns: Sequence[Turn]) -> int:
@@ -95,8 +94,7 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
     if tools:
         features.add("tools")
     features.add(f"turns:{sum(1 for edge in _TURN_EDGES if len(turns) >= edge)}")
-    agentic = bool(tools) and "cue:code_verb" in features
-    return Reading(kind=kind, features=features, images=images, tools=bool(tools), agentic=agentic, thread=thread)
+    return Reading(kind=kind, features=features, images=images, tools=bool(tools), thread=thread)
 
 
 def _kind_and_features(turns: list[Turn], index: int, split: Split,

@@ -38,7 +38,7 @@ INSTRUCTIONS = (
     "tier: simple (a small model does it fully), moderate (needs a strong general model), or "
     "complex (needs the best reasoning model: design under many constraints, concurrency or "
     "security analysis, hard proofs, cross-cutting changes).\n"
-    "type: query, code, analyze, generate, research, chat or tools.\n"
+    "type: query, code, analyze, generate, research or chat.\n"
     "Answer like: moderate code"
 )
 

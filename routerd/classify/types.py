@@ -13,11 +13,11 @@ from typing import Literal
 import msgspec
 
 Tier = Literal["simple", "moderate", "complex"]
-TaskType = Literal["query", "code", "analyze", "generate", "research", "chat", "tools"]
+TaskType = Literal["query", "code", "analyze", "generate", "research", "chat"]
 Level5 = Literal["super_easy", "easy", "medium", "hard", "super_hard"]
 
 TIERS: tuple[Tier, ...] = ("simple", "moderate", "complex")
-TASK_TYPES: tuple[TaskType, ...] = ("query", "code", "analyze", "generate", "research", "chat", "tools")
+TASK_TYPES: tuple[TaskType, ...] = ("query", "code", "analyze", "generate", "research", "chat")
 LEVELS5: tuple[Level5, ...] = ("super_easy", "easy", "medium", "hard", "super_hard")
 
 # The probability a cheaper tier must have of doing the job before it is chosen, per profile.

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from routerd.classify.types import TaskType
 from routerd.errors import BadRequest
 from routerd.integrations.ask import Answer, Asker
 from routerd.ledger import reports
@@ -61,7 +62,7 @@ class PromptArgs(_Args, frozen=True):
 
 class AskArgs(_Args, frozen=True):
     prompt: Annotated[str, _doc("What to ask the external model.", min_length=1)]
-    task_type: Annotated[Literal["query", "code", "analyze", "generate", "research", "chat", "tools"] | None,
+    task_type: Annotated[TaskType | None,
                          _doc("Hint for the router: the kind of task.")] = None
     complexity: Annotated[Literal["simple", "moderate", "complex"] | None,
                           _doc("Hint for the router: how hard the task is.")] = None

@@ -9,7 +9,7 @@ from routerd.classify.classifier import classify
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
 from routerd.classify.text import paste_is_code, split_ask
-from routerd.classify.types import LEVELS5, PROFILE_BARS, TIERS, Classification, certainty, enough, tier_for
+from routerd.classify.types import LEVELS5, PROFILE_BARS, TASK_TYPES, TIERS, Classification, certainty, enough, tier_for
 from routerd.protocol import Message
 
 TOOLS = [{"name": "read_file", "description": "Read a file", "input_schema": {"type": "object"}}]
@@ -102,7 +102,7 @@ def test_tool_result_turn_inherits_the_task():
     hard = classify(step("migrate the whole codebase from requests to httpx with async clients across all 37 "
                          "services, keeping retries and timeouts identical"), TOOLS)
     easy = classify(step("what python version does pyproject.toml require?"), TOOLS)
-    assert hard.task_type == easy.task_type == "tools"
+    assert hard.task_type == "code" and easy.task_type in TASK_TYPES  # the task's type, not a seventh
     assert "kind:tool_result" in hard.signals
     assert hard.score > easy.score and easy.tier == "simple" and hard.tier != "simple"
 
@@ -123,9 +123,9 @@ def test_non_english_definition_questions_are_simple():
         assert c.tier == "simple", prompt
 
 
-def test_agentic_ask_with_tools_is_tools():
-    """A request that carries tool definitions and asks for action is task type `tools`."""
-    assert classify([user("fix the failing test in tests/test_api.py")], TOOLS).task_type == "tools"
+def test_an_ask_with_tools_keeps_the_type_of_its_work():
+    """Tool definitions say how the work is done, not what it is: one of the six labelled types."""
+    assert classify([user("fix the failing test in tests/test_api.py")], TOOLS).task_type == "code"
     assert classify([user("what does ACID stand for")], TOOLS).task_type == "query"
 
 

@@ -24,6 +24,7 @@ from routerd.classify.train import data as sets
 from routerd.classify.train import fit
 from routerd.classify.train.report import report_cv, report_heldout
 from routerd.classify.train.write import build_model_file
+from routerd.classify.types import TASK_TYPES
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "brain.model"
 
@@ -79,7 +80,7 @@ def train_once(cases, feats, settings, start=None):
     typed = [i for i, c in enumerate(cases) if c.task_type and c.style in settings.type_weight]
     tx = vocab.matrix([feats[i] for i in typed])  # shared columns only: types have no label styles
     tw = np.array([settings.type_weight[cases[i].style] for i in typed])
-    coef, intercept = fit.fit_types(tx, [cases[i].task_type for i in typed], tw, sets.TASK_TYPES, settings.type_c)
+    coef, intercept = fit.fit_types(tx, [cases[i].task_type for i in typed], tw, TASK_TYPES, settings.type_c)
     view = {}
     for name, col in vocab.index.items():
         if "|" in name:
@@ -111,7 +112,7 @@ def cross_validate(cases, feats, settings, full):
         tx = vocab.matrix([feats[i] for i in fold])
         logits = tx @ coef + intercept
         for row, i in enumerate(fold):
-            out[i] = (score_of(piece, feats[i]), piece["cuts"], sets.TASK_TYPES[int(np.argmax(logits[row]))])
+            out[i] = (score_of(piece, feats[i]), piece["cuts"], TASK_TYPES[int(np.argmax(logits[row]))])
         print(f"  fold {k + 1}/{settings.folds} done", file=sys.stderr)
     return out
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import msgspec
 
+from routerd.classify.types import TASK_TYPES
+
 ROOT = Path(__file__).resolve().parents[3]
 BENCH_DATA = ROOT / "bench" / "data"
 FINAL_SHARE = 25  # percent of routerd-style cases held out
@@ -55,7 +57,6 @@ LEVELS = {"routerd": 3, "uncommonroute": 4, "mmlu": 2, "ypollak2": 3, "gsm8k": 5
 GSM8K_FILE = BENCH_DATA / "outside" / "gsm8k_train_steps.jsonl"
 GSM8K_MIN_STEPS = 2
 GSM8K_MAX_LEVEL = 4
-TASK_TYPES = ("query", "code", "analyze", "generate", "research", "chat")
 
 
 class Case(msgspec.Struct, kw_only=True):

@@ -8,6 +8,7 @@ import zipfile
 from array import array
 
 from routerd.classify.train import data as sets
+from routerd.classify.types import TASK_TYPES
 
 # Zip entries carry this timestamp so that the same model gives the same bytes.
 _EPOCH = (2020, 1, 1, 0, 0, 0)
@@ -39,7 +40,7 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
         "score_bias": 0.0,
         "calibration": {"simple": {"cut": cuts[0], "slope": s_slope, "offset": s_offset},
                         "moderate": {"cut": cuts[1], "slope": m_slope, "offset": m_offset}},
-        "type_labels": list(sets.TASK_TYPES),
+        "type_labels": list(TASK_TYPES),
         "type_bias": [float(v) for v in intercept],
         "trained": {
             "command": "python -m routerd.classify.train",
