@@ -52,7 +52,7 @@ def _words(case: sets.Case) -> frozenset[str]:
 def test_the_untouched_test_sets_have_no_near_copy_among_the_training_prompts():
     """bench/data/unseen2/, unseen3/ and unseen4/ are clean tests: no training prompt shares 60% of its
     words with one of their prompts (five everyday asks that two writers had both written, centring a
-    div among them, and nine wave3 prompts were taken out of the training files; fifteen unseen3 and
+    div among them, and ten wave3 prompts were taken out of the training files; fifteen unseen3 and
     eight unseen4 prompts that repeated older prompts were taken out of those sets)."""
     trained = [_words(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")
                and c.style == "routerd"]
