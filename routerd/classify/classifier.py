@@ -48,6 +48,8 @@ def classification(reading: Reading, prediction: Prediction, bar: float = DEFAUL
     # only an acknowledgement's type is fixed by its kind.
     task_type = "chat" if reading.kind == "ack" else prediction.task_type
     signals = [f"kind:{reading.kind}", f"p_simple={p_simple:.2f}", f"p_moderate={p_moderate:.2f}"]
+    if prediction.neighbours:
+        signals.append(f"neighbours:{prediction.neighbours:+.2f}")
     signals.extend(f"{name}:{weight:+.2f}" for name, weight in prediction.contributions)
     if reading.images:
         signals.append(f"images={reading.images}")

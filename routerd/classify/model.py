@@ -6,12 +6,16 @@ The file is a zip (stdlib `zipfile`) written by `python -m routerd.classify.trai
   labels and biases, and what the model was trained on (data, splits, seed, figures);
 - `features.txt`: one feature name per line;
 - `weights.f32`: little-endian float32, one row per feature: the score weight, then one weight
-  per task type.
+  per task type;
+- `neighbours/`: the index of the training prompts (`routerd.classify.neighbours`): its terms one
+  per line, their postings' starts (uint32), the postings (uint16 document numbers), each
+  document's vector length (float32) and level (uint8).
 
 The weights are kept by feature kind (`Table`, keyed as a `routerd.classify.bag.Bag` keeps its
 features). A prediction is a sum of the weights of the features present (a linear model, so the weight of a
-word is its whole effect), then two logistic curves: the calibrated probabilities that a
-simple-tier and a moderate-tier model would do the job.
+word is its whole effect), plus what the nearest training prompts add (their vote, weighed by the
+trainer), then two logistic curves: the calibrated probabilities that a simple-tier and a
+moderate-tier model would do the job.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from routerd.classify.bag import KINDS, Bag, key_of, name_of
+from routerd.classify.neighbours import Neighbours, read_neighbours
 
 MODEL_FILE = "data/brain.model"
 TOP_FEATURES = 6
@@ -57,12 +62,13 @@ class Calibration(msgspec.Struct, frozen=True):
 class Prediction(msgspec.Struct, frozen=True):
     """The model's reading of one feature set."""
 
-    score: float
+    score: float  # the linear score plus the neighbours' shift
     p_simple: float
     p_moderate: float
     task_type: str
     type_probability: float
     contributions: tuple[tuple[str, float], ...]  # the features that moved the score most
+    neighbours: float = 0.0  # what the nearest training prompts added to the score
 
 
 V = TypeVar("V")
@@ -98,10 +104,13 @@ class Model(msgspec.Struct, frozen=True):
     type_labels: tuple[str, ...]
     type_bias: tuple[float, ...]
     meta: dict[str, Any]
+    neighbours: Neighbours | None = None
 
     def predict(self, features: Bag, explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a bag of binary features."""
         score = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
+        shift = self.neighbours.shift(features) if self.neighbours is not None else 0.0
+        score += shift
         rows = list(filter(None, self.type_weights.present(features)))
         logits = [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
             else list(self.type_bias)
@@ -112,7 +121,7 @@ class Model(msgspec.Struct, frozen=True):
         p_simple = self.simple.probability(score)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
         p_moderate = max(self.moderate.probability(score), p_simple)
-        return Prediction(score, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions)
+        return Prediction(score, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions, shift)
 
 
 def top_features(weights: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:
@@ -160,7 +169,8 @@ def read_model(data: bytes) -> Model:
     features = names.count("\n") + 1
     if len(values) != width * features:
         raise ValueError(f"model file: {len(values)} weights for {features} features x {width}")
-    weights, type_weights = _tables(names, values, width)
+    shared: dict[str, str] = {}
+    weights, type_weights = _tables(names, values, width, shared)
     return Model(
         weights=Table(**weights),
         type_weights=Table(**type_weights),
@@ -170,11 +180,29 @@ def read_model(data: bytes) -> Model:
         type_labels=tuple(meta["type_labels"]),
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
+        neighbours=_neighbours(data, meta, shared) if "neighbours" in meta else None,
     )
 
 
-def _tables(names: str, values: array[float],
-            width: int) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, tuple[float, ...]]]]:
+def _neighbours(data: bytes, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        def member(name: str, code: str) -> array[Any]:
+            info = archive.getinfo(f"neighbours/{name}")
+            width = array(code).itemsize
+            if info.file_size % width:
+                raise ValueError(f"model file: neighbours/{name} holds {info.file_size} bytes, not whole values")
+            return _fill(archive, f"neighbours/{name}", array(code, [0]) * (info.file_size // width))
+
+        terms = _fill(archive, "neighbours/terms.txt",
+                      bytearray(archive.getinfo("neighbours/terms.txt").file_size)).decode("utf-8")
+        starts, postings, norms = member("starts.u32", "I"), member("postings.u16", "H"), member("norms.f32", "f")
+        levels = bytes(_fill(archive, "neighbours/levels.u8", bytearray(archive.getinfo("neighbours/levels.u8").file_size)))
+    return read_neighbours(list(_lines(terms)) if terms else [], starts, postings, norms, levels,
+                           meta["neighbours"], shared)
+
+
+def _tables(names: str, values: array[float], width: int,
+            shared: dict[str, str]) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, tuple[float, ...]]]]:
     """The non-zero score weights and type rows, by feature kind.
 
     Built for a small resident size (each saving measured as daemon RSS): names are read one at a
@@ -185,7 +213,6 @@ def _tables(names: str, values: array[float],
     rows equal only as floats (0.0 and -0.0) stay apart."""
     weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
     type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
-    shared: dict[str, str] = {}
     rows: dict[bytes, tuple[float, ...]] = {}
     raw = memoryview(values).cast("B")
     for index, name in enumerate(_lines(names)):
@@ -207,7 +234,7 @@ def _tables(names: str, values: array[float],
     return weights, type_weights
 
 
-B = TypeVar("B", bytearray, "array[float]")
+B = TypeVar("B", bytearray, "array[float]", "array[int]")
 
 
 def _fill(archive: zipfile.ZipFile, name: str, buffer: B) -> B:

@@ -82,17 +82,21 @@ def _synthetic_cases():
 def test_trainer_is_reproducible_and_learns_the_order():
     """The same cases and seed give the same model file, byte for byte, and hard asks score higher."""
     pytest.importorskip("scipy", reason="the train extra is not installed")
-    from routerd.classify.train.__main__ import Settings, calibrate, cross_validate, featurize, train_once
+    from routerd.classify.train.__main__ import (Settings, calibrate, cross_validate, neighbour_index, read_all,
+                                                 train_once)
     from routerd.classify.train.write import build_model_file
 
     def once():
         cases = _synthetic_cases()
-        feats = featurize(cases)
+        bags = read_all(cases)
+        feats = [bag.names() for bag in bags]
         settings = Settings()
         settings.min_count = 1
+        settings.neighbours_share = 0.5
         piece = train_once(cases, feats, settings)
         oof = cross_validate(cases, feats, settings, piece)
-        return build_model_file(piece, calibrate(cases, oof), settings, cases, {})
+        index, oof = neighbour_index(cases, bags, settings, oof)
+        return build_model_file(piece, calibrate(cases, oof), settings, cases, {}, index)
 
     first, second = once(), once()
     assert first == second

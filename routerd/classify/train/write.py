@@ -7,6 +7,8 @@ import json
 import zipfile
 from array import array
 
+from routerd.classify.neighbours import Neighbours
+from routerd.classify.train.neighbours import layout
 from routerd.classify.train import data as sets
 from routerd.classify.types import TASK_TYPES
 
@@ -20,8 +22,9 @@ def _entry(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
     archive.writestr(info, payload)
 
 
-def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
-    """The bytes of a model file for a trained `piece` (score view, cuts, task-type model)."""
+def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours) -> bytes:
+    """The bytes of a model file for a trained `piece` (score view, cuts, task-type model) and its
+    neighbour index."""
     vocab, coef, intercept = piece["types"]
     score = piece["score"]
     names, values = [], array("f")
@@ -42,14 +45,17 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
                         "moderate": {"cut": cuts[1], "slope": m_slope, "offset": m_offset}},
         "type_labels": list(TASK_TYPES),
         "type_bias": [float(v) for v in intercept],
+        "neighbours": {"k": index.k, "budget": index.budget, "prior": index.prior, "weights": list(index.weights),
+                       "documents": len(index.levels), "terms": index.terms},
         "trained": {
             "command": "python -m routerd.classify.train",
             "data_digest": sets.data_digest(cases),
             "seed": settings.seed,
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
-            "settings": {k: getattr(settings, k) for k in ("folds", "min_count", "l2", "copy_weight", "style_weight",
-                                                          "type_c", "type_weight", "prune")},
+            "settings": {k: getattr(settings, k) for k in (
+                "folds", "min_count", "l2", "copy_weight", "style_weight", "type_c", "type_weight", "prune",
+                "neighbours_share", "neighbours_k", "neighbours_budget", "neighbours_l2")},
             "cross_validation": cv,
         },
     }
@@ -58,4 +64,10 @@ def build_model_file(piece, calibration, settings, cases, cv) -> bytes:
         _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
         _entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
         _entry(archive, "weights.f32", values.tobytes())
+        terms, starts = layout(index)
+        _entry(archive, "neighbours/terms.txt", "\n".join(terms).encode("utf-8"))
+        _entry(archive, "neighbours/starts.u32", starts.tobytes())
+        _entry(archive, "neighbours/postings.u16", index.postings.tobytes())
+        _entry(archive, "neighbours/norms.f32", index.norms.tobytes())
+        _entry(archive, "neighbours/levels.u8", index.levels)
     return buffer.getvalue()

@@ -1,0 +1,119 @@
+"""The training prompts most like this one, and how hard they were.
+
+The linear score weighs each word, pair and stem alone. Prompts are also alike as a whole: an ask
+that shares many of its rarer words with a handful of training prompts is most likely as hard as
+they were. This is the k-nearest-neighbours view of the same features: each routerd-style training
+prompt is a binary TF-IDF vector over the words, pairs and stems that at least two and at most a
+small share of them use (`routerd.classify.train.neighbours` builds it), and a request's vote is the
+cosine similarity of its nearest training prompt and the similarity-weighted mean level of its `k`
+nearest. The model adds the vote to the score with weights fitted on out-of-fold votes.
+
+Pure Python, bounded: the request's indexed terms are read rarest first, and the sums stop once
+`budget` postings have been added (the rarest terms say most about similarity; the common ones
+add hundreds of prompts that each share one word), so one vote costs at most ~`budget` dict updates.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from itertools import chain
+from operator import itemgetter, truediv
+from typing import Any
+
+import msgspec
+
+from routerd.classify.bag import Bag, key_of
+
+_FIRST = itemgetter(0)
+
+
+class Neighbours(msgspec.Struct, frozen=True):
+    """The index: term -> (document count, first posting), keyed as a `Bag` keeps its features; a
+    term's postings are `postings[first:first + count]`, document numbers in ascending order, and
+    the terms' postings follow each other in the order of `terms` (the model file's)."""
+
+    words: dict[str, tuple[int, int]]
+    pairs: dict[tuple[str, str], tuple[int, int]]
+    stems: dict[str, tuple[int, int]]
+    terms: int
+    postings: array[int]
+    norms: array[float]  # each document's vector length (square root of its terms' idf squared)
+    levels: bytes  # each document's level (0 simple, 1 moderate, 2 complex)
+    idf2: tuple[float, ...]  # a term's weight squared, by its document count (`idf2_table`)
+    k: int
+    budget: int
+    prior: float = 1.0  # the documents' mean level
+    weights: tuple[float, float, float] = (0.0, 0.0, 0.0)  # score per unit of each of `lean`'s values
+
+    def shift(self, bag: Bag, exclude: int = -1) -> float:
+        """What the neighbours add to the difficulty score of `bag`."""
+        return math.fsum(w * x for w, x in zip(self.weights, self.lean(self.vote(bag, exclude))))
+
+    def lean(self, vote: tuple[float, float] | None) -> tuple[float, float, float]:
+        """A vote as the model weighs it: the nearest similarity, how far the neighbours' level is
+        from the documents' mean, and that distance times the similarity (near neighbours count
+        more); all zero without neighbours."""
+        if vote is None:
+            return 0.0, 0.0, 0.0
+        top, level = vote
+        return top, level - self.prior, (level - self.prior) * top
+
+    def vote(self, bag: Bag, exclude: int = -1) -> tuple[float, float] | None:
+        """(cosine similarity of the nearest document, similarity-weighted mean level of the `k`
+        nearest), or None when no indexed term is in `bag`. `exclude`: a document to leave out."""
+        # Each term's (document count, first posting), rarest first; C-level maps, as this runs
+        # per request.
+        spans = sorted(filter(None, chain(map(self.words.get, bag.words), map(self.pairs.get, bag.pairs),
+                                          map(self.stems.get, bag.stems))))
+        if not spans:
+            return None
+        idf2 = self.idf2
+        query = math.fsum(map(idf2.__getitem__, map(_FIRST, spans)))
+        sums: dict[int, float] = {}
+        get = sums.get
+        spent = 0
+        for df, at in spans:
+            if spent >= self.budget:
+                break
+            spent += df
+            weight = idf2[df]
+            for doc in self.postings[at : at + df]:
+                sums[doc] = get(doc, 0.0) + weight
+        sums.pop(exclude, None)
+        if not sums:
+            return None
+        nearest = heapq.nlargest(self.k, zip(map(truediv, sums.values(), map(self.norms.__getitem__, sums)), sums))
+        weight = math.fsum(map(_FIRST, nearest))
+        level = math.fsum(s * self.levels[doc] for s, doc in nearest) / weight
+        return nearest[0][0] / math.sqrt(query), level
+
+
+def idf2_table(documents: int, most: int) -> tuple[float, ...]:
+    """The squared weight of a term found in 0..`most` of `documents` documents: the smoothed
+    inverse document frequency, as scikit-learn's TfidfTransformer computes it."""
+    return tuple((math.log((1 + documents) / (1 + df)) + 1.0) ** 2 for df in range(most + 1))
+
+
+def read_neighbours(terms: list[str], starts: array[int], postings: array[int], norms: array[float],
+                    levels: bytes, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
+    """The index from a model file's members (`shared`: the model's interned word strings)."""
+    tables: dict[str, dict[Any, tuple[int, int]]] = {"words": {}, "pairs": {}, "stems": {}}
+    if len(starts) != len(terms) + 1 or starts[-1] != len(postings) or len(norms) != len(levels):
+        raise ValueError("model file: the neighbour index's members disagree in size")
+    for ordinal, name in enumerate(terms):
+        kind, key = key_of(name)
+        if kind not in tables:
+            raise ValueError(f"model file: neighbour term {name!r} is not a word, pair or stem")
+        if isinstance(key, tuple):
+            key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
+        else:
+            key = shared.setdefault(key, key)
+        tables[kind][key] = (starts[ordinal + 1] - starts[ordinal], starts[ordinal])
+    most = max((starts[t + 1] - starts[t] for t in range(len(terms))), default=0)
+    weights = meta["weights"]
+    return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"], terms=len(terms),
+                      postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
+                      k=meta["k"], budget=meta["budget"], prior=meta["prior"],
+                      weights=(float(weights[0]), float(weights[1]), float(weights[2])))

@@ -1,0 +1,81 @@
+"""The neighbour index (`routerd.classify.neighbours`): built from the training prompts' features,
+and its votes weighed against the linear score on out-of-fold predictions."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from typing import Any
+
+import msgspec
+import numpy as np
+from scipy import sparse
+
+from routerd.classify.bag import Bag, name_of
+from routerd.classify.neighbours import Neighbours, idf2_table
+from routerd.classify.train import fit
+
+KINDS = ("words", "pairs", "stems")
+
+
+def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: int) -> Neighbours:
+    """The index of `bags` (one per document, with its level) over the terms that at least two and
+    at most `max_share` of the documents hold."""
+    if len(bags) > 65_535:
+        raise ValueError("the neighbour index numbers its documents in 16 bits")
+    most = int(max_share * len(bags))
+    counts: dict[str, Counter[Any]] = {kind: Counter() for kind in KINDS}
+    for bag in bags:
+        for kind in KINDS:
+            counts[kind].update(getattr(bag, kind))
+    kept = {kind: sorted(key for key, n in counts[kind].items() if 2 <= n <= most) for kind in KINDS}
+    ordinals: dict[str, dict[Any, int]] = {kind: {} for kind in KINDS}
+    for kind in KINDS:
+        for key in kept[kind]:
+            ordinals[kind][key] = sum(len(o) for o in ordinals.values())
+    lists: list[list[int]] = [[] for _ in range(sum(len(o) for o in ordinals.values()))]
+    for doc, bag in enumerate(bags):
+        for kind in KINDS:
+            table = ordinals[kind]
+            for key in getattr(bag, kind):
+                t = table.get(key)
+                if t is not None:
+                    lists[t].append(doc)
+    starts = array("I", [0])
+    postings = array("H")
+    for docs in lists:
+        postings.extend(docs)
+        starts.append(len(postings))
+    idf2 = idf2_table(len(bags), most)
+    squares = [0.0] * len(bags)
+    for docs in lists:
+        for doc in docs:
+            squares[doc] += idf2[len(docs)]
+    norms = array("f", (math.sqrt(s) or 1.0 for s in squares))
+    spans = {kind: {key: (starts[t + 1] - starts[t], starts[t]) for key, t in ordinals[kind].items()} for kind in KINDS}
+    return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"], terms=len(lists),
+                      postings=postings, norms=norms, levels=bytes(levels), idf2=idf2, k=k, budget=budget)
+
+
+def layout(index: Neighbours) -> tuple[list[str], array[int]]:
+    """The index's terms in the order of their postings, and where each term's postings start (one
+    more entry: the end), as the model file stores them."""
+    spans = sorted((span[1], span[0], name_of(kind, key)) for kind in KINDS
+                   for key, span in getattr(index, kind).items())
+    starts = array("I", (start for start, _, _ in spans))
+    starts.append(len(index.postings))
+    return [name for _, _, name in spans], starts
+
+
+def fit_weights(margins: np.ndarray, leans: np.ndarray, levels: np.ndarray, l2: float) -> tuple[float, float, float]:
+    """How much each of a vote's values (`Neighbours.lean`) adds to the score, in the score's units:
+    an ordinal logistic model on the out-of-fold margin (score minus the fold's first cut) and the
+    out-of-fold votes; each vote weight divided by the margin's."""
+    x = sparse.csr_matrix(np.column_stack([margins, leans]))
+    w, _ = fit.fit_ordinal(x, levels, ["routerd"] * len(levels), np.ones(len(levels)), l2)
+    return (float(w[1] / w[0]), float(w[2] / w[0]), float(w[3] / w[0]))
+
+
+def with_weights(index: Neighbours, prior: float, weights: tuple[float, float, float]) -> Neighbours:
+    return msgspec.structs.replace(index, prior=prior, weights=weights)
