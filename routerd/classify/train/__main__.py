@@ -105,7 +105,10 @@ def train_once(cases, feats, settings, start=None):
 
 
 def score_of(piece, features):
-    return sum(piece["score"].get(name, 0.0) for name in features)
+    # fsum: exact, so the sum does not depend on the order a set of names iterates in (the hash
+    # seed's), and the out-of-fold scores, hence calibration and the vote's weights, are the same
+    # in every process.
+    return math.fsum(piece["score"].get(name, 0.0) for name in features)
 
 
 def folds_of(cases, settings):
