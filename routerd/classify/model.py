@@ -197,7 +197,7 @@ def _neighbours(data: bytes, meta: dict[str, Any], shared: dict[str, str]) -> Ne
                       bytearray(archive.getinfo("neighbours/terms.txt").file_size)).decode("utf-8")
         starts, postings, norms = member("starts.u32", "I"), member("postings.u16", "H"), member("norms.f32", "f")
         levels = bytes(_fill(archive, "neighbours/levels.u8", bytearray(archive.getinfo("neighbours/levels.u8").file_size)))
-    return read_neighbours(list(_lines(terms)) if terms else [], starts, postings, norms, levels,
+    return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels,
                            meta["neighbours"], shared)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
+from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter, truediv
 from typing import Any
@@ -27,16 +28,26 @@ import msgspec
 from routerd.classify.bag import Bag, key_of
 
 _FIRST = itemgetter(0)
+SPAN_BITS = 24  # a span's first posting fits below this bit: at most ~16.7 million postings
+SPAN_MASK = (1 << SPAN_BITS) - 1
+
+
+def span(count: int, first: int) -> int:
+    """A term's span: its postings' count and first position in one int that sorts by count."""
+    if first > SPAN_MASK:
+        raise ValueError(f"neighbour index: {first} postings do not fit a span")
+    return count << SPAN_BITS | first
 
 
 class Neighbours(msgspec.Struct, frozen=True):
-    """The index: term -> (document count, first posting), keyed as a `Bag` keeps its features; a
-    term's postings are `postings[first:first + count]`, document numbers in ascending order, and
-    the terms' postings follow each other in the order of `terms` (the model file's)."""
+    """The index: term -> its span, keyed as a `Bag` keeps its features. A span is one int,
+    `count << SPAN_BITS | first` (`span`): the term's postings are `postings[first:first + count]`,
+    document numbers in ascending order, and spans sort rarest first (one int per term, not a
+    tuple: 2 MB less resident)."""
 
-    words: dict[str, tuple[int, int]]
-    pairs: dict[tuple[str, str], tuple[int, int]]
-    stems: dict[str, tuple[int, int]]
+    words: dict[str, int]
+    pairs: dict[tuple[str, str], int]
+    stems: dict[str, int]
     terms: int
     postings: array[int]
     norms: array[float]  # each document's vector length (square root of its terms' idf squared)
@@ -63,20 +74,20 @@ class Neighbours(msgspec.Struct, frozen=True):
     def vote(self, bag: Bag, exclude: int = -1) -> tuple[float, float] | None:
         """(cosine similarity of the nearest document, similarity-weighted mean level of the `k`
         nearest), or None when no indexed term is in `bag`. `exclude`: a document to leave out."""
-        # Each term's (document count, first posting), rarest first; C-level maps, as this runs
-        # per request.
+        # The request's terms' spans, rarest first; C-level maps, as this runs per request.
         spans = sorted(filter(None, chain(map(self.words.get, bag.words), map(self.pairs.get, bag.pairs),
                                           map(self.stems.get, bag.stems))))
         if not spans:
             return None
         idf2 = self.idf2
-        query = math.fsum(map(idf2.__getitem__, map(_FIRST, spans)))
+        query = math.fsum(idf2[packed >> SPAN_BITS] for packed in spans)
         sums: dict[int, float] = {}
         get = sums.get
         spent = 0
-        for df, at in spans:
+        for packed in spans:
             if spent >= self.budget:
                 break
+            df, at = packed >> SPAN_BITS, packed & SPAN_MASK
             spent += df
             weight = idf2[df]
             for doc in self.postings[at : at + df]:
@@ -96,13 +107,18 @@ def idf2_table(documents: int, most: int) -> tuple[float, ...]:
     return tuple((math.log((1 + documents) / (1 + df)) + 1.0) ** 2 for df in range(most + 1))
 
 
-def read_neighbours(terms: list[str], starts: array[int], postings: array[int], norms: array[float],
+def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[int], norms: array[float],
                     levels: bytes, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
-    """The index from a model file's members (`shared`: the model's interned word strings)."""
-    tables: dict[str, dict[Any, tuple[int, int]]] = {"words": {}, "pairs": {}, "stems": {}}
-    if len(starts) != len(terms) + 1 or starts[-1] != len(postings) or len(norms) != len(levels):
+    """The index from a model file's members (`terms` one at a time, in the order of `starts`;
+    `shared`: the model's interned word strings)."""
+    count = len(starts) - 1
+    if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels):
         raise ValueError("model file: the neighbour index's members disagree in size")
+    tables: dict[str, dict[Any, int]] = {"words": {}, "pairs": {}, "stems": {}}
+    ordinal = -1
     for ordinal, name in enumerate(terms):
+        if ordinal >= count:
+            break
         kind, key = key_of(name)
         if kind not in tables:
             raise ValueError(f"model file: neighbour term {name!r} is not a word, pair or stem")
@@ -110,10 +126,12 @@ def read_neighbours(terms: list[str], starts: array[int], postings: array[int], 
             key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
         else:
             key = shared.setdefault(key, key)
-        tables[kind][key] = (starts[ordinal + 1] - starts[ordinal], starts[ordinal])
-    most = max((starts[t + 1] - starts[t] for t in range(len(terms))), default=0)
+        tables[kind][key] = span(starts[ordinal + 1] - starts[ordinal], starts[ordinal])
+    if ordinal + 1 != count:
+        raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
+    most = max((starts[t + 1] - starts[t] for t in range(count)), default=0)
     weights = meta["weights"]
-    return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"], terms=len(terms),
+    return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"], terms=count,
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
                       weights=(float(weights[0]), float(weights[1]), float(weights[2])))

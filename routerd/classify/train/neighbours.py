@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 
 from routerd.classify.bag import Bag, name_of
-from routerd.classify.neighbours import Neighbours, idf2_table
+from routerd.classify.neighbours import SPAN_MASK, Neighbours, idf2_table, span
 from routerd.classify.train import fit
 
 KINDS = ("words", "pairs", "stems")
@@ -53,7 +53,8 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
         for doc in docs:
             squares[doc] += idf2[len(docs)]
     norms = array("f", (math.sqrt(s) or 1.0 for s in squares))
-    spans = {kind: {key: (starts[t + 1] - starts[t], starts[t]) for key, t in ordinals[kind].items()} for kind in KINDS}
+    spans = {kind: {key: span(starts[t + 1] - starts[t], starts[t]) for key, t in ordinals[kind].items()}
+             for kind in KINDS}
     return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"], terms=len(lists),
                       postings=postings, norms=norms, levels=bytes(levels), idf2=idf2, k=k, budget=budget)
 
@@ -61,11 +62,11 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
 def layout(index: Neighbours) -> tuple[list[str], array[int]]:
     """The index's terms in the order of their postings, and where each term's postings start (one
     more entry: the end), as the model file stores them."""
-    spans = sorted((span[1], span[0], name_of(kind, key)) for kind in KINDS
-                   for key, span in getattr(index, kind).items())
-    starts = array("I", (start for start, _, _ in spans))
+    spans = sorted((value & SPAN_MASK, name_of(kind, key)) for kind in KINDS
+                   for key, value in getattr(index, kind).items())
+    starts = array("I", (start for start, _ in spans))
     starts.append(len(index.postings))
-    return [name for _, _, name in spans], starts
+    return [name for _, name in spans], starts
 
 
 def fit_weights(margins: np.ndarray, leans: np.ndarray, levels: np.ndarray, l2: float) -> tuple[float, float, float]:
