@@ -156,6 +156,9 @@ def test_signals_name_the_turn_and_the_features_that_moved_the_score():
     assert c.signals[0] == "kind:ask" and c.signals[1].startswith("p_simple=")
     contributions = [s for s in c.signals[3:] if s.rsplit(":", 1)[-1][:1] in "+-"]
     assert contributions and any("prove" in s or "proof" in s for s in contributions)
+    # What the similar training prompts added to the score is shown next to the probabilities.
+    vote = [s for s in c.signals if s.startswith("neighbours:")]
+    assert len(vote) == 1 and float(vote[0].split(":")[1]) != 0.0
 
 
 def test_protocol_structs_are_accepted():

@@ -61,3 +61,21 @@ def test_the_shipped_model_carries_an_index_and_its_weights():
     assert model.neighbours.weights == tuple(meta["weights"]) and any(model.neighbours.weights)
     hard = model.predict(_bag("linearizable", "lock-free", "queue", "memory", "model", "prove"))
     assert hard.neighbours != 0.0
+
+
+def test_a_model_file_whose_index_disagrees_with_itself_is_refused():
+    """A neighbour index whose members disagree in size is a clear error, not a wrong vote."""
+    import io
+    import zipfile
+
+    from routerd.classify.model import model_bytes, read_model
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(model_bytes())) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "neighbours/postings.u16":
+                data = data[:-2]
+            dst.writestr(info, data)
+    with pytest.raises(ValueError, match="neighbour index"):
+        read_model(out.getvalue())
