@@ -142,8 +142,10 @@ async def test_route_names_top_features_only_when_explaining(daemon):
         explained = await client.call({"type": "route", "prompt": prompt, "explain": True})
     same = ("tier", "task_type", "confidence", "score", "p_simple", "p_moderate", "candidates", "model")
     assert [plain.get(k) for k in same] == [explained.get(k) for k in same]
-    assert plain["signals"] == explained["signals"][:3] and plain["signals"][0] == "kind:ask"
-    assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in explained["signals"][3:])
+    head = len(plain["signals"])  # kind, both probabilities, and the neighbours' vote when it has one
+    assert plain["signals"] == explained["signals"][:head] and plain["signals"][0] == "kind:ask"
+    assert all(s.startswith("neighbours:") for s in plain["signals"][3:])
+    assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in explained["signals"][head:])
     await daemon.store.flush()
     stored = await daemon.store.read(lambda c: c.execute(
         "SELECT id, detail FROM decisions WHERE id IN (?, ?)", (plain["decision_id"], explained["decision_id"])).fetchall())
@@ -178,7 +180,7 @@ def config_file(daemon_env: Path, request: pytest.FixtureRequest) -> Path:
     text = '[http]\nlisten = "127.0.0.1:0"\n'
     if "classifier" in request.fixturenames:
         fake = request.getfixturevalue("classifier")
-        text += (f'[routing]\nclassifier_model = "local/tiny-classifier"\nclassifier_threshold = 0.99\n'
+        text += (f'[routing]\nclassifier_model = "local/tiny-classifier"\nclassifier_threshold = 0.999\n'
                  f'classifier_timeout_s = 0.5\n'
                  f'[providers.local]\nkind = "openai"\nbase_url = "{fake.url}/v1"\nmodels = ["tiny-*"]\n'
                  f'timeout_s = 5\n')
@@ -214,12 +216,14 @@ async def test_a_cached_second_opinion_shows_this_requests_signals(classifier, d
     prompt = "what is a mutex"
     async with connect(daemon.socket_path) as client:
         routed = await client.call({"type": "route", "prompt": prompt})
-        assert routed["signals"][0] == "second_opinion" and len(routed["signals"]) == 5
+        head = len(routed["signals"])  # no top features on a plain route
+        assert routed["signals"][0] == "second_opinion" and routed["signals"][2] == "kind:ask"
+        assert all(s.startswith("neighbours:") for s in routed["signals"][5:])
         await daemon.store.flush()
         classified = await client.call({"type": "classify", "prompt": prompt})
     assert classified["source"] == "cache" and len(classifier.received) == 1
-    assert classified["signals"][:5] == routed["signals"]
-    assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in classified["signals"][5:])
+    assert classified["signals"][:head] == routed["signals"]
+    assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in classified["signals"][head:])
 
 
 @pytest.fixture
