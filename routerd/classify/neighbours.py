@@ -112,7 +112,8 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     """The index from a model file's members (`terms` one at a time, in the order of `starts`;
     `shared`: the model's interned word strings)."""
     count = len(starts) - 1
-    if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels):
+    if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels) \
+            or any(b < a for a, b in zip(starts, starts[1:])) or (postings and max(postings) >= len(levels)):
         raise ValueError("model file: the neighbour index's members disagree in size")
     tables: dict[str, dict[Any, int]] = {"words": {}, "pairs": {}, "stems": {}}
     ordinal = -1
