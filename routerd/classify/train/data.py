@@ -130,7 +130,7 @@ def repository_heldout() -> list[Case]:
     return cases + unseen() + proxy_sets()
 
 
-UNSEEN_DIRS = ("unseen", "unseen2", "unseen3", "unseen4")
+UNSEEN_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5")
 
 
 def unseen() -> list[Case]:
