@@ -15,7 +15,6 @@ add hundreds of prompts that each share one word), so one vote costs at most ~`b
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
 from collections.abc import Iterable
@@ -95,10 +94,21 @@ class Neighbours(msgspec.Struct, frozen=True):
         sums.pop(exclude, None)
         if not sums:
             return None
-        nearest = heapq.nlargest(self.k, zip(map(truediv, sums.values(), map(self.norms.__getitem__, sums)), sums))
+        nearest = _nearest(list(map(truediv, sums.values(), map(self.norms.__getitem__, sums))), list(sums), self.k)
         weight = math.fsum(map(_FIRST, nearest))
         level = math.fsum(s * self.levels[doc] for s, doc in nearest) / weight
-        return nearest[0][0] / math.sqrt(query), level
+        return max(nearest)[0] / math.sqrt(query), level
+
+
+def _nearest(scores: list[float], docs: list[int], k: int) -> list[tuple[float, int]]:
+    """The `k` largest (score, document) pairs, in no order: what `heapq.nlargest` picks (on a tie
+    at the last place, the larger document number), at half its cost for the ~100 candidates a
+    vote has (a C sort of the scores finds the k-th largest, one pass keeps those above it)."""
+    if len(scores) <= k:
+        return list(zip(scores, docs))
+    cut = sorted(scores)[-k]
+    chosen = [(s, doc) for s, doc in zip(scores, docs) if s >= cut]
+    return chosen if len(chosen) == k else sorted(chosen, reverse=True)[:k]
 
 
 def idf2_table(documents: int, most: int) -> tuple[float, ...]:

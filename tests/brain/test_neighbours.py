@@ -79,3 +79,17 @@ def test_a_model_file_whose_index_disagrees_with_itself_is_refused():
             dst.writestr(info, data)
     with pytest.raises(ValueError, match="neighbour index"):
         read_model(out.getvalue())
+
+
+def test_the_nearest_are_what_nlargest_picks_ties_included():
+    """The k largest (score, document) pairs, ties at the last place broken as heapq.nlargest does."""
+    import heapq
+    import random
+
+    from routerd.classify.neighbours import _nearest
+
+    rng = random.Random(7)
+    for size in (0, 3, 10, 11, 40, 120):
+        scores = [rng.choice((0.1, 0.2, 0.3, rng.random())) for _ in range(size)]
+        docs = rng.sample(range(1000), size)
+        assert sorted(_nearest(scores, docs, 10)) == sorted(heapq.nlargest(10, zip(scores, docs)))
