@@ -160,11 +160,9 @@ def read_model(data: bytes) -> Model:
     """A `Model` from the bytes of a model file."""
     with zipfile.ZipFile(BytesIO(data)) as archive:
         meta = json.loads(archive.read("meta.json"))
-        names = _fill(archive, "features.txt", bytearray(archive.getinfo("features.txt").file_size)).decode("utf-8")
-        size = archive.getinfo("weights.f32").file_size
-        if size % 4:
-            raise ValueError(f"model file: weights.f32 holds {size} bytes, not whole float32 values")
-        values = _fill(archive, "weights.f32", array("f", [0.0]) * (size // 4))
+        names = _member(archive, "features.txt").decode("utf-8")
+        values = _values(archive, "weights.f32", "f")
+        index = _index_members(archive) if "neighbours" in meta else None
     width = 1 + len(meta["type_labels"])
     features = names.count("\n") + 1
     if len(values) != width * features:
@@ -180,25 +178,23 @@ def read_model(data: bytes) -> Model:
         type_labels=tuple(meta["type_labels"]),
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
-        neighbours=_neighbours(data, meta, shared) if "neighbours" in meta else None,
+        neighbours=_neighbours(index, meta["neighbours"], shared) if index is not None else None,
     )
 
 
-def _neighbours(data: bytes, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
-    with zipfile.ZipFile(BytesIO(data)) as archive:
-        def member(name: str, code: str) -> array[Any]:
-            info = archive.getinfo(f"neighbours/{name}")
-            width = array(code).itemsize
-            if info.file_size % width:
-                raise ValueError(f"model file: neighbours/{name} holds {info.file_size} bytes, not whole values")
-            return _fill(archive, f"neighbours/{name}", array(code, [0]) * (info.file_size // width))
+# The neighbour index's members: its terms' text, their starts, the postings, norms and levels.
+IndexMembers = tuple[str, "array[int]", "array[int]", "array[float]", bytes]
 
-        terms = _fill(archive, "neighbours/terms.txt",
-                      bytearray(archive.getinfo("neighbours/terms.txt").file_size)).decode("utf-8")
-        starts, postings, norms = member("starts.u32", "I"), member("postings.u16", "H"), member("norms.f32", "f")
-        levels = bytes(_fill(archive, "neighbours/levels.u8", bytearray(archive.getinfo("neighbours/levels.u8").file_size)))
-    return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels,
-                           meta["neighbours"], shared)
+
+def _index_members(archive: zipfile.ZipFile) -> IndexMembers:
+    return (_member(archive, "neighbours/terms.txt").decode("utf-8"), _values(archive, "neighbours/starts.u32", "I"),
+            _values(archive, "neighbours/postings.u16", "H"), _values(archive, "neighbours/norms.f32", "f"),
+            bytes(_member(archive, "neighbours/levels.u8")))
+
+
+def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
+    terms, starts, postings, norms, levels = members
+    return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels, meta, shared)
 
 
 def _tables(names: str, values: array[float], width: int,
@@ -235,6 +231,20 @@ def _tables(names: str, values: array[float], width: int,
 
 
 B = TypeVar("B", bytearray, "array[float]", "array[int]")
+_TYPE_NAMES = {"f": "float32", "I": "uint32", "H": "uint16"}
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> bytearray:
+    """The bytes of the member `name`, read into a buffer of its own size (`_fill`)."""
+    return _fill(archive, name, bytearray(archive.getinfo(name).file_size))
+
+
+def _values(archive: zipfile.ZipFile, name: str, code: str) -> array[Any]:
+    """The member `name` as an array of `code` values (little-endian, as the trainer writes them)."""
+    size, width = archive.getinfo(name).file_size, array(code).itemsize
+    if size % width:
+        raise ValueError(f"model file: {name} holds {size} bytes, not whole {_TYPE_NAMES[code]} values")
+    return _fill(archive, name, array(code, [0]) * (size // width))
 
 
 def _fill(archive: zipfile.ZipFile, name: str, buffer: B) -> B:

@@ -47,7 +47,6 @@ class Neighbours(msgspec.Struct, frozen=True):
     words: dict[str, int]
     pairs: dict[tuple[str, str], int]
     stems: dict[str, int]
-    terms: int
     postings: array[int]
     norms: array[float]  # each document's vector length (square root of its terms' idf squared)
     levels: bytes  # each document's level (0 simple, 1 moderate, 2 complex)
@@ -59,7 +58,15 @@ class Neighbours(msgspec.Struct, frozen=True):
 
     def shift(self, bag: Bag, exclude: int = -1) -> float:
         """What the neighbours add to the difficulty score of `bag`."""
-        return math.fsum(w * x for w, x in zip(self.weights, self.lean(self.vote(bag, exclude))))
+        return self.weigh(self.lean(self.vote(bag, exclude)))
+
+    def weigh(self, lean: tuple[float, float, float]) -> float:
+        """What a vote's `lean` adds to the score, by the trainer's `weights`."""
+        return math.fsum(w * x for w, x in zip(self.weights, lean))
+
+    def terms(self) -> int:
+        """How many terms the index holds."""
+        return len(self.words) + len(self.pairs) + len(self.stems)
 
     def lean(self, vote: tuple[float, float] | None) -> tuple[float, float, float]:
         """A vote as the model weighs it: the nearest similarity, how far the neighbours' level is
@@ -142,7 +149,7 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
     most = max((starts[t + 1] - starts[t] for t in range(count)), default=0)
     weights = meta["weights"]
-    return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"], terms=count,
+    return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"],
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
                       weights=(float(weights[0]), float(weights[1]), float(weights[2])))

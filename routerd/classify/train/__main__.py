@@ -156,9 +156,9 @@ def neighbour_index(cases, bags, settings, oof):
                                      np.array([cases[i].level for i in members]), settings.neighbours_l2)
     print(f"neighbours: {len(members)} prompts; score per unit of (nearest similarity, lean, lean x "
           f"similarity) {weights[0]:+.3f} {weights[1]:+.3f} {weights[2]:+.3f}")
-    moved = {i: (score + math.fsum(w * x for w, x in zip(weights, leans[i])), cuts, task)
-             for i, (score, cuts, task) in oof.items()}
-    return neighbours.with_weights(index_of(members), prior, weights), moved
+    index = neighbours.with_weights(index_of(members), prior, weights)
+    moved = {i: (score + index.weigh(leans[i]), cuts, task) for i, (score, cuts, task) in oof.items()}
+    return index, moved
 
 
 def calibrate(cases, oof):

@@ -3,6 +3,7 @@ and its votes weighed against the linear score on out-of-fold predictions."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from array import array
 from collections import Counter
@@ -30,11 +31,9 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
         for kind in KINDS:
             counts[kind].update(getattr(bag, kind))
     kept = {kind: sorted(key for key, n in counts[kind].items() if 2 <= n <= most) for kind in KINDS}
-    ordinals: dict[str, dict[Any, int]] = {kind: {} for kind in KINDS}
-    for kind in KINDS:
-        for key in kept[kind]:
-            ordinals[kind][key] = sum(len(o) for o in ordinals.values())
-    lists: list[list[int]] = [[] for _ in range(sum(len(o) for o in ordinals.values()))]
+    ordinal = itertools.count()
+    ordinals = {kind: {key: next(ordinal) for key in kept[kind]} for kind in KINDS}
+    lists: list[list[int]] = [[] for _ in range(next(ordinal))]
     for doc, bag in enumerate(bags):
         for kind in KINDS:
             table = ordinals[kind]
@@ -55,7 +54,7 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
     norms = array("f", (math.sqrt(s) or 1.0 for s in squares))
     spans = {kind: {key: span(starts[t + 1] - starts[t], starts[t]) for key, t in ordinals[kind].items()}
              for kind in KINDS}
-    return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"], terms=len(lists),
+    return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"],
                       postings=postings, norms=norms, levels=bytes(levels), idf2=idf2, k=k, budget=budget)
 
 

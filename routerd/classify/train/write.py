@@ -46,7 +46,7 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
         "type_labels": list(TASK_TYPES),
         "type_bias": [float(v) for v in intercept],
         "neighbours": {"k": index.k, "budget": index.budget, "prior": index.prior, "weights": list(index.weights),
-                       "documents": len(index.levels), "terms": index.terms},
+                       "documents": len(index.levels), "terms": index.terms()},
         "trained": {
             "command": "python -m routerd.classify.train",
             "data_digest": sets.data_digest(cases),
