@@ -11,9 +11,9 @@ bench/results/eval_classifier.json.
 Sets (see routerd/classify/train/data.py): the held-out quarter (`final`) of dev.jsonl, of the
 team's bench/data/heldout*.jsonl and of bench/data/written/; UncommonRoute's dev file; a fifth of
 MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/ to unseen5/
-(routerd-style prompts, each folder written before a model was trained; unseen/ to unseen3/ have
-since been used to choose features and settings, unseen4/ and unseen5/ not); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets).
-None of the last two kinds was ever trained on. `--train-splits` adds the training
+(routerd-style prompts; unseen/ to unseen3/ have since been used to choose features and settings,
+unseen4/ and unseen5/ not); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and
+GitHub-issue sets). None of the last two kinds was ever trained on. `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 
 The earlier brains (`--baseline REF`, the hand-written one; `--previous REF`, the learned one before

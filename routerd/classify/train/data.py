@@ -13,11 +13,11 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, and `bench/data/unseen/`, `unseen2/` and `unseen3/` (routerd-style prompts,
-each written by two writers who never ran a classifier, after a model was frozen) only by `unseen`,
-for the bench: never fitted on. `unseen/` was measured once on its own (the first learned brain's
-model card) and has since been used to choose features and settings; `unseen2/` was the untouched
-test of the model trained on the first 2,300 prompts; `unseen3/` is the untouched test now.
+only by `proxy_sets`, and `bench/data/unseen/` to `unseen5/` (routerd-style prompts, each folder
+written by two writers who never ran a classifier) only by `unseen`, for the bench: never fitted
+on. `unseen/` to `unseen3/` have since been used to choose features and settings; `unseen4/` and
+`unseen5/` are the untouched tests of the shipped model (bench/data/README.md says which model
+each folder first measured).
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
@@ -65,7 +65,7 @@ class Case(msgspec.Struct, kw_only=True):
     id: str
     source: str  # dev | team | written | <unseen folder>/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
     style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2; outcome | issues (proxy sets)
-    split: str  # train | final | heldout | tune | unused | proxy | unseen | unseen2 | unseen3
+    split: str  # train | final | heldout | tune | unused | proxy | one of UNSEEN_DIRS
     messages: list
     tools: list | None = None
     level: int | None = None  # the tier in the style's levels; None when only a task type is known
