@@ -13,11 +13,11 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, and `bench/data/unseen/` to `unseen5/` (routerd-style prompts, each folder
+only by `proxy_sets`, and `bench/data/unseen/` to `unseen6/` (routerd-style prompts, each folder
 written by two writers who never ran a classifier) only by `unseen`, for the bench: never fitted
-on. `unseen/` to `unseen3/` have since been used to choose features and settings; `unseen4/` and
-`unseen5/` are the untouched tests of the shipped model (bench/data/README.md says which model
-each folder first measured).
+on. `unseen/` to `unseen5/` have since been used to choose features, settings and data;
+`unseen6/` is the untouched test (bench/data/README.md says which model each folder first
+measured).
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
@@ -130,7 +130,7 @@ def repository_heldout() -> list[Case]:
     return cases + unseen() + proxy_sets()
 
 
-UNSEEN_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5")
+UNSEEN_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6")
 
 
 def unseen() -> list[Case]:
