@@ -180,7 +180,7 @@ def config_file(daemon_env: Path, request: pytest.FixtureRequest) -> Path:
     text = '[http]\nlisten = "127.0.0.1:0"\n'
     if "classifier" in request.fixturenames:
         fake = request.getfixturevalue("classifier")
-        text += (f'[routing]\nclassifier_model = "local/tiny-classifier"\nclassifier_threshold = 0.999\n'
+        text += (f'[routing]\nclassifier_model = "local/tiny-classifier"\nclassifier_threshold = 1.0\n'
                  f'classifier_timeout_s = 0.5\n'
                  f'[providers.local]\nkind = "openai"\nbase_url = "{fake.url}/v1"\nmodels = ["tiny-*"]\n'
                  f'timeout_s = 5\n')
