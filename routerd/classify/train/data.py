@@ -17,7 +17,7 @@ only by `proxy_sets`, and `bench/data/unseen/` to `unseen6/` (routerd-style prom
 written by two writers who never ran a classifier) only by `unseen`, for the bench: never fitted
 on. `unseen/` to `unseen5/` have since been used to choose features, settings and data;
 `unseen6/` is the untouched test (bench/data/README.md says which model each folder first
-measured).
+measured). `bench/data/pending/` (prompts written but not in the shipped model) is read by nothing.
 
 Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
 routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
