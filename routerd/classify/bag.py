@@ -11,6 +11,7 @@ weights in tables keyed the same way, and looks the bag up directly.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 
@@ -86,3 +87,15 @@ def key_of(name: str) -> tuple[str, Key]:
             raise ValueError(f"model file: a word pair is two words: {name!r}")
         return "pairs", (first, second)
     return "other", name
+
+
+def shared_key_of(name: str, shared: dict[Any, Any]) -> tuple[str, Key]:
+    """`key_of`, with each word and each word pair one object however many tables key by it
+    (`shared`: the words and pairs read so far; a model's weight tables and neighbour index share
+    most of their keys)."""
+    kind, key = key_of(name)
+    if kind == "other":
+        return kind, key
+    if isinstance(key, tuple):
+        key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
+    return kind, shared.setdefault(key, key)

@@ -34,7 +34,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from routerd.classify.bag import KINDS, Bag, key_of, name_of
+from routerd.classify.bag import KINDS, Bag, name_of, shared_key_of
 from routerd.classify.neighbours import Neighbours, read_neighbours
 
 MODEL_FILE = "data/brain.model"
@@ -167,7 +167,7 @@ def read_model(data: bytes) -> Model:
     features = names.count("\n") + 1
     if len(values) != width * features:
         raise ValueError(f"model file: {len(values)} weights for {features} features x {width}")
-    shared: dict[str, str] = {}
+    shared: dict[Any, Any] = {}
     weights, type_weights = _tables(names, values, width, shared)
     return Model(
         weights=Table(**weights),
@@ -192,31 +192,28 @@ def _index_members(archive: zipfile.ZipFile) -> IndexMembers:
             bytes(_member(archive, "neighbours/levels.u8")))
 
 
-def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
+def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[Any, Any]) -> Neighbours:
     terms, starts, postings, norms, levels = members
     return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels, meta, shared)
 
 
 def _tables(names: str, values: array[float], width: int,
-            shared: dict[str, str]) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, tuple[float, ...]]]]:
+            shared: dict[Any, Any]) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, tuple[float, ...]]]]:
     """The non-zero score weights and type rows, by feature kind.
 
     Built for a small resident size (each saving measured as daemon RSS): names are read one at a
     time, as a list of all ~64k would leave its freed strings scattered through the allocator's
     arenas; a tuple per row for every feature would leave ~10 MB of freed objects behind the same
-    way, so only non-zero parts are kept; one string per word, however many pairs and tables hold
-    it; and one tuple per distinct type row (~3k distinct of ~7.5k), keyed by its bytes so that
+    way, so only non-zero parts are kept; one string per word and one tuple per word pair, however
+    many pairs and tables (the neighbour index's too) hold it (`shared_key_of`; the pairs shared
+    with the index, 0.8 MB); and one tuple per distinct type row (~3k distinct of ~7.5k), keyed by its bytes so that
     rows equal only as floats (0.0 and -0.0) stay apart."""
     weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
     type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
     rows: dict[bytes, tuple[float, ...]] = {}
     raw = memoryview(values).cast("B")
     for index, name in enumerate(_lines(names)):
-        kind, key = key_of(name)
-        if isinstance(key, tuple):
-            key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
-        elif kind != "other":
-            key = shared.setdefault(key, key)
+        kind, key = shared_key_of(name, shared)
         at = index * width
         if values[at]:
             weights[kind][key] = values[at]

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.classify.bag import Bag, key_of
+from routerd.classify.bag import Bag, shared_key_of
 
 _FIRST = itemgetter(0)
 SPAN_BITS = 24  # a span's first posting fits below this bit: at most ~16.7 million postings
@@ -125,9 +125,9 @@ def idf2_table(documents: int, most: int) -> tuple[float, ...]:
 
 
 def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[int], norms: array[float],
-                    levels: bytes, meta: dict[str, Any], shared: dict[str, str]) -> Neighbours:
+                    levels: bytes, meta: dict[str, Any], shared: dict[Any, Any]) -> Neighbours:
     """The index from a model file's members (`terms` one at a time, in the order of `starts`;
-    `shared`: the model's interned word strings)."""
+    `shared`: the words and pairs the model's tables already key by)."""
     count = len(starts) - 1
     if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels) \
             or any(b < a for a, b in zip(starts, starts[1:])) or (postings and max(postings) >= len(levels)):
@@ -137,13 +137,9 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     for ordinal, name in enumerate(terms):
         if ordinal >= count:
             break
-        kind, key = key_of(name)
+        kind, key = shared_key_of(name, shared)
         if kind not in tables:
             raise ValueError(f"model file: neighbour term {name!r} is not a word, pair or stem")
-        if isinstance(key, tuple):
-            key = (shared.setdefault(key[0], key[0]), shared.setdefault(key[1], key[1]))
-        else:
-            key = shared.setdefault(key, key)
         tables[kind][key] = span(starts[ordinal + 1] - starts[ordinal], starts[ordinal])
     if ordinal + 1 != count:
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
