@@ -223,9 +223,20 @@ def _tables(names: str, values: array[float], width: int,
             row = raw[4 * (at + 1) : 4 * (at + width)].tobytes()
             found = rows.get(row)
             if found is None:
-                found = rows[row] = tuple(types)
+                found = rows[row] = tuple(map(_one_zero, types))
             type_weights[kind][key] = found
     return weights, type_weights
+
+
+_ZERO, _NEGATIVE_ZERO = 0.0, -0.0
+
+
+def _one_zero(value: float) -> float:
+    """`value`, or for a zero the one zero object of its sign: two thirds of the type rows' values
+    are zeros (73,147 of 120,924 in the 64890063 model), a 24-byte object each (1.7 MB)."""
+    if value:
+        return value
+    return _NEGATIVE_ZERO if math.copysign(1.0, value) < 0 else _ZERO
 
 
 B = TypeVar("B", bytearray, "array[float]", "array[int]")
