@@ -29,6 +29,7 @@ from routerd.classify.bag import Bag, shared_key_of
 _FIRST = itemgetter(0)
 SPAN_BITS = 24  # a span's first posting fits below this bit: at most ~16.7 million postings
 SPAN_MASK = (1 << SPAN_BITS) - 1
+TERM_KINDS = ("words", "pairs", "stems")  # the kinds of feature the index holds (a `Bag`'s others are not terms)
 
 
 def span(count: int, first: int) -> int:
@@ -132,7 +133,7 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels) \
             or any(b < a for a, b in zip(starts, starts[1:])) or (postings and max(postings) >= len(levels)):
         raise ValueError("model file: the neighbour index's members disagree in size")
-    tables: dict[str, dict[Any, int]] = {"words": {}, "pairs": {}, "stems": {}}
+    tables: dict[str, dict[Any, int]] = {kind: {} for kind in TERM_KINDS}
     ordinal = -1
     for ordinal, name in enumerate(terms):
         if ordinal >= count:

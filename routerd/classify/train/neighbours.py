@@ -14,10 +14,8 @@ import numpy as np
 from scipy import sparse
 
 from routerd.classify.bag import Bag, name_of
-from routerd.classify.neighbours import SPAN_MASK, Neighbours, idf2_table, span
+from routerd.classify.neighbours import SPAN_MASK, TERM_KINDS, Neighbours, idf2_table, span
 from routerd.classify.train import fit
-
-KINDS = ("words", "pairs", "stems")
 
 
 def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: int) -> Neighbours:
@@ -26,16 +24,16 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
     if len(bags) > 65_535:
         raise ValueError("the neighbour index numbers its documents in 16 bits")
     most = int(max_share * len(bags))
-    counts: dict[str, Counter[Any]] = {kind: Counter() for kind in KINDS}
+    counts: dict[str, Counter[Any]] = {kind: Counter() for kind in TERM_KINDS}
     for bag in bags:
-        for kind in KINDS:
+        for kind in TERM_KINDS:
             counts[kind].update(getattr(bag, kind))
-    kept = {kind: sorted(key for key, n in counts[kind].items() if 2 <= n <= most) for kind in KINDS}
+    kept = {kind: sorted(key for key, n in counts[kind].items() if 2 <= n <= most) for kind in TERM_KINDS}
     ordinal = itertools.count()
-    ordinals = {kind: {key: next(ordinal) for key in kept[kind]} for kind in KINDS}
+    ordinals = {kind: {key: next(ordinal) for key in kept[kind]} for kind in TERM_KINDS}
     lists: list[list[int]] = [[] for _ in range(next(ordinal))]
     for doc, bag in enumerate(bags):
-        for kind in KINDS:
+        for kind in TERM_KINDS:
             table = ordinals[kind]
             for key in getattr(bag, kind):
                 t = table.get(key)
@@ -53,7 +51,7 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
             squares[doc] += idf2[len(docs)]
     norms = array("f", (math.sqrt(s) or 1.0 for s in squares))
     spans = {kind: {key: span(starts[t + 1] - starts[t], starts[t]) for key, t in ordinals[kind].items()}
-             for kind in KINDS}
+             for kind in TERM_KINDS}
     return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"],
                       postings=postings, norms=norms, levels=bytes(levels), idf2=idf2, k=k, budget=budget)
 
@@ -61,7 +59,7 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
 def layout(index: Neighbours) -> tuple[list[str], array[int]]:
     """The index's terms in the order of their postings, and where each term's postings start (one
     more entry: the end), as the model file stores them."""
-    spans = sorted((value & SPAN_MASK, name_of(kind, key)) for kind in KINDS
+    spans = sorted((value & SPAN_MASK, name_of(kind, key)) for kind in TERM_KINDS
                    for key, value in getattr(index, kind).items())
     starts = array("I", (start for start, _ in spans))
     starts.append(len(index.postings))
