@@ -2,19 +2,21 @@
 
 The file is a zip (stdlib `zipfile`) written by `python -m routerd.classify.train`:
 
-- `meta.json`: the cut points of the difficulty score, the calibration of each cut, the task-type
+- `meta.json`: the cut points of the two scores, the calibration of each cut, the task-type
   labels and biases, and what the model was trained on (data, splits, seed, figures);
 - `features.txt`: one feature name per line;
-- `weights.f32`: little-endian float32, one row per feature: the score weight, then one weight
-  per task type;
+- `weights.f32`: little-endian float32, one row per feature: its weight in the first cut's score,
+  what it adds to that for the second cut's score, then one weight per task type;
 - `neighbours/`: the index of the training prompts (`routerd.classify.neighbours`): its terms one
   per line, their postings' starts (uint32), the postings (uint16 document numbers), each
   document's vector length (float32) and level (uint8).
 
 The weights are kept by feature kind (`Table`, keyed as a `routerd.classify.bag.Bag` keeps its
-features). A prediction is a sum of the weights of the features present (a linear model, so the weight of a
-word is its whole effect), plus what the nearest training prompts add (their vote, weighed by the
-trainer), then two logistic curves: the calibrated probabilities that a simple-tier and a
+features). A prediction is two sums of the weights of the features present (a linear model, so the
+weight of a word is its whole effect): one score for the simple/moderate cut, and one for the
+moderate/complex cut (the first plus an upper table: what makes an ask more than simple is not what
+makes it complex), each plus what the nearest training prompts add (their vote, weighed by the
+trainer); then a logistic curve per cut: the calibrated probabilities that a simple-tier and a
 moderate-tier model would do the job.
 """
 
@@ -62,13 +64,13 @@ class Calibration(msgspec.Struct, frozen=True):
 class Prediction(msgspec.Struct, frozen=True):
     """The model's reading of one feature set."""
 
-    score: float  # the linear score plus the neighbours' shift
+    score: float  # difficulty: the first (simple/moderate) cut's score, less that cut
     p_simple: float
     p_moderate: float
     task_type: str
     type_probability: float
     contributions: tuple[tuple[str, float], ...]  # the features that moved the score most
-    neighbours: float = 0.0  # what the nearest training prompts added to the score
+    neighbours: float = 0.0  # what the nearest training prompts added to the score (mean of both)
 
 
 V = TypeVar("V")
@@ -96,7 +98,8 @@ class Model(msgspec.Struct, frozen=True):
     Sums are `math.fsum`, exact before the one rounding, so a prediction does not depend on the
     order a set happens to iterate in (which changes with the process's hash seed)."""
 
-    weights: Table[float]  # feature -> score weight (non-zero only)
+    weights: Table[float]  # feature -> weight in the first cut's score (non-zero only)
+    upper: Table[float]  # feature -> what it adds to that for the second cut's score (non-zero only)
     type_weights: Table[tuple[float, ...]]  # feature -> weight per task type (non-zero rows only)
     score_bias: float
     simple: Calibration
@@ -108,24 +111,31 @@ class Model(msgspec.Struct, frozen=True):
 
     def predict(self, features: Bag, explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a bag of binary features."""
-        score = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
-        shift = self.neighbours.shift(features) if self.neighbours is not None else 0.0
-        score += shift
+        low = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
+        high = low + math.fsum(filter(None, self.upper.present(features)))
+        if self.neighbours is not None:
+            shift_low, shift_high = self.neighbours.shift(features)
+            low += shift_low
+            high += shift_high
+        else:
+            shift_low = shift_high = 0.0
         rows = list(filter(None, self.type_weights.present(features)))
         logits = [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
             else list(self.type_bias)
         best = max(range(len(logits)), key=logits.__getitem__)
         top = logits[best]
         total = sum(math.exp(logit - top) for logit in logits)
-        contributions = top_features(self.weights, features, TOP_FEATURES) if explain else ()
-        p_simple = self.simple.probability(score)
+        contributions = top_features(self.weights, self.upper, features, TOP_FEATURES) if explain else ()
+        p_simple = self.simple.probability(low)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
-        p_moderate = max(self.moderate.probability(score), p_simple)
-        return Prediction(score, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions, shift)
+        p_moderate = max(self.moderate.probability(high), p_simple)
+        return Prediction(low - self.simple.cut, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions,
+                          (shift_low + shift_high) / 2)
 
 
-def top_features(weights: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:
-    """The `count` features of `bag` with the largest weights by size (ties by name), named.
+def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:
+    """The `count` features of `bag` that move the two cuts' scores most (a feature's weight in the
+    first plus half what it adds in the second: its mean effect on the two), by size (ties by name), named.
 
     Only those are named: per kind, the present keys sorted by weight (in C) give the `count` at
     each end, with any that tie the last one (the largest sizes sit at the ends); of those, the ones
@@ -133,8 +143,11 @@ def top_features(weights: Table[float], bag: Bag, count: int) -> tuple[tuple[str
     """
     found: list[tuple[str, Any, float]] = []  # kind, key, weight
     for kind in KINDS:
-        table: dict[Any, float] = getattr(weights, kind)
-        ends = _ends(sorted(filter(table.__contains__, getattr(bag, kind)), key=table.__getitem__), table, count)
+        low: dict[Any, float] = getattr(weights, kind)
+        high: dict[Any, float] = getattr(upper, kind)
+        table = {key: low.get(key, 0.0) + high.get(key, 0.0) / 2
+                 for key in getattr(bag, kind) if key in low or key in high}
+        ends = _ends(sorted(table, key=table.__getitem__), table, count)
         found.extend(zip(repeat(kind), ends, map(table.__getitem__, ends)))
     if not found:
         return ()
@@ -163,14 +176,17 @@ def read_model(data: bytes) -> Model:
         names = _member(archive, "features.txt").decode("utf-8")
         values = _values(archive, "weights.f32", "f")
         index = _index_members(archive) if "neighbours" in meta else None
-    width = 1 + len(meta["type_labels"])
+    if meta.get("format") != 2:
+        raise ValueError(f"model file: format {meta.get('format')!r}, this reader reads format 2")
+    width = 2 + len(meta["type_labels"])
     features = names.count("\n") + 1
     if len(values) != width * features:
         raise ValueError(f"model file: {len(values)} weights for {features} features x {width}")
     shared: dict[Any, Any] = {}
-    weights, type_weights = _tables(names, values, width, shared)
+    weights, upper, type_weights = _tables(names, values, width, shared)
     return Model(
         weights=Table(**weights),
+        upper=Table(**upper),
         type_weights=Table(**type_weights),
         score_bias=meta["score_bias"],
         simple=Calibration(**meta["calibration"]["simple"]),
@@ -198,8 +214,9 @@ def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[Any, A
 
 
 def _tables(names: str, values: array[float], width: int,
-            shared: dict[Any, Any]) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, tuple[float, ...]]]]:
-    """The non-zero score weights and type rows, by feature kind.
+            shared: dict[Any, Any]) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, float]],
+                                             dict[str, dict[Any, tuple[float, ...]]]]:
+    """The non-zero weights of both scores and the type rows, by feature kind.
 
     Built for a small resident size (each saving measured as daemon RSS): names are read one at a
     time, as a list of all ~64k would leave its freed strings scattered through the allocator's
@@ -210,6 +227,7 @@ def _tables(names: str, values: array[float], width: int,
     in the 64890063 model), keyed by its bytes so that rows equal only as floats (0.0 and -0.0)
     stay apart."""
     weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
+    upper: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
     type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
     rows: dict[bytes, tuple[float, ...]] = {}
     raw = memoryview(values).cast("B")
@@ -218,14 +236,16 @@ def _tables(names: str, values: array[float], width: int,
         at = index * width
         if values[at]:
             weights[kind][key] = values[at]
-        types = values[at + 1 : at + width]
+        if values[at + 1]:
+            upper[kind][key] = values[at + 1]
+        types = values[at + 2 : at + width]
         if any(types):
-            row = raw[4 * (at + 1) : 4 * (at + width)].tobytes()
+            row = raw[4 * (at + 2) : 4 * (at + width)].tobytes()
             found = rows.get(row)
             if found is None:
                 found = rows[row] = tuple(map(_one_zero, types))
             type_weights[kind][key] = found
-    return weights, type_weights
+    return weights, upper, type_weights
 
 
 _ZERO, _NEGATIVE_ZERO = 0.0, -0.0

@@ -6,7 +6,8 @@ they were. This is the k-nearest-neighbours view of the same features: each rout
 prompt is a binary TF-IDF vector over the words, pairs and stems that at least two and at most a
 small share of them use (`routerd.classify.train.neighbours` builds it), and a request's vote is the
 cosine similarity of its nearest training prompt and the similarity-weighted mean level of its `k`
-nearest. The model adds the vote to the score with weights fitted on out-of-fold votes.
+nearest. The model adds the vote to each of its two scores (one per cut) with weights fitted on
+out-of-fold votes.
 
 Pure Python, bounded: the request's indexed terms are read rarest first, and the sums stop once
 `budget` postings have been added (the rarest terms say most about similarity; the common ones
@@ -55,15 +56,18 @@ class Neighbours(msgspec.Struct, frozen=True):
     k: int
     budget: int
     prior: float = 1.0  # the documents' mean level
-    weights: tuple[float, float, float] = (0.0, 0.0, 0.0)  # score per unit of each of `lean`'s values
+    weights: tuple[float, float, float] = (0.0, 0.0, 0.0)  # score per unit of each of `lean`'s values, first cut
+    upper_weights: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the same for the second cut's score
 
-    def shift(self, bag: Bag, exclude: int = -1) -> float:
-        """What the neighbours add to the difficulty score of `bag`."""
-        return self.weigh(self.lean(self.vote(bag, exclude)))
+    def shift(self, bag: Bag, exclude: int = -1) -> tuple[float, float]:
+        """What the neighbours add to the two scores of `bag` (the first cut's, the second's)."""
+        lean = self.lean(self.vote(bag, exclude))
+        return self.weigh(lean, self.weights), self.weigh(lean, self.upper_weights)
 
-    def weigh(self, lean: tuple[float, float, float]) -> float:
-        """What a vote's `lean` adds to the score, by the trainer's `weights`."""
-        return math.fsum(w * x for w, x in zip(self.weights, lean))
+    @staticmethod
+    def weigh(lean: tuple[float, float, float], weights: tuple[float, float, float]) -> float:
+        """What a vote's `lean` adds to a score, by the trainer's `weights` for it."""
+        return math.fsum(w * x for w, x in zip(weights, lean))
 
     def terms(self) -> int:
         """How many terms the index holds."""
@@ -145,8 +149,12 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     if ordinal + 1 != count:
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
     most = max((starts[t + 1] - starts[t] for t in range(count)), default=0)
-    weights = meta["weights"]
     return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"],
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
-                      weights=(float(weights[0]), float(weights[1]), float(weights[2])))
+                      weights=_triple(meta["weights"]), upper_weights=_triple(meta["upper_weights"]))
+
+
+def _triple(values: Any) -> tuple[float, float, float]:
+    first, second, third = values
+    return float(first), float(second), float(third)

@@ -11,7 +11,7 @@ from routerd.classify.model import default_model, model_bytes, read_model
 
 # The shipped weights. Retraining changes this: rerun `python -m routerd.classify.train`, check the
 # figures it prints and bench/eval_classifier.py, update docs/brain.md, then paste the new digest.
-MODEL_SHA256 = "64890063b7ba8c84cf6472af642eed83abbb046e93b6302f0d1fa71447b398fe"
+MODEL_SHA256 = "ecd57c88ded3da4fccd86eb6f4c15526b4ec9756a7b3441dd7c642e01edad46b"
 
 
 def test_shipped_model_is_the_pinned_one():
@@ -110,7 +110,8 @@ def test_trainer_is_reproducible_and_learns_the_order():
 
 
 def test_model_file_holds_what_meta_says():
-    """The model file's weights table has one row per feature, of 1 + task types values."""
+    """The model file's weights table has one row per feature, of 2 + task types values (the first
+    cut's weight, what the second cut's score adds, one per task type), and says so (format 2)."""
     data = model_bytes()
     import zipfile
     from io import BytesIO
@@ -119,5 +120,6 @@ def test_model_file_holds_what_meta_says():
         meta = json.loads(archive.read("meta.json"))
         names = archive.read("features.txt").decode().split("\n")
         weights = archive.read("weights.f32")
-    assert len(weights) == 4 * len(names) * (1 + len(meta["type_labels"]))
+    assert meta["format"] == 2
+    assert len(weights) == 4 * len(names) * (2 + len(meta["type_labels"]))
     assert resources.files("routerd.classify").joinpath("data/brain.model").is_file()

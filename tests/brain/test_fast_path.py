@@ -30,19 +30,20 @@ class Reference:
             postings.frombytes(archive.read("neighbours/postings.u16"))
             norms.frombytes(archive.read("neighbours/norms.f32"))
             self.levels = archive.read("neighbours/levels.u8")
-        width = 1 + len(self.meta["type_labels"])
+        width = 2 + len(self.meta["type_labels"])  # first cut's weight, what the second adds, types
         self.rows = {name: tuple(values[i * width : (i + 1) * width]) for i, name in enumerate(names)}
         self.postings = {name: (starts[t], list(postings[starts[t] : starts[t + 1]])) for t, name in enumerate(terms)}
         self.norms = norms
 
-    def shift(self, names: set[str]) -> float:
+    def shift(self, names: set[str]) -> tuple[float, float]:
         """The neighbours' vote as routerd.classify.neighbours describes it, by feature name: cosine
-        similarity over binary TF-IDF vectors, rarest terms first until the budget is spent."""
+        similarity over binary TF-IDF vectors, rarest terms first until the budget is spent; what
+        it adds to each cut's score."""
         spec = self.meta["neighbours"]
         # Rarest first; among equally rare terms, in the file's order.
         found = sorted((len(docs), start, docs) for start, docs in map(self.postings.get, names & self.postings.keys()))
         if not found:
-            return 0.0
+            return 0.0, 0.0
         def idf2(df):
             return (math.log((1 + len(self.levels)) / (1 + df)) + 1.0) ** 2
         sums, spent = {}, 0
@@ -56,18 +57,21 @@ class Reference:
         nearest = sorted(((total / self.norms[doc], doc) for doc, total in sums.items()), reverse=True)[: spec["k"]]
         level = math.fsum(s * self.levels[d] for s, d in nearest) / math.fsum(s for s, _ in nearest)
         top, lean = nearest[0][0] / query, level - spec["prior"]
-        return math.fsum(w * x for w, x in zip(spec["weights"], (top, lean, lean * top)))
+        return tuple(math.fsum(w * x for w, x in zip(spec[key], (top, lean, lean * top)))
+                     for key in ("weights", "upper_weights"))
 
     def predict(self, names: set[str]) -> tuple:
         rows = [self.rows[name] for name in names if name in self.rows]
-        score = self.meta["score_bias"] + math.fsum(row[0] for row in rows)
-        logits = [bias + math.fsum(row[1 + i] for row in rows) for i, bias in enumerate(self.meta["type_bias"])]
+        low = self.meta["score_bias"] + math.fsum(row[0] for row in rows)
+        high = low + math.fsum(row[1] for row in rows)
+        logits = [bias + math.fsum(row[2 + i] for row in rows) for i, bias in enumerate(self.meta["type_bias"])]
         best = max(range(len(logits)), key=logits.__getitem__)
         total = sum(math.exp(logit - logits[best]) for logit in logits)
-        moved = sorted(((name, row[0]) for name, row in zip(names, map(self.rows.get, names)) if row and row[0]),
-                       key=lambda c: (-abs(c[1]), c[0]))
+        # A feature's mean effect on the two cuts' scores: its first weight and half its second.
+        moved = sorted(((name, row[0] + row[1] / 2) for name, row in zip(names, map(self.rows.get, names))
+                        if row and (row[0] or row[1])), key=lambda c: (-abs(c[1]), c[0]))
         top = tuple((name, round(weight, 3)) for name, weight in moved[:TOP_FEATURES])
-        return score, self.meta["type_labels"][best], 1.0 / total, top
+        return (low, high), self.meta["type_labels"][best], 1.0 / total, top
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +96,9 @@ def test_every_model_feature_is_one_the_extractor_can_make(reference):
 
 def test_predictions_equal_the_plain_reading_on_held_out_prompts(reference):
     """On every held-out prompt in the repository, task type and its probability and the named top
-    features are exactly what summing the file's rows by feature name gives, and the score is that
-    sum plus the neighbours' vote read from the file's index by name."""
+    features are exactly what summing the file's rows by feature name gives, and the two cuts'
+    scores are those sums plus the neighbours' vote read from the file's index by name, which the
+    probabilities and the score (the first, from its cut) are made of."""
     model, cues = default_model(), default_cues()
     cases = sets.repository_heldout()
     assert len(cases) > 1000
@@ -104,11 +109,16 @@ def test_predictions_equal_the_plain_reading_on_held_out_prompts(reference):
             names = bag.names()
             assert len(names) == len(bag.words) + len(bag.pairs) + len(bag.stems) + len(bag.other)
             assert all(name in bag for name in names)
-            linear, task_type, probability, top = reference.predict(names)
+            (low, high), task_type, probability, top = reference.predict(names)
             assert (prediction.task_type, prediction.type_probability, prediction.contributions) \
                 == (task_type, probability, top), case.id
-            assert prediction.neighbours == pytest.approx(reference.shift(names), abs=1e-9), case.id
-            assert prediction.score == pytest.approx(linear + prediction.neighbours, abs=1e-9), case.id
+            shift_low, shift_high = reference.shift(names)
+            assert prediction.neighbours == pytest.approx((shift_low + shift_high) / 2, abs=1e-9), case.id
+            low, high = low + shift_low, high + shift_high
+            assert prediction.p_simple == pytest.approx(model.simple.probability(low), abs=1e-12), case.id
+            assert prediction.p_moderate == pytest.approx(max(model.moderate.probability(high), prediction.p_simple),
+                                                          abs=1e-12), case.id
+            assert prediction.score == pytest.approx(low - model.simple.cut, abs=1e-9), case.id
 
 
 def test_bag_union_is_the_union_of_names():

@@ -59,6 +59,7 @@ def test_the_shipped_model_carries_an_index_and_its_weights():
     meta = model.meta["neighbours"]
     assert len(model.neighbours.levels) == meta["documents"] > 3000
     assert model.neighbours.weights == tuple(meta["weights"]) and any(model.neighbours.weights)
+    assert model.neighbours.upper_weights == tuple(meta["upper_weights"]) and any(model.neighbours.upper_weights)
     hard = model.predict(_bag("linearizable", "lock-free", "queue", "memory", "model", "prove"))
     assert hard.neighbours != 0.0
 

@@ -9,6 +9,12 @@ feature (Daume's feature augmentation): a feature's shared weight carries what a
 on, a style's copy absorbs that style's quirks. The shipped score is the routerd view: shared +
 routerd copy, cut at the routerd cut points.
 
+One score for both of routerd's cuts would say that what makes an ask more than simple is what
+makes it complex. It is not (fitted apart, the two directions' weights correlate at 0.36): routerd's
+cases also carry an `upper` copy of every feature, read only at the second cut (partial
+proportional odds, Peterson & Harrell 1990), so the moderate/complex cut has a score of its own,
+the simple/moderate one's plus the upper copy's.
+
 Calibration: Platt scaling of each cut, fitted on out-of-fold scores of the routerd-style training
 cases. Task types: multinomial logistic regression on the same features.
 """
@@ -23,6 +29,7 @@ from scipy.special import expit, log_expit
 from routerd.classify.train.data import LEVELS
 
 ROUTERD = "routerd"
+UPPER = "upper"  # the copy of a routerd feature read only at the second cut
 
 
 class Vocabulary:
@@ -50,19 +57,25 @@ class Vocabulary:
         return sparse.csr_matrix((vals, (rows, cols)), shape=(len(feature_sets), len(self.names)))
 
 
-def augment(features: set[str], style: str, copy_weight: float) -> dict[str, float]:
-    """Shared features plus the style's own copy of each (scaled: the copy's prior strength)."""
+def augment(features: set[str], style: str, copy_weight: float, upper_weight: float = 0.0) -> dict[str, float]:
+    """Shared features plus the style's own copy of each (scaled: the copy's prior strength), and
+    with `upper_weight` the copy read only at the second cut."""
     out = dict.fromkeys(features, 1.0)
     if copy_weight:
         for name in features:
             out[f"{style}|{name}"] = copy_weight
+    if upper_weight:
+        for name in features:
+            out[f"{UPPER}|{name}"] = upper_weight
     return out
 
 
 def fit_ordinal(x: sparse.csr_matrix, levels: np.ndarray, styles: list[str], weights: np.ndarray,
                 l2: float, start: dict[str, float] | None = None, names: list[str] | None = None,
-                iterations: int = 600) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                iterations: int = 600, upper: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Weights and per-style cut points of the all-threshold ordinal model (L-BFGS).
+
+    `upper` (a boolean per column of `x`): columns read only at a style's second and later cuts.
 
     `start` (feature name -> weight, with `names` the columns of `x`) warm-starts the search; the
     problem is strictly convex, so it changes only how long the search takes, not where it ends.
@@ -73,24 +86,31 @@ def fit_ordinal(x: sparse.csr_matrix, levels: np.ndarray, styles: list[str], wei
     for name in style_names:
         offsets[name] = at
         at += LEVELS[name] - 1
-    rows, cuts, signs = [], [], []
+    rows, cuts, signs, later = [], [], [], []
     for i, (level, style) in enumerate(zip(levels, styles)):
         for j in range(LEVELS[style] - 1):
             rows.append(i)
             cuts.append(offsets[style] + j - d)
             signs.append(1.0 if level > j else -1.0)
-    rows_a, cuts_a, signs_a = np.array(rows), np.array(cuts), np.array(signs)
+            later.append(float(j > 0))
+    rows_a, cuts_a, signs_a, later_a = np.array(rows), np.array(cuts), np.array(signs), np.array(later)
+    lower = None if upper is None else ~upper
     row_w = weights[rows_a]
     n_cuts = at - d
     xt = x.T.tocsr()
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         w, c = params[:d], params[d:]
-        s = x @ w
-        z = signs_a * (s[rows_a] - c[cuts_a])
+        if upper is None:
+            s = (x @ w)[rows_a]
+        else:
+            s = (x @ (w * lower))[rows_a] + later_a * (x @ (w * upper))[rows_a]
+        z = signs_a * (s - c[cuts_a])
         value = -(row_w * log_expit(z)).sum() + 0.5 * l2 * (w @ w)
         g = -row_w * expit(-z) * signs_a
         grad_w = xt @ np.bincount(rows_a, g, minlength=n) + l2 * w
+        if upper is not None:
+            grad_w[upper] = (xt @ np.bincount(rows_a, g * later_a, minlength=n))[upper] + l2 * w[upper]
         grad_c = -np.bincount(cuts_a, g, minlength=n_cuts)
         return value, np.concatenate([grad_w, grad_c])
 
@@ -110,14 +130,24 @@ def fit_ordinal(x: sparse.csr_matrix, levels: np.ndarray, styles: list[str], wei
 
 def platt(margin: np.ndarray, target: np.ndarray) -> tuple[float, float]:
     """(slope, offset) of p = sigmoid(slope * margin + offset), by logistic regression on one input."""
+    w, offset = logistic(margin[:, None], target, 0.0)
+    return float(w[0]), offset
+
+
+def logistic(x: np.ndarray, target: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """(weights, offset) of p = sigmoid(x . weights + offset): a logistic regression on a few dense
+    columns, the weights under an L2 penalty of `l2`."""
+    y = np.where(target, 1.0, -1.0)
+
     def loss(p: np.ndarray) -> tuple[float, np.ndarray]:
-        z = p[0] * margin + p[1]
-        y = np.where(target, 1.0, -1.0)
-        value = -log_expit(y * z).sum()
+        z = x @ p[:-1] + p[-1]
         g = -y * expit(-y * z)
-        return value, np.array([(g * margin).sum(), g.sum()])
-    result = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
-    return float(result.x[0]), float(result.x[1])
+        value = -log_expit(y * z).sum() + 0.5 * l2 * (p[:-1] @ p[:-1])
+        return value, np.append(x.T @ g + l2 * p[:-1], g.sum())
+    begin = np.zeros(x.shape[1] + 1)
+    begin[0] = 1.0
+    result = minimize(loss, begin, jac=True, method="L-BFGS-B")
+    return result.x[:-1], float(result.x[-1])
 
 
 def fit_types(x: sparse.csr_matrix, labels: list[str], weights: np.ndarray, classes: tuple[str, ...],

@@ -11,7 +11,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from scipy import sparse
 
 from routerd.classify.bag import Bag, name_of
 from routerd.classify.neighbours import SPAN_MASK, TERM_KINDS, Neighbours, idf2_table, span
@@ -66,14 +65,20 @@ def layout(index: Neighbours) -> tuple[list[str], array[int]]:
     return [name for _, name in spans], starts
 
 
-def fit_weights(margins: np.ndarray, leans: np.ndarray, levels: np.ndarray, l2: float) -> tuple[float, float, float]:
-    """How much each of a vote's values (`Neighbours.lean`) adds to the score, in the score's units:
-    an ordinal logistic model on the out-of-fold margin (score minus the fold's first cut) and the
-    out-of-fold votes; each vote weight divided by the margin's."""
-    x = sparse.csr_matrix(np.column_stack([margins, leans]))
-    w, _ = fit.fit_ordinal(x, levels, ["routerd"] * len(levels), np.ones(len(levels)), l2)
-    return (float(w[1] / w[0]), float(w[2] / w[0]), float(w[3] / w[0]))
+Weights = tuple[float, float, float]
 
 
-def with_weights(index: Neighbours, prior: float, weights: tuple[float, float, float]) -> Neighbours:
-    return msgspec.structs.replace(index, prior=prior, weights=weights)
+def fit_weights(margins: np.ndarray, leans: np.ndarray, levels: np.ndarray, l2: float) -> tuple[Weights, Weights]:
+    """How much each of a vote's values (`Neighbours.lean`) adds to each score, in its units: per
+    cut, a logistic model of "the level is above this cut" on the out-of-fold margin (that cut's
+    score minus the fold's cut point; `margins` has a column per cut) and the out-of-fold votes,
+    each vote weight divided by the margin's."""
+    out = []
+    for cut in (0, 1):
+        w, _ = fit.logistic(np.column_stack([margins[:, cut], leans]), levels > cut, l2)
+        out.append((float(w[1] / w[0]), float(w[2] / w[0]), float(w[3] / w[0])))
+    return out[0], out[1]
+
+
+def with_weights(index: Neighbours, prior: float, weights: tuple[Weights, Weights]) -> Neighbours:
+    return msgspec.structs.replace(index, prior=prior, weights=weights[0], upper_weights=weights[1])

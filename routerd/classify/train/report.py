@@ -11,17 +11,17 @@ from routerd.classify.types import PROFILE_BARS, TIERS, enough, tier_for
 TIER_NAMES = ("simple", "moderate", "complex")
 
 
-def _probabilities(score, cuts, calibration):
+def _probabilities(scores, cuts, calibration):
     (s_slope, s_offset), (m_slope, m_offset) = calibration
-    p_s = 1 / (1 + math.exp(-(s_slope * (cuts[0] - score) + s_offset)))
-    p_m = max(p_s, 1 / (1 + math.exp(-(m_slope * (cuts[1] - score) + m_offset))))
+    p_s = 1 / (1 + math.exp(-(s_slope * (cuts[0] - scores[0]) + s_offset)))
+    p_m = max(p_s, 1 / (1 + math.exp(-(m_slope * (cuts[1] - scores[1]) + m_offset))))
     return p_s, p_m
 
 
 def report_cv(cases: list[Case], oof: dict, calibration) -> dict:
     """Print and return the out-of-fold figures of the routerd-style training cases, per bar."""
     out = {}
-    rows = [(cases[i], *_probabilities(score, cuts, calibration), task) for i, (score, cuts, task) in oof.items()]
+    rows = [(cases[i], *_probabilities(scores, cuts, calibration), task) for i, (scores, cuts, task) in oof.items()]
     print(f"cross-validated on {len(rows)} routerd-style training cases:")
     for profile, bar in PROFILE_BARS.items():
         wanted = [TIER_NAMES[c.level] for c, *_ in rows]

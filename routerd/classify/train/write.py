@@ -26,12 +26,12 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     """The bytes of a model file for a trained `piece` (score view, cuts, task-type model) and its
     neighbour index."""
     vocab, coef, intercept = piece["types"]
-    score = piece["score"]
+    score, upper = piece["score"], piece["upper"]
     names, values = [], array("f")
     for name in sorted(score):
         col = vocab.index[name]
         # Weights too small to move a decision are zeroed, so the daemon keeps no row for them.
-        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], *coef[col])]
+        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], upper.get(name, 0.0), *coef[col])]
         if not any(row):
             continue
         names.append(name)
@@ -39,13 +39,14 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     cuts = [float(c) for c in piece["cuts"]]
     (s_slope, s_offset), (m_slope, m_offset) = calibration
     meta = {
-        "format": 1,
+        "format": 2,
         "score_bias": 0.0,
         "calibration": {"simple": {"cut": cuts[0], "slope": s_slope, "offset": s_offset},
                         "moderate": {"cut": cuts[1], "slope": m_slope, "offset": m_offset}},
         "type_labels": list(TASK_TYPES),
         "type_bias": [float(v) for v in intercept],
         "neighbours": {"k": index.k, "budget": index.budget, "prior": index.prior, "weights": list(index.weights),
+                       "upper_weights": list(index.upper_weights),
                        "documents": len(index.levels), "terms": index.terms()},
         "trained": {
             "command": "python -m routerd.classify.train",
@@ -54,7 +55,7 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
             "settings": {k: getattr(settings, k) for k in (
-                "folds", "min_count", "l2", "copy_weight", "style_weight", "type_c", "type_weight", "prune",
+                "folds", "min_count", "l2", "copy_weight", "style_weight", "upper_weight", "type_c", "type_weight", "prune",
                 "neighbours_share", "neighbours_k", "neighbours_budget", "neighbours_l2")},
             "cross_validation": cv,
         },
