@@ -47,7 +47,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "29b961f"  # main before waves 4 to 6 (the neighbour vote's first model, sha256 7d067609...)
+PREVIOUS = "dd8a59a"  # main before the score per cut (one score for both cuts, sha256 64890063...)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
