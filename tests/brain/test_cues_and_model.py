@@ -123,3 +123,25 @@ def test_model_file_holds_what_meta_says():
     assert meta["format"] == 2
     assert len(weights) == 4 * len(names) * (2 + len(meta["type_labels"]))
     assert resources.files("routerd.classify").joinpath("data/brain.model").is_file()
+
+
+def test_the_second_cut_has_a_score_of_its_own():
+    """A feature found in simple and complex asks but not in moderate ones says nothing to one score
+    cut twice; with its upper copy (read only at the second cut) it lowers the first cut's score and
+    raises the second's (partial proportional odds, routerd.classify.train.fit)."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    import numpy as np
+    from scipy import sparse
+
+    from routerd.classify.train import fit
+
+    levels = np.array([0] * 30 + [1] * 30 + [2] * 30)
+    marked = np.array([1.0] * 30 + [0.0] * 30 + [1.0] * 30)
+    styles, weights = ["routerd"] * len(levels), np.ones(len(levels))
+    one, _ = fit.fit_ordinal(sparse.csr_matrix(marked[:, None]), levels, styles, weights, 0.1)
+    x = sparse.csr_matrix(np.column_stack([marked, marked]))
+    two, cuts = fit.fit_ordinal(x, levels, styles, weights, 0.1, upper=np.array([False, True]))
+    assert abs(one[0]) < 0.05
+    low, high = two[0], two[0] + two[1]
+    assert low < -1.0 and high > 1.0
+    assert cuts["routerd"][0] < cuts["routerd"][1]
