@@ -223,13 +223,14 @@ def _tables(names: str, values: array[float], width: int,
     arenas; a tuple per row for every feature would leave ~10 MB of freed objects behind the same
     way, so only non-zero parts are kept; one string per word and one tuple per word pair, however
     many pairs and tables (the neighbour index's too) hold it (`shared_key_of`; sharing the pairs
-    with the index saved 0.8 MB); and one tuple per distinct type row (20,154 distinct of 28,136
-    in the 64890063 model), keyed by its bytes so that rows equal only as floats (0.0 and -0.0)
-    stay apart."""
+    with the index saved 0.8 MB); and one tuple per distinct type row (6,964 distinct of 28,135
+    in the a1e4d9f4 model, whose type weights are written in steps of 1/64; 20,153 before), keyed by its bytes so that
+    rows equal only as floats (0.0 and -0.0) stay apart, of one float object per distinct value."""
     weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
     upper: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
     type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
     rows: dict[bytes, tuple[float, ...]] = {}
+    floats: dict[float, float] = {}
     raw = memoryview(values).cast("B")
     for index, name in enumerate(_lines(names)):
         kind, key = shared_key_of(name, shared)
@@ -243,7 +244,7 @@ def _tables(names: str, values: array[float], width: int,
             row = raw[4 * (at + 2) : 4 * (at + width)].tobytes()
             found = rows.get(row)
             if found is None:
-                found = rows[row] = tuple(map(_one_zero, types))
+                found = rows[row] = tuple(_one_object(value, floats) for value in types)
             type_weights[kind][key] = found
     return weights, upper, type_weights
 
@@ -251,11 +252,12 @@ def _tables(names: str, values: array[float], width: int,
 _ZERO, _NEGATIVE_ZERO = 0.0, -0.0
 
 
-def _one_zero(value: float) -> float:
-    """`value`, or for a zero the one zero object of its sign: two thirds of the type rows' values
-    are zeros (73,147 of 120,924 in the 64890063 model), a 24-byte object each (1.7 MB)."""
+def _one_object(value: float, seen: dict[float, float]) -> float:
+    """`value` as one object per distinct value (`seen` holds them): the trainer writes the type
+    weights in steps of 1/64, so ~47,000 non-zero values are ~115 distinct ones, 24 bytes each
+    otherwise; a zero is the one zero object of its sign (two thirds of the values are zeros)."""
     if value:
-        return value
+        return seen.setdefault(value, value)
     return _NEGATIVE_ZERO if math.copysign(1.0, value) < 0 else _ZERO
 
 

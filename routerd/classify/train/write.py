@@ -31,7 +31,9 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     for name in sorted(score):
         col = vocab.index[name]
         # Weights too small to move a decision are zeroed, so the daemon keeps no row for them.
-        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], upper.get(name, 0.0), *coef[col])]
+        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], upper.get(name, 0.0))]
+        row.extend(round(v / settings.type_step) * settings.type_step if abs(v) >= settings.prune else 0.0
+                   for v in coef[col])
         if not any(row):
             continue
         names.append(name)
@@ -55,7 +57,7 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
             "settings": {k: getattr(settings, k) for k in (
-                "folds", "min_count", "l2", "copy_weight", "style_weight", "upper_weight", "type_c", "type_weight", "prune",
+                "folds", "min_count", "l2", "copy_weight", "style_weight", "upper_weight", "type_c", "type_weight", "prune", "type_step",
                 "neighbours_share", "neighbours_k", "neighbours_budget", "neighbours_l2")},
             "cross_validation": cv,
         },
