@@ -145,3 +145,18 @@ def test_the_second_cut_has_a_score_of_its_own():
     low, high = two[0], two[0] + two[1]
     assert low < -1.0 and high > 1.0
     assert cuts["routerd"][0] < cuts["routerd"][1]
+
+
+def test_task_type_weights_are_steps_kept_once_per_value():
+    """The trainer writes task-type weights in steps of 1/64, and the reader keeps one float object
+    per distinct value (and one per distinct row): ~47,000 values are ~115 objects."""
+    import math
+
+    from routerd.classify.bag import KINDS
+
+    model = default_model()
+    rows = [row for kind in KINDS for row in getattr(model.type_weights, kind).values()]
+    values = [value for row in rows for value in row]
+    assert all((value * 64).is_integer() for value in values)
+    assert len({id(value) for value in values}) == len({(value, math.copysign(1.0, value)) for value in values}) < 200
+    assert len({id(row) for row in rows}) < len(rows) / 3
