@@ -61,13 +61,11 @@ class Neighbours(msgspec.Struct, frozen=True):
 
     def shift(self, bag: Bag, exclude: int = -1) -> tuple[float, float]:
         """What the neighbours add to the two scores of `bag` (the first cut's, the second's)."""
-        lean = self.lean(self.vote(bag, exclude))
-        return self.weigh(lean, self.weights), self.weigh(lean, self.upper_weights)
+        return self.moves(self.lean(self.vote(bag, exclude)))
 
-    @staticmethod
-    def weigh(lean: tuple[float, float, float], weights: tuple[float, float, float]) -> float:
-        """What a vote's `lean` adds to a score, by the trainer's `weights` for it."""
-        return math.fsum(w * x for w, x in zip(weights, lean))
+    def moves(self, lean: tuple[float, float, float]) -> tuple[float, float]:
+        """What a vote's `lean` adds to each of the two scores, by the trainer's weights for it."""
+        return _weigh(lean, self.weights), _weigh(lean, self.upper_weights)
 
     def terms(self) -> int:
         """How many terms the index holds."""
@@ -153,6 +151,10 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
                       weights=_triple(meta["weights"]), upper_weights=_triple(meta["upper_weights"]))
+
+
+def _weigh(lean: tuple[float, float, float], weights: tuple[float, float, float]) -> float:
+    return math.fsum(w * x for w, x in zip(weights, lean))
 
 
 def _triple(values: Any) -> tuple[float, float, float]:

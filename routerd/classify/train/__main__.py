@@ -181,8 +181,10 @@ def neighbour_index(cases, bags, settings, oof):
         print(f"neighbours: {len(members)} prompts; cut {cut + 1}'s score per unit of (nearest similarity, "
               f"lean, lean x similarity) {triple[0]:+.3f} {triple[1]:+.3f} {triple[2]:+.3f}")
     index = neighbours.with_weights(index_of(members), prior, weights)
-    moved = {i: ((low + index.weigh(leans[i], index.weights), high + index.weigh(leans[i], index.upper_weights)),
-                 cuts, task) for i, ((low, high), cuts, task) in oof.items()}
+    moved = {}
+    for i, ((low, high), cuts, task) in oof.items():
+        move_low, move_high = index.moves(leans[i])
+        moved[i] = ((low + move_low, high + move_high), cuts, task)
     return index, moved
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from routerd.classify.model import Calibration
 from routerd.classify.train import figures
 from routerd.classify.train.data import Case
 from routerd.classify.types import PROFILE_BARS, TIERS, enough, tier_for
@@ -12,10 +11,10 @@ TIER_NAMES = ("simple", "moderate", "complex")
 
 
 def _probabilities(scores, cuts, calibration):
+    """Both probabilities as the shipped model computes them (`Calibration.probability`, one per cut)."""
     (s_slope, s_offset), (m_slope, m_offset) = calibration
-    p_s = 1 / (1 + math.exp(-(s_slope * (cuts[0] - scores[0]) + s_offset)))
-    p_m = max(p_s, 1 / (1 + math.exp(-(m_slope * (cuts[1] - scores[1]) + m_offset))))
-    return p_s, p_m
+    p_s = Calibration(cuts[0], s_slope, s_offset).probability(scores[0])
+    return p_s, max(p_s, Calibration(cuts[1], m_slope, m_offset).probability(scores[1]))
 
 
 def report_cv(cases: list[Case], oof: dict, calibration) -> dict:
