@@ -5,16 +5,15 @@ once. `routerd.classify.context` decides which text states the work and what kin
 (hand-written general facts); `routerd.classify.model` scores it (learned weights); this module
 turns the probabilities into a tier at the balanced bar and fixes the task type where the turn's
 kind decides it (an acknowledgement is `chat`; an agent step has the type of the task it serves). A follow-up or a go-ahead
-is scored with the ask it continues and, if that scores higher, as that ask alone: it is never
-easier than the thread.
+is scored as one bag with the ask it continues (`routerd.classify.context`), which the model was
+trained on; no rule then lifts it to the thread's own score ("thanks, now just rename it" is easier
+than the refactor it follows, and on the validation sets the bag alone was right more often).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-import msgspec
 
 from routerd.classify.context import Reading, read
 from routerd.classify.cues import CueSet, default_cues
@@ -30,14 +29,7 @@ def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, mod
     """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
     model = model or default_model()
     reading = read(messages, tools, cues or default_cues())
-    prediction = model.predict(reading.features, explain)
-    if reading.thread is not None:
-        # A continuation is never easier than the ask it continues (a general fact, kept by hand).
-        thread = model.predict(reading.thread, explain)
-        if thread.score > prediction.score:
-            prediction = msgspec.structs.replace(thread, task_type=prediction.task_type,
-                                                 type_probability=prediction.type_probability)
-    return classification(reading, prediction)
+    return classification(reading, model.predict(reading.features, explain))
 
 
 def classification(reading: Reading, prediction: Prediction, bar: float = DEFAULT_BAR) -> Classification:

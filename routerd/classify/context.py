@@ -8,7 +8,7 @@ Hand-written because these are general facts about conversations, not fitted wei
 - a turn that is only a paste ("can you review my Dockerfile" / <the Dockerfile>) takes its ask
   from the turn before;
 - a short follow-up ("and --squash?", "now for all 11 services") is read together with the ask it
-  continues, so it is never easier than the thread;
+  continues: one bag of both;
 - an acknowledgement ("thanks, that fixed it") asks nothing.
 
 `read` returns the features of the text that states the work (see `routerd.classify.features`),
@@ -48,7 +48,6 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
 
     kind: Kind
     features: Bag
-    thread: Bag | None = None  # a continuation's earlier ask alone: the turn is never easier
     images: int = 0
     tools: bool = False
 
@@ -86,7 +85,7 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
     index = _last_user_index(turns)
     last = turns[index]
     split = split_ask(last.text)
-    kind, features, thread = _kind_and_features(turns, index, split, cues)
+    kind, features = _kind_and_features(turns, index, split, cues)
     features.add(f"kind:{kind}")
     images = sum(t.images for t in turns[index:])
     if images:
@@ -94,11 +93,11 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
     if tools:
         features.add("tools")
     features.add(f"turns:{sum(1 for edge in _TURN_EDGES if len(turns) >= edge)}")
-    return Reading(kind=kind, features=features, images=images, tools=bool(tools), thread=thread)
+    return Reading(kind=kind, features=features, images=images, tools=bool(tools))
 
 
 def _kind_and_features(turns: list[Turn], index: int, split: Split,
-                       cues: CueSet) -> tuple[Kind, Bag, Bag | None]:
+                       cues: CueSet) -> tuple[Kind, Bag]:
     last = turns[index]
     ask = split.ask
     prior_user = _previous(turns, index, "user")
@@ -108,30 +107,29 @@ def _kind_and_features(turns: list[Turn], index: int, split: Split,
         features = _features_of(split_ask(prior_user.text), cues) if prior_user else Bag()
         if last.tool_chars:
             features.add("tool_output")
-        return "tool_result", features, None
+        return "tool_result", features
     lower = lower_text(ask)
     words = _word_count(ask)
     if split.paste_chars and not _has_letters(ask) and prior_user is not None:
         prior = split_ask(prior_user.text)
         return "paste_only", _features_of(Split(prior.ask, split.paste_chars, split.fenced_blocks,
-                                                split.paste_lines, split.paste_head), cues), None
+                                                split.paste_lines, split.paste_head), cues)
     own = _features_of(split, cues, lower)
     if prior_user is None or split.paste_chars:
         if not split.paste_chars and words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
-            return "ack", own, None
-        return "ask", own, None
+            return "ack", own
+        return "ask", own
     if prior_assistant is not None and _is_go_ahead(lower, words, prior_assistant, cues):
         features = _features_of(split_ask(prior_user.text), cues)
         offer = split_ask(prior_assistant.text)
-        return "go_ahead", features | _features_of(Split(offer.ask, 0, 0, 0), cues) | own, features
+        return "go_ahead", features | _features_of(Split(offer.ask, 0, 0, 0), cues) | own
     if words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
-        return "ack", own, None
+        return "ack", own
     if words <= FOLLOW_UP_MAX_WORDS and (
         cues.opens(lower, "follow_up") or words <= FRAGMENT_MAX_WORDS or "cue:follow_up" in own
     ):
-        thread = _features_of(split_ask(prior_user.text), cues)
-        return "follow_up", thread | own, thread
-    return "ask", own, None
+        return "follow_up", _features_of(split_ask(prior_user.text), cues) | own
+    return "ask", own
 
 
 def _word_count(ask: str) -> int:

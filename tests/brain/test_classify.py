@@ -84,7 +84,8 @@ def test_thanks_after_an_answer_is_simple_chat():
 
 
 def test_follow_up_is_read_with_the_thread():
-    """A short follow-up is read together with the ask it continues: never easier than the thread."""
+    """A short follow-up is read together with the ask it continues: "and the log compaction?" after
+    a Raft implementation is as hard as the thread."""
     thread = [user("implement Raft leader election and log replication in Go with a partition test"),
               assistant("Here is the election part: ...")]
     follow = classify([*thread, user("and the log compaction?")])
