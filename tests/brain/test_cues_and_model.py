@@ -11,7 +11,7 @@ from routerd.classify.model import default_model, model_bytes, read_model
 
 # The shipped weights. Retraining changes this: rerun `python -m routerd.classify.train`, check the
 # figures it prints and bench/eval_classifier.py, update docs/brain.md, then paste the new digest.
-MODEL_SHA256 = "a1e4d9f42aa65a06a79f68eb92e600d16a6bfae08d4b17fcb3a209b603123ade"
+MODEL_SHA256 = "9b79c477dc9d72765215747d5fb71a707b5f9a4ea40d8a38f0bd4a414504cd4e"
 
 
 def test_shipped_model_is_the_pinned_one():
@@ -145,6 +145,39 @@ def test_the_second_cut_has_a_score_of_its_own():
     low, high = two[0], two[0] + two[1]
     assert low < -1.0 and high > 1.0
     assert cuts["routerd"][0] < cuts["routerd"][1]
+
+
+def test_writer_offsets_keep_a_writer_s_leaning_out_of_the_weights():
+    """One writer labels everything moderate and uses a word in 30 of 40 asks; another labels
+    everything simple and uses it in 10. Within each writer the word says nothing about the tier:
+    with an offset per writer (fitted, never shipped) the word's weight shrinks to a fraction of
+    what it learns when the writers' leanings are not told apart."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from itertools import product
+
+    from routerd.classify.train.__main__ import Settings, read_all, train_once
+    from routerd.classify.train.data import Case
+
+    nouns = iter(f"{a}{b}" for a, b in product(("bal", "cor", "dun", "fep", "gim", "hol", "jat", "kes"),
+                                                 ("ak", "ed", "ix", "om", "ul", "yr", "ab", "ez", "op", "uv")))
+    cases = []
+    for file, level, marked in (("a.jsonl", 1, 30), ("b.jsonl", 0, 10)):
+        for n in range(40):
+            text = f"please look at the {next(nouns)}" + (" zorbl" if n < marked else "")
+            cases.append(Case(id=f"{file}{n}", source="written", style="routerd", split="train", file=file,
+                              messages=[{"role": "user", "content": text}], level=level,
+                              task_type=("query", "code")[n % 2]))
+    feats = [bag.names() for bag in read_all(cases)]
+
+    def weight(offset):
+        settings = Settings()
+        settings.min_count, settings.l2, settings.writer_offset = 1, 1.0, offset
+        piece = train_once(cases, feats, settings)
+        assert not [name for name in piece["score"] if "writer" in name or "a.jsonl" in name]
+        return piece["score"]["w:zorbl"]
+
+    confounded, apart = weight(0.0), weight(3.0)
+    assert confounded > 0.5 and 0 <= apart < 0.4 * confounded
 
 
 def test_task_type_weights_are_steps_kept_once_per_value():

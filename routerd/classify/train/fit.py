@@ -30,6 +30,7 @@ from routerd.classify.train.data import LEVELS
 
 ROUTERD = "routerd"
 UPPER = "upper"  # the copy of a routerd feature read only at the second cut
+WRITER = "writer"  # a routerd-style file's offset of the cut points (fitted, never shipped)
 
 
 class Vocabulary:
@@ -68,6 +69,17 @@ def augment(features: set[str], style: str, copy_weight: float, upper_weight: fl
         for name in features:
             out[f"{UPPER}|{name}"] = upper_weight
     return out
+
+
+def writer_offsets(writer: str, value: float) -> dict[str, float]:
+    """A writer's indicator, read at both cuts: the writer's own offset of the cut points.
+
+    Writers place the tier boundaries differently (the same model scores 72-87% tier on single
+    writers' test files), and a feature weight fitted across writers learns part of whichever
+    writers used it most. With an offset per writer (annotator bias, as in Dawid & Skene's
+    per-annotator confusions, here only a shift), the weights carry what writers agree on. The
+    offsets are never shipped: a request has no writer, so the model scores it at the shared cuts."""
+    return {f"{WRITER}|{writer}": value, f"{UPPER}|{WRITER}|{writer}": value}
 
 
 def fit_ordinal(x: sparse.csr_matrix, levels: np.ndarray, styles: list[str], weights: np.ndarray,
