@@ -47,7 +47,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "dd8a59a"  # main before the score per cut (one score for both cuts, sha256 64890063...)
+PREVIOUS = "5b385c3"  # main before the writer offsets (a score per cut, sha256 a1e4d9f4...)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
