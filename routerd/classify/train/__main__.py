@@ -95,12 +95,18 @@ def read_all(cases: list[sets.Case]) -> list[Bag]:
     return [read(case.messages, case.tools, cues).features for case in cases]
 
 
+def _row(case, features, settings):
+    """A case's design row: its features with its style's copies, and a routerd-style case's upper
+    copy and writer offsets."""
+    routerd = case.style == fit.ROUTERD
+    row = fit.augment(features, case.style, settings.copy_weight[case.style], settings.upper_weight if routerd else 0.0)
+    if routerd and settings.writer_offset:
+        row.update(fit.writer_offsets(f"{case.source}/{case.file}", settings.writer_offset))
+    return row
+
+
 def _design(cases, feats, settings, vocab=None):
-    augmented = [fit.augment(f, c.style, settings.copy_weight[c.style],
-                             settings.upper_weight if c.style == fit.ROUTERD else 0.0) for c, f in zip(cases, feats)]
-    for case, row in zip(cases, augmented):
-        if case.style == fit.ROUTERD and settings.writer_offset:
-            row.update(fit.writer_offsets(f"{case.source}/{case.file}", settings.writer_offset))
+    augmented = [_row(case, features, settings) for case, features in zip(cases, feats)]
     if vocab is None:
         vocab = fit.Vocabulary(augmented, settings.min_count)
     return vocab, vocab.matrix(augmented)
