@@ -10,9 +10,9 @@ bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): the held-out quarter (`final`) of dev.jsonl, of the
 team's bench/data/heldout*.jsonl and of bench/data/written/; UncommonRoute's dev file; a fifth of
-MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/ to unseen10/
+MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/ to unseen11/
 (routerd-style prompts; unseen/ to unseen5/ have since been used to choose features, settings
-and data, unseen6/ to unseen10/ not); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and
+and data, unseen6/ to unseen11/ not); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and
 GitHub-issue sets). None of the last two kinds was ever trained on. `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 

@@ -13,11 +13,11 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, and `bench/data/unseen/` to `unseen10/` (routerd-style prompts, each folder
+only by `proxy_sets`, and `bench/data/unseen/` to `unseen11/` (routerd-style prompts, each folder
 written by two or three writers who never ran a classifier) only by `unseen`, for the bench: never fitted
 on. `unseen/` to `unseen5/` have since been used to choose features, settings and data;
 `unseen6/` to `unseen8/` were the untouched tests of the 64890063, a1e4d9f4 and a0194179 models
-and `unseen9/` and `unseen10/` are the next ones (bench/data/README.md says which model each
+and `unseen9/` to `unseen11/` are the next ones (bench/data/README.md says which model each
 folder first measured).
 `bench/data/pending/` (prompts written but not in the shipped model) is read by nothing.
 
@@ -133,7 +133,7 @@ def repository_heldout() -> list[Case]:
 
 
 UNSEEN_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9",
-               "unseen10")
+               "unseen10", "unseen11")
 
 
 def unseen() -> list[Case]:
