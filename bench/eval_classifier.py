@@ -8,12 +8,11 @@ between quick fixes and the rest and the share of the hardest sent to simple. Th
 classify (each brain) and of classify + policy (this tree) for a 4 KB prompt. Writes
 bench/results/eval_classifier.json.
 
-Sets (see routerd/classify/train/data.py): the held-out quarter (`final`) of dev.jsonl, of the
-team's bench/data/heldout*.jsonl and of bench/data/written/; UncommonRoute's dev file; a fifth of
-MMLU, of GSM8K's train split and of ypollak2's cases; bench/data/unseen/ to unseen11/
-(routerd-style prompts; unseen/ to unseen5/ have since been used to choose features, settings
-and data, unseen6/ to unseen11/ not); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and
-GitHub-issue sets). None of the last two kinds was ever trained on. `--train-splits` adds the training
+Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
+train split and of ypollak2's cases; the held-out test folders, bench/data/unseen10/ and
+unseen11/ (routerd-style prompts by six writers, never trained on and never used to choose
+anything); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
+trained on). `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 
 The earlier brains (`--baseline REF`, the hand-written one; `--previous REF`, the learned one before
@@ -47,7 +46,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "5b385c3"  # main before the writer offsets (a score per cut, sha256 a1e4d9f4...)
+PREVIOUS = "dffa5d1"  # main before the test folders joined the training data (sha256 a0194179...)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
@@ -243,7 +242,7 @@ def main() -> None:
                         help="also count instructions per classify + policy with valgrind (a few minutes)")
     args = parser.parse_args()
     cases = sets.load_all(sets.shared_dir(args.shared))
-    keep = ("final", "heldout", "train") if args.train_splits else ("final", "heldout")
+    keep = ("heldout", "train") if args.train_splits else ("heldout",)
     cases = [c for c in cases if c.split in keep] + sets.unseen() + sets.proxy_sets()
     report: dict = {"cases": len(cases), "brains": {}}
     rounds = 0 if args.quiet else LATENCY_ROUNDS

@@ -22,7 +22,7 @@ def _index(budget: int = 10_000):
             (_bag("centre", "div", "flexbox"), 0),
             (_bag("pagination", "endpoint", "cursor"), 1),
             (_bag("pagination", "endpoint", "offset"), 1)]
-    return build([bag for bag, _ in docs], [level for _, level in docs], max_share=0.5, k=2, budget=budget)
+    return build([bag for bag, _ in docs], [level for _, level in docs], max_share=0.5, min_count=2, k=2, budget=budget)
 
 
 def test_the_nearest_prompts_vote_with_their_levels():

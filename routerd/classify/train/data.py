@@ -13,19 +13,19 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, and `bench/data/unseen/` to `unseen11/` (routerd-style prompts, each folder
-written by two or three writers who never ran a classifier) only by `unseen`, for the bench: never fitted
-on. `unseen/` to `unseen5/` have since been used to choose features, settings and data;
-`unseen6/` to `unseen8/` were the untouched tests of the 64890063, a1e4d9f4 and a0194179 models
-and `unseen9/` to `unseen11/` are the next ones (bench/data/README.md says which model each
-folder first measured).
-`bench/data/pending/` (prompts written but not in the shipped model) is read by nothing.
+only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen11/` are
+routerd-style prompts, each folder written by two or three writers who never ran a classifier,
+after a model was frozen; each measured one model untouched (bench/data/README.md says which).
+Once a folder has measured its model it joins the training data (`TRAINED_DIRS`: new writers
+raised the tier on other new writers' prompts more than any feature or setting did, docs/brain.md,
+Method step 7); the newest (`HELD_OUT_DIRS`) are held out whole, read only by `unseen`.
 
-Splits are fixed by a hash of each case's source and id (no random state): a quarter of the
-routerd-style cases is `final`, never used to fit or tune; UncommonRoute's own dev file is held out
-whole; a fifth of MMLU, of GSM8K and of ypollak2's cases are held out; a third of MMLU and three fifths
-of GSM8K train, and another fifth of each (`tune`) is where the settings were chosen. Cross-validation folds inside the
-training part are drawn from the seed.
+Splits are fixed by a hash of each case's source and id (no random state): every routerd-style
+case outside `HELD_OUT_DIRS` trains (a quarter of them, `final`, was held out until the folders
+joined); UncommonRoute's own dev file is held out whole; a fifth of MMLU, of GSM8K and of
+ypollak2's cases are held out; a third of MMLU and three fifths of GSM8K train, and another fifth
+of each (`tune`) is where the settings were chosen. Cross-validation folds inside the training
+part are drawn from the seed.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from routerd.classify.types import TASK_TYPES
 
 ROOT = Path(__file__).resolve().parents[3]
 BENCH_DATA = ROOT / "bench" / "data"
-FINAL_SHARE = 25  # percent of routerd-style cases held out
 HELD_SHARE = 20  # percent of MMLU and ypollak2 cases held out
 # MMLU is a weak signal (one label style among four) with a large vocabulary; a third of its
 # training part is enough for its weight and keeps a fit under a minute.
@@ -67,7 +66,7 @@ class Case(msgspec.Struct, kw_only=True):
     id: str
     source: str  # dev | team | written | <unseen folder>/<file> | uncommonroute | mmlu | ypollak2 | gsm8k
     style: str  # the label style: routerd | uncommonroute | mmlu | ypollak2; outcome | issues (proxy sets)
-    split: str  # train | final | heldout | tune | unused | proxy | one of UNSEEN_DIRS
+    split: str  # train | heldout | tune | unused | proxy | one of HELD_OUT_DIRS
     messages: list
     tools: list | None = None
     level: int | None = None  # the tier in the style's levels; None when only a task type is known
@@ -98,13 +97,12 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _style_cases(path: Path, source: str) -> list[Case]:
+def _style_cases(path: Path, source: str, split: str = "train") -> list[Case]:
     cases = []
     for row in _rows(path):
-        key = f"{path.name}:{row['id']}"
         cases.append(Case(
-            id=key, source=source, style="routerd", messages=row["messages"], tools=row.get("tools"),
-            split="final" if bucket(source, key) < FINAL_SHARE else "train",
+            id=f"{path.name}:{row['id']}", source=source, style="routerd", messages=row["messages"],
+            tools=row.get("tools"), split=split,
             level=TIER_LEVEL[row["tier"]], task_type=row.get("task_type"), lang=row.get("lang", "en"),
             file=path.name,
         ))
@@ -112,8 +110,8 @@ def _style_cases(path: Path, source: str) -> list[Case]:
 
 
 def routerd_style(shared: Path) -> list[Case]:
-    """dev.jsonl, the team's held-out files and the written files."""
-    return _style_cases(shared / "dev.jsonl", "dev") + _team_and_written()
+    """dev.jsonl, the team's files, the written files and the test folders that have measured their model."""
+    return _style_cases(shared / "dev.jsonl", "dev") + _team_and_written() + _folders(TRAINED_DIRS, train=True)
 
 
 def _team_and_written() -> list[Case]:
@@ -126,27 +124,27 @@ def _team_and_written() -> list[Case]:
 
 
 def repository_heldout() -> list[Case]:
-    """The held-out cases kept in this repository (no shared directory needed): the team's and the
-    written routerd-style `final` split, GSM8K's held-out fifth, the unseen files and the proxy sets."""
-    cases = [c for c in _team_and_written() + gsm8k() if c.split in ("final", "heldout")]
-    return cases + unseen() + proxy_sets()
+    """The held-out cases kept in this repository (no shared directory needed): GSM8K's held-out
+    fifth, the held-out test folders and the proxy sets."""
+    return [c for c in gsm8k() if c.split == "heldout"] + unseen() + proxy_sets()
 
 
-UNSEEN_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9",
-               "unseen10", "unseen11")
+# The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
+TRAINED_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9")
+HELD_OUT_DIRS = ("unseen10", "unseen11")
 
 
 def unseen() -> list[Case]:
-    """`bench/data/unseen/`, `unseen2/` and `unseen3/`: routerd-style prompts written and labelled
-    after a model was frozen, by writers who did not run the classifier (see bench/data/README.md).
-    Every case is held out (its split is its folder's name): never trained on; only the bench reads
-    them."""
+    """The held-out test folders (`HELD_OUT_DIRS`), every case split by its folder's name: never
+    trained on; only the bench reads them."""
+    return _folders(HELD_OUT_DIRS, train=False)
+
+
+def _folders(folders: tuple[str, ...], train: bool) -> list[Case]:
     cases = []
-    for folder in UNSEEN_DIRS:
+    for folder in folders:
         for path in sorted((BENCH_DATA / folder).glob("*.jsonl")):
-            for case in _style_cases(path, f"{folder}/{path.stem}"):
-                case.split = folder
-                cases.append(case)
+            cases += _style_cases(path, f"{folder}/{path.stem}", "train" if train else folder)
     return cases
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from routerd.classify.train import figures
-from routerd.classify.train.data import UNSEEN_DIRS, Case
+from routerd.classify.train.data import HELD_OUT_DIRS, Case
 from routerd.classify.types import TIERS
 
 TIER_NAMES = ("simple", "moderate", "complex")
@@ -117,7 +117,7 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
     for case in cases:
         groups.setdefault(set_name(case), []).append((case, classify(case.messages, case.tools)))
     pooled = {split: [row for rows in groups.values() for row in rows
-                      if row[0].style == "routerd" and row[0].split == split] for split in ("final", *UNSEEN_DIRS)}
+                      if row[0].style == "routerd" and row[0].split == split] for split in HELD_OUT_DIRS}
     out = {}
     for name, rows in sorted(groups.items()):
         style = rows[0][0].style

@@ -17,9 +17,9 @@ from routerd.classify.neighbours import SPAN_MASK, TERM_KINDS, Neighbours, idf2_
 from routerd.classify.train import fit
 
 
-def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: int) -> Neighbours:
-    """The index of `bags` (one per document, with its level) over the terms that at least two and
-    at most `max_share` of the documents hold."""
+def build(bags: list[Bag], levels: list[int], max_share: float, min_count: int, k: int, budget: int) -> Neighbours:
+    """The index of `bags` (one per document, with its level) over the terms that at least
+    `min_count` and at most `max_share` of the documents hold."""
     if len(bags) > 65_535:
         raise ValueError("the neighbour index numbers its documents in 16 bits")
     most = int(max_share * len(bags))
@@ -27,7 +27,7 @@ def build(bags: list[Bag], levels: list[int], max_share: float, k: int, budget: 
     for bag in bags:
         for kind in TERM_KINDS:
             counts[kind].update(getattr(bag, kind))
-    kept = {kind: sorted(key for key, n in counts[kind].items() if 2 <= n <= most) for kind in TERM_KINDS}
+    kept = {kind: sorted(key for key, n in counts[kind].items() if min_count <= n <= most) for kind in TERM_KINDS}
     ordinal = itertools.count()
     ordinals = {kind: {key: next(ordinal) for key in kept[kind]} for kind in TERM_KINDS}
     lists: list[list[int]] = [[] for _ in range(next(ordinal))]

@@ -46,4 +46,4 @@ def report_heldout(cases: list[Case], model) -> None:
     """Print the figures of `model` on every held-out split, through the real classifier."""
     from routerd.classify.train.evaluate import evaluate, print_table
 
-    print_table(evaluate([c for c in cases if c.split in ("final", "heldout")], model))
+    print_table(evaluate([c for c in cases if c.split == "heldout"], model))
