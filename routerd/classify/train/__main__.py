@@ -89,7 +89,11 @@ class Settings:
     # 74.9%, 74.7%, 74.7%, 75.0% and 75.2%, all within half a point: the smallest is kept, as each
     # posting costs ~0.1 us (a 4 KB prompt's vote ~25 us at 100, ~100 us at 600).
     neighbours_share = 0.02
-    neighbours_min_count = 3  # was 2 (the terms in exactly 2 prompts were 44% of the index's), see `prune`
+    # The index's terms are those in at least this many prompts: 2 until c2139012 (3, as the terms in
+    # exactly 2 were 44% of the index's; see `prune`). With wave 7 and unseen10/11 (15,206 prompts)
+    # the brain grew to 16.8 MB at 3; at 4, 15.2 MB, cross-validated tier 79.4% against 79.5%
+    # (prune 0.06 at 3: 79.5%, 15.9 MB, too close to the idle daemon's 60 MB).
+    neighbours_min_count = 4
     neighbours_k = 10
     neighbours_budget = 100
     neighbours_l2 = 1e-3
