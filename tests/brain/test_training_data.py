@@ -32,14 +32,14 @@ def test_proxy_sets_are_never_training_data():
 
 
 def test_held_out_folders_are_held_out_whole_and_never_training_data():
-    """bench/data/unseen12/: every case is split by its folder (none trains), and
+    """bench/data/unseen12/ and unseen13/: every case is split by its folder (none trains), and
     none repeats a training prompt."""
     trained = {_text(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")}
     unseen = sets.unseen()
-    assert len(unseen) == 120 + 118 + 119
-    assert {c.split for c in unseen} == {"unseen12"}
+    assert len(unseen) == 120 + 118 + 119 + 120 + 117 + 118
+    assert {c.split for c in unseen} == {"unseen12", "unseen13"}
     assert {c.style for c in unseen} == {"routerd"}
-    assert {c.source for c in unseen} == {f"unseen12/set_{w}" for w in "abc"}
+    assert {c.source for c in unseen} == {f"unseen{n}/set_{w}" for n in (12, 13) for w in "abc"}
     assert all(c.source.startswith(c.split + "/") for c in unseen)
     assert not [c.id for c in unseen if _text(c) in trained]
     assert all(c.level in (0, 1, 2) for c in unseen)
@@ -62,8 +62,9 @@ def _words(case: sets.Case) -> frozenset[str]:
 
 
 def test_the_held_out_folders_have_no_near_copy_among_the_training_prompts():
-    """bench/data/unseen12/ is a clean test: no training prompt shares 60% of its words with one
-    of its prompts (three unseen12 prompts that repeated older prompts were taken out of it, and
+    """bench/data/unseen12/ and unseen13/ are clean tests: no training prompt shares 60% of its
+    words with one of their prompts (three unseen12 and five unseen13 prompts that repeated older
+    prompts were taken out of them, and
     one wave7 prompt that repeated one of its prompts out of wave7; the folders now trained on
     were checked the same way when they were tests)."""
     trained = [_words(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")
