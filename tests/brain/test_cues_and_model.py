@@ -193,3 +193,34 @@ def test_task_type_weights_are_steps_kept_once_per_value():
     assert all((value * 64).is_integer() for value in values)
     assert len({id(value) for value in values}) == len({(value, math.copysign(1.0, value)) for value in values}) < 200
     assert len({id(row) for row in rows}) < len(rows) / 2  # 5f77b9ca: 4,905 distinct of 13,234 rows
+
+
+def test_a_word_that_only_tells_the_task_type_keeps_its_type_row():
+    """A word found as often in simple as in complex asks has no score weight to speak of, but when
+    it marks the task type the file keeps its type row (dropped while rows followed the score's)."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.train.__main__ import Settings, calibrate, neighbour_index, read_all, train_once
+    from routerd.classify.train.data import Case
+    from routerd.classify.train.write import build_model_file
+
+    cases = []
+    for n in range(48):
+        level, kind = n % 3, n % 2
+        text = (f"item {n} " + ("poem about" if kind else "lookup of") + (" the weather" if level == 0 else
+                " a distributed consensus protocol under partitions" if level == 2 else " a sorted list"))
+        cases.append(Case(id=f"c{n}", source="written", style="routerd", split="train", file="a.jsonl",
+                          messages=[{"role": "user", "content": text}], level=level,
+                          task_type=("query", "generate")[kind]))
+    bags = read_all(cases)
+    feats = [bag.names() for bag in bags]
+    settings = Settings()
+    settings.min_count, settings.neighbours_share, settings.prune = 1, 0.5, 0.05
+    piece = train_once(cases, feats, settings)
+    assert "w:poem" not in piece["score"]  # no tier signal: below the prune
+    oof = {i: ((0.0, 0.0), piece["cuts"], c.task_type) for i, c in enumerate(cases)}
+    index, oof = neighbour_index(cases, bags, settings, oof)
+    model = read_model(build_model_file(piece, calibrate(cases, oof), settings, cases, {}, index))
+    from routerd.classify.classifier import classify
+
+    assert classify([{"role": "user", "content": "poem about my cat"}], model=model).task_type == "generate"
+    assert classify([{"role": "user", "content": "lookup of my cat"}], model=model).task_type == "query"

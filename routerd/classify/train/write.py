@@ -28,10 +28,12 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     vocab, coef, intercept = piece["types"]
     score, upper = piece["score"], piece["upper"]
     names, values = [], array("f")
-    for name in sorted(score):
+    # Every shared feature (no style or upper copy), whatever its score weight: the task-type model
+    # has its own weights. `score` and `upper` hold only the weights kept at `settings.prune` (see
+    # `train_once`); task-type weights under it are zeroed here, so the daemon keeps no row for them.
+    for name in sorted(n for n in vocab.index if "|" not in n):
         col = vocab.index[name]
-        # Weights too small to move a decision are zeroed, so the daemon keeps no row for them.
-        row = [v if abs(v) >= settings.prune else 0.0 for v in (score[name], upper.get(name, 0.0))]
+        row = [score.get(name, 0.0), upper.get(name, 0.0)]
         row.extend(round(v / settings.type_step) * settings.type_step if abs(v) >= settings.prune else 0.0
                    for v in coef[col])
         if not any(row):
