@@ -7,17 +7,24 @@ time to first byte and routerd's own overhead as histograms, tokens by kind and 
 scrape time from the parts (``watch``): client requests, budget pressure and each limit's spent
 share, and each provider's breaker state. Labels are provider names and fixed words only, never
 model names (clients choose those) so that the series stay bounded. One registry per app.
+
+``prometheus_client`` is imported at the first scrape, not with the daemon: with the standard
+library modules only it pulls in (``http.server``, ``wsgiref``, ``gzip``, ``mimetypes``, ...) it
+held ~4 MB of an idle daemon's RSS that is never scraped (bench/bench_gateway.py, idle RSS).
 """
+
+from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING
 
 from routerd.catalogue.prices import Tokens
 from routerd.ledger.series import Counts, Spreads
+
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+    from prometheus_client.registry import CollectorRegistry
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -36,11 +43,15 @@ class State:
     breakers: Mapping[str, str] = field(default_factory=dict)      # provider -> state
 
 
-class _Parts(Collector):
+class _Parts:
+    """A collector (``prometheus_client.registry.Collector`` is a protocol) of what the parts say."""
+
     def __init__(self, read: Callable[[], State]) -> None:
         self.read = read
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         state = self.read()
         yield CounterMetricFamily("routerd_requests", "Client requests to the gateway", value=state.requests)
         yield CounterMetricFamily("routerd_request_errors", "Client requests answered with an error",
@@ -60,7 +71,7 @@ class _Parts(Collector):
         yield breakers
 
 
-class _Series(Collector):
+class _Series:
     def __init__(self, series: Sequence[Counts | Spreads]) -> None:
         self.series = series
 
@@ -70,7 +81,7 @@ class _Series(Collector):
 
 class Metrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
+        self._registry: CollectorRegistry | None = None
         self.calls = Counts("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"])
         self.latency = Spreads("routerd_call_latency_seconds", "Upstream call latency", ["provider"], _LATENCY_S)
         self.ttft = Spreads("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"], _LATENCY_S)
@@ -78,11 +89,14 @@ class Metrics:
                                 _OVERHEAD_S)
         self.tokens = Counts("routerd_tokens", "Tokens by provider and kind", ["provider", "kind"])
         self.cost = Counts("routerd_cost_usd", "Cost of calls in USD", ["provider"])
-        self.registry.register(_Series((self.calls, self.latency, self.ttft, self.overhead, self.tokens, self.cost)))
+        self._collectors: list[_Series | _Parts] = [
+            _Series((self.calls, self.latency, self.ttft, self.overhead, self.tokens, self.cost))]
 
     def watch(self, read: Callable[[], State]) -> None:
         """Read the parts' state at each scrape (the app calls this once)."""
-        self.registry.register(_Parts(read))
+        self._collectors.append(_Parts(read))
+        if self._registry is not None:
+            self._registry.register(self._collectors[-1])
 
     def call(self, provider: str, outcome: str, latency_s: float, ttft_s: float | None, overhead_s: float | None,
              tokens: Tokens, cost: float | None) -> None:
@@ -118,4 +132,10 @@ class Metrics:
         return int(total), lower * 1000
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        if self._registry is None:
+            self._registry = CollectorRegistry(auto_describe=False)
+            for collector in self._collectors:
+                self._registry.register(collector)
+        return generate_latest(self._registry)

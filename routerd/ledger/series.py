@@ -6,16 +6,20 @@ as many as the rest of routerd's routing decision. Only the event loop updates t
 a few floats; ``family()`` gives what the library's classes would expose for the same updates,
 series for series and in the same order (a child appears when first used, with the time it was
 made as its ``_created``), which ``tests/ledger/test_series.py`` pins against the library itself.
-Amounts are never negative (counts, seconds, tokens, dollars).
+Amounts are never negative (counts, seconds, tokens, dollars). The library is imported at the
+first scrape, not here (see ``routerd.ledger.metrics``).
 """
+
+from __future__ import annotations
 
 import math
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.utils import floatToGoString
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
 
 
 class Count:
@@ -68,6 +72,8 @@ class Counts:
         return child
 
     def family(self) -> Metric:
+        from prometheus_client.core import CounterMetricFamily
+
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
         for values, child in self.children.items():
             family.add_metric(values, child.value, created=child.created)
@@ -91,6 +97,9 @@ class Spreads:
         return child
 
     def family(self) -> Metric:
+        from prometheus_client.core import HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString
+
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
         for values, child in self.children.items():
             family.add_metric(values, [(floatToGoString(b), n) for b, n in child.cumulative()], child.sum)

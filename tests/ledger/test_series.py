@@ -63,3 +63,22 @@ def _tick_from_zero(monkeypatch) -> None:
     """A clock that says 1, 2, 3, ...: each series' created time is the order it was made in."""
     clock = iter(range(1, 1000))
     monkeypatch.setattr(time, "time", lambda: float(next(clock)))
+
+
+def test_the_library_loads_at_the_first_scrape_not_with_the_daemon():
+    """An idle daemon that is never scraped does not hold prometheus_client (and the http.server,
+    wsgiref, ... it imports); a scrape loads it, and parts watched after a scrape are still read."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, routerd.main, routerd.app, routerd.daemon\n"
+             "print(sorted(m for m in ('prometheus_client', 'http.server', 'wsgiref') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
+    from routerd.ledger.metrics import State
+
+    metrics = Metrics()
+    assert b"routerd_overhead_seconds_count 0.0" in metrics.render()
+    metrics.watch(lambda: State(requests=3, errors=1, pressure=0.25))
+    text = metrics.render().decode()
+    assert "routerd_requests_total 3.0" in text and "routerd_budget_pressure 0.25" in text
