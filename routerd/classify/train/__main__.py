@@ -94,7 +94,8 @@ class Settings:
     # the brain grew to 16.8 MB at 3; at 4, 15.2 MB, cross-validated tier 79.4% against 79.5%
     # (prune 0.06 at 3: 79.5%, 15.9 MB, too close to the idle daemon's 60 MB). With wave 8 and
     # unseen12/ (16,803) and every feature's type row in the file, 17.1 MB: the idle daemon
-    # 58.2-58.8 MB, as prometheus_client now loads at the first scrape.
+    # 58.2-58.8 MB, as prometheus_client now loads at the first scrape. With wave 9 and unseen13/
+    # (18,405): 17.7 MB, the idle daemon 58.6-59.4 MB.
     neighbours_min_count = 4
     neighbours_k = 10
     neighbours_budget = 100
