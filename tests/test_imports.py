@@ -33,6 +33,16 @@ def test_routerctl_does_not_import_the_daemon(args, tmp_path):
     assert line == "HEAVY:", f"routerctl {' '.join(args)} imported {line[6:]}"
 
 
+def test_the_idle_daemon_leaves_first_use_libraries_unloaded():
+    """The daemon's modules import neither prometheus_client (loaded at the first scrape of /metrics,
+    with the http.server, wsgiref, ... it imports) nor tiktoken (loaded with the cl100k encoding, at
+    the first token count): an idle daemon does not hold them (bench/bench_gateway.py, idle RSS)."""
+    probe = ("import sys, routerd.main, routerd.app, routerd.daemon\n"
+             "print(sorted(m for m in ('prometheus_client', 'http.server', 'wsgiref', 'tiktoken') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
 def test_package_init_files_are_empty():
     """Package __init__ files stay empty so that importing one module never drags in others."""
     from pathlib import Path

