@@ -9,8 +9,8 @@ classify (each brain) and of classify + policy (this tree) for a 4 KB prompt. Wr
 bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
-train split and of ypollak2's cases; the held-out test folders, bench/data/unseen15/ and
-unseen16/ (routerd-style prompts by six writers, never trained on and never used to choose
+train split and of ypollak2's cases; the held-out test folders, bench/data/unseen15/ to
+unseen17/ (routerd-style prompts by nine writers, never trained on and never used to choose
 anything); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
 trained on). `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).

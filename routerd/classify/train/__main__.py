@@ -191,7 +191,9 @@ def cross_validate(cases, feats, settings, full):
         piece = train_once([cases[i] for i in use], [feats[i] for i in use], settings, start=full)
         vocab, coef, intercept = piece["types"]
         tx = vocab.matrix([feats[i] for i in fold])
-        logits = tx @ coef + intercept
+        # The type weights the file would ship (pruned, in steps), so that the cross-validated task
+        # type measures what the daemon runs (until f469e9cd it read the unpruned weights).
+        logits = tx @ fit.as_shipped(coef, settings.prune, settings.type_step) + intercept
         for row, i in enumerate(fold):
             out[i] = (score_of(piece, feats[i]), piece["cuts"], TASK_TYPES[int(np.argmax(logits[row]))])
         print(f"  fold {k + 1}/{settings.folds} done", file=sys.stderr)
@@ -278,7 +280,8 @@ def _main(argv: list[str] | None) -> None:
     oof = cross_validate(cases, feats, settings, piece)
     index, oof = neighbour_index(cases, bags, settings, oof)
     calibration = calibrate(cases, oof)
-    cv = report_cv(cases, oof, calibration)
+    kinds = [next((n[5:] for n in bag.other if n.startswith("kind:")), "") for bag in bags]
+    cv = report_cv(cases, oof, calibration, kinds)
     blob = build_model_file(piece, calibration, settings, cases, cv, index)
     if not args.no_write:
         args.out.write_bytes(blob)

@@ -162,6 +162,12 @@ def logistic(x: np.ndarray, target: np.ndarray, l2: float) -> tuple[np.ndarray, 
     return result.x[:-1], float(result.x[-1])
 
 
+def as_shipped(coef: np.ndarray, prune: float, step: float) -> np.ndarray:
+    """Task-type weights as the model file holds them: under `prune` zeroed, the rest in steps of
+    `step` (+ 0.0 so that a weight rounded to zero is 0.0, never -0.0, as the file has always held)."""
+    return np.where(np.abs(coef) >= prune, np.round(coef / step) * step + 0.0, 0.0)
+
+
 def fit_types(x: sparse.csr_matrix, labels: list[str], weights: np.ndarray, classes: tuple[str, ...],
               c: float) -> tuple[np.ndarray, np.ndarray]:
     """(coefficients [features x classes], intercepts) of a multinomial logistic regression."""

@@ -17,8 +17,9 @@ def _probabilities(scores, cuts, calibration):
     return p_s, max(p_s, Calibration(cuts[1], m_slope, m_offset).probability(scores[1]))
 
 
-def report_cv(cases: list[Case], oof: dict, calibration) -> dict:
-    """Print and return the out-of-fold figures of the routerd-style training cases, per bar."""
+def report_cv(cases: list[Case], oof: dict, calibration, kinds: list[str] | None = None) -> dict:
+    """Print and return the out-of-fold figures of the routerd-style training cases, per bar, and
+    (given each case's turn kind) the tier at the balanced bar by kind."""
     out = {}
     rows = [(cases[i], *_probabilities(scores, cuts, calibration), task) for i, (scores, cuts, task) in oof.items()]
     print(f"cross-validated on {len(rows)} routerd-style training cases:")
@@ -32,6 +33,14 @@ def report_cv(cases: list[Case], oof: dict, calibration) -> dict:
         out[profile] = {k: round(v, 4) for k, v in figs.items()}
         print(f"  bar {bar:.2f} ({profile}): tier {figs['tier_accuracy']:.1%}  complex->simple "
               f"{figs['complex_to_simple']:.1%}  ECE {figs['ece_enough']:.3f}")
+    if kinds is not None:
+        by_kind: dict[str, list[bool]] = {}
+        for i, (scores, cuts, _) in oof.items():
+            p_s, p_m = _probabilities(scores, cuts, calibration)
+            by_kind.setdefault(kinds[i], []).append(tier_for(p_s, p_m, PROFILE_BARS["balanced"]) == TIER_NAMES[cases[i].level])
+        out["tier_by_kind"] = {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())}
+        print("  by kind (balanced): " + "  ".join(f"{k} {sum(v) / len(v):.1%} of {len(v)}"
+                                                   for k, v in sorted(by_kind.items())))
     typed = [(c.task_type, t) for c, _, _, t in rows if c.task_type]
     out["task_type_accuracy"] = round(figures.accuracy([w for w, _ in typed], [g for _, g in typed]), 4)
     simple = [ps for _, ps, _, _ in rows]

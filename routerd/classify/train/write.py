@@ -10,6 +10,7 @@ from array import array
 from routerd.classify.neighbours import Neighbours
 from routerd.classify.train.neighbours import layout
 from routerd.classify.train import data as sets
+from routerd.classify.train import fit
 from routerd.classify.types import TASK_TYPES
 
 # Zip entries carry this timestamp so that the same model gives the same bytes.
@@ -26,16 +27,17 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     """The bytes of a model file for a trained `piece` (score view, cuts, task-type model) and its
     neighbour index."""
     vocab, coef, intercept = piece["types"]
+    shipped = fit.as_shipped(coef, settings.prune, settings.type_step)
     score, upper = piece["score"], piece["upper"]
     names, values = [], array("f")
     # Every shared feature (no style or upper copy), whatever its score weight: the task-type model
     # has its own weights. `score` and `upper` hold only the weights kept at `settings.prune` (see
-    # `train_once`); task-type weights under it are zeroed here, so the daemon keeps no row for them.
+    # `train_once`); task-type weights under it are zeroed (`fit.as_shipped`), so the daemon keeps
+    # no row for them.
     for name in sorted(n for n in vocab.index if "|" not in n):
         col = vocab.index[name]
         row = [score.get(name, 0.0), upper.get(name, 0.0)]
-        row.extend(round(v / settings.type_step) * settings.type_step if abs(v) >= settings.prune else 0.0
-                   for v in coef[col])
+        row.extend(float(v) for v in shipped[col])
         if not any(row):
             continue
         names.append(name)
