@@ -6,7 +6,8 @@ category: ``upstream_timeout``, ``rate_limited``, ``client_disconnected``, ...),
 time to first byte and routerd's own overhead as histograms, tokens by kind and cost. Read at
 scrape time from the parts (``watch``): client requests, budget pressure and each limit's spent
 share, and each provider's breaker state. Labels are provider names and fixed words only, never
-model names (clients choose those) so that the series stay bounded. One registry per app.
+model names (clients choose those) so that the series stay bounded. ``Metrics`` is itself the
+collector ``generate_latest`` reads (the library's ``Collector`` is a protocol), one per app.
 
 ``prometheus_client`` is imported at the first scrape, not with the daemon: with the standard
 library modules only it pulls in (``http.server``, ``wsgiref``, ``gzip``, ``mimetypes``, ...) it
@@ -24,7 +25,6 @@ from routerd.ledger.series import Counts, Spreads
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
-    from prometheus_client.registry import CollectorRegistry
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -81,7 +81,6 @@ class _Series:
 
 class Metrics:
     def __init__(self) -> None:
-        self._registry: CollectorRegistry | None = None
         self.calls = Counts("routerd_calls", "Upstream calls by provider and outcome", ["provider", "outcome"])
         self.latency = Spreads("routerd_call_latency_seconds", "Upstream call latency", ["provider"], _LATENCY_S)
         self.ttft = Spreads("routerd_call_ttft_seconds", "Time to the upstream's first byte", ["provider"], _LATENCY_S)
@@ -95,8 +94,6 @@ class Metrics:
     def watch(self, read: Callable[[], State]) -> None:
         """Read the parts' state at each scrape (the app calls this once)."""
         self._collectors.append(_Parts(read))
-        if self._registry is not None:
-            self._registry.register(self._collectors[-1])
 
     def call(self, provider: str, outcome: str, latency_s: float, ttft_s: float | None, overhead_s: float | None,
              tokens: Tokens, cost: float | None) -> None:
@@ -131,11 +128,11 @@ class Metrics:
             lower, below = bound, count
         return int(total), lower * 1000
 
-    def render(self) -> bytes:
-        from prometheus_client import CollectorRegistry, generate_latest
+    def collect(self) -> Iterator[Metric]:
+        for collector in self._collectors:
+            yield from collector.collect()
 
-        if self._registry is None:
-            self._registry = CollectorRegistry(auto_describe=False)
-            for collector in self._collectors:
-                self._registry.register(collector)
-        return generate_latest(self._registry)
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self)

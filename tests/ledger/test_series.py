@@ -66,8 +66,8 @@ def _tick_from_zero(monkeypatch) -> None:
 
 
 def test_parts_watched_after_a_scrape_are_read():
-    """The registry is made at the first scrape (tests/test_imports.py: the daemon does not import
-    the library before); parts watched after it are still read."""
+    """The library is imported at the first scrape (tests/test_imports.py: the daemon does not
+    import it before); parts watched after a scrape are still read."""
     from routerd.ledger.metrics import State
 
     metrics = Metrics()
