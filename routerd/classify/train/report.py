@@ -22,10 +22,11 @@ def report_cv(cases: list[Case], oof: dict, calibration, kinds: list[str] | None
     (given each case's turn kind) the tier at the balanced bar by kind."""
     out = {}
     rows = [(cases[i], *_probabilities(scores, cuts, calibration), task) for i, (scores, cuts, task) in oof.items()]
+    wanted = [TIER_NAMES[c.level] for c, *_ in rows]
+    chosen = {}
     print(f"cross-validated on {len(rows)} routerd-style training cases:")
     for profile, bar in PROFILE_BARS.items():
-        wanted = [TIER_NAMES[c.level] for c, *_ in rows]
-        got = [tier_for(ps, pm, bar) for _, ps, pm, _ in rows]
+        got = chosen[profile] = [tier_for(ps, pm, bar) for _, ps, pm, _ in rows]
         conf = [enough(ps, pm, g) for (_, ps, pm, _), g in zip(rows, got)]
         ok = [TIERS.index(w) <= TIERS.index(g) for w, g in zip(wanted, got)]
         figs = {"tier_accuracy": figures.accuracy(wanted, got), "complex_to_simple": figures.complex_to_simple(wanted, got),
@@ -35,9 +36,8 @@ def report_cv(cases: list[Case], oof: dict, calibration, kinds: list[str] | None
               f"{figs['complex_to_simple']:.1%}  ECE {figs['ece_enough']:.3f}")
     if kinds is not None:
         by_kind: dict[str, list[bool]] = {}
-        for i, (scores, cuts, _) in oof.items():
-            p_s, p_m = _probabilities(scores, cuts, calibration)
-            by_kind.setdefault(kinds[i], []).append(tier_for(p_s, p_m, PROFILE_BARS["balanced"]) == TIER_NAMES[cases[i].level])
+        for i, w, g in zip(oof, wanted, chosen["balanced"]):
+            by_kind.setdefault(kinds[i], []).append(w == g)
         out["tier_by_kind"] = {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())}
         print("  by kind (balanced): " + "  ".join(f"{k} {sum(v) / len(v):.1%} of {len(v)}"
                                                    for k, v in sorted(by_kind.items())))
