@@ -24,7 +24,7 @@ import msgspec
 
 from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
-from routerd.classify.features import ask_features
+from routerd.classify.features import ask_features, tool_features
 from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
 from routerd.classify.tokens import lower_text
 
@@ -107,6 +107,7 @@ def _kind_and_features(turns: list[Turn], index: int, split: Split,
         features = _features_of(split_ask(prior_user.text), cues) if prior_user else Bag()
         if last.tool_chars:
             features.add("tool_output")
+            tool_features(last.tool_text, last.tool_chars, features)
         return "tool_result", features
     lower = lower_text(ask)
     words = _word_count(ask)

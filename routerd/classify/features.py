@@ -12,7 +12,8 @@ Pure and cheap (one tokenising pass, set lookups). Every feature is binary, a me
 - rare words: how many of the ask's first words are not everyday words in any cue language
   (`rare>=k`, `rare_share:`; `routerd.classify.common`);
 - structure: the ask's size, questions, numbers, separators and lists, the script it is written
-  in, and what was pasted beside it (size, code or log, error output, fences).
+  in, and what was pasted beside it (size, code or log, error output, fences);
+- an agent step's tool output (`tool_features`): its size, and its first words as `t:` names.
 
 Conversation-level features (a follow-up, a go-ahead, tools, images) are added by
 `routerd.classify.context`; the pasted material itself is never read as words.
@@ -37,6 +38,10 @@ _STEM = itemgetter(slice(STEM_CHARS))
 _WORD_EDGES = (2, 4, 7, 12, 20, 35, 60, 100, 180)
 _PASTE_EDGES = (300, 1000, 3000, 10000, 40000)
 _COUNT_EDGES = (1, 2, 3, 5, 8)
+_TOOL_EDGES = (100, 300, 1000, 3000, 10000)
+TOOL_WORD = "t:"
+MAX_TOOL_WORDS = 60
+_TOOL_WORD_CHARS = 24
 MAX_COUNTED = 10
 _AT_LEAST_NUMBERS = tuple(f"numbers>={k}" for k in range(1, MAX_COUNTED + 1))
 _AT_LEAST_SENTENCES = tuple(f"sentences>={k}" for k in range(1, MAX_COUNTED + 1))
@@ -73,6 +78,18 @@ def _script(lower: str) -> str:
         if 0x0900 <= code <= 0x097F:
             return "devanagari"
     return "latin"
+
+
+def tool_features(tool_text: str, tool_chars: int, out: Bag) -> None:
+    """What an agent step's tool output shows: its size, and its first words (`t:`, up to
+    `MAX_TOOL_WORDS` of 3 to 24 letters, from the head of the first result and the tail of the last:
+    `routerd.classify.text.TOOL_HEAD`, `TOOL_TAIL`). They are kept apart from the ask's words, and
+    out of the neighbour index: a traceback's or a test run's words say what the next step faces
+    (a race detector's report, a deadlock, one failing assertion, all green), not what was asked."""
+    out.other.add(f"tool_chars:{_bucket(tool_chars, _TOOL_EDGES)}")
+    kept = [word for word in dict.fromkeys(words_of(lower_text(tool_text)))
+            if 3 <= len(word) <= _TOOL_WORD_CHARS and not word.isdigit()]
+    out.other.update([TOOL_WORD + word for word in kept[:MAX_TOOL_WORDS]])
 
 
 def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None) -> None:

@@ -57,6 +57,11 @@ _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
 
 
+# What of a tool's output is kept for reading (slices, so a 100 KB file costs no more than a line).
+TOOL_HEAD = 700
+TOOL_TAIL = 300
+
+
 class Turn(msgspec.Struct, frozen=True):
     """One message reduced to what classification needs."""
 
@@ -66,6 +71,7 @@ class Turn(msgspec.Struct, frozen=True):
     tool_uses: int = 0
     tool_results: int = 0
     tool_chars: int = 0  # what tool results carried (file contents, command output)
+    tool_text: str = ""  # the start of the first tool result and the end of the last (TOOL_HEAD, TOOL_TAIL)
 
 
 class Split(msgspec.Struct, frozen=True):
@@ -132,7 +138,9 @@ def to_turn(message: Any) -> Turn:
     uses = parts.tool_uses + len(_get(message, "tool_calls", None) or ())
     results = parts.tool_results + (1 if role in ("tool", "function") else 0)
     text = "\n".join(t for t in parts.texts if t)
-    return Turn(role, text, parts.images, uses, results, sum(len(t) for t in parts.tool_texts))
+    tools = parts.tool_texts
+    tool_text = tools[0][:TOOL_HEAD] + "\n" + tools[-1][-TOOL_TAIL:] if tools else ""
+    return Turn(role, text, parts.images, uses, results, sum(len(t) for t in tools), tool_text)
 
 
 def _is_prose_line(line: str) -> bool:

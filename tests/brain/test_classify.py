@@ -108,6 +108,29 @@ def test_tool_result_turn_inherits_the_task():
     assert hard.score > easy.score and easy.tier == "simple" and hard.tier != "simple"
 
 
+def test_an_agent_step_reads_what_its_tool_output_shows():
+    """An agent step's tool output is read apart from the task: its size, and its first words as
+    `t:` features (at most 60, from the head of the first result and the tail of the last), never as
+    words of the ask; a 100 KB output is read no further than its head and tail."""
+    def step(output):
+        return [user("the refund test is flaky, find out why"),
+                {"role": "assistant", "content": None,
+                 "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "bash", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": output}]
+
+    race = ("WARNING: DATA RACE\nWrite at 0x00c000 by goroutine 7:\n  refunds.(*Ledger).Apply()\n"
+            + "filler line\n" * 4500 + "middlemost\n" + "filler line\n" * 4500 + "Found 1 data race(s)\nexit status 66")
+    features = read(step(race), None, default_cues()).features
+    tool_words = {name for name in features.other if name.startswith("t:")}
+    assert {"t:warning", "t:race", "t:goroutine", "t:ledger", "t:found", "t:exit", "t:status"} <= tool_words
+    assert "t:filler" in tool_words and "t:middlemost" not in tool_words
+    assert "tool_chars:5" in features.other and "race" not in features.words and "refund" in features.words
+    names = " ".join(a + b + c for a in "abcdef" for b in "ghijkl" for c in "mnopqr")
+    listed = [n for n in read(step(names), None, default_cues()).features.other if n.startswith("t:")]
+    assert sorted(listed) == sorted("t:" + w for w in names.split()[:60])
+    assert not [n for n in read(step("ok"), None, default_cues()).features.other if n.startswith("t:")]
+
+
 def test_paste_only_turn_takes_the_ask_before_it():
     """A turn that is only a paste is read with the ask of the turn before it."""
     convo = [user("can you review my Dockerfile for security problems?"), assistant("Sure, paste it."),

@@ -11,7 +11,7 @@ from routerd.classify.model import default_model, model_bytes, read_model
 
 # The shipped weights. Retraining changes this: rerun `python -m routerd.classify.train`, check the
 # figures it prints and bench/eval_classifier.py, update docs/brain.md, then paste the new digest.
-MODEL_SHA256 = "ccaf8c90957a6d49e389b84c4dcad414b7518e54354d293ed5757e56922f295e"
+MODEL_SHA256 = "64438b785988a5a4c833b0a578e1867390f6e17b633ce4c6564d44f8617c3000"
 
 
 def test_shipped_model_is_the_pinned_one():
@@ -224,3 +224,26 @@ def test_a_word_that_only_tells_the_task_type_keeps_its_type_row():
 
     assert classify([{"role": "user", "content": "poem about my cat"}], model=model).task_type == "generate"
     assert classify([{"role": "user", "content": "lookup of my cat"}], model=model).task_type == "query"
+
+
+def test_writer_grouped_folds_keep_each_writer_s_file_in_one_fold():
+    """With `cv_groups = "writer"` every out-of-fold prompt is a new writer's: no file spans two
+    folds, the folds cover every routerd-style training case once, and their sizes stay close."""
+    from routerd.classify.train.__main__ import Settings, folds_of
+    from routerd.classify.train.data import Case
+
+    sizes = (30, 22, 17, 12, 9, 8, 6, 5, 4, 3, 2, 2)
+    cases = [Case(id=f"{f}-{n}", source="written", style="routerd", split="train", file=f"w{f}.jsonl",
+                  messages=[{"role": "user", "content": "hi"}], level=0)
+             for f, size in enumerate(sizes) for n in range(size)]
+    cases.append(Case(id="mmlu", source="mmlu", style="mmlu", split="train", messages=[], level=0))
+    settings = Settings()
+    settings.cv_groups = "writer"
+    folds = folds_of(cases, settings)
+    assert sorted(i for fold in folds for i in fold) == list(range(sum(sizes)))
+    fold_of = {cases[i].file: k for k, fold in enumerate(folds) for i in fold}
+    assert all(fold_of[cases[i].file] == k for k, fold in enumerate(folds) for i in fold)
+    assert max(map(len, folds)) - min(map(len, folds)) <= max(sizes)
+    settings.cv_groups = "case"
+    by_case = folds_of(cases, settings)
+    assert sum(any(cases[i].file == "w0.jsonl" for i in fold) for fold in by_case) == settings.folds

@@ -85,7 +85,7 @@ def test_every_model_feature_is_one_the_extractor_can_make(reference):
     families = set(default_cues().families)
     prefixes = ("w:", "b:", "p:", "cue:", "open:", "kind:", "words:", "questions:", "numbers:", "separators:",
                 "lines:", "items:", "script:", "paste", "turns:", "tools", "images", "tool_output",
-                "numbers>=", "sentences>=", "percent_sign", "rare>=", "rare_share:")
+                "numbers>=", "sentences>=", "percent_sign", "rare>=", "rare_share:", "t:", "tool_chars:")
     for name in reference.rows:
         assert name.startswith(prefixes), name
         if name.startswith("cue:"):

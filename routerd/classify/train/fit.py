@@ -71,6 +71,11 @@ def augment(features: set[str], style: str, copy_weight: float, upper_weight: fl
     return out
 
 
+def writer_of(case) -> str:
+    """The writer of a routerd-style case: its file (each file is one writer's)."""
+    return f"{case.source}/{case.file}"
+
+
 def writer_offsets(writer: str, value: float) -> dict[str, float]:
     """A writer's indicator, read at both cuts: the writer's own offset of the cut points.
 
