@@ -32,14 +32,14 @@ def test_proxy_sets_are_never_training_data():
 
 
 def test_held_out_folders_are_held_out_whole_and_never_training_data():
-    """bench/data/unseen18/ and unseen19/: every case is split by its folder (none trains), and none
-    repeats a training prompt."""
+    """bench/data/unseen18/, unseen19/ and unseen20/: every case is split by its folder (none
+    trains), and none repeats a training prompt."""
     trained = {_text(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")}
     unseen = sets.unseen()
-    assert len(unseen) == 118 + 118 + 117 + 118 + 119 + 119
-    assert {c.split for c in unseen} == {"unseen18", "unseen19"}
+    assert len(unseen) == 118 + 118 + 117 + 118 + 119 + 119 + 117 + 119 + 119
+    assert {c.split for c in unseen} == {"unseen18", "unseen19", "unseen20"}
     assert {c.style for c in unseen} == {"routerd"}
-    assert {c.source for c in unseen} == {f"unseen{n}/set_{w}" for n in (18, 19) for w in "abc"}
+    assert {c.source for c in unseen} == {f"unseen{n}/set_{w}" for n in (18, 19, 20) for w in "abc"}
     assert all(c.source.startswith(c.split + "/") for c in unseen)
     assert not [c.id for c in unseen if _text(c) in trained]
     assert all(c.level in (0, 1, 2) for c in unseen)
@@ -62,9 +62,9 @@ def _words(case: sets.Case) -> frozenset[str]:
 
 
 def test_the_held_out_folders_have_no_near_copy_among_the_training_prompts():
-    """bench/data/unseen18/ and unseen19/ are clean tests: no training prompt shares 60% of its
-    words with one of their prompts (seven unseen18 and four unseen19 prompts that repeated older
-    prompts were taken out of them; the folders now trained on were checked the same
+    """bench/data/unseen18/ to unseen20/ are clean tests: no training prompt shares 60% of its
+    words with one of their prompts (seven unseen18, four unseen19 and five unseen20 prompts that
+    repeated older prompts were taken out of them; the folders now trained on were checked the same
     way when they were tests, and the training waves against the folders held out when they were
     added)."""
     trained = [_words(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")

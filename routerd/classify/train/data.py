@@ -132,7 +132,7 @@ def repository_heldout() -> list[Case]:
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
 TRAINED_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6", "unseen7", "unseen8", "unseen9",
                 "unseen10", "unseen11", "unseen12", "unseen13", "unseen14", "unseen15", "unseen16", "unseen17")
-HELD_OUT_DIRS = ("unseen18", "unseen19")
+HELD_OUT_DIRS = ("unseen18", "unseen19", "unseen20")
 
 
 def unseen() -> list[Case]:

@@ -167,6 +167,12 @@ def logistic(x: np.ndarray, target: np.ndarray, l2: float) -> tuple[np.ndarray, 
     return result.x[:-1], float(result.x[-1])
 
 
+def in_steps(weight: float, step: float) -> float:
+    """A score weight as the model file holds it: in steps of `step` (a power of two, so exact in
+    float32), which the reader keeps as one object per distinct value."""
+    return float(round(weight / step)) * step
+
+
 def as_shipped(coef: np.ndarray, prune: float, step: float) -> np.ndarray:
     """Task-type weights as the model file holds them: under `prune` zeroed, the rest in steps of
     `step` (+ 0.0 so that a weight rounded to zero is 0.0, never -0.0, as the file has always held)."""

@@ -61,7 +61,7 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
             "settings": {k: getattr(settings, k) for k in (
-                "folds", "min_count", "l2", "copy_weight", "style_weight", "upper_weight", "writer_offset", "type_c", "type_weight", "prune", "type_step",
+                "folds", "min_count", "l2", "copy_weight", "style_weight", "upper_weight", "writer_offset", "type_c", "type_weight", "prune", "type_step", "score_step",
                 "neighbours_share", "neighbours_min_count", "neighbours_k", "neighbours_budget", "neighbours_l2")},
             "cross_validation": cv,
         },
