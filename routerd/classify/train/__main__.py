@@ -108,7 +108,8 @@ class Settings:
     # unseen12/ (16,803) and every feature's type row in the file, 17.1 MB: the idle daemon
     # 58.2-58.8 MB, as prometheus_client now loads at the first scrape. With wave 9 and unseen13/
     # (18,405): 17.7 MB, the idle daemon 58.6-59.4 MB; with wave 10 and unseen14/ (20,009) 18.3 MB,
-    # the idle daemon 58.0-58.7 MB with tiktoken imported at first use.
+    # the idle daemon 58.0-58.7 MB with tiktoken imported at first use; with unseen15/-17/ (21,080)
+    # and the tool-output features 19.2 MB, 17.8 MB with the score weights in steps (`score_step`).
     neighbours_min_count = 4
     neighbours_k = 10
     neighbours_budget = 100
