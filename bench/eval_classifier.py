@@ -11,7 +11,8 @@ bench/results/eval_classifier.json.
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
 train split and of ypollak2's cases; the held-out test folders, bench/data/unseen18/ to
 unseen20/ (routerd-style prompts by nine writers, never trained on; the first two used to choose
-only by the rule written before their first run, docs/brain.md, Method step 8); and bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
+only by the rule written before their first run, docs/brain.md, Method step 8); and
+bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
 trained on). `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
 

@@ -107,7 +107,7 @@ def _kind_and_features(turns: list[Turn], index: int, split: Split,
         features = _features_of(split_ask(prior_user.text), cues) if prior_user else Bag()
         if last.tool_chars:
             features.add("tool_output")
-            tool_features(last.tool_text, last.tool_chars, features)
+            tool_features(last.tool_window(), last.tool_chars, features)
         return "tool_result", features
     lower = lower_text(ask)
     words = _word_count(ask)

@@ -83,7 +83,7 @@ def _script(lower: str) -> str:
 def tool_features(tool_text: str, tool_chars: int, out: Bag) -> None:
     """What an agent step's tool output shows: its size, and its first words (`t:`, up to
     `MAX_TOOL_WORDS` of 3 to 24 letters, from the head of the first result and the tail of the last:
-    `routerd.classify.text.TOOL_HEAD`, `TOOL_TAIL`). They are kept apart from the ask's words, and
+    `routerd.classify.text.Turn.tool_window`). They are kept apart from the ask's words, and
     out of the neighbour index: a traceback's or a test run's words say what the next step faces
     (a race detector's report, a deadlock, one failing assertion, all green), not what was asked."""
     out.other.add(f"tool_chars:{_bucket(tool_chars, _TOOL_EDGES)}")

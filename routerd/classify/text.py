@@ -71,7 +71,15 @@ class Turn(msgspec.Struct, frozen=True):
     tool_uses: int = 0
     tool_results: int = 0
     tool_chars: int = 0  # what tool results carried (file contents, command output)
-    tool_text: str = ""  # the start of the first tool result and the end of the last (TOOL_HEAD, TOOL_TAIL)
+    # The first and the last tool result, as the message holds them (references, not copies: only
+    # the routed turn's are read, through `tool_window`).
+    tool_first: str = ""
+    tool_last: str = ""
+
+    def tool_window(self) -> str:
+        """What of the turn's tool output is read: the start of the first result and the end of
+        the last (`TOOL_HEAD`, `TOOL_TAIL`)."""
+        return self.tool_first[:TOOL_HEAD] + "\n" + self.tool_last[-TOOL_TAIL:]
 
 
 class Split(msgspec.Struct, frozen=True):
@@ -139,8 +147,9 @@ def to_turn(message: Any) -> Turn:
     results = parts.tool_results + (1 if role in ("tool", "function") else 0)
     text = "\n".join(t for t in parts.texts if t)
     tools = parts.tool_texts
-    tool_text = tools[0][:TOOL_HEAD] + "\n" + tools[-1][-TOOL_TAIL:] if tools else ""
-    return Turn(role, text, parts.images, uses, results, sum(len(t) for t in tools), tool_text)
+    if not tools:
+        return Turn(role, text, parts.images, uses, results)
+    return Turn(role, text, parts.images, uses, results, sum(len(t) for t in tools), tools[0], tools[-1])
 
 
 def _is_prose_line(line: str) -> bool:
