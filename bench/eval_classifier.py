@@ -9,9 +9,9 @@ classify (each brain) and of classify + policy (this tree) for a 4 KB prompt. Wr
 bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
-train split and of ypollak2's cases; the held-out test folders, bench/data/unseen18/ to
-unseen20/ (routerd-style prompts by nine writers, never trained on; the first two used to choose
-only by the rule written before their first run, docs/brain.md, Method step 8); and
+train split and of ypollak2's cases; the held-out test folders, bench/data/unseen21/ to
+unseen23/ (routerd-style prompts by nine writers, never trained on; used to choose only by the
+rule written before their first run, docs/brain.md, Method step 8); and
 bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
 trained on). `--train-splits` adds the training
 splits (not a measure of generalisation: the model was fitted on them).
@@ -47,7 +47,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "784a07e"  # main before unseen15/-17/ joined and agent steps read their tool output (f469e9cd's weights, sha256 ccaf8c90...)
+PREVIOUS = "49f9643"  # main before wave 11, wave 12 and unseen18/-20/ joined (928b1073's weights)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
