@@ -74,7 +74,8 @@ def _imports() -> tuple[dict[str, list[tuple[str, int, bool]]], dict[str, list[t
 # first scrape of /metrics (~2.6 MB with the http.server, wsgiref, ... it imports), tiktoken with
 # the cl100k encoding at the first token count (~1.4 MB). Only the modules named may do it.
 FIRST_USE = {"prometheus_client": ("routerd.ledger.metrics", "routerd.ledger.series"),
-             "tiktoken": ("routerd.scenarios.tokens",)}
+             "tiktoken": ("routerd.scenarios.tokens",),
+             "urllib": ("routerd.providers",)}  # urllib.request (with http.client, email): only for NO_PROXY
 
 IMPORTS, NESTED = _imports()
 
