@@ -7,6 +7,7 @@ or a ``stop`` request the daemon stops accepting, lets in-flight requests finish
 ``daemon.drain_timeout_s``, then cancels what is left and closes the store (committing its queue).
 """
 
+import ctypes
 import logging
 import os
 import signal
@@ -82,11 +83,24 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
         app = App(runtime=runtime, store=store, resilience=resilience, ids=ids, ledger=ledger, gateway=gateway,
                   socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
         await app.load()
+        _trim_heap()
         await _serve(app, options, listener, http_listener, task_status)
         app.save_limits()
         if not activated:
             await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
     log.info("routerd stopped")
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system once start-up has loaded the brain (glibc's
+    `malloc_trim`; elsewhere nothing to do). Reading the model file and its index leaves freed
+    buffers between live objects, in the loading thread's arena too, which the allocator keeps
+    resident until told otherwise."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
