@@ -72,10 +72,11 @@ def _imports() -> tuple[dict[str, list[tuple[str, int, bool]]], dict[str, list[t
 # Libraries only some users need, imported where they are first used because an idle daemon that
 # never needs them would hold them (bench/bench_gateway.py, idle RSS): prometheus_client at the
 # first scrape of /metrics (~2.6 MB with the http.server, wsgiref, ... it imports), tiktoken with
-# the cl100k encoding at the first token count (~1.4 MB). Only the modules named may do it.
+# the cl100k encoding at the first token count (~1.4 MB), urllib.request (with http.client and
+# email) only to read NO_PROXY for a proxied provider (~0.9 MB). Only the modules named may do it.
 FIRST_USE = {"prometheus_client": ("routerd.ledger.metrics", "routerd.ledger.series"),
              "tiktoken": ("routerd.scenarios.tokens",),
-             "urllib": ("routerd.providers",)}  # urllib.request (with http.client, email): only for NO_PROXY
+             "urllib": ("routerd.providers",)}
 
 IMPORTS, NESTED = _imports()
 
