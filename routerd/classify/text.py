@@ -57,6 +57,12 @@ _PROSE_SAMPLE_CHARS = 200
 _DOCUMENT_MIN_CHARS = 600
 
 
+# Context a coding agent's harness writes into the user's turn: Claude Code's `<system-reminder>`s
+# (the date, CLAUDE.md, file-change notices; also appended to tool results) and Codex's environment,
+# plugin and AGENTS.md blocks. They are not the person's words, so neither ask nor tool output.
+_HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>") for tag in (
+    "system-reminder", "environment_context", "user_instructions", "INSTRUCTIONS", "recommended_plugins"))
+_AGENTS_HEADING = re.compile(r"^# AGENTS\.md instructions for [^\n]*\n?", re.M)
 # What of a tool's output is kept for reading (slices, so a 100 KB file costs no more than a line).
 TOOL_HEAD = 700
 TOOL_TAIL = 300
@@ -106,14 +112,38 @@ class _Parts(msgspec.Struct):
     tool_results: int = 0
 
 
+def without_harness(text: str) -> str:
+    """`text` less the harness's context blocks (`_HARNESS_TAGS`). One `find` pass per tag, so a
+    hostile text full of unclosed tags costs no more than reading it."""
+    if "</" not in text:
+        return text
+    for opening, closing in _HARNESS_TAGS:
+        start = text.find(opening)
+        if start < 0:
+            continue
+        kept, pos = [], 0
+        while start >= 0:
+            end = text.find(closing, start + len(opening))
+            if end < 0:
+                break
+            kept.append(text[pos:start])
+            pos = end + len(closing)
+            start = text.find(opening, pos)
+        text = "".join(kept) + text[pos:]
+    if "# AGENTS.md instructions for " in text:
+        text = _AGENTS_HEADING.sub("", text)
+    return "" if text.isspace() else text
+
+
 def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False) -> None:
     for part in parts:
         if isinstance(part, str):
-            (into.tool_texts if inside_tool else into.texts).append(part)
+            (into.tool_texts if inside_tool else into.texts).append(without_harness(part))
             continue
         kind = _get(part, "type", "text")
         if kind in _TEXT_PART_TYPES:
-            (into.tool_texts if inside_tool else into.texts).append(str(_get(part, "text", "") or ""))
+            text = without_harness(str(_get(part, "text", "") or ""))
+            (into.tool_texts if inside_tool else into.texts).append(text)
         elif kind in _IMAGE_PART_TYPES:
             into.images += 1
         elif kind in _TOOL_USE_TYPES:
@@ -122,7 +152,7 @@ def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False
             into.tool_results += 1
             inner = _get(part, "content", "") or _get(part, "output", "")
             if isinstance(inner, str):
-                into.tool_texts.append(inner)
+                into.tool_texts.append(without_harness(inner))
             elif isinstance(inner, Sequence):
                 _flatten_parts(inner, into, inside_tool=True)
 
@@ -138,7 +168,7 @@ def to_turn(message: Any) -> Turn:
     if content is None:
         content = ""
     if isinstance(content, str):
-        (parts.tool_texts if role in ("tool", "function") else parts.texts).append(content)
+        (parts.tool_texts if role in ("tool", "function") else parts.texts).append(without_harness(content))
     elif isinstance(content, Sequence):
         _flatten_parts(content, parts, inside_tool=role in ("tool", "function"))
     else:

@@ -8,7 +8,7 @@ import pytest
 from routerd.classify.classifier import classify
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
-from routerd.classify.text import paste_is_code, split_ask
+from routerd.classify.text import paste_is_code, split_ask, without_harness
 from routerd.classify.types import LEVELS5, PROFILE_BARS, TASK_TYPES, TIERS, Classification, certainty, enough, tier_for
 from routerd.protocol import Message
 
@@ -129,6 +129,39 @@ def test_an_agent_step_reads_what_its_tool_output_shows():
     listed = [n for n in read(step(names), None, default_cues()).features.other if n.startswith("t:")]
     assert sorted(listed) == sorted("t:" + w for w in names.split()[:60])
     assert not [n for n in read(step("ok"), None, default_cues()).features.other if n.startswith("t:")]
+
+
+REMINDER = ("<system-reminder>\nAs you answer the user's questions, you can use the following context:\n"
+            "# claudeMd\nContents of /repo/CLAUDE.md:\n\nThis service is a distributed payment ledger. Every "
+            "change must keep exactly-once settlement across regions, preserve the audit trail, and pass the "
+            "concurrency and security review.\n</system-reminder>\n")
+
+
+def test_a_harness_context_block_is_neither_ask_nor_tool_output():
+    """Claude Code writes `<system-reminder>` blocks into the user's turn (and appends them to tool
+    results), Codex its AGENTS.md and environment blocks: the turn reads as the person's words alone."""
+    cues = default_cues()
+    plain = read([user("Find where pong is defined")], TOOLS, cues)
+    claude = [{"role": "user", "content": [{"type": "text", "text": REMINDER},
+                                           {"type": "text", "text": "Find where pong is defined"}]}]
+    codex = [user("# AGENTS.md instructions for /repo\n\n<INSTRUCTIONS>\nDesign every change for concurrency, "
+                  "security and a distributed ledger.\n</INSTRUCTIONS>\n\n<environment_context>\n  <cwd>/repo</cwd>"
+                  "\n</environment_context>\nFind where pong is defined")]
+    for messages in (claude, codex):
+        reading = read(messages, TOOLS, cues)
+        assert (reading.kind, reading.features) == (plain.kind, plain.features)
+    assert classify(claude, TOOLS).tier == "simple"
+
+    def step(output):
+        return [user("add a docstring to pong()"),
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read_file", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": output}]}]
+    source = "def pong():\n    return 'pong'\n"
+    assert read(step(source + REMINDER), TOOLS, cues).features == read(step(source), TOOLS, cues).features
+    # Unclosed or hostile tags are text like any other, read in one pass.
+    hostile = "<system-reminder>" * 20_000 + "</system-reminde"
+    assert without_harness(hostile) == hostile and without_harness("<div>x</div>") == "<div>x</div>"
+    assert without_harness("a<system-reminder>b</system-reminder>c<system-reminder>d") == "ac<system-reminder>d"
 
 
 def test_paste_only_turn_takes_the_ask_before_it():
