@@ -73,10 +73,16 @@ def _imports() -> tuple[dict[str, list[tuple[str, int, bool]]], dict[str, list[t
 # never needs them would hold them (bench/bench_gateway.py, idle RSS): prometheus_client at the
 # first scrape of /metrics (~2.6 MB with the http.server, wsgiref, ... it imports), tiktoken with
 # the cl100k encoding at the first token count (~1.4 MB), urllib.request (with http.client and
-# email) only to read NO_PROXY for a proxied provider (~0.9 MB). Only the modules named may do it.
+# email) only to read NO_PROXY for a proxied provider (~0.9 MB); email.utils only for a Retry-After
+# given as an HTTP date (~0.5 MB), zoneinfo only for a configured resilience.timezone (~0.3 MB),
+# configparser only to read a git config for a request's project (~0.2 MB): ~0.9 MB of idle RSS
+# together (bench/bench_gateway.py --quick). Only the modules named may do it.
 FIRST_USE = {"prometheus_client": ("routerd.ledger.metrics", "routerd.ledger.series"),
              "tiktoken": ("routerd.scenarios.tokens",),
-             "urllib": ("routerd.providers",)}
+             "urllib": ("routerd.providers",),
+             "email": ("routerd.gateway.failures",),
+             "zoneinfo": ("routerd.resilience.settings", "routerd.resilience.board"),
+             "configparser": ("routerd.ledger.project",)}
 
 IMPORTS, NESTED = _imports()
 

@@ -10,7 +10,6 @@ them.
 import random
 import time
 from collections.abc import Iterable
-from email.utils import parsedate_to_datetime
 
 from routerd.config import GatewayConfig
 from routerd.errors import UpstreamError, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
@@ -48,6 +47,8 @@ def retry_after_s(headers: Iterable[tuple[bytes, bytes]], now: float) -> float |
                 return max(0.0, float(text))
             except ValueError:
                 pass
+            from email.utils import parsedate_to_datetime  # first use: see FIRST_USE in tests/test_layers.py
+
             try:
                 return max(0.0, parsedate_to_datetime(text).timestamp() - now)
             except (TypeError, ValueError, IndexError):

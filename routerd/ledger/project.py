@@ -6,7 +6,6 @@ URL are kept, so credentials in an ``https://user:token@host/...`` remote never 
 Git worktrees are followed to their common directory, where the remotes are configured.
 """
 
-import configparser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +47,8 @@ def _git_config(dot_git: Path) -> Path | None:
 
 
 def _origin_url(config: Path) -> str | None:
+    import configparser  # first use: see FIRST_USE in tests/test_layers.py
+
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     try:
         with config.open(errors="replace") as handle:

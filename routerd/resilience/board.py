@@ -15,7 +15,6 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from routerd.resilience.aliases import AliasTable, build_aliases
 from routerd.resilience.balance import Latency, Signals
@@ -54,7 +53,11 @@ class ResilienceStats:
 def zone_of(config: ConfigLike) -> tzinfo | None:
     """The time zone of calendar windows: ``resilience.timezone``, or the system's (None)."""
     name = config.resilience.timezone
-    return ZoneInfo(name) if name else None
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo  # first use: see FIRST_USE in tests/test_layers.py
+
+    return ZoneInfo(name)
 
 
 def build_buckets(limits: Sequence[LimitConfig], tz: tzinfo | None) -> list[Bucket]:

@@ -17,7 +17,6 @@ fall through: one target's override, then the section's, then ``gateway.breaker_
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -108,6 +107,8 @@ class ResilienceConfig(_Section, frozen=True):
 
 
 def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # first use: see FIRST_USE in tests/test_layers.py
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
