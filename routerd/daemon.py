@@ -19,7 +19,9 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 from anyio.abc import SocketListener, TaskStatus
+from anyio import open_signal_receiver  # imported here: anyio loads it lazily, which needs a free descriptor
 from watchfiles import awatch
+from watchfiles._rust_notify import WatchfilesRustInternalError
 
 from routerd import sdnotify
 from routerd.app import App, pools_of
@@ -143,7 +145,7 @@ async def _keep_limits(app: App) -> None:
 
 
 async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+    with open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         task_status.started()
         async for signum in signals:
             if signum == signal.SIGHUP:
@@ -168,6 +170,10 @@ async def _sync_budgets(app: App, *, task_status: TaskStatus[None] = anyio.TASK_
 WATCH_DEBOUNCE_MS = 200
 WATCH_STEP_MS = 50
 WATCH_TIMEOUT_MS = 1000
+# A watcher that cannot be armed (no descriptor left, EMFILE, while a flood of connections holds
+# them all) is re-armed after this long, doubling up to the cap: the daemon keeps serving meanwhile.
+WATCH_RETRY_S = 1.0
+WATCH_RETRY_MAX_S = 60.0
 
 
 async def _watch_config(app: App, path: Path, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -178,6 +184,20 @@ async def _watch_config(app: App, path: Path, *, task_status: TaskStatus[None] =
     ``started()``; a change in between is caught at the first wake-up by the file's stamp."""
     stamp = await anyio.to_thread.run_sync(_config_stamp, path, True)
     task_status.started()
+    delay = WATCH_RETRY_S
+    while not app.stop_requested.is_set():
+        try:
+            await _watch(app, path, stamp)
+            return
+        except (OSError, WatchfilesRustInternalError) as exc:
+            log.warning("config watcher failed (%s); re-armed in %.0f s", exc, delay)
+        with anyio.move_on_after(delay):
+            await app.stop_requested.wait()
+        delay = min(delay * 2, WATCH_RETRY_MAX_S)
+        stamp = None  # a change made while unwatched is caught by the stamp at the first wake-up
+
+
+async def _watch(app: App, path: Path, stamp: tuple[int, int] | None) -> None:
     first_wake = True
     async for changes in awatch(path.parent, stop_event=app.stop_requested, watch_filter=None,
                                 debounce=WATCH_DEBOUNCE_MS, step=WATCH_STEP_MS,
