@@ -18,8 +18,8 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from anyio.abc import SocketListener, TaskStatus
 from anyio import open_signal_receiver  # imported here: anyio loads it lazily, which needs a free descriptor
+from anyio.abc import SocketListener, TaskStatus
 from watchfiles import awatch
 from watchfiles._rust_notify import WatchfilesRustInternalError
 
@@ -194,7 +194,7 @@ async def _watch_config(app: App, path: Path, *, task_status: TaskStatus[None] =
         with anyio.move_on_after(delay):
             await app.stop_requested.wait()
         delay = min(delay * 2, WATCH_RETRY_MAX_S)
-        stamp = None  # a change made while unwatched is caught by the stamp at the first wake-up
+        stamp = None  # what changed while unwatched is unknown: the first wake-up after re-arming reloads
 
 
 async def _watch(app: App, path: Path, stamp: tuple[int, int] | None) -> None:

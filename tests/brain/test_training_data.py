@@ -63,9 +63,9 @@ def _words(case: sets.Case) -> frozenset[str]:
 
 def test_the_held_out_folders_have_no_near_copy_among_the_training_prompts():
     """bench/data/unseen34/ and unseen35/ are clean tests: no training prompt shares 60% of its
-    words with one of their prompts (three unseen34 and four unseen35 prompts that repeated older prompts were taken out of them; the folders now trained on
-    were checked the same way when they were tests, and the training waves against the folders held
-    out when they were added)."""
+    words with one of their prompts (three unseen34 and four unseen35 prompts that repeated older
+    prompts were taken out of them; the folders now trained on were checked the same way when they
+    were tests, and the training waves against the folders held out when they were added)."""
     trained = [_words(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")
                and c.style == "routerd"]
     close = []
