@@ -1,12 +1,12 @@
 """The brain's data splits and the figures it is judged by."""
 
 import math
-import re
+import random
 
 import pytest
 
 from routerd.classify.train import data as sets
-from routerd.classify.train import figures
+from routerd.classify.train import figures, near_copies
 
 
 def _shared_or_skip():
@@ -56,24 +56,30 @@ def test_every_routerd_style_case_outside_the_held_out_folders_trains():
     assert not set(sets.TRAINED_DIRS) & set(sets.HELD_OUT_DIRS)
 
 
-def _words(case: sets.Case) -> frozenset[str]:
-    """The words of the routed turn (agent steps share their system prompt, so not the whole text)."""
-    return frozenset(re.findall(r"\w+", str(case.messages[-1]["content"]).lower()))
-
-
 def test_the_held_out_folders_have_no_near_copy_among_the_training_prompts():
     """bench/data/unseen34/ and unseen35/ are clean tests: no training prompt shares 60% of its
     words with one of their prompts (three unseen34 and four unseen35 prompts that repeated older
     prompts were taken out of them; the folders now trained on were checked the same way when they
     were tests, and the training waves against the folders held out when they were added)."""
-    trained = [_words(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")
-               and c.style == "routerd"]
-    close = []
-    for case in sets.unseen():
-        words = _words(case)
-        if len(words) >= 3 and any(len(words & t) >= 0.6 * len(words | t) for t in trained if t):
-            close.append(case.id)
-    assert close == []
+    trained = [(c.id, near_copies.routed_words(c.messages)) for c in sets.load_all(_shared_or_skip())
+               if c.split in ("train", "tune") and c.style == "routerd"]
+    held_out = [(c.id, near_copies.routed_words(c.messages)) for c in sets.unseen()]
+    assert near_copies.near_copies(held_out, trained) == {}
+
+
+def test_the_near_copy_index_finds_what_comparing_every_pair_finds():
+    """The prefix filter only skips pairs that cannot reach the share; short turns match whole."""
+    rng = random.Random(7)
+    vocabulary = [f"w{n}" for n in range(40)]
+    known = [(f"k{n}", frozenset(rng.sample(vocabulary, rng.randint(1, 12)))) for n in range(400)]
+    probes = [(f"p{n}", frozenset(rng.sample(vocabulary, rng.randint(1, 12)))) for n in range(300)]
+    every_pair = {key: [other for other, known_words in known if near_copies.is_near(words, known_words)]
+                  for key, words in probes}
+    found = near_copies.near_copies(probes, known)
+    assert found == {key: keys for key, keys in every_pair.items() if keys}
+    assert len(found) > 10
+    assert near_copies.is_near(frozenset({"thanks"}), frozenset({"thanks"}))
+    assert not near_copies.is_near(frozenset({"a", "b", "c", "d", "e"}), frozenset({"a", "b", "c", "x", "y"}))
 
 
 def test_proxy_labels_follow_their_stated_rules():
