@@ -101,6 +101,9 @@ def test_trainer_is_reproducible_and_learns_the_order():
     first, second = once(), once()
     assert first == second
     model = read_model(first)
+    # What the bytes depend on besides data, seed and code (another BLAS kernel moves the last digits).
+    libraries = model.meta["trained"]["libraries"]
+    assert set(libraries) >= {"numpy", "scipy", "scikit-learn"} and all(libraries.values())
     from routerd.classify.classifier import classify
 
     easy = classify([{"role": "user", "content": "what is a heap"}], model=model)

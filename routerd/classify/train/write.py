@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from array import array
+from importlib.metadata import version
 
 from routerd.classify.neighbours import Neighbours
 from routerd.classify.train.neighbours import layout
@@ -21,6 +22,20 @@ def _entry(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=_EPOCH)
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, payload)
+
+
+def libraries() -> dict[str, str]:
+    """The numerical libraries a fit ran on, and the BLAS kernels OpenBLAS chose for this CPU: the
+    same data, seed and code give the same bytes only with the same ones."""
+    from threadpoolctl import threadpool_info  # scikit-learn's dependency; reads the loaded BLAS
+
+    found = {name: version(name) for name in ("numpy", "scipy", "scikit-learn")}
+    # numpy and scipy each load their own OpenBLAS.
+    blas = sorted({f"{pool.get('prefix')} {pool.get('version')} {pool.get('architecture')}"
+                   for pool in threadpool_info() if pool.get("user_api") == "blas"})
+    if blas:
+        found["blas"] = ", ".join(blas)
+    return found
 
 
 def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours) -> bytes:
@@ -58,6 +73,7 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             "command": "python -m routerd.classify.train",
             "data_digest": sets.data_digest(cases),
             "seed": settings.seed,
+            "libraries": libraries(),
             "cases": {s: sum(1 for c in cases if c.split == "train" and c.source == s)
                       for s in sorted({c.source for c in cases})},
             "settings": {k: getattr(settings, k) for k in (
