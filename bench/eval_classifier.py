@@ -5,7 +5,8 @@ For each set: tier accuracy, complex sent to simple, task-type accuracy, AUC of 
 tiers, APGR where outcomes exist, expected calibration error of `confidence`; for UncommonRoute's
 dev split the AUC of each tier boundary for English and other languages; for issue texts the AUC
 between quick fixes and the rest and the share of the hardest sent to simple. Then the latency of
-classify (each brain) and of classify + policy (this tree) for a 4 KB prompt. Writes
+classify (each brain) and of classify + policy (this tree) for a 4 KB prompt, and for ~1 KB of
+German, Russian and Japanese (each takes its own path through the tokeniser). Writes
 bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
@@ -53,6 +54,16 @@ LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
          "workers time out while holding a lock. ")
 PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
+# The same ask outside ASCII, about 1 KB each: accents, another alphabet, a script without spaces
+# (each takes its own path through the tokeniser and the cue tables).
+OTHER_LANGUAGES = {
+    "de": ("Wir betreiben einen Zahlungsdienst auf Postgres und Redis. Unter Last steigt die p99-Latenz, und "
+           "einige Worker laufen in Zeitüberschreitungen, während sie eine Sperre halten. ") * 6,
+    "ru": ("Мы запускаем платёжный сервис на Postgres и Redis. Под нагрузкой растёт задержка p99, и некоторые "
+           "воркеры падают по таймауту, удерживая блокировку. ") * 4,
+    "ja": ("PostgresとRedisで決済サービスを運用しています。負荷がかかるとp99レイテンシが上がり、"
+           "ロックを保持したままタイムアウトするワーカーがあります。原因と対策を教えてください。") * 5,
+}
 
 # Runs in a subprocess with an earlier checkout's `routerd` first on sys.path: reads cases as JSON
 # lines on stdin, writes one classification per line.
@@ -105,8 +116,8 @@ def baseline_results(ref: str, cases: list[sets.Case], latency_rounds: int = 0) 
     return [_Result(json.loads(line)) for line in out], timing
 
 
-def latency() -> dict:
-    """classify + policy (as `route` without --explain) for a 4 KB prompt, over LATENCY_REPEATS runs.
+def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: int = LATENCY_ROUNDS) -> dict:
+    """classify + policy (as `route` without --explain) for a prompt (4 KB), over `repeats` runs.
 
     Per run: p50 and p99 of wall time and of the thread's CPU time per call (CPU time leaves out the
     time another process held the core, which on a shared 2-core machine sets the wall p99). The
@@ -116,15 +127,15 @@ def latency() -> dict:
     from routerd.policy import PolicyInput, decide
 
     catalogue = load_catalogue()
-    messages = [{"role": "user", "content": PROMPT_4KB}]
+    messages = [{"role": "user", "content": prompt}]
     enabled = frozenset({"anthropic", "openai", "ollama"})
     # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
     gc.collect()
     gc.freeze()
     runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": []}
-    for _ in range(LATENCY_REPEATS):
+    for _ in range(repeats):
         wall, cpu, alone = [], [], []
-        for _ in range(LATENCY_ROUNDS):
+        for _ in range(rounds):
             start_cpu = time.thread_time_ns()
             start = time.perf_counter_ns()
             result = classify(messages, explain=False)
@@ -137,7 +148,7 @@ def latency() -> dict:
         runs["wall"].append(_p50_p99(wall))
         runs["cpu"].append(_p50_p99(cpu))
         runs["classify_wall"].append(_p50_p99(alone))
-    out: dict = {"prompt_bytes": len(PROMPT_4KB.encode()), "rounds": LATENCY_ROUNDS, "repeats": LATENCY_REPEATS}
+    out: dict = {"prompt_bytes": len(prompt.encode()), "rounds": rounds, "repeats": repeats}
     for name, pairs in runs.items():
         for index, figure in enumerate(("p50", "p99")):
             values = sorted(pair[index] for pair in pairs)
@@ -280,6 +291,12 @@ def main() -> None:
         for name, label in (("wall", "wall"), ("cpu", "thread CPU"), ("classify_wall", "classify only, wall")):
             print(f"  {label:<20} p50 {lat[name + '_p50_us']} us {lat[name + '_p50_range_us']}, "
                   f"p99 {lat[name + '_p99_us']} us {lat[name + '_p99_range_us']}")
+        report["latency_languages"] = {lang: latency(text, rounds=LATENCY_ROUNDS // 3)
+                                       for lang, text in OTHER_LANGUAGES.items()}
+        print(f"new classify+policy outside English (medians of {LATENCY_REPEATS} runs x {LATENCY_ROUNDS // 3} "
+              "calls): " + "; ".join(
+            f"{lang} {lat['prompt_bytes']} B p50 {lat['wall_p50_us']} us, p99 {lat['wall_p99_us']} us"
+            for lang, lat in report["latency_languages"].items()))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {RESULTS}")

@@ -47,6 +47,13 @@ class CueSet(msgspec.Struct, frozen=True):
     opener_index: dict[str, dict[str, tuple[str, ...]]] = msgspec.field(default_factory=dict)
     # The languages' everyday words: how many of an ask's words are rare (`routerd.classify.common`).
     common: CommonWords = msgspec.field(default_factory=CommonWords)
+    # Every stem's first `stem_head` characters (the shortest stem's length): a word whose start is
+    # not among them matches no stem, so most words are passed over with one lookup.
+    stem_head: int = 0
+    stem_heads: frozenset[str] = frozenset()
+    # `spaceless` by each entry's first character: only entries whose first character the text
+    # holds can occur in it.
+    spaceless_by_first: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = msgspec.field(default_factory=dict)
 
     def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
         """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
@@ -68,15 +75,25 @@ class CueSet(msgspec.Struct, frozen=True):
         return found
 
     def _non_ascii(self, lower: str, seen: AbstractSet[str], found: dict[str, int]) -> None:
-        for size, stems in self.stems.items():
-            for stem in {w[:size] for w in seen if len(w) > size} & stems.keys():
-                for family in stems[stem]:
-                    found[family] = found.get(family, 0) + 1
+        head, heads = self.stem_head, self.stem_heads
+        matched: set[tuple[int, str]] = set()  # a stem counts once, however many words it starts
+        for word in seen:
+            if len(word) > head and word[:head] in heads:
+                for size, stems in self.stems.items():  # shortest first
+                    if len(word) <= size:
+                        break
+                    if word[:size] in stems:
+                        matched.add((size, word[:size]))
+        for size, stem in matched:
+            for family in self.stems[size][stem]:
+                found[family] = found.get(family, 0) + 1
         if is_cjk(lower):
-            for entry, families in self.spaceless:
-                if entry in lower:
-                    for family in families:
-                        found[family] = found.get(family, 0) + 1
+            index = self.spaceless_by_first
+            for first in index.keys() & set(lower):
+                for entry, families in index[first]:
+                    if entry in lower:
+                        for family in families:
+                            found[family] = found.get(family, 0) + 1
 
     def opens(self, lower: str, kind: str) -> bool:
         """Whether the text begins with one of the `kind` openers, as whole words."""
@@ -104,6 +121,13 @@ def _by_first_characters(openings: tuple[str, ...]) -> dict[str, tuple[str, ...]
     for opening in openings:
         index.setdefault(opening[:2], []).append(opening)
     return {start: tuple(group) for start, group in index.items()}
+
+
+def _by_first_character(entries: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for entry in entries:
+        index.setdefault(entry[0][0], []).append(entry)
+    return {first: tuple(group) for first, group in index.items()}
 
 
 def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None) -> CueSet:
@@ -134,6 +158,8 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
                     words.setdefault(entry.strip(), set()).add(family)
         for kind, entries in doc.get("openers", {}).items():
             openers.setdefault(kind, set()).update(e.lower() for e in entries)
+    head = min(stems, default=0)
+    spaceless_entries = tuple((e, tuple(sorted(f))) for e, f in sorted(spaceless.items()))
     ordered = {k: (tuple(sorted((o for o in v if not is_cjk(o)), key=lambda o: (-len(o), o))),
                    tuple(sorted(o for o in v if is_cjk(o)))) for k, v in openers.items()}
     return CueSet(
@@ -141,7 +167,7 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         phrases={first: tuple((p, tuple(sorted(f))) for p, f in sorted(group.items()))
                  for first, group in phrases.items()},
         stems={size: {s: tuple(sorted(f)) for s, f in group.items()} for size, group in sorted(stems.items())},
-        spaceless=tuple((e, tuple(sorted(f))) for e, f in sorted(spaceless.items())),
+        spaceless=spaceless_entries,
         openers=ordered,
         opener_index={kind: _by_first_characters(spaced) for kind, (spaced, _) in ordered.items()},
         families=tuple(sorted(families)),
@@ -149,6 +175,9 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         word_keys=frozenset(words),
         phrase_keys=frozenset(phrases),
         common=common or CommonWords(),
+        stem_head=head,
+        stem_heads=frozenset(stem[:head] for group in stems.values() for stem in group),
+        spaceless_by_first=_by_first_character(spaceless_entries),
     )
 
 

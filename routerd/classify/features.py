@@ -21,6 +21,7 @@ Conversation-level features (a follow-up, a go-ahead, tools, images) are added b
 
 from __future__ import annotations
 
+import re
 from operator import itemgetter
 
 from routerd.classify.bag import Bag
@@ -49,6 +50,11 @@ _AT_LEAST_SENTENCES = tuple(f"sentences>={k}" for k in range(1, MAX_COUNTED + 1)
 # indicators, and their share in fifths.
 MAX_RARE = 6
 _AT_LEAST_RARE = tuple(f"rare>={k}" for k in range(1, MAX_RARE + 1))
+# Scripts by character range; one regex search finds the first character of any of them.
+_SCRIPTS = (("kana", "\u3040-\u30ff"), ("hangul", "\uac00-\ud7af"), ("han", "\u4e00-\u9fff"),
+            ("cyrillic", "\u0400-\u04ff"), ("arabic", "\u0600-\u06ff"), ("devanagari", "\u0900-\u097f"))
+_SCRIPT_CHAR = re.compile("[" + "".join(chars for _, chars in _SCRIPTS) + "]")
+_SCRIPT_RANGES = tuple((ord(chars[0]), ord(chars[-1]), name) for name, chars in _SCRIPTS)
 # The size an ask's cue families are read at: "proof" in five words is another ask than in a page.
 _SIZES = ((12, "short"), (60, "mid"))
 
@@ -61,23 +67,14 @@ def _bucket(value: int, edges: tuple[int, ...]) -> int:
 
 
 def _script(lower: str) -> str:
+    """The script of the text's first character outside the Latin ones ("ascii", "latin" if none)."""
     if lower.isascii():
         return "ascii"
-    for ch in lower:
-        code = ord(ch)
-        if 0x3040 <= code <= 0x30FF:
-            return "kana"
-        if 0xAC00 <= code <= 0xD7AF:
-            return "hangul"
-        if 0x4E00 <= code <= 0x9FFF:
-            return "han"
-        if 0x0400 <= code <= 0x04FF:
-            return "cyrillic"
-        if 0x0600 <= code <= 0x06FF:
-            return "arabic"
-        if 0x0900 <= code <= 0x097F:
-            return "devanagari"
-    return "latin"
+    found = _SCRIPT_CHAR.search(lower)
+    if found is None:
+        return "latin"
+    code = ord(found.group())
+    return next(name for first, last, name in _SCRIPT_RANGES if first <= code <= last)
 
 
 def tool_features(tool_text: str, tool_chars: int, out: Bag) -> None:
