@@ -171,6 +171,7 @@ def main() -> None:
     print(f"worst request translation p50 {worst_req:.0f} us (whole-proxy budget 1000 us p50); "
           f"worst stream cost {worst_stream_event:.1f} us per upstream event")
     out = ROOT / "bench" / "results" / "bench_dialects.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
 

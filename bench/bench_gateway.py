@@ -292,6 +292,7 @@ def main() -> None:
         upstream_proc.terminate()
         upstream_proc.wait()
     out = ROOT / "bench" / "results" / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out}")
 

@@ -304,7 +304,7 @@ def main() -> None:
             proc.terminate()
             proc.wait()
     out = ROOT / "bench" / "results" / "bench_resilience.json"
-    out.parent.mkdir(exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
     _report(results)
