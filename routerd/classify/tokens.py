@@ -11,6 +11,7 @@ everything the model counts in the middle (size, separators) saturates long befo
 from __future__ import annotations
 
 import re
+from operator import add
 
 HEAD_CHARS = 700
 TAIL_CHARS = 200
@@ -88,7 +89,7 @@ def words_of(lower: str) -> list[str]:
             if len(run) == 1:
                 out.append(run)
             else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+                out.extend(map(add, run, run[1:]))  # each character with the next (C-level)
     return out
 
 
