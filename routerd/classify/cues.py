@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -26,6 +26,7 @@ from routerd.classify.common import CommonWords, default_common
 from routerd.classify.tokens import FOLD_DIGITS, is_cjk
 
 CUE_DIR = "data/cues"
+_T = TypeVar("_T")
 # How far into a CJK text an opener is looked for.
 SPACELESS_OPENER_CHARS = 120
 
@@ -116,18 +117,12 @@ def _spaceless(entry: str) -> bool:
     return is_cjk(entry)
 
 
-def _by_first_characters(openings: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    index: dict[str, list[str]] = {}
-    for opening in openings:
-        index.setdefault(opening[:2], []).append(opening)
+def _grouped(items: Iterable[_T], key: Callable[[_T], str]) -> dict[str, tuple[_T, ...]]:
+    """`items` filed under `key(item)`, in their order."""
+    index: dict[str, list[_T]] = {}
+    for item in items:
+        index.setdefault(key(item), []).append(item)
     return {start: tuple(group) for start, group in index.items()}
-
-
-def _by_first_character(entries: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-    index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    for entry in entries:
-        index.setdefault(entry[0][0], []).append(entry)
-    return {first: tuple(group) for first, group in index.items()}
 
 
 def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None) -> CueSet:
@@ -169,7 +164,7 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         stems={size: {s: tuple(sorted(f)) for s, f in group.items()} for size, group in sorted(stems.items())},
         spaceless=spaceless_entries,
         openers=ordered,
-        opener_index={kind: _by_first_characters(spaced) for kind, (spaced, _) in ordered.items()},
+        opener_index={kind: _grouped(spaced, lambda opening: opening[:2]) for kind, (spaced, _) in ordered.items()},
         families=tuple(sorted(families)),
         languages=tuple(languages),
         word_keys=frozenset(words),
@@ -177,7 +172,7 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         common=common or CommonWords(),
         stem_head=head,
         stem_heads=frozenset(stem[:head] for group in stems.values() for stem in group),
-        spaceless_by_first=_by_first_character(spaceless_entries),
+        spaceless_by_first=_grouped(spaceless_entries, lambda entry: entry[0][0]),
     )
 
 

@@ -53,7 +53,7 @@ def lower_text(text: str) -> str:
         text = _INLINE_CODE.sub(f" {INLINE_CODE} ", text)
     # Each replace is one C-level pass; cutting the same characters word by word costs 5x more.
     low = text.lower()
-    low = low.encode().translate(_FOLD_DIGIT_BYTES).decode() if low.isascii() else _bytewise(low, _FOLD_DIGIT_BYTES)
+    low = _bytewise(low, _FOLD_DIGIT_BYTES)
     if "’" in low:
         low = low.replace("’", "'")
     if "'" in low:
@@ -73,7 +73,7 @@ def _spaced(lower: str) -> str:
 def words_of(lower: str) -> list[str]:
     """The words of a `lower_text`; CJK runs become character bigrams (a lone character stays one)."""
     if lower.isascii():
-        return lower.encode().translate(_ASCII_TO_SPACE).decode().split()
+        return _bytewise(lower, _ASCII_TO_SPACE).split()
     if _CJK_RUN.search(lower) is None:
         # Accents, Cyrillic, Arabic, ...: no per-word regex.
         return [word.strip("'.-") or word for word in _spaced(lower).split()]

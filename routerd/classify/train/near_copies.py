@@ -90,11 +90,13 @@ def near_copies(cases: Iterable[tuple[str, frozenset[str]]],
     return {key: found for key, words in cases if (found := index.find(words))}
 
 
-def _written_everywhere(shared: Path) -> list[tuple[str, frozenset[str]]]:
+def _written_everywhere(shared: Path, but: set[Path]) -> list[tuple[str, frozenset[str]]]:
+    """Every routerd-style prompt in the repository, `pending/` included, but the files in `but`."""
     cases = sets.routerd_style(shared) + sets.unseen()
     known = [(f"{c.source}:{c.id}", routed_words(c.messages)) for c in cases]
     for path in sorted((sets.BENCH_DATA / "pending").rglob("*.jsonl")):
-        known += _file(path)
+        if path.resolve() not in but:
+            known += _file(path)
     return known
 
 
@@ -111,10 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shared", help="the shared eval folder (for dev.jsonl)")
     args = parser.parse_args(argv)
     shared = sets.shared_dir(args.shared)
-    given = {path.resolve() for path in args.files}
-    known = [(key, words) for key, words in _written_everywhere(shared)
-             if Path(key.rsplit(":", 1)[0]).resolve() not in given]
-    index = Index(known)
+    index = Index(_written_everywhere(shared, but={path.resolve() for path in args.files}))
     dropped = 0
     for path in args.files:
         rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
