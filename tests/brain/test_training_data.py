@@ -32,14 +32,15 @@ def test_proxy_sets_are_never_training_data():
 
 
 def test_held_out_folders_are_held_out_whole_and_never_training_data():
-    """bench/data/unseen34/ to unseen37/: every case is split by its folder (none
+    """bench/data/unseen34/ to unseen41/: every case is split by its folder (none
     trains), and none repeats a training prompt."""
     trained = {_text(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")}
     unseen = sets.unseen()
-    assert len(unseen) == 119 + 119 + 119 + 119 + 120 + 118 + 117 + 117 + 111 + 116 + 118 + 117
-    assert {c.split for c in unseen} == {"unseen34", "unseen35", "unseen36", "unseen37"}
+    assert len(unseen) == (119 + 119 + 119 + 119 + 120 + 118 + 117 + 117 + 111 + 116 + 118 + 117
+                           + 118 + 120 + 120 + 119 + 120 + 120 + 119 + 119 + 119 + 118 + 118 + 120)
+    assert {c.split for c in unseen} == {f"unseen{n}" for n in range(34, 42)}
     assert {c.style for c in unseen} == {"routerd"}
-    assert {c.source for c in unseen} == {f"unseen{n}/set_{w}" for n in (34, 35, 36, 37) for w in "abc"}
+    assert {c.source for c in unseen} == {f"unseen{n}/set_{w}" for n in range(34, 42) for w in "abc"}
     assert all(c.source.startswith(c.split + "/") for c in unseen)
     assert not [c.id for c in unseen if _text(c) in trained]
     assert all(c.level in (0, 1, 2) for c in unseen)
@@ -57,7 +58,7 @@ def test_every_routerd_style_case_outside_the_held_out_folders_trains():
 
 
 def test_the_held_out_folders_have_no_near_copy_among_the_training_prompts():
-    """bench/data/unseen34/ to unseen37/ are clean tests: no training prompt shares 60% of its
+    """bench/data/unseen34/ to unseen41/ are clean tests: no training prompt shares 60% of its
     words with one of their prompts (3, 4, 15 and 9 prompts that repeated older prompts were taken
     out of them; the folders now trained on were checked the same way when they
     were tests, and the training waves against the folders held out when they were added)."""

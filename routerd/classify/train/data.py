@@ -13,7 +13,7 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen37/` are
+only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen41/` are
 routerd-style prompts, each folder written by two or three writers who never ran a classifier,
 after a model was frozen; each measured one model untouched (bench/data/README.md says which).
 Once a folder has measured its model it joins the training data (`TRAINED_DIRS`: new writers
@@ -135,7 +135,7 @@ TRAINED_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6",
                 "unseen18", "unseen19", "unseen20", "unseen21", "unseen22", "unseen23", "unseen24", "unseen25",
                 "unseen26", "unseen27", "unseen28", "unseen29", "unseen30", "unseen31",
                 "unseen32", "unseen33")
-HELD_OUT_DIRS = ("unseen34", "unseen35", "unseen36", "unseen37")
+HELD_OUT_DIRS = ("unseen34", "unseen35", "unseen36", "unseen37", "unseen38", "unseen39", "unseen40", "unseen41")
 
 
 def unseen() -> list[Case]:
