@@ -47,7 +47,7 @@ def test_held_out_folders_are_held_out_whole_and_never_training_data():
 
 def test_every_routerd_style_case_outside_the_held_out_folders_trains():
     """dev.jsonl, the team's and the written files and the test folders that have measured their
-    model (unseen/ to unseen33/, read whole) all train; ids are unique."""
+    model (unseen/ to unseen41/, read whole) all train; ids are unique."""
     style = [c for c in sets.load_all(_shared_or_skip()) if c.style == "routerd"]
     assert {c.split for c in style} == {"train"}
     assert len(style) == len({c.id for c in style})

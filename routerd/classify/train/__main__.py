@@ -82,6 +82,7 @@ class Settings:
     # idle daemon's 60 MB; at 0.05, with the index's terms in at least 3 prompts (below), it adds
     # 15.2 MB, cross-validated tier 78.8% against 79.3% (0.03 and 2; 78.9% at 0.03 and 3, 18.6 MB).
     # The small weights are dropped where the view is built, so cross-validation measures them.
+    # With unseen34/-unseen41/ (34,080) 0.06, with the index's terms in 5+ prompts (below).
     prune = 0.06
     # Task-type weights are written in steps of 1/64 (exact in float32): 115 distinct values and
     # 6,964 distinct rows instead of ~47,000 and 20,153, which the reader keeps once each (2.4 MB
@@ -110,6 +111,9 @@ class Settings:
     # (18,405): 17.7 MB, the idle daemon 58.6-59.4 MB; with wave 10 and unseen14/ (20,009) 18.3 MB,
     # the idle daemon 58.0-58.7 MB with tiktoken imported at first use; with unseen15/-17/ (21,080)
     # and the tool-output features 19.2 MB, 17.8 MB with the score weights in steps (`score_step`).
+    # With unseen34/-unseen41/ (34,080 prompts) the idle daemon reached 61.1 MB at 4 (cross-validated
+    # tier 83.6%); at 5, 60.0 MB (83.6%); at 6, 58.5 MB (83.5%); at 5 with `prune` 0.06, 57.5 MB
+    # (83.5%), chosen by docs/rounds/34.md's rule (tier first, then the smaller brain).
     neighbours_min_count = 5
     neighbours_k = 10
     neighbours_budget = 100
