@@ -135,8 +135,8 @@ TRAINED_DIRS = ("unseen", "unseen2", "unseen3", "unseen4", "unseen5", "unseen6",
                 "unseen18", "unseen19", "unseen20", "unseen21", "unseen22", "unseen23", "unseen24", "unseen25",
                 "unseen26", "unseen27", "unseen28", "unseen29", "unseen30", "unseen31",
                 "unseen32", "unseen33", "unseen34", "unseen35", "unseen36", "unseen37", "unseen38", "unseen39",
-                "unseen40", "unseen41", "unseen42", "unseen43")
-HELD_OUT_DIRS = ("unseen44", "unseen45")
+                "unseen40", "unseen41", "unseen42", "unseen43", "unseen44", "unseen45")
+HELD_OUT_DIRS = ("unseen46", "unseen47")
 
 
 def unseen() -> list[Case]:
