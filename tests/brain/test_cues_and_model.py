@@ -68,12 +68,13 @@ def _synthetic_cases():
     cases = []
     for i, w in enumerate(words):
         for j, t in enumerate(easy):
-            cases.append(Case(id=f"e{i}{j}", source="dev", style="routerd", split="train",
-                              messages=[{"role": "user", "content": t.format(w)}], level=0, task_type="query"))
+            cases.append(Case(id=f"e{i}{j}", source="written", file=f"writer{i}.jsonl", style="routerd",
+                              split="train", messages=[{"role": "user", "content": t.format(w)}], level=0,
+                              task_type="query"))
         for j, t in enumerate(hard):
-            cases.append(Case(id=f"h{i}{j}", source="dev", style="routerd", split="train",
-                              messages=[{"role": "user", "content": t.format(w)}], level=2 if j else 1,
-                              task_type="analyze"))
+            cases.append(Case(id=f"h{i}{j}", source="written", file=f"writer{i}.jsonl", style="routerd",
+                              split="train", messages=[{"role": "user", "content": t.format(w)}],
+                              level=2 if j else 1, task_type="analyze"))
             cases.append(Case(id=f"u{i}{j}", source="uncommonroute", style="uncommonroute", split="train",
                               messages=[{"role": "user", "content": t.format(w)}], level=3))
     return cases
@@ -211,7 +212,7 @@ def test_a_word_that_only_tells_the_task_type_keeps_its_type_row():
         level, kind = n % 3, n % 2
         text = (f"item {n} " + ("poem about" if kind else "lookup of") + (" the weather" if level == 0 else
                 " a distributed consensus protocol under partitions" if level == 2 else " a sorted list"))
-        cases.append(Case(id=f"c{n}", source="written", style="routerd", split="train", file="a.jsonl",
+        cases.append(Case(id=f"c{n}", source="written", style="routerd", split="train", file=f"w{n % 6}.jsonl",
                           messages=[{"role": "user", "content": text}], level=level,
                           task_type=("query", "generate")[kind]))
     bags = read_all(cases)

@@ -207,6 +207,8 @@ def folds_of(cases, settings):
         files.setdefault(fit.writer_of(cases[i]), []).append(i)
     names = sorted(files)
     random.Random(settings.seed).shuffle(names)
+    if len(names) < settings.folds:
+        raise ValueError(f"writer-grouped folds: {len(names)} writers' files for {settings.folds} folds")
     folds: list[list[int]] = [[] for _ in range(settings.folds)]
     for name in names:
         min(folds, key=len).extend(files[name])
