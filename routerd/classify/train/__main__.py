@@ -116,7 +116,8 @@ class Settings:
     # With unseen34/-unseen41/ (34,080 prompts) the idle daemon reached 61.1 MB at 4 (cross-validated
     # tier 83.6%); at 5, 60.0 MB (83.6%); at 6, 58.5 MB (83.5%); at 5 with `prune` 0.06, 57.5 MB
     # (83.5%), chosen by docs/rounds/34.md's rule (tier first, then the smaller brain).
-    # Kept with wave 18, wave 19 and unseen42/-unseen45/ (36,944 prompts): 58.3-58.5 MB, 83.5%.
+    # Kept with wave 18, wave 19 and unseen42/-unseen45/ (36,944 prompts): 58.3-58.5 MB, 83.5%; with
+    # wave 20 and unseen46/-unseen47/ (38,374): 58.8-58.9 MB, 83.4% (writer-grouped folds).
     neighbours_min_count = 5
     neighbours_k = 10
     neighbours_budget = 100
