@@ -117,7 +117,8 @@ class Settings:
     # tier 83.6%); at 5, 60.0 MB (83.6%); at 6, 58.5 MB (83.5%); at 5 with `prune` 0.06, 57.5 MB
     # (83.5%), chosen by docs/rounds/34.md's rule (tier first, then the smaller brain).
     # Kept with wave 18, wave 19 and unseen42/-unseen45/ (36,944 prompts): 58.3-58.5 MB, 83.5%; with
-    # wave 20 and unseen46/-unseen47/ (38,374): 58.8-58.9 MB, 83.4% (writer-grouped folds).
+    # wave 20 and unseen46/-unseen47/ (38,374): 58.8-58.9 MB, 83.4% (writer-grouped folds); with wave 21
+    # and unseen48/-unseen49/ (39,805): 59.1-59.4 MB, 83.3% (at 6: 83.2%).
     neighbours_min_count = 5
     neighbours_k = 10
     neighbours_budget = 100
