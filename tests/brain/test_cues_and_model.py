@@ -80,6 +80,22 @@ def _synthetic_cases():
     return cases
 
 
+def test_writer_grouped_folds_keep_each_writer_whole_and_need_a_writer_per_fold():
+    """Each writer's file lands whole in one fold (every out-of-fold prompt is a new writer's);
+    with fewer writers' files than folds the trainer says so instead of fitting on an empty fold."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.train.__main__ import Settings, folds_of
+
+    cases = _synthetic_cases()
+    folds = folds_of(cases, Settings())
+    assert sorted(i for fold in folds for i in fold) == [i for i, c in enumerate(cases) if c.style == "routerd"]
+    writers = [{cases[i].file for i in fold} for fold in folds]
+    assert all(writers) and not any(a & b for n, a in enumerate(writers) for b in writers[n + 1:])
+    few = [c for c in cases if c.file in ("writer0.jsonl", "writer1.jsonl")]
+    with pytest.raises(ValueError, match="2 writers' files for 5 folds"):
+        folds_of(few, Settings())
+
+
 def test_trainer_is_reproducible_and_learns_the_order():
     """The same cases and seed give the same model file, byte for byte, and hard asks score higher."""
     pytest.importorskip("scipy", reason="the train extra is not installed")
