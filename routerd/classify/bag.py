@@ -89,6 +89,17 @@ def key_of(name: str) -> tuple[str, Key]:
     return "other", name
 
 
+TYPED = "@"  # a feature's copy for one task type: `words:6@generate`
+
+
+def typed_copies(other: set[str], prefixes: tuple[str, ...], task_type: str) -> list[str]:
+    """The copies, for `task_type`, of the features in `other` named by one of `prefixes` (a size, a
+    sentence count, a paste: `words:6` becomes `words:6@generate`), so that the model can weigh them
+    per task type; not of a feature's size or count variants (`cue:proof@short`, `cue:proof+2`)."""
+    suffix = TYPED + task_type
+    return [name + suffix for name in other if name.startswith(prefixes) and TYPED not in name and "+" not in name]
+
+
 def shared_key_of(name: str, shared: dict[Any, Any]) -> tuple[str, Key]:
     """`key_of`, with each word and each word pair one object however many tables key by it
     (`shared`: the words and pairs read so far; a model's weight tables and neighbour index share

@@ -36,7 +36,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from routerd.classify.bag import KINDS, Bag, name_of, shared_key_of
+from routerd.classify.bag import KINDS, Bag, name_of, shared_key_of, typed_copies
 from routerd.classify.neighbours import Neighbours, read_neighbours
 
 MODEL_FILE = "data/brain.model"
@@ -108,9 +108,22 @@ class Model(msgspec.Struct, frozen=True):
     type_bias: tuple[float, ...]
     meta: dict[str, Any]
     neighbours: Neighbours | None = None
+    # The features also read per task type (`routerd.classify.bag.typed_copies`), by name prefix:
+    # the task-type head picks the type first, then each of these adds its copy for that type.
+    typed: tuple[str, ...] = ()
 
     def predict(self, features: Bag, explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a bag of binary features."""
+        rows = list(filter(None, self.type_weights.present(features)))
+        logits = [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
+            else list(self.type_bias)
+        best = max(range(len(logits)), key=logits.__getitem__)
+        top = logits[best]
+        total = sum(math.exp(logit - top) for logit in logits)
+        if self.typed:
+            copies = typed_copies(features.other, self.typed, self.type_labels[best])
+            if copies:
+                features = Bag(features.words, features.pairs, features.stems, features.other.union(copies))
         low = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
         high = low + math.fsum(filter(None, self.upper.present(features)))
         if self.neighbours is not None:
@@ -119,12 +132,6 @@ class Model(msgspec.Struct, frozen=True):
             high += shift_high
         else:
             shift_low = shift_high = 0.0
-        rows = list(filter(None, self.type_weights.present(features)))
-        logits = [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
-            else list(self.type_bias)
-        best = max(range(len(logits)), key=logits.__getitem__)
-        top = logits[best]
-        total = sum(math.exp(logit - top) for logit in logits)
         contributions = top_features(self.weights, self.upper, features, TOP_FEATURES) if explain else ()
         p_simple = self.simple.probability(low)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
@@ -195,6 +202,7 @@ def read_model(data: bytes) -> Model:
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
         neighbours=_neighbours(index, meta["neighbours"], shared) if index is not None else None,
+        typed=tuple(meta.get("typed_features", ())),
     )
 
 

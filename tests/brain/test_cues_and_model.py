@@ -267,3 +267,52 @@ def test_writer_grouped_folds_keep_each_writer_s_file_in_one_fold():
     settings.cv_groups = "case"
     by_case = folds_of(cases, settings)
     assert sum(any(cases[i].file == "w0.jsonl" for i in fold) for fold in by_case) == settings.folds
+
+
+def test_structure_read_per_task_type_weighs_a_size_apart_for_each_type():
+    """A long review is harder than a short one, and a long poem easier than a short one: one
+    weight per size cannot say both, its copies per task type can (`typed_features`). The task-type
+    head picks the type first, in training and in the daemon alike; a model without copies reads
+    none, and the file names the prefixes it copies."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.classifier import classify
+    from routerd.classify.train.__main__ import Settings, calibrate, cross_validate, neighbour_index, read_all, train_once
+    from routerd.classify.train.data import Case
+    from routerd.classify.train.write import build_model_file
+
+    nouns = ["harbour", "ledger", "garden", "engine", "market", "orchard", "bridge", "library", "kitchen", "studio",
+             "meadow", "tunnel"]
+    filler = " and also mention the weather the season the colours the sounds and the people nearby"
+    cases = []
+    for n, noun in enumerate(nouns):
+        for kind, task in (("review this", "analyze"), ("poem about the", "generate")):
+            for long in (False, True):
+                hard = long == (task == "analyze")
+                cases.append(Case(id=f"{task}{n}{long}", source="written", style="routerd", split="train",
+                                  file=f"w{n % 6}.jsonl", level=2 if hard else 0, task_type=task,
+                                  messages=[{"role": "user", "content": f"{kind} {noun}" + (filler if long else "")}]))
+    bags = read_all(cases)
+    feats = [bag.names() for bag in bags]
+
+    def model(typed):
+        settings = Settings()
+        settings.min_count, settings.neighbours_share, settings.l2 = 1, 0.5, 1.0
+        settings.typed_features = typed
+        piece = train_once(cases, feats, settings)
+        oof = cross_validate(cases, feats, settings, piece)
+        index, oof = neighbour_index(cases, bags, settings, oof)
+        return read_model(build_model_file(piece, calibrate(cases, oof), settings, cases, {}, index))
+
+    def scores(model):
+        return {(task, long): classify([{"role": "user", "content": f"{kind} canyon" + (filler if long else "")}],
+                                       model=model).score
+                for kind, task in (("review this", "analyze"), ("poem about the", "generate")) for long in (False, True)}
+
+    plain, typed = model(()), model(("words:",))
+    assert plain.typed == () and "typed_features" not in plain.meta
+    assert typed.typed == ("words:",) and typed.meta["typed_features"] == ["words:"]
+    assert any(name.endswith("@generate") for name in typed.weights.other)
+    got = scores(typed)
+    assert got["analyze", True] > got["analyze", False] and got["generate", True] < got["generate", False]
+    flat = scores(plain)
+    assert (got["analyze", True] - got["generate", True]) > (flat["analyze", True] - flat["generate", True])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from routerd.classify.bag import Bag
+from routerd.classify.bag import Bag, typed_copies
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
 from routerd.classify.train import data as sets
@@ -123,6 +123,10 @@ class Settings:
     neighbours_k = 10
     neighbours_budget = 100
     neighbours_l2 = 1e-3
+    # Features also read per task type (`routerd.classify.bag.typed_copies`), by name prefix: the
+    # task-type head picks each case's type (in cross-validation the fold's own head), then each
+    # such feature adds its copy for that type (docs/rounds/39.md). Empty: none.
+    typed_features: tuple[str, ...] = ()
 
 
 def _source_group(case: sets.Case) -> str:
@@ -157,15 +161,22 @@ def train_once(cases, feats, settings, start=None):
     (`start`: a fitted piece's raw weights, to warm-start the search)."""
     rows = [i for i, c in enumerate(cases) if c.level is not None]
     scored = [cases[i] for i in rows]
-    vocab, x = _design(scored, [feats[i] for i in rows], settings)
-    weights = np.array([settings.style_weight[c.style] for c in scored])
-    upper = np.array([name.startswith(fit.UPPER + "|") for name in vocab.names])
-    w, cuts = fit.fit_ordinal(x, np.array([c.level for c in scored]), [c.style for c in scored], weights,
-                              settings.l2, start=start["raw"] if start else None, names=vocab.names, upper=upper)
+    scored_feats = [feats[i] for i in rows]
+    vocab, x = _design(scored, scored_feats, settings)
     typed = [i for i, c in enumerate(cases) if c.task_type and c.style in settings.type_weight]
     tx = vocab.matrix([feats[i] for i in typed])  # shared columns only: types have no label styles
     tw = np.array([settings.type_weight[cases[i].style] for i in typed])
     coef, intercept = fit.fit_types(tx, [cases[i].task_type for i in typed], tw, TASK_TYPES, settings.type_c)
+    types = (vocab, coef, intercept)
+    if settings.typed_features:
+        # Each case read with its copies for the type the head gives it (as the daemon reads a request).
+        scored_feats = [with_typed(features, task, settings)
+                        for features, task in zip(scored_feats, task_types(types, scored_feats, settings))]
+        vocab, x = _design(scored, scored_feats, settings)
+    weights = np.array([settings.style_weight[c.style] for c in scored])
+    upper = np.array([name.startswith(fit.UPPER + "|") for name in vocab.names])
+    w, cuts = fit.fit_ordinal(x, np.array([c.level for c in scored]), [c.style for c in scored], weights,
+                              settings.l2, start=start["raw"] if start else None, names=vocab.names, upper=upper)
     # The routerd view: each feature's shared weight plus its routerd copy's (times the copy's value,
     # as the fit saw it), and apart the upper copy's, which only the second cut's score adds.
     view, upper_view = {}, {}
@@ -184,8 +195,22 @@ def train_once(cases, feats, settings, start=None):
             upper_view[name] = fit.in_steps(settings.upper_weight * w[high], settings.score_step)
     raw = dict(zip(vocab.names, w))
     raw.update({f"cut:{style}": c for style, c in cuts.items()})
-    return {"score": view, "upper": upper_view, "cuts": cuts[fit.ROUTERD], "types": (vocab, coef, intercept),
-            "raw": raw}
+    return {"score": view, "upper": upper_view, "cuts": cuts[fit.ROUTERD], "types": types, "raw": raw}
+
+
+def task_types(types, feature_sets, settings) -> list[str]:
+    """The task type the head `types` gives each feature set, with the weights the file would ship
+    (pruned, in steps), as the daemon reads them."""
+    vocab, coef, intercept = types
+    logits = vocab.matrix(feature_sets) @ fit.as_shipped(coef, settings.prune, settings.type_step) + intercept
+    return [TASK_TYPES[k] for k in np.argmax(logits, axis=1)]
+
+
+def with_typed(features, task, settings):
+    """`features` with their copies for `task` (`settings.typed_features`; unchanged without)."""
+    if not settings.typed_features:
+        return features
+    return features | set(typed_copies(features, tuple(settings.typed_features), task))
 
 
 def score_of(piece, features):
@@ -225,13 +250,11 @@ def cross_validate(cases, feats, settings, full):
         held = set(fold)
         use = [i for i in train if i not in held]
         piece = train_once([cases[i] for i in use], [feats[i] for i in use], settings, start=full)
-        vocab, coef, intercept = piece["types"]
-        tx = vocab.matrix([feats[i] for i in fold])
         # The type weights the file would ship (pruned, in steps), so that the cross-validated task
         # type measures what the daemon runs (until f469e9cd it read the unpruned weights).
-        logits = tx @ fit.as_shipped(coef, settings.prune, settings.type_step) + intercept
-        for row, i in enumerate(fold):
-            out[i] = (score_of(piece, feats[i]), piece["cuts"], TASK_TYPES[int(np.argmax(logits[row]))])
+        found = task_types(piece["types"], [feats[i] for i in fold], settings)
+        for i, task in zip(fold, found):
+            out[i] = (score_of(piece, with_typed(feats[i], task, settings)), piece["cuts"], task)
         print(f"  fold {k + 1}/{settings.folds} done", file=sys.stderr)
     return out
 

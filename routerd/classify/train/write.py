@@ -49,10 +49,12 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     # has its own weights. `score` and `upper` hold only the weights kept at `settings.prune` (see
     # `train_once`); task-type weights under it are zeroed (`fit.as_shipped`), so the daemon keeps
     # no row for them.
-    for name in sorted(n for n in vocab.index if "|" not in n):
-        col = vocab.index[name]
+    # A feature's copy for one task type (`settings.typed_features`) has score weights only.
+    no_types = [0.0] * len(TASK_TYPES)
+    for name in sorted({n for n in vocab.index if "|" not in n}.union(score, upper)):
+        col = vocab.index.get(name)
         row = [score.get(name, 0.0), upper.get(name, 0.0)]
-        row.extend(float(v) for v in shipped[col])
+        row.extend(no_types if col is None else (float(v) for v in shipped[col]))
         if not any(row):
             continue
         names.append(name)
@@ -82,6 +84,9 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             "cross_validation": cv,
         },
     }
+    if settings.typed_features:
+        meta["typed_features"] = list(settings.typed_features)
+        meta["trained"]["settings"]["typed_features"] = list(settings.typed_features)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
