@@ -62,11 +62,18 @@ class Reference:
 
     def predict(self, names: set[str]) -> tuple:
         rows = [self.rows[name] for name in names if name in self.rows]
-        low = self.meta["score_bias"] + math.fsum(row[0] for row in rows)
-        high = low + math.fsum(row[1] for row in rows)
         logits = [bias + math.fsum(row[2 + i] for row in rows) for i, bias in enumerate(self.meta["type_bias"])]
         best = max(range(len(logits)), key=logits.__getitem__)
         total = sum(math.exp(logit - logits[best]) for logit in logits)
+        # The features the file names (`typed_features`, by prefix) also count as their copy for the
+        # type just chosen, except a family's size and count variants.
+        prefixes = tuple(self.meta.get("typed_features", ()))
+        if prefixes:
+            names = names | {f"{name}@{self.meta['type_labels'][best]}" for name in names
+                             if name.startswith(prefixes) and "@" not in name and "+" not in name}
+            rows = [self.rows[name] for name in names if name in self.rows]
+        low = self.meta["score_bias"] + math.fsum(row[0] for row in rows)
+        high = low + math.fsum(row[1] for row in rows)
         # A feature's mean effect on the two cuts' scores: its first weight and half its second.
         moved = sorted(((name, row[0] + row[1] / 2) for name, row in zip(names, map(self.rows.get, names))
                         if row and (row[0] or row[1])), key=lambda c: (-abs(c[1]), c[0]))
@@ -86,8 +93,14 @@ def test_every_model_feature_is_one_the_extractor_can_make(reference):
     prefixes = ("w:", "b:", "p:", "cue:", "open:", "kind:", "words:", "questions:", "numbers:", "separators:",
                 "lines:", "items:", "script:", "paste", "turns:", "tools", "images", "tool_output",
                 "numbers>=", "sentences>=", "percent_sign", "rare>=", "rare_share:", "t:", "tool_chars:")
+    types = tuple(reference.meta["type_labels"])
+    typed = tuple(reference.meta.get("typed_features", ()))
     for name in reference.rows:
         assert name.startswith(prefixes), name
+        base, at, task = name.rpartition("@")
+        if at and task in types:  # a feature's copy for one task type
+            assert base.startswith(typed) and "@" not in base and "+" not in base, name
+            name = base
         if name.startswith("cue:"):
             family, _, size = name[4:].split("+")[0].partition("@")
             assert family in families and size in ("", "short", "mid", "long"), name

@@ -125,8 +125,17 @@ class Settings:
     neighbours_l2 = 1e-3
     # Features also read per task type (`routerd.classify.bag.typed_copies`), by name prefix: the
     # task-type head picks each case's type (in cross-validation the fold's own head), then each
-    # such feature adds its copy for that type (docs/rounds/39.md). Empty: none.
+    # such feature adds its copy for that type. Off: rounds 39-42 (docs/rounds/39.md to 42.md) found
+    # them worth half a point of cross-validated tier and a point on two untouched folder pairs
+    # (X2, on 597065b7's data: 83.8% against 83.3%; 576 against 569 of 712), but each variant
+    # lowered GSM8K's APGR under the rules' 0.65 line (held-out 0.648; tuning 0.642-0.649). X2's
+    # prefixes, for `--set typed_features=...`: "words:", "sentences>=", "questions:", "numbers:",
+    # "numbers>=", "percent_sign", "separators:", "lines:", "items:", "paste" (every paste feature), "rare>=",
+    # "rare_share:", "tool_chars:", "turns:", "kind:", "open:", "tools", "images", "cue:".
     typed_features: tuple[str, ...] = ()
+    # Only cases of these label styles are read with the copies in training (empty: every style);
+    # the daemon reads every request with them.
+    typed_styles: tuple[str, ...] = ()
 
 
 def _source_group(case: sets.Case) -> str:
@@ -169,9 +178,11 @@ def train_once(cases, feats, settings, start=None):
     coef, intercept = fit.fit_types(tx, [cases[i].task_type for i in typed], tw, TASK_TYPES, settings.type_c)
     types = (vocab, coef, intercept)
     if settings.typed_features:
-        # Each case read with its copies for the type the head gives it (as the daemon reads a request).
+        # Each case read with its copies for the type the head gives it (as the daemon reads a request),
+        # of the styles `typed_styles` names.
         scored_feats = [with_typed(features, task, settings)
-                        for features, task in zip(scored_feats, task_types(types, scored_feats, settings))]
+                        if not settings.typed_styles or case.style in settings.typed_styles else features
+                        for case, features, task in zip(scored, scored_feats, task_types(types, scored_feats, settings))]
         vocab, x = _design(scored, scored_feats, settings)
     weights = np.array([settings.style_weight[c.style] for c in scored])
     upper = np.array([name.startswith(fit.UPPER + "|") for name in vocab.names])

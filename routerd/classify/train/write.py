@@ -87,6 +87,8 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
     if settings.typed_features:
         meta["typed_features"] = list(settings.typed_features)
         meta["trained"]["settings"]["typed_features"] = list(settings.typed_features)
+        if settings.typed_styles:
+            meta["trained"]["settings"]["typed_styles"] = list(settings.typed_styles)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
