@@ -180,9 +180,10 @@ def train_once(cases, feats, settings, start=None):
     if settings.typed_features:
         # Each case read with its copies for the type the head gives it (as the daemon reads a request),
         # of the styles `typed_styles` names.
+        found = task_types(types, scored_feats, settings)
         scored_feats = [with_typed(features, task, settings)
                         if not settings.typed_styles or case.style in settings.typed_styles else features
-                        for case, features, task in zip(scored, scored_feats, task_types(types, scored_feats, settings))]
+                        for case, features, task in zip(scored, scored_feats, found)]
         vocab, x = _design(scored, scored_feats, settings)
     weights = np.array([settings.style_weight[c.style] for c in scored])
     upper = np.array([name.startswith(fit.UPPER + "|") for name in vocab.names])
