@@ -316,3 +316,31 @@ def test_structure_read_per_task_type_weighs_a_size_apart_for_each_type():
     assert got["analyze", True] > got["analyze", False] and got["generate", True] < got["generate", False]
     flat = scores(plain)
     assert (got["analyze", True] - got["generate", True]) > (flat["analyze", True] - flat["generate", True])
+
+
+def test_a_task_type_s_offset_is_fitted_with_its_copies_and_never_shipped():
+    """With `typed_offset`, each task type has a level of its own in the fit (`type|<type>`, as
+    each writer has), which takes up what every case of the type shares: the shipped file holds
+    no offset, and the copies keep less of that level than without it."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.train.__main__ import Settings, read_all, train_once
+    from routerd.classify.train.data import Case
+
+    nouns = ["harbour", "ledger", "garden", "engine", "market", "orchard", "bridge", "library"]
+    cases = []
+    for n, noun in enumerate(nouns):
+        for kind, task, level in (("review this", "analyze", 2), ("poem about the", "generate", 0)):
+            cases.append(Case(id=f"{task}{n}", source="written", style="routerd", split="train",
+                              file=f"w{n % 4}.jsonl", level=level, task_type=task,
+                              messages=[{"role": "user", "content": f"{kind} {noun}"}]))
+    feats = [bag.names() for bag in read_all(cases)]
+
+    def copies(offsets):
+        settings = Settings()
+        settings.min_count, settings.l2, settings.writer_offset = 1, 1.0, 0.0
+        settings.typed_features, settings.typed_offset = ("words:", "kind:"), offsets
+        piece = train_once(cases, feats, settings)
+        assert not [name for name in piece["score"] if "type|" in name or "|" in name]
+        return sum(abs(weight) for name, weight in piece["score"].items() if "@" in name)
+
+    assert copies(10.0) < copies(3.0) < 0.85 * copies(0.0)

@@ -136,6 +136,13 @@ class Settings:
     # Only cases of these label styles are read with the copies in training (empty: every style);
     # the daemon reads every request with them.
     typed_styles: tuple[str, ...] = ()
+    # With the copies, each task type's offset of its own (`type|<type>`, read at both cuts), fitted
+    # with the weights and never shipped, as the writers' offsets; the value of its indicator, so
+    # under the L2 penalty it costs 1/value^2 as much as a copy and takes up the level every case
+    # of the type shares, which the copies (every ask has one `words:` bucket) would otherwise
+    # carry into the score: the copies keep how a feature reads within a type (docs/rounds/43.md).
+    # 0: none.
+    typed_offset = 0.0
 
 
 def _source_group(case: sets.Case) -> str:
@@ -152,9 +159,14 @@ def _row(case, features, settings):
     """A case's design row: its features with its style's copies, and a routerd-style case's upper
     copy and writer offsets."""
     routerd = case.style == fit.ROUTERD
+    offsets = [name for name in features if name.startswith(fit.TYPE + "|")]
+    if offsets:
+        features = features.difference(offsets)
     row = fit.augment(features, case.style, settings.copy_weight[case.style], settings.upper_weight if routerd else 0.0)
     if routerd and settings.writer_offset:
         row.update(fit.writer_offsets(fit.writer_of(case), settings.writer_offset))
+    for name in offsets:  # a task type's offset, read at both cuts, as a writer's (`typed_offset`)
+        row.update({name: settings.typed_offset, f"{fit.UPPER}|{name}": settings.typed_offset})
     return row
 
 
@@ -222,7 +234,10 @@ def with_typed(features, task, settings):
     """`features` with their copies for `task` (`settings.typed_features`; unchanged without)."""
     if not settings.typed_features:
         return features
-    return features | set(typed_copies(features, tuple(settings.typed_features), task))
+    out = features | set(typed_copies(features, tuple(settings.typed_features), task))
+    if settings.typed_offset:
+        out.add(f"{fit.TYPE}|{task}")  # a name with "|": never in the shipped view (`train_once`)
+    return out
 
 
 def score_of(piece, features):

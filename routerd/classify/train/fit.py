@@ -31,6 +31,7 @@ from routerd.classify.train.data import LEVELS
 ROUTERD = "routerd"
 UPPER = "upper"  # the copy of a routerd feature read only at the second cut
 WRITER = "writer"  # a routerd-style file's offset of the cut points (fitted, never shipped)
+TYPE = "type"  # a task type's offset, beside its per-type copies (fitted, never shipped)
 
 
 class Vocabulary:

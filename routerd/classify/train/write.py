@@ -89,6 +89,8 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
         meta["trained"]["settings"]["typed_features"] = list(settings.typed_features)
         if settings.typed_styles:
             meta["trained"]["settings"]["typed_styles"] = list(settings.typed_styles)
+        if settings.typed_offset:
+            meta["trained"]["settings"]["typed_offset"] = settings.typed_offset
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
