@@ -160,7 +160,7 @@ def _row(case, features, settings):
     """A case's design row: its features with its style's copies, and a routerd-style case's upper
     copy and writer offsets."""
     routerd = case.style == fit.ROUTERD
-    offsets = [name for name in features if name.startswith(fit.TYPE + "|")]
+    offsets = [name for name in features if name.startswith(fit.TYPE + "|")] if settings.typed_offset else []
     if offsets:
         features = features.difference(offsets)
     row = fit.augment(features, case.style, settings.copy_weight[case.style], settings.upper_weight if routerd else 0.0)
