@@ -15,6 +15,7 @@ import json
 import math
 import random
 import sys
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +137,7 @@ class Settings:
     # Only cases of these label styles are read with the copies in training (empty: every style);
     # the daemon reads every request with them.
     typed_styles: tuple[str, ...] = ()
-    # With the copies, each task type's offset of its own (`type|<type>`, read at both cuts), fitted
+    # With the copies, each task type's offset of its own (`fit.offsets`, read at both cuts), fitted
     # with the weights and never shipped, as the writers' offsets; the value of its indicator, so
     # under the L2 penalty it costs 1/value^2 as much as a copy and takes up the level every case
     # of the type shares, which the copies (every ask has one `words:` bucket) would otherwise
@@ -156,23 +157,22 @@ def read_all(cases: list[sets.Case]) -> list[Bag]:
     return [read(case.messages, case.tools, cues).features for case in cases]
 
 
-def _row(case, features, settings):
-    """A case's design row: its features with its style's copies, and a routerd-style case's upper
-    copy and writer offsets."""
+def _row(case, features, settings, task=None):
+    """A case's design row: its features with its style's copies, a routerd-style case's upper
+    copy and writer offsets, and (`task`: the type it is read with copies for) its type's offset."""
     routerd = case.style == fit.ROUTERD
-    offsets = [name for name in features if name.startswith(fit.TYPE + "|")] if settings.typed_offset else []
-    if offsets:
-        features = features.difference(offsets)
     row = fit.augment(features, case.style, settings.copy_weight[case.style], settings.upper_weight if routerd else 0.0)
     if routerd and settings.writer_offset:
         row.update(fit.writer_offsets(fit.writer_of(case), settings.writer_offset))
-    for name in offsets:  # a task type's offset, read at both cuts, as a writer's (`typed_offset`)
-        row.update({name: settings.typed_offset, f"{fit.UPPER}|{name}": settings.typed_offset})
+    if task and settings.typed_offset:
+        row.update(fit.offsets(fit.TYPE, task, settings.typed_offset))
     return row
 
 
-def _design(cases, feats, settings, vocab=None):
-    augmented = [_row(case, features, settings) for case, features in zip(cases, feats)]
+def _design(cases, feats, settings, vocab=None, tasks=None):
+    """The design matrix of `cases` (`tasks`: each case's type when it is read with copies, or None)."""
+    augmented = [_row(case, features, settings, task)
+                 for case, features, task in zip(cases, feats, tasks or repeat(None))]
     if vocab is None:
         vocab = fit.Vocabulary(augmented, settings.min_count)
     return vocab, vocab.matrix(augmented)
@@ -193,11 +193,11 @@ def train_once(cases, feats, settings, start=None):
     if settings.typed_features:
         # Each case read with its copies for the type the head gives it (as the daemon reads a request),
         # of the styles `typed_styles` names.
-        found = task_types(types, scored_feats, settings)
-        scored_feats = [with_typed(features, task, settings)
-                        if not settings.typed_styles or case.style in settings.typed_styles else features
-                        for case, features, task in zip(scored, scored_feats, found)]
-        vocab, x = _design(scored, scored_feats, settings)
+        tasks = [task if not settings.typed_styles or case.style in settings.typed_styles else None
+                 for case, task in zip(scored, task_types(types, scored_feats, settings))]
+        scored_feats = [with_typed(features, task, settings) if task else features
+                        for features, task in zip(scored_feats, tasks)]
+        vocab, x = _design(scored, scored_feats, settings, tasks=tasks)
     weights = np.array([settings.style_weight[c.style] for c in scored])
     upper = np.array([name.startswith(fit.UPPER + "|") for name in vocab.names])
     w, cuts = fit.fit_ordinal(x, np.array([c.level for c in scored]), [c.style for c in scored], weights,
@@ -235,10 +235,7 @@ def with_typed(features, task, settings):
     """`features` with their copies for `task` (`settings.typed_features`; unchanged without)."""
     if not settings.typed_features:
         return features
-    out = features | set(typed_copies(features, tuple(settings.typed_features), task))
-    if settings.typed_offset:
-        out.add(f"{fit.TYPE}|{task}")  # a name with "|": never in the shipped view (`train_once`)
-    return out
+    return features | set(typed_copies(features, tuple(settings.typed_features), task))
 
 
 def score_of(piece, features):

@@ -85,7 +85,13 @@ def writer_offsets(writer: str, value: float) -> dict[str, float]:
     writers used it most. With an offset per writer (annotator bias, as in Dawid & Skene's
     per-annotator confusions, here only a shift), the weights carry what writers agree on. The
     offsets are never shipped: a request has no writer, so the model scores it at the shared cuts."""
-    return {f"{WRITER}|{writer}": value, f"{UPPER}|{WRITER}|{writer}": value}
+    return offsets(WRITER, writer, value)
+
+
+def offsets(kind: str, key: str, value: float) -> dict[str, float]:
+    """An offset's indicator (`kind|key`: a writer's, a task type's), read at both cuts, at
+    `value`; its name holds "|", so it is never in the shipped view."""
+    return {f"{kind}|{key}": value, f"{UPPER}|{kind}|{key}": value}
 
 
 def fit_ordinal(x: sparse.csr_matrix, levels: np.ndarray, styles: list[str], weights: np.ndarray,
