@@ -130,8 +130,8 @@ def repository_heldout() -> list[Case]:
 
 
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
-TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 50))
-HELD_OUT_DIRS = ("unseen50", "unseen51", "unseen52", "unseen53")
+TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 54))
+HELD_OUT_DIRS = ("unseen54", "unseen55")
 
 
 def unseen() -> list[Case]:
