@@ -130,8 +130,8 @@ def repository_heldout() -> list[Case]:
 
 
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
-TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 54))
-HELD_OUT_DIRS = ("unseen54", "unseen55")
+TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 56))
+HELD_OUT_DIRS = ("unseen56", "unseen57")
 
 
 def unseen() -> list[Case]:
