@@ -122,7 +122,8 @@ class Settings:
     # Kept with wave 18, wave 19 and unseen42/-unseen45/ (36,944 prompts): 58.3-58.5 MB, 83.5%; with
     # wave 20 and unseen46/-unseen47/ (38,374): 58.8-58.9 MB, 83.4% (writer-grouped folds); with wave 21
     # and unseen48/-unseen49/ (39,805): 59.1-59.4 MB, 83.3% (at 6: 83.2%); 6 since unseen50/-unseen53/
-    # joined (41,232; `prune`).
+    # joined (41,232; `prune`); kept with wave 22 and unseen54/-unseen55/ (42,663): 58.2-58.5 MB, 83.1%
+    # (`prune` 0.08: 83.0%), docs/rounds/45.md.
     neighbours_min_count = 6
     neighbours_k = 10
     neighbours_budget = 100
