@@ -131,7 +131,7 @@ def repository_heldout() -> list[Case]:
 
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
 TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 56))
-HELD_OUT_DIRS = ("unseen56", "unseen57")
+HELD_OUT_DIRS = ("unseen56", "unseen57", "unseen58", "unseen59")
 
 
 def unseen() -> list[Case]:
