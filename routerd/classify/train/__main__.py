@@ -69,7 +69,7 @@ class Settings:
     # odds"): how freely the moderate/complex score may part from the simple/moderate one. Validation
     # tier (unseen/..unseen5/ pooled) 78.9%, 80.1%, 80.3% and 80.0% at 0.6, 1.0, 1.6 and 2.5 (77.9%
     # for the model before); 1.0 keeps 3,467 rows in the second table, 1.6 10,592.
-    upper_weight = 1.0
+    upper_weight = 1.6
     # Each routerd-style file (one writer's) moves both cut points by its own offset, fitted with
     # the weights and never shipped (routerd.classify.train.fit.writer_offsets): the value of its
     # indicator, so under the L2 penalty an offset costs 1/value^2 as much. Validation tier 79.9%
