@@ -68,7 +68,10 @@ class Settings:
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
     # odds"): how freely the moderate/complex score may part from the simple/moderate one. Validation
     # tier (unseen/..unseen5/ pooled) 78.9%, 80.1%, 80.3% and 80.0% at 0.6, 1.0, 1.6 and 2.5 (77.9%
-    # for the model before); 1.0 keeps 3,467 rows in the second table, 1.6 10,592.
+    # for the model before); 1.0 keeps 3,467 rows in the second table, 1.6 10,592. 1.6 since round 47
+    # (docs/rounds/47.md), on 44,089 cases: cross-validated tier 83.7% against 83.3%, 581 against
+    # 578 of 709 on the untouched unseen60/-unseen61/, the idle daemon 59.1-59.2 MB against 58.7-58.8
+    # (after pruning, 14,704 rows in the second table against 3,541 at 1.0, 28,454 in the first).
     upper_weight = 1.6
     # Each routerd-style file (one writer's) moves both cut points by its own offset, fitted with
     # the weights and never shipped (routerd.classify.train.fit.writer_offsets): the value of its
@@ -123,7 +126,8 @@ class Settings:
     # wave 20 and unseen46/-unseen47/ (38,374): 58.8-58.9 MB, 83.4% (writer-grouped folds); with wave 21
     # and unseen48/-unseen49/ (39,805): 59.1-59.4 MB, 83.3% (at 6: 83.2%); 6 since unseen50/-unseen53/
     # joined (41,232; `prune`); kept with wave 22 and unseen54/-unseen55/ (42,663): 58.2-58.5 MB, 83.1%
-    # (`prune` 0.08: 83.0%), docs/rounds/45.md.
+    # (`prune` 0.08: 83.0%), docs/rounds/45.md; with unseen56/-unseen59/ (44,089) and `upper_weight` 1.6:
+    # 59.1-59.2 MB, 83.7% (docs/rounds/47.md).
     neighbours_min_count = 6
     neighbours_k = 10
     neighbours_budget = 100
