@@ -48,7 +48,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "a452adc"  # main before unseen56/-59/ joined and upper_weight 1.6 (ad8bb6c5's weights)
+PREVIOUS = "835b059"  # main before unseen60/-61/ and wave 23 joined (6328aaad's weights)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
