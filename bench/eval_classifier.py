@@ -10,8 +10,8 @@ German, Russian and Japanese (each takes its own path through the tokeniser). Wr
 bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
-train split and of ypollak2's cases; the held-out test folders (`HELD_OUT_DIRS`: bench/data/unseen60/
-and unseen61/, routerd-style prompts by six writers each pair, never trained on; used to choose only
+train split and of ypollak2's cases; the held-out test folders (`HELD_OUT_DIRS`: bench/data/unseen62/
+and unseen63/, routerd-style prompts by six writers each pair, never trained on; used to choose only
 by the rule written before their first run, docs/rounds/ and docs/brain.md, Method step 8); and
 bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
 trained on). `--train-splits` adds the training
@@ -48,7 +48,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "a452adc"  # main before unseen56/-59/ joined and upper_weight 1.6 (ad8bb6c5's weights)
+PREVIOUS = "835b059"  # main before unseen60/-61/ and wave 23 joined (6328aaad's weights)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "

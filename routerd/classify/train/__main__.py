@@ -127,7 +127,8 @@ class Settings:
     # and unseen48/-unseen49/ (39,805): 59.1-59.4 MB, 83.3% (at 6: 83.2%); 6 since unseen50/-unseen53/
     # joined (41,232; `prune`); kept with wave 22 and unseen54/-unseen55/ (42,663): 58.2-58.5 MB, 83.1%
     # (`prune` 0.08: 83.0%), docs/rounds/45.md; with unseen56/-unseen59/ (44,089) and `upper_weight` 1.6:
-    # 59.1-59.2 MB, 83.7% (docs/rounds/47.md).
+    # 59.1-59.2 MB, 83.7% (docs/rounds/47.md); with wave 23 and unseen60/-unseen61/ (45,515): 59.4-59.6 MB,
+    # 83.7% (docs/rounds/48.md).
     neighbours_min_count = 6
     neighbours_k = 10
     neighbours_budget = 100
