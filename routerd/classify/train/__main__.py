@@ -71,8 +71,8 @@ class Settings:
     # for the model before); 1.0 keeps 3,467 rows in the second table, 1.6 10,592. 1.6 since round 47
     # (docs/rounds/47.md), on 44,089 cases: cross-validated tier 83.7% against 83.3%, 581 against
     # 578 of 709 on the untouched unseen60/-unseen61/, the idle daemon 59.1-59.2 MB against 58.7-58.8
-    # (after pruning, 14,704 rows in the second table against 3,541 at 1.0, 28,454 in the first). 2.5 in
-    # round 47's data and unseen62/-unseen63/ (46,229): the idle daemon 60.6-60.7 MB, with `prune` 0.08
+    # (after pruning, 14,704 rows in the second table against 3,541 at 1.0, 28,454 in the first). 2.5 on
+    # 20eada16's data with unseen62/-unseen63/ (46,229): the idle daemon 60.6-60.7 MB, with `prune` 0.08
     # 59.3-59.5 MB, cross-validated 83.7% as at 1.6, 555 against 558 of 717 on unseen64/-unseen65/:
     # refused (docs/rounds/49.md).
     upper_weight = 1.6
