@@ -96,7 +96,7 @@ class Settings:
     # at 0.06 and 5+, 60.5-60.6), cross-validated tier 83.2% (83.3% at either), docs/rounds/44.md.
     # At 0.08 with unseen62/-unseen65/ joined (46,946): 58.8-58.9 MB, cross-validated 83.5%, 595 against
     # 589 of 716 on unseen66/-unseen67/, but GSM8K's held-out APGR 0.648 (docs/rounds/50.md, refused).
-    prune = 0.07
+    prune = 0.08
     # Task-type weights are written in steps of 1/64 (exact in float32): 115 distinct values and
     # 6,964 distinct rows instead of ~47,000 and 20,153, which the reader keeps once each (2.4 MB
     # less RSS); validation task type 83.8% against 83.7%, final quarters 81.6% against 81.7%
