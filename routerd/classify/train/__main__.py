@@ -63,8 +63,11 @@ class Settings:
     # against 80.1% (docs/brain.md, Method). With the writer offsets (below), routerd's copy at 1.0:
     # GSM8K tuning APGR 0.661 against 0.650 at 1.4 and 0.636 at 2.0, MMLU 0.566 (0.558), validation
     # tier 80.2% against 80.7% and `final` quarters 77.2% at both (at 2.0: 80.3%, 76.5%).
+    # With unseen62/-unseen67/ joined (47,662 routerd-style cases) GSM8K weighs 1.5 per case
+    # (docs/rounds/51.md): tuning APGR 0.651, cross-validated tier 83.41%; at 2.0 0.655 and 83.37%;
+    # 20eada16 (1.0, 45,515 cases) 0.649, and round 50's candidate (1.0, 46,946) 0.647.
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
-    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 1.0}
+    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 1.5}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
     # odds"): how freely the moderate/complex score may part from the simple/moderate one. Validation
     # tier (unseen/..unseen5/ pooled) 78.9%, 80.1%, 80.3% and 80.0% at 0.6, 1.0, 1.6 and 2.5 (77.9%
