@@ -11,7 +11,7 @@ from routerd.classify.model import default_model, model_bytes, read_model
 
 # The shipped weights. Retraining changes this: rerun `python -m routerd.classify.train`, check the
 # figures it prints and bench/eval_classifier.py, update docs/brain.md, then paste the new digest.
-MODEL_SHA256 = "20eada16a1a2935c6f468a0bb6865d637af2bd7b209193e32eabd62a1a757beb"
+MODEL_SHA256 = "22df49b5575b0a3e005f518253886cd27b565e95c9457279fe3fa5f8b3f5f514"
 
 
 def test_shipped_model_is_the_pinned_one():
@@ -297,6 +297,9 @@ def test_structure_read_per_task_type_weighs_a_size_apart_for_each_type():
     def model(typed):
         settings = Settings()
         settings.min_count, settings.neighbours_share, settings.l2 = 1, 0.5, 1.0
+        # Nothing pruned: on twelve nouns the copies' weights are small enough to fall under the
+        # shipped file's line (0.08), and this reads what they learn, not what a file keeps.
+        settings.prune = 0.0
         settings.typed_features = typed
         piece = train_once(cases, feats, settings)
         oof = cross_validate(cases, feats, settings, piece)

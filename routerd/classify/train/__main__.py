@@ -63,8 +63,11 @@ class Settings:
     # against 80.1% (docs/brain.md, Method). With the writer offsets (below), routerd's copy at 1.0:
     # GSM8K tuning APGR 0.661 against 0.650 at 1.4 and 0.636 at 2.0, MMLU 0.566 (0.558), validation
     # tier 80.2% against 80.7% and `final` quarters 77.2% at both (at 2.0: 80.3%, 76.5%).
+    # With unseen62/-unseen67/ joined (47,662 routerd-style cases) GSM8K weighs 1.5 per case
+    # (docs/rounds/51.md): tuning APGR 0.651, cross-validated tier 83.41%; at 2.0 0.655 and 83.37%;
+    # 20eada16 (1.0, 45,515 cases) 0.649, and round 50's candidate (1.0, 46,946) 0.647.
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
-    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 1.0}
+    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 1.5}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
     # odds"): how freely the moderate/complex score may part from the simple/moderate one. Validation
     # tier (unseen/..unseen5/ pooled) 78.9%, 80.1%, 80.3% and 80.0% at 0.6, 1.0, 1.6 and 2.5 (77.9%
@@ -96,7 +99,7 @@ class Settings:
     # at 0.06 and 5+, 60.5-60.6), cross-validated tier 83.2% (83.3% at either), docs/rounds/44.md.
     # At 0.08 with unseen62/-unseen65/ joined (46,946): 58.8-58.9 MB, cross-validated 83.5%, 595 against
     # 589 of 716 on unseen66/-unseen67/, but GSM8K's held-out APGR 0.648 (docs/rounds/50.md, refused).
-    prune = 0.07
+    prune = 0.08
     # Task-type weights are written in steps of 1/64 (exact in float32): 115 distinct values and
     # 6,964 distinct rows instead of ~47,000 and 20,153, which the reader keeps once each (2.4 MB
     # less RSS); validation task type 83.8% against 83.7%, final quarters 81.6% against 81.7%
