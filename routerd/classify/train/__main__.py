@@ -99,6 +99,8 @@ class Settings:
     # at 0.06 and 5+, 60.5-60.6), cross-validated tier 83.2% (83.3% at either), docs/rounds/44.md.
     # At 0.08 with unseen62/-unseen65/ joined (46,946): 58.8-58.9 MB, cross-validated 83.5%, 595 against
     # 589 of 716 on unseen66/-unseen67/, but GSM8K's held-out APGR 0.648 (docs/rounds/50.md, refused).
+    # 0.08 since unseen62/-unseen67/ joined (47,662; GSM8K 1.5 per case): 59.1-59.2 MB, cross-validated
+    # 83.4%, 602 against 593 of 711 on unseen68/-unseen69/ (docs/rounds/51.md, shipped as 22df49b5).
     prune = 0.08
     # Task-type weights are written in steps of 1/64 (exact in float32): 115 distinct values and
     # 6,964 distinct rows instead of ~47,000 and 20,153, which the reader keeps once each (2.4 MB
@@ -136,7 +138,8 @@ class Settings:
     # joined (41,232; `prune`); kept with wave 22 and unseen54/-unseen55/ (42,663): 58.2-58.5 MB, 83.1%
     # (`prune` 0.08: 83.0%), docs/rounds/45.md; with unseen56/-unseen59/ (44,089) and `upper_weight` 1.6:
     # 59.1-59.2 MB, 83.7% (docs/rounds/47.md); with wave 23 and unseen60/-unseen61/ (45,515): 59.4-59.6 MB,
-    # 83.7% (docs/rounds/48.md).
+    # 83.7% (docs/rounds/48.md); with unseen62/-unseen67/ (47,662) and `prune` 0.08: 59.1-59.2 MB, 83.4%
+    # (docs/rounds/51.md).
     neighbours_min_count = 6
     neighbours_k = 10
     neighbours_budget = 100
