@@ -65,7 +65,8 @@ class Settings:
     # tier 80.2% against 80.7% and `final` quarters 77.2% at both (at 2.0: 80.3%, 76.5%).
     # With unseen62/-unseen67/ joined (47,662 routerd-style cases) GSM8K weighs 1.5 per case
     # (docs/rounds/51.md): tuning APGR 0.651, cross-validated tier 83.41%; at 2.0 0.655 and 83.37%;
-    # 20eada16 (1.0, 45,515 cases) 0.649, and round 50's candidate (1.0, 46,946) 0.647.
+    # 20eada16 (1.0, 45,515 cases) 0.649, and round 50's candidate (1.0, 46,946) 0.647. Chosen again
+    # with wave 24 and unseen68/-unseen69/ (49,088; docs/rounds/52.md): 0.652 at 1.5, 0.655 at 2.0.
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
     style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 1.5}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
@@ -100,7 +101,8 @@ class Settings:
     # At 0.08 with unseen62/-unseen65/ joined (46,946): 58.8-58.9 MB, cross-validated 83.5%, 595 against
     # 589 of 716 on unseen66/-unseen67/, but GSM8K's held-out APGR 0.648 (docs/rounds/50.md, refused).
     # 0.08 since unseen62/-unseen67/ joined (47,662; GSM8K 1.5 per case): 59.1-59.2 MB, cross-validated
-    # 83.4%, 602 against 593 of 711 on unseen68/-unseen69/ (docs/rounds/51.md, shipped as 22df49b5).
+    # 83.4%, 602 against 593 of 711 on unseen68/-unseen69/ (docs/rounds/51.md, shipped as 22df49b5);
+    # with wave 24 and unseen68/-unseen69/ (49,088): 59.3-59.5 MB, 83.4% (docs/rounds/52.md).
     prune = 0.08
     # Task-type weights are written in steps of 1/64 (exact in float32): 115 distinct values and
     # 6,964 distinct rows instead of ~47,000 and 20,153, which the reader keeps once each (2.4 MB
@@ -139,7 +141,7 @@ class Settings:
     # (`prune` 0.08: 83.0%), docs/rounds/45.md; with unseen56/-unseen59/ (44,089) and `upper_weight` 1.6:
     # 59.1-59.2 MB, 83.7% (docs/rounds/47.md); with wave 23 and unseen60/-unseen61/ (45,515): 59.4-59.6 MB,
     # 83.7% (docs/rounds/48.md); with unseen62/-unseen67/ (47,662) and `prune` 0.08: 59.1-59.2 MB, 83.4%
-    # (docs/rounds/51.md).
+    # (docs/rounds/51.md); with wave 24 and unseen68/-unseen69/ (49,088): 59.3-59.5 MB, 83.4%.
     neighbours_min_count = 6
     neighbours_k = 10
     neighbours_budget = 100
