@@ -131,7 +131,7 @@ def repository_heldout() -> list[Case]:
 
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
 TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 72))
-HELD_OUT_DIRS = ("unseen72", "unseen73")
+HELD_OUT_DIRS = ("unseen72", "unseen73", "unseen74", "unseen75")
 
 
 def unseen() -> list[Case]:
