@@ -17,15 +17,16 @@ add hundreds of prompts that each share one word), so one vote costs at most ~`b
 from __future__ import annotations
 
 import math
+import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from operator import itemgetter, truediv
 from typing import Any
 
 import msgspec
 
-from routerd.classify.bag import Bag, shared_key_of
+from routerd.classify.bag import Bag, Key, shared_key_of
 
 _FIRST = itemgetter(0)
 FIRST_BITS = 24  # a span's first posting fits below this bit: at most ~16.7 million postings
@@ -53,11 +54,14 @@ class Neighbours(msgspec.Struct, frozen=True):
     first, terms of one count in the model file's order (one int per term, not a tuple: 2 MB less
     resident). Terms with the same postings share them (`share_postings`): the order keeps their
     spans apart, so a vote whose budget runs out among terms of one count reads the same ones
-    as it did before they shared."""
+    as it did before they shared.
+
+    `pairs` may be the `stems` table itself (`fewer_tables`): a pair is a tuple, never equal to a
+    stem, so each kind's lookups find only that kind's terms."""
 
     words: dict[str, int]
-    pairs: dict[tuple[str, str], int]
-    stems: dict[str, int]
+    pairs: dict[Key, int]  # word pairs (tuples), perhaps with the stems
+    stems: dict[Key, int]
     postings: array[int]
     norms: array[float]  # each document's vector length (square root of its terms' idf squared)
     levels: bytes  # each document's level (0 simple, 1 moderate, 2 complex)
@@ -78,7 +82,15 @@ class Neighbours(msgspec.Struct, frozen=True):
 
     def terms(self) -> int:
         """How many terms the index holds."""
-        return len(self.words) + len(self.pairs) + len(self.stems)
+        return sum(1 for _ in self.spans())
+
+    def spans(self) -> Iterator[tuple[str, Key, int]]:
+        """Every term once: its kind, its key and its span."""
+        for kind in TERM_KINDS:
+            table = getattr(self, kind)
+            if kind == "pairs" and table is self.stems:
+                continue
+            yield from ((("pairs" if isinstance(key, tuple) else kind), key, value) for key, value in table.items())
 
     def lean(self, vote: tuple[float, float] | None) -> tuple[float, float, float]:
         """A vote as the model weighs it: the nearest similarity, how far the neighbours' level is
@@ -161,6 +173,21 @@ def share_postings(starts: array[int], postings: array[int]) -> tuple[array[int]
     return firsts, postings[:kept]
 
 
+def fewer_tables(words: dict[str, int], pairs: dict[tuple[str, str], int],
+                 stems: dict[str, int]) -> tuple[dict[Any, int], dict[Any, int], dict[Any, int]]:
+    """The tables of words, pairs and stems, the stems joined to the pairs' table (which is then
+    both) where that takes fewer bytes than two tables. A dict's table grows in powers of two, to
+    at most two thirds full: the ffd7b974 index's 23,504 pairs fill 54% of theirs, and its 12,925
+    stems fit in the rest (0.4 MB less daemon RSS). Sizes are measured (`sys.getsizeof`), so as
+    the index grows it never takes more than three tables. `pairs` is taken over: it becomes the
+    joined table, or is left with the stems in it."""
+    alone = sys.getsizeof(pairs)
+    pairs.update(stems)  # in place: no new table while the stems fit in the pairs' free entries
+    if sys.getsizeof(pairs) < alone + sys.getsizeof(stems):
+        return words, pairs, pairs
+    return words, {key: value for key, value in pairs.items() if isinstance(key, tuple)}, stems
+
+
 def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[int], norms: array[float],
                     levels: bytes, meta: dict[str, Any], shared: dict[Any, Any]) -> Neighbours:
     """The index from a model file's members (`terms` one at a time, in the order of `starts`;
@@ -185,7 +212,8 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     if ordinal + 1 != count:
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
     most = max((starts[t + 1] - starts[t] for t in range(count)), default=0)
-    return Neighbours(words=tables["words"], pairs=tables["pairs"], stems=tables["stems"],
+    words, pairs, stems = fewer_tables(tables["words"], tables["pairs"], tables["stems"])
+    return Neighbours(words=words, pairs=pairs, stems=stems,
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
                       weights=_triple(meta["weights"]), upper_weights=_triple(meta["upper_weights"]))

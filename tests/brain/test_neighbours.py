@@ -142,3 +142,38 @@ def test_an_index_term_in_no_document_is_refused():
     with pytest.raises(ValueError, match="in no document"):
         read_neighbours(iter(["w:a", "w:b"]), array("I", [0, 2, 2]), array("H", [0, 1]), array("f", [1.0, 1.0]),
                         bytes(2), meta, {})
+
+
+def test_stems_join_the_pairs_table_only_where_that_takes_fewer_bytes():
+    """One table of pairs and stems where the stems fit in the pairs' free entries; three where not."""
+    import sys
+
+    from routerd.classify.neighbours import fewer_tables
+
+    words = {f"w{i}": i for i in range(20_000)}
+    pairs = {(f"a{i}", "b"): i for i in range(30_000)}
+    few = {f"s{i}": i for i in range(5_000)}
+    alone = sys.getsizeof(pairs) + sys.getsizeof(few)
+    joined_words, joined_pairs, joined_stems = fewer_tables(words, dict(pairs), few)
+    assert joined_pairs is joined_stems and joined_words is words
+    assert joined_pairs == pairs | few and sys.getsizeof(joined_pairs) < alone
+    many = {f"s{i}": i for i in range(20_000)}  # with the pairs, past two thirds of their table
+    apart = fewer_tables(words, dict(pairs), many)
+    assert apart == (words, pairs, many) and apart[0] is words and apart[2] is many
+
+
+def test_an_index_whose_pairs_share_a_table_reads_each_kind_apart():
+    """With pairs in the stems' table, a word, its stem and a pair are each found as their own kind."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.train.neighbours import build, layout
+
+    docs = [Bag(words={"raft", "lease"}, pairs={("raft", "lease")}, stems={"raft", "lease"}),
+            Bag(words={"raft", "lease"}, pairs={("raft", "lease")}, stems={"raft"}),
+            Bag(words={"div"}, stems={"div"}), Bag(words={"div", "css"}, stems={"div"})]
+    index = build(docs, [2, 2, 0, 1], max_share=1.0, min_count=2, k=2, budget=100)
+    assert index.pairs is index.stems or index.pairs is index.words
+    assert index.terms() == 6  # raft, lease, div; the pair; raft's and div's stems
+    assert sorted(layout(index)[0]) == ["b:raft lease", "p:div", "p:raft", "w:div", "w:lease", "w:raft"]
+    assert index.vote(Bag(pairs={("raft", "lease")}))[1] == pytest.approx(2.0)
+    assert index.vote(Bag(stems={"lease"})) is None  # lease's stem is in one prompt: not indexed
+    assert index.vote(Bag(words={"lease"}))[1] == pytest.approx(2.0)

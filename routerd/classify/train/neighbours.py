@@ -14,7 +14,7 @@ import numpy as np
 
 from routerd.classify.bag import Bag, name_of
 from routerd.classify.neighbours import COUNT_SHIFT, FIRST_BITS, FIRST_MASK, ORDER_MASK, TERM_KINDS, Neighbours, \
-    idf2_table, share_postings, span
+    fewer_tables, idf2_table, share_postings, span
 from routerd.classify.train import fit
 
 
@@ -53,15 +53,15 @@ def build(bags: list[Bag], levels: list[int], max_share: float, min_count: int, 
     firsts, shared = share_postings(starts, postings)
     spans = {kind: {key: span(len(lists[t]), t, firsts[t]) for key, t in ordinals[kind].items()}
              for kind in TERM_KINDS}
-    return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"],
-                      postings=shared, norms=norms, levels=bytes(levels), idf2=idf2, k=k, budget=budget)
+    words, pairs, stems = fewer_tables(spans["words"], spans["pairs"], spans["stems"])
+    return Neighbours(words=words, pairs=pairs, stems=stems, postings=shared, norms=norms, levels=bytes(levels),
+                      idf2=idf2, k=k, budget=budget)
 
 
 def layout(index: Neighbours) -> tuple[list[str], array[int], array[int]]:
     """The index's terms in their order, where each term's postings start (one more entry: the
     end) and the postings, each term's in full, as the model file stores them."""
-    spans = sorted((value >> FIRST_BITS & ORDER_MASK, value, name_of(kind, key)) for kind in TERM_KINDS
-                   for key, value in getattr(index, kind).items())
+    spans = sorted((value >> FIRST_BITS & ORDER_MASK, value, name_of(kind, key)) for kind, key, value in index.spans())
     starts = array("I", [0])
     postings = array("H")
     for _, value, _ in spans:
