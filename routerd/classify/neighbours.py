@@ -56,7 +56,7 @@ class Neighbours(msgspec.Struct, frozen=True):
     spans apart, so a vote whose budget runs out among terms of one count reads the same ones
     as it did before they shared.
 
-    `pairs` may be the `stems` table itself (`fewer_tables`): a pair is a tuple, never equal to a
+    `pairs` may be the `stems` table itself (`share_table`): a pair is a tuple, never equal to a
     stem, so each kind's lookups find only that kind's terms."""
 
     words: dict[str, int]
@@ -173,19 +173,18 @@ def share_postings(starts: array[int], postings: array[int]) -> tuple[array[int]
     return firsts, postings[:kept]
 
 
-def fewer_tables(words: dict[str, int], pairs: dict[tuple[str, str], int],
-                 stems: dict[str, int]) -> tuple[dict[Any, int], dict[Any, int], dict[Any, int]]:
-    """The tables of words, pairs and stems, the stems joined to the pairs' table (which is then
-    both) where that takes fewer bytes than two tables. A dict's table grows in powers of two, to
-    at most two thirds full: the ffd7b974 index's 23,504 pairs fill 54% of theirs, and its 12,925
-    stems fit in the rest (0.4 MB less daemon RSS). Sizes are measured (`sys.getsizeof`), so as
-    the index grows it never takes more than three tables. `pairs` is taken over: it becomes the
-    joined table, or is left with the stems in it."""
+def share_table(pairs: dict[Key, int], stems: dict[Key, int]) -> tuple[dict[Key, int], dict[Key, int]]:
+    """The tables of pairs and stems: one table of both where that takes fewer bytes than two. A
+    dict's table grows in powers of two, to at most two thirds full: the ffd7b974 index's 23,504
+    pairs fill 54% of theirs, and its 12,925 stems fit in the rest (0.4 MB less daemon RSS). The
+    sizes are measured (`sys.getsizeof`), so a growing index never keeps a joined table larger
+    than the two it replaces. `pairs` is taken over: it becomes the joined table, or is left with
+    the stems in it."""
     alone = sys.getsizeof(pairs)
     pairs.update(stems)  # in place: no new table while the stems fit in the pairs' free entries
     if sys.getsizeof(pairs) < alone + sys.getsizeof(stems):
-        return words, pairs, pairs
-    return words, {key: value for key, value in pairs.items() if isinstance(key, tuple)}, stems
+        return pairs, pairs
+    return {key: value for key, value in pairs.items() if isinstance(key, tuple)}, stems
 
 
 def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[int], norms: array[float],
@@ -212,8 +211,8 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     if ordinal + 1 != count:
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
     most = max((starts[t + 1] - starts[t] for t in range(count)), default=0)
-    words, pairs, stems = fewer_tables(tables["words"], tables["pairs"], tables["stems"])
-    return Neighbours(words=words, pairs=pairs, stems=stems,
+    pairs, stems = share_table(tables["pairs"], tables["stems"])
+    return Neighbours(words=tables["words"], pairs=pairs, stems=stems,
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
                       weights=_triple(meta["weights"]), upper_weights=_triple(meta["upper_weights"]))

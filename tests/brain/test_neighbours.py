@@ -119,7 +119,8 @@ def test_an_index_read_from_its_layout_is_the_one_written():
     meta = {"k": index.k, "budget": index.budget, "prior": index.prior, "weights": index.weights,
             "upper_weights": index.upper_weights}
     read = read_neighbours(iter(terms), starts, postings, index.norms, index.levels, meta, {})
-    assert (read.words, read.pairs, read.stems, read.postings) == (index.words, index.pairs, index.stems, index.postings)
+    assert (read.words, read.pairs, read.stems) == (index.words, index.pairs, index.stems)
+    assert read.postings == index.postings
     request = _bag("raft", "leader", "pagination", "css")
     assert read.vote(request) == index.vote(request)
 
@@ -145,21 +146,20 @@ def test_an_index_term_in_no_document_is_refused():
 
 
 def test_stems_join_the_pairs_table_only_where_that_takes_fewer_bytes():
-    """One table of pairs and stems where the stems fit in the pairs' free entries; three where not."""
+    """One table of pairs and stems where the stems fit in the pairs' free entries; two where not."""
     import sys
 
-    from routerd.classify.neighbours import fewer_tables
+    from routerd.classify.neighbours import share_table
 
-    words = {f"w{i}": i for i in range(20_000)}
     pairs = {(f"a{i}", "b"): i for i in range(30_000)}
     few = {f"s{i}": i for i in range(5_000)}
     alone = sys.getsizeof(pairs) + sys.getsizeof(few)
-    joined_words, joined_pairs, joined_stems = fewer_tables(words, dict(pairs), few)
-    assert joined_pairs is joined_stems and joined_words is words
-    assert joined_pairs == pairs | few and sys.getsizeof(joined_pairs) < alone
+    joined_pairs, joined_stems = share_table(dict(pairs), few)
+    assert joined_pairs is joined_stems and joined_pairs == pairs | few
+    assert sys.getsizeof(joined_pairs) < alone
     many = {f"s{i}": i for i in range(20_000)}  # with the pairs, past two thirds of their table
-    apart = fewer_tables(words, dict(pairs), many)
-    assert apart == (words, pairs, many) and apart[0] is words and apart[2] is many
+    apart_pairs, apart_stems = share_table(dict(pairs), many)
+    assert apart_pairs == pairs and apart_stems is many
 
 
 def test_an_index_whose_pairs_share_a_table_reads_each_kind_apart():

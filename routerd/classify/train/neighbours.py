@@ -14,7 +14,7 @@ import numpy as np
 
 from routerd.classify.bag import Bag, name_of
 from routerd.classify.neighbours import COUNT_SHIFT, FIRST_BITS, FIRST_MASK, ORDER_MASK, TERM_KINDS, Neighbours, \
-    fewer_tables, idf2_table, share_postings, span
+    idf2_table, share_postings, share_table, span
 from routerd.classify.train import fit
 
 
@@ -53,9 +53,9 @@ def build(bags: list[Bag], levels: list[int], max_share: float, min_count: int, 
     firsts, shared = share_postings(starts, postings)
     spans = {kind: {key: span(len(lists[t]), t, firsts[t]) for key, t in ordinals[kind].items()}
              for kind in TERM_KINDS}
-    words, pairs, stems = fewer_tables(spans["words"], spans["pairs"], spans["stems"])
-    return Neighbours(words=words, pairs=pairs, stems=stems, postings=shared, norms=norms, levels=bytes(levels),
-                      idf2=idf2, k=k, budget=budget)
+    pairs, stems = share_table(spans["pairs"], spans["stems"])
+    return Neighbours(words=spans["words"], pairs=pairs, stems=stems, postings=shared, norms=norms,
+                      levels=bytes(levels), idf2=idf2, k=k, budget=budget)
 
 
 def layout(index: Neighbours) -> tuple[list[str], array[int], array[int]]:
