@@ -94,3 +94,86 @@ def test_the_nearest_are_what_nlargest_picks_ties_included():
         scores = [rng.choice((0.1, 0.2, 0.3, rng.random())) for _ in range(size)]
         docs = rng.sample(range(1000), size)
         assert sorted(_nearest(scores, docs, 10)) == sorted(heapq.nlargest(10, zip(scores, docs)))
+
+
+def test_terms_held_by_the_same_prompts_share_their_postings():
+    """Each distinct posting list is held once, and the file's layout gives every term's back in full."""
+    from routerd.classify.train.neighbours import layout
+
+    index = _index()
+    # raft and leader, centre and div, pagination and endpoint: three lists of two documents.
+    assert len(index.postings) == 6
+    terms, starts, postings = layout(index)
+    assert terms == ["w:centre", "w:div", "w:endpoint", "w:leader", "w:pagination", "w:raft"]
+    assert list(starts) == [0, 2, 4, 6, 8, 10, 12]
+    assert list(postings) == [2, 3, 2, 3, 4, 5, 0, 1, 4, 5, 0, 1]
+
+
+def test_an_index_read_from_its_layout_is_the_one_written():
+    """Reading the file's members back gives the same spans, postings and votes as the trainer's index."""
+    from routerd.classify.neighbours import read_neighbours
+    from routerd.classify.train.neighbours import layout
+
+    index = _index()
+    terms, starts, postings = layout(index)
+    meta = {"k": index.k, "budget": index.budget, "prior": index.prior, "weights": index.weights,
+            "upper_weights": index.upper_weights}
+    read = read_neighbours(iter(terms), starts, postings, index.norms, index.levels, meta, {})
+    assert (read.words, read.pairs, read.stems) == (index.words, index.pairs, index.stems)
+    assert read.postings == index.postings
+    request = _bag("raft", "leader", "pagination", "css")
+    assert read.vote(request) == index.vote(request)
+
+
+def test_shared_postings_keep_the_order_terms_of_one_count_are_read_in():
+    """A term sharing an earlier term's postings is still read in its own place: with a budget of
+    one term, of pagination and leader (each in two prompts) leader comes first in the file."""
+    # pagination's postings are endpoint's, which sit before leader's; the vote still reads leader.
+    assert _index(budget=2).vote(_bag("pagination", "leader"))[1] == pytest.approx(2.0)
+    assert _index(budget=2).vote(_bag("pagination", "endpoint"))[1] == pytest.approx(1.0)
+
+
+def test_an_index_term_in_no_document_is_refused():
+    """A term with no postings is a malformed file, not a term that adds only to the request's length."""
+    from array import array
+
+    from routerd.classify.neighbours import read_neighbours
+
+    meta = {"k": 2, "budget": 10, "prior": 1.0, "weights": (0, 0, 0), "upper_weights": (0, 0, 0)}
+    with pytest.raises(ValueError, match="in no document"):
+        read_neighbours(iter(["w:a", "w:b"]), array("I", [0, 2, 2]), array("H", [0, 1]), array("f", [1.0, 1.0]),
+                        bytes(2), meta, {})
+
+
+def test_stems_join_the_pairs_table_only_where_that_takes_fewer_bytes():
+    """One table of pairs and stems where the stems fit in the pairs' free entries; two where not."""
+    import sys
+
+    from routerd.classify.neighbours import share_table
+
+    pairs = {(f"a{i}", "b"): i for i in range(30_000)}
+    few = {f"s{i}": i for i in range(5_000)}
+    alone = sys.getsizeof(pairs) + sys.getsizeof(few)
+    joined_pairs, joined_stems = share_table(dict(pairs), few)
+    assert joined_pairs is joined_stems and joined_pairs == pairs | few
+    assert sys.getsizeof(joined_pairs) < alone
+    many = {f"s{i}": i for i in range(20_000)}  # with the pairs, past two thirds of their table
+    apart_pairs, apart_stems = share_table(dict(pairs), many)
+    assert apart_pairs == pairs and apart_stems is many
+
+
+def test_an_index_whose_pairs_share_a_table_reads_each_kind_apart():
+    """With pairs in the stems' table, a word, its stem and a pair are each found as their own kind."""
+    pytest.importorskip("scipy", reason="the train extra is not installed")
+    from routerd.classify.train.neighbours import build, layout
+
+    docs = [Bag(words={"raft", "lease"}, pairs={("raft", "lease")}, stems={"raft", "lease"}),
+            Bag(words={"raft", "lease"}, pairs={("raft", "lease")}, stems={"raft"}),
+            Bag(words={"div"}, stems={"div"}), Bag(words={"div", "css"}, stems={"div"})]
+    index = build(docs, [2, 2, 0, 1], max_share=1.0, min_count=2, k=2, budget=100)
+    assert index.pairs is index.stems or index.pairs is index.words
+    assert index.terms() == 6  # raft, lease, div; the pair; raft's and div's stems
+    assert sorted(layout(index)[0]) == ["b:raft lease", "p:div", "p:raft", "w:div", "w:lease", "w:raft"]
+    assert index.vote(Bag(pairs={("raft", "lease")}))[1] == pytest.approx(2.0)
+    assert index.vote(Bag(stems={"lease"})) is None  # lease's stem is in one prompt: not indexed
+    assert index.vote(Bag(words={"lease"}))[1] == pytest.approx(2.0)

@@ -13,7 +13,8 @@ import msgspec
 import numpy as np
 
 from routerd.classify.bag import Bag, name_of
-from routerd.classify.neighbours import SPAN_MASK, TERM_KINDS, Neighbours, idf2_table, span
+from routerd.classify.neighbours import COUNT_SHIFT, FIRST_BITS, FIRST_MASK, ORDER_MASK, TERM_KINDS, Neighbours, \
+    idf2_table, share_postings, share_table, span
 from routerd.classify.train import fit
 
 
@@ -49,20 +50,25 @@ def build(bags: list[Bag], levels: list[int], max_share: float, min_count: int, 
         for doc in docs:
             squares[doc] += idf2[len(docs)]
     norms = array("f", (math.sqrt(s) or 1.0 for s in squares))
-    spans = {kind: {key: span(starts[t + 1] - starts[t], starts[t]) for key, t in ordinals[kind].items()}
+    firsts, shared = share_postings(starts, postings)
+    spans = {kind: {key: span(len(lists[t]), t, firsts[t]) for key, t in ordinals[kind].items()}
              for kind in TERM_KINDS}
-    return Neighbours(words=spans["words"], pairs=spans["pairs"], stems=spans["stems"],
-                      postings=postings, norms=norms, levels=bytes(levels), idf2=idf2, k=k, budget=budget)
+    pairs, stems = share_table(spans["pairs"], spans["stems"])
+    return Neighbours(words=spans["words"], pairs=pairs, stems=stems, postings=shared, norms=norms,
+                      levels=bytes(levels), idf2=idf2, k=k, budget=budget)
 
 
-def layout(index: Neighbours) -> tuple[list[str], array[int]]:
-    """The index's terms in the order of their postings, and where each term's postings start (one
-    more entry: the end), as the model file stores them."""
-    spans = sorted((value & SPAN_MASK, name_of(kind, key)) for kind in TERM_KINDS
-                   for key, value in getattr(index, kind).items())
-    starts = array("I", (start for start, _ in spans))
-    starts.append(len(index.postings))
-    return [name for _, name in spans], starts
+def layout(index: Neighbours) -> tuple[list[str], array[int], array[int]]:
+    """The index's terms in their order, where each term's postings start (one more entry: the
+    end) and the postings, each term's in full, as the model file stores them."""
+    spans = sorted((value >> FIRST_BITS & ORDER_MASK, value, name_of(kind, key)) for kind, key, value in index.spans())
+    starts = array("I", [0])
+    postings = array("H")
+    for _, value, _ in spans:
+        first = value & FIRST_MASK
+        postings.extend(index.postings[first : first + (value >> COUNT_SHIFT)])
+        starts.append(len(postings))
+    return [name for _, _, name in spans], starts, postings
 
 
 Weights = tuple[float, float, float]
