@@ -66,9 +66,11 @@ class Settings:
     # With unseen62/-unseen67/ joined (47,662 routerd-style cases) GSM8K weighs 1.5 per case
     # (docs/rounds/51.md): tuning APGR 0.651, cross-validated tier 83.41%; at 2.0 0.655 and 83.37%;
     # 20eada16 (1.0, 45,515 cases) 0.649, and round 50's candidate (1.0, 46,946) 0.647. Chosen again
-    # with wave 24 and unseen68/-unseen69/ (49,088; docs/rounds/52.md): 0.652 at 1.5, 0.655 at 2.0.
+    # with wave 24 and unseen68/-unseen69/ (49,088; docs/rounds/52.md): 0.652 at 1.5, 0.655 at 2.0,
+    # and with unseen70/-unseen71/ (49,801; 53.md): 0.652 and 0.655. With unseen72/-unseen75/ and wave 25
+    # (51,950; 55.md) 1.5 fell under ffd7b974's 0.6531 (0.6530), so 2.0: 0.6547, cross-validated 83.49%.
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
-    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 1.5}
+    style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 2.0}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
     # odds"): how freely the moderate/complex score may part from the simple/moderate one. Validation
     # tier (unseen/..unseen5/ pooled) 78.9%, 80.1%, 80.3% and 80.0% at 0.6, 1.0, 1.6 and 2.5 (77.9%
