@@ -145,7 +145,8 @@ class Settings:
     # 83.7% (docs/rounds/48.md); with unseen62/-unseen67/ (47,662) and `prune` 0.08: 59.1-59.2 MB, 83.4%
     # (docs/rounds/51.md); with wave 24 and unseen68/-unseen69/ (49,088): 59.3-59.5 MB, 83.4%. With
     # unseen70/-unseen71/ (49,801): 59.7-59.9 MB at 6, over the rule's 59.8, so 7: 59.0-59.2 MB, 83.4%
-    # (docs/rounds/53.md).
+    # (docs/rounds/53.md). Kept with unseen72/-unseen75/ and wave 25 (51,950) and the index's posting
+    # lists shared (`routerd.classify.neighbours.share_postings`): 58.5-58.7 MB, 83.5% (55.md).
     neighbours_min_count = 7
     neighbours_k = 10
     neighbours_budget = 100
