@@ -69,7 +69,8 @@ class Settings:
     # with wave 24 and unseen68/-unseen69/ (49,088; docs/rounds/52.md): 0.652 at 1.5, 0.655 at 2.0,
     # and with unseen70/-unseen71/ (49,801; 53.md): 0.652 and 0.655. With unseen72/-unseen75/ and wave 25
     # (51,950; 55.md) 1.5 fell under ffd7b974's 0.6531 (0.6530), so 2.0: 0.6547, cross-validated 83.49%;
-    # kept with unseen76/-unseen79/ (53,378; 57.md): 0.6556 at 2.0, 0.6564 at 2.5.
+    # kept with unseen76/-unseen79/ (53,378; 57.md): 0.6556 at 2.0, 0.6564 at 2.5; with unseen80/-unseen81/
+    # (54,096; 58.md): 0.6561 and 0.6564.
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
     style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 2.0}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
@@ -148,7 +149,8 @@ class Settings:
     # unseen70/-unseen71/ (49,801): 59.7-59.9 MB at 6, over the rule's 59.8, so 7: 59.0-59.2 MB, 83.4%
     # (docs/rounds/53.md). Kept with unseen72/-unseen75/ and wave 25 (51,950) and the index's posting
     # lists shared (`routerd.classify.neighbours.share_postings`): 58.5-58.7 MB, 83.5% (55.md); with
-    # unseen76/-unseen79/ (53,378): 58.9-59.1 MB, 83.5% (57.md).
+    # unseen76/-unseen79/ (53,378): 58.9-59.1 MB, 83.5% (57.md); with unseen80/-unseen81/ (54,096):
+    # 59.1-59.2 MB, 83.6% (58.md).
     neighbours_min_count = 7
     neighbours_k = 10
     neighbours_budget = 100
