@@ -7,6 +7,7 @@ import itertools
 import math
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -39,11 +40,7 @@ def build(bags: list[Bag], levels: list[int], max_share: float, min_count: int, 
                 t = table.get(key)
                 if t is not None:
                     lists[t].append(doc)
-    starts = array("I", [0])
-    postings = array("H")
-    for docs in lists:
-        postings.extend(docs)
-        starts.append(len(postings))
+    starts, postings = _concatenated(lists)
     idf2 = idf2_table(len(bags), most)
     squares = [0.0] * len(bags)
     for docs in lists:
@@ -62,13 +59,24 @@ def layout(index: Neighbours) -> tuple[list[str], array[int], array[int]]:
     """The index's terms in their order, where each term's postings start (one more entry: the
     end) and the postings, each term's in full, as the model file stores them."""
     spans = sorted((value >> FIRST_BITS & ORDER_MASK, value, name_of(kind, key)) for kind, key, value in index.spans())
+
+    def docs(value: int) -> array[int]:
+        first = value & FIRST_MASK
+        return index.postings[first : first + (value >> COUNT_SHIFT)]
+
+    starts, postings = _concatenated(docs(value) for _, value, _ in spans)
+    return [name for _, _, name in spans], starts, postings
+
+
+def _concatenated(lists: Iterable[Iterable[int]]) -> tuple[array[int], array[int]]:
+    """Posting lists laid end to end, as the model file stores them: where each starts (one more
+    entry: the end) and the document numbers."""
     starts = array("I", [0])
     postings = array("H")
-    for _, value, _ in spans:
-        first = value & FIRST_MASK
-        postings.extend(index.postings[first : first + (value >> COUNT_SHIFT)])
+    for docs in lists:
+        postings.extend(docs)
         starts.append(len(postings))
-    return [name for _, _, name in spans], starts, postings
+    return starts, postings
 
 
 Weights = tuple[float, float, float]
