@@ -36,7 +36,7 @@ def test_held_out_folders_are_held_out_whole_and_never_training_data():
     trains), and none repeats a training prompt."""
     trained = {_text(c) for c in sets.load_all(_shared_or_skip()) if c.split in ("train", "tune")}
     unseen = sets.unseen()
-    assert len(unseen) == 120 + 118 + 120 + 120 + 119 + 119
+    assert len(unseen) == 119 + 119 + 119 + 118 + 120 + 120
     assert {c.split for c in unseen} == {"unseen86", "unseen87"}
     assert {c.style for c in unseen} == {"routerd"}
     assert {c.source for c in unseen} == {f"unseen{n}/set_{w}" for n in (86, 87) for w in "abc"}
