@@ -72,7 +72,8 @@ class Settings:
     # kept with unseen76/-unseen79/ (53,378; 57.md): 0.6556 at 2.0, 0.6564 at 2.5; with unseen80/-unseen81/
     # (54,096; 58.md): 0.6561 and 0.6564. With unseen82/-unseen83/ and wave 26 (55,531) no weight from 2.0 to
     # 3.5 reached 1e5e92da's 0.65606 (0.65496, 0.65575, 0.65588, 0.65575; 59.md, 60.md), so the line became
-    # a fixed 0.653 (61.md: the target plus the largest tuning-to-held-out fall so far) and 2.0 was kept.
+    # a fixed 0.653 (61.md: the target plus the largest tuning-to-held-out fall so far) and 2.0 was kept;
+    # kept with unseen84/-unseen85/ (56,247; 62.md): 0.65350 (0.65476 with index terms in 8+).
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
     style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 2.0}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
@@ -152,7 +153,8 @@ class Settings:
     # (docs/rounds/53.md). Kept with unseen72/-unseen75/ and wave 25 (51,950) and the index's posting
     # lists shared (`routerd.classify.neighbours.share_postings`): 58.5-58.7 MB, 83.5% (55.md); with
     # unseen76/-unseen79/ (53,378): 58.9-59.1 MB, 83.5% (57.md); with unseen80/-unseen81/ (54,096):
-    # 59.1-59.2 MB, 83.6% (58.md); with unseen82/-unseen83/ and wave 26 (55,531): 59.5-59.7 MB, 83.7% (61.md).
+    # 59.1-59.2 MB, 83.6% (58.md); with unseen82/-unseen83/ and wave 26 (55,531): 59.5-59.7 MB, 83.7% (61.md);
+    # with unseen84/-unseen85/ (56,247): 59.6-59.8 MB, 83.8% (62.md; at 8+ 83.7%, trained beside it).
     neighbours_min_count = 7
     neighbours_k = 10
     neighbours_budget = 100
