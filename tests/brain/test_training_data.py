@@ -79,7 +79,7 @@ def test_every_routerd_style_case_outside_the_held_out_folders_trains():
 
 def test_the_held_out_folders_have_no_near_copy_among_the_training_prompts():
     """bench/data/unseen86/ and unseen87/ are clean tests: no training prompt shares 60% of its
-    words with one of their prompts (the three that repeated older prompts were taken out of them,
+    words with one of their prompts (the five that repeated older prompts were taken out of them,
     bench/data/README.md; the folders now trained on were checked the same way when they
     were tests, and the training waves against the folders held out when they were added)."""
     trained = [(c.id, near_copies.routed_words(c.messages)) for c in sets.load_all(_shared_or_skip())
