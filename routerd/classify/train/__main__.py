@@ -73,7 +73,8 @@ class Settings:
     # (54,096; 58.md): 0.6561 and 0.6564. With unseen82/-unseen83/ and wave 26 (55,531) no weight from 2.0 to
     # 3.5 reached 1e5e92da's 0.65606 (0.65496, 0.65575, 0.65588, 0.65575; 59.md, 60.md), so the line became
     # a fixed 0.653 (61.md: the target plus the largest tuning-to-held-out fall so far) and 2.0 was kept;
-    # kept with unseen84/-unseen85/ (56,247; 62.md): 0.65350 (0.65476 with index terms in 8+).
+    # kept with unseen84/-unseen85/ (56,247; 62.md): 0.65350 (0.65476 with index terms in 8+); with
+    # unseen86/-unseen87/ (56,962; 63.md): 0.65386 with index terms in 8+ (0.65315 in 7+).
     copy_weight = {"routerd": 1.0, "uncommonroute": 1.0, "mmlu": 1.0, "ypollak2": 1.0, "gsm8k": 0.15}
     style_weight = {"routerd": 1.0, "uncommonroute": 0.5, "mmlu": 0.15, "ypollak2": 0.5, "gsm8k": 2.0}
     # routerd's copy read only at its second cut (routerd.classify.train.fit, "partial proportional
