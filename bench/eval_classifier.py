@@ -48,7 +48,7 @@ from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "ec20b57"  # main before unseen88/-91/ and wave 27 joined (ffdb33b7's weights)
+PREVIOUS = "9efc766"  # main before unseen92/-93/ joined (ca2dc5fb's weights)
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
