@@ -27,16 +27,13 @@ this model's round of data and features; '' skips either) run from `git archive 
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +43,11 @@ from routerd.classify.classifier import classify  # noqa: E402
 from routerd.classify.train import data as sets  # noqa: E402
 from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
+from _latency import LATENCY_REPEATS, LATENCY_ROUNDS, PROMPT_4KB, latency  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
 PREVIOUS = "9efc766"  # main before unseen92/-93/ joined (ca2dc5fb's weights)
-LATENCY_ROUNDS = 3000
-LATENCY_REPEATS = 5
-_PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
-         "workers time out while holding a lock. ")
-PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
 # The same ask outside ASCII, about 1 KB each: accents, another alphabet, a script without spaces
 # (each takes its own path through the tokeniser and the cue tables).
 OTHER_LANGUAGES = {
@@ -116,47 +110,6 @@ def baseline_results(ref: str, cases: list[sets.Case], latency_rounds: int = 0) 
     return [_Result(json.loads(line)) for line in out], timing
 
 
-def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: int = LATENCY_ROUNDS) -> dict:
-    """classify + policy (as `route` without --explain) for a prompt (4 KB), over `repeats` runs.
-
-    Per run: p50 and p99 of wall time and of the thread's CPU time per call (CPU time leaves out the
-    time another process held the core, which on a shared 2-core machine sets the wall p99). The
-    figures are the medians over the runs, with their ranges.
-    """
-    from routerd.catalogue.builtin import load_catalogue
-    from routerd.policy import PolicyInput, decide
-
-    catalogue = load_catalogue()
-    messages = [{"role": "user", "content": prompt}]
-    enabled = frozenset({"anthropic", "openai", "ollama"})
-    # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
-    gc.collect()
-    gc.freeze()
-    runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": []}
-    for _ in range(repeats):
-        wall, cpu, alone = [], [], []
-        for _ in range(rounds):
-            start_cpu = time.thread_time_ns()
-            start = time.perf_counter_ns()
-            result = classify(messages, explain=False)
-            middle = time.perf_counter_ns()
-            decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
-            end = time.perf_counter_ns()
-            cpu.append((time.thread_time_ns() - start_cpu) / 1000)
-            wall.append((end - start) / 1000)
-            alone.append((middle - start) / 1000)
-        runs["wall"].append(_p50_p99(wall))
-        runs["cpu"].append(_p50_p99(cpu))
-        runs["classify_wall"].append(_p50_p99(alone))
-    out: dict = {"prompt_bytes": len(prompt.encode()), "rounds": rounds, "repeats": repeats}
-    for name, pairs in runs.items():
-        for index, figure in enumerate(("p50", "p99")):
-            values = sorted(pair[index] for pair in pairs)
-            out[f"{name}_{figure}_us"] = round(statistics.median(values), 1)
-            out[f"{name}_{figure}_range_us"] = [values[0], values[-1]]
-    return out
-
-
 _RSS_RUNNER = """
 import sys
 def rss():
@@ -173,7 +126,7 @@ print(round(rss() - before, 1))
 _INSTRUCTIONS_RUNNER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from eval_classifier import PROMPT_4KB
+from _latency import PROMPT_4KB
 from routerd.catalogue.builtin import load_catalogue
 from routerd.classify.classifier import classify
 from routerd.policy import PolicyInput, decide
@@ -210,11 +163,6 @@ def brain_rss_mb() -> float:
     out = subprocess.run([sys.executable, "-c", _RSS_RUNNER], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout
     return float(out.split()[-1])
-
-
-def _p50_p99(samples: list[float]) -> tuple[float, float]:
-    samples.sort()
-    return round(statistics.median(samples), 1), round(samples[int(len(samples) * 0.99) - 1], 1)
 
 
 HEADLINE = {

@@ -1,0 +1,65 @@
+"""classify + policy latency for one prompt, as the daemon runs it: shared by
+`bench/eval_classifier.py` (this tree's brain) and `bench/latency_ab.py` (two trees alternating).
+
+Imports `routerd` only when called, from whatever tree is first on `sys.path`, so a subprocess can
+measure an older checkout's brain with the same code.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+
+LATENCY_ROUNDS = 3000
+LATENCY_REPEATS = 5
+_PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
+         "workers time out while holding a lock. ")
+PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
+
+
+def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: int = LATENCY_ROUNDS) -> dict:
+    """classify + policy (as `route` without --explain) for a prompt (4 KB), over `repeats` runs.
+
+    Per run: p50 and p99 of wall time and of the thread's CPU time per call (CPU time leaves out the
+    time another process held the core, which on a shared 2-core machine sets the wall p99). The
+    figures are the medians over the runs, with their ranges.
+    """
+    from routerd.catalogue.builtin import load_catalogue
+    from routerd.classify.classifier import classify
+    from routerd.policy import PolicyInput, decide
+
+    catalogue = load_catalogue()
+    messages = [{"role": "user", "content": prompt}]
+    enabled = frozenset({"anthropic", "openai", "ollama"})
+    # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
+    gc.collect()
+    gc.freeze()
+    runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": []}
+    for _ in range(repeats):
+        wall, cpu, alone = [], [], []
+        for _ in range(rounds):
+            start_cpu = time.thread_time_ns()
+            start = time.perf_counter_ns()
+            result = classify(messages, explain=False)
+            middle = time.perf_counter_ns()
+            decide(PolicyInput(classification=result, catalogue=catalogue, enabled_providers=enabled, explain=False))
+            end = time.perf_counter_ns()
+            cpu.append((time.thread_time_ns() - start_cpu) / 1000)
+            wall.append((end - start) / 1000)
+            alone.append((middle - start) / 1000)
+        runs["wall"].append(_p50_p99(wall))
+        runs["cpu"].append(_p50_p99(cpu))
+        runs["classify_wall"].append(_p50_p99(alone))
+    out: dict = {"prompt_bytes": len(prompt.encode()), "rounds": rounds, "repeats": repeats}
+    for name, pairs in runs.items():
+        for index, figure in enumerate(("p50", "p99")):
+            values = sorted(pair[index] for pair in pairs)
+            out[f"{name}_{figure}_us"] = round(statistics.median(values), 1)
+            out[f"{name}_{figure}_range_us"] = [values[0], values[-1]]
+    return out
+
+
+def _p50_p99(samples: list[float]) -> tuple[float, float]:
+    samples.sort()
+    return round(statistics.median(samples), 1), round(samples[int(len(samples) * 0.99) - 1], 1)
