@@ -1,5 +1,6 @@
-"""classify + policy latency for one prompt, as the daemon runs it: shared by
-`bench/eval_classifier.py` (this tree's brain) and `bench/latency_ab.py` (two trees alternating).
+"""classify + policy latency for one prompt, as the daemon runs it, and an earlier checkout's
+`routerd` to measure: shared by `bench/eval_classifier.py` (this tree's brain beside an earlier
+one) and `bench/latency_ab.py` (two trees alternating).
 
 Imports `routerd` only when called, from whatever tree is first on `sys.path`, so a subprocess can
 measure an older checkout's brain with the same code.
@@ -8,8 +9,15 @@ measure an older checkout's brain with the same code.
 from __future__ import annotations
 
 import gc
+import io
 import statistics
+import subprocess
+import tarfile
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 LATENCY_ROUNDS = 3000
 LATENCY_REPEATS = 5
@@ -58,6 +66,18 @@ def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: in
             out[f"{name}_{figure}_us"] = round(statistics.median(values), 1)
             out[f"{name}_{figure}_range_us"] = [values[0], values[-1]]
     return out
+
+
+@contextmanager
+def routerd_at(root: Path, ref: str) -> Iterator[Path]:
+    """A temporary directory holding the `routerd` package of `ref` in the repository at `root`
+    (`git archive`), for a subprocess to put first on `sys.path`; removed on exit."""
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref, "routerd"], check=True,
+                             capture_output=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp)
 
 
 def _p50_p99(samples: list[float]) -> tuple[float, float]:

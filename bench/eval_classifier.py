@@ -27,12 +27,10 @@ this model's round of data and features; '' skips either) run from `git archive 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -43,7 +41,7 @@ from routerd.classify.classifier import classify  # noqa: E402
 from routerd.classify.train import data as sets  # noqa: E402
 from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
-from _latency import LATENCY_REPEATS, LATENCY_ROUNDS, PROMPT_4KB, latency  # noqa: E402
+from _latency import LATENCY_REPEATS, LATENCY_ROUNDS, PROMPT_4KB, latency, routerd_at  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
@@ -96,11 +94,7 @@ class _Result:
 def baseline_results(ref: str, cases: list[sets.Case], latency_rounds: int = 0) -> tuple[list[_Result], dict]:
     """The earlier brain's classification of every case, in order, and its classify latency on the
     4 KB prompt (classify only: its policy was the same kind of ranking)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "routerd"], check=True,
-                             capture_output=True).stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+    with routerd_at(ROOT, ref) as tmp:
         payload = "".join(json.dumps({"messages": c.messages, "tools": c.tools}) + "\n" for c in cases)
         if latency_rounds:
             payload += json.dumps({"latency_prompt": PROMPT_4KB, "rounds": latency_rounds}) + "\n"

@@ -16,14 +16,13 @@ decides on these figures.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
+
+from _latency import routerd_at  # bench/ is first on sys.path when this runs as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latency_ab.json"
@@ -46,14 +45,10 @@ def measure(tree: Path, rounds: int) -> dict:
 
 def compare(against: str, pairs: int, rounds: int) -> dict:
     """Both brains measured alternately, `pairs` times each; their medians and the p99 ratio."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", against, "routerd"], check=True,
-                             capture_output=True).stdout
     runs: dict[str, list[dict]] = {"against": [], "this": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
+    with routerd_at(ROOT, against) as tmp:
         for _ in range(pairs):
-            runs["against"].append(measure(Path(tmp), rounds))
+            runs["against"].append(measure(tmp, rounds))
             runs["this"].append(measure(ROOT, rounds))
     out: dict = {"against": against, "pairs": pairs, "rounds": rounds, "runs": runs}
     for label, measured in runs.items():

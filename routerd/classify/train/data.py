@@ -131,7 +131,7 @@ def repository_heldout() -> list[Case]:
 
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
 TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 94))
-HELD_OUT_DIRS = ("unseen94", "unseen95", "unseen96", "unseen97", "unseen98", "unseen99", "unseen100", "unseen101")
+HELD_OUT_DIRS = tuple(f"unseen{n}" for n in range(94, 102))
 
 
 def unseen() -> list[Case]:
