@@ -14,7 +14,7 @@ from routerd.classify.train import data as sets
 
 pytest.importorskip("scipy", reason="the train extra is not installed")
 
-from routerd.classify.train import recalibrate  # noqa: E402  (needs scipy)
+from routerd.classify.train import recalibrate  # after the skip: it needs scipy
 
 
 def _members(blob: bytes) -> dict[str, bytes]:
