@@ -71,6 +71,7 @@ class Prediction(msgspec.Struct, frozen=True):
     type_probability: float
     contributions: tuple[tuple[str, float], ...]  # the features that moved the score most
     neighbours: float = 0.0  # what the nearest training prompts added to the score (mean of both)
+    upper_score: float = 0.0  # the second (moderate/complex) cut's score, less that cut
 
 
 V = TypeVar("V")
@@ -137,7 +138,7 @@ class Model(msgspec.Struct, frozen=True):
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
         p_moderate = max(self.moderate.probability(high), p_simple)
         return Prediction(low - self.simple.cut, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions,
-                          (shift_low + shift_high) / 2)
+                          (shift_low + shift_high) / 2, high - self.moderate.cut)
 
 
 def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:

@@ -18,7 +18,10 @@ routerd-style prompts, each folder written by two or three writers who never ran
 after a model was frozen; each measured one model untouched (bench/data/README.md says which).
 Once a folder has measured its model it joins the training data (`TRAINED_DIRS`: new writers
 raised the tier on other new writers' prompts more than any feature or setting did, docs/brain.md,
-Method step 7); the newest (`HELD_OUT_DIRS`) are held out whole, read only by `unseen`.
+Method step 7); the newest (`HELD_OUT_DIRS`) are held out whole, read only by `unseen`. Between
+them, `CALIBRATION_DIRS` (writers the model never trained on) are read only by
+`routerd.classify.train.recalibrate`, which fits the model's two calibrations on them
+(docs/rounds/73.md).
 
 Splits are fixed by a hash of each case's source and id (no random state): every routerd-style
 case outside `HELD_OUT_DIRS` trains (a quarter of them, `final`, was held out until the folders
@@ -131,13 +134,20 @@ def repository_heldout() -> list[Case]:
 
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
 TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 94))
-HELD_OUT_DIRS = tuple(f"unseen{n}" for n in range(94, 106))
+CALIBRATION_DIRS = tuple(f"unseen{n}" for n in range(94, 106))
+HELD_OUT_DIRS = tuple(f"unseen{n}" for n in range(106, 110))
 
 
 def unseen() -> list[Case]:
     """The held-out test folders (`HELD_OUT_DIRS`), every case split by its folder's name: never
     trained on; only the bench reads them."""
     return _folders(HELD_OUT_DIRS, train=False)
+
+
+def calibration() -> list[Case]:
+    """The calibration folders (`CALIBRATION_DIRS`), every case split by its folder's name: never
+    trained on; read only where the model's calibrations are fitted."""
+    return _folders(CALIBRATION_DIRS, train=False)
 
 
 def _folders(folders: tuple[str, ...], train: bool) -> list[Case]:

@@ -10,7 +10,7 @@ from routerd.classify.types import PROFILE_BARS, TIERS, enough, tier_for
 TIER_NAMES = ("simple", "moderate", "complex")
 
 
-def _probabilities(scores, cuts, calibration):
+def probabilities(scores, cuts, calibration):
     """Both probabilities as the shipped model computes them (`Calibration.probability`, one per cut)."""
     (s_slope, s_offset), (m_slope, m_offset) = calibration
     p_s = Calibration(cuts[0], s_slope, s_offset).probability(scores[0])
@@ -21,7 +21,7 @@ def report_cv(cases: list[Case], oof: dict, calibration, kinds: list[str] | None
     """Print and return the out-of-fold figures of the routerd-style training cases, per bar, and
     (given each case's turn kind) the tier at the balanced bar by kind."""
     out = {}
-    rows = [(cases[i], *_probabilities(scores, cuts, calibration), task) for i, (scores, cuts, task) in oof.items()]
+    rows = [(cases[i], *probabilities(scores, cuts, calibration), task) for i, (scores, cuts, task) in oof.items()]
     wanted = [TIER_NAMES[c.level] for c, *_ in rows]
     chosen = {}
     print(f"cross-validated on {len(rows)} routerd-style training cases:")

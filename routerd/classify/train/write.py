@@ -18,7 +18,8 @@ from routerd.classify.types import TASK_TYPES
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 
 
-def _entry(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
+def zip_entry(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
+    """Write `payload` as the member `name`, compressed, with the fixed timestamp."""
     info = zipfile.ZipInfo(name, date_time=_EPOCH)
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, payload)
@@ -93,13 +94,13 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             meta["trained"]["settings"]["typed_offset"] = settings.typed_offset
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        _entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
-        _entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
-        _entry(archive, "weights.f32", values.tobytes())
+        zip_entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
+        zip_entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
+        zip_entry(archive, "weights.f32", values.tobytes())
         terms, starts, postings = layout(index)
-        _entry(archive, "neighbours/terms.txt", "\n".join(terms).encode("utf-8"))
-        _entry(archive, "neighbours/starts.u32", starts.tobytes())
-        _entry(archive, "neighbours/postings.u16", postings.tobytes())
-        _entry(archive, "neighbours/norms.f32", index.norms.tobytes())
-        _entry(archive, "neighbours/levels.u8", index.levels)
+        zip_entry(archive, "neighbours/terms.txt", "\n".join(terms).encode("utf-8"))
+        zip_entry(archive, "neighbours/starts.u32", starts.tobytes())
+        zip_entry(archive, "neighbours/postings.u16", postings.tobytes())
+        zip_entry(archive, "neighbours/norms.f32", index.norms.tobytes())
+        zip_entry(archive, "neighbours/levels.u8", index.levels)
     return buffer.getvalue()
