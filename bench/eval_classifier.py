@@ -10,8 +10,8 @@ German, Russian and Japanese (each takes its own path through the tokeniser). Wr
 bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
-train split and of ypollak2's cases; the held-out test folders (`HELD_OUT_DIRS`: bench/data/unseen94/
-to unseen105/, routerd-style prompts by six writers each pair, never trained on; used to choose only
+train split and of ypollak2's cases; the held-out test folders (`HELD_OUT_DIRS`: bench/data/unseen106/
+to unseen109/, routerd-style prompts by twelve writers, never trained on or calibrated on; used to choose only
 by the rule written before their first run, docs/rounds/ and docs/brain.md, Method step 8); and
 bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
 trained on). `--train-splits` adds the training
@@ -45,7 +45,7 @@ from _latency import LATENCY_REPEATS, LATENCY_ROUNDS, PROMPT_4KB, latency, route
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
-PREVIOUS = "9efc766"  # main before unseen92/-93/ joined (ca2dc5fb's weights)
+PREVIOUS = "4497950"  # main before round 73 fitted the calibration on unseen94/-105/ (15b14591)
 # The same ask outside ASCII, about 1 KB each: accents, another alphabet, a script without spaces
 # (each takes its own path through the tokeniser and the cue tables).
 OTHER_LANGUAGES = {

@@ -13,7 +13,7 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen105/` are
+only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen109/` are
 routerd-style prompts, each folder written by two or three writers who never ran a classifier,
 after a model was frozen; each measured one model untouched (bench/data/README.md says which).
 Once a folder has measured its model it joins the training data (`TRAINED_DIRS`: new writers
