@@ -2,7 +2,9 @@
 
 Needs the `train` extra (`pip install -e '.[train]'`: numpy, scipy, scikit-learn). Reads the data
 named in `routerd.classify.train.data`, fits the model on the training splits, prints the
-cross-validated figures on the routerd-style training cases, and writes `data/brain.model`
+cross-validated figures on the routerd-style training cases, fits the two calibration curves again
+on the calibration folders (`routerd.classify.train.recalibrate`; `--fold-calibration` keeps the
+ones fitted on out-of-fold scores), and writes `data/brain.model`
 (`--out` elsewhere, `--no-write` to only print). `--final` also prints the figures on the held-out
 splits (never use them to choose anything: they are what the model card reports).
 The same data, seed and code give the same file, byte for byte.
@@ -381,6 +383,8 @@ def _main(argv: list[str] | None) -> None:
     parser.add_argument("--seed", type=int, default=Settings.seed)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--fold-calibration", action="store_true",
+                        help="keep the calibration fitted on out-of-fold scores (default: fit it on the calibration folders)")
     parser.add_argument("--final", action="store_true", help="also print the held-out figures")
     parser.add_argument("--tune", action="store_true", help="print APGR on MMLU's tuning split")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
@@ -408,6 +412,12 @@ def _main(argv: list[str] | None) -> None:
     kinds = [next((n[5:] for n in bag.other if n.startswith("kind:")), "") for bag in bags]
     cv = report_cv(cases, oof, calibration, kinds)
     blob = build_model_file(piece, calibration, settings, cases, cv, index)
+    calibration_cases = [] if args.fold_calibration else sets.calibration()
+    if calibration_cases:
+        from routerd.classify.train.recalibrate import print_record, recalibrated
+
+        blob, record = recalibrated(blob, calibration_cases)
+        print_record(record)
     if not args.no_write:
         args.out.write_bytes(blob)
         print(f"wrote {args.out} ({len(blob)} bytes)")

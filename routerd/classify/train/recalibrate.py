@@ -11,6 +11,9 @@ with only `meta.json` changed: the two calibrations, and under `calibrated` what
 on and the ones they replace.
 
     python -m routerd.classify.train.recalibrate [--model FILE] [--out FILE]
+
+re-fits a file's curves; `python -m routerd.classify.train` does the same as its last step (unless
+`--fold-calibration`), so that training writes the file as it ships.
 """
 
 from __future__ import annotations
@@ -102,12 +105,17 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"no calibration cases in {', '.join(sets.CALIBRATION_DIRS)}")
     blob, record = recalibrated(args.model.read_bytes(), cases)
     args.out.write_bytes(blob)
+    print_record(record)
+    print(f"wrote {args.out} ({len(blob)} bytes)")
+
+
+def print_record(record: dict) -> None:
+    """Print what a fit was made on, and the figures there before and after (fitted, not held out)."""
     print(f"calibrated on {record['cases']} cases of {', '.join(record['folders'])} (digest {record['data_digest'][:16]})")
     for name in ("before", "after"):
         figs = record[name]
         print(f"  {name:6}  tier {figs['tier_accuracy']:.1%}  complex->simple {figs['complex_to_simple']:.1%}  "
               f"ECE p_simple {figs['ece_p_simple']:.3f}  p_moderate {figs['ece_p_moderate']:.3f}")
-    print(f"wrote {args.out} ({len(blob)} bytes)")
 
 
 if __name__ == "__main__":
