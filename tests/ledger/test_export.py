@@ -1,5 +1,7 @@
 """``routerctl export``: calls and decisions as CSV, a JSON array or JSON lines, streamed in pages
-(more rows than one page here), filtered by period; a bad table is a clear error."""
+(more rows than one page here), filtered by a window; a bad table is a clear error. (Calendar periods
+are tested at fixed times in test_reports.py: here ``--period week`` failed in the first hour of
+every Monday, when the seeded rows of the last 67 minutes straddle the week's start.)"""
 
 import csv
 import io
@@ -47,7 +49,7 @@ async def test_export_calls_as_csv_json_and_jsonl(daemon, tmp_path):
     await routerctl(daemon, "export", "--format", "json", "-o", str(target))
     array = json.loads(target.read_text())
     assert len(array) == N and array[5]["input_tokens"] == 5 and array[5]["model"] == "gpt-4.1"
-    lines = (await routerctl(daemon, "export", "--format", "jsonl", "--period", "week")).stdout.splitlines()
+    lines = (await routerctl(daemon, "export", "--format", "jsonl", "--since", "2d")).stdout.splitlines()
     assert len(lines) == N - len(range(0, N, 10)) and all(json.loads(line)["id"] for line in lines)
 
 
