@@ -28,10 +28,9 @@ from routerd.classify.cues import default_cues
 from routerd.classify.train import data as sets
 from routerd.classify.train import fit, neighbours
 from routerd.classify.train.report import report_cv, report_heldout
-from routerd.classify.train.write import build_model_file
+from routerd.classify.train.write import SHIPPED, build_model_file
 from routerd.classify.types import TASK_TYPES
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "brain.model"
 
 
 class Settings:
@@ -381,7 +380,7 @@ def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description="Train the routing brain's model.")
     parser.add_argument("--shared", help="the shared eval folder (default: shared/eval beside the repo)")
     parser.add_argument("--seed", type=int, default=Settings.seed)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=SHIPPED)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--fold-calibration", action="store_true",
                         help="keep the calibration fitted on out-of-fold scores (default: fit it on the calibration folders)")

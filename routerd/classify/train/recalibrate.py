@@ -31,11 +31,10 @@ from routerd.classify.cues import default_cues
 from routerd.classify.model import Model, read_model
 from routerd.classify.train import data as sets
 from routerd.classify.train import figures, fit
-from routerd.classify.train.report import TIER_NAMES, probabilities
-from routerd.classify.train.write import zip_entry
+from routerd.classify.train.report import TIER_NAMES, cut_calibration_errors, probabilities
+from routerd.classify.train.write import SHIPPED, meta_json, zip_entry
 from routerd.classify.types import DEFAULT_BAR, tier_for
 
-MODEL = Path(__file__).resolve().parents[1] / "data" / "brain.model"
 COMMAND = "python -m routerd.classify.train.recalibrate"
 
 
@@ -63,8 +62,7 @@ def figures_of(model: Model, pairs: list[tuple[float, float]], levels: np.ndarra
     got = [tier_for(ps, pm, DEFAULT_BAR) for ps, pm in probs]
     return {"tier_accuracy": round(figures.accuracy(wanted, got), 4),
             "complex_to_simple": round(figures.complex_to_simple(wanted, got), 4),
-            "ece_p_simple": round(figures.ece([ps for ps, _ in probs], list(levels == 0)), 4),
-            "ece_p_moderate": round(figures.ece([pm for _, pm in probs], list(levels <= 1)), 4)}
+            **cut_calibration_errors(probs, levels)}
 
 
 def recalibrated(data: bytes, cases: list[sets.Case]) -> tuple[bytes, dict]:
@@ -90,15 +88,15 @@ def recalibrated(data: bytes, cases: list[sets.Case]) -> tuple[bytes, dict]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w") as archive:
         for name in source.namelist():
-            payload = json.dumps(meta, indent=1, sort_keys=True).encode() if name == "meta.json" else source.read(name)
+            payload = meta_json(meta) if name == "meta.json" else source.read(name)
             zip_entry(archive, name, payload)
     return buffer.getvalue(), record
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fit a model's calibrations on the calibration folders.")
-    parser.add_argument("--model", type=Path, default=MODEL, help="the model file to start from (default: the shipped one)")
-    parser.add_argument("--out", type=Path, default=MODEL)
+    parser.add_argument("--model", type=Path, default=SHIPPED, help="the model file to start from (default: the shipped one)")
+    parser.add_argument("--out", type=Path, default=SHIPPED)
     args = parser.parse_args(argv)
     cases = sets.calibration()
     if not cases:

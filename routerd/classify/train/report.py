@@ -17,6 +17,13 @@ def probabilities(scores, cuts, calibration):
     return p_s, max(p_s, Calibration(cuts[1], m_slope, m_offset).probability(scores[1]))
 
 
+def cut_calibration_errors(probs, levels) -> dict[str, float]:
+    """Each cut's expected calibration error: `p_simple` against the simple asks, `p_moderate`
+    against the asks a moderate model does (`probs`: (p_simple, p_moderate) per case)."""
+    return {"ece_p_simple": round(figures.ece([ps for ps, _ in probs], [level == 0 for level in levels]), 4),
+            "ece_p_moderate": round(figures.ece([pm for _, pm in probs], [level <= 1 for level in levels]), 4)}
+
+
 def report_cv(cases: list[Case], oof: dict, calibration, kinds: list[str] | None = None) -> dict:
     """Print and return the out-of-fold figures of the routerd-style training cases, per bar, and
     (given each case's turn kind) the tier at the balanced bar by kind."""
@@ -43,9 +50,7 @@ def report_cv(cases: list[Case], oof: dict, calibration, kinds: list[str] | None
                                                    for k, v in sorted(by_kind.items())))
     typed = [(c.task_type, t) for c, _, _, t in rows if c.task_type]
     out["task_type_accuracy"] = round(figures.accuracy([w for w, _ in typed], [g for _, g in typed]), 4)
-    simple = [ps for _, ps, _, _ in rows]
-    out["ece_p_simple"] = round(figures.ece(simple, [c.level == 0 for c, *_ in rows]), 4)
-    out["ece_p_moderate"] = round(figures.ece([pm for _, _, pm, _ in rows], [c.level <= 1 for c, *_ in rows]), 4)
+    out.update(cut_calibration_errors([(ps, pm) for _, ps, pm, _ in rows], [c.level for c, *_ in rows]))
     print(f"  task type {out['task_type_accuracy']:.1%}  ECE p_simple {out['ece_p_simple']:.3f}  "
           f"p_moderate {out['ece_p_moderate']:.3f}")
     return out

@@ -7,7 +7,9 @@ import json
 import zipfile
 from array import array
 from importlib.metadata import version
+from pathlib import Path
 
+from routerd.classify.model import MODEL_FILE
 from routerd.classify.neighbours import Neighbours
 from routerd.classify.train.neighbours import layout
 from routerd.classify.train import data as sets
@@ -16,6 +18,13 @@ from routerd.classify.types import TASK_TYPES
 
 # Zip entries carry this timestamp so that the same model gives the same bytes.
 _EPOCH = (2020, 1, 1, 0, 0, 0)
+# Where the package's model file is written (the trainer's and `recalibrate`'s default).
+SHIPPED = Path(__file__).resolve().parents[1] / MODEL_FILE
+
+
+def meta_json(meta: dict) -> bytes:
+    """The `meta.json` member's bytes (one serialisation, so a rewritten file matches a trained one)."""
+    return json.dumps(meta, indent=1, sort_keys=True).encode()
 
 
 def zip_entry(archive: zipfile.ZipFile, name: str, payload: bytes) -> None:
@@ -94,7 +103,7 @@ def build_model_file(piece, calibration, settings, cases, cv, index: Neighbours)
             meta["trained"]["settings"]["typed_offset"] = settings.typed_offset
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        zip_entry(archive, "meta.json", json.dumps(meta, indent=1, sort_keys=True).encode())
+        zip_entry(archive, "meta.json", meta_json(meta))
         zip_entry(archive, "features.txt", "\n".join(names).encode("utf-8"))
         zip_entry(archive, "weights.f32", values.tobytes())
         terms, starts, postings = layout(index)
