@@ -27,7 +27,7 @@ from operator import itemgetter
 from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
 from routerd.classify.text import Split, paste_has_error, paste_is_code
-from routerd.classify.tokens import clip, lower_text, words_of
+from routerd.classify.tokens import clip, lower_text, window, words_of
 
 # Words read as features: the opening and the close of a long ask carry the request.
 HEAD_WORDS = 120
@@ -95,9 +95,8 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
     ask = split.ask
     if lower is None:
         lower = lower_text(ask)
-    words = words_of(lower)
-    n = len(words)
-    read = set(words if n <= HEAD_WORDS + TAIL_WORDS else words[:HEAD_WORDS] + words[-TAIL_WORDS:])
+    words, n = window(lower, HEAD_WORDS, TAIL_WORDS)  # all the words, when there are few
+    read = set(words)
     # Words, pairs and stems go in as they are (no names built: see routerd.classify.bag), each
     # with one C-level pass.
     out.words.update(read)
@@ -124,14 +123,14 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
             add("open:" + kind)
     # Counts saturate long before the end of a long ask: read them in the same window as the words,
     # so a 4 KB paste of prose costs no more than its first kilobyte.
-    _structure(clip(ask), lower, words, out)
+    _structure(clip(ask), lower, n, out)
     if split.paste_chars:
         _paste(split, out)
 
 
-def _structure(ask: str, lower: str, words: list[str], out: Bag) -> None:
+def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
     add = out.other.add  # not `out.add`: a Python call per feature costs more than the set's add
-    add(f"words:{_bucket(len(words), _WORD_EDGES)}")
+    add(f"words:{_bucket(n, _WORD_EDGES)}")
     # A two-character count walks the whole text (~1 us per kilobyte); a one-character `in` is a
     # memchr, so each count runs only when its rarer character occurs (else it is 0 anyway).
     questions = ask.count("?") + ask.count("？") if "?" in ask or "？" in ask else 0

@@ -1,5 +1,8 @@
 """The text layer's fast paths read every text as the plain, character-by-character reading does."""
 
+import re
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +13,8 @@ from routerd.classify.features import _script
 # Letters of several scripts, every punctuation mark the tokeniser cuts, digits, quotes, spaces,
 # and a lone surrogate (JSON may carry one).
 _ALPHABET = ("abcxyzé ßçøłжяمर" "テスト中文한국" "0123456789" + tokens._PUNCT + "’'.-_#+ \n\t" + "\ud800")
+# Where a Latin letter or digit meets CJK text: a word boundary.
+_SCRIPT_BOUNDARY = re.compile(rf"(?<=[a-z0-9])(?=[{tokens._CJK_CLASS}])|(?<=[{tokens._CJK_CLASS}])(?=[a-z0-9])")
 _TO_SPACE = str.maketrans({**{ch: " " for ch in tokens._PUNCT}, "’": "'"})
 
 
@@ -17,7 +22,7 @@ def _plain_words(lower: str) -> list[str]:
     if lower.isascii():
         return lower.translate(_TO_SPACE).split()
     out: list[str] = []
-    for word in tokens._SCRIPT_BOUNDARY.sub(" ", lower).translate(_TO_SPACE).split():
+    for word in _SCRIPT_BOUNDARY.sub(" ", lower).translate(_TO_SPACE).split():
         if tokens._CJK_RUN.search(word) is None:
             out.append(word.strip("'.-") or word)
             continue
@@ -25,6 +30,10 @@ def _plain_words(lower: str) -> list[str]:
         for run in tokens._CJK_RUN.findall(word):
             out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
     return out
+
+
+def _plain_window(words: list[str], head: int, tail: int) -> list[str]:
+    return words if len(words) <= head + tail else words[:head] + words[len(words) - tail :]
 
 
 def _plain_script(lower: str) -> str:
@@ -61,12 +70,36 @@ def test_fast_paths_read_what_the_plain_reading_reads(text):
     assert lower == tokens.lower_text(text.translate(tokens.FOLD_DIGITS))
     assert not set("123456789") & set(lower)
     assert tokens.words_of(lower) == _plain_words(lower)
+    assert tokens.window(lower, 120, 30) == (_plain_window(_plain_words(lower), 120, 30), len(_plain_words(lower)))
     assert _script(lower) == _plain_script(lower)
     words = set(tokens.words_of(lower))
     found: dict[str, int] = {}
     if not lower.isascii():
         default_cues()._non_ascii(lower, words, found)
     assert found == (_plain_stems_and_spaceless(lower, words) if not lower.isascii() else {})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=120), st.integers(0, 12), st.integers(0, 12))
+def test_a_window_reads_the_words_at_both_ends(text, head, tail):
+    """Cut anywhere, even inside a run of CJK character pairs: the words there, and the count of all."""
+    lower = tokens.lower_text(text)
+    words = _plain_words(lower)
+    assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
+
+
+@pytest.mark.parametrize("text", [
+    "PostgresとRedisで決済サービスを運用しています。負荷がかかるとp99レイテンシが上がり、原因を教えて" * 3,
+    "我们在Postgres和Redis上运行支付服务，为什么 é日本 _設定 x-日-本a本日é x日 日x 中文'" * 2,
+    "PostgreSQL과 Redis에서 결제 서비스를 운영합니다 " * 9,
+])
+def test_windows_of_real_cjk_text(text):
+    lower = tokens.lower_text(text)
+    words = _plain_words(lower)
+    assert len(words) > 40
+    for head in (0, 1, 7, 40, 120, len(words)):
+        for tail in (0, 1, 5, 30):
+            assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
 
 
 def test_stems_and_spaceless_entries_are_found_in_real_words():
