@@ -24,6 +24,24 @@ LATENCY_REPEATS = 5
 _PARA = ("We run a payments service on Postgres and Redis; under load the p99 latency climbs and some "
          "workers time out while holding a lock. ")
 PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
+# The same ask outside ASCII, about 1 KB each: accents, another alphabet, a script without spaces
+# (each takes its own path through the tokeniser and the cue tables).
+OTHER_LANGUAGES = {
+    "de": ("Wir betreiben einen Zahlungsdienst auf Postgres und Redis. Unter Last steigt die p99-Latenz, und "
+           "einige Worker laufen in Zeitüberschreitungen, während sie eine Sperre halten. ") * 6,
+    "ru": ("Мы запускаем платёжный сервис на Postgres и Redis. Под нагрузкой растёт задержка p99, и некоторые "
+           "воркеры падают по таймауту, удерживая блокировку. ") * 4,
+    "ja": ("PostgresとRedisで決済サービスを運用しています。負荷がかかるとp99レイテンシが上がり、"
+           "ロックを保持したままタイムアウトするワーカーがあります。原因と対策を教えてください。") * 5,
+}
+
+
+def prompt_4kb(lang: str) -> str:
+    """The 4 KB prompt in `lang` ("en", or one of `OTHER_LANGUAGES`: its ask repeated to ~4 KB)."""
+    if lang == "en":
+        return PROMPT_4KB
+    text = OTHER_LANGUAGES[lang] * 5
+    return text.encode()[:4096].decode("utf-8", "ignore")
 
 
 def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: int = LATENCY_ROUNDS) -> dict:

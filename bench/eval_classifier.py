@@ -41,21 +41,11 @@ from routerd.classify.classifier import classify  # noqa: E402
 from routerd.classify.train import data as sets  # noqa: E402
 from routerd.classify.train.evaluate import evaluate, print_table  # noqa: E402
 
-from _latency import LATENCY_REPEATS, LATENCY_ROUNDS, PROMPT_4KB, latency, routerd_at  # noqa: E402
+from _latency import LATENCY_REPEATS, LATENCY_ROUNDS, OTHER_LANGUAGES, PROMPT_4KB, latency, routerd_at  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "eval_classifier.json"
 BASELINE = "3b9ad12"  # main before the learned brain (the hand-tuned heuristic)
 PREVIOUS = "4497950"  # main before round 73 fitted the calibration on unseen94/-105/ (15b14591)
-# The same ask outside ASCII, about 1 KB each: accents, another alphabet, a script without spaces
-# (each takes its own path through the tokeniser and the cue tables).
-OTHER_LANGUAGES = {
-    "de": ("Wir betreiben einen Zahlungsdienst auf Postgres und Redis. Unter Last steigt die p99-Latenz, und "
-           "einige Worker laufen in Zeitüberschreitungen, während sie eine Sperre halten. ") * 6,
-    "ru": ("Мы запускаем платёжный сервис на Postgres и Redis. Под нагрузкой растёт задержка p99, и некоторые "
-           "воркеры падают по таймауту, удерживая блокировку. ") * 4,
-    "ja": ("PostgresとRedisで決済サービスを運用しています。負荷がかかるとp99レイテンシが上がり、"
-           "ロックを保持したままタイムアウトするワーカーがあります。原因と対策を教えてください。") * 5,
-}
 
 # Runs in a subprocess with an earlier checkout's `routerd` first on sys.path: reads cases as JSON
 # lines on stdin, writes one classification per line.
