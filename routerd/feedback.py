@@ -22,7 +22,7 @@ from collections import Counter
 
 import msgspec
 
-from routerd.classify.tokens import lower_text, window
+from routerd.classify.tokens import first_words, lower_text
 from routerd.classify.types import TIERS, Tier
 
 SIGNATURE_WORDS = 24
@@ -56,7 +56,7 @@ def signature(text: str) -> frozenset[str]:
     """
     words: set[str] = set()
     seen: set[str] = set()
-    for raw in window(lower_text(text), SIGNATURE_SCAN_TOKENS, 0)[0]:
+    for raw in first_words(lower_text(text), SIGNATURE_SCAN_TOKENS):
         if raw in seen:
             continue
         seen.add(raw)

@@ -96,20 +96,36 @@ def window(lower: str, head: int, tail: int) -> tuple[list[str], int]:
     return (words if n <= head + tail else words[:head] + words[n - tail :]), n
 
 
-def _cjk_parts(lower: str) -> tuple[list[str], list[int]]:
+def first_words(lower: str, head: int) -> list[str]:
+    """The first `head` words of a `lower_text` (`window(lower, head, 0)`'s words, without reading
+    a CJK text past them to count the rest)."""
+    if lower.isascii() or _CJK_RUN.search(lower) is None:
+        return window(lower, head, 0)[0]
+    return _cjk_window(*_cjk_parts(lower, head), head, 0)[0]
+
+
+def _cjk_parts(lower: str, enough: int = ALL) -> tuple[list[str], list[int]]:
     """A CJK text's words and CJK runs in reading order, and how many words each stands for: a run
-    of three or more characters is one word per character pair (`_cut`); anything else is itself."""
+    of three or more characters is one word per character pair (`_cut`); anything else is itself.
+    Stops once the parts stand for `enough` words."""
     parts: list[str] = []
     counts: list[int] = []
+    read = 0
     for word in _spaced(lower).split():
+        if read >= enough:
+            break
         if _CJK_WORD(word):
             parts.append(word)
             counts.append(len(word) - 1 or 1)
+            read += counts[-1]
         elif _CJK_RUN.search(word) is None:
             parts.append(word.strip("'.-") or word)
             counts.append(1)
+            read += 1
         else:
+            before = len(counts)
             _mixed_parts(word, parts, counts)
+            read += sum(counts[before:])
     return parts, counts
 
 

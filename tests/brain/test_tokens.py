@@ -86,6 +86,7 @@ def test_a_window_reads_the_words_at_both_ends(text, head, tail):
     lower = tokens.lower_text(text)
     words = _plain_words(lower)
     assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
+    assert tokens.first_words(lower, head) == words[:head]
 
 
 @pytest.mark.parametrize("text", [
@@ -100,6 +101,7 @@ def test_windows_of_real_cjk_text(text):
     for head in (0, 1, 7, 40, 120, len(words)):
         for tail in (0, 1, 5, 30):
             assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
+        assert tokens.first_words(lower, head) == words[:head]
 
 
 def test_stems_and_spaceless_entries_are_found_in_real_words():
