@@ -95,7 +95,8 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
     ask = split.ask
     if lower is None:
         lower = lower_text(ask)
-    words, n = window(lower, HEAD_WORDS, TAIL_WORDS)  # all the words, when there are few
+    # All the words when there are few; counted only as far as the largest size told apart.
+    words, n = window(lower, HEAD_WORDS, TAIL_WORDS, _WORD_EDGES[-1])
     read = set(words)
     # Words, pairs and stems go in as they are (no names built: see routerd.classify.bag), each
     # with one C-level pass.

@@ -25,7 +25,7 @@ _NON_PROSE_CHAR = re.compile(r"[^\w\s]|\d")
 # Where str.splitlines breaks an ASCII text.
 _ASCII_LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _PROSE_BYTES = bytes(string.ascii_letters + " _\t", "ascii")
-_CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
+_CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]+")
 _DEICTIC = re.compile(
     r"\b(?:this|these|here|below|following|attached|above)\b|:\s*$", re.I
 )
@@ -349,4 +349,5 @@ def word_count(text: str) -> int:
     words = text.count(" ") + text.count("\n") + (1 if text.strip() else 0)
     if text.isascii():
         return words
-    return words + len(_CJK.findall(text)) * 2 // 3
+    # The runs' lengths: one match per run, not a string per character (4 against 19 us for 400).
+    return words + sum(map(len, _CJK.findall(text))) * 2 // 3

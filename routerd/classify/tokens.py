@@ -78,55 +78,76 @@ def words_of(lower: str) -> list[str]:
     return window(lower, ALL, 0)[0]
 
 
-def window(lower: str, head: int, tail: int) -> tuple[list[str], int]:
+def window(lower: str, head: int, tail: int, counted: int = ALL) -> tuple[list[str], int]:
     """The words of a `lower_text` as `words_of` reads them, only the first `head` and the last
-    `tail` of them (in that order) when there are more than `head + tail`; and how many there are.
+    `tail` of them (in that order) when there are more than `head + tail`; and how many there are,
+    or, past `counted` of them, some number past `counted` (for a caller to whom more are all alike).
 
     The classifier reads a long ask's head and tail words and only counts the rest. A CJK
     character pair is a new string (~90 ns each): a clipped ask of 900 Japanese characters has ~670
-    of them, where its 150 read words need only those in the window."""
+    of them, where its 150 read words need only those in the window, and its words between the
+    window's ends are read only as far as `counted`."""
     if lower.isascii():
         words = _bytewise(lower, _ASCII_TO_SPACE).split()
     elif _CJK_RUN.search(lower) is None:
         # Accents, Cyrillic, Arabic, ...: no per-word regex.
         words = [word.strip("'.-") or word for word in _spaced(lower).split()]
     else:
-        return _cjk_window(*_cjk_parts(lower), head, tail)
+        return _cjk_window(_spaced(lower).split(), head, tail, max(counted, head + tail))
     n = len(words)
     return (words if n <= head + tail else words[:head] + words[n - tail :]), n
 
 
 def first_words(lower: str, head: int) -> list[str]:
-    """The first `head` words of a `lower_text` (`window(lower, head, 0)`'s words, without reading
-    a CJK text past them to count the rest)."""
-    if lower.isascii() or _CJK_RUN.search(lower) is None:
-        return window(lower, head, 0)[0]
-    return _cjk_window(*_cjk_parts(lower, head), head, 0)[0]
+    """The first `head` words of a `lower_text` (`window(lower, head, 0)`'s words)."""
+    return window(lower, head, 0, head)[0]
 
 
-def _cjk_parts(lower: str, enough: int = ALL) -> tuple[list[str], list[int]]:
-    """A CJK text's words and CJK runs in reading order, and how many words each stands for: a run
-    of three or more characters is one word per character pair (`_cut`); anything else is itself.
-    Stops once the parts stand for `enough` words."""
+def _cjk_window(words: list[str], head: int, tail: int, counted: int) -> tuple[list[str], int]:
+    """`window` for a CJK text's space-separated `words`: read from the start until they stand for
+    more than `counted` words (`_cjk_parts`), then, if some are left, from the end until the last
+    ones stand for `tail`; only the parts the window reads are cut into character pairs."""
     parts: list[str] = []
     counts: list[int] = []
-    read = 0
-    for word in _spaced(lower).split():
-        if read >= enough:
+    n = start = 0
+    while start < len(words) and n <= counted:
+        n += _cjk_parts(words[start], parts, counts)
+        start += 1
+    if n <= head + tail:
+        return _first(parts, counts, n), n
+    end_parts: list[str] = []
+    end_counts: list[int] = []
+    last = 0
+    for word in reversed(words[start:]):
+        if last >= tail:
             break
-        if _CJK_WORD(word):
-            parts.append(word)
-            counts.append(len(word) - 1 or 1)
-            read += counts[-1]
-        elif _CJK_RUN.search(word) is None:
-            parts.append(word.strip("'.-") or word)
-            counts.append(1)
-            read += 1
-        else:
-            before = len(counts)
-            _mixed_parts(word, parts, counts)
-            read += sum(counts[before:])
-    return parts, counts
+        more: list[str] = []
+        more_counts: list[int] = []
+        last += _cjk_parts(word, more, more_counts)
+        end_parts[:0] = more
+        end_counts[:0] = more_counts
+    if last < tail:  # every word was read: the window's end reaches into the first ones
+        parts += end_parts
+        counts += end_counts
+        end_parts, end_counts = parts, counts
+    return _first(parts, counts, head) + _last(end_parts, end_counts, tail), n + last
+
+
+def _cjk_parts(word: str, parts: list[str], counts: list[int]) -> int:
+    """Add a space-separated word of a CJK text to `parts`, in reading order, and how many words
+    each part stands for to `counts`: a CJK run of three or more characters is one word per
+    character pair (`_cut`); anything else is itself. Returns how many words the word stands for."""
+    if _CJK_WORD(word):
+        parts.append(word)
+        counts.append(len(word) - 1 or 1)
+        return counts[-1]
+    if _CJK_RUN.search(word) is None:
+        parts.append(word.strip("'.-") or word)
+        counts.append(1)
+        return 1
+    before = len(counts)
+    _mixed_parts(word, parts, counts)
+    return sum(counts[before:])
 
 
 def _mixed_parts(word: str, parts: list[str], counts: list[int]) -> None:
@@ -174,30 +195,30 @@ def _cut(run: str) -> list[str]:
     return list(map(add, run, run[1:]))
 
 
-def _cjk_window(parts: list[str], counts: list[int], head: int, tail: int) -> tuple[list[str], int]:
-    """`window` over `_cjk_parts`: only the parts the window reads are cut into character pairs."""
-    n = sum(counts)
-    if n <= head + tail:
-        head = n
-    first: list[str] = []
+def _first(parts: list[str], counts: list[int], head: int) -> list[str]:
+    """The first `head` words the parts stand for."""
+    words: list[str] = []
     for part, count in zip(parts, counts):
-        if len(first) >= head:
+        if len(words) >= head:
             break
         if count == 1:
-            first.append(part)
+            words.append(part)
         else:
-            first.extend(_cut(part))
-    del first[head:]
-    if head == n:
-        return first, n
-    last: list[list[str]] = []
+            words.extend(_cut(part))
+    del words[head:]
+    return words
+
+
+def _last(parts: list[str], counts: list[int], tail: int) -> list[str]:
+    """The last `tail` words the parts stand for."""
+    ends: list[list[str]] = []
     need = tail
     for part, count in zip(reversed(parts), reversed(counts)):
         if need <= 0:
             break
-        last.append([part] if count == 1 else _cut(part[-min(count, need) - 1 :]))
-        need -= len(last[-1])
-    return first + [word for words in reversed(last) for word in words], n
+        ends.append([part] if count == 1 else _cut(part[-min(count, need) - 1 :]))
+        need -= len(ends[-1])
+    return [word for words in reversed(ends) for word in words]
 
 
 def is_cjk(lower: str) -> bool:

@@ -80,12 +80,16 @@ def test_fast_paths_read_what_the_plain_reading_reads(text):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=_ALPHABET, max_size=120), st.integers(0, 12), st.integers(0, 12))
-def test_a_window_reads_the_words_at_both_ends(text, head, tail):
-    """Cut anywhere, even inside a run of CJK character pairs: the words there, and the count of all."""
+@given(st.text(alphabet=_ALPHABET, max_size=120), st.integers(0, 12), st.integers(0, 12), st.integers(0, 40))
+def test_a_window_reads_the_words_at_both_ends(text, head, tail, counted):
+    """Cut anywhere, even inside a run of CJK character pairs: the words there, and the count of
+    all, or past `counted` a count past it that is no more than all."""
     lower = tokens.lower_text(text)
     words = _plain_words(lower)
     assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
+    found, n = tokens.window(lower, head, tail, counted)
+    assert found == _plain_window(words, head, tail)
+    assert n == len(words) if len(words) <= max(counted, head + tail) else counted < n <= len(words)
     assert tokens.first_words(lower, head) == words[:head]
 
 
@@ -101,6 +105,9 @@ def test_windows_of_real_cjk_text(text):
     for head in (0, 1, 7, 40, 120, len(words)):
         for tail in (0, 1, 5, 30):
             assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
+            found, n = tokens.window(lower, head, tail, 20)
+            assert found == _plain_window(words, head, tail)
+            assert n == len(words) if len(words) <= max(20, head + tail) else 20 < n <= len(words)
         assert tokens.first_words(lower, head) == words[:head]
 
 
