@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from routerd.classify.model import Model, read_model
 from routerd.classify.train import data as sets
 from routerd.classify.train.recalibrate import scores
+from routerd.classify.train.report import probabilities
 from routerd.classify.train.write import SHIPPED
 from routerd.classify.types import DEFAULT_BAR, TIERS, tier_for
 
@@ -33,16 +33,11 @@ STEPS = (0.05, 0.1, 0.2, 0.4)
 CAPS = (0.5, 1.0)
 
 
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-
-
 def tier(model: Model, pair: tuple[float, float], offsets: tuple[float, float]) -> tuple[int, float, float]:
     """The tier (0-2) at the balanced bar, and both probabilities, with `offsets` added to the curves."""
-    low, high = pair
-    p_simple = _sigmoid(model.simple.slope * (model.simple.cut - low) + model.simple.offset + offsets[0])
-    p_moderate = max(p_simple, _sigmoid(model.moderate.slope * (model.moderate.cut - high)
-                                        + model.moderate.offset + offsets[1]))
+    curves = ((model.simple.slope, model.simple.offset + offsets[0]),
+              (model.moderate.slope, model.moderate.offset + offsets[1]))
+    p_simple, p_moderate = probabilities(pair, (model.simple.cut, model.moderate.cut), curves)
     return TIERS.index(tier_for(p_simple, p_moderate, DEFAULT_BAR)), p_simple, p_moderate
 
 

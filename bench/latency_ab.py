@@ -31,8 +31,7 @@ RESULTS = ROOT / "bench" / "results" / "latency_ab.json"
 _RUNNER = """
 import json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from _latency import latency
-from _latency import prompt_4kb
+from _latency import latency, prompt_4kb
 print(json.dumps(latency(prompt_4kb(sys.argv[4]), rounds=int(sys.argv[3]))))
 """
 

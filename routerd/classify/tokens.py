@@ -139,7 +139,7 @@ def _cjk_parts(word: str, parts: list[str], counts: list[int]) -> int:
     character pair (`_cut`); anything else is itself. Returns how many words the word stands for."""
     if _CJK_WORD(word):
         parts.append(word)
-        counts.append(len(word) - 1 or 1)
+        counts.append(_words_in(word))
         return counts[-1]
     if _CJK_RUN.search(word) is None:
         parts.append(word.strip("'.-") or word)
@@ -185,9 +185,14 @@ def _flush(pieces: list[str], runs: list[str], parts: list[str], counts: list[in
                 counts.append(1)
         for run in runs:
             parts.append(run)
-            counts.append(len(run) - 1 or 1)
+            counts.append(_words_in(run))
     pieces.clear()
     runs.clear()
+
+
+def _words_in(run: str) -> int:
+    """How many words a CJK run stands for: its character pairs, or the lone character."""
+    return len(run) - 1 or 1
 
 
 def _cut(run: str) -> list[str]:

@@ -27,10 +27,10 @@ from routerd.classify.context import read
 from routerd.classify.cues import default_cues
 from routerd.classify.train import data as sets
 from routerd.classify.train import fit, neighbours
+from routerd.classify.train.recalibrate import print_record, recalibrated
 from routerd.classify.train.report import report_cv, report_heldout
 from routerd.classify.train.write import SHIPPED, build_model_file
 from routerd.classify.types import TASK_TYPES
-
 
 
 class Settings:
@@ -413,8 +413,6 @@ def _main(argv: list[str] | None) -> None:
     blob = build_model_file(piece, calibration, settings, cases, cv, index)
     calibration_cases = [] if args.fold_calibration else sets.calibration()
     if calibration_cases:
-        from routerd.classify.train.recalibrate import print_record, recalibrated
-
         blob, record = recalibrated(blob, calibration_cases)
         print_record(record)
     if not args.no_write:
