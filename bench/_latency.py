@@ -15,7 +15,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,6 +50,11 @@ def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: in
     Per run: p50 and p99 of wall time and of the thread's CPU time per call (CPU time leaves out the
     time another process held the core, which on a shared 2-core machine sets the wall p99). The
     figures are the medians over the runs, with their ranges.
+
+    `floor`: the machine's own tail. After each call a fixed loop of plain Python arithmetic, sized
+    to the call's median, runs in the same process and window; its p99 over its p50 is what this
+    machine does to any fixed ~0.2 ms of interpreted work, so a call's p99 near `floor_p99_us` is the
+    machine's, not the brain's (on this 2-core VM the loop alone read p99 1.35-1.85x its p50).
     """
     from routerd.catalogue.builtin import load_catalogue
     from routerd.classify.classifier import classify
@@ -61,9 +66,11 @@ def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: in
     # As in the daemon (routerd/main.py): what was imported before serving is frozen out of the collector.
     gc.collect()
     gc.freeze()
-    runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": []}
+    loops = _loops_like(lambda: decide(PolicyInput(classification=classify(messages, explain=False), catalogue=catalogue,
+                                                   enabled_providers=enabled, explain=False)))
+    runs: dict[str, list[tuple[float, float]]] = {"wall": [], "cpu": [], "classify_wall": [], "floor": []}
     for _ in range(repeats):
-        wall, cpu, alone = [], [], []
+        wall, cpu, alone, floor = [], [], [], []
         for _ in range(rounds):
             start_cpu = time.thread_time_ns()
             start = time.perf_counter_ns()
@@ -74,7 +81,11 @@ def latency(prompt: str = PROMPT_4KB, repeats: int = LATENCY_REPEATS, rounds: in
             cpu.append((time.thread_time_ns() - start_cpu) / 1000)
             wall.append((end - start) / 1000)
             alone.append((middle - start) / 1000)
+            start = time.perf_counter_ns()
+            _fixed_work(loops)
+            floor.append((time.perf_counter_ns() - start) / 1000)
         runs["wall"].append(_p50_p99(wall))
+        runs["floor"].append(_p50_p99(floor))
         runs["cpu"].append(_p50_p99(cpu))
         runs["classify_wall"].append(_p50_p99(alone))
     out: dict = {"prompt_bytes": len(prompt.encode()), "rounds": rounds, "repeats": repeats}
@@ -96,6 +107,29 @@ def routerd_at(root: Path, ref: str) -> Iterator[Path]:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
         yield Path(tmp)
+
+
+def _fixed_work(loops: int) -> int:
+    """The same interpreted work every time: `loops` additions, no allocation, no I/O."""
+    total = 0
+    for i in range(loops):
+        total += i & 7
+    return total
+
+
+def _loops_like(call: Callable[[], object], samples: int = 301) -> int:
+    """How many loops of `_fixed_work` take as long as `call`'s median (both timed `samples` times)."""
+    def median_us(run: Callable[[], object]) -> float:
+        times = []
+        for _ in range(samples):
+            start = time.perf_counter_ns()
+            run()
+            times.append((time.perf_counter_ns() - start) / 1000)
+        return statistics.median(times)
+
+    target = median_us(call)
+    probe = 10_000
+    return max(1, round(probe * target / median_us(lambda: _fixed_work(probe))))
 
 
 def _p50_p99(samples: list[float]) -> tuple[float, float]:

@@ -220,7 +220,8 @@ def main() -> None:
         report["latency"] = lat = latency()
         print(f"new classify+policy, {lat['prompt_bytes']} B prompt, medians of {LATENCY_REPEATS} runs x "
               f"{LATENCY_ROUNDS} calls (range over runs):")
-        for name, label in (("wall", "wall"), ("cpu", "thread CPU"), ("classify_wall", "classify only, wall")):
+        for name, label in (("wall", "wall"), ("cpu", "thread CPU"), ("classify_wall", "classify only, wall"),
+                            ("floor", "fixed loop as long")):
             print(f"  {label:<20} p50 {lat[name + '_p50_us']} us {lat[name + '_p50_range_us']}, "
                   f"p99 {lat[name + '_p99_us']} us {lat[name + '_p99_range_us']}")
         report["latency_languages"] = {lang: latency(text, rounds=LATENCY_ROUNDS // 3)

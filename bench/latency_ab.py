@@ -7,7 +7,8 @@ window than about the brain. This measures both in the same window: `_latency.la
 prompt, 5 runs x 3,000 calls, as `bench/eval_classifier.py` does) in a fresh process per
 measurement, REF's `routerd` (from `git archive`) and this tree's in turn, REF first, `--pairs`
 times each. It prints each brain's median p50 and p99 over its processes and the ratio of the
-p99s (this tree's over REF's), and writes bench/results/latency_ab.json (`latency_ab_<lang>.json` for another language). `docs/rounds/68.md`
+p99s (this tree's over REF's), and each process's machine floor (`_latency.latency`: a fixed loop as long as
+the median call, timed between the calls: how far this machine's own tail lifts any ~0.2 ms of work), and writes bench/results/latency_ab.json (`latency_ab_<lang>.json` for another language). `docs/rounds/68.md`
 decides on these figures.
 
     .venv/bin/python bench/latency_ab.py [--against REF] [--pairs N] [--rounds N] [--lang en|de|ru|ja]
@@ -52,7 +53,7 @@ def compare(against: str, pairs: int, rounds: int, lang: str = "en") -> dict:
             runs["this"].append(measure(ROOT, rounds, lang))
     out: dict = {"against": against, "lang": lang, "pairs": pairs, "rounds": rounds, "runs": runs}
     for label, measured in runs.items():
-        for figure in ("wall_p50_us", "wall_p99_us"):
+        for figure in ("wall_p50_us", "wall_p99_us", "floor_p50_us", "floor_p99_us"):
             out[f"{label}_{figure}"] = round(statistics.median(m[figure] for m in measured), 1)
     out["p99_ratio"] = round(out["this_wall_p99_us"] / out["against_wall_p99_us"], 3)
     return out
@@ -72,7 +73,8 @@ def main() -> None:
     for label, name in (("against", args.against), ("this", "this tree")):
         p99s = ", ".join(f"{m['wall_p99_us']}" for m in result["runs"][label])
         print(f"{name:<10} classify+policy 4 KB ({args.lang}): p50 {result[label + '_wall_p50_us']} us, "
-              f"p99 {result[label + '_wall_p99_us']} us (median of {args.pairs}: {p99s})")
+              f"p99 {result[label + '_wall_p99_us']} us (median of {args.pairs}: {p99s}); a fixed loop as long, "
+              f"between the calls: p50 {result[label + '_floor_p50_us']} us, p99 {result[label + '_floor_p99_us']} us")
     print(f"p99 ratio, this tree over {args.against}: {result['p99_ratio']}")
     written = RESULTS if args.lang == "en" else RESULTS.with_name(f"latency_ab_{args.lang}.json")
     written.parent.mkdir(parents=True, exist_ok=True)
