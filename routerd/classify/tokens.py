@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from operator import add
 
 HEAD_CHARS = 700
@@ -98,9 +99,36 @@ def window(lower: str, head: int, tail: int, counted: int = ALL) -> tuple[list[s
     return (words if n <= head + tail else words[:head] + words[n - tail :]), n
 
 
-def first_words(lower: str, head: int) -> list[str]:
-    """The first `head` words of a `lower_text` (`window(lower, head, 0)`'s words)."""
-    return window(lower, head, 0, head)[0]
+def first_words(lower: str, head: int) -> Iterable[str]:
+    """The first `head` words of a `lower_text` (`window(lower, head, 0)`'s words). A CJK text's
+    come one at a time, each cut only when it is read, so a reader that needs fewer stops early:
+    there a word costs ~0.25 us (its pairs and its cuts between scripts), elsewhere ~0.05 us."""
+    if head <= 0:
+        return []
+    if lower.isascii():
+        return _bytewise(lower, _ASCII_TO_SPACE).split()[:head]
+    words = _spaced(lower).split()
+    if _CJK_RUN.search(lower) is None:
+        return [word.strip("'.-") or word for word in words[:head]]
+    return _first_cjk(words, head)
+
+
+def _first_cjk(words: list[str], head: int) -> Iterator[str]:
+    """`first_words` of a CJK text's space-separated `words`, read as far as they are consumed."""
+    parts: list[str] = []
+    counts: list[int] = []
+    left = head
+    for word in words:
+        parts.clear()
+        counts.clear()
+        _cjk_parts(word, parts, counts)
+        for part, count in zip(parts, counts):
+            read = [part] if count == 1 else _cut(part)
+            if len(read) >= left:
+                yield from read[:left]
+                return
+            yield from read
+            left -= len(read)
 
 
 def _cjk_window(words: list[str], head: int, tail: int, counted: int) -> tuple[list[str], int]:

@@ -90,7 +90,7 @@ def test_a_window_reads_the_words_at_both_ends(text, head, tail, counted):
     found, n = tokens.window(lower, head, tail, counted)
     assert found == _plain_window(words, head, tail)
     assert n == len(words) if len(words) <= max(counted, head + tail) else counted < n <= len(words)
-    assert tokens.first_words(lower, head) == words[:head]
+    assert list(tokens.first_words(lower, head)) == words[:head]
 
 
 @pytest.mark.parametrize("text", [
@@ -108,7 +108,7 @@ def test_windows_of_real_cjk_text(text):
             found, n = tokens.window(lower, head, tail, 20)
             assert found == _plain_window(words, head, tail)
             assert n == len(words) if len(words) <= max(20, head + tail) else 20 < n <= len(words)
-        assert tokens.first_words(lower, head) == words[:head]
+        assert list(tokens.first_words(lower, head)) == words[:head]
 
 
 def test_stems_and_spaceless_entries_are_found_in_real_words():
