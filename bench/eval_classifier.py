@@ -11,7 +11,7 @@ bench/results/eval_classifier.json.
 
 Sets (see routerd/classify/train/data.py): UncommonRoute's dev file; a fifth of MMLU, of GSM8K's
 train split and of ypollak2's cases; the held-out test folders (`HELD_OUT_DIRS`: bench/data/unseen106/
-to unseen109/, routerd-style prompts by twelve writers, never trained on or calibrated on; used to choose only
+to unseen113/, routerd-style prompts by twenty-four writers, never trained on or calibrated on; used to choose only
 by the rule written before their first run, docs/rounds/ and docs/brain.md, Method step 8); and
 bench/data/proxy/ (our MT-Bench-style, GSM8K-style and GitHub-issue sets, never
 trained on). `--train-splits` adds the training

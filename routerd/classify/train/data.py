@@ -13,7 +13,7 @@ Sources (each with its own label style, so each gets its own cut points in the o
 | `gsm8k` | `bench/data/outside/gsm8k_train_steps.jsonl` | GSM8K's train split: operations in the reference solution (2..6+) |
 
 `bench/data/proxy/` (MT-Bench-, GSM8K- and issue-shaped prompts, labelled by stated rules) is read
-only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen109/` are
+only by `proxy_sets`, for the bench: never fitted on. `bench/data/unseen/` to `unseen113/` are
 routerd-style prompts, each folder written by two or three writers who never ran a classifier,
 after a model was frozen; each measured one model untouched (bench/data/README.md says which).
 Once a folder has measured its model it joins the training data (`TRAINED_DIRS`: new writers
@@ -135,7 +135,7 @@ def repository_heldout() -> list[Case]:
 # The test folders, oldest first (bench/data/README.md: who wrote each, and the model it measured).
 TRAINED_DIRS = ("unseen",) + tuple(f"unseen{n}" for n in range(2, 94))
 CALIBRATION_DIRS = tuple(f"unseen{n}" for n in range(94, 106))
-HELD_OUT_DIRS = tuple(f"unseen{n}" for n in range(106, 110))
+HELD_OUT_DIRS = tuple(f"unseen{n}" for n in range(106, 114))
 
 
 def unseen() -> list[Case]:
