@@ -88,13 +88,9 @@ def window(lower: str, head: int, tail: int, counted: int = ALL) -> tuple[list[s
     character pair is a new string (~90 ns each): a clipped ask of 900 Japanese characters has ~670
     of them, where its 150 read words need only those in the window, and its words between the
     window's ends are read only as far as `counted`."""
-    if lower.isascii():
-        words = _bytewise(lower, _ASCII_TO_SPACE).split()
-    elif _CJK_RUN.search(lower) is None:
-        # Accents, Cyrillic, Arabic, ...: no per-word regex.
-        words = [word.strip("'.-") or word for word in _spaced(lower).split()]
-    else:
-        return _cjk_window(_spaced(lower).split(), head, tail, max(counted, head + tail))
+    words, cjk = _split(lower)
+    if cjk:
+        return _cjk_window(words, head, tail, max(counted, head + tail))
     n = len(words)
     return (words if n <= head + tail else words[:head] + words[n - tail :]), n
 
@@ -105,12 +101,20 @@ def first_words(lower: str, head: int) -> Iterable[str]:
     there a word costs ~0.25 us (its pairs and its cuts between scripts), elsewhere ~0.05 us."""
     if head <= 0:
         return []
+    words, cjk = _split(lower)
+    return _first_cjk(words, head) if cjk else words[:head]
+
+
+def _split(lower: str) -> tuple[list[str], bool]:
+    """A `lower_text`'s space-separated words, and whether they are CJK text's, still to be cut
+    into parts (`_cjk_parts`); every other text's are its words."""
     if lower.isascii():
-        return _bytewise(lower, _ASCII_TO_SPACE).split()[:head]
+        return _bytewise(lower, _ASCII_TO_SPACE).split(), False
     words = _spaced(lower).split()
     if _CJK_RUN.search(lower) is None:
-        return [word.strip("'.-") or word for word in words[:head]]
-    return _first_cjk(words, head)
+        # Accents, Cyrillic, Arabic, ...: no per-word regex.
+        return [word.strip("'.-") or word for word in words], False
+    return words, True
 
 
 def _first_cjk(words: list[str], head: int) -> Iterator[str]:

@@ -134,9 +134,9 @@ def evaluate(cases: Sequence[Case], classify: Classify | Any) -> dict[str, dict]
     for split, rows in pooled.items():
         if rows:
             out[f"routerd-style:{split} (pooled)"] = _routerd_style(rows)
-    every = [row for rows in pooled.values() for row in rows]
-    if len([rows for rows in pooled.values() if rows]) > 1:
-        out["routerd-style:every held-out folder (pooled)"] = _routerd_style(every)
+    if sum(1 for rows in pooled.values() if rows) > 1:
+        out["routerd-style:every held-out folder (pooled)"] = _routerd_style(
+            [row for rows in pooled.values() for row in rows])
     return out
 
 
