@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from importlib import resources
@@ -55,6 +56,9 @@ class CueSet(msgspec.Struct, frozen=True):
     # `spaceless` by each entry's first character: only entries whose first character the text
     # holds can occur in it.
     spaceless_by_first: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = msgspec.field(default_factory=dict)
+    # kind -> its CJK openings as one alternation: a search for any of them is one C pass over the
+    # head (~1.2 us), where an `in` per opening costs ~3-5 us for the ~20-30 of a kind.
+    spaceless_openers: dict[str, re.Pattern[str]] = msgspec.field(default_factory=dict)
 
     def counts(self, lower: str, words: Iterable[str]) -> dict[str, int]:
         """How many distinct members of each family occur in the text (`lower`, and its `words`)."""
@@ -99,17 +103,16 @@ class CueSet(msgspec.Struct, frozen=True):
     def opens(self, lower: str, kind: str) -> bool:
         """Whether the text begins with one of the `kind` openers, as whole words."""
         text = lower.lstrip(" \t\n\"'*>-¿¡")
-        spaced, spaceless = self.openers.get(kind, ((), ()))
         index = self.opener_index.get(kind, {})
         for opener in index.get(text[:2], ()) + index.get(text[:1], ()):
             if text.startswith(opener):
                 rest = text[len(opener) : len(opener) + 1]
                 if not rest or not rest.isalnum():
                     return True
-        if spaceless and not lower.isascii():
+        spaceless = self.spaceless_openers.get(kind)
+        if spaceless is not None and not lower.isascii():
             # Languages without spaces put the question word after its subject ("Xとは何ですか").
-            head = text[:SPACELESS_OPENER_CHARS]
-            return any(opener in head for opener in spaceless)
+            return spaceless.search(text, 0, SPACELESS_OPENER_CHARS) is not None
         return False
 
 
@@ -173,6 +176,7 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         stem_head=head,
         stem_heads=frozenset(stem[:head] for group in stems.values() for stem in group),
         spaceless_by_first=_grouped(spaceless_entries, lambda entry: entry[0][0]),
+        spaceless_openers={kind: re.compile("|".join(map(re.escape, cjk))) for kind, (_, cjk) in ordered.items() if cjk},
     )
 
 

@@ -58,6 +58,23 @@ def test_cues_match_words_phrases_stems_and_cjk():
     assert cues.counts("a racecar", ["a", "racecar"]) == {}
 
 
+def test_openers_match_at_the_start_and_cjk_ones_in_the_head():
+    """A spaced opener must begin the text as whole words; a CJK one may sit anywhere in the first
+    `SPACELESS_OPENER_CHARS` characters (the subject comes first), and its text is matched literally."""
+    from routerd.classify.cues import SPACELESS_OPENER_CHARS
+
+    cues = build([{"language": "x", "openers": {"definition": ["what is", "とは"], "affirm": ["了解?"], "ack": ["thanks"]}}])
+    assert cues.opens("what is a mutex", "definition")
+    assert not cues.opens("what isn't a mutex", "definition")
+    assert not cues.opens("so what is a mutex", "definition")
+    assert cues.opens("ミューテックスとは何ですか", "definition")
+    assert cues.opens("はい了解?", "affirm") and not cues.opens("はい了解です", "affirm")
+    assert cues.opens("あ" * (SPACELESS_OPENER_CHARS - 2) + "とは", "definition")
+    assert not cues.opens("あ" * (SPACELESS_OPENER_CHARS - 1) + "とは", "definition")
+    assert not cues.opens("ありがとうとは", "ack")  # a kind without CJK openers
+    assert not cues.opens("mutex とは", "follow_up")  # a kind no document names
+
+
 def _synthetic_cases():
     from routerd.classify.train.data import Case
 
