@@ -25,7 +25,7 @@ import msgspec
 from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
 from routerd.classify.features import ask_features, tool_features
-from routerd.classify.text import FENCE_MARK, Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.text import FENCE_MARK, MAX_MESSAGES, Split, Turn, split_ask, to_turn, word_count
 from routerd.classify.tokens import lower_text
 
 FOLLOW_UP_MAX_WORDS = 25
@@ -77,8 +77,9 @@ def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> Bag:
 
 
 def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> Reading:
-    """The features of the work the conversation's last user turn asks for, and the turn's kind."""
-    turns = [to_turn(m) for m in messages]
+    """The features of the work the conversation's last user turn asks for, and the turn's kind
+    (of the last `MAX_MESSAGES` messages: an ask further back than that is not looked for)."""
+    turns = [to_turn(m) for m in messages[-MAX_MESSAGES:]]
     turns = [t for t in turns if t.role != "system"] or turns
     if not turns:
         return Reading(kind="empty", features=Bag(other={"kind:empty"}))

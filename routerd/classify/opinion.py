@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.classify.text import split_ask, to_turn
+from routerd.classify.text import MAX_MESSAGES, split_ask, to_turn
 from routerd.classify.types import TASK_TYPES, TIERS, Classification, enough
 
 PROMPT_VERSION = "1"
@@ -45,7 +45,7 @@ INSTRUCTIONS = (
 
 def build_prompt(messages: list[Any]) -> str:
     """The classifier model's prompt for a conversation: instructions, short context, the ask."""
-    turns = [to_turn(m) for m in messages]
+    turns = [to_turn(m) for m in messages[-MAX_MESSAGES:]]
     turns = [t for t in turns if t.role != "system" and t.text.strip()]
     if not turns:
         return INSTRUCTIONS
@@ -84,7 +84,7 @@ def signals(learned: Classification) -> tuple[str, ...]:
 
 def cache_key(messages: list[Any], model: str, threshold: float) -> str:
     """sha256 of the normalised conversation tail and the settings that shape the answer."""
-    turns = [to_turn(m) for m in messages][-3:]
+    turns = [to_turn(m) for m in messages[-3:]]
     text = "\n".join(f"{t.role}:{_SPACES.sub(' ', t.text.strip().lower())}" for t in turns)
     material = f"v{PROMPT_VERSION}|{model}|{threshold:.3f}|{text}"
     return hashlib.sha256(material.encode()).hexdigest()

@@ -66,6 +66,21 @@ _AGENTS_HEADING = re.compile(r"^# AGENTS\.md instructions for [^\n]*\n?", re.M)
 # What of a tool's output is kept for reading (slices, so a 100 KB file costs no more than a line).
 TOOL_HEAD = 700
 TOOL_TAIL = 300
+# How much of one conversation is read, whatever its size (a request body may hold 32 MB): well
+# past all the model was trained on (at most 34 messages, 13 KB in a message, 36 paragraphs in it,
+# 281 lines in a paragraph, 17 fenced blocks), so nothing it saw reads differently, and past them the
+# classifier's Python work stops growing with the request (a megabyte of one-character lines held
+# the daemon's event loop for 0.7 s; bench/bench_bounds.py).
+MAX_MESSAGES = 1_000  # the last ones (`routerd.classify.context.read`)
+MAX_PARTS = 1_000  # of one message's content list
+MAX_HARNESS_BLOCKS = 64  # of each harness tag cut from one text
+READ_HEAD_CHARS = 16_384  # of a longer message, its head and its tail; the middle counts as pasted
+READ_TAIL_CHARS = 4_096
+MAX_FENCES = 64  # fenced blocks cut one by one; the rest of the message is one more
+HEAD_PARAGRAPHS = 48  # of a message with more, the first and the last are read; the others count as pasted
+TAIL_PARAGRAPHS = 16
+MAX_LINES = 320  # of a paragraph, read to tell prose from pasted material
+_ELIDED_MARK = "\x00elided\x00"  # where the middle of a long message was
 
 
 class Turn(msgspec.Struct, frozen=True):
@@ -113,16 +128,18 @@ class _Parts(msgspec.Struct):
 
 
 def without_harness(text: str) -> str:
-    """`text` less the harness's context blocks (`_HARNESS_TAGS`). One `find` pass per tag, so a
-    hostile text full of unclosed tags costs no more than reading it."""
+    """`text` less the harness's context blocks (`_HARNESS_TAGS`, the first `MAX_HARNESS_BLOCKS` of
+    each). One `find` pass per tag, so a hostile text full of unclosed tags costs no more than
+    reading it, and one full of closed ones no more than that many blocks."""
     if "</" not in text:
         return text
     for opening, closing in _HARNESS_TAGS:
         start = text.find(opening)
         if start < 0:
             continue
-        kept, pos = [], 0
-        while start >= 0:
+        kept: list[str] = []
+        pos = 0
+        while start >= 0 and len(kept) < MAX_HARNESS_BLOCKS:
             end = text.find(closing, start + len(opening))
             if end < 0:
                 break
@@ -136,7 +153,7 @@ def without_harness(text: str) -> str:
 
 
 def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False) -> None:
-    for part in parts:
+    for part in parts[:MAX_PARTS]:
         if isinstance(part, str):
             (into.tool_texts if inside_tool else into.texts).append(without_harness(part))
             continue
@@ -209,7 +226,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _is_prose_paragraph(paragraph: str) -> bool:
-    lines = _lines(paragraph)
+    lines = _lines(paragraph)[:MAX_LINES]
     if not lines:
         return True
     prose = sum(1 for line in lines if _is_prose_line(line))
@@ -245,13 +262,14 @@ def _find_run(text: str, mark: str, pos: int) -> int:
 
 
 def _cut_fences(text: str, fenced: list[str]) -> str:
-    """Replace each fenced block with a marker paragraph, appending the blocks to `fenced`.
+    """Replace each fenced block with a marker paragraph, appending the blocks to `fenced` (the
+    first `MAX_FENCES`: the text after them is left as it is, to be read as pasted material).
 
     str.find instead of a regex: a lazy DOTALL pattern costs ~100 us on a 4 KB message.
     """
     out: list[str] = []
     pos = 0
-    while True:
+    while len(fenced) < MAX_FENCES:
         starts = [at for at in (_find_run(text, "`", pos), _find_run(text, "~", pos)) if at >= 0]
         if not starts:
             break
@@ -269,20 +287,35 @@ def _cut_fences(text: str, fenced: list[str]) -> str:
 
 
 def split_ask(text: str) -> Split:
-    """Cut a user message into the ask and the pasted material (fences, logs, documents)."""
+    """Cut a user message into the ask and the pasted material (fences, logs, documents).
+
+    A long message is read within bounds (`READ_HEAD_CHARS`, `HEAD_PARAGRAPHS`, `MAX_LINES`, ...):
+    what is not read stands where it was as one marker paragraph and counts as pasted."""
     fenced: list[str] = []
     if "`" in text or "~" in text:  # one-character tests are memchr; _cut_fences finds the runs
         text = _cut_fences(text, fenced)
     pasted: list[str] = list(fenced)
+    unread: list[str] = []
+    if len(text) > READ_HEAD_CHARS + READ_TAIL_CHARS:
+        unread.append(text[READ_HEAD_CHARS:-READ_TAIL_CHARS])
+        text = f"{text[:READ_HEAD_CHARS]}\n\n{_ELIDED_MARK}\n\n{text[-READ_TAIL_CHARS:]}"
     if "\n" not in text:
         return _split(text.strip(), pasted, len(fenced))
     paragraphs = [p for p in _PARAGRAPH_SPLIT.split(text) if p.strip()]
+    if len(paragraphs) > HEAD_PARAGRAPHS + TAIL_PARAGRAPHS:
+        unread.extend(p for p in paragraphs[HEAD_PARAGRAPHS:-TAIL_PARAGRAPHS] if p.strip() != _ELIDED_MARK)
+        paragraphs = paragraphs[:HEAD_PARAGRAPHS] + [_ELIDED_MARK] + paragraphs[-TAIL_PARAGRAPHS:]
     prose: list[str] = []
     seen_paste = False
     last = len(paragraphs) - 1
     for index, paragraph in enumerate(paragraphs):
-        if paragraph.strip() == FENCE_MARK:
+        marker = paragraph.strip()
+        if marker == FENCE_MARK:
             seen_paste = True
+        elif marker == _ELIDED_MARK:
+            seen_paste = True
+            pasted.extend(unread)  # all of it at the first marker
+            unread.clear()
         elif not _is_prose_paragraph(paragraph):
             seen_paste = True
             pasted.append(paragraph)
@@ -292,12 +325,13 @@ def split_ask(text: str) -> Split:
             pasted.append(paragraph)
     if not prose:
         # Everything looks pasted: the ask is the first line, as in "fix this\n<code>".
-        first = paragraphs[0].splitlines()[0] if paragraphs else ""
+        first = next((p.splitlines()[0] for p in paragraphs if p.strip() != _ELIDED_MARK), "")
         return _split(first.strip(), pasted, len(fenced))
     if "\n" in prose[0]:
         # A paragraph whose first line is prose and the rest code ("how fix\n#!/bin/bash ...").
         lines = prose[0].splitlines()
-        if sum(1 for line in lines[1:] if not _is_prose_line(line)) * 2 >= len(lines) - 1:
+        read = lines[1:MAX_LINES]
+        if sum(1 for line in read if not _is_prose_line(line)) * 2 >= len(read):
             pasted.append("\n".join(lines[1:]))
             prose[0] = lines[0]
     rest = prose[1:]
