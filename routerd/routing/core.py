@@ -127,6 +127,8 @@ class RoutingCore:
     async def decide(self, runtime: Runtime, request: RouteRequest) -> RouteDecision:
         """Decide ``request`` and store the decision. Raises ``UnknownModel`` for a model nothing
         serves and ``NoRoute`` when ``auto`` has nothing to try."""
+        if request.conversation.big:
+            await anyio.to_thread.run_sync(request.conversation.prepare)
         if request.dialect is None:
             return await self._advise(runtime, request)
         # A client-only decoration (Claude Code's ``[1m]``) never reaches a provider, and routerd's
@@ -218,6 +220,8 @@ class RoutingCore:
             raise UnknownModel(f"model {model!r} is not served here; ask for one of: "
                                f"{', '.join(cands.served_models(providers, gateway))}")
         if not chain:
+            if found is not None:  # the brain found nothing: because no window holds the request?
+                self.scenarios.refuse_if_nothing_holds(runtime, found, by_price(runtime))
             raise cands.nothing_to_try(providers, self.resilience.unavailable_for, time.time())
         reason = ("auto: no catalogue model on the configured providers; each provider's first named model"
                   if auto else "requested by the client")

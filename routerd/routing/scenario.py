@@ -14,9 +14,10 @@ The state (the token counter and the long sessions' table) belongs to the routin
 event loop touches it, and counts in a worker thread are serialised by one lock.
 """
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 import anyio.to_thread
@@ -95,11 +96,14 @@ class Scenarios:
         if req is None:
             return None
         key = conversation_key(request)
-        count = await self._count(req, key, floor)
-        detection = detect(req, request.markers, model=model, tokens=count,
-                           family=family_of("", model) if not auto else "openai",
-                           hosted_tools=request.hosted_tools, long_context_threshold=config.long_context_threshold,
-                           min_think_level=config.think_level)
+        big = request.conversation.big
+        count = await self._count(req, key, floor, big)
+        read = functools.partial(detect, req, request.markers, model=model, tokens=count,
+                                 family=family_of("", model) if not auto else "openai",
+                                 hosted_tools=request.hosted_tools,
+                                 long_context_threshold=config.long_context_threshold,
+                                 min_think_level=config.think_level)
+        detection = await anyio.to_thread.run_sync(read) if big else read()
         self.detected[detection.scenario] += 1
         route = route_for(detection.scenario, config) if auto else None
         self.routed += route is not None
@@ -114,10 +118,14 @@ class Scenarios:
             self._floor_of, self._floor_tokens = runtime, min([config.long_context_threshold, *windows])
         return self._floor_tokens
 
-    async def _count(self, req: Any, key: str | None, floor: int) -> TokenCount:
+    async def _count(self, req: Any, key: str | None, floor: int, big: bool = False) -> TokenCount:
         """The request's count: estimated from characters when even its worst case is below
-        ``floor`` (then the tokenizer is not even loaded), else counted."""
+        ``floor`` (then the tokenizer is not even loaded), else counted. For a ``big`` body even
+        the estimate reads many messages: all of it runs in a worker thread."""
         counter = self.counter
+        if big:
+            async with self._lock:
+                return await anyio.to_thread.run_sync(self._count_now, req, key, floor)
         estimate = counter.estimate(req)
         if estimate.upper(WIDEST_FAMILY) < floor:
             return estimate
@@ -125,6 +133,11 @@ class Scenarios:
             if not counter.loaded or counter.uncounted_chars(req, key) > THREAD_COUNT_CHARS:
                 return await anyio.to_thread.run_sync(counter.count, req, key)
             return counter.count(req, key)
+
+    def _count_now(self, req: Any, key: str | None, floor: int) -> TokenCount:
+        """`_count` at once, in the caller's thread (with the lock held)."""
+        estimate = self.counter.estimate(req)
+        return estimate if estimate.upper(WIDEST_FAMILY) < floor else self.counter.count(req, key)
 
     def resolve_step(self, step: str, runtime: Runtime, dialect: str,
                      expand: cands.Expand | None = None) -> list[Candidate]:
@@ -160,9 +173,19 @@ class Scenarios:
                 notes.append(f"escalated to {pool[0].model}: no candidate's window holds the request")
             kept = self._stay(catalogue, found, pool, headroom, notes)
         if not kept:
-            self.refused += 1
-            raise ContextTooLong(_too_long(catalogue, chain, count))
+            self._refuse(catalogue, chain, count)
         return kept, notes
+
+    def refuse_if_nothing_holds(self, runtime: Runtime, found: Found, pool: Sequence[Candidate]) -> None:
+        """Raise ContextTooLong when no model of ``pool`` has a window that holds the request (an
+        automatic request the brain found no candidate for: the reason to give is the size)."""
+        catalogue, headroom = runtime.catalogue, runtime.config.routing.scenarios.window_headroom
+        if not any(_fits(catalogue, c, found.count, headroom) for c in pool):
+            self._refuse(catalogue, pool, found.count)
+
+    def _refuse(self, catalogue: Catalogue, chain: Sequence[Candidate], count: TokenCount) -> NoReturn:
+        self.refused += 1
+        raise ContextTooLong(_too_long(catalogue, chain, count))
 
     def _stay(self, catalogue: Catalogue, found: Found, pool: list[Candidate], headroom: float,
               notes: list[str]) -> list[Candidate]:

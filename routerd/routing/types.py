@@ -25,6 +25,10 @@ from routerd.policy import Decision, Needs
 
 # Characters per token when estimating a prompt's size for the context-window filter.
 CHARS_PER_TOKEN = 4
+# A client body bigger than this is read in worker threads (`Conversation.prepare`, the scenario
+# step's count and detection): each message costs ~5 us to read, and a few megabytes of short
+# ones held the event loop for half a second (bench/bench_bounds.py).
+THREAD_PARSE_BYTES = 262_144
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,18 @@ class Conversation:
             if turn.role == "user" and turn.text.strip():
                 return turn.text
         return ""
+
+    @property
+    def big(self) -> bool:
+        """Whether the body is big enough to be read in a worker thread (`THREAD_PARSE_BYTES`)."""
+        return len(self._body) > THREAD_PARSE_BYTES
+
+    def prepare(self) -> None:
+        """Parse now all that a decision reads of the conversation (the request, the classifier's
+        messages, the turns): for a `big` body the router runs this in a worker thread, so that a
+        request of many messages does not hold the event loop while they are read."""
+        self.request()
+        _ = self.turns
 
     def needs(self) -> Needs:
         """The capabilities a model must have to take this conversation."""

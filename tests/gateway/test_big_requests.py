@@ -1,0 +1,55 @@
+"""Big requests through the gateway: read in worker threads, routed by the brain like small ones,
+and refused for their size (not for a missing provider) when no model's window holds them."""
+
+import threading
+
+import openai
+import pytest
+
+from routerd.routing import scenario
+from routerd.routing.types import THREAD_PARSE_BYTES, Conversation
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Which thread each per-message step of a decision ran in: True for the event loop's."""
+    seen: dict[str, list[bool]] = {"prepare": [], "detect": []}
+
+    def on(name, real):
+        def wrapper(*args, **kwargs):
+            seen[name].append(threading.current_thread() is threading.main_thread())
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(Conversation, "prepare", on("prepare", Conversation.prepare))
+    monkeypatch.setattr(scenario, "detect", on("detect", scenario.detect))
+    return seen
+
+
+async def test_a_big_request_is_read_off_the_event_loop_and_routed_whole(daemon, fakes, base_url, threads):
+    """Many messages past THREAD_PARSE_BYTES: parsed and detected in worker threads, then routed by
+    the brain; the upstream gets every message. A small request is read on the loop."""
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"step {i} done"}
+                for i in range(THREAD_PARSE_BYTES // 30)]
+    messages.append({"role": "user", "content": "now rename the helper and update its callers"})
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as client:
+        big = await client.chat.completions.with_raw_response.create(model="auto", messages=messages)
+        assert threads == {"prepare": [False], "detect": [False]}
+        small = await client.chat.completions.with_raw_response.create(model="auto", messages=messages[-1:])
+    assert threads == {"prepare": [False], "detect": [False, True]}
+    assert big.headers["x-routerd-decision-id"] and small.headers["x-routerd-decision-id"]
+    sent = [r.json for f in fakes.values() for r in f.received if r.method == "POST"]  # in any dialect
+    assert sorted(len(body.get("messages") or body["contents"]) for body in sent) == [1, len(messages)]
+
+
+async def test_a_prompt_no_window_holds_is_refused_for_its_size(daemon, fakes, base_url):
+    """Far past every catalogue window, an automatic request is refused as too long (400, the
+    client's dialect), not as if no provider could serve it; nothing reaches a provider."""
+    huge = "the payment worker retries the charge and then times out " * 400_000
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.chat.completions.create(model="auto", messages=[{"role": "user", "content": huge}])
+    assert "prompt is too long" in refused.value.message and refused.value.code == "context_length_exceeded"
+    assert not [r for f in fakes.values() for r in f.received if r.method == "POST"]
