@@ -45,7 +45,7 @@ class Conversation:
     parse reads as an empty conversation (the request itself is refused later, upstream or by
     translation, with the reason)."""
 
-    __slots__ = ("_body", "_dialect", "_messages", "_request", "_tools", "_turns")
+    __slots__ = ("_body", "_dialect", "_messages", "_needs", "_request", "_tools", "_turns")
 
     def __init__(self, messages: Sequence[Any] = (), tools: Sequence[Any] | None = None) -> None:
         self._messages: Sequence[Any] | None = messages
@@ -53,6 +53,7 @@ class Conversation:
         self._dialect: Dialect | None = None
         self._body = b""
         self._turns: list[Turn] | None = None
+        self._needs: Needs | None = None
         self._request: ChatRequest | None | bool = False  # False: not parsed yet
 
     @classmethod
@@ -98,17 +99,19 @@ class Conversation:
 
     def prepare(self) -> None:
         """Parse now all that a decision reads of the conversation (the request, the classifier's
-        messages, the turns): for a `big` body the router runs this in a worker thread, so that a
-        request of many messages does not hold the event loop while they are read."""
+        messages, the turns and the needs): for a `big` body the router runs this in a worker
+        thread, so that a request of many messages does not hold the event loop while they are read."""
         self.request()
-        _ = self.turns
+        self.needs()
 
     def needs(self) -> Needs:
-        """The capabilities a model must have to take this conversation."""
-        turns = self.turns
-        chars = sum(len(t.text) for t in turns)
-        return Needs(tools=bool(self.tools), vision=any(t.images for t in turns),
-                     estimated_tokens=chars // CHARS_PER_TOKEN)
+        """The capabilities a model must have to take this conversation (read once)."""
+        if self._needs is None:
+            turns = self.turns
+            chars = sum(len(t.text) for t in turns)
+            self._needs = Needs(tools=bool(self.tools), vision=any(t.images for t in turns),
+                                estimated_tokens=chars // CHARS_PER_TOKEN)
+        return self._needs
 
     def request(self) -> ChatRequest | None:
         """The conversation as a canonical request (parsed once; None when it does not parse).
