@@ -29,6 +29,8 @@ CHARS_PER_TOKEN = 4
 # step's count and detection): each message costs ~5 us to read, and a few megabytes of short
 # ones held the event loop for half a second (bench/bench_bounds.py).
 THREAD_PARSE_BYTES = 262_144
+# The same for messages given as such (the socket's `route`, hooks): more than this many.
+THREAD_PARSE_MESSAGES = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +96,11 @@ class Conversation:
 
     @property
     def big(self) -> bool:
-        """Whether the body is big enough to be read in a worker thread (`THREAD_PARSE_BYTES`)."""
-        return len(self._body) > THREAD_PARSE_BYTES
+        """Whether the conversation is big enough to be read in a worker thread (a body over
+        `THREAD_PARSE_BYTES`, or over `THREAD_PARSE_MESSAGES` messages given as such)."""
+        if self._body:
+            return len(self._body) > THREAD_PARSE_BYTES
+        return len(self._messages or ()) > THREAD_PARSE_MESSAGES
 
     def prepare(self) -> None:
         """Parse now all that a decision reads of the conversation (the request, the classifier's

@@ -7,7 +7,8 @@ import openai
 import pytest
 
 from routerd.routing import scenario
-from routerd.routing.types import THREAD_PARSE_BYTES, Conversation
+from routerd.routing.types import THREAD_PARSE_BYTES, THREAD_PARSE_MESSAGES, Conversation
+from tests.support import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -42,6 +43,20 @@ async def test_a_big_request_is_read_off_the_event_loop_and_routed_whole(daemon,
     assert big.headers["x-routerd-decision-id"] and small.headers["x-routerd-decision-id"]
     sent = [r.json for f in fakes.values() for r in f.received if r.method == "POST"]  # in any dialect
     assert sorted(len(body.get("messages") or body["contents"]) for body in sent) == [1, len(messages)]
+
+
+async def test_many_messages_given_as_such_are_read_off_the_event_loop(daemon, threads):
+    """``route`` over the socket with more than THREAD_PARSE_MESSAGES messages: read in worker
+    threads too, and decided on the last ask."""
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": "ok"}
+                for i in range(THREAD_PARSE_MESSAGES)]
+    messages.append({"role": "user", "content": "translate 'good morning' to Spanish"})
+    async with connect(daemon.socket_path) as client:
+        reply = await client.call({"type": "route", "messages": messages})
+        assert threads == {"prepare": [False], "detect": [False]}
+        await client.call({"type": "route", "messages": messages[-1:]})
+    assert threads == {"prepare": [False], "detect": [False, True]}
+    assert reply["type"] == "decision" and reply["tier"] == "simple"
 
 
 async def test_a_prompt_no_window_holds_is_refused_for_its_size(daemon, fakes, base_url):
