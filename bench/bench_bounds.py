@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_gateway import ROOT, _free_port, start_upstream  # bench/ is first on sys.path as a script
+from bench_gateway import ROOT, _free_port, launch_routerd, start_upstream  # bench/ is first on sys.path as a script
 
 MEGABYTE = 1 << 20
 
@@ -58,19 +57,7 @@ def start_routerd(tmp: Path, upstream_port: int) -> tuple[subprocess.Popen, int]
 [state]\npath = "{tmp}/state.db"\n
 [providers.openai]\nkind = "openai"\nbase_url = "http://127.0.0.1:{upstream_port}/v1"\napi_key = "sk-bench-0123456789"
 models = ["gpt-*"]\n''')
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp)}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/routerd"), "--config", str(config), "--socket",
-                             str(tmp / "routerd.sock")], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # bounded poll of readiness in a helper process
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"routerd exited with {proc.returncode}") from None
-            time.sleep(0.05)
-    raise SystemExit("routerd did not become ready")
+    return launch_routerd(tmp, config, port, tmp / "routerd.sock"), port
 
 
 def _post(port: int, body: bytes) -> tuple[int, float]:

@@ -185,14 +185,19 @@ def start_routerd(tmp: Path, upstream_port: int, backend: str, budgets: bool = F
 [state]\npath = "{tmp}/state-{backend}.db"\n
 [providers.bench]\nbase_url = "http://127.0.0.1:{upstream_port}/v1"\nmodels = ["bench-*"]\nmax_keepalive = 64\n'''
                       + (BUDGETS if budgets else ""))
+    return launch_routerd(tmp, config, port, tmp / f"routerd-{backend}.sock", "--backend", backend), port
+
+
+def launch_routerd(tmp: Path, config: Path, port: int, sock: Path, *options: str) -> subprocess.Popen:
+    """routerd started as a user would (state and config under ``tmp``), once its /health answers."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp)}
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/routerd"), "--config", str(config), "--socket",
-                             str(tmp / f"routerd-{backend}.sock"), "--backend", backend], env=env)
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/routerd"), "--config", str(config), "--socket", str(sock),
+                             *options], env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # bounded poll of readiness in a helper process
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return proc, port
+                return proc
         except OSError:
             if proc.poll() is not None:
                 raise SystemExit(f"routerd exited with {proc.returncode}") from None
