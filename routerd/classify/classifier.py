@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from routerd.classify.context import Reading, read
+from routerd.classify.context import Reading, read, read_turns
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.model import Model, Prediction, default_model
+from routerd.classify.text import Turn
 from routerd.classify.types import DEFAULT_BAR, LEVELS5, Classification, Level5, enough, tier_for
 
 # Five levels from the two probabilities: sure-simple, simple, moderate, complex, sure-complex.
@@ -27,9 +28,17 @@ SURE = 0.85
 def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, model: Model | None = None,
              cues: CueSet | None = None, explain: bool = True) -> Classification:
     """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
-    model = model or default_model()
-    reading = read(messages, tools, cues or default_cues())
-    return classification(reading, model.predict(reading.features, explain))
+    return _classified(read(messages, tools, cues or default_cues()), model, explain)
+
+
+def classify_turns(turns: Sequence[Turn], tools: Sequence[Any] | None = None, *, model: Model | None = None,
+                   cues: CueSet | None = None, explain: bool = True) -> Classification:
+    """`classify` for a conversation already flattened into turns (`routerd.classify.text.to_turn`)."""
+    return _classified(read_turns(turns, tools, cues or default_cues()), model, explain)
+
+
+def _classified(reading: Reading, model: Model | None, explain: bool) -> Classification:
+    return classification(reading, (model or default_model()).predict(reading.features, explain))
 
 
 def classification(reading: Reading, prediction: Prediction, bar: float = DEFAULT_BAR) -> Classification:

@@ -79,8 +79,13 @@ def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> Bag:
 def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> Reading:
     """The features of the work the conversation's last user turn asks for, and the turn's kind
     (of the last `MAX_MESSAGES` messages: an ask further back than that is not looked for)."""
-    turns = [to_turn(m) for m in messages[-MAX_MESSAGES:]]
-    turns = [t for t in turns if t.role != "system"] or turns
+    return read_turns([to_turn(m) for m in messages[-MAX_MESSAGES:]], tools, cues)
+
+
+def read_turns(turns: Sequence[Turn], tools: Sequence[Any] | None, cues: CueSet) -> Reading:
+    """`read` of a conversation already flattened into turns (`to_turn`), all of them: a caller
+    that has them (the daemon reads every message anyway) finds an agent's ask however many steps back."""
+    turns = [t for t in turns if t.role != "system"] or list(turns)
     if not turns:
         return Reading(kind="empty", features=Bag(other={"kind:empty"}))
     index = _last_user_index(turns)

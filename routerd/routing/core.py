@@ -16,6 +16,7 @@ The classifier and the policy are reached through ``_classify`` and ``_rank``: t
 rebuilt brain slots in.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ import anyio.to_thread
 import msgspec
 
 from routerd.catalogue.models import Catalogue, ModelInfo
-from routerd.classify.classifier import classify
+from routerd.classify.classifier import classify_turns
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.model import Model, default_model
 from routerd.classify.types import TIERS, Classification, Tier
@@ -116,7 +117,9 @@ class RoutingCore:
         self.classified += 1
         self._runtime = runtime
         model, cues = self.brain or (default_model(), default_cues())
-        result = classify(conversation.messages, conversation.tools, model=model, cues=cues, explain=explain)
+        read = functools.partial(classify_turns, conversation.turns, conversation.tools, model=model, cues=cues,
+                                 explain=explain)
+        result = await anyio.to_thread.run_sync(read) if conversation.big else read()
         if opinion.wanted(runtime.config.routing, result):
             result = await opinion.second_opinion(self.store, self.ask_model, runtime,
                                                   list(conversation.messages), result, self.opinions)

@@ -26,8 +26,8 @@ from routerd.policy import Decision, Needs
 # Characters per token when estimating a prompt's size for the context-window filter.
 CHARS_PER_TOKEN = 4
 # A client body bigger than this is read in worker threads (`Conversation.prepare`, the scenario
-# step's count and detection): each message costs ~5 us to read, and a few megabytes of short
-# ones held the event loop for half a second (bench/bench_bounds.py).
+# step's count and detection, the brain's classification): each message costs ~5 us to read, and
+# a few megabytes of short ones held the event loop for half a second (bench/bench_bounds.py).
 THREAD_PARSE_BYTES = 262_144
 # The same for messages given as such (the socket's `route`, hooks): more than this many.
 THREAD_PARSE_MESSAGES = 2_000
