@@ -81,6 +81,8 @@ HEAD_PARAGRAPHS = 48  # of a message with more, the first and the last are read;
 TAIL_PARAGRAPHS = 16
 MAX_LINES = 320  # of a paragraph, read to tell prose from pasted material
 _ELIDED_MARK = "\x00elided\x00"  # where the middle of a long message was
+_SAMPLE_PARAGRAPHS = 8  # of what was not read, at each end: whether it reads as prose
+_SAMPLE_CHARS = 4_096
 
 
 class Turn(msgspec.Struct, frozen=True):
@@ -290,7 +292,9 @@ def split_ask(text: str) -> Split:
     """Cut a user message into the ask and the pasted material (fences, logs, documents).
 
     A long message is read within bounds (`READ_HEAD_CHARS`, `HEAD_PARAGRAPHS`, `MAX_LINES`, ...):
-    what is not read stands where it was as one marker paragraph and counts as pasted."""
+    what is not read stands where it was as one marker paragraph, which goes where the paragraphs
+    around it would: pasted material if its ends read as pasted, else more of the prose (left out
+    of the ask's text, whose middle nothing reads, or pasted with it, as a pasted document is)."""
     fenced: list[str] = []
     if "`" in text or "~" in text:  # one-character tests are memchr; _cut_fences finds the runs
         text = _cut_fences(text, fenced)
@@ -305,6 +309,7 @@ def split_ask(text: str) -> Split:
     if len(paragraphs) > HEAD_PARAGRAPHS + TAIL_PARAGRAPHS:
         unread.extend(p for p in paragraphs[HEAD_PARAGRAPHS:-TAIL_PARAGRAPHS] if p.strip() != _ELIDED_MARK)
         paragraphs = paragraphs[:HEAD_PARAGRAPHS] + [_ELIDED_MARK] + paragraphs[-TAIL_PARAGRAPHS:]
+    unread_prose = bool(unread) and _reads_as_prose(unread)
     prose: list[str] = []
     seen_paste = False
     last = len(paragraphs) - 1
@@ -313,9 +318,8 @@ def split_ask(text: str) -> Split:
         if marker == FENCE_MARK:
             seen_paste = True
         elif marker == _ELIDED_MARK:
-            seen_paste = True
-            pasted.extend(unread)  # all of it at the first marker
-            unread.clear()
+            seen_paste = seen_paste or not unread_prose
+            (pasted if seen_paste else prose).append(_ELIDED_MARK)
         elif not _is_prose_paragraph(paragraph):
             seen_paste = True
             pasted.append(paragraph)
@@ -326,7 +330,7 @@ def split_ask(text: str) -> Split:
     if not prose:
         # Everything looks pasted: the ask is the first line, as in "fix this\n<code>".
         first = next((p.splitlines()[0] for p in paragraphs if p.strip() != _ELIDED_MARK), "")
-        return _split(first.strip(), pasted, len(fenced))
+        return _split(first.strip(), pasted, len(fenced), unread)
     if "\n" in prose[0]:
         # A paragraph whose first line is prose and the rest code ("how fix\n#!/bin/bash ...").
         lines = prose[0].splitlines()
@@ -337,17 +341,36 @@ def split_ask(text: str) -> Split:
     rest = prose[1:]
     if (
         len(rest) >= _DOCUMENT_MIN_PARAGRAPHS
-        and sum(len(p) for p in rest) >= _DOCUMENT_MIN_CHARS
+        and sum(len(p) for p in rest) + (_ELIDED_MARK in rest) * sum(map(len, unread)) >= _DOCUMENT_MIN_CHARS
         and _DEICTIC.search(prose[0])
     ):
         # "summarize this ..." followed by a pasted document: keep a closing question if any.
         tail = rest[-1] if rest[-1].rstrip().endswith("?") and len(rest[-1]) < 300 else ""
         pasted.extend(rest[:-1] if tail else rest)
         prose = [prose[0], tail] if tail else [prose[0]]
-    return _split("\n\n".join(p.strip() for p in prose), pasted, len(fenced))
+    ask = "\n\n".join(p.strip() for p in prose if p != _ELIDED_MARK)
+    return _split(ask, pasted, len(fenced), unread)
 
 
-def _split(ask: str, pasted: list[str], fenced_blocks: int) -> Split:
+def _reads_as_prose(unread: list[str]) -> bool:
+    """Whether what was not read is more prose (a long document, a long ask) rather than pasted
+    material, judged by the paragraphs at its two ends (`_SAMPLE_PARAGRAPHS` each, within
+    `_SAMPLE_CHARS` of a long piece)."""
+    sample: list[str] = []
+    for piece in unread[:_SAMPLE_PARAGRAPHS] + unread[-_SAMPLE_PARAGRAPHS:]:
+        if len(piece) > 2 * _SAMPLE_CHARS:
+            head = [p for p in _PARAGRAPH_SPLIT.split(piece[:_SAMPLE_CHARS]) if p.strip()]
+            tail = [p for p in _PARAGRAPH_SPLIT.split(piece[-_SAMPLE_CHARS:]) if p.strip()]
+            sample += head[:_SAMPLE_PARAGRAPHS] + tail[-_SAMPLE_PARAGRAPHS:]
+        else:
+            sample.append(piece)
+    return all(_is_prose_paragraph(p) for p in sample if p.strip())
+
+
+def _split(ask: str, pasted: list[str], fenced_blocks: int, unread: list[str] | None = None) -> Split:
+    if _ELIDED_MARK in pasted:  # the first marker stands for all that was not read
+        at = pasted.index(_ELIDED_MARK)
+        pasted = [p for p in pasted[:at] + (unread or []) + pasted[at + 1 :] if p != _ELIDED_MARK]
     paste_chars = sum(len(p) for p in pasted)
     paste_lines = sum(p.count("\n") + 1 for p in pasted)
     # The head only: joining a long paste in full to keep its first 480 characters would copy it all.

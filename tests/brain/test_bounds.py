@@ -10,16 +10,13 @@ import pytest
 
 from routerd.classify import context, text
 from routerd.classify.classifier import classify
+from routerd.classify.cues import default_cues
 from routerd.classify.text import (
     HEAD_PARAGRAPHS, MAX_FENCES, MAX_HARNESS_BLOCKS, MAX_LINES, MAX_MESSAGES, MAX_PARTS, READ_HEAD_CHARS,
     READ_TAIL_CHARS, TAIL_PARAGRAPHS, split_ask, to_turn, without_harness,
 )
 
 MEGABYTE = 1 << 20
-
-
-def _visible(text):
-    return len(text) - sum(text.count(space) for space in " \t\n")
 
 
 @pytest.fixture
@@ -46,10 +43,37 @@ def test_a_megabyte_of_short_lines_or_paragraphs_is_judged_within_bounds(counted
     assert counted["line"] <= (HEAD_PARAGRAPHS + TAIL_PARAGRAPHS + 1) * MAX_LINES
     assert split.fenced_blocks <= MAX_FENCES
     assert split.ask.startswith("why does the build fail?")
-    # Nothing is lost: what is not the ask is pasted material, counted in full (but for the breaks
-    # between paragraphs, which a paste's size never counted).
-    assert split.paste_chars >= _visible(message) - _visible(split.ask)
     assert classify([{"role": "user", "content": message}]).tier in ("simple", "moderate", "complex")
+
+
+LOG_LINE = "2026-12-07 10:00:00 INFO worker 17 handled request id=abc123 in 12ms\n"
+PROSE = ("The retry loop in the payment worker backs off exponentially, but the lock it holds is only "
+         "released when the whole batch completes, so a slow upstream keeps every other worker waiting.")
+CODE = "def settle(batch):\n    for charge in batch:\n        charge.capture(timeout=30)\n"
+SHAPES = {
+    "a document, then what to do with it": "\n\n".join([PROSE] * 400) + "\n\nSummarize the above in three bullets.",
+    "what to do, then the document": "Summarize the following report:\n\n" + "\n\n".join([PROSE] * 400)
+                                     + "\n\nWhich risk is the largest?",
+    "an ask, a long log, a question": "our workers stall under load\n\n" + LOG_LINE * 3000
+                                      + "\ncan you tell me why the p99 doubles?",
+    "an ask over many code paragraphs": "why is settle so slow?\n\n" + "\n\n".join([CODE] * 500),
+    "an ask over many short prose lines": "why does the build fail?\n\n" + "x\n" * 60_000,
+    "many fences": "what do these have in common?\n\n" + "```py\nx = 1\n```\n\n" * 300,
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_long_message_reads_as_it_would_whole(monkeypatch, shape):
+    """Read within the bounds, a long message gives the classifier the features that reading all
+    of it gives: what is not read goes where the paragraphs around it go (the ask's unread middle,
+    or pasted material counted in full)."""
+    messages = [{"role": "user", "content": SHAPES[shape]}]
+    bounded = context.read(messages, None, default_cues()).features
+    for name in ("READ_HEAD_CHARS", "HEAD_PARAGRAPHS", "TAIL_PARAGRAPHS", "MAX_LINES", "MAX_FENCES"):
+        monkeypatch.setattr(text, name, 10**9)
+    assert len(SHAPES[shape]) > READ_HEAD_CHARS + READ_TAIL_CHARS or SHAPES[shape].count("\n\n") > 64
+    whole = context.read(messages, None, default_cues()).features
+    assert bounded == whole
 
 
 def test_a_long_message_is_read_at_its_head_and_tail_and_the_middle_is_pasted():
