@@ -25,7 +25,8 @@ import msgspec
 from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
 from routerd.classify.features import ask_features, tool_features
-from routerd.classify.text import FENCE_MARK, MAX_MESSAGES, Split, Turn, split_ask, to_turn, word_count
+from routerd.classify.paste import FENCE_MARK, Split, split_ask
+from routerd.classify.text import MAX_MESSAGES, Turn, to_turn, word_count
 from routerd.classify.tokens import lower_text
 
 FOLLOW_UP_MAX_WORDS = 25

@@ -26,7 +26,7 @@ from operator import itemgetter
 
 from routerd.classify.bag import Bag
 from routerd.classify.cues import CueSet
-from routerd.classify.text import Split, paste_has_error, paste_is_code
+from routerd.classify.paste import Split, paste_has_error, paste_is_code
 from routerd.classify.tokens import clip, lower_text, window, words_of
 
 # Words read as features: the opening and the close of a long ask carry the request.

@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from routerd.classify.text import MAX_MESSAGES, split_ask, to_turn
+from routerd.classify.paste import split_ask
+from routerd.classify.text import MAX_MESSAGES, to_turn
 from routerd.classify.types import TASK_TYPES, TIERS, Classification, enough
 
 PROMPT_VERSION = "1"

@@ -8,13 +8,13 @@ fences cut) instead of timing them, and check that what is not read still counts
 
 import pytest
 
-from routerd.classify import context, text
+from routerd.classify import context, paste
 from routerd.classify.classifier import classify
 from routerd.classify.cues import default_cues
-from routerd.classify.text import (
-    HEAD_PARAGRAPHS, MAX_FENCES, MAX_HARNESS_BLOCKS, MAX_LINES, MAX_MESSAGES, MAX_PARTS, READ_HEAD_CHARS,
-    READ_TAIL_CHARS, TAIL_PARAGRAPHS, split_ask, to_turn, without_harness,
+from routerd.classify.paste import (
+    HEAD_PARAGRAPHS, MAX_FENCES, MAX_LINES, READ_HEAD_CHARS, READ_TAIL_CHARS, TAIL_PARAGRAPHS, split_ask,
 )
+from routerd.classify.text import MAX_HARNESS_BLOCKS, MAX_MESSAGES, MAX_PARTS, to_turn, without_harness
 
 MEGABYTE = 1 << 20
 
@@ -30,7 +30,7 @@ def counted(monkeypatch):
             return real(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(text, "_is_prose_line", count("line", text._is_prose_line))
+    monkeypatch.setattr(paste, "_is_prose_line", count("line", paste._is_prose_line))
     monkeypatch.setattr(context, "to_turn", count("turn", context.to_turn))
     return calls
 
@@ -70,7 +70,7 @@ def test_a_long_message_reads_as_it_would_whole(monkeypatch, shape):
     messages = [{"role": "user", "content": SHAPES[shape]}]
     bounded = context.read(messages, None, default_cues()).features
     for name in ("READ_HEAD_CHARS", "HEAD_PARAGRAPHS", "TAIL_PARAGRAPHS", "MAX_LINES", "MAX_FENCES"):
-        monkeypatch.setattr(text, name, 10**9)
+        monkeypatch.setattr(paste, name, 10**9)
     assert len(SHAPES[shape]) > READ_HEAD_CHARS + READ_TAIL_CHARS or SHAPES[shape].count("\n\n") > 64
     whole = context.read(messages, None, default_cues()).features
     assert bounded == whole

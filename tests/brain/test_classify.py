@@ -8,7 +8,8 @@ import pytest
 from routerd.classify.classifier import classify
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
-from routerd.classify.text import paste_is_code, split_ask, without_harness
+from routerd.classify.paste import paste_is_code, split_ask
+from routerd.classify.text import without_harness
 from routerd.classify.types import LEVELS5, PROFILE_BARS, TASK_TYPES, TIERS, Classification, certainty, enough, tier_for
 from routerd.protocol import Message
 
