@@ -177,10 +177,11 @@ class Scenarios:
         return kept, notes
 
     def refuse_if_nothing_holds(self, runtime: Runtime, found: Found, pool: Sequence[Candidate]) -> None:
-        """Raise ContextTooLong when no model of ``pool`` has a window that holds the request (an
-        automatic request the brain found no candidate for: the reason to give is the size)."""
+        """Raise ContextTooLong when there are models in ``pool`` and none has a window that holds
+        the request (an automatic request the brain found no candidate for: the reason to give is
+        the size). An empty pool is no reason of size: nothing is served to route to."""
         catalogue, headroom = runtime.catalogue, runtime.config.routing.scenarios.window_headroom
-        if not any(_fits(catalogue, c, found.count, headroom) for c in pool):
+        if pool and not any(_fits(catalogue, c, found.count, headroom) for c in pool):
             self._refuse(catalogue, pool, found.count)
 
     def _refuse(self, catalogue: Catalogue, chain: Sequence[Candidate], count: TokenCount) -> NoReturn:

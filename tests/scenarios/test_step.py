@@ -57,6 +57,17 @@ def test_automatic_routing_escalates_to_a_window_that_holds_it(runtime):
     assert chain == [BIG] and step.escalated == 1 and any("escalated" in n for n in notes)
 
 
+def test_an_automatic_request_is_refused_for_size_only_when_models_exist_and_none_holds_it(runtime):
+    """With catalogue models to go to and none holding the request: ContextTooLong. With none to go
+    to at all, size is not the reason, so nothing is raised here (the caller says no route)."""
+    step = Scenarios()
+    step.refuse_if_nothing_holds(runtime, found(20_000), [SMALL, BIG])  # one holds it
+    with pytest.raises(ContextTooLong, match=r"^prompt is too long: \d+ tokens > 100000 maximum"):
+        step.refuse_if_nothing_holds(runtime, found(200_000), [SMALL, BIG])
+    step.refuse_if_nothing_holds(runtime, found(200_000), [])
+    assert step.refused == 1
+
+
 def test_a_long_session_stays_where_it_moved(runtime):
     """Once moved for its size, a session keeps its model even when a later request is small."""
     step = Scenarios()
