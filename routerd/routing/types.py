@@ -104,7 +104,7 @@ class Conversation:
 
     def prepare(self) -> None:
         """Parse now all that a decision reads of the conversation (the request, the classifier's
-        messages, the turns and the needs): for a `big` body the router runs this in a worker
+        messages, the turns and the needs): for a `big` conversation the router runs this in a worker
         thread, so that a request of many messages does not hold the event loop while they are read."""
         self.request()
         self.needs()
