@@ -3,7 +3,8 @@
 A request body may be 32 MB; the classifier runs on the daemon's event loop, so its Python work
 must stop growing with the request (a megabyte of one-character lines held every other client
 for 0.7 s). These tests count the per-item steps (lines judged, messages and parts flattened,
-fences cut) instead of timing them, and check that what is not read still counts as pasted.
+fences cut) instead of timing them, and check that a long message read within the bounds gives
+the features that reading all of it gives.
 """
 
 import pytest
@@ -40,7 +41,10 @@ def test_a_megabyte_of_short_lines_or_paragraphs_is_judged_within_bounds(counted
     """However many lines, paragraphs or fences a message has, at most the bounded ones are judged."""
     message = "why does the build fail?\n\n" + filler * (MEGABYTE // len(filler))
     split = split_ask(message)
-    assert counted["line"] <= (HEAD_PARAGRAPHS + TAIL_PARAGRAPHS + 1) * MAX_LINES
+    # Paragraphs judged: the head's and tail's, the first one's lines again, and a sample of what
+    # was not read (up to 2 x 8 pieces, each cut to at most 2 x 8 paragraphs).
+    sampled = 2 * paste._SAMPLE_PARAGRAPHS * 2 * paste._SAMPLE_PARAGRAPHS
+    assert counted["line"] <= (HEAD_PARAGRAPHS + TAIL_PARAGRAPHS + 1 + sampled) * MAX_LINES
     assert split.fenced_blocks <= MAX_FENCES
     assert split.ask.startswith("why does the build fail?")
     assert classify([{"role": "user", "content": message}]).tier in ("simple", "moderate", "complex")
