@@ -29,11 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from routerd.classify.context import read  # noqa: E402
-from routerd.classify.cues import default_cues  # noqa: E402
 from routerd.classify.model import Prediction, default_model  # noqa: E402
 from routerd.classify.train import data as sets  # noqa: E402
 from routerd.classify.train import figures  # noqa: E402
+from routerd.classify.train.recalibrate import predictions  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "score_order.json"
 
@@ -71,11 +70,10 @@ def main() -> None:
     groups = {f"{source}:tune": [c for c in every if c.source == source and c.split == "tune"]
               for source in ("gsm8k", "mmlu")}
     groups["calibration folders"] = [c for c in sets.calibration() if c.level is not None]
-    model, cues = default_model(), default_cues()
+    model = default_model()
     report: dict[str, dict] = {}
     for name, cases in groups.items():
-        predictions = [model.predict(read(c.messages, c.tools, cues).features, False) for c in cases]
-        report[name] = {"n": len(cases), "scores": figures_of(cases, predictions)}
+        report[name] = {"n": len(cases), "scores": figures_of(cases, predictions(model, cases))}
         print(f"{name} ({len(cases)} cases)")
         for score, figs in report[name]["scores"].items():
             print(f"  {score:<15} " + "  ".join(f"{k} {v:.3f}" for k, v in figs.items()))

@@ -126,8 +126,7 @@ class Scenarios:
         if big:
             async with self._lock:
                 return await anyio.to_thread.run_sync(self._count_now, req, key, floor)
-        estimate = counter.estimate(req)
-        if estimate.upper(WIDEST_FAMILY) < floor:
+        if (estimate := self._below(req, floor)) is not None:
             return estimate
         async with self._lock:
             if not counter.loaded or counter.uncounted_chars(req, key) > THREAD_COUNT_CHARS:
@@ -136,8 +135,13 @@ class Scenarios:
 
     def _count_now(self, req: Any, key: str | None, floor: int) -> TokenCount:
         """`_count` at once, in the caller's thread (with the lock held)."""
+        estimate = self._below(req, floor)
+        return estimate if estimate is not None else self.counter.count(req, key)
+
+    def _below(self, req: Any, floor: int) -> TokenCount | None:
+        """The estimate from characters when even its worst case is below ``floor``, else None."""
         estimate = self.counter.estimate(req)
-        return estimate if estimate.upper(WIDEST_FAMILY) < floor else self.counter.count(req, key)
+        return estimate if estimate.upper(WIDEST_FAMILY) < floor else None
 
     def resolve_step(self, step: str, runtime: Runtime, dialect: str,
                      expand: cands.Expand | None = None) -> list[Candidate]:

@@ -28,7 +28,7 @@ import numpy as np
 
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
-from routerd.classify.model import Model, read_model
+from routerd.classify.model import Model, Prediction, read_model
 from routerd.classify.train import data as sets
 from routerd.classify.train import figures, fit
 from routerd.classify.train.report import TIER_NAMES, cut_calibration_errors, probabilities
@@ -38,14 +38,15 @@ from routerd.classify.types import DEFAULT_BAR, tier_for
 COMMAND = "python -m routerd.classify.train.recalibrate"
 
 
+def predictions(model: Model, cases: list[sets.Case]) -> list[Prediction]:
+    """Each case's prediction, as the daemon reads the case."""
+    cues = default_cues()
+    return [model.predict(read(case.messages, case.tools, cues).features) for case in cases]
+
+
 def scores(model: Model, cases: list[sets.Case]) -> list[tuple[float, float]]:
     """Each case's two scores (first cut's, second cut's), as the daemon reads the case."""
-    cues = default_cues()
-    found = []
-    for case in cases:
-        prediction = model.predict(read(case.messages, case.tools, cues).features)
-        found.append((prediction.score + model.simple.cut, prediction.upper_score + model.moderate.cut))
-    return found
+    return [(p.score + model.simple.cut, p.upper_score + model.moderate.cut) for p in predictions(model, cases)]
 
 
 def fitted(model: Model, pairs: list[tuple[float, float]], levels: np.ndarray) -> tuple[tuple[float, float], ...]:
