@@ -12,6 +12,7 @@ from routerd.dialects.canonical import (
 from routerd.dialects.summary import estimate_tokens, to_classifier_messages
 from routerd.dialects.gemini.request import join_signature, split_signature
 from routerd.dialects.registry import DIALECTS, NAMES, get
+from routerd.errors import BadRequest
 from tests.dialects import fixtures as fx
 from tests.dialects.norm import conversation
 
@@ -248,6 +249,32 @@ def test_codex_freeform_and_hosted_items():
     assert openai_chat.parse_request({"messages": [{"role": "user", "content": [
         {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}, {"type": "text", "text": "hi"}]}]}
     ).messages[0].content == [TextPart("hi")]
+
+
+def test_codex_additional_tools_item_offers_its_tools():
+    """Codex on a model it knows sends its tools in an ``additional_tools`` input item (namespaced,
+    freeform among them) instead of ``tools``: they are the request's tools, each name once, and the
+    item is no turn of the conversation."""
+    shell = {"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {}}}
+    body = {"model": "gpt-6.1-sol", "input": [
+        {"type": "additional_tools", "id": "at_1", "role": "developer", "tools": [
+            {"type": "namespace", "name": "functions", "description": "", "tools": [
+                {"type": "custom", "name": "exec", "description": "Run code", "format": {"type": "text"}}, shell]},
+            {"type": "namespace", "name": "collaboration", "tools": [
+                {"type": "function", "name": "spawn_agent", "parameters": {"type": "object"}},
+                {"type": "function", "name": "spawn_agent", "parameters": {"type": "object"}}]}]},
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "You are Codex."}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "say hi"}]}],
+        "tools": [shell], "reasoning": {"effort": "low", "context": "all_turns"}}
+    req = responses.parse_request(body)
+    names = ["exec_command", "ns__functions__exec", "ns__functions__exec_command", "ns__collaboration__spawn_agent"]
+    assert [t.name for t in req.tools] == names
+    assert req.tools[1].parameters["required"] == ["input"]
+    assert req.system == "You are Codex." and [m.role for m in req.messages] == ["user"]
+    rendered = anthropic.render_request(req, "claude-x")
+    assert [t["name"] for t in rendered["tools"]] == names
+    with pytest.raises(BadRequest, match=r"input\[0\]\.tools"):
+        responses.parse_request({"input": [{"type": "additional_tools", "tools": "all"}]})
 
 
 def test_empty_turns_are_not_sent_to_anthropic():

@@ -23,11 +23,16 @@ What Codex 0.169.0 sends, as first observed with the recording upstream (``upstr
   plugins/apps, analytics) unless ``clis.CODEX_OFFLINE``'s settings turn those off; Claude Code with
   ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` connects to nothing but its base URL (checked
   with ``strace -e connect,sendto``).
+- For a model it knows (its default ``gpt-6.1-sol``) the body differs: no top-level ``tools``; the
+  first input item is ``{"type": "additional_tools", "role": "developer", "tools": [...]}`` with
+  its tools in namespaces (``functions``: a freeform ``exec``, ``wait``, ...; ``collaboration``),
+  and ``reasoning`` carries ``"context": "all_turns"``.
 - The final message's text is printed on stdout; the transcript goes to stderr. A model name it does
   not know only gives a warning ("Model metadata ... not found").
 """
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +40,7 @@ import pytest
 from routerd.app import App
 from tests.e2e import clis
 from tests.e2e.harness import (UPSTREAM_KEY, check_recorded, http_url, recorded_calls,
-                               recorded_decision)
+                               recorded_decision, write_config)
 from tests.e2e.upstream import Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
@@ -135,6 +140,58 @@ async def test_codex_namespace_tools_survive_translation(codex_cli: Path, home: 
     decision = await recorded_decision(daemon, calls[0]["decision_id"])
     assert decision["session_id"] and len(decision["session_id"]) >= 32
 
+
+
+# A model Codex 0.169.0 knows (its default). For it Codex sends its tools in an
+# ``additional_tools`` input item (namespaced, ``exec`` freeform) and no top-level ``tools``.
+CODEX_KNOWN_MODEL = "gpt-6.1-sol"
+
+
+@pytest.fixture
+def known_model_to_anthropic(config_file: Path, fake_anthropic: Upstream) -> Upstream:
+    """``fake_anthropic``, with Codex's own default model name an alias of it (request before ``daemon``)."""
+    write_config(config_file, providers={}, aliases={CODEX_KNOWN_MODEL: "fakeanth/claude-e2e"})
+    return fake_anthropic
+
+
+async def test_codex_on_a_model_it_knows_translated(codex_cli: Path, home: Path,
+                                                    known_model_to_anthropic: Upstream, daemon: App) -> None:
+    """Codex on its own default model offers its tools in an ``additional_tools`` item: they reach an
+    Anthropic upstream as tools, and the turn is answered (it was refused as an unknown item)."""
+    fake = known_model_to_anthropic
+    fake.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home, model=CODEX_KNOWN_MODEL)
+    _check(done, ANSWER)
+    [call] = fake.calls("/v1/messages")
+    body = call.json()
+    assert body["model"] == "claude-e2e"
+    assert "ns__functions__exec" in {t["name"] for t in body["tools"]}
+    assert any("Say pong" in str(m["content"]) for m in body["messages"] if m["role"] == "user")
+
+
+@pytest.fixture
+async def openai_responses_downshift(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake Responses provider named ``openai`` (the catalogue's) with ``gateway.downshift`` on."""
+    async with open_upstream("responses") as fake:
+        write_config(config_file, providers={"openai": ("responses", fake.url + "/v1")}, downshift=True)
+        yield fake
+
+
+async def test_codex_on_a_model_it_knows_is_read_by_the_brain(codex_cli: Path, home: Path,
+                                                              openai_responses_downshift: Upstream,
+                                                              daemon: App) -> None:
+    """With ``gateway.downshift``, Codex's default model is the brain's to move: it reads the
+    prompt from Codex's items (a conversation it could not parse read as empty: ``kind:empty``)."""
+    fake = openai_responses_downshift
+    fake.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Say pong", home=home, model=CODEX_KNOWN_MODEL)
+    _check(done, ANSWER)
+    [call] = fake.calls("/v1/responses")
+    assert call.json()["input"][0]["type"] == "additional_tools"
+    [row] = await recorded_calls(daemon)
+    decision = await recorded_decision(daemon, row["decision_id"])
+    assert decision["model"] == call.json()["model"] and decision["prompt_len"] > 0
+    assert "kind:ask" in decision["detail"] and "kind:empty" not in decision["detail"]
 
 
 async def test_codex_through_routerd_translated_to_chat(codex_cli: Path, home: Path,

@@ -2,8 +2,10 @@
 
 ``instructions`` and ``system``/``developer`` input messages make the system prompt. Input items:
 messages (``input_text``/``output_text``/``input_image``/``refusal`` parts), ``function_call``
-(``call_id`` is the canonical tool-call id), ``function_call_output`` and ``reasoning`` (summary
-text; ``encrypted_content`` kept opaque). Consecutive assistant-side items form one assistant
+(``call_id`` is the canonical tool-call id), ``function_call_output``, ``reasoning`` (summary
+text; ``encrypted_content`` kept opaque) and ``additional_tools`` (tools offered from that point of
+the history on, which Codex sends in place of ``tools`` for the models it knows: they join the
+request's tools). Consecutive assistant-side items form one assistant
 message. ``function`` tools translate as they are, ``custom`` (freeform) tools as a function taking
 ``{"input": string}``; hosted tools (web_search, file_search, ...) and their items are dropped when the
 request goes to another dialect. ``custom_tool_call`` and ``local_shell_call`` items become tool calls.
@@ -12,6 +14,8 @@ Encrypted reasoning is only sent back to a Responses upstream.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any, Literal, Union
 
 import msgspec
@@ -106,6 +110,10 @@ class _Tool(msgspec.Struct):
     tools: list[_Tool] | None = None   # a namespace's own tools
 
 
+class _AdditionalTools(msgspec.Struct):
+    tools: list[_Tool] = []
+
+
 # A freeform (``custom``) tool offered to a model that only knows JSON tools takes one string.
 FREEFORM_SCHEMA = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
 
@@ -164,6 +172,7 @@ class _Builder:
     def __init__(self) -> None:
         self.system: list[str] = []
         self.messages: list[Message] = []
+        self.tools: list[_Tool] = []  # from ``additional_tools`` items
 
     def _tail(self, role: Role) -> Message:
         """The message to append ``role``'s parts to: the last one when it can take them."""
@@ -214,6 +223,8 @@ class _Builder:
         elif kind in ("custom_tool_call_output", "local_shell_call_output"):
             out = convert_at({**item, "call_id": item.get("call_id") or item.get("id")}, _FunctionOutput, where)
             self._tail("user").content.append(ToolResultPart(out.call_id, _parts(out.output)))
+        elif kind == "additional_tools":
+            self.tools.extend(convert_at(item, _AdditionalTools, where).tools)
         elif kind in _HOSTED_ITEMS:
             return
         elif kind == "reasoning":
@@ -235,16 +246,20 @@ def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
     return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
-def _tools(raw: list[_Tool] | tuple[_Tool, ...], namespace: str | None = None) -> list[Tool]:
-    """Function and custom tools as canonical tools; a namespace's tools flat, under qualified names."""
-    out = []
+def _tools(raw: Iterable[_Tool], namespace: str | None = None) -> list[Tool]:
+    """Function and custom tools as canonical tools; a namespace's tools flat, under qualified
+    names. A name offered twice (in ``tools`` and again in an ``additional_tools`` item) is one tool,
+    the first: other dialects refuse a request that names a tool twice."""
+    out: dict[str, Tool] = {}
     for t in raw:
         if t.type == "namespace" and t.name and namespace is None:
-            out += _tools(t.tools or (), t.name)
+            for tool in _tools(t.tools or (), t.name):
+                out.setdefault(tool.name, tool)
         elif t.type in ("function", "custom") and t.name:
             schema = (t.parameters or {}) if t.type == "function" else FREEFORM_SCHEMA
-            out.append(Tool(qualified(namespace, t.name), t.description, schema))
-    return out
+            name = qualified(namespace, t.name)
+            out.setdefault(name, Tool(name, t.description, schema))
+    return list(out.values())
 
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
@@ -266,7 +281,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     return ChatRequest(
         model=model if model is not None else raw.model,
         system="\n\n".join(builder.system) if builder.system else None, messages=builder.messages,
-        tools=_tools(raw.tools or ()), tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
+        tools=_tools(chain(raw.tools or (), builder.tools)), tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
         max_tokens=raw.max_output_tokens, temperature=raw.temperature, top_p=raw.top_p,
         stream=bool(raw.stream) if stream is None else stream, stream_usage=True, reasoning=reasoning,
         user=raw.user, metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
