@@ -27,6 +27,13 @@ class ProxyRequest:
     stream: bool
     received: float                 # perf_counter() when the request was read
 
+    @property
+    def counting(self) -> bool:
+        """Whether this asks only for a token count (Anthropic's count_tokens, Gemini's
+        countTokens): no model call, so nothing to hold against a budget, price or record."""
+        counts = dialect_of(self.dialect).counts_tokens
+        return counts is not None and self.endpoint == counts
+
 
 @dataclass(slots=True)
 class Reply:

@@ -30,7 +30,6 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import translate_response
 from routerd.errors import (BudgetExceeded, NotImplementedYet, Overloaded, UpstreamBadResponse, UpstreamError,
                             UpstreamTimeout)
@@ -105,8 +104,7 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
             finally:
                 await _finish(reply, record)
             return
-    counts = dialect_of(request.dialect).counts_tokens
-    if counts is not None and request.endpoint == counts and (walk.failure is None or not walk.failure.error.status):
+    if request.counting and (walk.failure is None or not walk.failure.error.status):
         yield local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     if walk.failure is None and walk.budget is not None:
@@ -132,7 +130,8 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     if isinstance(held, Refusal):
         walk.refused(held)
         return None
-    budget = spend.hold(gateway.spending, walk.runtime, candidate, request.body, session_of(request.headers))
+    budget = None if request.counting else spend.hold(gateway.spending, walk.runtime, candidate, request.body,
+                                                      session_of(request.headers))
     if isinstance(budget, Refusal):
         held.release()
         walk.skipped.append(f"{candidate.provider}: {budget.describe()}")

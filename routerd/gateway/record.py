@@ -64,6 +64,9 @@ class CallRecord:
         if error:
             for secret in runtime.secrets:
                 error = error.replace(secret, "***")
+        if self.request.counting:  # a token count is no model call: nothing used, priced or recorded
+            gateway.metrics.call(self.candidate.provider, outcome, now - self.started, None, None, _NO_TOKENS, None)
+            return
         tokens = meter.tokens() if meter is not None else _NO_TOKENS
         cost, baseline_cost, baseline = self._prices(runtime, tokens)
         estimated = meter is not None and meter.estimated

@@ -119,6 +119,9 @@ async def test_anthropic_count_tokens(daemon, fakes, base_url):
                                                      messages=[{"role": "user", "content": "hi"}])
     assert counted.input_tokens == answers.INPUT_TOKENS
     assert fakes["anthropic"].received[-1].path == "/v1/messages/count_tokens"
+    # Counting is no model call: nothing is recorded or priced (it was a call of the counted tokens).
+    await daemon.inflight.wait_idle()
+    assert await calls(daemon) == []
 
 
 async def test_responses_streaming(daemon, fakes, base_url):
