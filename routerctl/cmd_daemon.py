@@ -54,6 +54,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
         ("state", reply["state_path"]),
         ("rows", ", ".join(f"{k} {v}" for k, v in reply["rows"].items())),
     ]
+    store = reply.get("parts", {}).get("store") or {}
+    if not store.get("writing", True):
+        rows.append(("state writes", f"STOPPED ({store.get('last_error') or 'the writer ended'}): usage is "
+                                     "no longer recorded; restart routerd"))
+    elif store.get("dropped"):
+        rows.append(("state writes", f"{store['dropped']} row(s) dropped, last: {store.get('last_error')}"))
     for name, stats in reply.get("parts", {}).items():
         if name != "store":
             rows.extend(_part_rows(name, stats))

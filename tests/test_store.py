@@ -54,6 +54,19 @@ async def test_a_bad_row_loses_only_itself(tmp_path, no_blocking):
     assert stats.dropped == 1 and "NOT NULL" in stats.last_error
 
 
+async def test_a_value_sqlite_cannot_hold_loses_only_its_row(tmp_path, no_blocking):
+    """An int past 64 bits (apsw raises OverflowError, not an apsw.Error) is one bad row: the writer
+    keeps going (it used to end, and every row after it was silently lost)."""
+    async with open_store(tmp_path / "r.db") as store:
+        store.record("decisions", {"id": "good1", "ts": 1.0})
+        store.record("decisions", {"id": "huge", "ts": 2.0, "prompt_len": 10**30})
+        store.record("decisions", {"id": "good2", "ts": 3.0})
+        await store.flush()
+        assert (await store.row_counts())["decisions"] == 2
+        stats = store.statistics()
+    assert stats.dropped == 1 and "OverflowError" in stats.last_error and stats.writing
+
+
 def test_unknown_table_is_refused_at_once(tmp_path):
     """Recording into a table that does not exist is a programming error, raised at the call."""
     from routerd.store.store import Store

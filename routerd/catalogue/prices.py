@@ -54,6 +54,10 @@ class Rates(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fiel
 FREE = Rates(input=0.0, output=0.0)
 
 
+# Far past any model's context window and output together (the largest are ~10 million tokens).
+MAX_CALL_TOKENS = 100_000_000
+
+
 class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     """One call's token counts as the provider reported them. ``input`` includes the cache reads
     and writes, ``cache_write`` includes the 1-hour writes, ``output`` includes reasoning."""
@@ -64,6 +68,12 @@ class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     cache_write: int = 0
     cache_write_1h: int = 0
     reasoning: int = 0
+
+    def plausible(self) -> bool:
+        """Whether one call could have used these counts: none below zero or past
+        ``MAX_CALL_TOKENS``. A broken or hostile provider's (or transcript's) counts past that would
+        price a call at any sum, exhaust every budget and overflow the ledger's 64-bit integers."""
+        return all(0 <= n <= MAX_CALL_TOKENS for n in msgspec.structs.astuple(self))
 
 
 def _flat(rate: Rate) -> float:

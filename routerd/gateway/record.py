@@ -7,6 +7,7 @@ a stream when the relay ends. Writing only enqueues (``routerd.store.ledger.reco
 safe in ``finally`` blocks of cancelled tasks.
 """
 
+import logging
 import time
 
 from routerd.catalogue.prices import Tokens
@@ -17,6 +18,7 @@ from routerd.routing.types import Candidate, RouteDecision
 from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call
 
+log = logging.getLogger("routerd.gateway")
 _NO_TOKENS = Tokens()
 _SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
 
@@ -68,6 +70,9 @@ class CallRecord:
             gateway.metrics.call(self.candidate.provider, outcome, now - self.started, None, None, _NO_TOKENS, None)
             return
         tokens = meter.tokens() if meter is not None else _NO_TOKENS
+        if meter is not None and meter.discarded:
+            log.warning("%s/%s reported token counts no call can have; %s", self.candidate.provider,
+                        self.candidate.model, "estimated instead" if meter.estimated else "recorded none")
         cost, baseline_cost, baseline = self._prices(runtime, tokens)
         estimated = meter is not None and meter.estimated
         record_call(gateway.store, CallRow(

@@ -21,14 +21,15 @@ from routerd.dialects.summary import estimate_tokens
 # dialects whose servers omit it, ``UsageReader.counts_text``).
 _TEXT = re.compile(rb'"(?:content|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 CHARS_PER_TOKEN = 4
+_NO_TOKENS = Tokens()
 
 
 class UsageMeter:
     """Accumulates usage for one upstream answer in ``dialect``."""
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
-                 "estimated", "input_tokens", "output_tokens", "reasoning", "response_id", "text_chars",
-                 "_decoder", "_marker", "_reader", "_tail", "_terminal")
+                 "discarded", "estimated", "input_tokens", "output_tokens", "reasoning", "response_id",
+                 "text_chars", "_decoder", "_marker", "_reader", "_tail", "_terminal")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
@@ -36,6 +37,7 @@ class UsageMeter:
         self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0
         self.response_id: str | None = None
         self.estimated = False  # the counts are routerd's estimate, not the provider's report
+        self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
         self.completed = False
         self.text_chars = 0  # characters of generated text seen in a stream, for an estimate
         reader = self._reader = get(dialect).usage
@@ -46,10 +48,15 @@ class UsageMeter:
         self._tail = b""
 
     def tokens(self) -> Tokens:
-        """The counts so far, in the shape prices are computed from."""
-        return Tokens(input=self.input_tokens, output=self.output_tokens, cache_read=self.cache_read,
-                      cache_write=self.cache_write, cache_write_1h=self.cache_write_1h,
-                      reasoning=self.reasoning)
+        """The counts so far, in the shape prices are computed from; none when the provider's are
+        past what any call can use (``estimate`` then replaces them)."""
+        tokens = Tokens(input=self.input_tokens, output=self.output_tokens, cache_read=self.cache_read,
+                        cache_write=self.cache_write, cache_write_1h=self.cache_write_1h,
+                        reasoning=self.reasoning)
+        if tokens.plausible():
+            return tokens
+        self.discarded = True
+        return _NO_TOKENS
 
     def feed_body(self, body: bytes) -> None:
         """A whole non-streamed answer."""
@@ -79,10 +86,13 @@ class UsageMeter:
                     self._event(event)
 
     def estimate(self, request_body: bytes, dialect: str) -> None:
-        """Fill in estimates when the upstream reported no usage (llama.cpp streams, say): the
-        request's size by the dialect's estimator, the generated text at ~4 characters a token."""
-        if self.input_tokens or self.output_tokens:
+        """Fill in estimates when the upstream reported no usage (llama.cpp streams, say), or usage
+        no call can have: the request's size by the dialect's estimator, the generated text at ~4
+        characters a token."""
+        if (self.input_tokens or self.output_tokens) and self.tokens() is not _NO_TOKENS:
             return
+        self.input_tokens = self.output_tokens = 0
+        self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0
         self.estimated = True
         self.output_tokens = -(-self.text_chars // CHARS_PER_TOKEN)
         try:

@@ -9,6 +9,7 @@ when a subscription pays for them. The baseline is ``accounting.baseline_model``
 of the session's main conversation, so a turn delegated to a cheaper subagent shows its saving.
 """
 
+import logging
 import time
 from collections.abc import Sequence
 
@@ -22,6 +23,8 @@ from routerd.ledger.state import Ledger
 from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call, record_session
 from routerd.store.store import Store
+
+log = logging.getLogger("routerd.ledger")
 
 
 async def note_session(ledger: Ledger, store: Store, host: str, session_id: str | None, cwd: str | None) -> None:
@@ -51,7 +54,13 @@ def record_messages(ledger: Ledger, store: Store, ids: Ids, runtime: Runtime, *,
     catalogue = runtime.catalogue
     configured = costs.configured_baseline(catalogue, runtime.config.accounting.baseline_model)
     now = time.time()
+    written = 0
     for message in messages:
+        if not message.tokens.plausible():
+            log.warning("%s transcript: message %s reports token counts no call can have; not recorded",
+                        host, message.id)
+            continue
+        written += 1
         model = (provider, message.model)
         baseline = configured or (provider, main or message.model)
         cost = costs.price(catalogue, model, message.tokens)
@@ -64,4 +73,4 @@ def record_messages(ledger: Ledger, store: Store, ids: Ids, runtime: Runtime, *,
             baseline_cost_usd=costs.price(catalogue, baseline, t), baseline_model="/".join(baseline),
             session_id=session_id, response_id=message.id))
         ledger.counted(estimated=False, priced=cost is not None, hook=True)
-    return len(messages)
+    return written

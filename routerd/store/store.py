@@ -43,6 +43,8 @@ COALESCE_S = 0.005
 # Reports add the rows still waiting, so they are exact in between.
 ROLL_EVERY_S = 1.0
 ROLL_AFTER_ROWS = 5000
+# How often a flush looks whether the writer still runs, while it waits for its rows.
+FLUSH_CHECK_S = 0.5
 
 
 class StoreStats(msgspec.Struct, frozen=True):
@@ -53,6 +55,7 @@ class StoreStats(msgspec.Struct, frozen=True):
     batches: int
     dropped: int
     last_error: str | None
+    writing: bool = True  # the writer thread is running (False: nothing enqueued is written any more)
 
 
 class _Flush:
@@ -91,10 +94,16 @@ class Store:
         self._queue.put((sql, params))
 
     async def flush(self) -> None:
-        """Wait until everything enqueued so far is committed."""
+        """Wait until everything enqueued so far is committed (or the writer has stopped, when
+        nothing will be: ``writing`` says which)."""
         marker = _Flush()
         self._queue.put(marker)
-        await anyio.to_thread.run_sync(marker.done.wait)
+        await anyio.to_thread.run_sync(self._wait, marker)
+
+    def _wait(self, marker: _Flush) -> None:
+        while not marker.done.wait(FLUSH_CHECK_S):
+            if not self.writing:
+                return
 
     async def read(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run ``fn(connection)`` in a worker thread and return its result."""
@@ -110,8 +119,13 @@ class Store:
         return StoreStats(
             path=str(self.path), schema_version=self.schema_version, queued=self._queue.qsize(),
             written=self._written, batches=self._batches, dropped=self._dropped,
-            last_error=self._last_error,
+            last_error=self._last_error, writing=self.writing,
         )
+
+    @property
+    def writing(self) -> bool:
+        """Whether the writer thread runs (it stops only when the store closes, or if it failed)."""
+        return self._thread is not None and self._thread.is_alive()
 
     # --- worker threads --------------------------------------------------------------------------
 
@@ -178,13 +192,13 @@ class Store:
                     conn.executemany(sql, rows)
             self._written += len(items)
             self._batches += 1
-        except apsw.Error:
+        except _ROW_ERRORS:
             for item in items:  # find the bad rows; keep the good ones
                 try:
                     with _transaction(conn):
                         _apply(conn, item)
                     self._written += 1
-                except apsw.Error as exc:
+                except _ROW_ERRORS as exc:
                     self._dropped += 1
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     log.error("state write dropped: %s", self._last_error)
@@ -198,6 +212,11 @@ class Store:
             if self._read_conn is not None:
                 self._read_conn.close()
                 self._read_conn = None
+
+
+# What one bad row raises: SQLite's refusal, or a value apsw cannot bind (an int past 64 bits, an
+# unsupported type). The row is dropped and counted; the writer goes on with the others.
+_ROW_ERRORS = (apsw.Error, OverflowError, TypeError, ValueError)
 
 
 # On Linux a thread has its own nice value. The writer runs below the event loop's thread so that,

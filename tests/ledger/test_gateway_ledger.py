@@ -68,3 +68,19 @@ async def test_auto_is_compared_with_the_configured_baseline_and_keeps_its_tier(
     assert row["baseline_model"] == "anthropic/claude-opus-4-8"
     assert row["baseline_cost_usd"] == pytest.approx(costs.price(CATALOGUE, ("anthropic", "claude-opus-4-8"),
                                                                  TOKENS))
+
+
+async def test_counts_no_call_can_have_are_estimated_and_the_ledger_keeps_writing(daemon, fakes):
+    """A provider reporting 10**30 prompt tokens (broken or hostile) neither prices the call at any
+    sum nor stops the state writer (an int past 64 bits killed its thread, and every later row was
+    lost): the call is estimated from the request, and the next call is recorded as usual."""
+    huge = {"id": "chatcmpl-huge", "object": "chat.completion", "created": 0, "model": "gpt-4.1",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10**30, "completion_tokens": 3, "total_tokens": 10**30 + 3}}
+    fakes["paid"].fail(200, huge)
+    await _ask(daemon, "openai/gpt-4.1")
+    await _ask(daemon, "openai/gpt-4.1")
+    first, second = await recorded_calls(daemon)
+    assert first["estimated"] and 0 < first["input_tokens"] < 100 and first["cost_usd"] < 0.01
+    assert (second["input_tokens"], second["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS)
+    assert daemon.store.statistics().writing and daemon.store.statistics().dropped == 0

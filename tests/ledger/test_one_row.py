@@ -86,10 +86,10 @@ async def _stop_hook(daemon, transcript: Path) -> None:
     assert reply["type"] == "hook_reply", reply
 
 
-def _transcript(path: Path, message_id: str) -> Path:
+def _transcript(path: Path, message_id: str, usage: dict = USAGE) -> Path:
     lines = [{"type": "user", "sessionId": SESSION, "message": {"role": "user", "content": "hi"}},
              {"type": "assistant", "sessionId": SESSION, "timestamp": datetime.now(timezone.utc).isoformat(),
-              "message": {"id": message_id, "model": "claude-haiku-4-5", "usage": USAGE}}]
+              "message": {"id": message_id, "model": "claude-haiku-4-5", "usage": usage}}]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     return path
 
@@ -110,3 +110,13 @@ async def test_a_call_through_the_gateway_and_its_stop_hook_is_one_row(
     assert (row["source"], row["session_id"], row["input_tokens"], row["output_tokens"]) == \
         ("gateway", SESSION, 9_312, 80)
     assert daemon.hooks.statistics().turns_recorded == 1  # the hook did offer its row
+
+
+async def test_a_transcript_with_counts_no_call_can_have_records_nothing_and_stops_nothing(daemon, tmp_path: Path):
+    """A transcript whose usage says 10**30 input tokens (the file is anyone's to write) is not
+    recorded (it killed the state writer, and every later row was lost); the next turn is."""
+    await _stop_hook(daemon, _transcript(tmp_path / "evil.jsonl", "msg_evil", {**USAGE, "input_tokens": 10**30}))
+    await _stop_hook(daemon, _transcript(tmp_path / "t.jsonl", "msg_fine"))
+    [row] = await recorded_calls(daemon)
+    assert (row["response_id"], row["output_tokens"]) == ("msg_fine", 80)
+    assert daemon.store.statistics().writing and daemon.store.statistics().dropped == 0
