@@ -17,6 +17,20 @@ class AlreadyRunning(RuntimeError):
     pass
 
 
+class CannotListen(OSError):
+    """An address routerd cannot bind, said in the config's words: ``http.listen 127.0.0.1:4141 is
+    already in use`` rather than ``[Errno 98] Address already in use``."""
+
+    def __init__(self, errno: int, what: str, reason: str) -> None:
+        super().__init__(errno, reason)
+        self.what = what
+
+    def __str__(self) -> str:
+        if self.errno == errno.EADDRINUSE:
+            return f"{self.what} is already in use"
+        return f"{self.what}: cannot listen: {self.strerror}"
+
+
 def prepare_socket_path(path: Path) -> None:
     """Make the 0700 directory and clear a stale socket. Blocking: call before the loop or in a thread."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

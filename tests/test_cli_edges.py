@@ -2,6 +2,7 @@
 ``config check`` agrees with the daemon, ``restart`` stops nothing for a config the daemon would
 refuse, and a failed ``start`` shows only its own errors. Real ``routerd``/``routerctl`` processes."""
 
+import socket
 import subprocess
 import sys
 
@@ -102,3 +103,14 @@ def test_trio_backend_without_trio_says_how_to_get_it(env, tmp_path):
                             env={**env, "PYTHONPATH": str(blocker)}, capture_output=True, text=True,
                             timeout=60)
     _one_clear_line(result, 2, "pip install 'routerd[trio]'")
+
+
+def test_a_port_in_use_at_start_names_the_address(env, tmp_path):
+    """routerd on an http.listen address another process holds exits 1 naming the setting and address."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        (tmp_path / "config.toml").write_text(f'[http]\nlisten = "{listen}"\n')
+        result = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
+    _one_clear_line(result, 1, f"routerd: cannot start: http.listen {listen} is already in use")

@@ -22,7 +22,7 @@ from routerd.fronts.http_routes import dialect_of, handle_request
 from routerd.fronts.http_wire import CLOSED, CONTINUE, END, NEED_DATA, HttpError, RequestHead, ServerWire
 from routerd.fronts.serve import serve_listener
 from routerd.gateway.dispatch import error_reply
-from routerd.listeners import check_exposure, parse_listen
+from routerd.listeners import CannotListen, check_exposure, parse_listen
 
 log = logging.getLogger("routerd.http")
 
@@ -249,9 +249,9 @@ def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socke
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise CannotListen(exc.errno or 0, f"http.listen {config.http.listen}", exc.strerror or str(exc)) from None
         sock.listen(1024)
     sock.setblocking(False)
     return sock
