@@ -132,13 +132,14 @@ def config_check(ctx: click.Context, file: str | None) -> None:
     click.echo(f"{path}: ok")
 
 
-def _validate(path: Path | None, after: str = "") -> None:
-    """Fail (exit 1) with the reason when the daemon would refuse to start with ``path``."""
+def _validate(path: Path | None, after: str = "", required: bool = False) -> None:
+    """Fail (exit 1) with the reason when the daemon would refuse to start with ``path`` (which
+    must exist when ``required``)."""
     from routerd.errors import ConfigError
     from routerd.runtime import check_config_file
 
     try:
-        check_config_file(path)
+        check_config_file(path, required=required)
     except ConfigError as exc:
         output.fail(exc.message + after, 1)
 
@@ -194,11 +195,12 @@ def restart(ctx: click.Context, config_file: str | None, backend: str) -> None:
     """Check the config, stop the daemon if it runs, then start it again. A config the new daemon
     would refuse stops nothing."""
     from routerctl.client import DaemonNotRunning
-    from routerd.paths import config_path
+    from routerd.paths import config_path, default_config_path
 
     path = Path(config_file) if config_file else config_path()
-    if path.exists():
-        _validate(path, " (nothing was stopped)")
+    named = path.absolute() != default_config_path().absolute()  # only the default may be missing
+    if path.exists() or named:
+        _validate(path, " (nothing was stopped)", required=named)
     try:
         ctx.invoke(stop)
     except DaemonNotRunning:

@@ -9,6 +9,7 @@ the loop, has the gateway open its pools, and only then swaps one reference, or 
 runtime and records why. ``status`` gathers each part's ``statistics()`` explicitly.
 """
 
+import functools
 import logging
 import os
 import time
@@ -20,7 +21,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from routerd.config import keep_start_only, load_config
+from routerd.config import keep_start_only, read_config
 from routerd.errors import ConfigError
 from routerd.gateway.gateway import Gateway
 from routerd.ids import Ids
@@ -145,13 +146,17 @@ class App:
             scope.cancel()
 
     async def reload(self, reason: str) -> ReloadResult:
-        """Re-read the config file and swap in a new runtime, or keep the old one and say why."""
+        """Re-read the config file and swap in a new runtime, or keep the old one and say why. Once
+        running from a file, a missing or empty one keeps the old runtime (a file deleted, or
+        truncated before being written again, must not put built-in defaults in its place)."""
         old = self.runtime
         try:
-            config = await anyio.to_thread.run_sync(load_config, old.config_path)
+            read = functools.partial(read_config, old.config_path, required=old.from_file,
+                                     blank_ok=not old.from_file)
+            config, text = await anyio.to_thread.run_sync(read)
             config, pending = keep_start_only(old.config, config)
             new = await anyio.to_thread.run_sync(build_runtime, config, old.config_path, os.environ,
-                                                 self.http_address)
+                                                 self.http_address, text)
             await self.gateway.adopt(new)
         except (ConfigError, OSError) as exc:  # OSError: a provider's pool could not be set up
             why = exc.message if isinstance(exc, ConfigError) else f"cannot set up the providers: {exc}"

@@ -3,7 +3,9 @@
 Unknown keys and wrong types are errors that name the key path and, where the TOML text shows it,
 the line (typos must not pass silently). Defaults are named constants. Secrets never live in the
 Struct as read from the environment: ``api_key_env`` names a variable, read when the runtime is
-built. A missing config file is not an error: routerd runs on built-in defaults.
+built. A missing config file at the default path is not an error: routerd runs on built-in
+defaults. A path named explicitly must exist, and a daemon running from a file keeps its config
+when the file goes missing or empty (``read_config``).
 """
 
 import ipaddress
@@ -12,6 +14,7 @@ import re
 import stat
 import tomllib
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -248,19 +251,43 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(f"{source}: nested too deeply") from None
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigText:
+    """A config file's text and the name its errors give it, kept beside the decoded Config."""
+
+    source: str
+    text: str
+
+
 def load_config(path: Path | None) -> Config:
-    """Read and parse ``path``; a missing file means built-in defaults. Only a regular file of at
-    most MAX_CONFIG_BYTES is read (never a device or a pipe). Blocking: call in a thread."""
-    if path is None or not path.exists():
-        return Config()
-    config = parse_config(read_config_text(path), str(path))
+    """``read_config``'s config alone."""
+    return read_config(path)[0]
+
+
+def read_config(path: Path | None, *, required: bool = False,
+                blank_ok: bool = True) -> tuple[Config, ConfigText | None]:
+    """Read and parse ``path``: the config and the text it came from (None: built-in defaults).
+
+    A missing file means built-in defaults unless ``required`` (a path given by ``--config`` or
+    ``ROUTERD_CONFIG``; the reload of a daemon running from a file). ``blank_ok=False`` refuses a
+    file holding only whitespace too: a reload must not put defaults in place of the providers and
+    budgets of a file an editor truncated before writing it again. Only a regular file of at most
+    MAX_CONFIG_BYTES is read (never a device or a pipe). Blocking: call in a thread."""
+    if path is None or not path.exists() and not required:
+        return Config(), None
+    text = read_config_text(path)
+    if not blank_ok and not text.strip():
+        raise ConfigError(f"{path}: the file is empty")
+    config = parse_config(text, str(path))
     _check_files(config, str(path))
-    return config
+    return config, ConfigText(str(path), text)
 
 
 def read_config_text(path: Path) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as file:

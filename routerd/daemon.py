@@ -8,6 +8,7 @@ or a ``stop`` request the daemon stops accepting, lets in-flight requests finish
 """
 
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -25,7 +26,7 @@ from watchfiles._rust_notify import WatchfilesRustInternalError
 
 from routerd import sdnotify
 from routerd.app import App, pools_of
-from routerd.config import load_config
+from routerd.config import read_config
 from routerd.fronts.http import address_of, bind_http, serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
@@ -51,13 +52,15 @@ class DaemonOptions:
     watch_config: bool = True
     handle_signals: bool = True
     http: bool | None = None  # None: as the config says
+    config_required: bool = False  # named by --config or ROUTERD_CONFIG: it must exist
 
 
 async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = anyio.TASK_STATUS_IGNORED) -> None:
-    config = await anyio.to_thread.run_sync(load_config, options.config_path)
+    config, text = await anyio.to_thread.run_sync(
+        functools.partial(read_config, options.config_path, required=options.config_required))
     scrubber = setup_logging(options.log_level or config.daemon.log_level)
     # Built once before anything is bound, so that an invalid config fails the start cleanly.
-    runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path)
+    runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path, os.environ, None, text)
     activated = sdnotify.listen_fds()
     unix_sock = next((s for s in activated.values() if s.family == socket.AF_UNIX), None)
     if unix_sock is None:
@@ -76,7 +79,7 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
             http_listener = await SocketListener.from_socket(http_sock)
             if address != config.http.listen:  # port 0, or socket activation: check against the real one
                 runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
-                                                         os.environ, address)
+                                                         os.environ, address, text)
         store = await stack.enter_async_context(open_store(state))
         resilience, ids, ledger = Resilience(runtime.config, pools_of(runtime)), Ids(), Ledger()
         spending = Spending(runtime.config.budgets, ledger, store)

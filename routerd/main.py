@@ -1,7 +1,8 @@
 """``routerd``: run the daemon in the foreground (systemd, launchd or ``routerctl start`` supervise it).
 
 Exit codes: 0 after a clean stop, 1 when another daemon is running or the socket cannot be bound,
-2 for a bad command line or an invalid config file at start.
+2 for a bad command line or an invalid config file at start (a config file named by ``--config`` or
+``ROUTERD_CONFIG`` that does not exist included, unless it is the default path).
 """
 
 import argparse
@@ -16,14 +17,15 @@ import anyio
 from routerd.daemon import DaemonOptions, run_daemon
 from routerd.errors import ConfigError
 from routerd.listeners import AlreadyRunning
-from routerd.paths import config_path, socket_path
+from routerd.paths import config_path, default_config_path, socket_path
 from routerd.version import VERSION
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="routerd", description="routerd, the local-first LLM router daemon")
     parser.add_argument("--config", type=Path, help="config file (default: $ROUTERD_CONFIG or "
-                        "$XDG_CONFIG_HOME/routerd/config.toml; a missing file means built-in defaults)")
+                        "$XDG_CONFIG_HOME/routerd/config.toml, the only path that may be missing: built-in "
+                        "defaults)")
     parser.add_argument("--socket", type=Path, help="Unix socket path (default: $ROUTERD_SOCKET or "
                         "$XDG_RUNTIME_DIR/routerd/routerd.sock)")
     parser.add_argument("--backend", choices=["asyncio", "trio"], default=os.environ.get("ROUTERD_BACKEND", "asyncio"),
@@ -51,6 +53,13 @@ def _missing_backend(backend: str) -> str | None:
             "pip install 'routerd[trio]' (or run with --backend asyncio)")
 
 
+def _named_config(flag: Path | None) -> bool:
+    """Whether the config file was named (``--config``, ``ROUTERD_CONFIG``) as another path than
+    the default one, the only path that may be missing (the service units pass it explicitly)."""
+    named = flag or (Path(os.environ["ROUTERD_CONFIG"]) if os.environ.get("ROUTERD_CONFIG") else None)
+    return named is not None and named.absolute() != default_config_path().absolute()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if why := _missing_backend(args.backend):
@@ -62,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         socket_path=args.socket or socket_path(),
         backend="asyncio+uvloop" if use_uvloop else args.backend,
         log_level=args.log_level,
+        config_required=_named_config(args.config),
     )
     backend_options = {"use_uvloop": True} if use_uvloop else {}
     # Everything imported so far lives as long as the process: keep it out of every collection

@@ -16,7 +16,7 @@ from pathlib import Path
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import Catalogue
 from routerd.classify.types import TIERS
-from routerd.config import Config, ProviderConfig, load_config
+from routerd.config import Config, ConfigText, ProviderConfig, read_config
 from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers
@@ -38,6 +38,8 @@ class Runtime:
     makers: frozenset[str] = frozenset()  # the catalogue's model makers (its providers)
     secrets: frozenset[str] = frozenset()
     loaded_at: float = field(default_factory=time.time)
+    # Read from a file with something in it: that file going missing or empty fails a reload.
+    from_file: bool = False
 
 
 def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
@@ -62,14 +64,15 @@ def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
 
 
 def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, str] = os.environ,
-                  own_address: str | None = None) -> Runtime:
+                  own_address: str | None = None, text: ConfigText | None = None) -> Runtime:
     """Build a complete runtime for ``config``, or raise ConfigError. Blocking (reads the price
     snapshot): call it in a worker thread.
 
     Beyond the file's own types it checks the HTTP address (host:port, and a gateway key beyond
     loopback), the providers (none may point back at routerd: at ``own_address`` when it is
     listening, else at the configured address) and the routing settings that name catalogue models.
-    Start, reload, ``config check`` and ``routerctl restart`` all go through it."""
+    ``text``: the file the config was read from (None: built-in defaults). Start, reload,
+    ``config check`` and ``routerctl restart`` all go through it."""
     listen = config.http.listen
     if config.http.enabled or own_address:  # where it listens (socket activation may differ)
         check_exposure(parse_listen(own_address or listen)[0], config.http.gateway_key_env, env)
@@ -81,7 +84,8 @@ def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, st
     secrets = collect_secrets(config, (p.config for p in providers.values()), env)
     return Runtime(config=config, config_path=config_path, catalogue=catalogue,
                    rules=RuleSet.build(config.routing.rules), providers=providers,
-                   makers=catalogue.providers(), secrets=secrets)
+                   makers=catalogue.providers(), secrets=secrets,
+                   from_file=text is not None and bool(text.text.strip()))
 
 
 def _check_routing(config: Config, catalogue: Catalogue) -> None:
@@ -96,7 +100,9 @@ def _check_routing(config: Config, catalogue: Catalogue) -> None:
         raise ConfigError("; ".join(problems))
 
 
-def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ) -> Runtime:
+def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ, *,
+                      required: bool = False) -> Runtime:
     """Load and validate ``path`` exactly as the daemon would start with it (blocking: reads the
-    file). Raises ConfigError saying what is wrong."""
-    return build_runtime(load_config(path), path, env)
+    file; ``required``: it must exist). Raises ConfigError saying what is wrong."""
+    config, text = read_config(path, required=required)
+    return build_runtime(config, path, env, text=text)

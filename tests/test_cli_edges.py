@@ -114,3 +114,18 @@ def test_a_port_in_use_at_start_names_the_address(env, tmp_path):
         (tmp_path / "config.toml").write_text(f'[http]\nlisten = "{listen}"\n')
         result = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
     _one_clear_line(result, 1, f"routerd: cannot start: http.listen {listen} is already in use")
+
+
+def test_a_named_config_file_that_does_not_exist_fails_the_start(env, tmp_path):
+    """--config or ROUTERD_CONFIG naming a missing file: routerd exits 2, routerctl start 4 and
+    restart 1 (stopping nothing), each saying no such file, as config check does."""
+    missing = tmp_path / "nowhere" / "x.toml"
+    for command, command_env in [([*ROUTERD, "--config", str(missing)], env),
+                                 (ROUTERD, dict(env, ROUTERD_CONFIG=str(missing)))]:
+        result = subprocess.run(command, env=command_env, capture_output=True, text=True, timeout=60)
+        _one_clear_line(result, 2, f"{missing}: no such file")
+    started = routerctl(env, "start", "--config", str(missing))
+    assert started.returncode == 4 and f"{missing}: no such file" in started.stderr, started.stderr
+    _one_clear_line(routerctl(env, "restart", "--config", str(missing)), 1, f"{missing}: no such file",
+                    "nothing was stopped")
+    _one_clear_line(routerctl(env, "config", "check", str(missing)), 1, f"{missing}: no such file")
