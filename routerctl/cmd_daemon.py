@@ -128,18 +128,20 @@ def config_check(ctx: click.Context, file: str | None) -> None:
     path = Path(file) if file else config_path()
     if not path.exists():
         output.fail(f"{path}: no such file" + ("" if file else " (routerd runs on built-in defaults)"), 1)
-    _validate(path)
-    click.echo(f"{path}: ok")
+    warnings = _validate(path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{path}: ok" + (f" ({len(warnings)} warning{'s' * (len(warnings) > 1)})" if warnings else ""))
 
 
-def _validate(path: Path | None, after: str = "", required: bool = False) -> None:
+def _validate(path: Path | None, after: str = "", required: bool = False) -> tuple[str, ...]:
     """Fail (exit 1) with the reason when the daemon would refuse to start with ``path`` (which
-    must exist when ``required``)."""
+    must exist when ``required``); else the config's warnings."""
     from routerd.errors import ConfigError
     from routerd.runtime import check_config_file
 
     try:
-        check_config_file(path, required=required)
+        return check_config_file(path, required=required).warnings
     except ConfigError as exc:
         output.fail(exc.message + after, 1)
 

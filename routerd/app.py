@@ -172,6 +172,8 @@ class App:
         self.last_reload = LastReload(ok=True, at=time.time(), message=message, reason=reason,
                                       restart_required=pending)
         log.info("config %s (%s)", message, reason)
+        for warning in new.warnings:
+            log.warning("config: %s", warning)
         return ReloadResult(ok=True, message=message, restart_required=pending)
 
     async def status(self) -> StatusReply:

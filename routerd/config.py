@@ -14,6 +14,7 @@ import re
 import stat
 import tomllib
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -253,10 +254,20 @@ def parse_config(text: str, source: str = "<config>") -> Config:
 
 @dataclass(frozen=True, slots=True)
 class ConfigText:
-    """A config file's text and the name its errors give it, kept beside the decoded Config."""
+    """A config file's text and the name its errors give it, kept beside the decoded Config so that
+    a problem found later (a name that refers to nothing) can name its line too."""
 
     source: str
     text: str
+
+    def where(self, key: Sequence[str]) -> str:
+        """``source:LINE`` of the key path ``key`` (``source`` alone when no line shows it)."""
+        line = _find_line(self.text, list(key)) if key else None
+        return f"{self.source}:{line}" if line else self.source
+
+    def locate(self, exc: ConfigError) -> ConfigError:
+        """``exc`` with the file and line of its key in front; unchanged when it names no key."""
+        return ConfigError(f"{self.where(exc.key)}: {exc.message}") if exc.key else exc
 
 
 def load_config(path: Path | None) -> Config:

@@ -61,6 +61,8 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
     scrubber = setup_logging(options.log_level or config.daemon.log_level)
     # Built once before anything is bound, so that an invalid config fails the start cleanly.
     runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path, os.environ, None, text)
+    for warning in runtime.warnings:
+        log.warning("config: %s", warning)
     activated = sdnotify.listen_fds()
     unix_sock = next((s for s in activated.values() if s.family == socket.AF_UNIX), None)
     if unix_sock is None:

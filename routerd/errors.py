@@ -88,8 +88,15 @@ class Forbidden(RouterdError):
 
 
 class ConfigError(RouterdError):
+    """``key``: the key path the message starts with (``("limits", "0")``), when the problem was
+    found after decoding; whoever holds the file's text adds its line (``ConfigText.locate``)."""
+
     code = "config_invalid"
     http_status = 400
+
+    def __init__(self, message: str, key: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class NotImplementedYet(RouterdError):

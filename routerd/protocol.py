@@ -225,6 +225,7 @@ class ConfigCheckResult(Reply, tag="config_check_result"):
     ok: bool
     path: str | None = None
     errors: list[str] = []
+    warnings: list[str] = []  # names that may not work yet (an unset api_key_env)
 
 
 class BreakerRow(msgspec.Struct, kw_only=True, frozen=True):

@@ -21,6 +21,7 @@ from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers
 from routerd.redact import url_credentials
+from routerd.references import Problem, check_references
 from routerd.resilience.settings import check_against
 from routerd.rules import RuleSet
 from routerd.scenarios.routes import check_routes
@@ -40,6 +41,7 @@ class Runtime:
     loaded_at: float = field(default_factory=time.time)
     # Read from a file with something in it: that file going missing or empty fails a reload.
     from_file: bool = False
+    warnings: tuple[str, ...] = ()  # what the config names that may not work yet (file:line: ...)
 
 
 def collect_secrets(config: Config, providers: Iterable[ProviderConfig],
@@ -70,22 +72,35 @@ def build_runtime(config: Config, config_path: Path | None, env: Mapping[str, st
 
     Beyond the file's own types it checks the HTTP address (host:port, and a gateway key beyond
     loopback), the providers (none may point back at routerd: at ``own_address`` when it is
-    listening, else at the configured address) and the routing settings that name catalogue models.
-    ``text``: the file the config was read from (None: built-in defaults). Start, reload,
+    listening, else at the configured address), the routing settings that name catalogue models
+    and every name that must refer to something (``routerd.references``). ``text``, the file the
+    config was read from, lets those errors and warnings name their line. Start, reload,
     ``config check`` and ``routerctl restart`` all go through it."""
-    listen = config.http.listen
-    if config.http.enabled or own_address:  # where it listens (socket activation may differ)
-        check_exposure(parse_listen(own_address or listen)[0], config.http.gateway_key_env, env)
-    address = own_address or (None if listen.endswith(":0") else listen)
-    providers = build_providers(config, env, address)
-    catalogue = load_catalogue(config.routing.models)
-    _check_routing(config, catalogue)
-    check_against(config, {name: [key.label for key in p.pool()] for name, p in providers.items()})
+    try:
+        listen = config.http.listen
+        if config.http.enabled or own_address:  # where it listens (socket activation may differ)
+            check_exposure(parse_listen(own_address or listen)[0], config.http.gateway_key_env, env)
+        address = own_address or (None if listen.endswith(":0") else listen)
+        providers = build_providers(config, env, address)
+        catalogue = load_catalogue(config.routing.models)
+        _check_routing(config, catalogue)
+        check_against(config, {name: [key.label for key in p.pool()] for name, p in providers.items()})
+        errors, warnings = check_references(config, catalogue, providers, env)
+        if errors:
+            raise ConfigError("; ".join(_located(problem, text) for problem in errors))
+    except ConfigError as exc:
+        raise text.locate(exc) if text is not None else exc from None
     secrets = collect_secrets(config, (p.config for p in providers.values()), env)
     return Runtime(config=config, config_path=config_path, catalogue=catalogue,
                    rules=RuleSet.build(config.routing.rules), providers=providers,
                    makers=catalogue.providers(), secrets=secrets,
-                   from_file=text is not None and bool(text.text.strip()))
+                   from_file=text is not None and bool(text.text.strip()),
+                   warnings=tuple(_located(problem, text) for problem in warnings))
+
+
+def _located(problem: Problem, text: ConfigText | None) -> str:
+    key, message = problem
+    return f"{text.where(key)}: {message}" if text is not None else message
 
 
 def _check_routing(config: Config, catalogue: Catalogue) -> None:
@@ -94,15 +109,16 @@ def _check_routing(config: Config, catalogue: Catalogue) -> None:
     floor = config.routing.quality_floor
     if floor and floor not in TIERS and catalogue.get(floor) is None:
         raise ConfigError(f"routing.quality_floor: {floor!r} is neither a tier ({', '.join(TIERS)}) nor "
-                          "a model in the catalogue")
+                          "a model in the catalogue", ("routing", "quality_floor"))
     problems = check_routes(config.routing.scenarios, catalogue, config.gateway.aliases, config.providers)
     if problems:
-        raise ConfigError("; ".join(problems))
+        raise ConfigError("; ".join(problems), ("routing", "scenarios"))
 
 
 def check_config_file(path: Path | None, env: Mapping[str, str] = os.environ, *,
                       required: bool = False) -> Runtime:
     """Load and validate ``path`` exactly as the daemon would start with it (blocking: reads the
-    file; ``required``: it must exist). Raises ConfigError saying what is wrong."""
+    file; ``required``: it must exist). Raises ConfigError saying what is wrong; the runtime's
+    ``warnings`` say what may not work yet."""
     config, text = read_config(path, required=required)
     return build_runtime(config, path, env, text=text)

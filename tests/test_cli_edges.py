@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.daemon_proc import ROUTERCTL, ROUTERD, env_for, routerctl
+from tests.daemon_proc import ROUTERCTL, ROUTERD, Foreground, env_for, routerctl
 
 
 @pytest.fixture
@@ -129,3 +129,20 @@ def test_a_named_config_file_that_does_not_exist_fails_the_start(env, tmp_path):
     _one_clear_line(routerctl(env, "restart", "--config", str(missing)), 1, f"{missing}: no such file",
                     "nothing was stopped")
     _one_clear_line(routerctl(env, "config", "check", str(missing)), 1, f"{missing}: no such file")
+
+
+def test_config_check_prints_warnings_and_passes(env, tmp_path):
+    """A name the environment may still supply (an unset api_key_env) is a warning with file:line;
+    the check passes, and the daemon starts and logs it."""
+    path = tmp_path / "config.toml"
+    path.write_text('[http]\nlisten = "127.0.0.1:0"\n[providers.p]\nkind = "openai"\n'
+                    'base_url = "http://127.0.0.1:9/v1"\napi_key_env = "ROUTERD_TEST_UNSET_KEY"\n')
+    result = routerctl(env, "config", "check", str(path))
+    assert result.returncode == 0 and result.stdout.strip() == f"{path}: ok (1 warning)"
+    warning = f"{path}:6: providers.p.api_key_env: ROUTERD_TEST_UNSET_KEY is not set"
+    _one_clear_line(result, 0, f"warning: {warning}")
+    daemon = Foreground(env, tmp_path)
+    try:
+        assert f"WARNING routerd: config: {warning}" in daemon.log.read_text()
+    finally:
+        daemon.close()

@@ -1,8 +1,10 @@
 """The config file as the daemon meets it: a file that goes missing or empty while the daemon runs
-from it keeps the running config, a daemon on built-in defaults takes up a file created later, and
-a path named explicitly must exist."""
+from it keeps the running config, a daemon on built-in defaults takes up a file created later, a
+path named explicitly must exist, and a name that refers to nothing is an error (or, when the
+environment may still supply it, a warning) naming its file and line."""
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,8 +12,12 @@ import anyio
 import pytest
 
 from routerd.app import App
+from routerd.config import parse_config
 from routerd.daemon import DaemonOptions, run_daemon
+from routerd.errors import ConfigError
+from routerd.fronts.http import bind_http
 from routerd.main import _named_config
+from routerd.runtime import check_config_file
 from tests.support import connect
 
 RUNNING = ('[http]\nlisten = "127.0.0.1:0"\n\n[providers.primary]\nkind = "openai"\n'
@@ -105,3 +111,69 @@ def test_only_the_default_config_path_may_be_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("ROUTERD_CONFIG", str(tmp_path / "y.toml"))
     assert _named_config(None)
 
+
+# (config text, the error's expected "LINE: key: reason" after the file name)
+UNKNOWN_NAMES = [
+    ('[budgets.providers.primray]\ndaily_usd = 0.01\n',
+     "6: budgets.providers.primray: no provider 'primray'"),
+    ('[gateway]\naliases = { fast = "nosuch/model-x" }\n',
+     "7: gateway.aliases.fast: 'nosuch/model-x' is served by no provider"),
+    ('[gateway.aliases.pool]\ntargets = ["gpt-4.1", "nosuch-model"]\n',
+     "6: gateway.aliases.pool: 'nosuch-model' is served by no provider"),
+    ('[gateway]\nfallbacks = { "gpt-4.1-mini" = ["nosuch-model"] }\n',
+     "7: gateway.fallbacks.gpt-4.1-mini: 'nosuch-model' is served by no provider"),
+    ('[[routing.rules]]\nname = "r"\nkeywords = ["x"]\nmodel = "nosuch/model"\n',
+     "9: routing.rules[0].model: 'nosuch/model' is not a model in the catalogue"),
+    ('[[routing.rules]]\nname = "r"\nkeywords = ["x"]\ntier = "complex"\n'
+     '[[routing.rules]]\nname = "r"\nkeywords = ["y"]\ntier = "simple"\n',
+     "11: routing.rules[1].name: 'r' is also the name of routing.rules[0]"),
+    ('[[routing.models]]\nid = "m1"\nprovider = "primary"\ntier = "simple"\n'
+     '[[routing.models]]\nid = "m1"\nprovider = "primary"\ntier = "complex"\n',
+     "11: routing.models[1]: primary/m1 is also routing.models[0]"),
+    ('[accounting]\nbaseline_model = "nosuch-model"\n',
+     "7: accounting.baseline_model: 'nosuch-model' is not a model the catalogue knows"),
+    ('[[limits]]\nprovider = "nosuch"\nwindow = "minute"\nrequests = 5\n',
+     "7: limits[0]: no provider 'nosuch' is enabled"),
+    ('[routing]\nquality_floor = "nosuch"\n', "7: routing.quality_floor: 'nosuch' is neither a tier"),
+]
+PROVIDER = '[providers.primary]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["gpt-4.1*"]\n'
+
+
+@pytest.mark.parametrize("text, error", UNKNOWN_NAMES)
+def test_a_name_that_refers_to_nothing_is_an_error_naming_file_and_line(tmp_path, text, error):
+    """A typo in a name (a budget cap's provider, an alias or fallback, a rule's model, a duplicate
+    rule or model, the baseline, a limit, the quality floor) fails the load with file:line and key."""
+    path = tmp_path / "config.toml"
+    path.write_text(PROVIDER + "\n" + text)
+    with pytest.raises(ConfigError) as caught:
+        check_config_file(path, {})
+    assert caught.value.message.startswith(f"{path}:{error}"), caught.value.message
+
+
+def test_names_the_environment_may_still_supply_are_warnings(tmp_path):
+    """An unset api_key_env, and with providers from the environment a cap on one not enabled
+    here, are warnings naming file and line; the config loads."""
+    path = tmp_path / "config.toml"
+    path.write_text(PROVIDER.replace('models =', 'api_key_env = "UNSET_KEY_XYZ"\nmodels ='))
+    warnings = check_config_file(path, {}).warnings
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"{path}:4: providers.primary.api_key_env: UNSET_KEY_XYZ is not set"), warnings
+    path.write_text('[budgets.providers.openai]\ndaily_usd = 1.0\n')
+    assert check_config_file(path, {}).warnings[0].startswith(
+        f"{path}:1: budgets.providers.openai: openai is not enabled in this environment (OPENAI_API_KEY")
+    assert check_config_file(path, {"OPENAI_API_KEY": "sk-test-1234"}).warnings == ()
+    path.write_text('[budgets.providers.opnai]\ndaily_usd = 1.0\n')
+    with pytest.raises(ConfigError, match="budgets.providers.opnai: no provider 'opnai'"):
+        check_config_file(path, {})
+
+
+def test_a_port_in_use_is_named_by_its_setting():
+    """Binding an address already in use says which setting and address, not just errno 98."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        config = parse_config(f'[http]\nlisten = "{listen}"\n')
+        with pytest.raises(OSError) as caught:
+            bind_http(config, {}, {})
+    assert str(caught.value) == f"http.listen {listen} is already in use"

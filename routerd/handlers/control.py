@@ -5,11 +5,11 @@ from pathlib import Path
 import anyio.to_thread
 
 from routerd.app import App
-from routerd.config import parse_config
+from routerd.config import ConfigText, parse_config
 from routerd.errors import ConfigError
 from routerd.protocol import (ConfigCheck, ConfigCheckResult, Ok, Ping, Pong, Reload, ReloadResult,
                               Status, StatusReply, Stop)
-from routerd.runtime import build_runtime, check_config_file
+from routerd.runtime import Runtime, build_runtime, check_config_file
 from routerd.version import VERSION
 
 
@@ -36,22 +36,21 @@ async def handle_config_check(app: App, request: ConfigCheck) -> ConfigCheckResu
     text = request.text
     if text is not None:
         source = request.path or "<text>"
-        def load() -> object:
-            return build_runtime(parse_config(text, source), None)
+        def load() -> Runtime:
+            return build_runtime(parse_config(text, source), None, text=ConfigText(source, text))
     else:
         path = Path(request.path) if request.path else app.runtime.config_path
         source = str(path)
-        def load() -> object:
-            _check_file(path)
-            return None
+        def load() -> Runtime:
+            return _check_file(path)
     try:
-        await anyio.to_thread.run_sync(load)
+        runtime = await anyio.to_thread.run_sync(load)
     except ConfigError as exc:
         return ConfigCheckResult(ok=False, path=source, errors=[exc.message])
-    return ConfigCheckResult(ok=True, path=source)
+    return ConfigCheckResult(ok=True, path=source, warnings=list(runtime.warnings))
 
 
-def _check_file(path: Path | None) -> None:
+def _check_file(path: Path | None) -> Runtime:
     if path is None or not path.exists():
         raise ConfigError(f"{path}: no such file")
-    check_config_file(path)
+    return check_config_file(path)

@@ -216,19 +216,20 @@ def check_against(config: "ConfigLike", key_labels: Mapping[str, Sequence[str]])
     for n, limit in enumerate(config.limits):
         where = f"limits[{n}]"
         if limit.provider != "*" and limit.provider not in key_labels:
-            raise ConfigError(f"{where}: no provider {limit.provider!r} is enabled (enabled: {known})")
+            raise ConfigError(f"{where}: no provider {limit.provider!r} is enabled (enabled: {known})",
+                              ("limits", str(n), "provider"))
         labels = key_labels.get(limit.provider, ())
         if limit.key not in (None, "each") and limit.key not in labels:
             raise ConfigError(f"{where}: {limit.provider} has no key {limit.key!r}; its keys: "
-                              f"{', '.join(labels) or 'none'} (or \"each\")")
+                              f"{', '.join(labels) or 'none'} (or \"each\")", ("limits", str(n), "key"))
         for metric in limit.amounts():
             scope = (limit.provider, tuple(limit.models), limit.key, limit.window, metric)
             if scope in seen:
                 raise ConfigError(f"{where}: repeats the {metric} per {limit.window} of "
-                                  f"limits[{seen[scope]}] for the same scope")
+                                  f"limits[{seen[scope]}] for the same scope", ("limits", str(n)))
             seen[scope] = n
     for target in config.resilience.breakers:
         provider = target.partition("/")[0]
         if provider not in key_labels:
             raise ConfigError(f"resilience.breakers.{target}: no provider {provider!r} is enabled "
-                              f"(enabled: {known})")
+                              f"(enabled: {known})", ("resilience", "breakers", target))
