@@ -10,7 +10,8 @@ provider and per project.
 
 Every limit is a hard cap on paid calls: a call that would go past it is refused (free local models
 still serve), and before that the spent share makes the routing policy pick cheaper models
-(``routerd.budgets.budgets``). A limit left out is no limit.
+(``routerd.budgets.budgets``). A limit left out is no limit. A token limit is a whole number of
+tokens, at least 1; a dollar limit is a finite amount above 0 and at most ``MAX_USD``.
 """
 
 from typing import Annotated
@@ -18,14 +19,19 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-Positive = Annotated[float, Meta(gt=0)]
+# A cap beyond any real spend: larger amounts are typos (or ``inf``) and would print as noise.
+MAX_USD = 1_000_000_000.0
+MAX_TOKENS = 10 ** 15
+
+Usd = Annotated[float, Meta(gt=0, le=MAX_USD)]
+TokenCount = Annotated[int, Meta(ge=1, le=MAX_TOKENS)]
 
 
 class Limits(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    daily_usd: Positive | None = None
-    monthly_usd: Positive | None = None
-    daily_tokens: Positive | None = None
-    monthly_tokens: Positive | None = None
+    daily_usd: Usd | None = None
+    monthly_usd: Usd | None = None
+    daily_tokens: TokenCount | None = None
+    monthly_tokens: TokenCount | None = None
 
     def amounts(self) -> list[tuple[str, str, float]]:
         """(metric, window, limit) of every limit set: metric ``usd`` or ``tokens``, window ``day``
