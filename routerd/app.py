@@ -158,6 +158,9 @@ class App:
             new = await anyio.to_thread.run_sync(build_runtime, config, old.config_path, os.environ,
                                                  self.http_address, text)
             await self.gateway.adopt(new)
+            # Last before the swap, with no await after it: a limit the reload adds starts from the
+            # ledger, not from nothing (which would let paid calls past it until the next resync).
+            ledger = await self.spending.ledger_for(new)
         except (ConfigError, OSError) as exc:  # OSError: a provider's pool could not be set up
             why = exc.message if isinstance(exc, ConfigError) else f"cannot set up the providers: {exc}"
             why = scrub(why, self.scrubber.secrets)  # status shows what the log shows
@@ -166,7 +169,7 @@ class App:
             return ReloadResult(ok=False, message=why)
         self.runtime = new
         self.resilience.reconfigure(new.config, pools_of(new))
-        self.spending.reconfigure(new)
+        self.spending.reconfigure(new, ledger)
         self.scrubber.secrets = new.secrets
         message = "reloaded" + (f"; restart required for {', '.join(pending)}" if pending else "")
         self.last_reload = LastReload(ok=True, at=time.time(), message=message, reason=reason,

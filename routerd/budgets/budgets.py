@@ -94,6 +94,13 @@ class BudgetStats:
     windows: list[BudgetWindow]
 
 
+def _ledger_use(bucket: Bucket, rows: list[Spend]) -> float:
+    """The use of ``bucket``'s metric, window and scope in the ledger's sums."""
+    scope = bucket.scope
+    return sum(getattr(r, bucket.metric) for r in rows if r.window == bucket.window
+               and scope.provider in ("*", r.provider) and scope.project in (None, r.project))
+
+
 def _bucket(scope: Scope, what: str, metric: str, window: str, limit: float, tz: tzinfo | None) -> Bucket:
     name = f"{_WINDOW_WORD[window]} {metric} ({what})"
     return Bucket(scope, metric, limit, window, tz, name=name)  # type: ignore[arg-type]
@@ -118,14 +125,26 @@ class Budgets:
         self.configured = False  # whether any limit is set: read on every proxied call, so kept
         self.reconfigure(config, tz)
 
-    def reconfigure(self, config: BudgetsConfig, tz: tzinfo | None = None) -> None:
-        """A reloaded ``[budgets]``: a limit with the same scope, metric and window keeps its use."""
+    def adds_limits(self, config: BudgetsConfig) -> bool:
+        """Whether ``config`` has a limit this one has not (a new scope, metric or window): its
+        use must be read from the ledger before it takes calls (``reconfigure``'s ``spent``)."""
+        return any(bucket.name not in self._buckets for bucket in _buckets(config, None))
+
+    def reconfigure(self, config: BudgetsConfig, tz: tzinfo | None = None, spent: Iterable[Spend] = (),
+                    now: float | None = None) -> None:
+        """A reloaded ``[budgets]``: a limit with the same scope, metric and window keeps its use; a
+        new one starts from the ledger's sums ``spent`` read at ``now`` (``Spending`` reads them
+        before the swap), as at start, instead of from nothing until the next resync."""
+        rows = list(spent)
         fresh = {}
         for bucket in _buckets(config, tz):
             old = self._buckets.get(bucket.name)
             if old is not None:
                 old.limit, old.tz = bucket.limit, bucket.tz
                 bucket = old
+            elif now is not None:
+                bucket.roll(now)
+                bucket.used = _ledger_use(bucket, rows)
             fresh[bucket.name] = bucket
         self.config, self._buckets, self.configured = config, fresh, config.configured
         self._capped.clear()           # a raised limit may have room again
@@ -201,10 +220,7 @@ class Budgets:
             mark = marks.get(name)
             if mark is None or mark[0] != bucket.generation:
                 continue
-            scope = bucket.scope
-            total = sum(getattr(r, bucket.metric) for r in rows if r.window == bucket.window
-                        and scope.provider in ("*", r.provider) and scope.project in (None, r.project))
-            bucket.used = total + max(0.0, bucket.used - mark[1])
+            bucket.used = _ledger_use(bucket, rows) + max(0.0, bucket.used - mark[1])
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 project of a session (the ledger notes it from the ``cwd`` the hooks send), so that the routing
 core asks ``pressure(runtime, session)`` and dispatch asks ``reserve`` without knowing either.
 ``sync`` brings the settled use in line with the ledger (at start, then every ``SYNC_S``) and logs
-each limit or provider window that crossed a threshold. Only the event loop touches it; the store
+each limit or provider window that crossed a threshold; a reload that adds a limit reads the ledger
+for it before the swap (``ledger_for``). Only the event loop touches it; the store
 is read in a worker thread.
 """
 
@@ -12,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from routerd.budgets.budgets import BudgetStats, Budgets, level_of
+from routerd.budgets.budgets import BudgetStats, Budgets, Spend, level_of
 from routerd.budgets.settings import BudgetsConfig
 from routerd.ledger.periods import period_start
 from routerd.ledger.state import Ledger
@@ -40,8 +41,20 @@ class Spending:
         """Whether any limit is configured (else nothing is reserved on the proxy path)."""
         return self.budgets.configured
 
-    def reconfigure(self, runtime: Runtime) -> None:
-        self.budgets.reconfigure(runtime.config.budgets)
+    async def ledger_for(self, runtime: Runtime) -> tuple[list[Spend], float] | None:
+        """The ledger's sums (and when they were read) when ``runtime`` adds a limit, for
+        ``reconfigure``; None when every limit it has is running already. Read before the swap:
+        a limit that started empty would let paid calls past its cap until the next ``sync``."""
+        if not self.budgets.adds_limits(runtime.config.budgets):
+            return None
+        now = time.time()
+        return await self._spent(now), now
+
+    def reconfigure(self, runtime: Runtime, ledger: tuple[list[Spend], float] | None = None) -> None:
+        """Swap in ``runtime``'s limits; new ones start from ``ledger`` (``ledger_for``). What settles
+        between that read and this call reaches a new limit at the next ``sync``."""
+        spent, now = ledger if ledger is not None else ((), None)
+        self.budgets.reconfigure(runtime.config.budgets, spent=spent, now=now)
 
     def project_of(self, session_id: str | None) -> str | None:
         return self.ledger.sessions.get(session_id) if session_id else None
@@ -89,13 +102,16 @@ class Spending:
         if self.active:
             now = time.time()
             marks = self.budgets.marks(now)
-            await self.store.flush()
-            spent = await self.store.read(lambda conn: budget_spend(conn, period_start("month", now),
-                                                                    period_start("today", now)))
-            self.budgets.resync(spent, marks, time.time())
+            self.budgets.resync(await self._spent(now), marks, time.time())
         for name, old, new in self.budgets.crossings(time.time()):
             level = logging.WARNING if new in ("high", "capped") else logging.INFO
             log.log(level, "budget: %s went from %s to %s", name, old, new)
+
+    async def _spent(self, now: float) -> list[Spend]:
+        """The ledger's paid use this month and today, once what was enqueued is committed."""
+        await self.store.flush()
+        return await self.store.read(lambda conn: budget_spend(conn, period_start("month", now),
+                                                               period_start("today", now)))
 
     def statistics(self, runtime: Runtime) -> BudgetStats:
         return self.budgets.statistics(time.time(), self.paid_providers(runtime))

@@ -95,3 +95,23 @@ def test_a_reload_keeps_the_use_of_an_unchanged_limit_and_lifts_a_cap():
     budgets.reconfigure(BudgetsConfig(daily_usd=20.0))
     assert isinstance(budgets.reserve("x", "m", None, {"usd": 1.0}, NOW), Reservation)
     assert budgets.share(NOW) == pytest.approx(10.5 / 20)
+
+
+def test_a_limit_a_reload_adds_starts_from_the_ledger():
+    """A new limit (new amount, or a limit moved to another scope) is seeded from the ledger's sums
+    at the reload and refuses what would pass its cap; an unchanged one keeps its own count."""
+    budgets = _budgets()
+    held = budgets.reserve("openai", "gpt", None, {"usd": 1.0, "tokens": 10}, NOW)
+    assert isinstance(held, Reservation)
+    held.settle({"usd": 1.0, "tokens": 10})
+    config = BudgetsConfig(daily_usd=10.0, monthly_usd=1.0, projects={"acme/web": Limits(daily_usd=1.0)})
+    assert budgets.adds_limits(config) and not budgets.adds_limits(BudgetsConfig(daily_usd=3.0))
+    ledger = [Spend("openai", None, "day", 0.96, 10), Spend("openai", None, "month", 0.96, 10),
+              Spend("anthropic", "acme/web", "day", 0.7, 5), Spend("anthropic", "acme/web", "month", 0.7, 5)]
+    budgets.reconfigure(config, spent=ledger, now=NOW)
+    states = {s.name: s for s in budgets.statistics(NOW).limits}
+    assert states["daily usd (all)"].used == pytest.approx(1.0)            # kept, not re-read
+    assert states["monthly usd (all)"].used == pytest.approx(1.66)
+    assert states["daily usd (project acme/web)"].used == pytest.approx(0.7)
+    assert isinstance(budgets.reserve("anthropic", "claude", "acme/web", {"usd": 0.31}, NOW), Refusal)
+    assert isinstance(budgets.reserve("openai", "gpt", None, {"usd": 0.2}, NOW), Refusal)  # the new monthly cap
