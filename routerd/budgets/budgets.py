@@ -122,6 +122,7 @@ class Budgets:
         self.limiter = Limiter()
         self._levels: dict[str, str] = {}
         self._capped: dict[str, tuple[int, float]] = {}  # limit -> (its window, the amount it refused)
+        self._refused: dict[str, int] = {}  # limit -> requests it refused (``turned_away``)
         self.configured = False  # whether any limit is set: read on every proxied call, so kept
         self.reconfigure(config, tz)
 
@@ -147,6 +148,7 @@ class Budgets:
                 bucket.used = _ledger_use(bucket, rows)
             fresh[bucket.name] = bucket
         self.config, self._buckets, self.configured = config, fresh, config.configured
+        self._refused = {name: n for name, n in self._refused.items() if name in fresh}
         self._capped.clear()           # a raised limit may have room again
         self.limiter.replace(fresh.values())
 
@@ -159,6 +161,13 @@ class Budgets:
         if isinstance(found, Refusal) and not found.never and (bucket := self._buckets.get(found.target)):
             self._capped[bucket.name] = (bucket.generation, amounts.get(bucket.metric, 0.0))
         return found
+
+    def turned_away(self, limits: Iterable[str]) -> None:
+        """One request that no paid call served because ``limits`` refused its candidates: each
+        counts it once, however many of its candidates it refused."""
+        for name in set(limits):
+            if name in self._buckets:
+                self._refused[name] = self._refused.get(name, 0) + 1
 
     def _share_of(self, bucket: Bucket, now: float) -> float:
         """Spent share; a limit whose room is still too small for the last call it refused counts
@@ -236,7 +245,7 @@ class Budgets:
             states.append(BudgetLimit(name=bucket.name, scope=what, metric=bucket.metric, window=bucket.window,
                                       limit=bucket.limit, used=round(used, 6), reserved=round(bucket.reserved, 6),
                                       share=round(share, 4), level=level_of(share), resets_at=bucket.end,
-                                      refused=bucket.refused))
+                                      refused=self._refused.get(bucket.name, 0)))
         return states
 
     def statistics(self, now: float, paid_providers: Iterable[str] = ()) -> BudgetStats:

@@ -99,11 +99,14 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
         answered = await _try_candidate(gateway, walk, request, candidate)
         if answered is not None:
             reply, record = answered
+            if not walk.paid:  # a free model served what the budgets refused to pay for
+                gateway.spending.turned_away(walk.budget_refusals)
             try:
                 yield reply
             finally:
                 await _finish(reply, record)
             return
+    gateway.spending.turned_away(walk.budget_refusals)
     if request.counting and (walk.failure is None or not walk.failure.error.status):
         yield local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
@@ -134,10 +137,9 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
                                                       session_of(request.headers))
     if isinstance(budget, Refusal):
         held.release()
-        walk.skipped.append(f"{candidate.provider}: {budget.describe()}")
-        walk.budget = budget
+        walk.refused_by_budget(candidate, budget)
         return None
-    held.budget = budget
+    held.budget, walk.paid = budget, budget is not None
     return provider, held
 
 

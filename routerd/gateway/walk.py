@@ -45,6 +45,13 @@ class Walk:
     min_window: int = 0                                 # a candidate's window must be above this
     stopped: bool = False                               # no other candidate may help
     budget: Refusal | None = None                       # the last candidate a budget refused
+    budget_refusals: list[Refusal] = field(default_factory=list)  # every budget refusal
+    paid: bool = False                                  # the last admitted attempt holds a budget
+
+    def refused_by_budget(self, candidate: Candidate, refusal: Refusal) -> None:
+        self.budget = refusal
+        self.budget_refusals.append(refusal)
+        self.skipped.append(f"{candidate.provider}: {refusal.describe()}")
 
     def candidates(self, last_resort: bool) -> Iterator[Candidate]:
         """The decision's candidates, then (``last_resort``) each local provider's model that the

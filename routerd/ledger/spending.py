@@ -71,9 +71,16 @@ class Spending:
                 amounts: dict[str, float]) -> Reservation | Refusal:
         found = self.budgets.reserve(provider, model, self.project_of(session_id), amounts, time.time())
         if isinstance(found, Refusal):
-            self.refused += 1
             log.debug("budget: refused a paid call to %s/%s: %s", provider, model, found.describe())
         return found
+
+    def turned_away(self, refusals: Iterable[Refusal]) -> None:
+        """A request no paid call served, whose candidates the budgets refused (``refusals``):
+        counted once per request, not once per candidate."""
+        limits = [r.target for r in refusals]
+        if limits:
+            self.refused += 1
+            self.budgets.turned_away(limits)
 
     def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
                 now: float) -> None:
