@@ -31,7 +31,7 @@ INVALID = [
     ('[providers.p]\nheaders = { "x-a" = "1\\r\\nx-b: 2" }\n', "providers.p.headers:"),
     ('[providers.p]\nclient_key = "/k.pem"\n', "providers.p.client_key: needs client_cert"),
     ("[budgets]\ndaily_tokens = 0.5\n", "config.toml:2: budgets.daily_tokens: Expected `int | null`, got `float`"),
-    ("[budgets.providers.p]\nmonthly_tokens = 0\n", "config.toml:2: budgets.providers.p.monthly_tokens: Expected `int` >= 1"),
+    ("[budgets.providers.q]\nmonthly_tokens = 0\n", "config.toml:2: budgets.providers.q.monthly_tokens: Expected `int` >= 1"),
     ("[budgets]\ndaily_usd = inf\n", "config.toml:2: budgets.daily_usd: Expected `float` <= 1000000000.0"),
     ("[budgets]\nmonthly_usd = 1e308\n", "config.toml:2: budgets.monthly_usd: Expected `float` <= 1000000000.0"),
     ("[budgets]\ndaily_usd = nan\n", "config.toml:2: budgets.daily_usd: Expected `float` > 0.0"),
