@@ -111,9 +111,9 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
         yield local_count(request)  # no Anthropic provider could count: estimate, do not fail
         return
     if walk.failure is None and walk.budget is not None:
-        yield error_reply(request.dialect, BudgetExceeded(
-            f"routerd budget: {walk.budget.reason} ({walk.budget.target}); paid calls are refused until it "
-            "resets or the limit is raised, free local models still serve"))
+        candidate, refusal = walk.budget
+        yield error_reply(request.dialect, BudgetExceeded(spend.refusal_message(
+            walk.runtime, candidate, request.body, refusal, walk.stepped_down)))
         return
     yield failure_reply(request.dialect, walk.final(), walk.skipped)
 

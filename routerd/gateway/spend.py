@@ -9,6 +9,7 @@ regular expression over the bytes: the body is not decoded on the proxy path.
 """
 
 import re
+from dataclasses import dataclass
 
 from routerd.budgets.budgets import worst_case
 from routerd.ledger.spending import Spending
@@ -22,13 +23,23 @@ DEFAULT_MAX_OUTPUT = 8192
 _MAX_OUTPUT = re.compile(rb'"(?:max_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens)"\s*:\s*(\d+)')
 
 
-def estimate(runtime: Runtime, candidate: Candidate, body: bytes) -> dict[str, float]:
-    """What one call of ``body`` to ``candidate`` may spend at most (nothing when it is free)."""
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What one call may spend at most (``amounts``, for ``worst_case``) and how it was found."""
+
+    amounts: dict[str, float]
+    prompt_tokens: int
+    output_tokens: int
+    asked: bool                 # the output is the request's own max_tokens
+
+
+def estimate(runtime: Runtime, candidate: Candidate, body: bytes) -> Estimate | None:
+    """What one call of ``body`` to ``candidate`` may spend at most (None when it is free)."""
     provider = runtime.providers.get(candidate.provider)
     info = runtime.catalogue.get(f"{candidate.provider}/{candidate.model}") or runtime.catalogue.get(candidate.model)
     free = (provider is not None and provider.local) or (info is not None and info.free)
     if free:
-        return {}
+        return None
     prompt = len(body) // BYTES_PER_TOKEN
     if info is not None:
         prompt = min(prompt, info.context_window)
@@ -36,7 +47,7 @@ def estimate(runtime: Runtime, candidate: Candidate, body: bytes) -> dict[str, f
     output = int(asked.group(1)) if asked else (info.max_output_tokens if info and info.max_output_tokens
                                                 else DEFAULT_MAX_OUTPUT)
     rates = runtime.catalogue.rates(candidate.provider, candidate.model)
-    return worst_case(rates, False, prompt, output)
+    return Estimate(worst_case(rates, False, prompt, output), prompt, output, asked is not None)
 
 
 def hold(spending: Spending, runtime: Runtime, candidate: Candidate, body: bytes,
@@ -44,7 +55,30 @@ def hold(spending: Spending, runtime: Runtime, candidate: Candidate, body: bytes
     """The attempt's reservation, the budget's refusal, or None (no budgets, or a free call)."""
     if not spending.active:
         return None
-    amounts = estimate(runtime, candidate, body)
-    if not amounts:
+    found = estimate(runtime, candidate, body)
+    if found is None:
         return None
-    return spending.reserve(candidate.provider, candidate.model, session_id, amounts)
+    return spending.reserve(candidate.provider, candidate.model, session_id, found.amounts)
+
+
+def refusal_message(runtime: Runtime, candidate: Candidate, body: bytes, refusal: Refusal,
+                    stepped_down: bool) -> str:
+    """The 402's message when budgets refused every paid candidate: the first one refused (the
+    model routing wanted), what it would have reserved and why, the limit and its reason, whether
+    cheaper models were tried (``stepped_down``), and what would let a call through."""
+    found = estimate(runtime, candidate, body)
+    parts = [f"routerd budget: {candidate.provider}/{candidate.model}"]
+    if found is not None:
+        output = (f"max_tokens {found.output_tokens:,}" if found.asked else
+                  f"the model's whole output limit of {found.output_tokens:,} tokens, since the request "
+                  "sets no max_tokens")
+        parts[0] += (f" would reserve ${found.amounts['usd']:.4f} ({found.prompt_tokens + found.output_tokens:,} "
+                     f"tokens: {found.prompt_tokens:,} prompt tokens at most and {output})")
+    parts.append(f"{refusal.target}: {refusal.reason}")
+    if stepped_down:
+        parts.append("no cheaper model fits either")
+    if not refusal.never:
+        parts.append("paid calls this large are refused until it resets or the limit is raised")
+    if found is not None:
+        parts.append("a smaller max_tokens reserves less" if found.asked else "set max_tokens to reserve less")
+    return "; ".join(parts) + "; free local models still serve"

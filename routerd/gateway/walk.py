@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.errors import UpstreamError, UpstreamRateLimited, UpstreamUnavailable
+from routerd.classify.types import TIERS
 from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Verdict
+from routerd.routing.candidates import on_providers
 from routerd.routing.types import Candidate, Conversation, RouteDecision
 from routerd.runtime import Runtime
 
@@ -44,19 +46,24 @@ class Walk:
     too_long: set[str] = field(default_factory=set)     # models it is too long for
     min_window: int = 0                                 # a candidate's window must be above this
     stopped: bool = False                               # no other candidate may help
-    budget: Refusal | None = None                       # the last candidate a budget refused
+    budget: tuple[Candidate, Refusal] | None = None     # the first candidate a budget refused
     budget_refusals: list[Refusal] = field(default_factory=list)  # every budget refusal
     paid: bool = False                                  # the last admitted attempt holds a budget
+    stepped_down: bool = False                          # cheaper tiers were offered (``_cheaper``)
 
     def refused_by_budget(self, candidate: Candidate, refusal: Refusal) -> None:
-        self.budget = refusal
+        self.budget = self.budget or (candidate, refusal)
         self.budget_refusals.append(refusal)
         self.skipped.append(f"{candidate.provider}: {refusal.describe()}")
 
     def candidates(self, last_resort: bool) -> Iterator[Candidate]:
-        """The decision's candidates, then (``last_resort``) each local provider's model that the
-        request fits, unless the walk was stopped."""
+        """The decision's candidates; for ``auto``, once a budget refused some, the models of the
+        tiers below theirs; then (``last_resort``) each local provider's model that the request
+        fits, unless the walk was stopped."""
         yield from self.plan.candidates
+        if self.plan.auto and self.budget is not None and not self.stopped:
+            self.stepped_down = True
+            yield from self._cheaper()
         if last_resort and not self.stopped:
             yield from self._local_models()
 
@@ -102,6 +109,27 @@ class Walk:
         retry = None if chosen.never else max(chosen.retry_in_s, 1.0)
         return Failure(error(chosen.describe(), retry_after_s=retry))
 
+    def _cheaper(self) -> Iterator[Candidate]:
+        """Budget pressure's step down: the catalogue's models below the lowest tier of the
+        decision's candidates and not below ``routing.quality_floor``, the nearest tier first and
+        the cheapest first within it, on the providers that serve them, that the request fits. A
+        candidate whose worst case does not fit a limit is passed over for these, so one model's
+        large output limit does not refuse a request that a cheaper model can take."""
+        catalogue = self.runtime.catalogue
+        ranks = [TIERS.index(info.tier) for c in self.plan.candidates
+                 if (info := catalogue.get(f"{c.provider}/{c.model}") or catalogue.get(c.model)) is not None]
+        if not ranks:
+            return
+        floor = _floor_rank(self.runtime)
+        needs = Conversation.from_body(dialect_of(self.dialect), self.body).needs()
+        below = [i for i, info in enumerate(catalogue.models)
+                 if floor <= catalogue.tier_ranks[i] < min(ranks)
+                 and (info.tools or not needs.tools) and (info.vision or not needs.vision)
+                 and needs.estimated_tokens < info.context_window]
+        below.sort(key=lambda i: (-catalogue.tier_ranks[i], catalogue.cost_ranks[i]))
+        found, _ = on_providers(tuple(catalogue.keys[i] for i in below), self.runtime.providers, catalogue)
+        yield from (c for c in found if c not in self.plan.candidates)
+
     def _local_models(self) -> Iterator[Candidate]:
         tried = {c.provider for c in self.plan.candidates}
         local = [(p.name, m) for p in self.runtime.providers.values()
@@ -116,6 +144,16 @@ class Walk:
                 self.skipped.append(f"{name}/{model}: the last resort cannot take this request")
                 continue
             yield Candidate(name, model)
+
+
+def _floor_rank(runtime: Runtime) -> int:
+    """The lowest tier a step down may reach: ``routing.quality_floor`` (a tier, or a catalogue
+    model's tier), else the lowest."""
+    floor = runtime.config.routing.quality_floor
+    if floor in TIERS:
+        return TIERS.index(floor)
+    info = runtime.catalogue.get(floor) if floor else None
+    return TIERS.index(info.tier) if info is not None else 0
 
 
 def _provider_wide(error: UpstreamError) -> bool:
