@@ -72,7 +72,9 @@ def refusal_message(runtime: Runtime, candidate: Candidate, body: bytes, refusal
         output = (f"max_tokens {found.output_tokens:,}" if found.asked else
                   f"the model's whole output limit of {found.output_tokens:,} tokens, since the request "
                   "sets no max_tokens")
-        parts[0] += (f" would reserve ${found.amounts['usd']:.4f} ({found.prompt_tokens + found.output_tokens:,} "
+        usd = found.amounts["usd"]
+        shown = f"{usd:.4f}" if usd >= 0.001 else f"{usd:.10f}".rstrip("0")  # a cheap call is not $0.0000
+        parts[0] += (f" would reserve ${shown} ({found.prompt_tokens + found.output_tokens:,} "
                      f"tokens: {found.prompt_tokens:,} prompt tokens at most and {output})")
     parts.append(f"{refusal.target}: {refusal.reason}")
     if stepped_down:
