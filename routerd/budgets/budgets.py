@@ -15,8 +15,8 @@ The spent share of a limit is (settled + held) / limit. Thresholds, on the spent
     STEER_FROM .. HIGH_AT     "steering"  pressure rises linearly from 0 ...
     HIGH_AT (80 %) .. 100 %   "high"      ... to 1 at 100 %
     100 %                     "capped"    paid calls under this limit are refused (a limit
-                                          whose room is too small for the last call it refused is
-                                          "capped" too)
+                                          whose room is too small for the last request it left
+                                          without a paid answer is "capped" too: ``turned_away``)
 
 The pressure the routing policy gets for a request is that of the most spent of: the overall
 limits, its project's limits, and the paid providers' limits and own windows (subscription and
@@ -157,17 +157,26 @@ class Budgets:
     def reserve(self, provider: str, model: str, project: str | None, amounts: Mapping[str, float],
                 now: float) -> Reservation | Refusal:
         """Hold ``amounts`` (``worst_case``) in every limit covering the call, or refuse it."""
-        found = self.limiter.reserve(Target(provider, model, None, project), amounts, now)
-        if isinstance(found, Refusal) and not found.never and (bucket := self._buckets.get(found.target)):
-            self._capped[bucket.name] = (bucket.generation, amounts.get(bucket.metric, 0.0))
-        return found
+        return self.limiter.reserve(Target(provider, model, None, project), amounts, now)
 
-    def turned_away(self, limits: Iterable[str]) -> None:
-        """One request that no paid call served because ``limits`` refused its candidates: each
-        counts it once, however many of its candidates it refused."""
-        for name in set(limits):
-            if name in self._buckets:
-                self._refused[name] = self._refused.get(name, 0) + 1
+    def turned_away(self, refusals: Iterable[Refusal]) -> None:
+        """One request that no paid call served because these limits refused its candidates: each
+        counts it once, however many of its candidates it refused, and a limit whose room was too
+        small (not the whole limit) counts as spent while its room stays below what it refused. A
+        request a cheaper model served does neither: that limit is not spent for it."""
+        limits: set[str] = set()
+        smallest: dict[str, float] = {}  # limit -> the least it refused this request for lack of room
+        for refusal in refusals:
+            name = refusal.target
+            if name not in self._buckets:
+                continue
+            limits.add(name)
+            if not refusal.never:
+                smallest[name] = min(refusal.amount, smallest.get(name, refusal.amount))
+        for name in limits:
+            self._refused[name] = self._refused.get(name, 0) + 1
+        for name, amount in smallest.items():
+            self._capped[name] = (self._buckets[name].generation, amount)
 
     def _share_of(self, bucket: Bucket, now: float) -> float:
         """Spent share; a limit whose room is still too small for the last call it refused counts

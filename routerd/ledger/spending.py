@@ -77,10 +77,10 @@ class Spending:
     def turned_away(self, refusals: Iterable[Refusal]) -> None:
         """A request no paid call served, whose candidates the budgets refused (``refusals``):
         counted once per request, not once per candidate."""
-        limits = [r.target for r in refusals]
-        if limits:
+        refusals = list(refusals)
+        if refusals:
             self.refused += 1
-            self.budgets.turned_away(limits)
+            self.budgets.turned_away(refusals)
 
     def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
                 now: float) -> None:

@@ -77,12 +77,12 @@ class Limiter:
             if amount > bucket.limit:
                 bucket.refused += 1
                 return Refusal(bucket.name, f"one call needs {amount:g} {bucket.metric}, more than the "
-                               f"limit of {bucket.limit:g}", math.inf, rate_limited=True, never=True)
+                               f"limit of {bucket.limit:g}", math.inf, rate_limited=True, never=True, amount=amount)
             if bucket.room(now) < amount:
                 bucket.refused += 1
                 per = "reported by the provider" if bucket.learned else f"per {bucket.window}"
                 return Refusal(bucket.name, f"{bucket.metric} limit of {bucket.limit:g} {per} reached",
-                               bucket.retry_in(amount, now), rate_limited=True)
+                               bucket.retry_in(amount, now), rate_limited=True, amount=amount)
         holds = []
         for bucket in buckets:
             amount = amounts.get(bucket.metric, 0.0)

@@ -12,6 +12,7 @@ class Refusal:
     retry_in_s: float
     rate_limited: bool = False     # a limit, not a fault: 429 when nothing else can answer
     never: bool = False            # the call alone exceeds a limit: waiting will not help
+    amount: float = 0.0            # what the call asked of the bucket that refused it (buckets only)
 
     def describe(self) -> str:
         if self.never:

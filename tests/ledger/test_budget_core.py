@@ -115,3 +115,22 @@ def test_a_limit_a_reload_adds_starts_from_the_ledger():
     assert states["daily usd (project acme/web)"].used == pytest.approx(0.7)
     assert isinstance(budgets.reserve("anthropic", "claude", "acme/web", {"usd": 0.31}, NOW), Refusal)
     assert isinstance(budgets.reserve("openai", "gpt", None, {"usd": 0.2}, NOW), Refusal)  # the new monthly cap
+
+
+def test_a_request_served_by_a_cheaper_model_does_not_mark_the_limit_spent():
+    """A candidate refused for lack of room, then a cheaper one served: the limit shows its real
+    share; a request left without a paid answer marks it spent (and counts once) until there is
+    room for the least it asked."""
+    budgets = Budgets(BudgetsConfig(daily_usd=10.0))
+    held = budgets.reserve("x", "m", None, {"usd": 6.0}, NOW)
+    assert isinstance(held, Reservation)
+    held.settle({"usd": 6.0})
+    dear = budgets.reserve("x", "opus", None, {"usd": 5.0}, NOW)
+    assert isinstance(dear, Refusal) and isinstance(budgets.reserve("x", "haiku", None, {"usd": 0.5}, NOW), Reservation)
+    assert budgets.share(NOW) == pytest.approx(0.65)
+    cheaper = budgets.reserve("x", "sonnet", None, {"usd": 4.0}, NOW)
+    assert isinstance(cheaper, Refusal)
+    budgets.turned_away([dear, cheaper])
+    assert budgets.share(NOW) == 1.0
+    [state] = budgets.statistics(NOW).limits
+    assert state.level == "capped" and state.refused == 1
