@@ -2,6 +2,7 @@
 settings, merging with what is there (``routerd.integrations.install`` holds the pure merge).
 
 Install keeps the first version of every file it changes as ``<file>.routerd.bak`` and is idempotent;
+every file it writes, backups included, keeps the permission bits of the file it comes from.
 ``--dry-run`` prints the unified diff and writes nothing. Uninstall removes routerd's entries and,
 when nothing else changed since, puts the backup back byte for byte. Files are replaced atomically.
 """
@@ -76,15 +77,30 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+def _mode(path: Path) -> int | None:
+    return path.stat().st_mode & 0o7777 if path.exists() else None
+
+
+def _create(path: Path, data: bytes, mode: int | None) -> None:
+    """Write ``data`` to a new file with permission bits ``mode`` (the umask's default when None).
+    The file is created owner-only and widened afterwards, so settings that hold API keys
+    (``~/.claude.json`` is 600) are never readable by others, not even for a moment."""
+    path.unlink(missing_ok=True)  # a .routerd.tmp left by an interrupted run
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
+    with os.fdopen(fd, "wb") as f:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        f.write(data)
+
+
 def _write(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, keeping its permission bits; empty deletes it."""
     if not text:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".routerd.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    if path.exists():
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
+    _create(tmp, text.encode("utf-8"), _mode(path))
     os.replace(tmp, path)
 
 
@@ -149,7 +165,7 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
             continue
         backup = edit.path.with_name(edit.path.name + BACKUP_SUFFIX)
         if edit.path.exists() and not backup.exists():
-            backup.write_bytes(edit.path.read_bytes())
+            _create(backup, edit.path.read_bytes(), _mode(edit.path))
         _write(edit.path, new)
         click.echo(f"{edit.path}: installed" + (f" (backup {backup})" if backup.exists() else ""))
     if host == "claude-code" and setup.kind == "http" and setup.gateway_key_env and not dry_run:

@@ -203,3 +203,22 @@ def test_models_is_refused_for_hosts_without_models(home: Path):
     result = CliRunner().invoke(cli, ["install", "--host", "cursor", "--models"])
     assert result.exit_code == 2 and "--models is for" in result.output
     assert not (home / ".cursor").exists()
+
+
+@pytest.mark.parametrize("host", ["claude-code", "codex"])
+def test_install_keeps_each_files_mode_in_the_file_and_its_backup(home: Path, host: str):
+    """Settings that may hold API keys (mode 600) stay 600 after install, and so do their backups."""
+    secret = {"claude-code": [(home / ".claude.json", '{"primaryApiKey": "sk-ant-secret"}'),
+                              (home / ".claude" / "settings.json", '{"env": {"ANTHROPIC_API_KEY": "x"}}')],
+              "codex": [(home / ".codex" / "config.toml", 'experimental_bearer_token = "sk-secret"\n'),
+                        (home / ".codex" / "hooks.json", "{}")]}[host]
+    for path, text in secret:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o600)
+    run("install", "--host", host)
+    for path, _ in secret:
+        backup = path.with_name(path.name + ".routerd.bak")
+        assert (path.stat().st_mode & 0o777, backup.stat().st_mode & 0o777) == (0o600, 0o600), path
+    run("uninstall", "--host", host)
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path, _ in secret)
