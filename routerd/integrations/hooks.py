@@ -141,7 +141,7 @@ class Hooks:
         session = _session(event)
         if event.kind == "session_start":
             return Verdict(action="context", text=modes.session_summary(
-                mode, self.routing.profile(runtime), len(runtime.config.providers)))
+                mode, self.routing.profile(runtime), len(runtime.providers)))  # enabled, from env too
         if event.kind in ("stop", "session_end"):
             await self._record_turn(runtime, event, session)
             return Verdict(clear_pending=True)

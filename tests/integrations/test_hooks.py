@@ -57,6 +57,20 @@ async def test_session_start_injects_a_one_line_policy_summary(daemon):
     assert "mode advise" in context and "profile balanced" in context and "\n" not in context
 
 
+@pytest.fixture
+def openai_from_env(daemon_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider enabled from the environment only (the config file names none)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:5399/v1")  # never called
+
+
+async def test_session_start_counts_providers_enabled_from_the_environment(openai_from_env, daemon):
+    """SessionStart counts the providers the daemon enabled, those from env keys included."""
+    reply = await hook(daemon, "claude-code", "SessionStart", claude_payload("SessionStart", source="startup"))
+    context = json.loads(reply["stdout"])["hookSpecificOutput"]["additionalContext"]
+    assert "1 external provider(s)" in context and "advice only" not in context
+
+
 async def test_hard_mode_denies_work_tools_until_delegated(daemon):
     """hard: after a delegable prompt, Bash is denied, Read allowed, Task honours the route."""
     await set_mode(daemon, "hard")
