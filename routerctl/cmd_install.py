@@ -46,12 +46,14 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
         output.fail(exc.message, 1)
     root = hooks_dir()
     listen = config.http.listen
+    closed = config.hooks.mode == "hard" if fail_closed is None else fail_closed
     socket = click.get_current_context().find_root().obj  # routerctl --socket, or the default
     # sys.executable is the venv's interpreter; resolving it would escape the venv.
     return Setup(home=Path.home(), python=os.path.abspath(sys.executable),
                  hook_shim=str(root / "hook.py"), mcp_relay=str(root / "mcp_relay.py"),
-                 http_base=(http_url or f"http://{listen}").rstrip("/"), kind=kind or "http",
-                 fail_closed=config.hooks.mode == "hard" if fail_closed is None else fail_closed,
+                 http_base=(http_url or f"http://{listen}").rstrip("/"),
+                 # Claude Code runs HTTP hooks fail-open: only command shims can block while routerd is down
+                 kind=kind or ("command" if closed else "http"), fail_closed=closed,
                  budget_ms=config.hooks.budget_ms, platform=sys.platform,
                  socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "",
                  statusline=statusline_command() if statusline else None,
@@ -131,7 +133,8 @@ HOST_CHOICE = click.Choice(["claude-code", "codex", "gemini-cli", "cursor", "vsc
 @click.option("--kind", type=click.Choice(["http", "command"]),
               help="Claude Code hooks: served by the daemon over HTTP (default) or a command shim")
 @click.option("--fail-closed/--fail-open", default=None,
-              help="command hooks block when routerd is down (default: only in hard mode)")
+              help="hooks block prompts and tools while routerd is down (default: only when config "
+              "hooks.mode is hard); Claude Code then gets command hooks for every event")
 @click.option("--http-url", help="routerd's HTTP origin for hooks and providers "
               "(default: from config http.listen)")
 @click.option("--statusline", is_flag=True,
@@ -151,6 +154,12 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
     if models and host not in ("claude-code", "codex"):
         output.fail("--models is for --host claude-code and --host codex", 2)
     setup = _setup(kind, fail_closed, http_url, statusline, models)
+    if host == "claude-code" and setup.fail_closed and setup.kind == "http":
+        if fail_closed:
+            output.fail("--fail-closed needs command hooks: Claude Code runs HTTP hooks fail-open "
+                        "(drop --kind http)", 2)
+        click.echo("note: with --kind http, Claude Code's hooks fail open: prompts and tools go through "
+                   "while routerd is down, hard mode or not")
     for edit in edits(host, setup):
         old = _read(edit.path)
         try:

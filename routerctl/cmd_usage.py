@@ -125,6 +125,10 @@ def mode(ctx: click.Context, new_mode: str | None) -> None:
     data = call(ctx, {"type": "hook_mode", "mode": new_mode})["data"]
     suffix = "" if data["mode"] == data["config_mode"] else f" (config says {data['config_mode']})"
     click.echo(f"hooks mode: {data['mode']}{suffix}")
+    if new_mode == "hard":
+        click.echo("hard mode denies work tools while routerd runs. To also block prompts and tools "
+                   "while routerd is down, install fail-closed hooks (command shims): "
+                   "routerctl install --host claude-code --fail-closed (or --host codex / gemini-cli)")
 
 
 @click.command()

@@ -4,6 +4,7 @@ the hooks fire, their context reaches the model request, and the decision is sto
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -128,3 +129,33 @@ async def test_http_hooks_work_with_a_gateway_key(claude_cli: Path, home: Path, 
     assert done.returncode == 0, done.describe()
     assert "routerd [" in _request_text(fake)
     assert daemon.hooks.statistics().by_event.get("UserPromptSubmit") == 1
+
+
+async def install_without_daemon(home: Path, socket: Path, *args: str) -> str:
+    """routerctl install into ``home`` for a routerd at ``socket`` that is not running."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ROUTERD_CONFIG", "XDG_RUNTIME_DIR")}
+    env |= {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "ROUTERD_SOCKET": str(socket)}
+    done = await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "claude-code",
+                                    "--http-url", "http://127.0.0.1:5301", *args], env=env)
+    return done.stdout.decode()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_fail_closed_install_blocks_prompts_while_routerd_is_down(claude_cli: Path, home: Path,
+                                                                       tmp_path: Path) -> None:
+    """install --fail-closed gives Claude Code hooks that block the prompt when routerd is down (its
+    HTTP hooks would let it through), and say why; the model is never asked."""
+    await install_without_daemon(home, tmp_path / "down.sock", "--fail-closed")
+    env = clis.base_env(home) | {"ANTHROPIC_API_KEY": "dummy", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                                 "DISABLE_AUTOUPDATER": "1"}
+    (home / "work").mkdir()
+    async with open_upstream("anthropic", ANSWER) as fake:
+        done = await clis.run_cli([claude_cli, "-p", PROMPT], env | {"ANTHROPIC_BASE_URL": fake.url}, home / "work")
+    assert fake.calls("/v1/messages") == [], done.describe()
+    assert "routerd hard mode blocks this until routerd answers" in done.stdout + done.stderr, done.describe()
+
+
+async def test_fail_closed_is_refused_with_http_hooks(home: Path, tmp_path: Path) -> None:
+    """--fail-closed with --kind http is an error: Claude Code runs HTTP hooks fail-open."""
+    with pytest.raises(subprocess.CalledProcessError, match="exit status 2"):
+        await install_without_daemon(home, tmp_path / "down.sock", "--fail-closed", "--kind", "http")

@@ -30,7 +30,9 @@ async def test_savings_with_no_priced_call_say_unknown(daemon):
 async def test_mode_shows_and_sets_the_hooks_mode(daemon):
     """routerctl mode hard persists; routerctl mode shows it and the config's value."""
     assert (await routerctl(daemon, "mode")).strip() == "hooks mode: advise"
-    assert "hooks mode: hard (config says advise)" in await routerctl(daemon, "mode", "hard")
+    said = await routerctl(daemon, "mode", "hard")
+    assert "hooks mode: hard (config says advise)" in said
+    assert "routerctl install --host claude-code --fail-closed" in said  # what blocks while routerd is down
     assert "hard" in await routerctl(daemon, "mode")
 
 

@@ -162,6 +162,19 @@ def test_hard_mode_installs_fail_closed_command_hooks(home: Path):
     assert command.endswith("--budget-ms 80 --fail-closed")
 
 
+def test_hard_mode_gives_claude_code_fail_closed_command_hooks_for_every_event(home: Path):
+    """With hooks.mode = hard, Claude Code gets command shims (HTTP hooks fail open), all fail-closed;
+    asked for HTTP hooks anyway, install says they fail open."""
+    config = home / ".config" / "routerd" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[hooks]\nmode = "hard"\n')
+    run("install", "--host", "claude-code")
+    hooks = json.loads((home / ".claude" / "settings.json").read_text())["hooks"]
+    commands = [g["hooks"][0].get("command", "") for groups in hooks.values() for g in groups]
+    assert len(commands) == 5 and all(c.endswith(" --fail-closed") for c in commands), commands
+    assert "Claude Code's hooks fail open" in run("install", "--host", "claude-code", "--kind", "http")
+
+
 def test_claude_code_models_opt_in_sets_the_slot_variables(home: Path):
     """--models points Claude Code at routerd and every model slot at an auto name (Haiku's at the
     background one); uninstall removes exactly those variables and keeps the user's own."""
