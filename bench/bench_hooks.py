@@ -110,7 +110,7 @@ def bench_http(daemon: Daemon, n: int) -> dict:
 def bench_shim(daemon: Daemon, n: int) -> dict:
     """Process start to exit: the shim answering UserPromptSubmit vs ``python -I -S -c pass``."""
     shim = [PY, "-I", "-S", str(SHIM), "--host", "claude-code", "--event", "UserPromptSubmit",
-            "--budget-ms", "1000"]
+            "--socket", str(daemon.socket), "--budget-ms", "1000"]  # as routerctl install writes it
     bare = [PY, "-I", "-S", "-c", "pass"]
     shim_t, bare_t = [], []
     for i in range(n + 3):

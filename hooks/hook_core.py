@@ -2,10 +2,12 @@
 
 ``hook.py`` imports this module (so that its bytecode is cached: compiling it on every run cost
 ~3 ms) and calls ``main``. Run as ``<venv python> -I -S hook.py --host claude-code --event
-UserPromptSubmit [--budget-ms 50] [--wait-s 120] [--fail-closed]``. It reads the host's hook
-JSON from stdin, wraps those bytes unparsed as the ``payload`` of a ``hook`` request, sends it to
-routerd's socket as one frame (4-byte big-endian length, then JSON) and writes the reply's
-``stdout``/``stderr`` and exit code.
+UserPromptSubmit [--socket PATH] [--budget-ms 50] [--wait-s 120] [--fail-closed]``. It reads
+the host's hook JSON from stdin, wraps those bytes unparsed as the ``payload`` of a ``hook``
+request, sends it to routerd's socket as one frame (4-byte big-endian length, then JSON) and
+writes the reply's
+``stdout``/``stderr`` and exit code. The socket is ``--socket`` (``routerctl install`` writes it,
+since hosts run hooks without the daemon's environment), else found as ``routerd/paths.py`` does.
 
 Fail open: when the daemon is down, errs, or does not answer within the budget (``--budget-ms``,
 else ``$ROUTERD_HOOK_BUDGET_MS``, else 50 ms) the shim prints nothing and exits 0, so the prompt
@@ -137,6 +139,9 @@ def parse_args(argv, env):
         arg = argv[i]
         if arg == "--fail-closed":
             opts["fail_closed"] = True
+        elif arg == "--socket" and i + 1 < len(argv):
+            i += 1
+            opts["socket"] = argv[i]
         elif arg in ("--host", "--event", "--budget-ms", "--wait-s") and i + 1 < len(argv):
             i += 1
             key = arg[2:].replace("-", "_")
@@ -160,7 +165,8 @@ def main():
     if not payload:
         return 0
     try:
-        body = exchange(socket_path(env), build_request(opts["host"], opts["event"], payload),
+        path = opts.get("socket") or socket_path(env)
+        body = exchange(path, build_request(opts["host"], opts["event"], payload),
                         opts["budget_ms"] / 1000.0, opts["wait_s"])
         reply = parse_reply(body)
     except (OSError, ValueError, IndexError, KeyError) as exc:

@@ -8,7 +8,8 @@ checked with ``tomllib``. Codex 0.169 runs hooks by default (its ``hooks`` featu
 feature flag is written; a ``codex_hooks`` line an older routerd wrote is removed.
 
 MCP servers are started by their hosts with a bare environment (Codex passes only HOME, LANG, PATH,
-SHELL and TERM), so each server entry carries the daemon's socket path in its ``env``. Claude Code's
+SHELL and TERM), so each server entry carries the daemon's socket path in its ``env``, and each
+command hook passes it to the shim as ``--socket``. Claude Code's
 HTTP hooks send the gateway key from ``$<http.gateway_key_env>`` (Claude Code interpolates only
 variables named in ``allowedEnvVars``), so they keep working when a key is set.
 
@@ -21,6 +22,7 @@ names routerd's OpenAI-shaped auto name as its model.
 
 import json
 import re
+import shlex
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +60,7 @@ class Setup:
     fail_closed: bool = False   # command hooks block when the daemon is down (hard mode)
     budget_ms: int = 50
     platform: str = "linux"
-    socket_path: str = ""       # the daemon's socket, written into MCP servers' env
+    socket_path: str = ""       # the daemon's socket, written into MCP servers' env and hook commands
     gateway_key_env: str = ""   # the variable Claude Code's HTTP hooks take the gateway key from
     # Model names through routerd's automatic routing (opt-in, --models): Claude Code's (main slots,
     # small/fast slot) and the model of Codex's `routerd` profile
@@ -127,9 +129,12 @@ def _http_hook(s: Setup, event: str) -> dict:
 
 
 def _command(s: Setup, host: str, event: str) -> str:
+    # The socket goes on the command line: hosts run hooks in their own environment, which may
+    # lack the XDG_RUNTIME_DIR the daemon's socket path came from.
+    where = f" --socket {shlex.quote(s.socket_path)}" if s.socket_path else ""
     flags = " --fail-closed" if s.fail_closed else ""
-    return (f"{s.python} -I -S {s.hook_shim} --host {host} --event {event} "
-            f"--budget-ms {s.budget_ms}{flags}")
+    return (f"{shlex.quote(s.python)} -I -S {shlex.quote(s.hook_shim)} --host {host} --event {event}"
+            f"{where} --budget-ms {s.budget_ms}{flags}")
 
 
 def _claude_hooks(s: Setup) -> dict[str, dict]:

@@ -159,3 +159,25 @@ async def test_fail_closed_is_refused_with_http_hooks(home: Path, tmp_path: Path
     """--fail-closed with --kind http is an error: Claude Code runs HTTP hooks fail-open."""
     with pytest.raises(subprocess.CalledProcessError, match="exit status 2"):
         await install_without_daemon(home, tmp_path / "down.sock", "--fail-closed", "--kind", "http")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("kind", ["http", "command"])
+async def test_command_hooks_find_the_daemon_without_its_environment(
+        claude_cli: Path, home: Path, daemon: App, kind: str) -> None:
+    """Claude Code started without ROUTERD_SOCKET or the daemon's XDG_RUNTIME_DIR: the shims still
+    reach routerd (install wrote the socket into their command), so SessionStart's summary reaches
+    the model and SessionEnd records the turn."""
+    await install(home, daemon, "--kind", kind)
+    env = clis.base_env(home) | {"ANTHROPIC_API_KEY": "dummy", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                                 "DISABLE_AUTOUPDATER": "1"}
+    (home / "work").mkdir()
+    async with open_upstream("anthropic", ANSWER) as fake:
+        done = await clis.run_cli([claude_cli, "-p", PROMPT], env | {"ANTHROPIC_BASE_URL": fake.url}, home / "work")
+    assert done.returncode == 0, done.describe()
+    assert "routerd: mode advise" in _request_text(fake)
+    events = daemon.hooks.statistics().by_event
+    assert events == {"SessionStart": 1, "UserPromptSubmit": 1, "Stop": 1, "SessionEnd": 1}, events
+    await daemon.store.flush()
+    calls = await daemon.store.read(lambda c: c.execute("SELECT provider FROM calls").fetchall())
+    assert calls == [("anthropic",)]

@@ -150,6 +150,17 @@ def test_slow_daemon_is_abandoned_after_the_budget(tmp_path: Path):
         server.close()
 
 
+def test_socket_argument_wins_over_the_environment(tmp_path: Path):
+    """--socket (what install writes) names the daemon even where ROUTERD_SOCKET says otherwise."""
+    server = _SilentServer(tmp_path / "daemon.sock")
+    try:
+        proc = _run(["--event", "SessionStart", "--socket", str(tmp_path / "daemon.sock"), "--budget-ms", "30"],
+                    tmp_path / "elsewhere.sock", claude_payload("SessionStart"), timeout=10)
+        assert server.accepted.is_set() and (proc.returncode, proc.stdout) == (0, b"")
+    finally:
+        server.close()
+
+
 def test_reply_fields_are_written_verbatim(tmp_path: Path):
     """stdout, stderr and the exit code come from the daemon's hook_reply."""
     path = tmp_path / "fake.sock"
