@@ -14,7 +14,7 @@ Modes (config ``hooks.mode``, ``routerctl mode``), matching what users know from
 - ``zero_claude``: a prompt is answered through an external model and blocked from Claude, unless
   it starts with ``claude:``; with no external model configured it is blocked with the reason.
 
-Delegating means calling Claude Code's Task (or Agent) tool, or any routerd MCP tool. Reading tools
+Delegating means calling Claude Code's Agent (before, Task) tool, or any routerd MCP tool. Reading tools
 (Read, Grep, Glob, ...) are always allowed: context gathering is not a violation.
 """
 
@@ -30,6 +30,9 @@ CLAUDE_PREFIX = "claude:"
 PENDING_TTL_S = 300.0
 QA_TASKS = frozenset({"query", "research", "analyze", "generate", "chat"})
 DELEGATION_TOOLS = frozenset({"Task", "Agent"})
+# Claude Code 2.1.197 offers its subagents as the Agent tool (its request's tool list); older
+# versions called it Task, so the advice names both.
+DELEGATE_WITH = "the Agent tool (Task in older Claude Code)"
 READ_TOOLS = frozenset({
     "Read", "Glob", "Grep", "LS", "NotebookRead", "TodoRead", "TodoWrite", "WebSearch", "WebFetch",
     "ListMcpResourcesTool", "ReadMcpResourceTool", "read_file", "read_many_files", "glob",
@@ -83,7 +86,7 @@ def session_summary(mode: str, profile: str, providers: int) -> str:
         return "routerd: hooks are off (routerctl mode advise turns routing advice back on)."
     where = f"{providers} external provider(s)" if providers else "no external providers (advice only)"
     return (f"routerd: mode {mode}, profile {profile}, {where}. Simple turns go to haiku, "
-            "moderate to sonnet, complex stay on opus; delegate with the Task tool's model field.")
+            f"moderate to sonnet, complex stay on opus; delegate with {DELEGATE_WITH} and its model field.")
 
 
 def should_delegate(rec: Recommendation) -> bool:
@@ -97,7 +100,7 @@ def advice(rec: Recommendation, mode: str) -> str:
             f"(confidence {rec.confidence:.2f}); recommended model: {rec.host_model}.")
     if not should_delegate(rec):
         return f"{head} Handle it in this session."
-    how = (f' Delegate it with the Task tool (subagent_type "general-purpose", model "{rec.host_model}")'
+    how = (f' Delegate it with {DELEGATE_WITH}: subagent_type "general-purpose", model "{rec.host_model}",'
            " and relay the result.")
     if mode == "hard" or (mode == "smart" and rec.task_type in QA_TASKS):
         return f"{head}{how} Work tools are blocked until you do."
@@ -127,8 +130,8 @@ def on_pre_tool(mode: str, event: HookEvent, pending: Pending | None, now: float
     if tool in READ_TOOLS:
         return NOTHING
     reason = (f"routerd ({mode} mode): this turn was routed to {pending.host_model} "
-              f"[{pending.decision_id}]. Delegate it with the Task tool "
-              f'(model "{pending.host_model}") before using {tool or "this tool"}, '
+              f"[{pending.decision_id}]. Delegate it with {DELEGATE_WITH}, "
+              f'model "{pending.host_model}", before using {tool or "this tool"}, '
               "or the user can run `routerctl mode advise`.")
     if mode == "hard" or (mode == "smart" and pending.task_type in QA_TASKS):
         return Verdict(action="deny", text=reason, violation=True)

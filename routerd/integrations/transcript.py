@@ -49,7 +49,7 @@ def read_tail(path: str) -> bytes:
 
 class MessageUsage(msgspec.Struct, frozen=True, kw_only=True):
     """One assistant message: the API's answer id, its model, tokens, when it was written, and
-    whether a subagent (Task tool) rather than the main conversation produced it."""
+    whether a subagent (Agent tool) rather than the main conversation produced it."""
 
     id: str
     model: str

@@ -37,14 +37,14 @@ async def decisions(app) -> list[tuple]:
 
 
 async def test_shim_advises_on_a_prompt_and_the_decision_is_stored(daemon):
-    """advise: UserPromptSubmit gets additionalContext naming haiku and the Task tool; stored."""
+    """advise: UserPromptSubmit gets additionalContext naming haiku and the Agent tool; stored."""
     env = {**os.environ, "ROUTERD_SOCKET": str(daemon.socket_path)}
     result = await anyio.run_process(
         shim_command("--host", "claude-code", "--event", "UserPromptSubmit", "--budget-ms", "5000"),
         input=claude_payload("UserPromptSubmit", prompt=SIMPLE), env=env)
     out = json.loads(result.stdout)["hookSpecificOutput"]
     assert out["hookEventName"] == "UserPromptSubmit"
-    assert 'model "haiku"' in out["additionalContext"] and "Task tool" in out["additionalContext"]
+    assert 'model "haiku"' in out["additionalContext"] and "the Agent tool" in out["additionalContext"]
     rows = await decisions(daemon)
     assert [(r[1], r[2], r[4]) for r in rows] == [("hook:claude-code", "s-1", "haiku")]
     assert rows[0][0] in out["additionalContext"]
