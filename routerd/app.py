@@ -39,6 +39,7 @@ from routerd.resilience.board import Resilience
 from routerd.resilience.keys import PoolKey
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime, build_runtime
+from routerd.store import ledger as ledger_rows
 from routerd.store.limits import load_windows, save_windows
 from routerd.store.store import Store
 from routerd.version import VERSION
@@ -182,11 +183,12 @@ class App:
     async def status(self) -> StatusReply:
         """Every part's statistics and the running runtime, for ``routerctl status`` and MCP."""
         runtime = self.runtime
+        hook_calls = await self.store.read(ledger_rows.hook_rows)
         parts = {"store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "scenarios": self.routing.scenarios.statistics(),
                  "hooks": self.hooks.statistics(),
-                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics(),
+                 "gateway": self.gateway.statistics(), "ledger": self.ledger.statistics(hook_calls),
                  "resilience": self.resilience.summary(time.time()),
                  "budgets": self.spending.statistics(runtime)}
         return StatusReply(

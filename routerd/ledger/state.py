@@ -14,6 +14,10 @@ MAX_REMEMBERED = 10_000
 
 
 class LedgerStats(msgspec.Struct, frozen=True):
+    """``calls_recorded`` and the others count the rows this run queued; ``hook_calls`` is the hook
+    rows the ledger holds, read from it, since a hook row the gateway also recorded is dropped
+    (one call, one row) after it was queued: it agrees with ``routerctl usage --by source``."""
+
     calls_recorded: int
     hook_calls: int
     estimated_calls: int
@@ -25,12 +29,11 @@ class Ledger:
     def __init__(self) -> None:
         self.projects: OrderedDict[str, str | None] = OrderedDict()  # cwd -> project
         self.sessions: OrderedDict[str, str | None] = OrderedDict()  # session id -> project
-        self.counts = {"calls_recorded": 0, "hook_calls": 0, "estimated_calls": 0, "unpriced_calls": 0}
+        self.counts = {"calls_recorded": 0, "estimated_calls": 0, "unpriced_calls": 0}
 
-    def counted(self, *, estimated: bool, priced: bool, hook: bool = False) -> None:
+    def counted(self, *, estimated: bool, priced: bool) -> None:
         counts = self.counts
         counts["calls_recorded"] += 1
-        counts["hook_calls"] += hook
         counts["estimated_calls"] += estimated
         counts["unpriced_calls"] += not priced
 
@@ -40,5 +43,6 @@ class Ledger:
         while len(table) > MAX_REMEMBERED:
             table.popitem(last=False)
 
-    def statistics(self) -> LedgerStats:
-        return LedgerStats(sessions_noted=len(self.sessions), **self.counts)
+    def statistics(self, hook_calls: int) -> LedgerStats:
+        """The counters, with ``hook_calls`` as the store counts them (``store.ledger.hook_rows``)."""
+        return LedgerStats(hook_calls=hook_calls, sessions_noted=len(self.sessions), **self.counts)

@@ -72,5 +72,5 @@ def record_messages(ledger: Ledger, store: Store, ids: Ids, runtime: Runtime, *,
             cache_write_1h_tokens=t.cache_write_1h, reasoning_tokens=t.reasoning, cost_usd=cost,
             baseline_cost_usd=costs.price(catalogue, baseline, t), baseline_model="/".join(baseline),
             session_id=session_id, response_id=message.id))
-        ledger.counted(estimated=False, priced=cost is not None, hook=True)
+        ledger.counted(estimated=False, priced=cost is not None)
     return written

@@ -70,6 +70,11 @@ def record_call(store, row: CallRow) -> None:
     store.execute(_INSERT_CALL, msgspec.structs.astuple(row))
 
 
+def hook_rows(conn: apsw.Connection) -> int:
+    """How many calls rows the hooks made are kept (after the one-call-one-row triggers)."""
+    return conn.execute("SELECT count(*) FROM calls WHERE source != 'gateway'").get
+
+
 _UPSERT_SESSION = (
     "INSERT INTO sessions (id, host, project, ts) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
     "project = coalesce(excluded.project, project), ts = excluded.ts"

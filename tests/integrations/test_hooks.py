@@ -3,11 +3,13 @@ applies the mode, stores the decision, and answers in the host's JSON."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 
+from routerd.store.ledger import CallRow, record_call
 from tests.integrations.support import claude_payload, shim_command
 from tests.support import connect
 
@@ -180,3 +182,24 @@ async def test_bad_payloads_are_bad_requests(daemon):
         host = await client.call({"type": "hook", "host": "vim", "payload": {}})
         body = await client.call({"type": "hook", "host": "codex", "payload": [1]})
     assert (host["code"], body["code"]) == ("bad_request", "bad_request")
+
+
+async def test_status_counts_the_hook_rows_usage_shows(daemon, tmp_path: Path):
+    """A hook row the gateway already recorded is dropped, and status's hook_calls drops it too."""
+    record_call(daemon.store, CallRow(id="gw-1", ts=time.time(), provider="anthropic", model="claude-haiku-4",
+                                      outcome="ok", input_tokens=10, output_tokens=5, session_id="s-1",
+                                      response_id="m1"))
+    lines = [{"type": "user", "message": {"role": "user", "content": SIMPLE}}] + [
+        {"type": "assistant", "message": {"id": f"m{i}", "model": "claude-haiku-4",
+                                          "usage": {"input_tokens": 10 * i, "output_tokens": i}}}
+        for i in (1, 2, 3)]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    await hook(daemon, "claude-code", "Stop", claude_payload("Stop", transcript_path=str(path)))
+    await daemon.store.flush()
+    async with connect(daemon.socket_path) as client:
+        status = await client.call({"type": "status"})
+        usage = await client.call({"type": "usage", "group_by": "source", "period": "all"})
+    by_source = {g["source"]: g["calls"] for g in usage["data"]["groups"]}
+    assert by_source == {"gateway": 1, "hook:claude-code": 2}, usage["data"]
+    assert status["parts"]["ledger"]["hook_calls"] == 2
