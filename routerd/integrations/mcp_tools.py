@@ -163,13 +163,13 @@ async def _health(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
 
 
 async def _providers(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
-    """Configured providers (never their keys: only whether one is set)."""
+    """The providers the daemon enabled, from the config or the environment (never their keys:
+    only whether one is set)."""
     out = []
-    for name, pc in runtime.config.providers.items():
-        has_key = bool(pc.api_key or (pc.api_key_env and os.environ.get(pc.api_key_env)))
-        shown = pc.base_url and redact_url(pc.base_url)
-        out.append({"name": name, "kind": pc.kind, "base_url": shown, "key_set": has_key,
-                    "local": pc.local, "models": list(pc.models)})
+    for name, provider in runtime.providers.items():
+        pc = provider.config  # its URL as written, redacted: credentials in it show as ***
+        out.append({"name": name, "kind": pc.kind, "base_url": pc.base_url and redact_url(pc.base_url),
+                    "key_set": bool(provider.keys), "local": provider.local, "models": list(provider.models)})
     detected = [v for v in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OLLAMA_BASE_URL")
                 if os.environ.get(v)]
     return {"providers": out, "detected_env": detected}
@@ -256,7 +256,7 @@ SPECS: dict[str, ToolSpec] = {
                        "limits.", _fields(spend_usd="Spend per period.")),
     "health": ToolSpec(NoArgs, _health, "Health", "Daemon and provider health: recent error rates, "
                        "breakers.", _fields(ok="Serving (not draining).", uptime_s="Seconds up.")),
-    "providers": ToolSpec(NoArgs, _providers, "Providers", "Configured providers (never their keys).",
+    "providers": ToolSpec(NoArgs, _providers, "Providers", "Enabled providers, configured or from the environment (never their keys).",
                           _fields(providers="Each provider: kind, base URL, models.",
                                   detected_env="Provider variables found in the environment.")),
     "set_profile": ToolSpec(ProfileArgs, _set_profile, "Set the routing profile",

@@ -86,6 +86,22 @@ async def test_usage_tools_answer_from_the_store(daemon):
             assert not (await client.call_tool(name, {})).is_error
 
 
+@pytest.fixture
+def openai_from_env(daemon_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider enabled from the environment only (the config file names none)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:5399/v1")  # never called
+
+
+async def test_providers_tool_lists_providers_enabled_from_the_environment(openai_from_env, daemon):
+    """The providers tool shows what the daemon enabled, env-key providers too, without the key."""
+    async with Client(_server(daemon), mode="legacy") as client:
+        result = (await client.call_tool("providers", {})).structured_content
+    [openai] = result["providers"]
+    assert (openai["name"], openai["kind"], openai["key_set"]) == ("openai", "openai", True)
+    assert "sk-test-env" not in json.dumps(result)
+
+
 async def test_modern_requests_with_an_unknown_version_are_refused(daemon):
     """2026-07-28 envelope with an unknown version: -32022 listing the versions served."""
     line = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/list",
