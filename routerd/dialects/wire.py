@@ -76,6 +76,21 @@ def carry_own_fields(body: dict[str, Any], req: Any, dialect: str) -> bool:
     return True
 
 
+# Which company's API each dialect is: an end-user id stays within one company's APIs.
+_VENDOR = {"openai_chat": "openai", "responses": "openai", "anthropic": "anthropic", "gemini": "google"}
+
+
+def user_for(req: Any, dialect: str) -> str | None:
+    """The end-user id to send to ``dialect``'s API: the client's own to its vendor's APIs; to
+    another company's, a stable hash of it (the same user is one user there, for abuse
+    attribution), since the id itself can carry what the client told only its vendor (Claude Code's
+    ``metadata.user_id`` holds its device id, account and session)."""
+    user: str | None = req.user
+    if not user or _VENDOR.get(req.origin) == _VENDOR.get(dialect):
+        return user
+    return "routerd-" + hashlib.sha256(user.encode()).hexdigest()[:32]
+
+
 def split_data_url(url: str) -> tuple[str, str] | None:
     """``(media_type, base64 data)`` of a ``data:`` URL, or None for any other URL."""
     if not url.startswith("data:"):

@@ -277,6 +277,24 @@ def test_codex_additional_tools_item_offers_its_tools():
         responses.parse_request({"input": [{"type": "additional_tools", "tools": "all"}]})
 
 
+def test_an_end_user_id_stays_with_its_vendor():
+    """Claude Code's ``metadata.user_id`` (its device id, account and session) goes to Anthropic as
+    it is, but to OpenAI only as a stable hash; an OpenAI user id crosses to Responses unchanged."""
+    claude_user = '{"device_id":"d3v1ce","account_uuid":"acc-1","session_id":"s-1"}'
+    req = anthropic.parse_request({"model": "claude-x", "max_tokens": 10, "metadata": {"user_id": claude_user},
+                                   "messages": [{"role": "user", "content": "hi"}]})
+    assert anthropic.render_request(req, "claude-y")["metadata"] == {"user_id": claude_user}
+    sent = {openai_chat.render_request(req, "gpt-x")["user"], responses.render_request(req, "gpt-x")["user"]}
+    [hashed] = sent
+    assert "d3v1ce" not in hashed and len(hashed) <= 64
+    assert openai_chat.render_request(anthropic.parse_request({
+        "model": "claude-x", "max_tokens": 10, "metadata": {"user_id": claude_user},
+        "messages": [{"role": "user", "content": "another"}]}), "gpt-x")["user"] == hashed
+    chat = openai_chat.parse_request({"model": "gpt-x", "user": "u-42", "messages": [{"role": "user", "content": "hi"}]})
+    assert responses.render_request(chat, "gpt-y")["user"] == "u-42"
+    assert anthropic.render_request(chat, "claude-y")["metadata"]["user_id"] != "u-42"
+
+
 def test_empty_turns_are_not_sent_to_anthropic():
     """An assistant turn that held only foreign reasoning vanishes rather than being sent empty."""
     req = ChatRequest(messages=[Message("user", [TextPart("q")]), Message("assistant", [ReasoningPart("x")]),

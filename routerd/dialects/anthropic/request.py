@@ -16,7 +16,7 @@ import msgspec
 
 from routerd.dialects.wire import (
     carry_own_fields,
-    convert, dump_json, extras, ignored_parts, load_arguments, load_body, wire_id,
+    convert, dump_json, extras, ignored_parts, load_arguments, load_body, user_for, wire_id,
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
@@ -333,8 +333,8 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
             body[key] = value
     if req.stream:
         body["stream"] = True
-    if not carry_own_fields(body, req, NAME) and req.user:
-        body["metadata"] = {"user_id": req.user}
+    if not carry_own_fields(body, req, NAME) and (user := user_for(req, NAME)):
+        body["metadata"] = {"user_id": user}
     if reasoning:
         _thinking(req, body)
     return body

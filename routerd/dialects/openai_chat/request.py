@@ -13,7 +13,9 @@ from typing import Any, Literal, TypeGuard, Union
 
 import msgspec
 
-from routerd.dialects.wire import carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, wire_id
+from routerd.dialects.wire import (
+    carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, user_for, wire_id,
+)
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
     ToolChoice, ToolResultPart, as_effort,
@@ -274,9 +276,11 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if req.max_tokens is not None:
         field = max_tokens_field or ("max_completion_tokens" if req.reasoning and reasoning else "max_tokens")
         body[field] = req.max_tokens
-    for key in ("temperature", "top_p", "user"):
+    for key in ("temperature", "top_p"):
         if (value := getattr(req, key)) is not None:
             body[key] = value
+    if user := user_for(req, NAME):
+        body["user"] = user
     if req.stop:
         body["stop"] = req.stop
     if req.reasoning is not None and reasoning:

@@ -23,7 +23,7 @@ import msgspec
 from routerd.dialects.responses.names import qualified
 from routerd.dialects.wire import (
     carry_own_fields,
-    convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, wire_id,
+    convert, convert_at, data_url, dump_json, extras, ignored_parts, load_body, split_data_url, user_for, wire_id,
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
@@ -347,9 +347,11 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
             body["parallel_tool_calls"] = tc.parallel
     if req.max_tokens is not None:
         body["max_output_tokens"] = req.max_tokens
-    for key in ("temperature", "top_p", "user"):
+    for key in ("temperature", "top_p"):
         if (value := getattr(req, key)) is not None:
             body[key] = value
+    if user := user_for(req, NAME):
+        body["user"] = user
     if req.reasoning is not None and reasoning:
         body["reasoning"] = {"effort": req.reasoning.resolved_effort()}
         if req.reasoning.include_thoughts:
