@@ -5,7 +5,7 @@ stopwords dropped, at most `SIGNATURE_WORDS`, each hashed), so "refactor the 3 p
 "refactor the 5 payment handlers" share one. Each feedback row records the tier the user showed
 the prompt needed: a reroute to a tier (or to a model, whose tier counts), a `bad` rating one tier
 above what was decided, a `good` rating the tier decided. `FeedbackTable` holds the latest
-`ROWS_PER_SIGNATURE` rows per signature (a reroute weighs twice a rating); `hint_for` answers for
+`ROWS_PER_SIGNATURE` rows per signature, one per decision (a reroute weighs twice a rating); `hint_for` answers for
 an exact signature, or else for the most similar stored one (Jaccard similarity >=
 `MIN_SIMILARITY`, found through an inverted index so a lookup touches only signatures that share a
 word). The answer is a `FeedbackHint`: the share of the votes saying a simple-tier (and a
@@ -111,7 +111,7 @@ class FeedbackTable:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[str, list[tuple[Tier, int]]] = {}
+        self._rows: dict[str, list[tuple[str, Tier, int]]] = {}  # signature -> (decision, tier, weight)
         self._words: dict[str, frozenset[str]] = {}
         self._index: dict[str, set[str]] = {}
 
@@ -119,9 +119,12 @@ class FeedbackTable:
         return len(self._rows)
 
     def apply(self, row: FeedbackRow) -> None:
-        """Record one feedback row (rows must be applied in the order they were recorded)."""
+        """Record one feedback row (rows must be applied in the order they were recorded). A
+        decision has one vote: its latest feedback replaces what was said of it before (a reroute
+        corrected, or the same rating given twice)."""
         tiers = self._rows.setdefault(row.signature, [])
-        tiers.append((row.wanted_tier, KIND_WEIGHT.get(row.kind, 1)))
+        tiers[:] = [vote for vote in tiers if vote[0] != row.decision_id]
+        tiers.append((row.decision_id, row.wanted_tier, KIND_WEIGHT.get(row.kind, 1)))
         del tiers[:-ROWS_PER_SIGNATURE]
         if row.signature not in self._words:
             words = frozenset(row.signature.split())
@@ -178,10 +181,10 @@ class FeedbackHint(msgspec.Struct, frozen=True, kw_only=True):
                 f"weight {self.weight:g}, similarity {self.similarity:.2f}")
 
 
-def _hint(rows: list[tuple[Tier, int]], similarity: float) -> FeedbackHint:
-    total = sum(weight for _, weight in rows)
-    simple = sum(weight for tier, weight in rows if tier == "simple")
-    moderate = sum(weight for tier, weight in rows if tier != "complex")
+def _hint(rows: list[tuple[str, Tier, int]], similarity: float) -> FeedbackHint:
+    total = sum(weight for _, _, weight in rows)
+    simple = sum(weight for _, tier, weight in rows if tier == "simple")
+    moderate = sum(weight for _, tier, weight in rows if tier != "complex")
     return FeedbackHint(simple_share=simple / total, moderate_share=moderate / total, weight=float(total),
                         similarity=similarity)
 

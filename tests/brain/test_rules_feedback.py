@@ -90,8 +90,9 @@ def test_ratings_vote_with_their_weights():
     assert wanted_tier_of_rating("moderate", "good") == "moderate"
     table = FeedbackTable()
     key = signature_key(signature("explain the borrow checker error in this rust code"))
-    for wanted in ("moderate", "complex"):
-        table.apply(FeedbackRow(decision_id="x", signature=key, decided_tier="simple", wanted_tier=wanted, kind="rate"))
+    for decision, wanted in (("x1", "moderate"), ("x2", "complex")):
+        table.apply(FeedbackRow(decision_id=decision, signature=key, decided_tier="simple", wanted_tier=wanted,
+                                kind="rate"))
     table.apply(FeedbackRow(decision_id="y", signature=key, decided_tier="simple", wanted_tier="simple",
                             kind="reroute"))
     hint = table.hint_for(frozenset(key.split()))
@@ -102,3 +103,19 @@ def test_ratings_vote_with_their_weights():
                                  kind="rate"))
     # Half the trust of a reroute: a single rating moves the probabilities half as far.
     assert adjust(0.8, 0.9, one_rating.hint_for(frozenset(key.split()))) == pytest.approx((0.44, 0.495))
+
+
+def test_a_decision_has_one_vote_its_latest():
+    """Rerouting one decision twice, or rating it twice, is one vote (it used to stack: weight 4 after
+    two identical reroutes); a corrected reroute replaces the first."""
+    key = signature_key(signature("migrate the billing tables to the new schema without downtime"))
+    table = FeedbackTable()
+    for wanted in ("complex", "complex", "moderate"):
+        table.apply(FeedbackRow(decision_id="d1", signature=key, decided_tier="simple", wanted_tier=wanted,
+                                kind="reroute"))
+    hint = table.hint_for(frozenset(key.split()))
+    assert (hint.weight, hint.simple_share, hint.moderate_share) == (2.0, 0.0, 1.0)
+    table.apply(FeedbackRow(decision_id="d2", signature=key, decided_tier="simple", wanted_tier="complex",
+                            kind="rate"))
+    assert table.hint_for(frozenset(key.split())).weight == 3.0
+    assert table.statistics() == {"signatures": 1, "rows": 2}
