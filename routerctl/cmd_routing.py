@@ -115,11 +115,9 @@ def route(ctx: click.Context, prompt: str | None, messages_path: str | None, exp
         ("profile", f"{reply.get('profile', 'balanced')}  p(enough): simple {reply.get('p_simple', 0.5):.2f}  "
                     f"moderate {reply.get('p_moderate', 0.5):.2f}  bar {reply.get('bar', 0.5):.2f}"),
         ("candidates", ", ".join(reply.get("candidates", [])) or "none (no provider enabled)"),
-        *([("scenario", reply["scenario"])] if reply.get("scenario") else []),
+        *([("scenario", _scenario(reply, explain))] if reply.get("scenario") else []),
     ])
     if explain:
-        for reason in reply.get("scenario_reasons", []):
-            click.echo(f"scenario: {reason}")
         click.echo("why:")
         for reason in reply.get("reasons", []):
             click.echo(f"  - {reason}")
@@ -128,6 +126,13 @@ def route(ctx: click.Context, prompt: str | None, messages_path: str | None, exp
         for verdict in sorted(reply.get("verdicts", []), key=lambda v: (v.get("rank") is None, v.get("rank") or 0)):
             mark = f"#{verdict['rank'] + 1:<3}" if verdict.get("rank") is not None else "  - "
             click.echo(f"  {mark} {verdict['model']:<36} {verdict['tier']:<9} {'; '.join(verdict.get('reasons', []))}")
+
+
+def _scenario(reply: dict, explain: bool) -> str:
+    """The decision's scenario; with ``explain``, the evidence and what the scenario step did."""
+    scenario, reasons = reply["scenario"], reply.get("scenario_reasons", []) if explain else []
+    text = "; ".join(reasons) or scenario  # the evidence names the scenario first: "default (no scenario marker)"
+    return text if text.startswith(scenario) else f"{scenario}: {text}"
 
 
 @click.command()

@@ -63,6 +63,8 @@ async def test_route_explain_without_providers_advises_claude_models(daemon):
     signals = next(line for line in out.splitlines() if line.startswith("signals: "))
     assert "kind:ask" in signals and any(s.rsplit(":", 1)[-1][:1] in "+-" for s in signals.split(", ")[3:])
     assert "provider anthropic not enabled" in out
+    # The scenario and its evidence are one line (they were two, the scenario named in each).
+    assert [line for line in out.splitlines() if "scenario" in line] == ["scenario    default (no scenario marker)"]
 
 
 async def test_reroute_changes_similar_prompts_and_persists(daemon):
