@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from routerd.catalogue.models import Catalogue
 from routerd.config import GatewayConfig
-from routerd.dialects.registry import of_kind
+from routerd.dialects.registry import get as of_dialect, of_kind
 from routerd.errors import NoRoute
 from routerd.providers import Provider
 from routerd.routing.types import Candidate
@@ -73,12 +73,15 @@ def named_models(providers: Mapping[str, Provider], dialect: str) -> list[Candid
     return [Candidate(p.name, m) for p in ordered if (m := p.default_model())]
 
 
-def on_providers(keys: tuple[str, ...], providers: Mapping[str, Provider],
-                 catalogue: Catalogue) -> tuple[list[Candidate], Candidate | None]:
+def on_providers(keys: tuple[str, ...], providers: Mapping[str, Provider], catalogue: Catalogue,
+                 dialect: str = "") -> tuple[list[Candidate], Candidate | None]:
     """The brain's ranked catalogue models (``maker/id``) as candidates on configured providers, and
-    the baseline: the priciest of them that some provider serves."""
+    the baseline: the priciest of them that some provider serves, of the maker whose API the
+    client's ``dialect`` is when one of its models is among them (a client of Anthropic's API
+    would have asked for an Anthropic model, not another company's priciest), else of any maker."""
     chosen: list[Candidate] = []
-    baseline, top = None, -1.0
+    own = maker_of(dialect)
+    best: dict[bool, tuple[float, Candidate]] = {}  # the client's maker or not -> the priciest served
     for key in keys:
         maker, _, model_id = key.partition("/")
         speakers = [Candidate(p.name, model_id) for p in _ordered(providers, maker)
@@ -86,9 +89,18 @@ def on_providers(keys: tuple[str, ...], providers: Mapping[str, Provider],
         chosen += [c for c in speakers if c not in chosen]
         info = catalogue.get(key)
         price = info.cost_per_mtok() if info is not None else None
-        if speakers and price is not None and price > top:
-            baseline, top = speakers[0], price
-    return chosen, baseline
+        if speakers and price is not None and price > best.get(maker == own, (-1.0,))[0]:
+            best[maker == own] = (price, speakers[0])
+    found = best.get(True) or best.get(False)
+    return chosen, found[1] if found else None
+
+
+def maker_of(dialect: str) -> str | None:
+    """The maker whose API a client dialect is (``openai_chat`` and ``responses``: OpenAI's)."""
+    if not dialect:
+        return None
+    kind = of_dialect(dialect).kind
+    return next((maker for maker, kinds in MAKER_KINDS.items() if kind in kinds), None)
 
 
 def speaks_for(provider: Provider, maker: str, model_id: str | None = None) -> bool:

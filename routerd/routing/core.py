@@ -155,7 +155,7 @@ class RoutingCore:
         named model behind it), or None when it knows none of their models."""
         providers, gateway, dialect = runtime.providers, runtime.config.gateway, request.dialect or ""
         brain_id, brain = await self._brain(runtime, request, None, found)
-        chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue)
+        chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue, dialect)
         if not auto:  # downshift: the brain's pick first, the requested model behind it
             named = cands.resolve(model, providers, gateway, dialect, self._expand)
             chosen += [c for c in named if c not in chosen]
@@ -176,7 +176,7 @@ class RoutingCore:
             if step in TIERS:
                 step_id, step_brain = await self._brain(runtime, request, None, found, tier=step)
                 got, priciest = cands.on_providers(step_brain.policy.candidates, runtime.providers,
-                                                   runtime.catalogue)
+                                                   runtime.catalogue, dialect)
                 brain_id, brain, baseline = brain_id or step_id, brain or step_brain, baseline or priciest
             else:
                 got = self.scenarios.resolve_step(step, runtime, dialect, self._expand)

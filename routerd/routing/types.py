@@ -173,8 +173,9 @@ class BrainDecision(msgspec.Struct, frozen=True):
 
 class RouteDecision(msgspec.Struct, frozen=True):
     """A stored decision: its id, the candidates to try in order (proxied requests), the baseline
-    (what the client asked for; for ``auto`` the priciest model the brain would have accepted),
-    ``reason`` (``brain`` or ``requested``) and the brain's conclusion when it was asked."""
+    (what the client asked for; for ``auto`` the priciest model the brain would have accepted, of
+    the client's maker first), ``reason`` (``brain`` or ``requested``) and the brain's conclusion
+    when it was asked."""
 
     decision_id: str
     requested: str

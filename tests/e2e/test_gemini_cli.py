@@ -64,6 +64,10 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
     the cheap model routerd's BeforeModel hook picked, and the hook's decision is stored."""
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
+    # The hook's budget is what install writes into its command (config hooks.budget_ms, 50 ms by
+    # default): on a loaded machine a decision can take longer, and the shim then fails open.
+    config = daemon.runtime.config_path
+    config.write_text(config.read_text() + "\n[hooks]\nbudget_ms = 5000\n")
     await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "gemini-cli"],
                             env=env)
     done = await clis.run_gemini(gemini_cli, http_url(daemon), "thanks!", home=home, model="gemini-2.5-pro",

@@ -152,3 +152,23 @@ async def test_auto_is_routed_by_the_brain_and_costed(daemon, fakes, base_url):
 
     source, tier = await daemon.store.read(decision)
     assert source == "http" and tier in ("simple", "moderate", "complex")
+
+
+@pytest.mark.parametrize(("client", "maker"), [("anthropic", "anthropic"), ("openai", "openai")])
+async def test_auto_is_compared_with_the_priciest_model_of_the_clients_own_maker(daemon, fakes, base_url,
+                                                                                 client, maker):
+    """With OpenAI's, Anthropic's and Google's models all on providers, an Anthropic SDK client's
+    ``auto`` call is compared with the priciest Anthropic model the brain would accept, not with
+    another company's priciest (which made "hi there" save ~99%); an OpenAI client's with OpenAI's."""
+    messages = [{"role": "user", "content": "hi there"}]
+    if client == "anthropic":
+        async with _anthropic(base_url) as anthropic_client:
+            await anthropic_client.messages.create(model="auto", max_tokens=50, messages=messages)
+    else:
+        async with _openai(base_url) as openai_client:
+            await openai_client.chat.completions.create(model="auto", messages=messages)
+    await daemon.inflight.wait_idle()
+    [row] = await calls(daemon)
+    priciest = max((m for m in daemon.runtime.catalogue.models if m.provider == maker),
+                   key=lambda m: m.cost_per_mtok() or 0.0)
+    assert row["baseline_model"] == f"{maker}/{priciest.id}"
