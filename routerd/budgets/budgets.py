@@ -188,10 +188,11 @@ class Budgets:
         return (bucket.charged(now) + bucket.reserved) / bucket.limit
 
     def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
-                now: float) -> None:
-        """One answer's rate limits (``read_limits``, read once for resilience too) and its headers."""
+                now: float, kind: str | None = None) -> None:
+        """One answer's rate limits (``read_limits``, read once for resilience too) and its headers
+        (from a provider of ``kind``)."""
         if self.config.provider_windows:
-            self.windows.observe(provider, limits, headers, now)
+            self.windows.observe(provider, limits, headers, now, kind)
 
     # --- pressure -------------------------------------------------------------------------------
 

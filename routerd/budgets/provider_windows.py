@@ -11,14 +11,17 @@ A window past its reset is forgotten (it is full again). Pure: ``now`` is a Unix
 handful of windows per configured provider.
 """
 
+import math
 import re
 from collections.abc import Iterable
 
 from routerd.protocol import BudgetWindow
 from routerd.resilience.limiter import Observation
-from routerd.resilience.ratelimit_headers import reset_time
+from routerd.resilience.ratelimit_headers import MAX_RESET_S, reset_time
 
 _UNIFIED = re.compile(rb"anthropic-ratelimit-unified-(?:([a-z0-9]+)-)?(utilization|reset|status)")
+_SPAN = re.compile(r"(\d{1,4})([mhd])")
+_UNIT_S = {"m": 60.0, "h": 3600.0, "d": 86400.0}
 MAX_WINDOWS = 16  # per provider; headers name a few
 
 
@@ -27,15 +30,16 @@ class ProviderWindows:
         self._seen: dict[str, dict[str, BudgetWindow]] = {}
 
     def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
-                now: float) -> None:
+                now: float, kind: str | None = None) -> None:
         """Every window ``provider`` reported on one answer: its rate limits as ``read_limits`` read
         them (the dispatch reads them once, for resilience's learned buckets too), and the
-        subscription windows in its ``headers``."""
+        subscription windows in its ``headers`` (Anthropic's: read from a provider of another
+        ``kind`` they are no account's windows, and ignored)."""
         found = {obs.metric: BudgetWindow(provider=provider, name=obs.metric,
                                           used_share=1.0 - obs.remaining / obs.limit, resets_at=obs.reset_at)
                  for obs in limits}
         unified: dict[str, dict[str, str]] = {}
-        for name, value in headers:
+        for name, value in headers if kind in (None, "anthropic") else ():
             # Only a name starting with an a can match: most headers skip the lowering and the pattern.
             if name[:1] in b"aA" and (match := _UNIFIED.fullmatch(name.lower())):
                 window = (match.group(1) or b"unified").decode()
@@ -43,8 +47,11 @@ class ProviderWindows:
         for window, fields in unified.items():
             share = _share(fields)
             if share is not None:
+                # A window whose reset cannot be read is kept as long as the longest real one
+                # lasts, not for good: a later answer's headers replace it anyway.
+                resets_at = reset_time(fields.get("reset"), now) or now + _span_s(window)
                 found[window] = BudgetWindow(provider=provider, name=window, used_share=share,
-                                              resets_at=reset_time(fields.get("reset"), now))
+                                              resets_at=resets_at)
         if found:
             table = self._seen.setdefault(provider, {})
             table.update(found)
@@ -67,12 +74,20 @@ class ProviderWindows:
         return [w for provider in list(self._seen) for w in self._current(provider, now)]
 
 
+def _span_s(window: str) -> float:
+    """How long a window named like ``5h`` or ``7d`` lasts (MAX_RESET_S when its name does not say)."""
+    match = _SPAN.fullmatch(window)
+    return min(int(match.group(1)) * _UNIT_S[match.group(2)], MAX_RESET_S) if match else MAX_RESET_S
+
+
 def _share(fields: dict[str, str]) -> float | None:
     if fields.get("status") == "rejected":
         return 1.0
     try:
         share = float(fields["utilization"])
     except (KeyError, ValueError):
+        return None
+    if not math.isfinite(share):   # "inf" and "nan" say nothing about what is spent
         return None
     if share > 1.0:            # a percentage
         share /= 100.0

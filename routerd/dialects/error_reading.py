@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.resilience.taxonomy import Category
+from routerd.resilience.taxonomy import Category, bounded_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ def _retry_delay(details: Any) -> float | None:
         if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
             match = _DURATION_RE.match(str(detail.get("retryDelay", "")))
             if match:
-                return float(match.group(1))
+                return bounded_delay(float(match.group(1)))
     return None
 
 

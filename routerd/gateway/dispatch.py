@@ -266,9 +266,10 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
         with anyio.fail_after(timeout_s):
             response = await upstream.send(b"POST", prepared.path, prepared.headers, prepared.body)
             now = time.time()
-            limits = read_limits(response.headers, now)  # one reading for resilience and the budgets
+            kind = provider.config.kind  # each vendor's headers, from a provider of its kind only
+            limits = read_limits(response.headers, now, kind)  # one reading for resilience and the budgets
             held.learn(limits, now)
-            gateway.spending.observe(name, limits, response.headers, now)
+            gateway.spending.observe(name, limits, response.headers, now, kind)
             if response.status >= 400:
                 body = await read_body(response, name, MAX_ERROR_BODY, truncate=True)
                 raise status_error(name, response.status, response.headers,

@@ -3,19 +3,26 @@ trying the same target again.
 
 ``status_error`` keeps the answer's body and the headers a client may rely on, and the provider's
 word on when to come back: ``retry-after-ms`` (OpenAI's), ``retry-after`` in seconds or as an HTTP
-date. The taxonomy (``routerd.resilience.taxonomy``) reads these errors; this module only builds
-them.
+date. That word is read strictly (RFC 9110 10.2.3: a date or a whole number of seconds; OpenAI's
+SDK takes decimals too, so they pass) and bounded (``taxonomy.MAX_RETRY_AFTER_S``): ``inf``,
+``1e308`` or ``-5`` is no time at all, and the client is told the time routerd read
+(``retry-after: N`` in whole seconds), never the provider's text. The taxonomy
+(``routerd.resilience.taxonomy``) reads these errors; this module only builds them.
 """
 
+import math
 import random
+import re
 import time
 from collections.abc import Iterable
 
 from routerd.config import GatewayConfig
 from routerd.errors import UpstreamError, UpstreamRateLimited, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from routerd.resilience.taxonomy import MAX_RETRY_AFTER_S, bounded_delay
 
 KEEP = frozenset({b"content-type", b"request-id", b"x-request-id", b"openai-processing-ms",
-                  b"anthropic-organization-id", b"openai-version", b"retry-after", b"x-should-retry"})
+                  b"anthropic-organization-id", b"openai-version", b"x-should-retry"})
+_SECONDS = re.compile(rb"\s*(\d+(?:\.\d+)?)\s*")  # no sign, exponent, inf or nan
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
 
@@ -23,6 +30,8 @@ def status_error(provider: str, status: int, headers: Iterable[tuple[bytes, byte
     headers = list(headers)
     retry_after = retry_after_s(headers, time.time())
     kept = tuple((k.decode(), v.decode("latin-1")) for k, v in headers if k.lower() in KEEP)
+    if retry_after is not None:  # the time read, not the provider's text
+        kept += (("retry-after", str(math.ceil(retry_after))),)
     message = f"{provider}: HTTP {status}"
     if status == 429:
         return UpstreamRateLimited(message, status=status, body=body, headers=kept, retry_after_s=retry_after)
@@ -33,25 +42,22 @@ def status_error(provider: str, status: int, headers: Iterable[tuple[bytes, byte
 
 
 def retry_after_s(headers: Iterable[tuple[bytes, bytes]], now: float) -> float | None:
-    """Seconds the provider asks us to wait, or None when it says nothing we can read."""
+    """Seconds the provider asks us to wait (0..MAX_RETRY_AFTER_S), or None when it says nothing
+    we can read."""
     for name, value in headers:
         name = name.lower()
         if name == b"retry-after-ms":
-            try:
-                return max(0.0, float(value) / 1000)
-            except ValueError:
-                continue
+            if match := _SECONDS.fullmatch(value):
+                return bounded_delay(min(float(match.group(1)) / 1000, MAX_RETRY_AFTER_S))
+            continue
         if name == b"retry-after":
-            text = value.decode("latin-1").strip()
-            try:
-                return max(0.0, float(text))
-            except ValueError:
-                pass
+            if match := _SECONDS.fullmatch(value):
+                return bounded_delay(min(float(match.group(1)), MAX_RETRY_AFTER_S))  # 400 digits: long
             from email.utils import parsedate_to_datetime  # first use: see FIRST_USE in tests/test_layers.py
 
             try:
-                return max(0.0, parsedate_to_datetime(text).timestamp() - now)
-            except (TypeError, ValueError, IndexError):
+                return bounded_delay(parsedate_to_datetime(value.decode("latin-1").strip()).timestamp() - now)
+            except (TypeError, ValueError, IndexError, OverflowError):
                 return None
     return None
 

@@ -83,8 +83,8 @@ class Spending:
             self.budgets.turned_away(refusals)
 
     def observe(self, provider: str, limits: list[Observation], headers: Iterable[tuple[bytes, bytes]],
-                now: float) -> None:
-        self.budgets.observe(provider, limits, headers, now)
+                now: float, kind: str | None = None) -> None:
+        self.budgets.observe(provider, limits, headers, now, kind)
 
     def note(self, runtime: Runtime, session_id: str | None) -> str | None:
         """A line for the hook's context once spending steers routing, else None."""

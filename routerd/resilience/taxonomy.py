@@ -30,6 +30,7 @@ Pure: statuses, transport failures and the dialect's reading of the error body g
 (``routerd.dialects.error_reading``) and hands back one of these category names.
 """
 
+import math
 import typing
 from dataclasses import dataclass
 from typing import Literal
@@ -43,6 +44,20 @@ CATEGORIES: tuple[Category, ...] = typing.get_args(Category)
 Transport = Literal["timeout", "connect", "reset", "malformed"]
 
 CoolScope = Literal["key", "model", "provider"]
+
+# The longest a provider's word (Retry-After, Gemini's RetryInfo) may keep a target out or make a
+# client wait: a day. Providers' real waits are seconds to hours (a subscription window resets
+# within 5 h, a daily quota within 24 h); a longer one is a broken or hostile header, and taking
+# it as said would keep a provider out for good.
+MAX_RETRY_AFTER_S = 86400.0
+
+
+def bounded_delay(seconds: float) -> float | None:
+    """A provider's wait as routerd uses it: None when it is no number (``inf``, ``nan``), else
+    clipped to 0..MAX_RETRY_AFTER_S."""
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,8 @@ def judge(category: Category, *, retry_after_s: float | None = None,
     the client's own credentials is theirs to see."""
     if category == "auth" and client_credentials:
         return Verdict(category, RETURN_AS_IS, None, None)
+    if retry_after_s is not None:  # read bounded where it entered; held to it here too
+        retry_after_s = bounded_delay(retry_after_s)
     action = ACTIONS[category]
     cools = action.cools
     if cools is None and retry_after_s is not None and action.fall_back and not action.larger_window:

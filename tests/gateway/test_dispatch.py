@@ -2,6 +2,7 @@
 of upstream errors, and a call row for every attempt."""
 
 import json
+import time
 
 import anyio
 import httpx
@@ -339,3 +340,21 @@ async def test_stream_that_breaks_before_its_first_event_falls_back(daemon, fake
         json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
         for line in text.splitlines() if line.startswith("data: {") and '"choices": [{' in line)
     assert [r["outcome"] for r in await calls(daemon)] == ["upstream_unavailable", "ok"]
+
+
+@pytest.mark.parametrize(("said", "told"), [("inf", "1"), ("1e308", "1"), ("-5", "1"), ("99999999", "86400")])
+async def test_a_providers_retry_after_reaches_the_client_bounded(daemon, fakes, base_url, said, told):
+    """A Retry-After that is no number of seconds is not passed on; a huge one is a day at most."""
+    for _ in range(2):
+        fakes["anthropic"].fail(429, headers={"retry-after": said})
+    response = await _post(base_url, "/v1/messages", MESSAGES)
+    assert response.status_code == 429 and response.headers.get_list("retry-after") == [told]
+
+
+async def test_another_vendors_rate_limit_headers_are_ignored(daemon, fakes, base_url):
+    """anthropic-ratelimit-* headers on an OpenAI-kind provider's 429 mark no subscription window."""
+    fakes["openai"].fail(429, headers={"anthropic-ratelimit-unified-5h-utilization": "1",
+                                       "anthropic-ratelimit-unified-status": "rejected"})
+    response = await _post(base_url, "/v1/chat/completions", CHAT)
+    assert response.status_code == 200
+    assert daemon.gateway.spending.budgets.windows.statistics(time.time()) == []

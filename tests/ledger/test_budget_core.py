@@ -63,6 +63,21 @@ def test_a_provider_window_from_headers_adds_pressure_for_that_provider():
     assert budgets.windows.share("anthropic", NOW + 601) == 0.0  # the window started over
 
 
+def test_a_subscription_window_needs_a_finite_share_and_an_anthropic_provider():
+    """utilization inf or nan is no share; an OpenAI-kind provider's unified headers are no
+    subscription; a window without a readable reset ends after its own span (5h)."""
+    budgets = Budgets(BudgetsConfig())
+    for value in (b"inf", b"nan", b"-inf"):
+        budgets.observe("anthropic", [], [(b"anthropic-ratelimit-unified-5h-utilization", value)], NOW, "anthropic")
+    relayed = [(b"anthropic-ratelimit-unified-5h-utilization", b"1.0"), (b"anthropic-ratelimit-unified-status", b"rejected")]
+    budgets.observe("openai", [], relayed, NOW, "openai")
+    assert budgets.windows.statistics(NOW) == []
+    budgets.observe("anthropic", [], [(b"anthropic-ratelimit-unified-5h-utilization", b"0.5"),
+                                      (b"anthropic-ratelimit-unified-5h-reset", b"inf")], NOW, "anthropic")
+    assert [w.resets_at for w in budgets.windows.statistics(NOW)] == [NOW + 5 * 3600]
+    assert budgets.windows.share("anthropic", NOW + 5 * 3600 + 1) == 0.0
+
+
 def test_a_rejected_subscription_is_fully_spent():
     """anthropic-ratelimit-unified-status: rejected is a spent window, whatever the utilization."""
     budgets = Budgets(BudgetsConfig())

@@ -11,7 +11,7 @@ from routerd.resilience import windows
 from routerd.resilience.limiter import Limiter, Observation
 from routerd.resilience.limits import EACH_KEY, Bucket, Reservation, Scope, Target
 from routerd.resilience.refusal import Refusal
-from routerd.resilience.ratelimit_headers import read_limits
+from routerd.resilience.ratelimit_headers import MAX_RESET_S, read_limits, reset_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T = Target("openai", "gpt-4o", "KEY_A")
@@ -226,6 +226,28 @@ def test_rate_limit_headers_of_each_provider():
     openrouter = [(b"x-ratelimit-limit", b"20"), (b"x-ratelimit-remaining", b"19"),
                   (b"x-ratelimit-reset", b"1755780060000")]
     assert read_limits(openrouter, now) == [Observation("requests", 20, 19, now + 60)]
+
+
+def test_rate_limit_headers_that_are_no_numbers_or_too_far_are_not_learned():
+    """inf and nan are no limit, remaining or reset; a reset is at most MAX_RESET_S ahead."""
+    now = 1_755_780_000.0
+    odd = [(b"x-ratelimit-limit-requests", b"inf"), (b"x-ratelimit-remaining-requests", b"nan"),
+           (b"x-ratelimit-reset-requests", b"1s"), (b"x-ratelimit-limit-tokens", b"100"),
+           (b"x-ratelimit-remaining-tokens", b"0"), (b"x-ratelimit-reset-tokens", b"99999999999h")]
+    assert read_limits(odd, now) == [Observation("tokens", 100, 0, now + MAX_RESET_S)]
+    assert reset_time("1e999", now) is None and reset_time("1e308", now) == now + MAX_RESET_S
+    assert reset_time("9999-12-31T23:59:59-01:00", now) in (None, now + MAX_RESET_S)
+
+
+def test_each_vendors_rate_limit_headers_count_only_from_a_provider_of_its_kind():
+    """An OpenAI-kind provider's anthropic-ratelimit-* headers are not its limits, and the reverse."""
+    now = 1_755_780_000.0
+    anthropic = [(b"anthropic-ratelimit-requests-limit", b"10"), (b"anthropic-ratelimit-requests-remaining", b"0"),
+                 (b"anthropic-ratelimit-requests-reset", b"2025-08-21T12:40:59Z")]
+    openai = [(b"x-ratelimit-limit-requests", b"10"), (b"x-ratelimit-remaining-requests", b"0"),
+              (b"x-ratelimit-reset-requests", b"1s")]
+    assert read_limits(anthropic, now, "openai") == read_limits(openai, now, "anthropic") == []
+    assert len(read_limits(anthropic, now, "anthropic")) == len(read_limits(openai, now, "openai")) == 1
 
 
 @given(st.lists(st.tuples(st.sampled_from([b"x-ratelimit-limit-tokens", b"x-ratelimit-remaining-tokens",

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from routerd.dialects.error_reading import READERS, read_error
-from routerd.resilience.taxonomy import ACTIONS, CATEGORIES, Cooldowns, categorize, judge
+from routerd.gateway.failures import retry_after_s, status_error
+from routerd.resilience.taxonomy import ACTIONS, CATEGORIES, MAX_RETRY_AFTER_S, Cooldowns, categorize, judge
 
 
 def _body(value) -> bytes:
@@ -45,6 +46,47 @@ def test_a_retry_after_is_honoured_everywhere():
     assert judge("server_error").cools is None
     assert judge("bad_request", retry_after_s=5).cools is None
     assert judge("auth", cooldowns=Cooldowns(auth_s=60)).cooldown_s == 60
+
+
+def test_a_retry_after_is_bounded_to_a_day_and_no_number_is_no_time():
+    """A cool-down from a provider's word is finite, at least 0 and at most a day."""
+    assert judge("rate_limited", retry_after_s=float("inf")).cooldown_s == Cooldowns().rate_limited_s
+    assert judge("rate_limited", retry_after_s=float("nan")).cooldown_s == Cooldowns().rate_limited_s
+    assert judge("rate_limited", retry_after_s=1e308).cooldown_s == MAX_RETRY_AFTER_S == 86400
+    assert judge("rate_limited", retry_after_s=-5).cooldown_s == 0
+
+
+@pytest.mark.parametrize(("name", "value", "seconds"), [
+    (b"retry-after", b"30", 30), (b"Retry-After", b" 1.5 ", 1.5), (b"retry-after-ms", b"2500", 2.5),
+    (b"retry-after", b"inf", None), (b"retry-after", b"nan", None), (b"retry-after", b"-5", None),
+    (b"retry-after", b"1e308", None), (b"retry-after", b"9" * 400, MAX_RETRY_AFTER_S),
+    (b"retry-after-ms", b"nan", None), (b"retry-after-ms", b"-1", None), (b"retry-after-ms", b"infinity", None),
+    (b"retry-after", b"Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER_S),
+    (b"retry-after", b"Sun, 06 Nov 1994 08:49:37 GMT", 0), (b"retry-after", b"Mon, 99 Foo 0000 99:99:99 GMT", None),
+])
+def test_retry_after_headers_are_read_strictly_and_bounded(name, value, seconds):
+    """Retry-After is a date or a number of seconds (RFC 9110 10.2.3), held to 0..a day."""
+    assert retry_after_s([(name, value)], 1_750_000_000.0) == seconds
+
+
+def test_the_client_is_told_the_retry_after_routerd_read():
+    """An upstream's unreadable Retry-After never reaches the client verbatim; a readable one does
+    as whole seconds."""
+    def told(value: bytes) -> list[tuple[str, str]]:
+        error = status_error("p", 429, [(b"retry-after", value), (b"content-type", b"application/json")], b"{}")
+        return [(k, v) for k, v in error.headers if k.lower() == "retry-after"]
+
+    assert told(b"inf") == told(b"-5") == []
+    assert told(b"1e308") == []
+    assert told(b"99999999") == [("retry-after", "86400")]
+    assert told(b"2.2") == [("retry-after", "3")]
+
+
+def test_a_gemini_retry_info_is_bounded_too():
+    """A RetryInfo of twenty digits is at most a day."""
+    body = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota", "details": [
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "9" * 20 + "s"}]}}
+    assert read_error("gemini", 429, _body(body)).retry_after_s == MAX_RETRY_AFTER_S
 
 
 def test_the_clients_own_credentials_refused_go_back_to_the_client():
