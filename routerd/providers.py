@@ -11,6 +11,7 @@ provider never goes through an environment proxy (as Go's and curl's defaults ha
 """
 
 import base64
+import ipaddress
 import fnmatch
 import logging
 import socket
@@ -205,7 +206,7 @@ def _bypasses(host: str, no_proxy: str) -> bool:
 
 
 def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:
-    """Refuse a base URL that resolves to routerd's own listening address."""
+    """Refuse a base URL that reaches routerd's own listening address, however it is spelled."""
     if not own_address:
         return
     own_host, _, own_port = own_address.rpartition(":")
@@ -213,11 +214,49 @@ def _refuse_self_loop(provider: Provider, own_address: str | None) -> None:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if str(port) != own_port:
         return
-    host = parts.hostname or ""
-    own_host = own_host.strip("[]")
-    same = host == own_host or (is_loopback(host) and is_loopback(own_host)) \
-        or own_host in ("0.0.0.0", "::") and (is_loopback(host) or host == socket.gethostname())
-    if same:
+    if _reaches(_host_address(parts.hostname or ""), _host_address(own_host)):
         raise ConfigError(f"providers.{provider.name}.base_url: {provider.base_url} points back at "
                           f"routerd itself (listening on {own_address}); routerd would call itself "
                           "forever. Point it at the real provider.")
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _host_address(host: str) -> Address | str:
+    """``host`` as what a connection to it reaches, without resolving a name: an IP literal in any
+    spelling the system's resolver takes as one (``127.1``, ``2130706433``, ``0x7f.0.0.1``: it
+    reads them with ``inet_aton``) as its address, an IPv4-mapped IPv6 address as the IPv4 one; a
+    name lower-cased, without the final dot of a fully qualified one."""
+    name = host.strip("[]").lower().rstrip(".")
+    try:
+        address: Address = ipaddress.ip_address(name.partition("%")[0])  # a zone names no other host
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except (OSError, ValueError):
+            return name
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _this_machine(host: Address | str) -> bool:
+    """Whether a connection to ``host`` stays on this machine: a loopback address, the unspecified
+    one (0.0.0.0 and :: as a destination mean this host), ``localhost`` and its subdomains (RFC
+    6761 6.3), or this machine's name."""
+    if isinstance(host, str):
+        return host == "localhost" or host.endswith(".localhost") or host == socket.gethostname().lower()
+    return host.is_loopback or host.is_unspecified
+
+
+def _reaches(host: Address | str, own: Address | str) -> bool:
+    """Whether a connection to ``host`` reaches a listener bound to ``own`` (the same port). Any
+    loopback spelling counts for a loopback listener (conservative: 127.0.0.2 may not reach
+    127.0.0.1, but nobody means a provider there); a listener on every address (0.0.0.0, ::) is
+    reached from anything on this machine."""
+    if host == own:
+        return True
+    if isinstance(own, str) or own.is_loopback:
+        return _this_machine(own) and _this_machine(host)
+    return own.is_unspecified and _this_machine(host)

@@ -55,6 +55,8 @@ def test_route_dash_reads_stdin_and_oversized_prompts_are_refused(env):
     ('[http]\nlisten = "0.0.0.0:0"\n', ("beyond loopback", "gateway_key_env")),
     ('[http]\nlisten = "127.0.0.1:4999"\n[providers.loop]\nbase_url = "http://127.0.0.1:4999/v1"\n',
      ("points back at routerd itself",)),
+    ('[http]\nlisten = "127.0.0.1:4999"\n[providers.loop]\nbase_url = "http://[::ffff:127.0.0.1]:4999/v1"\n',
+     ("points back at routerd itself",)),
 ])
 def test_config_check_refuses_what_the_daemon_refuses(env, tmp_path, config, words):
     """config check and the daemon share one validation: what one refuses, so does the other."""

@@ -74,12 +74,33 @@ def test_config_providers_replace_the_environment():
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:4141", "http://localhost:4141/v1",
-                                 "http://[::1]:4141"])
+                                 "http://[::1]:4141", "http://0.0.0.0:4141", "http://[::]:4141",
+                                 "http://127.1:4141", "http://2130706433:4141", "http://0x7f.0.0.1:4141",
+                                 "http://0177.0.0.1:4141", "http://[::ffff:127.0.0.1]:4141",
+                                 "http://LOCALHOST.:4141", "http://api.localhost:4141", "http://127.0.0.2:4141"])
 def test_base_url_pointing_at_routerd_is_refused(url):
-    """A provider that points back at routerd's own address is a clear config error."""
+    """A provider that points back at routerd's own address is a clear config error, however the
+    address is spelled."""
     config = parse_config(f'[providers.loop]\nbase_url = "{url}"\n')
     with pytest.raises(ConfigError, match="points back at routerd itself"):
         build_providers(config, {}, "127.0.0.1:4141")
+
+
+@pytest.mark.parametrize(("listen", "url", "loops"), [
+    ("0.0.0.0:4141", "http://127.1:4141", True), ("0.0.0.0:4141", "http://[::ffff:7f00:1]:4141", True),
+    ("[::]:4141", "http://localhost.:4141", True), ("192.0.2.7:4141", "http://3221225991:4141", True),
+    ("192.0.2.7:4141", "http://[::ffff:192.0.2.7]:4141", True), ("192.0.2.7:4141", "http://127.0.0.1:4141", False),
+    ("127.0.0.1:4141", "http://127.1:4142", False), ("127.0.0.1:4141", "http://192.0.2.7:4141", False),
+    ("127.0.0.1:4141", "http://notlocalhost:4141", False),
+])
+def test_self_loop_spellings_by_listen_address(listen, url, loops):
+    """Every spelling of an address that reaches the listener is refused; another host or port is not."""
+    config = parse_config(f'[providers.loop]\nbase_url = "{url}"\n')
+    if loops:
+        with pytest.raises(ConfigError, match="points back at routerd itself"):
+            build_providers(config, {}, listen)
+    else:
+        assert set(build_providers(config, {}, listen)) == {"loop"}
 
 
 def test_self_loop_from_environment_is_refused():
