@@ -18,19 +18,14 @@ response headers, so they are held to the characters model ids use.
 
 import hmac
 import os
-import re
 import socket
 from collections.abc import Callable
 
 from routerd.config import Config
-from routerd.errors import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
+from routerd.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from routerd.gateway.prepare import query_key
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-MAX_MODEL_CHARS = 256
-# What model ids use across providers: OpenRouter's "org/model:free", Vertex's "model@2024",
-# Ollama's "qwen2.5:7b", Fireworks' "accounts/x/models/y". Nothing that changes a URL or a header.
-_MODEL_RE = re.compile(r"[A-Za-z0-9@_][A-Za-z0-9._:/@+=~,-]*")
 
 
 def check_host(config: Config, headers: dict[bytes, bytes], local_address: Callable[[], str | None]) -> None:
@@ -90,11 +85,3 @@ def check_key(config: Config, headers: dict[bytes, bytes], query: bytes = b"") -
     if not hmac.compare_digest(given, key.encode()):
         raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...' or "
                            "'x-api-key')")
-
-
-def check_model(model: str) -> None:
-    """Refuse a model name that could change the upstream request line or a response header."""
-    if len(model) > MAX_MODEL_CHARS or not _MODEL_RE.fullmatch(model) \
-            or any(part in (".", "..") for part in model.split("/")):
-        raise BadRequest(f"invalid model name {model[:80]!r}: model names use letters, digits and "
-                         f"._:/@+=~,- only, at most {MAX_MODEL_CHARS} characters")

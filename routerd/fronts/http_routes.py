@@ -23,7 +23,7 @@ from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound
 from routerd.fronts.dashboard import answer_dashboard, is_dashboard
-from routerd.fronts.http_guard import check_host, check_json, check_key, check_model, check_origin
+from routerd.fronts.http_guard import check_host, check_json, check_key, check_origin
 from routerd.fronts.http_conn import HttpConnection
 from routerd.fronts.http_wire import RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
@@ -33,7 +33,7 @@ from routerd.ledger.metrics import CONTENT_TYPE
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import hosted_tool_types, marker_headers
-from routerd.scenarios.names import AutoNames, parse_model_name
+from routerd.scenarios.names import AutoNames, check_requested
 
 _JSON = (b"content-type", b"application/json")
 
@@ -166,7 +166,7 @@ def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> 
         raise BadRequest("request body is nested too deeply") from None
     model, stream = dialect.client_request(head.path, head.query, endpoint, peek.model, peek.stream)
     if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
-        check_model(parse_model_name(model).name)
+        check_requested(model)
     return model, stream, bytes(peek.tools)
 
 

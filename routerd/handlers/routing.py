@@ -7,6 +7,7 @@ from routerd.protocol import (Classify, ClassificationReply, DecisionReply, Feed
                               Rate, Reroute, Route, SetProfile)
 from routerd.routing.replies import classification_reply, decision_reply
 from routerd.routing.types import Conversation, RouteRequest
+from routerd.scenarios.names import check_requested
 
 
 def _conversation(prompt: str | None, messages: list[Message] | None, tools: list[object] | None) -> Conversation:
@@ -23,6 +24,8 @@ async def handle_classify(app: App, request: Classify) -> ClassificationReply:
 
 
 async def handle_route(app: App, request: Route) -> DecisionReply:
+    if request.model:  # held to what the gateway takes: no whitespace, no line breaks
+        check_requested(request.model)
     conversation = _conversation(request.prompt, request.messages, request.tools)
     decision = await app.routing.decide(app.runtime, RouteRequest(
         conversation, model=request.model, session_id=request.session_id, source=request.source,

@@ -19,10 +19,16 @@ import re
 
 import msgspec
 
+from routerd.errors import BadRequest
+
 DEFAULT_ANTHROPIC_NAMES = ("claude-routerd-auto", "claude-routerd-auto-haiku")
 DEFAULT_OPENAI_NAMES = ("routerd-auto", "gpt-routerd-auto")
 PLAIN_AUTO = ("auto", "")
 _DECORATION = re.compile(r"\s*\[([A-Za-z0-9_.:-]{1,32})\]\s*$")
+MAX_MODEL_CHARS = 256
+# What model ids use across providers: OpenRouter's "org/model:free", Vertex's "model@2024",
+# Ollama's "qwen2.5:7b", Fireworks' "accounts/x/models/y". Nothing that changes a URL or a header.
+_MODEL_RE = re.compile(r"[A-Za-z0-9@_][A-Za-z0-9._:/@+=~,-]*")
 
 
 class ModelName(msgspec.Struct, frozen=True):
@@ -46,6 +52,31 @@ def parse_model_name(raw: str) -> ModelName:
         tags.insert(0, match.group(1))
         name = name[: match.start()]
     return ModelName(name, tuple(tags))
+
+
+def check_model(model: str) -> None:
+    """Refuse a model name (decorations stripped) that could change the upstream request line or
+    a response header."""
+    if len(model) > MAX_MODEL_CHARS or not _MODEL_RE.fullmatch(model) \
+            or any(part in (".", "..") for part in model.split("/")):
+        raise _invalid(model)
+
+
+def check_requested(raw: str) -> ModelName:
+    """A name as a client sent it (over HTTP or the socket): a model name, then any ``[tag]``s
+    right after it, and nothing else. Whitespace anywhere (``"gpt-4.1\\r\\n"``, ``" auto "``, a
+    no-break space) is refused, not trimmed: the documented characters are all a name may hold."""
+    parsed = parse_model_name(raw)
+    check_model(parsed.name)
+    if len(raw) != len(parsed.name) + sum(len(tag) + 2 for tag in parsed.decorations):
+        raise _invalid(raw)  # parse_model_name trims whitespace (config files may hold it)
+    return parsed
+
+
+def _invalid(model: str) -> BadRequest:
+    return BadRequest(f"invalid model name {model[:80]!r}: model names use letters, digits and ._:/@+=~,- "
+                      f"only (no spaces or line breaks; a client's [tag] may follow), at most "
+                      f"{MAX_MODEL_CHARS} characters")
 
 
 class AutoNames(msgspec.Struct, frozen=True):

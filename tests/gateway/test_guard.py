@@ -57,6 +57,7 @@ async def test_configured_hosts_and_origins_and_the_same_origin_are_served(daemo
 @pytest.mark.parametrize("model", [
     "gemini-x:generateContent HTTP/1.1\r\nhost: s\r\ncontent-length: 0\r\n\r\nDELETE /v1beta/files/victim HTTP/1.1\r\nx-pad: ",
     "gemini/../../v1beta/files/victim", "gpt-4o\r\nx-injected: 1", "gpt 4o", "gemini-x%2F..", "a\x00b",
+    "gpt-4o\r\n", " gpt-4o ", "auto\r\n", "gpt-4o\u00a0", "gpt-4o\u2028", "claude-sonnet-4-6[1m] ", " ",
 ])
 async def test_model_names_cannot_forge_requests_or_headers(daemon, fakes, base_url, model):
     """A model name that would change the upstream request line, its path or a response header is

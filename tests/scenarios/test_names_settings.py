@@ -4,7 +4,8 @@ import pytest
 
 from routerd.config import parse_config
 from routerd.errors import ConfigError
-from routerd.scenarios.names import AutoNames, parse_model_name
+from routerd.errors import BadRequest
+from routerd.scenarios.names import AutoNames, check_requested, parse_model_name
 from routerd.scenarios.settings import ScenarioRoute, ScenariosConfig
 
 
@@ -21,6 +22,19 @@ def test_decorations_are_stripped(raw: str, name: str, decorations: tuple) -> No
     parsed = parse_model_name(raw)
     assert (parsed.name, parsed.decorations) == (name, decorations)
     assert parsed.wants_1m == ("1m" in (d.lower() for d in decorations))
+
+
+@pytest.mark.parametrize("raw", ["gpt-4.1\r\n", " gpt-4.1 ", "auto\r\n", "gpt-4.1\u00a0", "gpt-4.1\u2028",
+                                 "claude-opus-4-8 [1m]", "claude-opus-4-8[1m] ", "\tauto", " "])
+def test_a_requested_name_with_whitespace_is_refused(raw: str) -> None:
+    """Clients' names are held to the documented characters: whitespace is refused, not trimmed."""
+    with pytest.raises(BadRequest, match="invalid model name"):
+        check_requested(raw)
+
+
+def test_a_requested_name_keeps_its_tags() -> None:
+    """A name with its client's [tags] right after it passes, split as parse_model_name splits it."""
+    assert check_requested("claude-opus-4-8[1m][fast]") == parse_model_name("claude-opus-4-8[1m][fast]")
 
 
 def test_auto_names_by_dialect() -> None:
