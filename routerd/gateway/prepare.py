@@ -25,6 +25,9 @@ _DROP = frozenset({
     b"trailer", b"transfer-encoding", b"upgrade", b"content-length", b"expect", b"authorization",
     b"x-api-key", b"x-goog-api-key", b"api-key", b"accept-encoding", b"cookie",
 })
+_DROP_OR_OPTION = _DROP | {b"close", b""}  # Connection's options: not field names to drop
+
+
 @dataclass(slots=True)
 class Prepared:
     dialect: str                         # what the upstream speaks for this call
@@ -56,7 +59,8 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
             body = patch_model(body, requested, model)
         if query:
             path += b"?" + query
-        out = [(k, v) for k, v in headers.items() if k not in _DROP and not k.startswith(b"x-routerd-")]
+        drop = hop_by_hop(headers)
+        out = [(k, v) for k, v in headers.items() if k not in drop and not k.startswith(b"x-routerd-")]
         if forward:
             out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
         out += provider.auth_headers
@@ -69,13 +73,25 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
     if not client.translatable(endpoint):
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
     target = get(provider.dialect)
-    out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP]
+    drop = hop_by_hop(headers)
+    out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP and k not in drop]
     out += [*target.required_headers, (b"content-type", b"application/json"), *provider.auth_headers,
             *provider.extra_headers]
     front_model = requested if client.names_model_in_path else None
     return Prepared(target.name, target.upstream_path(model, stream), out,
                     translate_request(front, target.name, body, model, stream=stream, front_model=front_model),
                     translated=True)
+
+
+def hop_by_hop(headers: dict[bytes, bytes]) -> frozenset[bytes]:
+    """The headers not to forward: ``_DROP``, and every field the client's ``Connection`` header
+    names, which RFC 9110 7.6.1 makes hop-by-hop (``Connection: x-drop-me`` keeps ``x-drop-me``
+    from the provider). Most clients name only keep-alive or close: no new set then."""
+    connection = headers.get(b"connection")
+    if connection is None:
+        return _DROP
+    named = {token.strip().lower() for token in connection.split(b",")}
+    return _DROP if named <= _DROP_OR_OPTION else _DROP | named
 
 
 def query_key(query: bytes) -> bytes:

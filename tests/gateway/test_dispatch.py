@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.gateway.conftest import calls
+from tests.gateway.conftest import calls, raw_http
 
 pytestmark = pytest.mark.anyio
 
@@ -358,3 +358,18 @@ async def test_another_vendors_rate_limit_headers_are_ignored(daemon, fakes, bas
     response = await _post(base_url, "/v1/chat/completions", CHAT)
     assert response.status_code == 200
     assert daemon.gateway.spending.budgets.windows.statistics(time.time()) == []
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+async def test_headers_the_connection_header_names_are_not_forwarded(daemon, fakes, path):
+    """RFC 9110 7.6.1: a field named in Connection is hop-by-hop and never reaches the provider,
+    passed through or translated; the other headers still go."""
+    body = json.dumps({**CHAT, "model": "gpt-4o"}).encode()
+    out = await raw_http(daemon.http_address, b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                         b"content-type: application/json\r\nconnection: keep-alive, X-Drop-Me , user-agent\r\n"
+                         b"x-drop-me: 1\r\nuser-agent: probe/1\r\nx-keep-me: 2\r\nanthropic-version: 2023-06-01\r\n"
+                         b"content-length: %d\r\n\r\n%s" % (path.encode(), len(body), body))
+    assert out.startswith(b"HTTP/1.1 200 "), out[:300]
+    sent = fakes["openai"].received[-1].headers
+    assert "x-drop-me" not in sent and sent.get("user-agent") != "probe/1"
+    assert path != "/v1/chat/completions" or sent["x-keep-me"] == "2"
