@@ -1,6 +1,7 @@
 """The HTTP front: bad input answered in the dialect's error format, limits, keys, keep-alive."""
 
 import json
+import re
 
 import anyio
 import httpx
@@ -19,6 +20,29 @@ async def test_invalid_json_gets_openai_error_shape(daemon, base_url):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and "not valid JSON" in error["message"]
+
+
+async def test_a_body_that_is_not_json_keeps_a_well_framed_connection(daemon):
+    """Invalid JSON in a body framed correctly is a 400 without connection: close, and the next
+    pipelined request on the connection is answered; malformed framing closes it."""
+    host, port = daemon.http_address.rsplit(":", 1)
+    bad = b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n" \
+          b"content-length: 5\r\n\r\n{nope"
+    health = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+    for first, answers in [(bad, [b"HTTP/1.1 400 ", b"HTTP/1.1 200 "]),
+                           (b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: x\r\n\r\n",
+                            [b"HTTP/1.1 400 "])]:
+        out = b""
+        async with await anyio.connect_tcp(host, int(port)) as stream:
+            await stream.send(first + health)
+            with anyio.fail_after(10):
+                while True:
+                    try:
+                        out += await stream.receive()
+                    except (anyio.EndOfStream, anyio.BrokenResourceError):
+                        break
+        assert re.findall(rb"HTTP/1\.1 \d{3} ", out) == answers, out
+        assert (b"connection: close" in out.partition(b"\r\n\r\n")[0].lower()) == (len(answers) == 1)
 
 
 async def test_wrong_shape_gets_anthropic_error_shape(daemon, base_url):
