@@ -10,6 +10,7 @@ to ``HttpError`` with the status to answer:
     a chunk line over MAX_HEAD_BYTES              431     HTTP/1.1 without exactly one Host    400
     transfer-coding other than chunked            501     versions other than 1.0 and 1.1      505
     CONNECT, or an Upgrade that carries a body    400     a method llhttp does not know        400
+    an Expect other than 100-continue             417
 
 Where this differs from h11 (the reference the differential fuzz test,
 ``tests/gateway/test_fuzz_front.py``, holds it to), it is stricter as RFC 9110/9112 allow: bare LF
@@ -39,8 +40,8 @@ FEED_PIECE = 8 * 1024
 _REASONS = {
     100: b"Continue", 200: b"OK", 400: b"Bad Request", 401: b"Unauthorized", 402: b"Payment Required",
     403: b"Forbidden", 404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout",
-    413: b"Content Too Large", 415: b"Unsupported Media Type", 422: b"Unprocessable Content",
-    429: b"Too Many Requests", 431: b"Request Header Fields Too Large", 500: b"Internal Server Error",
+    413: b"Content Too Large", 415: b"Unsupported Media Type", 417: b"Expectation Failed",
+    422: b"Unprocessable Content", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large", 500: b"Internal Server Error",
     501: b"Not Implemented", 502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout",
     505: b"HTTP Version Not Supported", 529: b"Overloaded",
 }
@@ -206,10 +207,13 @@ class ServerWire:
             length = None  # llhttp refused a Content-Length beside it
         elif (declared := headers.get(b"content-length")) is not None:
             length = int(declared)  # llhttp checked it is one decimal number
+        expect_continue = False
+        if (expect := headers.get(b"expect")) is not None:
+            expect_continue = _expects_continue(expect)
         path, _, query = self._url.partition(b"?")
         head = self._parsing = RequestHead(
             parser.get_method(), path, query, headers, length, version, parser.should_keep_alive(),
-            headers.get(b"expect", b"").lower() == b"100-continue")
+            expect_continue)
         self._in_head, self._progress, self._fields = False, True, []
         self._events.append(head)
 
@@ -313,6 +317,15 @@ def _check_fields(raw: list[tuple[bytes, bytes]], size: int, what: str) -> None:
         size += len(name) + len(value) + 4
     if size > MAX_HEAD_BYTES:
         raise HttpError(431, f"{what} section is over {MAX_HEAD_BYTES} bytes")
+
+
+def _expects_continue(value: bytes) -> bool:
+    """Whether an Expect field asks for 100 Continue; HttpError 417 when it expects anything else
+    (RFC 9110 10.1.1 allows the refusal, and a server cannot meet an expectation it does not know)."""
+    members = [m.strip(b" \t").lower() for m in value.split(b",")]
+    if any(m not in (b"", b"100-continue") for m in members):
+        raise HttpError(417, "the only expectation served is 100-continue")
+    return b"100-continue" in members
 
 
 def _refusal(exc: httptools.HttpParserError) -> HttpError:

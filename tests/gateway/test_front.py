@@ -170,3 +170,12 @@ async def test_expect_100_continue_is_answered_before_the_body(daemon, fakes):
             while b"Hello from openai." not in out:
                 out += await stream.receive()
     assert out.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+async def test_an_unknown_expectation_is_417_and_closes(daemon, fakes):
+    """Expect: 200-ok is answered 417 Expectation Failed before any body is read, nothing goes
+    upstream, and the connection closes."""
+    out = await raw_http(daemon.http_address, b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                         b"content-type: application/json\r\nexpect: 200-ok\r\ncontent-length: 2\r\n\r\n{}")
+    assert out.startswith(b"HTTP/1.1 417 Expectation Failed\r\n") and b"connection: close" in out.lower()
+    assert not any(fake.received for fake in fakes.values())

@@ -147,6 +147,10 @@ def expected(data: bytes) -> bool:
     if upgrade and (b"\ncontent-length: 0\r" not in fields if b"\ncontent-length:" in fields
                     else b"\ntransfer-encoding:" in fields):
         return False
+    # An expectation other than 100-continue is refused (417, RFC 9110 10.1.1); h11 ignores it.
+    for value in re.findall(rb"\nexpect:([^\r\n]*)", fields):
+        if any(m.strip(b" \t") not in (b"", b"100-continue") for m in value.split(b",")):
+            return False
     # Laxer than h11, as RFC 9112 3 allows: runs of spaces between the parts of the request line.
     return reference_accepts(re.sub(rb"^(\S+) +(\S+) +HTTP/", rb"\1 \2 HTTP/", data))
 

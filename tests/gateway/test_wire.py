@@ -66,6 +66,18 @@ def test_malformed_heads_are_refused(request_bytes, status):
     assert status_of(request_bytes) == status
 
 
+@pytest.mark.parametrize(("expect", "status"), [
+    (b"200-ok", 417), (b"100-continue, x", 417), (b"foo=bar", 417), (b"100-Continue", None), (b"", None),
+])
+def test_an_expectation_other_than_100_continue_is_refused(expect, status):
+    """RFC 9110 10.1.1: an expectation the server cannot meet is answered 417."""
+    data = b"POST / HTTP/1.1\r\nhost: x\r\nexpect: %s\r\ncontent-length: 2\r\n\r\n{}" % expect
+    if status is None:
+        assert parse(data)[0].expect_continue == bool(expect)
+    else:
+        assert status_of(data) == status
+
+
 @pytest.mark.parametrize("size", [b"-40", b"0x2", b"1_0", b"+5", b" 5", b"1" * 30])
 def test_chunk_sizes_that_are_not_hex_digits_are_refused(size):
     """A negative, prefixed, separated or overflowing chunk size is malformed (-40 once spun the CPU)."""
