@@ -77,6 +77,18 @@ def test_replies_read_by_stdlib_json():
     assert partial == {"type": "data", "kind": "export_rows", "data": {"rows": [[1, "a"]]}, "final": False}
 
 
+@pytest.mark.parametrize(("frame", "said"), [
+    (rb'{"type": "ping", "v": 1, "x": "\ud800"}', r"lone UTF-16 surrogate escape \ud800 at byte 31"),
+    (rb'{"type": "ping", "v": 1, "x": "a\uDBFF"}', r"lone UTF-16 surrogate escape \uDBFF"),
+    (rb'{"type": "ping", "v": 1, "x": "', "Input data was truncated"),
+])
+def test_a_lone_surrogate_is_named_not_called_truncated(frame, said):
+    """msgspec calls a lone surrogate escape before a closing quote "truncated"; the reply says what it is."""
+    with pytest.raises(BadRequest) as raised:
+        decode_request(frame)
+    assert said in raised.value.message and raised.value.message.startswith("invalid JSON: ")
+
+
 def test_frame_round_trip_and_limit():
     """Frames carry their payload exactly; a frame over 8 MiB is refused on both sides."""
     reader = FrameReader()

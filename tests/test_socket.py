@@ -55,6 +55,7 @@ async def test_frame_split_byte_by_byte(daemon):
         (b'{"type": "config_check", "v": 1, "path": ["a"]}', "bad_request", "$.path"),
         (b'{"type": "route", "v": 1, "prompt": "hi", "model": "gpt-4.1\\r\\n"}', "bad_request", "invalid model name"),
         (b'{"type": "route", "v": 1, "prompt": "hi", "model": " auto "}', "bad_request", "invalid model name"),
+        (b'{"type": "ping", "v": 1, "x": "\\ud800"}', "bad_request", "lone UTF-16 surrogate escape"),
     ],
 )
 async def test_bad_frames_get_typed_errors_and_the_connection_survives(daemon, payload, code, fragment):

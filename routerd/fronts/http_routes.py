@@ -30,6 +30,7 @@ from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
 from routerd.ledger.metrics import CONTENT_TYPE
+from routerd.protocol import decode_error
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import hosted_tool_types, marker_headers
@@ -161,7 +162,7 @@ def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> 
     except msgspec.ValidationError as exc:
         raise BadRequest(f"invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        raise BadRequest(f"request body is not valid JSON: {decode_error(exc, body)}") from None
     except RecursionError:
         raise BadRequest("request body is nested too deeply") from None
     model, stream = dialect.client_request(head.path, head.query, endpoint, peek.model, peek.stream)

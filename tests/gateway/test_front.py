@@ -179,3 +179,11 @@ async def test_an_unknown_expectation_is_417_and_closes(daemon, fakes):
                          b"content-type: application/json\r\nexpect: 200-ok\r\ncontent-length: 2\r\n\r\n{}")
     assert out.startswith(b"HTTP/1.1 417 Expectation Failed\r\n") and b"connection: close" in out.lower()
     assert not any(fake.received for fake in fakes.values())
+
+
+async def test_a_lone_surrogate_in_a_body_is_named(daemon, base_url):
+    """A body whose string ends in a lone \\ud800 is a 400 that says so, not "truncated"."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(base_url + "/v1/chat/completions", content=rb'{"model": "\ud800"}',
+                                     headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "lone UTF-16 surrogate" in response.json()["error"]["message"]
