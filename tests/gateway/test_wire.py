@@ -99,6 +99,24 @@ def test_limits_each_with_its_status():
     assert status_of(post + b"transfer-encoding: chunked\r\n\r\n0\r\nt: " + endless) == 431
 
 
+@pytest.mark.parametrize("step", [None, 1000, FEED_PIECE - 1, FEED_PIECE, FEED_PIECE + 1, 3 * FEED_PIECE + 7])
+@pytest.mark.parametrize("before", [0, 1, 5000, FEED_PIECE - 3])
+def test_the_chunk_line_limit_is_exact(step, before):
+    """A chunk line of MAX_HEAD_BYTES bytes (its CRLF included) is read; one byte more is 431,
+    wherever the reads and the line begin (``before``: chunk bytes ahead of it)."""
+    head = b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+    lead = b"%x\r\n%s\r\n" % (before, b"b" * before) if before else b""
+
+    def request(line_bytes: int) -> bytes:
+        line = b"2;x=" + b"e" * (line_bytes - 6) + b"\r\n"
+        assert len(line) == line_bytes
+        return head + lead + line + b"ab\r\n0\r\n\r\n"
+
+    events = parse(request(MAX_HEAD_BYTES), step=step, limit=10 ** 6)
+    assert b"".join(e for e in events if isinstance(e, bytes)).endswith(b"ab") and events[-1] is END
+    assert status_of(request(MAX_HEAD_BYTES + 1), step=step, limit=10 ** 6) == 431
+
+
 def test_endless_chunk_line_costs_linear_time():
     """A chunk-size line that never ends is scanned once per byte, not once per read, and refused at
     the limit (it once cost a minute of CPU from one connection)."""
