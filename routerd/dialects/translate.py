@@ -7,8 +7,9 @@ at all: it passes through untouched.
 - ``translate_request(front, target, body, model, stream=...)`` -> the upstream body.
 - ``translate_response(upstream, front, body, model)`` -> the client's body.
 - ``StreamTranslator(upstream, front, model)``: ``feed(chunk) -> bytes`` per upstream chunk (chunks
-  cut anywhere), ``close() -> bytes`` at the end of the upstream stream; ``completed`` says whether
-  the upstream stream reached its end; ``usage`` holds the canonical usage once known.
+  cut anywhere), ``close() -> bytes`` at the end of the upstream stream, ``fail(message) -> bytes``
+  for one that broke; ``completed`` says whether the upstream stream reached its end; ``usage``
+  holds the canonical usage once known.
 - ``translate_error(upstream, front, status, body)`` -> an upstream error body in the front's shape.
 - ``wants_usage_chunk(body)`` -> whether an OpenAI chat client asked for the final usage chunk.
 - ``count_tokens(front, body)`` -> an Anthropic ``count_tokens`` answer estimated locally, for when
@@ -29,6 +30,7 @@ from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Us
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
 from routerd.dialects.summary import estimate_tokens
+from routerd.errors import UpstreamBadResponse
 
 _encode = msgspec.json.encode
 
@@ -100,13 +102,14 @@ def count_tokens(front: str, body: bytes | dict[str, Any], **url: Any) -> bytes:
 class StreamTranslator:
     """An upstream SSE byte stream in one dialect -> the client's SSE bytes in another."""
 
-    __slots__ = ("_sse", "_decoder", "_encoder", "completed", "usage", "events_in", "events_out")
+    __slots__ = ("_sse", "_decoder", "_encoder", "_unsent", "completed", "usage", "events_in", "events_out")
 
     def __init__(self, upstream: str, front: str, model: str, *, include_usage: bool = True,
                  message_id: str | None = None) -> None:
         self._sse = SSEDecoder()
         self._decoder = get(upstream).stream_decoder()
         self._encoder = get(front).stream_encoder(model, id=message_id, include_usage=include_usage)
+        self._unsent: list[Any] = []
         self.completed = False
         self.usage: Usage | None = None
         self.events_in = 0
@@ -124,11 +127,16 @@ class StreamTranslator:
         return b"".join(out)
 
     def feed(self, chunk: bytes) -> bytes:
-        """Translate one upstream chunk; returns b"" when it completed no event."""
+        """Translate one upstream chunk; returns b"" when it completed no event. An event of the wrong
+        shape raises ``UpstreamBadResponse``; the events of the chunk before it are kept for ``fail``."""
         events: list[Any] = []
-        for name, data in self._sse.feed(chunk):
-            self.events_in += 1
-            events.extend(self._decoder.feed(name, data))
+        try:
+            for name, data in self._sse.feed(chunk):
+                self.events_in += 1
+                events.extend(self._decoder.feed(name, data))
+        except UpstreamBadResponse:
+            self._unsent = events
+            raise
         return self._encode(events) if events else b""
 
     def close(self) -> bytes:
@@ -141,5 +149,7 @@ class StreamTranslator:
         return self._encode(events)
 
     def fail(self, message: str, status: int = 502, kind: str = "upstream_error") -> bytes:
-        """The front's error event, for an upstream stream that broke (reset, timeout)."""
-        return self._encode([StreamError(message, kind, status)])
+        """The front's error event, for an upstream stream that broke (reset, timeout, a bad event),
+        after what the chunk before a bad event held."""
+        events, self._unsent = self._unsent, []
+        return self._encode([*events, StreamError(message, kind, status)])

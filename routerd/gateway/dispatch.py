@@ -326,10 +326,9 @@ async def _open_stream(response: Response, request: ProxyRequest, prepared: Prep
     meter = UsageMeter(prepared.dialect)
     record.meter = meter
     record.first_byte()
-    return Reply(200, _reply_headers(response.headers, prepared, True),
-                 relay=open_relay(response, request, prepared, meter, record, candidate,
-                                  upstream.read_timeout_s, first),
-                 candidate=candidate)
+    relay = open_relay(response, request, prepared, meter, record, candidate, upstream.read_timeout_s, first)
+    await relay.begin()  # a bad first event, or a break before it, is a failed attempt: fall back
+    return Reply(200, _reply_headers(response.headers, prepared, True), relay=relay, candidate=candidate)
 
 
 def _succeeded(held: Held, record: CallRecord) -> None:
@@ -347,8 +346,10 @@ def _succeeded(held: Held, record: CallRecord) -> None:
 
 def _failed(gateway: Gateway, record: CallRecord, error: UpstreamError, dialect: str | None) -> Failure:
     gateway.counters[record.candidate.provider].errors += 1
-    log.debug("attempt %d at %s/%s failed: %s", record.attempt, record.candidate.provider,
-              record.candidate.model, error.message)
+    # A provider that answers what cannot be read is worth a line in the log; the rest is routine.
+    log.log(logging.WARNING if isinstance(error, UpstreamBadResponse) else logging.DEBUG,
+            "attempt %d at %s/%s failed: %s", record.attempt, record.candidate.provider,
+            record.candidate.model, error.message)
     record.finish(error.code, error.status, error.message)
     return Failure(error, dialect if error.body else None)
 
@@ -379,7 +380,7 @@ async def _finish(reply: Reply, record: CallRecord) -> None:
             record.gateway.counters[record.candidate.provider].errors += 1
         record.finish(record.outcome, 200, record.error)
         if held is not None:
-            if record.outcome == "stream_cut":
+            if record.outcome in ("stream_cut", "upstream_bad_response"):
                 held.failed(time.time(), judge("server_error"), 200, record.error or "stream cut")
             else:
                 _succeeded(held, record)

@@ -59,7 +59,7 @@ class CallRecord:
             return
         self.written = True
         meter = self.meter
-        if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut"):
+        if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut", "upstream_bad_response"):
             meter.estimate(self.request.body, self.request.dialect)
         now = time.perf_counter()
         runtime, gateway = self.runtime, self.gateway

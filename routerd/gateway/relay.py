@@ -1,11 +1,18 @@
 """Relaying an upstream stream to the client as it arrives: usage metered on the way, translated
-across dialects, and ended with the client dialect's error event when the upstream breaks."""
+across dialects, and ended with the client dialect's error event when the upstream
+breaks or sends an event that cannot be read.
 
+A stream is committed to once the client's first bytes are ready (``begin``): until then a broken
+upstream or a bad event raises, while dispatch can still fall back to another candidate; after
+that they end the client's stream with the dialect's error event and a clean end of the body."""
+
+import logging
 
 import anyio
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
+from routerd.errors import UpstreamBadResponse
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.routing.types import Candidate
 from routerd.gateway.prepare import Prepared
@@ -13,19 +20,24 @@ from routerd.gateway.record import CallRecord
 from routerd.gateway.upstream import map_error
 from routerd.gateway.usage import UsageMeter
 
+log = logging.getLogger("routerd.gateway")
+_EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
 class StreamRelay:
     """Relays an upstream stream chunk by chunk; ``receive`` returns b"" at the end. A broken or
-    unfinished upstream stream ends with the client dialect's error event. Across dialects each
-    chunk goes through a ``StreamTranslator``; when routerd asked for OpenAI's usage chunk on the
-    client's behalf, that chunk is held back from the client."""
+    unfinished upstream stream, or one with an event that cannot be translated, ends with the
+    client dialect's error event. Across dialects each chunk goes through a ``StreamTranslator``;
+    when routerd asked for OpenAI's usage chunk on the client's behalf, that chunk is held back
+    from the client."""
 
     def __init__(self, response: Response, front: str, meter: UsageMeter, record: CallRecord,
                  provider: str, read_timeout_s: float, translator=None, drop_usage: bool = False,
-                 first: bytes | None = None) -> None:
+                 first: bytes = b"") -> None:
         self._response = response
         self._first = first  # the first body bytes, read by dispatch before committing to the stream
+        self._ready: bytes | None = None  # the client's first bytes, made ready by ``begin``
+        self._committed = False
         self._read_timeout_s = read_timeout_s
         self._front = front
         self._meter = meter
@@ -37,28 +49,41 @@ class StreamRelay:
         self._ended = True   # what the client got so far ends at an event boundary (a blank line)
         self._done = False
 
+    async def begin(self) -> None:
+        """Read until the client's first bytes are ready, before anything is sent to the client: an
+        upstream that breaks or sends a bad event by then raises ``UpstreamError``."""
+        self._ready = await self._next()
+        self._committed = True
+
     async def receive(self) -> bytes:
+        if self._ready is not None:
+            data, self._ready = self._ready, None
+            return data
+        return await self._next()
+
+    async def _next(self) -> bytes:
         while not self._done:
-            if self._first is not None:
-                data, self._first = self._first, None
+            if self._first:
+                data, self._first = self._first, b""
             else:
                 try:
                     with anyio.fail_after(self._read_timeout_s):
                         data = await self._response.next_chunk()
                 except (UpstreamIOError, TimeoutError) as exc:
-                    self._done = True
-                    return self._tail + self._broken(map_error(exc, self._provider).message)
+                    error = map_error(exc, self._provider)
+                    if not self._committed:
+                        raise error from None
+                    return self._broken("stream_cut", f"upstream stream interrupted: {error.message}")
             if not data:
-                self._done = True
                 return self._end()
             self._record.first_byte()
             self._meter.feed_stream(data)
             if self._translator is not None:
-                data = self._translator.feed(data)
+                data = self._translated(data)
             elif self._drop_usage:
                 data = self._without_usage_chunk(data)
             if data:
-                self._ended = data.endswith((b"\n\n", b"\r\n\r\n", b"\r\r"))
+                self._ended = data.endswith(_EVENT_ENDS)
                 return data
         return b""
 
@@ -68,14 +93,28 @@ class StreamRelay:
         whole answer (Codex closes as soon as it reads ``response.completed``)."""
         return self._translator.completed if self._translator is not None else self._meter.completed
 
+    def _translated(self, data: bytes) -> bytes:
+        try:
+            return self._translator.feed(data)
+        except UpstreamBadResponse as exc:
+            if not self._committed:  # nothing sent yet: a failed attempt like any other
+                raise UpstreamBadResponse(f"{self._provider}: {exc.message}", status=200) from None
+            return self._broken("upstream_bad_response", f"upstream sent a bad stream event: {exc.message}")
+
     def _end(self) -> bytes:
-        out = self._tail
         if self._translator is not None:
-            out += self._translator.close()
+            try:
+                closing = self._translator.close()
+            except UpstreamBadResponse as exc:
+                return self._broken("upstream_bad_response", f"upstream sent a bad stream event: {exc.message}")
+        else:
+            closing = b""
         if self._meter.completed:
+            self._done = True
             self._record.outcome = "ok"
-            return out
-        return out + self._broken("upstream ended the stream before its final event")
+            return self._tail + closing
+        return self._broken("stream_cut", "upstream stream interrupted: upstream ended the stream before its "
+                            "final event", closing)
 
     def _without_usage_chunk(self, data: bytes) -> bytes:
         """Whole events only, minus the usage-only chunk (``"choices":[]``) the client did not ask for."""
@@ -90,20 +129,26 @@ class StreamRelay:
             return events
         return b"".join(e + b"\n\n" for e in events.split(b"\n\n") if e and not usage_only(e))
 
-    def _broken(self, message: str) -> bytes:
-        message = f"upstream stream interrupted: {message}"
-        self._record.outcome, self._record.error = "stream_cut", message
+    def _broken(self, outcome: str, message: str, before: bytes = b"") -> bytes:
+        """The last bytes for the client: what is left of the stream, then the dialect's error event."""
+        self._done = True
+        self._record.outcome, self._record.error = outcome, message
+        if outcome != "stream_cut":
+            log.warning("%s/%s: %s", self._provider, self._record.candidate.model, message)
         if self._translator is not None:
-            return self._translator.fail(message)
+            return before + self._translator.fail(message)
+        out = self._tail + before
+        self._tail = b""
         # After a partial event the error event needs a blank line first, or the client's parser
         # reads it as the rest of that event (an extra blank line is harmless: SSE skips it).
-        separator = b"" if self._ended and not self._tail else b"\n\n"
-        return separator + dialect_of(self._front).stream_error(502, message, "upstream_error")
+        ended = out.endswith(_EVENT_ENDS) if out else self._ended
+        separator = b"" if ended else b"\n\n"
+        return out + separator + dialect_of(self._front).stream_error(502, message, "upstream_error")
 
     @property
     def ready(self) -> bool:
-        """Upstream bytes are waiting: ``receive`` will answer without waiting for the network."""
-        return self._first is not None
+        """The client's first bytes are waiting: ``receive`` will answer without the network."""
+        return self._ready is not None
 
     async def aclose(self) -> None:
         await self._response.aclose()

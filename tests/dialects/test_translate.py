@@ -6,6 +6,7 @@ import pytest
 from routerd.dialects.canonical import Usage
 from routerd.dialects.registry import NAMES, get
 from routerd.dialects.sse import SSEDecoder
+from routerd.errors import UpstreamBadResponse
 from routerd.dialects.translate import (
     StreamTranslator, count_tokens, error_message, wants_usage_chunk, translate_error, translate_request, translate_response,
 )
@@ -77,6 +78,17 @@ def test_stream_translator_cut_stream_ends_with_error_event():
     assert not tr.completed and out.rstrip().split(b"\n")[-2] == b"event: error"
     broken = StreamTranslator("openai_chat", "anthropic", "claude")
     assert b"event: error" in broken.feed(fx.OPENAI_STREAM[:300]) + broken.fail("connection reset")
+
+
+def test_a_bad_stream_event_raises_and_fail_keeps_the_events_before_it():
+    """A bad event raises UpstreamBadResponse; what its chunk held before it comes out of ``fail``,
+    ahead of the front's error event."""
+    good = b'data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+    tr = StreamTranslator("openai_chat", "anthropic", "claude")
+    with pytest.raises(UpstreamBadResponse, match="bad chat completion chunk"):
+        tr.feed(good + b"data: [1,2]\n\n")
+    out = tr.fail("bad event")
+    assert b'"text":"Hel"' in out and out.rstrip().split(b"\n")[-2] == b"event: error"
 
 
 def test_errors_translate_between_shapes():

@@ -2,7 +2,8 @@
 Responses, Anthropic Messages and Gemini, streaming and not, and fails on request like real ones.
 
 Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``,
-``hold()``, ``stall()``, ``drop()``, ``early_hints()`` or ``garbage_stream()``; each request takes the next queued behaviour, and answers normally when the queue is
+``hold()``, ``stall()``, ``drop()``, ``early_hints()``, ``garbage_stream()`` or ``events(...)``; each
+request takes the next queued behaviour, and answers normally when the queue is
 empty. Every request is kept in ``received`` (method, path, headers, body) so that tests can check
 what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
 caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an upstream call end.
@@ -44,11 +45,12 @@ class Received:
 @dataclass
 class Behaviour:
     kind: str = "ok"  # ok | status | hang | reset | cut | garbage | hold | stall | drop | early_hints
-    #                  | garbage_stream
+    #                  | garbage_stream | events
     status: int = 200
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
-    after: int = 1                 # cut: events sent before the cut
+    after: int = 1                 # cut: events sent before the cut; events: chunks sent before waiting
+    chunks: tuple[bytes, ...] = ()  # events: the stream's body, one send each
 
 
 class FakeUpstream:
@@ -109,6 +111,11 @@ class FakeUpstream:
     def garbage_stream(self) -> None:
         """Answer a stream request with an event-stream of bytes that are not events."""
         self.script.append(Behaviour("garbage_stream"))
+
+    def events(self, *chunks: bytes, hold_after: int = 0) -> None:
+        """Answer a stream request with an event-stream of exactly ``chunks`` (one send each), the
+        first ``hold_after`` of them (when not 0) sent before waiting on ``release``."""
+        self.script.append(Behaviour("events", chunks=chunks, after=hold_after))
 
     # --- serving ---------------------------------------------------------------------------------
 
@@ -174,6 +181,15 @@ class FakeUpstream:
             await stream.send(conn.send(h11.Response(status_code=200, headers=[
                 ("content-type", "text/event-stream")])))
             await stream.send(conn.send(h11.Data(data=b"<html>this is not an event stream")))
+            await stream.send(conn.send(h11.EndOfMessage()))
+            return True
+        if behaviour.kind == "events":
+            await stream.send(conn.send(h11.Response(status_code=200, headers=[
+                ("content-type", "text/event-stream")])))
+            for n, chunk in enumerate(behaviour.chunks):
+                if n and n == behaviour.after:
+                    await self._hold(stream)
+                await stream.send(conn.send(h11.Data(data=chunk)))
             await stream.send(conn.send(h11.EndOfMessage()))
             return True
         if behaviour.kind == "reset":
