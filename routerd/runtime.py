@@ -20,7 +20,7 @@ from routerd.config import Config, ConfigText, ProviderConfig, read_config
 from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers
-from routerd.redact import url_credentials
+from routerd.redact import Redactor, url_credentials
 from routerd.references import Problem, check_references
 from routerd.resilience.settings import check_against
 from routerd.rules import RuleSet
@@ -42,6 +42,11 @@ class Runtime:
     # Read from a file with something in it: that file going missing or empty fails a reload.
     from_file: bool = False
     warnings: tuple[str, ...] = ()  # what the config names that may not work yet (file:line: ...)
+    # Blanks ``secrets`` from what the gateway hands clients (answers, error bodies, stream events).
+    redactor: Redactor = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "redactor", Redactor(self.secrets))
 
 
 def collect_secrets(config: Config, providers: Iterable[ProviderConfig],

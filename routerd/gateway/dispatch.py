@@ -46,7 +46,7 @@ from routerd.gateway.upstream import Upstream, map_error, read_body
 from routerd.gateway.usage import UsageMeter
 from routerd.gateway.walk import Failure, Walk
 from routerd.providers import Provider
-from routerd.redact import scrub_bytes
+from routerd.redact import Redactor
 from routerd.resilience.inflight import OVERLOAD_RETRY_AFTER_S
 from routerd.resilience.ratelimit_headers import read_limits
 from routerd.resilience.refusal import Refusal
@@ -271,14 +271,14 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
             held.learn(limits, now)
             gateway.spending.observe(name, limits, response.headers, now, kind)
             if response.status >= 400:
-                body = await read_body(response, name, MAX_ERROR_BODY, truncate=True)
                 raise status_error(name, response.status, response.headers,
-                                   scrub_bytes(body, record.runtime.secrets))
+                                   await _error_body(response, name, record.runtime.redactor))
             if request.stream:  # committed only once the first event is in: until then, fall back
                 reply = await _open_stream(response, request, prepared, candidate, record, upstream)
                 response = None  # the relay owns it now
                 return reply
             body, meter = await _read_answer(response, request, prepared, candidate)
+            body = record.runtime.redactor.blank(body)
     except TimeoutError:
         return _failed(gateway, record, UpstreamTimeout(f"{name}: no answer within {timeout_s:g} s"), None)
     except UpstreamError as exc:
@@ -298,6 +298,13 @@ async def _attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, 
     _succeeded(held, record)
     return Reply(response.status, _reply_headers(response.headers, prepared, False), body=body,
                  candidate=candidate)
+
+
+async def _error_body(response: Response, provider: str, redactor: Redactor) -> bytes:
+    """An error answer's body, secrets blanked, cut to ``MAX_ERROR_BODY`` only after blanking (so a
+    secret across the cut is blanked whole): read that far and the longest secret's length beyond."""
+    body = await read_body(response, provider, MAX_ERROR_BODY + redactor.longest, truncate=True)
+    return redactor.blank(body)[:MAX_ERROR_BODY]
 
 
 async def _read_answer(response: Response, request: ProxyRequest, prepared: Prepared,

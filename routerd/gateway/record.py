@@ -64,8 +64,7 @@ class CallRecord:
         now = time.perf_counter()
         runtime, gateway = self.runtime, self.gateway
         if error:
-            for secret in runtime.secrets:
-                error = error.replace(secret, "***")
+            error = runtime.redactor.blank_text(error)
         if self.request.counting:  # a token count is no model call: nothing used, priced or recorded
             gateway.metrics.call(self.candidate.provider, outcome, now - self.started, None, None, _NO_TOKENS, None)
             return

@@ -1,5 +1,5 @@
 """Relaying an upstream stream to the client as it arrives: usage metered on the way, translated
-across dialects, and ended with the client dialect's error event when the upstream
+across dialects, secrets blanked, and ended with the client dialect's error event when the upstream
 breaks or sends an event that cannot be read.
 
 A stream is committed to once the client's first bytes are ready (``begin``): until then a broken
@@ -29,7 +29,9 @@ class StreamRelay:
     unfinished upstream stream, or one with an event that cannot be translated, ends with the
     client dialect's error event. Across dialects each chunk goes through a ``StreamTranslator``;
     when routerd asked for OpenAI's usage chunk on the client's behalf, that chunk is held back
-    from the client."""
+    from the client. Every secret of the runtime is blanked from what the client gets; passed
+    through as bytes, the end of an unfinished event is held back until the next chunk (at most
+    what a written-out secret takes), so that no secret reaches the client cut in two."""
 
     def __init__(self, response: Response, front: str, meter: UsageMeter, record: CallRecord,
                  provider: str, read_timeout_s: float, translator=None, drop_usage: bool = False,
@@ -45,6 +47,8 @@ class StreamRelay:
         self._provider = provider
         self._translator = translator
         self._drop_usage = drop_usage
+        self._redactor = record.runtime.redactor
+        self._hold = max(0, self._redactor.longest - 1)
         self._tail = b""
         self._ended = True   # what the client got so far ends at an event boundary (a blank line)
         self._done = False
@@ -81,7 +85,9 @@ class StreamRelay:
             if self._translator is not None:
                 data = self._translated(data)
             elif self._drop_usage:
-                data = self._without_usage_chunk(data)
+                data = self._redactor.blank(self._without_usage_chunk(data))
+            else:
+                data = self._held_back(data)
             if data:
                 self._ended = data.endswith(_EVENT_ENDS)
                 return data
@@ -95,16 +101,27 @@ class StreamRelay:
 
     def _translated(self, data: bytes) -> bytes:
         try:
-            return self._translator.feed(data)
+            return self._redactor.blank(self._translator.feed(data))
         except UpstreamBadResponse as exc:
             if not self._committed:  # nothing sent yet: a failed attempt like any other
                 raise UpstreamBadResponse(f"{self._provider}: {exc.message}", status=200) from None
             return self._broken("upstream_bad_response", f"upstream sent a bad stream event: {exc.message}")
 
+    def _held_back(self, data: bytes) -> bytes:
+        """Passed-through bytes, secrets blanked; unless they end an event, their last ``_hold``
+        bytes wait for the next chunk (a client's SSE parser uses no part of an unfinished event)."""
+        if self._tail:
+            data, self._tail = self._tail + data, b""
+        data = self._redactor.blank(data)
+        if self._hold and not data.endswith(_EVENT_ENDS):
+            cut = max(0, len(data) - self._hold)
+            data, self._tail = data[:cut], data[cut:]
+        return data
+
     def _end(self) -> bytes:
         if self._translator is not None:
             try:
-                closing = self._translator.close()
+                closing = self._redactor.blank(self._translator.close())
             except UpstreamBadResponse as exc:
                 return self._broken("upstream_bad_response", f"upstream sent a bad stream event: {exc.message}")
         else:
@@ -112,7 +129,7 @@ class StreamRelay:
         if self._meter.completed:
             self._done = True
             self._record.outcome = "ok"
-            return self._tail + closing
+            return self._redactor.blank(self._tail) + closing
         return self._broken("stream_cut", "upstream stream interrupted: upstream ended the stream before its "
                             "final event", closing)
 
@@ -136,8 +153,8 @@ class StreamRelay:
         if outcome != "stream_cut":
             log.warning("%s/%s: %s", self._provider, self._record.candidate.model, message)
         if self._translator is not None:
-            return before + self._translator.fail(message)
-        out = self._tail + before
+            return before + self._redactor.blank(self._translator.fail(message))
+        out = self._redactor.blank(self._tail) + before
         self._tail = b""
         # After a partial event the error event needs a blank line first, or the client's parser
         # reads it as the rest of that event (an extra blank line is harmless: SSE skips it).
