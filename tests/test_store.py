@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 
+import anyio
 import apsw
 import pytest
 
@@ -110,3 +111,26 @@ def test_kill_9_under_write_load_leaves_a_sound_database(tmp_path):
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM decisions").fetchone()[0] >= 10_000
     conn.close()
+
+
+async def test_another_process_reading_the_database_keeps_the_daemons_wal(tmp_path, no_blocking):
+    """With the writer's and the reader's connections open (the reader's opened second), a plain
+    sqlite3 read from another process leaves the WAL in place: opening the second connection used to
+    close a descriptor of the file, which dropped the first one's locks, and that outside reader then
+    deleted the live WAL (the daemon's later rows went to a deleted file)."""
+    path = tmp_path / "r.db"
+    outside = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+               "print(c.execute('SELECT count(*) FROM decisions').fetchone()[0]); c.close()")
+
+    async def outside_count() -> int:
+        done = await anyio.run_process([sys.executable, "-c", outside, str(path)])
+        return int(done.stdout)
+
+    async with open_store(path) as store:
+        store.record("decisions", {"id": "d1", "ts": 1.0})
+        await store.flush()
+        assert (await store.row_counts())["decisions"] == 1  # the reader's connection is open now
+        assert await outside_count() == 1
+        store.record("decisions", {"id": "d2", "ts": 2.0})
+        await store.flush()
+        assert await outside_count() == 2

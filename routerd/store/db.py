@@ -29,8 +29,16 @@ def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
 
 def make_private(path: Path) -> None:
     """The database (and its WAL and shared-memory files, which SQLite creates with the database's
-    mode) readable by its owner only: it holds usage, and prompts when the config says so."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    mode) readable by its owner only: it holds usage, and prompts when the config says so.
+
+    The file is opened only to create it. Closing any descriptor of a file drops every POSIX lock
+    this process holds on it, SQLite's included: opening a second connection used to release the
+    first one's, and a reader in another process then took itself for the last one and deleted the
+    live WAL, whose later writes went to a deleted file."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
             os.chmod(name, 0o600)
