@@ -13,6 +13,7 @@ patterns: one at the kind's official URL). A model nothing serves is a 404 namin
 from collections.abc import Callable, Mapping
 
 from routerd.catalogue.models import Catalogue
+from routerd.classify.types import TIERS
 from routerd.config import GatewayConfig
 from routerd.dialects.registry import get as of_dialect, of_kind
 from routerd.errors import NoRoute
@@ -93,6 +94,19 @@ def on_providers(keys: tuple[str, ...], providers: Mapping[str, Provider], catal
             best[maker == own] = (price, speakers[0])
     found = best.get(True) or best.get(False)
     return chosen, found[1] if found else None
+
+
+def below(catalogue: Catalogue, candidate: Candidate, named: Candidate) -> bool:
+    """Whether ``candidate`` is a downshift from the ``named`` model: no higher a tier, and cheaper
+    (blended input and output price). Where either is unknown to the catalogue, it is not: a
+    downshift must never move a request up (o3 in place of a requested gpt-6.1-sol is cheaper per
+    blended token, but a tier up and dearer on cached agent traffic)."""
+    ours, theirs = catalogue.get(candidate.model), catalogue.get(named.model)
+    if ours is None or theirs is None:
+        return False
+    price, limit = ours.cost_per_mtok(), theirs.cost_per_mtok()
+    return (price is not None and limit is not None and price < limit
+            and TIERS.index(ours.tier) <= TIERS.index(theirs.tier))
 
 
 def maker_of(dialect: str) -> str | None:

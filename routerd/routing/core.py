@@ -156,13 +156,17 @@ class RoutingCore:
         providers, gateway, dialect = runtime.providers, runtime.config.gateway, request.dialect or ""
         brain_id, brain = await self._brain(runtime, request, None, found)
         chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue, dialect)
-        if not auto:  # downshift: the brain's pick first, the requested model behind it
+        if not auto:  # downshift: the brain's picks below the requested model first, that model behind them
             named = cands.resolve(model, providers, gateway, dialect, self._expand)
+            chosen = [c for c in chosen if named and cands.below(runtime.catalogue, c, named[0])]
             chosen += [c for c in named if c not in chosen]
             baseline = named[0] if named else baseline
         if not chosen:
             return None
         chain = cands.fallback_chain(chosen, providers, gateway, dialect, self._expand, model)
+        if not auto and brain.first is not None and (brain.first.id, brain.first.provider) != \
+                (chain[0].model, chain[0].provider):  # the stored target is where the request goes
+            rows.set_decision_target(self.store, brain_id, chain[0].model, chain[0].provider)
         return RouteDecision(brain_id, requested, tuple(chain), baseline, "brain", brain, auto=auto)
 
     async def _scenario_route(self, runtime: Runtime, request: RouteRequest, requested: str,

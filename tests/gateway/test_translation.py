@@ -134,6 +134,28 @@ async def test_downshift_lets_the_brain_pick_a_cheaper_model(daemon, fakes, base
 
 
 @pytest.mark.gateway_config("[gateway]\ndownshift = true\nretry_backoff_s = 0\n")
+async def test_downshift_never_moves_a_request_up(daemon, fakes, base_url):
+    """A hard prompt naming gpt-6.1-sol (moderate): the brain would pick a complex model, which is
+    no downshift, so the request goes to the model named (it went to o3, a tier up), and the stored
+    decision says so."""
+    hard = ("Design a lock-free multi-producer multi-consumer queue in C++ and prove it linearizable "
+            "under the C++ memory model, with the ABA problem handled")
+    async with openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="x", max_retries=0) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="gpt-6.1-sol", messages=[{"role": "user", "content": hard}])
+    assert raw.headers["x-routerd-model"] == "gpt-6.1-sol"
+    decision_id = raw.headers["x-routerd-decision-id"]
+    await daemon.store.flush()
+    stored = await daemon.store.read(lambda c: c.execute(
+        "SELECT tier, model FROM decisions WHERE id = ?", (decision_id,)).fetchone())
+    assert stored == ("complex", "gpt-6.1-sol")
+    async with openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key="x", max_retries=0) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model="gpt-6.1-sol", messages=[{"role": "user", "content": "thanks!"}])
+    assert raw.headers["x-routerd-model"] not in ("gpt-6.1-sol", "o3", "gpt-6-astra")  # down it may go
+
+
+@pytest.mark.gateway_config("[gateway]\ndownshift = true\nretry_backoff_s = 0\n")
 async def test_a_baseline_routerd_never_routes_to_is_priced_as_itself(daemon, fakes, base_url):
     """An older model the client names (claude-opus-4-1, not in the routing lineup) is the baseline
     at its own price from the snapshot ($15/$75), not zero and not its successor's."""
