@@ -53,6 +53,18 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
     tools: bool = False
 
 
+# Roles that instruct the model rather than take part in the conversation (OpenAI's `developer`
+# is the newer `system`; Codex sends its instructions and permissions as developer messages).
+_INSTRUCTING = frozenset({"system", "developer"})
+
+
+def _empty(turn: Turn) -> bool:
+    """A turn with nothing of the conversation in it: only a harness's context (Codex's
+    `<environment_context>` message, a Claude Code reminder alone), or nothing at all. It is no
+    turn of the conversation, so it neither counts towards its length nor stands as the ask."""
+    return not turn.text and not turn.images and not turn.tool_uses and not turn.tool_results
+
+
 def _last_user_index(turns: Sequence[Turn]) -> int:
     for index in range(len(turns) - 1, -1, -1):
         if turns[index].role == "user" or turns[index].tool_results:
@@ -86,7 +98,7 @@ def read(messages: Sequence[Any], tools: Sequence[Any] | None, cues: CueSet) -> 
 def read_turns(turns: Sequence[Turn], tools: Sequence[Any] | None, cues: CueSet) -> Reading:
     """`read` of a conversation already flattened into turns (`to_turn`), all of them: a caller
     that has them (the daemon reads every message anyway) finds an agent's ask however many steps back."""
-    turns = [t for t in turns if t.role != "system"] or list(turns)
+    turns = [t for t in turns if t.role not in _INSTRUCTING and not _empty(t)] or list(turns)
     if not turns:
         return Reading(kind="empty", features=Bag(other={"kind:empty"}))
     index = _last_user_index(turns)

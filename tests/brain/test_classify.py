@@ -165,6 +165,24 @@ def test_a_harness_context_block_is_neither_ask_nor_tool_output():
     assert without_harness("a<system-reminder>b</system-reminder>c<system-reminder>d") == "ac<system-reminder>d"
 
 
+def test_messages_that_only_instruct_or_carry_harness_context_are_no_turns():
+    """Codex sends its instructions as `developer` messages and its environment as a user message
+    of `<environment_context>` alone, then the prompt: the conversation is one turn long, read as
+    the prompt alone (each such message counted as a turn, and `turns:` pushed a simple ask to
+    complex: p(simple) 0.73 alone, 0.05 with them)."""
+    cues = default_cues()
+    ask = "find why this distributed lock loses writes under partition"
+    codex = [{"role": "developer", "content": [{"type": "input_text", "text": "You are Codex."}]},
+             {"role": "developer", "content": "<permissions instructions>sandbox: read-only</permissions instructions>"},
+             {"role": "user", "content": [{"type": "input_text", "text":
+                 "<environment_context>\n  <cwd>/repo</cwd>\n</environment_context>"}]},
+             {"role": "user", "content": [{"type": "input_text", "text": ask}]}]
+    alone = read([user(ask)], TOOLS, cues)
+    reading = read(codex, TOOLS, cues)
+    assert (reading.kind, reading.features) == (alone.kind, alone.features)
+    assert classify(codex, TOOLS).p_simple == classify([user(ask)], TOOLS).p_simple
+
+
 def test_paste_only_turn_takes_the_ask_before_it():
     """A turn that is only a paste is read with the ask of the turn before it."""
     convo = [user("can you review my Dockerfile for security problems?"), assistant("Sure, paste it."),
