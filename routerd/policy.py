@@ -12,14 +12,17 @@ How the target tier is reached (each step that changes something adds a reason):
 2. the cheapest tier whose probability clears the profile's bar (`PROFILE_BARS`: budget 0.35,
    balanced 0.5, premium 0.75); budget pressure lowers the bar smoothly, to
    `BAR_AT_FULL_PRESSURE` when the budget is spent;
-3. a user rule's tier, then the quality floor.
+3. a user rule's tier; else, for an agent step (tool output, no new words from the user), at
+   least the tier the session's model was chosen for: the step works on the same ask;
+4. the quality floor.
 
 Candidates are the enabled, healthy, capable models at the target tier (free and local first,
 then by blended price), followed by higher tiers as fallbacks. An explicit model, a rule's model
 and a sticky session model go in front when they are usable. A session's model is kept unless
-the step needs a higher tier, or a cheaper tier saves more than the provider's prompt cache is
-worth (`_keeps_cache`: the cost of re-reading the context uncached on the new model against
-reading it from the cache on the current one, over `CACHE_HORIZON_STEPS` steps). With no provider
+the step needs a higher tier, or (on the user's next words: an agent step keeps its tier) a
+cheaper tier saves more than the provider's prompt cache is worth (`_keeps_cache`: the cost of
+re-reading the context uncached on the new model against reading it from the cache on the
+current one, over `CACHE_HORIZON_STEPS` steps). With no provider
 enabled the decision still carries an `advisory` model (haiku / sonnet / opus by tier): what a
 Claude Code subscription user should pick.
 """
@@ -142,9 +145,17 @@ def _target_tier(inp: PolicyInput, reasons: list[str]) -> tuple[Tier, float, flo
     tier = tier_for(p_simple, p_moderate, bar)
     pressure = f", budget pressure {inp.budget_pressure:.2f}" if inp.budget_pressure > 0 else ""
     reasons.append(f"profile {inp.profile}: bar {bar:.2f}{pressure} -> {tier}")
-    if inp.rule is not None and inp.rule.tier is not None and inp.rule.tier != tier:
-        reasons.append(f"rule {inp.rule.name}: tier {tier} -> {inp.rule.tier}")
-        tier = inp.rule.tier
+    if inp.rule is not None and inp.rule.tier is not None:
+        if inp.rule.tier != tier:
+            reasons.append(f"rule {inp.rule.name}: tier {tier} -> {inp.rule.tier}")
+            tier = inp.rule.tier
+    elif (sticky := inp.sticky) is not None and c.kind == "tool_result" and TIERS.index(tier) < TIERS.index(sticky.tier):
+        # An agent step works on the ask the session's tier was chosen for: trouble an earlier
+        # step's output showed (a race, a failing suite) is still in the context when this step's
+        # own output looks harmless. The user's next words may bring the tier down again.
+        reasons.append(f"agent step: the session's tier {sticky.tier} holds until the user asks again "
+                       f"(this step alone: {tier})")
+        tier = sticky.tier
     floor = _floor_tier(inp)
     if floor is not None and TIERS.index(tier) < TIERS.index(floor):
         reasons.append(f"quality floor {inp.quality_floor}: {tier} -> {floor}")

@@ -240,3 +240,40 @@ async def test_second_opinion_is_not_asked_again_when_the_gateway_routes_it(clas
         with anyio.fail_after(5):
             reply = await client.call({"type": "classify", "prompt": "what is a mutex"})
     assert reply["source"] == "model" and len(classifier.received) == 1
+
+
+@pytest.fixture
+def anthropic_enabled(config_file: Path) -> None:
+    """A provider named ``anthropic`` (never called: ``route`` only decides), so that decisions name
+    models and sessions remember theirs (request it before ``daemon``)."""
+    config_file.write_text(config_file.read_text() + '\n[providers.anthropic]\nbase_url = "http://127.0.0.1:9"\n'
+                           'api_key = "sk-never-used"\n')
+
+
+async def test_an_agent_step_keeps_the_tier_its_session_escalated_to(anthropic_enabled, daemon):
+    """A coding agent's steps through one session: a test run that deadlocks escalates it; the next
+    step's harmless output (a file listing) keeps that tier (it fell back to simple
+    mid-investigation); the user's new ask is weighed on its own words."""
+    ask = {"role": "user", "content": "the pool tests hang sometimes, run them"}
+
+    def step(n: int, output: str) -> list[dict]:
+        call = {"id": f"c{n}", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+        return [{"role": "assistant", "content": "", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": f"c{n}", "content": output}]
+
+    deadlock = ("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [semacquire]:\n"
+                "sync.runtime_Semacquire(0xc000012098)\nmain.(*Pool).Drain(0xc000012080)\n\t/src/pool.go:88 +0x6a\n"
+                "goroutine 7 [chan send]:\nmain.worker(0xc000012080)\n\t/src/pool.go:41\nexit status 2\n") * 10
+    first = [ask, *step(1, deadlock)]
+    second = [*first, *step(2, "pool.go\npool_test.go\n")]
+    async with connect(daemon.socket_path) as client:
+        escalated = await client.call({"type": "route", "messages": first, "session_id": "agent-1"})
+        harmless = await client.call({"type": "route", "messages": second, "session_id": "agent-1"})
+        alone = await client.call({"type": "route", "messages": second, "session_id": "agent-2"})
+        new_ask = await client.call({"type": "route", "session_id": "agent-1", "messages": [
+            *second, {"role": "assistant", "content": "Fixed: Drain no longer waits while holding the lock."},
+            {"role": "user", "content": "thanks! now rename pool.go to workers.go"}]})
+    assert escalated["tier"] != "simple" and alone["tier"] == "simple"
+    assert harmless["tier"] == escalated["tier"] and harmless["model"] == escalated["model"]
+    assert any("agent step" in r for r in harmless["reasons"])
+    assert not any("agent step" in r for r in new_ask["reasons"])

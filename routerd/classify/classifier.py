@@ -58,7 +58,7 @@ def classification(reading: Reading, prediction: Prediction, bar: float = DEFAUL
         tier=tier, task_type=task_type, confidence=round(enough(p_simple, p_moderate, tier), 3),  # type: ignore[arg-type]
         signals=tuple(signals), level5=_level5(p_simple, p_moderate), score=round(prediction.score, 3),
         p_simple=round(p_simple, 4), p_moderate=round(p_moderate, 4),
-        task_confidence=round(prediction.type_probability, 3),
+        task_confidence=round(prediction.type_probability, 3), kind=reading.kind,
     )
 
 

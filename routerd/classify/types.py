@@ -73,3 +73,6 @@ class Classification(msgspec.Struct, frozen=True, kw_only=True):
     p_simple: float = 0.5
     p_moderate: float = 0.5
     task_confidence: float = 0.0
+    # The turn's kind (`routerd.classify.context`): ask, follow_up, go_ahead, paste_only,
+    # tool_result (an agent step: tool output, no new words from the user), ack or empty.
+    kind: str = ""

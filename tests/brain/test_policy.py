@@ -1,5 +1,6 @@
 """The routing policy: tiers, capabilities, health, budget, stickiness, explicit models, reasons."""
 
+import msgspec
 import pytest
 
 from routerd.catalogue.builtin import load_catalogue
@@ -145,6 +146,23 @@ def test_sticky_session_weighs_the_prompt_cache_it_would_lose():
     short = run("simple", sticky=sonnet, needs=Needs(estimated_tokens=300), enabled_providers=frozenset({"anthropic"}))
     assert CAT.get(short.candidates[0]).tier == "simple"
     assert any("not cached" in r for r in short.reasons)
+
+
+def test_an_agent_step_keeps_the_sessions_tier_until_the_user_asks_again():
+    """After a step escalated the session to complex, a later step whose own output looks harmless
+    stays complex (it works on the same ask; it dropped to the cheapest model mid-investigation);
+    the user's next words are weighed on their own, and a rule still forces its tier."""
+    opus = Sticky(model="anthropic/claude-opus-4-8", tier="complex")
+    step = Classification(tier="simple", task_type="code", confidence=0.9, p_simple=0.9, p_moderate=0.95,
+                          kind="tool_result")
+    kept = decide(PolicyInput(classification=step, catalogue=CAT, enabled_providers=ALL, sticky=opus))
+    assert (kept.tier, kept.candidates[0]) == ("complex", "anthropic/claude-opus-4-8")
+    assert any("agent step" in r and "holds" in r for r in kept.reasons)
+    ask = msgspec.structs.replace(step, kind="ask")
+    assert decide(PolicyInput(classification=ask, catalogue=CAT, enabled_providers=ALL, sticky=opus)).tier == "simple"
+    ruled = decide(PolicyInput(classification=step, catalogue=CAT, enabled_providers=ALL, sticky=opus,
+                               rule=RuleHit(name="scenario background", tier="simple")))
+    assert ruled.tier == "simple"
 
 
 def test_rule_forces_tier_task_type_and_model():
