@@ -92,6 +92,25 @@ async def test_the_page_draws_the_ledgers_figures(daemon, tmp_path):
     assert drawn["latency_n"] == len(MODELS)
 
 
+async def test_tokens_in_count_the_cache_reads_once(daemon, tmp_path):
+    """A call's input tokens already include its cache reads: the page shows 16,890 in with 14,506 of
+    them cached, not 31,396 (it added the cache reads again)."""
+    import time
+
+    from routerd.store.ledger import CallRow, record_call
+
+    record_call(daemon.store, CallRow(id="c1", ts=time.time(), provider="anthropic", model="claude-haiku-4-5",
+                                      outcome="ok", input_tokens=16_890, cache_read_tokens=14_506, output_tokens=245,
+                                      cost_usd=0.01, baseline_cost_usd=0.05))
+    await daemon.store.flush()
+    async with open_page(tmp_path / "profile") as page:
+        await page.goto(f"http://{daemon.http_address}/dashboard")
+        await page.wait_for("document.body.dataset.loads")
+        shown = await page.evaluate("""[...document.querySelectorAll('#totals .figure')]
+            .find(f => f.textContent.includes('tokens in')).querySelector('b').textContent""")
+    assert shown == "16890 (14506) / 245"
+
+
 async def test_rate_and_reroute_buttons_store_feedback(daemon, tmp_path):
     """Clicking "good" and a reroute to 'complex' on a decision records both through the routing core;
     the store holds them, the page and `routerctl dashboard --json` show the latest."""
