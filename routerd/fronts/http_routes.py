@@ -75,10 +75,7 @@ async def handle_request(conn: HttpConnection, head: RequestHead) -> None:
     check_origin(config, head.headers)
     found = for_path(head.path)
     if found is not None and head.method == b"POST":
-        check_key(config, head.headers, head.query)
-        check_json(head.headers)
-        body = await conn.read_body(head)
-        await _proxy(conn, head, runtime, found, body, received)
+        await _proxy(conn, head, runtime, found, received)
     elif head.path.startswith(HOOKS_PREFIX) and head.method == b"POST":  # coding agents' HTTP hooks
         check_key(config, head.headers)
         check_json(head.headers)
@@ -120,20 +117,17 @@ class _MethodNotAllowed(BadRequest):
 
 
 async def _proxy(conn: HttpConnection, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes],
-                 body: bytes, received: float) -> None:
+                 received: float) -> None:
+    """One gateway request, counted in ``/metrics`` whether it is refused before any provider is
+    tried (no key, a bad body, an unknown model, nothing to route to) or answered by one."""
     app = conn.app
-    dialect, endpoint = found
-    model, stream, tools = _peek(head, dialect, endpoint, body)
-    # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
-    session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
-    plan = await app.routing.decide(runtime, RouteRequest(
-        Conversation.from_body(dialect, body), model=model or "auto",
-        session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http",
-        markers=marker_headers(head.headers), hosted_tools=_hosted(tools)))
-    stream = stream and dialect.translatable(endpoint)  # the main endpoint streams; counting does not
-    request = ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received)
     gateway = app.gateway
     gateway.requests += 1
+    try:
+        request, plan = await _plan(conn, head, runtime, found, received)
+    except Exception:
+        gateway.errors += 1
+        raise
     gateway.in_flight += 1
     try:
         # The connection's reader cancels this scope if the client goes away meanwhile.
@@ -152,6 +146,24 @@ async def _proxy(conn: HttpConnection, head: RequestHead, runtime: Runtime, foun
     finally:
         conn.request_scope = None
         gateway.in_flight -= 1
+
+
+async def _plan(conn: HttpConnection, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes],
+                received: float) -> tuple[ProxyRequest, RouteDecision]:
+    """The request as dispatch takes it, and where it goes: its key and body checked, read and routed."""
+    check_key(runtime.config, head.headers, head.query)
+    check_json(head.headers)
+    body = await conn.read_body(head)
+    dialect, endpoint = found
+    model, stream, tools = _peek(head, dialect, endpoint, body)
+    # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
+    session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
+    plan = await conn.app.routing.decide(runtime, RouteRequest(
+        Conversation.from_body(dialect, body), model=model or "auto",
+        session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http",
+        markers=marker_headers(head.headers), hosted_tools=_hosted(tools)))
+    stream = stream and dialect.translatable(endpoint)  # the main endpoint streams; counting does not
+    return ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received), plan
 
 
 def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> tuple[str, bool, bytes]:

@@ -158,3 +158,20 @@ async def test_metrics_are_prometheus_text_with_calls_latency_cost_pressure_and_
     assert 0.0 <= samples[("routerd_budget_pressure", ())] <= 1.0
     assert samples[("routerd_breaker_state", (("provider", "openai"), ("state", "closed")))] == 1.0
     assert samples[("routerd_requests_total", ())] == 3
+    assert samples[("routerd_request_errors_total", ())] == 0
+
+
+async def test_requests_refused_before_any_provider_is_tried_are_counted(daemon, fakes):
+    """A body that is not JSON, a model name that is no name (400) and a JSON content type missing (415) are
+    requests answered with an error: /metrics counts them (it counted only requests that reached a
+    provider, so an outage of "no route" left the error rate at zero)."""
+    base = f"http://{daemon.http_address}/v1/chat/completions"
+    async with httpx.AsyncClient() as http:
+        statuses = [(await http.post(base, content=b"{not json", headers={"content-type": "application/json"})).status_code,
+                    (await http.post(base, json={"model": "gpt 4.1", "messages": PROMPT})).status_code,
+                    (await http.post(base, content=b"{}", headers={"content-type": "text/plain"})).status_code]
+        text = (await http.get(f"http://{daemon.http_address}/metrics")).text
+    assert statuses == [400, 400, 415]
+    samples = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if not s.labels}
+    assert (samples["routerd_requests_total"], samples["routerd_request_errors_total"]) == (3, 3)
