@@ -337,3 +337,16 @@ def test_tool_ids_fit_every_upstream():
     claude = anthropic.render_request(req, "c")["messages"]
     assert claude[1]["content"][1]["id"] == "functions_get_weather_0"
     assert [b["tool_use_id"] for b in claude[2]["content"]] == [b["id"] for b in claude[1]["content"]]
+
+
+@pytest.mark.parametrize(("effort", "expected"), [("high", "high"), ("low", "low"), ("max", "high"), (None, "medium")])
+def test_adaptive_thinking_keeps_the_effort_asked_for(effort, expected):
+    """Claude Code sends adaptive thinking with output_config.effort "high": translated, the effort
+    stays high (it became medium, the default for adaptive thinking)."""
+    body = {"model": "claude-opus-4-8", "max_tokens": 32000, "thinking": {"type": "adaptive"},
+            "messages": [{"role": "user", "content": "hi"}]}
+    if effort is not None:
+        body["output_config"] = {"effort": effort}
+    req = anthropic.parse_request(body)
+    assert responses.render_request(req, "gpt-6.1-sol")["reasoning"]["effort"] == expected
+    assert openai_chat.render_request(req, "o3")["reasoning_effort"] == expected

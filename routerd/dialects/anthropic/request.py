@@ -20,7 +20,7 @@ from routerd.dialects.wire import (
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
-    ToolChoice, ToolChoiceMode, ToolResultPart,
+    ToolChoice, ToolChoiceMode, ToolResultPart, as_effort,
 )
 
 NAME = "anthropic"
@@ -191,14 +191,23 @@ def parse_blocks(blocks: Any) -> list[Any]:
     return out
 
 
-def _reasoning(raw: _ThinkingConfig | None) -> Reasoning | None:
+def _reasoning(raw: _ThinkingConfig | None, effort: Any = None) -> Reasoning | None:
+    """The thinking settings; ``effort``: ``output_config.effort``, the level adaptive thinking
+    works at (Claude Code sends ``high``; ``max`` is above every other dialect's highest)."""
     if raw is None:
         return None
     if raw.type == "disabled":
         return Reasoning(effort="none")
     if raw.budget_tokens is not None:
         return Reasoning(budget_tokens=raw.budget_tokens, include_thoughts=True)
-    return Reasoning(effort="medium", include_thoughts=True)  # "adaptive": the model decides
+    # "adaptive": the model decides how much to think, at the effort asked for (else medium).
+    level = as_effort("high" if effort == "max" else effort) if isinstance(effort, str) else "medium"
+    return Reasoning(effort=level, include_thoughts=True)
+
+
+def _effort(body: Any) -> Any:
+    config = body.get("output_config") if isinstance(body, dict) else None
+    return config.get("effort") if isinstance(config, dict) else None
 
 
 def _fold_system_messages(system: str | None, messages: list[_Msg]) -> tuple[str | None, list[_Msg]]:
@@ -237,7 +246,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         model=model if model is not None else raw.model, system=system, messages=messages,
         tools=tools, tool_choice=choice, max_tokens=raw.max_tokens, temperature=raw.temperature,
         top_p=raw.top_p, stop=raw.stop_sequences or [], stream=bool(raw.stream) if stream is None else stream,
-        stream_usage=True, reasoning=_reasoning(raw.thinking), user=user if isinstance(user, str) else None,
+        stream_usage=True, reasoning=_reasoning(raw.thinking, _effort(body)), user=user if isinstance(user, str) else None,
         metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
 
 
