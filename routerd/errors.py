@@ -8,7 +8,8 @@
     │   ├── NotFound                  not_found
     │   │   └── UnknownModel          model_not_found
     │   ├── UnsupportedMediaType      unsupported_media_type
-    │   └── ContextTooLong            context_length_exceeded
+    │   ├── ContextTooLong            context_length_exceeded
+    │   └── HostedToolUnsupported     hosted_tool_unsupported
     ├── Unauthorized                  unauthorized
     ├── Forbidden                     forbidden
     ├── ConfigError                   config_invalid
@@ -64,6 +65,14 @@ class ContextTooLong(BadRequest):
     long"): clients react to those (Claude Code compacts the conversation)."""
 
     code = "context_length_exceeded"
+
+
+class HostedToolUnsupported(BadRequest):
+    """The request needs a hosted (server-side) tool, such as Anthropic's web search, that no
+    candidate can run: only a provider speaking the client's dialect can, and a translation would
+    drop the tool (``routerd.routing.hosted``)."""
+
+    code = "hosted_tool_unsupported"
 
 
 class UnknownModel(NotFound):

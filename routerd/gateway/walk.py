@@ -20,6 +20,7 @@ from routerd.classify.types import TIERS
 from routerd.resilience.refusal import Refusal
 from routerd.resilience.taxonomy import Verdict
 from routerd.routing.candidates import on_providers
+from routerd.routing.hosted import runs_on
 from routerd.routing.types import Candidate, Conversation, RouteDecision
 from routerd.runtime import Runtime
 
@@ -73,6 +74,9 @@ class Walk:
             return "stopped"
         if candidate.provider in self.dead:
             return f"{candidate.provider}: cannot serve this request"
+        if self.plan.hosted_tools and not runs_on(self.runtime.providers.get(candidate.provider), self.dialect):
+            # a budget's step down or a local last resort would drop them by translating
+            return f"{candidate.provider}/{candidate.model}: cannot run the hosted tool {', '.join(self.plan.hosted_tools)}"
         if candidate.model in self.too_long:
             return f"{candidate.provider}/{candidate.model}: the request is too long for it"
         if self.min_window:

@@ -39,7 +39,7 @@ from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, Rule
 from routerd.protocol import FeedbackResult, ProfileState
 from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
-from routerd.routing import opinion
+from routerd.routing import hosted, opinion
 from routerd.routing.scenario import Found, Scenarios, by_price
 from routerd.routing.types import BrainDecision, Candidate, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
@@ -147,7 +147,7 @@ class RoutingCore:
         elif auto or runtime.config.gateway.downshift:
             decision = await self._brain_route(runtime, request, requested, model, auto, found)
         decision = decision or self._requested(runtime, request, requested, model, auto, found)
-        return self._fitted(runtime, decision, found)
+        return self._hosted(runtime, request, self._fitted(runtime, decision, found), found)
 
     async def _brain_route(self, runtime: Runtime, request: RouteRequest, requested: str, model: str, auto: bool,
                            found: Found | None) -> RouteDecision | None:
@@ -202,6 +202,50 @@ class RoutingCore:
             rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
         return msgspec.structs.replace(decision, candidates=tuple(chain), scenario=found.detection.scenario,
                                        scenario_reasons=(*found.reasons(), *notes))
+
+    def _hosted(self, runtime: Runtime, request: RouteRequest, decision: RouteDecision,
+                found: Found | None) -> RouteDecision:
+        """``decision`` with only candidates that can run the hosted tools the request needs (for
+        automatic routing, the cheapest catalogue model that can when none of its own can), and the
+        brain's picks that run the tools it offers first. Raises HostedToolUnsupported."""
+        conversation, dialect = request.conversation, request.dialect or ""
+        if not request.hosted_tools and hosted.SEARCH_OPTIONS.encode() not in conversation.body:
+            return decision
+        tools = hosted.read(conversation.request(), request.hosted_tools, conversation.body)
+        if not tools.offered:
+            return decision
+        providers, chain = runtime.providers, list(decision.candidates)
+        able = hosted.capable(chain, providers, dialect)
+        unable = [c for c in chain if c not in able]
+        notes = []
+        if tools.needed:
+            notes += [hosted.passed_over(unable, providers, tools.needed)] if unable else []
+            if not able and decision.auto:
+                able = self._escalate_hosted(runtime, found, dialect, notes)
+            if not able:
+                raise hosted.unsupported(tools.needed, dialect, chain, providers)
+            chain = able
+        elif decision.reason == "brain" and unable:  # a capability: the picks that keep it go first
+            chain = hosted.capable_first(chain, providers, dialect)
+            notes.append(hosted.without(unable, providers, tools.offered))
+        elif unable:
+            notes.append(hosted.without(unable, providers, tools.offered))
+        if not notes and not tools.needed:
+            return decision
+        if chain[0] != decision.candidates[0]:
+            rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
+        return msgspec.structs.replace(decision, candidates=tuple(chain), hosted_tools=tools.needed,
+                                       scenario_reasons=(*decision.scenario_reasons, *notes))
+
+    def _escalate_hosted(self, runtime: Runtime, found: Found | None, dialect: str, notes: list[str]) -> list[Candidate]:
+        """The catalogue's models, cheapest first, on providers that run the client's hosted tools
+        (and, when the request was counted, whose window holds it)."""
+        pool = hosted.capable(by_price(runtime), runtime.providers, dialect)
+        if pool and found is not None:
+            pool, _ = self.scenarios.fit(runtime, found, pool, False, list)
+        if pool:
+            notes.append(f"escalated to {pool[0].provider}/{pool[0].model}: it runs the hosted tools")
+        return pool
 
     async def _advise(self, runtime: Runtime, request: RouteRequest) -> RouteDecision:
         """Advice (``route``, hooks, MCP): the brain decides, with the scenario's tier forced or its

@@ -167,7 +167,8 @@ _GEMINI_FUNCTIONS = frozenset({"functionDeclarations", "function_declarations"})
 def hosted_tool_types(tools: object) -> tuple[str, ...]:
     """The server-side tools in a raw ``tools`` array of any dialect: Anthropic's and the Responses
     API's typed tools (``web_search_20250305``, ``web_search``), Gemini's tool keys
-    (``google_search``); function tools are not hosted."""
+    (``google_search``); function tools (Anthropic's custom tools have a name and no type) are not
+    hosted."""
     out: list[str] = []
     for tool in tools if isinstance(tools, list) else ():
         if not isinstance(tool, dict):
@@ -176,6 +177,6 @@ def hosted_tool_types(tools: object) -> tuple[str, ...]:
         if isinstance(kind, str):
             if kind not in _FUNCTION_TYPES and "input_schema" not in tool:
                 out.append(kind)
-        else:
+        elif "name" not in tool and "input_schema" not in tool:  # an Anthropic custom tool has no type
             out += [key for key in tool if key not in _GEMINI_FUNCTIONS]
     return tuple(out)

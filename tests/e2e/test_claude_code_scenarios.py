@@ -159,3 +159,47 @@ async def test_a_claude_code_session_crossing_the_threshold_moves_once(
     # Claude Code also asks count_tokens about the tool result (small: default, on main).
     assert rows[0] == ("default", "main") and rows.count(("long_context", "big")) == 2
     assert set(rows) == {("default", "main"), ("long_context", "big")}
+
+
+SEARCH_ANSWER = "Search results: pong 2.0 was released on 2026-11-30."
+SEARCH_FINAL = "FINAL: pong 2.0 is the latest release"
+
+
+def web_search_session(received) -> Turn:
+    """Claude Code's main turns ask for a web search, then answer; its search call gets results."""
+    body = received.json()
+    tools = body.get("tools") or []
+    if tools and all(str(t.get("type", "")).startswith("web_search") for t in tools):
+        return Turn(text=SEARCH_ANSWER)
+    if not tools:  # title and other housekeeping calls
+        return Turn(text='{"title": "pong release"}')
+    done = "function_call_output" in received.body.decode() or ("messages" in body and _tool_results(received))
+    return Turn(text=SEARCH_FINAL) if done else Turn(tool="WebSearch", args={"query": "pong latest release"})
+
+
+@pytest.fixture
+async def anthropic_and_openai(config_file: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
+    """A fake Anthropic provider named ``anthropic`` and a fake Responses one named ``openai``."""
+    async with open_upstream("anthropic") as anthropic, open_upstream("responses") as openai:
+        anthropic.choose = openai.choose = web_search_session
+        write_config(config_file, providers={"anthropic": ("anthropic", anthropic.url),
+                                             "openai": ("responses", openai.url + "/v1")})
+        yield anthropic, openai
+
+
+async def test_claude_codes_web_search_reaches_a_provider_that_runs_it(
+        claude_cli: Path, home: Path, anthropic_and_openai: tuple[Upstream, Upstream], daemon: App) -> None:
+    """Claude Code's WebSearch call on the auto names is never translated to a dialect that drops it."""
+    anthropic, openai = anthropic_and_openai
+    env = clis.claude_env(home, http_url(daemon)) | SLOTS
+    done = await clis.run_cli([claude_cli, "-p", "--allowedTools=WebSearch",
+                                 "Search the web for the latest pong release"], env, home / "work")
+    assert done.returncode == 0 and SEARCH_FINAL in done.stdout, done.describe()
+    searches = [r.json() for r in anthropic.calls("/v1/messages")
+                if any(t.get("type") == "web_search_20250305" for t in r.json().get("tools") or [])]
+    assert len(searches) == 1
+    assert all(r.json().get("tools") for r in openai.calls("/v1/responses"))  # no search stripped to tools=[]
+    await daemon.store.flush()
+    rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, provider FROM decisions")))
+    assert ("web_search", "anthropic") in {tuple(r) for r in rows}
+    assert ("web_search", "openai") not in {tuple(r) for r in rows}

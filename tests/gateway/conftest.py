@@ -3,7 +3,8 @@
 ``fakes`` are four providers: ``openai`` (OpenAI chat, also Responses; serves ``gpt-*``),
 ``backup`` (OpenAI chat; also serves ``gpt-*``, tried after ``openai``), ``anthropic`` (serves
 ``claude-*``) and ``gemini``. A test adds config with ``@pytest.mark.gateway_config("...toml...", http="key = ...")``
-(``http`` lines go into the ``[http]`` table; ``{openai}`` and the like in it become that fake's URL).
+(``http`` lines go into the ``[http]`` table; ``{openai}`` and the like in it become that fake's URL;
+``providers=("openai",)`` configures only those of the four).
 """
 
 from collections.abc import AsyncIterator
@@ -31,11 +32,16 @@ async def fakes(anyio_backend: str) -> AsyncIterator[dict[str, FakeUpstream]]:
         tg.cancel_scope.cancel()
 
 
-def provider_toml(fakes: dict[str, FakeUpstream]) -> str:
-    return f'''
+def provider_toml(fakes: dict[str, FakeUpstream], only: tuple[str, ...] | None = None) -> str:
+    """The four fakes as providers (``only``: just these of them)."""
+    sections = _PROVIDERS.format(**{name: fake.url for name, fake in fakes.items()}).split("\n\n")
+    return "\n\n".join(s for s in sections if only is None or s.split("]")[0].split(".")[-1] in only)
+
+
+_PROVIDERS = '''
 [providers.openai]
 kind = "openai"
-base_url = "{fakes["openai"].url}/v1"
+base_url = "{openai}/v1"
 api_key = "sk-openai-secret-1234"
 models = ["gpt-*"]
 responses = true
@@ -43,21 +49,21 @@ timeout_s = 2
 
 [providers.backup]
 kind = "openai"
-base_url = "{fakes["backup"].url}/v1"
+base_url = "{backup}/v1"
 api_key = "sk-backup-secret-5678"
 models = ["gpt-*"]
 timeout_s = 2
 
 [providers.anthropic]
 kind = "anthropic"
-base_url = "{fakes["anthropic"].url}"
+base_url = "{anthropic}"
 api_key = "sk-ant-secret-9012"
 models = ["claude-*"]
 timeout_s = 2
 
 [providers.gemini]
 kind = "gemini"
-base_url = "{fakes["gemini"].url}"
+base_url = "{gemini}"
 api_key = "gem-secret-3456"
 models = ["gemini-*"]
 timeout_s = 2
@@ -71,9 +77,10 @@ def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream], request: pytes
     for name, fake in fakes.items():  # "{openai}" in a marker's TOML: that fake's URL
         extra = extra.replace("{" + name + "}", fake.url)
     http = marker.kwargs.get("http", "") if marker else ""
+    only = marker.kwargs.get("providers") if marker else None
     gateway = "" if "[gateway]" in extra else "[gateway]\nretry_backoff_s = 0\n"
     path = daemon_env / "config.toml"
-    path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n{http}\n{extra}\n{gateway}{provider_toml(fakes)}')
+    path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n{http}\n{extra}\n{gateway}{provider_toml(fakes, only)}')
     return path
 
 
