@@ -55,11 +55,16 @@ def status(ctx: click.Context, as_json: bool) -> None:
         ("rows", ", ".join(f"{k} {v}" for k, v in reply["rows"].items())),
     ]
     store = reply.get("parts", {}).get("store") or {}
-    if not store.get("writing", True):
+    if store.get("state") == "stalled":
+        rows.append(("state writes", f"STALLED for {_duration(store.get('stalled_s') or 0)} "
+                                     f"({store.get('last_error')}): {store.get('held', 0)} row(s) held in "
+                                     "memory, retrying"))
+    elif not store.get("writing", True):
         rows.append(("state writes", f"STOPPED ({store.get('last_error') or 'the writer ended'}): usage is "
                                      "no longer recorded; restart routerd"))
-    elif store.get("dropped"):
-        rows.append(("state writes", f"{store['dropped']} row(s) dropped, last: {store.get('last_error')}"))
+    if store.get("dropped") or store.get("lost"):
+        rows.append(("state rows lost", f"{store.get('dropped', 0)} bad row(s) dropped, {store.get('lost', 0)} "
+                                        f"beyond the held bound; last error: {store.get('last_error')}"))
     for name, stats in reply.get("parts", {}).items():
         if name != "store":
             rows.extend(_part_rows(name, stats))

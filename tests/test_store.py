@@ -134,3 +134,104 @@ async def test_another_process_reading_the_database_keeps_the_daemons_wal(tmp_pa
         store.record("decisions", {"id": "d2", "ts": 2.0})
         await store.flush()
         assert await outside_count() == 2
+
+
+class _FullDisk(apsw.VFS):
+    """SQLite's default VFS, but every write fails with SQLITE_FULL while ``full`` is set."""
+
+    def __init__(self, name: str) -> None:
+        self.full = False
+        self.name = name
+        super().__init__(name, "")
+
+    def xOpen(self, name, flags):
+        return _FullDiskFile(self, name, flags)
+
+
+class _FullDiskFile(apsw.VFSFile):
+    def __init__(self, vfs: _FullDisk, name, flags) -> None:
+        self.vfs = vfs
+        super().__init__("", name, flags)
+
+    def xWrite(self, data, offset):
+        if self.vfs.full:
+            raise apsw.FullError("database or disk is full")
+        super().xWrite(data, offset)
+
+
+@pytest.fixture
+def full_disk(monkeypatch, request):
+    """A disk that the test fills and empties: the store's connections go through ``_FullDisk``;
+    retries come at once (no back-off), so that a flush after space is back sees its rows."""
+    from routerd.store import db, store
+
+    vfs = _FullDisk(f"routerd-full-{request.node.name}")
+    connect = db.connect
+    monkeypatch.setattr(db, "connect", lambda path, **kw: connect(path, vfs=vfs.name, **kw))
+    monkeypatch.setattr(store, "RETRY_FIRST_S", 0.0)
+    yield vfs
+    vfs.unregister()
+
+
+async def test_a_full_disk_holds_the_rows_until_space_is_back(tmp_path, full_disk, caplog, no_blocking):
+    """Disk full: no row is dropped; the store says stalled (one log line), and writes them all once
+    the disk has space again (one more line)."""
+    async with open_store(tmp_path / "r.db") as store:
+        store.record("decisions", {"id": "before", "ts": 1.0})
+        assert await store.flush()
+        full_disk.full = True
+        for i in range(3000):
+            store.record("decisions", {"id": f"d{i}", "ts": float(i)})
+        assert not await store.flush()
+        stats = store.statistics()
+        assert (stats.state, stats.writing, stats.held, stats.dropped) == ("stalled", False, 3000, 0)
+        assert "FullError" in stats.last_error
+        store.record("decisions", {"id": "more", "ts": 2.0})
+        assert not await store.flush()
+        full_disk.full = False
+        assert await store.flush()
+        assert (await store.row_counts())["decisions"] == 3002
+        stats = store.statistics()
+        assert (stats.state, stats.held, stats.dropped, stats.lost) == ("writing", 0, 0, 0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "routerd.store"]
+    assert len(lines) == 2 and lines[0].startswith("state writes stopped") and "resumed" in lines[1]
+
+
+async def test_rows_held_past_the_bound_are_counted_lost(tmp_path, full_disk, monkeypatch, no_blocking):
+    """While the disk is full at most MAX_HELD rows wait in memory; the others are counted lost."""
+    from routerd.store import store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_HELD", 10)
+    async with open_store(tmp_path / "r.db") as store:
+        full_disk.full = True
+        for i in range(25):
+            store.record("decisions", {"id": f"d{i}", "ts": float(i)})
+        assert not await store.flush()
+        assert (store.statistics().held, store.statistics().lost) == (10, 15)
+        full_disk.full = False
+        assert await store.flush()
+        assert (await store.row_counts())["decisions"] == 10
+
+
+async def test_the_budgets_resync_keeps_spend_the_full_disk_has_not_taken(tmp_path, full_disk, no_blocking):
+    """A call settled while its row waits for the disk stays in the budgets across the ledger
+    resync (summing the ledger alone would lower the spend and let calls past the cap)."""
+    import time
+
+    from routerd.budgets.settings import BudgetsConfig
+    from routerd.ledger.spending import Spending
+    from routerd.ledger.state import Ledger
+
+    async with open_store(tmp_path / "r.db") as store:
+        spending = Spending(BudgetsConfig(daily_usd=1.0), Ledger(), store)
+        full_disk.full = True
+        now = time.time()
+        held = spending.budgets.reserve("openai", "gpt", None, {"usd": 0.5, "tokens": 100}, now)
+        held.settle({"usd": 0.4, "tokens": 10})
+        store.record("calls", {"id": "c1", "ts": now, "provider": "openai", "model": "gpt", "outcome": "ok",
+                               "cost_usd": 0.4, "input_tokens": 5, "output_tokens": 5})
+        await spending.sync()
+        assert spending.budgets.share(time.time()) == pytest.approx(0.4)
+        full_disk.full = False
+        await spending.sync()
+        assert spending.budgets.share(time.time()) == pytest.approx(0.4)

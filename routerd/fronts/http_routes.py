@@ -236,8 +236,8 @@ async def _send_raw_json(conn: HttpConnection, head: RequestHead, status: int, b
 def _health(app: App, runtime: Runtime) -> dict[str, object]:
     breakers, now = app.resilience.health.providers, time.time()
     states = {name: breakers[name].state if name in breakers else "closed" for name in runtime.providers}
-    writing = app.store.writing
-    return {"status": "ok" if writing else "degraded", "store": "writing" if writing else "stopped",
+    store = app.store.state
+    return {"status": "ok" if store == "writing" else "degraded", "store": store,
             "providers": {  # closed but kept out: cooling down, or every key out
                 name: "cooling" if state == "closed" and app.resilience.unavailable(name, now) else state
                 for name, state in states.items()}}

@@ -106,7 +106,10 @@ class Spending:
 
     async def sync(self) -> None:
         """Sum the ledger's paid use again, then log any threshold crossed."""
-        if self.active:
+        # While the store holds rows it cannot write (disk full...), the ledger lacks spend that
+        # settled here: its sums would lower the budgets and let paid calls past the caps. The
+        # budgets keep what they counted until every row is written.
+        if self.active and await self.store.flush():
             now = time.time()
             marks = self.budgets.marks(now)
             self.budgets.resync(await self._spent(now), marks, time.time())

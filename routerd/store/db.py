@@ -11,11 +11,13 @@ from routerd.store.migrations import MIGRATIONS
 BUSY_TIMEOUT_MS = 5000
 
 
-def connect(path: Path, *, readonly: bool = False) -> apsw.Connection:
+def connect(path: Path, *, readonly: bool = False, vfs: str | None = None) -> apsw.Connection:
+    """A connection to ``path``, through SQLite's default VFS unless ``vfs`` names another (the
+    tests' fault injection)."""
     if not readonly:
         make_private(path)
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-    conn = apsw.Connection(str(path), flags=flags)
+    conn = apsw.Connection(str(path), flags=flags, vfs=vfs)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
     # A row replaced by INSERT OR REPLACE fires its delete triggers only with this on, and the
     # rollups' triggers must see every removed row (see routerd.store.migrations).

@@ -2,11 +2,17 @@
 worker-thread reads. The event loop never waits on SQLite: ``record`` and ``execute`` only enqueue.
 
 Writes keep their order. A batch that fails is retried row by row so that one bad row loses only
-itself (counted in ``statistics().dropped``). A ``kill -9`` may lose the batch being written, never
-corrupt the file (WAL, see ``routerd.store.db``).
+itself (counted in ``statistics().dropped``). An error of the database as a whole (disk full, an I/O
+error, a read-only or vanished file, a lock held past the busy timeout) loses nothing: the writer
+holds the rows in memory (at most ``MAX_HELD``; beyond that new rows are counted in ``lost``),
+retries with a back-off, logs once when writing stops and once when it resumes, and meanwhile its
+``state`` is ``stalled`` (``routerctl status`` and ``/health`` say so). A ``kill -9`` may lose the
+batch being written, never corrupt the file (WAL, see ``routerd.store.db``).
 """
 
+import collections
 import functools
+import itertools
 import logging
 import os
 import queue
@@ -15,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -45,6 +51,15 @@ ROLL_EVERY_S = 1.0
 ROLL_AFTER_ROWS = 5000
 # How often a flush looks whether the writer still runs, while it waits for its rows.
 FLUSH_CHECK_S = 0.5
+# Rows held in memory while the database cannot be written. A calls row costs about 1 KB as a dict,
+# so 50,000 rows are some 50 MB at worst: hours of one developer's traffic, minutes of a flood.
+MAX_HELD = 50_000
+# The first retry after the database refused a write, doubling up to the last figure: a disk that
+# gets space back is written again within ten seconds, a broken one costs one attempt per ten.
+RETRY_FIRST_S = 0.25
+RETRY_MAX_S = 10.0
+
+WriterState = Literal["writing", "stalled", "stopped"]
 
 
 class StoreStats(msgspec.Struct, frozen=True):
@@ -55,14 +70,21 @@ class StoreStats(msgspec.Struct, frozen=True):
     batches: int
     dropped: int
     last_error: str | None
-    writing: bool = True  # the writer thread is running (False: nothing enqueued is written any more)
+    writing: bool = True  # the writer runs and the database takes its rows (``state == "writing"``)
+    # writing; stalled: the database refuses writes (disk full...), rows are held and retried;
+    # stopped: the writer ended, nothing enqueued is written any more
+    state: WriterState = "writing"
+    held: int = 0  # rows waiting for the database to take writes again
+    lost: int = 0  # rows dropped because more than MAX_HELD were waiting
+    stalled_s: float | None = None  # how long writing has been stalled
 
 
 class _Flush:
-    __slots__ = ("done",)
+    __slots__ = ("done", "ok")
 
     def __init__(self) -> None:
         self.done = threading.Event()
+        self.ok = False  # set with ``done``: everything enqueued before the marker is committed
 
 
 _STOP = object()
@@ -80,6 +102,12 @@ class Store:
         self._read_conn: apsw.Connection | None = None
         self._read_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # The writer thread's own: rows taken from the queue and not yet committed, in order.
+        self._held: collections.deque[Any] = collections.deque()
+        self._lost = 0
+        self._stalled_since: float | None = None  # monotonic
+        self._retry_at = 0.0
+        self._backoff_s = RETRY_FIRST_S
 
     # --- the event loop's side: enqueue only ---------------------------------------------------
 
@@ -93,17 +121,18 @@ class Store:
         """Run one write statement soon, in order with the rows recorded before it. Never blocks."""
         self._queue.put((sql, params))
 
-    async def flush(self) -> None:
-        """Wait until everything enqueued so far is committed (or the writer has stopped, when
-        nothing will be: ``writing`` says which)."""
+    async def flush(self) -> bool:
+        """Wait until everything enqueued so far is committed; True if it was. False at once when
+        it cannot be for now (writing stalled: the rows are held) or any more (the writer stopped)."""
         marker = _Flush()
         self._queue.put(marker)
-        await anyio.to_thread.run_sync(self._wait, marker)
+        return await anyio.to_thread.run_sync(self._wait, marker)
 
-    def _wait(self, marker: _Flush) -> None:
+    def _wait(self, marker: _Flush) -> bool:
         while not marker.done.wait(FLUSH_CHECK_S):
-            if not self.writing:
-                return
+            if self.state == "stopped":
+                return False
+        return marker.ok
 
     async def read(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run ``fn(connection)`` in a worker thread and return its result."""
@@ -116,16 +145,26 @@ class Store:
         return await self.read(count)
 
     def statistics(self) -> StoreStats:
+        since = self._stalled_since
         return StoreStats(
             path=str(self.path), schema_version=self.schema_version, queued=self._queue.qsize(),
             written=self._written, batches=self._batches, dropped=self._dropped,
-            last_error=self._last_error, writing=self.writing,
+            last_error=self._last_error, writing=self.writing, state=self.state, held=len(self._held),
+            lost=self._lost, stalled_s=None if since is None else round(time.monotonic() - since, 3),
         )
 
     @property
+    def state(self) -> WriterState:
+        """``stopped`` when the writer thread ended (the store closed, or the writer failed),
+        ``stalled`` while the database refuses writes, else ``writing``."""
+        if self._thread is None or not self._thread.is_alive():
+            return "stopped"
+        return "stalled" if self._stalled_since is not None else "writing"
+
+    @property
     def writing(self) -> bool:
-        """Whether the writer thread runs (it stops only when the store closes, or if it failed)."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether what is enqueued gets written (the writer runs and is not stalled)."""
+        return self.state == "writing"
 
     # --- worker threads --------------------------------------------------------------------------
 
@@ -146,33 +185,85 @@ class Store:
         unrolled, rolled_at = 0, time.monotonic()
         try:
             while True:
-                try:  # with rows waiting to be rolled up, wake for them even when nothing comes
-                    first = self._queue.get(timeout=ROLL_EVERY_S if unrolled else None)
-                except queue.Empty:
-                    first = None
-                if first is not None and first is not _STOP and not isinstance(first, _Flush):
-                    time.sleep(COALESCE_S)  # let the rows of a burst join this one's commit
-                items = [first] if first is not None else []
-                while first is not None and len(items) < MAX_BATCH:
-                    try:
-                        items.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
+                items = self._take(unrolled)
                 stop = any(item is _STOP for item in items)
-                rows = [i for i in items if not isinstance(i, _Flush) and i is not _STOP]
-                self._write_batch(conn, rows)
-                unrolled += len(rows)
+                for item in items:
+                    if not isinstance(item, _Flush) and item is not _STOP:
+                        self._hold(item)
+                if self._held and (stop or time.monotonic() >= self._retry_at):
+                    unrolled += self._write_held(conn)
                 due = stop or unrolled >= ROLL_AFTER_ROWS or time.monotonic() - rolled_at >= ROLL_EVERY_S
-                if unrolled and due:
+                if unrolled and due and self._stalled_since is None:
                     self._roll(conn)
                     unrolled, rolled_at = 0, time.monotonic()
                 for item in items:
                     if isinstance(item, _Flush):
+                        item.ok = not self._held
                         item.done.set()
                 if stop:
+                    if self._held:
+                        log.error("state writes: %d row(s) could not be written before the stop and are "
+                                  "lost: %s", len(self._held), self._last_error)
                     return
         finally:
             conn.close()
+
+    def _take(self, unrolled: int) -> list[Any]:
+        """The next items of the queue: a batch, or while stalled all that waits (so that the
+        bound on held rows holds), waking for the next retry or roll-up even when nothing comes."""
+        stalled = self._stalled_since is not None
+        timeout = (max(0.0, self._retry_at - time.monotonic()) if stalled else
+                   ROLL_EVERY_S if unrolled else None)
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        if not stalled and first is not _STOP and not isinstance(first, _Flush):
+            time.sleep(COALESCE_S)  # let the rows of a burst join this one's commit
+        items = [first]
+        while stalled or len(items) < MAX_BATCH:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _hold(self, item: Any) -> None:
+        if len(self._held) < MAX_HELD:
+            self._held.append(item)
+            return
+        if not self._lost:
+            log.error("state writes: %d rows are waiting for the database; newer rows are dropped "
+                      "(counted in lost)", MAX_HELD)
+        self._lost += 1
+
+    def _write_held(self, conn: apsw.Connection) -> int:
+        """Commit the held rows in batches; on an error of the database, keep the rest and stall.
+        Returns how many rows were written."""
+        before = self._written
+        try:
+            while self._held:
+                self._write_batch(conn, MAX_BATCH)
+        except _STORE_ERRORS as exc:
+            self._stall(exc)
+        else:
+            if self._stalled_since is not None:
+                log.warning("state writes resumed after %.1f s: every held row is written",
+                            time.monotonic() - self._stalled_since)
+                self._stalled_since, self._retry_at, self._backoff_s = None, 0.0, RETRY_FIRST_S
+        return self._written - before
+
+    def _stall(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        if self._stalled_since is None:
+            self._stalled_since, self._backoff_s = now, RETRY_FIRST_S
+            log.error("state writes stopped: %s; holding %d row(s) in memory (at most %d) and retrying "
+                      "(usage is kept, reports lag until the database takes writes again)",
+                      self._last_error, len(self._held), MAX_HELD)
+        else:
+            self._backoff_s = min(self._backoff_s * 2, RETRY_MAX_S)
+        self._retry_at = now + self._backoff_s
 
     def _roll(self, conn: apsw.Connection) -> None:
         try:
@@ -183,26 +274,35 @@ class Store:
             self._last_error = f"{type(exc).__name__}: {exc}"
             log.error("rollup failed: %s", self._last_error)
 
-    def _write_batch(self, conn: apsw.Connection, items: list[Any]) -> None:
-        if not items:
-            return
+    def _write_batch(self, conn: apsw.Connection, size: int) -> None:
+        """Commit up to ``size`` held rows and take them off the front; a bad row is dropped alone.
+        An error of the database as a whole propagates, with the rows not committed still held."""
+        batch = list(itertools.islice(self._held, size))
         try:
             with _transaction(conn):
-                for sql, rows in _group(items):
+                for sql, rows in _group(batch):
                     conn.executemany(sql, rows)
-            self._written += len(items)
-            self._batches += 1
+        except _STORE_ERRORS:
+            raise
         except _ROW_ERRORS:
-            for item in items:  # find the bad rows; keep the good ones
+            for item in batch:  # find the bad rows; keep the good ones
                 try:
                     with _transaction(conn):
                         _apply(conn, item)
                     self._written += 1
+                except _STORE_ERRORS:
+                    raise
                 except _ROW_ERRORS as exc:
                     self._dropped += 1
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     log.error("state write dropped: %s", self._last_error)
+                self._held.popleft()
             self._batches += 1
+            return
+        for _ in batch:
+            self._held.popleft()
+        self._written += len(batch)
+        self._batches += 1
 
     def _close_sync(self) -> None:
         self._queue.put(_STOP)
@@ -217,6 +317,11 @@ class Store:
 # What one bad row raises: SQLite's refusal, or a value apsw cannot bind (an int past 64 bits, an
 # unsupported type). The row is dropped and counted; the writer goes on with the others.
 _ROW_ERRORS = (apsw.Error, OverflowError, TypeError, ValueError)
+# What the database as a whole raises: no row is at fault, and every row would fail the same way
+# until the disk has space again, the file is writable, the lock is released... The rows are held.
+_STORE_ERRORS = (apsw.FullError, apsw.IOError, apsw.ReadOnlyError, apsw.CantOpenError, apsw.BusyError,
+                 apsw.LockedError, apsw.CorruptError, apsw.NotADBError, apsw.PermissionsError,
+                 apsw.ProtocolError, apsw.NoMemError, apsw.AuthError)
 
 
 # On Linux a thread has its own nice value. The writer runs below the event loop's thread so that,
@@ -240,10 +345,16 @@ def _transaction(conn: apsw.Connection) -> Iterator[None]:
     conn.execute("BEGIN")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A COMMIT that failed for lack of space or a lock leaves the transaction open, while an
+        # I/O error may have rolled it back already: end it either way, or the next BEGIN fails.
+        if not conn.getautocommit():
+            try:
+                conn.execute("ROLLBACK")
+            except apsw.Error:
+                pass
         raise
-    conn.execute("COMMIT")
 
 
 def _statement(item: tuple[Any, Any]) -> tuple[str, tuple[Any, ...]]:
