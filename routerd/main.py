@@ -1,6 +1,7 @@
 """``routerd``: run the daemon in the foreground (systemd, launchd or ``routerctl start`` supervise it).
 
-Exit codes: 0 after a clean stop, 1 when another daemon is running or the socket cannot be bound,
+Exit codes: 0 after a clean stop, 1 when another daemon is running, the socket cannot be bound or
+the state database cannot be used (another daemon holds it, or it is no routerd database),
 2 for a bad command line or an invalid config file at start (a config file named by ``--config`` or
 ``ROUTERD_CONFIG`` that does not exist included, unless it is the default path).
 """
@@ -17,6 +18,7 @@ import anyio
 from routerd.daemon import DaemonOptions, run_daemon
 from routerd.errors import ConfigError
 from routerd.listeners import AlreadyRunning
+from routerd.store.db import StateUnavailable
 from routerd.paths import config_path, default_config_path, socket_path
 from routerd.version import VERSION
 
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except AlreadyRunning as exc:
         print(f"routerd: {exc}", file=sys.stderr)
+        return 1
+    except StateUnavailable as exc:
+        print(f"routerd: cannot start: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"routerd: cannot start: {exc}", file=sys.stderr)

@@ -4,11 +4,13 @@ These run real ``routerd`` and ``routerctl`` processes, as a user would."""
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 
+import apsw
 import pytest
 
 from tests.daemon_proc import HTTP_ANY_PORT, ROUTERCTL, ROUTERD, Foreground, env_for, routerctl, wait_for
@@ -192,3 +194,54 @@ def test_output_cut_short_by_its_reader_is_not_an_error(env, tmp_path):
     finally:
         os.close(write_end)
         daemon.close()
+
+
+def test_a_second_daemon_on_the_same_state_database_refuses_to_start(env, tmp_path):
+    """Two daemons on one state DB (own sockets) would overshoot every budget: the second exits 1
+    in one line naming the first one's pid; the first keeps serving."""
+    daemon = Foreground(env, tmp_path)
+    try:
+        second = subprocess.run(ROUTERD, env={**env, "ROUTERD_SOCKET": str(tmp_path / "second.sock")},
+                                capture_output=True, text=True, timeout=60)
+        state = tmp_path / "state" / "routerd" / "routerd.db"
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines() == [
+            f"routerd: cannot start: state database {state}: in use by another routerd "
+            f"(pid {daemon.proc.pid}); stop it first, or give this one its own state.path"]
+        assert routerctl(env, "ping").returncode == 0
+    finally:
+        daemon.close()
+
+
+def _foreign(path):
+    conn = apsw.Connection(str(path))
+    conn.execute("CREATE TABLE moz_places(id INTEGER PRIMARY KEY, url TEXT); INSERT INTO moz_places VALUES (1, 'x')")
+    conn.close()
+
+
+def _newer(path):
+    conn = apsw.Connection(str(path))
+    conn.execute("CREATE TABLE decisions(id TEXT); PRAGMA user_version=99")
+    conn.close()
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda p: p.write_bytes(random.Random(1).randbytes(64 * 1024)), "not a SQLite database"),
+    (lambda p: p.write_bytes(b"SQLite format 3\0" + bytes(34)), "not a SQLite database"),
+    (_foreign, "not a routerd database (it holds another program's tables: moz_places)"),
+    (_newer, "schema v99 is newer than this routerd knows"),
+    (lambda p: p.mkdir(), "is a directory"),
+], ids=["random", "truncated-header", "foreign", "newer", "directory"])
+def test_a_state_file_that_is_no_routerd_database_stops_the_start_in_one_line(env, tmp_path, make, reason):
+    """A corrupt or foreign state DB: one line naming the file and why, exit 1, and the file's mode
+    is left as it was (routerd does not chmod a file that is not its own)."""
+    state = tmp_path / "state" / "routerd" / "routerd.db"
+    state.parent.mkdir(parents=True)
+    make(state)
+    state.chmod(0o644)
+    result = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"routerd: cannot start: state database {state}: "), lines
+    assert reason in lines[0]
+    assert state.stat().st_mode & 0o777 == 0o644

@@ -102,6 +102,7 @@ class Store:
         self._read_conn: apsw.Connection | None = None
         self._read_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._lock_fd: int | None = None  # the daemon's flock on PATH.lock, held until close
         # The writer thread's own: rows taken from the queue and not yet committed, in order.
         self._held: collections.deque[Any] = collections.deque()
         self._lost = 0
@@ -175,10 +176,30 @@ class Store:
             return fn(self._read_conn)
 
     def _open_sync(self) -> apsw.Connection:
+        """Lock, check, open and migrate the database; ``StateUnavailable`` when it cannot be used."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        conn = db.connect(self.path)
-        self.schema_version = db.migrate(conn)
+        if self.path.is_dir():
+            raise db.StateUnavailable(self.path, "is a directory")
+        self._lock_fd = db.lock(self.path)
+        try:
+            conn = db.connect(self.path, check=True)
+            try:
+                self.schema_version = db.migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except apsw.Error as exc:
+            self._unlock()
+            raise db.StateUnavailable(self.path, db.describe(exc)) from exc
+        except BaseException:
+            self._unlock()
+            raise
         return conn
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _run_writer(self, conn: apsw.Connection) -> None:
         _lower_priority()
@@ -312,6 +333,7 @@ class Store:
             if self._read_conn is not None:
                 self._read_conn.close()
                 self._read_conn = None
+        self._unlock()
 
 
 # What one bad row raises: SQLite's refusal, or a value apsw cannot bind (an int past 64 bits, an
