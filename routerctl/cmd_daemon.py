@@ -62,6 +62,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     elif not store.get("writing", True):
         rows.append(("state writes", f"STOPPED ({store.get('last_error') or 'the writer ended'}): usage is "
                                      "no longer recorded; restart routerd"))
+    if store.get("damaged"):
+        rows.append(("state file", f"DAMAGED ({store['damaged']}): what is shown may be incomplete; move "
+                                   "the file away and restart routerd to start afresh"))
     if store.get("dropped") or store.get("lost"):
         rows.append(("state rows lost", f"{store.get('dropped', 0)} bad row(s) dropped, {store.get('lost', 0)} "
                                         f"beyond the held bound; last error: {store.get('last_error')}"))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
+import apsw
 import msgspec
 
 from routerd.config import keep_start_only, read_config
@@ -183,7 +184,10 @@ class App:
     async def status(self) -> StatusReply:
         """Every part's statistics and the running runtime, for ``routerctl status`` and MCP."""
         runtime = self.runtime
-        hook_calls = await self.store.read(ledger_rows.hook_rows)
+        try:  # a damaged file must not take the rest of the status with it (the store notes it)
+            hook_calls = await self.store.read(ledger_rows.hook_rows)
+        except apsw.Error:
+            hook_calls = -1
         parts = {"store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "scenarios": self.routing.scenarios.statistics(),

@@ -235,3 +235,26 @@ async def test_the_budgets_resync_keeps_spend_the_full_disk_has_not_taken(tmp_pa
         full_disk.full = False
         await spending.sync()
         assert spending.budgets.share(time.time()) == pytest.approx(0.4)
+
+
+async def test_a_database_damaged_inside_its_pages_is_reported_and_counts_what_it_can(tmp_path, no_blocking):
+    """Garbage over a table's pages: counting it fails (the other tables are counted), the store
+    notes the damage for status and /health, once."""
+    path = tmp_path / "r.db"
+    async with open_store(path) as store:
+        for i in range(3000):
+            store.record("calls", {"id": f"c{i}", "ts": float(i), "provider": "p", "model": "m",
+                                   "outcome": "ok", "error": "x" * 200})
+        assert await store.flush()
+        roots = await store.read(lambda c: [r[0] for r in c.execute(
+            "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'calls' AND rootpage > 0")])
+        size = await store.read(lambda c: c.execute("PRAGMA page_size").get)
+    with open(path, "r+b") as f:  # the root pages of calls and its indexes: a count reads one of them
+        for root in roots:
+            f.seek((root - 1) * size)
+            f.write(b"\xff" * size)
+    async with open_store(path) as store:
+        counts = await store.row_counts()
+        assert "calls" not in counts and counts["decisions"] == 0
+        assert "CorruptError" in store.statistics().damaged
+        assert not store.healthy

@@ -236,8 +236,9 @@ async def _send_raw_json(conn: HttpConnection, head: RequestHead, status: int, b
 def _health(app: App, runtime: Runtime) -> dict[str, object]:
     breakers, now = app.resilience.health.providers, time.time()
     states = {name: breakers[name].state if name in breakers else "closed" for name in runtime.providers}
-    store = app.store.state
-    return {"status": "ok" if store == "writing" else "degraded", "store": store,
+    stats = app.store.statistics()
+    store = "damaged" if stats.state == "writing" and stats.damaged else stats.state
+    return {"status": "ok" if app.store.healthy else "degraded", "store": store,
             "providers": {  # closed but kept out: cooling down, or every key out
                 name: "cooling" if state == "closed" and app.resilience.unavailable(name, now) else state
                 for name, state in states.items()}}

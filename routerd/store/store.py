@@ -77,6 +77,7 @@ class StoreStats(msgspec.Struct, frozen=True):
     held: int = 0  # rows waiting for the database to take writes again
     lost: int = 0  # rows dropped because more than MAX_HELD were waiting
     stalled_s: float | None = None  # how long writing has been stalled
+    damaged: str | None = None  # a read found the file corrupt: what SQLite said (it does not heal)
 
 
 class _Flush:
@@ -102,6 +103,7 @@ class Store:
         self._read_conn: apsw.Connection | None = None
         self._read_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._damaged: str | None = None
         self._lock_fd: int | None = None  # the daemon's flock on PATH.lock, held until close
         # The writer thread's own: rows taken from the queue and not yet committed, in order.
         self._held: collections.deque[Any] = collections.deque()
@@ -140,8 +142,15 @@ class Store:
         return await anyio.to_thread.run_sync(self._read_sync, fn)
 
     async def row_counts(self) -> dict[str, int]:
+        """Rows per table; a table that cannot be counted (its pages are damaged) is left out."""
         def count(conn: apsw.Connection) -> dict[str, int]:
-            return {t: conn.execute(f"SELECT count(*) FROM {t}").get for t in TABLES}
+            counts = {}
+            for table in TABLES:
+                try:
+                    counts[table] = conn.execute(f"SELECT count(*) FROM {table}").get
+                except _STORE_ERRORS as exc:
+                    self._note_damage(exc)
+            return counts
 
         return await self.read(count)
 
@@ -152,7 +161,13 @@ class Store:
             written=self._written, batches=self._batches, dropped=self._dropped,
             last_error=self._last_error, writing=self.writing, state=self.state, held=len(self._held),
             lost=self._lost, stalled_s=None if since is None else round(time.monotonic() - since, 3),
+            damaged=self._damaged,
         )
+
+    @property
+    def healthy(self) -> bool:
+        """Writing, and no read found the file damaged (``/health`` says ``degraded`` otherwise)."""
+        return self.writing and self._damaged is None
 
     @property
     def state(self) -> WriterState:
@@ -173,7 +188,17 @@ class Store:
         with self._read_lock:
             if self._read_conn is None:
                 self._read_conn = db.connect(self.path)
-            return fn(self._read_conn)
+            try:
+                return fn(self._read_conn)
+            except _STORE_ERRORS as exc:
+                self._note_damage(exc)
+                raise
+
+    def _note_damage(self, exc: BaseException) -> None:
+        if isinstance(exc, (apsw.CorruptError, apsw.NotADBError)):
+            if self._damaged is None:
+                log.error("state database %s is damaged: %s: %s", self.path, type(exc).__name__, exc)
+            self._damaged = f"{type(exc).__name__}: {exc}"
 
     def _open_sync(self) -> apsw.Connection:
         """Lock, check, open and migrate the database; ``StateUnavailable`` when it cannot be used."""
