@@ -9,6 +9,7 @@ when the file goes missing or empty (``read_config``).
 """
 
 import ipaddress
+import json
 import os
 import re
 import stat
@@ -26,6 +27,7 @@ from routerd.budgets.settings import BudgetsConfig
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
+from routerd.names import name_problems
 from routerd.paths import DEFAULT_HTTP_LISTEN
 from routerd.resilience.settings import AliasConfig, LimitConfig, ResilienceConfig, check_aliases
 from routerd.redact import redact_url
@@ -245,11 +247,14 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     except RecursionError:
         raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
     try:
-        return msgspec.convert(raw, Config)
+        config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(_describe(str(exc), text, source)) from None
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply") from None
+    for key, message in name_problems(config)[:1]:
+        raise ConfigError(f"{ConfigText(source, text).where(key)}: {message}")
+    return config
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,7 +411,7 @@ def _find_line(text: str, parts: list[str]) -> int | None:
         return line
     for depth in range(len(parts) - 1, -1, -1):
         header = re.compile(
-            r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(p) for p in parts[:depth]) + r"\s*\]\s*$"
+            r"^\s*\[\s*" + r"\s*\.\s*".join(map(_key_re, parts[:depth])) + r"\s*\]\s*$"
         ) if depth else None
         start = 0
         if header is not None:
@@ -414,7 +419,7 @@ def _find_line(text: str, parts: list[str]) -> int | None:
             if not found:
                 continue
             start = found[0] + 1
-        key = re.compile(r"^\s*" + re.escape(parts[depth]) + r"\s*[=.]")
+        key = re.compile(r"^\s*" + _key_re(parts[depth]) + r"\s*[=.]")
         for n in range(start, len(lines)):
             if header is not None and lines[n].lstrip().startswith("["):
                 break
@@ -424,24 +429,33 @@ def _find_line(text: str, parts: list[str]) -> int | None:
     return None
 
 
+def _key_re(part: str) -> str:
+    """A pattern for ``part`` as a TOML key is usually written: bare (when it can be), in single
+    quotes, or in double quotes with JSON's escapes (which TOML's basic strings share)."""
+    forms = {json.dumps(part), json.dumps(part, ensure_ascii=False), f"'{part}'"}
+    if re.fullmatch(r"[A-Za-z0-9_-]+", part):
+        forms.add(part)
+    return "(?:" + "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)) + ")"
+
+
 def _table_line(lines: list[str], parts: list[str]) -> int | None:
     """The line of the ``[table]`` that is the whole path or, for a path through an ``[[array]]``
     entry (``limits.0.window``), of the key under the n-th entry (or of the entry itself)."""
     for k in range(len(parts) - 1, 0, -1):
         if not parts[k].isdigit():
             continue
-        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, parts[:k])) + r"\s*\]\]\s*$")
+        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(_key_re, parts[:k])) + r"\s*\]\]\s*$")
         found = [n for n, line in enumerate(lines) if header.match(line)]
         if int(parts[k]) >= len(found):
             return None
         start = found[int(parts[k])]
         if k + 1 < len(parts):
-            key = re.compile(r"^\s*" + re.escape(parts[k + 1]) + r"\s*[=.]")
+            key = re.compile(r"^\s*" + _key_re(parts[k + 1]) + r"\s*[=.]")
             for n in range(start + 1, len(lines)):
                 if lines[n].lstrip().startswith("["):
                     break
                 if key.match(lines[n]):
                     return n + 1
         return start + 1
-    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, parts)) + r"\s*\]\s*$")
+    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(_key_re, parts)) + r"\s*\]\s*$")
     return next((n + 1 for n, line in enumerate(lines) if header.match(line)), None)

@@ -150,6 +150,32 @@ def test_a_name_that_refers_to_nothing_is_an_error_naming_file_and_line(tmp_path
     assert caught.value.message.startswith(f"{path}:{error}"), caught.value.message
 
 
+# (config text, the error's expected "LINE: key: reason" after the file name)
+UNSAFE_NAMES = [
+    ('[providers."we\\"ird\\\\na\\nme"]\nkind = "openai"\n',
+     '1: providers."we\\"ird\\\\na\\nme": provider name "we\\"ird\\\\na\\nme" holds a character other'),
+    ("[providers.'a b']\nkind = \"openai\"\n", '1: providers."a b": provider name "a b" holds'),
+    ('[[routing.rules]]\nname = "r\\u0007"\nkeywords = ["x"]\ntier = "simple"\n',
+     '2: routing.rules[0].name: rule name "r\\u0007" holds'),
+    ('[gateway]\naliases = { "fa\\tst" = "primary/gpt-4.1" }\n', '2: gateway.aliases."fa\\tst": alias name'),
+    ('[gateway.aliases]\nfast = "primary/gpt\\r\\n4.1"\n', '2: gateway.aliases.fast: model name "primary/gpt\\r\\n4.1"'),
+    ('[[routing.models]]\nid = "m 1"\nprovider = "primary"\ntier = "simple"\n', '2: routing.models[0].id: model name "m 1"'),
+]
+
+
+@pytest.mark.parametrize("text, error", UNSAFE_NAMES)
+def test_a_name_with_unsafe_characters_is_an_error_naming_file_and_line(tmp_path, text, error):
+    """A provider, rule, alias or model name holding a newline, quote, backslash, space or other
+    control character fails the load with file:line and key, on one line (it would go into headers
+    and log lines)."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        check_config_file(path, {})
+    assert caught.value.message.startswith(f"{path}:{error}"), caught.value.message
+    assert "\n" not in caught.value.message and "\r" not in caught.value.message
+
+
 def test_names_the_environment_may_still_supply_are_warnings(tmp_path):
     """An unset api_key_env, and with providers from the environment a cap on one not enabled
     here, are warnings naming file and line; the config loads."""
