@@ -111,6 +111,36 @@ async def test_tokens_in_count_the_cache_reads_once(daemon, tmp_path):
     assert shown == "16890 (14506) / 245"
 
 
+async def test_days_folded_into_earlier_are_no_bar(daemon, tmp_path):
+    """Over all time with more days than the chart lists, the "(N earlier)" sum of the older days
+    is written under the chart, not drawn as one more day whose height sets the y-axis."""
+    import time
+
+    from routerd.store.ledger import CallRow, record_call
+
+    now = time.time()
+    for n in range(70):  # the 8 oldest days cost 100 times more than each of the 62 shown
+        cost = 100.0 if n >= 62 else 1.0
+        record_call(daemon.store, CallRow(id=f"d{n}", ts=now - n * 86_400, provider="openai", model="gpt-4.1",
+                                          outcome="ok", cost_usd=cost, baseline_cost_usd=cost * 2))
+    await daemon.store.flush()
+    async with open_page(tmp_path / "profile") as page:
+        await page.goto(f"http://{daemon.http_address}/dashboard")
+        await page.wait_for("document.body.dataset.loads")
+        await page.evaluate("""(() => { const p = document.getElementById('period');
+            p.value = 'all'; p.dispatchEvent(new Event('change')); })()""")
+        await page.wait_for("document.body.dataset.loads === '2'")
+        drawn = await page.evaluate("""({
+            cost: [...document.querySelectorAll('#spend rect[data-series=cost]')].map(r => +r.dataset.value),
+            top: document.querySelector('#spend text[data-axis=top]').textContent,
+            earlier: [...document.querySelectorAll('#spend .earlier')].map(p => [+p.dataset.cost, p.textContent]),
+        })""")
+    assert len(drawn["cost"]) == 62 and max(drawn["cost"]) == pytest.approx(1.0)
+    assert drawn["top"] == "$2.00"  # the busiest real day's baseline, not the $1,600 of the folded ones
+    assert drawn["earlier"] == [[pytest.approx(800.0), "8 earlier days: 8 calls, spent $800.00 against a "
+                                                       "baseline of $1600.00"]]
+
+
 async def test_rate_and_reroute_buttons_store_feedback(daemon, tmp_path):
     """Clicking "good" and a reroute to 'complex' on a decision records both through the routing core;
     the store holds them, the page and `routerctl dashboard --json` show the latest."""

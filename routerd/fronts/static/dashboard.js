@@ -37,16 +37,23 @@ function totals(t) {
 }
 
 // Cost against baseline per day: a pair of bars per day (the baseline, grey, behind the cost).
-function spendChart(days) {
-  if (!days.length) return fill("spend", el("p", {}, "no calls in this period"));
-  const W = 520, H = 200, left = 56, bottom = 24;
+// Past the days the data lists, the report folds the earlier ones into one "(N earlier)" row: a sum
+// of many days, it is no day and gets no bar (as one it set the y-axis and flattened every real
+// day); its total is written under the chart instead.
+function spendChart(rows) {
+  const isDay = (d) => /^\d{4}-\d{2}-\d{2}$/.test(String(d.day));
+  const days = rows.filter(isDay), earlier = rows.filter((d) => !isDay(d));
   const cost = (d) => d.priced_cost_usd ?? d.cost_usd ?? 0, base = (d) => d.baseline_cost_usd ?? 0;
+  const notes = earlier.map((d) => el("p", {class: "earlier", "data-cost": cost(d), "data-baseline": base(d)},
+    `${String(d.day).replace(/^\((\d+) earlier\)$/, "$1 earlier days")}: ${d.calls} calls, spent ${usd(cost(d))} against a baseline of ${usd(base(d))}`));
+  if (!days.length) return fill("spend", el("p", {}, "no calls in this period"), notes);
+  const W = 520, H = 200, left = 56, bottom = 24;
   const top = Math.max(...days.map((d) => Math.max(cost(d), base(d))), 1e-9);
   const step = (W - left) / days.length, bar = Math.max(2, Math.min(24, step * 0.35));
   const y = (v) => (H - bottom) * (1 - v / top);
   const chart = el("svg:svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "spend against baseline"},
     el("svg:line", {x1: left, y1: H - bottom, x2: W, y2: H - bottom, stroke: "#9ca3af"}),
-    el("svg:text", {x: left - 4, y: 12, "text-anchor": "end", "font-size": 11}, usd(top)),
+    el("svg:text", {x: left - 4, y: 12, "text-anchor": "end", "font-size": 11, "data-axis": "top"}, usd(top)),
     el("svg:text", {x: left - 4, y: H - bottom, "text-anchor": "end", "font-size": 11}, "$0"));
   days.forEach((d, i) => {
     const x = left + i * step + step / 2;
@@ -60,7 +67,8 @@ function spendChart(days) {
     }
   });
   fill("spend", chart, el("div", {class: "legend"},
-    el("span", {class: "swatch-cost"}, "\u25A0 spent"), el("span", {class: "swatch-baseline"}, "\u25A0 baseline")));
+    el("span", {class: "swatch-cost"}, "\u25A0 spent"), el("span", {class: "swatch-baseline"}, "\u25A0 baseline")),
+    notes);
 }
 
 // Calls per group as horizontal bars, with each group's cost.
