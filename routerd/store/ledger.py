@@ -238,7 +238,7 @@ _EXPORT_SQL = {
               "LEFT JOIN sessions s ON s.id = c.session_id WHERE c.ts >= ? AND c.rowid > ? "
               "ORDER BY c.rowid LIMIT ?"),
     "decisions": ("SELECT rowid, id, ts, source, session_id, tier, task_type, confidence, profile, provider, "
-                  "model, prompt_hash, prompt_len, prompt, detail FROM decisions "
+                  "model, prompt_hash, prompt_len, prompt, detail, scenario FROM decisions "
                   "WHERE ts >= ? AND rowid > ? ORDER BY rowid LIMIT ?"),
 }
 EXPORT_COLUMNS = {
@@ -247,7 +247,7 @@ EXPORT_COLUMNS = {
               "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "estimated", "latency_ms",
               "ttft_ms", "cost_usd", "baseline_model", "baseline_cost_usd", "response_id", "error"),
     "decisions": ("id", "ts", "source", "session_id", "tier", "task_type", "confidence", "profile",
-                  "provider", "model", "prompt_hash", "prompt_len", "prompt", "detail"),
+                  "provider", "model", "prompt_hash", "prompt_len", "prompt", "detail", "scenario"),
 }
 
 

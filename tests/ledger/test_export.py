@@ -33,7 +33,7 @@ async def _seed(app) -> None:
                                        input_tokens=i, output_tokens=1, cost_usd=i / 1e6,
                                        error='quote " and, comma' if i == 3 else None))
     app.store.record("decisions", {"id": "d1", "ts": now, "tier": "simple", "source": "http",
-                                   "detail": json.dumps({"reasons": ["a, b"]})})
+                                   "detail": json.dumps({"reasons": ["a, b"]}), "scenario": "background"})
     await app.store.flush()
 
 
@@ -54,10 +54,14 @@ async def test_export_calls_as_csv_json_and_jsonl(daemon, tmp_path):
 
 
 async def test_export_decisions_and_a_bad_table(daemon):
-    """Decisions export with their detail; an unknown table is refused before anything is written."""
+    """Decisions export with their detail and scenario (a CSV column too); an unknown table is
+    refused before anything is written."""
     await _seed(daemon)
     out = (await routerctl(daemon, "export", "decisions", "--format", "jsonl")).stdout.decode()
     [row] = [json.loads(line) for line in out.splitlines()]
     assert row["id"] == "d1" and json.loads(row["detail"]) == {"reasons": ["a, b"]}
+    assert row["scenario"] == "background"
+    head, line = csv.reader(io.StringIO((await routerctl(daemon, "export", "decisions")).stdout.decode()))
+    assert dict(zip(head, line, strict=True))["scenario"] == "background"
     bad = await routerctl(daemon, "export", "nope", check=False)
     assert bad.returncode == 2 and not bad.stdout
