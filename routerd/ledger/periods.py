@@ -1,11 +1,14 @@
 """Report windows: ``--period today|week|month|all`` and ``--since 24h|7d|<ISO date>``.
 
 Periods are calendar ones in the daemon's local time: today since midnight, this week since
-Monday's midnight, this month since the 1st; ``all`` is everything. ``--since`` wins over
-``--period``. Midnights are computed on naive local times, so a daylight-saving change inside the
+Monday's midnight, this month since the 1st; ``all`` is everything. A calendar period also ends
+(at the next midnight, Monday or 1st), so a call stamped in the future (recorded while the clock
+ran ahead) counts in the one window it falls in, not in today's and again in tomorrow's; ``all``
+and ``--since`` have no end. ``--since`` wins over ``--period``. Midnights are computed on naive local times, so a daylight-saving change inside the
 window moves the start with the clock, as a person reading the report expects.
 """
 
+import math
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -42,6 +45,26 @@ def period_start(period: str, now: float) -> float:
     elif period == "month":
         midnight = midnight.replace(day=1)
     return midnight.timestamp()
+
+
+def period_end(period: str, now: float) -> float:
+    """The Unix time ``period`` (one of ``PERIODS``) ends at (excluded): the next midnight, Monday
+    or 1st in local time; ``math.inf`` for ``all``."""
+    if period == "all":
+        return math.inf
+    start = datetime.fromtimestamp(period_start(period, now))
+    if period == "today":
+        end = start + timedelta(days=1)
+    elif period == "week":
+        end = start + timedelta(days=7)
+    else:
+        end = (start + timedelta(days=32)).replace(day=1)
+    return end.timestamp()
+
+
+def window_end(period: str | None, since: str | None, now: float) -> float:
+    """Where a report ends (excluded): ``math.inf`` for ``since`` and ``all``, else ``period``'s end."""
+    return math.inf if since else period_end(period or "all", now)
 
 
 def window_start(period: str | None, since: str | None, now: float) -> float:

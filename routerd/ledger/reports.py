@@ -17,7 +17,7 @@ import msgspec
 
 from routerd.budgets.budgets import BudgetStats
 from routerd.errors import BadRequest
-from routerd.ledger.periods import period_start, window_start
+from routerd.ledger.periods import period_end, period_start, window_end, window_start
 from routerd.protocol import (DEFAULT_REPORT_LIMIT, BudgetReport, DecisionCount, FullReport, SavingsReport, StatusLineData,
                               UsageReport)
 from routerd.store import ledger as q
@@ -75,12 +75,12 @@ def _listed(by: str, groups: list[q.UsageGroup], limit: int) -> list[dict[str, A
     return [*(_row(by, [g], g.key) for g in kept), _row(by, folded, f"({len(folded)} more)")]
 
 
-async def _grouped(store: Store, start: float, by: str) -> list[q.UsageGroup]:
-    return await store.read(functools.partial(q.usage_groups, start=start, by=by))
+async def _grouped(store: Store, start: float, by: str, end: float) -> list[q.UsageGroup]:
+    return await store.read(functools.partial(q.usage_groups, start=start, by=by, end=end))
 
 
-async def _decisions(store: Store, start: float) -> list[DecisionCount]:
-    counted = await store.read(functools.partial(q.decision_counts, start=start))
+async def _decisions(store: Store, start: float, end: float) -> list[DecisionCount]:
+    counted = await store.read(functools.partial(q.decision_counts, start=start, end=end))
     return [DecisionCount(tier=d.tier, model=d.model, count=d.count) for d in counted]
 
 
@@ -88,8 +88,9 @@ async def usage_report(store: Store, since: str | None = None, group_by: str = "
                        period: str | None = None, limit: int = DEFAULT_LIMIT) -> UsageReport:
     """Calls, tokens of every kind, cost and savings per group, and their total."""
     _check_group(group_by)
-    start = window_start(period, since, time.time())
-    groups = await _grouped(store, start, group_by)
+    now = time.time()
+    start = window_start(period, since, now)
+    groups = await _grouped(store, start, group_by, window_end(period, since, now))
     return UsageReport(period=period if not since else None, since=since, start=start, group_by=group_by,
                        groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"))
 
@@ -100,10 +101,11 @@ async def savings_report(store: Store, since: str | None = None, period: str | N
     routing decisions by tier and model."""
     by = group_by or "source"
     _check_group(by)
-    start = window_start(period, since, time.time())
-    groups = await _grouped(store, start, by)
+    now = time.time()
+    start, end = window_start(period, since, now), window_end(period, since, now)
+    groups = await _grouped(store, start, by, end)
     return SavingsReport(period=period if not since else None, since=since, start=start, **_money(groups),
-                         decisions=await _decisions(store, start), group_by=group_by,
+                         decisions=await _decisions(store, start, end), group_by=group_by,
                          groups=_listed(group_by, groups, limit) if group_by else None)
 
 
@@ -111,16 +113,18 @@ async def full_report(store: Store, since: str | None = None, group_by: str = "m
                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> FullReport:
     """Usage and savings per group with their total, and the decisions behind them."""
     usage = await usage_report(store, since, group_by, period, limit)
-    return FullReport(**msgspec.structs.asdict(usage), decisions=await _decisions(store, usage.start))
+    end = window_end(period, since, time.time())
+    return FullReport(**msgspec.structs.asdict(usage), decisions=await _decisions(store, usage.start, end))
 
 
 async def statusline(store: Store, session_id: str | None = None, budget: float | None = None) -> StatusLineData:
     """Today's spend and savings and the last model used (in ``session_id`` when given), for a
     one-line status; ``budget``: the most spent share of the budgets (None: no budget known)."""
-    start = period_start("today", time.time())
+    now = time.time()
+    start, end = period_start("today", now), period_end("today", now)
 
     def read(conn: Any) -> tuple[list[q.UsageGroup], Any]:
-        return q.usage_groups(conn, start, "source"), q.last_call(conn, session_id)
+        return q.usage_groups(conn, start, "source", end), q.last_call(conn, session_id)
 
     groups, last = await store.read(read)
     money = _money(groups)
@@ -137,7 +141,7 @@ async def budget_report(store: Store, stats: BudgetStats, period: str | None = N
     periods = (period,) if period else ("today", "week", "month")
     spend = {}
     for name in periods:
-        groups = await _grouped(store, period_start(name, now), "source")
+        groups = await _grouped(store, period_start(name, now), "source", period_end(name, now))
         spend[name] = round(sum(g.cost_usd for g in groups), 6)
     return BudgetReport(configured=stats.configured, pressure=stats.pressure, level=stats.level, spend_usd=spend,
                         limits=stats.limits, windows=stats.windows)

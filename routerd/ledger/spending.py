@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from routerd.budgets.budgets import BudgetStats, Budgets, Spend, level_of
 from routerd.budgets.settings import BudgetsConfig
-from routerd.ledger.periods import period_start
+from routerd.ledger.periods import period_end, period_start
 from routerd.ledger.state import Ledger
 from routerd.resilience.limiter import Observation
 from routerd.resilience.limits import Reservation
@@ -120,8 +120,9 @@ class Spending:
     async def _spent(self, now: float) -> list[Spend]:
         """The ledger's paid use this month and today, once what was enqueued is committed."""
         await self.store.flush()
-        return await self.store.read(lambda conn: budget_spend(conn, period_start("month", now),
-                                                               period_start("today", now)))
+        return await self.store.read(lambda conn: budget_spend(
+            conn, period_start("month", now), period_start("today", now),
+            period_end("month", now), period_end("today", now)))
 
     def statistics(self, runtime: Runtime) -> BudgetStats:
         return self.budgets.statistics(time.time(), self.paid_providers(runtime))

@@ -5,6 +5,7 @@ index) and sums cost and tokens of every call that was not free (cost above zero
 with the project from the call or its session. Run through ``Store.read``.
 """
 
+import math
 from typing import Any
 
 import apsw
@@ -13,17 +14,20 @@ from routerd.budgets.budgets import Spend
 
 _SPEND = (
     "SELECT c.provider, coalesce(c.project, s.project), "
-    "sum(CASE WHEN c.ts >= ?2 THEN coalesce(c.cost_usd, 0) ELSE 0 END), sum(coalesce(c.cost_usd, 0)), "
-    "sum(CASE WHEN c.ts >= ?2 THEN c.input_tokens + c.output_tokens ELSE 0 END), "
+    "sum(CASE WHEN c.ts >= ?2 AND c.ts < ?4 THEN coalesce(c.cost_usd, 0) ELSE 0 END), "
+    "sum(coalesce(c.cost_usd, 0)), "
+    "sum(CASE WHEN c.ts >= ?2 AND c.ts < ?4 THEN c.input_tokens + c.output_tokens ELSE 0 END), "
     "sum(c.input_tokens + c.output_tokens) "
     "FROM calls c LEFT JOIN sessions s ON s.id = c.session_id "
-    "WHERE c.ts >= ?1 AND (c.cost_usd IS NULL OR c.cost_usd > 0) GROUP BY 1, 2"
+    "WHERE c.ts >= ?1 AND c.ts < ?3 AND (c.cost_usd IS NULL OR c.cost_usd > 0) GROUP BY 1, 2"
 )
 
 
-def budget_spend(conn: apsw.Connection, month_start: float, day_start: float) -> list[Spend]:
-    """Paid use since ``month_start`` and since ``day_start`` (Unix times), per provider and project."""
-    rows: list[Any] = conn.execute(_SPEND, (month_start, day_start)).fetchall()
+def budget_spend(conn: apsw.Connection, month_start: float, day_start: float,
+                 month_end: float = math.inf, day_end: float = math.inf) -> list[Spend]:
+    """Paid use in the month and the day (from each start to before its end, Unix times), per
+    provider and project: a call stamped in the future counts in its own day, not today."""
+    rows: list[Any] = conn.execute(_SPEND, (month_start, day_start, month_end, day_end)).fetchall()
     found = []
     for provider, project, day_usd, month_usd, day_tokens, month_tokens in rows:
         found.append(Spend(provider, project, "day", day_usd or 0.0, float(day_tokens or 0)))

@@ -12,6 +12,7 @@ a session whose project became known later is joined at read time. Days are loca
 daemon's time zone, as the calendar periods are (``routerd.ledger.periods``).
 """
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -148,9 +149,14 @@ def _edge(start: float) -> tuple[str, float]:
     return midnight.date().isoformat(), midnight.timestamp()
 
 
-def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGroup]:
-    """Calls since ``start`` (Unix time) summed per ``by`` (one of ``GROUPS``), costliest first
-    (by day: in date order)."""
+def _end_day(end: float) -> str:
+    """The local day ``end`` (a midnight, or inf) falls on: rollup days before it are in a window."""
+    return datetime.fromtimestamp(end).date().isoformat() if end != math.inf else "9999-12-31"
+
+
+def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math.inf) -> list[UsageGroup]:
+    """Calls from ``start`` to before ``end`` (Unix times) summed per ``by`` (one of ``GROUPS``),
+    costliest first (by day: in date order)."""
     rollup, rollup_key, raw_key = _KEYS[by]
     join_r = "LEFT JOIN sessions s ON s.id = r.session_id" if by == "project" else ""
     join_c = "LEFT JOIN sessions s ON s.id = c.session_id" if by == "project" else ""
@@ -161,12 +167,13 @@ def usage_groups(conn: apsw.Connection, start: float, by: str) -> list[UsageGrou
         f"sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(output_tokens), sum(reasoning_tokens), "
         f"sum(cost_usd) AS cost, sum(costed), sum(paired_cost_usd), sum(paired_baseline_usd), sum(paired), "
         f"sum(latency_ms_sum), sum(latency_n) FROM ("
-        f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 "
-        f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} WHERE c.ts >= ?2 AND c.ts < ?3 "
+        f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 AND r.day < ?4 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
-        f"WHERE c.rowid > {rollups.mark('calls')} AND c.ts >= ?3"
+        f"WHERE c.ts >= ?2 AND c.ts < ?3 AND c.ts < ?5 "
+        f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
+        f"WHERE c.rowid > {rollups.mark('calls')} AND c.ts >= ?3 AND c.ts < ?5"
         f") GROUP BY k HAVING n > 0 ORDER BY {order}")
-    rows: list[Any] = conn.execute(sql, (day, start, edge)).fetchall()
+    rows: list[Any] = conn.execute(sql, (day, start, edge, _end_day(end), end)).fetchall()
     return [UsageGroup(key=k if k != "" else None, calls=n, ok=ok, estimated=est, input_tokens=i,
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,
@@ -181,16 +188,18 @@ class DecisionCount(msgspec.Struct, frozen=True):
     count: int
 
 
-def decision_counts(conn: apsw.Connection, start: float) -> list[DecisionCount]:
-    """Routing decisions since ``start`` per (tier, model), most frequent first."""
+def decision_counts(conn: apsw.Connection, start: float, end: float = math.inf) -> list[DecisionCount]:
+    """Routing decisions from ``start`` to before ``end`` per (tier, model), most frequent first."""
     day, edge = _edge(start)
     rows: list[Any] = conn.execute(
         "SELECT t, m, sum(n) AS total FROM ("
-        "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 "
-        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions WHERE ts >= ?2 AND ts < ?3 "
+        "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 AND day < ?4 "
         "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
-        f"WHERE rowid > {rollups.mark('decisions')} AND ts >= ?3"
-        ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m", (day, start, edge)).fetchall()
+        "WHERE ts >= ?2 AND ts < ?3 AND ts < ?5 "
+        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
+        f"WHERE rowid > {rollups.mark('decisions')} AND ts >= ?3 AND ts < ?5"
+        ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m",
+        (day, start, edge, _end_day(end), end)).fetchall()
     return [DecisionCount(t or None, m or None, n) for t, m, n in rows]
 
 

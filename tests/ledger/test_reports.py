@@ -13,7 +13,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from routerd.ledger.periods import period_start, window_start
+from routerd.ledger.periods import period_end, period_start, window_end, window_start
+from routerd.store.budgets import budget_spend
 from routerd.store import ledger as q
 from routerd.store.ledger import CallRow, record_call, record_session
 from routerd.store.store import open_store
@@ -121,6 +122,49 @@ def test_periods_are_local_calendar_ones(monkeypatch: pytest.MonkeyPatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_calendar_periods_end_where_the_next_one_starts(monkeypatch: pytest.MonkeyPatch):
+    """today ends at the next midnight, the week at next Monday, the month at the next 1st (across
+    the DST change too); all and --since have no end."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        now = datetime(2026, 10, 24, 15, 30).timestamp()  # a Saturday, the eve of the October change
+        assert datetime.fromtimestamp(period_end("today", now)) == datetime(2026, 10, 25)
+        assert datetime.fromtimestamp(period_end("week", now)) == datetime(2026, 10, 26)
+        assert datetime.fromtimestamp(period_end("month", now)) == datetime(2026, 11, 1)
+        assert datetime.fromtimestamp(period_end("month", datetime(2026, 12, 31).timestamp())) == datetime(2027, 1, 1)
+        assert period_end("all", now) == window_end("week", "2h", now) == float("inf")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+async def test_a_call_stamped_in_the_future_counts_in_one_window(tmp_path: Path, no_blocking):
+    """A call recorded while the clock ran a day ahead counts in tomorrow's budget and report only,
+    not in today's as well."""
+    tomorrow = period_end("today", NOW) + 3600
+    async with open_store(tmp_path / "f.db") as store:
+        for n, (ts, cost) in enumerate([(NOW, 1.0), (tomorrow, 10.0)]):
+            record_call(store, CallRow(id=f"c{n}", ts=ts, provider="openai", model="gpt-4.1", outcome="ok",
+                                       input_tokens=1, output_tokens=1, cost_usd=cost))
+        await store.flush()
+
+        def spend(now: float) -> float:
+            def read(conn):
+                return budget_spend(conn, period_start("month", now), period_start("today", now),
+                                    period_end("month", now), period_end("today", now))
+            return read
+
+        today = {s.window: s.usd for s in await store.read(spend(NOW))}
+        assert today["day"] == 1.0 and today["month"] == (11.0 if tomorrow < period_end("month", NOW) else 1.0)
+        assert {s.window: s.usd for s in await store.read(spend(tomorrow))}["day"] == 10.0
+        days = await store.read(lambda c: q.usage_groups(c, period_start("today", NOW), "day",
+                                                         period_end("today", NOW)))
+        assert [(g.key, g.cost_usd) for g in days] == [(datetime.fromtimestamp(NOW).date().isoformat(), 1.0)]
+        counted = await store.read(lambda c: q.decision_counts(c, period_start("today", NOW), period_end("today", NOW)))
+        assert counted == []
 
 
 async def routerctl(app, *args: str, stdin: bytes | None = None) -> str:
