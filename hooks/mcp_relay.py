@@ -79,10 +79,17 @@ def relay_one(conn, session, line):
         except OSError as exc:
             conn.close()
             if attempt == 2:
-                return _failure(line, -32000, f"routerd is not reachable: {exc}")
+                reason = exc.strerror or str(exc)
+                return _failure(line, -32000, f"routerd is not reachable at {_shown(conn.path)} ({reason}); "
+                                              "start it with `routerctl start`")
         except ValueError as exc:
             return _failure(line, -32603, f"routerd refused the message: {exc}")
     return None
+
+
+def _shown(path):
+    """A socket path (str, or bytes from the environment) as text for a message."""
+    return path.decode("utf-8", "replace") if isinstance(path, bytes) else str(path)
 
 
 def _failure(line, code, message):

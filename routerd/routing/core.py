@@ -357,7 +357,9 @@ class RoutingCore:
     async def reroute(self, runtime: Runtime, decision_id: str, to: str, reason: str) -> FeedbackResult:
         target = to.strip()
         if _tier_of_target(runtime.catalogue, target) is None:
-            raise BadRequest(f"--to {target!r} is neither a tier ({', '.join(TIERS)}) nor a known model")
+            # "to" is the argument's name in the request, the MCP tool and the dashboard alike
+            # (the CLI's --to reads as it): no front's spelling of it.
+            raise BadRequest(f"to: {target!r} is neither a tier ({', '.join(TIERS)}) nor a known model")
         return await self._record_feedback(runtime, decision_id, "reroute", target, reason)
 
     async def rate(self, runtime: Runtime, decision_id: str, rating: str, reason: str) -> FeedbackResult:

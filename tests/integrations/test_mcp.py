@@ -132,13 +132,17 @@ def test_relay_bytes_match_the_protocol():
 
 
 def test_relay_answers_an_error_when_the_daemon_is_down(tmp_path):
-    """No daemon: a request gets a JSON-RPC error at once; a notification gets nothing."""
+    """No daemon: a request gets a JSON-RPC error at once naming the socket and how to start
+    routerd; a notification gets nothing."""
     env = {"ROUTERD_SOCKET": str(tmp_path / "none.sock"), "PATH": os.environ["PATH"]}
     lines = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":3,"method":"tools/list"}\n'
     proc = subprocess.run([PYTHON, "-I", "-S", str(MCP_RELAY)], input=lines, capture_output=True,
                           env=env, timeout=20)
     (only,) = proc.stdout.splitlines()
     assert json.loads(only)["id"] == 3 and json.loads(only)["error"]["code"] == -32000
+    assert json.loads(only)["error"]["message"] == (
+        f"routerd is not reachable at {tmp_path / 'none.sock'} (No such file or directory); "
+        "start it with `routerctl start`")
 
 
 def test_relay_gives_up_on_a_hung_daemon(tmp_path):
@@ -170,6 +174,9 @@ async def test_brain_tools_run_the_routing_handlers(daemon):
         assert not rated.is_error, rated.content[0].text
         rerouted = await client.call_tool("reroute", {"decision_id": routed["decision_id"], "to": "complex"})
         assert not rerouted.is_error, rerouted.content[0].text
+        nowhere = await client.call_tool("reroute", {"decision_id": routed["decision_id"], "to": "galaxy"})
+        assert nowhere.is_error and "to: 'galaxy' is neither a tier" in nowhere.content[0].text
+        assert "--to" not in nowhere.content[0].text
         profile = await client.call_tool("set_profile", {"profile": "budget"})
         assert not profile.is_error, profile.content[0].text
         bad = await client.call_tool("set_profile", {"profile": "cheapest"})
