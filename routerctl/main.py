@@ -31,6 +31,8 @@ class RouterctlGroup(click.Group):
             output.fail(f"{exc}. Start it with `routerctl start` (or `routerd` in the foreground).",
                         EXIT_NOT_RUNNING)
         except DaemonError as exc:
+            if exc.code == "shutting_down":  # it answers while it drains: say so, not "not running"
+                output.fail(str(exc.reply.get("message") or "routerd is stopping"), EXIT_DAEMON_ERROR)
             output.fail(f"routerd: {exc}", EXIT_DAEMON_ERROR)
         except TimeoutError:
             output.fail("routerd did not answer in time", EXIT_TIMEOUT)

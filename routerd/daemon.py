@@ -112,8 +112,9 @@ def _trim_heap() -> None:
 
 async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
                  http_listener: SocketListener | None, task_status: TaskStatus[App]) -> None:
-    """Run the servers until a stop is asked, then drain: stop accepting, let in-flight requests
-    finish within ``daemon.drain_timeout_s``, cancel what is left."""
+    """Run the servers until a stop is asked, then drain: stop accepting HTTP, let in-flight
+    requests finish within ``daemon.drain_timeout_s``, cancel what is left. The control socket
+    accepts until the end, answering new connections that routerd is stopping."""
     async with anyio.create_task_group() as tg:
         accepting = [await tg.start(serve_socket, app, listener)]
         if http_listener is not None:
@@ -131,7 +132,7 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         await app.stop_requested.wait()
         sdnotify.notify("STOPPING=1")
         log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
-        for scope in accepting:
+        for scope in accepting[1:]:  # the socket's own: see serve_connection
             scope.cancel()
         app.begin_drain()
         with anyio.move_on_after(app.runtime.config.daemon.drain_timeout_s):

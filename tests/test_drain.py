@@ -1,4 +1,8 @@
-"""Draining: a stop lets in-flight requests finish (within the grace) and takes no new ones."""
+"""Draining: a stop lets in-flight requests finish (within the grace) and takes no new ones (a new
+control connection is told routerd is stopping)."""
+
+import os
+import sys
 
 import anyio
 import msgspec
@@ -29,7 +33,8 @@ def slow_usage(monkeypatch):
 
 
 async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_usage, anyio_backend):
-    """A request in flight when stop is asked still gets its reply; new connections are refused."""
+    """A request in flight when stop is asked still gets its reply; a new connection gets a
+    shutting_down error, and `routerctl ping` says routerd is stopping (not that it is not running)."""
     started, release = slow_usage
     options = DaemonOptions(config_path=config_file, socket_path=daemon_env / "routerd.sock",
                             backend=anyio_backend, watch_config=False, handle_signals=False)
@@ -47,9 +52,12 @@ async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_u
         with anyio.fail_after(5):
             while app.draining is False:
                 await anyio.wait_all_tasks_blocked()
-        with pytest.raises(OSError):
-            async with connect(app.socket_path):
-                pass
+        async with connect(app.socket_path) as client:
+            refused = await client.call({"type": "ping"})
+        assert (refused["code"], refused["retryable"]) == ("shutting_down", True)
+        env = {**os.environ, "ROUTERD_SOCKET": str(app.socket_path)}
+        ping = await anyio.run_process([sys.executable, "-m", "routerctl.main", "ping"], env=env, check=False)
+        assert ping.returncode == 1 and ping.stderr.decode().startswith("routerctl: routerd is stopping")
         release.set()
     assert replies == [{"type": "data", "kind": "usage", "data": msgspec.to_builtins(FINISHED)}]
 

@@ -5,7 +5,9 @@ Each connection is served in order, one request at a time (clients pipeline by o
 connections). Bad input never crashes the daemon: a frame whose JSON or schema is wrong gets an
 error reply and the connection stays usable; a length prefix over the limit or a truncated frame
 gets an error reply and the connection is closed, since the byte stream cannot be resynchronised.
-A connection waiting for its next request is "idle" and is closed when the daemon drains.
+A connection waiting for its next request is "idle" and is closed when the daemon drains; one
+opened while it drains gets a ``shutting_down`` error, so that ``routerctl ping`` says routerd is
+stopping rather than that it is not running.
 """
 
 import logging
@@ -16,7 +18,7 @@ import anyio
 from anyio.abc import ByteStream, SocketListener, TaskStatus
 
 from routerd.app import App
-from routerd.errors import NotImplementedYet, RouterdError
+from routerd.errors import NotImplementedYet, RouterdError, ShuttingDown
 from routerd.framing import FrameReader, FrameTooLarge, encode_frame
 from routerd.fronts.serve import serve_listener
 from routerd.handlers.table import HANDLERS
@@ -28,6 +30,11 @@ RECEIVE_SIZE = 65536
 # A client that has started a frame must finish it within this; an idle one may wait longer
 # (daemon.idle_timeout_s).
 PARTIAL_FRAME_TIMEOUT_S = 30.0
+# A connection refused during the drain reads what its client sends until the client closes, for
+# at most this long: closing a Unix socket with unread bytes resets the peer, which could then lose
+# the error frame. A client reads the reply at once; a second is ample.
+STOPPING_READ_S = 1.0
+STOPPING = "routerd is stopping (draining in-flight requests); start it again once it has stopped"
 
 
 async def serve_socket(app: App, listener: SocketListener, *,
@@ -39,6 +46,9 @@ async def serve_socket(app: App, listener: SocketListener, *,
 async def serve_connection(app: App, stream: ByteStream) -> None:
     async with stream:
         try:
+            if app.draining:
+                await _refuse_while_stopping(stream)
+                return
             await _serve_frames(app, stream)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the client went away; its request was handled, its reply had nowhere to go
@@ -87,9 +97,19 @@ async def _receive(app: App, stream: ByteStream, pending: int) -> bytes | None:
     return None
 
 
-async def _send_error(stream: ByteStream, code: str, message: str) -> None:
+async def _refuse_while_stopping(stream: ByteStream) -> None:
+    await _send_error(stream, ShuttingDown.code, STOPPING, retryable=ShuttingDown.retryable)
+    with anyio.move_on_after(STOPPING_READ_S):
+        try:
+            while await stream.receive(RECEIVE_SIZE):
+                pass
+        except anyio.EndOfStream:
+            pass
+
+
+async def _send_error(stream: ByteStream, code: str, message: str, *, retryable: bool = False) -> None:
     try:
-        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=False))))
+        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=retryable))))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass
 
