@@ -252,7 +252,9 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(_describe(str(exc), text, source)) from None
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply") from None
-    for key, message in name_problems(config)[:1]:
+    names = name_problems(config.providers, config.routing.rules, config.routing.models,
+                          config.gateway.aliases, config.gateway.fallbacks)
+    for key, message in names[:1]:
         raise ConfigError(f"{ConfigText(source, text).where(key)}: {message}")
     return config
 

@@ -10,10 +10,11 @@ lines. So names are checked when the file is parsed, each problem as its key pat
 
 import json
 import re
-import typing
+from collections.abc import Iterable, Mapping, Sequence
 
-if typing.TYPE_CHECKING:
-    from routerd.config import Config
+from routerd.catalogue.models import ModelInfo
+from routerd.resilience.settings import AliasConfig
+from routerd.rules import Rule
 
 # A provider or rule name: it is also the head of ``provider/model`` and a metric label.
 NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -30,8 +31,10 @@ def toml_key(part: str) -> str:
     return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
 
 
-def name_problems(config: "Config") -> list[Problem]:
-    """Every name in ``config`` that holds a character outside its set, in the file's order."""
+def name_problems(providers: Iterable[str], rules: Sequence[Rule], models: Sequence[ModelInfo],
+                  aliases: Mapping[str, str | AliasConfig], fallbacks: Mapping[str, list[str]]) -> list[Problem]:
+    """Every name a config gives (its providers, ``routing.rules``, ``routing.models``,
+    ``gateway.aliases`` and ``gateway.fallbacks``) that holds a character outside its set."""
     problems: list[Problem] = []
 
     def check(key: tuple[str, ...], shown: str, value: str, what: str) -> None:
@@ -40,21 +43,21 @@ def name_problems(config: "Config") -> list[Problem]:
             problems.append((key, f"{shown}: {what} name {json.dumps(value)} holds a character other than "
                                   f"{chars} (names go into response headers and log lines)"))
 
-    for name in config.providers:
+    for name in providers:
         check(("providers", name), f"providers.{toml_key(name)}", name, "provider")
-    for n, rule in enumerate(config.routing.rules):
+    for n, rule in enumerate(rules):
         check(("routing", "rules", str(n), "name"), f"routing.rules[{n}].name", rule.name, "rule")
-    for n, info in enumerate(config.routing.models):
+    for n, info in enumerate(models):
         check(("routing", "models", str(n), "id"), f"routing.models[{n}].id", info.id, "model")
-    for name, target in config.gateway.aliases.items():
+    for name, target in aliases.items():
         key = ("gateway", "aliases", name)
         shown = f"gateway.aliases.{toml_key(name)}"
         check(key, shown, name, "alias")
         for member in [target] if isinstance(target, str) else target.targets:
             check(key, shown, member, "model")
-    for name, fallbacks in config.gateway.fallbacks.items():
+    for name, after in fallbacks.items():
         key = ("gateway", "fallbacks", name)
         shown = f"gateway.fallbacks.{toml_key(name)}"
-        for model in [name, *fallbacks]:
+        for model in [name, *after]:
             check(key, shown, model, "model")
     return problems
