@@ -12,7 +12,7 @@ from routerd.app import App
 from routerd.errors import BadRequest
 from routerd.ledger import reports
 from routerd.ledger.dashboard import dashboard_data
-from routerd.ledger.periods import window_start
+from routerd.ledger.periods import window_end, window_start
 from routerd.protocol import (Budget, BudgetReply, Dashboard, DashboardReply, Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
                               ExportRowsReply, Report, ReportReply, Reply, Savings, SavingsReply, StatusLine,
                               StatusLineReply, Usage, UsageReply)
@@ -61,18 +61,19 @@ async def handle_export(app: App, request: Export) -> AsyncGenerator[Reply, None
     """Stream a table page by page, so that an export of millions of rows never sits in memory."""
     if request.table not in q.EXPORT_TABLES:
         raise BadRequest(f"table: expected one of {', '.join(q.EXPORT_TABLES)}; got {request.table!r}")
-    start = window_start(request.period, request.since, time.time())
-    total = await app.store.read(functools.partial(q.export_count, table=request.table, start=start))
-    return _pages(app.store, request.table, start, total)
+    now = time.time()
+    start, end = window_start(request.period, request.since, now), window_end(request.period, request.since, now)
+    total = await app.store.read(functools.partial(q.export_count, table=request.table, start=start, end=end))
+    return _pages(app.store, request.table, start, end, total)
 
 
-async def _pages(store: Store, table: str, start: float, total: int) -> AsyncGenerator[Reply, None]:
+async def _pages(store: Store, table: str, start: float, end: float, total: int) -> AsyncGenerator[Reply, None]:
     yield ExportHeadReply(kind="export", final=False,
                           data=ExportHead(table=table, columns=list(q.EXPORT_COLUMNS[table]), total=total))
     after, sent = 0, 0
     while True:
         after, rows = await store.read(functools.partial(
-            q.export_page, table=table, start=start, after=after, limit=EXPORT_PAGE_ROWS))
+            q.export_page, table=table, start=start, after=after, limit=EXPORT_PAGE_ROWS, end=end))
         if not rows:
             break
         sent += len(rows)

@@ -244,11 +244,11 @@ _EXPORT_SQL = {
               "c.cached_tokens, c.cache_write_tokens, c.cache_write_1h_tokens, c.output_tokens, "
               "c.reasoning_tokens, c.estimated, c.latency_ms, c.ttft_ms, c.cost_usd, c.baseline_model, "
               "c.baseline_cost_usd, c.response_id, c.error FROM calls c "
-              "LEFT JOIN sessions s ON s.id = c.session_id WHERE c.ts >= ? AND c.rowid > ? "
-              "ORDER BY c.rowid LIMIT ?"),
+              "LEFT JOIN sessions s ON s.id = c.session_id WHERE c.ts >= ?1 AND c.ts < ?4 AND c.rowid > ?2 "
+              "ORDER BY c.rowid LIMIT ?3"),
     "decisions": ("SELECT rowid, id, ts, source, session_id, tier, task_type, confidence, profile, provider, "
                   "model, prompt_hash, prompt_len, prompt, detail, scenario FROM decisions "
-                  "WHERE ts >= ? AND rowid > ? ORDER BY rowid LIMIT ?"),
+                  "WHERE ts >= ?1 AND ts < ?4 AND rowid > ?2 ORDER BY rowid LIMIT ?3"),
 }
 EXPORT_COLUMNS = {
     "calls": ("id", "ts", "source", "session_id", "project", "decision_id", "tier", "provider", "model",
@@ -260,16 +260,18 @@ EXPORT_COLUMNS = {
 }
 
 
-def export_count(conn: apsw.Connection, table: str, start: float) -> int:
-    """How many rows of ``table`` an export since ``start`` will send (for a progress bar)."""
-    count: int = conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= ?", (start,)).get
+def export_count(conn: apsw.Connection, table: str, start: float, end: float = math.inf) -> int:
+    """How many rows of ``table`` an export from ``start`` to before ``end`` will send (for a
+    progress bar)."""
+    count: int = conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= ? AND ts < ?", (start, end)).get
     return count
 
 
 def export_page(conn: apsw.Connection, table: str, start: float, after: int,
-                limit: int) -> tuple[int, list[tuple[Any, ...]]]:
-    """The next ``limit`` rows of ``table`` since ``start`` after row ``after`` (keyset paging: each
+                limit: int, end: float = math.inf) -> tuple[int, list[tuple[Any, ...]]]:
+    """The next ``limit`` rows of ``table`` from ``start`` to before ``end``, after row ``after`` (keyset
+    paging: each
     page is one short read, so an export of millions holds one page in memory), and the last
     row's position to continue from."""
-    rows: list[Any] = conn.execute(_EXPORT_SQL[table], (start, after, limit)).fetchall()
+    rows: list[Any] = conn.execute(_EXPORT_SQL[table], (start, after, limit, end)).fetchall()
     return (rows[-1][0] if rows else after), [row[1:] for row in rows]

@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from routerd.handlers.usage import EXPORT_PAGE_ROWS
+from routerd.ledger.periods import period_end
 from routerd.store.ledger import EXPORT_COLUMNS, CallRow, record_call
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +66,16 @@ async def test_export_decisions_and_a_bad_table(daemon):
     assert dict(zip(head, line, strict=True))["scenario"] == "background"
     bad = await routerctl(daemon, "export", "nope", check=False)
     assert bad.returncode == 2 and not bad.stdout
+
+
+async def test_a_period_export_leaves_out_calls_stamped_after_it(daemon):
+    """A call stamped tomorrow (recorded while the clock ran ahead) is not in today's export; it is
+    in the export of everything."""
+    now = time.time()
+    for name, ts in (("today", now), ("ahead", period_end("today", now) + 60)):
+        record_call(daemon.store, CallRow(id=name, ts=ts, provider="openai", model="gpt-4.1", outcome="ok"))
+    await daemon.store.flush()
+    today = (await routerctl(daemon, "export", "calls", "--period", "today", "--format", "jsonl")).stdout
+    everything = (await routerctl(daemon, "export", "calls", "--format", "jsonl")).stdout
+    assert [json.loads(line)["id"] for line in today.splitlines()] == ["today"]
+    assert [json.loads(line)["id"] for line in everything.splitlines()] == ["today", "ahead"]
