@@ -13,15 +13,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from routerd.catalogue.models import ModelInfo
+from routerd.errors import BadRequest
 from routerd.resilience.settings import AliasConfig
 from routerd.rules import Rule
+from routerd.scenarios.names import check_model
 
 # A provider or rule name: it is also the head of ``provider/model`` and a metric label.
 NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
-# A model name (an alias is one): ``qwen2.5:7b``, ``claude-opus-4-1@20250805``, ``org/model``.
-MODEL_RE = re.compile(r"[A-Za-z0-9._:/@+-]+")
 _NAME_CHARS = "letters, digits and . _ -"
-_MODEL_CHARS = "letters, digits and . _ - : / @ +"
+# A model name (an alias is one) follows the rule the gateway holds a requested name to
+# (``routerd.scenarios.names.check_model``), so that the config can name what a client may ask.
+_MODEL_CHARS = "letters, digits and . _ : / @ + = ~ , -"
 
 Problem = tuple[tuple[str, ...], str]
 
@@ -38,8 +40,8 @@ def name_problems(providers: Iterable[str], rules: Sequence[Rule], models: Seque
     problems: list[Problem] = []
 
     def check(key: tuple[str, ...], shown: str, value: str, what: str) -> None:
-        pattern, chars = (NAME_RE, _NAME_CHARS) if what in ("provider", "rule") else (MODEL_RE, _MODEL_CHARS)
-        if not pattern.fullmatch(value):
+        chars = _NAME_CHARS if what in ("provider", "rule") else _MODEL_CHARS
+        if not (NAME_RE.fullmatch(value) if what in ("provider", "rule") else _is_model(value)):
             problems.append((key, f"{shown}: {what} name {json.dumps(value)} holds a character other than "
                                   f"{chars} (names go into response headers and log lines)"))
 
@@ -61,3 +63,11 @@ def name_problems(providers: Iterable[str], rules: Sequence[Rule], models: Seque
         for model in [name, *after]:
             check(key, shown, model, "model")
     return problems
+
+
+def _is_model(value: str) -> bool:
+    try:
+        check_model(value)
+    except BadRequest:
+        return False
+    return True
