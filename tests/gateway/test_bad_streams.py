@@ -64,16 +64,22 @@ async def test_a_bad_first_gemini_event_answers_a_responses_client_with_a_502(da
     assert [r["outcome"] for r in await calls(daemon)] == ["upstream_bad_response"]
 
 
-async def test_a_bad_event_mid_stream_ends_with_the_error_event_and_a_clean_end(daemon, fakes, base_url, caplog):
-    """Once the client has its first event, a bad one ends the stream with the dialect's error
-    event and the chunked body's last chunk (the client reads a whole answer, not a cut)."""
-    fakes["openai"].events(GOOD_CHUNK, b"data: {oops\n\n", b"data: [DONE]\n\n", hold_after=1)
+async def _held_stream(base_url: str, fake) -> tuple[bytes, str]:
+    """Stream MESSAGES through routerd: the first bytes the client gets, then (once the fake, held
+    after its first event, is released) the whole text."""
     async with httpx.AsyncClient(timeout=10) as client:
         async with client.stream("POST", base_url + "/v1/messages", json=MESSAGES) as response:
             chunks = response.aiter_bytes()
             first = await chunks.__anext__()
-            fakes["openai"].release.set()
-            text = (first + b"".join([chunk async for chunk in chunks])).decode()
+            fake.release.set()
+            return first, (first + b"".join([chunk async for chunk in chunks])).decode()
+
+
+async def test_a_bad_event_mid_stream_ends_with_the_error_event_and_a_clean_end(daemon, fakes, base_url, caplog):
+    """Once the client has its first event, a bad one ends the stream with the dialect's error
+    event and the chunked body's last chunk (the client reads a whole answer, not a cut)."""
+    fakes["openai"].events(GOOD_CHUNK, b"data: {oops\n\n", b"data: [DONE]\n\n", hold_after=1)
+    first, text = await _held_stream(base_url, fakes["openai"])
     assert b'"text":"Hel"' in first
     last = text.strip().split("\n\n")[-1]
     assert last.startswith("event: error")
@@ -88,12 +94,7 @@ async def test_a_bad_event_after_a_good_one_in_the_same_chunk_keeps_the_good_one
     """Events translated before a bad one in the same upstream chunk still reach the client once
     the stream is committed, ahead of the error event."""
     fakes["openai"].events(GOOD_CHUNK, GOOD_CHUNK + b"data: {oops\n\n", hold_after=1)
-    async with httpx.AsyncClient(timeout=10) as client:
-        async with client.stream("POST", base_url + "/v1/messages", json=MESSAGES) as response:
-            chunks = response.aiter_bytes()
-            first = await chunks.__anext__()
-            fakes["openai"].release.set()
-            text = (first + b"".join([chunk async for chunk in chunks])).decode()
+    first, text = await _held_stream(base_url, fakes["openai"])
     assert text.count('"text":"Hel"') == 2 and text.strip().split("\n\n")[-1].startswith("event: error")
 
 
