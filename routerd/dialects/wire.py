@@ -76,8 +76,13 @@ def carry_own_fields(body: dict[str, Any], req: Any, dialect: str) -> bool:
     return True
 
 
-# Which company's API each dialect is: an end-user id stays within one company's APIs.
-_VENDOR = {"openai_chat": "openai", "responses": "openai", "anthropic": "anthropic", "gemini": "google"}
+# Which company's API each dialect is, by the catalogue's maker names.
+_MAKERS = {"openai_chat": "openai", "responses": "openai", "anthropic": "anthropic", "gemini": "gemini"}
+
+
+def maker_of(dialect: str | None) -> str | None:
+    """The maker whose API ``dialect`` is (``openai_chat`` and ``responses``: OpenAI's), or None."""
+    return _MAKERS.get(dialect or "")
 
 
 def user_for(req: Any, dialect: str) -> str | None:
@@ -86,7 +91,7 @@ def user_for(req: Any, dialect: str) -> str | None:
     attribution), since the id itself can carry what the client told only its vendor (Claude Code's
     ``metadata.user_id`` holds its device id, account and session)."""
     user: str | None = req.user
-    if not user or _VENDOR.get(req.origin) == _VENDOR.get(dialect):
+    if not user or maker_of(req.origin) == maker_of(dialect):
         return user
     return "routerd-" + hashlib.sha256(user.encode()).hexdigest()[:32]
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from routerd.catalogue.models import Catalogue
 from routerd.classify.types import TIERS
 from routerd.config import GatewayConfig
-from routerd.dialects.registry import get as of_dialect, of_kind
+from routerd.dialects.registry import of_kind
+from routerd.dialects.wire import maker_of
 from routerd.errors import NoRoute
 from routerd.providers import Provider
 from routerd.routing.types import Candidate
@@ -107,14 +108,6 @@ def below(catalogue: Catalogue, candidate: Candidate, named: Candidate) -> bool:
     price, limit = ours.cost_per_mtok(), theirs.cost_per_mtok()
     return (price is not None and limit is not None and price < limit
             and TIERS.index(ours.tier) <= TIERS.index(theirs.tier))
-
-
-def maker_of(dialect: str) -> str | None:
-    """The maker whose API a client dialect is (``openai_chat`` and ``responses``: OpenAI's)."""
-    if not dialect:
-        return None
-    kind = of_dialect(dialect).kind
-    return next((maker for maker, kinds in MAKER_KINDS.items() if kind in kinds), None)
 
 
 def speaks_for(provider: Provider, maker: str, model_id: str | None = None) -> bool:
