@@ -59,7 +59,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         rows.append(("state writes", f"STALLED for {_duration(store.get('stalled_s') or 0)} "
                                      f"({store.get('last_error')}): {store.get('held', 0)} row(s) held in "
                                      "memory, retrying"))
-    elif not store.get("writing", True):
+    elif store.get("state") == "stopped":
         rows.append(("state writes", f"STOPPED ({store.get('last_error') or 'the writer ended'}): usage is "
                                      "no longer recorded; restart routerd"))
     if store.get("damaged"):

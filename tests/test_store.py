@@ -65,7 +65,7 @@ async def test_a_value_sqlite_cannot_hold_loses_only_its_row(tmp_path, no_blocki
         await store.flush()
         assert (await store.row_counts())["decisions"] == 2
         stats = store.statistics()
-    assert stats.dropped == 1 and "OverflowError" in stats.last_error and stats.writing
+    assert stats.dropped == 1 and "OverflowError" in stats.last_error and stats.state == "writing"
 
 
 def test_unknown_table_is_refused_at_once(tmp_path):
@@ -184,7 +184,7 @@ async def test_a_full_disk_holds_the_rows_until_space_is_back(tmp_path, full_dis
             store.record("decisions", {"id": f"d{i}", "ts": float(i)})
         assert not await store.flush()
         stats = store.statistics()
-        assert (stats.state, stats.writing, stats.held, stats.dropped) == ("stalled", False, 3000, 0)
+        assert (stats.state, stats.held, stats.dropped) == ("stalled", 3000, 0)
         assert "FullError" in stats.last_error
         store.record("decisions", {"id": "more", "ts": 2.0})
         assert not await store.flush()

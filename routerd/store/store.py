@@ -70,9 +70,9 @@ class StoreStats(msgspec.Struct, frozen=True):
     batches: int
     dropped: int
     last_error: str | None
-    writing: bool = True  # the writer runs and the database takes its rows (``state == "writing"``)
-    # writing; stalled: the database refuses writes (disk full...), rows are held and retried;
-    # stopped: the writer ended, nothing enqueued is written any more
+    # writing: the writer runs and the database takes its rows; stalled: the database refuses
+    # writes (disk full...), rows are held and retried; stopped: the writer ended, nothing
+    # enqueued is written any more
     state: WriterState = "writing"
     held: int = 0  # rows waiting for the database to take writes again
     lost: int = 0  # rows dropped because more than MAX_HELD were waiting
@@ -159,7 +159,7 @@ class Store:
         return StoreStats(
             path=str(self.path), schema_version=self.schema_version, queued=self._queue.qsize(),
             written=self._written, batches=self._batches, dropped=self._dropped,
-            last_error=self._last_error, writing=self.writing, state=self.state, held=len(self._held),
+            last_error=self._last_error, state=self.state, held=len(self._held),
             lost=self._lost, stalled_s=None if since is None else round(time.monotonic() - since, 3),
             damaged=self._damaged,
         )

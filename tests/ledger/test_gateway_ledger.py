@@ -83,4 +83,4 @@ async def test_counts_no_call_can_have_are_estimated_and_the_ledger_keeps_writin
     first, second = await recorded_calls(daemon)
     assert first["estimated"] and 0 < first["input_tokens"] < 100 and first["cost_usd"] < 0.01
     assert (second["input_tokens"], second["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS)
-    assert daemon.store.statistics().writing and daemon.store.statistics().dropped == 0
+    assert daemon.store.statistics().state == "writing" and daemon.store.statistics().dropped == 0

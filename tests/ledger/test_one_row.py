@@ -119,4 +119,4 @@ async def test_a_transcript_with_counts_no_call_can_have_records_nothing_and_sto
     await _stop_hook(daemon, _transcript(tmp_path / "t.jsonl", "msg_fine"))
     [row] = await recorded_calls(daemon)
     assert (row["response_id"], row["output_tokens"]) == ("msg_fine", 80)
-    assert daemon.store.statistics().writing and daemon.store.statistics().dropped == 0
+    assert daemon.store.statistics().state == "writing" and daemon.store.statistics().dropped == 0
