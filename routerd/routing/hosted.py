@@ -20,14 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from routerd.dialects.canonical import ChatRequest
+from routerd.dialects.registry import get
 from routerd.errors import HostedToolUnsupported
 from routerd.providers import Provider
 from routerd.routing.types import Candidate
 
 # Chat completions' hosted search is a request field, not a tool (search models only).
 SEARCH_OPTIONS = "web_search_options"
-# Where each client dialect's hosted tools run: a provider of this kind (for the error's advice).
-_KIND_OF = {"anthropic": "anthropic", "responses": "responses", "openai_chat": "openai", "gemini": "gemini"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +94,7 @@ def unsupported(tools: Sequence[str], dialect: str, chain: Sequence[Candidate],
         f"{dialect} API natively can run, and routerd will not drop it by translating the request"
         + (f" ({tried})" if tried else "")
         + (f"; providers that could run it ({', '.join(native)}) do not serve a model it may go to"
-           if native else f"; configure one, e.g. [providers.NAME] kind = \"{_KIND_OF.get(dialect, dialect)}\""))
+           if native else f"; configure one, e.g. [providers.NAME] kind = \"{get(dialect).kind}\""))
 
 
 def _speaks(providers: Mapping[str, Provider], candidate: Candidate) -> str:
