@@ -13,12 +13,12 @@ catalogue, the rules, the providers) arrives in the ``Runtime`` each call is mad
 reload never changes a decision in flight. Only the event loop touches it.
 
 The classifier and the policy are reached through ``_classify`` and ``_rank``: the seam where a
-rebuilt brain slots in.
+rebuilt brain slots in. The steps beside the decision live in their own modules: the scenario step
+(``scenario``), the hosted-tools step (``hosted_step``), the rows a decision is stored as
+(``records``), and reroutes and ratings checked, stored and learned (``feedback``).
 """
 
 import functools
-import hashlib
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -27,19 +27,18 @@ from collections.abc import Callable
 import anyio.to_thread
 import msgspec
 
-from routerd.catalogue.models import Catalogue, ModelInfo
 from routerd.classify.classifier import classify_turns
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.model import Model, default_model
 from routerd.classify.types import TIERS, Classification, Tier
-from routerd.errors import BadRequest, NoRoute, NotFound, UnknownModel
-from routerd.feedback import FeedbackRow, FeedbackTable, signature, signature_key, wanted_tier_of_rating
+from routerd.errors import BadRequest, NoRoute, UnknownModel
+from routerd.feedback import FeedbackTable, signature
 from routerd.ids import Ids
 from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, RuleHit, Sticky, decide
 from routerd.protocol import FeedbackResult, ProfileState
 from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
-from routerd.routing import hosted, opinion
+from routerd.routing import feedback, hosted_step, opinion, records
 from routerd.routing.scenario import Found, Scenarios, by_price
 from routerd.routing.types import BrainDecision, Candidate, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
@@ -52,7 +51,6 @@ PROFILE_KEY = "routing.profile"
 MAX_SESSIONS = 10_000
 # The budgets' pressure (0..1) for a request of a session: ``routerd.ledger.spending``, injected.
 Pressure = Callable[[Runtime, str | None], float]
-RATINGS = ("good", "bad")
 
 
 class RoutingStats(msgspec.Struct, frozen=True):
@@ -93,8 +91,8 @@ class RoutingCore:
         if profile in PROFILES:
             self.profile_override = profile
         for row in stored:
-            learned = _learned(runtime.catalogue, row.kind, row.value, row.decided_tier, row.detail,
-                               row.decision_id)
+            learned = feedback.learned(runtime.catalogue, row.kind, row.value, row.decided_tier, row.detail,
+                                       row.decision_id)
             if learned is not None:
                 self.feedback.apply(learned)
         self._runtime = runtime
@@ -147,7 +145,8 @@ class RoutingCore:
         elif auto or runtime.config.gateway.downshift:
             decision = await self._brain_route(runtime, request, requested, model, auto, found)
         decision = decision or self._requested(runtime, request, requested, model, auto, found)
-        return self._hosted(runtime, request, self._fitted(runtime, decision, found), found)
+        return hosted_step.with_hosted(runtime, request, self._fitted(runtime, decision, found), found,
+                                       self.scenarios, self.store)
 
     async def _brain_route(self, runtime: Runtime, request: RouteRequest, requested: str, model: str, auto: bool,
                            found: Found | None) -> RouteDecision | None:
@@ -189,7 +188,7 @@ class RoutingCore:
             raise NoRoute(f"scenario {found.detection.scenario}: no configured provider serves its route "
                           f"({', '.join(found.route.steps)}; {found.route.reason})")
         if brain_id is None:
-            brain_id = self._record(runtime, request, chain, [found.route.reason], found)
+            brain_id = records.record_plain(self.store, self.ids, request, chain, [found.route.reason], found)
         return RouteDecision(brain_id, requested, tuple(chain), baseline or chain[0], "scenario", brain, auto=True)
 
     def _fitted(self, runtime: Runtime, decision: RouteDecision, found: Found | None) -> RouteDecision:
@@ -202,50 +201,6 @@ class RoutingCore:
             rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
         return msgspec.structs.replace(decision, candidates=tuple(chain), scenario=found.detection.scenario,
                                        scenario_reasons=(*found.reasons(), *notes))
-
-    def _hosted(self, runtime: Runtime, request: RouteRequest, decision: RouteDecision,
-                found: Found | None) -> RouteDecision:
-        """``decision`` with only candidates that can run the hosted tools the request needs (for
-        automatic routing, the cheapest catalogue model that can when none of its own can), and the
-        brain's picks that run the tools it offers first. Raises HostedToolUnsupported."""
-        conversation, dialect = request.conversation, request.dialect or ""
-        if not request.hosted_tools and hosted.SEARCH_OPTIONS.encode() not in conversation.body:
-            return decision
-        tools = hosted.read(conversation.request(), request.hosted_tools, conversation.body)
-        if not tools.offered:
-            return decision
-        providers, chain = runtime.providers, list(decision.candidates)
-        able = hosted.capable(chain, providers, dialect)
-        unable = [c for c in chain if c not in able]
-        notes = []
-        if tools.needed:
-            notes += [hosted.passed_over(unable, providers, tools.needed)] if unable else []
-            if not able and decision.auto:
-                able = self._escalate_hosted(runtime, found, dialect, notes)
-            if not able:
-                raise hosted.unsupported(tools.needed, dialect, chain, providers)
-            chain = able
-        elif decision.reason == "brain" and unable:  # a capability: the picks that keep it go first
-            chain = hosted.capable_first(chain, providers, dialect)
-            notes.append(hosted.without(unable, providers, tools.offered))
-        elif unable:
-            notes.append(hosted.without(unable, providers, tools.offered))
-        if not notes and not tools.needed:
-            return decision
-        if chain[0] != decision.candidates[0]:
-            rows.set_decision_target(self.store, decision.decision_id, chain[0].model, chain[0].provider)
-        return msgspec.structs.replace(decision, candidates=tuple(chain), hosted_tools=tools.needed,
-                                       scenario_reasons=(*decision.scenario_reasons, *notes))
-
-    def _escalate_hosted(self, runtime: Runtime, found: Found | None, dialect: str, notes: list[str]) -> list[Candidate]:
-        """The catalogue's models, cheapest first, on providers that run the client's hosted tools
-        (and, when the request was counted, whose window holds it)."""
-        pool = hosted.capable(by_price(runtime), runtime.providers, dialect)
-        if pool and found is not None:
-            pool, _ = self.scenarios.fit(runtime, found, pool, False, list)
-        if pool:
-            notes.append(f"escalated to {pool[0].provider}/{pool[0].model}: it runs the hosted tools")
-        return pool
 
     async def _advise(self, runtime: Runtime, request: RouteRequest) -> RouteDecision:
         """Advice (``route``, hooks, MCP): the brain decides, with the scenario's tier forced or its
@@ -276,20 +231,8 @@ class RoutingCore:
             raise cands.nothing_to_try(providers, self.resilience.unavailable_for, time.time())
         reason = ("auto: no catalogue model on the configured providers; each provider's first named model"
                   if auto else "requested by the client")
-        decision_id = self._record(runtime, request, chain, [reason], found)
+        decision_id = records.record_plain(self.store, self.ids, request, chain, [reason], found)
         return RouteDecision(decision_id, requested, tuple(chain), chain[0], "requested", auto=auto)
-
-    def _record(self, runtime: Runtime, request: RouteRequest, chain: list[Candidate], reasons: list[str],
-                found: Found | None) -> str:
-        """Store a decision the brain was not asked about; its id."""
-        decision_id = self.ids.new()
-        rows.record_decision(self.store, rows.DecisionRow(
-            id=decision_id, ts=time.time(), source=request.source, model=chain[0].model,
-            provider=chain[0].provider, session_id=request.session_id,
-            scenario=found.detection.scenario if found is not None else None,
-            detail=msgspec.json.encode({"reasons": reasons,
-                                        "candidates": [f"{c.provider}/{c.model}" for c in chain[:5]]}).decode()))
-        return decision_id
 
     async def _brain(self, runtime: Runtime, request: RouteRequest, model: str | None, found: Found | None = None,
                      tier: Tier | None = None) -> tuple[str, BrainDecision]:
@@ -318,7 +261,8 @@ class RoutingCore:
             self._remember_session(session, Sticky(model=first.key, tier=first.tier))
         decision_id = self.ids.new()
         self.decisions += 1
-        self._store(runtime, decision_id, decision, result, text, words, request, first, found)
+        records.record_brain(self.store, decision_id, decision, result, text, words, request, first, found,
+                             runtime.config.state.store_prompts)
         return decision_id, BrainDecision(result, decision, first)
 
     def _expand(self, name: str, resolve: Callable[[str], list[Candidate]]) -> list[Candidate] | None:
@@ -329,23 +273,6 @@ class RoutingCore:
         """The policy: the catalogue ranked for this classification and the providers' health."""
         return decide(inp)
 
-    def _store(self, runtime: Runtime, decision_id: str, decision: Decision, result: Classification,
-               text: str, words: frozenset[str], request: RouteRequest, first: ModelInfo | None,
-               found: Found | None) -> None:
-        detail = {"signature": signature_key(words), "candidates": decision.candidates[:5],
-                  "advisory": decision.advisory, "reasons": decision.reasons, "signals": result.signals,
-                  "classification_source": result.source, "score": result.score,
-                  "p_simple": decision.p_simple, "p_moderate": decision.p_moderate, "bar": decision.bar}
-        rows.record_decision(self.store, rows.DecisionRow(
-            id=decision_id, ts=time.time(), source=request.source, session_id=request.session_id,
-            prompt_hash=hashlib.sha256(text.encode()).hexdigest(), prompt_len=len(text),
-            prompt=text if runtime.config.state.store_prompts else None, tier=decision.tier,
-            task_type=decision.task_type, confidence=decision.confidence, profile=decision.profile,
-            model=first.id if first is not None else decision.advisory,
-            provider=first.provider if first is not None else None,
-            scenario=found.detection.scenario if found is not None else None,
-            detail=msgspec.json.encode(detail).decode()))
-
     def _remember_session(self, session_id: str, sticky: Sticky) -> None:
         self.sticky[session_id] = sticky
         self.sticky.move_to_end(session_id)
@@ -355,38 +282,14 @@ class RoutingCore:
     # --- feedback and profile ------------------------------------------------------------------
 
     async def reroute(self, runtime: Runtime, decision_id: str, to: str, reason: str) -> FeedbackResult:
-        target = to.strip()
-        if _tier_of_target(runtime.catalogue, target) is None:
-            # "to" is the argument's name in the request, the MCP tool and the dashboard alike
-            # (the CLI's --to reads as it): no front's spelling of it.
-            raise BadRequest(f"to: {target!r} is neither a tier ({', '.join(TIERS)}) nor a known model")
-        return await self._record_feedback(runtime, decision_id, "reroute", target, reason)
+        target = feedback.reroute_target(runtime.catalogue, to)
+        return await feedback.record(self.store, self.ids, self.feedback, runtime.catalogue, decision_id,
+                                     "reroute", target, reason)
 
     async def rate(self, runtime: Runtime, decision_id: str, rating: str, reason: str) -> FeedbackResult:
-        value = rating.strip().lower()
-        if value not in RATINGS:
-            raise BadRequest(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
-        return await self._record_feedback(runtime, decision_id, "rate", value, reason)
-
-    async def _record_feedback(self, runtime: Runtime, decision_id: str, kind: str, value: str,
-                               reason: str) -> FeedbackResult:
-        # A decision may still be queued for the writer (feedback right after a route): flush first.
-        await self.store.flush()
-        found = await self.store.read(lambda conn: rows.decision_tier(conn, decision_id))
-        if found is None:
-            raise NotFound(f"no decision {decision_id!r}")
-        decided, detail = found
-        rows.record_feedback(self.store, rows.FeedbackRecord(
-            id=self.ids.new(), decision_id=decision_id, ts=time.time(), kind=kind, value=value, reason=reason))
-        learned = _learned(runtime.catalogue, kind, value, decided, detail, decision_id)
-        if learned is not None:
-            self.feedback.apply(learned)
-        await self.store.flush()
-        return FeedbackResult(
-            decision_id=decision_id, kind=kind, value=value, decided_tier=decided,
-            wanted_tier=learned.wanted_tier if learned else None,
-            message=(f"similar prompts will route to {learned.wanted_tier}" if learned
-                     else "recorded (the decision has no prompt signature to learn from)"))
+        value = feedback.rating_value(rating)
+        return await feedback.record(self.store, self.ids, self.feedback, runtime.catalogue, decision_id,
+                                     "rate", value, reason)
 
     async def set_profile(self, runtime: Runtime, profile: str) -> ProfileState:
         """Switch the active profile at once and persist it; an empty profile only reports it."""
@@ -419,30 +322,3 @@ def _needs(request: RouteRequest, found: Found | None) -> Needs:
     return msgspec.structs.replace(needs, vision=needs.vision or found.detection.needs_vision,
                                    estimated_tokens=found.count.tokens())
 
-
-def _learned(catalogue: Catalogue, kind: str, value: str, decided: str | None, detail: str | None,
-             decision_id: str) -> FeedbackRow | None:
-    """What the feedback table learns from one feedback row, or None (nothing to learn)."""
-    try:
-        sig = json.loads(detail or "{}").get("signature") or ""
-    except ValueError:
-        return None
-    if not sig or decided not in TIERS:
-        return None
-    tier: Tier = decided
-    if kind == "reroute":
-        wanted = _tier_of_target(catalogue, value)
-    elif kind == "rate" and value in RATINGS:
-        wanted = wanted_tier_of_rating(tier, value)
-    else:
-        return None
-    if wanted is None:
-        return None
-    return FeedbackRow(decision_id=decision_id, signature=sig, decided_tier=tier, wanted_tier=wanted, kind=kind)
-
-
-def _tier_of_target(catalogue: Catalogue, target: str) -> Tier | None:
-    if target in TIERS:
-        return target
-    model = catalogue.get(target)
-    return model.tier if model is not None else None
