@@ -68,14 +68,14 @@ def _read_text(path: str, what: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="print the classification as JSON")
 @click.pass_context
 def classify(ctx: click.Context, prompt: str | None, messages_path: str | None, as_json: bool) -> None:
-    """Classify a prompt: tier, task type, confidence and the signals that decided it."""
+    """Classify a prompt: tier, task type, confidence and, in words, what made it harder or easier."""
     reply = _call(ctx, {"type": "classify", **_prompt_request(prompt, messages_path)})
     if as_json:
         defaults = {"level5": "medium", "score": 0.0, "source": "learned", "signals": [], "p_simple": 0.5,
-                    "p_moderate": 0.5}
+                    "p_moderate": 0.5, "explanation": []}
         output.emit_json({k: reply.get(k, defaults.get(k)) for k in ("tier", "task_type", "confidence", "level5",
                                                                    "score", "p_simple", "p_moderate", "source",
-                                                                   "signals")})
+                                                                   "signals", "explanation")})
         return
     source = reply.get("source", "learned")
     output.emit_fields([
@@ -84,7 +84,7 @@ def classify(ctx: click.Context, prompt: str | None, messages_path: str | None, 
         ("confidence", f"{reply['confidence']:.2f}" + ("" if source == "learned" else f" ({source})")),
         ("p(enough)", f"simple {reply.get('p_simple', 0.5):.2f}  moderate {reply.get('p_moderate', 0.5):.2f}  "
                       f"score {reply.get('score', 0.0):.2f}"),
-        ("signals", ", ".join(reply.get("signals", [])) or "none"),
+        *_read(reply),
     ])
 
 
@@ -121,11 +121,27 @@ def route(ctx: click.Context, prompt: str | None, messages_path: str | None, exp
         click.echo("why:")
         for reason in reply.get("reasons", []):
             click.echo(f"  - {reason}")
-        click.echo("signals: " + (", ".join(reply.get("signals", [])) or "none"))
+        click.echo("what moved the score:")
+        for key, value in _read(reply):
+            click.echo(f"  {key}: {value}")
         click.echo("models:")
         for verdict in sorted(reply.get("verdicts", []), key=lambda v: (v.get("rank") is None, v.get("rank") or 0)):
             mark = f"#{verdict['rank'] + 1:<3}" if verdict.get("rank") is not None else "  - "
             click.echo(f"  {mark} {verdict['model']:<36} {verdict['tier']:<9} {'; '.join(verdict.get('reasons', []))}")
+
+
+def _read(reply: dict) -> list[tuple[str, str]]:
+    """What moved the brain's score, in words: what made the prompt harder, and what easier, each
+    with how far it moved the score; the raw signals from a daemon that sends no explanation."""
+    explanation = reply.get("explanation", [])
+    if not explanation:
+        return [("signals", ", ".join(reply.get("signals", [])) or "none")]
+    rows = []
+    for side, sign in (("harder", 1), ("easier", -1)):
+        said = [f"{item['says']} ({item['weight']:+.2f})" for item in explanation if item["weight"] * sign > 0]
+        if said:
+            rows.append((side, ", ".join(said)))
+    return rows
 
 
 def _scenario(reply: dict, explain: bool) -> str:

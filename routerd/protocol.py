@@ -599,6 +599,16 @@ class McpReply(Reply, tag="mcp_reply"):
     message: msgspec.Raw | None = None
 
 
+class Because(msgspec.Struct, kw_only=True, frozen=True):
+    """One thing the brain read that moved its difficulty score, in words (``classify``, ``route
+    --explain``): ``weight`` is how far it moved the score (positive: harder), ``features`` the
+    model's names for it, as ``signals`` name them."""
+
+    says: str
+    weight: float
+    features: list[str] = []
+
+
 class ClassificationReply(Reply, tag="classification"):
     """``classify``: what the brain concluded about a prompt (``source``: learned, model (a second
     opinion) or cache). ``score`` is the continuous difficulty (higher = harder); ``p_simple`` / ``p_moderate``
@@ -614,6 +624,7 @@ class ClassificationReply(Reply, tag="classification"):
     source: str = "learned"
     p_simple: float = 0.5
     p_moderate: float = 0.5
+    explanation: list[Because] = []  # the signals' features in words, largest first
 
 
 class ModelVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -650,6 +661,7 @@ class DecisionReply(Reply, tag="decision"):
     bar: float = 0.5  # the profile's bar, after budget pressure
     scenario: str | None = None  # the request's scenario (routerd/scenarios); None with detection off
     scenario_reasons: list[str] = []
+    explanation: list[Because] = []  # with ``explain``: the signals' features in words, largest first
 
 
 REQUEST_DECODER = msgspec.json.Decoder(RequestUnion)

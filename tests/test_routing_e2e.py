@@ -29,16 +29,25 @@ async def routerctl(*args: str, stdin: bytes | None = None) -> tuple[int, str, s
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
-async def test_classify_prints_tier_type_confidence_and_signals(daemon):
-    """`routerctl classify PROMPT` prints the tier, task type, confidence and signals; --json for scripts."""
+async def test_classify_prints_tier_type_confidence_and_what_moved_it_in_words(daemon):
+    """`routerctl classify PROMPT` prints the tier, task type, confidence and, in words, what made the
+    prompt harder or easier; --json keeps the raw signals for scripts, beside the explanation."""
     code, out, _ = await routerctl("classify", "implement a lock-free MPMC queue in C++ with hazard pointers "
                                    "and a multithreaded stress test")
     assert code == 0
-    assert "complex" in out and "task type   code" in out and "p_simple=" in out and "kind:ask" in out
+    assert "complex" in out and "task type   code" in out
+    harder = next(line for line in out.splitlines() if line.startswith("harder "))
+    assert 'expert terms ("lock-free")' in harder and "(+" in harder
+    assert "p_simple=" not in out and "kind:ask" not in out and "cue:" not in out  # no raw feature names
     code, out, _ = await routerctl("classify", "--json", "what does ACID stand for")
     data = json.loads(out)
     assert (data["tier"], data["task_type"], data["source"]) == ("simple", "query", "learned")
     assert 0.5 <= data["p_simple"] <= data["p_moderate"] <= 1.0
+    assert data["signals"][0] == "kind:ask"
+    said = {item["says"]: item for item in data["explanation"]}
+    assert said['opens like a definition or how-to question ("what does")']["features"] == ["open:definition"]
+    named = {s.rsplit(":", 1)[0] for s in data["signals"][3:]}
+    assert named <= {f for item in data["explanation"] for f in item["features"]} | {"kind:ask", "turns:0"}
 
 
 async def test_classify_reads_stdin_and_whole_conversations(daemon):
@@ -60,8 +69,9 @@ async def test_route_explain_without_providers_advises_claude_models(daemon):
     assert "opus (advisory)" in out
     assert "no provider enabled: advisory only" in out
     assert "p(enough): simple" in out and "p(simple enough)" in out and "bar 0.50" in out
-    signals = next(line for line in out.splitlines() if line.startswith("signals: "))
-    assert "kind:ask" in signals and any(s.rsplit(":", 1)[-1][:1] in "+-" for s in signals.split(", ")[3:])
+    harder = next(line for line in out.splitlines() if line.startswith("  harder: "))
+    assert 'expert terms ("lock-free")' in harder and "(+" in harder
+    assert "signals" not in out and "kind:ask" not in out  # no raw feature names
     assert "provider anthropic not enabled" in out
     # The scenario and its evidence are one line (they were two, the scenario named in each).
     assert [line for line in out.splitlines() if "scenario" in line] == ["scenario    default (no scenario marker)"]

@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from routerd.classify.context import Reading, read, read_turns
+import msgspec
+
 from routerd.classify.cues import CueSet, default_cues
+from routerd.classify.explain import Glossary, default_glossary, describe
 from routerd.classify.model import Model, Prediction, default_model
 from routerd.classify.text import Turn
 from routerd.classify.types import DEFAULT_BAR, LEVELS5, Classification, Level5, enough, tier_for
@@ -26,19 +29,31 @@ SURE = 0.85
 
 
 def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, model: Model | None = None,
-             cues: CueSet | None = None, explain: bool = True) -> Classification:
-    """Classify the last user turn of `messages` (dicts or Structs) in the context of the others."""
-    return _classified(read(messages, tools, cues or default_cues()), model, explain)
+             cues: CueSet | None = None, explain: bool = True, glossary: Glossary | None = None) -> Classification:
+    """Classify the last user turn of `messages` (dicts or Structs) in the context of the others;
+    with `explain`, the signals name the features that moved the score and the explanation says
+    them in words (`glossary`: what the cue families mean)."""
+    cues = cues or default_cues()
+    return _classified(read(messages, tools, cues), model or default_model(), cues, explain, glossary)
 
 
 def classify_turns(turns: Sequence[Turn], tools: Sequence[Any] | None = None, *, model: Model | None = None,
-                   cues: CueSet | None = None, explain: bool = True) -> Classification:
+                   cues: CueSet | None = None, explain: bool = True,
+                   glossary: Glossary | None = None) -> Classification:
     """`classify` for a conversation already flattened into turns (`routerd.classify.text.to_turn`)."""
-    return _classified(read_turns(turns, tools, cues or default_cues()), model, explain)
+    cues = cues or default_cues()
+    return _classified(read_turns(turns, tools, cues), model or default_model(), cues, explain, glossary)
 
 
-def _classified(reading: Reading, model: Model | None, explain: bool) -> Classification:
-    return classification(reading, (model or default_model()).predict(reading.features, explain))
+def _classified(reading: Reading, model: Model, cues: CueSet, explain: bool,
+                glossary: Glossary | None) -> Classification:
+    prediction = model.predict(reading.features, explain)
+    result = classification(reading, prediction)
+    if not explain:
+        return result
+    explanation = describe(reading.features, prediction.contributions, prediction.neighbours, model, cues,
+                           glossary or default_glossary())
+    return msgspec.structs.replace(result, explanation=explanation)
 
 
 def classification(reading: Reading, prediction: Prediction, bar: float = DEFAULT_BAR) -> Classification:

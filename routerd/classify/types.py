@@ -53,6 +53,16 @@ def certainty(c: Classification) -> float:
     return enough(c.p_simple, c.p_moderate, c.tier) - below
 
 
+class Because(msgspec.Struct, frozen=True):
+    """One thing the classifier read that moved its difficulty score, said in words
+    (`routerd.classify.explain`): `weight` is how far it moved the score (positive: harder),
+    `features` the model's names for it, as `signals` name them."""
+
+    says: str
+    weight: float
+    features: tuple[str, ...] = ()
+
+
 class Classification(msgspec.Struct, frozen=True, kw_only=True):
     """What the classifier concluded about the prompt, and why.
 
@@ -60,7 +70,7 @@ class Classification(msgspec.Struct, frozen=True, kw_only=True):
     `p_simple` / `p_moderate` are the calibrated probabilities that a simple-tier / moderate-tier
     model does the job; `tier` is the cheapest one clearing the balanced bar and `confidence` the
     probability that it is enough. `signals` name the turn's kind and the features that moved the
-    score most (`feature:weight`).
+    score most (`feature:weight`); `explanation` says the same in words, only when asked to explain.
     """
 
     tier: Tier
@@ -76,3 +86,4 @@ class Classification(msgspec.Struct, frozen=True, kw_only=True):
     # The turn's kind (`routerd.classify.context`): ask, follow_up, go_ahead, paste_only,
     # tool_result (an agent step: tool output, no new words from the user), ack or empty.
     kind: str = ""
+    explanation: tuple[Because, ...] = ()

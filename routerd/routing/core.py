@@ -29,6 +29,7 @@ import msgspec
 
 from routerd.classify.classifier import classify_turns
 from routerd.classify.cues import CueSet, default_cues
+from routerd.classify.explain import Glossary, default_glossary
 from routerd.classify.model import Model, default_model
 from routerd.classify.types import TIERS, Classification, Tier
 from routerd.errors import BadRequest, NoRoute, UnknownModel
@@ -79,14 +80,14 @@ class RoutingCore:
         self.sticky: OrderedDict[str, Sticky] = OrderedDict()
         self.decisions = self.classified = 0
         self.opinions = opinion.OpinionCounts()
-        self.brain: tuple[Model, CueSet] | None = None  # the shipped model and cue files
+        self.brain: tuple[Model, CueSet, Glossary] | None = None  # the shipped model and cue files
         self._runtime: Runtime | None = None  # the latest one seen, for statistics
         self.scenarios = Scenarios()
 
     async def load(self, runtime: Runtime) -> None:
         """Read the classifier's model and cue files, the persisted profile and the feedback rows
         (at start, before serving; files are read off the loop)."""
-        self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues()))
+        self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues(), default_glossary()))
         profile, stored = await self.store.read(lambda conn: rows.startup_state(conn, PROFILE_KEY))
         if profile in PROFILES:
             self.profile_override = profile
@@ -110,13 +111,14 @@ class RoutingCore:
     async def _classify(self, runtime: Runtime, conversation: Conversation, *, explain: bool) -> Classification:
         """The classifier's answer, or the classifier model's when the classifier is unsure (the
         seam where the brain plugs in: conversation in, calibrated classification out). Only with
-        ``explain`` do the signals name the top features: ranking them costs about a fifth of a
-        classification, and a routed request that did not ask to explain never shows them."""
+        ``explain`` do the signals name the top features and the explanation say them in words:
+        ranking them costs about a fifth of a classification, and a routed request that did not
+        ask to explain never shows them."""
         self.classified += 1
         self._runtime = runtime
-        model, cues = self.brain or (default_model(), default_cues())
+        model, cues, glossary = self.brain or (default_model(), default_cues(), default_glossary())
         read = functools.partial(classify_turns, conversation.turns, conversation.tools, model=model, cues=cues,
-                                 explain=explain)
+                                 explain=explain, glossary=glossary)
         result = await anyio.to_thread.run_sync(read) if conversation.big else read()
         if opinion.wanted(runtime.config.routing, result):
             result = await opinion.second_opinion(self.store, self.ask_model, runtime,

@@ -61,16 +61,19 @@ async def second_opinion(store: Store, ask: AskModel | None, runtime: Runtime, m
             result = None
         if result is not None:
             counts.cache_hits += 1
-            # The model's verdict is cached; the signals are this request's (whether it asked to
-            # explain decides if they name the top features).
-            return msgspec.structs.replace(result, source="cache", signals=opinion.signals(learned))
+            # The model's verdict is cached; the signals and the explanation are this request's
+            # (whether it asked to explain decides if they name the top features).
+            return msgspec.structs.replace(result, source="cache", signals=opinion.signals(learned),
+                                           explanation=learned.explanation)
     counts.asked += 1
     reply = await _ask(ask, runtime, model, opinion.build_prompt(messages), routing.classifier_timeout_s)
     result = opinion.parse_reply(reply, learned) if reply is not None else None
     if result is None:
         counts.fallbacks += 1
         return learned
-    rows.put_cached_classification(store, key, msgspec.json.encode(result).decode(), time.time())
+    # A cached verdict takes each request's own explanation (above): the cache keeps none.
+    kept = msgspec.structs.replace(result, explanation=())
+    rows.put_cached_classification(store, key, msgspec.json.encode(kept).decode(), time.time())
     return result
 
 

@@ -2,14 +2,15 @@
 the MCP tools of the same names answer with the same shapes."""
 
 from routerd.classify.types import Classification
-from routerd.protocol import ClassificationReply, DecisionReply, ModelVerdict
+from routerd.protocol import Because, ClassificationReply, DecisionReply, ModelVerdict
 from routerd.routing.types import RouteDecision
 
 
 def classification_reply(result: Classification) -> ClassificationReply:
     return ClassificationReply(tier=result.tier, task_type=result.task_type, confidence=result.confidence,
                                signals=list(result.signals), level5=result.level5, score=result.score,
-                               source=result.source, p_simple=result.p_simple, p_moderate=result.p_moderate)
+                               source=result.source, p_simple=result.p_simple, p_moderate=result.p_moderate,
+                               explanation=_explanation(result))
 
 
 def decision_reply(decision: RouteDecision, explain: bool) -> DecisionReply:
@@ -29,4 +30,9 @@ def decision_reply(decision: RouteDecision, explain: bool) -> DecisionReply:
         signals=list(result.signals), classification_source=result.source, verdicts=verdicts,
         score=result.score, p_simple=policy.p_simple, p_moderate=policy.p_moderate, bar=policy.bar,
         scenario=decision.scenario, scenario_reasons=list(decision.scenario_reasons),
+        explanation=_explanation(result) if explain else [],
     )
+
+
+def _explanation(result: Classification) -> list[Because]:
+    return [Because(says=b.says, weight=b.weight, features=list(b.features)) for b in result.explanation]

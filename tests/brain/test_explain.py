@@ -1,0 +1,145 @@
+"""The classifier's explanation: what moved the score, in words, one describer per feature family."""
+
+import json
+
+import pytest
+
+from routerd.classify import explain
+from routerd.classify.bag import Bag
+from routerd.classify.classifier import classify
+from routerd.classify.context import read
+from routerd.classify.cues import build, default_cues, read_documents
+from routerd.classify.model import default_model
+
+
+def user(text):
+    return {"role": "user", "content": text}
+
+
+def assistant(text):
+    return {"role": "assistant", "content": text}
+
+
+def said(messages):
+    """The explanation of the last turn of `messages`, as {words: weight}."""
+    return {item.says: item.weight for item in classify(messages).explanation}
+
+
+def test_a_plain_classification_says_nothing():
+    """Describing features is explaining's cost: a classification that does not explain has no explanation."""
+    assert classify([user("implement Raft leader election in Go")], explain=False).explanation == ()
+    assert classify([user("implement Raft leader election in Go")]).explanation
+
+
+@pytest.mark.parametrize("prompt", ["implement Raft leader election in Go with a partitioned-network test",
+                                    "prove that sqrt 2 is irrational", "thanks, that fixed it",
+                                    "why does my goroutine count keep growing?", "用Go实现一个无锁队列，并解释内存模型"])
+def test_each_item_weighs_every_feature_it_says_and_names_them(prompt):
+    """An item's weight is the sum of what the model adds for each of its features (a cue family at
+    every size and count at once), its features are the signals' names, and the largest come first."""
+    c = classify([user(prompt)])
+    model = default_model()
+    top = {s.rsplit(":", 1)[0] for s in c.signals[3:] if not s.startswith("neighbours:")}
+    for item in c.explanation:
+        if item.features == ("neighbours",):
+            continue
+        weight = sum(explain._effect(model, f) for f in item.features)
+        weight -= sum(explain._effect(model, explain.ONE_TURN_ASK[g]) for g in ("kind", "turns")
+                      if any(f.startswith(g + ":") for f in item.features))
+        assert item.weight == pytest.approx(weight, abs=1e-3)
+    named = {f for item in c.explanation for f in item.features}
+    assert top - {"kind:ask", "turns:0"} <= named
+    assert [abs(i.weight) for i in c.explanation] == sorted((abs(i.weight) for i in c.explanation), reverse=True)
+
+
+def test_cue_families_say_their_documented_meaning_and_the_asks_words():
+    """A cue family reads as what en.json's meanings say of it, with the ask's words that belong to it."""
+    meanings = read_documents()[0]["meanings"]
+    assert set(meanings["families"]) == set(default_cues().families)
+    got = said([user("implement Raft leader election in Go with a partitioned-network test")])
+    assert any(s.startswith('distributed-systems terms ("leader", "leader election", "raft")') for s in got)
+    assert got['expert terms ("leader election", "raft")'] > 0
+
+
+def test_stems_are_matched_only_in_text_outside_ascii():
+    """Cue stems match only where the classifier matches them (texts outside ASCII), so an English
+    ask's words are never quoted under a family no stem of its text belongs to."""
+    cues = build([{"language": "x", "families": {"f": ["partition*", "raft"]}}])
+    reading = explain._Reading(Bag(words={"partitioned", "raft"}), cues, explain.Glossary())
+    assert reading._members("f") == ["raft"]
+    reading = explain._Reading(Bag(words={"partitioned", "консенсус"}), cues, explain.Glossary())
+    assert reading._members("f") == ["partitioned"]
+
+
+def test_a_lone_cjk_entry_is_quoted_only_when_the_text_holds_it():
+    """A one-character CJK cue ("锁") is never quoted for an ask that does not contain it."""
+    assert not any("锁" in s for s in said([user("what is a mutex")]))
+    assert any('"锁"' in s for s in said([user("用Go实现一个无锁队列，并解释内存模型")]))
+
+
+def test_the_conversations_shape_is_said_over_a_new_one_turn_ask():
+    """Every new one-turn ask has the same kind and length features: they are not said of it; a
+    continuation says its kind and its length apart, each with its own sign (a thanks is easier as
+    an acknowledgement, even where a longer conversation weighs more)."""
+    assert not any("one-turn" in s or "a new ask" in s for s in said([user("what is a mutex")]))
+    got = said([user("translate 'good morning' to French"), assistant("Bonjour"), user("thanks!")])
+    assert got["a conversation of 2-3 turns"] > 0
+    assert not any("acknowledgement" in s and "conversation" in s for s in got)
+    got = said([user("hi")])
+    assert got["an acknowledgement"] < 0
+
+
+def test_scripts_are_said_as_the_classifier_reads_them():
+    """The script is the one of the first character outside Latin: a Japanese ask that opens with
+    kanji reads as Han characters, never as Chinese."""
+    got = said([user("東京の天気は？")])
+    assert "written in Han characters (Chinese, or Japanese kanji)" in got
+    assert not any("Chinese characters" in s for s in got)
+
+
+def test_inline_code_and_digits_are_said_as_the_ask_had_them():
+    """Inline code is one placeholder word for the classifier: it is said as inline code, never as its
+    placeholder; digits, read as 0, show as #."""
+    got = said([user("what does `git rebase -i HEAD~3` do?")])
+    assert "one rare word (inline code)" in got
+    assert not any("inlinecode" in s for s in got)
+    assert explain._quoted(["p00", "inlinecode"]) == '"p##", inline code'
+
+
+def test_an_opening_is_quoted_only_when_the_words_show_which_it_was():
+    """"what's wrong here?" opens with "what's"; "yes please" has two go-ahead openings and the bag no
+    order, so neither is quoted."""
+    got = said([user("what's wrong here? it crashes on start")])
+    assert any(s.startswith('opens like a definition or how-to question ("what\'s")') for s in got)
+    got = said([user("write a sorting function"), assistant("Shall I?"), user("yes please")])
+    assert "opens with a go-ahead" in got
+
+
+def test_every_feature_family_of_the_model_has_a_describer():
+    """No feature the model weighs is said by its raw name (a family added without a describer
+    would be)."""
+    reading = explain._Reading(Bag(), default_cues(), explain.default_glossary())
+    model = default_model()
+    others = set(model.weights.other) | set(model.upper.other)
+    raw = {name for name in others if reading.say(name, (name,)) == name}
+    assert not raw
+    assert reading.say("words:6@generate", ("words:6@generate",)).endswith("read for a generate ask")
+
+
+def test_pastes_tool_output_and_counts_are_one_item_each():
+    """The paste's features (presence, size, code, error output, fences) are one fact, and so are a
+    count's buckets and cumulative indicators."""
+    tb = "Traceback (most recent call last):\n" + "".join(
+        f'  File "/srv/app/mod{i}.py", line {i}, in handler\n    result = process(item)\n' for i in range(40))
+    c = classify([user("what's wrong here?\n\n" + tb + "ValueError: bad\n")])
+    pastes = [item for item in c.explanation if item.says.startswith("pasted")]
+    assert len(pastes) == 1 and {"paste", "paste_chars:3"} <= set(pastes[0].features)
+    reading = read([user("A train leaves at 3pm going 60 mph, another at 4pm going 80 mph.")], None, default_cues())
+    said_numbers = explain._Reading(reading.features, default_cues(), explain.Glossary()).say("numbers>=1", ())
+    assert said_numbers == "4 numbers"
+
+
+def test_the_glossary_is_package_data():
+    """The meanings ship in the cue data file and read as a Glossary."""
+    text = json.dumps({"meanings": {"families": {"f": "f things"}, "openers": {"ack": "an ack"}}})
+    assert explain.read_glossary(json.loads(text)) == explain.Glossary({"f": "f things"}, {"ack": "an ack"})
