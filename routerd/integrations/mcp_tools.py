@@ -57,7 +57,8 @@ Limit = Annotated[int, _doc("Groups listed one by one (the costliest, or the lat
 class PromptArgs(_Args, frozen=True):
     prompt: Prompt
     explain: Annotated[bool, _doc("Also list every catalogue model and why it was kept, skipped or "
-                                  "ranked (route only).")] = False
+                                  "ranked, and say in words what moved the difficulty score (route "
+                                  "only; classify always says it).")] = False
 
 
 class AskArgs(_Args, frozen=True):
@@ -230,7 +231,8 @@ SPECS: dict[str, ToolSpec] = {
                       "this prompt well; stores the decision and returns its id.",
                       _struct_output(DecisionReply), read_only=False, idempotent=False),
     "classify": ToolSpec(PromptArgs, _classify, "Classify a prompt",
-                         "Classify a prompt: tier, task type, confidence, signals.",
+                         "Classify a prompt: tier, task type, confidence, and what made it harder or "
+                         "easier, in words (explanation) and as the model's feature names (signals).",
                          _struct_output(ClassificationReply)),
     "ask": ToolSpec(AskArgs, _ask, "Ask an external model", "Answer a prompt through the routed "
                     "external model (task_type and complexity hints optional; model pins one).",

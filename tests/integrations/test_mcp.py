@@ -164,6 +164,25 @@ def test_relay_gives_up_on_a_hung_daemon(tmp_path):
     assert error["code"] == -32000 and "did not answer within 2 s" in error["message"]
 
 
+async def test_classify_and_explained_routes_say_what_moved_the_score(daemon):
+    """MCP's classify, and route with explain, say in words what made the prompt harder or easier
+    (checked by the official client against the output schema), beside the raw signals; a plain
+    route says nothing."""
+    prompt = "prove that sqrt 2 is irrational"
+    async with Client(_server(daemon), mode="legacy") as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert "explanation" in tools["classify"].output_schema["properties"]
+        classified = (await client.call_tool("classify", {"prompt": prompt})).structured_content
+        explained = (await client.call_tool("route", {"prompt": prompt, "explain": True})).structured_content
+        plain = (await client.call_tool("route", {"prompt": prompt})).structured_content
+    for reply in (classified, explained):
+        first = reply["explanation"][0]
+        assert first["says"] == 'asks for a proof ("prove")' and first["weight"] > 0
+        assert first["features"] == ["cue:proof_verb", "cue:proof_verb@short"]
+        assert any(s.startswith("cue:proof_verb:") for s in reply["signals"])
+    assert "explanation" not in plain
+
+
 async def test_brain_tools_run_the_routing_handlers(daemon):
     """classify, rate, reroute and set_profile answer through the brain's handlers."""
     async with Client(_server(daemon), mode="auto") as client:
