@@ -96,7 +96,7 @@ def describe(bag: Bag, contributions: Iterable[tuple[str, float]], neighbours: f
         said[says] = (weight + effect, features + members)
     items = [Because(says, round(weight, 3), features) for says, (weight, features) in said.items()]
     if neighbours:
-        items.append(Because("the most similar prompts it was trained on", round(neighbours, 3), (NEIGHBOURS,)))
+        items.append(Because("the labels of the most similar training prompts", round(neighbours, 3), (NEIGHBOURS,)))
     return tuple(sorted((item for item in items if round(item.weight, 2)), key=lambda item: -abs(item.weight)))
 
 
