@@ -137,6 +137,8 @@ def _read(reply: dict) -> list[tuple[str, str]]:
     if not explanation:
         return [("signals", ", ".join(reply.get("signals", [])) or "none")]
     rows = []
+    if reply.get("source", reply.get("classification_source", "learned")) != "learned":
+        rows.append(("note", "the classifier model gave the tier (a second opinion); the brain read:"))
     for side, sign in (("harder", 1), ("easier", -1)):
         said = [f"{item['says']} ({item['weight']:+.2f})" for item in explanation if item["weight"] * sign > 0]
         if said:

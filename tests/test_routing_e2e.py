@@ -224,7 +224,8 @@ async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon)
 
 
 async def test_a_cached_second_opinion_shows_this_requests_signals(classifier, daemon):
-    """A verdict cached by a plain route still lets a later classify name the top features."""
+    """A verdict cached by a plain route still lets a later classify name the top features and say
+    them in words (the cache keeps no explanation), and routerctl says the tier was the model's."""
     prompt = "what is a mutex"
     async with connect(daemon.socket_path) as client:
         routed = await client.call({"type": "route", "prompt": prompt})
@@ -236,6 +237,13 @@ async def test_a_cached_second_opinion_shows_this_requests_signals(classifier, d
     assert classified["source"] == "cache" and len(classifier.received) == 1
     assert classified["signals"][:head] == routed["signals"]
     assert any(s.rsplit(":", 1)[-1][:1] in "+-" for s in classified["signals"][head:])
+    assert 'concurrency terms ("mutex")' in {item["says"] for item in classified["explanation"]}
+    cached = await daemon.store.read(lambda c: c.execute("SELECT result FROM classification_cache").fetchall())
+    assert [json.loads(row[0])["explanation"] for row in cached] == [[]]  # each request explains itself
+    code, out, _ = await routerctl("classify", prompt)
+    assert "confidence  1.00 (cache)" in out
+    assert "note        the classifier model gave the tier (a second opinion); the brain read:" in out
+    assert 'concurrency terms ("mutex")' in out
 
 
 @pytest.fixture

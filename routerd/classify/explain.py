@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable
 from importlib import resources
 
@@ -41,6 +42,7 @@ NEIGHBOURS = "neighbours"
 # of the conversation's shape are said as what they add over them (a follow-up in a long thread).
 ONE_TURN_ASK = {"kind": "kind:ask", "turns": "turns:0"}
 MAX_QUOTED = 3
+_NUMBER = re.compile(r"[.,:/-]*0[0.,:/-]*")  # "00", "0.0", "0:00" once digits are folded to 0
 _CUE = "cue:"
 # A text's script is the one of its first character outside the Latin ones.
 _SCRIPTS = {"ascii": "written in ASCII only", "latin": "written with accented Latin letters",
@@ -133,6 +135,14 @@ def _quoted(words: Iterable[str]) -> str:
                      '"' + word.replace(INLINE_CODE, "`...`").replace("0", "#") + '"' for word in words)
 
 
+def _mention(words: str) -> str:
+    """A word or a word pair of the ask; a number (its digits read as 0) said as one."""
+    parts = words.split(" ")
+    if all(_NUMBER.fullmatch(part) for part in parts):
+        return "a number" if len(parts) == 1 else "two numbers in a row"
+    return f"mentions {_quoted([words])}"
+
+
 def _span(index: int, edges: tuple[int, ...]) -> str:
     """The values a bucket of `edges` holds: "no", "3-4", "8 or more"."""
     if index <= 0:
@@ -168,8 +178,7 @@ class _Reading:
     def __init__(self, bag: Bag, cues: CueSet, glossary: Glossary) -> None:
         self.bag, self.cues, self.glossary = bag, cues, glossary
         self.describers: tuple[tuple[str, Callable[[str, tuple[str, ...]], str]], ...] = (
-            (WORD, lambda name, _: f"mentions {_quoted([name[len(WORD):]])}"),
-            (PAIR, lambda name, _: f"mentions {_quoted([name[len(PAIR):]])}"),
+            (WORD, lambda name, _: _mention(name[len(WORD):])), (PAIR, lambda name, _: _mention(name[len(PAIR):])),
             (STEM, self._stem), (TOOL_WORD, lambda name, _: f"the tool output says {_quoted([name[len(TOOL_WORD):]])}"),
             (_CUE, self._cue), ("open:", self._opening), ("numbers", self._numbers),
             ("sentences>=", self._sentences), ("rare", self._rare), ("paste", self._paste), ("tool_", self._tool),

@@ -104,6 +104,9 @@ def test_inline_code_and_digits_are_said_as_the_ask_had_them():
     assert "one rare word (inline code)" in got
     assert not any("inlinecode" in s for s in got)
     assert explain._quoted(["p00", "inlinecode"]) == '"p##", inline code'
+    assert explain._mention("0 0") == "two numbers in a row" and explain._mention("0.0") == "a number"
+    got = said([user("what does arr.map(x => x*2).filter(Boolean) return for [0, 1, 2]?")])
+    assert "two numbers in a row" in got and not any("#" in s for s in got)
 
 
 def test_an_opening_is_quoted_only_when_the_words_show_which_it_was():
