@@ -33,7 +33,7 @@ from routerd.classify.context import _TURN_EDGES
 from routerd.classify.cues import CUE_DIR, CueSet
 from routerd.classify.features import _COUNT_EDGES, _PASTE_EDGES, _TOOL_EDGES, _WORD_EDGES, TOOL_WORD
 from routerd.classify.model import Model
-from routerd.classify.tokens import INLINE_CODE
+from routerd.classify.tokens import INLINE_CODE, is_cjk
 from routerd.classify.types import TASK_TYPES, Because
 
 GLOSSARY_FILE = f"{CUE_DIR}/en.json"
@@ -81,6 +81,9 @@ def describe(bag: Bag, contributions: Iterable[tuple[str, float]], neighbours: f
     weight of every feature of the bag that says the same fact; and what the most similar labelled
     prompts added. Largest first; an item whose features cancel out is left out."""
     reading = _Reading(bag, cues, glossary)
+    groups: dict[str, set[str]] = {}
+    for other in bag.other:
+        groups.setdefault(_group(other), set()).add(other)
     said: dict[str, tuple[float, tuple[str, ...]]] = {}
     done: set[str] = set()
     for name, _ in contributions:
@@ -88,7 +91,7 @@ def describe(bag: Bag, contributions: Iterable[tuple[str, float]], neighbours: f
         if group in done:
             continue
         done.add(group)
-        members = tuple(sorted({name, *(other for other in bag.other if _group(other) == group)}))
+        members = tuple(sorted(groups.get(group, set()) | {name}))
         says = reading.say(name, members)
         weight, features = said.get(says, (0.0, ()))
         effect = sum(_effect(model, member) for member in members)
@@ -227,9 +230,8 @@ class _Reading:
         if not all(word.isascii() for word in words):  # stems are matched in texts outside ASCII
             for size, stems in cues.stems.items():
                 found.update(word for word in words if len(word) > size and family in stems.get(word[:size], ()))
-        for entry, families in cues.spaceless:
-            if family in families and _in_cjk(entry, words):
-                found.add(entry)
+        if any(map(is_cjk, words)):
+            found.update(entry for entry, families in cues.spaceless if family in families and _in_cjk(entry, words))
         return sorted(found)[:MAX_QUOTED]
 
     def _opening(self, name: str, members: tuple[str, ...]) -> str:
