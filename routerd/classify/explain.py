@@ -31,7 +31,7 @@ import msgspec
 from routerd.classify.bag import PAIR, STEM, WORD, Bag, key_of
 from routerd.classify.context import _TURN_EDGES
 from routerd.classify.cues import CUE_DIR, CueSet
-from routerd.classify.features import _COUNT_EDGES, _PASTE_EDGES, _TOOL_EDGES, _WORD_EDGES, TOOL_WORD
+from routerd.classify.features import _COUNT_EDGES, _PASTE_EDGES, _TOOL_EDGES, _WORD_EDGES, STEM_CHARS, TOOL_WORD
 from routerd.classify.model import Model
 from routerd.classify.tokens import INLINE_CODE, is_cjk
 from routerd.classify.types import TASK_TYPES, Because
@@ -208,6 +208,8 @@ class _Reading:
 
     def _stem(self, name: str, members: tuple[str, ...]) -> str:
         stem = name[len(STEM):]
+        if _NUMBER.fullmatch(stem):  # a stem is a word's first letters: a long number's first digits
+            return "a number" if len(stem) < STEM_CHARS else "a long number"
         words = sorted(word for word in self.bag.words if word.startswith(stem))[:MAX_QUOTED]
         return f"mentions {_quoted(words)}" if words else f'a word starting "{stem}"'
 

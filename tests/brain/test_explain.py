@@ -105,6 +105,8 @@ def test_inline_code_and_digits_are_said_as_the_ask_had_them():
     assert not any("inlinecode" in s for s in got)
     assert explain._quoted(["p00", "inlinecode"]) == '"p##", inline code'
     assert explain._mention("0 0") == "two numbers in a row" and explain._mention("0.0") == "a number"
+    reading = explain._Reading(Bag(words={"0000000"}), default_cues(), explain.Glossary())
+    assert reading.say("p:00000", ("p:00000",)) == "a long number"
     got = said([user("what does arr.map(x => x*2).filter(Boolean) return for [0, 1, 2]?")])
     assert "two numbers in a row" in got and not any("#" in s for s in got)
 
