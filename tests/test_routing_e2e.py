@@ -147,7 +147,8 @@ async def test_decisions_are_stored_without_prompt_text(daemon):
 
 
 async def test_route_names_top_features_only_when_explaining(daemon):
-    """A plain route decides and stores as an explained one does; only --explain names the top features."""
+    """A plain route decides and stores as an explained one does; only --explain names the top
+    features (stored without those that quote the prompt)."""
     prompt = "implement a lock-free ring buffer in C with a test for wrap-around"
     async with connect(daemon.socket_path) as client:
         plain = await client.call({"type": "route", "prompt": prompt})
@@ -162,7 +163,23 @@ async def test_route_names_top_features_only_when_explaining(daemon):
     stored = await daemon.store.read(lambda c: c.execute(
         "SELECT id, detail FROM decisions WHERE id IN (?, ?)", (plain["decision_id"], explained["decision_id"])).fetchall())
     signals = {decision_id: json.loads(detail)["signals"] for decision_id, detail in stored}
-    assert signals == {plain["decision_id"]: plain["signals"], explained["decision_id"]: explained["signals"]}
+    unquoted = [s for s in explained["signals"] if not s.startswith(("w:", "b:", "p:", "t:"))]
+    assert unquoted != explained["signals"]  # the top features name some of the prompt's words
+    assert signals == {plain["decision_id"]: plain["signals"], explained["decision_id"]: unquoted}
+
+
+async def test_an_explained_decision_stores_no_word_of_the_prompt(daemon):
+    """With prompts not stored (the default), an explained route's stored signals quote none of the
+    prompt's words, though its reply names them."""
+    prompt = "rotate the leaked stripe key for acme-payroll in vault"
+    async with connect(daemon.socket_path) as client:
+        reply = await client.call({"type": "route", "prompt": prompt, "explain": True})
+    assert any(s.startswith(("w:", "b:", "p:")) for s in reply["signals"])
+    await daemon.store.flush()
+    row = await daemon.store.read(lambda c: c.execute(
+        "SELECT prompt, detail FROM decisions WHERE id = ?", (reply["decision_id"],)).fetchone())
+    stored = " ".join(json.loads(row[1])["signals"])
+    assert row[0] is None and not [word for word in prompt.split() if len(word) > 3 and word[:5] in stored]
 
 
 async def test_feedback_right_after_route_finds_the_decision(daemon):
