@@ -229,8 +229,11 @@ async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon)
         assert body["model"] == "tiny-classifier" and "what is a mutex" in body["messages"][0]["content"]
 
         await daemon.store.flush()
+        cached = await daemon.store.read(lambda c: c.execute("SELECT result FROM classification_cache").fetchall())
+        assert [json.loads(row[0])["signals"] for row in cached] == [[]]  # no word of the prompt kept
         again = await client.call({"type": "classify", "prompt": "what is a mutex"})
         assert again["source"] == "cache" and len(classifier.received) == 1
+        assert again["signals"][:3] == ["second_opinion", "learned=simple/0.92", "kind:ask"]
 
         classifier.hang()
         with anyio.fail_after(5):

@@ -71,8 +71,9 @@ async def second_opinion(store: Store, ask: AskModel | None, runtime: Runtime, m
     if result is None:
         counts.fallbacks += 1
         return learned
-    # A cached verdict takes each request's own explanation (above): the cache keeps none.
-    kept = msgspec.structs.replace(result, explanation=())
+    # A cached verdict takes each request's own signals and explanation (above): the cache keeps
+    # neither (an explained request's name the prompt's words).
+    kept = msgspec.structs.replace(result, signals=(), explanation=())
     rows.put_cached_classification(store, key, msgspec.json.encode(kept).decode(), time.time())
     return result
 
