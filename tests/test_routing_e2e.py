@@ -224,6 +224,7 @@ async def test_second_opinion_is_asked_cached_and_time_boxed(classifier, daemon)
     async with connect(daemon.socket_path) as client:
         first = await client.call({"type": "classify", "prompt": "what is a mutex"})
         assert (first["tier"], first["task_type"], first["source"]) == ("complex", "code", "model")
+        assert first["level5"] == "hard"  # the model's tier, not the classifier's "super_easy"
         assert len(classifier.received) == 1
         body = classifier.received[0].json
         assert body["model"] == "tiny-classifier" and "what is a mutex" in body["messages"][0]["content"]

@@ -22,11 +22,7 @@ from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.explain import Glossary, default_glossary, describe
 from routerd.classify.model import Model, Prediction, default_model
 from routerd.classify.text import Turn
-from routerd.classify.types import DEFAULT_BAR, LEVELS5, Classification, Level5, enough, tier_for
-
-# Five levels from the two probabilities: sure-simple, simple, moderate, complex, sure-complex.
-SURE = 0.85
-
+from routerd.classify.types import DEFAULT_BAR, Classification, enough, level5_for, tier_for
 
 def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, model: Model | None = None,
              cues: CueSet | None = None, explain: bool = True, glossary: Glossary | None = None) -> Classification:
@@ -71,19 +67,7 @@ def classification(reading: Reading, prediction: Prediction, bar: float = DEFAUL
         signals.append(f"images={reading.images}")
     return Classification(
         tier=tier, task_type=task_type, confidence=round(enough(p_simple, p_moderate, tier), 3),  # type: ignore[arg-type]
-        signals=tuple(signals), level5=_level5(p_simple, p_moderate), score=round(prediction.score, 3),
+        signals=tuple(signals), level5=level5_for(p_simple, p_moderate), score=round(prediction.score, 3),
         p_simple=round(p_simple, 4), p_moderate=round(p_moderate, 4),
         task_confidence=round(prediction.type_probability, 3), kind=reading.kind,
     )
-
-
-def _level5(p_simple: float, p_moderate: float) -> Level5:
-    if p_simple >= SURE:
-        return LEVELS5[0]
-    if p_simple >= DEFAULT_BAR:
-        return LEVELS5[1]
-    if p_moderate >= DEFAULT_BAR:
-        return LEVELS5[2]
-    if p_moderate >= 1 - SURE:
-        return LEVELS5[3]
-    return LEVELS5[4]

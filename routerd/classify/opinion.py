@@ -16,7 +16,7 @@ import msgspec
 
 from routerd.classify.paste import split_ask
 from routerd.classify.text import MAX_MESSAGES, to_turn
-from routerd.classify.types import TASK_TYPES, TIERS, Classification, enough
+from routerd.classify.types import TASK_TYPES, TIERS, Classification, enough, level5_for
 
 PROMPT_VERSION = "1"
 MAX_ASK_CHARS = 2000
@@ -74,6 +74,7 @@ def parse_reply(text: str, learned: Classification) -> Classification | None:
     return msgspec.structs.replace(
         learned, tier=tier, task_type=task_type, confidence=enough(p_simple, p_moderate, tier),
         signals=signals(learned), source="model", p_simple=p_simple, p_moderate=p_moderate,
+        level5=level5_for(p_simple, p_moderate),
     )
 
 

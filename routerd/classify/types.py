@@ -26,6 +26,8 @@ LEVELS5: tuple[Level5, ...] = ("super_easy", "easy", "medium", "hard", "super_ha
 # it is very likely to be enough.
 PROFILE_BARS: dict[str, float] = {"budget": 0.35, "balanced": 0.5, "premium": 0.75}
 DEFAULT_BAR = PROFILE_BARS["balanced"]
+# Five levels from the two probabilities: sure-simple, simple, moderate, complex, sure-complex.
+SURE = 0.85
 
 
 def tier_index(tier: str) -> int:
@@ -40,6 +42,20 @@ def tier_for(p_simple: float, p_moderate: float, bar: float) -> Tier:
     if p_moderate >= bar:
         return "moderate"
     return "complex"
+
+
+def level5_for(p_simple: float, p_moderate: float) -> Level5:
+    """The five-level scale from the two probabilities: sure-simple, simple, moderate, complex,
+    sure-complex (sure: `SURE` either way)."""
+    if p_simple >= SURE:
+        return LEVELS5[0]
+    if p_simple >= DEFAULT_BAR:
+        return LEVELS5[1]
+    if p_moderate >= DEFAULT_BAR:
+        return LEVELS5[2]
+    if p_moderate >= 1 - SURE:
+        return LEVELS5[3]
+    return LEVELS5[4]
 
 
 def enough(p_simple: float, p_moderate: float, tier: str) -> float:
