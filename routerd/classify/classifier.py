@@ -8,6 +8,7 @@ kind decides it (an acknowledgement is `chat`; an agent step has the type of the
 is scored as one bag with the ask it continues (`routerd.classify.context`), which the model was
 trained on; no rule then lifts it to the thread's own score ("thanks, now just rename it" is easier
 than the refactor it follows, and on the validation sets the bag alone was right more often).
+Asked to explain, it also says in words what moved the score (`routerd.classify.explain`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from routerd.classify.context import Reading, read, read_turns
 import msgspec
 
+from routerd.classify.context import Reading, read, read_turns
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.explain import Glossary, default_glossary, describe
 from routerd.classify.model import Model, Prediction, default_model
 from routerd.classify.text import Turn
 from routerd.classify.types import DEFAULT_BAR, Classification, enough, level5_for, tier_for
+
 
 def classify(messages: Sequence[Any], tools: Sequence[Any] | None = None, *, model: Model | None = None,
              cues: CueSet | None = None, explain: bool = True, glossary: Glossary | None = None) -> Classification:
