@@ -59,8 +59,20 @@ def effort_for_budget(budget: int) -> Effort:
     return "high"
 
 
+class Citation(msgspec.Struct, omit_defaults=True):
+    """A web source the text cites: ``cited_text`` is the source's own words (Anthropic), ``start``
+    and ``end`` the cited span of the text, in characters (None: all of it)."""
+
+    url: str
+    title: str = ""
+    cited_text: str = ""
+    start: int | None = None
+    end: int | None = None
+
+
 class TextPart(msgspec.Struct, tag="text", tag_field="type", omit_defaults=True):
     text: str
+    citations: list[Citation] = []
 
 
 class ImagePart(msgspec.Struct, tag="image", tag_field="type", omit_defaults=True):
@@ -100,7 +112,31 @@ class ReasoningPart(msgspec.Struct, tag="reasoning", tag_field="type", omit_defa
     id: str | None = None
 
 
-Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ReasoningPart
+class WebSource(msgspec.Struct, omit_defaults=True):
+    """One result of a hosted web search; ``encrypted`` is Anthropic's opaque page content."""
+
+    url: str
+    title: str = ""
+    page_age: str | None = None
+    encrypted: str | None = None
+
+
+class SearchCallPart(msgspec.Struct, tag="web_search_call", tag_field="type", omit_defaults=True):
+    """A web search the provider ran for the model (a hosted tool: nobody answers it)."""
+
+    id: str
+    query: str = ""
+
+
+class SearchResultsPart(msgspec.Struct, tag="web_search_results", tag_field="type", omit_defaults=True):
+    """What the hosted search ``call_id`` found; ``error`` is set when it failed."""
+
+    call_id: str
+    results: list[WebSource] = []
+    error: str | None = None
+
+
+Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ReasoningPart | SearchCallPart | SearchResultsPart
 
 
 class Message(msgspec.Struct, omit_defaults=True):
@@ -120,6 +156,24 @@ class ToolChoice(msgspec.Struct, omit_defaults=True):
     mode: ToolChoiceMode = "auto"
     name: str | None = None
     parallel: bool | None = None
+
+
+SEARCH_TOOL = "web_search"  # the name a forced hosted search takes in ``ToolChoice``
+
+
+class WebSearch(msgspec.Struct, omit_defaults=True):
+    """A hosted web search offered to the model, with its options as every dialect that runs one
+    can state them: at most ``max_uses`` searches, results only from ``allowed_domains`` or never
+    from ``blocked_domains``, ranked for ``user_location`` (city, region, country, timezone);
+    ``context_size`` is the Responses API's ``search_context_size``; ``unmapped`` names options of
+    the client's tool that no other dialect can state (the request then stays in its dialect)."""
+
+    max_uses: int | None = None
+    allowed_domains: list[str] = []
+    blocked_domains: list[str] = []
+    user_location: dict[str, str] = {}
+    context_size: str | None = None
+    unmapped: list[str] = []
 
 
 class Reasoning(msgspec.Struct, omit_defaults=True):
@@ -155,6 +209,7 @@ class ChatRequest(msgspec.Struct, omit_defaults=True, kw_only=True):
     reasoning: Reasoning | None = None
     user: str | None = None
     metadata: dict[str, Any] | None = None
+    web_search: WebSearch | None = None
     extra: dict[str, Any] = {}
     origin: str | None = None
 
@@ -164,6 +219,7 @@ class Usage(msgspec.Struct, omit_defaults=False):
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    web_search_requests: int = 0
 
 
 class ChatResponse(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -207,6 +263,28 @@ class ToolCallDelta(msgspec.Struct, tag="tool_call_delta", tag_field="type"):
     arguments: str
 
 
+class SearchCall(msgspec.Struct, tag="web_search_call", tag_field="type"):
+    """The provider ran a hosted web search for ``query``."""
+
+    id: str
+    query: str = ""
+
+
+class SearchResults(msgspec.Struct, tag="web_search_results", tag_field="type"):
+    """What the hosted search ``call_id`` found (``error``: it failed)."""
+
+    call_id: str
+    results: list[WebSource] = []
+    error: str | None = None
+
+
+class CitationDelta(msgspec.Struct, tag="citation", tag_field="type"):
+    """A source for text already sent: ``citation.start``/``end`` count characters from the start of
+    the current text run (the text since the last event of another kind); None: the whole run."""
+
+    citation: Citation
+
+
 class MessageStop(msgspec.Struct, tag="message_stop", tag_field="type"):
     stop_reason: StopReason = "end_turn"
     usage: Usage | None = None
@@ -221,11 +299,13 @@ class StreamError(msgspec.Struct, tag="stream_error", tag_field="type"):
     status: int = 500
 
 
-StreamEvent = MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | MessageStop | StreamError
+StreamEvent = (MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | SearchCall | SearchResults
+               | CitationDelta | MessageStop | StreamError)
 
 __all__ = [
-    "ChatRequest", "ChatResponse", "ImagePart", "Message", "MessageStart", "MessageStop", "Part",
-    "Reasoning", "ReasoningDelta", "ReasoningPart", "StreamError", "StreamEvent", "TextDelta",
+    "ChatRequest", "ChatResponse", "Citation", "CitationDelta", "ImagePart", "Message", "MessageStart", "MessageStop", "Part",
+    "Reasoning", "ReasoningDelta", "ReasoningPart", "SearchCall", "SearchCallPart", "SearchResults",
+    "SearchResultsPart", "StreamError", "StreamEvent", "TextDelta",
     "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",
-    "ToolResultPart", "Usage",
+    "ToolResultPart", "Usage", "WebSearch", "WebSource",
 ]

@@ -20,8 +20,9 @@ from routerd.dialects.wire import (
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
-    ToolChoice, ToolChoiceMode, ToolResultPart, as_effort,
+    ToolChoice, ToolChoiceMode, ToolResultPart, WebSearch, as_effort,
 )
+from routerd.dialects.hosted import web_search_types
 
 NAME = "anthropic"
 DEFAULT_MAX_TOKENS = 4096  # every Claude model allows at least this much output
@@ -39,6 +40,7 @@ class _URL(msgspec.Struct, tag="url", tag_field="type"):
 
 class _Text(msgspec.Struct, tag="text", tag_field="type"):
     text: str
+    citations: list[dict[str, Any]] | None = None
 
 
 class _Image(msgspec.Struct, tag="image", tag_field="type"):
@@ -64,11 +66,20 @@ class _SearchResult(msgspec.Struct, tag="search_result", tag_field="type"):
 
 class _WebResults(msgspec.Struct, tag="web_search_tool_result", tag_field="type"):
     content: Any = None
+    tool_use_id: str = ""
+
+
+class _ServerToolUse(msgspec.Struct, tag="server_tool_use", tag_field="type"):
+    """A hosted tool's call (the server ran it): requests drop it, answers read a web search's."""
+
+    id: str = ""
+    name: str = ""
+    input: Any = None
 
 
 # Server-side tool blocks (Claude Code's web search and fetch, code execution, MCP connector):
 # the server ran them, so other dialects have nothing to replay; they are dropped when translating.
-_IGNORED = ignored_parts("server_tool_use", "web_fetch_tool_result", "code_execution_tool_result",
+_IGNORED = ignored_parts("web_fetch_tool_result", "code_execution_tool_result",
                          "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
                          "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",
                          "tool_reference")
@@ -91,7 +102,7 @@ class _Redacted(msgspec.Struct, tag="redacted_thinking", tag_field="type"):
 
 
 Block = Union[(_Text, _Image, _ToolUse, _ToolResult, _Thinking, _Redacted, _Document, _SearchResult,
-                _WebResults, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
+                _WebResults, _ServerToolUse, *_IGNORED)]  # type: ignore[valid-type]  # a union built at run time (the ignored part types)
 
 
 class _Msg(msgspec.Struct):
@@ -105,6 +116,10 @@ class _Tool(msgspec.Struct):
     description: str | None = None
     input_schema: dict[str, Any] | None = None
     type: str | None = None
+    max_uses: int | None = None          # a web search's options
+    allowed_domains: list[str] | None = None
+    blocked_domains: list[str] | None = None
+    user_location: dict[str, Any] | None = None
 
 
 class _ToolChoice(msgspec.Struct):
@@ -178,14 +193,15 @@ _CONVERT: dict[type, Any] = {
     _Document: _document,
     _SearchResult: lambda b: TextPart("\n".join([b.title, *(t.text for t in b.content)]).strip()),
     _WebResults: _web_results,
+    _ServerToolUse: lambda b: None,
 }
 
 
-def parse_blocks(blocks: Any) -> list[Any]:
-    """Anthropic blocks as canonical parts, dropping those without a canonical form."""
+def parse_blocks(blocks: Any, table: dict[type, Any] = _CONVERT) -> list[Any]:
+    """Anthropic blocks as canonical parts (by ``table``), dropping those without a canonical form."""
     out = []
     for block in blocks:
-        convert_block = _CONVERT.get(type(block))
+        convert_block = table.get(type(block))
         if convert_block is not None and (part := convert_block(block)) is not None:
             out.append(part)
     return out
@@ -236,6 +252,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
                 for m in turns]
     tools = [Tool(t.name, t.description, t.input_schema) for t in raw.tools or ()
              if t.input_schema is not None]
+    searches = web_search_types(NAME)
+    search = next((_web_search(t) for t in raw.tools or () if t.type in searches), None)
     choice = None
     if raw.tool_choice is not None:
         tc = raw.tool_choice
@@ -247,7 +265,32 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         tools=tools, tool_choice=choice, max_tokens=raw.max_tokens, temperature=raw.temperature,
         top_p=raw.top_p, stop=raw.stop_sequences or [], stream=bool(raw.stream) if stream is None else stream,
         stream_usage=True, reasoning=_reasoning(raw.thinking, _effort(body)), user=user if isinstance(user, str) else None,
-        metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+        metadata=raw.metadata, web_search=search, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+
+
+_LOCATION_KEYS = ("city", "region", "country", "timezone")
+
+
+def _web_search(tool: _Tool) -> WebSearch:
+    location = tool.user_location or {}
+    return WebSearch(max_uses=tool.max_uses, allowed_domains=tool.allowed_domains or [],
+                     blocked_domains=tool.blocked_domains or [],
+                     user_location={k: str(location[k]) for k in _LOCATION_KEYS if location.get(k)})
+
+
+def web_search_tool(search: WebSearch) -> dict[str, Any]:
+    """A canonical web search as Anthropic's hosted tool (``context_size`` has no equivalent: the
+    model reads what the search returns)."""
+    tool: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search"}
+    if search.max_uses is not None:
+        tool["max_uses"] = search.max_uses
+    if search.allowed_domains:
+        tool["allowed_domains"] = search.allowed_domains
+    elif search.blocked_domains:  # Anthropic takes one of the two lists, never both
+        tool["blocked_domains"] = search.blocked_domains
+    if search.user_location:
+        tool["user_location"] = {"type": "approximate", **search.user_location}
+    return tool
 
 
 def _image_block(part: ImagePart) -> dict[str, Any]:
@@ -333,7 +376,9 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if req.tools:
         body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
                           "input_schema": _object_schema(t.parameters)} for t in req.tools]
-    if req.tool_choice is not None and req.tools:
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(web_search_tool(req.web_search))
+    if req.tool_choice is not None and body.get("tools"):
         body["tool_choice"] = _tool_choice_out(req.tool_choice)
     if req.stop:
         body["stop_sequences"] = req.stop

@@ -11,10 +11,11 @@ from typing import Any
 
 import msgspec
 
+from routerd.dialects.anthropic import search
 from routerd.dialects.anthropic.answer import STOP_IN, STOP_OUT, RawUsage, error_body, usage_in, usage_out
 from routerd.dialects.canonical import (
-    MessageStart, MessageStop, ReasoningDelta, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
-    Usage,
+    Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchCallPart, SearchResults,
+    SearchResultsPart, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
 from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
@@ -37,6 +38,8 @@ class _Block(msgspec.Struct):
     text: str = ""
     thinking: str = ""
     data: str = ""
+    tool_use_id: str = ""
+    content: Any = None  # a web_search_tool_result's
 
 
 class _BlockStart(msgspec.Struct, tag="content_block_start", tag_field="type"):
@@ -50,6 +53,7 @@ class _Delta(msgspec.Struct):
     partial_json: str = ""
     thinking: str = ""
     signature: str = ""
+    citation: dict[str, Any] | None = None
     stop_reason: str | None = None
     stop_sequence: str | None = None
 
@@ -95,6 +99,9 @@ class StreamDecoder:
         self._stop: StopReason = "end_turn"
         self._stop_sequence: str | None = None
         self._done = False
+        self._searches: dict[int, list[str]] = {}  # block index -> [id, query JSON pieces...]
+        self._run = 0  # characters of text since a block of another kind
+        self._cited: dict[int, tuple[int, list[Citation]]] = {}  # text block -> (its start in the run, citations)
 
     def feed(self, event: str | None, data: str) -> list[Any]:
         if self._done:
@@ -110,7 +117,9 @@ class StreamDecoder:
         if isinstance(ev, _BlockDelta):
             return self._delta(ev)
         if isinstance(ev, _BlockStart):
-            return self._start(ev)
+            return self._search_start(ev) or self._start(ev)
+        if isinstance(ev, _BlockStop):
+            return self._search_stop(ev.index)
         if isinstance(ev, _MessageStart):
             self._usage = usage_in(ev.message.usage)
             return [MessageStart(ev.message.id, ev.message.model, self._usage)]
@@ -140,15 +149,47 @@ class StreamDecoder:
     def _delta(self, ev: _BlockDelta) -> list[Any]:
         d = ev.delta
         if d.type == "text_delta":
+            self._run += len(d.text)
             return [TextDelta(d.text)] if d.text else []
         if d.type == "input_json_delta":
+            if ev.index in self._searches:
+                self._searches[ev.index].append(d.partial_json)
+                return []
             index = self._tools.get(ev.index)
             return [ToolCallDelta(index, d.partial_json)] if index is not None and d.partial_json else []
         if d.type == "thinking_delta":
             return [ReasoningDelta(d.thinking)] if d.thinking else []
         if d.type == "signature_delta":
             return [ReasoningDelta(signature=d.signature)]
+        if d.type == "citations_delta" and ev.index in self._cited:
+            self._cited[ev.index][1].extend(search.citations([d.citation]))
         return []
+
+    def _search_start(self, ev: _BlockStart) -> list[Any] | None:
+        """A block start of the hosted web search (a call, its results) or of text, which may be
+        cited; None for other blocks (``_start`` reads them)."""
+        block = ev.content_block
+        if block.type == "text":
+            self._cited[ev.index] = (self._run, [])
+            self._run += len(block.text)
+            return None
+        self._run = 0
+        if block.type == "server_tool_use" and block.name == "web_search":
+            self._searches[ev.index] = [block.id]
+            return []
+        if block.type == "web_search_tool_result":
+            found = search.results(block.tool_use_id, block.content)
+            return [SearchResults(found.call_id, found.results, found.error)]
+        return None
+
+    def _search_stop(self, index: int) -> list[Any]:
+        """A search call is whole at its block's end (its query came in JSON pieces); a text
+        block's citations cite all of it."""
+        if (call := self._searches.pop(index, None)) is not None:
+            query = _query("".join(call[1:]))
+            return [SearchCall(call[0], query)]
+        start, cited = self._cited.pop(index, (0, []))
+        return [CitationDelta(msgspec.structs.replace(c, start=start, end=self._run)) for c in cited]
 
     def _message_delta(self, ev: _MessageDelta) -> None:
         if ev.delta.stop_reason:
@@ -157,7 +198,8 @@ class StreamDecoder:
         if ev.usage is not None:
             late = usage_in(ev.usage)
             self._usage = Usage(late.input_tokens or self._usage.input_tokens, late.output_tokens,
-                                late.cached_input_tokens or self._usage.cached_input_tokens, 0)
+                                late.cached_input_tokens or self._usage.cached_input_tokens, 0,
+                                late.web_search_requests)
 
     def _finish(self) -> list[Any]:
         self._done = True
@@ -190,6 +232,7 @@ class StreamEncoder:
         self._index = -1
         self._tool_blocks: dict[int, int] = {}
         self._input = Usage()
+        self._searches = 0
 
     def _message_start(self, event: MessageStart | None) -> list[tuple[str | None, str]]:
         self._started = True
@@ -241,6 +284,8 @@ class StreamEncoder:
             self._tool_blocks[event.index] = self._index
         elif isinstance(event, ReasoningDelta):
             self._reasoning(event, out)
+        elif isinstance(event, (SearchCall, SearchResults, CitationDelta)):
+            self._search(event, out)
         elif isinstance(event, MessageStop):
             self._stop(event, out)
         elif isinstance(event, StreamError):
@@ -268,15 +313,46 @@ class StreamEncoder:
         if event.signature:
             out.append(self._delta(f'{{"type":"signature_delta","signature":{dump_json(event.signature)}}}'))
 
+    def _search(self, event: SearchCall | SearchResults | CitationDelta, out: list[tuple[str | None, str]]) -> None:
+        """A hosted search's call and results as blocks of their own; a citation joins the text
+        block it cites while that is open (Anthropic's citations cite a whole block)."""
+        if isinstance(event, CitationDelta):
+            if self._open == "text":
+                citation = dump_json(search.citation_out(event.citation))
+                out.append(self._delta(f'{{"type":"citations_delta","citation":{citation}}}'))
+            return
+        if isinstance(event, SearchCall):
+            self._searches += 1
+            self._open_block("server_tool_use", {**search.call_block(SearchCallPart(event.id, event.query)),
+                                                 "input": {}}, out)
+            out.append(self._delta(f'{{"type":"input_json_delta","partial_json":'
+                                   f'{dump_json(dump_json({"query": event.query}))}}}'))
+        else:
+            self._open_block("web_search_tool_result", search.results_block(
+                SearchResultsPart(event.call_id, event.results, event.error)), out)
+        self._close(out)
+
     def _stop(self, event: MessageStop, out: list[tuple[str | None, str]]) -> None:
         self._close(out)
         self._done = True
         usage = event.usage or Usage()
         if not usage.input_tokens and self._input.input_tokens:
             usage = Usage(self._input.input_tokens, usage.output_tokens, self._input.cached_input_tokens,
-                          usage.reasoning_tokens)
+                          usage.reasoning_tokens, usage.web_search_requests)
+        if not usage.web_search_requests and self._searches:
+            usage = msgspec.structs.replace(usage, web_search_requests=self._searches)
         delta = {"type": "message_delta", "delta": {"stop_reason": STOP_OUT[event.stop_reason],
                                                     "stop_sequence": event.stop_sequence},
                  "usage": usage_out(usage)}
         out.append(("message_delta", dump_json(delta)))
         out.append(("message_stop", '{"type":"message_stop"}'))
+
+
+def _query(arguments: str) -> str:
+    """The ``query`` of a search call's input JSON ("" when it has none)."""
+    try:
+        value = msgspec.json.decode(arguments or "{}")
+    except msgspec.DecodeError:
+        return ""
+    query = value.get("query") if isinstance(value, dict) else None
+    return query if isinstance(query, str) else ""

@@ -14,9 +14,10 @@ from typing import Any
 import msgspec
 
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
-    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, CitationDelta, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, SearchCall, SearchResults,
+    StopReason, StreamError, TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
+from routerd.dialects.gemini import search
 from routerd.dialects.gemini.request import Content, parse_part, render_part
 from routerd.dialects.wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.errors import UpstreamBadResponse
@@ -45,6 +46,7 @@ def status_name(status: int) -> str:
 class _Candidate(msgspec.Struct, rename="camel"):
     content: Content | None = None
     finish_reason: str | None = None
+    grounding_metadata: search.Grounding | None = None
 
 
 class _UsageMeta(msgspec.Struct, rename="camel"):
@@ -114,10 +116,16 @@ def parse_response(body: Any) -> ChatResponse:
     """An upstream ``GenerateContentResponse`` as a ``ChatResponse`` (first candidate)."""
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     content = _parts(raw, raw.response_id)
+    grounding = raw.candidates[0].grounding_metadata if raw.candidates else None
+    if grounding is not None:
+        content = search.search_parts(grounding, raw.response_id) + search.cite(content, grounding)
     finish = raw.candidates[0].finish_reason if raw.candidates else None
     stop = _stop(raw, finish, any(isinstance(p, ToolCallPart) for p in content))
+    usage = _usage(raw.usage_metadata) or Usage()
+    if grounding is not None:  # Gemini bills grounded prompts (or, newer models, queries): count the queries
+        usage = msgspec.structs.replace(usage, web_search_requests=len(grounding.web_search_queries))
     return ChatResponse(id=raw.response_id, model=raw.model_version, content=content,
-                        stop_reason=stop, usage=_usage(raw.usage_metadata) or Usage())
+                        stop_reason=stop, usage=usage)
 
 
 def _part_dict(part: Any) -> dict[str, Any] | None:
@@ -132,9 +140,12 @@ def _part_dict(part: Any) -> dict[str, Any] | None:
 def render_response(resp: ChatResponse, model: str) -> dict[str, Any]:
     """``resp`` as a ``GenerateContentResponse`` naming ``model``."""
     parts = [p for p in (_part_dict(x) for x in resp.content) if p is not None]
-    return {"candidates": [{"content": {"role": "model", "parts": parts},
-                            "finishReason": FINISH_OUT[resp.stop_reason], "index": 0}],
-            "usageMetadata": _usage_dict(resp.usage), "modelVersion": model, "responseId": resp.id}
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts},
+                                 "finishReason": FINISH_OUT[resp.stop_reason], "index": 0}
+    if (grounding := search.metadata(resp.content)) is not None:
+        candidate["groundingMetadata"] = grounding
+    return {"candidates": [candidate], "usageMetadata": _usage_dict(resp.usage), "modelVersion": model,
+            "responseId": resp.id}
 
 
 def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:
@@ -151,6 +162,12 @@ class StreamDecoder:
         self._calls = 0
         self._chunks = 0
         self._usage: Usage | None = None
+        self._id = ""
+        self._text: list[str] = []  # the answer's visible text, which grounding offsets count
+        self._run_start = 0          # where the current text run starts in it, in characters
+        self._queries: list[str] = []
+        self._sources: set[str] = set()
+        self._cited: set[tuple[int, int, str]] = set()
 
     def feed(self, event: str | None, data: str) -> list[Any]:
         if self._done:
@@ -170,18 +187,47 @@ class StreamDecoder:
         self._chunks += 1
         for part in _parts(raw, f"{raw.response_id}:{self._chunks}"):
             self._part(part, out)
+        self._id = self._id or raw.response_id
+        if raw.candidates and raw.candidates[0].grounding_metadata is not None:
+            self._grounding(raw.candidates[0].grounding_metadata, out)
         self._usage = _usage(raw.usage_metadata) or self._usage
+        if self._usage is not None and self._queries:
+            self._usage = msgspec.structs.replace(self._usage, web_search_requests=len(self._queries))
         finish = raw.candidates[0].finish_reason if raw.candidates else None
         if finish is not None or (raw.prompt_feedback is not None and raw.prompt_feedback.block_reason):
             self._done = True
             out.append(MessageStop(_stop(raw, finish, self._calls > 0), self._usage))
         return out
 
+    def _grounding(self, grounding: search.Grounding, out: list[Any]) -> None:
+        """New citations of the text so far (while its run is open), then new queries and sources
+        as search calls and results (Gemini sends them after the text they ground)."""
+        text = "".join(self._text)
+        for c in search.cited(grounding, text, self._cited):
+            if (c.start or 0) >= self._run_start:
+                out.append(CitationDelta(msgspec.structs.replace(
+                    c, start=(c.start or 0) - self._run_start, end=(c.end or 0) - self._run_start)))
+        fresh = [q for q in grounding.web_search_queries if q not in self._queries]
+        found = [s for s in search.sources(grounding) if s.url not in self._sources]
+        if found and not fresh and not self._queries:
+            fresh = [""]
+        for query in fresh:
+            self._queries.append(query)
+            out.append(SearchCall(f"gs_{self._id}_{len(self._queries) - 1}", query))
+        if found:
+            self._sources.update(s.url for s in found)
+            out.append(SearchResults(f"gs_{self._id}_{len(self._queries) - 1}", found))
+        if fresh or found:
+            self._run_start = len(text)
+
     def _part(self, part: Any, out: list[Any]) -> None:
         if isinstance(part, TextPart):
             if part.text:
+                self._text.append(part.text)
                 out.append(TextDelta(part.text))
-        elif isinstance(part, ReasoningPart):
+            return
+        self._run_start = sum(map(len, self._text))
+        if isinstance(part, ReasoningPart):
             if part.text:
                 out.append(ReasoningDelta(part.text))
         elif isinstance(part, ToolCallPart):
@@ -205,12 +251,17 @@ class StreamEncoder:
         self._id = id
         self._call: list[Any] | None = None  # [id, name, [argument pieces]]
         self._done = False
+        self._grounding = search.Collector()
+        self._before = ""  # the visible text before the current run
+        self._run = ""
 
     def _chunk(self, parts: list[dict[str, Any]], finish: str | None = None,
                usage: Usage | None = None) -> tuple[None, str]:
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish is not None:
             candidate["finishReason"] = finish
+            if (grounding := self._grounding.metadata()) is not None:
+                candidate["groundingMetadata"] = grounding
         body: dict[str, Any] = {"candidates": [candidate]}
         if usage is not None:
             body["usageMetadata"] = _usage_dict(usage)
@@ -235,7 +286,17 @@ class StreamEncoder:
             return out
         self._flush(out)
         if isinstance(event, TextDelta):
+            self._run += event.text
             out.append(self._chunk([{"text": event.text}]))
+            return out
+        if isinstance(event, CitationDelta):
+            self._grounding.support(event.citation, self._before, self._run)
+            return out
+        self._before, self._run = self._before + self._run, ""
+        if isinstance(event, SearchCall):
+            self._grounding.queries.append(event.query)
+        elif isinstance(event, SearchResults):
+            self._grounding.results(event.results)
         elif isinstance(event, ReasoningDelta):
             if event.text:
                 out.append(self._chunk([{"text": event.text, "thought": True}]))

@@ -23,6 +23,7 @@ from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
     ToolChoice, ToolResultPart, as_effort,
 )
+from routerd.dialects.gemini import search
 from routerd.errors import BadRequest
 
 NAME = "gemini"
@@ -238,7 +239,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         messages=_parse_contents(raw.contents), tools=tools, tool_choice=_tool_choice(raw.tool_config),
         max_tokens=gen.max_output_tokens, temperature=gen.temperature, top_p=gen.top_p,
         stop=gen.stop_sequences or [], stream=bool(stream), stream_usage=True,
-        reasoning=_reasoning(raw.generation_config), extra=extra, origin=NAME)
+        reasoning=_reasoning(raw.generation_config), extra=extra, origin=NAME,
+        web_search=search.web_search(body.get("tools") if isinstance(body, dict) else None))
 
 
 def _response_value(part: ToolResultPart) -> dict[str, Any]:
@@ -309,6 +311,8 @@ def render_request(req: ChatRequest, model: str = "", *, reasoning: bool = True)
         body["tools"] = [{"functionDeclarations": [
             {"name": t.name, **({"description": t.description} if t.description else {}),
              "parametersJsonSchema": t.parameters or {"type": "object", "properties": {}}} for t in req.tools]}]
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(search.search_tool(req.web_search))
     tc = req.tool_choice
     if tc is not None and (req.tools or tc.mode == "none"):
         config: dict[str, Any] = {"mode": {"auto": "AUTO", "none": "NONE"}.get(tc.mode, "ANY")}

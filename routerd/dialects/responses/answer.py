@@ -15,11 +15,13 @@ from typing import Any
 import msgspec
 
 from routerd.dialects.canonical import (
-    ChatResponse, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, StopReason, StreamError,
-    TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
+    ChatResponse, Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, ReasoningPart, SearchCall, SearchCallPart,
+    SearchResults, SearchResultsPart, StopReason, StreamError, TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart,
+    Usage,
 )
 from routerd.dialects.openai_chat.answer import error_type
 from routerd.dialects.openai_chat.usage import WireUsage
+from routerd.dialects.responses import search
 from routerd.dialects.responses.names import split_qualified
 from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
@@ -29,6 +31,7 @@ class _Part(msgspec.Struct):
     type: str = ""
     text: str = ""
     refusal: str = ""
+    annotations: list[dict[str, Any]] = []
 
 
 class _Item(msgspec.Struct):
@@ -40,6 +43,7 @@ class _Item(msgspec.Struct):
     name: str = ""
     arguments: str = ""
     encrypted_content: str | None = None
+    action: dict[str, Any] | None = None  # a web_search_call's
 
 
 class _Incomplete(msgspec.Struct):
@@ -80,7 +84,10 @@ def _stop_reason(raw: _Response, has_calls: bool) -> StopReason:
 
 def _item_parts(item: _Item) -> list[Any]:
     if item.type == "message":
-        return [TextPart(p.text or p.refusal) for p in item.content if p.type in ("output_text", "refusal")]
+        return [search.text_part(p.text or p.refusal, p.annotations)
+                for p in item.content if p.type in ("output_text", "refusal")]
+    if item.type == "web_search_call":
+        return search.item_parts(item.id, item.action)
     if item.type == "function_call":
         return [ToolCallPart(item.call_id, item.name, item.arguments or "{}")]
     if item.type == "reasoning":
@@ -94,13 +101,16 @@ def parse_response(body: Any) -> ChatResponse:
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
     content = [part for item in raw.output for part in _item_parts(item)]
     has_calls = any(isinstance(p, ToolCallPart) for p in content)
+    usage = msgspec.structs.replace(_usage(raw.usage), web_search_requests=search.searches(raw.output))
     return ChatResponse(id=raw.id, model=raw.model, content=content,
-                        stop_reason=_stop_reason(raw, has_calls), usage=_usage(raw.usage))
+                        stop_reason=_stop_reason(raw, has_calls), usage=usage)
 
 
-def _message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
+def _message_item(item_id: str, text: str, status: str = "completed",
+                  citations: list[Citation] | None = None) -> dict[str, Any]:
+    notes = [search.annotation(c, len(text)) for c in citations or ()]
     return {"id": item_id, "type": "message", "status": status, "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else []}
+            "content": [{"type": "output_text", "text": text, "annotations": notes}] if status == "completed" else []}
 
 
 def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
@@ -134,9 +144,14 @@ def _status(stop: str) -> str:
 def render_response(resp: ChatResponse, model: str, *, created: int | None = None) -> dict[str, Any]:
     """``resp`` as a Responses body naming ``model``."""
     output: list[dict[str, Any]] = []
+    searches = search.call_items(resp.content)
     for n, part in enumerate(resp.content):
         if isinstance(part, TextPart):
-            output.append(_message_item(f"msg_{resp.id}_{n}", part.text))
+            output.append(_message_item(f"msg_{resp.id}_{n}", part.text, citations=part.citations))
+        elif isinstance(part, SearchCallPart):
+            output.append(searches[part.id])
+        elif isinstance(part, SearchResultsPart):
+            continue  # in its call's item
         elif isinstance(part, ToolCallPart):
             output.append(_call_item(f"fc_{part.id}", part.id, part.name, part.arguments))
         elif isinstance(part, ReasoningPart) and part.text:
@@ -158,12 +173,16 @@ class _Event(msgspec.Struct):
     response: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     message: str = ""
     code: str | None = None
+    annotation: dict[str, Any] | None = None
 
 
 _EVENT = msgspec.json.Decoder(_Event)
 _RESPONSE = msgspec.json.Decoder(_Response)
 _TEXT_DELTAS = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _REASONING_DELTAS = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
+# Events after which text starts a new run (see ``canonical.CitationDelta``).
+_NOT_TEXT = frozenset({"response.function_call_arguments.delta", "response.reasoning_summary_text.delta",
+                       "response.reasoning_text.delta"})
 
 
 def _response(ev: _Event) -> _Response:
@@ -183,6 +202,8 @@ class StreamDecoder:
         self._tools: dict[int, int] = {}  # output_index -> canonical tool index
         self._args_seen: set[int] = set()
         self._done = False
+        self._run = 0   # characters of text since an event of another kind
+        self._base = 0  # where the open message's text starts in that run
 
     def feed(self, event: str | None, data: str) -> list[Any]:
         if self._done:
@@ -193,7 +214,12 @@ class StreamDecoder:
             raise UpstreamBadResponse(f"bad responses stream event: {exc}") from None
         kind = ev.type
         if kind in _TEXT_DELTAS:
+            self._run += len(ev.delta)
             return [TextDelta(ev.delta)] if ev.delta else []
+        if (searched := self._search(kind, ev)) is not None:
+            return searched
+        if kind in _NOT_TEXT:
+            self._run = 0
         if kind == "response.function_call_arguments.delta":
             index = self._tools.get(ev.output_index)
             if index is None or not ev.delta:
@@ -212,6 +238,24 @@ class StreamDecoder:
             return []
         return self._lifecycle(kind, ev)
 
+    def _search(self, kind: str, ev: _Event) -> list[Any] | None:
+        """A web search's item (whole when done) and the text's citations; None for other events."""
+        item = ev.item
+        if kind == "response.output_item.added" and item is not None:
+            if item.type == "message":
+                self._base = self._run
+                return []
+            self._run = 0
+        if kind == "response.output_text.annotation.added":
+            found = search.citation(ev.annotation or {}, self._base)
+            return [CitationDelta(found)] if found is not None else []
+        if item is None or item.type != "web_search_call" or kind != "response.output_item.done":
+            return None
+        self._run = 0
+        parts = search.item_parts(item.id, item.action)
+        return [SearchCall(p.id, p.query) if isinstance(p, SearchCallPart) else SearchResults(p.call_id, p.results)
+                for p in parts]
+
     def _lifecycle(self, kind: str, ev: _Event) -> list[Any]:
         if kind == "response.created":
             raw = _response(ev)
@@ -220,7 +264,8 @@ class StreamDecoder:
             self._done = True
             raw = _response(ev)
             stop = _stop_reason(raw, bool(self._tools))
-            return [MessageStop(stop, _usage(raw.usage))]
+            usage = msgspec.structs.replace(_usage(raw.usage), web_search_requests=search.searches(raw.output))
+            return [MessageStop(stop, usage)]
         if kind == "response.failed":
             self._done = True
             raw = _response(ev)

@@ -27,8 +27,9 @@ from routerd.dialects.wire import (
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
-    ToolChoice, ToolResultPart, as_effort,
+    SEARCH_TOOL, ToolChoice, ToolResultPart, WebSearch, as_effort,
 )
+from routerd.dialects.hosted import web_search_types
 from routerd.errors import BadRequest
 
 NAME = "responses"
@@ -108,6 +109,10 @@ class _Tool(msgspec.Struct):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     tools: list[_Tool] | None = None   # a namespace's own tools
+    filters: dict[str, Any] | None = None        # a web search's options
+    user_location: dict[str, Any] | None = None
+    search_context_size: str | None = None
+    external_web_access: bool | None = None
 
 
 class _AdditionalTools(msgspec.Struct):
@@ -146,6 +151,8 @@ class _Request(msgspec.Struct):
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
+_SEARCHES = web_search_types(NAME)
+_LOCATION_KEYS = ("city", "region", "country", "timezone")
 
 
 def _parts(content: str | list[Any]) -> list[Any]:
@@ -243,6 +250,8 @@ def _tool_choice(raw: Literal["auto", "none", "required"] | _NamedChoice | None,
         return ToolChoice(raw, parallel=parallel)
     if raw.type in ("function", "custom") and raw.name:
         return ToolChoice("tool", raw.name, parallel)
+    if raw.type in _SEARCHES:
+        return ToolChoice("tool", SEARCH_TOOL, parallel)
     return ToolChoice("required" if raw.mode == "required" else "auto", parallel=parallel)
 
 
@@ -260,6 +269,53 @@ def _tools(raw: Iterable[_Tool], namespace: str | None = None) -> list[Tool]:
             name = qualified(namespace, t.name)
             out.setdefault(name, Tool(name, t.description, schema))
     return list(out.values())
+
+
+def _web_search(tools: Iterable[_Tool], max_tool_calls: int | None) -> WebSearch | None:
+    """The request's hosted web search, if it offers one. ``max_tool_calls`` caps every hosted
+    tool's calls: it is the search's cap when the search is the only hosted tool."""
+    hosted = [t for t in tools if t.type not in ("function", "custom", "namespace")]
+    tool = next((t for t in hosted if t.type in _SEARCHES), None)
+    if tool is None:
+        return None
+    filters, location = tool.filters or {}, tool.user_location or {}
+    unmapped = [k for k in filters if k != "allowed_domains"]
+    if tool.external_web_access is False:  # cached pages only: no other provider offers that
+        unmapped.append("external_web_access")
+    return WebSearch(max_uses=max_tool_calls if len(hosted) == 1 else None,
+                     allowed_domains=[str(d) for d in filters.get("allowed_domains") or ()],
+                     user_location={k: str(location[k]) for k in _LOCATION_KEYS if location.get(k)},
+                     context_size=tool.search_context_size, unmapped=unmapped)
+
+
+def _max_tool_calls(body: Any) -> int | None:
+    value = body.get("max_tool_calls") if isinstance(body, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def web_search_tool(search: WebSearch) -> dict[str, Any]:
+    """A canonical web search as the Responses API's hosted tool."""
+    tool: dict[str, Any] = {"type": "web_search"}
+    if search.allowed_domains:
+        tool["filters"] = {"allowed_domains": search.allowed_domains}
+    if search.user_location:
+        tool["user_location"] = {"type": "approximate", **search.user_location}
+    if search.context_size:
+        tool["search_context_size"] = search.context_size
+    return tool
+
+
+def _render_web_search(req: ChatRequest, search: WebSearch, body: dict[str, Any]) -> None:
+    """The search tool, its cap, its sources asked for (the client's answer lists them), and a
+    forced search as ``allowed_tools`` (``tool_choice`` names no web_search of its own)."""
+    body.setdefault("tools", []).append(web_search_tool(search))
+    if search.max_uses is not None:
+        body["max_tool_calls"] = search.max_uses
+    body["include"] = ["web_search_call.action.sources"]
+    choice = req.tool_choice
+    if choice is not None and choice.mode == "tool" and choice.name == SEARCH_TOOL and \
+            all(t.name != SEARCH_TOOL for t in req.tools):
+        body["tool_choice"] = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]}
 
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
@@ -284,7 +340,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         tools=_tools(chain(raw.tools or (), builder.tools)), tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
         max_tokens=raw.max_output_tokens, temperature=raw.temperature, top_p=raw.top_p,
         stream=bool(raw.stream) if stream is None else stream, stream_usage=True, reasoning=reasoning,
-        user=raw.user, metadata=raw.metadata, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+        user=raw.user, metadata=raw.metadata, web_search=_web_search(chain(raw.tools or (), builder.tools), _max_tool_calls(body)),
+        extra=extras(body, KNOWN_FIELDS), origin=NAME)
 
 
 def _content_parts(parts: list[Any], assistant: bool) -> list[dict[str, Any]]:
@@ -345,6 +402,8 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
         body["tool_choice"] = {"type": "function", "name": tc.name} if tc.mode == "tool" else tc.mode
         if tc.parallel is not None:
             body["parallel_tool_calls"] = tc.parallel
+    if req.web_search is not None:
+        _render_web_search(req, req.web_search, body)
     if req.max_tokens is not None:
         body["max_output_tokens"] = req.max_tokens
     for key in ("temperature", "top_p"):

@@ -9,9 +9,11 @@ from typing import Any
 from routerd.dialects.responses.answer import (
     _call_item, _envelope, _message_item, _reasoning_item, _status,
 )
+from routerd.dialects.responses import search
 from routerd.dialects.wire import dump_json
 from routerd.dialects.canonical import (
-    MessageStart, MessageStop, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, ToolCallStart,
+    Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchResults, StreamError,
+    TextDelta, ToolCallDelta, ToolCallStart,
 )
 
 Out = list[tuple[str | None, str]]
@@ -21,7 +23,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
 class _Open:
     """The output item being streamed."""
 
-    __slots__ = ("kind", "index", "item_id", "text", "call_id", "name")
+    __slots__ = ("kind", "index", "item_id", "text", "call_id", "name", "citations")
 
     def __init__(self, kind: str, index: int, item_id: str, call_id: str = "", name: str = "") -> None:
         self.kind = kind
@@ -29,7 +31,8 @@ class _Open:
         self.item_id = item_id
         self.text: list[str] = []
         self.call_id = call_id
-        self.name = name
+        self.name = name  # a web search's: its query
+        self.citations: list[Citation] = []
 
 
 class StreamEncoder:
@@ -79,6 +82,8 @@ class StreamEncoder:
             self._tool_start(event, out)
         elif isinstance(event, ReasoningDelta):
             self._reasoning(event, out)
+        elif isinstance(event, (SearchCall, SearchResults, CitationDelta)):
+            self._search(event, out)
         elif isinstance(event, MessageStop):
             self._stop(event, out)
         elif isinstance(event, StreamError):
@@ -129,17 +134,50 @@ class StreamEncoder:
         added = _call_item(item.item_id, event.id, event.name, "", "in_progress")
         self._emit(out, "response.output_item.added", f'"output_index":{item.index},"item":{dump_json(added)}')
 
-    def _close(self, out: Out) -> None:
+    def _search(self, event: SearchCall | SearchResults | CitationDelta, out: Out) -> None:
+        """A search call opens a ``web_search_call`` item, its results complete it; a citation is
+        an annotation of the open message's text (its span counted from the message's start,
+        which is where the run started: a message starts with the run)."""
+        item = self._open
+        if isinstance(event, CitationDelta):
+            if item is not None and item.kind == "message":
+                note = search.annotation(event.citation, len("".join(item.text)))
+                self._emit(out, "response.output_text.annotation.added",
+                           f'"item_id":"{item.item_id}","output_index":{item.index},"content_index":0,'
+                           f'"annotation_index":{len(item.citations)},"annotation":{dump_json(note)}')
+                item.citations.append(event.citation)
+            return
+        if isinstance(event, SearchResults):
+            if item is not None and item.kind == "web_search_call" and item.call_id == _UNSAFE.sub("", event.call_id):
+                self._close(out, event)
+            return
+        safe = _UNSAFE.sub("", event.id) or f"search_{len(self._output)}"  # spliced into JSON text
+        item = self._new("web_search_call", "ws", out, safe, event.query)
+        item.item_id = search.item_id(safe)
+        head = f'"item_id":{dump_json(item.item_id)},"output_index":{item.index}'
+        added = search.call_item(event.id, event.query, None, "in_progress")
+        self._emit(out, "response.output_item.added", f'"output_index":{item.index},"item":{dump_json(added)}')
+        self._emit(out, "response.web_search_call.in_progress", head)
+        self._emit(out, "response.web_search_call.searching", head)
+
+    def _close_search(self, item: _Open, results: SearchResults | None, out: Out) -> dict[str, Any]:
+        self._emit(out, "response.web_search_call.completed",
+                   f'"item_id":{dump_json(item.item_id)},"output_index":{item.index}')
+        return search.call_item(item.call_id, item.name, results.results if results is not None else [])
+
+    def _close(self, out: Out, results: SearchResults | None = None) -> None:
         item, self._open = self._open, None
         if item is None:
             return
         text = "".join(item.text)
         head = f'"item_id":"{item.item_id}","output_index":{item.index}'
-        if item.kind == "message":
-            part = f'{{"type":"output_text","text":{dump_json(text)},"annotations":[]}}'
+        if item.kind == "web_search_call":
+            done = self._close_search(item, results, out)
+        elif item.kind == "message":
+            done = _message_item(item.item_id, text, citations=item.citations)
+            part = dump_json(done["content"][0])
             self._emit(out, "response.output_text.done", f'{head},"content_index":0,"text":{dump_json(text)},"logprobs":[]')
             self._emit(out, "response.content_part.done", f'{head},"content_index":0,"part":{part}')
-            done = _message_item(item.item_id, text)
         elif item.kind == "reasoning":
             self._emit(out, "response.reasoning_summary_text.done", f'{head},"summary_index":0,"text":{dump_json(text)}')
             self._emit(out, "response.reasoning_summary_part.done",

@@ -1,0 +1,100 @@
+"""Hosted (server-side) tools of each dialect, and what each is in the others. Pure data and two
+small readers over it.
+
+A hosted tool runs on the provider's servers: the model calls it and the provider answers it in
+the same response. ``HOSTED`` lists every hosted tool type (or Gemini tool key) of each dialect
+with the canonical kind it carries across dialects, or None when no other dialect has it (code
+execution, file search, ...: a request that needs one stays in its dialect). Only the web search
+maps today: Anthropic's ``web_search_*``, the Responses API's ``web_search`` /
+``web_search_preview``, Gemini's ``google_search``. Chat completions has a search only on search
+models (the ``web_search_options`` field), so it takes none from another dialect.
+
+``RUNS`` says which dialects run a kind, and ``refusal`` whether a particular search, with its
+options, can go to one of them: an option with an equivalent there is mapped (by the dialect's
+request module), one that can be dropped without harm is dropped (Gemini has no user location and
+no search cap), and one whose loss would change the answer (a domain filter the target cannot
+state) keeps the request away from that dialect.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from routerd.dialects.canonical import WebSearch
+
+WEB_SEARCH = "web_search"
+
+# dialect -> hosted tool type (or Gemini tool key) -> the canonical kind it maps to (None: none).
+HOSTED: dict[str, dict[str, str | None]] = {
+    "anthropic": {
+        "web_search_20250305": WEB_SEARCH, "web_search_20260209": WEB_SEARCH,
+        "web_fetch_20250910": None, "web_fetch_20260209": None,
+        "code_execution_20250522": None, "code_execution_20250825": None,
+        "bash_20250124": None, "text_editor_20250124": None, "text_editor_20250429": None,
+        "text_editor_20250728": None, "computer_20250124": None, "memory_20250818": None,
+        "tool_search_tool_regex_20251119": None, "tool_search_tool_bm25_20251119": None,
+        "mcp_toolset": None,
+    },
+    "responses": {
+        "web_search": WEB_SEARCH, "web_search_2025_08_26": WEB_SEARCH,
+        "web_search_preview": WEB_SEARCH, "web_search_preview_2025_03_11": WEB_SEARCH,
+        "file_search": None, "code_interpreter": None, "image_generation": None,
+        "computer_use_preview": None, "computer_use": None, "mcp": None, "tool_search": None,
+        "local_shell": None, "shell": None, "apply_patch": None,
+    },
+    "gemini": {
+        "google_search": WEB_SEARCH, "googleSearch": WEB_SEARCH,
+        "google_search_retrieval": None, "googleSearchRetrieval": None,
+        "code_execution": None, "codeExecution": None, "url_context": None, "urlContext": None,
+        "google_maps": None, "googleMaps": None, "computer_use": None, "computerUse": None,
+        "file_search": None, "fileSearch": None, "enterprise_web_search": None,
+        "enterpriseWebSearch": None, "retrieval": None,
+    },
+    "openai_chat": {"web_search_options": None},  # a search model's request field, not a tool
+}
+
+# canonical kind -> the dialects that run it when a request is translated to them
+RUNS: dict[str, frozenset[str]] = {WEB_SEARCH: frozenset({"anthropic", "responses", "gemini"})}
+
+# target dialect -> the search options it has no way to state, whose loss would change the answer
+_WITHOUT: dict[str, frozenset[str]] = {
+    "anthropic": frozenset(),
+    "responses": frozenset({"blocked_domains"}),
+    "gemini": frozenset({"allowed_domains", "blocked_domains"}),
+}
+
+
+def kind_of(dialect: str, tool_type: str) -> str | None:
+    """The canonical kind of ``dialect``'s hosted tool ``tool_type`` (None: it has none)."""
+    return HOSTED.get(dialect, {}).get(tool_type)
+
+
+def is_hosted(dialect: str, tool_type: str) -> bool:
+    """Whether ``tool_type`` is one of ``dialect``'s hosted tools. A type not in the table is taken
+    as hosted too: a tool routerd does not know is safer kept in its dialect than dropped."""
+    return tool_type in HOSTED.get(dialect, {}) or dialect not in HOSTED
+
+
+def web_search_types(dialect: str) -> frozenset[str]:
+    """``dialect``'s tool types (or keys) that are a web search."""
+    return frozenset(t for t, kind in HOSTED.get(dialect, {}).items() if kind == WEB_SEARCH)
+
+
+def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | None) -> str | None:
+    """Why a ``front`` request with the hosted ``tools`` (and the web ``search`` its body states)
+    cannot be translated to ``target`` without losing one, or None when it can."""
+    if target == front:
+        return None
+    for tool in tools:
+        kind = kind_of(front, tool)
+        if kind is None or target not in RUNS.get(kind, frozenset()):
+            return f"{target} has no {tool}"
+    if search is None:
+        return None
+    if search.unmapped:
+        return f"{target} has no equivalent of its search options {', '.join(search.unmapped)}"
+    lost = [name for name in sorted(_WITHOUT.get(target, frozenset())) if _set(getattr(search, name))]
+    return f"{target}'s web search has no {' or '.join(lost)}" if lost else None
+
+
+def _set(value: Any) -> bool:
+    return value is not None and value != [] and value != {}

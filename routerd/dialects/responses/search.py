@@ -1,0 +1,76 @@
+"""The Responses API's hosted web search in answers <-> canonical parts.
+
+A search is a ``web_search_call`` output item whose ``action`` (``type: search``) holds the
+``query`` and, when the request asked for ``include: ["web_search_call.action.sources"]``, the
+``sources`` (``{"type": "url", "url"}``: no titles). The answer's ``output_text`` parts cite
+them with ``url_citation`` annotations (url, title, ``start_index``/``end_index`` in characters of
+that text). Streams add ``response.web_search_call.in_progress|searching|completed`` around the
+item and ``response.output_text.annotation.added`` for each annotation. Usage does not count
+searches: each ``web_search_call`` that searched is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routerd.dialects.canonical import Citation, SearchCallPart, SearchResultsPart, TextPart, WebSource
+
+
+def item_parts(item_id: str, action: dict[str, Any] | None) -> list[Any]:
+    """A ``web_search_call`` item as a call and its results (an ``open_page`` or ``find_in_page``
+    action is no search: nothing)."""
+    action = action or {}
+    if action.get("type", "search") != "search":
+        return []
+    queries = action.get("queries") or []
+    query = action.get("query") or (queries[0] if queries else "")
+    sources = [WebSource(str(s["url"]), str(s.get("title") or ""))
+               for s in action.get("sources") or () if isinstance(s, dict) and isinstance(s.get("url"), str)]
+    return [SearchCallPart(item_id, str(query)), SearchResultsPart(item_id, sources)]
+
+
+def citation(raw: dict[str, Any], base: int = 0) -> Citation | None:
+    """A ``url_citation`` annotation as a citation (its span moved by ``base``); None for the
+    file annotations."""
+    if raw.get("type") != "url_citation" or not isinstance(raw.get("url"), str):
+        return None
+    start, end = raw.get("start_index"), raw.get("end_index")
+    return Citation(raw["url"], str(raw.get("title") or ""),
+                    start=start + base if isinstance(start, int) else None,
+                    end=end + base if isinstance(end, int) else None)
+
+
+def text_part(text: str, annotations: list[dict[str, Any]]) -> TextPart:
+    found = [c for c in (citation(a) for a in annotations if isinstance(a, dict)) if c is not None]
+    return TextPart(text, found)
+
+
+def annotation(c: Citation, length: int) -> dict[str, Any]:
+    """A citation as a ``url_citation`` over its span of a ``length``-character text."""
+    start = min(max(c.start or 0, 0), length)
+    end = min(max(length if c.end is None else c.end, start), length)
+    return {"type": "url_citation", "start_index": start, "end_index": end, "url": c.url, "title": c.title or c.url}
+
+
+def item_id(call_id: str) -> str:
+    return call_id if call_id.startswith("ws_") else f"ws_{call_id}"
+
+
+def call_item(call_id: str, query: str, sources: list[WebSource] | None, status: str = "completed") -> dict[str, Any]:
+    """A ``web_search_call`` item; ``sources`` None: not known yet (the item is in progress)."""
+    action: dict[str, Any] = {"type": "search", "query": query}
+    if sources is not None:
+        action["sources"] = [{"type": "url", "url": s.url} for s in sources]
+    return {"id": item_id(call_id), "type": "web_search_call", "status": status, "action": action}
+
+
+def call_items(content: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each search call of an answer's parts as its item (with what its results found), by call id."""
+    found = {p.call_id: p.results for p in content if isinstance(p, SearchResultsPart)}
+    return {p.id: call_item(p.id, p.query, found.get(p.id, [])) for p in content if isinstance(p, SearchCallPart)}
+
+
+def searches(items: list[Any]) -> int:
+    """How many searches an answer's output items ran."""
+    return sum(1 for item in items if item.type == "web_search_call"
+               and (item.action or {}).get("type", "search") == "search")
