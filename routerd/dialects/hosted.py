@@ -4,7 +4,8 @@ small readers over it.
 A hosted tool runs on the provider's servers: the model calls it and the provider answers it in
 the same response. ``HOSTED`` lists every hosted tool type (or Gemini tool key) of each dialect
 with the canonical kind it carries across dialects, or None when no other dialect has it (code
-execution, file search, ...: a request that needs one stays in its dialect). Only the web search
+execution, file search, ...: a request that needs one stays in its dialect). A hosted tool of a
+type the table does not know is read as one with no equivalent: it stays in its dialect too. Only the web search
 maps today: Anthropic's ``web_search_*``, the Responses API's ``web_search`` /
 ``web_search_preview``, Gemini's ``google_search``. Chat completions has a search only on search
 models (the ``web_search_options`` field), so it takes none from another dialect.
@@ -16,10 +17,12 @@ no search cap), and one whose loss would change the answer (a domain filter the 
 state) keeps the request away from that dialect.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from routerd.dialects.canonical import WebSearch
+import msgspec
+
+from routerd.dialects.canonical import ChatRequest, WebSearch
 
 WEB_SEARCH = "web_search"
 
@@ -43,7 +46,7 @@ HOSTED: dict[str, dict[str, str | None]] = {
     },
     "gemini": {
         "google_search": WEB_SEARCH, "googleSearch": WEB_SEARCH,
-        "google_search_retrieval": None, "googleSearchRetrieval": None,
+        "google_search_retrieval": WEB_SEARCH, "googleSearchRetrieval": WEB_SEARCH,  # Gemini 1.5's
         "code_execution": None, "codeExecution": None, "url_context": None, "urlContext": None,
         "google_maps": None, "googleMaps": None, "computer_use": None, "computerUse": None,
         "file_search": None, "fileSearch": None, "enterprise_web_search": None,
@@ -68,15 +71,12 @@ def kind_of(dialect: str, tool_type: str) -> str | None:
     return HOSTED.get(dialect, {}).get(tool_type)
 
 
-def is_hosted(dialect: str, tool_type: str) -> bool:
-    """Whether ``tool_type`` is one of ``dialect``'s hosted tools. A type not in the table is taken
-    as hosted too: a tool routerd does not know is safer kept in its dialect than dropped."""
-    return tool_type in HOSTED.get(dialect, {}) or dialect not in HOSTED
-
-
 def web_search_types(dialect: str) -> frozenset[str]:
     """``dialect``'s tool types (or keys) that are a web search."""
     return frozenset(t for t, kind in HOSTED.get(dialect, {}).items() if kind == WEB_SEARCH)
+
+
+WEB_SEARCH_TYPES = frozenset(t for table in HOSTED.values() for t, kind in table.items() if kind == WEB_SEARCH)
 
 
 def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | None) -> str | None:
@@ -90,6 +90,8 @@ def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | N
             return f"{target} has no {tool}"
     if search is None:
         return None
+    if target not in RUNS[WEB_SEARCH]:
+        return f"{target} runs no web search"
     if search.unmapped:
         return f"{target} has no equivalent of its search options {', '.join(search.unmapped)}"
     lost = [name for name in sorted(_WITHOUT.get(target, frozenset())) if _set(getattr(search, name))]
@@ -98,3 +100,24 @@ def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | N
 
 def _set(value: Any) -> bool:
     return value is not None and value != [] and value != {}
+
+
+def able(front: str, tools: Iterable[str], search: WebSearch | None, dialects: Iterable[str]) -> frozenset[str]:
+    """Those of ``dialects`` (and ``front``) that a ``front`` request with the hosted ``tools`` and
+    web ``search`` can go to without losing any of them."""
+    tools = tuple(tools)
+    return frozenset({front, *(d for d in dialects if refusal(front, d, tools, search) is None)})
+
+
+def translation(front: str, served: Sequence[str], req: ChatRequest) -> tuple[str, ChatRequest]:
+    """The dialect to translate a ``front`` request to, of those a provider ``served`` (the first
+    is its own): the first that runs the request's web search, else its own; and the request as
+    it goes there: without a search that dialect cannot run as asked (routing has already passed
+    over such a provider when the search was needed, and noted it when only offered)."""
+    search = req.web_search
+    if search is None:
+        return served[0], req
+    for dialect in served:
+        if refusal(front, dialect, (), search) is None:
+            return dialect, req
+    return served[0], msgspec.structs.replace(req, web_search=None)

@@ -33,7 +33,7 @@ from routerd.ledger.metrics import CONTENT_TYPE
 from routerd.protocol import decode_error
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
-from routerd.scenarios.markers import hosted_tool_types, marker_headers
+from routerd.scenarios.markers import marker_headers, offered_hosted
 from routerd.scenarios.names import AutoNames, check_requested
 
 _JSON = (b"content-type", b"application/json")
@@ -44,7 +44,7 @@ class _Peek(msgspec.Struct):
 
     model: str = ""
     stream: bool = False
-    tools: msgspec.Raw = msgspec.Raw(b"")  # read only when it may hold a hosted web search
+    tools: msgspec.Raw = msgspec.Raw(b"")  # its hosted tools are read (``markers.offered_hosted``)
 
 
 _PEEK = msgspec.json.Decoder(_Peek)
@@ -161,7 +161,7 @@ async def _plan(conn: HttpConnection, head: RequestHead, runtime: Runtime, found
     plan = await conn.app.routing.decide(runtime, RouteRequest(
         Conversation.from_body(dialect, body), model=model or "auto",
         session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http",
-        markers=marker_headers(head.headers), hosted_tools=_hosted(tools)))
+        markers=marker_headers(head.headers), hosted_tools=offered_hosted(tools, body)))
     stream = stream and dialect.translatable(endpoint)  # the main endpoint streams; counting does not
     return ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received), plan
 
@@ -181,17 +181,6 @@ def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> 
     if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
         check_requested(model)
     return model, stream, bytes(peek.tools)
-
-
-def _hosted(tools: bytes) -> tuple[str, ...]:
-    """The server-side tools a request offers (decoded only when one may be a web search: function
-    tools' schemas are big and routing never reads them)."""
-    if b"search" not in tools and b"Search" not in tools:
-        return ()
-    try:
-        return hosted_tool_types(msgspec.json.decode(tools))
-    except (msgspec.DecodeError, RecursionError):
-        return ()
 
 
 def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, bytes]]:

@@ -13,7 +13,8 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import DIALECTS, get
-from routerd.dialects.translate import translate_request
+from routerd.dialects import hosted
+from routerd.dialects.translate import render
 from routerd.errors import BadRequest, NotImplementedYet
 from routerd.providers import Provider
 
@@ -72,14 +73,14 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
         return Prepared(front, path, out, body)
     if not client.translatable(endpoint):
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
-    target = get(provider.dialect)
+    front_model = requested if client.names_model_in_path else None
+    name, req = hosted.translation(front, provider.dialects, client.parse_request(body, model=front_model, stream=stream))
+    target = get(name)  # OpenAI's /responses, not chat completions, for a web search
     drop = hop_by_hop(headers)
     out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP and k not in drop]
     out += [*target.required_headers, (b"content-type", b"application/json"), *provider.auth_headers,
             *provider.extra_headers]
-    front_model = requested if client.names_model_in_path else None
-    return Prepared(target.name, target.upstream_path(model, stream), out,
-                    translate_request(front, target.name, body, model, stream=stream, front_model=front_model),
+    return Prepared(target.name, target.upstream_path(model, stream), out, render(target.name, req, model),
                     translated=True)
 
 

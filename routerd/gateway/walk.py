@@ -74,7 +74,8 @@ class Walk:
             return "stopped"
         if candidate.provider in self.dead:
             return f"{candidate.provider}: cannot serve this request"
-        if self.plan.hosted_tools and not runs_on(self.runtime.providers.get(candidate.provider), self.dialect):
+        if self.plan.hosted_tools and not runs_on(self.runtime.providers.get(candidate.provider),
+                                                  frozenset(self.plan.hosted_dialects)):
             # a budget's step down or a local last resort would drop them by translating
             return f"{candidate.provider}/{candidate.model}: cannot run the hosted tool {', '.join(self.plan.hosted_tools)}"
         if candidate.model in self.too_long:

@@ -3,10 +3,13 @@ verdicts out.
 
 A hosted (server-side) tool runs on the provider's own servers: Anthropic's ``web_search_20250305``,
 the Responses API's ``web_search``, Gemini's ``google_search``, chat completions' ``web_search_options``
-(a search model's request), code execution and the like. No translation carries one: the dialect
-modules drop them, since another dialect's API has no such tool to give it to. A request translated
-away from its dialect loses them, and the model answers without them (a web search "answered" from
-memory). So a request's hosted tools run only on a provider that speaks the client's dialect.
+(a search model's request), code execution and the like. A request translated away from its dialect
+keeps a hosted tool only where the other dialect's API has the same tool (``dialects.hosted``: the
+web search, between Anthropic, Responses and Gemini, with the options the target can state); it
+loses any other, and the model would answer without it (a search "answered" from memory). So a
+request's hosted tools run on a provider that speaks the client's dialect, or one whose dialect
+runs them all (an OpenAI provider serving ``/responses`` takes the request there, not to chat
+completions).
 
 Which of them a request cannot do without (``needed``): every hosted tool when it offers no function
 tool of its own, and one forced by ``tool_choice`` (Claude Code's WebSearch tool sends
@@ -20,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from routerd.dialects.canonical import ChatRequest
-from routerd.dialects.registry import get
+from routerd.dialects.hosted import able
+from routerd.dialects.registry import DIALECTS, get
 from routerd.errors import HostedToolUnsupported
 from routerd.providers import Provider
 from routerd.routing.types import Candidate
@@ -35,41 +39,47 @@ class Hosted:
 
     offered: tuple[str, ...] = ()
     needed: tuple[str, ...] = ()
+    needed_by: frozenset[str] = frozenset()   # the dialects that run every needed tool
+    offered_by: frozenset[str] = frozenset()  # the dialects that run every offered tool
 
 
-def read(req: ChatRequest | None, hosted_tools: tuple[str, ...], body: bytes = b"") -> Hosted:
-    """The hosted tools of a request (``hosted_tools``: the types its raw ``tools`` held; ``body``:
-    the client's, where chat completions' ``web_search_options`` may be). A request that does not
-    parse needs all it offers."""
+def read(req: ChatRequest | None, hosted_tools: tuple[str, ...], body: bytes = b"", dialect: str = "") -> Hosted:
+    """The hosted tools of a ``dialect`` request (``hosted_tools``: the types its raw ``tools`` and
+    ``additional_tools`` held; ``body``: the client's, where chat completions'
+    ``web_search_options`` may be), and the dialects that run them. A request that does not parse
+    needs all it offers, and only its own dialect runs them."""
     offered = hosted_tools
     if SEARCH_OPTIONS.encode() in body and (req is None or req.extra.get(SEARCH_OPTIONS) is not None):
         offered += (SEARCH_OPTIONS,)
-    if not offered or req is None:
-        return Hosted(offered, offered)
-    if not req.tools:
-        return Hosted(offered, offered)
+    if req is None:
+        return Hosted(offered, offered, frozenset({dialect}), frozenset({dialect}))
+    search = req.web_search
+    offered_by = able(dialect, offered, search, DIALECTS)
+    if not offered or not req.tools:
+        return Hosted(offered, offered, offered_by, offered_by)
     choice = req.tool_choice
     functions = {t.name for t in req.tools}
     forced = choice is not None and choice.mode == "tool" and choice.name not in functions
     needed = tuple(k for k in offered if k == SEARCH_OPTIONS or forced)
-    return Hosted(offered, needed)
+    return Hosted(offered, needed, able(dialect, needed, search if needed else None, DIALECTS), offered_by)
 
 
-def runs_on(provider: Provider | None, dialect: str) -> bool:
-    """Whether ``provider`` can run a ``dialect`` client's hosted tools: it speaks that dialect, so
-    the request goes to it as it came."""
-    return provider is not None and dialect in provider.dialects
+def runs_on(provider: Provider | None, dialects: frozenset[str]) -> bool:
+    """Whether ``provider`` can run a request's hosted tools: it speaks one of the ``dialects``
+    that run them (the client's own, or one they translate to)."""
+    return provider is not None and any(d in dialects for d in provider.dialects)
 
 
-def capable(chain: Sequence[Candidate], providers: Mapping[str, Provider], dialect: str) -> list[Candidate]:
-    """The candidates of ``chain`` that run a ``dialect`` client's hosted tools, in order."""
-    return [c for c in chain if runs_on(providers.get(c.provider), dialect)]
+def capable(chain: Sequence[Candidate], providers: Mapping[str, Provider], dialects: frozenset[str]) -> list[Candidate]:
+    """The candidates of ``chain`` on providers that speak one of ``dialects``, in order."""
+    return [c for c in chain if runs_on(providers.get(c.provider), dialects)]
 
 
-def capable_first(chain: Sequence[Candidate], providers: Mapping[str, Provider], dialect: str) -> list[Candidate]:
-    """``chain`` with the candidates that run the client's hosted tools first (each group in order)."""
-    able = capable(chain, providers, dialect)
-    return able + [c for c in chain if c not in able]
+def capable_first(chain: Sequence[Candidate], providers: Mapping[str, Provider],
+                  dialects: frozenset[str]) -> list[Candidate]:
+    """``chain`` with the candidates that run the request's hosted tools first (each group in order)."""
+    found = capable(chain, providers, dialects)
+    return found + [c for c in chain if c not in found]
 
 
 def passed_over(chain: Sequence[Candidate], providers: Mapping[str, Provider], tools: Sequence[str]) -> str:
@@ -85,13 +95,16 @@ def without(chain: Sequence[Candidate], providers: Mapping[str, Provider], tools
 
 
 def unsupported(tools: Sequence[str], dialect: str, chain: Sequence[Candidate],
-                providers: Mapping[str, Provider]) -> HostedToolUnsupported:
-    """The refusal when no candidate can run the hosted tools a request needs."""
+                providers: Mapping[str, Provider], dialects: frozenset[str]) -> HostedToolUnsupported:
+    """The refusal when no candidate can run the hosted tools a request needs (``dialects``: those
+    that run them)."""
     tried = ", ".join(f"{c.provider}/{c.model} speaks {_speaks(providers, c)}" for c in chain[:4])
-    native = [p.name for p in providers.values() if dialect in p.dialects]
+    native = [p.name for p in providers.values() if runs_on(p, dialects)]
+    apis = " or ".join(sorted(dialects - {dialect}))
     return HostedToolUnsupported(
         f"this request needs the hosted tool {', '.join(tools)}, which only a provider speaking the "
-        f"{dialect} API natively can run, and routerd will not drop it by translating the request"
+        f"{dialect} API{' (or ' + apis + ')' if apis else ''} can run, and routerd will not drop it by "
+        "translating the request"
         + (f" ({tried})" if tried else "")
         + (f"; providers that could run it ({', '.join(native)}) do not serve a model it may go to"
            if native else f"; configure one, e.g. [providers.NAME] kind = \"{get(dialect).kind}\""))

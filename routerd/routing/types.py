@@ -186,4 +186,5 @@ class RouteDecision(msgspec.Struct, frozen=True):
     auto: bool = False              # the client asked for automatic routing (``auto`` or an auto name)
     scenario: str | None = None     # the request's scenario (None: detection is off)
     scenario_reasons: tuple[str, ...] = ()  # the evidence, and what the scenario step did
-    hosted_tools: tuple[str, ...] = ()  # hosted tools it needs: every candidate speaks the client's dialect
+    hosted_tools: tuple[str, ...] = ()  # hosted tools it needs: every candidate speaks one of hosted_dialects
+    hosted_dialects: tuple[str, ...] = ()  # the dialects that run them (the client's, or one they translate to)

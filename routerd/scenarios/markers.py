@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 
 from routerd.dialects.canonical import ChatRequest, ImagePart, ToolResultPart
+from routerd.dialects.hosted import WEB_SEARCH_TYPES
 
 Headers = Mapping[str, str]
 
@@ -43,8 +44,6 @@ _CCR_TAG = re.compile(r"<CCR-SUBAGENT-MODEL>\s*([^<\s]+)\s*</CCR-SUBAGENT-MODEL>
 # Where the markers sit: the billing line and the role line come first; 4 KB leaves room for the
 # identity line and a few reminders without scanning a 100 KB system prompt for every request.
 _SYSTEM_HEAD = 4096
-_WEB_SEARCH_TYPES = re.compile(r"^(?:web_search(?:_preview)?(?:_\d{8}|_\d{4}_\d{2}_\d{2})?|google_search"
-                               r"(?:_retrieval)?|googleSearch(?:Retrieval)?)$")
 
 
 # The request headers the markers read (lower-case), and Codex's thread-id (a subagent's thread
@@ -117,8 +116,8 @@ def pinned_model(req: ChatRequest) -> str | None:
 
 
 def is_web_search_tool(kind: str) -> bool:
-    """Whether a hosted tool's type (or Gemini tool key) is a web search."""
-    return bool(_WEB_SEARCH_TYPES.match(kind))
+    """Whether a hosted tool's type (or Gemini tool key) is a web search (``dialects.hosted``)."""
+    return kind in WEB_SEARCH_TYPES
 
 
 def web_search_marker(req: ChatRequest, hosted_tools: Collection[str]) -> tuple[str | None, bool]:
@@ -171,12 +170,57 @@ def hosted_tool_types(tools: object) -> tuple[str, ...]:
     hosted."""
     out: list[str] = []
     for tool in tools if isinstance(tools, list) else ():
-        if not isinstance(tool, dict):
-            continue
-        kind = tool.get("type")
-        if isinstance(kind, str):
-            if kind not in _FUNCTION_TYPES and "input_schema" not in tool:
-                out.append(kind)
-        elif "name" not in tool and "input_schema" not in tool:  # an Anthropic custom tool has no type
-            out += [key for key in tool if key not in _GEMINI_FUNCTIONS]
+        if isinstance(tool, dict):
+            kind = tool.get("type")
+            out += _hosted(tool.keys(), kind if isinstance(kind, str) else None)
+    return tuple(out)
+
+
+def _hosted(keys: Collection[str], kind: str | None) -> list[str]:
+    """The hosted tools one tool object (its ``keys``, its ``type``) is."""
+    if kind is not None:
+        return [kind] if kind not in _FUNCTION_TYPES and "input_schema" not in keys else []
+    if "name" in keys or "input_schema" in keys:  # an Anthropic custom tool has no type
+        return []
+    return [key for key in keys if key not in _GEMINI_FUNCTIONS]
+
+
+_TOOLS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])  # the schemas are skipped, not built
+_TYPE = msgspec.json.Decoder()
+
+
+class _Item(msgspec.Struct):
+    type: str = "message"
+    tools: msgspec.Raw = msgspec.Raw(b"[]")
+
+
+class _Input(msgspec.Struct):
+    input: list[_Item] | str = []
+
+
+_INPUT = msgspec.json.Decoder(_Input)
+
+
+def offered_hosted(tools: bytes, body: bytes = b"") -> tuple[str, ...]:
+    """The hosted tools a request offers: those of its raw ``tools`` array, and those of the
+    Responses API's ``additional_tools`` input items (Codex offers its tools there for the models it
+    knows) in its ``body``. Decoding the tools skips their schemas: ~20 us for Claude Code's
+    60 KB of tools, a third of what building them costs. A body that does not decode offers none
+    (the dialect's parser refuses it)."""
+    try:
+        out = _offered(tools) if tools else ()
+        if b'"additional_tools"' in body and isinstance(items := _INPUT.decode(body).input, list):
+            for item in items:
+                out += _offered(bytes(item.tools)) if item.type == "additional_tools" else ()
+    except (msgspec.DecodeError, RecursionError):
+        return ()
+    return out
+
+
+def _offered(tools: bytes) -> tuple[str, ...]:
+    out: list[str] = []
+    for tool in _TOOLS.decode(tools):
+        raw = tool.get("type")
+        kind = _TYPE.decode(raw) if raw is not None else None
+        out += _hosted(tool.keys(), kind if isinstance(kind, str) else None)
     return tuple(out)

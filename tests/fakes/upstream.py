@@ -22,7 +22,7 @@ import h11
 from anyio.abc import SocketAttribute
 from anyio.streams.tls import TLSStream
 
-from tests.fakes import answers
+from tests.fakes import answers, search
 
 
 # How long a provider takes between its early hints and its answer (as a real one would).
@@ -215,12 +215,13 @@ class FakeUpstream:
             return True
         model = request.get("model") or path.split("/models/")[-1].split(":")[0]
         tool = _wanted_tool(dialect, request)
+        searches = search.offers_search(dialect, request)  # the provider runs its hosted search itself
         streaming = request.get("stream") or "streamGenerateContent" in path
         if not streaming:
-            await self._send(conn, stream, 200, [("content-type", "application/json")],
-                             json.dumps(answers.body(dialect, model, self.text, tool)).encode())
+            answer = search.body(dialect, model, request) if searches else answers.body(dialect, model, self.text, tool)
+            await self._send(conn, stream, 200, [("content-type", "application/json")], json.dumps(answer).encode())
             return True
-        events = answers.stream(dialect, model, self.text, tool)
+        events = search.stream(dialect, model, request) if searches else answers.stream(dialect, model, self.text, tool)
         await stream.send(conn.send(h11.Response(status_code=200, headers=[
             ("content-type", "text/event-stream"), ("x-request-id", "req_fake")])))
         for n, event in enumerate(events):

@@ -31,26 +31,44 @@ async def post(base_url: str, path: str, headers: dict[str, str], body: dict) ->
         return await http.post(path, headers={**headers, "x-api-key": "unused"}, json=body)
 
 
+@pytest.mark.gateway_config("", providers=("anthropic", "backup"))
 async def test_claude_codes_web_search_on_auto_goes_where_it_runs(daemon, fakes, base_url):
-    """Claude Code's WebSearch call on claude-routerd-auto reaches Anthropic with its search tool."""
+    """Claude Code's WebSearch call on claude-routerd-auto reaches Anthropic with its search tool, not
+    the chat-completions provider, whose API has no hosted search."""
     headers, body = capture("claude-code-2.1.197-web-search", "claude-routerd-auto")
     reply = await post(base_url, "/v1/messages", headers, body)
     assert reply.status_code == 200
     assert (reply.headers["x-routerd-scenario"], reply.headers["x-routerd-provider"]) == ("web_search", "anthropic")
     got = sent(fakes)
     assert [r.json["tools"] for r in got["anthropic"]] == [body["tools"]]
-    assert got["openai"] == got["backup"] == got["gemini"] == []
+    assert got["backup"] == []
 
 
-WEB_SEARCH_ON_CHAT = """
+WEB_SEARCH_ON_GPT = """
 [routing.scenarios]
 web_search = { model = "gpt-4.1", fallbacks = ["gemini-2.5-flash"] }
 """
 
 
-@pytest.mark.gateway_config(WEB_SEARCH_ON_CHAT)
+@pytest.mark.gateway_config(WEB_SEARCH_ON_GPT)
+async def test_a_web_search_route_to_gpt_runs_the_search_through_responses(daemon, fakes, base_url):
+    """Claude Code's WebSearch on a route to gpt-4.1 goes to OpenAI's /v1/responses with its web_search
+    tool, forced, capped at its max_uses, asking for the sources; not to chat completions."""
+    headers, body = capture("claude-code-2.1.197-web-search", "claude-routerd-auto")
+    reply = await post(base_url, "/v1/messages", headers, body)
+    assert reply.status_code == 200
+    assert (reply.headers["x-routerd-provider"], reply.headers["x-routerd-model"]) == ("openai", "gpt-4.1")
+    [upstream] = sent(fakes)["openai"]
+    assert upstream.path == "/v1/responses"
+    assert {k: upstream.json[k] for k in ("tools", "tool_choice", "max_tool_calls", "include")} == {
+        "tools": [{"type": "web_search"}], "max_tool_calls": 8, "include": ["web_search_call.action.sources"],
+        "tool_choice": {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]}}
+
+
+@pytest.mark.gateway_config(WEB_SEARCH_ON_GPT, providers=("backup", "anthropic"))
 async def test_a_web_search_route_that_cannot_run_it_escalates_to_one_that_can(daemon, fakes, base_url):
-    """A web_search route whose models would drop Anthropic's search is passed over for one that runs it."""
+    """A web_search route whose model is only on a chat-completions provider is passed over for one
+    that runs the search."""
     headers, body = capture("claude-code-2.1.197-web-search", "claude-routerd-auto")
     reply = await post(base_url, "/v1/messages", headers, body)
     assert reply.status_code == 200 and reply.headers["x-routerd-provider"] == "anthropic"
@@ -60,7 +78,7 @@ async def test_a_web_search_route_that_cannot_run_it_escalates_to_one_that_can(d
     assert [tuple(r) for r in rows] == [("anthropic", reply.headers["x-routerd-model"], "web_search")]
 
 
-@pytest.mark.gateway_config(WEB_SEARCH_ON_CHAT)
+@pytest.mark.gateway_config(WEB_SEARCH_ON_GPT)
 async def test_a_responses_web_search_takes_its_route_where_it_runs_natively(daemon, fakes, base_url):
     """A Responses client's web search routed to gpt-4.1 goes to the provider serving /v1/responses."""
     body = {"model": "routerd-auto", "input": "what changed in the news today?", "tools": [{"type": "web_search"}]}
@@ -80,9 +98,10 @@ async def test_codex_offering_web_search_goes_first_where_it_keeps_it(daemon, fa
     assert upstream.path == "/v1/responses" and "web_search" in [t["type"] for t in upstream.json["tools"]]
 
 
-@pytest.mark.gateway_config("", providers=("openai", "backup", "gemini"))
+@pytest.mark.gateway_config("", providers=("backup",))
 async def test_a_web_search_nothing_can_run_is_refused_in_anthropics_words(daemon, fakes, base_url):
-    """With no Anthropic provider, Claude Code's web search is a 400 naming the tool, not a made-up answer."""
+    """With only a chat-completions provider, Claude Code's web search is a 400 naming the tool, not a
+    made-up answer."""
     headers, body = capture("claude-code-2.1.197-web-search", "claude-routerd-auto")
     reply = await post(base_url, "/v1/messages", headers, body)
     assert reply.status_code == 400
@@ -92,10 +111,12 @@ async def test_a_web_search_nothing_can_run_is_refused_in_anthropics_words(daemo
     assert all(r == [] for r in sent(fakes).values())
 
 
-@pytest.mark.gateway_config("", providers=("anthropic", "backup"))
+@pytest.mark.gateway_config("", providers=("anthropic", "backup", "gemini"))
 async def test_a_responses_web_search_nothing_can_run_is_refused_in_openais_words(daemon, fakes, base_url):
-    """With no provider serving /v1/responses, a forced Responses web search is refused, not dropped."""
-    body = {"model": "routerd-auto", "input": "latest pong release?", "tools": [{"type": "web_search"}]}
+    """With no provider serving /v1/responses, a Responses web search limited to cached pages
+    (external_web_access: false, which no other search can promise) is refused, not widened."""
+    body = {"model": "routerd-auto", "input": "latest pong release?",
+            "tools": [{"type": "web_search", "external_web_access": False}]}
     reply = await post(base_url, "/v1/responses", {}, body)
     assert reply.status_code == 400
     assert reply.json()["error"]["code"] == "hosted_tool_unsupported"

@@ -242,10 +242,10 @@ async def test_web_search_image_and_think_take_their_routes(daemon, fakes, base_
             raw = await client.messages.with_raw_response.create(model="claude-routerd-auto", **kwargs)
             return raw.headers["x-routerd-scenario"], raw.headers["x-routerd-model"]
 
-        # gpt-4.1 would drop Anthropic's hosted search in translation: a Claude model runs it instead
-        # (tests/gateway/test_hosted_tools.py).
+        # gpt-4.1 runs Anthropic's hosted search as OpenAI's, through /v1/responses
+        # (tests/gateway/test_hosted_search.py).
         scenario, model = await ask(tools=[{"type": "web_search_20250305", "name": "web_search"}])
-        assert scenario == "web_search" and model.startswith("claude-")
+        assert (scenario, model) == ("web_search", "gpt-4.1")
         image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}}
         assert await ask(messages=[{"role": "user", "content": [image, {"type": "text", "text": "what is this?"}]}]) \
             == ("image", "gemini-2.5-flash")

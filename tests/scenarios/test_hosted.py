@@ -13,20 +13,27 @@ from tests.scenarios.captures import load
 
 def read(name: str, body: dict) -> hosted.Hosted:
     raw = msgspec.json.encode(body)
-    return hosted.read(dialect(name).parse_request(raw), hosted_tool_types(body.get("tools")), raw)
+    return hosted.read(dialect(name).parse_request(raw), hosted_tool_types(body.get("tools")), raw, name)
+
+
+SEARCHING = frozenset({"anthropic", "responses", "gemini"})
 
 
 def test_claude_codes_web_search_needs_its_tool() -> None:
-    """Claude Code's WebSearch call (the search tool alone, forced) cannot do without it."""
+    """Claude Code's WebSearch call (the search tool alone, forced) cannot do without it; every
+    dialect with a hosted search runs it (its max_uses maps or is dropped harmlessly)."""
     found = load("claude-code-2.1.197-web-search")
-    assert hosted.read(found.request, found.hosted_tools) == \
-        hosted.Hosted(("web_search_20250305",), ("web_search_20250305",))
+    assert hosted.read(found.request, found.hosted_tools, dialect="anthropic") == \
+        hosted.Hosted(("web_search_20250305",), ("web_search_20250305",), SEARCHING, SEARCHING)
 
 
 def test_codex_offers_web_search_without_needing_it() -> None:
-    """Codex's web_search beside its function tools is offered, not needed."""
+    """Codex's web_search beside its function tools is offered, not needed; it asks for cached
+    pages only (external_web_access: false), which no other provider's search can promise."""
     found = load("codex-0.169-main")
-    assert hosted.read(found.request, found.hosted_tools) == hosted.Hosted(("web_search",), ())
+    assert hosted.read(found.request, found.hosted_tools, dialect="responses") == \
+        hosted.Hosted(("web_search",), (), frozenset({"anthropic", "gemini", "openai_chat", "responses"}),
+                      frozenset({"responses"}))
 
 
 @pytest.mark.parametrize(("name", "body", "needed"), [
@@ -48,24 +55,55 @@ def test_a_forced_or_lone_hosted_tool_is_needed(name: str, body: dict, needed: t
     assert read(name, body).needed == needed
 
 
-def test_only_a_provider_speaking_the_clients_dialect_runs_its_hosted_tools() -> None:
-    """Candidates on providers that would translate the request come after (or are left out)."""
+SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+
+
+@pytest.mark.parametrize(("name", "body", "needed_by"), [
+    ("anthropic", {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "q"}],
+                   "tools": [{**SEARCH, "max_uses": 3, "user_location": {"type": "approximate", "city": "Oslo"}}]},
+     SEARCHING),
+    ("anthropic", {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "q"}],
+                   "tools": [{**SEARCH, "allowed_domains": ["python.org"]}]}, {"anthropic", "responses"}),
+    ("anthropic", {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "q"}],
+                   "tools": [{**SEARCH, "blocked_domains": ["example.com"]}]}, {"anthropic"}),
+    ("anthropic", {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "q"}],
+                   "tools": [SEARCH, {"type": "code_execution_20250825", "name": "code_execution"}]}, {"anthropic"}),
+    ("responses", {"model": "m", "input": "q", "tools": [{"type": "web_search_preview"}]}, SEARCHING),
+    ("responses", {"model": "m", "input": "q", "tools": [{"type": "web_search", "external_web_access": False}]},
+     {"responses"}),
+    ("gemini", {"contents": [{"role": "user", "parts": [{"text": "q"}]}], "tools": [{"googleSearch": {}}]},
+     SEARCHING),
+    ("gemini", {"contents": [{"role": "user", "parts": [{"text": "q"}]}],
+                "tools": [{"googleSearch": {"timeRangeFilter": {"startTime": "2026-01-01T00:00:00Z"}}}]}, {"gemini"}),
+    ("openai_chat", {"model": "m", "messages": [{"role": "user", "content": "q"}], "web_search_options": {}},
+     {"openai_chat"}),
+])
+def test_a_search_goes_to_the_dialects_that_run_it_with_its_options(name: str, body: dict, needed_by: set) -> None:
+    """A needed search runs where its options have an equivalent or are harmless to drop; any other
+    hosted tool, an option with no equivalent and chat's web_search_options keep it in its dialect."""
+    assert read(name, body).needed_by == needed_by
+
+
+def test_a_provider_runs_the_hosted_tools_when_it_speaks_a_dialect_that_runs_them() -> None:
+    """Candidates on providers whose dialects would lose the tools come after (or are left out)."""
     from routerd.config import parse_config
     from routerd.runtime import build_runtime
     runtime = build_runtime(parse_config("""
 [providers.openai]
-kind = "responses"
+kind = "openai"
 api_key = "k"
 [providers.anthropic]
 kind = "anthropic"
 api_key = "k"
 """), {})
     chain = [Candidate("openai", "gpt-6-luna"), Candidate("anthropic", "claude-haiku-4-5")]
-    assert hosted.capable(chain, runtime.providers, "anthropic") == chain[1:]
-    assert hosted.capable_first(chain, runtime.providers, "responses") == chain
-    assert hosted.capable_first(chain, runtime.providers, "anthropic") == chain[::-1]
-    refusal = hosted.unsupported(("web_search_20250305",), "anthropic", chain[:1], {"openai": runtime.providers["openai"]})
+    assert hosted.capable(chain, runtime.providers, SEARCHING) == chain[1:]  # chat completions runs no search
+    assert hosted.capable_first(chain, runtime.providers, frozenset({"openai_chat"})) == chain
+    assert hosted.capable_first(chain, runtime.providers, SEARCHING) == chain[::-1]
+    refusal = hosted.unsupported(("web_search_20250305",), "anthropic", chain[:1], {"openai": runtime.providers["openai"]},
+                                 SEARCHING)
     assert refusal.code == "hosted_tool_unsupported" and 'kind = "anthropic"' in refusal.message
+    assert "anthropic API (or gemini or responses)" in refusal.message
 
 
 @pytest.mark.parametrize("name", ["claude-code-2.1.197-main", "claude-code-2.0.77-main", "claude-code-2.1.197-subagent"])

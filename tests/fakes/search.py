@@ -1,0 +1,214 @@
+"""What a fake provider answers when a request offers its hosted web search, in each provider's
+own shape, whole and streamed: Anthropic's ``server_tool_use`` + ``web_search_tool_result`` blocks
+and cited text blocks (usage ``server_tool_use.web_search_requests``); the Responses API's
+``web_search_call`` item (its sources only when ``include`` asks for them) and ``url_citation``
+annotations, with the ``response.web_search_call.*`` stream events; Gemini's
+``groundingMetadata`` (queries, redirect-URI chunks titled by domain, supports in UTF-8 byte
+offsets) in the last chunk.
+
+Every answer searches once for ``query_of(request)``, finds ``SOURCES`` and says ``INTRO`` then
+``CITED``, which the first source supports.
+"""
+
+import json
+from typing import Any
+
+from tests.fakes.answers import INPUT_TOKENS, OUTPUT_TOKENS, _sse
+
+SOURCES = [("https://docs.python.org/3/whatsnew/3.14.html", "What's New In Python 3.14"),
+           ("https://peps.python.org/pep-0745/", "PEP 745 – Python 3.14 Release Schedule")]
+INTRO = "Voilà, here is what I found. "  # not ASCII: Gemini's offsets count bytes, the others characters
+CITED = "Python 3.14.0 was released on 7 October 2025."
+SOURCE_TEXT = "Python 3.14.0 is the newest major release of the Python programming language."
+# Gemini sends redirect URIs titled by the site's domain.
+GEMINI_URIS = [f"https://vertexaisearch.cloud.google.com/grounding-api-redirect/fake{n}" for n in range(2)]
+
+
+def offers_search(dialect: str, request: dict) -> bool:
+    """Whether ``request`` offers the provider's own hosted web search (and holds no result of one)."""
+    tools = request.get("tools") or []
+    if dialect == "anthropic":
+        return any(str(t.get("type", "")).startswith("web_search_") for t in tools)
+    if dialect == "responses":
+        return any(str(t.get("type", "")).startswith("web_search") for t in tools)
+    if dialect == "gemini":
+        return any("googleSearch" in t or "google_search" in t for t in tools)
+    return False
+
+
+def query_of(request: dict) -> str:
+    """The search the model runs: Claude Code's WebSearch prompt names it, else the last user text."""
+    text = json.dumps(request.get("messages") or request.get("input") or request.get("contents"))
+    marker = "Perform a web search for the query: "
+    if marker in text:
+        return text.split(marker, 1)[1].split('"', 1)[0].split("\\", 1)[0]
+    return "python 3.14 release date"
+
+
+def body(dialect: str, model: str, request: dict) -> dict:
+    query = query_of(request)
+    if dialect == "anthropic":
+        return {"id": "msg_search", "type": "message", "role": "assistant", "model": model,
+                "content": _anthropic_blocks(query), "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": _anthropic_usage()}
+    if dialect == "responses":
+        return _response(model, request, query, "completed")
+    return {"candidates": [_gemini_candidate(INTRO + CITED, query)],
+            "usageMetadata": _gemini_usage(), "modelVersion": model, "responseId": "gemini_search"}
+
+
+def stream(dialect: str, model: str, request: dict) -> list[bytes]:
+    query = query_of(request)
+    if dialect == "anthropic":
+        return _anthropic_stream(model, query)
+    if dialect == "responses":
+        return _responses_stream(model, request, query)
+    return _gemini_stream(model, query)
+
+
+# --- Anthropic -------------------------------------------------------------------------------
+
+def _anthropic_results() -> list[dict]:
+    return [{"type": "web_search_result", "url": url, "title": title, "encrypted_content": f"EqgfCioIARgB{n}",
+             "page_age": "October 7, 2025"} for n, (url, title) in enumerate(SOURCES)]
+
+
+def _citation() -> dict:
+    url, title = SOURCES[0]
+    return {"type": "web_search_result_location", "url": url, "title": title,
+            "encrypted_index": "Eo8BCioIAhgBIiQ", "cited_text": SOURCE_TEXT}
+
+
+def _anthropic_blocks(query: str) -> list[dict]:
+    return [{"type": "server_tool_use", "id": "srvtoolu_01Fake", "name": "web_search", "input": {"query": query}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01Fake", "content": _anthropic_results()},
+            {"type": "text", "text": INTRO},
+            {"type": "text", "text": CITED, "citations": [_citation()]}]
+
+
+def _anthropic_usage() -> dict:
+    return {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
+            "server_tool_use": {"web_search_requests": 1}}
+
+
+def _anthropic_stream(model: str, query: str) -> list[bytes]:
+    def event(name: str, data: dict) -> bytes:
+        return _sse(name, {"type": name, **data})
+
+    arguments = json.dumps({"query": query})
+    out = [event("message_start", {"message": {
+        "id": "msg_search", "type": "message", "role": "assistant", "model": model, "content": [],
+        "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}}}),
+        event("content_block_start", {"index": 0, "content_block": {
+            "type": "server_tool_use", "id": "srvtoolu_01Fake", "name": "web_search", "input": {}}}),
+        event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": arguments[:9]}}),
+        event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": arguments[9:]}}),
+        event("content_block_stop", {"index": 0}),
+        event("content_block_start", {"index": 1, "content_block": {
+            "type": "web_search_tool_result", "tool_use_id": "srvtoolu_01Fake", "content": _anthropic_results()}}),
+        event("content_block_stop", {"index": 1}),
+        event("content_block_start", {"index": 2, "content_block": {"type": "text", "text": ""}}),
+        event("content_block_delta", {"index": 2, "delta": {"type": "text_delta", "text": INTRO}}),
+        event("content_block_stop", {"index": 2}),
+        event("content_block_start", {"index": 3, "content_block": {"type": "text", "text": "", "citations": []}}),
+        event("content_block_delta", {"index": 3, "delta": {"type": "citations_delta", "citation": _citation()}}),
+        event("content_block_delta", {"index": 3, "delta": {"type": "text_delta", "text": CITED[:20]}}),
+        event("content_block_delta", {"index": 3, "delta": {"type": "text_delta", "text": CITED[20:]}}),
+        event("content_block_stop", {"index": 3}),
+        event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                "usage": {"output_tokens": OUTPUT_TOKENS, "server_tool_use": {"web_search_requests": 1}}}),
+        event("message_stop", {})]
+    return out
+
+
+# --- Responses -------------------------------------------------------------------------------
+
+def _search_item(request: dict, query: str, status: str = "completed") -> dict:
+    action: dict[str, Any] = {"type": "search", "query": query}
+    if "web_search_call.action.sources" in (request.get("include") or []):
+        action["sources"] = [{"type": "url", "url": url} for url, _ in SOURCES]
+    return {"id": "ws_fake", "type": "web_search_call", "status": status, "action": action}
+
+
+def _annotation() -> dict:
+    url, title = SOURCES[0]
+    return {"type": "url_citation", "start_index": len(INTRO), "end_index": len(INTRO + CITED), "url": url,
+            "title": title}
+
+
+def _message_item(status: str = "completed") -> dict:
+    return {"id": "msg_fake", "type": "message", "role": "assistant", "status": status,
+            "content": [{"type": "output_text", "text": INTRO + CITED, "annotations": [_annotation()]}]
+            if status == "completed" else []}
+
+
+def _response(model: str, request: dict, query: str, status: str) -> dict:
+    done = status == "completed"
+    return {"id": "resp_search", "object": "response", "created_at": 1, "model": model, "status": status,
+            "output": [_search_item(request, query), _message_item()] if done else [],
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": request.get("tools") or [],
+            "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
+                      "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS, "input_tokens_details": {"cached_tokens": 0},
+                      "output_tokens_details": {"reasoning_tokens": 0}} if done else None}
+
+
+def _responses_stream(model: str, request: dict, query: str) -> list[bytes]:
+    seq = iter(range(1000))
+
+    def event(name: str, data: dict) -> bytes:
+        return _sse(name, {"type": name, "sequence_number": next(seq), **data})
+
+    text = INTRO + CITED
+    head = {"item_id": "msg_fake", "output_index": 1, "content_index": 0}
+    return [
+        event("response.created", {"response": _response(model, request, query, "in_progress")}),
+        event("response.in_progress", {"response": _response(model, request, query, "in_progress")}),
+        event("response.output_item.added", {"output_index": 0, "item": {
+            "id": "ws_fake", "type": "web_search_call", "status": "in_progress"}}),
+        event("response.web_search_call.in_progress", {"item_id": "ws_fake", "output_index": 0}),
+        event("response.web_search_call.searching", {"item_id": "ws_fake", "output_index": 0}),
+        event("response.web_search_call.completed", {"item_id": "ws_fake", "output_index": 0}),
+        event("response.output_item.done", {"output_index": 0, "item": _search_item(request, query)}),
+        event("response.output_item.added", {"output_index": 1, "item": _message_item("in_progress")}),
+        event("response.content_part.added", {**head, "part": {"type": "output_text", "text": "", "annotations": []}}),
+        event("response.output_text.delta", {**head, "delta": INTRO, "logprobs": []}),
+        event("response.output_text.delta", {**head, "delta": CITED, "logprobs": []}),
+        event("response.output_text.annotation.added", {**head, "annotation_index": 0, "annotation": _annotation()}),
+        event("response.output_text.done", {**head, "text": text, "logprobs": []}),
+        event("response.content_part.done", {**head, "part": _message_item()["content"][0]}),
+        event("response.output_item.done", {"output_index": 1, "item": _message_item()}),
+        event("response.completed", {"response": _response(model, request, query, "completed")}),
+    ]
+
+
+# --- Gemini ----------------------------------------------------------------------------------
+
+def _grounding(query: str) -> dict:
+    start = len(INTRO.encode())
+    return {"webSearchQueries": [query],
+            "searchEntryPoint": {"renderedContent": "<style>.container{}</style><div class=\"container\"></div>"},
+            "groundingChunks": [{"web": {"uri": uri, "title": url.split("/")[2]}}
+                                for uri, (url, _) in zip(GEMINI_URIS, SOURCES)],
+            "groundingSupports": [{"segment": {"startIndex": start, "endIndex": start + len(CITED.encode()),
+                                               "text": CITED}, "groundingChunkIndices": [0],
+                                   "confidenceScores": [0.97]}]}
+
+
+def _gemini_candidate(text: str, query: str | None) -> dict:
+    candidate: dict = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if query is not None:
+        candidate["finishReason"] = "STOP"
+        candidate["groundingMetadata"] = _grounding(query)
+    return candidate
+
+
+def _gemini_usage() -> dict:
+    return {"promptTokenCount": INPUT_TOKENS, "candidatesTokenCount": OUTPUT_TOKENS,
+            "toolUsePromptTokenCount": 120, "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS + 120}
+
+
+def _gemini_stream(model: str, query: str) -> list[bytes]:
+    first = {"candidates": [_gemini_candidate(INTRO, None)], "modelVersion": model, "responseId": "gemini_search"}
+    last = {"candidates": [_gemini_candidate(CITED, query)], "usageMetadata": _gemini_usage(),
+            "modelVersion": model, "responseId": "gemini_search"}
+    return [_sse(None, first), _sse(None, last)]
