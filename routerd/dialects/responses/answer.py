@@ -145,10 +145,16 @@ def render_response(resp: ChatResponse, model: str, *, created: int | None = Non
     """``resp`` as a Responses body naming ``model``."""
     output: list[dict[str, Any]] = []
     searches = search.call_items(resp.content)
-    for n, part in enumerate(resp.content):
+    texts: list[TextPart] = []  # consecutive text parts make one message item
+    for n, part in enumerate([*resp.content, None]):
         if isinstance(part, TextPart):
-            output.append(_message_item(f"msg_{resp.id}_{n}", part.text, citations=part.citations))
-        elif isinstance(part, SearchCallPart):
+            texts.append(part)
+            continue
+        if texts:
+            text = search.joined(texts)
+            output.append(_message_item(f"msg_{resp.id}_{n - len(texts)}", text.text, citations=text.citations))
+            texts = []
+        if isinstance(part, SearchCallPart):
             output.append(searches[part.id])
         elif isinstance(part, SearchResultsPart):
             continue  # in its call's item

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from routerd.dialects.canonical import Citation, SearchCallPart, SearchResultsPart, TextPart, WebSource
 
 
@@ -74,3 +76,16 @@ def searches(items: list[Any]) -> int:
     """How many searches an answer's output items ran."""
     return sum(1 for item in items if item.type == "web_search_call"
                and (item.action or {}).get("type", "search") == "search")
+
+
+def joined(parts: list[TextPart]) -> TextPart:
+    """Consecutive text parts as one (a message item's one ``output_text``), each citation's span
+    moved to where its part's text lands (a whole-part citation spans its part)."""
+    citations, at = [], 0
+    for part in parts:
+        for c in part.citations:
+            start = at + (c.start or 0)
+            citations.append(msgspec.structs.replace(
+                c, start=start, end=at + (len(part.text) if c.end is None else c.end)))
+        at += len(part.text)
+    return TextPart("".join(p.text for p in parts), citations)
