@@ -18,6 +18,7 @@ from routerd.integrations.install import CLAUDE_MAIN_SLOTS
 from tests.e2e import clis
 from tests.e2e.harness import http_url, write_config
 from tests.e2e.upstream import Turn, Upstream, open_upstream
+from tests.fakes.search import SOURCES
 
 pytestmark = pytest.mark.anyio
 
@@ -161,20 +162,29 @@ async def test_a_claude_code_session_crossing_the_threshold_moves_once(
     assert set(rows) == {("default", "main"), ("long_context", "big")}
 
 
-SEARCH_ANSWER = "Search results: pong 2.0 was released on 2026-11-30."
 SEARCH_FINAL = "FINAL: pong 2.0 is the latest release"
 
 
 def web_search_session(received) -> Turn:
-    """Claude Code's main turns ask for a web search, then answer; its search call gets results."""
+    """Claude Code's main turns ask for a web search, then answer (the search call itself is answered
+    by the fake provider's own search: tests/fakes/search.py)."""
     body = received.json()
-    tools = body.get("tools") or []
-    if tools and all(str(t.get("type", "")).startswith("web_search") for t in tools):
-        return Turn(text=SEARCH_ANSWER)
-    if not tools:  # title and other housekeeping calls
+    if not body.get("tools"):  # title and other housekeeping calls
         return Turn(text='{"title": "pong release"}')
     done = "function_call_output" in received.body.decode() or ("messages" in body and _tool_results(received))
     return Turn(text=SEARCH_FINAL) if done else Turn(tool="WebSearch", args={"query": "pong latest release"})
+
+
+def search_calls(fake: Upstream, path: str) -> list[dict]:
+    return [r.json() for r in fake.calls(path) if any(str(t.get("type", "")).startswith("web_search")
+                                                      for t in r.json().get("tools") or [])]
+
+
+def search_results_seen(fake: Upstream, path: str) -> bool:
+    """Whether a main turn sent to ``fake`` holds Claude Code's WebSearch result naming the source the
+    search found: Claude Code read the search blocks routerd gave it."""
+    return any(SOURCES[0][0] in r.body.decode() for r in fake.calls(path) if "function_call_output" in r.body.decode()
+               or ("messages" in r.json() and _tool_results(r)))
 
 
 @pytest.fixture
@@ -189,17 +199,41 @@ async def anthropic_and_openai(config_file: Path) -> AsyncIterator[tuple[Upstrea
 
 async def test_claude_codes_web_search_reaches_a_provider_that_runs_it(
         claude_cli: Path, home: Path, anthropic_and_openai: tuple[Upstream, Upstream], daemon: App) -> None:
-    """Claude Code's WebSearch call on the auto names is never translated to a dialect that drops it."""
+    """Claude Code's WebSearch call on the auto names reaches a provider with its hosted search, in
+    that provider's own form (never translated to a dialect that drops it), and Claude Code reads
+    the results."""
     anthropic, openai = anthropic_and_openai
     env = clis.claude_env(home, http_url(daemon)) | SLOTS
     done = await clis.run_cli([claude_cli, "-p", "--allowedTools=WebSearch",
                                  "Search the web for the latest pong release"], env, home / "work")
     assert done.returncode == 0 and SEARCH_FINAL in done.stdout, done.describe()
-    searches = [r.json() for r in anthropic.calls("/v1/messages")
-                if any(t.get("type") == "web_search_20250305" for t in r.json().get("tools") or [])]
+    searches = search_calls(anthropic, "/v1/messages") + search_calls(openai, "/v1/responses")
     assert len(searches) == 1
     assert all(r.json().get("tools") for r in openai.calls("/v1/responses"))  # no search stripped to tools=[]
+    assert search_results_seen(anthropic, "/v1/messages") or search_results_seen(openai, "/v1/responses")
     await daemon.store.flush()
     rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, provider FROM decisions")))
-    assert ("web_search", "anthropic") in {tuple(r) for r in rows}
-    assert ("web_search", "openai") not in {tuple(r) for r in rows}
+    assert {p for s, p in rows if s == "web_search"} <= {"anthropic", "openai"}
+
+
+@pytest.fixture
+async def only_openai(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake Responses provider named ``openai``, the only one."""
+    async with open_upstream("responses") as openai:
+        openai.choose = web_search_session
+        write_config(config_file, providers={"openai": ("responses", openai.url + "/v1")})
+        yield openai
+
+
+async def test_claude_codes_web_search_runs_on_openai(
+        claude_cli: Path, home: Path, only_openai: Upstream, daemon: App) -> None:
+    """With only OpenAI configured, Claude Code's WebSearch runs as OpenAI's web_search on
+    /v1/responses, and Claude Code reads the translated server_tool_use and web_search_tool_result
+    blocks: its next turn carries the source the search found."""
+    env = clis.claude_env(home, http_url(daemon)) | SLOTS
+    done = await clis.run_cli([claude_cli, "-p", "--allowedTools=WebSearch",
+                                 "Search the web for the latest pong release"], env, home / "work")
+    assert done.returncode == 0 and SEARCH_FINAL in done.stdout, done.describe()
+    [search] = search_calls(only_openai, "/v1/responses")
+    assert [t["type"] for t in search["tools"]] == ["web_search"] and search["max_tool_calls"] == 8
+    assert search_results_seen(only_openai, "/v1/responses")

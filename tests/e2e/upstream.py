@@ -3,7 +3,8 @@
 
 Like the real Messages API, the Anthropic fake refuses (400) what a known model does not take
 (``replies.anthropic_rejection``). Its answers come from a script of ``Turn`` values (text, or one tool call), taken in order and the
-last one repeated, so that a test can drive a coding agent through a tool round trip. Streams are
+last one repeated, so that a test can drive a coding agent through a tool round trip. A request
+offering the provider's hosted web search is answered with a search (``tests.fakes.search``). Streams are
 sent one SSE event per chunk (chunked transfer encoding), the way providers send them. Usage figures
 are fixed (``INPUT_TOKENS``, ``OUTPUT_TOKENS``) so that tests can check what routerd recorded.
 
@@ -23,6 +24,7 @@ import anyio.abc
 import h11
 
 from tests.e2e import replies
+from tests.fakes import search
 
 Dialect = Literal["anthropic", "openai", "responses"]
 INPUT_TOKENS = replies.INPUT_TOKENS
@@ -174,6 +176,11 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
             problem := replies.anthropic_rejection(body, request.headers.get("anthropic-beta", ""))):
         error = {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
         return 400, "application/json", [json.dumps(error).encode()]
+    if search.offers_search(upstream.dialect, body):  # the provider runs its hosted search itself
+        model = body.get("model", "")
+        if body.get("stream"):
+            return 200, "text/event-stream", search.stream(upstream.dialect, model, body)
+        return 200, "application/json", [json.dumps(search.body(upstream.dialect, model, body)).encode()]
     turn = (upstream.choose(request) if upstream.choose is not None else None) or upstream.next_turn()
     if turn.status != 200:
         return turn.status, "application/json", [json.dumps(replies.error(upstream.dialect, turn.status)).encode()]
