@@ -121,3 +121,14 @@ async def test_a_responses_web_search_nothing_can_run_is_refused_in_openais_word
     assert reply.status_code == 400
     assert reply.json()["error"]["code"] == "hosted_tool_unsupported"
     assert all(r == [] for r in sent(fakes).values())
+
+
+async def test_codex_offering_web_search_in_additional_tools_goes_first_where_it_keeps_it(daemon, fakes, base_url):
+    """Codex's tools in an additional_tools input item (as it sends them for models it knows) count too:
+    its cached-only web search keeps the turn on the Responses provider."""
+    headers, body = capture("codex-0.169-main", "routerd-auto")
+    body["input"] = [{"type": "additional_tools", "tools": body.pop("tools")}, *body["input"]]
+    reply = await post(base_url, "/v1/responses", headers, body)
+    assert reply.status_code == 200 and reply.headers["x-routerd-provider"] == "openai"
+    [upstream] = sent(fakes)["openai"]
+    assert upstream.path == "/v1/responses" and upstream.json["input"][0]["type"] == "additional_tools"

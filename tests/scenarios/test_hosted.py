@@ -110,3 +110,18 @@ api_key = "k"
 def test_claude_codes_own_tools_are_not_hosted(name: str) -> None:
     """Claude Code's function tools (name and input_schema, no type) are not read as hosted tools."""
     assert load(name).hosted_tools == ()
+
+
+def test_every_hosted_tool_is_read_from_tools_and_additional_tools() -> None:
+    """Any hosted tool, not only a search, and those Codex offers in an additional_tools input item."""
+    from routerd.scenarios.markers import offered_hosted
+
+    body = msgspec.json.decode(msgspec.json.encode(load("codex-0.169-main").body))
+    tools = body.pop("tools")
+    body["input"] = [{"type": "additional_tools", "tools": tools}, *body["input"]]
+    assert offered_hosted(b"", msgspec.json.encode(body)) == ("web_search",)
+    interpreter = [{"type": "function", "name": "f", "parameters": {}}, {"type": "code_interpreter", "container": {}}]
+    assert offered_hosted(msgspec.json.encode(interpreter)) == ("code_interpreter",)
+    gemini = [{"functionDeclarations": [{"name": "f"}]}, {"codeExecution": {}}, {"urlContext": {}}]
+    assert offered_hosted(msgspec.json.encode(gemini)) == ("codeExecution", "urlContext")
+    assert offered_hosted(msgspec.json.encode(load("claude-code-2.1.197-main").body["tools"])) == ()
