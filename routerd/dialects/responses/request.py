@@ -20,6 +20,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
+from routerd.dialects.responses import search
 from routerd.dialects.responses.names import qualified
 from routerd.dialects.wire import (
     carry_own_fields,
@@ -288,36 +289,6 @@ def _web_search(tools: Iterable[_Tool], max_tool_calls: int | None) -> WebSearch
                      context_size=tool.search_context_size, unmapped=unmapped)
 
 
-def _max_tool_calls(body: Any) -> int | None:
-    value = body.get("max_tool_calls") if isinstance(body, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def web_search_tool(search: WebSearch) -> dict[str, Any]:
-    """A canonical web search as the Responses API's hosted tool."""
-    tool: dict[str, Any] = {"type": "web_search"}
-    if search.allowed_domains:
-        tool["filters"] = {"allowed_domains": search.allowed_domains}
-    if search.user_location:
-        tool["user_location"] = {"type": "approximate", **search.user_location}
-    if search.context_size:
-        tool["search_context_size"] = search.context_size
-    return tool
-
-
-def _render_web_search(req: ChatRequest, search: WebSearch, body: dict[str, Any]) -> None:
-    """The search tool, its cap, its sources asked for (the client's answer lists them), and a
-    forced search as ``allowed_tools`` (``tool_choice`` names no web_search of its own)."""
-    body.setdefault("tools", []).append(web_search_tool(search))
-    if search.max_uses is not None:
-        body["max_tool_calls"] = search.max_uses
-    body["include"] = ["web_search_call.action.sources"]
-    choice = req.tool_choice
-    if choice is not None and choice.mode == "tool" and choice.name == SEARCH_TOOL and \
-            all(t.name != SEARCH_TOOL for t in req.tools):
-        body["tool_choice"] = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]}
-
-
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
     """A Responses request body as a ``ChatRequest``; ``model``/``stream`` override the body's."""
     body = load_body(body)
@@ -340,7 +311,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         tools=_tools(chain(raw.tools or (), builder.tools)), tool_choice=_tool_choice(raw.tool_choice, raw.parallel_tool_calls),
         max_tokens=raw.max_output_tokens, temperature=raw.temperature, top_p=raw.top_p,
         stream=bool(raw.stream) if stream is None else stream, stream_usage=True, reasoning=reasoning,
-        user=raw.user, metadata=raw.metadata, web_search=_web_search(chain(raw.tools or (), builder.tools), _max_tool_calls(body)),
+        user=raw.user, metadata=raw.metadata, web_search=_web_search(chain(raw.tools or (), builder.tools), search.max_tool_calls(body)),
         extra=extras(body, KNOWN_FIELDS), origin=NAME)
 
 
@@ -403,7 +374,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
         if tc.parallel is not None:
             body["parallel_tool_calls"] = tc.parallel
     if req.web_search is not None:
-        _render_web_search(req, req.web_search, body)
+        search.render(req, req.web_search, body)
     if req.max_tokens is not None:
         body["max_output_tokens"] = req.max_tokens
     for key in ("temperature", "top_p"):

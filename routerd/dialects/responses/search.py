@@ -1,4 +1,8 @@
-"""The Responses API's hosted web search in answers <-> canonical parts.
+"""The Responses API's hosted web search <-> canonical: the request's tool, and the answer's parts.
+
+The tool is ``{"type": "web_search"}`` with ``filters.allowed_domains``, ``user_location`` and
+``search_context_size``; ``max_tool_calls`` (top level) caps every hosted tool's calls, and a
+search is forced with ``tool_choice: {"type": "allowed_tools", "mode": "required", ...}``.
 
 A search is a ``web_search_call`` output item whose ``action`` (``type: search``) holds the
 ``query`` and, when the request asked for ``include: ["web_search_call.action.sources"]``, the
@@ -15,7 +19,9 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects.canonical import Citation, SearchCallPart, SearchResultsPart, TextPart, WebSource
+from routerd.dialects.canonical import (
+    SEARCH_TOOL, ChatRequest, Citation, SearchCallPart, SearchResultsPart, TextPart, WebSearch, WebSource,
+)
 
 
 def item_parts(item_id: str, action: dict[str, Any] | None) -> list[Any]:
@@ -89,3 +95,33 @@ def joined(parts: list[TextPart]) -> TextPart:
                 c, start=start, end=at + (len(part.text) if c.end is None else c.end)))
         at += len(part.text)
     return TextPart("".join(p.text for p in parts), citations)
+
+
+def max_tool_calls(body: Any) -> int | None:
+    value = body.get("max_tool_calls") if isinstance(body, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def web_search_tool(search: WebSearch) -> dict[str, Any]:
+    """A canonical web search as the Responses API's hosted tool."""
+    tool: dict[str, Any] = {"type": "web_search"}
+    if search.allowed_domains:
+        tool["filters"] = {"allowed_domains": search.allowed_domains}
+    if search.user_location:
+        tool["user_location"] = {"type": "approximate", **search.user_location}
+    if search.context_size:
+        tool["search_context_size"] = search.context_size
+    return tool
+
+
+def render(req: ChatRequest, search: WebSearch, body: dict[str, Any]) -> None:
+    """The search tool, its cap, its sources asked for (the client's answer lists them), and a
+    forced search as ``allowed_tools`` (``tool_choice`` names no web_search of its own)."""
+    body.setdefault("tools", []).append(web_search_tool(search))
+    if search.max_uses is not None:
+        body["max_tool_calls"] = search.max_uses
+    body["include"] = ["web_search_call.action.sources"]
+    choice = req.tool_choice
+    if choice is not None and choice.mode == "tool" and choice.name == SEARCH_TOOL and \
+            all(t.name != SEARCH_TOOL for t in req.tools):
+        body["tool_choice"] = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]}
