@@ -79,9 +79,11 @@ def web_search_types(dialect: str) -> frozenset[str]:
 WEB_SEARCH_TYPES = frozenset(t for table in HOSTED.values() for t, kind in table.items() if kind == WEB_SEARCH)
 
 
-def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | None) -> str | None:
-    """Why a ``front`` request with the hosted ``tools`` (and the web ``search`` its body states)
-    cannot be translated to ``target`` without losing one, or None when it can."""
+def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | None,
+            functions: bool = False) -> str | None:
+    """Why a ``front`` request with the hosted ``tools`` (and the web ``search`` its body states;
+    ``functions``: function tools beside it) cannot be translated to ``target`` without losing one,
+    or None when it can."""
     if target == front:
         return None
     for tool in tools:
@@ -94,19 +96,26 @@ def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | N
         return f"{target} runs no web search"
     if search.unmapped:
         return f"{target} has no equivalent of its search options {', '.join(search.unmapped)}"
+    if functions and target in _ALONE:
+        return f"{target}'s web search does not go beside function tools"
     lost = [name for name in sorted(_WITHOUT.get(target, frozenset())) if _set(getattr(search, name))]
     return f"{target}'s web search has no {' or '.join(lost)}" if lost else None
+
+# Dialects whose search a request may not combine with function tools: Gemini's generateContent
+# refuses google_search beside functionDeclarations on the 2.x models (Gemini 3 previews allow it).
+_ALONE = frozenset({"gemini"})
 
 
 def _set(value: Any) -> bool:
     return value is not None and value != [] and value != {}
 
 
-def able(front: str, tools: Iterable[str], search: WebSearch | None, dialects: Iterable[str]) -> frozenset[str]:
+def able(front: str, tools: Iterable[str], search: WebSearch | None, dialects: Iterable[str],
+         functions: bool = False) -> frozenset[str]:
     """Those of ``dialects`` (and ``front``) that a ``front`` request with the hosted ``tools`` and
-    web ``search`` can go to without losing any of them."""
+    web ``search`` (and ``functions`` beside them) can go to without losing any of them."""
     tools = tuple(tools)
-    return frozenset({front, *(d for d in dialects if refusal(front, d, tools, search) is None)})
+    return frozenset({front, *(d for d in dialects if refusal(front, d, tools, search, functions) is None)})
 
 
 def translation(front: str, served: Sequence[str], req: ChatRequest) -> tuple[str, ChatRequest]:
@@ -118,6 +127,6 @@ def translation(front: str, served: Sequence[str], req: ChatRequest) -> tuple[st
     if search is None:
         return served[0], req
     for dialect in served:
-        if refusal(front, dialect, (), search) is None:
+        if refusal(front, dialect, (), search, bool(req.tools)) is None:
             return dialect, req
     return served[0], msgspec.structs.replace(req, web_search=None)

@@ -53,15 +53,15 @@ def read(req: ChatRequest | None, hosted_tools: tuple[str, ...], body: bytes = b
         offered += (SEARCH_OPTIONS,)
     if req is None:
         return Hosted(offered, offered, frozenset({dialect}), frozenset({dialect}))
-    search = req.web_search
-    offered_by = able(dialect, offered, search, DIALECTS)
+    search, functions = req.web_search, bool(req.tools)
+    offered_by = able(dialect, offered, search, DIALECTS, functions)
     if not offered or not req.tools:
         return Hosted(offered, offered, offered_by, offered_by)
     choice = req.tool_choice
     functions = {t.name for t in req.tools}
     forced = choice is not None and choice.mode == "tool" and choice.name not in functions
     needed = tuple(k for k in offered if k == SEARCH_OPTIONS or forced)
-    return Hosted(offered, needed, able(dialect, needed, search if needed else None, DIALECTS), offered_by)
+    return Hosted(offered, needed, able(dialect, needed, search if needed else None, DIALECTS, functions), offered_by)
 
 
 def runs_on(provider: Provider | None, dialects: frozenset[str]) -> bool:

@@ -122,6 +122,8 @@ def test_a_cap_on_every_hosted_tool_is_no_cap_on_the_search_alone() -> None:
                                                      "allowed_domains": ["python.org"]}]}, ("gemini",), "gemini", False),
     ("responses", {**ASKED["responses"], "tools": [{"type": "web_search", "external_web_access": False}]},
      ("anthropic",), "anthropic", False),
+    ("anthropic", {**ASKED["anthropic"], "tools": [*ASKED["anthropic"]["tools"], {
+        "name": "Read", "input_schema": {"type": "object"}}]}, ("gemini",), "gemini", False),
     ("gemini", {**ASKED["gemini"], "tools": [{"googleSearch": {"excludeDomains": ["example.com"]}}]},
      ("anthropic",), "anthropic", True),
 ])

@@ -69,6 +69,9 @@ SEARCH = {"type": "web_search_20250305", "name": "web_search"}
     ("anthropic", {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "q"}],
                    "tools": [SEARCH, {"type": "code_execution_20250825", "name": "code_execution"}]}, {"anthropic"}),
     ("responses", {"model": "m", "input": "q", "tools": [{"type": "web_search_preview"}]}, SEARCHING),
+    ("responses", {"model": "m", "input": "q", "tool_choice": {"type": "web_search_preview"},
+                   "tools": [{"type": "web_search_preview"}, {"type": "function", "name": "f", "parameters": {}}]},
+     {"responses", "anthropic"}),
     ("responses", {"model": "m", "input": "q", "tools": [{"type": "web_search", "external_web_access": False}]},
      {"responses"}),
     ("gemini", {"contents": [{"role": "user", "parts": [{"text": "q"}]}], "tools": [{"googleSearch": {}}]},
@@ -79,8 +82,9 @@ SEARCH = {"type": "web_search_20250305", "name": "web_search"}
      {"openai_chat"}),
 ])
 def test_a_search_goes_to_the_dialects_that_run_it_with_its_options(name: str, body: dict, needed_by: set) -> None:
-    """A needed search runs where its options have an equivalent or are harmless to drop; any other
-    hosted tool, an option with no equivalent and chat's web_search_options keep it in its dialect."""
+    """A needed search runs where its options have an equivalent or are harmless to drop (and, for
+    Gemini, with no function tool beside it); any other hosted tool, an option with no equivalent
+    and chat's web_search_options keep it in its dialect."""
     assert read(name, body).needed_by == needed_by
 
 
