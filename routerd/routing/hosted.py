@@ -58,8 +58,7 @@ def read(req: ChatRequest | None, hosted_tools: tuple[str, ...], body: bytes = b
     if not offered or not req.tools:
         return Hosted(offered, offered, offered_by, offered_by)
     choice = req.tool_choice
-    functions = {t.name for t in req.tools}
-    forced = choice is not None and choice.mode == "tool" and choice.name not in functions
+    forced = choice is not None and choice.mode == "tool" and choice.name not in {t.name for t in req.tools}
     needed = tuple(k for k in offered if k == SEARCH_OPTIONS or forced)
     return Hosted(offered, needed, able(dialect, needed, search if needed else None, DIALECTS, functions), offered_by)
 
