@@ -5,6 +5,8 @@ own search the way the real provider answers one (tests/fakes/search.py); the cl
 search, its results and the citations in its own dialect, whole and streamed.
 """
 
+import json
+
 import anthropic
 import openai
 import pytest
@@ -119,3 +121,36 @@ async def test_a_search_with_a_domain_filter_passes_over_gemini(daemon, fakes, b
         raw = await client.messages.with_raw_response.create(**kwargs)
     assert raw.headers["x-routerd-provider"] == "anthropic"
     assert fakes["gemini"].received == []
+
+
+GOOGLE_SEARCH = {"contents": [{"role": "user", "parts": [{"text": f"Perform a web search for the query: {QUERY}"}]}],
+                 "tools": [{"googleSearch": {}}]}
+
+
+def check_grounding(candidate: dict) -> None:
+    """Gemini's groundingMetadata: the query, the sources, and a support whose UTF-8 byte offsets
+    cut the cited sentence out of the answer's text."""
+    text = "".join(p.get("text", "") for p in candidate["content"]["parts"])
+    grounding = candidate["groundingMetadata"]
+    assert text == INTRO + CITED and grounding["webSearchQueries"] == [QUERY]
+    assert [c["web"]["uri"] for c in grounding["groundingChunks"]] == [url for url, _ in SOURCES]
+    [support] = grounding["groundingSupports"]
+    segment = support["segment"]
+    assert text.encode()[segment["startIndex"]:segment["endIndex"]].decode() == CITED == segment["text"]
+    assert support["groundingChunkIndices"] == [0]
+
+
+async def test_a_gemini_clients_google_search_runs_on_openai(daemon, fakes, base_url):
+    """A Gemini client's googleSearch for a GPT model runs as OpenAI's web_search on /v1/responses,
+    and comes back as groundingMetadata, whole and streamed."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        whole = await http.post("/v1beta/models/gpt-4.1:generateContent", json=GOOGLE_SEARCH)
+        streamed = await http.post("/v1beta/models/gpt-4.1:streamGenerateContent?alt=sse", json=GOOGLE_SEARCH)
+    check_grounding(whole.json()["candidates"][0])
+    chunks = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: ")]
+    parts = [p for c in chunks for p in c["candidates"][0]["content"]["parts"]]
+    [last] = [c["candidates"][0] for c in chunks if "groundingMetadata" in c["candidates"][0]]
+    check_grounding({**last, "content": {"parts": parts}})
+    assert [r.path for r in fakes["openai"].received] == ["/v1/responses"] * 2
