@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from routerd.dialects.registry import get as dialect  # noqa: E402
 from routerd.scenarios.detect import detect  # noqa: E402
-from routerd.scenarios.markers import hosted_tool_types  # noqa: E402
+from routerd.scenarios.markers import offered_hosted  # noqa: E402
 from routerd.scenarios.tokens import TokenCounter, load_cl100k  # noqa: E402
 
 anthropic = dialect("anthropic")
@@ -84,8 +84,9 @@ def grown_body(first: dict, target_chars: int) -> dict:
 def main() -> None:
     capture = json.loads(CAPTURE.read_text())
     headers, first = capture["headers"], capture["body"]
-    hosted = hosted_tool_types(first.get("tools"))
     first_bytes = json.dumps(first).encode()
+    tools_bytes = json.dumps(first.get("tools")).encode()
+    hosted = offered_hosted(tools_bytes, first_bytes)
 
     rss0 = rss_mb()
     t0 = time.perf_counter()
@@ -104,6 +105,7 @@ def main() -> None:
     results: dict = {"load_s": round(load_s, 3), "rss_mb_before": round(rss0, 1),
                      "rss_mb_loaded": round(rss_loaded, 1)}
     results["parse_first"] = timed(lambda: first_bytes, anthropic.parse_request, REPS)
+    results["hosted_tools_first"] = timed(lambda: tools_bytes, lambda t: offered_hosted(t, first_bytes), REPS)
     results["detect_first_no_count"] = timed(parse_first, detect_with(None), REPS)
     counter.count(parse_first(), "s1")
     results["detect_first_warm"] = timed(parse_first, detect_with(counter.count, "s1"), REPS)
@@ -143,7 +145,7 @@ def main() -> None:
     print(f"grown session: {results['big_body_kb']} KB body, {big_count.base:,} cl100k tokens "
           f"({results['big_tokens_claude_2026']:,} as Claude 2026 tokens)")
     print(f"{'figure':34} {'p50 us':>10} {'p99 us':>10}")
-    for name in ("parse_first", "detect_first_no_count", "detect_first_warm", "detect_first_warm_no_session",
+    for name in ("parse_first", "hosted_tools_first", "detect_first_no_count", "detect_first_warm", "detect_first_warm_no_session",
                  "detect_big_warm", "detect_big_warm_no_session", "detect_big_next_step", "count_big_cold"):
         row = results[name]
         print(f"{name:34} {row['p50_us']:>10} {row['p99_us']:>10}")
