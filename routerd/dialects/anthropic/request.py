@@ -77,8 +77,9 @@ class _ServerToolUse(msgspec.Struct, tag="server_tool_use", tag_field="type"):
     input: Any = None
 
 
-# Server-side tool blocks (Claude Code's web search and fetch, code execution, MCP connector):
-# the server ran them, so other dialects have nothing to replay; they are dropped when translating.
+# Server-side tool blocks (web fetch, code execution, MCP connector; a web search's call is
+# ``_ServerToolUse``): the server ran them, so other dialects have nothing to replay; they are
+# dropped when translating a request. Answers keep a web search's blocks (``anthropic.search``).
 _IGNORED = ignored_parts("web_fetch_tool_result", "code_execution_tool_result",
                          "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
                          "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",

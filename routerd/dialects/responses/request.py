@@ -7,8 +7,9 @@ text; ``encrypted_content`` kept opaque) and ``additional_tools`` (tools offered
 the history on, which Codex sends in place of ``tools`` for the models it knows: they join the
 request's tools). Consecutive assistant-side items form one assistant
 message. ``function`` tools translate as they are, ``custom`` (freeform) tools as a function taking
-``{"input": string}``; hosted tools (web_search, file_search, ...) and their items are dropped when the
-request goes to another dialect. ``custom_tool_call`` and ``local_shell_call`` items become tool calls.
+``{"input": string}``; the ``web_search`` tool becomes the canonical web search (``responses.search``),
+other hosted tools (file_search, code_interpreter, ...) and every hosted tool's items in the history
+are dropped when the request goes to another dialect. ``custom_tool_call`` and ``local_shell_call`` items become tool calls.
 Encrypted reasoning is only sent back to a Responses upstream.
 """
 
