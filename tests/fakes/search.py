@@ -24,16 +24,25 @@ SOURCE_TEXT = "Python 3.14.0 is the newest major release of the Python programmi
 GEMINI_URIS = [f"https://vertexaisearch.cloud.google.com/grounding-api-redirect/fake{n}" for n in range(2)]
 
 
-def offers_search(dialect: str, request: dict) -> bool:
-    """Whether ``request`` offers the provider's own hosted web search (and holds no result of one)."""
-    tools = request.get("tools") or []
-    if dialect == "anthropic":
-        return any(str(t.get("type", "")).startswith("web_search_") for t in tools)
-    if dialect == "responses":
-        return any(str(t.get("type", "")).startswith("web_search") for t in tools)
+def _is_search(dialect: str, tool: dict) -> bool:
     if dialect == "gemini":
-        return any("googleSearch" in t or "google_search" in t for t in tools)
-    return False
+        return "googleSearch" in tool or "google_search" in tool
+    prefix = "web_search_" if dialect == "anthropic" else "web_search"
+    return str(tool.get("type", "")).startswith(prefix)
+
+
+def offers_search(dialect: str, request: dict) -> bool:
+    """Whether the model searches: the request offers the provider's own hosted web search alone,
+    or forces it (a model offered a search beside other tools decides itself: these fakes don't)."""
+    tools = request.get("tools") or []
+    search = [t for t in tools if isinstance(t, dict) and _is_search(dialect, t)]
+    if not search:
+        return False
+    choice = request.get("tool_choice")
+    forced = choice in ("required", "any") or (isinstance(choice, dict) and (
+        choice.get("type") in ("any", "allowed_tools") or str(choice.get("type", "")).startswith("web_search")
+        or choice.get("name") == "web_search"))
+    return forced or len(search) == len(tools)
 
 
 def query_of(request: dict) -> str:
