@@ -150,3 +150,26 @@ def test_a_failed_search_and_a_page_visit_translate() -> None:
          "action": {"type": "open_page", "url": "https://example.com"}}]}
     parsed = get("responses").parse_response(visit)
     assert parsed.content == [] and parsed.usage.web_search_requests == 0
+
+
+def test_another_providers_search_blocks_go_back_to_anthropic_as_it_accepts_them() -> None:
+    """A history holding the search blocks routerd made from OpenAI's answer (no encrypted content or
+    index) reaches an Anthropic model with the results as text and the citations dropped; Anthropic's
+    own search blocks are left as they are."""
+    from routerd.catalogue.models import ModelInfo
+    from routerd.dialects.anthropic.adapt import adapt_anthropic
+
+    foreign = msgspec.json.decode(translate_response("responses", "anthropic", search.body(
+        "responses", "m", ASKED["responses"]), "claude"))["content"]
+    own = search.body("anthropic", "m", ASKED["anthropic"])["content"]
+    question = {"role": "user", "content": "and then?"}
+    body = {"model": "c", "max_tokens": 99, "messages": [
+        ASKED["anthropic"]["messages"][0], {"role": "assistant", "content": foreign},
+        question, {"role": "assistant", "content": own}, question]}
+    out, _ = adapt_anthropic(msgspec.json.encode(body), [], ModelInfo(id="c", provider="anthropic", tier="simple"))
+    messages = msgspec.json.decode(out)["messages"]
+    assert messages[3]["content"] == own
+    listing = "Web search results:\n" + "\n".join(f"- {url} ({url})" for url, _ in search.SOURCES)
+    assert messages[1]["content"] == [{"type": "text", "text": listing},
+                                      {"type": "text", "text": search.INTRO},
+                                      {"type": "text", "text": search.CITED}]

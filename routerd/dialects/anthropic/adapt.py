@@ -6,8 +6,10 @@ A client sends what its own model accepts: Claude Code asks its default Opus for
 ``max_tokens: 64000``. The API refuses each of them on a model that lacks it (a 400), so a request
 moved to such a model is adapted: effort dropped, adaptive thinking turned into a thinking budget
 (or dropped where the model does not think), the long-context and effort betas removed,
-``max_tokens`` lowered to the model's limit. Everything else passes through untouched; a request
-that needs nothing keeps its exact bytes.
+``max_tokens`` lowered to the model's limit, and web search blocks another provider's search
+produced (routerd translated an earlier turn) made into what Anthropic accepts back
+(``anthropic.search.unsign_foreign``). Everything else passes through untouched; a request that
+needs nothing keeps its exact bytes.
 """
 
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects.anthropic.search import unsign_foreign
 
 LONG_CONTEXT = 1_000_000
 # A thinking budget for adaptive thinking moved to a model that only takes a fixed budget: the
@@ -39,7 +42,7 @@ def adapt_anthropic(body: bytes, headers: list[tuple[bytes, bytes]],
 
 def _adapt_body(value: dict[str, Any], target: ModelInfo) -> bool:
     """Adapt the decoded body in place; whether anything changed."""
-    changed = False
+    changed = unsign_foreign(value.get("messages"))
     limit = target.max_output_tokens
     if limit is not None and isinstance(value.get("max_tokens"), int) and value["max_tokens"] > limit:
         value["max_tokens"], changed = limit, True

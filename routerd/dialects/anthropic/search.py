@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from routerd.dialects.anthropic.request import _CONVERT, _ServerToolUse, _Text, _WebResults
+from routerd.dialects.anthropic.request import _CONVERT, _ServerToolUse, _Text, _WebResults, _web_results
 from routerd.dialects.canonical import (
     Citation, SearchCallPart, SearchResultsPart, TextPart, WebSource,
 )
@@ -114,3 +114,45 @@ def answer_blocks(part: Any) -> list[dict[str, Any]] | None:
 def searches(content: list[Any]) -> int:
     """How many web searches an answer's parts ran."""
     return sum(isinstance(p, SearchCallPart) for p in content)
+
+
+def unsign_foreign(messages: Any) -> bool:
+    """Make a history's search blocks from another provider acceptable to Anthropic, in place;
+    whether anything changed. routerd gave the client those blocks without Anthropic's
+    ``encrypted_content`` and ``encrypted_index`` (they were sent empty), which Anthropic verifies
+    when they come back: such results become a text block listing them (their call is dropped),
+    and such citations are dropped from the text they cite."""
+    changed = False
+    for message in messages if isinstance(messages, list) else ():
+        blocks = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(blocks, list):
+            continue
+        foreign = {b.get("tool_use_id") for b in blocks if isinstance(b, dict) and _foreign_results(b)}
+        out = []
+        for block in blocks:
+            if not isinstance(block, dict):
+                out.append(block)
+            elif block.get("type") == "server_tool_use" and block.get("id") in foreign:
+                changed = True
+            elif _foreign_results(block):
+                out.append(render_listing(block.get("content")))
+                changed = True
+            elif block.get("type") == "text" and isinstance(block.get("citations"), list):
+                kept = [c for c in block["citations"] if not (isinstance(c, dict) and c.get("encrypted_index") == "")]
+                changed |= len(kept) != len(block["citations"])
+                out.append({**block, "citations": kept} if kept else {k: v for k, v in block.items() if k != "citations"})
+            else:
+                out.append(block)
+        message["content"] = out
+    return changed
+
+
+def _foreign_results(block: dict[str, Any]) -> bool:
+    content = block.get("content")
+    return block.get("type") == "web_search_tool_result" and isinstance(content, list) and any(
+        isinstance(r, dict) and r.get("encrypted_content") == "" for r in content)
+
+
+def render_listing(content: Any) -> dict[str, Any]:
+    """Search results as the text block a request to another dialect gets for them."""
+    return {"type": "text", "text": _web_results(_WebResults(content)).text}
