@@ -51,6 +51,8 @@ def test_a_whole_answers_search_and_citations_reach_the_client(upstream: str, fr
     assert text == search.INTRO + search.CITED
     assert spans == [(urls(upstream)[0], search.CITED)]
     assert answer.usage.web_search_requests == 1
+    cited_title = [r.title for p in answer.content if isinstance(p, SearchResultsPart) for r in p.results][0]
+    assert cited_title == {"gemini": "docs.python.org"}.get(upstream, search.SOURCES[0][1])  # OpenAI's via its citation
 
 
 @pytest.mark.parametrize(("upstream", "front"), list(itertools.permutations(SEARCHING, 2)))
@@ -169,7 +171,8 @@ def test_another_providers_search_blocks_go_back_to_anthropic_as_it_accepts_them
     out, _ = adapt_anthropic(msgspec.json.encode(body), [], ModelInfo(id="c", provider="anthropic", tier="simple"))
     messages = msgspec.json.decode(out)["messages"]
     assert messages[3]["content"] == own
-    listing = "Web search results:\n" + "\n".join(f"- {url} ({url})" for url, _ in search.SOURCES)
+    (first, title), (second, _) = search.SOURCES  # OpenAI's sources untitled, but for the one cited
+    listing = f"Web search results:\n- {title} ({first})\n- {second} ({second})"
     assert messages[1]["content"] == [{"type": "text", "text": listing},
                                       {"type": "text", "text": search.INTRO},
                                       {"type": "text", "text": search.CITED}]

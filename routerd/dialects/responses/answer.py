@@ -99,7 +99,7 @@ def _item_parts(item: _Item) -> list[Any]:
 def parse_response(body: Any) -> ChatResponse:
     """An upstream Responses body as a ``ChatResponse``."""
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
-    content = [part for item in raw.output for part in _item_parts(item)]
+    content = search.titled([part for item in raw.output for part in _item_parts(item)])
     has_calls = any(isinstance(p, ToolCallPart) for p in content)
     usage = msgspec.structs.replace(_usage(raw.usage), web_search_requests=search.searches(raw.output))
     return ChatResponse(id=raw.id, model=raw.model, content=content,

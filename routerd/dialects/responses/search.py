@@ -37,6 +37,17 @@ def item_parts(item_id: str, action: dict[str, Any] | None) -> list[Any]:
     return [SearchCallPart(item_id, str(query)), SearchResultsPart(item_id, sources)]
 
 
+def titled(content: list[Any]) -> list[Any]:
+    """A whole answer's parts with each source titled as a citation of it is (the sources of a
+    ``web_search_call`` carry no titles; a stream's are sent before the citations and stay bare)."""
+    titles = {c.url: c.title for p in content if isinstance(p, TextPart) for c in p.citations if c.title}
+    if not titles:
+        return content
+    return [SearchResultsPart(p.call_id, [msgspec.structs.replace(r, title=r.title or titles.get(r.url, ""))
+                                          for r in p.results], p.error)
+            if isinstance(p, SearchResultsPart) else p for p in content]
+
+
 def citation(raw: dict[str, Any], base: int = 0) -> Citation | None:
     """A ``url_citation`` annotation as a citation (its span moved by ``base``); None for the
     file annotations."""
