@@ -89,17 +89,17 @@ def refusal(front: str, target: str, tools: Iterable[str], search: WebSearch | N
     for tool in tools:
         kind = kind_of(front, tool)
         if kind is None or target not in RUNS.get(kind, frozenset()):
-            return f"{target} has no {tool}"
+            return f"the {target} API has no {tool}"
     if search is None:
         return None
     if target not in RUNS[WEB_SEARCH]:
-        return f"{target} runs no web search"
+        return f"the {target} API runs no web search"
     if search.unmapped:
-        return f"{target} has no equivalent of its search options {', '.join(search.unmapped)}"
+        return f"the {target} API's web search has no {' or '.join(search.unmapped)}"
     if functions and target in _ALONE:
-        return f"{target}'s web search does not go beside function tools"
+        return f"the {target} API's web search does not go beside function tools"
     lost = [name for name in sorted(_WITHOUT.get(target, frozenset())) if _set(getattr(search, name))]
-    return f"{target}'s web search has no {' or '.join(lost)}" if lost else None
+    return f"the {target} API's web search has no {' or '.join(lost)}" if lost else None
 
 # Dialects whose search a request may not combine with function tools: Gemini's generateContent
 # refuses google_search beside functionDeclarations on the 2.x models (Gemini 3 previews allow it).

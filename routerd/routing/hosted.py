@@ -22,8 +22,8 @@ can run it go first, and a request may still go where it cannot (the decision's 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from routerd.dialects.canonical import ChatRequest
-from routerd.dialects.hosted import able
+from routerd.dialects.canonical import ChatRequest, WebSearch
+from routerd.dialects.hosted import able, refusal
 from routerd.dialects.registry import DIALECTS, get
 from routerd.errors import HostedToolUnsupported
 from routerd.providers import Provider
@@ -41,6 +41,7 @@ class Hosted:
     needed: tuple[str, ...] = ()
     needed_by: frozenset[str] = frozenset()   # the dialects that run every needed tool
     offered_by: frozenset[str] = frozenset()  # the dialects that run every offered tool
+    why_not: tuple[str, ...] = ()             # why each other dialect does not run the needed tools
 
 
 def read(req: ChatRequest | None, hosted_tools: tuple[str, ...], body: bytes = b"", dialect: str = "") -> Hosted:
@@ -56,11 +57,18 @@ def read(req: ChatRequest | None, hosted_tools: tuple[str, ...], body: bytes = b
     search, functions = req.web_search, bool(req.tools)
     offered_by = able(dialect, offered, search, DIALECTS, functions)
     if not offered or not req.tools:
-        return Hosted(offered, offered, offered_by, offered_by)
+        return Hosted(offered, offered, offered_by, offered_by, _why_not(dialect, offered, search, functions))
     choice = req.tool_choice
     forced = choice is not None and choice.mode == "tool" and choice.name not in {t.name for t in req.tools}
     needed = tuple(k for k in offered if k == SEARCH_OPTIONS or forced)
-    return Hosted(offered, needed, able(dialect, needed, search if needed else None, DIALECTS, functions), offered_by)
+    return Hosted(offered, needed, able(dialect, needed, search if needed else None, DIALECTS, functions), offered_by,
+                  _why_not(dialect, needed, search, functions))
+
+
+def _why_not(dialect: str, needed: tuple[str, ...], search: WebSearch | None, functions: bool) -> tuple[str, ...]:
+    if not needed:
+        return ()
+    return tuple(why for d in DIALECTS if (why := refusal(dialect, d, needed, search, functions)) is not None)
 
 
 def runs_on(provider: Provider | None, dialects: frozenset[str]) -> bool:
@@ -94,9 +102,10 @@ def without(chain: Sequence[Candidate], providers: Mapping[str, Provider], tools
 
 
 def unsupported(tools: Sequence[str], dialect: str, chain: Sequence[Candidate],
-                providers: Mapping[str, Provider], dialects: frozenset[str]) -> HostedToolUnsupported:
+                providers: Mapping[str, Provider], dialects: frozenset[str],
+                why_not: Sequence[str] = ()) -> HostedToolUnsupported:
     """The refusal when no candidate can run the hosted tools a request needs (``dialects``: those
-    that run them)."""
+    that run them; ``why_not``: why the others do not)."""
     tried = ", ".join(f"{c.provider}/{c.model} speaks {_speaks(providers, c)}" for c in chain[:4])
     native = [p.name for p in providers.values() if runs_on(p, dialects)]
     apis = " or ".join(sorted(dialects - {dialect}))
@@ -104,6 +113,7 @@ def unsupported(tools: Sequence[str], dialect: str, chain: Sequence[Candidate],
         f"this request needs the hosted tool {', '.join(tools)}, which only a provider speaking the "
         f"{dialect} API{' (or ' + apis + ')' if apis else ''} can run, and routerd will not drop it by "
         "translating the request"
+        + (f" ({'; '.join(why_not)})" if why_not else "")
         + (f" ({tried})" if tried else "")
         + (f"; providers that could run it ({', '.join(native)}) do not serve a model it may go to"
            if native else f"; configure one, e.g. [providers.NAME] kind = \"{get(dialect).kind}\""))

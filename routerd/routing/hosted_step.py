@@ -36,7 +36,7 @@ def with_hosted(runtime: Runtime, request: RouteRequest, decision: RouteDecision
         if not able and decision.auto:
             able = _escalate(runtime, found, tools.needed_by, notes, scenarios)
         if not able:
-            raise hosted.unsupported(tools.needed, dialect, chain, providers, tools.needed_by)
+            raise hosted.unsupported(tools.needed, dialect, chain, providers, tools.needed_by, tools.why_not)
         chain = able
     elif decision.reason == "brain" and unable:  # a capability: the picks that keep it go first
         chain = hosted.capable_first(chain, providers, tools.offered_by)

@@ -132,3 +132,17 @@ async def test_codex_offering_web_search_in_additional_tools_goes_first_where_it
     assert reply.status_code == 200 and reply.headers["x-routerd-provider"] == "openai"
     [upstream] = sent(fakes)["openai"]
     assert upstream.path == "/v1/responses" and upstream.json["input"][0]["type"] == "additional_tools"
+
+
+@pytest.mark.gateway_config("", providers=("openai", "gemini"))
+async def test_a_search_no_provider_can_honour_is_refused_saying_why(daemon, fakes, base_url):
+    """Claude Code's search excluding a domain, with only OpenAI and Gemini configured: both run a web
+    search, neither can exclude a domain, so the 400 says so instead of searching everywhere."""
+    headers, body = capture("claude-code-2.1.197-web-search", "claude-routerd-auto")
+    body["tools"] = [{**body["tools"][0], "blocked_domains": ["example.com"]}]
+    reply = await post(base_url, "/v1/messages", headers, body)
+    assert reply.status_code == 400
+    message = reply.json()["error"]["message"]
+    assert "the responses API's web search has no blocked_domains" in message
+    assert "the gemini API's web search has no blocked_domains" in message
+    assert all(r == [] for r in sent(fakes).values())

@@ -24,7 +24,8 @@ def test_claude_codes_web_search_needs_its_tool() -> None:
     dialect with a hosted search runs it (its max_uses maps or is dropped harmlessly)."""
     found = load("claude-code-2.1.197-web-search")
     assert hosted.read(found.request, found.hosted_tools, dialect="anthropic") == \
-        hosted.Hosted(("web_search_20250305",), ("web_search_20250305",), SEARCHING, SEARCHING)
+        hosted.Hosted(("web_search_20250305",), ("web_search_20250305",), SEARCHING, SEARCHING,
+                      ("the openai_chat API has no web_search_20250305",))
 
 
 def test_codex_offers_web_search_without_needing_it() -> None:
