@@ -190,3 +190,26 @@ def responses(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
               ("response.output_item.done", {"output_index": 0, "item": item}),
               ("response.completed", {"response": done})]
     return [(name, {"type": name, "sequence_number": n, **data}) for n, (name, data) in enumerate(events)]
+
+
+# --- Gemini --------------------------------------------------------------------------------------
+
+def gemini(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
+    """A ``GenerateContentResponse``; streamed, text comes in two chunks, a call in one (as Gemini
+    sends them), the last with the finish reason and usage."""
+    part = {"functionCall": {"name": turn.tool, "args": turn.args}} if turn.tool else {"text": turn.text}
+    usage = {"promptTokenCount": INPUT_TOKENS, "candidatesTokenCount": OUTPUT_TOKENS,
+             "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS}
+
+    def chunk(parts: list[dict[str, Any]], last: bool) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        out: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-e2e", "responseId": "gemini_e2e_1"}
+        if last:
+            candidate["finishReason"] = "STOP"
+            out["usageMetadata"] = usage
+        return out
+
+    if not stream or turn.tool:
+        return chunk([part], True) if not stream else [("", chunk([part], True))]
+    pieces = _halves(turn.text)
+    return [("", chunk([{"text": p}], n == len(pieces) - 1)) for n, p in enumerate(pieces)]

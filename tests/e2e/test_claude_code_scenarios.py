@@ -18,7 +18,7 @@ from routerd.integrations.install import CLAUDE_MAIN_SLOTS
 from tests.e2e import clis
 from tests.e2e.harness import http_url, write_config
 from tests.e2e.upstream import Turn, Upstream, open_upstream
-from tests.fakes.search import SOURCES
+from tests.fakes.search import GEMINI_URIS, SOURCES
 
 pytestmark = pytest.mark.anyio
 
@@ -171,8 +171,14 @@ def web_search_session(received) -> Turn:
     body = received.json()
     if not body.get("tools"):  # title and other housekeeping calls
         return Turn(text='{"title": "pong release"}')
-    done = "function_call_output" in received.body.decode() or ("messages" in body and _tool_results(received))
-    return Turn(text=SEARCH_FINAL) if done else Turn(tool="WebSearch", args={"query": "pong latest release"})
+    return Turn(text=SEARCH_FINAL) if _answered(received) else Turn(tool="WebSearch", args={"query": "pong latest release"})
+
+
+def _answered(received) -> bool:
+    """Whether a main turn holds a tool's result (in any dialect's words)."""
+    raw = received.body.decode()
+    return "function_call_output" in raw or "functionResponse" in raw or (
+        "messages" in received.json() and bool(_tool_results(received)))
 
 
 def search_calls(fake: Upstream, path: str) -> list[dict]:
@@ -180,11 +186,11 @@ def search_calls(fake: Upstream, path: str) -> list[dict]:
                                                       for t in r.json().get("tools") or [])]
 
 
-def search_results_seen(fake: Upstream, path: str) -> bool:
-    """Whether a main turn sent to ``fake`` holds Claude Code's WebSearch result naming the source the
-    search found: Claude Code read the search blocks routerd gave it."""
-    return any(SOURCES[0][0] in r.body.decode() for r in fake.calls(path) if "function_call_output" in r.body.decode()
-               or ("messages" in r.json() and _tool_results(r)))
+def search_results_seen(requests: list) -> bool:
+    """Whether one of the main turns ``requests`` holds Claude Code's WebSearch result naming the
+    source the search found: Claude Code read the search blocks routerd gave it."""
+    return any(SOURCES[0][0] in r.body.decode() or GEMINI_URIS[0] in r.body.decode()
+               for r in requests if _answered(r))
 
 
 @pytest.fixture
@@ -210,7 +216,7 @@ async def test_claude_codes_web_search_reaches_a_provider_that_runs_it(
     searches = search_calls(anthropic, "/v1/messages") + search_calls(openai, "/v1/responses")
     assert len(searches) == 1
     assert all(r.json().get("tools") for r in openai.calls("/v1/responses"))  # no search stripped to tools=[]
-    assert search_results_seen(anthropic, "/v1/messages") or search_results_seen(openai, "/v1/responses")
+    assert search_results_seen(anthropic.calls("/v1/messages") + openai.calls("/v1/responses"))
     await daemon.store.flush()
     rows = await daemon.store.read(lambda c: list(c.execute("SELECT scenario, provider FROM decisions")))
     assert {p for s, p in rows if s == "web_search"} <= {"anthropic", "openai"}
@@ -236,4 +242,27 @@ async def test_claude_codes_web_search_runs_on_openai(
     assert done.returncode == 0 and SEARCH_FINAL in done.stdout, done.describe()
     [search] = search_calls(only_openai, "/v1/responses")
     assert [t["type"] for t in search["tools"]] == ["web_search"] and search["max_tool_calls"] == 8
-    assert search_results_seen(only_openai, "/v1/responses")
+    assert search_results_seen(only_openai.calls("/v1/responses"))
+
+
+@pytest.fixture
+async def only_gemini(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake Gemini provider named ``gemini``, the only one."""
+    async with open_upstream("gemini") as gemini:
+        gemini.choose = web_search_session
+        write_config(config_file, providers={"gemini": ("gemini", gemini.url)})
+        yield gemini
+
+
+async def test_claude_codes_web_search_runs_on_gemini(
+        claude_cli: Path, home: Path, only_gemini: Upstream, daemon: App) -> None:
+    """With only Gemini configured, Claude Code's WebSearch runs as Google Search grounding, and
+    Claude Code reads the grounding translated to its search blocks: its next turn carries the
+    source Gemini grounded the answer on."""
+    env = clis.claude_env(home, http_url(daemon)) | SLOTS
+    done = await clis.run_cli([claude_cli, "-p", "--allowedTools=WebSearch",
+                                 "Search the web for the latest pong release"], env, home / "work")
+    assert done.returncode == 0 and SEARCH_FINAL in done.stdout, done.describe()
+    searches = [r for r in only_gemini.received if r.json().get("tools") == [{"googleSearch": {}}]]
+    assert len(searches) == 1 and searches[0].path.endswith(":streamGenerateContent")
+    assert search_results_seen(only_gemini.received)

@@ -26,7 +26,7 @@ import h11
 from tests.e2e import replies
 from tests.fakes import search
 
-Dialect = Literal["anthropic", "openai", "responses"]
+Dialect = Literal["anthropic", "openai", "responses", "gemini"]
 INPUT_TOKENS = replies.INPUT_TOKENS
 OUTPUT_TOKENS = replies.OUTPUT_TOKENS
 Turn = replies.Turn
@@ -165,6 +165,8 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
         ("openai", "POST", "/v1/chat/completions"): replies.openai_chat,
         ("responses", "POST", "/v1/responses"): replies.responses,
     }.get(route)
+    if upstream.dialect == "gemini" and request.method == "POST" and "Content" in request.path.rpartition(":")[2]:
+        render = replies.gemini  # /v1beta/models/{model}:generateContent or :streamGenerateContent
     if render is None:
         error = {"error": {"type": "not_found", "message": f"no route {request.method} {request.path}"}}
         return 404, "application/json", [json.dumps(error).encode()]
@@ -176,15 +178,16 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
             problem := replies.anthropic_rejection(body, request.headers.get("anthropic-beta", ""))):
         error = {"type": "error", "error": {"type": "invalid_request_error", "message": problem}}
         return 400, "application/json", [json.dumps(error).encode()]
+    streaming = body.get("stream") or request.path.endswith(":streamGenerateContent")
     if search.offers_search(upstream.dialect, body):  # the provider runs its hosted search itself
         model = body.get("model", "")
-        if body.get("stream"):
+        if streaming:
             return 200, "text/event-stream", search.stream(upstream.dialect, model, body)
         return 200, "application/json", [json.dumps(search.body(upstream.dialect, model, body)).encode()]
     turn = (upstream.choose(request) if upstream.choose is not None else None) or upstream.next_turn()
     if turn.status != 200:
         return turn.status, "application/json", [json.dumps(replies.error(upstream.dialect, turn.status)).encode()]
-    if body.get("stream"):
+    if streaming:
         return 200, "text/event-stream", list(_encode(render(body, turn, stream=True)))
     return 200, "application/json", [json.dumps(render(body, turn, stream=False)).encode()]
 
