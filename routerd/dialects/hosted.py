@@ -1,12 +1,12 @@
-"""Hosted (server-side) tools of each dialect, and what each is in the others. Pure data and two
-small readers over it.
+"""Hosted (server-side) tools of each dialect, and what each is in the others. Pure data and the
+few readers routing and the gateway ask it through.
 
 A hosted tool runs on the provider's servers: the model calls it and the provider answers it in
 the same response. ``HOSTED`` lists every hosted tool type (or Gemini tool key) of each dialect
 with the canonical kind it carries across dialects, or None when no other dialect has it (code
 execution, file search, ...: a request that needs one stays in its dialect). A hosted tool of a
-type the table does not know is read as one with no equivalent: it stays in its dialect too. Only the web search
-maps today: Anthropic's ``web_search_*``, the Responses API's ``web_search`` /
+type the table does not know is read as one with no equivalent: it stays in its dialect too. Only
+the web search maps today: Anthropic's ``web_search_*``, the Responses API's ``web_search`` /
 ``web_search_preview``, Gemini's ``google_search``. Chat completions has a search only on search
 models (the ``web_search_options`` field), so it takes none from another dialect.
 
@@ -14,7 +14,8 @@ models (the ``web_search_options`` field), so it takes none from another dialect
 options, can go to one of them: an option with an equivalent there is mapped (by the dialect's
 request module), one that can be dropped without harm is dropped (Gemini has no user location and
 no search cap), and one whose loss would change the answer (a domain filter the target cannot
-state) keeps the request away from that dialect.
+state, Codex's cached-only search) keeps the request away from that dialect. ``translation`` picks
+the dialect a provider is sent a request in (an OpenAI provider's ``/responses`` for a search).
 """
 
 from collections.abc import Iterable, Sequence

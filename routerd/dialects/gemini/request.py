@@ -311,8 +311,8 @@ def render_request(req: ChatRequest, model: str = "", *, reasoning: bool = True)
         body["tools"] = [{"functionDeclarations": [
             {"name": t.name, **({"description": t.description} if t.description else {}),
              "parametersJsonSchema": t.parameters or {"type": "object", "properties": {}}} for t in req.tools]}]
-    if req.web_search is not None:
-        body.setdefault("tools", []).append(search.search_tool(req.web_search))
+    if req.web_search is not None:  # its options have no equivalent here (``gemini.search``)
+        body.setdefault("tools", []).append({"googleSearch": {}})
     tc = req.tool_choice
     if tc is not None and (req.tools or tc.mode == "none"):
         config: dict[str, Any] = {"mode": {"auto": "AUTO", "none": "NONE"}.get(tc.mode, "ANY")}

@@ -1,7 +1,10 @@
 """Gemini's hosted web search (``google_search``) in requests and answers <-> canonical.
 
 A request offers it as a tool ``{"googleSearch": {}}`` (``google_search`` in snake case); its one
-option that another dialect can state is Vertex's ``excludeDomains`` (blocked domains). An answer
+option that another dialect can state is Vertex AI's ``excludeDomains`` (blocked domains). A search
+from another dialect goes as ``{"googleSearch": {}}``: a cap, a location and a context size have no
+equivalent and are dropped (Gemini decides how many queries to run), and a request with domain
+filters never comes here (``dialects.hosted`` keeps it away). An answer
 reports what the search did in the candidate's ``groundingMetadata``: ``webSearchQueries``,
 ``groundingChunks`` (``{"web": {"uri", "title"}}``: the sources) and ``groundingSupports`` (a
 ``segment`` of the answer's text, ``startIndex``/``endIndex`` in UTF-8 bytes of the text, and the
@@ -62,13 +65,6 @@ def web_search(tools: Any) -> WebSearch | None:
             return WebSearch(blocked_domains=[str(d) for d in blocked],
                              unmapped=[k for k in options if k not in _EXCLUDE])
     return None
-
-
-def search_tool(search: WebSearch) -> dict[str, Any]:
-    """A canonical search as Gemini's tool. A cap, a location and a context size have no
-    equivalent and are dropped: Gemini decides how many queries to run and reads the results
-    itself; domain filters are not dropped (``dialects.hosted`` keeps such a request away)."""
-    return {"googleSearch": {"excludeDomains": search.blocked_domains} if search.blocked_domains else {}}
 
 
 def char_at(text_bytes: bytes, index: int) -> int:
