@@ -163,19 +163,6 @@ _FUNCTION_TYPES = frozenset({"function", "custom", "namespace"})
 _GEMINI_FUNCTIONS = frozenset({"functionDeclarations", "function_declarations"})
 
 
-def hosted_tool_types(tools: object) -> tuple[str, ...]:
-    """The server-side tools in a raw ``tools`` array of any dialect: Anthropic's and the Responses
-    API's typed tools (``web_search_20250305``, ``web_search``), Gemini's tool keys
-    (``google_search``); function tools (Anthropic's custom tools have a name and no type) are not
-    hosted."""
-    out: list[str] = []
-    for tool in tools if isinstance(tools, list) else ():
-        if isinstance(tool, dict):
-            kind = tool.get("type")
-            out += _hosted(tool.keys(), kind if isinstance(kind, str) else None)
-    return tuple(out)
-
-
 def _hosted(keys: Collection[str], kind: str | None) -> list[str]:
     """The hosted tools one tool object (its ``keys``, its ``type``) is."""
     if kind is not None:
@@ -185,7 +172,7 @@ def _hosted(keys: Collection[str], kind: str | None) -> list[str]:
     return [key for key in keys if key not in _GEMINI_FUNCTIONS]
 
 
-_TOOLS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])  # the schemas are skipped, not built
+_TOOLS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]] | None)  # the schemas are skipped, not built
 _TYPE = msgspec.json.Decoder()
 
 
@@ -219,7 +206,7 @@ def offered_hosted(tools: bytes, body: bytes = b"") -> tuple[str, ...]:
 
 def _offered(tools: bytes) -> tuple[str, ...]:
     out: list[str] = []
-    for tool in _TOOLS.decode(tools):
+    for tool in _TOOLS.decode(tools) or ():
         raw = tool.get("type")
         kind = _TYPE.decode(raw) if raw is not None else None
         out += _hosted(tool.keys(), kind if isinstance(kind, str) else None)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from routerd.dialects.registry import get as dialect
 from routerd.dialects.canonical import ChatRequest
-from routerd.scenarios.markers import hosted_tool_types
+from routerd.scenarios.markers import offered_hosted
 
 anthropic = dialect("anthropic")
 responses = dialect("responses")
@@ -41,7 +43,7 @@ class Capture:
 def load(name: str) -> Capture:
     raw = json.loads((FOLDER / f"{name}.json").read_text())
     request = PARSERS[raw["path"]](raw["body"])
-    return Capture(name, raw["headers"], raw["body"], request, hosted_tool_types(raw["body"].get("tools")))
+    return Capture(name, raw["headers"], raw["body"], request, offered_hosted(msgspec.json.encode(raw["body"].get("tools"))))
 
 
 def names() -> list[str]:

@@ -1,10 +1,11 @@
 """Scenario detection on real captures of Claude Code and Codex, and on each dialect's shapes."""
 
+import msgspec
 import pytest
 
 from routerd.dialects.registry import get as dialect
 from routerd.scenarios.detect import detect, think_level
-from routerd.scenarios.markers import hosted_tool_types
+from routerd.scenarios.markers import offered_hosted
 from routerd.scenarios.tokens import TokenCount
 from tests.scenarios.captures import load, names
 
@@ -191,7 +192,7 @@ def test_web_search_in_each_dialect(dialect: str, body: dict) -> None:
     """Each dialect's hosted web search, offered alone, is the web_search scenario."""
     parse = {"anthropic": anthropic.parse_request, "openai": openai_chat.parse_request,
              "responses": responses.parse_request, "gemini": gemini.parse_request}[dialect]
-    found = detect(parse(body), {}, model="m", tokens=None, hosted_tools=hosted_tool_types(body.get("tools")))
+    found = detect(parse(body), {}, model="m", tokens=None, hosted_tools=offered_hosted(msgspec.json.encode(body.get("tools"))))
     assert found.scenario == "web_search" and found.offers_web_search
 
 

@@ -7,13 +7,13 @@ import pytest
 from routerd.dialects.registry import get as dialect
 from routerd.routing import hosted
 from routerd.routing.types import Candidate
-from routerd.scenarios.markers import hosted_tool_types
+from routerd.scenarios.markers import offered_hosted
 from tests.scenarios.captures import load
 
 
 def read(name: str, body: dict) -> hosted.Hosted:
     raw = msgspec.json.encode(body)
-    return hosted.read(dialect(name).parse_request(raw), hosted_tool_types(body.get("tools")), raw, name)
+    return hosted.read(dialect(name).parse_request(raw), offered_hosted(msgspec.json.encode(body.get("tools"))), raw, name)
 
 
 SEARCHING = frozenset({"anthropic", "responses", "gemini"})
