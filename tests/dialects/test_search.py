@@ -176,3 +176,24 @@ def test_another_providers_search_blocks_go_back_to_anthropic_as_it_accepts_them
     assert messages[1]["content"] == [{"type": "text", "text": listing},
                                       {"type": "text", "text": search.INTRO},
                                       {"type": "text", "text": search.CITED}]
+
+
+def test_text_after_a_streamed_citation_starts_a_block_of_its_own() -> None:
+    """An annotation sent as soon as its sentence is (inline) cites that block, not the text after it."""
+    from routerd.dialects.canonical import Citation, MessageStart
+
+    encoder = get("anthropic").stream_encoder("claude")
+    events = [MessageStart("m"), TextDelta("Cited sentence."), CitationDelta(Citation("https://a.example", "A")),
+              CitationDelta(Citation("https://b.example", "B")), TextDelta(" Uncited."), MessageStop()]
+    pairs = [pair for event in events for pair in encoder.feed(event)]
+    blocks: list[dict] = []
+    for name, data in pairs:
+        event = msgspec.json.decode(data)
+        if name == "content_block_start":
+            blocks.append({"text": "", "citations": []})
+        elif name == "content_block_delta":
+            delta = event["delta"]
+            blocks[-1]["text"] += delta.get("text", "")
+            blocks[-1]["citations"] += [delta["citation"]["url"]] if "citation" in delta else []
+    assert blocks == [{"text": "Cited sentence.", "citations": ["https://a.example", "https://b.example"]},
+                      {"text": " Uncited.", "citations": []}]

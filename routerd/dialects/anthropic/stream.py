@@ -233,6 +233,7 @@ class StreamEncoder:
         self._tool_blocks: dict[int, int] = {}
         self._input = Usage()
         self._searches = 0
+        self._cited = False  # the open text block has citations: text after them starts a new one
 
     def _message_start(self, event: MessageStart | None) -> list[tuple[str | None, str]]:
         self._started = True
@@ -270,7 +271,8 @@ class StreamEncoder:
         if self._held and not isinstance(event, ReasoningDelta):
             self._held.clear()  # reasoning that never got a signature cannot go to an Anthropic client
         if isinstance(event, TextDelta):
-            if self._open != "text":
+            if self._open != "text" or self._cited:
+                self._cited = False
                 self._open_block("text", {"type": "text", "text": ""}, out)
             out.append(self._delta(f'{{"type":"text_delta","text":{dump_json(event.text)}}}'))
         elif isinstance(event, ToolCallDelta):
@@ -315,11 +317,13 @@ class StreamEncoder:
 
     def _search(self, event: SearchCall | SearchResults | CitationDelta, out: list[tuple[str | None, str]]) -> None:
         """A hosted search's call and results as blocks of their own; a citation joins the text
-        block it cites while that is open (Anthropic's citations cite a whole block)."""
+        block open when it arrives (Anthropic's citations cite a whole block, and the other dialects
+        cite text already sent), and the text after it starts a block of its own."""
         if isinstance(event, CitationDelta):
             if self._open == "text":
                 citation = dump_json(search.citation_out(event.citation))
                 out.append(self._delta(f'{{"type":"citations_delta","citation":{citation}}}'))
+                self._cited = True
             return
         if isinstance(event, SearchCall):
             self._searches += 1
