@@ -146,3 +146,14 @@ async def test_a_search_no_provider_can_honour_is_refused_saying_why(daemon, fak
     assert "the responses API's web search has no blocked_domains" in message
     assert "the gemini API's web search has no blocked_domains" in message
     assert all(r == [] for r in sent(fakes).values())
+
+
+async def test_a_hosted_tool_that_is_not_a_search_keeps_its_request_where_it_runs(daemon, fakes, base_url):
+    """A Responses request whose only tool is code_interpreter goes to the Responses provider: no
+    other API has it, and a translation would drop it."""
+    body = {"model": "routerd-auto", "input": "plot sin(x) from 0 to 10",
+            "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]}
+    reply = await post(base_url, "/v1/responses", {}, body)
+    assert reply.status_code == 200 and reply.headers["x-routerd-provider"] == "openai"
+    [upstream] = sent(fakes)["openai"]
+    assert upstream.path == "/v1/responses" and upstream.json["tools"] == body["tools"]
