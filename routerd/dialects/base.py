@@ -21,6 +21,7 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
+from routerd.dialects.texts import Channel, Texts
 from routerd.dialects.usage import UsageReader
 
 Header = tuple[bytes, bytes]
@@ -54,6 +55,8 @@ class Codec:
     stream_decoder: Callable[[], StreamDecoder]
     stream_encoder: Callable[..., StreamEncoder]
     error_body: Callable[[int, str, str], dict[str, Any]]
+    stream_texts: Callable[[str | None, Any], Texts]
+    text_event: Callable[[Channel, str, Any], tuple[str | None, Any]]
 
 
 class Dialect:
@@ -149,6 +152,16 @@ class Dialect:
         if self.usage_chunk_optional:
             options["include_usage"] = include_usage
         return self.codec.stream_encoder(model, id=id, **options)
+
+    def stream_texts(self, event: str | None, data: Any) -> Texts:
+        """Where one of this dialect's stream events (``data`` decoded, or its text when not JSON)
+        carries streamed text, and the channels it ends (``routerd.dialects.texts``)."""
+        return self.codec.stream_texts(event, data)
+
+    def text_event(self, channel: Channel, text: str, template: Any) -> tuple[str | None, Any]:
+        """An event (name, data to encode) carrying only ``text`` on ``channel``, like
+        ``template``, the last event that carried text there."""
+        return self.codec.text_event(channel, text, template)
 
     def local_count(self, body: bytes, model: str) -> bytes:
         """This dialect's count-tokens answer, estimated here (``routerd.dialects.summary``), for

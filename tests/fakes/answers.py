@@ -61,9 +61,10 @@ def _response(model: str, text: str, tool: dict | None, status: str) -> dict:
                                    "output_tokens_details": {"reasoning_tokens": 0}} if done else None}
 
 
-def stream(dialect: str, model: str, text: str, tool: dict | None) -> list[bytes]:
-    """The events of a streamed answer, one bytes object per event."""
-    pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
+def stream(dialect: str, model: str, text: str, tool: dict | None, pieces: list[str] | None = None) -> list[bytes]:
+    """The events of a streamed answer, one bytes object per event; the text in ``pieces``, one
+    delta each (by default four characters at a time)."""
+    pieces = pieces or [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
     return {"openai_chat": _openai_stream, "anthropic": _anthropic_stream,
             "responses": _responses_stream, "gemini": _gemini_stream}[dialect](model, pieces, tool)
 

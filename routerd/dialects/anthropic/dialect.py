@@ -22,7 +22,8 @@ class Anthropic(Dialect):
     kind = "anthropic"
     official_url = "https://api.anthropic.com"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
-                  stream.StreamDecoder, stream.StreamEncoder, answer.error_body)
+                  stream.StreamDecoder, stream.StreamEncoder, answer.error_body,
+                  stream.stream_texts, stream.text_event)
     usage = USAGE
     credential_headers = frozenset({b"x-api-key", b"authorization"})
     required_headers = ((b"anthropic-version", API_VERSION),)

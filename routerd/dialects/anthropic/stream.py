@@ -17,6 +17,7 @@ from routerd.dialects.canonical import (
     Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchCallPart, SearchResults,
     SearchResultsPart, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
+from routerd.dialects.texts import ALL, NO_TEXTS, NONE, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
 
@@ -360,3 +361,38 @@ def _query(arguments: str) -> str:
         return ""
     query = value.get("query") if isinstance(value, dict) else None
     return query if isinstance(query, str) else ""
+
+
+# --- where streamed text sits (``routerd.dialects.texts``) ------------------------------------------
+
+# A delta's text by its key, and the delta type that carries it.
+_DELTA_TYPES = {"text": "text_delta", "thinking": "thinking_delta", "partial_json": "input_json_delta"}
+_ENDS_ALL = frozenset({"message_delta", "message_stop", "error"})
+
+
+def stream_texts(event: str | None, data: Any) -> Texts:
+    """A block's text, thinking or tool input (channel ``(block index, key)``), in its start and
+    its deltas; ``content_block_stop`` ends the block's channels, the message's end or an error
+    every channel."""
+    if not isinstance(data, dict):
+        return NO_TEXTS
+    kind = data.get("type")
+    if kind == "content_block_delta":
+        holder = data.get("delta")
+    elif kind == "content_block_start":
+        holder = data.get("content_block")
+    elif kind == "content_block_stop":
+        return [], ((whole(data.get("index")),),)
+    else:
+        return ([], ALL) if kind in _ENDS_ALL else NO_TEXTS
+    if not isinstance(holder, dict):
+        return NO_TEXTS
+    index = whole(data.get("index"))
+    return [TextSpot((index, key), holder, key) for key in _DELTA_TYPES if isinstance(holder.get(key), str)], NONE
+
+
+def text_event(channel: Channel, text: str, template: Any) -> tuple[str | None, Any]:
+    """A ``content_block_delta`` of the block ``channel`` names, carrying ``text``."""
+    index, key = channel
+    return "content_block_delta", {"type": "content_block_delta", "index": index,
+                                   "delta": {"type": _DELTA_TYPES[key], key: text}}

@@ -19,6 +19,7 @@ from routerd.dialects.canonical import (
 )
 from routerd.dialects.gemini import search
 from routerd.dialects.gemini.request import Content, parse_part, render_part
+from routerd.dialects.texts import ALL, NO_TEXTS, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.errors import UpstreamBadResponse
 
@@ -312,3 +313,40 @@ class StreamEncoder:
             self._done = True
             out.append((None, dump_json(error_body(event.status, event.message, event.kind))))
         return out
+
+
+# --- where streamed text sits (``routerd.dialects.texts``) ------------------------------------------
+
+
+def stream_texts(event: str | None, data: Any) -> Texts:
+    """Each candidate's text parts (channel ``(candidate, thought)``: thoughts apart from the
+    answer); a ``finishReason`` ends the candidate's channels, with the text of its own chunk, and
+    an error every channel."""
+    if not isinstance(data, dict):
+        return NO_TEXTS
+    candidates = data.get("candidates")
+    if not isinstance(candidates, list):
+        return ([], ALL) if "error" in data else NO_TEXTS
+    spots: list[TextSpot] = []
+    ends: list[Channel] = []
+    for candidate in candidates:
+        if not isinstance(candidate, dict):
+            continue
+        index = whole(candidate.get("index", 0))
+        content = candidate.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                spots.append(TextSpot((index, part.get("thought") is True), part, "text"))
+        if candidate.get("finishReason"):
+            ends.append((index,))
+    return spots, tuple(ends)
+
+
+def text_event(channel: Channel, text: str, template: Any) -> tuple[str | None, Any]:
+    """A chunk with one text part of the candidate ``channel`` names (its model and response id
+    from ``template``)."""
+    index, thought = channel
+    part: dict[str, Any] = {"text": text, "thought": True} if thought else {"text": text}
+    head = {k: template[k] for k in ("modelVersion", "responseId") if k in template}
+    return None, {"candidates": [{"content": {"role": "model", "parts": [part]}, "index": index}], **head}

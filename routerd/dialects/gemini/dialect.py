@@ -35,7 +35,8 @@ class Gemini(Dialect):
     kind = "gemini"
     official_url = "https://generativelanguage.googleapis.com"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
-                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
+                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body,
+                  answer.stream_texts, answer.text_event)
     usage = USAGE
     credential_headers = frozenset({b"x-goog-api-key"})
     counts_tokens = b":countTokens"

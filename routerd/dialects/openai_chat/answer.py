@@ -14,6 +14,7 @@ from routerd.dialects.canonical import (
     TextDelta, TextPart, ToolCallDelta, ToolCallPart, ToolCallStart, Usage,
 )
 from routerd.dialects.openai_chat.usage import WireUsage
+from routerd.dialects.texts import ALL, NO_TEXTS, Channel, Texts, TextSpot, whole
 from routerd.errors import UpstreamBadResponse
 
 
@@ -263,3 +264,44 @@ class StreamEncoder:
             out.append((None, f'{self._prefix}[],"usage":{usage}}}'))
         out.append((None, "[DONE]"))
         return out
+
+
+# --- where streamed text sits (``routerd.dialects.texts``) ------------------------------------------
+
+_TEXT_FIELDS = ("content", "reasoning_content", "reasoning", "refusal")
+
+
+def stream_texts(event: str | None, data: Any) -> Texts:
+    """A chunk's text: per choice, each text field of its delta (channel ``(choice, field)``) and
+    each tool call's arguments (``(choice, "tool", call)``); a ``finish_reason`` ends the choice's
+    channels, ``[DONE]`` and an error every channel."""
+    if not isinstance(data, dict):
+        return ([], ALL) if data == "[DONE]" else NO_TEXTS
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        return ([], ALL) if "error" in data else NO_TEXTS
+    spots: list[TextSpot] = []
+    ends: list[Channel] = []
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        index = whole(choice.get("index", 0))
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            spots += [TextSpot((index, key), delta, key) for key in _TEXT_FIELDS if isinstance(delta.get(key), str)]
+            calls = delta.get("tool_calls")
+            for call in calls if isinstance(calls, list) else ():
+                fn = call.get("function") if isinstance(call, dict) else None
+                if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+                    spots.append(TextSpot((index, "tool", whole(call.get("index", 0))), fn, "arguments"))
+        if choice.get("finish_reason"):
+            ends.append((index,))
+    return spots, tuple(ends)
+
+
+def text_event(channel: Channel, text: str, template: Any) -> tuple[str | None, Any]:
+    """A chunk like ``template`` (its id, created, model) whose one choice's delta is ``text``."""
+    delta: dict[str, Any] = ({"tool_calls": [{"index": channel[2], "function": {"arguments": text}}]}
+                             if channel[1] == "tool" else {channel[1]: text})
+    head = {k: v for k, v in template.items() if k not in ("choices", "usage")}
+    return None, {**head, "choices": [{"index": channel[0], "delta": delta, "finish_reason": None}]}

@@ -18,7 +18,8 @@ class OpenAIChat(Dialect):
     kind = "openai"
     official_url = "https://api.openai.com/v1"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
-                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body)
+                  answer.StreamDecoder, answer.StreamEncoder, answer.error_body,
+                  answer.stream_texts, answer.text_event)
     usage_chunk_optional = True
     usage = CHAT_USAGE
     credential_headers = frozenset({b"authorization"})

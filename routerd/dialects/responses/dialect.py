@@ -17,7 +17,8 @@ class Responses(Dialect):
     kind = "responses"
     official_url = "https://api.openai.com/v1"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
-                  answer.StreamDecoder, stream.StreamEncoder, answer.error_body)
+                  answer.StreamDecoder, stream.StreamEncoder, answer.error_body,
+                  stream.stream_texts, stream.text_event)
     usage = RESPONSES_USAGE
     credential_headers = frozenset({b"authorization"})
 

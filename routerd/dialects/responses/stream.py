@@ -10,6 +10,7 @@ from routerd.dialects.responses.answer import (
     _call_item, _envelope, _message_item, _reasoning_item, _status,
 )
 from routerd.dialects.responses import search
+from routerd.dialects.texts import ALL, NO_TEXTS, NONE, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import dump_json
 from routerd.dialects.canonical import (
     Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchResults, StreamError,
@@ -203,3 +204,40 @@ class StreamEncoder:
         env = _envelope(self._id or "", self._model, self._created, "failed", self._output, None)
         env["error"] = {"code": event.kind or "server_error", "message": event.message}
         self._emit(out, "response.failed", f'"response":{dump_json(env)}')
+
+
+# --- where streamed text sits (``routerd.dialects.texts``) ------------------------------------------
+
+# The text streams of an output item, by the prefix of their event types: the index that tells
+# one of an item's texts from another (None: an item has one).
+_TEXT_STREAMS = {"response.output_text": "content_index", "response.refusal": "content_index",
+                 "response.reasoning_text": "content_index", "response.reasoning_summary_text": "summary_index",
+                 "response.function_call_arguments": None}
+_ENDS_ALL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+
+
+def stream_texts(event: str | None, data: Any) -> Texts:
+    """An output item's text deltas (channel ``(output index, stream, part index)``); a text's
+    ``.done`` event ends it, ``response.output_item.done`` the item's, the response's end or an
+    error every channel."""
+    if not isinstance(data, dict):
+        return NO_TEXTS
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        return NO_TEXTS
+    stream, _, step = kind.rpartition(".")
+    if stream in _TEXT_STREAMS:
+        part = _TEXT_STREAMS[stream]
+        channel = (whole(data.get("output_index")), stream, whole(data.get(part)) if part else 0)
+        if step == "delta" and isinstance(data.get("delta"), str):
+            return [TextSpot(channel, data, "delta")], NONE
+        return ([], (channel,)) if step == "done" else NO_TEXTS
+    if kind == "response.output_item.done":
+        return [], ((whole(data.get("output_index")),),)
+    return ([], ALL) if kind in _ENDS_ALL else NO_TEXTS
+
+
+def text_event(channel: Channel, text: str, template: Any) -> tuple[str | None, Any]:
+    """The delta event ``template`` was, carrying ``text`` (its sequence number is that of the
+    template: a number goes with an upstream event, and none is left between two of them)."""
+    return template.get("type"), {**template, "delta": text}

@@ -1,0 +1,194 @@
+"""Secrets kept out of a streamed answer even when the upstream sends one in pieces.
+
+The client reads a stream's text as the concatenation of its deltas, so blanking each event alone
+is not enough: ``"sk-ant-api03-AAAA"`` in one text delta and ``"BBBB..."`` in the next reach the
+client whole. ``Holdback`` reads the client's events one by one and, for each text channel the
+dialect names (``routerd.dialects.texts``: a choice, a content block, an output item's part),
+keeps back the end of the text that could be the start of a secret, until the next piece on that
+channel shows whether it is (then it is blanked whole) or not (then it goes out with that piece).
+What is kept back is at most the longest secret less one character per channel, and goes out
+before the event that ends its channel, or at the end of the stream (a start of a secret longer
+than its kind's few characters blanked, since nothing can follow it any more).
+
+An event whose text is sent as it came is sent as the very bytes it came in; only an event whose
+text changed is encoded again. Every event is also blanked as bytes (``Redactor.blank``), which
+catches a secret within one event in any JSON spelling, in fields that are not text too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from routerd.dialects.base import Dialect
+from routerd.dialects.sse import SSEDecoder, encode_event
+from routerd.dialects.texts import Channel
+from routerd.errors import UpstreamBadResponse
+from routerd.redact import Redactor
+
+# Channels holding text back at once: more than a real answer has (one per choice or block), few
+# enough that an upstream opening channels without end holds little memory.
+MAX_HELD_CHANNELS = 64
+# What a channel that ends in the start of a secret may show of it: a key's first characters name
+# its kind (``sk-ant-``, ``sk-proj``), which ordinary text may well end in; a longer start is
+# blanked, or an upstream could send a key all but its last character and end the text there.
+SHOWN_AT_END = 7
+_EVENT_END = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
+_MASK = "***"
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+
+
+class Holdback:
+    """One stream's events, secrets blanked, each text channel's possible secret start kept back.
+    ``feed`` takes bytes cut anywhere and returns whole events; ``close`` ends the stream. Raises
+    ``UpstreamBadResponse`` for text on a channel its stream already ended (what was kept back went
+    out, so the rest could complete a secret) or when too many channels hold text at once."""
+
+    __slots__ = ("_redactor", "_dialect", "_skip", "_secrets", "_by_first", "_window", "_buf", "_sse",
+                 "_held", "_templates", "_ended", "_over")
+
+    def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
+        self._redactor = redactor
+        self._dialect = dialect
+        self._skip = skip  # events the client must not see (the usage chunk it did not ask for)
+        self._secrets = sorted((s for s in redactor.secrets if s), key=len, reverse=True)
+        by_first: dict[str, list[str]] = {}
+        for secret in self._secrets:
+            by_first.setdefault(secret[0], []).append(secret)
+        self._by_first = tuple((first, tuple(group)) for first, group in by_first.items())
+        self._window = max(map(len, self._secrets), default=1) - 1  # what a secret's start can be
+        self._buf = b""
+        self._sse = SSEDecoder()
+        self._held: dict[Channel, str] = {}
+        self._templates: dict[Channel, Any] = {}
+        self._ended: set[Channel] = set()
+        self._over = False  # the stream's final event went out
+
+    def feed(self, data: bytes) -> bytes:
+        """The whole events ``data`` completes, ready for the client."""
+        return b"".join(map(self._event, self._split(data)))
+
+    def close(self, last: bytes = b"") -> bytes:
+        """The end of the stream: the rest of an event cut short, read as one, then ``last`` (the
+        stream's closing or error events), then what is still kept back. Never raises: an event
+        with text after its channel's end is dropped here."""
+        rest, self._buf = self._buf, b""
+        events = [rest + b"\n\n"] if rest.strip() else []
+        out = []
+        for raw in events + self._split(last):
+            try:
+                out.append(self._event(raw))
+            except UpstreamBadResponse:
+                pass
+        out.extend(self._flush(channel) for channel in list(self._held))
+        return b"".join(out)
+
+    def _split(self, data: bytes) -> list[bytes]:
+        """The events ``data`` completes, as bytes; the rest waits in ``_buf``."""
+        buf = self._buf + data if self._buf else data
+        if b"\r" in buf:
+            ends = [m.end() for m in _EVENT_END.finditer(buf)]
+            if ends and ends[-1] == len(buf) and buf.endswith(b"\r"):
+                ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
+        else:
+            ends, start = [], 0
+            while (found := buf.find(b"\n\n", start)) >= 0:
+                start = found + 2
+                ends.append(start)
+        if not ends:
+            self._buf = buf
+            return []
+        self._buf = buf[ends[-1]:]
+        return [buf[start:end] for start, end in zip([0, *ends], ends)]
+
+    def _event(self, raw: bytes) -> bytes:
+        if self._skip is not None and self._skip(raw):
+            return b""
+        raw = self._redactor.blank(raw)
+        if not self._secrets:
+            return raw
+        parsed = self._sse.feed(raw)
+        if not parsed:
+            return raw
+        name, text = parsed[0]
+        data: Any = text
+        if text[:1] == "{":
+            try:
+                data = _decode(text)
+            except msgspec.DecodeError:
+                pass
+        spots, ends = self._dialect.stream_texts(name, data)
+        if not spots and not ends:
+            return raw
+        closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
+        before = b"".join(self._flush(channel) for channel in closing)
+        changed = False
+        for spot in spots:
+            piece = spot.holder[spot.key]
+            sent = self._take(spot.channel, piece, data, final=bool(ends) and _ends(ends, spot.channel))
+            if sent != piece:
+                spot.holder[spot.key] = sent
+                changed = True
+        for prefix in ends:
+            self._over = self._over or not prefix
+            self._ended.add(prefix)
+        if changed:
+            raw = encode_event(name, _encode(data).decode())
+        return before + raw
+
+    def _take(self, channel: Channel, piece: str, event: Any, final: bool) -> str:
+        """What of ``piece`` (the channel's next text) goes out now: whole secrets blanked, the
+        end that could start one kept back unless the channel ends here."""
+        if piece and self._has_ended(channel):
+            raise UpstreamBadResponse(f"text on a stream's channel after its end ({channel!r})")
+        text = self._held.pop(channel, "") + piece
+        self._templates.pop(channel, None)
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _MASK)
+        if final:
+            return self._ending(text)
+        cut = self._start_of_secret(text)
+        if cut < len(text):
+            if len(self._held) >= MAX_HELD_CHANNELS:
+                raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts streamed at once")
+            self._held[channel] = text[cut:]
+            self._templates[channel] = event
+        return text[:cut]
+
+    def _ending(self, text: str) -> str:
+        """``text`` as its channel's last: a start of a secret at its end shown only up to
+        ``SHOWN_AT_END`` characters."""
+        cut = self._start_of_secret(text)
+        return text if len(text) - cut <= SHOWN_AT_END else text[:cut] + _MASK
+
+    def _start_of_secret(self, text: str) -> int:
+        """Where the longest end of ``text`` that a secret starts with begins (``len(text)``: none)."""
+        low = max(0, len(text) - self._window)
+        cut = len(text)
+        for first, group in self._by_first:
+            at = text.find(first, low, cut)
+            while at >= 0:
+                rest = text[at:]
+                if any(len(rest) < len(s) and s.startswith(rest) for s in group):
+                    cut = at
+                    break
+                at = text.find(first, at + 1, cut)
+        return cut
+
+    def _flush(self, channel: Channel) -> bytes:
+        """An event with what ``channel`` kept back: its end came without a piece to carry it."""
+        text = self._ending(self._held.pop(channel))
+        name, data = self._dialect.text_event(channel, text, self._templates.pop(channel))
+        return encode_event(name, _encode(data).decode())
+
+    def _has_ended(self, channel: Channel) -> bool:
+        return self._over or any(channel[:n] in self._ended for n in range(1, len(channel) + 1))
+
+
+def _ends(ends: tuple[Channel, ...], channel: Channel) -> bool:
+    return any(channel[:len(prefix)] == prefix for prefix in ends)

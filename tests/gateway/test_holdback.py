@@ -1,0 +1,113 @@
+"""``Holdback`` alone: what it keeps back of a streamed text, when it lets it go, and how it treats
+an upstream that ends a text and goes on, opens texts without end, or frames its events oddly."""
+
+import json
+
+import pytest
+
+from routerd.dialects.registry import get
+from routerd.errors import UpstreamBadResponse
+from routerd.gateway.holdback import MAX_HELD_CHANNELS, SHOWN_AT_END, Holdback
+from routerd.redact import Redactor
+from tests.fakes import answers
+
+KEY = "sk-ant-secret-9012"
+
+
+def _holdback(dialect: str = "anthropic") -> Holdback:
+    return Holdback(Redactor(frozenset({KEY, "gk-test-0123456789"})), get(dialect))
+
+
+def _delta(text: str, index: int = 0) -> bytes:
+    return answers._sse("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                "delta": {"type": "text_delta", "text": text}})
+
+
+def _stop(index: int = 0) -> bytes:
+    return answers._sse("content_block_stop", {"type": "content_block_stop", "index": index})
+
+
+def _texts(stream: bytes) -> list[str]:
+    """The text of each text delta in ``stream``."""
+    return [json.loads(line[6:])["delta"]["text"] for line in stream.decode().splitlines()
+            if line.startswith("data: ") and '"text_delta"' in line]
+
+
+def test_a_possible_start_of_a_secret_waits_for_the_next_piece():
+    """Text that may start a key waits for the next delta; when that shows it is no key, it goes
+    out with it, and an event whose text is sent as it came is sent as its very bytes."""
+    holdback = _holdback()
+    assert holdback.feed(_delta("plain")) == _delta("plain")
+    assert _texts(holdback.feed(_delta("it is sk-a"))) == ["it is "]
+    assert _texts(holdback.feed(_delta("nt, fine"))) == ["sk-ant, fine"]
+
+
+def test_the_rest_of_a_text_goes_out_before_its_block_ends():
+    """What a block kept back goes out in a delta of its own just before ``content_block_stop``."""
+    holdback = _holdback()
+    holdback.feed(_delta("yes"))
+    out = holdback.feed(_stop())
+    assert _texts(out) == ["s"] and out.endswith(_stop())
+
+
+@pytest.mark.parametrize("ending, shown", [(KEY[:SHOWN_AT_END], KEY[:SHOWN_AT_END]), (KEY[:-1], "***")])
+def test_a_text_that_ends_in_most_of_a_key_shows_only_its_kind(ending, shown):
+    """A block that ends in a key's first few characters shows them; one that ends in more of a
+    key (all but its last character, say) has it blanked, in the last delta or at the stream's end."""
+    holdback = _holdback()
+    assert _texts(holdback.feed(_delta("a " + ending) + _stop())) == ["a ", shown]
+    holdback = _holdback()
+    assert _texts(holdback.feed(_delta("a " + ending)) + holdback.close()) == ["a ", shown]
+
+
+def test_text_after_its_block_ended_is_a_bad_stream():
+    """A block that goes on after its stop (its kept-back text went out) is refused, so its next
+    piece cannot complete a key the client already holds the start of."""
+    holdback = _holdback()
+    holdback.feed(_delta("sk-ant-se") + _stop())
+    with pytest.raises(UpstreamBadResponse, match="after its end"):
+        holdback.feed(_delta("cret-9012"))
+
+
+def test_an_upstream_opening_texts_without_end_is_refused():
+    """Each open text may keep back a few characters; past MAX_HELD_CHANNELS of them the stream is bad."""
+    holdback = _holdback()
+    for index in range(MAX_HELD_CHANNELS):
+        holdback.feed(_delta("s", index))
+    with pytest.raises(UpstreamBadResponse, match="at once"):
+        holdback.feed(_delta("s", MAX_HELD_CHANNELS))
+
+
+def test_events_framed_with_crlf_and_cut_anywhere_are_read_whole():
+    """Events whose lines end in CRLF, cut between CR and LF, are still read one by one."""
+    holdback = _holdback()
+    stream = (_delta("the key sk-ant-") + _delta("secret-9012 x")).replace(b"\n", b"\r\n")
+    out = b"".join(holdback.feed(stream[i:i + 1]) for i in range(len(stream))) + holdback.close()
+    assert "".join(_texts(out.replace(b"\r\n", b"\n"))) == "the key *** x"
+
+
+def test_an_event_cut_short_at_the_end_is_read_as_one():
+    """The end of a stream that stops inside an event (its lines complete, the blank line
+    missing) is read as an event, so its text cannot finish a key held back before it."""
+    holdback = _holdback()
+    out = holdback.feed(_delta("key sk-ant-") + _delta("secret-9012")[:-1]) + holdback.close()
+    assert KEY not in "".join(_texts(out)) and "".join(_texts(out)) == "key ***"
+
+
+def test_openai_chat_keeps_each_choice_apart():
+    """Two choices stream two texts: each keeps back its own, and the finish chunk carries its rest."""
+    holdback = _holdback("openai_chat")
+
+    def chunk(index: int, text: str | None, finish: str | None = None) -> bytes:
+        delta = {} if text is None else {"content": text}
+        return answers._sse(None, {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                                   "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})
+
+    out = holdback.feed(chunk(0, "a sk-ant-sec") + chunk(1, "b gk-te") + chunk(0, "ret-9012") +
+                        chunk(1, "st-0123456789!") + chunk(0, None, "stop") + chunk(1, " ok", "stop"))
+    said = {0: "", 1: ""}
+    for line in out.decode().splitlines():
+        if line.startswith("data: {"):
+            choice = json.loads(line[6:])["choices"][0]
+            said[choice["index"]] += choice["delta"].get("content") or ""
+    assert said == {0: "a ***", 1: "b ***! ok"}
