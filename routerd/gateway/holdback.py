@@ -48,12 +48,13 @@ class Holdback:
     ``UpstreamBadResponse`` for text on a channel its stream already ended (what was kept back went
     out, so the rest could complete a secret) or when too many channels hold text at once."""
 
-    __slots__ = ("_redactor", "_dialect", "_skip", "_secrets", "_by_first", "_window", "_buf", "_sse",
+    __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_sse",
                  "_held", "_templates", "_ended", "_over")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
         self._dialect = dialect
+        self._texts = dialect.codec.stream_texts  # on every event: one call less than the method
         self._skip = skip  # events the client must not see (the usage chunk it did not ask for)
         self._secrets = sorted((s for s in redactor.secrets if s), key=len, reverse=True)
         by_first: dict[str, list[str]] = {}
@@ -90,20 +91,34 @@ class Holdback:
     def _split(self, data: bytes) -> list[bytes]:
         """The events ``data`` completes, as bytes; the rest waits in ``_buf``."""
         buf = self._buf + data if self._buf else data
-        if b"\r" in buf:
-            ends = [m.end() for m in _EVENT_END.finditer(buf)]
-            if ends and ends[-1] == len(buf) and buf.endswith(b"\r"):
-                ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
-        else:
-            ends, start = [], 0
-            while (found := buf.find(b"\n\n", start)) >= 0:
-                start = found + 2
-                ends.append(start)
-        if not ends:
-            self._buf = buf
-            return []
-        self._buf = buf[ends[-1]:]
+        if b"\r" not in buf:
+            *events, self._buf = buf.split(b"\n\n")
+            return [event + b"\n\n" for event in events]
+        ends = [m.end() for m in _EVENT_END.finditer(buf)]
+        if ends and ends[-1] == len(buf) and buf.endswith(b"\r"):
+            ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
+        self._buf = buf[ends[-1]:] if ends else buf
         return [buf[start:end] for start, end in zip([0, *ends], ends)]
+
+    def _parse(self, raw: bytes) -> tuple[str | None, Any] | None:
+        """An event's name and its data, decoded when it is JSON; None for one without data."""
+        name = None
+        body = raw if b"\r" not in raw else b""  # CR line ends: the SSE parser's
+        if body.startswith(b"event: ") and (line := body.find(b"\n")) > 0:
+            name, body = body[7:line].decode("utf-8", "replace"), body[line + 1:]
+        if body.startswith(b"data: ") and body.count(b"\n") == 2:  # one data line: the usual event
+            data: Any = body[6:-2]
+        else:
+            parsed = self._sse.feed(raw)
+            if not parsed:
+                return None
+            name, data = parsed[0]
+        if data[:1] in (b"{", "{"):
+            try:
+                return name, _decode(data)
+            except msgspec.DecodeError:
+                pass
+        return name, data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
     def _event(self, raw: bytes) -> bytes:
         if self._skip is not None and self._skip(raw):
@@ -111,25 +126,21 @@ class Holdback:
         raw = self._redactor.blank(raw)
         if not self._secrets:
             return raw
-        parsed = self._sse.feed(raw)
-        if not parsed:
+        parsed = self._parse(raw)
+        if parsed is None:
             return raw
-        name, text = parsed[0]
-        data: Any = text
-        if text[:1] == "{":
-            try:
-                data = _decode(text)
-            except msgspec.DecodeError:
-                pass
-        spots, ends = self._dialect.stream_texts(name, data)
+        name, data = parsed
+        spots, ends = self._texts(name, data)
         if not spots and not ends:
             return raw
-        closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
-        before = b"".join(self._flush(channel) for channel in closing)
+        before = b""
+        if ends and self._held:  # texts this event ends with no piece of theirs in it: their rest first
+            closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
+            before = b"".join(self._flush(channel) for channel in closing)
         changed = False
         for spot in spots:
             piece = spot.holder[spot.key]
-            sent = self._take(spot.channel, piece, data, final=bool(ends) and _ends(ends, spot.channel))
+            sent = self._take(spot.channel, piece, data, bool(ends) and _ends(ends, spot.channel))
             if sent != piece:
                 spot.holder[spot.key] = sent
                 changed = True
@@ -138,12 +149,12 @@ class Holdback:
             self._ended.add(prefix)
         if changed:
             raw = encode_event(name, _encode(data).decode())
-        return before + raw
+        return before + raw if before else raw
 
     def _take(self, channel: Channel, piece: str, event: Any, final: bool) -> str:
         """What of ``piece`` (the channel's next text) goes out now: whole secrets blanked, the
         end that could start one kept back unless the channel ends here."""
-        if piece and self._has_ended(channel):
+        if piece and (self._over or self._ended) and self._has_ended(channel):
             raise UpstreamBadResponse(f"text on a stream's channel after its end ({channel!r})")
         text = self._held.pop(channel, "") + piece
         self._templates.pop(channel, None)

@@ -288,9 +288,11 @@ def stream_texts(event: str | None, data: Any) -> Texts:
         index = whole(choice.get("index", 0))
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            spots += [TextSpot((index, key), delta, key) for key in _TEXT_FIELDS if isinstance(delta.get(key), str)]
+            for key in _TEXT_FIELDS:
+                if type(delta.get(key)) is str:
+                    spots.append(TextSpot((index, key), delta, key))
             calls = delta.get("tool_calls")
-            for call in calls if isinstance(calls, list) else ():
+            for call in calls if type(calls) is list else ():
                 fn = call.get("function") if isinstance(call, dict) else None
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                     spots.append(TextSpot((index, "tool", whole(call.get("index", 0))), fn, "arguments"))
