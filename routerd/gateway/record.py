@@ -11,7 +11,7 @@ import logging
 import time
 
 from routerd.catalogue.prices import Tokens
-from routerd.gateway.usage import UsageMeter
+from routerd.gateway.usage import NO_TOKENS, UsageMeter
 from routerd.ledger import costs
 from routerd.resilience.limits import Reservation
 from routerd.routing.types import Candidate, RouteDecision
@@ -19,7 +19,6 @@ from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call
 
 log = logging.getLogger("routerd.gateway")
-_NO_TOKENS = Tokens()
 _SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
 
 
@@ -66,9 +65,9 @@ class CallRecord:
         if error:
             error = runtime.redactor.blank_text(error)
         if self.request.counting:  # a token count is no model call: nothing used, priced or recorded
-            gateway.metrics.call(self.candidate.provider, outcome, now - self.started, None, None, _NO_TOKENS, None)
+            gateway.metrics.call(self.candidate.provider, outcome, now - self.started, None, None, NO_TOKENS, None)
             return
-        tokens = meter.tokens() if meter is not None else _NO_TOKENS
+        tokens = meter.tokens() if meter is not None else NO_TOKENS
         if meter is not None and meter.discarded:
             log.warning("%s/%s reported token counts no call can have; %s", self.candidate.provider,
                         self.candidate.model, "estimated instead" if meter.estimated else "recorded none")

@@ -21,7 +21,9 @@ from routerd.dialects.summary import estimate_tokens
 # dialects whose servers omit it, ``UsageReader.counts_text``).
 _TEXT = re.compile(rb'"(?:content|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 CHARS_PER_TOKEN = 4
-_NO_TOKENS = Tokens()
+# No tokens: what a call that used none is priced at, and what ``UsageMeter.tokens`` answers (this
+# very object) when the provider's counts were discarded.
+NO_TOKENS = Tokens()
 
 
 class UsageMeter:
@@ -56,7 +58,7 @@ class UsageMeter:
         if tokens.plausible():
             return tokens
         self.discarded = True
-        return _NO_TOKENS
+        return NO_TOKENS
 
     def feed_body(self, body: bytes) -> None:
         """A whole non-streamed answer."""
@@ -89,7 +91,7 @@ class UsageMeter:
         """Fill in estimates when the upstream reported no usage (llama.cpp streams, say), or usage
         no call can have: the request's size by the dialect's estimator, the generated text at ~4
         characters a token."""
-        if (self.input_tokens or self.output_tokens) and self.tokens() is not _NO_TOKENS:
+        if (self.input_tokens or self.output_tokens) and self.tokens() is not NO_TOKENS:
             return
         self.input_tokens = self.output_tokens = 0
         self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0
