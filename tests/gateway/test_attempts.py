@@ -128,7 +128,7 @@ async def test_an_answer_that_is_not_json_is_a_502_the_sdks_raise(daemon, fakes,
 @pytest.mark.gateway_config(NO_RETRY)
 async def test_an_oversized_answer_is_a_502(daemon, fakes, base_url, monkeypatch):
     """An answer over the size routerd relays is refused as a bad response, not cut short."""
-    monkeypatch.setattr("routerd.gateway.dispatch.MAX_ANSWER_BODY", 100)
+    monkeypatch.setattr("routerd.gateway.attempt.MAX_ANSWER_BODY", 100)
     response = await _post(base_url, {**CHAT, "model": "openai/gpt-4o"})
     assert response.status_code == 502
     assert "over 100 bytes" in response.json()["error"]["message"]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from routerd.gateway.dispatch import MAX_ERROR_BODY
+from routerd.gateway.attempt import MAX_ERROR_BODY
 from routerd.gateway.relay import StreamRelay
 from routerd.gateway.usage import UsageMeter
 from routerd.redact import Redactor, scrub, scrub_bytes
