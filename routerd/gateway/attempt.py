@@ -61,6 +61,8 @@ async def attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, p
             if response.status >= 400:
                 raise status_error(name, response.status, response.headers,
                                    await _error_body(response, name, record.runtime.redactor))
+            if (coding := _coding(response)) is not None:
+                raise UpstreamBadResponse(f"{name}: the answer is {coding}-encoded, which routerd does not ask for")
             if request.stream:  # committed only once the first event is in: until then, fall back
                 reply = await _open_stream(response, request, prepared, candidate, record, upstream)
                 response = None  # the relay owns it now
@@ -88,9 +90,19 @@ async def attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, p
                  candidate=candidate)
 
 
+def _coding(response: Response) -> str | None:
+    """The content coding of an answer, when it has one: routerd asks for none (it drops the
+    client's Accept-Encoding), so it cannot read, meter or blank such a body."""
+    value = dict(response.headers).get(b"content-encoding", b"").strip().lower()
+    return value.decode("latin-1") if value not in (b"", b"identity") else None
+
+
 async def _error_body(response: Response, provider: str, redactor: Redactor) -> bytes:
     """An error answer's body, secrets blanked, cut to ``MAX_ERROR_BODY`` only after blanking (so a
-    secret across the cut is blanked whole): read that far and the longest secret's length beyond."""
+    secret across the cut is blanked whole): read that far and the longest secret's length beyond.
+    An encoded one (gzip, say) is left unread: the client gets routerd's own error for its status."""
+    if _coding(response) is not None:
+        return b""
     body = await read_body(response, provider, MAX_ERROR_BODY + redactor.longest, truncate=True)
     return redactor.blank(body)[:MAX_ERROR_BODY]
 

@@ -1,0 +1,76 @@
+"""Providers that answer what routerd cannot read: an encoded body it never asked for, a stream
+of bytes that never make an event, one event that never ends, usage said twice, an error after
+10 KB of text. Each gives the client a clear error or the next candidate's answer, each attempt is
+one row with its usage once, and routerd goes on serving."""
+
+import gzip
+import json
+
+import httpx
+import pytest
+
+from tests.fakes import answers
+from tests.gateway.conftest import calls
+
+pytestmark = pytest.mark.anyio
+
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+MESSAGES = {"model": "claude-haiku-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+NO_RETRY = "[gateway]\nretries = 0\nretry_backoff_s = 0\n"
+SSE = {"content-type": "text/event-stream"}
+
+
+async def _post(base_url: str, path: str, body: dict) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.post(base_url + path, json=body)
+
+
+async def _stream(base_url: str, path: str, body: dict) -> tuple[httpx.Response, str]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("POST", base_url + path, json={**body, "stream": True}) as response:
+            return response, (await response.aread()).decode()
+
+
+def _said(text: str) -> str:
+    """The text of an OpenAI chat event stream."""
+    return "".join(choice["delta"].get("content") or "" for line in text.splitlines() if line.startswith("data: {")
+                   for choice in json.loads(line[6:]).get("choices", []))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_gzip_encoded_answer_is_a_bad_response_and_falls_back(daemon, fakes, base_url, stream):
+    """routerd asks for no encoding; a provider that gzips its answer anyway (whole or streamed) is
+    a bad response named for it, before the client saw a byte: the next candidate answers."""
+    said = answers.stream("openai_chat", "gpt-4o", "zipped", None) if stream else [
+        json.dumps(answers.body("openai_chat", "gpt-4o", "zipped", None)).encode()]
+    fakes["openai"].fail(200, gzip.compress(b"".join(said)), headers={"content-encoding": "gzip", **(SSE if stream else {})})
+    if stream:
+        response, text = await _stream(base_url, "/v1/chat/completions", CHAT)
+        assert _said(text) == "Hello from backup."
+    else:
+        response = await _post(base_url, "/v1/chat/completions", CHAT)
+        assert response.json()["choices"][0]["message"]["content"] == "Hello from backup."
+    first, second = await calls(daemon)
+    assert (first["provider"], first["outcome"], second["provider"], second["outcome"]) == \
+        ("openai", "upstream_bad_response", "backup", "ok")
+    assert first["error"] == "openai: the answer is gzip-encoded, which routerd does not ask for"
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+async def test_with_nothing_else_to_try_a_gzip_answer_is_a_502_saying_so(daemon, fakes, base_url):
+    """The one candidate gzips: the client gets a 502 in its dialect that says why."""
+    fakes["anthropic"].fail(200, gzip.compress(b'{"id": "msg_1"}'), headers={"content-encoding": "gzip"})
+    response = await _post(base_url, "/v1/messages", MESSAGES)
+    assert response.status_code == 502
+    assert "gzip-encoded" in response.json()["error"]["message"]
+    assert (await _post(base_url, "/v1/messages", MESSAGES)).status_code == 200
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+async def test_a_gzip_encoded_error_body_is_not_handed_on(daemon, fakes, base_url):
+    """An error whose body is gzip-encoded reaches the client as routerd's own error for that
+    status, in its dialect, not as bytes it cannot read."""
+    fakes["anthropic"].fail(500, gzip.compress(b'{"error": "boom"}'), headers={"content-encoding": "gzip"})
+    response = await _post(base_url, "/v1/messages", MESSAGES)
+    assert response.status_code == 500 and response.json()["type"] == "error"
+    assert "content-encoding" not in response.headers
