@@ -110,6 +110,8 @@ class StreamRelay:
             self._done = True
             self._record.outcome = "ok"
             return self._holdback.close(closing)
+        if not self._committed:  # bytes that are no event (gzip, HTML), or none: nothing sent yet
+            raise UpstreamBadResponse(f"{self._provider}: the stream ended before its first event", status=200)
         return self._broken("stream_cut", "upstream stream interrupted: upstream ended the stream before its "
                             "final event", closing)
 

@@ -148,15 +148,16 @@ async def test_a_stream_request_answered_without_an_event_stream_falls_back(daem
 
 
 async def test_a_garbage_stream_ends_with_a_well_framed_error_event(daemon, fakes, base_url):
-    """An event stream of bytes that are not events is relayed as it came, then ended with the
-    dialect's error event after a blank line, so that the client's SSE parser reads the error as
-    an event of its own and the SDK raises it."""
-    fakes["openai"].garbage_stream()
+    """Bytes that are not events, after a first good one, are relayed as they came, then ended
+    with the dialect's error event after a blank line, so that the client's SSE parser reads the
+    error as an event of its own and the SDK raises it."""
+    garbage = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n', b"<html>this is not an event stream")
+    fakes["openai"].events(*garbage)
     _, text = await _stream_text(base_url, {**CHAT, "stream": True})
     last = text.split("\n\n")[-2]
-    assert last.startswith("data: ")
+    assert last.startswith("data: ") and "<html>this is not an event stream" in text
     assert "upstream stream interrupted" in json.loads(last[6:])["error"]["message"]
-    fakes["openai"].garbage_stream()
+    fakes["openai"].events(*garbage)
     async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="x", max_retries=0) as client:
         with pytest.raises(openai.APIError, match="upstream stream interrupted"):
             async for _ in await client.chat.completions.create(**CHAT, stream=True):

@@ -74,3 +74,14 @@ async def test_a_gzip_encoded_error_body_is_not_handed_on(daemon, fakes, base_ur
     response = await _post(base_url, "/v1/messages", MESSAGES)
     assert response.status_code == 500 and response.json()["type"] == "error"
     assert "content-encoding" not in response.headers
+
+
+async def test_a_stream_of_no_events_falls_back_before_the_client_sees_a_byte(daemon, fakes, base_url):
+    """An event stream that ends without one whole event (HTML, say) is a failed attempt, not the
+    client's stream: the next candidate streams instead."""
+    fakes["openai"].garbage_stream()
+    response, text = await _stream(base_url, "/v1/chat/completions", CHAT)
+    assert response.headers["x-routerd-provider"] == "backup" and _said(text) == "Hello from backup."
+    first, second = await calls(daemon)
+    assert (first["outcome"], second["outcome"]) == ("upstream_bad_response", "ok")
+    assert first["error"] == "openai: the stream ended before its first event"
