@@ -36,6 +36,9 @@ MAX_HELD_CHANNELS = 64
 # its kind (``sk-ant-``, ``sk-proj``), which ordinary text may well end in; a longer start is
 # blanked, or an upstream could send a key all but its last character and end the text there.
 SHOWN_AT_END = 7
+# The longest event read: a stream's last event can hold the whole answer (Responses'
+# ``response.completed``), and an upstream that never ends its event must not fill memory.
+MAX_EVENT_BYTES = 16 << 20
 _EVENT_END = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
 _MASK = "***"
 _decode = msgspec.json.decode
@@ -48,8 +51,8 @@ class Holdback:
     ``UpstreamBadResponse`` for text on a channel its stream already ended (what was kept back went
     out, so the rest could complete a secret) or when too many channels hold text at once."""
 
-    __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_sse",
-                 "_held", "_templates", "_ended", "_over")
+    __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_parts",
+                 "_waiting", "_sse", "_held", "_templates", "_ended", "_over")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -63,6 +66,8 @@ class Holdback:
         self._by_first = tuple((first, tuple(group)) for first, group in by_first.items())
         self._window = max(map(len, self._secrets), default=1) - 1  # what a secret's start can be
         self._buf = b""
+        self._parts: list[bytes] = []  # what came after ``_buf`` with no line end, not joined yet
+        self._waiting = 0  # bytes of the event not complete yet
         self._sse = SSEDecoder()
         self._held: dict[Channel, str] = {}
         self._templates: dict[Channel, Any] = {}
@@ -77,7 +82,7 @@ class Holdback:
         """The end of the stream: the rest of an event cut short, read as one, then ``last`` (the
         stream's closing or error events), then what is still kept back. Never raises: an event
         with text after its channel's end is dropped here."""
-        rest, self._buf = self._buf, b""
+        rest, self._buf, self._parts = self._buf + b"".join(self._parts), b"", []
         events = [rest + b"\n\n"] if rest.strip() else []
         out = []
         for raw in events + self._split(last):
@@ -89,16 +94,30 @@ class Holdback:
         return b"".join(out)
 
     def _split(self, data: bytes) -> list[bytes]:
-        """The events ``data`` completes, as bytes; the rest waits in ``_buf``."""
+        """The events ``data`` completes, as bytes; the rest waits in ``_buf`` (raises
+        ``UpstreamBadResponse`` when that grows past ``MAX_EVENT_BYTES``)."""
+        if b"\n" not in data and b"\r" not in data:  # completes no event: no copy of what waits
+            self._parts.append(data)
+            self._waiting += len(data)
+            if self._waiting > MAX_EVENT_BYTES:
+                raise UpstreamBadResponse(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB")
+            return []
+        if self._parts:
+            self._buf, self._parts = self._buf + b"".join(self._parts), []
         buf = self._buf + data if self._buf else data
         if b"\r" not in buf:
             *events, self._buf = buf.split(b"\n\n")
-            return [event + b"\n\n" for event in events]
-        ends = [m.end() for m in _EVENT_END.finditer(buf)]
-        if ends and ends[-1] == len(buf) and buf.endswith(b"\r"):
-            ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
-        self._buf = buf[ends[-1]:] if ends else buf
-        return [buf[start:end] for start, end in zip([0, *ends], ends)]
+            events = [event + b"\n\n" for event in events]
+        else:
+            ends = [m.end() for m in _EVENT_END.finditer(buf)]
+            if ends and ends[-1] == len(buf) and buf.endswith(b"\r"):
+                ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
+            self._buf = buf[ends[-1]:] if ends else buf
+            events = [buf[start:end] for start, end in zip([0, *ends], ends)]
+        self._waiting = len(self._buf)
+        if self._waiting > MAX_EVENT_BYTES:
+            raise UpstreamBadResponse(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB")
+        return events
 
     def _parse(self, raw: bytes) -> tuple[str | None, Any] | None:
         """An event's name and its data, decoded when it is JSON; None for one without data."""

@@ -15,6 +15,7 @@ import msgspec
 from routerd.catalogue.prices import Tokens
 from routerd.dialects.registry import get
 from routerd.dialects.summary import estimate_tokens
+from routerd.gateway.holdback import MAX_EVENT_BYTES
 
 
 # Generated text in stream events: what an estimate counts when no usage is reported (for the
@@ -74,8 +75,8 @@ class UsageMeter:
         end = buf.rfind(b"\n\n")
         crlf = buf.rfind(b"\r\n\r\n")
         end = max(end + 2 if end >= 0 else -1, crlf + 4 if crlf >= 0 else -1)
-        if end < 0:
-            self._tail = buf
+        if end < 0:  # an event that never ends holds no usage worth its memory: let it go
+            self._tail = buf if len(buf) <= MAX_EVENT_BYTES else b""
             return
         events, self._tail = buf[:end], buf[end:]
         if not self.completed and self._terminal in events:

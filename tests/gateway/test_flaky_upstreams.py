@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 
+from routerd.gateway import holdback
 from tests.fakes import answers
 from tests.gateway.conftest import calls
 
@@ -85,3 +86,48 @@ async def test_a_stream_of_no_events_falls_back_before_the_client_sees_a_byte(da
     first, second = await calls(daemon)
     assert (first["outcome"], second["outcome"]) == ("upstream_bad_response", "ok")
     assert first["error"] == "openai: the stream ended before its first event"
+
+
+async def test_an_event_that_never_ends_is_refused_at_its_limit(daemon, fakes, base_url, monkeypatch):
+    """An upstream that streams one event without end is cut off at MAX_EVENT_BYTES instead of
+    filling routerd's memory; nothing had reached the client, so the next candidate streams."""
+    monkeypatch.setattr(holdback, "MAX_EVENT_BYTES", 64 << 10)
+    fakes["openai"].events(b'data: {"choices":[{"index":0,"delta":{"content":"', *[b"x" * 16384] * 8)
+    response, text = await _stream(base_url, "/v1/chat/completions", CHAT)
+    assert _said(text) == "Hello from backup."
+    first, second = await calls(daemon)
+    assert (first["outcome"], second["outcome"]) == ("upstream_bad_response", "ok")
+    assert "an event of more than" in first["error"]
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("path, body", [("/v1/messages", MESSAGES), ("/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"})])
+async def test_usage_said_twice_is_recorded_once(daemon, fakes, base_url, path, body):
+    """A stream whose message_delta (with the usage) comes twice is recorded with its usage once."""
+    events = answers.stream("anthropic", "claude-haiku-4-5", "Hello there", None)
+    usage = next(e for e in events if b"message_delta" in e)
+    fakes["anthropic"].events(*[part for e in events for part in ([e, e] if e == usage else [e])])
+    response, _ = await _stream(base_url, path, body)
+    [row] = await calls(daemon)
+    assert (row["outcome"], row["input_tokens"], row["output_tokens"]) == \
+        ("ok", answers.INPUT_TOKENS, answers.OUTPUT_TOKENS)
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("path, body", [("/v1/messages", MESSAGES), ("/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"})])
+async def test_an_upstream_error_after_10_kb_ends_the_stream_and_routerd_serves_on(daemon, fakes, base_url, path,
+                                                                                    body):
+    """An overloaded error event after 10 KB of text: the client gets the text, then the error in
+    its dialect; the attempt is one row, a cut with the input the provider reported; the next
+    request is served."""
+    text = "x" * 10240
+    events = answers.stream("anthropic", "claude-haiku-4-5", text, None,
+                            pieces=[text[i:i + 512] for i in range(0, len(text), 512)])
+    events = events[:next(i for i, e in enumerate(events) if b"content_block_stop" in e)]
+    fakes["anthropic"].events(*events, b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+                                       b'"message":"Overloaded"}}\n\n')
+    response, said = await _stream(base_url, path, body)
+    assert response.status_code == 200 and said.count("x") >= 10240 and "Overloaded" in said
+    [row] = await calls(daemon)
+    assert (row["outcome"], row["input_tokens"]) == ("stream_cut", answers.INPUT_TOKENS)
+    assert (await _post(base_url, path, body)).status_code == 200
