@@ -49,10 +49,11 @@ class Holdback:
     """One stream's events, secrets blanked, each text channel's possible secret start kept back.
     ``feed`` takes bytes cut anywhere and returns whole events; ``close`` ends the stream. Raises
     ``UpstreamBadResponse`` for text on a channel its stream already ended (what was kept back went
-    out, so the rest could complete a secret) or when too many channels hold text at once."""
+    out, so the rest could complete a secret), when too many channels hold text at once, and for
+    an event that looks like JSON but does not decode (its text could not be seen)."""
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_parts",
-                 "_waiting", "_sse", "_held", "_templates", "_ended", "_over")
+                 "_waiting", "_unsent", "_sse", "_held", "_templates", "_ended", "_over")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -68,6 +69,7 @@ class Holdback:
         self._buf = b""
         self._parts: list[bytes] = []  # what came after ``_buf`` with no line end, not joined yet
         self._waiting = 0  # bytes of the event not complete yet
+        self._unsent = b""  # events read before one that was refused, for ``close``
         self._sse = SSEDecoder()
         self._held: dict[Channel, str] = {}
         self._templates: dict[Channel, Any] = {}
@@ -75,8 +77,16 @@ class Holdback:
         self._over = False  # the stream's final event went out
 
     def feed(self, data: bytes) -> bytes:
-        """The whole events ``data`` completes, ready for the client."""
-        return b"".join(map(self._event, self._split(data)))
+        """The whole events ``data`` completes, ready for the client. When one is refused, those
+        before it wait for ``close`` and the rest of ``data`` is dropped: the stream ends there."""
+        out: list[bytes] = []
+        try:
+            for raw in self._split(data):
+                out.append(self._event(raw))
+        except UpstreamBadResponse:
+            self._unsent, self._buf, self._parts = b"".join(out), b"", []
+            raise
+        return b"".join(out)
 
     def close(self, last: bytes = b"") -> bytes:
         """The end of the stream: the rest of an event cut short, read as one, then ``last`` (the
@@ -84,7 +94,7 @@ class Holdback:
         with text after its channel's end is dropped here."""
         rest, self._buf, self._parts = self._buf + b"".join(self._parts), b"", []
         events = [rest + b"\n\n"] if rest.strip() else []
-        out = []
+        out, self._unsent = [self._unsent], b""
         for raw in events + self._split(last):
             try:
                 out.append(self._event(raw))
@@ -120,7 +130,8 @@ class Holdback:
         return events
 
     def _parse(self, raw: bytes) -> tuple[str | None, Any] | None:
-        """An event's name and its data, decoded when it is JSON; None for one without data."""
+        """An event's name and its data, decoded when it is JSON; None for one without data. Data
+        that holds a ``{`` and does not decode raises ``UpstreamBadResponse``."""
         name = None
         body = raw if b"\r" not in raw else b""  # CR line ends: the SSE parser's
         if body.startswith(b"event: ") and (line := body.find(b"\n")) > 0:
@@ -132,11 +143,13 @@ class Holdback:
             if not parsed:
                 return None
             name, data = parsed[0]
-        if data[:1] in (b"{", "{"):
+        if (b"{" if isinstance(data, bytes) else "{") in data:
+            # What a client's JSON reader takes (NaN, 1e400, a lone surrogate, whitespace first) and
+            # this one does not could carry text unseen: such an event is refused, not relayed.
             try:
                 return name, _decode(data)
-            except msgspec.DecodeError:
-                pass
+            except (msgspec.DecodeError, RecursionError):
+                raise UpstreamBadResponse("an event that is not JSON routerd can read") from None
         return name, data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
     def _event(self, raw: bytes) -> bytes:

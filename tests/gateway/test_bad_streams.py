@@ -64,11 +64,11 @@ async def test_a_bad_first_gemini_event_answers_a_responses_client_with_a_502(da
     assert [r["outcome"] for r in await calls(daemon)] == ["upstream_bad_response"]
 
 
-async def _held_stream(base_url: str, fake) -> tuple[bytes, str]:
-    """Stream MESSAGES through routerd: the first bytes the client gets, then (once the fake, held
-    after its first event, is released) the whole text."""
+async def _held_stream(base_url: str, fake, path: str = "/v1/messages", body: dict = MESSAGES) -> tuple[bytes, str]:
+    """Stream ``body`` (MESSAGES) through routerd: the first bytes the client gets, then (once the
+    fake, held after its first event, is released) the whole text."""
     async with httpx.AsyncClient(timeout=10) as client:
-        async with client.stream("POST", base_url + "/v1/messages", json=MESSAGES) as response:
+        async with client.stream("POST", base_url + path, json=body) as response:
             chunks = response.aiter_bytes()
             first = await chunks.__anext__()
             fake.release.set()
@@ -98,12 +98,14 @@ async def test_a_bad_event_after_a_good_one_in_the_same_chunk_keeps_the_good_one
     assert text.count('"text":"Hel"') == 2 and text.strip().split("\n\n")[-1].startswith("event: error")
 
 
-async def test_a_same_dialect_stream_with_a_bad_event_is_relayed_then_ended_with_an_error(daemon, fakes, base_url):
-    """Passed through as bytes, a bad event reaches the client as it came; the stream, which never
-    reached its end, ends with the error event and a clean end of the body, recorded as a cut."""
-    fakes["openai"].events(GOOD_CHUNK, b"data: {oops\n\n")
-    response, text = await _stream(base_url, "/v1/chat/completions", {**CHAT, "model": "gpt-4o"})
-    assert response.status_code == 200 and "data: {oops\n\n" in text
-    assert "upstream stream interrupted" in json.loads(text.strip().split("\n\n")[-1][6:])["error"]["message"]
+async def test_a_same_dialect_stream_with_a_bad_event_ends_there_with_an_error(daemon, fakes, base_url):
+    """Passed through, an event that looks like JSON and does not decode is not relayed (its text,
+    unseen, could be a piece of a key): the events before it, in its chunk too, reach the client,
+    then the error event and a clean end of the body, recorded as a bad response."""
+    fakes["openai"].events(GOOD_CHUNK, GOOD_CHUNK + b"data: {oops\n\n", hold_after=1)
+    first, text = await _held_stream(base_url, fakes["openai"], "/v1/chat/completions",
+                                     {**CHAT, "model": "gpt-4o", "stream": True})
+    assert first == GOOD_CHUNK and text.count(GOOD_CHUNK.decode()) == 2 and "oops" not in text
+    assert "not JSON" in json.loads(text.strip().split("\n\n")[-1][6:])["error"]["message"]
     [row] = await calls(daemon)
-    assert row["outcome"] == "stream_cut"
+    assert row["outcome"] == "upstream_bad_response"

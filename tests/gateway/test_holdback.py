@@ -111,3 +111,34 @@ def test_openai_chat_keeps_each_choice_apart():
             choice = json.loads(line[6:])["choices"][0]
             said[choice["index"]] += choice["delta"].get("content") or ""
     assert said == {0: "a ***", 1: "b ***! ok"}
+
+
+@pytest.mark.parametrize("odd", [b'{"n": NaN, ', b'{"n": 1e400, ', b'{"s": "\\ud800", ', b'{"a":' + b"[" * 5000])
+def test_an_event_a_client_reads_and_routerd_cannot_is_refused(odd):
+    """A text delta in JSON that Python's reader takes and msgspec does not (NaN, 1e400, a lone
+    surrogate, deep nesting) would pass unseen, so its piece of a key with it: it is refused."""
+    holdback = _holdback()
+    event = _delta("sk-ant-sec").replace(b"data: {", b"data: " + odd, 1)
+    with pytest.raises(UpstreamBadResponse, match="not JSON"):
+        holdback.feed(event)
+
+
+def test_json_with_whitespace_first_is_read():
+    """Data with spaces before its JSON, which clients read, is read too: its text is kept back."""
+    holdback = _holdback()
+    out = holdback.feed(_delta("a sk-ant-sec").replace(b"data: {", b"data:   {", 1) + _delta("ret-9012"))
+    assert _texts(out) == ["a ", "***"]
+
+
+def test_tool_arguments_are_a_text_of_their_own():
+    """A key cut across a tool call's argument deltas is blanked too (a client runs what they say)."""
+    holdback = _holdback("openai_chat")
+
+    def chunk(arguments: str) -> bytes:
+        return answers._sse(None, {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "function": {"arguments": arguments}}]}, "finish_reason": None}]})
+
+    out = holdback.feed(chunk('{"cmd": "curl -d sk-ant-sec') + chunk('ret-9012"}')) + holdback.close(b"data: [DONE]\n\n")
+    said = "".join(json.loads(line[6:])["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]
+                   for line in out.decode().splitlines() if line.startswith("data: {"))
+    assert said == '{"cmd": "curl -d ***"}'
