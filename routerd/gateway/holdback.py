@@ -8,7 +8,8 @@ keeps back the end of the text that could be the start of a secret, until the ne
 channel shows whether it is (then it is blanked whole) or not (then it goes out with that piece).
 What is kept back is at most the longest secret less one character per channel, and goes out
 before the event that ends its channel, or at the end of the stream (a start of a secret longer
-than its kind's few characters blanked, since nothing can follow it any more).
+than its kind's few characters blanked, since nothing can follow it any more; the next text to
+start, which a client may join to it, has the rest of such a secret blanked).
 
 An event whose text is sent as it came is sent as the very bytes it came in; only an event whose
 text changed is encoded again. Every event is also blanked as bytes (``Redactor.blank``), which
@@ -53,7 +54,7 @@ class Holdback:
     an event that looks like JSON but does not decode (its text could not be seen)."""
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_parts",
-                 "_waiting", "_unsent", "_sse", "_held", "_templates", "_ended", "_over")
+                 "_waiting", "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -75,6 +76,7 @@ class Holdback:
         self._templates: dict[Channel, Any] = {}
         self._ended: set[Channel] = set()
         self._over = False  # the stream's final event went out
+        self._shown = ""  # the start of a secret the last text to end showed at its end
 
     def feed(self, data: bytes) -> bytes:
         """The whole events ``data`` completes, ready for the client. When one is refused, those
@@ -166,6 +168,8 @@ class Holdback:
         if not spots and not ends:
             return raw
         before = b""
+        if ends:
+            self._shown = ""  # what ends here says what it showed (``_ending``)
         if ends and self._held:  # texts this event ends with no piece of theirs in it: their rest first
             closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
             before = b"".join(self._flush(channel) for channel in closing)
@@ -188,11 +192,15 @@ class Holdback:
         end that could start one kept back unless the channel ends here."""
         if piece and (self._over or self._ended) and self._has_ended(channel):
             raise UpstreamBadResponse(f"text on a stream's channel after its end ({channel!r})")
-        text = self._held.pop(channel, "") + piece
+        held = self._held.pop(channel, None)
+        if held is not None:
+            text = held + piece
+        elif piece and self._shown:
+            text = self._after_shown(piece)
+        else:
+            text = piece
         self._templates.pop(channel, None)
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, _MASK)
+        text = self._blank(text)
         if final:
             return self._ending(text)
         cut = self._start_of_secret(text)
@@ -203,11 +211,28 @@ class Holdback:
             self._templates[channel] = event
         return text[:cut]
 
+    def _blank(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _MASK)
+        return text
+
     def _ending(self, text: str) -> str:
         """``text`` as its channel's last: a start of a secret at its end shown only up to
-        ``SHOWN_AT_END`` characters."""
+        ``SHOWN_AT_END`` characters (and kept in ``_shown``), else blanked."""
         cut = self._start_of_secret(text)
-        return text if len(text) - cut <= SHOWN_AT_END else text[:cut] + _MASK
+        if len(text) - cut > SHOWN_AT_END:
+            return text[:cut] + _MASK
+        self._shown = text[cut:]
+        return text
+
+    def _after_shown(self, piece: str) -> str:
+        """The first piece of a text after one that ended showing a secret's first characters: a
+        client that joins the two (text blocks one after another) must not read the secret whole,
+        so the rest of it is blanked here."""
+        shown, self._shown = self._shown, ""
+        joined = self._blank(shown + piece)
+        return joined[len(shown):] if joined.startswith(shown) else joined
 
     def _start_of_secret(self, text: str) -> int:
         """Where the longest end of ``text`` that a secret starts with begins (``len(text)``: none)."""

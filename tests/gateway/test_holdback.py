@@ -142,3 +142,13 @@ def test_tool_arguments_are_a_text_of_their_own():
     said = "".join(json.loads(line[6:])["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]
                    for line in out.decode().splitlines() if line.startswith("data: {"))
     assert said == '{"cmd": "curl -d ***"}'
+
+
+def test_a_key_across_two_blocks_is_not_read_whole_by_a_client_joining_them():
+    """A block that ends in a key's first characters (shown: they only name its kind) and a next
+    block that starts with the rest: a client joining the blocks' text reads "***", not the key."""
+    holdback = _holdback()
+    start = answers._sse("content_block_start", {"type": "content_block_start", "index": 1,
+                                                 "content_block": {"type": "text", "text": ""}})
+    out = holdback.feed(_delta("a " + KEY[:SHOWN_AT_END]) + _stop() + start + _delta(KEY[SHOWN_AT_END:] + " ok", 1))
+    assert "".join(_texts(out)) == "a " + KEY[:SHOWN_AT_END] + "*** ok"
