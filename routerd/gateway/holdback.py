@@ -54,7 +54,7 @@ class Holdback:
     an event that looks like JSON but does not decode (its text could not be seen)."""
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_parts",
-                 "_waiting", "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown")
+                 "_waiting", "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown", "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -77,6 +77,7 @@ class Holdback:
         self._ended: set[Channel] = set()
         self._over = False  # the stream's final event went out
         self._shown = ""  # the start of a secret the last text to end showed at its end
+        self.text_chars = 0  # streamed text read so far (when there are secrets to look for)
 
     def feed(self, data: bytes) -> bytes:
         """The whole events ``data`` completes, ready for the client. When one is refused, those
@@ -176,6 +177,7 @@ class Holdback:
         changed = False
         for spot in spots:
             piece = spot.holder[spot.key]
+            self.text_chars += len(piece)
             sent = self._take(spot.channel, piece, data, bool(ends) and _ends(ends, spot.channel))
             if sent != piece:
                 spot.holder[spot.key] = sent

@@ -82,6 +82,7 @@ class StreamRelay:
                 data = self._holdback.feed(self._translator.feed(data) if self._translator is not None else data)
             except UpstreamBadResponse as exc:
                 return self._bad(exc)
+            self._meter.streamed(self._holdback.text_chars)
             if data:
                 return data
         return b""

@@ -88,11 +88,20 @@ class UsageMeter:
                 if self._marker in event:
                     self._event(event)
 
+    def streamed(self, chars: int) -> None:
+        """The relay has read ``chars`` characters of streamed text so far, in any dialect."""
+        self.text_chars = max(self.text_chars, chars)
+
     def estimate(self, request_body: bytes, dialect: str) -> None:
         """Fill in estimates when the upstream reported no usage (llama.cpp streams, say), or usage
         no call can have: the request's size by the dialect's estimator, the generated text at ~4
-        characters a token."""
+        characters a token. A stream cut before its final usage keeps what was reported (the
+        input, at its start) and counts its output from the text it streamed, when that is more
+        (Anthropic's start says 1 output token; Gemini and Responses say none until the end)."""
         if (self.input_tokens or self.output_tokens) and self.tokens() is not NO_TOKENS:
+            streamed = -(-self.text_chars // CHARS_PER_TOKEN)
+            if not self.completed and streamed > self.output_tokens:
+                self.output_tokens, self.estimated = streamed, True
             return
         self.input_tokens = self.output_tokens = 0
         self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0

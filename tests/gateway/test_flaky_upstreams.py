@@ -131,3 +131,27 @@ async def test_an_upstream_error_after_10_kb_ends_the_stream_and_routerd_serves_
     [row] = await calls(daemon)
     assert (row["outcome"], row["input_tokens"]) == ("stream_cut", answers.INPUT_TOKENS)
     assert (await _post(base_url, path, body)).status_code == 200
+
+
+# (fake, its dialect, client path, body) for a stream cut mid-answer.
+CUT = [("anthropic", "anthropic", "/v1/messages", MESSAGES),
+       ("anthropic", "anthropic", "/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"}),
+       ("gemini", "gemini", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+       ("openai", "responses", "/v1/responses", {"model": "gpt-4o", "input": "hi"})]
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("fake, dialect, path, body", CUT)
+async def test_a_stream_cut_after_10_kb_records_the_output_it_streamed(daemon, fakes, base_url, fake, dialect, path,
+                                                                       body):
+    """A provider bills what it generated before the cut: the row counts the streamed text's
+    tokens (an estimate, marked so), not the 1 or 0 output tokens the stream's start reported."""
+    text = "x" * 10240
+    events = answers.stream(dialect, "m", text, None, pieces=[text[i:i + 512] for i in range(0, len(text), 512)])
+    fakes[fake].events(*events[:-2])  # without the last text chunk (Gemini) or the final events
+    response, said = await _stream(base_url, path, body)
+    assert response.status_code == 200 and said.count("x") >= 9 * 1024
+    [row] = await calls(daemon)
+    assert row["outcome"] == "stream_cut" and row["estimated"]
+    assert 9 * 1024 // 4 <= row["output_tokens"] <= 10240 // 4 and row["input_tokens"] > 0
