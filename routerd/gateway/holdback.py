@@ -30,9 +30,10 @@ from routerd.dialects.texts import Channel
 from routerd.errors import UpstreamBadResponse
 from routerd.redact import Redactor
 
-# Channels holding text back at once: more than a real answer has (one per choice or block), few
-# enough that an upstream opening channels without end holds little memory.
-MAX_HELD_CHANNELS = 64
+# Channels holding text back at once: more than a real answer has (OpenAI's n is at most 128
+# choices, each with its text and reasoning), few enough that an upstream opening channels
+# without end holds little memory.
+MAX_HELD_CHANNELS = 256
 # What a channel that ends in the start of a secret may show of it: a key's first characters name
 # its kind (``sk-ant-``, ``sk-proj``), which ordinary text may well end in; a longer start is
 # blanked, or an upstream could send a key all but its last character and end the text there.
@@ -182,9 +183,12 @@ class Holdback:
             if sent != piece:
                 spot.holder[spot.key] = sent
                 changed = True
-        for prefix in ends:
-            self._over = self._over or not prefix
-            self._ended.add(prefix)
+        if ends:
+            self._over = self._over or () in ends
+            if self._shown:  # more text there could finish what it showed: refused (``_take``)
+                if len(self._ended) >= MAX_HELD_CHANNELS:
+                    raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts ended in a secret's start")
+                self._ended.update(ends)
         if changed:
             raw = encode_event(name, _encode(data).decode())
         return before + raw if before else raw

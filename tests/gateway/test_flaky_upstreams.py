@@ -5,6 +5,8 @@ one row with its usage once, and routerd goes on serving."""
 
 import gzip
 import json
+import time
+from email.utils import formatdate
 
 import httpx
 import pytest
@@ -155,3 +157,15 @@ async def test_a_stream_cut_after_10_kb_records_the_output_it_streamed(daemon, f
     [row] = await calls(daemon)
     assert row["outcome"] == "stream_cut" and row["estimated"]
     assert 9 * 1024 // 4 <= row["output_tokens"] <= 10240 // 4 and row["input_tokens"] > 0
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+async def test_a_retry_after_given_as_an_http_date_is_read_and_kept(daemon, fakes, base_url):
+    """A 429 whose Retry-After is an HTTP date 30 s ahead: the client is told the seconds, and the
+    provider is left alone until then (the next request is refused without reaching it)."""
+    fakes["anthropic"].fail(429, headers={"retry-after": formatdate(time.time() + 30, usegmt=True)})
+    first = await _post(base_url, "/v1/messages", MESSAGES)
+    assert first.status_code == 429 and 28 <= int(first.headers["retry-after"]) <= 31
+    second = await _post(base_url, "/v1/messages", MESSAGES)
+    assert second.status_code == 429 and len(fakes["anthropic"].received) == 1
+    assert [row["outcome"] for row in await calls(daemon)] == ["rate_limited"]

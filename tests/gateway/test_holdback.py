@@ -60,13 +60,16 @@ def test_a_text_that_ends_in_most_of_a_key_shows_only_its_kind(ending, shown):
     assert _texts(holdback.feed(_delta("a " + ending)) + holdback.close()) == ["a ", shown]
 
 
-def test_text_after_its_block_ended_is_a_bad_stream():
-    """A block that goes on after its stop (its kept-back text went out) is refused, so its next
-    piece cannot complete a key the client already holds the start of."""
+def test_text_after_its_block_ended_in_a_keys_start_is_a_bad_stream():
+    """A block that goes on after its stop, which showed a key's first characters, is refused, so
+    its next piece cannot complete a key the client already holds the start of; one that ended
+    in no key's start may go on (nothing it says can join what came before into a key)."""
     holdback = _holdback()
-    holdback.feed(_delta("sk-ant-se") + _stop())
+    holdback.feed(_delta(KEY[:SHOWN_AT_END]) + _stop())
     with pytest.raises(UpstreamBadResponse, match="after its end"):
-        holdback.feed(_delta("cret-9012"))
+        holdback.feed(_delta(KEY[SHOWN_AT_END:]))
+    holdback = _holdback()
+    assert _texts(holdback.feed(_delta("a " + KEY[:-2]) + _stop() + _delta(KEY[-2:]))) == ["a ", "***", "12"]
 
 
 def test_an_upstream_opening_texts_without_end_is_refused():
@@ -76,6 +79,16 @@ def test_an_upstream_opening_texts_without_end_is_refused():
         holdback.feed(_delta("s", index))
     with pytest.raises(UpstreamBadResponse, match="at once"):
         holdback.feed(_delta("s", MAX_HELD_CHANNELS))
+
+
+def test_an_upstream_ending_texts_in_keys_starts_without_end_is_refused():
+    """Each text that ended in a key's start is remembered (more of it is refused); past
+    MAX_HELD_CHANNELS of them the stream is bad, so that memory stays bounded."""
+    holdback = _holdback()
+    for index in range(MAX_HELD_CHANNELS):
+        holdback.feed(_delta("s", index) + _stop(index))
+    with pytest.raises(UpstreamBadResponse, match="ended in a secret's start"):
+        holdback.feed(_delta("s", MAX_HELD_CHANNELS) + _stop(MAX_HELD_CHANNELS))
 
 
 def test_events_framed_with_crlf_and_cut_anywhere_are_read_whole():
