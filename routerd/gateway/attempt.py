@@ -8,11 +8,14 @@ any answer feed the learned buckets and the budgets; what the attempt held (``ga
 hears how it went: the breakers its outcome, the buckets what it used.
 """
 
+import html
 import logging
+import re
 import time
 
 import anyio
 
+from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import translate_response
 from routerd.errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 from routerd.gateway.answers import ProxyRequest, Reply
@@ -37,6 +40,7 @@ log = logging.getLogger("routerd.gateway")
 MAX_ERROR_BODY = 64 * 1024
 MAX_ANSWER_BODY = 64 * 1024 * 1024
 _KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 
 
 async def attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, provider: Provider,
@@ -59,8 +63,8 @@ async def attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, p
             held.learn(limits, now)
             gateway.spending.observe(name, limits, response.headers, now, kind)
             if response.status >= 400:
-                raise status_error(name, response.status, response.headers,
-                                   await _error_body(response, name, record.runtime.redactor))
+                headers, body = await _error_answer(response, name, record.runtime.redactor, prepared.dialect)
+                raise status_error(name, response.status, headers, body)
             if (coding := _coding(response)) is not None:
                 raise UpstreamBadResponse(f"{name}: the answer is {coding}-encoded, which routerd does not ask for")
             if request.stream:  # committed only once the first event is in: until then, fall back
@@ -97,14 +101,26 @@ def _coding(response: Response) -> str | None:
     return value.decode("latin-1") if value not in (b"", b"identity") else None
 
 
-async def _error_body(response: Response, provider: str, redactor: Redactor) -> bytes:
-    """An error answer's body, secrets blanked, cut to ``MAX_ERROR_BODY`` only after blanking (so a
-    secret across the cut is blanked whole): read that far and the longest secret's length beyond.
-    An encoded one (gzip, say) is left unread: the client gets routerd's own error for its status."""
+async def _error_answer(response: Response, provider: str, redactor: Redactor,
+                        dialect: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """An error answer's headers and body, secrets blanked, cut to ``MAX_ERROR_BODY`` only after
+    blanking (so a secret across the cut is blanked whole): read that far and the longest secret's
+    length beyond. An encoded body (gzip, say) is left unread: the client gets routerd's own error
+    for its status. An HTML page (a proxy's, a CDN's) becomes the dialect's error naming its title,
+    not kilobytes of markup in a client's error message."""
+    headers = response.headers
     if _coding(response) is not None:
-        return b""
+        return headers, b""
     body = await read_body(response, provider, MAX_ERROR_BODY + redactor.longest, truncate=True)
-    return redactor.blank(body)[:MAX_ERROR_BODY]
+    body = redactor.blank(body)[:MAX_ERROR_BODY]
+    if not dict(headers).get(b"content-type", b"").lower().startswith(b"text/html"):
+        return headers, body
+    found = _TITLE.search(body)
+    title = " ".join(html.unescape(found.group(1).decode("utf-8", "replace")).split())[:200] if found else ""
+    status = response.status
+    headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
+    return headers, dialect_of(dialect).error_bytes(status, f"{provider}: HTTP {status}, an HTML page"
+                                                    + (f": {title}" if title else ""), "upstream_error")
 
 
 async def _read_answer(response: Response, request: ProxyRequest, prepared: Prepared,

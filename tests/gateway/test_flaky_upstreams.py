@@ -169,3 +169,19 @@ async def test_a_retry_after_given_as_an_http_date_is_read_and_kept(daemon, fake
     second = await _post(base_url, "/v1/messages", MESSAGES)
     assert second.status_code == 429 and len(fakes["anthropic"].received) == 1
     assert [row["outcome"] for row in await calls(daemon)] == ["rate_limited"]
+
+
+CLOUDFLARE = (b'<!DOCTYPE html><html><head><title>example.com | 502: Bad gateway</title><style>'
+              + b"body{font-family:sans-serif}" * 200 + b"</style></head><body><h1>Bad gateway</h1></body></html>")
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("path, body", [("/v1/messages", MESSAGES),
+                                        ("/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"})])
+async def test_an_html_error_page_is_an_error_naming_its_title(daemon, fakes, base_url, path, body):
+    """A CDN's HTML error page reaches the client, passed through or translated, as JSON in its
+    dialect with the status and the page's title, not kilobytes of markup."""
+    fakes["anthropic"].fail(502, CLOUDFLARE, headers={"content-type": "text/html; charset=UTF-8"})
+    response = await _post(base_url, path, body)
+    assert response.status_code == 502 and response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["message"] == "anthropic: HTTP 502, an HTML page: example.com | 502: Bad gateway"
