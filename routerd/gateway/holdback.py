@@ -38,9 +38,6 @@ MAX_HELD_CHANNELS = 256
 # its kind (``sk-ant-``, ``sk-proj``), which ordinary text may well end in; a longer start is
 # blanked, or an upstream could send a key all but its last character and end the text there.
 SHOWN_AT_END = 7
-# The longest event read: a stream's last event can hold the whole answer (Responses'
-# ``response.completed``), and an upstream that never ends its event must not fill memory.
-MAX_EVENT_BYTES = 16 << 20
 _EVENT_END = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
 _MASK = "***"
 _decode = msgspec.json.decode
@@ -55,7 +52,7 @@ class Holdback:
     an event that looks like JSON but does not decode (its text could not be seen)."""
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_parts",
-                 "_waiting", "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown", "text_chars")
+                 "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown", "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -70,7 +67,6 @@ class Holdback:
         self._window = max(map(len, self._secrets), default=1) - 1  # what a secret's start can be
         self._buf = b""
         self._parts: list[bytes] = []  # what came after ``_buf`` with no line end, not joined yet
-        self._waiting = 0  # bytes of the event not complete yet
         self._unsent = b""  # events read before one that was refused, for ``close``
         self._sse = SSEDecoder()
         self._held: dict[Channel, str] = {}
@@ -108,13 +104,10 @@ class Holdback:
         return b"".join(out)
 
     def _split(self, data: bytes) -> list[bytes]:
-        """The events ``data`` completes, as bytes; the rest waits in ``_buf`` (raises
-        ``UpstreamBadResponse`` when that grows past ``MAX_EVENT_BYTES``)."""
+        """The events ``data`` completes, as bytes; the rest waits in ``_buf`` (its size is bounded
+        where upstream bytes are first read: ``UsageMeter.feed_stream``)."""
         if b"\n" not in data and b"\r" not in data:  # completes no event: no copy of what waits
             self._parts.append(data)
-            self._waiting += len(data)
-            if self._waiting > MAX_EVENT_BYTES:
-                raise UpstreamBadResponse(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB")
             return []
         if self._parts:
             self._buf, self._parts = self._buf + b"".join(self._parts), []
@@ -128,9 +121,6 @@ class Holdback:
                 ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
             self._buf = buf[ends[-1]:] if ends else buf
             events = [buf[start:end] for start, end in zip([0, *ends], ends)]
-        self._waiting = len(self._buf)
-        if self._waiting > MAX_EVENT_BYTES:
-            raise UpstreamBadResponse(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB")
         return events
 
     def _parse(self, raw: bytes) -> tuple[str | None, Any] | None:

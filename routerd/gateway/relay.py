@@ -77,8 +77,8 @@ class StreamRelay:
             if not data:
                 return self._end()
             self._record.first_byte()
-            self._meter.feed_stream(data)
             try:
+                self._meter.feed_stream(data)
                 data = self._holdback.feed(self._translator.feed(data) if self._translator is not None else data)
             except UpstreamBadResponse as exc:
                 return self._bad(exc)

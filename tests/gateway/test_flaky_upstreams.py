@@ -11,7 +11,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from routerd.gateway import holdback
+from routerd.gateway import usage
 from tests.fakes import answers
 from tests.gateway.conftest import calls
 
@@ -90,13 +90,16 @@ async def test_a_stream_of_no_events_falls_back_before_the_client_sees_a_byte(da
     assert first["error"] == "openai: the stream ended before its first event"
 
 
-async def test_an_event_that_never_ends_is_refused_at_its_limit(daemon, fakes, base_url, monkeypatch):
+@pytest.mark.parametrize("path, body", [("/v1/chat/completions", CHAT),
+                                        ("/v1/messages", {**MESSAGES, "model": "gpt-4o"})])
+async def test_an_event_that_never_ends_is_refused_at_its_limit(daemon, fakes, base_url, monkeypatch, path, body):
     """An upstream that streams one event without end is cut off at MAX_EVENT_BYTES instead of
-    filling routerd's memory; nothing had reached the client, so the next candidate streams."""
-    monkeypatch.setattr(holdback, "MAX_EVENT_BYTES", 64 << 10)
+    filling routerd's memory, passed through or translated; nothing had reached the client, so
+    the next candidate streams."""
+    monkeypatch.setattr(usage, "MAX_EVENT_BYTES", 64 << 10)
     fakes["openai"].events(b'data: {"choices":[{"index":0,"delta":{"content":"', *[b"x" * 16384] * 8)
-    response, text = await _stream(base_url, "/v1/chat/completions", CHAT)
-    assert _said(text) == "Hello from backup."
+    response, text = await _stream(base_url, path, body)
+    assert response.status_code == 200 and response.headers["x-routerd-provider"] == "backup"
     first, second = await calls(daemon)
     assert (first["outcome"], second["outcome"]) == ("upstream_bad_response", "ok")
     assert "an event of more than" in first["error"]
