@@ -3,8 +3,9 @@ across dialects, secrets blanked, and ended with the client dialect's error even
 breaks or sends an event that cannot be read.
 
 A stream is committed to once the client's first bytes are ready (``begin``): until then a broken
-upstream or a bad event raises, while dispatch can still fall back to another candidate; after
-that they end the client's stream with the dialect's error event and a clean end of the body."""
+upstream, a bad event or an end before the first whole event raises, while dispatch can still
+fall back to another candidate; after that they end the client's stream with the dialect's error
+event and a clean end of the body."""
 
 import logging
 
