@@ -3,7 +3,8 @@
 Order of start: config and the runtime built from it (a broken file at start is fatal, with the
 reason), the socket path (refuse when another daemon is live), the listeners, the store, the
 gateway's pools, the app and its parts' persisted state, then the servers in one task group. On SIGTERM
-or a ``stop`` request the daemon stops accepting, lets in-flight requests finish within
+or a ``stop`` request the daemon drains: it takes no new requests (it answers them: a retryable 503
+over HTTP, ``shutting_down`` on the socket), lets in-flight requests finish within
 ``daemon.drain_timeout_s``, then cancels what is left and closes the store (committing its queue).
 """
 
@@ -112,13 +113,13 @@ def _trim_heap() -> None:
 
 async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
                  http_listener: SocketListener | None, task_status: TaskStatus[App]) -> None:
-    """Run the servers until a stop is asked, then drain: stop accepting HTTP, let in-flight
-    requests finish within ``daemon.drain_timeout_s``, cancel what is left. The control socket
-    accepts until the end, answering new connections that routerd is stopping."""
+    """Run the servers until a stop is asked, then drain: let in-flight requests finish within
+    ``daemon.drain_timeout_s``, cancel what is left. Both listeners accept until the end, and what
+    arrives meanwhile is answered, not served (``App.begin_drain``)."""
     async with anyio.create_task_group() as tg:
-        accepting = [await tg.start(serve_socket, app, listener)]
+        await tg.start(serve_socket, app, listener)
         if http_listener is not None:
-            accepting.append(await tg.start(serve_http, app, http_listener))
+            await tg.start(serve_http, app, http_listener)
         if options.watch_config and options.config_path is not None:
             await tg.start(_watch_config, app, options.config_path)
         if options.handle_signals:
@@ -132,8 +133,6 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         await app.stop_requested.wait()
         sdnotify.notify("STOPPING=1")
         log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
-        for scope in accepting[1:]:  # the socket's own: see serve_connection
-            scope.cancel()
         app.begin_drain()
         with anyio.move_on_after(app.runtime.config.daemon.drain_timeout_s):
             await app.inflight.wait_idle()

@@ -125,9 +125,12 @@ class BudgetExceeded(RouterdError):
 
 
 class ShuttingDown(RouterdError):
+    """routerd is draining before it stops: answered at once (HTTP: 503 with a Retry-After)."""
+
     code = "shutting_down"
     retryable = True
     http_status = 503
+    retry_after_s: float | None = None
 
 
 class Overloaded(RouterdError):

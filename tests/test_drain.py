@@ -4,16 +4,25 @@ control connection is told routerd is stopping)."""
 import os
 import sys
 
+import anthropic
 import anyio
+import httpx
 import msgspec
+import openai
 import pytest
 
 from routerd.daemon import DaemonOptions, run_daemon
 from routerd.handlers import table
 from routerd.protocol import Usage, UsageReply, UsageReport
+from tests.fakes.upstream import FakeUpstream
 from tests.support import connect
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    # openai's AsyncStream breaks out of its SSE generator at [DONE] without closing it; trio warns
+    # when such a generator is collected. That is the SDK's, not routerd's.
+    pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning"),
+]
 
 FINISHED = UsageReport(period="today", since=None, start=0.0, group_by="model", groups=[], total={"calls": 7})
 
@@ -80,3 +89,80 @@ async def test_drain_grace_is_bounded(daemon_env, slow_usage, anyio_backend):
             tg.start_soon(stuck_client)
             await started.wait()
             app.request_stop()
+
+
+@pytest.fixture
+async def upstream(anyio_backend):
+    """A fake provider holding its streams until released (``hold()``), serving gpt-* and claude-*."""
+    async with anyio.create_task_group() as tg:
+        fake = await tg.start(FakeUpstream("Hello from the provider.").serve)
+        yield fake
+        tg.cancel_scope.cancel()
+
+
+def _gateway_options(daemon_env, upstream, backend: str, drain_timeout_s: float = 30) -> DaemonOptions:
+    config = daemon_env / "config.toml"
+    config.write_text(
+        f'[http]\nlisten = "127.0.0.1:0"\n[daemon]\ndrain_timeout_s = {drain_timeout_s}\n'
+        f'[providers.openai]\nkind = "openai"\nbase_url = "{upstream.url}/v1"\napi_key = "sk-test-1"\n'
+        f'models = ["gpt-*"]\n[providers.anthropic]\nkind = "anthropic"\nbase_url = "{upstream.url}"\n'
+        f'api_key = "sk-test-2"\nmodels = ["claude-*"]\n[providers.gemini]\nkind = "gemini"\n'
+        f'base_url = "{upstream.url}"\napi_key = "sk-test-3"\nmodels = ["gemini-*"]\n')
+    return DaemonOptions(config_path=config, socket_path=daemon_env / "routerd.sock",
+                         backend=backend, watch_config=False, handle_signals=False)
+
+
+async def _drain_with_a_stream_in_flight(tg, options, upstream):
+    """Start routerd, hold one OpenAI stream in flight, ask for a stop; the app and the stream's text."""
+    app = await tg.start(run_daemon, options)
+    upstream.hold()
+    text = []
+
+    async def stream_in_flight():
+        async with openai.AsyncOpenAI(base_url=f"http://{app.http_address}/v1", api_key="k",
+                                      max_retries=0) as client:
+            stream = await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True)
+            async with stream:
+                text.extend([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    tg.start_soon(stream_in_flight)
+    await upstream.holding.wait()
+    app.request_stop()
+    with anyio.fail_after(5):
+        while not app.draining:
+            await anyio.wait_all_tasks_blocked()
+    return app, text
+
+
+async def test_http_answers_503_in_the_clients_dialect_while_draining(daemon_env, upstream, anyio_backend):
+    """While a stream drains, new HTTP requests get a retryable 503 with Retry-After and
+    Connection: close in the client's own error shape (real openai and anthropic SDKs), /health
+    says draining with a 503, and the stream in flight still finishes."""
+    options = _gateway_options(daemon_env, upstream, anyio_backend)
+    async with anyio.create_task_group() as tg:
+        app, text = await _drain_with_a_stream_in_flight(tg, options, upstream)
+        base = f"http://{app.http_address}"
+        async with openai.AsyncOpenAI(base_url=base + "/v1", api_key="k", max_retries=0) as client:
+            with pytest.raises(openai.InternalServerError) as refused:
+                await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        assert refused.value.status_code == 503 and refused.value.code == "shutting_down"
+        assert refused.value.response.headers["retry-after"] == "1"
+        assert refused.value.response.headers["connection"] == "close"
+        async with anthropic.AsyncAnthropic(base_url=base, api_key="k", max_retries=0) as claude:
+            with pytest.raises(anthropic.APIStatusError) as overloaded:
+                await claude.messages.create(model="claude-sonnet-4-5", max_tokens=10,
+                                             messages=[{"role": "user", "content": "hi"}])
+        assert overloaded.value.status_code == 503
+        assert overloaded.value.body["error"]["type"] == "overloaded_error"
+        assert overloaded.value.response.headers["retry-after"] == "1"
+        async with httpx.AsyncClient(base_url=base) as http:
+            gemini = await http.post("/v1beta/models/gemini-2.5-flash:generateContent",
+                                     json={"contents": [{"parts": [{"text": "hi"}]}]})
+            health = await http.get("/health")
+        assert (gemini.status_code, gemini.json()["error"]["status"]) == (503, "UNAVAILABLE")
+        assert (health.status_code, health.json()["status"], health.headers["retry-after"]) == (503, "draining", "1")
+        assert app.inflight.count == 1, "refused requests are not in flight: they cannot hold the drain up"
+        upstream.release.set()
+    assert "".join(text) == "Hello from the provider."
+    assert len(upstream.received) == 1, "nothing refused reached the provider"

@@ -3,7 +3,8 @@
 Each connection reads one request at a time (``routerd.fronts.http_wire`` parses it with llhttp), hands
 it to its endpoint (``routerd.fronts.http_routes``) and writes the answer: a whole body with
 ``Content-Length``, or a stream relayed chunk by chunk as it arrives. A connection waiting for its
-next request is idle and is closed when the daemon drains. Malformed, oversized or too slow requests
+next request is idle and is closed when the daemon drains; while it drains, requests in flight
+finish (their answers say ``connection: close``) and a new one gets a retryable 503. Malformed, oversized or too slow requests
 are answered with their 4xx in the dialect's error format and the connection is closed, since the
 byte stream can no longer be trusted. Whatever goes wrong inside one connection ends that connection
 only (logged), never the daemon.
@@ -18,7 +19,7 @@ from anyio.abc import ByteStream, SocketAttribute, SocketListener, TaskStatus
 from routerd.app import App
 from routerd.config import Config
 from routerd.errors import BadRequest, RouterdError
-from routerd.fronts.http_routes import dialect_of, handle_request
+from routerd.fronts.http_routes import answer_draining, dialect_of, handle_request
 from routerd.fronts.http_wire import CLOSED, CONTINUE, END, NEED_DATA, HttpError, RequestHead, ServerWire
 from routerd.fronts.serve import serve_listener
 from routerd.gateway.dispatch import error_reply
@@ -41,7 +42,7 @@ class Connection:
     daemon's only source of cyclic garbage, and its collections showed up as 10-20 ms pauses.
     Received bytes go to the parser (``wire``) only when it asks for more."""
 
-    __slots__ = ("stream", "buffer", "app", "wire", "closed", "eof", "request_scope", "_event",
+    __slots__ = ("stream", "buffer", "app", "wire", "_closed", "eof", "request_scope", "_event",
                  "_resume")
 
     def __init__(self, app: App, stream: ByteStream) -> None:
@@ -49,11 +50,21 @@ class Connection:
         self.stream = stream
         self.wire = ServerWire(app.runtime.config.http.max_body_bytes)
         self.buffer = bytearray()
-        self.closed = False          # answer with "connection: close" and stop after this request
+        self._closed = False
         self.eof = False             # the client closed (or reset) its side
         self.request_scope: anyio.CancelScope | None = None
         self._event: anyio.Event | None = None
         self._resume: anyio.Event | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Answer with ``connection: close`` and stop after this request: asked for, or the daemon
+        drains (a client must not send its next request on a connection about to close)."""
+        return self._closed or self.app.draining
+
+    @closed.setter
+    def closed(self, value: bool) -> None:
+        self._closed = value
 
     async def read_forever(self) -> None:
         """Receive until the client closes; pause while unrequested bytes pile up (pipelining)."""
@@ -164,8 +175,8 @@ class Connection:
 
 
 async def serve_http(app: App, listener: SocketListener, *,
-                     task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
+                     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Serve ``listener`` until cancelled."""
     await serve_listener(app, listener, serve_connection, task_status=task_status)
 
 
@@ -180,14 +191,20 @@ async def serve_connection(app: App, stream: ByteStream) -> None:
 
 
 async def _serve_requests(app: App, conn: Connection) -> None:
-    while not app.draining:
+    """Answer the connection's requests in turn. One that arrives while the daemon drains is
+    answered with a 503 and not counted in flight, so that a client retrying in a loop cannot
+    hold the drain up."""
+    while True:
         head = None
         try:
             head = await conn.read_head()
             if head is None:
                 return
-            with app.inflight:
-                await handle_request(conn, head)
+            if app.draining:
+                await answer_draining(conn, head)
+            else:
+                with app.inflight:
+                    await handle_request(conn, head)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             return
         except Exception as exc:

@@ -21,7 +21,7 @@ from routerd.app import App
 from routerd.dialects.base import Dialect
 from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
-from routerd.errors import BadRequest, NotFound
+from routerd.errors import BadRequest, NotFound, ShuttingDown
 from routerd.fronts.dashboard import answer_dashboard, is_dashboard
 from routerd.fronts.http_guard import check_host, check_json, check_key, check_origin
 from routerd.fronts.http_conn import HttpConnection
@@ -37,6 +37,13 @@ from routerd.scenarios.markers import marker_headers, offered_hosted
 from routerd.scenarios.names import AutoNames, check_requested
 
 _JSON = (b"content-type", b"application/json")
+
+# What a client is told to wait before retrying a request routerd refused while draining. The drain
+# ends in at most daemon.drain_timeout_s; after a restart the new daemon serves within about a
+# second of the old one's exit, so a retry after 1 s meets it early, and the SDKs' own back-off
+# covers the rest (they retry a refused connection too).
+DRAIN_RETRY_AFTER_S = 1.0
+DRAINING = "routerd is stopping and takes no new requests (it drains those in flight); retry shortly"
 
 
 class _Peek(msgspec.Struct):
@@ -85,6 +92,22 @@ async def handle_request(conn: HttpConnection, head: RequestHead) -> None:
         await answer_dashboard(conn, head)
     else:
         await _answer_other(conn, head, runtime, found)
+
+
+async def answer_draining(conn: HttpConnection, head: RequestHead) -> None:
+    """A request that arrived while the daemon drains: ``/health`` says ``draining`` with a 503 (so
+    that a load balancer or a supervisor sees it), anything else is refused with a retryable 503 in
+    its dialect's shape (raised, for the front to answer). The body is read first: closing with
+    bytes unread would reset the connection under the answer."""
+    await conn.read_body(head)
+    if head.path == b"/health" and head.method in (b"GET", b"HEAD"):
+        health = {**_health(conn.app, conn.app.runtime), "status": "draining"}
+        await conn.send(conn.wire.response(503, [_JSON, (b"retry-after", b"%d" % DRAIN_RETRY_AFTER_S)],
+                                           msgspec.json.encode(health), close=True))
+        return
+    error = ShuttingDown(DRAINING)
+    error.retry_after_s = DRAIN_RETRY_AFTER_S
+    raise error
 
 
 async def _answer_other(conn: HttpConnection, head: RequestHead, runtime: Runtime,

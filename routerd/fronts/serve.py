@@ -1,5 +1,7 @@
-"""The accept loop both fronts share: one task per connection, in a task group that outlives the
-loop, so that stopping accepting lets open connections finish their current request.
+"""The accept loop both fronts share: one task per connection. Both listeners accept until the
+daemon exits, through its drain too: a connection opened while routerd drains is answered (the
+socket front says it is stopping, the HTTP front a retryable 503) instead of refused, so that a
+client can tell a stopping daemon from one that is not there.
 
 Two things never end the daemon here. Running out of file descriptors (or socket buffers) makes
 ``accept`` fail: the loop logs it, waits ``ACCEPT_BACKOFF_S`` and tries again, as trio's
@@ -29,29 +31,26 @@ ServeConnection = Callable[[App, ByteStream], Coroutine[Any, Any, None]]
 
 
 async def serve_listener(app: App, listener: SocketListener, serve_connection: ServeConnection, *,
-                         task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled, then wait
-    for the open connections (idle ones are closed by ``app.begin_drain``)."""
-    async with anyio.create_task_group() as connections:
-        with anyio.CancelScope() as accepting:
-            task_status.started(accepting)
-            async with listener:
-                backing_off = False
-                while True:
-                    try:
-                        stream = await listener.accept()
-                    except (OSError, anyio.BrokenResourceError) as exc:
-                        code = _capacity_errno(exc)
-                        if code is None:
-                            raise
-                        if not backing_off:  # once per episode, not every 100 ms
-                            log.warning("cannot accept connections (%s); retrying every %g s",
-                                        errno.errorcode.get(code, code), ACCEPT_BACKOFF_S)
-                        backing_off = True
-                        await anyio.sleep(ACCEPT_BACKOFF_S)
-                        continue
-                    backing_off = False
-                    connections.start_soon(_guarded, serve_connection, app, stream)
+                         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Serve ``listener`` until cancelled (the daemon's task group, at the end of the drain)."""
+    async with anyio.create_task_group() as connections, listener:
+        task_status.started()
+        backing_off = False
+        while True:
+            try:
+                stream = await listener.accept()
+            except (OSError, anyio.BrokenResourceError) as exc:
+                code = _capacity_errno(exc)
+                if code is None:
+                    raise
+                if not backing_off:  # once per episode, not every 100 ms
+                    log.warning("cannot accept connections (%s); retrying every %g s",
+                                errno.errorcode.get(code, code), ACCEPT_BACKOFF_S)
+                backing_off = True
+                await anyio.sleep(ACCEPT_BACKOFF_S)
+                continue
+            backing_off = False
+            connections.start_soon(_guarded, serve_connection, app, stream)
 
 
 def _capacity_errno(exc: BaseException) -> int | None:

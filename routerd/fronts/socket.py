@@ -38,8 +38,8 @@ STOPPING = "routerd is stopping (draining in-flight requests); start it again on
 
 
 async def serve_socket(app: App, listener: SocketListener, *,
-                       task_status: TaskStatus[anyio.CancelScope] = anyio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``listener`` until the cancel scope handed to ``task_status`` is cancelled."""
+                       task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Serve ``listener`` until cancelled."""
     await serve_listener(app, listener, serve_connection, task_status=task_status)
 
 
