@@ -9,7 +9,10 @@ import click
 from routerctl import output
 
 START_TIMEOUT_S = 15.0
-STOP_TIMEOUT_S = 30.0
+# How long `stop` waits for the daemon to exit beyond its drain (daemon.drain_timeout_s, which the
+# stop reply gives): after the drain it commits the store's queue and closes the pools, well under
+# a second on a healthy disk; 20 s leaves room for a slow one.
+STOP_GRACE_S = 20.0
 
 
 def _client(ctx: click.Context, timeout_s: float = 60.0):
@@ -45,7 +48,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
     reload = reply["last_reload"]
     reload_text = ("ok" if reload.get("ok") else "FAILED") + f": {reload.get('message', '')}"
     rows = [
-        ("routerd", f"{reply['version']} (pid {reply['pid']}, up {_duration(reply['uptime_s'])})"),
+        ("routerd", f"{reply['version']} (pid {reply['pid']}, up {_duration(reply['uptime_s'])})"
+                    + (", STOPPING: draining in-flight requests, refusing new ones" if reply.get("draining") else "")),
         ("backend", reply["backend"]),
         ("socket", reply["socket"]),
         ("http", reply.get("http") or "off"),
@@ -178,11 +182,15 @@ def start(ctx: click.Context, config_file: str | None, backend: str) -> None:
 @click.command()
 @click.pass_context
 def stop(ctx: click.Context) -> None:
-    """Stop the daemon, letting in-flight requests finish."""
-    pid = _call(ctx, {"type": "ping"}, timeout_s=5)["pid"]
-    _call(ctx, {"type": "stop"}, timeout_s=5)
-    if not _wait_exit(pid, STOP_TIMEOUT_S):
-        output.fail(f"routerd (pid {pid}) did not stop within {STOP_TIMEOUT_S:.0f} s", 4)
+    """Stop the daemon, letting in-flight requests finish, and wait until it has exited. When it
+    is stopping already, wait for that stop (as `systemctl stop` does)."""
+    reply = _call(ctx, {"type": "stop"}, timeout_s=5)
+    pid = reply["pid"]
+    if reply.get("already"):
+        click.echo(f"routerd (pid {pid}) is already stopping; waiting for it to exit")
+    timeout_s = reply["drain_timeout_s"] + STOP_GRACE_S
+    if not _wait_exit(pid, timeout_s):
+        output.fail(f"routerd (pid {pid}) did not stop within {timeout_s:.0f} s", 4)
     click.echo(f"routerd stopped (pid {pid})")
 
 

@@ -216,6 +216,15 @@ class Ok(Reply, tag="ok"):
     message: str = ""
 
 
+class Stopping(Reply, tag="stopping"):
+    """``stop``: routerd drains its in-flight requests, for at most ``drain_timeout_s``, then exits;
+    ``already``: a stop had been asked before this one (it is draining)."""
+
+    pid: int
+    drain_timeout_s: float
+    already: bool = False
+
+
 class ReloadResult(Reply, tag="reload_result"):
     ok: bool
     message: str = ""

@@ -1,11 +1,14 @@
 """Running routerd and routerctl as real processes, for lifecycle tests."""
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tests.fakes import answers
 
 ROUTERD = [sys.executable, "-m", "routerd.main"]
 ROUTERCTL = [sys.executable, "-m", "routerctl.main"]
@@ -87,3 +90,43 @@ def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class HeldUpstream:
+    """An OpenAI-compatible provider that takes one request and answers it only when told: a
+    request held in flight inside a routerd process (stdlib sockets, driven by the test's thread)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(30)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.conn: socket.socket | None = None
+
+    def provider_toml(self) -> str:
+        return (f'[providers.held]\nkind = "openai"\nbase_url = "{self.url}/v1"\napi_key = "sk-held"\n'
+                'models = ["gpt-*"]\ntimeout_s = 120\n')
+
+    def wait_request(self) -> None:
+        """Block until routerd has sent its request (head and body)."""
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(30)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self.conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        while len(body) < length:
+            body += self.conn.recv(65536)
+
+    def answer(self, text: str) -> None:
+        assert self.conn is not None
+        body = json.dumps(answers.body("openai_chat", "gpt-4o", text, None)).encode()
+        self.conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                          b"content-length: %d\r\n\r\n%s" % (len(body), body))
+        self.conn.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.listener.close()

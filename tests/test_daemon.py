@@ -9,11 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import urllib.request
 
 import apsw
 import pytest
 
-from tests.daemon_proc import HTTP_ANY_PORT, ROUTERCTL, ROUTERD, Foreground, env_for, routerctl, wait_for
+from tests.daemon_proc import (HTTP_ANY_PORT, ROUTERCTL, ROUTERD, Foreground, HeldUpstream, env_for, routerctl,
+                               wait_for)
 
 
 @pytest.fixture
@@ -245,3 +248,51 @@ def test_a_state_file_that_is_no_routerd_database_stops_the_start_in_one_line(en
     assert len(lines) == 1 and lines[0].startswith(f"routerd: cannot start: state database {state}: "), lines
     assert reason in lines[0]
     assert state.stat().st_mode & 0o777 == 0o644
+
+
+def _chat_in_thread(address: str, replies: list) -> threading.Thread:
+    """POST one chat completion to routerd from a thread; its (status, body) lands in ``replies``."""
+    def post() -> None:
+        request = urllib.request.Request(
+            f"http://{address}/v1/chat/completions", method="POST", headers={"content-type": "application/json"},
+            data=json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode())
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            replies.append((answer.status, json.loads(answer.read())))
+
+    thread = threading.Thread(target=post, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_status_and_a_second_stop_while_draining(env, tmp_path):
+    """While routerd drains a request held upstream: status says STOPPING (exit 0), ping says it is
+    stopping (exit 1), a second stop says it is already stopping and waits; the request finishes and
+    both stops exit 0 once routerd has exited."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    daemon = Foreground(env, tmp_path)
+    try:
+        replies: list = []
+        client = _chat_in_thread(_status(env)["http"], replies)
+        upstream.wait_request()
+        first = subprocess.Popen([*ROUTERCTL, "stop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        wait_for(lambda: (s := _status(env)) and s.get("draining"), what="status during the drain")
+        status = routerctl(env, "status")
+        assert status.returncode == 0 and "STOPPING: draining in-flight requests" in status.stdout
+        ping = routerctl(env, "ping")
+        assert ping.returncode == 1 and "routerd is stopping" in ping.stderr
+        second = subprocess.Popen([*ROUTERCTL, "stop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        assert second.stdout.readline() == f"routerd (pid {daemon.proc.pid}) is already stopping; waiting for it to exit\n"
+        upstream.answer("finished while draining")
+        assert daemon.proc.wait(timeout=30) == 0  # reaped here: routerctl waits for the pid to go
+        for stop in (first, second):
+            out, err = stop.communicate(timeout=30)
+            assert stop.returncode == 0 and out.endswith(f"routerd stopped (pid {daemon.proc.pid})\n"), err
+        client.join(timeout=30)
+        assert replies[0][0] == 200 and replies[0][1]["choices"][0]["message"]["content"] == "finished while draining"
+    finally:
+        upstream.close()  # a held request fails at once, so that a failed test does not wait out the drain
+        daemon.close()

@@ -42,8 +42,9 @@ def slow_usage(monkeypatch):
 
 
 async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_usage, anyio_backend):
-    """A request in flight when stop is asked still gets its reply; a new connection gets a
-    shutting_down error, and `routerctl ping` says routerd is stopping (not that it is not running)."""
+    """A request in flight when stop is asked still gets its reply; meanwhile status says draining,
+    a second stop says a stop was asked already, anything else gets a shutting_down error, and
+    `routerctl ping` says routerd is stopping (not that it is not running)."""
     started, release = slow_usage
     options = DaemonOptions(config_path=config_file, socket_path=daemon_env / "routerd.sock",
                             backend=anyio_backend, watch_config=False, handle_signals=False)
@@ -64,6 +65,11 @@ async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_u
         async with connect(app.socket_path) as client:
             refused = await client.call({"type": "ping"})
         assert (refused["code"], refused["retryable"]) == ("shutting_down", True)
+        async with connect(app.socket_path) as client:
+            assert (await client.call({"type": "status"}))["draining"] is True
+        async with connect(app.socket_path) as client:
+            again = await client.call({"type": "stop"})
+        assert (again["type"], again["pid"], again["already"]) == ("stopping", os.getpid(), True)
         env = {**os.environ, "ROUTERD_SOCKET": str(app.socket_path)}
         ping = await anyio.run_process([sys.executable, "-m", "routerctl.main", "ping"], env=env, check=False)
         assert ping.returncode == 1 and ping.stderr.decode().startswith("routerctl: routerd is stopping")

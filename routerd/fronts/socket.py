@@ -5,9 +5,11 @@ Each connection is served in order, one request at a time (clients pipeline by o
 connections). Bad input never crashes the daemon: a frame whose JSON or schema is wrong gets an
 error reply and the connection stays usable; a length prefix over the limit or a truncated frame
 gets an error reply and the connection is closed, since the byte stream cannot be resynchronised.
-A connection waiting for its next request is "idle" and is closed when the daemon drains; one
-opened while it drains gets a ``shutting_down`` error, so that ``routerctl ping`` says routerd is
-stopping rather than that it is not running.
+A connection waiting for its next request is "idle" and is closed when the daemon drains. While it
+drains, the socket still accepts: ``status`` and ``stop`` are answered (``routerctl status`` shows
+the drain, a second ``routerctl stop`` waits for the exit), every other request gets a retryable
+``shutting_down`` error, so that ``routerctl ping`` says routerd is stopping rather than that it is
+not running; each connection closes after that one answer.
 """
 
 import logging
@@ -22,7 +24,7 @@ from routerd.errors import NotImplementedYet, RouterdError, ShuttingDown
 from routerd.framing import FrameReader, FrameTooLarge, encode_frame
 from routerd.fronts.serve import serve_listener
 from routerd.handlers.table import HANDLERS
-from routerd.protocol import ENCODER, Error, Reply, decode_request
+from routerd.protocol import ENCODER, Error, Reply, Request, Status, Stop, decode_request
 
 log = logging.getLogger("routerd.socket")
 
@@ -30,11 +32,9 @@ RECEIVE_SIZE = 65536
 # A client that has started a frame must finish it within this; an idle one may wait longer
 # (daemon.idle_timeout_s).
 PARTIAL_FRAME_TIMEOUT_S = 30.0
-# A connection refused during the drain reads what its client sends until the client closes, for
-# at most this long: closing a Unix socket with unread bytes resets the peer, which could then lose
-# the error frame. A client reads the reply at once; a second is ample.
-STOPPING_READ_S = 1.0
 STOPPING = "routerd is stopping (draining in-flight requests); start it again once it has stopped"
+# What the socket still answers while the daemon drains: a look at it, and a stop asked again.
+SERVED_WHILE_DRAINING: frozenset[type[Request]] = frozenset({Status, Stop})
 
 
 async def serve_socket(app: App, listener: SocketListener, *,
@@ -46,17 +46,16 @@ async def serve_socket(app: App, listener: SocketListener, *,
 async def serve_connection(app: App, stream: ByteStream) -> None:
     async with stream:
         try:
-            if app.draining:
-                await _refuse_while_stopping(stream)
-                return
             await _serve_frames(app, stream)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the client went away; its request was handled, its reply had nowhere to go
 
 
 async def _serve_frames(app: App, stream: ByteStream) -> None:
+    """Answer the connection's frames in turn, until it closes or, once the daemon drains, after
+    the answer in hand."""
     reader = FrameReader()
-    while not app.draining:
+    while True:
         try:
             frame = reader.next_frame()
         except FrameTooLarge as exc:
@@ -81,6 +80,8 @@ async def _serve_frames(app: App, stream: ByteStream) -> None:
                 async with aclosing(result) as payloads:
                     async for payload in payloads:
                         await stream.send(encode_frame(payload))
+        if app.draining:
+            return
 
 
 async def _receive(app: App, stream: ByteStream, pending: int) -> bytes | None:
@@ -97,19 +98,9 @@ async def _receive(app: App, stream: ByteStream, pending: int) -> bytes | None:
     return None
 
 
-async def _refuse_while_stopping(stream: ByteStream) -> None:
-    await _send_error(stream, ShuttingDown.code, STOPPING, retryable=ShuttingDown.retryable)
-    with anyio.move_on_after(STOPPING_READ_S):
-        try:
-            while await stream.receive(RECEIVE_SIZE):
-                pass
-        except anyio.EndOfStream:
-            pass
-
-
-async def _send_error(stream: ByteStream, code: str, message: str, *, retryable: bool = False) -> None:
+async def _send_error(stream: ByteStream, code: str, message: str) -> None:
     try:
-        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=retryable))))
+        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=False))))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass
 
@@ -120,6 +111,8 @@ async def _answer(app: App, frame: bytes) -> bytes | AsyncGenerator[bytes, None]
     the (final) error reply, in ``_failed``."""
     try:
         request = decode_request(frame)
+        if app.draining and type(request) not in SERVED_WHILE_DRAINING:
+            raise ShuttingDown(STOPPING)
         handler = HANDLERS.get(type(request))
         if handler is None:
             raise NotImplementedYet(f"request type {type(request).__struct_config__.tag!r} "

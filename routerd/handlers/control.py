@@ -7,8 +7,8 @@ import anyio.to_thread
 from routerd.app import App
 from routerd.config import ConfigText, parse_config
 from routerd.errors import ConfigError
-from routerd.protocol import (ConfigCheck, ConfigCheckResult, Ok, Ping, Pong, Reload, ReloadResult,
-                              Status, StatusReply, Stop)
+from routerd.protocol import (ConfigCheck, ConfigCheckResult, Ping, Pong, Reload, ReloadResult, Status,
+                              StatusReply, Stop, Stopping)
 from routerd.runtime import Runtime, build_runtime, check_config_file
 from routerd.version import VERSION
 
@@ -21,9 +21,11 @@ async def handle_status(app: App, request: Status) -> StatusReply:
     return await app.status()
 
 
-async def handle_stop(app: App, request: Stop) -> Ok:
+async def handle_stop(app: App, request: Stop) -> Stopping:
+    """Ask the daemon to drain and exit; asked again while it drains, say so (the caller waits)."""
+    already = app.stop_requested.is_set()
     app.request_stop()
-    return Ok(message="stopping")
+    return Stopping(pid=app.pid, drain_timeout_s=app.runtime.config.daemon.drain_timeout_s, already=already)
 
 
 async def handle_reload(app: App, request: Reload) -> ReloadResult:
