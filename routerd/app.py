@@ -103,6 +103,7 @@ class App:
         self.idle_scopes: set[anyio.CancelScope] = set()
         self.draining = False
         self.stop_requested = anyio.Event()
+        self._drain = anyio.CancelScope()  # the drain's wait, which end_drain cuts short
         self.last_reload = LastReload(ok=True, at=self.started_at, message="loaded at start")
 
     async def load(self) -> None:
@@ -146,6 +147,16 @@ class App:
         self.draining = True
         for scope in list(self.idle_scopes):
             scope.cancel()
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait until no request is in flight, for at most ``timeout_s`` or until ``end_drain``."""
+        with anyio.move_on_after(timeout_s), self._drain:
+            await self.inflight.wait_idle()
+
+    def end_drain(self) -> None:
+        """Stop waiting for the requests in flight (a second SIGTERM or Ctrl-C): the daemon cancels
+        them and exits, recording their calls and closing the store as after a drain."""
+        self._drain.cancel()
 
     async def reload(self, reason: str) -> ReloadResult:
         """Re-read the config file and swap in a new runtime, or keep the old one and say why. Once

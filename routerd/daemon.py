@@ -132,10 +132,11 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         task_status.started(app)
         await app.stop_requested.wait()
         sdnotify.notify("STOPPING=1")
-        log.info("stopping: draining %d in-flight request(s)", app.inflight.count)
+        timeout_s = app.runtime.config.daemon.drain_timeout_s
+        log.info("stopping: draining %d in-flight request(s) for at most %g s (a second SIGTERM or Ctrl-C "
+                 "stops at once)", app.inflight.count, timeout_s)
         app.begin_drain()
-        with anyio.move_on_after(app.runtime.config.daemon.drain_timeout_s):
-            await app.inflight.wait_idle()
+        await app.drain(timeout_s)
         tg.cancel_scope.cancel()
 
 
@@ -157,6 +158,10 @@ async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TAS
                 sdnotify.notify("RELOADING=1")
                 await app.reload("SIGHUP")
                 sdnotify.notify("READY=1")
+            elif app.stop_requested.is_set():  # asked twice (Ctrl-C again): do not wait any longer
+                log.warning("%s while stopping: cancelling %d in-flight request(s) now",
+                            signal.Signals(signum).name, app.inflight.count)
+                app.end_drain()
             else:
                 app.request_stop()
 

@@ -256,8 +256,11 @@ def _chat_in_thread(address: str, replies: list) -> threading.Thread:
         request = urllib.request.Request(
             f"http://{address}/v1/chat/completions", method="POST", headers={"content-type": "application/json"},
             data=json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode())
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            replies.append((answer.status, json.loads(answer.read())))
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                replies.append((answer.status, json.loads(answer.read())))
+        except OSError as exc:  # urllib's errors: an error answer, or the connection cut
+            replies.append(exc)
 
     thread = threading.Thread(target=post, daemon=True)
     thread.start()
@@ -296,3 +299,29 @@ def test_status_and_a_second_stop_while_draining(env, tmp_path):
     finally:
         upstream.close()  # a held request fails at once, so that a failed test does not wait out the drain
         daemon.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_second_signal_ends_the_drain_at_once(env, tmp_path, signum):
+    """Ctrl-C (or SIGTERM) while routerd drains a request held upstream, with a minute of drain
+    left: it cancels the request now, records its call once, and exits 0."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    daemon = Foreground(env, tmp_path)
+    try:
+        replies: list = []
+        client = _chat_in_thread(_status(env)["http"], replies)
+        upstream.wait_request()
+        daemon.proc.send_signal(signum)
+        wait_for(lambda: (s := _status(env)) and s.get("draining"), what="the drain")
+        daemon.proc.send_signal(signum)
+        assert daemon.proc.wait(timeout=15) == 0
+        client.join(timeout=15)
+        assert isinstance(replies[0], OSError)  # cut: the request had not been answered
+    finally:
+        upstream.close()
+        daemon.close()
+    assert "while stopping: cancelling 1 in-flight request(s) now" in daemon.log.read_text()
+    state = apsw.Connection(str(tmp_path / "state" / "routerd" / "routerd.db"))
+    assert [row[0] for row in state.execute("SELECT provider FROM calls")] == ["held"]
