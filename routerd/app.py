@@ -35,7 +35,7 @@ from routerd.ledger.spending import Spending
 from routerd.ledger.state import Ledger
 from routerd.logs import SecretScrubber
 from routerd.redact import scrub
-from routerd.protocol import LastReload, ReloadResult, StatusReply
+from routerd.protocol.replies import LastReload, ReloadResult, StatusReply
 from routerd.resilience.board import Resilience
 from routerd.resilience.keys import PoolKey
 from routerd.routing.core import RoutingCore

@@ -13,7 +13,8 @@ import pytest
 
 from routerd.daemon import DaemonOptions, run_daemon
 from routerd.handlers import table
-from routerd.protocol import Usage, UsageReply, UsageReport
+from routerd.protocol.reports import UsageReply, UsageReport
+from routerd.protocol.requests import Usage
 from tests.fakes.upstream import FakeUpstream
 from tests.support import connect
 

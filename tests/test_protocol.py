@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routerd import protocol
 from routerd.errors import BadRequest
 from routerd.framing import MAX_FRAME, FrameReader, FrameTooLarge, encode_frame
-from routerd.protocol import decode_request
+from routerd.protocol import codec, replies, reports, requests
+from routerd.protocol.codec import decode_request
 
 # One example request per type, written the way a stdlib client (routerctl, a shim) writes it.
 STDLIB_REQUESTS = {
@@ -41,9 +41,9 @@ STDLIB_REQUESTS = {
 
 def test_every_request_type_has_a_stdlib_example():
     """The contract examples cover the whole request union."""
-    missing = protocol.REQUEST_TAGS - set(STDLIB_REQUESTS)
+    missing = requests.REQUEST_TAGS - set(STDLIB_REQUESTS)
     assert not missing, f"add a stdlib-JSON example of {sorted(missing)} to STDLIB_REQUESTS"
-    assert set(STDLIB_REQUESTS) <= protocol.REQUEST_TAGS
+    assert set(STDLIB_REQUESTS) <= requests.REQUEST_TAGS
 
 
 @pytest.mark.parametrize("tag", sorted(STDLIB_REQUESTS))
@@ -68,12 +68,12 @@ def test_hook_payload_is_passed_through_as_raw_bytes():
 
 def test_replies_read_by_stdlib_json():
     """Every reply encodes to JSON a stdlib client reads; errors always carry retryable."""
-    error = json.loads(protocol.ENCODER.encode(protocol.Error(code="x", message="m", retryable=False)))
+    error = json.loads(codec.ENCODER.encode(replies.Error(code="x", message="m", retryable=False)))
     assert error == {"type": "error", "code": "x", "message": "m", "retryable": False}
-    pong = json.loads(protocol.ENCODER.encode(protocol.Pong(version="1", pid=2)))
+    pong = json.loads(codec.ENCODER.encode(replies.Pong(version="1", pid=2)))
     assert pong == {"type": "pong", "version": "1", "pid": 2}
-    rows = protocol.ExportRowsReply(kind="export_rows", data=protocol.ExportRows(rows=[(1, "a")]), final=False)
-    partial = json.loads(protocol.ENCODER.encode(rows))
+    rows = reports.ExportRowsReply(kind="export_rows", data=reports.ExportRows(rows=[(1, "a")]), final=False)
+    partial = json.loads(codec.ENCODER.encode(rows))
     assert partial == {"type": "data", "kind": "export_rows", "data": {"rows": [[1, "a"]]}, "final": False}
 
 
@@ -111,7 +111,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 request_like = st.fixed_dictionaries(
-    {"type": st.sampled_from(sorted(protocol.REQUEST_TAGS)) | st.text(max_size=10)},
+    {"type": st.sampled_from(sorted(requests.REQUEST_TAGS)) | st.text(max_size=10)},
     optional={"v": st.integers(-2, 3) | st.text(max_size=3), "prompt": json_values,
               "messages": json_values, "decision_id": json_values, "payload": json_values,
               "message": json_values, "path": json_values, "host": json_values},
@@ -133,7 +133,7 @@ def test_decoder_survives_arbitrary_frames(frame):
         assert exc.code in {"bad_request", "unknown_type", "unsupported_version"}
         assert exc.message
     else:
-        assert request.__struct_config__.tag in protocol.REQUEST_TAGS
+        assert request.__struct_config__.tag in requests.REQUEST_TAGS
 
 
 @settings(max_examples=500, deadline=None)

@@ -35,7 +35,7 @@ from datetime import tzinfo
 from routerd.budgets.provider_windows import ProviderWindows
 from routerd.budgets.settings import BudgetsConfig, Limits
 from routerd.catalogue.prices import Rates, Tokens, cost_usd
-from routerd.protocol import BudgetLimit, BudgetWindow
+from routerd.protocol.reports import BudgetLimit, BudgetWindow
 from routerd.resilience.limiter import Limiter, Observation
 from routerd.resilience.limits import Bucket, Reservation, Scope, Target
 from routerd.resilience.refusal import Refusal

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable
 
-from routerd.protocol import BudgetWindow
+from routerd.protocol.reports import BudgetWindow
 from routerd.resilience.limiter import Observation
 from routerd.resilience.ratelimit_headers import MAX_RESET_S, reset_time
 

@@ -26,7 +26,7 @@ from routerd.fronts.http_conn import HttpConnection
 from routerd.fronts.http_wire import RequestHead
 from routerd.handlers.routing import handle_rate, handle_reroute
 from routerd.handlers.usage import handle_dashboard
-from routerd.protocol import Dashboard, Rate, Reroute
+from routerd.protocol.requests import Dashboard, Rate, Reroute
 
 PREFIX = b"/dashboard"
 _STATIC = files("routerd.fronts") / "static"

@@ -30,7 +30,7 @@ from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
 from routerd.ledger.metrics import CONTENT_TYPE
-from routerd.protocol import decode_error
+from routerd.protocol.codec import decode_error
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import marker_headers, offered_hosted

@@ -24,7 +24,9 @@ from routerd.errors import NotImplementedYet, RouterdError, ShuttingDown
 from routerd.framing import FrameReader, FrameTooLarge, encode_frame
 from routerd.fronts.serve import serve_listener
 from routerd.handlers.table import HANDLERS
-from routerd.protocol import ENCODER, Error, Reply, Request, Status, Stop, decode_request
+from routerd.protocol.codec import ENCODER, decode_request
+from routerd.protocol.replies import Error, Reply
+from routerd.protocol.requests import Request, Status, Stop
 
 log = logging.getLogger("routerd.socket")
 

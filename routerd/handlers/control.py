@@ -7,8 +7,8 @@ import anyio.to_thread
 from routerd.app import App
 from routerd.config import ConfigText, parse_config
 from routerd.errors import ConfigError
-from routerd.protocol import (ConfigCheck, ConfigCheckResult, Ping, Pong, Reload, ReloadResult, Status,
-                              StatusReply, Stop, Stopping)
+from routerd.protocol.replies import ConfigCheckResult, Pong, ReloadResult, StatusReply, Stopping
+from routerd.protocol.requests import ConfigCheck, Ping, Reload, Status, Stop
 from routerd.runtime import Runtime, build_runtime, check_config_file
 from routerd.version import VERSION
 

@@ -6,7 +6,8 @@ from collections.abc import AsyncGenerator
 from routerd.app import App
 from routerd.integrations.events import HookEvent, parse_event
 from routerd.integrations.render import HookOutcome
-from routerd.protocol import Hook, HookMode, HookModeReply, HookReply
+from routerd.protocol.replies import HookModeReply, HookReply
+from routerd.protocol.requests import Hook, HookMode
 from routerd.runtime import Runtime
 
 

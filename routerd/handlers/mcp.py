@@ -4,7 +4,8 @@ MCP server. A notification's reply carries no message."""
 import msgspec
 
 from routerd.app import App
-from routerd.protocol import Mcp, McpReply
+from routerd.protocol.replies import McpReply
+from routerd.protocol.requests import Mcp
 
 
 async def handle_mcp(app: App, request: Mcp) -> McpReply:

@@ -4,8 +4,8 @@ breaker reset."""
 import time
 
 from routerd.app import App
-from routerd.protocol import (BreakerReset, BreakerResetReply, BreakerRow, BucketRow, CoolingRow, Health,
-                              HealthReply, KeyRow)
+from routerd.protocol.replies import BreakerResetReply, BreakerRow, BucketRow, CoolingRow, HealthReply, KeyRow
+from routerd.protocol.requests import BreakerReset, Health
 from routerd.resilience.breaker import BreakerStats
 
 

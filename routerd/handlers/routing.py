@@ -3,8 +3,8 @@ to the routing core with the runtime the request started with."""
 
 from routerd.app import App
 from routerd.errors import BadRequest
-from routerd.protocol import (Classify, ClassificationReply, DecisionReply, FeedbackReply, Message, ProfileReply,
-                              Rate, Reroute, Route, SetProfile)
+from routerd.protocol.replies import ClassificationReply, DecisionReply, FeedbackReply, ProfileReply
+from routerd.protocol.requests import Classify, Message, Rate, Reroute, Route, SetProfile
 from routerd.routing.replies import classification_reply, decision_reply
 from routerd.routing.types import Conversation, RouteRequest
 from routerd.scenarios.names import check_requested

@@ -7,9 +7,10 @@ from typing import Any
 
 from routerd.app import App
 from routerd.handlers import control, hooks, mcp, resilience, routing, usage
-from routerd.protocol import (BreakerReset, Budget, Classify, ConfigCheck, Dashboard, Export, Health, Hook, HookMode, Mcp, Ping,
-                              Rate, Reload, Reply, Report, Request, Reroute, Route, Savings, SetProfile, Status,
-                              StatusLine, Stop, Usage)
+from routerd.protocol.replies import Reply
+from routerd.protocol.requests import (BreakerReset, Budget, Classify, ConfigCheck, Dashboard, Export, Health,
+                                       Hook, HookMode, Mcp, Ping, Rate, Reload, Report, Request, Reroute,
+                                       Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
 
 Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
 

@@ -13,9 +13,11 @@ from routerd.errors import BadRequest
 from routerd.ledger import reports
 from routerd.ledger.dashboard import dashboard_data
 from routerd.ledger.periods import window_end, window_start
-from routerd.protocol import (Budget, BudgetReply, Dashboard, DashboardReply, Export, ExportEnd, ExportEndReply, ExportHead, ExportHeadReply, ExportRows,
-                              ExportRowsReply, Report, ReportReply, Reply, Savings, SavingsReply, StatusLine,
-                              StatusLineReply, Usage, UsageReply)
+from routerd.protocol.replies import Reply
+from routerd.protocol.reports import (BudgetReply, DashboardReply, ExportEnd, ExportEndReply, ExportHead,
+                                      ExportHeadReply, ExportRows, ExportRowsReply, ReportReply, SavingsReply,
+                                      StatusLineReply, UsageReply)
+from routerd.protocol.requests import Budget, Dashboard, Export, Report, Savings, StatusLine, Usage
 from routerd.store import ledger as q
 from routerd.store.store import Store
 

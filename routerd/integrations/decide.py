@@ -7,7 +7,7 @@ Gemini CLI's model names, Codex CLI's.
 
 from routerd.integrations.events import HookEvent
 from routerd.integrations.modes import Recommendation
-from routerd.protocol import Message
+from routerd.protocol.requests import Message
 from routerd.routing.core import RoutingCore
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime

@@ -26,7 +26,7 @@ from routerd.integrations.modes import Pending, Recommendation, Verdict
 from routerd.integrations.render import HookOutcome, render
 from routerd.ledger import turns
 from routerd.ledger.state import Ledger
-from routerd.protocol import HookModeState
+from routerd.protocol.replies import HookModeState
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime
 from routerd.store import routing as rows

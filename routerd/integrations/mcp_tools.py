@@ -18,7 +18,8 @@ from routerd.errors import BadRequest
 from routerd.integrations.ask import Answer, Asker
 from routerd.ledger import reports
 from routerd.ledger.periods import PERIODS
-from routerd.protocol import ClassificationReply, DecisionReply, Message, StatusReply
+from routerd.protocol.replies import ClassificationReply, DecisionReply, StatusReply
+from routerd.protocol.requests import Message
 from routerd.redact import redact_url
 from routerd.routing.core import RoutingCore
 from routerd.routing.replies import classification_reply, decision_reply

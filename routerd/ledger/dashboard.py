@@ -14,7 +14,7 @@ from routerd.budgets.budgets import BudgetStats
 from routerd.classify.types import TIERS
 from routerd.ledger.metrics import Metrics
 from routerd.ledger.reports import budget_report, usage_report
-from routerd.protocol import BreakerState, DashboardData, Percentiles
+from routerd.protocol.reports import BreakerState, DashboardData, Percentiles
 from routerd.resilience.breaker import BreakerStats
 from routerd.store import dashboard as q
 from routerd.store.store import Store

@@ -18,8 +18,9 @@ import msgspec
 from routerd.budgets.budgets import BudgetStats
 from routerd.errors import BadRequest
 from routerd.ledger.periods import period_end, period_start, window_end, window_start
-from routerd.protocol import (DEFAULT_REPORT_LIMIT, BudgetReport, DecisionCount, FullReport, SavingsReport, StatusLineData,
-                              UsageReport)
+from routerd.protocol.reports import (BudgetReport, DecisionCount, FullReport, SavingsReport, StatusLineData,
+                                      UsageReport)
+from routerd.protocol.requests import DEFAULT_REPORT_LIMIT
 from routerd.store import ledger as q
 from routerd.store.store import Store
 

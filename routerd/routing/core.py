@@ -36,7 +36,7 @@ from routerd.errors import BadRequest, NoRoute, UnknownModel
 from routerd.feedback import FeedbackTable, signature
 from routerd.ids import Ids
 from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, RuleHit, Sticky, decide
-from routerd.protocol import FeedbackResult, ProfileState
+from routerd.protocol.replies import FeedbackResult, ProfileState
 from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import feedback, hosted_step, opinion, records

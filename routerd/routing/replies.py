@@ -2,7 +2,7 @@
 the MCP tools of the same names answer with the same shapes."""
 
 from routerd.classify.types import Classification
-from routerd.protocol import Because, ClassificationReply, DecisionReply, ModelVerdict
+from routerd.protocol.replies import Because, ClassificationReply, DecisionReply, ModelVerdict
 from routerd.routing.types import RouteDecision
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import apsw
 import msgspec
 
-from routerd.protocol import DecisionRow
+from routerd.protocol.reports import DecisionRow
 
 
 _RECENT = (

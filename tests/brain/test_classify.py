@@ -11,7 +11,7 @@ from routerd.classify.cues import default_cues
 from routerd.classify.paste import paste_is_code, split_ask
 from routerd.classify.text import without_harness
 from routerd.classify.types import LEVELS5, PROFILE_BARS, TASK_TYPES, TIERS, Classification, certainty, enough, tier_for
-from routerd.protocol import Message
+from routerd.protocol.requests import Message
 
 TOOLS = [{"name": "read_file", "description": "Read a file", "input_schema": {"type": "object"}}]
 

@@ -9,7 +9,8 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from routerd.protocol import ENCODER, REQUEST_DECODER, McpReply
+from routerd.protocol.codec import ENCODER, REQUEST_DECODER
+from routerd.protocol.replies import McpReply
 from tests.integrations.support import MCP_RELAY, PYTHON, load_shim
 from tests.support import connect
 

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from routerd import paths
 from routerd.framing import encode_frame
-from routerd.protocol import ENCODER, REQUEST_DECODER, Error, Hook, HookReply
+from routerd.protocol.codec import ENCODER, REQUEST_DECODER
+from routerd.protocol.replies import Error, HookReply
+from routerd.protocol.requests import Hook
 from tests.integrations.support import HOOK_CORE, HOOK_SHIM, PYTHON, claude_payload, load_shim, shim_command
 
 shim = load_shim(HOOK_CORE)
