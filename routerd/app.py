@@ -101,7 +101,9 @@ class App:
         self.pid = os.getpid()
         self.inflight = Inflight()
         self.idle_scopes: set[anyio.CancelScope] = set()
+        self.work_scopes: set[anyio.CancelScope] = set()
         self.draining = False
+        self.cut_short = False  # the drain ended with requests in flight: their work was cancelled
         self.stop_requested = anyio.Event()
         self._drain = anyio.CancelScope()  # the drain's wait, which end_drain cuts short
         self.last_reload = LastReload(ok=True, at=self.started_at, message="loaded at start")
@@ -141,6 +143,23 @@ class App:
                 yield scope
             finally:
                 self.idle_scopes.discard(scope)
+
+    @contextmanager
+    def cuttable(self) -> Iterator[anyio.CancelScope]:
+        """A scope around one request's work, which ``cut`` cancels if the drain ends with it still
+        in flight, so that the front can still give its client a last word."""
+        with anyio.CancelScope() as scope:
+            self.work_scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self.work_scopes.discard(scope)
+
+    def cut(self) -> None:
+        """The drain is over: cancel the work of every request still in flight (``cuttable``)."""
+        self.cut_short = True
+        for scope in list(self.work_scopes):
+            scope.cancel()
 
     def begin_drain(self) -> None:
         """Stop taking new requests; wake idle connections so that they close."""

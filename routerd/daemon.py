@@ -137,7 +137,18 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
                  "stops at once)", app.inflight.count, timeout_s)
         app.begin_drain()
         await app.drain(timeout_s)
+        if app.inflight.count:
+            log.warning("drain over: cutting %d request(s) still in flight", app.inflight.count)
+            app.cut()
+            with anyio.move_on_after(CUT_ANSWER_S):
+                await app.inflight.wait_idle()
         tg.cancel_scope.cancel()
+
+
+# Once the drain is over, how long the fronts get to give the requests it cut their last word (a
+# 503, or an error event ending a stream): a few hundred bytes per connection, written at once
+# unless a client stopped reading, which this bounds.
+CUT_ANSWER_S = 1.0
 
 
 # How often the use of long limit windows is written: a kill -9 forgets at most this much of it.

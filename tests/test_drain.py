@@ -5,6 +5,7 @@ import os
 import sys
 
 import anthropic
+import apsw
 import anyio
 import httpx
 import msgspec
@@ -173,3 +174,46 @@ async def test_http_answers_503_in_the_clients_dialect_while_draining(daemon_env
         upstream.release.set()
     assert "".join(text) == "Hello from the provider."
     assert len(upstream.received) == 1, "nothing refused reached the provider"
+
+
+async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, anyio_backend):
+    """When drain_timeout_s runs out, a stream already flowing ends with an error event in its
+    dialect (the openai SDK raises it) and a request not yet answered gets a 503 in its dialect
+    (anthropic's overloaded_error), instead of a dropped connection; each call is recorded once."""
+    options = _gateway_options(daemon_env, upstream, anyio_backend, drain_timeout_s=0.2)
+    errors = {}
+    async with anyio.create_task_group() as tg:
+        app = await tg.start(run_daemon, options)
+        base = f"http://{app.http_address}"
+        upstream.hold()
+
+        async def openai_stream():
+            async with openai.AsyncOpenAI(base_url=base + "/v1", api_key="k", max_retries=0) as client:
+                stream = await client.chat.completions.create(
+                    model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True)
+                with pytest.raises(openai.APIError) as cut:
+                    async with stream:
+                        async for _ in stream:
+                            pass
+                errors["openai"] = cut.value
+
+        async def anthropic_message():
+            async with anthropic.AsyncAnthropic(base_url=base, api_key="k", max_retries=0) as client:
+                with pytest.raises(anthropic.APIStatusError) as cut:
+                    await client.messages.create(model="claude-sonnet-4-5", max_tokens=10,
+                                                 messages=[{"role": "user", "content": "hi"}])
+                errors["anthropic"] = cut.value
+
+        tg.start_soon(openai_stream)
+        await upstream.holding.wait()
+        upstream.hang()
+        tg.start_soon(anthropic_message)
+        await upstream.stalled.wait()
+        app.request_stop()
+    assert "drain_timeout_s ran out" in errors["openai"].message
+    assert errors["openai"].body["code"] == "shutting_down"
+    assert errors["anthropic"].status_code == 503
+    assert errors["anthropic"].body["error"]["type"] == "overloaded_error"
+    assert errors["anthropic"].response.headers["retry-after"] == "1"
+    state = apsw.Connection(str(app.state_path))
+    assert sorted(row[0] for row in state.execute("SELECT provider FROM calls")) == ["anthropic", "openai"]

@@ -14,7 +14,6 @@ the one place where an exception becomes an HTTP error answer.
 
 import time
 
-import anyio
 import msgspec
 
 from routerd.app import App
@@ -44,6 +43,7 @@ _JSON = (b"content-type", b"application/json")
 # covers the rest (they retry a refused connection too).
 DRAIN_RETRY_AFTER_S = 1.0
 DRAINING = "routerd is stopping and takes no new requests (it drains those in flight); retry shortly"
+CUT = "routerd stopped before this answer was complete (daemon.drain_timeout_s ran out); retry shortly"
 
 
 class _Peek(msgspec.Struct):
@@ -105,9 +105,13 @@ async def answer_draining(conn: HttpConnection, head: RequestHead) -> None:
         await conn.send(conn.wire.response(503, [_JSON, (b"retry-after", b"%d" % DRAIN_RETRY_AFTER_S)],
                                            msgspec.json.encode(health), close=True))
         return
-    error = ShuttingDown(DRAINING)
+    raise _shutting_down(DRAINING)
+
+
+def _shutting_down(message: str) -> ShuttingDown:
+    error = ShuttingDown(message)
     error.retry_after_s = DRAIN_RETRY_AFTER_S
-    raise error
+    return error
 
 
 async def _answer_other(conn: HttpConnection, head: RequestHead, runtime: Runtime,
@@ -153,8 +157,9 @@ async def _proxy(conn: HttpConnection, head: RequestHead, runtime: Runtime, foun
         raise
     gateway.in_flight += 1
     try:
-        # The connection's reader cancels this scope if the client goes away meanwhile.
-        with anyio.CancelScope() as scope:
+        # The connection's reader cancels this scope if the client goes away meanwhile, the daemon
+        # if its drain ends first.
+        with app.cuttable() as scope:
             conn.request_scope = scope
             if conn.eof:
                 scope.cancel()
@@ -165,10 +170,25 @@ async def _proxy(conn: HttpConnection, head: RequestHead, runtime: Runtime, foun
                 await _send_reply(conn, head, reply)
         if scope.cancelled_caught:
             conn.closed = True
-            gateway.client_disconnects += 1
+            if conn.eof or not app.cut_short:
+                gateway.client_disconnects += 1
+            else:
+                await _answer_cut(conn, head, request.stream)
     finally:
         conn.request_scope = None
         gateway.in_flight -= 1
+
+
+async def _answer_cut(conn: HttpConnection, head: RequestHead, stream: bool) -> None:
+    """The last word to a client whose request the end of the drain cut: a 503 in its dialect when
+    its answer had not begun (raised, for the front to answer), an error event ending its stream
+    when one had (the relay sends whole events only, so the error starts an event of its own). A
+    whole answer goes out in one send: there is nothing to add to it."""
+    if not conn.wire.responded:
+        raise _shutting_down(CUT)
+    if stream:
+        event = dialect_of(head).stream_error(ShuttingDown.http_status, CUT, ShuttingDown.code)
+        await conn.send(conn.wire.data(event) + conn.wire.end())
 
 
 async def _plan(conn: HttpConnection, head: RequestHead, runtime: Runtime, found: tuple[Dialect, bytes],
