@@ -329,3 +329,35 @@ def test_a_second_signal_ends_the_drain_at_once(env, tmp_path, signum):
     assert "while stopping: cancelling 1 in-flight request(s) now" in daemon.log.read_text()
     state = apsw.Connection(str(tmp_path / "state" / "routerd" / "routerd.db"))
     assert [row[0] for row in state.execute("SELECT provider FROM calls")] == ["held"]
+
+
+def test_restart_while_a_request_is_in_flight(env, tmp_path):
+    """routerctl restart with a request held upstream: the old daemon drains it (its client gets
+    the answer), then a new daemon serves; a request sent meanwhile gets a 503, not a refused
+    connection."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    assert routerctl(env, "start").returncode == 0
+    try:
+        old = _status(env)
+        replies: list = []
+        client = _chat_in_thread(old["http"], replies)
+        upstream.wait_request()
+        restart = subprocess.Popen([*ROUTERCTL, "restart"], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: (s := _status(env)) and s.get("draining"), what="the old daemon draining")
+        refused: list = []
+        _chat_in_thread(old["http"], refused).join(timeout=30)
+        assert refused[0][0] == 503 and refused[0][1]["error"]["code"] == "shutting_down"
+        upstream.answer("finished across the restart")
+        out, err = restart.communicate(timeout=60)
+        assert restart.returncode == 0, err
+        assert f"routerd stopped (pid {old['pid']})" in out and "routerd started (pid" in out
+        client.join(timeout=30)
+        assert replies[0][0] == 200 and replies[0][1]["choices"][0]["message"]["content"] == "finished across the restart"
+        new = _status(env)
+        assert new["pid"] != old["pid"] and not new.get("draining")
+    finally:
+        upstream.close()
+        routerctl(env, "stop")
