@@ -80,7 +80,8 @@ async def test_stop_waits_for_in_flight_requests(daemon_env, config_file, slow_u
 
 
 async def test_drain_grace_is_bounded(daemon_env, slow_usage, anyio_backend):
-    """A request that outlives daemon.drain_timeout_s is cancelled and the daemon still stops."""
+    """A request that outlives daemon.drain_timeout_s is cancelled, its client told so with a
+    shutting_down error, and the daemon still stops."""
     config = daemon_env / "config.toml"
     config.write_text("[daemon]\ndrain_timeout_s = 0.05\n[http]\nenabled = false\n")
     started, _ = slow_usage
@@ -92,7 +93,9 @@ async def test_drain_grace_is_bounded(daemon_env, slow_usage, anyio_backend):
 
             async def stuck_client():
                 async with connect(app.socket_path) as client:
-                    assert await client.stream_call_or_none({"type": "usage"}) is None
+                    cut = await client.stream_call_or_none({"type": "usage"})
+                assert (cut["code"], cut["retryable"]) == ("shutting_down", True)
+                assert "drain_timeout_s ran out" in cut["message"]
 
             tg.start_soon(stuck_client)
             await started.wait()

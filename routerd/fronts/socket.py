@@ -9,7 +9,8 @@ A connection waiting for its next request is "idle" and is closed when the daemo
 drains, the socket still accepts: ``status`` and ``stop`` are answered (``routerctl status`` shows
 the drain, a second ``routerctl stop`` waits for the exit), every other request gets a retryable
 ``shutting_down`` error, so that ``routerctl ping`` says routerd is stopping rather than that it is
-not running; each connection closes after that one answer.
+not running; each connection closes after that one answer. A request the end of the drain cuts
+short gets a ``shutting_down`` error as its final reply.
 """
 
 import logging
@@ -35,6 +36,7 @@ RECEIVE_SIZE = 65536
 # (daemon.idle_timeout_s).
 PARTIAL_FRAME_TIMEOUT_S = 30.0
 STOPPING = "routerd is stopping (draining in-flight requests); start it again once it has stopped"
+CUT = "routerd stopped before this request was done (daemon.drain_timeout_s ran out)"
 # What the socket still answers while the daemon drains: a look at it, and a stop asked again.
 SERVED_WHILE_DRAINING: frozenset[type[Request]] = frozenset({Status, Stop})
 
@@ -75,13 +77,17 @@ async def _serve_frames(app: App, stream: ByteStream) -> None:
             reader.feed(data)
             continue
         with app.inflight:
-            result = await _answer(app, frame)
-            if isinstance(result, bytes):
-                await stream.send(encode_frame(result))
-            else:
-                async with aclosing(result) as payloads:
-                    async for payload in payloads:
-                        await stream.send(encode_frame(payload))
+            with app.cuttable() as work:
+                result = await _answer(app, frame)
+                if isinstance(result, bytes):
+                    await stream.send(encode_frame(result))
+                else:
+                    async with aclosing(result) as payloads:
+                        async for payload in payloads:
+                            await stream.send(encode_frame(payload))
+            if work.cancelled_caught:  # the drain ran out first: say so, as the final reply
+                await _send_error(stream, ShuttingDown.code, CUT, retryable=ShuttingDown.retryable)
+                return
         if app.draining:
             return
 
@@ -100,9 +106,9 @@ async def _receive(app: App, stream: ByteStream, pending: int) -> bytes | None:
     return None
 
 
-async def _send_error(stream: ByteStream, code: str, message: str) -> None:
+async def _send_error(stream: ByteStream, code: str, message: str, *, retryable: bool = False) -> None:
     try:
-        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=False))))
+        await stream.send(encode_frame(ENCODER.encode(Error(code=code, message=message, retryable=retryable))))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass
 
