@@ -20,6 +20,10 @@ import click
 from routerctl import output
 
 
+# How routerd starts the one line that says why it would not start (routerd.main).
+DAEMON_PREFIX = "routerd: "
+
+
 def spawn_daemon(socket_path: Path, config_file: str | None, backend: str,
                  timeout_s: float) -> tuple[int, Path]:
     from routerd.paths import state_path
@@ -58,6 +62,9 @@ def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float,
             with open(log_path, "rb") as log:
                 log.seek(start)
                 tail = log.read().decode(errors="replace").strip().splitlines()[-5:]
+            exited = f"routerd exited with code {proc.returncode} during start; log: {log_path}"
+            if tail and tail[-1].startswith(DAEMON_PREFIX):  # its one-line reason: a port in use, a bad config
+                output.fail(f"{tail[-1].removeprefix(DAEMON_PREFIX)} ({exited})", 4)
             click.echo("\n".join(tail), err=True)
-            output.fail(f"routerd exited with code {proc.returncode} during start (log: {log_path})", 4)
+            output.fail(exited, 4)
     output.fail(f"routerd did not become ready within {timeout_s:.0f} s (log: {log_path})", 4)

@@ -148,3 +148,17 @@ def test_config_check_prints_warnings_and_passes(env, tmp_path):
         assert f"WARNING routerd: config: {warning}" in daemon.log.read_text()
     finally:
         daemon.close()
+
+
+def test_routerctl_start_on_a_port_in_use_says_so_in_one_line(env, tmp_path):
+    """routerctl start (and restart) when another program holds http.listen: one line naming the
+    setting and the address, with the daemon's exit code and log, exit 4."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        (tmp_path / "config.toml").write_text(f'[http]\nlisten = "{listen}"\n')
+        for command in ("start", "restart"):
+            line = _one_clear_line(routerctl(env, command), 4, f"routerctl: cannot start: http.listen {listen} "
+                                   "is already in use (routerd exited with code 1 during start; log: ")
+            assert line.endswith("routerd.log)")
