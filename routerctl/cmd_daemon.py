@@ -197,12 +197,27 @@ def stop(ctx: click.Context) -> None:
 def _wait_exit(pid: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return True
         time.sleep(0.01)
     return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs. One that has exited but not been reaped by its parent (a
+    zombie) has stopped: a container's first process often reaps late or never, and
+    ``kill(pid, 0)`` succeeds on a zombie until it is reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the pid now belongs to another user's process: ours is gone
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:  # reaped meanwhile; or no /proc (macOS), where kill's answer stands
+        return not Path("/proc/self").exists()
+    return stat.rsplit(b")", 1)[-1].split()[:1] != [b"Z"]  # the state follows the command's ")"
 
 
 @click.command()

@@ -294,7 +294,7 @@ def test_status_and_a_second_stop_while_draining(env, tmp_path):
                                   text=True)
         assert second.stdout.readline() == f"routerd (pid {daemon.proc.pid}) is already stopping; waiting for it to exit\n"
         upstream.answer("finished while draining")
-        assert daemon.proc.wait(timeout=30) == 0  # reaped here: routerctl waits for the pid to go
+        assert daemon.proc.wait(timeout=30) == 0
         for stop in (first, second):
             out, err = stop.communicate(timeout=30)
             assert stop.returncode == 0 and out.endswith(f"routerd stopped (pid {daemon.proc.pid})\n"), err
@@ -361,3 +361,15 @@ def test_restart_while_a_request_is_in_flight(env, tmp_path):
     finally:
         upstream.close()
         routerctl(env, "stop")
+
+
+def test_stop_returns_once_the_daemon_exited_even_if_nobody_reaps_it(env, tmp_path):
+    """routerctl stop returns as soon as routerd has exited, even while its parent has not reaped
+    it (a container's first process may reap late or never): here the test is the parent and reaps
+    only after the stop returned."""
+    daemon = Foreground(env, tmp_path)
+    try:
+        stopped = subprocess.run([*ROUTERCTL, "stop"], env=env, capture_output=True, text=True, timeout=15)
+        assert stopped.returncode == 0 and f"routerd stopped (pid {daemon.proc.pid})" in stopped.stdout
+    finally:
+        assert daemon.close() == 0
