@@ -5,7 +5,8 @@ reason), the socket path (refuse when another daemon is live), the listeners, th
 gateway's pools, the app and its parts' persisted state, then the servers in one task group. On SIGTERM
 or a ``stop`` request the daemon drains: it takes no new requests (it answers them: a retryable 503
 over HTTP, ``shutting_down`` on the socket), lets in-flight requests finish within
-``daemon.drain_timeout_s``, then cancels what is left and closes the store (committing its queue).
+``daemon.drain_timeout_s`` (a second SIGTERM or SIGINT ends that wait), then cuts what is left (its
+clients get a last word), and closes the store (committing its queue).
 """
 
 import ctypes
@@ -114,8 +115,9 @@ def _trim_heap() -> None:
 async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
                  http_listener: SocketListener | None, task_status: TaskStatus[App]) -> None:
     """Run the servers until a stop is asked, then drain: let in-flight requests finish within
-    ``daemon.drain_timeout_s``, cancel what is left. Both listeners accept until the end, and what
-    arrives meanwhile is answered, not served (``App.begin_drain``)."""
+    ``daemon.drain_timeout_s``, cut what is left (``App.cut``: the fronts answer it within
+    ``CUT_ANSWER_S``), cancel the rest. Both listeners accept until the end, and what arrives
+    meanwhile is answered, not served (``App.begin_drain``)."""
     async with anyio.create_task_group() as tg:
         await tg.start(serve_socket, app, listener)
         if http_listener is not None:

@@ -4,9 +4,9 @@ Each connection reads one request at a time (``routerd.fronts.http_wire`` parses
 it to its endpoint (``routerd.fronts.http_routes``) and writes the answer: a whole body with
 ``Content-Length``, or a stream relayed chunk by chunk as it arrives. A connection waiting for its
 next request is idle and is closed when the daemon drains; while it drains, requests in flight
-finish (their answers say ``connection: close``) and a new one gets a retryable 503. Malformed, oversized or too slow requests
-are answered with their 4xx in the dialect's error format and the connection is closed, since the
-byte stream can no longer be trusted. Whatever goes wrong inside one connection ends that connection
+finish (their answers say ``connection: close``) and a new one gets a retryable 503. Malformed,
+oversized or too slow requests are answered with their 4xx in the dialect's error format and the
+connection is closed, since the byte stream can no longer be trusted. Whatever goes wrong inside one connection ends that connection
 only (logged), never the daemon.
 """
 

@@ -43,7 +43,7 @@ _JSON = (b"content-type", b"application/json")
 # covers the rest (they retry a refused connection too).
 DRAIN_RETRY_AFTER_S = 1.0
 DRAINING = "routerd is stopping and takes no new requests (it drains those in flight); retry shortly"
-CUT = "routerd stopped before this answer was complete (daemon.drain_timeout_s ran out); retry shortly"
+CUT = "routerd stopped before this answer was complete (its drain ended first); retry shortly"
 
 
 class _Peek(msgspec.Struct):

@@ -36,7 +36,7 @@ RECEIVE_SIZE = 65536
 # (daemon.idle_timeout_s).
 PARTIAL_FRAME_TIMEOUT_S = 30.0
 STOPPING = "routerd is stopping (draining in-flight requests); start it again once it has stopped"
-CUT = "routerd stopped before this request was done (daemon.drain_timeout_s ran out)"
+CUT = "routerd stopped before this request was done (its drain ended first)"
 # What the socket still answers while the daemon drains: a look at it, and a stop asked again.
 SERVED_WHILE_DRAINING: frozenset[type[Request]] = frozenset({Status, Stop})
 
@@ -85,7 +85,7 @@ async def _serve_frames(app: App, stream: ByteStream) -> None:
                     async with aclosing(result) as payloads:
                         async for payload in payloads:
                             await stream.send(encode_frame(payload))
-            if work.cancelled_caught:  # the drain ran out first: say so, as the final reply
+            if work.cancelled_caught:  # the drain ended first: say so, as the final reply
                 await _send_error(stream, ShuttingDown.code, CUT, retryable=ShuttingDown.retryable)
                 return
         if app.draining:
