@@ -167,7 +167,9 @@ async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TAS
     with open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         task_status.started()
         async for signum in signals:
-            if signum == signal.SIGHUP:
+            if signum == signal.SIGHUP and app.stop_requested.is_set():  # as the socket refuses reload
+                log.info("SIGHUP while stopping: not reloading")
+            elif signum == signal.SIGHUP:
                 sdnotify.notify("RELOADING=1")
                 await app.reload("SIGHUP")
                 sdnotify.notify("READY=1")

@@ -373,3 +373,31 @@ def test_stop_returns_once_the_daemon_exited_even_if_nobody_reaps_it(env, tmp_pa
         assert stopped.returncode == 0 and f"routerd stopped (pid {daemon.proc.pid})" in stopped.stdout
     finally:
         assert daemon.close() == 0
+
+
+def test_sighup_while_draining_does_not_reload(env, tmp_path):
+    """SIGHUP while routerd drains is logged and ignored: no reload (new pools for a daemon on its
+    way out), and no READY=1 to the supervisor after STOPPING=1."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    daemon = Foreground(env, tmp_path)
+    try:
+        replies: list = []
+        client = _chat_in_thread(_status(env)["http"], replies)
+        upstream.wait_request()
+        daemon.proc.send_signal(signal.SIGTERM)
+        daemon.notify.expect("STOPPING=1")
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "(SIGHUP)" in (log := daemon.log.read_text()) or "SIGHUP while" in log, what="the SIGHUP")
+        upstream.answer("done")
+        assert daemon.proc.wait(timeout=30) == 0
+        client.join(timeout=30)
+        daemon.notify.sock.settimeout(0)
+        with pytest.raises(BlockingIOError):  # nothing after STOPPING=1: no RELOADING=1, no READY=1
+            daemon.notify.sock.recv(4096)
+    finally:
+        upstream.close()
+        daemon.close()
+    log = daemon.log.read_text()
+    assert "SIGHUP while stopping: not reloading" in log and "reloaded" not in log
