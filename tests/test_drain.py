@@ -1,5 +1,6 @@
-"""Draining: a stop lets in-flight requests finish (within the grace) and takes no new ones (a new
-control connection is told routerd is stopping)."""
+"""Draining: a stop lets in-flight requests finish (within the grace) and takes no new ones, but
+answers them: the control socket says routerd is stopping (status and stop still served), HTTP
+clients get a retryable 503 in their own dialect; what the end of the drain cuts gets a last word."""
 
 import os
 import sys
