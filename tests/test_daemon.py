@@ -401,3 +401,20 @@ def test_sighup_while_draining_does_not_reload(env, tmp_path):
         daemon.close()
     log = daemon.log.read_text()
     assert "SIGHUP while stopping: not reloading" in log and "reloaded" not in log
+
+
+def test_start_after_the_daemon_was_killed(env, tmp_path):
+    """A daemon killed with SIGKILL leaves its socket and its state lock file (naming its pid):
+    routerctl says it is not running (exit 3), and the next start takes their place."""
+    assert routerctl(env, "start").returncode == 0
+    pid = _status(env)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: routerctl(env, "ping").returncode == 3, what="the killed daemon's socket to refuse")
+    lock = tmp_path / "state" / "routerd" / "routerd.db.lock"
+    assert (tmp_path / "routerd.sock").exists() and lock.read_text().strip() == str(pid)
+    try:
+        started = routerctl(env, "start")
+        assert started.returncode == 0, started.stderr
+        assert _status(env)["pid"] != pid
+    finally:
+        assert routerctl(env, "stop").returncode == 0
