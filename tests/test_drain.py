@@ -182,8 +182,9 @@ async def test_http_answers_503_in_the_clients_dialect_while_draining(daemon_env
 
 async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, anyio_backend):
     """When drain_timeout_s runs out, a stream already flowing ends with an error event in its
-    dialect (the openai SDK raises it) and a request not yet answered gets a 503 in its dialect
-    (anthropic's overloaded_error), instead of a dropped connection; each call is recorded once."""
+    dialect (the openai and anthropic SDKs raise it) and a request not yet answered gets a 503 in
+    its dialect (anthropic's overloaded_error), instead of a dropped connection; each call is
+    recorded once."""
     options = _gateway_options(daemon_env, upstream, anyio_backend, drain_timeout_s=0.2)
     errors = {}
     async with anyio.create_task_group() as tg:
@@ -201,6 +202,19 @@ async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, any
                             pass
                 errors["openai"] = cut.value
 
+        async def anthropic_stream(task_status=anyio.TASK_STATUS_IGNORED):
+            async with anthropic.AsyncAnthropic(base_url=base, api_key="k", max_retries=0) as client:
+                stream = await client.messages.create(model="claude-sonnet-4-5", max_tokens=10, stream=True,
+                                                      messages=[{"role": "user", "content": "hi"}])
+                flowing = False
+                with pytest.raises(anthropic.APIStatusError) as cut:
+                    async with stream:
+                        async for _ in stream:
+                            if not flowing:  # its first event is in: routerd has begun the answer
+                                flowing = True
+                                task_status.started()
+                errors["anthropic stream"] = cut.value
+
         async def anthropic_message():
             async with anthropic.AsyncAnthropic(base_url=base, api_key="k", max_retries=0) as client:
                 with pytest.raises(anthropic.APIStatusError) as cut:
@@ -210,14 +224,17 @@ async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, any
 
         tg.start_soon(openai_stream)
         await upstream.holding.wait()
+        upstream.hold()
+        await tg.start(anthropic_stream)
         upstream.hang()
         tg.start_soon(anthropic_message)
         await upstream.stalled.wait()
         app.request_stop()
     assert "routerd stopped before this answer was complete" in errors["openai"].message
     assert errors["openai"].body["code"] == "shutting_down"
+    assert errors["anthropic stream"].body["error"]["type"] == "overloaded_error"  # Claude Code retries it
     assert errors["anthropic"].status_code == 503
     assert errors["anthropic"].body["error"]["type"] == "overloaded_error"
     assert errors["anthropic"].response.headers["retry-after"] == "1"
     state = apsw.Connection(str(app.state_path))
-    assert sorted(row[0] for row in state.execute("SELECT provider FROM calls")) == ["anthropic", "openai"]
+    assert sorted(row[0] for row in state.execute("SELECT provider FROM calls")) == ["anthropic", "anthropic", "openai"]
