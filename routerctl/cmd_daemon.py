@@ -163,8 +163,9 @@ def _validate(path: Path | None, after: str = "", required: bool = False) -> tup
 @click.option("--backend", type=click.Choice(["asyncio", "trio"]), default="asyncio", show_default=True)
 @click.pass_context
 def start(ctx: click.Context, config_file: str | None, backend: str) -> None:
-    """Start the daemon in the background and wait until it is ready."""
-    from routerctl.client import DaemonNotRunning
+    """Start the daemon in the background and wait until it is ready. When one is stopping (it
+    drains), wait for it to exit first, as `systemctl start` does."""
+    from routerctl.client import DaemonError, DaemonNotRunning
     from routerctl.spawn import spawn_daemon
 
     try:
@@ -173,6 +174,10 @@ def start(ctx: click.Context, config_file: str | None, backend: str) -> None:
         return
     except DaemonNotRunning:
         pass
+    except DaemonError as exc:
+        if exc.code != "shutting_down":
+            raise
+        ctx.invoke(stop)  # says it is already stopping, and waits for the exit
     pid, log_path = spawn_daemon(ctx.obj, config_file, backend, START_TIMEOUT_S)
     reply = _call(ctx, {"type": "status"}, timeout_s=10)
     http = reply.get("http") or "off"

@@ -418,3 +418,34 @@ def test_start_after_the_daemon_was_killed(env, tmp_path):
         assert _status(env)["pid"] != pid
     finally:
         assert routerctl(env, "stop").returncode == 0
+
+
+def test_start_while_a_daemon_drains_waits_for_it_then_starts(env, tmp_path):
+    """routerctl start while routerd drains a request held upstream: it says the daemon is already
+    stopping, waits for it to exit (the request is answered), then starts a new one, exit 0."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    assert routerctl(env, "start").returncode == 0
+    try:
+        old = _status(env)
+        replies: list = []
+        client = _chat_in_thread(old["http"], replies)
+        upstream.wait_request()
+        stop = subprocess.Popen([*ROUTERCTL, "stop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        wait_for(lambda: (s := _status(env)) and s.get("draining"), what="the drain")
+        start = subprocess.Popen([*ROUTERCTL, "start"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        assert start.stdout.readline() == f"routerd (pid {old['pid']}) is already stopping; waiting for it to exit\n"
+        upstream.answer("answered before the start")
+        out, err = start.communicate(timeout=60)
+        assert start.returncode == 0 and "routerd started (pid" in out, err
+        stop.communicate(timeout=30)
+        assert stop.returncode == 0
+        client.join(timeout=30)
+        assert replies[0][0] == 200
+        assert _status(env)["pid"] != old["pid"]
+    finally:
+        upstream.close()
+        routerctl(env, "stop")
