@@ -305,14 +305,15 @@ def test_status_and_a_second_stop_while_draining(env, tmp_path):
         daemon.close()
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_second_signal_ends_the_drain_at_once(env, tmp_path, signum):
+def test_a_second_signal_ends_the_drain_at_once(env, tmp_path, signum, backend):
     """Ctrl-C (or SIGTERM) while routerd drains a request held upstream, with a minute of drain
     left: it cuts the request now (its client gets a 503), records its call once, and exits 0."""
     upstream = HeldUpstream()
     (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
                                           + upstream.provider_toml())
-    daemon = Foreground(env, tmp_path)
+    daemon = Foreground({**env, "ROUTERD_BACKEND": backend}, tmp_path)
     try:
         replies: list = []
         client = _chat_in_thread(_status(env)["http"], replies)
@@ -326,7 +327,8 @@ def test_a_second_signal_ends_the_drain_at_once(env, tmp_path, signum):
     finally:
         upstream.close()
         daemon.close()
-    assert "while stopping: cancelling 1 in-flight request(s) now" in daemon.log.read_text()
+    log = daemon.log.read_text()
+    assert f"({backend}" in log and "while stopping: cancelling 1 in-flight request(s) now" in log
     state = apsw.Connection(str(tmp_path / "state" / "routerd" / "routerd.db"))
     assert [row[0] for row in state.execute("SELECT provider FROM calls")] == ["held"]
 
