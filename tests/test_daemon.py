@@ -341,6 +341,7 @@ def test_restart_while_a_request_is_in_flight(env, tmp_path):
     (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
                                           + upstream.provider_toml())
     assert routerctl(env, "start").returncode == 0
+    restart = None
     try:
         old = _status(env)
         replies: list = []
@@ -361,8 +362,15 @@ def test_restart_while_a_request_is_in_flight(env, tmp_path):
         new = _status(env)
         assert new["pid"] != old["pid"] and not new.get("draining")
     finally:
+        _end(restart)  # a failed test must not leave it to start a daemon after the stop below
         upstream.close()
         routerctl(env, "stop")
+
+
+def _end(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 def test_stop_returns_once_the_daemon_exited_even_if_nobody_reaps_it(env, tmp_path):
@@ -429,6 +437,7 @@ def test_start_while_a_daemon_drains_waits_for_it_then_starts(env, tmp_path):
     (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
                                           + upstream.provider_toml())
     assert routerctl(env, "start").returncode == 0
+    start = None
     try:
         old = _status(env)
         replies: list = []
@@ -449,5 +458,6 @@ def test_start_while_a_daemon_drains_waits_for_it_then_starts(env, tmp_path):
         assert replies[0][0] == 200
         assert _status(env)["pid"] != old["pid"]
     finally:
+        _end(start)
         upstream.close()
         routerctl(env, "stop")
