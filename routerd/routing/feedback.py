@@ -13,7 +13,7 @@ from routerd.classify.types import TIERS, Tier
 from routerd.errors import BadRequest, NotFound
 from routerd.feedback import FeedbackRow, FeedbackTable, wanted_tier_of_rating
 from routerd.ids import Ids
-from routerd.protocol.reports import FeedbackResult
+from routerd.protocol.replies import FeedbackResult
 from routerd.store import routing as rows
 from routerd.store.store import Store
 
