@@ -163,12 +163,12 @@ class _FullDiskFile(apsw.VFSFile):
 def full_disk(monkeypatch, request):
     """A disk that the test fills and empties: the store's connections go through ``_FullDisk``;
     retries come at once (no back-off), so that a flush after space is back sees its rows."""
-    from routerd.store import db, store
+    from routerd.store import db, writer
 
     vfs = _FullDisk(f"routerd-full-{request.node.name}")
     connect = db.connect
     monkeypatch.setattr(db, "connect", lambda path, **kw: connect(path, vfs=vfs.name, **kw))
-    monkeypatch.setattr(store, "RETRY_FIRST_S", 0.0)
+    monkeypatch.setattr(writer, "RETRY_FIRST_S", 0.0)
     yield vfs
     vfs.unregister()
 
@@ -199,9 +199,9 @@ async def test_a_full_disk_holds_the_rows_until_space_is_back(tmp_path, full_dis
 
 async def test_rows_held_past_the_bound_are_counted_lost(tmp_path, full_disk, monkeypatch, no_blocking):
     """While the disk is full at most MAX_HELD rows wait in memory; the others are counted lost."""
-    from routerd.store import store as store_module
+    from routerd.store import writer as writer_module
 
-    monkeypatch.setattr(store_module, "MAX_HELD", 10)
+    monkeypatch.setattr(writer_module, "MAX_HELD", 10)
     async with open_store(tmp_path / "r.db") as store:
         full_disk.full = True
         for i in range(25):
