@@ -8,29 +8,24 @@ defaults. A path named explicitly must exist, and a daemon running from a file k
 when the file goes missing or empty (``read_config``).
 """
 
-import ipaddress
-import json
 import os
-import re
 import stat
 import tomllib
-import typing
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 
 from routerd.budgets.settings import BudgetsConfig
 from routerd.catalogue.models import ModelInfo
+from routerd.config_values import (CONTROL_RE, HOST_RE, TOKEN_RE, Count, Delay, Positive, Timeout, check_url,
+                                   listen_address)
+from routerd.config_where import ConfigText, describe
 from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
 from routerd.names import name_problems
 from routerd.paths import DEFAULT_HTTP_LISTEN
 from routerd.resilience.settings import AliasConfig, LimitConfig, ResilienceConfig, check_aliases
-from routerd.redact import redact_url
 from routerd.rules import Rule
 from routerd.scenarios.settings import ScenariosConfig
 
@@ -40,59 +35,6 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_HOOK_BUDGET_MS = 50
 # A config file is a few kilobytes; anything past this is not one (``/dev/zero``, a log file).
 MAX_CONFIG_BYTES = 1024 * 1024
-# A week: longer than any sane timeout, and it keeps inf (and NaN) out of every deadline.
-MAX_TIMEOUT_S = 7 * 24 * 3600.0
-
-Timeout = Annotated[float, msgspec.Meta(gt=0, le=MAX_TIMEOUT_S)]         # a deadline: > 0
-Delay = Annotated[float, msgspec.Meta(ge=0, le=MAX_TIMEOUT_S)]           # a wait: 0 allowed
-Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-Positive = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
-
-
-_HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+(%\w+)?")
-_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def listen_address(listen: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` as (host, port); ValueError says what is wrong."""
-    host, sep, port = listen.rpartition(":")
-    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
-        raise ValueError(f"listen: expected host:port with a port from 0 to 65535, got {listen!r}")
-    if host.startswith("["):
-        try:
-            ipaddress.IPv6Address(host.removeprefix("[").removesuffix("]"))
-        except ValueError:
-            raise ValueError(f"listen: {host!r} is not an IPv6 address") from None
-        if not host.endswith("]"):
-            raise ValueError(f"listen: {host!r} lacks its closing bracket")
-        return host[1:-1], int(port)
-    if ":" in host:
-        raise ValueError(f"listen: an IPv6 address goes in brackets ([::1]:4141), got {listen!r}")
-    if host and not _HOST_RE.fullmatch(host):
-        raise ValueError(f"listen: {host!r} is not a host name or address")
-    return host or "127.0.0.1", int(port)
-
-
-def check_url(url: str, key: str, schemes: tuple[str, ...]) -> None:
-    """Refuse a URL routerd could not connect to: wrong scheme, no host, bad port or IPv6 literal."""
-    if _CONTROL_RE.search(url) or " " in url:
-        raise ValueError(f"{key}: control characters or spaces in the URL")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{key}: {redact_url(url)!r}: {exc}") from None
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ValueError(f"{key}: expected a {' or '.join(schemes)} URL with a host, "
-                         f"got {redact_url(url)!r}")
-    if port == 0:
-        raise ValueError(f"{key}: port 0 in {redact_url(url)!r}")
-    if parts.netloc.rpartition("@")[2].startswith("["):
-        try:
-            ipaddress.IPv6Address(parts.hostname.partition("%")[0])
-        except ValueError:
-            raise ValueError(f"{key}: {parts.hostname!r} is not an IPv6 address") from None
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -120,7 +62,7 @@ class HttpConfig(_Section, frozen=True):
     def __post_init__(self) -> None:
         listen_address(self.listen)
         for host in self.allowed_hosts:
-            if host != "*" and not _HOST_RE.fullmatch(host.strip("[]")):
+            if host != "*" and not HOST_RE.fullmatch(host.strip("[]")):
                 raise ValueError(f"allowed_hosts: {host!r} is not a host name or address")
 
 
@@ -186,7 +128,7 @@ class ProviderConfig(_Section, frozen=True):
         if self.client_key is not None and self.client_cert is None:
             raise ValueError("client_key: needs client_cert")
         for name, value in self.headers.items():
-            if not _TOKEN_RE.fullmatch(name) or _CONTROL_RE.search(value):
+            if not TOKEN_RE.fullmatch(name) or CONTROL_RE.search(value):
                 raise ValueError(f"headers: {name!r} is not a valid header (name or value)")
 
 
@@ -249,7 +191,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     try:
         config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_describe(str(exc), text, source)) from None
+        raise ConfigError(describe(str(exc), text, source, Config)) from None
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply") from None
     names = name_problems(config.providers, config.routing.rules, config.routing.models,
@@ -257,24 +199,6 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     for key, message in names[:1]:
         raise ConfigError(f"{ConfigText(source, text).where(key)}: {message}")
     return config
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigText:
-    """A config file's text and the name its errors give it, kept beside the decoded Config so that
-    a problem found later (a name that refers to nothing) can name its line too."""
-
-    source: str
-    text: str
-
-    def where(self, key: Sequence[str]) -> str:
-        """``source:LINE`` of the key path ``key`` (``source`` alone when no line shows it)."""
-        line = _find_line(self.text, list(key)) if key else None
-        return f"{self.source}:{line}" if line else self.source
-
-    def locate(self, exc: ConfigError) -> ConfigError:
-        """``exc`` with the file and line of its key in front; unchanged when it names no key."""
-        return ConfigError(f"{self.where(exc.key)}: {exc.message}") if exc.key else exc
 
 
 def load_config(path: Path | None) -> Config:
@@ -346,118 +270,3 @@ def keep_start_only(old: Config, new: Config) -> tuple[Config, list[str]]:
     return new, changed
 
 
-_AT_RE = re.compile(r" - at `\$([^`]*)`$")
-_STEP_RE = re.compile(r"\.([^.\[]+)|\[([^\]]*)\]")
-_UNKNOWN_RE = re.compile(r"Object contains unknown field `([^`]+)`")
-_KEYED_RE = re.compile(r"([a-z_]+): (.+)", re.DOTALL)  # a __post_init__ refusal naming its key
-
-
-def _describe(message: str, text: str, source: str) -> str:
-    """Rewrite msgspec's ``reason - at `$.a[...].b` `` as ``source:LINE: a.KEY.b: reason``."""
-    match = _AT_RE.search(message)
-    reason = message[: match.start()] if match else message
-    steps = [a or b for a, b in _STEP_RE.findall(match.group(1))] if match else []
-    unknown = _UNKNOWN_RE.match(reason)
-    keyed = _KEYED_RE.fullmatch(reason)
-    if unknown:
-        steps.append(unknown.group(1))
-        reason = "unknown key"
-    elif keyed:
-        steps.append(keyed.group(1))
-        reason = keyed.group(2)
-    parts = _name_dict_keys(tomllib.loads(text), steps, Config)
-    line = _find_line(text, parts)
-    where = f"{source}:{line}" if line else source
-    return f"{where}: {'.'.join(parts)}: {reason}"
-
-
-def _name_dict_keys(raw: object, steps: list[str], typ: object) -> list[str]:
-    """Replace msgspec's anonymous ``...`` dict keys with the key of the entry that fails."""
-    if not steps:
-        return []
-    head, rest = steps[0], steps[1:]
-    if head == "..." and isinstance(raw, dict):
-        value_type = typing.get_args(typ)[1]
-        for key, value in raw.items():
-            if _has_path(value, rest) and not _converts(value, value_type):
-                return [key, *_name_dict_keys(value, rest, value_type)]
-        return ["?", *rest]
-    child = raw.get(head) if isinstance(raw, dict) else None
-    hints = typing.get_type_hints(typ) if isinstance(typ, type) else {}
-    return [head, *_name_dict_keys(child, rest, hints.get(head))]
-
-
-def _converts(value: object, typ: object) -> bool:
-    try:
-        msgspec.convert(value, typ)
-    except msgspec.ValidationError:
-        return False
-    return True
-
-
-def _has_path(raw: object, steps: list[str]) -> bool:
-    for step in steps:
-        if step == "...":
-            return isinstance(raw, dict)
-        if not isinstance(raw, dict) or step not in raw:
-            return False
-        raw = raw[step]
-    return True
-
-
-def _find_line(text: str, parts: list[str]) -> int | None:
-    """Best-effort line of a key path in TOML text: the deepest ``[table]`` header that names a
-    prefix of the path, then the first ``key =`` line for the next part below that header."""
-    lines = text.splitlines()
-    if (line := _table_line(lines, parts)) is not None:
-        return line
-    for depth in range(len(parts) - 1, -1, -1):
-        header = re.compile(
-            r"^\s*\[\s*" + r"\s*\.\s*".join(map(_key_re, parts[:depth])) + r"\s*\]\s*$"
-        ) if depth else None
-        start = 0
-        if header is not None:
-            found = [n for n, line in enumerate(lines) if header.match(line)]
-            if not found:
-                continue
-            start = found[0] + 1
-        key = re.compile(r"^\s*" + _key_re(parts[depth]) + r"\s*[=.]")
-        for n in range(start, len(lines)):
-            if header is not None and lines[n].lstrip().startswith("["):
-                break
-            if key.match(lines[n]):
-                return n + 1
-        return start or None
-    return None
-
-
-def _key_re(part: str) -> str:
-    """A pattern for ``part`` as a TOML key is usually written: bare (when it can be), in single
-    quotes, or in double quotes with JSON's escapes (which TOML's basic strings share)."""
-    forms = {json.dumps(part), json.dumps(part, ensure_ascii=False), f"'{part}'"}
-    if re.fullmatch(r"[A-Za-z0-9_-]+", part):
-        forms.add(part)
-    return "(?:" + "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)) + ")"
-
-
-def _table_line(lines: list[str], parts: list[str]) -> int | None:
-    """The line of the ``[table]`` that is the whole path or, for a path through an ``[[array]]``
-    entry (``limits.0.window``), of the key under the n-th entry (or of the entry itself)."""
-    for k in range(len(parts) - 1, 0, -1):
-        if not parts[k].isdigit():
-            continue
-        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(_key_re, parts[:k])) + r"\s*\]\]\s*$")
-        found = [n for n, line in enumerate(lines) if header.match(line)]
-        if int(parts[k]) >= len(found):
-            return None
-        start = found[int(parts[k])]
-        if k + 1 < len(parts):
-            key = re.compile(r"^\s*" + _key_re(parts[k + 1]) + r"\s*[=.]")
-            for n in range(start + 1, len(lines)):
-                if lines[n].lstrip().startswith("["):
-                    break
-                if key.match(lines[n]):
-                    return n + 1
-        return start + 1
-    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(_key_re, parts)) + r"\s*\]\s*$")
-    return next((n + 1 for n, line in enumerate(lines) if header.match(line)), None)

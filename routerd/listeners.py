@@ -9,7 +9,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from routerd.config import listen_address
+from routerd.config_values import listen_address
 from routerd.errors import ConfigError
 
 
@@ -79,7 +79,7 @@ def is_loopback(host: str) -> bool:
 
 def parse_listen(listen: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` as (host, port); ConfigError otherwise (the config's own
-    check, ``routerd.config.listen_address``, says what is wrong)."""
+    check, ``routerd.config_values.listen_address``, says what is wrong)."""
     try:
         return listen_address(listen)
     except ValueError as exc:

@@ -21,7 +21,8 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import msgspec
 
-from routerd.config import Config, ProviderConfig, check_url
+from routerd.config import Config, ProviderConfig
+from routerd.config_values import check_url
 from routerd.dialects.registry import of_kind
 from routerd.errors import ConfigError
 from routerd.listeners import is_loopback

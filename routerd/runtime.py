@@ -16,7 +16,8 @@ from pathlib import Path
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import Catalogue
 from routerd.classify.types import TIERS
-from routerd.config import Config, ConfigText, ProviderConfig, read_config
+from routerd.config import Config, ProviderConfig, read_config
+from routerd.config_where import ConfigText
 from routerd.errors import ConfigError
 from routerd.listeners import check_exposure, parse_listen
 from routerd.providers import Provider, build_providers

@@ -5,7 +5,8 @@ from pathlib import Path
 import anyio.to_thread
 
 from routerd.app import App
-from routerd.config import ConfigText, parse_config
+from routerd.config import parse_config
+from routerd.config_where import ConfigText
 from routerd.errors import ConfigError
 from routerd.protocol.replies import ConfigCheckResult, Pong, ReloadResult, StatusReply, Stopping
 from routerd.protocol.requests import ConfigCheck, Ping, Reload, Status, Stop
