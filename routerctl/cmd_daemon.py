@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from routerctl import output
+from routerctl.cmd_state import duration, state_rows
 
 START_TIMEOUT_S = 15.0
 # How long `stop` waits for the daemon to exit beyond its drain (daemon.drain_timeout_s, which the
@@ -48,30 +49,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
     reload = reply["last_reload"]
     reload_text = ("ok" if reload.get("ok") else "FAILED") + f": {reload.get('message', '')}"
     rows = [
-        ("routerd", f"{reply['version']} (pid {reply['pid']}, up {_duration(reply['uptime_s'])})"
+        ("routerd", f"{reply['version']} (pid {reply['pid']}, up {duration(reply['uptime_s'])})"
                     + (", STOPPING: draining in-flight requests, refusing new ones" if reply.get("draining") else "")),
         ("backend", reply["backend"]),
         ("socket", reply["socket"]),
         ("http", reply.get("http") or "off"),
         ("config", reply.get("config_path") or "(built-in defaults)"),
         ("last reload", reload_text),
-        ("state", reply["state_path"]),
-        ("rows", ", ".join(f"{k} {v}" for k, v in reply["rows"].items())),
     ]
-    store = reply.get("parts", {}).get("store") or {}
-    if store.get("state") == "stalled":
-        rows.append(("state writes", f"STALLED for {_duration(store.get('stalled_s') or 0)} "
-                                     f"({store.get('last_error')}): {store.get('held', 0)} row(s) held in "
-                                     "memory, retrying"))
-    elif store.get("state") == "stopped":
-        rows.append(("state writes", f"STOPPED ({store.get('last_error') or 'the writer ended'}): usage is "
-                                     "no longer recorded; restart routerd"))
-    if store.get("damaged"):
-        rows.append(("state file", f"DAMAGED ({store['damaged']}): what is shown may be incomplete; move "
-                                   "the file away and restart routerd to start afresh"))
-    if store.get("dropped") or store.get("lost"):
-        rows.append(("state rows lost", f"{store.get('dropped', 0)} bad row(s) dropped, {store.get('lost', 0)} "
-                                        f"beyond the held bound; last error: {store.get('last_error')}"))
+    rows.extend(state_rows(reply))
     for name, stats in reply.get("parts", {}).items():
         if name != "store":
             rows.extend(_part_rows(name, stats))
@@ -103,15 +89,6 @@ def _flat(values: dict, prefix: str = "") -> str:
         else:
             parts.append(f"{prefix}{key} {'-' if value is None else value}")
     return ", ".join(p for p in parts if p)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 @click.command()

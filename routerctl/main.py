@@ -57,9 +57,9 @@ def cli(ctx: click.Context, socket_path: str | None) -> None:
 
 
 def _register() -> None:
-    from routerctl import cmd_daemon, cmd_install, cmd_resilience, cmd_routing, cmd_service, cmd_usage
+    from routerctl import cmd_daemon, cmd_install, cmd_resilience, cmd_routing, cmd_service, cmd_state, cmd_usage
 
-    for module in (cmd_daemon, cmd_usage, cmd_routing, cmd_install, cmd_service, cmd_resilience):
+    for module in (cmd_daemon, cmd_state, cmd_usage, cmd_routing, cmd_install, cmd_service, cmd_resilience):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -200,6 +200,8 @@ class App:
             log.error("reload (%s) failed, keeping the running config: %s", reason, why)
             return ReloadResult(ok=False, message=why)
         self.runtime = new
+        if new.config.state.retain_days != old.config.state.retain_days:
+            self.store.retain(new.config.state.retain_days)
         self.resilience.reconfigure(new.config, pools_of(new))
         self.spending.reconfigure(new, ledger)
         self.scrubber.secrets = new.secrets

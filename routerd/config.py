@@ -66,9 +66,27 @@ class HttpConfig(_Section, frozen=True):
                 raise ValueError(f"allowed_hosts: {host!r} is not a host name or address")
 
 
+# How long each call's own row is kept (its sums stay in the reports for ever): a quarter, so that
+# the last full month can still be exported call by call, and a heavy user's database stays near
+# 400 MB instead of growing 1.5 GB a year (README "State database").
+DEFAULT_RETAIN_DAYS = 90
+# A month's budget sums the calls since the 1st (at most 30 days before today's midnight) and the
+# retention's edge is a local midnight this many days back at least: budgets never read a pruned day.
+MIN_RETAIN_DAYS = 32
+
+
 class StateConfig(_Section, frozen=True):
+    """The state database. ``retain_days``: calls rows older than this are pruned, their sums kept
+    (0: keep every row)."""
+
     path: str | None = None
     store_prompts: bool = False
+    retain_days: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = DEFAULT_RETAIN_DAYS
+
+    def __post_init__(self) -> None:
+        if 0 < self.retain_days < MIN_RETAIN_DAYS:
+            raise ValueError(f"retain_days: 0 (keep every call) or at least {MIN_RETAIN_DAYS} (a month's "
+                             f"budget reads its calls), got {self.retain_days}")
 
 
 DEFAULT_CLASSIFIER_THRESHOLD = 0.6

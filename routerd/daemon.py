@@ -84,7 +84,7 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
             if address != config.http.listen:  # port 0, or socket activation: check against the real one
                 runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
                                                          os.environ, address, text)
-        store = await stack.enter_async_context(open_store(state))
+        store = await stack.enter_async_context(open_store(state, config.state.retain_days))
         resilience, ids, ledger = Resilience(runtime.config, pools_of(runtime)), Ids(), Ledger()
         spending = Spending(runtime.config.budgets, ledger, store)
         gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime, address,

@@ -21,6 +21,7 @@ STDLIB_REQUESTS = {
     "config_check": {"path": "/etc/routerd.toml"},
     "health": {},
     "breaker_reset": {"target": "openai/gpt-4o"},
+    "prune": {},
     "classify": {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]},
     "route": {"prompt": "x", "session_id": "s1", "explain": True, "model": None},
     "reroute": {"decision_id": "d1", "to": "complex", "reason": "too weak"},

@@ -1,4 +1,4 @@
-"""Handlers for the control requests: ping, status, stop, reload, config_check."""
+"""Handlers for the control requests: ping, status, stop, reload, config_check, prune."""
 
 from pathlib import Path
 
@@ -7,9 +7,9 @@ import anyio.to_thread
 from routerd.app import App
 from routerd.config import parse_config
 from routerd.config_where import ConfigText
-from routerd.errors import ConfigError
-from routerd.protocol.replies import ConfigCheckResult, Pong, ReloadResult, StatusReply, Stopping
-from routerd.protocol.requests import ConfigCheck, Ping, Reload, Status, Stop
+from routerd.errors import ConfigError, RouterdError
+from routerd.protocol.replies import ConfigCheckResult, Ok, Pong, ReloadResult, StatusReply, Stopping
+from routerd.protocol.requests import ConfigCheck, Ping, Prune, Reload, Status, Stop
 from routerd.runtime import Runtime, build_runtime, check_config_file
 from routerd.version import VERSION
 
@@ -31,6 +31,17 @@ async def handle_stop(app: App, request: Stop) -> Stopping:
 
 async def handle_reload(app: App, request: Reload) -> ReloadResult:
     return await app.reload("request")
+
+
+async def handle_prune(app: App, request: Prune) -> Ok:
+    """Prune the calls past the retention now, batch after batch on the store's writer."""
+    days = app.runtime.config.state.retain_days
+    if days <= 0:
+        return Ok(message="retention is off (state.retain_days = 0): every call is kept")
+    done = await app.store.prune()
+    if done.error is not None:
+        raise RouterdError(f"prune failed: {done.error}")
+    return Ok(message=f"pruned {done.pruned} call(s) older than {days} days; their sums stay in the reports")
 
 
 async def handle_config_check(app: App, request: ConfigCheck) -> ConfigCheckResult:

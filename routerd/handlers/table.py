@@ -9,7 +9,7 @@ from routerd.app import App
 from routerd.handlers import control, hooks, mcp, resilience, routing, usage
 from routerd.protocol.replies import Reply
 from routerd.protocol.requests import (BreakerReset, Budget, Classify, ConfigCheck, Dashboard, Export, Health,
-                                       Hook, HookMode, Mcp, Ping, Rate, Reload, Report, Request, Reroute,
+                                       Hook, HookMode, Mcp, Ping, Prune, Rate, Reload, Report, Request, Reroute,
                                        Route, Savings, SetProfile, Status, StatusLine, Stop, Usage)
 
 Handler = Callable[[App, Any], Awaitable[Reply | AsyncGenerator[Reply, None]]]
@@ -20,6 +20,7 @@ HANDLERS: dict[type[Request], Handler] = {
     Stop: control.handle_stop,
     Reload: control.handle_reload,
     ConfigCheck: control.handle_config_check,
+    Prune: control.handle_prune,
     Health: resilience.handle_health,
     BreakerReset: resilience.handle_breaker_reset,
     Hook: hooks.handle_hook,

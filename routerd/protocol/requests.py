@@ -54,6 +54,10 @@ class Health(Request, tag="health", frozen=True):
     """Every breaker, cool-down, key and bucket (``routerctl health``)."""
 
 
+class Prune(Request, tag="prune", frozen=True):
+    """Prune the calls rows past ``state.retain_days`` now; their sums stay (``routerctl prune``)."""
+
+
 class BreakerReset(Request, tag="breaker_reset", frozen=True):
     """Close breakers, end cool-downs and bring keys back: of ``target`` (a provider or
     ``provider/model``), or all."""
@@ -181,7 +185,7 @@ class HookMode(Request, tag="hook_mode", frozen=True):
 
 
 RequestUnion = (
-    Ping | Status | Stop | Reload | ConfigCheck | Health | BreakerReset
+    Ping | Status | Stop | Reload | ConfigCheck | Health | BreakerReset | Prune
     | Classify | Route | Reroute | Rate | SetProfile
     | Hook | Mcp | Usage | Savings | HookMode | Report | Export | StatusLine | Budget | Dashboard
 )

@@ -20,6 +20,7 @@ import apsw
 import msgspec
 
 from routerd.store import rollups
+from routerd.store.retention import retained_from
 
 
 class CallRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,13 +139,14 @@ _RAW = ("1, c.outcome = 'ok', c.estimated != 0, c.input_tokens, c.cached_tokens,
         "c.latency_ms IS NOT NULL")
 
 
-def _edge(start: float) -> tuple[str, float]:
+def _edge(start: float, retired: float = 0.0) -> tuple[str, float]:
     """The first local midnight at or after ``start``, as a day and a Unix time: rollups from that
-    day on, raw calls before it. Everything (``start`` 0) is all rollup."""
+    day on, raw calls before it. Everything (``start`` 0) is all rollup; so is a start before
+    ``retired`` (the retention's edge), whose day's calls are gone: that whole day counts."""
     if start <= 0:
         return "", 0.0
     midnight = datetime.fromtimestamp(start).replace(hour=0, minute=0, second=0, microsecond=0)
-    if midnight.timestamp() < start:
+    if midnight.timestamp() < start and start >= retired:
         midnight += timedelta(days=1)
     return midnight.date().isoformat(), midnight.timestamp()
 
@@ -160,7 +162,7 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
     rollup, rollup_key, raw_key = _KEYS[by]
     join_r = "LEFT JOIN sessions s ON s.id = r.session_id" if by == "project" else ""
     join_c = "LEFT JOIN sessions s ON s.id = c.session_id" if by == "project" else ""
-    day, edge = _edge(start)
+    day, edge = _edge(start, retained_from(conn))
     order = "k" if by == "day" else "cost DESC, n DESC, k"
     sql = (
         f"SELECT k, sum(calls) AS n, sum(ok), sum(estimated), sum(input_tokens), sum(cache_read_tokens), "

@@ -147,6 +147,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4: the scenario each decision was made for (routerd/scenarios; NULL before, or with detection off).
     "ALTER TABLE decisions ADD COLUMN scenario TEXT;",
+    # 5: retention (``routerd.store.retention``): calls past ``state.retain_days`` leave, their
+    # sums stay in the rollups.
+    rollups.v5_schema(),
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions", "limit_windows")

@@ -71,11 +71,13 @@ def _table(table: str, source: str, keys: dict, sums) -> str:
             f"INSERT INTO {table} SELECT {grouped}, {_sums(sums)} FROM {source} x GROUP BY {grouped};\n")
 
 
-def _take_out(table: str, source: str, keys: dict, sums) -> str:
-    """Statements that subtract row OLD from ``table`` when it was folded in."""
+def _take_out(table: str, source: str, keys: dict, sums, unless: str = "") -> str:
+    """Statements that subtract row OLD from ``table`` when it was folded in (and ``unless``, an
+    SQL condition on OLD, does not hold)."""
     minus = ", ".join(f"{name} = {name} - ({expr.format(r='OLD')})" for name, expr in sums)
     match = " AND ".join(f"{k} = {e.format(r='OLD')}" for k, e in keys.items())
-    return (f"UPDATE {table} SET {minus} WHERE {match} AND OLD.rowid <= {mark(source)};\n"
+    keep = f" AND NOT ({unless})" if unless else ""
+    return (f"UPDATE {table} SET {minus} WHERE {match} AND OLD.rowid <= {mark(source)}{keep};\n"
             f"DELETE FROM {table} WHERE {sums[0][0]} = 0 AND {match};\n")
 
 
@@ -115,3 +117,28 @@ def _roll(table: str) -> str:
 ROLL = (*(_roll(table) for table in ROLLUPS),
         *(f"UPDATE rollup_marks SET rowid_done = coalesce((SELECT max(rowid) FROM {source}), 0) "
           f"WHERE source = '{source}'" for source in ("calls", "decisions")))
+
+
+def retired_before(source: str) -> str:
+    """Where ``source``'s retired rows end (an SQL expression, a Unix time; 0: none retired): rows
+    stamped before it live in the rollups alone (``routerd.store.retention``)."""
+    return f"(SELECT before FROM retention WHERE source = '{source}')"
+
+
+def v5_schema() -> str:
+    """Migration 5: ``retention``, and the calls' delete trigger again, now leaving the rollups as
+    they are for a row stamped before the retention's edge: pruning it keeps its sums. A hook row
+    stamped there is not recorded: the row it repeats may be gone, and the trigger that keeps one
+    row per call could no longer see it (the gateway's rows are never repeats)."""
+    retired = f"OLD.ts < {retired_before('calls')}"
+    take_out = "".join(_take_out(table, "calls", keys, sums, retired) for table, keys, sums in _each("calls"))
+    return (
+        "CREATE TABLE retention (source TEXT PRIMARY KEY, before REAL NOT NULL);\n"
+        "INSERT INTO retention VALUES ('calls', 0);\n"
+        "DROP TRIGGER calls_rollup_remove;\n"
+        f"CREATE TRIGGER calls_rollup_remove AFTER DELETE ON calls BEGIN\n{take_out}"
+        "UPDATE rollup_marks SET rowid_done = min(rowid_done, coalesce((SELECT max(rowid) FROM calls), 0)) "
+        "WHERE source = 'calls';\nEND;\n"
+        "CREATE TRIGGER calls_retired BEFORE INSERT ON calls "
+        f"WHEN NEW.source != 'gateway' AND NEW.ts < {retired_before('calls')} BEGIN\n"
+        "SELECT RAISE(IGNORE);\nEND;\n")

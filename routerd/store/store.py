@@ -24,6 +24,7 @@ import msgspec
 
 from routerd.store import db
 from routerd.store.migrations import TABLES
+from routerd.store.retention import Prune, retained_from
 from routerd.store.writer import STOP, STORE_ERRORS, Flush, Writer
 
 log = logging.getLogger("routerd.store")
@@ -51,6 +52,11 @@ class StoreStats(msgspec.Struct, frozen=True):
     lost: int = 0  # rows dropped because more than MAX_HELD were waiting
     stalled_s: float | None = None  # how long writing has been stalled
     damaged: str | None = None  # a read found the file corrupt: what SQLite said (it does not heal)
+    retain_days: int = 0  # calls rows are kept this long (0: for ever); their sums for ever
+    retained_from: float = 0.0  # calls stamped before this are in the reports' sums only (0: none)
+    pruned: int = 0  # calls rows pruned since start
+    size_bytes: int | None = None  # the database and its WAL on disk
+    file_event: str | None = None  # the file was deleted or replaced while routerd ran: when, and what was done
 
 
 class Store:
@@ -58,7 +64,7 @@ class Store:
         self.path = path
         self.schema_version = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._writer = Writer(self._queue)
+        self._writer = Writer(self._queue, path, self._drop_readers)
         self._read_conn: apsw.Connection | None = None
         self._read_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -82,13 +88,28 @@ class Store:
         it cannot be for now (writing stalled: the rows are held) or any more (the writer stopped)."""
         marker = Flush()
         self._queue.put(marker)
-        return await anyio.to_thread.run_sync(self._wait, marker)
+        return await anyio.to_thread.run_sync(self._wait_done, marker.done) and marker.ok
 
-    def _wait(self, marker: Flush) -> bool:
-        while not marker.done.wait(FLUSH_CHECK_S):
+    def _wait_done(self, done: threading.Event) -> bool:
+        """Wait for ``done``; False when the writer stopped first."""
+        while not done.wait(FLUSH_CHECK_S):
             if self.state == "stopped":
                 return False
-        return marker.ok
+        return True
+
+    def retain(self, days: int) -> None:
+        """Keep ``calls`` rows for ``days`` days (0: for ever) and prune past that at once and then
+        hourly (``routerd.store.retention``). Never blocks."""
+        self._queue.put(Prune(days))
+
+    async def prune(self) -> Prune:
+        """Prune the rows past the retention now; the request, done (``pruned``, ``error``)."""
+        request = Prune()
+        self._queue.put(request)
+        done = await anyio.to_thread.run_sync(self._wait_done, request.done)
+        if not done:
+            request.error = "the state writer stopped"
+        return request
 
     async def read(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Run ``fn(connection)`` in a worker thread and return its result."""
@@ -115,7 +136,9 @@ class Store:
             written=writer.written, batches=writer.batches, dropped=writer.dropped,
             last_error=writer.last_error, state=self.state, held=len(writer.held),
             lost=writer.lost, stalled_s=None if since is None else round(time.monotonic() - since, 3),
-            damaged=self._damaged,
+            damaged=self._damaged, retain_days=writer.pruner.retain_days,
+            retained_from=writer.pruner.retained_from, pruned=writer.pruner.pruned,
+            size_bytes=writer.watch.size_bytes, file_event=writer.watch.event,
         )
 
     @property
@@ -141,12 +164,20 @@ class Store:
     def _read_sync(self, fn: Callable[[apsw.Connection], T]) -> T:
         with self._read_lock:
             if self._read_conn is None:
-                self._read_conn = db.connect(self.path)
+                # Never creating the file: a reader that did, after the file was deleted, would
+                # put an empty database where the writer is about to restore the full one.
+                self._read_conn = db.connect(self.path, create=False)
             try:
                 return fn(self._read_conn)
             except STORE_ERRORS as exc:
                 self._note_damage(exc)
                 raise
+
+    def _drop_readers(self) -> None:
+        with self._read_lock:
+            if self._read_conn is not None:
+                self._read_conn.close()
+                self._read_conn = None
 
     def _note_damage(self, exc: BaseException) -> None:
         if isinstance(exc, (apsw.CorruptError, apsw.NotADBError)):
@@ -161,18 +192,12 @@ class Store:
             raise db.StateUnavailable(self.path, "is a directory")
         self._lock_fd = db.lock(self.path)
         try:
-            conn = db.connect(self.path, check=True)
-            try:
-                self.schema_version = db.migrate(conn)
-            except BaseException:
-                conn.close()
-                raise
-        except apsw.Error as exc:
-            self._unlock()
-            raise db.StateUnavailable(self.path, db.describe(exc)) from exc
+            conn, self.schema_version = db.open_checked(self.path)
         except BaseException:
             self._unlock()
             raise
+        self._writer.pruner.retained_from = retained_from(conn)
+        self._writer.watch.opened()
         return conn
 
     def _unlock(self) -> None:
@@ -184,20 +209,19 @@ class Store:
         self._queue.put(STOP)
         if self._thread is not None:
             self._thread.join()
-        with self._read_lock:
-            if self._read_conn is not None:
-                self._read_conn.close()
-                self._read_conn = None
+        self._drop_readers()
         self._unlock()
 
 
 @asynccontextmanager
-async def open_store(path: Path) -> AsyncIterator[Store]:
+async def open_store(path: Path, retain_days: int = 0) -> AsyncIterator[Store]:
     """Open (creating and migrating) the state DB, run its writer thread, and close both on exit,
-    after committing everything queued."""
+    after committing everything queued. ``retain_days``: see ``Store.retain``."""
     store = Store(path)
-    conn = await anyio.to_thread.run_sync(store._open_sync)
-    store._thread = threading.Thread(target=store._writer.run, args=(conn,), name="routerd-store",
+    if retain_days:
+        store.retain(retain_days)
+    store._writer.conn = await anyio.to_thread.run_sync(store._open_sync)
+    store._thread = threading.Thread(target=store._writer.run, name="routerd-store",
                                      daemon=True)
     store._thread.start()
     try:

@@ -17,14 +17,17 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import apsw
 
+from routerd.store.db import StateUnavailable, copy_to, open_checked, transaction
 from routerd.store.migrations import TABLES
+from routerd.store.retention import Prune, Pruner
 from routerd.store.rollups import ROLL
+from routerd.store.watch import FileWatch
 
 log = logging.getLogger("routerd.store")
 
@@ -68,8 +71,12 @@ class Writer:
     """The writer thread's state and loop. Its counters are read by ``Store.statistics`` from
     other threads (plain ints and floats, each written by this thread alone)."""
 
-    def __init__(self, items: "queue.SimpleQueue[Any]") -> None:
+    def __init__(self, items: "queue.SimpleQueue[Any]", path: Path, drop_readers: Callable[[], None]) -> None:
         self.queue = items
+        self.conn: apsw.Connection | None = None  # set by ``open_store``; None while a reopen fails
+        self.pruner = Pruner()
+        self.watch = FileWatch(path)
+        self._drop_readers = drop_readers  # close the readers' connections (they reopen when next used)
         self.written = 0
         self.batches = 0
         self.dropped = 0
@@ -81,8 +88,8 @@ class Writer:
         self._retry_at = 0.0
         self._backoff_s = RETRY_FIRST_S
 
-    def run(self, conn: apsw.Connection) -> None:
-        """Write what comes until the stop marker; close ``conn`` on the way out."""
+    def run(self) -> None:
+        """Write what comes until the stop marker; close the connection on the way out."""
         _lower_priority()
         unrolled, rolled_at = 0, time.monotonic()
         try:
@@ -90,14 +97,20 @@ class Writer:
                 items = self._take(unrolled)
                 stop = any(item is STOP for item in items)
                 for item in items:
-                    if not isinstance(item, Flush) and item is not STOP:
+                    if isinstance(item, Prune):
+                        self.pruner.ask(item)
+                    elif not isinstance(item, Flush) and item is not STOP:
                         self._hold(item)
-                if self.held and (stop or time.monotonic() >= self._retry_at):
-                    unrolled += self._write_held(conn)
+                look = self.conn is None or self.watch.wait_s() == 0
+                if (self.held or look) and (stop or time.monotonic() >= self._retry_at):
+                    unrolled += self._write_held()
                 due = stop or unrolled >= ROLL_AFTER_ROWS or time.monotonic() - rolled_at >= ROLL_EVERY_S
                 if unrolled and due and self.stalled_since is None:
-                    self._roll(conn)
+                    self._roll()
                     unrolled, rolled_at = 0, time.monotonic()
+                if not stop and self.stalled_since is None and self.pruner.due():
+                    self.pruner.step(self._open)  # folds what is unrolled first
+                    unrolled = 0
                 for item in items:
                     if isinstance(item, Flush):
                         item.ok = not self.held
@@ -108,19 +121,21 @@ class Writer:
                                   "lost: %s", len(self.held), self.last_error)
                     return
         finally:
-            conn.close()
+            if self.conn is not None:
+                self.conn.close()
 
     def _take(self, unrolled: int) -> list[Any]:
         """The next items of the queue: a batch, or while stalled all that waits (so that the
         bound on held rows holds), waking for the next retry or roll-up even when nothing comes."""
         stalled = self.stalled_since is not None
-        timeout = (max(0.0, self._retry_at - time.monotonic()) if stalled else
-                   ROLL_EVERY_S if unrolled else None)
+        waits = [s for s in (ROLL_EVERY_S if unrolled else None, self.pruner.wait_s(), self.watch.wait_s())
+                 if s is not None]
+        timeout = max(0.0, self._retry_at - time.monotonic()) if stalled else min(waits, default=None)
         try:
             first = self.queue.get(timeout=timeout)
         except queue.Empty:
             return []
-        if not stalled and first is not STOP and not isinstance(first, Flush):
+        if not stalled and first is not STOP and not isinstance(first, (Flush, Prune)):
             time.sleep(COALESCE_S)  # let the rows of a burst join this one's commit
         items = [first]
         while stalled or len(items) < MAX_BATCH:
@@ -139,14 +154,15 @@ class Writer:
                       "(counted in lost)", MAX_HELD)
         self.lost += 1
 
-    def _write_held(self, conn: apsw.Connection) -> int:
+    def _write_held(self) -> int:
         """Commit the held rows in batches; on an error of the database, keep the rest and stall.
         Returns how many rows were written."""
         before = self.written
         try:
+            self._keep_file()
             while self.held:
-                self._write_batch(conn, MAX_BATCH)
-        except STORE_ERRORS as exc:
+                self._write_batch(MAX_BATCH)
+        except (*STORE_ERRORS, StateUnavailable, OSError) as exc:
             self._stall(exc)
         else:
             if self.stalled_since is not None:
@@ -154,6 +170,47 @@ class Writer:
                             time.monotonic() - self.stalled_since)
                 self.stalled_since, self._retry_at, self._backoff_s = None, 0.0, RETRY_FIRST_S
         return self.written - before
+
+    @property
+    def _open(self) -> apsw.Connection:
+        if self.conn is None:
+            raise apsw.CantOpenError("the state database is not open")
+        return self.conn
+
+    def _keep_file(self) -> None:
+        """Look at the database file and repair what happened to it (``routerd.store.watch``);
+        raises what stops writing for now (the rows stay held)."""
+        if self.conn is None:
+            self._reopen()
+            return
+        event = self.watch.look()
+        if event is None:
+            return
+        path = self.watch.path
+        copy = path.with_name(path.name + ".restored")
+        if event == "deleted":
+            copy_to(self.conn, copy)  # while the old file is still open
+            message = "was deleted while routerd ran: restored from the open file, nothing lost"
+        elif event == "replaced":
+            message = "was replaced by another file while routerd ran: routerd writes to the new one"
+        else:
+            message = "lost its -wal file while routerd ran: reopened, nothing lost"
+        log.error("state database %s %s", path, message)
+        self.watch.note(message)
+        # Every connection to the old file closes, and its WAL goes, before a file is opened at
+        # the path: the last to close deletes the WAL by its name, and a WAL left there would be
+        # read into the new file.
+        self._drop_readers()
+        self.conn.close()
+        self.conn = None
+        self.watch.clear_stale()
+        if event == "deleted":
+            os.replace(copy, path)
+        self._reopen()
+
+    def _reopen(self) -> None:
+        self.conn, _ = open_checked(self.watch.path)
+        self.watch.opened()
 
     def _stall(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -167,8 +224,9 @@ class Writer:
             self._backoff_s = min(self._backoff_s * 2, RETRY_MAX_S)
         self._retry_at = now + self._backoff_s
 
-    def _roll(self, conn: apsw.Connection) -> None:
+    def _roll(self) -> None:
         try:
+            conn = self._open
             with transaction(conn):
                 for statement in ROLL:
                     conn.execute(statement)
@@ -176,10 +234,11 @@ class Writer:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.error("rollup failed: %s", self.last_error)
 
-    def _write_batch(self, conn: apsw.Connection, size: int) -> None:
+    def _write_batch(self, size: int) -> None:
         """Commit up to ``size`` held rows and take them off the front; a bad row is dropped alone.
         An error of the database as a whole propagates, with the rows not committed still held."""
         batch = list(itertools.islice(self.held, size))
+        conn = self._open
         try:
             with transaction(conn):
                 for sql, rows in _group(batch):
@@ -228,26 +287,6 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
     except (AttributeError, OSError):
         pass  # not Linux, or not permitted: the writer keeps the process's priority
-
-
-@contextmanager
-def transaction(conn: apsw.Connection) -> Iterator[None]:
-    """BEGIN ... COMMIT through ``execute``, which releases the GIL while SQLite works. apsw's own
-    ``with conn:`` commits holding the GIL, and a commit that runs a WAL checkpoint then stalls the
-    event loop thread for milliseconds (measured: ping p99 under write load 12 ms -> ~1 ms)."""
-    conn.execute("BEGIN")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        # A COMMIT that failed for lack of space or a lock leaves the transaction open, while an
-        # I/O error may have rolled it back already: end it either way, or the next BEGIN fails.
-        if not conn.getautocommit():
-            try:
-                conn.execute("ROLLBACK")
-            except apsw.Error:
-                pass
-        raise
 
 
 def _statement(item: tuple[Any, Any]) -> tuple[str, tuple[Any, ...]]:

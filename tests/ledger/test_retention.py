@@ -1,0 +1,223 @@
+"""Retention: calls past ``state.retain_days`` leave the database and every report sums the same;
+a kill -9 mid-prune neither loses nor doubles; an old database migrates to it."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import apsw
+import msgspec
+import pytest
+
+from routerd.budgets.budgets import BudgetStats
+from routerd.ledger import reports
+from routerd.ledger.periods import period_end, period_start
+from routerd.store import db
+from routerd.store import ledger as q
+from routerd.store.budgets import budget_spend
+from routerd.store.ledger import CallRow, record_call, record_session
+from routerd.store.migrations import MIGRATIONS
+from routerd.store.retention import edge
+from routerd.store.store import open_store
+
+pytestmark = pytest.mark.anyio
+DAY = 86_400.0
+MODELS = [("anthropic", "claude-haiku-4-5"), ("openai", "gpt-4.1"), ("local", "qwen3:8b")]
+
+
+def _calls(rng: random.Random, n: int, now: float, days: float) -> list[CallRow]:
+    """``n`` calls over the last ``days`` days: gateway and hook rows, sessions, costs unknown at times."""
+    rows = []
+    for i in range(n):
+        provider, model = rng.choice(MODELS)
+        rows.append(CallRow(
+            id=f"c{i}", ts=now - rng.random() * days * DAY, provider=provider, model=model,
+            outcome=rng.choice(["ok", "ok", "rate_limited"]), source=rng.choice(["gateway", "hook:claude-code"]),
+            decision_id=f"d{rng.randrange(10)}", input_tokens=rng.randrange(1, 3000),
+            output_tokens=rng.randrange(0, 900), cache_read_tokens=rng.randrange(0, 2),
+            latency_ms=None if rng.random() < 0.3 else rng.random() * 900,
+            cost_usd=None if rng.random() < 0.1 else round(rng.random() / 100, 6),
+            baseline_cost_usd=None if rng.random() < 0.1 else round(rng.random() / 50, 6),
+            session_id=rng.choice([None, "s1", "s2"]), response_id=f"r{i}"))
+    return rows
+
+
+async def _everything(store, now: float) -> dict:
+    """What every report says: usage by each group over each period and window, savings, the full
+    report, the budget's spend and the budgets' own month and day sums."""
+    out: dict = {}
+    windows = [{"period": p} for p in ("all", "month", "week", "today")] + [
+        {"since": "30d"}, {"since": time.strftime("%Y-%m-%dT00:00:00%z", time.localtime(now - 150 * DAY))}]
+    for window in windows:
+        for by in q.GROUPS:
+            out[f"usage {by} {window}"] = await reports.usage_report(store, group_by=by, limit=0, **window)
+        out[f"savings {window}"] = await reports.savings_report(store, group_by="model", limit=0, **window)
+        out[f"report {window}"] = await reports.full_report(store, limit=0, **window)
+    stats = BudgetStats(configured=False, pressure=0.0, level="ok", limits=[], windows=[])
+    out["budget"] = await reports.budget_report(store, stats)
+    out["statusline"] = await reports.statusline(store)
+    spend = await store.read(lambda c: budget_spend(c, period_start("month", now), period_start("today", now),
+                                                    period_end("month", now), period_end("today", now)))
+    out["budget spend"] = sorted(map(tuple, msgspec.to_builtins(spend)), key=repr)
+    return msgspec.to_builtins(out)
+
+
+def _close(a, b, where="") -> None:
+    """Equal, floats to a part in 10^9 (sums of the same numbers taken in another order)."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-9), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _close(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for n, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{where}[{n}]")
+    else:
+        assert a == b, where
+
+
+async def test_every_report_sums_the_same_after_a_prune(tmp_path: Path, no_blocking):
+    """Random calls over 200 days, pruned at 90: the rows before the edge are gone, every report
+    (usage by every group and window, savings, report, budget, statusline, the budgets' sums) says
+    what it said before, and hook rows stamped before the edge are not recorded again."""
+    now = time.time()
+    rng = random.Random(20261207)
+    async with open_store(tmp_path / "r.db") as store:
+        for d in range(10):
+            store.record("decisions", {"id": f"d{d}", "ts": now - 200 * DAY, "tier": ["simple", "complex"][d % 2],
+                                       "source": "http"})
+        record_session(store, "s1", "claude-code", "acme/api", now)
+        rows = _calls(rng, 4000, now, 200)
+        for row in rows:
+            record_call(store, row)
+        record_session(store, "s2", "codex", "acme/web", now)  # a project learned after its calls
+        await store.flush()
+        before = await _everything(store, now)
+        count = (await store.row_counts())["calls"]
+
+        store.retain(90)
+        done = await store.prune()
+        assert done.error is None and done.pruned > 1000
+        cut = edge(time.time(), 90)
+        left = await store.read(lambda c: c.execute("SELECT count(*), min(ts) FROM calls").fetchone())
+        assert left[0] == count - done.pruned and left[1] >= cut
+        _close(await _everything(store, now), before)
+
+        old_hook = next(r for r in rows if r.ts < cut and r.source != "gateway")
+        record_call(store, msgspec.structs.replace(old_hook, id="again"))  # a transcript read again
+        await store.flush()
+        _close(await _everything(store, now), before)
+        stats = store.statistics()
+    assert stats.retain_days == 90 and stats.retained_from == cut and stats.pruned == done.pruned
+
+
+async def test_a_report_starting_inside_a_pruned_day_counts_that_whole_day(tmp_path: Path, no_blocking):
+    """Past the edge a day's calls are no longer told apart by the hour: --since noon of a pruned
+    day counts the whole day (before the prune, only the afternoon)."""
+    now = time.time()
+    day = period_start("today", now - 100 * DAY)
+    async with open_store(tmp_path / "r.db", retain_days=90) as store:
+        for n, hour in enumerate((9, 15)):
+            record_call(store, CallRow(id=f"c{n}", ts=day + hour * 3600, provider="openai", model="gpt-4.1",
+                                       outcome="ok", input_tokens=10, cost_usd=0.01))
+        await store.flush()
+        await store.prune()
+        since = time.strftime("%Y-%m-%dT12:00:00%z", time.localtime(day))
+        report = await reports.usage_report(store, since=since)
+    assert report.total["calls"] == 2
+
+
+PRUNER = """
+import sys, anyio
+from pathlib import Path
+from routerd.store import retention
+from routerd.store.store import open_store
+
+retention.PRUNE_BATCH = 500
+step = retention.prune_batch
+
+def noisy(conn, before, limit):
+    deleted = step(conn, before, limit)
+    print(deleted, flush=True)
+    return deleted
+
+retention.prune_batch = noisy
+
+async def main():
+    async with open_store(Path(sys.argv[1]), retain_days=90) as store:
+        await store.prune()
+
+anyio.run(main)
+"""
+
+
+def _totals(path: Path) -> tuple:
+    conn = db.connect(path)
+    try:
+        groups = q.usage_groups(conn, 0.0, "source")
+        return (sum(g.calls for g in groups), sum(g.input_tokens for g in groups),
+                round(sum(g.cost_usd for g in groups), 9), conn.execute("SELECT count(*) FROM calls").get)
+    finally:
+        conn.close()
+
+
+def test_a_kill_9_in_the_middle_of_a_prune_neither_loses_nor_doubles(tmp_path: Path):
+    """SIGKILL after a few batches of a prune (each batch folds and deletes in one transaction):
+    the totals are the same, the file is sound, and the next start finishes the prune."""
+    path = tmp_path / "r.db"
+    conn = db.connect(path)
+    db.migrate(conn)
+    now = time.time()
+    for row in _calls(random.Random(7), 20_000, now, 200):
+        conn.execute(q._INSERT_CALL, msgspec.structs.astuple(row))
+    conn.close()
+    calls, tokens, cost, rows = _totals(path)
+    proc = subprocess.Popen([sys.executable, "-c", PRUNER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3):  # three batches committed; the kill lands in the fourth or a little later
+            assert proc.stdout.readline().strip() == "500", "the pruner ended early"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.stdout.close()
+    check = apsw.Connection(str(path))
+    assert check.execute("PRAGMA integrity_check").get == "ok"
+    check.close()
+    after = _totals(path)
+    assert after[:3] == (calls, tokens, cost) and rows - 500 * 10 < after[3] <= rows - 1500
+    subprocess.run([sys.executable, "-c", PRUNER.replace("print(deleted, flush=True)", "pass"), str(path)],
+                   check=True, timeout=120)
+    final = _totals(path)
+    conn = db.connect(path)
+    oldest = conn.execute("SELECT min(ts) FROM calls").get
+    conn.close()
+    assert final[:3] == (calls, tokens, cost) and oldest >= edge(time.time(), 90)
+
+
+def test_a_version_4_database_migrates_to_retention_with_its_sums(tmp_path: Path):
+    """A v4 file takes migration 5: nothing pruned yet, the same sums, and a prune keeps them."""
+    path = tmp_path / "old.db"
+    conn = db.connect(path)
+    for n, migration in enumerate(MIGRATIONS[:4]):
+        conn.execute(migration)
+        conn.execute(f"PRAGMA user_version={n + 1}")
+    now = time.time()
+    for row in _calls(random.Random(3), 500, now, 200):
+        conn.execute(q._INSERT_CALL, msgspec.structs.astuple(row))
+    sums = {m: (n, i) for m, n, i in conn.execute("SELECT model, count(*), sum(input_tokens) FROM calls GROUP BY 1")}
+    assert db.migrate(conn) == len(MIGRATIONS) == 5
+    assert conn.execute("SELECT source, before FROM retention").fetchall() == [("calls", 0.0)]
+    assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
+    from routerd.store.retention import prune_batch
+
+    while prune_batch(conn, edge(now, 90), 100) == 100:
+        pass
+    assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
+    assert conn.execute("SELECT count(*) FROM calls WHERE ts < ?", (edge(now, 90),)).get == 0
+    conn.close()
