@@ -73,6 +73,13 @@ async def _pages(store: Store, table: str, start: float, end: float, total: int)
     yield ExportHeadReply(kind="export", final=False,
                           data=ExportHead(table=table, columns=list(q.EXPORT_COLUMNS[table]), total=total))
     after, sent = 0, 0
+    while table == "calls":  # first the days the retention pruned, summed (routerd.store.retention)
+        rows = await store.read(functools.partial(q.export_retired, start=start, end=end, offset=sent,
+                                                  limit=EXPORT_PAGE_ROWS))
+        if not rows:
+            break
+        sent += len(rows)
+        yield ExportRowsReply(kind="export_rows", final=False, data=ExportRows(rows=rows))
     while True:
         after, rows = await store.read(functools.partial(
             q.export_page, table=table, start=start, after=after, limit=EXPORT_PAGE_ROWS, end=end))

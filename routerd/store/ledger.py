@@ -245,7 +245,7 @@ _EXPORT_SQL = {
               "c.tier, c.provider, c.model, c.attempt, c.outcome, c.status, c.input_tokens, "
               "c.cached_tokens, c.cache_write_tokens, c.cache_write_1h_tokens, c.output_tokens, "
               "c.reasoning_tokens, c.estimated, c.latency_ms, c.ttft_ms, c.cost_usd, c.baseline_model, "
-              "c.baseline_cost_usd, c.response_id, c.error FROM calls c "
+              "c.baseline_cost_usd, c.response_id, c.error, 1 FROM calls c "
               "LEFT JOIN sessions s ON s.id = c.session_id WHERE c.ts >= ?1 AND c.ts < ?4 AND c.rowid > ?2 "
               "ORDER BY c.rowid LIMIT ?3"),
     "decisions": ("SELECT rowid, id, ts, source, session_id, tier, task_type, confidence, profile, provider, "
@@ -256,7 +256,7 @@ EXPORT_COLUMNS = {
     "calls": ("id", "ts", "source", "session_id", "project", "decision_id", "tier", "provider", "model",
               "attempt", "outcome", "status", "input_tokens", "cache_read_tokens", "cache_write_tokens",
               "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "estimated", "latency_ms",
-              "ttft_ms", "cost_usd", "baseline_model", "baseline_cost_usd", "response_id", "error"),
+              "ttft_ms", "cost_usd", "baseline_model", "baseline_cost_usd", "response_id", "error", "calls"),
     "decisions": ("id", "ts", "source", "session_id", "tier", "task_type", "confidence", "profile",
                   "provider", "model", "prompt_hash", "prompt_len", "prompt", "detail", "scenario"),
 }
@@ -264,9 +264,43 @@ EXPORT_COLUMNS = {
 
 def export_count(conn: apsw.Connection, table: str, start: float, end: float = math.inf) -> int:
     """How many rows of ``table`` an export from ``start`` to before ``end`` will send (for a
-    progress bar)."""
+    progress bar), the pruned days' rows included."""
     count: int = conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= ? AND ts < ?", (start, end)).get
+    if table == "calls":
+        count += conn.execute(f"SELECT count(*) FROM call_rollup WHERE {_RETIRED_DAYS}",
+                              _retired_days(conn, start, end)).get
     return count
+
+
+# A pruned day's calls, one row per rollup key (source, provider, model, tier, outcome), in the
+# export's columns: sums where a call has a count, the mean latency, ``calls`` the calls it
+# stands for; the day's local midnight as ``ts``; no id, session or project (they are gone).
+_RETIRED_DAYS = "day >= ?1 AND day < ?2 AND day < ?3"
+_EXPORT_RETIRED = (
+    "SELECT NULL, CAST(strftime('%s', day, 'utc') AS REAL), source, NULL, NULL, NULL, nullif(tier, ''), "
+    "provider, model, NULL, outcome, NULL, input_tokens, cache_read_tokens, cache_write_tokens, "
+    "cache_write_1h_tokens, output_tokens, reasoning_tokens, estimated, "
+    "CASE WHEN latency_n > 0 THEN latency_ms_sum / latency_n END, NULL, "
+    "CASE WHEN costed > 0 THEN cost_usd END, NULL, CASE WHEN paired > 0 THEN paired_baseline_usd END, "
+    f"NULL, NULL, calls FROM call_rollup WHERE {_RETIRED_DAYS} "
+    "ORDER BY day, source, provider, model, tier, outcome LIMIT ?4 OFFSET ?5"
+)
+
+
+def _retired_days(conn: apsw.Connection, start: float, end: float) -> tuple[str, str, str]:
+    """The days of a window the retention pruned: from ``start``'s day to before the edge's."""
+    retired = retained_from(conn)
+    first = datetime.fromtimestamp(start).date().isoformat() if start > 0 else ""
+    last = datetime.fromtimestamp(retired).date().isoformat() if retired > 0 else ""
+    return first, last, _end_day(end)
+
+
+def export_retired(conn: apsw.Connection, start: float, end: float, offset: int,
+                   limit: int) -> list[tuple[Any, ...]]:
+    """The export's rows of the pruned days from ``start`` to before ``end``, ``limit`` of them
+    from ``offset`` (a few thousand a year: paging by offset is cheap)."""
+    rows: list[Any] = conn.execute(_EXPORT_RETIRED, (*_retired_days(conn, start, end), limit, offset)).fetchall()
+    return [tuple(row) for row in rows]
 
 
 def export_page(conn: apsw.Connection, table: str, start: float, after: int,

@@ -15,7 +15,8 @@ import pytest
 
 from routerd.budgets.budgets import BudgetStats
 from routerd.ledger import reports
-from routerd.ledger.periods import period_end, period_start
+from routerd.handlers.usage import _pages
+from routerd.ledger.periods import period_end, period_start, window_end, window_start
 from routerd.store import db
 from routerd.store import ledger as q
 from routerd.store.budgets import budget_spend
@@ -63,7 +64,29 @@ async def _everything(store, now: float) -> dict:
     spend = await store.read(lambda c: budget_spend(c, period_start("month", now), period_start("today", now),
                                                     period_end("month", now), period_end("today", now)))
     out["budget spend"] = sorted(map(tuple, msgspec.to_builtins(spend)), key=repr)
+    for window in windows:
+        out[f"export {window}"] = await _exported(store, now, **window)
     return msgspec.to_builtins(out)
+
+
+async def _exported(store, now: float, period: str | None = None, since: str | None = None) -> dict:
+    """An export's sums per model: calls (a pruned day's row stands for several), tokens, cost."""
+    start, end = window_start(period, since, now), window_end(period, since, now)
+    columns = list(q.EXPORT_COLUMNS["calls"])
+    sums: dict = {}
+    total = await store.read(lambda c: q.export_count(c, "calls", start, end))
+    sent = 0
+    async for frame in _pages(store, "calls", start, end, total):
+        for row in frame.data.rows if frame.kind == "export_rows" else ():
+            r = dict(zip(columns, row, strict=True))
+            s = sums.setdefault(r["model"], [0, 0, 0, 0.0])
+            s[0] += r["calls"]
+            s[1] += r["input_tokens"]
+            s[2] += r["output_tokens"]
+            s[3] += r["cost_usd"] or 0.0
+            sent += 1
+    assert sent == total
+    return sums
 
 
 def _close(a, b, where="") -> None:
