@@ -67,8 +67,8 @@ class HttpConfig(_Section, frozen=True):
 
 
 # How long each call's own row is kept (its sums stay in the reports for ever): a quarter, so that
-# the last full month can still be exported call by call, and a heavy user's database stays near
-# 400 MB instead of growing 1.5 GB a year (README "State database").
+# the last full months can still be exported call by call, while a heavy user's database stops at
+# about a quarter of the 1.5 GB a year it grew by (README "State database").
 DEFAULT_RETAIN_DAYS = 90
 # A month's budget sums the calls since the 1st (at most 30 days before today's midnight) and the
 # retention's edge is a local midnight this many days back at least: budgets never read a pruned day.

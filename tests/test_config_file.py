@@ -203,3 +203,21 @@ def test_a_port_in_use_is_named_by_its_setting():
         with pytest.raises(OSError) as caught:
             bind_http(config, {}, {})
     assert str(caught.value) == f"http.listen {listen} is already in use"
+
+
+@pytest.mark.parametrize(("text", "days", "error"), [
+    ("", 90, None),
+    ("[state]\nretain_days = 0\n", 0, None),
+    ("[state]\nretain_days = 32\n", 32, None),
+    ("[state]\nretain_days = 7\n", None, "<config>:2: state.retain_days: 0 (keep every call) or at least 32"),
+    ("[state]\nretain_days = -1\n", None, "<config>:2: state.retain_days: Expected `int` >= 0"),
+])
+def test_retain_days_is_kept_for_a_quarter_by_default_and_never_under_a_budget_month(text, days, error):
+    """state.retain_days: 90 unless set, 0 keeps every call, 1 to 31 would prune calls a month's
+    budget still reads and is refused with its line."""
+    if error is None:
+        assert parse_config(text).state.retain_days == days
+    else:
+        with pytest.raises(ConfigError) as raised:
+            parse_config(text)
+        assert raised.value.message.startswith(error)

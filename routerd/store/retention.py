@@ -27,10 +27,10 @@ from routerd.store.rollups import ROLL, retired_before
 
 log = logging.getLogger("routerd.store")
 
-# Rows deleted per transaction: about 40 ms of the writer's time on the development laptop
-# (bench/bench_ledger.py --prune), so that rows waiting behind a prune wait no longer than
-# behind a large batch.
-PRUNE_BATCH = 5000
+# Rows deleted per transaction: 35 ms of the writer's time (median, 66 ms at most) on the shared
+# 2-core test machine (bench/bench_retention.py, a year of 200k calls pruned to 90 days), so rows
+# queued behind a prune wait about as long as behind one large batch of writes.
+PRUNE_BATCH = 2000
 # How often the writer looks for rows past the retention (and once at start).
 PRUNE_EVERY_S = 3600.0
 

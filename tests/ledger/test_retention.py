@@ -1,6 +1,7 @@
 """Retention: calls past ``state.retain_days`` leave the database and every report sums the same;
 a kill -9 mid-prune neither loses nor doubles; an old database migrates to it."""
 
+import json
 import os
 import random
 import signal
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import apsw
 import msgspec
 import pytest
@@ -244,3 +246,26 @@ def test_a_version_4_database_migrates_to_retention_with_its_sums(tmp_path: Path
     assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
     assert conn.execute("SELECT count(*) FROM calls WHERE ts < ?", (edge(now, 90),)).get == 0
     conn.close()
+
+
+async def _routerctl(app, *args: str) -> str:
+    env = {**os.environ, "ROUTERD_SOCKET": str(app.socket_path)}
+    result = await anyio.run_process([sys.executable, "-m", "routerctl.main", *args], env=env)
+    return result.stdout.decode()
+
+
+async def test_routerctl_prune_prunes_now_and_status_shows_the_edge(daemon):
+    """routerctl prune removes the calls past the retention at once and says how many; routerctl
+    status shows how long calls are kept and from which day only their sums are."""
+    now = time.time()
+    for n, ts in enumerate((now - 120 * DAY, now - 100 * DAY, now - 91 * DAY, now - 60)):
+        record_call(daemon.store, CallRow(id=f"c{n}", ts=ts, provider="openai", model="gpt-4.1", outcome="ok",
+                                          input_tokens=10, cost_usd=0.01))
+    await daemon.store.flush()
+    assert "pruned 3 call(s) older than 90 days" in await _routerctl(daemon, "prune")
+    assert (await daemon.store.row_counts())["calls"] == 1
+    status = await _routerctl(daemon, "status")
+    day = time.strftime("%Y-%m-%d", time.localtime(edge(time.time(), 90)))
+    assert f"calls kept 90 days, their sums for ever; calls before {day} are in the sums only (3 pruned" in status
+    usage = json.loads(await _routerctl(daemon, "usage", "--json"))
+    assert usage["total"]["calls"] == 4
