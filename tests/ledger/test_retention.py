@@ -269,3 +269,20 @@ async def test_routerctl_prune_prunes_now_and_status_shows_the_edge(daemon):
     assert f"calls kept 90 days, their sums for ever; calls before {day} are in the sums only (3 pruned" in status
     usage = json.loads(await _routerctl(daemon, "usage", "--json"))
     assert usage["total"]["calls"] == 4
+
+
+async def test_a_reload_that_changes_retain_days_prunes_to_it_at_once(daemon, config_file):
+    """retain_days 0 keeps a call from 60 days ago; a reload to 40 prunes it at once (the
+    usage total unchanged), and status shows the new retention."""
+    config_file.write_text(config_file.read_text() + "\n[state]\nretain_days = 0\n")
+    assert (await daemon.reload("test")).ok
+    record_call(daemon.store, CallRow(id="old", ts=time.time() - 60 * DAY, provider="openai", model="gpt-4.1",
+                                      outcome="ok", input_tokens=10))
+    await daemon.store.flush()
+    assert "retention is off" in await _routerctl(daemon, "prune")
+    config_file.write_text(config_file.read_text().replace("retain_days = 0", "retain_days = 40"))
+    assert (await daemon.reload("test")).ok
+    await daemon.store.prune()
+    assert (await daemon.store.row_counts())["calls"] == 0
+    assert daemon.store.statistics().retain_days == 40
+    assert json.loads(await _routerctl(daemon, "usage", "--json"))["total"]["calls"] == 1
