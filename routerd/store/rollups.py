@@ -11,8 +11,9 @@ the rowid SQLite gives the next row is always above it. Readers add the rows abo
 the rollups say (``routerd.store.ledger``), so the sums are exact even between a write and its roll
 (or for rows another connection wrote).
 
-The DDL generated here is migration 2's; never change it (a new migration brings new SQL). A test
-pins its digest.
+The DDL generated here is migration 2's (``v2_schema``) and 5's (``v5_schema``: the delete trigger
+again, leaving the sums of rows the retention prunes); never change a shipped one (a new migration
+brings new SQL). A test pins migration 2's digest.
 """
 
 # Sums per rollup row: (column, expression over a row ``{r}``).

@@ -60,6 +60,7 @@ class FileWatch:
         self._db = db[:2] if db else None
         self._wal = wal[:2] if wal else None
         self._shm = shm[:2] if shm else None
+        self.size_bytes = (db[2] if db else 0) + (wal[2] if wal else 0)
 
     def clear_stale(self) -> None:
         """Remove the old file's ``-wal`` and ``-shm`` when they are still at their paths (every

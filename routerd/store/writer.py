@@ -187,9 +187,8 @@ class Writer:
         if event is None:
             return
         path = self.watch.path
-        copy = path.with_name(path.name + ".restored")
         if event == "deleted":
-            copy_to(self.conn, copy)  # while the old file is still open
+            copy_to(self.conn, self._copy)  # while the old file is still open
             message = "was deleted while routerd ran: restored from the open file, nothing lost"
         elif event == "replaced":
             message = "was replaced by another file while routerd ran: routerd writes to the new one"
@@ -204,11 +203,18 @@ class Writer:
         self.conn.close()
         self.conn = None
         self.watch.clear_stale()
-        if event == "deleted":
-            os.replace(copy, path)
         self._reopen()
 
+    @property
+    def _copy(self) -> Path:
+        """Where a deleted database is restored to before it is renamed into place."""
+        return self.watch.path.with_name(self.watch.path.name + ".restored")
+
     def _reopen(self) -> None:
+        """Open the path again, a restored copy first put in place when the path is free (an
+        earlier attempt may have stopped between the copy and the rename)."""
+        if self._copy.exists() and not self.watch.path.exists():
+            os.replace(self._copy, self.watch.path)
         self.conn, _ = open_checked(self.watch.path)
         self.watch.opened()
 
