@@ -4,6 +4,7 @@ deleted file restored from the open one, a replacement taken, a -wal rebuilt; sa
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,6 +68,27 @@ async def test_a_replaced_database_is_taken_as_the_new_one(tmp_path, no_blocking
         assert (await store.row_counts())["decisions"] == 2
         assert "replaced by another file" in store.statistics().file_event
     assert _ids(path) == ["b", "from-backup"]
+
+
+async def test_a_backup_restored_with_its_wal_keeps_the_rows_in_that_wal(tmp_path, no_blocking):
+    """A database and its -wal copied over the live pair: the rows only the new WAL holds are read
+    (closing the old file's connection used to delete the WAL at the path by name: the new one)."""
+    path, backup = tmp_path / "r.db", tmp_path / "backup.db"
+    _routerd_db(backup, ["in-db"])
+    conn = db.connect(backup)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("INSERT INTO decisions (id, ts) VALUES ('in-wal', 1.0)")
+    shutil.copy(backup, tmp_path / "copy.db")
+    shutil.copy(f"{backup}-wal", tmp_path / "copy.db-wal")
+    conn.close()
+    async with open_store(path) as store:
+        store.record("decisions", {"id": "a", "ts": 1.0})
+        assert await store.flush()
+        os.replace(tmp_path / "copy.db-wal", f"{path}-wal")
+        os.replace(tmp_path / "copy.db", path)
+        store.record("decisions", {"id": "b", "ts": 2.0})
+        assert await store.flush()
+    assert _ids(path) == ["b", "in-db", "in-wal"]
 
 
 async def test_a_file_replaced_by_no_database_holds_the_rows_until_one_is_back(tmp_path, monkeypatch, no_blocking):

@@ -197,8 +197,9 @@ class Writer:
         log.error("state database %s %s", path, message)
         self.watch.note(message)
         # Every connection to the old file closes, and its WAL goes, before a file is opened at
-        # the path: the last to close deletes the WAL by its name, and a WAL left there would be
-        # read into the new file.
+        # the path: SQLite leaves the WAL of a file no longer at its path, and SQLite reads a WAL
+        # beside a database into it whatever file it came from (measured: the old rows replaced
+        # the new file's). A WAL that came with the new file stays (its inode is another).
         self._drop_readers()
         self.conn.close()
         self.conn = None
