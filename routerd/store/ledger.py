@@ -12,6 +12,7 @@ a session whose project became known later is joined at read time. Days are loca
 daemon's time zone, as the calendar periods are (``routerd.ledger.periods``).
 """
 
+import contextlib
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ import apsw
 import msgspec
 
 from routerd.store import rollups
+from routerd.store.db import transaction
 from routerd.store.retention import retained_from
 
 
@@ -162,7 +164,6 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
     rollup, rollup_key, raw_key = _KEYS[by]
     join_r = "LEFT JOIN sessions s ON s.id = r.session_id" if by == "project" else ""
     join_c = "LEFT JOIN sessions s ON s.id = c.session_id" if by == "project" else ""
-    day, edge = _edge(start, retained_from(conn))
     order = "k" if by == "day" else "cost DESC, n DESC, k"
     sql = (
         f"SELECT k, sum(calls) AS n, sum(ok), sum(estimated), sum(input_tokens), sum(cache_read_tokens), "
@@ -175,7 +176,11 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
         f"WHERE c.rowid > {rollups.mark('calls')} AND c.ts >= ?3 AND c.ts < ?5"
         f") GROUP BY k HAVING n > 0 ORDER BY {order}")
-    rows: list[Any] = conn.execute(sql, (day, start, edge, _end_day(end), end)).fetchall()
+    # One snapshot for the edge and the sums: a prune committed in between would leave the
+    # window's first day neither in the rows nor in the rollups read for it.
+    with transaction(conn) if conn.getautocommit() else contextlib.nullcontext():
+        day, edge = _edge(start, retained_from(conn))
+        rows: list[Any] = conn.execute(sql, (day, start, edge, _end_day(end), end)).fetchall()
     return [UsageGroup(key=k if k != "" else None, calls=n, ok=ok, estimated=est, input_tokens=i,
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,

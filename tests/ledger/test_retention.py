@@ -24,7 +24,7 @@ from routerd.store import ledger as q
 from routerd.store.budgets import budget_spend
 from routerd.store.ledger import CallRow, record_call, record_session
 from routerd.store.migrations import MIGRATIONS
-from routerd.store.retention import edge
+from routerd.store.retention import edge, prune_batch
 from routerd.store.store import open_store
 
 pytestmark = pytest.mark.anyio
@@ -239,7 +239,6 @@ def test_a_version_4_database_migrates_to_retention_with_its_sums(tmp_path: Path
     assert db.migrate(conn) == len(MIGRATIONS) == 5
     assert conn.execute("SELECT source, before FROM retention").fetchall() == [("calls", 0.0)]
     assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
-    from routerd.store.retention import prune_batch
 
     while prune_batch(conn, edge(now, 90), 100) == 100:
         pass
@@ -286,3 +285,28 @@ async def test_a_reload_that_changes_retain_days_prunes_to_it_at_once(daemon, co
     assert (await daemon.store.row_counts())["calls"] == 0
     assert daemon.store.statistics().retain_days == 40
     assert json.loads(await _routerctl(daemon, "usage", "--json"))["total"]["calls"] == 1
+
+
+def test_a_prune_committed_while_a_report_reads_changes_nothing_it_sums(tmp_path: Path, monkeypatch):
+    """A report reads the retention's edge and the sums in one snapshot: a prune that commits in
+    between (another connection, here between the two reads) neither hides nor moves a call."""
+    path = tmp_path / "r.db"
+    conn = db.connect(path)
+    db.migrate(conn)
+    day = period_start("today", time.time() - 100 * DAY)
+    for n, hour in enumerate((9, 15)):
+        conn.execute(q._INSERT_CALL, msgspec.structs.astuple(CallRow(
+            id=f"c{n}", ts=day + hour * 3600, provider="openai", model="gpt-4.1", outcome="ok", input_tokens=1)))
+    pruner = db.connect(path)
+    read_edge = q.retained_from
+
+    def edge_then_prune(c):
+        found = read_edge(c)
+        prune_batch(pruner, edge(time.time(), 90), 100)
+        return found
+
+    monkeypatch.setattr(q, "retained_from", edge_then_prune)
+    groups = q.usage_groups(conn, day + 12 * 3600, "source")  # from noon: the afternoon call
+    assert sum(g.calls for g in groups) == 1
+    pruner.close()
+    conn.close()
