@@ -93,20 +93,23 @@ async def test_a_backup_restored_with_its_wal_keeps_the_rows_in_that_wal(tmp_pat
 
 async def test_a_file_replaced_by_no_database_holds_the_rows_until_one_is_back(tmp_path, monkeypatch, no_blocking):
     """Something that is no routerd database put at the path: rows are held, the store is stalled
-    (status and /health say so) and names why; a routerd database put back takes every held row."""
+    (status and /health say so) and names why, a prune says it cannot run; a routerd database put
+    back takes every held row."""
     from routerd.store import writer
 
     monkeypatch.setattr(writer, "RETRY_FIRST_S", 0.0)
     path, junk, good = tmp_path / "r.db", tmp_path / "junk", tmp_path / "good.db"
     junk.write_bytes(b"not a database" * 100)
     _routerd_db(good, [])
-    async with open_store(path) as store:
+    async with open_store(path, retain_days=90) as store:
         os.replace(junk, path)
         store.record("decisions", {"id": "held", "ts": 1.0})
         assert not await store.flush()
         stats = store.statistics()
         assert (stats.state, stats.held) == ("stalled", 1) and not store.healthy
         assert "not a SQLite database" in stats.last_error
+        with anyio.fail_after(5):  # a prune asked for now says why it cannot run, instead of waiting
+            assert "state writes are stalled: StateUnavailable" in (await store.prune()).error
         os.replace(good, path)
         while not await store.flush():  # each flush is one retry (no back-off here)
             pass

@@ -93,10 +93,9 @@ class Pruner:
     def ask(self, request: Prune) -> None:
         if request.days is not None:
             self.retain_days = request.days
-        if self.retain_days <= 0:
-            request.done.set()
-        else:
-            self._waiting.append(request)
+        self._waiting.append(request)
+        if self.retain_days <= 0:  # retention turned off: no run, and none left waiting
+            self._end(None)
 
     @property
     def busy(self) -> bool:

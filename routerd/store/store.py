@@ -105,8 +105,13 @@ class Store:
     async def prune(self) -> Prune:
         """Prune the rows past the retention now; the request, done (``pruned``, ``error``)."""
         request = Prune()
+        if self.state != "writing":  # a prune waits for the writer to be free of trouble
+            request.error = f"state writes are {self.state}: {self._writer.last_error}"
+            return request
         self._queue.put(request)
-        done = await anyio.to_thread.run_sync(self._wait_done, request.done)
+        # A prune of a year's rows takes seconds: a caller that gives up (routerctl interrupted)
+        # is not held, and the writer finishes the run regardless.
+        done = await anyio.to_thread.run_sync(self._wait_done, request.done, abandon_on_cancel=True)
         if not done:
             request.error = "the state writer stopped"
         return request

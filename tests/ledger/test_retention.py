@@ -24,7 +24,7 @@ from routerd.store import ledger as q
 from routerd.store.budgets import budget_spend
 from routerd.store.ledger import CallRow, record_call, record_session
 from routerd.store.migrations import MIGRATIONS
-from routerd.store.retention import edge, prune_batch
+from routerd.store.retention import Prune, Pruner, edge, prune_batch
 from routerd.store.store import open_store
 
 pytestmark = pytest.mark.anyio
@@ -310,3 +310,14 @@ def test_a_prune_committed_while_a_report_reads_changes_nothing_it_sums(tmp_path
     assert sum(g.calls for g in groups) == 1
     pruner.close()
     conn.close()
+
+
+def test_a_prune_asked_for_is_answered_when_retention_is_turned_off_meanwhile():
+    """routerctl prune waiting on a run, then a reload to retain_days = 0: the request is answered
+    (it used to wait for a run that would never come)."""
+    pruner = Pruner()
+    pruner.ask(Prune(90))
+    waiting = Prune()
+    pruner.ask(waiting)
+    pruner.ask(Prune(0))
+    assert waiting.done.is_set() and waiting.error is None and not pruner.busy
