@@ -2,6 +2,7 @@
 gateway rows, and the baseline is the same tokens with the same cache treatment on another model."""
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,14 @@ RECORDED = Path(__file__).with_name("data") / "claude_code_turn.jsonl"
 OPUS_4_8 = (5.00, 6.25, 10.00, 0.50, 25.00)
 HAIKU_4_5 = (1.00, 1.25, 2.00, 0.10, 5.00)
 CATALOGUE = load_catalogue()  # read here: the daemon tests' event loop must not do file I/O
+
+
+def _recorded_today() -> str:
+    """The recorded transcript stamped today: the daemon does not record a transcript's turn from
+    before its retention's edge (state.retain_days, 90 days by default), which the recording's
+    own date (2026-12-03) passes in March 2027."""
+    today = datetime.now(timezone.utc).date().isoformat()
+    return RECORDED.read_text().replace('"timestamp":"2026-12-03T', f'"timestamp":"{today}T')
 
 
 def by_hand(prices: tuple[float, ...], fresh: int, write_5m: int, write_1h: int, read: int, out: int) -> float:
@@ -90,7 +99,7 @@ async def test_a_turn_read_by_the_stop_hook_is_priced_like_a_gateway_call(daemon
     """The Stop hook turns the recorded transcript into one row, cache tokens and cost included;
     the session's main model is its baseline, so a main-thread turn saves nothing."""
     path = tmp_path / "t.jsonl"
-    path.write_bytes(RECORDED.read_bytes())
+    path.write_text(_recorded_today())
     await _stop(daemon, path)
     [row] = await _rows(daemon)
     assert (row["source"], row["provider"], row["model"], row["response_id"]) == \
@@ -105,7 +114,7 @@ async def test_a_turn_read_by_the_stop_hook_is_priced_like_a_gateway_call(daemon
 
 async def test_a_subagent_turn_saves_against_the_main_model(daemon, tmp_path: Path):
     """A turn delegated to haiku (a sidechain message) is compared with the session's opus."""
-    lines = RECORDED.read_text().splitlines()
+    lines = _recorded_today().splitlines()
     main = json.loads(lines[1])
     side = json.loads(lines[1])
     side["isSidechain"] = True
@@ -132,7 +141,7 @@ class TestConfiguredBaseline:
     async def test_it_is_the_baseline_of_hook_rows(self, daemon, tmp_path: Path):
         """accounting.baseline_model replaces the session's main model as the baseline."""
         path = tmp_path / "t.jsonl"
-        path.write_bytes(RECORDED.read_bytes())
+        path.write_text(_recorded_today())
         await _stop(daemon, path)
         [row] = await _rows(daemon)
         tokens = Tokens(input=16_890, output=245, cache_read=14_506, cache_write=2_380, cache_write_1h=1_000)
