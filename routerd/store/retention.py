@@ -8,9 +8,10 @@ transaction that first folds every row not yet rolled up, moves the retention's 
 trigger leaves in the rollups (migration 5). A crash or ``kill -9`` between batches leaves whole
 batches done; inside one it leaves nothing done: nothing is lost or counted twice.
 
-What leaves with the rows: the detail an export of those days would list, a report starting in the
-middle of a pruned day (it counts that whole day: the part before its start is no longer told
-apart), and the one-call-one-row check against them (a hook row stamped before the edge is not
+What leaves with the rows: each call's detail (an export gives a pruned day as one row per rollup
+key, ``routerd.store.ledger.export_retired``), a report starting in the middle of a pruned day (it
+counts that whole day: the part before its start is no longer told apart), and the
+one-call-one-row check against them (a hook row stamped before the edge is not
 recorded, see migration 5). Budgets read a month of calls (``routerd.store.budgets``), hence
 ``routerd.config.MIN_RETAIN_DAYS``. Runs on the writer thread only.
 """
