@@ -6,7 +6,7 @@
 Builds a state database through routerd's store (bench_ledger.py's ``sessions`` shape: a year of
 coding-agent calls, a fifth of them with a decision), then prunes it batch by batch with
 ``routerd.store.retention.prune_batch`` on one connection, timing each batch (one transaction:
-fold, move the edge, delete ``PRUNE_BATCH`` rows). Prints the bytes per call, the batch times
+fold, move the edge, delete ``PRUNE_BATCH`` calls and as many decisions). Prints the bytes per call, the batch times
 (median, max) and the size of the file and its free pages before and after; writes
 ``bench/results/bench_retention.json``.
 """
@@ -33,7 +33,8 @@ def _pages(conn) -> dict:
     size = conn.execute("PRAGMA page_size").get
     return {"file_mb": round(conn.execute("PRAGMA page_count").get * size / 1e6, 1),
             "free_mb": round(conn.execute("PRAGMA freelist_count").get * size / 1e6, 1),
-            "calls": conn.execute("SELECT count(*) FROM calls").get}
+            "calls": conn.execute("SELECT count(*) FROM calls").get,
+            "decisions": conn.execute("SELECT count(*) FROM decisions").get}
 
 
 def main() -> None:
@@ -55,7 +56,7 @@ def main() -> None:
             t = time.perf_counter()
             deleted = prune_batch(conn, cut, PRUNE_BATCH)
             times.append((time.perf_counter() - t) * 1000)
-            if deleted < PRUNE_BATCH:
+            if max(deleted) < PRUNE_BATCH:
                 break
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         after = _pages(conn)

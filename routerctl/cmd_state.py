@@ -10,7 +10,7 @@ import click
 @click.command()
 @click.pass_context
 def prune(ctx: click.Context) -> None:
-    """Prune the calls rows past state.retain_days now (routerd also does it hourly); their sums
+    """Prune the calls and decisions past state.retain_days now (routerd also does it hourly); their sums
     stay in every report."""
     from routerctl.client import Client
 
@@ -26,10 +26,12 @@ def state_rows(reply: dict) -> list[tuple[str, str]]:
     rows = [("state", reply["state_path"] + (f" ({_size(size)} on disk)" if size is not None else "")),
             ("rows", ", ".join(f"{k} {v}" for k, v in reply["rows"].items()))]
     days = store.get("retain_days", 0)
-    kept = f"calls kept {days} days, their sums for ever" if days else "every call kept (state.retain_days = 0)"
+    kept = (f"calls and decisions kept {days} days, their sums for ever" if days else
+            "every call and decision kept (state.retain_days = 0)")
     if store.get("retained_from"):
         day = time.strftime("%Y-%m-%d", time.localtime(store["retained_from"]))
-        kept += f"; calls before {day} are in the sums only ({store.get('pruned', 0)} pruned since start)"
+        kept += (f"; before {day} only their sums ({store.get('pruned', 0)} calls, "
+                 f"{store.get('pruned_decisions', 0)} decisions pruned since start)")
     rows.append(("retention", kept))
     if store.get("file_event"):
         rows.append(("state file", store["file_event"]))

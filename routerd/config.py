@@ -66,9 +66,9 @@ class HttpConfig(_Section, frozen=True):
                 raise ValueError(f"allowed_hosts: {host!r} is not a host name or address")
 
 
-# How long each call's own row is kept (its sums stay in the reports for ever): a quarter, so that
-# the last full months can still be exported call by call, while a heavy user's database stops at
-# about a quarter of the 1.5 GB a year it grew by (README "State database").
+# How long each call's and decision's own row is kept (their sums stay in the reports for ever): a
+# quarter, so that the last full months can still be exported call by call, while a heavy user's
+# database stops at about a quarter of the 1.5 GB a year it grew by (README "Retention").
 DEFAULT_RETAIN_DAYS = 90
 # A month's budget sums the calls since the 1st (at most 30 days before today's midnight) and the
 # retention's edge is a local midnight this many days back at least: budgets never read a pruned day.
@@ -76,8 +76,8 @@ MIN_RETAIN_DAYS = 32
 
 
 class StateConfig(_Section, frozen=True):
-    """The state database. ``retain_days``: calls rows older than this are pruned, their sums kept
-    (0: keep every row)."""
+    """The state database. ``retain_days``: calls and decisions rows older than this are pruned,
+    their sums kept (0: keep every row)."""
 
     path: str | None = None
     store_prompts: bool = False

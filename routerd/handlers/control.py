@@ -34,14 +34,15 @@ async def handle_reload(app: App, request: Reload) -> ReloadResult:
 
 
 async def handle_prune(app: App, request: Prune) -> Ok:
-    """Prune the calls past the retention now, batch after batch on the store's writer."""
+    """Prune the calls and decisions past the retention now, batch after batch on the store's writer."""
     days = app.runtime.config.state.retain_days
     if days <= 0:
         return Ok(message="retention is off (state.retain_days = 0): every call is kept")
     done = await app.store.prune()
     if done.error is not None:
         raise RouterdError(f"prune failed: {done.error}")
-    return Ok(message=f"pruned {done.pruned} call(s) older than {days} days; their sums stay in the reports")
+    return Ok(message=f"pruned {done.pruned} call(s) and {done.pruned_decisions} decision(s) older than {days} "
+                      "days; their sums stay in the reports")
 
 
 async def handle_config_check(app: App, request: ConfigCheck) -> ConfigCheckResult:

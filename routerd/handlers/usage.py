@@ -73,9 +73,9 @@ async def _pages(store: Store, table: str, start: float, end: float, total: int)
     yield ExportHeadReply(kind="export", final=False,
                           data=ExportHead(table=table, columns=list(q.EXPORT_COLUMNS[table]), total=total))
     after, sent = 0, 0
-    while table == "calls":  # first the days the retention pruned, summed (routerd.store.retention)
-        rows = await store.read(functools.partial(q.export_retired, start=start, end=end, offset=sent,
-                                                  limit=EXPORT_PAGE_ROWS))
+    while True:  # first the days the retention pruned, summed (routerd.store.retention)
+        rows = await store.read(functools.partial(q.export_retired, table=table, start=start, end=end,
+                                                  offset=sent, limit=EXPORT_PAGE_ROWS))
         if not rows:
             break
         sent += len(rows)

@@ -55,7 +55,7 @@ class Health(Request, tag="health", frozen=True):
 
 
 class Prune(Request, tag="prune", frozen=True):
-    """Prune the calls rows past ``state.retain_days`` now; their sums stay (``routerctl prune``)."""
+    """Prune the calls and decisions past ``state.retain_days`` now; their sums stay (``routerctl prune``)."""
 
 
 class BreakerReset(Request, tag="breaker_reset", frozen=True):

@@ -197,16 +197,16 @@ class DecisionCount(msgspec.Struct, frozen=True):
 
 def decision_counts(conn: apsw.Connection, start: float, end: float = math.inf) -> list[DecisionCount]:
     """Routing decisions from ``start`` to before ``end`` per (tier, model), most frequent first."""
-    day, edge = _edge(start)
-    rows: list[Any] = conn.execute(
-        "SELECT t, m, sum(n) AS total FROM ("
-        "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 AND day < ?4 "
-        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
-        "WHERE ts >= ?2 AND ts < ?3 AND ts < ?5 "
-        "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
-        f"WHERE rowid > {rollups.mark('decisions')} AND ts >= ?3 AND ts < ?5"
-        ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m",
-        (day, start, edge, _end_day(end), end)).fetchall()
+    sql = ("SELECT t, m, sum(n) AS total FROM ("
+           "SELECT tier AS t, model AS m, decisions AS n FROM decision_rollup WHERE day >= ?1 AND day < ?4 "
+           "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
+           "WHERE ts >= ?2 AND ts < ?3 AND ts < ?5 "
+           "UNION ALL SELECT coalesce(tier, ''), coalesce(model, ''), 1 FROM decisions "
+           f"WHERE rowid > {rollups.mark('decisions')} AND ts >= ?3 AND ts < ?5"
+           ") GROUP BY t, m HAVING total > 0 ORDER BY total DESC, t, m")
+    with transaction(conn) if conn.getautocommit() else contextlib.nullcontext():  # see usage_groups
+        day, edge = _edge(start, retained_from(conn, "decisions"))
+        rows: list[Any] = conn.execute(sql, (day, start, edge, _end_day(end), end)).fetchall()
     return [DecisionCount(t or None, m or None, n) for t, m, n in rows]
 
 
@@ -253,9 +253,11 @@ _EXPORT_SQL = {
               "c.baseline_cost_usd, c.response_id, c.error, 1 FROM calls c "
               "LEFT JOIN sessions s ON s.id = c.session_id WHERE c.ts >= ?1 AND c.ts < ?4 AND c.rowid > ?2 "
               "ORDER BY c.rowid LIMIT ?3"),
+    # a decision kept before the retention's edge (it has feedback) is in that day's sums
     "decisions": ("SELECT rowid, id, ts, source, session_id, tier, task_type, confidence, profile, provider, "
-                  "model, prompt_hash, prompt_len, prompt, detail, scenario FROM decisions "
-                  "WHERE ts >= ?1 AND ts < ?4 AND rowid > ?2 ORDER BY rowid LIMIT ?3"),
+                  "model, prompt_hash, prompt_len, prompt, detail, scenario, 1 FROM decisions "
+                  "WHERE ts >= max(?1, (SELECT before FROM retention WHERE source = 'decisions')) "
+                  "AND ts < ?4 AND rowid > ?2 ORDER BY rowid LIMIT ?3"),
 }
 EXPORT_COLUMNS = {
     "calls": ("id", "ts", "source", "session_id", "project", "decision_id", "tier", "provider", "model",
@@ -263,48 +265,57 @@ EXPORT_COLUMNS = {
               "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "estimated", "latency_ms",
               "ttft_ms", "cost_usd", "baseline_model", "baseline_cost_usd", "response_id", "error", "calls"),
     "decisions": ("id", "ts", "source", "session_id", "tier", "task_type", "confidence", "profile",
-                  "provider", "model", "prompt_hash", "prompt_len", "prompt", "detail", "scenario"),
+                  "provider", "model", "prompt_hash", "prompt_len", "prompt", "detail", "scenario", "decisions"),
 }
 
 
 def export_count(conn: apsw.Connection, table: str, start: float, end: float = math.inf) -> int:
     """How many rows of ``table`` an export from ``start`` to before ``end`` will send (for a
     progress bar), the pruned days' rows included."""
-    count: int = conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= ? AND ts < ?", (start, end)).get
-    if table == "calls":
-        count += conn.execute(f"SELECT count(*) FROM call_rollup WHERE {_RETIRED_DAYS}",
-                              _retired_days(conn, start, end)).get
+    retired = retained_from(conn, table)
+    count: int = conn.execute(f"SELECT count(*) FROM {table} WHERE ts >= max(?, ?) AND ts < ?",
+                              (start, retired, end)).get
+    count += conn.execute(f"SELECT count(*) FROM {_ROLLUP[table]} WHERE {_RETIRED_DAYS}",
+                          _retired_days(conn, table, start, end)).get
     return count
 
 
-# A pruned day's calls, one row per rollup key (source, provider, model, tier, outcome), in the
-# export's columns: sums where a call has a count, the mean latency, ``calls`` the calls it
-# stands for; the day's local midnight as ``ts``; no id, session or project (they are gone).
+# A pruned day's rows, one per rollup key, in the export's columns: for calls (source, provider,
+# model, tier, outcome) sums where a call has a count and the mean latency; for decisions (source,
+# tier, model); the last column the calls or decisions the row stands for, the day's local
+# midnight as ``ts``, no id, session or project (they are gone).
 _RETIRED_DAYS = "day >= ?1 AND day < ?2 AND day < ?3"
-_EXPORT_RETIRED = (
-    "SELECT NULL, CAST(strftime('%s', day, 'utc') AS REAL), source, NULL, NULL, NULL, nullif(tier, ''), "
-    "provider, model, NULL, outcome, NULL, input_tokens, cache_read_tokens, cache_write_tokens, "
-    "cache_write_1h_tokens, output_tokens, reasoning_tokens, estimated, "
-    "CASE WHEN latency_n > 0 THEN latency_ms_sum / latency_n END, NULL, "
-    "CASE WHEN costed > 0 THEN cost_usd END, NULL, CASE WHEN paired > 0 THEN paired_baseline_usd END, "
-    f"NULL, NULL, calls FROM call_rollup WHERE {_RETIRED_DAYS} "
-    "ORDER BY day, source, provider, model, tier, outcome LIMIT ?4 OFFSET ?5"
-)
+_ROLLUP = {"calls": "call_rollup", "decisions": "decision_rollup"}
+_EXPORT_RETIRED = {
+    "calls": (
+        "SELECT NULL, CAST(strftime('%s', day, 'utc') AS REAL), source, NULL, NULL, NULL, nullif(tier, ''), "
+        "provider, model, NULL, outcome, NULL, input_tokens, cache_read_tokens, cache_write_tokens, "
+        "cache_write_1h_tokens, output_tokens, reasoning_tokens, estimated, "
+        "CASE WHEN latency_n > 0 THEN latency_ms_sum / latency_n END, NULL, "
+        "CASE WHEN costed > 0 THEN cost_usd END, NULL, CASE WHEN paired > 0 THEN paired_baseline_usd END, "
+        f"NULL, NULL, calls FROM call_rollup WHERE {_RETIRED_DAYS} "
+        "ORDER BY day, source, provider, model, tier, outcome LIMIT ?4 OFFSET ?5"),
+    "decisions": (
+        "SELECT NULL, CAST(strftime('%s', day, 'utc') AS REAL), source, NULL, nullif(tier, ''), NULL, NULL, "
+        "NULL, NULL, nullif(model, ''), NULL, NULL, NULL, NULL, NULL, decisions FROM decision_rollup "
+        f"WHERE {_RETIRED_DAYS} ORDER BY day, source, tier, model LIMIT ?4 OFFSET ?5"),
+}
 
 
-def _retired_days(conn: apsw.Connection, start: float, end: float) -> tuple[str, str, str]:
+def _retired_days(conn: apsw.Connection, table: str, start: float, end: float) -> tuple[str, str, str]:
     """The days of a window the retention pruned: from ``start``'s day to before the edge's."""
-    retired = retained_from(conn)
+    retired = retained_from(conn, table)
     first = datetime.fromtimestamp(start).date().isoformat() if start > 0 else ""
     last = datetime.fromtimestamp(retired).date().isoformat() if retired > 0 else ""
     return first, last, _end_day(end)
 
 
-def export_retired(conn: apsw.Connection, start: float, end: float, offset: int,
+def export_retired(conn: apsw.Connection, table: str, start: float, end: float, offset: int,
                    limit: int) -> list[tuple[Any, ...]]:
-    """The export's rows of the pruned days from ``start`` to before ``end``, ``limit`` of them
-    from ``offset`` (a few thousand a year: paging by offset is cheap)."""
-    rows: list[Any] = conn.execute(_EXPORT_RETIRED, (*_retired_days(conn, start, end), limit, offset)).fetchall()
+    """The export's rows of ``table``'s pruned days from ``start`` to before ``end``, ``limit`` of
+    them from ``offset`` (a few thousand a year: paging by offset is cheap)."""
+    rows: list[Any] = conn.execute(_EXPORT_RETIRED[table],
+                                   (*_retired_days(conn, table, start, end), limit, offset)).fetchall()
     return [tuple(row) for row in rows]
 
 

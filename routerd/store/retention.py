@@ -1,8 +1,10 @@
-"""Retention: ``calls`` rows older than ``state.retain_days`` leave the database, and their sums stay.
+"""Retention: ``calls`` and ``decisions`` rows older than ``state.retain_days`` leave the database,
+and their sums stay.
 
 Every call is already summed per local day in the rollups (``routerd.store.rollups``: per source,
-provider, model, tier and outcome, and per session and project), which is all the reports read
-for whole days. A prune takes the oldest rows in batches of ``PRUNE_BATCH``; each batch is one
+provider, model, tier and outcome, and per session and project; decisions per source, tier and
+model), which is all the reports read for whole days. A decision with feedback stays (the routing
+core learns from it). A prune takes the oldest rows in batches of ``PRUNE_BATCH``; each batch is one
 transaction that first folds every row not yet rolled up, moves the retention's edge
 (``retention.before``, a local midnight) and then deletes rows stamped before it, which the delete
 trigger leaves in the rollups (migration 5). A crash or ``kill -9`` between batches leaves whole
@@ -28,15 +30,21 @@ from routerd.store.rollups import ROLL, retired_before
 
 log = logging.getLogger("routerd.store")
 
-# Rows deleted per transaction: 35 ms of the writer's time (median, 66 ms at most) on the shared
-# 2-core test machine (bench/bench_retention.py, a year of 200k calls pruned to 90 days), so rows
-# queued behind a prune wait about as long as behind one large batch of writes.
+# Rows deleted per transaction (of each table): 26-38 ms of the writer's time, median, 58-69 ms at
+# most, on the shared 2-core test machine at a load of 6 (bench/bench_retention.py, a year of 200k
+# calls and 40k decisions pruned to 90 days; one run of four had a 0.7 s outlier), so rows queued
+# behind a prune wait about as long as behind one large batch of writes.
 PRUNE_BATCH = 2000
 # How often the writer looks for rows past the retention (and once at start).
 PRUNE_EVERY_S = 3600.0
 
-_MOVE_EDGE = "UPDATE retention SET before = max(before, ?) WHERE source = 'calls'"
-_DELETE = "DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ts < ? ORDER BY ts LIMIT ?)"
+_MOVE_EDGE = "UPDATE retention SET before = max(before, ?)"
+_DELETE_CALLS = "DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ts < ? ORDER BY ts LIMIT ?)"
+# A decision someone rated or rerouted stays: the routing core learns from its feedback joined
+# with it (routerd.store.routing.all_feedback).
+_DELETE_DECISIONS = (
+    "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions d WHERE ts < ? "
+    "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.decision_id = d.id) ORDER BY ts LIMIT ?)")
 
 
 def edge(now: float, retain_days: int) -> float:
@@ -45,21 +53,24 @@ def edge(now: float, retain_days: int) -> float:
     return (midnight - timedelta(days=retain_days)).timestamp()
 
 
-def prune_batch(conn: apsw.Connection, before: float, limit: int) -> int:
-    """Fold, move the edge to ``before`` and delete up to ``limit`` calls stamped before it, in one
-    transaction; how many were deleted."""
+def prune_batch(conn: apsw.Connection, before: float, limit: int) -> tuple[int, int]:
+    """Fold, move the edge to ``before`` and delete up to ``limit`` calls and ``limit`` decisions
+    stamped before it, in one transaction; how many of each were deleted."""
     with transaction(conn):
         for statement in ROLL:
             conn.execute(statement)
         conn.execute(_MOVE_EDGE, (before,))
-        conn.execute(_DELETE, (before, limit))
-        deleted: int = conn.changes()
-    return deleted
+        conn.execute(_DELETE_CALLS, (before, limit))
+        calls: int = conn.changes()
+        conn.execute(_DELETE_DECISIONS, (before, limit))
+        decisions: int = conn.changes()
+    return calls, decisions
 
 
-def retained_from(conn: apsw.Connection) -> float:
-    """The retention's edge: calls before it live in the rollups only (0: none pruned)."""
-    value: float = conn.execute(f"SELECT {retired_before('calls')}").get or 0.0
+def retained_from(conn: apsw.Connection, source: str = "calls") -> float:
+    """The retention's edge of ``source`` (calls or decisions): its rows before it live in the
+    rollups only (0: none pruned)."""
+    value: float = conn.execute(f"SELECT {retired_before(source)}").get or 0.0
     return value
 
 
@@ -68,12 +79,13 @@ class Prune:
     retention, when given): ``done`` is set when every row past the retention is gone (``pruned``
     of them), or at once when retention is off."""
 
-    __slots__ = ("days", "done", "pruned", "error")
+    __slots__ = ("days", "done", "pruned", "pruned_decisions", "error")
 
     def __init__(self, days: int | None = None) -> None:
         self.days = days
         self.done = threading.Event()
         self.pruned = 0
+        self.pruned_decisions = 0
         self.error: str | None = None
 
 
@@ -84,12 +96,13 @@ class Pruner:
 
     def __init__(self) -> None:
         self.retain_days = 0  # 0: keep every row
-        self.pruned = 0  # rows pruned since start
+        self.pruned = 0  # calls pruned since start
+        self.pruned_decisions = 0
         self.retained_from = 0.0  # the edge: calls before it are in the rollups only
         self._at = 0.0  # monotonic time of the next look
         self._more = False  # the last batch was full: more rows are past the edge
         self._waiting: list[Prune] = []
-        self._this_run = 0
+        self._this_run = (0, 0)  # calls, decisions
 
     def ask(self, request: Prune) -> None:
         if request.days is not None:
@@ -116,25 +129,27 @@ class Pruner:
         """One batch; logs and answers the requests once the run is over."""
         before = edge(time.time(), self.retain_days)
         try:
-            deleted = prune_batch(conn, before, PRUNE_BATCH)
+            calls, decisions = prune_batch(conn, before, PRUNE_BATCH)
         except apsw.Error as exc:
             self._end(f"{type(exc).__name__}: {exc}")
             log.error("pruning calls past %d days failed: %s", self.retain_days, exc)
             return
-        self.pruned += deleted
-        self._this_run += deleted
+        self.pruned += calls
+        self.pruned_decisions += decisions
+        self._this_run = (self._this_run[0] + calls, self._this_run[1] + decisions)
         self.retained_from = max(self.retained_from, before)
-        self._more = deleted >= PRUNE_BATCH
+        self._more = max(calls, decisions) >= PRUNE_BATCH
         if not self._more:
-            if self._this_run:
-                log.info("pruned %d calls stamped before %s (past state.retain_days = %d); their sums "
-                         "stay in the reports", self._this_run, datetime.fromtimestamp(before).date(),
-                         self.retain_days)
+            if any(self._this_run):
+                log.info("pruned %d calls and %d decisions stamped before %s (past state.retain_days = "
+                         "%d); their sums stay in the reports", *self._this_run,
+                         datetime.fromtimestamp(before).date(), self.retain_days)
             self._end(None)
 
     def _end(self, error: str | None) -> None:
         for request in self._waiting:
-            request.pruned, request.error = self._this_run, error
+            request.pruned, request.pruned_decisions = self._this_run
+            request.error = error
             request.done.set()
-        self._waiting, self._this_run, self._more = [], 0, False
+        self._waiting, self._this_run, self._more = [], (0, 0), False
         self._at = time.monotonic() + PRUNE_EVERY_S

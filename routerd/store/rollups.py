@@ -127,19 +127,22 @@ def retired_before(source: str) -> str:
 
 
 def v5_schema() -> str:
-    """Migration 5: ``retention``, and the calls' delete trigger again, now leaving the rollups as
-    they are for a row stamped before the retention's edge: pruning it keeps its sums. A hook row
-    stamped there is not recorded: the row it repeats may be gone, and the trigger that keeps one
-    row per call could no longer see it (the gateway's rows are never repeats)."""
-    retired = f"OLD.ts < {retired_before('calls')}"
-    take_out = "".join(_take_out(table, "calls", keys, sums, retired) for table, keys, sums in _each("calls"))
-    return (
-        "CREATE TABLE retention (source TEXT PRIMARY KEY, before REAL NOT NULL);\n"
-        "INSERT INTO retention VALUES ('calls', 0);\n"
-        "DROP TRIGGER calls_rollup_remove;\n"
-        f"CREATE TRIGGER calls_rollup_remove AFTER DELETE ON calls BEGIN\n{take_out}"
-        "UPDATE rollup_marks SET rowid_done = min(rowid_done, coalesce((SELECT max(rowid) FROM calls), 0)) "
-        "WHERE source = 'calls';\nEND;\n"
-        "CREATE TRIGGER calls_retired BEFORE INSERT ON calls "
-        f"WHEN NEW.source != 'gateway' AND NEW.ts < {retired_before('calls')} BEGIN\n"
-        "SELECT RAISE(IGNORE);\nEND;\n")
+    """Migration 5: ``retention``, and the delete triggers of calls and decisions again, now leaving
+    the rollups as they are for a row stamped before its table's retention edge: pruning it keeps
+    its sums. A hook row stamped there is not recorded: the row it repeats may be gone, and the
+    trigger that keeps one row per call could no longer see it (the gateway's rows are never
+    repeats)."""
+    out = ["CREATE TABLE retention (source TEXT PRIMARY KEY, before REAL NOT NULL);\n"]
+    for source in ("calls", "decisions"):
+        retired = f"OLD.ts < {retired_before(source)}"
+        take_out = "".join(_take_out(table, source, keys, sums, retired) for table, keys, sums in _each(source))
+        out.append(
+            f"INSERT INTO retention VALUES ('{source}', 0);\n"
+            f"DROP TRIGGER {source}_rollup_remove;\n"
+            f"CREATE TRIGGER {source}_rollup_remove AFTER DELETE ON {source} BEGIN\n{take_out}"
+            f"UPDATE rollup_marks SET rowid_done = min(rowid_done, coalesce((SELECT max(rowid) FROM {source}), 0)) "
+            f"WHERE source = '{source}';\nEND;\n")
+    out.append("CREATE TRIGGER calls_retired BEFORE INSERT ON calls "
+               f"WHEN NEW.source != 'gateway' AND NEW.ts < {retired_before('calls')} BEGIN\n"
+               "SELECT RAISE(IGNORE);\nEND;\n")
+    return "".join(out)

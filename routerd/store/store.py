@@ -52,9 +52,10 @@ class StoreStats(msgspec.Struct, frozen=True):
     lost: int = 0  # rows dropped because more than MAX_HELD were waiting
     stalled_s: float | None = None  # how long writing has been stalled
     damaged: str | None = None  # a read found the file corrupt: what SQLite said (it does not heal)
-    retain_days: int = 0  # calls rows are kept this long (0: for ever); their sums for ever
-    retained_from: float = 0.0  # calls stamped before this are in the reports' sums only (0: none)
+    retain_days: int = 0  # calls and decisions rows are kept this long (0: for ever); their sums for ever
+    retained_from: float = 0.0  # rows stamped before this are in the reports' sums only (0: none)
     pruned: int = 0  # calls rows pruned since start
+    pruned_decisions: int = 0  # decisions rows pruned since start
     size_bytes: int | None = None  # the database and its WAL on disk
     file_event: str | None = None  # the file was deleted or replaced while routerd ran: when, and what was done
 
@@ -98,7 +99,7 @@ class Store:
         return True
 
     def retain(self, days: int) -> None:
-        """Keep ``calls`` rows for ``days`` days (0: for ever) and prune past that at once and then
+        """Keep calls and decisions rows for ``days`` days (0: for ever) and prune past that at once and then
         hourly (``routerd.store.retention``). Never blocks."""
         self._queue.put(Prune(days))
 
@@ -143,6 +144,7 @@ class Store:
             lost=writer.lost, stalled_s=None if since is None else round(time.monotonic() - since, 3),
             damaged=self._damaged, retain_days=writer.pruner.retain_days,
             retained_from=writer.pruner.retained_from, pruned=writer.pruner.pruned,
+            pruned_decisions=writer.pruner.pruned_decisions,
             size_bytes=writer.watch.size_bytes, file_event=writer.watch.event,
         )
 

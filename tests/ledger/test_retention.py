@@ -67,25 +67,31 @@ async def _everything(store, now: float) -> dict:
                                                     period_end("month", now), period_end("today", now)))
     out["budget spend"] = sorted(map(tuple, msgspec.to_builtins(spend)), key=repr)
     for window in windows:
-        out[f"export {window}"] = await _exported(store, now, **window)
+        out[f"export calls {window}"] = await _exported(store, "calls", now, **window)
+        out[f"export decisions {window}"] = await _exported(store, "decisions", now, **window)
     return msgspec.to_builtins(out)
 
 
-async def _exported(store, now: float, period: str | None = None, since: str | None = None) -> dict:
-    """An export's sums per model: calls (a pruned day's row stands for several), tokens, cost."""
+async def _exported(store, table: str, now: float, period: str | None = None, since: str | None = None) -> dict:
+    """An export's sums: calls per model (calls, tokens, cost) or decisions per tier and model (a
+    pruned day's row stands for several)."""
     start, end = window_start(period, since, now), window_end(period, since, now)
-    columns = list(q.EXPORT_COLUMNS["calls"])
+    columns = list(q.EXPORT_COLUMNS[table])
     sums: dict = {}
-    total = await store.read(lambda c: q.export_count(c, "calls", start, end))
+    total = await store.read(lambda c: q.export_count(c, table, start, end))
     sent = 0
-    async for frame in _pages(store, "calls", start, end, total):
+    async for frame in _pages(store, table, start, end, total):
         for row in frame.data.rows if frame.kind == "export_rows" else ():
             r = dict(zip(columns, row, strict=True))
-            s = sums.setdefault(r["model"], [0, 0, 0, 0.0])
-            s[0] += r["calls"]
-            s[1] += r["input_tokens"]
-            s[2] += r["output_tokens"]
-            s[3] += r["cost_usd"] or 0.0
+            if table == "calls":
+                s = sums.setdefault(r["model"], [0, 0, 0, 0.0])
+                s[0] += r["calls"]
+                s[1] += r["input_tokens"]
+                s[2] += r["output_tokens"]
+                s[3] += r["cost_usd"] or 0.0
+            else:
+                key = f"{r['tier']}/{r['model']}"
+                sums[key] = sums.get(key, 0) + r["decisions"]
             sent += 1
     assert sent == total
     return sums
@@ -108,15 +114,23 @@ def _close(a, b, where="") -> None:
 
 
 async def test_every_report_sums_the_same_after_a_prune(tmp_path: Path, no_blocking):
-    """Random calls over 200 days, pruned at 90: the rows before the edge are gone, every report
-    (usage by every group and window, savings, report, budget, statusline, the budgets' sums) says
-    what it said before, and hook rows stamped before the edge are not recorded again."""
+    """Random calls and decisions over 200 days, pruned at 90: the rows before the edge are gone
+    (rated decisions stay), every report (usage by every group and window, savings and decisions,
+    report, budget, statusline, the budgets' sums, exports) says what it said before, and hook rows
+    stamped before the edge are not recorded again."""
     now = time.time()
     rng = random.Random(20261207)
     async with open_store(tmp_path / "r.db") as store:
         for d in range(10):
             store.record("decisions", {"id": f"d{d}", "ts": now - 200 * DAY, "tier": ["simple", "complex"][d % 2],
                                        "source": "http"})
+        for d in range(600):  # every 40th rated: it stays (feedback learns from it)
+            store.record("decisions", {"id": f"e{d}", "ts": now - rng.random() * 200 * DAY,
+                                       "tier": rng.choice(["simple", "complex", None]),
+                                       "model": rng.choice(["gpt-4.1", "claude-haiku-4-5"]), "source": "http"})
+            if d % 40 == 0:
+                store.record("feedback", {"id": f"f{d}", "decision_id": f"e{d}", "ts": now, "kind": "rating",
+                                          "value": "good"})
         record_session(store, "s1", "claude-code", "acme/api", now)
         rows = _calls(rng, 4000, now, 200)
         for row in rows:
@@ -132,6 +146,10 @@ async def test_every_report_sums_the_same_after_a_prune(tmp_path: Path, no_block
         cut = edge(time.time(), 90)
         left = await store.read(lambda c: c.execute("SELECT count(*), min(ts) FROM calls").fetchone())
         assert left[0] == count - done.pruned and left[1] >= cut
+        old = await store.read(lambda c: c.execute(
+            "SELECT count(*), count(f.id) FROM decisions d LEFT JOIN feedback f ON f.decision_id = d.id "
+            "WHERE d.ts < ?", (cut,)).fetchone())
+        assert done.pruned_decisions > 100 and old[0] == old[1] > 0  # only rated ones are left
         _close(await _everything(store, now), before)
 
         old_hook = next(r for r in rows if r.ts < cut and r.source != "gateway")
@@ -169,7 +187,7 @@ step = retention.prune_batch
 
 def noisy(conn, before, limit):
     deleted = step(conn, before, limit)
-    print(deleted, flush=True)
+    print(deleted[0], flush=True)
     return deleted
 
 retention.prune_batch = noisy
@@ -235,15 +253,21 @@ def test_a_version_4_database_migrates_to_retention_with_its_sums(tmp_path: Path
     now = time.time()
     for row in _calls(random.Random(3), 500, now, 200):
         conn.execute(q._INSERT_CALL, msgspec.structs.astuple(row))
+    for n in range(200):
+        conn.execute("INSERT INTO decisions (id, ts, tier, model) VALUES (?, ?, ?, 'm')",
+                     (f"d{n}", now - n * DAY, ["simple", "complex"][n % 2]))
     sums = {m: (n, i) for m, n, i in conn.execute("SELECT model, count(*), sum(input_tokens) FROM calls GROUP BY 1")}
+    decided = sorted(conn.execute("SELECT tier, model, count(*) FROM decisions GROUP BY 1, 2").fetchall())
     assert db.migrate(conn) == len(MIGRATIONS) == 5
-    assert conn.execute("SELECT source, before FROM retention").fetchall() == [("calls", 0.0)]
+    assert conn.execute("SELECT source, before FROM retention").fetchall() == [("calls", 0.0), ("decisions", 0.0)]
     assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
 
-    while prune_batch(conn, edge(now, 90), 100) == 100:
+    while prune_batch(conn, edge(now, 90), 100)[0] == 100:
         pass
     assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
+    assert sorted((d.tier, d.model, d.count) for d in q.decision_counts(conn, 0.0)) == decided
     assert conn.execute("SELECT count(*) FROM calls WHERE ts < ?", (edge(now, 90),)).get == 0
+    assert conn.execute("SELECT count(*) FROM decisions WHERE ts < ?", (edge(now, 90),)).get == 0
     conn.close()
 
 
@@ -261,11 +285,11 @@ async def test_routerctl_prune_prunes_now_and_status_shows_the_edge(daemon):
         record_call(daemon.store, CallRow(id=f"c{n}", ts=ts, provider="openai", model="gpt-4.1", outcome="ok",
                                           input_tokens=10, cost_usd=0.01))
     await daemon.store.flush()
-    assert "pruned 3 call(s) older than 90 days" in await _routerctl(daemon, "prune")
+    assert "pruned 3 call(s) and 0 decision(s) older than 90 days" in await _routerctl(daemon, "prune")
     assert (await daemon.store.row_counts())["calls"] == 1
     status = await _routerctl(daemon, "status")
     day = time.strftime("%Y-%m-%d", time.localtime(edge(time.time(), 90)))
-    assert f"calls kept 90 days, their sums for ever; calls before {day} are in the sums only (3 pruned" in status
+    assert f"calls and decisions kept 90 days, their sums for ever; before {day} only their sums (3 calls" in status
     usage = json.loads(await _routerctl(daemon, "usage", "--json"))
     assert usage["total"]["calls"] == 4
 
