@@ -22,8 +22,14 @@ HOST_MODELS: dict[str, tuple[str, str, str]] = {
 _TIERS = ("simple", "moderate", "complex")
 
 
+def host_models(host: str) -> tuple[str, str, str]:
+    """The host's models for the simple, moderate and complex tiers (Claude Code's for a host
+    routerd has no table for)."""
+    return HOST_MODELS.get(host, HOST_MODELS["claude-code"])
+
+
 def host_model(host: str, tier: str) -> str:
-    models = HOST_MODELS.get(host, HOST_MODELS["claude-code"])
+    models = host_models(host)
     return models[_TIERS.index(tier)] if tier in _TIERS else models[1]
 
 

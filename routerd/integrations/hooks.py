@@ -20,7 +20,7 @@ from routerd.errors import BadRequest, RouterdError
 from routerd.ids import Ids
 from routerd.integrations import modes, transcript
 from routerd.integrations.ask import Asker
-from routerd.integrations.decide import recommend
+from routerd.integrations.decide import host_models, recommend
 from routerd.integrations.events import HookEvent
 from routerd.integrations.modes import Pending, Recommendation, Verdict
 from routerd.integrations.render import HookOutcome, render
@@ -140,8 +140,8 @@ class Hooks:
         now = time.time()
         session = _session(event)
         if event.kind == "session_start":
-            return Verdict(action="context", text=modes.session_summary(
-                mode, self.routing.profile(runtime), len(runtime.providers)))  # enabled, from env too
+            return Verdict(action="context", text=modes.session_summary(  # providers: from env too
+                mode, self.routing.profile(runtime), len(runtime.providers), host_models(event.host)))
         if event.kind in ("stop", "session_end"):
             await self._record_turn(runtime, event, session)
             return Verdict(clear_pending=True)

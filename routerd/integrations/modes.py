@@ -80,13 +80,18 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
 NOTHING = Verdict()
 
 
-def session_summary(mode: str, profile: str, providers: int) -> str:
-    """SessionStart's one-line policy summary."""
+def session_summary(mode: str, profile: str, providers: int, models: tuple[str, str, str]) -> str:
+    """SessionStart's one-line policy summary. ``models`` are the host's own for the simple,
+    moderate and complex tiers; only Claude Code's are reached through a subagent (Codex and Gemini
+    CLI sessions have no Agent tool, and would otherwise be told of models they cannot use)."""
     if mode == "off":
         return "routerd: hooks are off (routerctl mode advise turns routing advice back on)."
     where = f"{providers} external provider(s)" if providers else "no external providers (advice only)"
-    return (f"routerd: mode {mode}, profile {profile}, {where}. Simple turns go to haiku, "
-            f"moderate to sonnet, complex stay on opus; delegate with {DELEGATE_WITH} and its model field.")
+    simple, moderate, complex_ = models
+    head = f"routerd: mode {mode}, profile {profile}, {where}. Simple turns go to {simple}, moderate to {moderate}"
+    if models == CLAUDE_MODELS:
+        return f"{head}, complex stay on {complex_}; delegate with {DELEGATE_WITH} and its model field."
+    return f"{head}, complex to {complex_}."
 
 
 def should_delegate(rec: Recommendation) -> bool:

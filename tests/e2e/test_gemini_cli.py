@@ -61,7 +61,8 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
                                                                fake_gemini: FakeUpstream,
                                                                daemon: App) -> None:
     """With the hooks routerctl install wrote, a trivial prompt asked of gemini-2.5-pro goes out as
-    the cheap model routerd's BeforeModel hook picked, and the hook's decision is stored."""
+    the cheap model routerd's BeforeModel hook picked, with SessionStart's summary naming Gemini's
+    models, and the hook's decision is stored."""
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
     # The hook's budget is what install writes into its command (config hooks.budget_ms, 50 ms by
@@ -76,6 +77,9 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
     models = [r.path.split("/models/")[1].split(":")[0] for r in fake_gemini.received
               if ":streamGenerateContent" in r.path]
     assert models == ["gemini-2.5-flash-lite"], models
+    # SessionStart's summary reached the model, in Gemini CLI's terms (it has no Agent tool)
+    sent = fake_gemini.received[-1].body.decode()
+    assert "Simple turns go to gemini-2.5-flash-lite" in sent and "Agent tool" not in sent, sent
     events = daemon.hooks.statistics().by_event
     assert events.get("BeforeModel") == 1 and events.get("BeforeAgent") == 1, events
     calls = await recorded_calls(daemon)

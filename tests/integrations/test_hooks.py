@@ -59,6 +59,18 @@ async def test_session_start_injects_a_one_line_policy_summary(daemon):
     assert "mode advise" in context and "profile balanced" in context and "\n" not in context
 
 
+@pytest.mark.parametrize(("host", "models"), [
+    ("codex", ("gpt-6-luna", "gpt-6.1-sol", "gpt-6-astra")),
+    ("gemini-cli", ("gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro")),
+])
+async def test_session_start_names_the_hosts_own_models(daemon, host: str, models: tuple[str, ...]):
+    """Codex's and Gemini CLI's SessionStart names their models, not Claude's or its Agent tool."""
+    reply = await hook(daemon, host, "SessionStart", claude_payload("SessionStart", source="startup"))
+    context = json.loads(reply["stdout"])["hookSpecificOutput"]["additionalContext"]
+    assert all(model in context for model in models), context
+    assert "haiku" not in context and "opus" not in context and "Agent tool" not in context, context
+
+
 @pytest.fixture
 def openai_from_env(daemon_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A provider enabled from the environment only (the config file names none)."""
