@@ -94,6 +94,24 @@ async def test_reroute_changes_similar_prompts_and_persists(daemon):
     assert json.loads(out)["tier"] == "complex"
 
 
+async def test_a_bad_rating_says_how_far_it_moves_routing(daemon):
+    """One `rate D bad` on a clearly simple prompt says it leans, not routes, one tier up (the
+    same prompt still routes simple), and names the reroute that does route it there."""
+    prompt = "what is the capital of Peru"
+    code, out, _ = await routerctl("route", "--json", prompt)
+    decision = json.loads(out)
+    assert decision["tier"] == "simple" and decision["p_simple"] > 0.95
+    code, out, _ = await routerctl("rate", decision["decision_id"], "bad")
+    assert code == 0 and "will route to" not in out, out
+    assert "similar prompts lean towards moderate" in out, out
+    code, out, _ = await routerctl("route", "--json", prompt)
+    assert json.loads(out)["tier"] == "simple"
+    code, out, _ = await routerctl("reroute", decision["decision_id"], "--to", "moderate")
+    assert code == 0 and "similar prompts will route to moderate" in out, out
+    code, out, _ = await routerctl("route", "--json", prompt)
+    assert json.loads(out)["tier"] == "moderate"
+
+
 async def _fresh_routing_core(app) -> None:
     """Replace the app's routing core with a new one loaded from the store, as a restart would."""
     app.routing = RoutingCore(app.store, app.resilience, app.ids)

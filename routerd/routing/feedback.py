@@ -56,9 +56,19 @@ async def record(store: Store, ids: Ids, table: FeedbackTable, catalogue: Catalo
     await store.flush()
     return FeedbackResult(
         decision_id=decision_id, kind=kind, value=value, decided_tier=decided,
-        wanted_tier=learned_row.wanted_tier if learned_row else None,
-        message=(f"similar prompts will route to {learned_row.wanted_tier}" if learned_row
-                 else "recorded (the decision has no prompt signature to learn from)"))
+        wanted_tier=learned_row.wanted_tier if learned_row else None, message=_what_it_does(learned_row))
+
+
+def _what_it_does(row: FeedbackRow | None) -> str:
+    """The reply's message: what routing will do with the feedback, no more than it will."""
+    if row is None:
+        return "recorded (the decision has no prompt signature to learn from)"
+    if row.kind == "rate" and row.wanted_tier != row.decided_tier:
+        # A rating weighs half a reroute (KIND_WEIGHT): it moves even the same prompt's
+        # probabilities only 45% of the way, so a prompt that was clearly simple stays simple.
+        return (f"similar prompts lean towards {row.wanted_tier} (a rating moves them half as far as "
+                f"a reroute; `routerctl reroute {row.decision_id} --to {row.wanted_tier}` routes them there)")
+    return f"similar prompts will route to {row.wanted_tier}"
 
 
 def learned(catalogue: Catalogue, kind: str, value: str, decided: str | None, detail: str | None,
