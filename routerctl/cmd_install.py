@@ -9,6 +9,7 @@ when nothing else changed since, puts the backup back byte for byte. Files are r
 
 import difflib
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -25,12 +26,14 @@ def hooks_dir() -> Path:
     return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "routerd" / "hooks"
 
 
-def statusline_command() -> str:
-    """This install's `routerctl statusline`, by absolute path (the venv's script when there is one)."""
+def statusline_command(socket_path: str) -> str:
+    """This install's `routerctl statusline`, by absolute path (the venv's script when there is one),
+    with the daemon's socket: like the hooks, Claude Code may run it without the XDG_RUNTIME_DIR or
+    ROUTERD_SOCKET that path came from, and it would then say routerd is not running."""
     script = Path(sys.executable).parent / "routerctl"
-    if script.exists():
-        return f"{os.path.abspath(script)} statusline"
-    return f"{os.path.abspath(sys.executable)} -m routerctl.main statusline"
+    program = shlex.quote(os.path.abspath(script)) if script.exists() else \
+        f"{shlex.quote(os.path.abspath(sys.executable))} -m routerctl.main"
+    return f"{program} --socket {shlex.quote(socket_path)} statusline"
 
 
 def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = None,
@@ -56,7 +59,7 @@ def _setup(kind: str | None, fail_closed: bool | None, http_url: str | None = No
                  kind=kind or ("command" if closed else "http"), fail_closed=closed,
                  budget_ms=config.hooks.budget_ms, platform=sys.platform,
                  socket_path=str(Path(socket).absolute()), gateway_key_env=config.http.gateway_key_env or "",
-                 statusline=statusline_command() if statusline else None,
+                 statusline=statusline_command(str(Path(socket).absolute())) if statusline else None,
                  claude_models=_claude_models(config) if models else None,
                  codex_model=(config.routing.scenarios.openai_names or ("auto",))[0] if models else None)
 

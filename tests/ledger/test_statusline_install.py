@@ -2,8 +2,11 @@
 Code's status line, never over someone else's, and uninstall takes it out again."""
 
 import json
+import os
 from pathlib import Path
 
+import anyio
+import pytest
 from click.testing import CliRunner
 
 from routerctl.main import cli
@@ -26,8 +29,9 @@ def test_statusline_is_opt_in_idempotent_and_removed_by_uninstall(home: Path):
     run("install", "--host", "claude-code", "--statusline")
     first = settings.read_text()
     line = json.loads(first)["statusLine"]
-    assert line["type"] == "command" and line["command"].endswith("routerctl statusline")
-    assert Path(line["command"].split()[0]).is_absolute()
+    program, *args = line["command"].split()
+    assert line["type"] == "command" and program.endswith("routerctl") and args[-1] == "statusline"
+    assert Path(program).is_absolute()
     run("install", "--host", "claude-code", "--statusline")
     assert settings.read_text() == first
     run("install", "--host", "claude-code")  # a later plain install keeps it as it is
@@ -45,3 +49,16 @@ def test_someone_elses_status_line_is_never_replaced(home: Path):
     out = run("install", "--host", "claude-code", "--statusline", code=1)
     assert "already has a statusLine" in out and json.loads(settings.read_text()) == mine
     run("install", "--host", "codex", "--statusline", code=2)
+
+
+@pytest.mark.anyio
+async def test_the_status_line_reaches_the_daemon_outside_its_environment(daemon, home: Path):
+    """The installed command names the daemon's socket, as the hooks do: Claude Code may run it
+    where XDG_RUNTIME_DIR and ROUTERD_SOCKET differ, and it must not then say routerd is down."""
+    await anyio.to_thread.run_sync(run, "install", "--host", "claude-code", "--statusline")
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    env = {name: value for name, value in os.environ.items() if name != "ROUTERD_SOCKET"}
+    env["XDG_RUNTIME_DIR"] = str(home / "another-runtime-dir")
+    done = await anyio.run_process(["sh", "-c", settings["statusLine"]["command"]], env=env, check=False)
+    out = done.stdout.decode()
+    assert done.returncode == 0 and out.startswith("routerd $") and "not running" not in out, out
