@@ -183,6 +183,8 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
     if host == "claude-code" and setup.kind == "http" and setup.gateway_key_env and not dry_run:
         click.echo(f"Claude Code's HTTP hooks send the gateway key from ${setup.gateway_key_env}: "
                    "export it where you run claude (or install with --kind command, which needs no key).")
+    if host == "codex" and setup.gateway_key_env and not dry_run:
+        click.echo(f"Codex sends routerd's gateway key from ${setup.gateway_key_env}: export it where you run codex.")
 
 
 @click.command()

@@ -61,7 +61,7 @@ class Setup:
     budget_ms: int = 50
     platform: str = "linux"
     socket_path: str = ""       # the daemon's socket, written into MCP servers' env and hook commands
-    gateway_key_env: str = ""   # the variable Claude Code's HTTP hooks take the gateway key from
+    gateway_key_env: str = ""   # the variable Claude Code's HTTP hooks and Codex take the gateway key from
     # Model names through routerd's automatic routing (opt-in, --models): Claude Code's (main slots,
     # small/fast slot) and the model of Codex's `routerd` profile
     claude_models: tuple[str, str] | None = None
@@ -301,11 +301,16 @@ def codex_profile(s: Setup) -> str:
 
 
 def codex_toml_add(text: str, s: Setup) -> str:
-    """Add routerd's provider and MCP server (hooks are on by default in Codex 0.169)."""
+    """Add routerd's provider and MCP server (hooks are on by default in Codex 0.169). With a
+    gateway key configured, the provider sends it from its variable (``env_key``: Codex sends that
+    variable's value as a bearer token), or routerd would refuse every request with a 401."""
     text = codex_toml_remove(text)
+    provider = ["[model_providers.routerd]", 'name = "routerd"', f'base_url = "{s.http_base}/v1"',
+                'wire_api = "responses"']
+    if s.gateway_key_env:
+        provider.append(f"env_key = {json.dumps(s.gateway_key_env)}")
     block = [
-        BLOCK_BEGIN, "[model_providers.routerd]", 'name = "routerd"', f'base_url = "{s.http_base}/v1"',
-        'wire_api = "responses"', "", "[mcp_servers.routerd]", f"command = {json.dumps(s.python)}",
+        BLOCK_BEGIN, *provider, "", "[mcp_servers.routerd]", f"command = {json.dumps(s.python)}",
         f'args = ["-I", "-S", {json.dumps(s.mcp_relay)}]',
     ]
     if s.socket_path:

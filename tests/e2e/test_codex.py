@@ -287,3 +287,42 @@ async def test_codex_reaches_routerds_mcp_server_with_its_bare_environment(codex
     _check(done, ANSWER)
     tools = json.dumps(fake.calls("/v1/responses")[0].json()["tools"])
     assert "Recommend the cheapest model" in tools and "routerd" in tools, tools[:2000]
+
+
+GATEWAY_KEY = "e2e-gateway-key-0f3c"
+
+
+@pytest.fixture
+def gateway_key(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """routerd asks for a gateway key (``http.gateway_key_env``, set in its environment), as it
+    may on loopback and must beyond it (request it before ``daemon``)."""
+    monkeypatch.setenv("ROUTERD_E2E_GATEWAY_KEY", GATEWAY_KEY)
+    config_file.write_text(config_file.read_text().replace(
+        "[http]\n", '[http]\ngateway_key_env = "ROUTERD_E2E_GATEWAY_KEY"\n', 1))
+    return GATEWAY_KEY
+
+
+async def test_codex_sends_the_gateway_key_routerctl_install_named(codex_cli: Path, home: Path, gateway_key: str,
+                                                                   fake_responses: Upstream, daemon: App) -> None:
+    """With a gateway key configured, the provider routerctl install wrote sends it from its
+    variable (env_key), so Codex's turn is answered rather than refused with a 401."""
+    import os
+    import sys
+
+    import anyio
+
+    fake_responses.script[:] = [Turn(text=ANSWER)]
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
+    installed = await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex",
+                                         "--http-url", http_url(daemon)], env=env)
+    assert b"export it where you run codex" in installed.stdout
+    codex_home = home / ".codex"
+    config = codex_home / "config.toml"
+    config.write_text('model = "gpt-e2e"\nmodel_provider = "routerd"\n' + clis.CODEX_OFFLINE + config.read_text())
+    (home / "work").mkdir()
+    run_env = clis.base_env(home) | {"CODEX_HOME": str(codex_home), "ROUTERD_E2E_GATEWAY_KEY": gateway_key}
+    done = await clis.run_cli([codex_cli, "exec", "--skip-git-repo-check", "Say pong"], run_env, home / "work")
+    _check(done, ANSWER)
+    check_recorded(await recorded_calls(daemon), "fakeresp", "gpt-e2e")
+    assert gateway_key not in config.read_text()
