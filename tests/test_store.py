@@ -258,3 +258,18 @@ async def test_a_database_damaged_inside_its_pages_is_reported_and_counts_what_i
         assert "calls" not in counts and counts["decisions"] == 0
         assert "CorruptError" in store.statistics().damaged
         assert not store.healthy
+
+
+async def test_the_second_opinions_cache_keeps_its_latest_verdicts(tmp_path, no_blocking):
+    """The classification cache holds its ``keep`` latest verdicts, a rewritten one counting as new
+    (it used to grow by one row per prompt asked about, without end)."""
+    from routerd.store.routing import cached_classification, put_cached_classification
+
+    async with open_store(tmp_path / "r.db") as store:
+        for i in range(25):
+            put_cached_classification(store, f"k{i}", f"r{i}", float(i), keep=10)
+        put_cached_classification(store, "k15", "again", 25.0, keep=10)  # k15 is the latest now
+        await store.flush()
+        keys = await store.read(lambda c: [r[0] for r in c.execute("SELECT key FROM classification_cache")])
+        again = await store.read(lambda c: cached_classification(c, "k15"))
+    assert sorted(keys) == sorted([f"k{i}" for i in range(16, 25)] + ["k15"]) and again == "again"

@@ -64,6 +64,13 @@ _INSERT_FEEDBACK = ("INSERT OR REPLACE INTO feedback (id, decision_id, ts, kind,
                     "VALUES (?, ?, ?, ?, ?, ?)")
 _PUT_SETTING = "INSERT OR REPLACE INTO settings (key, value, ts) VALUES (?, ?, ?)"
 _PUT_CACHED = "INSERT OR REPLACE INTO classification_cache (key, ts, result) VALUES (?, ?, ?)"
+# The second opinion's cache keeps its ``CACHE_ROWS`` latest verdicts. A replaced or new row takes
+# the largest rowid plus one, so rowids follow the order verdicts were written and the oldest go by
+# one range delete on the rowid's b-tree (no index, no scan, no count). Rows need no age limit: the
+# key holds the classifier model and threshold, so a verdict is only read back for the same
+# question to the same model, and a changed model's rows are the oldest, the next to go.
+CACHE_ROWS = 20_000  # ~400 bytes each (a Classification's JSON and its key): ~8 MB at most
+_TRIM_CACHE = "DELETE FROM classification_cache WHERE rowid <= (SELECT max(rowid) FROM classification_cache) - ?"
 _FEEDBACK = (
     "SELECT f.kind, f.value, d.tier, d.detail, f.decision_id FROM feedback f "
     "JOIN decisions d ON d.id = f.decision_id ORDER BY f.ts"
@@ -91,8 +98,10 @@ def put_setting(store: Store, key: str, value: str, ts: float) -> None:
     store.execute(_PUT_SETTING, (key, value, ts))
 
 
-def put_cached_classification(store: Store, key: str, result: str, ts: float) -> None:
+def put_cached_classification(store: Store, key: str, result: str, ts: float, *, keep: int = CACHE_ROWS) -> None:
+    """Cache a second opinion's verdict, and drop the oldest past the latest ``keep``."""
     store.execute(_PUT_CACHED, (key, ts, result))
+    store.execute(_TRIM_CACHE, (keep,))
 
 
 # --- reads: functions of a connection, for Store.read ------------------------------------------
