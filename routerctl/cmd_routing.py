@@ -72,16 +72,20 @@ def classify(ctx: click.Context, prompt: str | None, messages_path: str | None, 
     reply = _call(ctx, {"type": "classify", **_prompt_request(prompt, messages_path)})
     if as_json:
         defaults = {"level5": "medium", "score": 0.0, "source": "learned", "signals": [], "p_simple": 0.5,
-                    "p_moderate": 0.5, "explanation": []}
+                    "p_moderate": 0.5, "explanation": [], "profile": "balanced", "bar": 0.5, "budget_pressure": 0.0}
         output.emit_json({k: reply.get(k, defaults.get(k)) for k in ("tier", "task_type", "confidence", "level5",
                                                                    "score", "p_simple", "p_moderate", "source",
-                                                                   "signals", "explanation")})
+                                                                   "signals", "explanation", "profile", "bar",
+                                                                   "budget_pressure")})
         return
     source = reply.get("source", "learned")
+    pressure = reply.get("budget_pressure", 0.0)
     output.emit_fields([
         ("tier", f"{reply['tier']} ({reply.get('level5', 'medium')})"),
         ("task type", reply["task_type"]),
         ("confidence", f"{reply['confidence']:.2f}" + ("" if source == "learned" else f" ({source})")),
+        ("profile", f"{reply.get('profile', 'balanced')}  bar {reply.get('bar', 0.5):.2f}"
+                    + (f"  budget pressure {pressure:.2f}" if pressure else "")),
         ("p(enough)", f"simple {reply.get('p_simple', 0.5):.2f}  moderate {reply.get('p_moderate', 0.5):.2f}  "
                       f"score {reply.get('score', 0.0):.2f}"),
         *_read(reply),

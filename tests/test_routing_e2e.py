@@ -152,6 +152,32 @@ async def test_profile_switches_at_once_and_is_persisted(daemon):
     assert "profile: budget" in out
 
 
+# p_simple 0.47 by the shipped model: between the budget bar (0.35) and the balanced one (0.5).
+BETWEEN_BARS = "write a rate limiter middleware for express with redis"
+
+
+async def test_classify_picks_the_tier_at_the_active_profiles_bar_as_route_does(daemon):
+    """After `profile budget`, classify and route give the same tier for a prompt whose p_simple
+    lies between the two bars, and classify shows the profile and its bar (it used to read every
+    prompt at the balanced bar: moderate here, where route said simple)."""
+    code, out, _ = await routerctl("classify", "--json", BETWEEN_BARS)
+    balanced = json.loads(out)
+    assert 0.35 <= balanced["p_simple"] < 0.5 and balanced["tier"] == "moderate"
+    assert (balanced["profile"], balanced["bar"]) == ("balanced", 0.5)
+    code, out, _ = await routerctl("profile", "budget")
+    assert code == 0
+    code, out, _ = await routerctl("classify", "--json", BETWEEN_BARS)
+    classified = json.loads(out)
+    code, out, _ = await routerctl("route", "--json", BETWEEN_BARS)
+    routed = json.loads(out)
+    assert classified["tier"] == routed["tier"] == "simple"
+    assert classified["confidence"] == routed["confidence"] == round(classified["p_simple"], 3)
+    assert (classified["profile"], classified["bar"]) == (routed["profile"], routed["bar"]) == ("budget", 0.35)
+    assert (classified["p_simple"], classified["p_moderate"]) == (balanced["p_simple"], balanced["p_moderate"])
+    code, out, _ = await routerctl("classify", BETWEEN_BARS)
+    assert "profile     budget  bar 0.35" in out.splitlines()
+
+
 async def test_decisions_are_stored_without_prompt_text(daemon):
     """Every route is stored with an id, a hash and a length, and no prompt text by default."""
     async with connect(daemon.socket_path) as client:

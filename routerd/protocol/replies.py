@@ -215,7 +215,9 @@ class ClassificationReply(Reply, tag="classification"):
     """``classify``: what the brain concluded about a prompt (``source``: learned, model (a second
     opinion) or cache). ``score`` is the continuous difficulty (higher = harder); ``p_simple`` / ``p_moderate``
     the calibrated probabilities that a simple-tier / moderate-tier model does the job;
-    ``confidence`` the probability that ``tier`` does."""
+    ``tier`` the cheapest whose probability clears ``bar``, the active ``profile``'s bar lowered by
+    ``budget_pressure`` (as ``route`` picks it before rules, feedback and floors); ``confidence``
+    the probability that ``tier`` does."""
 
     tier: str
     task_type: str
@@ -227,6 +229,9 @@ class ClassificationReply(Reply, tag="classification"):
     p_simple: float = 0.5
     p_moderate: float = 0.5
     explanation: list[Because] = []  # the signals' features in words, largest first
+    profile: str = "balanced"
+    bar: float = 0.5
+    budget_pressure: float = 0.0
 
 
 class ModelVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):

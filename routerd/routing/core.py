@@ -31,17 +31,17 @@ from routerd.classify.classifier import classify_turns
 from routerd.classify.cues import CueSet, default_cues
 from routerd.classify.explain import Glossary, default_glossary
 from routerd.classify.model import Model, default_model
-from routerd.classify.types import TIERS, Classification, Tier
+from routerd.classify.types import TIERS, Classification, Tier, enough, tier_for
 from routerd.errors import BadRequest, NoRoute, UnknownModel
 from routerd.feedback import FeedbackTable, signature
 from routerd.ids import Ids
-from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, RuleHit, Sticky, decide
+from routerd.policy import PROFILES, Decision, Needs, PolicyInput, Profile, RuleHit, Sticky, bar_for, decide
 from routerd.protocol.replies import FeedbackResult, ProfileState
 from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import feedback, hosted_step, opinion, records
 from routerd.routing.scenario import Found, Scenarios, by_price
-from routerd.routing.types import BrainDecision, Candidate, Conversation, RouteDecision, RouteRequest
+from routerd.routing.types import BrainDecision, Candidate, Classified, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.names import AutoNames, parse_model_name
 from routerd.store import routing as rows
@@ -104,9 +104,19 @@ class RoutingCore:
 
     # --- classification ------------------------------------------------------------------------
 
-    async def classify(self, runtime: Runtime, conversation: Conversation) -> Classification:
-        """``classify`` (socket, MCP): the classification with the features that moved the score."""
-        return await self._classify(runtime, conversation, explain=True)
+    async def classify(self, runtime: Runtime, conversation: Conversation) -> Classified:
+        """``classify`` (socket, MCP): the classification with the features that moved the score,
+        its tier the cheapest whose probability clears the active profile's bar under the budget
+        pressure, as ``decide`` picks it before rules, feedback, the session and the quality floor
+        (the classifier's own tier is at the balanced bar, whatever the profile)."""
+        result = await self._classify(runtime, conversation, explain=True)
+        profile = self.profile(runtime)
+        pressure = self.pressure(runtime, None) if self.pressure is not None else 0.0
+        bar = bar_for(profile, pressure)
+        tier = tier_for(result.p_simple, result.p_moderate, bar)
+        confidence = round(enough(result.p_simple, result.p_moderate, tier), 3)
+        return Classified(msgspec.structs.replace(result, tier=tier, confidence=confidence), profile,
+                          round(bar, 4), pressure)
 
     async def _classify(self, runtime: Runtime, conversation: Conversation, *, explain: bool) -> Classification:
         """The classifier's answer, or the classifier model's when the classifier is unsure (the

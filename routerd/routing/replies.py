@@ -3,14 +3,16 @@ the MCP tools of the same names answer with the same shapes."""
 
 from routerd.classify.types import Classification
 from routerd.protocol.replies import Because, ClassificationReply, DecisionReply, ModelVerdict
-from routerd.routing.types import RouteDecision
+from routerd.routing.types import Classified, RouteDecision
 
 
-def classification_reply(result: Classification) -> ClassificationReply:
+def classification_reply(classified: Classified) -> ClassificationReply:
+    result = classified.classification
     return ClassificationReply(tier=result.tier, task_type=result.task_type, confidence=result.confidence,
                                signals=list(result.signals), level5=result.level5, score=result.score,
                                source=result.source, p_simple=result.p_simple, p_moderate=result.p_moderate,
-                               explanation=_explanation(result))
+                               explanation=_explanation(result), profile=classified.profile, bar=classified.bar,
+                               budget_pressure=classified.pressure)
 
 
 def decision_reply(decision: RouteDecision, explain: bool) -> DecisionReply:

@@ -162,6 +162,16 @@ class RouteRequest(msgspec.Struct, frozen=True):
     hosted_tools: tuple[str, ...] = ()  # server-side tools it offers (``web_search_20250305``, ...)
 
 
+class Classified(msgspec.Struct, frozen=True):
+    """``classify``'s answer: the classification with its tier and confidence read at the active
+    profile's ``bar`` (lowered by budget ``pressure``), as ``route`` reads them."""
+
+    classification: Classification
+    profile: str
+    bar: float
+    pressure: float = 0.0
+
+
 class BrainDecision(msgspec.Struct, frozen=True):
     """What the brain concluded: the classification, the policy's ranked catalogue models with its
     reasons, and the catalogue model it put first (None: no provider, advice only)."""
