@@ -9,8 +9,9 @@ does the same arithmetic in ~1 us). So it reads this generated snapshot, and tes
 snapshot is what genai-prices says and that `prices.cost_usd` gives what `calc_price` gives.
 
 For each text model the snapshot keeps every token price routerd meters: input, output, cache
-reads, cache writes (default TTL and 1 hour), reasoning, each flat or tiered (long context). Prices
-of things routerd does not meter (audio, images, web searches, per-request fees) are left out.
+reads, cache writes (default TTL and 1 hour), reasoning, each flat or tiered (long context), and the
+price of a hosted web search (genai-prices' ``web_searches_kcount``, USD per 1,000). Prices of
+things routerd does not meter (audio, images, per-request fees) are left out.
 It holds every model genai-prices knows for the providers in the built-in catalogue (not only the
 ones routerd routes to: a client may name any of them, and the call's baseline cost needs its
 price), and the exact names and name prefixes genai-prices matches them by. Prices are taken at a
@@ -50,6 +51,17 @@ def supported_providers() -> tuple[str, ...]:
 PRICE_KEYS = {"input_mtok": "input", "output_mtok": "output", "cache_read_mtok": "cache_read",
               "cache_write_mtok": "cache_write", "cache_write_1h_mtok": "cache_write_1h",
               "output_reasoning_mtok": "reasoning"}
+# Hosted web searches, USD per 1,000. genai-prices has Anthropic's $10 (docs.anthropic.com, web
+# search tool: "$10 per 1,000 searches"; LiteLLM's search_context_cost_per_query 0.01 agrees),
+# OpenAI's $10 per 1,000 web_search calls (platform.openai.com/docs/pricing, "Web search"; the
+# $25 of web_search_preview on non-reasoning models is not in it), and Gemini's $35 per 1,000
+# grounded prompts (2.x) and $14 per 1,000 search queries (3.x) (ai.google.dev/gemini-api/docs/pricing,
+# "Grounding with Google Search"; LiteLLM prices the same and bills 2.x once per prompt).
+SEARCH_KEY = "web_searches_kcount"
+# Models billed once per grounded prompt rather than per query, by id prefix (Gemini 2.x; Gemini 3
+# bills each query). The free allowance (1,500 grounded prompts a day for 2.x, 5,000 queries a month
+# for 3.x on the paid tier) is per Google project, which routerd cannot see: every search is priced.
+PER_PROMPT_SEARCH = {"gemini": ("gemini-2",)}
 
 
 def _rate(value) -> Rate | None:
@@ -61,12 +73,16 @@ def _rate(value) -> Rate | None:
     return float(value)
 
 
-def rates_of(model_price) -> Rates | None:
-    """The token prices of one genai-prices `ModelPrice`, or None for a model that has no input and
-    output token prices (embeddings, speech, images: nothing routerd sends)."""
-    fields = {ours: _rate(getattr(model_price, key, None)) for key, ours in PRICE_KEYS.items()}
+def rates_of(model_price, per_prompt: bool = False) -> Rates | None:
+    """The token and search prices of one genai-prices `ModelPrice`, or None for a model that has
+    no input and output token prices (embeddings, speech, images: nothing routerd sends)."""
+    fields: dict = {ours: _rate(getattr(model_price, key, None)) for key, ours in PRICE_KEYS.items()}
     if fields["input"] is None or fields["output"] is None:
         return None
+    search = getattr(model_price, SEARCH_KEY, None)
+    if search is not None:
+        fields["web_search"] = float(search)
+        fields["web_search_per_prompt"] = per_prompt or None
     return Rates(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -95,7 +111,7 @@ def build_snapshot(as_of: str = AS_OF) -> PriceSnapshot:
         for model in theirs.models if theirs is not None else ():
             if not model.id.startswith(served):
                 continue
-            rates = rates_of(model.get_prices(when))
+            rates = rates_of(model.get_prices(when), model.id.startswith(PER_PROMPT_SEARCH.get(ours, ())))
             if rates is None:
                 continue
             key = f"{ours}/{model.id}"

@@ -1,4 +1,5 @@
-"""What tokens cost: a model's rates for every kind of token, and one call's token counts priced.
+"""What tokens cost: a model's rates for every kind of token and for its hosted web searches, and
+one call's token counts and searches priced.
 
 Pure arithmetic over values, no I/O. ``Rates`` carries what genai-prices publishes for a text model
 (input, output, cache reads, cache writes with the 5-minute and 1-hour TTLs, reasoning), each a flat
@@ -8,6 +9,11 @@ costs the tier's price, the "cliff" all providers use). ``cost_usd`` reproduces 
 snapshot): a kind with no price of its own is billed as its parent (cache reads and writes as input,
 1-hour writes as writes, reasoning as output). It is ~1 us where genai-prices' is ~270 us and
 needs a 400 ms import, which is why the daemon prices from a snapshot (see ``gen_prices``).
+
+Hosted web searches are billed per search on top of the tokens (``web_search``, USD per 1,000, as
+genai-prices publishes them): Anthropic's ``web_search_requests``, each OpenAI ``web_search_call``,
+each query of a Gemini 3 grounded answer. Gemini 2.x bills a grounded prompt once, however many
+queries it ran (``web_search_per_prompt``).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ class Rates(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fiel
     cache_write: Rate | None = None      # default TTL (Anthropic: 5 minutes)
     cache_write_1h: Rate | None = None
     reasoning: Rate | None = None
+    web_search: float | None = None       # USD per 1,000 hosted web searches
+    web_search_per_prompt: bool = False   # billed once per answer that searched (Gemini 2.x grounding)
 
     @property
     def base(self) -> tuple[float, float]:
@@ -60,7 +68,8 @@ MAX_CALL_TOKENS = 100_000_000
 
 class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     """One call's token counts as the provider reported them. ``input`` includes the cache reads
-    and writes, ``cache_write`` includes the 1-hour writes, ``output`` includes reasoning."""
+    and writes, ``cache_write`` includes the 1-hour writes, ``output`` includes reasoning;
+    ``web_searches`` the hosted web searches the provider ran for it (billed apart)."""
 
     input: int = 0
     output: int = 0
@@ -68,6 +77,7 @@ class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     cache_write: int = 0
     cache_write_1h: int = 0
     reasoning: int = 0
+    web_searches: int = 0
 
     def plausible(self) -> bool:
         """Whether one call could have used these counts: none below zero or past
@@ -106,4 +116,12 @@ def cost_usd(rates: Rates, tokens: Tokens) -> float:
     if reasoning is not None and tokens.reasoning:
         out -= tokens.reasoning
         total += tokens.reasoning * (reasoning.at(n) if isinstance(reasoning, Tiered) else reasoning)
-    return (total + max(0, fresh) * price_in + max(0, out) * price_out) / PER
+    total = (total + max(0, fresh) * price_in + max(0, out) * price_out) / PER
+    return total + search_usd(rates, tokens.web_searches) if tokens.web_searches else total
+
+
+def search_usd(rates: Rates, searches: int) -> float:
+    """What ``searches`` hosted web searches in one answer cost at ``rates`` (0 when unpriced)."""
+    if not searches or not rates.web_search:
+        return 0.0
+    return (1 if rates.web_search_per_prompt else searches) * rates.web_search / 1000

@@ -16,6 +16,8 @@ MIXES = [
     Tokens(input=150_000, output=8_000, cache_read=120_000, cache_write=20_000, reasoning=5_000),
     Tokens(input=300_000, output=12_000, cache_read=250_000, cache_write=30_000, cache_write_1h=30_000,
            reasoning=9_000),
+    Tokens(input=20_000, output=700, web_searches=1),
+    Tokens(input=80_000, output=2_000, cache_read=10_000, web_searches=3),
 ]
 
 
@@ -33,7 +35,8 @@ def _genai_models():
 
 
 def test_cost_matches_genai_prices_calc_price_for_every_snapshot_model():
-    """For every model in prices.json and every token mix, cost_usd equals genai-prices' calc_price."""
+    """For every model in prices.json and every token mix, cost_usd equals genai-prices' calc_price,
+    hosted web searches included (a Gemini 2.x grounded answer billed once, however many queries)."""
     from genai_prices import Usage
 
     when = datetime.fromisoformat(load_price_snapshot().as_of)
@@ -42,11 +45,26 @@ def test_cost_matches_genai_prices_calc_price_for_every_snapshot_model():
         for t in MIXES:
             usage = Usage(input_tokens=t.input, output_tokens=t.output, cache_read_tokens=t.cache_read,
                           cache_write_tokens=t.cache_write, cache_write_1h_tokens=t.cache_write_1h,
-                          output_reasoning_tokens=t.reasoning)
+                          output_reasoning_tokens=t.reasoning,
+                          web_searches=min(t.web_searches, 1) if rates.web_search_per_prompt else t.web_searches)
             theirs = float(model.calc_price(usage, provider, genai_request_timestamp=when).total_price)
             assert cost_usd(rates, t) == pytest.approx(theirs, rel=1e-12, abs=1e-15), (key, t)
             checked += 1
     assert checked >= 1000
+
+
+def test_hosted_web_searches_are_priced_per_search_or_per_grounded_prompt():
+    """A search costs the model's price per 1,000 searches on top of its tokens: Claude's $10, Gemini
+    3's $14 per query, Gemini 2.5's $35 once per grounded answer (prices.json, from genai-prices)."""
+    catalogue = load_catalogue()
+    two = Tokens(input=1_000, output=100, web_searches=2)
+    for (provider, model), extra in ((("anthropic", "claude-sonnet-4-6"), 0.02), (("openai", "gpt-4.1"), 0.02),
+                                     (("gemini", "gemini-3-flash-preview"), 0.028),
+                                     (("gemini", "gemini-2.5-flash"), 0.035)):
+        rates = catalogue.rates(provider, model)
+        assert rates is not None
+        plain = cost_usd(rates, Tokens(input=1_000, output=100))
+        assert cost_usd(rates, two) == pytest.approx(plain + extra), model
 
 
 def test_tiers_charge_every_token_at_the_tier_price_above_the_threshold():
