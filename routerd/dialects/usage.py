@@ -1,7 +1,7 @@
 """What a dialect's usage reader fills in: the token counts of one answer as the provider reports
 them, in the shape ``routerd.catalogue.prices.Tokens`` prices (``input`` includes cache reads and
-writes, ``output`` includes reasoning), the answer's id, and whether generated text still has to be
-counted for an estimate (no usage reported yet)."""
+writes, ``output`` includes reasoning), the hosted web searches it ran (billed apart), the answer's
+id, and whether generated text still has to be counted for an estimate (no usage reported yet)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class UsageSink(Protocol):
     cache_write: int
     cache_write_1h: int
     reasoning: int
+    web_searches: int
     response_id: str | None
     counts_text: bool
 

@@ -84,7 +84,8 @@ class CallRecord:
             cost_usd=cost, baseline_cost_usd=baseline_cost,
             baseline_model="/".join(baseline) if baseline else None,
             session_id=session_of(self.request.headers),
-            response_id=meter.response_id if meter is not None else None, error=error))
+            response_id=meter.response_id if meter is not None else None, error=error,
+            web_searches=tokens.web_searches))
         gateway.ledger.counted(estimated=estimated, priced=cost is not None)
         gateway.metrics.call(self.candidate.provider, outcome, now - self.started,
                              self.ttft - self.started if self.ttft else None,

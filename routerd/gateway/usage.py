@@ -36,12 +36,14 @@ class UsageMeter:
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
                  "discarded", "estimated", "input_tokens", "output_tokens", "reasoning", "response_id",
-                 "text_chars", "_decoder", "_marker", "_parts", "_reader", "_tail", "_terminal", "_waiting")
+                 "text_chars", "web_searches", "_decoder", "_marker", "_parts", "_reader", "_tail", "_terminal",
+                 "_waiting")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.input_tokens = self.output_tokens = 0
         self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0
+        self.web_searches = 0  # hosted web searches the provider reported (never estimated)
         self.response_id: str | None = None
         self.estimated = False  # the counts are routerd's estimate, not the provider's report
         self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
@@ -61,7 +63,7 @@ class UsageMeter:
         past what any call can use (``estimate`` then replaces them)."""
         tokens = Tokens(input=self.input_tokens, output=self.output_tokens, cache_read=self.cache_read,
                         cache_write=self.cache_write, cache_write_1h=self.cache_write_1h,
-                        reasoning=self.reasoning)
+                        reasoning=self.reasoning, web_searches=self.web_searches)
         if tokens.plausible():
             return tokens
         self.discarded = True

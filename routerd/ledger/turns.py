@@ -71,6 +71,6 @@ def record_messages(ledger: Ledger, store: Store, ids: Ids, runtime: Runtime, *,
             cache_read_tokens=t.cache_read, cache_write_tokens=t.cache_write,
             cache_write_1h_tokens=t.cache_write_1h, reasoning_tokens=t.reasoning, cost_usd=cost,
             baseline_cost_usd=costs.price(catalogue, baseline, t), baseline_model="/".join(baseline),
-            session_id=session_id, response_id=message.id))
+            session_id=session_id, response_id=message.id, web_searches=t.web_searches))
         ledger.counted(estimated=False, priced=cost is not None)
     return written

@@ -28,7 +28,8 @@ from routerd.store.retention import retained_from
 class CallRow(msgspec.Struct, frozen=True, kw_only=True):
     """One call, as the gateway (one row per upstream attempt) or a hook (one per transcript
     message) saw it. Token counts as ``routerd.catalogue.prices.Tokens`` defines them;
-    ``cache_read_tokens`` is stored in the ``cached_tokens`` column."""
+    ``cache_read_tokens`` is stored in the ``cached_tokens`` column; ``web_searches`` the hosted web
+    searches the provider ran (and billed) for the call."""
 
     id: str
     ts: float
@@ -54,6 +55,7 @@ class CallRow(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str | None = None
     response_id: str | None = None
     error: str | None = None
+    web_searches: int = 0
 
 
 # The columns in CallRow's field order (``cached_tokens`` holds the cache reads), so that a row
@@ -62,9 +64,9 @@ _INSERT_CALL = (
     "INSERT OR REPLACE INTO calls (id, ts, provider, model, outcome, source, decision_id, attempt, status, "
     "input_tokens, output_tokens, cached_tokens, cache_write_tokens, cache_write_1h_tokens, "
     "reasoning_tokens, estimated, latency_ms, ttft_ms, cost_usd, baseline_cost_usd, baseline_model, "
-    "session_id, response_id, error, tier, project) "
+    "session_id, response_id, error, web_searches, tier, project) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-    "?21, ?22, ?23, ?24, (SELECT tier FROM decisions WHERE id = ?7), "
+    "?21, ?22, ?23, ?24, ?25, (SELECT tier FROM decisions WHERE id = ?7), "
     "(SELECT project FROM sessions WHERE id = ?22))"
 )
 
@@ -114,6 +116,7 @@ class UsageGroup(msgspec.Struct, frozen=True, kw_only=True):
     paired: int
     latency_ms_sum: float
     latency_n: int  # calls whose latency is known (hook rows have none)
+    web_searches: int = 0
 
 
 GROUPS = ("model", "provider", "tier", "session", "project", "day", "outcome", "source")
@@ -131,14 +134,14 @@ _KEYS = {
 }
 _SUMS = ("calls, ok, estimated, input_tokens, cache_read_tokens, cache_write_tokens, "
          "cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd, costed, paired_cost_usd, "
-         "paired_baseline_usd, paired, latency_ms_sum, latency_n")
+         "paired_baseline_usd, paired, latency_ms_sum, latency_n, web_searches")
 _RAW = ("1, c.outcome = 'ok', c.estimated != 0, c.input_tokens, c.cached_tokens, c.cache_write_tokens, "
         "c.cache_write_1h_tokens, c.output_tokens, c.reasoning_tokens, coalesce(c.cost_usd, 0), "
         "c.cost_usd IS NOT NULL, "
         "CASE WHEN c.baseline_cost_usd IS NOT NULL THEN coalesce(c.cost_usd, 0) ELSE 0 END, "
         "CASE WHEN c.cost_usd IS NOT NULL THEN coalesce(c.baseline_cost_usd, 0) ELSE 0 END, "
         "c.cost_usd IS NOT NULL AND c.baseline_cost_usd IS NOT NULL, coalesce(c.latency_ms, 0), "
-        "c.latency_ms IS NOT NULL")
+        "c.latency_ms IS NOT NULL, c.web_searches")
 
 
 def _edge(start: float, retired: float = 0.0) -> tuple[str, float]:
@@ -169,7 +172,7 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
         f"SELECT k, sum(calls) AS n, sum(ok), sum(estimated), sum(input_tokens), sum(cache_read_tokens), "
         f"sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(output_tokens), sum(reasoning_tokens), "
         f"sum(cost_usd) AS cost, sum(costed), sum(paired_cost_usd), sum(paired_baseline_usd), sum(paired), "
-        f"sum(latency_ms_sum), sum(latency_n) FROM ("
+        f"sum(latency_ms_sum), sum(latency_n), sum(web_searches) FROM ("
         f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 AND r.day < ?4 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
         f"WHERE c.ts >= ?2 AND c.ts < ?3 AND c.ts < ?5 "
@@ -185,8 +188,8 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,
                        paired_cost_usd=pc, paired_baseline_usd=pb, paired=paired,
-                       latency_ms_sum=lat_sum, latency_n=lat_n)
-            for k, n, ok, est, i, cr, cw, cw1, o, r, cost, costed, pc, pb, paired, lat_sum, lat_n in rows]
+                       latency_ms_sum=lat_sum, latency_n=lat_n, web_searches=searches)
+            for k, n, ok, est, i, cr, cw, cw1, o, r, cost, costed, pc, pb, paired, lat_sum, lat_n, searches in rows]
 
 
 class DecisionCount(msgspec.Struct, frozen=True):
@@ -250,7 +253,7 @@ _EXPORT_SQL = {
               "c.tier, c.provider, c.model, c.attempt, c.outcome, c.status, c.input_tokens, "
               "c.cached_tokens, c.cache_write_tokens, c.cache_write_1h_tokens, c.output_tokens, "
               "c.reasoning_tokens, c.estimated, c.latency_ms, c.ttft_ms, c.cost_usd, c.baseline_model, "
-              "c.baseline_cost_usd, c.response_id, c.error, 1 FROM calls c "
+              "c.baseline_cost_usd, c.response_id, c.error, 1, c.web_searches FROM calls c "
               "LEFT JOIN sessions s ON s.id = c.session_id WHERE c.ts >= ?1 AND c.ts < ?4 AND c.rowid > ?2 "
               "ORDER BY c.rowid LIMIT ?3"),
     # a decision kept before the retention's edge (it has feedback) is in that day's sums
@@ -263,7 +266,8 @@ EXPORT_COLUMNS = {
     "calls": ("id", "ts", "source", "session_id", "project", "decision_id", "tier", "provider", "model",
               "attempt", "outcome", "status", "input_tokens", "cache_read_tokens", "cache_write_tokens",
               "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "estimated", "latency_ms",
-              "ttft_ms", "cost_usd", "baseline_model", "baseline_cost_usd", "response_id", "error", "calls"),
+              "ttft_ms", "cost_usd", "baseline_model", "baseline_cost_usd", "response_id", "error", "calls",
+              "web_searches"),
     "decisions": ("id", "ts", "source", "session_id", "tier", "task_type", "confidence", "profile",
                   "provider", "model", "prompt_hash", "prompt_len", "prompt", "detail", "scenario", "decisions"),
 }
@@ -293,7 +297,7 @@ _EXPORT_RETIRED = {
         "cache_write_1h_tokens, output_tokens, reasoning_tokens, estimated, "
         "CASE WHEN latency_n > 0 THEN latency_ms_sum / latency_n END, NULL, "
         "CASE WHEN costed > 0 THEN cost_usd END, NULL, CASE WHEN paired > 0 THEN paired_baseline_usd END, "
-        f"NULL, NULL, calls FROM call_rollup WHERE {_RETIRED_DAYS} "
+        f"NULL, NULL, calls, web_searches FROM call_rollup WHERE {_RETIRED_DAYS} "
         "ORDER BY day, source, provider, model, tier, outcome LIMIT ?4 OFFSET ?5"),
     "decisions": (
         "SELECT NULL, CAST(strftime('%s', day, 'utc') AS REAL), source, NULL, nullif(tier, ''), NULL, NULL, "

@@ -150,6 +150,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: retention (``routerd.store.retention``): calls past ``state.retain_days`` leave, their
     # sums stay in the rollups.
     rollups.v5_schema(),
+    # 6: each call's hosted web searches (billed per search; ``routerd.catalogue.prices``), summed
+    # in the call rollups.
+    rollups.v6_schema(),
 )
 
 TABLES = ("decisions", "calls", "feedback", "classification_cache", "settings", "sessions", "limit_windows")

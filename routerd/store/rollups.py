@@ -11,13 +11,15 @@ the rowid SQLite gives the next row is always above it. Readers add the rows abo
 the rollups say (``routerd.store.ledger``), so the sums are exact even between a write and its roll
 (or for rows another connection wrote).
 
-The DDL generated here is migration 2's (``v2_schema``) and 5's (``v5_schema``: the delete trigger
-again, leaving the sums of rows the retention prunes); never change a shipped one (a new migration
-brings new SQL). A test pins migration 2's digest.
+The DDL generated here is migration 2's (``v2_schema``), 5's (``v5_schema``: the delete trigger
+again, leaving the sums of rows the retention prunes) and 6's (``v6_schema``: the hosted web
+searches summed too); never change a shipped one (a new migration brings new SQL), which is why
+migrations 2 and 5 are generated from the sums they shipped with (``V2_CALL_SUMS``). A test pins
+migration 2's digest.
 """
 
-# Sums per rollup row: (column, expression over a row ``{r}``).
-CALL_SUMS = (
+# Sums per rollup row: (column, expression over a row ``{r}``), as migration 2 made them.
+V2_CALL_SUMS = (
     ("calls", "1"), ("ok", "{r}.outcome = 'ok'"), ("estimated", "{r}.estimated != 0"),
     ("input_tokens", "{r}.input_tokens"), ("cache_read_tokens", "{r}.cached_tokens"),
     ("cache_write_tokens", "{r}.cache_write_tokens"), ("cache_write_1h_tokens", "{r}.cache_write_1h_tokens"),
@@ -28,19 +30,27 @@ CALL_SUMS = (
     ("paired", "{r}.cost_usd IS NOT NULL AND {r}.baseline_cost_usd IS NOT NULL"),
     ("latency_ms_sum", "coalesce({r}.latency_ms, 0)"), ("latency_n", "{r}.latency_ms IS NOT NULL"),
 )
+# Every sum now: a new one is appended (the rollups' columns are bound by position).
+CALL_SUMS = (*V2_CALL_SUMS, ("web_searches", "{r}.web_searches"))
 _REAL = {"cost_usd", "paired_cost_usd", "paired_baseline_usd", "latency_ms_sum"}
 _DAY = "date({r}.ts, 'unixepoch', 'localtime')"
 
-# table -> (source table, {key column: expression}, sums)
-ROLLUPS = {
-    "call_rollup": ("calls", {"day": _DAY, "source": "{r}.source", "provider": "{r}.provider",
-                              "model": "{r}.model", "tier": "coalesce({r}.tier, '')", "outcome": "{r}.outcome"},
-                    CALL_SUMS),
-    "session_rollup": ("calls", {"day": _DAY, "session_id": "coalesce({r}.session_id, '')",
-                                 "project": "coalesce({r}.project, '')"}, CALL_SUMS),
-    "decision_rollup": ("decisions", {"day": _DAY, "source": "{r}.source", "tier": "coalesce({r}.tier, '')",
-                                      "model": "coalesce({r}.model, '')"}, (("decisions", "1"),)),
-}
+
+def _rollups(call_sums: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, dict[str, str], tuple[tuple[str, str], ...]]]:
+    """table -> (source table, {key column: expression}, sums), with ``call_sums`` for calls."""
+    return {
+        "call_rollup": ("calls", {"day": _DAY, "source": "{r}.source", "provider": "{r}.provider",
+                                  "model": "{r}.model", "tier": "coalesce({r}.tier, '')", "outcome": "{r}.outcome"},
+                        call_sums),
+        "session_rollup": ("calls", {"day": _DAY, "session_id": "coalesce({r}.session_id, '')",
+                                     "project": "coalesce({r}.project, '')"}, call_sums),
+        "decision_rollup": ("decisions", {"day": _DAY, "source": "{r}.source", "tier": "coalesce({r}.tier, '')",
+                                          "model": "coalesce({r}.model, '')"}, (("decisions", "1"),)),
+    }
+
+
+ROLLUPS = _rollups(CALL_SUMS)
+_V2_ROLLUPS = _rollups(V2_CALL_SUMS)
 
 
 def mark(source: str) -> str:
@@ -48,8 +58,8 @@ def mark(source: str) -> str:
     return f"(SELECT rowid_done FROM rollup_marks WHERE source = '{source}')"
 
 
-def _each(source: str):
-    return [(table, keys, sums) for table, (src, keys, sums) in ROLLUPS.items() if src == source]
+def _each(source: str, rollups: dict = ROLLUPS):
+    return [(table, keys, sums) for table, (src, keys, sums) in rollups.items() if src == source]
 
 
 def _fmt(expressions, r: str) -> str:
@@ -91,7 +101,7 @@ def v2_schema() -> str:
     """Migration 2's rollup tables, their backfill from the rows there are, and the triggers."""
     out = ["CREATE TABLE rollup_marks (source TEXT PRIMARY KEY, rowid_done INTEGER NOT NULL);\n"]
     for source in ("calls", "decisions"):
-        each = _each(source)
+        each = _each(source, _V2_ROLLUPS)
         out += [_table(table, source, keys, sums) for table, keys, sums in each]
         out.append(f"INSERT INTO rollup_marks VALUES ('{source}', "
                    f"coalesce((SELECT max(rowid) FROM {source}), 0));\n")
@@ -134,15 +144,34 @@ def v5_schema() -> str:
     repeats)."""
     out = ["CREATE TABLE retention (source TEXT PRIMARY KEY, before REAL NOT NULL);\n"]
     for source in ("calls", "decisions"):
-        retired = f"OLD.ts < {retired_before(source)}"
-        take_out = "".join(_take_out(table, source, keys, sums, retired) for table, keys, sums in _each(source))
-        out.append(
-            f"INSERT INTO retention VALUES ('{source}', 0);\n"
-            f"DROP TRIGGER {source}_rollup_remove;\n"
-            f"CREATE TRIGGER {source}_rollup_remove AFTER DELETE ON {source} BEGIN\n{take_out}"
-            f"UPDATE rollup_marks SET rowid_done = min(rowid_done, coalesce((SELECT max(rowid) FROM {source}), 0)) "
-            f"WHERE source = '{source}';\nEND;\n")
+        out.append(f"INSERT INTO retention VALUES ('{source}', 0);\n" + _remove_trigger(source, _V2_ROLLUPS))
     out.append("CREATE TRIGGER calls_retired BEFORE INSERT ON calls "
                f"WHEN NEW.source != 'gateway' AND NEW.ts < {retired_before('calls')} BEGIN\n"
                "SELECT RAISE(IGNORE);\nEND;\n")
+    return "".join(out)
+
+
+def _remove_trigger(source: str, rollups: dict) -> str:
+    """``source``'s delete trigger as migration 5 made it: a row stamped before the retention's edge
+    leaves its sums in the rollups."""
+    retired = f"OLD.ts < {retired_before(source)}"
+    take_out = "".join(_take_out(table, source, keys, sums, retired) for table, keys, sums in _each(source, rollups))
+    return (f"DROP TRIGGER {source}_rollup_remove;\n"
+            f"CREATE TRIGGER {source}_rollup_remove AFTER DELETE ON {source} BEGIN\n{take_out}"
+            f"UPDATE rollup_marks SET rowid_done = min(rowid_done, coalesce((SELECT max(rowid) FROM {source}), 0)) "
+            f"WHERE source = '{source}';\nEND;\n")
+
+
+def v6_schema() -> str:
+    """Migration 6: each call's hosted web searches (``calls.web_searches``, 0 before), summed in the
+    call rollups, whose delete and update triggers are made again with the new sum."""
+    each = _each("calls")
+    out = ["ALTER TABLE calls ADD COLUMN web_searches INTEGER NOT NULL DEFAULT 0;\n"]
+    out += [f"ALTER TABLE {table} ADD COLUMN web_searches INTEGER NOT NULL DEFAULT 0;\n" for table, _, _ in each]
+    out.append(_remove_trigger("calls", ROLLUPS))
+    take_out = "".join(_take_out(table, "calls", keys, sums) for table, keys, sums in each)
+    put_back = "".join(_put_back(table, keys, sums) for table, keys, sums in each)
+    out.append("DROP TRIGGER calls_rollup_update;\n"
+               f"CREATE TRIGGER calls_rollup_update AFTER UPDATE ON calls "
+               f"WHEN OLD.rowid <= {mark('calls')} BEGIN\n{take_out}{put_back}END;\n")
     return "".join(out)

@@ -45,7 +45,8 @@ async def test_export_calls_as_csv_json_and_jsonl(daemon, tmp_path):
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == list(EXPORT_COLUMNS["calls"]) and len(rows) == N + 1
     assert {r[0] for r in rows[1:]} == {f"c{i:05d}" for i in range(N)}
-    assert rows[1 + [r[0] for r in rows[1:]].index("c00003")][-2:] == ['quote " and, comma', "1"]
+    assert rows[1 + [r[0] for r in rows[1:]].index("c00003")][-3:] == ['quote " and, comma', "1", "0"]
+    assert rows[0][-3:] == ["error", "calls", "web_searches"]  # a new column is appended: old readers keep theirs
     target = tmp_path / "calls.json"
     await routerctl(daemon, "export", "--format", "json", "-o", str(target))
     array = json.loads(target.read_text())

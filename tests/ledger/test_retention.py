@@ -251,14 +251,15 @@ def test_a_version_4_database_migrates_to_retention_with_its_sums(tmp_path: Path
         conn.execute(migration)
         conn.execute(f"PRAGMA user_version={n + 1}")
     now = time.time()
+    v4_insert = q._INSERT_CALL.replace("error, web_searches,", "error,").replace("?24, ?25,", "?24,")
     for row in _calls(random.Random(3), 500, now, 200):
-        conn.execute(q._INSERT_CALL, msgspec.structs.astuple(row))
+        conn.execute(v4_insert, msgspec.structs.astuple(row)[:-1])  # a v4 calls row has no web_searches
     for n in range(200):
         conn.execute("INSERT INTO decisions (id, ts, tier, model) VALUES (?, ?, ?, 'm')",
                      (f"d{n}", now - n * DAY, ["simple", "complex"][n % 2]))
     sums = {m: (n, i) for m, n, i in conn.execute("SELECT model, count(*), sum(input_tokens) FROM calls GROUP BY 1")}
     decided = sorted(conn.execute("SELECT tier, model, count(*) FROM decisions GROUP BY 1, 2").fetchall())
-    assert db.migrate(conn) == len(MIGRATIONS) == 5
+    assert db.migrate(conn) == len(MIGRATIONS) == 6
     assert conn.execute("SELECT source, before FROM retention").fetchall() == [("calls", 0.0), ("decisions", 0.0)]
     assert {g.key: (g.calls, g.input_tokens) for g in q.usage_groups(conn, 0.0, "model")} == sums
 

@@ -36,6 +36,40 @@ def test_a_version_1_database_migrates_with_its_calls_in_the_rollups(tmp_path: P
     assert conn.execute("SELECT sum(decisions) FROM decision_rollup").fetchone()[0] == 1
 
 
+def test_a_version_5_database_migrates_to_web_searches_with_its_sums(tmp_path: Path):
+    """A v5 file takes migration 6: its calls count no search and keep their sums (folded and not);
+    a call with searches adds them to the rollups, and an update or a delete of a folded row moves
+    its searches out again (the rollup triggers know the new column)."""
+    from routerd.store.rollups import ROLL
+
+    conn = db.connect(tmp_path / "old.db")
+    insert = ("INSERT INTO calls (id, ts, provider, model, outcome, input_tokens, output_tokens, cost_usd) "
+              "VALUES (?, 1e9, 'anthropic', ?, 'ok', ?, 1, ?)")
+    for n, migration in enumerate(MIGRATIONS[:5]):
+        conn.execute(migration)  # migration 2 folds the calls there are into the rollups
+        conn.execute(f"PRAGMA user_version={n + 1}")
+        if n == 0:
+            conn.execute(insert, ("a", "claude-haiku-4-5", 100, 0.5))
+    conn.execute(insert, ("b", "claude-sonnet-4-6", 10, 0.1))  # not folded yet
+    assert conn.execute("SELECT rowid_done FROM rollup_marks WHERE source = 'calls'").get == 1
+    assert db.migrate(conn) == len(MIGRATIONS) == 6
+    assert _sums(conn, "model") == {"claude-haiku-4-5": (1, 100, 0.5), "claude-sonnet-4-6": (1, 10, 0.1)}
+    conn.execute("INSERT INTO calls (id, ts, provider, model, outcome, input_tokens, web_searches) "
+                 "VALUES ('c', 1e9, 'anthropic', 'claude-sonnet-4-6', 'ok', 5, 2)")
+    for statement in ROLL:
+        conn.execute(statement)
+    searches = {g.key: g.web_searches for g in usage_groups(conn, 0.0, "model")}
+    assert searches == {"claude-haiku-4-5": 0, "claude-sonnet-4-6": 2}
+    assert {g.key: g.web_searches for g in usage_groups(conn, 0.0, "session")} == {None: 2}
+    conn.execute("UPDATE calls SET model = 'claude-haiku-4-5' WHERE id = 'c'")
+    assert {g.key: g.web_searches for g in usage_groups(conn, 0.0, "model")} == {"claude-haiku-4-5": 2,
+                                                                                 "claude-sonnet-4-6": 0}
+    conn.execute("DELETE FROM calls WHERE id = 'c'")
+    assert {g.key: g.web_searches for g in usage_groups(conn, 0.0, "model")} == {"claude-haiku-4-5": 0,
+                                                                                 "claude-sonnet-4-6": 0}
+    assert _sums(conn, "model") == {"claude-haiku-4-5": (1, 100, 0.5), "claude-sonnet-4-6": (1, 10, 0.1)}
+
+
 def test_rows_written_or_changed_outside_routerds_writer_still_add_up(tmp_path: Path):
     """Another connection's inserts are counted before any roll; an update moves a row's sums; a
     delete takes them out; the next transaction of the writer folds what is pending."""

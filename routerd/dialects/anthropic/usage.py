@@ -1,7 +1,8 @@
 """Token usage in Anthropic answers: input = ``input_tokens`` + ``cache_creation_input_tokens`` +
 ``cache_read_input_tokens``; cache writes split by ``cache_creation.ephemeral_1h_input_tokens``;
-reasoning from ``output_tokens_details.thinking_tokens``. A stream's ``message_start`` carries the
-input side, its ``message_delta`` the final output (and, newer, the input side again). The
+reasoning from ``output_tokens_details.thinking_tokens``; hosted web searches from
+``server_tool_use.web_search_requests``. A stream's ``message_start`` carries the input side, its
+``message_delta`` the final output and the searches (and, newer, the input side again). The
 answer's id (``msg_...``) is kept: a coding agent writes it in its transcript."""
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class _CacheCreation(msgspec.Struct):
     ephemeral_1h_input_tokens: int | None = 0
 
 
+class _ServerTools(msgspec.Struct):
+    web_search_requests: int | None = 0
+
+
 class Usage(msgspec.Struct):
     """An Anthropic ``usage`` object (answers, stream events, and Claude Code's transcripts)."""
 
@@ -32,6 +37,7 @@ class Usage(msgspec.Struct):
     cache_creation_input_tokens: int | None = 0
     cache_creation: _CacheCreation | None = None
     output_tokens_details: _OutputDetails | None = None
+    server_tool_use: _ServerTools | None = None
 
     def tokens(self) -> Tokens:
         read, write = self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
@@ -39,7 +45,8 @@ class Usage(msgspec.Struct):
         details = self.output_tokens_details
         return Tokens(input=(self.input_tokens or 0) + read + write, output=self.output_tokens or 0,
                       cache_read=read, cache_write=write, cache_write_1h=hour,
-                      reasoning=(details.thinking_tokens or 0) if details else 0)
+                      reasoning=(details.thinking_tokens or 0) if details else 0,
+                      web_searches=(self.server_tool_use.web_search_requests or 0) if self.server_tool_use else 0)
 
 
 class _Message(msgspec.Struct):
@@ -80,6 +87,9 @@ class AnthropicUsage:
         details = usage.output_tokens_details
         if details is not None and details.thinking_tokens:
             sink.reasoning = details.thinking_tokens
+        tools = usage.server_tool_use
+        if tools is not None and tools.web_search_requests:
+            sink.web_searches = tools.web_search_requests
 
 
 USAGE = AnthropicUsage()

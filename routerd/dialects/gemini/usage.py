@@ -1,6 +1,8 @@
 """Token usage in Gemini answers: input = ``promptTokenCount`` + ``toolUsePromptTokenCount``, cache
 reads ``cachedContentTokenCount``, output = ``candidatesTokenCount`` + ``thoughtsTokenCount``
-(reasoning). The answer's ``responseId`` is kept: a coding agent writes it in its transcript."""
+(reasoning). Hosted searches: the ``webSearchQueries`` of the first candidate's
+``groundingMetadata`` (one for grounding with sources but no query), the most any event of a
+stream listed. The answer's ``responseId`` is kept: a coding agent writes it in its transcript."""
 
 from __future__ import annotations
 
@@ -19,9 +21,19 @@ class _Usage(msgspec.Struct):
     toolUsePromptTokenCount: int | None = 0
 
 
+class _Grounding(msgspec.Struct):
+    webSearchQueries: list[str] = []
+    groundingChunks: list[Any] = []
+
+
+class _Candidate(msgspec.Struct):
+    groundingMetadata: _Grounding | None = None
+
+
 class _Body(msgspec.Struct):
     usageMetadata: _Usage | None = None
     responseId: str | None = None
+    candidates: list[_Candidate] = []
 
 
 class GeminiUsage:
@@ -40,6 +52,10 @@ class GeminiUsage:
             sink.reasoning = usage.thoughtsTokenCount or 0
             sink.output_tokens = (usage.candidatesTokenCount or 0) + sink.reasoning
             sink.cache_read = usage.cachedContentTokenCount or 0
+        grounding = body.candidates[0].groundingMetadata if body.candidates else None
+        if grounding is not None:
+            found = len(grounding.webSearchQueries) or (1 if grounding.groundingChunks else 0)
+            sink.web_searches = max(sink.web_searches, found)
 
 
 USAGE = GeminiUsage()

@@ -3,8 +3,10 @@ genai-prices' usage extractors use; a test compares the two): ``prompt_tokens``,
 ``prompt_tokens_details.cached_tokens`` (and ``cache_write_tokens``), ``completion_tokens``,
 ``completion_tokens_details.reasoning_tokens``; DeepSeek's ``prompt_cache_hit_tokens`` as cache
 reads. Responses has the same under ``input_tokens`` / ``input_tokens_details`` / ``output_tokens``
-/ ``output_tokens_details``, at the top or inside ``response``. The answer's id (``chatcmpl-...``,
-``resp_...``) is kept: a coding agent writes it in its transcript."""
+/ ``output_tokens_details``, at the top or inside ``response``, and reports no search count: each
+``web_search_call`` output item that searched is one hosted search (a stream's
+``response.completed`` holds them all). The answer's id (``chatcmpl-...``, ``resp_...``) is kept: a
+coding agent writes it in its transcript."""
 
 from __future__ import annotations
 
@@ -47,9 +49,22 @@ class WireUsage(msgspec.Struct, gc=False):
         return (prompt.cached_tokens if prompt else 0) or self.prompt_cache_hit_tokens or 0
 
 
+class _Item(msgspec.Struct, gc=False):
+    type: str = ""
+    action: dict[str, Any] | None = None
+
+
+def _searches(items: list[_Item]) -> int:
+    """The searches of a Responses answer's output items (an ``open_page`` or ``find_in_page``
+    action is no search: ``routerd.dialects.responses.search``)."""
+    return sum(1 for item in items if item.type == "web_search_call"
+               and (item.action or {}).get("type", "search") == "search")
+
+
 class _Body(msgspec.Struct):
     usage: WireUsage | None = None
     response: _Body | None = None   # Responses events wrap the response
+    output: list[_Item] | None = None  # Responses
     type: str = ""
     id: str | None = None
 
@@ -76,6 +91,9 @@ class OpenAIUsage:
         sink.cache_write = (prompt.cache_write_tokens if prompt else 0) or 0
         sink.reasoning = (out.reasoning_tokens if out else 0) or 0
         sink.counts_text = False
+        items = body.output if body.output is not None else inner.output if inner is not None else None
+        if items:
+            sink.web_searches = _searches(items)
 
 
 # Only OpenAI-compatible chat servers omit usage in practice (llama.cpp ignores include_usage), so
