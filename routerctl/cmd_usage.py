@@ -17,13 +17,17 @@ def _window(data: dict) -> str:
 
 
 def _table(data: dict, by: str, savings: bool) -> None:
-    head = f"{by:<28} {'calls':>7} {'input':>8} {'cache rd':>8} {'cache wr':>8} {'output':>8} {'cost':>10}"
+    # Hosted web searches (billed per search, in the cost) get a column when there were any.
+    searched = bool(data["total"].get("web_searches"))
+    head = (f"{by:<28} {'calls':>7} {'input':>8} {'cache rd':>8} {'cache wr':>8} {'output':>8}"
+            + (f" {'searches':>8}" if searched else "") + f" {'cost':>10}")
     click.echo(head + (f" {'saved':>10} {'saved%':>6}" if savings else ""))
     for g in data["groups"] + [{**data["total"], by: "total"}]:
         label = "-" if g[by] is None else str(g[by])
         line = (f"{label[:28]:<28} {g['calls']:>7} {tokens(g['input_tokens']):>8} "
                 f"{tokens(g['cache_read_tokens']):>8} {tokens(g['cache_write_tokens']):>8} "
-                f"{tokens(g['output_tokens']):>8} {money(g['cost_usd']):>10}")
+                f"{tokens(g['output_tokens']):>8}" + (f" {g.get('web_searches', 0):>8}" if searched else "")
+                + f" {money(g['cost_usd']):>10}")
         if savings:
             pct = "" if g["saved_pct"] is None else f"{g['saved_pct']:.0f}%"
             line += f" {money(g['saved_usd']):>10} {pct:>6}"
@@ -95,8 +99,8 @@ def savings(data: dict, group_by: str | None) -> None:
 
 def _total(data: dict) -> dict:
     rows = data["groups"]
-    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
-    return {**{k: sum(g[k] for g in rows) for k in keys}, "cost_usd": sum(g["cost_usd"] for g in rows),
+    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "web_searches")
+    return {**{k: sum(g.get(k, 0) for g in rows) for k in keys}, "cost_usd": sum(g["cost_usd"] for g in rows),
             "saved_usd": data["saved_usd"], "saved_pct": data["saved_pct"]}
 
 

@@ -24,8 +24,9 @@ from routerd.protocol.requests import DEFAULT_REPORT_LIMIT
 from routerd.store import ledger as q
 from routerd.store.store import Store
 
+# Summed per row, beside the calls: every token kind, and the hosted web searches (billed apart).
 _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-           "output_tokens", "reasoning_tokens")
+           "output_tokens", "reasoning_tokens", "web_searches")
 
 
 def _check_group(by: str) -> None:

@@ -6,8 +6,8 @@ annotations, with the ``response.web_search_call.*`` stream events; Gemini's
 ``groundingMetadata`` (queries, redirect-URI chunks titled by domain, supports in UTF-8 byte
 offsets) in the last chunk.
 
-Every answer searches once for ``query_of(request)``, finds ``SOURCES`` and says ``INTRO`` then
-``CITED``, which the first source supports.
+Every answer searches for ``query_of(request)`` (``searches`` times: the first query, then numbered
+ones), finds ``SOURCES`` and says ``INTRO`` then ``CITED``, which the first source supports.
 """
 
 import json
@@ -54,25 +54,34 @@ def query_of(request: dict) -> str:
     return "python 3.14 release date"
 
 
-def body(dialect: str, model: str, request: dict) -> dict:
+def _queries(request: dict, searches: int) -> list[str]:
     query = query_of(request)
+    return [query] + [f"{query} {n}" for n in range(1, searches)]
+
+
+def _id(base: str, n: int) -> str:
+    return base if n == 0 else f"{base}{n}"
+
+
+def body(dialect: str, model: str, request: dict, searches: int = 1) -> dict:
+    queries = _queries(request, searches)
     if dialect == "anthropic":
         return {"id": "msg_search", "type": "message", "role": "assistant", "model": model,
-                "content": _anthropic_blocks(query), "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": _anthropic_usage()}
+                "content": _anthropic_blocks(queries), "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": _anthropic_usage(searches)}
     if dialect == "responses":
-        return _response(model, request, query, "completed")
-    return {"candidates": [_gemini_candidate(INTRO + CITED, query)],
+        return _response(model, request, queries, "completed")
+    return {"candidates": [_gemini_candidate(INTRO + CITED, queries)],
             "usageMetadata": _gemini_usage(), "modelVersion": model, "responseId": "gemini_search"}
 
 
-def stream(dialect: str, model: str, request: dict) -> list[bytes]:
-    query = query_of(request)
+def stream(dialect: str, model: str, request: dict, searches: int = 1) -> list[bytes]:
+    queries = _queries(request, searches)
     if dialect == "anthropic":
-        return _anthropic_stream(model, query)
+        return _anthropic_stream(model, queries)
     if dialect == "responses":
-        return _responses_stream(model, request, query)
-    return _gemini_stream(model, query)
+        return _responses_stream(model, request, queries)
+    return _gemini_stream(model, queries)
 
 
 # --- Anthropic -------------------------------------------------------------------------------
@@ -88,55 +97,64 @@ def _citation() -> dict:
             "encrypted_index": "Eo8BCioIAhgBIiQ", "cited_text": SOURCE_TEXT}
 
 
-def _anthropic_blocks(query: str) -> list[dict]:
-    return [{"type": "server_tool_use", "id": "srvtoolu_01Fake", "name": "web_search", "input": {"query": query}},
-            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01Fake", "content": _anthropic_results()},
-            {"type": "text", "text": INTRO},
-            {"type": "text", "text": CITED, "citations": [_citation()]}]
+def _anthropic_blocks(queries: list[str]) -> list[dict]:
+    searched = []
+    for n, query in enumerate(queries):
+        call_id = _id("srvtoolu_01Fake", n)
+        searched += [{"type": "server_tool_use", "id": call_id, "name": "web_search", "input": {"query": query}},
+                     {"type": "web_search_tool_result", "tool_use_id": call_id, "content": _anthropic_results()}]
+    return [*searched, {"type": "text", "text": INTRO}, {"type": "text", "text": CITED, "citations": [_citation()]}]
 
 
-def _anthropic_usage() -> dict:
+def _anthropic_usage(searches: int) -> dict:
     return {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
-            "server_tool_use": {"web_search_requests": 1}}
+            "server_tool_use": {"web_search_requests": searches}}
 
 
-def _anthropic_stream(model: str, query: str) -> list[bytes]:
+def _anthropic_stream(model: str, queries: list[str]) -> list[bytes]:
     def event(name: str, data: dict) -> bytes:
         return _sse(name, {"type": name, **data})
 
-    arguments = json.dumps({"query": query})
     out = [event("message_start", {"message": {
         "id": "msg_search", "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}}}),
-        event("content_block_start", {"index": 0, "content_block": {
-            "type": "server_tool_use", "id": "srvtoolu_01Fake", "name": "web_search", "input": {}}}),
-        event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": arguments[:9]}}),
-        event("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": arguments[9:]}}),
-        event("content_block_stop", {"index": 0}),
-        event("content_block_start", {"index": 1, "content_block": {
-            "type": "web_search_tool_result", "tool_use_id": "srvtoolu_01Fake", "content": _anthropic_results()}}),
-        event("content_block_stop", {"index": 1}),
-        event("content_block_start", {"index": 2, "content_block": {"type": "text", "text": ""}}),
-        event("content_block_delta", {"index": 2, "delta": {"type": "text_delta", "text": INTRO}}),
-        event("content_block_stop", {"index": 2}),
-        event("content_block_start", {"index": 3, "content_block": {"type": "text", "text": "", "citations": []}}),
-        event("content_block_delta", {"index": 3, "delta": {"type": "citations_delta", "citation": _citation()}}),
-        event("content_block_delta", {"index": 3, "delta": {"type": "text_delta", "text": CITED[:20]}}),
-        event("content_block_delta", {"index": 3, "delta": {"type": "text_delta", "text": CITED[20:]}}),
-        event("content_block_stop", {"index": 3}),
+        "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}}})]
+    for n, query in enumerate(queries):
+        call_id, arguments, at = _id("srvtoolu_01Fake", n), json.dumps({"query": query}), 2 * n
+        out += [
+            event("content_block_start", {"index": at, "content_block": {
+                "type": "server_tool_use", "id": call_id, "name": "web_search", "input": {}}}),
+            event("content_block_delta", {"index": at, "delta": {"type": "input_json_delta",
+                                                                 "partial_json": arguments[:9]}}),
+            event("content_block_delta", {"index": at, "delta": {"type": "input_json_delta",
+                                                                 "partial_json": arguments[9:]}}),
+            event("content_block_stop", {"index": at}),
+            event("content_block_start", {"index": at + 1, "content_block": {
+                "type": "web_search_tool_result", "tool_use_id": call_id, "content": _anthropic_results()}}),
+            event("content_block_stop", {"index": at + 1})]
+    at = 2 * len(queries)
+    out += [
+        event("content_block_start", {"index": at, "content_block": {"type": "text", "text": ""}}),
+        event("content_block_delta", {"index": at, "delta": {"type": "text_delta", "text": INTRO}}),
+        event("content_block_stop", {"index": at}),
+        event("content_block_start", {"index": at + 1, "content_block": {"type": "text", "text": "", "citations": []}}),
+        event("content_block_delta", {"index": at + 1, "delta": {"type": "citations_delta", "citation": _citation()}}),
+        event("content_block_delta", {"index": at + 1, "delta": {"type": "text_delta", "text": CITED[:20]}}),
+        event("content_block_delta", {"index": at + 1, "delta": {"type": "text_delta", "text": CITED[20:]}}),
+        event("content_block_stop", {"index": at + 1}),
         event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                "usage": {"output_tokens": OUTPUT_TOKENS, "server_tool_use": {"web_search_requests": 1}}}),
+                                "usage": {"output_tokens": OUTPUT_TOKENS,
+                                          "server_tool_use": {"web_search_requests": len(queries)}}}),
         event("message_stop", {})]
     return out
 
 
 # --- Responses -------------------------------------------------------------------------------
 
-def _search_item(request: dict, query: str, status: str = "completed") -> dict:
+def _search_item(request: dict, query: str, status: str = "completed", item_id: str = "ws_fake") -> dict:
     action: dict[str, Any] = {"type": "search", "query": query}
     if "web_search_call.action.sources" in (request.get("include") or []):
         action["sources"] = [{"type": "url", "url": url} for url, _ in SOURCES]
-    return {"id": "ws_fake", "type": "web_search_call", "status": status, "action": action}
+    return {"id": item_id, "type": "web_search_call", "status": status, "action": action}
 
 
 def _annotation() -> dict:
@@ -151,50 +169,56 @@ def _message_item(status: str = "completed") -> dict:
             if status == "completed" else []}
 
 
-def _response(model: str, request: dict, query: str, status: str) -> dict:
+def _response(model: str, request: dict, queries: list[str], status: str) -> dict:
     done = status == "completed"
+    searched = [_search_item(request, query, item_id=_id("ws_fake", n)) for n, query in enumerate(queries)]
     return {"id": "resp_search", "object": "response", "created_at": 1, "model": model, "status": status,
-            "output": [_search_item(request, query), _message_item()] if done else [],
+            "output": [*searched, _message_item()] if done else [],
             "parallel_tool_calls": True, "tool_choice": "auto", "tools": request.get("tools") or [],
             "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
                       "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS, "input_tokens_details": {"cached_tokens": 0},
                       "output_tokens_details": {"reasoning_tokens": 0}} if done else None}
 
 
-def _responses_stream(model: str, request: dict, query: str) -> list[bytes]:
+def _responses_stream(model: str, request: dict, queries: list[str]) -> list[bytes]:
     seq = iter(range(1000))
 
     def event(name: str, data: dict) -> bytes:
         return _sse(name, {"type": name, "sequence_number": next(seq), **data})
 
     text = INTRO + CITED
-    head = {"item_id": "msg_fake", "output_index": 1, "content_index": 0}
-    return [
-        event("response.created", {"response": _response(model, request, query, "in_progress")}),
-        event("response.in_progress", {"response": _response(model, request, query, "in_progress")}),
-        event("response.output_item.added", {"output_index": 0, "item": {
-            "id": "ws_fake", "type": "web_search_call", "status": "in_progress"}}),
-        event("response.web_search_call.in_progress", {"item_id": "ws_fake", "output_index": 0}),
-        event("response.web_search_call.searching", {"item_id": "ws_fake", "output_index": 0}),
-        event("response.web_search_call.completed", {"item_id": "ws_fake", "output_index": 0}),
-        event("response.output_item.done", {"output_index": 0, "item": _search_item(request, query)}),
-        event("response.output_item.added", {"output_index": 1, "item": _message_item("in_progress")}),
+    at = len(queries)  # the message's output index, after the searches
+    head = {"item_id": "msg_fake", "output_index": at, "content_index": 0}
+    out = [event("response.created", {"response": _response(model, request, queries, "in_progress")}),
+           event("response.in_progress", {"response": _response(model, request, queries, "in_progress")})]
+    for n, query in enumerate(queries):
+        item_id = _id("ws_fake", n)
+        out += [
+            event("response.output_item.added", {"output_index": n, "item": {
+                "id": item_id, "type": "web_search_call", "status": "in_progress"}}),
+            event("response.web_search_call.in_progress", {"item_id": item_id, "output_index": n}),
+            event("response.web_search_call.searching", {"item_id": item_id, "output_index": n}),
+            event("response.web_search_call.completed", {"item_id": item_id, "output_index": n}),
+            event("response.output_item.done", {"output_index": n, "item": _search_item(request, query,
+                                                                                         item_id=item_id)})]
+    return out + [
+        event("response.output_item.added", {"output_index": at, "item": _message_item("in_progress")}),
         event("response.content_part.added", {**head, "part": {"type": "output_text", "text": "", "annotations": []}}),
         event("response.output_text.delta", {**head, "delta": INTRO, "logprobs": []}),
         event("response.output_text.delta", {**head, "delta": CITED, "logprobs": []}),
         event("response.output_text.annotation.added", {**head, "annotation_index": 0, "annotation": _annotation()}),
         event("response.output_text.done", {**head, "text": text, "logprobs": []}),
         event("response.content_part.done", {**head, "part": _message_item()["content"][0]}),
-        event("response.output_item.done", {"output_index": 1, "item": _message_item()}),
-        event("response.completed", {"response": _response(model, request, query, "completed")}),
+        event("response.output_item.done", {"output_index": at, "item": _message_item()}),
+        event("response.completed", {"response": _response(model, request, queries, "completed")}),
     ]
 
 
 # --- Gemini ----------------------------------------------------------------------------------
 
-def _grounding(query: str) -> dict:
+def _grounding(queries: list[str]) -> dict:
     start = len(INTRO.encode())
-    return {"webSearchQueries": [query],
+    return {"webSearchQueries": queries,
             "searchEntryPoint": {"renderedContent": "<style>.container{}</style><div class=\"container\"></div>"},
             "groundingChunks": [{"web": {"uri": uri, "title": url.split("/")[2]}}
                                 for uri, (url, _) in zip(GEMINI_URIS, SOURCES)],
@@ -203,11 +227,11 @@ def _grounding(query: str) -> dict:
                                    "confidenceScores": [0.97]}]}
 
 
-def _gemini_candidate(text: str, query: str | None) -> dict:
+def _gemini_candidate(text: str, queries: list[str] | None) -> dict:
     candidate: dict = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
-    if query is not None:
+    if queries is not None:
         candidate["finishReason"] = "STOP"
-        candidate["groundingMetadata"] = _grounding(query)
+        candidate["groundingMetadata"] = _grounding(queries)
     return candidate
 
 
@@ -216,8 +240,8 @@ def _gemini_usage() -> dict:
             "toolUsePromptTokenCount": 120, "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS + 120}
 
 
-def _gemini_stream(model: str, query: str) -> list[bytes]:
+def _gemini_stream(model: str, queries: list[str]) -> list[bytes]:
     first = {"candidates": [_gemini_candidate(INTRO, None)], "modelVersion": model, "responseId": "gemini_search"}
-    last = {"candidates": [_gemini_candidate(CITED, query)], "usageMetadata": _gemini_usage(),
+    last = {"candidates": [_gemini_candidate(CITED, queries)], "usageMetadata": _gemini_usage(),
             "modelVersion": model, "responseId": "gemini_search"}
     return [_sse(None, first), _sse(None, last)]

@@ -56,6 +56,7 @@ class Behaviour:
 class FakeUpstream:
     def __init__(self, text: str = "Hello from the fake provider.") -> None:
         self.text = text
+        self.searches = 1  # how many searches an answer that runs the hosted web search runs
         self.received: list[Received] = []
         self.script: deque[Behaviour] = deque()
         self.release = anyio.Event()
@@ -218,10 +219,12 @@ class FakeUpstream:
         searches = search.offers_search(dialect, request)  # the provider runs its hosted search itself
         streaming = request.get("stream") or "streamGenerateContent" in path
         if not streaming:
-            answer = search.body(dialect, model, request) if searches else answers.body(dialect, model, self.text, tool)
+            answer = (search.body(dialect, model, request, self.searches) if searches
+                      else answers.body(dialect, model, self.text, tool))
             await self._send(conn, stream, 200, [("content-type", "application/json")], json.dumps(answer).encode())
             return True
-        events = search.stream(dialect, model, request) if searches else answers.stream(dialect, model, self.text, tool)
+        events = (search.stream(dialect, model, request, self.searches) if searches
+                  else answers.stream(dialect, model, self.text, tool))
         await stream.send(conn.send(h11.Response(status_code=200, headers=[
             ("content-type", "text/event-stream"), ("x-request-id", "req_fake")])))
         for n, event in enumerate(events):

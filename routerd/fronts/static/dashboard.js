@@ -33,7 +33,9 @@ function totals(t) {
     figure("calls", t.calls), figure("spent", usd(t.cost_usd)), figure("baseline", usd(t.baseline_cost_usd)),
     figure("saved", t.saved_usd === null ? "-" : usd(t.saved_usd) + (t.saved_pct === null ? "" : ` (${t.saved_pct}%)`)),
     // Input tokens already count the cache reads (and writes): shown beside them, not added again.
-    figure("tokens in (cached) / out", `${t.input_tokens} (${t.cache_read_tokens}) / ${t.output_tokens}`));
+    figure("tokens in (cached) / out", `${t.input_tokens} (${t.cache_read_tokens}) / ${t.output_tokens}`),
+    // Hosted web searches are billed per search (in the spend): shown when there were any.
+    t.web_searches ? figure("web searches", t.web_searches) : []);
 }
 
 // Cost against baseline per day: a pair of bars per day (the baseline, grey, behind the cost).

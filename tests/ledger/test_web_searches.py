@@ -1,0 +1,100 @@
+"""Hosted web searches in the ledger, end to end: the anthropic SDK sends Claude Code's WebSearch
+call through routerd to a fake provider that runs its own search twice (Anthropic reporting
+``server_tool_use.web_search_requests: 2``; OpenAI's Responses answering with two
+``web_search_call`` items, translated back to Anthropic's blocks). Each call's row counts the two
+searches and its cost is the tokens plus two searches at the model's price; the usage report and
+the export show them."""
+
+import csv
+import io
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anthropic
+import anyio
+import pytest
+
+from routerd.catalogue.builtin import load_catalogue
+from routerd.catalogue.prices import Tokens
+from routerd.ledger import costs
+from tests.e2e.harness import recorded_calls
+from tests.fakes.answers import INPUT_TOKENS, OUTPUT_TOKENS
+from tests.fakes.upstream import FakeUpstream
+from tests.scenarios.captures import load
+from tests.support import connect
+
+pytestmark = pytest.mark.anyio
+CATALOGUE = load_catalogue()
+SEARCH_USD = 10 / 1000  # Anthropic's and OpenAI's price of one search (prices.json, from genai-prices)
+
+
+def claude_codes_web_search() -> dict:
+    """Claude Code 2.1.197's WebSearch call as the SDK's keyword arguments (max_tokens 4,096: the
+    SDK refuses its 64,000 without streaming)."""
+    body = {**load("claude-code-2.1.197-web-search").body, "model": "claude-routerd-auto"}
+    own = {"model", "messages", "system", "tools", "tool_choice", "metadata", "thinking", "temperature"}
+    return {**{k: v for k, v in body.items() if k in own}, "max_tokens": 4096,
+            "extra_body": {k: v for k, v in body.items() if k not in own | {"stream", "max_tokens"}}}
+
+
+@pytest.fixture
+async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
+    """One fake provider whose hosted web search runs two searches per answer."""
+    async with anyio.create_task_group() as tg:
+        fake = await tg.start(FakeUpstream().serve)
+        fake.searches = 2
+        yield fake
+        tg.cancel_scope.cancel()
+
+
+@pytest.fixture
+def config_file(daemon_env: Path, upstream: FakeUpstream, request: pytest.FixtureRequest) -> Path:
+    """The fake as ``anthropic`` (Messages) or as ``openai`` (Responses), by the test's parameter."""
+    kind = request.node.callspec.params["kind"]
+    section = (f'[providers.anthropic]\nkind = "anthropic"\nbase_url = "{upstream.url}"\napi_key = "sk-ant-x"\n'
+               'models = ["claude-*"]\n' if kind == "anthropic" else
+               f'[providers.openai]\nkind = "openai"\nbase_url = "{upstream.url}/v1"\napi_key = "sk-x"\n'
+               'models = ["gpt-*"]\nresponses = true\n')
+    path = daemon_env / "config.toml"
+    path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n[gateway]\nretry_backoff_s = 0\n{section}')
+    return path
+
+
+@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+async def test_a_web_search_turn_records_its_searches_and_pays_for_them(daemon, upstream, kind):
+    """Whole and streamed, each row counts 2 searches and costs its tokens plus 2 x $0.01 at the
+    served model's prices (the searches used to be dropped: the turn was priced as tokens alone);
+    the usage report sums them and the export's last column has them."""
+    async with anthropic.AsyncAnthropic(base_url=f"http://{daemon.http_address}", api_key="unused",
+                                        max_retries=0) as client:
+        message = await client.messages.create(**claude_codes_web_search())
+        async with client.messages.stream(**claude_codes_web_search()) as stream:
+            streamed = await stream.get_final_message()
+    assert message.usage.server_tool_use.web_search_requests == 2
+    assert streamed.usage.server_tool_use.web_search_requests == 2
+    assert [r.path for r in upstream.received] == (["/v1/messages"] * 2 if kind == "anthropic"
+                                                  else ["/v1/responses"] * 2)
+    rows = await recorded_calls(daemon)
+    assert [(r["provider"], r["outcome"], r["web_searches"]) for r in rows] == [(kind, "ok", 2)] * 2
+    for row in rows:
+        tokens = Tokens(input=row["input_tokens"], output=row["output_tokens"], web_searches=2)
+        assert (tokens.input, tokens.output) == (INPUT_TOKENS, OUTPUT_TOKENS)
+        words = costs.price(CATALOGUE, (row["provider"], row["model"]), Tokens(input=INPUT_TOKENS, output=OUTPUT_TOKENS))
+        assert row["cost_usd"] == pytest.approx(words + 2 * SEARCH_USD)
+        assert row["cost_usd"] == pytest.approx(costs.price(CATALOGUE, (row["provider"], row["model"]), tokens))
+    async with connect(daemon.socket_path) as client:
+        report = (await client.call({"type": "usage", "group_by": "provider"}))["data"]
+    [group] = report["groups"]
+    assert (group["provider"], group["calls"], group["web_searches"]) == (kind, 2, 4)
+    assert group["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows), abs=1e-6)  # reports round to 6
+    head, *lines = csv.reader(io.StringIO(await routerctl(daemon, "export", "calls", "--format", "csv")))
+    assert head[-1] == "web_searches" and [line[-1] for line in lines] == ["2", "2"]
+    table = (await routerctl(daemon, "usage", "--by", "provider")).splitlines()
+    assert table[1].split()[-2] == "searches" and table[-1].split()[-2:] == ["4", f"${group['cost_usd']:.4f}"]
+
+
+async def routerctl(daemon, *args: str) -> str:
+    env = {**os.environ, "ROUTERD_SOCKET": str(daemon.socket_path)}
+    return (await anyio.run_process([sys.executable, "-m", "routerctl.main", *args], env=env)).stdout.decode()
