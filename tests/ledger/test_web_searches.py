@@ -1,9 +1,9 @@
 """Hosted web searches in the ledger, end to end: the anthropic SDK sends Claude Code's WebSearch
 call through routerd to a fake provider that runs its own search twice (Anthropic reporting
 ``server_tool_use.web_search_requests: 2``; OpenAI's Responses answering with two
-``web_search_call`` items, translated back to Anthropic's blocks). Each call's row counts the two
-searches and its cost is the tokens plus two searches at the model's price; the usage report and
-the export show them."""
+``web_search_call`` items, and Gemini grounding with two queries, both translated back to
+Anthropic's blocks). Each call's row counts the two searches and its cost is the tokens plus the
+searches at the model's price; the usage report and the export show them."""
 
 import csv
 import io
@@ -17,17 +17,18 @@ import anyio
 import pytest
 
 from routerd.catalogue.builtin import load_catalogue
-from routerd.catalogue.prices import Tokens
+from routerd.catalogue.prices import Tokens, search_usd
 from routerd.ledger import costs
 from tests.e2e.harness import recorded_calls
-from tests.fakes.answers import INPUT_TOKENS, OUTPUT_TOKENS
 from tests.fakes.upstream import FakeUpstream
 from tests.scenarios.captures import load
 from tests.support import connect
 
 pytestmark = pytest.mark.anyio
 CATALOGUE = load_catalogue()
-SEARCH_USD = 10 / 1000  # Anthropic's and OpenAI's price of one search (prices.json, from genai-prices)
+# What two searches in one answer cost (prices.json, from genai-prices): Anthropic and OpenAI $10
+# per 1,000 searches; Gemini 2.x $35 per 1,000 grounded prompts (once), Gemini 3 $14 per 1,000 queries.
+TWO_SEARCHES_USD = {"anthropic": {0.02}, "openai": {0.02}, "gemini": {0.035, 0.028}}
 
 
 def claude_codes_web_search() -> dict:
@@ -51,22 +52,25 @@ async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
 
 @pytest.fixture
 def config_file(daemon_env: Path, upstream: FakeUpstream, request: pytest.FixtureRequest) -> Path:
-    """The fake as ``anthropic`` (Messages) or as ``openai`` (Responses), by the test's parameter."""
+    """The fake as ``anthropic`` (Messages), ``openai`` (Responses) or ``gemini``, by the test's parameter."""
     kind = request.node.callspec.params["kind"]
-    section = (f'[providers.anthropic]\nkind = "anthropic"\nbase_url = "{upstream.url}"\napi_key = "sk-ant-x"\n'
-               'models = ["claude-*"]\n' if kind == "anthropic" else
-               f'[providers.openai]\nkind = "openai"\nbase_url = "{upstream.url}/v1"\napi_key = "sk-x"\n'
-               'models = ["gpt-*"]\nresponses = true\n')
+    section = {
+        "anthropic": f'kind = "anthropic"\nbase_url = "{upstream.url}"\nmodels = ["claude-*"]\n',
+        "openai": f'kind = "openai"\nbase_url = "{upstream.url}/v1"\nmodels = ["gpt-*"]\nresponses = true\n',
+        "gemini": f'kind = "gemini"\nbase_url = "{upstream.url}"\nmodels = ["gemini-*"]\n',
+    }[kind]
+    section = f'[providers.{kind}]\n{section}api_key = "sk-x"\n'
+
     path = daemon_env / "config.toml"
     path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n[gateway]\nretry_backoff_s = 0\n{section}')
     return path
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+@pytest.mark.parametrize("kind", ["anthropic", "openai", "gemini"])
 async def test_a_web_search_turn_records_its_searches_and_pays_for_them(daemon, upstream, kind):
-    """Whole and streamed, each row counts 2 searches and costs its tokens plus 2 x $0.01 at the
-    served model's prices (the searches used to be dropped: the turn was priced as tokens alone);
-    the usage report sums them and the export's last column has them."""
+    """Whole and streamed, each row counts 2 searches and costs its tokens plus 2 searches at the
+    served model's price (they used to be dropped: the turn was priced as tokens alone); the usage
+    report sums them and the export's last column has them."""
     async with anthropic.AsyncAnthropic(base_url=f"http://{daemon.http_address}", api_key="unused",
                                         max_retries=0) as client:
         message = await client.messages.create(**claude_codes_web_search())
@@ -74,16 +78,16 @@ async def test_a_web_search_turn_records_its_searches_and_pays_for_them(daemon, 
             streamed = await stream.get_final_message()
     assert message.usage.server_tool_use.web_search_requests == 2
     assert streamed.usage.server_tool_use.web_search_requests == 2
-    assert [r.path for r in upstream.received] == (["/v1/messages"] * 2 if kind == "anthropic"
-                                                  else ["/v1/responses"] * 2)
+    paths = {"anthropic": "/v1/messages", "openai": "/v1/responses", "gemini": "/models/gemini-"}
+    assert len(upstream.received) == 2 and all(paths[kind] in r.path for r in upstream.received)
     rows = await recorded_calls(daemon)
     assert [(r["provider"], r["outcome"], r["web_searches"]) for r in rows] == [(kind, "ok", 2)] * 2
     for row in rows:
-        tokens = Tokens(input=row["input_tokens"], output=row["output_tokens"], web_searches=2)
-        assert (tokens.input, tokens.output) == (INPUT_TOKENS, OUTPUT_TOKENS)
-        words = costs.price(CATALOGUE, (row["provider"], row["model"]), Tokens(input=INPUT_TOKENS, output=OUTPUT_TOKENS))
-        assert row["cost_usd"] == pytest.approx(words + 2 * SEARCH_USD)
-        assert row["cost_usd"] == pytest.approx(costs.price(CATALOGUE, (row["provider"], row["model"]), tokens))
+        served = (row["provider"], row["model"])
+        words = Tokens(input=row["input_tokens"], output=row["output_tokens"])
+        rates = CATALOGUE.rates(*served)
+        assert rates is not None and round(search_usd(rates, 2), 6) in TWO_SEARCHES_USD[kind]
+        assert row["cost_usd"] == pytest.approx(costs.price(CATALOGUE, served, words) + search_usd(rates, 2))
     async with connect(daemon.socket_path) as client:
         report = (await client.call({"type": "usage", "group_by": "provider"}))["data"]
     [group] = report["groups"]
