@@ -3,8 +3,9 @@
 Each limit of ``[budgets]`` is a bucket of the resilience limiter (``routerd.resilience.limits``):
 metric ``usd`` or ``tokens``, a ``day`` or ``month`` calendar window, a scope of everything, one
 provider or one project. So budgets reserve and settle exactly as rate limits do: before a paid
-call goes out, ``reserve`` holds its worst case (``worst_case``: the whole prompt uncached and
-every output token it may ask for) in every limit covering it, all or nothing; the call settles
+call goes out, ``reserve`` holds its worst case (``worst_case``: the whole prompt uncached,
+every output token it may ask for, and every hosted web search it may run) in every limit
+covering it, all or nothing; the call settles
 what it really cost. Concurrent calls therefore see each other's holds, and a cap is overshot by
 at most what one call's actual cost exceeds its estimate. Free calls (a provider configured
 ``local = true``, a catalogue price of 0) reserve nothing and are never refused.
@@ -34,7 +35,7 @@ from datetime import tzinfo
 
 from routerd.budgets.provider_windows import ProviderWindows
 from routerd.budgets.settings import BudgetsConfig, Limits
-from routerd.catalogue.prices import Rates, Tokens, cost_usd
+from routerd.catalogue.prices import Rates, Tokens, cost_usd, search_usd
 from routerd.protocol.reports import BudgetLimit, BudgetWindow
 from routerd.resilience.limiter import Limiter, Observation
 from routerd.resilience.limits import Bucket, Reservation, Scope, Target
@@ -62,15 +63,16 @@ def level_of(share: float) -> str:
     return "steering" if share >= STEER_FROM else "ok"
 
 
-def worst_case(rates: Rates | None, free: bool, input_tokens: int, output_tokens: int) -> dict[str, float]:
+def worst_case(rates: Rates | None, free: bool, input_tokens: int, output_tokens: int,
+               searches: int = 0) -> dict[str, float]:
     """What one call may spend at most: every input token uncached, every output token it may ask
-    for. Nothing for a free call."""
+    for, and ``searches`` hosted web searches at the model's price. Nothing for a free call."""
     if free:
         return {}
     tokens = float(input_tokens + output_tokens)
     if rates is None:
         return {"usd": UNKNOWN_PRICE_USD, "tokens": tokens}
-    usd = cost_usd(rates, Tokens(input=input_tokens, output=output_tokens))
+    usd = cost_usd(rates, Tokens(input=input_tokens, output=output_tokens)) + search_usd(rates, searches)
     return {"usd": max(usd, UNKNOWN_PRICE_USD), "tokens": tokens}
 
 

@@ -4,8 +4,10 @@
 The worst case is the whole request body read as prompt tokens (``BYTES_PER_TOKEN``: JSON and
 text run 3-4 bytes a token, so this rarely underestimates), at most the model's context window,
 plus every output token the request may ask for: its own ``max_tokens`` (or the dialect's name for
-it), else the catalogue's output limit for the model, else ``DEFAULT_MAX_OUTPUT``. Found with one
-regular expression over the bytes: the body is not decoded on the proxy path.
+it), else the catalogue's output limit for the model, else ``DEFAULT_MAX_OUTPUT``; and when the
+request offers a hosted web search, as many searches as its ``max_uses`` allows (Anthropic's), else
+``DEFAULT_MAX_SEARCHES``. Found with regular expressions over the bytes: the body is not decoded on
+the proxy path.
 """
 
 import re
@@ -21,6 +23,16 @@ from routerd.runtime import Runtime
 BYTES_PER_TOKEN = 3
 DEFAULT_MAX_OUTPUT = 8192
 _MAX_OUTPUT = re.compile(rb'"(?:max_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens)"\s*:\s*(\d+)')
+# A hosted web search tool (Anthropic's web_search_2025..., the Responses API's web_search and
+# web_search_preview with or without a date, Gemini's googleSearch, chat completions' search
+# options), and not an earlier search's blocks (web_search_tool_result, web_search_call).
+_SEARCH_TOOL = re.compile(rb'"type"\s*:\s*"web_search(?:_preview)?(?:_\d{8}|_\d{4}_\d{2}_\d{2})?"'
+                          rb'|"(?:googleSearch|google_search|web_search_options)"\s*:')
+_MAX_USES = re.compile(rb'"max_uses"\s*:\s*(\d+)')
+# Searches reserved for a request that offers a hosted search without a max_uses (the Responses API
+# and Gemini have none): Claude Code's WebSearch caps itself at 8, and OpenAI bills each search a
+# web_search call runs (one call may run several).
+DEFAULT_MAX_SEARCHES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +43,7 @@ class Estimate:
     prompt_tokens: int
     output_tokens: int
     asked: bool                 # the output is the request's own max_tokens
+    searches: int = 0           # hosted web searches reserved for
 
 
 def estimate(runtime: Runtime, candidate: Candidate, body: bytes) -> Estimate | None:
@@ -47,7 +60,17 @@ def estimate(runtime: Runtime, candidate: Candidate, body: bytes) -> Estimate | 
     output = int(asked.group(1)) if asked else (info.max_output_tokens if info and info.max_output_tokens
                                                 else DEFAULT_MAX_OUTPUT)
     rates = runtime.catalogue.rates(candidate.provider, candidate.model)
-    return Estimate(worst_case(rates, False, prompt, output), prompt, output, asked is not None)
+    searches = max_searches(body)
+    return Estimate(worst_case(rates, False, prompt, output, searches), prompt, output, asked is not None, searches)
+
+
+def max_searches(body: bytes) -> int:
+    """The hosted web searches a request may run: none unless it offers the search tool; then the
+    largest ``max_uses`` it states (Anthropic's server tools), else ``DEFAULT_MAX_SEARCHES``."""
+    if _SEARCH_TOOL.search(body) is None:
+        return 0
+    caps = [int(m.group(1)) for m in _MAX_USES.finditer(body)]
+    return max(caps) if caps else DEFAULT_MAX_SEARCHES
 
 
 def hold(spending: Spending, runtime: Runtime, candidate: Candidate, body: bytes,
@@ -74,8 +97,9 @@ def refusal_message(runtime: Runtime, candidate: Candidate, body: bytes, refusal
                   "sets no max_tokens")
         usd = found.amounts["usd"]
         shown = f"{usd:.4f}" if usd >= 0.001 else f"{usd:.10f}".rstrip("0")  # a cheap call is not $0.0000
+        searches = f" and {found.searches} web searches" if found.searches else ""
         parts[0] += (f" would reserve ${shown} ({found.prompt_tokens + found.output_tokens:,} "
-                     f"tokens: {found.prompt_tokens:,} prompt tokens at most and {output})")
+                     f"tokens: {found.prompt_tokens:,} prompt tokens at most and {output}{searches})")
     parts.append(f"{refusal.target}: {refusal.reason}")
     if stepped_down:
         parts.append("no cheaper model fits either")
