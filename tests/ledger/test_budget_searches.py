@@ -60,3 +60,4 @@ async def test_a_web_search_turn_reserves_its_searches(daemon, upstream):
             await client.messages.create(**claude_codes_web_search())
     assert caught.value.status_code == 402 and not upstream.received
     assert "and 8 web searches" in caught.value.message
+

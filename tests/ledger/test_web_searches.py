@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anthropic
 import anyio
+import msgspec
 import pytest
 
 from routerd.catalogue.builtin import load_catalogue
@@ -97,6 +98,20 @@ async def test_a_web_search_turn_records_its_searches_and_pays_for_them(daemon, 
     assert head[-1] == "web_searches" and [line[-1] for line in lines] == ["2", "2"]
     table = (await routerctl(daemon, "usage", "--by", "provider")).splitlines()
     assert table[1].split()[-2] == "searches" and table[-1].split()[-2:] == ["4", f"${group['cost_usd']:.4f}"]
+
+
+def test_a_claude_code_transcripts_searches_are_read_with_its_tokens():
+    """A transcript's assistant message carries the API's usage, server_tool_use included: its
+    searches reach the hook row (and its price) as the gateway's do."""
+    from routerd.integrations.transcript import recent_messages
+
+    lines = [{"type": "user", "message": {"role": "user", "content": "what's new in python 3.14?"}},
+             {"type": "assistant", "timestamp": "2026-12-07T09:00:00Z", "message": {
+                 "id": "msg_1", "model": "claude-sonnet-4-6", "content": [],
+                 "usage": {"input_tokens": 900, "output_tokens": 120,
+                           "server_tool_use": {"web_search_requests": 3, "web_fetch_requests": 0}}}}]
+    [message] = recent_messages(b"\n".join(msgspec.json.encode(line) for line in lines))
+    assert (message.tokens.input, message.tokens.output, message.tokens.web_searches) == (900, 120, 3)
 
 
 async def routerctl(daemon, *args: str) -> str:
