@@ -232,8 +232,9 @@ SPECS: dict[str, ToolSpec] = {
                       "this prompt well; stores the decision and returns its id.",
                       _struct_output(DecisionReply), read_only=False, idempotent=False),
     "classify": ToolSpec(PromptArgs, _classify, "Classify a prompt",
-                         "Classify a prompt: tier, task type, confidence, and what made it harder or "
-                         "easier, in words (explanation) and as the model's feature names (signals).",
+                         "Classify a prompt: tier (at the active profile's bar, as route picks it), task "
+                         "type, confidence, and what made it harder or easier, in words (explanation) and "
+                         "as the model's feature names (signals).",
                          _struct_output(ClassificationReply)),
     "ask": ToolSpec(AskArgs, _ask, "Ask an external model", "Answer a prompt through the routed "
                     "external model (task_type and complexity hints optional; model pins one).",
