@@ -111,6 +111,31 @@ async def test_tokens_in_count_the_cache_reads_once(daemon, tmp_path):
     assert shown == "16890 (14506) / 245"
 
 
+async def test_web_searches_show_beside_the_tokens(daemon, tmp_path):
+    """Calls that ran hosted web searches add a figure with their sum (billed per search); the page
+    has none while no call searched."""
+    import time
+
+    from routerd.store.ledger import CallRow, record_call
+
+    def figures(page):
+        return page.evaluate("""Object.fromEntries([...document.querySelectorAll('#totals .figure')]
+            .map(f => [f.lastChild.textContent, f.querySelector('b').textContent]))""")
+
+    async with open_page(tmp_path / "profile") as page:
+        await page.goto(f"http://{daemon.http_address}/dashboard")
+        await page.wait_for("document.body.dataset.loads")
+        assert "web searches" not in await figures(page)
+        for n, searches in enumerate((2, 3)):
+            record_call(daemon.store, CallRow(id=f"c{n}", ts=time.time(), provider="anthropic",
+                                              model="claude-sonnet-4-6", outcome="ok", input_tokens=900,
+                                              output_tokens=120, cost_usd=0.03, web_searches=searches))
+        await daemon.store.flush()
+        await page.goto(f"http://{daemon.http_address}/dashboard")
+        await page.wait_for("document.body.dataset.loads")
+        assert (await figures(page))["web searches"] == "5"
+
+
 async def test_days_folded_into_earlier_are_no_bar(daemon, tmp_path):
     """Over all time with more days than the chart lists, the "(N earlier)" sum of the older days
     is written under the chart, not drawn as one more day whose height sets the y-axis."""
