@@ -35,6 +35,10 @@ RECEIVE_SIZE = 65536
 # A client that has started a frame must finish it within this; an idle one may wait longer
 # (daemon.idle_timeout_s).
 PARTIAL_FRAME_TIMEOUT_S = 30.0
+# A client that takes none of a streamed reply's frames for this long is gone (routerctl gives up
+# on a daemon silent as long): the stream ends and the connection closes, so that what the stream
+# held is let go: an export's snapshot keeps the WAL from being checkpointed past it.
+STREAM_SEND_TIMEOUT_S = 60.0
 STOPPING = "routerd is stopping (draining in-flight requests); start it again once it has stopped"
 CUT = "routerd stopped before this request was done (its drain ended first)"
 # What the socket still answers while the daemon drains: a look at it, and a stop asked again.
@@ -84,7 +88,12 @@ async def _serve_frames(app: App, stream: ByteStream) -> None:
                 else:
                     async with aclosing(result) as payloads:
                         async for payload in payloads:
-                            await stream.send(encode_frame(payload))
+                            with anyio.move_on_after(STREAM_SEND_TIMEOUT_S) as sending:
+                                await stream.send(encode_frame(payload))
+                            if sending.cancelled_caught:
+                                log.warning("a client read nothing of its streamed reply for %.0f s: "
+                                            "closing its connection", STREAM_SEND_TIMEOUT_S)
+                                return
             if work.cancelled_caught:  # the drain ended first: say so, as the final reply
                 await _send_error(stream, ShuttingDown.code, CUT, retryable=ShuttingDown.retryable)
                 return

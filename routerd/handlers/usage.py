@@ -65,26 +65,31 @@ async def handle_export(app: App, request: Export) -> AsyncGenerator[Reply, None
         raise BadRequest(f"table: expected one of {', '.join(q.EXPORT_TABLES)}; got {request.table!r}")
     now = time.time()
     start, end = window_start(request.period, request.since, now), window_end(request.period, request.since, now)
-    total = await app.store.read(functools.partial(q.export_count, table=request.table, start=start, end=end))
-    return _pages(app.store, request.table, start, end, total)
+    return _pages(app.store, request.table, start, end)
 
 
-async def _pages(store: Store, table: str, start: float, end: float, total: int) -> AsyncGenerator[Reply, None]:
-    yield ExportHeadReply(kind="export", final=False,
-                          data=ExportHead(table=table, columns=list(q.EXPORT_COLUMNS[table]), total=total))
-    after, sent = 0, 0
-    while True:  # first the days the retention pruned, summed (routerd.store.retention)
-        rows = await store.read(functools.partial(q.export_retired, table=table, start=start, end=end,
-                                                  offset=sent, limit=EXPORT_PAGE_ROWS))
-        if not rows:
-            break
-        sent += len(rows)
-        yield ExportRowsReply(kind="export_rows", final=False, data=ExportRows(rows=rows))
-    while True:
-        after, rows = await store.read(functools.partial(
-            q.export_page, table=table, start=start, after=after, limit=EXPORT_PAGE_ROWS, end=end))
-        if not rows:
-            break
-        sent += len(rows)
-        yield ExportRowsReply(kind="export_rows", final=False, data=ExportRows(rows=rows))
+async def _pages(store: Store, table: str, start: float, end: float) -> AsyncGenerator[Reply, None]:
+    # Every page reads one snapshot, taken before the count: a prune committed in between pages
+    # (an hourly one, routerctl prune, a reload that shortens state.retain_days) would otherwise
+    # delete rows not yet sent after the pruned days' sums were passed over, and a row rewritten
+    # meanwhile would come again under a new rowid.
+    async with store.open_snapshot() as snapshot:
+        total = await snapshot.read(functools.partial(q.export_count, table=table, start=start, end=end))
+        yield ExportHeadReply(kind="export", final=False,
+                              data=ExportHead(table=table, columns=list(q.EXPORT_COLUMNS[table]), total=total))
+        after, sent = 0, 0
+        while True:  # first the days the retention pruned, summed (routerd.store.retention)
+            rows = await snapshot.read(functools.partial(q.export_retired, table=table, start=start, end=end,
+                                                         offset=sent, limit=EXPORT_PAGE_ROWS))
+            if not rows:
+                break
+            sent += len(rows)
+            yield ExportRowsReply(kind="export_rows", final=False, data=ExportRows(rows=rows))
+        while True:
+            after, rows = await snapshot.read(functools.partial(
+                q.export_page, table=table, start=start, after=after, limit=EXPORT_PAGE_ROWS, end=end))
+            if not rows:
+                break
+            sent += len(rows)
+            yield ExportRowsReply(kind="export_rows", final=False, data=ExportRows(rows=rows))
     yield ExportEndReply(kind="export_end", data=ExportEnd(rows=sent))

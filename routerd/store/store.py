@@ -25,6 +25,7 @@ import msgspec
 from routerd.store import db
 from routerd.store.migrations import TABLES
 from routerd.store.retention import Prune, retained_from
+from routerd.store.snapshot import Snapshot, begin, end
 from routerd.store.writer import STOP, STORE_ERRORS, Flush, Writer
 
 log = logging.getLogger("routerd.store")
@@ -57,6 +58,7 @@ class StoreStats(msgspec.Struct, frozen=True):
     pruned: int = 0  # calls rows pruned since start
     pruned_decisions: int = 0  # decisions rows pruned since start
     size_bytes: int | None = None  # the database and its WAL on disk
+    snapshots: int = 0  # reads of one point in time open now (exports streaming)
     file_event: str | None = None  # the file was deleted or replaced while routerd ran: when, and what was done
 
 
@@ -71,6 +73,7 @@ class Store:
         self._thread: threading.Thread | None = None
         self._damaged: str | None = None
         self._lock_fd: int | None = None  # the daemon's flock on PATH.lock, held until close
+        self._snapshots = 0
 
     # --- the event loop's side: enqueue only ---------------------------------------------------
 
@@ -121,6 +124,19 @@ class Store:
         """Run ``fn(connection)`` in a worker thread and return its result."""
         return await anyio.to_thread.run_sync(self._read_sync, fn)
 
+    @asynccontextmanager
+    async def open_snapshot(self) -> AsyncIterator[Snapshot]:
+        """The database as it is now, for reads in several steps that must agree (an export's
+        pages): rows a prune deletes or a write adds meanwhile are not seen (``routerd.store.snapshot``)."""
+        conn = await anyio.to_thread.run_sync(begin, self.path)
+        self._snapshots += 1
+        try:
+            yield Snapshot(conn, self._note_damage, STORE_ERRORS)
+        finally:
+            self._snapshots -= 1
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(end, conn)
+
     async def row_counts(self) -> dict[str, int]:
         """Rows per table; a table that cannot be counted (its pages are damaged) is left out."""
         def count(conn: apsw.Connection) -> dict[str, int]:
@@ -145,7 +161,7 @@ class Store:
             damaged=self._damaged, retain_days=writer.pruner.retain_days,
             retained_from=writer.pruner.retained_from, pruned=writer.pruner.pruned,
             pruned_decisions=writer.pruner.pruned_decisions,
-            size_bytes=writer.watch.size_bytes, file_event=writer.watch.event,
+            size_bytes=writer.watch.size_bytes, file_event=writer.watch.event, snapshots=self._snapshots,
         )
 
     @property

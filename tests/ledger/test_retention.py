@@ -78,9 +78,9 @@ async def _exported(store, table: str, now: float, period: str | None = None, si
     start, end = window_start(period, since, now), window_end(period, since, now)
     columns = list(q.EXPORT_COLUMNS[table])
     sums: dict = {}
-    total = await store.read(lambda c: q.export_count(c, table, start, end))
-    sent = 0
-    async for frame in _pages(store, table, start, end, total):
+    total, sent = -1, 0
+    async for frame in _pages(store, table, start, end):
+        total = frame.data.total if frame.kind == "export" else total
         for row in frame.data.rows if frame.kind == "export_rows" else ():
             r = dict(zip(columns, row, strict=True))
             if table == "calls":
