@@ -81,9 +81,17 @@ async def _grouped(store: Store, start: float, by: str, end: float) -> list[q.Us
     return await store.read(functools.partial(q.usage_groups, start=start, by=by, end=end))
 
 
-async def _decisions(store: Store, start: float, end: float) -> list[DecisionCount]:
-    counted = await store.read(functools.partial(q.decision_counts, start=start, end=end))
-    return [DecisionCount(tier=d.tier, model=d.model, count=d.count) for d in counted]
+async def _usage_and_decisions(store: Store, start: float, by: str,
+                               end: float) -> tuple[list[q.UsageGroup], list[DecisionCount]]:
+    """The window's calls per group and its decisions, read at one point in time."""
+    groups, counted = await store.read(functools.partial(q.usage_and_decisions, start=start, by=by, end=end))
+    return groups, [DecisionCount(tier=d.tier, model=d.model, count=d.count) for d in counted]
+
+
+def _usage(period: str | None, since: str | None, start: float, group_by: str, groups: list[q.UsageGroup],
+           limit: int) -> UsageReport:
+    return UsageReport(period=period if not since else None, since=since, start=start, group_by=group_by,
+                       groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"))
 
 
 async def usage_report(store: Store, since: str | None = None, group_by: str = "model",
@@ -93,8 +101,7 @@ async def usage_report(store: Store, since: str | None = None, group_by: str = "
     now = time.time()
     start = window_start(period, since, now)
     groups = await _grouped(store, start, group_by, window_end(period, since, now))
-    return UsageReport(period=period if not since else None, since=since, start=start, group_by=group_by,
-                       groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"))
+    return _usage(period, since, start, group_by, groups, limit)
 
 
 async def savings_report(store: Store, since: str | None = None, period: str | None = None,
@@ -104,19 +111,22 @@ async def savings_report(store: Store, since: str | None = None, period: str | N
     by = group_by or "source"
     _check_group(by)
     now = time.time()
-    start, end = window_start(period, since, now), window_end(period, since, now)
-    groups = await _grouped(store, start, by, end)
+    start = window_start(period, since, now)
+    groups, decisions = await _usage_and_decisions(store, start, by, window_end(period, since, now))
     return SavingsReport(period=period if not since else None, since=since, start=start, **_money(groups),
-                         decisions=await _decisions(store, start, end), group_by=group_by,
+                         decisions=decisions, group_by=group_by,
                          groups=_listed(group_by, groups, limit) if group_by else None)
 
 
 async def full_report(store: Store, since: str | None = None, group_by: str = "model",
                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> FullReport:
     """Usage and savings per group with their total, and the decisions behind them."""
-    usage = await usage_report(store, since, group_by, period, limit)
-    end = window_end(period, since, time.time())
-    return FullReport(**msgspec.structs.asdict(usage), decisions=await _decisions(store, usage.start, end))
+    _check_group(group_by)
+    now = time.time()
+    start = window_start(period, since, now)
+    groups, decisions = await _usage_and_decisions(store, start, group_by, window_end(period, since, now))
+    usage = _usage(period, since, start, group_by, groups, limit)
+    return FullReport(**msgspec.structs.asdict(usage), decisions=decisions)
 
 
 async def statusline(store: Store, session_id: str | None = None, budget: float | None = None) -> StatusLineData:

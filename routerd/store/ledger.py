@@ -213,6 +213,15 @@ def decision_counts(conn: apsw.Connection, start: float, end: float = math.inf) 
     return [DecisionCount(t or None, m or None, n) for t, m, n in rows]
 
 
+def usage_and_decisions(conn: apsw.Connection, start: float, by: str,
+                        end: float = math.inf) -> tuple[list[UsageGroup], list[DecisionCount]]:
+    """``usage_groups`` and ``decision_counts`` of one window in one snapshot, so that they agree: a
+    prune committed between two reads would have the calls of a window starting inside the day it
+    retires counted from the window's start and its decisions for the whole day."""
+    with transaction(conn) if conn.getautocommit() else contextlib.nullcontext():
+        return usage_groups(conn, start, by, end), decision_counts(conn, start, end)
+
+
 class LastCall(msgspec.Struct, frozen=True):
     model: str
     provider: str

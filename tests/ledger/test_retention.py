@@ -346,3 +346,33 @@ def test_a_prune_asked_for_is_answered_when_retention_is_turned_off_meanwhile():
     pruner.ask(waiting)
     pruner.ask(Prune(0))
     assert waiting.done.is_set() and waiting.error is None and not pruner.busy
+
+
+async def test_a_prune_committed_between_a_reports_reads_leaves_calls_and_decisions_agreeing(
+        tmp_path: Path, monkeypatch, no_blocking):
+    """report and savings --since noon of a day past the edge, a prune committing between their
+    calls' read and their decisions' read: both still count the afternoon only (the decisions
+    used to count the whole day, read after the prune)."""
+    now = time.time()
+    day = period_start("today", now - 100 * DAY)
+    since = time.strftime("%Y-%m-%dT12:00:00%z", time.localtime(day))
+    pruner = db.connect(tmp_path / "r.db")
+    real = q.usage_groups
+
+    def groups_then_prune(conn, start, by, end):
+        found = real(conn, start, by, end)
+        prune_batch(pruner, edge(time.time(), 90), 100)
+        return found
+
+    async with open_store(tmp_path / "r.db") as store:
+        for n, hour in enumerate((9, 15)):
+            record_call(store, CallRow(id=f"c{n}", ts=day + hour * 3600, provider="openai", model="gpt-4.1",
+                                       outcome="ok", decision_id=f"d{n}"))
+            store.record("decisions", {"id": f"d{n}", "ts": day + hour * 3600, "tier": "simple", "model": "m"})
+        await store.flush()
+        monkeypatch.setattr(q, "usage_groups", groups_then_prune)
+        savings = await reports.savings_report(store, since=since)  # the prune commits in its middle
+        assert (savings.unpriced_calls, sum(d.count for d in savings.decisions)) == (1, 1)
+        report = await reports.full_report(store, since=since)  # read after it: the whole day
+        assert (report.total["calls"], sum(d.count for d in report.decisions)) == (2, 2)
+    pruner.close()
