@@ -7,8 +7,9 @@ Builds a state database through routerd's store (bench_ledger.py's ``sessions`` 
 coding-agent calls, a fifth of them with a decision), then prunes it batch by batch with
 ``routerd.store.retention.prune_batch`` on one connection, timing each batch (one transaction:
 fold, move the edge, delete ``PRUNE_BATCH`` calls and as many decisions). Prints the bytes per call, the batch times
-(median, max) and the size of the file and its free pages before and after; writes
-``bench/results/bench_retention.json``.
+(median, max), the size of the file and its free pages before and after, and then what
+``routerctl prune --vacuum`` costs: how long ``routerd.store.vacuum.vacuum`` holds the writer and
+the file's size after it; writes ``bench/results/bench_retention.json``.
 """
 
 import argparse
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_ledger import build  # noqa: E402
 from routerd.store import db  # noqa: E402
 from routerd.store.retention import PRUNE_BATCH, edge, prune_batch  # noqa: E402
+from routerd.store.vacuum import Vacuum, vacuum  # noqa: E402
 
 
 def _pages(conn) -> dict:
@@ -60,6 +62,10 @@ def main() -> None:
                 break
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         after = _pages(conn)
+        vacuumed = Vacuum()
+        vacuum(conn, path, vacuumed)
+        assert vacuumed.error is None, vacuumed.error
+        after_vacuum = _pages(conn)
         conn.close()
     result = {
         "calls": args.calls, "retain_days": args.days, "write": written, "before": before, "after": after,
@@ -68,6 +74,8 @@ def main() -> None:
         "batch_rows": PRUNE_BATCH, "batches": len(times),
         "batch_ms_median": round(statistics.median(times), 1), "batch_ms_max": round(max(times), 1),
         "prune_s": round(sum(times) / 1000, 2),
+        "vacuum_s": round(vacuumed.held_s, 2), "after_vacuum": after_vacuum,
+        "disk_mb_before_vacuum": round(vacuumed.before / 1e6, 1), "disk_mb_after_vacuum": round(vacuumed.after / 1e6, 1),
     }
     print(json.dumps(result, indent=2))
     out = ROOT / "bench" / "results" / "bench_retention.json"

@@ -8,14 +8,17 @@ import click
 
 
 @click.command()
+@click.option("--vacuum", is_flag=True,
+              help="then shrink the file to the pages it needs (SQLite otherwise keeps freed pages for "
+                   "reuse); state writes wait meanwhile, about 0.3 s for a 20 MB database")
 @click.pass_context
-def prune(ctx: click.Context) -> None:
+def prune(ctx: click.Context, vacuum: bool) -> None:
     """Prune the calls and decisions past state.retain_days now (routerd also does it hourly); their sums
     stay in every report."""
     from routerctl.client import Client
 
     with Client(ctx.obj, timeout_s=600) as client:
-        reply = client.call({"type": "prune"})
+        reply = client.call({"type": "prune", "vacuum": vacuum})
     click.echo(reply["message"])
 
 

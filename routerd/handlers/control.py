@@ -34,15 +34,28 @@ async def handle_reload(app: App, request: Reload) -> ReloadResult:
 
 
 async def handle_prune(app: App, request: Prune) -> Ok:
-    """Prune the calls and decisions past the retention now, batch after batch on the store's writer."""
+    """Prune the calls and decisions past the retention now, batch after batch on the store's
+    writer; with ``vacuum``, then shrink the file."""
     days = app.runtime.config.state.retain_days
     if days <= 0:
-        return Ok(message="retention is off (state.retain_days = 0): every call is kept")
-    done = await app.store.prune()
-    if done.error is not None:
-        raise RouterdError(f"prune failed: {done.error}")
-    return Ok(message=f"pruned {done.pruned} call(s) and {done.pruned_decisions} decision(s) older than {days} "
-                      "days; their sums stay in the reports")
+        said = "retention is off (state.retain_days = 0): every call is kept"
+    else:
+        done = await app.store.prune()
+        if done.error is not None:
+            raise RouterdError(f"prune failed: {done.error}")
+        said = (f"pruned {done.pruned} call(s) and {done.pruned_decisions} decision(s) older than {days} "
+                "days; their sums stay in the reports")
+    if request.vacuum:
+        vacuumed = await app.store.vacuum()
+        if vacuumed.error is not None:
+            raise RouterdError(f"{said}; vacuum failed: {vacuumed.error}")
+        said += (f"\nvacuumed: {_mib(vacuumed.before)} -> {_mib(vacuumed.after)} on disk (writes waited "
+                 f"{vacuumed.held_s:.1f} s)")
+    return Ok(message=said)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 ** 2:.1f} MiB"
 
 
 async def handle_config_check(app: App, request: ConfigCheck) -> ConfigCheckResult:

@@ -55,7 +55,10 @@ class Health(Request, tag="health", frozen=True):
 
 
 class Prune(Request, tag="prune", frozen=True):
-    """Prune the calls and decisions past ``state.retain_days`` now; their sums stay (``routerctl prune``)."""
+    """Prune the calls and decisions past ``state.retain_days`` now; their sums stay (``routerctl prune``).
+    ``vacuum``: then give the free pages back to the file system (``routerctl prune --vacuum``)."""
+
+    vacuum: bool = False
 
 
 class BreakerReset(Request, tag="breaker_reset", frozen=True):

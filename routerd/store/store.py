@@ -26,6 +26,7 @@ from routerd.store import db
 from routerd.store.migrations import TABLES
 from routerd.store.retention import Prune, retained_from
 from routerd.store.snapshot import Snapshot, begin, end
+from routerd.store.vacuum import Vacuum
 from routerd.store.writer import STOP, STORE_ERRORS, Flush, Writer
 
 log = logging.getLogger("routerd.store")
@@ -117,6 +118,19 @@ class Store:
         # is not held, and the writer finishes the run regardless.
         done = await anyio.to_thread.run_sync(self._wait_done, request.done, abandon_on_cancel=True)
         if not done:
+            request.error = "the state writer stopped"
+        return request
+
+    async def vacuum(self) -> Vacuum:
+        """Give the free pages back to the file system now (``routerd.store.vacuum``); the request,
+        done (``before``, ``after``, ``held_s``, ``error``)."""
+        request = Vacuum()
+        if self.state != "writing":
+            request.error = f"state writes are {self.state}: {self._writer.last_error}"
+            return request
+        self._queue.put(request)
+        # as a prune: a caller that gives up is not held, and the writer finishes regardless
+        if not await anyio.to_thread.run_sync(self._wait_done, request.done, abandon_on_cancel=True):
             request.error = "the state writer stopped"
         return request
 

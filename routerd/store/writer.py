@@ -27,6 +27,7 @@ from routerd.store.db import StateUnavailable, copy_to, open_checked, transactio
 from routerd.store.migrations import TABLES
 from routerd.store.retention import Prune, Pruner
 from routerd.store.rollups import ROLL
+from routerd.store.vacuum import Vacuum, vacuum
 from routerd.store.watch import FileWatch
 
 log = logging.getLogger("routerd.store")
@@ -96,9 +97,12 @@ class Writer:
             while True:
                 items = self._take(unrolled)
                 stop = any(item is STOP for item in items)
+                vacuums = []
                 for item in items:
                     if isinstance(item, Prune):
                         self.pruner.ask(item)
+                    elif isinstance(item, Vacuum):
+                        vacuums.append(item)
                     elif not isinstance(item, Flush) and item is not STOP:
                         self._hold(item)
                 look = self.conn is None or self.watch.wait_s() == 0
@@ -110,6 +114,9 @@ class Writer:
                     unrolled, rolled_at = 0, time.monotonic()
                 if not stop and self.stalled_since is None and self.pruner.due():
                     self.pruner.step(self._open)  # folds what is unrolled first
+                    unrolled = 0
+                for request in vacuums:  # after the rows queued before it, rolled up first
+                    self._vacuum(request, unrolled)
                     unrolled = 0
                 for item in items:
                     if isinstance(item, Flush):
@@ -135,7 +142,7 @@ class Writer:
             first = self.queue.get(timeout=timeout)
         except queue.Empty:
             return []
-        if not stalled and first is not STOP and not isinstance(first, (Flush, Prune)):
+        if not stalled and first is not STOP and not isinstance(first, (Flush, Prune, Vacuum)):
             time.sleep(COALESCE_S)  # let the rows of a burst join this one's commit
         items = [first]
         while stalled or len(items) < MAX_BATCH:
@@ -230,6 +237,17 @@ class Writer:
         else:
             self._backoff_s = min(self._backoff_s * 2, RETRY_MAX_S)
         self._retry_at = now + self._backoff_s
+
+    def _vacuum(self, request: Vacuum, unrolled: int) -> None:
+        if self.conn is None or self.stalled_since is not None:
+            request.error = f"state writes are stalled: {self.last_error}"
+            request.done.set()
+            return
+        if unrolled:
+            self._roll()
+        vacuum(self.conn, self.watch.path, request)
+        if request.error is not None:
+            log.error("vacuum failed: %s", request.error)
 
     def _roll(self) -> None:
         try:

@@ -26,6 +26,7 @@ from routerd.store.ledger import CallRow, record_call, record_session
 from routerd.store.migrations import MIGRATIONS
 from routerd.store.retention import Prune, Pruner, edge, prune_batch
 from routerd.store.store import open_store
+from routerd.store.vacuum import on_disk
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400.0
@@ -181,6 +182,7 @@ import sys, anyio
 from pathlib import Path
 from routerd.store import retention
 from routerd.store.store import open_store
+from routerd.store.vacuum import on_disk
 
 retention.PRUNE_BATCH = 500
 step = retention.prune_batch
@@ -376,3 +378,30 @@ async def test_a_prune_committed_between_a_reports_reads_leaves_calls_and_decisi
         report = await reports.full_report(store, since=since)  # read after it: the whole day
         assert (report.total["calls"], sum(d.count for d in report.decisions)) == (2, 2)
     pruner.close()
+
+
+def _page_counts(conn) -> tuple[int, int]:
+    """The database's pages, and how many of them are free."""
+    return conn.execute("PRAGMA page_count").get, conn.execute("PRAGMA freelist_count").get
+
+
+async def test_routerctl_prune_vacuum_shrinks_the_file_and_keeps_every_sum(daemon):
+    """A prune frees pages that SQLite keeps (the file stays as large); prune --vacuum gives them
+    back: the database and its WAL shrink to a fraction, and usage says the same."""
+    now = time.time()
+    for row in _calls(random.Random(5), 20_000, now - 100 * DAY, 30):
+        record_call(daemon.store, row)
+    await daemon.store.flush()
+    usage = json.loads(await _routerctl(daemon, "usage", "--json"))["total"]
+    await daemon.store.prune()
+    pruned = await daemon.store.read(_page_counts)
+    assert pruned[1] > pruned[0] * 2 / 3  # the free pages are kept
+    said = await _routerctl(daemon, "prune", "--vacuum")
+    assert "vacuumed: " in said and " on disk (writes waited " in said
+    pages, free = await daemon.store.read(_page_counts)
+    assert free == 0 and pages <= pruned[0] - pruned[1]
+    size = await daemon.store.read(lambda conn: conn.execute("PRAGMA page_size").get)
+    assert await anyio.to_thread.run_sync(on_disk, daemon.store.path) < pruned[0] * size / 3  # WAL emptied
+    assert json.loads(await _routerctl(daemon, "usage", "--json"))["total"] == usage
+    record_call(daemon.store, CallRow(id="after", ts=now, provider="openai", model="gpt-4.1", outcome="ok"))
+    assert await daemon.store.flush() and (await daemon.store.row_counts())["calls"] == 1
