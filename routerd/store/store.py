@@ -128,6 +128,12 @@ class Store:
         if self.state != "writing":
             request.error = f"state writes are {self.state}: {self._writer.last_error}"
             return request
+        if self._snapshots:
+            # Its checkpoint would wait for them (the writer held, rows queued) and then leave the
+            # rewritten pages in the WAL, the file as large as before.
+            request.error = (f"{self._snapshots} export(s) streaming, which the vacuum would wait for: "
+                             "run it again once they are done")
+            return request
         self._queue.put(request)
         # as a prune: a caller that gives up is not held, and the writer finishes regardless
         if not await anyio.to_thread.run_sync(self._wait_done, request.done, abandon_on_cancel=True):

@@ -405,3 +405,17 @@ async def test_routerctl_prune_vacuum_shrinks_the_file_and_keeps_every_sum(daemo
     assert json.loads(await _routerctl(daemon, "usage", "--json"))["total"] == usage
     record_call(daemon.store, CallRow(id="after", ts=now, provider="openai", model="gpt-4.1", outcome="ok"))
     assert await daemon.store.flush() and (await daemon.store.row_counts())["calls"] == 1
+
+
+async def test_a_vacuum_while_an_export_streams_is_refused_at_once(daemon):
+    """A vacuum asked while an export holds its snapshot says why it cannot run now and holds
+    nothing (it used to hold the writer for the 5 s busy timeout and leave the file larger)."""
+    async with daemon.store.open_snapshot():
+        said = await _routerctl_result(daemon, "prune", "--vacuum")
+    assert said.returncode == 1 and "1 export(s) streaming" in said.stderr.decode()
+    assert "vacuumed" in await _routerctl(daemon, "prune", "--vacuum")
+
+
+async def _routerctl_result(app, *args: str):
+    env = {**os.environ, "ROUTERD_SOCKET": str(app.socket_path)}
+    return await anyio.run_process([sys.executable, "-m", "routerctl.main", *args], env=env, check=False)
