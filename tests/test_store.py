@@ -9,6 +9,7 @@ import anyio
 import apsw
 import pytest
 
+from routerd.store import db
 from routerd.store.migrations import MIGRATIONS, TABLES
 from routerd.store.store import open_store
 
@@ -273,3 +274,21 @@ async def test_the_second_opinions_cache_keeps_its_latest_verdicts(tmp_path, no_
         keys = await store.read(lambda c: [r[0] for r in c.execute("SELECT key FROM classification_cache")])
         again = await store.read(lambda c: cached_classification(c, "k15"))
     assert sorted(keys) == sorted([f"k{i}" for i in range(16, 25)] + ["k15"]) and again == "again"
+
+
+async def test_the_wal_an_export_held_open_shrinks_back_once_it_ends(tmp_path, no_blocking):
+    """An export's snapshot keeps the WAL from being checkpointed, so 20 MB written meanwhile pile
+    up in it; once the snapshot ends, the next checkpoints bring the file back under
+    JOURNAL_SIZE_LIMIT (it used to stay at 20 MB for good)."""
+    path = tmp_path / "r.db"
+    wal = tmp_path / "r.db-wal"
+    async with open_store(path) as store:
+        async with store.open_snapshot():
+            for i in range(20_000):
+                store.record("settings", {"key": f"k{i}", "value": "x" * 1000, "ts": 0.0})
+            assert await store.flush()
+            assert (await anyio.to_thread.run_sync(os.stat, wal)).st_size > 20 * 1024 ** 2
+        for i in range(2):  # a commit whose checkpoint now completes, then one that starts the WAL afresh
+            store.record("settings", {"key": f"after{i}", "value": "", "ts": 0.0})
+            assert await store.flush()
+        assert (await anyio.to_thread.run_sync(os.stat, wal)).st_size <= db.JOURNAL_SIZE_LIMIT

@@ -12,6 +12,10 @@ import apsw
 from routerd.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+# What the WAL is cut back to when the writer starts it afresh: its steady size is about the
+# auto-checkpoint's 1000 pages (4 MiB), but a snapshot an export holds (routerd.store.snapshot)
+# keeps it from being checkpointed, and the file would otherwise stay as large as it grew meanwhile.
+JOURNAL_SIZE_LIMIT = 8 * 1024 ** 2
 
 
 class StateUnavailable(RuntimeError):
@@ -74,6 +78,7 @@ def connect(path: Path, *, readonly: bool = False, vfs: str | None = None,
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode never corrupts the file; a crash may lose the last transaction only.
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     return conn
 
 
