@@ -11,7 +11,8 @@ trigger leaves in the rollups (migration 5). A crash or ``kill -9`` between batc
 batches done; inside one it leaves nothing done: nothing is lost or counted twice.
 
 What leaves with the rows: each call's detail (an export gives a pruned day as one row per rollup
-key, ``routerd.store.ledger.export_retired``), a report starting in the middle of a pruned day (it
+key, ``routerd.store.ledger.export_retired``; it reads one snapshot, ``routerd.store.snapshot``, so
+a prune committed while it streams changes nothing it sends), a report starting in the middle of a pruned day (it
 counts that whole day: the part before its start is no longer told apart), and the
 one-call-one-row check against them (a hook row stamped before the edge is not
 recorded, see migration 5). Budgets read a month of calls (``routerd.store.budgets``), hence
