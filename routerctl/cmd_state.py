@@ -36,6 +36,9 @@ def state_rows(reply: dict) -> list[tuple[str, str]]:
         kept += (f"; before {day} only their sums ({store.get('pruned', 0)} calls, "
                  f"{store.get('pruned_decisions', 0)} decisions pruned since start)")
     rows.append(("retention", kept))
+    if store.get("snapshots"):
+        rows.append(("exports", f"{store['snapshots']} streaming (each reads the database as it was when it "
+                                "started; prune --vacuum waits for them)"))
     if store.get("file_event"):
         rows.append(("state file", store["file_event"]))
     if store.get("state") == "stalled":

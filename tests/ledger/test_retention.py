@@ -409,9 +409,11 @@ async def test_routerctl_prune_vacuum_shrinks_the_file_and_keeps_every_sum(daemo
 
 async def test_a_vacuum_while_an_export_streams_is_refused_at_once(daemon):
     """A vacuum asked while an export holds its snapshot says why it cannot run now and holds
-    nothing (it used to hold the writer for the 5 s busy timeout and leave the file larger)."""
+    nothing (it used to hold the writer for the 5 s busy timeout and leave the file larger);
+    routerctl status shows the export."""
     async with daemon.store.open_snapshot():
         said = await _routerctl_result(daemon, "prune", "--vacuum")
+        assert "1 streaming (each reads the database as it was" in await _routerctl(daemon, "status")
     assert said.returncode == 1 and "1 export(s) streaming" in said.stderr.decode()
     assert "vacuumed" in await _routerctl(daemon, "prune", "--vacuum")
 
