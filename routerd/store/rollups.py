@@ -123,11 +123,12 @@ def _roll(table: str) -> str:
             f"WHERE x.rowid > {mark(source)} GROUP BY {grouped} ON CONFLICT DO UPDATE SET {_plus(sums)}")
 
 
+# Each mark up to its table's last row (once every row is folded).
+MARKS_TO_LAST = tuple(f"UPDATE rollup_marks SET rowid_done = coalesce((SELECT max(rowid) FROM {source}), 0) "
+                      f"WHERE source = '{source}'" for source in ("calls", "decisions"))
 # What the writer runs now and then, in one transaction: the rows above each mark into the
 # rollups, then the marks up to the last row.
-ROLL = (*(_roll(table) for table in ROLLUPS),
-        *(f"UPDATE rollup_marks SET rowid_done = coalesce((SELECT max(rowid) FROM {source}), 0) "
-          f"WHERE source = '{source}'" for source in ("calls", "decisions")))
+ROLL = (*(_roll(table) for table in ROLLUPS), *MARKS_TO_LAST)
 
 
 def retired_before(source: str) -> str:

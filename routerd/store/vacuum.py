@@ -17,6 +17,8 @@ from pathlib import Path
 
 import apsw
 
+from routerd.store.db import transaction
+from routerd.store.rollups import MARKS_TO_LAST, ROLL
 
 class Vacuum:
     """A request, through the writer's queue, to vacuum: ``done`` is set when it ran (``before``
@@ -50,7 +52,17 @@ def vacuum(conn: apsw.Connection, path: Path, request: Vacuum) -> None:
     request.before = on_disk(path)
     started = time.monotonic()
     try:
+        # SQLite says VACUUM "may change the rowids" of a table without an INTEGER PRIMARY KEY
+        # (calls and decisions have text ids), and the rollups' marks are rowids. The SQLite routerd
+        # ships keeps them (3.54.1, checked), but should one renumber, the marks are set again after
+        # it: every row is folded first, so each mark is then its table's highest rowid.
+        with transaction(conn):
+            for statement in ROLL:
+                conn.execute(statement)
         conn.execute("VACUUM")
+        with transaction(conn):
+            for statement in MARKS_TO_LAST:
+                conn.execute(statement)
         # A reader still in an older snapshot (an export streaming) keeps the WAL from being
         # emptied: the file then shrinks at a later checkpoint, once that reader is done.
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

@@ -115,9 +115,8 @@ class Writer:
                 if not stop and self.stalled_since is None and self.pruner.due():
                     self.pruner.step(self._open)  # folds what is unrolled first
                     unrolled = 0
-                for request in vacuums:  # after the rows queued before it, rolled up first
-                    self._vacuum(request, unrolled)
-                    unrolled = 0
+                for request in vacuums:  # after the rows queued before it
+                    self._vacuum(request)
                 for item in items:
                     if isinstance(item, Flush):
                         item.ok = not self.held
@@ -238,13 +237,11 @@ class Writer:
             self._backoff_s = min(self._backoff_s * 2, RETRY_MAX_S)
         self._retry_at = now + self._backoff_s
 
-    def _vacuum(self, request: Vacuum, unrolled: int) -> None:
+    def _vacuum(self, request: Vacuum) -> None:
         if self.conn is None or self.stalled_since is not None:
             request.error = f"state writes are stalled: {self.last_error}"
             request.done.set()
             return
-        if unrolled:
-            self._roll()
         vacuum(self.conn, self.watch.path, request)
         if request.error is not None:
             log.error("vacuum failed: %s", request.error)
