@@ -154,3 +154,23 @@ async def test_status_and_health_say_what_happened_to_the_file(daemon):
     assert (health["status"], health["store"]) == ("ok", "writing")
     stats = json.loads(await _routerctl(daemon, "status", "--json"))["parts"]["store"]
     assert stats["retain_days"] == 90 and stats["file_event"]
+
+
+async def test_an_export_streaming_while_the_database_is_deleted_leaves_the_restored_files_wal(
+        tmp_path, no_blocking):
+    """rm routerd.db while an export reads its snapshot: the file is restored, the export still
+    reads what it started with, and its connection closing after it does not take the restored
+    file's WAL with it: rows written after the restore stay, for readers and after a restart."""
+    path = tmp_path / "r.db"
+    async with open_store(path) as store:
+        store.record("decisions", {"id": "a", "ts": 1.0})
+        assert await store.flush()
+        async with store.open_snapshot() as snapshot:
+            path.unlink()
+            store.record("decisions", {"id": "b", "ts": 2.0})
+            assert await store.flush() and path.exists()
+            assert await snapshot.read(lambda c: c.execute("SELECT count(*) FROM decisions").get) == 1
+        store.record("decisions", {"id": "c", "ts": 3.0})
+        assert await store.flush()
+        assert (await store.row_counts())["decisions"] == 3
+    assert _ids(path) == ["a", "b", "c"]
