@@ -12,8 +12,8 @@ batches done; inside one it leaves nothing done: nothing is lost or counted twic
 
 What leaves with the rows: each call's detail (an export gives a pruned day as one row per rollup
 key, ``routerd.store.ledger.export_retired``; it reads one snapshot, ``routerd.store.snapshot``, so
-a prune committed while it streams changes nothing it sends), a report starting in the middle of a pruned day (it
-counts that whole day: the part before its start is no longer told apart), and the
+a prune committed while it streams changes nothing it sends), a report starting in the middle of a
+pruned day (it counts that whole day: the part before its start is no longer told apart), and the
 one-call-one-row check against them (a hook row stamped before the edge is not
 recorded, see migration 5). Budgets read a month of calls (``routerd.store.budgets``), hence
 ``routerd.config.MIN_RETAIN_DAYS``. Runs on the writer thread only.
