@@ -158,6 +158,7 @@ class App:
     def cut(self) -> None:
         """The drain is over: cancel the work of every request still in flight (``cuttable``)."""
         self.cut_short = True
+        self.gateway.stopping = True
         for scope in list(self.work_scopes):
             scope.cancel()
 

@@ -180,12 +180,15 @@ async def test_http_answers_503_in_the_clients_dialect_while_draining(daemon_env
     assert len(upstream.received) == 1, "nothing refused reached the provider"
 
 
-async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, anyio_backend):
-    """When drain_timeout_s runs out, a stream already flowing ends with an error event in its
-    dialect (the openai and anthropic SDKs raise it) and a request not yet answered gets a 503 in
-    its dialect (anthropic's overloaded_error), instead of a dropped connection; each call is
-    recorded once."""
-    options = _gateway_options(daemon_env, upstream, anyio_backend, drain_timeout_s=0.2)
+@pytest.mark.parametrize("ending", ["drain_timeout_s", "second signal"])
+async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, anyio_backend, ending):
+    """When drain_timeout_s runs out or a second signal ends the drain, a stream already flowing
+    ends with an error event in its dialect (the openai and anthropic SDKs raise it) and a request
+    not yet answered gets a 503 in its dialect (anthropic's overloaded_error), instead of a dropped
+    connection; each call is recorded once, as ``stopped`` by routerd (not as a client that left),
+    with the usage its stream had reported."""
+    options = _gateway_options(daemon_env, upstream, anyio_backend,
+                               drain_timeout_s=0.2 if ending == "drain_timeout_s" else 30)
     errors = {}
     async with anyio.create_task_group() as tg:
         app = await tg.start(run_daemon, options)
@@ -230,6 +233,11 @@ async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, any
         tg.start_soon(anthropic_message)
         await upstream.stalled.wait()
         app.request_stop()
+        if ending == "second signal":
+            with anyio.fail_after(5):
+                while not app.draining:
+                    await anyio.wait_all_tasks_blocked()
+            app.end_drain()
     assert "routerd stopped before this answer was complete" in errors["openai"].message
     assert errors["openai"].body["code"] == "shutting_down"
     assert errors["anthropic stream"].body["error"]["type"] == "overloaded_error"  # Claude Code retries it
@@ -237,4 +245,7 @@ async def test_requests_the_drain_cuts_get_a_last_word(daemon_env, upstream, any
     assert errors["anthropic"].body["error"]["type"] == "overloaded_error"
     assert errors["anthropic"].response.headers["retry-after"] == "1"
     state = apsw.Connection(str(app.state_path))
-    assert sorted(row[0] for row in state.execute("SELECT provider FROM calls")) == ["anthropic", "anthropic", "openai"]
+    rows = list(state.execute("SELECT provider, outcome, error, input_tokens > 0 FROM calls ORDER BY 1, 4"))
+    stopped = "routerd stopped before the answer finished"
+    assert rows == [("anthropic", "stopped", stopped, 0), ("anthropic", "stopped", stopped, 1),
+                    ("openai", "stopped", stopped, 1)]

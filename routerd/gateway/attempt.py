@@ -3,7 +3,8 @@ first event is in) or its whole body (metered, translated, secrets blanked), and
 streamed reply.
 
 Every attempt is one row in ``calls``, written from ``finally`` blocks so that a cancelled call
-(client gone) is still recorded with the usage seen so far. The provider's rate-limit headers on
+(client gone: ``client_disconnected``; cut by the daemon's stop: ``stopped``) is still recorded with
+the usage seen so far. The provider's rate-limit headers on
 any answer feed the learned buckets and the budgets; what the attempt held (``gateway.guard.Held``)
 hears how it went: the breakers its outcome, the buckets what it used.
 """
@@ -77,9 +78,10 @@ async def attempt(gateway: Gateway, request: ProxyRequest, prepared: Prepared, p
         return _failed(gateway, record, UpstreamTimeout(f"{name}: no answer within {timeout_s:g} s"), None)
     except UpstreamError as exc:
         return _failed(gateway, record, exc, prepared.dialect)
-    except BaseException as exc:  # cancelled (the client left), or a bug: still one row
+    except BaseException as exc:  # cancelled (the client left, or routerd stopped), or a bug: still one row
         if isinstance(exc, anyio.get_cancelled_exc_class()):
-            record.finish("client_disconnected", None, "the client went away before the answer")
+            outcome, error = _cancelled(gateway)
+            record.finish(outcome, None, error)
         else:
             record.finish(getattr(exc, "code", "internal"), None, type(exc).__name__)
         raise
@@ -197,8 +199,10 @@ async def finish_reply(reply: Reply, record: CallRecord) -> None:
         await relay.aclose()
     finally:
         if record.outcome in ("ok", "pending"):
-            if record.outcome == "pending":
-                record.outcome = "ok" if relay.finished else "client_disconnected"
+            if record.outcome == "pending" and relay.finished:
+                record.outcome = "ok"
+            elif record.outcome == "pending":
+                record.outcome, record.error = _cancelled(record.gateway)
         else:
             record.gateway.counters[record.candidate.provider].errors += 1
         record.finish(record.outcome, 200, record.error)
@@ -208,6 +212,15 @@ async def finish_reply(reply: Reply, record: CallRecord) -> None:
             else:
                 _succeeded(held, record)
             held.release()
+
+
+def _cancelled(gateway: Gateway) -> tuple[str, str]:
+    """The outcome and error of a call cancelled before its answer was whole: the daemon's stop cut
+    it (``Gateway.stopping``), or else its client went away. Either way the tokens seen so far are
+    metered (``CallRecord.finish`` estimates the rest)."""
+    if gateway.stopping:
+        return "stopped", "routerd stopped before the answer finished"
+    return "client_disconnected", "the client went away before the answer"
 
 
 def _reply_headers(headers, prepared: Prepared, stream: bool) -> list[tuple[bytes, bytes]]:

@@ -74,6 +74,9 @@ class Gateway:
         self._providers: dict[str, Provider] = {}     # of the runtime adopted last, for status
         self.counters: dict[str, Counter] = {}
         self.requests = self.errors = self.in_flight = self.streams = self.client_disconnects = 0
+        # Set by ``App.cut`` when the daemon's stop cancels the calls still in flight: a call
+        # cancelled from then on was ended by routerd, not left by its client, and says so.
+        self.stopping = False
 
     async def adopt(self, runtime: Runtime) -> None:
         """Open pools for ``runtime``'s providers that have none yet."""

@@ -20,6 +20,9 @@ from routerd.store.ledger import CallRow, record_call
 
 log = logging.getLogger("routerd.gateway")
 _SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
+# The outcomes of a call the provider answered, whole or in part: what it did not report of its
+# usage is estimated. ``stopped`` (routerd's stop cut the call) is metered like a client that left.
+_ANSWERED = frozenset({"ok", "client_disconnected", "stopped", "stream_cut", "upstream_bad_response"})
 
 
 def session_of(headers: dict[bytes, bytes]) -> str | None:
@@ -58,7 +61,7 @@ class CallRecord:
             return
         self.written = True
         meter = self.meter
-        if meter is not None and outcome in ("ok", "client_disconnected", "stream_cut", "upstream_bad_response"):
+        if meter is not None and outcome in _ANSWERED:
             meter.estimate(self.request.body, self.request.dialect)
         now = time.perf_counter()
         runtime, gateway = self.runtime, self.gateway

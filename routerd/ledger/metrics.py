@@ -2,8 +2,8 @@
 calls' series are kept by ``routerd.ledger.series``, cheaper to update than the library's own).
 
 Counted as calls end (``CallRecord.finish``): calls and errors by provider and outcome (the error
-category: ``upstream_timeout``, ``rate_limited``, ``client_disconnected``, ...), call latency,
-time to first byte and routerd's own overhead as histograms, tokens by kind and cost. Read at
+category: ``upstream_timeout``, ``rate_limited``, ``client_disconnected``, ``stopped``, ...), call
+latency, time to first byte and routerd's own overhead as histograms, tokens by kind and cost. Read at
 scrape time from the parts (``watch``): client requests, budget pressure and each limit's spent
 share, and each provider's breaker state. Labels are provider names and fixed words only, never
 model names (clients choose those) so that the series stay bounded. ``Metrics`` is itself the
