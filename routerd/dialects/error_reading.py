@@ -5,7 +5,8 @@ credit balance that ran out; a 429 may be a rate limit or (OpenAI) a quota that 
 may say "overloaded". ``READERS[dialect](status, body)`` returns an ``ErrorReading`` whose ``hint``
 is a ``routerd.resilience.taxonomy`` category when the body says more than the status, and a
 ``retry_after_s`` when the body carries one (Gemini's ``RetryInfo``). Stream error events have the
-same shapes, so they are read the same way.
+same shapes, so they are read the same way; ``stream_failure`` tells a stream's error event from its
+other events and reads it.
 
 Pure and total: any bytes in, never an exception out. The tables hold each provider's documented
 error codes and types; the phrases cover what they put only in the message (Anthropic's
@@ -93,6 +94,42 @@ def _error_object(value: Any) -> dict[str, Any]:
     if isinstance(inner, str):
         return {"message": inner}
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFailure:
+    """The error event a provider ended its stream with: its type (or status, or code) and message
+    as the provider gave them, and the category they read as."""
+
+    kind: str
+    message: str
+    hint: Category | None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}" if self.kind else self.message
+
+
+# An event that may be an error, found by a byte search before anything is decoded: an ``error``
+# member holding an object or a string (Anthropic, OpenAI chat, Gemini, ``response.failed``), or
+# a ``type`` of ``error`` (Anthropic, Responses). Quotes inside generated text are escaped, so
+# text that spells these out does not match.
+STREAM_ERROR = re.compile(rb'"(?:error"\s*:\s*[{"]|type"\s*:\s*"(?:error|response\.failed)")')
+_FAILED_TYPES = frozenset({None, "error", "response.failed"})
+_NO_KIND = (None, "", "error", "response.failed")  # a Responses event's own type names no error
+
+
+def stream_failure(dialect: str, data: bytes) -> StreamFailure | None:
+    """The error a stream event's ``data`` reports, in any dialect's shape, or None when the event is
+    no error (its top level says so: an ``error`` member that is set, or an error ``type``)."""
+    value = _decode(data)
+    if not isinstance(value, dict) or value.get("type") not in _FAILED_TYPES:
+        return None
+    if value.get("type") is None and not value.get("error"):
+        return None
+    error = _error_object(value)
+    kind = next((str(error[k]) for k in ("type", "status", "code") if error.get(k) not in _NO_KIND), "")
+    reading = read_error(dialect, 500, data)
+    return StreamFailure(kind, reading.message or "upstream error", reading.hint)
 
 
 def _text(error: dict[str, Any], key: str) -> str:

@@ -5,7 +5,8 @@ breaks or sends an event that cannot be read.
 A stream is committed to once the client's first bytes are ready (``begin``): until then a broken
 upstream, a bad event or an end before the first whole event raises, while dispatch can still
 fall back to another candidate; after that they end the client's stream with the dialect's error
-event and a clean end of the body."""
+event and a clean end of the body. A provider that sends its own error event has told the client
+already: its stream ends there, with no second error, and the row keeps the provider's words."""
 
 import logging
 
@@ -108,7 +109,7 @@ class StreamRelay:
                 closing = self._translator.close()
             except UpstreamBadResponse as exc:
                 return self._bad(exc)
-        if self._meter.completed:
+        if self._meter.completed and self._meter.failure is None:
             self._done = True
             self._record.outcome = "ok"
             return self._holdback.close(closing)
@@ -118,8 +119,14 @@ class StreamRelay:
                             "final event", closing)
 
     def _broken(self, outcome: str, message: str, before: bytes = b"") -> bytes:
-        """The last bytes for the client: what is left of the stream, then the dialect's error event."""
+        """The last bytes for the client: what is left of the stream, then the dialect's error event,
+        unless the provider sent its own (passed on, or translated, already): the client gets one
+        error event, and the row says what the provider said."""
         self._done = True
+        failure = self._meter.failure
+        if failure is not None:
+            self._record.outcome, self._record.error = "stream_cut", f"upstream error event: {failure}"
+            return self._holdback.close(before)
         self._record.outcome, self._record.error = outcome, message
         if outcome != "stream_cut":
             log.warning("%s/%s: %s", self._provider, self._record.candidate.model, message)

@@ -3,7 +3,8 @@
 ``UsageMeter`` is fed the bytes the client receives. For a stream it cuts server-sent events at blank
 lines and decodes only the events that can carry usage (found by a byte search), so a long stream
 costs one ``find`` per chunk. It also notes whether the stream reached its terminal event, which
-tells a finished stream from one cut in the middle. What a dialect's answers say and where is the
+tells a finished stream from one cut in the middle, and the first error event the provider sent
+(``failure``), which says why a stream ended without it. What a dialect's answers say and where is the
 dialect's (``Dialect.usage``, e.g. ``routerd.dialects.anthropic.usage``); the counts are kept as the
 provider reports them, in the shape ``routerd.catalogue.prices.Tokens`` prices.
 """
@@ -13,6 +14,7 @@ import re
 import msgspec
 
 from routerd.catalogue.prices import Tokens
+from routerd.dialects.error_reading import STREAM_ERROR, StreamFailure, stream_failure
 from routerd.dialects.registry import get
 from routerd.dialects.summary import estimate_tokens
 from routerd.errors import UpstreamBadResponse
@@ -35,7 +37,7 @@ class UsageMeter:
     """Accumulates usage for one upstream answer in ``dialect``."""
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
-                 "discarded", "estimated", "input_tokens", "output_tokens", "reasoning", "response_id",
+                 "discarded", "estimated", "failure", "input_tokens", "output_tokens", "reasoning", "response_id",
                  "text_chars", "web_searches", "_decoder", "_marker", "_parts", "_reader", "_tail", "_terminal",
                  "_waiting")
 
@@ -48,6 +50,7 @@ class UsageMeter:
         self.estimated = False  # the counts are routerd's estimate, not the provider's report
         self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
         self.completed = False
+        self.failure: StreamFailure | None = None  # the provider's own error event, the first one
         self.text_chars = 0  # characters of generated text seen in a stream, for an estimate
         reader = self._reader = get(dialect).usage
         self.counts_text = reader.counts_text
@@ -102,6 +105,11 @@ class UsageMeter:
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
                 if self._marker in event:
                     self._event(event)
+        if self.failure is None and STREAM_ERROR.search(events):
+            for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
+                if STREAM_ERROR.search(event) and (found := self._failed(event)) is not None:
+                    self.failure = found
+                    break
 
     def _grown(self, size: int) -> None:
         self._waiting += size
@@ -139,6 +147,10 @@ class UsageMeter:
                     self._take(self._decoder.decode(line[5:]))
                 except msgspec.DecodeError:
                     pass
+
+    def _failed(self, event: bytes) -> StreamFailure | None:
+        data = b"\n".join(line[5:] for line in event.split(b"\n") if line.startswith(b"data:"))
+        return stream_failure(self.dialect, data) if data else None
 
     def _take(self, body: object) -> None:
         self._reader.take(body, self)

@@ -138,6 +138,59 @@ async def test_an_upstream_error_after_10_kb_ends_the_stream_and_routerd_serves_
     assert (await _post(base_url, path, body)).status_code == 200
 
 
+SAID = "Overloaded, try later"
+# Each dialect's error event mid-stream: (fake, its dialect, the model it serves, the event, its type).
+ERROR_EVENTS = {
+    "anthropic": ("anthropic", "anthropic", "claude-haiku-4-5", b'event: error\ndata: {"type":"error","error":'
+                  b'{"type":"overloaded_error","message":"' + SAID.encode() + b'"}}\n\n', "overloaded_error"),
+    "openai chat": ("openai", "openai_chat", "gpt-4o", b'data: {"error":{"message":"' + SAID.encode()
+                    + b'","type":"server_error","param":null,"code":null}}\n\n', "server_error"),
+    "openai chat, then [DONE]": ("openai", "openai_chat", "gpt-4o", b'data: {"error":{"message":"' + SAID.encode()
+                                 + b'","type":"server_error","param":null,"code":null}}\n\ndata: [DONE]\n\n',
+                                 "server_error"),
+    "responses error": ("openai", "responses", "gpt-4o", b'event: error\ndata: {"type":"error","code":"server_error",'
+                        b'"message":"' + SAID.encode() + b'","param":null,"sequence_number":9}\n\n', "server_error"),
+    "responses failed": ("openai", "responses", "gpt-4o", b'event: response.failed\ndata: {"type":"response.failed",'
+                         b'"sequence_number":9,"response":{"id":"resp_1","object":"response","status":"failed",'
+                         b'"error":{"code":"server_error","message":"' + SAID.encode() + b'"},"output":[]}}\n\n',
+                         "server_error"),
+    "gemini": ("gemini", "gemini", "gemini-2.5-flash", b'data: {"error":{"code":503,"message":"' + SAID.encode()
+               + b'","status":"UNAVAILABLE"}}\n\n', "UNAVAILABLE"),
+}
+# Each client dialect's streaming path and body for ``model``.
+CLIENTS = {
+    "anthropic": lambda model: ("/v1/messages", {**MESSAGES, "model": model}),
+    "openai chat": lambda model: ("/v1/chat/completions", {**CHAT, "model": model}),
+    "responses": lambda model: ("/v1/responses", {"model": model, "input": "hi"}),
+    "gemini": lambda model: (f"/v1beta/models/{model}:streamGenerateContent?alt=sse",
+                             {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+}
+
+
+# The fake openai serves the Responses API to Responses clients, chat to the others.
+PAIRS = [(upstream, client) for upstream in ERROR_EVENTS for client in CLIENTS
+         if ERROR_EVENTS[upstream][1] != "openai_chat" or client != "responses"
+         if ERROR_EVENTS[upstream][1] != "responses" or client == "responses"]
+
+
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("upstream, client", PAIRS)
+async def test_an_upstream_error_event_reaches_the_client_once_and_the_row_keeps_its_words(
+        daemon, fakes, base_url, upstream, client):
+    """A provider's own error event mid-stream, in any dialect, passed through or translated: the
+    client gets that error once (routerd adds none after it), and the row records the provider's
+    error type and message as a cut stream."""
+    fake, dialect, model, event, kind = ERROR_EVENTS[upstream]
+    text = "y" * 64
+    fakes[fake].events(*answers.stream(dialect, model, text, None)[:-3], event)
+    path, body = CLIENTS[client](model)
+    response, said = await _stream(base_url, path, body)
+    assert response.status_code == 200 and "yyyy" in said
+    assert said.count(SAID) == 1 and "upstream stream interrupted" not in said
+    [row] = await calls(daemon)
+    assert (row["outcome"], row["error"]) == ("stream_cut", f"upstream error event: {kind}: {SAID}")
+
+
 # (fake, its dialect, client path, body) for a stream cut mid-answer.
 CUT = [("anthropic", "anthropic", "/v1/messages", MESSAGES),
        ("anthropic", "anthropic", "/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"}),
