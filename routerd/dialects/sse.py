@@ -5,13 +5,28 @@ UTF-8 sequence) and returns the events completed so far. It follows the WHATWG r
 ``\\r\\n``, ``\\n`` or ``\\r``; ``data`` lines of one event are joined with ``\\n``; lines starting with
 ``:`` are comments; one leading space after the colon is dropped; an event with no data is not
 dispatched; ``event`` defaults to None (the spec's "message"). ``id`` and ``retry`` are ignored.
+
+``EventCutter`` cuts the same bytes into whole events as they came (line ends kept), for the parts
+that pass events on verbatim (the usage meter, the secret holdback).
+
+Both take time linear in the bytes fed, however an upstream cuts them: an event that arrives in
+many small chunks is not copied or searched again with each one (a 16 MiB event in 1 KiB chunks
+used to cost seconds), since only the new bytes, and the few before them that could start an
+event's end, are searched. How long an event may grow is bounded where upstream bytes are first
+read (``routerd.gateway.usage.MAX_EVENT_BYTES``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-__all__ = ["SSEDecoder", "encode_event", "encode_events"]
+__all__ = ["EventCutter", "SSEDecoder", "encode_event", "encode_events"]
+
+# An event's end: two line ends, each CRLF, LF or CR (a CR followed by LF is one CRLF).
+EVENT_END = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
+# The most bytes of an event's end that can come before the chunk that completes it.
+_END_REACH = 3
 
 
 class SSEDecoder:
@@ -20,13 +35,15 @@ class SSEDecoder:
     __slots__ = ("_buf", "_pending_cr", "events", "bytes_in")
 
     def __init__(self) -> None:
-        self._buf = b""
+        self._buf = bytearray()  # what came after the last whole event, its line ends made "\n"
         self._pending_cr = False
         self.events = 0
         self.bytes_in = 0
 
     def feed(self, chunk: bytes) -> list[tuple[str | None, str]]:
         """Add ``chunk``; return the events it completed, in order."""
+        if not chunk:  # nothing: a CR waiting for its LF keeps waiting
+            return []
         self.bytes_in += len(chunk)
         if self._pending_cr:
             # A lone '\r' at the end of the last chunk: if this one starts with '\n' it was '\r\n'.
@@ -37,18 +54,18 @@ class SSEDecoder:
             self._pending_cr = True
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        buf = self._buf + chunk if self._buf else chunk
+        buf = self._buf
+        scan = max(len(buf) - 1, 0)  # an end ("\n\n") may begin with the last byte already here
+        buf += chunk
         out: list[tuple[str | None, str]] = []
         start = 0
-        while True:
-            end = buf.find(b"\n\n", start)
-            if end < 0:
-                break
-            event = _parse_block(buf[start:end])
+        while (end := buf.find(b"\n\n", scan)) >= 0:
+            event = _parse_block(bytes(buf[start:end]))
             if event is not None:
                 out.append(event)
-            start = end + 2
-        self._buf = buf[start:] if start else buf
+            start = scan = end + 2
+        if start:
+            del buf[:start]  # from the front of a bytearray: no copy of what is left
         self.events += len(out)
         return out
 
@@ -56,7 +73,7 @@ class SSEDecoder:
         """End of stream. A last event whose lines are complete but which lacks the blank line is
         dispatched (some servers end ``data: [DONE]\n``); a half-received line is dropped, as the
         spec drops an incomplete event, since it is a cut, not an answer."""
-        rest, self._buf = self._buf, b""
+        rest, self._buf = bytes(self._buf), bytearray()
         if self._pending_cr:
             rest += b"\n"
             self._pending_cr = False
@@ -64,6 +81,48 @@ class SSEDecoder:
             return []
         event = _parse_block(rest.rstrip(b"\n"))
         return [event] if event is not None else []
+
+
+class EventCutter:
+    """Bytes cut anywhere in, whole events out as the very bytes they came in (line ends kept):
+    ``feed`` returns the events its bytes completed (b"" when none), ``rest`` what is left after
+    the last one. A CR that ends what came so far waits for the next byte, which may make it a
+    CRLF."""
+
+    __slots__ = ("_parts", "_last", "waiting")
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []  # what came after the last whole event: no event's end in it
+        self._last = b""  # their last few bytes, where the end of an event may begin
+        self.waiting = 0  # their size
+
+    def feed(self, data: bytes) -> bytes:
+        before = self._last
+        if b"\n" not in data and b"\r" not in data and not before.endswith(b"\r"):
+            return self._wait(data)  # ends no event: set aside, not copied onto what waits
+        window = before + data
+        end = -1
+        for found in EVENT_END.finditer(window):
+            if found.end() < len(window) or window[-1:] != b"\r":
+                end = found.end()
+        if end < 0:
+            return self._wait(data)
+        whole = b"".join((*self._parts, data)) if self._parts else data
+        cut = self.waiting - len(before) + end
+        events, tail = whole[:cut], whole[cut:]
+        self._parts, self._last, self.waiting = [tail] if tail else [], tail[-_END_REACH:], len(tail)
+        return events
+
+    def _wait(self, data: bytes) -> bytes:
+        self._parts.append(data)
+        self.waiting += len(data)
+        self._last = data[-_END_REACH:] if len(data) >= _END_REACH else (self._last + data)[-_END_REACH:]
+        return b""
+
+    def rest(self) -> bytes:
+        """What waits after the last whole event (the stream ended), and nothing waits any more."""
+        rest, self._parts, self._last, self.waiting = b"".join(self._parts), [], b"", 0
+        return rest
 
 
 def _parse_block(block: bytes) -> tuple[str | None, str] | None:

@@ -18,14 +18,13 @@ catches a secret within one event in any JSON spelling, in fields that are not t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from routerd.dialects.base import Dialect
-from routerd.dialects.sse import SSEDecoder, encode_event
+from routerd.dialects.sse import EVENT_END, EventCutter, SSEDecoder, encode_event
 from routerd.dialects.texts import Channel
 from routerd.errors import UpstreamBadResponse
 from routerd.redact import Redactor
@@ -38,7 +37,6 @@ MAX_HELD_CHANNELS = 256
 # its kind (``sk-ant-``, ``sk-proj``), which ordinary text may well end in; a longer start is
 # blanked, or an upstream could send a key all but its last character and end the text there.
 SHOWN_AT_END = 7
-_EVENT_END = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))")
 _MASK = "***"
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
@@ -51,7 +49,7 @@ class Holdback:
     out, so the rest could complete a secret), when too many channels hold text at once, and for
     an event that looks like JSON but does not decode (its text could not be seen)."""
 
-    __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_buf", "_parts",
+    __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_cutter",
                  "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown", "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
@@ -65,8 +63,7 @@ class Holdback:
             by_first.setdefault(secret[0], []).append(secret)
         self._by_first = tuple((first, tuple(group)) for first, group in by_first.items())
         self._window = max(map(len, self._secrets), default=1) - 1  # what a secret's start can be
-        self._buf = b""
-        self._parts: list[bytes] = []  # what came after ``_buf`` with no line end, not joined yet
+        self._cutter = EventCutter()
         self._unsent = b""  # events read before one that was refused, for ``close``
         self._sse = SSEDecoder()
         self._held: dict[Channel, str] = {}
@@ -84,7 +81,8 @@ class Holdback:
             for raw in self._split(data):
                 out.append(self._event(raw))
         except UpstreamBadResponse:
-            self._unsent, self._buf, self._parts = b"".join(out), b"", []
+            self._unsent = b"".join(out)
+            self._cutter.rest()
             raise
         return b"".join(out)
 
@@ -92,7 +90,7 @@ class Holdback:
         """The end of the stream: the rest of an event cut short, read as one, then ``last`` (the
         stream's closing or error events), then what is still kept back. Never raises: an event
         with text after its channel's end is dropped here."""
-        rest, self._buf, self._parts = self._buf + b"".join(self._parts), b"", []
+        rest = self._cutter.rest()
         events = [rest + b"\n\n"] if rest.strip() else []
         out, self._unsent = [self._unsent], b""
         for raw in events + self._split(last):
@@ -104,24 +102,15 @@ class Holdback:
         return b"".join(out)
 
     def _split(self, data: bytes) -> list[bytes]:
-        """The events ``data`` completes, as bytes; the rest waits in ``_buf`` (its size is bounded
-        where upstream bytes are first read: ``UsageMeter.feed_stream``)."""
-        if b"\n" not in data and b"\r" not in data:  # completes no event: no copy of what waits
-            self._parts.append(data)
+        """The events ``data`` completes, as bytes; the rest waits in ``_cutter`` (its size is
+        bounded where upstream bytes are first read: ``UsageMeter.feed_stream``)."""
+        events = self._cutter.feed(data)
+        if not events:
             return []
-        if self._parts:
-            self._buf, self._parts = self._buf + b"".join(self._parts), []
-        buf = self._buf + data if self._buf else data
-        if b"\r" not in buf:
-            *events, self._buf = buf.split(b"\n\n")
-            events = [event + b"\n\n" for event in events]
-        else:
-            ends = [m.end() for m in _EVENT_END.finditer(buf)]
-            if ends and ends[-1] == len(buf) and buf.endswith(b"\r"):
-                ends.pop()  # that "\r" may be the first half of "\r\n": wait for the next byte
-            self._buf = buf[ends[-1]:] if ends else buf
-            events = [buf[start:end] for start, end in zip([0, *ends], ends)]
-        return events
+        if b"\r" not in events:
+            return [event + b"\n\n" for event in events.split(b"\n\n")[:-1]]
+        ends = [m.end() for m in EVENT_END.finditer(events)]
+        return [events[start:end] for start, end in zip([0, *ends], ends)]
 
     def _parse(self, raw: bytes) -> tuple[str | None, Any] | None:
         """An event's name and its data, decoded when it is JSON; None for one without data. Data

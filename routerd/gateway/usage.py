@@ -16,6 +16,7 @@ import msgspec
 from routerd.catalogue.prices import Tokens
 from routerd.dialects.error_reading import STREAM_ERROR, StreamFailure, stream_failure
 from routerd.dialects.registry import get
+from routerd.dialects.sse import EventCutter
 from routerd.dialects.summary import estimate_tokens
 from routerd.errors import UpstreamBadResponse
 
@@ -27,7 +28,6 @@ CHARS_PER_TOKEN = 4
 # The longest event read: a stream's last event can hold the whole answer (Responses'
 # ``response.completed``), and an upstream that never ends its event must not fill memory.
 MAX_EVENT_BYTES = 16 << 20
-_EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 # No tokens: what a call that used none is priced at, and what ``UsageMeter.tokens`` answers (this
 # very object) when the provider's counts were discarded.
 NO_TOKENS = Tokens()
@@ -38,8 +38,7 @@ class UsageMeter:
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
                  "discarded", "estimated", "failure", "input_tokens", "output_tokens", "reasoning", "response_id",
-                 "text_chars", "web_searches", "_decoder", "_marker", "_parts", "_reader", "_tail", "_terminal",
-                 "_waiting")
+                 "text_chars", "web_searches", "_cutter", "_decoder", "_marker", "_reader", "_terminal")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
@@ -57,9 +56,7 @@ class UsageMeter:
         self._decoder = reader.decoder
         self._marker = reader.marker
         self._terminal = reader.terminal
-        self._tail = b""
-        self._parts: list[bytes] = []  # bytes after ``_tail`` with no line end, not joined yet
-        self._waiting = 0  # bytes since the last event's end
+        self._cutter = EventCutter()
 
     def tokens(self) -> Tokens:
         """The counts so far, in the shape prices are computed from; none when the provider's are
@@ -83,20 +80,11 @@ class UsageMeter:
     def feed_stream(self, data: bytes) -> None:
         """The next bytes of a server-sent-event stream, cut anywhere. Raises ``UpstreamBadResponse``
         for an event that grows past ``MAX_EVENT_BYTES`` without its end."""
-        if b"\n" not in data and b"\r" not in data:  # ends no event: set aside, not copied onto the tail
-            self._parts.append(data)
-            self._grown(len(data))
+        events = self._cutter.feed(data)
+        if self._cutter.waiting > MAX_EVENT_BYTES:
+            raise UpstreamBadResponse(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB")
+        if not events:
             return
-        if self._parts:
-            self._tail, self._parts = self._tail + b"".join(self._parts), []
-        buf = self._tail + data if self._tail else data
-        end = max((at + len(sep) for sep in _EVENT_ENDS if (at := buf.rfind(sep)) >= 0), default=-1)
-        if end < 0:
-            self._tail, self._waiting = buf, 0
-            self._grown(len(buf))
-            return
-        events, self._tail = buf[:end], buf[end:]
-        self._waiting = len(self._tail)
         if not self.completed and self._terminal in events:
             self.completed = True
         if self.counts_text:  # no usage yet: count generated text in case none ever comes
@@ -110,11 +98,6 @@ class UsageMeter:
                 if STREAM_ERROR.search(event) and (found := self._failed(event)) is not None:
                     self.failure = found
                     break
-
-    def _grown(self, size: int) -> None:
-        self._waiting += size
-        if self._waiting > MAX_EVENT_BYTES:
-            raise UpstreamBadResponse(f"an event of more than {MAX_EVENT_BYTES >> 20} MiB")
 
     def streamed(self, chars: int) -> None:
         """The relay has read ``chars`` characters of streamed text so far, in any dialect."""
