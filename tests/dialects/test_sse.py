@@ -126,3 +126,10 @@ def test_the_cutter_cuts_any_cut_of_a_stream_where_its_events_end(pieces, data):
         at.append(len(given_out))
     assert given_out == whole[:last] and cutter.rest() == whole[last:]
     assert set(at) <= {0, *ends}, "each feed ends at an event's end"
+
+
+def test_an_empty_chunk_between_cr_and_lf_keeps_them_one_line_end():
+    """``\\r``, then nothing, then ``\\n``: still one CRLF, so the two data lines are one event."""
+    decoder = SSEDecoder()
+    out = decoder.feed(b"data: x\r") + decoder.feed(b"") + decoder.feed(b"\ndata: y\n\n")
+    assert out == [(None, "x\ny")]
