@@ -12,7 +12,7 @@ than its kind's few characters blanked, since nothing can follow it any more; th
 start, which a client may join to it, has the rest of such a secret blanked).
 
 An event whose text is sent as it came is sent as the very bytes it came in; only an event whose
-text changed is encoded again. Every event is also blanked as bytes (``Redactor.blank``), which
+text changed is encoded again, with the ``id`` and ``retry`` lines it came with. Every event is also blanked as bytes (``Redactor.blank``), which
 catches a secret within one event in any JSON spelling, in fields that are not text too.
 """
 
@@ -169,7 +169,7 @@ class Holdback:
                     raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts ended in a secret's start")
                 self._ended.update(ends)
         if changed:
-            raw = encode_event(name, _encode(data).decode())
+            raw = _kept_fields(raw) + encode_event(name, _encode(data).decode())
         return before + raw if before else raw
 
     def _take(self, channel: Channel, piece: str, event: Any, final: bool) -> str:
@@ -241,6 +241,13 @@ class Holdback:
 
     def _has_ended(self, channel: Channel) -> bool:
         return self._over or any(channel[:n] in self._ended for n in range(1, len(channel) + 1))
+
+
+def _kept_fields(raw: bytes) -> bytes:
+    """The ``id`` and ``retry`` lines of an event, which an event written anew carries on: a client
+    keeps the last id to resume a stream from and the retry time to wait before reconnecting."""
+    lines = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    return b"".join(line + b"\n" for line in lines if line.partition(b":")[0] in (b"id", b"retry"))
 
 
 def _ends(ends: tuple[Channel, ...], channel: Channel) -> bool:

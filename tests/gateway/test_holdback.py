@@ -165,3 +165,15 @@ def test_a_key_across_two_blocks_is_not_read_whole_by_a_client_joining_them():
                                                  "content_block": {"type": "text", "text": ""}})
     out = holdback.feed(_delta("a " + KEY[:SHOWN_AT_END]) + _stop() + start + _delta(KEY[SHOWN_AT_END:] + " ok", 1))
     assert "".join(_texts(out)) == "a " + KEY[:SHOWN_AT_END] + "*** ok"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_an_event_written_anew_keeps_its_id_and_retry_lines(newline):
+    """An event whose text the holdback changed is encoded again with the ``id:`` and ``retry:``
+    lines it came with (a client resumes from the last id), whatever its line ends."""
+    holdback = _holdback()
+    event = _delta("it is sk-a").replace(b"event: ", b"id: 41\nretry: 3000\nevent: ").decode()
+    ping = newline.join([": ping", "", ""]).encode()  # a CR at the end could be a CRLF's first half
+    out = holdback.feed(newline.join(event.split("\n")).encode()) + holdback.feed(ping)
+    assert _texts(out) == ["it is "]
+    assert out.startswith(b"id: 41\nretry: 3000\nevent: content_block_delta\n")
