@@ -54,18 +54,24 @@ class SSEDecoder:
             self._pending_cr = True
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        buf = self._buf
-        scan = max(len(buf) - 1, 0)  # an end ("\n\n") may begin with the last byte already here
-        buf += chunk
+        waiting = self._buf
+        if waiting:  # an event's end ("\n\n") may begin with the last byte that waits
+            scan = len(waiting) - 1
+            waiting += chunk  # no copy of what waits, until an event completes
+            if waiting.find(b"\n\n", scan) < 0:
+                return []
+            buf = bytes(waiting)
+            waiting.clear()
+        else:
+            buf, scan = chunk, 0
         out: list[tuple[str | None, str]] = []
         start = 0
         while (end := buf.find(b"\n\n", scan)) >= 0:
-            event = _parse_block(bytes(buf[start:end]))
+            event = _parse_block(buf[start:end])
             if event is not None:
                 out.append(event)
             start = scan = end + 2
-        if start:
-            del buf[:start]  # from the front of a bytearray: no copy of what is left
+        waiting += buf[start:]
         self.events += len(out)
         return out
 
@@ -101,10 +107,7 @@ class EventCutter:
         if b"\n" not in data and b"\r" not in data and not before.endswith(b"\r"):
             return self._wait(data)  # ends no event: set aside, not copied onto what waits
         window = before + data
-        end = -1
-        for found in EVENT_END.finditer(window):
-            if found.end() < len(window) or window[-1:] != b"\r":
-                end = found.end()
+        end = self._last_end(window)
         if end < 0:
             return self._wait(data)
         whole = b"".join((*self._parts, data)) if self._parts else data
@@ -112,6 +115,21 @@ class EventCutter:
         events, tail = whole[:cut], whole[cut:]
         self._parts, self._last, self.waiting = [tail] if tail else [], tail[-_END_REACH:], len(tail)
         return events
+
+    @staticmethod
+    def _last_end(window: bytes) -> int:
+        """Where the last event that ``window`` completes ends, or -1."""
+        if b"\r" not in window:  # the usual stream: a pair of LFs after a byte that is none ends one
+            at = window.rfind(b"\n\n")
+            if at < 0:
+                return -1
+            if at > 0 and window[at - 1] != 0x0A:
+                return at + 2
+        end = -1  # CRs, or a run of LFs, whose pairing depends on where it began: read in order
+        for found in EVENT_END.finditer(window):
+            if found.end() < len(window) or window[-1:] != b"\r":
+                end = found.end()
+        return end
 
     def _wait(self, data: bytes) -> bytes:
         self._parts.append(data)

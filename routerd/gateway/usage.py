@@ -93,7 +93,7 @@ class UsageMeter:
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
                 if self._marker in event:
                     self._event(event)
-        if self.failure is None and STREAM_ERROR.search(events):
+        if self.failure is None and b'"error"' in events and STREAM_ERROR.search(events):
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
                 if STREAM_ERROR.search(event) and (found := self._failed(event)) is not None:
                     self.failure = found
