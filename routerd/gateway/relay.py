@@ -3,8 +3,8 @@ across dialects, secrets blanked, and ended with the client dialect's error even
 breaks or sends an event that cannot be read.
 
 A stream is committed to once the client's first bytes are ready (``begin``): until then a broken
-upstream, a bad event or an end before the first whole event raises, while dispatch can still
-fall back to another candidate; after that they end the client's stream with the dialect's error
+upstream, a bad event, the provider's own error event or an end before the first whole event
+raises, while dispatch can still fall back to another candidate; after that they end the client's stream with the dialect's error
 event and a clean end of the body. A provider that sends its own error event has told the client
 already: its stream ends there, with no second error, and the row keeps the provider's words."""
 
@@ -14,7 +14,9 @@ import anyio
 
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
-from routerd.errors import UpstreamBadResponse
+from routerd.dialects.error_reading import StreamFailure
+from routerd.errors import UpstreamBadResponse, UpstreamError
+from routerd.gateway.failures import status_error
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.holdback import Holdback
 from routerd.routing.types import Candidate
@@ -24,6 +26,8 @@ from routerd.gateway.upstream import map_error
 from routerd.gateway.usage import UsageMeter
 
 log = logging.getLogger("routerd.gateway")
+# The status an error event before the answer stands for, by what it reads as.
+_STATUS = {"rate_limited": 429, "overloaded": 503, "timeout": 504}
 
 
 class StreamRelay:
@@ -55,6 +59,8 @@ class StreamRelay:
         """Read until the client's first bytes are ready, before anything is sent to the client: an
         upstream that breaks or sends a bad event by then raises ``UpstreamError``."""
         self._ready = await self._next()
+        if self._meter.failure is not None:
+            raise self._refused(self._meter.failure)
         self._committed = True
 
     async def receive(self) -> bytes:
@@ -113,6 +119,8 @@ class StreamRelay:
             self._done = True
             self._record.outcome = "ok"
             return self._holdback.close(closing)
+        if not self._committed and self._meter.failure is not None:
+            raise self._refused(self._meter.failure)
         if not self._committed:  # bytes that are no event (gzip, HTML), or none: nothing sent yet
             raise UpstreamBadResponse(f"{self._provider}: the stream ended before its first event", status=200)
         return self._broken("stream_cut", "upstream stream interrupted: upstream ended the stream before its "
@@ -135,6 +143,15 @@ class StreamRelay:
         else:
             error = dialect_of(self._front).stream_error(502, message, "upstream_error")
         return self._holdback.close(before + error)
+
+    def _refused(self, failure: StreamFailure) -> UpstreamError:
+        """A stream whose first word is the provider's error event: an error answer like any other,
+        read by what it says (a rate limit, an overload), which dispatch can still fall back from."""
+        status = _STATUS.get(failure.hint or "server_error", 500)
+        body = dialect_of(self._meter.dialect).error_bytes(status, failure.message, failure.kind)
+        error = status_error(self._provider, status, (), body)
+        error.message = f"{self._provider}: an error event before the answer: {failure}"
+        return error
 
     @property
     def ready(self) -> bool:

@@ -191,6 +191,26 @@ async def test_an_upstream_error_event_reaches_the_client_once_and_the_row_keeps
     assert (row["outcome"], row["error"]) == ("stream_cut", f"upstream error event: {kind}: {SAID}")
 
 
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("upstream, client", PAIRS)
+async def test_an_error_event_as_a_streams_first_word_is_an_error_answer_that_falls_back(
+        daemon, fakes, base_url, upstream, client):
+    """A stream whose first event is the provider's error has sent the client nothing: it is a
+    failed attempt like an error answer, read by what it says; the next candidate streams (OpenAI's
+    backup), or the client gets that error in its own dialect, once, with the provider's words."""
+    fake, _, model, event, kind = ERROR_EVENTS[upstream]
+    fakes[fake].events(event)
+    path, body = CLIENTS[client](model)
+    response, said = await _stream(base_url, path, body)
+    first, *rest = await calls(daemon)
+    assert (first["outcome"], first["error"]) == ("upstream_unavailable",
+                                                  f"{fake}: an error event before the answer: {kind}: {SAID}")
+    if fake == "openai":
+        assert response.headers["x-routerd-provider"] == "backup" and [r["outcome"] for r in rest] == ["ok"]
+    else:
+        assert (response.status_code, said.count(SAID), rest) == (503, 1, [])
+
+
 # (fake, its dialect, client path, body) for a stream cut mid-answer.
 CUT = [("anthropic", "anthropic", "/v1/messages", MESSAGES),
        ("anthropic", "anthropic", "/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"}),
