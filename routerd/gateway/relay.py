@@ -28,6 +28,7 @@ from routerd.gateway.usage import UsageMeter
 log = logging.getLogger("routerd.gateway")
 # The status an error event before the answer stands for, by what it reads as.
 _STATUS = {"rate_limited": 429, "overloaded": 503, "timeout": 504}
+_JSON = ((b"content-type", b"application/json"),)
 
 
 class StreamRelay:
@@ -149,7 +150,7 @@ class StreamRelay:
         read by what it says (a rate limit, an overload), which dispatch can still fall back from."""
         status = _STATUS.get(failure.hint or "server_error", 500)
         body = dialect_of(self._meter.dialect).error_bytes(status, failure.message, failure.kind)
-        error = status_error(self._provider, status, (), body)
+        error = status_error(self._provider, status, _JSON, self._record.runtime.redactor.blank(body))
         error.message = f"{self._provider}: an error event before the answer: {failure}"
         return error
 

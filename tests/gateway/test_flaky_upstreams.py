@@ -211,6 +211,19 @@ async def test_an_error_event_as_a_streams_first_word_is_an_error_answer_that_fa
         assert (response.status_code, said.count(SAID), rest) == (503, 1, [])
 
 
+@pytest.mark.gateway_config(NO_RETRY)
+@pytest.mark.parametrize("path, body", [("/v1/messages", MESSAGES),
+                                        ("/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"})])
+async def test_an_error_event_first_is_answered_as_json_with_secrets_blanked(daemon, fakes, base_url, path, body):
+    """The error a stream's first event stands for reaches the client as a JSON error answer, with
+    a key the provider's message echoes blanked."""
+    fakes["anthropic"].events(b'event: error\ndata: {"type":"error","error":{"type":"api_error",'
+                              b'"message":"bad key sk-ant-secret-9012"}}\n\n')
+    response, said = await _stream(base_url, path, body)
+    assert response.status_code == 500 and response.headers["content-type"] == "application/json"
+    assert "bad key" in said and "sk-ant-secret-9012" not in said
+
+
 # (fake, its dialect, client path, body) for a stream cut mid-answer.
 CUT = [("anthropic", "anthropic", "/v1/messages", MESSAGES),
        ("anthropic", "anthropic", "/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"}),
