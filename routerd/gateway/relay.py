@@ -4,17 +4,18 @@ breaks or sends an event that cannot be read.
 
 A stream is committed to once the client's first bytes are ready (``begin``): until then a broken
 upstream, a bad event, the provider's own error event or an end before the first whole event
-raises, while dispatch can still fall back to another candidate; after that they end the client's stream with the dialect's error
-event and a clean end of the body. A provider that sends its own error event has told the client
-already: its stream ends there, with no second error, and the row keeps the provider's words."""
+raises, while dispatch can still fall back to another candidate; after that they end the client's
+stream with the dialect's error event and a clean end of the body. A provider that sends its own
+error event after that has told the client already: its stream ends there, with no second error,
+and the row keeps the provider's words."""
 
 import logging
 
 import anyio
 
+from routerd.dialects.error_reading import StreamFailure
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
-from routerd.dialects.error_reading import StreamFailure
 from routerd.errors import UpstreamBadResponse, UpstreamError
 from routerd.gateway.failures import status_error
 from routerd.gateway.h1client import Response, UpstreamIOError
