@@ -123,3 +123,19 @@ def test_stems_and_spaceless_entries_are_found_in_real_words():
     cues._non_ascii(lower, words, found)
     assert found and found == _plain_stems_and_spaceless(lower, words)
     assert stem_size == cues.stem_head
+
+
+_ENTRIES = [entry for entry, _ in default_cues().spaceless]
+_ENTRY_CHARS = "".join(sorted(set("".join(_ENTRIES))))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_ENTRIES), st.text(alphabet=_ENTRY_CHARS + "とのをa0 、", max_size=6)),
+                max_size=40))
+def test_cjk_entries_are_found_as_a_scan_of_every_entry_finds_them(pieces):
+    """Entries side by side, overlapping, repeated, inside longer ones, or only their characters
+    scattered: the characters' index finds what `entry in text` for every entry finds."""
+    lower = "テスト" + "".join(pieces)
+    found: dict[str, int] = {}
+    default_cues()._non_ascii(lower, set(), found)
+    assert found == _plain_stems_and_spaceless(lower, set())
