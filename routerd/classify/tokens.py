@@ -21,7 +21,6 @@ ALL = sys.maxsize  # a `window` as long as any text: every word
 _PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–「」『』【】《》·"
 _ASCII_PUNCT = "".join(ch for ch in _PUNCT if ch.isascii()).encode()
 _ASCII_TO_SPACE = bytes.maketrans(_ASCII_PUNCT, b" " * len(_ASCII_PUNCT))
-_OTHER_PUNCT = tuple(ch for ch in _PUNCT if not ch.isascii())
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 _CJK_WORD = _CJK_RUN.fullmatch
@@ -33,13 +32,23 @@ INLINE_CODE = "inlinecode"
 FOLD_DIGITS = str.maketrans("123456789", "000000000")
 # The same as bytes: `bytes.translate` is a table lookup per byte, where `str.translate` with a
 # mapping costs ~13 instructions per character (callgrind), and outside ASCII ~40 ns per character.
-# Both byte tables map ASCII bytes only, which UTF-8 never uses inside a multi-byte character, so
-# they serve any text ("surrogatepass": a lone surrogate from hostile JSON goes through unchanged).
 _FOLD_DIGIT_BYTES = bytes.maketrans(b"123456789", b"000000000")
 
 
-def _bytewise(text: str, table: bytes) -> str:
-    return text.encode("utf-8", "surrogatepass").translate(table).decode("utf-8", "surrogatepass")
+def _bytewise(ascii_text: str, table: bytes) -> str:
+    """An ASCII text through a byte table: one lookup per character."""
+    return ascii_text.encode().translate(table).decode()
+
+
+def _replaced(text: str, characters: str, by: str) -> str:
+    """`text` with each of `characters` replaced by `by`: a text outside ASCII is not run through
+    a byte table (its UTF-8 encoding and decoding cost ~50 instructions a character, 140,000 for
+    bench/_latency.py's Japanese prompt), but tested for each character (a memchr of the text, or
+    nothing when the character is wider than any of the text's) and replaced where it holds it."""
+    for character in characters:
+        if character in text:
+            text = text.replace(character, by)
+    return text
 
 
 def clip(text: str) -> str:
@@ -58,7 +67,7 @@ def lower_text(text: str) -> str:
         text = _INLINE_CODE.sub(f" {INLINE_CODE} ", text)
     # Each replace is one C-level pass; cutting the same characters word by word costs 5x more.
     low = text.lower()
-    low = _bytewise(low, _FOLD_DIGIT_BYTES)
+    low = _bytewise(low, _FOLD_DIGIT_BYTES) if low.isascii() else _replaced(low, "123456789", "0")
     if "’" in low:
         low = low.replace("’", "'")
     if "'" in low:
@@ -69,16 +78,11 @@ def lower_text(text: str) -> str:
 
 
 def _spaced(lower: str) -> str:
-    """Punctuation to spaces: one C pass for ASCII's, one `str.replace` per other mark the text
-    holds (a `str.translate` mapping costs ~40 ns per character outside ASCII, ten times these; a
-    regex substitution of the marks ~8 us on bench/_latency.py's Japanese prompt, which has 38 of
-    them, where the 28 `in` tests and two replaces cost ~2 us). `lower_text` has already turned ’
-    into '."""
-    spaced = _bytewise(lower, _ASCII_TO_SPACE)
-    for mark in _OTHER_PUNCT:
-        if mark in spaced:
-            spaced = spaced.replace(mark, " ")
-    return spaced
+    """Punctuation to spaces, in a text outside ASCII (`_replaced`; `lower_text` has already
+    turned ’ into '). A regex substitution of the marks costs more (~8 us on bench/_latency.py's
+    Japanese prompt, which has 38 of them: a match object each), and `str.translate` with a mapping
+    ~40 ns per character."""
+    return _replaced(lower, _PUNCT, " ")
 
 
 def words_of(lower: str) -> list[str]:
