@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from importlib import resources
@@ -29,6 +30,9 @@ from routerd.classify.tokens import FOLD_DIGITS, is_cjk
 
 CUE_DIR = "data/cues"
 _T = TypeVar("_T")
+_K = TypeVar("_K")
+# The codec that writes a text's code points as this machine's unsigned ints (`memoryview.cast("I")`).
+_UTF32 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
 # How far into a CJK text an opener is looked for.
 SPACELESS_OPENER_CHARS = 120
 
@@ -54,9 +58,9 @@ class CueSet(msgspec.Struct, frozen=True):
     # not among them matches no stem, so most words are passed over with one lookup.
     stem_head: int = 0
     stem_heads: frozenset[str] = frozenset()
-    # `spaceless` by each entry's first character, each with its other characters as a set: only
-    # entries whose characters the text holds, every one, can occur in it.
-    spaceless_by_first: dict[str, tuple[tuple[str, tuple[str, ...], frozenset[str]], ...]] = \
+    # `spaceless` by the code point of each entry's first character, each with its other
+    # characters' code points: only entries whose characters the text holds, every one, can occur in it.
+    spaceless_by_first: dict[int, tuple[tuple[str, tuple[str, ...], frozenset[int]], ...]] = \
         msgspec.field(default_factory=dict)
     # kind -> its CJK openings as one alternation: a search for any of them is one C pass over the
     # head (~1.2 us), where an `in` per opening costs ~3-5 us for the ~20-30 of a kind.
@@ -98,11 +102,15 @@ class CueSet(msgspec.Struct, frozen=True):
             # The text's characters, as a set, pass over most entries with a set comparison each,
             # where `in` reads the whole text (~0.5 us for 900 characters): of the 33 entries filed
             # under the first characters of bench/_latency.py's Japanese prompt, 7 have all their
-            # characters in it, and 4 occur.
-            index, chars = self.spaceless_by_first, set(lower)
-            for first in index.keys() & chars:
+            # characters in it, and 4 occur. The set is of code points (the text in UTF-32, read
+            # as ints): an int is its own hash, where a 1-character str outside Latin-1 is a new
+            # object with a siphash each (for those 900 characters ~330,000 instructions against
+            # ~440,000; callgrind).
+            index = self.spaceless_by_first
+            points = set(memoryview(lower.encode(_UTF32, "surrogatepass")).cast("I"))
+            for first in index.keys() & points:
                 for entry, families, others in index[first]:
-                    if others <= chars and entry in lower:
+                    if others <= points and entry in lower:
                         for family in families:
                             found[family] = found.get(family, 0) + 1
 
@@ -126,9 +134,9 @@ def _spaceless(entry: str) -> bool:
     return is_cjk(entry)
 
 
-def _grouped(items: Iterable[_T], key: Callable[[_T], str]) -> dict[str, tuple[_T, ...]]:
+def _grouped(items: Iterable[_T], key: Callable[[_T], _K]) -> dict[_K, tuple[_T, ...]]:
     """`items` filed under `key(item)`, in their order."""
-    index: dict[str, list[_T]] = {}
+    index: dict[_K, list[_T]] = {}
     for item in items:
         index.setdefault(key(item), []).append(item)
     return {start: tuple(group) for start, group in index.items()}
@@ -181,8 +189,8 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         common=common or CommonWords(),
         stem_head=head,
         stem_heads=frozenset(stem[:head] for group in stems.values() for stem in group),
-        spaceless_by_first=_grouped(((entry, families, frozenset(entry[1:])) for entry, families in spaceless_entries),
-                                    lambda entry: entry[0][0]),
+        spaceless_by_first=_grouped(((entry, families, frozenset(map(ord, entry[1:])))
+                                     for entry, families in spaceless_entries), lambda entry: ord(entry[0][0])),
         spaceless_openers={kind: re.compile("|".join(map(re.escape, cjk))) for kind, (_, cjk) in ordered.items() if cjk},
     )
 
