@@ -37,7 +37,7 @@ AFFIRM_MAX_WORDS = 14
 ACK_MAX_WORDS = 12
 # Where an assistant's offer is ("Shall I implement it?"): the end of its turn.
 OFFER_TAIL_CHARS = 240
-_TURN_EDGES = (2, 4, 8, 16, 32)
+TURN_EDGES = (2, 4, 8, 16, 32)
 WORD_COUNT_HEAD_CHARS = 400
 _LARGEST_LIMIT = max(FOLLOW_UP_MAX_WORDS, FRAGMENT_MAX_WORDS, AFFIRM_MAX_WORDS, ACK_MAX_WORDS)
 
@@ -111,7 +111,7 @@ def read_turns(turns: Sequence[Turn], tools: Sequence[Any] | None, cues: CueSet)
         features.add("images")
     if tools:
         features.add("tools")
-    features.add(f"turns:{sum(1 for edge in _TURN_EDGES if len(turns) >= edge)}")
+    features.add(f"turns:{sum(1 for edge in TURN_EDGES if len(turns) >= edge)}")
     return Reading(kind=kind, features=features, images=images, tools=bool(tools))
 
 

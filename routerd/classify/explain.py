@@ -29,9 +29,9 @@ from importlib import resources
 import msgspec
 
 from routerd.classify.bag import PAIR, STEM, WORD, Bag, key_of
-from routerd.classify.context import _TURN_EDGES
+from routerd.classify.context import TURN_EDGES
 from routerd.classify.cues import CUE_DIR, CueSet
-from routerd.classify.features import _COUNT_EDGES, _PASTE_EDGES, _TOOL_EDGES, _WORD_EDGES, STEM_CHARS, TOOL_WORD
+from routerd.classify.features import COUNT_EDGES, PASTE_EDGES, STEM_CHARS, TOOL_EDGES, TOOL_WORD, WORD_EDGES
 from routerd.classify.model import Model
 from routerd.classify.tokens import INLINE_CODE, is_cjk
 from routerd.classify.types import TASK_TYPES, Because
@@ -187,10 +187,10 @@ class _Reading:
             ("sentences>=", self._sentences), ("rare", self._rare), ("paste", self._paste), ("tool_", self._tool),
             ("kind:", lambda name, _: _KINDS.get(name.partition(":")[2], name)), ("turns:", self._turns),
             ("words:", self._size),
-            ("questions:", lambda _, members: _counted(members, _COUNT_EDGES, "question mark", "question marks")),
-            ("separators:", lambda _, members: _counted(members, _COUNT_EDGES, "comma or semicolon", "commas or semicolons")),
-            ("lines:", lambda _, members: _counted(members, _COUNT_EDGES, "line break", "line breaks")),
-            ("items:", lambda _, members: f"a list of {_counted(members, _COUNT_EDGES, 'item', 'items')}"),
+            ("questions:", lambda _, members: _counted(members, COUNT_EDGES, "question mark", "question marks")),
+            ("separators:", lambda _, members: _counted(members, COUNT_EDGES, "comma or semicolon", "commas or semicolons")),
+            ("lines:", lambda _, members: _counted(members, COUNT_EDGES, "line break", "line breaks")),
+            ("items:", lambda _, members: f"a list of {_counted(members, COUNT_EDGES, 'item', 'items')}"),
             ("script:", lambda name, _: _SCRIPTS.get(name.partition(":")[2], name)),
             ("percent_sign", lambda name, _: "a % sign"), ("tools", lambda name, _: "the client offers tools"),
             ("images", lambda name, _: "images in the turn"),
@@ -279,20 +279,20 @@ class _Reading:
         what = "code" if "paste:code" in other else "text"
         if "paste:error" in other:
             what += " with error output"
-        sizes = [f"{_span(_bucket(m), _PASTE_EDGES)} characters" for m in other if m.startswith("paste_chars:")]
-        fences = [_counted([m], _COUNT_EDGES, "fenced block", "fenced blocks") for m in other if m.startswith("paste_fences:")]
+        sizes = [f"{_span(_bucket(m), PASTE_EDGES)} characters" for m in other if m.startswith("paste_chars:")]
+        fences = [_counted([m], COUNT_EDGES, "fenced block", "fenced blocks") for m in other if m.startswith("paste_fences:")]
         detail = ", ".join(sizes + fences)
         return f"pasted {what} ({detail})" if detail else f"pasted {what}"
 
     def _tool(self, name: str, members: tuple[str, ...]) -> str:
-        sizes = [f"{_span(_bucket(m), _TOOL_EDGES)} characters" for m in self.bag.other if m.startswith("tool_chars:")]
+        sizes = [f"{_span(_bucket(m), TOOL_EDGES)} characters" for m in self.bag.other if m.startswith("tool_chars:")]
         return f"an agent step's tool output ({', '.join(sizes)})" if sizes else "an agent step's tool output"
 
     def _size(self, name: str, members: tuple[str, ...]) -> str:
         # A continuation is read with the ask it continues: one size each.
         asks = "an ask" if len(members) == 1 else "asks"
-        return f"{asks} of {_counted(members, _WORD_EDGES, 'word', 'words')}"
+        return f"{asks} of {_counted(members, WORD_EDGES, 'word', 'words')}"
 
     def _turns(self, name: str, members: tuple[str, ...]) -> str:
         turns = _bucket(name)
-        return "a one-turn conversation" if turns == 0 else f"a conversation of {_span(turns, _TURN_EDGES)} turns"
+        return "a one-turn conversation" if turns == 0 else f"a conversation of {_span(turns, TURN_EDGES)} turns"

@@ -36,10 +36,10 @@ BIGRAM_WORDS = 60
 STEM_CHARS = 5
 _STEM = itemgetter(slice(STEM_CHARS))
 # Bucket edges: a linear model needs the size of things as steps, not as one slope.
-_WORD_EDGES = (2, 4, 7, 12, 20, 35, 60, 100, 180)
-_PASTE_EDGES = (300, 1000, 3000, 10000, 40000)
-_COUNT_EDGES = (1, 2, 3, 5, 8)
-_TOOL_EDGES = (100, 300, 1000, 3000, 10000)
+WORD_EDGES = (2, 4, 7, 12, 20, 35, 60, 100, 180)
+PASTE_EDGES = (300, 1000, 3000, 10000, 40000)
+COUNT_EDGES = (1, 2, 3, 5, 8)
+TOOL_EDGES = (100, 300, 1000, 3000, 10000)
 TOOL_WORD = "t:"
 MAX_TOOL_WORDS = 60
 _TOOL_WORD_CHARS = 24
@@ -83,7 +83,7 @@ def tool_features(tool_text: str, tool_chars: int, out: Bag) -> None:
     `routerd.classify.text.Turn.tool_window`). They are kept apart from the ask's words, and
     out of the neighbour index: a traceback's or a test run's words say what the next step faces
     (a race detector's report, a deadlock, one failing assertion, all green), not what was asked."""
-    out.other.add(f"tool_chars:{_bucket(tool_chars, _TOOL_EDGES)}")
+    out.other.add(f"tool_chars:{_bucket(tool_chars, TOOL_EDGES)}")
     kept = [word for word in dict.fromkeys(words_of(lower_text(tool_text)))
             if 3 <= len(word) <= _TOOL_WORD_CHARS and not word.isdigit()]
     out.other.update([TOOL_WORD + word for word in kept[:MAX_TOOL_WORDS]])
@@ -96,7 +96,7 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
     if lower is None:
         lower = lower_text(ask)
     # All the words when there are few; counted only as far as the largest size told apart.
-    words, n = window(lower, HEAD_WORDS, TAIL_WORDS, _WORD_EDGES[-1])
+    words, n = window(lower, HEAD_WORDS, TAIL_WORDS, WORD_EDGES[-1])
     read = set(words)
     # Words, pairs and stems go in as they are (no names built: see routerd.classify.bag), each
     # with one C-level pass.
@@ -131,11 +131,11 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
 
 def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
     add = out.other.add  # not `out.add`: a Python call per feature costs more than the set's add
-    add(f"words:{_bucket(n, _WORD_EDGES)}")
+    add(f"words:{_bucket(n, WORD_EDGES)}")
     # A two-character count walks the whole text (~1 us per kilobyte); a one-character `in` is a
     # memchr, so each count runs only when its rarer character occurs (else it is 0 anyway).
     questions = ask.count("?") + ask.count("？") if "?" in ask or "？" in ask else 0
-    add(f"questions:{_bucket(questions, _COUNT_EDGES)}")
+    add(f"questions:{_bucket(questions, COUNT_EDGES)}")
     # Digits are folded to 0 (tokens.FOLD_DIGITS): a number is a 0 after a space, a bracket or a sign
     # (counted in C; a pass over the words costs ten times more).
     numbers = 0
@@ -146,7 +146,7 @@ def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
         if "$" in lower:
             numbers += lower.count("$0")
     if numbers:
-        add(f"numbers:{_bucket(numbers, _COUNT_EDGES)}")
+        add(f"numbers:{_bucket(numbers, COUNT_EDGES)}")
         # Each quantity in a word problem is usually one more operation: cumulative indicators let a
         # linear model give every extra quantity its own weight, up to where it stops mattering.
         out.other.update(_AT_LEAST_NUMBERS[: min(numbers, MAX_COUNTED)])
@@ -163,22 +163,22 @@ def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
         add("percent_sign")
     separators = lower.count(",") + lower.count(";") + lower.count("，") + lower.count("、")
     if separators:
-        add(f"separators:{_bucket(separators, _COUNT_EDGES)}")
+        add(f"separators:{_bucket(separators, COUNT_EDGES)}")
     lines = ask.count("\n")
     if lines:
         items = sum(1 for line in ask.splitlines() if line.lstrip()[:2] in ("- ", "* ", "1.", "2.", "3.", "4."))
-        add(f"lines:{_bucket(lines, _COUNT_EDGES)}")
+        add(f"lines:{_bucket(lines, COUNT_EDGES)}")
         if items:
-            add(f"items:{_bucket(items, _COUNT_EDGES)}")
+            add(f"items:{_bucket(items, COUNT_EDGES)}")
     add("script:" + _script(lower))
 
 
 def _paste(split: Split, out: Bag) -> None:
     out.add("paste")
-    out.add(f"paste_chars:{_bucket(split.paste_chars, _PASTE_EDGES)}")
+    out.add(f"paste_chars:{_bucket(split.paste_chars, PASTE_EDGES)}")
     if paste_is_code(split):
         out.add("paste:code")
     if paste_has_error(split):
         out.add("paste:error")
     if split.fenced_blocks:
-        out.add(f"paste_fences:{_bucket(split.fenced_blocks, _COUNT_EDGES)}")
+        out.add(f"paste_fences:{_bucket(split.fenced_blocks, COUNT_EDGES)}")
