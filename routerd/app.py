@@ -2,8 +2,8 @@
 
 ``App`` holds typed references to the parts: the store, the resilience state (breakers, cool-downs,
 buckets, key pools, aliases, in-flight bounds; kept across reloads), the ledger's counters, the
-gateway (connection pools), the routing core, the asker, the hooks and the MCP server. The resources themselves (the
-store, the pools, the listeners) are opened and closed by ``routerd.daemon.run_daemon`` through one
+gateway (connection pools), the classifier's files (``Brain``), the routing core, the asker, the hooks
+and the MCP server. The resources themselves (the store, the pools, the listeners) are opened and closed by ``routerd.daemon.run_daemon`` through one
 exit stack; the parts without resources are made here. ``reload`` builds a complete new runtime off
 the loop, has the gateway open its pools, and only then swaps one reference, or keeps the old
 runtime and records why. ``status`` gathers each part's ``statistics()`` explicitly.
@@ -38,6 +38,7 @@ from routerd.redact import scrub
 from routerd.protocol.replies import LastReload, ReloadResult, StatusReply
 from routerd.resilience.board import Resilience
 from routerd.resilience.keys import PoolKey
+from routerd.routing.brain import Brain
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime, build_runtime
 from routerd.store import ledger as ledger_rows
@@ -87,8 +88,9 @@ class App:
         self.ledger = ledger
         self.gateway = gateway
         self.spending: Spending = gateway.spending
+        self.brain = Brain()  # loaded while the daemon serves (``routerd.daemon``)
         self.routing = RoutingCore(store, resilience, ids, ask_model=self._ask_classifier,
-                                   pressure=self.spending.pressure)
+                                   pressure=self.spending.pressure, brain=self.brain)
         self.asker = Asker(self.routing, gateway)
         self.hooks = Hooks(store, self.routing, self.asker, ids, ledger, budget_note=self.spending.note)
         gateway.metrics.watch(self._metric_state)
@@ -221,7 +223,7 @@ class App:
             hook_calls = await self.store.read(ledger_rows.hook_rows)
         except apsw.Error:
             hook_calls = -1
-        parts = {"store": self.store.statistics(),
+        parts = {"brain": self.brain.statistics(), "store": self.store.statistics(),
                  "requests": {"in_flight": self.inflight.count, "served": self.inflight.total},
                  "routing": self.routing.statistics(), "scenarios": self.routing.scenarios.statistics(),
                  "hooks": self.hooks.statistics(),

@@ -2,7 +2,10 @@
 
 Order of start: config and the runtime built from it (a broken file at start is fatal, with the
 reason), the socket path (refuse when another daemon is live), the listeners, the store, the
-gateway's pools, the app and its parts' persisted state, then the servers in one task group. On SIGTERM
+gateway's pools, the app and its parts' persisted state, then the servers in one task group, and
+READY. The classifier's files (most of a second to parse) load in a worker thread after READY
+(``routerd.routing.brain``): READY means the listeners serve, and what needs the classifier waits
+for it there, so a restart leaves no gap in which the ports refuse connections. On SIGTERM
 or a ``stop`` request the daemon drains: it takes no new requests (it answers them: a retryable 503
 over HTTP, ``shutting_down`` on the socket), lets in-flight requests finish within
 ``daemon.drain_timeout_s`` (a second SIGTERM or SIGINT ends that wait), then cuts what is left (its
@@ -92,7 +95,6 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
         app = App(runtime=runtime, store=store, resilience=resilience, ids=ids, ledger=ledger, gateway=gateway,
                   socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
         await app.load()
-        _trim_heap()
         await _serve(app, options, listener, http_listener, task_status)
         app.save_limits()
         if not activated:
@@ -100,8 +102,16 @@ async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = a
     log.info("routerd stopped")
 
 
+async def _load_brain(app: App) -> None:
+    """Load the classifier's files while serving, then trim the heap their parsing left behind."""
+    sdnotify.notify("STATUS=serving; loading the classifier")
+    await app.brain.load()
+    await anyio.to_thread.run_sync(_trim_heap)
+    sdnotify.notify(f"STATUS=serving{'' if app.brain.error is None else '; the classifier failed to load'}")
+
+
 def _trim_heap() -> None:
-    """Give the C heap's free pages back to the system once start-up has loaded the brain (glibc's
+    """Give the C heap's free pages back to the system once the brain is loaded (glibc's
     `malloc_trim`; elsewhere nothing to do). Reading the model file and its index leaves freed
     buffers between live objects, in the loading thread's arena too, which the allocator keeps
     resident until told otherwise."""
@@ -129,6 +139,7 @@ async def _serve(app: App, options: DaemonOptions, listener: SocketListener,
         await tg.start(_sync_budgets, app)
         tg.start_soon(_keep_limits, app)
         sdnotify.notify("READY=1\nSTATUS=serving")
+        tg.start_soon(_load_brain, app)
         log.info("routerd ready: socket %s, http %s (%s)", options.socket_path,
                  app.http_address or "off", options.backend)
         task_status.started(app)

@@ -18,6 +18,7 @@
     ├── BudgetExceeded                budget_exceeded
     ├── ShuttingDown                  shutting_down    yes
     ├── Overloaded                    overloaded       yes
+    ├── BrainUnavailable              brain_unavailable yes (no when its model file is broken)
     └── UpstreamError                 upstream_error   yes
         ├── UpstreamTimeout           upstream_timeout yes
         ├── UpstreamRateLimited       rate_limited     yes
@@ -140,6 +141,19 @@ class Overloaded(RouterdError):
     retryable = True
     http_status = 429
     retry_after_s: float | None = None
+
+
+class BrainUnavailable(RouterdError):
+    """The classifier is not loaded: still loading after ``routerd.routing.brain.BRAIN_WAIT_S``
+    (retryable), or its model file could not be read (not retryable: the message says why)."""
+
+    code = "brain_unavailable"
+    retryable = True
+    http_status = 503
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class UpstreamError(RouterdError):

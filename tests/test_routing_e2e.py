@@ -114,7 +114,7 @@ async def test_a_bad_rating_says_how_far_it_moves_routing(daemon):
 
 async def _fresh_routing_core(app) -> None:
     """Replace the app's routing core with a new one loaded from the store, as a restart would."""
-    app.routing = RoutingCore(app.store, app.resilience, app.ids)
+    app.routing = RoutingCore(app.store, app.resilience, app.ids, brain=app.brain)
     await app.routing.load(app.runtime)
 
 

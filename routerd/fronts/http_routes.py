@@ -270,8 +270,8 @@ def _health(app: App, runtime: Runtime) -> dict[str, object]:
     states = {name: breakers[name].state if name in breakers else "closed" for name in runtime.providers}
     stats = app.store.statistics()
     store = "damaged" if stats.state == "writing" and stats.damaged else stats.state
-    return {"status": "ok" if app.store.healthy else "degraded", "store": store,
-            "providers": {  # closed but kept out: cooling down, or every key out
+    return {"status": "ok" if app.store.healthy and app.brain.error is None else "degraded", "store": store,
+            "brain": app.brain.state, "providers": {  # closed but kept out: cooling down, or every key out
                 name: "cooling" if state == "closed" and app.resilience.unavailable(name, now) else state
                 for name, state in states.items()}}
 

@@ -28,9 +28,6 @@ import anyio.to_thread
 import msgspec
 
 from routerd.classify.classifier import classify_turns
-from routerd.classify.cues import CueSet, default_cues
-from routerd.classify.explain import Glossary, default_glossary
-from routerd.classify.model import Model, default_model
 from routerd.classify.types import TIERS, Classification, Tier, enough, tier_for
 from routerd.errors import BadRequest, NoRoute, UnknownModel
 from routerd.feedback import FeedbackTable, signature
@@ -40,6 +37,7 @@ from routerd.protocol.replies import FeedbackResult, ProfileState
 from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import feedback, hosted_step, opinion, records
+from routerd.routing.brain import Brain
 from routerd.routing.scenario import Found, Scenarios, by_price
 from routerd.routing.types import BrainDecision, Candidate, Classified, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
@@ -69,7 +67,8 @@ class RoutingStats(msgspec.Struct, frozen=True):
 
 class RoutingCore:
     def __init__(self, store: Store, resilience: Resilience, ids: Ids,
-                 ask_model: opinion.AskModel | None = None, pressure: Pressure | None = None) -> None:
+                 ask_model: opinion.AskModel | None = None, pressure: Pressure | None = None,
+                 brain: Brain | None = None) -> None:
         self.store = store
         self.resilience = resilience
         self.pressure = pressure
@@ -80,14 +79,13 @@ class RoutingCore:
         self.sticky: OrderedDict[str, Sticky] = OrderedDict()
         self.decisions = self.classified = 0
         self.opinions = opinion.OpinionCounts()
-        self.brain: tuple[Model, CueSet, Glossary] | None = None  # the shipped model and cue files
+        self.brain = brain or Brain()  # the classifier's files, loaded by whoever owns the brain
         self._runtime: Runtime | None = None  # the latest one seen, for statistics
         self.scenarios = Scenarios()
 
     async def load(self, runtime: Runtime) -> None:
-        """Read the classifier's model and cue files, the persisted profile and the feedback rows
-        (at start, before serving; files are read off the loop)."""
-        self.brain = await anyio.to_thread.run_sync(lambda: (default_model(), default_cues(), default_glossary()))
+        """Read the persisted profile and the feedback rows (at start, before serving; the
+        classifier's files load while the daemon serves: ``Brain.load``)."""
         profile, stored = await self.store.read(lambda conn: rows.startup_state(conn, PROFILE_KEY))
         if profile in PROFILES:
             self.profile_override = profile
@@ -124,9 +122,9 @@ class RoutingCore:
         ``explain`` do the signals name the top features and the explanation say them in words:
         ranking them costs about a fifth of a classification, and a routed request that did not
         ask to explain never shows them."""
+        model, cues, glossary = await self.brain.ready()
         self.classified += 1
         self._runtime = runtime
-        model, cues, glossary = self.brain or (default_model(), default_cues(), default_glossary())
         read = functools.partial(classify_turns, conversation.turns, conversation.tools, model=model, cues=cues,
                                  explain=explain, glossary=glossary)
         result = await anyio.to_thread.run_sync(read) if conversation.big else read()
