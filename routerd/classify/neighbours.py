@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.classify.bag import Bag, Key, shared_key_of
+from routerd.classify.bag import Bag, Key, shared_keys_of
 
 _FIRST = itemgetter(0)
 FIRST_BITS = 24  # a span's first posting fits below this bit: at most ~16.7 million postings
@@ -194,19 +194,18 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
     (`share_postings`)."""
     count = len(starts) - 1
     if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels) \
-            or any(b < a for a, b in zip(starts, starts[1:])) or (postings and max(postings) >= len(levels)):
+            or any(b < a for a, b in zip(starts, starts[1:])) or not _below(postings, len(levels)):
         raise ValueError("model file: the neighbour index's members disagree in size")
     if any(a == b for a, b in zip(starts, starts[1:])):
         raise ValueError("model file: a neighbour term is in no document")
     firsts, postings = share_postings(starts, postings)
     tables: dict[str, dict[Any, int]] = {kind: {} for kind in TERM_KINDS}
     ordinal = -1
-    for ordinal, name in enumerate(terms):
+    for ordinal, (kind, key) in enumerate(shared_keys_of(terms, shared)):
         if ordinal >= count:
             break
-        kind, key = shared_key_of(name, shared)
         if kind not in tables:
-            raise ValueError(f"model file: neighbour term {name!r} is not a word, pair or stem")
+            raise ValueError(f"model file: neighbour term {key!r} is not a word, pair or stem")
         tables[kind][key] = span(starts[ordinal + 1] - starts[ordinal], ordinal, firsts[ordinal])
     if ordinal + 1 != count:
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
@@ -216,6 +215,28 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
                       postings=postings, norms=norms, levels=levels, idf2=idf2_table(len(levels), most),
                       k=meta["k"], budget=meta["budget"], prior=meta["prior"],
                       weights=_triple(meta["weights"]), upper_weights=_triple(meta["upper_weights"]))
+
+
+def _below(values: array[int], bound: int) -> bool:
+    """Whether every value of `values` (uint16) is below `bound`, at C speed: `max` makes an int of
+    each of the ~2.2 million postings (55 ms of a 340 ms load); here one `bytes.translate` finds any
+    high byte above the bound's, and only the values that share its high byte (a few thousand) are
+    compared one at a time."""
+    if bound > 0xFFFF:
+        return True
+    if not bound:
+        return not values
+    raw, top = values.tobytes(), bound - 1
+    high, low = (raw[1::2], raw[0::2]) if sys.byteorder == "little" else (raw[0::2], raw[1::2])
+    edge = top >> 8
+    if high.translate(None, bytes(range(edge + 1))):
+        return False
+    at = high.find(edge)
+    while at >= 0:
+        if low[at] > top & 0xFF:
+            return False
+        at = high.find(edge, at + 1)
+    return True
 
 
 def _weigh(lean: tuple[float, float, float], weights: tuple[float, float, float]) -> float:

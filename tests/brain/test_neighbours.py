@@ -177,3 +177,17 @@ def test_an_index_whose_pairs_share_a_table_reads_each_kind_apart():
     assert index.vote(Bag(pairs={("raft", "lease")}))[1] == pytest.approx(2.0)
     assert index.vote(Bag(stems={"lease"})) is None  # lease's stem is in one prompt: not indexed
     assert index.vote(Bag(words={"lease"}))[1] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("documents", [0, 1, 255, 256, 257, 59_816, 65_535, 65_536])
+def test_a_posting_beyond_the_documents_is_refused_whatever_its_bytes(documents):
+    """The index's bound check (done on the postings' bytes, for speed) finds a posting past the
+    last document exactly where `max` would, at each edge of the high and low bytes."""
+    from array import array
+
+    from routerd.classify.neighbours import _below
+
+    for top in {0, documents - 1, documents, documents + 1, documents | 0xFF, 0xFFFF}:
+        for values in ([], [top], [0, top, 1], [top, 0] * 300):
+            postings = array("H", [v for v in values if 0 <= v <= 0xFFFF])
+            assert _below(postings, documents) == (not postings or max(postings) < documents), (documents, values)
