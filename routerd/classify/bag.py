@@ -110,12 +110,12 @@ def shared_keys_of(names: Iterable[str], shared: dict[Any, Any]) -> Iterator[tup
     for name in names:
         prefix = name[:2]
         if prefix == WORD:
-            yield "words", one(key := name[2:], key)
+            yield "words", one(word := name[2:], word)
         elif prefix == STEM:
-            yield "stems", one(key := name[2:], key)
+            yield "stems", one(stem := name[2:], stem)
         else:
             kind, key = key_of(name)
             if isinstance(key, tuple):
-                key = (one(key[0], key[0]), one(key[1], key[1]))
-                key = one(key, key)
+                pair = (one(key[0], key[0]), one(key[1], key[1]))
+                key = one(pair, pair)
             yield kind, key
