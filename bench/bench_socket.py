@@ -1,9 +1,16 @@
 """Foundation figures (issue #2): socket round trips, start time, idle RSS, routerctl status time,
 and store throughput with the loop's responsiveness under write load.
 
-Usage: .venv/bin/python bench/bench_socket.py [--quick]
+Usage: .venv/bin/python bench/bench_socket.py [--quick] [--only start,restart,...]
 Prints a table and writes bench/results/bench_socket.json. Ratios against a bare interpreter start
-are measured in the same run, since this machine is shared and noisy.
+are measured in the same run, since this machine is shared and noisy. The daemon measured is the
+one ``routerd.main`` imports: set PYTHONPATH to the tree to measure (another checkout, for a
+before/after in one run window).
+
+``start``: exec to READY (the listeners serve), exec to the first classification answered (the
+brain loaded: it loads after READY), idle RSS with the brain, and idle RSS of a daemon whose
+brain is switched off (what the brain adds is the difference). ``restart``: how long the HTTP port
+refuses connections between one daemon's exit and the next one's listeners.
 """
 
 import json
@@ -23,6 +30,11 @@ from routerd.framing import FrameReader, encode_frame  # noqa: E402
 
 PY = sys.executable
 PING = encode_frame(b'{"type":"ping","v":1}')
+CLASSIFY = encode_frame(b'{"type":"classify","v":1,"prompt":"what is a mutex"}')
+# A daemon without its brain: the load fails at once (the daemon serves on, as with a broken file).
+NO_BRAIN = ("import sys\nimport routerd.routing.brain as brain\n"
+            "def off():\n    raise RuntimeError('switched off by the benchmark')\n"
+            "brain.read_brain = off\nfrom routerd.main import main\nsys.exit(main())")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -36,17 +48,17 @@ def summary_us(samples: list[float]) -> dict[str, float]:
 
 
 class Daemon:
-    def __init__(self, tmp: Path, *args: str, command: list[str] | None = None) -> None:
+    def __init__(self, tmp: Path, *args: str, command: list[str] | None = None, listen: str = "127.0.0.1:0") -> None:
         self.socket = tmp / f"r{time.monotonic_ns()}.sock"
         notify_path = tmp / f"n{time.monotonic_ns()}"
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(notify_path))
         config = tmp / "bench.toml"  # HTTP on a free port: never collide with a routerd on 4141
-        config.write_text('[http]\nlisten = "127.0.0.1:0"\n')
+        config.write_text(f'[http]\nlisten = "{listen}"\n')
         env = {**os.environ, "ROUTERD_SOCKET": str(self.socket), "XDG_STATE_HOME": str(tmp / "state"),
                "ROUTERD_CONFIG": str(config), "NOTIFY_SOCKET": str(notify_path)}
         self.env = env
-        started = time.perf_counter()
+        self.started = started = time.perf_counter()
         self.proc = subprocess.Popen(command or [PY, "-m", "routerd.main", *args], env=env,
                                      stdout=subprocess.PIPE if command else subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, text=True)
@@ -166,16 +178,75 @@ def bench_backends(tmp: Path, n: int) -> dict:
 def bench_start(tmp: Path, n: int) -> dict:
     bare = time_command([PY, "-I", "-S", "-c", "pass"], dict(os.environ), n)
     plain = time_command([PY, "-c", "pass"], dict(os.environ), n)
-    starts, rss = [], []
+    starts, brains, rss, bare_rss = [], [], [], []
+    # A tree from before the brain loaded after READY cannot switch it off: no figure without it.
+    switchable = subprocess.run([PY, "-c", "import routerd.routing.brain"], capture_output=True).returncode == 0
     for _ in range(n):
         daemon = Daemon(tmp)
         starts.append(daemon.start_s)
+        sock = connect(daemon.socket)
+        roundtrip(sock, FrameReader(), CLASSIFY)  # waits for the brain
+        brains.append(time.perf_counter() - daemon.started)
+        sock.close()
         rss.append(daemon.rss_mb())
         daemon.stop()
+        if not switchable:
+            continue
+        daemon = Daemon(tmp, command=[PY, "-c", NO_BRAIN])
+        sock = connect(daemon.socket)
+        roundtrip(sock, FrameReader(), CLASSIFY)  # answered once the (failing) load is over
+        sock.close()
+        bare_rss.append(daemon.rss_mb())
+        daemon.stop()
     start = statistics.median(starts)
-    return {"exec_to_ready_ms": round(start * 1000, 1), "bare_python_ms": round(bare * 1000, 1),
+    return {"exec_to_ready_ms": round(start * 1000, 1),
+            "exec_to_first_classification_ms": round(statistics.median(brains) * 1000, 1),
+            "bare_python_ms": round(bare * 1000, 1),
             "python_site_ms": round(plain * 1000, 1), "ratio_vs_python_site": round(start / plain, 1),
-            "idle_rss_mb": round(statistics.median(rss), 1)}
+            "idle_rss_mb": round(statistics.median(rss), 1),
+            "idle_rss_without_brain_mb": round(statistics.median(bare_rss), 1) if bare_rss else None, "n": n}
+
+
+def bench_restart(tmp: Path, n: int) -> dict:
+    """How long the HTTP port refuses connections when one daemon exits and the next starts (as
+    ``routerctl restart`` does: the new one is exec'd once the old one has gone)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gaps = []
+    daemon = Daemon(tmp, listen=f"127.0.0.1:{port}")
+    for _ in range(n):
+        daemon.stop()
+        gone = time.perf_counter()
+        threaded = _started_in_background(tmp, port)
+        while not _accepts(port):
+            time.sleep(0.002)
+        gaps.append(time.perf_counter() - gone)
+        daemon = threaded()
+    daemon.stop()
+    return {"refused_ms_median": round(statistics.median(gaps) * 1000, 1),
+            "refused_ms_max": round(max(gaps) * 1000, 1), "n": n}
+
+
+def _started_in_background(tmp: Path, port: int):
+    import threading
+
+    box: list[Daemon] = []
+    thread = threading.Thread(target=lambda: box.append(Daemon(tmp, listen=f"127.0.0.1:{port}")))
+    thread.start()
+
+    def join() -> Daemon:
+        thread.join()
+        return box[0]
+    return join
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def bench_routerctl(tmp: Path, n: int) -> dict:
@@ -221,15 +292,17 @@ def bench_store_load(tmp: Path, seconds: float) -> dict:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
     n = 1000 if quick else 5000
+    benches = {
+        "backends": lambda tmp: bench_backends(tmp, n),
+        "start": lambda tmp: bench_start(tmp, 3 if quick else 7),
+        "restart": lambda tmp: bench_restart(tmp, 3 if quick else 7),
+        "routerctl": lambda tmp: bench_routerctl(tmp, 5 if quick else 11),
+        "store_load": lambda tmp: bench_store_load(tmp, 3.0 if quick else 6.0),
+    }
     with tempfile.TemporaryDirectory(prefix="bench-socket-") as tmpdir:
-        tmp = Path(tmpdir)
-        results = {
-            "backends": bench_backends(tmp, n),
-            "start": bench_start(tmp, 3 if quick else 7),
-            "routerctl": bench_routerctl(tmp, 5 if quick else 11),
-            "store_load": bench_store_load(tmp, 3.0 if quick else 6.0),
-        }
+        results = {name: bench(Path(tmpdir)) for name, bench in benches.items() if only is None or name in only}
     print(json.dumps(results, indent=2))
     out = ROOT / "bench" / "results" / "bench_socket.json"
     out.parent.mkdir(parents=True, exist_ok=True)

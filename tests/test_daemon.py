@@ -5,6 +5,7 @@ These run real ``routerd`` and ``routerctl`` processes, as a user would."""
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -38,6 +39,7 @@ def test_routerctl_lifecycle(env, tmp_path):
         assert status.returncode == 0
         for field in ("backend", "socket", "http", "config", "last reload", "state", "rows"):
             assert field in status.stdout
+        assert re.search(r"^brain +state (loading|ready),", status.stdout, re.M), status.stdout
         data = json.loads(routerctl(env, "status", "--json").stdout)
         assert data["socket"] == str(tmp_path / "routerd.sock")
         assert data["backend"].startswith("asyncio")
