@@ -107,7 +107,8 @@ async def _load_brain(app: App) -> None:
     sdnotify.notify("STATUS=serving; loading the classifier")
     await app.brain.load()
     await anyio.to_thread.run_sync(_trim_heap)
-    sdnotify.notify(f"STATUS=serving{'' if app.brain.error is None else '; the classifier failed to load'}")
+    if not app.stop_requested.is_set():  # once STOPPING=1 is said, the supervisor hears nothing else
+        sdnotify.notify(f"STATUS=serving{'' if app.brain.error is None else '; the classifier failed to load'}")
 
 
 def _trim_heap() -> None:

@@ -1,6 +1,7 @@
 """The brain loads while the daemon serves: what needs no classifier is answered at once, what does
 waits for it (bounded), and a model file that cannot be read fails those requests with the reason."""
 
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -126,3 +127,42 @@ async def test_a_broken_model_file_fails_what_needs_it_and_serves_the_rest(broke
         classified = await sock.call({"type": "classify", "prompt": "what is a mutex"})
         assert (classified["type"], classified["code"], classified["retryable"]) == ("error", "brain_unavailable",
                                                                                       False)
+
+
+@pytest.fixture
+def supervisor(daemon_env: Path, monkeypatch: pytest.MonkeyPatch, no_blocking) -> Iterator[socket.socket]:
+    """A notify socket standing in for systemd's (NOTIFY_SOCKET), for the daemon to report to."""
+    for call in ("socket.socket.connect", "socket.socket.sendall"):  # sd_notify's: one local datagram
+        no_blocking.functions[call].deactivate()
+    path = daemon_env / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.setblocking(False)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        yield sock
+
+
+async def test_a_brain_loaded_during_the_drain_says_nothing_after_stopping(supervisor, held_brain, daemon):
+    """A stop while an auto request waits for the brain: the request is served once the brain is
+    in, and STOPPING=1 stays the last thing the supervisor hears (no STATUS after it)."""
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{daemon.http_address}") as http:
+            asked, replies = asked_for(daemon), []
+            async with anyio.create_task_group() as tg:
+                async def auto() -> None:
+                    replies.append(await http.post("/v1/chat/completions", json={**CHAT, "model": "auto"}))
+                tg.start_soon(auto)
+                await asked.wait()
+                daemon.request_stop()
+                heard = []
+                while "STOPPING=1" not in heard:
+                    await anyio.wait_readable(supervisor)
+                    heard.append(supervisor.recv(4096).decode())
+                held_brain.set()
+            assert replies[0].status_code == 200, replies[0].text
+        await daemon.inflight.wait_idle()
+        await daemon.brain.ready()
+        with pytest.raises(BlockingIOError):
+            supervisor.recv(4096)
+    finally:
+        held_brain.set()
