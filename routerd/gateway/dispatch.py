@@ -104,7 +104,8 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
     yield failure_reply(request.dialect, walk.final(), walk.skipped)
 
 
-def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candidate) -> tuple[Provider, Held] | None:
+def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candidate,
+           endpoint: str) -> tuple[Provider, Held] | None:
     """The one place a candidate is checked before each attempt: its provider is in the runtime
     the request started with, and the resilience state lets a call through now (breakers,
     cool-downs, a key in rotation, the in-flight bound, the rate-limit buckets), and the budgets
@@ -115,7 +116,8 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
         return None
     board = gateway.resilience
     amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request.body)
-    held = admit(board, candidate.provider, candidate.model, amounts, time.time(), bool(provider.keys))
+    held = admit(board, candidate.provider, candidate.model, amounts, time.time(), bool(provider.keys),
+                 endpoint)
     if isinstance(held, Refusal):
         walk.refused(held)
         return None
@@ -159,7 +161,7 @@ async def _try_candidate(gateway: Gateway, walk: Walk, request: ProxyRequest,
         walk.dead.add(candidate.provider)
         return None
     for retry in range(config.retries + 1):
-        admitted = _admit(gateway, walk, request, candidate)
+        admitted = _admit(gateway, walk, request, candidate, prepared.dialect)
         if admitted is None:
             return None
         outcome = await _held_attempt(gateway, walk, request, prepared, candidate, admitted,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from routerd.dialects.error_reading import read_error
 from routerd.errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 from routerd.resilience.board import Resilience
-from routerd.resilience.health import Ticket
+from routerd.resilience.health import Ticket, endpoint_target
 from routerd.resilience.keys import PoolKey
 from routerd.resilience.limiter import Observation
 from routerd.resilience.limits import Reservation, Target
@@ -44,6 +44,7 @@ class Held:
     reservation: Reservation | None
     slot: bool = True
     budget: Reservation | None = None   # the budgets' hold (``routerd.gateway.spend``), settled by the call record
+    endpoint: str | None = None         # the upstream dialect called: a model not found is cooled on it alone
 
     @property
     def target(self) -> Target:
@@ -84,8 +85,10 @@ class Held:
                 and len(pool.keys) > 1:
             pool.cool(self.key.label, self.model, seconds, now, f"rate limited ({why})")
         elif verdict.cools == "model":
-            self.board.health.cool(f"{self.provider}/{self.model}", seconds, now,
-                                   _reason(verdict.category, why), verdict.category)
+            target = f"{self.provider}/{self.model}"
+            if verdict.category == "model_not_found" and self.endpoint is not None:
+                target = endpoint_target(self.provider, self.model, self.endpoint)
+            self.board.health.cool(target, seconds, now, _reason(verdict.category, why), verdict.category)
         else:
             self.board.health.cool(self.provider, seconds, now, _reason(verdict.category, why),
                                    verdict.category)
@@ -112,10 +115,11 @@ def _reason(category: Category, why: str) -> str:
 
 
 def admit(board: Resilience, provider: str, model: str, amounts: Mapping[str, float],
-          now: float, has_own_key: bool) -> Held | Refusal:
-    """Everything one attempt at ``provider``/``model`` needs, or why it may not go now.
-    ``has_own_key``: the provider has keys of its own (else the client's credentials go)."""
-    ticket = board.health.admit(provider, model, now)
+          now: float, has_own_key: bool, endpoint: str | None = None) -> Held | Refusal:
+    """Everything one attempt at ``provider``/``model`` (on ``endpoint``, the upstream dialect)
+    needs, or why it may not go now. ``has_own_key``: the provider has keys of its own (else the
+    client's credentials go)."""
+    ticket = board.health.admit(provider, model, now, endpoint)
     if isinstance(ticket, Refusal):
         return ticket
     key = None
@@ -135,7 +139,7 @@ def admit(board: Resilience, provider: str, model: str, amounts: Mapping[str, fl
         ticket.released()
         board.inflight.release(provider, model)
         return reservation
-    return Held(board, provider, model, ticket, key, reservation)
+    return Held(board, provider, model, ticket, key, reservation, endpoint=endpoint)
 
 
 def classify_failure(error: UpstreamError, dialect: str | None) -> tuple[Category, float | None]:

@@ -9,7 +9,10 @@ one broken model opens only its own while the others keep serving.
 
 Cool-downs are beside the breakers: the taxonomy says when a target stays out for a time without
 being broken (a 429 until its Retry-After, an overloaded provider briefly, a model the provider
-lacks for a while). Pure: time is passed in; nothing here sleeps or does I/O.
+lacks for a while). A model the provider lacks is cooled on the endpoint that said so
+(``provider/model on dialect``, see ``endpoint_target``): some OpenAI-compatible servers serve a
+model on Responses and not on chat completions, so a 404 from one endpoint must not keep the
+other from being asked. Pure: time is passed in; nothing here sleeps or does I/O.
 """
 
 from collections.abc import Callable
@@ -35,6 +38,11 @@ class HealthStats:
     providers: dict[str, BreakerStats]
     models: dict[str, BreakerStats]
     cooling: dict[str, CoolingStats]
+
+
+def endpoint_target(provider: str, model: str, endpoint: str) -> str:
+    """The cool-down target of ``provider``'s ``model`` on one endpoint (an upstream dialect)."""
+    return f"{provider}/{model} on {endpoint}"
 
 
 class Ticket:
@@ -85,9 +93,10 @@ class Health:
 
     # --- admission -------------------------------------------------------------------------------
 
-    def admit(self, provider: str, model: str, now: float) -> Ticket | Refusal:
-        """A ticket for one call to ``provider``'s ``model``, or why not."""
-        refusal = self._cooling(provider, model, now)
+    def admit(self, provider: str, model: str, now: float, endpoint: str | None = None) -> Ticket | Refusal:
+        """A ticket for one call to ``provider``'s ``model`` (on ``endpoint``, an upstream dialect,
+        when given), or why not."""
+        refusal = self._cooling(provider, model, now, endpoint)
         if refusal is not None:
             return refusal
         outer = self.breaker(provider)
@@ -142,8 +151,14 @@ class Health:
         if current is None or current.until < until:
             self.cooling[target] = CoolingStats(until, reason, category)
 
-    def _cooling(self, provider: str, model: str | None, now: float) -> Refusal | None:
-        for target in (provider, f"{provider}/{model}") if model is not None else (provider,):
+    def _cooling(self, provider: str, model: str | None, now: float,
+                 endpoint: str | None = None) -> Refusal | None:
+        targets = [provider]
+        if model is not None:
+            targets.append(f"{provider}/{model}")
+            if endpoint is not None:
+                targets.append(endpoint_target(provider, model, endpoint))
+        for target in targets:
             entry = self.cooling.get(target)
             if entry is None:
                 continue
@@ -157,8 +172,9 @@ class Health:
     def reset(self, target: str | None = None) -> list[str]:
         """Close breakers and end cool-downs: all of them, a provider's (with its models'), or one
         ``provider/model``'s. Returns the targets that changed."""
-        def hit(name: str) -> bool:
-            return target is None or name == target or ("/" not in target and name.startswith(target + "/"))
+        def hit(name: str) -> bool:   # a model's reset ends its cool-downs on every endpoint too
+            return target is None or name == target or name.startswith(target + " on ") \
+                or ("/" not in target and name.startswith(target + "/"))
 
         changed = [name for table in (self.providers, self.models) for name, breaker in table.items()
                    if hit(name) and breaker.reset()]

@@ -373,3 +373,21 @@ async def test_headers_the_connection_header_names_are_not_forwarded(daemon, fak
     sent = fakes["openai"].received[-1].headers
     assert "x-drop-me" not in sent and sent.get("user-agent") != "probe/1"
     assert path != "/v1/chat/completions" or sent["x-keep-me"] == "2"
+
+
+async def test_a_model_missing_on_chat_is_still_asked_on_responses(daemon, fakes, base_url):
+    """An upstream serving a model only on /v1/responses: its chat-completions 404 cools the model
+    on chat alone, and a Responses request for it is still served (it used to be refused for 600 s)."""
+    import openai
+
+    fakes["openai"].fail(404, {"error": {"message": "The model `gpt-4.1` does not exist",
+                                         "type": "invalid_request_error", "code": "model_not_found"}})
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="x", max_retries=0) as client:
+        with pytest.raises(openai.NotFoundError):
+            await client.chat.completions.create(**{**CHAT, "model": "openai/gpt-4.1"})
+        answer = await client.responses.create(model="openai/gpt-4.1", input="hi")
+        with pytest.raises(openai.APIStatusError) as again:    # chat stays cooled: not asked again
+            await client.chat.completions.create(**{**CHAT, "model": "openai/gpt-4.1"})
+    assert answer.output_text == "Hello from openai."
+    assert [r.path for r in fakes["openai"].received] == ["/v1/chat/completions", "/v1/responses"]
+    assert "does not serve this model" in again.value.message
