@@ -23,12 +23,13 @@ class UsageSink(Protocol):
 
 
 class UsageReader(Protocol):
-    """One dialect's usage: ``decoder`` reads a whole answer or one stream event; ``marker`` is in
-    every stream event that can carry usage (so others are not decoded); ``terminal`` is in the
-    stream's final event; ``counts_text``: estimate from the generated text until usage arrives."""
+    """One dialect's usage: ``decoder`` reads a whole answer or one stream event; one of ``markers``
+    is in every stream event that can carry usage or a finished hosted search (so others are not
+    decoded); ``terminal`` is in the stream's final event; ``counts_text``: estimate from the
+    generated text until usage arrives."""
 
     decoder: msgspec.json.Decoder[Any]
-    marker: bytes
+    markers: tuple[bytes, ...]
     terminal: bytes
     counts_text: bool
 

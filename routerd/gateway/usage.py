@@ -38,13 +38,15 @@ class UsageMeter:
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
                  "discarded", "estimated", "failure", "input_tokens", "output_tokens", "reasoning", "response_id",
-                 "text_chars", "web_searches", "_cutter", "_decoder", "_marker", "_reader", "_terminal")
+                 "text_chars", "web_searches", "_cutter", "_decoder", "_markers", "_reader", "_terminal")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.input_tokens = self.output_tokens = 0
         self.cache_read = self.cache_write = self.cache_write_1h = self.reasoning = 0
-        self.web_searches = 0  # hosted web searches the provider reported (never estimated)
+        # hosted web searches: the provider's count, or in a stream cut before it, the searches its
+        # events showed finished (``estimate`` then marks the row estimated)
+        self.web_searches = 0
         self.response_id: str | None = None
         self.estimated = False  # the counts are routerd's estimate, not the provider's report
         self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
@@ -54,7 +56,7 @@ class UsageMeter:
         reader = self._reader = get(dialect).usage
         self.counts_text = reader.counts_text
         self._decoder = reader.decoder
-        self._marker = reader.marker
+        self._markers = reader.markers
         self._terminal = reader.terminal
         self._cutter = EventCutter()
 
@@ -89,9 +91,10 @@ class UsageMeter:
             self.completed = True
         if self.counts_text:  # no usage yet: count generated text in case none ever comes
             self.text_chars += sum(map(len, _TEXT.findall(events)))
-        if self._marker in events:
+        markers = self._markers
+        if any(marker in events for marker in markers):
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
-                if self._marker in event:
+                if any(marker in event for marker in markers):
                     self._event(event)
         if self.failure is None and b'"error"' in events and STREAM_ERROR.search(events):
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
@@ -108,7 +111,10 @@ class UsageMeter:
         no call can have: the request's size by the dialect's estimator, the generated text at ~4
         characters a token. A stream cut before its final usage keeps what was reported (the
         input, at its start) and counts its output from the text it streamed, when that is more
-        (Anthropic's start says 1 output token; Gemini and Responses say none until the end)."""
+        (Anthropic's start says 1 output token; Gemini and Responses say none until the end), and
+        its searches from the ones it showed finished (none reported: they are the end's)."""
+        if not self.completed and self.web_searches:
+            self.estimated = True
         if (self.input_tokens or self.output_tokens) and self.tokens() is not NO_TOKENS:
             streamed = -(-self.text_chars // CHARS_PER_TOKEN)
             if not self.completed and streamed > self.output_tokens:

@@ -94,3 +94,14 @@ def test_estimated_counts_say_so():
     meter.feed_stream(b'data: {"choices":[{"delta":{"content":"' + b"a" * 40 + b'"}}]}\n\ndata: [DONE]\n\n')
     meter.estimate(b'{"model":"m","messages":[{"role":"user","content":"hello there"}]}', "openai_chat")
     assert meter.estimated and meter.output_tokens == 10 and meter.input_tokens > 0
+
+
+def test_a_gemini_chunk_with_grounding_and_no_usage_counts_its_searches():
+    """Grounding in a chunk that carries no usageMetadata is read too: a stream cut before its
+    last chunk keeps the queries it saw (it used to count them only beside usage)."""
+    grounded = {"candidates": [{"content": {"role": "model", "parts": [{"text": "found it"}]},
+                                "groundingMetadata": {"webSearchQueries": ["python 3.14", "pep 745"]}}]}
+    meter = UsageMeter("gemini")
+    meter.feed_stream(b"data: " + json.dumps(grounded).encode() + b"\r\n\r\n")
+    meter.estimate(b'{"contents":[{"role":"user","parts":[{"text":"hello"}]}]}', "gemini")
+    assert (meter.completed, meter.web_searches, meter.estimated) == (False, 2, True)

@@ -100,6 +100,22 @@ async def test_a_web_search_turn_records_its_searches_and_pays_for_them(daemon, 
     assert table[1].split()[-2] == "searches" and table[-1].split()[-2:] == ["4", f"${group['cost_usd']:.4f}"]
 
 
+@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+@pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")  # the SDK's, see test_sdk_clients
+async def test_a_stream_cut_after_its_searches_still_counts_them(daemon, upstream, kind):
+    """A stream cut after both searches ran, before the final event that reports them: the row
+    says stream_cut and counts the 2 searches its events showed finished, marked estimated (it
+    used to record 0: the count was read only from the final event)."""
+    upstream.cut(after=14)   # both searches' items are done, the answer's text has begun
+    async with anthropic.AsyncAnthropic(base_url=f"http://{daemon.http_address}", api_key="unused",
+                                        max_retries=0) as client:
+        with pytest.raises(anthropic.APIError, match="upstream stream interrupted"):
+            async with client.messages.stream(**claude_codes_web_search()) as stream:
+                await stream.get_final_message()
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["outcome"], row["web_searches"], row["estimated"]) == (kind, "stream_cut", 2, 1)
+
+
 def test_a_claude_code_transcripts_searches_are_read_with_its_tokens():
     """A transcript's assistant message carries the API's usage, server_tool_use included: its
     searches reach the hook row (and its price) as the gateway's do."""

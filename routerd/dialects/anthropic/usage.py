@@ -2,7 +2,9 @@
 ``cache_read_input_tokens``; cache writes split by ``cache_creation.ephemeral_1h_input_tokens``;
 reasoning from ``output_tokens_details.thinking_tokens``; hosted web searches from
 ``server_tool_use.web_search_requests``. A stream's ``message_start`` carries the input side, its
-``message_delta`` the final output and the searches (and, newer, the input side again). The
+``message_delta`` the final output and the searches (and, newer, the input side again); until it
+arrives each ``server_tool_use`` block of the web search started counts one, so a stream cut
+before its end still shows the searches that ran. The
 answer's id (``msg_...``) is kept: a coding agent writes it in its transcript."""
 
 from __future__ import annotations
@@ -54,15 +56,21 @@ class _Message(msgspec.Struct):
     id: str | None = None
 
 
+class _Block(msgspec.Struct):
+    type: str = ""
+    name: str = ""
+
+
 class _Body(msgspec.Struct):
     type: str = ""
     usage: Usage | None = None
+    content_block: _Block | None = None   # content_block_start
     message: _Message | None = None
     id: str | None = None
 
 
 class AnthropicUsage:
-    marker = b'"usage"'
+    markers = (b'"usage"', b'"server_tool_use"')   # a search's block has no usage in it
     terminal = b"message_stop"
     counts_text = False
 
@@ -70,6 +78,10 @@ class AnthropicUsage:
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)
 
     def take(self, body: _Body, sink: UsageSink) -> None:
+        block = body.content_block
+        if block is not None and block.type == "server_tool_use" and block.name == "web_search":
+            sink.web_searches += 1    # ``message_delta``'s ``web_search_requests`` replaces the count
+            return
         message = body.message
         sink.response_id = (message.id if message is not None else None) or body.id or sink.response_id
         usage = body.usage or (message.usage if message is not None else None)

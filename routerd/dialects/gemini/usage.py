@@ -2,7 +2,7 @@
 reads ``cachedContentTokenCount``, output = ``candidatesTokenCount`` + ``thoughtsTokenCount``
 (reasoning). Hosted searches: the ``webSearchQueries`` of the first candidate's
 ``groundingMetadata`` (one for grounding with sources but no query), the most any event of a
-stream listed. The answer's ``responseId`` is kept: a coding agent writes it in its transcript."""
+stream listed (a chunk with grounding and no usage is read too). The answer's ``responseId`` is kept: a coding agent writes it in its transcript."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class _Body(msgspec.Struct):
 
 
 class GeminiUsage:
-    marker = b'"usageMetadata"'
+    markers = (b'"usageMetadata"', b'"groundingMetadata"')
     terminal = b'"finishReason"'
     counts_text = False
 

@@ -5,7 +5,8 @@ genai-prices' usage extractors use; a test compares the two): ``prompt_tokens``,
 reads. Responses has the same under ``input_tokens`` / ``input_tokens_details`` / ``output_tokens``
 / ``output_tokens_details``, at the top or inside ``response``, and reports no search count: each
 ``web_search_call`` output item that searched is one hosted search (a stream's
-``response.completed`` holds them all). The answer's id (``chatcmpl-...``, ``resp_...``) is kept: a
+``response.completed`` holds them all; until it arrives, each ``response.output_item.done`` of one
+counts, so a stream cut before its end still shows the searches that ran). The answer's id (``chatcmpl-...``, ``resp_...``) is kept: a
 coding agent writes it in its transcript."""
 
 from __future__ import annotations
@@ -65,19 +66,22 @@ class _Body(msgspec.Struct):
     usage: WireUsage | None = None
     response: _Body | None = None   # Responses events wrap the response
     output: list[_Item] | None = None  # Responses
+    item: _Item | None = None          # a Responses stream's ``response.output_item.done``
     type: str = ""
     id: str | None = None
 
 
 class OpenAIUsage:
-    marker = b'"usage"'
-
-    def __init__(self, terminal: bytes, counts_text: bool) -> None:
+    def __init__(self, terminal: bytes, counts_text: bool, markers: tuple[bytes, ...] = (b'"usage"',)) -> None:
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)
         self.terminal = terminal
         self.counts_text = counts_text
+        self.markers = markers
 
     def take(self, body: _Body, sink: UsageSink) -> None:
+        if body.type == "response.output_item.done" and body.item is not None:
+            sink.web_searches += _searches([body.item])   # ``response.completed`` recounts them all
+            return
         inner = body.response
         sink.response_id = (inner.id if inner is not None else None) or body.id or sink.response_id
         usage = body.usage or (inner.usage if inner is not None else None)
@@ -99,4 +103,6 @@ class OpenAIUsage:
 # Only OpenAI-compatible chat servers omit usage in practice (llama.cpp ignores include_usage), so
 # only their streams are scanned for generated text to estimate from.
 CHAT_USAGE = OpenAIUsage(terminal=b"[DONE]", counts_text=True)
-RESPONSES_USAGE = OpenAIUsage(terminal=b"response.completed", counts_text=False)
+# A finished search item (``"type":"web_search_call"``) has no usage in it: the second marker.
+RESPONSES_USAGE = OpenAIUsage(terminal=b"response.completed", counts_text=False,
+                              markers=(b'"usage"', b'"web_search_call"'))
