@@ -5,7 +5,9 @@ A dialect names each text of a stream by a *channel*, a tuple: a choice's conten
 block, one part of one output item. ``stream_texts(event, data)`` takes one event (its name and its
 decoded JSON, or its text when that is not JSON) and answers the spots in it that carry text on a
 channel, and the channels the event ends, each given as a prefix of channels (``()`` ends them
-all, as the stream's final event does). ``text_event(channel, text, template)`` makes an event that
+all, as the stream's final event does). An event that refers to a channel's text without carrying
+or ending it (an annotation, a citation) answers a spot with ``key`` None: what that channel kept
+back goes out before it. ``text_event(channel, text, template)`` makes an event that
 carries just ``text`` on ``channel``, like ``template`` (the last event that carried text there),
 for text kept back when its channel ends without another piece to carry it.
 """
@@ -20,11 +22,12 @@ NONE: tuple[Channel, ...] = ()      # ends none
 
 
 class TextSpot(NamedTuple):
-    """``holder[key]`` is a piece of streamed text on ``channel``."""
+    """``holder[key]`` is a piece of streamed text on ``channel`` (``key`` None: the event refers
+    to the channel's text, carrying none)."""
 
     channel: Channel
     holder: dict[str, Any]
-    key: str
+    key: str | None
 
 
 Texts = tuple[list[TextSpot], tuple[Channel, ...]]

@@ -9,7 +9,11 @@ channel shows whether it is (then it is blanked whole) or not (then it goes out 
 What is kept back is at most the longest secret less one character per channel, and goes out
 before the event that ends its channel, or at the end of the stream (a start of a secret longer
 than its kind's few characters blanked, since nothing can follow it any more; the next text to
-start, which a client may join to it, has the rest of such a secret blanked).
+start, which a client may join to it, has the rest of such a secret blanked). An event that refers
+to a channel's text without ending it (a Responses annotation, an Anthropic citation) follows
+that text: what the channel kept back goes out just before it, by the same rule as at an end
+(a few characters shown, more blanked), and the channel goes on as if they were still kept back,
+so that the rest of a secret they start is blanked when it comes.
 
 An event whose text is sent as it came is sent as the very bytes it came in; only an event whose
 text changed is encoded again, with the ``id`` and ``retry`` lines it came with. Every event is also blanked as bytes (``Redactor.blank``), which
@@ -50,7 +54,8 @@ class Holdback:
     an event that looks like JSON but does not decode (its text could not be seen)."""
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_cutter",
-                 "_unsent", "_sse", "_held", "_templates", "_ended", "_over", "_shown", "text_chars")
+                 "_unsent", "_sse", "_held", "_early", "_templates", "_ended", "_over", "_shown",
+                 "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -67,6 +72,9 @@ class Holdback:
         self._unsent = b""  # events read before one that was refused, for ``close``
         self._sse = SSEDecoder()
         self._held: dict[Channel, str] = {}
+        # A start of a secret a channel let go before an event referring to its text (``_release``):
+        # the client has it, or the mask for it, and its next text is read after it.
+        self._early: dict[Channel, str] = {}
         self._templates: dict[Channel, Any] = {}
         self._ended: set[Channel] = set()
         self._over = False  # the stream's final event went out
@@ -154,8 +162,15 @@ class Holdback:
         if ends and self._held:  # texts this event ends with no piece of theirs in it: their rest first
             closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
             before = b"".join(self._flush(channel) for channel in closing)
+        if ends and self._early:
+            for channel in [c for c in self._early if _ends(ends, c)]:
+                del self._early[channel]
         changed = False
         for spot in spots:
+            if spot.key is None:  # refers to the channel's text: what it kept back goes first
+                if spot.channel in self._held:
+                    before += self._release(spot.channel)
+                continue
             piece = spot.holder[spot.key]
             self.text_chars += len(piece)
             sent = self._take(spot.channel, piece, data, bool(ends) and _ends(ends, spot.channel))
@@ -178,8 +193,9 @@ class Holdback:
         if piece and (self._over or self._ended) and self._has_ended(channel):
             raise UpstreamBadResponse(f"text on a stream's channel after its end ({channel!r})")
         held = self._held.pop(channel, None)
-        if held is not None:
-            text = held + piece
+        early = self._early.pop(channel, "") if self._early else ""
+        if held is not None or early:
+            text = early + (held or "") + piece
         elif piece and self._shown:
             text = self._after_shown(piece)
         else:
@@ -187,14 +203,19 @@ class Holdback:
         self._templates.pop(channel, None)
         text = self._blank(text)
         if final:
-            return self._ending(text)
-        cut = self._start_of_secret(text)
+            text = self._ending(text)
+            return text[_common(text, early):]
+        sent = _common(text, early)  # what the client has of it already (a secret begun there: blanked)
+        start = self._start_of_secret(text)
+        cut = max(start, sent)
         if cut < len(text):
             if len(self._held) >= MAX_HELD_CHANNELS:
                 raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts streamed at once")
             self._held[channel] = text[cut:]
             self._templates[channel] = event
-        return text[:cut]
+        if start < sent:  # what went out early may still start a secret with what follows it
+            self._early[channel] = text[start:sent]
+        return text[sent:cut]
 
     def _blank(self, text: str) -> str:
         for secret in self._secrets:
@@ -235,8 +256,22 @@ class Holdback:
 
     def _flush(self, channel: Channel) -> bytes:
         """An event with what ``channel`` kept back: its end came without a piece to carry it."""
-        text = self._ending(self._held.pop(channel))
-        name, data = self._dialect.text_event(channel, text, self._templates.pop(channel))
+        early = self._early.pop(channel, "") if self._early else ""
+        text = self._ending(early + self._held.pop(channel))
+        name, data = self._dialect.text_event(channel, text[_common(text, early):], self._templates.pop(channel))
+        return encode_event(name, _encode(data).decode())
+
+    def _release(self, channel: Channel) -> bytes:
+        """An event with what ``channel`` kept back, before an event that refers to its text: a
+        start of a secret of a kind's few characters shown, a longer one blanked (``_ending``),
+        and kept in ``_early`` so that the channel's next text is read after it."""
+        early = self._early.pop(channel, "")
+        text = early + self._held.pop(channel)
+        shown = text if len(text) <= SHOWN_AT_END else text[:len(early)] + _MASK
+        if len(self._early) >= MAX_HELD_CHANNELS:
+            raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts referred to in a secret's start")
+        self._early[channel] = text
+        name, data = self._dialect.text_event(channel, shown[len(early):], self._templates.pop(channel))
         return encode_event(name, _encode(data).decode())
 
     def _has_ended(self, channel: Channel) -> bool:
@@ -248,6 +283,14 @@ def _kept_fields(raw: bytes) -> bytes:
     keeps the last id to resume a stream from and the retry time to wait before reconnecting."""
     lines = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
     return b"".join(line + b"\n" for line in lines if line.partition(b":")[0] in (b"id", b"retry"))
+
+
+def _common(text: str, early: str) -> int:
+    """How much of ``early`` (what a channel let go early) ``text`` (its text read after it) still
+    starts with: all of it, unless a secret that began in it was blanked."""
+    if text.startswith(early):
+        return len(early)
+    return next((n for n, (a, b) in enumerate(zip(text, early)) if a != b), min(len(text), len(early)))
 
 
 def _ends(ends: tuple[Channel, ...], channel: Channel) -> bool:

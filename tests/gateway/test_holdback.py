@@ -177,3 +177,16 @@ def test_an_event_written_anew_keeps_its_id_and_retry_lines(newline):
     out = holdback.feed(newline.join(event.split("\n")).encode()) + holdback.feed(ping)
     assert _texts(out) == ["it is "]
     assert out.startswith(b"id: 41\nretry: 3000\nevent: content_block_delta\n")
+
+
+def test_a_citation_follows_the_text_kept_back_before_it():
+    """An Anthropic citations_delta refers to its block's text: what the block kept back goes out
+    just before it (it used to follow), and a key that text starts is blanked when the rest comes."""
+    citation = answers._sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
+        "type": "citations_delta", "citation": {"type": "web_search_result_location", "url": "https://x.org/"}}})
+    holdback = _holdback()
+    assert _texts(holdback.feed(_delta("see s"))) == ["see "]
+    out = holdback.feed(citation)
+    assert _texts(out) == ["s"] and out.endswith(citation)
+    rest = holdback.feed(_delta(KEY[1:] + " end") + _stop())
+    assert _texts(rest) == ["*** end"] and KEY not in "".join(_texts(out + rest))

@@ -126,3 +126,59 @@ async def test_a_stream_cut_after_most_of_a_key_shows_none_of_it(daemon, fakes, 
     assert ANT_KEY[:SHOWN_AT_END + 1] not in raw and "***" in raw and ("interrupted" in raw) == cut
     [row] = await calls(daemon)
     assert (row["provider"], row["outcome"]) == (fake, "stream_cut" if cut else "ok")
+
+
+def _annotated_responses_stream(pieces: list[str]) -> list[bytes]:
+    """A Responses stream of ``pieces`` with a url_citation over the first piece announced right
+    after it, as OpenAI sends one once the text it cites has streamed."""
+    seq = iter(range(100))
+
+    def event(name: str, data: dict) -> bytes:
+        return answers._sse(name, {"type": name, "sequence_number": next(seq), **data})
+
+    text, head = "".join(pieces), {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    cite = {"type": "url_citation", "start_index": 0, "end_index": len(pieces[0]), "url": "https://example.com/",
+            "title": "Example"}
+    part = {"type": "output_text", "text": text, "annotations": [cite]}
+    item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed", "content": [part]}
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "model": "gpt-4o", "status": "in_progress",
+                "output": [], "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
+    return [event("response.created", {"response": response}),
+            event("response.output_item.added", {"output_index": 0, "item": {**item, "status": "in_progress",
+                                                                              "content": []}}),
+            event("response.content_part.added", {**head, "part": {**part, "text": "", "annotations": []}}),
+            event("response.output_text.delta", {**head, "delta": pieces[0], "logprobs": []}),
+            event("response.output_text.annotation.added", {**head, "annotation_index": 0, "annotation": cite}),
+            *[event("response.output_text.delta", {**head, "delta": p, "logprobs": []}) for p in pieces[1:]],
+            event("response.output_text.done", {**head, "text": text, "logprobs": []}),
+            event("response.content_part.done", {**head, "part": part}),
+            event("response.output_item.done", {"output_index": 0, "item": item}),
+            event("response.completed", {"response": {**response, "status": "completed", "output": [item]}})]
+
+
+# (the upstream's text deltas, what the client reads before the annotation, and in all): a start of
+# a key of a kind's few characters is shown before it, a longer one blanked, the rest blanked after.
+ANNOTATED = [(["See the docs s", "o you know."], "See the docs s", "See the docs so you know."),
+             (["key sk-openai-se", "cret-1234 end"], "key ***", "key ****** end"),
+             (["key sk-o", "p", "enai-secret-1234 end"], "key sk-o", "key sk-o*** end")]
+
+
+@pytest.mark.parametrize("pieces, before, whole", ANNOTATED)
+async def test_an_annotation_follows_the_text_it_cites_and_no_secret_leaks(daemon, fakes, base_url, pieces,
+                                                                             before, whole):
+    """A Responses annotation after a text delta whose end was kept back (it could start a key)
+    reaches the openai SDK after that text (it used to come first), and a key split around it is
+    still never read whole."""
+    fakes["openai"].events(*_annotated_responses_stream(pieces))
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as sdk:
+        async with sdk.responses.stream(model="gpt-4o", input="hi") as stream:
+            read, cited_after = "", None
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    read += event.delta
+                elif event.type == "response.output_text.annotation.added":
+                    cited_after = read
+            final = await stream.get_final_response()
+    assert (cited_after, read) == (before, whole)
+    # the final response is blanked whole: the key's mask alone, where the deltas show its start too
+    assert final.output_text == read if read == "".join(pieces) else final.output_text == "key *** end"

@@ -372,8 +372,8 @@ _ENDS_ALL = frozenset({"message_delta", "message_stop", "error"})
 
 def stream_texts(event: str | None, data: Any) -> Texts:
     """A block's text, thinking or tool input (channel ``(block index, key)``), in its start and
-    its deltas; ``content_block_stop`` ends the block's channels, the message's end or an error
-    every channel."""
+    its deltas; a ``citations_delta`` refers to its text; ``content_block_stop`` ends the block's
+    channels, the message's end or an error every channel."""
     if not isinstance(data, dict):
         return NO_TEXTS
     kind = data.get("type")
@@ -388,6 +388,8 @@ def stream_texts(event: str | None, data: Any) -> Texts:
     if not isinstance(holder, dict):
         return NO_TEXTS
     index = whole(data.get("index"))
+    if holder.get("type") == "citations_delta":
+        return [TextSpot((index, "text"), holder, None)], NONE
     return [TextSpot((index, key), holder, key) for key in _DELTA_TYPES if isinstance(holder.get(key), str)], NONE
 
 

@@ -214,12 +214,13 @@ _TEXT_STREAMS = {"response.output_text": "content_index", "response.refusal": "c
                  "response.reasoning_text": "content_index", "response.reasoning_summary_text": "summary_index",
                  "response.function_call_arguments": None}
 _ENDS_ALL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+_ANNOTATION = "response.output_text.annotation.added"
 
 
 def stream_texts(event: str | None, data: Any) -> Texts:
-    """An output item's text deltas (channel ``(output index, stream, part index)``); a text's
-    ``.done`` event ends it, ``response.output_item.done`` the item's, the response's end or an
-    error every channel."""
+    """An output item's text deltas (channel ``(output index, stream, part index)``); an
+    annotation refers to its text; a text's ``.done`` event ends it, ``response.output_item.done``
+    the item's, the response's end or an error every channel."""
     if not isinstance(data, dict):
         return NO_TEXTS
     kind = data.get("type")
@@ -232,6 +233,9 @@ def stream_texts(event: str | None, data: Any) -> Texts:
         if step == "delta" and isinstance(data.get("delta"), str):
             return [TextSpot(channel, data, "delta")], NONE
         return ([], (channel,)) if step == "done" else NO_TEXTS
+    if kind == _ANNOTATION:
+        return [TextSpot((whole(data.get("output_index")), "response.output_text",
+                          whole(data.get("content_index"))), data, None)], NONE
     if kind == "response.output_item.done":
         return [], ((whole(data.get("output_index")),),)
     return ([], ALL) if kind in _ENDS_ALL else NO_TEXTS
