@@ -6,17 +6,22 @@ Spend per day is the usage report by day, so the chart and ``routerctl usage --b
 construction; models and tiers are the same report by model and by tier.
 """
 
-import functools
 import math
 import time
+from typing import NamedTuple
+
+import apsw
 
 from routerd.budgets.budgets import BudgetStats
 from routerd.classify.types import TIERS
 from routerd.ledger.metrics import Metrics
-from routerd.ledger.reports import budget_report, usage_report
-from routerd.protocol.reports import BreakerState, DashboardData, Percentiles
+from routerd.ledger.periods import window_end, window_start
+from routerd.ledger.reports import budget_of, budget_spend, usage_of
+from routerd.protocol.reports import BreakerState, DashboardData, DecisionRow, Percentiles
 from routerd.resilience.breaker import BreakerStats
 from routerd.store import dashboard as q
+from routerd.store import ledger
+from routerd.store.db import transaction
 from routerd.store.store import Store
 
 MAX_DECISIONS = 200
@@ -58,18 +63,37 @@ def breaker_states(providers: dict[str, BreakerStats]) -> list[BreakerState]:
 
 async def dashboard_data(store: Store, period: str, decisions: int, budgets: BudgetStats,
                          breakers: dict[str, BreakerStats], metrics: Metrics) -> DashboardData:
-    """Everything ``/dashboard`` draws, as of now."""
-    days = await usage_report(store, period=period, group_by="day", limit=DAYS_SHOWN)
-    models = await usage_report(store, period=period, group_by="model", limit=GROUPS_SHOWN)
-    tiers = await usage_report(store, period=period, group_by="tier", limit=GROUPS_SHOWN)
+    """Everything ``/dashboard`` draws, as of now: its figures read in one transaction, so that a
+    call recorded meanwhile is in all of them or in none (the total agrees with the lists)."""
     now = time.time()
-    latencies = await store.read(functools.partial(q.recent_latencies, since=now - LATENCY_WINDOW_S,
-                                                   limit=LATENCY_SAMPLE))
-    recent = await store.read(functools.partial(q.recent_decisions, limit=max(1, min(decisions, MAX_DECISIONS))))
+    start, end = window_start(period, None, now), window_end(period, None, now)
+    budget_period = period if period in ("today", "week", "month") else None
+    limit = max(1, min(decisions, MAX_DECISIONS))
+
+    def read(conn: apsw.Connection) -> _Reads:
+        with transaction(conn):
+            return _Reads(days=ledger.usage_groups(conn, start, "day", end),
+                          models=ledger.usage_groups(conn, start, "model", end),
+                          tiers=ledger.usage_groups(conn, start, "tier", end),
+                          latencies=q.recent_latencies(conn, since=now - LATENCY_WINDOW_S, limit=LATENCY_SAMPLE),
+                          decisions=q.recent_decisions(conn, limit=limit),
+                          spend=budget_spend(conn, budget_period, now))
+
+    got = await store.read(read)
+    days = usage_of(period, None, start, "day", got.days, DAYS_SHOWN)
     return DashboardData(
-        generated_at=now, period=period, total=days.total, days=days.groups, models=models.groups,
-        tiers=tiers.groups, latency=percentiles(latencies.latency_ms), ttft=percentiles(latencies.ttft_ms),
+        generated_at=now, period=period, total=days.total, days=days.groups,
+        models=usage_of(period, None, start, "model", got.models, GROUPS_SHOWN).groups,
+        tiers=usage_of(period, None, start, "tier", got.tiers, GROUPS_SHOWN).groups,
+        latency=percentiles(got.latencies.latency_ms), ttft=percentiles(got.latencies.ttft_ms),
         overhead=overhead_percentiles(metrics), breakers=breaker_states(breakers),
-        budget=await budget_report(store, budgets, period if period in ("today", "week", "month") else None),
-        decisions=recent,
-        tiers_to=list(TIERS))
+        budget=budget_of(budgets, got.spend), decisions=got.decisions, tiers_to=list(TIERS))
+
+
+class _Reads(NamedTuple):
+    days: list[ledger.UsageGroup]
+    models: list[ledger.UsageGroup]
+    tiers: list[ledger.UsageGroup]
+    latencies: q.Latencies
+    decisions: list[DecisionRow]
+    spend: dict[str, float]

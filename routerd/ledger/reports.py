@@ -9,6 +9,7 @@ cost is known (``uncosted_calls`` counts the others, never as free); savings are
 there is none.
 """
 
+import contextlib
 import functools
 import time
 from typing import Any
@@ -22,6 +23,7 @@ from routerd.protocol.reports import (BudgetReport, DecisionCount, FullReport, S
                                       UsageReport)
 from routerd.protocol.requests import DEFAULT_REPORT_LIMIT
 from routerd.store import ledger as q
+from routerd.store.db import transaction
 from routerd.store.store import Store
 
 # Summed per row, beside the calls: every token kind, and the hosted web searches (billed apart).
@@ -88,8 +90,9 @@ async def _usage_and_decisions(store: Store, start: float, by: str,
     return groups, [DecisionCount(tier=d.tier, model=d.model, count=d.count) for d in counted]
 
 
-def _usage(period: str | None, since: str | None, start: float, group_by: str, groups: list[q.UsageGroup],
-           limit: int) -> UsageReport:
+def usage_of(period: str | None, since: str | None, start: float, group_by: str, groups: list[q.UsageGroup],
+             limit: int) -> UsageReport:
+    """The usage report of ``groups`` (``q.usage_groups`` of the window from ``start``)."""
     return UsageReport(period=period if not since else None, since=since, start=start, group_by=group_by,
                        groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"))
 
@@ -101,7 +104,7 @@ async def usage_report(store: Store, since: str | None = None, group_by: str = "
     now = time.time()
     start = window_start(period, since, now)
     groups = await _grouped(store, start, group_by, window_end(period, since, now))
-    return _usage(period, since, start, group_by, groups, limit)
+    return usage_of(period, since, start, group_by, groups, limit)
 
 
 async def savings_report(store: Store, since: str | None = None, period: str | None = None,
@@ -125,7 +128,7 @@ async def full_report(store: Store, since: str | None = None, group_by: str = "m
     now = time.time()
     start = window_start(period, since, now)
     groups, decisions = await _usage_and_decisions(store, start, group_by, window_end(period, since, now))
-    usage = _usage(period, since, start, group_by, groups, limit)
+    usage = usage_of(period, since, start, group_by, groups, limit)
     return FullReport(**msgspec.structs.asdict(usage), decisions=decisions)
 
 
@@ -150,11 +153,19 @@ async def budget_report(store: Store, stats: BudgetStats, period: str | None = N
     """The budgets' state (``stats``) with the spend of ``period`` (local calendar; None: today,
     this week and this month)."""
     now = time.time()
-    periods = (period,) if period else ("today", "week", "month")
-    spend = {}
-    for name in periods:
-        groups = await _grouped(store, period_start(name, now), "source", period_end(name, now))
-        spend[name] = round(sum(g.cost_usd for g in groups), 6)
+    return budget_of(stats, await store.read(functools.partial(budget_spend, period=period, now=now)))
+
+
+def budget_spend(conn: Any, period: str | None, now: float) -> dict[str, float]:
+    """The spend of ``period`` (None: today, this week and this month), read in one transaction."""
+    with transaction(conn) if conn.getautocommit() else contextlib.nullcontext():
+        return {name: round(sum(g.cost_usd for g in q.usage_groups(conn, period_start(name, now), "source",
+                                                                      period_end(name, now))), 6)
+                for name in ((period,) if period else ("today", "week", "month"))}
+
+
+def budget_of(stats: BudgetStats, spend: dict[str, float]) -> BudgetReport:
+    """The budgets' state with ``spend`` (``budget_spend``)."""
     return BudgetReport(configured=stats.configured, pressure=stats.pressure, level=stats.level, spend_usd=spend,
                         limits=stats.limits, windows=stats.windows)
 
