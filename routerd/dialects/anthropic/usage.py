@@ -70,7 +70,7 @@ class _Body(msgspec.Struct):
 
 
 class AnthropicUsage:
-    markers = (b'"usage"', b'"server_tool_use"')   # a search's block has no usage in it
+    markers: tuple[bytes, ...] = (b'"usage"', b'"server_tool_use"')  # a search's block has no usage
     terminal = b"message_stop"
     counts_text = False
 

@@ -37,7 +37,7 @@ class _Body(msgspec.Struct):
 
 
 class GeminiUsage:
-    markers = (b'"usageMetadata"', b'"groundingMetadata"')
+    markers: tuple[bytes, ...] = (b'"usageMetadata"', b'"groundingMetadata"')
     terminal = b'"finishReason"'
     counts_text = False
 
