@@ -1,7 +1,7 @@
 """Circuit breakers per provider and per model, cool-downs, and the probe tickets."""
 
 from routerd.resilience.breaker import Breaker, BreakerSettings
-from routerd.resilience.health import Health, Ticket
+from routerd.resilience.health import Health, Ticket, endpoint_target
 from routerd.resilience.refusal import Refusal
 
 QUICK = BreakerSettings(failures=2, failure_rate=1.0, window=10, min_calls=10, cooldown_s=10,
@@ -135,6 +135,18 @@ def test_cool_downs_keep_a_target_out_without_counting_as_failures():
     assert health.breaker("p").consecutive == 0
     health.cool("p", 5, 200, "overloaded", "overloaded")
     assert health.score("p", "other", 201) == 0.0 and health.score("p", "other", 206) == 1.0
+
+
+def test_a_model_cooled_on_one_endpoint_is_served_on_the_others():
+    """A model missing on one endpoint (its 404) is refused there alone, and an operator's reset
+    of the model (or its provider) ends that cool-down too."""
+    health = _health()
+    health.cool(endpoint_target("p", "m", "openai_chat"), 600, 0, "does not serve this model", "model_not_found")
+    refusal = health.admit("p", "m", 1, "openai_chat")
+    assert isinstance(refusal, Refusal) and refusal.target == "p/m on openai_chat"
+    assert isinstance(health.admit("p", "m", 1, "responses"), Ticket)
+    assert health.reset("p/m") == ["p/m on openai_chat"]
+    assert isinstance(health.admit("p", "m", 2, "openai_chat"), Ticket)
 
 
 def test_reset_closes_what_the_operator_names():
