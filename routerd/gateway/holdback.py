@@ -162,9 +162,6 @@ class Holdback:
         if ends and self._held:  # texts this event ends with no piece of theirs in it: their rest first
             closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
             before = b"".join(self._flush(channel) for channel in closing)
-        if ends and self._early:
-            for channel in [c for c in self._early if _ends(ends, c)]:
-                del self._early[channel]
         changed = False
         for spot in spots:
             if spot.key is None:  # refers to the channel's text: what it kept back goes first
@@ -177,6 +174,9 @@ class Holdback:
             if sent != piece:
                 spot.holder[spot.key] = sent
                 changed = True
+        if ends and self._early:  # what went out early on texts ended here needs reading no more
+            for channel in [c for c in self._early if _ends(ends, c)]:
+                del self._early[channel]
         if ends:
             self._over = self._over or () in ends
             if self._shown:  # more text there could finish what it showed: refused (``_take``)
