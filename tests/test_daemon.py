@@ -339,16 +339,9 @@ def test_restart_while_a_request_is_in_flight(env, tmp_path):
     """routerctl restart with a request held upstream: the old daemon drains it (its client gets
     the answer), then a new daemon serves; a request sent meanwhile gets a 503, not a refused
     connection."""
-    upstream = HeldUpstream()
-    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
-                                          + upstream.provider_toml())
-    assert routerctl(env, "start").returncode == 0
+    upstream, old, client, replies = _started_with_a_request_held(env, tmp_path)
     restart = None
     try:
-        old = _status(env)
-        replies: list = []
-        client = _chat_in_thread(old["http"], replies)
-        upstream.wait_request()
         restart = subprocess.Popen([*ROUTERCTL, "restart"], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         wait_for(lambda: (s := _status(env)) and s.get("draining"), what="the old daemon draining")
@@ -367,6 +360,25 @@ def test_restart_while_a_request_is_in_flight(env, tmp_path):
         _end(restart)  # a failed test must not leave it to start a daemon after the stop below
         upstream.close()
         routerctl(env, "stop")
+
+
+def _started_with_a_request_held(env, tmp_path) -> tuple[HeldUpstream, dict, threading.Thread, list]:
+    """routerctl start with a minute of drain, and a chat request the upstream holds: the upstream,
+    the daemon's status, the client's thread and the list its reply will land in."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    assert routerctl(env, "start").returncode == 0
+    try:
+        old = _status(env)
+        replies: list = []
+        client = _chat_in_thread(old["http"], replies)
+        upstream.wait_request()
+    except BaseException:  # a failed test must not leave the daemon running
+        upstream.close()
+        routerctl(env, "stop")
+        raise
+    return upstream, old, client, replies
 
 
 def _end(proc: subprocess.Popen | None) -> None:
@@ -435,16 +447,9 @@ def test_start_after_the_daemon_was_killed(env, tmp_path):
 def test_start_while_a_daemon_drains_waits_for_it_then_starts(env, tmp_path):
     """routerctl start while routerd drains a request held upstream: it says the daemon is already
     stopping, waits for it to exit (the request is answered), then starts a new one, exit 0."""
-    upstream = HeldUpstream()
-    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
-                                          + upstream.provider_toml())
-    assert routerctl(env, "start").returncode == 0
+    upstream, old, client, replies = _started_with_a_request_held(env, tmp_path)
     start = None
     try:
-        old = _status(env)
-        replies: list = []
-        client = _chat_in_thread(old["http"], replies)
-        upstream.wait_request()
         stop = subprocess.Popen([*ROUTERCTL, "stop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         wait_for(lambda: (s := _status(env)) and s.get("draining"), what="the drain")
