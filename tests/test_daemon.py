@@ -273,18 +273,31 @@ def _chat_in_thread(address: str, replies: list) -> threading.Thread:
     return thread
 
 
+def _held_upstream(tmp_path) -> HeldUpstream:
+    """An upstream that holds its requests until answered, in a config with a minute of drain."""
+    upstream = HeldUpstream()
+    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
+                                          + upstream.provider_toml())
+    return upstream
+
+
+def _a_request_held(address: str, upstream: HeldUpstream) -> tuple[threading.Thread, list]:
+    """A chat request to routerd at ``address`` that ``upstream`` holds: the client's thread and the
+    list its (status, body) will land in."""
+    replies: list = []
+    client = _chat_in_thread(address, replies)
+    upstream.wait_request()
+    return client, replies
+
+
 def test_status_and_a_second_stop_while_draining(env, tmp_path):
     """While routerd drains a request held upstream: status says STOPPING (exit 0), ping says it is
     stopping (exit 1), a second stop says it is already stopping and waits; the request finishes and
     both stops exit 0 once routerd has exited."""
-    upstream = HeldUpstream()
-    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
-                                          + upstream.provider_toml())
+    upstream = _held_upstream(tmp_path)
     daemon = Foreground(env, tmp_path)
     try:
-        replies: list = []
-        client = _chat_in_thread(_status(env)["http"], replies)
-        upstream.wait_request()
+        client, replies = _a_request_held(_status(env)["http"], upstream)
         first = subprocess.Popen([*ROUTERCTL, "stop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
         wait_for(lambda: (s := _status(env)) and s.get("draining"), what="status during the drain")
@@ -312,14 +325,10 @@ def test_status_and_a_second_stop_while_draining(env, tmp_path):
 def test_a_second_signal_ends_the_drain_at_once(env, tmp_path, signum, backend):
     """Ctrl-C (or SIGTERM) while routerd drains a request held upstream, with a minute of drain
     left: it cuts the request now (its client gets a 503), records its call once, and exits 0."""
-    upstream = HeldUpstream()
-    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
-                                          + upstream.provider_toml())
+    upstream = _held_upstream(tmp_path)
     daemon = Foreground({**env, "ROUTERD_BACKEND": backend}, tmp_path)
     try:
-        replies: list = []
-        client = _chat_in_thread(_status(env)["http"], replies)
-        upstream.wait_request()
+        client, replies = _a_request_held(_status(env)["http"], upstream)
         daemon.proc.send_signal(signum)
         wait_for(lambda: (s := _status(env)) and s.get("draining"), what="the drain")
         daemon.proc.send_signal(signum)
@@ -365,15 +374,11 @@ def test_restart_while_a_request_is_in_flight(env, tmp_path):
 def _started_with_a_request_held(env, tmp_path) -> tuple[HeldUpstream, dict, threading.Thread, list]:
     """routerctl start with a minute of drain, and a chat request the upstream holds: the upstream,
     the daemon's status, the client's thread and the list its reply will land in."""
-    upstream = HeldUpstream()
-    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
-                                          + upstream.provider_toml())
+    upstream = _held_upstream(tmp_path)
     assert routerctl(env, "start").returncode == 0
     try:
         old = _status(env)
-        replies: list = []
-        client = _chat_in_thread(old["http"], replies)
-        upstream.wait_request()
+        client, replies = _a_request_held(old["http"], upstream)
     except BaseException:  # a failed test must not leave the daemon running
         upstream.close()
         routerctl(env, "stop")
@@ -402,14 +407,10 @@ def test_stop_returns_once_the_daemon_exited_even_if_nobody_reaps_it(env, tmp_pa
 def test_sighup_while_draining_does_not_reload(env, tmp_path):
     """SIGHUP while routerd drains is logged and ignored: no reload (new pools for a daemon on its
     way out), and no READY=1 to the supervisor after STOPPING=1."""
-    upstream = HeldUpstream()
-    (tmp_path / "config.toml").write_text(HTTP_ANY_PORT + "[daemon]\ndrain_timeout_s = 60\n"
-                                          + upstream.provider_toml())
+    upstream = _held_upstream(tmp_path)
     daemon = Foreground(env, tmp_path)
     try:
-        replies: list = []
-        client = _chat_in_thread(_status(env)["http"], replies)
-        upstream.wait_request()
+        client, replies = _a_request_held(_status(env)["http"], upstream)
         daemon.proc.send_signal(signal.SIGTERM)
         daemon.notify.expect("STOPPING=1")
         daemon.proc.send_signal(signal.SIGHUP)

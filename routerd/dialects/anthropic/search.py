@@ -35,11 +35,16 @@ def _text(block: _Text) -> TextPart:
     return TextPart(block.text, citations(block.citations))
 
 
+def query_of(value: Any) -> str:
+    """The ``query`` of a search call's input ("" when it has none)."""
+    query = value.get("query") if isinstance(value, dict) else None
+    return query if isinstance(query, str) else ""
+
+
 def _call(block: _ServerToolUse) -> SearchCallPart | None:
     if block.name != "web_search":
         return None
-    query = block.input.get("query") if isinstance(block.input, dict) else None
-    return SearchCallPart(block.id, query if isinstance(query, str) else "")
+    return SearchCallPart(block.id, query_of(block.input))
 
 
 def results(tool_use_id: str, content: Any) -> SearchResultsPart:

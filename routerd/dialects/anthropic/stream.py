@@ -356,11 +356,9 @@ class StreamEncoder:
 def _query(arguments: str) -> str:
     """The ``query`` of a search call's input JSON ("" when it has none)."""
     try:
-        value = msgspec.json.decode(arguments or "{}")
+        return search.query_of(msgspec.json.decode(arguments or "{}"))
     except msgspec.DecodeError:
         return ""
-    query = value.get("query") if isinstance(value, dict) else None
-    return query if isinstance(query, str) else ""
 
 
 # --- where streamed text sits (``routerd.dialects.texts``) ------------------------------------------
