@@ -1,11 +1,15 @@
 """``routerctl export`` (calls or decisions as CSV or JSON, streamed) and ``routerctl statusline``
 (one short line for Claude Code's status line), with the helpers the accounting commands share."""
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TextIO
 
 import click
+
+from routerctl import output
 
 PERIOD_CHOICE = click.Choice(["today", "week", "month", "all"])
 # Claude Code runs the status line command often and waits for it: answer fast or not at all.
@@ -51,35 +55,94 @@ def tokens(n: int) -> str:
 @click.pass_context
 def export(ctx: click.Context, table: str, fmt: str, period: str | None, since: str | None,
            path: str | None) -> None:
-    """Export recorded calls or decisions, streamed page by page (a progress bar on a terminal)."""
+    """Export recorded calls or decisions, streamed page by page (a progress bar on a terminal).
+    With -o the file is written whole or not at all: an export that fails (a bad --since, routerd
+    not running or stopping midway) leaves an existing file as it was."""
     from routerctl.client import Client
 
     request = {"type": "export", "table": table, "period": period, "since": since}
-    with Client(ctx.obj, timeout_s=60) as client, \
-            (open(path, "w", newline="", encoding="utf-8") if path else _Stdout()) as out:
+    with Client(ctx.obj, timeout_s=60) as client:
         frames = client.stream(request)
-        head = next(frames)["data"]
-        writer = _Writer(fmt, out, head["columns"])
-        show = sys.stderr.isatty() and (path is not None or not sys.stdout.isatty())
-        with click.progressbar(length=head["total"], label=f"exporting {table}", file=sys.stderr,
-                               hidden=not show) as bar:
-            for frame in frames:
-                rows = frame["data"].get("rows")
-                if frame["kind"] == "export_rows":
-                    writer.rows(rows)
-                    bar.update(len(rows))
-        writer.close()
+        head = next(frames)["data"]  # the daemon's verdict on the request, before any file is touched
+        with _output(path) as out:
+            _write_export(fmt, out, head, frames, table, path is not None)
 
 
-class _Stdout:
-    """sys.stdout as a context manager that does not close it."""
+def _write_export(fmt: str, out, head: dict, frames, table: str, to_file: bool) -> None:
+    writer = _Writer(fmt, out, head["columns"])
+    show = sys.stderr.isatty() and (to_file or not sys.stdout.isatty())
+    with click.progressbar(length=head["total"], label=f"exporting {table}", file=sys.stderr,
+                           hidden=not show) as bar:
+        for frame in frames:
+            rows = frame["data"].get("rows")
+            if frame["kind"] == "export_rows":
+                writer.rows(rows)
+                bar.update(len(rows))
+    writer.close()
 
-    def __enter__(self):
-        return sys.stdout
 
-    def __exit__(self, *exc: object) -> None:
-        sys.stdout.flush()
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """stdout, or ``path`` replaced only once the export is whole: rows go to a file beside it that
+    takes its name at the end, and is removed if the export fails. Something that is not a regular
+    file (``/dev/null``, a named pipe) is written in place: renaming over it would replace it."""
+    if path is None:
+        try:
+            yield sys.stdout
+        finally:
+            sys.stdout.flush()
+        return
+    import os
+    import stat
 
+    target = os.path.abspath(path)
+    try:
+        mode: int | None = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        output.fail(f"cannot write {path}: {exc.strerror}", 2)
+    if mode is not None and not stat.S_ISREG(mode):
+        with _opened(path, lambda: open(target, "w", newline="", encoding="utf-8")) as out:
+            yield out
+        return
+    fd, part = _part_file(path, target)
+    try:
+        # the file a plain open() would have made: the old one's permissions, else the umask's
+        os.fchmod(fd, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
+        with open(fd, "w", newline="", encoding="utf-8") as out:
+            yield out
+        os.replace(part, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        raise
+
+
+def _opened(path: str, opener: Callable[[], TextIO]) -> TextIO:
+    try:
+        return opener()
+    except OSError as exc:
+        output.fail(f"cannot write {path}: {exc.strerror}", 2)
+
+
+def _part_file(path: str, target: str) -> tuple[int, str]:
+    """A new file beside ``target`` for the rows, and its path."""
+    import os
+    import tempfile
+
+    try:
+        return tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".part")
+    except OSError as exc:
+        output.fail(f"cannot write {path}: {exc.strerror}", 2)
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 class _Writer:
     def __init__(self, fmt: str, out, columns: list[str]) -> None:

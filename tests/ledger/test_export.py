@@ -80,3 +80,25 @@ async def test_a_period_export_leaves_out_calls_stamped_after_it(daemon):
     everything = (await routerctl(daemon, "export", "calls", "--format", "jsonl")).stdout
     assert [json.loads(line)["id"] for line in today.splitlines()] == ["today"]
     assert [json.loads(line)["id"] for line in everything.splitlines()] == ["today", "ahead"]
+
+
+async def test_a_failed_export_leaves_the_output_file_as_it_was(daemon, tmp_path):
+    """An export to a file that fails (a bad --since, routerd not there) leaves an existing file
+    untouched instead of emptying it; a directory that does not exist is one line, exit 2."""
+    await _seed(daemon)
+    out = tmp_path / "exports"
+    out.mkdir()
+    target = out / "calls.csv"
+    target.write_text("last week's export\n")
+    bad = await routerctl(daemon, "export", "calls", "-o", str(target), "--since", "bogus", check=False)
+    assert bad.returncode == 1 and b"since" in bad.stderr
+    gone = await anyio.run_process([sys.executable, "-m", "routerctl.main", "--socket", str(tmp_path / "none.sock"),
+                                    "export", "-o", str(target)], check=False)
+    assert gone.returncode == 3
+    assert target.read_text() == "last week's export\n" and os.listdir(out) == ["calls.csv"]
+    nowhere = await routerctl(daemon, "export", "-o", str(out / "missing" / "x.csv"), check=False)
+    assert nowhere.returncode == 2 and b"Traceback" not in nowhere.stderr
+    assert nowhere.stderr.decode().strip() == f"routerctl: cannot write {out / 'missing' / 'x.csv'}: No such file or directory"
+    done = await routerctl(daemon, "export", "calls", "-o", str(target))
+    assert done.returncode == 0 and len(target.read_text().splitlines()) == N + 1
+    assert os.listdir(out) == ["calls.csv"]  # no part file left beside it
