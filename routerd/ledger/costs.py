@@ -17,12 +17,16 @@ from routerd.catalogue.prices import Tokens, cost_usd
 
 Model = tuple[str, str]  # (provider, model id); provider "" when unknown (any provider's price)
 DIGITS = 10  # stored precision: a ten-billionth of a dollar
+_NOTHING = Tokens()
 
 
 def price(catalogue: Catalogue | None, model: Model | None, tokens: Tokens, *,
           local: bool = False) -> float | None:
-    """``tokens`` at ``model``'s rates in USD, or None when unknown (``local``: zero)."""
-    if local:
+    """``tokens`` at ``model``'s rates in USD, or None when unknown (``local``: zero). A call that
+    used nothing (an attempt that failed before any token: a timeout, a refusal, a 5xx) cost
+    nothing at any price, so it is 0 even on a model nobody prices: it is not "unknown", which
+    reports leave out of the spend and the savings and count as a price to find."""
+    if local or tokens == _NOTHING:
         return 0.0
     if catalogue is None or model is None:
         return None

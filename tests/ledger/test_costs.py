@@ -70,6 +70,15 @@ def test_local_is_free_unknown_is_none_and_a_zero_price_is_free():
     assert cost_usd(Rates(input=0.0, output=0.0), tokens) == 0.0
 
 
+def test_a_call_that_used_nothing_costs_nothing_even_unpriced():
+    """An attempt that failed before any token (a timeout, a 5xx) on a model nobody prices cost 0,
+    not "unknown": reports do not list it as a price to find nor leave it out of the savings."""
+    assert costs.price(CATALOGUE, ("acme", "mystery-model-9"), Tokens()) == 0.0
+    assert costs.price(CATALOGUE, ("anthropic", "claude-opus-4-8"), Tokens()) == 0.0
+    assert costs.price(CATALOGUE, ("acme", "mystery-model-9"), Tokens(web_searches=1)) is None
+    assert costs.price(CATALOGUE, ("acme", "mystery-model-9"), Tokens(output=1)) is None
+
+
 def test_a_configured_baseline_resolves_by_alias_id_or_provider_model():
     """accounting.baseline_model may be an alias, a model id, or provider/model."""
     catalogue = CATALOGUE
