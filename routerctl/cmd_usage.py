@@ -27,17 +27,26 @@ def _table(data: dict, by: str, savings: bool) -> None:
         line = (f"{label[:28]:<28} {g['calls']:>7} {tokens(g['input_tokens']):>8} "
                 f"{tokens(g['cache_read_tokens']):>8} {tokens(g['cache_write_tokens']):>8} "
                 f"{tokens(g['output_tokens']):>8}" + (f" {g.get('web_searches', 0):>8}" if searched else "")
-                + f" {money(g['cost_usd']):>10}")
+                + f" {_cost(g):>10}")
         if savings:
             pct = "" if g["saved_pct"] is None else f"{g['saved_pct']:.0f}%"
             line += f" {money(g['saved_usd']):>10} {pct:>6}"
         click.echo(line)
 
 
+def _cost(group: dict) -> str:
+    """A group's cost: "unknown" when no call of it has a known price (never $0.0000, which would
+    say they were free), marked "*" when some are left out (the note under the table says how many)."""
+    unknown = group.get("uncosted_calls", 0)
+    if unknown and unknown >= group["calls"]:
+        return "unknown"
+    return money(group["cost_usd"]) + ("*" if unknown else "")
+
+
 def _notes(total: dict) -> None:
     notes = []
     if total["uncosted_calls"]:
-        notes.append(f"{total['uncosted_calls']} call(s) with an unknown price left out of the cost")
+        notes.append(f"{total['uncosted_calls']} call(s) with an unknown price left out of the cost (*)")
     if total["unpriced_calls"] > total["uncosted_calls"]:
         notes.append(f"{total['unpriced_calls']} call(s) left out of savings (cost or baseline unknown)")
     if total["estimated"]:
@@ -99,7 +108,8 @@ def savings(data: dict, group_by: str | None) -> None:
 
 def _total(data: dict) -> dict:
     rows = data["groups"]
-    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "web_searches")
+    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "web_searches",
+            "uncosted_calls")
     return {**{k: sum(g.get(k, 0) for g in rows) for k in keys}, "cost_usd": sum(g["cost_usd"] for g in rows),
             "saved_usd": data["saved_usd"], "saved_pct": data["saved_pct"]}
 

@@ -1,0 +1,40 @@
+"""How ``routerctl usage | report | savings`` print money a user reads: a figure nobody knows is
+never shown as $0.0000."""
+
+import os
+import sys
+
+import anyio
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+
+async def routerctl(app, *args: str) -> str:
+    env = {**os.environ, "ROUTERD_SOCKET": str(app.socket_path)}
+    return (await anyio.run_process([sys.executable, "-m", "routerctl.main", *args], env=env)).stdout.decode()
+
+
+def _cost_column(text: str) -> dict[str, str]:
+    """Each row's label and cost cell, from a table whose cost is its last column."""
+    head, *rows = [line for line in text.splitlines() if line.split()[:1] not in (["note:"], ["decisions:"])]
+    end = head.index(" cost") + len(" cost")  # the cells are right-aligned under the heading
+    return {row.split()[0]: row[end - 10:end].strip() for row in rows}
+
+
+async def test_a_group_of_unpriced_calls_reads_unknown_not_zero(daemon):
+    """A model with tokens and no known price is "unknown", not $0.0000; a group or total that
+    leaves some calls out is marked * and the note says so."""
+    for n, (model, cost) in enumerate([("gpt-4.1", 0.002), ("gpt-4.1", None), ("mystery-9", None)]):
+        daemon.store.record("calls", {"id": f"c{n}", "ts": 2e9, "provider": "openai", "model": model,
+                                      "outcome": "ok", "input_tokens": 100, "output_tokens": 10,
+                                      "cost_usd": cost, "baseline_cost_usd": 0.01 if cost else None})
+    await daemon.store.flush()
+    usage = await routerctl(daemon, "usage")
+    assert _cost_column(usage.split("\n", 1)[1]) == {"gpt-4.1": "$0.0020*", "mystery-9": "unknown",
+                                                     "total": "$0.0020*"}
+    assert "note: 2 call(s) with an unknown price left out of the cost (*)" in usage
+    report = (await routerctl(daemon, "report", "--by", "provider")).split("\n\n", 1)[1]
+    assert _cost_column(report) == {"openai": "$0.0020*", "total": "$0.0020*"}
+    savings = (await routerctl(daemon, "savings", "--by", "model")).split("\n\n", 1)[1]
+    assert _cost_column(savings)["total"] == "$0.0020*" and _cost_column(savings)["mystery-9"] == "unknown"
