@@ -86,9 +86,24 @@ def _flat(values: dict, prefix: str = "") -> str:
     for key, value in values.items():
         if isinstance(value, dict):
             parts.append(_flat(value, f"{prefix}{key}.") or f"{prefix}{key} -")
+        elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            parts.append(f"{prefix}{key} " + "; ".join(_item(item) for item in value))
         else:
-            parts.append(f"{prefix}{key} {'-' if value is None else value}")
+            parts.append(f"{prefix}{key} {'-' if value is None or value in ('', []) else value}")
     return ", ".join(p for p in parts if p)
+
+
+def _item(item) -> str:
+    """One entry of a list in a part's figures (a budget's limits, say) as its name, share and level:
+    ``daily usd (all) 59% steering``, not the entry's whole record."""
+    if not isinstance(item, dict):
+        return str(item)
+    name = " ".join(str(item[k]) for k in ("provider", "name") if item.get(k) is not None)
+    if not name:
+        return _flat(item)
+    share = item.get("share", item.get("used_share"))
+    return " ".join([name, *([f"{share:.0%}"] if isinstance(share, (int, float)) else []),
+                     *([str(item["level"])] if item.get("level") else [])])
 
 
 @click.command()

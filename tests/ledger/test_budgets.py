@@ -121,8 +121,8 @@ async def test_pressure_lowers_the_policys_bar_and_shows_in_the_hook_context(dae
 
 
 async def test_routerctl_budget_statusline_and_the_mcp_tool_show_the_limits(daemon, fakes):
-    """`routerctl budget` lists each limit's use, the statusline carries the budget slot, and the
-    MCP budget tool answers the real limits."""
+    """`routerctl budget` lists each limit's use, `status` names each with its share and level, the
+    statusline carries the budget slot, and the MCP budget tool answers the real limits."""
     async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
                                   max_retries=0) as client:
         await client.chat.completions.create(model="gpt-4o-mini", messages=PROMPT, max_tokens=MAX_TOKENS)
@@ -133,6 +133,9 @@ async def test_routerctl_budget_statusline_and_the_mcp_tool_show_the_limits(daem
     assert "daily usd (all)" in await routerctl(daemon, "budget")
     line = await routerctl(daemon, "statusline", stdin=b"{}")
     assert f"budget {overall['share']:.0%}" in line
+    [row] = [line for line in (await routerctl(daemon, "status")).splitlines() if line.startswith("budgets ")]
+    assert f"limits daily usd (all) {overall['share']:.0%} {overall['level']}; monthly tokens (project acme/shop) " in row
+    assert "{" not in row and "windows -" in row  # each limit in words, not its record as Python prints it
     tools = daemon.mcp.tools
     answer = await mcp_tools.SPECS["budget"].call(tools, daemon.runtime, mcp_tools.NoArgs())
     assert {x["name"] for x in answer["limits"]} >= {"daily usd (all)", "monthly tokens (project acme/shop)"}
