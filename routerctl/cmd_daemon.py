@@ -131,7 +131,10 @@ def config_check(ctx: click.Context, file: str | None) -> None:
 
     path = Path(file) if file else config_path()
     if not path.exists():
-        output.fail(f"{path}: no such file" + ("" if file else " (routerd runs on built-in defaults)"), 1)
+        if file or os.environ.get("ROUTERD_CONFIG"):  # a named file must exist: routerd would not start
+            output.fail(f"{path}: no such file" + ("" if file else " (named by ROUTERD_CONFIG)"), 1)
+        click.echo(f"{path}: no such file; routerd runs on built-in defaults")  # as valid as a file
+        return
     warnings = _validate(path)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -162,3 +162,17 @@ def test_routerctl_start_on_a_port_in_use_says_so_in_one_line(env, tmp_path):
             line = _one_clear_line(routerctl(env, command), 4, f"routerctl: cannot start: http.listen {listen} "
                                    "is already in use (routerd exited with code 1 during start; log: ")
             assert line.endswith("routerd.log)")
+
+
+def test_config_check_without_a_file_agrees_with_the_daemon(env, tmp_path):
+    """No file at the default path is valid (routerd runs on built-in defaults: exit 0, as restart
+    agrees); a file ROUTERD_CONFIG names must exist, and the message does not promise defaults."""
+    defaults = dict(env, XDG_CONFIG_HOME=str(tmp_path / "empty"))
+    defaults.pop("ROUTERD_CONFIG")
+    result = routerctl(defaults, "config", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{tmp_path / 'empty' / 'routerd' / 'config.toml'}: no such file; routerd runs on built-in defaults"
+    missing = tmp_path / "gone.toml"
+    line = _one_clear_line(routerctl(dict(env, ROUTERD_CONFIG=str(missing)), "config", "check"), 1,
+                           f"{missing}: no such file", "ROUTERD_CONFIG")
+    assert "built-in defaults" not in line
