@@ -95,7 +95,8 @@ def savings(data: dict, group_by: str | None) -> None:
     pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']}%)"
     output.emit_fields([
         ("period", _window(data)),
-        ("spent", f"{money(data['priced_cost_usd'], 'unknown')} over {data['priced_calls']} priced call(s){left_out}"),
+        ("spent", f"{money(data['priced_cost_usd'], 'unknown')} over {data['priced_calls']} priced call(s){left_out}"
+                  if data["priced_calls"] or unpriced else f"{money(0.0)}: no calls recorded"),
         ("baseline", money(data["baseline_cost_usd"], "unknown")),
         ("saved", money(data["saved_usd"], "unknown") + pct),
         ("decisions", ", ".join(f"{d['tier'] or '?'}->{d['model'] or '?'} {d['count']}"

@@ -38,3 +38,9 @@ async def test_a_group_of_unpriced_calls_reads_unknown_not_zero(daemon):
     assert _cost_column(report) == {"openai": "$0.0020*", "total": "$0.0020*"}
     savings = (await routerctl(daemon, "savings", "--by", "model")).split("\n\n", 1)[1]
     assert _cost_column(savings)["total"] == "$0.0020*" and _cost_column(savings)["mystery-9"] == "unknown"
+
+
+async def test_savings_over_a_window_with_no_calls_spent_nothing(daemon):
+    """No calls in the window: nothing was spent ($0.0000, as usage says), not an unknown sum."""
+    text = await routerctl(daemon, "savings", "--period", "today")
+    assert "spent      $0.0000: no calls recorded" in text and "saved      unknown" in text
