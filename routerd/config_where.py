@@ -2,9 +2,11 @@
 validation messages are rewritten to ``source:LINE: a.KEY.b: reason``, and a problem found after
 decoding (``ConfigText``) names its line the same way. Best effort over the TOML text; pure."""
 
+import difflib
 import json
 import re
 import tomllib
+import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +55,10 @@ def describe(message: str, text: str, source: str, root: type) -> str:
         steps.append(keyed.group(1))
         reason = keyed.group(2)
     parts = _name_dict_keys(tomllib.loads(text), steps, root)
+    if unknown and (close := difflib.get_close_matches(parts[-1], _keys(_type_at(root, parts[:-1])), 1, 0.6)):
+        reason += f" (did you mean {close[0]!r}?)"
+    elif reason.startswith("Invalid enum value") and (choices := _choices(_type_at(root, parts))):
+        reason += f"; expected one of {', '.join(map(str, choices))}"
     line = _find_line(text, parts)
     where = f"{source}:{line}" if line else source
     return f"{where}: {'.'.join(parts)}: {reason}"
@@ -72,6 +78,49 @@ def _name_dict_keys(raw: object, steps: list[str], typ: object) -> list[str]:
     child = raw.get(head) if isinstance(raw, dict) else None
     hints = typing.get_type_hints(typ) if isinstance(typ, type) else {}
     return [head, *_name_dict_keys(child, rest, hints.get(head))]
+
+
+def _members(typ: object) -> list[object]:
+    """The types a value of ``typ`` may have: Optional, unions and Annotated opened up."""
+    origin = typing.get_origin(typ)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(typ)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(typ) if arg is not type(None) for m in _members(arg)]
+    return [typ]
+
+
+def _type_at(root: object, parts: list[str]) -> object:
+    """The declared type of the key path ``parts`` below ``root`` (None where the types say nothing)."""
+    typ: object = root
+    for part in parts:
+        for member in _members(typ):
+            origin = typing.get_origin(member)
+            if origin is dict:
+                typ = typing.get_args(member)[1]
+                break
+            if origin in (list, tuple) and part.isdigit():
+                typ = typing.get_args(member)[0]
+                break
+            if isinstance(member, type) and issubclass(member, msgspec.Struct):
+                hints = typing.get_type_hints(member)
+                if part in hints:
+                    typ = hints[part]
+                    break
+        else:
+            return None
+    return typ
+
+
+def _keys(typ: object) -> list[str]:
+    """The keys a table of type ``typ`` may hold (a Struct's fields)."""
+    return [f.encode_name for m in _members(typ) if isinstance(m, type) and issubclass(m, msgspec.Struct)
+            for f in msgspec.structs.fields(m)]
+
+
+def _choices(typ: object) -> list[object]:
+    """The values a ``Literal`` type allows."""
+    return [arg for m in _members(typ) if typing.get_origin(m) is typing.Literal for arg in typing.get_args(m)]
 
 
 def _converts(value: object, typ: object) -> bool:

@@ -221,3 +221,20 @@ def test_retain_days_is_kept_for_a_quarter_by_default_and_never_under_a_budget_m
         with pytest.raises(ConfigError) as raised:
             parse_config(text)
         assert raised.value.message.startswith(error)
+
+
+@pytest.mark.parametrize("text, error", [
+    ('[providers.openai]\nbase_ur = "http://x"\n', "c.toml:2: providers.openai.base_ur: unknown key (did you mean 'base_url'?)"),
+    ('[budgets]\nmontly_usd = 5\n', "c.toml:2: budgets.montly_usd: unknown key (did you mean 'monthly_usd'?)"),
+    ('[[limits]]\nprovider = "openai"\nwindoww = "minute"\n', "c.toml:3: limits.0.windoww: unknown key (did you mean 'window'?)"),
+    ('[routing]\nzzzqqq = 1\n', "c.toml:2: routing.zzzqqq: unknown key"),
+    ('[daemon]\nlog_level = "verbose"\n',
+     "c.toml:2: daemon.log_level: Invalid enum value 'verbose'; expected one of debug, info, warning, error"),
+    ('[[routing.rules]]\nname = "a"\npattern = "x"\ntier = "huge"\n',
+     "c.toml:4: routing.rules.0.tier: Invalid enum value 'huge'; expected one of simple, moderate, complex"),
+])
+def test_a_misspelt_key_or_value_says_what_was_meant(text, error):
+    """An unknown key close to a real one names it; a value outside a fixed set lists the set."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "c.toml")
+    assert str(caught.value) == error
