@@ -10,7 +10,7 @@ window moves the start with the clock, as a person reading the report expects.
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from routerd.errors import BadRequest
 
@@ -20,7 +20,9 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_since(since: str, now: float) -> float:
-    """``"24h"``, ``"7d"``, ``"30m"`` or an ISO date/time (UTC unless it says) -> a Unix time."""
+    """``"24h"``, ``"7d"``, ``"30m"`` or an ISO date/time (local time unless it names an offset, as
+    the days reports group by are local: ``--since 2026-12-07 --by day`` starts at that day's row) ->
+    a Unix time."""
     match = _SPAN.match(since.strip().lower())
     if match:
         return now - float(match.group(1)) * _UNIT_S[match.group(2)]
@@ -28,9 +30,7 @@ def parse_since(since: str, now: float) -> float:
         moment = datetime.fromisoformat(since.strip())
     except ValueError:
         raise BadRequest(f"since: expected a span like 24h or 7d, or an ISO date; got {since!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    return moment.timestamp()  # a naive datetime is read in local time
 
 
 def period_start(period: str, now: float) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from routerd.ledger.periods import period_end, period_start, window_end, window_start
+from routerd.ledger.periods import parse_since, period_end, period_start, window_end, window_start
 from routerd.store.budgets import budget_spend
 from routerd.store import ledger as q
 from routerd.store.ledger import CallRow, record_call, record_session
@@ -119,6 +119,21 @@ def test_periods_are_local_calendar_ones(monkeypatch: pytest.MonkeyPatch):
         march = datetime(2026, 3, 30, 12).timestamp()  # the week of the March change
         assert datetime.fromtimestamp(period_start("week", march)) == datetime(2026, 3, 30)
         assert period_start("all", now) == 0.0 and window_start("week", "2h", now) == now - 7200
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_an_iso_since_without_an_offset_is_local_like_the_days_reports_show(monkeypatch: pytest.MonkeyPatch):
+    """--since 2026-12-07 starts at local midnight (the start of the row `--by day` calls
+    2026-12-07), not at UTC's, which is 19:00 the day before in New York; an offset is honoured."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        now = datetime(2026, 12, 7, 15).timestamp()
+        assert parse_since("2026-12-07", now) == datetime(2026, 12, 7).timestamp() == period_start("today", now)
+        assert parse_since("2026-12-07T08:30", now) == datetime(2026, 12, 7, 8, 30).timestamp()
+        assert parse_since("2026-12-07T00:00:00+00:00", now) == datetime(2026, 12, 6, 19).timestamp()
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
