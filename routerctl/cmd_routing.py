@@ -31,7 +31,7 @@ def _prompt_request(prompt: str | None, messages_path: str | None) -> dict[str, 
             messages = json.loads(raw)
         except ValueError as exc:
             output.fail(f"--messages: not JSON: {exc}", 2)
-        if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
+        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
             output.fail('--messages: expected a JSON list of {"role": ..., "content": ...} objects', 2)
         return {"messages": messages}
     if prompt is None or prompt == "-":

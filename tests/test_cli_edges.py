@@ -176,3 +176,12 @@ def test_config_check_without_a_file_agrees_with_the_daemon(env, tmp_path):
     line = _one_clear_line(routerctl(dict(env, ROUTERD_CONFIG=str(missing)), "config", "check"), 1,
                            f"{missing}: no such file", "ROUTERD_CONFIG")
     assert "built-in defaults" not in line
+
+
+@pytest.mark.parametrize("text", ["[]", '{"role": "user"}', "[1, 2]"])
+def test_messages_that_are_not_a_conversation_are_bad_usage(env, tmp_path, text):
+    """classify --messages with an empty list, an object or a list of non-messages is refused
+    before anything is sent: one line, exit 2 (the empty list used to reach the daemon: exit 1)."""
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    _one_clear_line(routerctl(env, "classify", "--messages", str(path)), 2, "--messages", "expected a JSON list")
