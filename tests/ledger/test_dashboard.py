@@ -92,6 +92,28 @@ async def test_the_page_draws_the_ledgers_figures(daemon, tmp_path):
     assert drawn["latency_n"] == len(MODELS)
 
 
+async def test_a_model_nobody_prices_reads_unknown_not_zero(daemon, tmp_path):
+    """A model with tokens and no known price is "unknown" beside its bar, not $0.00; the period's
+    spend, which leaves its calls out, is marked *."""
+    import time
+
+    from routerd.store.ledger import CallRow, record_call
+
+    for n, (model, cost) in enumerate([("gpt-4.1", 0.01), ("mystery-9", None)]):
+        record_call(daemon.store, CallRow(id=f"c{n}", ts=time.time(), provider="openai", model=model, outcome="ok",
+                                          input_tokens=1_000, output_tokens=100, cost_usd=cost))
+    await daemon.store.flush()
+    async with open_page(tmp_path / "profile") as page:
+        await page.goto(f"http://{daemon.http_address}/dashboard")
+        await page.wait_for("document.body.dataset.loads")
+        shown = await page.evaluate("""({
+            models: Object.fromEntries([...document.querySelectorAll('#models svg text[data-cost]')]
+                .map(t => [t.previousSibling.dataset.key, t.dataset.cost])),
+            spent: [...document.querySelectorAll('#totals .figure')]
+                .find(f => f.textContent.includes('spent')).querySelector('b').textContent})""")
+    assert shown == {"models": {"gpt-4.1": "$0.01", "mystery-9": "unknown"}, "spent": "$0.01*"}
+
+
 async def test_tokens_in_count_the_cache_reads_once(daemon, tmp_path):
     """A call's input tokens already include its cache reads: the page shows 16,890 in with 14,506 of
     them cached, not 31,396 (it added the cache reads again)."""

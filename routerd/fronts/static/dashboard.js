@@ -24,13 +24,17 @@ function fill(id, ...children) {
 }
 
 const usd = (v) => (v === null || v === undefined ? "-" : "$" + Number(v).toFixed(v !== 0 && Math.abs(v) < 0.01 ? 5 : 2));
+// A group's cost: "unknown" when none of its calls has a known price (never $0, which would say they
+// were free), marked * when some of them are left out of it.
+const groupUsd = (r) => (r.uncosted_calls && r.uncosted_calls >= r.calls ? "unknown"
+  : usd(r.cost_usd) + (r.uncosted_calls ? "*" : ""));
 const ms = (v) => (v === null || v === undefined ? "-" : Number(v).toFixed(v < 10 ? 2 : 0));
 const pct = (v) => (v === null || v === undefined ? "-" : Math.round(v * 100) + "%");
 
 function totals(t) {
   const figure = (label, value) => el("span", {class: "figure"}, el("b", {}, value), label);
   fill("totals",
-    figure("calls", t.calls), figure("spent", usd(t.cost_usd)), figure("baseline", usd(t.baseline_cost_usd)),
+    figure("calls", t.calls), figure("spent", groupUsd(t)), figure("baseline", usd(t.baseline_cost_usd)),
     figure("saved", t.saved_usd === null ? "-" : usd(t.saved_usd) + (t.saved_pct === null ? "" : ` (${t.saved_pct}%)`)),
     // Input tokens already count the cache reads (and writes): shown beside them, not added again.
     figure("tokens in (cached) / out", `${t.input_tokens} (${t.cache_read_tokens}) / ${t.output_tokens}`),
@@ -84,8 +88,9 @@ function barChart(id, rows, key) {
     chart.append(
       el("svg:text", {x: label - 6, y: i * row + 15, "text-anchor": "end", "font-size": 12}, String(name).slice(0, 28)),
       el("svg:rect", {x: label, y: i * row + 4, width, height: row - 8, fill: "#3b82f6", "data-key": name,
-                      "data-value": r.calls}, el("svg:title", {}, `${name}: ${r.calls} calls, ${usd(r.cost_usd)}`)),
-      el("svg:text", {x: label + width + 6, y: i * row + 15, "font-size": 11}, `${r.calls} \u00b7 ${usd(r.cost_usd)}`));
+                      "data-value": r.calls}, el("svg:title", {}, `${name}: ${r.calls} calls, ${groupUsd(r)}`)),
+      el("svg:text", {x: label + width + 6, y: i * row + 15, "font-size": 11, "data-cost": groupUsd(r)},
+         `${r.calls} \u00b7 ${groupUsd(r)}`));
   });
   fill(id, chart);
 }
