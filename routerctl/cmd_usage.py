@@ -121,7 +121,7 @@ def report(data: dict, group_by: str) -> None:
     total = data["total"]
     pct = "" if total["saved_pct"] is None else f" ({total['saved_pct']}%)"
     cached = total["cache_read_tokens"] / total["input_tokens"] if total["input_tokens"] else 0.0
-    click.echo(f"routerd report, {_window(data)}: {total['calls']} call(s), spent {money(total['cost_usd'])}, "
+    click.echo(f"routerd report, {_window(data)}: {total['calls']} call(s), spent {_cost(total)}, "
                f"saved {money(total['saved_usd'], 'unknown')}{pct} against the baseline; "
                f"{cached:.0%} of input tokens read from cache")
     click.echo("")

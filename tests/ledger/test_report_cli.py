@@ -34,8 +34,9 @@ async def test_a_group_of_unpriced_calls_reads_unknown_not_zero(daemon):
     assert _cost_column(usage.split("\n", 1)[1]) == {"gpt-4.1": "$0.0020*", "mystery-9": "unknown",
                                                      "total": "$0.0020*"}
     assert "note: 2 call(s) with an unknown price left out of the cost (*)" in usage
-    report = (await routerctl(daemon, "report", "--by", "provider")).split("\n\n", 1)[1]
+    head, report = (await routerctl(daemon, "report", "--by", "provider")).split("\n\n", 1)
     assert _cost_column(report) == {"openai": "$0.0020*", "total": "$0.0020*"}
+    assert "3 call(s), spent $0.0020*, saved" in head
     savings = (await routerctl(daemon, "savings", "--by", "model")).split("\n\n", 1)[1]
     assert _cost_column(savings)["total"] == "$0.0020*" and _cost_column(savings)["mystery-9"] == "unknown"
 
