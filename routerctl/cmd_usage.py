@@ -43,6 +43,13 @@ def _cost(group: dict) -> str:
     return money(group["cost_usd"]) + ("*" if unknown else "")
 
 
+def _decision(d: dict) -> str:
+    """``simple->claude-haiku-4-5 12``; a decision the brain was not asked about (a request that named
+    its model) has no tier: ``gpt-4.1 (unclassified) 3``, not ``?->gpt-4.1 3``."""
+    model = d["model"] or "?"
+    return f"{d['tier']}->{model} {d['count']}" if d["tier"] else f"{model} (unclassified) {d['count']}"
+
+
 def _notes(total: dict) -> None:
     notes = []
     if total["uncosted_calls"]:
@@ -99,8 +106,7 @@ def savings(data: dict, group_by: str | None) -> None:
                   if data["priced_calls"] or unpriced else f"{money(0.0)}: no calls recorded"),
         ("baseline", money(data["baseline_cost_usd"], "unknown")),
         ("saved", money(data["saved_usd"], "unknown") + pct),
-        ("decisions", ", ".join(f"{d['tier'] or '?'}->{d['model'] or '?'} {d['count']}"
-                                for d in data["decisions"]) or "none"),
+        ("decisions", ", ".join(_decision(d) for d in data["decisions"]) or "none"),
     ])
     if group_by:
         click.echo("")
@@ -128,8 +134,7 @@ def report(data: dict, group_by: str) -> None:
     _table(data, group_by, savings=True)
     _notes(total)
     if data["decisions"]:
-        click.echo("decisions: " + ", ".join(f"{d['tier'] or '?'}->{d['model'] or '?'} {d['count']}"
-                                              for d in data["decisions"][:8]))
+        click.echo("decisions: " + ", ".join(_decision(d) for d in data["decisions"][:8]))
 
 
 @click.command()

@@ -45,3 +45,13 @@ async def test_savings_over_a_window_with_no_calls_spent_nothing(daemon):
     """No calls in the window: nothing was spent ($0.0000, as usage says), not an unknown sum."""
     text = await routerctl(daemon, "savings", "--period", "today")
     assert "spent      $0.0000: no calls recorded" in text and "saved      unknown" in text
+
+
+async def test_decisions_without_a_tier_say_they_were_not_classified(daemon):
+    """A request that named its model has no tier: savings and report list it as
+    'gpt-4.1 (unclassified) 1', beside 'simple->claude-haiku-4-5 1', not as '?->gpt-4.1'."""
+    for n, tier, model in [(1, None, "gpt-4.1"), (2, "simple", "claude-haiku-4-5")]:
+        daemon.store.record("decisions", {"id": f"d{n}", "ts": 2e9, "tier": tier, "model": model, "source": "http"})
+    await daemon.store.flush()
+    for text in (await routerctl(daemon, "savings"), await routerctl(daemon, "report")):
+        assert "gpt-4.1 (unclassified) 1" in text and "simple->claude-haiku-4-5 1" in text and "?->" not in text
