@@ -54,7 +54,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         ("backend", reply["backend"]),
         ("socket", reply["socket"]),
         ("http", reply.get("http") or "off"),
-        ("config", reply.get("config_path") or "(built-in defaults)"),
+        ("config", _config_row(reply.get("config_path"), bool(reload.get("ok")))),
         ("last reload", reload_text),
     ]
     rows.extend(state_rows(reply))
@@ -62,6 +62,17 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if name != "store":
             rows.extend(_part_rows(name, stats))
     output.emit_fields(rows)
+
+
+def _config_row(path: str | None, reloaded: bool) -> str:
+    """The config file, and what runs when there is none at its path (routerctl shares the daemon's
+    file system): built-in defaults, unless a file was read and has gone since, which fails the
+    reload and keeps what was read from it (README "Configuration")."""
+    if not path:
+        return "(built-in defaults)"
+    if Path(path).exists():
+        return path
+    return f"{path} (no such file: " + ("built-in defaults)" if reloaded else "the config last read from it runs)")
 
 
 def _part_rows(name: str, stats) -> list[tuple[str, str]]:

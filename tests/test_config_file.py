@@ -4,7 +4,9 @@ path named explicitly must exist, and a name that refers to nothing is an error 
 environment may still supply it, a warning) naming its file and line."""
 
 import logging
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -91,13 +93,24 @@ async def test_a_daemon_on_defaults_takes_up_a_file_created_later(daemon_on_defa
     path = app.runtime.config_path
     assert not path.exists() and not app.runtime.from_file
     assert (await app.reload("test")).ok
+    assert await _config_row(app) == f"{path} (no such file: built-in defaults)"  # status says what runs
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(RUNNING)
     assert (await app.reload("test")).ok
     assert set(app.runtime.providers) == {"primary"} and app.runtime.from_file
+    assert await _config_row(app) == str(path)
     path.unlink()
     assert not (await app.reload("test")).ok
     assert set(app.runtime.providers) == {"primary"}
+    assert await _config_row(app) == f"{path} (no such file: the config last read from it runs)"
+
+
+async def _config_row(app: App) -> str:
+    """The ``config`` row of ``routerctl status``."""
+    result = await anyio.run_process([sys.executable, "-m", "routerctl.main", "status"],
+                                     env={**os.environ, "ROUTERD_SOCKET": str(app.socket_path)})
+    [row] = [line for line in result.stdout.decode().splitlines() if line.startswith("config ")]
+    return row.removeprefix("config").strip()
 
 
 def test_only_the_default_config_path_may_be_missing(tmp_path, monkeypatch):
