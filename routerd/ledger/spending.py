@@ -16,12 +16,12 @@ from collections.abc import Iterable
 from routerd.budgets.budgets import BudgetStats, Budgets, Spend, level_of
 from routerd.budgets.settings import BudgetsConfig
 from routerd.ledger.periods import period_end, period_start
-from routerd.ledger.state import Ledger
+from routerd.ledger.state import MAX_REMEMBERED, Ledger
 from routerd.resilience.limiter import Observation
 from routerd.resilience.limits import Reservation
 from routerd.resilience.refusal import Refusal
 from routerd.runtime import Runtime
-from routerd.store.budgets import budget_spend
+from routerd.store.budgets import budget_spend, session_projects
 from routerd.store.store import Store
 
 log = logging.getLogger("routerd.budgets")
@@ -35,6 +35,11 @@ class Spending:
         self.ledger = ledger
         self.store = store
         self.refused = 0
+        # The projects of the latest sessions as the store has them, read by each ``sync`` while
+        # project limits are set: a session noted before this start (or by another routerd on the
+        # database) is its project's from its first gateway call, not only once a hook of that
+        # session names its cwd again.
+        self._stored_sessions: dict[str, str] = {}
 
     @property
     def active(self) -> bool:
@@ -57,7 +62,11 @@ class Spending:
         self.budgets.reconfigure(runtime.config.budgets, spent=spent, now=now)
 
     def project_of(self, session_id: str | None) -> str | None:
-        return self.ledger.sessions.get(session_id) if session_id else None
+        if not session_id:
+            return None
+        if session_id in self.ledger.sessions:
+            return self.ledger.sessions[session_id]
+        return self._stored_sessions.get(session_id)
 
     @staticmethod
     def paid_providers(runtime: Runtime) -> list[str]:
@@ -105,11 +114,14 @@ class Spending:
                                               self.paid_providers(runtime)), 4)
 
     async def sync(self) -> None:
-        """Sum the ledger's paid use again, then log any threshold crossed."""
+        """Read the sessions' projects (with project limits set) and sum the ledger's paid use
+        again, then log any threshold crossed."""
         # While the store holds rows it cannot write (disk full...), the ledger lacks spend that
         # settled here: its sums would lower the budgets and let paid calls past the caps. The
         # budgets keep what they counted until every row is written.
         if self.active and await self.store.flush():
+            if self.budgets.config.projects:
+                self._stored_sessions = await self.store.read(lambda conn: session_projects(conn, MAX_REMEMBERED))
             now = time.time()
             marks = self.budgets.marks(now)
             self.budgets.resync(await self._spent(now), marks, time.time())

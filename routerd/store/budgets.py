@@ -33,3 +33,11 @@ def budget_spend(conn: apsw.Connection, month_start: float, day_start: float,
         found.append(Spend(provider, project, "day", day_usd or 0.0, float(day_tokens or 0)))
         found.append(Spend(provider, project, "month", month_usd or 0.0, float(month_tokens or 0)))
     return found
+
+
+def session_projects(conn: apsw.Connection, limit: int) -> dict[str, str]:
+    """The project of each of the ``limit`` sessions noted last (those with one), from the
+    ``sessions`` table the hooks write: session id -> project."""
+    rows: list[Any] = conn.execute("SELECT id, project FROM sessions WHERE project IS NOT NULL "
+                                   "ORDER BY ts DESC LIMIT ?", (limit,)).fetchall()
+    return dict(rows)

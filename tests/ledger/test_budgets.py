@@ -18,6 +18,7 @@ from routerd.catalogue.builtin import load_catalogue
 from routerd.classify.types import PROFILE_BARS
 from routerd.integrations import mcp_tools
 from routerd.routing.types import Conversation, RouteRequest
+from routerd.store.ledger import CallRow, record_call, record_session
 from tests.e2e.harness import recorded_calls
 from tests.fakes.answers import OUTPUT_TOKENS
 from tests.fakes.upstream import FakeUpstream
@@ -92,6 +93,24 @@ async def test_a_cap_under_32_concurrent_calls_is_overshot_by_at_most_one_reserv
     assert budgets["level"] == "capped" and budgets["pressure"] == 1.0
     [limit] = [x for x in budgets["limits"] if x["scope"] == "all"]
     assert limit["refused"] >= len(refused) and limit["reserved"] == 0
+
+
+async def test_a_projects_cap_holds_for_a_session_noted_before_the_start(daemon, fakes):
+    """A session whose project a hook noted before routerd (re)started is still that project's:
+    once the project's tokens are spent, the session's gateway calls are refused from the first
+    one, not only after a hook of the session names its cwd again."""
+    session = "cc-session-before-restart"
+    record_session(daemon.store, session, "claude-code", "acme/shop", time.time() - 60)
+    record_call(daemon.store, CallRow(id="h1", ts=time.time() - 30, source="hook:claude-code", provider="anthropic",
+                                      model="claude-haiku-4-5", outcome="ok", input_tokens=900, output_tokens=200,
+                                      cost_usd=1e-6, session_id=session, response_id="msg_h1"))
+    await daemon.spending.sync()  # what the start's sync reads: this run's hooks never saw the session
+    assert session not in daemon.ledger.sessions
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x", max_retries=0,
+                                  default_headers={"X-Claude-Code-Session-Id": session}) as client:
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client.chat.completions.create(model="gpt-4o-mini", messages=PROMPT, max_tokens=MAX_TOKENS)
+    assert caught.value.status_code == 402 and "monthly tokens (project acme/shop)" in caught.value.body["message"]
 
 
 async def test_the_anthropic_sdk_gets_a_billing_error_once_capped(daemon, fakes):
