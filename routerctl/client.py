@@ -20,6 +20,11 @@ class DaemonNotRunning(Exception):
         self.path = path
 
 
+class Unreachable(Exception):
+    """The socket path cannot be connected to for a reason other than nobody listening there (too
+    long for a Unix socket, no permission): said as it is, not as "not running"."""
+
+
 class ConnectionLost(Exception):
     """The connection to the daemon broke mid-request (kept apart from the OSErrors of routerctl's
     own output, such as a closed pipe to ``head``)."""
@@ -58,9 +63,15 @@ class Client:
             sock.settimeout(self.timeout_s)
             try:
                 sock.connect(str(self.path))
-            except (FileNotFoundError, ConnectionRefusedError) as exc:
+            except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as exc:
                 sock.close()
                 raise DaemonNotRunning(self.path, exc.strerror or str(exc)) from None
+            except TimeoutError:
+                sock.close()
+                raise
+            except OSError as exc:  # a path too long for a socket, no permission: nobody reachable there
+                sock.close()
+                raise Unreachable(f"cannot connect to routerd's socket {self.path}: {exc.strerror or exc}") from None
             self._sock = sock
         return self._sock
 

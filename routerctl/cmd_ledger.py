@@ -219,12 +219,12 @@ def statusline_text(data: dict) -> str:
 @click.pass_context
 def statusline(ctx: click.Context) -> None:
     """One short line for Claude Code's status line: today's spend, savings, the last model."""
-    from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning
+    from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning, Unreachable
 
     request = {"type": "statusline", "session_id": _session_from_stdin()}
     try:
         data = call(ctx, request, timeout_s=STATUSLINE_TIMEOUT_S)["data"]
-    except (DaemonNotRunning, ConnectionLost, DaemonError, TimeoutError, OSError):
+    except (DaemonNotRunning, Unreachable, ConnectionLost, DaemonError, TimeoutError, OSError):
         click.echo("routerd: not running")  # a status line shows text, not an exit code
         return
     click.echo(statusline_text(data))

@@ -19,7 +19,7 @@ class RouterctlGroup(click.Group):
     """Turns the client's expected failures into one line and a documented exit code."""
 
     def invoke(self, ctx: click.Context):
-        from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning
+        from routerctl.client import ConnectionLost, DaemonError, DaemonNotRunning, Unreachable
         from routerd.framing import MAX_FRAME, FrameTooLarge
 
         try:
@@ -30,6 +30,8 @@ class RouterctlGroup(click.Group):
         except DaemonNotRunning as exc:
             output.fail(f"{exc}. Start it with `routerctl start` (or `routerd` in the foreground).",
                         EXIT_NOT_RUNNING)
+        except Unreachable as exc:
+            output.fail(str(exc), EXIT_NOT_RUNNING)
         except DaemonError as exc:
             if exc.code == "shutting_down":  # it answers while it drains: say so, not "not running"
                 output.fail(str(exc.reply.get("message") or "routerd is stopping"), EXIT_DAEMON_ERROR)

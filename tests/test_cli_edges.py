@@ -185,3 +185,15 @@ def test_messages_that_are_not_a_conversation_are_bad_usage(env, tmp_path, text)
     path = tmp_path / "m.json"
     path.write_text(text)
     _one_clear_line(routerctl(env, "classify", "--messages", str(path)), 2, "--messages", "expected a JSON list")
+
+
+def test_a_socket_path_nobody_can_listen_on_is_one_line(env, tmp_path):
+    """--socket longer than a Unix socket path may be, or under a regular file: one line saying
+    why, exit 3 (it was a traceback for the long path); the status line still just says so."""
+    long = tmp_path / ("x" * 120 + ".sock")
+    line = _one_clear_line(routerctl(env, "--socket", str(long), "ping"), 3, str(long), "path too long")
+    assert "not running" not in line
+    under_file = tmp_path / "config.toml" / "routerd.sock"
+    _one_clear_line(routerctl(env, "--socket", str(under_file), "ping"), 3, "not running", "Not a directory")
+    status = routerctl(env, "--socket", str(long), "statusline")
+    assert status.returncode == 0 and status.stdout.strip() == "routerd: not running", status.stderr
