@@ -163,7 +163,10 @@ def budget(ctx: click.Context, period: str | None, as_json: bool) -> None:
         output.emit_json(data)
         return
     spend = ", ".join(f"{name} {money(usd)}" for name, usd in data["spend_usd"].items())
-    click.echo(f"budget pressure {data['pressure']:.2f} ({data['level']}); paid spend {spend}")
+    # The pressure is a request's with no project: a project's own limits add to its requests' only.
+    scope = " for a request of no project" if any(
+        x["scope"].startswith("project ") for x in data["limits"]) else ""
+    click.echo(f"budget pressure {data['pressure']:.2f} ({data['level']}){scope}; paid spend {spend}")
     if not data["configured"]:
         click.echo("no [budgets] limits configured")
     for x in data["limits"]:

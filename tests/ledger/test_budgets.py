@@ -149,7 +149,10 @@ async def test_routerctl_budget_statusline_and_the_mcp_tool_show_the_limits(daem
     report = json.loads(await routerctl(daemon, "budget", "--period", "today", "--json"))
     [overall] = [x for x in report["limits"] if x["name"] == "daily usd (all)"]
     assert overall["limit"] == CAP_USD and overall["used"] > 0 and list(report["spend_usd"]) == ["today"]
-    assert "daily usd (all)" in await routerctl(daemon, "budget")
+    said = await routerctl(daemon, "budget")
+    assert "daily usd (all)" in said
+    # the headline's pressure leaves the project's limit out: it says whose it is
+    assert said.startswith(f"budget pressure {report['pressure']:.2f} ({report['level']}) for a request of no project; ")
     line = await routerctl(daemon, "statusline", stdin=b"{}")
     assert f"budget {overall['share']:.0%}" in line
     [row] = [line for line in (await routerctl(daemon, "status")).splitlines() if line.startswith("budgets ")]
