@@ -145,6 +145,9 @@ class ProviderConfig(_Section, frozen=True):
             check_url(self.proxy, "proxy", ("http",))
         if self.client_key is not None and self.client_cert is None:
             raise ValueError("client_key: needs client_cert")
+        if self.api_key is not None and CONTROL_RE.search(self.api_key.strip()):  # never quoted: it is a secret
+            raise ValueError("api_key: holds a line break or another control character, which no HTTP "
+                             "header can carry (every call would fail)")
         for name, value in self.headers.items():
             if not TOKEN_RE.fullmatch(name) or CONTROL_RE.search(value):
                 raise ValueError(f"headers: {name!r} is not a valid header (name or value)")

@@ -251,3 +251,15 @@ def test_a_misspelt_key_or_value_says_what_was_meant(text, error):
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "c.toml")
     assert str(caught.value) == error
+
+
+def test_an_api_key_with_a_line_break_inside_is_refused_without_quoting_it():
+    """An inline api_key with a control character inside cannot go into a header (every call would
+    fail with 502): the load fails naming the key's line, and the message never holds the key. A
+    key pasted with its trailing newline is fine (it is stripped)."""
+    text = '[providers.p]\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-SECRET-1\\r\\nX-Injected: 1"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "c.toml")
+    assert str(caught.value).startswith("c.toml:3: providers.p.api_key: holds a line break")
+    assert "SECRET" not in str(caught.value)
+    parse_config('[providers.p]\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-SECRET-1\\n"\n', "c.toml")
