@@ -23,7 +23,7 @@ def _table(data: dict, by: str, savings: bool) -> None:
             + (f" {'searches':>8}" if searched else "") + f" {'cost':>10}")
     click.echo(head + (f" {'saved':>10} {'saved%':>6}" if savings else ""))
     for g in data["groups"] + [{**data["total"], by: "total"}]:
-        label = "-" if g[by] is None else str(g[by])
+        label = "-" if g[by] is None else _printable(str(g[by]))
         line = (f"{label[:28]:<28} {g['calls']:>7} {tokens(g['input_tokens']):>8} "
                 f"{tokens(g['cache_read_tokens']):>8} {tokens(g['cache_write_tokens']):>8} "
                 f"{tokens(g['output_tokens']):>8}" + (f" {g.get('web_searches', 0):>8}" if searched else "")
@@ -32,6 +32,12 @@ def _table(data: dict, by: str, savings: bool) -> None:
             pct = "" if g["saved_pct"] is None else f"{g['saved_pct']:.0f}%"
             line += f" {money(g['saved_usd']):>10} {pct:>6}"
         click.echo(line)
+
+
+def _printable(label: str) -> str:
+    """A group's name with its control characters written as escapes: a session id or a project
+    (a directory's name) comes from outside, and an ESC in it would drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in label)
 
 
 def _cost(group: dict) -> str:

@@ -55,3 +55,14 @@ async def test_decisions_without_a_tier_say_they_were_not_classified(daemon):
     await daemon.store.flush()
     for text in (await routerctl(daemon, "savings"), await routerctl(daemon, "report")):
         assert "gpt-4.1 (unclassified) 1" in text and "simple->claude-haiku-4-5 1" in text and "?->" not in text
+
+
+async def test_a_name_from_outside_cannot_drive_the_terminal(daemon):
+    """A session id (a hook payload's) or a project (a directory's name) holding ESC is printed
+    with its control characters escaped, never raw to the terminal."""
+    daemon.store.record("calls", {"id": "c1", "ts": 2e9, "provider": "openai", "model": "gpt-4.1", "outcome": "ok",
+                                  "session_id": "s\x1b]0;owned\x07\x1b[31m", "input_tokens": 1, "cost_usd": 0.001})
+    await daemon.store.flush()
+    text = await routerctl(daemon, "usage", "--by", "session")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "s\\x1b]0;owned\\x07\\x1b[31m" in text
