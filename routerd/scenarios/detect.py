@@ -7,9 +7,10 @@ that matched are kept in ``Detection.matched`` and still shape the route as need
    claude-code-router's figure). First because size is a hard constraint: a model whose window is
    too small fails outright, whatever else the request is.
 2. ``subagent``: the client marks the call as a subagent's (a delegated, multi-step task).
-3. ``background``: the client asked for its small-model slot (a Haiku id from Claude Code) or marks
-   housekeeping (Codex's compaction and memory calls). 2 before 3: Claude Code's Explore agent asks
-   for Haiku too, and it is a real task.
+3. ``background``: the client asked for its small-model slot (a Haiku id from Claude Code), marks
+   housekeeping (Codex's compaction and memory calls), or sent one of Claude Code's side queries
+   (prompt hooks, titles: no tools, no thinking) on any model. 2 before 3: Claude Code's
+   Explore agent asks for Haiku too, and it is a real task.
 4. ``web_search``: a hosted web-search tool that is alone or forced (see ``markers``).
 5. ``image``: the latest user message carries an image.
 6. ``think``: reasoning asked for at or above ``think_level``. Anthropic's default effort
@@ -107,7 +108,7 @@ def detect(req: ChatRequest, headers: Headers, *, model: str, tokens: TokenCount
         hit("long_context", f"{count:,} tokens > {long_context_threshold:,}"
                             + ("" if tokens is not None and tokens.exact else " (estimated)"))
     hit("subagent", markers.subagent_marker(req, headers))
-    hit("background", markers.background_marker(model, headers))
+    hit("background", markers.background_marker(model, headers, req, hosted_tools))
     search, offers_search = markers.web_search_marker(req, hosted_tools)
     hit("web_search", search)
     image, any_image = markers.image_marker(req)

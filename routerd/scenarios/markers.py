@@ -12,7 +12,14 @@ documented by the client's source; the tests replay those captures.
   claude-code-router users mark agent prompts with ``<CCR-SUBAGENT-MODEL>model</CCR-SUBAGENT-MODEL>``.
 - Claude Code's small/fast slot (titles, hook prompts, summaries) asks for a Haiku model, or for
   whatever ``ANTHROPIC_DEFAULT_HAIKU_MODEL`` / ``ANTHROPIC_SMALL_FAST_MODEL`` name. Through a gateway
-  without them, 2.1.197 sends its main model for those calls: nothing marks them.
+  without them, 2.1.197 sends its main model for those calls, and the request's shape says what it
+  is: Claude Code makes every such side query (prompt hooks, titles, WebFetch's reading of a page,
+  summaries) with no tools and thinking off (``disabled``, or left out for a model it does not know,
+  such as routerd's auto names), where its agent loop, main or subagent, offers its tools (and the
+  WebSearch call its one hosted tool) and, on those models, adaptive thinking. Claude Code is known
+  by the billing line that opens its system prompt (2.1.x) or by its ``x-app: cli`` header (2.0.x
+  too). Run with every tool off (``--tools=``) and thinking off (``MAX_THINKING_TOKENS=0``), its
+  main loop has that shape too, and reads as background.
 - Codex 0.169: ``x-openai-subagent`` (``collab_spawn`` for a spawned agent, ``review`` for /review,
   ``compact`` and ``memory_consolidation`` for housekeeping), ``x-codex-parent-thread-id``, and
   ``thread_source: "subagent"`` in the ``x-codex-turn-metadata`` JSON; ``x-openai-memgen-request``.
@@ -44,12 +51,14 @@ _CCR_TAG = re.compile(r"<CCR-SUBAGENT-MODEL>\s*([^<\s]+)\s*</CCR-SUBAGENT-MODEL>
 # Where the markers sit: the billing line and the role line come first; 4 KB leaves room for the
 # identity line and a few reminders without scanning a 100 KB system prompt for every request.
 _SYSTEM_HEAD = 4096
+# The line that opens Claude Code 2.1.x's system prompt on every request.
+_CC_BILLING = "x-anthropic-billing-header: cc_version="
 
 
 # The request headers the markers read (lower-case), and Codex's thread-id (a subagent's thread
 # within the session): the rest of a request's headers are not copied.
 MARKER_HEADERS = (b"x-claude-code-agent-id", b"x-openai-subagent", b"x-openai-memgen-request",
-                  b"x-codex-parent-thread-id", b"x-codex-turn-metadata", b"thread-id")
+                  b"x-codex-parent-thread-id", b"x-codex-turn-metadata", b"thread-id", b"x-app")
 
 
 def marker_headers(headers: Mapping[bytes, bytes]) -> dict[str, str]:
@@ -76,8 +85,9 @@ def codex_metadata(headers: Headers) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def background_marker(model: str, headers: Headers) -> str | None:
-    """Why this is a background (small-model slot or housekeeping) call, or None."""
+def background_marker(model: str, headers: Headers, req: ChatRequest | None = None,
+                      hosted_tools: Collection[str] = ()) -> str | None:
+    """Why this is a background (small-model slot, housekeeping or side query) call, or None."""
     if is_haiku(model):
         return f"the client asked for its small-model slot ({model})"
     kind = headers.get("x-openai-subagent", "").strip().lower()
@@ -85,7 +95,23 @@ def background_marker(model: str, headers: Headers) -> str | None:
         return f"Codex housekeeping (x-openai-subagent: {kind})"
     if headers.get("x-openai-memgen-request", "").lower() == "true":
         return "Codex memory generation (x-openai-memgen-request)"
+    if req is not None and is_claude_code(req, headers) and is_side_query(req, hosted_tools):
+        return "Claude Code side query (no tools, no thinking: a hook prompt, title or summary)"
     return None
+
+
+def is_claude_code(req: ChatRequest, headers: Headers) -> bool:
+    """Whether Claude Code sent ``req``: its billing line opens the system prompt, or ``x-app: cli``."""
+    return headers.get("x-app", "").strip().lower() == "cli" or (req.system or "").startswith(_CC_BILLING)
+
+
+def is_side_query(req: ChatRequest, hosted_tools: Collection[str] = ()) -> bool:
+    """Whether ``req`` has the shape of an agent's side query: an answer asked for (``max_tokens``:
+    Claude Code's ``count_tokens`` calls, which it sends with no tools either, ask for none), no tool
+    of any kind offered, and no thinking (none, or Anthropic's ``thinking: {"type": "disabled"}``)."""
+    reasoning = req.reasoning
+    return (req.max_tokens is not None and not req.tools and not hosted_tools and req.web_search is None
+            and (reasoning is None or (reasoning.effort == "none" and reasoning.budget_tokens is None)))
 
 
 def subagent_marker(req: ChatRequest, headers: Headers) -> str | None:

@@ -5,7 +5,9 @@ kept whole apart from headers that identify nothing routing needs: Claude Code 2
 version tests/e2e pins) and 2.0.77 (before it marked subagents in headers) with
 ``ANTHROPIC_BASE_URL`` at the recorder, Codex 0.169 with a ``[model_providers]`` entry there. The
 file name says what the request is: a main turn, a subagent's turn (the Agent/Task tool, Codex's
-``spawn_agent``), a warm-up of a built-in agent, a prompt hook on the ``haiku`` slot, the request
+``spawn_agent``), a warm-up of a built-in agent, a prompt hook on the ``haiku`` slot and on the main
+model (``stop-hook``: Claude Code's default model; ``stop-hook-auto``: ``ANTHROPIC_MODEL`` set to
+routerd's auto name, no Haiku slot), a main turn with every tool off (``--tools=``), the request
 behind Claude Code's WebSearch tool.
 """
 

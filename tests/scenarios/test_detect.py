@@ -4,6 +4,7 @@ import msgspec
 import pytest
 
 from routerd.dialects.registry import get as dialect
+from routerd.scenarios import markers
 from routerd.scenarios.detect import detect, think_level
 from routerd.scenarios.markers import offered_hosted
 from routerd.scenarios.tokens import TokenCount
@@ -21,6 +22,10 @@ EXPECTED = {
     "claude-code-2.1.197-subagent": "subagent",
     "claude-code-2.1.197-web-search": "web_search",
     "claude-code-2.1.197-hook-haiku": "background",
+    "claude-code-2.1.197-stop-hook": "background",
+    "claude-code-2.1.197-stop-hook-auto": "background",
+    "claude-code-2.1.197-prompt-hook": "background",
+    "claude-code-2.1.197-main-no-tools": "default",
     "claude-code-2.0.77-main": "default",
     "claude-code-2.0.77-general-subagent": "subagent",
     "claude-code-2.0.77-explore-warmup": "subagent",
@@ -141,7 +146,41 @@ def test_hook_evaluator_in_claude_code_is_not_a_subagent() -> None:
     """A prompt saying "in Claude Code" (its hook evaluator) is not an agent's prompt."""
     capture = load("claude-code-2.1.197-hook-haiku")
     request = anthropic.parse_request(dict(capture.body, model="claude-opus-4-8"))
-    assert detect(request, {}, model="claude-opus-4-8", tokens=None).scenario == "default"
+    assert "subagent" not in detect(request, {}, model="claude-opus-4-8", tokens=None).matched
+
+
+@pytest.mark.parametrize("name", ["claude-code-2.1.197-stop-hook", "claude-code-2.1.197-stop-hook-auto",
+                                  "claude-code-2.1.197-prompt-hook"])
+def test_a_prompt_hook_on_the_main_model_is_a_side_query(name: str) -> None:
+    """Claude Code's prompt hooks without a small-model slot (its main model, or an auto name) are
+    background by their shape: no tools, no thinking, from Claude Code."""
+    found = _detect(name)
+    assert found.matched == ("background",) and "side query" in found.reasons[0], found.explain()
+    assert not markers.is_haiku(load(name).model)
+
+
+def test_a_side_query_is_known_by_shape_not_by_words() -> None:
+    """The Stop hook's request with its thinking on, or with no sign of Claude Code, is an ask: the
+    shape makes the side query, not its prompt."""
+    capture = load("claude-code-2.1.197-stop-hook")
+    thinking = anthropic.parse_request(dict(capture.body, thinking={"type": "adaptive"}))
+    assert detect(thinking, capture.headers, model=capture.model, tokens=None).scenario == "default"
+    system = [b for b in capture.body["system"] if not b["text"].startswith("x-anthropic-billing-header")]
+    anonymous = anthropic.parse_request(dict(capture.body, system=system))
+    headers = {k: v for k, v in capture.headers.items() if k != "x-app"}
+    assert detect(anonymous, headers, model=capture.model, tokens=None).scenario == "default"
+    assert detect(anonymous, capture.headers, model=capture.model, tokens=None).scenario == "background"
+    tools = anthropic.parse_request(dict(capture.body, tools=load("claude-code-2.1.197-main").body["tools"]))
+    assert detect(tools, capture.headers, model=capture.model, tokens=None).scenario == "default"
+    # Claude Code's count_tokens call (its body as sent: no system, no tools, no max_tokens) asks for
+    # no answer: it is counted where the conversation goes.
+    count = anthropic.parse_request({"model": capture.model, "messages": capture.body["messages"], "tools": []})
+    assert detect(count, capture.headers, model=capture.model, tokens=None).scenario == "default"
+
+
+def test_the_x_app_header_reaches_the_markers() -> None:
+    """The gateway copies ``x-app`` (Claude Code's ``cli``) among the marker headers."""
+    assert markers.marker_headers({b"x-app": b"cli", b"x-api-key": b"secret"}) == {"x-app": "cli"}
 
 
 PNG = "iVBORw0KGgo="
