@@ -5,6 +5,12 @@ answer in the host's format. Also the hooks mode (``routerctl mode``), persisted
 was told to take, the last decision, the transcript messages already counted), shown by
 ``routerctl status`` as ``hooks``. Decisions are made and stored by the routing core; zero_claude
 answers come through the ``Asker``. Only the event loop touches it.
+
+Right after a start the classifier is still loading (``routerd.routing.brain``), for longer than a
+shim's fail-open budget: a prompt that needs it is held (the shim is told to wait) for at most
+``HOOK_BRAIN_WAIT_S``, and if the classifier is still not in, answered with a fallback decision
+(``decide.fallback``: the user's rules, else stay in the session), stored, labelled as such in the
+advice and the decision row, counted in ``fallbacks``, and never enforced.
 """
 
 import logging
@@ -20,7 +26,7 @@ from routerd.errors import BadRequest, RouterdError
 from routerd.ids import Ids
 from routerd.integrations import modes, transcript
 from routerd.integrations.ask import Asker
-from routerd.integrations.decide import host_models, recommend
+from routerd.integrations.decide import fallback, fallback_row, host_models, recommend
 from routerd.integrations.events import HookEvent
 from routerd.integrations.modes import Pending, Recommendation, Verdict
 from routerd.integrations.render import HookOutcome, render
@@ -39,6 +45,11 @@ _HOST_PROVIDER = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "
 V = TypeVar("V")
 # A line for the prompt's context while budgets steer routing (``Spending.note``), or None.
 BudgetNote = Callable[[Runtime, str | None], str | None]
+# How long a prompt is held for a classifier still loading: its load takes 0.5-0.8 s on a loaded
+# machine, so this covers it more than twice, and bounds the wait of the first prompt after a start
+# when the load is slower still (the shim was told to wait: it would otherwise fail open in 50 ms).
+HOOK_BRAIN_WAIT_S = 2.0
+STILL_LOADING = "the classifier was still loading"
 
 
 class HookStats(msgspec.Struct, frozen=True):
@@ -52,6 +63,7 @@ class HookStats(msgspec.Struct, frozen=True):
     honored: int
     pending: int
     turns_recorded: int
+    fallbacks: int = 0  # prompts answered by the fallback rule while the classifier loaded
 
 
 def _remember(table: "OrderedDict[str, V]", key: str, value: V) -> None:
@@ -76,7 +88,7 @@ class Hooks:
         self.recent: OrderedDict[str, tuple[str, Recommendation]] = OrderedDict()
         self.counted: OrderedDict[str, set[str]] = OrderedDict()  # message ids already in calls
         self.counts: dict[str, int] = {"calls": 0, "context": 0, "blocked": 0, "denied": 0,
-                                       "violations": 0, "honored": 0, "turns_recorded": 0}
+                                       "violations": 0, "honored": 0, "turns_recorded": 0, "fallbacks": 0}
         self.by_event: dict[str, int] = {}
         self._config_mode = "advise"  # the config's, as last seen (for statistics)
 
@@ -105,15 +117,19 @@ class Hooks:
         return HookStats(mode=self.mode_override or self._config_mode, calls=c["calls"],
                          by_event=dict(self.by_event), context=c["context"], blocked=c["blocked"],
                          denied=c["denied"], violations=c["violations"], honored=c["honored"],
-                         pending=len(self.pending), turns_recorded=c["turns_recorded"])
+                         pending=len(self.pending), turns_recorded=c["turns_recorded"],
+                         fallbacks=c["fallbacks"])
 
     # --- events -------------------------------------------------------------------------------
 
     def holds(self, runtime: Runtime, event: HookEvent) -> bool:
-        """Whether answering ``event`` takes seconds (zero_claude asks an external model), so that
-        a shim must first be told to wait past its fail-open budget."""
-        return (self.mode(runtime) == "zero_claude" and event.kind == "prompt"
-                and not modes.wants_claude(event.prompt))
+        """Whether answering ``event`` may take past a shim's fail-open budget, so that the shim must
+        first be told to wait: zero_claude asks an external model (seconds), and a prompt that
+        needs the classifier while it loads waits for it (``HOOK_BRAIN_WAIT_S``)."""
+        mode = self.mode(runtime)
+        if mode == "zero_claude" and event.kind == "prompt" and not modes.wants_claude(event.prompt):
+            return True
+        return self.routing.brain.state == "loading" and _asks_brain(mode, event)
 
     async def run(self, runtime: Runtime, event: HookEvent) -> HookOutcome:
         """The host's reply to one hook event."""
@@ -154,8 +170,8 @@ class Hooks:
         rec = await self._recommend_once(runtime, event, session)
         if rec is not None:
             _remember(self.last_decision, session, rec.decision_id)
-        if event.kind == "before_model":
-            return Verdict(action="switch", model=rec.host_model) if rec else modes.NOTHING
+        if event.kind == "before_model":  # a fallback switches nothing: it knows no better model
+            return Verdict(action="switch", model=rec.host_model) if rec and not rec.fallback else modes.NOTHING
         return modes.on_prompt(mode, event, rec, now)
 
     async def _recommend_once(self, runtime: Runtime, event: HookEvent, session: str) -> Recommendation | None:
@@ -164,9 +180,24 @@ class Hooks:
         seen = self.recent.get(session)
         if seen is not None and seen[0] == key:
             return seen[1]
-        rec = await recommend(self.routing, runtime, event)
-        if rec is not None:
+        rec = await self._recommend(runtime, event)
+        if rec is not None and not rec.fallback:  # the same prompt again gets the brain's answer
             _remember(self.recent, session, (key, rec))
+        return rec
+
+    async def _recommend(self, runtime: Runtime, event: HookEvent) -> Recommendation | None:
+        """The routing core's recommendation, or the fallback when the classifier is still loading
+        after ``HOOK_BRAIN_WAIT_S`` (a failed load is the core's to say: ``BrainUnavailable``)."""
+        brain = self.routing.brain
+        if not (event.prompt or "").strip() or await brain.loaded_within(HOOK_BRAIN_WAIT_S) \
+                or brain.state != "loading":
+            return await recommend(self.routing, runtime, event)
+        hit = runtime.rules.evaluate(event.prompt or "") if runtime.rules.rules else None
+        rec = fallback(event.host, self.ids.new(), STILL_LOADING, hit)
+        rows.record_decision(self.store, fallback_row(rec, event, self.routing.profile(runtime),
+                                                      runtime.config.state.store_prompts))
+        self.counts["fallbacks"] += 1
+        log.info("hook %s: %s, answered with the fallback decision %s", event.name, STILL_LOADING, rec.decision_id)
         return rec
 
     async def _zero_claude(self, runtime: Runtime, event: HookEvent, session: str) -> Verdict:
@@ -215,6 +246,13 @@ class Hooks:
             self.ledger, self.store, self.ids, runtime, host=event.host,
             provider=_HOST_PROVIDER.get(event.host, event.host), session_id=event.session_id,
             decision_id=self.last_decision.get(session), messages=fresh, main=turns.main_model(recent))
+
+
+def _asks_brain(mode: str, event: HookEvent) -> bool:
+    """Whether answering ``event`` in ``mode`` needs the classifier (``_decide``'s paths to it)."""
+    if mode == "off" or event.kind not in ("prompt", "before_model") or not (event.prompt or "").strip():
+        return False
+    return not (mode == "zero_claude" and event.kind == "prompt" and modes.wants_claude(event.prompt))
 
 
 def _session(event: HookEvent) -> str:

@@ -43,7 +43,8 @@ CLAUDE_MODELS = ("haiku", "sonnet", "opus")
 
 
 class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
-    """The routing decision a hook acts on (made and stored by the routing brain)."""
+    """The routing decision a hook acts on (made and stored by the routing brain). ``fallback``
+    says why the brain was not asked (the decision is ``decide.fallback``'s rule), empty when it was."""
 
     decision_id: str
     tier: str
@@ -52,6 +53,7 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     host_model: str
     reason: str = ""
+    fallback: str = ""
 
 
 class Pending(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,23 +103,37 @@ def should_delegate(rec: Recommendation) -> bool:
 
 def advice(rec: Recommendation, mode: str) -> str:
     """The additionalContext line for a prompt."""
+    if rec.fallback:
+        return _fallback_advice(rec)
     head = (f"routerd [{rec.decision_id}]: {rec.tier} {rec.task_type} turn "
             f"(confidence {rec.confidence:.2f}); recommended model: {rec.host_model}.")
     if not should_delegate(rec):
         return f"{head} Handle it in this session."
-    how = (f' Delegate it with {DELEGATE_WITH}: subagent_type "general-purpose", model "{rec.host_model}",'
-           " and relay the result.")
+    how = _how(rec)
     if mode == "hard" or (mode == "smart" and rec.task_type in QA_TASKS):
         return f"{head}{how} Work tools are blocked until you do."
     return head + how
+
+
+def _how(rec: Recommendation) -> str:
+    return (f' Delegate it with {DELEGATE_WITH}: subagent_type "general-purpose", model "{rec.host_model}",'
+            " and relay the result.")
+
+
+def _fallback_advice(rec: Recommendation) -> str:
+    """A fallback's line: said to be one, with its rule; never enforced (``on_prompt``)."""
+    head = f"routerd [{rec.decision_id}]: fallback decision ({rec.fallback}); {rec.reason}"
+    if not should_delegate(rec):
+        return f"{head}. Handle it in this session."
+    return f"{head}: {rec.tier} turn; recommended model: {rec.host_model}.{_how(rec)}"
 
 
 def on_prompt(mode: str, event: HookEvent, rec: Recommendation | None, now: float) -> Verdict:
     """UserPromptSubmit / BeforeAgent. ``rec`` is None when the prompt was not routed."""
     if mode == "off" or rec is None:
         return NOTHING
-    pending = None
-    if mode in ("soft", "smart", "hard") and should_delegate(rec):
+    pending = None  # a fallback is advice only: no work tool is held up for a guess
+    if mode in ("soft", "smart", "hard") and should_delegate(rec) and not rec.fallback:
         pending = Pending(decision_id=rec.decision_id, host_model=rec.host_model,
                           task_type=rec.task_type, issued_at=now)
     return Verdict(action="context", text=advice(rec, mode), pending=pending, clear_pending=True)

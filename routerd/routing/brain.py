@@ -3,9 +3,11 @@
 Parsing the shipped model takes most of a second, so the daemon opens its listeners first and loads
 the brain in a worker thread (``load``, started by ``routerd.daemon``). What does not need the
 classifier (a named model through the gateway, ping, status, health) is served meanwhile; what does
-(auto routing, ``route``, ``classify``, the hooks) waits for it in ``ready``, for at most
-``BRAIN_WAIT_S``. A model file that cannot be read fails every such request at once with the
-reason, while the rest of the daemon keeps serving (and ``/health`` says ``degraded``).
+(auto routing, ``route``, ``classify``) waits for it in ``ready``, for at most ``BRAIN_WAIT_S``.
+The hooks wait less, in ``loaded_within`` (a prompt is held meanwhile), then answer with a labelled
+fallback (``routerd.integrations.hooks``). A model file that cannot be read fails every such request
+at once with the reason, while the rest of the daemon keeps serving (and ``/health`` says
+``degraded``).
 """
 
 import logging
@@ -69,6 +71,14 @@ class Brain:
             log.info("brain: loaded in %.0f ms", self.load_ms)
         finally:
             self._done.set()
+
+    async def loaded_within(self, timeout_s: float) -> bool:
+        """Whether the files are loaded, waiting at most ``timeout_s`` for a load under way (False
+        at once when the load failed: ``ready`` raises with the reason)."""
+        if self.parts is None and self.error is None:
+            with anyio.move_on_after(timeout_s):
+                await self._done.wait()
+        return self.parts is not None
 
     async def ready(self) -> Parts:
         """The files, once loaded: waits for at most ``BRAIN_WAIT_S``, then raises ``BrainUnavailable``
