@@ -32,15 +32,16 @@ from routerd.classify.bag import PAIR, STEM, WORD, Bag, key_of
 from routerd.classify.context import TURN_EDGES
 from routerd.classify.cues import CUE_DIR, CueSet
 from routerd.classify.features import COUNT_EDGES, PASTE_EDGES, STEM_CHARS, TOOL_EDGES, TOOL_WORD, WORD_EDGES
-from routerd.classify.model import Model
+from routerd.classify.model import BASELINE, Model
 from routerd.classify.tokens import INLINE_CODE, is_cjk
 from routerd.classify.types import TASK_TYPES, Because
 
 GLOSSARY_FILE = f"{CUE_DIR}/en.json"
 NEIGHBOURS = "neighbours"
 # Every new ask that opens a conversation has these, so they say nothing of one such ask: weights
-# of the conversation's shape are said as what they add over them (a follow-up in a long thread).
-ONE_TURN_ASK = {"kind": "kind:ask", "turns": "turns:0"}
+# of the conversation's shape are said as what they add over them (a follow-up in a long thread),
+# as `top_features` ranks them (`BASELINE`, by feature prefix; here by group).
+ONE_TURN_ASK = {prefix.rstrip(":"): feature for prefix, feature in BASELINE.items()}
 MAX_QUOTED = 3
 _NUMBER = re.compile(r"[.,:/-]*0[0.,:/-]*")  # "00", "0.0", "0:00" once digits are folded to 0
 _CUE = "cue:"

@@ -28,7 +28,7 @@ import math
 import zipfile
 from array import array
 from importlib import resources
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from io import BytesIO
 from itertools import chain, repeat
 from operator import itemgetter
@@ -41,6 +41,9 @@ from routerd.classify.neighbours import Neighbours, read_neighbours
 
 MODEL_FILE = "data/brain.model"
 TOP_FEATURES = 6
+# A new ask opening a conversation, the baseline `top_features` reads a prompt against: by group
+# (the kind of turn, the conversation's length), the feature every such ask has.
+BASELINE = {"kind:": "kind:ask", "turns:": "turns:0"}
 READ_CHUNK = 65_536
 _WEIGHT = itemgetter(2)
 
@@ -141,9 +144,14 @@ class Model(msgspec.Struct, frozen=True):
                           (shift_low + shift_high) / 2, high - self.moderate.cut)
 
 
-def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: int) -> tuple[tuple[str, float], ...]:
-    """The `count` features of `bag` that move the two cuts' scores most (a feature's weight in the
-    first plus half what it adds in the second: its mean effect on the two), by size (ties by name), named.
+def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: int,
+                 baseline: Mapping[str, str] = BASELINE) -> tuple[tuple[str, float], ...]:
+    """The `count` features of `bag` that move the two cuts' scores most from a new one-turn ask's
+    (a feature's weight in the first plus half what it adds in the second: its mean effect on the
+    two), by size (ties by name), named. A feature of a `baseline` group (prefix -> the baseline's
+    feature) moves them by what it adds over the baseline's: the baseline's own feature moves
+    nothing and is never named (every one-turn ask has it), another (a follow-up's kind, a longer
+    thread) is weighed less the baseline's weight, even when it has none of its own.
 
     Only those are named: per kind, the present keys sorted by weight (in C) give the `count` at
     each end, with any that tie the last one (the largest sizes sit at the ends); of those, the ones
@@ -153,8 +161,15 @@ def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: in
     for kind in KINDS:
         low: dict[Any, float] = getattr(weights, kind)
         high: dict[Any, float] = getattr(upper, kind)
-        table = {key: low.get(key, 0.0) + high.get(key, 0.0) / 2
-                 for key in getattr(bag, kind) if key in low or key in high}
+        keys = getattr(bag, kind)
+        table = {key: low.get(key, 0.0) + high.get(key, 0.0) / 2 for key in keys if key in low or key in high}
+        if kind == "other":
+            for key in keys:  # a few dozen: the sizes, counts and shape of the turn
+                base = next((b for prefix, b in baseline.items() if key.startswith(prefix) and "@" not in key), None)
+                if base == key:
+                    table.pop(key, None)
+                elif base is not None:
+                    table[key] = table.get(key, 0.0) - (low.get(base, 0.0) + high.get(base, 0.0) / 2)
         ends = _ends(sorted(table, key=table.__getitem__), table, count)
         found.extend(zip(repeat(kind), ends, map(table.__getitem__, ends)))
     if not found:

@@ -9,7 +9,7 @@ from routerd.classify.bag import Bag
 from routerd.classify.classifier import classify
 from routerd.classify.context import read
 from routerd.classify.cues import build, default_cues, read_documents
-from routerd.classify.model import default_model
+from routerd.classify.model import TOP_FEATURES, Table, default_model, top_features
 
 
 def user(text):
@@ -87,6 +87,49 @@ def test_the_conversations_shape_is_said_over_a_new_one_turn_ask():
     assert not any("acknowledgement" in s and "conversation" in s for s in got)
     got = said([user("hi")])
     assert got["an acknowledgement"] < 0
+
+
+def named_signals(c):
+    """The top features a classification's signals name, as {name: weight}."""
+    return {name: float(weight) for name, _, weight in (s.rpartition(":") for s in c.signals[3:])
+            if not name.startswith("neighbours") and weight[:1] in "+-"}
+
+
+@pytest.mark.parametrize("prompt", ["what is a mutex", "implement Raft leader election in Go",
+                                    "prove that sqrt 2 is irrational", "hi", "用Go实现一个无锁队列"])
+def test_a_one_turn_ask_spends_no_top_feature_on_being_one(prompt):
+    """Every one-turn ask is a new ask in a one-turn conversation: that is the baseline, not a
+    reason, so all six top features are the prompt's own."""
+    c = classify([user(prompt)])
+    named = named_signals(c)
+    assert not {"kind:ask", "turns:0"} & set(named) and len(named) == TOP_FEATURES, c.signals
+
+
+def test_a_continuations_shape_is_named_by_what_it_adds_over_a_new_ask():
+    """A thanks after one exchange: its turn count and its kind are ranked and named by what they
+    add over a one-turn ask's, the sign the explanation says them with."""
+    model = default_model()
+    c = classify([user("translate 'good morning' to French"), assistant("Bonjour"), user("thanks!")])
+    named = named_signals(c)
+    for feature, baseline in (("turns:1", "turns:0"), ("kind:ack", "kind:ask")):
+        assert named[feature] == pytest.approx(explain._effect(model, feature) - explain._effect(model, baseline),
+                                               abs=0.01)
+    words = {item.features: item.weight for item in c.explanation}
+    assert named["turns:1"] > 0 and words[("turns:1",)] == pytest.approx(named["turns:1"], abs=0.01)
+    assert named["kind:ack"] < 0 and words[("kind:ack",)] == pytest.approx(named["kind:ack"], abs=0.01)
+
+
+def test_top_features_rank_against_the_baseline():
+    """top_features leaves out the baseline's own features and weighs another of their group less
+    the baseline's weight, even one with no weight of its own."""
+    weights = Table(words={"x": 0.5}, pairs={}, stems={}, other={"kind:ask": 2.0, "turns:0": -3.0, "turns:1": -0.5})
+    upper = Table(words={}, pairs={}, stems={}, other={})
+    one_turn = Bag(words={"x"}, other={"kind:ask", "turns:0"})
+    assert top_features(weights, upper, one_turn, 6) == (("w:x", 0.5),)
+    longer = Bag(words={"x"}, other={"kind:go_ahead", "turns:1"})
+    assert top_features(weights, upper, longer, 6) == (("turns:1", 2.5), ("kind:go_ahead", -2.0), ("w:x", 0.5))
+    assert top_features(weights, upper, one_turn, 6, baseline={}) == (
+        ("turns:0", -3.0), ("kind:ask", 2.0), ("w:x", 0.5))
 
 
 def test_scripts_are_said_as_the_classifier_reads_them():

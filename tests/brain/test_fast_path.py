@@ -11,7 +11,7 @@ import pytest
 from routerd.classify.bag import Bag, key_of, name_of
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
-from routerd.classify.model import TOP_FEATURES, default_model, model_bytes
+from routerd.classify.model import BASELINE, TOP_FEATURES, default_model, model_bytes
 from routerd.classify.train import data as sets
 
 
@@ -74,9 +74,18 @@ class Reference:
             rows = [self.rows[name] for name in names if name in self.rows]
         low = self.meta["score_bias"] + math.fsum(row[0] for row in rows)
         high = low + math.fsum(row[1] for row in rows)
-        # A feature's mean effect on the two cuts' scores: its first weight and half its second.
-        moved = sorted(((name, row[0] + row[1] / 2) for name, row in zip(names, map(self.rows.get, names))
-                        if row and (row[0] or row[1])), key=lambda c: (-abs(c[1]), c[0]))
+        # A feature's mean effect on the two cuts' scores: its first weight and half its second; for
+        # the kind of turn and the conversation's length, less a new one-turn ask's (never named).
+        effect = {name: row[0] + row[1] / 2 for name, row in zip(names, map(self.rows.get, names))
+                  if row and (row[0] or row[1])}
+        for name in names:
+            base = next((b for prefix, b in BASELINE.items() if name.startswith(prefix) and "@" not in name), None)
+            if base == name:
+                effect.pop(name, None)
+            elif base is not None:
+                row = self.rows.get(base, (0.0, 0.0))
+                effect[name] = effect.get(name, 0.0) - (row[0] + row[1] / 2)
+        moved = sorted(effect.items(), key=lambda c: (-abs(c[1]), c[0]))
         top = tuple((name, round(weight, 3)) for name, weight in moved[:TOP_FEATURES])
         return (low, high), self.meta["type_labels"][best], 1.0 / total, top
 
