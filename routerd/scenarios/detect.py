@@ -6,7 +6,8 @@ that matched are kept in ``Detection.matched`` and still shape the route as need
 1. ``long_context``: system + messages + tools count more than the threshold (60,000 by default,
    claude-code-router's figure). First because size is a hard constraint: a model whose window is
    too small fails outright, whatever else the request is.
-2. ``subagent``: the client marks the call as a subagent's (a delegated, multi-step task).
+2. ``subagent``: the client marks the call as a subagent's (a delegated, multi-step task), or it is
+   the agent a Claude Code agent hook runs (known by its shape: ``markers.is_hook_agent``).
 3. ``background``: the client asked for its small-model slot (a Haiku id from Claude Code), marks
    housekeeping (Codex's compaction and memory calls), or sent one of Claude Code's side queries
    (prompt hooks, titles: no tools, no thinking) on any model. 2 before 3: Claude Code's

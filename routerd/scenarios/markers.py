@@ -19,7 +19,10 @@ documented by the client's source; the tests replay those captures.
   WebSearch call its one hosted tool) and, on those models, adaptive thinking. Claude Code is known
   by the billing line that opens its system prompt (2.1.x) or by its ``x-app: cli`` header (2.0.x
   too). Run with every tool off (``--tools=``) and thinking off (``MAX_THINKING_TOKENS=0``), its
-  main loop has that shape too, and reads as background.
+  main loop has that shape too, and reads as background. An agent hook (a Stop hook of type
+  ``agent``) runs an agent of its own, with tools: it is known by the ``StructuredOutput`` tool its
+  verdict is returned through, without the Agent tool and without thinking (the main loop run with
+  ``--json-schema`` has that tool too, beside the Agent tool, and thinks), and reads as a subagent.
 - Codex 0.169: ``x-openai-subagent`` (``collab_spawn`` for a spawned agent, ``review`` for /review,
   ``compact`` and ``memory_consolidation`` for housekeeping), ``x-codex-parent-thread-id``, and
   ``thread_source: "subagent"`` in the ``x-codex-turn-metadata`` JSON; ``x-openai-memgen-request``.
@@ -53,6 +56,7 @@ _CCR_TAG = re.compile(r"<CCR-SUBAGENT-MODEL>\s*([^<\s]+)\s*</CCR-SUBAGENT-MODEL>
 _SYSTEM_HEAD = 4096
 # The line that opens Claude Code 2.1.x's system prompt on every request.
 _CC_BILLING = "x-anthropic-billing-header: cc_version="
+_DELEGATING = frozenset({"Agent", "Task"})  # Claude Code's subagent tool, by version
 
 
 # The request headers the markers read (lower-case), and Codex's thread-id (a subagent's thread
@@ -109,9 +113,8 @@ def is_side_query(req: ChatRequest, hosted_tools: Collection[str] = ()) -> bool:
     """Whether ``req`` has the shape of an agent's side query: an answer asked for (``max_tokens``:
     Claude Code's ``count_tokens`` calls, which it sends with no tools either, ask for none), no tool
     of any kind offered, and no thinking (none, or Anthropic's ``thinking: {"type": "disabled"}``)."""
-    reasoning = req.reasoning
     return (req.max_tokens is not None and not req.tools and not hosted_tools and req.web_search is None
-            and (reasoning is None or (reasoning.effort == "none" and reasoning.budget_tokens is None)))
+            and _no_thinking(req))
 
 
 def subagent_marker(req: ChatRequest, headers: Headers) -> str | None:
@@ -130,7 +133,22 @@ def subagent_marker(req: ChatRequest, headers: Headers) -> str | None:
         return "Claude Code subagent (its agent system prompt)"
     if system.find("<CCR-SUBAGENT-MODEL>", 0, _SYSTEM_HEAD) >= 0:
         return "subagent marked with <CCR-SUBAGENT-MODEL>"
+    if is_claude_code(req, headers) and is_hook_agent(req):
+        return "Claude Code agent hook (a StructuredOutput tool, no Agent tool, no thinking)"
     return None
+
+
+def is_hook_agent(req: ChatRequest) -> bool:
+    """Whether ``req`` has the shape of Claude Code's agent hook: its verdict tool
+    (``StructuredOutput``) offered, the Agent tool (Task before 2.1) not, and no thinking."""
+    names = {tool.name for tool in req.tools}
+    return "StructuredOutput" in names and not names & _DELEGATING and _no_thinking(req)
+
+
+def _no_thinking(req: ChatRequest) -> bool:
+    """No thinking asked for: none, or Anthropic's ``thinking: {"type": "disabled"}``."""
+    reasoning = req.reasoning
+    return reasoning is None or (reasoning.effort == "none" and reasoning.budget_tokens is None)
 
 
 def pinned_model(req: ChatRequest) -> str | None:

@@ -7,8 +7,9 @@ version tests/e2e pins) and 2.0.77 (before it marked subagents in headers) with
 file name says what the request is: a main turn, a subagent's turn (the Agent/Task tool, Codex's
 ``spawn_agent``), a warm-up of a built-in agent, a prompt hook on the ``haiku`` slot and on the main
 model (``stop-hook``: Claude Code's default model; ``stop-hook-auto``: ``ANTHROPIC_MODEL`` set to
-routerd's auto name, no Haiku slot), a main turn with every tool off (``--tools=``), the request
-behind Claude Code's WebSearch tool.
+routerd's auto name, no Haiku slot), an agent hook's turn (a Stop hook of type ``agent``, on the auto
+name), a main turn with every tool off (``--tools=``), the request behind Claude Code's WebSearch
+tool.
 """
 
 import json

@@ -26,6 +26,7 @@ EXPECTED = {
     "claude-code-2.1.197-stop-hook-auto": "background",
     "claude-code-2.1.197-prompt-hook": "background",
     "claude-code-2.1.197-main-no-tools": "default",
+    "claude-code-2.1.197-agent-hook": "subagent",
     "claude-code-2.0.77-main": "default",
     "claude-code-2.0.77-general-subagent": "subagent",
     "claude-code-2.0.77-explore-warmup": "subagent",
@@ -176,6 +177,21 @@ def test_a_side_query_is_known_by_shape_not_by_words() -> None:
     # no answer: it is counted where the conversation goes.
     count = anthropic.parse_request({"model": capture.model, "messages": capture.body["messages"], "tools": []})
     assert detect(count, capture.headers, model=capture.model, tokens=None).scenario == "default"
+
+
+def test_an_agent_hook_is_a_subagent_by_its_verdict_tool() -> None:
+    """Claude Code's agent hook (StructuredOutput, no Agent tool, no thinking) is a subagent; the
+    same tools beside the Agent tool (the main loop run with --json-schema), or with thinking, are
+    not, nor are they without the verdict tool."""
+    capture = load("claude-code-2.1.197-agent-hook")
+    found = _detect("claude-code-2.1.197-agent-hook")
+    assert found.scenario == "subagent" and "agent hook" in found.reasons[0]
+    tools = capture.body["tools"]
+    agent = next(t for t in load("claude-code-2.1.197-main").body["tools"] if t["name"] == "Agent")
+    for body in (dict(capture.body, tools=[*tools, agent]), dict(capture.body, thinking={"type": "adaptive"}),
+                 dict(capture.body, tools=[t for t in tools if t["name"] != "StructuredOutput"])):
+        request = anthropic.parse_request(body)
+        assert detect(request, capture.headers, model=capture.model, tokens=None).scenario == "default"
 
 
 def test_the_x_app_header_reaches_the_markers() -> None:
