@@ -55,7 +55,7 @@ class Holdback:
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_cutter",
                  "_unsent", "_sse", "_held", "_early", "_templates", "_ended", "_over", "_shown",
-                 "text_chars")
+                 "_showing", "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -79,6 +79,9 @@ class Holdback:
         self._ended: set[Channel] = set()
         self._over = False  # the stream's final event went out
         self._shown = ""  # the start of a secret the last text to end showed at its end
+        # Whether a text ended by the event being read showed one: ``_shown`` cannot say, as the
+        # next text (another choice's, in the same chunk) takes it (``_after_shown``).
+        self._showing = False
         self.text_chars = 0  # streamed text read so far (when there are secrets to look for)
 
     def feed(self, data: bytes) -> bytes:
@@ -159,6 +162,7 @@ class Holdback:
         before = b""
         if ends:
             self._shown = ""  # what ends here says what it showed (``_ending``)
+            self._showing = False
         if ends and self._held:  # texts this event ends with no piece of theirs in it: their rest first
             closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
             before = b"".join(self._flush(channel) for channel in closing)
@@ -179,7 +183,7 @@ class Holdback:
                 del self._early[channel]
         if ends:
             self._over = self._over or () in ends
-            if self._shown:  # more text there could finish what it showed: refused (``_take``)
+            if self._showing:  # more text there could finish what it showed: refused (``_take``)
                 if len(self._ended) >= MAX_HELD_CHANNELS:
                     raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts ended in a secret's start")
                 self._ended.update(ends)
@@ -230,6 +234,7 @@ class Holdback:
         if len(text) - cut > SHOWN_AT_END:
             return text[:cut] + _MASK
         self._shown = text[cut:]
+        self._showing = self._showing or cut < len(text)
         return text
 
     def _after_shown(self, piece: str) -> str:

@@ -126,6 +126,18 @@ def test_openai_chat_keeps_each_choice_apart():
     assert said == {0: "a ***", 1: "b ***! ok"}
 
 
+def test_a_choice_ending_beside_another_that_shows_a_keys_start_does_not_free_it():
+    """n=2, one chunk finishing both choices, the first ending in a key's first characters: the
+    second's finish (which shows none) leaves the first ended, so more text there is refused."""
+    holdback = _holdback("openai_chat")
+    chunk = {"choices": [{"index": 0, "delta": {"content": "a " + KEY[:SHOWN_AT_END]}, "finish_reason": "stop"},
+                         {"index": 1, "delta": {"content": "hi"}, "finish_reason": "stop"}]}
+    holdback.feed(answers._sse(None, chunk))
+    more = {"choices": [{"index": 0, "delta": {"content": KEY[SHOWN_AT_END:]}, "finish_reason": None}]}
+    with pytest.raises(UpstreamBadResponse, match="after its end"):
+        holdback.feed(answers._sse(None, more))
+
+
 @pytest.mark.parametrize("odd", [b'{"n": NaN, ', b'{"n": 1e400, ', b'{"s": "\\ud800", ', b'{"a":' + b"[" * 5000])
 def test_an_event_a_client_reads_and_routerd_cannot_is_refused(odd):
     """A text delta in JSON that Python's reader takes and msgspec does not (NaN, 1e400, a lone

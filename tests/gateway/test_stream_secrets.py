@@ -19,6 +19,7 @@ pytestmark = [
 ]
 
 ANT_KEY = "sk-ant-secret-9012"  # the anthropic fake's key, in the gateway's config
+OPENAI_KEY = "sk-openai-secret-1234"  # the openai fake's
 SAID = f"key {ANT_KEY} end"
 SPLITS = {"two": ["key sk-ant-se", "cret-9012 end"], "many": list(SAID)}
 GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
@@ -182,3 +183,31 @@ async def test_an_annotation_follows_the_text_it_cites_and_no_secret_leaks(daemo
     assert (cited_after, read) == (before, whole)
     # the final response is blanked whole: the key's mask alone, where the deltas show its start too
     assert final.output_text == read if read == "".join(pieces) else final.output_text == "key *** end"
+
+
+def _chat_chunk(*choices: tuple[int, str | None, str | None]) -> bytes:
+    """An OpenAI chat chunk with one entry per (index, content, finish_reason)."""
+    return answers._sse(None, {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                               "choices": [{"index": i, "delta": {} if t is None else {"content": t},
+                                            "finish_reason": f} for i, t, f in choices]})
+
+
+@pytest.mark.gateway_config("[gateway]\nretries = 0\nretry_backoff_s = 0\n", providers=("openai",))
+async def test_a_choice_that_goes_on_after_its_finish_cannot_complete_a_key(daemon, fakes, base_url):
+    """n=2: a chunk finishes both choices, the first ending in a key's first characters (shown), the
+    second in none; text that then goes on in the first is refused, so the openai SDK, joining each
+    choice's deltas, never reads the key (the second choice's end used to clear the first's)."""
+    fakes["openai"].events(_chat_chunk((0, "a " + OPENAI_KEY[:SHOWN_AT_END], "stop"), (1, "hi", "stop")),
+                           _chat_chunk((0, OPENAI_KEY[SHOWN_AT_END:] + " x", None)), answers._sse(None, "[DONE]"))
+    said: dict[int, str] = {}
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as sdk:
+        with pytest.raises(openai.APIError, match="after its end"):
+            stream = await sdk.chat.completions.create(model="gpt-4o", n=2, stream=True,
+                                                       messages=[{"role": "user", "content": "hi"}])
+            async for chunk in stream:
+                for choice in chunk.choices:
+                    said[choice.index] = said.get(choice.index, "") + (choice.delta.content or "")
+    # the refusal ends the stream, or, when both chunks came in one read, is the answer (502)
+    assert said in ({}, {0: "a " + OPENAI_KEY[:SHOWN_AT_END], 1: "hi"})
+    [row] = await calls(daemon)
+    assert "after its end" in row["error"]
