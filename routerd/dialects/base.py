@@ -21,7 +21,7 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
-from routerd.dialects.texts import Channel, Texts
+from routerd.dialects.texts import Channel, Texts, TextSpot
 from routerd.dialects.usage import UsageReader
 
 Header = tuple[bytes, bytes]
@@ -57,6 +57,8 @@ class Codec:
     error_body: Callable[[int, str, str], dict[str, Any]]
     stream_texts: Callable[[str | None, Any], Texts]
     text_event: Callable[[Channel, str, Any], tuple[str | None, Any]]
+    # Where a stream's events write out again, whole, a text their deltas streamed (None: nowhere).
+    final_texts: Callable[[str | None, Any], list[TextSpot]] | None = None
 
 
 class Dialect:

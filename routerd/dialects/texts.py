@@ -9,7 +9,10 @@ all, as the stream's final event does). An event that refers to a channel's text
 or ending it (an annotation, a citation) answers a spot with ``key`` None: what that channel kept
 back goes out before it. ``text_event(channel, text, template)`` makes an event that
 carries just ``text`` on ``channel``, like ``template`` (the last event that carried text there),
-for text kept back when its channel ends without another piece to carry it.
+for text kept back when its channel ends without another piece to carry it. A dialect whose stream
+writes each text out again, whole, when it is done (Responses: a text's ``.done``, its part's, its
+item's, the response's) names those copies with ``final_texts(event, data)``: spots on the channels
+``stream_texts`` named, which the gateway makes say what the deltas said.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ start, which a client may join to it, has the rest of such a secret blanked). An
 to a channel's text without ending it (a Responses annotation, an Anthropic citation) follows
 that text: what the channel kept back goes out just before it, by the same rule as at an end
 (a few characters shown, more blanked), and the channel goes on as if they were still kept back,
-so that the rest of a secret they start is blanked when it comes.
+so that the rest of a secret they start is blanked when it comes (to the mask the client has
+for it already, when that is what it was shown). A copy of a text that a dialect writes out whole
+when it is done (``final_texts``) is made to say what the deltas said, blanked the same way.
 
 An event whose text is sent as it came is sent as the very bytes it came in; only an event whose
 text changed is encoded again, with the ``id`` and ``retry`` lines it came with. Every event is also blanked as bytes (``Redactor.blank``), which
@@ -29,7 +31,7 @@ import msgspec
 
 from routerd.dialects.base import Dialect
 from routerd.dialects.sse import EVENT_END, EventCutter, SSEDecoder, encode_event
-from routerd.dialects.texts import Channel
+from routerd.dialects.texts import Channel, TextSpot
 from routerd.errors import UpstreamBadResponse
 from routerd.redact import Redactor
 
@@ -55,7 +57,7 @@ class Holdback:
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_cutter",
                  "_unsent", "_sse", "_held", "_early", "_templates", "_ended", "_over", "_shown",
-                 "_showing", "text_chars")
+                 "_showing", "_finals", "_read", "_said", "_masked", "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -82,6 +84,15 @@ class Holdback:
         # Whether a text ended by the event being read showed one: ``_shown`` cannot say, as the
         # next text (another choice's, in the same chunk) takes it (``_after_shown``).
         self._showing = False
+        # For a dialect that writes each text out again when it is done (``Codec.final_texts``):
+        # each channel's text as read and as the client read it, so that the final copy can say
+        # what the deltas said; the latter only from the first piece sent otherwise than read.
+        self._finals = dialect.codec.final_texts
+        self._read: dict[Channel, list[str]] = {}
+        self._said: dict[Channel, list[str]] | None = None
+        # Channels whose text let go early went out as the mask: the mask the rest of that secret
+        # is blanked to when it comes is the one the client has already.
+        self._masked: set[Channel] = set()
         self.text_chars = 0  # streamed text read so far (when there are secrets to look for)
 
     def feed(self, data: bytes) -> bytes:
@@ -157,7 +168,8 @@ class Holdback:
             return raw
         name, data = parsed
         spots, ends = self._texts(name, data)
-        if not spots and not ends:
+        finals = self._finals if self._said is not None else None  # where copies of texts are
+        if not spots and not ends and finals is None:
             return raw
         before = b""
         if ends:
@@ -175,12 +187,18 @@ class Holdback:
             piece = spot.holder[spot.key]
             self.text_chars += len(piece)
             sent = self._take(spot.channel, piece, data, bool(ends) and _ends(ends, spot.channel))
+            if self._finals is not None:
+                self._note(spot.channel, piece, sent)
             if sent != piece:
                 spot.holder[spot.key] = sent
                 changed = True
+        if finals is not None:
+            for spot in finals(name, data):
+                changed = self._final(spot) or changed
         if ends and self._early:  # what went out early on texts ended here needs reading no more
             for channel in [c for c in self._early if _ends(ends, c)]:
                 del self._early[channel]
+                self._masked.discard(channel)
         if ends:
             self._over = self._over or () in ends
             if self._showing:  # more text there could finish what it showed: refused (``_take``)
@@ -198,6 +216,9 @@ class Holdback:
             raise UpstreamBadResponse(f"text on a stream's channel after its end ({channel!r})")
         held = self._held.pop(channel, None)
         early = self._early.pop(channel, "") if self._early else ""
+        masked = bool(early) and channel in self._masked
+        if masked:
+            self._masked.discard(channel)
         if held is not None or early:
             text = early + (held or "") + piece
         elif piece and self._shown:
@@ -208,10 +229,10 @@ class Holdback:
         text = self._blank(text)
         if final:
             text = self._ending(text)
-            return text[_common(text, early):]
+            return text[_after(text, early, masked):]
         sent = _common(text, early)  # what the client has of it already (a secret begun there: blanked)
         start = self._start_of_secret(text)
-        cut = max(start, sent)
+        cut = max(start, _after(text, early, masked))
         if cut < len(text):
             if len(self._held) >= MAX_HELD_CHANNELS:
                 raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts streamed at once")
@@ -219,7 +240,9 @@ class Holdback:
             self._templates[channel] = event
         if start < sent:  # what went out early may still start a secret with what follows it
             self._early[channel] = text[start:sent]
-        return text[sent:cut]
+            if masked:
+                self._masked.add(channel)
+        return text[_after(text, early, masked):cut]
 
     def _blank(self, text: str) -> str:
         for secret in self._secrets:
@@ -262,8 +285,14 @@ class Holdback:
     def _flush(self, channel: Channel) -> bytes:
         """An event with what ``channel`` kept back: its end came without a piece to carry it."""
         early = self._early.pop(channel, "") if self._early else ""
+        masked = bool(early) and channel in self._masked
+        if masked:
+            self._masked.discard(channel)
         text = self._ending(early + self._held.pop(channel))
-        name, data = self._dialect.text_event(channel, text[_common(text, early):], self._templates.pop(channel))
+        sent = text[_after(text, early, masked):]
+        if self._finals is not None:
+            self._note(channel, "", sent)
+        name, data = self._dialect.text_event(channel, sent, self._templates.pop(channel))
         return encode_event(name, _encode(data).decode())
 
     def _release(self, channel: Channel) -> bytes:
@@ -276,8 +305,34 @@ class Holdback:
         if len(self._early) >= MAX_HELD_CHANNELS:
             raise UpstreamBadResponse(f"more than {MAX_HELD_CHANNELS} texts referred to in a secret's start")
         self._early[channel] = text
+        if shown != text:
+            self._masked.add(channel)
+        if self._finals is not None:
+            self._note(channel, "", shown[len(early):])
         name, data = self._dialect.text_event(channel, shown[len(early):], self._templates.pop(channel))
         return encode_event(name, _encode(data).decode())
+
+    def _note(self, channel: Channel, read: str, said: str) -> None:
+        """Keeps what a piece of ``channel``'s text was read as and what went out for it."""
+        if self._said is None and read != said:  # what came before went out as it was read
+            self._said = {c: list(pieces) for c, pieces in self._read.items()}
+        self._read.setdefault(channel, []).append(read)
+        if self._said is not None:
+            self._said.setdefault(channel, []).append(said)
+
+    def _final(self, spot: TextSpot) -> bool:
+        """Writes into a final copy of a text what its deltas said, when they said it otherwise
+        (a secret's start blanked at the end, a key's start shown before an annotation) and the
+        copy is the text they were read as. Whether it changed anything."""
+        said = self._said.get(spot.channel) if self._said is not None else None
+        if said is None or spot.key is None:
+            return False
+        text, read = "".join(said), "".join(self._read[spot.channel])
+        final = spot.holder[spot.key]
+        if text == final or final not in (read, self._blank(read)):
+            return False
+        spot.holder[spot.key] = text
+        return True
 
     def _has_ended(self, channel: Channel) -> bool:
         return self._over or any(channel[:n] in self._ended for n in range(1, len(channel) + 1))
@@ -296,6 +351,14 @@ def _common(text: str, early: str) -> int:
     if text.startswith(early):
         return len(early)
     return next((n for n, (a, b) in enumerate(zip(text, early)) if a != b), min(len(text), len(early)))
+
+
+def _after(text: str, early: str, masked: bool) -> int:
+    """Where in ``text`` (a channel's text read after ``early``, let go early) what the client has
+    not had begins: past ``early``, or past the mask of a secret it started when the client had
+    that mask for it (``masked``) already."""
+    sent = _common(text, early)
+    return sent + len(_MASK) if masked and text.startswith(_MASK, sent) else sent
 
 
 def _ends(ends: tuple[Channel, ...], channel: Channel) -> bool:

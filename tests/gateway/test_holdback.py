@@ -202,3 +202,16 @@ def test_a_citation_follows_the_text_kept_back_before_it():
     assert _texts(out) == ["s"] and out.endswith(citation)
     rest = holdback.feed(_delta(KEY[1:] + " end") + _stop())
     assert _texts(rest) == ["*** end"] and KEY not in "".join(_texts(out + rest))
+
+
+def test_a_final_copy_of_a_text_says_what_its_deltas_said_unless_it_is_another_text():
+    """Responses writes each text out again when done: the copy gets the deltas' blanking (a key's
+    start blanked at the end), but a copy that is not the text the deltas streamed is left alone."""
+    def event(kind: str, **fields) -> bytes:
+        return answers._sse(kind, {"type": kind, "output_index": 0, "content_index": 0, **fields})
+
+    for done, expected in [("a " + KEY[:-1], "a ***"), ("other", "other")]:
+        holdback = _holdback("responses")
+        out = holdback.feed(event("response.output_text.delta", delta="a " + KEY[:-1]) +
+                            event("response.output_text.done", text=done))
+        assert json.loads(out.decode().split("data: ")[-1])["text"] == expected

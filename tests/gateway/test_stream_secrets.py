@@ -158,9 +158,10 @@ def _annotated_responses_stream(pieces: list[str]) -> list[bytes]:
 
 
 # (the upstream's text deltas, what the client reads before the annotation, and in all): a start of
-# a key of a kind's few characters is shown before it, a longer one blanked, the rest blanked after.
+# a key of a kind's few characters is shown before it, a longer one blanked (the one mask the key
+# gets), the rest blanked after.
 ANNOTATED = [(["See the docs s", "o you know."], "See the docs s", "See the docs so you know."),
-             (["key sk-openai-se", "cret-1234 end"], "key ***", "key ****** end"),
+             (["key sk-openai-se", "cret-1234 end"], "key ***", "key *** end"),
              (["key sk-o", "p", "enai-secret-1234 end"], "key sk-o", "key sk-o*** end")]
 
 
@@ -168,8 +169,9 @@ ANNOTATED = [(["See the docs s", "o you know."], "See the docs s", "See the docs
 async def test_an_annotation_follows_the_text_it_cites_and_no_secret_leaks(daemon, fakes, base_url, pieces,
                                                                              before, whole):
     """A Responses annotation after a text delta whose end was kept back (it could start a key)
-    reaches the openai SDK after that text (it used to come first), and a key split around it is
-    still never read whole."""
+    reaches the openai SDK after that text (it used to come first), a key split around it is
+    still never read whole, and the final response says what the deltas said (it used to be
+    blanked apart: 'key *** end' against the deltas' 'key ****** end')."""
     fakes["openai"].events(*_annotated_responses_stream(pieces))
     async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as sdk:
         async with sdk.responses.stream(model="gpt-4o", input="hi") as stream:
@@ -181,8 +183,7 @@ async def test_an_annotation_follows_the_text_it_cites_and_no_secret_leaks(daemo
                     cited_after = read
             final = await stream.get_final_response()
     assert (cited_after, read) == (before, whole)
-    # the final response is blanked whole: the key's mask alone, where the deltas show its start too
-    assert final.output_text == read if read == "".join(pieces) else final.output_text == "key *** end"
+    assert final.output_text == read and final.output[0].content[0].text == read
 
 
 def _chat_chunk(*choices: tuple[int, str | None, str | None]) -> bytes:
@@ -211,3 +212,28 @@ async def test_a_choice_that_goes_on_after_its_finish_cannot_complete_a_key(daem
     assert said in ({}, {0: "a " + OPENAI_KEY[:SHOWN_AT_END], 1: "hi"})
     [row] = await calls(daemon)
     assert "after its end" in row["error"]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "claude-haiku-4-5"])
+async def test_a_responses_stream_writes_out_its_text_as_its_deltas_said(daemon, fakes, base_url, model):
+    """A text ending in most of a key has it blanked in the deltas, and the same in every copy of
+    the text the stream writes out when done (text done, part done, item done, the response), which
+    used to hold the key's start in the clear; passed through and translated from Anthropic."""
+    fake, dialect = _upstream("responses", model)
+    key = OPENAI_KEY if fake == "openai" else ANT_KEY
+    fakes[fake].events(*answers.stream(dialect, model, "", None, pieces=["key ", key[:-1]]))
+    copies = []
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as sdk:
+        async with sdk.responses.stream(model=model, input="hi") as stream:
+            read = ""
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    read += event.delta
+                elif event.type == "response.output_text.done":
+                    copies.append(event.text)
+                elif event.type == "response.content_part.done":
+                    copies.append(event.part.text)
+                elif event.type == "response.output_item.done":
+                    copies.append(event.item.content[0].text)
+            copies.append((await stream.get_final_response()).output_text)
+    assert read == "key ***" and copies == [read] * 4

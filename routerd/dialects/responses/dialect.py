@@ -18,7 +18,7 @@ class Responses(Dialect):
     official_url = "https://api.openai.com/v1"
     codec = Codec(request.parse_request, request.render_request, answer.parse_response, answer.render_response,
                   answer.StreamDecoder, stream.StreamEncoder, answer.error_body,
-                  stream.stream_texts, stream.text_event)
+                  stream.stream_texts, stream.text_event, stream.final_texts)
     usage = RESPONSES_USAGE
     credential_headers = frozenset({b"authorization"})
 

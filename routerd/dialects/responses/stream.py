@@ -245,3 +245,59 @@ def text_event(channel: Channel, text: str, template: Any) -> tuple[str | None, 
     """The delta event ``template`` was, carrying ``text`` (its sequence number is that of the
     template: a number goes with an upstream event, and none is left between two of them)."""
     return template.get("type"), {**template, "delta": text}
+
+
+# Where a finished text is written out whole, by the event types that carry it: the text's own
+# ``.done`` event (the key of its text), a part's (``part``), an item's, the response's.
+_DONE_KEYS = {"response.output_text": "text", "response.refusal": "refusal", "response.reasoning_text": "text",
+              "response.reasoning_summary_text": "text", "response.function_call_arguments": "arguments"}
+_PARTS = {"output_text": ("response.output_text", "text"), "refusal": ("response.refusal", "refusal"),
+          "reasoning_text": ("response.reasoning_text", "text"),
+          "summary_text": ("response.reasoning_summary_text", "text")}
+_FINAL_RESPONSES = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def final_texts(event: str | None, data: Any) -> list[TextSpot]:
+    """Where an event writes out a whole text its deltas streamed (channels as ``stream_texts``
+    names them): a text's ``.done``, ``content_part.done``, ``reasoning_summary_part.done``, an
+    item's ``output_item.done`` and every item of the response's end."""
+    if not isinstance(data, dict) or not isinstance(kind := data.get("type"), str):
+        return []
+    stream, _, step = kind.rpartition(".")
+    output = whole(data.get("output_index"))
+    if step == "done" and stream in _DONE_KEYS:
+        part = _TEXT_STREAMS[stream]
+        key = _DONE_KEYS[stream]
+        return [TextSpot((output, stream, whole(data.get(part)) if part else 0), data, key)] \
+            if isinstance(data.get(key), str) else []
+    if kind in ("response.content_part.done", "response.reasoning_summary_part.done"):
+        index = data.get("summary_index" if "summary" in kind else "content_index")
+        return _part_spots(output, whole(index), data.get("part"))
+    if kind == "response.output_item.done":
+        return _item_spots(output, data.get("item"))
+    response = data.get("response") if kind in _FINAL_RESPONSES else None
+    items = response.get("output") if isinstance(response, dict) else None
+    return [s for i, item in enumerate(items) for s in _item_spots(i, item)] if isinstance(items, list) else []
+
+
+def _part_spots(output: int, index: int, part: Any) -> list[TextSpot]:
+    kind = part.get("type") if isinstance(part, dict) else None
+    named = _PARTS.get(kind) if isinstance(kind, str) else None
+    if named is None or not isinstance(part.get(named[1]), str):
+        return []
+    return [TextSpot((output, named[0], index), part, named[1])]
+
+
+def _item_spots(output: int, item: Any) -> list[TextSpot]:
+    if not isinstance(item, dict):
+        return []
+    if item.get("type") == "function_call":
+        return [TextSpot((output, "response.function_call_arguments", 0), item, "arguments")] \
+            if isinstance(item.get("arguments"), str) else []
+    spots = []
+    for field in ("content", "summary"):
+        parts = item.get(field)
+        for index, part in enumerate(parts if isinstance(parts, list) else ()):
+            spots += _part_spots(output, index, part)
+    return spots
+
