@@ -5,6 +5,7 @@ id, and whether generated text still has to be counted for an estimate (no usage
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import msgspec
@@ -25,12 +26,21 @@ class UsageSink(Protocol):
 class UsageReader(Protocol):
     """One dialect's usage: ``decoder`` reads a whole answer or one stream event; one of ``markers``
     is in every stream event that can carry usage or a finished hosted search (so others are not
-    decoded); ``terminal`` is in the stream's final event; ``counts_text``: estimate from the
-    generated text until usage arrives."""
+    decoded); ``terminal`` is in the stream's final event; ``counts_text``: count the generated
+    text, ``text``'s first group in stream events, until the final usage arrives (an estimate for
+    a stream cut before it, or one that reports none)."""
 
     decoder: msgspec.json.Decoder[Any]
     markers: tuple[bytes, ...]
     terminal: bytes
     counts_text: bool
+    text: re.Pattern[bytes]
 
     def take(self, body: Any, sink: UsageSink) -> None: ...
+
+
+def text_fields(*names: str) -> re.Pattern[bytes]:
+    """A pattern for the JSON string values of the keys ``names`` (the value as written, escapes
+    and all: close enough to count characters by)."""
+    keys = "|".join(map(re.escape, names))
+    return re.compile(rb'"(?:' + keys.encode() + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"')

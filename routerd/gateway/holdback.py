@@ -95,6 +95,12 @@ class Holdback:
         self._masked: set[Channel] = set()
         self.text_chars = 0  # streamed text read so far (when there are secrets to look for)
 
+    @property
+    def reads_text(self) -> bool:
+        """Whether ``text_chars`` counts the stream's text: only when there are secrets to look
+        for is each event's text read at all."""
+        return bool(self._secrets)
+
     def feed(self, data: bytes) -> bytes:
         """The whole events ``data`` completes, ready for the client. When one is refused, those
         before it wait for ``close`` and the rest of ``data`` is dropped: the stream ends there."""

@@ -55,6 +55,8 @@ class StreamRelay:
         self._translator = translator
         dialect = dialect_of(front)
         self._holdback = Holdback(record.runtime.redactor, dialect, dialect.usage_only if drop_usage else None)
+        if self._holdback.reads_text:  # it counts the text for the meter (``streamed``): once is enough
+            meter.counts_text = False
         self._done = False
 
     async def begin(self) -> None:

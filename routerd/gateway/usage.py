@@ -9,8 +9,6 @@ dialect's (``Dialect.usage``, e.g. ``routerd.dialects.anthropic.usage``); the co
 provider reports them, in the shape ``routerd.catalogue.prices.Tokens`` prices.
 """
 
-import re
-
 import msgspec
 
 from routerd.catalogue.prices import Tokens
@@ -21,9 +19,6 @@ from routerd.dialects.summary import estimate_tokens
 from routerd.errors import UpstreamBadResponse
 
 
-# Generated text in stream events: what an estimate counts when no usage is reported (for the
-# dialects whose servers omit it, ``UsageReader.counts_text``).
-_TEXT = re.compile(rb'"(?:content|arguments)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 CHARS_PER_TOKEN = 4
 # The longest event read: a stream's last event can hold the whole answer (Responses'
 # ``response.completed``), and an upstream that never ends its event must not fill memory.
@@ -38,7 +33,7 @@ class UsageMeter:
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
                  "discarded", "estimated", "failure", "input_tokens", "output_tokens", "reasoning", "response_id",
-                 "text_chars", "web_searches", "_cutter", "_decoder", "_markers", "_reader", "_terminal")
+                 "text_chars", "web_searches", "_cutter", "_decoder", "_markers", "_reader", "_terminal", "_text")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
@@ -58,6 +53,7 @@ class UsageMeter:
         self._decoder = reader.decoder
         self._markers = reader.markers
         self._terminal = reader.terminal
+        self._text = reader.text
         self._cutter = EventCutter()
 
     def tokens(self) -> Tokens:
@@ -89,8 +85,8 @@ class UsageMeter:
             return
         if not self.completed and self._terminal in events:
             self.completed = True
-        if self.counts_text:  # no usage yet: count generated text in case none ever comes
-            self.text_chars += sum(map(len, _TEXT.findall(events)))
+        if self.counts_text:  # no final usage yet: count generated text in case none ever comes
+            self.text_chars += sum(map(len, self._text.findall(events)))
         markers = self._markers
         if any(marker in events for marker in markers):
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):

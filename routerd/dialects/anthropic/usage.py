@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.prices import Tokens
-from routerd.dialects.usage import UsageSink
+from routerd.dialects.usage import UsageSink, text_fields
 
 
 class _OutputDetails(msgspec.Struct):
@@ -72,7 +72,8 @@ class _Body(msgspec.Struct):
 class AnthropicUsage:
     markers: tuple[bytes, ...] = (b'"usage"', b'"server_tool_use"')  # a search's block has no usage
     terminal = b"message_stop"
-    counts_text = False
+    counts_text = True  # message_start's output count is 1: the text says more until message_delta
+    text = text_fields("text", "thinking", "partial_json")
 
     def __init__(self) -> None:
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects.usage import UsageSink
+from routerd.dialects.usage import UsageSink, text_fields
 
 
 class _Usage(msgspec.Struct):
@@ -39,7 +39,8 @@ class _Body(msgspec.Struct):
 class GeminiUsage:
     markers: tuple[bytes, ...] = (b'"usageMetadata"', b'"groundingMetadata"')
     terminal = b'"finishReason"'
-    counts_text = False
+    counts_text = True  # a chunk's usage, when it has one, counts what came before it
+    text = text_fields("text")
 
     def __init__(self) -> None:
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)

@@ -11,11 +11,12 @@ coding agent writes it in its transcript."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 
-from routerd.dialects.usage import UsageSink
+from routerd.dialects.usage import UsageSink, text_fields
 
 
 # gc=False: only ints and these Structs inside, so no cycles. It pays for the fields one dialect
@@ -72,10 +73,12 @@ class _Body(msgspec.Struct):
 
 
 class OpenAIUsage:
-    def __init__(self, terminal: bytes, counts_text: bool, markers: tuple[bytes, ...] = (b'"usage"',)) -> None:
+    counts_text = True
+
+    def __init__(self, terminal: bytes, text: re.Pattern[bytes], markers: tuple[bytes, ...] = (b'"usage"',)) -> None:
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Body)
         self.terminal = terminal
-        self.counts_text = counts_text
+        self.text = text
         self.markers = markers
 
     def take(self, body: _Body, sink: UsageSink) -> None:
@@ -100,9 +103,9 @@ class OpenAIUsage:
             sink.web_searches = _searches(items)
 
 
-# Only OpenAI-compatible chat servers omit usage in practice (llama.cpp ignores include_usage), so
-# only their streams are scanned for generated text to estimate from.
-CHAT_USAGE = OpenAIUsage(terminal=b"[DONE]", counts_text=True)
+# Generated text: a chat delta's content and a tool call's arguments; every Responses delta (text,
+# reasoning, arguments), and no done event's copy of it.
+CHAT_USAGE = OpenAIUsage(terminal=b"[DONE]", text=text_fields("content", "arguments"))
 # A finished search item (``"type":"web_search_call"``) has no usage in it: the second marker.
-RESPONSES_USAGE = OpenAIUsage(terminal=b"response.completed", counts_text=False,
+RESPONSES_USAGE = OpenAIUsage(terminal=b"response.completed", text=text_fields("delta"),
                               markers=(b'"usage"', b'"web_search_call"'))
