@@ -118,6 +118,12 @@ class Dialect:
         for ``target`` (what it accepts, from the catalogue); unchanged by default."""
         return body, headers
 
+    def own_history(self, body: bytes) -> bytes | None:
+        """A request passed through to a provider of this dialect, made acceptable to it when its
+        history holds what routerd gave the client from another provider and this dialect's API
+        refuses back; None to send it as it is (nearly every request: a byte search tells)."""
+        return None
+
     def with_usage_chunk(self, body: bytes) -> bytes | None:
         """A streaming request body that also asks for the final usage, when the dialect makes that
         optional and the client did not ask; None to send it as it is."""

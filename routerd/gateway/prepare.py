@@ -68,6 +68,8 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
         out += provider.extra_headers
         if moved_to is not None and not endpoint:
             body, out = client.adapt(body, out, moved_to)
+        elif (own := client.own_history(body)) is not None:  # the model asked for: its history alone
+            body = own
         if stream and (with_usage := client.with_usage_chunk(body)) is not None:
             return Prepared(front, path, out, with_usage, usage_added=True)
         return Prepared(front, path, out, body)

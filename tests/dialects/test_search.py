@@ -4,6 +4,7 @@ streamed, for every pair. The upstream answers are those of tests/fakes/search.p
 provider's own shape."""
 
 import itertools
+import json
 
 import msgspec
 import pytest
@@ -176,6 +177,26 @@ def test_another_providers_search_blocks_go_back_to_anthropic_as_it_accepts_them
     assert messages[1]["content"] == [{"type": "text", "text": listing},
                                       {"type": "text", "text": search.INTRO},
                                       {"type": "text", "text": search.CITED}]
+
+
+def test_a_request_passed_through_as_asked_has_unsigned_search_blocks_made_text_and_no_other_change() -> None:
+    """Not moved to another model (no adapting), a request is still rid of the unsigned search
+    blocks, however its JSON is spaced; one without them, Anthropic's own signed ones included, is
+    left as its very bytes (None)."""
+    from routerd.dialects.anthropic.adapt import unsigned_history
+
+    foreign = msgspec.json.decode(translate_response("responses", "anthropic", search.body(
+        "responses", "m", ASKED["responses"]), "claude"))["content"]
+    own = search.body("anthropic", "m", ASKED["anthropic"])["content"]
+    for content, changed in [(foreign, True), (own, False)]:
+        body = {"model": "c", "max_tokens": 99, "messages": [
+            ASKED["anthropic"]["messages"][0], {"role": "assistant", "content": content}]}
+        spaced = json.dumps(body).encode()  # '"encrypted_content": ""', as Python's json writes it
+        out = unsigned_history(spaced)
+        assert (out is not None) == changed
+        if out is not None:
+            assert search.anthropic_refusal(msgspec.json.decode(out)) is None
+            assert search.anthropic_refusal(body) is not None
 
 
 def test_text_after_a_streamed_citation_starts_a_block_of_its_own() -> None:

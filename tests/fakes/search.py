@@ -106,6 +106,24 @@ def _anthropic_blocks(queries: list[str]) -> list[dict]:
     return [*searched, {"type": "text", "text": INTRO}, {"type": "text", "text": CITED, "citations": [_citation()]}]
 
 
+def anthropic_refusal(request: dict) -> str | None:
+    """What Anthropic's API says (a 400) to a history whose web search blocks it did not sign: a
+    ``web_search_tool_result`` item without its ``encrypted_content``, a citation without its
+    ``encrypted_index``, which it verifies when they come back; None for a request it takes."""
+    for m, message in enumerate(request.get("messages") or []):
+        blocks = message.get("content") if isinstance(message, dict) else None
+        for b, block in enumerate(blocks if isinstance(blocks, list) else []):
+            where = f"messages.{m}.content.{b}"
+            if block.get("type") == "web_search_tool_result" and isinstance(block.get("content"), list):
+                for r, item in enumerate(block["content"]):
+                    if not item.get("encrypted_content"):
+                        return f"{where}.content.{r}.encrypted_content: Invalid encrypted content"
+            for c, citation in enumerate(block.get("citations") or []):
+                if citation.get("type") == "web_search_result_location" and not citation.get("encrypted_index"):
+                    return f"{where}.citations.{c}.encrypted_index: Invalid encrypted index"
+    return None
+
+
 def _anthropic_usage(searches: int) -> dict:
     return {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
             "server_tool_use": {"web_search_requests": searches}}

@@ -214,6 +214,10 @@ class FakeUpstream:
             await self._send(conn, stream, 200, [("content-type", "application/json")],
                              json.dumps({"input_tokens": answers.INPUT_TOKENS}).encode())
             return True
+        if dialect == "anthropic" and (refused := search.anthropic_refusal(request)) is not None:
+            await self._send(conn, stream, 400, [("content-type", "application/json")], json.dumps(
+                {"type": "error", "error": {"type": "invalid_request_error", "message": refused}}).encode())
+            return True
         model = request.get("model") or path.split("/models/")[-1].split(":")[0]
         tool = _wanted_tool(dialect, request)
         searches = search.offers_search(dialect, request)  # the provider runs its hosted search itself

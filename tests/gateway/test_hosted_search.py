@@ -154,3 +154,29 @@ async def test_a_gemini_clients_google_search_runs_on_openai(daemon, fakes, base
     [last] = [c["candidates"][0] for c in chunks if "groundingMetadata" in c["candidates"][0]]
     check_grounding({**last, "content": {"parts": parts}})
     assert [r.path for r in fakes["openai"].received] == ["/v1/responses"] * 2
+
+
+@pytest.mark.gateway_config("", providers=("openai", "anthropic"))
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_search_another_provider_ran_goes_back_to_anthropic_as_text(daemon, fakes, base_url, stream):
+    """A conversation whose search turn ran on OpenAI (its blocks carry no Anthropic signature:
+    encrypted_content "") and goes on with a Claude model passed through to Anthropic as asked: the
+    fake, like the API, refuses unsigned results and citations, so routerd sends the results as a
+    text block listing them, drops their call and the unsigned citations, and the turn is answered."""
+    first = {**claude_codes_web_search(), "model": "gpt-4.1"}
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        searched = await client.messages.create(**first)
+        assert [b.type for b in searched.content][:2] == ["server_tool_use", "web_search_tool_result"]
+        history = [*first["messages"], {"role": "assistant", "content": [
+            b.model_dump(exclude_none=True) for b in searched.content]}, {"role": "user", "content": "Thanks!"}]
+        ask = {**first, "model": "claude-haiku-4-5", "messages": history}
+        if stream:
+            async with client.messages.stream(**ask) as answer:
+                reply = await answer.get_final_message()
+        else:
+            reply = await client.messages.create(**ask)
+    assert reply.content[-1].type == "text" and reply.usage.server_tool_use.web_search_requests == 1
+    [sent] = fakes["anthropic"].received
+    turn = sent.json["messages"][-2]["content"]
+    assert [b["type"] for b in turn] == ["text"] * len(turn) and "citations" not in json.dumps(turn)
+    assert turn[0]["text"].startswith("Web search results:\n- What's New In Python 3.14 (https://docs.python.org")

@@ -6,12 +6,14 @@ A client sends what its own model accepts: Claude Code asks its default Opus for
 ``max_tokens: 64000``. The API refuses each of them on a model that lacks it (a 400), so a request
 moved to such a model is adapted: effort dropped, adaptive thinking turned into a thinking budget
 (or dropped where the model does not think), the long-context and effort betas removed,
-``max_tokens`` lowered to the model's limit, and web search blocks another provider's search
-produced (routerd translated an earlier turn) made into what Anthropic accepts back
-(``anthropic.search.unsign_foreign``). Everything else passes through untouched; a request that
-needs nothing keeps its exact bytes.
+``max_tokens`` lowered to the model's limit. Web search blocks another provider's search produced
+(routerd translated an earlier turn, a fallback's say) are made into what Anthropic accepts back
+(``anthropic.search.unsign_foreign``) in every request passed through, moved or not
+(``unsigned_history``). Everything else passes through untouched; a request that needs nothing
+keeps its exact bytes.
 """
 
+import re
 from typing import Any
 
 import msgspec
@@ -24,6 +26,22 @@ LONG_CONTEXT = 1_000_000
 # translation's "medium" (routerd/dialects), and the API's minimum.
 THINKING_BUDGET = 8_192
 MIN_THINKING_BUDGET = 1_024
+# What routerd writes for the signature another provider's search result or citation lacks.
+_UNSIGNED = re.compile(rb'"encrypted_(?:content|index)"\s*:\s*""')
+
+
+def unsigned_history(body: bytes) -> bytes | None:
+    """A Messages request whose history holds search blocks routerd gave the client unsigned (from
+    another provider), with them made into what Anthropic accepts; None when it holds none."""
+    if b'"encrypted_' not in body or _UNSIGNED.search(body) is None:
+        return None
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None  # the provider will say what is wrong with it
+    if not isinstance(value, dict) or not unsign_foreign(value.get("messages")):
+        return None
+    return msgspec.json.encode(value)
 
 
 def adapt_anthropic(body: bytes, headers: list[tuple[bytes, bytes]],

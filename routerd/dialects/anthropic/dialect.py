@@ -8,7 +8,7 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.anthropic import answer, request, stream
-from routerd.dialects.anthropic.adapt import adapt_anthropic
+from routerd.dialects.anthropic.adapt import adapt_anthropic, unsigned_history
 from routerd.dialects.anthropic.usage import USAGE
 from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.summary import estimate_tokens
@@ -40,6 +40,9 @@ class Anthropic(Dialect):
 
     def adapt(self, body: bytes, headers: list[Header], target: ModelInfo) -> tuple[bytes, list[Header]]:
         return adapt_anthropic(body, headers, target)
+
+    def own_history(self, body: bytes) -> bytes | None:
+        return unsigned_history(body)
 
     def local_count(self, body: bytes, model: str) -> bytes:
         return msgspec.json.encode({"input_tokens": estimate_tokens(self.parse_request(body))})
