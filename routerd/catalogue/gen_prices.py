@@ -54,7 +54,7 @@ PRICE_KEYS = {"input_mtok": "input", "output_mtok": "output", "cache_read_mtok":
 # Hosted web searches, USD per 1,000. genai-prices has Anthropic's $10 (docs.anthropic.com, web
 # search tool: "$10 per 1,000 searches"; LiteLLM's search_context_cost_per_query 0.01 agrees),
 # OpenAI's $10 per 1,000 web_search calls (platform.openai.com/docs/pricing, "Web search"; the
-# $25 of web_search_preview on non-reasoning models is not in it), and Gemini's $35 per 1,000
+# $25 of web_search_preview on non-reasoning models is not in it: PREVIEW_SEARCH), and Gemini's $35 per 1,000
 # grounded prompts (2.x) and $14 per 1,000 search queries (3.x) (ai.google.dev/gemini-api/docs/pricing,
 # "Grounding with Google Search"; LiteLLM prices the same and bills 2.x once per prompt).
 SEARCH_KEY = "web_searches_kcount"
@@ -62,6 +62,13 @@ SEARCH_KEY = "web_searches_kcount"
 # bills each query). The free allowance (1,500 grounded prompts a day for 2.x, 5,000 queries a month
 # for 3.x on the paid tier) is per Google project, which routerd cannot see: every search is priced.
 PER_PROMPT_SEARCH = {"gemini": ("gemini-2",)}
+# OpenAI's web_search_preview tool on its non-reasoning models: $25 per 1,000 calls, search content
+# tokens free (platform.openai.com/docs/pricing, "Web search preview (non-reasoning models)"; on
+# reasoning models, gpt-5 and the o-series, it costs what web_search costs). genai-prices has one
+# search price a model, web_search's; these are the models with one that are not reasoning models,
+# by id prefix.
+PREVIEW_SEARCH_USD = 25.0
+PREVIEW_SEARCH = {"openai": ("gpt-4o", "gpt-4.1", "chatgpt-4o", "gpt-4.5")}
 
 
 def _rate(value) -> Rate | None:
@@ -73,9 +80,10 @@ def _rate(value) -> Rate | None:
     return float(value)
 
 
-def rates_of(model_price, per_prompt: bool = False) -> Rates | None:
+def rates_of(model_price, per_prompt: bool = False, preview: float | None = None) -> Rates | None:
     """The token and search prices of one genai-prices `ModelPrice`, or None for a model that has
-    no input and output token prices (embeddings, speech, images: nothing routerd sends)."""
+    no input and output token prices (embeddings, speech, images: nothing routerd sends).
+    ``preview``: the price of a web_search_preview call, for a model with a search price."""
     fields: dict = {ours: _rate(getattr(model_price, key, None)) for key, ours in PRICE_KEYS.items()}
     if fields["input"] is None or fields["output"] is None:
         return None
@@ -83,6 +91,7 @@ def rates_of(model_price, per_prompt: bool = False) -> Rates | None:
     if search is not None:
         fields["web_search"] = float(search)
         fields["web_search_per_prompt"] = per_prompt or None
+        fields["web_search_preview"] = preview
     return Rates(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -111,7 +120,8 @@ def build_snapshot(as_of: str = AS_OF) -> PriceSnapshot:
         for model in theirs.models if theirs is not None else ():
             if not model.id.startswith(served):
                 continue
-            rates = rates_of(model.get_prices(when), model.id.startswith(PER_PROMPT_SEARCH.get(ours, ())))
+            preview = PREVIEW_SEARCH_USD if model.id.startswith(PREVIEW_SEARCH.get(ours, ())) else None
+            rates = rates_of(model.get_prices(when), model.id.startswith(PER_PROMPT_SEARCH.get(ours, ())), preview)
             if rates is None:
                 continue
             key = f"{ours}/{model.id}"

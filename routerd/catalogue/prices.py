@@ -13,7 +13,9 @@ needs a 400 ms import, which is why the daemon prices from a snapshot (see ``gen
 Hosted web searches are billed per search on top of the tokens (``web_search``, USD per 1,000, as
 genai-prices publishes them): Anthropic's ``web_search_requests``, each OpenAI ``web_search_call``,
 each query of a Gemini 3 grounded answer. Gemini 2.x bills a grounded prompt once, however many
-queries it ran (``web_search_per_prompt``).
+queries it ran (``web_search_per_prompt``). OpenAI bills a call of its older ``web_search_preview``
+tool at another price on its non-reasoning models (``web_search_preview``: $25 per 1,000 where a
+``web_search`` call is $10); a call's ``preview_searches`` says how many of its searches that tool ran.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Rates(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fiel
     reasoning: Rate | None = None
     web_search: float | None = None       # USD per 1,000 hosted web searches
     web_search_per_prompt: bool = False   # billed once per answer that searched (Gemini 2.x grounding)
+    web_search_preview: float | None = None  # USD per 1,000 web_search_preview calls, where not web_search's
 
     @property
     def base(self) -> tuple[float, float]:
@@ -69,7 +72,8 @@ MAX_CALL_TOKENS = 100_000_000
 class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     """One call's token counts as the provider reported them. ``input`` includes the cache reads
     and writes, ``cache_write`` includes the 1-hour writes, ``output`` includes reasoning;
-    ``web_searches`` the hosted web searches the provider ran for it (billed apart)."""
+    ``web_searches`` the hosted web searches the provider ran for it (billed apart), of which
+    ``preview_searches`` ran as OpenAI's ``web_search_preview`` tool (billed at its own price)."""
 
     input: int = 0
     output: int = 0
@@ -78,6 +82,7 @@ class Tokens(msgspec.Struct, frozen=True, kw_only=True):
     cache_write_1h: int = 0
     reasoning: int = 0
     web_searches: int = 0
+    preview_searches: int = 0
 
     def plausible(self) -> bool:
         """Whether one call could have used these counts: none below zero or past
@@ -117,11 +122,17 @@ def cost_usd(rates: Rates, tokens: Tokens) -> float:
         out -= tokens.reasoning
         total += tokens.reasoning * (reasoning.at(n) if isinstance(reasoning, Tiered) else reasoning)
     total = (total + max(0, fresh) * price_in + max(0, out) * price_out) / PER
-    return total + search_usd(rates, tokens.web_searches) if tokens.web_searches else total
+    if not tokens.web_searches:
+        return total
+    return total + search_usd(rates, tokens.web_searches, tokens.preview_searches)
 
 
-def search_usd(rates: Rates, searches: int) -> float:
-    """What ``searches`` hosted web searches in one answer cost at ``rates`` (0 when unpriced)."""
+def search_usd(rates: Rates, searches: int, preview: int = 0) -> float:
+    """What ``searches`` hosted web searches in one answer cost at ``rates`` (0 when unpriced),
+    ``preview`` of them run by ``web_search_preview`` (at its price where the model has one)."""
     if not searches or not rates.web_search:
         return 0.0
-    return (1 if rates.web_search_per_prompt else searches) * rates.web_search / 1000
+    if rates.web_search_per_prompt:
+        return rates.web_search / 1000
+    preview = min(preview, searches) if rates.web_search_preview else 0
+    return ((searches - preview) * rates.web_search + preview * (rates.web_search_preview or 0.0)) / 1000

@@ -10,7 +10,10 @@ safe in ``finally`` blocks of cancelled tasks.
 import logging
 import time
 
+import msgspec
+
 from routerd.catalogue.prices import Tokens
+from routerd.dialects.responses.search import offers_preview
 from routerd.gateway.usage import NO_TOKENS, UsageMeter
 from routerd.ledger import costs
 from routerd.resilience.limits import Reservation
@@ -71,6 +74,8 @@ class CallRecord:
             gateway.metrics.call(self.candidate.provider, outcome, now - self.started, None, None, NO_TOKENS, None)
             return
         tokens = meter.tokens() if meter is not None else NO_TOKENS
+        if tokens.web_searches and self._preview(runtime):
+            tokens = msgspec.structs.replace(tokens, preview_searches=tokens.web_searches)
         if meter is not None and meter.discarded:
             log.warning("%s/%s reported token counts no call can have; %s", self.candidate.provider,
                         self.candidate.model, "estimated instead" if meter.estimated else "recorded none")
@@ -96,6 +101,13 @@ class CallRecord:
         if self.budget is not None:
             self.budget.settle({"usd": cost or 0.0, "tokens": float(tokens.input + tokens.output)})
             self.budget = None
+
+    def _preview(self, runtime: Runtime) -> bool:
+        """Whether the call's searches ran as ``web_search_preview``: a Responses request offering
+        that tool, passed through as it is (a translated one offers ``web_search``)."""
+        provider = runtime.providers.get(self.candidate.provider)
+        return (self.request.dialect == "responses" and provider is not None and "responses" in provider.dialects
+                and offers_preview(self.request.body))
 
     def _prices(self, runtime: Runtime, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
         """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more

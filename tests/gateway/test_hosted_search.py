@@ -11,10 +11,16 @@ import anthropic
 import openai
 import pytest
 
+from routerd.catalogue.builtin import load_catalogue
+from routerd.catalogue.prices import Tokens
+from routerd.ledger import costs
+from tests.fakes.answers import INPUT_TOKENS, OUTPUT_TOKENS
 from tests.fakes.search import CITED, INTRO, SOURCES
+from tests.gateway.conftest import calls
 from tests.gateway.test_hosted_tools import capture
 
 pytestmark = pytest.mark.anyio
+CATALOGUE = load_catalogue()
 
 QUERY = "routerd release date"  # what the captured WebSearch call asks
 
@@ -180,3 +186,20 @@ async def test_a_search_another_provider_ran_goes_back_to_anthropic_as_text(daem
     turn = sent.json["messages"][-2]["content"]
     assert [b["type"] for b in turn] == ["text"] * len(turn) and "citations" not in json.dumps(turn)
     assert turn[0]["text"].startswith("Web search results:\n- What's New In Python 3.14 (https://docs.python.org")
+
+
+@pytest.mark.gateway_config("", providers=("openai",))
+@pytest.mark.parametrize("tool, model, per_search_usd", [("web_search_preview", "gpt-4o", 0.025),
+                                                         ("web_search_preview_2025_03_11", "gpt-4.1-mini", 0.025),
+                                                         ("web_search", "gpt-4o", 0.01),
+                                                         ("web_search_preview", "gpt-5", 0.01)])
+async def test_a_web_search_preview_call_is_priced_as_openai_bills_it(daemon, fakes, base_url, tool, model,
+                                                                      per_search_usd):
+    """OpenAI bills web_search_preview at $25 per 1,000 calls on its non-reasoning models (and
+    web_search's $10 on reasoning ones): the row's cost is the tokens plus that (it was $10)."""
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as client:
+        await client.responses.create(model=model, input=f"Perform a web search for the query: {QUERY}",
+                                      tools=[{"type": tool}])
+    [row] = await calls(daemon)
+    words = costs.price(CATALOGUE, ("openai", model), Tokens(input=INPUT_TOKENS, output=OUTPUT_TOKENS))
+    assert row["web_searches"] == 1 and row["cost_usd"] == pytest.approx(words + per_search_usd)

@@ -136,3 +136,24 @@ def render(req: ChatRequest, search: WebSearch, body: dict[str, Any]) -> None:
     if choice is not None and choice.mode == "tool" and choice.name == SEARCH_TOOL and \
             all(t.name != SEARCH_TOOL for t in req.tools):
         body["tool_choice"] = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]}
+
+
+class _Tools(msgspec.Struct):
+    tools: Any = None
+
+
+_TOOLS = msgspec.json.Decoder(_Tools)
+
+
+def offers_preview(body: bytes) -> bool:
+    """Whether a Responses request offers OpenAI's ``web_search_preview`` tool (which bills its
+    searches at a price of its own on some models), not the ``web_search`` routerd renders."""
+    if b"web_search_preview" not in body:
+        return False
+    try:
+        tools = _TOOLS.decode(body).tools
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return isinstance(tools, list) and any(
+        isinstance(t, dict) and str(t.get("type", "")).startswith("web_search_preview") for t in tools)
+
