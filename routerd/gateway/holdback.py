@@ -174,9 +174,8 @@ class Holdback:
             return raw
         name, data = parsed
         spots, ends = self._texts(name, data)
-        finals = self._finals if self._said is not None else None  # where copies of texts are
-        if not spots and not ends and finals is None:
-            return raw
+        if not spots and not ends and (self._said is None or self._finals is None):
+            return raw  # no text, and no copy of one to make say what the deltas said
         before = b""
         if ends:
             self._shown = ""  # what ends here says what it showed (``_ending``)
@@ -185,21 +184,25 @@ class Holdback:
             closing = [c for c in self._held if _ends(ends, c) and not any(s.channel == c for s in spots)]
             before = b"".join(self._flush(channel) for channel in closing)
         changed = False
-        for spot in spots:
+        # An ending event with more than one piece of a text (Gemini's last chunk in parts, a chat
+        # chunk naming a choice twice): the text ends with its last piece, the others are read on.
+        last = {spot.channel: at for at, spot in enumerate(spots)} if ends and len(spots) > 1 else None
+        for at, spot in enumerate(spots):
             if spot.key is None:  # refers to the channel's text: what it kept back goes first
                 if spot.channel in self._held:
                     before += self._release(spot.channel)
                 continue
             piece = spot.holder[spot.key]
             self.text_chars += len(piece)
-            sent = self._take(spot.channel, piece, data, bool(ends) and _ends(ends, spot.channel))
+            final = bool(ends) and _ends(ends, spot.channel) and (last is None or last[spot.channel] == at)
+            sent = self._take(spot.channel, piece, data, final)
             if self._finals is not None:
                 self._note(spot.channel, piece, sent)
             if sent != piece:
                 spot.holder[spot.key] = sent
                 changed = True
-        if finals is not None:
-            for spot in finals(name, data):
+        if self._said is not None and self._finals is not None:  # (read after this event's own pieces)
+            for spot in self._finals(name, data):
                 changed = self._final(spot) or changed
         if ends and self._early:  # what went out early on texts ended here needs reading no more
             for channel in [c for c in self._early if _ends(ends, c)]:

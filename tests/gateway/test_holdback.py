@@ -4,6 +4,8 @@ an upstream that ends a text and goes on, opens texts without end, or frames its
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from routerd.dialects.registry import get
 from routerd.errors import UpstreamBadResponse
@@ -215,3 +217,64 @@ def test_a_final_copy_of_a_text_says_what_its_deltas_said_unless_it_is_another_t
         out = holdback.feed(event("response.output_text.delta", delta="a " + KEY[:-1]) +
                             event("response.output_text.done", text=done))
         assert json.loads(out.decode().split("data: ")[-1])["text"] == expected
+
+
+def test_a_chunk_naming_a_choice_twice_ends_it_with_its_last_piece():
+    """A chat chunk that finishes a choice and names it again: the choice's text ends with the
+    chunk's last piece of it (the first used to end it, showing a key's first characters, and the
+    second went on from them: 'sk-ant-s')."""
+    holdback = _holdback("openai_chat")
+    chunk = {"choices": [{"index": 0, "delta": {"content": KEY[:SHOWN_AT_END]}, "finish_reason": "stop"},
+                         {"index": 0, "delta": {"content": KEY[SHOWN_AT_END]}, "finish_reason": None}]}
+    out = holdback.feed(answers._sse(None, chunk)) + holdback.close(b"data: [DONE]\n\n")
+    said = "".join(c["delta"].get("content") or "" for line in out.decode().splitlines()
+                   if line.startswith("data: {") for c in json.loads(line[6:])["choices"])
+    assert said == "***"
+
+
+_PIECES = ["a", " ", "s", "sk-", "sk-ant-", "secret", "-9012", KEY[:12], KEY[12:], "***"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(_PIECES), st.sampled_from([None, None, "stop"])),
+                         min_size=1, max_size=3), max_size=10))
+def test_no_choice_of_a_chat_stream_reads_a_key_or_ends_in_more_than_its_kind(chunks):
+    """Any chunks of up to three choices, each piece a bit of a key or not, finishing or not: no
+    choice's joined text holds the key, nor, unless the stream was refused, ends in more of it
+    than SHOWN_AT_END characters."""
+    holdback, out, refused = _holdback("openai_chat"), b"", False
+    try:
+        for chunk in chunks:
+            out += holdback.feed(answers._sse(None, {"choices": [
+                {"index": i, "delta": {"content": text}, "finish_reason": finish} for i, text, finish in chunk]}))
+    except UpstreamBadResponse:
+        refused = True
+    out += holdback.close(b"data: [DONE]\n\n")
+    said: dict[int, str] = {}
+    for line in out.decode().splitlines():
+        for choice in json.loads(line[6:])["choices"] if line.startswith("data: {") else ():
+            said[choice["index"]] = said.get(choice["index"], "") + (choice["delta"].get("content") or "")
+    for text in said.values():
+        assert KEY not in text
+        assert refused or not any(text.endswith(KEY[:n]) for n in range(SHOWN_AT_END + 1, len(KEY)))
+
+
+def _responses_event(kind: str, **fields) -> bytes:
+    return answers._sse(kind, {"type": kind, "output_index": 0, "content_index": 0, **fields})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_PIECES), max_size=3), st.booleans()), max_size=8))
+def test_a_responses_text_done_says_what_its_deltas_said(parts):
+    """Any text in any deltas, an annotation after any of them: the text's done event says what
+    the deltas said, which holds no key."""
+    holdback = _holdback("responses")
+    pieces = ["".join(p) for p, _ in parts]
+    stream = b"".join(_responses_event("response.output_text.delta", delta=piece) + (
+        _responses_event("response.output_text.annotation.added", annotation={"type": "url_citation"})
+        if noted else b"") for piece, (_, noted) in zip(pieces, parts))
+    out = holdback.feed(stream + _responses_event("response.output_text.done", text="".join(pieces)))
+    events = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: ")]
+    deltas = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert KEY not in deltas and [e["text"] for e in events if e["type"].endswith(".done")] == [deltas]
+
