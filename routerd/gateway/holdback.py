@@ -204,9 +204,9 @@ class Holdback:
         if self._said is not None and self._finals is not None:  # (read after this event's own pieces)
             for spot in self._finals(name, data):
                 changed = self._final(spot) or changed
-        if ends and self._early:  # what went out early on texts ended here needs reading no more
+        if ends and self._early:  # texts ended here in what they let go early: as if shown at their end
             for channel in [c for c in self._early if _ends(ends, c)]:
-                del self._early[channel]
+                self._shown, self._showing = self._early.pop(channel), True
                 self._masked.discard(channel)
         if ends:
             self._over = self._over or () in ends

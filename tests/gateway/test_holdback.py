@@ -278,3 +278,43 @@ def test_a_responses_text_done_says_what_its_deltas_said(parts):
     deltas = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
     assert KEY not in deltas and [e["text"] for e in events if e["type"].endswith(".done")] == [deltas]
 
+
+def test_a_block_that_ends_after_a_citation_let_its_keys_start_go_is_ended():
+    """A key's first characters let go before a citation, then the block's stop: more text in that
+    block is refused, as after a block ending in them (it used to go on: 'sk-ant-s')."""
+    citation = answers._sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
+        "type": "citations_delta", "citation": {"type": "web_search_result_location", "url": "https://x.org/"}}})
+    holdback = _holdback()
+    holdback.feed(_delta(KEY[:SHOWN_AT_END]) + citation + _stop())
+    with pytest.raises(UpstreamBadResponse, match="after its end"):
+        holdback.feed(_delta(KEY[SHOWN_AT_END]))
+
+
+_BLOCK_EVENTS = st.one_of(st.tuples(st.just("text"), st.integers(0, 2), st.sampled_from(_PIECES)),
+                          st.tuples(st.sampled_from(["cite", "stop"]), st.integers(0, 2), st.just("")))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_BLOCK_EVENTS, max_size=12))
+def test_no_anthropic_block_reads_a_key_or_ends_in_more_than_its_kind(events):
+    """Any text deltas, citations and stops on up to three blocks: no block's text holds the key,
+    nor, unless the stream was refused, ends in more of it than SHOWN_AT_END characters."""
+    citation = {"type": "citations_delta", "citation": {"type": "web_search_result_location", "url": "u"}}
+    holdback, out, refused = _holdback(), b"", False
+    try:
+        for kind, index, text in events:
+            out += holdback.feed(_delta(text, index) if kind == "text" else _stop(index) if kind == "stop" else
+                                 answers._sse("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                                      "delta": citation}))
+    except UpstreamBadResponse:
+        refused = True
+    out += holdback.close()
+    said: dict[int, str] = {}
+    for line in out.decode().splitlines():
+        if line.startswith("data: ") and '"text_delta"' in line:
+            event = json.loads(line[6:])
+            said[event["index"]] = said.get(event["index"], "") + event["delta"]["text"]
+    for text in said.values():
+        assert KEY not in text
+        assert refused or not any(text.endswith(KEY[:n]) for n in range(SHOWN_AT_END + 1, len(KEY)))
+
