@@ -33,6 +33,7 @@ from routerd.dialects.base import Dialect
 from routerd.dialects.sse import EVENT_END, EventCutter, SSEDecoder, encode_event
 from routerd.dialects.texts import Channel, TextSpot
 from routerd.errors import UpstreamBadResponse
+from routerd.gateway.usage import MAX_EVENT_BYTES
 from routerd.redact import Redactor
 
 # Channels holding text back at once: more than a real answer has (OpenAI's n is at most 128
@@ -57,7 +58,7 @@ class Holdback:
 
     __slots__ = ("_redactor", "_dialect", "_texts", "_skip", "_secrets", "_by_first", "_window", "_cutter",
                  "_unsent", "_sse", "_held", "_early", "_templates", "_ended", "_over", "_shown",
-                 "_showing", "_finals", "_read", "_said", "_masked", "text_chars")
+                 "_showing", "_finals", "_read", "_said", "_noted", "_masked", "text_chars")
 
     def __init__(self, redactor: Redactor, dialect: Dialect, skip: Callable[[bytes], bool] | None = None) -> None:
         self._redactor = redactor
@@ -90,6 +91,7 @@ class Holdback:
         self._finals = dialect.codec.final_texts
         self._read: dict[Channel, list[str]] = {}
         self._said: dict[Channel, list[str]] | None = None
+        self._noted = 0  # characters kept in ``_read``
         # Channels whose text let go early went out as the mask: the mask the rest of that secret
         # is blanked to when it comes is the one the client has already.
         self._masked: set[Channel] = set()
@@ -322,7 +324,13 @@ class Holdback:
         return encode_event(name, _encode(data).decode())
 
     def _note(self, channel: Channel, read: str, said: str) -> None:
-        """Keeps what a piece of ``channel``'s text was read as and what went out for it."""
+        """Keeps what a piece of ``channel``'s text was read as and what went out for it. Past
+        ``MAX_EVENT_BYTES`` characters in all, nothing more: no event that copies them all can
+        arrive (the meter refuses a longer one), and an endless stream must not fill memory."""
+        self._noted += len(read)
+        if self._noted > MAX_EVENT_BYTES:
+            self._finals, self._read, self._said = None, {}, None
+            return
         if self._said is None and read != said:  # what came before went out as it was read
             self._said = {c: list(pieces) for c, pieces in self._read.items()}
         self._read.setdefault(channel, []).append(read)

@@ -318,3 +318,16 @@ def test_no_anthropic_block_reads_a_key_or_ends_in_more_than_its_kind(events):
         assert KEY not in text
         assert refused or not any(text.endswith(KEY[:n]) for n in range(SHOWN_AT_END + 1, len(KEY)))
 
+
+
+def test_a_responses_stream_keeps_its_texts_for_their_copies_only_up_to_what_one_event_holds(monkeypatch):
+    """The texts kept for a Responses stream's done copies stop at MAX_EVENT_BYTES characters (no
+    copy of more can arrive): an endless stream holds no more memory for them."""
+    monkeypatch.setattr("routerd.gateway.holdback.MAX_EVENT_BYTES", 100)
+    holdback = _holdback("responses")
+    delta = answers._sse("response.output_text.delta", {"type": "response.output_text.delta", "output_index": 0,
+                                                        "content_index": 0, "delta": "x" * 9 + "s"})
+    holdback.feed(delta * 10)
+    assert holdback._said is not None and sum(map(len, holdback._read[(0, "response.output_text", 0)])) == 100
+    holdback.feed(delta)
+    assert (holdback._said, holdback._read, holdback._finals) == (None, {}, None)
