@@ -99,11 +99,13 @@ def _error_object(value: Any) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class StreamFailure:
     """The error event a provider ended its stream with: its type (or status, or code) and message
-    as the provider gave them, and the category they read as."""
+    as the provider gave them, the category they read as, and when it says to come back (Gemini's
+    ``RetryInfo``: a stream has no Retry-After header to say it)."""
 
     kind: str
     message: str
     hint: Category | None
+    retry_after_s: float | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}" if self.kind else self.message
@@ -129,7 +131,7 @@ def stream_failure(dialect: str, data: bytes) -> StreamFailure | None:
     error = _error_object(value)
     kind = next((str(error[k]) for k in ("type", "status", "code") if error.get(k) not in _NO_KIND), "")
     reading = read_error(dialect, 500, data)
-    return StreamFailure(kind, reading.message or "upstream error", reading.hint)
+    return StreamFailure(kind, reading.message or "upstream error", reading.hint, reading.retry_after_s)
 
 
 def _text(error: dict[str, Any], key: str) -> str:

@@ -22,7 +22,7 @@ from routerd.errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 from routerd.gateway.answers import ProxyRequest, Reply
 from routerd.gateway.failures import KEEP, status_error
 from routerd.gateway.gateway import Gateway
-from routerd.gateway.guard import Held
+from routerd.gateway.guard import Held, stream_verdict
 from routerd.gateway.h1client import Response, UpstreamIOError
 from routerd.gateway.prepare import Prepared
 from routerd.gateway.record import CallRecord
@@ -33,7 +33,6 @@ from routerd.gateway.walk import Failure
 from routerd.providers import Provider
 from routerd.redact import Redactor
 from routerd.resilience.ratelimit_headers import read_limits
-from routerd.resilience.taxonomy import judge
 from routerd.routing.types import Candidate
 
 log = logging.getLogger("routerd.gateway")
@@ -208,7 +207,8 @@ async def finish_reply(reply: Reply, record: CallRecord) -> None:
         record.finish(record.outcome, 200, record.error)
         if held is not None:
             if record.outcome in ("stream_cut", "upstream_bad_response"):
-                held.failed(time.time(), judge("server_error"), 200, record.error or "stream cut")
+                failure = record.meter.failure if record.meter is not None else None
+                held.failed(time.time(), stream_verdict(held, failure), 200, record.error or "stream cut")
             else:
                 _succeeded(held, record)
             held.release()

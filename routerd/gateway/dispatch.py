@@ -183,6 +183,7 @@ async def _held_attempt(gateway: Gateway, walk: Walk, request: ProxyRequest, pre
     """One attempt under what ``_admit`` gave it; whatever happens, what it held is given back
     (a stream hands its hold to the reply, released when the relay ends)."""
     provider, taken = admitted
+    taken.client_credentials = client_credentials
     held: Held | None = taken
     walk.attempt += 1
     record = CallRecord(gateway, walk.runtime, walk.plan, candidate, walk.attempt, request)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from routerd.dialects.error_reading import read_error
+from routerd.dialects.error_reading import StreamFailure, read_error
 from routerd.errors import UpstreamBadResponse, UpstreamError, UpstreamTimeout
 from routerd.resilience.board import Resilience
 from routerd.resilience.health import Ticket, endpoint_target
@@ -45,6 +45,7 @@ class Held:
     slot: bool = True
     budget: Reservation | None = None   # the budgets' hold (``routerd.gateway.spend``), settled by the call record
     endpoint: str | None = None         # the upstream dialect called: a model not found is cooled on it alone
+    client_credentials: bool = False    # the call carried the client's own key (an auth failure is theirs)
 
     @property
     def target(self) -> Target:
@@ -159,3 +160,15 @@ def verdict_for(board: Resilience, error: UpstreamError, dialect: str | None,
     category, retry_after = classify_failure(error, dialect)
     return judge(category, retry_after_s=retry_after, cooldowns=board.cooldowns,
                  client_credentials=client_credentials)
+
+
+def stream_verdict(held: Held, failure: StreamFailure | None) -> Verdict:
+    """The verdict on a stream that broke after the client's first bytes. The provider's own error
+    event is read as the same error before the stream would be (an ``overloaded_error`` cools the
+    provider and counts for its breakers like a 529, a rate limit cools the model for the body's
+    retry delay without tripping one); a stream cut without a word from the provider, or with an
+    error that names no category, is a server error."""
+    if failure is None or failure.hint is None:
+        return judge("server_error")
+    return judge(failure.hint, retry_after_s=failure.retry_after_s, cooldowns=held.board.cooldowns,
+                 client_credentials=held.client_credentials)

@@ -155,6 +155,8 @@ class StreamRelay:
         body = dialect_of(self._meter.dialect).error_bytes(status, failure.message, failure.kind)
         error = status_error(self._provider, status, _JSON, self._record.runtime.redactor.blank(body))
         error.message = f"{self._provider}: an error event before the answer: {failure}"
+        if failure.retry_after_s is not None:  # the rebuilt body lost it (Gemini's RetryInfo)
+            error.retry_after_s = failure.retry_after_s
         return error
 
     @property

@@ -118,7 +118,9 @@ async def test_usage_said_twice_is_recorded_once(daemon, fakes, base_url, path, 
         ("ok", answers.INPUT_TOKENS, answers.OUTPUT_TOKENS)
 
 
-@pytest.mark.gateway_config(NO_RETRY)
+# An overload mid-stream cools the provider like a 529 (tests/resilience/test_stream_errors.py);
+# with no cool-down the next request goes to it at once.
+@pytest.mark.gateway_config(NO_RETRY + "[resilience.cooldowns]\noverloaded_s = 0\n")
 @pytest.mark.parametrize("path, body", [("/v1/messages", MESSAGES), ("/v1/chat/completions", {**CHAT, "model": "claude-haiku-4-5"})])
 async def test_an_upstream_error_after_10_kb_ends_the_stream_and_routerd_serves_on(daemon, fakes, base_url, path,
                                                                                     body):
