@@ -39,6 +39,8 @@ _OPENAI_CODES: dict[str, Category] = {
     "invalid_api_key": "auth", "invalid_organization": "auth",
     "unsupported_country_region_territory": "auth", "rate_limit_exceeded": "rate_limited",
     "tokens_exceeded": "rate_limited", "server_error": "server_error", "overloaded": "overloaded",
+    # Responses streams' ``response.failed`` when a model is at capacity (what Codex retries on)
+    "server_is_overloaded": "overloaded", "slow_down": "overloaded",
 }
 _ANTHROPIC_TYPES: dict[str, Category] = {
     "rate_limit_error": "rate_limited", "overloaded_error": "overloaded", "api_error": "server_error",
