@@ -83,6 +83,7 @@ class PolicyInput(msgspec.Struct, frozen=True, kw_only=True):
     enabled_providers: frozenset[str] = frozenset()
     profile: Profile = "balanced"
     open_breakers: frozenset[str] = frozenset()  # model keys, ids or provider names
+    out_reasons: dict[str, str] = {}  # why some of them are out (admission's words), for explain
     budget_pressure: float = 0.0  # 0 = nothing spent .. 1 = the budget is used up
     sticky: Sticky | None = None
     explicit_model: str | None = None
@@ -191,7 +192,9 @@ def _unusable(model: ModelInfo, key: str, inp: PolicyInput) -> str | None:
         return f"provider {model.provider} not enabled"
     broken = inp.open_breakers
     if broken and (key in broken or model.id in broken or model.provider in broken):
-        return "breaker open"
+        why = inp.out_reasons
+        reason = why.get(key) or why.get(model.id) or why.get(model.provider)
+        return f"unavailable: {reason}" if reason else "breaker open"
     needs = inp.needs
     if needs.tools and not model.tools:
         return "capability: no tool use"

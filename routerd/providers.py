@@ -80,6 +80,14 @@ class Provider:
     def dialect(self) -> str:
         return self.dialects[0]
 
+    def endpoints(self, front: str | None) -> tuple[str, ...]:
+        """The upstream dialects a request in the client dialect ``front`` may reach this provider
+        on (``gateway.prepare`` picks one): the client's own when it is spoken here; else the one
+        translation targets, or another that runs a hosted web search the request needs; for
+        advice (no ``front``), any. A model cooled on one endpoint is out for such a request only
+        when it is cooled on each of these."""
+        return (front,) if front and front in self.dialects else self.dialects
+
     def serves(self, model: str) -> bool:
         """Whether this provider serves ``model`` by its own patterns (no patterns: it does not claim
         any model, but can still be asked for one by ``provider/model``)."""

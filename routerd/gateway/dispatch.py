@@ -218,12 +218,14 @@ def _with_key(prepared: Prepared, provider: Provider, held: Held) -> Prepared:
 
 
 def _alone(gateway: Gateway, walk: Walk, candidate: Candidate) -> bool:
-    """Whether no later candidate could take the call now (then retrying this one is worth it)."""
-    now, health = time.time(), gateway.resilience.health
+    """Whether no later candidate could take the call now, as admission would see it (then
+    retrying this one is worth it)."""
+    now, refusal, providers = time.time(), gateway.resilience.refusal, walk.runtime.providers
     later = walk.plan.candidates[walk.plan.candidates.index(candidate) + 1:] \
         if candidate in walk.plan.candidates else ()
-    return not any(c.provider in walk.runtime.providers and walk.passes_over(c) is None
-                   and health.unavailable(c.provider, c.model, now) is None for c in later)
+    return not any(c.provider in providers and walk.passes_over(c) is None
+                   and refusal(c.provider, c.model, now, providers[c.provider].endpoints(walk.dialect)) is None
+                   for c in later)
 
 
 def _overloaded(limit: int) -> Overloaded:

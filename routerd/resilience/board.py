@@ -24,6 +24,7 @@ from routerd.resilience.inflight import InFlight, InFlightStats
 from routerd.resilience.keys import KeyPool, KeyStats, PoolKey
 from routerd.resilience.limiter import Limiter
 from routerd.resilience.limits import Bucket, BucketStats, Scope, Target
+from routerd.resilience.refusal import Refusal
 from routerd.resilience.settings import ConfigLike, LimitConfig
 
 
@@ -103,33 +104,64 @@ class Resilience:
         self.cooldowns = r.cooldowns.cooldowns()
         self.local_last_resort = r.local_last_resort
 
-    def expand(self, model: str, resolve: Callable[[str], list[C]], now: float) -> list[C] | None:
+    def expand(self, model: str, resolve: Callable[[str], list[C]], now: float,
+               endpoints: Callable[[C], Sequence[str]] | None = None) -> list[C] | None:
         """The concrete targets of the alias ``model`` names (by name or ``match``), balanced by
-        its strategy over each target's signals now; None when ``model`` is no alias."""
+        its strategy over each target's signals now (``endpoints``: the upstream dialects the
+        request may reach a target on); None when ``model`` is no alias."""
         alias = self.aliases.lookup(model)
         if alias is None:
             return None
-        return self.aliases.expand(alias.name, resolve, lambda c: self.signals(c.provider, c.model, now))
+        return self.aliases.expand(alias.name, resolve, lambda c: self.signals(
+            c.provider, c.model, now, endpoints(c) if endpoints is not None else ()))
 
-    def signals(self, provider: str, model: str, now: float) -> Signals:
-        """What balancing reads about ``provider``'s ``model`` now."""
-        health = self.health.score(provider, model, now)
+    def signals(self, provider: str, model: str, now: float, endpoints: Sequence[str] = ()) -> Signals:
+        """What balancing reads about ``provider``'s ``model`` now (on one of ``endpoints``): no
+        health while ``refusal`` says it cannot take a call."""
+        out = self.refusal(provider, model, now, endpoints) is not None
+        health = 0.0 if out else self.health.score(provider, model, now, endpoints)
         pool = self.pools.get(provider)
-        if pool is not None and pool.unavailable(model, now) is not None:
-            health = 0.0
         keys = [k.label for k in pool.keys] if pool is not None else [None]
         headroom = max(self.limiter.headroom(Target(provider, model, key), now) for key in keys)
         return Signals(health=health, headroom=headroom, in_flight=self.inflight.busy(provider, model),
                        ttft_s=self.latency.get(f"{provider}/{model}"))
 
+    def refusal(self, provider: str, model: str | None, now: float,
+                endpoints: Sequence[str] = ()) -> Refusal | None:
+        """Why admission (``gateway.guard.admit``) would refuse every call to ``provider``'s
+        ``model`` now (on each of ``endpoints``, the upstream dialects the request may reach it
+        on), in the words it would use; None when a call may go. Its breakers and cool-downs
+        (the model's on those endpoints too), every key of its pool out or cooling for the
+        model, or a bucket's allowance used up; not what passes by itself (a slot in flight, a
+        reservation held). The one answer the routing view reads: the brain's ranking, alias
+        balancing, ``auto`` with nothing to try, status. Pure: no probe is taken."""
+        refusal = self.health.unavailable(provider, model, now, endpoints)
+        if refusal is not None:
+            return refusal
+        pool = self.pools.get(provider)
+        if pool is not None and (why := pool.unavailable(model or "", now)) is not None:
+            return Refusal(provider, why[0], why[1], rate_limited="rate limited" in why[0])
+        if model is None:
+            return None
+        spent = [self.limiter.spent(Target(provider, model, key), now)
+                 for key in ([k.label for k in pool.keys] if pool is not None else [None])]
+        if all(r is not None for r in spent):
+            return min((r for r in spent if r is not None), key=lambda r: r.retry_in_s)
+        return None
+
+    def models_out(self, now: float) -> set[str]:
+        """The providers (``*``: any) for which ``refusal`` may refuse some model while the
+        provider itself takes calls: a model's breaker or cool-down, a key kept from a model, a
+        spent bucket. Elsewhere it never does, so the routing view asks only about these."""
+        return (self.health.models_out(now) | self.limiter.spent_providers(now)
+                | {name for name, pool in self.pools.items() if pool.cools_models(now)})
+
     def unavailable(self, provider: str, now: float) -> tuple[str, float] | None:
         """Why ``provider`` can take no call now, and for how long (its breaker, a cool-down, or
-        every key out of rotation); None when it can. For the routing brain and error messages."""
-        refusal = self.health.unavailable(provider, None, now)
-        if refusal is not None:
-            return refusal.reason, refusal.retry_in_s
-        pool = self.pools.get(provider)
-        return pool.unavailable("", now) if pool is not None else None
+        every key out of rotation: ``refusal`` for no model in particular); None when it can. For
+        the routing brain and error messages."""
+        refusal = self.refusal(provider, None, now)
+        return (refusal.reason, refusal.retry_in_s) if refusal is not None else None
 
     unavailable_for = unavailable   # what the routing core reads as a provider's health
 
@@ -146,9 +178,7 @@ class Resilience:
     def summary(self, now: float) -> dict[str, object]:
         """A few lines for ``routerctl status``: what is down or out now, and how full the
         configured buckets are (``routerctl health`` shows everything)."""
-        down = [r.describe() for r in (self.health.unavailable(*_split(t), now)
-                                       for t in (*self.health.providers, *self.health.models, *self.health.cooling))
-                if r is not None]
+        down = [r.describe() for r in self.health.refusals(now)]
         keys = [k.status for pool in self.pools.values() for k in pool.statistics(now) if k.status]
         buckets = [f"{b.name} {b.used + b.reserved:g}/{b.limit:g}" for b in self.limiter.statistics(now)
                    if not b.learned]
@@ -164,7 +194,3 @@ class Resilience:
                                in_flight=self.inflight.statistics(), aliases=self.aliases.statistics(),
                                ttft_ms=self.latency.statistics())
 
-
-def _split(target: str) -> tuple[str, str | None]:
-    provider, sep, model = target.partition("/")
-    return provider, model if sep else None

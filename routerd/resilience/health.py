@@ -15,7 +15,7 @@ model on Responses and not on chat completions, so a 404 from one endpoint must 
 other from being asked. Pure: time is passed in; nothing here sleeps or does I/O.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from routerd.resilience.breaker import Breaker, BreakerSettings, BreakerStats
@@ -95,8 +95,8 @@ class Health:
 
     def admit(self, provider: str, model: str, now: float, endpoint: str | None = None) -> Ticket | Refusal:
         """A ticket for one call to ``provider``'s ``model`` (on ``endpoint``, an upstream dialect,
-        when given), or why not."""
-        refusal = self._cooling(provider, model, now, endpoint)
+        when given), or why not: exactly when ``unavailable`` says why not (with that endpoint)."""
+        refusal = self._cooling(provider, model, now, (endpoint,) if endpoint is not None else ())
         if refusal is not None:
             return refusal
         outer = self.breaker(provider)
@@ -109,10 +109,13 @@ class Health:
             return self._refused(f"{provider}/{model}", inner, now)
         return Ticket((outer_hold, (inner, inner.generation, inner.is_probe)))
 
-    def unavailable(self, provider: str, model: str | None, now: float) -> Refusal | None:
+    def unavailable(self, provider: str, model: str | None, now: float,
+                    endpoints: Sequence[str] = ()) -> Refusal | None:
         """Why ``provider`` (and its ``model``, when given) may not be called now; None when it
-        may. Pure: no probe is taken."""
-        refusal = self._cooling(provider, model, now)
+        may. With ``endpoints`` (the upstream dialects the call may go to), a model cooled on
+        an endpoint is out only when it is cooled on each of them; without, endpoint cool-downs
+        are not read. Pure: no probe is taken."""
+        refusal = self._cooling(provider, model, now, endpoints)
         if refusal is not None:
             return refusal
         targets = [(provider, self.providers.get(provider))]
@@ -123,9 +126,10 @@ class Health:
                 return Refusal(target, why[0], why[1])
         return None
 
-    def score(self, provider: str, model: str, now: float) -> float:
-        """0..1 for balancing: 0 while cooling or open, else the worse of both breakers' health."""
-        if self._cooling(provider, model, now) is not None:
+    def score(self, provider: str, model: str, now: float, endpoints: Sequence[str] = ()) -> float:
+        """0..1 for balancing: 0 exactly when ``unavailable`` says why (cooling, open, or its
+        probe out), else the worse of both breakers' health."""
+        if self.unavailable(provider, model, now, endpoints) is not None:
             return 0.0
         scores = [b.health(now) for b in (self.providers.get(provider),
                                           self.models.get(f"{provider}/{model}")) if b is not None]
@@ -152,19 +156,27 @@ class Health:
             self.cooling[target] = CoolingStats(until, reason, category)
 
     def _cooling(self, provider: str, model: str | None, now: float,
-                 endpoint: str | None = None) -> Refusal | None:
-        targets = [provider]
-        if model is not None:
-            targets.append(f"{provider}/{model}")
-            if endpoint is not None:
-                targets.append(endpoint_target(provider, model, endpoint))
+                 endpoints: Sequence[str] = ()) -> Refusal | None:
+        """Why ``provider`` or its ``model`` is cooling now, or the model on each of ``endpoints``
+        (the soonest back of them); None when none is."""
+        targets = [provider] if model is None else [provider, f"{provider}/{model}"]
         for target in targets:
-            entry = self.cooling.get(target)
-            if entry is None:
-                continue
-            if now < entry.until:
-                return Refusal(target, entry.reason, entry.until - now, entry.category == "rate_limited")
-            del self.cooling[target]
+            if (refusal := self._cooled(target, now)) is not None:
+                return refusal
+        if model is None or not endpoints:
+            return None
+        found = [self._cooled(endpoint_target(provider, model, e), now) for e in endpoints]
+        if any(refusal is None for refusal in found):
+            return None
+        return min((r for r in found if r is not None), key=lambda r: r.retry_in_s)
+
+    def _cooled(self, target: str, now: float) -> Refusal | None:
+        entry = self.cooling.get(target)
+        if entry is None:
+            return None
+        if now < entry.until:
+            return Refusal(target, entry.reason, entry.until - now, entry.category == "rate_limited")
+        del self.cooling[target]
         return None
 
     # --- operators -------------------------------------------------------------------------------
@@ -191,6 +203,19 @@ class Health:
     def _refused(self, target: str, breaker: Breaker, now: float) -> Refusal:
         why = breaker.unavailable_for(now) or ("circuit half-open, its probe call is in flight", 1.0)
         return Refusal(target, why[0], why[1])
+
+    def models_out(self, now: float) -> set[str]:
+        """The providers some of whose models may be out now by their own breaker or cool-down
+        (on some endpoint), beyond what the provider's own say."""
+        found = {t.partition("/")[0] for t, b in self.models.items() if b.state != "closed"}
+        return found | {t.partition("/")[0] for t, c in self.cooling.items() if "/" in t and c.until > now}
+
+    def refusals(self, now: float) -> list[Refusal]:
+        """Every target out now, each under its own name (a provider, ``provider/model``, or a
+        model on one endpoint) with its reason: the ``down`` line of ``routerctl status``."""
+        out = [Refusal(t, *why) for table in (self.providers, self.models) for t, b in table.items()
+               if (why := b.unavailable_for(now)) is not None]
+        return out + [r for t in list(self.cooling) if (r := self._cooled(t, now)) is not None]
 
     def statistics(self, now: float) -> HealthStats:
         cooling = {t: c for t, c in self.cooling.items() if c.until > now}

@@ -98,6 +98,10 @@ class KeyPool:
         self._out[label] = _Out(until, line)
         return line
 
+    def cools_models(self, now: float) -> bool:
+        """Whether some key is kept from some model now (``unavailable`` may then differ by model)."""
+        return any(c.until > now for (_, model), c in self._cooling.items() if model is not None)
+
     def cool(self, label: str, model: str | None, seconds: float, now: float, why: str) -> None:
         """Keep ``label`` away from ``model`` (None: every model) for ``seconds``."""
         key = self._key(label)

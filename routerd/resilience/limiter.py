@@ -80,9 +80,8 @@ class Limiter:
                                f"limit of {bucket.limit:g}", math.inf, rate_limited=True, never=True, amount=amount)
             if bucket.room(now) < amount:
                 bucket.refused += 1
-                per = "reported by the provider" if bucket.learned else f"per {bucket.window}"
-                return Refusal(bucket.name, f"{bucket.metric} limit of {bucket.limit:g} {per} reached",
-                               bucket.retry_in(amount, now), rate_limited=True, amount=amount)
+                return Refusal(bucket.name, _reached(bucket), bucket.retry_in(amount, now), rate_limited=True,
+                               amount=amount)
         holds = []
         for bucket in buckets:
             amount = amounts.get(bucket.metric, 0.0)
@@ -90,6 +89,28 @@ class Limiter:
                 bucket.reserved += amount
                 holds.append((bucket, bucket.generation, amount))
         return Reservation(holds, amounts)
+
+    def spent(self, target: Target, now: float) -> Refusal | None:
+        """A bucket covering ``target`` whose allowance is used up, not merely held by calls in
+        flight (no request fits; of another metric, nothing is left): ``reserve`` refuses every
+        call to the target until it refills. None when there is none. For the routing view."""
+        for bucket in self.covering(target):
+            if not 0 < bucket.limit < math.inf:
+                continue
+            least = 1.0 if bucket.metric == "requests" else 0.0
+            left = bucket.room(now) + bucket.reserved
+            if left <= 0 or left < least:
+                return Refusal(bucket.name, _reached(bucket), bucket.retry_in(least, now), rate_limited=True)
+        return None
+
+    def spent_providers(self, now: float) -> set[str]:
+        """The providers (``*``: any) some bucket's used-up allowance may keep out now, for
+        ``spent`` to be asked about only where it may say so."""
+        found = set()
+        for bucket in (*self._buckets.values(), *self._learned.values()):
+            if 0 < bucket.limit < math.inf and bucket.room(now) + bucket.reserved < 1.0:
+                found.add(bucket.scope.provider)
+        return found
 
     def covering(self, target: Target) -> tuple[Bucket, ...]:
         cached = self._covering.get(target)
@@ -188,3 +209,8 @@ class Limiter:
     def statistics(self, now: float) -> list[BucketStats]:
         buckets = [*self._buckets.values(), *self._learned.values()]
         return [b.statistics(now) for b in buckets if not (b.learned and math.isinf(b.limit))]
+
+
+def _reached(bucket: Bucket) -> str:
+    per = "reported by the provider" if bucket.learned else f"per {bucket.window}"
+    return f"{bucket.metric} limit of {bucket.limit:g} {per} reached"

@@ -10,7 +10,7 @@ patterns: one at the kind's official URL). A model nothing serves is a 404 namin
 ``auto`` with nothing to try says, per provider, why it was passed over.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from routerd.catalogue.models import Catalogue
 from routerd.classify.types import TIERS
@@ -19,6 +19,7 @@ from routerd.dialects.registry import of_kind
 from routerd.dialects.wire import maker_of
 from routerd.errors import NoRoute
 from routerd.providers import Provider
+from routerd.resilience.refusal import Refusal
 from routerd.routing.types import Candidate
 
 # The brain's model makers, and the kinds of provider that can speak for each.
@@ -27,9 +28,13 @@ MAKER_KINDS: dict[str, tuple[str, ...]] = {"openai": ("openai", "responses"), "a
 
 # Why a provider cannot take a call now and for how many seconds, or None (``Resilience.unavailable``).
 Health = Callable[[str, float], "tuple[str, float] | None"]
-# An alias's concrete candidates, balanced, given how one of its members resolves; None: no alias
-# (``Resilience.expand`` with the time filled in).
-Expand = Callable[[str, Callable[[str], list[Candidate]]], "list[Candidate] | None"]
+# Why admission would refuse every call to a provider's model (on each of the endpoints given) now,
+# or None (``Resilience.refusal``).
+Refuse = Callable[[str, "str | None", float, Sequence[str]], "Refusal | None"]
+# An alias's concrete candidates, balanced, given how one of its members resolves and the endpoints
+# a request may reach a candidate on; None: no alias (``Resilience.expand`` with the time filled in).
+Expand = Callable[[str, Callable[[str], list[Candidate]], Callable[[Candidate], Sequence[str]]],
+                  "list[Candidate] | None"]
 
 
 def resolve(name: str, providers: Mapping[str, Provider], gateway: GatewayConfig,
@@ -38,7 +43,8 @@ def resolve(name: str, providers: Mapping[str, Provider], gateway: GatewayConfig
     order; an explicit ``provider/model`` alone; else providers claiming the model by pattern, those
     speaking the client's dialect first."""
     if expand is not None:
-        expanded = expand(name, lambda member: resolve(member, providers, gateway, dialect))
+        expanded = expand(name, lambda member: resolve(member, providers, gateway, dialect),
+                          lambda c: providers[c.provider].endpoints(dialect) if c.provider in providers else ())
         if expanded is not None:
             return expanded
     alias = gateway.aliases.get(name)
@@ -143,6 +149,44 @@ def brain_providers(providers: Mapping[str, Provider], health: Health, makers: f
             if all(name in broken for name in speakers):
                 broken.add(maker)
     return frozenset(enabled), frozenset(broken)
+
+
+def why_out(providers: Mapping[str, Provider], catalogue: Catalogue, refuse: Refuse, broken: frozenset[str],
+            suspects: set[str], dialect: str | None, now: float) -> dict[str, str]:
+    """Why the brain must pass over what admission would refuse now, in admission's words: each
+    provider in ``broken`` (``brain_providers``), and each catalogue model (``maker/id``) of a
+    maker not in it that every provider speaking for it refuses (the model's breaker, its
+    cool-down, on each endpoint a request in ``dialect`` may reach it on, its keys, a spent
+    bucket). Makers in ``broken`` have every speaker out: their providers' reasons say why.
+    Only the providers in ``suspects`` (``Resilience.models_out``) can refuse one model alone;
+    with none, no model is looked at."""
+    why = {name: r.describe() for name in broken if name in providers
+           and (r := refuse(name, None, now, ())) is not None}
+    for maker in broken - providers.keys():
+        said = [why[p.name] for p in providers.values() if p.name in why and speaks_for(p, maker)]
+        if said:
+            why[maker] = "; ".join(said)
+    if not suspects:
+        return why
+    # the makers some provider that may refuse one model alone speaks for
+    makers = {m for m in catalogue.providers() - broken
+              if any(("*" in suspects or p.name in suspects) and speaks_for(p, m) for p in providers.values())}
+    for key, info in zip(catalogue.keys, catalogue.models):
+        maker = key.partition("/")[0]
+        if maker not in makers:
+            continue
+        speakers = [p for p in providers.values() if speaks_for(p, maker, info.id)]
+        if not speakers or ("*" not in suspects and any(p.name not in suspects and p.name not in broken
+                                                          for p in speakers)):
+            continue  # a speaker that takes calls and refuses no model alone takes this one
+        refused = []
+        for p in speakers:
+            if (refusal := refuse(p.name, info.id, now, p.endpoints(dialect))) is None:
+                break
+            refused.append(refusal.describe())
+        else:
+            why[key] = "; ".join(dict.fromkeys(refused))
+    return why
 
 
 def served_models(providers: Mapping[str, Provider], gateway: GatewayConfig, limit: int = 24) -> list[str]:

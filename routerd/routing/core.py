@@ -22,7 +22,7 @@ import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import anyio.to_thread
 import msgspec
@@ -254,11 +254,14 @@ class RoutingCore:
         words = signature(text)
         session = request.session_id
         sticky = self.sticky.get(session) if session and routing.sticky_sessions else None
+        now = time.time()
         enabled, broken = cands.brain_providers(runtime.providers, self.resilience.unavailable_for,
-                                                runtime.makers, time.time())
+                                                runtime.makers, now)
+        out = cands.why_out(runtime.providers, runtime.catalogue, self.resilience.refusal, broken,
+                            self.resilience.models_out(now), request.dialect, now)
         decision = self._rank(PolicyInput(
             classification=result, catalogue=runtime.catalogue, enabled_providers=enabled,
-            profile=self.profile(runtime), open_breakers=broken, sticky=sticky,
+            profile=self.profile(runtime), open_breakers=broken | frozenset(out), out_reasons=out, sticky=sticky,
             budget_pressure=self.pressure(runtime, session) if self.pressure is not None else 0.0,
             explicit_model=None if model == "auto" else model,
             rule=(RuleHit(name=f"scenario {found.detection.scenario if found else ''}", tier=tier) if tier
@@ -275,9 +278,11 @@ class RoutingCore:
                              runtime.config.state.store_prompts)
         return decision_id, BrainDecision(result, decision, first)
 
-    def _expand(self, name: str, resolve: Callable[[str], list[Candidate]]) -> list[Candidate] | None:
-        """An alias's candidates in its balancer's order now (None: ``name`` is no alias)."""
-        return self.resilience.expand(name, resolve, time.time())
+    def _expand(self, name: str, resolve: Callable[[str], list[Candidate]],
+                endpoints: Callable[[Candidate], Sequence[str]]) -> list[Candidate] | None:
+        """An alias's candidates in its balancer's order now, each read on the ``endpoints`` the
+        request may reach it on (None: ``name`` is no alias)."""
+        return self.resilience.expand(name, resolve, time.time(), endpoints)
 
     def _rank(self, inp: PolicyInput) -> Decision:
         """The policy: the catalogue ranked for this classification and the providers' health."""
