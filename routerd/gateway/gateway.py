@@ -11,6 +11,7 @@ a call was planned with.
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class ProviderStats:
     requests: int
     errors: int
     breaker: BreakerStats | None      # None: no call has gone to it yet
+    out: str | None = None            # why it takes no call now (breaker, cool-down, keys), as admission says
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +115,14 @@ class Gateway:
         return not (key_env and os.environ.get(key_env))
 
     def statistics(self) -> GatewayStats:
-        breakers = self.resilience.health.providers
+        breakers, now = self.resilience.health.providers, time.time()
         providers = {
             name: ProviderStats(kind=p.kind, base_url=p.base_url, proxy=p.proxy_shown,
                                 pool=self.upstream_for(p).pool.statistics(),
                                 requests=self.counters[name].requests,
                                 errors=self.counters[name].errors,
-                                breaker=breakers[name].statistics() if name in breakers else None)
+                                breaker=breakers[name].statistics(now) if name in breakers else None,
+                                out=r.describe() if (r := self.resilience.refusal(name, None, now)) else None)
             for name, p in self._providers.items()
         }
         return GatewayStats(address=self.address, requests=self.requests, errors=self.errors,

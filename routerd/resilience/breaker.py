@@ -194,9 +194,15 @@ class Breaker:
             return f"{self.consecutive} failures in a row"
         return f"{sum(self.recent)} of the last {len(self.recent)} calls failed"
 
-    def statistics(self) -> BreakerStats:
+    def statistics(self, now: float | None = None) -> BreakerStats:
+        """A snapshot; at ``now``, an open circuit whose cool-down has passed is shown as the next
+        call finds it, half-open (it only moves when a call comes, and an idle one would say
+        "open, probe in -120 s" for as long as none does)."""
         rate = sum(self.recent) / len(self.recent) if self.recent else 0.0
-        return BreakerStats(state=self.state, consecutive_failures=self.consecutive,
+        state, retry_at = self.state, self.retry_at
+        if state == "open" and now is not None and retry_at is not None and now >= retry_at:
+            state, retry_at = "half_open", None
+        return BreakerStats(state=state, consecutive_failures=self.consecutive,
                             recent_failure_rate=round(rate, 3), calls=self.calls, failures=self.failures,
-                            opened=self.opened, rejected=self.rejected, retry_at=self.retry_at,
+                            opened=self.opened, rejected=self.rejected, retry_at=retry_at,
                             cooldown_s=self.cooldown_s, last_failure=self.last_failure)

@@ -219,5 +219,5 @@ class Health:
 
     def statistics(self, now: float) -> HealthStats:
         cooling = {t: c for t, c in self.cooling.items() if c.until > now}
-        return HealthStats(providers={t: b.statistics() for t, b in self.providers.items()},
-                           models={t: b.statistics() for t, b in self.models.items()}, cooling=cooling)
+        return HealthStats(providers={t: b.statistics(now) for t, b in self.providers.items()},
+                           models={t: b.statistics(now) for t, b in self.models.items()}, cooling=cooling)

@@ -121,3 +121,34 @@ def test_the_brain_passes_over_a_model_only_when_every_provider_speaking_for_it_
     assert out("openai_chat") == {"openai/gpt-4.1": "one/gpt-4.1 on openai_chat: does not serve this model "
                                   "(retry in 59 s); two/gpt-4.1: rate limited by the provider (retry in 59 s)"}
     assert out("responses") == {}
+
+
+@pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.breaker]\nfailures = 1\n")
+async def test_status_and_health_rows_say_what_admission_does(daemon, fakes, base_url):
+    """A provider cooling after a 529 is shown ``out`` with admission's reason on its status row
+    (its breaker alone would say only how many failed); a breaker whose cool-down has passed is
+    shown half-open, ready for a probe, not "open, probe in -N s"."""
+    import httpx
+
+    fakes["anthropic"].fail(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(base_url + "/v1/messages", json={
+            "model": "claude-haiku-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 529
+    async with connect(daemon.socket_path) as client:
+        status = await client.call({"type": "status"})
+        row = status["parts"]["gateway"]["providers"]["anthropic"]
+        assert row["out"].startswith("anthropic: ") and "overloaded" in row["out"], row
+        assert status["parts"]["gateway"]["providers"]["primary"]["out"] is None
+        daemon.resilience.health.cooling.clear()
+        for breaker in (daemon.resilience.health.breaker("anthropic"),
+                        daemon.resilience.health.breaker("anthropic", "claude-haiku-4-5")):
+            assert breaker.state == "open"
+            breaker.retry_at = 0.0  # the cool-down is over (as if time had passed)
+        health = await client.call({"type": "health"})
+        status = await client.call({"type": "status"})
+    rows = {b["target"]: b for b in health["breakers"]}
+    assert [(rows[t]["state"], rows[t]["retry_in_s"]) for t in ("anthropic", "anthropic/claude-haiku-4-5")] == \
+        [("half_open", None), ("half_open", None)]
+    row = status["parts"]["gateway"]["providers"]["anthropic"]
+    assert row["breaker"]["state"] == "half_open" and row["out"] is None
