@@ -97,3 +97,34 @@ def test_a_retry_delay_in_a_streamed_error_sets_the_cool_down():
     held.failed(100, verdict, 200, "quota")
     assert board.health.unavailable("g", "gemini-2.5-flash", 141) is not None
     assert board.health.unavailable("g", "gemini-2.5-flash", 143) is None
+
+
+# Each other dialect's overload mid-stream: (fake, its dialect, model, client path, body, the event).
+OVERLOADS = {
+    "gemini": ("gemini", "gemini", "gemini-2.5-flash", GEMINI_STREAM, GEMINI,
+               b'data: {"error":{"code":503,"message":"The model is overloaded. Please try again later.",'
+               b'"status":"UNAVAILABLE"}}\n\n'),
+    "responses": ("openai", "responses", "gpt-4o", "/v1/responses", {"model": "gpt-4o", "input": "hi"},
+                  b'event: response.failed\ndata: {"type":"response.failed","sequence_number":9,"response":'
+                  b'{"id":"resp_1","object":"response","status":"failed","error":{"code":"server_is_overloaded",'
+                  b'"message":"Try again later."},"output":[]}}\n\n'),
+}
+
+
+@pytest.mark.parametrize("dialect", OVERLOADS)
+async def test_gemini_and_responses_overloads_mid_stream_cool_the_provider(daemon, fakes, base_url, dialect):
+    """Gemini's ``UNAVAILABLE`` "overloaded" and a Responses ``response.failed`` with
+    ``server_is_overloaded`` after text cool the provider and count for its breakers; the client
+    got the provider's error once, and the next request goes elsewhere or waits."""
+    fake, upstream, model, path, body, event = OVERLOADS[dialect]
+    fakes[fake].events(*answers.stream(upstream, model, "y" * 64, None)[:-3], event)
+    response, said = await _stream(base_url, path, body)
+    assert response.status_code == 200 and "yyyy" in said
+    [row] = await calls(daemon)
+    assert row["outcome"] == "stream_cut"
+    health = daemon.resilience.health
+    assert health.cooling[fake].category == "overloaded" and health.breaker(fake).consecutive == 1
+    again, _ = await _stream(base_url, path, body)
+    assert len(fakes[fake].received) == 1
+    if fake == "openai":
+        assert again.headers["x-routerd-provider"] == "backup"
