@@ -259,7 +259,7 @@ class RoutingCore:
                                                 runtime.makers, now)
         out = cands.why_out(runtime.providers, runtime.catalogue, self.resilience.refusal, broken,
                             self.resilience.models_out(now), request.dialect, now)
-        decision = self._rank(PolicyInput(
+        decision = self._rank_around(runtime, broken, PolicyInput(
             classification=result, catalogue=runtime.catalogue, enabled_providers=enabled,
             profile=self.profile(runtime), open_breakers=broken | frozenset(out), out_reasons=out, sticky=sticky,
             budget_pressure=self.pressure(runtime, session) if self.pressure is not None else 0.0,
@@ -283,6 +283,19 @@ class RoutingCore:
         """An alias's candidates in its balancer's order now, each read on the ``endpoints`` the
         request may reach it on (None: ``name`` is no alias)."""
         return self.resilience.expand(name, resolve, time.time(), endpoints)
+
+    def _rank_around(self, runtime: Runtime, broken: frozenset[str], inp: PolicyInput) -> Decision:
+        """The ranking with what admission would refuse passed over. When that leaves no model a
+        provider serves while only single models are out (each rate limited, say), they are ranked
+        as if they were not: dispatch then refuses them and tells the client when to come back,
+        where an empty ranking would send ``auto`` to whatever model a provider names."""
+        decision = self._rank(inp)
+        if inp.open_breakers == broken or cands.on_providers(decision.candidates, runtime.providers,
+                                                             runtime.catalogue)[0]:
+            return decision
+        kept = self._rank(msgspec.structs.replace(inp, open_breakers=broken))
+        return msgspec.structs.replace(kept, reasons=(
+            "every usable model is out now (unavailable); ranked as if not, for the gateway to say when", *kept.reasons))
 
     def _rank(self, inp: PolicyInput) -> Decision:
         """The policy: the catalogue ranked for this classification and the providers' health."""

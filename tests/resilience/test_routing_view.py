@@ -4,6 +4,7 @@ balancers, is passed over by the brain, and ``route --explain`` and ``status`` s
 words admission uses."""
 
 import json
+import time
 
 import pytest
 
@@ -152,3 +153,19 @@ async def test_status_and_health_rows_say_what_admission_does(daemon, fakes, bas
         [("half_open", None), ("half_open", None)]
     row = status["parts"]["gateway"]["providers"]["anthropic"]
     assert row["breaker"]["state"] == "half_open" and row["out"] is None
+
+
+async def test_auto_with_every_model_rate_limited_is_told_when_to_come_back(daemon, fakes, base_url):
+    """Every model the brain knows is cooling after a 429: ``auto`` still ranks them, and
+    admission answers 429 with the soonest Retry-After (not "no provider can take model auto")."""
+    import httpx
+
+    health, runtime = daemon.resilience.health, daemon.runtime
+    for model in runtime.catalogue.models:
+        for provider in runtime.providers:
+            health.cool(f"{provider}/{model.id}", 30, time.time(), "rate limited by the provider", "rate_limited")
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(base_url + "/v1/messages", json={
+            "model": "auto", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 429 and 25 <= int(answer.headers["retry-after"]) <= 30, answer.text
+    assert not any(fake.received for fake in fakes.values())
