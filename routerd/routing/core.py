@@ -48,6 +48,8 @@ from routerd.store.store import Store
 log = logging.getLogger("routerd.routing")
 PROFILE_KEY = "routing.profile"
 MAX_SESSIONS = 10_000
+# Calls that share a session with its main loop without being its steps (``_side_call``).
+SIDE_SCENARIOS = frozenset({"subagent", "background"})
 # The budgets' pressure (0..1) for a request of a session: ``routerd.ledger.spending``, injected.
 Pressure = Callable[[Runtime, str | None], float]
 
@@ -253,7 +255,10 @@ class RoutingCore:
         text = conversation.last_user_text()
         words = signature(text)
         session = request.session_id
-        sticky = self.sticky.get(session) if session and routing.sticky_sessions else None
+        # Only the main loop's decisions read and set the session's tier: a subagent or a side query
+        # (a hook between agent steps) shares the session id but not its ask, and is routed alone.
+        keep = session if session and routing.sticky_sessions and not _side_call(found) else None
+        sticky = self.sticky.get(keep) if keep else None
         now = time.time()
         enabled, broken = cands.brain_providers(runtime.providers, self.resilience.unavailable_for,
                                                 runtime.makers, now)
@@ -270,8 +275,8 @@ class RoutingCore:
             feedback=self.feedback.hint_for(words), explain=request.explain,
         ))
         first = runtime.catalogue.get(decision.candidates[0]) if decision.candidates else None
-        if first is not None and session:
-            self._remember_session(session, Sticky(model=first.key, tier=first.tier))
+        if first is not None and keep:
+            self._remember_session(keep, Sticky(model=first.key, tier=first.tier))
         decision_id = self.ids.new()
         self.decisions += 1
         records.record_brain(self.store, decision_id, decision, result, text, words, request, first, found,
@@ -340,6 +345,12 @@ class RoutingCore:
             second_opinion_fallbacks=self.opinions.fallbacks, cache_hits=self.opinions.cache_hits,
             feedback_signatures=fb["signatures"], feedback_rows=fb["rows"], sticky_sessions=len(self.sticky),
             catalogue_models=len(runtime.catalogue.models) if runtime is not None else 0)
+
+
+def _side_call(found: Found | None) -> bool:
+    """Whether the request is a subagent's or a background call (side queries, hooks, housekeeping)
+    rather than the main loop's: what ``routerd.scenarios`` detected, whatever scenario won."""
+    return found is not None and not SIDE_SCENARIOS.isdisjoint(found.detection.matched)
 
 
 def _needs(request: RouteRequest, found: Found | None) -> Needs:

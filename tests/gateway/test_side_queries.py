@@ -42,3 +42,43 @@ async def test_a_stop_hook_on_the_auto_name_takes_the_background_route(daemon, f
     main = await post(base_url, headers, dict(body, model="claude-routerd-auto"))
     assert main.status_code == 200, main.text
     assert (main.headers["x-routerd-scenario"], main.headers["x-routerd-model"]) == ("default", "claude-sonnet-4-6")
+
+
+# The main turn asks something hard (the capture's ask replaced); the captured agent step after it
+# ("subagent answer: pong is in pong.py") reads as simple alone, so only the session's tier holds it.
+HARD_ASK = ("Find the data race in the lock-free ring buffer's compare-and-swap loop under the weak memory "
+            "model, prove the fix linearizable and keep the wait-free progress guarantee")
+
+
+@pytest.mark.parametrize("side", ["claude-code-2.1.197-stop-hook-auto", "claude-code-2.1.197-subagent",
+                                  "claude-code-2.1.197-agent-hook"])
+async def test_a_side_call_leaves_the_main_loops_sticky_tier(daemon, fakes, base_url, side):
+    """A prompt hook, a subagent or an agent hook in the same session neither reads nor overwrites
+    the session's tier: the main loop's next agent step still holds the tier its ask was given."""
+    headers, body = capture("claude-code-2.1.197-main")
+    session = headers["x-claude-code-session-id"]
+    body = json.loads(json.dumps(body).replace("Find where pong is defined", HARD_ASK))
+    main = await post(base_url, headers, dict(body, model="claude-routerd-auto"))
+    step_headers, step_body = capture("claude-code-2.1.197-after-subagent")
+    step_body = dict(step_body, model="claude-routerd-auto")
+    held = await post(base_url, step_headers, step_body)
+    assert held.headers["x-routerd-model"] == main.headers["x-routerd-model"], held.text
+    side_headers, side_body = capture(side)
+    call = await post(base_url, dict(side_headers, **{"x-claude-code-session-id": session}),
+                      dict(side_body, model="claude-routerd-auto"))
+    assert call.headers["x-routerd-scenario"] in ("background", "subagent")
+    assert call.headers["x-routerd-model"] != main.headers["x-routerd-model"]  # routed on its own
+    reasons = await decision_reasons(daemon, call.headers["x-routerd-decision-id"])
+    assert not [r for r in reasons if "sticky" in r], reasons
+    after = await post(base_url, step_headers, step_body)
+    assert after.headers["x-routerd-model"] == main.headers["x-routerd-model"]
+    assert any("agent step: the session's tier" in r
+               for r in await decision_reasons(daemon, after.headers["x-routerd-decision-id"]))
+
+
+async def decision_reasons(app, decision_id: str) -> list[str]:
+    """The reasons stored with a decision."""
+    await app.store.flush()
+    row = await app.store.read(lambda conn: conn.execute("SELECT detail FROM decisions WHERE id = ?",
+                                                         (decision_id,)).fetchone())
+    return json.loads(row[0])["reasons"]
