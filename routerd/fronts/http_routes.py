@@ -266,7 +266,10 @@ async def _send_raw_json(conn: HttpConnection, head: RequestHead, status: int, b
 
 
 def _health(app: App, runtime: Runtime) -> dict[str, object]:
-    breakers, now = app.resilience.health.providers, time.time()
+    # The breakers as routerctl health, status and /metrics show them: one whose cool-down has
+    # passed is half-open (it only moves when a call comes), not "open" for as long as none does.
+    now = time.time()
+    breakers = app.resilience.health.statistics(now).providers
     states = {name: breakers[name].state if name in breakers else "closed" for name in runtime.providers}
     stats = app.store.statistics()
     store = "damaged" if stats.state == "writing" and stats.damaged else stats.state

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from routerd.config import parse_config
 from routerd.gateway.guard import admit
@@ -169,3 +170,27 @@ async def test_auto_with_every_model_rate_limited_is_told_when_to_come_back(daem
             "model": "auto", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
     assert answer.status_code == 429 and 25 <= int(answer.headers["retry-after"]) <= 30, answer.text
     assert not any(fake.received for fake in fakes.values())
+
+
+@pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.breaker]\nfailures = 1\n")
+async def test_http_health_and_the_breaker_metric_show_an_idle_cooled_breaker_half_open(daemon, fakes, base_url):
+    """``GET /health`` and ``routerd_breaker_state`` read the breaker as ``routerctl health`` and
+    status do: open while it cools, half-open (ready for a probe) once its cool-down has passed."""
+    import httpx
+
+    async def views() -> tuple[str, list[str]]:
+        health = (await client.get("/health")).json()
+        text = (await client.get("/metrics")).text
+        states = [s.labels["state"] for f in text_string_to_metric_families(text) for s in f.samples
+                  if s.name == "routerd_breaker_state" and s.labels["provider"] == "anthropic" and s.value == 1]
+        return health["providers"]["anthropic"], states
+
+    fakes["anthropic"].fail(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        answer = await client.post("/v1/messages", json={
+            "model": "claude-haiku-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+        assert answer.status_code == 529
+        daemon.resilience.health.cooling.clear()
+        assert await views() == ("open", ["open"])
+        daemon.resilience.health.breaker("anthropic").retry_at = 0.0  # the cool-down is over
+        assert await views() == ("half_open", ["half_open"])
