@@ -4,7 +4,8 @@ A 400 may be the client's bad request, a prompt over the model's context window,
 credit balance that ran out; a 429 may be a rate limit or (OpenAI) a quota that is used up; a 503
 may say "overloaded". ``READERS[dialect](status, body)`` returns an ``ErrorReading`` whose ``hint``
 is a ``routerd.resilience.taxonomy`` category when the body says more than the status, and a
-``retry_after_s`` when the body carries one (Gemini's ``RetryInfo``). Stream error events have the
+``retry_after_s`` when the body carries one (Gemini's ``RetryInfo``; OpenAI's "Please try again in
+1.5s" in a rate limit's message, often sent with no Retry-After header, which wins when there is one). Stream error events have the
 same shapes, so they are read the same way; ``stream_failure`` tells a stream's error event from its
 other events and reads it.
 
@@ -69,6 +70,14 @@ _PHRASE_TEXT: tuple[tuple[str, Category], ...] = (
 _PHRASES = tuple((re.compile(text), category) for text, category in _PHRASE_TEXT)
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+# OpenAI's "Please try again in 20ms" / "in 1.524s" / "in 6m0s" (Go's duration format): hours,
+# minutes, seconds, milliseconds, each optional and bounded in digits; searched in the message's
+# first kilobyte only (where OpenAI puts it: the sentence after the limit's figures).
+_NUMBER = r"(\d{1,9}(?:\.\d{1,9})?)"
+_TRY_AGAIN_RE = re.compile(rf"try again in (?:{_NUMBER}h)?(?:{_NUMBER}m(?!s))?(?:{_NUMBER}s)?(?:{_NUMBER}ms)?\b",
+                           re.IGNORECASE)
+_TRY_AGAIN_SCAN_CHARS = 1000
+_UNIT_S = (3600.0, 60.0, 1.0, 0.001)
 
 
 def _decode(body: bytes) -> Any:
@@ -156,7 +165,15 @@ def read_openai(status: int, body: bytes) -> ErrorReading:
     message = _text(error, "message") or (_plain(body) if not error else "")
     code, kind = str(error.get("code") or ""), _text(error, "type")
     hint = _OPENAI_CODES.get(code) or _OPENAI_CODES.get(kind) or _from_phrases(message)
-    return ErrorReading(_settle(status, hint), None, message)
+    return ErrorReading(_settle(status, hint), _try_again_in(message), message)
+
+
+def _try_again_in(message: str) -> float | None:
+    """The wait an OpenAI message asks for ("Please try again in 7.2s"), bounded; None when none."""
+    match = _TRY_AGAIN_RE.search(message, 0, _TRY_AGAIN_SCAN_CHARS)
+    if match is None or not any(match.groups()):
+        return None
+    return bounded_delay(sum(float(v) * unit for v, unit in zip(match.groups(), _UNIT_S) if v is not None))
 
 
 def read_anthropic(status: int, body: bytes) -> ErrorReading:

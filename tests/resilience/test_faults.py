@@ -78,6 +78,24 @@ async def test_a_429_storm_without_retry_after_cools_for_the_configured_time(dae
     _settled(daemon)
 
 
+@pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.cooldowns]\nrate_limited_s = 60\n")
+async def test_openais_please_try_again_in_is_the_cool_down_when_no_header_says(daemon, fakes, base_url):
+    """OpenAI's 429 saying "Please try again in 7.2s" without a Retry-After header cools the model
+    for that long, not the configured 60 s, and the client is told so; a header says otherwise."""
+    def rate_limited(wait: str) -> dict:
+        return {"error": {"message": f"Rate limit reached for gpt-4o in organization org-abc on requests per min "
+                                     f"(RPM): Limit 3, Used 3, Requested 1. Please try again in {wait}. Visit "
+                                     "https://platform.openai.com/account/rate-limits to learn more.",
+                          "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
+    fakes["openai"].fail(429, rate_limited("7.2s"))
+    fakes["backup"].fail(429, rate_limited("20ms"), retry_after=40)
+    assert (await _post(base_url, CHAT)).status_code == 429
+    cooling = daemon.resilience.health.cooling
+    assert sorted(round(c.until - time.time()) for c in cooling.values()) == [7, 40], cooling
+    again = await _post(base_url, CHAT)  # admission refuses both; the client comes back at the soonest
+    assert again.status_code == 429 and again.headers["retry-after"] == "7", again.headers
+
+
 @pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.breaker]\nfailures = 2\ncooldown_s = 600\n")
 async def test_5xx_opens_the_breaker_and_routerctl_breaker_reset_closes_it(daemon, fakes, base_url):
     """Two server errors open the primary's breaker (each request still answered by the backup);

@@ -169,6 +169,30 @@ def test_gemini_retry_info_is_a_retry_after():
     assert read_error("gemini", 429, _body(body)).retry_after_s == 34
 
 
+def _rate_limited(wait: str) -> dict:
+    """OpenAI's 429 body as it sends it (the tokens-per-minute limit), asking to wait ``wait``."""
+    return {"error": {"message": "Rate limit reached for gpt-4.1 in organization org-abc on tokens per min "
+                                 f"(TPM): Limit 30000, Used 29850, Requested 912. Please try again in {wait}. "
+                                 "Visit https://platform.openai.com/account/rate-limits to learn more.",
+                      "type": "tokens", "param": None, "code": "rate_limit_exceeded"}}
+
+
+@pytest.mark.parametrize(("wait", "seconds"), [
+    ("20ms", 0.02), ("1.524s", 1.524), ("7s", 7), ("6m0s", 360), ("1m30.5s", 90.5), ("2h", MAX_RETRY_AFTER_S / 12),
+    ("99999999h", MAX_RETRY_AFTER_S), ("soon", None), ("s", None), ("ms", None)])
+def test_openais_please_try_again_in_is_a_retry_after(wait, seconds):
+    """OpenAI's "Please try again in 20ms" / "in 1.5s" / "in 6m0s" (often with no Retry-After
+    header) says when to come back; bounded to a day; no duration, no time."""
+    for dialect in ("openai_chat", "responses"):
+        assert read_error(dialect, 429, _body(_rate_limited(wait))).retry_after_s == seconds
+
+
+def test_a_please_try_again_in_a_long_message_is_read_only_near_its_start():
+    """The message is searched only in its first kilobyte: a huge body costs no more to read."""
+    body = {"error": {"message": "x" * 5000 + " Please try again in 3s.", "code": "rate_limit_exceeded"}}
+    assert read_error("openai_chat", 429, _body(body)).retry_after_s is None
+
+
 def test_a_server_error_is_never_read_as_the_clients_fault():
     """A 5xx body that mentions a model or a bad request does not make it a client error."""
     body = {"error": {"message": "unknown model backend crashed", "code": "model_not_found"}}
