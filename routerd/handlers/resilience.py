@@ -4,6 +4,7 @@ breaker reset."""
 import time
 
 from routerd.app import App
+from routerd.errors import BadRequest
 from routerd.protocol.replies import BreakerResetReply, BreakerRow, BucketRow, CoolingRow, HealthReply, KeyRow
 from routerd.protocol.requests import BreakerReset, Health
 from routerd.resilience.breaker import BreakerStats
@@ -36,4 +37,11 @@ def _breaker(target: str, b: BreakerStats, now: float) -> BreakerRow:
 
 
 async def handle_breaker_reset(app: App, request: BreakerReset) -> BreakerResetReply:
-    return BreakerResetReply(target=request.target, changed=app.reset_breakers(request.target))
+    """Reset every breaker, or ``target``'s (a configured provider, or ``provider/model``); a
+    target naming no provider is refused with the ones there are, not "nothing was open"."""
+    target, providers = request.target, app.runtime.providers
+    if target is not None and target.partition("/")[0] not in providers:
+        raise BadRequest(f"unknown breaker target {target!r}: no provider {target.partition('/')[0]!r} is "
+                         f"configured; reset one of: {', '.join(sorted(providers)) or '(none)'} "
+                         f"(or provider/model), or all with no target")
+    return BreakerResetReply(target=target, changed=app.reset_breakers(target))

@@ -114,6 +114,18 @@ async def test_5xx_opens_the_breaker_and_routerctl_breaker_reset_closes_it(daemo
     _settled(daemon)
 
 
+async def test_routerctl_breaker_reset_names_an_unknown_target(daemon, fakes):
+    """``routerctl breaker reset nope`` (or ``nope/gpt-4o``) says no provider has that name and
+    which do, and exits non-zero; a known provider with nothing open is "nothing was open"."""
+    for target in ("nope", "nope/gpt-4o"):
+        done = await anyio.run_process([str(ROUTERCTL), "breaker", "reset", target], env=dict(os.environ),
+                                       check=False)
+        assert done.returncode == 1, done
+        err = done.stderr.decode()
+        assert "unknown" in err and "'nope'" in err and "primary" in err and "backup" in err, err
+    assert await _routerctl("breaker", "reset", "primary/gpt-4o") == "nothing was open or cooling\n"
+
+
 @pytest.mark.resilience_config("[resilience]\nlocal_last_resort = false\n[resilience.breaker]\nfailures = 1\ncooldown_s = 0.05\n")
 async def test_a_half_open_probe_that_succeeds_closes_the_breaker(daemon, fakes, base_url):
     """After the cool-down one probe goes to the primary; its success closes the circuit, so
