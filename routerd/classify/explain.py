@@ -12,7 +12,7 @@ features of one fact are one item (`numbers:2`, `numbers>=1`, `numbers>=2`: "2 n
 family at every size and count it was read at), weighed with all of its features the ask has, so
 that an item never claims more or less than the model added for it. Cue families and openings say
 what `data/cues/en.json` documents them as (its `meanings`), with the ask's words that belong to
-them.
+them. A turn with no words (an image alone) has its word count and script said as that.
 
 Runs only to explain (`classify`, `route --explain`), never on the routing path: it reads the
 model's tables and the cue index again, which a routed request has no use for.
@@ -45,6 +45,8 @@ ONE_TURN_ASK = {prefix.rstrip(":"): feature for prefix, feature in BASELINE.item
 MAX_QUOTED = 3
 _NUMBER = re.compile(r"[.,:/-]*0[0.,:/-]*")  # "00", "0.0", "0:00" once digits are folded to 0
 _CUE = "cue:"
+# The families that read the ask's words: said as what the turn is when it has none.
+_READS_WORDS = ("words:", "script:")
 # A text's script is the one of its first character outside the Latin ones.
 _SCRIPTS = {"ascii": "written in ASCII only", "latin": "written with accented Latin letters",
             "kana": "written in Japanese kana", "hangul": "written in Korean hangul",
@@ -202,6 +204,10 @@ class _Reading:
         base, _, typed = name.rpartition("@")
         if typed in TASK_TYPES:  # a feature's copy read for one task type
             return f"{self.say(base, tuple(m.rpartition('@')[0] for m in members))}, read for a {typed} ask"
+        if not self.bag.words and name.startswith(_READS_WORDS):
+            # The count and the script of words that are not there (an image alone reads as "under
+            # 2 words, ASCII only"): both say the one fact, and are weighed as one item.
+            return "an image with no words" if "images" in self.bag.other else "no words"
         for prefix, describer in self.describers:
             if name.startswith(prefix):
                 return describer(name, members)

@@ -191,3 +191,17 @@ def test_the_glossary_is_package_data():
     """The meanings ship in the cue data file and read as a Glossary."""
     text = json.dumps({"meanings": {"families": {"f": "f things"}, "openers": {"ack": "an ack"}}})
     assert explain.read_glossary(json.loads(text)) == explain.Glossary({"f": "f things"}, {"ack": "an ack"})
+
+
+def test_an_image_with_no_words_is_said_as_such():
+    """An image-only message is "an image with no words" (its word count and its script read text
+    that is not there), not "an ask of under 2 words, written in ASCII only"; text with no words
+    ("?") says "no words" and keeps its question mark."""
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    got = classify([user([image])]).explanation
+    says = {item.says: item for item in got}
+    assert "an image with no words" in says, says
+    assert set(says["an image with no words"].features) == {"words:0", "script:ascii"}
+    assert not [s for s in says if "ASCII" in s or "under 2 words" in s], says
+    assert "an image with no words" not in said([user([image, {"type": "text", "text": "what is this"}])])
+    assert {"no words", "one question mark"} <= set(said([user("?")]))
