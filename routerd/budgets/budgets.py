@@ -64,15 +64,18 @@ def level_of(share: float) -> str:
 
 
 def worst_case(rates: Rates | None, free: bool, input_tokens: int, output_tokens: int,
-               searches: int = 0) -> dict[str, float]:
+               searches: int = 0, preview_searches: int = 0) -> dict[str, float]:
     """What one call may spend at most: every input token uncached, every output token it may ask
-    for, and ``searches`` hosted web searches at the model's price. Nothing for a free call."""
+    for, and ``searches`` hosted web searches at the model's price, ``preview_searches`` of them
+    run by OpenAI's ``web_search_preview`` tool (at its own price where the model has one, as the
+    call record prices them). Nothing for a free call."""
     if free:
         return {}
     tokens = float(input_tokens + output_tokens)
     if rates is None:
         return {"usd": UNKNOWN_PRICE_USD, "tokens": tokens}
-    usd = cost_usd(rates, Tokens(input=input_tokens, output=output_tokens)) + search_usd(rates, searches)
+    usd = cost_usd(rates, Tokens(input=input_tokens, output=output_tokens)) + \
+        search_usd(rates, searches, preview_searches)
     return {"usd": max(usd, UNKNOWN_PRICE_USD), "tokens": tokens}
 
 

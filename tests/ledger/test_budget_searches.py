@@ -32,6 +32,18 @@ def test_the_searches_a_request_may_run_are_its_max_uses_else_the_default():
     assert with_searches - without == pytest.approx(8 * 10 / 1000)
 
 
+def test_a_worst_case_prices_web_search_preview_searches_at_their_own_rate():
+    """Searches a request's ``web_search_preview`` tool may run are held at that tool's price ($25
+    per 1,000 on gpt-4o and gpt-4.1-mini), not web_search's $10; on gpt-5 both cost $10."""
+    catalogue = load_catalogue()
+    for model, per_search in (("gpt-4o", 0.025), ("gpt-4.1-mini", 0.025), ("gpt-5", 0.01)):
+        rates = catalogue.rates("openai", model)
+        without = worst_case(rates, False, 1000, 100)["usd"]
+        assert worst_case(rates, False, 1000, 100, 10, preview_searches=10)["usd"] - without == \
+            pytest.approx(10 * per_search), model
+        assert worst_case(rates, False, 1000, 100, 10)["usd"] - without == pytest.approx(10 * 0.01), model
+
+
 @pytest.fixture
 async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
     async with anyio.create_task_group() as tg:
