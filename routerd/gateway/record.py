@@ -22,15 +22,20 @@ from routerd.runtime import Runtime
 from routerd.store.ledger import CallRow, record_call
 
 log = logging.getLogger("routerd.gateway")
-_SESSION_HEADER = b"x-claude-code-session-id"  # what Claude Code sends with every request
+# What a coding agent sends with every request to name its session: Claude Code's header, or
+# Codex's (session-id, the uuid of its thread), read in this order as routing reads them.
+_SESSION_HEADERS = (b"x-claude-code-session-id", b"session-id")
 # The outcomes of a call the provider answered, whole or in part: what it did not report of its
 # usage is estimated. ``stopped`` (routerd's stop cut the call) is metered like a client that left.
 _ANSWERED = frozenset({"ok", "client_disconnected", "stopped", "stream_cut", "upstream_bad_response"})
 
 
 def session_of(headers: dict[bytes, bytes]) -> str | None:
-    value = headers.get(_SESSION_HEADER)
-    return value.decode("ascii", "replace") if value else None
+    """The session a request belongs to, as its decision has it (None: the client names none)."""
+    for name in _SESSION_HEADERS:
+        if value := headers.get(name):
+            return value.decode("ascii", "replace")
+    return None
 
 
 class CallRecord:

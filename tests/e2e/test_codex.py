@@ -141,6 +141,21 @@ async def test_codex_namespace_tools_survive_translation(codex_cli: Path, home: 
     assert decision["session_id"] and len(decision["session_id"]) >= 32
 
 
+async def test_codex_calls_carry_its_session_like_its_decisions(codex_cli: Path, home: Path,
+                                                               fake_responses: Upstream, daemon: App) -> None:
+    """Each call of a Codex session is stored under the session id its decisions have (Codex's
+    ``session-id`` header), so that ``report --by session`` and session budgets see Codex's turns."""
+    fake_responses.script[:] = [Turn(tool="exec_command", args={"cmd": "true"}), Turn(text=ANSWER)]
+    done = await clis.run_codex(codex_cli, http_url(daemon), "Run true, then say pong", home=home,
+                                model="fakeresp/gpt-e2e")
+    _check(done, ANSWER)
+    calls = await recorded_calls(daemon)
+    assert len(calls) == 2, calls
+    sessions = {(await recorded_decision(daemon, row["decision_id"]))["session_id"] for row in calls}
+    [session] = sessions
+    assert session and [row["session_id"] for row in calls] == [session, session], calls
+
+
 
 # A model Codex 0.169.0 knows (its default). For it Codex sends its tools in an
 # ``additional_tools`` input item (namespaced, ``exec`` freeform) and no top-level ``tools``.
