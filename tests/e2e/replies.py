@@ -1,7 +1,9 @@
 """What the fake upstream answers, per dialect: pure functions from (request body, turn) to a JSON
 body or to a list of ``(event name, data)`` SSE events (``data`` None is OpenAI's ``[DONE]``).
 
-The shapes follow the providers' API references: Anthropic Messages (``message_start`` ...
+Each answer's ids carry its number (``number``: 1 for an upstream's first answer, 2 for its second,
+...), as a provider's ids differ per answer: Claude Code's transcript and routerd's ledger tell
+calls apart by them. The shapes follow the providers' API references: Anthropic Messages (``message_start`` ...
 ``message_stop``), OpenAI chat completions (``chat.completion.chunk``, usage in a last chunk only
 when ``stream_options.include_usage`` asks for it) and the Responses API (``response.created`` ...
 ``response.completed`` with ``sequence_number``).
@@ -79,14 +81,14 @@ def models() -> dict[str, Any]:
 
 # --- Anthropic Messages --------------------------------------------------------------------------
 
-def anthropic(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
+def anthropic(body: dict[str, Any], turn: Turn, *, stream: bool, number: int = 1) -> Any:
     if turn.tool:
         block = {"type": "tool_use", "id": turn.call_id, "name": turn.tool, "input": turn.args}
     else:
         block = {"type": "text", "text": turn.text}
     stop = "tool_use" if turn.tool else "end_turn"
     usage = turn.usage or {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS}
-    message = {"id": "msg_e2e_1", "type": "message", "role": "assistant", "model": body.get("model"),
+    message = {"id": f"msg_e2e_{number}", "type": "message", "role": "assistant", "model": body.get("model"),
                "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage}
     if not stream:
         return message
@@ -117,7 +119,7 @@ def _usage_chat() -> dict[str, int]:
             "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS}
 
 
-def openai_chat(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
+def openai_chat(body: dict[str, Any], turn: Turn, *, stream: bool, number: int = 1) -> Any:
     model = body.get("model")
     finish = "tool_calls" if turn.tool else "stop"
     call = {"id": turn.call_id, "type": "function",
@@ -126,13 +128,13 @@ def openai_chat(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
         message: dict[str, Any] = {"role": "assistant", "content": None if turn.tool else turn.text}
         if turn.tool:
             message["tool_calls"] = [call]
-        return {"id": "chatcmpl-e2e", "object": "chat.completion", "created": CREATED, "model": model,
+        return {"id": f"chatcmpl-e2e-{number}", "object": "chat.completion", "created": CREATED, "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": _usage_chat()}
 
     def chunk(delta: dict[str, Any], reason: str | None = None, **extra: Any) -> tuple[str, Any]:
         choices = [{"index": 0, "delta": delta, "finish_reason": reason}] if delta or reason else []
-        return "", {"id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": CREATED,
+        return "", {"id": f"chatcmpl-e2e-{number}", "object": "chat.completion.chunk", "created": CREATED,
                     "model": model, "choices": choices, **extra}
 
     events = [chunk({"role": "assistant", "content": ""})]
@@ -151,20 +153,20 @@ def openai_chat(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
 
 # --- OpenAI Responses ----------------------------------------------------------------------------
 
-def _output_item(turn: Turn) -> dict[str, Any]:
+def _output_item(turn: Turn, number: int) -> dict[str, Any]:
     if turn.tool:
-        return {"type": "function_call", "id": "fc_e2e_1", "call_id": turn.call_id, "name": turn.tool,
+        return {"type": "function_call", "id": f"fc_e2e_{number}", "call_id": turn.call_id, "name": turn.tool,
                 "arguments": json.dumps(turn.args), "status": "completed"}
-    return {"type": "message", "id": "msg_e2e_1", "status": "completed", "role": "assistant",
+    return {"type": "message", "id": f"msg_e2e_{number}", "status": "completed", "role": "assistant",
             "content": [{"type": "output_text", "text": turn.text, "annotations": []}]}
 
 
-def responses(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
-    item = _output_item(turn)
+def responses(body: dict[str, Any], turn: Turn, *, stream: bool, number: int = 1) -> Any:
+    item = _output_item(turn, number)
     usage = {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
              "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS, "input_tokens_details": {"cached_tokens": 0},
              "output_tokens_details": {"reasoning_tokens": 0}}
-    done = {"id": "resp_e2e_1", "object": "response", "created_at": CREATED, "status": "completed",
+    done = {"id": f"resp_e2e_{number}", "object": "response", "created_at": CREATED, "status": "completed",
             "model": body.get("model"), "output": [item], "usage": usage}
     if not stream:
         return done
@@ -194,7 +196,7 @@ def responses(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
 
 # --- Gemini --------------------------------------------------------------------------------------
 
-def gemini(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
+def gemini(body: dict[str, Any], turn: Turn, *, stream: bool, number: int = 1) -> Any:
     """A ``GenerateContentResponse``; streamed, text comes in two chunks, a call in one (as Gemini
     sends them), the last with the finish reason and usage."""
     part = {"functionCall": {"name": turn.tool, "args": turn.args}} if turn.tool else {"text": turn.text}
@@ -203,7 +205,7 @@ def gemini(body: dict[str, Any], turn: Turn, *, stream: bool) -> Any:
 
     def chunk(parts: list[dict[str, Any]], last: bool) -> dict[str, Any]:
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
-        out: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-e2e", "responseId": "gemini_e2e_1"}
+        out: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-e2e", "responseId": f"gemini_e2e_{number}"}
         if last:
             candidate["finishReason"] = "STOP"
             out["usageMetadata"] = usage

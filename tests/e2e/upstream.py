@@ -62,6 +62,8 @@ class Upstream:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     answered: int = 0
+    # Answers rendered so far (scripted or chosen): the next one's ids carry this number plus one.
+    rendered: int = 0
     # When set, the next stream stops after the chunk containing these bytes until the event is set:
     # a client that shows the text before then proves nothing in between buffered the stream.
     hold: tuple[bytes, anyio.Event] | None = None
@@ -187,9 +189,10 @@ def _answer(upstream: Upstream, request: Received) -> tuple[int, str, list[bytes
     turn = (upstream.choose(request) if upstream.choose is not None else None) or upstream.next_turn()
     if turn.status != 200:
         return turn.status, "application/json", [json.dumps(replies.error(upstream.dialect, turn.status)).encode()]
+    upstream.rendered += 1
     if streaming:
-        return 200, "text/event-stream", list(_encode(render(body, turn, stream=True)))
-    return 200, "application/json", [json.dumps(render(body, turn, stream=False)).encode()]
+        return 200, "text/event-stream", list(_encode(render(body, turn, stream=True, number=upstream.rendered)))
+    return 200, "application/json", [json.dumps(render(body, turn, stream=False, number=upstream.rendered)).encode()]
 
 
 def _encode(events: Any) -> Iterator[bytes]:

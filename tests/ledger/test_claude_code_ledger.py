@@ -58,3 +58,32 @@ async def test_one_claude_code_call_seen_by_gateway_and_hooks_is_one_priced_row(
     assert row["cost_usd"] == pytest.approx(HAND_COST, rel=1e-9)
     assert row["project"] == "acme/widgets" and "secret" not in json.dumps(row)
     assert row["response_id"] == "msg_e2e_1" and row["session_id"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("through", ["hooks", "gateway"])
+async def test_a_claude_code_session_is_one_priced_row_per_api_call(
+        claude_cli: Path, home: Path, fake_anthropic: Upstream, daemon: App, through: str) -> None:
+    """An agent session of three API calls (two Read round trips, then the answer), straight to the
+    provider with the Stop hook reading it or through the gateway too: three rows, each call once,
+    cache-priced, summing to the cost Claude Code itself reports."""
+    note = home / "work" / "note.txt"
+    note.parent.mkdir(parents=True)
+    note.write_text("the note says 5150\n")
+    fake_anthropic.script[:] = [Turn(tool="Read", args={"file_path": str(note)}, call_id="toolu_e2e_1"),
+                                Turn(tool="Read", args={"file_path": str(note)}, call_id="toolu_e2e_2"),
+                                Turn(text=ANSWER, usage=USAGE)]
+    await _install(home, daemon)
+    base_url = fake_anthropic.url if through == "hooks" else http_url(daemon)
+    env = clis.claude_env(home, base_url) | {"ROUTERD_SOCKET": str(daemon.socket_path)}
+    done = await clis.run_cli([claude_cli, "-p", "Read note.txt twice, then say pong", "--output-format", "json"],
+                              env, home / "work")
+    assert done.returncode == 0, done.describe()
+    result = json.loads(done.stdout)
+    assert (result["result"], result["num_turns"]) == (ANSWER, 3), result
+    rows = await recorded_calls(daemon)
+    source = "hook:claude-code" if through == "hooks" else "gateway"
+    assert [(r["source"], r["response_id"]) for r in rows] == \
+        [(source, "msg_e2e_1"), (source, "msg_e2e_2"), (source, "msg_e2e_3")], rows
+    assert rows[-1]["cost_usd"] == pytest.approx(HAND_COST, rel=1e-9)
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(result["total_cost_usd"], rel=1e-9)
