@@ -237,7 +237,7 @@ class Hooks:
             log.warning("cannot read the %s transcript: %s", event.host, exc.strerror)
             return
         seen = self.counted.get(session) or set()
-        recent = transcript.recent_messages(tail)
+        recent = transcript.recent_codex_calls(tail) if event.host == "codex" else transcript.recent_messages(tail)
         fresh = [m for m in recent if m.id not in seen]
         if not fresh:
             return

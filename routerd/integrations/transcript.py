@@ -1,4 +1,5 @@
-"""The token usage of a coding agent's last turns, read from its transcript (Claude Code's JSONL).
+"""The token usage of a coding agent's last turns, read from its transcript (Claude Code's JSONL,
+or Codex's rollout JSONL: ``recent_codex_calls``).
 
 Only numbers, ids, times and model names are taken; no text leaves the file. Claude Code writes
 one line per content block, repeating the message's usage (the API's own usage block: cache reads,
@@ -98,3 +99,58 @@ def _is_prompt(content: msgspec.Raw) -> bool:
     if raw.startswith(b'"'):
         return True
     return raw.startswith(b"[") and b'"tool_result"' not in raw
+
+
+# Codex 0.169's rollout file (the ``transcript_path`` its hooks get): a ``turn_context`` line names
+# each turn's model, and a ``token_usage_record`` line follows every model call with the id of the
+# response and the API's usage in OpenAI's terms (input includes the cached tokens, output the
+# reasoning), so that each call is read as one message, as Claude Code's are.
+class _CodexUsage(msgspec.Struct):
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_output_tokens: int = 0
+
+
+class _CodexPayload(msgspec.Struct):
+    turn_id: str | None = None
+    model: str | None = None
+    response_id: str | None = None
+    usage: _CodexUsage | None = None
+
+
+class _CodexLine(msgspec.Struct):
+    type: str = ""
+    timestamp: str | None = None
+    payload: _CodexPayload | None = None
+
+
+_DECODE_CODEX = msgspec.json.Decoder(_CodexLine).decode
+
+
+def recent_codex_calls(data: bytes, turns: int = 2) -> list[MessageUsage]:
+    """The model calls of the last ``turns`` turns of a Codex rollout, one per response id, with the
+    model of their turn (calls of a turn whose model the tail does not show are left out)."""
+    models: dict[str, str] = {}
+    calls: list[tuple[str, str, _CodexUsage, str | None]] = []
+    for line in data.splitlines():
+        if b'"turn_context"' not in line and b'"token_usage_record"' not in line:
+            continue  # most lines are messages and events: not decoded
+        try:
+            entry = _DECODE_CODEX(line)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue
+        payload = entry.payload
+        if payload is None or not payload.turn_id:
+            continue
+        if entry.type == "turn_context" and payload.model:
+            models[payload.turn_id] = payload.model
+        elif entry.type == "token_usage_record" and payload.response_id and payload.usage:
+            calls.append((payload.turn_id, payload.response_id, payload.usage, entry.timestamp))
+    last = list(dict.fromkeys(turn for turn, *_ in calls))[-turns:]
+    unique = {rid: (turn, usage, stamp) for turn, rid, usage, stamp in calls if turn in last and turn in models}
+    return [MessageUsage(id=rid, model=models[turn], ts=_time(stamp), tokens=Tokens(
+                input=u.input_tokens, output=u.output_tokens, cache_read=u.cached_input_tokens,
+                cache_write=u.cache_write_input_tokens, reasoning=u.reasoning_output_tokens))
+            for rid, (turn, u, stamp) in unique.items()]
