@@ -14,6 +14,7 @@ the one place where an exception becomes an HTTP error answer.
 
 import time
 
+import anyio
 import msgspec
 
 from routerd.app import App
@@ -28,7 +29,7 @@ from routerd.fronts.http_wire import RequestHead
 from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
-from routerd.ledger.metrics import CONTENT_TYPE
+from routerd.ledger.metrics import CONTENT_TYPE, library_loaded, load_library
 from routerd.protocol.codec import decode_error
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
@@ -123,6 +124,8 @@ async def _answer_other(conn: HttpConnection, head: RequestHead, runtime: Runtim
         await _send_json(conn, head, 200, _health(app, runtime))
     elif head.path == b"/metrics" and head.method == b"GET":
         check_key(runtime.config, head.headers)
+        if not library_loaded():
+            await anyio.to_thread.run_sync(load_library)
         body = app.gateway.metrics.render()
         await conn.send(conn.wire.response(200, [(b"content-type", CONTENT_TYPE)], body, close=conn.closed))
     elif head.path in (b"/v1/models", b"/models", b"/v1beta/models") and head.method == b"GET":

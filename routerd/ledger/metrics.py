@@ -11,11 +11,14 @@ collector ``generate_latest`` reads (the library's ``Collector`` is a protocol),
 
 ``prometheus_client`` is imported at the first scrape, not with the daemon: with the standard
 library modules only it pulls in (``http.server``, ``wsgiref``, ``gzip``, ``mimetypes``, ...) it
-held ~4 MB of an idle daemon's RSS that is never scraped (bench/bench_gateway.py, idle RSS).
+held ~4 MB of an idle daemon's RSS that is never scraped (bench/bench_gateway.py, idle RSS). Its
+import reads files (its modules, ``/proc``), so the front runs ``load_library`` in a worker thread
+before the first scrape renders on the event loop.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -30,6 +33,16 @@ CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 _OVERHEAD_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 BREAKER_STATES = ("closed", "half_open", "open")
+
+
+def library_loaded() -> bool:
+    """Whether a scrape can render without importing (reading files) first."""
+    return "prometheus_client.core" in sys.modules
+
+
+def load_library() -> None:
+    """Import what a scrape uses; for a worker thread (see the module's docstring)."""
+    import prometheus_client.core  # noqa: F401  (the package, which render reads, with it)
 
 
 @dataclass(frozen=True, slots=True)
