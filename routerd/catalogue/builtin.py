@@ -36,6 +36,7 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
               max_output_tokens=64_000, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest")),
     ModelInfo(id="claude-sonnet-4-6", provider="anthropic", tier="moderate", context_window=1_000_000,
               vision=True, reasoning=True, max_output_tokens=64_000, adaptive_thinking=True,
+              effort=("low", "medium", "high", "max"),
               aliases=("sonnet", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0",
                        "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")),
     ModelInfo(id="claude-opus-4-8", provider="anthropic", tier="complex", context_window=1_000_000, vision=True,

@@ -22,6 +22,10 @@ Price = tuple[float, float]  # USD per million input and output tokens
 _DATE_SUFFIX = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
+# Anthropic's output_config.effort levels, lowest first (platform.claude.com, "Effort").
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+
+
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One model: identity, tier, capabilities and price per million tokens (None = unknown)."""
 
@@ -38,8 +42,23 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     local: bool = False
     free: bool = False
     max_output_tokens: int | None = None  # the most a request's max_tokens may ask for (None: unknown)
-    effort: bool = False                  # takes Anthropic's output_config.effort
+    # Anthropic's output_config.effort: the levels the model takes (true: all of EFFORT_LEVELS,
+    # false: none; Sonnet 4.6 takes max but not xhigh).
+    effort: bool | tuple[str, ...] = False
     adaptive_thinking: bool = False       # takes Anthropic's thinking {"type": "adaptive"}
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.effort, bool) and (unknown := set(self.effort) - set(EFFORT_LEVELS)):
+            raise ValueError(f"unknown effort level {sorted(unknown)[0]!r}: the levels are {', '.join(EFFORT_LEVELS)}")
+
+    @property
+    def effort_levels(self) -> tuple[str, ...]:
+        """The ``output_config.effort`` levels this model takes, lowest first."""
+        if self.effort is True:
+            return EFFORT_LEVELS
+        if self.effort is False:
+            return ()
+        return tuple(level for level in EFFORT_LEVELS if level in self.effort)
 
     @property
     def key(self) -> str:

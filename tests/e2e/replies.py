@@ -43,10 +43,13 @@ def error(dialect: str, status: int) -> dict[str, Any]:
 
 # What the Messages API accepts per model, as its 400s say (the models routerd moves Claude Code's
 # requests to). Kept here, apart from routerd's catalogue, so that the check is the API's, not ours.
-ANTHROPIC_MODELS = {
-    "claude-haiku-4-5": {"max_tokens": 64_000, "effort": False, "adaptive": False, "long_context": False},
-    "claude-sonnet-4-6": {"max_tokens": 64_000, "effort": False, "adaptive": True, "long_context": True},
-    "claude-opus-4-8": {"max_tokens": 128_000, "effort": True, "adaptive": True, "long_context": True},
+# Effort levels per model: platform.claude.com's "Effort" page (Sonnet 4.6 takes max, not xhigh).
+ANTHROPIC_MODELS: dict[str, dict[str, Any]] = {
+    "claude-haiku-4-5": {"max_tokens": 64_000, "effort": (), "adaptive": False, "long_context": False},
+    "claude-sonnet-4-6": {"max_tokens": 64_000, "effort": ("low", "medium", "high", "max"), "adaptive": True,
+                          "long_context": True},
+    "claude-opus-4-8": {"max_tokens": 128_000, "effort": ("low", "medium", "high", "xhigh", "max"),
+                        "adaptive": True, "long_context": True},
 }
 
 
@@ -59,8 +62,11 @@ def anthropic_rejection(body: dict[str, Any], betas: str) -> str | None:
     if int(body.get("max_tokens") or 0) > model["max_tokens"]:
         return (f"max_tokens: {body['max_tokens']} > {model['max_tokens']}, which is the maximum allowed "
                 f"number of output tokens for {body['model']}")
-    if "effort" in (body.get("output_config") or {}) and not model["effort"]:
+    effort = (body.get("output_config") or {}).get("effort")
+    if effort is not None and not model["effort"]:
         return "output_config.effort: this model does not support the effort parameter"
+    if effort is not None and effort not in model["effort"]:
+        return f"output_config.effort: {effort!r} is not supported on this model"
     if (body.get("thinking") or {}).get("type") == "adaptive" and not model["adaptive"]:
         return "thinking.type: adaptive thinking is not supported on this model"
     if "context-1m" in betas and not model["long_context"]:

@@ -242,3 +242,30 @@ def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
     opus = ModelInfo(id="o", provider="anthropic", tier="complex", effort=True, adaptive_thinking=True,
                      context_window=1_000_000)
     assert adapt_anthropic(body, headers, opus) == (body, headers)
+
+
+def test_a_moved_request_keeps_an_effort_level_the_target_takes_and_lowers_one_it_does_not():
+    """Sonnet 4.6 takes effort but not xhigh (platform.claude.com, "Effort"): a request moved there
+    keeps low/medium/high/max as they are (its bytes too) and has xhigh lowered to high, the nearest
+    level below; the effort beta stays. A model listing a level that does not exist is a config error."""
+    import json
+
+    import msgspec
+
+    from routerd.catalogue.builtin import load_catalogue
+    from routerd.catalogue.models import ModelInfo
+    from routerd.dialects.anthropic.adapt import adapt_anthropic
+
+    sonnet = load_catalogue().get("anthropic/claude-sonnet-4-6")
+    assert sonnet is not None and sonnet.effort_levels == ("low", "medium", "high", "max")
+    headers = [(b"anthropic-beta", b"effort-2025-11-24")]
+    for level in ("low", "medium", "high", "max"):
+        body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 100,
+                           "output_config": {"effort": level}}).encode()
+        assert adapt_anthropic(body, headers, sonnet) == (body, headers)
+    body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 100,
+                       "output_config": {"effort": "xhigh", "format": "x"}}).encode()
+    out, kept = adapt_anthropic(body, headers, sonnet)
+    assert json.loads(out)["output_config"] == {"effort": "high", "format": "x"} and kept == headers
+    with pytest.raises(msgspec.ValidationError, match="unknown effort level 'extreme'"):
+        msgspec.convert({"id": "m", "provider": "p", "tier": "simple", "effort": ["high", "extreme"]}, ModelInfo)

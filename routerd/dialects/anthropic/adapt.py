@@ -4,7 +4,8 @@ a fallback), from the catalogue's capabilities. Pure: bytes and headers in, byte
 A client sends what its own model accepts: Claude Code asks its default Opus for
 ``output_config.effort``, ``thinking: {"type": "adaptive"}``, the ``context-1m`` beta and
 ``max_tokens: 64000``. The API refuses each of them on a model that lacks it (a 400), so a request
-moved to such a model is adapted: effort dropped, adaptive thinking turned into a thinking budget
+moved to such a model is adapted: effort dropped (or, where the model takes effort but not that
+level, Opus's ``xhigh`` on Sonnet 4.6 say, the nearest level below it), adaptive thinking turned into a thinking budget
 (or dropped where the model does not think), the long-context and effort betas removed,
 ``max_tokens`` lowered to the model's limit. Web search blocks another provider's search produced
 (routerd translated an earlier turn, a fallback's say) are made into what Anthropic accepts back
@@ -18,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.catalogue.models import ModelInfo
+from routerd.catalogue.models import EFFORT_LEVELS, ModelInfo
 from routerd.dialects.anthropic.search import unsign_foreign
 
 LONG_CONTEXT = 1_000_000
@@ -65,13 +66,18 @@ def _adapt_body(value: dict[str, Any], target: ModelInfo) -> bool:
     if limit is not None and isinstance(value.get("max_tokens"), int) and value["max_tokens"] > limit:
         value["max_tokens"], changed = limit, True
     config = value.get("output_config")
-    if isinstance(config, dict) and "effort" in config and not target.effort:
-        rest = {k: v for k, v in config.items() if k != "effort"}
-        if rest:
-            value["output_config"] = rest
-        else:
-            del value["output_config"]
-        changed = True
+    if isinstance(config, dict) and "effort" in config:
+        levels = target.effort_levels
+        if not levels:
+            rest = {k: v for k, v in config.items() if k != "effort"}
+            if rest:
+                value["output_config"] = rest
+            else:
+                del value["output_config"]
+            changed = True
+        elif isinstance(asked := config["effort"], str) and asked in EFFORT_LEVELS and asked not in levels:
+            value["output_config"] = {**config, "effort": nearest_effort(asked, levels)}
+            changed = True
     thinking = value.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "adaptive" and not target.adaptive_thinking:
         budget = min(THINKING_BUDGET, int(value.get("max_tokens") or 0) - 1)
@@ -89,9 +95,17 @@ def _betas(value: bytes, target: ModelInfo) -> bytes:
         if beta.startswith(b"context-1m"):
             return target.context_window >= LONG_CONTEXT
         if beta.startswith(b"effort-"):
-            return target.effort
+            return bool(target.effort_levels)
         return bool(beta)
 
     parts = [part.strip() for part in value.split(b",")]
     kept = [b for b in parts if wanted(b)]
     return value if len(kept) == len(parts) else b",".join(kept)
+
+
+def nearest_effort(asked: str, levels: tuple[str, ...]) -> str:
+    """The highest of ``levels`` (some of EFFORT_LEVELS, lowest first) at or below ``asked``
+    (``xhigh`` on Sonnet 4.6, which skips it: ``high``), else the lowest of them."""
+    rank = EFFORT_LEVELS.index(asked)
+    below = [level for level in levels if EFFORT_LEVELS.index(level) <= rank]
+    return below[-1] if below else levels[0]
