@@ -23,6 +23,7 @@ from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound, ShuttingDown
 from routerd.fronts.dashboard import answer_dashboard, is_dashboard
+from routerd.fronts.http_body import peek
 from routerd.fronts.http_guard import check_host, check_json, check_key, check_origin
 from routerd.fronts.http_conn import HttpConnection
 from routerd.fronts.http_wire import RequestHead
@@ -30,7 +31,6 @@ from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
 from routerd.ledger.metrics import CONTENT_TYPE, library_loaded, load_library
-from routerd.protocol.codec import decode_error
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import marker_headers, offered_hosted
@@ -45,17 +45,6 @@ _JSON = (b"content-type", b"application/json")
 DRAIN_RETRY_AFTER_S = 1.0
 DRAINING = "routerd is stopping and takes no new requests (it drains those in flight); retry shortly"
 CUT = "routerd stopped before this answer was complete (its drain ended first); retry shortly"
-
-
-class _Peek(msgspec.Struct):
-    """The fields the gateway reads before deciding; everything else is passed through."""
-
-    model: str = ""
-    stream: bool = False
-    tools: msgspec.Raw = msgspec.Raw(b"")  # its hosted tools are read (``markers.offered_hosted``)
-
-
-_PEEK = msgspec.json.Decoder(_Peek)
 
 
 def dialect_of(head: RequestHead | None) -> Dialect:
@@ -201,32 +190,20 @@ async def _plan(conn: HttpConnection, head: RequestHead, runtime: Runtime, found
     check_json(head.headers)
     body = await conn.read_body(head)
     dialect, endpoint = found
-    model, stream, tools = _peek(head, dialect, endpoint, body)
+    fields = peek(body)
+    model, stream = dialect.client_request(head.path, head.query, endpoint, fields.model, fields.stream)
+    if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
+        check_requested(model)
+    main = dialect.translatable(endpoint)  # the main endpoint, not a token count
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
     session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
     plan = await conn.app.routing.decide(runtime, RouteRequest(
         Conversation.from_body(dialect, body), model=model or "auto",
         session_id=session.decode(errors="replace") or None, dialect=dialect.name, source="http",
-        markers=marker_headers(head.headers), hosted_tools=offered_hosted(tools, body)))
-    stream = stream and dialect.translatable(endpoint)  # the main endpoint streams; counting does not
-    return ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received), plan
-
-
-def _peek(head: RequestHead, dialect: Dialect, endpoint: bytes, body: bytes) -> tuple[str, bool, bytes]:
-    """The model and stream flag a request asks for (the dialect says where they are), and its
-    ``tools`` as they came."""
-    try:
-        peek = _PEEK.decode(body)
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"invalid request body: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {decode_error(exc, body)}") from None
-    except RecursionError:
-        raise BadRequest("request body is nested too deeply") from None
-    model, stream = dialect.client_request(head.path, head.query, endpoint, peek.model, peek.stream)
-    if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
-        check_requested(model)
-    return model, stream, bytes(peek.tools)
+        markers=marker_headers(head.headers), hosted_tools=offered_hosted(bytes(fields.tools), body)))
+    stream = stream and main  # the main endpoint streams; counting does not
+    return ProxyRequest(dialect.name, endpoint, head.query, head.headers, body, model, stream, received,
+                        fields), plan
 
 
 def _routing_headers(reply: Reply, plan: RouteDecision) -> list[tuple[bytes, bytes]]:

@@ -5,6 +5,8 @@ or routerd's own error with its Retry-After)."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import translate_error
 from routerd.errors import RouterdError, UpstreamRateLimited
@@ -12,6 +14,22 @@ from routerd.gateway.guard import Held
 from routerd.gateway.relay import StreamRelay
 from routerd.gateway.walk import Failure
 from routerd.routing.types import Candidate
+
+
+_ABSENT = msgspec.Raw(b"")
+
+
+class OutputFields(msgspec.Struct):
+    """The top-level fields in which the dialects ask for their most output tokens, as they came
+    (read only when a budget needs them, ``routerd.gateway.spend``). The front's peek at the body
+    extends this, so that the body is decoded once; a nested or repeated key is read as a JSON
+    parser upstream reads it (the top level's, the last)."""
+
+    max_tokens: msgspec.Raw = _ABSENT                 # OpenAI chat (older), Anthropic
+    max_completion_tokens: msgspec.Raw = _ABSENT      # OpenAI chat
+    max_output_tokens: msgspec.Raw = _ABSENT          # Responses
+    generationConfig: msgspec.Raw = _ABSENT           # Gemini (its maxOutputTokens)
+    generation_config: msgspec.Raw = _ABSENT          # Gemini, as its proto JSON also takes it
 
 
 @dataclass(slots=True)
@@ -26,6 +44,7 @@ class ProxyRequest:
     model: str
     stream: bool
     received: float                 # perf_counter() when the request was read
+    output: OutputFields | None = None  # its output maximum's fields (None: not decoded yet)
 
     @property
     def counting(self) -> bool:

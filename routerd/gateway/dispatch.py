@@ -99,7 +99,7 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
     if walk.failure is None and walk.budget is not None:
         candidate, refusal = walk.budget
         yield error_reply(request.dialect, BudgetExceeded(spend.refusal_message(
-            walk.runtime, candidate, request.body, refusal, walk.stepped_down)))
+            walk.runtime, candidate, request, refusal, walk.stepped_down)))
         return
     yield failure_reply(request.dialect, walk.final(), walk.skipped)
 
@@ -121,7 +121,7 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     if isinstance(held, Refusal):
         walk.refused(held)
         return None
-    budget = None if request.counting else spend.hold(gateway.spending, walk.runtime, candidate, request.body,
+    budget = None if request.counting else spend.hold(gateway.spending, walk.runtime, candidate, request,
                                                       session_of(request.headers))
     if isinstance(budget, Refusal):
         held.release()

@@ -3,17 +3,21 @@
 
 The worst case is the whole request body read as prompt tokens (``BYTES_PER_TOKEN``: JSON and
 text run 3-4 bytes a token, so this rarely underestimates), at most the model's context window,
-plus every output token the request may ask for: its own ``max_tokens`` (or the dialect's name for
-it), else the catalogue's output limit for the model, else ``DEFAULT_MAX_OUTPUT``; and when the
-request offers a hosted web search, as many searches as its ``max_uses`` allows (Anthropic's), else
-``DEFAULT_MAX_SEARCHES``. Found with regular expressions over the bytes: the body is not decoded on
-the proxy path.
+plus every output token the request may ask for: its own ``max_tokens`` (the dialect's top-level
+field for it, read from the front's one decode of the body, ``answers.OutputFields``), else the
+catalogue's output limit for the model, else ``DEFAULT_MAX_OUTPUT``; and when the request offers a
+hosted web search, as many searches as its ``max_uses`` allows (Anthropic's), else
+``DEFAULT_MAX_SEARCHES``, found with regular expressions over the bytes (a nested match only
+reserves more).
 """
 
 import re
 from dataclasses import dataclass
 
+import msgspec
+
 from routerd.budgets.budgets import worst_case
+from routerd.gateway.answers import OutputFields, ProxyRequest
 from routerd.ledger.spending import Spending
 from routerd.resilience.limits import Reservation
 from routerd.resilience.refusal import Refusal
@@ -22,7 +26,24 @@ from routerd.runtime import Runtime
 
 BYTES_PER_TOKEN = 3
 DEFAULT_MAX_OUTPUT = 8192
-_MAX_OUTPUT = re.compile(rb'"(?:max_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens)"\s*:\s*(\d+)')
+# Each dialect's top-level fields for the output maximum, as its upstream reads them. OpenAI chat
+# takes max_completion_tokens over the older max_tokens; both are read, and the larger reserved,
+# since an OpenAI-compatible server may read either. Gemini's is maxOutputTokens inside
+# generationConfig. A dialect not named here has every field read.
+_OUTPUT_FIELDS = {"openai_chat": ("max_completion_tokens", "max_tokens"), "anthropic": ("max_tokens",),
+                  "responses": ("max_output_tokens",), "gemini": ("generationConfig", "generation_config")}
+_ALL_FIELDS = tuple(OutputFields.__struct_fields__)
+_GENERATION_FIELDS = frozenset({"generationConfig", "generation_config"})
+_FIELDS = msgspec.json.Decoder(OutputFields)
+
+
+class _GenerationConfig(msgspec.Struct):
+    maxOutputTokens: msgspec.Raw = msgspec.Raw(b"")
+    max_output_tokens: msgspec.Raw = msgspec.Raw(b"")
+
+
+_GENERATION = msgspec.json.Decoder(_GenerationConfig)
+_COUNT = msgspec.json.Decoder(int | None)
 # A hosted web search tool (Anthropic's web_search_2025..., the Responses API's web_search and
 # web_search_preview with or without a date, Gemini's googleSearch, chat completions' search
 # options), and not an earlier search's blocks (web_search_tool_result, web_search_call).
@@ -46,19 +67,56 @@ class Estimate:
     searches: int = 0           # hosted web searches reserved for
 
 
-def estimate(runtime: Runtime, candidate: Candidate, body: bytes) -> Estimate | None:
-    """What one call of ``body`` to ``candidate`` may spend at most (None when it is free)."""
+def asked_output(request: ProxyRequest) -> int | None:
+    """The most output tokens ``request`` asks for in its dialect's top-level field (the larger,
+    where the dialect has two), or None when it sets none, or none that is a positive whole number
+    (the upstream refuses those). Fields the front did not decode are read from the body here."""
+    fields = request.output
+    if fields is None:
+        try:
+            fields = _FIELDS.decode(request.body)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+    raws: list[msgspec.Raw] = []
+    for name in _OUTPUT_FIELDS.get(request.dialect, _ALL_FIELDS):
+        raw = getattr(fields, name)
+        if name not in _GENERATION_FIELDS:
+            raws.append(raw)
+        elif raw:
+            try:
+                config = _GENERATION.decode(raw)
+            except msgspec.DecodeError:  # not an object: the upstream refuses the request
+                continue
+            raws += (config.maxOutputTokens, config.max_output_tokens)
+    counts = [n for n in map(_count, raws) if n is not None]
+    return max(counts) if counts else None
+
+
+def _count(raw: msgspec.Raw) -> int | None:
+    """A field's value as a count of tokens: a positive whole number, else None."""
+    if not raw:
+        return None
+    try:
+        value = _COUNT.decode(raw)
+    except msgspec.DecodeError:  # a string, a fraction, out of range
+        return None
+    return value if value is not None and value > 0 else None
+
+
+def estimate(runtime: Runtime, candidate: Candidate, request: ProxyRequest) -> Estimate | None:
+    """What one call of ``request`` to ``candidate`` may spend at most (None when it is free)."""
     provider = runtime.providers.get(candidate.provider)
     info = runtime.catalogue.get(f"{candidate.provider}/{candidate.model}") or runtime.catalogue.get(candidate.model)
     free = (provider is not None and provider.local) or (info is not None and info.free)
     if free:
         return None
+    body = request.body
     prompt = len(body) // BYTES_PER_TOKEN
     if info is not None:
         prompt = min(prompt, info.context_window)
-    asked = _MAX_OUTPUT.search(body)
-    output = int(asked.group(1)) if asked else (info.max_output_tokens if info and info.max_output_tokens
-                                                else DEFAULT_MAX_OUTPUT)
+    asked = asked_output(request)
+    output = asked if asked is not None else (info.max_output_tokens if info and info.max_output_tokens
+                                              else DEFAULT_MAX_OUTPUT)
     rates = runtime.catalogue.rates(candidate.provider, candidate.model)
     searches = max_searches(body)
     return Estimate(worst_case(rates, False, prompt, output, searches), prompt, output, asked is not None, searches)
@@ -73,23 +131,23 @@ def max_searches(body: bytes) -> int:
     return max(caps) if caps else DEFAULT_MAX_SEARCHES
 
 
-def hold(spending: Spending, runtime: Runtime, candidate: Candidate, body: bytes,
+def hold(spending: Spending, runtime: Runtime, candidate: Candidate, request: ProxyRequest,
          session_id: str | None) -> Reservation | Refusal | None:
     """The attempt's reservation, the budget's refusal, or None (no budgets, or a free call)."""
     if not spending.active:
         return None
-    found = estimate(runtime, candidate, body)
+    found = estimate(runtime, candidate, request)
     if found is None:
         return None
     return spending.reserve(candidate.provider, candidate.model, session_id, found.amounts)
 
 
-def refusal_message(runtime: Runtime, candidate: Candidate, body: bytes, refusal: Refusal,
+def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyRequest, refusal: Refusal,
                     stepped_down: bool) -> str:
     """The 402's message when budgets refused every paid candidate: the first one refused (the
     model routing wanted), what it would have reserved and why, the limit and its reason, whether
     cheaper models were tried (``stepped_down``), and what would let a call through."""
-    found = estimate(runtime, candidate, body)
+    found = estimate(runtime, candidate, request)
     parts = [f"routerd budget: {candidate.provider}/{candidate.model}"]
     if found is not None:
         output = (f"max_tokens {found.output_tokens:,}" if found.asked else
