@@ -23,7 +23,7 @@ from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
 from routerd.errors import BadRequest, NotFound, ShuttingDown
 from routerd.fronts.dashboard import answer_dashboard, is_dashboard
-from routerd.fronts.http_body import peek
+from routerd.fronts.http_body import check_conversation, peek
 from routerd.fronts.http_guard import check_host, check_json, check_key, check_origin
 from routerd.fronts.http_conn import HttpConnection
 from routerd.fronts.http_wire import RequestHead
@@ -195,6 +195,7 @@ async def _plan(conn: HttpConnection, head: RequestHead, runtime: Runtime, found
     if model:  # a client-only decoration ([1m]: safe characters, stripped before routing) may follow
         check_requested(model)
     main = dialect.translatable(endpoint)  # the main endpoint, not a token count
+    check_conversation(dialect.name, main, fields)
     # Claude Code's session header, or Codex's (session-id, the same uuid as its thread-id).
     session = head.headers.get(b"x-claude-code-session-id") or head.headers.get(b"session-id") or b""
     plan = await conn.app.routing.decide(runtime, RouteRequest(

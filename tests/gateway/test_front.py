@@ -84,7 +84,7 @@ async def test_unknown_model_is_a_clear_error(daemon, base_url):
     """A model no provider serves is a 404 naming the model and what is served."""
     async with httpx.AsyncClient() as client:
         response = await client.post(base_url + "/v1/chat/completions",
-                                     json={"model": "nobody/serves-this", "messages": []})
+                                     json={"model": "nobody/serves-this", "messages": [{"role": "user", "content": "hi"}]})
     assert response.status_code == 404
     assert "nobody/serves-this" in response.json()["error"]["message"]
 
@@ -130,7 +130,7 @@ async def test_gateway_key_required_when_configured(daemon, base_url, monkeypatc
         bearer = await client.post(base_url + "/v1/chat/completions", json=chat,
                                    headers={"authorization": f"Bearer {GATEWAY_KEY}"})
         api_key = await client.post(base_url + "/v1/messages", headers={"x-api-key": GATEWAY_KEY},
-                                    json={"model": "claude-x", "max_tokens": 1, "messages": []})
+                                    json={"model": "claude-x", "max_tokens": 1, "messages": chat["messages"]})
         health = await client.get(base_url + "/health")
     assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
     assert bearer.status_code == 200 and api_key.status_code == 200 and health.status_code == 200
