@@ -30,7 +30,7 @@ was read. Pure: time comes in as a Unix time.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from routerd.budgets.provider_windows import ProviderWindows
@@ -61,6 +61,28 @@ def level_of(share: float) -> str:
     if share >= HIGH_AT:
         return "high"
     return "steering" if share >= STEER_FROM else "ok"
+
+
+def format_usd(usd: float) -> str:
+    """Dollars as every budget message shows them: ``$0.0656``, ``$0.05``, ``$1,500.00``; a cheap
+    amount is not ``$0.0000``."""
+    if 0 < usd < 0.001:
+        return "$" + f"{usd:.10f}".rstrip("0")
+    whole, _, cents = f"{usd:,.4f}".partition(".")
+    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
+
+
+def _amount(metric: str, value: float) -> str:
+    return format_usd(value) if metric == "usd" else f"{value:,.0f} {metric}"
+
+
+def _refusal_reason(bucket: Bucket, refusal: Refusal, now: float) -> str:
+    """Why ``bucket`` refused a call, its amounts in the budget's own units (dollars as ``$0.05``)."""
+    limit = _amount(bucket.metric, bucket.limit)
+    if refusal.never:
+        return f"one call needs {_amount(bucket.metric, refusal.amount)}, more than the whole limit of {limit}"
+    left = _amount(bucket.metric, max(bucket.room(now), 0.0))
+    return f"{left} of the {limit} limit left this {bucket.window}, less than the call needs"
 
 
 def worst_case(rates: Rates | None, free: bool, input_tokens: int, output_tokens: int,
@@ -161,8 +183,12 @@ class Budgets:
 
     def reserve(self, provider: str, model: str, project: str | None, amounts: Mapping[str, float],
                 now: float) -> Reservation | Refusal:
-        """Hold ``amounts`` (``worst_case``) in every limit covering the call, or refuse it."""
-        return self.limiter.reserve(Target(provider, model, None, project), amounts, now)
+        """Hold ``amounts`` (``worst_case``) in every limit covering the call, or refuse it (saying
+        why in the limit's own units)."""
+        found = self.limiter.reserve(Target(provider, model, None, project), amounts, now)
+        if isinstance(found, Refusal) and (bucket := self._buckets.get(found.target)) is not None:
+            return replace(found, reason=_refusal_reason(bucket, found, now))
+        return found
 
     def turned_away(self, refusals: Iterable[Refusal]) -> None:
         """One request that no paid call served because these limits refused its candidates: each

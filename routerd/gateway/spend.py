@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import msgspec
 
-from routerd.budgets.budgets import worst_case
+from routerd.budgets.budgets import format_usd, worst_case
 from routerd.gateway.answers import OutputFields, ProxyRequest
-from routerd.ledger.spending import Spending
+from routerd.ledger.spending import Spending, free_local
 from routerd.resilience.limits import Reservation
 from routerd.resilience.refusal import Refusal
 from routerd.routing.types import Candidate
@@ -153,10 +153,8 @@ def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyReques
         output = (f"max_tokens {found.output_tokens:,}" if found.asked else
                   f"the model's whole output limit of {found.output_tokens:,} tokens, since the request "
                   "sets no max_tokens")
-        usd = found.amounts["usd"]
-        shown = f"{usd:.4f}" if usd >= 0.001 else f"{usd:.10f}".rstrip("0")  # a cheap call is not $0.0000
         searches = f" and {found.searches} web searches" if found.searches else ""
-        parts[0] += (f" would reserve ${shown} ({found.prompt_tokens + found.output_tokens:,} "
+        parts[0] += (f" would reserve {format_usd(found.amounts['usd'])} ({found.prompt_tokens + found.output_tokens:,} "
                      f"tokens: {found.prompt_tokens:,} prompt tokens at most and {output}{searches})")
     parts.append(f"{refusal.target}: {refusal.reason}")
     if stepped_down:
@@ -165,4 +163,6 @@ def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyReques
         parts.append("paid calls this large are refused until it resets or the limit is raised")
     if found is not None:
         parts.append("a smaller max_tokens reserves less" if found.asked else "set max_tokens to reserve less")
-    return "; ".join(parts) + "; free local models still serve"
+    if free_local(runtime):
+        parts.append("free local models still serve")
+    return "; ".join(parts)

@@ -29,6 +29,12 @@ log = logging.getLogger("routerd.budgets")
 SYNC_S = 15.0
 
 
+def free_local(runtime: Runtime) -> bool:
+    """Whether a provider configured ``local`` (free: never reserved, never refused) serves, so
+    that a refusal may say free local models still do."""
+    return any(provider.local for provider in runtime.providers.values())
+
+
 class Spending:
     def __init__(self, config: BudgetsConfig, ledger: Ledger, store: Store) -> None:
         self.budgets = Budgets(config)
@@ -102,7 +108,9 @@ class Spending:
         if level == "ok":
             return None
         what = {"steering": "routing prefers cheaper models", "high": "routing strongly prefers cheaper models",
-                "capped": "paid calls are refused; free local models still serve"}[level]
+                "capped": "paid calls are refused"}[level]
+        if level == "capped" and free_local(runtime):
+            what += "; free local models still serve"
         return f"routerd budget: {share:.0%} spent ({level}): {what}."
 
     def budget_share(self, runtime: Runtime, session_id: str | None) -> float | None:
