@@ -18,6 +18,7 @@ import anyio
 import msgspec
 
 from routerd.app import App
+from routerd.catalogue.models import Catalogue
 from routerd.dialects.base import Dialect
 from routerd.dialects.registry import for_path
 from routerd.dialects.registry import get as get_dialect
@@ -31,7 +32,9 @@ from routerd.gateway.dispatch import ProxyRequest, Reply, open_call
 from routerd.integrations.http_hooks import PREFIX as HOOKS_PREFIX
 from routerd.integrations.http_hooks import answer_http_hook
 from routerd.ledger.metrics import CONTENT_TYPE, library_loaded, load_library
+from routerd.routing.candidates import speaks_for
 from routerd.routing.types import Conversation, RouteDecision, RouteRequest
+from routerd.providers import Provider
 from routerd.runtime import Runtime
 from routerd.scenarios.markers import marker_headers, offered_hosted
 from routerd.scenarios.names import AutoNames, check_requested
@@ -262,10 +265,25 @@ def _health(app: App, runtime: Runtime) -> dict[str, object]:
 
 def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:
     """The models clients may ask for: ``auto`` and routerd's auto names (those shaped for the
-    client's dialect first), aliases, and every provider's named models."""
+    client's dialect first), aliases, then each enabled provider's models (those speaking the
+    client's dialect first): the names in its ``models`` and the catalogue's models it serves. Each
+    name once, with the first provider that serves it."""
     scenarios = runtime.config.routing.scenarios
     auto = AutoNames(scenarios.anthropic_names, scenarios.openai_names).listed(dialect.name)
     ids = [(name, "routerd") for name in ("auto", *auto)] + [(a, "routerd") for a in runtime.config.gateway.aliases]
-    for provider in runtime.providers.values():
-        ids += [(m, provider.name) for m in provider.models if not any(c in m for c in "*?[")]
+    seen = {name for name, _ in ids}
+    for provider in sorted(runtime.providers.values(), key=lambda p: dialect.name not in p.dialects):
+        for model in _served(provider, runtime.catalogue):
+            if model not in seen:
+                seen.add(model)
+                ids.append((model, provider.name))
     return dialect.models_body(ids)
+
+
+def _served(provider: Provider, catalogue: Catalogue) -> list[str]:
+    """The model names a client can send to ``provider``: those its ``models`` name outright, and
+    the catalogue's models it speaks for that its patterns claim (with no patterns, those a
+    provider of its maker's kind at the official URL serves)."""
+    named = [m for m in provider.models if not any(c in m for c in "*?[")]
+    return named + [m.id for m in catalogue.models if speaks_for(provider, m.provider, m.id)
+                    and (not provider.models or provider.serves(m.id))]
