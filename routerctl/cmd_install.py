@@ -98,14 +98,16 @@ def _create(path: Path, data: bytes, mode: int | None) -> None:
         f.write(data)
 
 
-def _write(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text``, keeping its permission bits; empty deletes it."""
+def _write(path: Path, text: str, new_mode: int | None = None) -> None:
+    """Replace ``path`` atomically with ``text``, keeping its permission bits (``new_mode`` for a
+    file it creates: the umask's default when None); empty deletes it."""
     if not text:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".routerd.tmp")
-    _create(tmp, text.encode("utf-8"), _mode(path))
+    mode = _mode(path)
+    _create(tmp, text.encode("utf-8"), new_mode if mode is None else mode)
     os.replace(tmp, path)
 
 
@@ -163,12 +165,14 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
                         "(drop --kind http)", 2)
         click.echo("note: with --kind http, Claude Code's hooks fail open: prompts and tools go through "
                    "while routerd is down, hard mode or not")
+    planned = []  # every file merged before any is written: a file routerd cannot merge changes none
     for edit in edits(host, setup):
         old = _read(edit.path)
         try:
-            new = edit.add(old)
+            planned.append((edit, old, edit.add(old)))
         except ValueError as exc:
-            output.fail(f"{edit.path}: cannot merge: {exc}", 1)
+            output.fail(f"{edit.path}: cannot merge: {exc}; nothing was changed", 1)
+    for edit, old, new in planned:
         if dry_run:
             _show_diff(edit.path, old, new)
             continue
@@ -178,7 +182,7 @@ def install(host: str, kind: str | None, fail_closed: bool | None, http_url: str
         backup = edit.path.with_name(edit.path.name + BACKUP_SUFFIX)
         if edit.path.exists() and not backup.exists():
             _create(backup, edit.path.read_bytes(), _mode(edit.path))
-        _write(edit.path, new)
+        _write(edit.path, new, edit.new_mode)
         click.echo(f"{edit.path}: installed" + (f" (backup {backup})" if backup.exists() else ""))
     if host == "claude-code" and setup.kind == "http" and setup.gateway_key_env and not dry_run:
         click.echo(f"Claude Code's HTTP hooks send the gateway key from ${setup.gateway_key_env}: "

@@ -69,11 +69,18 @@ class Setup:
     statusline: str | None = None  # Claude Code: the `routerctl statusline` command to show, when asked
 
 
+# The permission bits of a settings file an install creates: owner-only, since these files come to
+# hold credentials (``~/.claude.json`` the account's, MCP servers' ``env`` and Claude Code's their
+# keys). A file that exists keeps its own bits.
+NEW_FILE_MODE = 0o600
+
+
 @dataclass(frozen=True)
 class Edit:
     path: Path
-    add: Callable[[str], str]
+    add: Callable[[str], str]      # ValueError (saying what is wrong and where) when it cannot merge
     remove: Callable[[str], str]
+    new_mode: int = NEW_FILE_MODE  # the file's permission bits when the edit creates it
 
 
 def edits(host: str, s: Setup) -> list[Edit]:
@@ -165,13 +172,33 @@ def _is_ours(hook: object, s: Setup) -> bool:
 
 def _put_hooks(data: dict, ours: dict[str, dict], s: Setup) -> dict:
     data = _drop_hooks(data, s)
-    hooks = data.setdefault("hooks", {})
+    hooks = _object_at(data, "hooks", "an object of event names, each with a list of hook groups")
     for event, hook in ours.items():
         group: dict[str, Any] = {"hooks": [hook]}
         if event in ("PreToolUse", "BeforeTool"):
             group = {"matcher": "*" if event == "BeforeTool" else "", **group}
-        hooks.setdefault(event, []).append(group)
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise ValueError(_wrong(f"hooks.{event}", groups, "a list of hook groups"))
+        groups.append(group)
     return data
+
+
+def _object_at(data: dict, key: str, expected: str) -> dict:
+    """``data[key]``, an object to merge into (added when missing); ValueError when it is not one."""
+    value = data.setdefault(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(_wrong(key, value, expected))
+    return value
+
+
+def _wrong(where: str, value: object, expected: str) -> str:
+    """What is wrong with the file, and where: for a user to fix (routerd changes nothing)."""
+    kind = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            dict: "an object"}.get(type(value), "null")
+    shown = json.dumps(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f'"{where}" is {kind} ({shown}), where routerd expects {expected}: fix or remove it'
 
 
 def _drop_hooks(data: dict, s: Setup) -> dict:
@@ -219,7 +246,7 @@ def _put_model_env(data: dict, s: Setup) -> dict:
         return data
     data = _drop_model_env(data)
     if ours:
-        env = data.setdefault("env", {})
+        env = _object_at(data, "env", "an object of environment variables")
         env.update(ours)
         env[ENV_MARK] = ",".join(ours)
     return data
@@ -268,7 +295,7 @@ def _drop_statusline(data: dict) -> dict:
 
 
 def _put_server(data: dict, key: str, server: dict) -> dict:
-    data.setdefault(key, {})[SERVER_NAME] = server
+    _object_at(data, key, "an object of server names")[SERVER_NAME] = server
     return data
 
 
