@@ -253,3 +253,23 @@ async def test_without_the_key_the_dashboard_is_read_only(daemon, monkeypatch):
     assert accepted.status_code == 200 and accepted.json()["kind"] == "rate"
     assert [(f.kind, f.value) for f in await daemon.store.read(all_feedback)] == [("rate", "bad")]
     assert "s3cret" not in data.text and os.environ[KEY_ENV] == "s3cret"
+
+
+async def test_the_page_opens_on_the_period_its_url_names(daemon, tmp_path):
+    """/dashboard?period=today opens on today (its select and its data request); a period chosen
+    on the page goes into the URL; an unknown period leaves the default, this month."""
+    async with open_page(tmp_path / "profile") as page:
+        base = f"http://{daemon.http_address}/dashboard"
+        await page.goto(base + "?period=today")
+        await page.wait_for("document.body.dataset.loads")
+        opened = await page.evaluate("""({period: document.getElementById('period').value,
+            asked: performance.getEntriesByType('resource').map(e => new URL(e.name))
+                .filter(u => u.pathname === '/dashboard/data').map(u => u.searchParams.get('period'))})""")
+        assert opened == {"period": "today", "asked": ["today"]}
+        await page.evaluate("""(() => { const p = document.getElementById('period');
+            p.value = 'week'; p.dispatchEvent(new Event('change')); })()""")
+        await page.wait_for("document.body.dataset.loads === '2'")
+        assert await page.evaluate("location.search") == "?period=week"
+        await page.goto(base + "?period=fortnight")
+        await page.wait_for("document.body.dataset.loads")
+        assert await page.evaluate("document.getElementById('period').value") == "month"

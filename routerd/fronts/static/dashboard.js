@@ -184,6 +184,16 @@ async function load() {
 }
 
 document.getElementById("key").value = sessionStorage.getItem("routerd-key") ?? "";
-document.getElementById("period").addEventListener("change", load);
+// The page opens on the period its URL names (/dashboard?period=week: a bookmark, a shared link),
+// and a period chosen here goes into the URL, so that a reload keeps it.
+const periodSelect = document.getElementById("period");
+const asked = new URLSearchParams(location.search).get("period");
+if ([...periodSelect.options].some(option => option.value === asked)) periodSelect.value = asked;
+periodSelect.addEventListener("change", () => {
+  const url = new URL(location.href);
+  url.searchParams.set("period", periodSelect.value);
+  history.replaceState(null, "", url);
+  load();
+});
 load();
 setInterval(load, 15000);
