@@ -21,7 +21,6 @@ the dialect's error event.
 One attempt, a call to one provider, is ``gateway.attempt``'s.
 """
 
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,7 +53,6 @@ _FAILED_USE = {"requests": 1.0, "tokens": 0.0, "input_tokens": 0.0, "output_toke
 # A call's output, for a token reservation, when the request sets no maximum: settled to the
 # real count when the answer is in, so it only has to be a fair guess.
 DEFAULT_OUTPUT_ESTIMATE = 1024
-_MAX_TOKENS = re.compile(rb'"(?:max_tokens|max_completion_tokens|max_output_tokens|maxOutputTokens)"\s*:\s*(\d+)')
 
 
 @asynccontextmanager
@@ -115,7 +113,7 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     if provider is None:
         return None
     board = gateway.resilience
-    amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request.body)
+    amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request)
     held = admit(board, candidate.provider, candidate.model, amounts, time.time(), bool(provider.keys),
                  endpoint)
     if isinstance(held, Refusal):
@@ -131,14 +129,15 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     return provider, held
 
 
-def _estimate(metrics: frozenset[str], body: bytes) -> dict[str, float]:
+def _estimate(metrics: frozenset[str], request: ProxyRequest) -> dict[str, float]:
     """What one call will use, for the buckets to reserve: a request, and tokens (the body's
-    size, and its output maximum) only when some bucket counts them."""
+    size, and the output its dialect's own field asks for, as budgets read it) only when some
+    bucket counts them."""
     if not metrics & _TOKEN_METRICS:
         return {"requests": 1.0}
-    found = _MAX_TOKENS.search(body)
-    output = float(found.group(1)) if found else float(DEFAULT_OUTPUT_ESTIMATE)
-    prompt = float(len(body) // CHARS_PER_TOKEN)
+    asked = spend.asked_output(request)
+    output = float(asked if asked is not None else DEFAULT_OUTPUT_ESTIMATE)
+    prompt = float(len(request.body) // CHARS_PER_TOKEN)
     return {"requests": 1.0, "tokens": prompt + output, "input_tokens": prompt, "output_tokens": output}
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import msgspec
 
 from routerd.budgets.budgets import format_usd, worst_case
+from routerd.dialects.responses.search import offers_preview
 from routerd.gateway.answers import OutputFields, ProxyRequest
 from routerd.ledger.spending import Spending, free_local
 from routerd.resilience.limits import Reservation
@@ -119,7 +120,11 @@ def estimate(runtime: Runtime, candidate: Candidate, request: ProxyRequest) -> E
                                               else DEFAULT_MAX_OUTPUT)
     rates = runtime.catalogue.rates(candidate.provider, candidate.model)
     searches = max_searches(body)
-    return Estimate(worst_case(rates, False, prompt, output, searches), prompt, output, asked is not None, searches)
+    # web_search_preview's searches at that tool's price: over-held when a translation gives the
+    # provider web_search instead, as a worst case may be.
+    preview = searches if searches and offers_preview(body) else 0
+    return Estimate(worst_case(rates, False, prompt, output, searches, preview), prompt, output,
+                    asked is not None, searches)
 
 
 def max_searches(body: bytes) -> int:

@@ -86,3 +86,13 @@ async def test_a_duplicate_max_tokens_reserves_the_last(daemon, upstream):
                                      headers={"content-type": "application/json"})
     assert response.status_code == 402 and not upstream.received
     assert "max_tokens 100,000" in response.json()["error"]["message"]
+
+
+def test_rate_limit_buckets_reserve_the_same_output_as_budgets():
+    """A token bucket's reservation reads the output the same way (it read the first max_tokens
+    anywhere in the body: a nested one made it reserve 1 output token for a call asking 5,000)."""
+    from routerd.gateway.dispatch import _estimate
+
+    body = b'{"metadata": {"max_tokens": 1}, "max_tokens": 5000, "messages": []}'
+    amounts = _estimate(frozenset({"output_tokens"}), ProxyRequest("openai_chat", b"", b"", {}, body, "m", False, 0.0))
+    assert amounts["output_tokens"] == 5000
