@@ -76,13 +76,15 @@ def _imports() -> tuple[dict[str, list[tuple[str, int, bool]]], dict[str, list[t
 # email) only to read NO_PROXY for a proxied provider (~0.9 MB); email.utils only for a Retry-After
 # given as an HTTP date (~0.5 MB), zoneinfo only for a configured resilience.timezone (~0.3 MB),
 # configparser only to read a git config for a request's project (~0.2 MB): ~0.9 MB of idle RSS
-# together (bench/bench_gateway.py --quick). Only the modules named may do it.
+# together (bench/bench_gateway.py --quick); html (with its 2,231-entity tables, ~0.5 MB) only to
+# read the title of an HTML error page a proxy or CDN answers with. Only the modules named may do it.
 FIRST_USE = {"prometheus_client": ("routerd.ledger.metrics", "routerd.ledger.series"),
              "tiktoken": ("routerd.scenarios.tokens",),
              "urllib": ("routerd.providers",),
              "email": ("routerd.gateway.failures",),
              "zoneinfo": ("routerd.resilience.settings", "routerd.resilience.board"),
-             "configparser": ("routerd.ledger.project",)}
+             "configparser": ("routerd.ledger.project",),
+             "html": ("routerd.gateway.attempt",)}
 
 IMPORTS, NESTED = _imports()
 

@@ -9,7 +9,6 @@ any answer feed the learned buckets and the budgets; what the attempt held (``ga
 hears how it went: the breakers its outcome, the buckets what it used.
 """
 
-import html
 import logging
 import re
 import time
@@ -117,6 +116,7 @@ async def _error_answer(response: Response, provider: str, redactor: Redactor,
     if not dict(headers).get(b"content-type", b"").lower().startswith(b"text/html"):
         return headers, body
     found = _TITLE.search(body)
+    import html  # first use: see FIRST_USE in tests/test_layers.py
     title = " ".join(html.unescape(found.group(1).decode("utf-8", "replace")).split())[:200] if found else ""
     status = response.status
     headers = [(k, v) for k, v in headers if k != b"content-type"] + [(b"content-type", b"application/json")]
