@@ -54,3 +54,16 @@ def test_package_init_files_are_empty():
     inits = [p for pkg in ("routerd", "routerctl") for p in (root / pkg).rglob("__init__.py")]
     assert inits and all(p.read_text().strip() == "" for p in inits), \
         [str(p) for p in inits if p.read_text().strip()]
+
+
+def test_pools_for_ascii_hosts_leave_the_idna_codec_unloaded():
+    """Routes to providers with ASCII host names (every pool the daemon opens at start) do not load
+    the idna codec and the unicodedata tables under it; a non-ASCII name still goes out as punycode."""
+    probe = ("import sys\nfrom routerd.gateway.transport import route_for\n"
+             "routes = [route_for(u, None, None) for u in ('https://api.example.com/v1', 'http://127.0.0.1:8080/v1',"
+             " 'http://[::1]:9/v1')]\n"
+             "print([r.authority for r in routes], 'encodings.idna' in sys.modules)\n"
+             "print(route_for('https://b\\u00fccher.example/v1', None, None).authority)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.splitlines() == ["[b'api.example.com', b'127.0.0.1:8080', b'[::1]:9'] False",
+                                       "b'xn--bcher-kva.example'"]

@@ -61,7 +61,7 @@ def route_for(base_url: str, proxy: str | None, tls: ssl.SSLContext | None) -> R
     https = parts.scheme == "https"
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
-    shown = b"[%s]" % host.encode() if ":" in host else host.encode("idna")
+    shown = b"[%s]" % host.encode() if ":" in host else _host_bytes(host)
     target = b"%s:%d" % (shown, port)
     authority = shown if port == (443 if https else 80) else target
     tls = tls if https else None
@@ -73,6 +73,13 @@ def route_for(base_url: str, proxy: str | None, tls: ssl.SSLContext | None) -> R
         user_pass = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
         auth = b"Basic " + base64.b64encode(user_pass)
     return Route(host, port, tls, p.hostname or "", p.port or 80, auth, authority, target)
+
+
+def _host_bytes(host: str) -> bytes:
+    """A host name as a Host header writes it: ASCII as it is, any other through IDNA (punycode).
+    ASCII is tried first, as anyio and uvloop do, so that a daemon whose providers all have ASCII
+    names never loads the idna codec (with unicodedata and stringprep, ~0.4 MB of idle RSS)."""
+    return host.encode("ascii") if host.isascii() else host.encode("idna")
 
 
 def tls_context(ca_file: str | None, client_cert: str | None, client_key: str | None,
