@@ -32,13 +32,13 @@ from watchfiles._rust_notify import WatchfilesRustInternalError
 from routerd import sdnotify
 from routerd.app import App, pools_of
 from routerd.config import read_config
-from routerd.fronts.http import address_of, bind_http, serve_http
+from routerd.fronts.http import serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
 from routerd.ids import Ids
 from routerd.ledger.spending import SYNC_S, Spending
 from routerd.ledger.state import Ledger
-from routerd.listeners import bind_unix, prepare_socket_path
+from routerd.listeners import address_of, bind_http, bind_unix, prepare_socket_path
 from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
 from routerd.resilience.board import Resilience

@@ -1,5 +1,6 @@
-"""Creating the daemon's Unix listener safely: a private directory, a 0600 socket, stale sockets
-from dead daemons removed, and a clear refusal when another daemon is alive on the path."""
+"""Creating the daemon's listeners: the Unix socket safely (a private directory, a 0600 socket,
+stale sockets from dead daemons removed, and a clear refusal when another daemon is alive on the
+path) and the HTTP socket (``http.listen``, loopback unless a gateway key is set)."""
 
 import errno
 import ipaddress
@@ -9,6 +10,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from routerd.config import Config
 from routerd.config_values import listen_address
 from routerd.errors import ConfigError
 
@@ -92,3 +94,31 @@ def check_exposure(host: str, key_env: str | None, env: Mapping[str, str]) -> No
     if not is_loopback(host) and not (key_env and env.get(key_env)):
         raise ConfigError(f"http.listen: {host} is beyond loopback; set http.gateway_key_env to a "
                           "variable holding a gateway key (and export it) before listening there")
+
+
+def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socket.socket:
+    """The gateway's listening socket: one handed over by socket activation (an AF_INET/AF_INET6
+    socket), or bound from ``http.listen``. Refuses a non-loopback address without a gateway key."""
+    sock = next((s for s in activated.values() if s.family in (socket.AF_INET, socket.AF_INET6)), None)
+    if sock is not None:
+        host = sock.getsockname()[0]
+    else:
+        host, port = parse_listen(config.http.listen)
+    check_exposure(host, config.http.gateway_key_env, env)
+    if sock is None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise CannotListen(exc.errno or 0, f"http.listen {config.http.listen}", exc.strerror or str(exc)) from None
+        sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def address_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

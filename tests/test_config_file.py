@@ -17,7 +17,7 @@ from routerd.app import App
 from routerd.config import parse_config
 from routerd.daemon import DaemonOptions, run_daemon
 from routerd.errors import ConfigError
-from routerd.fronts.http import bind_http
+from routerd.listeners import bind_http
 from routerd.main import _named_config
 from routerd.runtime import check_config_file
 from tests.support import connect

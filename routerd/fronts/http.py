@@ -11,19 +11,16 @@ only (logged), never the daemon.
 """
 
 import logging
-import socket
 
 import anyio
 from anyio.abc import ByteStream, SocketAttribute, SocketListener, TaskStatus
 
 from routerd.app import App
-from routerd.config import Config
 from routerd.errors import BadRequest, RouterdError
 from routerd.fronts.http_routes import answer_draining, dialect_of, handle_request
 from routerd.fronts.http_wire import CLOSED, CONTINUE, END, NEED_DATA, HttpError, RequestHead, ServerWire
 from routerd.fronts.serve import serve_listener
 from routerd.gateway.dispatch import error_reply
-from routerd.listeners import CannotListen, check_exposure, parse_listen
 
 log = logging.getLogger("routerd.http")
 
@@ -249,31 +246,3 @@ async def _answer_failure(conn: Connection, head: RequestHead | None, exc: Excep
         await conn.send(conn.wire.response(reply.status, reply.headers, reply.body, close=close))
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         conn.closed = True
-
-
-def bind_http(config: Config, env, activated: dict[str, socket.socket]) -> socket.socket:
-    """The gateway's listening socket: one handed over by socket activation (an AF_INET/AF_INET6
-    socket), or bound from ``http.listen``. Refuses a non-loopback address without a gateway key."""
-    sock = next((s for s in activated.values() if s.family in (socket.AF_INET, socket.AF_INET6)), None)
-    if sock is not None:
-        host = sock.getsockname()[0]
-    else:
-        host, port = parse_listen(config.http.listen)
-    check_exposure(host, config.http.gateway_key_env, env)
-    if sock is None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            sock.close()
-            raise CannotListen(exc.errno or 0, f"http.listen {config.http.listen}", exc.strerror or str(exc)) from None
-        sock.listen(1024)
-    sock.setblocking(False)
-    return sock
-
-
-def address_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
