@@ -1,25 +1,24 @@
 """Running the daemon: open every resource through one exit stack, serve, drain, close.
 
-Order of start: config and the runtime built from it (a broken file at start is fatal, with the
-reason), the socket path (refuse when another daemon is live), the listeners, the store, the
-gateway's pools, the app and its parts' persisted state, then the servers in one task group, and
-READY. The classifier's files (most of a second to parse) load in a worker thread after READY
-(``routerd.routing.brain``): READY means the listeners serve, and what needs the classifier waits
-for it there, so a restart leaves no gap in which the ports refuse connections. On SIGTERM
-or a ``stop`` request the daemon drains: it takes no new requests (it answers them: a retryable 503
-over HTTP, ``shutting_down`` on the socket), lets in-flight requests finish within
-``daemon.drain_timeout_s`` (a second SIGTERM or SIGINT ends that wait), then cuts what is left (its
-clients get a last word), and closes the store (committing its queue).
+Order of start: what ``routerd.startup`` does (config and the runtime built from it, a broken file
+at start being fatal with the reason; the socket path, refused when another daemon is live; the
+listeners), then the store, the gateway's pools, the app and its parts' persisted state, then the
+servers in one task group, the signal handler, and READY. The classifier's files (most of a second
+to parse) load in a worker thread after READY (``routerd.routing.brain``): READY means the listeners
+serve, and what needs the classifier waits for it there, so a restart leaves no gap in which the
+ports refuse connections. SIGTERM, SIGINT and SIGHUP are held (``routerd.signals``) until the
+handler is in place, and again once it is gone: one sent during start-up stops the daemon as soon as
+it serves. On SIGTERM or a ``stop`` request the daemon drains: it takes no new requests (it answers
+them: a retryable 503 over HTTP, ``shutting_down`` on the socket), lets in-flight requests finish
+within ``daemon.drain_timeout_s`` (a second SIGTERM or SIGINT ends that wait), then cuts what is
+left (its clients get a last word), closes the store (committing its queue), removes its socket
+file and closes the listeners.
 """
 
 import ctypes
-import functools
 import logging
-import os
 import signal
-import socket
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -29,77 +28,54 @@ from anyio.abc import SocketListener, TaskStatus
 from watchfiles import awatch
 from watchfiles._rust_notify import WatchfilesRustInternalError
 
-from routerd import sdnotify
+from routerd import sdnotify, signals
 from routerd.app import App, pools_of
-from routerd.config import read_config
 from routerd.fronts.http import serve_http
 from routerd.fronts.socket import serve_socket
 from routerd.gateway.gateway import open_gateway
 from routerd.ids import Ids
 from routerd.ledger.spending import SYNC_S, Spending
 from routerd.ledger.state import Ledger
-from routerd.listeners import address_of, bind_http, bind_unix, prepare_socket_path
-from routerd.logs import setup_logging
 from routerd.paths import state_path as default_state_path
 from routerd.resilience.board import Resilience
-from routerd.runtime import build_runtime
+from routerd.startup import Bound, DaemonOptions, bind_listeners
 from routerd.store.store import open_store
 
 log = logging.getLogger("routerd")
 
 
-@dataclass(frozen=True)
-class DaemonOptions:
-    config_path: Path | None
-    socket_path: Path
-    backend: str
-    log_level: str | None = None
-    watch_config: bool = True
-    handle_signals: bool = True
-    http: bool | None = None  # None: as the config says
-    config_required: bool = False  # named by --config or ROUTERD_CONFIG: it must exist
-
-
-async def run_daemon(options: DaemonOptions, *, task_status: TaskStatus[App] = anyio.TASK_STATUS_IGNORED) -> None:
-    config, text = await anyio.to_thread.run_sync(
-        functools.partial(read_config, options.config_path, required=options.config_required))
-    scrubber = setup_logging(options.log_level or config.daemon.log_level)
-    # Built once before anything is bound, so that an invalid config fails the start cleanly.
-    runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path, os.environ, None, text)
-    for warning in runtime.warnings:
-        log.warning("config: %s", warning)
-    activated = sdnotify.listen_fds()
-    unix_sock = next((s for s in activated.values() if s.family == socket.AF_UNIX), None)
-    if unix_sock is None:
-        await anyio.to_thread.run_sync(prepare_socket_path, options.socket_path)
-        unix_sock = bind_unix(options.socket_path)
+async def run_daemon(options: DaemonOptions, bound: Bound | None = None, *,
+                     task_status: TaskStatus[App] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Serve until stopped, on ``bound`` (``routerd.startup.bind_listeners``; made here, in a worker
+    thread, when not given), which this owns from its first line: closed however the run ends."""
+    if bound is None:
+        bound = await anyio.to_thread.run_sync(bind_listeners, options)
+    runtime = bound.runtime
+    config = runtime.config
     state = Path(config.state.path) if config.state.path else default_state_path()
 
     async with AsyncExitStack() as stack:
-        stack.callback(unix_sock.close)  # if the start fails before serving (closing twice is fine)
-        listener = await SocketListener.from_socket(unix_sock)
-        http_listener, address = None, None
-        if config.http.enabled if options.http is None else options.http:
-            http_sock = bind_http(config, os.environ, activated)
-            stack.callback(http_sock.close)
-            address = address_of(http_sock)
-            http_listener = await SocketListener.from_socket(http_sock)
-            if address != config.http.listen:  # port 0, or socket activation: check against the real one
-                runtime = await anyio.to_thread.run_sync(build_runtime, config, options.config_path,
-                                                         os.environ, address, text)
+        stack.push_async_callback(_close, bound)
+        listener = await SocketListener.from_socket(bound.unix_sock)
+        http_listener = await SocketListener.from_socket(bound.http_sock) if bound.http_sock is not None else None
         store = await stack.enter_async_context(open_store(state, config.state.retain_days))
         resilience, ids, ledger = Resilience(runtime.config, pools_of(runtime)), Ids(), Ledger()
         spending = Spending(runtime.config.budgets, ledger, store)
-        gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime, address,
-                                                               spending))
+        gateway = await stack.enter_async_context(open_gateway(store, resilience, ids, ledger, runtime,
+                                                               bound.address, spending))
         app = App(runtime=runtime, store=store, resilience=resilience, ids=ids, ledger=ledger, gateway=gateway,
-                  socket_path=options.socket_path, backend=options.backend, scrubber=scrubber)
+                  socket_path=options.socket_path, backend=options.backend, scrubber=bound.scrubber)
         await app.load()
         await _serve(app, options, listener, http_listener, task_status)
         app.save_limits()
-        if not activated:
-            await anyio.to_thread.run_sync(lambda: options.socket_path.unlink(missing_ok=True))
+        await _close(bound)  # at once, before the store closes: what made it a daemon is over
     log.info("routerd stopped")
+
+
+async def _close(bound: Bound) -> None:
+    """The socket file removed and the listeners closed (once), also when the run is cancelled."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(bound.close)
 
 
 async def _load_brain(app: App) -> None:
@@ -176,9 +152,9 @@ async def _keep_limits(app: App) -> None:
 
 
 async def _handle_signals(app: App, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-    with open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+    with open_signal_receiver(*signals.HANDLED) as received, signals.delivered():
         task_status.started()
-        async for signum in signals:
+        async for signum in received:
             if signum == signal.SIGHUP and app.stop_requested.is_set():  # as the socket refuses reload
                 log.info("SIGHUP while stopping: not reloading")
             elif signum == signal.SIGHUP:

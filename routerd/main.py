@@ -1,8 +1,9 @@
 """``routerd``: run the daemon in the foreground (systemd, launchd or ``routerctl start`` supervise it).
 
-Exit codes: 0 after a clean stop, 1 when another daemon is running, the socket cannot be bound or
-the state database cannot be used (another daemon holds it, or it is no routerd database),
-2 for a bad command line or an invalid config file at start (a config file named by ``--config`` or
+Exit codes: 0 after a clean stop (a SIGTERM or SIGINT during start-up included: the daemon stops as
+soon as its handler is in place, see ``routerd.signals``), 1 when another daemon is running, the
+socket cannot be bound or the state database cannot be used (another daemon holds it, or it is no
+routerd database), 2 for a bad command line or an invalid config file at start (a config file named by ``--config`` or
 ``ROUTERD_CONFIG`` that does not exist included, unless it is the default path).
 """
 
@@ -12,15 +13,14 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-
-from routerd.daemon import DaemonOptions, run_daemon
-from routerd.errors import ConfigError
-from routerd.listeners import AlreadyRunning
-from routerd.store.db import StateUnavailable
+from routerd import signals
 from routerd.paths import config_path, default_config_path, socket_path
 from routerd.version import VERSION
+
+if TYPE_CHECKING:
+    from routerd.startup import Bound, DaemonOptions
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,10 +63,19 @@ def _named_config(flag: Path | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signals.hold()  # first, before the imports: a signal during start-up waits for the handler
     args = parse_args(argv)
     if why := _missing_backend(args.backend):
         print(f"routerd: {why}", file=sys.stderr)
         return 2
+    # Imported in two steps, each where it is first needed: what binding the listeners takes, then,
+    # with them bound, the rest of the daemon, so that a restart's gap, in which the ports refuse
+    # connections, lasts only the first (bench/bench_socket.py --only restart).
+    from routerd.errors import ConfigError
+    from routerd.listeners import AlreadyRunning
+    from routerd.startup import DaemonOptions, bind_listeners
+    from routerd.store.db import StateUnavailable
+
     use_uvloop = args.backend == "asyncio" and not args.no_uvloop and _has_uvloop()
     options = DaemonOptions(
         config_path=args.config or config_path(),
@@ -75,13 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         config_required=_named_config(args.config),
     )
-    backend_options = {"use_uvloop": True} if use_uvloop else {}
-    # Everything imported so far lives as long as the process: keep it out of every collection
-    # (profiled under gateway load: full collections scanning it paused the loop for 10-20 ms).
-    gc.collect()
-    gc.freeze()
     try:
-        anyio.run(run_daemon, options, backend=args.backend, backend_options=backend_options)
+        _run(options, bind_listeners(options), args.backend, {"use_uvloop": True} if use_uvloop else {})
     except ConfigError as exc:
         print(f"routerd: invalid config: {exc.message}", file=sys.stderr)
         return 2
@@ -94,9 +98,23 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"routerd: cannot start: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 0
     return 0
+
+
+def _run(options: "DaemonOptions", bound: "Bound", backend: str, backend_options: dict[str, bool]) -> None:
+    """Serve on ``bound`` until stopped (``run_daemon`` closes it however it ends)."""
+    try:
+        import anyio
+
+        from routerd.daemon import run_daemon
+    except BaseException:  # ``run_daemon`` never ran: closing it falls to this
+        bound.close()
+        raise
+    # Everything imported so far lives as long as the process: keep it out of every collection
+    # (profiled under gateway load: full collections scanning it paused the loop for 10-20 ms).
+    gc.collect()
+    gc.freeze()
+    anyio.run(run_daemon, options, bound, backend=backend, backend_options=backend_options)
 
 
 if __name__ == "__main__":

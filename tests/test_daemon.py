@@ -95,6 +95,61 @@ def test_sigterm_notifies_and_exits_cleanly(env, tmp_path):
     assert not (tmp_path / "routerd.sock").exists()
 
 
+# routerd, sending itself a signal at one point of its start, before its handler is in place: while
+# its modules are imported ("import"), once its socket file is bound ("bound"), or from the worker
+# thread opening the store, inside the event loop ("store").
+SIGNAL_AT = """
+import importlib.abc, os, signal, sys
+signum, point = int(sys.argv[1]), sys.argv[2]
+
+
+def send():
+    os.kill(os.getpid(), signum)
+
+
+class AtImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "routerd.app":
+            sys.meta_path.remove(self)
+            send()
+        return None
+
+
+if point == "import":
+    sys.meta_path.insert(0, AtImport())
+elif point == "bound":
+    import routerd.listeners as listeners
+    bind_unix = listeners.bind_unix
+    def bound(path):
+        sock = bind_unix(path)
+        send()
+        return sock
+    listeners.bind_unix = bound
+elif point == "store":
+    from routerd.store.store import Store
+    open_sync = Store._open_sync
+    def opened(self):
+        conn = open_sync(self)
+        send()
+        return conn
+    Store._open_sync = opened
+from routerd.main import main
+sys.exit(main([]))
+"""
+
+
+@pytest.mark.parametrize("point", ["import", "bound", "store"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_start_up_stops_the_daemon_cleanly(env, tmp_path, signum, point):
+    """SIGTERM or Ctrl-C at any point of the start, before the handler is in place, waits for it:
+    the daemon stops as after any other signal, exit 0, its socket file removed."""
+    result = subprocess.run([sys.executable, "-c", SIGNAL_AT, str(int(signum)), point], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, "Traceback" in result.stderr) == (0, False), result.stderr
+    assert "routerd stopped" in result.stderr
+    assert not (tmp_path / "routerd.sock").exists()
+
+
 def test_second_daemon_refuses_live_socket(env, tmp_path):
     """A second routerd on a live socket exits 1 with a clear message; the first keeps serving."""
     daemon = Foreground(env, tmp_path)

@@ -1,0 +1,31 @@
+"""The daemon's signals (SIGTERM, SIGINT, SIGHUP), held while it has no handler for them.
+
+``routerd.main`` blocks them before it imports anything else, and ``routerd.daemon`` unblocks them
+only under its signal receiver, blocking them again before that receiver goes. A signal sent
+meanwhile stays pending (the kernel keeps it) instead of killing the process half-started, with its
+socket file left behind (SIGTERM, SIGHUP), or raising KeyboardInterrupt wherever start-up happens
+to be (SIGINT); unblocked, it reaches the receiver at once, so a SIGTERM during start-up stops the
+daemon through the same drain as any other. Standard library only: it runs before the imports.
+"""
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def hold() -> None:
+    """Block the daemon's signals in this thread (and the threads it starts): they wait, pending."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+
+
+@contextmanager
+def delivered() -> Iterator[None]:
+    """Unblock the daemon's signals within (enter it with their handler in place: one pending is
+    delivered on entry), then restore the mask as it was."""
+    before = signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
