@@ -21,7 +21,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import anyio
-import h11
 from anyio.abc import ByteStream
 from anyio.streams.tls import TLSStream
 
@@ -132,6 +131,8 @@ async def open_stream(route: Route, timeout_s: float) -> ByteStream:
 
 async def _tunnel(stream, route: Route) -> None:
     """Ask the proxy for a tunnel to the origin: ``CONNECT host:port`` and a 2xx answer."""
+    import h11  # first use: see FIRST_USE in tests/test_layers.py
+
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_PROXY_HEAD_BYTES)
     target = route.tunnel_target
     headers = [(b"host", target)]
