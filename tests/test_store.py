@@ -26,6 +26,16 @@ async def test_fresh_database_has_every_table_and_version(tmp_path, no_blocking)
     assert mode == "wal" and version == len(MIGRATIONS)
 
 
+def test_migrations_are_not_kept_prepared(tmp_path):
+    """Migrating a new DB leaves none of its DDL in the connection's statement cache (idle RSS)."""
+    conn, _ = db.open_checked(tmp_path / "r.db")
+    try:
+        cached = [entry["query"] for entry in conn.cache_stats(True)["entries"]]
+    finally:
+        conn.close()
+    assert not [query for query in cached if "CREATE" in query or "user_version=" in query], cached
+
+
 async def test_records_are_written_in_order_and_survive_reopen(tmp_path, no_blocking):
     """Queued rows and statements commit in order; a reopened store sees them all."""
     path = tmp_path / "r.db"

@@ -170,8 +170,10 @@ def migrate(conn: apsw.Connection) -> int:
         )
     for n in range(version, len(MIGRATIONS)):
         with conn:
-            conn.execute(MIGRATIONS[n])
-            conn.execute(f"PRAGMA user_version={n + 1}")
+            # Run once in the process's life: kept out of the connection's statement cache, where
+            # a fresh database's every table, index and trigger stayed prepared (~0.3 MB of idle RSS).
+            conn.execute(MIGRATIONS[n], can_cache=False)
+            conn.execute(f"PRAGMA user_version={n + 1}", can_cache=False)
     if version < len(MIGRATIONS):
         # Into the database file itself: a schema that lived only in the WAL would be lost with it
         # (the WAL deleted by hand, or by a careless backup that copies the .db alone).
