@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -209,10 +210,28 @@ def launch_routerd(tmp: Path, config: Path, port: int, sock: Path, *options: str
     raise SystemExit("routerd did not become ready")
 
 
+def wait_brain(port: int, timeout_s: float = 60) -> None:
+    """Until /health says the brain (the classifier's files, loaded after READY) is in, or failed:
+    idle RSS is read after it, not in the middle of its parse (0.5 s after READY on a loaded
+    machine was, up to 80 MB instead of 60)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:  # bounded poll of a helper process's state
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+                brain = json.loads(response.read()).get("brain", "ready")
+        except urllib.error.HTTPError as exc:  # 503: degraded (a brain that failed) or draining
+            brain = json.loads(exc.read()).get("brain", "ready")
+        if brain != "loading":
+            return
+        time.sleep(0.05)
+    raise SystemExit("routerd's brain did not load")
+
+
 def bench_backend(tmp: Path, upstream: int, backend: str, args) -> dict:
     proc, port = start_routerd(tmp, upstream, backend, args.budgets)
     try:
-        time.sleep(0.5)  # let start-up garbage settle before reading the idle RSS
+        wait_brain(port)
+        time.sleep(0.5)  # the heap trimmed after the brain's parse, start-up garbage settled
         rss_idle = _rss_mb(proc.pid)
         path = "/v1/chat/completions"
         n1, n32 = (500, 3000) if args.quick else (3000, 20000)

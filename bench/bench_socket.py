@@ -10,9 +10,11 @@ before/after in one run window).
 ``start``: exec to READY (the listeners serve), exec to the first classification answered (the
 brain loaded: it loads after READY), idle RSS with the brain, and idle RSS of a daemon whose
 brain is switched off (what the brain adds is the difference). ``restart``: how long the HTTP port
-refuses connections between one daemon's exit and the next one's listeners.
+refuses connections between one daemon's exit and the next one's listeners, and how long until a
+request on the first connection it takes is answered (the next one serving).
 """
 
+import http.client
 import json
 import os
 import socket
@@ -209,23 +211,30 @@ def bench_start(tmp: Path, n: int) -> dict:
 
 def bench_restart(tmp: Path, n: int) -> dict:
     """How long the HTTP port refuses connections when one daemon exits and the next starts (as
-    ``routerctl restart`` does: the new one is exec'd once the old one has gone)."""
+    ``routerctl restart`` does: the new one is exec'd once the old one has gone), and how long
+    until a request made on the first connection it takes (``GET /health``) is answered: a
+    connection accepted into the backlog waits there until the new daemon serves."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    gaps = []
+    gaps, answered = [], []
     daemon = Daemon(tmp, listen=f"127.0.0.1:{port}")
     for _ in range(n):
         daemon.stop()
         gone = time.perf_counter()
         threaded = _started_in_background(tmp, port)
-        while not _accepts(port):
+        while (conn := _connected(port)) is None:
             time.sleep(0.002)
         gaps.append(time.perf_counter() - gone)
+        conn.request("GET", "/health")
+        conn.getresponse().read()
+        conn.close()
+        answered.append(time.perf_counter() - gone)
         daemon = threaded()
     daemon.stop()
     return {"refused_ms_median": round(statistics.median(gaps) * 1000, 1),
-            "refused_ms_max": round(max(gaps) * 1000, 1), "n": n}
+            "refused_ms_max": round(max(gaps) * 1000, 1),
+            "first_answer_ms_median": round(statistics.median(answered) * 1000, 1), "n": n}
 
 
 def _started_in_background(tmp: Path, port: int):
@@ -241,12 +250,15 @@ def _started_in_background(tmp: Path, port: int):
     return join
 
 
-def _accepts(port: int) -> bool:
+def _connected(port: int) -> http.client.HTTPConnection | None:
+    """A connection to ``port``, or None while it is refused."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        conn.connect()
     except OSError:
-        return False
-    return True
+        conn.close()
+        return None
+    return conn
 
 
 def bench_routerctl(tmp: Path, n: int) -> dict:
