@@ -3,8 +3,8 @@
 Exit codes: 0 after a clean stop (a SIGTERM or SIGINT during start-up included: the daemon stops as
 soon as its handler is in place, see ``routerd.signals``), 1 when another daemon is running, the
 socket cannot be bound or the state database cannot be used (another daemon holds it, or it is no
-routerd database), 2 for a bad command line or an invalid config file at start (a config file named by ``--config`` or
-``ROUTERD_CONFIG`` that does not exist included, unless it is the default path).
+routerd database), 2 for a bad command line or an invalid config file at start (a config file named
+by ``--config`` or ``ROUTERD_CONFIG`` that does not exist included, unless it is the default path).
 """
 
 import argparse
