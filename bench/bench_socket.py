@@ -64,11 +64,26 @@ class Daemon:
         self.proc = subprocess.Popen(command or [PY, "-m", "routerd.main", *args], env=env,
                                      stdout=subprocess.PIPE if command else subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, text=True)
+        self.notify = notify
         try:
             _wait_ready(self.proc, notify, 60.0)
-        finally:
+        except BaseException:
             notify.close()
+            raise
         self.start_s = time.perf_counter() - started
+
+    def wait_settled(self, timeout_s: float = 30.0) -> None:
+        """Until the daemon says ``STATUS=serving`` without ``loading``: the brain's load is over
+        and the heap trimmed after it (a tree too old to say so: until ``timeout_s``)."""
+        self.notify.settimeout(0.05)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                message = self.notify.recv(4096).decode()
+            except TimeoutError:
+                continue
+            if "STATUS=serving" in message and "loading" not in message:
+                return
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -79,6 +94,7 @@ class Daemon:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
+        self.notify.close()
 
 
 def _wait_ready(proc: subprocess.Popen, notify: socket.socket, timeout_s: float,
@@ -190,6 +206,7 @@ def bench_start(tmp: Path, n: int) -> dict:
         roundtrip(sock, FrameReader(), CLASSIFY)  # waits for the brain
         brains.append(time.perf_counter() - daemon.started)
         sock.close()
+        daemon.wait_settled()  # read after the trim that follows the brain's load, not racing it
         rss.append(daemon.rss_mb())
         daemon.stop()
         if not switchable:
@@ -198,6 +215,7 @@ def bench_start(tmp: Path, n: int) -> dict:
         sock = connect(daemon.socket)
         roundtrip(sock, FrameReader(), CLASSIFY)  # answered once the (failing) load is over
         sock.close()
+        daemon.wait_settled()
         bare_rss.append(daemon.rss_mb())
         daemon.stop()
     start = statistics.median(starts)
