@@ -140,13 +140,14 @@ sys.exit(main([]))
 
 @pytest.mark.parametrize("point", ["import", "bound", "store"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_during_start_up_stops_the_daemon_cleanly(env, tmp_path, signum, point):
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_signal_during_start_up_stops_the_daemon_cleanly(env, tmp_path, signum, point, backend):
     """SIGTERM or Ctrl-C at any point of the start, before the handler is in place, waits for it:
     the daemon stops as after any other signal, exit 0, its socket file removed."""
-    result = subprocess.run([sys.executable, "-c", SIGNAL_AT, str(int(signum)), point], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", SIGNAL_AT, str(int(signum)), point],
+                            env={**env, "ROUTERD_BACKEND": backend}, capture_output=True, text=True, timeout=60)
     assert (result.returncode, "Traceback" in result.stderr) == (0, False), result.stderr
-    assert "routerd stopped" in result.stderr
+    assert f"({backend}" in result.stderr and "routerd stopped" in result.stderr
     assert not (tmp_path / "routerd.sock").exists()
 
 
