@@ -1,7 +1,8 @@
 """Fixtures: both event-loop backends, a guard against blocking calls on the loop, and a fresh
 in-process daemon per test (its own socket, config and state under ``tmp_path``)."""
 
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -9,6 +10,7 @@ import pytest
 
 from routerd.app import App
 from routerd.daemon import DaemonOptions, run_daemon
+from routerd.routing import brain as brain_module
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -57,6 +59,21 @@ async def daemon(daemon_env: Path, config_file: Path, anyio_backend: str,
         app = await tg.start(run_daemon, options)
         yield app
         app.request_stop()
+
+
+@pytest.fixture
+def held_brain(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """The brain's load waits (in its worker thread) until the test sets the event."""
+    gate, real = threading.Event(), brain_module.read_brain
+
+    def held() -> brain_module.Parts:
+        if not gate.wait(20):  # a bound, not a sleep: only a daemon that waits for its brain gets here
+            raise TimeoutError("the test never let the brain load")
+        return real()
+
+    monkeypatch.setattr(brain_module, "read_brain", held)
+    yield gate
+    gate.set()
 
 
 # Real coding-agent CLIs (tests/e2e, tests/integrations): installed by scripts/test from npm.

@@ -2,7 +2,6 @@
 waits for it (bounded), and a model file that cannot be read fails those requests with the reason."""
 
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -35,21 +34,6 @@ def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream]) -> Path:
     path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n[providers.openai]\nkind = "openai"\n'
                     f'base_url = "{fakes["openai"].url}/v1"\napi_key = "sk-openai-secret-1234"\nmodels = ["gpt-*"]\n')
     return path
-
-
-@pytest.fixture
-def held_brain(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """The brain's load waits (in its worker thread) until the test sets the event."""
-    gate, real = threading.Event(), brain_module.read_brain
-
-    def held() -> brain_module.Parts:
-        if not gate.wait(20):  # a bound, not a sleep: only a daemon that waits for its brain gets here
-            raise TimeoutError("the test never let the brain load")
-        return real()
-
-    monkeypatch.setattr(brain_module, "read_brain", held)
-    yield gate
-    gate.set()
 
 
 def asked_for(app) -> anyio.Event:

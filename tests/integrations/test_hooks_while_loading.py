@@ -5,15 +5,12 @@ held in its worker thread until the test lets it go."""
 
 import json
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
 
 from routerd.integrations import hooks as hooks_module
-from routerd.routing import brain as brain_module
 from tests.integrations.support import claude_payload, shim_command
 from tests.support import connect
 
@@ -21,21 +18,6 @@ pytestmark = pytest.mark.anyio
 
 SIMPLE = "what is the capital of France?"
 FALLBACK = "fallback decision (the classifier was still loading)"
-
-
-@pytest.fixture
-def held_brain(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """The brain's load waits (in its worker thread) until the test sets the event."""
-    gate, real = threading.Event(), brain_module.read_brain
-
-    def held() -> brain_module.Parts:
-        if not gate.wait(20):  # a bound, not a sleep: only a daemon that waits for its brain gets here
-            raise TimeoutError("the test never let the brain load")
-        return real()
-
-    monkeypatch.setattr(brain_module, "read_brain", held)
-    yield gate
-    gate.set()
 
 
 @pytest.fixture

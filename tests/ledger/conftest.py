@@ -21,6 +21,14 @@ async def fake_anthropic(config_file: Path) -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
+async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
+    """One fake provider of every dialect (a test writes it into its config)."""
+    async with anyio.create_task_group() as tg:
+        yield await tg.start(FakeUpstream().serve)
+        tg.cancel_scope.cancel()
+
+
+@pytest.fixture
 async def fakes(anyio_backend: str) -> AsyncIterator[dict[str, FakeUpstream]]:
     """Two fake OpenAI providers, ``paid`` and ``box``, each answering with its own name."""
     async with anyio.create_task_group() as tg:

@@ -4,10 +4,8 @@ in the hook's context alike."""
 
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import openai
 import pytest
 
@@ -16,13 +14,6 @@ from tests.fakes.upstream import FakeUpstream
 
 pytestmark = pytest.mark.anyio
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-@pytest.fixture
-async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
-    async with anyio.create_task_group() as tg:
-        yield await tg.start(FakeUpstream().serve)
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture(params=[False, True], ids=["paid-only", "with-local"])

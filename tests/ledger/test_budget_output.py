@@ -2,10 +2,8 @@
 the upstream reads it: a nested ``max_tokens`` (in metadata, a tool's schema) or an earlier
 duplicate key does not lower the reservation below what the call may spend."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import openai
 import pytest
@@ -42,13 +40,6 @@ def _asked(dialect: str, body: bytes) -> int | None:
 def test_the_output_asked_for_is_the_dialects_top_level_field(dialect, body, expected):
     """Each dialect's field at the top level only, the last of duplicates, whole positive numbers only."""
     assert _asked(dialect, body) == expected
-
-
-@pytest.fixture
-async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
-    async with anyio.create_task_group() as tg:
-        yield await tg.start(FakeUpstream().serve)
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """A Responses request offering OpenAI's web_search_preview holds its searches at that tool's price
 ($25 per 1,000 on gpt-4o), as the call record prices them, not web_search's $10."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import openai
 import pytest
 
@@ -15,13 +13,6 @@ pytestmark = pytest.mark.anyio
 
 # Between what DEFAULT_MAX_SEARCHES searches cost at $10 and at $25 per 1,000 (with the tokens).
 CAP_USD = DEFAULT_MAX_SEARCHES * 0.0175
-
-
-@pytest.fixture
-async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
-    async with anyio.create_task_group() as tg:
-        yield await tg.start(FakeUpstream().serve)
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture

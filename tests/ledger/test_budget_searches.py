@@ -1,11 +1,9 @@
 """Budgets hold a request's hosted web searches too: as many as its ``max_uses`` allows (Claude
 Code's WebSearch: 8), else ``DEFAULT_MAX_SEARCHES``, at the model's price per search."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anthropic
-import anyio
 import msgspec
 import pytest
 
@@ -42,13 +40,6 @@ def test_a_worst_case_prices_web_search_preview_searches_at_their_own_rate():
         assert worst_case(rates, False, 1000, 100, 10, preview_searches=10)["usd"] - without == \
             pytest.approx(10 * per_search), model
         assert worst_case(rates, False, 1000, 100, 10)["usd"] - without == pytest.approx(10 * 0.01), model
-
-
-@pytest.fixture
-async def upstream(anyio_backend: str) -> AsyncIterator[FakeUpstream]:
-    async with anyio.create_task_group() as tg:
-        yield await tg.start(FakeUpstream().serve)
-        tg.cancel_scope.cancel()
 
 
 @pytest.fixture
