@@ -50,6 +50,11 @@ BudgetNote = Callable[[Runtime, str | None], str | None]
 # when the load is slower still (the shim was told to wait: it would otherwise fail open in 50 ms).
 HOOK_BRAIN_WAIT_S = 2.0
 STILL_LOADING = "the classifier was still loading"
+# How far apart a Gemini CLI call's time in its session file and the gateway's row of it may be:
+# the ledger's triggers take the same window to match a hook's row to the gateway's.
+GATEWAY_MATCH_S = 600.0
+# Each host's transcript reader (Claude Code's JSONL is the default).
+_READERS = {"codex": transcript.recent_codex_calls, "gemini-cli": transcript.recent_gemini_calls}
 
 
 class HookStats(msgspec.Struct, frozen=True):
@@ -237,8 +242,10 @@ class Hooks:
             log.warning("cannot read the %s transcript: %s", event.host, exc.strerror)
             return
         seen = self.counted.get(session) or set()
-        recent = transcript.recent_codex_calls(tail) if event.host == "codex" else transcript.recent_messages(tail)
+        recent = _READERS.get(event.host, transcript.recent_messages)(tail)
         fresh = [m for m in recent if m.id not in seen]
+        if fresh and event.host == "gemini-cli":
+            fresh = await self._not_seen_by_gateway(fresh)
         if not fresh:
             return
         _remember(self.counted, session, seen | {m.id for m in fresh})
@@ -246,6 +253,34 @@ class Hooks:
             self.ledger, self.store, self.ids, runtime, host=event.host,
             provider=_HOST_PROVIDER.get(event.host, event.host), session_id=event.session_id,
             decision_id=self.last_decision.get(session), messages=fresh, main=turns.main_model(recent))
+
+    async def _not_seen_by_gateway(self, messages: list[transcript.MessageUsage]) -> list[transcript.MessageUsage]:
+        """Gemini CLI's calls the gateway did not record. Gemini CLI sends no session id (the
+        ledger's triggers match a hook's row to the gateway's by session) and its session file
+        has no answer id, so a call is taken as the gateway's when a sessionless gateway row has
+        its token counts within ``GATEWAY_MATCH_S`` of it, each row matching one call."""
+        await self.store.flush()  # the gateway's rows of this turn, enqueued as its streams ended
+        stamps = [m.ts for m in messages if m.ts is not None]
+        if not stamps:
+            return messages
+        low, high = min(stamps) - GATEWAY_MATCH_S, max(stamps) + GATEWAY_MATCH_S
+        seen = await self.store.read(lambda conn: [(float(ts), int(inp), int(out)) for ts, inp, out in conn.execute(
+            "SELECT ts, input_tokens, output_tokens FROM calls WHERE source = 'gateway' AND session_id IS NULL"
+            " AND ts BETWEEN ? AND ? AND input_tokens + output_tokens > 0", (low, high))])
+        return unmatched(messages, seen)
+
+
+def unmatched(messages: list[transcript.MessageUsage],
+              rows: list[tuple[float, int, int]]) -> list[transcript.MessageUsage]:
+    """The messages no row ``(ts, input, output)`` accounts for: each row takes the nearest message
+    in time with its token counts, within ``GATEWAY_MATCH_S``."""
+    left = list(messages)
+    for ts, inp, out in sorted(rows):
+        near = [m for m in left if m.ts is not None and abs(m.ts - ts) <= GATEWAY_MATCH_S
+                and (m.tokens.input, m.tokens.output) == (inp, out)]
+        if near:
+            left.remove(min(near, key=lambda m: abs((m.ts or 0.0) - ts)))
+    return left
 
 
 def _asks_brain(mode: str, event: HookEvent) -> bool:

@@ -1,5 +1,5 @@
 """The token usage of a coding agent's last turns, read from its transcript (Claude Code's JSONL,
-or Codex's rollout JSONL: ``recent_codex_calls``).
+Codex's rollout JSONL: ``recent_codex_calls``, or Gemini CLI's session JSONL: ``recent_gemini_calls``).
 
 Only numbers, ids, times and model names are taken; no text leaves the file. Claude Code writes
 one line per content block, repeating the message's usage (the API's own usage block: cache reads,
@@ -154,3 +154,67 @@ def recent_codex_calls(data: bytes, turns: int = 2) -> list[MessageUsage]:
                 input=u.input_tokens, output=u.output_tokens, cache_read=u.cached_input_tokens,
                 cache_write=u.cache_write_input_tokens, reasoning=u.reasoning_output_tokens))
             for rid, (turn, u, stamp) in unique.items()]
+
+
+# Gemini CLI 0.61's session file (``~/.gemini/tmp/<project>/chats/session-*.jsonl``, the
+# ``transcript_path`` of its hooks): one line per message record, a record written again whole when
+# it changes (a model message once with its text, again with its tool calls), and ``$set`` lines
+# that update the header or, with ``messages``, replace the list. A ``gemini`` record is one model
+# call, with Gemini's usage as the CLI copied it (``input`` is promptTokenCount, cache reads
+# included; ``output`` leaves out ``thoughts``). Its id is the CLI's own, not the API's answer id.
+class _GeminiTokens(msgspec.Struct):
+    input: int = 0
+    output: int = 0
+    cached: int = 0
+    thoughts: int = 0
+
+
+class _GeminiRecord(msgspec.Struct):
+    id: str | None = None
+    type: str = ""
+    timestamp: str | None = None
+    model: str | None = None
+    tokens: _GeminiTokens | None = None
+    content: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _GeminiSet(msgspec.Struct):
+    messages: list[_GeminiRecord] | None = None
+
+
+class _GeminiLine(_GeminiRecord):
+    set: _GeminiSet | None = msgspec.field(default=None, name="$set")
+
+
+_DECODE_GEMINI = msgspec.json.Decoder(_GeminiLine).decode
+
+
+def recent_gemini_calls(data: bytes, turns: int = 2) -> list[MessageUsage]:
+    """The model calls of the last ``turns`` turns of a Gemini CLI session file, one per record id
+    (a turn starts at a user record with the user's words, not a tool's answer)."""
+    records: dict[str, _GeminiRecord] = {}  # by id, in first-written order, last version kept
+    for line in data.splitlines():
+        try:
+            entry = _DECODE_GEMINI(line)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue
+        batch: list[_GeminiRecord] = [entry]
+        if entry.set is not None:
+            batch = entry.set.messages or []
+            if entry.set.messages is not None:
+                records = {}  # the list replaced (a resumed or compressed chat)
+        for record in batch:
+            if record.id and record.type:
+                records[record.id] = record  # a record written again keeps its place
+    ordered = list(records.values())
+    starts = [n for n, r in enumerate(ordered) if r.type == "user" and _is_gemini_prompt(r.content)]
+    first = starts[-turns] if len(starts) >= turns else 0
+    return [MessageUsage(id=r.id or "", model=r.model, ts=_time(r.timestamp), tokens=Tokens(
+                input=t.input, output=t.output + t.thoughts, cache_read=t.cached, reasoning=t.thoughts))
+            for r in ordered[first:]
+            if r.type == "gemini" and r.model and (t := r.tokens) is not None and (t.input or t.output)]
+
+
+def _is_gemini_prompt(content: msgspec.Raw) -> bool:
+    raw = bytes(content)
+    return raw.startswith(b'"') or (raw.startswith(b"[") and b'"functionResponse"' not in raw)
