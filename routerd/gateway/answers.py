@@ -94,9 +94,19 @@ def failure_reply(dialect: str, failure: Failure, skipped: Sequence[str] = ()) -
     if error.retry_after_s is not None:
         headers.append((b"retry-after", b"%d" % max(1, round(error.retry_after_s))))
     message = error.message
+    skipped = distinct(skipped)
     if len(skipped) > 1 or (skipped and not message.startswith(skipped[0].split(":")[0] + ":")):
         message = "no provider could take the request: " + "; ".join(skipped)
     return Reply(status, headers, body=dialect_of(dialect).error_bytes(status, message, error.code))
+
+
+def distinct(reasons: Sequence[str]) -> list[str]:
+    """Each reason once, in order: the candidates one limit refused (each model of a provider, or
+    every provider under a ``*`` limit) all give its reason, its retry time maybe a second apart."""
+    first: dict[str, str] = {}
+    for reason in reasons:
+        first.setdefault(reason.split(" (retry in ")[0], reason)
+    return list(first.values())
 
 
 def error_reply(dialect: str, error: RouterdError) -> Reply:
