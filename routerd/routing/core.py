@@ -38,7 +38,7 @@ from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import feedback, hosted_step, opinion, records
 from routerd.routing.brain import Brain
-from routerd.routing.scenario import Found, Scenarios, by_price
+from routerd.routing.scenario import Found, Scenarios, by_price, conversation_key
 from routerd.routing.types import BrainDecision, Candidate, Classified, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
 from routerd.scenarios.names import AutoNames, parse_model_name
@@ -48,8 +48,6 @@ from routerd.store.store import Store
 log = logging.getLogger("routerd.routing")
 PROFILE_KEY = "routing.profile"
 MAX_SESSIONS = 10_000
-# Calls that share a session with its main loop without being its steps (``_side_call``).
-SIDE_SCENARIOS = frozenset({"subagent", "background"})
 # The budgets' pressure (0..1) for a request of a session: ``routerd.ledger.spending``, injected.
 Pressure = Callable[[Runtime, str | None], float]
 
@@ -255,9 +253,7 @@ class RoutingCore:
         text = conversation.last_user_text()
         words = signature(text)
         session = request.session_id
-        # Only the main loop's decisions read and set the session's tier: a subagent or a side query
-        # (a hook between agent steps) shares the session id but not its ask, and is routed alone.
-        keep = session if session and routing.sticky_sessions and not _side_call(found) else None
+        keep = _sticky_key(request, found) if routing.sticky_sessions else None
         sticky = self.sticky.get(keep) if keep else None
         now = time.time()
         enabled, broken = cands.brain_providers(runtime.providers, self.resilience.unavailable_for,
@@ -347,10 +343,20 @@ class RoutingCore:
             catalogue_models=len(runtime.catalogue.models) if runtime is not None else 0)
 
 
-def _side_call(found: Found | None) -> bool:
-    """Whether the request is a subagent's or a background call (side queries, hooks, housekeeping)
-    rather than the main loop's: what ``routerd.scenarios`` detected, whatever scenario won."""
-    return found is not None and not SIDE_SCENARIOS.isdisjoint(found.detection.matched)
+def _sticky_key(request: RouteRequest, found: Found | None) -> str | None:
+    """Whose sticky model and tier a decision reads and sets: the main loop's under the session id,
+    a subagent's under the session and its agent id (``conversation_key``), so that its agent steps
+    hold its own tier and never touch the main loop's. A background call (a prompt or agent hook,
+    a side query) shares the session id but not its ask: it is routed alone (None), as is a
+    subagent that names no agent id (Claude Code before 2.1). What ``routerd.scenarios`` detected
+    decides, whatever scenario won."""
+    matched = found.detection.matched if found is not None else ()
+    if "background" in matched:
+        return None
+    if "subagent" in matched:
+        key = conversation_key(request)
+        return key if key != request.session_id else None
+    return request.session_id
 
 
 def _needs(request: RouteRequest, found: Found | None) -> Needs:

@@ -82,3 +82,38 @@ async def decision_reasons(app, decision_id: str) -> list[str]:
     row = await app.store.read(lambda conn: conn.execute("SELECT detail FROM decisions WHERE id = ?",
                                                          (decision_id,)).fetchone())
     return json.loads(row[0])["reasons"]
+
+
+def subagent_step(body: dict) -> dict:
+    """The captured subagent turn continued by one agent step, its Grep call and the result (its
+    ask as captured: an easy one, so that only the subagent's tier holds the step)."""
+    return dict(body, messages=[*body["messages"],
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_grep1", "name": "Grep",
+                                           "input": {"pattern": "def pong"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_grep1",
+                                      "content": "pong.py:1:def pong():"}]}])
+
+
+async def test_a_subagents_steps_hold_its_own_tier_apart_from_the_main_loops(daemon, fakes, base_url):
+    """A subagent (its agent id) keeps its own sticky tier: its agent step after a hard ask holds
+    that tier, and the main loop's easy turn and its agent step keep theirs, untouched by it."""
+    headers, body = capture("claude-code-2.1.197-main")
+    session = headers["x-claude-code-session-id"]
+    main = await post(base_url, headers, dict(body, model="claude-routerd-auto"))
+    sub_headers, sub_body = capture("claude-code-2.1.197-subagent")
+    assert sub_headers["x-claude-code-session-id"] == session and sub_headers["x-claude-code-agent-id"]
+    sub_body = dict(sub_body, model="claude-routerd-auto")
+    hard = json.loads(json.dumps(sub_body).replace(
+        "Search the repository for the definition of pong and report the file.", HARD_ASK))
+    sub = await post(base_url, sub_headers, hard)
+    assert sub.headers["x-routerd-scenario"] == "subagent", sub.text
+    assert sub.headers["x-routerd-model"] != main.headers["x-routerd-model"]  # the hard ask's tier
+    step = await post(base_url, sub_headers, subagent_step(sub_body))
+    assert step.headers["x-routerd-model"] == sub.headers["x-routerd-model"], step.text
+    assert any("agent step: the session's tier" in r
+               for r in await decision_reasons(daemon, step.headers["x-routerd-decision-id"]))
+    assert any("agent step: the session's tier" in r
+               for r in await decision_reasons(daemon, step.headers["x-routerd-decision-id"]))
+    step_headers, step_body = capture("claude-code-2.1.197-after-subagent")
+    after = await post(base_url, step_headers, dict(step_body, model="claude-routerd-auto"))
+    assert after.headers["x-routerd-model"] == main.headers["x-routerd-model"], after.text
