@@ -31,13 +31,14 @@ from importlib import resources
 from collections.abc import Iterator, Mapping
 from io import BytesIO
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
 from routerd.classify.bag import KINDS, Bag, name_of, shared_keys_of, typed_copies
 from routerd.classify.neighbours import Neighbours, read_neighbours
+from routerd.classify.packed import Layout, layout_of, row_reader
 
 MODEL_FILE = "data/brain.model"
 TOP_FEATURES = 6
@@ -95,16 +96,35 @@ class Table(msgspec.Struct, Generic[V], frozen=True):
                      map(self.stems.get, bag.stems), map(self.other.get, bag.other))
 
 
+class Packed(msgspec.Struct, frozen=True):
+    """Every feature's whole row of weights as one int (`routerd.classify.packed`), keyed as a `Bag`
+    keeps its features: a bag is weighed by one lookup per feature and one `sum`."""
+
+    rows: Table[int]  # feature -> its packed row (features with a non-zero weight only)
+    layout: Layout
+
+    def total(self, bag: Bag) -> int:
+        """The packed rows of the features of `bag` summed (`Layout.sums` reads the columns' sums)."""
+        return sum(filter(None, self.rows.present(bag)), self.layout.start)
+
+    def plus(self, total: int, other: list[str]) -> int:
+        """`total` with the rows of `other` (names of the kind `other`, none of them in its bag)."""
+        return sum(filter(None, map(self.rows.other.get, other)), total)
+
+
 class Model(msgspec.Struct, frozen=True):
     """The learned weights. Score and task type are kept apart: most features (every word only the
     outcome and tier sets show) have no task-type weight, so the type sums walk far fewer rows.
 
     Sums are `math.fsum`, exact before the one rounding, so a prediction does not depend on the
-    order a set happens to iterate in (which changes with the process's hash seed)."""
+    order a set happens to iterate in (which changes with the process's hash seed). A model whose
+    weights are whole steps (as the trainer writes them) is also kept packed, one int per feature
+    (`packed`, `routerd.classify.packed`), and weighed that way: the same sums, exactly, from one
+    lookup per feature instead of three; it then keeps no `type_weights`."""
 
     weights: Table[float]  # feature -> weight in the first cut's score (non-zero only)
     upper: Table[float]  # feature -> what it adds to that for the second cut's score (non-zero only)
-    type_weights: Table[tuple[float, ...]]  # feature -> weight per task type (non-zero rows only)
+    type_weights: Table[tuple[float, ...]] | None  # feature -> weight per task type (non-zero rows only)
     score_bias: float
     simple: Calibration
     moderate: Calibration
@@ -115,21 +135,32 @@ class Model(msgspec.Struct, frozen=True):
     # The features also read per task type (`routerd.classify.bag.typed_copies`), by name prefix:
     # the task-type head picks the type first, then each of these adds its copy for that type.
     typed: tuple[str, ...] = ()
+    packed: Packed | None = None  # every feature's row as one int, when the weights are whole steps
 
     def predict(self, features: Bag, explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a bag of binary features."""
-        rows = list(filter(None, self.type_weights.present(features)))
-        logits = [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
-            else list(self.type_bias)
+        packed = self.packed
+        if packed is not None:
+            rows = packed.total(features)
+            sums = packed.layout.sums(rows)
+            logits = list(map(add, self.type_bias, sums[2:]))
+        else:
+            logits = self._type_logits(features)
         best = max(range(len(logits)), key=logits.__getitem__)
         top = logits[best]
         total = sum(math.exp(logit - top) for logit in logits)
         if self.typed:
             copies = typed_copies(features.other, self.typed, self.type_labels[best])
             if copies:
+                if packed is not None:
+                    sums = packed.layout.sums(packed.plus(rows, [name for name in copies if name not in features.other]))
                 features = Bag(features.words, features.pairs, features.stems, features.other.union(copies))
-        low = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
-        high = low + math.fsum(filter(None, self.upper.present(features)))
+        if packed is not None:
+            low = self.score_bias + sums[0]
+            high = low + sums[1]
+        else:
+            low = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
+            high = low + math.fsum(filter(None, self.upper.present(features)))
         if self.neighbours is not None:
             shift_low, shift_high = self.neighbours.shift(features)
             low += shift_low
@@ -142,6 +173,12 @@ class Model(msgspec.Struct, frozen=True):
         p_moderate = max(self.moderate.probability(high), p_simple)
         return Prediction(low - self.simple.cut, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions,
                           (shift_low + shift_high) / 2, high - self.moderate.cut)
+
+    def _type_logits(self, features: Bag) -> list[float]:
+        assert self.type_weights is not None  # kept whenever the rows are not packed
+        rows = list(filter(None, self.type_weights.present(features)))
+        return [bias + math.fsum(column) for bias, column in zip(self.type_bias, zip(*rows))] if rows \
+            else list(self.type_bias)
 
 
 def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: int,
@@ -206,11 +243,13 @@ def read_model(data: bytes) -> Model:
     if len(values) != width * features:
         raise ValueError(f"model file: {len(values)} weights for {features} features x {width}")
     shared: dict[Any, Any] = {}
-    weights, upper, type_weights = _tables(names, values, width, shared)
+    columns = memoryview(values)
+    layout = layout_of([columns[column::width] for column in range(width)])
+    weights, upper, rows = _tables(names, values, width, shared, layout)
     return Model(
         weights=Table(**weights),
         upper=Table(**upper),
-        type_weights=Table(**type_weights),
+        type_weights=Table(**rows) if layout is None else None,
         score_bias=meta["score_bias"],
         simple=Calibration(**meta["calibration"]["simple"]),
         moderate=Calibration(**meta["calibration"]["moderate"]),
@@ -219,6 +258,7 @@ def read_model(data: bytes) -> Model:
         meta=meta,
         neighbours=_neighbours(index, meta["neighbours"], shared) if index is not None else None,
         typed=tuple(meta.get("typed_features", ())),
+        packed=Packed(Table(**rows), layout) if layout is not None else None,
     )
 
 
@@ -237,46 +277,60 @@ def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[Any, A
     return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels, meta, shared)
 
 
-def _tables(names: str, values: array[float], width: int,
-            shared: dict[Any, Any]) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, float]],
-                                             dict[str, dict[Any, tuple[float, ...]]]]:
-    """The non-zero weights of both scores and the type rows, by feature kind.
+def _tables(names: str, values: array[float], width: int, shared: dict[Any, Any],
+            layout: Layout | None) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, float]],
+                                           dict[str, dict[Any, Any]]]:
+    """The non-zero weights of both scores, by feature kind, and every feature's packed row
+    (`layout`: `routerd.classify.packed`) or, without a layout, its type row.
 
     Built for a small resident size (each saving measured as daemon RSS): names are read one at a
     time, as a list of all ~64k would leave its freed strings scattered through the allocator's
     arenas; a tuple per row for every feature would leave ~10 MB of freed objects behind the same
     way, so only non-zero parts are kept; one string per word and one tuple per word pair, however
     many pairs and tables (the neighbour index's too) hold it (`shared_keys_of`; sharing the pairs
-    with the index saved 0.8 MB); and one tuple per distinct type row (6,964 distinct of 28,135
-    in the a1e4d9f4 model, whose type weights are written in steps of 1/64; 20,153 before), keyed by its bytes so that
-    rows equal only as floats (0.0 and -0.0) stay apart, of one float object per distinct value; the
-    score weights too are one object per distinct value (written in steps of 1/512 since 928b1073:
-    ~38,000 weights, ~460 values; 0.9 MB less daemon RSS)."""
+    with the index saved 0.8 MB); one packed int per distinct row (20,588 of 66,460 in the
+    c550aa0d model), found by the row's bytes; without a layout, one tuple per distinct type row
+    (6,964 distinct of 28,135 in the a1e4d9f4 model, whose type weights are written in steps of 1/64;
+    20,153 before), keyed by its bytes so that rows equal only as floats (0.0 and -0.0) stay apart,
+    of one float object per distinct value; the score weights too are one object per distinct value
+    (written in steps of 1/512 since 928b1073: ~38,000 weights, ~460 values; 0.9 MB less daemon RSS)."""
     weights: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
     upper: dict[str, dict[Any, float]] = {kind: {} for kind in KINDS}
-    type_weights: dict[str, dict[Any, tuple[float, ...]]] = {kind: {} for kind in KINDS}
-    rows: dict[bytes, tuple[float, ...]] = {}
+    rows: dict[str, dict[Any, Any]] = {kind: {} for kind in KINDS}
+    seen: dict[bytes, Any] = {}  # a row's bytes -> its packed int, or its type row
     floats: dict[float, float] = {}
     one = floats.setdefault  # a non-zero score weight as one object per value (`_one_object`)
+    unpack = row_reader(width).unpack
     raw = memoryview(values).cast("B")
     # The two score columns read through strided views (copies of them cost 1 MB of daemon RSS),
-    # and each row's type weights found by its place: the loop runs ~66,000 times, and indexing
-    # into `values` was a third of it.
+    # and each row found by its place: the loop runs ~66,000 times, and indexing into `values` was
+    # a third of it.
     columns = memoryview(values)
-    for (kind, key), low, high, at in zip(shared_keys_of(_lines(names), shared), columns[0::width], columns[1::width],
-                                          range(2, len(values), width)):
+    kinds: list[str] = []
+    keys: list[Any] = []
+    for (kind, key), low, high in zip(shared_keys_of(_lines(names), shared), columns[0::width], columns[1::width]):
         if low:
             weights[kind][key] = one(low, low)
         if high:
             upper[kind][key] = one(high, high)
-        types = values[at : at + width - 2]
-        if any(types):
-            row = raw[4 * at : 4 * (at + width - 2)].tobytes()
-            found = rows.get(row)
-            if found is None:
-                found = rows[row] = tuple(_one_object(value, floats) for value in types)
-            type_weights[kind][key] = found
-    return weights, upper, type_weights
+        kinds.append(kind)
+        keys.append(key)
+    # The rows in a second pass: the bytes that find a row again live until the end, and made
+    # alongside the keys (word pairs are objects of their size) they left 1.4 MB of holes among
+    # them; made apart, their memory is freed whole and the neighbour index is read into it.
+    first = 0 if layout is not None else 2  # the packed row holds all of the row, the type row its types
+    for kind, key, at in zip(kinds, keys, range(0, len(values), width)):
+        row = raw[4 * (at + first) : 4 * (at + width)].tobytes()
+        found = seen.get(row)
+        if found is None:
+            if layout is not None:
+                found = seen[row] = layout.pack(unpack(row))
+            else:
+                types = values[at + 2 : at + width]
+                found = seen[row] = tuple(_one_object(value, floats) for value in types) if any(types) else 0
+        if found:
+            rows[kind][key] = found
+    return weights, upper, rows
 
 
 _ZERO, _NEGATIVE_ZERO = 0.0, -0.0

@@ -217,19 +217,19 @@ def test_writer_offsets_keep_a_writer_s_leaning_out_of_the_weights():
     assert confounded > 0.5 and 0 <= apart < 0.4 * confounded
 
 
-def test_task_type_weights_are_steps_kept_once_per_value():
-    """The trainer writes task-type weights in steps of 1/64, and the reader keeps one float object
-    per distinct value (and one per distinct row): ~47,000 values are ~115 objects."""
-    import math
-
+def test_the_shipped_weights_are_packed_one_int_per_distinct_row():
+    """The trainer writes the score weights in steps of 1/512 and the task types' in 1/64, so the
+    reader packs each feature's row into one int (`routerd.classify.packed`) and keeps no type rows
+    apart: one int object per distinct row, each of at most six 30-bit digits (48 bytes)."""
     from routerd.classify.bag import KINDS
 
     model = default_model()
-    rows = [row for kind in KINDS for row in getattr(model.type_weights, kind).values()]
-    values = [value for row in rows for value in row]
-    assert all((value * 64).is_integer() for value in values)
-    assert len({id(value) for value in values}) == len({(value, math.copysign(1.0, value)) for value in values}) < 200
-    assert len({id(row) for row in rows}) < len(rows) / 2  # ccaf8c90 (f469e9cd's weights): 8,241 distinct of 36,733 rows
+    assert model.packed is not None and model.type_weights is None
+    layout = model.packed.layout
+    assert layout.scales == (512.0, 512.0) + (64.0,) * len(model.type_labels)
+    assert layout.bits <= 180
+    rows = [row for kind in KINDS for row in getattr(model.packed.rows, kind).values()]
+    assert len({id(row) for row in rows}) < len(rows) / 2  # c550aa0d: 20,588 distinct of 66,460 rows
 
 
 def test_a_word_that_only_tells_the_task_type_keeps_its_type_row():
@@ -321,7 +321,10 @@ def test_structure_read_per_task_type_weighs_a_size_apart_for_each_type():
         piece = train_once(cases, feats, settings)
         oof = cross_validate(cases, feats, settings, piece)
         index, oof = neighbour_index(cases, bags, settings, oof)
-        return read_model(build_model_file(piece, calibrate(cases, oof), settings, cases, {}, index))
+        files[typed] = build_model_file(piece, calibrate(cases, oof), settings, cases, {}, index)
+        return read_model(files[typed])
+
+    files = {}
 
     def scores(model):
         return {(task, long): classify([{"role": "user", "content": f"{kind} canyon" + (filler if long else "")}],
@@ -332,6 +335,12 @@ def test_structure_read_per_task_type_weighs_a_size_apart_for_each_type():
     assert plain.typed == () and "typed_features" not in plain.meta
     assert typed.typed == ("words:",) and typed.meta["typed_features"] == ["words:"]
     assert any(name.endswith("@generate") for name in typed.weights.other)
+    # The copies weighed from the packed rows, after the type is picked, as the plain tables weigh them.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("routerd.classify.model.layout_of", lambda columns: None)
+        unpacked = read_model(files[("words:",)])
+    assert typed.packed is not None and unpacked.packed is None
+    assert scores(typed) == scores(unpacked)
     got = scores(typed)
     assert got["analyze", True] > got["analyze", False] and got["generate", True] < got["generate", False]
     flat = scores(plain)

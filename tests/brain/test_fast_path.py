@@ -11,7 +11,8 @@ import pytest
 from routerd.classify.bag import Bag, key_of, name_of
 from routerd.classify.context import read
 from routerd.classify.cues import default_cues
-from routerd.classify.model import BASELINE, TOP_FEATURES, default_model, model_bytes
+from routerd.classify import model as model_module
+from routerd.classify.model import BASELINE, TOP_FEATURES, Model, default_model, model_bytes, read_model
 from routerd.classify.train import data as sets
 
 
@@ -148,3 +149,74 @@ def test_bag_union_is_the_union_of_names():
     b = Bag({"retry", "backoff"}, {("why", "not")}, {"backo"}, {"tools"})
     assert (a | b).names() == a.names() | b.names()
     assert "b:why not" in a | b and "b:why not" not in a and "w:backoff" not in a
+
+
+def _plain(data: bytes, monkeypatch) -> Model:
+    """The model in `data` read without packing its rows (as a model whose weights are not whole steps is)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(model_module, "layout_of", lambda columns: None)
+        return read_model(data)
+
+
+def _with_weight(data: bytes, at: int, value: float) -> bytes:
+    """The model file `data` with its `at`-th weight (row by row, float32) set to `value`."""
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as archive, zipfile.ZipFile(out, "w") as written:
+        for info in archive.infolist():
+            member = archive.read(info)
+            if info.filename == "weights.f32":
+                values = array("f")
+                values.frombytes(member)
+                values[at] = value
+                member = values.tobytes()
+            written.writestr(info, member)
+    return out.getvalue()
+
+
+def test_packed_rows_predict_exactly_what_the_plain_tables_do(monkeypatch):
+    """The shipped model weighed by one packed int per feature gives the very predictions (==, not
+    close) of the same file read into a table per column and summed by `math.fsum`, on every held-out
+    prompt; and its columns' sums are those `fsum`s of the file's rows, bit for bit."""
+    packed, plain, cues = default_model(), _plain(model_bytes(), monkeypatch), default_cues()
+    assert packed.packed is not None and plain.packed is None and plain.type_weights is not None
+    reference = Reference(model_bytes())
+    for case in sets.repository_heldout():
+        bag = read(case.messages, case.tools, cues).features
+        assert packed.predict(bag, explain=True) == plain.predict(bag, explain=True), case.id
+        rows = [reference.rows[name] for name in bag.names() if name in reference.rows]
+        sums = packed.packed.layout.sums(packed.packed.total(bag))
+        assert sums == [math.fsum(row[column] for row in rows) for column in range(len(sums))], case.id
+
+
+def test_a_model_whose_weights_are_not_whole_steps_is_read_plain():
+    """A weight no step of at most 52 bits' sums can hold (1e-30 among steps of 1/512) leaves the
+    rows unpacked, and that model still predicts what its file says, by feature name."""
+    first = next(i for i, value in enumerate(_weights(model_bytes())) if value)
+    data = _with_weight(model_bytes(), first, 1e-30)
+    model, cues = read_model(data), default_cues()
+    assert model.packed is None and model.type_weights is not None
+    reference = Reference(data)
+    for case in sets.repository_heldout()[:200]:
+        bag = read(case.messages, case.tools, cues).features
+        prediction = model.predict(bag, explain=True)
+        (low, high), task_type, probability, top = reference.predict(bag.names())
+        assert (prediction.task_type, prediction.type_probability, prediction.contributions) \
+            == (task_type, probability, top), case.id
+
+
+def test_a_weight_in_finer_steps_widens_its_field_and_stays_exact(monkeypatch):
+    """A weight of 0.1 (in float32, a whole number of 2^-27 steps) makes its column's field wider,
+    not the sums less exact: the packed model still predicts what the plain reading does."""
+    data = _with_weight(model_bytes(), 0, 0.1)
+    packed, plain, cues = read_model(data), _plain(data, monkeypatch), default_cues()
+    assert packed.packed is not None and packed.packed.layout.scales[0] == 2.0 ** 27
+    for case in sets.repository_heldout()[:300]:
+        bag = read(case.messages, case.tools, cues).features
+        assert packed.predict(bag) == plain.predict(bag), case.id
+
+
+def _weights(data: bytes) -> array:
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        values = array("f")
+        values.frombytes(archive.read("weights.f32"))
+    return values
