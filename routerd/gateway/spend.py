@@ -34,6 +34,9 @@ DEFAULT_MAX_OUTPUT = 8192
 _OUTPUT_FIELDS = {"openai_chat": ("max_completion_tokens", "max_tokens"), "anthropic": ("max_tokens",),
                   "responses": ("max_output_tokens",), "gemini": ("generationConfig", "generation_config")}
 _ALL_FIELDS = tuple(OutputFields.__struct_fields__)
+# The name a refusal gives the client's field, as its own API documents it.
+_FIELD_NAMES = {"anthropic": "max_tokens", "responses": "max_output_tokens",
+                "gemini": "generationConfig.maxOutputTokens"}
 _GENERATION_FIELDS = frozenset({"generationConfig", "generation_config"})
 _FIELDS = msgspec.json.Decoder(OutputFields)
 
@@ -91,6 +94,20 @@ def asked_output(request: ProxyRequest) -> int | None:
             raws += (config.maxOutputTokens, config.max_output_tokens)
     counts = [n for n in map(_count, raws) if n is not None]
     return max(counts) if counts else None
+
+
+def output_field(request: ProxyRequest) -> str:
+    """The name of the field in which ``request``'s client asks for its most output tokens: its
+    dialect's (for OpenAI chat, max_completion_tokens when the request sets it, else max_tokens)."""
+    if request.dialect == "openai_chat":
+        fields = request.output
+        if fields is None:
+            try:
+                fields = _FIELDS.decode(request.body)
+            except (msgspec.DecodeError, RecursionError):
+                return "max_tokens"
+        return "max_completion_tokens" if _count(fields.max_completion_tokens) is not None else "max_tokens"
+    return _FIELD_NAMES.get(request.dialect, "max_tokens")
 
 
 def _count(raw: msgspec.Raw) -> int | None:
@@ -154,10 +171,11 @@ def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyReques
     cheaper models were tried (``stepped_down``), and what would let a call through."""
     found = estimate(runtime, candidate, request)
     parts = [f"routerd budget: {candidate.provider}/{candidate.model}"]
+    field = output_field(request)
     if found is not None:
-        output = (f"max_tokens {found.output_tokens:,}" if found.asked else
+        output = (f"{field} {found.output_tokens:,}" if found.asked else
                   f"the model's whole output limit of {found.output_tokens:,} tokens, since the request "
-                  "sets no max_tokens")
+                  f"sets no {field}")
         searches = f" and {found.searches} web searches" if found.searches else ""
         parts[0] += (f" would reserve {format_usd(found.amounts['usd'])} ({found.prompt_tokens + found.output_tokens:,} "
                      f"tokens: {found.prompt_tokens:,} prompt tokens at most and {output}{searches})")
@@ -167,7 +185,7 @@ def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyReques
     if not refusal.never:
         parts.append("paid calls this large are refused until it resets or the limit is raised")
     if found is not None:
-        parts.append("a smaller max_tokens reserves less" if found.asked else "set max_tokens to reserve less")
+        parts.append(f"a smaller {field} reserves less" if found.asked else f"set {field} to reserve less")
     if free_local(runtime):
         parts.append("free local models still serve")
     return "; ".join(parts)

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from routerd.gateway.answers import ProxyRequest
-from routerd.gateway.spend import asked_output
+from routerd.gateway.spend import asked_output, output_field
 from tests.fakes.upstream import FakeUpstream
 
 pytestmark = pytest.mark.anyio
@@ -40,6 +40,19 @@ def _asked(dialect: str, body: bytes) -> int | None:
 def test_the_output_asked_for_is_the_dialects_top_level_field(dialect, body, expected):
     """Each dialect's field at the top level only, the last of duplicates, whole positive numbers only."""
     assert _asked(dialect, body) == expected
+
+
+@pytest.mark.parametrize(("dialect", "body", "expected"), [
+    ("openai_chat", b'{"messages": []}', "max_tokens"),
+    ("openai_chat", b'{"max_tokens": 10}', "max_tokens"),
+    ("openai_chat", b'{"max_completion_tokens": 300}', "max_completion_tokens"),
+    ("anthropic", b'{"max_tokens": 4096}', "max_tokens"),
+    ("responses", b'{"input": "hi"}', "max_output_tokens"),
+    ("gemini", b'{"contents": []}', "generationConfig.maxOutputTokens"),
+])
+def test_a_refusal_names_the_clients_own_output_field(dialect, body, expected):
+    """The field a 402 tells the client to lower is its own API's, not always max_tokens."""
+    assert output_field(ProxyRequest(dialect, b"", b"", {}, body, "m", False, 0.0)) == expected
 
 
 @pytest.fixture
@@ -87,3 +100,19 @@ def test_rate_limit_buckets_reserve_the_same_output_as_budgets():
     body = b'{"metadata": {"max_tokens": 1}, "max_tokens": 5000, "messages": []}'
     amounts = _estimate(frozenset({"output_tokens"}), ProxyRequest("openai_chat", b"", b"", {}, body, "m", False, 0.0))
     assert amounts["output_tokens"] == 5000
+
+
+async def test_a_responses_refusal_names_max_output_tokens(daemon, upstream):
+    """A Responses request refused (402) is told of max_output_tokens, the field it can set, with or
+    without one."""
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
+                                  max_retries=0) as client:
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client.responses.create(model="gpt-4.1", input="hi", max_output_tokens=100_000)
+        message = caught.value.body["message"]
+        assert "max_output_tokens 100,000" in message and "a smaller max_output_tokens reserves less" in message
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client.responses.create(model="gpt-4.1", input="hi")
+        message = caught.value.body["message"]
+        assert "sets no max_output_tokens" in message and "set max_output_tokens to reserve less" in message
+    assert "max_tokens" not in message.replace("max_output_tokens", "") and not upstream.received
