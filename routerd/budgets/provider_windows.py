@@ -1,7 +1,7 @@
 """Providers' own windows, read from the headers on each answer and kept per provider: how much
 of each is spent, and when it starts over.
 
-    anthropic-ratelimit-unified-{5h,7d,...}-utilization   a subscription window's spent share (0..1)
+    anthropic-ratelimit-unified-{5h,7d,...}-utilization   a subscription window's spent share (a fraction; above 1 in overage)
     anthropic-ratelimit-unified-{5h,7d,...}-reset         when it starts over (Unix seconds or RFC 3339)
     anthropic-ratelimit-unified-status                    "rejected": the subscription is used up
     anthropic-ratelimit-{requests,tokens,...}-*           API rate limits   } read by
@@ -81,6 +81,11 @@ def _span_s(window: str) -> float:
 
 
 def _share(fields: dict[str, str]) -> float | None:
+    """A unified window's spent share: 1.0 when rejected, else its utilization, which is a fraction
+    in every form Anthropic sends (Claude Code 2.1.197 reads ``Number(header)``, shows it times 100
+    as a percentage and warns at 0.25 to 0.9), so one above 1.0 is a window spent past its limit
+    (overage), not a percentage: it counts as spent. Codex's rate-limit windows are percentages
+    (``x-codex-*-used-percent``), but in headers of their own that this module does not read."""
     if fields.get("status") == "rejected":
         return 1.0
     try:
@@ -89,6 +94,4 @@ def _share(fields: dict[str, str]) -> float | None:
         return None
     if not math.isfinite(share):   # "inf" and "nan" say nothing about what is spent
         return None
-    if share > 1.0:            # a percentage
-        share /= 100.0
     return min(max(share, 0.0), 1.0)

@@ -78,6 +78,17 @@ def test_a_subscription_window_needs_a_finite_share_and_an_anthropic_provider():
     assert budgets.windows.share("anthropic", NOW + 5 * 3600 + 1) == 0.0
 
 
+@pytest.mark.parametrize(("utilization", "share"), [(b"0.5", 0.5), (b"1", 1.0), (b"1.02", 1.0), (b"3.5", 1.0),
+                                                  (b"-0.1", 0.0)])
+def test_a_subscription_utilization_is_a_fraction_even_above_one(utilization, share):
+    """The unified utilization is a fraction (Claude Code reads it so): 1.02 is a window spent past
+    its limit, a full one, not 1.02 %."""
+    budgets = Budgets(BudgetsConfig())
+    _observe(budgets, "anthropic", [(b"anthropic-ratelimit-unified-5h-utilization", utilization),
+                                    (b"anthropic-ratelimit-unified-5h-reset", str(int(NOW + 600)).encode())])
+    assert budgets.windows.share("anthropic", NOW) == pytest.approx(share)
+
+
 def test_a_rejected_subscription_is_fully_spent():
     """anthropic-ratelimit-unified-status: rejected is a spent window, whatever the utilization."""
     budgets = Budgets(BudgetsConfig())
