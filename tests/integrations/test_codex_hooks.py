@@ -26,6 +26,18 @@ def codex_cli() -> Path:
     return clis.ensure_cli(clis.CODEX)
 
 
+async def _install_codex(tmp_path: Path, daemon: App) -> Path:
+    """A throw-away HOME (with an empty ``work`` directory) where ``routerctl install --host codex``
+    has set up routerd's hooks and profile for ``daemon``."""
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "ROUTERD_SOCKET": str(daemon.socket_path)}
+    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex",
+                             "--http-url", http_url(daemon)], env=env)
+    return home
+
+
 @pytest.fixture
 async def fake_responses(config_file: Path) -> AsyncIterator[Upstream]:
     async with open_upstream("responses", ANSWER) as fake:
@@ -37,12 +49,7 @@ async def fake_responses(config_file: Path) -> AsyncIterator[Upstream]:
 async def test_codex_hooks_fire_and_the_turn_goes_through_routerd(
         codex_cli: Path, tmp_path: Path, fake_responses: Upstream, daemon: App) -> None:
     """Hooks fire (the advice reaches the model), a decision is stored, the turn is proxied."""
-    home = tmp_path / "home"
-    (home / "work").mkdir(parents=True)
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "ROUTERD_SOCKET": str(daemon.socket_path)}
-    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex",
-                             "--http-url", http_url(daemon)], env=env)
+    home = await _install_codex(tmp_path, daemon)
     run_env = clis.base_env(home) | {"ROUTERD_SOCKET": str(daemon.socket_path)}
     # Codex 0.169 runs new hooks only once the user trusted them (/hooks in the TUI); exec can
     # skip that review for this one invocation.
@@ -76,12 +83,7 @@ async def test_codex_calls_are_recorded_once_from_its_rollout_or_the_gateway(
     """Codex with routerd's hooks, straight to its provider or through routerd: each of the turn's
     two model calls is one priced row, read by the Stop hook from Codex's rollout file (its
     token_usage_record lines) or recorded by the gateway, never both."""
-    home = tmp_path / "home"
-    (home / "work").mkdir(parents=True)
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "ROUTERD_SOCKET": str(daemon.socket_path)}
-    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "codex",
-                             "--http-url", http_url(daemon)], env=env)
+    home = await _install_codex(tmp_path, daemon)
     base_url = fake_openai.url if through == "hooks" else http_url(daemon)
     clis.write_codex_config(home / ".codex", base_url, "gpt-4.1")  # the provider: the fake, or routerd
     run_env = clis.base_env(home) | {"ROUTERD_E2E_KEY": "dummy", "ROUTERD_SOCKET": str(daemon.socket_path)}

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from routerctl.main import cli
-from tests.integrations.test_install import home as _home_with_env
+from tests.integrations.conftest import user_home as _home_with_env
 
 home = _home_with_env  # the fixture: a throw-away HOME, with the host's settings paths under it
 
