@@ -30,6 +30,9 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # aliases of their successor, so that a request naming them is routed; their own price comes from
 # the price book (see `Catalogue.price`), not from the successor's. Current as of Claude Code
 # 2.1.197 (default claude-opus-4-8; Sonnet 4.6, Haiku 4.5) and Codex 0.169 (the gpt-6 family).
+# max_output_tokens is set only where the provider's model page states it (gpt-4.1 and 4.1-mini
+# 32,768; o3 and o4-mini 100,000; Gemini 2.5 Flash-Lite 65,536 on ai.google.dev, 2.5 Pro 65,535 on
+# Vertex AI's page); elsewhere it is left unknown and a budget reserves spend.DEFAULT_MAX_OUTPUT.
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
@@ -49,26 +52,28 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(id="gpt-6-luna", provider="openai", tier="simple", context_window=1_050_000, vision=True,
               reasoning=True),
     ModelInfo(id="gpt-4.1-mini", provider="openai", tier="simple", context_window=1_047_576, vision=True,
-              aliases=("gpt-4o-mini", "4o-mini")),
+              max_output_tokens=32_768, aliases=("gpt-4o-mini", "4o-mini")),
     ModelInfo(id="gpt-4.1", provider="openai", tier="moderate", context_window=1_047_576, vision=True,
-              aliases=("gpt-4o", "4o")),
+              max_output_tokens=32_768, aliases=("gpt-4o", "4o")),
     ModelInfo(id="o4-mini", provider="openai", tier="moderate", context_window=200_000, vision=True,
-              reasoning=True),
+              reasoning=True, max_output_tokens=100_000),
     ModelInfo(id="gpt-6.1-sol", provider="openai", tier="moderate", context_window=1_050_000, vision=True,
               reasoning=True, aliases=("gpt-6-sol",)),
-    ModelInfo(id="o3", provider="openai", tier="complex", context_window=200_000, vision=True, reasoning=True),
+    ModelInfo(id="o3", provider="openai", tier="complex", context_window=200_000, vision=True, reasoning=True,
+              max_output_tokens=100_000),
     ModelInfo(id="gpt-5.5", provider="openai", tier="complex", context_window=1_000_000, vision=True,
               reasoning=True, aliases=("gpt-5", "gpt-5.1", "gpt-5.2", "gpt-5.4")),
     ModelInfo(id="gpt-6-astra", provider="openai", tier="complex", context_window=1_050_000, vision=True,
               reasoning=True),
     # Google
-    ModelInfo(id="gemini-2.5-flash-lite", provider="gemini", tier="simple", context_window=1_048_576, vision=True),
+    ModelInfo(id="gemini-2.5-flash-lite", provider="gemini", tier="simple", context_window=1_048_576, vision=True,
+              max_output_tokens=65_536),
     ModelInfo(id="gemini-2.5-flash", provider="gemini", tier="simple", context_window=1_048_576, vision=True,
               reasoning=True, aliases=("flash",)),
     ModelInfo(id="gemini-3-flash-preview", provider="gemini", tier="simple", context_window=1_048_576,
               vision=True, reasoning=True),
     ModelInfo(id="gemini-2.5-pro", provider="gemini", tier="moderate", context_window=1_048_576, vision=True,
-              reasoning=True),
+              reasoning=True, max_output_tokens=65_535),
     ModelInfo(id="gemini-3.1-pro-preview", provider="gemini", tier="moderate", context_window=1_048_576,
               vision=True, reasoning=True, aliases=("gemini-pro", "gemini-3-pro-preview")),
     # DeepSeek

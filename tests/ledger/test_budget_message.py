@@ -55,12 +55,12 @@ async def test_a_refusal_says_dollars_one_way_and_free_local_models_only_when_th
 
 
 async def test_a_call_larger_than_the_whole_limit_says_so_in_dollars(daemon, upstream, local):
-    """gpt-4.1 without max_tokens reserves 8,192 output tokens (~$0.0656): more than the $0.05 limit."""
+    """gpt-4.1 without max_tokens reserves its 32,768 output tokens (~$0.2622): more than the $0.05 limit."""
     async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
                                   max_retries=0) as client:
         with pytest.raises(openai.APIStatusError) as caught:
             await client.chat.completions.create(model="gpt-4.1", messages=PROMPT)
     message = caught.value.body["message"]
-    assert re.search(r"would reserve \$0\.0656 .*; daily usd \(all\): one call needs \$0\.0656, more than the "
+    assert re.search(r"would reserve \$0\.2622 .*; daily usd \(all\): one call needs \$0\.2622, more than the "
                      r"whole limit of \$0\.05;", message), message
     assert ("free local models still serve" in message) == local

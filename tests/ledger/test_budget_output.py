@@ -57,8 +57,8 @@ def test_a_refusal_names_the_clients_own_output_field(dialect, body, expected):
 
 @pytest.fixture
 def config_file(daemon_env: Path, upstream: FakeUpstream) -> Path:
-    """OpenAI's models and a $0.05 daily cap: gpt-4.1 without max_tokens (8,192 output tokens
-    reserved, ~$0.0656) does not fit it, 100 output tokens do."""
+    """OpenAI's models and a $0.05 daily cap: gpt-4.1 without max_tokens (its 32,768 output tokens
+    reserved, ~$0.26) does not fit it, 100 output tokens do."""
     path = daemon_env / "config.toml"
     path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n[budgets]\ndaily_usd = 0.05\n'
                     f'[providers.openai]\nbase_url = "{upstream.url}/v1"\napi_key = "sk-x"\nmodels = ["gpt-*"]\n')
@@ -116,3 +116,15 @@ async def test_a_responses_refusal_names_max_output_tokens(daemon, upstream):
         message = caught.value.body["message"]
         assert "sets no max_output_tokens" in message and "set max_output_tokens to reserve less" in message
     assert "max_tokens" not in message.replace("max_output_tokens", "") and not upstream.received
+
+
+async def test_a_request_without_max_tokens_reserves_the_models_own_output_limit(daemon, upstream):
+    """gpt-4.1 without max_tokens reserves its documented 32,768 output tokens: more than the
+    8,192 default, and no more than the model can write."""
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key="x",
+                                  max_retries=0) as client:
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client.chat.completions.create(model="gpt-4.1", messages=PROMPT)
+    assert caught.value.status_code == 402 and not upstream.received
+    assert "the model's whole output limit of 32,768 tokens, since the request sets no max_tokens" \
+        in caught.value.body["message"]
