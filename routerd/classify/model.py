@@ -28,7 +28,7 @@ import math
 import zipfile
 from array import array
 from importlib import resources
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from io import BytesIO
 from itertools import chain, repeat
 from operator import add, itemgetter
@@ -111,6 +111,15 @@ class Packed(msgspec.Struct, frozen=True):
         """`total` with the rows of `other` (names of the kind `other`, none of them in its bag)."""
         return sum(filter(None, map(self.rows.other.get, other)), total)
 
+    def scores(self, kind: str, key: Any) -> tuple[float, float] | None:
+        """A feature's weight in the first cut's score and what it adds for the second's, read from its
+        packed row (exactly the file's floats: `Layout.sums` of one row), or None when both are zero."""
+        row = getattr(self.rows, kind).get(key)
+        if not row:
+            return None
+        low, high = self.layout.sums(row + self.layout.start)[:2]
+        return (low, high) if low or high else None
+
 
 class Model(msgspec.Struct, frozen=True):
     """The learned weights. Score and task type are kept apart: most features (every word only the
@@ -120,10 +129,12 @@ class Model(msgspec.Struct, frozen=True):
     order a set happens to iterate in (which changes with the process's hash seed). A model whose
     weights are whole steps (as the trainer writes them) is also kept packed, one int per feature
     (`packed`, `routerd.classify.packed`), and weighed that way: the same sums, exactly, from one
-    lookup per feature instead of three; it then keeps no `type_weights`."""
+    lookup per feature instead of three; it then keeps no `type_weights`, and no `weights` or `upper`
+    either (explaining reads a feature's two score weights from its packed row, `score_weights`:
+    the float tables cost ~2.5 MB of daemon RSS)."""
 
-    weights: Table[float]  # feature -> weight in the first cut's score (non-zero only)
-    upper: Table[float]  # feature -> what it adds to that for the second cut's score (non-zero only)
+    weights: Table[float] | None  # feature -> weight in the first cut's score (non-zero only; unpacked only)
+    upper: Table[float] | None  # feature -> what it adds for the second cut's score (non-zero only; unpacked only)
     type_weights: Table[tuple[float, ...]] | None  # feature -> weight per task type (non-zero rows only)
     score_bias: float
     simple: Calibration
@@ -159,6 +170,7 @@ class Model(msgspec.Struct, frozen=True):
             low = self.score_bias + sums[0]
             high = low + sums[1]
         else:
+            assert self.weights is not None and self.upper is not None  # kept whenever the rows are not packed
             low = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
             high = low + math.fsum(filter(None, self.upper.present(features)))
         if self.neighbours is not None:
@@ -167,12 +179,20 @@ class Model(msgspec.Struct, frozen=True):
             high += shift_high
         else:
             shift_low = shift_high = 0.0
-        contributions = top_features(self.weights, self.upper, features, TOP_FEATURES) if explain else ()
+        contributions = top_features(self.score_weights, features, TOP_FEATURES) if explain else ()
         p_simple = self.simple.probability(low)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
         p_moderate = max(self.moderate.probability(high), p_simple)
         return Prediction(low - self.simple.cut, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions,
                           (shift_low + shift_high) / 2, high - self.moderate.cut)
+
+    def score_weights(self, kind: str, key: Any) -> tuple[float, float] | None:
+        """The feature `key` of `kind` (as a `Bag` keeps it): its weight in the first cut's score and what
+        it adds for the second's, or None when it has neither."""
+        if self.packed is not None:
+            return self.packed.scores(kind, key)
+        assert self.weights is not None and self.upper is not None  # kept whenever the rows are not packed
+        return table_scores(self.weights, self.upper, kind, key)
 
     def _type_logits(self, features: Bag) -> list[float]:
         assert self.type_weights is not None  # kept whenever the rows are not packed
@@ -181,7 +201,16 @@ class Model(msgspec.Struct, frozen=True):
             else list(self.type_bias)
 
 
-def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: int,
+ScoreWeights = Callable[[str, Any], "tuple[float, float] | None"]  # `Model.score_weights`
+
+
+def table_scores(weights: Table[float], upper: Table[float], kind: str, key: Any) -> tuple[float, float] | None:
+    """`Model.score_weights` from the two score tables (each holding non-zero weights only)."""
+    low, high = getattr(weights, kind).get(key, 0.0), getattr(upper, kind).get(key, 0.0)
+    return (low, high) if low or high else None
+
+
+def top_features(weigh: ScoreWeights, bag: Bag, count: int,
                  baseline: Mapping[str, str] = BASELINE) -> tuple[tuple[str, float], ...]:
     """The `count` features of `bag` that move the two cuts' scores most from a new one-turn ask's
     (a feature's weight in the first plus half what it adds in the second: its mean effect on the
@@ -196,17 +225,15 @@ def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: in
     """
     found: list[tuple[str, Any, float]] = []  # kind, key, weight
     for kind in KINDS:
-        low: dict[Any, float] = getattr(weights, kind)
-        high: dict[Any, float] = getattr(upper, kind)
         keys = getattr(bag, kind)
-        table = {key: low.get(key, 0.0) + high.get(key, 0.0) / 2 for key in keys if key in low or key in high}
+        table = {key: effect for key in keys if (effect := mean_effect(weigh(kind, key))) is not None}
         if kind == "other":
             for key in keys:  # a few dozen: the sizes, counts and shape of the turn
                 base = next((b for prefix, b in baseline.items() if key.startswith(prefix) and "@" not in key), None)
                 if base == key:
                     table.pop(key, None)
                 elif base is not None:
-                    table[key] = table.get(key, 0.0) - (low.get(base, 0.0) + high.get(base, 0.0) / 2)
+                    table[key] = table.get(key, 0.0) - (mean_effect(weigh(kind, base)) or 0.0)
         ends = _ends(sorted(table, key=table.__getitem__), table, count)
         found.extend(zip(repeat(kind), ends, map(table.__getitem__, ends)))
     if not found:
@@ -215,6 +242,12 @@ def top_features(weights: Table[float], upper: Table[float], bag: Bag, count: in
     named = sorted(((name_of(kind, key), weight) for kind, key, weight in found if abs(weight) >= least),
                    key=lambda c: (-abs(c[1]), c[0]))
     return tuple((name, round(weight, 3)) for name, weight in named[:count])
+
+
+def mean_effect(scores: tuple[float, float] | None) -> float | None:
+    """A feature's mean effect on the two cuts' scores (its weight in the first plus half what it adds
+    in the second), None for a feature with no score weight."""
+    return None if scores is None else scores[0] + scores[1] / 2
 
 
 def _ends(ranked: list[Any], table: dict[Any, float], count: int) -> list[Any]:
@@ -247,8 +280,8 @@ def read_model(data: bytes) -> Model:
     layout = layout_of([columns[column::width] for column in range(width)])
     weights, upper, rows = _tables(names, values, width, shared, layout)
     return Model(
-        weights=Table(**weights),
-        upper=Table(**upper),
+        weights=Table(**weights) if layout is None else None,
+        upper=Table(**upper) if layout is None else None,
         type_weights=Table(**rows) if layout is None else None,
         score_bias=meta["score_bias"],
         simple=Calibration(**meta["calibration"]["simple"]),
@@ -287,8 +320,9 @@ def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[Any, A
 def _tables(names: str, values: array[float], width: int, shared: dict[Any, Any],
             layout: Layout | None) -> tuple[dict[str, dict[Any, float]], dict[str, dict[Any, float]],
                                            dict[str, dict[Any, Any]]]:
-    """The non-zero weights of both scores, by feature kind, and every feature's packed row
-    (`layout`: `routerd.classify.packed`) or, without a layout, its type row.
+    """Every feature's packed row (`layout`: `routerd.classify.packed`, which holds its score weights
+    too: the score tables are then left empty) or, without a layout, the non-zero weights of both
+    scores, by feature kind, and its type row.
 
     Built for a small resident size (each saving measured as daemon RSS): names are read one at a
     time, as a list of all ~64k would leave its freed strings scattered through the allocator's
@@ -315,10 +349,11 @@ def _tables(names: str, values: array[float], width: int, shared: dict[Any, Any]
     columns = memoryview(values)
     kinds: list[str] = []
     keys: list[Any] = []
+    plain = layout is None
     for (kind, key), low, high in zip(shared_keys_of(_lines(names), shared), columns[0::width], columns[1::width]):
-        if low:
+        if low and plain:
             weights[kind][key] = one(low, low)
-        if high:
+        if high and plain:
             upper[kind][key] = one(high, high)
         kinds.append(kind)
         keys.append(key)

@@ -9,7 +9,7 @@ from routerd.classify.bag import Bag
 from routerd.classify.classifier import classify
 from routerd.classify.context import read
 from routerd.classify.cues import build, default_cues, read_documents
-from routerd.classify.model import TOP_FEATURES, Table, default_model, top_features
+from routerd.classify.model import TOP_FEATURES, Table, default_model, table_scores, top_features
 
 
 def user(text):
@@ -124,11 +124,15 @@ def test_top_features_rank_against_the_baseline():
     the baseline's weight, even one with no weight of its own."""
     weights = Table(words={"x": 0.5}, pairs={}, stems={}, other={"kind:ask": 2.0, "turns:0": -3.0, "turns:1": -0.5})
     upper = Table(words={}, pairs={}, stems={}, other={})
+
+    def weigh(kind, key):
+        return table_scores(weights, upper, kind, key)
+
     one_turn = Bag(words={"x"}, other={"kind:ask", "turns:0"})
-    assert top_features(weights, upper, one_turn, 6) == (("w:x", 0.5),)
+    assert top_features(weigh, one_turn, 6) == (("w:x", 0.5),)
     longer = Bag(words={"x"}, other={"kind:go_ahead", "turns:1"})
-    assert top_features(weights, upper, longer, 6) == (("turns:1", 2.5), ("kind:go_ahead", -2.0), ("w:x", 0.5))
-    assert top_features(weights, upper, one_turn, 6, baseline={}) == (
+    assert top_features(weigh, longer, 6) == (("turns:1", 2.5), ("kind:go_ahead", -2.0), ("w:x", 0.5))
+    assert top_features(weigh, one_turn, 6, baseline={}) == (
         ("turns:0", -3.0), ("kind:ask", 2.0), ("w:x", 0.5))
 
 
@@ -168,7 +172,7 @@ def test_every_feature_family_of_the_model_has_a_describer():
     would be)."""
     reading = explain._Reading(Bag(), default_cues(), explain.default_glossary())
     model = default_model()
-    others = set(model.weights.other) | set(model.upper.other)
+    others = {key for key in model.packed.rows.other if isinstance(key, str) and model.score_weights("other", key)}
     raw = {name for name in others if reading.say(name, (name,)) == name}
     assert not raw
     assert reading.say("words:6@generate", ("words:6@generate",)).endswith("read for a generate ask")
