@@ -32,7 +32,7 @@ from routerd.classify.bag import PAIR, STEM, WORD, Bag, key_of
 from routerd.classify.context import TURN_EDGES
 from routerd.classify.cues import CUE_DIR, CueSet
 from routerd.classify.features import COUNT_EDGES, PASTE_EDGES, STEM_CHARS, TOOL_EDGES, TOOL_WORD, WORD_EDGES
-from routerd.classify.model import BASELINE, Model, mean_effect
+from routerd.classify.model import BASELINE, Model
 from routerd.classify.tokens import INLINE_CODE, is_cjk
 from routerd.classify.types import TASK_TYPES, Because
 
@@ -111,7 +111,8 @@ def describe(bag: Bag, contributions: Iterable[tuple[str, float]], neighbours: f
 def _effect(model: Model, name: str) -> float:
     """A feature's mean effect on the two cuts' scores, as `routerd.classify.model.top_features`
     ranks it."""
-    return mean_effect(model.score_weights(*key_of(name))) or 0.0
+    kind, key = key_of(name)
+    return model.effects(kind, (key,)).get(key, 0.0)
 
 
 # The features of one fact share a group: a cue family at every size and count, every bucket of

@@ -28,7 +28,7 @@ import math
 import zipfile
 from array import array
 from importlib import resources
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from io import BytesIO
 from itertools import chain, repeat
 from operator import add, itemgetter
@@ -120,6 +120,25 @@ class Packed(msgspec.Struct, frozen=True):
         low, high = self.layout.sums(row + self.layout.start)[:2]
         return (low, high) if low or high else None
 
+    def effects(self, kind: str, keys: Iterable[Any]) -> dict[Any, float]:
+        """`Model.effects` from the packed rows: each row's first two fields read as `Layout.sums` reads
+        them (inline: a call per feature cost 40% more time per explained classify; C-level maps over
+        the ~25 keys of a kind cost more than this loop, by callgrind)."""
+        get = getattr(self.rows, kind).get
+        (low_shift, low_mask, low_step, low_offset), (high_shift, high_mask, high_step, high_offset) = \
+            self.layout.fields[:2]
+        start = self.layout.start
+        found: dict[Any, float] = {}
+        for key in keys:
+            row = get(key)
+            if row:
+                total = row + start
+                low = (total >> low_shift & low_mask) * low_step - low_offset
+                high = (total >> high_shift & high_mask) * high_step - high_offset
+                if low or high:
+                    found[key] = low + high / 2
+        return found
+
 
 class Model(msgspec.Struct, frozen=True):
     """The learned weights. Score and task type are kept apart: most features (every word only the
@@ -131,7 +150,7 @@ class Model(msgspec.Struct, frozen=True):
     (`packed`, `routerd.classify.packed`), and weighed that way: the same sums, exactly, from one
     lookup per feature instead of three; it then keeps no `type_weights`, and no `weights` or `upper`
     either (explaining reads a feature's two score weights from its packed row, `score_weights`:
-    the float tables cost ~2.5 MB of daemon RSS)."""
+    the float tables cost 1.8 MB of idle daemon RSS)."""
 
     weights: Table[float] | None  # feature -> weight in the first cut's score (non-zero only; unpacked only)
     upper: Table[float] | None  # feature -> what it adds for the second cut's score (non-zero only; unpacked only)
@@ -179,12 +198,21 @@ class Model(msgspec.Struct, frozen=True):
             high += shift_high
         else:
             shift_low = shift_high = 0.0
-        contributions = top_features(self.score_weights, features, TOP_FEATURES) if explain else ()
+        contributions = top_features(self.effects, features, TOP_FEATURES) if explain else ()
         p_simple = self.simple.probability(low)
         # Whatever a simple-tier model can do, a moderate-tier one can: keep the two consistent.
         p_moderate = max(self.moderate.probability(high), p_simple)
         return Prediction(low - self.simple.cut, p_simple, p_moderate, self.type_labels[best], 1.0 / total, contributions,
                           (shift_low + shift_high) / 2, high - self.moderate.cut)
+
+    def effects(self, kind: str, keys: Iterable[Any]) -> dict[Any, float]:
+        """The mean effect on the two cuts' scores (the weight in the first plus half what it adds in the
+        second, as `top_features` ranks them) of each of `keys` (features of `kind`, as a `Bag` keeps
+        them) that has a score weight."""
+        if self.packed is not None:
+            return self.packed.effects(kind, keys)
+        assert self.weights is not None and self.upper is not None  # kept whenever the rows are not packed
+        return table_effects(self.weights, self.upper, kind, keys)
 
     def score_weights(self, kind: str, key: Any) -> tuple[float, float] | None:
         """The feature `key` of `kind` (as a `Bag` keeps it): its weight in the first cut's score and what
@@ -201,7 +229,7 @@ class Model(msgspec.Struct, frozen=True):
             else list(self.type_bias)
 
 
-ScoreWeights = Callable[[str, Any], "tuple[float, float] | None"]  # `Model.score_weights`
+Effects = Callable[[str, Iterable[Any]], dict[Any, float]]  # `Model.effects`
 
 
 def table_scores(weights: Table[float], upper: Table[float], kind: str, key: Any) -> tuple[float, float] | None:
@@ -210,7 +238,14 @@ def table_scores(weights: Table[float], upper: Table[float], kind: str, key: Any
     return (low, high) if low or high else None
 
 
-def top_features(weigh: ScoreWeights, bag: Bag, count: int,
+def table_effects(weights: Table[float], upper: Table[float], kind: str, keys: Iterable[Any]) -> dict[Any, float]:
+    """`Model.effects` from the two score tables (each holding non-zero weights only)."""
+    low: dict[Any, float] = getattr(weights, kind)
+    high: dict[Any, float] = getattr(upper, kind)
+    return {key: low.get(key, 0.0) + high.get(key, 0.0) / 2 for key in keys if key in low or key in high}
+
+
+def top_features(effects: Effects, bag: Bag, count: int,
                  baseline: Mapping[str, str] = BASELINE) -> tuple[tuple[str, float], ...]:
     """The `count` features of `bag` that move the two cuts' scores most from a new one-turn ask's
     (a feature's weight in the first plus half what it adds in the second: its mean effect on the
@@ -226,14 +261,14 @@ def top_features(weigh: ScoreWeights, bag: Bag, count: int,
     found: list[tuple[str, Any, float]] = []  # kind, key, weight
     for kind in KINDS:
         keys = getattr(bag, kind)
-        table = {key: effect for key in keys if (effect := mean_effect(weigh(kind, key))) is not None}
+        table = effects(kind, keys)
         if kind == "other":
             for key in keys:  # a few dozen: the sizes, counts and shape of the turn
                 base = next((b for prefix, b in baseline.items() if key.startswith(prefix) and "@" not in key), None)
                 if base == key:
                     table.pop(key, None)
                 elif base is not None:
-                    table[key] = table.get(key, 0.0) - (mean_effect(weigh(kind, base)) or 0.0)
+                    table[key] = table.get(key, 0.0) - effects(kind, (base,)).get(base, 0.0)
         ends = _ends(sorted(table, key=table.__getitem__), table, count)
         found.extend(zip(repeat(kind), ends, map(table.__getitem__, ends)))
     if not found:
@@ -242,12 +277,6 @@ def top_features(weigh: ScoreWeights, bag: Bag, count: int,
     named = sorted(((name_of(kind, key), weight) for kind, key, weight in found if abs(weight) >= least),
                    key=lambda c: (-abs(c[1]), c[0]))
     return tuple((name, round(weight, 3)) for name, weight in named[:count])
-
-
-def mean_effect(scores: tuple[float, float] | None) -> float | None:
-    """A feature's mean effect on the two cuts' scores (its weight in the first plus half what it adds
-    in the second), None for a feature with no score weight."""
-    return None if scores is None else scores[0] + scores[1] / 2
 
 
 def _ends(ranked: list[Any], table: dict[Any, float], count: int) -> list[Any]:

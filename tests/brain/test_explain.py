@@ -9,7 +9,7 @@ from routerd.classify.bag import Bag
 from routerd.classify.classifier import classify
 from routerd.classify.context import read
 from routerd.classify.cues import build, default_cues, read_documents
-from routerd.classify.model import TOP_FEATURES, Table, default_model, table_scores, top_features
+from routerd.classify.model import TOP_FEATURES, Table, default_model, table_effects, top_features
 
 
 def user(text):
@@ -125,8 +125,8 @@ def test_top_features_rank_against_the_baseline():
     weights = Table(words={"x": 0.5}, pairs={}, stems={}, other={"kind:ask": 2.0, "turns:0": -3.0, "turns:1": -0.5})
     upper = Table(words={}, pairs={}, stems={}, other={})
 
-    def weigh(kind, key):
-        return table_scores(weights, upper, kind, key)
+    def weigh(kind, keys):
+        return table_effects(weights, upper, kind, keys)
 
     one_turn = Bag(words={"x"}, other={"kind:ask", "turns:0"})
     assert top_features(weigh, one_turn, 6) == (("w:x", 0.5),)
