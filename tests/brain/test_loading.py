@@ -3,6 +3,7 @@ waits for it (bounded), and a model file that cannot be read fails those request
 
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -48,6 +49,19 @@ def asked_for(app) -> anyio.Event:
     return asked
 
 
+@asynccontextmanager
+async def waiting_auto(app, http: httpx.AsyncClient) -> AsyncIterator[list[httpx.Response]]:
+    """An auto request sent and waiting for the brain while the body runs; its reply is in the
+    list once the block ends."""
+    asked, replies = asked_for(app), []
+    async with anyio.create_task_group() as tg:
+        async def auto() -> None:
+            replies.append(await http.post("/v1/chat/completions", json={**CHAT, "model": "auto"}))
+        tg.start_soon(auto)
+        await asked.wait()
+        yield replies
+
+
 async def test_named_models_health_and_ping_are_served_while_the_brain_loads(held_brain, daemon, fakes):
     """Before the brain is loaded: /health says brain loading, a named model is served, ping and
     status answer; an auto request waits for the brain and then succeeds."""
@@ -61,12 +75,7 @@ async def test_named_models_health_and_ping_are_served_while_the_brain_loads(hel
             assert (await sock.call({"type": "ping"}))["type"] == "pong"
             status = await sock.call({"type": "status"})
             assert status["parts"]["brain"]["state"] == "loading"
-            asked, replies = asked_for(daemon), []
-            async with anyio.create_task_group() as tg:
-                async def auto() -> None:
-                    replies.append(await http.post("/v1/chat/completions", json={**CHAT, "model": "auto"}))
-                tg.start_soon(auto)
-                await asked.wait()
+            async with waiting_auto(daemon, http) as replies:
                 assert not replies and daemon.brain.state == "loading"
                 held_brain.set()
             assert replies[0].status_code == 200, replies[0].text
@@ -131,12 +140,7 @@ async def test_a_brain_loaded_during_the_drain_says_nothing_after_stopping(super
     in, and STOPPING=1 stays the last thing the supervisor hears (no STATUS after it)."""
     try:
         async with httpx.AsyncClient(base_url=f"http://{daemon.http_address}") as http:
-            asked, replies = asked_for(daemon), []
-            async with anyio.create_task_group() as tg:
-                async def auto() -> None:
-                    replies.append(await http.post("/v1/chat/completions", json={**CHAT, "model": "auto"}))
-                tg.start_soon(auto)
-                await asked.wait()
+            async with waiting_auto(daemon, http) as replies:
                 daemon.request_stop()
                 heard = []
                 while "STOPPING=1" not in heard:
