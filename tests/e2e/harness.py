@@ -1,6 +1,8 @@
 """Glue between the real clients and an in-process routerd: config text for fake providers, the
 daemon's HTTP address, and the calls routerd recorded in its store."""
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,18 @@ def write_config(config_file: Path, *, providers: dict[str, tuple[str, str]],
     if aliases:
         text += "\n[gateway.aliases]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in aliases.items())
     config_file.write_text(text)
+
+
+async def install_gemini_hooks(app: App, home: Path) -> None:
+    """``routerctl install --host gemini-cli`` into ``home``, for the daemon ``app``, with the hooks'
+    budget raised to 5 s in its config: install writes the budget (config hooks.budget_ms, 50 ms by
+    default) into the hook's command, and on a loaded machine a decision can take longer, when the
+    shim fails open."""
+    config = app.runtime.config_path
+    config.write_text(config.read_text() + "\n[hooks]\nbudget_ms = 5000\n")
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "ROUTERD_SOCKET": str(app.socket_path), "ROUTERD_CONFIG": str(config)}
+    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "gemini-cli"], env=env)
 
 
 def http_url(app: App) -> str:

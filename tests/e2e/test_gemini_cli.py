@@ -14,8 +14,6 @@ What Gemini CLI 0.61.0 needs and sends, as first observed with the fake provider
   ``BeforeModel`` hook's ``hookSpecificOutput.llm_request.model`` replaces the model of that call.
 """
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import pytest
 
 from routerd.app import App
 from tests.e2e import clis
-from tests.e2e.harness import UPSTREAM_KEY, http_url, recorded_calls, recorded_decision
+from tests.e2e.harness import UPSTREAM_KEY, http_url, install_gemini_hooks, recorded_calls, recorded_decision
 from tests.fakes.upstream import FakeUpstream
 
 pytestmark = pytest.mark.anyio
@@ -63,14 +61,7 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
     """With the hooks routerctl install wrote, a trivial prompt asked of gemini-2.5-pro goes out as
     the cheap model routerd's BeforeModel hook picked, with SessionStart's summary naming Gemini's
     models, and the hook's decision is stored."""
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
-    # The hook's budget is what install writes into its command (config hooks.budget_ms, 50 ms by
-    # default): on a loaded machine a decision can take longer, and the shim then fails open.
-    config = daemon.runtime.config_path
-    config.write_text(config.read_text() + "\n[hooks]\nbudget_ms = 5000\n")
-    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "gemini-cli"],
-                            env=env)
+    await install_gemini_hooks(daemon, home)
     done = await clis.run_gemini(gemini_cli, http_url(daemon), "thanks!", home=home, model="gemini-2.5-pro",
                                  extra_env={"ROUTERD_SOCKET": str(daemon.socket_path)})
     assert done.returncode == 0 and done.stdout.strip() == ANSWER, done.describe()

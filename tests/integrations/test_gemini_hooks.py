@@ -2,17 +2,14 @@
 ``routerctl install --host gemini-cli`` writes, straight to its own (fake) provider or through
 routerd's gateway: its AfterAgent hook records the turn's model calls once each."""
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import pytest
 
 from routerd.app import App
 from tests.e2e import clis
-from tests.e2e.harness import http_url, recorded_calls, write_config
+from tests.e2e.harness import http_url, install_gemini_hooks, recorded_calls, write_config
 from tests.e2e.upstream import INPUT_TOKENS, OUTPUT_TOKENS, Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
@@ -35,12 +32,7 @@ async def test_gemini_calls_are_recorded_once_from_its_session_file_or_the_gatew
     """Gemini CLI with routerd's hooks, straight to its provider or through routerd: each of the
     turn's two model calls is one priced row, read by the AfterAgent hook from Gemini CLI's session
     file or recorded by the gateway, never both."""
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "ROUTERD_SOCKET": str(daemon.socket_path), "ROUTERD_CONFIG": str(daemon.runtime.config_path)}
-    config = daemon.runtime.config_path
-    config.write_text(config.read_text() + "\n[hooks]\nbudget_ms = 5000\n")
-    await anyio.run_process([sys.executable, "-m", "routerctl.main", "install", "--host", "gemini-cli"],
-                            env=env)
+    await install_gemini_hooks(daemon, home)
     base_url = fake_gemini.url if through == "hooks" else http_url(daemon)
     done = await clis.run_gemini(gemini_cli, base_url, "List the files here, then answer", home=home,
                                  model="gemini-2.5-flash",
