@@ -75,12 +75,9 @@ def asked_output(request: ProxyRequest) -> int | None:
     """The most output tokens ``request`` asks for in its dialect's top-level field (the larger,
     where the dialect has two), or None when it sets none, or none that is a positive whole number
     (the upstream refuses those). Fields the front did not decode are read from the body here."""
-    fields = request.output
+    fields = _fields_of(request)
     if fields is None:
-        try:
-            fields = _FIELDS.decode(request.body)
-        except (msgspec.DecodeError, RecursionError):
-            return None
+        return None
     raws: list[msgspec.Raw] = []
     for name in _OUTPUT_FIELDS.get(request.dialect, _ALL_FIELDS):
         raw = getattr(fields, name)
@@ -100,14 +97,20 @@ def output_field(request: ProxyRequest) -> str:
     """The name of the field in which ``request``'s client asks for its most output tokens: its
     dialect's (for OpenAI chat, max_completion_tokens when the request sets it, else max_tokens)."""
     if request.dialect == "openai_chat":
-        fields = request.output
-        if fields is None:
-            try:
-                fields = _FIELDS.decode(request.body)
-            except (msgspec.DecodeError, RecursionError):
-                return "max_tokens"
-        return "max_completion_tokens" if _count(fields.max_completion_tokens) is not None else "max_tokens"
+        fields = _fields_of(request)
+        return "max_completion_tokens" if fields and _count(fields.max_completion_tokens) is not None else "max_tokens"
     return _FIELD_NAMES.get(request.dialect, "max_tokens")
+
+
+def _fields_of(request: ProxyRequest) -> OutputFields | None:
+    """The output fields the front decoded, or, for a request built without it, decoded from the
+    body here (None for a body that is not JSON)."""
+    if request.output is not None:
+        return request.output
+    try:
+        return _FIELDS.decode(request.body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def _count(raw: msgspec.Raw) -> int | None:
