@@ -36,6 +36,7 @@ from routerd.protocol.replies import HookModeState
 from routerd.routing.core import RoutingCore
 from routerd.runtime import Runtime
 from routerd.store import routing as rows
+from routerd.store.ledger import sessionless_gateway_tokens
 from routerd.store.store import Store
 
 log = logging.getLogger("routerd.hooks")
@@ -264,9 +265,7 @@ class Hooks:
         if not stamps:
             return messages
         low, high = min(stamps) - GATEWAY_MATCH_S, max(stamps) + GATEWAY_MATCH_S
-        seen = await self.store.read(lambda conn: [(float(ts), int(inp), int(out)) for ts, inp, out in conn.execute(
-            "SELECT ts, input_tokens, output_tokens FROM calls WHERE source = 'gateway' AND session_id IS NULL"
-            " AND ts BETWEEN ? AND ? AND input_tokens + output_tokens > 0", (low, high))])
+        seen = await self.store.read(lambda conn: sessionless_gateway_tokens(conn, low, high))
         return unmatched(messages, seen)
 
 

@@ -240,6 +240,14 @@ def last_call(conn: apsw.Connection, session_id: str | None = None) -> LastCall 
     return LastCall(*row) if row is not None else None
 
 
+def sessionless_gateway_tokens(conn: apsw.Connection, start: float, end: float) -> list[tuple[float, int, int]]:
+    """``(ts, input, output)`` of the gateway's calls with tokens and no session between ``start``
+    and ``end``: what a hook that cannot name its session (Gemini CLI) matches its calls against."""
+    return [(float(ts), int(inp), int(out)) for ts, inp, out in conn.execute(
+        "SELECT ts, input_tokens, output_tokens FROM calls WHERE source = 'gateway' AND session_id IS NULL"
+        " AND ts BETWEEN ? AND ? AND input_tokens + output_tokens > 0", (start, end))]
+
+
 class ProviderHealth(msgspec.Struct, frozen=True):
     provider: str
     calls: int
