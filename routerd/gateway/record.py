@@ -1,6 +1,7 @@
 """One row in ``calls`` per upstream attempt: outcome, status, every token kind, latency, time to
 first byte, cost, and the baseline cost (what the model the client asked for would have cost) for
-savings, priced by ``routerd.ledger.costs``.
+savings, priced by ``routerd.ledger.costs``. Only routing saves: a call the client named that
+routerd passed through, retried or handed to a fallback is its own baseline (0 saved).
 
 ``finish`` writes the row once: dispatch calls it when a whole answer or a failure is in, and for
 a stream when the relay ends. Writing only enqueues (``routerd.store.ledger.record_call``), so it is
@@ -116,24 +117,37 @@ class CallRecord:
 
     def _prices(self, runtime: Runtime, tokens: Tokens) -> tuple[float | None, float | None, costs.Model | None]:
         """(cost, baseline cost, baseline model) of ``tokens``; the baseline is priced once more
-        only when it is not the model that served the call."""
+        only when it is not the model that served the call: a call that is its own baseline saved
+        nothing, on a local provider too (its baseline cost is its cost, 0)."""
         catalogue = runtime.catalogue
         served = (self.candidate.provider, self.candidate.model)
         provider = runtime.providers.get(served[0])
         local = provider is not None and provider.local
         cost = costs.price(catalogue, served, tokens, local=local)
         baseline = self._baseline(runtime)
-        if baseline == served and not local:
+        if baseline == served:
             return cost, cost, baseline
         return cost, costs.price(catalogue, baseline, tokens), baseline
 
     def _baseline(self, runtime: Runtime) -> costs.Model | None:
-        """The model the client asked for; for ``auto``, the configured baseline model, else the
-        brain's priciest acceptable candidate (``RouteDecision.baseline``)."""
+        """For ``auto``, the configured baseline model, else the brain's priciest acceptable
+        candidate (``RouteDecision.baseline``). For a model the client named, that model, but only
+        for a cheaper model the brain put before it (``gateway.downshift``): the named model on
+        any provider, another member of its alias or a configured fallback answering after a
+        failure is the client's own call, which routing did not make cheaper (nor dearer)."""
         plan = self.plan
         if plan.auto:
             configured = costs.configured_baseline(runtime.catalogue, runtime.config.accounting.baseline_model)
             if configured is not None:
                 return configured
         baseline = plan.baseline
-        return (baseline.provider, baseline.model) if baseline is not None else None
+        if baseline is None:
+            return None
+        if not plan.auto and self.candidate not in plan.candidates[:_index(plan.candidates, baseline)]:
+            return self.candidate.provider, self.candidate.model
+        return baseline.provider, baseline.model
+
+
+def _index(candidates: tuple[Candidate, ...], baseline: Candidate) -> int:
+    """Where ``baseline`` stands in ``candidates`` (0 when it is not among them: none before it)."""
+    return candidates.index(baseline) if baseline in candidates else 0
