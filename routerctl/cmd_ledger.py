@@ -203,8 +203,11 @@ def _session_from_stdin() -> str | None:
 
 
 def statusline_text(data: dict) -> str:
-    """``routerd $0.42 today · saved $1.73 (80%) · claude-haiku-4-5``, and budget pressure when known."""
-    parts = [f"routerd {money(data['cost_usd'])} today"]
+    """``routerd $0.42 today · saved $1.73 (80%) · claude-haiku-4-5``, and budget pressure when known;
+    calls of an unknown price are never $0: ``routerd unknown today``, ``routerd $0.42 today (+2 unpriced)``."""
+    unpriced = data.get("uncosted_calls", 0)
+    parts = [f"routerd {money(data['cost_usd'], 'unknown')} today"
+             + (f" (+{unpriced} unpriced)" if unpriced and data["cost_usd"] is not None else "")]
     if data["saved_usd"] is not None:
         pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']:.0f}%)"
         parts.append(f"saved {money(data['saved_usd'])}{pct}")

@@ -120,11 +120,12 @@ def savings(data: dict, group_by: str | None) -> None:
 
 
 def _total(data: dict) -> dict:
+    """The table's total row: the tokens summed over its rows (every group is in one), the money
+    as the report has it (None, unknown, when no call's price is known)."""
     rows = data["groups"]
-    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "web_searches",
-            "uncosted_calls")
-    return {**{k: sum(g.get(k, 0) for g in rows) for k in keys}, "cost_usd": sum(g["cost_usd"] for g in rows),
-            "saved_usd": data["saved_usd"], "saved_pct": data["saved_pct"]}
+    keys = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "web_searches")
+    return {**{k: sum(g.get(k, 0) for g in rows) for k in keys}, "cost_usd": data["cost_usd"],
+            "uncosted_calls": data["uncosted_calls"], "saved_usd": data["saved_usd"], "saved_pct": data["saved_pct"]}
 
 
 @_grouped_report("report")

@@ -3,7 +3,8 @@ what ``routerctl usage | savings | report | statusline`` and the MCP tools show,
 store's named queries (``routerd.store.ledger``), each run in the store's reader thread.
 
 Every money figure follows one formula (``routerd.ledger.costs``): ``cost_usd`` sums the calls whose
-cost is known (``uncosted_calls`` counts the others, never as free); savings are
+cost is known (``uncosted_calls`` counts the others, never as free; None when no call's is known);
+savings are
 ``baseline_cost_usd - priced_cost_usd`` over the calls whose cost and baseline cost are both known
 (``priced_calls``; ``unpriced_calls`` are left out), and are None ("unknown"), not zero, when
 there is none.
@@ -43,9 +44,11 @@ def _money(groups: list[q.UsageGroup]) -> dict[str, Any]:
     paired_cost = sum(g.paired_cost_usd for g in groups)
     baseline = sum(g.paired_baseline_usd for g in groups)
     saved = baseline - paired_cost if paired else None
+    costed = sum(g.costed for g in groups)
     return {
-        "cost_usd": round(sum(g.cost_usd for g in groups), 6),
-        "uncosted_calls": calls - sum(g.costed for g in groups),
+        # None ("unknown") when every call has an unknown price: a sum of none is no $0 spent.
+        "cost_usd": round(sum(g.cost_usd for g in groups), 6) if costed or not calls else None,
+        "uncosted_calls": calls - costed,
         "priced_calls": paired,
         "unpriced_calls": calls - paired,
         "priced_cost_usd": round(paired_cost, 6) if paired else None,
@@ -144,6 +147,7 @@ async def statusline(store: Store, session_id: str | None = None, budget: float 
     groups, last = await store.read(read)
     money = _money(groups)
     return StatusLineData(calls=sum(g.calls for g in groups), cost_usd=money["cost_usd"],
+                          uncosted_calls=money["uncosted_calls"],
                           saved_usd=money["saved_usd"], saved_pct=money["saved_pct"],
                           last_model=last.model if last else None,
                           last_provider=last.provider if last else None, budget=budget)

@@ -46,7 +46,7 @@ class SavingsReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=Tru
     period: str | None
     since: str | None
     start: float
-    cost_usd: float
+    cost_usd: float | None  # None: calls, none of them with a known price
     uncosted_calls: int
     priced_calls: int
     unpriced_calls: int
@@ -63,12 +63,13 @@ class StatusLineData(msgspec.Struct, kw_only=True, frozen=True):
     """Today's calls, spend and savings and the last model used, for a one-line status."""
 
     calls: int
-    cost_usd: float
+    cost_usd: float | None  # None: calls, none of them with a known price
     saved_usd: float | None
     saved_pct: float | None
     last_model: str | None
     last_provider: str | None
     budget: float | None = None
+    uncosted_calls: int = 0  # calls of an unknown price, left out of cost_usd
 
 
 class UsageReply(Reply, tag="data"):
