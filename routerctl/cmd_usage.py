@@ -112,6 +112,7 @@ def savings(data: dict, group_by: str | None) -> None:
                   if data["priced_calls"] or unpriced else f"{money(0.0)}: no calls recorded"),
         ("baseline", money(data["baseline_cost_usd"], "unknown")),
         ("saved", money(data["saved_usd"], "unknown") + pct),
+        *([("against", data["compared_with"])] if data.get("compared_with") else []),
         ("decisions", ", ".join(_decision(d) for d in data["decisions"]) or "none"),
     ])
     if group_by:
@@ -137,6 +138,8 @@ def report(data: dict, group_by: str) -> None:
     click.echo(f"routerd report, {_window(data)}: {total['calls']} call(s), spent {_cost(total)}, "
                f"saved {money(total['saved_usd'], 'unknown')}{pct} against the baseline; "
                f"{cached:.0%} of input tokens read from cache")
+    if data.get("compared_with"):
+        click.echo(f"baseline: {data['compared_with']}")
     click.echo("")
     _table(data, group_by, savings=True)
     _notes(total)

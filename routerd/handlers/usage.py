@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 
 from routerd.app import App
 from routerd.errors import BadRequest
-from routerd.ledger import reports
+from routerd.ledger import costs, reports
 from routerd.ledger.dashboard import dashboard_data
 from routerd.ledger.periods import window_end, window_start
 from routerd.protocol.replies import Reply
@@ -25,19 +25,24 @@ from routerd.store.store import Store
 EXPORT_PAGE_ROWS = 2000
 
 
+def _compared_with(app: App) -> str:
+    runtime = app.runtime
+    return costs.compared_with(runtime.catalogue, runtime.config.accounting.baseline_model)
+
+
 async def handle_usage(app: App, request: Usage) -> UsageReply:
     return UsageReply(kind="usage", data=await reports.usage_report(
-        app.store, request.since, request.group_by, request.period, request.limit))
+        app.store, request.since, request.group_by, request.period, request.limit, _compared_with(app)))
 
 
 async def handle_savings(app: App, request: Savings) -> SavingsReply:
     return SavingsReply(kind="savings", data=await reports.savings_report(
-        app.store, request.since, request.period, request.group_by, request.limit))
+        app.store, request.since, request.period, request.group_by, request.limit, _compared_with(app)))
 
 
 async def handle_report(app: App, request: Report) -> ReportReply:
     return ReportReply(kind="report", data=await reports.full_report(
-        app.store, request.since, request.group_by, request.period, request.limit))
+        app.store, request.since, request.group_by, request.period, request.limit, _compared_with(app)))
 
 
 async def handle_statusline(app: App, request: StatusLine) -> StatusLineReply:
@@ -56,7 +61,7 @@ async def handle_dashboard(app: App, request: Dashboard) -> DashboardReply:
     breakers = app.resilience.health.statistics(time.time()).providers
     return DashboardReply(kind="dashboard", data=await dashboard_data(
         app.store, request.period, request.decisions, app.spending.statistics(app.runtime), breakers,
-        app.gateway.metrics))
+        app.gateway.metrics, _compared_with(app)))
 
 
 async def handle_export(app: App, request: Export) -> AsyncGenerator[Reply, None]:

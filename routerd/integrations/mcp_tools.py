@@ -16,7 +16,7 @@ import msgspec
 from routerd.classify.types import TaskType
 from routerd.errors import BadRequest
 from routerd.integrations.ask import Answer, Asker
-from routerd.ledger import reports
+from routerd.ledger import costs, reports
 from routerd.ledger.periods import PERIODS
 from routerd.protocol.replies import ClassificationReply, DecisionReply, StatusReply
 from routerd.protocol.requests import Message
@@ -148,11 +148,13 @@ async def _set_profile(t: Tools, runtime: Runtime, a: ProfileArgs) -> Any:
 
 
 async def _usage(t: Tools, runtime: Runtime, a: UsageArgs) -> Any:
-    return msgspec.to_builtins(await reports.usage_report(t.store, a.since, a.group_by, a.period, a.limit))
+    against = costs.compared_with(runtime.catalogue, runtime.config.accounting.baseline_model)
+    return msgspec.to_builtins(await reports.usage_report(t.store, a.since, a.group_by, a.period, a.limit, against))
 
 
 async def _savings(t: Tools, runtime: Runtime, a: SavingsArgs) -> Any:
-    return msgspec.to_builtins(await reports.savings_report(t.store, a.since, a.period, a.group_by, a.limit))
+    against = costs.compared_with(runtime.catalogue, runtime.config.accounting.baseline_model)
+    return msgspec.to_builtins(await reports.savings_report(t.store, a.since, a.period, a.group_by, a.limit, against))
 
 
 async def _budget(t: Tools, runtime: Runtime, a: NoArgs) -> Any:
@@ -255,7 +257,8 @@ SPECS: dict[str, ToolSpec] = {
                                 saved_pct="Saved, as a share of the baseline cost.",
                                 priced_calls="Calls whose cost and baseline are both known.",
                                 unpriced_calls="Calls left out: a price unknown.",
-                                decisions="Routing decisions per tier and model.")),
+                                decisions="Routing decisions per tier and model.",
+                                compared_with="What the baseline is, in words.")),
     "budget": ToolSpec(NoArgs, _budget, "Budget", "Spend today, this week and this month, and the "
                        "limits.", _fields(spend_usd="Spend per period.")),
     "health": ToolSpec(NoArgs, _health, "Health", "Daemon and provider health: recent error rates, "

@@ -34,6 +34,19 @@ def price(catalogue: Catalogue | None, model: Model | None, tokens: Tokens, *,
     return round(cost_usd(rates, tokens), DIGITS) if rates is not None else None
 
 
+def compared_with(catalogue: Catalogue | None, configured: str | None) -> str:
+    """What savings are counted against, in words, for the reports to say beside the figure: the
+    rule ``routerd.gateway.record`` and ``routerd.ledger.turns`` apply, with ``configured``
+    (``accounting.baseline_model``) resolved as they resolve it."""
+    named = ("the same tokens (cache reads and writes, reasoning, searches alike) on the model each "
+             "request named (itself when passed through, retried or answered by a fallback: 0 saved)")
+    model = configured_baseline(catalogue, configured)
+    if model is not None:
+        return f"{named}; auto and hook rows: {'/'.join(model) if model[0] else model[1]} (accounting.baseline_model)"
+    return (f"{named}; auto: the priciest model the brain would have accepted, of the maker whose API the "
+            "client speaks; hook rows: the session's main model")
+
+
 def configured_baseline(catalogue: Catalogue | None, name: str | None) -> Model | None:
     """``accounting.baseline_model`` (``provider/model``, a model id or an alias) as a model."""
     if not name:

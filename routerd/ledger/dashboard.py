@@ -62,9 +62,10 @@ def breaker_states(providers: dict[str, BreakerStats]) -> list[BreakerState]:
 
 
 async def dashboard_data(store: Store, period: str, decisions: int, budgets: BudgetStats,
-                         breakers: dict[str, BreakerStats], metrics: Metrics) -> DashboardData:
+                         breakers: dict[str, BreakerStats], metrics: Metrics, compared_with: str = "") -> DashboardData:
     """Everything ``/dashboard`` draws, as of now: its figures read in one transaction, so that a
-    call recorded meanwhile is in all of them or in none (the total agrees with the lists)."""
+    call recorded meanwhile is in all of them or in none (the total agrees with the lists);
+    ``compared_with`` says what the baseline is, in words."""
     now = time.time()
     start, end = window_start(period, None, now), window_end(period, None, now)
     budget_period = period if period in ("today", "week", "month") else None
@@ -87,7 +88,8 @@ async def dashboard_data(store: Store, period: str, decisions: int, budgets: Bud
         tiers=usage_of(period, None, start, "tier", got.tiers, GROUPS_SHOWN).groups,
         latency=percentiles(got.latencies.latency_ms), ttft=percentiles(got.latencies.ttft_ms),
         overhead=overhead_percentiles(metrics), breakers=breaker_states(breakers),
-        budget=budget_of(budgets, got.spend), decisions=got.decisions, tiers_to=list(TIERS))
+        budget=budget_of(budgets, got.spend), decisions=got.decisions, tiers_to=list(TIERS),
+        compared_with=compared_with)
 
 
 class _Reads(NamedTuple):

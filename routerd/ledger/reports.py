@@ -94,26 +94,29 @@ async def _usage_and_decisions(store: Store, start: float, by: str,
 
 
 def usage_of(period: str | None, since: str | None, start: float, group_by: str, groups: list[q.UsageGroup],
-             limit: int) -> UsageReport:
-    """The usage report of ``groups`` (``q.usage_groups`` of the window from ``start``)."""
+             limit: int, compared_with: str = "") -> UsageReport:
+    """The usage report of ``groups`` (``q.usage_groups`` of the window from ``start``);
+    ``compared_with``: what the baseline is, in words (``routerd.ledger.costs.compared_with``)."""
     return UsageReport(period=period if not since else None, since=since, start=start, group_by=group_by,
-                       groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"))
+                       groups=_listed(group_by, groups, limit), total=_row(group_by, groups, "total"),
+                       compared_with=compared_with)
 
 
 async def usage_report(store: Store, since: str | None = None, group_by: str = "model",
-                       period: str | None = None, limit: int = DEFAULT_LIMIT) -> UsageReport:
+                       period: str | None = None, limit: int = DEFAULT_LIMIT, compared_with: str = "") -> UsageReport:
     """Calls, tokens of every kind, cost and savings per group, and their total."""
     _check_group(group_by)
     now = time.time()
     start = window_start(period, since, now)
     groups = await _grouped(store, start, group_by, window_end(period, since, now))
-    return usage_of(period, since, start, group_by, groups, limit)
+    return usage_of(period, since, start, group_by, groups, limit, compared_with)
 
 
 async def savings_report(store: Store, since: str | None = None, period: str | None = None,
-                         group_by: str | None = None, limit: int = DEFAULT_LIMIT) -> SavingsReport:
-    """Money saved against the baseline, overall (and per group with ``group_by``), and the
-    routing decisions by tier and model."""
+                         group_by: str | None = None, limit: int = DEFAULT_LIMIT,
+                         compared_with: str = "") -> SavingsReport:
+    """Money saved against the baseline (``compared_with`` says what it is, in words), overall (and
+    per group with ``group_by``), and the routing decisions by tier and model."""
     by = group_by or "source"
     _check_group(by)
     now = time.time()
@@ -121,17 +124,17 @@ async def savings_report(store: Store, since: str | None = None, period: str | N
     groups, decisions = await _usage_and_decisions(store, start, by, window_end(period, since, now))
     return SavingsReport(period=period if not since else None, since=since, start=start, **_money(groups),
                          decisions=decisions, group_by=group_by,
-                         groups=_listed(group_by, groups, limit) if group_by else None)
+                         groups=_listed(group_by, groups, limit) if group_by else None, compared_with=compared_with)
 
 
 async def full_report(store: Store, since: str | None = None, group_by: str = "model",
-                      period: str | None = None, limit: int = DEFAULT_LIMIT) -> FullReport:
+                      period: str | None = None, limit: int = DEFAULT_LIMIT, compared_with: str = "") -> FullReport:
     """Usage and savings per group with their total, and the decisions behind them."""
     _check_group(group_by)
     now = time.time()
     start = window_start(period, since, now)
     groups, decisions = await _usage_and_decisions(store, start, group_by, window_end(period, since, now))
-    usage = usage_of(period, since, start, group_by, groups, limit)
+    usage = usage_of(period, since, start, group_by, groups, limit, compared_with)
     return FullReport(**msgspec.structs.asdict(usage), decisions=decisions)
 
 

@@ -31,6 +31,7 @@ class UsageReport(msgspec.Struct, kw_only=True, frozen=True):
     group_by: str
     groups: list[ReportRow]
     total: ReportRow
+    compared_with: str = ""  # what the baseline is, in words (``routerd.ledger.costs.compared_with``)
 
 
 class FullReport(UsageReport, frozen=True):
@@ -57,6 +58,7 @@ class SavingsReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=Tru
     decisions: list[DecisionCount]
     group_by: str | None = None
     groups: list[ReportRow] | None = None
+    compared_with: str = ""  # what the baseline is, in words (``routerd.ledger.costs.compared_with``)
 
 
 class StatusLineData(msgspec.Struct, kw_only=True, frozen=True):
@@ -190,6 +192,7 @@ class DashboardData(msgspec.Struct, kw_only=True, frozen=True):
     budget: BudgetReport
     decisions: list[DecisionRow]
     tiers_to: list[str]
+    compared_with: str = ""  # what the baseline is, in words (``routerd.ledger.costs.compared_with``)
 
 
 class DashboardReply(Reply, tag="data"):

@@ -31,7 +31,7 @@ const groupUsd = (r) => (r.uncosted_calls && r.uncosted_calls >= r.calls ? "unkn
 const ms = (v) => (v === null || v === undefined ? "-" : Number(v).toFixed(v < 10 ? 2 : 0));
 const pct = (v) => (v === null || v === undefined ? "-" : Math.round(v * 100) + "%");
 
-function totals(t) {
+function totals(t, against) {
   const figure = (label, value) => el("span", {class: "figure"}, el("b", {}, value), label);
   fill("totals",
     figure("calls", t.calls), figure("spent", groupUsd(t)), figure("baseline", usd(t.baseline_cost_usd)),
@@ -39,7 +39,9 @@ function totals(t) {
     // Input tokens already count the cache reads (and writes): shown beside them, not added again.
     figure("tokens in (cached) / out", `${t.input_tokens} (${t.cache_read_tokens}) / ${t.output_tokens}`),
     // Hosted web searches are billed per search (in the spend): shown when there were any.
-    t.web_searches ? figure("web searches", t.web_searches) : []);
+    t.web_searches ? figure("web searches", t.web_searches) : [],
+    // What "baseline" and "saved" compare against, in the daemon's words.
+    against ? el("p", {class: "against"}, "baseline: " + against) : []);
 }
 
 // Cost against baseline per day: a pair of bars per day (the baseline, grey, behind the cost).
@@ -171,7 +173,7 @@ async function load() {
     document.getElementById("message").textContent = data.error?.message ?? `failed (${answer.status})`;
     return;
   }
-  totals(data.total);
+  totals(data.total, data.compared_with);
   spendChart(data.days);
   barChart("models", data.models, "model");
   barChart("tiers", data.tiers, "tier");
