@@ -33,7 +33,13 @@ def period_options(command: Callable) -> Callable:
 
 
 def money(value: float | None, unknown: str = "-") -> str:
-    return unknown if value is None else f"${value:.4f}"
+    """``$0.0420``; an amount that is not zero but rounds to it ``<$0.0001`` (``>-$0.0001``), since
+    $0.0000 reads as free."""
+    if value is None:
+        return unknown
+    if 0 < abs(value) < 0.00005:
+        return "<$0.0001" if value > 0 else ">-$0.0001"
+    return f"${value:.4f}"
 
 
 def tokens(n: int) -> str:

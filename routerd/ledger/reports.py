@@ -19,6 +19,7 @@ import msgspec
 
 from routerd.budgets.budgets import BudgetStats
 from routerd.errors import BadRequest
+from routerd.ledger.costs import DIGITS
 from routerd.ledger.periods import period_end, period_start, window_end, window_start
 from routerd.protocol.reports import (BudgetReport, DecisionCount, FullReport, SavingsReport, StatusLineData,
                                       UsageReport)
@@ -38,7 +39,8 @@ def _check_group(by: str) -> None:
 
 
 def _money(groups: list[q.UsageGroup]) -> dict[str, Any]:
-    """Spend and savings of ``groups`` taken together."""
+    """Spend and savings of ``groups`` taken together, at the ledger's stored precision: rounded
+    any coarser, the groups' figures no longer add up to their total's."""
     calls = sum(g.calls for g in groups)
     paired = sum(g.paired for g in groups)
     paired_cost = sum(g.paired_cost_usd for g in groups)
@@ -47,13 +49,13 @@ def _money(groups: list[q.UsageGroup]) -> dict[str, Any]:
     costed = sum(g.costed for g in groups)
     return {
         # None ("unknown") when every call has an unknown price: a sum of none is no $0 spent.
-        "cost_usd": round(sum(g.cost_usd for g in groups), 6) if costed or not calls else None,
+        "cost_usd": round(sum(g.cost_usd for g in groups), DIGITS) if costed or not calls else None,
         "uncosted_calls": calls - costed,
         "priced_calls": paired,
         "unpriced_calls": calls - paired,
-        "priced_cost_usd": round(paired_cost, 6) if paired else None,
-        "baseline_cost_usd": round(baseline, 6) if paired else None,
-        "saved_usd": round(saved, 6) if saved is not None else None,
+        "priced_cost_usd": round(paired_cost, DIGITS) if paired else None,
+        "baseline_cost_usd": round(baseline, DIGITS) if paired else None,
+        "saved_usd": round(saved, DIGITS) if saved is not None else None,
         "saved_pct": round(100 * saved / baseline, 1) if saved is not None and baseline > 0 else None,
     }
 
