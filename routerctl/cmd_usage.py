@@ -64,6 +64,9 @@ def _notes(total: dict) -> None:
         notes.append(f"{total['unpriced_calls']} call(s) left out of savings (cost or baseline unknown)")
     if total["estimated"]:
         notes.append(f"{total['estimated']} call(s) with estimated token counts")
+    if total["calls"] > total["ok"]:  # a request is one call per upstream attempt
+        notes.append(f"{total['calls'] - total['ok']} call(s) failed or were cut, each an upstream attempt: a retry "
+                     "or fallback that answered is a call of its own; they cost the tokens billed, if any")
     for note in notes:
         click.echo(f"note: {note}")
 

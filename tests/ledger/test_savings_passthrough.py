@@ -2,8 +2,11 @@
 configured fallback after a failure saves nothing (baseline cost = cost, 0 saved), on a paid
 provider and on a local one; ``auto`` and a downshift still count against their baseline."""
 
+import os
+import sys
 from pathlib import Path
 
+import anyio
 import openai
 import pytest
 
@@ -61,6 +64,10 @@ async def test_a_fallback_after_a_failure_saves_nothing(daemon, fakes):
     assert answered["model"] == "gpt-4.1-mini" and answered["cost_usd"] == pytest.approx(mini)
     assert answered["baseline_cost_usd"] == answered["cost_usd"]
     assert answered["baseline_model"] == "openai/gpt-4.1-mini"
+    env = {**os.environ, "ROUTERD_SOCKET": str(daemon.socket_path)}
+    report = (await anyio.run_process([sys.executable, "-m", "routerctl.main", "report"], env=env)).stdout.decode()
+    assert "saved $0.0000 (0.0%)" in report  # two calls for one request: the table says why
+    assert "note: 1 call(s) failed or were cut, each an upstream attempt" in report
 
 
 async def test_a_named_local_model_saves_nothing(daemon, fakes):
