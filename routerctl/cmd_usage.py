@@ -109,12 +109,14 @@ def savings(data: dict, group_by: str | None) -> None:
     unpriced = data.get("unpriced_calls", 0)
     left_out = f"; {unpriced} left out, price unknown" if unpriced else ""
     pct = "" if data["saved_pct"] is None else f" ({data['saved_pct']}%)"
+    free = data.get("free_saved_usd")
+    free_part = f"; {money(free)} of it on calls that cost 0 (local or free models)" if free else ""
     output.emit_fields([
         ("period", _window(data)),
         ("spent", f"{money(data['priced_cost_usd'], 'unknown')} over {data['priced_calls']} priced call(s){left_out}"
                   if data["priced_calls"] or unpriced else f"{money(0.0)}: no calls recorded"),
         ("baseline", money(data["baseline_cost_usd"], "unknown")),
-        ("saved", money(data["saved_usd"], "unknown") + pct),
+        ("saved", money(data["saved_usd"], "unknown") + pct + free_part),
         *([("against", data["compared_with"])] if data.get("compared_with") else []),
         ("decisions", ", ".join(_decision(d) for d in data["decisions"]) or "none"),
     ])

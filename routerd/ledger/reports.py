@@ -123,10 +123,25 @@ async def savings_report(store: Store, since: str | None = None, period: str | N
     _check_group(by)
     now = time.time()
     start = window_start(period, since, now)
-    groups, decisions = await _usage_and_decisions(store, start, by, window_end(period, since, now))
-    return SavingsReport(period=period if not since else None, since=since, start=start, **_money(groups),
-                         decisions=decisions, group_by=group_by,
-                         groups=_listed(group_by, groups, limit) if group_by else None, compared_with=compared_with)
+    groups, counted, free = await store.read(functools.partial(_savings_read, start=start, by=by,
+                                                               end=window_end(period, since, now)))
+    money = _money(groups)
+    return SavingsReport(period=period if not since else None, since=since, start=start, **money,
+                         free_saved_usd=round(free, DIGITS) if money["priced_calls"] else None,
+                         decisions=[DecisionCount(tier=d.tier, model=d.model, count=d.count) for d in counted],
+                         group_by=group_by, groups=_listed(group_by, groups, limit) if group_by else None,
+                         compared_with=compared_with)
+
+
+def _savings_read(conn: Any, start: float, by: str,
+                  end: float) -> tuple[list[q.UsageGroup], list[q.DecisionCount], float]:
+    """The window's calls per ``by``, its decisions and the baseline cost of its free calls (the
+    savings of a local or zero-priced model), read in one snapshot; the free sum from a grouping
+    that has it exact (``q.FREE_EXACT``)."""
+    with transaction(conn) if conn.getautocommit() else contextlib.nullcontext():
+        groups, counted = q.usage_and_decisions(conn, start, by, end)
+        exact = groups if by in q.FREE_EXACT else q.usage_groups(conn, start, "source", end)
+    return groups, counted, sum(g.free_baseline_usd for g in exact)
 
 
 async def full_report(store: Store, since: str | None = None, group_by: str = "model",

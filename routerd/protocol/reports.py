@@ -56,6 +56,9 @@ class SavingsReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=Tru
     saved_usd: float | None
     saved_pct: float | None
     decisions: list[DecisionCount]
+    # The part of saved_usd made on calls that cost 0 (a local provider, a model priced 0): what
+    # the baseline would have cost for them, all of it (None when nothing is priced).
+    free_saved_usd: float | None = None
     group_by: str | None = None
     groups: list[ReportRow] | None = None
     compared_with: str = ""  # what the baseline is, in words (``routerd.ledger.costs.compared_with``)

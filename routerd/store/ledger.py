@@ -117,9 +117,15 @@ class UsageGroup(msgspec.Struct, frozen=True, kw_only=True):
     latency_ms_sum: float
     latency_n: int  # calls whose latency is known (hook rows have none)
     web_searches: int = 0
+    # The baseline cost of the calls that cost 0 (a local provider, a model priced 0): the part of
+    # the savings that is a free model's. Exact in the groupings read from ``call_rollup`` (one
+    # provider and model a row); ``session`` and ``project`` rows mix models, so theirs is a floor.
+    free_baseline_usd: float = 0.0
 
 
 GROUPS = ("model", "provider", "tier", "session", "project", "day", "outcome", "source")
+# The groupings whose ``free_baseline_usd`` is exact (see ``UsageGroup``).
+FREE_EXACT = frozenset({"model", "provider", "tier", "day", "outcome", "source"})
 # Per group: the rollup it reads, its key there (r) and over calls (c); sessions (s) give projects.
 _KEYS = {
     "model": ("call_rollup", "r.model", "c.model"),
@@ -134,14 +140,16 @@ _KEYS = {
 }
 _SUMS = ("calls, ok, estimated, input_tokens, cache_read_tokens, cache_write_tokens, "
          "cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd, costed, paired_cost_usd, "
-         "paired_baseline_usd, paired, latency_ms_sum, latency_n, web_searches")
+         "paired_baseline_usd, paired, latency_ms_sum, latency_n, web_searches, "
+         "CASE WHEN cost_usd = 0 AND costed = calls THEN paired_baseline_usd ELSE 0 END")
 _RAW = ("1, c.outcome = 'ok', c.estimated != 0, c.input_tokens, c.cached_tokens, c.cache_write_tokens, "
         "c.cache_write_1h_tokens, c.output_tokens, c.reasoning_tokens, coalesce(c.cost_usd, 0), "
         "c.cost_usd IS NOT NULL, "
         "CASE WHEN c.baseline_cost_usd IS NOT NULL THEN coalesce(c.cost_usd, 0) ELSE 0 END, "
         "CASE WHEN c.cost_usd IS NOT NULL THEN coalesce(c.baseline_cost_usd, 0) ELSE 0 END, "
         "c.cost_usd IS NOT NULL AND c.baseline_cost_usd IS NOT NULL, coalesce(c.latency_ms, 0), "
-        "c.latency_ms IS NOT NULL, c.web_searches")
+        "c.latency_ms IS NOT NULL, c.web_searches, "
+        "CASE WHEN c.cost_usd = 0 THEN coalesce(c.baseline_cost_usd, 0) ELSE 0 END")
 
 
 def _edge(start: float, retired: float = 0.0) -> tuple[str, float]:
@@ -172,8 +180,8 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
         f"SELECT k, sum(calls) AS n, sum(ok), sum(estimated), sum(input_tokens), sum(cache_read_tokens), "
         f"sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(output_tokens), sum(reasoning_tokens), "
         f"sum(cost_usd) AS cost, sum(costed), sum(paired_cost_usd), sum(paired_baseline_usd), sum(paired), "
-        f"sum(latency_ms_sum), sum(latency_n), sum(web_searches) FROM ("
-        f"SELECT {rollup_key} AS k, {_SUMS} FROM {rollup} r {join_r} WHERE r.day >= ?1 AND r.day < ?4 "
+        f"sum(latency_ms_sum), sum(latency_n), sum(web_searches), sum(free) FROM ("
+        f"SELECT {rollup_key} AS k, {_SUMS} AS free FROM {rollup} r {join_r} WHERE r.day >= ?1 AND r.day < ?4 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
         f"WHERE c.ts >= ?2 AND c.ts < ?3 AND c.ts < ?5 "
         f"UNION ALL SELECT {raw_key} AS k, {_RAW} FROM calls c {join_c} "
@@ -188,8 +196,9 @@ def usage_groups(conn: apsw.Connection, start: float, by: str, end: float = math
                        cache_read_tokens=cr, cache_write_tokens=cw, cache_write_1h_tokens=cw1,
                        output_tokens=o, reasoning_tokens=r, cost_usd=cost, costed=costed,
                        paired_cost_usd=pc, paired_baseline_usd=pb, paired=paired,
-                       latency_ms_sum=lat_sum, latency_n=lat_n, web_searches=searches)
-            for k, n, ok, est, i, cr, cw, cw1, o, r, cost, costed, pc, pb, paired, lat_sum, lat_n, searches in rows]
+                       latency_ms_sum=lat_sum, latency_n=lat_n, web_searches=searches, free_baseline_usd=free)
+            for k, n, ok, est, i, cr, cw, cw1, o, r, cost, costed, pc, pb, paired, lat_sum, lat_n, searches, free
+            in rows]
 
 
 class DecisionCount(msgspec.Struct, frozen=True):

@@ -30,6 +30,7 @@ def _random_calls(rng: random.Random, n: int) -> list[CallRow]:
     for i in range(n):
         provider, model = rng.choice(MODELS)
         cost = None if rng.random() < 0.1 else round(rng.random() / 100, 6)
+        cost = 0.0 if provider == "local" and cost is not None else cost  # a free model: its savings apart
         baseline = None if rng.random() < 0.1 else round(rng.random() / 50, 6)
         cached = rng.randrange(0, 5_000)
         rows.append(CallRow(
@@ -64,6 +65,7 @@ def _brute(rows: list[dict], start: float, by: str) -> dict:
         both = r["cost_usd"] is not None and r["baseline_cost_usd"] is not None
         g["paired"] += both
         g["paired_baseline_usd"] += r["baseline_cost_usd"] if both else 0
+        g["free_baseline_usd"] += r["baseline_cost_usd"] or 0 if r["cost_usd"] == 0 else 0
     return out
 
 
@@ -105,6 +107,8 @@ async def test_rollups_equal_the_sum_of_the_calls_for_every_group_and_window(tmp
                                           w["output_tokens"], w["costed"], w["paired"]), (by, start, g.key)
                     assert g.cost_usd == pytest.approx(w["cost_usd"])
                     assert g.paired_baseline_usd == pytest.approx(w["paired_baseline_usd"])
+                    if by in q.FREE_EXACT:
+                        assert g.free_baseline_usd == pytest.approx(w["free_baseline_usd"]), (by, start, g.key)
 
 
 def test_periods_are_local_calendar_ones(monkeypatch: pytest.MonkeyPatch):
