@@ -8,7 +8,8 @@ every row the ledger keeps, gateway and hook alike (README "Accounting").
   nothing: a LiteLLM proxy or a company gateway on localhost bills.
 - baseline cost: the same tokens, with the same cache treatment, at the baseline model's market
   rates (wherever it would have been served). The baseline is the model the client asked for; for
-  ``auto`` and for hook rows, ``accounting.baseline_model`` when set.
+  ``auto`` and for the hook rows routing chose (``routerd.ledger.turns``),
+  ``accounting.baseline_model`` when set.
 - saved: baseline cost minus cost, summed over the calls where both are known.
 """
 
@@ -38,13 +39,15 @@ def compared_with(catalogue: Catalogue | None, configured: str | None) -> str:
     """What savings are counted against, in words, for the reports to say beside the figure: the
     rule ``routerd.gateway.record`` and ``routerd.ledger.turns`` apply, with ``configured``
     (``accounting.baseline_model``) resolved as they resolve it."""
-    named = ("the same tokens (cache reads and writes, reasoning, searches alike) on the model each "
-             "request named (itself when passed through, retried or answered by a fallback: 0 saved)")
+    named = ("the same tokens (cache reads and writes, reasoning, searches alike) on the model the client "
+             "named, which saves 0 (passed through, retried, answered by a fallback, a main-conversation turn "
+             "hooks read)")
     model = configured_baseline(catalogue, configured)
     if model is not None:
-        return f"{named}; auto and hook rows: {'/'.join(model) if model[0] else model[1]} (accounting.baseline_model)"
+        return (f"{named}; auto, subagent turns and Gemini CLI turns: {'/'.join(model) if model[0] else model[1]} "
+                "(accounting.baseline_model)")
     return (f"{named}; auto: the priciest model the brain would have accepted, of the maker whose API the "
-            "client speaks; hook rows: the session's main model")
+            "client speaks; subagent turns and Gemini CLI turns: the session's main model")
 
 
 def configured_baseline(catalogue: Catalogue | None, name: str | None) -> Model | None:

@@ -5,8 +5,12 @@ A transcript message becomes one ``calls`` row (``source`` ``hook:<host>``) keye
 answer id; the schema's triggers drop it when the gateway recorded the same call (see
 ``routerd.store.migrations``), so a turn seen by both is one row. Rows are priced like the
 gateway's (``routerd.ledger.costs``): at API list prices, which is what the tokens are worth even
-when a subscription pays for them. The baseline is ``accounting.baseline_model`` or else the model
-of the session's main conversation, so a turn delegated to a cheaper subagent shows its saving.
+when a subscription pays for them. Only a turn routing chose saves: a subagent's (routerd's hooks
+delegate turns to one) and every Gemini CLI call (its BeforeModel hook switches the model per
+turn) are compared with ``accounting.baseline_model`` or else the model of the session's main
+conversation, so a turn delegated to a cheaper subagent shows its saving; a main-conversation turn
+of Claude Code or Codex ran on the model the user chose, and is its own baseline (0 saved, where a
+configured baseline made it save or lose by accident).
 """
 
 import logging
@@ -25,6 +29,8 @@ from routerd.store.ledger import CallRow, record_call, record_session
 from routerd.store.store import Store
 
 log = logging.getLogger("routerd.ledger")
+# Hosts whose main conversation's model routerd's hooks choose (Gemini CLI's BeforeModel).
+ROUTED_MAIN = frozenset({"gemini-cli"})
 
 
 async def note_session(ledger: Ledger, store: Store, host: str, session_id: str | None, cwd: str | None) -> None:
@@ -62,7 +68,8 @@ def record_messages(ledger: Ledger, store: Store, ids: Ids, runtime: Runtime, *,
             continue
         written += 1
         model = (provider, message.model)
-        baseline = configured or (provider, main or message.model)
+        routed = message.sidechain or host in ROUTED_MAIN
+        baseline = (configured or (provider, main or message.model)) if routed else model
         cost = costs.price(catalogue, model, message.tokens)
         t = message.tokens
         record_call(store, CallRow(

@@ -147,13 +147,22 @@ class TestConfiguredBaseline:
         path.write_text('[http]\nlisten = "127.0.0.1:0"\n[accounting]\nbaseline_model = "openai/gpt-5.5"\n')
         return path
 
-    async def test_it_is_the_baseline_of_hook_rows(self, daemon, tmp_path: Path):
-        """accounting.baseline_model replaces the session's main model as the baseline."""
+    async def test_it_is_the_baseline_of_subagent_rows_not_of_main_ones(self, daemon, tmp_path: Path):
+        """accounting.baseline_model replaces the session's main model as a subagent turn's
+        baseline; a main-conversation turn ran on the model the user chose: its own baseline, 0
+        saved (compared with gpt-5.5, the opus turn routerd had no part in lost money)."""
+        lines = _recorded_today().splitlines()
+        side = json.loads(lines[1])
+        side["isSidechain"] = True
+        side["message"] = dict(side["message"], id="msg_side_1", model="claude-haiku-4-5")
         path = tmp_path / "t.jsonl"
-        path.write_text(_recorded_today())
+        path.write_text("\n".join([lines[0], json.dumps(side), lines[1]]) + "\n")
         await _stop(daemon, path)
-        [row] = await _rows(daemon)
+        rows = {r["response_id"]: r for r in await _rows(daemon)}
         tokens = Tokens(input=16_890, output=245, cache_read=14_506, cache_write=2_380, cache_write_1h=1_000)
-        assert row["baseline_model"] == "openai/gpt-5.5"
-        assert row["baseline_cost_usd"] == pytest.approx(
+        assert rows["msg_side_1"]["baseline_model"] == "openai/gpt-5.5"
+        assert rows["msg_side_1"]["baseline_cost_usd"] == pytest.approx(
             costs.price(CATALOGUE, ("openai", "gpt-5.5"), tokens))
+        main = rows["msg_e2e_1"]
+        assert main["baseline_model"] == "anthropic/claude-opus-4-8"
+        assert main["baseline_cost_usd"] == main["cost_usd"] == pytest.approx(0.032023)

@@ -25,11 +25,11 @@ async def routerctl(app, *args: str) -> str:
 def test_the_words_name_the_configured_baseline_or_the_rule():
     """An alias is named as the model it stands for; with none configured, the rule is said."""
     configured = costs.compared_with(CATALOGUE, "opus")
-    assert "auto and hook rows: anthropic/claude-opus-4-8 (accounting.baseline_model)" in configured
-    assert "the model each request named" in configured and "0 saved" in configured
+    assert "subagent turns and Gemini CLI turns: anthropic/claude-opus-4-8 (accounting.baseline_model)" in configured
+    assert "the model the client named, which saves 0" in configured
     rule = costs.compared_with(CATALOGUE, None)
     assert "auto: the priciest model the brain would have accepted" in rule
-    assert "hook rows: the session's main model" in rule
+    assert "subagent turns and Gemini CLI turns: the session's main model" in rule
 
 
 @pytest.fixture
