@@ -30,7 +30,7 @@ def _table(data: dict, by: str, savings: bool) -> None:
                 + f" {_cost(g):>10}")
         if savings:
             pct = "" if g["saved_pct"] is None else f"{g['saved_pct']:.0f}%"
-            line += f" {money(g['saved_usd']):>10} {pct:>6}"
+            line += f" {money(g['saved_usd'], 'unknown' if g['calls'] else '-'):>10} {pct:>6}"
         click.echo(line)
 
 
