@@ -4,10 +4,9 @@ store's named queries (``routerd.store.ledger``), each run in the store's reader
 
 Every money figure follows one formula (``routerd.ledger.costs``): ``cost_usd`` sums the calls whose
 cost is known (``uncosted_calls`` counts the others, never as free; None when no call's is known);
-savings are
-``baseline_cost_usd - priced_cost_usd`` over the calls whose cost and baseline cost are both known
-(``priced_calls``; ``unpriced_calls`` are left out), and are None ("unknown"), not zero, when
-there is none.
+savings are ``baseline_cost_usd - priced_cost_usd`` over the calls whose cost and baseline cost are
+both known (``priced_calls``; ``unpriced_calls`` are left out), and are None ("unknown"), not zero,
+when there is none. Money keeps the ledger's stored precision, so groups add up to their total.
 """
 
 import contextlib
