@@ -43,4 +43,7 @@ def text_fields(*names: str) -> re.Pattern[bytes]:
     """A pattern for the JSON string values of the keys ``names`` (the value as written, escapes
     and all: close enough to count characters by)."""
     keys = "|".join(map(re.escape, names))
-    return re.compile(rb'"(?:' + keys.encode() + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"')
+    # The value as runs of plain characters between escapes ("unrolling the loop", Friedl): the
+    # same matches as one alternation a character, ``(?:[^"\\]|\\.)*``, in about half the time,
+    # as the engine takes a run of one character class in one step.
+    return re.compile(rb'"(?:' + keys.encode() + rb')"\s*:\s*"([^"\\]*(?:\\.[^"\\]*)*)"')

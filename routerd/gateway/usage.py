@@ -2,9 +2,12 @@
 
 ``UsageMeter`` is fed the bytes the client receives. For a stream it cuts server-sent events at blank
 lines and decodes only the events that can carry usage (found by a byte search), so a long stream
-costs one ``find`` per chunk. It also notes whether the stream reached its terminal event, which
-tells a finished stream from one cut in the middle, and the first error event the provider sent
-(``failure``), which says why a stream ended without it. What a dialect's answers say and where is the
+costs one ``find`` per chunk. The generated text an estimate needs (a stream cut before its usage,
+or one that reports none) is counted lazily: events wait, up to ``COUNT_AFTER_BYTES``, and are
+counted together when that is passed or when an estimate asks, so a stream that ends with its
+usage before that never has its text counted. The meter also notes whether the stream reached its
+terminal event, which tells a finished stream from one cut in the middle, and the first error
+event the provider sent (``failure``), which says why a stream ended without it. What a dialect's answers say and where is the
 dialect's (``Dialect.usage``, e.g. ``routerd.dialects.anthropic.usage``); the counts are kept as the
 provider reports them, in the shape ``routerd.catalogue.prices.Tokens`` prices.
 """
@@ -23,6 +26,15 @@ CHARS_PER_TOKEN = 4
 # The longest event read: a stream's last event can hold the whole answer (Responses'
 # ``response.completed``), and an upstream that never ends its event must not fill memory.
 MAX_EVENT_BYTES = 16 << 20
+# Event bytes whose text may wait to be counted (``UsageMeter.text_chars``): most answers' streams
+# are smaller (4,000 tokens of text, 20 characters an event, stream ~100 KB) and end with their
+# usage, so their text is never counted; a longer stream's, counted in pieces this big, costs what
+# counting it whole does (bench/bench_meter.py). The memory it holds is per stream, while it streams.
+COUNT_AFTER_BYTES = 256 << 10
+# Between events waiting to be counted, joined: a text value cut short in one cannot run into the
+# next, since a backslash before a line end is no JSON string's (``text_fields``). (Every blob of
+# events ends with a line end, so the backslash cannot escape one before it.)
+_APART = b"\\\n"
 # No tokens: what a call that used none is priced at, and what ``UsageMeter.tokens`` answers (this
 # very object) when the provider's counts were discarded.
 NO_TOKENS = Tokens()
@@ -33,7 +45,8 @@ class UsageMeter:
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
                  "discarded", "estimated", "failure", "input_tokens", "output_tokens", "reasoning", "response_id",
-                 "text_chars", "web_searches", "_cutter", "_decoder", "_markers", "_reader", "_terminal", "_text")
+                 "web_searches", "_chars", "_cutter", "_decoder", "_markers", "_reader", "_terminal", "_text",
+                 "_uncounted", "_uncounted_bytes")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
@@ -47,7 +60,9 @@ class UsageMeter:
         self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
         self.completed = False
         self.failure: StreamFailure | None = None  # the provider's own error event, the first one
-        self.text_chars = 0  # characters of generated text seen in a stream, for an estimate
+        self._chars = 0  # characters of generated text counted so far (``text_chars``)
+        self._uncounted: list[bytes] = []  # events whose text is still to be counted
+        self._uncounted_bytes = 0
         reader = self._reader = get(dialect).usage
         self.counts_text = reader.counts_text
         self._decoder = reader.decoder
@@ -86,7 +101,10 @@ class UsageMeter:
         if not self.completed and self._terminal in events:
             self.completed = True
         if self.counts_text:  # no final usage yet: count generated text in case none ever comes
-            self.text_chars += sum(map(len, self._text.findall(events)))
+            self._uncounted.append(events)
+            self._uncounted_bytes += len(events)
+            if self._uncounted_bytes > COUNT_AFTER_BYTES:
+                self._count()
         markers = self._markers
         if any(marker in events for marker in markers):
             for event in events.replace(b"\r\n", b"\n").split(b"\n\n"):
@@ -98,9 +116,26 @@ class UsageMeter:
                     self.failure = found
                     break
 
+    @property
+    def text_chars(self) -> int:
+        """Characters of generated text seen in the stream, for an estimate: the text fields of its
+        events as written (``UsageReader.text``), until its final usage; or what the relay read
+        (``streamed``), when that is more."""
+        self._count()
+        return self._chars
+
     def streamed(self, chars: int) -> None:
         """The relay has read ``chars`` characters of streamed text so far, in any dialect."""
-        self.text_chars = max(self.text_chars, chars)
+        if chars > self._chars:  # (the events waiting are counted first only when this could matter)
+            self._chars = max(self.text_chars, chars)
+
+    def _count(self) -> None:
+        """Count the text of the events waiting: in one search, which costs a fraction of one a
+        chunk (a stream read one event a chunk paid ~1 us of calls per event)."""
+        if self._uncounted:
+            waiting = self._uncounted[0] if len(self._uncounted) == 1 else _APART.join(self._uncounted)
+            self._uncounted, self._uncounted_bytes = [], 0
+            self._chars += sum(map(len, self._text.findall(waiting)))
 
     def estimate(self, request_body: bytes, dialect: str) -> None:
         """Fill in estimates when the upstream reported no usage (llama.cpp streams, say), or usage
@@ -112,8 +147,10 @@ class UsageMeter:
         if not self.completed and self.web_searches:
             self.estimated = True
         if (self.input_tokens or self.output_tokens) and self.tokens() is not NO_TOKENS:
+            if self.completed:  # the provider's counts stand: the text is never counted
+                return
             streamed = -(-self.text_chars // CHARS_PER_TOKEN)
-            if not self.completed and streamed > self.output_tokens:
+            if streamed > self.output_tokens:
                 self.output_tokens, self.estimated = streamed, True
             return
         self.input_tokens = self.output_tokens = 0
