@@ -10,9 +10,11 @@ error event after that has told the client already: its stream ends there, with 
 and the row keeps the provider's words."""
 
 import logging
+import time
 
 import anyio
 
+from routerd.budgets.provider_windows import codex_event_headers
 from routerd.dialects.error_reading import StreamFailure
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
@@ -94,10 +96,21 @@ class StreamRelay:
                 data = self._holdback.feed(self._translator.feed(data) if self._translator is not None else data)
             except UpstreamBadResponse as exc:
                 return self._bad(exc)
+            if self._meter.rate_limits is not None:
+                self._plan_windows()
             self._meter.streamed(self._holdback.text_chars)
             if data:
                 return data
         return b""
+
+    def _plan_windows(self) -> None:
+        """A Codex stream's plan windows (its ``codex.rate_limits`` event), read as the same
+        windows in its headers are, into the budgets."""
+        meter, record = self._meter, self._record
+        found, meter.rate_limits = meter.rate_limits, None
+        provider = record.runtime.providers.get(self._provider)
+        kind = provider.kind if provider is not None else None
+        record.gateway.spending.observe(self._provider, [], codex_event_headers(found or {}), time.time(), kind)
 
     @property
     def finished(self) -> bool:

@@ -12,6 +12,8 @@ dialect's (``Dialect.usage``, e.g. ``routerd.dialects.anthropic.usage``); the co
 provider reports them, in the shape ``routerd.catalogue.prices.Tokens`` prices.
 """
 
+from typing import Any
+
 import msgspec
 
 from routerd.catalogue.prices import Tokens
@@ -44,7 +46,8 @@ class UsageMeter:
     """Accumulates usage for one upstream answer in ``dialect``."""
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "completed", "counts_text", "dialect",
-                 "discarded", "estimated", "failure", "input_tokens", "output_tokens", "reasoning", "response_id",
+                 "discarded", "estimated", "failure", "input_tokens", "output_tokens", "rate_limits", "reasoning",
+                 "response_id",
                  "web_searches", "_chars", "_cutter", "_decoder", "_markers", "_reader", "_terminal", "_text",
                  "_uncounted", "_uncounted_bytes")
 
@@ -60,6 +63,8 @@ class UsageMeter:
         self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
         self.completed = False
         self.failure: StreamFailure | None = None  # the provider's own error event, the first one
+        # A Codex stream's plan windows (``codex.rate_limits``), until the relay hands them on.
+        self.rate_limits: dict[str, Any] | None = None
         self._chars = 0  # characters of generated text counted so far (``text_chars``)
         self._uncounted: list[bytes] = []  # events whose text is still to be counted
         self._uncounted_bytes = 0

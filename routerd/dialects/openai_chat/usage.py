@@ -6,8 +6,9 @@ reads. Responses has the same under ``input_tokens`` / ``input_tokens_details`` 
 / ``output_tokens_details``, at the top or inside ``response``, and reports no search count: each
 ``web_search_call`` output item that searched is one hosted search (a stream's
 ``response.completed`` holds them all; until it arrives, each ``response.output_item.done`` of one
-counts, so a stream cut before its end still shows the searches that ran). The answer's id (``chatcmpl-...``, ``resp_...``) is kept: a
-coding agent writes it in its transcript."""
+counts, so a stream cut before its end still shows the searches that ran). The answer's id
+(``chatcmpl-...``, ``resp_...``) is kept: a coding agent writes it in its transcript; and the
+``rate_limits`` of a Codex backend's ``codex.rate_limits`` event (a ChatGPT plan's windows), as sent."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ class _Body(msgspec.Struct):
     item: _Item | None = None          # a Responses stream's ``response.output_item.done``
     type: str = ""
     id: str | None = None
+    rate_limits: Any = None  # Codex's ``codex.rate_limits`` event (anything: checked where read)
 
 
 class OpenAIUsage:
@@ -82,6 +84,9 @@ class OpenAIUsage:
         self.markers = markers
 
     def take(self, body: _Body, sink: UsageSink) -> None:
+        if body.type == "codex.rate_limits":  # the plan's windows, kept as sent (routerd.budgets reads them)
+            sink.rate_limits = body.rate_limits if isinstance(body.rate_limits, dict) else None
+            return
         if body.type == "response.output_item.done" and body.item is not None:
             sink.web_searches += _searches([body.item])   # ``response.completed`` recounts them all
             return
@@ -106,6 +111,7 @@ class OpenAIUsage:
 # Generated text: a chat delta's content and a tool call's arguments; every Responses delta (text,
 # reasoning, arguments), and no done event's copy of it.
 CHAT_USAGE = OpenAIUsage(terminal=b"[DONE]", text=text_fields("content", "arguments"))
-# A finished search item (``"type":"web_search_call"``) has no usage in it: the second marker.
+# A finished search item (``"type":"web_search_call"``) has no usage in it: the second marker. The
+# ChatGPT plan's Codex backend sends its windows in a ``codex.rate_limits`` event: the third.
 RESPONSES_USAGE = OpenAIUsage(terminal=b"response.completed", text=text_fields("delta"),
-                              markers=(b'"usage"', b'"web_search_call"'))
+                              markers=(b'"usage"', b'"web_search_call"', b'"codex.rate_limits"'))
