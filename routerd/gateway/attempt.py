@@ -38,7 +38,9 @@ log = logging.getLogger("routerd.gateway")
 
 MAX_ERROR_BODY = 64 * 1024
 MAX_ANSWER_BODY = 64 * 1024 * 1024
-_KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-")
+# The providers' own limit headers reach the client: its SDK or CLI shows them (Codex its plan's
+# windows from x-codex-*).
+_KEEP_PREFIX = (b"x-ratelimit-", b"anthropic-ratelimit-", b"x-codex-")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 
 

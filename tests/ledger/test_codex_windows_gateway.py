@@ -70,6 +70,17 @@ async def test_a_chatgpt_plans_windows_show_in_budget_and_status(daemon, codex):
     assert "windows chatgpt 5h 42%; chatgpt 7d 3%" in row
 
 
+async def test_codex_reads_its_plans_headers_through_routerd(daemon, codex):
+    """Codex CLI shows its plan's usage from the ``x-codex-*`` headers of each answer: routerd
+    passes them on to the client as it does the providers' ``x-ratelimit-*`` ones."""
+    async with openai.AsyncOpenAI(base_url=f"http://{daemon.http_address}/v1", api_key=ACCESS_TOKEN,
+                                  default_headers=ACCOUNT, max_retries=0) as client:
+        raw = await client.responses.with_raw_response.create(model="gpt-5-codex", input="hi", stream=True)
+        async for _ in raw.parse():
+            pass
+    assert {k: raw.headers.get(k) for k in PLUS} == PLUS
+
+
 async def test_a_codex_rate_limits_event_in_the_stream_updates_the_window(daemon, codex):
     """The stream's ``codex.rate_limits`` event, newer than the headers, sets the window; the
     client still reads its answer."""
