@@ -233,10 +233,12 @@ class Budgets:
         return max((self._share_of(b, now) for b in self.limiter.covering(Target(provider, "*", None, project))),
                    default=0.0)
 
-    def spent_share(self, now: float, project: str | None, paid_providers: Iterable[str]) -> float:
-        """The share behind the pressure of a request for ``project`` (module docstring)."""
+    def spent_share(self, now: float, project: str | None, paid_providers: Iterable[str], *,
+                    windows: bool = True) -> float:
+        """The share behind the pressure of a request for ``project`` (module docstring);
+        ``windows`` False: the configured limits' alone (what refuses paid calls)."""
         base = self.share(now, "", project)
-        providers = [max(self.share(now, p), self.windows.share(p, now)) for p in paid_providers]
+        providers = [max(self.share(now, p), self.windows.share(p, now) if windows else 0.0) for p in paid_providers]
         return max(base, min(providers, default=0.0))
 
     def pressure(self, now: float, project: str | None, paid_providers: Iterable[str]) -> float:

@@ -103,13 +103,17 @@ class Spending:
 
     def note(self, runtime: Runtime, session_id: str | None) -> str | None:
         """A line for the hook's context once spending steers routing, else None."""
-        share = self.budgets.spent_share(time.time(), self.project_of(session_id), self.paid_providers(runtime))
+        now, project, paid = time.time(), self.project_of(session_id), self.paid_providers(runtime)
+        share = self.budgets.spent_share(now, project, paid)
         level = level_of(share)
         if level == "ok":
             return None
         what = {"steering": "routing prefers cheaper models", "high": "routing strongly prefers cheaper models",
                 "capped": "paid calls are refused"}[level]
-        if level == "capped" and free_local(runtime):
+        if level == "capped" and self.budgets.spent_share(now, project, paid, windows=False) < 1.0:
+            # a provider's own window is used up: it refuses, routerd's limits do not
+            what = "routing strongly prefers cheaper models (a provider's plan window is used up)"
+        elif level == "capped" and free_local(runtime):
             what += "; free local models still serve"
         return f"routerd budget: {share:.0%} spent ({level}): {what}."
 

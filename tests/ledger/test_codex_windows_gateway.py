@@ -104,3 +104,6 @@ async def test_a_used_up_plan_window_presses_routing_as_a_rejected_subscription(
                                                                                         "content": "hi"}])))
     assert decision.brain is not None and decision.brain.policy.bar < PROFILE_BARS["balanced"]
     assert any("budget pressure" in reason for reason in decision.brain.policy.reasons)
+    note = daemon.spending.note(daemon.runtime, None)  # no limit of routerd's refuses anything
+    assert note == ("routerd budget: 100% spent (capped): routing strongly prefers cheaper models "
+                    "(a provider's plan window is used up).")
