@@ -3,9 +3,10 @@ Responses, Anthropic Messages and Gemini, streaming and not, and fails on reques
 
 Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=n)``, ``garbage()``,
 ``hold()``, ``stall()``, ``drop()``, ``early_hints()``, ``garbage_stream()`` or ``events(...)``; each
-request takes the next queued behaviour, and answers normally when the queue is
-empty. Every request is kept in ``received`` (method, path, headers, body) so that tests can check
-what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
+request takes the next queued behaviour, and answers normally when the queue is empty; a request
+the real provider would refuse for the model it names (``limits``: an output limit too high,
+parameters the model does not take) gets that provider's 400. Every request is kept in
+``received`` (method, path, headers, body) so that tests can check what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
 caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an upstream call end.
 """
 
@@ -22,7 +23,7 @@ import h11
 from anyio.abc import SocketAttribute
 from anyio.streams.tls import TLSStream
 
-from tests.fakes import answers, search
+from tests.fakes import answers, limits, search
 
 
 # How long a provider takes between its early hints and its answer (as a real one would).
@@ -219,6 +220,10 @@ class FakeUpstream:
                 {"type": "error", "error": {"type": "invalid_request_error", "message": refused}}).encode())
             return True
         model = request.get("model") or path.split("/models/")[-1].split(":")[0]
+        if (refused := limits.refusal(dialect, model, request)) is not None:  # as the real API would
+            await self._send(conn, stream, refused[0], [("content-type", "application/json")],
+                             json.dumps(refused[1]).encode())
+            return True
         tool = _wanted_tool(dialect, request)
         searches = search.offers_search(dialect, request)  # the provider runs its hosted search itself
         streaming = request.get("stream") or "streamGenerateContent" in path

@@ -1,0 +1,161 @@
+"""What the fake providers refuse, as the real APIs do, for the models they know: an output limit
+above the model's, OpenAI reasoning models' refusal of ``max_tokens`` and of sampling settings,
+reasoning parameters sent to a model that does not reason, and Anthropic's sampling rules (Claude
+4.5/4.6 take temperature or top_p but not both; Opus 4.7 and later take none, nor thinking
+budgets; while thinking, temperature must be 1, top_k unset, top_p at least 0.95, and the budget
+below max_tokens).
+
+The facts are the providers' (their model pages and the errors they answer), kept here apart from
+routerd's catalogue so that a test sees what a real provider would do. A model the table does not
+know takes anything, as before. ``refusal(dialect, model, request)`` gives (status, body) or None.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ANTHROPIC_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+
+@dataclass(frozen=True)
+class Model:
+    max_output: int | None = None
+    reasoning: bool = False
+    # Anthropic's sampling: any | one (temperature or top_p, not both) | none (deprecated: 4.7+)
+    sampling: Literal["any", "one", "none"] = "any"
+    budget_thinking: bool = True  # Anthropic's thinking {"type": "enabled"} (not Opus 4.7 on)
+
+
+MODELS = {
+    # OpenAI's model pages: gpt-4.1 and 4.1-mini 32,768 output tokens; o3 and o4-mini 100,000.
+    "gpt-4.1": Model(32_768), "gpt-4.1-mini": Model(32_768),
+    "o3": Model(100_000, reasoning=True), "o4-mini": Model(100_000, reasoning=True),
+    "gpt-5.5": Model(128_000, reasoning=True),
+    "gpt-6-luna": Model(reasoning=True), "gpt-6.1-sol": Model(reasoning=True), "gpt-6-astra": Model(reasoning=True),
+    # Anthropic's models overview.
+    "claude-haiku-4-5": Model(64_000, True, "one"), "claude-sonnet-4-6": Model(64_000, True, "one"),
+    "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False),
+    # Gemini's model pages: 65,536 output tokens ("from 1 (inclusive) to 65537 (exclusive)").
+    "gemini-2.5-flash": Model(65_536, True), "gemini-2.5-pro": Model(65_536, True),
+    "gemini-2.5-flash-lite": Model(65_536),
+}
+
+
+def refusal(dialect: str, model: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """The provider's 400 for ``request`` to ``model``, or None when it takes it."""
+    facts = MODELS.get(model)
+    if facts is None or not isinstance(request, dict):
+        return None
+    if dialect == "openai_chat":
+        return _openai(_chat(facts, request))
+    if dialect == "responses":
+        return _openai(_responses(facts, request))
+    if dialect == "gemini":
+        return _gemini(facts, request)
+    return _anthropic(facts, model, request)
+
+
+# --- OpenAI ----------------------------------------------------------------------------------
+
+
+def _openai(found: tuple[str, str, str] | None) -> tuple[int, dict[str, Any]] | None:
+    if found is None:
+        return None
+    message, param, code = found
+    return 400, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+
+def _too_large(name: str, asked: Any, limit: int | None) -> tuple[str, str, str] | None:
+    if limit is None or not isinstance(asked, int) or asked <= limit:
+        return None
+    return (f"{name} is too large: {asked}. This model supports at most {limit} completion tokens, "
+            f"whereas you provided {asked}.", name, "invalid_value")
+
+
+def _unsupported(name: str) -> tuple[str, str, str]:
+    return f"Unsupported parameter: '{name}' is not supported with this model.", name, "unsupported_parameter"
+
+
+def _sampling(request: dict[str, Any]) -> tuple[str, str, str] | None:
+    """A reasoning model's refusal of a temperature or top_p other than the default 1."""
+    for name in ("temperature", "top_p"):
+        value = request.get(name)
+        if value is not None and value != 1:
+            return (f"Unsupported value: '{name}' does not support {value} with this model. Only the default (1) "
+                    "value is supported.", name, "unsupported_value")
+    return None
+
+
+def _chat(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
+    if facts.reasoning and "max_tokens" in request:
+        return ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+    if not facts.reasoning and "reasoning_effort" in request:
+        return _unsupported("reasoning_effort")
+    for name in ("max_tokens", "max_completion_tokens"):
+        if (found := _too_large(name, request.get(name), facts.max_output)) is not None:
+            return found
+    return _sampling(request) if facts.reasoning else None
+
+
+def _responses(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
+    if not facts.reasoning and "reasoning" in request:
+        return _unsupported("reasoning.effort")
+    if (found := _too_large("max_output_tokens", request.get("max_output_tokens"), facts.max_output)) is not None:
+        return found
+    if facts.reasoning:
+        for name in ("temperature", "top_p"):
+            if request.get(name) is not None:
+                return _unsupported(name)
+    return None
+
+
+# --- Gemini ----------------------------------------------------------------------------------
+
+
+def _gemini(facts: Model, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    config = request.get("generationConfig") or request.get("generation_config") or {}
+    asked = config.get("maxOutputTokens", config.get("max_output_tokens"))
+    if facts.max_output is None or not isinstance(asked, int) or asked <= facts.max_output:
+        return None
+    message = (f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported "
+               f"range is from 1 (inclusive) to {facts.max_output + 1} (exclusive). Update the value and try again.")
+    return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+
+
+# --- Anthropic -------------------------------------------------------------------------------
+
+
+def _anthropic(facts: Model, model: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    message = _anthropic_message(facts, model, request)
+    if message is None:
+        return None
+    return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+
+
+def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str | None:
+    max_tokens = request.get("max_tokens")
+    if facts.max_output is not None and isinstance(max_tokens, int) and max_tokens > facts.max_output:
+        return (f"max_tokens: {max_tokens} > {facts.max_output}, which is the maximum allowed number of output "
+                f"tokens for {model}")
+    set_ = [name for name in ("temperature", "top_p", "top_k") if request.get(name) is not None]
+    if facts.sampling == "none" and set_:
+        return f"`{set_[0]}` is deprecated for this model."
+    thinking = request.get("thinking") or {}
+    if thinking.get("type") == "enabled" and not facts.budget_thinking:
+        return ('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+                '"output_config.effort" to control thinking behavior.')
+    if thinking.get("type") in ("enabled", "adaptive"):
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, int) and isinstance(max_tokens, int) and budget >= max_tokens:
+            return f"`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at {ANTHROPIC_DOCS}"
+        if request.get("temperature") not in (None, 1):
+            return f"`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at {ANTHROPIC_DOCS}"
+        if request.get("top_k") is not None:
+            return f"`top_k` must be unset when thinking is enabled. Please consult our documentation at {ANTHROPIC_DOCS}"
+        top_p = request.get("top_p")
+        if top_p is not None and not 0.95 <= top_p <= 1:
+            return ("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult "
+                    f"our documentation at {ANTHROPIC_DOCS}")
+    if facts.sampling == "one" and "temperature" in set_ and "top_p" in set_:
+        return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+    return None
