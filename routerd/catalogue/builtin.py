@@ -31,19 +31,23 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # the price book (see `Catalogue.price`), not from the successor's. Current as of Claude Code
 # 2.1.197 (default claude-opus-4-8; Sonnet 4.6, Haiku 4.5) and Codex 0.169 (the gpt-6 family).
 # max_output_tokens is set only where the provider's model page states it (gpt-4.1 and 4.1-mini
-# 32,768; o3 and o4-mini 100,000; Gemini 2.5 Flash-Lite 65,536 on ai.google.dev, 2.5 Pro 65,535 on
-# Vertex AI's page); elsewhere it is left unknown and a budget reserves spend.DEFAULT_MAX_OUTPUT.
+# 32,768; o3 and o4-mini 100,000; Gemini 2.5 Flash and Flash-Lite 65,536 on ai.google.dev, 2.5 Pro
+# 65,535 on Vertex AI's page); elsewhere it is left unknown and a budget reserves
+# spend.DEFAULT_MAX_OUTPUT. sampling is Anthropic's (the migration guide and the API's answers):
+# Claude 4.5 and 4.6 refuse temperature and top_p together, Opus 4.7 on refuses them at all, and
+# its thinking budgets ("thinking.type.enabled" is not supported for this model).
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
-              max_output_tokens=64_000, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest")),
+              max_output_tokens=64_000, sampling="one", aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest")),
     ModelInfo(id="claude-sonnet-4-6", provider="anthropic", tier="moderate", context_window=1_000_000,
               vision=True, reasoning=True, max_output_tokens=64_000, adaptive_thinking=True,
-              effort=("low", "medium", "high", "max"),
+              effort=("low", "medium", "high", "max"), sampling="one",
               aliases=("sonnet", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0",
                        "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")),
     ModelInfo(id="claude-opus-4-8", provider="anthropic", tier="complex", context_window=1_000_000, vision=True,
-              reasoning=True, max_output_tokens=128_000, effort=True, adaptive_thinking=True,
+              reasoning=True, max_output_tokens=128_000, effort=True, adaptive_thinking=True, sampling="fixed",
+              budget_thinking=False,
               aliases=("opus", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101",
                        "claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
                        "claude-opus-4-20250514")),
@@ -69,7 +73,7 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(id="gemini-2.5-flash-lite", provider="gemini", tier="simple", context_window=1_048_576, vision=True,
               max_output_tokens=65_536),
     ModelInfo(id="gemini-2.5-flash", provider="gemini", tier="simple", context_window=1_048_576, vision=True,
-              reasoning=True, aliases=("flash",)),
+              reasoning=True, max_output_tokens=65_536, aliases=("flash",)),
     ModelInfo(id="gemini-3-flash-preview", provider="gemini", tier="simple", context_window=1_048_576,
               vision=True, reasoning=True),
     ModelInfo(id="gemini-2.5-pro", provider="gemini", tier="moderate", context_window=1_048_576, vision=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Literal
 
 import msgspec
 
@@ -46,6 +47,12 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     # false: none; Sonnet 4.6 takes max but not xhigh).
     effort: bool | tuple[str, ...] = False
     adaptive_thinking: bool = False       # takes Anthropic's thinking {"type": "adaptive"}
+    budget_thinking: bool = True          # takes {"type": "enabled", "budget_tokens": n} (not Opus 4.7 on)
+    # The sampling settings (temperature, top_p, top_k) the model takes: "any"; "one" of
+    # temperature and top_p, not both (Claude 4.5 and 4.6); "fixed", none but the defaults (Claude
+    # Opus 4.7 on). None: "fixed" for a reasoning model of OpenAI's APIs, else "any"
+    # (``routerd.dialects.fit``).
+    sampling: Literal["any", "one", "fixed"] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.effort, bool) and (unknown := set(self.effort) - set(EFFORT_LEVELS)):
