@@ -21,6 +21,7 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
+from routerd.dialects.fit import Fields, fit, fit_bytes
 from routerd.dialects.texts import Channel, Texts, TextSpot
 from routerd.dialects.usage import UsageReader
 
@@ -76,6 +77,7 @@ class Dialect:
     query_credential: bytes | None = None               # a query parameter that carries a key
     codec: Codec
     usage: UsageReader              # how its answers report tokens
+    fields = Fields()               # where its bodies say what ``routerd.dialects.fit`` fits
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -115,8 +117,14 @@ class Dialect:
 
     def adapt(self, body: bytes, headers: list[Header], target: ModelInfo) -> tuple[bytes, list[Header]]:
         """A request passed through to a model routerd chose in place of the client's, made valid
-        for ``target`` (what it accepts, from the catalogue); unchanged by default."""
-        return body, headers
+        for ``target`` (what it accepts, from the catalogue: ``routerd.dialects.fit``); its exact
+        bytes when it needs nothing."""
+        return fit_bytes(body, self.fields, target), headers
+
+    def fit(self, body: dict[str, Any], target: ModelInfo | None) -> bool:
+        """A request body this dialect renders made valid for ``target`` (None: a model the
+        catalogue does not know), in place; whether anything changed."""
+        return fit(body, self.fields, target)
 
     def own_history(self, body: bytes) -> bytes | None:
         """A request passed through to a provider of this dialect, made acceptable to it when its

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
@@ -35,10 +36,15 @@ from routerd.errors import UpstreamBadResponse
 _encode = msgspec.json.encode
 
 
-def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True) -> bytes:
-    """``req`` rendered for ``target`` and encoded; ``reasoning`` False drops reasoning parameters
-    (``reasoning_effort``, ``thinking``, ``thinkingConfig``) for a model that would refuse them."""
-    return _encode(get(target).render_request(req, model, reasoning=reasoning))
+def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True,
+           info: ModelInfo | None = None) -> bytes:
+    """``req`` rendered for ``target`` and encoded, made valid for ``model`` (``routerd.dialects.fit``:
+    ``info`` is its catalogue entry, None for a model the catalogue does not know); ``reasoning``
+    False drops reasoning parameters (``reasoning_effort``, ``thinking``, ``thinkingConfig``)."""
+    dialect = get(target)
+    body = dialect.render_request(req, model, reasoning=reasoning)
+    dialect.fit(body, info)
+    return _encode(body)
 
 
 def translate_request(front: str, target: str, body: bytes | dict[str, Any], model: str, *,

@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 
+from routerd.catalogue.models import ModelInfo
 from routerd.errors import BudgetExceeded, NotImplementedYet, Overloaded
 from routerd.gateway.answers import ProxyRequest, Reply, error_reply, failure_reply, local_count
 from routerd.gateway.attempt import attempt, finish_reply
@@ -154,7 +155,8 @@ async def _try_candidate(gateway: Gateway, walk: Walk, request: ProxyRequest,
     try:
         prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
                            plan.requested, provider, candidate.model, request.stream,
-                           forward_credentials=forward, moved_to=_moved_to(runtime, plan, candidate))
+                           forward_credentials=forward, target=_catalogued(runtime, candidate),
+                           moved=_moved(plan, candidate))
     except NotImplementedYet as exc:
         walk.skipped.append(f"{candidate.provider}: {exc.message}")
         walk.dead.add(candidate.provider)
@@ -233,9 +235,13 @@ def _overloaded(limit: int) -> Overloaded:
     return error
 
 
-def _moved_to(runtime: Runtime, plan: RouteDecision, candidate: Candidate):
-    """The catalogue's entry for the candidate's model when it is not what the client asked for
-    (so the request may need adapting to it), else None."""
-    if candidate.model == parse_model_name(plan.requested).name:  # [1m] asks for the same model
-        return None
-    return runtime.catalogue.get(candidate.model)
+def _catalogued(runtime: Runtime, candidate: Candidate) -> ModelInfo | None:
+    """The catalogue's entry for the candidate's model (on its provider first), else None."""
+    catalogue = runtime.catalogue
+    return catalogue.get(f"{candidate.provider}/{candidate.model}") or catalogue.get(candidate.model)
+
+
+def _moved(plan: RouteDecision, candidate: Candidate) -> bool:
+    """Whether the candidate's model is not what the client asked for (so a request passed
+    through may need adapting to it)."""
+    return candidate.model != parse_model_name(plan.requested).name  # [1m] asks for the same model

@@ -41,15 +41,16 @@ class Prepared:
 
 def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, bytes], body: bytes,
             requested: str, provider: Provider, model: str, stream: bool,
-            forward_credentials: bool = False, moved_to: ModelInfo | None = None) -> Prepared:
+            forward_credentials: bool = False, target: ModelInfo | None = None, moved: bool = False) -> Prepared:
     """The upstream request for ``provider``/``model``: passed through when the provider speaks the
     client's dialect, translated otherwise. Raises NotImplementedYet for an endpoint that has no
     translation (count_tokens), BadRequest for a client body translation cannot read.
 
     ``forward_credentials``: clients do not authenticate to routerd (no gateway key), so a provider
     configured without a key of its own gets the client's (Claude Code's subscription token, say).
-    ``moved_to``: the catalogue's entry for ``model`` when routerd chose it instead of the model
-    the client asked for; a Messages request is then adapted to what that model accepts."""
+    ``target``: the catalogue's entry for ``model`` (None: one it does not know), which a translated
+    request is made valid for (``routerd.dialects.fit``), and a request passed through too when
+    routerd chose the model instead of the one the client asked for (``moved``)."""
     client = get(front)
     if front in provider.dialects:
         forward = forward_credentials and not provider.auth_headers
@@ -66,8 +67,8 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
             out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
         out += provider.auth_headers
         out += provider.extra_headers
-        if moved_to is not None and not endpoint:
-            body, out = client.adapt(body, out, moved_to)
+        if moved and target is not None and not endpoint:
+            body, out = client.adapt(body, out, target)
         elif (own := client.own_history(body)) is not None:  # the model asked for: its history alone
             body = own
         if stream and (with_usage := client.with_usage_chunk(body)) is not None:
@@ -77,13 +78,13 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
         raise NotImplementedYet(f"{provider.name} speaks {provider.dialect}: no {endpoint.decode()} there")
     front_model = requested if client.names_model_in_path else None
     name, req = hosted.translation(front, provider.dialects, client.parse_request(body, model=front_model, stream=stream))
-    target = get(name)  # OpenAI's /responses, not chat completions, for a web search
+    upstream = get(name)  # OpenAI's /responses, not chat completions, for a web search
     drop = hop_by_hop(headers)
     out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP and k not in drop]
-    out += [*target.required_headers, (b"content-type", b"application/json"), *provider.auth_headers,
+    out += [*upstream.required_headers, (b"content-type", b"application/json"), *provider.auth_headers,
             *provider.extra_headers]
-    return Prepared(target.name, target.upstream_path(model, stream), out, render(target.name, req, model),
-                    translated=True)
+    body = render(upstream.name, req, model, info=target)
+    return Prepared(upstream.name, upstream.upstream_path(model, stream), out, body, translated=True)
 
 
 def hop_by_hop(headers: dict[bytes, bytes]) -> frozenset[bytes]:

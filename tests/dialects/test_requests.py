@@ -12,6 +12,7 @@ from routerd.dialects.canonical import (
 from routerd.dialects.summary import estimate_tokens, to_classifier_messages
 from routerd.dialects.gemini.request import join_signature, split_signature
 from routerd.dialects.registry import DIALECTS, NAMES, get
+from routerd.dialects.translate import render
 from routerd.errors import BadRequest
 from tests.dialects import fixtures as fx
 from tests.dialects.norm import conversation
@@ -140,10 +141,11 @@ def test_reasoning_effort_maps_through_every_dialect(effort):
 
 
 def test_anthropic_budget_respects_max_tokens_and_temperature():
-    """A budget is clamped under max_tokens (min 1,024); translated thinking drops temperature."""
+    """A budget is clamped under max_tokens (min 1,024); translated thinking drops temperature (the
+    rule every Messages request routerd sends follows: ``dialects.fit``)."""
     req = ChatRequest(messages=[Message("user", [TextPart("x")])], max_tokens=3000, temperature=0.3,
                       reasoning=Reasoning(effort="high"), origin="openai_chat")
-    body = anthropic.render_request(req, "claude")
+    body = msgspec.json.decode(render("anthropic", req, "claude"))
     assert body["thinking"]["budget_tokens"] == 2999 and body["max_tokens"] == 3000
     assert "temperature" not in body
     small = anthropic.render_request(msgspec.structs.replace(req, max_tokens=500), "claude")

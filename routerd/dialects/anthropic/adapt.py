@@ -5,10 +5,13 @@ A client sends what its own model accepts: Claude Code asks its default Opus for
 ``output_config.effort``, ``thinking: {"type": "adaptive"}``, the ``context-1m`` beta and
 ``max_tokens: 64000``. The API refuses each of them on a model that lacks it (a 400), so a request
 moved to such a model is adapted: effort dropped (or, where the model takes effort but not that
-level, Opus's ``xhigh`` on Sonnet 4.6 say, the nearest level below it), adaptive thinking turned into a thinking budget
-(or dropped where the model does not think), the long-context and effort betas removed,
-``max_tokens`` lowered to the model's limit. Web search blocks another provider's search produced
-(routerd translated an earlier turn, a fallback's say) are made into what Anthropic accepts back
+level, Opus's ``xhigh`` on Sonnet 4.6 say, the nearest level below it), adaptive thinking turned
+into a thinking budget (or dropped where the model does not think) and a budget into adaptive
+thinking where the model takes no budgets (Opus 4.7 on), the long-context and effort betas removed,
+and then what requests of every dialect need (``routerd.dialects.fit``: ``max_tokens`` lowered to
+the model's limit, a thinking budget below it, the sampling the model takes); a translated request
+gets the same (``fit_messages``). Web search blocks another provider's search produced (routerd
+translated an earlier turn, a fallback's say) are made into what Anthropic accepts back
 (``anthropic.search.unsign_foreign``) in every request passed through, moved or not
 (``unsigned_history``). Everything else passes through untouched; a request that needs nothing
 keeps its exact bytes.
@@ -20,13 +23,19 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.models import EFFORT_LEVELS, ModelInfo
+from routerd.dialects.canonical import effort_for_budget
 from routerd.dialects.anthropic.search import unsign_foreign
+from routerd.dialects.fit import Fields, fit
 
 LONG_CONTEXT = 1_000_000
 # A thinking budget for adaptive thinking moved to a model that only takes a fixed budget: the
 # translation's "medium" (routerd/dialects), and the API's minimum.
 THINKING_BUDGET = 8_192
 MIN_THINKING_BUDGET = 1_024
+# Where a Messages body says what ``routerd.dialects.fit`` fits (thinking is this module's to drop).
+FIELDS = Fields(output=(("max_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),
+                top_k=(("top_k",),), budget=(("thinking", "budget_tokens"),), min_budget=MIN_THINKING_BUDGET,
+                thinking=("thinking",))
 # What routerd writes for the signature another provider's search result or citation lacks.
 _UNSIGNED = re.compile(rb'"encrypted_(?:content|index)"\s*:\s*""')
 
@@ -54,39 +63,65 @@ def adapt_anthropic(body: bytes, headers: list[tuple[bytes, bytes]],
         value = msgspec.json.decode(body)
     except msgspec.DecodeError:
         return body, headers  # the provider will say what is wrong with it
-    if not isinstance(value, dict) or not _adapt_body(value, target):
+    if not isinstance(value, dict) or not (unsign_foreign(value.get("messages")) | fit_messages(value, target)):
         return body, headers
     return msgspec.json.encode(value), headers
 
 
-def _adapt_body(value: dict[str, Any], target: ModelInfo) -> bool:
-    """Adapt the decoded body in place; whether anything changed."""
-    changed = unsign_foreign(value.get("messages"))
-    limit = target.max_output_tokens
-    if limit is not None and isinstance(value.get("max_tokens"), int) and value["max_tokens"] > limit:
-        value["max_tokens"], changed = limit, True
+def fit_messages(value: dict[str, Any], target: ModelInfo | None) -> bool:
+    """A decoded Messages body made valid for ``target`` in place (effort and thinking as it takes
+    them, then what every dialect's requests need: ``fit``); whether anything changed. None: a
+    model the catalogue does not know, which gets only the API's own rules."""
+    changed = False
+    if target is not None:
+        changed = _fit_effort(value, target) | _fit_thinking(value, target)
+    return fit(value, FIELDS, target) | changed
+
+
+def _fit_effort(value: dict[str, Any], target: ModelInfo) -> bool:
     config = value.get("output_config")
-    if isinstance(config, dict) and "effort" in config:
-        levels = target.effort_levels
-        if not levels:
-            rest = {k: v for k, v in config.items() if k != "effort"}
-            if rest:
-                value["output_config"] = rest
-            else:
-                del value["output_config"]
-            changed = True
-        elif isinstance(asked := config["effort"], str) and asked in EFFORT_LEVELS and asked not in levels:
-            value["output_config"] = {**config, "effort": nearest_effort(asked, levels)}
-            changed = True
+    if not isinstance(config, dict) or "effort" not in config:
+        return False
+    levels = target.effort_levels
+    if not levels:
+        rest = {k: v for k, v in config.items() if k != "effort"}
+        if rest:
+            value["output_config"] = rest
+        else:
+            del value["output_config"]
+        return True
+    if isinstance(asked := config["effort"], str) and asked in EFFORT_LEVELS and asked not in levels:
+        value["output_config"] = {**config, "effort": nearest_effort(asked, levels)}
+        return True
+    return False
+
+
+def _fit_thinking(value: dict[str, Any], target: ModelInfo) -> bool:
+    """Adaptive thinking as a budget for a model without it, a budget as adaptive thinking (and the
+    effort level that budget stands for, when none is set) for a model that takes no budgets."""
     thinking = value.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "adaptive" and not target.adaptive_thinking:
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind == "adaptive" and not target.adaptive_thinking:
         budget = min(THINKING_BUDGET, int(value.get("max_tokens") or 0) - 1)
         if target.reasoning and budget >= MIN_THINKING_BUDGET:
             value["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:
             del value["thinking"]
-        changed = True
-    return changed
+        return True
+    if kind != "enabled" or target.budget_thinking:
+        return False
+    if not target.adaptive_thinking:
+        del value["thinking"]
+        return True
+    value["thinking"] = {"type": "adaptive"}
+    config = value.get("output_config")
+    config = config if isinstance(config, dict) else {}
+    stated = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if target.effort_levels and "effort" not in config and isinstance(stated, int):
+        asked = effort_for_budget(stated)
+        level = asked if asked in EFFORT_LEVELS else "low"  # minimal
+        value["output_config"] = {**config, "effort": nearest_effort(level, target.effort_levels)}
+    return True
 
 
 def _betas(value: bytes, target: ModelInfo) -> bytes:

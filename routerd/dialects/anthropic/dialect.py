@@ -8,7 +8,7 @@ import msgspec
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.anthropic import answer, request, stream
-from routerd.dialects.anthropic.adapt import adapt_anthropic, unsigned_history
+from routerd.dialects.anthropic.adapt import FIELDS, adapt_anthropic, fit_messages, unsigned_history
 from routerd.dialects.anthropic.usage import USAGE
 from routerd.dialects.base import Codec, Dialect, Header
 from routerd.dialects.summary import estimate_tokens
@@ -28,6 +28,7 @@ class Anthropic(Dialect):
     credential_headers = frozenset({b"x-api-key", b"authorization"})
     required_headers = ((b"anthropic-version", API_VERSION),)
     counts_tokens = b"/count_tokens"
+    fields = FIELDS
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         return _ENDPOINTS.get(path)
@@ -40,6 +41,9 @@ class Anthropic(Dialect):
 
     def adapt(self, body: bytes, headers: list[Header], target: ModelInfo) -> tuple[bytes, list[Header]]:
         return adapt_anthropic(body, headers, target)
+
+    def fit(self, body: dict[str, Any], target: ModelInfo | None) -> bool:
+        return fit_messages(body, target)
 
     def own_history(self, body: bytes) -> bytes | None:
         return unsigned_history(body)

@@ -339,9 +339,6 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
     if budget >= max_tokens:
         body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
     body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-    if req.origin != NAME:  # extended thinking refuses a non-default temperature / top_p
-        body.pop("temperature", None)
-        body.pop("top_p", None)
 
 
 def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:

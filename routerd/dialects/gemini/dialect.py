@@ -11,6 +11,7 @@ import msgspec
 
 from routerd.errors import BadRequest
 from routerd.dialects.base import Codec, Dialect, Header
+from routerd.dialects.fit import Fields
 from routerd.dialects.gemini import answer, request
 from routerd.dialects.gemini.usage import USAGE
 from routerd.dialects.summary import estimate_tokens
@@ -18,6 +19,20 @@ from routerd.dialects.summary import estimate_tokens
 _PREFIXES = (b"/v1beta/models/", b"/v1/models/")
 _METHODS = (b"generateContent", b"streamGenerateContent", b"countTokens")
 STREAM_METHOD = b":streamGenerateContent"
+# The API reads both spellings of each field (protobuf's JSON mapping).
+_CAMEL, _SNAKE = "generationConfig", "generation_config"
+
+
+def _both(camel: str, snake: str, *inner: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
+    """A generation config field's paths in camelCase and in snake_case."""
+    return ((_CAMEL, camel, *(c for c, _ in inner)), (_SNAKE, snake, *(s for _, s in inner)))
+
+
+# maxOutputTokens counts thinking tokens too: a budget is kept below it.
+FIELDS = Fields(output=_both("maxOutputTokens", "max_output_tokens"), temperature=_both("temperature", "temperature"),
+                top_p=_both("topP", "top_p"), top_k=_both("topK", "top_k"),
+                budget=_both("thinkingConfig", "thinking_config", ("thinkingBudget", "thinking_budget")),
+                reasoning=_both("thinkingConfig", "thinking_config"))
 
 
 def _route(path: bytes) -> tuple[bytes, bytes] | None:
@@ -42,6 +57,7 @@ class Gemini(Dialect):
     counts_tokens = b":countTokens"
     names_model_in_path = True
     query_credential = b"key"
+    fields = FIELDS
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         route = _route(path)

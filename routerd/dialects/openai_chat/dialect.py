@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-
 from routerd.dialects.base import Codec, Dialect
+from routerd.dialects.fit import Fields
 from routerd.dialects.openai_chat import answer, request
 from routerd.dialects.openai_chat.usage import CHAT_USAGE
 
@@ -23,6 +23,10 @@ class OpenAIChat(Dialect):
     usage_chunk_optional = True
     usage = CHAT_USAGE
     credential_headers = frozenset({b"authorization"})
+    # Reasoning models take max_completion_tokens (max_tokens is refused) and only the default sampling.
+    fields = Fields(output=(("max_tokens",), ("max_completion_tokens",)), temperature=(("temperature",),),
+                    top_p=(("top_p",),), reasoning=(("reasoning_effort",),),
+                    completion=("max_tokens", "max_completion_tokens"), reasoning_fixes_sampling=True)
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         return b"" if path in _PATHS else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 from routerd.dialects.base import Codec, Dialect
+from routerd.dialects.fit import Fields
 from routerd.dialects.openai_chat.usage import RESPONSES_USAGE
 from routerd.dialects.responses import answer, request, stream
 from routerd.dialects.wire import dump_json
@@ -21,6 +22,8 @@ class Responses(Dialect):
                   stream.stream_texts, stream.text_event, stream.final_texts)
     usage = RESPONSES_USAGE
     credential_headers = frozenset({b"authorization"})
+    fields = Fields(output=(("max_output_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),
+                    reasoning=(("reasoning",),), reasoning_fixes_sampling=True)
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         return b"" if path in _PATHS else None

@@ -1,0 +1,187 @@
+"""Making a request body valid for the model it goes to: one rule per refusal the providers answer
+with a 400 that no fallback fixes, applied to a decoded body in any dialect. Pure: a dict in, the
+same dict changed in place (and whether it was).
+
+Each dialect says where its body carries what the rules touch (``Fields``); the rules read the
+model's facts from the catalogue (``ModelInfo``), none by name:
+
+- the output limit: every output field capped to the model's ``max_output_tokens`` (OpenAI's
+  "max_tokens is too large: 64000. This model supports at most 32768 completion tokens", Gemini's
+  "supported range is from 1 (inclusive) to 65537 (exclusive)", Anthropic's "max_tokens: 64000 >
+  32000");
+- a thinking budget below the (capped) output limit (Anthropic: "`max_tokens` must be greater
+  than `thinking.budget_tokens`"; Gemini counts thinking in maxOutputTokens), or no thinking where
+  no budget of the dialect's minimum fits;
+- reasoning parameters left out for a model that does not reason (OpenAI: "Unsupported parameter:
+  'reasoning_effort' is not supported with this model"; Gemini's thinkingConfig);
+- OpenAI chat's reasoning models take ``max_completion_tokens``, not ``max_tokens``;
+- sampling, as the model takes it (``ModelInfo.sampling``; OpenAI's reasoning models take only the
+  default, "Only the default (1) value is supported"): ``fixed`` drops temperature, top_p and
+  top_k; ``one`` keeps temperature where both it and top_p are set (Claude 4.5/4.6: "`temperature`
+  and `top_p` cannot both be specified for this model"); and while Anthropic's thinking is on,
+  temperature may only be 1, top_k must be unset and top_p at least 0.95 (platform.claude.com,
+  extended thinking).
+
+The gateway applies them to every translated request and to a request passed through to a model
+routerd chose; a request passed through to the model its client named keeps its exact bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from routerd.catalogue.models import ModelInfo
+
+Path = tuple[str, ...]
+# Anthropic's thinking while on: the sampling it allows (platform.claude.com, extended thinking).
+THINKING_TOP_P = 0.95
+_THINKING_ON = ("enabled", "adaptive")
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """Where a dialect's body carries what the rules touch: each a path of keys, several where the
+    API takes more than one spelling (Gemini's camelCase and snake_case)."""
+
+    output: tuple[Path, ...] = ()        # the output limits
+    temperature: tuple[Path, ...] = ()
+    top_p: tuple[Path, ...] = ()
+    top_k: tuple[Path, ...] = ()
+    budget: tuple[Path, ...] = ()        # a thinking budget in tokens
+    reasoning: tuple[Path, ...] = ()     # what asks for reasoning, dropped for a model without it
+    #                                      (none for Anthropic: ``anthropic.adapt`` decides)
+    min_budget: int = 1                  # the smallest budget the API takes (Anthropic: 1,024)
+    thinking: Path | None = None         # Anthropic's thinking object (its type says whether on)
+    completion: tuple[str, str] | None = None  # (field, what reasoning models take instead)
+    reasoning_fixes_sampling: bool = False  # its reasoning models take only the default sampling
+
+
+def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
+    """Make ``body`` valid for ``target`` (None: a model the catalogue does not know, which gets
+    only the rules every model of the API follows); whether anything changed."""
+    changed = False
+    if target is not None:
+        if not target.reasoning:
+            changed |= _drop(body, fields.reasoning)
+        changed |= _cap_output(body, fields, target.max_output_tokens)
+        if fields.completion is not None and target.reasoning:
+            changed |= _rename(body, *fields.completion)
+    changed |= _fit_budget(body, fields)
+    return _fit_sampling(body, fields, _sampling(fields, target)) or changed
+
+
+def fit_bytes(body: bytes, fields: Fields, target: ModelInfo | None) -> bytes:
+    """A JSON body made valid for ``target``: the same bytes when nothing had to change (or it is
+    not a JSON object: the provider will say what is wrong with it)."""
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return body
+    if not isinstance(value, dict) or not fit(value, fields, target):
+        return body
+    return msgspec.json.encode(value)
+
+
+def _sampling(fields: Fields, target: ModelInfo | None) -> str:
+    if target is None:
+        return "any"
+    if target.sampling is not None:
+        return target.sampling
+    return "fixed" if fields.reasoning_fixes_sampling and target.reasoning else "any"
+
+
+def _cap_output(body: dict[str, Any], fields: Fields, limit: int | None) -> bool:
+    changed = False
+    for path in fields.output if limit is not None else ():
+        asked = _get(body, path)
+        if _count(asked) and asked > limit:
+            changed |= _set(body, path, limit)
+    return changed
+
+
+def _rename(body: dict[str, Any], old: str, new: str) -> bool:
+    """``old`` as ``new`` (dropped where ``new`` is set too)."""
+    if old not in body:
+        return False
+    value = body.pop(old)
+    body.setdefault(new, value)
+    return True
+
+
+def _fit_budget(body: dict[str, Any], fields: Fields) -> bool:
+    """A thinking budget below the output limit, or no thinking where none of the API's minimum fits."""
+    limits = [n for path in fields.output if _count(n := _get(body, path))]
+    if not limits:
+        return False
+    room = min(limits) - 1
+    changed = False
+    for path in fields.budget:
+        budget = _get(body, path)
+        if not _count(budget) or budget <= room:
+            continue
+        if room >= fields.min_budget:
+            changed |= _set(body, path, room)
+        else:  # the thinking object, or the config the budget is in
+            changed |= _drop(body, (fields.thinking or path[:-1],))
+    return changed
+
+
+def _fit_sampling(body: dict[str, Any], fields: Fields, sampling: str) -> bool:
+    if sampling == "fixed":
+        return _drop(body, fields.temperature + fields.top_p + fields.top_k)
+    changed = False
+    thinking = _get(body, fields.thinking) if fields.thinking else None
+    if isinstance(thinking, dict) and thinking.get("type") in _THINKING_ON:
+        changed |= _drop_unless(body, fields.temperature, lambda v: v == 1)
+        changed |= _drop(body, fields.top_k)
+        changed |= _drop_unless(body, fields.top_p, lambda v: THINKING_TOP_P <= v <= 1)
+    if sampling == "one" and _present(body, fields.temperature) and _present(body, fields.top_p):
+        changed |= _drop(body, fields.top_p)
+    return changed
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _get(body: Any, path: Path) -> Any:
+    for key in path:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body
+
+
+def _set(body: dict[str, Any], path: Path, value: Any) -> bool:
+    parent = _get(body, path[:-1])
+    if not isinstance(parent, dict):
+        return False
+    parent[path[-1]] = value
+    return True
+
+
+def _present(body: dict[str, Any], paths: tuple[Path, ...]) -> bool:
+    return any(_get(body, path) is not None for path in paths)
+
+
+def _drop(body: dict[str, Any], paths: tuple[Path, ...]) -> bool:
+    changed = False
+    for path in paths:
+        parent = _get(body, path[:-1])
+        if isinstance(parent, dict) and path[-1] in parent:
+            del parent[path[-1]]
+            changed = True
+    return changed
+
+
+def _drop_unless(body: dict[str, Any], paths: tuple[Path, ...], allowed: Any) -> bool:
+    """Drop each of ``paths`` whose value is not a number ``allowed`` takes."""
+    dropping = tuple(path for path in paths if (value := _get(body, path)) is not None
+                     and not (isinstance(value, (int, float)) and allowed(value)))
+    return _drop(body, dropping)

@@ -1,0 +1,79 @@
+"""``routerd.dialects.fit``: one rule per refusal, applied to every dialect's bodies through the
+fields the dialect names (pure: no gateway, no event loop)."""
+
+import msgspec
+import pytest
+
+from routerd.catalogue.builtin import load_catalogue
+from routerd.catalogue.models import ModelInfo
+from routerd.dialects.registry import get
+from tests.fakes import limits
+
+CATALOGUE = load_catalogue()
+MODEL = {name: CATALOGUE.get(name) for name in ("gpt-4.1", "o3", "gemini-2.5-flash", "gemini-2.5-flash-lite",
+                                                 "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8")}
+
+
+def _fit(dialect: str, body: dict, model: str | None) -> dict:
+    get(dialect).fit(body, MODEL[model] if model else None)
+    return body
+
+
+@pytest.mark.parametrize(("dialect", "model", "body", "expected"), [
+    ("openai_chat", "gpt-4.1", {"max_tokens": 64_000, "reasoning_effort": "low", "temperature": 0.2},
+     {"max_tokens": 32_768, "temperature": 0.2}),
+    ("openai_chat", "o3", {"max_tokens": 200_000, "temperature": 0.2, "top_p": 0.5},
+     {"max_completion_tokens": 100_000}),
+    ("openai_chat", "o3", {"max_tokens": 5, "max_completion_tokens": 7}, {"max_completion_tokens": 7}),
+    ("responses", "o3", {"max_output_tokens": 200_000, "temperature": 1, "reasoning": {"effort": "high"}},
+     {"max_output_tokens": 100_000, "reasoning": {"effort": "high"}}),
+    ("responses", "gpt-4.1", {"reasoning": {"effort": "high"}, "top_p": 0.3}, {"top_p": 0.3}),
+    ("gemini", "gemini-2.5-flash",
+     {"generationConfig": {"maxOutputTokens": 100_000, "thinkingConfig": {"thinkingBudget": 80_000}}},
+     {"generationConfig": {"maxOutputTokens": 65_536, "thinkingConfig": {"thinkingBudget": 65_535}}}),
+    ("gemini", "gemini-2.5-flash", {"generation_config": {"max_output_tokens": 100_000, "top_k": 3}},
+     {"generation_config": {"max_output_tokens": 65_536, "top_k": 3}}),
+    ("gemini", "gemini-2.5-flash-lite", {"generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}},
+     {"generationConfig": {}}),
+    ("anthropic", "claude-haiku-4-5", {"max_tokens": 100_000, "temperature": 0.5, "top_p": 0.9},
+     {"max_tokens": 64_000, "temperature": 0.5}),
+    ("anthropic", "claude-sonnet-4-6",
+     {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 64_000}, "temperature": 0.3,
+      "top_k": 5, "top_p": 0.97},
+     {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 63_999}, "top_p": 0.97}),
+    ("anthropic", "claude-sonnet-4-6", {"max_tokens": 1000, "thinking": {"type": "enabled", "budget_tokens": 2000}},
+     {"max_tokens": 1000}),
+    ("anthropic", "claude-opus-4-8", {"max_tokens": 10, "temperature": 1, "top_k": 4}, {"max_tokens": 10}),
+    ("anthropic", "claude-opus-4-8",
+     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 24_576}, "temperature": 0.3},
+     {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}),
+    ("anthropic", None, {"max_tokens": 10, "thinking": {"type": "adaptive"}, "temperature": 0.5, "top_p": 0.5},
+     {"max_tokens": 10, "thinking": {"type": "adaptive"}}),
+])
+def test_a_body_is_made_valid_for_its_model(dialect, model, body, expected):
+    """Capped output, a budget below it, reasoning and sampling as the model takes them; the fake
+    provider (which refuses what the real API refuses) takes the result."""
+    assert _fit(dialect, body, model) == expected
+    if model is not None:
+        assert limits.refusal(dialect, model, {**expected, "model": model}) is None
+
+
+def test_a_body_that_needs_nothing_keeps_its_bytes():
+    """A request the model takes passes through byte for byte (key order, spacing, unknown fields)."""
+    body = b'{"model": "gpt-4.1",  "max_tokens": 100, "zz": 1, "messages": []}'
+    assert get("openai_chat").adapt(body, [], MODEL["gpt-4.1"]) == (body, [])
+    fitted, _ = get("openai_chat").adapt(body.replace(b"100", b"100000"), [], MODEL["gpt-4.1"])
+    assert msgspec.json.decode(fitted)["max_tokens"] == 32_768
+
+
+def test_an_unknown_model_gets_only_its_apis_rules():
+    """Without a catalogue entry nothing model-specific is changed: no cap, no renamed field."""
+    unknown = ModelInfo(id="x", provider="openai", tier="simple")
+    body = {"max_tokens": 10**6, "temperature": 0.1, "reasoning_effort": "low"}
+    assert _fit("openai_chat", dict(body), None) == body
+    assert _fit_with("openai_chat", dict(body), unknown) == {"max_tokens": 10**6, "temperature": 0.1}
+
+
+def _fit_with(dialect: str, body: dict, info: ModelInfo) -> dict:
+    get(dialect).fit(body, info)
+    return body

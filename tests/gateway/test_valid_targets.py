@@ -1,0 +1,154 @@
+"""Every request routerd sends upstream is one the target model takes: the official SDKs ask
+``auto`` (or a model in another dialect) for what their own model would take, and routerd makes it
+valid for the model it chose, whose fake refuses what the real API refuses (``tests.fakes.limits``)."""
+
+import anthropic
+import openai
+import pytest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
+
+
+def _only(kind: str, fake: str, models: str, path: str = "") -> str:
+    """One provider of ``kind`` at the fake ``fake`` serving only ``models`` (so ``auto`` picks it:
+    a provider named after the maker would serve all its models)."""
+    return (f'[gateway]\nretries = 0\nretry_backoff_s = 0\n\n[providers.only]\nkind = "{kind}"\n'
+            f'base_url = "{{{fake}}}{path}"\napi_key = "sk-test-secret-0000"\nmodels = ["{models}"]\n'
+            + ("responses = true\n" if kind == "openai" else ""))
+
+
+O3 = _only("openai", "openai", "o3", "/v1")
+GPT41 = _only("openai", "openai", "gpt-4.1", "/v1")
+FLASH = _only("gemini", "gemini", "gemini-2.5-flash")
+CLAUDE = _only("anthropic", "anthropic", "claude-*")
+HI = [{"role": "user", "content": "hi"}]
+
+
+def _anthropic(base_url: str) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0, timeout=30)
+
+
+def _openai(base_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0)
+
+
+@pytest.mark.gateway_config(O3, providers=())
+async def test_claude_code_turn_without_thinking_translated_to_o3(daemon, fakes, base_url):
+    """A Messages request (max_tokens 64,000, temperature 0.2, no thinking) routed to o3 goes as
+    max_completion_tokens, without the temperature o3 refuses."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="auto", max_tokens=64_000, messages=HI,
+                                               extra_body={"temperature": 0.2})
+    assert message.content[0].text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "o3" and sent["max_completion_tokens"] == 64_000
+    assert "max_tokens" not in sent and "temperature" not in sent
+
+
+@pytest.mark.gateway_config(GPT41, providers=())
+async def test_claude_code_turn_with_thinking_translated_to_gpt41(daemon, fakes, base_url):
+    """A thinking Messages request asking 64,000 tokens, streamed, routed to gpt-4.1 (32,768, no
+    reasoning) asks for 32,768 and no reasoning_effort."""
+    async with _anthropic(base_url) as client:
+        async with client.messages.stream(model="auto", max_tokens=64_000, messages=HI,
+                                          thinking={"type": "enabled", "budget_tokens": 16_000}) as stream:
+            text = await stream.get_final_text()
+    assert text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "gpt-4.1" and "reasoning_effort" not in sent
+    assert sent.get("max_tokens", sent.get("max_completion_tokens")) == 32_768
+
+
+@pytest.mark.gateway_config(GPT41, providers=())
+async def test_openai_auto_passed_through_to_gpt41_is_capped(daemon, fakes, base_url):
+    """An OpenAI request for ``auto`` with max_tokens 100,000 passed through to gpt-4.1 asks for 32,768."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(model="auto", max_tokens=100_000, messages=HI)
+    assert completion.choices[0].message.content == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert (sent["model"], sent["max_tokens"]) == ("gpt-4.1", 32_768)
+
+
+@pytest.mark.gateway_config(O3, providers=())
+async def test_openai_auto_passed_through_to_o3(daemon, fakes, base_url):
+    """An OpenAI request for ``auto`` with max_tokens and temperature passed through to o3, streamed,
+    goes as max_completion_tokens, without the temperature."""
+    async with _openai(base_url) as client:
+        stream = await client.chat.completions.create(model="auto", max_tokens=100_000, temperature=0.2,
+                                                      messages=HI, stream=True)
+        text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "o3" and sent["max_completion_tokens"] == 100_000
+    assert "max_tokens" not in sent and "temperature" not in sent
+
+
+@pytest.mark.gateway_config(O3, providers=())
+async def test_responses_auto_passed_through_to_o3(daemon, fakes, base_url):
+    """A Responses request for ``auto`` with max_output_tokens 200,000 and a temperature passed
+    through to o3 asks for 100,000, without the temperature."""
+    async with _openai(base_url) as client:
+        response = await client.responses.create(model="auto", input="hi", max_output_tokens=200_000,
+                                                 temperature=0.5, top_p=0.9)
+    assert response.output_text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "o3" and sent["max_output_tokens"] == 100_000
+    assert "temperature" not in sent and "top_p" not in sent
+
+
+@pytest.mark.gateway_config(FLASH, providers=())
+@pytest.mark.parametrize("stream", [False, True])
+async def test_openai_auto_translated_to_gemini_is_capped(daemon, fakes, base_url, stream):
+    """An OpenAI request for ``auto`` with max_tokens 100,000 translated to Gemini 2.5 Flash asks
+    for its 65,536, with a thinking budget below that."""
+    async with _openai(base_url) as client:
+        answer = await client.chat.completions.create(model="auto", max_tokens=100_000, messages=HI,
+                                                      reasoning_effort="high", stream=stream)
+        if stream:
+            text = "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
+        else:
+            text = answer.choices[0].message.content
+    assert text == "Hello from gemini."
+    config = fakes["gemini"].received[-1].json["generationConfig"]
+    assert config["maxOutputTokens"] == 65_536
+    assert 0 < config["thinkingConfig"]["thinkingBudget"] < 65_536
+
+
+@pytest.mark.gateway_config(CLAUDE, providers=())
+async def test_anthropic_auto_keeps_the_sampling_its_claude_takes(daemon, fakes, base_url):
+    """A Messages request for ``auto`` with temperature and top_p, passed through to the Claude
+    routing chose, keeps the temperature (4.5/4.6 take one of them) or neither (Opus 4.7 on)."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="auto", max_tokens=100, messages=HI,
+                                               extra_body={"temperature": 0.5, "top_p": 0.9})
+    assert message.content[0].text == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1].json
+    assert "top_p" not in sent
+    assert sent.get("temperature") == (None if sent["model"] == "claude-opus-4-8" else 0.5), sent["model"]
+
+
+@pytest.mark.gateway_config(CLAUDE, providers=())
+async def test_openai_request_translated_to_thinking_claude(daemon, fakes, base_url):
+    """An OpenAI request with temperature, top_p and reasoning_effort translated to Sonnet 4.6
+    thinks without the sampling settings thinking refuses, below its 64,000 output tokens."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(
+            model="claude-sonnet-4-6", max_tokens=100_000, temperature=0.7, top_p=0.5, reasoning_effort="high",
+            messages=HI)
+    assert completion.choices[0].message.content == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["max_tokens"] == 64_000 and sent["thinking"]["budget_tokens"] < 64_000
+    assert "temperature" not in sent and "top_p" not in sent
+
+
+@pytest.mark.gateway_config(CLAUDE, providers=())
+async def test_openai_reasoning_translated_to_opus_thinks_adaptively(daemon, fakes, base_url):
+    """reasoning_effort translated to Opus 4.8, which takes no thinking budget nor temperature,
+    goes as adaptive thinking at that effort."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(
+            model="claude-opus-4-8", temperature=0.2, reasoning_effort="medium", messages=HI)
+    assert completion.choices[0].message.content == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"] == {"effort": "medium"}
+    assert "temperature" not in sent
