@@ -4,8 +4,9 @@
 The worst case is the whole request body read as prompt tokens (``BYTES_PER_TOKEN``: JSON and
 text run 3-4 bytes a token, so this rarely underestimates), at most the model's context window,
 plus every output token the request may ask for: its own ``max_tokens`` (the dialect's top-level
-field for it, read from the front's one decode of the body, ``answers.OutputFields``), else the
-catalogue's output limit for the model, else ``DEFAULT_MAX_OUTPUT``; and when the request offers a
+field for it, read from the front's one decode of the body, ``answers.OutputFields``) up to the
+catalogue's output limit for the model (what routerd sends it, ``dialects.fit``), else that limit,
+else ``DEFAULT_MAX_OUTPUT``; and when the request offers a
 hosted web search, as many searches as its ``max_uses`` allows (Anthropic's), else
 ``DEFAULT_MAX_SEARCHES``, found with regular expressions over the bytes (a nested match only
 reserves more).
@@ -69,6 +70,7 @@ class Estimate:
     output_tokens: int
     asked: bool                 # the output is the request's own max_tokens
     searches: int = 0           # hosted web searches reserved for
+    asked_tokens: int = 0       # what the request asks for, when above the model's limit (capped to it)
 
 
 def asked_output(request: ProxyRequest) -> int | None:
@@ -136,15 +138,17 @@ def estimate(runtime: Runtime, candidate: Candidate, request: ProxyRequest) -> E
     if info is not None:
         prompt = min(prompt, info.context_window)
     asked = asked_output(request)
-    output = asked if asked is not None else (info.max_output_tokens if info and info.max_output_tokens
-                                              else DEFAULT_MAX_OUTPUT)
+    limit = info.max_output_tokens if info is not None else None
+    output = asked if asked is not None else (limit or DEFAULT_MAX_OUTPUT)
+    over = output if limit is not None and output > limit else 0
+    output = min(output, limit) if limit is not None else output  # routerd sends no more (dialects.fit)
     rates = runtime.catalogue.rates(candidate.provider, candidate.model)
     searches = max_searches(body)
     # web_search_preview's searches at that tool's price: over-held when a translation gives the
     # provider web_search instead, as a worst case may be.
     preview = searches if searches and offers_preview(body) else 0
     return Estimate(worst_case(rates, False, prompt, output, searches, preview), prompt, output,
-                    asked is not None, searches)
+                    asked is not None, searches, over)
 
 
 def max_searches(body: bytes) -> int:
@@ -176,7 +180,8 @@ def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyReques
     parts = [f"routerd budget: {candidate.provider}/{candidate.model}"]
     field = output_field(request)
     if found is not None:
-        output = (f"{field} {found.output_tokens:,}" if found.asked else
+        output = (f"{field} {found.asked_tokens:,}, at most the model's {found.output_tokens:,}"
+                  if found.asked and found.asked_tokens else f"{field} {found.output_tokens:,}" if found.asked else
                   f"the model's whole output limit of {found.output_tokens:,} tokens, since the request "
                   f"sets no {field}")
         searches = f" and {found.searches} web searches" if found.searches else ""
