@@ -114,7 +114,9 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     if provider is None:
         return None
     board = gateway.resilience
-    amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request)
+    info = _catalogued(walk.runtime, candidate)
+    amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request,
+                        info.max_output_tokens if info is not None else None)
     held = admit(board, candidate.provider, candidate.model, amounts, time.time(), bool(provider.keys),
                  endpoint)
     if isinstance(held, Refusal):
@@ -130,13 +132,15 @@ def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candi
     return provider, held
 
 
-def _estimate(metrics: frozenset[str], request: ProxyRequest) -> dict[str, float]:
+def _estimate(metrics: frozenset[str], request: ProxyRequest, limit: int | None = None) -> dict[str, float]:
     """What one call will use, for the buckets to reserve: a request, and tokens (the body's
-    size, and the output its dialect's own field asks for, as budgets read it) only when some
-    bucket counts them."""
+    size, and the output its dialect's own field asks for, as budgets read it, at most the model's
+    ``limit``: routerd sends no more) only when some bucket counts them."""
     if not metrics & _TOKEN_METRICS:
         return {"requests": 1.0}
     asked = spend.asked_output(request)
+    if asked is not None and limit is not None:
+        asked = min(asked, limit)
     output = float(asked if asked is not None else DEFAULT_OUTPUT_ESTIMATE)
     prompt = float(len(request.body) // CHARS_PER_TOKEN)
     return {"requests": 1.0, "tokens": prompt + output, "input_tokens": prompt, "output_tokens": output}

@@ -45,3 +45,15 @@ async def test_a_refusal_says_the_output_asked_and_the_cap(daemon, fakes, base_u
     assert caught.value.status_code == 402
     assert "max_tokens 100,000, at most the model's 32,768" in caught.value.body["message"]
     assert not fakes["openai"].received
+
+
+
+@pytest.mark.gateway_config(GPT41_BUDGET.replace("[budgets]\ndaily_usd = 0.5\n",
+                                                 '[[limits]]\nprovider = "only"\nwindow = "day"\noutput_tokens = 50000\n'),
+                            providers=())
+async def test_a_token_bucket_holds_the_capped_output(daemon, fakes, base_url):
+    """A 50,000 output-token bucket takes ``auto`` asking 100,000 of gpt-4.1, which gets 32,768."""
+    async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as client:
+        completion = await client.chat.completions.create(
+            model="auto", max_tokens=100_000, messages=[{"role": "user", "content": "hi"}])
+    assert completion.choices[0].message.content == "Hello from openai."
