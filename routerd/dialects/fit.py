@@ -13,7 +13,9 @@ model's facts from the catalogue (``ModelInfo``), none by name:
   than `thinking.budget_tokens`"; Gemini counts thinking in maxOutputTokens), or no thinking where
   no budget of the dialect's minimum fits;
 - reasoning parameters left out for a model that does not reason (OpenAI: "Unsupported parameter:
-  'reasoning_effort' is not supported with this model"; Gemini's thinkingConfig);
+  'reasoning_effort' is not supported with this model", and on Responses the ``include`` of
+  ``reasoning.encrypted_content`` Codex always sends: "Encrypted content is not supported with this
+  model."; Gemini's thinkingConfig);
 - OpenAI chat's reasoning models take ``max_completion_tokens``, not ``max_tokens``;
 - sampling, as the model takes it (``ModelInfo.sampling``; OpenAI's reasoning models take only the
   default, "Only the default (1) value is supported"): ``fixed`` drops temperature, top_p and
@@ -53,6 +55,7 @@ class Fields:
     budget: tuple[Path, ...] = ()        # a thinking budget in tokens
     reasoning: tuple[Path, ...] = ()     # what asks for reasoning, dropped for a model without it
     #                                      (none for Anthropic: ``anthropic.adapt`` decides)
+    reasoning_items: tuple[tuple[Path, str], ...] = ()  # (a list, an item of it) that asks for it too
     min_budget: int = 1                  # the smallest budget the API takes (Anthropic: 1,024)
     thinking: Path | None = None         # Anthropic's thinking object (its type says whether on)
     completion: tuple[str, str] | None = None  # (field, what reasoning models take instead)
@@ -65,7 +68,7 @@ def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
     changed = False
     if target is not None:
         if not target.reasoning:
-            changed |= _drop(body, fields.reasoning)
+            changed |= _drop(body, fields.reasoning) | _drop_items(body, fields.reasoning_items)
         changed |= _cap_output(body, fields, target.max_output_tokens)
         if fields.completion is not None and target.reasoning:
             changed |= _rename(body, *fields.completion)
@@ -177,6 +180,17 @@ def _drop(body: dict[str, Any], paths: tuple[Path, ...]) -> bool:
         if isinstance(parent, dict) and path[-1] in parent:
             del parent[path[-1]]
             changed = True
+    return changed
+
+
+def _drop_items(body: dict[str, Any], items: tuple[tuple[Path, str], ...]) -> bool:
+    """Each item out of its list (and the list, left empty, out of the body)."""
+    changed = False
+    for path, item in items:
+        listed = _get(body, path)
+        if isinstance(listed, list) and item in listed:
+            kept = [x for x in listed if x != item]
+            changed |= _set(body, path, kept) if kept else _drop(body, (path,))
     return changed
 
 

@@ -1,9 +1,9 @@
 """What the fake providers refuse, as the real APIs do, for the models they know: an output limit
 above the model's, OpenAI reasoning models' refusal of ``max_tokens`` and of sampling settings,
-reasoning parameters sent to a model that does not reason, and Anthropic's sampling rules (Claude
-4.5/4.6 take temperature or top_p but not both; Opus 4.7 and later take none, nor thinking
-budgets; while thinking, temperature must be 1, top_k unset, top_p at least 0.95, and the budget
-below max_tokens).
+reasoning parameters (and Responses' ``include`` of encrypted reasoning) sent to a model that does
+not reason, and Anthropic's sampling rules (Claude 4.5/4.6 take temperature or top_p but not both;
+Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature must be 1, top_k
+unset, top_p at least 0.95, and the budget below max_tokens).
 
 The facts are the providers' (their model pages and the errors they answer), kept here apart from
 routerd's catalogue so that a test sees what a real provider would do. A model the table does not
@@ -57,7 +57,7 @@ def refusal(dialect: str, model: str, request: dict[str, Any]) -> tuple[int, dic
 # --- OpenAI ----------------------------------------------------------------------------------
 
 
-def _openai(found: tuple[str, str, str] | None) -> tuple[int, dict[str, Any]] | None:
+def _openai(found: tuple[str, str, str | None] | None) -> tuple[int, dict[str, Any]] | None:
     if found is None:
         return None
     message, param, code = found
@@ -97,9 +97,11 @@ def _chat(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
     return _sampling(request) if facts.reasoning else None
 
 
-def _responses(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
+def _responses(facts: Model, request: dict[str, Any]) -> tuple[str, str, str | None] | None:
     if not facts.reasoning and "reasoning" in request:
         return _unsupported("reasoning.effort")
+    if not facts.reasoning and "reasoning.encrypted_content" in (request.get("include") or ()):
+        return "Encrypted content is not supported with this model.", "include", None
     if (found := _too_large("max_output_tokens", request.get("max_output_tokens"), facts.max_output)) is not None:
         return found
     if facts.reasoning:

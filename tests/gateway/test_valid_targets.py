@@ -152,3 +152,15 @@ async def test_openai_reasoning_translated_to_opus_thinks_adaptively(daemon, fak
     sent = fakes["anthropic"].received[-1].json
     assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"] == {"effort": "medium"}
     assert "temperature" not in sent
+
+
+@pytest.mark.gateway_config(GPT41, providers=())
+async def test_a_codex_shaped_responses_request_to_gpt41(daemon, fakes, base_url):
+    """A Responses request as Codex sends it (reasoning, include of encrypted reasoning) for ``auto``
+    passed through to gpt-4.1, which does not reason, goes without either."""
+    async with _openai(base_url) as client:
+        response = await client.responses.create(model="auto", input="hi", reasoning={"effort": "high"},
+                                                 include=["reasoning.encrypted_content"], store=False)
+    assert response.output_text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "gpt-4.1" and "reasoning" not in sent and "include" not in sent
