@@ -67,7 +67,7 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
             out += [(k, v) for k, v in headers.items() if k in _CREDENTIALS]
         out += provider.auth_headers
         out += provider.extra_headers
-        if moved and target is not None and not endpoint:
+        if moved and target is not None and client.translatable(endpoint):  # a call, not a count
             body, out = client.adapt(body, out, target)
         elif (own := client.own_history(body)) is not None:  # the model asked for: its history alone
             body = own

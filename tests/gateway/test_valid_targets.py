@@ -3,6 +3,7 @@
 valid for the model it chose, whose fake refuses what the real API refuses (``tests.fakes.limits``)."""
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -164,3 +165,17 @@ async def test_a_codex_shaped_responses_request_to_gpt41(daemon, fakes, base_url
     assert response.output_text == "Hello from openai."
     sent = fakes["openai"].received[-1].json
     assert sent["model"] == "gpt-4.1" and "reasoning" not in sent and "include" not in sent
+
+
+@pytest.mark.gateway_config(FLASH, providers=())
+@pytest.mark.parametrize("method", ["generateContent", "streamGenerateContent?alt=sse"])
+async def test_gemini_auto_passed_through_is_capped(daemon, fakes, base_url, method):
+    """A Gemini request for ``auto`` (its model in the URL) asking 100,000 output tokens, passed
+    through to Gemini 2.5 Flash, asks for its 65,536."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "generationConfig": {"maxOutputTokens": 100_000}}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        response = await http.post(f"/v1beta/models/auto:{method}", json=body)
+    assert response.status_code == 200 and "Hell" in response.text and "error" not in response.text, response.text
+    sent = fakes["gemini"].received[-1]
+    assert "gemini-2.5-flash:" in sent.path and sent.json["generationConfig"]["maxOutputTokens"] == 65_536
