@@ -33,14 +33,23 @@ _FROM_URL = str.maketrans("-_", "+/")
 MAX_THINKING_BUDGET = 24576  # the largest budget every Gemini 2.5+ model accepts
 
 
+# Google's JSON parser takes a field's proto name (snake_case) as well as its camelCase name, and the
+# google-genai SDK sends the nested objects below snake_case (``inlineData: {"mime_type": ...}``,
+# ``thinkingConfig: {"thinking_budget": ...}``): each such field is declared under both names (msgspec
+# has one name per field), and the ``_snake`` twin is read when the camelCase one is absent.
+
+
 class _Blob(msgspec.Struct, rename="camel"):
-    mime_type: str = "application/octet-stream"
+    mime_type: str | None = None
     data: str = ""
+    mime_type_snake: str | None = msgspec.field(default=None, name="mime_type")
 
 
 class _File(msgspec.Struct, rename="camel"):
-    file_uri: str
+    file_uri: str | None = None
     mime_type: str | None = None
+    file_uri_snake: str | None = msgspec.field(default=None, name="file_uri")
+    mime_type_snake: str | None = msgspec.field(default=None, name="mime_type")
 
 
 class _Call(msgspec.Struct):
@@ -77,6 +86,7 @@ class _Declaration(msgspec.Struct, rename="camel"):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     parameters_json_schema: dict[str, Any] | None = None
+    parameters_json_schema_snake: dict[str, Any] | None = msgspec.field(default=None, name="parameters_json_schema")
 
 
 class _ToolSet(msgspec.Struct, rename="camel"):
@@ -96,6 +106,9 @@ class _ThinkingConfig(msgspec.Struct, rename="camel"):
     thinking_budget: int | None = None
     include_thoughts: bool | None = None
     thinking_level: str | None = None
+    thinking_budget_snake: int | None = msgspec.field(default=None, name="thinking_budget")
+    include_thoughts_snake: bool | None = msgspec.field(default=None, name="include_thoughts")
+    thinking_level_snake: str | None = msgspec.field(default=None, name="thinking_level")
 
 
 class _GenConfig(msgspec.Struct, rename="camel"):
@@ -143,9 +156,13 @@ def parse_part(part: _Part, where: str, call_id: str) -> Any:
     if part.text is not None:
         return ReasoningPart(part.text) if part.thought else TextPart(part.text)
     if part.inline_data is not None:
-        return ImagePart(data=part.inline_data.data, media_type=part.inline_data.mime_type)
+        blob = part.inline_data
+        return ImagePart(data=blob.data, media_type=blob.mime_type or blob.mime_type_snake or "application/octet-stream")
     if part.file_data is not None:
-        return ImagePart(url=part.file_data.file_uri, media_type=part.file_data.mime_type)
+        file = part.file_data
+        if not (uri := file.file_uri or file.file_uri_snake):
+            raise BadRequest(f"{where}: fileData without fileUri")
+        return ImagePart(url=uri, media_type=file.mime_type or file.mime_type_snake)
     if part.executable_code is not None:  # Gemini's own code execution: kept as text
         return TextPart(f"```{str(part.executable_code.get('language', '')).lower()}\n"
                         f"{part.executable_code.get('code', '')}\n```")
@@ -210,13 +227,16 @@ def _reasoning(config: _GenConfig | None) -> Reasoning | None:
     thinking = config.thinking_config if config is not None else None
     if thinking is None:
         return None
-    if thinking.thinking_level is not None:
-        level = thinking.thinking_level.lower()
+    include = thinking.include_thoughts if thinking.include_thoughts is not None else thinking.include_thoughts_snake
+    level = thinking.thinking_level or thinking.thinking_level_snake
+    budget = thinking.thinking_budget if thinking.thinking_budget is not None else thinking.thinking_budget_snake
+    if level is not None:
+        level = level.lower()
         effort = as_effort(level) if level != "none" else "medium"  # Gemini levels start at minimal
-        return Reasoning(effort=effort, include_thoughts=thinking.include_thoughts)
-    if thinking.thinking_budget is not None and thinking.thinking_budget >= 0:
-        return Reasoning(budget_tokens=thinking.thinking_budget, include_thoughts=thinking.include_thoughts)
-    return Reasoning(effort="medium", include_thoughts=thinking.include_thoughts)  # -1: dynamic
+        return Reasoning(effort=effort, include_thoughts=include)
+    if budget is not None and budget >= 0:
+        return Reasoning(budget_tokens=budget, include_thoughts=include)
+    return Reasoning(effort="medium", include_thoughts=include)  # -1: dynamic
 
 
 def parse_request(body: Any, *, model: str | None = None, stream: bool | None = None) -> ChatRequest:
@@ -227,7 +247,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     system = raw.system_instruction
     if isinstance(system, Content):
         system = "\n\n".join(p.text for p in system.parts if p.text is not None) or None
-    tools = [Tool(d.name, d.description, d.parameters_json_schema or d.parameters or {})
+    tools = [Tool(d.name, d.description, d.parameters_json_schema or d.parameters_json_schema_snake
+                  or d.parameters or {})
              for ts in raw.tools or () for d in ts.function_declarations or ()]
     gen = raw.generation_config or _GenConfig()
     extra = extras(body, KNOWN_FIELDS | {"generationConfig"})
