@@ -204,5 +204,10 @@ class Dialect:
         return {"object": "list",
                 "data": [{"id": i, "object": "model", "created": 0, "owned_by": o} for i, o in models]}
 
+    def model_body(self, model: str, owner: str) -> dict[str, Any]:
+        """``GET /v1/models/{id}``: the one entry ``models_body`` lists for ``model``."""
+        entry: dict[str, Any] = self.models_body([(model, owner)])["data"][0]
+        return entry
+
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"

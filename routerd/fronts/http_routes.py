@@ -3,8 +3,9 @@
 ``POST /v1/chat/completions`` (OpenAI chat), ``POST /v1/responses`` (OpenAI Responses),
 ``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic),
 ``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini), each found
-through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models``, ``GET /health`` and
-``GET /metrics``; ``/dashboard`` (``routerd.fronts.dashboard``).
+through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models`` and
+``GET /v1/models/{model}`` (also under ``/v1beta`` and ``/``), ``GET /health`` and ``GET /metrics``;
+``/dashboard`` (``routerd.fronts.dashboard``).
 
 A proxied request reads top-down: the body, its ``model`` and ``stream`` (the dialect says where they
 are) -> ``RoutingCore.decide`` -> ``open_call`` (dispatch: candidates, retries, fallback) -> the
@@ -13,6 +14,7 @@ the one place where an exception becomes an HTTP error answer.
 """
 
 import time
+from urllib.parse import unquote
 
 import anyio
 import msgspec
@@ -40,6 +42,10 @@ from routerd.scenarios.markers import marker_headers, offered_hosted
 from routerd.scenarios.names import AutoNames, check_requested
 
 _JSON = (b"content-type", b"application/json")
+_MODELS_PATHS = (b"/v1/models", b"/models", b"/v1beta/models")
+# Google's SDKs name themselves in x-goog-api-client and send their key in x-goog-api-key; the
+# google-genai SDK (3.x) calls /v1/models like OpenAI's, and reads only Gemini's shape.
+_GEMINI_HEADERS = (b"x-goog-api-client", b"x-goog-api-key")
 
 # What a client is told to wait before retrying a request routerd refused while draining. The drain
 # ends in at most daemon.drain_timeout_s; after a restart the new daemon serves within about a
@@ -58,7 +64,7 @@ def dialect_of(head: RequestHead | None) -> Dialect:
     found = for_path(head.path)
     if found is not None:
         return found[0]
-    if head.path.startswith(b"/v1beta/"):
+    if head.path.startswith(b"/v1beta/") or any(h in head.headers for h in _GEMINI_HEADERS):
         return get_dialect("gemini")
     if b"anthropic-version" in head.headers or head.path.startswith(b"/v1/messages"):
         return get_dialect("anthropic")
@@ -120,9 +126,12 @@ async def _answer_other(conn: HttpConnection, head: RequestHead, runtime: Runtim
             await anyio.to_thread.run_sync(load_library)
         body = app.gateway.metrics.render()
         await conn.send(conn.wire.response(200, [(b"content-type", CONTENT_TYPE)], body, close=conn.closed))
-    elif head.path in (b"/v1/models", b"/models", b"/v1beta/models") and head.method == b"GET":
+    elif head.path in _MODELS_PATHS and head.method == b"GET":
         check_key(runtime.config, head.headers, head.query)
         await _send_json(conn, head, 200, _models(runtime, dialect_of(head)))
+    elif (model := _model_in_path(head.path)) and head.method == b"GET":
+        check_key(runtime.config, head.headers, head.query)
+        await _send_json(conn, head, 200, _model(runtime, dialect_of(head), model))
     elif found is not None:
         raise _MethodNotAllowed(f"{_text(head.method)} is not allowed on {_text(head.path)}")
     else:
@@ -268,6 +277,11 @@ def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:
     client's dialect first), aliases, then each enabled provider's models (those speaking the
     client's dialect first): the names in its ``models`` and the catalogue's models it serves. Each
     name once, with the first provider that serves it."""
+    return dialect.models_body(_models_ids(runtime, dialect))
+
+
+def _models_ids(runtime: Runtime, dialect: Dialect) -> list[tuple[str, str]]:
+    """(model, owner) pairs, in ``_models``' order."""
     scenarios = runtime.config.routing.scenarios
     auto = AutoNames(scenarios.anthropic_names, scenarios.openai_names).listed(dialect.name)
     ids = [(name, "routerd") for name in ("auto", *auto)] + [(a, "routerd") for a in runtime.config.gateway.aliases]
@@ -277,7 +291,25 @@ def _models(runtime: Runtime, dialect: Dialect) -> dict[str, object]:
             if model not in seen:
                 seen.add(model)
                 ids.append((model, provider.name))
-    return dialect.models_body(ids)
+    return ids
+
+
+def _model_in_path(path: bytes) -> str:
+    """The ``{model}`` of ``GET /v1/models/{model}`` (or under ``/v1beta``, ``/``), else ``""``."""
+    for prefix in _MODELS_PATHS:
+        if path.startswith(prefix + b"/") and b":" not in path:
+            return unquote(path[len(prefix) + 1:].decode("utf-8", "replace"))
+    return ""
+
+
+def _model(runtime: Runtime, dialect: Dialect, model: str) -> dict[str, object]:
+    """One model as ``GET /v1/models/{model}`` answers it: a name the listing holds, or one a
+    provider's patterns claim; else a 404 (in the client's dialect, like any error)."""
+    owner = next((o for name, o in _models_ids(runtime, dialect) if name == model), None)
+    owner = owner or next((p.name for p in runtime.providers.values() if p.serves(model)), None)
+    if owner is None:
+        raise NotFound(f"model {model!r} is not served here; GET /v1/models lists those that are")
+    return dialect.model_body(model, owner)
 
 
 def _served(provider: Provider, catalogue: Catalogue) -> list[str]:

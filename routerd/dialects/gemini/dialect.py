@@ -97,6 +97,10 @@ class Gemini(Dialect):
         return {"models": [{"name": f"models/{i}", "displayName": i, "supportedGenerationMethods": methods}
                            for i, _ in models]}
 
+    def model_body(self, model: str, owner: str) -> dict[str, Any]:
+        """``GET /v1beta/models/{id}`` (the SDK's ``models.get``): one ``Model``."""
+        entry: dict[str, Any] = self.models_body([(model, owner)])["models"][0]
+        return entry
 
 
 GEMINI = Gemini()
