@@ -120,6 +120,30 @@ async def test_function_calling_without_automatic_calls(daemon, fakes, base_url,
     assert (row["input_tokens"], row["output_tokens"]) == USAGE[:2]
 
 
+async def test_schema_declaration_reaches_openai_as_json_schema(daemon, fakes, base_url):
+    """A FunctionDeclaration written with types.Schema (OpenAPI: "OBJECT", nullable, max_length)
+    reaches OpenAI as JSON Schema; a forced call (mode ANY, one name) becomes its tool_choice."""
+    decl = types.FunctionDeclaration(name="get_weather", description="Weather", parameters=types.Schema(
+        type=types.Type.OBJECT, required=["city"], property_ordering=["city", "units"], properties={
+            "city": types.Schema(type=types.Type.STRING, max_length=40),
+            "units": types.Schema(type=types.Type.STRING, enum=["C", "F"], nullable=True),
+            "days": types.Schema(type=types.Type.ARRAY, items=types.Schema(type=types.Type.INTEGER))}))
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[decl])],
+        tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(
+            mode=types.FunctionCallingConfigMode.ANY, allowed_function_names=["get_weather"])))
+    response = await _sync(base_url, lambda c: c.models.generate_content(
+        model="gpt-4o", contents="weather in Paris?", config=config))
+    assert response.function_calls[0].args == {"city": "Paris"}
+    sent = fakes["openai"].received[-1].json
+    assert sent["tools"][0]["function"]["parameters"] == {
+        "type": "object", "required": ["city"], "properties": {
+            "city": {"type": "string", "maxLength": 40},
+            "units": {"type": ["string", "null"], "enum": ["C", "F"]},
+            "days": {"type": "array", "items": {"type": "integer"}}}}
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+
+
 async def test_automatic_function_calling_round_trip(daemon, fakes, base_url):
     """With automatic function calling the SDK runs the function and sends its result back; the
     provider sees the call and the result paired, and the SDK returns the final text."""

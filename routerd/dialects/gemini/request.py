@@ -24,6 +24,7 @@ from routerd.dialects.canonical import (
     ToolChoice, ToolResultPart, as_effort,
 )
 from routerd.dialects.gemini import search
+from routerd.dialects.gemini.schema import to_json_schema
 from routerd.errors import BadRequest
 
 NAME = "gemini"
@@ -248,7 +249,7 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
     if isinstance(system, Content):
         system = "\n\n".join(p.text for p in system.parts if p.text is not None) or None
     tools = [Tool(d.name, d.description, d.parameters_json_schema or d.parameters_json_schema_snake
-                  or d.parameters or {})
+                  or to_json_schema(d.parameters or {}))
              for ts in raw.tools or () for d in ts.function_declarations or ()]
     gen = raw.generation_config or _GenConfig()
     extra = extras(body, KNOWN_FIELDS | {"generationConfig"})
