@@ -83,5 +83,5 @@ def check_key(config: Config, headers: dict[bytes, bytes], query: bytes = b"") -
     given = (headers.get(b"x-api-key") or headers.get(b"x-goog-api-key")
              or headers.get(b"authorization", b"").removeprefix(b"Bearer ") or query_key(query))
     if not hmac.compare_digest(given, key.encode()):
-        raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...' or "
-                           "'x-api-key')")
+        raise Unauthorized("missing or wrong gateway key (send it as 'Authorization: Bearer ...', "
+                           "'x-api-key', or a Gemini client's 'x-goog-api-key' / '?key=')")

@@ -14,7 +14,7 @@ from google import genai
 from google.genai import errors, types
 
 from tests.fakes import answers
-from tests.gateway.conftest import calls
+from tests.gateway.conftest import GATEWAY_KEY, calls
 
 pytestmark = pytest.mark.anyio
 
@@ -194,6 +194,24 @@ async def test_errors_read_as_gemini_errors(daemon, fakes, base_url):
     with pytest.raises(errors.ClientError) as limited:
         await _sync(base_url, lambda c: c.models.generate_content(model="claude-sonnet-4-5", contents="hi"))
     assert (limited.value.code, limited.value.status) == (429, "RESOURCE_EXHAUSTED")
+
+
+@pytest.mark.gateway_config(http='gateway_key_env = "ROUTERD_TEST_GATEWAY_KEY"')
+async def test_gateway_key_is_the_sdk_api_key(daemon, fakes, base_url, monkeypatch):
+    """With a gateway key set, the SDK's api_key is it (sent as x-goog-api-key, never upstream); a
+    wrong one is a 401 the SDK reads as UNAUTHENTICATED, saying how a Gemini client sends the key."""
+    monkeypatch.setenv("ROUTERD_TEST_GATEWAY_KEY", GATEWAY_KEY)
+
+    def ask(key: str):
+        with genai.Client(api_key=key, http_options=types.HttpOptions(
+                base_url=base_url, retry_options=types.HttpRetryOptions(attempts=1))) as client:
+            return client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert (await anyio.to_thread.run_sync(ask, GATEWAY_KEY)).text == "Hello from gemini."
+    assert fakes["gemini"].received[-1].headers["x-goog-api-key"] == "gem-secret-3456"
+    with pytest.raises(errors.ClientError) as refused:
+        await anyio.to_thread.run_sync(ask, "wrong")
+    assert (refused.value.code, refused.value.status) == (401, "UNAUTHENTICATED")
+    assert "x-goog-api-key" in refused.value.message
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
