@@ -185,6 +185,16 @@ async def test_count_tokens_for_a_routed_model(daemon, fakes, base_url):
     assert not fakes["openai"].received
 
 
+async def test_count_tokens_for_a_gemini_model_asks_gemini(daemon, fakes, base_url):
+    """count_tokens for a Gemini model (the SDK calls /v1/...:countTokens) is Gemini's own count, asked
+    at /v1beta; a count is no call and leaves no row."""
+    fakes["gemini"].fail(200, {"totalTokens": 5})
+    counted = await _sync(base_url, lambda c: c.models.count_tokens(model="gemini-2.5-flash", contents="hi"))
+    assert counted.total_tokens == 5
+    assert fakes["gemini"].received[-1].path == "/v1beta/models/gemini-2.5-flash:countTokens"
+    assert await calls(daemon) == []
+
+
 async def test_errors_read_as_gemini_errors(daemon, fakes, base_url):
     """An unknown model and a provider's 429 reach the SDK as ClientErrors with code and status."""
     with pytest.raises(errors.ClientError) as unknown:

@@ -40,6 +40,14 @@ async def test_models_get_unknown_is_a_gemini_404(daemon, base_url, api_version)
     assert "nope-1" in raised.value.message
 
 
+async def test_an_endpoint_routerd_lacks_is_a_gemini_404(daemon, base_url):
+    """embed_content (/v1/models/{m}:batchEmbedContents, which routerd does not serve) is a 404 the
+    SDK reads as NOT_FOUND, not an OpenAI-shaped error."""
+    with pytest.raises(errors.ClientError) as raised:
+        await _sync(base_url, lambda c: c.models.embed_content(model="gemini-embedding-001", contents="hi"))
+    assert (raised.value.code, raised.value.status) == (404, "NOT_FOUND")
+
+
 async def test_openai_client_still_gets_its_own_shapes(daemon, base_url):
     """The same paths from OpenAI's SDK: its list and retrieve shapes, its 404."""
     async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0) as client:
