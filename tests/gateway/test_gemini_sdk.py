@@ -206,6 +206,22 @@ async def test_errors_read_as_gemini_errors(daemon, fakes, base_url):
     assert (limited.value.code, limited.value.status) == (429, "RESOURCE_EXHAUSTED")
 
 
+async def test_stream_cut_midway_raises_after_the_text_so_far(daemon, fakes, base_url):
+    """A routed stream the provider cuts after some text: the SDK yields that text, then raises the
+    error event routerd ends the stream with (502 UNAVAILABLE); the row is stream_cut."""
+    fakes["openai"].cut(after=5)
+    got: list[str] = []
+
+    def read(c: genai.Client) -> None:
+        got.extend(chunk.text for chunk in c.models.generate_content_stream(model="gpt-4o", contents="hi"))
+    with pytest.raises(errors.ServerError) as cut:
+        await _sync(base_url, read)
+    assert "".join(got) == "Hello from openai."[:len("".join(got))] and got
+    assert (cut.value.code, cut.value.status) == (502, "UNAVAILABLE")
+    [row] = await calls(daemon)
+    assert row["outcome"] == "stream_cut"
+
+
 @pytest.mark.gateway_config(http='gateway_key_env = "ROUTERD_TEST_GATEWAY_KEY"')
 async def test_gateway_key_is_the_sdk_api_key(daemon, fakes, base_url, monkeypatch):
     """With a gateway key set, the SDK's api_key is it (sent as x-goog-api-key, never upstream); a
