@@ -4,7 +4,7 @@
 ``POST /v1/messages`` and ``/v1/messages/count_tokens`` (Anthropic),
 ``POST /v1beta/models/{model}:generateContent|streamGenerateContent|countTokens`` (Gemini), each found
 through the dialect registry; ``POST /hooks/<host>/<event>``; ``GET /v1/models`` and
-``GET /v1/models/{model}`` (also under ``/v1beta`` and ``/``), ``GET /health`` and ``GET /metrics``;
+``GET /v1/models/{model}`` (also under ``/v1beta``, ``/v1alpha`` and ``/``), ``GET /health`` and ``GET /metrics``;
 ``/dashboard`` (``routerd.fronts.dashboard``).
 
 A proxied request reads top-down: the body, its ``model`` and ``stream`` (the dialect says where they
@@ -42,7 +42,7 @@ from routerd.scenarios.markers import marker_headers, offered_hosted
 from routerd.scenarios.names import AutoNames, check_requested
 
 _JSON = (b"content-type", b"application/json")
-_MODELS_PATHS = (b"/v1/models", b"/models", b"/v1beta/models")
+_MODELS_PATHS = (b"/v1/models", b"/models", b"/v1beta/models", b"/v1alpha/models")
 # Google's SDKs name themselves in x-goog-api-client and send their key in x-goog-api-key; the
 # google-genai SDK (3.x) calls /v1/models like OpenAI's, and reads only Gemini's shape.
 _GEMINI_HEADERS = (b"x-goog-api-client", b"x-goog-api-key")
@@ -64,7 +64,7 @@ def dialect_of(head: RequestHead | None) -> Dialect:
     found = for_path(head.path)
     if found is not None:
         return found[0]
-    if head.path.startswith(b"/v1beta/") or any(h in head.headers for h in _GEMINI_HEADERS):
+    if head.path.startswith((b"/v1beta/", b"/v1alpha/")) or any(h in head.headers for h in _GEMINI_HEADERS):
         return get_dialect("gemini")
     if b"anthropic-version" in head.headers or head.path.startswith(b"/v1/messages"):
         return get_dialect("anthropic")
@@ -295,7 +295,7 @@ def _models_ids(runtime: Runtime, dialect: Dialect) -> list[tuple[str, str]]:
 
 
 def _model_in_path(path: bytes) -> str:
-    """The ``{model}`` of ``GET /v1/models/{model}`` (or under ``/v1beta``, ``/``), else ``""``."""
+    """The ``{model}`` of ``GET /v1/models/{model}`` (or under ``/v1beta``, ``/v1alpha``, ``/``), else ``""``."""
     for prefix in _MODELS_PATHS:
         if path.startswith(prefix + b"/") and b":" not in path:
             return unquote(path[len(prefix) + 1:].decode("utf-8", "replace"))

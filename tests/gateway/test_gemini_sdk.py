@@ -66,6 +66,24 @@ async def test_generate_content_reads_as_gemini_whatever_serves_it(daemon, fakes
 async def test_stream_ends_with_stop_and_usage(daemon, fakes, base_url, model):
     """generate_content_stream (?alt=sse) yields the text in order; the last chunk has STOP and usage."""
     chunks = await _sync(base_url, lambda c: list(c.models.generate_content_stream(model=model, contents="hi")))
+    await _check_stream(daemon, fakes, model, chunks)
+
+
+@pytest.mark.parametrize("api_version", ["v1beta", "v1alpha"])
+async def test_other_api_versions_are_served(daemon, fakes, base_url, api_version):
+    """api_version v1beta (older SDKs' default) and v1alpha (older guides' choice for thinking): the
+    same calls, streamed and listed; a Gemini provider is asked at /v1beta."""
+    def run(c: genai.Client):
+        return list(c.models.generate_content_stream(model="gemini-2.5-flash", contents="hi")), \
+            [m.name for m in c.models.list()]
+    chunks, names = await _sync(base_url, run, api_version)
+    await _check_stream(daemon, fakes, "gemini-2.5-flash", chunks)
+    assert fakes["gemini"].received[-1].path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    assert names[0] == "models/auto"
+
+
+async def _check_stream(daemon, fakes, model: str, chunks: list) -> None:
+    """The streamed text, STOP and usage in the last chunk, one row with the fake's usage."""
     [row] = await calls(daemon)
     assert "".join(c.text or "" for c in chunks) == f"Hello from {row['provider']}."
     assert chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP

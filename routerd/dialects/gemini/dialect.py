@@ -16,7 +16,9 @@ from routerd.dialects.gemini import answer, request
 from routerd.dialects.gemini.usage import USAGE
 from routerd.dialects.summary import estimate_tokens
 
-_PREFIXES = (b"/v1beta/models/", b"/v1/models/")
+# /v1 is google-genai 3.x's default, /v1alpha what older guides set for thinking; all three go
+# upstream as /v1beta, the version every feature routerd translates is in.
+_PREFIXES = (b"/v1beta/models/", b"/v1/models/", b"/v1alpha/models/")
 _METHODS = (b"generateContent", b"streamGenerateContent", b"countTokens")
 STREAM_METHOD = b":streamGenerateContent"
 # The API reads both spellings of each field (protobuf's JSON mapping).
