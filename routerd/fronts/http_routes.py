@@ -303,10 +303,13 @@ def _model_in_path(path: bytes) -> str:
 
 
 def _model(runtime: Runtime, dialect: Dialect, model: str) -> dict[str, object]:
-    """One model as ``GET /v1/models/{model}`` answers it: a name the listing holds, or one a
-    provider's patterns claim; else a 404 (in the client's dialect, like any error)."""
+    """One model as ``GET /v1/models/{model}`` answers it: a name the listing holds, one a
+    provider's patterns claim, or ``provider/model``; else a 404 (in the client's dialect, like any
+    error)."""
     owner = next((o for name, o in _models_ids(runtime, dialect) if name == model), None)
     owner = owner or next((p.name for p in runtime.providers.values() if p.serves(model)), None)
+    named, sep, _ = model.partition("/")
+    owner = owner or (named if sep and named in runtime.providers else None)
     if owner is None:
         raise NotFound(f"model {model!r} is not served here; GET /v1/models lists those that are")
     return dialect.model_body(model, owner)

@@ -25,10 +25,12 @@ async def test_models_list_and_get(daemon, base_url, api_version):
     assert "generateContent" in gpt.supported_actions
 
 
-async def test_models_get_a_name_a_pattern_claims(daemon, base_url):
-    """models.get for a model no list names but a provider's pattern serves (gpt-*) reads it."""
-    model = await _sync(base_url, lambda c: c.models.get(model="gpt-9-new"))
-    assert model.name == "models/gpt-9-new"
+async def test_models_get_a_name_a_pattern_or_a_provider_claims(daemon, base_url):
+    """models.get reads a model no list names but a provider's pattern serves (gpt-*), and a
+    provider/model name, as generate_content takes them."""
+    def get(c: genai.Client):
+        return c.models.get(model="gpt-9-new").name, c.models.get(model="anthropic/claude-sonnet-4-5").name
+    assert await _sync(base_url, get) == ("models/gpt-9-new", "models/anthropic/claude-sonnet-4-5")
 
 
 @pytest.mark.parametrize("api_version", [None, "v1beta"])
