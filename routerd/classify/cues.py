@@ -14,13 +14,14 @@ only when the text holds each of its characters.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import re
-import sys
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from importlib import resources
+from operator import itemgetter, le
 from typing import Any, TypeVar
 
 import msgspec
@@ -31,8 +32,9 @@ from routerd.classify.tokens import FOLD_DIGITS, is_cjk
 CUE_DIR = "data/cues"
 _T = TypeVar("_T")
 _K = TypeVar("_K")
-# The codec that writes a text's code points as this machine's unsigned ints (`memoryview.cast("I")`).
-_UTF32 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
+# A charmap codec (`codecs.charmap_build`) writes each character it maps as one byte, 1 to 255.
+_MAPPED = 255
+_UNMAPPED = "\ufffe"  # what a decoding table holds for a byte that maps no character
 # How far into a CJK text an opener is looked for.
 SPACELESS_OPENER_CHARS = 120
 
@@ -58,10 +60,12 @@ class CueSet(msgspec.Struct, frozen=True):
     # not among them matches no stem, so most words are passed over with one lookup.
     stem_head: int = 0
     stem_heads: frozenset[str] = frozenset()
-    # `spaceless` by the code point of each entry's first character, each with its other
-    # characters' code points: only entries whose characters the text holds, every one, can occur in it.
-    spaceless_by_first: dict[int, tuple[tuple[str, tuple[str, ...], frozenset[int]], ...]] = \
-        msgspec.field(default_factory=dict)
+    # The CJK entries' characters, by 255 (`_byte_maps`): each a codec that writes the text's
+    # characters of its group as bytes, one each. Per group, `spaceless` by the byte of each entry's
+    # first character, each entry with its other characters' bytes in each group: only entries
+    # whose characters the text holds, every one, can occur in it.
+    spaceless_maps: tuple[Any, ...] = ()
+    spaceless_by_first: tuple[dict[int, tuple[tuple[str, tuple[str, ...], tuple[frozenset[int], ...]], ...]], ...] = ()
     # kind -> its CJK openings as one alternation: a search for any of them is one C pass over the
     # head (~1.2 us), where an `in` per opening costs ~3-5 us for the ~20-30 of a kind.
     spaceless_openers: dict[str, re.Pattern[str]] = msgspec.field(default_factory=dict)
@@ -99,20 +103,21 @@ class CueSet(msgspec.Struct, frozen=True):
             for family in self.stems[size][stem]:
                 found[family] = found.get(family, 0) + 1
         if is_cjk(lower):
-            # The text's characters, as a set, pass over most entries with a set comparison each,
-            # where `in` reads the whole text (~0.5 us for 900 characters): of the 33 entries filed
-            # under the first characters of bench/_latency.py's Japanese prompt, 7 have all their
-            # characters in it, and 4 occur. The set is of code points (the text in UTF-32, read
-            # as ints): an int is its own hash, where a 1-character str outside Latin-1 is a new
-            # object with a siphash each (for those 900 characters ~330,000 instructions against
-            # ~440,000; callgrind).
-            index = self.spaceless_by_first
-            points = set(memoryview(lower.encode(_UTF32, "surrogatepass")).cast("I"))
-            for first in index.keys() & points:
-                for entry, families, others in index[first]:
-                    if others <= points and entry in lower:
-                        for family in families:
-                            found[family] = found.get(family, 0) + 1
+            # The text's characters, as one set of bytes per group, pass over most entries with a set
+            # comparison each, where `in` reads the whole text (~0.5 us for 900 characters): of the
+            # 33 entries filed under the first characters of bench/_latency.py's Japanese prompt, 7
+            # have all their characters in it, and 4 occur. A codec writes a group's characters in
+            # one C pass (and drops the others, with "ignore"), and a set of bytes holds the cached
+            # ints 1-255; a set of the text's code points (its UTF-32 read as ints) makes an int per
+            # character and compares each repeated one: ~189,000 instructions against ~336,000 for
+            # that prompt's 900 characters (callgrind).
+            present = [set(_encode(lower, "ignore", table)[0]) for table in self.spaceless_maps]
+            for index, held in zip(self.spaceless_by_first, present):
+                for first in index.keys() & held:
+                    for entry, families, others in index[first]:
+                        if all(map(le, others, present)) and entry in lower:
+                            for family in families:
+                                found[family] = found.get(family, 0) + 1
 
     def opens(self, lower: str, kind: str) -> bool:
         """Whether the text begins with one of the `kind` openers, as whole words."""
@@ -132,6 +137,39 @@ class CueSet(msgspec.Struct, frozen=True):
 
 def _spaceless(entry: str) -> bool:
     return is_cjk(entry)
+
+
+_encode = codecs.charmap_encode
+_FIRST = itemgetter(0)
+
+
+def _byte_maps(alphabet: list[str]) -> tuple[list[Any], dict[str, tuple[int, int]]]:
+    """Charmap codecs for `alphabet`, 255 characters each, and each character's group and byte. A
+    character no codec maps one to one (NUL, U+FFFE, one outside the BMP) is left out: an entry is
+    then filed and compared by its other characters (every entry has a CJK character of the BMP)."""
+    chars = [ch for ch in alphabet if ch not in ("\0", _UNMAPPED) and ord(ch) <= 0xFFFF]
+    maps: list[Any] = []
+    keys: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(chars), _MAPPED):
+        group = chars[start : start + _MAPPED]
+        keys.update((ch, (len(maps), byte)) for byte, ch in enumerate(group, 1))
+        maps.append(codecs.charmap_build("\0" + "".join(group) + _UNMAPPED * (_MAPPED - len(group))))
+    return maps, keys
+
+
+def _by_first(entries: Iterable[tuple[str, tuple[str, ...]]], keys: dict[str, tuple[int, int]], groups: int) \
+        -> tuple[dict[int, tuple[tuple[str, tuple[str, ...], tuple[frozenset[int], ...]], ...]], ...]:
+    """`CueSet.spaceless_by_first` of the CJK `entries` (with their families), by `_byte_maps`'s
+    `keys`: each filed under its first character that has a byte."""
+    filed: list[list[tuple[int, tuple[str, tuple[str, ...], tuple[frozenset[int], ...]]]]] = [[] for _ in range(groups)]
+    for entry, families in entries:
+        (group, byte), *rest = [keys[ch] for ch in entry if ch in keys]
+        others: list[set[int]] = [set() for _ in range(groups)]
+        for other_group, other_byte in rest:
+            others[other_group].add(other_byte)
+        filed[group].append((byte, (entry, families, tuple(map(frozenset, others)))))
+    return tuple({byte: tuple(item for _, item in items) for byte, items in _grouped(group, _FIRST).items()}
+                 for group in filed)
 
 
 def _grouped(items: Iterable[_T], key: Callable[[_T], _K]) -> dict[_K, tuple[_T, ...]]:
@@ -172,6 +210,7 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
             openers.setdefault(kind, set()).update(e.lower() for e in entries)
     head = min(stems, default=0)
     spaceless_entries = tuple((e, tuple(sorted(f))) for e, f in sorted(spaceless.items()))
+    maps, keys = _byte_maps(sorted({ch for entry in spaceless for ch in entry}))
     ordered = {k: (tuple(sorted((o for o in v if not is_cjk(o)), key=lambda o: (-len(o), o))),
                    tuple(sorted(o for o in v if is_cjk(o)))) for k, v in openers.items()}
     return CueSet(
@@ -189,8 +228,8 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         common=common or CommonWords(),
         stem_head=head,
         stem_heads=frozenset(stem[:head] for group in stems.values() for stem in group),
-        spaceless_by_first=_grouped(((entry, families, frozenset(map(ord, entry[1:])))
-                                     for entry, families in spaceless_entries), lambda entry: ord(entry[0][0])),
+        spaceless_maps=tuple(maps),
+        spaceless_by_first=_by_first(spaceless_entries, keys, len(maps)),
         spaceless_openers={kind: re.compile("|".join(map(re.escape, cjk))) for kind, (_, cjk) in ordered.items() if cjk},
     )
 

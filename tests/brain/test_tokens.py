@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routerd.classify import tokens
-from routerd.classify.cues import default_cues
+from routerd.classify.cues import build, default_cues
 from routerd.classify.features import _script
 
 # Letters of several scripts, every punctuation mark the tokeniser cuts, digits, quotes, spaces,
@@ -139,3 +139,13 @@ def test_cjk_entries_are_found_as_a_scan_of_every_entry_finds_them(pieces):
     found: dict[str, int] = {}
     default_cues()._non_ascii(lower, set(), found)
     assert found == _plain_stems_and_spaceless(lower, set())
+
+
+def test_a_cjk_entry_with_a_character_no_byte_codec_maps_is_still_found():
+    """A character outside the BMP has no byte in the entries' codecs: the entry is filed under its
+    other characters, and found where it occurs (and only there)."""
+    cues = build([{"language": "zh", "families": {"rare": ["𠀀日本"], "plain": ["語"]}}])
+    for lower, expected in (("テスト𠀀日本です", {"rare": 1}), ("テスト日本語", {"plain": 1}), ("テスト𠀀日", {})):
+        found: dict[str, int] = {}
+        cues._non_ascii(lower, set(), found)
+        assert found == expected
