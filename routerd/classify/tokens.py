@@ -21,6 +21,8 @@ ALL = sys.maxsize  # a `window` as long as any text: every word
 _PUNCT = "!\"$%&()*,/:;<=>?@[\\]^`{|}~“”‘«»„，。？！：；（）、…—–「」『』【】《》·"
 _ASCII_PUNCT = "".join(ch for ch in _PUNCT if ch.isascii()).encode()
 _ASCII_TO_SPACE = bytes.maketrans(_ASCII_PUNCT, b" " * len(_ASCII_PUNCT))
+_NOT_ASCII_PUNCT = bytes(sorted(set(range(128)) - set(_ASCII_PUNCT)))
+_WIDE_PUNCT = "".join(ch for ch in _PUNCT if not ch.isascii())
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 _CJK_SPLIT = re.compile(f"([{_CJK_CLASS}]+)").split
@@ -77,11 +79,19 @@ def lower_text(text: str) -> str:
 
 
 def _spaced(lower: str) -> str:
-    """Punctuation to spaces, in a text outside ASCII (`_replaced`; `lower_text` has already
-    turned ’ into '). A regex substitution of the marks costs more (~8 us on bench/_latency.py's
-    Japanese prompt, which has 38 of them: a match object each), and `str.translate` with a mapping
-    ~40 ns per character."""
-    return _replaced(lower, _PUNCT, " ")
+    """Punctuation to spaces, in a text outside ASCII (`lower_text` has already turned ’ into ').
+    The ASCII marks present are read from the text's ASCII characters alone (`encode` with
+    "ignore" drops the others in one C pass, `bytes.translate` keeps the marks): an `in` per
+    mark over the whole text is a memchr of its low byte, which in CJK text stops at nearly every
+    character (kana are U+30xx: 0x30 is "0", their low bytes run over "A-z" and "[\\]^_`{|}~";
+    ~80,000 instructions for bench/_latency.py's Japanese prompt, by callgrind). The marks outside
+    ASCII are tested and replaced one by one (`_replaced`): their low bytes are rare in any text. A
+    regex substitution of the marks costs more (~8 us on that prompt, which has 38 of them: a match
+    object each), and `str.translate` with a mapping ~40 ns per character."""
+    marks = lower.encode("ascii", "ignore").translate(None, _NOT_ASCII_PUNCT)
+    for mark in set(marks.decode()):  # each replaces its own characters: any order is the same text
+        lower = lower.replace(mark, " ")
+    return _replaced(lower, _WIDE_PUNCT, " ")
 
 
 def words_of(lower: str) -> list[str]:
@@ -254,7 +264,9 @@ def _cut(run: str) -> list[str]:
 
 
 def _first(parts: list[str], counts: list[int], head: int) -> list[str]:
-    """The first `head` words the parts stand for."""
+    """The first `head` words the parts stand for: of the last run read, only the pairs needed are
+    cut (a pair costs ~900 instructions; by callgrind, ~20,000 were cut past the 120th word of
+    bench/_latency.py's Japanese prompt and thrown away)."""
     words: list[str] = []
     for part, count in zip(parts, counts):
         if len(words) >= head:
@@ -262,8 +274,7 @@ def _first(parts: list[str], counts: list[int], head: int) -> list[str]:
         if count == 1:
             words.append(part)
         else:
-            words.extend(_cut(part))
-    del words[head:]
+            words.extend(_cut(part[: head - len(words) + 1]))
     return words
 
 
