@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from operator import add
+from itertools import repeat
+from operator import add, getitem
 
 HEAD_CHARS = 700
 TAIL_CHARS = 200
@@ -29,6 +30,10 @@ _CJK_SPLIT = re.compile(f"([{_CJK_CLASS}]+)").split
 _LATIN_OR_DIGIT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 INLINE_CODE = "inlinecode"
+# The slice of each character pair of a run up to `_LONGEST_SLICED` characters (`_cut`): a CJK run
+# between two marks is rarely longer (the slices take 8 KB).
+_PAIR_SLICES = tuple(slice(start, start + 2) for start in range(127))
+_LONGEST_SLICED = len(_PAIR_SLICES) + 1
 # Digits read as 0: "p95" and "p99", "3 retries" and "5 retries" are the same feature.
 FOLD_DIGITS = str.maketrans("123456789", "000000000")
 # The same as bytes: `bytes.translate` is a table lookup per byte, where `str.translate` with a
@@ -259,7 +264,11 @@ def _words_in(run: str) -> int:
 
 
 def _cut(run: str) -> list[str]:
-    """Each character of a CJK run with the next (C-level)."""
+    """Each character of a CJK run with the next (C-level): slices of the run by stored slices
+    (`_PAIR_SLICES`) make one string per pair, where `add` over its characters makes three (a
+    1-character string outside Latin-1 is a new object): ~20% fewer instructions (callgrind)."""
+    if 1 < len(run) <= _LONGEST_SLICED:
+        return list(map(getitem, repeat(run), _PAIR_SLICES[: len(run) - 1]))
     return list(map(add, run, run[1:]))
 
 
