@@ -55,6 +55,7 @@ _SCRIPTS = (("kana", "\u3040-\u30ff"), ("hangul", "\uac00-\ud7af"), ("han", "\u4
             ("cyrillic", "\u0400-\u04ff"), ("arabic", "\u0600-\u06ff"), ("devanagari", "\u0900-\u097f"))
 _SCRIPT_CHAR = re.compile("[" + "".join(chars for _, chars in _SCRIPTS) + "]")
 _SCRIPT_RANGES = tuple((ord(chars[0]), ord(chars[-1]), name) for name, chars in _SCRIPTS)
+_SEPARATORS = (",", ";", "，", "、")
 # The size an ask's cue families are read at: "proof" in five words is another ask than in a page.
 _SIZES = ((12, "short"), (60, "mid"))
 
@@ -161,10 +162,12 @@ def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
         out.other.update(_AT_LEAST_SENTENCES[: min(sentences, MAX_COUNTED)])
     if "%" in ask:
         add("percent_sign")
-    separators = lower.count(",") + lower.count(";") + lower.count("，") + lower.count("、")
+    # Each count runs only where its mark is (a count of a CJK text's ~900 characters ~6,000
+    # instructions, the memchr of `in` a few hundred: callgrind).
+    separators = sum(map(lower.count, filter(lower.__contains__, _SEPARATORS)))
     if separators:
         add(f"separators:{_bucket(separators, COUNT_EDGES)}")
-    lines = ask.count("\n")
+    lines = ask.count("\n") if "\n" in ask else 0
     if lines:
         items = sum(1 for line in ask.splitlines() if line.lstrip()[:2] in ("- ", "* ", "1.", "2.", "3.", "4."))
         add(f"lines:{_bucket(lines, COUNT_EDGES)}")
