@@ -162,12 +162,14 @@ def _by_first(entries: Iterable[tuple[str, tuple[str, ...]]], keys: dict[str, tu
     """`CueSet.spaceless_by_first` of the CJK `entries` (with their families), by `_byte_maps`'s
     `keys`: each filed under its first character that has a byte."""
     filed: list[list[tuple[int, tuple[str, tuple[str, ...], tuple[frozenset[int], ...]]]]] = [[] for _ in range(groups)]
+    shared: dict[frozenset[int], frozenset[int]] = {}  # one object per distinct set (most are empty or one byte)
     for entry, families in entries:
         (group, byte), *rest = [keys[ch] for ch in entry if ch in keys]
         others: list[set[int]] = [set() for _ in range(groups)]
         for other_group, other_byte in rest:
             others[other_group].add(other_byte)
-        filed[group].append((byte, (entry, families, tuple(map(frozenset, others)))))
+        sets = tuple(shared.setdefault(bytes_, bytes_) for bytes_ in map(frozenset, others))
+        filed[group].append((byte, (entry, families, sets)))
     return tuple({byte: tuple(item for _, item in items) for byte, items in _grouped(group, _FIRST).items()}
                  for group in filed)
 
