@@ -25,7 +25,8 @@ _PARA = ("We run a payments service on Postgres and Redis; under load the p99 la
          "workers time out while holding a lock. ")
 PROMPT_4KB = (_PARA * 40)[:3000] + "\n```python\n" + ("x = compute(a, b)  # step\n" * 40)[:1000] + "```\nwhy?"
 # The same ask outside ASCII, about 1 KB each: accents, another alphabet, a script without spaces
-# (each takes its own path through the tokeniser and the cue tables).
+# (each takes its own path through the tokeniser and the cue tables); Chinese, and Korean (Hangul
+# between spaces).
 OTHER_LANGUAGES = {
     "de": ("Wir betreiben einen Zahlungsdienst auf Postgres und Redis. Unter Last steigt die p99-Latenz, und "
            "einige Worker laufen in Zeitüberschreitungen, während sie eine Sperre halten. ") * 6,
@@ -33,6 +34,10 @@ OTHER_LANGUAGES = {
            "воркеры падают по таймауту, удерживая блокировку. ") * 4,
     "ja": ("PostgresとRedisで決済サービスを運用しています。負荷がかかるとp99レイテンシが上がり、"
            "ロックを保持したままタイムアウトするワーカーがあります。原因と対策を教えてください。") * 5,
+    "zh": ("我们在Postgres和Redis上运行支付服务。负载升高时p99延迟上升，一些工作进程在持有锁的时候超时。"
+           "请告诉我原因和解决办法。") * 6,
+    "ko": ("PostgreSQL과 Redis에서 결제 서비스를 운영하고 있습니다. 부하가 걸리면 p99 지연 시간이 올라가고, "
+           "락을 잡은 채로 타임아웃되는 워커가 있습니다. 원인과 대책을 알려 주세요. ") * 5,
 }
 
 

@@ -11,7 +11,7 @@ p99s (this tree's over REF's), and each process's machine floor (`_latency.laten
 the median call, timed between the calls: how far this machine's own tail lifts any ~0.2 ms of work), and writes bench/results/latency_ab.json (`latency_ab_<lang>.json` for another language). `docs/rounds/68.md`
 decides on these figures.
 
-    .venv/bin/python bench/latency_ab.py [--against REF] [--pairs N] [--rounds N] [--lang en|de|ru|ja]
+    .venv/bin/python bench/latency_ab.py [--against REF] [--pairs N] [--rounds N] [--lang en|de|ru|ja|zh|ko]
 """
 
 from __future__ import annotations
