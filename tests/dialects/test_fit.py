@@ -81,3 +81,60 @@ def test_an_unknown_model_gets_only_its_apis_rules():
 def _fit_with(dialect: str, body: dict, info: ModelInfo) -> dict:
     get(dialect).fit(body, info)
     return body
+
+
+CALL = {"role": "assistant", "content": [{"type": "text", "text": "checking"},
+                                         {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {}}]}
+THOUGHT = {"type": "thinking", "thinking": "weather first", "signature": "sig"}
+RESULT = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}]}
+# an OpenAI tool message and the user's next one, merged into one Anthropic user turn
+MORE = {"role": "user", "content": [*RESULT["content"], {"type": "text", "text": "And tomorrow?"}]}
+ASK = {"role": "user", "content": "weather in Paris?"}
+DONE = {"role": "assistant", "content": [{"type": "text", "text": "sunny"}]}
+TOOLS = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+BUDGET = {"type": "enabled", "budget_tokens": 2048}
+
+
+@pytest.mark.parametrize(("model", "body", "expected"), [
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "messages": [ASK, CALL, RESULT]},
+     {"max_tokens": 4096, "messages": [ASK, CALL, RESULT]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "messages": [ASK, CALL, MORE]},
+     {"max_tokens": 4096, "messages": [ASK, CALL, MORE]}),
+    (None, {"max_tokens": 4096, "thinking": BUDGET, "messages": [ASK, CALL, RESULT]},
+     {"max_tokens": 4096, "messages": [ASK, CALL, RESULT]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "tools": TOOLS, "tool_choice": {"type": "any"},
+                           "messages": [ASK]},
+     {"max_tokens": 4096, "tools": TOOLS, "tool_choice": {"type": "any"}, "messages": [ASK]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "tools": TOOLS,
+                           "tool_choice": {"type": "tool", "name": "get_weather"}, "messages": [ASK]},
+     {"max_tokens": 4096, "tools": TOOLS, "tool_choice": {"type": "tool", "name": "get_weather"}, "messages": [ASK]}),
+])
+def test_thinking_the_api_refuses_with_tools_is_turned_off(model, body, expected):
+    """Manual thinking in a tool loop whose last assistant message has no thinking block to open it,
+    or with a forced tool choice: the fake refuses the body, and takes it without thinking."""
+    if model is not None:
+        assert limits.refusal("anthropic", model, {**body, "model": model}) is not None
+    assert _fit("anthropic", body, model) == expected
+
+
+@pytest.mark.parametrize(("model", "body"), [
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET,
+                           "messages": [ASK, {**CALL, "content": [THOUGHT, *CALL["content"]]}, RESULT]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET,
+                           "messages": [ASK, {**CALL, "content": [{"type": "redacted_thinking", "data": "x"},
+                                                                  *CALL["content"]]}, RESULT]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "messages": [ASK, CALL, RESULT, DONE, ASK]}),
+    ("claude-opus-4-8", {"max_tokens": 4096, "thinking": {"type": "adaptive"}, "messages": [ASK, CALL, RESULT]}),
+    ("claude-opus-4-8", {"max_tokens": 4096, "thinking": {"type": "adaptive"}, "tools": TOOLS,
+                         "tool_choice": {"type": "any"}, "messages": [ASK]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "tools": TOOLS, "tool_choice": {"type": "auto"},
+                           "messages": [ASK]}),
+])
+def test_thinking_the_api_takes_with_tools_is_kept(model, body):
+    """A loop that carries its signed (or redacted) thinking, a new user turn after a loop, adaptive
+    thinking (the model's option) in a loop without it or with a forced tool choice, manual thinking
+    with tool_choice auto: nothing changes."""
+    before = msgspec.json.encode(body)
+    assert not get("anthropic").fit(body, MODEL[model])
+    assert msgspec.json.encode(body) == before
+    assert limits.refusal("anthropic", model, {**body, "model": model}) is None

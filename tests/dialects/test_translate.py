@@ -32,7 +32,9 @@ def test_request_bytes_to_bytes():
 
 def test_gemini_front_takes_model_and_stream_from_the_url():
     """A Gemini client's body names no model; the URL's model and stream flag are passed in."""
-    body = translate_request("gemini", "anthropic", msgspec.json.encode(fx.GEMINI_REQUEST), "claude-haiku-4-5",
+    # its first turn only: a tool loop without Claude's signed thinking goes without thinking
+    request = {**fx.GEMINI_REQUEST, "contents": fx.GEMINI_REQUEST["contents"][:1]}
+    body = translate_request("gemini", "anthropic", msgspec.json.encode(request), "claude-haiku-4-5",
                              stream=True, front_model="gemini-2.5-flash")
     out = msgspec.json.decode(body)
     assert out["model"] == "claude-haiku-4-5" and out["stream"] is True
@@ -121,7 +123,9 @@ def test_reasoning_can_be_left_out_for_models_that_refuse_it(target):
     body = msgspec.json.encode({**fx.ANTHROPIC_TOOL_CONVERSATION, "model": "claude"})
     front = "openai_chat" if target == "anthropic" else "anthropic"
     if front == "openai_chat":
-        body = msgspec.json.encode({**fx.OPENAI_TOOL_CONVERSATION, "reasoning_effort": "high"})
+        # up to the first user turn: a tool loop without Claude's signed thinking goes without thinking
+        messages = fx.OPENAI_TOOL_CONVERSATION["messages"][:2]
+        body = msgspec.json.encode({**fx.OPENAI_TOOL_CONVERSATION, "messages": messages, "reasoning_effort": "high"})
     on = msgspec.json.decode(translate_request(front, target, body, "m"))
     off = msgspec.json.decode(translate_request(front, target, body, "m", reasoning=False))
     keys = {"openai_chat": "reasoning_effort", "responses": "reasoning", "anthropic": "thinking"}

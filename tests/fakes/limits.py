@@ -3,7 +3,9 @@ above the model's, OpenAI reasoning models' refusal of ``max_tokens`` and of sam
 reasoning parameters (and Responses' ``include`` of encrypted reasoning) sent to a model that does
 not reason, and Anthropic's sampling rules (Claude 4.5/4.6 take temperature or top_p but not both;
 Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature must be 1, top_k
-unset, top_p at least 0.95, and the budget below max_tokens).
+unset, top_p at least 0.95, and the budget below max_tokens; with manual thinking (a budget) a tool
+loop's last assistant message must open with a thinking block, and no tool_choice may force tool
+use; adaptive thinking, which the model may skip, takes both).
 
 The facts are the providers' (their model pages and the errors they answer), kept here apart from
 routerd's catalogue so that a test sees what a real provider would do. A model the table does not
@@ -146,6 +148,10 @@ def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str
     if thinking.get("type") == "enabled" and not facts.budget_thinking:
         return ('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
                 '"output_config.effort" to control thinking behavior.')
+    if thinking.get("type") == "enabled" and (request.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    if thinking.get("type") == "enabled" and (found := _unthought_tool_turn(request)) is not None:
+        return found
     if thinking.get("type") in ("enabled", "adaptive"):
         budget = thinking.get("budget_tokens")
         if isinstance(budget, int) and isinstance(max_tokens, int) and budget >= max_tokens:
@@ -161,3 +167,28 @@ def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str
     if facts.sampling == "one" and "temperature" in set_ and "top_p" in set_:
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
     return None
+
+
+def _unthought_tool_turn(request: dict[str, Any]) -> str | None:
+    """A conversation ending in a tool loop (the last user turn carries tool_result) whose last
+    assistant message does not open with a thinking block: the API's refusal with manual thinking."""
+    messages = request.get("messages") or []
+    if len(messages) < 2 or messages[-1].get("role") != "user" or not _has(messages[-1], "tool_result"):
+        return None
+    index = len(messages) - 2
+    content = messages[index].get("content")
+    if messages[index].get("role") != "assistant" or not isinstance(content, list) or not _has(messages[index], "tool_use"):
+        return None
+    first = content[0].get("type")
+    if first in ("thinking", "redacted_thinking"):
+        return None
+    return (f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. When "
+            "`thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the "
+            "lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from "
+            f"previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at "
+            f"{ANTHROPIC_DOCS}")
+
+
+def _has(message: dict[str, Any], kind: str) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == kind for b in content)

@@ -10,7 +10,15 @@ into a thinking budget (or dropped where the model does not think) and a budget 
 thinking where the model takes no budgets (Opus 4.7 on), the long-context and effort betas removed,
 and then what requests of every dialect need (``routerd.dialects.fit``: ``max_tokens`` lowered to
 the model's limit, a thinking budget below it, the sampling the model takes); a translated request
-gets the same (``fit_messages``). Web search blocks another provider's search produced (routerd
+gets the same (``fit_messages``). Two of the API's refusals of manual thinking (a budget) with
+tools are met by turning thinking off for that one request (``_fit_tool_thinking``): a tool loop
+whose last assistant message does not open with a signed thinking block (a translated client has
+none to send back: "a final `assistant` message must start with a thinking block ... To avoid this
+requirement, disable `thinking`"), and a ``tool_choice`` that forces tool use ("Thinking may not be
+enabled when tool_choice forces tool use"). The tool call the client asked for matters more than
+the reasoning before it; a loop that carries its thinking (Claude Code's) keeps it. Adaptive
+thinking is left alone: with it thinking is the model's option (an answer may open with tool_use),
+the API takes forced tool use, and the newest models take no ``disabled``. Web search blocks another provider's search produced (routerd
 translated an earlier turn, a fallback's say) are made into what Anthropic accepts back
 (``anthropic.search.unsign_foreign``) in every request passed through, moved or not
 (``unsigned_history``). Everything else passes through untouched; a request that needs nothing
@@ -36,6 +44,9 @@ MIN_THINKING_BUDGET = 1_024
 FIELDS = Fields(output=(("max_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),
                 top_k=(("top_k",),), budget=(("thinking", "budget_tokens"),), min_budget=MIN_THINKING_BUDGET,
                 thinking=("thinking",))
+# A tool_choice that forces tool use; the blocks a tool loop's assistant message must open with.
+_FORCING = ("any", "tool")
+_THINKING_BLOCKS = ("thinking", "redacted_thinking")
 # What routerd writes for the signature another provider's search result or citation lacks.
 _UNSIGNED = re.compile(rb'"encrypted_(?:content|index)"\s*:\s*""')
 
@@ -75,7 +86,42 @@ def fit_messages(value: dict[str, Any], target: ModelInfo | None) -> bool:
     changed = False
     if target is not None:
         changed = _fit_effort(value, target) | _fit_thinking(value, target)
+    changed |= _fit_tool_thinking(value)
     return fit(value, FIELDS, target) | changed
+
+
+def _fit_tool_thinking(value: dict[str, Any]) -> bool:
+    """Manual thinking dropped where the API refuses it with tools: with a forced tool choice, or
+    when the conversation ends in a tool loop whose last assistant message does not open with a
+    thinking block (platform.claude.com, extended thinking with tool use)."""
+    thinking = value.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return False
+    choice = value.get("tool_choice")
+    forced = isinstance(choice, dict) and choice.get("type") in _FORCING
+    if not forced and not _unthought_tool_loop(value.get("messages")):
+        return False
+    del value["thinking"]
+    return True
+
+
+def _unthought_tool_loop(messages: Any) -> bool:
+    """Whether ``messages`` end in a tool result answering an assistant message with tool use
+    that does not open with a (signed or redacted) thinking block."""
+    if not isinstance(messages, list) or len(messages) < 2:
+        return False
+    asked, answered = messages[-2], messages[-1]
+    if not (isinstance(asked, dict) and isinstance(answered, dict)) or asked.get("role") != "assistant":
+        return False
+    if answered.get("role") != "user" or not _holds(answered, "tool_result") or not _holds(asked, "tool_use"):
+        return False
+    first = asked["content"][0]
+    return not (isinstance(first, dict) and first.get("type") in _THINKING_BLOCKS)
+
+
+def _holds(message: dict[str, Any], kind: str) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == kind for b in content)
 
 
 def _fit_effort(value: dict[str, Any], target: ModelInfo) -> bool:
