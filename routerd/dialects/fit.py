@@ -24,6 +24,11 @@ model's facts from the catalogue (``ModelInfo``), none by name:
   temperature may only be 1, top_k must be unset and top_p at least 0.95 (platform.claude.com,
   extended thinking).
 
+Rules one dialect alone needs, over its message list, are that dialect's: Anthropic's
+``fit_messages`` (``anthropic.adapt``) also turns a thinking budget off where the API refuses it
+with tools (a tool loop whose last assistant message lacks its thinking block; a forced
+``tool_choice``).
+
 The gateway applies them to every translated request and to a request passed through to a model
 routerd chose; a request passed through to the model its client named keeps its exact bytes.
 """
