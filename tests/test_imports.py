@@ -46,6 +46,18 @@ def test_the_idle_daemon_leaves_first_use_libraries_unloaded():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_idle_daemon_leaves_watchfiles_run_unloaded():
+    """The daemon takes watchfiles' awatch without the package's __init__, which imports watchfiles.run
+    and with it multiprocessing and pickle (0.9 MB of idle RSS); a later ``import watchfiles`` still
+    gets the whole package."""
+    probe = ("import sys, routerd.main, routerd.startup, routerd.app, routerd.daemon\n"
+             "print(sorted(m for m in ('watchfiles', 'watchfiles.run', 'multiprocessing', 'pickle') if m in sys.modules))\n"
+             "import watchfiles\n"
+             "print(callable(watchfiles.awatch), callable(watchfiles.run_process), 'multiprocessing' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.splitlines() == ["[]", "True True True"]
+
+
 def test_package_init_files_are_empty():
     """Package __init__ files stay empty so that importing one module never drags in others."""
     from pathlib import Path
