@@ -1,7 +1,7 @@
 """Gateway overhead: routerd in front of a fake OpenAI-compatible upstream vs the upstream direct.
 
     .venv/bin/python bench/bench_gateway.py [--backend asyncio|trio|both] [--total 100000] [--quick]
-                                            [--model bench-model] [--budgets] [--out NAME.json]
+                                            [--model bench-model] [--budgets] [--no-uvloop] [--out NAME.json]
 
 Three processes: the fake upstream (``tests/fakes/fast_upstream.py``, raw asyncio protocol), the
 routerd daemon (started like a user would), and a load generator (raw asyncio protocol client, keep-
@@ -9,7 +9,8 @@ alive connections; run as ``--loadgen``). Every figure compares the same load se
 upstream and through routerd in the same run; "added" is the difference. Prints a table next to the
 issue's targets and writes ``bench/results/bench_gateway.json`` (``--out``). ``--budgets`` gives
 routerd a ``[budgets]`` section whose caps are never reached, so that every priced call (``--model
-bench/gpt-4.1``) reserves its worst case in two limits and settles it.
+bench/gpt-4.1``) reserves its worst case in two limits and settles it. ``--no-uvloop`` runs the asyncio
+backend on the stock event loop (routerd's own flag), to weigh what uvloop buys against its RSS.
 """
 
 import argparse
@@ -182,7 +183,8 @@ BENCH_KEY = "sk-bench-not-a-real-key-0123456789"
 BUDGETS = "[budgets]\nmonthly_usd = 1000000.0\ndaily_tokens = 100000000000\n"
 
 
-def start_routerd(tmp: Path, upstream_port: int, backend: str, budgets: bool = False) -> tuple[subprocess.Popen, int]:
+def start_routerd(tmp: Path, upstream_port: int, backend: str, budgets: bool = False,
+                  uvloop: bool = True) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     config = tmp / f"config-{backend}.toml"
     config.write_text(f'''[daemon]\nlog_level = "warning"\n[http]\nlisten = "127.0.0.1:{port}"\n
@@ -190,7 +192,8 @@ def start_routerd(tmp: Path, upstream_port: int, backend: str, budgets: bool = F
 [providers.bench]\nbase_url = "http://127.0.0.1:{upstream_port}/v1"\nmodels = ["bench-*"]\nmax_keepalive = 64\n
 api_key = "{BENCH_KEY}"\n'''
                       + (BUDGETS if budgets else ""))
-    return launch_routerd(tmp, config, port, tmp / f"routerd-{backend}.sock", "--backend", backend), port
+    options = ("--backend", backend) + (() if uvloop else ("--no-uvloop",))
+    return launch_routerd(tmp, config, port, tmp / f"routerd-{backend}.sock", *options), port
 
 
 def launch_routerd(tmp: Path, config: Path, port: int, sock: Path, *options: str) -> subprocess.Popen:
@@ -228,7 +231,7 @@ def wait_brain(port: int, timeout_s: float = 60) -> None:
 
 
 def bench_backend(tmp: Path, upstream: int, backend: str, args) -> dict:
-    proc, port = start_routerd(tmp, upstream, backend, args.budgets)
+    proc, port = start_routerd(tmp, upstream, backend, args.budgets, uvloop=not args.no_uvloop)
     try:
         wait_brain(port)
         time.sleep(0.5)  # the heap trimmed after the brain's parse, start-up garbage settled
@@ -306,6 +309,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="the model asked for (bench/gpt-4.1: priced)")
     parser.add_argument("--budgets", action="store_true", help="caps never reached: every priced call reserves")
+    parser.add_argument("--no-uvloop", action="store_true", help="asyncio on its stock event loop")
     parser.add_argument("--out", default="bench_gateway.json", help="the file written under bench/results")
     args = parser.parse_args()
     backends = ["asyncio", "trio"] if args.backend == "both" else [args.backend]
@@ -317,8 +321,9 @@ def main() -> None:
             for backend in backends:
                 total = args.total if backend == "asyncio" else min(args.total, 20_000)
                 res = bench_backend(Path(tmp), upstream, backend, argparse.Namespace(**{**vars(args), "total": total}))
-                results["backends"][backend + ("+uvloop" if backend == "asyncio" else "")] = res
-                report(backend, res)
+                name = backend + ("+uvloop" if backend == "asyncio" and not args.no_uvloop else "")
+                results["backends"][name] = res
+                report(name, res)
     finally:
         upstream_proc.terminate()
         upstream_proc.wait()
