@@ -36,12 +36,13 @@ def test_routerctl_does_not_import_the_daemon(args, tmp_path):
 def test_the_idle_daemon_leaves_first_use_libraries_unloaded():
     """The daemon's modules import neither prometheus_client (loaded at the first scrape of /metrics,
     with the http.server, wsgiref, ... it imports) nor tiktoken (loaded with the cl100k encoding, at
-    the first token count), nor email, zoneinfo, configparser, html or h11 (a Retry-After date, a
-    configured time zone, a project's git config, an HTML error page's title, a CONNECT tunnel
-    through a proxy): an idle daemon does not hold them (bench/bench_gateway.py, idle RSS)."""
+    the first token count), nor email, zoneinfo, configparser, html, h11 or difflib (a Retry-After
+    date, a configured time zone, a project's git config, an HTML error page's title, a CONNECT
+    tunnel through a proxy, a typo in the config): an idle daemon does not hold them
+    (bench/bench_gateway.py, idle RSS)."""
     probe = ("import sys, routerd.main, routerd.startup, routerd.app, routerd.daemon\n"
              "print(sorted(m for m in ('prometheus_client', 'http.server', 'wsgiref', 'tiktoken', 'email',"
-             " 'zoneinfo', 'configparser', 'html', 'h11') if m in sys.modules))")
+             " 'zoneinfo', 'configparser', 'html', 'h11', 'difflib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
 

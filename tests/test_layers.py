@@ -78,7 +78,8 @@ def _imports() -> tuple[dict[str, list[tuple[str, int, bool]]], dict[str, list[t
 # configparser only to read a git config for a request's project (~0.2 MB): ~0.9 MB of idle RSS
 # together (bench/bench_gateway.py --quick); html (with its 2,231-entity tables, ~0.5 MB) only to
 # read the title of an HTML error page a proxy or CDN answers with; h11 (~0.4 MB) only to open a
-# CONNECT tunnel through an HTTP proxy to an https provider. Only the modules named may do it.
+# CONNECT tunnel through an HTTP proxy to an https provider; difflib (~0.2 MB) only to suggest the key
+# an unknown one in the config is a typo of. Only the modules named may do it.
 FIRST_USE = {"prometheus_client": ("routerd.ledger.metrics", "routerd.ledger.series"),
              "tiktoken": ("routerd.scenarios.tokens",),
              "urllib": ("routerd.providers",),
@@ -86,7 +87,8 @@ FIRST_USE = {"prometheus_client": ("routerd.ledger.metrics", "routerd.ledger.ser
              "zoneinfo": ("routerd.resilience.settings", "routerd.resilience.board"),
              "configparser": ("routerd.ledger.project",),
              "html": ("routerd.gateway.attempt",),
-             "h11": ("routerd.gateway.transport",)}
+             "h11": ("routerd.gateway.transport",),
+             "difflib": ("routerd.config_where",)}
 
 # The command line imports the daemon in two steps inside ``main``: first what binding the listeners
 # takes (routerd.startup, after routerd.signals holds the signals), then, with them bound, the rest
