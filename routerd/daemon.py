@@ -1,8 +1,9 @@
 """Running the daemon: open every resource through one exit stack, serve, drain, close.
 
-Order of start: what ``routerd.startup`` does (config and the runtime built from it, a broken file
-at start being fatal with the reason; the socket path, refused when another daemon is live; the
-listeners), then the store, the gateway's pools, the app and its parts' persisted state, then the
+Order of start: what ``routerd.startup`` does (the config, a file that does not parse being fatal
+with the reason; the socket path, refused when another daemon is live; the listeners), then the
+runtime built from the config (fatal too, with the reason, when it names what does not exist), the
+store, the gateway's pools, the app and its parts' persisted state, then the
 servers in one task group, the signal handler, and READY. The classifier's files (most of a second
 to parse) load in a worker thread after READY (``routerd.routing.brain``): READY means the listeners
 serve, and what needs the classifier waits for it there, so a restart leaves no gap in which the
@@ -18,6 +19,7 @@ file and closes the listeners.
 import ctypes
 import importlib.util
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -39,6 +41,7 @@ from routerd.ledger.spending import SYNC_S, Spending
 from routerd.ledger.state import Ledger
 from routerd.paths import state_path as default_state_path
 from routerd.resilience.board import Resilience
+from routerd.runtime import Runtime, build_runtime
 from routerd.startup import Bound, DaemonOptions, bind_listeners
 from routerd.store.store import open_store
 
@@ -77,12 +80,11 @@ async def run_daemon(options: DaemonOptions, bound: Bound | None = None, *,
     thread, when not given), which this owns from its first line: closed however the run ends."""
     if bound is None:
         bound = await anyio.to_thread.run_sync(bind_listeners, options)
-    runtime = bound.runtime
-    config = runtime.config
-    state = Path(config.state.path) if config.state.path else default_state_path()
-
     async with AsyncExitStack() as stack:
         stack.push_async_callback(_close, bound)
+        runtime = await anyio.to_thread.run_sync(_build_runtime, options, bound)
+        config = runtime.config
+        state = Path(config.state.path) if config.state.path else default_state_path()
         listener = await SocketListener.from_socket(bound.unix_sock)
         http_listener = await SocketListener.from_socket(bound.http_sock) if bound.http_sock is not None else None
         store = await stack.enter_async_context(open_store(state, config.state.retain_days))
@@ -97,6 +99,15 @@ async def run_daemon(options: DaemonOptions, bound: Bound | None = None, *,
         app.save_limits()
         await _close(bound)  # at once, before the store closes: what made it a daemon is over
     log.info("routerd stopped")
+
+
+def _build_runtime(options: DaemonOptions, bound: Bound) -> Runtime:
+    """The runtime built from the config the listeners were bound for (``ConfigError`` when it
+    names what does not exist), its warnings logged. Blocking (reads the price snapshot)."""
+    runtime = build_runtime(bound.config, options.config_path, os.environ, bound.address, bound.text)
+    for warning in runtime.warnings:
+        log.warning("config: %s", warning)
+    return runtime
 
 
 async def _close(bound: Bound) -> None:

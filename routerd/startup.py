@@ -1,27 +1,26 @@
-"""The daemon's start up to its bound listeners: the config and the runtime built from it (a broken
-file is fatal, with the reason), logging, the Unix socket path (refused while another daemon is
-live on it), the Unix and HTTP listeners.
+"""The daemon's start up to its bound listeners: the config (a file that does not parse is fatal,
+with the reason), logging, the Unix socket path (refused while another daemon is live on it), the
+Unix and HTTP listeners (the HTTP one refused beyond loopback without a gateway key).
 
 Blocking (files, sockets). ``routerd.main`` runs it before the event loop and before it imports
-the rest of the daemon (the gateway, the app, the fronts: most of the start's imports), so that a
-restart's gap, in which the ports refuse connections, lasts only this far: a connection made later
-waits in the listeners' backlog until the daemon serves it. ``routerd.daemon.run_daemon`` runs it
-in a worker thread when it is not given one (the tests' in-process daemons).
+the rest of the daemon (the runtime and the dialects, the gateway, the app, the fronts: most of the
+start's imports), so that a restart's gap, in which the ports refuse connections, lasts only this
+far: a connection made later waits in the listeners' backlog until the daemon serves it. The
+runtime is built from the config once they are bound (``routerd.daemon.run_daemon``): a config that
+parses but fails there (a name that refers to nothing) still stops the start with the reason, its
+listeners closed and its socket file removed.
 """
 
-import logging
 import os
 import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from routerd import sdnotify
-from routerd.config import read_config
+from routerd.config import Config, read_config
+from routerd.config_where import ConfigText
 from routerd.listeners import address_of, bind_http, bind_unix, prepare_socket_path
 from routerd.logs import SecretScrubber, setup_logging
-from routerd.runtime import Runtime, build_runtime
-
-log = logging.getLogger("routerd")
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,10 @@ class DaemonOptions:
 
 @dataclass
 class Bound:
-    """What the start made before serving: the runtime built from the config, and the listeners,
-    which the daemon owns from here on (``close``)."""
-    runtime: Runtime
+    """What the start made before serving: the config and the text it was read from (None: built-in
+    defaults), and the listeners, which the daemon owns from here on (``close``)."""
+    config: Config
+    text: ConfigText | None
     scrubber: SecretScrubber
     unix_sock: socket.socket
     http_sock: socket.socket | None
@@ -66,14 +66,10 @@ class Bound:
 
 
 def bind_listeners(options: DaemonOptions) -> Bound:
-    """Read the config, build the runtime and bind the listeners; ``ConfigError``, ``AlreadyRunning``
-    or ``OSError`` (``CannotListen``) when the daemon cannot start, with nothing left bound."""
+    """Read the config and bind the listeners; ``ConfigError``, ``AlreadyRunning`` or ``OSError``
+    (``CannotListen``) when the daemon cannot start, with nothing left bound."""
     config, text = read_config(options.config_path, required=options.config_required)
     scrubber = setup_logging(options.log_level or config.daemon.log_level)
-    # Built before anything is bound, so that an invalid config fails the start cleanly.
-    runtime = build_runtime(config, options.config_path, os.environ, None, text)
-    for warning in runtime.warnings:
-        log.warning("config: %s", warning)
     activated = sdnotify.listen_fds()
     unix_sock = next((s for s in activated.values() if s.family == socket.AF_UNIX), None)
     bound_path = None
@@ -81,14 +77,11 @@ def bind_listeners(options: DaemonOptions) -> Bound:
         prepare_socket_path(options.socket_path)
         unix_sock = bind_unix(options.socket_path)
         bound_path = options.socket_path
-    bound = Bound(runtime=runtime, scrubber=scrubber, unix_sock=unix_sock, http_sock=None,
+    bound = Bound(config=config, text=text, scrubber=scrubber, unix_sock=unix_sock, http_sock=None,
                   socket_path=bound_path)
     try:
         if config.http.enabled if options.http is None else options.http:
             bound = replace(bound, http_sock=bind_http(config, os.environ, activated))
-            if bound.address != config.http.listen:  # port 0, or socket activation: check against the real one
-                bound = replace(bound, runtime=build_runtime(config, options.config_path, os.environ,
-                                                             bound.address, text))
     except BaseException:
         bound.close()
         raise

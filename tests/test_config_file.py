@@ -14,8 +14,9 @@ import anyio
 import pytest
 
 from routerd.app import App
-from routerd.config import parse_config
+from routerd.config import PROVIDER_KINDS, parse_config
 from routerd.daemon import DaemonOptions, run_daemon
+from routerd.dialects.registry import KINDS
 from routerd.errors import ConfigError
 from routerd.listeners import bind_http
 from routerd.main import _named_config
@@ -263,3 +264,9 @@ def test_an_api_key_with_a_line_break_inside_is_refused_without_quoting_it():
     assert str(caught.value).startswith("c.toml:3: providers.p.api_key: holds a line break")
     assert "SECRET" not in str(caught.value)
     parse_config('[providers.p]\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-SECRET-1\\n"\n', "c.toml")
+
+
+def test_the_config_knows_every_provider_kind_the_dialects_serve():
+    """``providers.*.kind`` accepts exactly the kinds the dialect registry serves (the config names
+    them itself, so that reading it does not import the dialects before the listeners bind)."""
+    assert PROVIDER_KINDS == tuple(KINDS)

@@ -83,6 +83,17 @@ def test_invalid_config_at_start_is_fatal_with_the_reason(env, tmp_path):
     assert "config.toml:2: http.listen: Expected `str`, got `int`" in result.stderr
 
 
+def test_a_config_whose_runtime_fails_stops_the_start_with_the_reason(env, tmp_path):
+    """A config that parses but names what does not exist stops the start once the listeners are
+    bound (the runtime is built then): exit 2 with the key and line, the socket file removed."""
+    (tmp_path / "config.toml").write_text(f'{HTTP_ANY_PORT}[routing]\nquality_floor = "no-such-model"\n')
+    result = subprocess.run(ROUTERD, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "routing.quality_floor: 'no-such-model' is neither a tier" in result.stderr
+    assert "config.toml:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "routerd.sock").exists()
+
+
 def test_sigterm_notifies_and_exits_cleanly(env, tmp_path):
     """Under a notify socket: READY=1 at start, STOPPING=1 on SIGTERM, then exit 0."""
     daemon = Foreground(env, tmp_path)

@@ -59,6 +59,16 @@ def test_the_idle_daemon_leaves_watchfiles_run_unloaded():
     assert out.stdout.splitlines() == ["[]", "True True True"]
 
 
+def test_binding_the_listeners_imports_neither_the_dialects_nor_the_runtime():
+    """What the daemon imports before its listeners bind (a restart's gap, bench/bench_socket.py
+    --only restart) holds the config and the listeners, not the dialects or the runtime built after."""
+    probe = ("import sys, routerd.main, routerd.startup\n"
+             "print(sorted(m for m in ('routerd.dialects.registry', 'routerd.runtime', 'routerd.providers')"
+             " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
 def test_package_init_files_are_empty():
     """Package __init__ files stay empty so that importing one module never drags in others."""
     from pathlib import Path
