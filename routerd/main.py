@@ -106,7 +106,7 @@ def _run(options: "DaemonOptions", bound: "Bound", backend: str, backend_options
     try:
         import anyio
 
-        from routerd.daemon import run_daemon
+        from routerd.daemon import limit_malloc_arenas, run_daemon
     except BaseException:  # ``run_daemon`` never ran: closing it falls to this
         bound.close()
         raise
@@ -114,6 +114,7 @@ def _run(options: "DaemonOptions", bound: "Bound", backend: str, backend_options
     # (profiled under gateway load: full collections scanning it paused the loop for 10-20 ms).
     gc.collect()
     gc.freeze()
+    limit_malloc_arenas()  # no thread has started yet
     anyio.run(run_daemon, options, bound, backend=backend, backend_options=backend_options)
 
 

@@ -2,6 +2,7 @@
 
 These run real ``routerd`` and ``routerctl`` processes, as a user would."""
 
+import ctypes
 import json
 import os
 import random
@@ -92,6 +93,42 @@ def test_a_config_whose_runtime_fails_stops_the_start_with_the_reason(env, tmp_p
     assert "routing.quality_floor: 'no-such-model' is neither a tier" in result.stderr
     assert "config.toml:" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "routerd.sock").exists()
+
+
+# Six threads each allocating past pymalloc's 512 bytes (glibc's malloc, in that thread), all alive
+# while glibc's malloc_stats prints one "Arena N:" block per arena to stderr.
+ARENAS = """
+import ctypes, sys, threading
+from routerd.daemon import limit_malloc_arenas
+if sys.argv[1] == "limit":
+    limit_malloc_arenas()
+barrier = threading.Barrier(7)
+def work():
+    held = [bytes(2000) for _ in range(100)]
+    barrier.wait()
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(6)]
+for thread in threads:
+    thread.start()
+barrier.wait()
+ctypes.CDLL(None).malloc_stats()
+barrier.wait()
+"""
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "malloc_stats"), reason="glibc's malloc only")
+def test_the_daemons_threads_share_two_malloc_arenas():
+    """The daemon caps glibc's malloc arenas at two before its threads start (each thread would
+    otherwise get one, and keep its pages: idle RSS); a MALLOC_ARENA_MAX in the environment wins."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+
+    def arenas(mode: str, **extra: str) -> int:
+        result = subprocess.run([sys.executable, "-c", ARENAS, mode], env={**env, **extra}, capture_output=True,
+                                text=True, check=True, timeout=60)
+        return len(re.findall(r"^Arena \d+:", result.stderr, re.M))
+
+    assert (arenas("limit"), arenas("none")) == (2, 7)
+    assert arenas("limit", MALLOC_ARENA_MAX="3") == 3
 
 
 def test_sigterm_notifies_and_exits_cleanly(env, tmp_path):
