@@ -67,9 +67,15 @@ def _without_package_init(name: str) -> Iterator[None]:
 
 # watchfiles' __init__ imports watchfiles.run, for its run_process: multiprocessing, pickle and their
 # helpers, which the daemon never uses and which held 0.9 MB of its idle RSS (bench/bench_gateway.py).
-with _without_package_init("watchfiles"):
+# Another watchfiles (the dependency allows <2) whose modules need their package's __init__ gets
+# imported whole, as any package is.
+try:
+    with _without_package_init("watchfiles"):
+        from watchfiles._rust_notify import WatchfilesRustInternalError
+        from watchfiles.main import awatch
+except ImportError:  # pragma: no cover - watchfiles 1.3 imports as above
+    from watchfiles import awatch
     from watchfiles._rust_notify import WatchfilesRustInternalError
-    from watchfiles.main import awatch
 
 log = logging.getLogger("routerd")
 
