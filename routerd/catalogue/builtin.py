@@ -39,15 +39,15 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
-              max_output_tokens=64_000, sampling="one", aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest")),
+              max_output_tokens=64_000, sampling="one", json_output=True, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest")),
     ModelInfo(id="claude-sonnet-4-6", provider="anthropic", tier="moderate", context_window=1_000_000,
               vision=True, reasoning=True, max_output_tokens=64_000, adaptive_thinking=True,
-              effort=("low", "medium", "high", "max"), sampling="one",
+              effort=("low", "medium", "high", "max"), sampling="one", json_output=True,
               aliases=("sonnet", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0",
                        "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")),
     ModelInfo(id="claude-opus-4-8", provider="anthropic", tier="complex", context_window=1_000_000, vision=True,
               reasoning=True, max_output_tokens=128_000, effort=True, adaptive_thinking=True, sampling="fixed",
-              budget_thinking=False,
+              budget_thinking=False, json_output=True,
               aliases=("opus", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101",
                        "claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
                        "claude-opus-4-20250514")),

@@ -53,6 +53,9 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     # Opus 4.7 on). None: "fixed" for a reasoning model of OpenAI's APIs, else "any"
     # (``routerd.dialects.fit``).
     sampling: Literal["any", "one", "fixed"] | None = None
+    # Takes Anthropic's structured outputs (``output_config.format`` json_schema: Haiku 4.5, Sonnet
+    # 4.5 on, Opus 4.1 on); other Claude models get a forced tool instead (``dialects.structured``).
+    json_output: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.effort, bool) and (unknown := set(self.effort) - set(EFFORT_LEVELS)):

@@ -194,6 +194,17 @@ class Reasoning(msgspec.Struct, omit_defaults=True):
         return effort_for_budget(self.budget_tokens or 0)
 
 
+class OutputFormat(msgspec.Struct, omit_defaults=True):
+    """Structured output asked for: ``json_object`` is any JSON object (JSON mode); ``json_schema``
+    one that matches ``schema`` (JSON Schema), with OpenAI's ``name``/``description``/``strict``."""
+
+    type: Literal["json_object", "json_schema"] = "json_object"
+    schema: dict[str, Any] | None = None
+    name: str | None = None
+    description: str | None = None
+    strict: bool | None = None
+
+
 class ChatRequest(msgspec.Struct, omit_defaults=True, kw_only=True):
     model: str = ""
     system: str | None = None
@@ -210,6 +221,13 @@ class ChatRequest(msgspec.Struct, omit_defaults=True, kw_only=True):
     user: str | None = None
     metadata: dict[str, Any] | None = None
     web_search: WebSearch | None = None
+    output_format: OutputFormat | None = None
+    # Sampling settings only some APIs take; each dialect renders those its API has with the same
+    # meaning (seed: OpenAI chat, Gemini; top_k: Anthropic, Gemini; the penalties: OpenAI chat, Gemini).
+    seed: int | None = None
+    top_k: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     extra: dict[str, Any] = {}
     origin: str | None = None
 
@@ -303,7 +321,7 @@ StreamEvent = (MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolC
                | CitationDelta | MessageStop | StreamError)
 
 __all__ = [
-    "ChatRequest", "ChatResponse", "Citation", "CitationDelta", "ImagePart", "Message", "MessageStart", "MessageStop", "Part",
+    "ChatRequest", "ChatResponse", "Citation", "CitationDelta", "ImagePart", "Message", "MessageStart", "MessageStop", "OutputFormat", "Part",
     "Reasoning", "ReasoningDelta", "ReasoningPart", "SearchCall", "SearchCallPart", "SearchResults",
     "SearchResultsPart", "StreamError", "StreamEvent", "TextDelta",
     "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",

@@ -30,6 +30,7 @@ from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
+from routerd.dialects.structured import anthropic_native, as_forced_tool
 from routerd.dialects.summary import estimate_tokens
 from routerd.errors import UpstreamBadResponse
 
@@ -40,7 +41,12 @@ def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True,
            info: ModelInfo | None = None) -> bytes:
     """``req`` rendered for ``target`` and encoded, made valid for ``model`` (``routerd.dialects.fit``:
     ``info`` is its catalogue entry, None for a model the catalogue does not know); ``reasoning``
-    False drops reasoning parameters (``reasoning_effort``, ``thinking``, ``thinkingConfig``)."""
+    False drops reasoning parameters (``reasoning_effort``, ``thinking``, ``thinkingConfig``).
+    Structured output goes to a Claude model the catalogue does not say takes it as a forced tool
+    (``routerd.dialects.structured``)."""
+    fmt = req.output_format
+    if target == "anthropic" and fmt is not None and not anthropic_native(fmt, info is not None and info.json_output):
+        req = as_forced_tool(req)
     dialect = get(target)
     body = dialect.render_request(req, model, reasoning=reasoning)
     dialect.fit(body, info)

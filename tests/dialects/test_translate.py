@@ -3,12 +3,14 @@
 import msgspec
 import pytest
 
-from routerd.dialects.canonical import Usage
+from routerd.catalogue.models import ModelInfo
+from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallStart, Usage
+from routerd.dialects.structured import JSON_TOOL, JSON_TOOL_DESCRIPTION
 from routerd.dialects.registry import NAMES, get
 from routerd.dialects.sse import SSEDecoder
 from routerd.errors import UpstreamBadResponse
 from routerd.dialects.translate import (
-    StreamTranslator, count_tokens, error_message, wants_usage_chunk, translate_error, translate_request, translate_response,
+    StreamTranslator, count_tokens, error_message, render, wants_usage_chunk, translate_error, translate_request, translate_response,
 )
 from tests.dialects import fixtures as fx
 
@@ -140,3 +142,93 @@ def test_wants_usage_chunk_reads_both_json_spacings():
     assert wants_usage_chunk(b'{"stream_options":{"include_usage":true}}')
     assert wants_usage_chunk(b'{"stream_options": {"include_usage": true}}')
     assert not wants_usage_chunk(b'{"stream_options": {"include_usage": false}}')
+
+
+# --- structured output ---------------------------------------------------------------------------
+
+_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+           "additionalProperties": False}
+_CHAT_JSON = {"model": "gpt-x", "messages": [{"role": "user", "content": "Where?"}], "seed": 7, "presence_penalty": 0.5,
+              "frequency_penalty": 0.25,
+              "response_format": {"type": "json_schema", "json_schema": {"name": "Place", "schema": _SCHEMA, "strict": True}}}
+_GEMINI_JSON = {"contents": [{"role": "user", "parts": [{"text": "Where?"}]}],
+                "generationConfig": {"responseMimeType": "application/json", "topK": 5, "seed": 3,
+                                     "responseSchema": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}}}
+
+
+def _claude(json_output: bool) -> ModelInfo:
+    return ModelInfo(id="claude-x", provider="anthropic", tier="simple", json_output=json_output)
+
+
+def test_json_schema_and_sampling_settings_cross_every_dialect():
+    """An OpenAI chat json_schema (and seed, penalties) reaches Responses, Gemini and Claude in their own fields."""
+    body = msgspec.json.encode(_CHAT_JSON)
+    out = msgspec.json.decode(translate_request("openai_chat", "responses", body, "gpt-y"))
+    assert out["text"] == {"format": {"type": "json_schema", "name": "Place", "schema": _SCHEMA, "strict": True}}
+    out = msgspec.json.decode(translate_request("openai_chat", "gemini", body, "gemini-y"))
+    assert out["generationConfig"] == {"responseMimeType": "application/json", "responseJsonSchema": _SCHEMA,
+                                       "seed": 7, "presencePenalty": 0.5, "frequencyPenalty": 0.25}
+    req = openai_chat.parse_request(body)
+    out = msgspec.json.decode(render("anthropic", req, "claude-x", info=_claude(True)))
+    assert out["output_config"] == {"format": {"type": "json_schema", "schema": _SCHEMA}} and "tools" not in out
+    assert "seed" not in out and "presence_penalty" not in out
+
+
+def test_gemini_response_schema_reaches_openai_as_a_named_json_schema():
+    """Gemini's responseSchema (OpenAPI subset) and topK/seed become JSON Schema with the name OpenAI requires."""
+    out = msgspec.json.decode(translate_request("gemini", "openai_chat", msgspec.json.encode(_GEMINI_JSON), "gpt-y",
+                                                stream=False, front_model="g"))
+    assert out["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "response", "schema": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+    assert out["seed"] == 3 and "topK" not in out and "top_k" not in out
+    claude = msgspec.json.decode(translate_request("gemini", "anthropic", msgspec.json.encode(_GEMINI_JSON), "c",
+                                                   stream=False, front_model="g"))
+    assert claude["top_k"] == 5
+    mode = {**_GEMINI_JSON, "generationConfig": {"response_mime_type": "application/json"}}
+    out = msgspec.json.decode(translate_request("gemini", "responses", msgspec.json.encode(mode), "gpt-y",
+                                                stream=False, front_model="g"))
+    assert out["text"] == {"format": {"type": "json_object"}}
+
+
+def test_claude_without_native_json_gets_a_forced_tool_read_back_as_text():
+    """A Claude model without output_config.format answers through a forced tool; its input comes back as text."""
+    req = openai_chat.parse_request(msgspec.json.encode({**_CHAT_JSON, "reasoning_effort": "low"}))
+    out = msgspec.json.decode(render("anthropic", req, "claude-x", info=_claude(False)))
+    assert out["tools"] == [{"name": JSON_TOOL, "description": JSON_TOOL_DESCRIPTION, "input_schema": _SCHEMA}]
+    assert out["tool_choice"] == {"type": "tool", "name": JSON_TOOL}
+    assert "thinking" not in out and "output_config" not in out  # Anthropic refuses thinking with a forced tool
+    answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "tool_use",
+              "content": [{"type": "tool_use", "id": "toolu_1", "name": JSON_TOOL, "input": {"city": "Oslo"}}],
+              "usage": {"input_tokens": 3, "output_tokens": 4}}
+    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "gpt-x"))
+    assert chat["choices"][0]["message"]["content"] == '{"city":"Oslo"}'
+    assert chat["choices"][0]["finish_reason"] == "stop" and not chat["choices"][0]["message"].get("tool_calls")
+
+
+@pytest.mark.parametrize("front", ["openai_chat", "responses", "gemini"])
+def test_forced_tool_stream_reads_back_as_text(front):
+    """A streamed forced-tool answer reaches each client dialect as text deltas that join into the JSON."""
+    events = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+         "model": "claude-x", "content": [], "usage": {"input_tokens": 3, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "tool_use", "id": "toolu_1", "name": JSON_TOOL, "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "input_json_delta", "partial_json": '{"city": '}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "input_json_delta", "partial_json": '"Oslo"}'}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    sse = b"".join(b"event: " + n.encode() + b"\ndata: " + msgspec.json.encode(d) + b"\n\n" for n, d in events)
+    tr = StreamTranslator("anthropic", front, "m")
+    out = tr.feed(sse) + tr.close()
+    assert tr.completed
+    back = SSEDecoder()
+    decoder = get(front).stream_decoder()
+    evs = [e for n, d in back.feed(out) for e in decoder.feed(n, d)]
+    text = "".join(e.text for e in evs if isinstance(e, TextDelta))
+    assert msgspec.json.decode(text) == {"city": "Oslo"}
+    assert not any(isinstance(e, ToolCallStart) for e in evs)
+    assert [e.stop_reason for e in evs if isinstance(e, MessageStop)] == ["end_turn"]

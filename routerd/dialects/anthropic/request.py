@@ -22,6 +22,7 @@ from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
     ToolChoice, ToolChoiceMode, ToolResultPart, WebSearch, as_effort,
 )
+from routerd.dialects import structured
 from routerd.dialects.hosted import web_search_types
 
 NAME = "anthropic"
@@ -143,6 +144,7 @@ class _Request(msgspec.Struct):
     stream: bool | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     tools: list[_Tool] | None = None
     tool_choice: _ToolChoice | None = None
     thinking: _ThinkingConfig | None = None
@@ -266,7 +268,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         tools=tools, tool_choice=choice, max_tokens=raw.max_tokens, temperature=raw.temperature,
         top_p=raw.top_p, stop=raw.stop_sequences or [], stream=bool(raw.stream) if stream is None else stream,
         stream_usage=True, reasoning=_reasoning(raw.thinking, _effort(body)), user=user if isinstance(user, str) else None,
-        metadata=raw.metadata, web_search=search, extra=extras(body, KNOWN_FIELDS), origin=NAME)
+        metadata=raw.metadata, web_search=search, top_k=raw.top_k, output_format=structured.from_anthropic(body),
+        extra=extras(body, KNOWN_FIELDS | {"output_format"}), origin=NAME)
 
 
 _LOCATION_KEYS = ("city", "region", "country", "timezone")
@@ -380,13 +383,15 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
         body["tool_choice"] = _tool_choice_out(req.tool_choice)
     if req.stop:
         body["stop_sequences"] = req.stop
-    for key in ("temperature", "top_p"):
+    for key in ("temperature", "top_p", "top_k"):
         if (value := getattr(req, key)) is not None:
             body[key] = value
     if req.stream:
         body["stream"] = True
     if not carry_own_fields(body, req, NAME) and (user := user_for(req, NAME)):
         body["metadata"] = {"user_id": user}
+    if req.output_format is not None:  # ``structured.as_forced_tool`` first for models without it
+        body["output_config"] = {**(body.get("output_config") or {}), "format": structured.to_anthropic(req.output_format)}
     if reasoning:
         _thinking(req, body)
     return body

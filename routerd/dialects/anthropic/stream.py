@@ -17,6 +17,7 @@ from routerd.dialects.canonical import (
     Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchCallPart, SearchResults,
     SearchResultsPart, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
+from routerd.dialects.structured import JSON_TOOL
 from routerd.dialects.texts import ALL, NO_TEXTS, NONE, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
@@ -96,6 +97,7 @@ class StreamDecoder:
 
     def __init__(self) -> None:
         self._tools: dict[int, int] = {}
+        self._json_blocks: set[int] = set()  # blocks of routerd's structured-output tool: read as text
         self._usage = Usage()
         self._stop: StopReason = "end_turn"
         self._stop_sequence: str | None = None
@@ -136,6 +138,9 @@ class StreamDecoder:
 
     def _start(self, ev: _BlockStart) -> list[Any]:
         block = ev.content_block
+        if block.type == "tool_use" and block.name == JSON_TOOL:
+            self._json_blocks.add(ev.index)
+            return []
         if block.type == "tool_use":
             index = self._tools[ev.index] = len(self._tools)
             return [ToolCallStart(index, block.id, block.name)]
@@ -156,6 +161,9 @@ class StreamDecoder:
             if ev.index in self._searches:
                 self._searches[ev.index].append(d.partial_json)
                 return []
+            if ev.index in self._json_blocks:
+                self._run += len(d.partial_json)
+                return [TextDelta(d.partial_json)] if d.partial_json else []
             index = self._tools.get(ev.index)
             return [ToolCallDelta(index, d.partial_json)] if index is not None and d.partial_json else []
         if d.type == "thinking_delta":
@@ -195,6 +203,8 @@ class StreamDecoder:
     def _message_delta(self, ev: _MessageDelta) -> None:
         if ev.delta.stop_reason:
             self._stop = STOP_IN.get(ev.delta.stop_reason, "end_turn")
+            if self._stop == "tool_use" and self._json_blocks and not self._tools:
+                self._stop = "end_turn"  # the only call was the structured answer, sent as text
         self._stop_sequence = ev.delta.stop_sequence
         if ev.usage is not None:
             late = usage_in(ev.usage)

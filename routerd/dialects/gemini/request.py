@@ -23,6 +23,7 @@ from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
     ToolChoice, ToolResultPart, as_effort,
 )
+from routerd.dialects import structured
 from routerd.dialects.gemini import search
 from routerd.dialects.gemini.schema import to_json_schema
 from routerd.errors import BadRequest
@@ -115,6 +116,10 @@ class _ThinkingConfig(msgspec.Struct, rename="camel"):
 class _GenConfig(msgspec.Struct, rename="camel"):
     temperature: float | None = None
     top_p: float | None = None
+    top_k: float | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     max_output_tokens: int | None = None
     stop_sequences: list[str] | None = None
     thinking_config: _ThinkingConfig | None = None
@@ -130,7 +135,8 @@ class _Request(msgspec.Struct, rename="camel"):
 
 
 KNOWN_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "model"})
-GEN_KNOWN = frozenset({"temperature", "topP", "maxOutputTokens", "stopSequences", "thinkingConfig"})
+GEN_KNOWN = frozenset({"temperature", "topP", "maxOutputTokens", "stopSequences", "thinkingConfig", "topK", "seed",
+                       "presencePenalty", "frequencyPenalty"}) | structured.GEMINI_KEYS
 
 
 def split_signature(call_id: str) -> tuple[str, str | None]:
@@ -262,6 +268,9 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         max_tokens=gen.max_output_tokens, temperature=gen.temperature, top_p=gen.top_p,
         stop=gen.stop_sequences or [], stream=bool(stream), stream_usage=True,
         reasoning=_reasoning(raw.generation_config), extra=extra, origin=NAME,
+        output_format=structured.from_gemini(body.get("generationConfig"), to_json_schema),
+        top_k=None if gen.top_k is None else int(gen.top_k), seed=gen.seed,
+        presence_penalty=gen.presence_penalty, frequency_penalty=gen.frequency_penalty,
         web_search=search.web_search(body.get("tools") if isinstance(body, dict) else None))
 
 
@@ -304,6 +313,12 @@ def _generation_config(req: ChatRequest, reasoning: bool) -> dict[str, Any]:
         gen["temperature"] = req.temperature
     if req.top_p is not None:
         gen["topP"] = req.top_p
+    for key, name in (("top_k", "topK"), ("seed", "seed"), ("presence_penalty", "presencePenalty"),
+                      ("frequency_penalty", "frequencyPenalty")):
+        if (value := getattr(req, key)) is not None:
+            gen[name] = value
+    if req.output_format is not None:
+        gen.update(structured.to_gemini(req.output_format))
     if req.stop:
         gen["stopSequences"] = req.stop
     if req.reasoning is not None and reasoning:

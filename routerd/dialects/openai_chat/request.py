@@ -16,6 +16,7 @@ import msgspec
 from routerd.dialects.wire import (
     carry_own_fields, convert, data_url, extras, ignored_parts, load_body, split_data_url, user_for, wire_id,
 )
+from routerd.dialects import structured
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
     ToolChoice, ToolResultPart, as_effort,
@@ -104,6 +105,10 @@ class _Request(msgspec.Struct):
     reasoning_effort: str | None = None
     user: str | None = None
     metadata: dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
 
 
 KNOWN_FIELDS = frozenset(_Request.__struct_fields__)
@@ -198,6 +203,8 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         stream=bool(raw.stream) if stream is None else stream,
         stream_usage=bool(raw.stream_options and raw.stream_options.include_usage),
         reasoning=reasoning, user=raw.user, metadata=raw.metadata,
+        output_format=structured.from_openai(raw.response_format, nested=True), seed=raw.seed,
+        presence_penalty=raw.presence_penalty, frequency_penalty=raw.frequency_penalty,
         extra=extras(body, KNOWN_FIELDS), origin=NAME)
 
 
@@ -276,9 +283,11 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if req.max_tokens is not None:
         field = max_tokens_field or ("max_completion_tokens" if req.reasoning and reasoning else "max_tokens")
         body[field] = req.max_tokens
-    for key in ("temperature", "top_p"):
+    for key in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty"):
         if (value := getattr(req, key)) is not None:
             body[key] = value
+    if req.output_format is not None:
+        body["response_format"] = structured.to_openai_chat(req.output_format)
     if user := user_for(req, NAME):
         body["user"] = user
     if req.stop:

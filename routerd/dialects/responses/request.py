@@ -21,6 +21,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
+from routerd.dialects import structured
 from routerd.dialects.responses import search
 from routerd.dialects.responses.names import qualified
 from routerd.dialects.wire import (
@@ -313,7 +314,13 @@ def parse_request(body: Any, *, model: str | None = None, stream: bool | None = 
         max_tokens=raw.max_output_tokens, temperature=raw.temperature, top_p=raw.top_p,
         stream=bool(raw.stream) if stream is None else stream, stream_usage=True, reasoning=reasoning,
         user=raw.user, metadata=raw.metadata, web_search=_web_search(chain(raw.tools or (), builder.tools), search.max_tool_calls(body)),
-        extra=extras(body, KNOWN_FIELDS), origin=NAME)
+        output_format=_output_format(body), extra=extras(body, KNOWN_FIELDS), origin=NAME)
+
+
+def _output_format(body: Any) -> Any:
+    """``text.format`` read (``text`` itself stays an extra: its ``verbosity`` has no canonical home)."""
+    text = body.get("text") if isinstance(body, dict) else None
+    return structured.from_openai(text.get("format"), nested=False) if isinstance(text, dict) else None
 
 
 def _content_parts(parts: list[Any], assistant: bool) -> list[dict[str, Any]]:
@@ -390,4 +397,6 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
     if req.stream:
         body["stream"] = True
     carry_own_fields(body, req, NAME)
+    if req.output_format is not None:
+        body["text"] = {**(body.get("text") or {}), "format": structured.to_responses(req.output_format)}
     return body
