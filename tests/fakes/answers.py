@@ -1,10 +1,12 @@
 """What the fake providers answer, in each dialect: whole bodies and server-sent-event streams.
 
-An answer is text, or, when ``tool`` is set, one tool call. Usage is fixed per answer so that tests
+An answer is text, or, when ``tool`` is set, one tool call; a request for structured output gets a
+JSON text that fits its schema (``json_answer``), or the real API's 400 (``json_refusal``). Usage is fixed per answer so that tests
 can check what routerd recorded: ``INPUT_TOKENS`` in, ``OUTPUT_TOKENS`` out.
 """
 
 import json
+import re
 from typing import Any
 
 INPUT_TOKENS = 11
@@ -159,3 +161,129 @@ def _gemini_stream(model: str, pieces: list[str], tool: dict | None) -> list[byt
                                       "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS}
         out.append(_sse(None, chunk))
     return out
+
+
+# --- structured output ---------------------------------------------------------------------------
+# What the real APIs do with a request for JSON: answer a JSON text that fits the schema, or refuse
+# the shapes they refuse (OpenAI: a json_schema without a name, strict with an open object; Gemini:
+# both schema fields, or a schema without the JSON MIME type; Anthropic: output_config.format on a
+# model without structured outputs, thinking with a forced tool).
+
+_NATIVE_CLAUDE = re.compile(r"claude-(haiku-4-5|sonnet-4-[5-9]|opus-4-[1-9])")
+_SAMPLES = {"string": "Paris", "integer": 7, "number": 1.5, "boolean": True, "null": None}
+
+
+def sample(schema: Any, root: Any = None) -> Any:
+    """A value that fits ``schema`` (the subset clients write: types, properties, items, $ref, enum)."""
+    root = schema if root is None else root
+    if not isinstance(schema, dict):
+        return {}
+    if "$ref" in schema:
+        node = root
+        for key in schema["$ref"].lstrip("#/").split("/"):
+            node = node[key]
+        return sample(node, root)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema:
+        return sample(schema["anyOf"][0], root)
+    kind = schema.get("type", "object")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object":
+        return {k: sample(v, root) for k, v in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [sample(schema.get("items", {}), root)]
+    return _SAMPLES.get(kind, "Paris")
+
+
+def _open_object(schema: Any) -> bool:
+    """Whether an object in ``schema`` leaves additionalProperties other than false (strict refuses it)."""
+    if isinstance(schema, list):
+        return any(_open_object(s) for s in schema)
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+        return True
+    return any(_open_object(v) for v in schema.values())
+
+
+def _openai_error(message: str, param: str) -> tuple[int, dict]:
+    return 400, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
+
+
+def _gemini_config(request: dict) -> dict:
+    gen = request.get("generationConfig") or {}
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(word.capitalize() for word in rest)
+    return {camel(k): v for k, v in gen.items()}
+
+
+def json_refusal(dialect: str, model: str, request: dict) -> tuple[int, dict] | None:
+    """The 400 the real API gives a request for structured output of a shape it refuses, or None."""
+    if dialect in ("openai_chat", "responses"):
+        fmt = ((request.get("response_format") or {}).get("json_schema") if dialect == "openai_chat"
+               else (request.get("text") or {}).get("format"))
+        where = "response_format.json_schema" if dialect == "openai_chat" else "text.format"
+        if not isinstance(fmt, dict) or (dialect == "responses" and fmt.get("type") != "json_schema"):
+            return None
+        if not fmt.get("name"):
+            return _openai_error(f"Missing required parameter: '{where}.name'.", f"{where}.name")
+        if fmt.get("strict") and _open_object(fmt.get("schema")):
+            return _openai_error(f"Invalid schema for response_format '{fmt['name']}': In context=(), "
+                                 "'additionalProperties' is required to be supplied and to be false.", where)
+        return None
+    if dialect == "gemini":
+        gen = _gemini_config(request)
+        if "responseSchema" in gen and "responseJsonSchema" in gen:
+            message = "responseSchema and responseJsonSchema cannot both be set."
+        elif ("responseSchema" in gen or "responseJsonSchema" in gen) and gen.get("responseMimeType") != "application/json":
+            message = "responseMimeType must be application/json when a response schema is set."
+        else:
+            return None
+        return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+    fmt = (request.get("output_config") or {}).get("format")
+    if fmt is not None and not _NATIVE_CLAUDE.search(model):
+        message = f"'{model}' does not support output_config.format."
+    elif (request.get("tool_choice") or {}).get("type") in ("tool", "any") and \
+            (request.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
+        message = "Thinking may not be enabled when tool_choice forces tool use."
+    else:
+        return None
+    return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+
+
+def json_answer(dialect: str, request: dict) -> str | None:
+    """The JSON text the model answers a request for structured output with, or None (none asked)."""
+    if dialect == "openai_chat":
+        fmt = request.get("response_format") or {}
+        schema = (fmt.get("json_schema") or {}).get("schema")
+    elif dialect == "responses":
+        fmt = (request.get("text") or {}).get("format") or {}
+        schema = fmt.get("schema")
+    elif dialect == "gemini":
+        gen = _gemini_config(request)
+        if gen.get("responseMimeType") != "application/json":
+            return None
+        return json.dumps(sample(gen.get("responseJsonSchema") or _lower_types(gen.get("responseSchema"))))
+    else:
+        fmt = (request.get("output_config") or {}).get("format") or {}
+        schema = fmt.get("schema")
+    if fmt.get("type") == "json_object":
+        return json.dumps({"answer": "Paris"})
+    return json.dumps(sample(schema)) if fmt.get("type") == "json_schema" else None
+
+
+def _lower_types(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)) for k, v in schema.items()}
+    return schema
+
+
+def forced_tool(dialect: str, request: dict) -> dict | None:
+    """The call an Anthropic request forcing one tool gets: that tool, with an input fitting its schema."""
+    choice = request.get("tool_choice") or {}
+    if dialect != "anthropic" or choice.get("type") != "tool":
+        return None
+    tool = next((t for t in request.get("tools") or () if t.get("name") == choice.get("name")), None)
+    return None if tool is None else {"name": tool["name"], "arguments": sample(tool.get("input_schema"))}

@@ -5,7 +5,8 @@ Tests queue behaviours with ``fail(...)``, ``hang()``, ``reset()``, ``cut(after=
 ``hold()``, ``stall()``, ``drop()``, ``early_hints()``, ``garbage_stream()`` or ``events(...)``; each
 request takes the next queued behaviour, and answers normally when the queue is empty; a request
 the real provider would refuse for the model it names (``limits``: an output limit too high,
-parameters the model does not take) gets that provider's 400. Every request is kept in
+parameters the model does not take, a structured-output shape the API refuses) gets that
+provider's 400; one for structured output is answered with JSON that fits its schema. Every request is kept in
 ``received`` (method, path, headers, body) so that tests can check what routerd forwarded. ``hold()`` streams the first event and then waits on ``release``; when the
 caller goes away meanwhile, ``cancelled`` is set — that is how a test sees an upstream call end.
 """
@@ -224,16 +225,21 @@ class FakeUpstream:
             await self._send(conn, stream, refused[0], [("content-type", "application/json")],
                              json.dumps(refused[1]).encode())
             return True
-        tool = _wanted_tool(dialect, request)
+        if (refused := answers.json_refusal(dialect, model, request)) is not None:
+            await self._send(conn, stream, refused[0], [("content-type", "application/json")],
+                             json.dumps(refused[1]).encode())
+            return True
+        tool = answers.forced_tool(dialect, request) or _wanted_tool(dialect, request)
+        text = self.text if tool else (answers.json_answer(dialect, request) or self.text)
         searches = search.offers_search(dialect, request)  # the provider runs its hosted search itself
         streaming = request.get("stream") or "streamGenerateContent" in path
         if not streaming:
             answer = (search.body(dialect, model, request, self.searches) if searches
-                      else answers.body(dialect, model, self.text, tool))
+                      else answers.body(dialect, model, text, tool))
             await self._send(conn, stream, 200, [("content-type", "application/json")], json.dumps(answer).encode())
             return True
         events = (search.stream(dialect, model, request, self.searches) if searches
-                  else answers.stream(dialect, model, self.text, tool))
+                  else answers.stream(dialect, model, text, tool))
         await stream.send(conn.send(h11.Response(status_code=200, headers=[
             ("content-type", "text/event-stream"), ("x-request-id", "req_fake")])))
         for n, event in enumerate(events):

@@ -1,0 +1,155 @@
+"""Structured output across providers, with the real SDKs: the ``openai`` SDK's ``parse`` helpers
+(a pydantic model as ``response_format`` / ``text_format``) routed to Claude and Gemini, and the
+google-genai SDK's ``response_schema`` routed to OpenAI. The fakes answer JSON that fits the schema
+they were sent, and refuse the shapes the real APIs refuse, so the parsed object only comes back
+when the schema crossed intact. The sync google-genai client runs in a worker thread (asyncio and
+trio alike)."""
+
+import json
+
+import anyio
+import openai
+import pytest
+from google import genai
+from google.genai import types
+from pydantic import BaseModel
+
+from routerd.dialects.structured import JSON_TOOL
+from tests.gateway.conftest import calls
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning"),  # openai's AsyncStream (see test_sdk_clients)
+]
+
+NATIVE_CLAUDE = "claude-haiku-4-5"        # the catalogue says it takes output_config.format
+OLD_CLAUDE = "claude-3-haiku-20240307"    # unknown to the catalogue: the forced tool
+PLACE = {"city": "Paris", "population": 7, "coastal": True}
+
+
+class Place(BaseModel):
+    city: str
+    population: int
+    coastal: bool
+
+
+def _openai(base_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0)
+
+
+async def test_chat_parse_reaches_claude_natively(daemon, fakes, base_url):
+    """chat.completions.parse to a Claude model that takes it: output_config.format, the object comes back."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.parse(
+            model=NATIVE_CLAUDE, messages=[{"role": "user", "content": "A city?"}], response_format=Place)
+    assert completion.choices[0].message.parsed == Place(**PLACE)
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["output_config"]["format"]["schema"]["properties"]["city"] == {"title": "City", "type": "string"}
+    assert "tools" not in sent
+    [row] = await calls(daemon)
+    assert row["outcome"] == "ok"
+
+
+@pytest.mark.parametrize("effort", [None, "low"])
+async def test_chat_parse_reaches_an_older_claude_through_a_forced_tool(daemon, fakes, base_url, effort):
+    """A Claude model without the native field gets a forced tool (and no thinking, which Anthropic
+    refuses beside it); the tool's input comes back as the message's JSON, finish_reason stop."""
+    extra = {"reasoning_effort": effort} if effort else {}
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.parse(
+            model=OLD_CLAUDE, messages=[{"role": "user", "content": "A city?"}], response_format=Place, **extra)
+    choice = completion.choices[0]
+    assert choice.message.parsed == Place(**PLACE)
+    assert choice.finish_reason == "stop" and not choice.message.tool_calls
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["tool_choice"] == {"type": "tool", "name": JSON_TOOL} and "thinking" not in sent
+
+
+@pytest.mark.parametrize("model", [OLD_CLAUDE, NATIVE_CLAUDE, "gemini-2.5-flash"])
+async def test_streamed_json_joins_into_the_object(daemon, fakes, base_url, model):
+    """The SDK's chat.completions.stream with a pydantic response_format: the deltas join into the object."""
+    async with _openai(base_url) as client:
+        async with client.chat.completions.stream(
+                model=model, messages=[{"role": "user", "content": "A city?"}], response_format=Place) as stream:
+            async for _ in stream:
+                pass
+            final = await stream.get_final_completion()
+    assert final.choices[0].message.parsed == Place(**PLACE)
+    assert final.choices[0].finish_reason == "stop"
+
+
+async def test_chat_parse_reaches_gemini_as_response_json_schema(daemon, fakes, base_url):
+    """To Gemini the schema goes as responseJsonSchema with the JSON MIME type."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.parse(
+            model="gemini-2.5-flash", messages=[{"role": "user", "content": "A city?"}], response_format=Place,
+            seed=5, presence_penalty=0.5)
+    assert completion.choices[0].message.parsed == Place(**PLACE)
+    gen = fakes["gemini"].received[-1].json["generationConfig"]
+    assert gen["responseMimeType"] == "application/json" and "city" in gen["responseJsonSchema"]["properties"]
+    assert (gen["seed"], gen["presencePenalty"]) == (5, 0.5)
+
+
+@pytest.mark.parametrize("model", [NATIVE_CLAUDE, OLD_CLAUDE, "gemini-2.5-flash"])
+async def test_responses_parse_crosses_too(daemon, fakes, base_url, model):
+    """responses.parse (text.format json_schema) to Claude and Gemini: output_parsed is the object."""
+    async with _openai(base_url) as client:
+        response = await client.responses.parse(model=model, input="A city?", text_format=Place)
+    assert response.output_parsed == Place(**PLACE)
+
+
+async def test_json_mode_reaches_claude_and_gemini(daemon, fakes, base_url):
+    """response_format json_object: a forced any-object tool on Claude, the JSON MIME type on Gemini."""
+    async with _openai(base_url) as client:
+        for model in (NATIVE_CLAUDE, "gemini-2.5-flash"):
+            completion = await client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": "JSON please"}],
+                response_format={"type": "json_object"})
+            assert isinstance(json.loads(completion.choices[0].message.content), dict)
+    assert fakes["anthropic"].received[-1].json["tools"][0]["input_schema"] == {"type": "object"}
+    assert fakes["gemini"].received[-1].json["generationConfig"] == {"responseMimeType": "application/json"}
+
+
+def _genai(base_url: str) -> genai.Client:
+    return genai.Client(api_key="dummy", http_options=types.HttpOptions(
+        base_url=base_url, retry_options=types.HttpRetryOptions(attempts=1)))
+
+
+async def test_google_genai_response_schema_reaches_openai_with_a_name(daemon, fakes, base_url):
+    """google-genai's response_schema (a pydantic model) to an OpenAI model: a json_schema with the name
+    OpenAI requires (the fake refuses one without, as the real API does); response.parsed is the object."""
+    config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=Place, seed=3)
+
+    def run():
+        with _genai(base_url) as client:
+            whole = client.models.generate_content(model="gpt-4o", contents="A city?", config=config)
+            chunks = list(client.models.generate_content_stream(model="gpt-4o", contents="A city?", config=config))
+            return whole, chunks
+    whole, chunks = await anyio.to_thread.run_sync(run)
+    assert whole.parsed == Place(**PLACE)
+    assert Place.model_validate_json("".join(c.text or "" for c in chunks)) == Place(**PLACE)
+    sent = fakes["openai"].received[-1].json
+    assert sent["response_format"]["type"] == "json_schema" and sent["response_format"]["json_schema"]["name"]
+    assert sent["seed"] == 3
+
+
+async def test_google_genai_json_schema_dict_reaches_claude(daemon, fakes, base_url):
+    """response_json_schema (a plain JSON Schema dict) to Claude: parsed back from the forced tool's input."""
+    schema = Place.model_json_schema()
+    config = types.GenerateContentConfig(response_mime_type="application/json", response_json_schema=schema)
+
+    def run():
+        with _genai(base_url) as client:
+            return client.models.generate_content(model=OLD_CLAUDE, contents="A city?", config=config)
+    response = await anyio.to_thread.run_sync(run)
+    assert json.loads(response.text) == PLACE
+    assert fakes["anthropic"].received[-1].json["tools"][0]["input_schema"] == schema
+
+
+async def test_the_fake_openai_refuses_a_json_schema_without_a_name(fakes):
+    """The fake holds the real API's rule, which is why routerd names the schemas it sends."""
+    async with openai.AsyncOpenAI(base_url=fakes["openai"].url + "/v1", api_key="x", max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError, match="json_schema.name"):
+            await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                response_format={"type": "json_schema", "json_schema": {"schema": {"type": "object"}}})
