@@ -135,9 +135,30 @@ def to_anthropic(fmt: OutputFormat) -> dict[str, Any]:
     return {"type": "json_schema", "schema": fmt.schema or _ANY_OBJECT}
 
 
+# JSON Schema keywords Anthropic's structured outputs refuse (platform.claude.com, "JSON Schema
+# limitations"; its SDKs strip them into descriptions): a schema with one goes as the forced tool.
+_ANTHROPIC_REFUSES = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength",
+                                "maxLength", "maxItems", "minProperties", "maxProperties"})
+
+
+def _closed(schema: Any) -> bool:
+    """Whether every object in ``schema`` says ``additionalProperties: false`` (Anthropic requires it,
+    as OpenAI's strict mode does) and no keyword Anthropic refuses appears."""
+    if isinstance(schema, list):
+        return all(_closed(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    if (schema.get("type") == "object" or "properties" in schema) and schema.get("additionalProperties") is not False:
+        return False
+    if _ANTHROPIC_REFUSES & schema.keys() or schema.get("minItems", 0) not in (0, 1):
+        return False
+    return all(_closed(v) for k, v in schema.items() if k not in ("enum", "const", "default", "examples"))
+
+
 def anthropic_native(fmt: OutputFormat, takes_json_output: bool) -> bool:
-    """Whether a Claude model states ``fmt`` with its native field (JSON mode has no schema to give)."""
-    return takes_json_output and fmt.type == "json_schema" and fmt.schema is not None
+    """Whether a Claude model states ``fmt`` with its native field: the model takes it, and the schema
+    is one Anthropic accepts (JSON mode has no schema to give; an open object is refused there)."""
+    return takes_json_output and fmt.type == "json_schema" and fmt.schema is not None and _closed(fmt.schema)
 
 
 def as_forced_tool(req: ChatRequest) -> ChatRequest:

@@ -232,3 +232,16 @@ def test_forced_tool_stream_reads_back_as_text(front):
     assert msgspec.json.decode(text) == {"city": "Oslo"}
     assert not any(isinstance(e, ToolCallStart) for e in evs)
     assert [e.stop_reason for e in evs if isinstance(e, MessageStop)] == ["end_turn"]
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"n": {"type": "integer"}}},                               # open object
+    {**_SCHEMA, "properties": {"city": {"type": "string", "maxLength": 40}}},                    # a refused keyword
+    {**_SCHEMA, "properties": {"c": {"type": "array", "minItems": 2, "items": {"type": "string"}}}},
+])
+def test_a_schema_anthropic_refuses_natively_goes_as_the_forced_tool(schema):
+    """Anthropic's output_config.format wants closed objects and no length/range keywords; such a schema takes the tool."""
+    body = {**_CHAT_JSON, "response_format": {"type": "json_schema", "json_schema": {"name": "P", "schema": schema}}}
+    out = msgspec.json.decode(render("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
+                                     info=_claude(True)))
+    assert "output_config" not in out and out["tools"][0]["input_schema"] == schema

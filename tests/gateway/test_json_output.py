@@ -134,13 +134,15 @@ async def test_google_genai_response_schema_reaches_openai_with_a_name(daemon, f
 
 
 async def test_google_genai_json_schema_dict_reaches_claude(daemon, fakes, base_url):
-    """response_json_schema (a plain JSON Schema dict) to Claude: parsed back from the forced tool's input."""
+    """response_json_schema (a plain JSON Schema dict, its object open) to a Claude model that takes
+    output_config.format: Anthropic refuses open objects there, so it goes as the forced tool and the
+    object is read back from the tool's input."""
     schema = Place.model_json_schema()
     config = types.GenerateContentConfig(response_mime_type="application/json", response_json_schema=schema)
 
     def run():
         with _genai(base_url) as client:
-            return client.models.generate_content(model=OLD_CLAUDE, contents="A city?", config=config)
+            return client.models.generate_content(model=NATIVE_CLAUDE, contents="A city?", config=config)
     response = await anyio.to_thread.run_sync(run)
     assert json.loads(response.text) == PLACE
     assert fakes["anthropic"].received[-1].json["tools"][0]["input_schema"] == schema
