@@ -245,3 +245,11 @@ def test_a_schema_anthropic_refuses_natively_goes_as_the_forced_tool(schema):
     out = msgspec.json.decode(render("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
                                      info=_claude(True)))
     assert "output_config" not in out and out["tools"][0]["input_schema"] == schema
+
+
+def test_beside_the_clients_tools_the_json_tool_is_one_the_model_must_choose_from():
+    """With tools of the client's, the JSON tool joins them and tool_choice becomes any: a real call still goes back."""
+    body = {**_CHAT_JSON, "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]}
+    out = msgspec.json.decode(render("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
+                                     info=_claude(False)))
+    assert [t["name"] for t in out["tools"]] == ["lookup", JSON_TOOL] and out["tool_choice"] == {"type": "any"}

@@ -7,6 +7,7 @@ trio alike)."""
 
 import json
 
+import anthropic
 import anyio
 import openai
 import pytest
@@ -155,3 +156,14 @@ async def test_the_fake_openai_refuses_a_json_schema_without_a_name(fakes):
             await client.chat.completions.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
                 response_format={"type": "json_schema", "json_schema": {"schema": {"type": "object"}}})
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gemini-2.5-flash"])
+async def test_anthropic_parse_reaches_openai_and_gemini(daemon, fakes, base_url, model):
+    """The anthropic SDK's messages.parse (output_config.format) to OpenAI and Gemini: parsed_output is the object."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        message = await client.messages.parse(model=model, max_tokens=256, output_format=Place,
+                                              messages=[{"role": "user", "content": "A city?"}])
+    assert message.parsed_output == Place(**PLACE)
+    sent = fakes["openai" if model.startswith("gpt") else "gemini"].received[-1].json
+    assert "city" in json.dumps(sent.get("response_format") or sent["generationConfig"]["responseJsonSchema"])
