@@ -223,7 +223,8 @@ class ChatRequest(msgspec.Struct, omit_defaults=True, kw_only=True):
     web_search: WebSearch | None = None
     output_format: OutputFormat | None = None
     # Sampling settings only some APIs take; each dialect renders those its API has with the same
-    # meaning (seed: OpenAI chat, Gemini; top_k: Anthropic, Gemini; the penalties: OpenAI chat, Gemini).
+    # meaning (seed: OpenAI chat, Gemini; top_k: Anthropic, Gemini; the penalties: OpenAI chat, read
+    # from Gemini too, but not sent there: Gemini 2.5 on refuses them).
     seed: int | None = None
     top_k: int | None = None
     presence_penalty: float | None = None

@@ -167,7 +167,7 @@ def test_json_schema_and_sampling_settings_cross_every_dialect():
     assert out["text"] == {"format": {"type": "json_schema", "name": "Place", "schema": _SCHEMA, "strict": True}}
     out = msgspec.json.decode(translate_request("openai_chat", "gemini", body, "gemini-y"))
     assert out["generationConfig"] == {"responseMimeType": "application/json", "responseJsonSchema": _SCHEMA,
-                                       "seed": 7, "presencePenalty": 0.5, "frequencyPenalty": 0.25}
+                                       "seed": 7}  # no penalties: Gemini 2.5 on refuses them
     req = openai_chat.parse_request(body)
     out = msgspec.json.decode(render("anthropic", req, "claude-x", info=_claude(True)))
     assert out["output_config"] == {"format": {"type": "json_schema", "schema": _SCHEMA}} and "tools" not in out
@@ -181,6 +181,10 @@ def test_gemini_response_schema_reaches_openai_as_a_named_json_schema():
     assert out["response_format"] == {"type": "json_schema", "json_schema": {
         "name": "response", "schema": {"type": "object", "properties": {"city": {"type": "string"}}}}}
     assert out["seed"] == 3 and "topK" not in out and "top_k" not in out
+    penalties = {**_GEMINI_JSON, "generationConfig": {"presencePenalty": 0.5, "frequencyPenalty": 0}}
+    out = msgspec.json.decode(translate_request("gemini", "openai_chat", msgspec.json.encode(penalties), "gpt-y",
+                                                stream=False, front_model="g"))
+    assert out["presence_penalty"] == 0.5 and "frequency_penalty" not in out  # 0 is the default
     claude = msgspec.json.decode(translate_request("gemini", "anthropic", msgspec.json.encode(_GEMINI_JSON), "c",
                                                    stream=False, front_model="g"))
     assert claude["top_k"] == 5

@@ -313,8 +313,9 @@ def _generation_config(req: ChatRequest, reasoning: bool) -> dict[str, Any]:
         gen["temperature"] = req.temperature
     if req.top_p is not None:
         gen["topP"] = req.top_p
-    for key, name in (("top_k", "topK"), ("seed", "seed"), ("presence_penalty", "presencePenalty"),
-                      ("frequency_penalty", "frequencyPenalty")):
+    # Not the presence/frequency penalties, though the API names them: Gemini 2.5 on refuses them
+    # ("Penalty is not enabled for models/gemini-2.5-flash"), and OpenAI clients often send zeros.
+    for key, name in (("top_k", "topK"), ("seed", "seed")):
         if (value := getattr(req, key)) is not None:
             gen[name] = value
     if req.output_format is not None:

@@ -283,8 +283,11 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if req.max_tokens is not None:
         field = max_tokens_field or ("max_completion_tokens" if req.reasoning and reasoning else "max_tokens")
         body[field] = req.max_tokens
-    for key in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty"):
+    for key in ("temperature", "top_p", "seed"):
         if (value := getattr(req, key)) is not None:
+            body[key] = value
+    for key in ("presence_penalty", "frequency_penalty"):  # 0 is the default, and reasoning models refuse any
+        if value := getattr(req, key):
             body[key] = value
     if req.output_format is not None:
         body["response_format"] = structured.to_openai_chat(req.output_format)
