@@ -31,8 +31,12 @@ from routerd.dialects.canonical import (
     ChatRequest, OutputFormat, Part, StopReason, TextPart, Tool, ToolCallPart, ToolChoice,
 )
 
-# The forced tool's name: unusual enough that no client offers a tool of its own by it.
+# The forced tool's name: unusual enough that no client offers a tool of its own by it. A tool's
+# input is always an object, so an answer of another type (Gemini's ``list[Recipe]``) goes through
+# the second tool as ``{"value": ...}`` and is unwrapped on the way back.
 JSON_TOOL = "routerd_json_answer"
+JSON_VALUE_TOOL = "routerd_json_value"
+JSON_TOOLS = frozenset({JSON_TOOL, JSON_VALUE_TOOL})
 JSON_TOOL_DESCRIPTION = "Give your answer by calling this tool; its input is the answer."
 DEFAULT_NAME = "response"  # OpenAI requires a schema name; Gemini and Anthropic have none
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]", re.ASCII)
@@ -157,37 +161,59 @@ def _closed(schema: Any) -> bool:
 
 def anthropic_native(fmt: OutputFormat, takes_json_output: bool) -> bool:
     """Whether a Claude model states ``fmt`` with its native field: the model takes it, and the schema
-    is one Anthropic accepts (JSON mode has no schema to give; an open object is refused there)."""
-    return takes_json_output and fmt.type == "json_schema" and fmt.schema is not None and _closed(fmt.schema)
+    is one Anthropic accepts: a closed object (JSON mode has no schema to give; open objects are
+    refused there, and an answer of another type is left to the tool, which takes any)."""
+    schema = fmt.schema
+    return takes_json_output and fmt.type == "json_schema" and schema is not None and schema.get("type") == "object" \
+        and _closed(schema)
 
 
 def as_forced_tool(req: ChatRequest) -> ChatRequest:
     """``req`` with its structured output turned into a tool (``JSON_TOOL``) whose input is the
     answer, for a Claude model without the native field. With no tools of the client's the tool is
     forced; beside them the model must call one (``any``): a real call goes back as it is. Thinking
-    is dropped: Anthropic refuses it with a forced tool choice. A schema that is not an object's
-    becomes ``{"type": "object"}`` (a tool's input is always an object)."""
+    is dropped: Anthropic refuses it with a forced tool choice. A schema of anything but an object
+    goes through ``JSON_VALUE_TOOL`` as the one property ``value``."""
     fmt = req.output_format
     if fmt is None:
         return req
-    schema = fmt.schema if fmt.schema is not None and fmt.schema.get("type", "object") == "object" else _ANY_OBJECT
-    tool = Tool(JSON_TOOL, fmt.description or JSON_TOOL_DESCRIPTION, schema)
+    schema = fmt.schema or _ANY_OBJECT
+    if schema.get("type", "object") == "object":
+        tool = Tool(JSON_TOOL, fmt.description or JSON_TOOL_DESCRIPTION, schema)
+    else:  # $defs stay at the root, where the schema's "#/$defs/..." references point
+        defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+        inner = {k: v for k, v in schema.items() if k not in defs}
+        tool = Tool(JSON_VALUE_TOOL, fmt.description or JSON_TOOL_DESCRIPTION, {
+            "type": "object", "properties": {"value": inner}, "required": ["value"], **defs})
+    choice_name = tool.name
     if req.tools:
         choice = req.tool_choice if req.tool_choice and req.tool_choice.mode in ("required", "tool") \
             else ToolChoice("required")
         return msgspec.structs.replace(req, output_format=None, tools=[*req.tools, tool], tool_choice=choice,
                                        reasoning=None)
-    return msgspec.structs.replace(req, output_format=None, tools=[tool], tool_choice=ToolChoice("tool", JSON_TOOL),
+    return msgspec.structs.replace(req, output_format=None, tools=[tool], tool_choice=ToolChoice("tool", choice_name),
                                    reasoning=None)
 
 
+def json_tool_text(name: str, arguments: str) -> str:
+    """The answer's text from a call of one of ``JSON_TOOLS`` (``JSON_VALUE_TOOL``'s unwrapped)."""
+    if name != JSON_VALUE_TOOL:
+        return arguments
+    try:
+        wrapped = msgspec.json.decode(arguments)
+    except msgspec.DecodeError:
+        return arguments
+    return msgspec.json.encode(wrapped["value"]).decode() if isinstance(wrapped, dict) and "value" in wrapped \
+        else arguments
+
+
 def json_tool_as_text(content: list[Part], stop: StopReason) -> tuple[list[Part], StopReason]:
-    """An answer's call of ``JSON_TOOL`` as its text (the structured answer); a ``tool_use`` stop
-    with no other call left becomes ``end_turn``."""
-    if not any(isinstance(p, ToolCallPart) and p.name == JSON_TOOL for p in content):
+    """An answer's call of one of ``JSON_TOOLS`` as its text (the structured answer); a ``tool_use``
+    stop with no other call left becomes ``end_turn``."""
+    if not any(isinstance(p, ToolCallPart) and p.name in JSON_TOOLS for p in content):
         return content, stop
-    out: list[Part] = [TextPart(p.arguments) if isinstance(p, ToolCallPart) and p.name == JSON_TOOL else p
-                       for p in content]
+    out: list[Part] = [TextPart(json_tool_text(p.name, p.arguments))
+                       if isinstance(p, ToolCallPart) and p.name in JSON_TOOLS else p for p in content]
     if stop == "tool_use" and not any(isinstance(p, ToolCallPart) for p in out):
         stop = "end_turn"
     return out, stop

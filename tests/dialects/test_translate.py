@@ -5,7 +5,7 @@ import pytest
 
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallStart, Usage
-from routerd.dialects.structured import JSON_TOOL, JSON_TOOL_DESCRIPTION
+from routerd.dialects.structured import JSON_TOOL, JSON_TOOL_DESCRIPTION, JSON_VALUE_TOOL
 from routerd.dialects.registry import NAMES, get
 from routerd.dialects.sse import SSEDecoder
 from routerd.errors import UpstreamBadResponse
@@ -257,3 +257,33 @@ def test_beside_the_clients_tools_the_json_tool_is_one_the_model_must_choose_fro
     out = msgspec.json.decode(render("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
                                      info=_claude(False)))
     assert [t["name"] for t in out["tools"]] == ["lookup", JSON_TOOL] and out["tool_choice"] == {"type": "any"}
+
+
+def test_an_array_answer_goes_through_the_value_tool_and_streams_back_unwrapped():
+    """A list schema (no tool input can be one) is wrapped as {"value": ...} with $defs at the root,
+    even for a model with the native field; the streamed answer comes back as the bare list."""
+    schema = {"type": "array", "items": {"$ref": "#/$defs/P"}, "$defs": {"P": _SCHEMA}}
+    body = {**_CHAT_JSON, "response_format": {"type": "json_schema", "json_schema": {"name": "L", "schema": schema}}}
+    out = msgspec.json.decode(render("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
+                                     info=_claude(True)))
+    assert out["tools"][0] == {"name": JSON_VALUE_TOOL, "description": JSON_TOOL_DESCRIPTION, "input_schema": {
+        "type": "object", "properties": {"value": {"type": "array", "items": {"$ref": "#/$defs/P"}}},
+        "required": ["value"], "$defs": {"P": _SCHEMA}}}
+    assert out["tool_choice"] == {"type": "tool", "name": JSON_VALUE_TOOL}
+    pieces = ['{"val', 'ue": [{"ci', 'ty": "Oslo"}]', "}"]
+    sse = b"".join(b"event: " + n.encode() + b"\ndata: " + msgspec.json.encode(d) + b"\n\n" for n, d in [
+        ("message_start", {"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "tool_use", "id": "t", "name": JSON_VALUE_TOOL, "input": {}}}),
+        *[("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                   "delta": {"type": "input_json_delta", "partial_json": p}}) for p in pieces],
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}}),
+        ("message_stop", {"type": "message_stop"})])
+    tr, decoder = StreamTranslator("anthropic", "openai_chat", "m"), openai_chat.stream_decoder()
+    evs = [e for n, d in SSEDecoder().feed(tr.feed(sse) + tr.close()) for e in decoder.feed(n, d)]
+    assert msgspec.json.decode("".join(e.text for e in evs if isinstance(e, TextDelta))) == [{"city": "Oslo"}]
+    answer = {"id": "m", "type": "message", "role": "assistant", "model": "c", "stop_reason": "tool_use", "content": [
+        {"type": "tool_use", "id": "t", "name": JSON_VALUE_TOOL, "input": {"value": [1, 2]}}], "usage": {}}
+    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "m"))
+    assert chat["choices"][0]["message"]["content"] == "[1,2]" and chat["choices"][0]["finish_reason"] == "stop"

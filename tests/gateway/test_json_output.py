@@ -15,7 +15,7 @@ from google import genai
 from google.genai import types
 from pydantic import BaseModel
 
-from routerd.dialects.structured import JSON_TOOL
+from routerd.dialects.structured import JSON_TOOL, JSON_VALUE_TOOL
 from tests.gateway.conftest import calls
 
 pytestmark = [
@@ -168,3 +168,21 @@ async def test_anthropic_parse_reaches_openai_and_gemini(daemon, fakes, base_url
     assert message.parsed_output == Place(**PLACE)
     sent = fakes["openai" if model.startswith("gpt") else "gemini"].received[-1].json
     assert "city" in json.dumps(sent.get("response_format") or sent["generationConfig"]["responseJsonSchema"])
+
+
+@pytest.mark.parametrize("model", [OLD_CLAUDE, NATIVE_CLAUDE])
+async def test_google_genai_list_schema_reaches_claude_and_comes_back_a_list(daemon, fakes, base_url, model):
+    """response_schema=list[Place] (an array, which no tool input can be) to Claude, whole and streamed:
+    the tool takes it as {"value": [...]}, and the client reads the list itself."""
+    config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Place])
+
+    def run():
+        with _genai(base_url) as client:
+            whole = client.models.generate_content(model=model, contents="Cities?", config=config)
+            chunks = list(client.models.generate_content_stream(model=model, contents="Cities?", config=config))
+            return whole, chunks
+    whole, chunks = await anyio.to_thread.run_sync(run)
+    assert whole.parsed == [Place(**PLACE)]
+    assert json.loads("".join(c.text or "" for c in chunks)) == [PLACE]
+    tool = fakes["anthropic"].received[-1].json["tools"][0]
+    assert tool["name"] == JSON_VALUE_TOOL and tool["input_schema"]["required"] == ["value"]
