@@ -18,8 +18,9 @@ model's facts from the catalogue (``ModelInfo``), none by name:
   model."; Gemini's thinkingConfig);
 - OpenAI chat's reasoning models take ``max_completion_tokens``, not ``max_tokens``;
 - sampling, as the model takes it (``ModelInfo.sampling``; OpenAI's reasoning models take only the
-  default, "Only the default (1) value is supported"): ``fixed`` drops temperature, top_p and
-  top_k; ``one`` keeps temperature where both it and top_p are set (Claude 4.5/4.6: "`temperature`
+  default, "Only the default (1) value is supported"): ``fixed`` drops temperature, top_p, top_k
+  and the penalties (OpenAI: "Unsupported parameter: 'presence_penalty' is not supported with this
+  model"); ``one`` keeps temperature where both it and top_p are set (Claude 4.5/4.6: "`temperature`
   and `top_p` cannot both be specified for this model"); and while Anthropic's thinking is on,
   temperature may only be 1, top_k must be unset and top_p at least 0.95 (platform.claude.com,
   extended thinking).
@@ -57,6 +58,7 @@ class Fields:
     temperature: tuple[Path, ...] = ()
     top_p: tuple[Path, ...] = ()
     top_k: tuple[Path, ...] = ()
+    penalties: tuple[Path, ...] = ()     # presence and frequency penalties (sampling too)
     budget: tuple[Path, ...] = ()        # a thinking budget in tokens
     reasoning: tuple[Path, ...] = ()     # what asks for reasoning, dropped for a model without it
     #                                      (none for Anthropic: ``anthropic.adapt`` decides)
@@ -139,7 +141,7 @@ def _fit_budget(body: dict[str, Any], fields: Fields) -> bool:
 
 def _fit_sampling(body: dict[str, Any], fields: Fields, sampling: str) -> bool:
     if sampling == "fixed":
-        return _drop(body, fields.temperature + fields.top_p + fields.top_k)
+        return _drop(body, fields.temperature + fields.top_p + fields.top_k + fields.penalties)
     changed = False
     thinking = _get(body, fields.thinking) if fields.thinking else None
     if isinstance(thinking, dict) and thinking.get("type") in _THINKING_ON:

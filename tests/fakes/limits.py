@@ -96,6 +96,10 @@ def _chat(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
     for name in ("max_tokens", "max_completion_tokens"):
         if (found := _too_large(name, request.get(name), facts.max_output)) is not None:
             return found
+    if facts.reasoning:
+        for name in ("presence_penalty", "frequency_penalty"):
+            if name in request:
+                return _unsupported(name)
     return _sampling(request) if facts.reasoning else None
 
 

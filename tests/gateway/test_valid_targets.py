@@ -72,16 +72,17 @@ async def test_openai_auto_passed_through_to_gpt41_is_capped(daemon, fakes, base
 
 @pytest.mark.gateway_config(O3, providers=())
 async def test_openai_auto_passed_through_to_o3(daemon, fakes, base_url):
-    """An OpenAI request for ``auto`` with max_tokens and temperature passed through to o3, streamed,
-    goes as max_completion_tokens, without the temperature."""
+    """An OpenAI request for ``auto`` with max_tokens, temperature and penalties passed through to o3,
+    streamed, goes as max_completion_tokens, without the sampling o3 refuses."""
     async with _openai(base_url) as client:
         stream = await client.chat.completions.create(model="auto", max_tokens=100_000, temperature=0.2,
+                                                      presence_penalty=0.5, frequency_penalty=0.1,
                                                       messages=HI, stream=True)
         text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert text == "Hello from openai."
     sent = fakes["openai"].received[-1].json
     assert sent["model"] == "o3" and sent["max_completion_tokens"] == 100_000
-    assert "max_tokens" not in sent and "temperature" not in sent
+    assert not {"max_tokens", "temperature", "presence_penalty", "frequency_penalty"} & set(sent)
 
 
 @pytest.mark.gateway_config(O3, providers=())

@@ -25,7 +25,8 @@ class OpenAIChat(Dialect):
     credential_headers = frozenset({b"authorization"})
     # Reasoning models take max_completion_tokens (max_tokens is refused) and only the default sampling.
     fields = Fields(output=(("max_tokens",), ("max_completion_tokens",)), temperature=(("temperature",),),
-                    top_p=(("top_p",),), reasoning=(("reasoning_effort",),),
+                    top_p=(("top_p",),), penalties=(("presence_penalty",), ("frequency_penalty",)),
+                    reasoning=(("reasoning_effort",),),
                     completion=("max_tokens", "max_completion_tokens"), reasoning_fixes_sampling=True)
 
     def client_endpoint(self, path: bytes) -> bytes | None:
