@@ -47,7 +47,7 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
                        "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")),
     ModelInfo(id="claude-opus-4-8", provider="anthropic", tier="complex", context_window=1_000_000, vision=True,
               reasoning=True, max_output_tokens=128_000, effort=True, adaptive_thinking=True, sampling="fixed",
-              budget_thinking=False, json_output=True,
+              budget_thinking=False, forced_tool_thinking=True, json_output=True,
               aliases=("opus", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101",
                        "claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
                        "claude-opus-4-20250514")),

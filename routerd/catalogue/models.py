@@ -48,6 +48,7 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     effort: bool | tuple[str, ...] = False
     adaptive_thinking: bool = False       # takes Anthropic's thinking {"type": "adaptive"}
     budget_thinking: bool = True          # takes {"type": "enabled", "budget_tokens": n} (not Opus 4.7 on)
+    forced_tool_thinking: bool = False    # takes adaptive thinking beside a tool_choice forcing a tool (Opus 4.8 on)
     # The sampling settings (temperature, top_p, top_k) the model takes: "any"; "one" of
     # temperature and top_p, not both (Claude 4.5 and 4.6); "fixed", none but the defaults (Claude
     # Opus 4.7 on). None: "fixed" for a reasoning model of OpenAI's APIs, else "any"

@@ -108,10 +108,17 @@ BUDGET = {"type": "enabled", "budget_tokens": 2048}
     ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": BUDGET, "tools": TOOLS,
                            "tool_choice": {"type": "tool", "name": "get_weather"}, "messages": [ASK]},
      {"max_tokens": 4096, "tools": TOOLS, "tool_choice": {"type": "tool", "name": "get_weather"}, "messages": [ASK]}),
+    ("claude-sonnet-4-6", {"max_tokens": 4096, "thinking": {"type": "adaptive"}, "tools": TOOLS,
+                           "tool_choice": {"type": "any"}, "messages": [ASK]},
+     {"max_tokens": 4096, "tools": TOOLS, "tool_choice": {"type": "any"}, "messages": [ASK]}),
+    (None, {"max_tokens": 4096, "thinking": {"type": "adaptive"}, "tools": TOOLS,
+            "tool_choice": {"type": "any"}, "messages": [ASK]},
+     {"max_tokens": 4096, "tools": TOOLS, "tool_choice": {"type": "any"}, "messages": [ASK]}),
 ])
 def test_thinking_the_api_refuses_with_tools_is_turned_off(model, body, expected):
     """Manual thinking in a tool loop whose last assistant message has no thinking block to open it,
-    or with a forced tool choice: the fake refuses the body, and takes it without thinking."""
+    or with a forced tool choice; adaptive thinking with a forced tool choice on a model before Opus
+    4.8 (or one the catalogue does not know): the fake refuses the body, and takes it without thinking."""
     if model is not None:
         assert limits.refusal("anthropic", model, {**body, "model": model}) is not None
     assert _fit("anthropic", body, model) == expected

@@ -167,7 +167,8 @@ def _gemini_stream(model: str, pieces: list[str], tool: dict | None) -> list[byt
 # What the real APIs do with a request for JSON: answer a JSON text that fits the schema, or refuse
 # the shapes they refuse (OpenAI: a json_schema without a name, strict with an open object; Gemini:
 # both schema fields, or a schema without the JSON MIME type; Anthropic: output_config.format on a
-# model without structured outputs or with an object open to more properties, thinking with a forced tool).
+# model without structured outputs or with an object open to more properties; thinking beside a
+# forced tool is refused in tests.fakes.limits).
 
 _NATIVE_CLAUDE = re.compile(r"claude-(haiku-4-5|sonnet-4-[5-9]|opus-4-[1-9])")
 _SAMPLES = {"string": "Paris", "integer": 7, "number": 1.5, "boolean": True, "null": None}
@@ -247,9 +248,6 @@ def json_refusal(dialect: str, model: str, request: dict) -> tuple[int, dict] | 
         message = f"'{model}' does not support output_config.format."
     elif fmt is not None and _open_object(fmt.get("schema")):
         message = "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false"
-    elif (request.get("tool_choice") or {}).get("type") in ("tool", "any") and \
-            (request.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
-        message = "Thinking may not be enabled when tool_choice forces tool use."
     else:
         return None
     return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": message}}

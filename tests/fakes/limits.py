@@ -5,7 +5,8 @@ not reason, and Anthropic's sampling rules (Claude 4.5/4.6 take temperature or t
 Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature must be 1, top_k
 unset, top_p at least 0.95, and the budget below max_tokens; with manual thinking (a budget) a tool
 loop's last assistant message must open with a thinking block, and no tool_choice may force tool
-use; adaptive thinking, which the model may skip, takes both).
+use; adaptive thinking, which the model may skip, takes such a loop, and a forced tool only on
+Opus 4.8 (Claude 4.7 and earlier refuse it: langchain-aws's Bedrock changes, 2026-07).
 
 The facts are the providers' (their model pages and the errors they answer), kept here apart from
 routerd's catalogue so that a test sees what a real provider would do. A model the table does not
@@ -25,6 +26,7 @@ class Model:
     # Anthropic's sampling: any | one (temperature or top_p, not both) | none (deprecated: 4.7+)
     sampling: Literal["any", "one", "none"] = "any"
     budget_thinking: bool = True  # Anthropic's thinking {"type": "enabled"} (not Opus 4.7 on)
+    forced_tool_thinking: bool = False  # adaptive thinking beside a forced tool_choice (Opus 4.8 on)
 
 
 MODELS = {
@@ -35,7 +37,7 @@ MODELS = {
     "gpt-6-luna": Model(reasoning=True), "gpt-6.1-sol": Model(reasoning=True), "gpt-6-astra": Model(reasoning=True),
     # Anthropic's models overview.
     "claude-haiku-4-5": Model(64_000, True, "one"), "claude-sonnet-4-6": Model(64_000, True, "one"),
-    "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False),
+    "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False, forced_tool_thinking=True),
     # Gemini's model pages: 65,536 output tokens ("from 1 (inclusive) to 65537 (exclusive)").
     "gemini-2.5-flash": Model(65_536, True), "gemini-2.5-pro": Model(65_536, True),
     "gemini-2.5-flash-lite": Model(65_536),
@@ -152,7 +154,8 @@ def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str
     if thinking.get("type") == "enabled" and not facts.budget_thinking:
         return ('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
                 '"output_config.effort" to control thinking behavior.')
-    if thinking.get("type") == "enabled" and (request.get("tool_choice") or {}).get("type") in ("any", "tool"):
+    if (request.get("tool_choice") or {}).get("type") in ("any", "tool") and (
+            thinking.get("type") == "enabled" or thinking.get("type") == "adaptive" and not facts.forced_tool_thinking):
         return "Thinking may not be enabled when tool_choice forces tool use."
     if thinking.get("type") == "enabled" and (found := _unthought_tool_turn(request)) is not None:
         return found

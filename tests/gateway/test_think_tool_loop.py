@@ -2,7 +2,8 @@
 client has no signed thinking block to send back with its tool result, nor may manual thinking go
 with a forced tool choice (the fake Anthropic refuses both as the API does, ``tests.fakes.limits``),
 so routerd turns a thinking budget off for that request (adaptive thinking, the model's option,
-the API takes as it is); Claude Code's own loop, which carries its signed thinking, keeps it."""
+the API takes in a loop, and beside a forced tool only on Opus 4.8); Claude Code's own loop, which
+carries its signed thinking, keeps it."""
 
 import anthropic
 import openai
@@ -138,3 +139,20 @@ async def test_anthropic_loop_without_thinking_block_moved_by_auto(daemon, fakes
     assert message.content[0].text == "Hello from anthropic."
     sent = fakes["anthropic"].received[-1].json
     assert (sent["model"], sent.get("thinking")) == ("claude-opus-4-8" if expected else "claude-haiku-4-5", expected)
+
+
+SONNET = CLAUDE.replace('"claude-*"', '"claude-sonnet-4-6"')
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    pytest.param("claude-sonnet-4-6", None, marks=pytest.mark.gateway_config(SONNET, providers=())),
+    pytest.param("claude-opus-4-8", {"type": "adaptive"}, marks=pytest.mark.gateway_config(OPUS, providers=())),
+])
+async def test_anthropic_forced_tool_with_adaptive_thinking_moved_by_auto(daemon, fakes, base_url, model, expected):
+    """Adaptive thinking beside a forced tool choice, sent to ``auto``: Sonnet 4.6 (Claude 4.7 and
+    earlier refuse the pair) gets the forced tool without thinking; Opus 4.8, which takes both, both."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        await client.messages.create(model="auto", max_tokens=16_000, tools=[TOOL], messages=ASK,
+                                     tool_choice={"type": "any"}, thinking={"type": "adaptive"})
+    sent = fakes["anthropic"].received[-1].json
+    assert (sent["model"], sent["tool_choice"], sent.get("thinking")) == (model, {"type": "any"}, expected)

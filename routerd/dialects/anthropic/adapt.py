@@ -17,8 +17,10 @@ none to send back: "a final `assistant` message must start with a thinking block
 requirement, disable `thinking`"), and a ``tool_choice`` that forces tool use ("Thinking may not be
 enabled when tool_choice forces tool use"). The tool call the client asked for matters more than
 the reasoning before it; a loop that carries its thinking (Claude Code's) keeps it. Adaptive
-thinking is left alone: with it thinking is the model's option (an answer may open with tool_use),
-the API takes forced tool use, and the newest models take no ``disabled``. Web search blocks another provider's search produced (routerd
+thinking is the model's option (an answer may open with tool_use), so a tool loop keeps it; beside
+a forced tool it is dropped too (left out, not ``disabled``, which the newest models refuse) except
+on a model the catalogue says takes both (``forced_tool_thinking``: Opus 4.8 on, as Bedrock's
+ChatBedrock changelog found; Claude 4.7 and earlier refuse). Web search blocks another provider's search produced (routerd
 translated an earlier turn, a fallback's say) are made into what Anthropic accepts back
 (``anthropic.search.unsign_foreign``) in every request passed through, moved or not
 (``unsigned_history``). Everything else passes through untouched; a request that needs nothing
@@ -86,23 +88,28 @@ def fit_messages(value: dict[str, Any], target: ModelInfo | None) -> bool:
     changed = False
     if target is not None:
         changed = _fit_effort(value, target) | _fit_thinking(value, target)
-    changed |= _fit_tool_thinking(value)
+    changed |= _fit_tool_thinking(value, target)
     return fit(value, FIELDS, target) | changed
 
 
-def _fit_tool_thinking(value: dict[str, Any]) -> bool:
-    """Manual thinking dropped where the API refuses it with tools: with a forced tool choice, or
-    when the conversation ends in a tool loop whose last assistant message does not open with a
-    thinking block (platform.claude.com, extended thinking with tool use)."""
+def _fit_tool_thinking(value: dict[str, Any], target: ModelInfo | None) -> bool:
+    """Thinking dropped where the API refuses it with tools: with a forced tool choice (manual
+    thinking always; adaptive unless ``target`` takes it, Opus 4.8 on), or, manual thinking, when
+    the conversation ends in a tool loop whose last assistant message does not open with a thinking
+    block (platform.claude.com, extended thinking with tool use)."""
     thinking = value.get("thinking")
-    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind not in ("enabled", "adaptive"):
         return False
     choice = value.get("tool_choice")
     forced = isinstance(choice, dict) and choice.get("type") in _FORCING
-    if not forced and not _unthought_tool_loop(value.get("messages")):
-        return False
-    del value["thinking"]
-    return True
+    if forced and (kind == "enabled" or target is None or not target.forced_tool_thinking):
+        del value["thinking"]
+        return True
+    if kind == "enabled" and _unthought_tool_loop(value.get("messages")):
+        del value["thinking"]
+        return True
+    return False
 
 
 def _unthought_tool_loop(messages: Any) -> bool:
