@@ -27,6 +27,8 @@ _WIDE_PUNCT = "".join(ch for ch in _PUNCT if not ch.isascii())
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 _CJK_SPLIT = re.compile(f"([{_CJK_CLASS}]+)").split
+# A character neither ASCII nor CJK (`_parts`).
+_FOREIGN = re.compile(f"[^\\x00-\\x7f{_CJK_CLASS}]")
 _LATIN_OR_DIGIT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 INLINE_CODE = "inlinecode"
@@ -113,9 +115,9 @@ def window(lower: str, head: int, tail: int, counted: int = ALL) -> tuple[list[s
     character pair is a new string (~90 ns each): a clipped ask of 900 Japanese characters has ~670
     of them, where its 150 read words need only those in the window, and its words between the
     window's ends are read only as far as `counted`."""
-    words, cjk = _split(lower)
+    words, cjk, plain = _split(lower)
     if cjk:
-        return _cjk_window(words, head, tail, max(counted, head + tail))
+        return _cjk_window(words, plain, head, tail, max(counted, head + tail))
     n = len(words)
     return (words if n <= head + tail else words[:head] + words[n - tail :]), n
 
@@ -126,23 +128,25 @@ def first_words(lower: str, head: int) -> Iterable[str]:
     there a word costs ~0.25 us (its pairs and its cuts between scripts), elsewhere ~0.05 us."""
     if head <= 0:
         return []
-    words, cjk = _split(lower)
-    return _first_cjk(words, head) if cjk else words[:head]
+    words, cjk, plain = _split(lower)
+    return _first_cjk(words, plain, head) if cjk else words[:head]
 
 
-def _split(lower: str) -> tuple[list[str], bool]:
-    """A `lower_text`'s space-separated words, and whether they are CJK text's, still to be cut
-    into parts (`_cjk_parts`); every other text's are its words."""
+def _split(lower: str) -> tuple[list[str], bool, bool]:
+    """A `lower_text`'s space-separated words, whether they are CJK text's, still to be cut into
+    parts (`_parts`; every other text's are its words), and whether that text has only ASCII and
+    CJK characters (`_parts` then tells a word that is one CJK run without a regex)."""
     if lower.isascii():
-        return _bytewise(lower, _ASCII_TO_SPACE).split(), False
+        return _bytewise(lower, _ASCII_TO_SPACE).split(), False, False
     words = _spaced(lower).split()
     if _CJK_RUN.search(lower) is None:
         # Accents, Cyrillic, Arabic, ...: no per-word regex.
-        return [word.strip("'.-") or word for word in words], False
-    return words, True
+        return [word.strip("'.-") or word for word in words], False, False
+    # One scan of the text (punctuation is ASCII or found by neither regex: `lower` will do).
+    return words, True, _FOREIGN.search(lower) is None
 
 
-def _first_cjk(words: list[str], head: int) -> Iterator[str]:
+def _first_cjk(words: list[str], plain: bool, head: int) -> Iterator[str]:
     """`first_words` of a CJK text's space-separated `words`, read as far as they are consumed."""
     parts: list[str] = []
     counts: list[int] = []
@@ -150,7 +154,7 @@ def _first_cjk(words: list[str], head: int) -> Iterator[str]:
     for word in words:
         parts.clear()
         counts.clear()
-        _cjk_parts(word, parts, counts)
+        _parts((word,), plain, parts, counts, ALL)
         for part, count in zip(parts, counts):
             read = [part] if count == 1 else _cut(part)
             if len(read) >= left:
@@ -160,16 +164,13 @@ def _first_cjk(words: list[str], head: int) -> Iterator[str]:
             left -= len(read)
 
 
-def _cjk_window(words: list[str], head: int, tail: int, counted: int) -> tuple[list[str], int]:
+def _cjk_window(words: list[str], plain: bool, head: int, tail: int, counted: int) -> tuple[list[str], int]:
     """`window` for a CJK text's space-separated `words`: read from the start until they stand for
-    more than `counted` words (`_cjk_parts`), then, if some are left, from the end until the last
-    ones stand for `tail`; only the parts the window reads are cut into character pairs."""
+    more than `counted` words (`_parts`), then, if some are left, from the end until the last ones
+    stand for `tail`; only the parts the window reads are cut into character pairs."""
     parts: list[str] = []
     counts: list[int] = []
-    n = start = 0
-    while start < len(words) and n <= counted:
-        n += _cjk_parts(words[start], parts, counts)
-        start += 1
+    n, start = _parts(words, plain, parts, counts, counted)
     if n <= head + tail:
         return _first(parts, counts, n), n
     end_parts: list[str] = []
@@ -180,7 +181,7 @@ def _cjk_window(words: list[str], head: int, tail: int, counted: int) -> tuple[l
             break
         more: list[str] = []
         more_counts: list[int] = []
-        last += _cjk_parts(word, more, more_counts)
+        last += _parts((word,), plain, more, more_counts, ALL)[0]
         end_parts[:0] = more
         end_counts[:0] = more_counts
     if last < tail:  # every word was read: the window's end reaches into the first ones
@@ -190,13 +191,56 @@ def _cjk_window(words: list[str], head: int, tail: int, counted: int) -> tuple[l
     return _first(parts, counts, head) + _last(end_parts, end_counts, tail), n + last
 
 
-def _cjk_parts(word: str, parts: list[str], counts: list[int]) -> int:
-    """Add a space-separated word of a CJK text to `parts`, in reading order, and how many words
-    each part stands for to `counts`: a CJK run of three or more characters is one word per
-    character pair (`_cut`); anything else is itself. Returns how many words the word stands for.
+def _parts(words: Iterable[str], plain: bool, parts: list[str], counts: list[int], counted: int) -> tuple[int, int]:
+    """Add the space-separated words of a CJK text to `parts`, in reading order, and how many words
+    each part stands for to `counts`, until they stand for more than `counted`: a CJK run of three
+    or more characters is one word per character pair (`_cut`); anything else is itself. Returns
+    how many words they stand for and how many of `words` were read. `plain`: the text has only
+    ASCII and CJK characters (`_split`).
 
-    One regex pass tells the three kinds of word apart (a match costs ~1,500 instructions, more
-    than the Python that reads its result)."""
+    Most words of a text with spaces (Korean) are one CJK run or have none. A word without ASCII
+    characters in a `plain` text is one run; `encode` with "ignore" keeps a word's ASCII (none: the
+    empty bytes, no new object) for ~50 ns, where a regex split costs ~130 ns and the Python
+    reading its segments twice that (~60 us for bench/_latency.py's Korean prompt, by timeit).
+    The same holds for a word whose ASCII characters (what `encode` kept) are its start, the rest
+    one run, as Korean particles follow a Latin word. Other words are split (`_other_parts`)."""
+    n = read = 0
+    append_part, append_count = parts.append, counts.append
+    for word in words:
+        if n > counted:
+            break
+        read += 1
+        if word.isascii():
+            append_part(word.strip("'.-") or word)
+            append_count(1)
+            n += 1
+        elif not plain:
+            n += _other_parts(word, parts, counts)
+        elif not (kept := word.encode("ascii", "ignore")):  # one run
+            count = len(word) - 1 or 1
+            append_part(word)
+            append_count(count)
+            n += count
+        elif (front := word[: len(kept)]).isascii():  # ASCII, then one run: "postgresql과", "redis에서"
+            # As `_mixed_parts` reads it: the ASCII, stripped, is a word if anything is left of it.
+            if stripped := front.strip("'.-"):
+                append_part(stripped)
+                append_count(1)
+                n += 1
+            run = word[len(kept) :]
+            count = len(run) - 1 or 1
+            append_part(run)
+            append_count(count)
+            n += count
+        else:
+            n += _other_parts(word, parts, counts)
+    return n, read
+
+
+def _other_parts(word: str, parts: list[str], counts: list[int]) -> int:
+    """`_parts` of a word of any other kind: one regex pass tells a word without CJK, one run and
+    a mix apart (a match costs ~1,500 instructions, more than the Python that reads its result).
+    Returns how many words it stands for."""
     segments = _CJK_SPLIT(word)  # text outside runs (perhaps empty) and runs, by turns
     if len(segments) == 1:  # no CJK
         parts.append(word.strip("'.-") or word)
@@ -212,7 +256,7 @@ def _cjk_parts(word: str, parts: list[str], counts: list[int]) -> int:
 
 
 def _mixed_parts(segments: list[str], parts: list[str], counts: list[int]) -> None:
-    """`_cjk_parts` of a word with CJK runs and other characters, split into its `segments`: a
+    """`_parts` of a word with CJK runs and other characters, split into its `segments`: a
     Latin letter or digit beside a run starts a new word ("typescriptで" is two; found from the
     runs' neighbours, as a regex with lookarounds costs ~1.7 us per word); in each such word, the
     other characters glued to its runs ("é日本", "_設定") go first, then the runs."""
@@ -275,15 +319,27 @@ def _cut(run: str) -> list[str]:
 def _first(parts: list[str], counts: list[int], head: int) -> list[str]:
     """The first `head` words the parts stand for: of the last run read, only the pairs needed are
     cut (a pair costs ~900 instructions; by callgrind, ~20,000 were cut past the 120th word of
-    bench/_latency.py's Japanese prompt and thrown away)."""
+    bench/_latency.py's Japanese prompt and thrown away). A run of three or four characters (most
+    Korean words) is cut by slicing it in place: `_cut`'s call and map cost twice its slices."""
     words: list[str] = []
+    append = words.append
     for part, count in zip(parts, counts):
-        if len(words) >= head:
+        left = head - len(words)
+        if left <= 0:
             break
         if count == 1:
-            words.append(part)
+            append(part)
+        elif count > left:
+            words.extend(_cut(part[: left + 1]))
+        elif count == 2:
+            append(part[:2])
+            append(part[1:])
+        elif count == 3:
+            append(part[:2])
+            append(part[1:3])
+            append(part[2:])
         else:
-            words.extend(_cut(part[: head - len(words) + 1]))
+            words.extend(_cut(part))
     return words
 
 

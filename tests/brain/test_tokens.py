@@ -149,3 +149,28 @@ def test_a_cjk_entry_with_a_character_no_byte_codec_maps_is_still_found():
         found: dict[str, int] = {}
         cues._non_ascii(lower, set(), found)
         assert found == expected
+
+
+# Only ASCII and CJK characters: the texts whose words `tokens._parts` reads without a regex.
+_PLAIN_ALPHABET = "abcz09 '.-_#+\n" + "テスト中文한국어ー・" + "".join(ch for ch in tokens._PUNCT if ch.isascii())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_PLAIN_ALPHABET, max_size=200), st.integers(0, 12), st.integers(0, 12))
+def test_a_text_of_ascii_and_cjk_alone_is_read_as_the_plain_reading_reads_it(text, head, tail):
+    """Korean-like words (one run, ASCII then a run, marks glued on) read as every other text's."""
+    lower = tokens.lower_text(text)
+    words = _plain_words(lower)
+    assert tokens.words_of(lower) == words
+    assert tokens.window(lower, head, tail) == (_plain_window(words, head, tail), len(words))
+    assert list(tokens.first_words(lower, head)) == words[:head]
+
+
+def test_korean_words_are_read_without_a_regex_split_per_word(monkeypatch):
+    """A word that is one Hangul run, or a Latin word with a particle, costs no regex split."""
+    splits: list[str] = []
+    split = tokens._CJK_SPLIT
+    monkeypatch.setattr(tokens, "_CJK_SPLIT", lambda word: splits.append(word) or split(word))
+    lower = tokens.lower_text("PostgreSQL과 Redis에서 결제 서비스를 운영합니다, p99 지연 시간이 올라가고 " * 9)
+    assert tokens.window(lower, 120, 30, 180)[0] == _plain_window(_plain_words(lower), 120, 30)
+    assert splits == []
