@@ -344,15 +344,29 @@ def _first(parts: list[str], counts: list[int], head: int) -> list[str]:
 
 
 def _last(parts: list[str], counts: list[int], tail: int) -> list[str]:
-    """The last `tail` words the parts stand for."""
-    ends: list[list[str]] = []
+    """The last `tail` words the parts stand for (gathered from the end, as `_first` cuts them)."""
+    ends: list[str] = []  # from the last word back
+    append = ends.append
     need = tail
     for part, count in zip(reversed(parts), reversed(counts)):
         if need <= 0:
             break
-        ends.append([part] if count == 1 else _cut(part[-min(count, need) - 1 :]))
-        need -= len(ends[-1])
-    return [word for words in reversed(ends) for word in words]
+        if count == 1:
+            append(part)
+        elif count > need:
+            ends.extend(reversed(_cut(part[-need - 1 :])))
+        elif count == 2:
+            append(part[1:])
+            append(part[:2])
+        elif count == 3:
+            append(part[2:])
+            append(part[1:3])
+            append(part[:2])
+        else:
+            ends.extend(reversed(_cut(part)))
+        need -= count
+    ends.reverse()
+    return ends
 
 
 def is_cjk(lower: str) -> bool:
