@@ -16,8 +16,15 @@ HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def hold() -> None:
-    """Block the daemon's signals in this thread (and the threads it starts): they wait, pending."""
+    """Block the daemon's signals in this thread (and the threads it starts): they wait, pending.
+
+    A daemon started as a shell's background job (``routerd &`` in a script) inherits SIGINT
+    ignored. asyncio's receiver takes it all the same, but trio's start puts the ignored disposition
+    back and a SIGINT pending from start-up is discarded (the daemon then never stops for it): the
+    daemon handles Ctrl-C on every backend, so Python's own handler is put in place first."""
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @contextmanager

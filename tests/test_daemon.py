@@ -186,14 +186,24 @@ sys.exit(main([]))
 """
 
 
+def _as_a_background_job() -> None:
+    """What a non-interactive shell does to a job it starts with ``&`` (POSIX): SIGINT and SIGQUIT
+    ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("started", ["foreground", "background"])
 @pytest.mark.parametrize("point", ["import", "bound", "store"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_a_signal_during_start_up_stops_the_daemon_cleanly(env, tmp_path, signum, point, backend):
+def test_a_signal_during_start_up_stops_the_daemon_cleanly(env, tmp_path, signum, point, backend, started):
     """SIGTERM or Ctrl-C at any point of the start, before the handler is in place, waits for it:
-    the daemon stops as after any other signal, exit 0, its socket file removed."""
+    the daemon stops as after any other signal, exit 0, its socket file removed; also when it was
+    started as a script's background job, with SIGINT ignored (trio lost it)."""
     result = subprocess.run([sys.executable, "-c", SIGNAL_AT, str(int(signum)), point],
-                            env={**env, "ROUTERD_BACKEND": backend}, capture_output=True, text=True, timeout=60)
+                            env={**env, "ROUTERD_BACKEND": backend}, capture_output=True, text=True, timeout=60,
+                            preexec_fn=_as_a_background_job if started == "background" else None)
     assert (result.returncode, "Traceback" in result.stderr) == (0, False), result.stderr
     assert f"({backend}" in result.stderr and "routerd stopped" in result.stderr
     assert not (tmp_path / "routerd.sock").exists()
