@@ -163,24 +163,23 @@ class AtImport(importlib.abc.MetaPathFinder):
         return None
 
 
+def send_after(owner, name):
+    original = getattr(owner, name)
+    def then_send(*args):
+        done = original(*args)
+        send()
+        return done
+    setattr(owner, name, then_send)
+
+
 if point == "import":
     sys.meta_path.insert(0, AtImport())
 elif point == "bound":
     import routerd.listeners as listeners
-    bind_unix = listeners.bind_unix
-    def bound(path):
-        sock = bind_unix(path)
-        send()
-        return sock
-    listeners.bind_unix = bound
+    send_after(listeners, "bind_unix")
 elif point == "store":
     from routerd.store.store import Store
-    open_sync = Store._open_sync
-    def opened(self):
-        conn = open_sync(self)
-        send()
-        return conn
-    Store._open_sync = opened
+    send_after(Store, "_open_sync")
 from routerd.main import main
 sys.exit(main([]))
 """
