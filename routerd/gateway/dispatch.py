@@ -104,19 +104,19 @@ async def _walk(gateway: Gateway, runtime: Runtime, request: ProxyRequest, plan:
 
 
 def _admit(gateway: Gateway, walk: Walk, request: ProxyRequest, candidate: Candidate,
-           endpoint: str) -> tuple[Provider, Held] | None:
+           endpoint: str, target: ModelInfo | None) -> tuple[Provider, Held] | None:
     """The one place a candidate is checked before each attempt: its provider is in the runtime
     the request started with, and the resilience state lets a call through now (breakers,
     cool-downs, a key in rotation, the in-flight bound, the rate-limit buckets), and the budgets
     hold its worst case (``routerd.gateway.spend``). Why one was
-    passed over is noted in ``walk``."""
+    passed over is noted in ``walk``. ``target``: the catalogue's entry for the candidate's model
+    (``_catalogued``), whose output limit caps what the buckets hold."""
     provider = walk.runtime.providers.get(candidate.provider)
     if provider is None:
         return None
     board = gateway.resilience
-    info = _catalogued(walk.runtime, candidate)
     amounts = _estimate(board.limiter.metrics_for(candidate.provider, candidate.model), request,
-                        info.max_output_tokens if info is not None else None)
+                        target.max_output_tokens if target is not None else None)
     held = admit(board, candidate.provider, candidate.model, amounts, time.time(), bool(provider.keys),
                  endpoint)
     if isinstance(held, Refusal):
@@ -156,17 +156,18 @@ async def _try_candidate(gateway: Gateway, walk: Walk, request: ProxyRequest,
     if provider is None:
         return None
     forward = gateway.forward_credentials(runtime)
+    target = _catalogued(runtime, candidate)
     try:
         prepared = prepare(request.dialect, request.endpoint, request.query, request.headers, request.body,
                            plan.requested, provider, candidate.model, request.stream,
-                           forward_credentials=forward, target=_catalogued(runtime, candidate),
+                           forward_credentials=forward, target=target,
                            moved=_moved(plan, candidate))
     except NotImplementedYet as exc:
         walk.skipped.append(f"{candidate.provider}: {exc.message}")
         walk.dead.add(candidate.provider)
         return None
     for retry in range(config.retries + 1):
-        admitted = _admit(gateway, walk, request, candidate, prepared.dialect)
+        admitted = _admit(gateway, walk, request, candidate, prepared.dialect, target)
         if admitted is None:
             return None
         outcome = await _held_attempt(gateway, walk, request, prepared, candidate, admitted,
