@@ -63,6 +63,14 @@ async def fake_openai_responses(config_file: Path) -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
+async def fake_anthropic_named(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake provider named ``anthropic`` (a catalogue name, so that ``auto`` can land on it)."""
+    async with open_upstream("anthropic") as fake:
+        write_config(config_file, providers={"anthropic": ("anthropic", fake.url)})
+        yield fake
+
+
+@pytest.fixture
 async def fake_anthropic_downshift(config_file: Path) -> AsyncIterator[Upstream]:
     """A fake provider named ``anthropic`` (a catalogue name) with ``gateway.downshift`` on."""
     async with open_upstream("anthropic") as fake:

@@ -37,7 +37,7 @@ from tests.e2e import clis
 from tests.e2e.harness import (CLAUDE_DEFAULT_MODEL, UPSTREAM_KEY,
                                check_recorded, http_url, recorded_calls, recorded_decision,
                                status_of)
-from tests.e2e.upstream import Turn, Upstream, open_upstream
+from tests.e2e.upstream import INPUT_TOKENS, OUTPUT_TOKENS, Turn, Upstream, open_upstream
 
 pytestmark = pytest.mark.anyio
 
@@ -205,3 +205,34 @@ async def test_claude_code_tool_round_trip_translated(claude_cli: Path, home: Pa
     assert "5150" in str(results[0]["content"])
     assert len(await recorded_calls(daemon)) == 2
 
+
+
+@pytest.mark.parametrize("model", ["auto", "claude-sonnet-4-6"])
+async def test_claude_code_sends_one_request_per_turn(claude_cli: Path, home: Path, model: str,
+                                                      fake_anthropic_named: Upstream, daemon: App) -> None:
+    """``--model auto`` and a named model alike: one upstream request per model turn, one stored
+    call each. A second request follows only a tool call, and carries its result: answered with a
+    tool call whose input Claude Code refuses (the gateway fake's ``{"city": "Paris"}`` for its first
+    tool, Agent), Claude Code sends the refusal back as an ``is_error`` tool_result (what looked like
+    a repeated request: docs/claude_code.md)."""
+    fake_anthropic_named.script[:] = [Turn(text=ANSWER)]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home, args=("--model", model))
+    _check(done, ANSWER)
+    [call] = fake_anthropic_named.calls("/v1/messages")
+    [row] = await recorded_calls(daemon)
+    assert (row["provider"], row["model"], row["outcome"]) == ("anthropic", call.json()["model"], "ok")
+
+    fake_anthropic_named.received.clear()
+    fake_anthropic_named.answered = 0
+    fake_anthropic_named.script[:] = [Turn(tool="Agent", args={"city": "Paris"}), Turn(text=ANSWER)]
+    done = await clis.run_claude(claude_cli, http_url(daemon), "Say pong", home=home, args=("--model", model))
+    _check(done, ANSWER)
+    first, second = (r.json() for r in fake_anthropic_named.calls("/v1/messages"))
+    assert {k for k in first.keys() | second.keys() if first.get(k) != second.get(k)} == {"messages"}
+    told, answered = second["messages"][len(first["messages"]):]
+    assert told["role"] == "assistant" and told["content"][-1]["input"] == {"city": "Paris"}
+    [result] = answered["content"]
+    assert result["type"] == "tool_result" and result["is_error"] and "InputValidationError" in str(result["content"])
+    rows = (await recorded_calls(daemon))[1:]
+    assert [(r["outcome"], r["input_tokens"], r["output_tokens"]) for r in rows] == [("ok", INPUT_TOKENS, OUTPUT_TOKENS)] * 2
+    assert len({r["decision_id"] for r in rows}) == 2 and len({r["response_id"] for r in rows}) == 2
