@@ -37,8 +37,8 @@ async def three(config_file: Path) -> AsyncIterator[dict[str, Upstream]]:
     async with open_upstream("anthropic", Turn(tool="Agent", args={
                 "description": "find pong", "prompt": "Search for the definition of pong and report the file.",
                 "subagent_type": "general-purpose"}), FINAL) as main, \
-            open_upstream("anthropic", "pong is defined in pong.py") as sub, \
-            open_upstream("anthropic", '{"ok": true, "reason": "the answer names the file"}') as bg:
+            open_upstream("anthropic", "pong is defined in pong.py", numbered_after=100) as sub, \
+            open_upstream("anthropic", '{"ok": true, "reason": "the answer names the file"}', numbered_after=200) as bg:
         write_config(config_file, providers={"main": ("anthropic", main.url), "sub": ("anthropic", sub.url),
                                              "bg": ("anthropic", bg.url)})
         config_file.write_text(config_file.read_text() + ROUTES)
@@ -101,7 +101,8 @@ def codex_main_turn(received) -> Turn:
 @pytest.fixture
 async def codex_two(config_file: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
     """Fake Anthropic providers ``main`` (Codex's root agent) and ``sub``, with the routes onto them."""
-    async with open_upstream("anthropic") as main, open_upstream("anthropic", "pong is in pong.py") as sub:
+    async with open_upstream("anthropic") as main, \
+            open_upstream("anthropic", "pong is in pong.py", numbered_after=100) as sub:
         main.choose = codex_main_turn
         write_config(config_file, providers={"main": ("anthropic", main.url), "sub": ("anthropic", sub.url)})
         config_file.write_text(config_file.read_text() + CODEX_ROUTES)
@@ -139,7 +140,7 @@ async def main_and_big(config_file: Path, home: Path) -> AsyncIterator[tuple[Ups
     (work / "small.txt").write_text("pong is defined in pong.py\n")
     async with open_upstream("anthropic", Turn(tool="Read", args={"file_path": str(work / "big.txt")})) as main, \
             open_upstream("anthropic", Turn(tool="Read", args={"file_path": str(work / "small.txt")},
-                                            call_id="call_e2e_2"), FINAL) as big:
+                                            call_id="call_e2e_2"), FINAL, numbered_after=100) as big:
         write_config(config_file, providers={"main": ("anthropic", main.url), "big": ("anthropic", big.url)})
         config_file.write_text(config_file.read_text() + LONG_ROUTES)
         yield main, big
@@ -154,6 +155,10 @@ async def test_a_claude_code_session_crossing_the_threshold_moves_once(
     done = await clis.run_cli([claude_cli, "-p", "Where is pong defined? Read big.txt first."], env, home / "work")
     assert done.returncode == 0 and FINAL in done.stdout, done.describe()
     assert len(main.calls("/v1/messages")) == 1 and len(big.calls("/v1/messages")) == 2
+    # Each answer its own assistant turn: the last request holds both Reads, one after the other.
+    last = big.calls("/v1/messages")[-1].json()["messages"]
+    assert [b["id"] for m in last if m["role"] == "assistant" for b in m["content"]] == ["call_e2e_1", "call_e2e_2"]
+    assert sum(m["role"] == "assistant" for m in last) == 2
     await daemon.store.flush()
     rows = await daemon.store.read(lambda c: [tuple(r) for r in c.execute(
         "SELECT scenario, provider FROM decisions ORDER BY ts")])
@@ -196,7 +201,7 @@ def search_results_seen(requests: list) -> bool:
 @pytest.fixture
 async def anthropic_and_openai(config_file: Path) -> AsyncIterator[tuple[Upstream, Upstream]]:
     """A fake Anthropic provider named ``anthropic`` and a fake Responses one named ``openai``."""
-    async with open_upstream("anthropic") as anthropic, open_upstream("responses") as openai:
+    async with open_upstream("anthropic") as anthropic, open_upstream("responses", numbered_after=100) as openai:
         anthropic.choose = openai.choose = web_search_session
         write_config(config_file, providers={"anthropic": ("anthropic", anthropic.url),
                                              "openai": ("responses", openai.url + "/v1")})

@@ -82,10 +82,12 @@ class Upstream:
 
 
 @asynccontextmanager
-async def open_upstream(dialect: Dialect, *turns: Turn | str) -> AsyncIterator[Upstream]:
-    """Serve a fake ``dialect`` provider on an ephemeral loopback port for the duration."""
+async def open_upstream(dialect: Dialect, *turns: Turn | str, numbered_after: int = 0) -> AsyncIterator[Upstream]:
+    """Serve a fake ``dialect`` provider on an ephemeral loopback port for the duration. Its answers'
+    ids count from ``numbered_after`` + 1: a test with several fakes gives each its own range, as
+    providers' ids never repeat (Claude Code merges assistant turns that share a message id)."""
     script = [Turn(text=t) if isinstance(t, str) else t for t in turns] or [Turn(text="ok")]
-    upstream = Upstream(dialect=dialect, script=script)
+    upstream = Upstream(dialect=dialect, script=script, rendered=numbered_after)
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     async with listener, anyio.create_task_group() as tg:
         port = listener.extra(anyio.abc.SocketAttribute.local_port)
