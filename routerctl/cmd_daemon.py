@@ -114,7 +114,8 @@ def _item(item) -> str:
         return _flat(item)
     share = item.get("share", item.get("used_share"))
     return " ".join([name, *([f"{share:.0%}"] if isinstance(share, (int, float)) else []),
-                     *([str(item["level"])] if item.get("level") else [])])
+                     *([str(item["level"])] if item.get("level") else []),
+                     *([f"({item['note']})"] if item.get("note") else [])])
 
 
 @click.command()

@@ -191,8 +191,9 @@ def budget(ctx: click.Context, period: str | None, as_json: bool) -> None:
         click.echo(f"  {x['name']:<40} {value(x['used'])}{held} of {value(x['limit'])}  "
                    f"{x['share']:.0%} {x['level']}{refused}")
     for w in data["windows"]:
+        note = f"; {w['note']}" if w.get("note") else ""
         click.echo(f"  {w['provider']} {w['name']} window{'':<20} {w['used_share']:.0%} spent "
-                   f"(provider's headers)")
+                   f"(provider's headers{note})")
 
 
 @click.command()

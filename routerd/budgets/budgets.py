@@ -248,7 +248,8 @@ class Budgets:
         """(limit or window, old level, new level) for each whose level changed since last asked
         (for the log)."""
         seen = {s.name: s.level for s in self._states(now)}
-        seen.update({f"{w.provider} {w.name} window": level_of(w.used_share) for w in self.windows.statistics(now)})
+        seen.update({f"{w.provider} {w.name} window": level_of(self.windows.weight(w))
+                     for w in self.windows.statistics(now)})
         changed = [(name, self._levels.get(name, "ok"), level) for name, level in seen.items()
                    if level != self._levels.get(name, "ok")]
         changed += [(name, old, "ok") for name, old in self._levels.items() if name not in seen and old != "ok"]

@@ -21,7 +21,7 @@ class UsageSink(Protocol):
     web_searches: int
     response_id: str | None
     counts_text: bool
-    rate_limits: dict[str, Any] | None  # a Codex stream's plan windows, as its event sent them
+    rate_limits: dict[str, Any] | None  # a Codex stream's ``codex.rate_limits`` event: rate_limits, credits, family
 
 
 class UsageReader(Protocol):

@@ -63,7 +63,7 @@ class UsageMeter:
         self.discarded = False  # the provider reported counts no call can have (`Tokens.plausible`)
         self.completed = False
         self.failure: StreamFailure | None = None  # the provider's own error event, the first one
-        # A Codex stream's plan windows (``codex.rate_limits``), until the relay hands them on.
+        # A Codex stream's plan (its ``codex.rate_limits`` event's fields), until the relay hands them on.
         self.rate_limits: dict[str, Any] | None = None
         self._chars = 0  # characters of generated text counted so far (``text_chars``)
         self._uncounted: list[bytes] = []  # events whose text is still to be counted

@@ -115,12 +115,14 @@ class BudgetLimit(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class BudgetWindow(msgspec.Struct, kw_only=True, frozen=True):
-    """A provider's own window from its headers (subscription or rate limit)."""
+    """A provider's own window from its headers (subscription or rate limit); ``note`` what else
+    its provider said of it (a Codex plan's credits, "one model's limit", the limit reached)."""
 
     provider: str
     name: str
     used_share: float
     resets_at: float | None
+    note: str = ""
 
 
 class BudgetReport(msgspec.Struct, kw_only=True, frozen=True):

@@ -20,6 +20,7 @@ from tests.fakes.upstream import read_request
 class CodexBackend:
     headers: dict[str, str] = field(default_factory=dict)  # the x-codex-* headers of every answer
     event: dict | None = None  # the ``rate_limits`` of a ``codex.rate_limits`` event sent first
+    credits: dict | None = None  # that event's ``credits`` (``has_credits``, ``unlimited``, ``balance``)
     limited: bool = False
     received: list[dict[str, str]] = field(default_factory=list)
     port: int = 0
@@ -57,7 +58,8 @@ class CodexBackend:
             status, kind = 200, "text/event-stream"
             events = answers.stream("responses", request["model"], "Hello from the Codex backend.", None)
             if self.event is not None:
-                data = {"type": "codex.rate_limits", "plan_type": "plus", "rate_limits": self.event}
+                data = {"type": "codex.rate_limits", "plan_type": "plus", "rate_limits": self.event,
+                        **({"credits": self.credits} if self.credits is not None else {})}
                 events.insert(0, b"event: codex.rate_limits\ndata: " + json.dumps(data).encode() + b"\n\n")
             body = b"".join(events)
         headers = [("content-type", kind), ("content-length", str(len(body))), *self.headers.items()]

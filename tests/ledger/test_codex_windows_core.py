@@ -81,20 +81,24 @@ def test_the_stream_event_is_read_as_the_same_headers():
              "primary": {"used_percent": 7, "window_minutes": 300, "reset_after_seconds": 13168,
                          "reset_at": int(NOW + 13_168)},
              "secondary": {"used_percent": 29.5, "window_minutes": 10080, "reset_at": int(NOW + 434_962)}}
-    assert read_windows(codex_event_headers(event), NOW, "openai") == [("5h", 0.07, NOW + 13_168),
-                                                                        ("7d", 0.295, NOW + 434_962)]
-    assert codex_event_headers({"primary": None, "secondary": {"used_percent": True}}) == []
+    assert read_windows(codex_event_headers({"rate_limits": event}), NOW, "openai") == [
+        ("5h", 0.07, NOW + 13_168), ("7d", 0.295, NOW + 434_962)]
+    assert codex_event_headers({"rate_limits": {"primary": None, "secondary": {"used_percent": True}}}) == []
+    assert codex_event_headers({"rate_limits": None}) == codex_event_headers({}) == []
 
 
 def test_the_meter_keeps_a_responses_streams_codex_event():
-    """The usage meter of a Responses stream keeps the ``rate_limits`` of its ``codex.rate_limits``
-    event, and its usage as before."""
+    """The usage meter of a Responses stream keeps the ``rate_limits``, ``credits`` and limit family
+    of its ``codex.rate_limits`` event, and its usage as before."""
     limits = {"primary": {"used_percent": 61, "window_minutes": 300}}
+    credits = {"has_credits": True, "unlimited": False, "balance": "12.5"}
     stream = (b"event: codex.rate_limits\ndata: " + json.dumps({"type": "codex.rate_limits",
-                                                                "rate_limits": limits}).encode() + b"\n\n"
+                                                                "rate_limits": limits, "credits": credits,
+                                                                "metered_limit_name": "codex"}).encode() + b"\n\n"
               b'event: response.completed\ndata: {"type":"response.completed","response":{"id":"resp_1",'
               b'"usage":{"input_tokens":5,"output_tokens":2}}}\n\n')
     meter = UsageMeter("responses")
     for i in range(0, len(stream), 9):
         meter.feed_stream(stream[i:i + 9])
-    assert meter.rate_limits == limits and (meter.input_tokens, meter.output_tokens) == (5, 2)
+    assert meter.rate_limits == {"rate_limits": limits, "credits": credits, "metered_limit_name": "codex"}
+    assert (meter.input_tokens, meter.output_tokens) == (5, 2)

@@ -107,3 +107,43 @@ async def test_a_used_up_plan_window_presses_routing_as_a_rejected_subscription(
     note = daemon.spending.note(daemon.runtime, None)  # no limit of routerd's refuses anything
     assert note == ("routerd budget: 100% spent (capped): routing strongly prefers cheaper models "
                     "(a provider's plan window is used up).")
+
+
+async def test_a_plan_with_credits_left_is_not_used_up_at_100_percent(daemon, codex):
+    """The 5h window at 100 % with credits left (``x-codex-credits-*``): Codex is still served, from
+    the credits, so routing strongly prefers cheaper models but the provider is not used up; the
+    window shows the credits in ``routerctl budget`` and ``status``."""
+    codex.headers.update({"x-codex-primary-used-percent": "100", "x-codex-credits-has-credits": "true",
+                          "x-codex-credits-unlimited": "false", "x-codex-credits-balance": "12.50"})
+    assert await _ask(daemon) == "Hello from the Codex backend."
+    assert _windows(daemon)["5h"] == 1.0
+    assert 0.5 < daemon.spending.pressure(daemon.runtime, None) < 1.0
+    assert daemon.spending.note(daemon.runtime, None).startswith("routerd budget: 95% spent (high)")
+    said = await routerctl(daemon, "budget")
+    assert "chatgpt 5h window" in said and "100% spent (provider's headers; credits left (12.50))" in said
+    [row] = [line for line in (await routerctl(daemon, "status")).splitlines() if line.startswith("budgets ")]
+    assert "chatgpt 5h 100% (credits left (12.50))" in row
+
+
+async def test_a_refusal_naming_the_limit_it_reached_uses_the_plan_up(daemon, codex):
+    """A 429 whose ``x-codex-rate-limit-reached-type`` says the workspace's credits are spent: used
+    up though its windows are at 42 % and 3 %, shown as the plan's window (a served answer clears
+    it: test_codex_plan_core)."""
+    codex.limited = True
+    codex.headers["x-codex-rate-limit-reached-type"] = "workspace_member_credits_depleted"
+    with pytest.raises(openai.RateLimitError):
+        await _ask(daemon)
+    assert _windows(daemon)["plan"] == 1.0 and daemon.spending.pressure(daemon.runtime, None) == 1.0
+    assert "limit reached: workspace_member_credits_depleted" in await routerctl(daemon, "budget")
+
+
+async def test_the_streams_event_says_the_credits_too(daemon, codex):
+    """A ``codex.rate_limits`` event whose window is at 100 % with ``limit_reached`` but credits
+    left: served from the credits, not used up."""
+    codex.event = {"allowed": True, "limit_reached": True,
+                   "primary": {"used_percent": 100, "window_minutes": 300, "reset_after_seconds": 14000}}
+    codex.credits = {"has_credits": True, "unlimited": False, "balance": "3.10"}
+    assert await _ask(daemon) == "Hello from the Codex backend."
+    assert _windows(daemon)["5h"] == 1.0 and "plan" not in _windows(daemon)
+    assert 0.5 < daemon.spending.pressure(daemon.runtime, None) < 1.0
+    assert "credits left (3.10)" in await routerctl(daemon, "budget")

@@ -8,7 +8,8 @@ reads. Responses has the same under ``input_tokens`` / ``input_tokens_details`` 
 ``response.completed`` holds them all; until it arrives, each ``response.output_item.done`` of one
 counts, so a stream cut before its end still shows the searches that ran). The answer's id
 (``chatcmpl-...``, ``resp_...``) is kept: a coding agent writes it in its transcript; and the
-``rate_limits`` of a Codex backend's ``codex.rate_limits`` event (a ChatGPT plan's windows), as sent."""
+fields of a Codex backend's ``codex.rate_limits`` event (a ChatGPT plan's windows, credits and limit
+family), as sent."""
 
 from __future__ import annotations
 
@@ -72,6 +73,9 @@ class _Body(msgspec.Struct):
     type: str = ""
     id: str | None = None
     rate_limits: Any = None  # Codex's ``codex.rate_limits`` event (anything: checked where read)
+    credits: Any = None      # ... its plan's credits
+    metered_limit_name: Any = None  # ... which limit family its windows are (a model's own, or "codex")
+    limit_name: Any = None          # ... the same, as older servers name it
 
 
 class OpenAIUsage:
@@ -84,8 +88,9 @@ class OpenAIUsage:
         self.markers = markers
 
     def take(self, body: _Body, sink: UsageSink) -> None:
-        if body.type == "codex.rate_limits":  # the plan's windows, kept as sent (routerd.budgets reads them)
-            sink.rate_limits = body.rate_limits if isinstance(body.rate_limits, dict) else None
+        if body.type == "codex.rate_limits":  # the plan's word, kept as sent (routerd.budgets reads it)
+            sink.rate_limits = {"rate_limits": body.rate_limits, "credits": body.credits,
+                                "metered_limit_name": body.metered_limit_name or body.limit_name}
             return
         if body.type == "response.output_item.done" and body.item is not None:
             sink.web_searches += _searches([body.item])   # ``response.completed`` recounts them all
