@@ -39,18 +39,22 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
-              max_output_tokens=64_000, sampling="one", json_output=True, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest")),
+              max_output_tokens=64_000, sampling="one", json_output=True, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest"),
+              aliases_without_json_output=("claude-3-5-haiku", "claude-3-5-haiku-latest")),
     ModelInfo(id="claude-sonnet-4-6", provider="anthropic", tier="moderate", context_window=1_000_000,
               vision=True, reasoning=True, max_output_tokens=64_000, adaptive_thinking=True,
               effort=("low", "medium", "high", "max"), sampling="one", json_output=True,
               aliases=("sonnet", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0",
-                       "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")),
+                       "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest"),
+              aliases_without_json_output=("claude-sonnet-4-0", "claude-sonnet-4", "claude-sonnet-4-20250514",
+                                           "claude-3-7-sonnet-latest")),
     ModelInfo(id="claude-opus-4-8", provider="anthropic", tier="complex", context_window=1_000_000, vision=True,
               reasoning=True, max_output_tokens=128_000, effort=True, adaptive_thinking=True, sampling="fixed",
               budget_thinking=False, forced_tool_thinking=True, json_output=True,
               aliases=("opus", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101",
                        "claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
-                       "claude-opus-4-20250514")),
+                       "claude-opus-4-20250514"),
+              aliases_without_json_output=("claude-opus-4-0", "claude-opus-4", "claude-opus-4-20250514")),
     # OpenAI: Codex 0.169 lists gpt-6-luna (easier tasks), gpt-6.1-sol (the workhorse) and
     # gpt-6-astra (frontier); the API's gpt-4.1 / o-series / gpt-5.5 remain in wide use.
     ModelInfo(id="gpt-6-luna", provider="openai", tier="simple", context_window=1_050_000, vision=True,

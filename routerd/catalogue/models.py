@@ -57,10 +57,20 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     # Takes Anthropic's structured outputs (``output_config.format`` json_schema: Haiku 4.5, Sonnet
     # 4.5 on, Opus 4.1 on); other Claude models get a forced tool instead (``dialects.structured``).
     json_output: bool = False
+    # Aliases naming an older model that does not take it (Claude 3.5 Haiku, 3.7 Sonnet, Sonnet 4,
+    # Opus 4): a request naming one reaches that model, which refuses output_config.format.
+    aliases_without_json_output: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.effort, bool) and (unknown := set(self.effort) - set(EFFORT_LEVELS)):
             raise ValueError(f"unknown effort level {sorted(unknown)[0]!r}: the levels are {', '.join(EFFORT_LEVELS)}")
+        if stray := set(self.aliases_without_json_output) - set(self.aliases):
+            raise ValueError(f"aliases_without_json_output names {sorted(stray)[0]!r}, not an alias of {self.id}")
+
+    def takes_json_output(self, name: str) -> bool:
+        """Whether the model ``name`` (this entry's id or one of its aliases) takes Anthropic's
+        ``output_config.format``."""
+        return self.json_output and name not in self.aliases_without_json_output
 
     @property
     def effort_levels(self) -> tuple[str, ...]:

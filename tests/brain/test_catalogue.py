@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from routerd.catalogue.builtin import PriceSnapshot, load_catalogue, load_price_snapshot
 from routerd.catalogue.models import ModelInfo
 
@@ -86,3 +88,14 @@ def test_catalogue_load_does_not_import_genai_prices():
             "print('genai_prices' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_older_claude_aliases_do_not_take_native_structured_output():
+    """claude-3-5-haiku, Sonnet 4 and Opus 4 route to their successors' entries but are models without output_config.format."""
+    cat = load_catalogue()
+    assert [cat.get(n).takes_json_output(n) for n in ("claude-3-5-haiku", "claude-sonnet-4-20250514", "claude-opus-4")] \
+        == [False, False, False]
+    assert [cat.get(n).takes_json_output(n) for n in ("claude-haiku-4-5", "haiku", "claude-sonnet-4-5", "claude-opus-4-1")] \
+        == [True, True, True, True]
+    with pytest.raises(ValueError, match="not an alias"):
+        ModelInfo(id="x", provider="anthropic", tier="simple", aliases_without_json_output=("y",))
