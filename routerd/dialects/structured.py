@@ -14,7 +14,12 @@ The shapes, from the API references:
   (``ModelInfo.json_output``); for the others, and for JSON mode without a schema (which the native
   field cannot state), the request offers one tool whose input is the schema and forces it, and the
   answer's call of that tool is read back as the text of the answer (LiteLLM's ``json_tool_call``
-  does the same). The answer and stream decoders of the Anthropic dialect do that reading.
+  does the same). The tool is named so that no tool of the client's has its name.
+
+An answer that is not an object (google-genai's ``list[Recipe]``) goes to Anthropic's tool, whose
+input is always an object, wrapped as ``{"value": <schema>}``. ``fit_output`` makes these changes
+for a target dialect and returns the ``structured_answer.Reading`` that gives the client its
+answer back as it asked.
 
 Nothing here does I/O.
 """
@@ -27,16 +32,13 @@ from typing import Any
 
 import msgspec
 
-from routerd.dialects.canonical import (
-    ChatRequest, OutputFormat, Part, StopReason, TextPart, Tool, ToolCallPart, ToolChoice,
-)
+from routerd.dialects.canonical import ChatRequest, OutputFormat, Tool, ToolChoice
+from routerd.dialects.structured_answer import Reading
 
-# The forced tool's name: unusual enough that no client offers a tool of its own by it. A tool's
-# input is always an object, so an answer of another type (Gemini's ``list[Recipe]``) goes through
-# the second tool as ``{"value": ...}`` and is unwrapped on the way back.
+# The forced tool's name (the second's for an answer given as ``{"value": ...}``), unless a tool of
+# the client's has it: then the first of ``_2``, ``_3``, ... that none has.
 JSON_TOOL = "routerd_json_answer"
 JSON_VALUE_TOOL = "routerd_json_value"
-JSON_TOOLS = frozenset({JSON_TOOL, JSON_VALUE_TOOL})
 JSON_TOOL_DESCRIPTION = "Give your answer by calling this tool; its input is the answer."
 DEFAULT_NAME = "response"  # OpenAI requires a schema name; Gemini and Anthropic have none
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]", re.ASCII)
@@ -168,52 +170,60 @@ def anthropic_native(fmt: OutputFormat, takes_json_output: bool) -> bool:
         and _closed(schema)
 
 
-def as_forced_tool(req: ChatRequest) -> ChatRequest:
-    """``req`` with its structured output turned into a tool (``JSON_TOOL``) whose input is the
-    answer, for a Claude model without the native field. With no tools of the client's the tool is
-    forced; beside them the model must call one (``any``): a real call goes back as it is. Thinking
-    is dropped: Anthropic refuses it with a forced tool choice. A schema of anything but an object
-    goes through ``JSON_VALUE_TOOL`` as the one property ``value``."""
-    fmt = req.output_format
-    if fmt is None:
-        return req
+def wrap_value(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` as the one property ``value`` of a closed object; its ``$defs`` stay at the root,
+    where the schema's ``#/$defs/...`` references point."""
+    defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+    inner = {k: v for k, v in schema.items() if k not in defs}
+    return {"type": "object", "properties": {"value": inner}, "required": ["value"], "additionalProperties": False,
+            **defs}
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or when a tool of the client's has it, the first of ``name_2``, ``name_3``, ...
+    that none has: a call of the client's own tool must go back to it as a call."""
+    found, n = name, 1
+    while found in taken:
+        n += 1
+        found = f"{name}_{n}"
+    return found
+
+
+def json_tool(fmt: OutputFormat, taken: set[str]) -> tuple[Tool, Reading]:
+    """The tool whose input is the answer ``fmt`` asks for, named apart from the client's tools
+    (``taken``), and how to read its call back. A schema of anything but an object goes as the one
+    property ``value`` of ``JSON_VALUE_TOOL``: a tool's input is always an object."""
     schema = fmt.schema or _ANY_OBJECT
-    if schema.get("type", "object") == "object":
-        tool = Tool(JSON_TOOL, fmt.description or JSON_TOOL_DESCRIPTION, schema)
-    else:  # $defs stay at the root, where the schema's "#/$defs/..." references point
-        defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
-        inner = {k: v for k, v in schema.items() if k not in defs}
-        tool = Tool(JSON_VALUE_TOOL, fmt.description or JSON_TOOL_DESCRIPTION, {
-            "type": "object", "properties": {"value": inner}, "required": ["value"], **defs})
-    choice_name = tool.name
+    wrapped = schema.get("type", "object") != "object"
+    name = _free_name(JSON_VALUE_TOOL if wrapped else JSON_TOOL, taken)
+    tool = Tool(name, fmt.description or JSON_TOOL_DESCRIPTION, wrap_value(schema) if wrapped else schema)
+    return tool, Reading(name, wrapped)
+
+
+def as_forced_tool(req: ChatRequest, fmt: OutputFormat) -> tuple[ChatRequest, Reading]:
+    """``req`` with its structured output ``fmt`` turned into a tool whose input is the answer
+    (``json_tool``), for a Claude model without the native field, and how to read the answer back.
+    With no tools of the client's the tool is forced; beside them the model must call one (``any``):
+    a real call goes back as it is. Thinking is dropped: Anthropic refuses it with a forced tool
+    choice."""
+    tool, reading = json_tool(fmt, {t.name for t in req.tools})
     if req.tools:
         choice = req.tool_choice if req.tool_choice and req.tool_choice.mode in ("required", "tool") \
             else ToolChoice("required")
         return msgspec.structs.replace(req, output_format=None, tools=[*req.tools, tool], tool_choice=choice,
-                                       reasoning=None)
-    return msgspec.structs.replace(req, output_format=None, tools=[tool], tool_choice=ToolChoice("tool", choice_name),
-                                   reasoning=None)
+                                       reasoning=None), reading
+    return msgspec.structs.replace(req, output_format=None, tools=[tool], tool_choice=ToolChoice("tool", tool.name),
+                                   reasoning=None), reading
 
 
-def json_tool_text(name: str, arguments: str) -> str:
-    """The answer's text from a call of one of ``JSON_TOOLS`` (``JSON_VALUE_TOOL``'s unwrapped)."""
-    if name != JSON_VALUE_TOOL:
-        return arguments
-    try:
-        wrapped = msgspec.json.decode(arguments)
-    except msgspec.DecodeError:
-        return arguments
-    return msgspec.json.encode(wrapped["value"]).decode() if isinstance(wrapped, dict) and "value" in wrapped \
-        else arguments
+def fit_output(req: ChatRequest, target: str, native: bool) -> tuple[ChatRequest, Reading | None]:
+    """``req``'s structured output in a form the ``target`` dialect takes (``native``: for
+    Anthropic, whether the model takes ``output_config.format``), and how to read the answer back
+    (None: as it comes). To Anthropic, what ``anthropic_native`` refuses goes as the forced tool."""
+    fmt = req.output_format
+    if fmt is None:
+        return req, None
+    if target == "anthropic" and not anthropic_native(fmt, native):
+        return as_forced_tool(req, fmt)
+    return req, None
 
-
-def json_tool_as_text(content: list[Part], stop: StopReason) -> tuple[list[Part], StopReason]:
-    """An answer's call of one of ``JSON_TOOLS`` as its text (the structured answer); a ``tool_use``
-    stop with no other call left becomes ``end_turn``."""
-    if not any(isinstance(p, ToolCallPart) and p.name in JSON_TOOLS for p in content):
-        return content, stop
-    out: list[Part] = [TextPart(json_tool_text(p.name, p.arguments))
-                       if isinstance(p, ToolCallPart) and p.name in JSON_TOOLS else p for p in content]
-    if stop == "tool_use" and not any(isinstance(p, ToolCallPart) for p in out):
-        stop = "end_turn"
-    return out, stop

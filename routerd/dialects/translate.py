@@ -4,9 +4,11 @@ The gateway holds bodies as bytes and relays upstream streams chunk by chunk; th
 shape. Dialect names are those of ``registry.DIALECTS``. Same-dialect traffic should not come here
 at all: it passes through untouched.
 
+- ``render_read(target, req, model, info=...)`` -> the upstream body, and the ``Reading`` that reads
+  its answer back as the client's structured output asked (``routerd.dialects.structured``).
 - ``translate_request(front, target, body, model, stream=...)`` -> the upstream body.
-- ``translate_response(upstream, front, body, model)`` -> the client's body.
-- ``StreamTranslator(upstream, front, model)``: ``feed(chunk) -> bytes`` per upstream chunk (chunks
+- ``translate_response(upstream, front, body, model, reading)`` -> the client's body.
+- ``StreamTranslator(upstream, front, model, reading=...)``: ``feed(chunk) -> bytes`` per upstream chunk (chunks
   cut anywhere), ``close() -> bytes`` at the end of the upstream stream, ``fail(message) -> bytes``
   for one that broke; ``completed`` says whether the upstream stream reached its end; ``usage``
   holds the canonical usage once known.
@@ -30,27 +32,33 @@ from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
-from routerd.dialects.structured import anthropic_native, as_forced_tool
+from routerd.dialects.structured import fit_output
+from routerd.dialects.structured_answer import AnswerReader, Reading, read_answer
 from routerd.dialects.summary import estimate_tokens
 from routerd.errors import UpstreamBadResponse
 
 _encode = msgspec.json.encode
 
 
-def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True,
-           info: ModelInfo | None = None) -> bytes:
+def render_read(target: str, req: ChatRequest, model: str, *, reasoning: bool = True,
+                info: ModelInfo | None = None) -> tuple[bytes, Reading | None]:
     """``req`` rendered for ``target`` and encoded, made valid for ``model`` (``routerd.dialects.fit``:
     ``info`` is its catalogue entry, None for a model the catalogue does not know); ``reasoning``
     False drops reasoning parameters (``reasoning_effort``, ``thinking``, ``thinkingConfig``).
-    Structured output goes to a Claude model the catalogue does not say takes it as a forced tool
-    (``routerd.dialects.structured``)."""
-    fmt = req.output_format
-    if target == "anthropic" and fmt is not None and not anthropic_native(fmt, info is not None and info.json_output):
-        req = as_forced_tool(req)
+    Structured output goes as ``target`` takes it (``routerd.dialects.structured``: a forced tool
+    to a Claude model the catalogue does not say takes the native field, ...); the ``Reading``
+    (None: none needed) gives the answer back as the client asked."""
+    req, reading = fit_output(req, target, info is not None and info.takes_json_output(model))
     dialect = get(target)
     body = dialect.render_request(req, model, reasoning=reasoning)
     dialect.fit(body, info)
-    return _encode(body)
+    return _encode(body), reading
+
+
+def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True,
+           info: ModelInfo | None = None) -> bytes:
+    """``render_read``'s body alone."""
+    return render_read(target, req, model, reasoning=reasoning, info=info)[0]
 
 
 def translate_request(front: str, target: str, body: bytes | dict[str, Any], model: str, *,
@@ -62,9 +70,14 @@ def translate_request(front: str, target: str, body: bytes | dict[str, Any], mod
     return render(target, req, model, reasoning=reasoning)
 
 
-def translate_response(upstream: str, front: str, body: bytes | dict[str, Any], model: str) -> bytes:
-    """A whole upstream answer in ``upstream`` as a ``front`` body naming ``model``."""
-    return _encode(get(front).render_response(get(upstream).parse_response(body), model))
+def translate_response(upstream: str, front: str, body: bytes | dict[str, Any], model: str,
+                       reading: Reading | None = None) -> bytes:
+    """A whole upstream answer in ``upstream`` as a ``front`` body naming ``model``, its structured
+    output read back as ``reading`` says (``render_read``)."""
+    resp = get(upstream).parse_response(body)
+    if reading is not None:
+        resp = read_answer(resp, reading)
+    return _encode(get(front).render_response(resp, model))
 
 
 class _AnyError(msgspec.Struct):
@@ -114,12 +127,14 @@ def count_tokens(front: str, body: bytes | dict[str, Any], **url: Any) -> bytes:
 class StreamTranslator:
     """An upstream SSE byte stream in one dialect -> the client's SSE bytes in another."""
 
-    __slots__ = ("_sse", "_decoder", "_encoder", "_unsent", "completed", "usage", "events_in", "events_out")
+    __slots__ = ("_sse", "_decoder", "_reader", "_encoder", "_unsent", "completed", "usage", "events_in",
+                 "events_out")
 
     def __init__(self, upstream: str, front: str, model: str, *, include_usage: bool = True,
-                 message_id: str | None = None) -> None:
+                 message_id: str | None = None, reading: Reading | None = None) -> None:
         self._sse = SSEDecoder()
         self._decoder = get(upstream).stream_decoder()
+        self._reader = AnswerReader(reading) if reading is not None else None
         self._encoder = get(front).stream_encoder(model, id=message_id, include_usage=include_usage)
         self._unsent: list[Any] = []
         self.completed = False
@@ -128,6 +143,8 @@ class StreamTranslator:
         self.events_out = 0
 
     def _encode(self, events: list[Any]) -> bytes:
+        if self._reader is not None:
+            events = [read for ev in events for read in self._reader.feed(ev)]
         out: list[bytes] = []
         for ev in events:
             if isinstance(ev, MessageStop):

@@ -136,7 +136,7 @@ async def _read_answer(response: Response, request: ProxyRequest, prepared: Prep
     if not meter.completed:
         raise UpstreamBadResponse(f"{name}: the answer is not JSON")
     if prepared.translated:
-        body = translate_response(prepared.dialect, request.dialect, body, candidate.model)
+        body = translate_response(prepared.dialect, request.dialect, body, candidate.model, prepared.reading)
     return body, meter
 
 

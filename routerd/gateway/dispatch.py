@@ -21,6 +21,7 @@ the dialect's error event.
 One attempt, a call to one provider, is ``gateway.attempt``'s.
 """
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -219,8 +220,7 @@ def _with_key(prepared: Prepared, provider: Provider, held: Held) -> Prepared:
         return prepared
     own = set(provider.auth_headers)
     headers = [h for h in prepared.headers if h not in own] + list(provider.auth_for(key.label))
-    return Prepared(prepared.dialect, prepared.path, headers, prepared.body, prepared.translated,
-                    prepared.usage_added)
+    return dataclasses.replace(prepared, headers=headers)
 
 
 def _alone(gateway: Gateway, walk: Walk, candidate: Candidate) -> bool:

@@ -14,7 +14,8 @@ import msgspec
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import DIALECTS, get
 from routerd.dialects import hosted
-from routerd.dialects.translate import render
+from routerd.dialects.structured_answer import Reading
+from routerd.dialects.translate import render_read
 from routerd.errors import BadRequest, NotImplementedYet
 from routerd.providers import Provider
 
@@ -37,6 +38,7 @@ class Prepared:
     body: bytes
     translated: bool = False
     usage_added: bool = False            # we asked for OpenAI's usage chunk; the client did not
+    reading: Reading | None = None       # how a translated answer's structured output goes back
 
 
 def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, bytes], body: bytes,
@@ -83,8 +85,9 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
     out = [(k, v) for k, v in headers.items() if k in _TRANSLATED_KEEP and k not in drop]
     out += [*upstream.required_headers, (b"content-type", b"application/json"), *provider.auth_headers,
             *provider.extra_headers]
-    body = render(upstream.name, req, model, info=target)
-    return Prepared(upstream.name, upstream.upstream_path(model, stream), out, body, translated=True)
+    body, reading = render_read(upstream.name, req, model, info=target)
+    return Prepared(upstream.name, upstream.upstream_path(model, stream), out, body, translated=True,
+                    reading=reading)
 
 
 def hop_by_hop(headers: dict[bytes, bytes]) -> frozenset[bytes]:

@@ -186,6 +186,6 @@ def open_relay(response, request, prepared: Prepared, meter: UsageMeter, record:
     translator = None
     if prepared.translated:
         translator = StreamTranslator(prepared.dialect, request.dialect, candidate.model,
-                                      include_usage=wants_usage_chunk(request.body))
+                                      include_usage=wants_usage_chunk(request.body), reading=prepared.reading)
     return StreamRelay(response, request.dialect, meter, record, candidate.provider, read_timeout_s,
                        translator, drop_usage=prepared.usage_added, first=first)

@@ -6,11 +6,12 @@ import pytest
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallStart, Usage
 from routerd.dialects.structured import JSON_TOOL, JSON_TOOL_DESCRIPTION, JSON_VALUE_TOOL
+from routerd.dialects.structured_answer import Reading
 from routerd.dialects.registry import NAMES, get
 from routerd.dialects.sse import SSEDecoder
 from routerd.errors import UpstreamBadResponse
 from routerd.dialects.translate import (
-    StreamTranslator, count_tokens, error_message, render, wants_usage_chunk, translate_error, translate_request, translate_response,
+    StreamTranslator, count_tokens, error_message, render, render_read, wants_usage_chunk, translate_error, translate_request, translate_response,
 )
 from tests.dialects import fixtures as fx
 
@@ -197,14 +198,16 @@ def test_gemini_response_schema_reaches_openai_as_a_named_json_schema():
 def test_claude_without_native_json_gets_a_forced_tool_read_back_as_text():
     """A Claude model without output_config.format answers through a forced tool; its input comes back as text."""
     req = openai_chat.parse_request(msgspec.json.encode({**_CHAT_JSON, "reasoning_effort": "low"}))
-    out = msgspec.json.decode(render("anthropic", req, "claude-x", info=_claude(False)))
+    body, reading = render_read("anthropic", req, "claude-x", info=_claude(False))
+    out = msgspec.json.decode(body)
     assert out["tools"] == [{"name": JSON_TOOL, "description": JSON_TOOL_DESCRIPTION, "input_schema": _SCHEMA}]
     assert out["tool_choice"] == {"type": "tool", "name": JSON_TOOL}
     assert "thinking" not in out and "output_config" not in out  # Anthropic refuses thinking with a forced tool
     answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "stop_reason": "tool_use",
               "content": [{"type": "tool_use", "id": "toolu_1", "name": JSON_TOOL, "input": {"city": "Oslo"}}],
               "usage": {"input_tokens": 3, "output_tokens": 4}}
-    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "gpt-x"))
+    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "gpt-x",
+                                                  reading))
     assert chat["choices"][0]["message"]["content"] == '{"city":"Oslo"}'
     assert chat["choices"][0]["finish_reason"] == "stop" and not chat["choices"][0]["message"].get("tool_calls")
 
@@ -226,7 +229,7 @@ def test_forced_tool_stream_reads_back_as_text(front):
         ("message_stop", {"type": "message_stop"}),
     ]
     sse = b"".join(b"event: " + n.encode() + b"\ndata: " + msgspec.json.encode(d) + b"\n\n" for n, d in events)
-    tr = StreamTranslator("anthropic", front, "m")
+    tr = StreamTranslator("anthropic", front, "m", reading=Reading(JSON_TOOL))
     out = tr.feed(sse) + tr.close()
     assert tr.completed
     back = SSEDecoder()
@@ -264,11 +267,12 @@ def test_an_array_answer_goes_through_the_value_tool_and_streams_back_unwrapped(
     even for a model with the native field; the streamed answer comes back as the bare list."""
     schema = {"type": "array", "items": {"$ref": "#/$defs/P"}, "$defs": {"P": _SCHEMA}}
     body = {**_CHAT_JSON, "response_format": {"type": "json_schema", "json_schema": {"name": "L", "schema": schema}}}
-    out = msgspec.json.decode(render("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
-                                     info=_claude(True)))
+    sent, reading = render_read("anthropic", openai_chat.parse_request(msgspec.json.encode(body)), "claude-x",
+                                info=_claude(True))
+    out = msgspec.json.decode(sent)
     assert out["tools"][0] == {"name": JSON_VALUE_TOOL, "description": JSON_TOOL_DESCRIPTION, "input_schema": {
         "type": "object", "properties": {"value": {"type": "array", "items": {"$ref": "#/$defs/P"}}},
-        "required": ["value"], "$defs": {"P": _SCHEMA}}}
+        "required": ["value"], "additionalProperties": False, "$defs": {"P": _SCHEMA}}}
     assert out["tool_choice"] == {"type": "tool", "name": JSON_VALUE_TOOL}
     pieces = ['{"val', 'ue": [{"ci', 'ty": "Oslo"}]', "}"]
     sse = b"".join(b"event: " + n.encode() + b"\ndata: " + msgspec.json.encode(d) + b"\n\n" for n, d in [
@@ -280,10 +284,10 @@ def test_an_array_answer_goes_through_the_value_tool_and_streams_back_unwrapped(
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}}),
         ("message_stop", {"type": "message_stop"})])
-    tr, decoder = StreamTranslator("anthropic", "openai_chat", "m"), openai_chat.stream_decoder()
+    tr, decoder = StreamTranslator("anthropic", "openai_chat", "m", reading=reading), openai_chat.stream_decoder()
     evs = [e for n, d in SSEDecoder().feed(tr.feed(sse) + tr.close()) for e in decoder.feed(n, d)]
     assert msgspec.json.decode("".join(e.text for e in evs if isinstance(e, TextDelta))) == [{"city": "Oslo"}]
     answer = {"id": "m", "type": "message", "role": "assistant", "model": "c", "stop_reason": "tool_use", "content": [
         {"type": "tool_use", "id": "t", "name": JSON_VALUE_TOOL, "input": {"value": [1, 2]}}], "usage": {}}
-    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "m"))
+    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "m", reading))
     assert chat["choices"][0]["message"]["content"] == "[1,2]" and chat["choices"][0]["finish_reason"] == "stop"

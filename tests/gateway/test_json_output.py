@@ -186,3 +186,21 @@ async def test_google_genai_list_schema_reaches_claude_and_comes_back_a_list(dae
     assert json.loads("".join(c.text or "" for c in chunks)) == [PLACE]
     tool = fakes["anthropic"].received[-1].json["tools"][0]
     assert tool["name"] == JSON_VALUE_TOOL and tool["input_schema"]["required"] == ["value"]
+
+
+async def test_a_client_tool_named_like_the_json_tool_stays_a_tool_call(daemon, fakes, base_url):
+    """A client's own tool named routerd_json_answer beside a response_format to a Claude without the
+    native field: routerd's tool takes another name, and the model's call of the client's tool goes back as a
+    tool call, not as the answer's text."""
+    tool = {"type": "function", "function": {"name": JSON_TOOL, "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}}
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(
+            model=OLD_CLAUDE, messages=[{"role": "user", "content": "A city?"}], tools=[tool],
+            response_format={"type": "json_schema", "json_schema": {"name": "P", "schema": Place.model_json_schema()}})
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls" and not choice.message.content
+    assert [c.function.name for c in choice.message.tool_calls] == [JSON_TOOL]
+    assert json.loads(choice.message.tool_calls[0].function.arguments) == {"city": "Paris"}
+    sent = fakes["anthropic"].received[-1].json
+    assert [t["name"] for t in sent["tools"]] == [JSON_TOOL, JSON_TOOL + "_2"] and sent["tool_choice"] == {"type": "any"}

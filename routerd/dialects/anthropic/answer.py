@@ -14,7 +14,6 @@ import msgspec
 from routerd.dialects.anthropic import search
 from routerd.dialects.anthropic.request import Block, parse_blocks, render_block
 from routerd.dialects.canonical import ChatResponse, StopReason, Usage
-from routerd.dialects.structured import json_tool_as_text
 from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
 
@@ -74,13 +73,10 @@ class _Response(msgspec.Struct):
 
 
 def parse_response(body: Any) -> ChatResponse:
-    """An upstream Messages response body as a ``ChatResponse``; a call of routerd's structured-output
-    tool is read as text (``routerd.dialects.structured``)."""
+    """An upstream Messages response body as a ``ChatResponse``."""
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
-    stop = STOP_IN.get(raw.stop_reason or "end_turn", "end_turn")
-    content, stop = json_tool_as_text(parse_blocks(raw.content, search.ANSWER), stop)
-    return ChatResponse(id=raw.id, model=raw.model, content=content,
-                        stop_reason=stop, stop_sequence=raw.stop_sequence,
+    return ChatResponse(id=raw.id, model=raw.model, content=parse_blocks(raw.content, search.ANSWER),
+                        stop_reason=STOP_IN.get(raw.stop_reason or "end_turn", "end_turn"), stop_sequence=raw.stop_sequence,
                         usage=usage_in(raw.usage))
 
 

@@ -17,7 +17,6 @@ from routerd.dialects.canonical import (
     Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchCallPart, SearchResults,
     SearchResultsPart, StopReason, StreamError, TextDelta, ToolCallDelta, ToolCallStart, Usage,
 )
-from routerd.dialects.structured import JSON_TOOL, JSON_TOOLS, JSON_VALUE_TOOL, json_tool_text
 from routerd.dialects.texts import ALL, NO_TEXTS, NONE, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
@@ -97,9 +96,6 @@ class StreamDecoder:
 
     def __init__(self) -> None:
         self._tools: dict[int, int] = {}
-        # Blocks of routerd's structured-output tools, read as text: JSON_TOOL's streamed as it
-        # comes, JSON_VALUE_TOOL's gathered (its pieces) and unwrapped at the block's end.
-        self._json_blocks: dict[int, list[str] | None] = {}
         self._usage = Usage()
         self._stop: StopReason = "end_turn"
         self._stop_sequence: str | None = None
@@ -140,9 +136,6 @@ class StreamDecoder:
 
     def _start(self, ev: _BlockStart) -> list[Any]:
         block = ev.content_block
-        if block.type == "tool_use" and block.name in JSON_TOOLS:
-            self._json_blocks[ev.index] = None if block.name == JSON_TOOL else []
-            return []
         if block.type == "tool_use":
             index = self._tools[ev.index] = len(self._tools)
             return [ToolCallStart(index, block.id, block.name)]
@@ -163,12 +156,6 @@ class StreamDecoder:
             if ev.index in self._searches:
                 self._searches[ev.index].append(d.partial_json)
                 return []
-            if ev.index in self._json_blocks:
-                if (pieces := self._json_blocks[ev.index]) is not None:
-                    pieces.append(d.partial_json)
-                    return []
-                self._run += len(d.partial_json)
-                return [TextDelta(d.partial_json)] if d.partial_json else []
             index = self._tools.get(ev.index)
             return [ToolCallDelta(index, d.partial_json)] if index is not None and d.partial_json else []
         if d.type == "thinking_delta":
@@ -197,12 +184,8 @@ class StreamDecoder:
         return None
 
     def _search_stop(self, index: int) -> list[Any]:
-        """A search call is whole at its block's end (its query came in JSON pieces), and so is a
-        gathered structured answer; a text block's citations cite all of it."""
-        if pieces := self._json_blocks.get(index):
-            text = json_tool_text(JSON_VALUE_TOOL, "".join(pieces))
-            self._run += len(text)
-            return [TextDelta(text)]
+        """A search call is whole at its block's end (its query came in JSON pieces); a text
+        block's citations cite all of it."""
         if (call := self._searches.pop(index, None)) is not None:
             query = _query("".join(call[1:]))
             return [SearchCall(call[0], query)]
@@ -212,8 +195,6 @@ class StreamDecoder:
     def _message_delta(self, ev: _MessageDelta) -> None:
         if ev.delta.stop_reason:
             self._stop = STOP_IN.get(ev.delta.stop_reason, "end_turn")
-            if self._stop == "tool_use" and self._json_blocks and not self._tools:
-                self._stop = "end_turn"  # the only call was the structured answer, sent as text
         self._stop_sequence = ev.delta.stop_sequence
         if ev.usage is not None:
             late = usage_in(ev.usage)

@@ -1,0 +1,77 @@
+"""Structured output stated as each target takes it and read back as the client asked: the
+``{"value": ...}`` wrapper streamed back, the forced tool's name."""
+
+import msgspec
+
+from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallDelta, ToolCallStart, Usage
+from routerd.dialects.registry import get
+from routerd.dialects.structured import JSON_TOOL
+from routerd.dialects.structured_answer import AnswerReader, Reading, Unwrapper
+from routerd.dialects.translate import render_read, translate_response
+
+_PLACE = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+          "additionalProperties": False}
+
+
+def _render(front: str, body: dict, target: str, model: str = "m") -> tuple[dict, Reading | None]:
+    req = get(front).parse_request(msgspec.json.encode(body), model="g" if front == "gemini" else None,
+                                   stream=True if front == "gemini" else None)
+    sent, reading = render_read(target, req, model)
+    return msgspec.json.decode(sent), reading
+
+
+WRAPPED = '{"value": [{"city": "}"}, 2]}\n'
+
+
+def test_unwrapper_gives_the_value_whatever_the_pieces():
+    """{"value": X} cut anywhere, into two or three pieces, streams out as exactly X."""
+    inner = '[{"city": "}"}, 2]'
+    for i in range(len(WRAPPED) + 1):
+        for j in range(i, len(WRAPPED) + 1):
+            unwrapper = Unwrapper()
+            out = [unwrapper.feed(p) for p in (WRAPPED[:i], WRAPPED[i:j], WRAPPED[j:])]
+            assert "".join(out) + unwrapper.close() == inner, (i, j)
+
+
+def test_unwrapper_streams_the_value_as_it_comes_and_passes_other_text_as_it_is():
+    """Only the head and a trailing brace (with the space after it) are held; text that is no wrapper goes
+    through unchanged."""
+    unwrapper = Unwrapper()
+    assert unwrapper.feed('{"value": ') == ""
+    assert unwrapper.feed("[1, ") == "[1,"  # trailing space: it might come before the last brace
+    assert unwrapper.feed('{"a": 2}') == ' {"a": 2'
+    assert unwrapper.feed("]}") == "}]"
+    assert unwrapper.close() == ""
+    for text in ('[1, 2]', '{"values": 1}', '{"val'):
+        unwrapper = Unwrapper()
+        assert "".join(unwrapper.feed(c) for c in text) + unwrapper.close() == text
+
+
+def test_a_client_tool_with_the_json_tools_name_keeps_it():
+    """routerd's tool takes the first free name after the client's; a call of the client's tool stays a call."""
+    body = {"model": "gpt-x", "messages": [{"role": "user", "content": "Where?"}],
+            "tools": [{"type": "function", "function": {"name": JSON_TOOL, "parameters": {"type": "object"}}},
+                      {"type": "function", "function": {"name": JSON_TOOL + "_2", "parameters": {"type": "object"}}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "P", "schema": _PLACE}}}
+    sent, reading = _render("openai_chat", body, "anthropic", "claude-3-haiku")
+    assert [t["name"] for t in sent["tools"]] == [JSON_TOOL, JSON_TOOL + "_2", JSON_TOOL + "_3"]
+    assert reading == Reading(JSON_TOOL + "_3")
+    answer = {"id": "m", "type": "message", "role": "assistant", "model": "c", "stop_reason": "tool_use", "content": [
+        {"type": "tool_use", "id": "t", "name": JSON_TOOL, "input": {"city": "Oslo"}}], "usage": {}}
+    chat = msgspec.json.decode(translate_response("anthropic", "openai_chat", msgspec.json.encode(answer), "m", reading))
+    choice = chat["choices"][0]
+    assert choice["finish_reason"] == "tool_calls" and choice["message"]["tool_calls"][0]["function"]["name"] == JSON_TOOL
+
+
+def test_the_answer_tools_call_streams_as_text_and_the_other_calls_keep_their_order():
+    """Beside a real call, the forced tool's call becomes text and the real call is numbered from 0; the stop stays tool_use."""
+    reader = AnswerReader(Reading("answer"))
+    events = [ToolCallStart(0, "a", "answer"), ToolCallDelta(0, '{"city": "Oslo"}'), ToolCallStart(1, "b", "lookup"),
+              ToolCallDelta(1, "{}"), MessageStop("tool_use", Usage())]
+    out = [e for ev in events for e in reader.feed(ev)]
+    assert out == [TextDelta('{"city": "Oslo"}'), ToolCallStart(0, "b", "lookup"), ToolCallDelta(0, "{}"),
+                   MessageStop("tool_use", Usage())]
+    alone = AnswerReader(Reading("answer"))
+    assert [e for ev in (ToolCallStart(0, "a", "answer"), MessageStop("tool_use")) for e in alone.feed(ev)] \
+        == [MessageStop("end_turn")]
+
