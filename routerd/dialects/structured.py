@@ -17,9 +17,9 @@ The shapes, from the API references:
   does the same). The tool is named so that no tool of the client's has its name.
 
 An answer that is not an object (google-genai's ``list[Recipe]``) goes to Anthropic's tool, whose
-input is always an object, wrapped as ``{"value": <schema>}``. ``fit_output`` makes these changes
-for a target dialect and returns the ``structured_answer.Reading`` that gives the client its
-answer back as it asked.
+input is always an object, and to OpenAI, whose json_schema takes object roots only, wrapped as
+``{"value": <schema>}``. ``fit_output`` makes these changes for a target dialect and returns the
+``structured_answer.Reading`` that gives the client its answer back as it asked.
 
 Nothing here does I/O.
 """
@@ -44,6 +44,7 @@ DEFAULT_NAME = "response"  # OpenAI requires a schema name; Gemini and Anthropic
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]", re.ASCII)
 JSON_MIME = "application/json"
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
+_OPENAI = frozenset({"openai_chat", "responses"})
 
 
 def _schema(value: Any) -> dict[str, Any] | None:
@@ -171,8 +172,9 @@ def anthropic_native(fmt: OutputFormat, takes_json_output: bool) -> bool:
 
 
 def wrap_value(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` as the one property ``value`` of a closed object; its ``$defs`` stay at the root,
-    where the schema's ``#/$defs/...`` references point."""
+    """``schema`` as the one property ``value`` of a closed object (as OpenAI's strict mode and
+    Anthropic's strict tools want them); its ``$defs`` stay at the root, where the schema's
+    ``#/$defs/...`` references point."""
     defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
     inner = {k: v for k, v in schema.items() if k not in defs}
     return {"type": "object", "properties": {"value": inner}, "required": ["value"], "additionalProperties": False,
@@ -219,11 +221,16 @@ def as_forced_tool(req: ChatRequest, fmt: OutputFormat) -> tuple[ChatRequest, Re
 def fit_output(req: ChatRequest, target: str, native: bool) -> tuple[ChatRequest, Reading | None]:
     """``req``'s structured output in a form the ``target`` dialect takes (``native``: for
     Anthropic, whether the model takes ``output_config.format``), and how to read the answer back
-    (None: as it comes). To Anthropic, what ``anthropic_native`` refuses goes as the forced tool."""
+    (None: as it comes). To Anthropic, what ``anthropic_native`` refuses goes as the forced tool;
+    to OpenAI (chat, Responses), a schema whose root is not an object goes wrapped as ``value``."""
     fmt = req.output_format
     if fmt is None:
         return req, None
     if target == "anthropic" and not anthropic_native(fmt, native):
         return as_forced_tool(req, fmt)
+    schema = fmt.schema
+    if target in _OPENAI and fmt.type == "json_schema" and schema is not None and schema.get("type") != "object":
+        fitted = msgspec.structs.replace(fmt, schema=wrap_value(schema))
+        return msgspec.structs.replace(req, output_format=fitted), Reading(wrapped=True)
     return req, None
 

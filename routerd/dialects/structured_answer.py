@@ -1,11 +1,11 @@
 """Reading a translated answer back as the structured output its client asked for.
 
 ``routerd.dialects.structured`` may state a client's structured output otherwise than the client
-did: as a forced tool whose input is the answer (a Claude model without the native field),
-wrapped as ``{"value": X}`` when the answer is not an object (no tool input can be one). It
-returns a ``Reading`` saying which; the gateway keeps it with the
-request and hands it to the answer's translation, which gives the client its answer through
-``read_answer`` (whole) or an ``AnswerReader`` (streamed, event by event).
+did: as a forced tool whose input is the answer (a Claude model without the native field), or
+wrapped as ``{"value": X}`` (an answer that is not an object: no tool input can be one, and
+OpenAI's json_schema takes object roots only). It returns a ``Reading`` saying which; the gateway
+keeps it with the request and hands it to the answer's translation, which gives the client its
+answer through ``read_answer`` (whole) or an ``AnswerReader`` (streamed, event by event).
 
 A streamed ``{"value": X}`` is unwrapped as it comes (``Unwrapper``), not held until its end: the
 client of a stream wants its first bytes early (partial JSON parsers render them), and the wrapper

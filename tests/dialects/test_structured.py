@@ -1,16 +1,24 @@
-"""Structured output stated as each target takes it and read back as the client asked: the
-``{"value": ...}`` wrapper streamed back, the forced tool's name."""
+"""Structured output stated as each target takes it and read back as the client asked: the OpenAI
+wrapper for roots that are not objects and the forced tool's name."""
 
 import msgspec
+import pytest
 
 from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallDelta, ToolCallStart, Usage
 from routerd.dialects.registry import get
+from routerd.dialects.sse import SSEDecoder
 from routerd.dialects.structured import JSON_TOOL
 from routerd.dialects.structured_answer import AnswerReader, Reading, Unwrapper
-from routerd.dialects.translate import render_read, translate_response
+from routerd.dialects.translate import StreamTranslator, render_read, translate_response
+from tests.fakes import answers
 
 _PLACE = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
           "additionalProperties": False}
+_LIST = {"type": "array", "items": {"$ref": "#/$defs/Place"}, "$defs": {"Place": _PLACE}}
+
+
+def _gemini(gen: dict) -> dict:
+    return {"contents": [{"role": "user", "parts": [{"text": "Where?"}]}], "generationConfig": gen}
 
 
 def _render(front: str, body: dict, target: str, model: str = "m") -> tuple[dict, Reading | None]:
@@ -18,6 +26,11 @@ def _render(front: str, body: dict, target: str, model: str = "m") -> tuple[dict
                                    stream=True if front == "gemini" else None)
     sent, reading = render_read(target, req, model)
     return msgspec.json.decode(sent), reading
+
+
+def _events(dialect: str, sse: bytes) -> list:
+    decoder = get(dialect).stream_decoder()
+    return [e for n, d in SSEDecoder().feed(sse) for e in decoder.feed(n, d)]
 
 
 WRAPPED = '{"value": [{"city": "}"}, 2]}\n'
@@ -45,6 +58,35 @@ def test_unwrapper_streams_the_value_as_it_comes_and_passes_other_text_as_it_is(
     for text in ('[1, 2]', '{"values": 1}', '{"val'):
         unwrapper = Unwrapper()
         assert "".join(unwrapper.feed(c) for c in text) + unwrapper.close() == text
+
+
+@pytest.mark.parametrize("target", ["openai_chat", "responses"])
+def test_a_list_schema_goes_to_openai_wrapped_with_its_defs_at_the_root(target):
+    """OpenAI takes object roots only: the list is the property value of a closed object; $defs stay at the root."""
+    sent, reading = _render("gemini", _gemini({"responseMimeType": "application/json", "responseJsonSchema": _LIST}),
+                            target)
+    fmt = sent["response_format"]["json_schema"] if target == "openai_chat" else sent["text"]["format"]
+    assert fmt["schema"] == {"type": "object", "properties": {"value": {"type": "array", "items": {
+        "$ref": "#/$defs/Place"}}}, "required": ["value"], "additionalProperties": False, "$defs": {"Place": _PLACE}}
+    assert reading == Reading(wrapped=True)
+    sent, reading = _render("gemini", _gemini({"responseMimeType": "application/json", "responseJsonSchema": _PLACE}),
+                            target)
+    fmt = sent["response_format"]["json_schema"] if target == "openai_chat" else sent["text"]["format"]
+    assert fmt["schema"] == _PLACE and reading is None  # an object root goes as it is
+
+
+@pytest.mark.parametrize("upstream", ["openai_chat", "responses"])
+def test_openai_answers_come_back_unwrapped_whole_and_streamed(upstream):
+    """The wrapped answer of Chat Completions and Responses reaches a Gemini client as the bare list."""
+    reading = Reading(wrapped=True)
+    text = '{"value": [{"city": "Oslo"}]}'
+    whole = translate_response(upstream, "gemini", answers.body(upstream, "gpt", text, None), "gpt", reading)
+    assert msgspec.json.decode(whole)["candidates"][0]["content"]["parts"] == [{"text": '[{"city":"Oslo"}]'}]
+    tr = StreamTranslator(upstream, "gemini", "gpt", reading=reading)
+    out = b"".join(tr.feed(e) for e in answers.stream(upstream, "gpt", text, None)) + tr.close()
+    texts = [e.text for e in _events("gemini", out) if isinstance(e, TextDelta)]
+    assert "".join(texts) == '[{"city": "Oslo"}]' and len(texts) > 3  # streamed in pieces, not held
+    assert tr.completed
 
 
 def test_a_client_tool_with_the_json_tools_name_keeps_it():

@@ -165,10 +165,10 @@ def _gemini_stream(model: str, pieces: list[str], tool: dict | None) -> list[byt
 
 # --- structured output ---------------------------------------------------------------------------
 # What the real APIs do with a request for JSON: answer a JSON text that fits the schema, or refuse
-# the shapes they refuse (OpenAI: a json_schema without a name, strict with an open object; Gemini:
-# both schema fields, or a schema without the JSON MIME type; Anthropic: output_config.format on a
-# model without structured outputs or with an object open to more properties; thinking beside a
-# forced tool is refused in tests.fakes.limits).
+# the shapes they refuse (OpenAI: a json_schema without a name, a root that is not an object, strict
+# with an open object; Gemini: both schema fields, or a schema without the JSON MIME type;
+# Anthropic: output_config.format on a model without structured outputs or with an object open to
+# more properties; thinking beside a forced tool is refused in tests.fakes.limits).
 
 _NATIVE_CLAUDE = re.compile(r"claude-(haiku-4-5|sonnet-4-[5-9]|opus-4-[1-9])")
 _SAMPLES = {"string": "Paris", "integer": 7, "number": 1.5, "boolean": True, "null": None}
@@ -230,6 +230,9 @@ def json_refusal(dialect: str, model: str, request: dict) -> tuple[int, dict] | 
             return None
         if not fmt.get("name"):
             return _openai_error(f"Missing required parameter: '{where}.name'.", f"{where}.name")
+        if (root := (fmt.get("schema") or {}).get("type")) != "object":
+            return _openai_error(f"Invalid schema for response_format '{fmt['name']}': schema must be a JSON Schema "
+                                 f"of 'type: \"object\"', got 'type: \"{root}\"'.", where)
         if fmt.get("strict") and _open_object(fmt.get("schema")):
             return _openai_error(f"Invalid schema for response_format '{fmt['name']}': In context=(), "
                                  "'additionalProperties' is required to be supplied and to be false.", where)

@@ -188,6 +188,60 @@ async def test_google_genai_list_schema_reaches_claude_and_comes_back_a_list(dae
     assert tool["name"] == JSON_VALUE_TOOL and tool["input_schema"]["required"] == ["value"]
 
 
+async def test_the_fake_openai_refuses_a_root_that_is_not_an_object(fakes):
+    """The fake holds the real API's rule, which is why routerd wraps a list schema as {"value": ...} for OpenAI."""
+    async with openai.AsyncOpenAI(base_url=fakes["openai"].url + "/v1", api_key="x", max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError, match="must be a JSON Schema of 'type: \"object\"'"):
+            await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], response_format={
+                    "type": "json_schema", "json_schema": {"name": "L", "schema": {"type": "array", "items": {}}}})
+
+
+RESPONSES_PROVIDER = '''
+[providers.team]
+kind = "responses"
+base_url = "{openai}/v1"
+api_key = "sk-team-secret-7890"
+models = ["gpt-*"]
+timeout_s = 2
+'''
+
+
+def _generate(base_url: str, model: str, contents: str, config: types.GenerateContentConfig):
+    """google-genai's whole answer and its streamed chunks, in a worker thread (the client is sync)."""
+    def run():
+        with _genai(base_url) as client:
+            whole = client.models.generate_content(model=model, contents=contents, config=config)
+            chunks = list(client.models.generate_content_stream(model=model, contents=contents, config=config))
+            return whole, chunks
+    return anyio.to_thread.run_sync(run)
+
+
+@pytest.mark.gateway_config(RESPONSES_PROVIDER, providers=("gemini",))
+async def test_google_genai_list_schema_reaches_openai_responses_wrapped(daemon, fakes, base_url):
+    """response_schema=list[Place] to a provider of OpenAI's Responses API: text.format wraps the list as
+    {"value": [...]} (object roots only) and the client gets the bare list, whole and streamed."""
+    config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Place])
+    whole, chunks = await _generate(base_url, "gpt-4o", "Cities?", config)
+    assert whole.parsed == [Place(**PLACE)] and json.loads(whole.text) == [PLACE]
+    assert json.loads("".join(c.text or "" for c in chunks)) == [PLACE]
+    fmt = fakes["openai"].received[-1].json["text"]["format"]
+    assert fmt["schema"]["required"] == ["value"] and fmt["schema"]["properties"]["value"]["type"] == "array"
+    assert fmt["schema"]["additionalProperties"] is False
+
+
+async def test_google_genai_list_schema_reaches_openai_chat_wrapped(daemon, fakes, base_url):
+    """response_schema=list[Place] to Chat Completions: response_format wraps the list as {"value": [...]};
+    the streamed text reaches the client as the bare list's JSON, piece by piece."""
+    config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Place])
+    whole, chunks = await _generate(base_url, "gpt-4o", "Cities?", config)
+    assert whole.parsed == [Place(**PLACE)] and json.loads(whole.text) == [PLACE]
+    texts = [c.text for c in chunks if c.text]
+    assert json.loads("".join(texts)) == [PLACE] and texts[0].startswith("[") and len(texts) > 3
+    sent = fakes["openai"].received[-1].json["response_format"]["json_schema"]["schema"]
+    assert sent["type"] == "object" and sent["additionalProperties"] is False
+
+
 async def test_a_client_tool_named_like_the_json_tool_stays_a_tool_call(daemon, fakes, base_url):
     """A client's own tool named routerd_json_answer beside a response_format to a Claude without the
     native field: routerd's tool takes another name, and the model's call of the client's tool goes back as a
