@@ -196,13 +196,16 @@ class Reasoning(msgspec.Struct, omit_defaults=True):
 
 class OutputFormat(msgspec.Struct, omit_defaults=True):
     """Structured output asked for: ``json_object`` is any JSON object (JSON mode); ``json_schema``
-    one that matches ``schema`` (JSON Schema), with OpenAI's ``name``/``description``/``strict``."""
+    one that matches ``schema`` (JSON Schema), with OpenAI's ``name``/``description``/``strict``;
+    ``enum_text``: the answer is one of a string enum's values as bare text, not JSON (Gemini's
+    ``text/x.enum``)."""
 
     type: Literal["json_object", "json_schema"] = "json_object"
     schema: dict[str, Any] | None = None
     name: str | None = None
     description: str | None = None
     strict: bool | None = None
+    enum_text: bool = False
 
 
 class ChatRequest(msgspec.Struct, omit_defaults=True, kw_only=True):

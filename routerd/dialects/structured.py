@@ -16,10 +16,11 @@ The shapes, from the API references:
   answer's call of that tool is read back as the text of the answer (LiteLLM's ``json_tool_call``
   does the same). The tool is named so that no tool of the client's has its name.
 
-An answer that is not an object (google-genai's ``list[Recipe]``) goes to Anthropic's tool, whose
-input is always an object, and to OpenAI, whose json_schema takes object roots only, wrapped as
-``{"value": <schema>}``. ``fit_output`` makes these changes for a target dialect and returns the
-``structured_answer.Reading`` that gives the client its answer back as it asked.
+An answer that is not an object (google-genai's ``list[Recipe]``, an enum) goes to Anthropic's tool,
+whose input is always an object, and to OpenAI, whose json_schema takes object roots only, wrapped
+as ``{"value": <schema>}``. Gemini's ``text/x.enum`` (the answer is the enum value's bare text) goes
+to the others as a string enum in JSON. ``fit_output`` makes these changes for a target dialect and
+returns the ``structured_answer.Reading`` that gives the client its answer back as it asked.
 
 Nothing here does I/O.
 """
@@ -43,6 +44,7 @@ JSON_TOOL_DESCRIPTION = "Give your answer by calling this tool; its input is the
 DEFAULT_NAME = "response"  # OpenAI requires a schema name; Gemini and Anthropic have none
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]", re.ASCII)
 JSON_MIME = "application/json"
+ENUM_MIME = "text/x.enum"
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 _OPENAI = frozenset({"openai_chat", "responses"})
 
@@ -108,7 +110,7 @@ def from_gemini(gen: Any, to_json_schema: Callable[[Any], Any]) -> OutputFormat 
     if json_schema is None and schema is not None:
         json_schema = to_json_schema(schema)
     if isinstance(json_schema, dict):
-        return OutputFormat("json_schema", json_schema)
+        return OutputFormat("json_schema", json_schema, enum_text=mime == ENUM_MIME)
     return OutputFormat("json_object") if mime == JSON_MIME else None
 
 
@@ -117,7 +119,7 @@ GEMINI_KEYS = frozenset({"responseMimeType", "response_mime_type", "responseJson
 
 
 def to_gemini(fmt: OutputFormat) -> dict[str, Any]:
-    """``fmt`` as ``generationConfig`` keys."""
+    """``fmt`` as ``generationConfig`` keys (an enum as JSON: ``fit_output`` reads it back bare)."""
     if fmt.type == "json_schema" and fmt.schema is not None:
         return {"responseMimeType": JSON_MIME, "responseJsonSchema": fmt.schema}
     return {"responseMimeType": JSON_MIME}
@@ -199,7 +201,7 @@ def json_tool(fmt: OutputFormat, taken: set[str]) -> tuple[Tool, Reading]:
     wrapped = schema.get("type", "object") != "object"
     name = _free_name(JSON_VALUE_TOOL if wrapped else JSON_TOOL, taken)
     tool = Tool(name, fmt.description or JSON_TOOL_DESCRIPTION, wrap_value(schema) if wrapped else schema)
-    return tool, Reading(name, wrapped)
+    return tool, Reading(name, wrapped, fmt.enum_text)
 
 
 def as_forced_tool(req: ChatRequest, fmt: OutputFormat) -> tuple[ChatRequest, Reading]:
@@ -231,6 +233,6 @@ def fit_output(req: ChatRequest, target: str, native: bool) -> tuple[ChatRequest
     schema = fmt.schema
     if target in _OPENAI and fmt.type == "json_schema" and schema is not None and schema.get("type") != "object":
         fitted = msgspec.structs.replace(fmt, schema=wrap_value(schema))
-        return msgspec.structs.replace(req, output_format=fitted), Reading(wrapped=True)
-    return req, None
+        return msgspec.structs.replace(req, output_format=fitted), Reading(wrapped=True, bare=fmt.enum_text)
+    return req, Reading(bare=True) if fmt.enum_text else None
 

@@ -1,17 +1,19 @@
 """Reading a translated answer back as the structured output its client asked for.
 
 ``routerd.dialects.structured`` may state a client's structured output otherwise than the client
-did: as a forced tool whose input is the answer (a Claude model without the native field), or
-wrapped as ``{"value": X}`` (an answer that is not an object: no tool input can be one, and
-OpenAI's json_schema takes object roots only). It returns a ``Reading`` saying which; the gateway
-keeps it with the request and hands it to the answer's translation, which gives the client its
-answer through ``read_answer`` (whole) or an ``AnswerReader`` (streamed, event by event).
+did: as a forced tool whose input is the answer (a Claude model without the native field), wrapped
+as ``{"value": X}`` (an answer that is not an object: no tool input can be one, and OpenAI's
+json_schema takes object roots only), or as JSON for Gemini's ``text/x.enum`` (whose answer is the
+enum value's bare text). It returns a ``Reading`` saying which; the gateway keeps it with the
+request and hands it to the answer's translation, which gives the client its answer through
+``read_answer`` (whole) or an ``AnswerReader`` (streamed, event by event).
 
 A streamed ``{"value": X}`` is unwrapped as it comes (``Unwrapper``), not held until its end: the
 client of a stream wants its first bytes early (partial JSON parsers render them), and the wrapper
 is of a fixed shape, so only its head (``{"value":``, a dozen characters) and its last ``}`` are
 held. Text that does not open with that head (a model that did not follow a schema it was not held
-to) goes through as it came.
+to) goes through as it came. An enum's bare text is short and must be JSON-decoded whole (escapes):
+it is held to the end.
 
 Pure: canonical answers and events in, the same out.
 """
@@ -33,10 +35,12 @@ _HEAD = ("{", '"value"', ":")
 class Reading(msgspec.Struct, frozen=True, omit_defaults=True):
     """How an answer comes back to its client: ``tool``, the name of the forced tool routerd
     offered (a call of it is the answer's text); ``wrapped``, the answer (text, or that tool's
-    input) is ``{"value": X}`` and the client's is X."""
+    input) is ``{"value": X}`` and the client's is X; ``bare``, a JSON string answer goes back as
+    its bare text (Gemini's ``text/x.enum``)."""
 
     tool: str | None = None
     wrapped: bool = False
+    bare: bool = False
 
 
 def _head_end(text: str) -> int | None:
@@ -104,14 +108,25 @@ def unwrap(text: str) -> str:
         else text
 
 
+def bare(text: str) -> str:
+    """A JSON string's bare text (``"a\\"b"`` -> ``a"b``); any other text as it is."""
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text
+    return value if isinstance(value, str) else text
+
+
 def _answer_text(text: str, reading: Reading) -> str:
-    return unwrap(text) if reading.wrapped else text
+    if reading.wrapped:
+        text = unwrap(text)
+    return bare(text) if reading.bare else text
 
 
 def read_answer(resp: ChatResponse, reading: Reading) -> ChatResponse:
     """A whole answer as its client asked for it: a call of ``reading.tool`` as its text (a
     ``tool_use`` stop with no other call left becoming ``end_turn``); that text, or with no tool
-    each text part, unwrapped as ``reading`` says."""
+    each text part, unwrapped and made bare as ``reading`` says."""
     tool, stop = reading.tool, resp.stop_reason
     if tool is None:
         content: list[Part] = [msgspec.structs.replace(p, text=_answer_text(p.text, reading))
@@ -127,13 +142,15 @@ def read_answer(resp: ChatResponse, reading: Reading) -> ChatResponse:
 class AnswerReader:
     """A streamed answer's canonical events as its client asked for them (``read_answer`` event by
     event): the forced tool's call becomes text deltas, the other calls keep their order with
-    indexes counted without it, the answer's text is unwrapped as it comes."""
+    indexes counted without it, the answer's text is unwrapped as it comes and, made bare, held
+    until the stream's end."""
 
-    __slots__ = ("_reading", "_unwrapper", "_answers", "_calls")
+    __slots__ = ("_reading", "_unwrapper", "_bare", "_answers", "_calls")
 
     def __init__(self, reading: Reading) -> None:
         self._reading = reading
         self._unwrapper = Unwrapper() if reading.wrapped else None
+        self._bare: list[str] | None = [] if reading.bare else None
         self._answers: set[int] = set()  # upstream indexes of the forced tool's calls
         self._calls: dict[int, int] = {}  # upstream index -> the client's, for the other calls
 
@@ -162,9 +179,14 @@ class AnswerReader:
     def _text(self, text: str) -> list[Any]:
         if self._unwrapper is not None:
             text = self._unwrapper.feed(text)
+        if self._bare is not None:
+            self._bare.append(text)
+            return []
         return [TextDelta(text)] if text else []
 
     def _flush(self) -> list[Any]:
         """What is held, at the stream's end (or its error)."""
         text = self._unwrapper.close() if self._unwrapper is not None else ""
+        if self._bare is not None:
+            text, self._bare = bare("".join(self._bare) + text), []
         return [TextDelta(text)] if text else []

@@ -1,5 +1,5 @@
 """Structured output stated as each target takes it and read back as the client asked: the OpenAI
-wrapper for roots that are not objects and the forced tool's name."""
+wrapper for roots that are not objects, Gemini's bare enum text and the forced tool's name."""
 
 import msgspec
 import pytest
@@ -7,8 +7,8 @@ import pytest
 from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallDelta, ToolCallStart, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder
-from routerd.dialects.structured import JSON_TOOL
-from routerd.dialects.structured_answer import AnswerReader, Reading, Unwrapper
+from routerd.dialects.structured import JSON_TOOL, JSON_VALUE_TOOL
+from routerd.dialects.structured_answer import AnswerReader, Reading, Unwrapper, bare
 from routerd.dialects.translate import StreamTranslator, render_read, translate_response
 from tests.fakes import answers
 
@@ -87,6 +87,24 @@ def test_openai_answers_come_back_unwrapped_whole_and_streamed(upstream):
     texts = [e.text for e in _events("gemini", out) if isinstance(e, TextDelta)]
     assert "".join(texts) == '[{"city": "Oslo"}]' and len(texts) > 3  # streamed in pieces, not held
     assert tr.completed
+
+
+def test_gemini_enum_text_goes_as_a_string_enum_and_comes_back_bare():
+    """text/x.enum: a JSON string enum to OpenAI (wrapped) and Claude (the value tool); the client gets the bare value."""
+    gen = {"responseMimeType": "text/x.enum", "responseSchema": {"type": "STRING", "enum": ["apple", "pear"]}}
+    sent, reading = _render("gemini", _gemini(gen), "openai_chat")
+    assert sent["response_format"]["json_schema"]["schema"]["properties"]["value"] == {
+        "type": "string", "enum": ["apple", "pear"]}
+    assert reading == Reading(wrapped=True, bare=True)
+    whole = translate_response("openai_chat", "gemini", answers.body("openai_chat", "gpt", '{"value":"pear"}', None),
+                               "gpt", reading)
+    assert msgspec.json.decode(whole)["candidates"][0]["content"]["parts"] == [{"text": "pear"}]
+    tr = StreamTranslator("openai_chat", "gemini", "gpt", reading=reading)
+    out = b"".join(tr.feed(e) for e in answers.stream("openai_chat", "gpt", '{"value": "pear"}', None)) + tr.close()
+    assert "".join(e.text for e in _events("gemini", out) if isinstance(e, TextDelta)) == "pear"
+    sent, reading = _render("gemini", _gemini(gen), "anthropic", "claude-haiku-4-5")
+    assert sent["tools"][0]["name"] == JSON_VALUE_TOOL and reading == Reading(JSON_VALUE_TOOL, True, True)
+    assert bare('"a\\"b"') == 'a"b' and bare("[1]") == "[1]" and bare("pear") == "pear"
 
 
 def test_a_client_tool_with_the_json_tools_name_keeps_it():

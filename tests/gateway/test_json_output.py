@@ -5,6 +5,7 @@ they were sent, and refuse the shapes the real APIs refuse, so the parsed object
 when the schema crossed intact. The sync google-genai client runs in a worker thread (asyncio and
 trio alike)."""
 
+import enum
 import json
 
 import anthropic
@@ -240,6 +241,26 @@ async def test_google_genai_list_schema_reaches_openai_chat_wrapped(daemon, fake
     assert json.loads("".join(texts)) == [PLACE] and texts[0].startswith("[") and len(texts) > 3
     sent = fakes["openai"].received[-1].json["response_format"]["json_schema"]["schema"]
     assert sent["type"] == "object" and sent["additionalProperties"] is False
+
+
+class Fruit(enum.Enum):
+    APPLE = "apple"
+    PEAR = "pear"
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", OLD_CLAUDE, NATIVE_CLAUDE])
+async def test_google_genai_enum_text_comes_back_bare(daemon, fakes, base_url, model):
+    """response_mime_type text/x.enum with an Enum to OpenAI and Claude: a JSON string enum there (wrapped
+    for OpenAI, the value tool for Claude), and the bare value back, as Gemini answers it, whole and streamed."""
+    config = types.GenerateContentConfig(response_mime_type="text/x.enum", response_schema=Fruit)
+    whole, chunks = await _generate(base_url, model, "A fruit?", config)
+    assert whole.text == "apple" and whole.parsed == Fruit.APPLE
+    assert "".join(c.text or "" for c in chunks) == "apple"
+    if model.startswith("gpt"):
+        value = fakes["openai"].received[-1].json["response_format"]["json_schema"]["schema"]["properties"]["value"]
+        assert value["type"] == "string" and value["enum"] == ["apple", "pear"]
+    else:
+        assert fakes["anthropic"].received[-1].json["tools"][0]["name"] == JSON_VALUE_TOOL
 
 
 async def test_a_client_tool_named_like_the_json_tool_stays_a_tool_call(daemon, fakes, base_url):
