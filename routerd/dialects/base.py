@@ -22,6 +22,7 @@ import msgspec
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, ChatResponse, StreamEvent
 from routerd.dialects.fit import Fields, fit, fit_bytes
+from routerd.dialects.structured_answer import Reading
 from routerd.dialects.texts import Channel, Texts, TextSpot
 from routerd.dialects.usage import UsageReader
 
@@ -130,6 +131,13 @@ class Dialect:
         """A request passed through to a provider of this dialect, made acceptable to it when its
         history holds what routerd gave the client from another provider and this dialect's API
         refuses back; None to send it as it is (nearly every request: a byte search tells)."""
+        return None
+
+    def without_native_output(self, body: bytes, model: str,
+                              target: ModelInfo | None) -> tuple[bytes, Reading] | None:
+        """A request passed through that asks for structured output in a field ``model`` does not
+        take (the catalogue's ``target`` says so), made into one it takes, with how to read the
+        answer back (``routerd.dialects.structured``); None to send it as it is."""
         return None
 
     def with_usage_chunk(self, body: bytes) -> bytes | None:

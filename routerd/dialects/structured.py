@@ -33,6 +33,7 @@ from typing import Any
 
 import msgspec
 
+from routerd.catalogue.models import ModelInfo
 from routerd.dialects.canonical import ChatRequest, OutputFormat, Tool, ToolChoice
 from routerd.dialects.structured_answer import Reading
 
@@ -236,3 +237,48 @@ def fit_output(req: ChatRequest, target: str, native: bool) -> tuple[ChatRequest
         return msgspec.structs.replace(req, output_format=fitted), Reading(wrapped=True, bare=fmt.enum_text)
     return req, Reading(bare=True) if fmt.enum_text else None
 
+
+def forced_tool_body(value: dict[str, Any]) -> Reading | None:
+    """A decoded Messages body whose ``output_config.format`` (or the beta's ``output_format``) is
+    for a model without the field, edited in place as ``as_forced_tool`` edits a translated request
+    (the client's other fields, ``cache_control`` and effort among them, left as they are); how to
+    read the answer back. None: it asks for no structured output."""
+    fmt = from_anthropic(value)
+    if fmt is None:
+        return None
+    tools = value.get("tools")
+    tools = tools if isinstance(tools, list) else []
+    tool, reading = json_tool(fmt, {t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)})
+    value["tools"] = [*tools, {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}]
+    choice = value.get("tool_choice")
+    choice = choice if isinstance(choice, dict) else {}
+    if not tools:
+        value["tool_choice"] = {"type": "tool", "name": tool.name}
+    elif choice.get("type") not in ("any", "tool"):  # disable_parallel_tool_use stays
+        value["tool_choice"] = {**choice, "type": "any"}
+    config = value.get("output_config")
+    if isinstance(config, dict) and (rest := {k: v for k, v in config.items() if k != "format"}):
+        value["output_config"] = rest
+    else:
+        value.pop("output_config", None)
+    value.pop("output_format", None)
+    value.pop("thinking", None)
+    return reading
+
+
+def anthropic_fallback(body: bytes, model: str, target: ModelInfo | None) -> tuple[bytes, Reading] | None:
+    """A Messages request passed through to ``model`` that the catalogue (``target``) says does not
+    take ``output_config.format`` (an alias of an older Claude, ``claude-3-5-haiku``), with its
+    structured output as the forced tool (``forced_tool_body``), and how to read the answer back.
+    None to send it as it is: it asks for none, or the model takes it, or the catalogue does not
+    know the model, which may be newer than the catalogue (its client knows what it takes)."""
+    if target is None or target.takes_json_output(model) or (b'"output_config"' not in body
+                                                             and b'"output_format"' not in body):
+        return None
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None  # the provider will say what is wrong with it
+    if not isinstance(value, dict) or (reading := forced_tool_body(value)) is None:
+        return None
+    return msgspec.json.encode(value), reading

@@ -73,6 +73,9 @@ def prepare(front: str, endpoint: bytes, query: bytes, headers: dict[bytes, byte
             body, out = client.adapt(body, out, target)
         elif (own := client.own_history(body)) is not None:  # the model asked for: its history alone
             body = own
+        if (fallback := client.without_native_output(body, model, target)) is not None:
+            # structured output the model cannot take: sent in a form it takes, the answer read back
+            return Prepared(front, path, out, fallback[0], translated=True, reading=fallback[1])
         if stream and (with_usage := client.with_usage_chunk(body)) is not None:
             return Prepared(front, path, out, with_usage, usage_added=True)
         return Prepared(front, path, out, body)

@@ -1,13 +1,15 @@
 """Structured output stated as each target takes it and read back as the client asked: the OpenAI
-wrapper for roots that are not objects, Gemini's bare enum text and the forced tool's name."""
+wrapper for roots that are not objects, Gemini's bare enum text, the forced tool's name and the
+Anthropic pass-through fallback."""
 
 import msgspec
 import pytest
 
+from routerd.catalogue.builtin import load_catalogue
 from routerd.dialects.canonical import MessageStop, TextDelta, ToolCallDelta, ToolCallStart, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder
-from routerd.dialects.structured import JSON_TOOL, JSON_VALUE_TOOL
+from routerd.dialects.structured import JSON_TOOL, JSON_VALUE_TOOL, anthropic_fallback
 from routerd.dialects.structured_answer import AnswerReader, Reading, Unwrapper, bare
 from routerd.dialects.translate import StreamTranslator, render_read, translate_response
 from tests.fakes import answers
@@ -135,3 +137,35 @@ def test_the_answer_tools_call_streams_as_text_and_the_other_calls_keep_their_or
     assert [e for ev in (ToolCallStart(0, "a", "answer"), MessageStop("tool_use")) for e in alone.feed(ev)] \
         == [MessageStop("end_turn")]
 
+
+_CATALOGUE = load_catalogue()
+
+
+def test_an_anthropic_request_to_an_older_claude_alias_takes_the_forced_tool_in_place():
+    """Passed through to claude-3-5-haiku, output_config.format becomes the forced tool; effort, cache_control and
+    the rest stay as the client sent them, thinking goes (refused beside a forced tool)."""
+    body = {"model": "claude-3-5-haiku", "max_tokens": 100, "thinking": {"type": "enabled", "budget_tokens": 2000},
+            "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": "Where?"}],
+            "output_config": {"effort": "low", "format": {"type": "json_schema", "schema": _LIST}}}
+    raw = msgspec.json.encode(body)
+    out, reading = anthropic_fallback(raw, "claude-3-5-haiku", _CATALOGUE.get("claude-3-5-haiku"))
+    sent = msgspec.json.decode(out)
+    assert sent["tools"][0]["name"] == JSON_VALUE_TOOL and sent["tools"][0]["input_schema"]["required"] == ["value"]
+    assert sent["tool_choice"] == {"type": "tool", "name": JSON_VALUE_TOOL} and reading == Reading(JSON_VALUE_TOOL, True)
+    assert sent["output_config"] == {"effort": "low"} and "thinking" not in sent
+    assert sent["system"] == body["system"] and sent["messages"] == body["messages"]
+    assert anthropic_fallback(raw, "claude-haiku-4-5", _CATALOGUE.get("claude-haiku-4-5")) is None  # takes it
+    assert anthropic_fallback(raw, "claude-9", None) is None  # unknown: maybe newer than the catalogue
+    plain = msgspec.json.encode({**body, "output_config": {"effort": "low"}})
+    assert anthropic_fallback(plain, "claude-3-5-haiku", _CATALOGUE.get("claude-3-5-haiku")) is None
+
+
+def test_a_request_translated_to_an_older_claude_alias_takes_the_forced_tool():
+    """Translated (an OpenAI client naming claude-3-5-haiku), the alias's own model decides too, not its successor's entry."""
+    body = {"model": "claude-3-5-haiku", "messages": [{"role": "user", "content": "Where?"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "P", "schema": _PLACE}}}
+    req = get("openai_chat").parse_request(msgspec.json.encode(body))
+    for model, native in (("claude-3-5-haiku", False), ("claude-haiku-4-5", True)):
+        sent = msgspec.json.decode(render_read("anthropic", req, model, info=_CATALOGUE.get(model))[0])
+        assert ("output_config" in sent) is native and ("tools" in sent) is not native

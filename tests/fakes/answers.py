@@ -170,7 +170,7 @@ def _gemini_stream(model: str, pieces: list[str], tool: dict | None) -> list[byt
 # Anthropic: output_config.format on a model without structured outputs or with an object open to
 # more properties; thinking beside a forced tool is refused in tests.fakes.limits).
 
-_NATIVE_CLAUDE = re.compile(r"claude-(haiku-4-5|sonnet-4-[5-9]|opus-4-[1-9])")
+_NATIVE_CLAUDE = re.compile(r"claude-(haiku-4-5|sonnet-4-[5-9]|opus-4-[1-9])(?!\d)")  # not claude-opus-4-20250514
 _SAMPLES = {"string": "Paris", "integer": 7, "number": 1.5, "boolean": True, "null": None}
 
 

@@ -243,6 +243,36 @@ async def test_google_genai_list_schema_reaches_openai_chat_wrapped(daemon, fake
     assert sent["type"] == "object" and sent["additionalProperties"] is False
 
 
+@pytest.mark.parametrize("model", ["claude-3-5-haiku", "claude-sonnet-4-20250514"])
+async def test_anthropic_parse_naming_an_older_claude_alias_goes_as_the_forced_tool(daemon, fakes, base_url, model):
+    """The anthropic SDK's messages.parse (output_config.format) naming an alias of an older Claude, which
+    refuses the field: passed through with the forced tool in its place (cache_control kept), the answer read back
+    as text, whole and streamed."""
+    system = [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}]
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        message = await client.messages.parse(model=model, max_tokens=256, output_format=Place, system=system,
+                                              messages=[{"role": "user", "content": "A city?"}])
+        async with client.messages.stream(model=model, max_tokens=256, output_format=Place,
+                                          messages=[{"role": "user", "content": "A city?"}]) as stream:
+            final = await stream.get_final_message()
+    assert message.parsed_output == Place(**PLACE) and message.stop_reason == "end_turn"
+    assert [b.type for b in message.content] == ["text"]
+    assert final.parsed_output == Place(**PLACE) and final.stop_reason == "end_turn"
+    whole, streamed = [r.json for r in fakes["anthropic"].received[-2:]]
+    assert whole["model"] == model and whole["system"] == system and "output_config" not in whole
+    assert whole["tool_choice"] == {"type": "tool", "name": JSON_TOOL} and streamed["stream"] is True
+
+
+async def test_anthropic_parse_naming_a_current_claude_passes_through(daemon, fakes, base_url):
+    """The same request naming a model that takes output_config.format goes as the client sent it."""
+    async with anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        message = await client.messages.parse(model=NATIVE_CLAUDE, max_tokens=256, output_format=Place,
+                                              messages=[{"role": "user", "content": "A city?"}])
+    assert message.parsed_output == Place(**PLACE)
+    sent = fakes["anthropic"].received[-1].json
+    assert "tools" not in sent and sent["output_config"]["format"]["type"] == "json_schema"
+
+
 class Fruit(enum.Enum):
     APPLE = "apple"
     PEAR = "pear"

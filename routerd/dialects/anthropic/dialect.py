@@ -11,6 +11,8 @@ from routerd.dialects.anthropic import answer, request, stream
 from routerd.dialects.anthropic.adapt import FIELDS, adapt_anthropic, fit_messages, unsigned_history
 from routerd.dialects.anthropic.usage import USAGE
 from routerd.dialects.base import Codec, Dialect, Header
+from routerd.dialects.structured import anthropic_fallback
+from routerd.dialects.structured_answer import Reading
 from routerd.dialects.summary import estimate_tokens
 
 _ENDPOINTS = {b"/v1/messages": b"", b"/v1/messages/count_tokens": b"/count_tokens"}
@@ -47,6 +49,10 @@ class Anthropic(Dialect):
 
     def own_history(self, body: bytes) -> bytes | None:
         return unsigned_history(body)
+
+    def without_native_output(self, body: bytes, model: str,
+                              target: ModelInfo | None) -> tuple[bytes, Reading] | None:
+        return anthropic_fallback(body, model, target)
 
     def local_count(self, body: bytes, model: str) -> bytes:
         return msgspec.json.encode({"input_tokens": estimate_tokens(self.parse_request(body))})
