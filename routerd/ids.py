@@ -13,3 +13,13 @@ class Ids:
 
     def new(self) -> str:
         return f"{self._prefix}{next(self._counter):06x}"
+
+
+_ANSWERS = Ids()
+
+
+def fresh(prefix: str) -> str:
+    """An id for an answer, message or tool call an upstream sent without one: unique across the
+    daemon's runs, since clients key on them (Claude Code merges assistant turns that share a
+    message id; a tool call's id must not repeat within a conversation)."""
+    return prefix + _ANSWERS.new()

@@ -16,6 +16,7 @@ from routerd.dialects.anthropic.request import Block, parse_blocks, render_block
 from routerd.dialects.canonical import ChatResponse, StopReason, Usage
 from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
+from routerd.ids import fresh
 
 STOP_IN: dict[str, StopReason] = {"end_turn": "end_turn", "max_tokens": "max_tokens", "stop_sequence": "stop_sequence",
            "tool_use": "tool_use", "pause_turn": "end_turn", "refusal": "content_filter",
@@ -88,7 +89,7 @@ def render_response(resp: ChatResponse, model: str, *, unsigned_thinking: bool =
     usage = resp.usage
     if not usage.web_search_requests and (ran := search.searches(resp.content)):
         usage = msgspec.structs.replace(usage, web_search_requests=ran)
-    return {"id": resp.id, "type": "message", "role": "assistant", "model": model, "content": blocks,
+    return {"id": resp.id or fresh("msg_"), "type": "message", "role": "assistant", "model": model, "content": blocks,
             "stop_reason": STOP_OUT[resp.stop_reason], "stop_sequence": resp.stop_sequence,
             "usage": usage_out(usage)}
 

@@ -20,6 +20,7 @@ from routerd.dialects.canonical import (
 from routerd.dialects.texts import ALL, NO_TEXTS, NONE, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import dump_json
 from routerd.errors import UpstreamBadResponse
+from routerd.ids import fresh
 
 
 class _Message(msgspec.Struct):
@@ -240,7 +241,7 @@ class StreamEncoder:
         self._started = True
         if event is not None and event.usage is not None:
             self._input = event.usage
-        message: dict[str, Any] = {"id": self._id or (event.id if event else "") or "msg_routerd", "type": "message",
+        message: dict[str, Any] = {"id": self._id or (event.id if event else "") or fresh("msg_"), "type": "message",
                    "role": "assistant", "model": self._model, "content": [], "stop_reason": None,
                    "stop_sequence": None, "usage": {**usage_out(self._input), "output_tokens": 0}}
         return [("message_start", dump_json({"type": "message_start", "message": message}))]

@@ -22,6 +22,7 @@ from routerd.dialects.gemini.request import Content, parse_part, render_part
 from routerd.dialects.texts import ALL, NO_TEXTS, Channel, Texts, TextSpot, whole
 from routerd.dialects.wire import convert, dump_json, load_arguments, load_body, stable_id
 from routerd.errors import UpstreamBadResponse
+from routerd.ids import fresh
 
 
 FINISH_IN: dict[str, StopReason] = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens", "SAFETY": "content_filter",
@@ -116,7 +117,7 @@ def _parts(raw: _Response, salt: str) -> list[Any]:
 def parse_response(body: Any) -> ChatResponse:
     """An upstream ``GenerateContentResponse`` as a ``ChatResponse`` (first candidate)."""
     raw = convert(load_body(body, UpstreamBadResponse), _Response, UpstreamBadResponse)
-    content = _parts(raw, raw.response_id)
+    content = _parts(raw, raw.response_id or fresh(""))
     grounding = raw.candidates[0].grounding_metadata if raw.candidates else None
     if grounding is not None:
         content = search.search_parts(grounding, raw.response_id) + search.cite(content, grounding)
@@ -164,6 +165,7 @@ class StreamDecoder:
         self._chunks = 0
         self._usage: Usage | None = None
         self._id = ""
+        self._salt = fresh("")  # the tool calls' ids when the upstream names no response
         self._text: list[str] = []  # the answer's visible text, which grounding offsets count
         self._run_start = 0          # where the current text run starts in it, in characters
         self._queries: list[str] = []
@@ -186,7 +188,7 @@ class StreamDecoder:
             self._started = True
             out.append(MessageStart(raw.response_id, raw.model_version))
         self._chunks += 1
-        for part in _parts(raw, f"{raw.response_id}:{self._chunks}"):
+        for part in _parts(raw, f"{raw.response_id or self._salt}:{self._chunks}"):
             self._part(part, out)
         self._id = self._id or raw.response_id
         if raw.candidates and raw.candidates[0].grounding_metadata is not None:

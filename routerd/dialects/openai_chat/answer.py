@@ -16,6 +16,7 @@ from routerd.dialects.canonical import (
 from routerd.dialects.openai_chat.usage import WireUsage
 from routerd.dialects.texts import ALL, NO_TEXTS, Channel, Texts, TextSpot, whole
 from routerd.errors import UpstreamBadResponse
+from routerd.ids import fresh
 
 
 FINISH_IN: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
@@ -99,7 +100,7 @@ def parse_response(body: Any) -> ChatResponse:
         content.append(TextPart(msg.refusal))
     for call in msg.tool_calls or ():
         fn = call.function or _Fn()
-        content.append(ToolCallPart(call.id or f"call_{call.index}", fn.name or "", fn.arguments or "{}"))
+        content.append(ToolCallPart(call.id or fresh("call_"), fn.name or "", fn.arguments or "{}"))
     stop = FINISH_IN.get(choice.finish_reason or "stop", "end_turn")
     return ChatResponse(id=raw.id, model=raw.model, content=content, stop_reason=stop,
                         usage=_usage(raw.usage) or Usage())
@@ -116,7 +117,7 @@ def render_response(resp: ChatResponse, model: str, *, created: int | None = Non
              for p in resp.content if isinstance(p, ToolCallPart)]
     if calls:
         message["tool_calls"] = calls
-    return {"id": resp.id, "object": "chat.completion",
+    return {"id": resp.id or fresh("chatcmpl-"), "object": "chat.completion",
             "created": int(time.time()) if created is None else created, "model": model,
             "choices": [{"index": 0, "message": message, "logprobs": None,
                          "finish_reason": FINISH_OUT[resp.stop_reason]}],
@@ -189,7 +190,7 @@ class StreamDecoder:
         if index is None or (call.id and call.id != self._ids[call.index]):
             index = self._tools[call.index] = self._count
             self._count += 1
-            self._ids[call.index] = call.id or f"call_{index}"
+            self._ids[call.index] = call.id or fresh("call_")
             out.append(ToolCallStart(index, self._ids[call.index], fn.name or ""))
         if fn.arguments:
             out.append(ToolCallDelta(index, fn.arguments))
@@ -221,7 +222,7 @@ class StreamEncoder:
         self._done = False
 
     def _head(self, message_id: str) -> None:
-        self._id = self._id or message_id or "chatcmpl-routerd"
+        self._id = self._id or message_id or fresh("chatcmpl-")
         self._prefix = (f'{{"id":{dump_json(self._id)},"object":"chat.completion.chunk",'
                         f'"created":{self._created},"model":{dump_json(self._model)},"choices":')
 

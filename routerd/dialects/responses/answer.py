@@ -25,6 +25,7 @@ from routerd.dialects.responses import search
 from routerd.dialects.responses.names import split_qualified
 from routerd.dialects.wire import convert, load_body
 from routerd.errors import UpstreamBadResponse
+from routerd.ids import fresh
 
 
 class _Part(msgspec.Struct):
@@ -143,6 +144,7 @@ def _status(stop: str) -> str:
 
 def render_response(resp: ChatResponse, model: str, *, created: int | None = None) -> dict[str, Any]:
     """``resp`` as a Responses body naming ``model``."""
+    resp_id = resp.id or fresh("resp_")
     output: list[dict[str, Any]] = []
     searches = search.call_items(resp.content)
     texts: list[TextPart] = []  # consecutive text parts make one message item
@@ -152,7 +154,7 @@ def render_response(resp: ChatResponse, model: str, *, created: int | None = Non
             continue
         if texts:
             text = search.joined(texts)
-            output.append(_message_item(f"msg_{resp.id}_{n - len(texts)}", text.text, citations=text.citations))
+            output.append(_message_item(f"msg_{resp_id}_{n - len(texts)}", text.text, citations=text.citations))
             texts = []
         if isinstance(part, SearchCallPart):
             output.append(searches[part.id])
@@ -161,9 +163,9 @@ def render_response(resp: ChatResponse, model: str, *, created: int | None = Non
         elif isinstance(part, ToolCallPart):
             output.append(_call_item(f"fc_{part.id}", part.id, part.name, part.arguments))
         elif isinstance(part, ReasoningPart) and part.text:
-            output.append(_reasoning_item(f"rs_{resp.id}_{n}", part.text))
+            output.append(_reasoning_item(f"rs_{resp_id}_{n}", part.text))
     created = int(time.time()) if created is None else created
-    return _envelope(resp.id, model, created, _status(resp.stop_reason), output, resp.usage, resp.stop_reason)
+    return _envelope(resp_id, model, created, _status(resp.stop_reason), output, resp.usage, resp.stop_reason)
 
 
 def error_body(status: int, message: str, kind: str = "") -> dict[str, Any]:

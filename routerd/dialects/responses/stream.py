@@ -16,6 +16,7 @@ from routerd.dialects.canonical import (
     Citation, CitationDelta, MessageStart, MessageStop, ReasoningDelta, SearchCall, SearchResults, StreamError,
     TextDelta, ToolCallDelta, ToolCallStart,
 )
+from routerd.ids import fresh
 
 Out = list[tuple[str | None, str]]
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -58,8 +59,8 @@ class StreamEncoder:
 
     def _start(self, event: Any, out: Out) -> None:
         self._started = True
-        raw_id = self._id or (event.id if isinstance(event, MessageStart) else "") or "resp_routerd"
-        self._id = _UNSAFE.sub("", raw_id) or "resp_routerd"  # ids are spliced into JSON text below
+        raw_id = self._id or (event.id if isinstance(event, MessageStart) else "") or fresh("resp_")
+        self._id = _UNSAFE.sub("", raw_id) or fresh("resp_")  # ids are spliced into JSON text below
         env = dump_json(_envelope(self._id, self._model, self._created, "in_progress", [], None))
         self._emit(out, "response.created", f'"response":{env}')
         self._emit(out, "response.in_progress", f'"response":{env}')
