@@ -35,7 +35,11 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # 65,535 on Vertex AI's page); elsewhere it is left unknown and a budget reserves
 # spend.DEFAULT_MAX_OUTPUT. sampling is Anthropic's (the migration guide and the API's answers):
 # Claude 4.5 and 4.6 refuse temperature and top_p together, Opus 4.7 on refuses them at all, and
-# its thinking budgets ("thinking.type.enabled" is not supported for this model).
+# its thinking budgets ("thinking.type.enabled" is not supported for this model). Gemini's thinking
+# (ai.google.dev, "Thinking"): 2.5 Pro budgets 128..32,768 and no turning it off, 2.5 Flash
+# 0..24,576, 2.5 Flash-Lite 512..24,576 or 0 (off by default); Gemini 3 takes thinkingLevel (3
+# Flash minimal to high, 3.1 Pro low to high). DeepSeek's reasoner (api-docs.deepseek.com,
+# "Reasoning Model"): max_tokens, at most 64K with its chain of thought; logprobs refused.
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
@@ -75,19 +79,20 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
               reasoning=True),
     # Google
     ModelInfo(id="gemini-2.5-flash-lite", provider="gemini", tier="simple", context_window=1_048_576, vision=True,
-              max_output_tokens=65_536),
+              reasoning=True, max_output_tokens=65_536, thinking_budget=(512, 24_576)),
     ModelInfo(id="gemini-2.5-flash", provider="gemini", tier="simple", context_window=1_048_576, vision=True,
-              reasoning=True, max_output_tokens=65_536, aliases=("flash",)),
+              reasoning=True, max_output_tokens=65_536, thinking_budget=(1, 24_576), aliases=("flash",)),
     ModelInfo(id="gemini-3-flash-preview", provider="gemini", tier="simple", context_window=1_048_576,
-              vision=True, reasoning=True),
+              vision=True, reasoning=True, thinking_levels=("minimal", "low", "medium", "high")),
     ModelInfo(id="gemini-2.5-pro", provider="gemini", tier="moderate", context_window=1_048_576, vision=True,
-              reasoning=True, max_output_tokens=65_535),
+              reasoning=True, max_output_tokens=65_535, thinking_budget=(128, 32_768), thinking_off=False),
     ModelInfo(id="gemini-3.1-pro-preview", provider="gemini", tier="moderate", context_window=1_048_576,
-              vision=True, reasoning=True, aliases=("gemini-pro", "gemini-3-pro-preview")),
+              vision=True, reasoning=True, thinking_levels=("low", "medium", "high"),
+              aliases=("gemini-pro", "gemini-3-pro-preview")),
     # DeepSeek
     ModelInfo(id="deepseek-chat", provider="deepseek", tier="moderate", context_window=128_000),
     ModelInfo(id="deepseek-reasoner", provider="deepseek", tier="complex", context_window=128_000, tools=False,
-              reasoning=True),
+              reasoning=True, max_output_tokens=65_536, logprobs=False),
     # Groq
     ModelInfo(id="llama-3.1-8b-instant", provider="groq", tier="simple", context_window=131_072),
     ModelInfo(id="llama-3.3-70b-versatile", provider="groq", tier="moderate", context_window=131_072),

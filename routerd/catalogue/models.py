@@ -51,9 +51,22 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     forced_tool_thinking: bool = False    # takes adaptive thinking beside a tool_choice forcing a tool (Opus 4.8 on)
     # The sampling settings (temperature, top_p, top_k) the model takes: "any"; "one" of
     # temperature and top_p, not both (Claude 4.5 and 4.6); "fixed", none but the defaults (Claude
-    # Opus 4.7 on). None: "fixed" for a reasoning model of OpenAI's APIs, else "any"
-    # (``routerd.dialects.fit``).
+    # Opus 4.7 on). None: "fixed" for a model with OpenAI's reasoning rules (``openai_reasoning``),
+    # else "any" (``routerd.dialects.fit``).
     sampling: Literal["any", "one", "fixed"] | None = None
+    # Thinking as Gemini takes it (ai.google.dev, "Thinking"): the least and most tokens of a
+    # thinkingBudget (2.5 Pro 128..32,768, Flash 1..24,576, Flash-Lite 512..24,576; None: any);
+    # whether a budget of 0 turns thinking off (not 2.5 Pro: "Budget 0 is invalid. This model only
+    # works in thinking mode."); the thinkingLevel values a Gemini 3 model takes instead of a
+    # budget, lowest first (none: it takes budgets, and refuses a level).
+    thinking_budget: tuple[int, int] | None = None
+    thinking_off: bool = True
+    thinking_levels: tuple[str, ...] = ()
+    # OpenAI's reasoning models' rules (o-series, gpt-5 on): max_completion_tokens in place of
+    # max_tokens, and only the default sampling. None: a reasoning model of provider ``openai``
+    # (DeepSeek's reasoner, say, takes max_tokens).
+    openai_reasoning: bool | None = None
+    logprobs: bool = True                 # takes logprobs / top_logprobs (not DeepSeek's reasoner)
     # Takes Anthropic's structured outputs (``output_config.format`` json_schema: Haiku 4.5, Sonnet
     # 4.5 on, Opus 4.1 on); other Claude models get a forced tool instead (``dialects.structured``).
     json_output: bool = False
@@ -71,6 +84,13 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         """Whether the model ``name`` (this entry's id or one of its aliases) takes Anthropic's
         ``output_config.format``."""
         return self.json_output and name not in self.aliases_without_json_output
+
+    @property
+    def takes_openai_reasoning(self) -> bool:
+        """Whether OpenAI's reasoning-model rules apply (``openai_reasoning``, else its default)."""
+        if self.openai_reasoning is not None:
+            return self.openai_reasoning
+        return self.reasoning and self.provider == "openai"
 
     @property
     def effort_levels(self) -> tuple[str, ...]:

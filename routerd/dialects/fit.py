@@ -16,7 +16,17 @@ model's facts from the catalogue (``ModelInfo``), none by name:
   'reasoning_effort' is not supported with this model", and on Responses the ``include`` of
   ``reasoning.encrypted_content`` Codex always sends: "Encrypted content is not supported with this
   model."; Gemini's thinkingConfig);
-- OpenAI chat's reasoning models take ``max_completion_tokens``, not ``max_tokens``;
+- a thinking budget in the model's range (``ModelInfo.thinking_budget``: Gemini 2.5 Pro
+  128..32,768, "The thinking budget (52428) is invalid."), 0 (thinking off) raised to the least
+  where the model cannot turn thinking off (2.5 Pro: "Budget 0 is invalid. This model only works in
+  thinking mode."); a Gemini 3 model (``thinking_levels``) gets the thinkingLevel a budget stands
+  for, a 2.5 model the budget a level stands for ("Thinking level is not supported for this
+  model."), and a level the model lacks becomes the nearest it has below ("Thinking level MEDIUM is
+  not supported for this model.");
+- OpenAI's reasoning models (``ModelInfo.takes_openai_reasoning``) take ``max_completion_tokens``,
+  not ``max_tokens``; another reasoning model of the dialect (DeepSeek's reasoner) ``max_tokens``;
+- logprobs left out for a model that refuses them (DeepSeek's reasoner: "deepseek-reasoner does not
+  support the parameter `logprobs`");
 - sampling, as the model takes it (``ModelInfo.sampling``; OpenAI's reasoning models take only the
   default, "Only the default (1) value is supported"): ``fixed`` drops temperature, top_p, top_k
   and the penalties (OpenAI: "Unsupported parameter: 'presence_penalty' is not supported with this
@@ -42,11 +52,16 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects.canonical import budget_for_effort, effort_for_budget
 
 Path = tuple[str, ...]
 # Anthropic's thinking while on: the sampling it allows (platform.claude.com, extended thinking).
 THINKING_TOP_P = 0.95
 _THINKING_ON = ("enabled", "adaptive")
+# Gemini 3's thinkingLevel values, lowest first (ai.google.dev, "Thinking"); -1 is Gemini's
+# dynamic budget (the model's own choice, as a level model does by default).
+LEVELS = ("minimal", "low", "medium", "high")
+DYNAMIC = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +78,33 @@ class Fields:
     reasoning: tuple[Path, ...] = ()     # what asks for reasoning, dropped for a model without it
     #                                      (none for Anthropic: ``anthropic.adapt`` decides)
     reasoning_items: tuple[tuple[Path, str], ...] = ()  # (a list, an item of it) that asks for it too
+    level: tuple[Path, ...] = ()         # a thinking level (Gemini 3's thinkingLevel), beside ``budget``
+    logprobs: tuple[Path, ...] = ()      # token log probabilities asked for
     min_budget: int = 1                  # the smallest budget the API takes (Anthropic: 1,024)
     thinking: Path | None = None         # Anthropic's thinking object (its type says whether on)
-    completion: tuple[str, str] | None = None  # (field, what reasoning models take instead)
-    reasoning_fixes_sampling: bool = False  # its reasoning models take only the default sampling
+    completion: tuple[str, str] | None = None  # (field, what OpenAI's reasoning models take instead)
 
 
 def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
     """Make ``body`` valid for ``target`` (None: a model the catalogue does not know, which gets
     only the rules every model of the API follows); whether anything changed."""
     changed = False
+    least = fields.min_budget
     if target is not None:
         if not target.reasoning:
             changed |= _drop(body, fields.reasoning) | _drop_items(body, fields.reasoning_items)
+        if not target.logprobs:
+            changed |= _drop(body, fields.logprobs)
         changed |= _cap_output(body, fields, target.max_output_tokens)
-        if fields.completion is not None and target.reasoning:
+        if fields.completion is not None and target.takes_openai_reasoning:
             changed |= _rename(body, *fields.completion)
-    changed |= _fit_budget(body, fields)
-    return _fit_sampling(body, fields, _sampling(fields, target)) or changed
+        elif fields.completion is not None and target.reasoning:  # the renderer's choice for reasoning
+            changed |= _rename(body, *reversed(fields.completion))
+        changed |= _fit_level(body, fields, target) | _fit_range(body, fields, target)
+        if target.thinking_budget is not None:
+            least = max(least, target.thinking_budget[0])
+    changed |= _fit_budget(body, fields, least)
+    return _fit_sampling(body, fields, _sampling(target)) or changed
 
 
 def fit_bytes(body: bytes, fields: Fields, target: ModelInfo | None) -> bytes:
@@ -95,12 +119,12 @@ def fit_bytes(body: bytes, fields: Fields, target: ModelInfo | None) -> bytes:
     return msgspec.json.encode(value)
 
 
-def _sampling(fields: Fields, target: ModelInfo | None) -> str:
+def _sampling(target: ModelInfo | None) -> str:
     if target is None:
         return "any"
     if target.sampling is not None:
         return target.sampling
-    return "fixed" if fields.reasoning_fixes_sampling and target.reasoning else "any"
+    return "fixed" if target.takes_openai_reasoning else "any"
 
 
 def _cap_output(body: dict[str, Any], fields: Fields, limit: int | None) -> bool:
@@ -121,8 +145,68 @@ def _rename(body: dict[str, Any], old: str, new: str) -> bool:
     return True
 
 
-def _fit_budget(body: dict[str, Any], fields: Fields) -> bool:
-    """A thinking budget below the output limit, or no thinking where none of the API's minimum fits."""
+def _fit_level(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
+    """A budget as the level it stands for on a model that takes levels (thinking off, a budget of
+    0, as its lowest; dynamic, -1, as its default), a level as its budget on one that takes budgets,
+    a level the model lacks as the nearest it has below (else its lowest)."""
+    if not target.reasoning:
+        return False
+    levels = target.thinking_levels
+    changed = False
+    for path in fields.budget if levels else ():
+        budget = _get(body, path)
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            changed |= _drop(body, (path,))
+            if budget != DYNAMIC and not _present(body, fields.level):
+                asked = effort_for_budget(budget) if budget > 0 else LEVELS[0]
+                changed |= _set(body, _beside(path, fields), _nearest(asked, levels))
+    for path in fields.level:
+        level = _get(body, path)
+        if not isinstance(level, str) or level.lower() not in LEVELS:
+            continue
+        if not levels and target.thinking_budget is not None:  # a model known to take budgets
+            changed |= _drop(body, (path,))
+            if not _present(body, fields.budget):
+                changed |= _set(body, fields.budget[fields.level.index(path)], budget_for_effort(level.lower()))
+        elif levels and level.lower() not in levels:
+            nearest = _nearest(level.lower(), levels)
+            changed |= _set(body, path, nearest.upper() if level.isupper() else nearest)
+    return changed
+
+
+def _beside(budget: Path, fields: Fields) -> Path:
+    """The level path in the same object (and spelling) as the budget path ``budget``."""
+    return fields.level[fields.budget.index(budget)]
+
+
+def _nearest(asked: str, levels: tuple[str, ...]) -> str:
+    """The highest of ``levels`` at or below ``asked`` (both of LEVELS), else the lowest of them."""
+    below = [level for level in levels if LEVELS.index(level) <= LEVELS.index(asked)]
+    return below[-1] if below else levels[0]
+
+
+def _fit_range(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
+    """A budget in the model's range: 0 (thinking off) raised to the least where the model cannot
+    turn thinking off, a positive budget raised to the least or lowered to the most."""
+    if target.thinking_budget is None or not target.reasoning:
+        return False
+    least, most = target.thinking_budget
+    changed = False
+    for path in fields.budget:
+        budget = _get(body, path)
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget == DYNAMIC:
+            continue
+        if budget == 0 and target.thinking_off:
+            continue
+        fitted = min(max(budget, least), most)
+        if fitted != budget:
+            changed |= _set(body, path, fitted)
+    return changed
+
+
+def _fit_budget(body: dict[str, Any], fields: Fields, least: int) -> bool:
+    """A thinking budget below the output limit, or no thinking where none of the least the API
+    (or the model) takes fits."""
     limits = [n for path in fields.output if _count(n := _get(body, path))]
     if not limits:
         return False
@@ -132,7 +216,7 @@ def _fit_budget(body: dict[str, Any], fields: Fields) -> bool:
         budget = _get(body, path)
         if not _count(budget) or budget <= room:
             continue
-        if room >= fields.min_budget:
+        if room >= least:
             changed |= _set(body, path, room)
         else:  # the thinking object, or the config the budget is in
             changed |= _drop(body, (fields.thinking or path[:-1],))

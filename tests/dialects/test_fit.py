@@ -11,7 +11,9 @@ from tests.fakes import limits
 
 CATALOGUE = load_catalogue()
 MODEL = {name: CATALOGUE.get(name) for name in ("gpt-4.1", "o3", "gemini-2.5-flash", "gemini-2.5-flash-lite",
-                                                 "claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-8")}
+                                                 "gemini-2.5-pro", "gemini-3-flash-preview", "gemini-3.1-pro-preview",
+                                                 "deepseek-reasoner", "claude-haiku-4-5", "claude-sonnet-4-6",
+                                                 "claude-opus-4-8")}
 
 
 def _fit(dialect: str, body: dict, model: str | None) -> dict:
@@ -34,11 +36,11 @@ def _fit(dialect: str, body: dict, model: str | None) -> dict:
     ("responses", "o3", {"include": ["reasoning.encrypted_content"]}, {"include": ["reasoning.encrypted_content"]}),
     ("gemini", "gemini-2.5-flash",
      {"generationConfig": {"maxOutputTokens": 100_000, "thinkingConfig": {"thinkingBudget": 80_000}}},
-     {"generationConfig": {"maxOutputTokens": 65_536, "thinkingConfig": {"thinkingBudget": 65_535}}}),
+     {"generationConfig": {"maxOutputTokens": 65_536, "thinkingConfig": {"thinkingBudget": 24_576}}}),
     ("gemini", "gemini-2.5-flash", {"generation_config": {"max_output_tokens": 100_000, "top_k": 3}},
      {"generation_config": {"max_output_tokens": 65_536, "top_k": 3}}),
     ("gemini", "gemini-2.5-flash-lite", {"generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}},
-     {"generationConfig": {}}),
+     {"generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}}),
     ("anthropic", "claude-haiku-4-5", {"max_tokens": 100_000, "temperature": 0.5, "top_p": 0.9},
      {"max_tokens": 64_000, "temperature": 0.5}),
     ("anthropic", "claude-sonnet-4-6",
@@ -145,3 +147,81 @@ def test_thinking_the_api_takes_with_tools_is_kept(model, body):
     assert not get("anthropic").fit(body, MODEL[model])
     assert msgspec.json.encode(body) == before
     assert limits.refusal("anthropic", model, {**body, "model": model}) is None
+
+
+def _gemini(thinking: dict, **config: int) -> dict:
+    return {"generationConfig": {**config, "thinkingConfig": thinking}}
+
+
+@pytest.mark.parametrize(("model", "thinking", "expected", "refused"), [
+    # thinking off (Anthropic's disabled, reasoning_effort none): 2.5 Pro cannot, its least instead
+    ("gemini-2.5-pro", {"thinkingBudget": 0}, {"thinkingBudget": 128}, True),
+    ("gemini-2.5-flash", {"thinkingBudget": 0}, {"thinkingBudget": 0}, False),
+    ("gemini-2.5-flash-lite", {"thinkingBudget": 0}, {"thinkingBudget": 0}, False),
+    # a small budget (a Gemini client's), raised to the model's least
+    ("gemini-2.5-pro", {"thinkingBudget": 64}, {"thinkingBudget": 128}, True),
+    ("gemini-2.5-flash-lite", {"thinkingBudget": 100}, {"thinkingBudget": 512}, True),
+    ("gemini-2.5-flash", {"thinkingBudget": 100}, {"thinkingBudget": 100}, False),
+    # a large one (2.5 Pro's 32,768 moved to a Flash), lowered to its most
+    ("gemini-2.5-flash", {"thinkingBudget": 32_768}, {"thinkingBudget": 24_576}, True),
+    ("gemini-2.5-flash-lite", {"thinking_budget": 30_000}, {"thinking_budget": 24_576}, True),
+    ("gemini-2.5-pro", {"thinkingBudget": 32_768}, {"thinkingBudget": 32_768}, False),
+    # dynamic (-1) everywhere a budget is taken; the level model's own default
+    ("gemini-2.5-pro", {"thinkingBudget": -1}, {"thinkingBudget": -1}, False),
+    ("gemini-3-flash-preview", {"thinkingBudget": -1, "includeThoughts": True}, {"includeThoughts": True}, False),
+    # Gemini 3 takes levels: a budget as the level it stands for, off as the lowest it has
+    ("gemini-3-flash-preview", {"thinkingBudget": 0}, {"thinkingLevel": "minimal"}, False),
+    ("gemini-3.1-pro-preview", {"thinkingBudget": 0}, {"thinkingLevel": "low"}, False),
+    ("gemini-3.1-pro-preview", {"thinking_budget": 8192}, {"thinking_level": "medium"}, False),
+    ("gemini-3-flash-preview", {"thinkingBudget": 24_576}, {"thinkingLevel": "high"}, False),
+    ("gemini-3.1-pro-preview", {"thinkingLevel": "MINIMAL"}, {"thinkingLevel": "LOW"}, True),
+    ("gemini-3.1-pro-preview", {"thinkingLevel": "low", "thinkingBudget": 5000}, {"thinkingLevel": "low"}, False),
+    # a level moved to 2.5 (which refuses one): the budget it stands for, in the model's range
+    ("gemini-2.5-flash", {"thinkingLevel": "high"}, {"thinkingBudget": 24_576}, True),
+    ("gemini-2.5-pro", {"thinking_level": "low"}, {"thinking_budget": 2048}, True),
+])
+def test_a_gemini_thinking_budget_is_one_the_model_takes(model, thinking, expected, refused):
+    """Each Gemini model's thinking as it takes it (its budget range, whether it can turn thinking
+    off, levels on Gemini 3, which still take a budget from old clients): the fake refuses what the
+    API refuses, and takes the result."""
+    body = _gemini(dict(thinking))
+    assert (limits.refusal("gemini", model, body) is not None) == refused
+    assert _fit("gemini", body, model) == _gemini(expected)
+    assert limits.refusal("gemini", model, body) is None
+
+
+def test_a_google_genai_body_is_fitted_in_its_own_spelling():
+    """The SDK's mix (generationConfig camelCase, thinking_config snake_case inside) is fitted too."""
+    body = {"generationConfig": {"maxOutputTokens": 4000, "thinking_config": {"thinking_budget": 0}}}
+    assert limits.refusal("gemini", "gemini-2.5-pro", body) is not None
+    assert _fit("gemini", body, "gemini-2.5-pro") == {
+        "generationConfig": {"maxOutputTokens": 4000, "thinking_config": {"thinking_budget": 128}}}
+
+
+def test_a_budget_below_the_least_that_fits_turns_thinking_to_the_models_default():
+    """An output limit too small for 2.5 Pro's least budget leaves thinking to the model (no
+    thinkingConfig), which it cannot turn off anyway."""
+    body = _gemini({"thinkingBudget": 0}, maxOutputTokens=100)
+    assert _fit("gemini", body, "gemini-2.5-pro") == {"generationConfig": {"maxOutputTokens": 100}}
+
+
+@pytest.mark.parametrize(("model", "body", "expected"), [
+    ("deepseek-reasoner", {"max_completion_tokens": 100_000, "temperature": 0.2, "logprobs": True, "top_logprobs": 2,
+                           "reasoning_effort": "high"},
+     {"max_tokens": 65_536, "temperature": 0.2, "reasoning_effort": "high"}),
+    ("deepseek-reasoner", {"max_tokens": 5, "presence_penalty": 0.5}, {"max_tokens": 5, "presence_penalty": 0.5}),
+    ("o3", {"max_tokens": 5, "logprobs": True}, {"max_completion_tokens": 5, "logprobs": True}),
+    ("gpt-4.1", {"max_completion_tokens": 5, "logprobs": True}, {"max_completion_tokens": 5, "logprobs": True}),
+])
+def test_openai_reasoning_rules_are_openais_own(model, body, expected):
+    """DeepSeek's reasoner takes max_tokens (the renderer's max_completion_tokens, for reasoning, is
+    renamed back) and its sampling settings (no effect, no refusal), and refuses logprobs; o3 keeps
+    OpenAI's rules, gpt-4.1 takes either field."""
+    assert _fit("openai_chat", body, model) == expected
+    assert limits.refusal("openai_chat", model, {**expected, "model": model}) is None
+
+
+def test_deepseeks_refusal_of_logprobs():
+    """The fake answers logprobs to deepseek-reasoner as DeepSeek does."""
+    status, body = limits.refusal("openai_chat", "deepseek-reasoner", {"logprobs": True})
+    assert status == 400 and body["error"]["message"] == "deepseek-reasoner does not support the parameter `logprobs`"

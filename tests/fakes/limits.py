@@ -6,7 +6,10 @@ Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature 
 unset, top_p at least 0.95, and the budget below max_tokens; with manual thinking (a budget) a tool
 loop's last assistant message must open with a thinking block, and no tool_choice may force tool
 use; adaptive thinking, which the model may skip, takes such a loop, and a forced tool only on
-Opus 4.8 (Claude 4.7 and earlier refuse it: langchain-aws's Bedrock changes, 2026-07).
+Opus 4.8 (Claude 4.7 and earlier refuse it: langchain-aws's Bedrock changes, 2026-07); Gemini's
+thinking budgets outside the model's range (2.5 Pro: 128..32,768, never off) and thinking levels a
+model lacks (2.5 takes none); DeepSeek's reasoner's refusal of logprobs (it takes max_tokens and,
+to no effect, sampling settings, where OpenAI's reasoning models refuse them).
 
 The facts are the providers' (their model pages and the errors they answer), kept here apart from
 routerd's catalogue so that a test sees what a real provider would do. A model the table does not
@@ -27,6 +30,18 @@ class Model:
     sampling: Literal["any", "one", "none"] = "any"
     budget_thinking: bool = True  # Anthropic's thinking {"type": "enabled"} (not Opus 4.7 on)
     forced_tool_thinking: bool = False  # adaptive thinking beside a forced tool_choice (Opus 4.8 on)
+    # OpenAI's reasoning rules (max_completion_tokens, default sampling only); None: ``reasoning``.
+    openai_reasoning: bool | None = None
+    logprobs: bool = True         # OpenAI chat's logprobs / top_logprobs
+    # Gemini's thinking (ai.google.dev, "Thinking"): a budget's range, whether 0 turns it off, and
+    # the thinkingLevel values a Gemini 3 model takes (none: it refuses a level).
+    thinking_budget: tuple[int, int] | None = None
+    thinking_off: bool = True
+    levels: tuple[str, ...] = ()
+
+    @property
+    def o_series(self) -> bool:
+        return self.reasoning if self.openai_reasoning is None else self.openai_reasoning
 
 
 MODELS = {
@@ -35,12 +50,18 @@ MODELS = {
     "o3": Model(100_000, reasoning=True), "o4-mini": Model(100_000, reasoning=True),
     "gpt-5.5": Model(128_000, reasoning=True),
     "gpt-6-luna": Model(reasoning=True), "gpt-6.1-sol": Model(reasoning=True), "gpt-6-astra": Model(reasoning=True),
+    # DeepSeek's reasoning model guide: max_tokens up to 64K; temperature, top_p and the penalties
+    # taken but without effect; logprobs and top_logprobs refused.
+    "deepseek-reasoner": Model(65_536, True, openai_reasoning=False, logprobs=False),
     # Anthropic's models overview.
     "claude-haiku-4-5": Model(64_000, True, "one"), "claude-sonnet-4-6": Model(64_000, True, "one"),
     "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False, forced_tool_thinking=True),
     # Gemini's model pages: 65,536 output tokens ("from 1 (inclusive) to 65537 (exclusive)").
-    "gemini-2.5-flash": Model(65_536, True), "gemini-2.5-pro": Model(65_536, True),
-    "gemini-2.5-flash-lite": Model(65_536),
+    "gemini-2.5-flash": Model(65_536, True, thinking_budget=(1, 24_576)),
+    "gemini-2.5-pro": Model(65_536, True, thinking_budget=(128, 32_768), thinking_off=False),
+    "gemini-2.5-flash-lite": Model(65_536, True, thinking_budget=(512, 24_576)),
+    "gemini-3-flash-preview": Model(reasoning=True, levels=("minimal", "low", "medium", "high")),
+    "gemini-3.1-pro-preview": Model(reasoning=True, levels=("low", "medium", "high")),
 }
 
 
@@ -49,6 +70,8 @@ def refusal(dialect: str, model: str, request: dict[str, Any]) -> tuple[int, dic
     facts = MODELS.get(model)
     if facts is None or not isinstance(request, dict):
         return None
+    if dialect == "openai_chat" and model.startswith("deepseek-"):
+        return _deepseek(facts, model, request)
     if dialect == "openai_chat":
         return _openai(_chat(facts, request))
     if dialect == "responses":
@@ -89,8 +112,19 @@ def _sampling(request: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
+def _deepseek(facts: Model, model: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """DeepSeek's answer: its own wording ("deepseek-reasoner does not support the parameter
+    `presence_penalty`", as it answered before it took the penalties) in OpenAI's error shape."""
+    for name in ("logprobs", "top_logprobs"):
+        if name in request and not facts.logprobs:
+            message = f"{model} does not support the parameter `{name}`"
+            return 400, {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                                   "code": "invalid_request_error"}}
+    return _openai(_chat(facts, request))
+
+
 def _chat(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
-    if facts.reasoning and "max_tokens" in request:
+    if facts.o_series and "max_tokens" in request:
         return ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
                 "'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
     if not facts.reasoning and "reasoning_effort" in request:
@@ -98,11 +132,11 @@ def _chat(facts: Model, request: dict[str, Any]) -> tuple[str, str, str] | None:
     for name in ("max_tokens", "max_completion_tokens"):
         if (found := _too_large(name, request.get(name), facts.max_output)) is not None:
             return found
-    if facts.reasoning:
+    if facts.o_series:
         for name in ("presence_penalty", "frequency_penalty"):
             if name in request:
                 return _unsupported(name)
-    return _sampling(request) if facts.reasoning else None
+    return _sampling(request) if facts.o_series else None
 
 
 def _responses(facts: Model, request: dict[str, Any]) -> tuple[str, str, str | None] | None:
@@ -125,11 +159,31 @@ def _responses(facts: Model, request: dict[str, Any]) -> tuple[str, str, str | N
 def _gemini(facts: Model, request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
     config = request.get("generationConfig") or request.get("generation_config") or {}
     asked = config.get("maxOutputTokens", config.get("max_output_tokens"))
-    if facts.max_output is None or not isinstance(asked, int) or asked <= facts.max_output:
+    if facts.max_output is not None and isinstance(asked, int) and asked > facts.max_output:
+        message = (f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported "
+                   f"range is from 1 (inclusive) to {facts.max_output + 1} (exclusive). Update the value and try again.")
+        return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+    thinking = config.get("thinkingConfig") or config.get("thinking_config") or {}
+    message = _gemini_thinking(facts, thinking.get("thinkingBudget", thinking.get("thinking_budget")),
+                               thinking.get("thinkingLevel", thinking.get("thinking_level")))
+    return None if message is None else (400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+
+
+def _gemini_thinking(facts: Model, budget: Any, level: Any) -> str | None:
+    """The Gemini API's refusal of a thinking budget or level, in its words: "Budget 0 is invalid.
+    This model only works in thinking mode." (2.5 Pro, vercel/ai#8027), "The thinking budget (52428)
+    is invalid." (2.5 Pro, Roo-Code#4399), "Thinking level is not supported for this model." (2.5
+    Flash, Roo-Code#10700), "Thinking level MEDIUM is not supported for this model." (3 Pro)."""
+    if isinstance(level, str) and not facts.levels:
+        return "Thinking level is not supported for this model."
+    if isinstance(level, str) and level.lower() not in facts.levels:
+        return f"Thinking level {level.upper()} is not supported for this model."
+    if not isinstance(budget, int) or budget == -1 or facts.thinking_budget is None:
         return None
-    message = (f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported "
-               f"range is from 1 (inclusive) to {facts.max_output + 1} (exclusive). Update the value and try again.")
-    return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+    least, most = facts.thinking_budget
+    if budget == 0:
+        return None if facts.thinking_off else "Budget 0 is invalid. This model only works in thinking mode."
+    return None if least <= budget <= most else f"The thinking budget ({budget}) is invalid."
 
 
 # --- Anthropic -------------------------------------------------------------------------------

@@ -2,10 +2,15 @@
 ``auto`` (or a model in another dialect) for what their own model would take, and routerd makes it
 valid for the model it chose, whose fake refuses what the real API refuses (``tests.fakes.limits``)."""
 
+from collections.abc import Callable
+
 import anthropic
+import anyio
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
 
@@ -180,3 +185,91 @@ async def test_gemini_auto_passed_through_is_capped(daemon, fakes, base_url, met
     assert response.status_code == 200 and "Hell" in response.text and "error" not in response.text, response.text
     sent = fakes["gemini"].received[-1]
     assert "gemini-2.5-flash:" in sent.path and sent.json["generationConfig"]["maxOutputTokens"] == 65_536
+
+
+PRO = _only("gemini", "gemini", "gemini-2.5-pro")
+GEMINI3 = _only("gemini", "gemini", "gemini-3.1-pro-preview")
+DEEPSEEK = _only("openai", "openai", "deepseek-reasoner", "/v1")
+
+
+def _genai(base_url: str, model: str, thinking: types.ThinkingConfig) -> Callable[[], str | None]:
+    def call() -> str | None:
+        with genai.Client(api_key="unused", http_options=types.HttpOptions(
+                base_url=base_url, retry_options=types.HttpRetryOptions(attempts=1))) as client:
+            config = types.GenerateContentConfig(thinking_config=thinking, max_output_tokens=60_000)
+            return client.models.generate_content(model=model, contents="hi", config=config).text
+    return call
+
+
+def _thinking(sent: dict) -> dict:
+    config = sent["generationConfig"]
+    return config.get("thinkingConfig") or config.get("thinking_config")
+
+
+@pytest.mark.gateway_config(PRO, providers=())
+async def test_gemini_sdk_thinking_off_moved_to_gemini_pro(daemon, fakes, base_url):
+    """google-genai with thinking off (budget 0, as 2.5 Flash takes it) for ``auto``, passed through
+    to Gemini 2.5 Pro, which cannot turn thinking off, asks for its least budget."""
+    text = await anyio.to_thread.run_sync(_genai(base_url, "auto", types.ThinkingConfig(thinking_budget=0)))
+    assert text == "Hello from gemini."
+    sent = fakes["gemini"].received[-1]
+    assert "gemini-2.5-pro:" in sent.path and _thinking(sent.json) == {"thinking_budget": 128}
+
+
+@pytest.mark.gateway_config(FLASH, providers=())
+async def test_gemini_sdk_pro_budget_moved_to_flash(daemon, fakes, base_url):
+    """2.5 Pro's largest budget (32,768) moved to 2.5 Flash asks for Flash's most, 24,576."""
+    thinking = types.ThinkingConfig(thinking_budget=32_768, include_thoughts=True)
+    text = await anyio.to_thread.run_sync(_genai(base_url, "auto", thinking))
+    assert text == "Hello from gemini."
+    assert _thinking(fakes["gemini"].received[-1].json) == {"thinking_budget": 24_576, "include_thoughts": True}
+
+
+@pytest.mark.gateway_config(PRO, providers=())
+@pytest.mark.parametrize("thinking", [{"type": "disabled"}, {"type": "enabled", "budget_tokens": 1024}])
+async def test_claude_thinking_translated_to_gemini_pro(daemon, fakes, base_url, thinking):
+    """A Messages request with thinking off, or a small budget, translated to Gemini 2.5 Pro asks
+    for a budget in Pro's range (thinking off is its least, 128)."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="auto", max_tokens=4096, messages=HI, thinking=thinking)
+    assert message.content[0].text == "Hello from gemini."
+    budget = _thinking(fakes["gemini"].received[-1].json)["thinkingBudget"]
+    assert budget == (128 if thinking["type"] == "disabled" else 1024)
+
+
+@pytest.mark.gateway_config(GEMINI3, providers=())
+@pytest.mark.parametrize(("effort", "level"), [("none", "low"), ("minimal", "low"), ("medium", "medium"),
+                                               ("high", "high")])
+async def test_openai_reasoning_effort_translated_to_gemini3(daemon, fakes, base_url, effort, level):
+    """reasoning_effort translated to Gemini 3.1 Pro goes as the thinkingLevel it stands for, among
+    the levels Pro takes (none and minimal: its lowest, low), and no budget beside it."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(model="auto", reasoning_effort=effort, messages=HI)
+    assert completion.choices[0].message.content == "Hello from gemini."
+    assert _thinking(fakes["gemini"].received[-1].json) == {"thinkingLevel": level}
+
+
+@pytest.mark.gateway_config(DEEPSEEK, providers=())
+async def test_openai_auto_passed_through_to_deepseek_reasoner(daemon, fakes, base_url):
+    """An OpenAI request for ``auto`` with max_completion_tokens, temperature and logprobs passed
+    through to deepseek-reasoner goes as max_tokens (at most its 64K), without the logprobs it refuses."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(
+            model="auto", max_completion_tokens=100_000, temperature=0.2, logprobs=True, top_logprobs=2,
+            reasoning_effort="high", messages=HI)
+    assert completion.choices[0].message.content == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "deepseek-reasoner" and sent["max_tokens"] == 65_536
+    assert not {"max_completion_tokens", "logprobs", "top_logprobs"} & set(sent)
+
+
+@pytest.mark.gateway_config(DEEPSEEK, providers=())
+async def test_claude_thinking_translated_to_deepseek_reasoner(daemon, fakes, base_url):
+    """A thinking Messages request translated to deepseek-reasoner asks with max_tokens, not the
+    max_completion_tokens of OpenAI's reasoning models."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="auto", max_tokens=8000, messages=HI,
+                                               thinking={"type": "enabled", "budget_tokens": 4000})
+    assert message.content[0].text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["max_tokens"] == 8000 and "max_completion_tokens" not in sent

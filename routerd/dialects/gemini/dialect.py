@@ -4,6 +4,7 @@ as ``?key=``."""
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any
 from urllib.parse import quote
 
@@ -30,11 +31,18 @@ def _both(camel: str, snake: str, *inner: tuple[str, str]) -> tuple[tuple[str, .
     return ((_CAMEL, camel, *(c for c, _ in inner)), (_SNAKE, snake, *(s for _, s in inner)))
 
 
-# maxOutputTokens counts thinking tokens too: a budget is kept below it.
+def _thinking(*field: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
+    """A thinkingConfig field's paths in every mix of spellings: the google-genai SDK sends
+    ``generationConfig`` camelCase and the ``thinkingConfig`` inside it snake_case."""
+    return tuple(product((_CAMEL, _SNAKE), ("thinkingConfig", "thinking_config"), *field))
+
+
+# maxOutputTokens counts thinking tokens too: a budget is kept below it. The budget and level paths
+# run parallel (one spelling each), as ``fit`` turns one into the other in place.
 FIELDS = Fields(output=_both("maxOutputTokens", "max_output_tokens"), temperature=_both("temperature", "temperature"),
                 top_p=_both("topP", "top_p"), top_k=_both("topK", "top_k"),
-                budget=_both("thinkingConfig", "thinking_config", ("thinkingBudget", "thinking_budget")),
-                reasoning=_both("thinkingConfig", "thinking_config"))
+                budget=_thinking(("thinkingBudget", "thinking_budget")),
+                level=_thinking(("thinkingLevel", "thinking_level")), reasoning=_thinking())
 
 
 def _route(path: bytes) -> tuple[bytes, bytes] | None:

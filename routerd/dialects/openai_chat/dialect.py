@@ -23,11 +23,12 @@ class OpenAIChat(Dialect):
     usage_chunk_optional = True
     usage = CHAT_USAGE
     credential_headers = frozenset({b"authorization"})
-    # Reasoning models take max_completion_tokens (max_tokens is refused) and only the default sampling.
+    # OpenAI's reasoning models take max_completion_tokens (max_tokens is refused) and only the
+    # default sampling; other reasoning models (DeepSeek's) max_tokens (``routerd.dialects.fit``).
     fields = Fields(output=(("max_tokens",), ("max_completion_tokens",)), temperature=(("temperature",),),
                     top_p=(("top_p",),), penalties=(("presence_penalty",), ("frequency_penalty",)),
-                    reasoning=(("reasoning_effort",),),
-                    completion=("max_tokens", "max_completion_tokens"), reasoning_fixes_sampling=True)
+                    reasoning=(("reasoning_effort",),), logprobs=(("logprobs",), ("top_logprobs",)),
+                    completion=("max_tokens", "max_completion_tokens"))
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         return b"" if path in _PATHS else None
