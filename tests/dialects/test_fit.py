@@ -7,6 +7,7 @@ import pytest
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import get
+from tests.e2e import replies
 from tests.fakes import limits
 
 CATALOGUE = load_catalogue()
@@ -225,3 +226,27 @@ def test_deepseeks_refusal_of_logprobs():
     """The fake answers logprobs to deepseek-reasoner as DeepSeek does."""
     status, body = limits.refusal("openai_chat", "deepseek-reasoner", {"logprobs": True})
     assert status == 400 and body["error"]["message"] == "deepseek-reasoner does not support the parameter `logprobs`"
+
+
+@pytest.mark.parametrize(("model", "body", "betas", "refused"), [
+    ("claude-haiku-4-5", {"max_tokens": 100, "output_config": {"effort": "high"}}, "",
+     "output_config.effort: this model does not support the effort parameter"),
+    ("claude-sonnet-4-6", {"max_tokens": 100, "output_config": {"effort": "xhigh"}}, "",
+     "output_config.effort: 'xhigh' is not supported on this model"),
+    ("claude-haiku-4-5", {"max_tokens": 100, "thinking": {"type": "adaptive"}}, "",
+     "thinking.type: adaptive thinking is not supported on this model"),
+    ("claude-haiku-4-5", {"max_tokens": 100}, "context-1m-2025-08-07",
+     "The long context beta is not supported for this model."),
+    ("claude-opus-4-8", {"max_tokens": 128_001}, "",
+     "max_tokens: 128001 > 128000, which is the maximum allowed number of output tokens for claude-opus-4-8"),
+    ("claude-opus-4-8", {"max_tokens": 100, "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}},
+     "context-1m-2025-08-07", None),
+])
+def test_one_table_of_claude_facts_serves_both_fakes(model, body, betas, refused):
+    """The end-to-end fake (``tests.e2e.replies``) and the gateway's (``tests.fakes.limits``) read
+    the same Claude facts and refuse with the same words."""
+    request = {**body, "model": model}
+    assert replies.anthropic_rejection(request, betas) == refused
+    if not betas:
+        found = limits.refusal("anthropic", model, request)
+        assert (found and found[1]["error"]["message"]) == refused

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes import limits
+
 INPUT_TOKENS = 11
 OUTPUT_TOKENS = 7
 CREATED = 1_760_000_000
@@ -41,37 +43,17 @@ def error(dialect: str, status: int) -> dict[str, Any]:
                       "param": None, "code": None}}
 
 
-# What the Messages API accepts per model, as its 400s say (the models routerd moves Claude Code's
-# requests to). Kept here, apart from routerd's catalogue, so that the check is the API's, not ours.
-# Effort levels per model: platform.claude.com's "Effort" page (Sonnet 4.6 takes max, not xhigh).
-ANTHROPIC_MODELS: dict[str, dict[str, Any]] = {
-    "claude-haiku-4-5": {"max_tokens": 64_000, "effort": (), "adaptive": False, "long_context": False},
-    "claude-sonnet-4-6": {"max_tokens": 64_000, "effort": ("low", "medium", "high", "max"), "adaptive": True,
-                          "long_context": True},
-    "claude-opus-4-8": {"max_tokens": 128_000, "effort": ("low", "medium", "high", "xhigh", "max"),
-                        "adaptive": True, "long_context": True},
-}
-
-
 def anthropic_rejection(body: dict[str, Any], betas: str) -> str | None:
     """Why the real API would refuse this request for its model (None: it would not, or the model
-    is not one the table knows)."""
-    model = ANTHROPIC_MODELS.get(body.get("model", ""))
+    is not one the table of Claude facts, ``tests.fakes.limits.CLAUDE``, knows): an output limit
+    above the model's, an effort level, adaptive thinking or the long-context beta it lacks."""
+    model = limits.CLAUDE.get(body.get("model", ""))
     if model is None:
         return None
-    if int(body.get("max_tokens") or 0) > model["max_tokens"]:
-        return (f"max_tokens: {body['max_tokens']} > {model['max_tokens']}, which is the maximum allowed "
+    if model.max_output is not None and int(body.get("max_tokens") or 0) > model.max_output:
+        return (f"max_tokens: {body['max_tokens']} > {model.max_output}, which is the maximum allowed "
                 f"number of output tokens for {body['model']}")
-    effort = (body.get("output_config") or {}).get("effort")
-    if effort is not None and not model["effort"]:
-        return "output_config.effort: this model does not support the effort parameter"
-    if effort is not None and effort not in model["effort"]:
-        return f"output_config.effort: {effort!r} is not supported on this model"
-    if (body.get("thinking") or {}).get("type") == "adaptive" and not model["adaptive"]:
-        return "thinking.type: adaptive thinking is not supported on this model"
-    if "context-1m" in betas and not model["long_context"]:
-        return "The long context beta is not supported for this model."
-    return None
+    return limits.claude_refusal(model, body, betas)
 
 
 def _halves(text: str) -> list[str]:

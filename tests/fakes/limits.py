@@ -1,5 +1,6 @@
 """What the fake providers refuse, as the real APIs do, for the models they know: an output limit
-above the model's, OpenAI reasoning models' refusal of ``max_tokens`` and of sampling settings,
+above the model's, an Anthropic effort level, adaptive thinking or long-context beta the Claude model
+lacks (Haiku 4.5 takes none of them), OpenAI reasoning models' refusal of ``max_tokens`` and of sampling settings,
 reasoning parameters (and Responses' ``include`` of encrypted reasoning) sent to a model that does
 not reason, and Anthropic's sampling rules (Claude 4.5/4.6 take temperature or top_p but not both;
 Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature must be 1, top_k
@@ -30,6 +31,9 @@ class Model:
     sampling: Literal["any", "one", "none"] = "any"
     budget_thinking: bool = True  # Anthropic's thinking {"type": "enabled"} (not Opus 4.7 on)
     forced_tool_thinking: bool = False  # adaptive thinking beside a forced tool_choice (Opus 4.8 on)
+    effort: tuple[str, ...] = ()  # Anthropic's output_config.effort levels (platform.claude.com, "Effort")
+    adaptive: bool = False        # Anthropic's thinking {"type": "adaptive"}
+    long_context: bool = False    # Anthropic's context-1m beta
     # OpenAI's reasoning rules (max_completion_tokens, default sampling only); None: ``reasoning``.
     openai_reasoning: bool | None = None
     logprobs: bool = True         # OpenAI chat's logprobs / top_logprobs
@@ -44,6 +48,16 @@ class Model:
         return self.reasoning if self.openai_reasoning is None else self.openai_reasoning
 
 
+# Anthropic's models overview and "Effort" page (Sonnet 4.6 takes max, not xhigh); extended
+# thinking (a budget) on Haiku 4.5, adaptive thinking from Sonnet 4.6 and Opus 4.6 on. The one
+# table of Claude facts for the fakes (``tests.e2e.replies`` reads it too).
+CLAUDE = {
+    "claude-haiku-4-5": Model(64_000, True, "one"),
+    "claude-sonnet-4-6": Model(64_000, True, "one", effort=("low", "medium", "high", "max"), adaptive=True,
+                               long_context=True),
+    "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False, forced_tool_thinking=True,
+                             effort=("low", "medium", "high", "xhigh", "max"), adaptive=True, long_context=True),
+}
 MODELS = {
     # OpenAI's model pages: gpt-4.1 and 4.1-mini 32,768 output tokens; o3 and o4-mini 100,000.
     "gpt-4.1": Model(32_768), "gpt-4.1-mini": Model(32_768),
@@ -53,9 +67,7 @@ MODELS = {
     # DeepSeek's reasoning model guide: max_tokens up to 64K; temperature, top_p and the penalties
     # taken but without effect; logprobs and top_logprobs refused.
     "deepseek-reasoner": Model(65_536, True, openai_reasoning=False, logprobs=False),
-    # Anthropic's models overview.
-    "claude-haiku-4-5": Model(64_000, True, "one"), "claude-sonnet-4-6": Model(64_000, True, "one"),
-    "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False, forced_tool_thinking=True),
+    **CLAUDE,
     # Gemini's model pages: 65,536 output tokens ("from 1 (inclusive) to 65537 (exclusive)").
     "gemini-2.5-flash": Model(65_536, True, thinking_budget=(1, 24_576)),
     "gemini-2.5-pro": Model(65_536, True, thinking_budget=(128, 32_768), thinking_off=False),
@@ -205,6 +217,8 @@ def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str
     if facts.sampling == "none" and set_:
         return f"`{set_[0]}` is deprecated for this model."
     thinking = request.get("thinking") or {}
+    if (found := claude_refusal(facts, request)) is not None:
+        return found
     if thinking.get("type") == "enabled" and not facts.budget_thinking:
         return ('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
                 '"output_config.effort" to control thinking behavior.')
@@ -227,6 +241,21 @@ def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str
                     f"our documentation at {ANTHROPIC_DOCS}")
     if facts.sampling == "one" and "temperature" in set_ and "top_p" in set_:
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+    return None
+
+
+def claude_refusal(facts: Model, request: dict[str, Any], betas: str = "") -> str | None:
+    """The Messages API's refusal of an effort level, adaptive thinking or the long-context beta
+    (``betas``: the anthropic-beta header) that the model lacks."""
+    effort = (request.get("output_config") or {}).get("effort")
+    if effort is not None and not facts.effort:
+        return "output_config.effort: this model does not support the effort parameter"
+    if effort is not None and effort not in facts.effort:
+        return f"output_config.effort: {effort!r} is not supported on this model"
+    if (request.get("thinking") or {}).get("type") == "adaptive" and not facts.adaptive:
+        return "thinking.type: adaptive thinking is not supported on this model"
+    if "context-1m" in betas and not facts.long_context:
+        return "The long context beta is not supported for this model."
     return None
 
 

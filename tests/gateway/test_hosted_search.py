@@ -175,7 +175,8 @@ async def test_a_search_another_provider_ran_goes_back_to_anthropic_as_text(daem
         assert [b.type for b in searched.content][:2] == ["server_tool_use", "web_search_tool_result"]
         history = [*first["messages"], {"role": "assistant", "content": [
             b.model_dump(exclude_none=True) for b in searched.content]}, {"role": "user", "content": "Thanks!"}]
-        ask = {**first, "model": "claude-haiku-4-5", "messages": history}
+        # without the effort Claude Code asks its Opus for (Haiku 4.5 refuses it, as the fake does)
+        ask = {**first, "model": "claude-haiku-4-5", "messages": history, "extra_body": {}}
         if stream:
             async with client.messages.stream(**ask) as answer:
                 reply = await answer.get_final_message()
