@@ -35,7 +35,8 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # 65,535 on Vertex AI's page); elsewhere it is left unknown and a budget reserves
 # spend.DEFAULT_MAX_OUTPUT. sampling is Anthropic's (the migration guide and the API's answers):
 # Claude 4.5 and 4.6 refuse temperature and top_p together, Opus 4.7 on refuses them at all, and
-# its thinking budgets ("thinking.type.enabled" is not supported for this model). Gemini's thinking
+# its thinking budgets ("thinking.type.enabled" is not supported for this model). Haiku 4.5 thinks
+# with a budget (extended thinking's supported models), without adaptive thinking or effort. Gemini's thinking
 # (ai.google.dev, "Thinking"): 2.5 Pro budgets 128..32,768 and no turning it off, 2.5 Flash
 # 0..24,576, 2.5 Flash-Lite 512..24,576 or 0 (off by default); Gemini 3 takes thinkingLevel (3
 # Flash minimal to high, 3.1 Pro low to high). DeepSeek's reasoner (api-docs.deepseek.com,
@@ -43,7 +44,7 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
-              max_output_tokens=64_000, sampling="one", json_output=True, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest"),
+              reasoning=True, max_output_tokens=64_000, sampling="one", json_output=True, aliases=("haiku", "claude-haiku-4-5-20251001", "claude-3-5-haiku", "claude-3-5-haiku-latest"),
               aliases_without_json_output=("claude-3-5-haiku", "claude-3-5-haiku-latest")),
     ModelInfo(id="claude-sonnet-4-6", provider="anthropic", tier="moderate", context_window=1_000_000,
               vision=True, reasoning=True, max_output_tokens=64_000, adaptive_thinking=True,

@@ -44,6 +44,9 @@ def _fit(dialect: str, body: dict, model: str | None) -> dict:
      {"generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}}),
     ("anthropic", "claude-haiku-4-5", {"max_tokens": 100_000, "temperature": 0.5, "top_p": 0.9},
      {"max_tokens": 64_000, "temperature": 0.5}),
+    ("anthropic", "claude-haiku-4-5",  # Claude Code's Opus request: Haiku 4.5 thinks with a budget
+     {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 8192}}),
     ("anthropic", "claude-sonnet-4-6",
      {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 64_000}, "temperature": 0.3,
       "top_k": 5, "top_p": 0.97},

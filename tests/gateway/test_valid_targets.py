@@ -273,3 +273,21 @@ async def test_claude_thinking_translated_to_deepseek_reasoner(daemon, fakes, ba
     assert message.content[0].text == "Hello from openai."
     sent = fakes["openai"].received[-1].json
     assert sent["max_tokens"] == 8000 and "max_completion_tokens" not in sent
+
+
+HAIKU = _only("anthropic", "anthropic", "claude-haiku-4-5")
+
+
+@pytest.mark.gateway_config(HAIKU, providers=())
+async def test_claude_codes_adaptive_thinking_moved_to_haiku_thinks(daemon, fakes, base_url):
+    """Claude Code's request for its Opus (adaptive thinking, effort) moved by ``auto`` to Haiku 4.5,
+    which takes extended thinking with a budget but neither adaptive thinking nor effort, thinks
+    with a budget below its max_tokens."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(
+            model="auto", max_tokens=32_000, messages=HI, thinking={"type": "adaptive"},
+            extra_body={"output_config": {"effort": "high"}})
+    assert message.content[0].text == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["model"] == "claude-haiku-4-5" and "output_config" not in sent
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 8192}
