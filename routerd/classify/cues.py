@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from importlib import resources
-from operator import itemgetter, le
+from itertools import chain
 from typing import Any, TypeVar
 
 import msgspec
@@ -35,6 +35,12 @@ _K = TypeVar("_K")
 # A charmap codec (`codecs.charmap_build`) writes each character it maps as one byte, 1 to 255.
 _MAPPED = 255
 _UNMAPPED = "\ufffe"  # what a decoding table holds for a byte that maps no character
+_BYTES = 256
+# A `bytes.maketrans(written, zeros)` table holds 0 at each byte written (and at 0, which no entry
+# is filed under or holds): deleting its bytes from every byte leaves the bytes held, and this
+# reads it as the binary digit 1 where a byte is absent.
+_EVERY_BYTE = bytes(range(_BYTES))
+_ABSENT = b"0" + b"1" * (_BYTES - 1)
 # How far into a CJK text an opener is looked for.
 SPACELESS_OPENER_CHARS = 120
 
@@ -61,11 +67,12 @@ class CueSet(msgspec.Struct, frozen=True):
     stem_head: int = 0
     stem_heads: frozenset[str] = frozenset()
     # The CJK entries' characters, by 255 (`_byte_maps`): each a codec that writes the text's
-    # characters of its group as bytes, one each. Per group, `spaceless` by the byte of each entry's
-    # first character, each entry with its other characters' bytes in each group: only entries
-    # whose characters the text holds, every one, can occur in it.
+    # characters of its group as bytes, one each. `spaceless_filed` holds, per group and byte, the
+    # entries whose first character is that byte of that group (each with its families and its
+    # other characters as a bit mask, `_filed`): only entries whose characters the text holds,
+    # every one, can occur in it.
     spaceless_maps: tuple[Any, ...] = ()
-    spaceless_by_first: tuple[dict[int, tuple[tuple[str, tuple[str, ...], tuple[frozenset[int], ...]], ...]], ...] = ()
+    spaceless_filed: tuple[tuple[tuple[tuple[str, tuple[str, ...], int], ...], ...], ...] = ()
     # kind -> its CJK openings as one alternation: a search for any of them is one C pass over the
     # head (~1.2 us), where an `in` per opening costs ~3-5 us for the ~20-30 of a kind.
     spaceless_openers: dict[str, re.Pattern[str]] = msgspec.field(default_factory=dict)
@@ -103,21 +110,28 @@ class CueSet(msgspec.Struct, frozen=True):
             for family in self.stems[size][stem]:
                 found[family] = found.get(family, 0) + 1
         if is_cjk(lower):
-            # The text's characters, as one set of bytes per group, pass over most entries with a set
-            # comparison each, where `in` reads the whole text (~0.5 us for 900 characters): of the
-            # 33 entries filed under the first characters of bench/_latency.py's Japanese prompt, 7
-            # have all their characters in it, and 4 occur. A codec writes a group's characters in
-            # one C pass (and drops the others, with "ignore"), and a set of bytes holds the cached
-            # ints 1-255; a set of the text's code points (its UTF-32 read as ints) makes an int per
-            # character and compares each repeated one: ~189,000 instructions against ~336,000 for
-            # that prompt's 900 characters (callgrind).
-            present = [set(_encode(lower, "ignore", table)[0]) for table in self.spaceless_maps]
-            for index, held in zip(self.spaceless_by_first, present):
-                for first in index.keys() & held:
-                    for entry, families, others in index[first]:
-                        if all(map(le, others, present)) and entry in lower:
-                            for family in families:
-                                found[family] = found.get(family, 0) + 1
+            # The text's characters, as bytes per group, pass over most entries with one bit mask
+            # each, where `in` reads the whole text (~0.5 us for 900 characters): of the 33 entries
+            # filed under the first characters of bench/_latency.py's Japanese prompt, 7 have all
+            # their characters in it, and 4 occur. A codec writes a group's characters in one C pass
+            # (and drops the others, with "ignore"); `bytes.maketrans` then marks the bytes written
+            # in a 256-byte table (0 where held), read as the bytes held (~40 for
+            # bench/_latency.py's Korean prompt) and, as the binary digits of one int, those absent.
+            # Sets of the bytes and a subset test per group and entry cost more (~208,000 and
+            # ~93,000 instructions for that prompt, against ~53,000 for all of this but the codecs'
+            # ~123,000, by callgrind).
+            filed: list[Iterable[tuple[str, tuple[str, ...], int]]] = []
+            absent = []
+            for table, by_byte in zip(self.spaceless_maps, self.spaceless_filed):
+                written = _encode(lower, "ignore", table)[0]
+                marked = bytes.maketrans(written, bytes(len(written)))
+                filed.extend(map(by_byte.__getitem__, _EVERY_BYTE.translate(None, marked)))
+                absent.append(marked.translate(_ABSENT))
+            missing = int(b"".join(absent), 2)
+            for entry, families, others in chain.from_iterable(filed):
+                if not others & missing and entry in lower:
+                    for family in families:
+                        found[family] = found.get(family, 0) + 1
 
     def opens(self, lower: str, kind: str) -> bool:
         """Whether the text begins with one of the `kind` openers, as whole words."""
@@ -140,7 +154,6 @@ def _spaceless(entry: str) -> bool:
 
 
 _encode = codecs.charmap_encode
-_FIRST = itemgetter(0)
 
 
 def _byte_maps(alphabet: list[str]) -> tuple[list[Any], dict[str, tuple[int, int]]]:
@@ -157,21 +170,21 @@ def _byte_maps(alphabet: list[str]) -> tuple[list[Any], dict[str, tuple[int, int
     return maps, keys
 
 
-def _by_first(entries: Iterable[tuple[str, tuple[str, ...]]], keys: dict[str, tuple[int, int]], groups: int) \
-        -> tuple[dict[int, tuple[tuple[str, tuple[str, ...], tuple[frozenset[int], ...]], ...]], ...]:
-    """`CueSet.spaceless_by_first` of the CJK `entries` (with their families), by `_byte_maps`'s
-    `keys`: each filed under its first character that has a byte."""
-    filed: list[list[tuple[int, tuple[str, tuple[str, ...], tuple[frozenset[int], ...]]]]] = [[] for _ in range(groups)]
-    shared: dict[frozenset[int], frozenset[int]] = {}  # one object per distinct set (most are empty or one byte)
+def _filed(entries: Iterable[tuple[str, tuple[str, ...]]], keys: dict[str, tuple[int, int]], groups: int) \
+        -> tuple[tuple[tuple[tuple[str, tuple[str, ...], int], ...], ...], ...]:
+    """`CueSet.spaceless_filed` of the CJK `entries` (with their families), by `_byte_maps`'s
+    `keys`: each filed under its first character that has a byte, with its other characters' bit
+    mask: the groups' 256-byte tables, joined, are read as the binary digits of one int, so a
+    character at `_BYTES * group + byte` is the bit that many places from the top one."""
+    slots = _BYTES * groups
+    filed: list[list[tuple[str, tuple[str, ...], int]]] = [[] for _ in range(slots)]
     for entry, families in entries:
         (group, byte), *rest = [keys[ch] for ch in entry if ch in keys]
-        others: list[set[int]] = [set() for _ in range(groups)]
+        others = 0
         for other_group, other_byte in rest:
-            others[other_group].add(other_byte)
-        sets = tuple(shared.setdefault(bytes_, bytes_) for bytes_ in map(frozenset, others))
-        filed[group].append((byte, (entry, families, sets)))
-    return tuple({byte: tuple(item for _, item in items) for byte, items in _grouped(group, _FIRST).items()}
-                 for group in filed)
+            others |= 1 << slots - 1 - (_BYTES * other_group + other_byte)
+        filed[_BYTES * group + byte].append((entry, families, others))
+    return tuple(tuple(map(tuple, filed[start : start + _BYTES])) for start in range(0, slots, _BYTES))
 
 
 def _grouped(items: Iterable[_T], key: Callable[[_T], _K]) -> dict[_K, tuple[_T, ...]]:
@@ -231,7 +244,7 @@ def build(documents: Iterable[dict[str, Any]], common: CommonWords | None = None
         stem_head=head,
         stem_heads=frozenset(stem[:head] for group in stems.values() for stem in group),
         spaceless_maps=tuple(maps),
-        spaceless_by_first=_by_first(spaceless_entries, keys, len(maps)),
+        spaceless_filed=_filed(spaceless_entries, keys, len(maps)),
         spaceless_openers={kind: re.compile("|".join(map(re.escape, cjk))) for kind, (_, cjk) in ordered.items() if cjk},
     )
 
