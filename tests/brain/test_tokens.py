@@ -174,3 +174,25 @@ def test_korean_words_are_read_without_a_regex_split_per_word(monkeypatch):
     lower = tokens.lower_text("PostgreSQL과 Redis에서 결제 서비스를 운영합니다, p99 지연 시간이 올라가고 " * 9)
     assert tokens.window(lower, 120, 30, 180)[0] == _plain_window(_plain_words(lower), 120, 30)
     assert splits == []
+
+
+def _plain_by_character(lower: str) -> bool:
+    """Every character ASCII or CJK, read one at a time (what `tokens._PLAIN` decides in one run)."""
+    return all(ch.isascii() or tokens._CJK_RUN.fullmatch(ch) for ch in lower)
+
+
+_EDGE_TEXTS = ["", " ", "\n\t ", "한국어", "한국어 é", "ᄀᄁ 한", "한\u3164국", "テスト😀", "e\u0301한", "中\u200b文",
+               "abc", "\ud800한", "한국\x00어", "ㄱㄴ 한국", "\uac00\ud7a3\ud7af\ud7b0", "\u3040\u30ff\u3400\u9fff\uf900\ufaff\u303f"]
+
+
+@pytest.mark.parametrize("text", _EDGE_TEXTS)
+def test_plain_texts_are_told_apart_as_character_by_character(text):
+    """Empty, whitespace, Hangul jamo, emoji, combining marks, a lone surrogate, the class's edges."""
+    assert (tokens._PLAIN.fullmatch(text) is not None) == _plain_by_character(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_ALPHABET + "가\u3164ㄱ😀\u0301\u200b\u3000\ufb00", max_size=200))
+def test_plain_texts_are_told_apart_on_any_text(text):
+    """The one-run test of `_split` reads every text as the character-by-character reading does."""
+    assert (tokens._PLAIN.fullmatch(text) is not None) == _plain_by_character(text)
