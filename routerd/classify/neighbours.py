@@ -20,20 +20,20 @@ import math
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
-from itertools import chain
-from operator import itemgetter, truediv
+from itertools import chain, repeat
+from operator import getitem, mul, truediv
 from typing import Any
 
 import msgspec
 
 from routerd.classify.bag import Bag, Key, shared_keys_of
 
-_FIRST = itemgetter(0)
 FIRST_BITS = 24  # a span's first posting fits below this bit: at most ~16.7 million postings
 FIRST_MASK = (1 << FIRST_BITS) - 1
 ORDER_BITS = 20  # then the term's place in the file: at most ~1 million terms
 ORDER_MASK = (1 << ORDER_BITS) - 1
 COUNT_SHIFT = FIRST_BITS + ORDER_BITS  # then its count: a span is two 30-bit digits up to 65,535 documents
+LIST_MASK = ~(ORDER_MASK << FIRST_BITS)  # a span's count and first posting: which postings list it reads
 TERM_KINDS = ("words", "pairs", "stems")  # the kinds of feature the index holds (a `Bag`'s others are not terms)
 
 
@@ -111,24 +111,65 @@ class Neighbours(msgspec.Struct, frozen=True):
             return None
         idf2 = self.idf2
         query = math.fsum(idf2[packed >> COUNT_SHIFT] for packed in spans)
-        sums: dict[int, float] = {}
-        get = sums.get
-        spent = 0
-        for packed in spans:
-            if spent >= self.budget:
-                break
-            df, at = packed >> COUNT_SHIFT, packed & FIRST_MASK
-            spent += df
-            weight = idf2[df]
-            for doc in self.postings[at : at + df]:
-                sums[doc] = get(doc, 0.0) + weight
+        sums = self._sums(spans)
         sums.pop(exclude, None)
         if not sums:
             return None
-        nearest = _nearest(list(map(truediv, sums.values(), map(self.norms.__getitem__, sums))), list(sums), self.k)
-        weight = math.fsum(map(_FIRST, nearest))
-        level = math.fsum(s * self.levels[doc] for s, doc in nearest) / weight
-        return max(nearest)[0] / math.sqrt(query), level
+        docs = list(sums)
+        top, near = _nearest_lists(list(map(truediv, sums.values(), map(getitem, repeat(self.norms), docs))), docs,
+                                   self.k)
+        weight = math.fsum(top)
+        level = math.fsum(map(mul, top, map(getitem, repeat(self.levels), near))) / weight
+        return max(top) / math.sqrt(query), level
+
+    def _sums(self, spans: list[int]) -> dict[int, float]:
+        """Each document's sum of the weights of the terms read (rarest first, until `budget`
+        postings), added in the order the terms are read.
+
+        A word and its stem often hold the same postings (`share_postings`): such a list is read
+        once, adding its weight once per term that holds it. That is the same floats: terms of one
+        count have the same weight and are read one after another (spans sort by count), so a
+        document's additions are the same run of `+ weight` in either order. On the 4 KB Japanese
+        prompt 11 terms read 6 lists (57 postings instead of 105)."""
+        idf2, postings, budget = self.idf2, self.postings, self.budget
+        spent = 0
+        read = []
+        for packed in spans:
+            if spent >= budget:
+                break
+            spent += packed >> COUNT_SHIFT
+            read.append(packed & LIST_MASK)
+        sums: dict[int, float] = {}
+        get = sums.get
+        lists: dict[int, int] = dict.fromkeys(read, 1)
+        if len(lists) < len(read):  # some terms share their postings: how many read each list
+            lists = dict.fromkeys(read, 0)
+            for key in read:
+                lists[key] += 1
+        for key, times in lists.items():
+            df, at = key >> COUNT_SHIFT, key & FIRST_MASK
+            weight = idf2[df]
+            if times == 1:
+                for doc in postings[at : at + df]:
+                    sums[doc] = get(doc, 0.0) + weight
+            else:
+                for doc in postings[at : at + df]:
+                    total = get(doc, 0.0)
+                    for _ in range(times):
+                        total += weight
+                    sums[doc] = total
+        return sums
+
+
+def _nearest_lists(scores: list[float], docs: list[int], k: int) -> tuple[list[float], list[int]]:
+    """`_nearest` as two lists (scores, documents): the fsums and the levels read them by C-level maps."""
+    if len(scores) <= k:
+        return scores, docs
+    cut = sorted(scores)[-k]
+    chosen = [(s, doc) for s, doc in zip(scores, docs) if s >= cut]
+    if len(chosen) != k:
+        chosen = sorted(chosen, reverse=True)[:k]
+    return [s for s, _ in chosen], [doc for _, doc in chosen]
 
 
 def _nearest(scores: list[float], docs: list[int], k: int) -> list[tuple[float, int]]:

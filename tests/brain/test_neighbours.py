@@ -191,3 +191,39 @@ def test_a_posting_beyond_the_documents_is_refused_whatever_its_bytes(documents)
         for values in ([], [top], [0, top, 1], [top, 0] * 300):
             postings = array("H", [v for v in values if 0 <= v <= 0xFFFF])
             assert _below(postings, documents) == (not postings or max(postings) < documents), (documents, values)
+
+
+def test_a_postings_list_shared_by_terms_read_once_sums_the_same_floats():
+    """A word and its stem with one postings list are read once, adding the weight per term: every
+    document's sum is the same float as reading the terms one by one (shipped index, bags drawn
+    from its own terms, twins included)."""
+    import random
+
+    from routerd.classify.neighbours import COUNT_SHIFT, FIRST_MASK
+
+    index = default_model().neighbours
+    assert index is not None
+
+    def one_by_one(spans: list[int]) -> dict[int, float]:
+        sums: dict[int, float] = {}
+        spent = 0
+        for packed in spans:
+            if spent >= index.budget:
+                break
+            df, at = packed >> COUNT_SHIFT, packed & FIRST_MASK
+            spent += df
+            for doc in index.postings[at : at + df]:
+                sums[doc] = sums.get(doc, 0.0) + index.idf2[df]
+        return sums
+
+    rng = random.Random(5)
+    words = [w for w in index.words if w in index.stems][:4000]
+    twins = 0
+    for _ in range(300):
+        chosen = rng.sample(words, 12)
+        spans = sorted([index.words[w] for w in chosen] + [index.stems[w] for w in chosen])
+        twins += any(index.words[w] & FIRST_MASK == index.stems[w] & FIRST_MASK for w in chosen)
+        expected = one_by_one(spans)
+        got = index._sums(spans)
+        assert list(got) == list(expected) and all(repr(got[d]) == repr(expected[d]) for d in got)
+    assert twins > 100
