@@ -152,6 +152,9 @@ class Neighbours(msgspec.Struct, frozen=True):
             if times == 1:
                 for doc in postings[at : at + df]:
                     sums[doc] = get(doc, 0.0) + weight
+            elif times == 2:  # a word and its stem: a loop per document would cost more than it saves
+                for doc in postings[at : at + df]:
+                    sums[doc] = get(doc, 0.0) + weight + weight
             else:
                 for doc in postings[at : at + df]:
                     total = get(doc, 0.0)
