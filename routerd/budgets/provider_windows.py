@@ -12,7 +12,7 @@ of each is spent, and when it starts over.
 Codex's windows are read as codex-rs reads them (``codex-api/src/rate_limits.rs``): a window whose
 percentage does not parse, or that says nothing (0 %, no span, no reset), is none; which of primary
 and secondary is the 5-hour one varies by plan, so a window is named by its span. Its stream's
-``codex.rate_limits`` event carries the same fields (``codex_event_headers`` reads them as these
+``codex.rate_limits`` event carries the same fields (``codex_plan.event_headers`` writes them as these
 headers). Each vendor's headers are read only from a provider of its kind: an OpenAI-compatible
 server relaying Anthropic's headers is no subscription, nor an Anthropic-kind one Codex's.
 
@@ -32,11 +32,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
 
 import msgspec
 
-from routerd.budgets.codex_plan import CodexPlan, Credits, event_headers, read_plan
+from routerd.budgets.codex_plan import CodexPlan, Credits, read_plan
 from routerd.budgets.spans import span_s
 from routerd.protocol.reports import BudgetWindow
 from routerd.resilience.limiter import Observation
@@ -183,12 +182,6 @@ def _read(headers: Iterable[tuple[bytes, bytes]], now: float,
         if share >= found.get(name, (-1.0, 0.0))[0]:
             found[name] = (share, resets_at)
     return [(name, share, resets_at) for name, (share, resets_at) in found.items()], plan
-
-
-def codex_event_headers(event: dict[str, Any]) -> list[tuple[bytes, bytes]]:
-    """A Codex stream's ``codex.rate_limits`` event as the headers that carry the same
-    (``codex_plan.event_headers``), for ``read_windows``."""
-    return event_headers(event)
 
 
 def _share(fields: dict[str, str]) -> float | None:

@@ -14,7 +14,7 @@ import time
 
 import anyio
 
-from routerd.budgets.provider_windows import codex_event_headers
+from routerd.budgets.codex_plan import event_headers
 from routerd.dialects.error_reading import StreamFailure
 from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.translate import StreamTranslator, wants_usage_chunk
@@ -110,7 +110,7 @@ class StreamRelay:
         found, meter.rate_limits = meter.rate_limits, None
         provider = record.runtime.providers.get(self._provider)
         kind = provider.kind if provider is not None else None
-        record.gateway.spending.observe(self._provider, [], codex_event_headers(found or {}), time.time(), kind)
+        record.gateway.spending.observe(self._provider, [], event_headers(found or {}), time.time(), kind)
 
     @property
     def finished(self) -> bool:

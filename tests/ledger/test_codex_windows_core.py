@@ -7,7 +7,8 @@ import json
 import pytest
 
 from routerd.budgets.budgets import Budgets
-from routerd.budgets.provider_windows import codex_event_headers, read_windows
+from routerd.budgets.codex_plan import event_headers
+from routerd.budgets.provider_windows import read_windows
 from routerd.budgets.settings import BudgetsConfig
 from routerd.gateway.usage import UsageMeter
 
@@ -81,10 +82,10 @@ def test_the_stream_event_is_read_as_the_same_headers():
              "primary": {"used_percent": 7, "window_minutes": 300, "reset_after_seconds": 13168,
                          "reset_at": int(NOW + 13_168)},
              "secondary": {"used_percent": 29.5, "window_minutes": 10080, "reset_at": int(NOW + 434_962)}}
-    assert read_windows(codex_event_headers({"rate_limits": event}), NOW, "openai") == [
+    assert read_windows(event_headers({"rate_limits": event}), NOW, "openai") == [
         ("5h", 0.07, NOW + 13_168), ("7d", 0.295, NOW + 434_962)]
-    assert codex_event_headers({"rate_limits": {"primary": None, "secondary": {"used_percent": True}}}) == []
-    assert codex_event_headers({"rate_limits": None}) == codex_event_headers({}) == []
+    assert event_headers({"rate_limits": {"primary": None, "secondary": {"used_percent": True}}}) == []
+    assert event_headers({"rate_limits": None}) == event_headers({}) == []
 
 
 def test_the_meter_keeps_a_responses_streams_codex_event():
