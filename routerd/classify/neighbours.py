@@ -116,8 +116,7 @@ class Neighbours(msgspec.Struct, frozen=True):
         if not sums:
             return None
         docs = list(sums)
-        top, near = _nearest_lists(list(map(truediv, sums.values(), map(getitem, repeat(self.norms), docs))), docs,
-                                   self.k)
+        top, near = _nearest(list(map(truediv, sums.values(), map(getitem, repeat(self.norms), docs))), docs, self.k)
         weight = math.fsum(top)
         level = math.fsum(map(mul, top, map(getitem, repeat(self.levels), near))) / weight
         return max(top) / math.sqrt(query), level
@@ -164,8 +163,11 @@ class Neighbours(msgspec.Struct, frozen=True):
         return sums
 
 
-def _nearest_lists(scores: list[float], docs: list[int], k: int) -> tuple[list[float], list[int]]:
-    """`_nearest` as two lists (scores, documents): the fsums and the levels read them by C-level maps."""
+def _nearest(scores: list[float], docs: list[int], k: int) -> tuple[list[float], list[int]]:
+    """The `k` largest (score, document) pairs, in no order, as two lists (scores, documents: the
+    fsums and the levels read them by C-level maps): what `heapq.nlargest` picks (on a tie at the
+    last place, the larger document number), at half its cost for the ~100 candidates a vote has
+    (a C sort of the scores finds the k-th largest, one pass keeps those above it)."""
     if len(scores) <= k:
         return scores, docs
     cut = sorted(scores)[-k]
@@ -173,17 +175,6 @@ def _nearest_lists(scores: list[float], docs: list[int], k: int) -> tuple[list[f
     if len(chosen) != k:
         chosen = sorted(chosen, reverse=True)[:k]
     return [s for s, _ in chosen], [doc for _, doc in chosen]
-
-
-def _nearest(scores: list[float], docs: list[int], k: int) -> list[tuple[float, int]]:
-    """The `k` largest (score, document) pairs, in no order: what `heapq.nlargest` picks (on a tie
-    at the last place, the larger document number), at half its cost for the ~100 candidates a
-    vote has (a C sort of the scores finds the k-th largest, one pass keeps those above it)."""
-    if len(scores) <= k:
-        return list(zip(scores, docs))
-    cut = sorted(scores)[-k]
-    chosen = [(s, doc) for s, doc in zip(scores, docs) if s >= cut]
-    return chosen if len(chosen) == k else sorted(chosen, reverse=True)[:k]
 
 
 def idf2_table(documents: int, most: int) -> tuple[float, ...]:

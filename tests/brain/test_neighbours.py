@@ -93,7 +93,7 @@ def test_the_nearest_are_what_nlargest_picks_ties_included():
     for size in (0, 3, 10, 11, 40, 120):
         scores = [rng.choice((0.1, 0.2, 0.3, rng.random())) for _ in range(size)]
         docs = rng.sample(range(1000), size)
-        assert sorted(_nearest(scores, docs, 10)) == sorted(heapq.nlargest(10, zip(scores, docs)))
+        assert sorted(zip(*_nearest(scores, docs, 10))) == sorted(heapq.nlargest(10, zip(scores, docs)))
 
 
 def test_terms_held_by_the_same_prompts_share_their_postings():
