@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import anyio
 import h11
-from anyio.abc import SocketAttribute
 
 from tests.fakes import answers
-from tests.fakes.upstream import read_request
+from tests.fakes.upstream import read_request, serve_each
 
 
 @dataclass
@@ -30,12 +29,7 @@ class CodexBackend:
         return f"http://127.0.0.1:{self.port}/backend-api/codex"
 
     async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        listener = (await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)).listeners[0]
-        self.port = listener.extra(SocketAttribute.local_port)
-        async with listener, anyio.create_task_group() as tg:
-            task_status.started(self)
-            while True:
-                tg.start_soon(self._connection, await listener.accept())
+        await serve_each(self, self._connection, task_status=task_status)
 
     async def _connection(self, stream) -> None:
         conn = h11.Connection(h11.SERVER)

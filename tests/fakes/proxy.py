@@ -12,9 +12,8 @@ import base64
 
 import anyio
 import h11
-from anyio.abc import SocketAttribute
 
-from tests.fakes.upstream import read_request
+from tests.fakes.upstream import read_request, serve_each
 
 
 class FakeProxy:
@@ -29,13 +28,7 @@ class FakeProxy:
         return f"http://127.0.0.1:{self.port}"
 
     async def serve(self, *, task_status=anyio.TASK_STATUS_IGNORED) -> None:
-        multi = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        listener = multi.listeners[0]
-        self.port = listener.extra(SocketAttribute.local_port)
-        async with listener, anyio.create_task_group() as tg:
-            task_status.started(self)
-            while True:
-                tg.start_soon(self._connection, await listener.accept())
+        await serve_each(self, self._connection, task_status=task_status)
 
     async def _connection(self, client) -> None:
         async with client:

@@ -16,6 +16,7 @@ import socket
 import ssl
 import struct
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,14 +126,7 @@ class FakeUpstream:
     async def serve(self, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None,
                     task_status=anyio.TASK_STATUS_IGNORED) -> None:
         """Listen on ``host`` (an ephemeral port), speaking TLS with ``tls`` when given."""
-        multi = await anyio.create_tcp_listener(local_host=host, local_port=0)
-        listener = multi.listeners[0]
-        self.port = listener.extra(SocketAttribute.local_port)
-        async with listener, anyio.create_task_group() as tg:
-            task_status.started(self)
-            while True:
-                stream = await listener.accept()
-                tg.start_soon(self._connection, stream, tls)
+        await serve_each(self, lambda stream: self._connection(stream, tls), host=host, task_status=task_status)
 
     async def _connection(self, stream, tls: ssl.SSLContext | None = None) -> None:
         conn = h11.Connection(h11.SERVER)
@@ -273,6 +267,18 @@ class FakeUpstream:
         await stream.send(conn.send(h11.Response(status_code=status, headers=headers)))
         await stream.send(conn.send(h11.Data(data=body)))
         await stream.send(conn.send(h11.EndOfMessage()))
+
+
+async def serve_each(fake: Any, connection: Callable[[Any], Awaitable[None]], *, host: str = "127.0.0.1",
+                     task_status=anyio.TASK_STATUS_IGNORED) -> None:
+    """A fake server's listening: an ephemeral port on ``host`` (set as ``fake.port``), ``fake``
+    reported started, and each accepted stream served by ``connection`` until cancelled."""
+    listener = (await anyio.create_tcp_listener(local_host=host, local_port=0)).listeners[0]
+    fake.port = listener.extra(SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        task_status.started(fake)
+        while True:
+            tg.start_soon(connection, await listener.accept())
 
 
 def _dialect(path: str) -> str:
