@@ -1,9 +1,11 @@
 """Fixtures for the fault-injection suite: the gateway's fake providers (real HTTP on 127.0.0.1) and a
-daemon configured with a short-timeout primary, its backup, Anthropic, and a local last resort.
+daemon configured with a primary, its backup, Anthropic, and a local last resort.
 
 ``@pytest.mark.resilience_config("...toml...")`` adds config (before the providers' sections; a
 ``[resilience]`` or ``[gateway]`` table in it replaces the defaults below). ``POOL_KEYS`` are set in
-the environment for providers that take ``api_keys_env``.
+the environment for providers that take ``api_keys_env``. The primary waits 2 s like the others
+unless a test that makes it hang asks for less (``primary_timeout_s=0.5``): a short timeout on
+every test sent a healthy primary's answers to the backup on a loaded machine.
 """
 
 from pathlib import Path
@@ -20,14 +22,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "resilience_config(toml): extra config for the fault-injection daemon")
 
 
-def providers_toml(fakes: dict[str, FakeUpstream], primary_keys: str) -> str:  # noqa: F811
+def providers_toml(fakes: dict[str, FakeUpstream], primary_keys: str, primary_timeout_s: float) -> str:  # noqa: F811
     return f'''
 [providers.primary]
 kind = "openai"
 base_url = "{fakes["openai"].url}/v1"
 {primary_keys}
 models = ["gpt-*"]
-timeout_s = 0.5
+timeout_s = {primary_timeout_s}
 
 [providers.backup]
 kind = "openai"
@@ -59,13 +61,14 @@ def config_file(daemon_env: Path, fakes: dict[str, FakeUpstream], request: pytes
     extra = marker.args[0] if marker and marker.args else ""
     for name, value in POOL_KEYS.items():
         monkeypatch.setenv(name, value)
-    pool = marker.kwargs.get("pool", False) if marker else False
+    options = marker.kwargs if marker else {}
+    pool = options.get("pool", False)
     keys = 'api_keys_env = ["PRIMARY_KEY_1", "PRIMARY_KEY_2"]' if pool else 'api_key = "sk-primary-secret-1234"'
     gateway = "" if "[gateway]" in extra else "[gateway]\nretry_backoff_s = 0\n"
     resilience = "" if "[resilience]" in extra else "[resilience]\nlocal_last_resort = false\n"
     path = daemon_env / "config.toml"
     path.write_text(f'[http]\nlisten = "127.0.0.1:0"\n\n{extra}\n{gateway}\n{resilience}\n'
-                    f'{providers_toml(fakes, keys)}')
+                    f'{providers_toml(fakes, keys, options.get("primary_timeout_s", 2))}')
     return path
 
 

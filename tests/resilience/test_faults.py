@@ -155,6 +155,7 @@ async def test_connection_refused_falls_back(daemon, fakes, base_url):
     _settled(daemon)
 
 
+@pytest.mark.resilience_config(primary_timeout_s=0.5)
 async def test_a_timeout_before_headers_falls_back(daemon, fakes, base_url):
     """A primary that sends no head within its timeout is abandoned for the backup."""
     fakes["openai"].hang()
@@ -167,6 +168,7 @@ async def test_a_timeout_before_headers_falls_back(daemon, fakes, base_url):
 # openai's AsyncStream leaves its SSE generator at [DONE] unclosed; trio warns when it is collected
 # (the SDK's, not routerd's: tests/gateway/test_sdk_clients.py lets it through the same way).
 @pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")
+@pytest.mark.resilience_config(primary_timeout_s=0.5)
 async def test_a_stream_whose_first_byte_never_comes_falls_back(daemon, fakes, base_url):
     """A stream whose head arrived but whose first event did not is still before the client's
     first byte: it falls back, with the real OpenAI client reading the backup's stream."""
@@ -360,7 +362,8 @@ async def test_limits_in_a_providers_headers_become_a_bucket(daemon, fakes, base
     _settled(daemon)
 
 
-@pytest.mark.resilience_config('[[limits]]\nprovider = "primary"\nwindow = "month"\nrequests = 1\n')
+@pytest.mark.resilience_config('[[limits]]\nprovider = "primary"\nwindow = "month"\nrequests = 1\n',
+                                primary_timeout_s=0.5)
 async def test_an_attempt_that_timed_out_still_counts_against_the_bucket(daemon, fakes, base_url):
     """A call that timed out may have reached the provider: it keeps its place in the bucket, so
     the next request is not sent to the primary at all."""
