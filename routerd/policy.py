@@ -174,20 +174,23 @@ def _floor_tier(inp: PolicyInput) -> Tier | None:
     return model.tier if model is not None else None
 
 
-def _usable(model: ModelInfo, key: str, inp: PolicyInput) -> bool:
-    """Whether `model` can serve this request: `_unusable` is None, without formatting a reason."""
-    if model.provider not in inp.enabled_providers:
-        return False
-    broken = inp.open_breakers
-    if broken and (key in broken or model.id in broken or model.provider in broken):
-        return False
-    needs = inp.needs
-    return ((model.tools or not needs.tools) and (model.vision or not needs.vision)
-            and needs.estimated_tokens <= model.context_window)
+def _usable_in(order: tuple[int, ...], inp: PolicyInput) -> list[int]:
+    """The models of `order` (catalogue indices) that can serve this request, in that order: those
+    `_unusable` finds nothing against. One comprehension per check, not a call per model: the
+    policy runs for every prompt."""
+    models, enabled, needs = inp.catalogue.models, inp.enabled_providers, inp.needs
+    tools, vision, tokens = needs.tools, needs.vision, needs.estimated_tokens
+    kept = [i for i in order if (m := models[i]).provider in enabled and tokens <= m.context_window
+            and (m.tools or not tools) and (m.vision or not vision)]
+    if (broken := inp.open_breakers) and kept:
+        keys = inp.catalogue.keys
+        kept = [i for i in kept
+                if keys[i] not in broken and (m := models[i]).id not in broken and m.provider not in broken]
+    return kept
 
 
 def _unusable(model: ModelInfo, key: str, inp: PolicyInput) -> str | None:
-    """Why `model` cannot serve this request, or None if it can (`_usable` decides the same)."""
+    """Why `model` cannot serve this request, or None if it can (`_usable_in` decides the same)."""
     if model.provider not in inp.enabled_providers:
         return f"provider {model.provider} not enabled"
     broken = inp.open_breakers
@@ -231,47 +234,36 @@ def decide(inp: PolicyInput) -> Decision:
 
 
 def _rank(inp: PolicyInput, tier: Tier, notes: list[list[str]] | None, reasons: list[str]) -> list[int]:
-    """Indices of the usable models: the target tier (free first, then by price), then higher tiers.
-    Each model's place is noted in `notes` when it is given (explain)."""
-    target = TIERS.index(tier)
-    cat = inp.catalogue
-    models, keys, ranks, costs = cat.models, cat.keys, cat.tier_ranks, cat.cost_ranks
-    at_tier: list[int] = []
-    above: list[int] = []
-    below: list[int] = []
-    for i, model in enumerate(models):
-        if notes is None:
-            if not _usable(model, keys[i], inp):
-                continue
-        elif (why_not := _unusable(model, keys[i], inp)) is not None:
-            notes[i].append(why_not)
-            continue
-        if ranks[i] == target:
-            at_tier.append(i)
-        elif ranks[i] > target:
-            above.append(i)
-        else:
-            below.append(i)
-    at_tier.sort(key=costs.__getitem__)
-    above.sort(key=lambda i: (ranks[i], costs[i]))
+    """Indices of the usable models: the target tier (free first, then by price), then higher tiers
+    (the catalogue's `tier_orders`). Each model's place is noted in `notes` when it is given (explain)."""
+    ranked, weaker = inp.catalogue.tier_orders[TIERS.index(tier)]
+    ordered = _usable_in(ranked, inp)
+    below = _usable_in(weaker, inp) if not ordered or notes is not None else []
     if notes is not None:
-        for i in at_tier:
-            notes[i].append("target tier, free/local first" if costs[i][0] == 0 else "target tier, by price")
-        for i in above:
-            notes[i].append(f"fallback: above target tier {tier}")
-    ordered = at_tier + above
+        _note_places(inp, tier, ordered, below, notes)
     if not ordered and below:
         # Nothing at or above the target is usable: a weaker answer beats none.
-        below.sort(key=lambda i: (-ranks[i], costs[i]))
-        if notes is not None:
-            for i in below:
-                notes[i].append(f"below target tier {tier}: nothing else usable")
-        ordered = below
         reasons.append(f"no usable model at tier {tier} or above")
-    elif notes is not None:
-        for i in below:
-            notes[i].append(f"skipped: below target tier {tier}")
+        return below
     return ordered
+
+
+def _note_places(inp: PolicyInput, tier: Tier, ordered: list[int], below: list[int], notes: list[list[str]]) -> None:
+    """Note why each model is out, or where it ranks (`ordered`, else the weaker `below`)."""
+    cat = inp.catalogue
+    kept = {*ordered, *below}
+    for i, model in enumerate(cat.models):
+        if i not in kept and (why_not := _unusable(model, cat.keys[i], inp)) is not None:
+            notes[i].append(why_not)
+    target, costs = TIERS.index(tier), cat.cost_ranks
+    for i in ordered:
+        if cat.tier_ranks[i] > target:
+            notes[i].append(f"fallback: above target tier {tier}")
+        else:
+            notes[i].append("target tier, free/local first" if costs[i][0] == 0 else "target tier, by price")
+    weaker = f"below target tier {tier}: nothing else usable" if not ordered else f"skipped: below target tier {tier}"
+    for i in below:
+        notes[i].append(weaker)
 
 
 def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[str]] | None,

@@ -131,6 +131,16 @@ def _cost_rank(model: ModelInfo) -> tuple[int, float]:
     return (0 if (model.free or model.local) else 1, cost if cost is not None else float("inf"))
 
 
+def _tier_order(ranks: tuple[int, ...], costs: tuple[tuple[int, float], ...],
+                target: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The policy's order of model indices for the tier ranked `target`: those at or above it
+    (nearest tier first, within a tier free and local first, then by blended price), and those
+    below it (strongest first). Sorting is stable, so any subset keeps this order."""
+    at_or_above = sorted((i for i, rank in enumerate(ranks) if rank >= target), key=lambda i: (ranks[i], costs[i]))
+    below = sorted((i for i, rank in enumerate(ranks) if rank < target), key=lambda i: (-ranks[i], costs[i]))
+    return tuple(at_or_above), tuple(below)
+
+
 class PriceBook(msgspec.Struct, frozen=True):
     """Rates by `provider/id` for every model the snapshot knows, with the names it goes by.
 
@@ -170,8 +180,10 @@ class Catalogue(msgspec.Struct, frozen=True):
     """All known models, with an index by key, id and alias.
 
     `keys`, `tier_ranks` and `cost_ranks` run parallel to `models`, computed once so that the
-    policy (run for every prompt) does no string formatting or price arithmetic. `own` holds the
-    rates of models that carry their own (free, local, or priced in the config) by key.
+    policy (run for every prompt) does no string formatting or price arithmetic; `tier_orders`,
+    by target tier rank, holds the policy's order of the models (`_tier_order`), so that it only
+    filters out the unusable ones and never sorts. `own` holds the rates of models that carry
+    their own (free, local, or priced in the config) by key.
     """
 
     models: tuple[ModelInfo, ...]
@@ -179,6 +191,7 @@ class Catalogue(msgspec.Struct, frozen=True):
     keys: tuple[str, ...] = ()
     tier_ranks: tuple[int, ...] = ()
     cost_ranks: tuple[tuple[int, float], ...] = ()
+    tier_orders: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
     book: PriceBook = PriceBook()
     own: dict[str, Rates] = {}
     memo: dict[tuple[str, str], Rates | None] = {}
@@ -200,8 +213,11 @@ class Catalogue(msgspec.Struct, frozen=True):
         models = tuple(by_key.values())
         if own is None:
             own = {m.key: r for m in models if (r := own_rates(m)) is not None}
-        return cls(models, index, tuple(by_key), tuple(TIERS.index(m.tier) for m in models),
-                   tuple(_cost_rank(m) for m in models), book if book is not None else PriceBook(), own, {})
+        ranks = tuple(TIERS.index(m.tier) for m in models)
+        costs = tuple(_cost_rank(m) for m in models)
+        orders = tuple(_tier_order(ranks, costs, target) for target in range(len(TIERS)))
+        return cls(models, index, tuple(by_key), ranks, costs, orders,
+                   book if book is not None else PriceBook(), own, {})
 
     def get(self, name: str) -> ModelInfo | None:
         """The model named by `provider/id`, id or alias, or None."""

@@ -218,3 +218,83 @@ def test_without_explain_the_decision_is_the_same_minus_verdicts(kw):
     assert lean.verdicts == () and full.verdicts
     assert (lean.tier, lean.candidates, lean.advisory, lean.reasons) == (full.tier, full.candidates,
                                                                           full.advisory, full.reasons)
+
+
+def _priced(name, provider, tier, price, **kw):
+    return ModelInfo(id=name, provider=provider, tier=tier, price_in_per_mtok=price, price_out_per_mtok=price, **kw)
+
+
+def test_the_catalogue_orders_the_models_once_per_target_tier():
+    """`Catalogue.of` holds the policy's order per target tier: at or above it nearest tier first, free and
+    local then by price (unknown last, ties in catalogue order); below it strongest first."""
+    from routerd.catalogue.models import Catalogue
+
+    cat = Catalogue.of([
+        _priced("c-dear", "p", "complex", 9.0), _priced("s-two", "p", "simple", 2.0),
+        ModelInfo(id="m-unknown", provider="p", tier="moderate"), _priced("m-one", "p", "moderate", 1.0),
+        _priced("s-local", "p", "simple", None, local=True), _priced("s-two-again", "p", "simple", 2.0),
+        _priced("c-cheap", "p", "complex", 3.0), _priced("m-free", "p", "moderate", 5.0, free=True),
+    ])
+    names = [[tuple(cat.models[i].id for i in order) for order in orders] for orders in cat.tier_orders]
+    assert names == [
+        [("s-local", "s-two", "s-two-again", "m-free", "m-one", "m-unknown", "c-cheap", "c-dear"), ()],
+        [("m-free", "m-one", "m-unknown", "c-cheap", "c-dear"), ("s-local", "s-two", "s-two-again")],
+        [("c-cheap", "c-dear"), ("m-free", "m-one", "m-unknown", "s-local", "s-two", "s-two-again")],
+    ]
+
+
+def test_a_reloaded_catalogue_ranks_by_its_own_prices():
+    """Decisions alternating between two catalogues of the same models priced the other way round
+    each follow their own catalogue (nothing computed for one serves the other)."""
+    from routerd.catalogue.models import Catalogue
+
+    old = Catalogue.of([_priced("a", "p", "simple", 1.0), _priced("b", "p", "simple", 2.0)])
+    new = Catalogue.of([_priced("a", "p", "simple", 2.0), _priced("b", "p", "simple", 1.0)])
+    for cat, first in [(old, "p/a"), (new, "p/b"), (old, "p/a"), (new, "p/b")]:
+        for explain in (False, True):
+            d = decide(PolicyInput(classification=cls("simple"), catalogue=cat, enabled_providers=frozenset({"p"}),
+                                   explain=explain))
+            assert d.candidates == (first, "p/b" if first == "p/a" else "p/a")
+
+
+def _expected_candidates(inp):
+    """The policy's ranking written out plainly: the usable models at or above the target tier by
+    (tier, free/local first, price), else the usable ones below, strongest first."""
+    cat, needs, broken = inp.catalogue, inp.needs, inp.open_breakers
+    usable = [i for i, m in enumerate(cat.models)
+              if m.provider in inp.enabled_providers and not {m.key, m.id, m.provider} & broken
+              and (m.tools or not needs.tools) and (m.vision or not needs.vision)
+              and needs.estimated_tokens <= m.context_window]
+    target = TIERS.index(decide(inp).tier)
+    ranks, costs = cat.tier_ranks, cat.cost_ranks
+    ordered = sorted((i for i in usable if ranks[i] >= target), key=lambda i: (ranks[i], costs[i]))
+    ordered = ordered or sorted((i for i in usable if ranks[i] < target), key=lambda i: (-ranks[i], costs[i]))
+    return tuple(cat.keys[i] for i in ordered)
+
+
+def test_candidates_are_the_usable_models_in_tier_and_price_order():
+    """Over seeded random catalogues (ties, free, local, unknown prices) and requests (providers,
+    breakers, capabilities, tiers), the candidates are the usable models sorted as the module says,
+    and explain changes only the verdicts."""
+    import random
+
+    from routerd.catalogue.models import Catalogue
+
+    rng = random.Random(8)
+    for _ in range(300):
+        cat = Catalogue.of([
+            _priced(f"m{rng.randint(0, 9)}", rng.choice("pqr"), rng.choice(TIERS), rng.choice([None, 1.0, 2.0, 2.0, 7.5]),
+                    free=rng.random() < 0.2, local=rng.random() < 0.2, tools=rng.random() < 0.8,
+                    vision=rng.random() < 0.5, context_window=rng.choice([8_192, 128_000]))
+            for _ in range(rng.randint(0, 10))])
+        names = [*cat.keys, *(m.id for m in cat.models), "p", "q"]
+        inp = PolicyInput(
+            classification=cls("simple", p=sorted((rng.random(), rng.random()))), catalogue=cat, profile=rng.choice(["budget", "premium"]),
+            enabled_providers=frozenset(rng.sample("pqr", rng.randint(1, 3))),
+            open_breakers=frozenset(rng.sample(names, min(len(names), rng.choice([0, 0, 1, 2])))),
+            needs=Needs(tools=rng.random() < 0.5, vision=rng.random() < 0.3,
+                        estimated_tokens=rng.choice([0, 10_000, 200_000])))
+        lean, full = decide(msgspec.structs.replace(inp, explain=False)), decide(inp)
+        assert lean.candidates == _expected_candidates(inp)
+        assert (lean.tier, lean.candidates, lean.reasons) == (full.tier, full.candidates, full.reasons)
+        assert sorted((v.rank, v.model) for v in full.verdicts if v.kept) == list(enumerate(full.candidates))
