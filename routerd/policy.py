@@ -283,15 +283,15 @@ def _promote(inp: PolicyInput, tier: Tier, ordered: list[int], notes: list[list[
     if not front:
         return ordered
     cat = inp.catalogue
-    position = {key: i for i, key in enumerate(cat.keys)}
     for name, who, why in front:
         model = cat.get(name)
         if model is None:
             reasons.append(f"{who} model {name} is not in the catalogue")
             continue
-        i = position[model.key]
+        # A search of the ~25 keys costs less than building a key -> index dict for each request.
+        i = cat.keys.index(key := model.key)
         # Left out of the ranking either as unusable or as below the target tier (promotable).
-        why_not = _unusable(model, model.key, inp) if i not in ordered else None
+        why_not = _unusable(model, key, inp) if i not in ordered else None
         if why_not is not None:
             # Not usable at all (provider, breaker, capability): say why and keep the ranking.
             if notes is not None:
