@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -23,6 +23,11 @@ Price = tuple[float, float]  # USD per million input and output tokens
 _DATE_SUFFIX = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
+# A config's model entry is read into ModelInfo: a price is a non-negative number (TOML's `nan`
+# and `-1` would make every ranking by price ill-defined), a token count a positive one.
+USD = Annotated[float, msgspec.Meta(ge=0)]
+Tokens = Annotated[int, msgspec.Meta(ge=1)]
+
 # Anthropic's output_config.effort levels, lowest first (platform.claude.com, "Effort").
 EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
 
@@ -33,16 +38,16 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     id: str
     provider: str
     tier: Tier
-    context_window: int = 128_000
+    context_window: Tokens = 128_000
     tools: bool = True
     vision: bool = False
     reasoning: bool = False
-    price_in_per_mtok: float | None = None
-    price_out_per_mtok: float | None = None
+    price_in_per_mtok: USD | None = None
+    price_out_per_mtok: USD | None = None
     aliases: tuple[str, ...] = ()
     local: bool = False
     free: bool = False
-    max_output_tokens: int | None = None  # the most a request's max_tokens may ask for (None: unknown)
+    max_output_tokens: Tokens | None = None  # the most a request's max_tokens may ask for (None: unknown)
     # Anthropic's output_config.effort: the levels the model takes (true: all of EFFORT_LEVELS,
     # false: none; Sonnet 4.6 takes max but not xhigh).
     effort: bool | tuple[str, ...] = False
