@@ -32,6 +32,9 @@ _CJK_SPLIT = re.compile(f"([{_CJK_CLASS}]+)").split
 # bench/_latency.py's Korean prompt, by callgrind), and stops where the search would.
 _PLAIN = re.compile(f"[\\x00-\\x7f{_CJK_CLASS}]*+")
 _LATIN_OR_DIGIT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+# A plain word's bytes (`_plain_parts`) with every ASCII character but a Latin letter, a digit and
+# the "?" that stands for a CJK character as "-": a mark beside a run is then "?-" or "-?".
+_MARKS_AS_DASH = bytes(byte if byte in b"abcdefghijklmnopqrstuvwxyz0123456789?" else ord("-") for byte in range(256))
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 INLINE_CODE = "inlinecode"
 # The slice of each character pair of a run up to `_LONGEST_SLICED` characters (`_cut`): a CJK run
@@ -140,12 +143,14 @@ def _split(lower: str) -> tuple[list[str], bool, bool]:
     CJK characters (`_parts` then tells a word that is one CJK run without a regex)."""
     if lower.isascii():
         return _bytewise(lower, _ASCII_TO_SPACE).split(), False, False
-    words = _spaced(lower).split()
+    spaced = _spaced(lower)
+    words = spaced.split()
     if _CJK_RUN.search(lower) is None:
         # Accents, Cyrillic, Arabic, ...: no per-word regex.
         return [word.strip("'.-") or word for word in words], False, False
-    # One scan of the text (punctuation is ASCII or found by neither regex: `lower` will do).
-    return words, True, _PLAIN.fullmatch(lower) is not None
+    # One scan of the spaced text, whose words are read: Chinese and Japanese marks ("。", "、") are
+    # spaces there, so their texts are plain too.
+    return words, True, _PLAIN.fullmatch(spaced) is not None
 
 
 def _first_cjk(words: list[str], plain: bool, head: int) -> Iterator[str]:
@@ -234,9 +239,43 @@ def _parts(words: Iterable[str], plain: bool, parts: list[str], counts: list[int
             append_part(run)
             append_count(count)
             n += count
-        else:
-            n += _other_parts(word, parts, counts)
+        else:  # runs and ASCII by turns: "我们在postgres和redis上运行"
+            n += _plain_parts(word, parts, counts)
     return n, read
+
+
+def _plain_parts(word: str, parts: list[str], counts: list[int]) -> int:
+    """`_parts` of a word of a plain text with CJK runs and ASCII by turns, without a regex (a split
+    costs ~7,000 instructions a call, by callgrind, ~9,500 with `_mixed_parts` reading its result for
+    a word of bench/_latency.py's Chinese prompt): `encode` with "replace" writes each CJK character
+    as "?" (the text has no "?" of its own: `_spaced` made it a space), so the word's bytes hold its
+    ASCII texts, in order, between the runs; each is then cut from the word with `partition`, the
+    run before it with it. A mark beside a run ("c++で", "日本-") is left to `_other_parts`; where
+    Latin letters and digits alone meet the runs, each run and each text is a part, the texts
+    stripped of their marks at the word's ends ("'postgres日本"), as `_mixed_parts` reads them."""
+    coded = word.encode("ascii", "replace")
+    marked = coded.translate(_MARKS_AS_DASH)
+    # `find`, not `in`: `in` first reads its operand as a byte's value, and raising and clearing
+    # that TypeError costs ~2,000 instructions (callgrind).
+    if marked.find(b"?-") >= 0 or marked.find(b"-?") >= 0:
+        return _other_parts(word, parts, counts)
+    n = 0
+    rest = word
+    for latin in coded.replace(b"?", b" ").split():
+        text = latin.decode()
+        run, _, rest = rest.partition(text)
+        if run:
+            parts.append(run)
+            counts.append(len(run) - 1 or 1)  # `_words_in`, inline: a call costs more than the count
+            n += counts[-1]
+        parts.append(text.strip("'.-"))  # never empty: a Latin letter or digit meets a run
+        counts.append(1)
+        n += 1
+    if rest:
+        parts.append(rest)
+        counts.append(len(rest) - 1 or 1)
+        n += counts[-1]
+    return n
 
 
 def _other_parts(word: str, parts: list[str], counts: list[int]) -> int:

@@ -196,3 +196,26 @@ def test_plain_texts_are_told_apart_as_character_by_character(text):
 def test_plain_texts_are_told_apart_on_any_text(text):
     """The one-run test of `_split` reads every text as the character-by-character reading does."""
     assert (tokens._PLAIN.fullmatch(text) is not None) == _plain_by_character(text)
+
+
+@pytest.mark.parametrize("text", [
+    "我们在Postgres和Redis上运行支付服务。负载升高时p99延迟上升，一些工作进程在持有锁的时候超时。" * 6,
+    "PostgresとRedisで決済サービスを運用しています。負荷がかかるとp99レイテンシが上がり、原因を教えて" * 6,
+])
+def test_chinese_and_japanese_words_with_latin_ones_are_read_without_a_regex_split(monkeypatch, text):
+    """Runs and Latin words glued together, between "。" and "，": cut apart without a split per word."""
+    splits: list[str] = []
+    split = tokens._CJK_SPLIT
+    monkeypatch.setattr(tokens, "_CJK_SPLIT", lambda word: splits.append(word) or split(word))
+    lower = tokens.lower_text(text)
+    assert tokens.window(lower, 120, 30, 180)[0] == _plain_window(_plain_words(lower), 120, 30)
+    assert tokens.words_of(lower) == _plain_words(lower)
+    assert splits == []
+
+
+@pytest.mark.parametrize("word", ["c++で", "日本-語", "日本_x", "x.日本", "'postgres日本", "日本redis'", "a日b本c",
+                                  "日\x00本", "'-'日本", "日本p00-x", "x-y日本"])
+def test_a_plain_word_with_a_mark_beside_a_run_is_read_as_the_plain_reading_reads_it(word):
+    """Marks next to a run, or only at the word's ends, in a text of ASCII and CJK alone."""
+    lower = tokens.lower_text(f"テスト {word} 中文。{word}")
+    assert tokens.words_of(lower) == _plain_words(lower)
