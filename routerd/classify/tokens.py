@@ -173,12 +173,22 @@ def _first_cjk(words: list[str], plain: bool, head: int) -> Iterator[str]:
 
 def _cjk_window(words: list[str], plain: bool, head: int, tail: int, counted: int) -> tuple[list[str], int]:
     """`window` for a CJK text's space-separated `words`: read from the start until they stand for
-    more than `counted` words (`_parts`), then, if some are left, from the end until the last ones
-    stand for `tail`; only the parts the window reads are cut into character pairs."""
+    more than `head` words (`_parts`), and on until more than `counted` unless the words left are
+    more than that already (each stands for one or more); then, if some are left, from the end until
+    the last ones stand for `tail`. Only the parts the window reads are cut into character pairs, and
+    only the words it reads are cut into parts: a Korean ask's words between its 120th and 180th
+    (~30 words, ~65,000 instructions for bench/_latency.py's Korean prompt, callgrind) are counted
+    by the words left."""
     parts: list[str] = []
     counts: list[int] = []
-    n, start = _parts(words, plain, parts, counts, counted)
-    if n <= head + tail:
+    n, start = _parts(words, plain, parts, counts, head)
+    left = len(words) - start
+    if left and n + left <= counted:  # the count must be exact this far: read on
+        more, read = _parts(words[start:], plain, parts, counts, counted - n)
+        n += more
+        start += read
+        left -= read
+    if n <= head + tail and not left:
         return _first(parts, counts, n), n
     end_parts: list[str] = []
     end_counts: list[int] = []
@@ -186,16 +196,18 @@ def _cjk_window(words: list[str], plain: bool, head: int, tail: int, counted: in
     for word in reversed(words[start:]):
         if last >= tail:
             break
-        more: list[str] = []
+        more_parts: list[str] = []
         more_counts: list[int] = []
-        last += _parts((word,), plain, more, more_counts, ALL)[0]
-        end_parts[:0] = more
+        last += _parts((word,), plain, more_parts, more_counts, ALL)[0]
+        left -= 1
+        end_parts[:0] = more_parts
         end_counts[:0] = more_counts
     if last < tail:  # every word was read: the window's end reaches into the first ones
         parts += end_parts
         counts += end_counts
         end_parts, end_counts = parts, counts
-    return _first(parts, counts, head) + _last(end_parts, end_counts, tail), n + last
+    # The words left unread between the ends stand for one or more each.
+    return _first(parts, counts, head) + _last(end_parts, end_counts, tail), n + last + left
 
 
 def _parts(words: Iterable[str], plain: bool, parts: list[str], counts: list[int], counted: int) -> tuple[int, int]:

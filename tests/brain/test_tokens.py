@@ -219,3 +219,23 @@ def test_a_plain_word_with_a_mark_beside_a_run_is_read_as_the_plain_reading_read
     """Marks next to a run, or only at the word's ends, in a text of ASCII and CJK alone."""
     lower = tokens.lower_text(f"テスト {word} 中文。{word}")
     assert tokens.words_of(lower) == _plain_words(lower)
+
+
+def test_a_long_korean_ask_is_cut_into_parts_only_at_its_ends(monkeypatch):
+    """Past the head, the words left each stand for one word or more: more of them than the count
+    tells apart are counted, not cut (the words between the ends are not read)."""
+    cut: list[str] = []
+    parts = tokens._parts
+
+    def recording(words, *args):
+        n, read = parts(words, *args)
+        cut.extend(list(words)[:read])
+        return n, read
+
+    monkeypatch.setattr(tokens, "_parts", recording)
+    lower = tokens.lower_text("PostgreSQL과 Redis에서 결제 서비스를 운영합니다, p99 지연 시간이 올라가고 " * 20)
+    words = _plain_words(lower)
+    found, n = tokens.window(lower, 120, 30, 180)
+    assert found == _plain_window(words, 120, 30) and 180 < n <= len(words)
+    # 120 words are the first 57 of the text's (each sentence's 9 stand for 19), 30 its last 15.
+    assert len(cut) == 57 + 15
