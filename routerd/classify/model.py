@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+from bisect import bisect_left
 import math
 import zipfile
 from array import array
@@ -100,12 +101,25 @@ class Packed(msgspec.Struct, frozen=True):
     """Every feature's whole row of weights as one int (`routerd.classify.packed`), keyed as a `Bag`
     keeps its features: a bag is weighed by one lookup per feature and one `sum`."""
 
-    rows: Table[int]  # feature -> its packed row (features with a non-zero weight only)
+    rows: Table[int]  # feature -> its packed row (features with a non-zero weight, and the neighbour index's terms)
     layout: Layout
+    span_at: int = 0  # the bit from which the index's terms' rows carry their spans (`Layout.with_span`); 0: none do
 
     def total(self, bag: Bag) -> int:
         """The packed rows of the features of `bag` summed (`Layout.sums` reads the columns' sums)."""
         return sum(filter(None, self.rows.present(bag)), self.layout.start)
+
+    def read(self, bag: Bag) -> tuple[int, list[int]]:
+        """`total`, and the rows of the neighbour index's terms in `bag` sorted, as
+        `Neighbours.vote_sorted` takes them from bit `span_at` (none when the rows carry no spans)."""
+        rows = self.rows
+        terms = list(filter(None, chain(map(rows.words.get, bag.words), map(rows.pairs.get, bag.pairs),
+                                        map(rows.stems.get, bag.stems))))
+        total = sum(filter(None, map(rows.other.get, bag.other)), sum(terms, self.layout.start))
+        if not self.span_at:
+            return total, []
+        terms.sort()  # the rows without a span sort first: they are below 2^span_at
+        return total, terms[bisect_left(terms, 1 << self.span_at):]
 
     def plus(self, total: int, other: list[str]) -> int:
         """`total` with the rows of `other` (names of the kind `other`, none of them in its bag)."""
@@ -170,8 +184,9 @@ class Model(msgspec.Struct, frozen=True):
     def predict(self, features: Bag, explain: bool = False) -> Prediction:
         """Score, tier probabilities and task type for a bag of binary features."""
         packed = self.packed
+        terms: list[int] = []
         if packed is not None:
-            rows = packed.total(features)
+            rows, terms = packed.read(features)
             sums = packed.layout.sums(rows)
             logits = list(map(add, self.type_bias, sums[2:]))
         else:
@@ -193,7 +208,10 @@ class Model(msgspec.Struct, frozen=True):
             low = self.score_bias + math.fsum(filter(None, self.weights.present(features)))
             high = low + math.fsum(filter(None, self.upper.present(features)))
         if self.neighbours is not None:
-            shift_low, shift_high = self.neighbours.shift(features)
+            if packed is not None and packed.span_at:  # the index's terms found by `packed.read`
+                shift_low, shift_high = self.neighbours.shift_sorted(terms, packed.span_at)
+            else:
+                shift_low, shift_high = self.neighbours.shift(features)
             low += shift_low
             high += shift_high
         else:
@@ -308,6 +326,7 @@ def read_model(data: bytes) -> Model:
     columns = memoryview(values)
     layout = layout_of([columns[column::width] for column in range(width)])
     weights, upper, rows = _tables(names, values, width, shared, layout)
+    carry = None if layout is None else functools.partial(_carry, rows, layout)
     return Model(
         weights=Table(**weights) if layout is None else None,
         upper=Table(**upper) if layout is None else None,
@@ -318,17 +337,24 @@ def read_model(data: bytes) -> Model:
         type_labels=tuple(meta["type_labels"]),
         type_bias=tuple(meta["type_bias"]),
         meta=meta,
-        neighbours=_neighbours(index, meta["neighbours"], shared) if index is not None else None,
+        neighbours=_neighbours(index, meta["neighbours"], shared, carry) if index is not None else None,
         typed=tuple(meta.get("typed_features", ())),
-        packed=_packed(rows, layout) if layout is not None else None,
+        packed=_packed(rows, layout, index is not None) if layout is not None else None,
     )
 
 
-def _packed(rows: dict[str, dict[Any, Any]], layout: Layout) -> Packed:
-    """The packed rows by kind, the other features' in the word pairs' table when they fit in its free
-    entries (`share_table`: a pair is a tuple, never equal to a name; 0.1 MB less for c550aa0d)."""
+def _carry(rows: dict[str, dict[Any, Any]], layout: Layout, kind: str, key: Any, span: int) -> None:
+    """The neighbour index's term `key` of `kind`: its span in its packed row (`Layout.with_span`)."""
+    table = rows[kind]
+    table[key] = layout.with_span(table.get(key, 0), span)
+
+
+def _packed(rows: dict[str, dict[Any, Any]], layout: Layout, spans: bool) -> Packed:
+    """The packed rows by kind (`spans`: with the neighbour index's spans in its terms' rows), the other
+    features' in the word pairs' table when they fit in its free entries (`share_table`: a pair is a
+    tuple, never equal to a name; with the index's pairs added, c550aa0d's 43,423 pairs leave no room)."""
     rows["pairs"], rows["other"] = share_table(rows["pairs"], rows["other"])
-    return Packed(Table(**rows), layout)
+    return Packed(Table(**rows), layout, layout.span_at if spans else 0)
 
 
 # The neighbour index's members: its terms' text, their starts, the postings, norms and levels.
@@ -341,9 +367,10 @@ def _index_members(archive: zipfile.ZipFile) -> IndexMembers:
             bytes(_member(archive, "neighbours/levels.u8")))
 
 
-def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[Any, Any]) -> Neighbours:
+def _neighbours(members: IndexMembers, meta: dict[str, Any], shared: dict[Any, Any],
+                carry: Callable[[str, Any, int], None] | None) -> Neighbours:
     terms, starts, postings, norms, levels = members
-    return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels, meta, shared)
+    return read_neighbours(_lines(terms) if terms else iter(()), starts, postings, norms, levels, meta, shared, carry)
 
 
 def _tables(names: str, values: array[float], width: int, shared: dict[Any, Any],

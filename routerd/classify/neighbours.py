@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, repeat
 from operator import getitem, mul, truediv
 from typing import Any
@@ -57,7 +57,8 @@ class Neighbours(msgspec.Struct, frozen=True):
     as it did before they shared.
 
     `pairs` may be the `stems` table itself (`share_table`): a pair is a tuple, never equal to a
-    stem, so each kind's lookups find only that kind's terms."""
+    stem, so each kind's lookups find only that kind's terms. A model whose rows are packed keeps the
+    spans in its terms' rows instead, and these tables empty (`read_neighbours`' `carry`)."""
 
     words: dict[str, int]
     pairs: dict[Key, int]  # word pairs (tuples), perhaps with the stems
@@ -105,13 +106,22 @@ class Neighbours(msgspec.Struct, frozen=True):
         """(cosine similarity of the nearest document, similarity-weighted mean level of the `k`
         nearest), or None when no indexed term is in `bag`. `exclude`: a document to leave out."""
         # The request's terms' spans, rarest first; C-level maps, as this runs per request.
-        spans = sorted(filter(None, chain(map(self.words.get, bag.words), map(self.pairs.get, bag.pairs),
-                                          map(self.stems.get, bag.stems))))
-        if not spans:
+        return self.vote_sorted(sorted(filter(None, chain(map(self.words.get, bag.words), map(self.pairs.get, bag.pairs),
+                                                          map(self.stems.get, bag.stems)))), 0, exclude)
+
+    def shift_sorted(self, terms: list[int], at: int) -> tuple[float, float]:
+        """`shift` for a request whose indexed terms are `terms` (as `vote_sorted` takes them)."""
+        return self.moves(self.lean(self.vote_sorted(terms, at)))
+
+    def vote_sorted(self, terms: list[int], at: int, exclude: int = -1) -> tuple[float, float] | None:
+        """`vote` for a request whose indexed terms are `terms`, sorted, each an int that holds its
+        term's span from bit `at` up above a positive part below it (0 for the spans themselves; a
+        model's packed rows carry the spans of their terms, `routerd.classify.packed.carry`)."""
+        if not terms:
             return None
-        idf2 = self.idf2
-        query = math.fsum(idf2[packed >> COUNT_SHIFT] for packed in spans)
-        sums = self._sums(spans)
+        idf2, count_at = self.idf2, at + COUNT_SHIFT
+        query = math.fsum(idf2[term >> count_at] for term in terms)
+        sums = self._sums(terms, at)
         sums.pop(exclude, None)
         if not sums:
             return None
@@ -121,9 +131,9 @@ class Neighbours(msgspec.Struct, frozen=True):
         level = math.fsum(map(mul, top, map(getitem, repeat(self.levels), near))) / weight
         return max(top) / math.sqrt(query), level
 
-    def _sums(self, spans: list[int]) -> dict[int, float]:
+    def _sums(self, terms: list[int], at: int = 0) -> dict[int, float]:
         """Each document's sum of the weights of the terms read (rarest first, until `budget`
-        postings), added in the order the terms are read.
+        postings), added in the order the terms are read (`terms` as `vote_sorted` takes them).
 
         A word and its stem often hold the same postings (`share_postings`): such a list is read
         once, adding its weight once per term that holds it. That is the same floats: terms of one
@@ -133,9 +143,10 @@ class Neighbours(msgspec.Struct, frozen=True):
         idf2, postings, budget = self.idf2, self.postings, self.budget
         spent = 0
         read = []
-        for packed in spans:
+        for term in terms:
             if spent >= budget:
                 break
+            packed = term >> at
             spent += packed >> COUNT_SHIFT
             read.append(packed & LIST_MASK)
         sums: dict[int, float] = {}
@@ -223,10 +234,12 @@ def share_table(pairs: dict[Key, int], stems: dict[Key, int]) -> tuple[dict[Key,
 
 
 def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[int], norms: array[float],
-                    levels: bytes, meta: dict[str, Any], shared: dict[Any, Any]) -> Neighbours:
+                    levels: bytes, meta: dict[str, Any], shared: dict[Any, Any],
+                    carry: Callable[[str, Key, int], None] | None = None) -> Neighbours:
     """The index from a model file's members (`terms` one at a time, in the order of `starts`;
     `shared`: the words and pairs the model's tables already key by). `postings` is rewritten
-    (`share_postings`)."""
+    (`share_postings`). With `carry`, each term's kind, key and span go to it instead of the index's
+    own tables, which are left empty (a model keeps them in its packed rows: `vote_sorted`)."""
     count = len(starts) - 1
     if count < 0 or starts[-1] != len(postings) or len(norms) != len(levels) \
             or any(b < a for a, b in zip(starts, starts[1:])) or not _below(postings, len(levels)):
@@ -241,7 +254,11 @@ def read_neighbours(terms: Iterable[str], starts: array[int], postings: array[in
             break
         if kind not in tables:
             raise ValueError(f"model file: neighbour term {key!r} is not a word, pair or stem")
-        tables[kind][key] = span(starts[ordinal + 1] - starts[ordinal], ordinal, firsts[ordinal])
+        value = span(starts[ordinal + 1] - starts[ordinal], ordinal, firsts[ordinal])
+        if carry is None:
+            tables[kind][key] = value
+        else:
+            carry(kind, key, value)
     if ordinal + 1 != count:
         raise ValueError(f"model file: neighbours/terms.txt and starts.u32 disagree ({count} terms expected)")
     most = max((starts[t + 1] - starts[t] for t in range(count)), default=0)

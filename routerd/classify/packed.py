@@ -21,6 +21,14 @@ writes) has no layout (`layout_of` returns None), and the model reads it the pla
 
 Packing the shipped model (66,460 features, 20,588 distinct rows): 153 bits, a 48-byte int per
 distinct row, each kept once (one object per value, as the float weights are).
+
+A word, pair or stem of the neighbour index (`routerd.classify.neighbours`) also carries its span in
+its row, above the fields (`Layout.with_span`), so that one lookup per feature finds both (a second
+dict lookup per term cost the Japanese 4 KB prompt's vote ~90k of its ~415k instructions). The span
+sits from bit `span_at` up, over the row lifted by 2^bits into [1, 2^(bits + 1)): the row's int
+shifted right by `span_at` is the span, and a row that carries none stays below 2^span_at, so sorting
+a bag's rows puts the terms last, by span. In a sum the spans and lifts land above the fields, which
+`sums` masks off.
 """
 
 from __future__ import annotations
@@ -49,6 +57,15 @@ class Layout(msgspec.Struct, frozen=True):
     def pack(self, row: Sequence[float]) -> int:
         """One row of weights (one per column, each a whole number of its column's steps)."""
         return sum(map(lshift, map(int, map(mul, row, self.scales)), self.shifts))
+
+    @property
+    def span_at(self) -> int:
+        """The bit from which a row carries its term's span (`with_span`)."""
+        return self.bits + 1
+
+    def with_span(self, row: int, span: int) -> int:
+        """`row` (0 for a term without weights) carrying the neighbour index's `span` for its term."""
+        return row + (1 << self.bits) + (span << self.span_at)
 
     def sums(self, total: int) -> list[float]:
         """Each column's sum from `total`, the sum of `start` and the packed rows of distinct

@@ -220,8 +220,10 @@ def test_writer_offsets_keep_a_writer_s_leaning_out_of_the_weights():
 def test_the_shipped_weights_are_packed_one_int_per_distinct_row():
     """The trainer writes the score weights in steps of 1/512 and the task types' in 1/64, so the
     reader packs each feature's row into one int (`routerd.classify.packed`) and keeps no type rows
-    apart: one int object per distinct row, each of at most six 30-bit digits (48 bytes), and the
-    other features' in the word pairs' table."""
+    apart: one int object per distinct row among the features outside the neighbour index (whose
+    terms' rows carry their spans, one int each), each of at most seven 30-bit digits (52 bytes)."""
+    import sys
+
     from routerd.classify.bag import KINDS
 
     model = default_model()
@@ -230,8 +232,9 @@ def test_the_shipped_weights_are_packed_one_int_per_distinct_row():
     assert layout.scales == (512.0, 512.0) + (64.0,) * len(model.type_labels)
     assert layout.bits <= 180
     rows = [row for kind in KINDS for row in getattr(model.packed.rows, kind).values()]
-    assert len({id(row) for row in rows}) < len(rows) / 2  # c550aa0d: 20,588 distinct of 66,460 rows
-    assert model.packed.rows.other is model.packed.rows.pairs  # the others fit in the pairs' free entries
+    plain = [row for row in rows if row < 1 << model.packed.span_at]
+    assert len({id(row) for row in plain}) < len(plain) / 4  # c550aa0d: 5,910 distinct of 34,355 rows
+    assert max(map(sys.getsizeof, rows)) <= 52
 
 
 def test_a_word_that_only_tells_the_task_type_keeps_its_type_row():

@@ -193,7 +193,19 @@ def test_a_posting_beyond_the_documents_is_refused_whatever_its_bytes(documents)
             assert _below(postings, documents) == (not postings or max(postings) < documents), (documents, values)
 
 
-def test_a_postings_list_shared_by_terms_read_once_sums_the_same_floats():
+def _own_tables(monkeypatch):
+    """The shipped index with its own tables of spans (read unpacked: a packed model keeps them in its rows)."""
+    from routerd.classify import model as model_module
+    from routerd.classify.model import model_bytes, read_model
+
+    with monkeypatch.context() as patch:
+        patch.setattr(model_module, "layout_of", lambda columns: None)
+        index = read_model(model_bytes()).neighbours
+    assert index is not None
+    return index
+
+
+def test_a_postings_list_shared_by_terms_read_once_sums_the_same_floats(monkeypatch):
     """A word and its stem with one postings list are read once, adding the weight per term: every
     document's sum is the same float as reading the terms one by one (shipped index, bags drawn
     from its own terms, twins included)."""
@@ -201,8 +213,7 @@ def test_a_postings_list_shared_by_terms_read_once_sums_the_same_floats():
 
     from routerd.classify.neighbours import COUNT_SHIFT, FIRST_MASK
 
-    index = default_model().neighbours
-    assert index is not None
+    index = _own_tables(monkeypatch)
 
     def one_by_one(spans: list[int]) -> dict[int, float]:
         sums: dict[int, float] = {}
@@ -227,3 +238,25 @@ def test_a_postings_list_shared_by_terms_read_once_sums_the_same_floats():
         got = index._sums(spans)
         assert list(got) == list(expected) and all(repr(got[d]) == repr(expected[d]) for d in got)
     assert twins > 100
+
+
+def test_the_packed_rows_carry_the_index_terms_spans_and_vote_as_its_own_tables_do(monkeypatch):
+    """The shipped model keeps its index's spans in its terms' packed rows, so one lookup per feature
+    finds both: the index keeps no tables of its own, each term's span is its row shifted right, and
+    on every held-out prompt the vote from the rows is the one an index with its own tables gives."""
+    from routerd.classify.context import read
+    from routerd.classify.cues import default_cues
+    from routerd.classify.train import data as sets
+
+    model = default_model()
+    packed, index, own = model.packed, model.neighbours, _own_tables(monkeypatch)
+    assert packed is not None and packed.span_at and index is not None and own is not None and own.terms() > 40_000
+    assert not (index.words or index.pairs or index.stems)
+    for kind, key, span in own.spans():
+        assert getattr(packed.rows, kind)[key] >> packed.span_at == span
+    cues = default_cues()
+    for case in sets.repository_heldout():
+        bag = read(case.messages, case.tools, cues).features
+        total, terms = packed.read(bag)
+        assert total == packed.total(bag)
+        assert index.vote_sorted(terms, packed.span_at) == own.vote(bag), case.id
