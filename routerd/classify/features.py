@@ -22,6 +22,7 @@ Conversation-level features (a follow-up, a go-ahead, tools, images) are added b
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from operator import itemgetter
 
 from routerd.classify.bag import Bag
@@ -55,16 +56,28 @@ _SCRIPTS = (("kana", "\u3040-\u30ff"), ("hangul", "\uac00-\ud7af"), ("han", "\u4
             ("cyrillic", "\u0400-\u04ff"), ("arabic", "\u0600-\u06ff"), ("devanagari", "\u0900-\u097f"))
 _SCRIPT_CHAR = re.compile("[" + "".join(chars for _, chars in _SCRIPTS) + "]")
 _SCRIPT_RANGES = tuple((ord(chars[0]), ord(chars[-1]), name) for name, chars in _SCRIPTS)
-_SEPARATORS = (",", ";", "，", "、")
 # The size an ask's cue families are read at: "proof" in five words is another ask than in a page.
-_SIZES = ((12, "short"), (60, "mid"))
+_SEPARATORS = (",", ";", "，", "、")
+_SIZE_EDGES = (12, 60)
+_SIZES = ("short", "mid", "long")
 
 
-def _bucket(value: int, edges: tuple[int, ...]) -> int:
-    for index, edge in enumerate(edges):
-        if value < edge:
-            return index
-    return len(edges)
+def _names(prefix: str, edges: tuple[int, ...]) -> tuple[str, ...]:
+    """The names of the buckets `edges` cut, built once: a value's bucket is the index of the first
+    edge above it, `bisect_right(edges, value)` (a bisection in C; a loop and an f-string per
+    feature cost ~3,000 instructions: callgrind)."""
+    return tuple(f"{prefix}:{index}" for index in range(len(edges) + 1))
+
+
+_WORDS = _names("words", WORD_EDGES)
+_QUESTIONS = _names("questions", COUNT_EDGES)
+_NUMBERS = _names("numbers", COUNT_EDGES)
+_SEPARATOR_NAMES = _names("separators", COUNT_EDGES)
+_LINES = _names("lines", COUNT_EDGES)
+_ITEMS = _names("items", COUNT_EDGES)
+_PASTE_CHARS = _names("paste_chars", PASTE_EDGES)
+_PASTE_FENCES = _names("paste_fences", COUNT_EDGES)
+_TOOL_CHARS = _names("tool_chars", TOOL_EDGES)
 
 
 def _script(lower: str) -> str:
@@ -84,7 +97,7 @@ def tool_features(tool_text: str, tool_chars: int, out: Bag) -> None:
     `routerd.classify.text.Turn.tool_window`). They are kept apart from the ask's words, and
     out of the neighbour index: a traceback's or a test run's words say what the next step faces
     (a race detector's report, a deadlock, one failing assertion, all green), not what was asked."""
-    out.other.add(f"tool_chars:{_bucket(tool_chars, TOOL_EDGES)}")
+    out.other.add(_TOOL_CHARS[bisect_right(TOOL_EDGES, tool_chars)])
     kept = [word for word in dict.fromkeys(words_of(lower_text(tool_text)))
             if 3 <= len(word) <= _TOOL_WORD_CHARS and not word.isdigit()]
     out.other.update([TOOL_WORD + word for word in kept[:MAX_TOOL_WORDS]])
@@ -111,7 +124,7 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
     # A short word is its own stem: no length test per word (it would cost more than the feature).
     out.stems.update(map(_STEM, read))
     add = out.other.add
-    size = next((name for edge, name in _SIZES if n < edge), "long")
+    size = _SIZES[bisect_right(_SIZE_EDGES, n)]
     for family, count in cues.counts(lower, read).items():
         # Counts as cumulative indicators (one, two, three or more members): every feature is binary.
         add("cue:" + family)
@@ -132,11 +145,11 @@ def ask_features(split: Split, cues: CueSet, out: Bag, lower: str | None = None)
 
 def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
     add = out.other.add  # not `out.add`: a Python call per feature costs more than the set's add
-    add(f"words:{_bucket(n, WORD_EDGES)}")
+    add(_WORDS[bisect_right(WORD_EDGES, n)])
     # A two-character count walks the whole text (~1 us per kilobyte); a one-character `in` is a
     # memchr, so each count runs only when its rarer character occurs (else it is 0 anyway).
     questions = ask.count("?") + ask.count("？") if "?" in ask or "？" in ask else 0
-    add(f"questions:{_bucket(questions, COUNT_EDGES)}")
+    add(_QUESTIONS[bisect_right(COUNT_EDGES, questions)])
     # Digits are folded to 0 (tokens.FOLD_DIGITS): a number is a 0 after a space, a bracket or a sign
     # (counted in C; a pass over the words costs ten times more).
     numbers = 0
@@ -147,7 +160,7 @@ def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
         if "$" in lower:
             numbers += lower.count("$0")
     if numbers:
-        add(f"numbers:{_bucket(numbers, COUNT_EDGES)}")
+        add(_NUMBERS[bisect_right(COUNT_EDGES, numbers)])
         # Each quantity in a word problem is usually one more operation: cumulative indicators let a
         # linear model give every extra quantity its own weight, up to where it stops mattering.
         out.other.update(_AT_LEAST_NUMBERS[: min(numbers, MAX_COUNTED)])
@@ -166,22 +179,23 @@ def _structure(ask: str, lower: str, n: int, out: Bag) -> None:
     # instructions, the memchr of `in` a few hundred: callgrind).
     separators = sum(map(lower.count, filter(lower.__contains__, _SEPARATORS)))
     if separators:
-        add(f"separators:{_bucket(separators, COUNT_EDGES)}")
+        add(_SEPARATOR_NAMES[bisect_right(COUNT_EDGES, separators)])
     lines = ask.count("\n") if "\n" in ask else 0
     if lines:
         items = sum(1 for line in ask.splitlines() if line.lstrip()[:2] in ("- ", "* ", "1.", "2.", "3.", "4."))
-        add(f"lines:{_bucket(lines, COUNT_EDGES)}")
+        add(_LINES[bisect_right(COUNT_EDGES, lines)])
         if items:
-            add(f"items:{_bucket(items, COUNT_EDGES)}")
+            add(_ITEMS[bisect_right(COUNT_EDGES, items)])
     add("script:" + _script(lower))
 
 
 def _paste(split: Split, out: Bag) -> None:
-    out.add("paste")
-    out.add(f"paste_chars:{_bucket(split.paste_chars, PASTE_EDGES)}")
+    add = out.other.add
+    add("paste")
+    add(_PASTE_CHARS[bisect_right(PASTE_EDGES, split.paste_chars)])
     if paste_is_code(split):
-        out.add("paste:code")
+        add("paste:code")
     if paste_has_error(split):
-        out.add("paste:error")
+        add("paste:error")
     if split.fenced_blocks:
-        out.add(f"paste_fences:{_bucket(split.fenced_blocks, COUNT_EDGES)}")
+        add(_PASTE_FENCES[bisect_right(COUNT_EDGES, split.fenced_blocks)])
