@@ -136,7 +136,7 @@ def _kind_and_features(turns: list[Turn], index: int, split: Split,
     if split.paste_chars and not _has_letters(ask) and prior_user is not None:
         prior = split_ask(prior_user.text)
         return "paste_only", _features_of(Split(prior.ask, split.paste_chars, split.fenced_blocks,
-                                                split.paste_lines, split.paste_head), cues)
+                                                split.paste_head), cues)
     own = _features_of(split, cues, lower)
     if prior_user is None or split.paste_chars:
         if not split.paste_chars and words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
@@ -145,7 +145,7 @@ def _kind_and_features(turns: list[Turn], index: int, split: Split,
     if prior_assistant is not None and _is_go_ahead(lower, words, prior_assistant, cues):
         features = _features_of(split_ask(prior_user.text), cues)
         offer = split_ask(prior_assistant.text)
-        return "go_ahead", features | _features_of(Split(offer.ask, 0, 0, 0), cues) | own
+        return "go_ahead", features | _features_of(Split(offer.ask, 0, 0), cues) | own
     if words <= ACK_MAX_WORDS and "?" not in ask and cues.opens(lower, "ack"):
         return "ack", own
     if words <= FOLLOW_UP_MAX_WORDS and (

@@ -66,7 +66,6 @@ class Split(msgspec.Struct, frozen=True):
     ask: str
     paste_chars: int
     fenced_blocks: int
-    paste_lines: int
     paste_head: str = ""  # the start of the pasted material, to tell code from logs on demand
 
 
@@ -249,11 +248,9 @@ def _split(ask: str, pasted: list[str], fenced_blocks: int, unread: list[str] | 
     if _ELIDED_MARK in pasted:  # the first marker stands for all that was not read
         at = pasted.index(_ELIDED_MARK)
         pasted = [p for p in pasted[:at] + (unread or []) + pasted[at + 1 :] if p != _ELIDED_MARK]
-    paste_chars = sum(len(p) for p in pasted)
-    paste_lines = sum(p.count("\n") + 1 for p in pasted)
     # The head only: joining a long paste in full to keep its first 480 characters would copy it all.
-    head = "\n".join(p[:_CODE_SAMPLE_CHARS] for p in pasted)[:_CODE_SAMPLE_CHARS] if pasted else ""
-    return Split(ask, paste_chars, fenced_blocks, paste_lines, head)
+    head = "\n".join([p[:_CODE_SAMPLE_CHARS] for p in pasted])[:_CODE_SAMPLE_CHARS] if pasted else ""
+    return Split(ask, sum(map(len, pasted)), fenced_blocks, head)
 
 
 def paste_is_code(split: Split) -> bool:
