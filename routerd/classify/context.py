@@ -17,6 +17,7 @@ with the turn's kind and the conversation's capability needs added.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ ACK_MAX_WORDS = 12
 # Where an assistant's offer is ("Shall I implement it?"): the end of its turn.
 OFFER_TAIL_CHARS = 240
 TURN_EDGES = (2, 4, 8, 16, 32)
+_TURNS = tuple(f"turns:{index}" for index in range(len(TURN_EDGES) + 1))
 WORD_COUNT_HEAD_CHARS = 400
 # A text outside ASCII is counted at this head first: 64 CJK characters are 42 words, past every
 # limit, where counting the 400 characters' CJK runs cost ~75,000 instructions (callgrind).
@@ -83,7 +85,11 @@ def _previous(turns: Sequence[Turn], before: int, role: str) -> Turn | None:
 
 
 def _has_letters(ask: str) -> bool:
-    return any(ch.isalpha() for ch in ask.replace(FENCE_MARK, ""))
+    # FENCE_MARK starts with a NUL, rare in text: a memchr first spares the replace's walk, and a map
+    # stops at the first letter without a generator frame per character.
+    if "\x00" in ask:
+        ask = ask.replace(FENCE_MARK, "")
+    return any(map(str.isalpha, ask))
 
 
 def _features_of(split: Split, cues: CueSet, lower: str | None = None) -> Bag:
@@ -114,7 +120,7 @@ def read_turns(turns: Sequence[Turn], tools: Sequence[Any] | None, cues: CueSet)
         features.add("images")
     if tools:
         features.add("tools")
-    features.add(f"turns:{sum(1 for edge in TURN_EDGES if len(turns) >= edge)}")
+    features.other.add(_TURNS[bisect_right(TURN_EDGES, len(turns))])  # how many edges it reaches
     return Reading(kind=kind, features=features, images=images, tools=bool(tools))
 
 
