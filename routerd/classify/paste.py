@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import string
+from itertools import islice
 
 import msgspec
 
@@ -108,10 +109,13 @@ def _is_prose_paragraph(paragraph: str) -> bool:
     return prose * 3 >= len(lines) * 2
 
 
-def _code_marks(paste: str) -> int:
-    # Distinct marks, found with `in` (C-speed): a regex over a 4 KB paste would cost more than
-    # the whole decision.
-    return sum(1 for mark in _CODE_MARKS if mark in paste)
+def _has_code_marks(paste: str) -> bool:
+    """Whether `paste` shows `_CODE_MARKS_MIN` distinct marks. Each found with `in` (C-speed: a regex
+    over a 4 KB paste would cost more than the whole decision), and no further than the last one
+    needed: on a code paste the search stops after a few marks (0.26 us against 4.9 us for all 25
+    on a 480-character Python head, timeit)."""
+    found = filter(paste.__contains__, _CODE_MARKS)
+    return next(islice(found, _CODE_MARKS_MIN - 1, None), None) is not None
 
 
 def _keeps_after_paste(paragraph: str) -> bool:
@@ -263,7 +267,7 @@ def paste_is_code(split: Split) -> bool:
         tag = head[3:head.find("\n")].strip().lower()
         if tag in _CODE_FENCE_TAGS:
             return True
-    return bool(head) and _code_marks(head) >= _CODE_MARKS_MIN
+    return bool(head) and _has_code_marks(head)
 
 
 # Marks of error output (a log or a trace): the answer is often in the line that carries them.

@@ -47,6 +47,17 @@ def test_long_pasted_log_with_trivial_ask_is_simple():
     assert c.tier == "simple"
 
 
+@pytest.mark.parametrize(("paste", "code"), [
+    ("return x\nreturn y\nreturn z", False),  # one mark, however often
+    ("let total = 0\nreturn total", True),  # two distinct marks
+    ("const a = 1; let b = 2; if (a) { return b }", True),  # more: the search stops at the second
+    ("all green, 12 tests passed", False),
+])
+def test_untagged_code_is_told_by_two_distinct_marks(paste, code):
+    """An untagged fence holds code when its head shows two distinct marks of source code."""
+    assert paste_is_code(split_ask("what does this do?\n\n```\n" + paste + "\n```")) is code
+
+
 def test_code_fence_is_paste_not_ask():
     """Words inside a code fence do not count as the ask; code is told apart from a log."""
     split = split_ask("what's the big-O of this?\n\n```python\ndef f(xs):\n    for x in xs:\n"
