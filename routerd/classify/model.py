@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import functools
 import json
-from bisect import bisect_left
 import math
 import zipfile
 from array import array
+from bisect import bisect_left
 from importlib import resources
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from io import BytesIO
