@@ -105,12 +105,9 @@ class Packed(msgspec.Struct, frozen=True):
     layout: Layout
     span_at: int = 0  # the bit from which the index's terms' rows carry their spans (`Layout.with_span`); 0: none do
 
-    def total(self, bag: Bag) -> int:
-        """The packed rows of the features of `bag` summed (`Layout.sums` reads the columns' sums)."""
-        return sum(filter(None, self.rows.present(bag)), self.layout.start)
-
     def read(self, bag: Bag) -> tuple[int, list[int]]:
-        """`total`, and the rows of the neighbour index's terms in `bag` sorted, as
+        """The packed rows of the features of `bag` summed from `layout.start` (`Layout.sums` reads
+        the columns' sums), and the rows of the neighbour index's terms in `bag` sorted, as
         `Neighbours.vote_sorted` takes them from bit `span_at` (none when the rows carry no spans)."""
         rows = self.rows
         terms = list(filter(None, chain(map(rows.words.get, bag.words), map(rows.pairs.get, bag.pairs),

@@ -116,7 +116,7 @@ class Neighbours(msgspec.Struct, frozen=True):
     def vote_sorted(self, terms: list[int], at: int, exclude: int = -1) -> tuple[float, float] | None:
         """`vote` for a request whose indexed terms are `terms`, sorted, each an int that holds its
         term's span from bit `at` up above a positive part below it (0 for the spans themselves; a
-        model's packed rows carry the spans of their terms, `routerd.classify.packed.carry`)."""
+        model's packed rows carry the spans of their terms, `routerd.classify.packed.Layout.with_span`)."""
         if not terms:
             return None
         idf2, count_at = self.idf2, at + COUNT_SHIFT
@@ -131,7 +131,7 @@ class Neighbours(msgspec.Struct, frozen=True):
         level = math.fsum(map(mul, top, map(getitem, repeat(self.levels), near))) / weight
         return max(top) / math.sqrt(query), level
 
-    def _sums(self, terms: list[int], at: int = 0) -> dict[int, float]:
+    def _sums(self, terms: list[int], at: int) -> dict[int, float]:
         """Each document's sum of the weights of the terms read (rarest first, until `budget`
         postings), added in the order the terms are read (`terms` as `vote_sorted` takes them).
 
@@ -157,16 +157,16 @@ class Neighbours(msgspec.Struct, frozen=True):
             for key in read:
                 lists[key] += 1
         for key, times in lists.items():
-            df, at = key >> COUNT_SHIFT, key & FIRST_MASK
+            df, first = key >> COUNT_SHIFT, key & FIRST_MASK
             weight = idf2[df]
             if times == 1:
-                for doc in postings[at : at + df]:
+                for doc in postings[first : first + df]:
                     sums[doc] = get(doc, 0.0) + weight
             elif times == 2:  # a word and its stem: a loop per document would cost more than it saves
-                for doc in postings[at : at + df]:
+                for doc in postings[first : first + df]:
                     sums[doc] = get(doc, 0.0) + weight + weight
             else:
-                for doc in postings[at : at + df]:
+                for doc in postings[first : first + df]:
                     total = get(doc, 0.0)
                     for _ in range(times):
                         total += weight
