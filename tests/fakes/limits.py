@@ -172,12 +172,13 @@ def _gemini(facts: Model, request: dict[str, Any]) -> tuple[int, dict[str, Any]]
     config = request.get("generationConfig") or request.get("generation_config") or {}
     asked = config.get("maxOutputTokens", config.get("max_output_tokens"))
     if facts.max_output is not None and isinstance(asked, int) and asked > facts.max_output:
-        message = (f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported "
-                   f"range is from 1 (inclusive) to {facts.max_output + 1} (exclusive). Update the value and try again.")
-        return 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
-    thinking = config.get("thinkingConfig") or config.get("thinking_config") or {}
-    message = _gemini_thinking(facts, thinking.get("thinkingBudget", thinking.get("thinking_budget")),
-                               thinking.get("thinkingLevel", thinking.get("thinking_level")))
+        message: str | None = (
+            f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported "
+            f"range is from 1 (inclusive) to {facts.max_output + 1} (exclusive). Update the value and try again.")
+    else:
+        thinking = config.get("thinkingConfig") or config.get("thinking_config") or {}
+        message = _gemini_thinking(facts, thinking.get("thinkingBudget", thinking.get("thinking_budget")),
+                                   thinking.get("thinkingLevel", thinking.get("thinking_level")))
     return None if message is None else (400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
 
 
