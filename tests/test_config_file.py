@@ -260,16 +260,17 @@ _MODEL = '[[routing.models]]\nid = "m1"\nprovider = "openai"\ntier = "simple"\n'
 @pytest.mark.parametrize("text, error", [
     (_MODEL + "price_in_per_mtok = nan\n", "c.toml:5: routing.models.0.price_in_per_mtok: Expected `float` >= 0.0"),
     (_MODEL + "price_out_per_mtok = -1.0\n", "c.toml:5: routing.models.0.price_out_per_mtok: Expected `float` >= 0.0"),
+    (_MODEL + "price_in_per_mtok = 0.0\nprice_out_per_mtok = inf\n",
+     "c.toml:6: routing.models.0.price_out_per_mtok: Expected a finite price, got inf"),
     (_MODEL + "context_window = 0\n", "c.toml:5: routing.models.0.context_window: Expected `int` >= 1"),
     (_MODEL + "max_output_tokens = -5\n", "c.toml:5: routing.models.0.max_output_tokens: Expected `int` >= 1"),
 ])
 def test_a_model_with_a_price_or_size_no_ranking_can_use_is_refused_with_its_line(text, error):
-    """A config model's price is a number >= 0 (TOML's `nan` or a negative one would leave the
-    policy's order by price undefined) and its token limits are >= 1."""
+    """A config model's price is a finite number >= 0 (TOML's `nan` or a negative one would leave
+    the policy's order by price undefined, `inf` every cost and saving) and its token limits are >= 1."""
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "c.toml")
     assert str(caught.value).startswith(error)
-    assert parse_config(_MODEL + "price_in_per_mtok = 0.0\nprice_out_per_mtok = inf\n").routing.models[0].price_out_per_mtok == float("inf")
 
 
 def test_an_api_key_with_a_line_break_inside_is_refused_without_quoting_it():

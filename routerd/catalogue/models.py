@@ -9,6 +9,7 @@ book shipped in `prices.json`, so that what the client asked for can be priced a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Annotated, Literal
@@ -23,8 +24,9 @@ Price = tuple[float, float]  # USD per million input and output tokens
 _DATE_SUFFIX = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
-# A config's model entry is read into ModelInfo: a price is a non-negative number (TOML's `nan`
-# and `-1` would make every ranking by price ill-defined), a token count a positive one.
+# A config's model entry is read into ModelInfo: a price is a finite non-negative number (TOML's
+# `nan` and `-1` would make every ranking by price ill-defined, and `inf` every cost and saving
+# computed from it), a token count a positive one.
 USD = Annotated[float, msgspec.Meta(ge=0)]
 Tokens = Annotated[int, msgspec.Meta(ge=1)]
 
@@ -80,6 +82,9 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     aliases_without_json_output: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for name in ("price_in_per_mtok", "price_out_per_mtok"):
+            if getattr(self, name) == math.inf:  # the `ge=0` constraint has refused nan and below 0
+                raise ValueError(f"{name}: Expected a finite price, got inf")
         if not isinstance(self.effort, bool) and (unknown := set(self.effort) - set(EFFORT_LEVELS)):
             raise ValueError(f"unknown effort level {sorted(unknown)[0]!r}: the levels are {', '.join(EFFORT_LEVELS)}")
         if stray := set(self.aliases_without_json_output) - set(self.aliases):
