@@ -23,10 +23,13 @@ _TOOL_RESULT_TYPES = frozenset({"tool_result", "function_call_output", "tool_res
 
 
 # Context a coding agent's harness writes into the user's turn: Claude Code's `<system-reminder>`s
-# (the date, CLAUDE.md, file-change notices; also appended to tool results) and Codex's environment,
-# plugin and AGENTS.md blocks. They are not the person's words, so neither ask nor tool output.
+# (the date, CLAUDE.md, file-change notices; also appended to tool results), Codex's environment,
+# plugin and AGENTS.md blocks, and Gemini CLI's `<session_context>` (the date, the OS, the folder
+# tree, before the first ask) and `<hook_context>` (what a hook added). They are not the person's
+# words, so neither ask nor tool output.
 _HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>") for tag in (
-    "system-reminder", "environment_context", "user_instructions", "INSTRUCTIONS", "recommended_plugins"))
+    "system-reminder", "environment_context", "user_instructions", "INSTRUCTIONS", "recommended_plugins",
+    "session_context", "hook_context"))
 _AGENTS_HEADING = re.compile(r"^# AGENTS\.md instructions for [^\n]*\n?", re.M)
 # What of a tool's output is kept for reading (slices, so a 100 KB file costs no more than a line).
 TOOL_HEAD = 700

@@ -151,7 +151,8 @@ REMINDER = ("<system-reminder>\nAs you answer the user's questions, you can use 
 
 def test_a_harness_context_block_is_neither_ask_nor_tool_output():
     """Claude Code writes `<system-reminder>` blocks into the user's turn (and appends them to tool
-    results), Codex its AGENTS.md and environment blocks: the turn reads as the person's words alone."""
+    results), Codex its AGENTS.md and environment blocks, Gemini CLI its session and hook context:
+    the turn reads as the person's words alone."""
     cues = default_cues()
     plain = read([user("Find where pong is defined")], TOOLS, cues)
     claude = [{"role": "user", "content": [{"type": "text", "text": REMINDER},
@@ -159,7 +160,14 @@ def test_a_harness_context_block_is_neither_ask_nor_tool_output():
     codex = [user("# AGENTS.md instructions for /repo\n\n<INSTRUCTIONS>\nDesign every change for concurrency, "
                   "security and a distributed ledger.\n</INSTRUCTIONS>\n\n<environment_context>\n  <cwd>/repo</cwd>"
                   "\n</environment_context>\nFind where pong is defined")]
-    for messages in (claude, codex):
+    session = ("<session_context>\nThis is the Gemini CLI. We are setting up the context for our chat.\n"
+               "Today's date is Monday, December 7, 2026.\nMy operating system is: linux\n- **Directory "
+               "Structure:**\n\n/repo/\n├───ledger/\n│   ├───settlement.py\n│   └───concurrency.py\n</session_context>")
+    hook = "<hook_context>Design every change for concurrency and security.</hook_context>\n"
+    # As routing reads Gemini CLI's first turn: its session context part, then the ask.
+    gemini = [{"role": "user", "content": [{"type": "text", "text": session},
+                                           {"type": "text", "text": hook + "Find where pong is defined"}]}]
+    for messages in (claude, codex, gemini):
         reading = read(messages, TOOLS, cues)
         assert (reading.kind, reading.features) == (plain.kind, plain.features)
     assert classify(claude, TOOLS).tier == "simple"
