@@ -8,9 +8,10 @@ gateway. Feedback (``reroute``, ``rate``) and the profile are recorded here too.
 
 The state it owns: the profile the user switched to (persisted in ``settings``), the feedback
 table (loaded from the store at start, then updated on each reroute or rating), the model each
-session last used, and counters for ``routerctl status``. Everything derived from the config (the
-catalogue, the rules, the providers) arrives in the ``Runtime`` each call is made with, so a
-reload never changes a decision in flight. Only the event loop touches it.
+session last used (and each sessionless conversation, known by its opening: ``opening``), and
+counters for ``routerctl status``. Everything derived from the config (the catalogue, the rules,
+the providers) arrives in the ``Runtime`` each call is made with, so a reload never changes a
+decision in flight. Only the event loop touches it.
 
 The classifier and the policy are reached through ``_classify`` and ``_rank``: the seam where a
 rebuilt brain slots in. The steps beside the decision live in their own modules: the scenario step
@@ -38,6 +39,7 @@ from routerd.resilience.board import Resilience
 from routerd.routing import candidates as cands
 from routerd.routing import feedback, hosted_step, opinion, records
 from routerd.routing.brain import Brain
+from routerd.routing.opening import opening_of, said_kept
 from routerd.routing.scenario import Found, Scenarios, by_price, conversation_key
 from routerd.routing.types import BrainDecision, Candidate, Classified, Conversation, RouteDecision, RouteRequest
 from routerd.runtime import Runtime
@@ -48,6 +50,9 @@ from routerd.store.store import Store
 log = logging.getLogger("routerd.routing")
 PROFILE_KEY = "routing.profile"
 MAX_SESSIONS = 10_000
+# Sessionless conversations are remembered apart, so that a flood of one-shot SDK calls (each one
+# starts a conversation) never pushes a coding agent's session out of its table.
+MAX_CONVERSATIONS = 10_000
 # The budgets' pressure (0..1) for a request of a session: ``routerd.ledger.spending``, injected.
 Pressure = Callable[[Runtime, str | None], float]
 
@@ -63,6 +68,7 @@ class RoutingStats(msgspec.Struct, frozen=True):
     feedback_rows: int
     sticky_sessions: int
     catalogue_models: int
+    sticky_conversations: int = 0
 
 
 class RoutingCore:
@@ -77,6 +83,7 @@ class RoutingCore:
         self.profile_override: Profile | None = None
         self.feedback = FeedbackTable()
         self.sticky: OrderedDict[str, Sticky] = OrderedDict()
+        self.conversations: OrderedDict[str, Sticky] = OrderedDict()  # sessionless, by their opening
         self.decisions = self.classified = 0
         self.opinions = opinion.OpinionCounts()
         self.brain = brain or Brain()  # the classifier's files, loaded by whoever owns the brain
@@ -253,8 +260,9 @@ class RoutingCore:
         text = conversation.last_user_text()
         words = signature(text)
         session = request.session_id
-        keep = _sticky_key(request, found) if routing.sticky_sessions else None
-        sticky = self.sticky.get(keep) if keep else None
+        keep, reads = _sticky_key(request, found) if routing.sticky_sessions else (None, False)
+        table = self.sticky if session is not None else self.conversations
+        sticky = table.get(keep) if keep and reads else None
         now = time.time()
         enabled, broken = cands.brain_providers(runtime.providers, self.resilience.unavailable_for,
                                                 runtime.makers, now)
@@ -272,7 +280,10 @@ class RoutingCore:
         ))
         first = runtime.catalogue.get(decision.candidates[0]) if decision.candidates else None
         if first is not None and keep:
-            self._remember_session(keep, Sticky(model=first.key, tier=first.tier))
+            _remember(table, keep, Sticky(model=first.key, tier=first.tier),
+                      MAX_SESSIONS if table is self.sticky else MAX_CONVERSATIONS)
+        if sticky is not None and session is None:
+            decision = said_kept(decision, keep, sticky, first)
         decision_id = self.ids.new()
         self.decisions += 1
         records.record_brain(self.store, decision_id, decision, result, text, words, request, first, found,
@@ -301,12 +312,6 @@ class RoutingCore:
     def _rank(self, inp: PolicyInput) -> Decision:
         """The policy: the catalogue ranked for this classification and the providers' health."""
         return decide(inp)
-
-    def _remember_session(self, session_id: str, sticky: Sticky) -> None:
-        self.sticky[session_id] = sticky
-        self.sticky.move_to_end(session_id)
-        while len(self.sticky) > MAX_SESSIONS:
-            self.sticky.popitem(last=False)
 
     # --- feedback and profile ------------------------------------------------------------------
 
@@ -340,23 +345,39 @@ class RoutingCore:
             decisions=self.decisions, classified=self.classified, second_opinions=self.opinions.asked,
             second_opinion_fallbacks=self.opinions.fallbacks, cache_hits=self.opinions.cache_hits,
             feedback_signatures=fb["signatures"], feedback_rows=fb["rows"], sticky_sessions=len(self.sticky),
-            catalogue_models=len(runtime.catalogue.models) if runtime is not None else 0)
+            catalogue_models=len(runtime.catalogue.models) if runtime is not None else 0,
+            sticky_conversations=len(self.conversations))
 
 
-def _sticky_key(request: RouteRequest, found: Found | None) -> str | None:
-    """Whose sticky model and tier a decision reads and sets: the main loop's under the session id,
-    a subagent's under the session and its agent id (``conversation_key``), so that its agent steps
-    hold its own tier and never touch the main loop's. A background call (a prompt or agent hook,
-    a side query) shares the session id but not its ask: it is routed alone (None), as is a
-    subagent that names no agent id (Claude Code before 2.1). What ``routerd.scenarios`` detected
-    decides, whatever scenario won."""
+def _sticky_key(request: RouteRequest, found: Found | None) -> tuple[str | None, bool]:
+    """Whose sticky model and tier a decision sets, and whether it reads them first: the main
+    loop's under the session id, a subagent's under the session and its agent id
+    (``conversation_key``), so that its agent steps hold its own tier and never touch the main
+    loop's. A background call (a prompt or agent hook, a side query) shares the session id but not
+    its ask: it is routed alone (None), as is a subagent that names no agent id (Claude Code before
+    2.1). What ``routerd.scenarios`` detected decides, whatever scenario won.
+
+    A request that names no session is kept by its conversation's opening (``opening``): its
+    dialect, system prompt and first user turn. The conversation's first request (no assistant turn
+    yet) sets it without reading it: it continues nothing, and the same opening sent again as a new
+    conversation (a script asking the same question, a retry) is decided afresh, not by the last."""
     matched = found.detection.matched if found is not None else ()
     if "background" in matched:
-        return None
+        return None, False
+    if request.session_id is None:
+        opening = opening_of(request)
+        return (opening.key, opening.continues) if opening is not None else (None, False)
     if "subagent" in matched:
         key = conversation_key(request)
-        return key if key != request.session_id else None
-    return request.session_id
+        return (key, True) if key != request.session_id else (None, False)
+    return request.session_id, True
+
+
+def _remember(table: OrderedDict[str, Sticky], key: str, sticky: Sticky, most: int) -> None:
+    table[key] = sticky
+    table.move_to_end(key)
+    while len(table) > most:
+        table.popitem(last=False)
 
 
 def _needs(request: RouteRequest, found: Found | None) -> Needs:
