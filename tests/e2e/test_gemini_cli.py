@@ -10,6 +10,11 @@ What Gemini CLI 0.61.0 needs and sends, as first observed with the fake provider
 - One ``POST /v1beta/models/{model}:streamGenerateContent?alt=sse`` per model turn to
   ``GOOGLE_GEMINI_BASE_URL``, with ``x-goog-api-key``, a ``systemInstruction``, ``contents`` whose
   first user part is a ``<session_context>`` block, and its tools as ``functionDeclarations``.
+- A tool round trip is one conversation: the call after the tool ran repeats the system
+  instruction and the first user turn (the ``<session_context>`` block and the prompt, two parts of
+  one content) and adds the model's ``functionCall`` and a user ``functionResponse``. No session id
+  is sent, so routerd keeps the conversation's model by that opening. Two ``gemini -p`` runs are two
+  conversations (each opens with its own prompt).
 - Command hooks from ``settings.json`` run by default (``hooksConfig.enabled`` is true); a
   ``BeforeModel`` hook's ``hookSpecificOutput.llm_request.model`` replaces the model of that call.
 """
@@ -22,7 +27,9 @@ import pytest
 
 from routerd.app import App
 from tests.e2e import clis
-from tests.e2e.harness import UPSTREAM_KEY, http_url, install_gemini_hooks, recorded_calls, recorded_decision
+from tests.e2e.harness import (UPSTREAM_KEY, http_url, install_gemini_hooks, recorded_calls, recorded_decision,
+                               write_config)
+from tests.e2e.upstream import Turn, Upstream, open_upstream
 from tests.fakes.upstream import FakeUpstream
 
 pytestmark = pytest.mark.anyio
@@ -76,3 +83,38 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
     calls = await recorded_calls(daemon)
     decision = await recorded_decision(daemon, calls[-1]["decision_id"])
     assert decision["model"] == "gemini-2.5-flash-lite"
+
+
+# The prompt reads as a moderate ask; the step after the tool ran, whose output is a passing test
+# run, reads as simple alone (p(simple) 0.65 against 0.37 for the ask).
+TESTS_PROMPT = "Did the tests pass? The output is in test-output.txt."
+TESTS_OUTPUT = "1 passed in 0.01s"
+
+
+@pytest.fixture
+async def gemini_tool_round(config_file: Path) -> AsyncIterator[Upstream]:
+    """A fake provider named ``gemini`` (a catalogue name, so that the brain knows its models) that
+    calls ``read_file`` once, then answers, with ``gateway.downshift`` on (request it before ``daemon``)."""
+    async with open_upstream("gemini", Turn(tool="read_file", args={"file_path": "test-output.txt"}),
+                             Turn(text=ANSWER)) as fake:
+        write_config(config_file, providers={"gemini": ("gemini", fake.url)}, downshift=True)
+        yield fake
+
+
+async def test_gemini_cli_tool_round_keeps_one_model(gemini_cli: Path, home: Path, gemini_tool_round: Upstream,
+                                                     daemon: App) -> None:
+    """Gemini CLI sends no session id: its call after a tool ran keeps the model its ask got (the
+    step alone reads simple and would go to flash-lite), by the conversation's opening; both are
+    stored without a session."""
+    (home / "work").mkdir(parents=True, exist_ok=True)
+    (home / "work" / "test-output.txt").write_text(TESTS_OUTPUT + "\n")
+    done = await clis.run_gemini(gemini_cli, http_url(daemon), TESTS_PROMPT, home=home, model="gemini-2.5-pro")
+    assert done.returncode == 0 and done.stdout.strip() == ANSWER, done.describe()
+    sent = [r for r in gemini_tool_round.received if ":streamGenerateContent" in r.path]
+    assert len(sent) == 2 and TESTS_OUTPUT in sent[1].body.decode(), [r.path for r in sent]
+    models = [r.path.split("/models/")[1].split(":")[0] for r in sent]
+    assert models == ["gemini-2.5-pro", "gemini-2.5-pro"], models
+    calls = await recorded_calls(daemon)
+    assert [c["session_id"] for c in calls] == [None, None], calls
+    step = await recorded_decision(daemon, calls[-1]["decision_id"])
+    assert step["session_id"] is None and "no session id: conversation" in step["detail"], step
