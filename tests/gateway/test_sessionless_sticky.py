@@ -62,7 +62,8 @@ async def reasons(app, decision_id: str) -> list[str]:
 async def test_an_sdk_conversation_keeps_its_model(daemon, fakes, base_url):
     """The user's thanks after a moderate ask stays on the ask's model (its cache is worth more than
     the cheaper tier saves) and the decision says it kept the conversation's model by its opening;
-    the same words in a conversation of another opening go to the cheaper model."""
+    the same words in a conversation of another opening go to the cheaper model. Status counts both
+    conversations apart from sessions."""
     async with client(base_url) as oai:
         model, _ = await ask(oai, opening(MODERATE_ASK))
         kept, kept_id = await ask(oai, then(opening(MODERATE_ASK), THANKS))
@@ -72,6 +73,8 @@ async def test_an_sdk_conversation_keeps_its_model(daemon, fakes, base_url):
     assert any(r.startswith("no session id: conversation") and "kept its model anthropic/claude-sonnet-4-6" in r
                for r in said), said
     assert any(r.startswith("sticky model anthropic/claude-sonnet-4-6 kept") for r in said), said
+    stats = daemon.routing.statistics()
+    assert (stats.sticky_conversations, stats.sticky_sessions) == (2, 0)  # as routerctl status shows them
 
 
 async def test_escalation_wins_over_the_conversations_model(daemon, fakes, base_url):
