@@ -50,6 +50,7 @@ def opening_of(request: RouteRequest) -> Opening | None:
 
 
 def _opening(dialect: str, req: ChatRequest) -> Opening | None:
+    """The key of the system prompt and the user messages before the first assistant one."""
     pieces = [dialect, _bounded(req.system or "")]
     parts = 0
     continues = False
@@ -64,7 +65,8 @@ def _opening(dialect: str, req: ChatRequest) -> Opening | None:
     if not parts:
         return None
     # Python's own str hash (SipHash, keyed per process): 5x blake2b's speed, and the keys live only
-    # in this process's memory. 64 bits: two of 10,000 conversations collide once in ~10^11.
+    # in this process's memory. 64 bits: that two of the 10,000 remembered conversations share a
+    # key has a chance of ~3e-12 (and would only share a model).
     return Opening(f"{hash(tuple(pieces)) & 0xFFFF_FFFF_FFFF_FFFF:016x}", continues)
 
 
@@ -86,8 +88,6 @@ def _bounded(text: str) -> str:
     if len(text) <= HEAD_CHARS + TAIL_CHARS:
         return text
     return f"{text[:HEAD_CHARS]}\x1d{len(text)}\x1d{text[-TAIL_CHARS:]}"
-
-
 
 
 def said_kept(decision: Decision, key: str | None, sticky: Sticky, first: ModelInfo | None) -> Decision:
