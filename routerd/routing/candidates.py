@@ -11,6 +11,7 @@ patterns: one at the kind's official URL). A model nothing serves is a 404 namin
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import takewhile
 
 from routerd.catalogue.models import Catalogue
 from routerd.classify.types import TIERS
@@ -101,6 +102,16 @@ def on_providers(keys: tuple[str, ...], providers: Mapping[str, Provider], catal
             best[maker == own] = (price, speakers[0])
     found = best.get(True) or best.get(False)
     return chosen, found[1] if found else None
+
+
+def downshifted(catalogue: Catalogue, chosen: list[Candidate], named: list[Candidate]) -> list[Candidate]:
+    """Where a request naming ``named[0]`` goes under ``gateway.downshift``: the brain's picks
+    (``chosen``, best first) as long as each is a downshift from it, then the named model. The
+    brain's first pick that is none (the named model, or a dearer or higher one) ends the list: the
+    picks after it are its fallbacks, not its choice, so a hard request whose tier has no model
+    left keeps the named one instead of going to the next weaker model."""
+    out = list(takewhile(lambda c: bool(named) and below(catalogue, c, named[0]), chosen))
+    return out + [c for c in named if c not in out]
 
 
 def below(catalogue: Catalogue, candidate: Candidate, named: Candidate) -> bool:

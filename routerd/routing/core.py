@@ -174,8 +174,7 @@ class RoutingCore:
         chosen, baseline = cands.on_providers(brain.policy.candidates, providers, runtime.catalogue, dialect)
         if not auto:  # downshift: the brain's picks below the requested model first, that model behind them
             named = cands.resolve(model, providers, gateway, dialect, self._expand)
-            chosen = [c for c in chosen if named and cands.below(runtime.catalogue, c, named[0])]
-            chosen += [c for c in named if c not in chosen]
+            chosen = cands.downshifted(runtime.catalogue, chosen, named)
             baseline = named[0] if named else baseline
         if not chosen:
             return None
