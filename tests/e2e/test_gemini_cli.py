@@ -86,8 +86,9 @@ async def test_gemini_cli_before_model_hook_switches_the_model(gemini_cli: Path,
 
 
 # The prompt reads as a moderate ask; the step after the tool ran, whose output is a passing test
-# run, reads as simple alone (p(simple) 0.65 against 0.37 for the ask).
-TESTS_PROMPT = "Did the tests pass? The output is in test-output.txt."
+# run, reads as simple alone (p(simple) 0.69 against 0.40 for the ask, as the classifier reads them
+# without Gemini CLI's system prompt and tools).
+TESTS_PROMPT = "Read test-output.txt and explain whether the race in our cache invalidation is fixed."
 TESTS_OUTPUT = "1 passed in 0.01s"
 
 
