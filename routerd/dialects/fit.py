@@ -17,7 +17,9 @@ model's facts from the catalogue (``ModelInfo``), none by name:
   ``reasoning.encrypted_content`` Codex always sends: "Encrypted content is not supported with this
   model."; Gemini's thinkingConfig);
 - a thinking budget in the model's range (``ModelInfo.thinking_budget``: Gemini 2.5 Pro
-  128..32,768, "The thinking budget (52428) is invalid."), 0 (thinking off) raised to the least
+  128..32,768, "The thinking budget (52428) is invalid."), or, where the catalogue does not know
+  the range, at most what every model of the API takes (``Fields.max_budget``: Gemini's 24,576,
+  2.5 Flash's most); 0 (thinking off) raised to the least
   where the model cannot turn thinking off (2.5 Pro: "Budget 0 is invalid. This model only works in
   thinking mode."); a Gemini 3 model (``thinking_levels``) gets the thinkingLevel a budget stands
   for, a 2.5 model the budget a level stands for ("Thinking level is not supported for this
@@ -81,6 +83,8 @@ class Fields:
     level: tuple[Path, ...] = ()         # a thinking level (Gemini 3's thinkingLevel), beside ``budget``
     logprobs: tuple[Path, ...] = ()      # token log probabilities asked for
     min_budget: int = 1                  # the smallest budget the API takes (Anthropic: 1,024)
+    max_budget: int | None = None        # the largest every model of the API takes (Gemini: 24,576),
+    #                                      for a model whose own range the catalogue does not know
     thinking: Path | None = None         # Anthropic's thinking object (its type says whether on)
     completion: tuple[str, str] | None = None  # (field, what OpenAI's reasoning models take instead)
 
@@ -95,7 +99,7 @@ def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
             changed |= _drop(body, fields.reasoning) | _drop_items(body, fields.reasoning_items)
         if not target.logprobs:
             changed |= _drop(body, fields.logprobs)
-        changed |= _cap_output(body, fields, target.max_output_tokens)
+        changed |= _cap(body, fields.output, target.max_output_tokens)
         if fields.completion is not None and target.takes_openai_reasoning:
             changed |= _rename(body, *fields.completion)
         elif fields.completion is not None and target.reasoning:  # the renderer's choice for reasoning
@@ -103,6 +107,8 @@ def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
         changed |= _fit_level(body, fields, target) | _fit_range(body, fields, target)
         if target.thinking_budget is not None:
             least = max(least, target.thinking_budget[0])
+    if target is None or (target.thinking_budget is None and not target.thinking_levels):
+        changed |= _cap(body, fields.budget, fields.max_budget)
     changed |= _fit_budget(body, fields, least)
     return _fit_sampling(body, fields, _sampling(target)) or changed
 
@@ -127,9 +133,10 @@ def _sampling(target: ModelInfo | None) -> str:
     return "fixed" if target.takes_openai_reasoning else "any"
 
 
-def _cap_output(body: dict[str, Any], fields: Fields, limit: int | None) -> bool:
+def _cap(body: dict[str, Any], paths: tuple[Path, ...], limit: int | None) -> bool:
+    """Each positive count at ``paths`` at most ``limit`` (None: no limit)."""
     changed = False
-    for path in fields.output if limit is not None else ():
+    for path in paths if limit is not None else ():
         asked = _get(body, path)
         if _count(asked) and asked > limit:
             changed |= _set(body, path, limit)

@@ -7,6 +7,7 @@ import pytest
 from routerd.catalogue.builtin import load_catalogue
 from routerd.catalogue.models import ModelInfo
 from routerd.dialects.registry import get
+from routerd.dialects.translate import render
 from tests.e2e import replies
 from tests.fakes import limits
 
@@ -192,6 +193,26 @@ def test_a_gemini_thinking_budget_is_one_the_model_takes(model, thinking, expect
     assert (limits.refusal("gemini", model, body) is not None) == refused
     assert _fit("gemini", body, model) == _gemini(expected)
     assert limits.refusal("gemini", model, body) is None
+
+
+CLAUDE_THINKING = {"model": "auto", "max_tokens": 60_000, "messages": [{"role": "user", "content": "hi"}],
+                   "thinking": {"type": "enabled", "budget_tokens": 32_000}}
+
+
+@pytest.mark.parametrize(("model", "budget"), [
+    ("gemini-2.5-pro", 32_000),      # Pro's range reaches 32,768: the budget as asked
+    ("gemini-2.5-flash", 24_576),    # Flash's most
+    ("gemini-2.5-flash-lite", 24_576),
+    (None, 24_576),                  # a model the catalogue has no range for: every 2.5 model's most
+])
+def test_a_translated_budget_is_cut_only_to_its_models_most(model, budget):
+    """A Claude client's 32,000-token budget translated to Gemini keeps what the model it reaches
+    takes, and the fake (which refuses a budget out of the model's range) takes it."""
+    req = get("anthropic").parse_request(CLAUDE_THINKING)
+    body = msgspec.json.decode(render("gemini", req, model or "gemini-x", info=MODEL[model] if model else None))
+    assert body["generationConfig"]["thinkingConfig"]["thinkingBudget"] == budget
+    if model is not None:
+        assert limits.refusal("gemini", model, body) is None
 
 
 def test_a_google_genai_body_is_fitted_in_its_own_spelling():

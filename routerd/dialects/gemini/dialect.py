@@ -37,12 +37,16 @@ def _thinking(*field: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
     return tuple(product((_CAMEL, _SNAKE), ("thinkingConfig", "thinking_config"), *field))
 
 
+# The largest thinkingBudget every Gemini model that takes one accepts (2.5 Flash and Flash-Lite's
+# most; 2.5 Pro's is 32,768: ai.google.dev, "Thinking"), for a model the catalogue has no range for.
+MAX_THINKING_BUDGET = 24_576
 # maxOutputTokens counts thinking tokens too: a budget is kept below it. The budget and level paths
 # run parallel (one spelling each), as ``fit`` turns one into the other in place.
 FIELDS = Fields(output=_both("maxOutputTokens", "max_output_tokens"), temperature=_both("temperature", "temperature"),
                 top_p=_both("topP", "top_p"), top_k=_both("topK", "top_k"),
                 budget=_thinking(("thinkingBudget", "thinking_budget")),
-                level=_thinking(("thinkingLevel", "thinking_level")), reasoning=_thinking())
+                level=_thinking(("thinkingLevel", "thinking_level")), reasoning=_thinking(),
+                max_budget=MAX_THINKING_BUDGET)
 
 
 def _route(path: bytes) -> tuple[bytes, bytes] | None:

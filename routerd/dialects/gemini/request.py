@@ -32,7 +32,6 @@ NAME = "gemini"
 SIG_SEP = "__ts__"
 _TO_URL = str.maketrans("+/", "-_")
 _FROM_URL = str.maketrans("-_", "+/")
-MAX_THINKING_BUDGET = 24576  # the largest budget every Gemini 2.5+ model accepts
 
 
 # Google's JSON parser takes a field's proto name (snake_case) as well as its camelCase name, and the
@@ -323,7 +322,9 @@ def _generation_config(req: ChatRequest, reasoning: bool) -> dict[str, Any]:
     if req.stop:
         gen["stopSequences"] = req.stop
     if req.reasoning is not None and reasoning:
-        budget = min(req.reasoning.resolved_budget(), MAX_THINKING_BUDGET)
+        # As asked: ``fit`` brings it into the range of the model it goes to (Gemini's common
+        # most, 24,576, where the catalogue does not know that model's).
+        budget = req.reasoning.resolved_budget()
         thinking: dict[str, Any] = {"thinkingBudget": budget}
         if budget and req.reasoning.include_thoughts:
             thinking["includeThoughts"] = True

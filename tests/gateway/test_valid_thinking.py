@@ -1,0 +1,45 @@
+"""Thinking budgets and levels reach each model as it takes them: the official SDKs ask ``auto``
+(or a model another company makes) for thinking their own model would take, and the fake of the
+model routerd sends it to refuses what the real API refuses (``tests.fakes.limits``)."""
+
+import anthropic
+import pytest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def _only(kind: str, fake: str, models: str, path: str = "") -> str:
+    """One provider of ``kind`` at the fake ``fake`` serving only ``models`` (so ``auto`` picks it)."""
+    return (f'[gateway]\nretries = 0\nretry_backoff_s = 0\n\n[providers.only]\nkind = "{kind}"\n'
+            f'base_url = "{{{fake}}}{path}"\napi_key = "sk-test-secret-0000"\nmodels = ["{models}"]\n'
+            + ("responses = true\n" if kind == "openai" else ""))
+
+
+def _anthropic(base_url: str) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0, timeout=30)
+
+
+def _thinking(sent: dict) -> dict:
+    config = sent["generationConfig"]
+    return config.get("thinkingConfig") or config.get("thinking_config")
+
+
+@pytest.mark.gateway_config(_only("gemini", "gemini", "gemini-2.5-pro"), providers=())
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_large_claude_budget_reaches_gemini_pro_whole(daemon, fakes, base_url, stream):
+    """A Messages request thinking with 32,000 tokens, routed to Gemini 2.5 Pro (budgets up to
+    32,768), asks Pro for all 32,000, not the 24,576 every Gemini model takes."""
+    async with _anthropic(base_url) as client:
+        thinking = {"type": "enabled", "budget_tokens": 32_000}
+        if stream:
+            async with client.messages.stream(model="auto", max_tokens=60_000, messages=HI,
+                                              thinking=thinking) as events:
+                text = await events.get_final_text()
+        else:
+            text = (await client.messages.create(model="auto", max_tokens=60_000, messages=HI,
+                                                 thinking=thinking)).content[0].text
+    assert text == "Hello from gemini."
+    sent = fakes["gemini"].received[-1]
+    assert "gemini-2.5-pro:" in sent.path and _thinking(sent.json)["thinkingBudget"] == 32_000
