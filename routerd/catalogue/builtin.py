@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from routerd.catalogue.models import Catalogue, ModelInfo, PriceBook, own_rates
+from routerd.catalogue.models import Catalogue, ModelInfo, Older, PriceBook, own_rates
 from routerd.catalogue.prices import Rates
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
@@ -39,7 +39,9 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # with a budget (extended thinking's supported models), without adaptive thinking or effort. Gemini's thinking
 # (ai.google.dev, "Thinking"): 2.5 Pro budgets 128..32,768 and no turning it off, 2.5 Flash
 # 0..24,576, 2.5 Flash-Lite 512..24,576 or 0 (off by default); Gemini 3 takes thinkingLevel (3
-# Flash minimal to high, 3.1 Pro low to high). DeepSeek's reasoner (api-docs.deepseek.com,
+# Flash minimal to high, 3.1 Pro low to high; 3 Pro, which its alias gemini-3-pro-preview still
+# reaches, only low and high, and answers MEDIUM "Thinking level MEDIUM is not supported for this
+# model."). DeepSeek's reasoner (api-docs.deepseek.com,
 # "Reasoning Model"): max_tokens, at most 64K with its chain of thought; logprobs refused.
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
@@ -89,7 +91,8 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
               reasoning=True, max_output_tokens=65_535, thinking_budget=(128, 32_768), thinking_off=False),
     ModelInfo(id="gemini-3.1-pro-preview", provider="gemini", tier="moderate", context_window=1_048_576,
               vision=True, reasoning=True, thinking_levels=("low", "medium", "high"),
-              aliases=("gemini-pro", "gemini-3-pro-preview")),
+              aliases=("gemini-pro", "gemini-3-pro-preview"),
+              older={"gemini-3-pro-preview": Older(thinking_levels=("low", "high"))}),
     # DeepSeek
     ModelInfo(id="deepseek-chat", provider="deepseek", tier="moderate", context_window=128_000),
     ModelInfo(id="deepseek-reasoner", provider="deepseek", tier="complex", context_window=128_000, tools=False,

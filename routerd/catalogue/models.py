@@ -32,6 +32,15 @@ Tokens = Annotated[int, msgspec.Meta(ge=1)]
 
 # Anthropic's output_config.effort levels, lowest first (platform.claude.com, "Effort").
 EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+# Gemini 3's thinkingLevel values, lowest first (ai.google.dev, "Thinking").
+THINKING_LEVELS = ("minimal", "low", "medium", "high")
+
+
+class Older(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the older model an alias names takes where it differs from its successor's entry
+    (None: what the entry says)."""
+
+    thinking_levels: tuple[str, ...] | None = None
 
 
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -80,6 +89,10 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     # Aliases naming an older model that does not take it (Claude 3.5 Haiku, 3.7 Sonnet, Sonnet 4,
     # Opus 4): a request naming one reaches that model, which refuses output_config.format.
     aliases_without_json_output: tuple[str, ...] = ()
+    # Aliases naming an older model that takes other reasoning settings, with what it takes
+    # (gemini-3-pro-preview, an alias of 3.1 Pro: thinkingLevel low and high only). A request naming
+    # one reaches that model; the catalogue looks the alias up as this entry with those facts.
+    older: dict[str, Older] = {}
 
     def __post_init__(self) -> None:
         for name in ("price_in_per_mtok", "price_out_per_mtok"):
@@ -89,6 +102,21 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ValueError(f"unknown effort level {sorted(unknown)[0]!r}: the levels are {', '.join(EFFORT_LEVELS)}")
         if stray := set(self.aliases_without_json_output) - set(self.aliases):
             raise ValueError(f"aliases_without_json_output names {sorted(stray)[0]!r}, not an alias of {self.id}")
+        if stray := set(self.older) - set(self.aliases):
+            raise ValueError(f"older names {sorted(stray)[0]!r}, not an alias of {self.id}")
+        for levels in (self.thinking_levels, *(o.thinking_levels or () for o in self.older.values())):
+            if unknown := set(levels) - set(THINKING_LEVELS):
+                raise ValueError(f"unknown thinking level {sorted(unknown)[0]!r}: the levels are "
+                                 f"{', '.join(THINKING_LEVELS)}")
+
+    def named(self, name: str) -> ModelInfo:
+        """The facts of the model ``name`` (this entry's id or one of its aliases) reaches: this
+        entry, or, for an alias naming an older model (``older``), this entry with its facts."""
+        facts = self.older.get(name)
+        if facts is None:
+            return self
+        levels = facts.thinking_levels
+        return msgspec.structs.replace(self, thinking_levels=self.thinking_levels if levels is None else levels)
 
     def takes_json_output(self, name: str) -> bool:
         """Whether the model ``name`` (this entry's id or one of its aliases) takes Anthropic's
@@ -218,7 +246,7 @@ class Catalogue(msgspec.Struct, frozen=True):
         for model in by_key.values():
             index.setdefault(model.id, model)
             for alias in model.aliases:
-                index.setdefault(alias, model)
+                index.setdefault(alias, model.named(alias))
         index.update(by_key)
         models = tuple(by_key.values())
         if own is None:
@@ -230,7 +258,8 @@ class Catalogue(msgspec.Struct, frozen=True):
                    book if book is not None else PriceBook(), own, {})
 
     def get(self, name: str) -> ModelInfo | None:
-        """The model named by `provider/id`, id or alias, or None."""
+        """The model named by `provider/id`, id or alias, or None. An alias that names an older
+        model (`ModelInfo.older`) gives its entry with that model's facts."""
         return self.index.get(name)
 
     def rates(self, provider: str, model_id: str) -> Rates | None:

@@ -53,16 +53,16 @@ from typing import Any
 
 import msgspec
 
-from routerd.catalogue.models import ModelInfo
+from routerd.catalogue.models import THINKING_LEVELS, ModelInfo
 from routerd.dialects.canonical import budget_for_effort, effort_for_budget
 
 Path = tuple[str, ...]
 # Anthropic's thinking while on: the sampling it allows (platform.claude.com, extended thinking).
 THINKING_TOP_P = 0.95
 _THINKING_ON = ("enabled", "adaptive")
-# Gemini 3's thinkingLevel values, lowest first (ai.google.dev, "Thinking"); -1 is Gemini's
-# dynamic budget (the model's own choice, as a level model does by default).
-LEVELS = ("minimal", "low", "medium", "high")
+# Gemini 3's thinkingLevel values, lowest first; -1 is Gemini's dynamic budget (the model's own
+# choice, as a level model does by default).
+LEVELS = THINKING_LEVELS
 DYNAMIC = -1
 
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from routerd.catalogue.builtin import PriceSnapshot, load_catalogue, load_price_snapshot
-from routerd.catalogue.models import ModelInfo
+from routerd.catalogue.models import ModelInfo, Older
 
 
 def test_claude_aliases_resolve_by_tier():
@@ -99,3 +99,17 @@ def test_older_claude_aliases_do_not_take_native_structured_output():
         == [True, True, True, True]
     with pytest.raises(ValueError, match="not an alias"):
         ModelInfo(id="x", provider="anthropic", tier="simple", aliases_without_json_output=("y",))
+
+
+def test_an_alias_naming_an_older_model_has_its_thinking_levels():
+    """gemini-3-pro-preview routes to 3.1 Pro's entry but reaches Gemini 3 Pro (low and high only);
+    3.1 Pro's own names keep medium, and an unknown alias or level is refused."""
+    cat = load_catalogue()
+    assert cat.get("gemini-3-pro-preview").thinking_levels == ("low", "high")
+    assert cat.get("gemini-3-pro-preview").key == "gemini/gemini-3.1-pro-preview"
+    assert {cat.get(n).thinking_levels for n in ("gemini-pro", "gemini-3.1-pro-preview",
+                                                  "gemini/gemini-3.1-pro-preview")} == {("low", "medium", "high")}
+    with pytest.raises(ValueError, match="not an alias"):
+        ModelInfo(id="x", provider="gemini", tier="simple", older={"y": Older(thinking_levels=("low",))})
+    with pytest.raises(ValueError, match="unknown thinking level 'max'"):
+        ModelInfo(id="x", provider="gemini", tier="simple", aliases=("y",), older={"y": Older(thinking_levels=("max",))})

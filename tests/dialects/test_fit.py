@@ -14,6 +14,7 @@ from tests.fakes import limits
 CATALOGUE = load_catalogue()
 MODEL = {name: CATALOGUE.get(name) for name in ("gpt-4.1", "o3", "gemini-2.5-flash", "gemini-2.5-flash-lite",
                                                  "gemini-2.5-pro", "gemini-3-flash-preview", "gemini-3.1-pro-preview",
+                                                 "gemini-3-pro-preview",
                                                  "deepseek-reasoner", "claude-haiku-4-5", "claude-sonnet-4-6",
                                                  "claude-opus-4-8")}
 
@@ -181,6 +182,12 @@ def _gemini(thinking: dict, **config: int) -> dict:
     ("gemini-3-flash-preview", {"thinkingBudget": 24_576}, {"thinkingLevel": "high"}, False),
     ("gemini-3.1-pro-preview", {"thinkingLevel": "MINIMAL"}, {"thinkingLevel": "LOW"}, True),
     ("gemini-3.1-pro-preview", {"thinkingLevel": "low", "thinkingBudget": 5000}, {"thinkingLevel": "low"}, False),
+    # Gemini 3 Pro (the alias gemini-3-pro-preview reaches it) takes low and high only, and no off
+    ("gemini-3-pro-preview", {"thinkingLevel": "medium"}, {"thinkingLevel": "low"}, True),
+    ("gemini-3-pro-preview", {"thinking_level": "MEDIUM"}, {"thinking_level": "LOW"}, True),
+    ("gemini-3-pro-preview", {"thinkingBudget": 8192}, {"thinkingLevel": "low"}, False),
+    ("gemini-3-pro-preview", {"thinkingBudget": 0}, {"thinkingLevel": "low"}, False),
+    ("gemini-3-pro-preview", {"thinkingBudget": 24_576}, {"thinkingLevel": "high"}, False),
     # a level moved to 2.5 (which refuses one): the budget it stands for, in the model's range
     ("gemini-2.5-flash", {"thinkingLevel": "high"}, {"thinkingBudget": 24_576}, True),
     ("gemini-2.5-pro", {"thinking_level": "low"}, {"thinking_budget": 2048}, True),

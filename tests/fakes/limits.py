@@ -9,7 +9,7 @@ loop's last assistant message must open with a thinking block, and no tool_choic
 use; adaptive thinking, which the model may skip, takes such a loop, and a forced tool only on
 Opus 4.8 (Claude 4.7 and earlier refuse it: langchain-aws's Bedrock changes, 2026-07); Gemini's
 thinking budgets outside the model's range (2.5 Pro: 128..32,768, never off) and thinking levels a
-model lacks (2.5 takes none); DeepSeek's reasoner's refusal of logprobs (it takes max_tokens and,
+model lacks (2.5 takes none, 3 Pro only low and high); DeepSeek's reasoner's refusal of logprobs (it takes max_tokens and,
 to no effect, sampling settings, where OpenAI's reasoning models refuse them).
 
 The facts are the providers' (their model pages and the errors they answer), kept here apart from
@@ -74,6 +74,9 @@ MODELS = {
     "gemini-2.5-flash-lite": Model(65_536, True, thinking_budget=(512, 24_576)),
     "gemini-3-flash-preview": Model(reasoning=True, levels=("minimal", "low", "medium", "high")),
     "gemini-3.1-pro-preview": Model(reasoning=True, levels=("low", "medium", "high")),
+    # Gemini 3 Pro (ai.google.dev, "Thinking": "low" or "high", never off), which the catalogue
+    # knows as an alias of 3.1 Pro: MEDIUM refused ("Thinking level MEDIUM is not supported ...").
+    "gemini-3-pro-preview": Model(reasoning=True, levels=("low", "high")),
 }
 
 

@@ -3,6 +3,7 @@
 model routerd sends it to refuses what the real API refuses (``tests.fakes.limits``)."""
 
 import anthropic
+import openai
 import pytest
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
@@ -19,6 +20,10 @@ def _only(kind: str, fake: str, models: str, path: str = "") -> str:
 
 def _anthropic(base_url: str) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0, timeout=30)
+
+
+def _openai(base_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="unused", max_retries=0)
 
 
 def _thinking(sent: dict) -> dict:
@@ -43,3 +48,29 @@ async def test_a_large_claude_budget_reaches_gemini_pro_whole(daemon, fakes, bas
     assert text == "Hello from gemini."
     sent = fakes["gemini"].received[-1]
     assert "gemini-2.5-pro:" in sent.path and _thinking(sent.json)["thinkingBudget"] == 32_000
+
+
+@pytest.mark.gateway_config("", providers=("gemini",))
+@pytest.mark.parametrize(("effort", "level"), [("minimal", "low"), ("medium", "low"), ("high", "high")])
+async def test_openai_reasoning_effort_to_gemini_3_pro(daemon, fakes, base_url, effort, level):
+    """An OpenAI client naming gemini-3-pro-preview (the catalogue's alias of 3.1 Pro, which takes
+    medium) reaches Gemini 3 Pro, which takes only low and high: medium goes as low."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(model="gemini-3-pro-preview", reasoning_effort=effort,
+                                                          messages=HI)
+    assert completion.choices[0].message.content == "Hello from gemini."
+    sent = fakes["gemini"].received[-1]
+    assert "gemini-3-pro-preview:" in sent.path and _thinking(sent.json) == {"thinkingLevel": level}
+
+
+@pytest.mark.gateway_config("", providers=("gemini",))
+async def test_a_claude_budget_to_gemini_3_pro(daemon, fakes, base_url):
+    """A Messages request naming gemini-3-pro-preview with an 8,192-token budget (medium elsewhere)
+    asks Gemini 3 Pro for the level below it that it takes, low."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="gemini-3-pro-preview", max_tokens=16_000, messages=HI,
+                                               thinking={"type": "enabled", "budget_tokens": 8192})
+    assert message.content[0].text == "Hello from gemini."
+    sent = fakes["gemini"].received[-1]
+    assert "gemini-3-pro-preview:" in sent.path
+    assert _thinking(sent.json) == {"thinkingLevel": "low", "includeThoughts": True}
