@@ -43,6 +43,12 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # reaches, only low and high, and answers MEDIUM "Thinking level MEDIUM is not supported for this
 # model."). DeepSeek's reasoner (api-docs.deepseek.com,
 # "Reasoning Model"): max_tokens, at most 64K with its chain of thought; logprobs refused.
+# OpenAI's reasoning_effort (the API reference's ReasoningEffort): "All models before gpt-5.1 ...
+# do not support none", "xhigh is supported for all models after gpt-5.1-codex-max", and "the
+# supported reasoning values for gpt-5.1 are none, low, medium, and high"; minimal came with gpt-5,
+# and o3 and o4-mini answer it "Supported values are: 'low', 'medium', and 'high'." gpt-5.5's own
+# (and gpt-5.2's, 5.4's) are left unknown: the reference does not list them.
+O_SERIES_EFFORTS = ("low", "medium", "high")
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
@@ -71,13 +77,15 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(id="gpt-4.1", provider="openai", tier="moderate", context_window=1_047_576, vision=True,
               max_output_tokens=32_768, aliases=("gpt-4o", "4o")),
     ModelInfo(id="o4-mini", provider="openai", tier="moderate", context_window=200_000, vision=True,
-              reasoning=True, max_output_tokens=100_000),
+              reasoning=True, max_output_tokens=100_000, reasoning_efforts=O_SERIES_EFFORTS),
     ModelInfo(id="gpt-6.1-sol", provider="openai", tier="moderate", context_window=1_050_000, vision=True,
               reasoning=True, aliases=("gpt-6-sol",)),
     ModelInfo(id="o3", provider="openai", tier="complex", context_window=200_000, vision=True, reasoning=True,
-              max_output_tokens=100_000),
+              max_output_tokens=100_000, reasoning_efforts=O_SERIES_EFFORTS),
     ModelInfo(id="gpt-5.5", provider="openai", tier="complex", context_window=1_000_000, vision=True,
-              reasoning=True, aliases=("gpt-5", "gpt-5.1", "gpt-5.2", "gpt-5.4")),
+              reasoning=True, aliases=("gpt-5", "gpt-5.1", "gpt-5.2", "gpt-5.4"),
+              older={"gpt-5": Older(reasoning_efforts=("minimal", "low", "medium", "high")),
+                     "gpt-5.1": Older(reasoning_efforts=("none", "low", "medium", "high"))}),
     ModelInfo(id="gpt-6-astra", provider="openai", tier="complex", context_window=1_050_000, vision=True,
               reasoning=True),
     # Google

@@ -34,6 +34,9 @@ Tokens = Annotated[int, msgspec.Meta(ge=1)]
 EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
 # Gemini 3's thinkingLevel values, lowest first (ai.google.dev, "Thinking").
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
+# OpenAI's reasoning_effort / reasoning.effort values, lowest first (the API reference's
+# ReasoningEffort; "Not all reasoning models support every value").
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 
 class Older(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -41,6 +44,7 @@ class Older(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     (None: what the entry says)."""
 
     thinking_levels: tuple[str, ...] | None = None
+    reasoning_efforts: tuple[str, ...] | None = None
 
 
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -78,6 +82,9 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     thinking_budget: tuple[int, int] | None = None
     thinking_off: bool = True
     thinking_levels: tuple[str, ...] = ()
+    # The OpenAI reasoning_effort values the model takes, lowest first (none: any; o3 and o4-mini
+    # low to high, gpt-5.1 none but not minimal: the API reference's ReasoningEffort).
+    reasoning_efforts: tuple[str, ...] = ()
     # OpenAI's reasoning models' rules (o-series, gpt-5 on): max_completion_tokens in place of
     # max_tokens, and only the default sampling. None: a reasoning model of provider ``openai``
     # (DeepSeek's reasoner, say, takes max_tokens).
@@ -90,7 +97,8 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     # Opus 4): a request naming one reaches that model, which refuses output_config.format.
     aliases_without_json_output: tuple[str, ...] = ()
     # Aliases naming an older model that takes other reasoning settings, with what it takes
-    # (gemini-3-pro-preview, an alias of 3.1 Pro: thinkingLevel low and high only). A request naming
+    # (gemini-3-pro-preview, an alias of 3.1 Pro: thinkingLevel low and high only; gpt-5 and gpt-5.1,
+    # aliases of gpt-5.5: their own reasoning efforts). A request naming
     # one reaches that model; the catalogue looks the alias up as this entry with those facts.
     older: dict[str, Older] = {}
 
@@ -108,6 +116,10 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             if unknown := set(levels) - set(THINKING_LEVELS):
                 raise ValueError(f"unknown thinking level {sorted(unknown)[0]!r}: the levels are "
                                  f"{', '.join(THINKING_LEVELS)}")
+        for efforts in (self.reasoning_efforts, *(o.reasoning_efforts or () for o in self.older.values())):
+            if unknown := set(efforts) - set(REASONING_EFFORTS):
+                raise ValueError(f"unknown reasoning effort {sorted(unknown)[0]!r}: the efforts are "
+                                 f"{', '.join(REASONING_EFFORTS)}")
 
     def named(self, name: str) -> ModelInfo:
         """The facts of the model ``name`` (this entry's id or one of its aliases) reaches: this
@@ -115,8 +127,9 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         facts = self.older.get(name)
         if facts is None:
             return self
-        levels = facts.thinking_levels
-        return msgspec.structs.replace(self, thinking_levels=self.thinking_levels if levels is None else levels)
+        levels, efforts = facts.thinking_levels, facts.reasoning_efforts
+        return msgspec.structs.replace(self, thinking_levels=self.thinking_levels if levels is None else levels,
+                                       reasoning_efforts=self.reasoning_efforts if efforts is None else efforts)
 
     def takes_json_output(self, name: str) -> bool:
         """Whether the model ``name`` (this entry's id or one of its aliases) takes Anthropic's

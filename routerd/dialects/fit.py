@@ -12,6 +12,9 @@ model's facts from the catalogue (``ModelInfo``), none by name:
 - a thinking budget below the (capped) output limit (Anthropic: "`max_tokens` must be greater
   than `thinking.budget_tokens`"; Gemini counts thinking in maxOutputTokens), or no thinking where
   no budget of the dialect's minimum fits;
+- an OpenAI reasoning effort the model lacks (``ModelInfo.reasoning_efforts``) as the nearest it
+  has below, else its lowest (o3: "Unsupported value: 'none' is not supported with the 'o3' model.
+  Supported values are: 'low', 'medium', and 'high'."; gpt-5.1 refuses minimal);
 - reasoning parameters left out for a model that does not reason (OpenAI: "Unsupported parameter:
   'reasoning_effort' is not supported with this model", and on Responses the ``include`` of
   ``reasoning.encrypted_content`` Codex always sends: "Encrypted content is not supported with this
@@ -53,7 +56,7 @@ from typing import Any
 
 import msgspec
 
-from routerd.catalogue.models import THINKING_LEVELS, ModelInfo
+from routerd.catalogue.models import REASONING_EFFORTS, THINKING_LEVELS, ModelInfo
 from routerd.dialects.canonical import budget_for_effort, effort_for_budget
 
 Path = tuple[str, ...]
@@ -81,6 +84,7 @@ class Fields:
     #                                      (none for Anthropic: ``anthropic.adapt`` decides)
     reasoning_items: tuple[tuple[Path, str], ...] = ()  # (a list, an item of it) that asks for it too
     level: tuple[Path, ...] = ()         # a thinking level (Gemini 3's thinkingLevel), beside ``budget``
+    effort: tuple[Path, ...] = ()        # OpenAI's reasoning effort
     logprobs: tuple[Path, ...] = ()      # token log probabilities asked for
     min_budget: int = 1                  # the smallest budget the API takes (Anthropic: 1,024)
     max_budget: int | None = None        # the largest every model of the API takes (Gemini: 24,576),
@@ -105,6 +109,7 @@ def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
         elif fields.completion is not None and target.reasoning:  # the renderer's choice for reasoning
             changed |= _rename(body, *reversed(fields.completion))
         changed |= _fit_level(body, fields, target) | _fit_range(body, fields, target)
+        changed |= _fit_effort(body, fields, target)
         if target.thinking_budget is not None:
             least = max(least, target.thinking_budget[0])
     if target is None or (target.thinking_budget is None and not target.thinking_levels):
@@ -166,7 +171,7 @@ def _fit_level(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
             changed |= _drop(body, (path,))
             if budget != DYNAMIC and not _present(body, fields.level):
                 asked = effort_for_budget(budget) if budget > 0 else LEVELS[0]
-                changed |= _set(body, _beside(path, fields), _nearest(asked, levels))
+                changed |= _set(body, _beside(path, fields), _nearest(asked, levels, LEVELS))
     for path in fields.level:
         level = _get(body, path)
         if not isinstance(level, str) or level.lower() not in LEVELS:
@@ -176,7 +181,7 @@ def _fit_level(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
             if not _present(body, fields.budget):
                 changed |= _set(body, fields.budget[fields.level.index(path)], budget_for_effort(level.lower()))
         elif levels and level.lower() not in levels:
-            nearest = _nearest(level.lower(), levels)
+            nearest = _nearest(level.lower(), levels, LEVELS)
             changed |= _set(body, path, nearest.upper() if level.isupper() else nearest)
     return changed
 
@@ -186,10 +191,23 @@ def _beside(budget: Path, fields: Fields) -> Path:
     return fields.level[fields.budget.index(budget)]
 
 
-def _nearest(asked: str, levels: tuple[str, ...]) -> str:
-    """The highest of ``levels`` at or below ``asked`` (both of LEVELS), else the lowest of them."""
-    below = [level for level in levels if LEVELS.index(level) <= LEVELS.index(asked)]
+def _nearest(asked: str, levels: tuple[str, ...], order: tuple[str, ...]) -> str:
+    """The highest of ``levels`` at or below ``asked`` (both of ``order``, lowest first), else the
+    lowest of them."""
+    below = [level for level in levels if order.index(level) <= order.index(asked)]
     return below[-1] if below else levels[0]
+
+
+def _fit_effort(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
+    """An OpenAI reasoning effort the model lacks as the nearest it has below, else its lowest
+    (thinking off, ``none``, is o3's ``low``: it cannot turn reasoning off)."""
+    efforts = target.reasoning_efforts
+    changed = False
+    for path in fields.effort if efforts and target.reasoning else ():
+        asked = _get(body, path)
+        if isinstance(asked, str) and asked in REASONING_EFFORTS and asked not in efforts:
+            changed |= _set(body, path, _nearest(asked, efforts, REASONING_EFFORTS))
+    return changed
 
 
 def _fit_range(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:

@@ -14,7 +14,7 @@ from tests.fakes import limits
 CATALOGUE = load_catalogue()
 MODEL = {name: CATALOGUE.get(name) for name in ("gpt-4.1", "o3", "gemini-2.5-flash", "gemini-2.5-flash-lite",
                                                  "gemini-2.5-pro", "gemini-3-flash-preview", "gemini-3.1-pro-preview",
-                                                 "gemini-3-pro-preview",
+                                                 "gemini-3-pro-preview", "o4-mini", "gpt-5", "gpt-5.1", "gpt-5.5",
                                                  "deepseek-reasoner", "claude-haiku-4-5", "claude-sonnet-4-6",
                                                  "claude-opus-4-8")}
 
@@ -251,6 +251,39 @@ def test_openai_reasoning_rules_are_openais_own(model, body, expected):
     OpenAI's rules, gpt-4.1 takes either field."""
     assert _fit("openai_chat", body, model) == expected
     assert limits.refusal("openai_chat", model, {**expected, "model": model}) is None
+
+
+def _effort(dialect: str, effort: str) -> dict:
+    return {"reasoning_effort": effort} if dialect == "openai_chat" else {"reasoning": {"effort": effort}}
+
+
+@pytest.mark.parametrize(("dialect", "model", "effort", "expected"), [
+    ("openai_chat", "o3", "none", "low"),        # thinking off (Claude's disabled): o3 cannot
+    ("openai_chat", "o3", "minimal", "low"),     # a 1,024-token budget
+    ("responses", "o4-mini", "xhigh", "high"),   # Codex's xhigh moved to o4-mini
+    ("openai_chat", "o3", "medium", "medium"),
+    ("openai_chat", "gpt-5.1", "minimal", "none"),   # the aliases of gpt-5.5 reach older models
+    ("responses", "gpt-5.1", "xhigh", "high"),
+    ("openai_chat", "gpt-5", "none", "minimal"),
+    ("responses", "gpt-5", "minimal", "minimal"),
+    ("responses", "gpt-5.5", "minimal", "minimal"),  # its own efforts unknown: as asked
+])
+def test_an_openai_reasoning_effort_is_one_the_model_takes(dialect, model, effort, expected):
+    """An effort the model lacks goes as the nearest it has below, else its lowest; the fake refuses
+    the effort asked exactly when the API does, and takes the result."""
+    body = _effort(dialect, effort)
+    assert (limits.refusal(dialect, model, {**body, "model": model}) is not None) == (effort != expected)
+    assert _fit(dialect, body, model) == _effort(dialect, expected)
+    assert limits.refusal(dialect, model, {**body, "model": model}) is None
+
+
+def test_the_fakes_refusal_of_an_effort_is_openais():
+    """The fake answers an effort o3 lacks in OpenAI's words, code and param."""
+    status, body = limits.refusal("openai_chat", "o3", {"reasoning_effort": "none"})
+    assert status == 400 and body["error"] == {
+        "message": "Unsupported value: 'none' is not supported with the 'o3' model. Supported values are: 'low', "
+                   "'medium', and 'high'.", "type": "invalid_request_error", "param": "reasoning_effort",
+        "code": "unsupported_value"}
 
 
 def test_deepseeks_refusal_of_logprobs():

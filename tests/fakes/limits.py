@@ -1,6 +1,7 @@
 """What the fake providers refuse, as the real APIs do, for the models they know: an output limit
 above the model's, an Anthropic effort level, adaptive thinking or long-context beta the Claude model
-lacks (Haiku 4.5 takes none of them), OpenAI reasoning models' refusal of ``max_tokens`` and of sampling settings,
+lacks (Haiku 4.5 takes none of them), OpenAI reasoning models' refusal of ``max_tokens``, of sampling settings
+and of a reasoning effort the model lacks (o3: low to high; gpt-5.1: no minimal),
 reasoning parameters (and Responses' ``include`` of encrypted reasoning) sent to a model that does
 not reason, and Anthropic's sampling rules (Claude 4.5/4.6 take temperature or top_p but not both;
 Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature must be 1, top_k
@@ -37,6 +38,7 @@ class Model:
     # OpenAI's reasoning rules (max_completion_tokens, default sampling only); None: ``reasoning``.
     openai_reasoning: bool | None = None
     logprobs: bool = True         # OpenAI chat's logprobs / top_logprobs
+    efforts: tuple[str, ...] = () # OpenAI's reasoning_effort values (none: any)
     # Gemini's thinking (ai.google.dev, "Thinking"): a budget's range, whether 0 turns it off, and
     # the thinkingLevel values a Gemini 3 model takes (none: it refuses a level).
     thinking_budget: tuple[int, int] | None = None
@@ -58,11 +60,17 @@ CLAUDE = {
     "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False, forced_tool_thinking=True,
                              effort=("low", "medium", "high", "xhigh", "max"), adaptive=True, long_context=True),
 }
+# OpenAI's API reference (ReasoningEffort): no none before gpt-5.1, no xhigh before
+# gpt-5.1-codex-max, gpt-5.1 none to high without minimal; o3 and o4-mini answer minimal and none
+# "Supported values are: 'low', 'medium', and 'high'."
+O_SERIES = ("low", "medium", "high")
 MODELS = {
     # OpenAI's model pages: gpt-4.1 and 4.1-mini 32,768 output tokens; o3 and o4-mini 100,000.
     "gpt-4.1": Model(32_768), "gpt-4.1-mini": Model(32_768),
-    "o3": Model(100_000, reasoning=True), "o4-mini": Model(100_000, reasoning=True),
+    "o3": Model(100_000, reasoning=True, efforts=O_SERIES), "o4-mini": Model(100_000, reasoning=True, efforts=O_SERIES),
     "gpt-5.5": Model(128_000, reasoning=True),
+    "gpt-5": Model(128_000, reasoning=True, efforts=("minimal", "low", "medium", "high")),
+    "gpt-5.1": Model(128_000, reasoning=True, efforts=("none", "low", "medium", "high")),
     "gpt-6-luna": Model(reasoning=True), "gpt-6.1-sol": Model(reasoning=True), "gpt-6-astra": Model(reasoning=True),
     # DeepSeek's reasoning model guide: max_tokens up to 64K; temperature, top_p and the penalties
     # taken but without effect; logprobs and top_logprobs refused.
@@ -88,9 +96,12 @@ def refusal(dialect: str, model: str, request: dict[str, Any]) -> tuple[int, dic
     if dialect == "openai_chat" and model.startswith("deepseek-"):
         return _deepseek(facts, model, request)
     if dialect == "openai_chat":
-        return _openai(_chat(facts, request))
+        return _openai(_chat(facts, request) or _effort(facts, model, request.get("reasoning_effort"),
+                                                        "reasoning_effort"))
     if dialect == "responses":
-        return _openai(_responses(facts, request))
+        reasoning = request.get("reasoning")
+        effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+        return _openai(_responses(facts, request) or _effort(facts, model, effort, "reasoning.effort"))
     if dialect == "gemini":
         return _gemini(facts, request)
     return _anthropic(facts, model, request)
@@ -115,6 +126,18 @@ def _too_large(name: str, asked: Any, limit: int | None) -> tuple[str, str, str]
 
 def _unsupported(name: str) -> tuple[str, str, str]:
     return f"Unsupported parameter: '{name}' is not supported with this model.", name, "unsupported_parameter"
+
+
+def _effort(facts: Model, model: str, effort: Any, param: str) -> tuple[str, str, str] | None:
+    """A reasoning model's refusal of an effort it lacks, in the API's words (openai-agents-python
+    #2089: "Unsupported value: 'minimal' is not supported with the 'gpt-5.1' model. Supported values
+    are: 'none', 'low', 'medium', and 'high'.")."""
+    if not facts.efforts or not isinstance(effort, str) or effort in facts.efforts:
+        return None
+    quoted = [f"'{e}'" for e in facts.efforts]
+    listed = ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
+    return (f"Unsupported value: '{effort}' is not supported with the '{model}' model. Supported values are: "
+            f"{listed}.", param, "unsupported_value")
 
 
 def _sampling(request: dict[str, Any]) -> tuple[str, str, str] | None:

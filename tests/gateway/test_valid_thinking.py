@@ -74,3 +74,50 @@ async def test_a_claude_budget_to_gemini_3_pro(daemon, fakes, base_url):
     sent = fakes["gemini"].received[-1]
     assert "gemini-3-pro-preview:" in sent.path
     assert _thinking(sent.json) == {"thinkingLevel": "low", "includeThoughts": True}
+
+
+O3 = _only("openai", "openai", "o3", "/v1")
+
+
+@pytest.mark.gateway_config(O3, providers=())
+@pytest.mark.parametrize(("thinking", "effort"), [({"type": "disabled"}, "low"),
+                                                  ({"type": "enabled", "budget_tokens": 1024}, "low"),
+                                                  ({"type": "enabled", "budget_tokens": 8192}, "medium")])
+async def test_claude_thinking_translated_to_o3(daemon, fakes, base_url, thinking, effort):
+    """A Messages request with thinking off or a 1,024-token budget (none and minimal, which o3
+    refuses) translated to o3 asks for its lowest effort, low."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="auto", max_tokens=16_000, messages=HI, thinking=thinking)
+    assert message.content[0].text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "o3" and sent["reasoning_effort"] == effort
+
+
+@pytest.mark.gateway_config(O3, providers=())
+@pytest.mark.parametrize("stream", [False, True])
+async def test_codex_xhigh_moved_to_o3(daemon, fakes, base_url, stream):
+    """A Responses request for ``auto`` at Codex's xhigh, passed through to o3 (low to high), asks
+    for high."""
+    async with _openai(base_url) as client:
+        if stream:
+            async with await client.responses.create(model="auto", input="hi", reasoning={"effort": "xhigh"},
+                                                     stream=True) as events:
+                text = "".join([e.delta async for e in events if e.type == "response.output_text.delta"])
+        else:
+            text = (await client.responses.create(model="auto", input="hi",
+                                                  reasoning={"effort": "xhigh"})).output_text
+    assert text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "o3" and sent["reasoning"] == {"effort": "high"}
+
+
+@pytest.mark.gateway_config("", providers=("openai",))
+async def test_a_small_claude_budget_to_gpt51(daemon, fakes, base_url):
+    """A Messages request naming gpt-5.1 (an alias of gpt-5.5) with a 1,024-token budget, minimal
+    elsewhere, asks gpt-5.1, which takes none but not minimal, for none."""
+    async with _anthropic(base_url) as client:
+        message = await client.messages.create(model="gpt-5.1", max_tokens=4096, messages=HI,
+                                               thinking={"type": "enabled", "budget_tokens": 1024})
+    assert message.content[0].text == "Hello from openai."
+    sent = fakes["openai"].received[-1].json
+    assert sent["model"] == "gpt-5.1" and sent["reasoning_effort"] == "none"

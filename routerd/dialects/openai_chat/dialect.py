@@ -27,7 +27,7 @@ class OpenAIChat(Dialect):
     # default sampling; other reasoning models (DeepSeek's) max_tokens (``routerd.dialects.fit``).
     fields = Fields(output=(("max_tokens",), ("max_completion_tokens",)), temperature=(("temperature",),),
                     top_p=(("top_p",),), penalties=(("presence_penalty",), ("frequency_penalty",)),
-                    reasoning=(("reasoning_effort",),), logprobs=(("logprobs",), ("top_logprobs",)),
+                    reasoning=(("reasoning_effort",),), effort=(("reasoning_effort",),), logprobs=(("logprobs",), ("top_logprobs",)),
                     completion=("max_tokens", "max_completion_tokens"))
 
     def client_endpoint(self, path: bytes) -> bytes | None:

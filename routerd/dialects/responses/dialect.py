@@ -23,7 +23,7 @@ class Responses(Dialect):
     usage = RESPONSES_USAGE
     credential_headers = frozenset({b"authorization"})
     fields = Fields(output=(("max_output_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),
-                    reasoning=(("reasoning",),), reasoning_items=((("include",), "reasoning.encrypted_content"),))
+                    reasoning=(("reasoning",),), effort=(("reasoning", "effort"),), reasoning_items=((("include",), "reasoning.encrypted_content"),))
 
     def client_endpoint(self, path: bytes) -> bytes | None:
         return b"" if path in _PATHS else None
