@@ -49,6 +49,23 @@ PRICES_PATH = Path(__file__).with_name("prices.json")
 # and o3 and o4-mini answer it "Supported values are: 'low', 'medium', and 'high'." gpt-5.5's own
 # (and gpt-5.2's, 5.4's) are left unknown: the reference does not list them.
 O_SERIES_EFFORTS = ("low", "medium", "high")
+# The older Claude models aliases name, where they think otherwise than the current model's entry
+# (platform.claude.com, "Troubleshooting thinking": a budget "is deprecated on Claude Opus 4.6 and
+# Claude Sonnet 4.6 (it still works there). Claude Opus 4.7, Claude Opus 4.8 ... reject requests
+# that use it", and "On earlier models, including Claude Sonnet 4.5, Claude Opus 4.5, and Claude
+# Haiku 4.5, extended thinking is the only thinking mode"; "Effort": Opus 4.5 low to high, max
+# from Opus 4.6, xhigh from Opus 4.7; adaptive thinking beside a forced tool from Opus 4.8).
+_BUDGET_ONLY = Older(adaptive_thinking=False, budget_thinking=True, effort=False, forced_tool_thinking=False)
+_OLDER_SONNETS = ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0", "claude-sonnet-4",
+                  "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")
+_OLDER_OPUSES = {
+    "claude-opus-4-7": Older(forced_tool_thinking=False),
+    "claude-opus-4-6": Older(budget_thinking=True, effort=("low", "medium", "high", "max"), forced_tool_thinking=False),
+    **dict.fromkeys(("claude-opus-4-5", "claude-opus-4-5-20251101"),
+                    msgspec.structs.replace(_BUDGET_ONLY, effort=("low", "medium", "high"))),
+    **dict.fromkeys(("claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
+                     "claude-opus-4-20250514"), _BUDGET_ONLY),
+}
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic
     ModelInfo(id="claude-haiku-4-5", provider="anthropic", tier="simple", context_window=200_000, vision=True,
@@ -60,14 +77,16 @@ BUILTIN_MODELS: tuple[ModelInfo, ...] = (
               aliases=("sonnet", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0",
                        "claude-sonnet-4", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest"),
               aliases_without_json_output=("claude-sonnet-4-0", "claude-sonnet-4", "claude-sonnet-4-20250514",
-                                           "claude-3-7-sonnet-latest")),
+                                           "claude-3-7-sonnet-latest"),
+              older=dict.fromkeys(_OLDER_SONNETS, _BUDGET_ONLY)),
     ModelInfo(id="claude-opus-4-8", provider="anthropic", tier="complex", context_window=1_000_000, vision=True,
               reasoning=True, max_output_tokens=128_000, effort=True, adaptive_thinking=True, sampling="fixed",
               budget_thinking=False, forced_tool_thinking=True, json_output=True,
               aliases=("opus", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-5-20251101",
                        "claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
                        "claude-opus-4-20250514"),
-              aliases_without_json_output=("claude-opus-4-0", "claude-opus-4", "claude-opus-4-20250514")),
+              aliases_without_json_output=("claude-opus-4-0", "claude-opus-4", "claude-opus-4-20250514"),
+              older=_OLDER_OPUSES),
     # OpenAI: Codex 0.169 lists gpt-6-luna (easier tasks), gpt-6.1-sol (the workhorse) and
     # gpt-6-astra (frontier); the API's gpt-4.1 / o-series / gpt-5.5 remain in wide use.
     ModelInfo(id="gpt-6-luna", provider="openai", tier="simple", context_window=1_050_000, vision=True,

@@ -41,10 +41,14 @@ REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 class Older(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What the older model an alias names takes where it differs from its successor's entry
-    (None: what the entry says)."""
+    (None: what the entry says); each field as ``ModelInfo``'s of the same name."""
 
     thinking_levels: tuple[str, ...] | None = None
     reasoning_efforts: tuple[str, ...] | None = None
+    effort: bool | tuple[str, ...] | None = None
+    adaptive_thinking: bool | None = None
+    budget_thinking: bool | None = None
+    forced_tool_thinking: bool | None = None
 
 
 class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -98,7 +102,8 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     aliases_without_json_output: tuple[str, ...] = ()
     # Aliases naming an older model that takes other reasoning settings, with what it takes
     # (gemini-3-pro-preview, an alias of 3.1 Pro: thinkingLevel low and high only; gpt-5 and gpt-5.1,
-    # aliases of gpt-5.5: their own reasoning efforts). A request naming
+    # aliases of gpt-5.5: their own reasoning efforts; claude-opus-4-5, an alias of Opus 4.8: a
+    # thinking budget, not adaptive thinking, and effort low to high). A request naming
     # one reaches that model; the catalogue looks the alias up as this entry with those facts.
     older: dict[str, Older] = {}
 
@@ -106,8 +111,10 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         for name in ("price_in_per_mtok", "price_out_per_mtok"):
             if getattr(self, name) == math.inf:  # the `ge=0` constraint has refused nan and below 0
                 raise ValueError(f"{name}: Expected a finite price, got inf")
-        if not isinstance(self.effort, bool) and (unknown := set(self.effort) - set(EFFORT_LEVELS)):
-            raise ValueError(f"unknown effort level {sorted(unknown)[0]!r}: the levels are {', '.join(EFFORT_LEVELS)}")
+        for effort in (self.effort, *(o.effort for o in self.older.values())):
+            if isinstance(effort, tuple) and (unknown := set(effort) - set(EFFORT_LEVELS)):
+                raise ValueError(f"unknown effort level {sorted(unknown)[0]!r}: the levels are "
+                                 f"{', '.join(EFFORT_LEVELS)}")
         if stray := set(self.aliases_without_json_output) - set(self.aliases):
             raise ValueError(f"aliases_without_json_output names {sorted(stray)[0]!r}, not an alias of {self.id}")
         if stray := set(self.older) - set(self.aliases):
@@ -127,9 +134,8 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         facts = self.older.get(name)
         if facts is None:
             return self
-        levels, efforts = facts.thinking_levels, facts.reasoning_efforts
-        return msgspec.structs.replace(self, thinking_levels=self.thinking_levels if levels is None else levels,
-                                       reasoning_efforts=self.reasoning_efforts if efforts is None else efforts)
+        changes = {field: value for field in facts.__struct_fields__ if (value := getattr(facts, field)) is not None}
+        return msgspec.structs.replace(self, **changes)
 
     def takes_json_output(self, name: str) -> bool:
         """Whether the model ``name`` (this entry's id or one of its aliases) takes Anthropic's

@@ -16,7 +16,8 @@ MODEL = {name: CATALOGUE.get(name) for name in ("gpt-4.1", "o3", "gemini-2.5-fla
                                                  "gemini-2.5-pro", "gemini-3-flash-preview", "gemini-3.1-pro-preview",
                                                  "gemini-3-pro-preview", "o4-mini", "gpt-5", "gpt-5.1", "gpt-5.5",
                                                  "deepseek-reasoner", "claude-haiku-4-5", "claude-sonnet-4-6",
-                                                 "claude-opus-4-8")}
+                                                 "claude-opus-4-8", "claude-opus-4-5", "claude-opus-4-6",
+                                                 "claude-sonnet-4-5")}
 
 
 def _fit(dialect: str, body: dict, model: str | None) -> dict:
@@ -153,6 +154,26 @@ def test_thinking_the_api_takes_with_tools_is_kept(model, body):
     assert not get("anthropic").fit(body, MODEL[model])
     assert msgspec.json.encode(body) == before
     assert limits.refusal("anthropic", model, {**body, "model": model}) is None
+
+
+ADAPTIVE_XHIGH = {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}
+BUDGET_8K = {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 8192}}
+
+
+@pytest.mark.parametrize(("model", "body", "expected"), [
+    # Claude Code's Opus request named to Opus 4.5, which thinks with a budget, effort low to high
+    ("claude-opus-4-5", ADAPTIVE_XHIGH, {**BUDGET_8K, "output_config": {"effort": "high"}}),
+    ("claude-sonnet-4-5", ADAPTIVE_XHIGH, BUDGET_8K),  # no effort at all
+    ("claude-opus-4-6", ADAPTIVE_XHIGH, {**ADAPTIVE_XHIGH, "output_config": {"effort": "high"}}),  # max, not xhigh
+    # a budget (a translated client's) stays one where the older model takes it, not Opus 4.8's adaptive
+    ("claude-opus-4-5", BUDGET_8K, BUDGET_8K),
+    ("claude-opus-4-6", BUDGET_8K, BUDGET_8K),
+])
+def test_an_alias_of_an_older_claude_thinks_as_that_model_does(model, body, expected):
+    """Opus 4.5 and 4.6 and Sonnet 4.5, reached through aliases of the current models, get thinking
+    and effort as they take them; the fake (which refuses what each refuses) takes the result."""
+    assert _fit("anthropic", msgspec.json.decode(msgspec.json.encode(body)), model) == expected
+    assert limits.refusal("anthropic", model, {**expected, "model": model}) is None
 
 
 def _gemini(thinking: dict, **config: int) -> dict:

@@ -59,6 +59,12 @@ CLAUDE = {
                                long_context=True),
     "claude-opus-4-8": Model(128_000, True, "none", budget_thinking=False, forced_tool_thinking=True,
                              effort=("low", "medium", "high", "xhigh", "max"), adaptive=True, long_context=True),
+    # Older models the catalogue's aliases reach ("Troubleshooting thinking": a budget is the only
+    # thinking mode up to Claude 4.5; Opus 4.6 takes both; "Effort": Opus 4.5 low to high, 4.6 max).
+    "claude-sonnet-4-5": Model(64_000, True, "one"),
+    "claude-opus-4-5": Model(64_000, True, "one", effort=("low", "medium", "high")),
+    "claude-opus-4-6": Model(128_000, True, "one", effort=("low", "medium", "high", "max"), adaptive=True,
+                             long_context=True),
 }
 # OpenAI's API reference (ReasoningEffort): no none before gpt-5.1, no xhigh before
 # gpt-5.1-codex-max, gpt-5.1 none to high without minimal; o3 and o4-mini answer minimal and none
