@@ -54,7 +54,8 @@ O_SERIES_EFFORTS = ("low", "medium", "high")
 # Claude Sonnet 4.6 (it still works there). Claude Opus 4.7, Claude Opus 4.8 ... reject requests
 # that use it", and "On earlier models, including Claude Sonnet 4.5, Claude Opus 4.5, and Claude
 # Haiku 4.5, extended thinking is the only thinking mode"; "Effort": Opus 4.5 low to high, max
-# from Opus 4.6, xhigh from Opus 4.7; adaptive thinking beside a forced tool from Opus 4.8).
+# from Opus 4.6, xhigh from Opus 4.7; adaptive thinking beside a forced tool from Opus 4.8). Opus
+# 4.5's output is at most 64K tokens (its model page), half of Opus 4.8's.
 _BUDGET_ONLY = Older(adaptive_thinking=False, budget_thinking=True, effort=False, forced_tool_thinking=False)
 _OLDER_SONNETS = ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0", "claude-sonnet-4",
                   "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")
@@ -62,7 +63,7 @@ _OLDER_OPUSES = {
     "claude-opus-4-7": Older(forced_tool_thinking=False),
     "claude-opus-4-6": Older(budget_thinking=True, effort=("low", "medium", "high", "max"), forced_tool_thinking=False),
     **dict.fromkeys(("claude-opus-4-5", "claude-opus-4-5-20251101"),
-                    msgspec.structs.replace(_BUDGET_ONLY, effort=("low", "medium", "high"))),
+                    msgspec.structs.replace(_BUDGET_ONLY, effort=("low", "medium", "high"), max_output_tokens=64_000)),
     **dict.fromkeys(("claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
                      "claude-opus-4-20250514"), _BUDGET_ONLY),
 }

@@ -43,6 +43,7 @@ class Older(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """What the older model an alias names takes where it differs from its successor's entry
     (None: what the entry says); each field as ``ModelInfo``'s of the same name."""
 
+    max_output_tokens: Tokens | None = None
     thinking_levels: tuple[str, ...] | None = None
     reasoning_efforts: tuple[str, ...] | None = None
     effort: bool | tuple[str, ...] | None = None

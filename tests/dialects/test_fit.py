@@ -168,6 +168,9 @@ BUDGET_8K = {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_token
     # a budget (a translated client's) stays one where the older model takes it, not Opus 4.8's adaptive
     ("claude-opus-4-5", BUDGET_8K, BUDGET_8K),
     ("claude-opus-4-6", BUDGET_8K, BUDGET_8K),
+    # Opus 4.5 writes at most 64K tokens (Opus 4.8 128K), its budget below that
+    ("claude-opus-4-5", {"max_tokens": 128_000, "thinking": {"type": "enabled", "budget_tokens": 100_000}},
+     {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 63_999}}),
 ])
 def test_an_alias_of_an_older_claude_thinks_as_that_model_does(model, body, expected):
     """Opus 4.5 and 4.6 and Sonnet 4.5, reached through aliases of the current models, get thinking

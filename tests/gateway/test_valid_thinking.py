@@ -127,9 +127,10 @@ async def test_a_small_claude_budget_to_gpt51(daemon, fakes, base_url):
 @pytest.mark.parametrize("stream", [False, True])
 async def test_openai_reasoning_to_claude_opus_4_5(daemon, fakes, base_url, stream):
     """An OpenAI client naming claude-opus-4-5 (an alias of Opus 4.8, which takes only adaptive
-    thinking) with reasoning_effort reaches Opus 4.5, which takes only a budget: it gets one."""
+    thinking and writes up to 128K tokens) with reasoning_effort and max_tokens 100,000 reaches
+    Opus 4.5, which takes only a budget and at most 64K: it gets a budget and 64,000."""
     async with _openai(base_url) as client:
-        answer = await client.chat.completions.create(model="claude-opus-4-5", max_tokens=32_000,
+        answer = await client.chat.completions.create(model="claude-opus-4-5", max_tokens=100_000,
                                                       reasoning_effort="high", messages=HI, stream=stream)
         if stream:
             text = "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
@@ -138,3 +139,4 @@ async def test_openai_reasoning_to_claude_opus_4_5(daemon, fakes, base_url, stre
     assert text == "Hello from anthropic."
     sent = fakes["anthropic"].received[-1].json
     assert sent["model"] == "claude-opus-4-5" and sent["thinking"] == {"type": "enabled", "budget_tokens": 24_576}
+    assert sent["max_tokens"] == 64_000
