@@ -338,3 +338,93 @@ def test_one_table_of_claude_facts_serves_both_fakes(model, body, betas, refused
     if not betas:
         found = limits.refusal("anthropic", model, request)
         assert (found and found[1]["error"]["message"]) == refused
+
+
+def _dialect(model: str) -> str:
+    """The dialect routerd speaks to ``model`` (o4-mini: on a provider that serves Responses)."""
+    found = [d for prefix, d in (("claude", "anthropic"), ("gemini", "gemini"), ("o4-mini", "responses"))
+             if model.startswith(prefix)]
+    return found[0] if found else "openai_chat"
+
+
+def _translated(front: str, body: dict, model: str) -> dict:
+    """``body`` of ``front``'s dialect, translated for ``model`` (its catalogue facts) as the gateway does."""
+    req = get(front).parse_request(body)
+    return msgspec.json.decode(render(_dialect(model), req, model, info=MODEL[model]))
+
+
+def _reasoning_sent(body: dict) -> object:
+    """What a translated body asks for as reasoning, in its own dialect's terms (Anthropic's with
+    its max_tokens)."""
+    if "generationConfig" in body:
+        return body["generationConfig"].get("thinkingConfig")
+    if "thinking" in body or "output_config" in body:
+        return body.get("thinking"), (body.get("output_config") or {}).get("effort"), body["max_tokens"]
+    return body.get("reasoning_effort") or (body.get("reasoning") or {}).get("effort")
+
+
+CODEX = {"model": "auto", "input": "hi"}
+CHAT = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+CLAUDE_CODE = {"model": "auto", "max_tokens": 64_000, "messages": [{"role": "user", "content": "hi"}],
+               "thinking": {"type": "adaptive"}}
+
+
+def _asked(front: str, level: str) -> dict:
+    if front == "responses":
+        return {**CODEX, "reasoning": {"effort": level}}
+    if front == "openai_chat":
+        return {**CHAT, "reasoning_effort": level}
+    return {**CLAUDE_CODE, "output_config": {"effort": level}}
+
+
+@pytest.mark.parametrize(("front", "body", "model", "expected"), [
+    # OpenAI's max_completion_tokens counts reasoning, as Anthropic's max_tokens counts thinking: the
+    # budget goes under it, never the limit up (it went to 24,576 + 4,096 for a limit under 1,025)
+    ("openai_chat", {**CHAT, "max_completion_tokens": 3000, "reasoning_effort": "high"}, "claude-haiku-4-5",
+     ({"type": "enabled", "budget_tokens": 2999}, None, 3000)),
+    ("openai_chat", {**CHAT, "max_completion_tokens": 500, "reasoning_effort": "high"}, "claude-haiku-4-5",
+     (None, None, 500)),  # no budget of 1,024 fits: no thinking
+    ("responses", {**CODEX, "max_output_tokens": 1024, "reasoning": {"effort": "minimal"}}, "claude-sonnet-4-6",
+     (None, None, 1024)),
+    ("responses", {**CODEX, "max_output_tokens": 1025, "reasoning": {"effort": "minimal"}}, "claude-sonnet-4-6",
+     ({"type": "enabled", "budget_tokens": 1024}, None, 1025)),
+    ("gemini", {"contents": [{"parts": [{"text": "hi"}]}],
+                "generationConfig": {"maxOutputTokens": 2000, "thinkingConfig": {"thinkingBudget": 8000}}},
+     "claude-haiku-4-5", ({"type": "enabled", "budget_tokens": 1999}, None, 2000)),
+    # a budget under 1,024 (a Gemini client's) is raised to Anthropic's least, where it fits
+    ("gemini", {"contents": [{"parts": [{"text": "hi"}]}],
+                "generationConfig": {"maxOutputTokens": 2000, "thinkingConfig": {"thinkingBudget": 300}}},
+     "claude-haiku-4-5", ({"type": "enabled", "budget_tokens": 1024}, None, 2000)),
+    # no limit set: room for the budget and an answer
+    ("openai_chat", {**CHAT, "reasoning_effort": "high"}, "claude-haiku-4-5",
+     ({"type": "enabled", "budget_tokens": 24_576}, None, 24_576 + 4096)),
+    # Gemini counts thinking in maxOutputTokens: the budget goes under the client's limit
+    ("anthropic", {**CLAUDE_CODE, "max_tokens": 3000, "thinking": {"type": "enabled", "budget_tokens": 2500}},
+     "gemini-2.5-flash", {"thinkingBudget": 2500, "includeThoughts": True}),
+    ("openai_chat", {**CHAT, "max_completion_tokens": 3000, "reasoning_effort": "high"}, "gemini-2.5-flash",
+     {"thinkingBudget": 2999}),
+])
+def test_a_clients_output_limit_is_never_raised(front, body, model, expected):
+    """The client's output limit is what goes upstream (a model's own limit aside): a thinking
+    budget that does not fit under it is shrunk, or thinking dropped where the least the API takes
+    (Anthropic's 1,024) does not fit; the fake, which refuses a budget at or above max_tokens or
+    under 1,024 as the API does, takes the result."""
+    sent = _translated(front, body, model)
+    if isinstance(expected, tuple) and expected[0] is None:
+        assert "thinking" not in sent and sent["max_tokens"] == expected[2]
+    else:
+        assert _reasoning_sent(sent) == expected
+    assert limits.refusal(_dialect(model), model, {**sent, "model": model}) is None
+
+
+@pytest.mark.parametrize(("budget", "max_tokens", "refused"), [
+    (1023, 4096, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"),
+    (4096, 4096, "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
+                 "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"),
+    (1024, 1025, None),
+])
+def test_the_fakes_refuse_a_budget_as_anthropic_does(budget, max_tokens, refused):
+    """The fake Claude answers a budget under 1,024 or not below max_tokens in the API's words."""
+    found = limits.refusal("anthropic", "claude-haiku-4-5", {
+        "max_tokens": max_tokens, "thinking": {"type": "enabled", "budget_tokens": budget}})
+    assert (found and found[1]["error"]["message"]) == refused

@@ -141,15 +141,19 @@ def test_reasoning_effort_maps_through_every_dialect(effort):
 
 
 def test_anthropic_budget_respects_max_tokens_and_temperature():
-    """A budget is clamped under max_tokens (min 1,024); translated thinking drops temperature (the
-    rule every Messages request routerd sends follows: ``dialects.fit``)."""
+    """A budget is clamped under the client's max_tokens, which is never raised: thinking is dropped
+    where no budget of 1,024 fits; a client that set no limit gets room for the budget and an
+    answer; translated thinking drops temperature (the rule every Messages request routerd sends
+    follows: ``dialects.fit``)."""
     req = ChatRequest(messages=[Message("user", [TextPart("x")])], max_tokens=3000, temperature=0.3,
                       reasoning=Reasoning(effort="high"), origin="openai_chat")
     body = msgspec.json.decode(render("anthropic", req, "claude"))
     assert body["thinking"]["budget_tokens"] == 2999 and body["max_tokens"] == 3000
     assert "temperature" not in body
-    small = anthropic.render_request(msgspec.structs.replace(req, max_tokens=500), "claude")
-    assert small["thinking"]["budget_tokens"] == 1024 and small["max_tokens"] > 1024
+    small = msgspec.json.decode(render("anthropic", msgspec.structs.replace(req, max_tokens=500), "claude"))
+    assert "thinking" not in small and small["max_tokens"] == 500
+    unset = msgspec.json.decode(render("anthropic", msgspec.structs.replace(req, max_tokens=None), "claude"))
+    assert unset["thinking"]["budget_tokens"] == 24_576 and unset["max_tokens"] == 24_576 + 4096
     off = anthropic.render_request(msgspec.structs.replace(req, reasoning=Reasoning(effort="none")), "claude")
     assert off["thinking"] == {"type": "disabled"}
 

@@ -5,7 +5,7 @@ and of a reasoning effort the model lacks (o3: low to high; gpt-5.1: no minimal)
 reasoning parameters (and Responses' ``include`` of encrypted reasoning) sent to a model that does
 not reason, and Anthropic's sampling rules (Claude 4.5/4.6 take temperature or top_p but not both;
 Opus 4.7 and later take none, nor thinking budgets; while thinking, temperature must be 1, top_k
-unset, top_p at least 0.95, and the budget below max_tokens; with manual thinking (a budget) a tool
+unset, top_p at least 0.95, and the budget at least 1,024 and below max_tokens; with manual thinking (a budget) a tool
 loop's last assistant message must open with a thinking block, and no tool_choice may force tool
 use; adaptive thinking, which the model may skip, takes such a loop, and a forced tool only on
 Opus 4.8 (Claude 4.7 and earlier refuse it: langchain-aws's Bedrock changes, 2026-07); Gemini's
@@ -243,6 +243,11 @@ def _anthropic(facts: Model, model: str, request: dict[str, Any]) -> tuple[int, 
 
 def _anthropic_message(facts: Model, model: str, request: dict[str, Any]) -> str | None:
     max_tokens = request.get("max_tokens")
+    budget = (request.get("thinking") or {}).get("budget_tokens")
+    if (request.get("thinking") or {}).get("type") == "enabled" and isinstance(budget, int) and budget < 1024:
+        # the request's schema, checked before any model's rules (the API reference: "Must be
+        # >= 1024 and less than `max_tokens`"; the answer as proxies that rectify it quote it)
+        return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
     if facts.max_output is not None and isinstance(max_tokens, int) and max_tokens > facts.max_output:
         return (f"max_tokens: {max_tokens} > {facts.max_output}, which is the maximum allowed number of output "
                 f"tokens for {model}")

@@ -330,6 +330,10 @@ def render_block(part: Any, *, for_request: bool = True) -> dict[str, Any] | Non
 
 
 def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
+    """Thinking with the budget asked (at least the API's least). The client's ``max_tokens`` is
+    its limit: ``fit`` keeps the budget below it, or drops thinking where no budget of 1,024 fits
+    (Anthropic: "Must be >= 1024 and less than `max_tokens`"); only where the client set none is
+    there room made for the budget and an answer."""
     reasoning = req.reasoning
     if reasoning is None:
         return
@@ -337,10 +341,9 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
     if budget <= 0:
         body["thinking"] = {"type": "disabled"}
         return
-    max_tokens = body["max_tokens"]
-    budget = max(MIN_THINKING_BUDGET, min(budget, max_tokens - 1))
-    if budget >= max_tokens:
-        body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
+    budget = max(MIN_THINKING_BUDGET, budget)
+    if req.max_tokens is None:
+        body["max_tokens"] = max(body["max_tokens"], budget + DEFAULT_MAX_TOKENS)
     body["thinking"] = {"type": "enabled", "budget_tokens": budget}
 
 
@@ -362,8 +365,9 @@ def _tool_choice_out(tc: ToolChoice) -> dict[str, Any]:
 
 def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
                    default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
-    """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) defaults to
-    ``default_max_tokens``; a thinking budget is clamped below it (and at least 1,024).
+    """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) is the
+    client's, else ``default_max_tokens`` more than a thinking budget (at least 1,024), which
+    ``fit`` keeps below the client's.
     ``reasoning`` False leaves ``thinking`` out (for models without extended thinking)."""
     messages = []
     for message in req.messages:
