@@ -21,42 +21,71 @@ Nothing here does I/O; everything is a plain value.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
 StopReason = Literal["end_turn", "max_tokens", "tool_use", "stop_sequence", "content_filter", "error"]
-Effort = Literal["none", "minimal", "low", "medium", "high"]
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 Role = Literal["user", "assistant"]
 ToolChoiceMode = Literal["auto", "none", "required", "tool"]
-EFFORTS: tuple[Effort, ...] = ("none", "minimal", "low", "medium", "high")
 
-# Thinking budgets for each effort level, and back. Anthropic's minimum budget is 1024 tokens;
-# the others follow the ratios LiteLLM and the providers' docs use (roughly x4 per level).
-EFFORT_BUDGETS: dict[Effort, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+class Level(NamedTuple):
+    """What one reasoning level is in each API's terms: a thinking budget in tokens (Anthropic's
+    ``budget_tokens``, Gemini 2.5's ``thinkingBudget``), Anthropic's ``output_config.effort`` (None:
+    thinking off), Gemini 3's ``thinkingLevel``, OpenAI's ``reasoning_effort``."""
+
+    budget: int
+    anthropic: str | None
+    gemini: str
+    openai: str
+
+
+# The one table of reasoning levels, lowest first: what each level is asked as on every API. The
+# canonical levels are OpenAI's (its ReasoningEffort: none to max); Anthropic's effort runs low to
+# max, Gemini 3's thinkingLevel minimal to high, so the top levels share the highest each takes.
+# Budgets: Anthropic's least is 1,024 ("Must be >= 1024 and less than max_tokens"); low to high
+# follow the ratios LiteLLM and the providers' docs use (roughly x4 a level); xhigh is 32,768
+# (Gemini 2.5 Pro's most, and where Claude stops using a budget fully: "especially at ranges above
+# 32K"); max is 59,904, what a 64K-output Claude takes beside the 4,096-token answer routerd leaves
+# when the client set no limit (64,000 - 4,096). ``routerd.dialects.fit`` then brings a budget into
+# the model's range and under its output limit, and a level the model lacks to the nearest below.
+LEVELS: dict[Effort, Level] = {
+    "none": Level(0, None, "minimal", "none"),
+    "minimal": Level(1_024, "low", "minimal", "minimal"),
+    "low": Level(2_048, "low", "low", "low"),
+    "medium": Level(8_192, "medium", "medium", "medium"),
+    "high": Level(24_576, "high", "high", "high"),
+    "xhigh": Level(32_768, "xhigh", "high", "xhigh"),
+    "max": Level(59_904, "max", "high", "max"),
+}
+EFFORTS: tuple[Effort, ...] = tuple(LEVELS)
+EFFORT_BUDGETS: dict[Effort, int] = {name: level.budget for name, level in LEVELS.items() if level.budget}
 
 
 def as_effort(value: str) -> Effort:
-    """``value`` when it names an effort level (case-insensitive), else ``medium``."""
+    """``value`` when it names a reasoning level (case-insensitive), else ``medium``."""
     value = value.lower()
     return next((effort for effort in EFFORTS if effort == value), "medium")
 
 
 def budget_for_effort(effort: str) -> int:
-    """Thinking-token budget for an effort level (``none`` -> 0; unknown levels -> medium)."""
+    """Thinking-token budget for a reasoning level (``none`` -> 0; unknown levels -> medium)."""
     if effort == "none":
         return 0
     return EFFORT_BUDGETS[as_effort(effort)]
 
 
 def effort_for_budget(budget: int) -> Effort:
-    """The effort level whose budget is the smallest one at least ``budget`` (0 -> ``none``)."""
+    """The reasoning level whose budget is the smallest one at least ``budget`` (0 -> ``none``;
+    above every level's: ``max``)."""
     if budget <= 0:
         return "none"
     for name, limit in EFFORT_BUDGETS.items():
         if budget <= limit:
             return name
-    return "high"
+    return "max"
 
 
 class Citation(msgspec.Struct, omit_defaults=True):
@@ -325,7 +354,7 @@ StreamEvent = (MessageStart | TextDelta | ReasoningDelta | ToolCallStart | ToolC
                | CitationDelta | MessageStop | StreamError)
 
 __all__ = [
-    "ChatRequest", "ChatResponse", "Citation", "CitationDelta", "ImagePart", "Message", "MessageStart", "MessageStop", "OutputFormat", "Part",
+    "ChatRequest", "ChatResponse", "Citation", "CitationDelta", "ImagePart", "LEVELS", "Level", "Message", "MessageStart", "MessageStop", "OutputFormat", "Part",
     "Reasoning", "ReasoningDelta", "ReasoningPart", "SearchCall", "SearchCallPart", "SearchResults",
     "SearchResultsPart", "StreamError", "StreamEvent", "TextDelta",
     "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",

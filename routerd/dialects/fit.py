@@ -57,7 +57,7 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.models import REASONING_EFFORTS, THINKING_LEVELS, ModelInfo
-from routerd.dialects.canonical import budget_for_effort, effort_for_budget
+from routerd.dialects.canonical import LEVELS as REASONING_LEVELS, budget_for_effort, effort_for_budget
 
 Path = tuple[str, ...]
 # Anthropic's thinking while on: the sampling it allows (platform.claude.com, extended thinking).
@@ -170,7 +170,7 @@ def _fit_level(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
         if isinstance(budget, int) and not isinstance(budget, bool):
             changed |= _drop(body, (path,))
             if budget != DYNAMIC and not _present(body, fields.level):
-                asked = effort_for_budget(budget) if budget > 0 else LEVELS[0]
+                asked = REASONING_LEVELS[effort_for_budget(budget)].gemini if budget > 0 else LEVELS[0]
                 changed |= _set(body, _beside(path, fields), _nearest(asked, levels, LEVELS))
     for path in fields.level:
         level = _get(body, path)

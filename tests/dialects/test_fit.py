@@ -60,6 +60,9 @@ def _fit(dialect: str, body: dict, model: str | None) -> dict:
     ("anthropic", "claude-opus-4-8",
      {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 24_576}, "temperature": 0.3},
      {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}),
+    ("anthropic", "claude-opus-4-8",  # Claude Code's ultrathink budget is xhigh's (it was high)
+     {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 31_999}},
+     {"max_tokens": 64_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}),
     ("anthropic", None, {"max_tokens": 10, "thinking": {"type": "adaptive"}, "temperature": 0.5, "top_p": 0.5},
      {"max_tokens": 10, "thinking": {"type": "adaptive"}}),
 ])
@@ -375,6 +378,38 @@ def _asked(front: str, level: str) -> dict:
     if front == "openai_chat":
         return {**CHAT, "reasoning_effort": level}
     return {**CLAUDE_CODE, "output_config": {"effort": level}}
+
+
+@pytest.mark.parametrize("level", ["xhigh", "max"])
+@pytest.mark.parametrize(("front", "model", "expected"), [
+    # Opus 4.7 on takes no budget: adaptive thinking at the level itself
+    ("responses", "claude-opus-4-8", {"xhigh": ({"type": "adaptive"}, "xhigh", 36_864),
+                                      "max": ({"type": "adaptive"}, "max", 64_000)}),
+    # a model that takes budgets: the level's, under the output limit (the client set none here)
+    ("openai_chat", "claude-haiku-4-5", {"xhigh": ({"type": "enabled", "budget_tokens": 32_768}, None, 36_864),
+                                         "max": ({"type": "enabled", "budget_tokens": 59_904}, None, 64_000)}),
+    ("responses", "claude-sonnet-4-6", {"xhigh": ({"type": "enabled", "budget_tokens": 32_768}, None, 36_864),
+                                        "max": ({"type": "enabled", "budget_tokens": 59_904}, None, 64_000)}),
+    # Gemini 2.5: the model's most; Gemini 3: its highest level
+    ("responses", "gemini-2.5-pro", {"xhigh": {"thinkingBudget": 32_768}, "max": {"thinkingBudget": 32_768}}),
+    ("openai_chat", "gemini-2.5-flash", {"xhigh": {"thinkingBudget": 24_576}, "max": {"thinkingBudget": 24_576}}),
+    ("anthropic", "gemini-2.5-flash", {"xhigh": {"thinkingBudget": 24_576, "includeThoughts": True},
+                                       "max": {"thinkingBudget": 24_576, "includeThoughts": True}}),
+    ("responses", "gemini-3-flash-preview", {"xhigh": {"thinkingLevel": "high"}, "max": {"thinkingLevel": "high"}}),
+    ("anthropic", "gemini-3-pro-preview", {"xhigh": {"thinkingLevel": "high", "includeThoughts": True},
+                                           "max": {"thinkingLevel": "high", "includeThoughts": True}}),
+    # OpenAI: the level where the model takes it, else the highest below (o3, o4-mini: high)
+    ("anthropic", "o3", {"xhigh": "high", "max": "high"}),
+    ("anthropic", "o4-mini", {"xhigh": "high", "max": "high"}),
+    ("anthropic", "gpt-5", {"xhigh": "high", "max": "high"}),
+])
+def test_a_top_reasoning_level_stays_the_highest_the_target_takes(front, model, expected, level):
+    """xhigh and max (Codex's reasoning.effort, OpenAI's reasoning_effort, Claude Code's
+    output_config.effort) reach another company's model as the highest it takes (they became
+    medium); the fake of that model takes the result."""
+    body = _translated(front, _asked(front, level), model)
+    assert _reasoning_sent(body) == expected[level]
+    assert limits.refusal(_dialect(model), model, {**body, "model": model}) is None
 
 
 @pytest.mark.parametrize(("front", "body", "model", "expected"), [

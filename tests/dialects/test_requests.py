@@ -124,9 +124,10 @@ def test_round_trip_between_every_pair(src, dst):
     assert start.origin == src and not any(k in b.render_request(start, "m") for k in start.extra)
 
 
-@pytest.mark.parametrize("effort", ["low", "medium", "high"])
+@pytest.mark.parametrize("effort", ["minimal", "low", "medium", "high", "xhigh", "max"])
 def test_reasoning_effort_maps_through_every_dialect(effort):
-    """OpenAI reasoning_effort <-> Responses effort <-> Anthropic budget <-> Gemini thinkingBudget."""
+    """OpenAI reasoning_effort <-> Responses effort <-> Anthropic budget <-> Gemini thinkingBudget,
+    every level back as itself (xhigh and max too: they became medium)."""
     req = ChatRequest(messages=[Message("user", [TextPart("think")])], max_tokens=64000,
                       reasoning=Reasoning(effort=effort))
     for name in NAMES:
@@ -345,10 +346,12 @@ def test_tool_ids_fit_every_upstream():
     assert [b["tool_use_id"] for b in claude[2]["content"]] == [b["id"] for b in claude[1]["content"]]
 
 
-@pytest.mark.parametrize(("effort", "expected"), [("high", "high"), ("low", "low"), ("max", "high"), (None, "medium")])
+@pytest.mark.parametrize(("effort", "expected"), [("high", "high"), ("low", "low"), ("xhigh", "xhigh"), ("max", "max"),
+                                               (None, "medium")])
 def test_adaptive_thinking_keeps_the_effort_asked_for(effort, expected):
     """Claude Code sends adaptive thinking with output_config.effort "high": translated, the effort
-    stays high (it became medium, the default for adaptive thinking)."""
+    stays high (it became medium, the default for adaptive thinking), xhigh and max stay themselves
+    (``fit`` then lowers them for a model that lacks them)."""
     body = {"model": "claude-opus-4-8", "max_tokens": 32000, "thinking": {"type": "adaptive"},
             "messages": [{"role": "user", "content": "hi"}]}
     if effort is not None:

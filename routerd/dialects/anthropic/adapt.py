@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.models import EFFORT_LEVELS, ModelInfo
-from routerd.dialects.canonical import effort_for_budget
+from routerd.dialects.canonical import LEVELS, effort_for_budget
 from routerd.dialects.anthropic.search import unsign_foreign
 from routerd.dialects.fit import Fields, fit
 
@@ -151,7 +151,8 @@ def _fit_effort(value: dict[str, Any], target: ModelInfo) -> bool:
 
 def _fit_thinking(value: dict[str, Any], target: ModelInfo) -> bool:
     """Adaptive thinking as a budget for a model without it, a budget as adaptive thinking (and the
-    effort level that budget stands for, when none is set) for a model that takes no budgets."""
+    effort level that budget stands for, when none is set: ``canonical.LEVELS``, so that 32,768
+    tokens is xhigh) for a model that takes no budgets."""
     thinking = value.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
     if kind == "adaptive" and not target.adaptive_thinking:
@@ -171,8 +172,7 @@ def _fit_thinking(value: dict[str, Any], target: ModelInfo) -> bool:
     config = config if isinstance(config, dict) else {}
     stated = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
     if target.effort_levels and "effort" not in config and isinstance(stated, int):
-        asked = effort_for_budget(stated)
-        level = asked if asked in EFFORT_LEVELS else "low"  # minimal
+        level = LEVELS[effort_for_budget(stated)].anthropic or EFFORT_LEVELS[0]
         value["output_config"] = {**config, "effort": nearest_effort(level, target.effort_levels)}
     return True
 

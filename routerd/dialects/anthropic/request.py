@@ -212,7 +212,7 @@ def parse_blocks(blocks: Any, table: dict[type, Any] = _CONVERT) -> list[Any]:
 
 def _reasoning(raw: _ThinkingConfig | None, effort: Any = None) -> Reasoning | None:
     """The thinking settings; ``effort``: ``output_config.effort``, the level adaptive thinking
-    works at (Claude Code sends ``high``; ``max`` is above every other dialect's highest)."""
+    works at (Claude Code sends ``high``; ``xhigh`` and ``max`` are OpenAI's too)."""
     if raw is None:
         return None
     if raw.type == "disabled":
@@ -220,7 +220,7 @@ def _reasoning(raw: _ThinkingConfig | None, effort: Any = None) -> Reasoning | N
     if raw.budget_tokens is not None:
         return Reasoning(budget_tokens=raw.budget_tokens, include_thoughts=True)
     # "adaptive": the model decides how much to think, at the effort asked for (else medium).
-    level = as_effort("high" if effort == "max" else effort) if isinstance(effort, str) else "medium"
+    level = as_effort(effort) if isinstance(effort, str) else "medium"
     return Reasoning(effort=level, include_thoughts=True)
 
 
@@ -333,7 +333,8 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
     """Thinking with the budget asked (at least the API's least). The client's ``max_tokens`` is
     its limit: ``fit`` keeps the budget below it, or drops thinking where no budget of 1,024 fits
     (Anthropic: "Must be >= 1024 and less than `max_tokens`"); only where the client set none is
-    there room made for the budget and an answer."""
+    there room made for the budget and an answer. ``fit`` also turns it into adaptive thinking at
+    the level the budget stands for, on a model that takes no budgets."""
     reasoning = req.reasoning
     if reasoning is None:
         return

@@ -19,7 +19,7 @@ from routerd.dialects.wire import (
 from routerd.dialects import structured
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
-    ToolChoice, ToolResultPart, as_effort,
+    ToolChoice, ToolResultPart, LEVELS, as_effort,
 )
 
 NAME = "openai_chat"
@@ -296,7 +296,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
     if req.stop:
         body["stop"] = req.stop
     if req.reasoning is not None and reasoning:
-        body["reasoning_effort"] = req.reasoning.resolved_effort()
+        body["reasoning_effort"] = LEVELS[req.reasoning.resolved_effort()].openai
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

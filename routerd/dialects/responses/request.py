@@ -30,7 +30,7 @@ from routerd.dialects.wire import (
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, Role, TextPart, Tool, ToolCallPart,
-    SEARCH_TOOL, ToolChoice, ToolResultPart, WebSearch, as_effort,
+    LEVELS, SEARCH_TOOL, ToolChoice, ToolResultPart, WebSearch, as_effort,
 )
 from routerd.dialects.hosted import web_search_types
 from routerd.errors import BadRequest
@@ -391,7 +391,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True) -> d
     if user := user_for(req, NAME):
         body["user"] = user
     if req.reasoning is not None and reasoning:
-        body["reasoning"] = {"effort": req.reasoning.resolved_effort()}
+        body["reasoning"] = {"effort": LEVELS[req.reasoning.resolved_effort()].openai}
         if req.reasoning.include_thoughts:
             body["reasoning"]["summary"] = "auto"
     if req.stream:
