@@ -47,9 +47,15 @@ def _fit(dialect: str, body: dict, model: str | None) -> dict:
      {"generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}}),
     ("anthropic", "claude-haiku-4-5", {"max_tokens": 100_000, "temperature": 0.5, "top_p": 0.9},
      {"max_tokens": 64_000, "temperature": 0.5}),
-    ("anthropic", "claude-haiku-4-5",  # Claude Code's Opus request: Haiku 4.5 thinks with a budget
+    ("anthropic", "claude-haiku-4-5",  # Claude Code's Opus request: Haiku 4.5 thinks with high's budget
      {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
+     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 24_576}}),
+    ("anthropic", "claude-haiku-4-5",  # no effort: medium, as the translation reads adaptive thinking
+     {"max_tokens": 32_000, "thinking": {"type": "adaptive"}},
      {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 8192}}),
+    ("anthropic", "claude-haiku-4-5",  # max: the most that fits under the client's max_tokens
+     {"max_tokens": 16_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}},
+     {"max_tokens": 16_000, "thinking": {"type": "enabled", "budget_tokens": 15_999}}),
     ("anthropic", "claude-sonnet-4-6",
      {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 64_000}, "temperature": 0.3,
       "top_k": 5, "top_p": 0.97},
@@ -159,14 +165,16 @@ def test_thinking_the_api_takes_with_tools_is_kept(model, body):
     assert limits.refusal("anthropic", model, {**body, "model": model}) is None
 
 
-ADAPTIVE_XHIGH = {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}
+ADAPTIVE_XHIGH = {"max_tokens": 40_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}
 BUDGET_8K = {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 8192}}
+BUDGET_XHIGH = {"max_tokens": 40_000, "thinking": {"type": "enabled", "budget_tokens": 32_768}}
 
 
 @pytest.mark.parametrize(("model", "body", "expected"), [
-    # Claude Code's Opus request named to Opus 4.5, which thinks with a budget, effort low to high
-    ("claude-opus-4-5", ADAPTIVE_XHIGH, {**BUDGET_8K, "output_config": {"effort": "high"}}),
-    ("claude-sonnet-4-5", ADAPTIVE_XHIGH, BUDGET_8K),  # no effort at all
+    # Claude Code's Opus request named to Opus 4.5, which thinks with a budget, effort low to high:
+    # xhigh's budget, and the effort it takes nearest below
+    ("claude-opus-4-5", ADAPTIVE_XHIGH, {**BUDGET_XHIGH, "output_config": {"effort": "high"}}),
+    ("claude-sonnet-4-5", ADAPTIVE_XHIGH, BUDGET_XHIGH),  # no effort at all
     ("claude-opus-4-6", ADAPTIVE_XHIGH, {**ADAPTIVE_XHIGH, "output_config": {"effort": "high"}}),  # max, not xhigh
     # a budget (a translated client's) stays one where the older model takes it, not Opus 4.8's adaptive
     ("claude-opus-4-5", BUDGET_8K, BUDGET_8K),

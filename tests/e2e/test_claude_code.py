@@ -141,7 +141,7 @@ async def test_a_moved_request_is_adapted_to_the_model_it_lands_on(fake_anthropi
                                                                    daemon: App) -> None:
     """The anthropic SDK asks Opus for more output tokens than Haiku can give, with effort, adaptive
     thinking and the 1M-context beta; downshifted to Haiku, each is adapted so the API accepts it
-    (adaptive thinking as the budget Haiku 4.5 takes)."""
+    (adaptive thinking as the budget Haiku 4.5 takes: effort high's, 24,576)."""
     import anthropic
 
     fake_anthropic_downshift.script[:] = [Turn(text=ANSWER)]
@@ -155,7 +155,7 @@ async def test_a_moved_request_is_adapted_to_the_model_it_lands_on(fake_anthropi
     [call] = fake_anthropic_downshift.calls("/v1/messages")
     body = call.json()
     assert body["model"] == "claude-haiku-4-5" and body["max_tokens"] == 64_000
-    assert "output_config" not in body and body["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert "output_config" not in body and body["thinking"] == {"type": "enabled", "budget_tokens": 24_576}
     assert call.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
 
 

@@ -224,7 +224,8 @@ def test_only_a_provider_configured_local_is_free_whatever_its_address():
 
 def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
     """adapt_anthropic changes only what the target model cannot take: adaptive thinking becomes a
-    budget on a thinking model, the effort beta goes with effort; a fitting request keeps its bytes."""
+    budget on a thinking model (high's, 24,576), the effort beta goes with effort; a fitting request
+    keeps its bytes."""
     import json
 
     from routerd.catalogue.models import ModelInfo
@@ -236,7 +237,7 @@ def test_a_moved_request_keeps_its_bytes_unless_the_target_lacks_something():
     headers = [(b"anthropic-beta", b"effort-2025-11-24, claude-code-20250219")]
     out, kept = adapt_anthropic(body, headers, thinker)
     assert json.loads(out) == {"model": "t", "max_tokens": 32000,
-                               "thinking": {"type": "enabled", "budget_tokens": 8192},
+                               "thinking": {"type": "enabled", "budget_tokens": 24_576},
                                "output_config": {"format": "x"}}
     assert kept == [(b"anthropic-beta", b"claude-code-20250219")]
     opus = ModelInfo(id="o", provider="anthropic", tier="complex", effort=True, adaptive_thinking=True,

@@ -282,7 +282,7 @@ HAIKU = _only("anthropic", "anthropic", "claude-haiku-4-5")
 async def test_claude_codes_adaptive_thinking_moved_to_haiku_thinks(daemon, fakes, base_url):
     """Claude Code's request for its Opus (adaptive thinking, effort) moved by ``auto`` to Haiku 4.5,
     which takes extended thinking with a budget but neither adaptive thinking nor effort, thinks
-    with a budget below its max_tokens."""
+    with the budget of the effort asked (high: 24,576, not medium's 8,192) below its max_tokens."""
     async with _anthropic(base_url) as client:
         message = await client.messages.create(
             model="auto", max_tokens=32_000, messages=HI, thinking={"type": "adaptive"},
@@ -290,4 +290,4 @@ async def test_claude_codes_adaptive_thinking_moved_to_haiku_thinks(daemon, fake
     assert message.content[0].text == "Hello from anthropic."
     sent = fakes["anthropic"].received[-1].json
     assert sent["model"] == "claude-haiku-4-5" and "output_config" not in sent
-    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 24_576}

@@ -33,14 +33,14 @@ from typing import Any
 import msgspec
 
 from routerd.catalogue.models import EFFORT_LEVELS, ModelInfo
-from routerd.dialects.canonical import LEVELS, effort_for_budget
+from routerd.dialects.canonical import LEVELS, as_effort, budget_for_effort, effort_for_budget
 from routerd.dialects.anthropic.search import unsign_foreign
 from routerd.dialects.fit import Fields, fit
 
 LONG_CONTEXT = 1_000_000
-# A thinking budget for adaptive thinking moved to a model that only takes a fixed budget: the
-# translation's "medium" (routerd/dialects), and the API's minimum.
-THINKING_BUDGET = 8_192
+# Adaptive thinking moved to a model that only takes a fixed budget gets the budget of its
+# output_config.effort (``canonical.LEVELS``; none set: "medium", as the translation reads it).
+ADAPTIVE_EFFORT = "medium"
 MIN_THINKING_BUDGET = 1_024
 # Where a Messages body says what ``routerd.dialects.fit`` fits (thinking is this module's to drop).
 FIELDS = Fields(output=(("max_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),
@@ -87,7 +87,7 @@ def fit_messages(value: dict[str, Any], target: ModelInfo | None) -> bool:
     model the catalogue does not know, which gets only the API's own rules."""
     changed = False
     if target is not None:
-        changed = _fit_effort(value, target) | _fit_thinking(value, target)
+        changed = _fit_thinking(value, target) | _fit_effort(value, target)  # thinking reads the effort asked
     changed |= _fit_tool_thinking(value, target)
     return fit(value, FIELDS, target) | changed
 
@@ -150,14 +150,17 @@ def _fit_effort(value: dict[str, Any], target: ModelInfo) -> bool:
 
 
 def _fit_thinking(value: dict[str, Any], target: ModelInfo) -> bool:
-    """Adaptive thinking as a budget for a model without it, a budget as adaptive thinking (and the
-    effort level that budget stands for, when none is set: ``canonical.LEVELS``, so that 32,768
-    tokens is xhigh) for a model that takes no budgets."""
+    """Adaptive thinking as a budget for a model without it (the budget of the effort asked, which
+    ``fit`` keeps below ``max_tokens``), a budget as adaptive thinking (and the effort level that
+    budget stands for, when none is set) for a model that takes no budgets (``canonical.LEVELS``
+    both ways: xhigh is 32,768 tokens, and 32,768 is xhigh)."""
     thinking = value.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
     if kind == "adaptive" and not target.adaptive_thinking:
-        budget = min(THINKING_BUDGET, int(value.get("max_tokens") or 0) - 1)
-        if target.reasoning and budget >= MIN_THINKING_BUDGET:
+        config = value.get("output_config")
+        asked = config.get("effort") if isinstance(config, dict) else None
+        budget = budget_for_effort(as_effort(asked) if isinstance(asked, str) else ADAPTIVE_EFFORT)
+        if target.reasoning and int(value.get("max_tokens") or 0) > MIN_THINKING_BUDGET:
             value["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:
             del value["thinking"]
