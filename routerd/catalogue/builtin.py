@@ -55,7 +55,8 @@ O_SERIES_EFFORTS = ("low", "medium", "high")
 # that use it", and "On earlier models, including Claude Sonnet 4.5, Claude Opus 4.5, and Claude
 # Haiku 4.5, extended thinking is the only thinking mode"; "Effort": Opus 4.5 low to high, max
 # from Opus 4.6, xhigh from Opus 4.7; adaptive thinking beside a forced tool from Opus 4.8). Opus
-# 4.5's output is at most 64K tokens (its model page), half of Opus 4.8's.
+# 4.5's output is at most 64K tokens (its model page), half of Opus 4.8's; Opus 4 and 4.1's 32K (the
+# models overview's comparison table: "Max output 32,000 tokens").
 _BUDGET_ONLY = Older(adaptive_thinking=False, budget_thinking=True, effort=False, forced_tool_thinking=False)
 _OLDER_SONNETS = ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-sonnet-4-0", "claude-sonnet-4",
                   "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest")
@@ -65,7 +66,7 @@ _OLDER_OPUSES = {
     **dict.fromkeys(("claude-opus-4-5", "claude-opus-4-5-20251101"),
                     msgspec.structs.replace(_BUDGET_ONLY, effort=("low", "medium", "high"), max_output_tokens=64_000)),
     **dict.fromkeys(("claude-opus-4-1", "claude-opus-4-1-20250805", "claude-opus-4-0", "claude-opus-4",
-                     "claude-opus-4-20250514"), _BUDGET_ONLY),
+                     "claude-opus-4-20250514"), msgspec.structs.replace(_BUDGET_ONLY, max_output_tokens=32_000)),
 }
 BUILTIN_MODELS: tuple[ModelInfo, ...] = (
     # Anthropic

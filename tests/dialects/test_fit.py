@@ -16,7 +16,7 @@ MODEL = {name: CATALOGUE.get(name) for name in ("gpt-4.1", "o3", "gemini-2.5-fla
                                                  "gemini-2.5-pro", "gemini-3-flash-preview", "gemini-3.1-pro-preview",
                                                  "gemini-3-pro-preview", "o4-mini", "gpt-5", "gpt-5.1", "gpt-5.5",
                                                  "deepseek-reasoner", "claude-haiku-4-5", "claude-sonnet-4-6",
-                                                 "claude-opus-4-8", "claude-opus-4-5", "claude-opus-4-6",
+                                                 "claude-opus-4-8", "claude-opus-4-5", "claude-opus-4-6", "claude-opus-4-1",
                                                  "claude-sonnet-4-5")}
 
 
@@ -179,9 +179,11 @@ BUDGET_XHIGH = {"max_tokens": 40_000, "thinking": {"type": "enabled", "budget_to
     # a budget (a translated client's) stays one where the older model takes it, not Opus 4.8's adaptive
     ("claude-opus-4-5", BUDGET_8K, BUDGET_8K),
     ("claude-opus-4-6", BUDGET_8K, BUDGET_8K),
-    # Opus 4.5 writes at most 64K tokens (Opus 4.8 128K), its budget below that
+    # Opus 4.5 writes at most 64K tokens (Opus 4.8 128K), its budget below that; Opus 4.1 32K
     ("claude-opus-4-5", {"max_tokens": 128_000, "thinking": {"type": "enabled", "budget_tokens": 100_000}},
      {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 63_999}}),
+    ("claude-opus-4-1", {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 16_000}},
+     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 16_000}}),
 ])
 def test_an_alias_of_an_older_claude_thinks_as_that_model_does(model, body, expected):
     """Opus 4.5 and 4.6 and Sonnet 4.5, reached through aliases of the current models, get thinking

@@ -63,6 +63,7 @@ CLAUDE = {
     # thinking mode up to Claude 4.5; Opus 4.6 takes both; "Effort": Opus 4.5 low to high, 4.6 max).
     "claude-sonnet-4-5": Model(64_000, True, "one"),
     "claude-opus-4-5": Model(64_000, True, "one", effort=("low", "medium", "high")),
+    "claude-opus-4-1": Model(32_000, True),  # the models overview: 32K output, a budget only
     "claude-opus-4-6": Model(128_000, True, "one", effort=("low", "medium", "high", "max"), adaptive=True,
                              long_context=True),
 }

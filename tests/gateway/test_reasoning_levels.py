@@ -139,3 +139,15 @@ async def test_a_gemini_clients_high_level_to_openai(daemon, fakes, base_url):
     assert await _gemini(base_url, "gpt-5.5", config) == "Hello from openai."
     sent = fakes["openai"].received[-1].json
     assert sent["reasoning_effort"] == "high" and sent["max_completion_tokens"] == 5000
+
+
+@pytest.mark.gateway_config("", providers=("anthropic",))
+async def test_an_opus_4_1_request_asks_for_what_opus_4_1_writes(daemon, fakes, base_url):
+    """An OpenAI client naming claude-opus-4-1 (an alias of Opus 4.8, which writes 128K tokens)
+    with max_tokens 64,000 reaches Opus 4.1, which writes at most 32K: it asks for 32,000."""
+    async with _openai(base_url) as client:
+        completion = await client.chat.completions.create(model="claude-opus-4-1", max_tokens=64_000,
+                                                          reasoning_effort="high", messages=HI)
+    assert completion.choices[0].message.content == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["max_tokens"] == 32_000 and sent["thinking"] == {"type": "enabled", "budget_tokens": 24_576}
