@@ -10,8 +10,8 @@ model's facts from the catalogue (``ModelInfo``), none by name:
   "supported range is from 1 (inclusive) to 65537 (exclusive)", Anthropic's "max_tokens: 64000 >
   32000");
 - a thinking budget below the (capped) output limit (Anthropic: "`max_tokens` must be greater
-  than `thinking.budget_tokens`"; Gemini counts thinking in maxOutputTokens), or no thinking where
-  no budget of the dialect's minimum fits;
+  than `thinking.budget_tokens`"; Gemini counts thinking in maxOutputTokens), its share of the
+  output where the cap is the model's, or no thinking where no budget of the dialect's minimum fits;
 - an OpenAI reasoning effort the model lacks (``ModelInfo.reasoning_efforts``) as the nearest it
   has below, else its lowest (o3: "Unsupported value: 'none' is not supported with the 'o3' model.
   Supported values are: 'low', 'medium', and 'high'."; gpt-5.1 refuses minimal);
@@ -98,6 +98,7 @@ def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
     only the rules every model of the API follows); whether anything changed."""
     changed = False
     least = fields.min_budget
+    asked = _output(body, fields)
     if target is not None:
         if not target.reasoning:
             changed |= _drop(body, fields.reasoning) | _drop_items(body, fields.reasoning_items)
@@ -114,7 +115,7 @@ def fit(body: dict[str, Any], fields: Fields, target: ModelInfo | None) -> bool:
             least = max(least, target.thinking_budget[0])
     if target is None or (target.thinking_budget is None and not target.thinking_levels):
         changed |= _cap(body, fields.budget, fields.max_budget)
-    changed |= _fit_budget(body, fields, least)
+    changed |= _fit_budget(body, fields, least, asked)
     return _fit_sampling(body, fields, _sampling(target)) or changed
 
 
@@ -229,18 +230,28 @@ def _fit_range(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
     return changed
 
 
-def _fit_budget(body: dict[str, Any], fields: Fields, least: int) -> bool:
-    """A thinking budget below the output limit, or no thinking where none of the least the API
-    (or the model) takes fits."""
+def _output(body: dict[str, Any], fields: Fields) -> int | None:
+    """The output limit ``body`` asks for (the least of its output fields), None when it sets none."""
     limits = [n for path in fields.output if _count(n := _get(body, path))]
-    if not limits:
+    return min(limits) if limits else None
+
+
+def _fit_budget(body: dict[str, Any], fields: Fields, least: int, asked: int | None = None) -> bool:
+    """A thinking budget below the output limit, or no thinking where none of the least the API
+    (or the model) takes fits. Where the limit is the model's, lower than the ``asked`` one, a
+    budget that no longer fits keeps its share of the output, so that the answer keeps its share
+    too (Opus 4.5's 64K for 128K asked, 100K of it thinking: 50K), not one token."""
+    limit = _output(body, fields)
+    if limit is None:
         return False
-    room = min(limits) - 1
     changed = False
     for path in fields.budget:
         budget = _get(body, path)
-        if not _count(budget) or budget <= room:
+        if not _count(budget) or budget < limit:
             continue
+        room = limit - 1
+        if asked is not None and asked > limit and budget < asked:
+            room = max(budget * limit // asked, least) if room >= least else room
         if room >= least:
             changed |= _set(body, path, room)
         else:  # the thinking object, or the config the budget is in

@@ -179,9 +179,12 @@ BUDGET_XHIGH = {"max_tokens": 40_000, "thinking": {"type": "enabled", "budget_to
     # a budget (a translated client's) stays one where the older model takes it, not Opus 4.8's adaptive
     ("claude-opus-4-5", BUDGET_8K, BUDGET_8K),
     ("claude-opus-4-6", BUDGET_8K, BUDGET_8K),
-    # Opus 4.5 writes at most 64K tokens (Opus 4.8 128K), its budget below that; Opus 4.1 32K
+    # Opus 4.5 writes at most 64K tokens (Opus 4.8 128K), its budget below that, keeping its share
+    # of the output asked (100K of 128K: 50K), so that the answer keeps its share too; Opus 4.1 32K
     ("claude-opus-4-5", {"max_tokens": 128_000, "thinking": {"type": "enabled", "budget_tokens": 100_000}},
-     {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 63_999}}),
+     {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 50_000}}),
+    ("claude-opus-4-1", {"max_tokens": 32_768 + 4096, "thinking": {"type": "enabled", "budget_tokens": 32_768}},
+     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 28_444}}),  # Codex's xhigh
     ("claude-opus-4-1", {"max_tokens": 64_000, "thinking": {"type": "enabled", "budget_tokens": 16_000}},
      {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 16_000}}),
 ])

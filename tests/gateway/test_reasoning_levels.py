@@ -151,3 +151,13 @@ async def test_an_opus_4_1_request_asks_for_what_opus_4_1_writes(daemon, fakes, 
     assert completion.choices[0].message.content == "Hello from anthropic."
     sent = fakes["anthropic"].received[-1].json
     assert sent["max_tokens"] == 32_000 and sent["thinking"] == {"type": "enabled", "budget_tokens": 24_576}
+
+
+@pytest.mark.gateway_config("", providers=("anthropic",))
+async def test_codex_xhigh_to_opus_4_1_leaves_room_for_an_answer(daemon, fakes, base_url):
+    """Codex at xhigh (no output limit) naming claude-opus-4-1: its 32,768-token budget and the
+    4,096 beside it do not fit Opus 4.1's 32K, so both keep their share of it (not 31,999 tokens
+    of thinking and one of answer)."""
+    assert await _codex(base_url, "claude-opus-4-1", "xhigh", False) == "Hello from anthropic."
+    sent = fakes["anthropic"].received[-1].json
+    assert sent["max_tokens"] == 32_000 and sent["thinking"] == {"type": "enabled", "budget_tokens": 28_444}
