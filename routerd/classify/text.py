@@ -22,14 +22,40 @@ _TOOL_USE_TYPES = frozenset({"tool_use", "function_call", "tool_call", "server_t
 _TOOL_RESULT_TYPES = frozenset({"tool_result", "function_call_output", "tool_response"})
 
 
-# Context a coding agent's harness writes into the user's turn: Claude Code's `<system-reminder>`s
-# (the date, CLAUDE.md, file-change notices; also appended to tool results), Codex's environment,
-# plugin and AGENTS.md blocks, and Gemini CLI's `<session_context>` (the date, the OS, the folder
-# tree, before the first ask) and `<hook_context>` (what a hook added). They are not the person's
-# words, so neither ask nor tool output.
-_HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>") for tag in (
-    "system-reminder", "environment_context", "user_instructions", "INSTRUCTIONS", "recommended_plugins",
-    "session_context", "hook_context"))
+# What a coding agent's harness writes into the user's turn, as (opening, closing) pairs, by what
+# the block holds (surveyed from the requests Claude Code 2.1.197, Codex 0.169 and Gemini CLI 0.61
+# send; tests/scenarios/test_harness_blocks.py reads real ones):
+# - context for the model, neither the person's words nor output: cut. Claude Code's
+#   `<system-reminder>`s (the date, CLAUDE.md, file-change notices; also appended to tool results),
+#   the caveat before local slash commands and the command's name and label, and its `<tick>`
+#   wake-ups; Codex's environment, plugin, skill and AGENTS.md blocks, its interrupted-turn notice
+#   and internal context (`<codex_internal_context source=...>`); Gemini CLI's `<session_context>`
+#   (the date, the OS, the folder tree, before the first ask), `<hook_context>` (what a hook added)
+#   and the `<system_note>` an @agent mention adds.
+# - the person's words, wrapped: the markup goes, the words stay (a slash command's arguments).
+# - output: what a command the person ran printed (Claude Code's `!` bash mode and local slash
+#   commands, Codex's `!` shell commands), what a background task or another agent reported when it
+#   finished (Claude Code's `<task-notification>`, a teammate's message, Codex's
+#   `<subagent_notification>`). Read as a tool's result: counted in `tool_chars`, and a turn of
+#   nothing else is an agent step on the task set before, not a new ask.
+_CONTEXT, _WORDS, _OUTPUT = "context", "words", "output"
+_BLOCKS = {
+    _CONTEXT: ("system-reminder", "local-command-caveat", "command-name", "command-message", "tick",
+               "environment_context", "user_instructions", "INSTRUCTIONS", "recommended_plugins", "skill",
+               "turn_aborted", "session_context", "hook_context", "system_note"),
+    _WORDS: ("command-args",),
+    _OUTPUT: ("bash-input", "bash-stdout", "bash-stderr", "bash-exit-code", "local-command-stdout",
+              "local-command-stderr", "task-notification", "user_shell_command", "subagent_notification"),
+}
+# Tags that carry attributes: the opening is matched up to the tag's name.
+_OPEN_ENDED = {"codex_internal_context": _CONTEXT, "teammate-message": _OUTPUT}
+_HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>", kind) for kind, tags in _BLOCKS.items() for tag in tags) + tuple(
+    (f"<{tag} ", f"</{tag}>", kind) for tag, kind in _OPEN_ENDED.items())
+# Notices Claude Code writes as a text of their own: when the person interrupts a turn, and as the
+# assistant's turn after a local slash command (the model was not asked).
+_HARNESS_NOTICES = frozenset({"[Request interrupted by user]", "[Request interrupted by user for tool use]",
+                              "No response requested."})
+_NOTICE_CHARS = 64  # longer texts are not looked at (a notice with some space around it fits)
 _AGENTS_HEADING = re.compile(r"^# AGENTS\.md instructions for [^\n]*\n?", re.M)
 # What of a tool's output is kept for reading (slices, so a 100 KB file costs no more than a line).
 TOOL_HEAD = 700
@@ -42,7 +68,7 @@ TOOL_TAIL = 300
 # 0.7 s; bench/bench_bounds.py).
 MAX_MESSAGES = 1_000  # the last ones (`routerd.classify.context.read`)
 MAX_PARTS = 1_000  # of one message's content list
-MAX_HARNESS_BLOCKS = 64  # of each harness tag cut from one text
+MAX_HARNESS_BLOCKS = 64  # of each harness tag read from one text
 
 
 class Turn(msgspec.Struct, frozen=True):
@@ -79,40 +105,62 @@ class _Parts(msgspec.Struct):
     tool_results: int = 0
 
 
-def without_harness(text: str) -> str:
-    """`text` less the harness's context blocks (`_HARNESS_TAGS`, the first `MAX_HARNESS_BLOCKS` of
-    each). One `find` pass per tag, so a hostile text full of unclosed tags costs no more than
-    reading it, and one full of closed ones no more than that many blocks."""
+def read_harness(text: str) -> tuple[str, list[str]]:
+    """`text` less what a harness wrote into it (`_HARNESS_TAGS`, the first `MAX_HARNESS_BLOCKS` of
+    each; a `_HARNESS_NOTICES` text whole), and the output blocks it held (their insides, in order).
+    One `find` pass per tag, so a hostile text full of unclosed tags costs no more than reading it,
+    and one full of closed ones no more than that many blocks."""
     if "</" not in text:
-        return text
-    for opening, closing in _HARNESS_TAGS:
+        return ("" if len(text) <= _NOTICE_CHARS and text.strip() in _HARNESS_NOTICES else text), []
+    outputs: list[str] = []
+    for opening, closing, kind in _HARNESS_TAGS:
         start = text.find(opening)
         if start < 0:
             continue
         kept: list[str] = []
-        pos = 0
-        while start >= 0 and len(kept) < MAX_HARNESS_BLOCKS:
+        pos = blocks = 0
+        while start >= 0 and blocks < MAX_HARNESS_BLOCKS:
             end = text.find(closing, start + len(opening))
             if end < 0:
                 break
             kept.append(text[pos:start])
+            if kind == _WORDS:
+                kept.append(text[start + len(opening):end])
+            elif kind == _OUTPUT:
+                outputs.append(text[start + len(opening):end])
             pos = end + len(closing)
+            blocks += 1
             start = text.find(opening, pos)
         text = "".join(kept) + text[pos:]
     if "# AGENTS.md instructions for " in text:
         text = _AGENTS_HEADING.sub("", text)
-    return "" if text.isspace() else text
+    return ("" if text.isspace() else text), outputs
+
+
+def without_harness(text: str) -> str:
+    """`text` less what a harness wrote into it, its output blocks too (`read_harness`)."""
+    return read_harness(text)[0]
+
+
+def _add_text(text: str, into: _Parts, inside_tool: bool) -> None:
+    """One text of a message: the words to `texts` (to `tool_texts` inside a tool's result), a
+    harness's output blocks to `tool_texts`, each text holding some counted as one tool result."""
+    words, outputs = read_harness(text)
+    (into.tool_texts if inside_tool else into.texts).append(words)
+    if outputs:
+        into.tool_texts.extend(outputs)
+        if not inside_tool:
+            into.tool_results += 1
 
 
 def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False) -> None:
     for part in parts[:MAX_PARTS]:
         if isinstance(part, str):
-            (into.tool_texts if inside_tool else into.texts).append(without_harness(part))
+            _add_text(part, into, inside_tool)
             continue
         kind = _get(part, "type", "text")
         if kind in _TEXT_PART_TYPES:
-            text = without_harness(str(_get(part, "text", "") or ""))
-            (into.tool_texts if inside_tool else into.texts).append(text)
+            _add_text(str(_get(part, "text", "") or ""), into, inside_tool)
         elif kind in _IMAGE_PART_TYPES:
             into.images += 1
         elif kind in _TOOL_USE_TYPES:
@@ -121,7 +169,7 @@ def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False
             into.tool_results += 1
             inner = _get(part, "content", "") or _get(part, "output", "")
             if isinstance(inner, str):
-                into.tool_texts.append(without_harness(inner))
+                _add_text(inner, into, True)
             elif isinstance(inner, Sequence):
                 _flatten_parts(inner, into, inside_tool=True)
 
@@ -129,7 +177,8 @@ def _flatten_parts(parts: Sequence[Any], into: _Parts, inside_tool: bool = False
 def to_turn(message: Any) -> Turn:
     """Flatten one message (dict or Struct; string or part-list content) into a `Turn`.
 
-    What a tool returned is not the person's words: it is counted in `tool_chars`, not put in `text`.
+    What a tool returned is not the person's words: it is counted in `tool_chars`, not put in `text`;
+    nor is a harness's output block (`read_harness`), which makes the turn carry a tool result.
     """
     role = str(_get(message, "role", "user") or "user")
     content = _get(message, "content", "")
@@ -137,7 +186,7 @@ def to_turn(message: Any) -> Turn:
     if content is None:
         content = ""
     if isinstance(content, str):
-        (parts.tool_texts if role in ("tool", "function") else parts.texts).append(without_harness(content))
+        _add_text(content, parts, role in ("tool", "function"))
     elif isinstance(content, Sequence):
         _flatten_parts(content, parts, inside_tool=role in ("tool", "function"))
     else:
