@@ -14,6 +14,8 @@ background task's report as an agent step.
   call after it ended is a user turn of one ``<task-notification>``.
 - ``gemini-cli-0.61-agent-mention``: ``gemini -p "@codebase_investigator where is pong defined"``:
   after the ask, a ``<system_note>`` telling the model to delegate to the agent.
+- ``codex-0.169-skill-mention``: ``codex exec "$openai-docs how do I stream responses"``: after the
+  ask, a user message of one ``<skill>`` block, the skill's whole ``SKILL.md`` (the last user turn).
 """
 
 import json
@@ -34,8 +36,8 @@ FOLDER = Path(__file__).with_name("harness_captures")
 def _messages(name: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """The capture's messages and tools as routing reads them (``routing.types.Conversation``)."""
     raw = json.loads((FOLDER / f"{name}.json").read_text())
-    if raw["path"] == "/v1/messages":
-        request = dialect("anthropic").parse_request(raw["body"])
+    if raw["path"] in ("/v1/messages", "/v1/responses"):
+        request = dialect("anthropic" if raw["path"] == "/v1/messages" else "responses").parse_request(raw["body"])
     else:
         request = dialect("gemini").parse_request(raw["body"], model=raw["path"].split("/models/")[1].split(":")[0])
     return to_classifier_messages(request), [{"name": t.name} for t in request.tools]
@@ -48,7 +50,7 @@ def _read(messages: list[dict[str, Any]], tools: list[dict[str, str]]) -> Readin
 def _typed(messages: list[dict[str, Any]], *asks: str) -> list[dict[str, Any]]:
     """``messages`` with the user's turns replaced by what the person typed (``asks``, in order) and
     the harness's turns that held nothing else dropped."""
-    system = [m for m in messages if m["role"] == "system"]
+    system = [m for m in messages if m["role"] in ("system", "developer")]
     return system + [{"role": "user", "content": ask} for ask in asks]
 
 
@@ -58,6 +60,7 @@ TYPED = {
         "the retry loop in client.py\n\nExplain the retry loop in client.py in plain words, with one example.",
     "claude-code-2.1.197-after-local-command": "Say hello",
     "gemini-cli-0.61-agent-mention": "@codebase_investigator where is pong defined",
+    "codex-0.169-skill-mention": "$openai-docs how do I stream responses",
 }
 
 
@@ -68,7 +71,7 @@ def test_a_real_turn_reads_as_the_persons_words(name: str) -> None:
     messages, tools = _messages(name)
     reading, alone = _read(messages, tools), _read(_typed(messages, TYPED[name]), tools)
     assert (reading.kind, reading.features) == (alone.kind, alone.features)
-    assert not {w for w in reading.features.words if "command" in w or "note" in w}
+    assert not {w for w in reading.features.words if "command" in w or "note" in w or "skill" in w}
 
 
 def test_a_real_task_notification_is_an_agent_step() -> None:
