@@ -14,6 +14,10 @@ background task's report as an agent step.
   call after it ended is a user turn of one ``<task-notification>``.
 - ``gemini-cli-0.61-agent-mention``: ``gemini -p "@codebase_investigator where is pong defined"``:
   after the ask, a ``<system_note>`` telling the model to delegate to the agent.
+- ``claude-code-2.1.197-bash-mode`` and ``-after-bash-mode``: interactive ``claude`` (in a pty),
+  ``!python3 -m pytest -q tests/test_ledger.py``, then "Say hello": bash mode asks the model too
+  (a turn of ``<bash-input>`` and ``<bash-stdout>``/``<bash-stderr>``), and the next prompt is a
+  turn of its own after the model's answer.
 - ``codex-0.169-skill-mention``: ``codex exec "$openai-docs how do I stream responses"``: after the
   ask, a user message of one ``<skill>`` block, the skill's whole ``SKILL.md`` (the last user turn).
 """
@@ -84,3 +88,15 @@ def test_a_real_task_notification_is_an_agent_step() -> None:
     assert reading.features.words == ask.features.words
     assert classify(messages, tools).tier == classify(_typed(messages, "Run a slow command in the background"),
                                                       tools).tier == "simple"
+
+
+def test_a_real_bash_mode_turn_is_output() -> None:
+    """Claude Code's ``!`` command and what it printed are read as a tool's result, not as words:
+    the turn is a step (of no ask), and "Say hello" after it is an ask of its own, not a follow-up
+    of the command line (it read as one, with the words "pytest" and "bash-input")."""
+    messages, tools = _messages("claude-code-2.1.197-bash-mode")
+    reading = _read(messages, tools)
+    assert reading.kind == "tool_result" and not reading.features.words and "tool_output" in reading.features
+    messages, tools = _messages("claude-code-2.1.197-after-bash-mode")
+    reading = _read(messages, tools)
+    assert reading.kind == "ask" and reading.features.words == {"say", "hello"}
