@@ -2,7 +2,9 @@
 
 Hand-written because these are general facts about conversations, not fitted weights:
 
-- a turn that only carries tool results (an agent step) is as hard as the task the user set;
+- a turn that only carries tool results (an agent step) is as hard as the task the user set; so is
+  one that only carries what a harness reported back (a finished background task, a subagent, a
+  `!` command's output: `routerd.classify.text` counts each as a tool result);
 - a go-ahead ("yes, do it", "go ahead, start with step 2") accepts what the assistant offered, so
   the work is the user's earlier ask together with the offer;
 - a turn that is only a paste ("can you review my Dockerfile" / <the Dockerfile>) takes its ask
