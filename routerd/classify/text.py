@@ -51,6 +51,10 @@ _BLOCKS = {
 _OPEN_ENDED = {"codex_internal_context": _CONTEXT, "teammate-message": _OUTPUT}
 _HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>", kind) for kind, tags in _BLOCKS.items() for tag in tags) + tuple(
     (f"<{tag} ", f"</{tag}>", kind) for tag, kind in _OPEN_ENDED.items())
+# Every opening at once: one scan tells which tags a text holds, so a text with markup of its own
+# (HTML, JSX, XML) is not searched once per tag (100 KB of HTML: ~0.3 ms, against ~0.5 ms for a
+# `find` per tag; 4 KB of JSX: ~4 against ~30 us).
+_OPENINGS = re.compile("|".join(re.escape(opening) for opening, _, _ in _HARNESS_TAGS))
 # Notices Claude Code writes as a text of their own: when the person interrupts a turn, and as the
 # assistant's turn after a local slash command (the model was not asked).
 _HARNESS_NOTICES = frozenset({"[Request interrupted by user]", "[Request interrupted by user for tool use]",
@@ -108,14 +112,15 @@ class _Parts(msgspec.Struct):
 def read_harness(text: str) -> tuple[str, list[str]]:
     """`text` less what a harness wrote into it (`_HARNESS_TAGS`, the first `MAX_HARNESS_BLOCKS` of
     each; a `_HARNESS_NOTICES` text whole), and the output blocks it held (their insides, in order).
-    One `find` pass per tag, so a hostile text full of unclosed tags costs no more than reading it,
-    and one full of closed ones no more than that many blocks."""
+    One scan for the tags it holds, then one `find` pass per tag held, so a hostile text full of
+    unclosed tags costs no more than reading it, and one full of closed ones no more than that many
+    blocks."""
     if "</" not in text:
         return ("" if len(text) <= _NOTICE_CHARS and text.strip() in _HARNESS_NOTICES else text), []
     outputs: list[str] = []
+    present = set(_OPENINGS.findall(text))
     for opening, closing, kind in _HARNESS_TAGS:
-        start = text.find(opening)
-        if start < 0:
+        if opening not in present or (start := text.find(opening)) < 0:
             continue
         kept: list[str] = []
         pos = blocks = 0
