@@ -117,3 +117,10 @@ async def raw_http(address: str, data: bytes) -> bytes:
                           if line.lower().startswith(b"content-length:")]
                 if sep and length and len(body) >= length[0]:
                     return out
+
+
+async def chat_text(answer, stream: bool) -> str:
+    """The text of an ``openai`` chat completion: its deltas joined when streamed."""
+    if stream:
+        return "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
+    return answer.choices[0].message.content

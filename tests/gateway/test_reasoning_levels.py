@@ -9,8 +9,11 @@ import anthropic
 import anyio
 import openai
 import pytest
+
 from google import genai
 from google.genai import types
+
+from tests.gateway.conftest import chat_text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
 
@@ -108,10 +111,7 @@ async def test_an_openai_clients_max_completion_tokens_holds_on_claude(daemon, f
     async with _openai(base_url) as client:
         answer = await client.chat.completions.create(model="claude-haiku-4-5", max_completion_tokens=limit,
                                                       reasoning_effort="high", messages=HI, stream=stream)
-        if stream:
-            text = "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
-        else:
-            text = answer.choices[0].message.content
+        text = await chat_text(answer, stream)
     assert text == "Hello from anthropic."
     sent = fakes["anthropic"].received[-1].json
     assert sent["max_tokens"] == limit and sent.get("thinking") == thinking

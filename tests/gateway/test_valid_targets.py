@@ -9,8 +9,11 @@ import anyio
 import httpx
 import openai
 import pytest
+
 from google import genai
 from google.genai import types
+
+from tests.gateway.conftest import chat_text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
 
@@ -111,10 +114,7 @@ async def test_openai_auto_translated_to_gemini_is_capped(daemon, fakes, base_ur
     async with _openai(base_url) as client:
         answer = await client.chat.completions.create(model="auto", max_tokens=100_000, messages=HI,
                                                       reasoning_effort="high", stream=stream)
-        if stream:
-            text = "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
-        else:
-            text = answer.choices[0].message.content
+        text = await chat_text(answer, stream)
     assert text == "Hello from gemini."
     config = fakes["gemini"].received[-1].json["generationConfig"]
     assert config["maxOutputTokens"] == 65_536

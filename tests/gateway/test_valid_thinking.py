@@ -6,6 +6,8 @@ import anthropic
 import openai
 import pytest
 
+from tests.gateway.conftest import chat_text
+
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Async generator:ResourceWarning")]
 
 HI = [{"role": "user", "content": "hi"}]
@@ -132,10 +134,7 @@ async def test_openai_reasoning_to_claude_opus_4_5(daemon, fakes, base_url, stre
     async with _openai(base_url) as client:
         answer = await client.chat.completions.create(model="claude-opus-4-5", max_tokens=100_000,
                                                       reasoning_effort="high", messages=HI, stream=stream)
-        if stream:
-            text = "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
-        else:
-            text = answer.choices[0].message.content
+        text = await chat_text(answer, stream)
     assert text == "Hello from anthropic."
     sent = fakes["anthropic"].received[-1].json
     assert sent["model"] == "claude-opus-4-5" and sent["thinking"] == {"type": "enabled", "budget_tokens": 24_576}
