@@ -113,7 +113,7 @@ class Conversation:
         """The capabilities a model must have to take this conversation (read once)."""
         if self._needs is None:
             turns = self.turns
-            chars = sum(len(t.text) for t in turns)
+            chars = sum(len(t.text) + t.tool_chars for t in turns)  # tool output fills the context too
             self._needs = Needs(tools=bool(self.tools), vision=any(t.images for t in turns),
                                 estimated_tokens=chars // CHARS_PER_TOKEN)
         return self._needs
