@@ -27,8 +27,10 @@ _TOOL_RESULT_TYPES = frozenset({"tool_result", "function_call_output", "tool_res
 # send; tests/scenarios/test_harness_blocks.py reads real ones):
 # - context for the model, neither the person's words nor output: cut. Claude Code's
 #   `<system-reminder>`s (the date, CLAUDE.md, file-change notices; also appended to tool results),
-#   the caveat before local slash commands and the command's name and label, and its `<tick>`
-#   wake-ups; Codex's environment, plugin, skill and AGENTS.md blocks, its interrupted-turn notice
+#   the caveat before local slash commands and the command's name and label, its `<tick>`
+#   wake-ups and the IDE's note of the file open in the editor (`<ide_opened_file>`, with or
+#   without attributes, as Claude Code's own pattern for it reads it; not seen here: no IDE);
+#   Codex's environment, plugin, skill and AGENTS.md blocks, its interrupted-turn notice
 #   and internal context (`<codex_internal_context source=...>`); Gemini CLI's `<session_context>`
 #   (the date, the OS, the folder tree, before the first ask), `<hook_context>` (what a hook added)
 #   and the `<system_note>` an @agent mention adds.
@@ -42,13 +44,13 @@ _CONTEXT, _WORDS, _OUTPUT = "context", "words", "output"
 _BLOCKS = {
     _CONTEXT: ("system-reminder", "local-command-caveat", "command-name", "command-message", "tick",
                "environment_context", "user_instructions", "INSTRUCTIONS", "recommended_plugins", "skill",
-               "turn_aborted", "session_context", "hook_context", "system_note"),
+               "turn_aborted", "session_context", "hook_context", "system_note", "ide_opened_file"),
     _WORDS: ("command-args",),
     _OUTPUT: ("bash-input", "bash-stdout", "bash-stderr", "bash-exit-code", "local-command-stdout",
               "local-command-stderr", "task-notification", "user_shell_command", "subagent_notification"),
 }
 # Tags that carry attributes: the opening is matched up to the tag's name.
-_OPEN_ENDED = {"codex_internal_context": _CONTEXT, "teammate-message": _OUTPUT}
+_OPEN_ENDED = {"codex_internal_context": _CONTEXT, "teammate-message": _OUTPUT, "ide_opened_file": _CONTEXT}
 _HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>", kind) for kind, tags in _BLOCKS.items() for tag in tags) + tuple(
     (f"<{tag} ", f"</{tag}>", kind) for tag, kind in _OPEN_ENDED.items())
 # Every opening at once: one scan tells which tags a text holds, so a text with markup of its own

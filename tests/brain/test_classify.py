@@ -202,7 +202,7 @@ NOTIFICATION = ("<task-notification>\n<task-id>b1v8dae36</task-id>\n<tool-use-id
 def test_what_a_harness_writes_around_the_words_is_not_read_as_them():
     """Claude Code's slash-command markup keeps only the command's arguments, and its caveat, a local
     command's or `!` command's output and an interrupt notice are not the ask; nor are Codex's
-    interrupted-turn notice and skill blocks, or Gemini CLI's @agent note."""
+    interrupted-turn notice and skill blocks, Gemini CLI's @agent note, or the IDE's open-file note."""
     cues = default_cues()
     ask = "Find where pong is defined"
     plain = read([user(ask)], TOOLS, cues)
@@ -220,7 +220,9 @@ def test_what_a_harness_writes_around_the_words_is_not_read_as_them():
              user('<skill>\n<name>ledger</name>\n<path>/repo/.codex/skills/ledger/SKILL.md</path>\nAlways prove '
                   'exactly-once settlement across regions.\n</skill>'), user(ask)],
             parts(ask, "\n<system_note>\nThe user has explicitly selected the following agent(s): "
-                  "codebase_investigator.\n</system_note>\n")):
+                  "codebase_investigator.\n</system_note>\n"),
+            parts("<ide_opened_file>The user opened the file /repo/ledger/settlement.py in the IDE. This may or "
+                  "may not be related to the current task.</ide_opened_file>", ask)):
         reading = read(messages, TOOLS, cues)
         assert (reading.kind, reading.features) == (plain.kind, plain.features), messages
 
