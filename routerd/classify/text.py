@@ -57,6 +57,10 @@ _HARNESS_TAGS = tuple((f"<{tag}>", f"</{tag}>", kind) for kind, tags in _BLOCKS.
 # (HTML, JSX, XML) is not searched once per tag (100 KB of HTML: ~0.3 ms, against ~0.5 ms for a
 # `find` per tag; 4 KB of JSX: ~4 against ~30 us).
 _OPENINGS = re.compile("|".join(re.escape(opening) for opening, _, _ in _HARNESS_TAGS))
+# A text that opens with an output block is the harness's report whole: what follows the block is
+# the harness's too (Claude Code's stall notice puts "Last output:", the command's output and its
+# advice after `</task-notification>`).
+_OUTPUT_OPENINGS = re.compile(r"\s*+(?:" + "|".join(re.escape(o) for o, _, kind in _HARNESS_TAGS if kind == _OUTPUT) + ")")
 # Notices Claude Code writes as a text of their own: when the person interrupts a turn, and as the
 # assistant's turn after a local slash command (the model was not asked).
 _HARNESS_NOTICES = frozenset({"[Request interrupted by user]", "[Request interrupted by user for tool use]",
@@ -113,13 +117,15 @@ class _Parts(msgspec.Struct):
 
 def read_harness(text: str) -> tuple[str, list[str]]:
     """`text` less what a harness wrote into it (`_HARNESS_TAGS`, the first `MAX_HARNESS_BLOCKS` of
-    each; a `_HARNESS_NOTICES` text whole), and the output blocks it held (their insides, in order).
+    each; a `_HARNESS_NOTICES` text whole), and the output blocks it held (their insides, in order;
+    all that is left of it too when it opens with one: `_OUTPUT_OPENINGS`).
     One scan for the tags it holds, then one `find` pass per tag held, so a hostile text full of
     unclosed tags costs no more than reading it, and one full of closed ones no more than that many
     blocks."""
     if "</" not in text:
         return ("" if len(text) <= _NOTICE_CHARS and text.strip() in _HARNESS_NOTICES else text), []
     outputs: list[str] = []
+    report = _OUTPUT_OPENINGS.match(text) is not None
     present = set(_OPENINGS.findall(text))
     for opening, closing, kind in _HARNESS_TAGS:
         if opening not in present or (start := text.find(opening)) < 0:
@@ -141,6 +147,9 @@ def read_harness(text: str) -> tuple[str, list[str]]:
         text = "".join(kept) + text[pos:]
     if "# AGENTS.md instructions for " in text:
         text = _AGENTS_HEADING.sub("", text)
+    if report and outputs and text.strip():
+        outputs.append(text)
+        text = ""
     return ("" if text.isspace() else text), outputs
 
 

@@ -239,7 +239,9 @@ def test_a_finished_background_task_is_an_agent_step():
                                              "content": "Command running in background with ID: b1v8dae36."}]},
                assistant("Started it.")]
     step = read(started[:3], TOOLS, cues)
-    for done in (NOTIFICATION, "<subagent_notification>\n{\"agent_id\": \"a1\", \"status\": {\"completed\": "
+    stalled = (NOTIFICATION + "\nLast output:\nOverwrite settlement.db? [y/N]\nThe command is likely blocked on an "
+               "interactive prompt. Stop this task and re-run with piped input (e.g., `echo y | command`).")
+    for done in (NOTIFICATION, stalled, "<subagent_notification>\n{\"agent_id\": \"a1\", \"status\": {\"completed\": "
                  "\"pong is in pong.py\"}}\n</subagent_notification>", "".join(BASH),
                  "<user_shell_command>\n<command>\npytest -x\n</command>\n<result>\nExit code: 1\n</result>\n"
                  "</user_shell_command>"):
