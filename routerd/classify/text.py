@@ -66,6 +66,10 @@ _OUTPUT_OPENINGS = re.compile(r"\s*+(?:" + "|".join(re.escape(o) for o, _, kind 
 _HARNESS_NOTICES = frozenset({"[Request interrupted by user]", "[Request interrupted by user for tool use]",
                               "No response requested."})
 _NOTICE_CHARS = 64  # longer texts are not looked at (a notice with some space around it fits)
+# The caveat Claude Code puts before a local slash command (`/model opus`, `/usage`): the model is
+# not asked, so the command's arguments in that message are no ask of the person's, and a later
+# short turn is not their follow-up (it follows the task set before the command).
+_LOCAL_COMMAND = "<local-command-caveat>"
 _AGENTS_HEADING = re.compile(r"^# AGENTS\.md instructions for [^\n]*\n?", re.M)
 # What of a tool's output is kept for reading (slices, so a 100 KB file costs no more than a line).
 TOOL_HEAD = 700
@@ -113,6 +117,7 @@ class _Parts(msgspec.Struct):
     images: int = 0
     tool_uses: int = 0
     tool_results: int = 0
+    local: bool = False  # a local slash command's message (`_LOCAL_COMMAND`): its words are no ask
 
 
 def read_harness(text: str) -> tuple[str, list[str]]:
@@ -162,6 +167,8 @@ def _add_text(text: str, into: _Parts, inside_tool: bool) -> None:
     """One text of a message: the words to `texts` (to `tool_texts` inside a tool's result), a
     harness's output blocks to `tool_texts`, each text holding some counted as one tool result."""
     words, outputs = read_harness(text)
+    if not inside_tool and _LOCAL_COMMAND in text:
+        into.local = True
     (into.tool_texts if inside_tool else into.texts).append(words)
     if outputs:
         into.tool_texts.extend(outputs)
@@ -209,7 +216,7 @@ def to_turn(message: Any) -> Turn:
         parts.texts.append(str(content))
     uses = parts.tool_uses + len(_get(message, "tool_calls", None) or ())
     results = parts.tool_results + (1 if role in ("tool", "function") else 0)
-    text = "\n".join(t for t in parts.texts if t)
+    text = "" if parts.local else "\n".join(t for t in parts.texts if t)
     tools = parts.tool_texts
     if not tools:
         return Turn(role, text, parts.images, uses, results)

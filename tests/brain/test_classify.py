@@ -227,6 +227,25 @@ def test_what_a_harness_writes_around_the_words_is_not_read_as_them():
         assert (reading.kind, reading.features) == (plain.kind, plain.features), messages
 
 
+def test_a_local_slash_commands_arguments_are_no_ask():
+    """`/model opus` runs in Claude Code alone (its caveat says so; the model is not asked): "opus"
+    is no turn of the person's, so a short turn after it follows the task set before the command
+    (it followed "opus", and read simple)."""
+    cues = default_cues()
+    hard = [user("Find the data race in the lock-free ring buffer's compare-and-swap loop and prove the fix "
+                 "linearizable"), assistant("Here is the analysis.")]
+    local = [{"role": "user", "content": [
+        {"type": "text", "text": CAVEAT},
+        {"type": "text", "text": "<command-name>/model</command-name>\n<command-message>model</command-message>\n"
+                                 "<command-args>opus</command-args>"}]}, assistant("No response requested.")]
+    then = {"role": "user", "content": [{"type": "text", "text": "<local-command-stdout>Set model to opus"
+                                                                 "</local-command-stdout>"},
+                                        {"type": "text", "text": "and the tests?"}]}
+    after, direct = read([*hard, *local, then], TOOLS, cues), read([*hard, user("and the tests?")], TOOLS, cues)
+    assert (after.kind, after.features.words) == (direct.kind, direct.features.words)
+    assert classify([*hard, *local, then], TOOLS).tier == classify([*hard, user("and the tests?")], TOOLS).tier
+
+
 def test_a_finished_background_task_is_an_agent_step():
     """Claude Code's `<task-notification>` (and Codex's `<subagent_notification>`, a `!` command's
     output the model is asked to answer) is the agent's own task reporting back: read like a tool's result,
