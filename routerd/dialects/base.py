@@ -160,6 +160,11 @@ class Dialect:
         reasoning parameters for models that refuse them."""
         return self.codec.render_request(req, model, reasoning=reasoning)
 
+    def sent_output(self, req: ChatRequest, *, reasoning: bool = True) -> int | None:
+        """The output limit ``render_request`` gives ``req`` (before ``fit`` caps it to the
+        model's), None for none (the upstream's own default then): the client's, where it set one."""
+        return req.max_tokens
+
     def parse_response(self, body: Any) -> ChatResponse:
         return self.codec.parse_response(body)
 

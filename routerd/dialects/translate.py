@@ -6,6 +6,7 @@ at all: it passes through untouched.
 
 - ``render_read(target, req, model, info=...)`` -> the upstream body, and the ``Reading`` that reads
   its answer back as the client's structured output asked (``routerd.dialects.structured``).
+- ``sent_output(front, served, body, info)`` -> the output limit that body is sent with.
 - ``translate_request(front, target, body, model, stream=...)`` -> the upstream body.
 - ``translate_response(upstream, front, body, model, reading)`` -> the client's body.
 - ``StreamTranslator(upstream, front, model, reading=...)``: ``feed(chunk) -> bytes`` per upstream chunk (chunks
@@ -24,11 +25,13 @@ upstream answer of the wrong shape.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from routerd.catalogue.models import ModelInfo
+from routerd.dialects import hosted
 from routerd.dialects.canonical import ChatRequest, MessageStop, StreamError, Usage
 from routerd.dialects.registry import get
 from routerd.dialects.sse import SSEDecoder, encode_event
@@ -53,6 +56,20 @@ def render_read(target: str, req: ChatRequest, model: str, *, reasoning: bool = 
     body = dialect.render_request(req, model, reasoning=reasoning)
     dialect.fit(body, info)
     return _encode(body), reading
+
+
+def sent_output(front: str, served: Sequence[str], body: bytes, info: ModelInfo | None, *,
+                front_model: str | None = None) -> int | None:
+    """The output limit ``render_read`` sends for a ``front`` request translated for a provider
+    serving ``served`` (``hosted.translation`` picks the dialect): that dialect's renderer's
+    (``Dialect.sent_output``: Anthropic's room for a thinking budget where the client set no
+    limit), at most ``info``'s ``max_output_tokens`` as ``fit`` caps it; None where none is sent."""
+    name, req = hosted.translation(front, served, get(front).parse_request(body, model=front_model))
+    sent = get(name).sent_output(req)
+    if not sent:  # none, or a 0 the upstream refuses
+        return None
+    limit = info.max_output_tokens if info is not None else None
+    return min(sent, limit) if limit else sent
 
 
 def render(target: str, req: ChatRequest, model: str, *, reasoning: bool = True,

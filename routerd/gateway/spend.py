@@ -5,8 +5,10 @@ The worst case is the whole request body read as prompt tokens (``BYTES_PER_TOKE
 text run 3-4 bytes a token, so this rarely underestimates), at most the model's context window,
 plus every output token the request may ask for: its own ``max_tokens`` (the dialect's top-level
 field for it, read from the front's one decode of the body, ``answers.OutputFields``) up to the
-catalogue's output limit for the model (what routerd sends it, ``dialects.fit``), else that limit,
-else ``DEFAULT_MAX_OUTPUT``; and when the request offers a
+catalogue's output limit for the model (what routerd sends it, ``dialects.fit``); where it sets
+none, the limit routerd sends when it translates the request (``dialects.translate.sent_output``:
+Anthropic's ``max_tokens`` makes room for a thinking budget), else the model's limit, else
+``DEFAULT_MAX_OUTPUT``; and when the request offers a
 hosted web search, as many searches as its ``max_uses`` allows (Anthropic's), else
 ``DEFAULT_MAX_SEARCHES``, found with regular expressions over the bytes (a nested match only
 reserves more).
@@ -18,9 +20,14 @@ from dataclasses import dataclass
 import msgspec
 
 from routerd.budgets.budgets import format_usd, worst_case
+from routerd.catalogue.models import ModelInfo
+from routerd.dialects.registry import get as dialect_of
 from routerd.dialects.responses.search import offers_preview
+from routerd.dialects.translate import sent_output
+from routerd.errors import BadRequest
 from routerd.gateway.answers import OutputFields, ProxyRequest
 from routerd.ledger.spending import Spending, free_local
+from routerd.providers import Provider
 from routerd.resilience.limits import Reservation
 from routerd.resilience.refusal import Refusal
 from routerd.routing.types import Candidate
@@ -71,6 +78,7 @@ class Estimate:
     asked: bool                 # the output is the request's own max_tokens
     searches: int = 0           # hosted web searches reserved for
     asked_tokens: int = 0       # what the request asks for, when above the model's limit (capped to it)
+    sent: bool = False          # the output is what routerd sends for a request that sets none
 
 
 def asked_output(request: ProxyRequest) -> int | None:
@@ -139,7 +147,8 @@ def estimate(runtime: Runtime, candidate: Candidate, request: ProxyRequest) -> E
         prompt = min(prompt, info.context_window)
     asked = asked_output(request)
     limit = info.max_output_tokens if info is not None else None
-    output = asked if asked is not None else (limit or DEFAULT_MAX_OUTPUT)
+    sent = _sent_output(provider, request, info) if asked is None else None
+    output = asked if asked is not None else sent if sent is not None else (limit or DEFAULT_MAX_OUTPUT)
     over = output if limit is not None and output > limit else 0
     output = min(output, limit) if limit is not None else output  # routerd sends no more (dialects.fit)
     rates = runtime.catalogue.rates(candidate.provider, candidate.model)
@@ -148,7 +157,20 @@ def estimate(runtime: Runtime, candidate: Candidate, request: ProxyRequest) -> E
     # provider web_search instead, as a worst case may be.
     preview = searches if searches and offers_preview(body) else 0
     return Estimate(worst_case(rates, False, prompt, output, searches, preview), prompt, output,
-                    asked is not None, searches, over)
+                    asked is not None, searches, over, sent is not None)
+
+
+def _sent_output(provider: Provider | None, request: ProxyRequest, info: ModelInfo | None) -> int | None:
+    """The output limit routerd itself sends where it translates a request that sets none (the
+    translator's own rule, ``dialects.translate.sent_output``), else None: a request passed through
+    goes as it came."""
+    if provider is None or request.dialect in provider.dialects:
+        return None
+    front_model = request.model if dialect_of(request.dialect).names_model_in_path else None
+    try:
+        return sent_output(request.dialect, provider.dialects, request.body, info, front_model=front_model)
+    except BadRequest:  # a body translation cannot read is refused before any call
+        return None
 
 
 def max_searches(body: bytes) -> int:
@@ -182,6 +204,8 @@ def refusal_message(runtime: Runtime, candidate: Candidate, request: ProxyReques
     if found is not None:
         output = (f"{field} {found.asked_tokens:,}, at most the model's {found.output_tokens:,}"
                   if found.asked and found.asked_tokens else f"{field} {found.output_tokens:,}" if found.asked else
+                  f"the {found.output_tokens:,} output tokens routerd asks of the model for it (room for its "
+                  f"reasoning), since the request sets no {field}" if found.sent else
                   f"the model's whole output limit of {found.output_tokens:,} tokens, since the request "
                   f"sets no {field}")
         searches = f" and {found.searches} web searches" if found.searches else ""

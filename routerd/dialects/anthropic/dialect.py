@@ -11,6 +11,7 @@ from routerd.dialects.anthropic import answer, request, stream
 from routerd.dialects.anthropic.adapt import FIELDS, adapt_anthropic, fit_messages, unsigned_history
 from routerd.dialects.anthropic.usage import USAGE
 from routerd.dialects.base import Codec, Dialect, Header
+from routerd.dialects.canonical import ChatRequest
 from routerd.dialects.structured import anthropic_fallback
 from routerd.dialects.structured_answer import Reading
 from routerd.dialects.summary import estimate_tokens
@@ -40,6 +41,9 @@ class Anthropic(Dialect):
 
     def auth_headers(self, key: str) -> tuple[Header, ...]:
         return ((b"x-api-key", key.encode()),)
+
+    def sent_output(self, req: ChatRequest, *, reasoning: bool = True) -> int | None:
+        return request.max_tokens(req, reasoning=reasoning)  # required: a budget's room where unset
 
     def adapt(self, body: bytes, headers: list[Header], target: ModelInfo) -> tuple[bytes, list[Header]]:
         return adapt_anthropic(body, headers, target)

@@ -342,10 +342,7 @@ def _thinking(req: ChatRequest, body: dict[str, Any]) -> None:
     if budget <= 0:
         body["thinking"] = {"type": "disabled"}
         return
-    budget = max(MIN_THINKING_BUDGET, budget)
-    if req.max_tokens is None:
-        body["max_tokens"] = max(body["max_tokens"], budget + DEFAULT_MAX_TOKENS)
-    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    body["thinking"] = {"type": "enabled", "budget_tokens": max(MIN_THINKING_BUDGET, budget)}
 
 
 def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -364,6 +361,18 @@ def _tool_choice_out(tc: ToolChoice) -> dict[str, Any]:
     return choice
 
 
+def max_tokens(req: ChatRequest, *, reasoning: bool = True, default: int = DEFAULT_MAX_TOKENS) -> int:
+    """The ``max_tokens`` a body rendered from ``req`` carries (before ``fit`` caps it to the
+    model's limit): the client's, else ``default``, and where thinking is on, at least ``default``
+    more than its budget (the one rule; ``gateway.spend`` holds a budget for what it gives)."""
+    if req.max_tokens:
+        return req.max_tokens
+    budget = req.reasoning.resolved_budget() if reasoning and req.reasoning is not None else 0
+    if req.max_tokens is not None or budget <= 0:  # 0: the client's own, kept as it was
+        return default
+    return max(default, max(MIN_THINKING_BUDGET, budget) + DEFAULT_MAX_TOKENS)
+
+
 def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
                    default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
     """``req`` as a Messages body for ``model``. ``max_tokens`` (required by Anthropic) is the
@@ -376,7 +385,7 @@ def render_request(req: ChatRequest, model: str, *, reasoning: bool = True,
         if blocks:  # Anthropic refuses empty turns (e.g. one that held only foreign reasoning)
             messages.append({"role": message.role, "content": blocks})
     body: dict[str, Any] = {"model": model, "messages": messages,
-                            "max_tokens": req.max_tokens or default_max_tokens}
+                            "max_tokens": max_tokens(req, reasoning=reasoning, default=default_max_tokens)}
     if req.system:
         body["system"] = req.system
     if req.tools:
