@@ -50,9 +50,12 @@ def _fit(dialect: str, body: dict, model: str | None) -> dict:
     ("anthropic", "claude-haiku-4-5",  # Claude Code's Opus request: Haiku 4.5 thinks with high's budget
      {"max_tokens": 32_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}},
      {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 24_576}}),
-    ("anthropic", "claude-haiku-4-5",  # no effort: medium, as the translation reads adaptive thinking
+    ("anthropic", "claude-haiku-4-5",  # no effort: the API's default, high (it was medium's 8,192)
      {"max_tokens": 32_000, "thinking": {"type": "adaptive"}},
-     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 8192}}),
+     {"max_tokens": 32_000, "thinking": {"type": "enabled", "budget_tokens": 24_576}}),
+    ("anthropic", "claude-haiku-4-5",  # no effort under a smaller max_tokens: high's budget, below it
+     {"max_tokens": 10_000, "thinking": {"type": "adaptive"}},
+     {"max_tokens": 10_000, "thinking": {"type": "enabled", "budget_tokens": 9_999}}),
     ("anthropic", "claude-haiku-4-5",  # max: the most that fits under the client's max_tokens
      {"max_tokens": 16_000, "thinking": {"type": "adaptive"}, "output_config": {"effort": "max"}},
      {"max_tokens": 16_000, "thinking": {"type": "enabled", "budget_tokens": 15_999}}),

@@ -347,11 +347,12 @@ def test_tool_ids_fit_every_upstream():
 
 
 @pytest.mark.parametrize(("effort", "expected"), [("high", "high"), ("low", "low"), ("xhigh", "xhigh"), ("max", "max"),
-                                               (None, "medium")])
+                                               (None, "high")])
 def test_adaptive_thinking_keeps_the_effort_asked_for(effort, expected):
     """Claude Code sends adaptive thinking with output_config.effort "high": translated, the effort
     stays high (it became medium, the default for adaptive thinking), xhigh and max stay themselves
-    (``fit`` then lowers them for a model that lacks them)."""
+    (``fit`` then lowers them for a model that lacks them); none set is the API's default, high
+    ("Equivalent to not setting the parameter", platform.claude.com, Effort; it was medium)."""
     body = {"model": "claude-opus-4-8", "max_tokens": 32000, "thinking": {"type": "adaptive"},
             "messages": [{"role": "user", "content": "hi"}]}
     if effort is not None:

@@ -34,13 +34,14 @@ import msgspec
 
 from routerd.catalogue.models import EFFORT_LEVELS, ModelInfo
 from routerd.dialects.canonical import LEVELS, as_effort, budget_for_effort, effort_for_budget
+from routerd.dialects.anthropic.request import DEFAULT_EFFORT
 from routerd.dialects.anthropic.search import unsign_foreign
 from routerd.dialects.fit import Fields, fit
 
 LONG_CONTEXT = 1_000_000
 # Adaptive thinking moved to a model that only takes a fixed budget gets the budget of its
-# output_config.effort (``canonical.LEVELS``; none set: "medium", as the translation reads it).
-ADAPTIVE_EFFORT = "medium"
+# output_config.effort (``canonical.LEVELS``; none set: the API's default, as the translation reads it).
+ADAPTIVE_EFFORT = DEFAULT_EFFORT
 MIN_THINKING_BUDGET = 1_024
 # Where a Messages body says what ``routerd.dialects.fit`` fits (thinking is this module's to drop).
 FIELDS = Fields(output=(("max_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),

@@ -20,7 +20,7 @@ from routerd.dialects.wire import (
 )
 from routerd.dialects.canonical import (
     ChatRequest, ImagePart, Message, Reasoning, ReasoningPart, TextPart, Tool, ToolCallPart,
-    ToolChoice, ToolChoiceMode, ToolResultPart, WebSearch, as_effort,
+    Effort, ToolChoice, ToolChoiceMode, ToolResultPart, WebSearch, as_effort,
 )
 from routerd.dialects import structured
 from routerd.dialects.hosted import web_search_types
@@ -28,6 +28,10 @@ from routerd.dialects.hosted import web_search_types
 NAME = "anthropic"
 DEFAULT_MAX_TOKENS = 4096  # every Claude model allows at least this much output
 MIN_THINKING_BUDGET = 1024
+# The effort Claude works at when output_config.effort is not set: "By default, Claude uses high
+# effort"; high is "Equivalent to not setting the parameter" (platform.claude.com/docs/en/
+# build-with-claude/effort).
+DEFAULT_EFFORT: Effort = "high"
 
 
 class _B64(msgspec.Struct, tag="base64", tag_field="type"):
@@ -219,8 +223,8 @@ def _reasoning(raw: _ThinkingConfig | None, effort: Any = None) -> Reasoning | N
         return Reasoning(effort="none")
     if raw.budget_tokens is not None:
         return Reasoning(budget_tokens=raw.budget_tokens, include_thoughts=True)
-    # "adaptive": the model decides how much to think, at the effort asked for (else medium).
-    level = as_effort(effort) if isinstance(effort, str) else "medium"
+    # "adaptive": the model decides how much to think, at the effort asked for (else the API's).
+    level = as_effort(effort) if isinstance(effort, str) else DEFAULT_EFFORT
     return Reasoning(effort=level, include_thoughts=True)
 
 
