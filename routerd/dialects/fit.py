@@ -63,9 +63,7 @@ Path = tuple[str, ...]
 # Anthropic's thinking while on: the sampling it allows (platform.claude.com, extended thinking).
 THINKING_TOP_P = 0.95
 _THINKING_ON = ("enabled", "adaptive")
-# Gemini 3's thinkingLevel values, lowest first; -1 is Gemini's dynamic budget (the model's own
-# choice, as a level model does by default).
-LEVELS = THINKING_LEVELS
+# -1 is Gemini's dynamic budget (the model's own choice, as a level model does by default).
 DYNAMIC = -1
 
 
@@ -171,18 +169,18 @@ def _fit_level(body: dict[str, Any], fields: Fields, target: ModelInfo) -> bool:
         if isinstance(budget, int) and not isinstance(budget, bool):
             changed |= _drop(body, (path,))
             if budget != DYNAMIC and not _present(body, fields.level):
-                asked = REASONING_LEVELS[effort_for_budget(budget)].gemini if budget > 0 else LEVELS[0]
-                changed |= _set(body, _beside(path, fields), _nearest(asked, levels, LEVELS))
+                asked = REASONING_LEVELS[effort_for_budget(budget)].gemini if budget > 0 else THINKING_LEVELS[0]
+                changed |= _set(body, _beside(path, fields), _nearest(asked, levels, THINKING_LEVELS))
     for path in fields.level:
         level = _get(body, path)
-        if not isinstance(level, str) or level.lower() not in LEVELS:
+        if not isinstance(level, str) or level.lower() not in THINKING_LEVELS:
             continue
         if not levels and target.thinking_budget is not None:  # a model known to take budgets
             changed |= _drop(body, (path,))
             if not _present(body, fields.budget):
                 changed |= _set(body, fields.budget[fields.level.index(path)], budget_for_effort(level.lower()))
         elif levels and level.lower() not in levels:
-            nearest = _nearest(level.lower(), levels, LEVELS)
+            nearest = _nearest(level.lower(), levels, THINKING_LEVELS)
             changed |= _set(body, path, nearest.upper() if level.isupper() else nearest)
     return changed
 

@@ -34,15 +34,11 @@ import msgspec
 
 from routerd.catalogue.models import EFFORT_LEVELS, ModelInfo
 from routerd.dialects.canonical import LEVELS, as_effort, budget_for_effort, effort_for_budget
-from routerd.dialects.anthropic.request import DEFAULT_EFFORT
+from routerd.dialects.anthropic.request import DEFAULT_EFFORT, MIN_THINKING_BUDGET
 from routerd.dialects.anthropic.search import unsign_foreign
 from routerd.dialects.fit import Fields, fit
 
 LONG_CONTEXT = 1_000_000
-# Adaptive thinking moved to a model that only takes a fixed budget gets the budget of its
-# output_config.effort (``canonical.LEVELS``; none set: the API's default, as the translation reads it).
-ADAPTIVE_EFFORT = DEFAULT_EFFORT
-MIN_THINKING_BUDGET = 1_024
 # Where a Messages body says what ``routerd.dialects.fit`` fits (thinking is this module's to drop).
 FIELDS = Fields(output=(("max_tokens",),), temperature=(("temperature",),), top_p=(("top_p",),),
                 top_k=(("top_k",),), budget=(("thinking", "budget_tokens"),), min_budget=MIN_THINKING_BUDGET,
@@ -160,7 +156,9 @@ def _fit_thinking(value: dict[str, Any], target: ModelInfo) -> bool:
     if kind == "adaptive" and not target.adaptive_thinking:
         config = value.get("output_config")
         asked = config.get("effort") if isinstance(config, dict) else None
-        budget = budget_for_effort(as_effort(asked) if isinstance(asked, str) else ADAPTIVE_EFFORT)
+        # the budget of the effort asked (``canonical.LEVELS``; none: the API's default, as the
+        # translation reads it)
+        budget = budget_for_effort(as_effort(asked) if isinstance(asked, str) else DEFAULT_EFFORT)
         if target.reasoning and int(value.get("max_tokens") or 0) > MIN_THINKING_BUDGET:
             value["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:

@@ -372,7 +372,7 @@ def max_tokens(req: ChatRequest, *, reasoning: bool = True, default: int = DEFAU
     if req.max_tokens:
         return req.max_tokens
     budget = req.reasoning.resolved_budget() if reasoning and req.reasoning is not None else 0
-    if req.max_tokens is not None or budget <= 0:  # 0: the client's own, kept as it was
+    if req.max_tokens is not None or budget <= 0:  # a 0 the client sent: the default, as before
         return default
     return max(default, max(MIN_THINKING_BUDGET, budget) + DEFAULT_MAX_TOKENS)
 
